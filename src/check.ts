@@ -1,0 +1,123 @@
+/**
+ * The small vocabulary of argument checks every op uses at its top. Each throws a
+ * PoolkitTypeError / PoolkitRangeError whose message starts with the op name and says what was
+ * expected and what was got.
+ */
+import { PoolkitRangeError, PoolkitTypeError, show } from "./errors.js";
+import { isFloatDType, type FloatDType } from "./tensor/dtype.js";
+import { Tensor } from "./tensor/tensor.js";
+
+export function expectTensor(op: string, name: string, x: unknown): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new PoolkitTypeError(op, `${name} must be a Tensor, got ${show(x)}`);
+}
+
+export function expectFloatTensor(op: string, name: string, x: unknown): asserts x is Tensor & { dtype: FloatDType } {
+  expectTensor(op, name, x);
+  if (!isFloatDType(x.dtype)) throw new PoolkitTypeError(op, `${name} must be float32 or float64, got ${x.dtype}`);
+}
+
+/** Options must be a plain object (or undefined) whose keys are all known: catches `kernel_size` typos. */
+export function expectOptions<T extends object>(op: string, opts: unknown, known: readonly string[]): T {
+  if (opts === undefined) return {} as T;
+  if (opts === null || typeof opts !== "object" || Array.isArray(opts) || opts instanceof Tensor) {
+    throw new PoolkitTypeError(op, `options must be an object, got ${show(opts)}`);
+  }
+  for (const k of Object.keys(opts)) {
+    if (!known.includes(k)) {
+      throw new PoolkitTypeError(op, `unknown option ${show(k)}; known options: ${known.join(", ")}`);
+    }
+  }
+  return opts as T;
+}
+
+export interface SpatialInput {
+  readonly batched: boolean;
+  readonly n: number;
+  readonly c: number;
+  readonly spatial: readonly number[];
+}
+
+const AXIS_NAMES: Record<number, string> = { 1: "L", 2: "H, W", 3: "D, H, W" };
+
+/** A windowed op's input: float `[N, C, ...spatial]` or unbatched `[C, ...spatial]`, non-empty spatial dims. */
+export function spatialInput(op: string, name: string, x: unknown, rank: number): SpatialInput {
+  expectFloatTensor(op, name, x);
+  const s = x.shape;
+  const axes = AXIS_NAMES[rank] ?? "...";
+  if (s.length !== rank + 1 && s.length !== rank + 2) {
+    throw new PoolkitRangeError(op, `${name} must have shape [N, C, ${axes}] or [C, ${axes}], got ${show(s)}`);
+  }
+  const batched = s.length === rank + 2;
+  const spatial = s.slice(s.length - rank);
+  for (let i = 0; i < s.length; i++) {
+    const isBatchDim = batched && i === 0;
+    if ((s[i] as number) === 0 && !isBatchDim) {
+      throw new PoolkitRangeError(op, `${name} must have non-empty channel and spatial dims, got shape ${show(s)}`);
+    }
+  }
+  return { batched, n: batched ? (s[0] as number) : 1, c: s[batched ? 1 : 0] as number, spatial };
+}
+
+/**
+ * A size option (`kernelSize`, `stride`, ...): a number or one number per spatial dim, integer, >= min.
+ * Returns one entry per dim.
+ */
+export function sizeOption(op: string, name: string, value: unknown, rank: number, min = 1): number[] {
+  const arr = typeof value === "number" ? new Array<number>(rank).fill(value) : value;
+  if (!Array.isArray(arr) || arr.length !== rank) {
+    throw new PoolkitTypeError(op, `${name} must be a number or an array of ${rank} numbers, got ${show(value)}`);
+  }
+  for (const v of arr) {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
+      const what = min === 0 ? "non-negative integers" : min === 1 ? "positive integers" : `integers >= ${min}`;
+      throw new PoolkitRangeError(op, `${name} must be ${what}, got ${show(value)}`);
+    }
+  }
+  return arr as number[];
+}
+
+export function boolOption(op: string, name: string, value: unknown, dflt: boolean): boolean {
+  if (value === undefined) return dflt;
+  if (typeof value !== "boolean") throw new PoolkitTypeError(op, `${name} must be a boolean, got ${show(value)}`);
+  return value;
+}
+
+export function numberOption(
+  op: string,
+  name: string,
+  value: unknown,
+  dflt: number,
+  range: { min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean; integer?: boolean } = {},
+): number {
+  if (value === undefined) return dflt;
+  if (typeof value !== "number" || Number.isNaN(value)) throw new PoolkitTypeError(op, `${name} must be a number, got ${show(value)}`);
+  const { min, max, minExclusive, maxExclusive, integer } = range;
+  const bad =
+    (integer && !Number.isInteger(value)) ||
+    (min !== undefined && (minExclusive ? value <= min : value < min)) ||
+    (max !== undefined && (maxExclusive ? value >= max : value > max));
+  if (bad) {
+    const parts: string[] = [];
+    if (integer) parts.push("an integer");
+    if (min !== undefined) parts.push(`${minExclusive ? ">" : ">="} ${min}`);
+    if (max !== undefined) parts.push(`${maxExclusive ? "<" : "<="} ${max}`);
+    throw new PoolkitRangeError(op, `${name} must be ${parts.join(" and ")}, got ${show(value)}`);
+  }
+  return value;
+}
+
+export function enumOption<T extends string>(op: string, name: string, value: unknown, allowed: readonly T[], dflt: T): T {
+  if (value === undefined) return dflt;
+  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+    throw new PoolkitRangeError(op, `${name} must be one of ${allowed.map((a) => show(a)).join(", ")}, got ${show(value)}`);
+  }
+  return value as T;
+}
+
+/** A tensor input that must have exactly `shape` (e.g. logits matching x). */
+export function expectShape(op: string, name: string, t: Tensor, shape: readonly number[]): void {
+  const s = t.shape;
+  if (s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
+    throw new PoolkitRangeError(op, `${name} must have shape ${show(shape)}, got ${show(s)}`);
+  }
+}

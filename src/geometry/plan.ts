@@ -1,0 +1,77 @@
+/**
+ * Window plans: the one data structure forward kernels, backward kernels and `outputShape` share.
+ *
+ * Every windowed op is planned as 3 spatial axes (depth, height, width); 1-d and 2-d ops get
+ * trivial leading axes (in = out = 1). Along each axis, output position `o` reads input positions
+ * `start[o], start[o] + step, ... < end[o]` — already clipped to the real input, so kernels never
+ * see padding.
+ */
+import type { SpatialInput } from "../check.js";
+
+export interface Axis {
+  readonly inSize: number;
+  readonly outSize: number;
+  /** First in-bounds tap of each window (on the dilation grid). */
+  readonly start: Int32Array;
+  /** Exclusive end of each window, clipped to the input. */
+  readonly end: Int32Array;
+  /** Distance between taps (dilation). */
+  readonly step: number;
+  /**
+   * Window length counting padding but clipped at `inSize + padding` (PyTorch's avg-pool
+   * `count_include_pad` factor along this axis). Equals `end - start` where there is no padding.
+   */
+  readonly padCount: Int32Array;
+}
+
+export type Axes3 = readonly [Axis, Axis, Axis];
+
+export interface WindowPlan extends SpatialInput {
+  readonly op: string;
+  readonly spatialRank: 1 | 2 | 3;
+  /** Spatial output sizes (length = spatialRank). */
+  readonly outSpatial: readonly number[];
+  /** Full input and output tensor shapes (unbatched stays unbatched). */
+  readonly inShape: readonly number[];
+  readonly outShape: readonly number[];
+  /** n · c independent planes. */
+  readonly planes: number;
+  readonly inPlaneSize: number;
+  readonly outPlaneSize: number;
+  /** [depth, height, width]; trivial leading axes for 1-d and 2-d. */
+  readonly axes: Axes3;
+}
+
+/** An axis with one window covering its single element: pads 1-d and 2-d plans to 3 axes. */
+export const TRIVIAL_AXIS: Axis = Object.freeze({
+  inSize: 1,
+  outSize: 1,
+  start: Int32Array.of(0),
+  end: Int32Array.of(1),
+  step: 1,
+  padCount: Int32Array.of(1),
+});
+
+/** Assemble a plan from the parsed input and one axis per spatial dim. */
+export function makePlan(op: string, input: SpatialInput, axes: readonly Axis[]): WindowPlan {
+  const rank = axes.length as 1 | 2 | 3;
+  const full: Axis[] = [];
+  for (let i = rank; i < 3; i++) full.push(TRIVIAL_AXIS);
+  full.push(...axes);
+  const outSpatial = axes.map((a) => a.outSize);
+  const lead = input.batched ? [input.n, input.c] : [input.c];
+  const inPlaneSize = input.spatial.reduce((a, b) => a * b, 1);
+  const outPlaneSize = outSpatial.reduce((a, b) => a * b, 1);
+  return {
+    ...input,
+    op,
+    spatialRank: rank,
+    outSpatial,
+    inShape: [...lead, ...input.spatial],
+    outShape: [...lead, ...outSpatial],
+    planes: input.n * input.c,
+    inPlaneSize,
+    outPlaneSize,
+    axes: full as unknown as Axes3,
+  };
+}

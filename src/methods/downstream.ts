@@ -1,0 +1,3 @@
+import type { PoolMethod } from "../registry.js";
+
+export const DOWNSTREAM_METHODS: readonly PoolMethod[] = [];
