@@ -10,5 +10,8 @@ export type { Op, VJP, Grads } from "./op.js";
 export { listPools, getPool, type PoolMethod, type InputSpec, type Category, type AnyOp } from "./registry.js";
 export { registerKernel, unregisterKernel } from "./kernels/registry.js";
 export * from "./ops/pytorch.js";
+export * from "./ops/adaptive.js";
 export * from "./ops/novel.js";
+export * from "./ops/weighted.js";
 export * from "./ops/downstream.js";
+export * from "./ops/bilinear.js";

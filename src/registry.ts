@@ -10,6 +10,9 @@ import type { VJP } from "./op.js";
 import { PYTORCH_METHODS } from "./methods/pytorch.js";
 import { NOVEL_METHODS } from "./methods/novel.js";
 import { DOWNSTREAM_METHODS } from "./methods/downstream.js";
+import { ADAPTIVE_METHODS } from "./methods/adaptive.js";
+import { WEIGHTED_METHODS } from "./methods/weighted.js";
+import { BILINEAR_METHODS } from "./methods/bilinear.js";
 
 export type Category =
   | "sliding" // max / avg / LP windows (PyTorch)
@@ -84,7 +87,14 @@ export function exampleInputs(method: PoolMethod, x: Tensor, gen: Generator, opt
   });
 }
 
-const METHODS: readonly PoolMethod[] = [...PYTORCH_METHODS, ...NOVEL_METHODS, ...DOWNSTREAM_METHODS];
+const METHODS: readonly PoolMethod[] = [
+  ...PYTORCH_METHODS,
+  ...ADAPTIVE_METHODS,
+  ...NOVEL_METHODS,
+  ...WEIGHTED_METHODS,
+  ...DOWNSTREAM_METHODS,
+  ...BILINEAR_METHODS,
+];
 
 /** Lowercase, drop separators; `pooling`/`pool` suffixes and a trailing `1d/2d/3d` are optional. */
 export function normalizeName(name: string): string[] {

@@ -1,0 +1,3 @@
+import type { PoolMethod } from "../registry.js";
+
+export const BILINEAR_METHODS: readonly PoolMethod[] = [];

@@ -1,0 +1,3 @@
+import type { PoolMethod } from "../registry.js";
+
+export const WEIGHTED_METHODS: readonly PoolMethod[] = [];
