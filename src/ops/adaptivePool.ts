@@ -1,0 +1,200 @@
+/**
+ * Adaptive average and max pooling, 1-d/2-d/3-d, as PyTorch 1.13 CPU computes them
+ * (aten/src/ATen/native/AdaptivePooling.h for the bins; cpu/AdaptiveAvgPoolKernel.cpp,
+ * cpu/AdaptiveMaxPoolKernel.cpp, AdaptiveAveragePooling3d.cpp, AdaptiveMaxPooling3d.cpp for the
+ * loops). Bins come from src/geometry/adaptive.ts; the window kernels are the shared ones in
+ * src/kernels/window.ts.
+ */
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { expectOptions, type SpatialInput } from "../check.js";
+import { adaptiveOutputShape, planAdaptive, type WindowPlan } from "../geometry/index.js";
+import { kernel } from "../kernels/registry.js";
+import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { defineOp, type Grads } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray, FloatDType } from "../tensor/dtype.js";
+import { fromArray, type Tensor } from "../tensor/tensor.js";
+
+/** `outputSize`: one size for every spatial dim, or one per dim where `null` keeps the input size (PyTorch's `None`). */
+export interface AdaptivePoolOptions {
+  outputSize: number | readonly (number | null)[];
+}
+
+const KNOWN = ["outputSize"] as const;
+
+/**
+ * @internal Parse a shape (not a tensor) as `[N, C, ...spatial]` / `[C, ...spatial]` of the rank, with
+ * the same rules (and messages) as the ops' tensor check, for `outputShape`.
+ */
+export function shapeInput(op: string, shape: unknown, rank: number): SpatialInput {
+  const names: Record<number, string> = { 1: "L", 2: "H, W", 3: "D, H, W" };
+  const axes = names[rank] ?? "...";
+  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+    throw new PoolkitTypeError(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
+  }
+  const s = shape as number[];
+  if (s.length !== rank + 1 && s.length !== rank + 2) {
+    throw new PoolkitRangeError(op, `x must have shape [N, C, ${axes}] or [C, ${axes}], got ${show(s)}`);
+  }
+  const batched = s.length === rank + 2;
+  if (s.some((d, i) => d === 0 && !(batched && i === 0))) {
+    throw new PoolkitRangeError(op, `x must have non-empty channel and spatial dims, got shape ${show(s)}`);
+  }
+  return { batched, n: batched ? (s[0] as number) : 1, c: s[batched ? 1 : 0] as number, spatial: s.slice(s.length - rank) };
+}
+
+function adaptiveShape(op: string, rank: number, shape: readonly number[], opts: AdaptivePoolOptions): number[] {
+  const o = expectOptions<AdaptivePoolOptions>(op, opts, KNOWN);
+  const input = shapeInput(op, shape, rank);
+  const out = adaptiveOutputShape(op, o.outputSize, input.spatial);
+  return [...(input.batched ? [input.n, input.c] : [input.c]), ...out];
+}
+
+function plan(op: string, rank: number, x: Tensor, opts: AdaptivePoolOptions): WindowPlan {
+  const o = expectOptions<AdaptivePoolOptions>(op, opts, KNOWN);
+  return planAdaptive(op, x, rank, o.outputSize);
+}
+
+function adaptiveAvgPoolN(rank: 1 | 2 | 3) {
+  const name = `adaptiveAvgPool${rank}d`;
+  return defineOp(
+    name,
+    (x: Tensor, opts: AdaptivePoolOptions) => {
+      const p = plan(name, rank, x, opts);
+      const dtype = x.dtype as FloatDType;
+      // Every bin is non-empty and unpadded, so its size is the divisor (PyTorch: sum / kh / kw).
+      const div = avgDivisors(p.axes, true);
+      const y = allocArray(dtype, p.planes * p.outPlaneSize);
+      kernel("adaptiveAvgPool.forward", dtype, avgWindowsForward)(x.data as FloatArray, y, p.planes, p.axes, div);
+      return {
+        output: fromArray(y, p.outShape),
+        backward: (dy: Tensor): Grads => {
+          const dx = allocArray(dtype, p.planes * p.inPlaneSize);
+          kernel("adaptiveAvgPool.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx, p.planes, p.axes, div);
+          return [fromArray(dx, p.inShape)];
+        },
+      };
+    },
+    { outputShape: (shape: readonly number[], opts: AdaptivePoolOptions): number[] => adaptiveShape(name, rank, shape, opts) },
+  );
+}
+
+/** Forward of adaptive max: output, flat in-plane argmax indices (int32), plan. */
+function adaptiveMaxCore(name: string, rank: 1 | 2 | 3, x: Tensor, opts: AdaptivePoolOptions) {
+  const p = plan(name, rank, x, opts);
+  const dtype = x.dtype as FloatDType;
+  const y = allocArray(dtype, p.planes * p.outPlaneSize);
+  const idx = allocArray("int32", p.planes * p.outPlaneSize);
+  kernel("adaptiveMaxPool.forward", dtype, maxWindowsForward)(x.data as FloatArray, y, idx, p.planes, p.axes);
+  const backward = (dy: Tensor): Grads => {
+    const dx = allocArray(dtype, p.planes * p.inPlaneSize);
+    kernel("adaptiveMaxPool.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx, dx, p.planes, p.inPlaneSize, p.outPlaneSize);
+    return [fromArray(dx, p.inShape)];
+  };
+  return { output: fromArray(y, p.outShape), idx, outShape: p.outShape, backward };
+}
+
+function adaptiveMaxPoolN(rank: 1 | 2 | 3) {
+  const name = `adaptiveMaxPool${rank}d`;
+  return defineOp(
+    name,
+    (x: Tensor, opts: AdaptivePoolOptions) => {
+      const r = adaptiveMaxCore(name, rank, x, opts);
+      return { output: r.output, backward: r.backward };
+    },
+    { outputShape: (shape: readonly number[], opts: AdaptivePoolOptions): number[] => adaptiveShape(name, rank, shape, opts) },
+  );
+}
+
+function adaptiveMaxPoolWithIndicesN(rank: 1 | 2 | 3) {
+  const name = `adaptiveMaxPool${rank}dWithIndices`;
+  return defineOp(
+    name,
+    (x: Tensor, opts: AdaptivePoolOptions) => {
+      const r = adaptiveMaxCore(name, rank, x, opts);
+      // A copy: the backward pass keeps its own indices even if the caller writes into these.
+      const indices = fromArray(Int32Array.from(r.idx), r.outShape);
+      return { output: { output: r.output, indices }, backward: r.backward };
+    },
+    { outputShape: (shape: readonly number[], opts: AdaptivePoolOptions): number[] => adaptiveShape(name, rank, shape, opts) },
+  );
+}
+
+/**
+ * 1-d adaptive average pooling (PyTorch `F.adaptive_avg_pool1d`): `[N, C, L]` or `[C, L]` →
+ * `[N, C, oL]` / `[C, oL]`.
+ *
+ * Bin i covers `[⌊i·L/oL⌋, ⌈(i+1)·L/oL⌉)` and outputs its mean; bins overlap when `L % oL ≠ 0` and
+ * repeat elements when `oL > L`. Backward spreads `dy / binSize` over each bin, accumulating.
+ * Sums run in double precision before the result is rounded to the input dtype, where PyTorch sums
+ * in the dtype (float32 results may differ in the last bits).
+ * Origin of the bins: He et al., Spatial Pyramid Pooling in Deep Convolutional Networks, ECCV 2014.
+ *
+ * @example adaptiveAvgPool1d(tensor([[1, 2, 3, 4, 5]]), { outputSize: 3 }) // [[1.5, 3, 4.5]]
+ */
+export const adaptiveAvgPool1d = adaptiveAvgPoolN(1);
+/**
+ * 2-d adaptive average pooling (PyTorch `F.adaptive_avg_pool2d`): `[N, C, H, W]` or `[C, H, W]` →
+ * `[N, C, oH, oW]`; `outputSize` is a number or `[oH, oW]` where `null` keeps that input size.
+ *
+ * Bins per axis: `[⌊i·In/Out⌋, ⌈(i+1)·In/Out⌉)` (integer arithmetic, PyTorch AdaptivePooling.h);
+ * output = bin mean; backward spreads `dy / (kh·kw)` over the bin, accumulating where bins overlap.
+ * Sums run in double precision (PyTorch sums in the dtype). Bins as in He et al., SPP-net, ECCV 2014.
+ *
+ * @example adaptiveAvgPool2d(x, { outputSize: [null, 4] }) // [N, C, H, 4]
+ */
+export const adaptiveAvgPool2d = adaptiveAvgPoolN(2);
+/**
+ * 3-d adaptive average pooling (PyTorch `F.adaptive_avg_pool3d`): `[N, C, D, H, W]` or
+ * `[C, D, H, W]` → `[N, C, oD, oH, oW]`; bins per axis `[⌊i·In/Out⌋, ⌈(i+1)·In/Out⌉)`, output = bin
+ * mean, backward = `dy / binSize` spread over the bin. Sums in double precision.
+ *
+ * @example adaptiveAvgPool3d(x, { outputSize: 1 }) // global average, [N, C, 1, 1, 1]
+ */
+export const adaptiveAvgPool3d = adaptiveAvgPoolN(3);
+
+/**
+ * 1-d adaptive max pooling (PyTorch `F.adaptive_max_pool1d`): `[N, C, L]` / `[C, L]` → `[N, C, oL]`.
+ * Bins `[⌊i·L/oL⌋, ⌈(i+1)·L/oL⌉)`; ties go to the first maximum, NaN propagates (the last NaN's
+ * index wins); backward adds dy at each bin's argmax (accumulating over overlapping bins).
+ *
+ * @example adaptiveMaxPool1d(tensor([[1, 9, 2, 3, 0]]), { outputSize: 3 }) // [[9, 9, 3]]
+ */
+export const adaptiveMaxPool1d = adaptiveMaxPoolN(1);
+/**
+ * 2-d adaptive max pooling (PyTorch `F.adaptive_max_pool2d`): `[N, C, H, W]` / `[C, H, W]` →
+ * `[N, C, oH, oW]`; `outputSize` a number or `[oH, oW]` with `null` = keep. Bins per axis
+ * `[⌊i·In/Out⌋, ⌈(i+1)·In/Out⌉)`; row-major scan, first maximum wins ties, NaN propagates (last NaN
+ * wins); backward routes dy to the argmax, accumulating.
+ *
+ * @example adaptiveMaxPool2d(x, { outputSize: 7 }) // [N, C, 7, 7]
+ */
+export const adaptiveMaxPool2d = adaptiveMaxPoolN(2);
+/**
+ * 3-d adaptive max pooling (PyTorch `F.adaptive_max_pool3d`): `[N, C, D, H, W]` / `[C, D, H, W]` →
+ * `[N, C, oD, oH, oW]`, same bin, tie and NaN rules as {@link adaptiveMaxPool2d}.
+ *
+ * @example adaptiveMaxPool3d(x, { outputSize: [2, null, 2] })
+ */
+export const adaptiveMaxPool3d = adaptiveMaxPoolN(3);
+
+/**
+ * {@link adaptiveMaxPool1d} returning `{ output, indices }`: `indices` (int32, output's shape) is the
+ * argmax's position in its input plane (PyTorch `return_indices=True`; PyTorch uses int64).
+ *
+ * @example const { output, indices } = adaptiveMaxPool1dWithIndices(x, { outputSize: 3 });
+ */
+export const adaptiveMaxPool1dWithIndices = adaptiveMaxPoolWithIndicesN(1);
+/**
+ * {@link adaptiveMaxPool2d} returning `{ output, indices }`: `indices` (int32) is the flat in-plane
+ * index `h·W + w` of each argmax, as PyTorch's (which are int64). Usable with `maxUnpool2d`.
+ *
+ * @example const { output, indices } = adaptiveMaxPool2dWithIndices(x, { outputSize: [3, 4] });
+ */
+export const adaptiveMaxPool2dWithIndices = adaptiveMaxPoolWithIndicesN(2);
+/**
+ * {@link adaptiveMaxPool3d} returning `{ output, indices }`: flat in-plane indices `d·H·W + h·W + w` (int32).
+ *
+ * @example const { output, indices } = adaptiveMaxPool3dWithIndices(x, { outputSize: 2 });
+ */
+export const adaptiveMaxPool3dWithIndices = adaptiveMaxPoolWithIndicesN(3);
