@@ -1,0 +1,301 @@
+/**
+ * Bilinear pooling (B-CNN): the location-pooled outer product of two feature maps, then signed
+ * square root and L2 normalisation. Also home of the pieces the other bilinear ops share: the
+ * feature-map checks and the signed-√ / L2 post-processing with its exact backward.
+ */
+import { boolOption, enumOption, expectFloatTensor, expectOptions, numberOption } from "../check.js";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { kernel } from "../kernels/registry.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray, FloatDType, TypedArray } from "../tensor/dtype.js";
+import { Tensor, fromArray } from "../tensor/tensor.js";
+
+// ---------------------------------------------------------------------------------------------
+// Shared by the bilinear ops (not part of the public barrel)
+// ---------------------------------------------------------------------------------------------
+
+/** A feature map `[N, C, ...spatial]` seen as N matrices of C rows by L = Π spatial columns. */
+export interface FeatureMap {
+  readonly n: number;
+  readonly c: number;
+  readonly spatial: readonly number[];
+  /** Number of locations, Π spatial (1 when there are no spatial dims). */
+  readonly l: number;
+  readonly dtype: FloatDType;
+}
+
+/** A float tensor `[N, C, ...spatial]` (rank ≥ 2) with non-empty channel and spatial dims. */
+export function featureMap(op: string, name: string, x: unknown): FeatureMap {
+  expectFloatTensor(op, name, x);
+  const s = x.shape;
+  if (s.length < 2) throw new PoolkitRangeError(op, `${name} must have shape [N, C, H, W] (or [N, C, ...spatial]), got ${show(s)}`);
+  for (let i = 1; i < s.length; i++) {
+    if (s[i] === 0) throw new PoolkitRangeError(op, `${name} must have non-empty channel and spatial dims, got shape ${show(s)}`);
+  }
+  const spatial = s.slice(2);
+  return { n: s[0] as number, c: s[1] as number, spatial, l: spatial.reduce((p, d) => p * d, 1), dtype: x.dtype };
+}
+
+/** A second stream: same dtype, batch size and spatial dims as the first (channels may differ). */
+export function pairedFeatureMap(op: string, name: string, y: unknown, first: FeatureMap, firstName: string): FeatureMap {
+  const f = featureMap(op, name, y);
+  const t = y as Tensor;
+  if (f.dtype !== first.dtype) throw new PoolkitTypeError(op, `${name} must have ${firstName}'s dtype ${first.dtype}, got ${f.dtype}`);
+  const same = f.n === first.n && f.spatial.length === first.spatial.length && f.spatial.every((d, i) => d === first.spatial[i]);
+  if (!same) {
+    const want = `[${[first.n, "C", ...first.spatial].join(", ")}]`;
+    throw new PoolkitRangeError(op, `${name} must have the batch size and spatial size of ${firstName} ${want}, got shape ${show(t.shape)}`);
+  }
+  return f;
+}
+
+/**
+ * Signed square root and L2 normalisation applied to `rows` vectors of length `dim`. Vector r is the
+ * pair (n, l) = (⌊r/stride⌋, r mod stride) and starts at n·dim·stride + l.
+ */
+export interface PostPlan {
+  readonly rows: number;
+  readonly dim: number;
+  /** Distance between consecutive elements of a vector: 1 for `[N, D]`, L for `[N, D, ...spatial]`. */
+  readonly stride: number;
+  readonly signedSqrt: boolean;
+  readonly l2: boolean;
+  readonly sqrtEps: number;
+  readonly l2Eps: number;
+}
+
+function rowStart(p: PostPlan, r: number): number {
+  const n = Math.floor(r / p.stride);
+  return n * p.dim * p.stride + (r - n * p.stride);
+}
+
+/**
+ * v → u = sign(v)√|v| (if signedSqrt) → z = u / √(Σu² + l2Eps) (if l2). Writes u and z; returns the
+ * norms n per vector (1 when l2 is off). The forward has no ε inside the √ (official B-CNN
+ * `vl_nnsqrt`); the backward uses one (below).
+ */
+export function postForward(p: PostPlan, v: FloatArray, u: FloatArray, z: FloatArray): Float64Array {
+  const norms = allocArray("float64", p.rows);
+  const { dim, stride } = p;
+  for (let r = 0; r < p.rows; r++) {
+    const o = rowStart(p, r);
+    let ss = 0;
+    for (let k = 0, i = o; k < dim; k++, i += stride) {
+      const x = v[i] as number;
+      const y = p.signedSqrt ? (x < 0 ? -Math.sqrt(-x) : Math.sqrt(x)) : x;
+      u[i] = y;
+      ss += (u[i] as number) * (u[i] as number);
+    }
+    const n = p.l2 ? Math.sqrt(ss + p.l2Eps) : 1;
+    norms[r] = n;
+    const inv = 1 / n;
+    for (let k = 0, i = o; k < dim; k++, i += stride) z[i] = (u[i] as number) * inv;
+  }
+  return norms;
+}
+
+/**
+ * Backward of {@link postForward}: dz → du = dz/n − u (uᵀdz)/n³ (L2, exact) → dv = du · 0.5/√(|v| + sqrtEps)
+ * (signed √). The exact derivative 0.5/√|v| is infinite at v = 0, so ε goes inside the √ in the
+ * backward only, as in the official B-CNN `vl_nnsqrt` (ε = 1e-8): relative deviation ε/(2|v|).
+ */
+export function postBackward(p: PostPlan, v: FloatArray, u: FloatArray, norms: Float64Array, dz: TypedArray, dv: FloatArray): void {
+  const { dim, stride } = p;
+  for (let r = 0; r < p.rows; r++) {
+    const o = rowStart(p, r);
+    const n = norms[r] as number;
+    let ug = 0;
+    if (p.l2) for (let k = 0, i = o; k < dim; k++, i += stride) ug += (u[i] as number) * (dz[i] as number);
+    const c = p.l2 ? ug / (n * n * n) : 0;
+    const inv = 1 / n;
+    for (let k = 0, i = o; k < dim; k++, i += stride) {
+      let g = p.l2 ? (dz[i] as number) * inv - (u[i] as number) * c : (dz[i] as number);
+      if (p.signedSqrt) g *= 0.5 / Math.sqrt(Math.abs(v[i] as number) + p.sqrtEps);
+      dv[i] = g;
+    }
+  }
+}
+
+export interface PostOptions {
+  /** Signed square root sign(v)·√|v| of every entry (default true). */
+  signedSqrt?: boolean;
+  /** L2-normalise each output vector: z = u / √(Σu² + l2Eps) (default true). */
+  l2?: boolean;
+  /** ε inside the signed-√ derivative 0.5/√(|v| + ε) in the backward (default 1e-8, official B-CNN). */
+  sqrtEps?: number;
+  /** ε in the L2 norm √(Σu² + ε) (default 1e-10, official B-CNN). */
+  l2Eps?: number;
+}
+
+export const POST_KEYS = ["signedSqrt", "l2", "sqrtEps", "l2Eps"] as const;
+
+export function postOptions(op: string, o: PostOptions): Pick<PostPlan, "signedSqrt" | "l2" | "sqrtEps" | "l2Eps"> {
+  return {
+    signedSqrt: boolOption(op, "signedSqrt", o.signedSqrt, true),
+    l2: boolOption(op, "l2", o.l2, true),
+    sqrtEps: numberOption(op, "sqrtEps", o.sqrtEps, 1e-8, { min: 0, minExclusive: true, max: Infinity, maxExclusive: true }),
+    l2Eps: numberOption(op, "l2Eps", o.l2Eps, 1e-10, { min: 0, minExclusive: true, max: Infinity, maxExclusive: true }),
+  };
+}
+
+/**
+ * Split `(x, y?, opts?)` where y may be left out: `op(x, opts)` is homogeneous. Returns y or null.
+ */
+export function splitOptionalSecond<O>(op: string, second: unknown, opts: unknown): { y: Tensor | null; opts: O | undefined } {
+  if (second === undefined || second === null) return { y: null, opts: opts as O | undefined };
+  if (second instanceof Tensor) return { y: second, opts: opts as O | undefined };
+  if (typeof second === "object" && !Array.isArray(second) && opts === undefined) return { y: null, opts: second as O };
+  throw new PoolkitTypeError(op, `b must be a Tensor, null or omitted, got ${show(second)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels
+// ---------------------------------------------------------------------------------------------
+
+/** out[n, i, j] = scale · Σ_l a[n, i, l] · b[n, j, l]; `same` = a and b are one stream (symmetric). */
+function gramForward(a: TypedArray, b: TypedArray, out: FloatArray, n: number, ca: number, cb: number, l: number, scale: number, same: boolean): void {
+  for (let s = 0; s < n; s++) {
+    const ao = s * ca * l;
+    const bo = s * cb * l;
+    const oo = s * ca * cb;
+    for (let i = 0; i < ca; i++) {
+      for (let j = same ? i : 0; j < cb; j++) {
+        let acc = 0;
+        const ai = ao + i * l;
+        const bj = bo + j * l;
+        for (let k = 0; k < l; k++) acc += (a[ai + k] as number) * (b[bj + k] as number);
+        out[oo + i * cb + j] = acc * scale;
+        if (same) out[oo + j * cb + i] = acc * scale;
+      }
+    }
+  }
+}
+
+/**
+ * Two streams: da = scale · G b, db = scale · Gᵀ a. One stream (same): da = scale · (G + Gᵀ) a — the
+ * exact gradient of a aᵀ; the official symmetric layer's G a is half of it for symmetric G.
+ */
+function gramBackward(
+  g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
+  n: number, ca: number, cb: number, l: number, scale: number,
+): void {
+  for (let s = 0; s < n; s++) {
+    const ao = s * ca * l;
+    const bo = s * cb * l;
+    const go = s * ca * cb;
+    for (let i = 0; i < ca; i++) {
+      for (let j = 0; j < cb; j++) {
+        let gij = (g[go + i * cb + j] as number) * scale;
+        if (db === null) gij += (g[go + j * cb + i] as number) * scale;
+        if (gij === 0) continue;
+        const ai = ao + i * l;
+        const bj = bo + j * l;
+        for (let k = 0; k < l; k++) da[ai + k] = (da[ai + k] as number) + gij * (b[bj + k] as number);
+      }
+    }
+    if (db !== null) {
+      for (let i = 0; i < ca; i++) {
+        for (let j = 0; j < cb; j++) {
+          const gij = (g[go + i * cb + j] as number) * scale;
+          if (gij === 0) continue;
+          const ai = ao + i * l;
+          const bj = bo + j * l;
+          for (let k = 0; k < l; k++) db[bj + k] = (db[bj + k] as number) + gij * (a[ai + k] as number);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The op
+// ---------------------------------------------------------------------------------------------
+
+export interface BilinearPoolOptions extends PostOptions {
+  /** Pool the outer products over locations by `"sum"` (the ICCV 2015 paper; default) or `"mean"`. */
+  pooling?: "sum" | "mean";
+}
+
+const KNOWN = ["pooling", ...POST_KEYS] as const;
+
+function shapes(op: string, a: unknown, b: unknown): { fa: FeatureMap; fb: FeatureMap | null } {
+  const fa = featureMap(op, "a", a);
+  const fb = b === null ? null : pairedFeatureMap(op, "b", b, fa, "a");
+  return { fa, fb };
+}
+
+/**
+ * Bilinear (B-CNN) pooling of one or two feature maps (Lin, RoyChowdhury & Maji, "Bilinear CNN
+ * Models for Fine-grained Visual Recognition", ICCV 2015).
+ *
+ * Shapes: a `[N, M, H, W]`, b `[N, P, H, W]` (same N, H, W; any number of spatial dims, including
+ * none) → `[N, M·P]`. With b omitted the pooling is homogeneous (b = a) → `[N, M²]`.
+ *
+ * Per image, with A `[M, L]` and B `[P, L]` the maps flattened over the L = H·W locations:
+ *   Φ = s · A Bᵀ (s = 1 for `"sum"`, 1/L for `"mean"`),  v = vec(Φ) row-major (index a·P + b),
+ *   u = sign(v)·√|v|,  z = u / √(Σu² + l2Eps).
+ *
+ * Backward: exact. dz → du (L2) → dv = du·0.5/√(|v| + sqrtEps) → G; da = s·G B, db = s·Gᵀ A.
+ * In the homogeneous case da = s·(G + Gᵀ) A, the true gradient.
+ *
+ * Deviations from the official MATLAB B-CNN (`vl_nnbilinearpool` / `vl_nnbilinearclpool`, read in
+ * the `zwx8981/DBCNN` mirror): its one-stream layer averages and its backward `G A/(hw)` is half the
+ * exact gradient for symmetric G — here it is exact; pooling is a sum by default for both cases
+ * (the paper's definition; after signed √ + L2 a positive scale cancels up to ε). Maps of
+ * different H×W are an error here rather than subsampled. The signed √ has no ε in the forward
+ * and ε = `sqrtEps` inside the √ of its derivative (as `vl_nnsqrt`), so the gradient is finite at 0.
+ *
+ * @example
+ * const a = randn([2, 8, 7, 7]), b = randn([2, 4, 7, 7]);
+ * bilinearPool(a);                                   // [2, 64], unit L2 norm per row
+ * const { output, backward } = bilinearPool.vjp(a, b, { pooling: "mean" });  // output [2, 32]
+ * const [da, db] = backward(randn([2, 32]));          // homogeneous bilinearPool.vjp(a): [da] only
+ */
+export const bilinearPool = defineOp(
+  "bilinearPool",
+  (a: Tensor, b?: Tensor | BilinearPoolOptions | null, options?: BilinearPoolOptions) => {
+    const op = "bilinearPool";
+    const split = splitOptionalSecond<BilinearPoolOptions>(op, b, options);
+    const o = expectOptions<BilinearPoolOptions>(op, split.opts, KNOWN);
+    const pooling = enumOption(op, "pooling", o.pooling, ["sum", "mean"] as const, "sum");
+    const post = postOptions(op, o);
+    const { fa, fb } = shapes(op, a, split.y);
+    const bT = split.y;
+    const n = fa.n;
+    const ca = fa.c;
+    const cb = fb ? fb.c : fa.c;
+    const l = fa.l;
+    const dim = ca * cb;
+    const scale = pooling === "mean" ? 1 / l : 1;
+    const dtype = fa.dtype;
+
+    const v = allocArray(dtype, n * dim);
+    kernel("bilinearPool.gram", dtype, gramForward)(a.data, bT ? bT.data : a.data, v, n, ca, cb, l, scale, bT === null);
+    const plan: PostPlan = { rows: n, dim, stride: 1, ...post };
+    const u = allocArray(dtype, n * dim);
+    const z = allocArray(dtype, n * dim);
+    const norms = postForward(plan, v, u, z);
+
+    return {
+      output: fromArray(z, [n, dim]),
+      backward: (dz: Tensor) => {
+        const g = allocArray(dtype, n * dim);
+        postBackward(plan, v, u, norms, dz.data, g);
+        const da = allocArray(dtype, a.size);
+        const db = bT ? allocArray(dtype, bT.size) : null;
+        kernel("bilinearPool.gramBackward", dtype, gramBackward)(g, a.data, bT ? bT.data : a.data, da, db, n, ca, cb, l, scale);
+        return bT && db ? [fromArray(da, a.shape), fromArray(db, bT.shape)] : [fromArray(da, a.shape)];
+      },
+    };
+  },
+  {
+    /** `[N, M·P]` for a `[N, M, ...]` and b `[N, P, ...]`; `[N, M²]` when b is omitted. */
+    outputShape(aShape: readonly number[], bShape?: readonly number[] | null): number[] {
+      const n = aShape[0] ?? 0;
+      const ca = aShape[1] ?? 0;
+      const cb = bShape ? (bShape[1] ?? 0) : ca;
+      return [n, ca * cb];
+    },
+  },
+);
