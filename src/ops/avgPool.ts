@@ -1,0 +1,124 @@
+/**
+ * Average pooling over sliding windows, PyTorch 1.13 CPU semantics (`F.avg_pool1d/2d/3d`).
+ * Geometry: src/geometry/sliding.ts; kernels and divisors: src/kernels/window.ts.
+ */
+import { boolOption, expectFloatTensor, expectOptions, spatialInput } from "../check.js";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { planSlidingFor, slidingGeometry, type SlidingGeometry } from "../geometry/sliding.js";
+import { kernel } from "../kernels/registry.js";
+import { avgDivisors, avgWindowsBackward, avgWindowsForward } from "../kernels/window.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray } from "../tensor/dtype.js";
+import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { slidingShape } from "./maxPool.js";
+
+/** Options of `avgPool1d/2d/3d` (PyTorch's `AvgPoolNd` arguments, camelCased). */
+export interface AvgPoolOptions {
+  /** Window size: a number or one per spatial dim. Required. */
+  kernelSize: number | readonly number[];
+  /** Step between windows; defaults to `kernelSize`. */
+  stride?: number | readonly number[] | null;
+  /** Implicit zero padding on both sides, at most ⌊k/2⌋. Default 0. */
+  padding?: number | readonly number[];
+  /** Round the output size up (an extra window must start inside the input or the left padding). Default false. */
+  ceilMode?: boolean;
+  /** Count padding in the divisor (the window clipped at `In + p`). Default true. */
+  countIncludePad?: boolean;
+  /** A fixed non-zero integer divisor for every window. */
+  divisorOverride?: number | null;
+}
+
+const AVG_KEYS = ["kernelSize", "stride", "padding", "ceilMode", "countIncludePad", "divisorOverride"] as const;
+
+interface ParsedAvg {
+  readonly g: SlidingGeometry;
+  readonly countIncludePad: boolean;
+  readonly divisorOverride: number | undefined;
+}
+
+function parseAvg(name: string, rank: number, opts: unknown): ParsedAvg {
+  const o = expectOptions<AvgPoolOptions>(name, opts, AVG_KEYS);
+  const g = slidingGeometry(name, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode: o.ceilMode }, rank);
+  const countIncludePad = boolOption(name, "countIncludePad", o.countIncludePad, true);
+  const d = o.divisorOverride;
+  let divisorOverride: number | undefined;
+  if (d !== undefined && d !== null) {
+    if (typeof d !== "number") throw new PoolkitTypeError(name, `divisorOverride must be a number, got ${show(d)}`);
+    // PyTorch: an int, "divisor must be not zero"; negative divisors are accepted.
+    if (!Number.isInteger(d) || d === 0) throw new PoolkitRangeError(name, `divisorOverride must be a non-zero integer, got ${show(d)}`);
+    divisorOverride = d;
+  }
+  return { g, countIncludePad, divisorOverride };
+}
+
+function avgPoolN(rank: 1 | 2 | 3) {
+  const name = `avgPool${rank}d`;
+  return defineOp(
+    name,
+    (x: Tensor, opts: AvgPoolOptions) => {
+      expectFloatTensor(name, "x", x);
+      const input = spatialInput(name, "x", x, rank);
+      const { g, countIncludePad, divisorOverride } = parseAvg(name, rank, opts);
+      const plan = planSlidingFor(name, input, g);
+      const div = avgDivisors(plan.axes, countIncludePad, divisorOverride);
+      const y = allocArray(x.dtype, plan.planes * plan.outPlaneSize);
+      kernel("avgPool.forward", x.dtype, avgWindowsForward)(x.data as FloatArray, y, plan.planes, plan.axes, div);
+      const xShape = x.shape;
+      const xDtype = x.dtype;
+      return {
+        output: fromArray(y, plan.outShape),
+        backward: (dy: Tensor) => {
+          const dx = allocArray(xDtype, plan.planes * plan.inPlaneSize);
+          kernel("avgPool.backward", xDtype, avgWindowsBackward)(dy.data as FloatArray, dx, plan.planes, plan.axes, div);
+          return [fromArray(dx, xShape)];
+        },
+      };
+    },
+    {
+      outputShape: (shape: readonly number[], opts: AvgPoolOptions): number[] => slidingShape(name, shape, rank, parseAvg(name, rank, opts).g),
+    },
+  );
+}
+
+/**
+ * 1-d average pooling, as PyTorch's `F.avg_pool1d`.
+ *
+ * Shapes: `[N, C, L] → [N, C, Lo]` or unbatched `[C, L] → [C, Lo]`, with
+ * `Lo = ⌊(L + 2p − k + (ceilMode ? s−1 : 0)) / s⌋ + 1`, minus 1 in ceil mode when the last window
+ * would start in the right padding (`(Lo−1)·s ≥ L + p`).
+ *
+ * Each output is the window's sum divided by `divisorOverride` if given, else (countIncludePad) the
+ * window length clipped at `L + p` — so a ceil-mode overhang window is *not* divided by k — else the
+ * number of input elements in the window. Backward spreads `dy / divisor` over the same clipped window.
+ *
+ * Deviation: PyTorch's `avg_pool1d` has no `divisor_override`; it is accepted here for every rank
+ * (as `avg_pool2d/3d` define it). Like PyTorch, negative divisors are allowed; zero is an error.
+ *
+ * Reference: PyTorch `aten/src/ATen/native/cpu/AvgPoolKernel.cpp`; average pooling as in LeCun,
+ * Bottou, Bengio & Haffner, Gradient-based learning applied to document recognition, Proc. IEEE 1998.
+ *
+ * @example
+ * avgPool1d(tensor([[[1, 2, 3, 4, 5, 6]]]), { kernelSize: 3, stride: 2, padding: 1, ceilMode: true }); // [[[1, 3, 5, 3]]]
+ */
+export const avgPool1d = avgPoolN(1);
+
+/**
+ * 2-d average pooling, as PyTorch's `F.avg_pool2d`: `[N, C, H, W] → [N, C, Ho, Wo]` (or unbatched
+ * `[C, H, W]`), each output size as in {@link avgPool1d}; divisor rules likewise, per window
+ * (`countIncludePad`: the product of the per-axis lengths clipped at `In + p`).
+ *
+ * @example
+ * const y = avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1, countIncludePad: false });
+ * const { output, backward } = avgPool2d.vjp(x, { kernelSize: 2 });
+ */
+export const avgPool2d = avgPoolN(2);
+
+/**
+ * 3-d average pooling, as PyTorch's `F.avg_pool3d`: `[N, C, D, H, W] → [N, C, Do, Ho, Wo]` (or
+ * unbatched `[C, D, H, W]`). See {@link avgPool1d}.
+ *
+ * @example
+ * avgPool3d(x, { kernelSize: 2, divisorOverride: 4 });
+ */
+export const avgPool3d = avgPoolN(3);

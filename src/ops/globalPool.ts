@@ -1,0 +1,112 @@
+/**
+ * Global average and max pooling: one window over every spatial position of each plane.
+ * Planned as adaptive pooling to size 1 over the flattened spatial dims (src/geometry/adaptive.ts),
+ * so any number of spatial dims works and the shared window kernels do the work.
+ */
+import { expectFloatTensor, expectOptions } from "../check.js";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { adaptiveAxis } from "../geometry/adaptive.js";
+import { makePlan, type WindowPlan } from "../geometry/plan.js";
+import { kernel } from "../kernels/registry.js";
+import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray } from "../tensor/dtype.js";
+import { fromArray, type Tensor } from "../tensor/tensor.js";
+
+/** Global pooling takes no options; an empty object (or nothing) is accepted. */
+export type GlobalPoolOptions = Record<string, never>;
+
+function checkShape(op: string, shape: unknown): number[] {
+  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+    throw new PoolkitTypeError(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
+  }
+  const s = shape as number[];
+  if (s.length < 3) throw new PoolkitRangeError(op, `x must have shape [N, C, ...spatial] with at least one spatial dim, got ${show(s)}`);
+  for (let i = 1; i < s.length; i++) {
+    if (s[i] === 0) throw new PoolkitRangeError(op, `x must have non-empty channel and spatial dims, got shape ${show(s)}`);
+  }
+  return s;
+}
+
+/** The whole spatial extent as one window over the flattened plane (adaptive pooling to size 1). */
+function globalPlan(op: string, shape: readonly number[]): WindowPlan {
+  const s = checkShape(op, shape);
+  const n = s[0] as number;
+  const c = s[1] as number;
+  const plane = s.slice(2).reduce((a, b) => a * b, 1);
+  const plan = makePlan(op, { batched: true, n, c, spatial: [plane] }, [adaptiveAxis(plane, 1)]);
+  return { ...plan, inShape: s, outShape: [n, c] };
+}
+
+function globalOp(name: string, mode: "avg" | "max") {
+  return defineOp(
+    name,
+    (x: Tensor, opts?: GlobalPoolOptions) => {
+      expectFloatTensor(name, "x", x);
+      const plan = globalPlan(name, x.shape);
+      expectOptions(name, opts, []);
+      const dtype = x.dtype;
+      const y = allocArray(dtype, plan.planes);
+      const xShape = x.shape;
+      if (mode === "avg") {
+        const div = avgDivisors(plan.axes, true);
+        kernel("avgPool.forward", dtype, avgWindowsForward)(x.data as FloatArray, y, plan.planes, plan.axes, div);
+        return {
+          output: fromArray(y, plan.outShape),
+          backward: (dy: Tensor) => {
+            const dx = allocArray(dtype, x.size);
+            kernel("avgPool.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx, plan.planes, plan.axes, div);
+            return [fromArray(dx, xShape)];
+          },
+        };
+      }
+      const idx = allocArray("int32", plan.planes);
+      kernel("maxPool.forward", dtype, maxWindowsForward)(x.data as FloatArray, y, idx, plan.planes, plan.axes);
+      return {
+        output: fromArray(y, plan.outShape),
+        backward: (dy: Tensor) => {
+          const dx = allocArray(dtype, x.size);
+          kernel("maxPool.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+          return [fromArray(dx, xShape)];
+        },
+      };
+    },
+    {
+      outputShape: (shape: readonly number[], opts?: GlobalPoolOptions): number[] => {
+        expectOptions(name, opts, []);
+        return [...globalPlan(name, shape).outShape];
+      },
+    },
+  );
+}
+
+/**
+ * Global average pooling: the mean of each channel over all spatial positions.
+ *
+ * Shapes: `[N, C, ...spatial] → [N, C]` (any number ≥ 1 of spatial dims, e.g. `[N, C, H, W]`).
+ * Equals PyTorch's `adaptive_avg_pool{1,2,3}d(x, 1)` / `x.mean(spatial dims)`. Backward spreads
+ * `dy / (H·W·…)` evenly over the plane.
+ *
+ * Paper: Lin, Chen & Yan, Network In Network, ICLR 2014.
+ *
+ * @example
+ * globalAvgPool(tensor([[[[1, 2], [3, 4]]]])); // [[2.5]]
+ */
+export const globalAvgPool = globalOp("globalAvgPool", "avg");
+
+/**
+ * Global max pooling: the maximum of each channel over all spatial positions.
+ *
+ * Shapes: `[N, C, ...spatial] → [N, C]`. Matches PyTorch's `adaptive_max_pool2d(x, 1)` and
+ * `max_pool2d(x, kernel = H×W)`: NaN propagates, and the **whole** gradient goes to the first maximum
+ * in row-major order. This is deliberately *not* `torch.amax`, which splits the gradient equally
+ * among tied maxima (`[0, .5, .5, 0]` instead of `[0, 1, 0, 0]`).
+ *
+ * Paper: Oquab, Bottou, Laptev & Sivic, Is object localization for free? Weakly-supervised learning
+ * with convolutional neural networks, CVPR 2015.
+ *
+ * @example
+ * globalMaxPool(tensor([[[[1, 4], [4, 2]]]])); // [[4]]; its gradient goes to position (0, 1) only
+ */
+export const globalMaxPool = globalOp("globalMaxPool", "max");

@@ -1,0 +1,180 @@
+/**
+ * Power-average (LP) pooling, PyTorch 1.13's `F.lp_pool1d/2d` formula, forward and backward:
+ *
+ *   s = avg_pool(x^p)   (padding 0, the divisor = in-input window size)
+ *   y = (sign(s) · relu(|s|) · prod(k))^(1/p)
+ *
+ * Every step is evaluated in the input dtype, and backward is the chain rule through exactly these
+ * steps as PyTorch's autograd takes it, so NaN, ±∞ and zero gradients appear where PyTorch has them.
+ */
+import { boolOption, expectFloatTensor, expectOptions, spatialInput } from "../check.js";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { planSlidingFor, slidingGeometry, type SlidingGeometry } from "../geometry/sliding.js";
+import { kernel } from "../kernels/registry.js";
+import { avgDivisors, avgWindowsBackward, avgWindowsForward } from "../kernels/window.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray } from "../tensor/dtype.js";
+import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { slidingShape } from "./maxPool.js";
+
+/** Options of `lpPool1d/2d/3d` (PyTorch's `LPPoolNd` arguments, camelCased). */
+export interface LpPoolOptions {
+  /** The power p > 0 (may be `Infinity`, which does *not* give max pooling: see the docs). Required. */
+  normType: number;
+  /** Window size: a number or one per spatial dim. Required. */
+  kernelSize: number | readonly number[];
+  /** Step between windows; defaults to `kernelSize`. */
+  stride?: number | readonly number[] | null;
+  /** Round the output size up. Default false. */
+  ceilMode?: boolean;
+}
+
+const LP_KEYS = ["normType", "kernelSize", "stride", "ceilMode"] as const;
+
+function parseLp(name: string, rank: number, opts: unknown): { g: SlidingGeometry; p: number } {
+  const o = expectOptions<LpPoolOptions>(name, opts, LP_KEYS);
+  const p = o.normType;
+  if (p === undefined) throw new PoolkitRangeError(name, `normType is required`);
+  if (typeof p !== "number" || Number.isNaN(p)) throw new PoolkitTypeError(name, `normType must be a number, got ${show(p)}`);
+  if (!(p > 0)) throw new PoolkitRangeError(name, `normType must be > 0, got ${show(p)}`);
+  const ceilMode = boolOption(name, "ceilMode", o.ceilMode, false);
+  const g = slidingGeometry(name, { kernelSize: o.kernelSize, stride: o.stride, ceilMode }, rank);
+  return { g, p };
+}
+
+/**
+ * @internal `base ** exp` with C's `pow` rules where JavaScript's differ: `pow(1, y) = 1` for every y (NaN
+ * included) and `pow(−1, ±∞) = 1` (JS gives NaN for both). PyTorch evaluates `Tensor.pow` with C's pow.
+ */
+export function cpow(base: number, exp: number): number {
+  if (base === 1) return 1;
+  if (base === -1 && (exp === Infinity || exp === -Infinity)) return 1;
+  return Math.pow(base, exp);
+}
+
+/** out[i] = x[i]^p (rounded to out's dtype, as PyTorch's `x.pow(p)`). */
+function lpPowForward(x: FloatArray, out: FloatArray, p: number): void {
+  for (let i = 0; i < x.length; i++) out[i] = cpow(x[i] as number, p);
+}
+
+/** u = sign(s)·relu(|s|)·K (rounded in the dtype), y = u^(1/p). */
+function lpFinishForward(s: FloatArray, u: FloatArray, y: FloatArray, invP: number, area: number): void {
+  for (let o = 0; o < s.length; o++) {
+    const v = s[o] as number;
+    // torch.sign(NaN) = 0; torch.relu(NaN) = NaN; the product is NaN, as here.
+    const sg = v > 0 ? 1 : v < 0 ? -1 : 0;
+    u[o] = sg * Math.abs(v) * area;
+    y[o] = cpow(u[o] as number, invP);
+  }
+}
+
+/**
+ * Gradient with respect to s, step by step as autograd takes it (torch/csrc/autograd/FunctionsManual.cpp):
+ * pow(u, 1/p): dy·(1/p)·u^(1/p−1), or exactly 0 when 1/p = 0 (pow_backward's exponent-0 rule);
+ * mul(K); mul(sign(s), r): the sign factor has zero gradient, r gets g·sign(s);
+ * relu: passes the gradient only where r = relu(|s|) > 0 (a mask, so s = 0 gives 0, not ∞·0 = NaN);
+ * abs: times sign(s).
+ */
+function lpFinishBackward(dy: FloatArray, s: FloatArray, u: FloatArray, gs: FloatArray, invP: number, area: number): void {
+  for (let o = 0; o < s.length; o++) {
+    const v = s[o] as number;
+    const sg = v > 0 ? 1 : v < 0 ? -1 : 0;
+    const gu = invP === 0 ? 0 : (dy[o] as number) * invP * cpow(u[o] as number, invP - 1);
+    const gr = gu * area * sg;
+    const ga = Math.abs(v) > 0 ? gr : 0;
+    gs[o] = ga * sg;
+  }
+}
+
+/** dx[i] = g[i]·(p·x[i]^(p−1)) — pow_backward of `x.pow(p)`. */
+function lpPowBackward(g: FloatArray, x: FloatArray, dx: FloatArray, p: number): void {
+  for (let i = 0; i < x.length; i++) dx[i] = (g[i] as number) * (p * cpow(x[i] as number, p - 1));
+}
+
+function lpPoolN(rank: 1 | 2 | 3) {
+  const name = `lpPool${rank}d`;
+  return defineOp(
+    name,
+    (x: Tensor, opts: LpPoolOptions) => {
+      expectFloatTensor(name, "x", x);
+      const input = spatialInput(name, "x", x, rank);
+      const { g, p } = parseLp(name, rank, opts);
+      const plan = planSlidingFor(name, input, g);
+      const dtype = x.dtype;
+      const invP = 1 / p;
+      const area = g.kernelSize.reduce((a, b) => a * b, 1);
+      // count_include_pad with padding 0: each window's divisor is its in-input size.
+      const div = avgDivisors(plan.axes, true);
+      const nOut = plan.planes * plan.outPlaneSize;
+      const xp = allocArray(dtype, x.size);
+      kernel("lpPool.pow", dtype, lpPowForward)(x.data as FloatArray, xp, p);
+      const s = allocArray(dtype, nOut);
+      kernel("avgPool.forward", dtype, avgWindowsForward)(xp, s, plan.planes, plan.axes, div);
+      const u = allocArray(dtype, nOut);
+      const y = allocArray(dtype, nOut);
+      kernel("lpPool.finish", dtype, lpFinishForward)(s, u, y, invP, area);
+      const xShape = x.shape;
+      return {
+        output: fromArray(y, plan.outShape),
+        backward: (dy: Tensor) => {
+          const gs = allocArray(dtype, nOut);
+          kernel("lpPool.finishBackward", dtype, lpFinishBackward)(dy.data as FloatArray, s, u, gs, invP, area);
+          const gxp = allocArray(dtype, x.size);
+          kernel("avgPool.backward", dtype, avgWindowsBackward)(gs, gxp, plan.planes, plan.axes, div);
+          const dx = allocArray(dtype, x.size);
+          kernel("lpPool.powBackward", dtype, lpPowBackward)(gxp, x.data as FloatArray, dx, p);
+          return [fromArray(dx, xShape)];
+        },
+      };
+    },
+    {
+      outputShape: (shape: readonly number[], opts: LpPoolOptions): number[] => slidingShape(name, shape, rank, parseLp(name, rank, opts).g),
+    },
+  );
+}
+
+/**
+ * 1-d power-average pooling, PyTorch's `F.lp_pool1d`: `y = (Σ_window x^p)^(1/p)` for full windows.
+ *
+ * Shapes: `[N, C, L] → [N, C, Lo]` or unbatched `[C, L] → [C, Lo]`, with
+ * `Lo = ⌊(L − k + (ceilMode ? s−1 : 0)) / s⌋ + 1` (minus 1 in ceil mode when the last window would
+ * start at or past L). No padding.
+ *
+ * Exactly PyTorch's formula `(sign(s)·relu(|s|)·k)^(1/p)` with `s = avg_pool(x^p)`, which means:
+ * - ceil-mode overhang windows are over-counted: their mean over the valid elements is multiplied
+ *   by the full kernel size k;
+ * - where the pooled value s is 0 the gradient is 0 (the relu mask), not NaN;
+ * - negative bases are not `abs`-ed: odd or fractional p with negative values gives NaN, p = 1 gives
+ *   the signed sum;
+ * - p = ∞ gives 1 everywhere (not max pooling) and, as in PyTorch, a NaN gradient;
+ * - large p overflows (to ∞ in float32 sooner than in float64).
+ *
+ * Deviation: normType must be > 0 (PyTorch accepts any float; p ≤ 0 is meaningless here).
+ *
+ * Paper: Sermanet, Chintala & LeCun, Convolutional neural networks applied to house numbers digit
+ * classification, ICPR 2012. Reference: PyTorch `torch/nn/functional.py::lp_pool1d`.
+ *
+ * @example
+ * lpPool1d(tensor([[[3, 4, 1]]]), { normType: 2, kernelSize: 2 }); // [[[5]]]
+ */
+export const lpPool1d = lpPoolN(1);
+
+/**
+ * 2-d power-average pooling, PyTorch's `F.lp_pool2d`: `[N, C, H, W] → [N, C, Ho, Wo]` (or unbatched
+ * `[C, H, W]`), `y = (avg_pool(x^p)·kH·kW)^(1/p)` with the sign/relu trick. See {@link lpPool1d}.
+ *
+ * @example
+ * lpPool2d(tensor([[[[1, 2], [3, 4]]]]), { normType: 2, kernelSize: 2 }); // [[[[√30]]]]
+ */
+export const lpPool2d = lpPoolN(2);
+
+/**
+ * 3-d power-average pooling: `[N, C, D, H, W] → [N, C, Do, Ho, Wo]` (or unbatched `[C, D, H, W]`).
+ * torch 1.13 has no `lp_pool3d`; this applies the same formula with `avg_pool3d` and `kD·kH·kW`
+ * (what later PyTorch releases added). See {@link lpPool1d}.
+ *
+ * @example
+ * lpPool3d(x, { normType: 3, kernelSize: 2 });
+ */
+export const lpPool3d = lpPoolN(3);

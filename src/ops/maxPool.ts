@@ -1,0 +1,242 @@
+/**
+ * Max pooling over sliding windows, PyTorch 1.13 CPU semantics (`F.max_pool1d/2d/3d`,
+ * `return_indices=True` for the `WithIndices` variants). Geometry: src/geometry/sliding.ts;
+ * kernels: src/kernels/window.ts.
+ */
+import { expectFloatTensor, expectOptions, spatialInput, type SpatialInput } from "../check.js";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { slidingGeometry, slidingOutputShape, planSlidingFor, type SlidingGeometry, type SlidingOptions } from "../geometry/sliding.js";
+import type { WindowPlan } from "../geometry/plan.js";
+import { kernel } from "../kernels/registry.js";
+import { maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray } from "../tensor/dtype.js";
+import { fromArray, type Tensor } from "../tensor/tensor.js";
+
+/** Options of `maxPool1d/2d/3d` (PyTorch's `MaxPoolNd` arguments, camelCased). */
+export interface MaxPoolOptions {
+  /** Window size: a number or one per spatial dim. Required. */
+  kernelSize: number | readonly number[];
+  /** Step between windows; defaults to `kernelSize`. */
+  stride?: number | readonly number[] | null;
+  /** Implicit −∞ padding on both sides; at most half the effective kernel `(k−1)·d+1`. Default 0. */
+  padding?: number | readonly number[];
+  /** Spacing between window taps. Default 1. */
+  dilation?: number | readonly number[];
+  /** Round the output size up (an extra window must start inside the input or the left padding). Default false. */
+  ceilMode?: boolean;
+}
+
+/** `{ output, indices }`: `indices` (int32, same shape) is the flat position of each maximum in its input plane. */
+export interface MaxPoolResult {
+  readonly output: Tensor;
+  readonly indices: Tensor;
+}
+
+const MAX_KEYS = ["kernelSize", "stride", "padding", "dilation", "ceilMode"] as const;
+
+const AXIS_NAMES: Record<number, string> = { 1: "L", 2: "H, W", 3: "D, H, W" };
+
+/**
+ * @internal The shape-only twin of `spatialInput` (src/check.ts), for `outputShape`: the same
+ * checks and messages, on a shape instead of a tensor.
+ */
+export function spatialInputOfShape(op: string, shape: unknown, rank: number): SpatialInput {
+  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+    throw new PoolkitTypeError(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
+  }
+  const s = shape as number[];
+  const axes = AXIS_NAMES[rank] ?? "...";
+  if (s.length !== rank + 1 && s.length !== rank + 2) {
+    throw new PoolkitRangeError(op, `x must have shape [N, C, ${axes}] or [C, ${axes}], got ${show(s)}`);
+  }
+  const batched = s.length === rank + 2;
+  for (let i = batched ? 1 : 0; i < s.length; i++) {
+    if (s[i] === 0) throw new PoolkitRangeError(op, `x must have non-empty channel and spatial dims, got shape ${show(s)}`);
+  }
+  return { batched, n: batched ? (s[0] as number) : 1, c: s[batched ? 1 : 0] as number, spatial: s.slice(s.length - rank) };
+}
+
+/** @internal Output shape of a sliding-window op for an input shape: the same geometry as the forward pass. */
+export function slidingShape(op: string, shape: unknown, rank: number, g: SlidingGeometry): number[] {
+  const input = spatialInputOfShape(op, shape, rank);
+  const lead = input.batched ? [input.n, input.c] : [input.c];
+  return [...lead, ...slidingOutputShape(op, input.spatial, g)];
+}
+
+/**
+ * @internal Output positions (within one plane) whose window misses the input entirely — possible
+ * only with dilation, e.g. L = 1, k = 2, d = 2, p = 1 has taps at −1 and 1. Null when there are none.
+ */
+export function emptyWindows(plan: WindowPlan): Int32Array | null {
+  const [A, B, C] = plan.axes;
+  const emptyAlong = (a: typeof A, i: number) => (a.start[i] as number) >= (a.end[i] as number);
+  const found: number[] = [];
+  let o = 0;
+  for (let ia = 0; ia < A.outSize; ia++) {
+    for (let ib = 0; ib < B.outSize; ib++) {
+      for (let ic = 0; ic < C.outSize; ic++) {
+        if (emptyAlong(A, ia) || emptyAlong(B, ib) || emptyAlong(C, ic)) found.push(o);
+        o++;
+      }
+    }
+  }
+  return found.length === 0 ? null : Int32Array.from(found);
+}
+
+interface MaxForward {
+  readonly output: Tensor;
+  readonly indices: Tensor;
+  backward(dy: Tensor): [Tensor];
+}
+
+function maxPoolImpl(name: string, rank: 1 | 2 | 3, x: unknown, opts: unknown): MaxForward {
+  expectFloatTensor(name, "x", x);
+  const input = spatialInput(name, "x", x, rank);
+  const o = expectOptions<SlidingOptions>(name, opts, MAX_KEYS);
+  const g = slidingGeometry(name, o, rank);
+  const plan = planSlidingFor(name, input, g);
+  const outSize = plan.planes * plan.outPlaneSize;
+  const y = allocArray(x.dtype, outSize);
+  const idx = allocArray("int32", outSize);
+  kernel("maxPool.forward", x.dtype, maxWindowsForward)(x.data as FloatArray, y, idx, plan.planes, plan.axes);
+  const output = fromArray(y, plan.outShape);
+  const indices = fromArray(idx, plan.outShape);
+  const empty = emptyWindows(plan);
+  const xShape = x.shape;
+  const xDtype = x.dtype;
+  return {
+    output,
+    indices,
+    backward(dy: Tensor): [Tensor] {
+      const dx = allocArray(xDtype, plan.planes * plan.inPlaneSize);
+      let g = dy.data as FloatArray;
+      if (empty) {
+        // A window that misses the input outputs −∞ regardless of x: no gradient. PyTorch keeps its
+        // index (the first tap on the dilation grid) and, when that lands inside the plane, sends
+        // the gradient there; we keep the index in the output but send nothing.
+        const masked = allocArray(xDtype, g.length);
+        masked.set(g);
+        for (let p = 0; p < plan.planes; p++) for (const e of empty) masked[p * plan.outPlaneSize + e] = 0;
+        g = masked;
+      }
+      kernel("maxPool.backward", xDtype, maxWindowsBackward)(g, indices.data as Int32Array, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+      return [fromArray(dx, xShape)];
+    },
+  };
+}
+
+function shapeFn(name: string, rank: 1 | 2 | 3) {
+  return (shape: readonly number[], opts: MaxPoolOptions): number[] =>
+    slidingShape(name, shape, rank, slidingGeometry(name, expectOptions<SlidingOptions>(name, opts, MAX_KEYS), rank));
+}
+
+function maxPoolN(rank: 1 | 2 | 3) {
+  const name = `maxPool${rank}d`;
+  return defineOp(
+    name,
+    (x: Tensor, opts: MaxPoolOptions) => {
+      const r = maxPoolImpl(name, rank, x, opts);
+      return { output: r.output, backward: (dy: Tensor) => r.backward(dy) };
+    },
+    { outputShape: shapeFn(name, rank) },
+  );
+}
+
+function maxPoolWithIndicesN(rank: 1 | 2 | 3) {
+  const name = `maxPool${rank}dWithIndices`;
+  return defineOp(
+    name,
+    (x: Tensor, opts: MaxPoolOptions) => {
+      const r = maxPoolImpl(name, rank, x, opts);
+      const output: MaxPoolResult = { output: r.output, indices: r.indices };
+      return { output, backward: (dy: Tensor) => r.backward(dy) };
+    },
+    { outputShape: shapeFn(name, rank) },
+  );
+}
+
+/**
+ * 1-d max pooling, as PyTorch's `F.max_pool1d`.
+ *
+ * Shapes: `[N, C, L] → [N, C, Lo]` or unbatched `[C, L] → [C, Lo]`, with
+ * `Lo = ⌊(L + 2p − d·(k−1) − 1 + (ceilMode ? s−1 : 0)) / s⌋ + 1`, minus 1 in ceil mode when the last
+ * window would start in the right padding (`(Lo−1)·s ≥ L + p`).
+ *
+ * Each output is the maximum over its window; padding counts as −∞. Ties go to the first maximum in
+ * scan order, NaN propagates (the last NaN supplies the index). Backward sends each upstream
+ * gradient to its window's maximum, accumulating over overlapping windows.
+ *
+ * Deviations from PyTorch 1.13: padding may be up to half the *effective* kernel `(k−1)·d + 1`
+ * (current PyTorch; 1.13 allowed only ⌊k/2⌋). A window that misses the input entirely (only
+ * possible with dilation, e.g. L = 1, k = 2, d = 2, p = 1) outputs −∞ with PyTorch's index, but gets
+ * no gradient (PyTorch sends it to that index when it lies inside the plane).
+ *
+ * Reference: PyTorch `aten/src/ATen/native/cpu/MaxPoolKernel.cpp`; max pooling as in Riesenhuber &
+ * Poggio, Hierarchical models of object recognition in cortex, Nature Neuroscience 1999.
+ *
+ * @example
+ * const y = maxPool1d(tensor([[[1, 3, 2, 5, 4]]]), { kernelSize: 2 }); // [[[3, 5]]]
+ */
+export const maxPool1d = maxPoolN(1);
+
+/**
+ * 2-d max pooling, as PyTorch's `F.max_pool2d`.
+ *
+ * Shapes: `[N, C, H, W] → [N, C, Ho, Wo]` or unbatched `[C, H, W] → [C, Ho, Wo]`, each output size
+ * `⌊(In + 2p − d·(k−1) − 1 + (ceilMode ? s−1 : 0)) / s⌋ + 1` (minus 1 in ceil mode when the last
+ * window would start in the right padding).
+ *
+ * Ties go to the first maximum in row-major order; NaN propagates. Backward routes each upstream
+ * gradient to its window's argmax (accumulating where windows overlap). Deviations from PyTorch 1.13
+ * (padding limit with dilation, no gradient for windows that miss the input): see {@link maxPool1d}.
+ *
+ * Reference: PyTorch `aten/src/ATen/native/cpu/MaxPoolKernel.cpp`.
+ *
+ * @example
+ * const x = tensor([[[[1, 5, 5, 2], [5, 0, 3, 3], [9, 9, 1, 1], [0, 9, 1, 1]]]]);
+ * maxPool2d(x, { kernelSize: 2 }); // [[[[5, 5], [9, 1]]]]
+ * const { output, backward } = maxPool2d.vjp(x, { kernelSize: 3, stride: 2, padding: 1 });
+ */
+export const maxPool2d = maxPoolN(2);
+
+/**
+ * 3-d max pooling, as PyTorch's `F.max_pool3d`: `[N, C, D, H, W] → [N, C, Do, Ho, Wo]` (or unbatched
+ * `[C, D, H, W]`), each output size as in {@link maxPool2d}. Semantics and deviations: see {@link maxPool1d}.
+ *
+ * @example
+ * maxPool3d(x, { kernelSize: 2, stride: [1, 2, 2] });
+ */
+export const maxPool3d = maxPoolN(3);
+
+/**
+ * 1-d max pooling returning `{ output, indices }`, as `F.max_pool1d(..., return_indices=True)`.
+ * `indices` is int32 with the output's shape: the position of each maximum in its input plane
+ * (no batch or channel offset), ready for {@link maxUnpool1d}. A window that misses the input
+ * (dilation only) has value −∞ and PyTorch's index of its first tap on the dilation grid, which may
+ * lie outside the plane. Backward takes dy of the output's shape. See {@link maxPool1d}.
+ *
+ * @example
+ * const { output, indices } = maxPool1dWithIndices(tensor([[[1, 3, 2, 5, 4]]]), { kernelSize: 2 }); // indices [[[1, 3]]]
+ */
+export const maxPool1dWithIndices = maxPoolWithIndicesN(1);
+
+/**
+ * 2-d max pooling returning `{ output, indices }`, as `F.max_pool2d(..., return_indices=True)`;
+ * indices are `h·W + w` in the unpadded input plane. See {@link maxPool1dWithIndices}, {@link maxPool2d}.
+ *
+ * @example
+ * const { output, indices } = maxPool2dWithIndices(x, { kernelSize: 2 });
+ * const restored = maxUnpool2d(output, indices, { kernelSize: 2, outputSize: [x.shape[2], x.shape[3]] });
+ */
+export const maxPool2dWithIndices = maxPoolWithIndicesN(2);
+
+/**
+ * 3-d max pooling returning `{ output, indices }`, as `F.max_pool3d(..., return_indices=True)`;
+ * indices are `d·H·W + h·W + w`. See {@link maxPool1dWithIndices}.
+ *
+ * @example
+ * const { output, indices } = maxPool3dWithIndices(x, { kernelSize: 2 });
+ */
+export const maxPool3dWithIndices = maxPoolWithIndicesN(3);
