@@ -1,0 +1,140 @@
+/**
+ * Spatial pyramid pooling (SPP-net) over adaptive bins.
+ */
+import { enumOption, expectOptions } from "../check.js";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { adaptiveOutputShape, planAdaptive } from "../geometry/adaptive.js";
+import type { WindowPlan } from "../geometry/plan.js";
+import { kernel } from "../kernels/registry.js";
+import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray } from "../tensor/dtype.js";
+import { fromArray, type Tensor } from "../tensor/tensor.js";
+
+export interface SpatialPyramidPoolOptions {
+  /** Bins per side of each pyramid level, in output order. Default `[4, 2, 1]`. */
+  levels?: readonly number[];
+  /** Pooling inside each bin. Default `"max"` (the paper's). */
+  mode?: "max" | "avg";
+}
+
+const OP = "spatialPyramidPool";
+const KNOWN = ["levels", "mode"] as const;
+
+function parseLevels(levels: unknown): number[] {
+  if (levels === undefined) return [4, 2, 1];
+  if (!Array.isArray(levels) || levels.length === 0) {
+    throw new PoolkitTypeError(OP, `levels must be a non-empty array of positive integers, got ${show(levels)}`);
+  }
+  for (const n of levels) {
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
+      throw new PoolkitRangeError(OP, `levels must hold positive integers, got ${show(levels)}`);
+    }
+  }
+  return levels as number[];
+}
+
+/** Per level: its adaptive plan and its offset inside one sample's output vector. */
+interface Level {
+  readonly plan: WindowPlan;
+  readonly offset: number;
+  readonly div: Float64Array | null;
+}
+
+function planPyramid(x: unknown, opts: SpatialPyramidPoolOptions | undefined): { levels: Level[]; mode: "max" | "avg"; perSample: number; outShape: number[] } {
+  const o = expectOptions<SpatialPyramidPoolOptions>(OP, opts, KNOWN);
+  const ns = parseLevels(o.levels);
+  const mode = enumOption(OP, "mode", o.mode, ["max", "avg"] as const, "max");
+  let offset = 0;
+  const levels: Level[] = [];
+  for (const n of ns) {
+    // One geometry for every level: PyTorch's adaptive bins (src/geometry/adaptive.ts).
+    const plan = planAdaptive(OP, x, 2, n);
+    levels.push({ plan, offset, div: mode === "avg" ? avgDivisors(plan.axes, true) : null });
+    offset += plan.c * plan.outPlaneSize;
+  }
+  const first = (levels[0] as Level).plan;
+  return { levels, mode, perSample: offset, outShape: first.batched ? [first.n, offset] : [offset] };
+}
+
+/** Copy one level's `[N, C, n, n]` block into columns `[offset, offset + C·n²)` of `[N, perSample]`. */
+function scatterLevel(src: FloatArray, dst: FloatArray, n: number, block: number, offset: number, perSample: number): void {
+  for (let s = 0; s < n; s++) dst.set(src.subarray(s * block, (s + 1) * block), s * perSample + offset);
+}
+
+function gatherLevel(src: FloatArray, dst: FloatArray, n: number, block: number, offset: number, perSample: number): void {
+  for (let s = 0; s < n; s++) dst.set(src.subarray(s * perSample + offset, s * perSample + offset + block), s * block);
+}
+
+/**
+ * Spatial pyramid pooling: `[N, C, H, W]` → `[N, C·Σ n²]` (unbatched `[C, H, W]` → `[C·Σ n²]`).
+ *
+ * For each level n (in the given order) the map is pooled to n × n adaptive bins — bin i spans
+ * `[⌊i·H/n⌋, ⌈(i+1)·H/n⌉)`, PyTorch's adaptive pooling — and flattened as `[C, n, n]`; the levels
+ * are concatenated (level-major, then channel, row, column). Output length per sample: `C · Σ n²`
+ * (e.g. levels [4, 2, 1] give 21·C). Works for any H, W ≥ 1, including maps smaller than n.
+ *
+ * Paper: He, Zhang, Ren & Sun, "Spatial Pyramid Pooling in Deep Convolutional Networks for Visual
+ * Recognition", ECCV 2014. Deviation (deliberate): the paper's window ⌈a/n⌉ / stride ⌊a/n⌋ rule and
+ * Caffe's padded variant do not give n bins on many map sizes (a=5, n=3 → 4 bins; a=7, n=4 → 6;
+ * Caffe a=2, n=4 → 3; the common PyTorch port throws for a=13, n=6), which would change the feature
+ * length. Adaptive bins give exactly n × n for every size and equal the paper's bins where its rule
+ * is exact (spec §4 table, v6_spp.out). `mode: "avg"` averages each bin instead of taking its maximum
+ * (max follows PyTorch: ties → first, NaN propagates).
+ *
+ * Backward: the per-level adaptive-pooling gradients, summed into one dx.
+ *
+ * @example
+ * const x = tensor(Array.from({ length: 32 }, (_, i) => i), [1, 2, 4, 4]);
+ * spatialPyramidPool(x, { levels: [2, 1] }); // [[5, 7, 13, 15, 21, 23, 29, 31, 15, 31]]
+ */
+export const spatialPyramidPool = defineOp(
+  OP,
+  (x: Tensor, opts?: SpatialPyramidPoolOptions) => {
+    const { levels, mode, perSample, outShape } = planPyramid(x, opts);
+    const dtype = x.dtype as "float32" | "float64";
+    const n = (levels[0] as Level).plan.n;
+    const y = allocArray(dtype, n * perSample);
+    const indices: Int32Array[] = [];
+    for (const { plan, offset, div } of levels) {
+      const tmp = allocArray(dtype, plan.planes * plan.outPlaneSize);
+      if (mode === "max") {
+        const idx = allocArray("int32", tmp.length);
+        kernel("maxWindows.forward", dtype, maxWindowsForward)(x.data as FloatArray, tmp, idx, plan.planes, plan.axes);
+        indices.push(idx);
+      } else {
+        kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, tmp, plan.planes, plan.axes, div as Float64Array);
+      }
+      scatterLevel(tmp, y, n, plan.c * plan.outPlaneSize, offset, perSample);
+    }
+    return {
+      output: fromArray(y, outShape),
+      backward: (dy: Tensor) => {
+        const dx = allocArray(dtype, x.size);
+        levels.forEach(({ plan, offset, div }, l) => {
+          const block = plan.c * plan.outPlaneSize;
+          const g = allocArray(dtype, plan.planes * plan.outPlaneSize);
+          gatherLevel(dy.data as FloatArray, g, n, block, offset, perSample);
+          if (mode === "max") {
+            kernel("maxWindows.backward", dtype, maxWindowsBackward)(g, indices[l] as Int32Array, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+          } else {
+            kernel("avgWindows.backward", dtype, avgWindowsBackward)(g, dx, plan.planes, plan.axes, div as Float64Array);
+          }
+        });
+        return [fromArray(dx, x.shape)];
+      },
+    };
+  },
+  {
+    /** `[N, C·Σ n²]` (or `[C·Σ n²]` unbatched), from the same level parsing as the op. */
+    outputShape: (xShape: readonly number[], opts?: SpatialPyramidPoolOptions): number[] => {
+      expectOptions<SpatialPyramidPoolOptions>(OP, opts, KNOWN);
+      const ns = parseLevels(opts?.levels);
+      const c = xShape.length === 4 ? (xShape[1] as number) : (xShape[0] as number);
+      const spatial = xShape.slice(-2);
+      const per = ns.reduce((a, k) => a + c * adaptiveOutputShape(OP, k, spatial).reduce((p, q) => p * q, 1), 0);
+      return xShape.length === 4 ? [xShape[0] as number, per] : [per];
+    },
+  },
+);
