@@ -1,0 +1,346 @@
+/**
+ * DynOPool (Jang, Chu, Kim & Han, "Pooling Revisited: Your Receptive Field is Suboptimal", CVPR 2022,
+ * arXiv 2205.15254): pooling whose output size and receptive field are learned.
+ *
+ * The paper's method section and official code were not available: this follows the reconstruction
+ * of the spec (windowed-methods.md §9). Verified facts: a learned per-axis scale factor r sets the
+ * output size; each output cell has four query points inside it, each a bilinear interpolation of the
+ * 4 nearest pixels; the four are aggregated by max; a differentiable quantisation makes the size an
+ * integer; an extra loss term penalises the computational cost. Everything else is our choice and is
+ * documented on {@link dynamicPool2d}.
+ */
+import { expectFloatTensor, expectOptions, expectShape, numberOption, spatialInput } from "../check.js";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { leadDims, spatialShape } from "../geometry/blocks.js";
+import { dynamicGrid, type DynamicAxis } from "../geometry/dynamic.js";
+import { kernel } from "../kernels/registry.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray } from "../tensor/dtype.js";
+import { Tensor, fromArray } from "../tensor/tensor.js";
+
+const NAME = "dynamicPool2d";
+/** Default query offset, as a fraction of the cell: the centres of the four sub-cells. */
+export const DYNAMIC_DEFAULT_DELTA = 0.25;
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface DynamicPoolOptions {}
+const KNOWN: readonly string[] = [];
+
+/** Parse the grid of `r` (read once, at call time). */
+function readRatios(op: string, r: unknown, x: Tensor | null, spatial: readonly number[]): { axes: DynamicAxis[]; values: number[] } {
+  let values: number[];
+  if (r instanceof Tensor) {
+    expectFloatTensor(op, "r", r);
+    expectShape(op, "r", r, [spatial.length]);
+    if (x && r.dtype !== x.dtype) throw new PoolkitTypeError(op, `r must have x's dtype ${x.dtype}, got ${r.dtype}`);
+    values = Array.from(r.data);
+  } else if (Array.isArray(r) && r.every((v) => typeof v === "number")) {
+    values = r as number[];
+  } else if (typeof r === "number") {
+    values = spatial.map(() => r);
+  } else {
+    throw new PoolkitTypeError(op, `r must be a Tensor of shape [${spatial.length}] (or numbers for outputShape), got ${show(r)}`);
+  }
+  return { axes: dynamicGrid(op, spatial, values), values };
+}
+
+function readDelta(delta: unknown, x: Tensor): { dh: number; dw: number } {
+  if (delta === undefined || delta === null) return { dh: DYNAMIC_DEFAULT_DELTA, dw: DYNAMIC_DEFAULT_DELTA };
+  expectFloatTensor(NAME, "delta", delta);
+  expectShape(NAME, "delta", delta, [2]);
+  if (delta.dtype !== x.dtype) throw new PoolkitTypeError(NAME, `delta must have x's dtype ${x.dtype}, got ${delta.dtype}`);
+  const dh = delta.data[0] as number;
+  const dw = delta.data[1] as number;
+  if (!Number.isFinite(dh) || !Number.isFinite(dw)) {
+    throw new PoolkitRangeError(NAME, `delta must be finite, got ${show([dh, dw])}`);
+  }
+  return { dh, dw };
+}
+
+/** One query coordinate in index space (align_corners=False: pixel k is centred at k + 0.5 → index k). */
+function clampCoord(q: number, size: number): number {
+  return q < 0 ? 0 : q > size - 1 ? size - 1 : q;
+}
+
+/** Bilinear sample at clamped index coordinates (qy, qx); lerp form so a zero weight never touches its corner. */
+function sample(x: FloatArray, xo: number, H: number, W: number, qy: number, qx: number): number {
+  const y0 = Math.floor(qy);
+  const x0 = Math.floor(qx);
+  const y1 = y0 + 1 < H ? y0 + 1 : H - 1;
+  const x1 = x0 + 1 < W ? x0 + 1 : W - 1;
+  const wy = qy - y0;
+  const wx = qx - x0;
+  const r0 = xo + y0 * W;
+  const a = x[r0 + x0] as number;
+  const top = wx === 0 ? a : a + wx * ((x[r0 + x1] as number) - a);
+  if (wy === 0) return top;
+  const r1 = xo + y1 * W;
+  const c = x[r1 + x0] as number;
+  const bot = wx === 0 ? c : c + wx * ((x[r1 + x1] as number) - c);
+  return top + wy * (bot - top);
+}
+
+/**
+ * Forward: y = max of the 4 bilinear queries per cell; `win` records the winning query
+ * (0..3 = (−δh,−δw), (−δh,+δw), (+δh,−δw), (+δh,+δw); ties → first, NaN wins as in max pooling).
+ * `geo` = [r̂h, r̂w, δh, δw].
+ */
+export function dynamicPoolForward(
+  x: FloatArray, y: FloatArray, win: Int32Array, planes: number,
+  H: number, W: number, outH: number, outW: number, geo: Float64Array,
+): void {
+  const rh = geo[0] as number;
+  const rw = geo[1] as number;
+  const oh = (geo[2] as number) * rh;
+  const ow = (geo[3] as number) * rw;
+  for (let p = 0; p < planes; p++) {
+    const xo = p * H * W;
+    let o = p * outH * outW;
+    for (let i = 0; i < outH; i++) {
+      const cy = (i + 0.5) * rh - 0.5;
+      const qa = clampCoord(cy - oh, H);
+      const qb = clampCoord(cy + oh, H);
+      for (let j = 0; j < outW; j++) {
+        const cx = (j + 0.5) * rw - 0.5;
+        const qc = clampCoord(cx - ow, W);
+        const qd = clampCoord(cx + ow, W);
+        let best = sample(x, xo, H, W, qa, qc);
+        let bi = 0;
+        let v = sample(x, xo, H, W, qa, qd);
+        if (v > best || v !== v) { best = v; bi = 1; }
+        v = sample(x, xo, H, W, qb, qc);
+        if (v > best || v !== v) { best = v; bi = 2; }
+        v = sample(x, xo, H, W, qb, qd);
+        if (v > best || v !== v) { best = v; bi = 3; }
+        y[o] = best;
+        win[o] = bi;
+        o++;
+      }
+    }
+  }
+}
+
+/**
+ * Backward through the winning query of each cell: to its 4 pixels by the bilinear weights, and to
+ * its coordinates q = (i + ½)·r̂ ± δ·r̂ − ½ (zero where the clamp to [0, size − 1] is active), hence to
+ * r̂ (∂q/∂r̂ = i + ½ ± δ, straight-through to r) and δ (∂q/∂δ = ±r̂).
+ * `gGeo` receives [∂/∂rh, ∂/∂rw, ∂/∂δh, ∂/∂δw] (accumulated).
+ */
+export function dynamicPoolBackward(
+  x: FloatArray, dy: FloatArray, win: Int32Array, dx: FloatArray, gGeo: Float64Array, planes: number,
+  H: number, W: number, outH: number, outW: number, geo: Float64Array,
+): void {
+  const rh = geo[0] as number;
+  const rw = geo[1] as number;
+  const dh = geo[2] as number;
+  const dw = geo[3] as number;
+  let gRh = 0;
+  let gRw = 0;
+  let gDh = 0;
+  let gDw = 0;
+  for (let p = 0; p < planes; p++) {
+    const xo = p * H * W;
+    let o = p * outH * outW;
+    for (let i = 0; i < outH; i++) {
+      for (let j = 0; j < outW; j++) {
+        const g = dy[o] as number;
+        const k = win[o] as number;
+        o++;
+        const sy = k < 2 ? -1 : 1;
+        const sx = (k & 1) === 0 ? -1 : 1;
+        const qyRaw = (i + 0.5) * rh + sy * dh * rh - 0.5;
+        const qxRaw = (j + 0.5) * rw + sx * dw * rw - 0.5;
+        const qy = clampCoord(qyRaw, H);
+        const qx = clampCoord(qxRaw, W);
+        const y0 = Math.floor(qy);
+        const x0 = Math.floor(qx);
+        const y1 = y0 + 1 < H ? y0 + 1 : H - 1;
+        const x1 = x0 + 1 < W ? x0 + 1 : W - 1;
+        const wy = qy - y0;
+        const wx = qx - x0;
+        const i00 = xo + y0 * W + x0;
+        const i01 = xo + y0 * W + x1;
+        const i10 = xo + y1 * W + x0;
+        const i11 = xo + y1 * W + x1;
+        dx[i00] = (dx[i00] as number) + g * (1 - wy) * (1 - wx);
+        dx[i01] = (dx[i01] as number) + g * (1 - wy) * wx;
+        dx[i10] = (dx[i10] as number) + g * wy * (1 - wx);
+        dx[i11] = (dx[i11] as number) + g * wy * wx;
+        const v00 = x[i00] as number;
+        const v01 = x[i01] as number;
+        const v10 = x[i10] as number;
+        const v11 = x[i11] as number;
+        // clamp's autograd passes the gradient where 0 ≤ q ≤ size − 1 (inclusive), as torch.clamp.
+        if (qyRaw >= 0 && qyRaw <= H - 1) {
+          const dvdq = g * ((1 - wx) * (v10 - v00) + wx * (v11 - v01));
+          gRh += dvdq * (i + 0.5 + sy * dh);
+          gDh += dvdq * sy * rh;
+        }
+        if (qxRaw >= 0 && qxRaw <= W - 1) {
+          const dvdq = g * ((1 - wy) * (v01 - v00) + wy * (v11 - v10));
+          gRw += dvdq * (j + 0.5 + sx * dw);
+          gDw += dvdq * sx * rw;
+        }
+      }
+    }
+  }
+  gGeo[0] = (gGeo[0] as number) + gRh;
+  gGeo[1] = (gGeo[1] as number) + gRw;
+  gGeo[2] = (gGeo[2] as number) + gDh;
+  gGeo[3] = (gGeo[3] as number) + gDw;
+}
+
+/**
+ * DynOPool: pooling with a learned, per-axis scale factor `r = (r_h, r_w)` and learned query offsets
+ * (Jang, Chu, Kim & Han, CVPR 2022, arXiv 2205.15254). **A reconstruction**: the paper's method
+ * section and code were unavailable; the choices below follow the spec (§9) and are ours to confirm.
+ *
+ * Signature: `dynamicPool2d(x, r, delta?, opts?)`. `r`: `[2]`, scale factors (input/output size),
+ * ≥ 1/16. `delta`: `[2]` query offsets as a fraction of the cell (default 0.25 each, the sub-cell
+ * centres; values in (0, 0.5) keep the queries inside their cell). Both share x's dtype.
+ *
+ * Shapes: `[N, C, H, W]` (or `[C, H, W]`) → `[N, C, H_out, W_out]`, `H_out = max(1, round(H / r_h))`
+ * (halves round up), likewise W. **The output shape depends on r's value**; `outputShape(shape, r)`
+ * takes r (a Tensor or numbers).
+ *
+ * Per output cell (i, j), with the effective ratio `r̂ = H / H_out` (so the grid tiles the input):
+ * centre `p = ((i + ½)·r̂_h, (j + ½)·r̂_w)` in continuous coordinates (pixel k spans [k, k+1));
+ * four queries `p ± (δ_h·r̂_h, δ_w·r̂_w)`; each sampled bilinearly at index coordinates `q − ½`
+ * (align_corners=False) clamped to `[0, size − 1]` (border replication); the output is their max.
+ * With `r = (2, 2)` and the default δ this is exactly `maxPool2d(x, { kernelSize: 2 })` on even sizes.
+ *
+ * Gradients: `backward(dy)` returns `[dx, dr, ddelta]` (`ddelta` null when delta was not given). The
+ * max routes the gradient to the winning query, then through its bilinear weights to 4 pixels and
+ * through its coordinates to r̂ and δ. The rounding is straight-through (`∂r̂/∂r := 1`), our reading of
+ * the paper's "differentiable quantization trick"; the paper's reparameterisation of r is left to the
+ * caller (parametrise r and chain its gradient). ∂y/∂r grows with the cell index, since the queries
+ * of cell i move by i + ½ ± δ per unit of r̂. At integer query coordinates (e.g. r = 2) the bilinear
+ * weights have a kink; the gradient there is the one-sided (from above) derivative.
+ *
+ * The cost term is {@link dynamicPoolCost}.
+ *
+ * @example
+ * const x = tensor(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);
+ * dynamicPool2d(x, tensor([2, 2]));     // [[[[5, 7], [13, 15]]]] = maxPool2d(x, { kernelSize: 2 })
+ * dynamicPool2d(x, tensor([1.5, 1.5])); // 3×3: [[2.5, 3.8333, 5], [7.8333, 9.1667, 10.3333], [12.5, 13.8333, 15]]
+ */
+export const dynamicPool2d = defineOp(
+  NAME,
+  (x: Tensor, r: Tensor, delta?: Tensor | null, opts?: DynamicPoolOptions) => {
+    expectOptions<DynamicPoolOptions>(NAME, opts, KNOWN);
+    const input = spatialInput(NAME, "x", x, 2);
+    const [H, W] = input.spatial as [number, number];
+    if (!(r instanceof Tensor)) throw new PoolkitTypeError(NAME, `r must be a Tensor of shape [2], got ${show(r)}`);
+    const { axes } = readRatios(NAME, r, x, input.spatial);
+    const { dh, dw } = readDelta(delta, x);
+    const [ah, aw] = axes as [DynamicAxis, DynamicAxis];
+    const geo = allocArray("float64", 4);
+    geo.set([ah.ratio, aw.ratio, dh, dw]);
+    const dtype = x.dtype as "float32" | "float64";
+    const planes = input.n * input.c;
+    const n = planes * ah.outSize * aw.outSize;
+    const y = allocArray(dtype, n);
+    const win = allocArray("int32", n);
+    kernel("dynamicPool.forward", dtype, dynamicPoolForward)(x.data as FloatArray, y, win, planes, H, W, ah.outSize, aw.outSize, geo);
+    const output = fromArray(y, [...leadDims(input), ah.outSize, aw.outSize]);
+    return {
+      output,
+      backward: (dy: Tensor) => {
+        const dx = allocArray(dtype, x.size);
+        const gGeo = allocArray("float64", 4);
+        kernel("dynamicPool.backward", dtype, dynamicPoolBackward)(
+          x.data as FloatArray, dy.data as FloatArray, win, dx, gGeo, planes, H, W, ah.outSize, aw.outSize, geo,
+        );
+        const dr = allocArray(dtype, 2);
+        dr[0] = gGeo[0] as number;
+        dr[1] = gGeo[1] as number;
+        let dd: Tensor | null = null;
+        if (delta instanceof Tensor) {
+          const a = allocArray(dtype, 2);
+          a[0] = gGeo[2] as number;
+          a[1] = gGeo[3] as number;
+          dd = fromArray(a, [2]);
+        }
+        return [fromArray(dx, x.shape), fromArray(dr, [2]), dd];
+      },
+    };
+  },
+  {
+    /**
+     * Output shape for an input shape and scale factors `r` (a `[2]` Tensor, two numbers or one
+     * number), from the same grid as the op: `max(1, round(H / r_h))` × `max(1, round(W / r_w))`.
+     */
+    outputShape(shape: readonly number[], r: Tensor | readonly number[] | number): number[] {
+      const input = spatialShape(NAME, "x", shape, 2);
+      const { axes } = readRatios(NAME, r, null, input.spatial);
+      return [...leadDims(input), ...axes.map((a) => a.outSize)];
+    },
+  },
+);
+
+export interface DynamicPoolCostOptions {
+  /** The shape of the feature map DynOPool pools, `[N, C, H, W]`, `[C, H, W]` or `[H, W]`. Required. */
+  inputShape: readonly number[];
+  /**
+   * FLOPs that the later layers spend per spatial position of this layer's output (their maps scale
+   * with it), e.g. `Σ_l k_l²·C_in,l·C_out,l·(H_l·W_l)/(H_out·W_out)`. Default 1 (cost in output pixels).
+   */
+  flopsPerPixel?: number;
+  /** If given, the cost becomes the hinge `max(0, cost − budget) / budget` (relative excess). */
+  budget?: number;
+}
+
+const COST = "dynamicPoolCost";
+
+/**
+ * DynOPool's computational-cost term: `cost(r) = flopsPerPixel · (H / r_h) · (W / r_w)`, from the
+ * **continuous** map size (no rounding, so it is smooth in r), or with `budget` the relative excess
+ * `max(0, cost − budget) / budget`. Add `λ_c · cost` to the task loss; the paper's exact form
+ * (hinge on a target or relative penalty) and λ_c are unverified, so both forms are offered.
+ *
+ * Shapes: `r` `[2]` → a scalar (shape `[]`) in r's dtype. `backward(dy)` returns `[dr]` with
+ * `∂cost/∂r_h = −cost / r_h` (zero below the budget).
+ *
+ * @example
+ * const { output, backward } = dynamicPoolCost.vjp(tensor([2, 2]), { inputShape: [1, 64, 32, 32] });
+ * output.data[0]; // 256 = 16 · 16
+ * backward(tensor(1, []))[0]; // [-128, -128]
+ */
+export const dynamicPoolCost = defineOp(COST, (r: Tensor, opts: DynamicPoolCostOptions) => {
+  const o = expectOptions<DynamicPoolCostOptions>(COST, opts, ["inputShape", "flopsPerPixel", "budget"]);
+  if (o.inputShape === undefined) throw new PoolkitRangeError(COST, `inputShape is required`);
+  const s = o.inputShape;
+  if (!Array.isArray(s) || s.length < 2 || s.length > 4 || s.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 1)) {
+    throw new PoolkitRangeError(COST, `inputShape must be [N, C, H, W], [C, H, W] or [H, W] of positive integers, got ${show(s)}`);
+  }
+  const H = s[s.length - 2] as number;
+  const W = s[s.length - 1] as number;
+  const fpp = numberOption(COST, "flopsPerPixel", o.flopsPerPixel, 1, { min: 0 });
+  const budget = o.budget === undefined ? undefined : numberOption(COST, "budget", o.budget, 1, { min: 0, minExclusive: true });
+  expectFloatTensor(COST, "r", r);
+  expectShape(COST, "r", r, [2]);
+  const rv = Array.from(r.data);
+  dynamicGrid(COST, [H, W], rv); // the same validation as the op's r
+  const rh = rv[0] as number;
+  const rw = rv[1] as number;
+  const cost = (fpp * (H / rh) * W) / rw;
+  const dtype = r.dtype as "float32" | "float64";
+  const active = budget === undefined || cost > budget;
+  const scale = budget === undefined ? 1 : 1 / budget;
+  const value = budget === undefined ? cost : Math.max(0, cost - budget) / budget;
+  const out = allocArray(dtype, 1);
+  out[0] = value;
+  return {
+    output: fromArray(out, []),
+    backward: (dy: Tensor) => {
+      const g = dy.data[0] as number;
+      const dr = allocArray(dtype, 2);
+      if (active) {
+        dr[0] = (-g * scale * cost) / rh;
+        dr[1] = (-g * scale * cost) / rw;
+      }
+      return [fromArray(dr, [2])];
+    },
+  };
+});

@@ -1,0 +1,98 @@
+/**
+ * Local Importance Pooling (Gao, Wang & Wu, "LIP: Local Importance-Based Pooling", ICCV 2019).
+ */
+import { expectFloatTensor, expectOptions, expectShape } from "../check.js";
+import { PoolkitTypeError } from "../errors.js";
+import { leadDims, spatialShape } from "../geometry/blocks.js";
+import { planSliding, slidingGeometry, slidingOutputShape, type SlidingGeometry } from "../geometry/sliding.js";
+import { kernel } from "../kernels/registry.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray } from "../tensor/dtype.js";
+import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { softmaxWindowsBackward, softmaxWindowsForward } from "./softmaxWindows.js";
+
+export interface LocalImportancePoolOptions {
+  /** Default 3. */
+  kernelSize?: number | readonly [number, number];
+  /** Default 2 (not `kernelSize`: the official default is k3/s2/p1). */
+  stride?: number | readonly [number, number];
+  /** Default 1; at most half the kernel. Padded positions do not take part. */
+  padding?: number | readonly [number, number];
+}
+
+const NAME = "localImportancePool2d";
+const KNOWN = ["kernelSize", "stride", "padding"] as const;
+
+function geometryOf(opts: LocalImportancePoolOptions | undefined): SlidingGeometry {
+  const o = expectOptions<LocalImportancePoolOptions>(NAME, opts, KNOWN);
+  return slidingGeometry(NAME, { kernelSize: o.kernelSize ?? 3, stride: o.stride ?? 2, padding: o.padding ?? 1 }, 2);
+}
+
+/**
+ * Local Importance Pooling: a softmax-weighted average over each window with importance logits,
+ * `y = Σ_{valid i∈R} e^{L_i}·x_i / Σ_{valid i∈R} e^{L_i}` (Gao, Wang & Wu, ICCV 2019; official code
+ * `sebgao/LIP`: `avg_pool2d(x·exp(L)) / avg_pool2d(exp(L))`).
+ *
+ * Shapes: `x` and `logits` both `[N, C, H, W]` (or both unbatched `[C, H, W]`; no broadcasting,
+ * as the official CUDA path) → `[N, C, H_out, W_out]`,
+ * `H_out = ⌊(H + 2·padding − kernelSize) / stride⌋ + 1` (k3/s2/p1: `⌈H/2⌉`, 56 → 28, 7 → 4).
+ *
+ * Gradients: `∂y/∂x_i = w̃_i`, `∂y/∂L_i = w̃_i·(x_i − y)` with `w̃_i = e^{L_i}/Σ e^{L_j}`, accumulated
+ * over overlapping windows; `backward(dy)` returns `[dx, dlogits]`.
+ *
+ * Padding: the official ratio of two zero-padded `avg_pool2d`s (count_include_pad=True) excludes the
+ * padded positions, because they are 0 in both sums and the divisors cancel; we compute exactly that
+ * (with `logits = 0` LIP is pad-*excluded* average pooling).
+ *
+ * The logits come from a module the caller owns. Officially (`imagenet/lip_resnet.py`):
+ * `SoftGate(z) = 12·sigmoid(z)` on top of either **SimplifiedLIP** (conv3×3 C→C, no bias →
+ * InstanceNorm2d(affine) → SoftGate; conv initialised to 0 so LIP starts as average pooling; replaces
+ * the stem max-pool) or the **bottleneck** logit module (conv1×1 C→128 → IN → ReLU → conv3×3 128→128
+ * → IN → ReLU → conv1×1 128→C → IN → SoftGate, last conv initialised to 0). README toy modules:
+ * identity (= SoftPool), `20·x` (≈ max), `0·x` (= average). Chain `dlogits` into that module.
+ *
+ * Deviations: the official primitive path exponentiates without max-subtraction (it relies on the
+ * SoftGate's bound, logits ∈ (0, 12)); we subtract each window's largest logit, which changes nothing
+ * mathematically but keeps unbounded logits finite. The official CUDA kernel allocates `H // stride`
+ * rows (7 → 3) with centred windows; we follow the PyTorch primitive path's size rule above.
+ *
+ * @example
+ * const x = tensor(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);
+ * localImportancePool2d(x, zeros([1, 1, 4, 4])); // [[[[2.5, 4], [8.5, 10]]]]
+ */
+export const localImportancePool2d = defineOp(
+  NAME,
+  (x: Tensor, logits: Tensor, opts?: LocalImportancePoolOptions) => {
+    const g = geometryOf(opts);
+    const plan = planSliding(NAME, x, 2, g);
+    expectFloatTensor(NAME, "logits", logits);
+    expectShape(NAME, "logits", logits, x.shape);
+    if (logits.dtype !== x.dtype) {
+      throw new PoolkitTypeError(NAME, `logits must have x's dtype ${x.dtype}, got ${logits.dtype}`);
+    }
+    const dtype = x.dtype as "float32" | "float64";
+    const y = allocArray(dtype, plan.planes * plan.outPlaneSize);
+    kernel("localImportancePool.forward", dtype, softmaxWindowsForward)(x.data as FloatArray, logits.data as FloatArray, y, plan.planes, plan.axes);
+    const output = fromArray(y, plan.outShape);
+    return {
+      output,
+      backward: (dy: Tensor) => {
+        const dx = allocArray(dtype, x.size);
+        const dl = allocArray(dtype, x.size);
+        kernel("localImportancePool.backward", dtype, softmaxWindowsBackward)(
+          x.data as FloatArray, logits.data as FloatArray, output.data as FloatArray, dy.data as FloatArray, dx, dl, plan.planes, plan.axes,
+        );
+        return [fromArray(dx, x.shape), fromArray(dl, x.shape)];
+      },
+    };
+  },
+  {
+    /** Output shape for an input shape and options (same sliding geometry as the op). */
+    outputShape(shape: readonly number[], opts?: LocalImportancePoolOptions): number[] {
+      const g = geometryOf(opts);
+      const input = spatialShape(NAME, "x", shape, 2);
+      return [...leadDims(input), ...slidingOutputShape(NAME, input.spatial, g)];
+    },
+  },
+);

@@ -1,0 +1,117 @@
+/**
+ * SoftPool (Stergiou, Poppe & Kalliatakis, "Refining Activation Downsampling with SoftPool",
+ * ICCV 2021, arXiv 2101.00440): each window is replaced by its softmax-weighted average.
+ */
+import { enumOption, expectOptions } from "../check.js";
+import { planSliding, slidingGeometry, slidingOutputShape, type SlidingGeometry } from "../geometry/sliding.js";
+import { leadDims, spatialShape } from "../geometry/blocks.js";
+import { kernel } from "../kernels/registry.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray } from "../tensor/dtype.js";
+import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { softmaxWindowsBackward, softmaxWindowsForward } from "./softmaxWindows.js";
+
+export interface SoftPoolOptions {
+  /** Window size: a number or one per spatial dim. Required. */
+  kernelSize: number | readonly number[];
+  /** Default: `kernelSize`. */
+  stride?: number | readonly number[] | null;
+  /** Implicit padding on both sides (default 0, at most half the kernel). Padded positions do not take part. */
+  padding?: number | readonly number[];
+  /**
+   * `"exact"` (default): the true derivative `∂y/∂x_i = w_i·(1 + x_i − y)`.
+   * `"official"`: `∂y/∂x_i = w_i`, the weights treated as constants, as the official CUDA kernel does.
+   */
+  gradMode?: "exact" | "official";
+}
+
+const KNOWN = ["kernelSize", "stride", "padding", "gradMode"] as const;
+const GRAD_MODES = ["exact", "official"] as const;
+
+function geometryOf(name: string, opts: SoftPoolOptions | undefined, rank: number): { g: SlidingGeometry; official: boolean } {
+  const o = expectOptions<SoftPoolOptions>(name, opts, KNOWN);
+  const g = slidingGeometry(name, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding ?? 0 }, rank);
+  const official = enumOption(name, "gradMode", o.gradMode, GRAD_MODES, "exact") === "official";
+  return { g, official };
+}
+
+function softPoolN(rank: 1 | 2 | 3) {
+  const name = `softPool${rank}d`;
+  return defineOp(
+    name,
+    (x: Tensor, opts: SoftPoolOptions) => {
+      const { g, official } = geometryOf(name, opts, rank);
+      const plan = planSliding(name, x, rank, g);
+      const y = allocArray(x.dtype as "float32" | "float64", plan.planes * plan.outPlaneSize);
+      const xd = x.data as FloatArray;
+      kernel("softPool.forward", x.dtype, softmaxWindowsForward)(xd, xd, y, plan.planes, plan.axes);
+      const output = fromArray(y, plan.outShape);
+      return {
+        output,
+        backward: (dy: Tensor) => {
+          const dx = allocArray(x.dtype as "float32" | "float64", x.size);
+          const xs = x.data as FloatArray;
+          // Exact: dx gets w (as an input) + w·(x − y) (as the logit), i.e. w·(1 + x − y).
+          kernel("softPool.backward", x.dtype, softmaxWindowsBackward)(
+            xs, xs, output.data as FloatArray, dy.data as FloatArray, dx, official ? null : dx, plan.planes, plan.axes,
+          );
+          return [fromArray(dx, x.shape)];
+        },
+      };
+    },
+    {
+      /** The output shape for an input shape and options, from the same sliding geometry as the op. */
+      outputShape(shape: readonly number[], opts: SoftPoolOptions): number[] {
+        const { g } = geometryOf(name, opts, rank);
+        const input = spatialShape(name, "x", shape, rank);
+        return [...leadDims(input), ...slidingOutputShape(name, input.spatial, g)];
+      },
+    },
+  );
+}
+
+/**
+ * 1-d SoftPool: `[N, C, L]` (or `[C, L]`) → `[N, C, L_out]`; see {@link softPool2d}.
+ * @example softPool1d(tensor([[[1, 2, 3, 4]]]), { kernelSize: 2 }) // [[[1.731059, 3.731059]]]
+ */
+export const softPool1d = softPoolN(1);
+
+/**
+ * SoftPool: every window becomes its softmax-weighted average, `y = Σ_R e^{x_i}·x_i / Σ_R e^{x_j}`,
+ * per channel (Stergiou, Poppe & Kalliatakis, ICCV 2021, arXiv 2101.00440).
+ *
+ * Shapes: `[N, C, H, W]` (or unbatched `[C, H, W]`) → `[N, C, H_out, W_out]`, with PyTorch's
+ * sliding rule `H_out = ⌊(H + 2·padding − kernelSize) / stride⌋ + 1` (stride defaults to kernelSize).
+ *
+ * Padding: padded positions do **not** take part (they are neither zeros nor −∞ in the softmax),
+ * so every window is a softmax over real pixels only; padding ≤ kernelSize/2 keeps windows non-empty.
+ *
+ * Stability: the exponentials are taken relative to the window maximum, so inputs of 1000 do not
+ * overflow and windows of −1000 do not become 0/0; the result lies in [mean, max] of the window.
+ *
+ * Gradient: `gradMode: "exact"` (default) gives `∂y/∂x_i = w_i·(1 + x_i − y)`; `"official"` gives
+ * `w_i`, which is what the official CUDA backward computes (weights treated as constants).
+ *
+ * Deviations from the official code (`alexandrosstergiou/SoftPool`, pytorch/SoftPool/idea.py and
+ * CUDA/softpool_cuda_kernel.cu), all deliberate:
+ * - its CPU path sums `exp(x)` over the **channel** axis and shares those weights between channels;
+ *   we use per-channel weights, as the paper and the CUDA path do;
+ * - its CPU path clamps outputs at 0 and its CUDA path clamps the magnitude at FLT_MAX and replaces
+ *   NaN by 0; we clamp nothing (negative outputs are legitimate: `[−1,−2,−3,−4] → −1.507347`);
+ * - neither path subtracts the maximum, so `exp` overflows above ≈ 88.7 in float32; we do;
+ * - its CUDA backward uses `w_i` (available here as `gradMode: "official"`);
+ * - its 3-d CUDA kernel centres windows at `o·s − k/2`; we use PyTorch's windows starting at `o·s − p`
+ *   in every rank.
+ *
+ * @example
+ * const y = softPool2d(tensor([[[[1, 2], [3, 4]]]]), { kernelSize: 2 }); // [[[[3.492653]]]]
+ * const { backward } = softPool2d.vjp(x, { kernelSize: 2, gradMode: "official" });
+ */
+export const softPool2d = softPoolN(2);
+
+/**
+ * 3-d SoftPool: `[N, C, D, H, W]` (or `[C, D, H, W]`) → `[N, C, D_out, H_out, W_out]`; see {@link softPool2d}.
+ * @example softPool3d(x, { kernelSize: 2 })
+ */
+export const softPool3d = softPoolN(3);
