@@ -1,0 +1,164 @@
+/**
+ * `poolkit demo`: every registered method on one fixed sample, with a forward and a backward check.
+ *
+ * - forward ✓: the op returns a finite tensor whose shape equals the descriptor's `outputShape`.
+ * - backward ✓: in float64, `backward(dy)` returns a finite gradient of the right shape for every
+ *   differentiable input, and for each of them the directional derivative ⟨grad, v⟩ agrees with the
+ *   central difference (⟨dy, f(p + εv)⟩ − ⟨dy, f(p − εv)⟩) / 2ε along a random direction v.
+ *   A disagreement on `x` fails; on an extra input it is reported only, because some methods
+ *   define a surrogate gradient there on purpose (DynOPool's straight-through rounding of `r`).
+ *   Random ops draw the same numbers in each evaluation because the global generator is reset
+ *   (`manualSeed`) before every call.
+ * No `node:*` import here (the playground could show it too).
+ */
+import type { PoolMethod } from "../registry.js";
+import { Generator, manualSeed } from "../tensor/random.js";
+import { Tensor } from "../tensor/tensor.js";
+import { sameShape } from "../tensor/tensor.js";
+import { show } from "../errors.js";
+import {
+  allFinite,
+  axpy,
+  buildArgs,
+  dot,
+  mergeOptions,
+  normalTensor,
+  opFor,
+  pickRank,
+  primaryOutput,
+  sampleShape,
+  sampleTensor,
+  showOptions,
+} from "./invoke.js";
+
+export const DEMO_SEED = 0;
+const EPS = 1e-6;
+/** Relative tolerance of the directional-derivative check (float64, central differences). */
+const GRAD_RTOL = 1e-5;
+
+export interface MethodCheck {
+  readonly method: PoolMethod;
+  readonly call: string;
+  readonly outputShape?: readonly number[];
+  readonly values?: readonly number[];
+  readonly forward: { ok: boolean; detail: string };
+  readonly backward: { ok: boolean; detail: string };
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Run and check one method with its defaults on the fixed sample. Never throws. */
+export function checkMethod(method: PoolMethod): MethodCheck {
+  let call = method.export;
+  try {
+    const rank = pickRank(method);
+    const op = opFor(method, rank);
+    const options = mergeOptions(method);
+    call = `${op.opName}(x: ${show(sampleShape(rank))}${method.inputs.map((i) => `, ${i.name}`).join("")}, ${showOptions(options)})`;
+    const x = sampleTensor(sampleShape(rank), "float32", DEMO_SEED);
+
+    // Forward, float32.
+    let forward: MethodCheck["forward"];
+    let y: Tensor | undefined;
+    try {
+      manualSeed(DEMO_SEED);
+      y = primaryOutput(op(...buildArgs(method, x, options, DEMO_SEED)));
+      const expected = method.outputShape(x.shape, options, rank);
+      if (!sameShape(y.shape, expected)) forward = { ok: false, detail: `shape ${show(y.shape)} but outputShape says ${show(expected)}` };
+      else if (!allFinite(y)) forward = { ok: false, detail: "output has non-finite values" };
+      else forward = { ok: true, detail: `shape matches outputShape, ${y.dtype}, finite` };
+    } catch (e) {
+      forward = { ok: false, detail: errorText(e) };
+    }
+    const values = y ? Array.from(y.data.subarray(0, 4)) : undefined;
+    const backward = checkBackward(method, rank);
+    return { method, call, ...(y ? { outputShape: y.shape } : {}), ...(values ? { values } : {}), forward, backward };
+  } catch (e) {
+    const failed = { ok: false, detail: errorText(e) };
+    return { method, call, forward: failed, backward: failed };
+  }
+}
+
+function checkBackward(method: PoolMethod, rank: 1 | 2 | 3): MethodCheck["backward"] {
+  try {
+    const op = opFor(method, rank);
+    const options = mergeOptions(method);
+    const x = sampleTensor(sampleShape(rank), "float64", DEMO_SEED);
+    const args = buildArgs(method, x, options, DEMO_SEED);
+    const tensors = args.slice(0, -1) as Tensor[];
+    // x and every extra input that is not a constant (boxes, indices, samples) gets a gradient.
+    const differentiable = tensors.map((_, i) => i === 0 || method.inputs[i - 1]?.role !== "constant");
+    const gen = new Generator(DEMO_SEED + 1);
+    const dirs = tensors.map((t, i) => (differentiable[i] ? normalTensor(t.shape, "float64", gen) : null));
+
+    manualSeed(DEMO_SEED);
+    const { output, backward } = op.vjp(...tensors, options);
+    const y = primaryOutput(output);
+    const dy = normalTensor(y.shape, "float64", gen);
+    const grads = backward(dy);
+    if (!Array.isArray(grads) || grads.length !== tensors.length) {
+      return { ok: false, detail: `backward returned ${Array.isArray(grads) ? grads.length : show(grads)} gradients for ${tensors.length} tensor inputs` };
+    }
+    // One directional check per differentiable input, so a failure names the input.
+    const agree: string[] = [];
+    const failures: string[] = [];
+    const differ: string[] = [];
+    for (let i = 0; i < tensors.length; i++) {
+      const dir = dirs[i];
+      if (!dir) continue;
+      const g = grads[i];
+      const t = tensors[i] as Tensor;
+      const name = i === 0 ? "x" : (method.inputs[i - 1]?.name ?? `input ${i}`);
+      if (!(g instanceof Tensor)) return { ok: false, detail: `no gradient for ${name}` };
+      if (!sameShape(g.shape, t.shape)) return { ok: false, detail: `gradient for ${name} has shape ${show(g.shape)}, input has ${show(t.shape)}` };
+      if (!allFinite(g)) return { ok: false, detail: `gradient for ${name} has non-finite values` };
+      const analytic = dot(g, dir);
+      const at = (s: number): number => {
+        const moved = tensors.map((u, j) => (j === i ? axpy(u, s, dir) : u));
+        manualSeed(DEMO_SEED);
+        return dot(primaryOutput(op(...moved, options)), dy);
+      };
+      const numeric = (at(EPS) - at(-EPS)) / (2 * EPS);
+      const err = Math.abs(analytic - numeric) / Math.max(1, Math.abs(analytic), Math.abs(numeric));
+      const text = `${name}: ⟨grad, v⟩ ${analytic.toPrecision(8)} vs finite difference ${numeric.toPrecision(8)} (rel. err ${err.toExponential(1)})`;
+      if (err <= GRAD_RTOL) agree.push(`${name} ${err.toExponential(0)}`);
+      else if (i === 0) failures.push(text);
+      else differ.push(text);
+    }
+    const notes: string[] = [];
+    if (failures.length) notes.push(failures.join("; "));
+    if (agree.length) notes.push(`finite differences agree (rel. err ${agree.join(", ")})`);
+    // An extra input may carry a designed surrogate gradient (e.g. a straight-through rounding),
+    // or its default value may sit on a kink: reported, not failed. x's gradient must be exact.
+    if (differ.length) notes.push(`differs (surrogate gradient or a kink at the defaults?): ${differ.join("; ")}`);
+    return { ok: failures.length === 0, detail: notes.join("; ") };
+  } catch (e) {
+    return { ok: false, detail: errorText(e) };
+  }
+}
+
+/** Print the demo; returns true when every method passed both checks. */
+export function runDemo(methods: readonly PoolMethod[], out: (line: string) => void): boolean {
+  out(`poolkit demo: every registered method (${methods.length}) on a fixed uniform [0, 1) sample (seed ${DEMO_SEED}),`);
+  out(`options = each method's defaults; extra inputs from exampleInputs(seed ${DEMO_SEED}).`);
+  out("");
+  let failed = 0;
+  for (const method of methods) {
+    const r = checkMethod(method);
+    const mark = (ok: boolean): string => (ok ? "✓" : "✗");
+    const ok = r.forward.ok && r.backward.ok;
+    if (!ok) failed++;
+    out(`${mark(ok)} ${method.name}  ${r.call}`);
+    if (r.outputShape) {
+      const vals = (r.values ?? []).map((v) => v.toPrecision(4)).join(", ");
+      out(`    output ${show(r.outputShape)}  first values: ${vals}${r.outputShape.reduce((a, b) => a * b, 1) > 4 ? ", …" : ""}`);
+    }
+    out(`    forward ${mark(r.forward.ok)}  ${r.forward.detail}`);
+    out(`    backward ${mark(r.backward.ok)}  ${r.backward.detail}`);
+  }
+  out("");
+  out(methods.length === 0 ? "no methods are registered yet" : `${methods.length - failed} of ${methods.length} methods passed${failed ? `, ${failed} failed` : ""}`);
+  return failed === 0;
+}
