@@ -1,0 +1,468 @@
+/**
+ * Lee, Gallagher & Tu, "Generalizing Pooling Functions in Convolutional Neural Networks: Mixed,
+ * Gated, and Tree", AISTATS 2016 (PMLR 51:464–472, arXiv 1509.08985): learned mixed max-average,
+ * gated max-average and 2-level tree pooling, each with exact gradients for x and every parameter.
+ *
+ * Geometry follows the official Caffe code (chl260/general-pooling @ c65d6a2,
+ * `treepool_max_ave.cpp`, `treepool_kernel_1layer.cpp`; spec §1B): no padding, Caffe's ceil output
+ * size, and in an overhanging last window the positions outside the input contribute 0 to the inner
+ * products ωᵀx / vᵀx while max and average run over the valid positions only (average divides by
+ * the valid count).
+ */
+import { enumOption, expectFloatTensor, expectOptions, spatialInput } from "../check.js";
+import { PoolkitRangeError, show } from "../errors.js";
+import { caffeGeometry, caffeOutputShape, planCaffe } from "../geometry/caffe.js";
+import type { SlidingGeometry } from "../geometry/sliding.js";
+import type { Axes3, WindowPlan } from "../geometry/plan.js";
+import { kernel } from "../kernels/registry.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray, FloatDType } from "../tensor/dtype.js";
+import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { maxAvgMaps, mixBackward, mixForward } from "./mixedPool.js";
+
+/** Parameter sharing: one set per layer (official) or one per channel (the paper's finer option). */
+export type Sharing = "layer" | "channel";
+
+export interface GeneralizedPoolOptions {
+  /** Default 3 (official configuration). */
+  kernelSize?: number | readonly number[];
+  /** Default: kernelSize when kernelSize is given; 2 when both are omitted (official 3×3 stride 2). */
+  stride?: number | readonly number[];
+  /** Default "layer": parameters shared by all channels (official). */
+  sharing?: Sharing;
+}
+
+export interface LearnedMixPoolOptions extends GeneralizedPoolOptions {
+  /**
+   * How the mixing weight a ∈ [0, 1] is obtained from `alpha` (default "clamped"):
+   * `"clamped"`: a = clamp(alpha, 0, 1); meant for projected gradient descent (clip alpha to [0, 1]
+   * after each step), so the clamp never acts — its gradient is 1 on the closed interval [0, 1]
+   * (so alpha can leave a bound it was projected onto) and 0 outside.
+   * `"sigmoid"`: a = σ(alpha), unconstrained; gradient scaled by σ'(alpha).
+   */
+  mixing?: "clamped" | "sigmoid";
+}
+
+const SHARINGS: readonly Sharing[] = ["layer", "channel"];
+const KNOWN = ["kernelSize", "stride", "sharing"] as const;
+const KNOWN_MIX = ["kernelSize", "stride", "sharing", "mixing"] as const;
+
+function geometry(op: string, o: GeneralizedPoolOptions): SlidingGeometry {
+  const k = o.kernelSize ?? 3;
+  const s = o.stride ?? (o.kernelSize === undefined ? 2 : undefined);
+  return caffeGeometry(op, k, s, 2);
+}
+
+function outputShapeOf(op: string, shape: readonly number[], o: GeneralizedPoolOptions): number[] {
+  const g = geometry(op, o ?? {});
+  return [...shape.slice(0, shape.length - 2), ...caffeOutputShape(op, shape.slice(shape.length - 2), g)];
+}
+
+/** Shape a parameter must have: [1] / [C] for scalars, [1, kH, kW] / [C, kH, kW] for masks and filters. */
+export function paramShape(sharing: Sharing, c: number, kernel: readonly number[] | null): number[] {
+  const lead = sharing === "layer" ? 1 : c;
+  return kernel ? [lead, ...kernel] : [lead];
+}
+
+function expectParam(op: string, name: string, t: unknown, x: Tensor, shape: readonly number[], sharing: Sharing): asserts t is Tensor {
+  expectFloatTensor(op, name, t);
+  if (t.dtype !== x.dtype) throw new PoolkitRangeError(op, `${name} must have x's dtype ${x.dtype}, got ${t.dtype}`);
+  const s = t.shape;
+  if (s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
+    throw new PoolkitRangeError(op, `${name} must have shape ${show(shape)} for sharing ${show(sharing)}, got ${show(s)}`);
+  }
+}
+
+/** Numerically stable logistic sigmoid (branch on the sign so exp never overflows). */
+function sigmoid(z: number): number {
+  if (z >= 0) return 1 / (1 + Math.exp(-z));
+  const e = Math.exp(z);
+  return e / (1 + e);
+}
+
+function parseCommon(op: string, x: Tensor, o: GeneralizedPoolOptions) {
+  const input = spatialInput(op, "x", x, 2);
+  const g = geometry(op, o);
+  const sharing = enumOption(op, "sharing", o.sharing, SHARINGS, "layer");
+  const plan = planCaffe(op, input, g);
+  return { plan, sharing, kernel: g.kernelSize };
+}
+
+// ---------------------------------------------------------------------------------------------
+// learnedMixPool2d
+
+/**
+ * Learned mixed max-average pooling (Lee et al. 2016, "mixed max-average"):
+ * `y = a·max_R x + (1 − a)·avg_R x` with one learnable a ∈ [0, 1] per layer (`alpha` `[1]`) or per
+ * channel (`sharing: "channel"`, `alpha` `[C]`).
+ *
+ * - Shapes: `x` `[N, C, H, W]` (or `[C, H, W]`) → `[N, C, Ho, Wo]`, Caffe rule
+ *   `Ho = ceil((H − k)/s) + 1`, no padding; an overhanging last window pools its valid positions only.
+ * - Defaults: kernel 3, stride 2 (official); stride = kernelSize when only kernelSize is given.
+ * - a from alpha: see `mixing`. The paper does not say how a is kept in [0, 1] (spec §1B, unverified);
+ *   "clamped" (default) is the spec's projected-gradient recommendation, init 0.5; "sigmoid" is the
+ *   alternative, init 0.
+ * - Gradients: dx = a·[first argmax] + (1 − a)/n_valid; dalpha = Σ dy·(max − avg)·da/dalpha.
+ * - Not in the official code release (which has gated and tree only); implemented from the paper.
+ *
+ * @example
+ * const alpha = tensor([0.5]);
+ * const y = learnedMixPool2d(x, alpha);                 // 3×3 stride 2
+ * const [dx, dalpha] = learnedMixPool2d.vjp(x, alpha).backward(dy);
+ */
+export const learnedMixPool2d = defineOp(
+  "learnedMixPool2d",
+  (x: Tensor, alpha: Tensor, opts?: LearnedMixPoolOptions) => {
+    const op = "learnedMixPool2d";
+    const o = expectOptions<LearnedMixPoolOptions>(op, opts, KNOWN_MIX);
+    const { plan, sharing } = parseCommon(op, x, o);
+    const mixing = enumOption(op, "mixing", o.mixing, ["clamped", "sigmoid"] as const, "clamped");
+    expectParam(op, "alpha", alpha, x, paramShape(sharing, plan.c, null), sharing);
+    const dtype = x.dtype as FloatDType;
+    const av = alpha.data;
+    const nA = alpha.size;
+    // a and da/dalpha per parameter entry.
+    const a = new Float64Array(nA);
+    const da = new Float64Array(nA);
+    for (let i = 0; i < nA; i++) {
+      const t = av[i] as number;
+      if (Number.isNaN(t)) throw new PoolkitRangeError(op, `alpha must not be NaN, got NaN at index ${i}`);
+      if (mixing === "sigmoid") {
+        a[i] = sigmoid(t);
+        da[i] = (a[i] as number) * (1 - (a[i] as number));
+      } else {
+        a[i] = Math.min(Math.max(t, 0), 1);
+        da[i] = t >= 0 && t <= 1 ? 1 : 0;
+      }
+    }
+    const out = plan.outPlaneSize;
+    const w = new Float64Array(plan.planes * out);
+    for (let p = 0; p < plan.planes; p++) w.fill(a[sharing === "layer" ? 0 : p % plan.c] as number, p * out, (p + 1) * out);
+    // p = 0, so the valid count is the avg divisor either way (spec §0).
+    const maps = maxAvgMaps(x, plan, true);
+    const y = allocArray(dtype, plan.planes * out);
+    kernel("learnedMixPool.mix", dtype, mixForward)(maps.mx, maps.av, w, y);
+    return {
+      output: fromArray(y, plan.outShape),
+      backward: (dy: Tensor) => {
+        const g = dy.data as FloatArray;
+        const dx = allocArray(dtype, x.size);
+        mixBackward(g, w, maps, plan, dx, dtype);
+        const acc = new Float64Array(nA);
+        for (let p = 0; p < plan.planes; p++) {
+          const j = sharing === "layer" ? 0 : p % plan.c;
+          let s = 0;
+          for (let i = p * out; i < (p + 1) * out; i++) s += (g[i] as number) * ((maps.mx[i] as number) - (maps.av[i] as number));
+          acc[j] = (acc[j] as number) + s;
+        }
+        const dAlpha = allocArray(dtype, nA);
+        for (let i = 0; i < nA; i++) dAlpha[i] = (acc[i] as number) * (da[i] as number);
+        return [fromArray(dx, x.shape), fromArray(dAlpha, alpha.shape)];
+      },
+    };
+  },
+  { outputShape: (shape: readonly number[], opts: LearnedMixPoolOptions = {}) => outputShapeOf("learnedMixPool2d", shape, opts) },
+);
+
+// ---------------------------------------------------------------------------------------------
+// Kernels for gated and tree pooling over Caffe windows (2-d: axes[1] = height, axes[2] = width).
+// With no padding a window's nominal origin is its first valid position, so a tap's index into the
+// k×k mask is (ih − h0)·kW + (iw − w0); taps outside the input simply do not occur (they would
+// contribute 0 to the inner products).
+
+/**
+ * Gated max-avg forward: z = ωᵀx_R, g = σ(z), y = g·M + (1 − g)·A. Saves g, the first argmax (flat
+ * in-plane index) and M − A per output for backward.
+ */
+export function gatedForward(
+  x: FloatArray, omega: FloatArray, y: FloatArray, gate: Float64Array, idx: Int32Array, diff: Float64Array,
+  planes: number, channels: number, perChannel: boolean, axes: Axes3, kW: number, kk: number,
+): void {
+  const B = axes[1];
+  const C = axes[2];
+  const W = C.inSize;
+  const inPlane = B.inSize * W;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const xo = p * inPlane;
+    const wo = perChannel ? (p % channels) * kk : 0;
+    for (let ob = 0; ob < B.outSize; ob++) {
+      const h0 = B.start[ob] as number;
+      const h1 = B.end[ob] as number;
+      for (let oc = 0; oc < C.outSize; oc++) {
+        const w0 = C.start[oc] as number;
+        const w1 = C.end[oc] as number;
+        let best = -Infinity;
+        let bi = h0 * W + w0;
+        let sum = 0;
+        let z = 0;
+        for (let ih = h0; ih < h1; ih++) {
+          const row = ih * W;
+          const mrow = wo + (ih - h0) * kW - w0;
+          for (let iw = w0; iw < w1; iw++) {
+            const v = x[xo + row + iw] as number;
+            if (v > best || v !== v) {
+              best = v;
+              bi = row + iw;
+            }
+            sum += v;
+            z += (omega[mrow + iw] as number) * v;
+          }
+        }
+        const avg = sum / ((h1 - h0) * (w1 - w0));
+        const g = sigmoid(z);
+        y[o] = g * best + (1 - g) * avg;
+        gate[o] = g;
+        idx[o] = bi;
+        diff[o] = best - avg;
+        o++;
+      }
+    }
+  }
+}
+
+/**
+ * Gated backward (spec §1B): dx_i += c·ω_i + dy(1 − g)/n_valid, dx_argmax += dy·g, dω_i += c·x_i,
+ * with c = dy·g(1 − g)(M − A). The max gradient goes to the first maximum only (PyTorch convention;
+ * the official kernel sends it to every tied maximum).
+ */
+export function gatedBackward(
+  dy: FloatArray, x: FloatArray, omega: FloatArray, gate: Float64Array, idx: Int32Array, diff: Float64Array,
+  dx: FloatArray, dOmega: Float64Array, planes: number, channels: number, perChannel: boolean, axes: Axes3, kW: number, kk: number,
+): void {
+  const B = axes[1];
+  const C = axes[2];
+  const W = C.inSize;
+  const inPlane = B.inSize * W;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const xo = p * inPlane;
+    const wo = perChannel ? (p % channels) * kk : 0;
+    for (let ob = 0; ob < B.outSize; ob++) {
+      const h0 = B.start[ob] as number;
+      const h1 = B.end[ob] as number;
+      for (let oc = 0; oc < C.outSize; oc++) {
+        const w0 = C.start[oc] as number;
+        const w1 = C.end[oc] as number;
+        const d = dy[o] as number;
+        const g = gate[o] as number;
+        const c = d * g * (1 - g) * (diff[o] as number);
+        const ca = (d * (1 - g)) / ((h1 - h0) * (w1 - w0));
+        for (let ih = h0; ih < h1; ih++) {
+          const row = xo + ih * W;
+          const mrow = wo + (ih - h0) * kW - w0;
+          for (let iw = w0; iw < w1; iw++) {
+            dx[row + iw] = (dx[row + iw] as number) + c * (omega[mrow + iw] as number) + ca;
+            dOmega[mrow + iw] = (dOmega[mrow + iw] as number) + c * (x[row + iw] as number);
+          }
+        }
+        const i = xo + (idx[o] as number);
+        dx[i] = (dx[i] as number) + d * g;
+        o++;
+      }
+    }
+  }
+}
+
+/** Tree forward: L1 = v1ᵀx_R, L2 = v2ᵀx_R, g = σ(ωᵀx_R), y = g·L1 + (1 − g)·L2; saves g and L1 − L2. */
+export function treeForward(
+  x: FloatArray, v1: FloatArray, v2: FloatArray, omega: FloatArray, y: FloatArray, gate: Float64Array, diff: Float64Array,
+  planes: number, channels: number, perChannel: boolean, axes: Axes3, kW: number, kk: number,
+): void {
+  const B = axes[1];
+  const C = axes[2];
+  const W = C.inSize;
+  const inPlane = B.inSize * W;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const xo = p * inPlane;
+    const wo = perChannel ? (p % channels) * kk : 0;
+    for (let ob = 0; ob < B.outSize; ob++) {
+      const h0 = B.start[ob] as number;
+      const h1 = B.end[ob] as number;
+      for (let oc = 0; oc < C.outSize; oc++) {
+        const w0 = C.start[oc] as number;
+        const w1 = C.end[oc] as number;
+        let l1 = 0;
+        let l2 = 0;
+        let z = 0;
+        for (let ih = h0; ih < h1; ih++) {
+          const row = xo + ih * W;
+          const mrow = wo + (ih - h0) * kW - w0;
+          for (let iw = w0; iw < w1; iw++) {
+            const v = x[row + iw] as number;
+            l1 += (v1[mrow + iw] as number) * v;
+            l2 += (v2[mrow + iw] as number) * v;
+            z += (omega[mrow + iw] as number) * v;
+          }
+        }
+        const g = sigmoid(z);
+        y[o] = g * l1 + (1 - g) * l2;
+        gate[o] = g;
+        diff[o] = l1 - l2;
+        o++;
+      }
+    }
+  }
+}
+
+/**
+ * Tree backward (spec §1B): with a = dy·g, b = dy(1 − g), c = dy·g(1 − g)(L1 − L2):
+ * dx_i += a·v1_i + b·v2_i + c·ω_i; dv1_i += a·x_i; dv2_i += b·x_i; dω_i += c·x_i.
+ */
+export function treeBackward(
+  dy: FloatArray, x: FloatArray, v1: FloatArray, v2: FloatArray, omega: FloatArray, gate: Float64Array, diff: Float64Array,
+  dx: FloatArray, dv1: Float64Array, dv2: Float64Array, dOmega: Float64Array,
+  planes: number, channels: number, perChannel: boolean, axes: Axes3, kW: number, kk: number,
+): void {
+  const B = axes[1];
+  const C = axes[2];
+  const W = C.inSize;
+  const inPlane = B.inSize * W;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const xo = p * inPlane;
+    const wo = perChannel ? (p % channels) * kk : 0;
+    for (let ob = 0; ob < B.outSize; ob++) {
+      const h0 = B.start[ob] as number;
+      const h1 = B.end[ob] as number;
+      for (let oc = 0; oc < C.outSize; oc++) {
+        const w0 = C.start[oc] as number;
+        const w1 = C.end[oc] as number;
+        const d = dy[o] as number;
+        const g = gate[o] as number;
+        const a = d * g;
+        const b = d - a;
+        const c = a * (1 - g) * (diff[o] as number);
+        for (let ih = h0; ih < h1; ih++) {
+          const row = xo + ih * W;
+          const mrow = wo + (ih - h0) * kW - w0;
+          for (let iw = w0; iw < w1; iw++) {
+            const m = mrow + iw;
+            const v = x[row + iw] as number;
+            dx[row + iw] = (dx[row + iw] as number) + a * (v1[m] as number) + b * (v2[m] as number) + c * (omega[m] as number);
+            dv1[m] = (dv1[m] as number) + a * v;
+            dv2[m] = (dv2[m] as number) + b * v;
+            dOmega[m] = (dOmega[m] as number) + c * v;
+          }
+        }
+        o++;
+      }
+    }
+  }
+}
+
+function toDtype(src: Float64Array, dtype: FloatDType, shape: readonly number[]): Tensor {
+  const out = allocArray(dtype, src.length);
+  out.set(src);
+  return fromArray(out, shape);
+}
+
+interface MaskedCall {
+  readonly plan: WindowPlan;
+  readonly perChannel: boolean;
+  readonly kW: number;
+  readonly kk: number;
+}
+
+function maskedCommon(op: string, x: Tensor, opts: GeneralizedPoolOptions | undefined, params: readonly [string, unknown][]): MaskedCall {
+  const o = expectOptions<GeneralizedPoolOptions>(op, opts, KNOWN);
+  const { plan, sharing, kernel: k } = parseCommon(op, x, o);
+  const shape = paramShape(sharing, plan.c, k);
+  for (const [name, t] of params) expectParam(op, name, t, x, shape, sharing);
+  const kH = k[0] as number;
+  const kW = k[1] as number;
+  return { plan, perChannel: sharing === "channel", kW, kk: kH * kW };
+}
+
+/**
+ * Gated max-average pooling (Lee et al. 2016): `g = σ(ωᵀx_R)`, `y = g·max_R x + (1 − g)·avg_R x`,
+ * with a learned gating mask ω and no bias (official code).
+ *
+ * - Shapes: `x` `[N, C, H, W]` (or `[C, H, W]`) → `[N, C, Ho, Wo]`, Caffe rule `Ho = ceil((H − k)/s) + 1`;
+ *   `gate` (ω, window row-major) `[1, kH, kW]` shared by all channels (`sharing: "layer"`, official)
+ *   or `[C, kH, kW]` (`sharing: "channel"`).
+ * - Overhanging windows: outside positions add 0 to ωᵀx; max/avg over valid positions (avg ÷ valid count).
+ * - Defaults: kernel 3, stride 2 (official AlexNet demo); ω initialised N(0, 0.1²) officially.
+ * - Gradients: x and ω (ω's summed over N, C, Ho, Wo). Ties: the max gradient goes to the first
+ *   maximum in row-major order; the official kernel gives it to every tied maximum (a deliberate
+ *   deviation, consistent with PyTorch max pooling; it only matters with exact ties).
+ *
+ * @example
+ * const omega = tensor(new Float32Array(9).fill(0.1), [1, 3, 3]);
+ * const y = gatedMixPool2d(x, omega);                         // 3×3 windows, stride 2
+ * const [dx, dOmega] = gatedMixPool2d.vjp(x, omega).backward(dy);
+ */
+export const gatedMixPool2d = defineOp(
+  "gatedMixPool2d",
+  (x: Tensor, gate: Tensor, opts?: GeneralizedPoolOptions) => {
+    const op = "gatedMixPool2d";
+    const { plan, perChannel, kW, kk } = maskedCommon(op, x, opts, [["gate", gate]]);
+    const dtype = x.dtype as FloatDType;
+    const n = plan.planes * plan.outPlaneSize;
+    const y = allocArray(dtype, n);
+    const g = new Float64Array(n);
+    const idx = allocArray("int32", n);
+    const diff = new Float64Array(n);
+    kernel("gatedMixPool.forward", dtype, gatedForward)((x.data as FloatArray), (gate.data as FloatArray), y, g, idx, diff, plan.planes, plan.c, perChannel, plan.axes, kW, kk);
+    return {
+      output: fromArray(y, plan.outShape),
+      backward: (dy: Tensor) => {
+        const dx = allocArray(dtype, x.size);
+        const dOmega = new Float64Array(gate.size);
+        kernel("gatedMixPool.backward", dtype, gatedBackward)(
+          (dy.data as FloatArray), (x.data as FloatArray), (gate.data as FloatArray), g, idx, diff, dx, dOmega, plan.planes, plan.c, perChannel, plan.axes, kW, kk,
+        );
+        return [fromArray(dx, x.shape), toDtype(dOmega, dtype, gate.shape)];
+      },
+    };
+  },
+  { outputShape: (shape: readonly number[], opts: GeneralizedPoolOptions = {}) => outputShapeOf("gatedMixPool2d", shape, opts) },
+);
+
+/**
+ * 2-level tree pooling (Lee et al. 2016): two learned linear pooling filters (leaves) v1, v2 and a
+ * learned gating mask ω: `g = σ(ωᵀx_R)`, `y = g·v1ᵀx_R + (1 − g)·v2ᵀx_R`.
+ *
+ * Signature: `treePool2d(x, v1, v2, omega, opts)` — the leaves in order, then the gate.
+ *
+ * - Shapes: `x` `[N, C, H, W]` (or `[C, H, W]`) → `[N, C, Ho, Wo]`, Caffe rule `Ho = ceil((H − k)/s) + 1`;
+ *   v1, v2, omega each `[1, kH, kW]` (`sharing: "layer"`, official: 27 parameters for 3×3) or
+ *   `[C, kH, kW]` (`sharing: "channel"`), indexed in window row-major order.
+ * - Overhanging windows: positions outside the input add 0 to every inner product.
+ * - Defaults: kernel 3, stride 2; official init N(0, 0.1²) for all three.
+ * - Gradients for x, v1, v2 and omega. The official 3-level tree is not implemented.
+ *
+ * @example
+ * const [v1, v2, omega] = [a, b, c].map((v) => tensor(v, [1, 3, 3]));
+ * const y = treePool2d(x, v1, v2, omega);
+ * const [dx, dv1, dv2, dOmega] = treePool2d.vjp(x, v1, v2, omega).backward(dy);
+ */
+export const treePool2d = defineOp(
+  "treePool2d",
+  (x: Tensor, v1: Tensor, v2: Tensor, omega: Tensor, opts?: GeneralizedPoolOptions) => {
+    const op = "treePool2d";
+    const { plan, perChannel, kW, kk } = maskedCommon(op, x, opts, [["v1", v1], ["v2", v2], ["omega", omega]]);
+    const dtype = x.dtype as FloatDType;
+    const n = plan.planes * plan.outPlaneSize;
+    const y = allocArray(dtype, n);
+    const g = new Float64Array(n);
+    const diff = new Float64Array(n);
+    kernel("treePool.forward", dtype, treeForward)((x.data as FloatArray), (v1.data as FloatArray), (v2.data as FloatArray), (omega.data as FloatArray), y, g, diff, plan.planes, plan.c, perChannel, plan.axes, kW, kk);
+    return {
+      output: fromArray(y, plan.outShape),
+      backward: (dy: Tensor) => {
+        const dx = allocArray(dtype, x.size);
+        const dv1 = new Float64Array(v1.size);
+        const dv2 = new Float64Array(v2.size);
+        const dOmega = new Float64Array(omega.size);
+        kernel("treePool.backward", dtype, treeBackward)(
+          (dy.data as FloatArray), (x.data as FloatArray), (v1.data as FloatArray), (v2.data as FloatArray), (omega.data as FloatArray), g, diff, dx, dv1, dv2, dOmega, plan.planes, plan.c, perChannel, plan.axes, kW, kk,
+        );
+        return [fromArray(dx, x.shape), toDtype(dv1, dtype, v1.shape), toDtype(dv2, dtype, v2.shape), toDtype(dOmega, dtype, omega.shape)];
+      },
+    };
+  },
+  { outputShape: (shape: readonly number[], opts: GeneralizedPoolOptions = {}) => outputShapeOf("treePool2d", shape, opts) },
+);

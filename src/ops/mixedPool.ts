@@ -1,0 +1,297 @@
+/**
+ * Mixed pooling (Yu, Wang, Chen & Wei, "Mixed Pooling for Convolutional Neural Networks",
+ * RSKT 2014, LNCS 8818, pp. 364–375): each window is pooled by max (λ = 1) or average (λ = 0),
+ * with λ drawn at random in training. Also holds the max/avg mixing kernels that
+ * `learnedMixPool2d` reuses.
+ */
+import { boolOption, enumOption, expectOptions, expectTensor, spatialInput } from "../check.js";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { planSlidingFor, slidingGeometry, slidingOutputShape, type SlidingGeometry } from "../geometry/sliding.js";
+import type { WindowPlan } from "../geometry/plan.js";
+import { kernel } from "../kernels/registry.js";
+import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray, FloatDType } from "../tensor/dtype.js";
+import { generatorFor } from "../tensor/random.js";
+import { fromArray, type Tensor } from "../tensor/tensor.js";
+
+/** How many λ draws a call makes: one per call, per sample, per (sample, channel), or per output element. */
+export type MixedGranularity = "layer" | "sample" | "channel" | "window";
+/** Eval rule: the paper's majority vote per channel, always max, always average, or ½(max + avg). */
+export type MixedEvalMode = "frequency" | "max" | "avg" | "mean-of-both";
+
+export interface MixedPoolOptions {
+  kernelSize: number | readonly number[];
+  /** Default: kernelSize. */
+  stride?: number | readonly number[];
+  /** Default 0; at most half the kernel. The max branch ignores padded cells (pads −∞), the avg branch counts them as 0. */
+  padding?: number | readonly number[];
+  /** PyTorch ceil rounding of the output size (default false). */
+  ceilMode?: boolean;
+  /** Avg branch divisor, as PyTorch `avg_pool2d` (default true: padded cells count in the divisor). */
+  countIncludePad?: boolean;
+  /** Default true: draw λ. With false, `evalMode` decides. */
+  training?: boolean;
+  seed?: number;
+  /** Default "channel": one λ per (n, c). */
+  granularity?: MixedGranularity;
+  /** Default "frequency" (the paper's rule; needs `maxFrequency`). */
+  evalMode?: MixedEvalMode;
+  /**
+   * Fraction of training draws that chose max, per channel (one number for all channels, or C numbers
+   * in [0, 1]). Used by `evalMode: "frequency"`: max where the fraction ≥ 0.5 (ties go to max), else avg.
+   */
+  maxFrequency?: number | readonly number[];
+  /** Training only: use these draws (0 = avg, 1 = max; shape from `granularity`) instead of drawing. */
+  lambdas?: Tensor;
+}
+
+const KNOWN = [
+  "kernelSize",
+  "stride",
+  "padding",
+  "ceilMode",
+  "countIncludePad",
+  "training",
+  "seed",
+  "granularity",
+  "evalMode",
+  "maxFrequency",
+  "lambdas",
+] as const;
+const GRANULARITIES: readonly MixedGranularity[] = ["layer", "sample", "channel", "window"];
+const EVAL_MODES: readonly MixedEvalMode[] = ["frequency", "max", "avg", "mean-of-both"];
+
+// ---------------------------------------------------------------------------------------------
+// Kernels shared with learnedMixPool2d.
+
+/** Max (with first-argmax indices) and average of every window of a plan. */
+export interface MaxAvgMaps {
+  readonly mx: FloatArray;
+  readonly idx: Int32Array;
+  readonly av: FloatArray;
+  readonly div: Float64Array;
+}
+
+export function maxAvgMaps(x: Tensor, plan: WindowPlan, countIncludePad: boolean): MaxAvgMaps {
+  const dtype = x.dtype as FloatDType;
+  const n = plan.planes * plan.outPlaneSize;
+  const mx = allocArray(dtype, n);
+  const idx = allocArray("int32", n);
+  const av = allocArray(dtype, n);
+  const div = avgDivisors(plan.axes, countIncludePad);
+  kernel("maxPool.forward", dtype, maxWindowsForward)((x.data as FloatArray), mx, idx, plan.planes, plan.axes);
+  kernel("avgPool.forward", dtype, avgWindowsForward)((x.data as FloatArray), av, plan.planes, plan.axes, div);
+  return { mx, idx, av, div };
+}
+
+/**
+ * y = w·max + (1 − w)·avg per output element. w ∈ {0, 1} selects (so the output is exactly the max or
+ * the average, even when the other branch is ±∞/NaN); other w blend.
+ */
+export function mixForward(mx: FloatArray, av: FloatArray, w: Float64Array, y: FloatArray): void {
+  for (let i = 0; i < y.length; i++) {
+    const a = w[i] as number;
+    y[i] = a === 1 ? (mx[i] as number) : a === 0 ? (av[i] as number) : a * (mx[i] as number) + (1 - a) * (av[i] as number);
+  }
+}
+
+/** dx += maxBackward(w·dy) + avgBackward((1 − w)·dy) over the plan's windows. */
+export function mixBackward(dy: FloatArray, w: Float64Array, maps: MaxAvgMaps, plan: WindowPlan, dx: FloatArray, dtype: FloatDType): void {
+  const n = dy.length;
+  const dMax = allocArray(dtype, n);
+  const dAvg = allocArray(dtype, n);
+  for (let i = 0; i < n; i++) {
+    const a = w[i] as number;
+    const g = dy[i] as number;
+    dMax[i] = a === 1 ? g : a === 0 ? 0 : a * g;
+    dAvg[i] = a === 1 ? 0 : a === 0 ? g : (1 - a) * g;
+  }
+  kernel("maxPool.backward", dtype, maxWindowsBackward)(dMax, maps.idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+  kernel("avgPool.backward", dtype, avgWindowsBackward)(dAvg, dx, plan.planes, plan.axes, maps.div);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** Shape of the λ tensor for a granularity: [1], [N], [N, C] (unbatched [C]) or the output shape. */
+function lambdaShape(plan: WindowPlan, granularity: MixedGranularity): number[] {
+  switch (granularity) {
+    case "layer":
+      return [1];
+    case "sample":
+      return [plan.n];
+    case "channel":
+      return plan.batched ? [plan.n, plan.c] : [plan.c];
+    case "window":
+      return [...plan.outShape];
+  }
+}
+
+/** Expand λ draws (one per group) to one weight per output element. */
+function expandLambdas(lam: Int32Array, plan: WindowPlan, granularity: MixedGranularity): Float64Array {
+  const out = plan.outPlaneSize;
+  const w = new Float64Array(plan.planes * out);
+  for (let p = 0; p < plan.planes; p++) {
+    const n = Math.floor(p / plan.c);
+    for (let o = 0; o < out; o++) {
+      const i = p * out + o;
+      const j = granularity === "layer" ? 0 : granularity === "sample" ? n : granularity === "channel" ? p : i;
+      w[i] = lam[j] as number;
+    }
+  }
+  return w;
+}
+
+function parseMaxFrequency(op: string, v: unknown, c: number): Float64Array {
+  const arr = typeof v === "number" ? new Array<number>(c).fill(v) : v;
+  if (!Array.isArray(arr) || arr.length !== c) {
+    throw new PoolkitTypeError(op, `maxFrequency must be a number or an array of ${c} numbers (one per channel), got ${show(v)}`);
+  }
+  const out = new Float64Array(c);
+  arr.forEach((f: unknown, i) => {
+    if (typeof f !== "number" || !(f >= 0 && f <= 1)) {
+      throw new PoolkitRangeError(op, `maxFrequency must hold fractions in [0, 1], got ${show(v)}`);
+    }
+    out[i] = f;
+  });
+  return out;
+}
+
+interface MixedResult {
+  readonly output: Tensor;
+  /** The λ draws of a training call (int32, 1 = max, 0 = avg; shape from `granularity`); null in eval. */
+  readonly lambdas: Tensor | null;
+}
+
+function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
+  const o = expectOptions<MixedPoolOptions>(op, opts, KNOWN);
+  const input = spatialInput(op, "x", x, 2);
+  const g = slidingGeometry(op, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode: o.ceilMode }, 2);
+  const countIncludePad = boolOption(op, "countIncludePad", o.countIncludePad, true);
+  const training = boolOption(op, "training", o.training, true);
+  const granularity = enumOption(op, "granularity", o.granularity, GRANULARITIES, "channel");
+  const evalMode = enumOption(op, "evalMode", o.evalMode, EVAL_MODES, "frequency");
+  const plan = planSlidingFor(op, input, g);
+  const dtype = x.dtype as FloatDType;
+
+  let lambdas: Tensor | null = null;
+  let w: Float64Array;
+  if (training) {
+    const shape = lambdaShape(plan, granularity);
+    const count = shape.reduce((a, b) => a * b, 1);
+    const lam = allocArray("int32", count);
+    if (o.lambdas !== undefined) {
+      expectTensor(op, "lambdas", o.lambdas);
+      const s = o.lambdas.shape;
+      if (s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
+        throw new PoolkitRangeError(op, `lambdas must have shape ${show(shape)} for granularity ${show(granularity)}, got ${show(s)}`);
+      }
+      const src = o.lambdas.data;
+      for (let i = 0; i < count; i++) {
+        const v = src[i] as number;
+        if (v !== 0 && v !== 1) throw new PoolkitRangeError(op, `lambdas must be 0 (avg) or 1 (max), got ${show(v)} at index ${i}`);
+        lam[i] = v;
+      }
+    } else {
+      const gen = generatorFor(o.seed, op);
+      // P(λ = 1) = 0.5 (spec §1A); one 53-bit uniform per group, in the λ tensor's row-major order.
+      for (let i = 0; i < count; i++) lam[i] = gen.uniform() < 0.5 ? 1 : 0;
+    }
+    lambdas = fromArray(lam, shape);
+    w = expandLambdas(lam, plan, granularity);
+  } else {
+    if (o.lambdas !== undefined) throw new PoolkitRangeError(op, `lambdas only apply with training: true (evalMode ${show(evalMode)} decides in eval)`);
+    const out = plan.outPlaneSize;
+    w = new Float64Array(plan.planes * out);
+    let perChannel: Float64Array | null = null;
+    if (evalMode === "frequency") {
+      if (o.maxFrequency === undefined) {
+        throw new PoolkitRangeError(
+          op,
+          `evalMode "frequency" (the default with training: false) needs maxFrequency, the fraction of training draws that chose max per channel; got undefined (or pass evalMode "max", "avg" or "mean-of-both")`,
+        );
+      }
+      const f = parseMaxFrequency(op, o.maxFrequency, plan.c);
+      // The paper's test rule: the branch chosen more often in training; a tie goes to max (spec §1A).
+      perChannel = f.map((v) => (v >= 0.5 ? 1 : 0));
+    }
+    const constant = evalMode === "max" ? 1 : evalMode === "avg" ? 0 : 0.5;
+    for (let p = 0; p < plan.planes; p++) {
+      const v = perChannel ? (perChannel[p % plan.c] as number) : constant;
+      w.fill(v, p * out, (p + 1) * out);
+    }
+  }
+  if (o.maxFrequency !== undefined && training) parseMaxFrequency(op, o.maxFrequency, plan.c); // validated, unused in training
+
+  const maps = maxAvgMaps(x, plan, countIncludePad);
+  const y = allocArray(dtype, plan.planes * plan.outPlaneSize);
+  kernel("mixedPool.mix", dtype, mixForward)(maps.mx, maps.av, w, y);
+  const output = fromArray(y, plan.outShape);
+  return {
+    output: { output, lambdas } as MixedResult,
+    backward: (dy: Tensor) => {
+      const dx = allocArray(dtype, x.size);
+      mixBackward(dy.data as FloatArray, w, maps, plan, dx, dtype);
+      return [fromArray(dx, x.shape)];
+    },
+  };
+}
+
+function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolOptions): number[] {
+  const g: SlidingGeometry = slidingGeometry(op, { kernelSize: opts.kernelSize, stride: opts.stride, padding: opts.padding, ceilMode: opts.ceilMode }, 2);
+  const lead = shape.slice(0, shape.length - 2);
+  return [...lead, ...slidingOutputShape(op, shape.slice(shape.length - 2), g)];
+}
+
+/**
+ * Mixed pooling (Yu et al., RSKT 2014): each window is max-pooled (λ = 1) or average-pooled (λ = 0),
+ * with λ ~ Bernoulli(0.5) drawn afresh on every training call.
+ *
+ * `y = λ·max_R x + (1 − λ)·avg_R x` — a hard switch, not a blend.
+ *
+ * - Shapes: `x` `[N, C, H, W]` → `[N, C, Ho, Wo]` (or unbatched `[C, H, W]` → `[C, Ho, Wo]`), with
+ *   PyTorch's sliding rule `Ho = floor((H + 2p − k)/s) + 1` (ceil with `ceilMode`); both branches use
+ *   exactly the same windows.
+ * - Padding: the max branch pads −∞ (padded cells are never chosen), the average branch pads 0 and
+ *   divides as PyTorch's `avg_pool2d` with `countIncludePad` (default true, PyTorch's default).
+ * - `granularity` (default `"channel"`): one λ per call (`"layer"`), per sample, per (n, c), or per
+ *   output element (`"window"`). The paper's granularity could not be verified (spec §1A); per
+ *   feature map is the recalled one.
+ * - Eval (`training: false`) is deterministic; `evalMode`:
+ *   `"frequency"` (default, the paper's rule) uses per channel the branch that training chose more
+ *   often, given as `maxFrequency` (ties → max); `"max"`; `"avg"`; `"mean-of-both"` = ½(max + avg),
+ *   a common re-implementation shortcut that is not the paper's rule.
+ * - Draws: pass `lambdas` to fix them; {@link mixedPool2dWithLambdas} returns them, so a stateful layer
+ *   can keep the per-channel counters that `maxFrequency` needs. Backward uses the forward's draws:
+ *   the max branch routes the gradient to the first maximum (PyTorch), the average branch spreads it
+ *   over the window divided by the divisor.
+ *
+ * @example
+ * const y = mixedPool2d(x, { kernelSize: 2, seed: 1 });                  // [N, C, H/2, W/2]
+ * const z = mixedPool2d(x, { kernelSize: 2, training: false, evalMode: "mean-of-both" });
+ */
+export const mixedPool2d = defineOp(
+  "mixedPool2d",
+  (x: Tensor, opts?: MixedPoolOptions) => {
+    const r = mixedImpl("mixedPool2d", x, opts);
+    return { output: r.output.output, backward: r.backward };
+  },
+  { outputShape: (shape: readonly number[], opts: MixedPoolOptions) => mixedOutputShape("mixedPool2d", shape, opts) },
+);
+
+/**
+ * {@link mixedPool2d} that also returns its λ draws: `{ output, lambdas }`, where `lambdas` is an int32
+ * tensor (1 = max, 0 = avg) of shape `[1]` (layer), `[N]` (sample), `[N, C]` / `[C]` (channel) or the
+ * output shape (window), and `null` with `training: false`. Feed `lambdas` back through the option of
+ * the same name to replay a call.
+ *
+ * @example
+ * const { output, lambdas } = mixedPool2dWithLambdas(x, { kernelSize: 2, seed: 3 });
+ * const again = mixedPool2d(x, { kernelSize: 2, lambdas: lambdas! }); // same output
+ */
+export const mixedPool2dWithLambdas = defineOp(
+  "mixedPool2dWithLambdas",
+  (x: Tensor, opts?: MixedPoolOptions) => mixedImpl("mixedPool2dWithLambdas", x, opts),
+  { outputShape: (shape: readonly number[], opts: MixedPoolOptions) => mixedOutputShape("mixedPool2dWithLambdas", shape, opts) },
+);
