@@ -1,0 +1,26 @@
+/**
+ * poolkit/tfjs — every poolkit method as a TensorFlow.js op (exact gradient via `tf.customGrad`) and
+ * as a trainable, serialisable `tf.layers` layer. The only part of poolkit that imports TensorFlow.js
+ * (`@tensorflow/tfjs-core` and `@tensorflow/tfjs-layers`, peer dependencies).
+ *
+ * Ops and layers run on the CPU through poolkit's own kernels: inputs are read with `dataSync()`,
+ * whatever the active backend (cpu, wasm, webgl), and the results uploaded back.
+ *
+ * @example
+ * import * as tf from "@tensorflow/tfjs";
+ * import { ops, layers } from "poolkit/tfjs";
+ * const y = ops.softPool2d!(tf.randomNormal([1, 8, 8, 3]), { kernelSize: 2 }); // [1, 4, 4, 3]
+ * const layer = layers.softPool2d!({ poolSize: 2 });
+ */
+export { ops, createOps, makeTfOp, type TfPoolOp, type TfOpOptions, type TfWithIndices } from "./ops.js";
+export {
+  layers,
+  layerClasses,
+  createLayerClasses,
+  createLayerFactories,
+  PoolkitPoolLayer,
+  LocalImportancePoolLayer,
+  type PoolLayerClass,
+  type PoolLayerConfig,
+} from "./layers.js";
+export { toChannelsFirst, toChannelsLast, type DataFormat } from "./convert.js";

@@ -1,0 +1,446 @@
+/**
+ * Every registry method as a trainable, serialisable TensorFlow.js layer.
+ *
+ * `layers.<exportName>(config)` (e.g. `layers.softPool2d({ poolSize: 2 })`) builds a
+ * `tf.layers.Layer` subclass registered with `tf.serialization.registerClass` under the class name
+ * `Poolkit>SoftPool2d`, so `model.save` / `tf.loadLayersModel` round-trip once `poolkit/tfjs` is imported.
+ *
+ * Config (TensorFlow.js style, mapped onto poolkit's PyTorch-style options):
+ * - `poolSize` → `kernelSize`, `strides` → `stride` (defaulting to `poolSize`, as in both libraries);
+ *   poolkit's own names `kernelSize` / `stride` are accepted too.
+ * - `padding`: `"valid"` (= 0), a number / one number per axis (PyTorch's symmetric padding), or
+ *   `"same"`. `"same"` (output size ⌈in / stride⌉, TensorFlow's extra padding on the bottom/right)
+ *   is expressed through poolkit's options for the actual input size: `padding = ⌊total / 2⌋` per axis,
+ *   plus `ceilMode: true` where the total padding is odd, which places every window exactly where
+ *   TensorFlow places it. Where PyTorch's symmetric padding cannot express it (e.g. stride 1 with an
+ *   even pool size, or a method without `ceilMode`) the layer throws a RangeError saying so.
+ *   Padded positions follow the method's own PyTorch semantics (e.g. avg pooling counts them unless
+ *   `countIncludePad: false`, which is what TensorFlow's "same" average does).
+ * - `dataFormat`: `"channelsLast"` (default) or `"channelsFirst"`.
+ * - `seed`: seeds the layer's generator (initial values of learnable inputs, and the draws of random
+ *   methods); without it the layer draws from poolkit's global generator (`manualSeed`).
+ * - every other key is the method's own option (`normType`, `countIncludePad`, `gridSize`, ...),
+ *   passed to the op unchanged; unknown keys are errors raised by the op.
+ * - options the config does not set come from the registry descriptor's `defaults`; when the config
+ *   sets the pool size, the default stride and padding are dropped (they belong to the default size).
+ *
+ * Output shapes (`computeOutputShape`) come from the descriptor's `outputShape`, i.e. poolkit's
+ * geometry — never a second formula.
+ *
+ * Learnable inputs of the op (mixing α, gate masks, tree filters, DPP's α/λ/filter, DynOPool's
+ * parameters, low-rank projections, ...) are the layer's trainable weights (`addWeight`), initialised
+ * from the descriptor's `inputs[].init`. Constant inputs that do not depend on the batch (e.g. compact
+ * bilinear's hashes) are non-trainable weights. Data inputs (a second bilinear stream, max-unpool
+ * indices, RoI boxes) are further layer inputs: call the layer on `[x, ...inputs]` in the op's order.
+ * Local importance pooling computes its logits with its own logit module (see {@link LocalImportancePoolLayer}).
+ *
+ * Random methods draw only when called with `training: true` (as `model.fit` does); in `predict` /
+ * `evaluate` they run with `training: false` and a fixed seed, so inference is deterministic.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import type { Initializer } from "@tensorflow/tfjs-layers/dist/initializers.js";
+import { listPools, type InputSpec, type PoolMethod } from "../registry.js";
+import { Generator, generatorFor } from "../tensor/random.js";
+import { parseDataFormat, shapeToFirst, shapeToLast, type DataFormat } from "./convert.js";
+import { createOps, ops, type TfPoolOp } from "./ops.js";
+
+type Shape = (number | null)[];
+type Kwargs = Record<string, unknown>;
+
+/** tf.layers' own arguments (name, trainable, inputShape, ...), handled by `tf.layers.Layer`. */
+const LAYER_ARG_KEYS = ["name", "trainable", "inputShape", "batchInputShape", "batchSize", "dtype", "weights", "inputDType"] as const;
+
+/** A pooling layer's config: tfjs-style names, plus the method's own options. */
+export interface PoolLayerConfig {
+  poolSize?: number | number[];
+  strides?: number | number[];
+  padding?: "valid" | "same" | number | number[];
+  dataFormat?: DataFormat;
+  seed?: number;
+  name?: string;
+  trainable?: boolean;
+  inputShape?: (number | null)[];
+  batchInputShape?: (number | null)[];
+  batchSize?: number;
+  dtype?: "float32";
+  [option: string]: unknown;
+}
+
+/** Values the spatial axes of an unknown-size input are probed with; dims that change are unknown. */
+const PROBE_SIZES = [64, 96] as const;
+
+function layerArgsOf(config: Record<string, unknown>): { layerArgs: Record<string, unknown>; poolConfig: Record<string, unknown> } {
+  const layerArgs: Record<string, unknown> = {};
+  const poolConfig: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if ((LAYER_ARG_KEYS as readonly string[]).includes(k)) layerArgs[k] = v;
+    else poolConfig[k] = v;
+  }
+  return { layerArgs, poolConfig };
+}
+
+function perAxis(v: unknown, rank: number): number[] | undefined {
+  if (typeof v === "number") return new Array<number>(rank).fill(v);
+  if (Array.isArray(v) && v.length === rank && v.every((e) => typeof e === "number")) return v as number[];
+  return undefined;
+}
+
+function dependsOnBatch(spec: InputSpec, cfShape: readonly number[], options: Record<string, unknown>): boolean {
+  try {
+    const a = spec.shape([1, ...cfShape.slice(1)], options);
+    const b = spec.shape([3, ...cfShape.slice(1)], options);
+    return a.length !== b.length || a.some((d, i) => d !== b[i]);
+  } catch {
+    return true;
+  }
+}
+
+/** Initialiser returning fixed values (the descriptor's seeded init), for `addWeight`. */
+function valuesInitializer(values: ArrayLike<number>, dtype: "float32" | "int32"): Initializer {
+  const init = {
+    apply: (shape: number[]) => tf.tensor(dtype === "int32" ? Int32Array.from(values) : Float32Array.from(values), shape, dtype),
+    getConfig: () => ({}),
+    getClassName: () => "PoolkitValues",
+  };
+  return init as unknown as Initializer;
+}
+
+/**
+ * The generic pooling layer over one registry method at one spatial rank. Use the per-method classes
+ * made by {@link layers} (`layers.softPool2d(...)`), which fix the method and register for serialisation.
+ */
+export class PoolkitPoolLayer extends tfl.layers.Layer {
+  static className = "Poolkit>PoolLayer";
+  readonly method: PoolMethod;
+  readonly rank: 1 | 2 | 3;
+  readonly exportName: string;
+  readonly dataFormat: DataFormat;
+  protected readonly op: TfPoolOp;
+  /** The config as given (minus tf.layers' own arguments): what `getConfig` returns. */
+  protected readonly poolConfig: Record<string, unknown>;
+  protected readonly seed: number | undefined;
+  protected generator: Generator | undefined;
+  /** Weights standing for the op's tensor inputs, by input name. */
+  protected readonly inputWeights = new Map<string, tfl.LayerVariable>();
+
+  constructor(method: PoolMethod, rank: 1 | 2 | 3, op: TfPoolOp, config: PoolLayerConfig = {}) {
+    const name = op.opName;
+    if (config === null || typeof config !== "object" || Array.isArray(config)) {
+      throw new PoolkitTypeError(name, `layer config must be an object, got ${show(config)}`);
+    }
+    const { layerArgs, poolConfig } = layerArgsOf(config);
+    super(layerArgs as ConstructorParameters<typeof tfl.layers.Layer>[0]);
+    this.method = method;
+    this.rank = rank;
+    this.exportName = name;
+    this.op = op;
+    this.poolConfig = poolConfig;
+    this.dataFormat = parseDataFormat(name, poolConfig.dataFormat);
+    if (poolConfig.poolSize !== undefined && poolConfig.kernelSize !== undefined) {
+      throw new PoolkitTypeError(name, `give poolSize or kernelSize, not both (got poolSize ${show(poolConfig.poolSize)} and kernelSize ${show(poolConfig.kernelSize)})`);
+    }
+    if (poolConfig.strides !== undefined && poolConfig.stride !== undefined) {
+      throw new PoolkitTypeError(name, `give strides or stride, not both (got strides ${show(poolConfig.strides)} and stride ${show(poolConfig.stride)})`);
+    }
+    if ("training" in poolConfig) {
+      throw new PoolkitTypeError(name, `training is not a layer option: the layer samples when called with training: true (model.fit) and not in predict`);
+    }
+    const seed = poolConfig.seed;
+    if (seed !== undefined && (typeof seed !== "number" || !Number.isSafeInteger(seed))) {
+      throw new PoolkitRangeError(name, `seed must be a safe integer, got ${show(seed)}`);
+    }
+    this.seed = seed;
+    const p = poolConfig.padding;
+    if (p !== undefined && typeof p === "string" && p !== "valid" && p !== "same") {
+      throw new PoolkitRangeError(name, `padding must be "valid", "same", a number or one number per axis, got ${show(p)}`);
+    }
+  }
+
+  /** The layer's generator: seeded from `seed`, else poolkit's global generator. */
+  protected gen(): Generator {
+    if (this.seed === undefined) return generatorFor(undefined);
+    this.generator ??= new Generator(this.seed);
+    return this.generator;
+  }
+
+  /** Input shape → the feature map's shape in channels-first order (`[N, C, ...S]`). */
+  protected featureShapeCF(inputShape: Shape | Shape[]): Shape {
+    const first = (Array.isArray(inputShape[0]) || inputShape.length === 0 ? inputShape[0] : inputShape) as Shape | undefined;
+    if (!first || !Array.isArray(first)) throw new PoolkitRangeError(this.exportName, `layer input shape is missing`);
+    return this.dataFormat === "channelsLast" ? shapeToFirst(first) : first.slice();
+  }
+
+  /**
+   * The core op's options for a channels-first input shape: descriptor defaults, the config mapped to
+   * poolkit's names, and "same" padding resolved for the input's spatial size.
+   */
+  resolveOptions(cfShape: readonly number[]): Record<string, unknown> {
+    const name = this.exportName;
+    const { poolSize, strides, padding, dataFormat: _df, seed: _seed, ...own } = this.poolConfig;
+    void _df;
+    void _seed;
+    const opts: Record<string, unknown> = {};
+    const setsSize = poolSize !== undefined || own.kernelSize !== undefined;
+    for (const [k, v] of Object.entries(this.method.defaults)) {
+      if (k === "seed" || k === "training") continue;
+      if (setsSize && (k === "stride" || k === "padding")) continue;
+      opts[k] = v;
+    }
+    Object.assign(opts, own);
+    if (poolSize !== undefined) opts.kernelSize = poolSize;
+    if (strides !== undefined) opts.stride = strides;
+    if (padding === "valid") opts.padding = 0;
+    else if (padding === "same") this.resolveSame(opts, cfShape);
+    else if (padding !== undefined) opts.padding = padding;
+    return opts;
+  }
+
+  private resolveSame(opts: Record<string, unknown>, cfShape: readonly number[]): void {
+    const name = this.exportName;
+    const rank = this.rank;
+    const spatial = cfShape.slice(cfShape.length - rank);
+    const k = perAxis(opts.kernelSize, rank);
+    const s = opts.stride === undefined || opts.stride === null ? k : perAxis(opts.stride, rank);
+    if (!k || !s) {
+      throw new PoolkitRangeError(name, `padding "same" needs a pool size and strides (a number or ${rank} numbers), got poolSize ${show(opts.kernelSize)} and strides ${show(opts.stride)}`);
+    }
+    if (opts.dilation !== undefined && perAxis(opts.dilation, rank)?.some((d) => d !== 1)) {
+      throw new PoolkitRangeError(name, `padding "same" is not supported with dilation, got dilation ${show(opts.dilation)}`);
+    }
+    const pads: number[] = [];
+    const want: number[] = [];
+    let odd = false;
+    for (let i = 0; i < rank; i++) {
+      const inSize = spatial[i] as number;
+      const si = s[i] as number;
+      const out = Math.ceil(inSize / si);
+      // TensorFlow (conv_util.ts getPadAndOutInfo): total = max((out − 1)·s + k − in, 0), top = ⌊total/2⌋.
+      const total = Math.max((out - 1) * si + (k[i] as number) - inSize, 0);
+      pads.push(Math.floor(total / 2));
+      want.push(out);
+      if (total % 2 === 1) odd = true;
+    }
+    opts.padding = pads;
+    if (odd) {
+      if (opts.ceilMode === false) {
+        throw new PoolkitRangeError(name, `padding "same" needs ceilMode for input size ${show(spatial)}, got ceilMode false`);
+      }
+      opts.ceilMode = true;
+    }
+    let got: number[];
+    try {
+      got = this.method.outputShape([1, ...cfShape.slice(1)], opts, rank);
+    } catch (e) {
+      throw new PoolkitRangeError(
+        name,
+        `padding "same" cannot be expressed with PyTorch's symmetric padding for input size ${show(spatial)} ` +
+          `(tried padding ${show(pads)}${odd ? " with ceilMode" : ""}: ${(e as Error).message})`,
+      );
+    }
+    const gotSpatial = got.slice(got.length - rank);
+    if (gotSpatial.some((o, i) => o !== want[i])) {
+      throw new PoolkitRangeError(
+        name,
+        `padding "same" cannot be expressed with PyTorch's symmetric padding for input size ${show(spatial)}, ` +
+          `poolSize ${show(k)} and strides ${show(s)}: TensorFlow's output size is ${show(want)} but padding ${show(pads)}` +
+          `${odd ? " with ceilMode" : ""} gives ${show(gotSpatial)}; use padding "valid" or a number`,
+      );
+    }
+  }
+
+  /** Is this input owned by the layer as a weight (trainable or not) rather than a layer input? */
+  protected ownsInput(spec: InputSpec, cfShape: readonly number[], options: Record<string, unknown>): boolean {
+    if (spec.role === "learnable") return true;
+    return spec.role === "constant" && this.method.category !== "region" && !dependsOnBatch(spec, cfShape, options);
+  }
+
+  /** An input the layer computes itself (LIP's logits); `undefined` for the others. */
+  protected computedInput(_spec: InputSpec, _x: tf.Tensor): tf.Tensor | undefined {
+    return undefined;
+  }
+
+  protected isComputed(_spec: InputSpec): boolean {
+    return false;
+  }
+
+  override build(inputShape: Shape | Shape[]): void {
+    const cf = this.featureShapeCF(inputShape);
+    const probe = cf.map((d, i) => (d === null ? (i === 0 ? 1 : (PROBE_SIZES[0] as number)) : d));
+    if (cf[1] === null) throw new PoolkitRangeError(this.exportName, `the channel dimension must be known, got input shape ${show(inputShape)}`);
+    const options = this.resolveOptions(probe);
+    for (const spec of this.method.inputs) {
+      if (this.isComputed(spec) || !this.ownsInput(spec, probe, options)) continue;
+      const shape = spec.shape([1, ...probe.slice(1)], options);
+      const values = spec.init(shape, this.gen(), [1, ...probe.slice(1)], options);
+      const dtype = spec.dtype === "int32" ? "int32" : "float32";
+      const w = this.addWeight(spec.name, shape, dtype, valuesInitializer(values, dtype), undefined, spec.role === "learnable");
+      this.inputWeights.set(spec.name, w);
+    }
+    this.buildExtra(cf);
+    this.built = true;
+  }
+
+  /** Extra weights (LIP's logit module). */
+  protected buildExtra(_cfShape: Shape): void {}
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const cf = this.featureShapeCF(inputShape);
+    const run = (k: number): number[] => {
+      const probe = cf.map((d, i) => (d === null ? (i === 0 ? 1 + k : (PROBE_SIZES[k] as number)) : d));
+      return this.method.outputShape(probe, this.resolveOptions(probe), this.rank);
+    };
+    const a = run(0);
+    const unknown = cf.some((d) => d === null);
+    const b = unknown ? run(1) : a;
+    const out: Shape = a.map((d, i) => (d === b[i] ? d : null));
+    return this.dataFormat === "channelsLast" && out.length >= 3 ? shapeToLast(out) : out;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      const list = Array.isArray(inputs) ? inputs : [inputs];
+      const x = list[0];
+      if (!x) throw new PoolkitTypeError(this.exportName, `layer called without inputs`);
+      const cf = this.dataFormat === "channelsLast" ? shapeToFirst(x.shape) : x.shape.slice();
+      const opts = this.resolveOptions(cf);
+      const training = kwargs?.training === true;
+      if (this.method.trainEval) opts.training = training;
+      if (this.method.random) {
+        // Training: a fresh draw per call; inference: a fixed seed, so predict is deterministic.
+        opts.seed = training ? this.gen().nextUint32() : (this.seed ?? 0);
+      }
+      const args: tf.Tensor[] = [x];
+      let next = 1;
+      for (const spec of this.method.inputs) {
+        const w = this.inputWeights.get(spec.name);
+        const computed = this.isComputed(spec) ? this.computedInput(spec, x) : undefined;
+        if (w) args.push(w.read());
+        else if (computed) args.push(computed);
+        else if (next < list.length) args.push(list[next++] as tf.Tensor);
+        else if (this.method.inputs.slice(this.method.inputs.indexOf(spec)).every((s) => s.role !== "learnable")) break;
+        else throw new PoolkitRangeError(this.exportName, `layer input ${show(spec.name)} is missing: call the layer on [x, ${this.dataInputNames().join(", ")}]`);
+      }
+      if (next < list.length) {
+        throw new PoolkitRangeError(this.exportName, `layer got ${list.length} inputs, expected at most ${next}: [x${this.dataInputNames().map((n) => ", " + n).join("")}]`);
+      }
+      return this.op(...args, { ...opts, dataFormat: this.dataFormat });
+    });
+  }
+
+  /** Names of the inputs the layer takes after x. */
+  dataInputNames(): string[] {
+    return this.method.inputs.filter((s) => !this.inputWeights.has(s.name) && !this.isComputed(s)).map((s) => s.name);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...(this.poolConfig as tf.serialization.ConfigDict), ...super.getConfig() };
+  }
+}
+
+/** 12·σ(z): LIP's SoftGate (sebgao/LIP, lip_resnet.py `COEFF = 12`). */
+const LIP_COEFF = 12;
+/** PyTorch InstanceNorm2d's default eps. */
+const INSTANCE_NORM_EPS = 1e-5;
+
+/**
+ * Local importance pooling with its logit module (SimplifiedLIP, sebgao/LIP `lip_resnet.py`):
+ * logits = 12·σ(InstanceNorm_affine(conv3×3(x, pad 1, no bias))), conv weight initialised to 0 (so the
+ * layer starts as padding-excluded average pooling, logits 6 everywhere), InstanceNorm γ = 1, β = 0
+ * (PyTorch's affine init, eps 1e-5, no running statistics). The logit module is written with
+ * TensorFlow.js ops, so its weights (`logitKernel` `[3, 3, C, C]`, `logitGamma`, `logitBeta` `[C]`)
+ * train through poolkit's exact ∂y/∂logits.
+ */
+export class LocalImportancePoolLayer extends PoolkitPoolLayer {
+  static override className = "Poolkit>LocalImportancePool2dBase";
+  private logitKernel: tfl.LayerVariable | undefined;
+  private logitGamma: tfl.LayerVariable | undefined;
+  private logitBeta: tfl.LayerVariable | undefined;
+
+  protected override isComputed(spec: InputSpec): boolean {
+    return spec.role === "data" && spec === this.method.inputs[0];
+  }
+
+  protected override buildExtra(cfShape: Shape): void {
+    const c = cfShape[1] as number;
+    this.logitKernel = this.addWeight("logitKernel", [3, 3, c, c], "float32", tfl.initializers.zeros());
+    this.logitGamma = this.addWeight("logitGamma", [c], "float32", tfl.initializers.ones());
+    this.logitBeta = this.addWeight("logitBeta", [c], "float32", tfl.initializers.zeros());
+  }
+
+  protected override computedInput(_spec: InputSpec, x: tf.Tensor): tf.Tensor {
+    if (!this.logitKernel || !this.logitGamma || !this.logitBeta) throw new PoolkitRangeError(this.exportName, `layer is not built`);
+    const nhwc = (this.dataFormat === "channelsLast" ? x : tf.transpose(x, [0, 2, 3, 1])) as tf.Tensor4D;
+    const z = tf.conv2d(nhwc, this.logitKernel.read() as tf.Tensor4D, 1, "same");
+    // InstanceNorm2d: per sample and channel over H, W, biased variance.
+    const { mean, variance } = tf.moments(z, [1, 2], true);
+    const zn = tf.add(tf.mul(tf.div(tf.sub(z, mean), tf.sqrt(tf.add(variance, INSTANCE_NORM_EPS))), this.logitGamma.read()), this.logitBeta.read());
+    const logits = tf.mul(tf.sigmoid(zn), LIP_COEFF);
+    return this.dataFormat === "channelsLast" ? logits : tf.transpose(logits, [0, 3, 1, 2]);
+  }
+}
+
+/** A generated layer class: `new cls(config)`, with its registered `className`. */
+export type PoolLayerClass = (new (config?: PoolLayerConfig) => PoolkitPoolLayer) & { className: string };
+
+function pascal(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function isLip(m: PoolMethod): boolean {
+  return /^localimportance/i.test(m.export) && m.inputs[0]?.role === "data";
+}
+
+/** Build (and register for serialisation) one layer class per method and spatial rank. */
+export function createLayerClasses(methods: readonly PoolMethod[], tfOps: Readonly<Record<string, TfPoolOp>> = createOps(methods)): Record<string, PoolLayerClass> {
+  const out: Record<string, PoolLayerClass> = {};
+  for (const m of methods) {
+    for (const rank of [1, 2, 3] as const) {
+      const maybeName = m.exports[rank];
+      const maybeOp = maybeName ? tfOps[maybeName] : undefined;
+      if (!maybeName || !maybeOp || maybeName in out) continue;
+      const exportName: string = maybeName;
+      const op: TfPoolOp = maybeOp;
+      const Base = isLip(m) && rank === 2 ? LocalImportancePoolLayer : PoolkitPoolLayer;
+      const cls = class extends Base {
+        static override className = `Poolkit>${pascal(exportName)}`;
+        constructor(config: PoolLayerConfig = {}) {
+          super(m, rank, op, config);
+        }
+      };
+      Object.defineProperty(cls, "name", { value: `${pascal(exportName)}Layer` });
+      tf.serialization.registerClass(cls);
+      out[exportName] = cls;
+    }
+  }
+  return out;
+}
+
+/**
+ * The layer classes, keyed by export name (`layerClasses.softPool2d`, className `Poolkit>SoftPool2d`).
+ * Importing `poolkit/tfjs` registers every one of them for `tf.loadLayersModel`.
+ */
+export const layerClasses: Readonly<Record<string, PoolLayerClass>> = createLayerClasses(listPools(), ops);
+
+/** Layer factories in the style of `tf.layers`, keyed by export name. */
+export function createLayerFactories(classes: Readonly<Record<string, PoolLayerClass>>): Record<string, (config?: PoolLayerConfig) => PoolkitPoolLayer> {
+  const out: Record<string, (config?: PoolLayerConfig) => PoolkitPoolLayer> = {};
+  for (const [k, cls] of Object.entries(classes)) out[k] = (config?: PoolLayerConfig) => new cls(config);
+  return out;
+}
+
+/**
+ * Every registry method as a `tf.layers`-style factory, keyed by its poolkit export name.
+ *
+ * @example
+ * import * as tf from "@tensorflow/tfjs";
+ * import { layers } from "poolkit/tfjs";
+ * const model = tf.sequential({ layers: [
+ *   tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, padding: "same", activation: "relu" }),
+ *   layers.softPool2d!({ poolSize: 2 }),
+ *   tf.layers.flatten(),
+ *   tf.layers.dense({ units: 10, activation: "softmax" }),
+ * ] });
+ */
+export const layers: Readonly<Record<string, (config?: PoolLayerConfig) => PoolkitPoolLayer>> = createLayerFactories(layerClasses);

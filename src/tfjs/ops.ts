@@ -1,0 +1,177 @@
+/**
+ * Every registry method as a TensorFlow.js op with poolkit's exact gradient.
+ *
+ * `ops.<exportName>(x, ...inputs, options?)` takes and returns tf.Tensors. The forward pass runs
+ * poolkit's op (`op.vjp`) on the CPU — the inputs are read with `dataSync()` — and the gradient is
+ * wired with `tf.customGrad` to the backward closure of that very forward pass, so `tf.grad`,
+ * `tf.variableGrads` and the optimizers see poolkit's exact vector-Jacobian product, including the
+ * gradients of learnable inputs (mixing weights, DPP's α/λ, ...), and random ops backpropagate through
+ * the same draws they made.
+ *
+ * Layout: channels-last by default (`[N, L, C]`, `[N, H, W, C]`, `[N, D, H, W, C]`, TensorFlow.js's
+ * convention); `dataFormat: "channelsFirst"` takes poolkit's `[N, C, ...]` as is. In channels-last mode
+ * `x` and every other feature-map input (same rank as `x`, not a learnable parameter: LIP's logits,
+ * a second bilinear stream, max-unpool indices) is transposed to channels-first, and an output of rank
+ * ≥ 3 is transposed back (`[N, C, ...S]` → `[N, ...S, C]`, RoI outputs `[K, C, oh, ow]` →
+ * `[K, oh, ow, C]`); rank-2 outputs (`[N, features]`: global, covariance, pyramid and bilinear pooling)
+ * keep poolkit's feature order. Learnable parameters and boxes are layout-free and pass as they are.
+ * Because the very same poolkit kernel runs on the transposed input, the result equals the core op's
+ * exactly (float32).
+ *
+ * TensorFlow.js tensors are float32 here; the core op computes in float32 too.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { listPools, type AnyOp, type InputSpec, type PoolMethod } from "../registry.js";
+import { Tensor } from "../tensor/tensor.js";
+import type { Grads, VJP } from "../op.js";
+import { fromCore, isTfTensor, parseDataFormat, toChannelsFirst, toChannelsLast, toCore, type DataFormat } from "./convert.js";
+
+/** Options of a tfjs op: the core op's options plus `dataFormat`. */
+export type TfOpOptions = Record<string, unknown> & { dataFormat?: DataFormat };
+
+/** The result of an op whose core op returns `{ output, indices }`. */
+export interface TfWithIndices {
+  output: tf.Tensor;
+  indices: tf.Tensor;
+}
+
+/** A TensorFlow.js pooling op: `(x, ...inputs, options?)`. */
+export type TfPoolOp = ((...args: (tf.Tensor | TfOpOptions | undefined)[]) => tf.Tensor) & {
+  readonly opName: string;
+  readonly method: PoolMethod;
+  readonly rank: 1 | 2 | 3;
+  /** Like the op, but also returns indices when the core op returns `{ output, indices }`. */
+  withIndices(...args: (tf.Tensor | TfOpOptions | undefined)[]): TfWithIndices;
+};
+
+/** Is this extra input a feature map laid out like `x` (so transposed with it)? */
+export function isFeatureMapInput(spec: InputSpec | undefined, t: tf.Tensor, x: tf.Tensor): boolean {
+  if (spec?.role === "learnable") return false;
+  return t.rank === x.rank && t.rank >= 3 && t.shape[0] === x.shape[0];
+}
+
+function splitArgs(name: string, args: unknown[]): { tensors: tf.Tensor[]; options: TfOpOptions } {
+  let options: TfOpOptions = {};
+  let end = args.length;
+  const last = args[args.length - 1];
+  if (args.length > 0 && !isTfTensor(last)) {
+    if (last !== undefined && (last === null || typeof last !== "object" || Array.isArray(last))) {
+      throw new PoolkitTypeError(name, `options must be an object, got ${show(last)}`);
+    }
+    options = (last ?? {}) as TfOpOptions;
+    end--;
+  }
+  const tensors: tf.Tensor[] = [];
+  for (let i = 0; i < end; i++) {
+    const t = args[i];
+    if (!isTfTensor(t)) {
+      throw new PoolkitTypeError(name, `argument ${i} must be a tf.Tensor, got ${t instanceof Tensor ? "a poolkit Tensor (use the core op)" : show(t)}`);
+    }
+    tensors.push(t);
+  }
+  if (tensors.length === 0) throw new PoolkitTypeError(name, `x must be a tf.Tensor, got ${show(args[0])}`);
+  return { tensors, options };
+}
+
+interface PrimaryResult {
+  output: Tensor;
+  indices?: Tensor;
+}
+
+function primaryOf(name: string, out: unknown): PrimaryResult {
+  if (out instanceof Tensor) return { output: out };
+  const o = out as { output?: unknown; indices?: unknown };
+  if (o && o.output instanceof Tensor) return { output: o.output, ...(o.indices instanceof Tensor ? { indices: o.indices } : {}) };
+  throw new PoolkitTypeError(name, `the core op returned ${show(out)}, which the tfjs adapter cannot convert`);
+}
+
+/** Wrap one core op (a method at one spatial rank) as a TensorFlow.js op. */
+export function makeTfOp(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core: AnyOp): TfPoolOp {
+  const name = exportName;
+  const run = (args: unknown[]): TfWithIndices & { hasIndices: boolean } => {
+    const { tensors, options } = splitArgs(name, args);
+    const { dataFormat: df, ...coreOpts } = options;
+    const dataFormat = parseDataFormat(name, df);
+    const x = tensors[0] as tf.Tensor;
+    for (const [i, t] of tensors.entries()) {
+      if (t.isDisposed) throw new PoolkitRangeError(name, `argument ${i} is a disposed tf.Tensor`);
+    }
+    // Which inputs move with x's layout: decided once, used for the gradients too.
+    const feature = tensors.map((t, i) => i === 0 ? x.rank >= 3 : isFeatureMapInput(method.inputs[i - 1], t, x));
+    const toCF = (t: tf.Tensor, i: number): tf.Tensor => (dataFormat === "channelsLast" && feature[i] ? toChannelsFirst(t) : t);
+    let indices: tf.Tensor | undefined;
+    const forward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      // customGrad passes its `save` function last; the backward closure needs nothing saved.
+      const inputs = args.filter(isTfTensor);
+      const coreInputs = inputs.map((t, i) => {
+        const cf = toCF(t, i);
+        const c = toCore(name, i === 0 ? "x" : (method.inputs[i - 1]?.name ?? `input ${i}`), cf);
+        if (cf !== t) cf.dispose();
+        return c;
+      });
+      const vjp = core.vjp(...coreInputs, coreOpts) as VJP<unknown>;
+      const res = primaryOf(name, vjp.output);
+      const outCF = fromCore(res.output);
+      const transposeOut = dataFormat === "channelsLast" && outCF.rank >= 3;
+      const value = transposeOut ? tf.tidy(() => toChannelsLast(outCF)) : outCF;
+      if (transposeOut) outCF.dispose();
+      if (res.indices) {
+        const idx = fromCore(res.indices);
+        indices = dataFormat === "channelsLast" && idx.rank >= 3 ? tf.tidy(() => toChannelsLast(idx)) : idx;
+        if (indices !== idx) idx.dispose();
+      }
+      const gradFunc = (dyT: tf.Tensor): tf.Tensor[] => {
+        const dyCF = transposeOut ? toChannelsFirst(dyT) : dyT;
+        const grads: Grads = vjp.backward(toCore(name, "dy", dyCF));
+        return inputs.map((t, i) => {
+          const g = grads[i];
+          if (!g) return tf.zerosLike(t);
+          const gt = fromCore(g);
+          return dataFormat === "channelsLast" && feature[i] ? toChannelsLast(gt) : gt;
+        });
+      };
+      return { value, gradFunc };
+    });
+    const output = forward(...tensors);
+    return { output, indices: indices ?? tf.zeros([0], "int32"), hasIndices: indices !== undefined };
+  };
+  const fn = ((...args: unknown[]) => run(args).output) as TfPoolOp;
+  Object.defineProperty(fn, "name", { value: name });
+  Object.assign(fn, {
+    opName: name,
+    method,
+    rank,
+    withIndices: (...args: unknown[]): TfWithIndices => {
+      const r = run(args);
+      if (!r.hasIndices) throw new PoolkitTypeError(name, `the core op returns no indices`);
+      return { output: r.output, indices: r.indices };
+    },
+  });
+  return fn;
+}
+
+/** One tfjs op per method and spatial rank, keyed by export name (`softPool1d`, `softPool2d`, ...). */
+export function createOps(methods: readonly PoolMethod[]): Record<string, TfPoolOp> {
+  const out: Record<string, TfPoolOp> = {};
+  for (const m of methods) {
+    for (const rank of [1, 2, 3] as const) {
+      const exportName = m.exports[rank];
+      const core = m.ops[rank];
+      if (exportName && core && !(exportName in out)) out[exportName] = makeTfOp(m, rank, exportName, core);
+    }
+  }
+  return out;
+}
+
+/**
+ * Every registry method as a TensorFlow.js op, keyed by its poolkit export name.
+ *
+ * @example
+ * import * as tf from "@tensorflow/tfjs";
+ * import { ops } from "poolkit/tfjs";
+ * const x = tf.randomNormal([2, 16, 16, 3]);            // NHWC
+ * const y = ops.softPool2d!(x, { kernelSize: 2 });       // [2, 8, 8, 3]
+ * const dx = tf.grad((t) => ops.softPool2d!(t, { kernelSize: 2 }).sum())(x);
+ */
+export const ops: Readonly<Record<string, TfPoolOp>> = createOps(listPools());

@@ -1,0 +1,108 @@
+/**
+ * poolkit/tfjs ops: for every registry method and rank, on the cpu and wasm backends, the tfjs op
+ * equals the core op on the transposed input (float32, exactly) and tf.grad equals the core backward.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { listPools } from "../../src/registry.js";
+import { ops } from "../../src/tfjs/index.js";
+import type { Tensor } from "../../src/tensor/tensor.js";
+import { BACKENDS, cf, cl, coreInputs, distinct, opCases, toTf, useBackend } from "./setup.js";
+import { expectClose } from "../helpers/close.js";
+
+const CASES = opCases(listPools());
+
+function primary(out: unknown): Tensor {
+  return (out as { output?: Tensor }).output ?? (out as Tensor);
+}
+
+/** Is the i-th extra input a feature map (transposed with x in channels-last mode)? */
+function isFeature(role: string, t: Tensor, x: Tensor): boolean {
+  return role !== "learnable" && t.shape.length === x.shape.length && t.shape[0] === x.shape[0];
+}
+
+it("covers every registry method that has an op", () => {
+  expect(CASES.length).toBeGreaterThan(0);
+  for (const m of listPools()) {
+    for (const rank of m.dims) {
+      const e = m.exports[rank];
+      if (e) expect(ops[e], e).toBeTypeOf("function");
+    }
+  }
+});
+
+for (const backend of BACKENDS) {
+  describe(`tfjs ops on ${backend}`, () => {
+    beforeAll(() => useBackend(backend));
+    afterAll(() => useBackend("cpu"));
+
+    for (const { method, rank, exportName } of CASES) {
+      it(`${exportName}: output and gradients equal the core op's (channelsLast and channelsFirst)`, () => {
+        const op = ops[exportName]!;
+        const coreOp = method.ops[rank]!;
+        const { x, extra, options } = coreInputs(method, rank);
+        const vjp = coreOp.vjp(x, ...extra, options);
+        const y = primary(vjp.output);
+        const dy = distinct(y.shape, 99);
+        const expectedGrads = vjp.backward(dy);
+
+        const startTensors = tf.memory().numTensors;
+        tf.tidy(() => {
+          const feature = extra.map((t, i) => isFeature(method.inputs[i]!.role, t, x));
+          for (const dataFormat of ["channelsLast", "channelsFirst"] as const) {
+            const last = dataFormat === "channelsLast";
+            const xTf = last ? cl(toTf(x)) : toTf(x);
+            const extraTf = extra.map((t, i) => (last && feature[i] ? cl(toTf(t)) : toTf(t)));
+            const opts = { ...options, dataFormat };
+            const out = op(xTf, ...extraTf, opts);
+            const outCF = last && out.rank >= 3 ? cf(out) : out;
+            expect(outCF.shape, `${dataFormat} shape`).toEqual([...y.shape]);
+            // Same kernel on the same numbers: exactly equal.
+            expect(Array.from(outCF.dataSync()), `${dataFormat} values`).toEqual(Array.from(y.data));
+
+            // tf.grad through the op: d/d(inputs) of sum(op(...) * dy).
+            const dyTf = last && y.shape.length >= 3 ? cl(toTf(dy)) : toTf(dy);
+            const all = [xTf, ...extraTf];
+            const diffIdx = all.map((t, i) => i).filter((i) => all[i]!.dtype === "float32");
+            const f = (...ts: tf.Tensor[]): tf.Scalar => {
+              const args = all.slice();
+              diffIdx.forEach((i, k) => (args[i] = ts[k]!));
+              return tf.sum(tf.mul(op(...args, opts), dyTf));
+            };
+            const grads = tf.grads(f)(diffIdx.map((i) => all[i]!));
+            diffIdx.forEach((i, k) => {
+              const exp = expectedGrads[i];
+              const g = grads[k]!;
+              const gCF = i === 0 || feature[i - 1] ? (last ? cf(g) : g) : g;
+              const label = `${dataFormat} grad of ${i === 0 ? "x" : method.inputs[i - 1]!.name}`;
+              if (exp === null || exp === undefined) {
+                expect(Array.from(gCF.dataSync()).every((v) => v === 0), label).toBe(true);
+              } else {
+                expect(gCF.shape, label).toEqual([...exp.shape]);
+                expectClose(gCF.dataSync(), exp.data, { atol: 1e-6, rtol: 1e-6 }, label);
+              }
+            });
+          }
+        });
+        expect(tf.memory().numTensors, "no leaked tensors").toBe(startTensors);
+      });
+    }
+  });
+}
+
+describe("tfjs op argument checks", () => {
+  const soft = () => ops.softPool2d!;
+  it("rejects a poolkit Tensor, a bad dataFormat and non-object options", () => {
+    const x = distinct([1, 2, 4, 4], 1);
+    expect(() => soft()(x as never, { kernelSize: 2 })).toThrow(/softPool2d: argument 0 must be a tf.Tensor, got a poolkit Tensor/);
+    const xt = tf.zeros([1, 4, 4, 2]);
+    expect(() => soft()(xt, { kernelSize: 2, dataFormat: "NHWC" as never })).toThrow(
+      'softPool2d: dataFormat must be "channelsLast" or "channelsFirst", got "NHWC"',
+    );
+    expect(() => soft()(xt, 3 as never)).toThrow("softPool2d: options must be an object, got 3");
+    expect(() => soft()(tf.zeros([1, 4, 4, 2], "bool" as never), { kernelSize: 2 })).toThrow(/softPool2d: x must be a float32 or int32 tf.Tensor, got dtype bool/);
+    // The core op's own validation comes through with its message.
+    expect(() => soft()(xt, { kernelSize: 2, kernel_size: 2 })).toThrow(/softPool2d: unknown option "kernel_size"/);
+    xt.dispose();
+  });
+});
