@@ -22,6 +22,7 @@ const result = await build({
   target: "es2022",
   sourcemap: true,
   minify: false,
+  charset: "utf8", // keep non-ASCII text (×, —, papers' authors) readable in the bundle
   metafile: true,
   logLevel: "warning",
 });
