@@ -75,6 +75,8 @@ function layerArgsOf(config: Record<string, unknown>): { layerArgs: Record<strin
   const layerArgs: Record<string, unknown> = {};
   const poolConfig: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) {
+    // tf.loadLayersModel passes `customObjects` inside the config given to the constructor.
+    if (k === "customObjects") continue;
     if ((LAYER_ARG_KEYS as readonly string[]).includes(k)) layerArgs[k] = v;
     else poolConfig[k] = v;
   }
@@ -95,6 +97,16 @@ function dependsOnBatch(spec: InputSpec, cfShape: readonly number[], options: Re
   } catch {
     return true;
   }
+}
+
+const nameCounts = new Map<string, number>();
+
+/** `softPool2d` → `soft_pool2d_1`, `soft_pool2d_2`, ... (unique in this process, like tf.layers' names). */
+function defaultLayerName(exportName: string): string {
+  const base = exportName.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
+  const n = (nameCounts.get(base) ?? 0) + 1;
+  nameCounts.set(base, n);
+  return `${base}_${n}`;
 }
 
 /** Initialiser returning fixed values (the descriptor's seeded init), for `addWeight`. */
@@ -131,6 +143,8 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
       throw new PoolkitTypeError(name, `layer config must be an object, got ${show(config)}`);
     }
     const { layerArgs, poolConfig } = layerArgsOf(config);
+    // tf.layers derives default names from the class name, whose ">" is not valid in a tensor name.
+    if (layerArgs.name === undefined) layerArgs.name = defaultLayerName(name);
     super(layerArgs as ConstructorParameters<typeof tfl.layers.Layer>[0]);
     this.method = method;
     this.rank = rank;
@@ -265,13 +279,26 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
     return false;
   }
 
+  /**
+   * How the layer supplies each of the op's tensor inputs for a channels-first input shape: as its own
+   * weight, computed (LIP's logits), or as a further layer input.
+   */
+  inputKinds(cfShape: readonly (number | null)[]): { spec: InputSpec; kind: "weight" | "computed" | "input" }[] {
+    const probe = cfShape.map((d, i) => (d === null ? (i === 0 ? 1 : (PROBE_SIZES[0] as number)) : d));
+    const options = this.resolveOptions(probe);
+    return this.method.inputs.map((spec) => ({
+      spec,
+      kind: this.isComputed(spec) ? "computed" : this.ownsInput(spec, probe, options) ? "weight" : "input",
+    }));
+  }
+
   override build(inputShape: Shape | Shape[]): void {
     const cf = this.featureShapeCF(inputShape);
-    const probe = cf.map((d, i) => (d === null ? (i === 0 ? 1 : (PROBE_SIZES[0] as number)) : d));
     if (cf[1] === null) throw new PoolkitRangeError(this.exportName, `the channel dimension must be known, got input shape ${show(inputShape)}`);
+    const probe = cf.map((d, i) => (d === null ? (i === 0 ? 1 : (PROBE_SIZES[0] as number)) : d));
     const options = this.resolveOptions(probe);
-    for (const spec of this.method.inputs) {
-      if (this.isComputed(spec) || !this.ownsInput(spec, probe, options)) continue;
+    for (const { spec, kind } of this.inputKinds(cf)) {
+      if (kind !== "weight") continue;
       const shape = spec.shape([1, ...probe.slice(1)], options);
       const values = spec.init(shape, this.gen(), [1, ...probe.slice(1)], options);
       const dtype = spec.dtype === "int32" ? "int32" : "float32";
@@ -289,7 +316,19 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
     const cf = this.featureShapeCF(inputShape);
     const run = (k: number): number[] => {
       const probe = cf.map((d, i) => (d === null ? (i === 0 ? 1 + k : (PROBE_SIZES[k] as number)) : d));
-      return this.method.outputShape(probe, this.resolveOptions(probe), this.rank);
+      const options = this.resolveOptions(probe);
+      // DynOPool's output size follows the current value of its learnable ratio r. While a model is
+      // being loaded, tf.layers builds with placeholder zeros before the saved values arrive: then the
+      // descriptor's initial r stands in.
+      const r = this.inputWeights.get("r");
+      if (r && this.method.learnable.includes("r")) {
+        try {
+          return this.method.outputShape(probe, { ...options, r: Array.from(r.read().dataSync()) }, this.rank);
+        } catch {
+          /* placeholder values: fall through */
+        }
+      }
+      return this.method.outputShape(probe, options, this.rank);
     };
     const a = run(0);
     const unknown = cf.some((d) => d === null);
