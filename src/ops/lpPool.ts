@@ -70,26 +70,37 @@ function lpFinishForward(s: FloatArray, u: FloatArray, y: FloatArray, invP: numb
 }
 
 /**
- * Gradient with respect to s, step by step as autograd takes it (torch/csrc/autograd/FunctionsManual.cpp):
- * pow(u, 1/p): dy·(1/p)·u^(1/p−1), or exactly 0 when 1/p = 0 (pow_backward's exponent-0 rule);
+ * Gradient with respect to s, step by step as autograd takes it (torch/csrc/autograd/FunctionsManual.cpp,
+ * derivatives.yaml), each product rounded to the dtype as PyTorch's tensors are (gs[o] is the register):
+ * pow(u, 1/p): dy·((1/p)·u^(1/p−1)), or exactly 0 when 1/p = 0 (pow_backward's exponent-0 rule);
  * mul(K); mul(sign(s), r): the sign factor has zero gradient, r gets g·sign(s);
- * relu: passes the gradient only where r = relu(|s|) > 0 (a mask, so s = 0 gives 0, not ∞·0 = NaN);
- * abs: times sign(s).
+ * relu: threshold_backward, zero where r = relu(|s|) <= 0 (a mask, so s = 0 gives 0, not ∞·0 = NaN;
+ * r = NaN passes); abs: times sign(s), with torch.sign(NaN) = 0.
  */
 function lpFinishBackward(dy: FloatArray, s: FloatArray, u: FloatArray, gs: FloatArray, invP: number, area: number): void {
   for (let o = 0; o < s.length; o++) {
     const v = s[o] as number;
     const sg = v > 0 ? 1 : v < 0 ? -1 : 0;
-    const gu = invP === 0 ? 0 : (dy[o] as number) * invP * cpow(u[o] as number, invP - 1);
-    const gr = gu * area * sg;
-    const ga = Math.abs(v) > 0 ? gr : 0;
+    if (invP === 0) gs[o] = 0;
+    else {
+      gs[o] = cpow(u[o] as number, invP - 1);
+      gs[o] = invP * (gs[o] as number);
+      gs[o] = (dy[o] as number) * (gs[o] as number);
+    }
+    gs[o] = (gs[o] as number) * area;
+    const gr = (gs[o] as number) * sg;
+    const ga = Math.abs(v) <= 0 ? 0 : gr;
     gs[o] = ga * sg;
   }
 }
 
-/** dx[i] = g[i]·(p·x[i]^(p−1)) — pow_backward of `x.pow(p)`. */
+/** dx[i] = g[i]·(p·x[i]^(p−1)) — pow_backward of `x.pow(p)`, each product rounded to the dtype (dx[i] is the register). */
 function lpPowBackward(g: FloatArray, x: FloatArray, dx: FloatArray, p: number): void {
-  for (let i = 0; i < x.length; i++) dx[i] = (g[i] as number) * (p * cpow(x[i] as number, p - 1));
+  for (let i = 0; i < x.length; i++) {
+    dx[i] = cpow(x[i] as number, p - 1);
+    dx[i] = p * (dx[i] as number);
+    dx[i] = (g[i] as number) * (dx[i] as number);
+  }
 }
 
 function lpPoolN(rank: 1 | 2 | 3) {
