@@ -27,6 +27,7 @@ function shapeByRank<O>(method: string, fns: Partial<Record<1 | 2 | 3, ShapeFn<O
 
 const ADAPTIVE_BINS = "He, Zhang, Ren & Sun, Spatial Pyramid Pooling in Deep Convolutional Networks for Visual Recognition, ECCV 2014 (PyTorch's adaptive bins)";
 
+/** Adaptive average pooling (`adaptiveAvgPool1d/2d/3d`). */
 export const AdaptiveAverage: PoolMethod = {
   name: "AdaptiveAverage",
   aliases: ["adaptive-average", "adaptive-avg", "adaptiveavgpool"],
@@ -49,6 +50,7 @@ export const AdaptiveAverage: PoolMethod = {
   }),
 };
 
+/** Adaptive max pooling (`adaptiveMaxPool1d/2d/3d`; the `WithIndices` variants are exported beside them). */
 export const AdaptiveMax: PoolMethod = {
   name: "AdaptiveMax",
   aliases: ["adaptive-max", "adaptivemaxpool"],
@@ -71,6 +73,7 @@ export const AdaptiveMax: PoolMethod = {
   }),
 };
 
+/** Fractional max pooling (`fractionalMaxPool2d/3d`), random on every call unless `samples` or `seed` is given. */
 export const FractionalMax: PoolMethod = {
   name: "FractionalMax",
   aliases: ["fractional", "fmp", "fractional-max"],
@@ -93,4 +96,5 @@ export const FractionalMax: PoolMethod = {
   }),
 };
 
+/** The adaptive family, in registry order. */
 export const ADAPTIVE_METHODS: readonly PoolMethod[] = [AdaptiveAverage, AdaptiveMax, FractionalMax];
