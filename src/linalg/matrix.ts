@@ -1,0 +1,137 @@
+/**
+ * Small dense float64 matrix helpers (row-major) for the second-order pooling ops.
+ * Square n × n unless stated; results are fresh arrays from the allocator.
+ */
+import { allocArray } from "../tensor/alloc.js";
+
+/** a · b. */
+export function mm(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  const out = allocArray("float64", n * n);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < n; k++) {
+      const aik = a[i * n + k] as number;
+      if (aik === 0) continue;
+      for (let j = 0; j < n; j++) out[i * n + j] = (out[i * n + j] as number) + aik * (b[k * n + j] as number);
+    }
+  }
+  return out;
+}
+
+/** aᵀ · b. */
+export function mmTN(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  const out = allocArray("float64", n * n);
+  for (let k = 0; k < n; k++) {
+    for (let i = 0; i < n; i++) {
+      const aki = a[k * n + i] as number;
+      if (aki === 0) continue;
+      for (let j = 0; j < n; j++) out[i * n + j] = (out[i * n + j] as number) + aki * (b[k * n + j] as number);
+    }
+  }
+  return out;
+}
+
+/** (a + aᵀ) / 2. */
+export function sym(a: Float64Array, n: number): Float64Array {
+  const out = allocArray("float64", n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i * n + j] = 0.5 * ((a[i * n + j] as number) + (a[j * n + i] as number));
+  return out;
+}
+
+/** α·a + β·b (element-wise). */
+export function axpby(alpha: number, a: Float64Array, beta: number, b: Float64Array): Float64Array {
+  const out = allocArray("float64", a.length);
+  for (let i = 0; i < a.length; i++) out[i] = alpha * (a[i] as number) + beta * (b[i] as number);
+  return out;
+}
+
+/** s·I − a. */
+export function scaledIdentityMinus(s: number, a: Float64Array, n: number): Float64Array {
+  const out = allocArray("float64", n * n);
+  for (let i = 0; i < n * n; i++) out[i] = -(a[i] as number);
+  for (let i = 0; i < n; i++) out[i * n + i] = (out[i * n + i] as number) + s;
+  return out;
+}
+
+/** <a, b>_F = Σ a_ij b_ij. */
+export function frobDot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] as number) * (b[i] as number);
+  return s;
+}
+
+/** U · diag(f) · Uᵀ for U n × n (columns = eigenvectors). */
+export function spectralApply(u: Float64Array, f: Float64Array, n: number): Float64Array {
+  const out = allocArray("float64", n * n);
+  for (let k = 0; k < n; k++) {
+    const fk = f[k] as number;
+    if (fk === 0) continue;
+    for (let i = 0; i < n; i++) {
+      const uik = (u[i * n + k] as number) * fk;
+      if (uik === 0) continue;
+      for (let j = i; j < n; j++) out[i * n + j] = (out[i * n + j] as number) + uik * (u[j * n + k] as number);
+    }
+  }
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) out[i * n + j] = out[j * n + i] as number;
+  return out;
+}
+
+/**
+ * Daleckii–Krein: the gradient through F = U f(Λ) Uᵀ is dC = U (P ∘ (Uᵀ Gs U)) Uᵀ for a symmetric
+ * upstream Gs, where P holds the divided differences of f (P_ii = f'(λ_i)).
+ */
+export function spectralBackward(u: Float64Array, p: Float64Array, gs: Float64Array, n: number): Float64Array {
+  const b = mmTN(u, mm(gs, u, n), n);
+  for (let i = 0; i < n * n; i++) b[i] = (b[i] as number) * (p[i] as number);
+  // U · B · Uᵀ
+  const ub = mm(u, b, n);
+  const out = allocArray("float64", n * n);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < n; k++) {
+      const v = ub[i * n + k] as number;
+      if (v === 0) continue;
+      for (let j = 0; j < n; j++) out[i * n + j] = (out[i * n + j] as number) + v * (u[j * n + k] as number);
+    }
+  }
+  return out;
+}
+
+/**
+ * Centre the rows of the d × m block of `x` starting at `offset`: Xc = X − row means. Returns Xc (float64).
+ */
+export function centredRows(x: ArrayLike<number>, offset: number, d: number, m: number): Float64Array {
+  const xc = allocArray("float64", d * m);
+  for (let i = 0; i < d; i++) {
+    let mean = 0;
+    for (let t = 0; t < m; t++) mean += x[offset + i * m + t] as number;
+    mean /= m;
+    for (let t = 0; t < m; t++) xc[i * m + t] = (x[offset + i * m + t] as number) - mean;
+  }
+  return xc;
+}
+
+/** s · X Xᵀ for X d × m (symmetric by construction: the upper triangle is mirrored). */
+export function gram(xm: Float64Array, d: number, m: number, s: number): Float64Array {
+  const out = allocArray("float64", d * d);
+  for (let i = 0; i < d; i++) {
+    for (let j = i; j < d; j++) {
+      let acc = 0;
+      for (let t = 0; t < m; t++) acc += (xm[i * m + t] as number) * (xm[j * m + t] as number);
+      out[i * d + j] = acc * s;
+      out[j * d + i] = acc * s;
+    }
+  }
+  return out;
+}
+
+/** s · (G + Gᵀ) · X for G d × d and X d × m: the data gradient of s·X Xᵀ (d × m). */
+export function gramBackward(g: Float64Array, xm: Float64Array, d: number, m: number, s: number): Float64Array {
+  const out = allocArray("float64", d * m);
+  for (let i = 0; i < d; i++) {
+    for (let k = 0; k < d; k++) {
+      const gik = s * ((g[i * d + k] as number) + (g[k * d + i] as number));
+      if (gik === 0) continue;
+      for (let t = 0; t < m; t++) out[i * m + t] = (out[i * m + t] as number) + gik * (xm[k * m + t] as number);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,230 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { EigenvalueDecomposition, Matrix } from "ml-matrix";
+import { covariancePool } from "../../src/ops/covariancePool.js";
+import { symEig } from "../../src/linalg/eigen.js";
+import { Generator } from "../../src/tensor/random.js";
+import { tensor, type Tensor } from "../../src/tensor/tensor.js";
+import { expectClose } from "../helpers/close.js";
+import { expected, fromJSON, loadFixture } from "../helpers/fixtures.js";
+import { gradcheck } from "../helpers/gradcheck.js";
+
+const X = (dtype: "float32" | "float64" = "float64"): Tensor => tensor([1, 2, 3, 4, 2, 0, 1, 3], [1, 2, 2, 2], dtype);
+const ones3 = tensor([1, 1, 1], [1, 3], "float64");
+
+function randomX(shape: number[], seed: number): Tensor {
+  const gen = new Generator(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return tensor(Array.from({ length: n }, () => gen.normal()), shape, "float64");
+}
+
+/** Full D × D matrix of image b from an `output: "full"` result. */
+function mat(t: Tensor, b: number, d: number): Float64Array {
+  return Float64Array.from(t.data.subarray(b * d * d, (b + 1) * d * d));
+}
+
+describe("covariancePool: shape / smoke", () => {
+  it("triu [N, D(D+1)/2] and full [N, D, D] in both dtypes; outputShape agrees", () => {
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const normalization of ["logm", "sqrtm", "newton-schulz", "none"] as const) {
+        const x = tensor(randomX([2, 3, 4, 4], 1).data, [2, 3, 4, 4], dtype);
+        const y = covariancePool(x, { normalization });
+        expect(y.shape).toEqual([2, 6]);
+        expect(y.dtype).toBe(dtype);
+        expect(covariancePool.outputShape(x.shape, { normalization })).toEqual([2, 6]);
+        const f = covariancePool(x, { normalization, output: "full" });
+        expect(f.shape).toEqual([2, 3, 3]);
+        expect(covariancePool.outputShape(x.shape, { normalization, output: "full" })).toEqual([2, 3, 3]);
+      }
+    }
+  });
+  it("does not mutate x; backward may be called twice", () => {
+    const x = randomX([1, 3, 2, 3], 2);
+    const before = Array.from(x.data);
+    const { backward } = covariancePool.vjp(x, { normalization: "sqrtm" });
+    const dy = tensor([1, 2, 3, 4, 5, 6], [1, 6], "float64");
+    expect(Array.from(backward(dy)[0]!.data)).toEqual(Array.from(backward(dy)[0]!.data));
+    expect(Array.from(x.data)).toEqual(before);
+  });
+  it("guards a constant map (C = 0): finite outputs, zero gradients", () => {
+    const x = tensor(new Float64Array(12).fill(2), [1, 3, 2, 2], "float64");
+    for (const normalization of ["logm", "sqrtm", "newton-schulz", "none"] as const) {
+      const { output, backward } = covariancePool.vjp(x, { normalization });
+      const want = normalization === "logm" ? [Math.log(1e-3), 0, 0, Math.log(1e-3), 0, Math.log(1e-3)] : [0, 0, 0, 0, 0, 0];
+      expectClose(output.data, want, { atol: 1e-12 });
+      expectClose(backward(tensor([1, 2, 3, 4, 5, 6], [1, 6], "float64"))[0]!.data, new Float64Array(12), { atol: 1e-12 });
+    }
+  });
+});
+
+describe("covariancePool: errors", () => {
+  const x = X();
+  it("rejects unknown normalisations, misplaced options and wrong ranks", () => {
+    expect(() => covariancePool(x, { normalization: "expm" as never })).toThrow('covariancePool: normalization must be one of "logm", "sqrtm", "newton-schulz", "none", got "expm"');
+    expect(() => covariancePool(x, { normalization: "logm", eps: 0 })).toThrow("covariancePool: eps must be > 0, got 0");
+    expect(() => covariancePool(x, { normalization: "sqrtm", eps: -1 })).toThrow("covariancePool: eps must be >= 0, got -1");
+    expect(() => covariancePool(x, { normalization: "newton-schulz", eps: 1e-3 })).toThrow('covariancePool: eps applies only to normalization "logm" or "sqrtm", got eps 0.001 with normalization "newton-schulz"');
+    expect(() => covariancePool(x, { normalization: "logm", iterations: 3 })).toThrow('covariancePool: iterations applies only to normalization "newton-schulz", got iterations 3 with normalization "logm"');
+    expect(() => covariancePool(x, { normalization: "newton-schulz", iterations: 0 })).toThrow("covariancePool: iterations must be an integer and >= 1 and <= 100, got 0");
+    expect(() => covariancePool(x, { output: "vec" as never })).toThrow('covariancePool: output must be one of "triu", "full", got "vec"');
+    expect(() => covariancePool(x, { norm: "logm" } as never)).toThrow('covariancePool: unknown option "norm"');
+    expect(() => covariancePool(tensor(new Float32Array(8), [2, 2, 2]))).toThrow("covariancePool: x must have shape [N, D, H, W], got [2, 2, 2]");
+    expect(() => covariancePool(tensor(new Float32Array(0), [1, 2, 0, 2]))).toThrow("covariancePool: x must have non-empty channel and spatial dims, got shape [1, 2, 0, 2]");
+  });
+});
+
+describe("covariancePool: values", () => {
+  it("reproduces the spec's worked examples (v4_cov.out, v8_examples.out)", () => {
+    const run = (opts: object): [number[], number[]] => {
+      const { output, backward } = covariancePool.vjp(X(), opts);
+      return [Array.from(output.data), Array.from(backward(ones3)[0]!.data)];
+    };
+    const tol = { atol: 1e-6, rtol: 0 };
+    let [y, g] = run({ normalization: "none" });
+    expectClose(y, [1.25, 0.5, 1.25], tol);
+    [y, g] = run({ normalization: "logm", eps: 1e-3 });
+    expectClose(y, [0.136919, 0.423268, 0.136919], tol);
+    expectClose(g, [-0.547053, -0.261882, 0.166445, 0.64249, 0.118726, -0.594771, -0.166445, 0.64249], tol);
+    [y, g] = run({ normalization: "sqrtm" });
+    expectClose(y, [1.094451, 0.228425, 1.094451], tol);
+    expectClose(g, [-0.286074, -0.211305, 0.072169, 0.42521, 0.002601, -0.355642, -0.072169, 0.42521], tol);
+    [y, g] = run({ normalization: "newton-schulz", iterations: 3 });
+    expectClose(y, [1.089002, 0.233864, 1.089002], tol);
+    expectClose(g, [-0.292475, -0.2025, 0.07649, 0.418485, 0.013485, -0.35548, -0.07649, 0.418485], tol);
+    [y] = run({ normalization: "newton-schulz", iterations: 5 });
+    expectClose(y, [1.09445, 0.228425, 1.09445], tol);
+  });
+  it("eigendecomposition (own Jacobi) agrees with ml-matrix on random and clustered symmetric matrices", () => {
+    const gen = new Generator(5);
+    for (let trial = 0; trial < 20; trial++) {
+      const n = 1 + (trial % 7);
+      const b = Array.from({ length: n * n }, () => gen.normal());
+      const a = new Float64Array(n * n);
+      // clustered spectrum on odd trials: A = B Bᵀ / n + I·1e3 (eigenvalues 1e3 + small)
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += (b[i * n + k] as number) * (b[j * n + k] as number);
+        a[i * n + j] = s / n + (trial % 2 === 1 && i === j ? 1e3 : 0);
+      }
+      const mine = symEig(a, n);
+      const ref = new EigenvalueDecomposition(new Matrix(Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, i * n + n)))), { assumeSymmetric: true });
+      const want = [...ref.realEigenvalues].sort((p, q) => q - p);
+      expectClose(mine.values, want, { atol: 1e-11, rtol: 1e-12 });
+      // V diag(λ) Vᵀ reconstructs A and V is orthogonal
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+        let r = 0;
+        let o = 0;
+        for (let k = 0; k < n; k++) {
+          r += (mine.vectors[i * n + k] as number) * (mine.values[k] as number) * (mine.vectors[j * n + k] as number);
+          o += (mine.vectors[k * n + i] as number) * (mine.vectors[k * n + j] as number);
+        }
+        expect(Math.abs(r - (a[i * n + j] as number))).toBeLessThan(1e-11);
+        expect(Math.abs(o - (i === j ? 1 : 0))).toBeLessThan(1e-13);
+      }
+    }
+  });
+  const fx = loadFixture("downstream_cov.json");
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`matches the PyTorch references (output and autograd gradient) in ${dtype}: ${fx.cases.length} cases`, () => {
+      const tol = dtype === "float64" ? { atol: 1e-10, rtol: 1e-8 } : { atol: 1e-5, rtol: 1e-5 };
+      let n = 0;
+      for (const c of fx.cases) {
+        if (dtype === "float32" && c.f64only) continue;
+        const { output, backward } = covariancePool.vjp(fromJSON(c.x, dtype), c.options);
+        expect([...output.shape], c.name).toEqual(c.y.shape);
+        expectClose(output.data, expected(c.y).data, tol, `${c.name} y`);
+        const [dx] = backward(fromJSON(c.dy, dtype));
+        expectClose(dx!.data, expected(c.dx).data, tol, `${c.name} dx`);
+        n++;
+      }
+      expect(n).toBeGreaterThan(90);
+    });
+  }
+});
+
+describe("covariancePool: gradcheck", () => {
+  const cases: [string, object][] = [
+    ["none", { normalization: "none" }],
+    ["logm", { normalization: "logm", eps: 1e-2 }],
+    ["sqrtm", { normalization: "sqrtm" }],
+    ["sqrtm eps", { normalization: "sqrtm", eps: 0.1 }],
+    ["newton-schulz 1", { normalization: "newton-schulz", iterations: 1 }],
+    ["newton-schulz 4", { normalization: "newton-schulz", iterations: 4 }],
+    ["logm full", { normalization: "logm", output: "full" }],
+    ["newton-schulz full", { normalization: "newton-schulz", output: "full" }],
+  ];
+  for (const [name, opts] of cases) {
+    it(`float64 finite differences: ${name}`, () => {
+      gradcheck(([t]) => covariancePool.vjp(t!, opts), [randomX([2, 3, 2, 3], 3)], { atol: 1e-6, rtol: 1e-5 });
+    });
+  }
+  it("float64 finite differences: rank-deficient sqrtm and logm (D = 4, M = 3)", () => {
+    gradcheck(([t]) => covariancePool.vjp(t!, { normalization: "sqrtm" }), [randomX([1, 4, 1, 3], 8)], { atol: 1e-6, rtol: 1e-5 });
+    gradcheck(([t]) => covariancePool.vjp(t!, { normalization: "logm" }), [randomX([1, 4, 1, 3], 8)], { atol: 1e-5, rtol: 1e-5 });
+  });
+});
+
+/** Matrix exponential of a symmetric matrix through its eigendecomposition (ml-matrix, independent). */
+function expmSym(a: Float64Array, n: number): Float64Array {
+  const e = new EigenvalueDecomposition(new Matrix(Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, i * n + n)))), { assumeSymmetric: true });
+  const v = e.eigenvectorMatrix;
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let k = 0; k < n; k++) s += v.get(i, k) * Math.exp(e.realEigenvalues[k] as number) * v.get(j, k);
+    out[i * n + j] = s;
+  }
+  return out;
+}
+
+describe("covariancePool: properties", () => {
+  const arb = fc.record({ d: fc.integer({ min: 1, max: 5 }), h: fc.integer({ min: 1, max: 4 }), w: fc.integer({ min: 1, max: 4 }), seed: fc.nat() });
+  it("output: full is symmetric, and triu is its upper triangle row by row", () => {
+    fc.assert(
+      fc.property(arb, fc.constantFrom("logm" as const, "sqrtm" as const, "newton-schulz" as const, "none" as const), ({ d, h, w, seed }, normalization) => {
+        const x = randomX([2, d, h, w], seed);
+        const f = covariancePool(x, { normalization, output: "full" });
+        const t = covariancePool(x, { normalization });
+        for (let b = 0; b < 2; b++) {
+          const m = mat(f, b, d);
+          let o = b * ((d * (d + 1)) / 2);
+          for (let i = 0; i < d; i++) {
+            for (let j = 0; j < d; j++) expect(m[i * d + j]).toBe(m[j * d + i]);
+            for (let j = i; j < d; j++) expect(t.data[o++]).toBe(m[i * d + j]);
+          }
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+  it("logm followed by a matrix exponential gives back C + εI", () => {
+    fc.assert(
+      fc.property(arb, fc.constantFrom(1e-3, 1e-1), ({ d, h, w, seed }, eps) => {
+        const x = randomX([1, d, h, w], seed);
+        const c = mat(covariancePool(x, { normalization: "none", output: "full" }), 0, d);
+        const l = mat(covariancePool(x, { normalization: "logm", eps, output: "full" }), 0, d);
+        const back = expmSym(l, d);
+        for (let i = 0; i < d; i++) c[i * d + i] = (c[i * d + i] as number) + eps;
+        expectClose(back, c, { atol: 1e-10, rtol: 1e-8 });
+      }),
+      { numRuns: 60 },
+    );
+  });
+  it("Newton–Schulz with many iterations approaches sqrtm (full-rank features)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 4 }), fc.nat(), (d, seed) => {
+        const x = randomX([1, d, 3, 4], seed);
+        const s = covariancePool(x, { normalization: "sqrtm" }).data;
+        const n30 = covariancePool(x, { normalization: "newton-schulz", iterations: 30 }).data;
+        expectClose(n30, s, { atol: 1e-9, rtol: 1e-7 });
+        // and the error shrinks with the number of iterations
+        const err = (it: number): number => {
+          const v = covariancePool(x, { normalization: "newton-schulz", iterations: it }).data;
+          return Math.max(...Array.from(v, (q, i) => Math.abs(q - (s[i] as number))));
+        };
+        expect(err(8)).toBeLessThanOrEqual(err(2) + 1e-12);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
