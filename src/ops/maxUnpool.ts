@@ -155,7 +155,9 @@ function maxUnpoolN(rank: 1 | 2 | 3) {
  * Output is zero except `y[plane][indices[i]] = x[i]`. Indices are read against the *output* plane,
  * so unpooling to a different size than the pooled input's places values elsewhere (as PyTorch,
  * silently); an index outside the output plane is an error naming it. Backward is a gather,
- * `dx[i] = dy[plane][indices[i]]`; the gradient for `indices` is null.
+ * `dx[i] = dy[plane][indices[i]]`; the gradient for `indices` is null. Duplicate indices (from
+ * overlapping pooling windows) carry the same value; the forward keeps the last write and the gather
+ * gives each duplicate the gradient, as PyTorch's derivative does.
  *
  * Deviation: `padding` is not limited to half the kernel (PyTorch does not check it here either); the
  * resulting size must be positive.
