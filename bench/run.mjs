@@ -1,0 +1,259 @@
+// poolkit benchmarks (`npm run bench` builds first, then runs this file).
+//
+// 1. Max and average pooling, forward, poolkit vs TensorFlow.js (cpu and wasm backends) and
+//    onnxruntime-node (CPU), plus forward+backward vs tfjs's gradients (ONNX has no gradients),
+//    on realistic sizes; all peers side by side, reported as ratios peer / poolkit (> 1: poolkit
+//    is faster).
+// 2. Every registered method (its defaults, extra inputs from exampleInputs): forward and
+//    forward+backward (vjp) time on one mid size.
+//
+// Fairness notes (also written into the report):
+// - Layout conversion is excluded: tfjs gets its NHWC copy of the input before timing, ONNX and
+//   poolkit read NCHW. Input creation and dy creation are outside the timed functions.
+// - One thread for everyone: poolkit is single-threaded TypeScript, tfjs-wasm runs without worker
+//   threads in Node, onnxruntime is pinned to intraOpNumThreads = 1.
+// - Timed: median (p50) latency over at least ITER runs and TIME_MS of sampling per task.
+// - tfjs counts padding out of average windows (TF semantics); poolkit and ONNX use PyTorch's
+//   default count_include_pad = true. Same work, slightly different divisors.
+import { cpus, totalmem } from "node:os";
+import { mkdirSync, writeFileSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Bench } from "tinybench";
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+import * as ort from "onnxruntime-node";
+import * as poolkit from "../dist/index.js";
+import { buildArgs, mergeOptions, opFor, pickRank, primaryOutput, sampleTensor } from "../dist/cli/invoke.js";
+import { poolModel } from "./onnx.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const quick = process.argv.includes("--quick");
+const TIME_MS = quick ? 100 : 600;
+const ITER = quick ? 2 : 5;
+const seed = 1;
+
+/** Median latency (ms) of one function, or an error string. */
+async function measure(name, fn, opts = {}) {
+  try {
+    await fn(); // first call outside the samples: compiles, allocates, checks it works
+  } catch (e) {
+    return { error: (e instanceof Error ? e.message : String(e)).split("\n")[0] };
+  }
+  const bench = new Bench({ time: opts.time ?? TIME_MS, iterations: opts.iterations ?? ITER, warmupIterations: 1, warmupTime: 0, throws: false });
+  bench.add(name, fn);
+  await bench.run();
+  const r = bench.tasks[0]?.result;
+  if (!r || r.state !== "completed") return { error: r?.error?.message ?? `task ${r?.state ?? "missing"}` };
+  return { ms: r.latency.p50, runs: r.latency.samplesCount ?? r.latency.samples?.length };
+}
+
+const fmtMs = (m) => (m.error ? "n/a" : m.ms >= 100 ? m.ms.toFixed(0) : m.ms >= 10 ? m.ms.toFixed(1) : m.ms.toFixed(2));
+const ratio = (peer, base) => (peer.error || base.error ? "n/a" : `${(peer.ms / base.ms).toFixed(2)}×`);
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(" | ")} |`;
+  return [line(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+// ---------------------------------------------------------------- 1. peers
+const CASES = [
+  { label: "[8, 64, 56, 56] k3 s2 p1", shape: [8, 64, 56, 56], k: 3, s: 2, p: 1 },
+  { label: "[32, 32, 32, 32] k2 s2", shape: [32, 32, 32, 32], k: 2, s: 2, p: 0 },
+];
+
+function nchwToNhwc(data, [n, c, h, w]) {
+  const out = new Float32Array(data.length);
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) out[((b * h + y) * w + x) * c + ch] = data[((b * c + ch) * h + y) * w + x];
+  return out;
+}
+
+async function tfjsBackend(name) {
+  const ok = await tf.setBackend(name);
+  await tf.ready();
+  if (!ok || tf.getBackend() !== name) throw new Error(`tfjs backend ${name} unavailable`);
+}
+
+async function peerRows() {
+  const notes = [];
+  const fwdRows = [];
+  const bwdRows = [];
+  for (const kind of ["max", "avg"]) {
+    const fwdOp = kind === "max" ? poolkit.maxPool2d : poolkit.avgPool2d;
+    if (typeof fwdOp !== "function") {
+      notes.push(`poolkit has no ${kind}Pool2d export yet: ${kind} rows skipped`);
+      continue;
+    }
+    for (const c of CASES) {
+      const { shape, k, s, p } = c;
+      const x = sampleTensor(shape, "float32", seed);
+      const opts = { kernelSize: k, stride: s, padding: p };
+      const yShape = fwdOp(x, opts).shape;
+      const dy = sampleTensor(yShape, "float32", seed + 1);
+      console.error(`  ${kind} ${c.label} …`);
+
+      const pk = await measure("poolkit", () => fwdOp(x, opts));
+      const pkBwd = await measure("poolkit vjp", () => fwdOp.vjp(x, opts).backward(dy));
+
+      // tfjs: NHWC tensors made once, outside the timings.
+      const nhwc = nchwToNhwc(x.data, shape);
+      const [n, ch, h, w] = shape;
+      const [, , oh, ow] = yShape;
+      const dyNhwc = nchwToNhwc(dy.data, yShape);
+      const tfTimes = {};
+      for (const backend of ["cpu", "wasm"]) {
+        await tfjsBackend(backend);
+        const tx = tf.tensor4d(nhwc, [n, h, w, ch]);
+        const tdy = tf.tensor4d(dyNhwc, [n, oh, ow, ch]);
+        const f = (t) => (kind === "max" ? tf.maxPool(t, k, s, p) : tf.avgPool(t, k, s, p));
+        const grad = tf.grad(f);
+        tfTimes[backend] = await measure(`tfjs-${backend}`, () => {
+          const y = f(tx);
+          y.dataSync();
+          y.dispose();
+        });
+        tfTimes[`${backend}-bwd`] = await measure(`tfjs-${backend} grad`, () => {
+          const g = grad(tx, tdy);
+          g.dataSync();
+          g.dispose();
+        });
+        tx.dispose();
+        tdy.dispose();
+      }
+
+      // onnxruntime: NCHW directly.
+      const model = poolModel(kind === "max" ? "MaxPool" : "AveragePool", {
+        inShape: shape,
+        outShape: yShape,
+        kernel: [k, k],
+        strides: [s, s],
+        pads: [p, p, p, p],
+        countIncludePad: true,
+      });
+      let onnx;
+      let agree = "n/a";
+      try {
+        const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ["cpu"] });
+        const feed = { x: new ort.Tensor("float32", x.data, shape) };
+        // Same work, same answer: ONNX's pooling semantics equal PyTorch's for these options.
+        const ref = (await session.run(feed)).y.data;
+        const mine = fwdOp(x, opts).data;
+        let diff = ref.length === mine.length ? 0 : Infinity;
+        for (let i = 0; i < ref.length && i < mine.length; i++) diff = Math.max(diff, Math.abs(ref[i] - mine[i]));
+        agree = diff.toExponential(0);
+        onnx = await measure("onnxruntime", async () => {
+          await session.run(feed);
+        });
+      } catch (e) {
+        onnx = { error: e instanceof Error ? e.message : String(e) };
+      }
+
+      const name = `${kind}Pool2d ${c.label}`;
+      fwdRows.push([name, fmtMs(pk), fmtMs(tfTimes.cpu), ratio(tfTimes.cpu, pk), fmtMs(tfTimes.wasm), ratio(tfTimes.wasm, pk), fmtMs(onnx), ratio(onnx, pk), agree]);
+      bwdRows.push([name, fmtMs(pkBwd), fmtMs(tfTimes["cpu-bwd"]), ratio(tfTimes["cpu-bwd"], pkBwd), fmtMs(tfTimes["wasm-bwd"]), ratio(tfTimes["wasm-bwd"], pkBwd)]);
+      for (const [peer, m] of [["tfjs-cpu", tfTimes.cpu], ["tfjs-wasm", tfTimes.wasm], ["tfjs-cpu grad", tfTimes["cpu-bwd"]], ["tfjs-wasm grad", tfTimes["wasm-bwd"]], ["onnxruntime", onnx], ["poolkit", pk], ["poolkit vjp", pkBwd]]) {
+        if (m.error) notes.push(`${name}, ${peer}: ${m.error}`);
+      }
+    }
+  }
+  return { fwdRows, bwdRows, notes };
+}
+
+// ---------------------------------------------------------------- 2. every method
+const MID = { 1: [4, 32, 1024], 2: [4, 32, 32, 32], 3: [4, 32, 8, 16, 16] };
+
+async function methodRows() {
+  const rows = [];
+  const notes = [];
+  for (const m of poolkit.listPools()) {
+    let rank;
+    let op;
+    try {
+      rank = pickRank(m);
+      op = opFor(m, rank);
+    } catch (e) {
+      rows.push([m.name, "-", "-", "n/a", "n/a"]);
+      notes.push(`${m.name}: ${e.message}`);
+      continue;
+    }
+    const x = sampleTensor(MID[rank], "float32", seed);
+    const options = mergeOptions(m);
+    let args;
+    let dy;
+    try {
+      args = buildArgs(m, x, options, seed);
+      poolkit.manualSeed(seed);
+      const y = primaryOutput(op(...args));
+      dy = sampleTensor(y.shape, "float32", seed + 1);
+    } catch (e) {
+      rows.push([m.name, op.opName, `[${MID[rank].join(", ")}]`, "n/a", "n/a"]);
+      notes.push(`${m.name}: ${e.message}`);
+      continue;
+    }
+    console.error(`  ${m.name} …`);
+    // Slow methods (matrix functions, many draws) get fewer samples so the run stays short.
+    const fwd = await measure(m.name, () => op(...args), { time: TIME_MS / 3, iterations: 3 });
+    const vjp = await measure(`${m.name} vjp`, () => op.vjp(...args).backward(dy), { time: TIME_MS / 3, iterations: 3 });
+    for (const [what, r] of [["forward", fwd], ["vjp", vjp]]) if (r.error) notes.push(`${m.name} ${what}: ${r.error}`);
+    rows.push([m.name, op.opName, `[${MID[rank].join(", ")}]`, fmtMs(fwd), fmtMs(vjp)]);
+  }
+  return { rows, notes };
+}
+
+// ---------------------------------------------------------------- report
+const t0 = performance.now();
+const version = (pkg) => {
+  try {
+    return JSON.parse(readFileSync(join(here, "..", "node_modules", ...pkg.split("/"), "package.json"), "utf8")).version;
+  } catch {
+    return "?";
+  }
+};
+console.error("peers (max/avg pooling) …");
+const peers = await peerRows();
+console.error("every registered method …");
+const methods = await methodRows();
+const seconds = ((performance.now() - t0) / 1000).toFixed(0);
+
+const env = [
+  `- date: ${new Date().toISOString()}, ${quick ? "quick mode (--quick), " : ""}total bench time ${seconds} s`,
+  `- machine: ${cpus()[0]?.model ?? "unknown CPU"} × ${cpus().length} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}`,
+  `- peers: @tensorflow/tfjs ${version("@tensorflow/tfjs")} (cpu backend, wasm backend ${version("@tensorflow/tfjs-backend-wasm")}), onnxruntime-node ${version("onnxruntime-node")} (CPU execution provider)`,
+  `- float32 everywhere; times are median (p50) latencies in ms over ≥ ${ITER} runs and ≥ ${TIME_MS} ms per task`,
+  "- one thread for all: poolkit is single-threaded; tfjs-wasm runs without worker threads in Node; onnxruntime intraOpNumThreads = interOpNumThreads = 1",
+  "- layout conversion is excluded from every timing: tfjs gets its NHWC input before timing; poolkit and ONNX read NCHW",
+  "- ratio = peer time / poolkit time: above 1× poolkit is faster, below 1× the peer is faster",
+  "- tfjs avgPool excludes padding from the divisor (TF semantics); poolkit and ONNX include it (PyTorch default)",
+];
+
+const fwdTable = table(["op, input", "poolkit ms", "tfjs-cpu ms", "ratio", "tfjs-wasm ms", "ratio", "onnxruntime ms", "ratio", "max |poolkit − ONNX|"], peers.fwdRows);
+const bwdTable = table(["op, input", "poolkit ms", "tfjs-cpu ms", "ratio", "tfjs-wasm ms", "ratio"], peers.bwdRows);
+const methodTable = table(["method", "op", "input", "forward ms", "forward+backward ms"], methods.rows);
+const notes = [...peers.notes, ...methods.notes];
+
+const md = `# poolkit benchmarks
+
+${env.join("\n")}
+
+## Forward: max and average pooling vs TensorFlow.js and onnxruntime
+
+${fwdTable}
+
+## Forward + backward: poolkit \`op.vjp(x).backward(dy)\` vs tfjs \`tf.grad\` (ONNX Runtime has no gradients)
+
+${bwdTable}
+
+## Every registered method (defaults, extra inputs from \`exampleInputs\`), float32 on a mid size
+
+${methodTable}
+${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join("\n")}\n` : ""}`;
+
+console.log(md);
+const resultsDir = join(here, "results");
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(join(resultsDir, quick ? "quick.tmp" : "latest.md"), md);
+console.error(`wrote ${join(resultsDir, quick ? "quick.tmp" : "latest.md")}`);
