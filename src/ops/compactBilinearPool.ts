@@ -1,0 +1,565 @@
+/**
+ * Compact bilinear pooling (Gao et al., CVPR 2016) by Tensor Sketch or Random Maclaurin, and
+ * multimodal compact bilinear pooling (MCB, Fukui et al., EMNLP 2016) when a second stream is given.
+ */
+import { boolOption, enumOption, expectOptions, numberOption } from "../check.js";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { kernel } from "../kernels/registry.js";
+import { fftPlan, type FFTPlan } from "../linalg/fft.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray, TypedArray } from "../tensor/dtype.js";
+import { Generator } from "../tensor/random.js";
+import { Tensor, fromArray } from "../tensor/tensor.js";
+import {
+  POST_KEYS, featureMap, pairedFeatureMap, postBackward, postForward, postOptions, splitOptionalSecond,
+  type PostOptions, type PostPlan,
+} from "./bilinearPool.js";
+
+export type CompactBilinearMethod = "tensor-sketch" | "random-maclaurin";
+const METHODS = ["tensor-sketch", "random-maclaurin"] as const;
+
+/**
+ * Tensor Sketch's fixed random parameters: two independent count sketches (h, s), one per stream
+ * (two pairs even when both streams are the same map, as in the paper and every reference code).
+ */
+export interface TensorSketchParams {
+  readonly method: "tensor-sketch";
+  readonly outputDim: number;
+  /** `[C1]` int32 bucket of each channel of the first stream, in [0, outputDim). */
+  readonly h1: Tensor;
+  /** `[C1]` sign (±1) of each channel of the first stream; any real weights are accepted. */
+  readonly s1: Tensor;
+  /** `[C2]` int32 buckets of the second stream. */
+  readonly h2: Tensor;
+  /** `[C2]` signs of the second stream. */
+  readonly s2: Tensor;
+}
+
+/** Random Maclaurin's fixed projections: W1 `[outputDim, C1]` and W2 `[outputDim, C2]`, entries ±1. */
+export interface RandomMaclaurinParams {
+  readonly method: "random-maclaurin";
+  readonly outputDim: number;
+  readonly w1: Tensor;
+  readonly w2: Tensor;
+}
+
+export type CompactBilinearParams = TensorSketchParams | RandomMaclaurinParams;
+
+export interface CompactBilinearParamsOptions {
+  /** Sketch length d (the output dimension): a positive integer. */
+  outputDim: number;
+  /** `"tensor-sketch"` (default) or `"random-maclaurin"`. */
+  method?: CompactBilinearMethod;
+  /** Seed of the draws (default 1, like the Caffe layer's `srand(1)`; the draws themselves are poolkit's own). */
+  seed?: number;
+}
+
+export interface CompactBilinearPoolOptions extends PostOptions {
+  /** Sketch length d, the output dimension (8192 in the CVPR paper, 16000 in MCB). Taken from `params` if omitted. */
+  outputDim?: number;
+  /** `"tensor-sketch"` (default) or `"random-maclaurin"`. */
+  method?: CompactBilinearMethod;
+  /** Seed of the fixed random hashes / projections (default 1). Not allowed together with `params`. */
+  seed?: number;
+  /** Saved parameters from {@link compactBilinearParams} (or a trained model) instead of drawing them from `seed`. */
+  params?: CompactBilinearParams;
+  /** Sum the per-location features over all locations → `[N, d]` (default true); false → `[N, d, ...spatial]`. */
+  sumPool?: boolean;
+}
+
+const KNOWN = ["outputDim", "method", "seed", "params", "sumPool", ...POST_KEYS] as const;
+const PARAM_KNOWN = ["outputDim", "method", "seed"] as const;
+const DEFAULT_SEED = 1;
+
+// ---------------------------------------------------------------------------------------------
+// Parameters: drawn once from a seed, cached, exposed for saving / restoring
+// ---------------------------------------------------------------------------------------------
+
+interface TSArrays { readonly method: "tensor-sketch"; readonly d: number; readonly h1: Int32Array; readonly s1: Float64Array; readonly h2: Int32Array; readonly s2: Float64Array }
+interface RMArrays { readonly method: "random-maclaurin"; readonly d: number; readonly w1: Float64Array; readonly w2: Float64Array }
+type ParamArrays = TSArrays | RMArrays;
+
+// Generated parameters are a pure function of (method, C1, C2, d, seed); a few are kept so that a
+// training loop does not redraw a d×C projection every step. Callers get copies, never these arrays.
+const CACHE_SIZE = 4;
+const cache = new Map<string, ParamArrays>();
+
+function signs(g: Generator, n: number): Float64Array {
+  const s = allocArray("float64", n);
+  for (let i = 0; i < n; i++) s[i] = g.int(2) === 0 ? -1 : 1;
+  return s;
+}
+
+function hashes(g: Generator, n: number, d: number): Int32Array {
+  const h = allocArray("int32", n);
+  for (let i = 0; i < n; i++) h[i] = g.int(d);
+  return h;
+}
+
+/** Draw order (part of the reproducibility contract): TS h1, s1, h2, s2 (Caffe's order); RM W1 then W2, row-major. */
+function generate(method: CompactBilinearMethod, c1: number, c2: number, d: number, seed: number): ParamArrays {
+  const key = `${method}|${c1}|${c2}|${d}|${seed}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const g = new Generator(seed);
+  let p: ParamArrays;
+  if (method === "tensor-sketch") {
+    const h1 = hashes(g, c1, d);
+    const s1 = signs(g, c1);
+    const h2 = hashes(g, c2, d);
+    const s2 = signs(g, c2);
+    p = { method, d, h1, s1, h2, s2 };
+  } else {
+    p = { method, d, w1: signs(g, d * c1), w2: signs(g, d * c2) };
+  }
+  if (cache.size >= CACHE_SIZE) {
+    const oldest = cache.keys().next().value;
+    if (oldest !== undefined) cache.delete(oldest);
+  }
+  cache.set(key, p);
+  return p;
+}
+
+function toInt32Tensor(a: Int32Array, shape: number[]): Tensor {
+  const out = allocArray("int32", a.length);
+  out.set(a);
+  return fromArray(out, shape);
+}
+
+function toSignTensor(a: Float64Array, shape: number[]): Tensor {
+  const out = allocArray("int32", a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] as number;
+  return fromArray(out, shape);
+}
+
+/**
+ * The fixed random parameters compact bilinear pooling uses for C1- and C2-channel streams (C2 = C1
+ * for homogeneous pooling): Tensor Sketch hashes h1 `[C1]`, h2 `[C2]` (int32 in [0, d)) and signs
+ * s1, s2 (int32 ±1), or Random Maclaurin projections w1 `[d, C1]`, w2 `[d, C2]` (int32 ±1).
+ *
+ * `compactBilinearPool(a, b, { outputDim, method, seed })` draws exactly these, so a model can
+ * save them (e.g. `p.h1.toArray()`) and later pass them back with `{ params }` — which also loads
+ * hashes from another implementation (convert MATLAB's 1-based h to 0-based). Parameters are
+ * never shared between implementations' seeds: Caffe, MATLAB, TensorFlow and poolkit all draw
+ * differently, so save and restore them with the model.
+ *
+ * @example
+ * const p = compactBilinearParams(512, 512, { outputDim: 8192, seed: 7 });
+ * const saved = JSON.stringify({ h1: p.h1.toArray(), s1: p.s1.toArray(), h2: p.h2.toArray(), s2: p.s2.toArray() });
+ * const q = JSON.parse(saved);
+ * const params = { method: "tensor-sketch", outputDim: 8192, h1: tensor(q.h1, undefined, "int32"),
+ *   s1: tensor(q.s1, undefined, "int32"), h2: tensor(q.h2, undefined, "int32"), s2: tensor(q.s2, undefined, "int32") } as const;
+ * compactBilinearPool(x, { params });   // identical to compactBilinearPool(x, { outputDim: 8192, seed: 7 })
+ */
+export function compactBilinearParams(c1: number, c2: number, options: CompactBilinearParamsOptions): CompactBilinearParams {
+  const op = "compactBilinearParams";
+  numberOption(op, "c1", c1, 0, { integer: true, min: 1 });
+  numberOption(op, "c2", c2, 0, { integer: true, min: 1 });
+  const o = expectOptions<CompactBilinearParamsOptions>(op, options, PARAM_KNOWN);
+  if (o.outputDim === undefined) throw new PoolkitRangeError(op, "outputDim is required (a positive integer), got undefined");
+  const d = numberOption(op, "outputDim", o.outputDim, 0, { integer: true, min: 1 });
+  const method = enumOption(op, "method", o.method, METHODS, "tensor-sketch");
+  const seed = seedOption(op, o.seed);
+  const p = generate(method, c1, c2, d, seed);
+  if (p.method === "tensor-sketch") {
+    return { method: "tensor-sketch", outputDim: d, h1: toInt32Tensor(p.h1, [c1]), s1: toSignTensor(p.s1, [c1]), h2: toInt32Tensor(p.h2, [c2]), s2: toSignTensor(p.s2, [c2]) };
+  }
+  return { method: "random-maclaurin", outputDim: d, w1: toSignTensor(p.w1, [d, c1]), w2: toSignTensor(p.w2, [d, c2]) };
+}
+
+function seedOption(op: string, seed: unknown): number {
+  if (seed === undefined) return DEFAULT_SEED;
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed)) throw new PoolkitRangeError(op, `seed must be a safe integer, got ${show(seed)}`);
+  return seed;
+}
+
+function paramTensor(op: string, name: string, t: unknown, shape: number[], kind: "hash" | "weight", d: number): Float64Array | Int32Array {
+  if (!(t instanceof Tensor)) throw new PoolkitTypeError(op, `params.${name} must be a Tensor, got ${show(t)}`);
+  if (t.shape.length !== shape.length || t.shape.some((s, i) => s !== shape[i])) {
+    throw new PoolkitRangeError(op, `params.${name} must have shape ${show(shape)}, got ${show(t.shape)}`);
+  }
+  const data = t.data;
+  if (kind === "hash") {
+    if (t.dtype !== "int32") throw new PoolkitTypeError(op, `params.${name} must be an int32 tensor, got ${t.dtype}`);
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i] as number;
+      if (v < 0 || v >= d) throw new PoolkitRangeError(op, `params.${name} must hold integers in [0, ${d}), got ${v} at index ${i}`);
+    }
+    return Int32Array.from(data);
+  }
+  const out = allocArray("float64", data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    if (!Number.isFinite(v)) throw new PoolkitRangeError(op, `params.${name} must hold finite numbers, got ${show(v)} at index ${i}`);
+    out[i] = v;
+  }
+  return out;
+}
+
+function resolveParams(op: string, o: CompactBilinearPoolOptions, c1: number, c2: number): ParamArrays {
+  if (o.params === undefined) {
+    if (o.outputDim === undefined) throw new PoolkitRangeError(op, "outputDim is required (a positive integer), got undefined");
+    const d = numberOption(op, "outputDim", o.outputDim, 0, { integer: true, min: 1 });
+    const method = enumOption(op, "method", o.method, METHODS, "tensor-sketch");
+    return generate(method, c1, c2, d, seedOption(op, o.seed));
+  }
+  const p = o.params as Partial<CompactBilinearParams> | null;
+  if (p === null || typeof p !== "object" || p instanceof Tensor) throw new PoolkitTypeError(op, `params must be an object from compactBilinearParams, got ${show(p)}`);
+  if (o.seed !== undefined) throw new PoolkitRangeError(op, `seed and params cannot both be given (params already fixes the draws), got seed ${show(o.seed)}`);
+  const method = enumOption(op, "params.method", p.method, METHODS, "tensor-sketch");
+  if (o.method !== undefined && o.method !== method) {
+    throw new PoolkitRangeError(op, `method ${show(o.method)} does not match params.method ${show(method)}`);
+  }
+  const d = numberOption(op, "params.outputDim", p.outputDim, 0, { integer: true, min: 1 });
+  if (p.outputDim === undefined) throw new PoolkitRangeError(op, "params.outputDim is required (a positive integer), got undefined");
+  if (o.outputDim !== undefined && o.outputDim !== d) {
+    throw new PoolkitRangeError(op, `outputDim ${show(o.outputDim)} does not match params.outputDim ${d}`);
+  }
+  if (method === "tensor-sketch") {
+    const q = p as Partial<TensorSketchParams>;
+    return {
+      method, d,
+      h1: paramTensor(op, "h1", q.h1, [c1], "hash", d) as Int32Array,
+      s1: paramTensor(op, "s1", q.s1, [c1], "weight", d) as Float64Array,
+      h2: paramTensor(op, "h2", q.h2, [c2], "hash", d) as Int32Array,
+      s2: paramTensor(op, "s2", q.s2, [c2], "weight", d) as Float64Array,
+    };
+  }
+  const q = p as Partial<RandomMaclaurinParams>;
+  return {
+    method, d,
+    w1: paramTensor(op, "w1", q.w1, [d, c1], "weight", d) as Float64Array,
+    w2: paramTensor(op, "w2", q.w2, [d, c2], "weight", d) as Float64Array,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels. Feature maps are [N, C, L]; per location l the channel vector is strided by L.
+// `out` is [N, d] (sumPool) or [N, d, L].
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Count sketches Ψ1 (of x_l with h1, s1) and Ψ2 (of y_l with h2, s2) packed as z = Ψ1 + iΨ2, then
+ * one complex FFT gives both spectra (Ψ real ⇒ X1[k] = (Z[k] + conj Z[−k])/2, X2[k] = (Z[k] − conj Z[−k])/2i).
+ * Leaves X1 in x1 and X2 in x2 (interleaved).
+ */
+function sketchSpectra(
+  plan: FFTPlan, z: Float64Array, x1: Float64Array, x2: Float64Array,
+  a: TypedArray, ao: number, c1: number, h1: Int32Array, s1: Float64Array,
+  b: TypedArray, bo: number, c2: number, h2: Int32Array, s2: Float64Array, l: number,
+): number {
+  const d = plan.n;
+  z.fill(0);
+  for (let c = 0; c < c1; c++) {
+    const k = 2 * (h1[c] as number);
+    z[k] = (z[k] as number) + (s1[c] as number) * (a[ao + c * l] as number);
+  }
+  for (let c = 0; c < c2; c++) {
+    const k = 2 * (h2[c] as number) + 1;
+    z[k] = (z[k] as number) + (s2[c] as number) * (b[bo + c * l] as number);
+  }
+  let n1 = 0;
+  let n2 = 0;
+  for (let k = 0; k < 2 * d; k += 2) {
+    n1 += (z[k] as number) * (z[k] as number);
+    n2 += (z[k + 1] as number) * (z[k + 1] as number);
+  }
+  plan.forward(z);
+  for (let k = 0; k < d; k++) {
+    const m = k === 0 ? 0 : d - k;
+    const ar = z[2 * k] as number;
+    const ai = z[2 * k + 1] as number;
+    const br = z[2 * m] as number;
+    const bi = z[2 * m + 1] as number;
+    x1[2 * k] = 0.5 * (ar + br);
+    x1[2 * k + 1] = 0.5 * (ai - bi);
+    x2[2 * k] = 0.5 * (ai + bi);
+    x2[2 * k + 1] = 0.5 * (br - ar);
+  }
+  return Math.sqrt(n1 * n2);
+}
+
+/**
+ * Roundoff clean-up. Entries that are exactly 0 in exact arithmetic — buckets no channel pair hashes
+ * to, and (homogeneous case) pairs (i, j), (j, i) that cancel — come out of the FFT as ~1e-16 noise,
+ * which the signed √ would turn into ~1e-8 (and finite differences into garbage). An entry is set to
+ * exactly 0 when |φ| ≤ τ = 8·⌈log2 2d⌉·2⁻⁵²·Σ_l ‖Ψ1_l‖₂‖Ψ2_l‖₂, a bound on the FFT convolution's
+ * rounding error, below which the value carries no information; its gradient is 0 too.
+ */
+function roundoffBound(d: number, normProducts: number): number {
+  return 8 * Math.ceil(Math.log2(2 * d)) * 2 ** -52 * normProducts;
+}
+
+/** φ_l = Ψ1 ⊛ Ψ2 = IFFT(FFT Ψ1 ∘ FFT Ψ2) (IFFT with 1/d); summed over l in the frequency domain when pooling. */
+function tensorSketchForward(
+  a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, d: number,
+  h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean,
+): void {
+  const plan = fftPlan(d);
+  const z = allocArray("float64", 2 * d);
+  const x1 = allocArray("float64", 2 * d);
+  const x2 = allocArray("float64", 2 * d);
+  const acc = allocArray("float64", 2 * d);
+  for (let s = 0; s < n; s++) {
+    acc.fill(0);
+    let normSum = 0;
+    for (let loc = 0; loc < l; loc++) {
+      const np = sketchSpectra(plan, z, x1, x2, a, s * c1 * l + loc, c1, h1, s1, b, s * c2 * l + loc, c2, h2, s2, l);
+      normSum += np;
+      if (!sumPool) acc.fill(0);
+      for (let k = 0; k < 2 * d; k += 2) {
+        const pr = x1[k] as number;
+        const pi = x1[k + 1] as number;
+        const qr = x2[k] as number;
+        const qi = x2[k + 1] as number;
+        acc[k] = (acc[k] as number) + pr * qr - pi * qi;
+        acc[k + 1] = (acc[k + 1] as number) + pr * qi + pi * qr;
+      }
+      if (!sumPool) {
+        plan.inverse(acc);
+        const o = s * d * l + loc;
+        const tau = roundoffBound(d, np);
+        for (let k = 0; k < d; k++) {
+          const val = acc[2 * k] as number;
+          const zero = Math.abs(val) <= tau;
+          out[o + k * l] = zero ? 0 : val;
+          zeroed[o + k * l] = zero ? 1 : 0;
+        }
+      }
+    }
+    if (sumPool) {
+      plan.inverse(acc);
+      const tau = roundoffBound(d, normSum);
+      for (let k = 0; k < d; k++) {
+        const val = acc[2 * k] as number;
+        const zero = Math.abs(val) <= tau;
+        out[s * d + k] = zero ? 0 : val;
+        zeroed[s * d + k] = zero ? 1 : 0;
+      }
+    }
+  }
+}
+
+/**
+ * Circular correlation: dΨ1 = φ̄ ⋆ Ψ2 = IFFT(FFT φ̄ ∘ conj FFT Ψ2), dΨ2 = IFFT(FFT φ̄ ∘ conj FFT Ψ1), both
+ * real, so one inverse FFT of (dΨ1-spectrum + i·dΨ2-spectrum) gives both. Then dx[c] = s1[c]·dΨ1[h1[c]].
+ * `db` null: one stream (homogeneous), both gradients go to da.
+ */
+function tensorSketchBackward(
+  g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
+  n: number, c1: number, c2: number, l: number, d: number,
+  h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean,
+): void {
+  const plan = fftPlan(d);
+  const z = allocArray("float64", 2 * d);
+  const x1 = allocArray("float64", 2 * d);
+  const x2 = allocArray("float64", 2 * d);
+  const f = allocArray("float64", 2 * d);
+  const dbOut = db ?? da;
+  for (let s = 0; s < n; s++) {
+    if (sumPool) {
+      f.fill(0);
+      for (let k = 0; k < d; k++) f[2 * k] = zeroed[s * d + k] ? 0 : (g[s * d + k] as number);
+      plan.forward(f);
+    }
+    for (let loc = 0; loc < l; loc++) {
+      if (!sumPool) {
+        f.fill(0);
+        const o = s * d * l + loc;
+        for (let k = 0; k < d; k++) f[2 * k] = zeroed[o + k * l] ? 0 : (g[o + k * l] as number);
+        plan.forward(f);
+      }
+      const ao = s * c1 * l + loc;
+      const bo = s * c2 * l + loc;
+      sketchSpectra(plan, z, x1, x2, a, ao, c1, h1, s1, b, bo, c2, h2, s2, l);
+      for (let k = 0; k < 2 * d; k += 2) {
+        const fr = f[k] as number;
+        const fi = f[k + 1] as number;
+        // u = F·conj(X2) (→ dΨ1), w = F·conj(X1) (→ dΨ2); z = u + i·w
+        const ur = fr * (x2[k] as number) + fi * (x2[k + 1] as number);
+        const ui = fi * (x2[k] as number) - fr * (x2[k + 1] as number);
+        const wr = fr * (x1[k] as number) + fi * (x1[k + 1] as number);
+        const wi = fi * (x1[k] as number) - fr * (x1[k + 1] as number);
+        z[k] = ur - wi;
+        z[k + 1] = ui + wr;
+      }
+      plan.inverse(z);
+      for (let c = 0; c < c1; c++) {
+        const i = ao + c * l;
+        da[i] = (da[i] as number) + (s1[c] as number) * (z[2 * (h1[c] as number)] as number);
+      }
+      for (let c = 0; c < c2; c++) {
+        const i = bo + c * l;
+        dbOut[i] = (dbOut[i] as number) + (s2[c] as number) * (z[2 * (h2[c] as number) + 1] as number);
+      }
+    }
+  }
+}
+
+/** p_j = W_j x (d-vector); w is [d, c] row-major. */
+function project(w: Float64Array, d: number, c: number, x: TypedArray, xo: number, l: number, p: Float64Array): void {
+  for (let k = 0; k < d; k++) {
+    let acc = 0;
+    const r = k * c;
+    for (let j = 0; j < c; j++) acc += (w[r + j] as number) * (x[xo + j * l] as number);
+    p[k] = acc;
+  }
+}
+
+/** φ_l = (1/√d)(W1 x_l) ∘ (W2 y_l), the paper's unbiased scaling (E<φ(x), φ(y)> = <x, y>²). */
+function randomMaclaurinForward(
+  a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, d: number,
+  w1: Float64Array, w2: Float64Array, sumPool: boolean,
+): void {
+  const p1 = allocArray("float64", d);
+  const p2 = allocArray("float64", d);
+  const acc = allocArray("float64", d);
+  const scale = 1 / Math.sqrt(d);
+  for (let s = 0; s < n; s++) {
+    acc.fill(0);
+    for (let loc = 0; loc < l; loc++) {
+      project(w1, d, c1, a, s * c1 * l + loc, l, p1);
+      project(w2, d, c2, b, s * c2 * l + loc, l, p2);
+      if (sumPool) for (let k = 0; k < d; k++) acc[k] = (acc[k] as number) + (p1[k] as number) * (p2[k] as number);
+      else for (let k = 0; k < d; k++) out[s * d * l + k * l + loc] = (p1[k] as number) * (p2[k] as number) * scale;
+    }
+    if (sumPool) for (let k = 0; k < d; k++) out[s * d + k] = (acc[k] as number) * scale;
+  }
+}
+
+/** dx_l = (1/√d) W1ᵀ(φ̄ ∘ W2 y_l), dy_l = (1/√d) W2ᵀ(φ̄ ∘ W1 x_l). */
+function randomMaclaurinBackward(
+  g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
+  n: number, c1: number, c2: number, l: number, d: number, w1: Float64Array, w2: Float64Array, sumPool: boolean,
+): void {
+  const p1 = allocArray("float64", d);
+  const p2 = allocArray("float64", d);
+  const scale = 1 / Math.sqrt(d);
+  const dbOut = db ?? da;
+  for (let s = 0; s < n; s++) {
+    for (let loc = 0; loc < l; loc++) {
+      const ao = s * c1 * l + loc;
+      const bo = s * c2 * l + loc;
+      project(w1, d, c1, a, ao, l, p1);
+      project(w2, d, c2, b, bo, l, p2);
+      for (let k = 0; k < d; k++) {
+        const gk = (sumPool ? (g[s * d + k] as number) : (g[s * d * l + k * l + loc] as number)) * scale;
+        const q1 = gk * (p2[k] as number); // → dx through W1
+        const q2 = gk * (p1[k] as number); // → dy through W2
+        p1[k] = q1;
+        p2[k] = q2;
+      }
+      for (let k = 0; k < d; k++) {
+        const q1 = p1[k] as number;
+        const q2 = p2[k] as number;
+        const r1 = k * c1;
+        const r2 = k * c2;
+        if (q1 !== 0) for (let j = 0; j < c1; j++) da[ao + j * l] = (da[ao + j * l] as number) + (w1[r1 + j] as number) * q1;
+        if (q2 !== 0) for (let j = 0; j < c2; j++) dbOut[bo + j * l] = (dbOut[bo + j * l] as number) + (w2[r2 + j] as number) * q2;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The op
+// ---------------------------------------------------------------------------------------------
+
+/** The one output-shape rule, shared by the op and `outputShape`. */
+function outShape(n: number, spatial: readonly number[], d: number, sumPool: boolean): number[] {
+  return sumPool ? [n, d] : [n, d, ...spatial];
+}
+
+/**
+ * Compact bilinear pooling: a d-dimensional random feature map whose inner products approximate
+ * the bilinear (outer-product) features' — <φ(x), φ(y)> ≈ <x, y>² per location pair — without
+ * forming the C1×C2 outer product. Gao, Beijbom, Zhang & Darrell, "Compact Bilinear Pooling",
+ * CVPR 2016; with two streams of different modalities it is MCB (Fukui et al., "Multimodal Compact
+ * Bilinear Pooling for Visual Question Answering and Visual Grounding", EMNLP 2016).
+ *
+ * Shapes: a `[N, C1, H, W]`, b `[N, C2, H, W]` (same N and spatial dims; any number of spatial dims,
+ * including none, e.g. MCB of two `[N, 2048]` vectors) → `[N, d]` with `sumPool` (default), else
+ * `[N, d, H, W]`; d = `outputDim`. With b omitted the pooling is homogeneous (b = a, C2 = C1).
+ *
+ * Per location l (x = a[n, :, l], y = b[n, :, l]):
+ * - `"tensor-sketch"`: Ψ1 = count sketch of x with (h1, s1), Ψ2 of y with (h2, s2) — two independent
+ *   pairs, also in the homogeneous case — and φ_l = Ψ1 ⊛ Ψ2 = IFFT(FFT Ψ1 ∘ FFT Ψ2), IFFT with 1/d.
+ * - `"random-maclaurin"`: φ_l = (1/√d)(W1 x) ∘ (W2 y), W1, W2 ∈ {±1}^{d×C}.
+ * Then Φ = Σ_l φ_l (a sum, as the paper and all reference code), signed √ and L2 as in
+ * {@link bilinearPool} (with sumPool false they are applied to each location's d-vector).
+ *
+ * Backward: exact — circular correlation (conjugate FFT) for Tensor Sketch, W1ᵀ(φ̄ ∘ W2 y) + ...
+ * for Random Maclaurin — for a and b. The hashes, signs and projections are constants (no gradient).
+ *
+ * Parameters are drawn once from `seed` (default 1) by poolkit's portable generator — never from
+ * the global generator, because they are a fixed projection, not per-call noise — and cached.
+ * Get them with {@link compactBilinearParams} to save with a model; pass them back with `params`.
+ * Any length d works: the FFT is radix-2 for powers of two and Bluestein otherwise (MCB's 16000).
+ *
+ * Deviations: the Caffe layer's unnormalised inverse FFT scales Tensor Sketch by d (it cancels after
+ * L2); the MATLAB RM code scales each W by 1/√d (overall 1/d) where the paper's unbiased 1/√d is
+ * used here; hashes from Caffe/MATLAB/TensorFlow seeds are not reproduced (load them via `params`).
+ *
+ * @example
+ * const x = randn([2, 512, 14, 14]);
+ * const z = compactBilinearPool(x, { outputDim: 8192 });                    // [2, 8192], Tensor Sketch
+ * const m = compactBilinearPool(img, question, { outputDim: 16000 });       // MCB
+ * const r = compactBilinearPool(x, { outputDim: 4096, method: "random-maclaurin", seed: 3 });
+ */
+export const compactBilinearPool = defineOp(
+  "compactBilinearPool",
+  (a: Tensor, b?: Tensor | CompactBilinearPoolOptions | null, options?: CompactBilinearPoolOptions) => {
+    const op = "compactBilinearPool";
+    const split = splitOptionalSecond<CompactBilinearPoolOptions>(op, b, options);
+    const o = expectOptions<CompactBilinearPoolOptions>(op, split.opts, KNOWN);
+    const fa = featureMap(op, "a", a);
+    const bT = split.y;
+    const fb = bT === null ? fa : pairedFeatureMap(op, "b", bT, fa, "a");
+    const post = postOptions(op, o);
+    const sumPool = boolOption(op, "sumPool", o.sumPool, true);
+    const p = resolveParams(op, o, fa.c, fb.c);
+    const d = p.d;
+    const { n, l, dtype } = fa;
+    const c1 = fa.c;
+    const c2 = fb.c;
+    const bData = (bT ?? a).data;
+
+    const v = allocArray(dtype, sumPool ? n * d : n * d * l);
+    // Tensor Sketch: entries cleaned to exactly 0 (see roundoffBound); constant, so no gradient
+    const zeroed = allocArray("int32", p.method === "tensor-sketch" ? v.length : 0);
+    if (p.method === "tensor-sketch") {
+      kernel("compactBilinearPool.tensorSketch", dtype, tensorSketchForward)(a.data, bData, v, n, c1, c2, l, d, p.h1, p.s1, p.h2, p.s2, zeroed, sumPool);
+    } else {
+      kernel("compactBilinearPool.randomMaclaurin", dtype, randomMaclaurinForward)(a.data, bData, v, n, c1, c2, l, d, p.w1, p.w2, sumPool);
+    }
+    const plan: PostPlan = { rows: sumPool ? n : n * l, dim: d, stride: sumPool ? 1 : l, ...post };
+    const u = allocArray(dtype, v.length);
+    const z = allocArray(dtype, v.length);
+    const norms = postForward(plan, v, u, z);
+
+    return {
+      output: fromArray(z, outShape(n, fa.spatial, d, sumPool)),
+      backward: (dz: Tensor) => {
+        const g = allocArray(dtype, v.length);
+        postBackward(plan, v, u, norms, dz.data, g);
+        const da = allocArray(dtype, a.size);
+        const db = bT ? allocArray(dtype, bT.size) : null;
+        const bNow = (bT ?? a).data;
+        if (p.method === "tensor-sketch") {
+          kernel("compactBilinearPool.tensorSketchBackward", dtype, tensorSketchBackward)(g, a.data, bNow, da, db, n, c1, c2, l, d, p.h1, p.s1, p.h2, p.s2, zeroed, sumPool);
+        } else {
+          kernel("compactBilinearPool.randomMaclaurinBackward", dtype, randomMaclaurinBackward)(g, a.data, bNow, da, db, n, c1, c2, l, d, p.w1, p.w2, sumPool);
+        }
+        return bT && db ? [fromArray(da, a.shape), fromArray(db, bT.shape)] : [fromArray(da, a.shape)];
+      },
+    };
+  },
+  {
+    /** `[N, d]` (sumPool, default) or `[N, d, ...spatial]`, d = outputDim (or params.outputDim). */
+    outputShape(aShape: readonly number[], options: CompactBilinearPoolOptions): number[] {
+      const d = options.outputDim ?? options.params?.outputDim ?? 0;
+      return outShape(aShape[0] ?? 0, aShape.slice(2), d, options.sumPool !== false);
+    },
+  },
+);
