@@ -10,7 +10,7 @@ import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { Tensor, fromArray } from "../tensor/tensor.js";
+import { fromArray, isTensor, type Tensor } from "../tensor/tensor.js";
 
 export interface DetailPreservingPoolOptions {
   /** `"symmetric"` (default): ρ rewards any deviation from Ĩ; `"asymmetric"`: only pixels above Ĩ (relu). */
@@ -200,10 +200,6 @@ export function dppBackward(
   }
 }
 
-function isTensor(v: unknown): v is Tensor {
-  return v instanceof Tensor;
-}
-
 function parseOptions(opts: unknown): { asym: boolean } {
   const o = expectOptions<DetailPreservingPoolOptions>(NAME, opts, KNOWN);
   return { asym: enumOption(NAME, "reward", o.reward, REWARDS, "symmetric") === "asymmetric" };
@@ -259,9 +255,11 @@ export const detailPreservingPool2d = defineOp(
     filterOrOpts?: Tensor | DetailPreservingPoolOptions | null,
     opts?: DetailPreservingPoolOptions,
   ) => {
+    // The 4th argument is the filter (full variant), null/undefined (lite) or, in the lite form, the options.
     const filter = isTensor(filterOrOpts) ? filterOrOpts : null;
-    const options = isTensor(filterOrOpts) || filterOrOpts === null ? opts : filterOrOpts;
-    if (!isTensor(filterOrOpts) && filterOrOpts !== null && filterOrOpts !== undefined && opts !== undefined) {
+    const noFilter = filterOrOpts === null || filterOrOpts === undefined;
+    const options = isTensor(filterOrOpts) || noFilter ? opts : filterOrOpts;
+    if (!isTensor(filterOrOpts) && !noFilter && opts !== undefined) {
       throw new PoolkitTypeError(NAME, `the 4th argument must be the filter Tensor (or null) when options follow it, got ${show(filterOrOpts)}`);
     }
     const { asym } = parseOptions(options);

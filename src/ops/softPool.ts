@@ -105,8 +105,10 @@ export const softPool1d = softPoolN(1);
  *   in every rank.
  *
  * @example
- * const y = softPool2d(tensor([[[[1, 2], [3, 4]]]]), { kernelSize: 2 }); // [[[[3.492653]]]]
- * const { backward } = softPool2d.vjp(x, { kernelSize: 2, gradMode: "official" });
+ * const x = tensor([[[[1, 2], [3, 4]]]]);
+ * softPool2d(x, { kernelSize: 2 }); // [[[[3.492653]]]]
+ * const { output, backward } = softPool2d.vjp(x, { kernelSize: 2 });
+ * backward(tensor([[[[1]]]]))[0]; // [[[[-0.047852, -0.042932], [0.120182, 0.970602]]]] = w·(1 + x − y)
  */
 export const softPool2d = softPoolN(2);
 

@@ -9,7 +9,9 @@
  * logit, `e^{L_i − max_R L}`, which changes nothing mathematically but never overflows (logits of
  * 1000) and never underflows to 0/0 (windows of −1000).
  *
- * Kernels see typed arrays and the plan's axes only, never option objects.
+ * Kernels see typed arrays and the plan's axes only, never option objects. The plans they get come
+ * from SoftPool/LIP options, which have no dilation, so every axis step is 1 (asserted by the ops'
+ * option lists: `dilation` is not accepted).
  */
 import type { FloatArray } from "../tensor/dtype.js";
 import type { Axes3 } from "../geometry/plan.js";

@@ -151,6 +151,7 @@ describe("detailPreservingPool2d: values", () => {
     const z = zeros([1]);
     expectClose(detailPreservingPool2d(I, z, z).data, [3.295888, 0, 5, 0], { atol: 1e-5 });
     expectClose(detailPreservingPool2d(I, z, z, null, { reward: "asymmetric" }).data, [3.979032, 0, 5, 0.395824], { atol: 1e-5 });
+    expectClose(detailPreservingPool2d(I, z, z, undefined, { reward: "asymmetric" }).data, [3.979032, 0, 5, 0.395824], { atol: 1e-5 });
   });
 
   it("large λ with small α tends to the most-deviating pixel: sym [0,0,0,−8] → −8", () => {
