@@ -1,0 +1,217 @@
+/**
+ * Grassmann pooling (Wei et al., ECCV 2018): the feature matrix is replaced by the projector onto its
+ * top-k left singular subspace, a point on the Grassmann manifold.
+ */
+import { expectFloatTensor, expectOptions, numberOption } from "../check.js";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { symEig } from "../linalg/eigen.js";
+import { gram, gramBackward, spectralApply, spectralBackward, sym } from "../linalg/matrix.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray } from "../tensor/dtype.js";
+import { fromArray, type Tensor } from "../tensor/tensor.js";
+
+export interface GrassmannPoolOptions {
+  /** Dimension of the subspace (number of leading singular vectors kept). Required; 1 ≤ k ≤ min(C, H·W). */
+  k: number;
+}
+
+const KNOWN = ["k"] as const;
+
+/** Gaps λ_i − λ_j at or below this fraction of λ_max count as ties: the projector is not differentiable there. */
+const TIE = 1e-12;
+
+function checkX(op: string, x: unknown): asserts x is Tensor {
+  expectFloatTensor(op, "x", x);
+  if (x.shape.length !== 4) throw new PoolkitRangeError(op, `x must have shape [N, C, H, W], got ${show(x.shape)}`);
+  if ((x.shape[1] as number) === 0 || (x.shape[2] as number) * (x.shape[3] as number) === 0) {
+    throw new PoolkitRangeError(op, `x must have non-empty channel and spatial dims, got shape ${show(x.shape)}`);
+  }
+}
+
+function parseK(op: string, opts: unknown, xShape: readonly number[]): number {
+  const o = expectOptions<GrassmannPoolOptions>(op, opts, KNOWN);
+  if (o.k === undefined) throw new PoolkitTypeError(op, `k is required (the subspace dimension)`);
+  const k = numberOption(op, "k", o.k, 1, { integer: true, min: 1 });
+  const c = xShape[1] as number;
+  const m = (xShape[2] as number) * (xShape[3] as number);
+  const limit = Math.min(c, m);
+  if (k > limit) {
+    throw new PoolkitRangeError(op, `k must be at most min(C, H·W) = ${limit} (the rank limit of the ${c} × ${m} feature matrix), got k ${k}`);
+  }
+  return k;
+}
+
+/** Per image: X (c × M, float64), the eigenvectors of X Xᵀ, the divided differences of the top-k indicator, P. */
+interface Subspace {
+  readonly xm: Float64Array;
+  readonly u: Float64Array;
+  readonly dd: Float64Array;
+  readonly p: Float64Array;
+}
+
+function subspaces(x: Tensor, k: number): Subspace[] {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const m = h * w;
+  const xd = x.data;
+  const out: Subspace[] = [];
+  for (let b = 0; b < n; b++) {
+    const xm = allocArray("float64", c * m);
+    for (let i = 0; i < c * m; i++) xm[i] = xd[b * c * m + i] as number;
+    // Eigen-decompose the c × c matrix X Xᵀ = U Σ² Uᵀ rather than SVD the c × M matrix (c ≪ M typically).
+    const { values, vectors } = symEig(gram(xm, c, m, 1), c);
+    const ind = allocArray("float64", c);
+    for (let i = 0; i < k; i++) ind[i] = 1;
+    // Daleckii–Krein for f = indicator(top k): (f_i − f_j)/(λ_i − λ_j) is 1/(λ_i − λ_j) across the
+    // top-k / rest boundary and 0 inside either block (f' = 0); zeroed at ties (no derivative there).
+    const dd = allocArray("float64", c * c);
+    const scale = Math.max(Math.abs(values[0] as number), Number.MIN_VALUE);
+    for (let i = 0; i < k; i++) {
+      for (let j = k; j < c; j++) {
+        const gap = (values[i] as number) - (values[j] as number);
+        const v = gap > TIE * scale ? 1 / gap : 0;
+        dd[i * c + j] = v;
+        dd[j * c + i] = v;
+      }
+    }
+    out.push({ xm, u: vectors, dd, p: spectralApply(vectors, ind, c) });
+  }
+  return out;
+}
+
+/** dL/dP (c × c, per image) → dL/dX (c × M): dA = U (DD ∘ Uᵀ sym(Ḡ) U) Uᵀ, dX = (dA + dAᵀ) X. */
+function projectorBackward(s: Subspace, gp: Float64Array, c: number, m: number): Float64Array {
+  const dA = spectralBackward(s.u, s.dd, sym(gp, c), c);
+  return gramBackward(dA, s.xm, c, m, 1);
+}
+
+/**
+ * Grassmann pooling: `[N, C, H, W]` → `[N, C, C]`, the projector P = U_k U_kᵀ onto the span of the
+ * top-k left singular vectors of each image's C × (H·W) feature matrix X (not centred).
+ *
+ * P is bilinear pooling X Xᵀ = U Σ² Uᵀ with the top-k singular values flattened to 1 and the rest
+ * dropped, so a few bursty locations cannot dominate; ⟨P₁, P₂⟩_F = ‖U_k,1ᵀ U_k,2‖²_F is the
+ * Grassmann projection similarity. P is invariant to the signs and rotations of U_k.
+ *
+ * Paper: Wei, Zhang, Gong, Zhang & Zheng, "Grassmann Pooling as Compact Homogeneous Bilinear Pooling
+ * for Fine-Grained Visual Classification", ECCV 2018. No official code exists; this is the spec's
+ * reconstruction (downstream-methods.md §9) from the abstract and standard Grassmann geometry: U_k from
+ * the eigendecomposition of X Xᵀ in float64 (equal to the SVD's left vectors), output cast to x's dtype.
+ * Backward (exact where λ_k > λ_{k+1}): dA = U H Uᵀ with H_ij = (Uᵀ sym(Ḡ) U)_ij / (λ_i − λ_j) across the
+ * top-k / rest boundary only, dX = 2·dA·X; at a tie (gap ≤ 1e-12·λ_max) the projector is not
+ * differentiable and those terms are set to 0. Requires k ≤ min(C, H·W).
+ *
+ * @example
+ * const x = tensor([3, 0, 0, 0, 2, 0, 0, 0, 1], [1, 3, 1, 3]);
+ * grassmannPool(x, { k: 2 }); // [[[1, 0, 0], [0, 1, 0], [0, 0, 0]]]
+ */
+export const grassmannPool = defineOp(
+  "grassmannPool",
+  (x: Tensor, opts: GrassmannPoolOptions) => {
+    checkX("grassmannPool", x);
+    const k = parseK("grassmannPool", opts, x.shape);
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const m = h * w;
+    const dtype = x.dtype as "float32" | "float64";
+    const subs = subspaces(x, k);
+    const y = allocArray(dtype, n * c * c);
+    subs.forEach((s, b) => y.set(s.p, b * c * c));
+    return {
+      output: fromArray(y, [n, c, c]),
+      backward: (dy: Tensor) => {
+        const dx = allocArray(dtype, x.size);
+        const g = dy.data as FloatArray;
+        subs.forEach((s, b) => {
+          const gp = Float64Array.from(g.subarray(b * c * c, (b + 1) * c * c));
+          dx.set(projectorBackward(s, gp, c, m), b * c * m);
+        });
+        return [fromArray(dx, x.shape)];
+      },
+    };
+  },
+  {
+    /** `[N, C, C]`. */
+    outputShape: (xShape: readonly number[], opts: GrassmannPoolOptions): number[] => {
+      parseK("grassmannPool", opts, xShape);
+      return [xShape[0] as number, xShape[1] as number, xShape[1] as number];
+    },
+  },
+);
+
+/**
+ * Compact Grassmann descriptor: `x [N, C, H, W]`, `w [C, d]` → `[N, d]`, z_j = ‖U_kᵀ w_j‖² = w_jᵀ P w_j.
+ *
+ * The "bilinear feature mapping without explicitly computing the bilinear feature matrix" of Wei et
+ * al. (ECCV 2018), instantiated with a learned projection W = [w_1 … w_d] (the spec's reconstruction,
+ * §9 — no official code): invariant to sign flips and rotations of U_k, like P itself.
+ * Backward: dL/dP = W diag(z̄) Wᵀ then as {@link grassmannPool}; dW = 2 P W diag(z̄).
+ *
+ * @example
+ * const x = tensor([3, 0, 0, 0, 2, 0, 0, 0, 1], [1, 3, 1, 3]);
+ * grassmannCompactPool(x, tensor([[1], [1], [1]]), { k: 2 }); // [[2]]
+ */
+export const grassmannCompactPool = defineOp(
+  "grassmannCompactPool",
+  (x: Tensor, w: Tensor, opts: GrassmannPoolOptions) => {
+    const op = "grassmannCompactPool";
+    checkX(op, x);
+    expectFloatTensor(op, "w", w);
+    const [n, c, h, wd] = x.shape as [number, number, number, number];
+    if (w.shape.length !== 2 || w.shape[0] !== c || (w.shape[1] as number) < 1) {
+      throw new PoolkitRangeError(op, `w must have shape [C, d] = [${c}, d] with d ≥ 1, got ${show(w.shape)}`);
+    }
+    const k = parseK(op, opts, x.shape);
+    const d = w.shape[1] as number;
+    const m = h * wd;
+    const dtype = x.dtype as "float32" | "float64";
+    const wm = Float64Array.from(w.data);
+    const subs = subspaces(x, k);
+    // PW (c × d) per image: z_j = Σ_i W_ij (PW)_ij.
+    const pws = subs.map((s) => {
+      const pw = allocArray("float64", c * d);
+      for (let i = 0; i < c; i++) for (let t = 0; t < c; t++) {
+        const pit = s.p[i * c + t] as number;
+        for (let j = 0; j < d; j++) pw[i * d + j] = (pw[i * d + j] as number) + pit * (wm[t * d + j] as number);
+      }
+      return pw;
+    });
+    const y = allocArray(dtype, n * d);
+    pws.forEach((pw, b) => {
+      for (let j = 0; j < d; j++) {
+        let z = 0;
+        for (let i = 0; i < c; i++) z += (wm[i * d + j] as number) * (pw[i * d + j] as number);
+        y[b * d + j] = z;
+      }
+    });
+    return {
+      output: fromArray(y, [n, d]),
+      backward: (dy: Tensor) => {
+        const g = dy.data as FloatArray;
+        const dx = allocArray(dtype, x.size);
+        const dw64 = allocArray("float64", c * d);
+        subs.forEach((s, b) => {
+          // dL/dP = W diag(z̄) Wᵀ (symmetric)
+          const gp = allocArray("float64", c * c);
+          for (let i = 0; i < c; i++) for (let t = 0; t < c; t++) {
+            let acc = 0;
+            for (let j = 0; j < d; j++) acc += (wm[i * d + j] as number) * (g[b * d + j] as number) * (wm[t * d + j] as number);
+            gp[i * c + t] = acc;
+          }
+          dx.set(projectorBackward(s, gp, c, m), b * c * m);
+          const pw = pws[b] as Float64Array;
+          for (let i = 0; i < c; i++) for (let j = 0; j < d; j++) dw64[i * d + j] = (dw64[i * d + j] as number) + 2 * (pw[i * d + j] as number) * (g[b * d + j] as number);
+        });
+        const dw = allocArray(w.dtype as "float32" | "float64", c * d);
+        dw.set(dw64);
+        return [fromArray(dx, x.shape), fromArray(dw, w.shape)];
+      },
+    };
+  },
+  {
+    /** `[N, d]` for w `[C, d]`. */
+    outputShape: (xShape: readonly number[], wShape: readonly number[], opts: GrassmannPoolOptions): number[] => {
+      parseK("grassmannCompactPool", opts, xShape);
+      return [xShape[0] as number, wShape[1] as number];
+    },
+  },
+);
