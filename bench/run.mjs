@@ -105,12 +105,23 @@ async function peerRows() {
       const [, , oh, ow] = yShape;
       const dyNhwc = nchwToNhwc(dy.data, yShape);
       const tfTimes = {};
+      let tfDiff = "n/a";
       for (const backend of ["cpu", "wasm"]) {
         await tfjsBackend(backend);
         const tx = tf.tensor4d(nhwc, [n, h, w, ch]);
         const tdy = tf.tensor4d(dyNhwc, [n, oh, ow, ch]);
         const f = (t) => (kind === "max" ? tf.maxPool(t, k, s, p) : tf.avgPool(t, k, s, p));
         const grad = tf.grad(f);
+        if (backend === "cpu") {
+          // Agreement check (NHWC → NCHW indexing); tfjs's avg divisor differs where windows hit padding.
+          const ty = f(tx).dataSync();
+          const mine = fwdOp(x, opts).data;
+          let diff = 0;
+          for (let b = 0; b < n; b++)
+            for (let cc = 0; cc < ch; cc++)
+              for (let i = 0; i < oh * ow; i++) diff = Math.max(diff, Math.abs(ty[(b * oh * ow + i) * ch + cc] - mine[(b * ch + cc) * oh * ow + i]));
+          tfDiff = diff.toExponential(0);
+        }
         tfTimes[backend] = await measure(`tfjs-${backend}`, () => {
           const y = f(tx);
           y.dataSync();
@@ -153,7 +164,7 @@ async function peerRows() {
       }
 
       const name = `${kind}Pool2d ${c.label}`;
-      fwdRows.push([name, fmtMs(pk), fmtMs(tfTimes.cpu), ratio(tfTimes.cpu, pk), fmtMs(tfTimes.wasm), ratio(tfTimes.wasm, pk), fmtMs(onnx), ratio(onnx, pk), agree]);
+      fwdRows.push([name, fmtMs(pk), fmtMs(tfTimes.cpu), ratio(tfTimes.cpu, pk), fmtMs(tfTimes.wasm), ratio(tfTimes.wasm, pk), fmtMs(onnx), ratio(onnx, pk), `${agree} / ${tfDiff}`]);
       bwdRows.push([name, fmtMs(pkBwd), fmtMs(tfTimes["cpu-bwd"]), ratio(tfTimes["cpu-bwd"], pkBwd), fmtMs(tfTimes["wasm-bwd"]), ratio(tfTimes["wasm-bwd"], pkBwd)]);
       for (const [peer, m] of [["tfjs-cpu", tfTimes.cpu], ["tfjs-wasm", tfTimes.wasm], ["tfjs-cpu grad", tfTimes["cpu-bwd"]], ["tfjs-wasm grad", tfTimes["wasm-bwd"]], ["onnxruntime", onnx], ["poolkit", pk], ["poolkit vjp", pkBwd]]) {
         if (m.error) notes.push(`${name}, ${peer}: ${m.error}`);
@@ -227,10 +238,11 @@ const env = [
   "- one thread for all: poolkit is single-threaded; tfjs-wasm runs without worker threads in Node; onnxruntime intraOpNumThreads = interOpNumThreads = 1",
   "- layout conversion is excluded from every timing: tfjs gets its NHWC input before timing; poolkit and ONNX read NCHW",
   "- ratio = peer time / poolkit time: above 1× poolkit is faster, below 1× the peer is faster",
-  "- tfjs avgPool excludes padding from the divisor (TF semantics); poolkit and ONNX include it (PyTorch default)",
+  "- tfjs avgPool excludes padding from the divisor (TF semantics); poolkit and ONNX include it (PyTorch default), hence the avg k3 p1 difference vs tfjs",
+  "- the last column checks that the peers computed the same thing: the largest absolute difference between their output and poolkit's",
 ];
 
-const fwdTable = table(["op, input", "poolkit ms", "tfjs-cpu ms", "ratio", "tfjs-wasm ms", "ratio", "onnxruntime ms", "ratio", "max |poolkit − ONNX|"], peers.fwdRows);
+const fwdTable = table(["op, input", "poolkit ms", "tfjs-cpu ms", "ratio", "tfjs-wasm ms", "ratio", "onnxruntime ms", "ratio", "max abs diff vs ONNX / tfjs-cpu"], peers.fwdRows);
 const bwdTable = table(["op, input", "poolkit ms", "tfjs-cpu ms", "ratio", "tfjs-wasm ms", "ratio"], peers.bwdRows);
 const methodTable = table(["method", "op", "input", "forward ms", "forward+backward ms"], methods.rows);
 const notes = [...peers.notes, ...methods.notes];

@@ -224,7 +224,8 @@ function run(args: string[], io: IO, registry: Registry): number {
     let pic = tensorToImage(y, scale);
     if (values.upscale) pic = resizeNearest(pic, img.width, img.height);
     writePng(output, pic);
-    const note = `${op.opName}(x ${show(x.shape)}, ${showOptions(options)}) → ${show(y.shape)}; wrote ${output} (${pic.width}×${pic.height})`;
+    const first = y.shape.length === 4 && (y.shape[0] as number) > 1 ? ` (item 0 of ${y.shape[0]})` : "";
+    const note = `${op.opName}(x ${show(x.shape)}, ${showOptions(options)}) → ${show(y.shape)}; wrote ${output} (${pic.width}×${pic.height})${first}`;
     // With --json on stdout, keep stdout pure JSON.
     (values.json ? io.err : io.out)(note);
   }

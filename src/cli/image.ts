@@ -37,14 +37,18 @@ export function imageToTensor(img: RGBAImage, dtype: FloatDType = "float32"): Te
   return fromArray(out, [1, 3, h, w]);
 }
 
-/** The `[C, h, w]` planes of an image-shaped tensor, or a reason it is not one. */
-export function imagePlanes(t: Tensor): { c: number; h: number; w: number } | string {
+/**
+ * The planes of an image-shaped tensor: `[C, h, w]` or `[N, C, h, w]` with C = 1 or 3 (of a batch,
+ * only item 0 is shown: e.g. the first RoI of `[K, C, oh, ow]`), or a reason it is not one.
+ */
+export function imagePlanes(t: Tensor): { n: number; c: number; h: number; w: number } | string {
   const s = t.shape;
-  const lead = s.length === 4 ? s[0] : s.length === 3 ? 1 : -1;
-  if (lead !== 1) return `output of shape [${s.join(", ")}] is not an image (expected [1, C, h, w] or [C, h, w])`;
+  if (s.length !== 3 && s.length !== 4) return `output of shape [${s.join(", ")}] is not an image (expected [N, C, h, w] or [C, h, w])`;
+  const n = s.length === 4 ? (s[0] as number) : 1;
   const [c, h, w] = s.slice(-3) as [number, number, number];
+  if (n === 0 || h === 0 || w === 0) return `output of shape [${s.join(", ")}] is empty`;
   if (c !== 1 && c !== 3) return `output has ${c} channels; an image needs 1 (grey) or 3 (RGB)`;
-  return { c, h, w };
+  return { n, c, h, w };
 }
 
 function range(d: ArrayLike<number>): [number, number] {
@@ -86,12 +90,12 @@ export function resizeNearest(img: RGBAImage, width: number, height: number): RG
   return { width, height, data: out };
 }
 
-/** An image-shaped tensor (see {@link imagePlanes}) as an RGBA image; throws if it is not one. */
+/** Item 0 of an image-shaped tensor (see {@link imagePlanes}) as an RGBA image; throws if it is not one. */
 export function tensorToImage(t: Tensor, scale: Scale = "auto"): RGBAImage {
   const planes = imagePlanes(t);
   if (typeof planes === "string") throw new RangeError(planes);
   const { c, h, w } = planes;
-  const d = t.data;
+  const d = t.data.subarray(0, c * h * w);
   const map = scaleFor(d, scale);
   const plane = h * w;
   const out = new Uint8ClampedArray(4 * plane);
@@ -106,14 +110,14 @@ export function tensorToImage(t: Tensor, scale: Scale = "auto"): RGBAImage {
 }
 
 /**
- * One grey image per channel of a `[1, C, h, w]` / `[C, h, w]` tensor (any C), all on one shared
- * scale so channels stay comparable.
+ * One grey image per channel of item 0 of a `[N, C, h, w]` / `[C, h, w]` tensor (any C), all on
+ * one shared scale so channels stay comparable.
  */
 export function channelImages(t: Tensor, scale: Scale = "auto"): RGBAImage[] {
   const s = t.shape;
-  if (s.length < 3) throw new RangeError(`a tensor of shape [${s.join(", ")}] has no image planes`);
+  if (s.length !== 3 && s.length !== 4) throw new RangeError(`a tensor of shape [${s.join(", ")}] has no image planes`);
   const [c, h, w] = s.slice(-3) as [number, number, number];
-  const d = t.data;
+  const d = t.data.subarray(0, c * h * w);
   const map = scaleFor(d, scale);
   const plane = h * w;
   const images: RGBAImage[] = [];
