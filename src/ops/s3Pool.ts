@@ -62,10 +62,10 @@ function s3Axes(op: string, spatial: readonly number[], o: S3PoolOptions): S3Axi
     const gi = g[i] as number;
     const si = s[i] as number;
     const axis = AXIS_NAME[i] as string;
-    if (ki > inSize) throw new PoolkitRangeError(op, `kernelSize ${show(o.kernelSize ?? 2)} is larger than the input ${axis} ${inSize}`);
-    if (gi % si !== 0) throw new PoolkitRangeError(op, `gridSize must be a multiple of stride, got gridSize ${show(o.gridSize)} and stride ${show(o.stride ?? k)}`);
+    if (ki > inSize) throw new PoolkitRangeError(op, `kernelSize ${ki} is larger than the input ${axis} ${inSize}`);
+    if (gi % si !== 0) throw new PoolkitRangeError(op, `gridSize must be a multiple of stride, got gridSize ${gi} and stride ${si}`);
     // The official code silently lets the last cell absorb a remainder, which breaks the output shape (spec §5).
-    if (inSize % gi !== 0) throw new PoolkitRangeError(op, `input ${axis} must be a multiple of gridSize, got ${axis} ${inSize} for gridSize ${show(o.gridSize ?? k)}`);
+    if (inSize % gi !== 0) throw new PoolkitRangeError(op, `input ${axis} must be a multiple of gridSize, got ${axis} ${inSize} for gridSize ${gi}`);
     const m = inSize - ki + 1;
     const cells = inSize / gi;
     const per = gi / si;
@@ -83,7 +83,7 @@ function s3Axes(op: string, spatial: readonly number[], o: S3PoolOptions): S3Axi
       throw new PoolkitRangeError(
         op,
         `kernelSize ${ki} and stride ${si} give ${outSize} output ${axis === "height" ? "rows" : "columns"} in training but ${evalSize} in eval for input ${axis} ${inSize}; ` +
-          `choose kernelSize ≤ stride + 1 (e.g. kernelSize = stride)`,
+          `they agree for 2 ≤ kernelSize ≤ stride + 1 with an even stride and kernelSize ≤ stride with an odd one`,
       );
     }
     return { inSize, k: ki, g: gi, s: si, m, cells, per, outSize };
@@ -216,7 +216,8 @@ function outputShapeOf(op: string, shape: readonly number[], opts: S3PoolOptions
  * - Shapes: `x` `[N, C, H, W]` (or `[C, H, W]`) → `[N, C, H/s, W/s]`. The max-pooled map is
  *   `(H − k + 1) × (W − k + 1)`; its last grid cell is k − 1 rows shorter.
  * - Requires H % g = 0 and W % g = 0 (the official code would let the last cell absorb a remainder and
- *   change the shape), g % s = 0, and training and eval shapes to agree (k ≤ s + 1 for even sizes).
+ *   change the shape), g % s = 0, and training and eval shapes to agree: 2 ≤ k ≤ s + 1 for even s,
+ *   k ≤ s for odd s (eval pads ⌊s/2⌋ on each side of the (H − k + 1)-long map).
  * - Training: one selection per call (rows drawn before columns) shared by all samples and channels,
  *   redrawn every call; pass `rows` and `cols` to fix it; {@link s3Pool2dWithSelection} returns it.
  * - Eval (`training: false`, the official deterministic mode): average pool of the max-pooled map,
