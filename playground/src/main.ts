@@ -147,8 +147,9 @@ function pool(m: PoolMethod, options: Record<string, unknown>, s: number): { y: 
 /** A tensor as something to look at: an RGB/grey picture, channel 0 of a feature map, or its values. */
 function preview(y: Tensor): { node: HTMLElement; note: string } {
   const planes = imagePlanes(y);
-  if (typeof planes !== "string") return { node: canvasOf(tensorToImage(y)), note: "" };
-  if (y.shape.length >= 3) return { node: canvasOf(channelImages(y)[0] as RGBAImage), note: " (channel 0)" };
+  const item = y.shape.length === 4 && (y.shape[0] as number) > 1 ? ` (item 0 of ${y.shape[0]})` : "";
+  if (typeof planes !== "string") return { node: canvasOf(tensorToImage(y)), note: item };
+  if (y.shape.length >= 3) return { node: canvasOf(channelImages(y)[0] as RGBAImage), note: `${item} (channel 0)` };
   const vals = Array.from(y.data.subarray(0, 6)).map((v) => v.toPrecision(3));
   return { node: el("div", { className: "msg", textContent: `${show(y.shape)}\n${vals.join(" ")}${y.size > 6 ? " …" : ""}` }), note: "" };
 }
@@ -183,7 +184,11 @@ function runCurrent(): void {
     channelImages(y).forEach((img, c) => {
       if (c < 8) outRow.append(figure(canvasOf(img), `output ${CHANNEL_NAMES[c] ?? c}`));
     });
-  } else outRow.append(figure(preview(y).node, "output (not an image)"));
+  } else {
+    const vals = Array.from(y.data.subarray(0, 96)).map((v) => v.toPrecision(4));
+    const text = `${show(y.shape)} ${y.dtype}${y.size > 96 ? `, first 96 of ${y.size} values` : ""}:\n${vals.join("  ")}`;
+    outRow.append(figure(el("pre", { className: "values", textContent: text }), "output (not an image)"));
+  }
   result.append(inRow, outRow);
 }
 
@@ -219,6 +224,7 @@ function runGrid(): void {
 function selectMethod(name: string): void {
   current = methods.find((m) => m.name === name);
   $<HTMLSelectElement>("method").value = name;
+  history.replaceState(null, "", `#method=${encodeURIComponent(name)}`);
   showMethod();
   runCurrent();
 }
@@ -263,6 +269,17 @@ function start(): void {
       imageName = "generated sample";
       refreshAll();
     });
+  }
+  // A link can pick the method: index.html#method=SoftPool (any name getPool would accept).
+  const wanted = /method=([^&]+)/.exec(location.hash)?.[1];
+  if (wanted) {
+    const key = decodeURIComponent(wanted).toLowerCase().replace(/[^a-z0-9]/g, "");
+    const m = methods.find((x) => [x.name, x.export, ...x.aliases].some((n) => n.toLowerCase().replace(/[^a-z0-9]/g, "") === key));
+    if (m) {
+      current = m;
+      $<HTMLSelectElement>("method").value = m.name;
+      showMethod();
+    }
   }
   refreshAll();
   runChecks();

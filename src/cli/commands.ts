@@ -106,7 +106,7 @@ export async function main(argv: readonly string[], io: IO = consoleIO, registry
 }
 
 function ranks(m: PoolMethod): string {
-  return Object.values(m.exports).join(", ");
+  return [...new Set(Object.values(m.exports))].join(", ");
 }
 
 function list(args: string[], io: IO, registry: Registry): number {
