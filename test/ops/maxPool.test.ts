@@ -196,6 +196,17 @@ describe("maxPool — values", () => {
     }
   });
 
+  it("padding up to half the effective kernel is accepted with dilation (current PyTorch; torch 1.13 allowed only ⌊k/2⌋)", () => {
+    // L = 7, k = 3, d = 2, p = 2: taps of window o at 2o − 2, 2o, 2o + 2 → 4 windows
+    const x = tensor([1, 7, 2, 6, 3, 5, 4], [1, 1, 7], "float64");
+    const r = maxPool1dWithIndices(x, { kernelSize: 3, stride: 2, padding: 2, dilation: 2 });
+    expect([...r.output.data]).toEqual([2, 3, 4, 4]);
+    expect([...r.indices.data]).toEqual([2, 4, 6, 6]);
+    expect(() => maxPool1d(x, { kernelSize: 3, padding: 3, dilation: 2 })).toThrow(
+      "maxPool1d: padding must be at most half the effective kernel size 5, got padding 3 for kernelSize 3",
+    );
+  });
+
   it("a dilated window that misses the input: −∞ with PyTorch's index 1 (length-1 input, k=2, d=2, p=1)", () => {
     const x = tensor([[[5]]], undefined, "float64");
     const { output, backward } = maxPool1dWithIndices.vjp(x, { kernelSize: 2, dilation: 2, padding: 1 });
@@ -246,9 +257,22 @@ describe("maxPool — properties", () => {
     it(`${rank}d: outputShape equals the forward shape, and every index lies in its window`, () => {
       fc.assert(
         fc.property(configArb(rank, true), (c) => {
-          fc.pre(c.fits);
           const opts = { kernelSize: c.k, stride: c.s, padding: c.padding, dilation: c.d, ceilMode: c.ceilMode };
           const x = randn(c.shape, { seed: c.seed, dtype: "float64" });
+          // outputShape and the forward pass reject the same configs with the same message (a kernel
+          // larger than the padded input still fits in ceil mode when the window starts inside it)
+          let msg = "";
+          try {
+            POOL[rank].outputShape(c.shape, opts);
+          } catch (e) {
+            msg = (e as Error).message;
+          }
+          if (msg) {
+            expect(c.fits).toBe(false);
+            expect(msg).toMatch(new RegExp(`^maxPool${rank}d: kernel is larger than the padded input`));
+            expect(() => POOL[rank](x, opts)).toThrow(msg);
+            return;
+          }
           const r = WITH_INDICES[rank](x, opts);
           expect([...r.output.shape]).toEqual(WITH_INDICES[rank].outputShape(c.shape, opts));
           expect([...POOL[rank](x, opts).shape]).toEqual(POOL[rank].outputShape(c.shape, opts));
