@@ -1,0 +1,322 @@
+/**
+ * Low-rank bilinear pooling in the Hadamard-product form of MLB (Kim et al., ICLR 2017), which also
+ * expresses Kong & Fowlkes' low-rank bilinear classifier (LRBP, CVPR 2017) exactly.
+ */
+import { enumOption, expectFloatTensor, expectOptions } from "../check.js";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { kernel } from "../kernels/registry.js";
+import { defineOp } from "../op.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray, TypedArray } from "../tensor/dtype.js";
+import { Tensor, fromArray } from "../tensor/tensor.js";
+import { featureMap, type FeatureMap } from "./bilinearPool.js";
+
+export interface LowRankBilinearPoolOptions {
+  /**
+   * How the per-location features h_l = σ(U x_l + b_u) ∘ σ(V y_l + b_v) become the output:
+   * `"mean"` (default) or `"sum"` over locations, then f = P h + b → `[N, O]`; or `"none"`:
+   * f_l = P h_l + b at every location → `[N, O, ...spatial]`.
+   */
+  pooling?: "mean" | "sum" | "none";
+  /** σ: `"tanh"` (MLB, default) or `"identity"` (plain low-rank bilinear form, e.g. LRBP). */
+  activation?: "tanh" | "identity";
+}
+
+const KNOWN = ["pooling", "activation"] as const;
+const POOLING = ["mean", "sum", "none"] as const;
+const MODE = { mean: 0, sum: 1, none: 2 } as const;
+
+interface Geometry {
+  readonly fx: FeatureMap;
+  readonly cy: number;
+  /** y has no spatial dims and is broadcast over x's locations (MLB's tiled question vector). */
+  readonly yBroadcast: boolean;
+  readonly rank: number;
+  readonly outDim: number;
+}
+
+function expectMatrixShape(op: string, name: string, t: Tensor, shape: readonly number[], what: string): void {
+  const s = t.shape;
+  if (s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
+    throw new PoolkitRangeError(op, `${name} must have shape ${show(shape)} (${what}), got ${show(s)}`);
+  }
+}
+
+function geometry(op: string, x: unknown, y: unknown, U: unknown, V: unknown, P: unknown, biases: readonly unknown[]): Geometry {
+  const fx = featureMap(op, "x", x);
+  const fy = featureMap(op, "y", y);
+  const yt = y as Tensor;
+  if (fy.dtype !== fx.dtype) throw new PoolkitTypeError(op, `y must have x's dtype ${fx.dtype}, got ${fy.dtype}`);
+  const yBroadcast = fy.spatial.length === 0 && fx.spatial.length > 0;
+  const sameSpatial = fy.spatial.length === fx.spatial.length && fy.spatial.every((d, i) => d === fx.spatial[i]);
+  if (fy.n !== fx.n || !(sameSpatial || yBroadcast)) {
+    const want = `[${[fx.n, "C", ...fx.spatial].join(", ")}]`;
+    throw new PoolkitRangeError(op, `y must have the batch size and spatial size of x ${want} (or be [${fx.n}, C], broadcast over locations), got shape ${show(yt.shape)}`);
+  }
+  for (const [name, t] of [["U", U], ["V", V], ["P", P]] as const) {
+    expectFloatTensor(op, name, t);
+    if (t.dtype !== fx.dtype) throw new PoolkitTypeError(op, `${name} must have x's dtype ${fx.dtype}, got ${t.dtype}`);
+    if (t.shape.length !== 2) throw new PoolkitRangeError(op, `${name} must be a matrix, got shape ${show(t.shape)}`);
+  }
+  const u = U as Tensor;
+  const rank = u.shape[0] as number;
+  if (rank === 0) throw new PoolkitRangeError(op, `U must have a positive rank (rows), got shape ${show(u.shape)}`);
+  expectMatrixShape(op, "U", u, [rank, fx.c], `rank × channels of x`);
+  expectMatrixShape(op, "V", V as Tensor, [rank, fy.c], `U's rank × channels of y`);
+  const p = P as Tensor;
+  const outDim = p.shape[0] as number;
+  if (outDim === 0) throw new PoolkitRangeError(op, `P must have at least one row (output), got shape ${show(p.shape)}`);
+  expectMatrixShape(op, "P", p, [outDim, rank], `outputs × U's rank`);
+  const names = ["bU", "bV", "bP"] as const;
+  const lens = [rank, rank, outDim];
+  biases.forEach((b, i) => {
+    const name = names[i] as string;
+    if (b === null || b === undefined) return;
+    if (!(b instanceof Tensor)) {
+      throw new PoolkitTypeError(op, `${name} must be a Tensor or null, got ${show(b)} (options go after the three bias arguments: (x, y, U, V, P, null, null, null, options))`);
+    }
+    expectFloatTensor(op, name, b);
+    if (b.dtype !== fx.dtype) throw new PoolkitTypeError(op, `${name} must have x's dtype ${fx.dtype}, got ${b.dtype}`);
+    expectMatrixShape(op, name, b, [lens[i] as number], name === "bP" ? "P's rows" : "U's rank");
+  });
+  return { fx, cy: fy.c, yBroadcast, rank, outDim };
+}
+
+/** The one output-shape rule, shared by the op and `outputShape`. */
+function outShape(n: number, spatial: readonly number[], outDim: number, pooling: "mean" | "sum" | "none"): number[] {
+  return pooling === "none" ? [n, outDim, ...spatial] : [n, outDim];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernels. x is [N, Cx, L]; y is [N, Cy, L] (yStep 1) or [N, Cy] (yStep 0, broadcast).
+// mode: 0 mean, 1 sum, 2 none. tanh: 1 for σ = tanh, 0 for identity.
+// ---------------------------------------------------------------------------------------------
+
+/** a = σ(U x_l + b_u), c = σ(V y_l + b_v) for one location. */
+function embed(
+  x: TypedArray, xo: number, cx: number, y: TypedArray, yo: number, cy: number, l: number, ly: number,
+  U: TypedArray, V: TypedArray, bu: TypedArray | null, bv: TypedArray | null, rank: number, tanh: number,
+  a: Float64Array, c: Float64Array,
+): void {
+  for (let r = 0; r < rank; r++) {
+    let s = bu ? (bu[r] as number) : 0;
+    const ur = r * cx;
+    for (let j = 0; j < cx; j++) s += (U[ur + j] as number) * (x[xo + j * l] as number);
+    a[r] = tanh ? Math.tanh(s) : s;
+    let t = bv ? (bv[r] as number) : 0;
+    const vr = r * cy;
+    for (let j = 0; j < cy; j++) t += (V[vr + j] as number) * (y[yo + j * ly] as number);
+    c[r] = tanh ? Math.tanh(t) : t;
+  }
+}
+
+function mlbForward(
+  x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray,
+  bu: TypedArray | null, bv: TypedArray | null, bp: TypedArray | null, out: FloatArray,
+  n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number,
+): void {
+  const a = allocArray("float64", rank);
+  const c = allocArray("float64", rank);
+  const h = allocArray("float64", rank);
+  const ly = yStep ? l : 1;
+  const scale = mode === 0 ? 1 / l : 1;
+  for (let s = 0; s < n; s++) {
+    h.fill(0);
+    for (let loc = 0; loc < l; loc++) {
+      embed(x, s * cx * l + loc, cx, y, s * cy * ly + loc * yStep, cy, l, ly, U, V, bu, bv, rank, tanh, a, c);
+      if (mode === 2) {
+        for (let o = 0; o < outDim; o++) {
+          let f = bp ? (bp[o] as number) : 0;
+          const pr = o * rank;
+          for (let r = 0; r < rank; r++) f += (P[pr + r] as number) * (a[r] as number) * (c[r] as number);
+          out[(s * outDim + o) * l + loc] = f;
+        }
+      } else {
+        for (let r = 0; r < rank; r++) h[r] = (h[r] as number) + (a[r] as number) * (c[r] as number);
+      }
+    }
+    if (mode !== 2) {
+      for (let o = 0; o < outDim; o++) {
+        let f = bp ? (bp[o] as number) : 0;
+        const pr = o * rank;
+        for (let r = 0; r < rank; r++) f += (P[pr + r] as number) * (h[r] as number) * scale;
+        out[s * outDim + o] = f;
+      }
+    }
+  }
+}
+
+/**
+ * dh = Pᵀ ḡ (÷L for mean); per location dz_u = (dh ∘ c) ∘ σ'(·), dz_v = (dh ∘ a) ∘ σ'(·), σ' = 1 − σ² for
+ * tanh; dx_l = Uᵀ dz_u, dU += dz_u x_lᵀ, db_u += dz_u (and likewise for y, V, b_v); dP += ḡ hᵀ, db_p += ḡ.
+ * a and c are recomputed rather than kept from the forward (N·L·rank values each).
+ */
+function mlbBackward(
+  g: TypedArray, x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray,
+  bu: TypedArray | null, bv: TypedArray | null,
+  dx: FloatArray, dy: FloatArray, dU: FloatArray, dV: FloatArray, dP: FloatArray, dbu: FloatArray, dbv: FloatArray, dbp: FloatArray,
+  n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number,
+): void {
+  const a = allocArray("float64", rank);
+  const c = allocArray("float64", rank);
+  const dh = allocArray("float64", rank);
+  const zu = allocArray("float64", rank);
+  const zv = allocArray("float64", rank);
+  const ly = yStep ? l : 1;
+  const scale = mode === 0 ? 1 / l : 1;
+  for (let s = 0; s < n; s++) {
+    if (mode !== 2) {
+      dh.fill(0);
+      for (let o = 0; o < outDim; o++) {
+        const go = g[s * outDim + o] as number;
+        dbp[o] = (dbp[o] as number) + go;
+        const pr = o * rank;
+        for (let r = 0; r < rank; r++) dh[r] = (dh[r] as number) + (P[pr + r] as number) * go * scale;
+      }
+    }
+    for (let loc = 0; loc < l; loc++) {
+      const xo = s * cx * l + loc;
+      const yo = s * cy * ly + loc * yStep;
+      embed(x, xo, cx, y, yo, cy, l, ly, U, V, bu, bv, rank, tanh, a, c);
+      if (mode === 2) {
+        dh.fill(0);
+        for (let o = 0; o < outDim; o++) {
+          const go = g[(s * outDim + o) * l + loc] as number;
+          dbp[o] = (dbp[o] as number) + go;
+          const pr = o * rank;
+          for (let r = 0; r < rank; r++) {
+            dh[r] = (dh[r] as number) + (P[pr + r] as number) * go;
+            dP[pr + r] = (dP[pr + r] as number) + go * (a[r] as number) * (c[r] as number);
+          }
+        }
+      } else {
+        // dP = ḡ hᵀ with h = scale·Σ_l a∘c, accumulated location by location
+        for (let o = 0; o < outDim; o++) {
+          const go = (g[s * outDim + o] as number) * scale;
+          const pr = o * rank;
+          for (let r = 0; r < rank; r++) dP[pr + r] = (dP[pr + r] as number) + go * (a[r] as number) * (c[r] as number);
+        }
+      }
+      for (let r = 0; r < rank; r++) {
+        const ar = a[r] as number;
+        const cr = c[r] as number;
+        const d = dh[r] as number;
+        zu[r] = d * cr * (tanh ? 1 - ar * ar : 1);
+        zv[r] = d * ar * (tanh ? 1 - cr * cr : 1);
+        dbu[r] = (dbu[r] as number) + (zu[r] as number);
+        dbv[r] = (dbv[r] as number) + (zv[r] as number);
+      }
+      for (let r = 0; r < rank; r++) {
+        const zur = zu[r] as number;
+        const zvr = zv[r] as number;
+        const ur = r * cx;
+        const vr = r * cy;
+        for (let j = 0; j < cx; j++) {
+          dx[xo + j * l] = (dx[xo + j * l] as number) + (U[ur + j] as number) * zur;
+          dU[ur + j] = (dU[ur + j] as number) + zur * (x[xo + j * l] as number);
+        }
+        for (let j = 0; j < cy; j++) {
+          dy[yo + j * ly] = (dy[yo + j * ly] as number) + (V[vr + j] as number) * zvr;
+          dV[vr + j] = (dV[vr + j] as number) + zvr * (y[yo + j * ly] as number);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The op
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Low-rank bilinear pooling, MLB form (Kim, On, Lim, Kim, Ha & Zhang, "Hadamard Product for
+ * Low-rank Bilinear Pooling", ICLR 2017): a rank-d factorisation of a bilinear map between two
+ * feature maps, f = P (σ(U x + b_u) ∘ σ(V y + b_v)) + b_p, σ = tanh.
+ *
+ * Shapes (weights as in PyTorch's `nn.Linear`, `[out, in]`): x `[N, Cx, H, W]`; y `[N, Cy, H, W]`
+ * (same N and spatial dims) or `[N, Cy]` broadcast to every location (MLB's tiled question vector);
+ * U `[d, Cx]`, V `[d, Cy]`, P `[O, d]`; biases bU `[d]`, bV `[d]`, bP `[O]`, each a Tensor or null.
+ * Any number of spatial dims works, including none (`[N, C]` vectors: the original MLB).
+ * Output `[N, O]` for `pooling: "mean"` (default) or `"sum"`; `[N, O, H, W]` for `"none"`.
+ *
+ * "Pooling" of `[N, C, H, W]` inputs: the low-rank bilinear feature h_l = σ(U x_l + b_u) ∘ σ(V y_l + b_v)
+ * is formed at every location l, averaged (or summed) over locations, and then projected:
+ * f = P·mean_l(h_l) + b_p — the same as averaging the per-location outputs P h_l, since P is linear,
+ * and the low-rank counterpart of B-CNN's pooled outer product. `"mean"` is the default because,
+ * with no normalisation afterwards, a sum grows with H·W.
+ *
+ * Backward: exact gradients for every tensor input, in order [dx, dy, dU, dV, dP, dbU, dbV, dbP]
+ * (null for a bias passed as null). With a broadcast y, dy sums over locations.
+ *
+ * Relation to LRBP (Kong & Fowlkes, "Low-rank Bilinear Pooling for Fine-Grained Classification",
+ * CVPR 2017): with σ = identity, no biases, y = x, V = U and sum pooling, output o is
+ * Σ_l x_lᵀ Uᵀ diag(P_o) U x_l = <W_o, X Xᵀ> with W_o = Uᵀ diag(P_o) U — a symmetric low-rank
+ * bilinear classifier. LRBP's class scores ‖U_k+ᵀ X‖² − ‖U_k−ᵀ X‖² are exactly this with U's rows the
+ * columns of every class's [U_k+ | U_k−] and P_o = +1 / −1 on class o's positive / negative rows
+ * (0 elsewhere); `activation: "identity"` provides it (LRBP's shared 1×1 reduction conv is a
+ * separate layer, and its reference code's regulariser is not part of the score).
+ *
+ * Deviations from the MLB reference (`jnhwkim/MulLowBiVQA`, netdef/MLB.lua): no dropout on the
+ * inputs (apply it outside), no attention glimpses (build them from `pooling: "none"` outputs).
+ *
+ * @example
+ * const x = randn([2, 64, 7, 7]), q = randn([2, 32]);              // image map, question vector
+ * const U = randn([16, 64]), V = randn([16, 32]), P = randn([10, 16]);
+ * const f = lowRankBilinearPool(x, q, U, V, P);                       // [2, 10], mean over 7×7
+ * const { backward } = lowRankBilinearPool.vjp(x, q, U, V, P, null, null, null, { pooling: "sum" });
+ * const [dx, dq, dU, dV, dP] = backward(randn([2, 10]));
+ */
+export const lowRankBilinearPool = defineOp(
+  "lowRankBilinearPool",
+  (
+    x: Tensor, y: Tensor, U: Tensor, V: Tensor, P: Tensor,
+    bU?: Tensor | null, bV?: Tensor | null, bP?: Tensor | null, options?: LowRankBilinearPoolOptions,
+  ) => {
+    const op = "lowRankBilinearPool";
+    const o = expectOptions<LowRankBilinearPoolOptions>(op, options, KNOWN);
+    const pooling = enumOption(op, "pooling", o.pooling, POOLING, "mean");
+    const activation = enumOption(op, "activation", o.activation, ["tanh", "identity"] as const, "tanh");
+    const geo = geometry(op, x, y, U, V, P, [bU, bV, bP]);
+    const { fx, cy, rank, outDim } = geo;
+    const { n, c: cx, l, dtype } = fx;
+    const yStep = geo.yBroadcast ? 0 : 1;
+    const mode = MODE[pooling];
+    const tanh = activation === "tanh" ? 1 : 0;
+    const bu = bU ?? null;
+    const bv = bV ?? null;
+    const bp = bP ?? null;
+
+    const out = allocArray(dtype, pooling === "none" ? n * outDim * l : n * outDim);
+    kernel("lowRankBilinearPool.forward", dtype, mlbForward)(
+      x.data, y.data, U.data, V.data, P.data, bu?.data ?? null, bv?.data ?? null, bp?.data ?? null, out,
+      n, cx, cy, l, yStep, rank, outDim, mode, tanh,
+    );
+    return {
+      output: fromArray(out, outShape(n, fx.spatial, outDim, pooling)),
+      backward: (g: Tensor) => {
+        const dx = allocArray(dtype, x.size);
+        const dy = allocArray(dtype, y.size);
+        const dU = allocArray(dtype, U.size);
+        const dV = allocArray(dtype, V.size);
+        const dP = allocArray(dtype, P.size);
+        const dbu = allocArray(dtype, rank);
+        const dbv = allocArray(dtype, rank);
+        const dbp = allocArray(dtype, outDim);
+        kernel("lowRankBilinearPool.backward", dtype, mlbBackward)(
+          g.data, x.data, y.data, U.data, V.data, P.data, bu?.data ?? null, bv?.data ?? null,
+          dx, dy, dU, dV, dP, dbu, dbv, dbp, n, cx, cy, l, yStep, rank, outDim, mode, tanh,
+        );
+        return [
+          fromArray(dx, x.shape), fromArray(dy, y.shape), fromArray(dU, U.shape), fromArray(dV, V.shape), fromArray(dP, P.shape),
+          bu ? fromArray(dbu, bu.shape) : null, bv ? fromArray(dbv, bv.shape) : null, bp ? fromArray(dbp, bp.shape) : null,
+        ];
+      },
+    };
+  },
+  {
+    /** `[N, O]` (mean / sum pooling) or `[N, O, ...spatial]` (`"none"`), O = rows of P. */
+    outputShape(xShape: readonly number[], pShape: readonly number[], options?: LowRankBilinearPoolOptions): number[] {
+      return outShape(xShape[0] ?? 0, xShape.slice(2), pShape[0] ?? 0, options?.pooling ?? "mean");
+    },
+  },
+);
