@@ -29,6 +29,8 @@ const KNOWN = ["outputSize", "spatialScale", "samplingRatio", "aligned"] as cons
  */
 export function roiAlignForward(x: FloatArray, y: FloatArray, p: RoiAlignPlan): void {
   const { k, c: C, h: H, w: W, ph, pw, batch, ys, xs, count } = p;
+  const yLow = ys.low, yHigh = ys.high, yW0 = ys.wLow, yW1 = ys.wHigh;
+  const xLow = xs.low, xHigh = xs.high, xW0 = xs.wLow, xW1 = xs.wHigh;
   const plane = H * W;
   let o = 0;
   for (let r = 0; r < k; r++) {
@@ -45,19 +47,19 @@ export function roiAlignForward(x: FloatArray, y: FloatArray, p: RoiAlignPlan): 
           let acc = 0;
           for (let iy = 0; iy < gh; iy++) {
             const sy = yo + i * gh + iy;
-            const yl = ys.low[sy] as number;
+            const yl = yLow[sy] as number;
             if (yl < 0) continue;
             const rl = base + yl * W;
-            const rh = base + (ys.high[sy] as number) * W;
-            const hy = ys.wLow[sy] as number;
-            const ly = ys.wHigh[sy] as number;
+            const rh = base + (yHigh[sy] as number) * W;
+            const hy = yW0[sy] as number;
+            const ly = yW1[sy] as number;
             for (let ix = 0; ix < gw; ix++) {
               const sx = xoff + j * gw + ix;
-              const xl = xs.low[sx] as number;
+              const xl = xLow[sx] as number;
               if (xl < 0) continue;
-              const xh = xs.high[sx] as number;
-              const hx = xs.wLow[sx] as number;
-              const lx = xs.wHigh[sx] as number;
+              const xh = xHigh[sx] as number;
+              const hx = xW0[sx] as number;
+              const lx = xW1[sx] as number;
               acc +=
                 hy * hx * (x[rl + xl] as number) +
                 hy * lx * (x[rl + xh] as number) +
@@ -75,6 +77,8 @@ export function roiAlignForward(x: FloatArray, y: FloatArray, p: RoiAlignPlan): 
 /** Scatter dy·w/count to the four corners of every in-range sample (coinciding corners add up). */
 export function roiAlignBackward(dy: FloatArray, dx: FloatArray, p: RoiAlignPlan): void {
   const { k, c: C, h: H, w: W, ph, pw, batch, ys, xs, count } = p;
+  const yLow = ys.low, yHigh = ys.high, yW0 = ys.wLow, yW1 = ys.wHigh;
+  const xLow = xs.low, xHigh = xs.high, xW0 = xs.wLow, xW1 = xs.wHigh;
   const plane = H * W;
   let o = 0;
   for (let r = 0; r < k; r++) {
@@ -91,19 +95,19 @@ export function roiAlignBackward(dy: FloatArray, dx: FloatArray, p: RoiAlignPlan
           const g = (dy[o] as number) / inv;
           for (let iy = 0; iy < gh; iy++) {
             const sy = yo + i * gh + iy;
-            const yl = ys.low[sy] as number;
+            const yl = yLow[sy] as number;
             if (yl < 0) continue;
             const rl = base + yl * W;
-            const rh = base + (ys.high[sy] as number) * W;
-            const gy0 = g * (ys.wLow[sy] as number);
-            const gy1 = g * (ys.wHigh[sy] as number);
+            const rh = base + (yHigh[sy] as number) * W;
+            const gy0 = g * (yW0[sy] as number);
+            const gy1 = g * (yW1[sy] as number);
             for (let ix = 0; ix < gw; ix++) {
               const sx = xoff + j * gw + ix;
-              const xl = xs.low[sx] as number;
+              const xl = xLow[sx] as number;
               if (xl < 0) continue;
-              const xh = xs.high[sx] as number;
-              const hx = xs.wLow[sx] as number;
-              const lx = xs.wHigh[sx] as number;
+              const xh = xHigh[sx] as number;
+              const hx = xW0[sx] as number;
+              const lx = xW1[sx] as number;
               dx[rl + xl] = (dx[rl + xl] as number) + gy0 * hx;
               dx[rl + xh] = (dx[rl + xh] as number) + gy0 * lx;
               dx[rh + xl] = (dx[rh + xl] as number) + gy1 * hx;
