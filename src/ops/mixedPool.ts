@@ -174,6 +174,8 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
   const evalMode = enumOption(op, "evalMode", o.evalMode, EVAL_MODES, "frequency");
   const plan = planSlidingFor(op, input, g);
   const dtype = x.dtype as FloatDType;
+  // Validated whenever given (a stateful layer passes it on every call); used by eval "frequency" only.
+  const maxFrequency = o.maxFrequency === undefined ? null : parseMaxFrequency(op, o.maxFrequency, plan.c);
 
   let lambdas: Tensor | null = null;
   let w: Float64Array;
@@ -206,15 +208,14 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
     w = new Float64Array(plan.planes * out);
     let perChannel: Float64Array | null = null;
     if (evalMode === "frequency") {
-      if (o.maxFrequency === undefined) {
+      if (maxFrequency === null) {
         throw new PoolkitRangeError(
           op,
           `evalMode "frequency" (the default with training: false) needs maxFrequency, the fraction of training draws that chose max per channel; got undefined (or pass evalMode "max", "avg" or "mean-of-both")`,
         );
       }
-      const f = parseMaxFrequency(op, o.maxFrequency, plan.c);
       // The paper's test rule: the branch chosen more often in training; a tie goes to max (spec §1A).
-      perChannel = f.map((v) => (v >= 0.5 ? 1 : 0));
+      perChannel = maxFrequency.map((v) => (v >= 0.5 ? 1 : 0));
     }
     const constant = evalMode === "max" ? 1 : evalMode === "avg" ? 0 : 0.5;
     for (let p = 0; p < plan.planes; p++) {
@@ -222,7 +223,6 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
       w.fill(v, p * out, (p + 1) * out);
     }
   }
-  if (o.maxFrequency !== undefined && training) parseMaxFrequency(op, o.maxFrequency, plan.c); // validated, unused in training
 
   const maps = maxAvgMaps(x, plan, countIncludePad);
   const y = allocArray(dtype, plan.planes * plan.outPlaneSize);

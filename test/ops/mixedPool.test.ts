@@ -117,6 +117,8 @@ describe("mixedPool2d: errors", () => {
       "mixedPool2d: maxFrequency must be a number or an array of 3 numbers (one per channel), got [0.5, 0.5]",
     );
     expect(() => mixedPool2d(x, { kernelSize: 2, training: false, maxFrequency: 1.5 })).toThrow("mixedPool2d: maxFrequency must hold fractions in [0, 1], got 1.5");
+    // validated in training too, where a stateful layer passes it along unused
+    expect(() => mixedPool2d(x, { kernelSize: 2, maxFrequency: [0.1, -1, 0.2] })).toThrow("mixedPool2d: maxFrequency must hold fractions in [0, 1], got [0.1, -1, 0.2]");
   });
 
   it("lambdas must match the granularity's shape, hold 0/1, and apply only in training", () => {
