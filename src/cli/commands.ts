@@ -14,18 +14,22 @@ import { buildArgs, mergeOptions, opFor, parseOptionValue, pickRank, primaryOutp
 import { readPng, writePng } from "./png.js";
 import { serveStatic } from "./serve.js";
 
+/** Where the program writes: stdout-like `out` and stderr-like `err`, one line per call. */
 export interface IO {
   out(line: string): void;
   err(line: string): void;
 }
 
+/** The process's stdout and stderr. */
 export const consoleIO: IO = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
 };
 
+/** poolkit's own registry (`listPools` / `getPool`). */
 export const defaultRegistry: Registry = { list: listPools, get: getPool };
 
+/** The `poolkit help` text. */
 export const USAGE = `poolkit — CNN pooling layers, forward and exact backward
 
 usage: poolkit <command> [options]

@@ -129,7 +129,7 @@ function checkBackward(method: PoolMethod, rank: 1 | 2 | 3): MethodCheck["backwa
     }
     const notes: string[] = [];
     if (failures.length) notes.push(failures.join("; "));
-    if (agree.length) notes.push(`finite differences agree (rel. err ${agree.join(", ")})`);
+    if (agree.length) notes.push(`finite differences agree (rel. err: ${agree.join(", ")})`);
     // An extra input may carry a designed surrogate gradient (e.g. a straight-through rounding),
     // or its default value may sit on a kink: reported, not failed. x's gradient must be exact.
     if (differ.length) notes.push(`differs (surrogate gradient or a kink at the defaults?): ${differ.join("; ")}`);

@@ -32,6 +32,7 @@ export function pickRank(method: PoolMethod, wanted?: 1 | 2 | 3): 1 | 2 | 3 {
   return first;
 }
 
+/** The method's op for a spatial rank; a clear error when it has none. */
 export function opFor(method: PoolMethod, rank: 1 | 2 | 3): AnyOp {
   const op = method.ops[rank];
   if (!op) throw new RangeError(`${method.name} has no ${rank}-d op (exports: ${show(Object.values(method.exports))})`);
@@ -110,6 +111,7 @@ export function axpy(a: Tensor, s: number, b: Tensor): Tensor {
   return fromArray(out, a.shape);
 }
 
+/** Σ a·b over all elements (float64 accumulation). */
 export function dot(a: Tensor, b: Tensor): number {
   const ad = a.data;
   const bd = b.data;
@@ -118,6 +120,7 @@ export function dot(a: Tensor, b: Tensor): number {
   return s;
 }
 
+/** True when no element is NaN or ±Infinity. */
 export function allFinite(t: Tensor): boolean {
   const d = t.data;
   for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i] as number)) return false;
