@@ -5,7 +5,7 @@ import { covariancePool } from "../../src/ops/covariancePool.js";
 import { symEig } from "../../src/linalg/eigen.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
-import { expectClose } from "../helpers/close.js";
+import { expectClose, tolFor } from "../helpers/close.js";
 import { expected, fromJSON, loadFixture } from "../helpers/fixtures.js";
 import { gradcheck } from "../helpers/gradcheck.js";
 
@@ -126,7 +126,7 @@ describe("covariancePool: values", () => {
   const fx = loadFixture("downstream_cov.json");
   for (const dtype of ["float32", "float64"] as const) {
     it(`matches the PyTorch references (output and autograd gradient) in ${dtype}: ${fx.cases.length} cases`, () => {
-      const tol = dtype === "float64" ? { atol: 1e-10, rtol: 1e-8 } : { atol: 1e-5, rtol: 1e-5 };
+      const tol = tolFor(dtype);
       let n = 0;
       for (const c of fx.cases) {
         if (dtype === "float32" && c.f64only) continue;

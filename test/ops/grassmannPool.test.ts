@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { grassmannCompactPool, grassmannPool } from "../../src/ops/grassmannPool.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
-import { expectClose } from "../helpers/close.js";
+import { expectClose, tolFor } from "../helpers/close.js";
 import { expected, fromJSON, loadFixture } from "../helpers/fixtures.js";
 import { gradcheck } from "../helpers/gradcheck.js";
 
@@ -64,7 +64,7 @@ describe("grassmannPool: values", () => {
   const fx = loadFixture("downstream_grassmann.json");
   for (const dtype of ["float32", "float64"] as const) {
     it(`matches the PyTorch SVD reference (output and autograd gradients) in ${dtype}: ${fx.cases.length} cases`, () => {
-      const tol = dtype === "float64" ? { atol: 1e-10, rtol: 1e-8 } : { atol: 1e-5, rtol: 1e-5 };
+      const tol = tolFor(dtype);
       for (const c of fx.cases) {
         const x = fromJSON(c.x, dtype);
         if (c.op === "projector") {

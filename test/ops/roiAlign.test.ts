@@ -68,7 +68,7 @@ describe("roiAlign: values", () => {
   for (const dtype of ["float32", "float64"] as const) {
     it(`matches torchvision roi_align (output and gradient) in ${dtype}: ${fx.cases.length} cases`, () => {
       const s = dtype === "float32" ? "f32" : "f64";
-      const tol = dtype === "float32" ? { atol: 2e-5, rtol: 1e-5 } : tolFor(dtype);
+      const tol = tolFor(dtype);
       for (const c of fx.cases) {
         const x = fromJSON(c.x, dtype);
         const b = fromJSON(c.boxes, dtype);
