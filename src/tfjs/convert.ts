@@ -8,7 +8,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { tensor, type Tensor } from "../tensor/tensor.js";
+import { allocArray } from "../tensor/alloc.js";
+import { fromArray, tensor, type Tensor } from "../tensor/tensor.js";
 
 export type DataFormat = "channelsLast" | "channelsFirst";
 
@@ -55,20 +56,59 @@ export function toChannelsLast(t: tf.Tensor): tf.Tensor {
   return t.rank < 3 ? t : tf.transpose(t, firstToLastPerm(t.rank));
 }
 
-/** Copy a tf.Tensor (float32 or int32) into a poolkit Tensor of the same shape. */
-export function toCore(op: string, name: string, t: tf.Tensor): Tensor {
+/**
+ * Copy `[A, B, C]`-ordered values into `[A, C, B]` order (a batched 2-d transpose). With A = N,
+ * B = spatial size, C = channels it turns channels-last into channels-first; with B = C, C = spatial
+ * the reverse. Done here on the typed arrays rather than with tf.transpose, which costs far more on
+ * TensorFlow.js's cpu backend than the pooling itself.
+ */
+function swapLastTwo<T extends Float32Array | Int32Array>(src: T, out: T, a: number, b: number, c: number): T {
+  for (let n = 0; n < a; n++) {
+    const base = n * b * c;
+    for (let i = 0; i < b; i++) {
+      const row = base + i * c;
+      for (let j = 0; j < c; j++) out[base + j * b + i] = src[row + j] as number;
+    }
+  }
+  return out;
+}
+
+function spatialSize(shape: readonly number[], from: number, to: number): number {
+  let s = 1;
+  for (let i = from; i < to; i++) s *= shape[i] as number;
+  return s;
+}
+
+/**
+ * Copy a tf.Tensor (float32 or int32) into a poolkit Tensor; with `toFirst`, from channels-last
+ * `[N, ...S, C]` to channels-first `[N, C, ...S]` (tensors of rank < 3 are copied as they are).
+ */
+export function toCore(op: string, name: string, t: tf.Tensor, toFirst = false): Tensor {
   if (t.dtype !== "float32" && t.dtype !== "int32") {
     throw new PoolkitTypeError(op, `${name} must be a float32 or int32 tf.Tensor, got dtype ${t.dtype}`);
   }
-  return tensor(t.dataSync() as Float32Array | Int32Array, t.shape, t.dtype);
+  const data = t.dataSync() as Float32Array | Int32Array;
+  if (!toFirst || t.rank < 3) return tensor(data, t.shape, t.dtype);
+  const shape = t.shape;
+  const c = shape[shape.length - 1] as number;
+  const out = allocArray(t.dtype, data.length) as Float32Array | Int32Array;
+  swapLastTwo(data, out, shape[0] as number, spatialSize(shape, 1, shape.length - 1), c);
+  return fromArray(out, shapeToFirst(shape));
 }
 
-/** Upload a poolkit Tensor as a tf.Tensor (float64 results are rounded to float32). */
-export function fromCore(t: Tensor): tf.Tensor {
+/**
+ * Upload a poolkit Tensor as a tf.Tensor (float64 results are rounded to float32); with `toLast`,
+ * from channels-first `[N, C, ...S]` to channels-last `[N, ...S, C]` (rank < 3: as it is).
+ */
+export function fromCore(t: Tensor, toLast = false): tf.Tensor {
   const dtype = t.dtype === "int32" ? "int32" : "float32";
   const data = t.data;
-  const values = t.dtype === "float64" ? Float32Array.from(data) : data;
-  return tf.tensor(values as Float32Array | Int32Array, [...t.shape], dtype);
+  const values = (t.dtype === "float64" ? Float32Array.from(data) : data) as Float32Array | Int32Array;
+  if (!toLast || t.shape.length < 3) return tf.tensor(values, [...t.shape], dtype);
+  const shape = t.shape;
+  const out = allocArray(dtype, values.length) as Float32Array | Int32Array;
+  swapLastTwo(values, out, shape[0] as number, shape[1] as number, spatialSize(shape, 2, shape.length));
+  return tf.tensor(out, shapeToLast(shape), dtype);
 }
 
 export function isTfTensor(x: unknown): x is tf.Tensor {

@@ -109,6 +109,18 @@ function defaultLayerName(exportName: string): string {
   return `${base}_${n}`;
 }
 
+/** Is this input a feature map batched like x (`[N, ...]` of x's rank)? */
+function isFeatureMapSpec(spec: InputSpec, cfShape: readonly number[], options: Record<string, unknown>): boolean {
+  try {
+    return [2, 3].every((n) => {
+      const s = spec.shape([n, ...cfShape.slice(1)], options);
+      return s.length === cfShape.length && s[0] === n;
+    });
+  } catch {
+    return false;
+  }
+}
+
 /** Initialiser returning fixed values (the descriptor's seeded init), for `addWeight`. */
 function valuesInitializer(values: ArrayLike<number>, dtype: "float32" | "int32"): Initializer {
   const init = {
@@ -211,9 +223,18 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
     return opts;
   }
 
+  /**
+   * The spatial rank of an input: its rank − 2 when the method supports that rank (rank-generic
+   * methods such as global pooling share one layer class over 1-d/2-d/3-d), else the class's rank.
+   */
+  protected spatialRankOf(cfShape: readonly unknown[]): 1 | 2 | 3 {
+    const r = cfShape.length - 2;
+    return r === 1 || r === 2 || r === 3 ? (this.method.dims.includes(r) ? r : this.rank) : this.rank;
+  }
+
   private resolveSame(opts: Record<string, unknown>, cfShape: readonly number[]): void {
     const name = this.exportName;
-    const rank = this.rank;
+    const rank = this.spatialRankOf(cfShape);
     const spatial = cfShape.slice(cfShape.length - rank);
     const k = perAxis(opts.kernelSize, rank);
     const s = opts.stride === undefined || opts.stride === null ? k : perAxis(opts.stride, rank);
@@ -323,12 +344,12 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
       const r = this.inputWeights.get("r");
       if (r && this.method.learnable.includes("r")) {
         try {
-          return this.method.outputShape(probe, { ...options, r: Array.from(r.read().dataSync()) }, this.rank);
+          return this.method.outputShape(probe, { ...options, r: Array.from(r.read().dataSync()) }, this.spatialRankOf(probe));
         } catch {
           /* placeholder values: fall through */
         }
       }
-      return this.method.outputShape(probe, options, this.rank);
+      return this.method.outputShape(probe, options, this.spatialRankOf(probe));
     };
     const a = run(0);
     const unknown = cf.some((d) => d === null);
@@ -431,6 +452,22 @@ function isLip(m: PoolMethod): boolean {
   return /^localimportance/i.test(m.export) && m.inputs[0]?.role === "data";
 }
 
+/**
+ * Whether a method can be a layer: every tensor input after x must be a weight the layer owns,
+ * computed by it (LIP's logits) or a further input batched like x. Inputs that are neither — RoI
+ * boxes `[K, 5]`, whose output `[K, C, oh, ow]` is batched by box, not by image — make the method an
+ * op only (`ops.roiAlign(x, boxes, ...)`): a tf.layers model needs every output batched like its input.
+ */
+function layerable(m: PoolMethod, rank: 1 | 2 | 3): boolean {
+  const shape = [2, 3, ...new Array<number>(rank).fill(PROBE_SIZES[0])];
+  const options = { ...m.defaults };
+  return m.inputs.every((spec, i) => {
+    if (spec.role === "learnable" || (i === 0 && isLip(m))) return true;
+    if (!dependsOnBatch(spec, shape, options)) return spec.role === "constant" && m.category !== "region";
+    return isFeatureMapSpec(spec, shape, options);
+  });
+}
+
 /** Build (and register for serialisation) one layer class per method and spatial rank. */
 export function createLayerClasses(methods: readonly PoolMethod[], tfOps: Readonly<Record<string, TfPoolOp>> = createOps(methods)): Record<string, PoolLayerClass> {
   const out: Record<string, PoolLayerClass> = {};
@@ -441,6 +478,7 @@ export function createLayerClasses(methods: readonly PoolMethod[], tfOps: Readon
       if (!maybeName || !maybeOp || maybeName in out) continue;
       const exportName: string = maybeName;
       const op: TfPoolOp = maybeOp;
+      if (!layerable(m, rank)) continue;
       const Base = isLip(m) && rank === 2 ? LocalImportancePoolLayer : PoolkitPoolLayer;
       const cls = class extends Base {
         static override className = `Poolkit>${pascal(exportName)}`;

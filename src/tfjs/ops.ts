@@ -25,7 +25,7 @@ import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { listPools, type AnyOp, type InputSpec, type PoolMethod } from "../registry.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { Grads, VJP } from "../op.js";
-import { fromCore, isTfTensor, parseDataFormat, toChannelsFirst, toChannelsLast, toCore, type DataFormat } from "./convert.js";
+import { fromCore, isTfTensor, parseDataFormat, toCore, type DataFormat } from "./convert.js";
 
 /** Options of a tfjs op: the core op's options plus `dataFormat`. */
 export type TfOpOptions = Record<string, unknown> & { dataFormat?: DataFormat };
@@ -99,36 +99,22 @@ export function makeTfOp(method: PoolMethod, rank: 1 | 2 | 3, exportName: string
     }
     // Which inputs move with x's layout: decided once, used for the gradients too.
     const feature = tensors.map((t, i) => i === 0 ? x.rank >= 3 : isFeatureMapInput(method.inputs[i - 1], t, x));
-    const toCF = (t: tf.Tensor, i: number): tf.Tensor => (dataFormat === "channelsLast" && feature[i] ? toChannelsFirst(t) : t);
+    const moves = (i: number): boolean => dataFormat === "channelsLast" && (feature[i] as boolean);
     let indices: tf.Tensor | undefined;
     const forward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       // customGrad passes its `save` function last; the backward closure needs nothing saved.
       const inputs = args.filter(isTfTensor);
-      const coreInputs = inputs.map((t, i) => {
-        const cf = toCF(t, i);
-        const c = toCore(name, i === 0 ? "x" : (method.inputs[i - 1]?.name ?? `input ${i}`), cf);
-        if (cf !== t) cf.dispose();
-        return c;
-      });
+      const coreInputs = inputs.map((t, i) => toCore(name, i === 0 ? "x" : (method.inputs[i - 1]?.name ?? `input ${i}`), t, moves(i)));
       const vjp = core.vjp(...coreInputs, coreOpts) as VJP<unknown>;
       const res = primaryOf(name, vjp.output);
-      const outCF = fromCore(res.output);
-      const transposeOut = dataFormat === "channelsLast" && outCF.rank >= 3;
-      const value = transposeOut ? tf.tidy(() => toChannelsLast(outCF)) : outCF;
-      if (transposeOut) outCF.dispose();
-      if (res.indices) {
-        const idx = fromCore(res.indices);
-        indices = dataFormat === "channelsLast" && idx.rank >= 3 ? tf.tidy(() => toChannelsLast(idx)) : idx;
-        if (indices !== idx) idx.dispose();
-      }
-      const gradFunc = (dyT: tf.Tensor): tf.Tensor[] => {
-        const dyCF = transposeOut ? toChannelsFirst(dyT) : dyT;
-        const grads: Grads = vjp.backward(toCore(name, "dy", dyCF));
+      const transposeOut = dataFormat === "channelsLast" && res.output.shape.length >= 3;
+      const value = fromCore(res.output, transposeOut);
+      if (res.indices) indices = fromCore(res.indices, dataFormat === "channelsLast");
+      const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
+        const grads: Grads = vjp.backward(toCore(name, "dy", dy, transposeOut));
         return inputs.map((t, i) => {
           const g = grads[i];
-          if (!g) return tf.zerosLike(t);
-          const gt = fromCore(g);
-          return dataFormat === "channelsLast" && feature[i] ? toChannelsLast(gt) : gt;
+          return g ? fromCore(g, moves(i)) : tf.zerosLike(t);
         });
       };
       return { value, gradFunc };
