@@ -2,7 +2,7 @@
  * Low-rank bilinear pooling in the Hadamard-product form of MLB (Kim et al., ICLR 2017), which also
  * expresses Kong & Fowlkes' low-rank bilinear classifier (LRBP, CVPR 2017) exactly.
  */
-import { enumOption, expectFloatTensor, expectOptions } from "../check.js";
+import { enumOption, expectFloatTensor, expectOptions, numberOption } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
@@ -20,9 +20,13 @@ export interface LowRankBilinearPoolOptions {
   pooling?: "mean" | "sum" | "none";
   /** σ: `"tanh"` (MLB, default) or `"identity"` (plain low-rank bilinear form, e.g. LRBP). */
   activation?: "tanh" | "identity";
+  /** Optional check: the rank d (rows of U and V). The sizes come from the tensors; layers size their weights from it. */
+  rank?: number;
+  /** Optional check: the number of outputs O (rows of P). */
+  outputDim?: number;
 }
 
-const KNOWN = ["pooling", "activation"] as const;
+const KNOWN = ["pooling", "activation", "rank", "outputDim"] as const;
 const POOLING = ["mean", "sum", "none"] as const;
 const MODE = { mean: 0, sum: 1, none: 2 } as const;
 
@@ -276,8 +280,12 @@ export const lowRankBilinearPool = defineOp(
     const o = expectOptions<LowRankBilinearPoolOptions>(op, options, KNOWN);
     const pooling = enumOption(op, "pooling", o.pooling, POOLING, "mean");
     const activation = enumOption(op, "activation", o.activation, ["tanh", "identity"] as const, "tanh");
+    const wantRank = o.rank === undefined ? undefined : numberOption(op, "rank", o.rank, 0, { integer: true, min: 1 });
+    const wantOut = o.outputDim === undefined ? undefined : numberOption(op, "outputDim", o.outputDim, 0, { integer: true, min: 1 });
     const geo = geometry(op, x, y, U, V, P, [bU, bV, bP]);
     const { fx, cy, rank, outDim } = geo;
+    if (wantRank !== undefined && wantRank !== rank) throw new PoolkitRangeError(op, `rank ${wantRank} does not match U's ${rank} rows (U shape ${show(U.shape)})`);
+    if (wantOut !== undefined && wantOut !== outDim) throw new PoolkitRangeError(op, `outputDim ${wantOut} does not match P's ${outDim} rows (P shape ${show(P.shape)})`);
     const { n, c: cx, l, dtype } = fx;
     const yStep = geo.yBroadcast ? 0 : 1;
     const mode = MODE[pooling];

@@ -73,7 +73,11 @@ describe("lowRankBilinearPool: errors", () => {
     );
     expect(() => lowRankBilinearPool(x, y, U, V, P, null, null, null, { pooling: "max" as never })).toThrow('lowRankBilinearPool: pooling must be one of "mean", "sum", "none", got "max"');
     expect(() => lowRankBilinearPool(x, y, U, V, P, null, null, null, { activation: "relu" as never })).toThrow('lowRankBilinearPool: activation must be one of "tanh", "identity", got "relu"');
-    expect(() => lowRankBilinearPool(x, y, U, V, P, null, null, null, { rank: 3 } as never)).toThrow('lowRankBilinearPool: unknown option "rank"; known options: pooling, activation');
+    expect(() => lowRankBilinearPool(x, y, U, V, P, null, null, null, { rnak: 3 } as never)).toThrow('lowRankBilinearPool: unknown option "rnak"; known options: pooling, activation, rank, outputDim');
+    expect(() => lowRankBilinearPool(x, y, U, V, P, null, null, null, { rank: 3 })).toThrow("lowRankBilinearPool: rank 3 does not match U's 6 rows (U shape [6, 3])");
+    expect(() => lowRankBilinearPool(x, y, U, V, P, null, null, null, { outputDim: 3 })).toThrow("lowRankBilinearPool: outputDim 3 does not match P's 2 rows (P shape [2, 6])");
+    expect(() => lowRankBilinearPool(x, y, U, V, P, null, null, null, { rank: 1.5 })).toThrow("lowRankBilinearPool: rank must be an integer and >= 1, got 1.5");
+    expect(lowRankBilinearPool(x, y, U, V, P, null, null, null, { rank: 6, outputDim: 2 }).shape).toEqual([2, 2]);
     expect(() => lowRankBilinearPool(x, undefined as unknown as Tensor, U, V, P)).toThrow("lowRankBilinearPool: y must be a Tensor, got undefined");
   });
 });
