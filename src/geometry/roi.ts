@@ -30,6 +30,7 @@ function rounderFor(dtype: string): (v: number) => number {
   return dtype === "float32" ? Math.fround : identity;
 }
 
+/** What both RoI ops know after validation: sizes, bins per RoI and each RoI's image. */
 export interface RoiInput {
   readonly n: number;
   readonly c: number;
@@ -81,6 +82,7 @@ export function roiOutputShape(op: string, xShape: readonly number[], k: number,
   return [k, xShape[1] ?? 0, ph, pw];
 }
 
+/** RoIPool's bins: row and column ranges per RoI, shared by forward, backward and `outputShape`. */
 export interface RoiPoolPlan extends RoiInput {
   /** Row range of bin (r, i): `[hStart, hEnd)` at index r·ph + i, clipped to [0, H]. */
   readonly hStart: Int32Array;
@@ -90,6 +92,10 @@ export interface RoiPoolPlan extends RoiInput {
   readonly wEnd: Int32Array;
 }
 
+/**
+ * Plan RoIPool (validates x, boxes and outputSize): per RoI, rows `[⌊i·binH⌋, ⌈(i+1)·binH⌉) + y1` and
+ * columns likewise, clipped to the map, with C-rounded coordinates and the inclusive size (≥ 1).
+ */
 export function planRoiPool(op: string, x: Tensor, boxes: unknown, outputSize: unknown, spatialScale: number): RoiPoolPlan {
   const inp = roiInput(op, x, boxes, outputSize);
   const { k, h, w, ph, pw, coords } = inp;
@@ -136,6 +142,7 @@ export interface AlignAxis {
   readonly wHigh: Float64Array;
 }
 
+/** RoIAlign's separable bilinear sample grid and per-RoI divisors. */
 export interface RoiAlignPlan extends RoiInput {
   readonly ys: AlignAxis;
   readonly xs: AlignAxis;
@@ -143,6 +150,10 @@ export interface RoiAlignPlan extends RoiInput {
   readonly count: Float64Array;
 }
 
+/**
+ * Plan RoIAlign (validates x, boxes and outputSize): sample rows/columns per bin with their bilinear
+ * corners and weights (torchvision's border rules), and the divisor max(gridH·gridW, 1) per RoI.
+ */
 export function planRoiAlign(
   op: string,
   x: Tensor,

@@ -44,6 +44,13 @@ export function axpby(alpha: number, a: Float64Array, beta: number, b: Float64Ar
   return out;
 }
 
+/** s·a (element-wise). */
+export function scaled(a: Float64Array, s: number): Float64Array {
+  const out = allocArray("float64", a.length);
+  for (let i = 0; i < a.length; i++) out[i] = s * (a[i] as number);
+  return out;
+}
+
 /** s·I − a. */
 export function scaledIdentityMinus(s: number, a: Float64Array, n: number): Float64Array {
   const out = allocArray("float64", n * n);

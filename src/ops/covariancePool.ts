@@ -5,14 +5,16 @@
 import { enumOption, expectFloatTensor, expectOptions, numberOption } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
-import { axpby, centredRows, frobDot, gram, gramBackward, mm, scaledIdentityMinus, spectralApply, spectralBackward, sym } from "../linalg/matrix.js";
+import { axpby, centredRows, scaled, frobDot, gram, gramBackward, mm, scaledIdentityMinus, spectralApply, spectralBackward, sym } from "../linalg/matrix.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { fromArray, type Tensor } from "../tensor/tensor.js";
 
+/** Matrix normalisation of {@link covariancePool}. */
 export type CovarianceNormalization = "logm" | "sqrtm" | "newton-schulz" | "none";
 
+/** Options of {@link covariancePool}. */
 export interface CovariancePoolOptions {
   /** Matrix normalisation of the covariance. Default `"logm"`. */
   normalization?: CovarianceNormalization;
@@ -134,32 +136,32 @@ function newtonSchulzForward(st: ImageState, d: number, iterations: number): Flo
   st.tr = tr;
   // Guard tr = 0 (a constant feature map): C = 0, so the output is 0 (not in the reference code).
   if (!(tr > 0)) return allocArray("float64", d * d);
-  const a = axpby(1 / tr, st.c, 0, st.c);
+  const a = scaled(st.c, 1 / tr);
   st.a = a;
   let yN: Float64Array;
   const ys: Float64Array[] = [];
   const zs: Float64Array[] = [];
   if (iterations === 1) {
-    yN = axpby(0.5, mm(a, scaledIdentityMinus(3, a, d), d), 0, a);
+    yN = scaled(mm(a, scaledIdentityMinus(3, a, d), d), 0.5);
   } else {
-    let t = axpby(0.5, scaledIdentityMinus(3, a, d), 0, a);
+    let t = scaled(scaledIdentityMinus(3, a, d), 0.5);
     let y = mm(a, t, d);
     let z = t;
     ys.push(y);
     zs.push(z);
     for (let k = 2; k < iterations; k++) {
-      t = axpby(0.5, scaledIdentityMinus(3, mm(z, y, d), d), 0, a);
+      t = scaled(scaledIdentityMinus(3, mm(z, y, d), d), 0.5);
       y = mm(y, t, d);
       z = mm(t, z, d);
       ys.push(y);
       zs.push(z);
     }
-    yN = axpby(0.5, mm(y, scaledIdentityMinus(3, mm(z, y, d), d), d), 0, a);
+    yN = scaled(mm(y, scaledIdentityMinus(3, mm(z, y, d), d), d), 0.5);
   }
   st.ys = ys;
   st.zs = zs;
   st.yN = yN;
-  return axpby(Math.sqrt(tr), yN, 0, yN);
+  return scaled(yN, Math.sqrt(tr));
 }
 
 /** iSQRT-COV backward (spec §3c, fast-MPN-COV `Sqrtm.backward` plus the trace terms): Ḡ → dC. */
@@ -170,7 +172,7 @@ function newtonSchulzBackward(st: ImageState, g: Float64Array, d: number, iterat
   const ys = st.ys as Float64Array[];
   const zs = st.zs as Float64Array[];
   const sq = Math.sqrt(tr);
-  const dYN = axpby(sq, g, 0, g);
+  const dYN = scaled(g, sq);
   const gTr = frobDot(g, st.yN as Float64Array) / (2 * sq);
   const threeMinusA = scaledIdentityMinus(3, a, d);
   let dA: Float64Array;
@@ -180,20 +182,23 @@ function newtonSchulzBackward(st: ImageState, g: Float64Array, d: number, iterat
     const yl = ys[iterations - 2] as Float64Array;
     const zl = zs[iterations - 2] as Float64Array;
     let dY = axpby(0.5, mm(dYN, scaledIdentityMinus(3, mm(yl, zl, d), d), d), -0.5, mm(mm(zl, yl, d), dYN, d));
-    let dZ = axpby(-0.5, mm(mm(yl, dYN, d), yl, d), 0, dYN);
+    let dZ = scaled(mm(mm(yl, dYN, d), yl, d), -0.5);
     for (let k = iterations - 3; k >= 0; k--) {
       const yk = ys[k] as Float64Array;
       const zk = zs[k] as Float64Array;
       const b = scaledIdentityMinus(3, mm(yk, zk, d), d);
       const zy = mm(zk, yk, d);
-      const nY = axpby(0.5, axpby(1, mm(dY, b, d), -1, axpby(1, mm(mm(zk, dZ, d), zk, d), 1, mm(zy, dY, d))), 0, b);
-      const nZ = axpby(0.5, axpby(1, mm(b, dZ, d), -1, axpby(1, mm(mm(yk, dY, d), yk, d), 1, mm(dZ, zy, d))), 0, b);
+      // Simultaneous update: dY ← ½(dY·B − Z_k·dZ·Z_k − Z_kY_k·dY), dZ ← ½(B·dZ − Y_k·dY·Y_k − dZ·Z_kY_k).
+      const nY = scaled(axpby(1, mm(dY, b, d), -1, axpby(1, mm(mm(zk, dZ, d), zk, d), 1, mm(zy, dY, d))), 0.5);
+      const nZ = scaled(axpby(1, mm(b, dZ, d), -1, axpby(1, mm(mm(yk, dY, d), yk, d), 1, mm(dZ, zy, d))), 0.5);
       dY = nY;
       dZ = nZ;
     }
-    dA = axpby(0.5, axpby(1, mm(dY, threeMinusA, d), -1, axpby(1, dZ, 1, mm(a, dY, d))), 0, a);
+    // Y_1 = ½A(3I − A), Z_1 = ½(3I − A): dA = ½(dY·(3I − A) − dZ − A·dY).
+    dA = scaled(axpby(1, mm(dY, threeMinusA, d), -1, axpby(1, dZ, 1, mm(a, dY, d))), 0.5);
   }
-  const dC = axpby(1 / tr, dA, 0, dA);
+  // A = C / tr and out = √tr·Y_N: dC = dA/tr + (g_tr − <dA, C>/tr²)·I.
+  const dC = scaled(dA, 1 / tr);
   const diag = gTr - frobDot(dA, st.c) / (tr * tr);
   for (let i = 0; i < d; i++) dC[i * d + i] = (dC[i * d + i] as number) + diag;
   return dC;

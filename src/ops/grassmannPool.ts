@@ -11,6 +11,7 @@ import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { fromArray, type Tensor } from "../tensor/tensor.js";
 
+/** Options of {@link grassmannPool} and {@link grassmannCompactPool}. */
 export interface GrassmannPoolOptions {
   /** Dimension of the subspace (number of leading singular vectors kept). Required; 1 ≤ k ≤ min(C, H·W). */
   k: number;

@@ -10,6 +10,7 @@ import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { fromArray, type Tensor } from "../tensor/tensor.js";
 
+/** Options of {@link roiPool}. */
 export interface RoiPoolOptions {
   /** Bins per RoI, `(ph, pw)` or one number for both. Required. */
   outputSize: number | readonly [number, number];

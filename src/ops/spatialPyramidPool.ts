@@ -12,6 +12,7 @@ import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { fromArray, type Tensor } from "../tensor/tensor.js";
 
+/** Options of {@link spatialPyramidPool}. */
 export interface SpatialPyramidPoolOptions {
   /** Bins per side of each pyramid level, in output order. Default `[4, 2, 1]`. */
   levels?: readonly number[];
