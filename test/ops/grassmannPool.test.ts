@@ -41,6 +41,18 @@ describe("grassmannPool: shape / smoke", () => {
   });
 });
 
+describe("grassmannPool: ties", () => {
+  it("an all-zero map (every eigenvalue tied) gives a finite rank-k projector and a zero gradient", () => {
+    const x = tensor(new Float64Array(12), [1, 3, 2, 2], "float64");
+    const { output, backward } = grassmannPool.vjp(x, { k: 2 });
+    let tr = 0;
+    for (let i = 0; i < 3; i++) tr += output.data[i * 4] as number;
+    expect(tr).toBeCloseTo(2, 12);
+    const dx = backward(tensor(Array.from({ length: 9 }, (_, i) => i), [1, 3, 3], "float64"))[0]!;
+    expect(Array.from(dx.data)).toEqual(new Array(12).fill(0));
+  });
+});
+
 describe("grassmannPool: errors", () => {
   const x = randomT([1, 3, 1, 2], 1);
   it("rejects k beyond the rank limit, missing k, bad w and wrong ranks", () => {

@@ -57,6 +57,11 @@ describe("roiPool: errors", () => {
 });
 
 describe("roiPool: values", () => {
+  it("truncates a fractional batch index toward zero, as torchvision's int cast", () => {
+    const x = tensor(Array.from({ length: 32 }, (_, i) => i), [2, 1, 4, 4]);
+    expect(Array.from(roiPool(x, box(1.9, 0, 0, 3, 3), { outputSize: 1 }).data)).toEqual([31]);
+    expect(Array.from(roiPool(x, box(0.99, 0, 0, 3, 3), { outputSize: 1 }).data)).toEqual([15]);
+  });
   it("C round goes half away from zero", () => {
     expect([cRound(2.5), cRound(-2.5), cRound(0.5), cRound(-0.5), cRound(1.49), cRound(-1.5)]).toEqual([3, -3, 1, -1, 1, -2]);
   });
