@@ -15,7 +15,7 @@
 // - Timed: median (p50) latency over at least ITER runs and TIME_MS of sampling per task.
 // - tfjs counts padding out of average windows (TF semantics); poolkit and ONNX use PyTorch's
 //   default count_include_pad = true. Same work, slightly different divisors.
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -114,7 +114,9 @@ async function peerRows() {
         const grad = tf.grad(f);
         if (backend === "cpu") {
           // Agreement check (NHWC → NCHW indexing); tfjs's avg divisor differs where windows hit padding.
-          const ty = f(tx).dataSync();
+          const tyT = f(tx);
+          const ty = tyT.dataSync();
+          tyT.dispose();
           const mine = fwdOp(x, opts).data;
           let diff = 0;
           for (let b = 0; b < n; b++)
@@ -217,6 +219,7 @@ async function methodRows() {
 
 // ---------------------------------------------------------------- report
 const t0 = performance.now();
+const loadBefore = loadavg()[0];
 const version = (pkg) => {
   try {
     return JSON.parse(readFileSync(join(here, "..", "node_modules", ...pkg.split("/"), "package.json"), "utf8")).version;
@@ -233,6 +236,7 @@ const seconds = ((performance.now() - t0) / 1000).toFixed(0);
 const env = [
   `- date: ${new Date().toISOString()}, ${quick ? "quick mode (--quick), " : ""}total bench time ${seconds} s`,
   `- machine: ${cpus()[0]?.model ?? "unknown CPU"} × ${cpus().length} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}`,
+  `- 1-minute load average ${loadBefore.toFixed(1)} before and ${loadavg()[0].toFixed(1)} after the run: above ~1 other processes shared the cores and the times are noisier`,
   `- peers: @tensorflow/tfjs ${version("@tensorflow/tfjs")} (cpu backend, wasm backend ${version("@tensorflow/tfjs-backend-wasm")}), onnxruntime-node ${version("onnxruntime-node")} (CPU execution provider)`,
   `- float32 everywhere; times are median (p50) latencies in ms over ≥ ${ITER} runs and ≥ ${TIME_MS} ms per task`,
   "- one thread for all: poolkit is single-threaded; tfjs-wasm runs without worker threads in Node; onnxruntime intraOpNumThreads = interOpNumThreads = 1",
