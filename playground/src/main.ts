@@ -6,8 +6,7 @@
 import { listPools, type PoolMethod } from "../../src/registry.js";
 import { show } from "../../src/errors.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
-import { manualSeed } from "../../src/tensor/random.js";
-import { buildArgs, mergeOptions, opFor, parseOptionValue, pickRank, primaryOutput, showOptions } from "../../src/cli/invoke.js";
+import { errorText, mergeOptions, parseOptionValue, runMethod, showOptions } from "../../src/cli/invoke.js";
 import { channelImages, imagePlanes, imageToTensor, sampleImage, tensorToImage, type RGBAImage } from "../../src/cli/image.js";
 import { checkMethod } from "../../src/cli/demo.js";
 
@@ -36,10 +35,6 @@ function canvasOf(img: RGBAImage): HTMLCanvasElement {
 
 function figure(content: Node, caption: string): HTMLElement {
   return el("figure", {}, content, el("figcaption", { textContent: caption }));
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 // ---- state ----
@@ -136,11 +131,9 @@ function seed(): number {
 
 /** Run a method on the current image; throws the op's own error for bad options. */
 function pool(m: PoolMethod, options: Record<string, unknown>, s: number): { y: Tensor; ms: number; call: string } {
-  const op = opFor(m, pickRank(m, 2));
   const x = imageToTensor(image);
-  manualSeed(s);
   const t0 = performance.now();
-  const y = primaryOutput(op(...buildArgs(m, x, options, s)));
+  const { op, output: y } = runMethod(m, x, options, s, 2);
   return { y, ms: performance.now() - t0, call: `${op.opName}(x ${show(x.shape)}, ${showOptions(options)})` };
 }
 

@@ -6,11 +6,10 @@
 import { existsSync } from "node:fs";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { getPool, listPools, type PoolMethod } from "../registry.js";
-import { manualSeed } from "../tensor/random.js";
 import { show } from "../errors.js";
 import { runDemo } from "./demo.js";
 import { SCALES, imageToTensor, resizeNearest, tensorToImage, type Scale } from "./image.js";
-import { buildArgs, mergeOptions, opFor, parseOptionValue, pickRank, primaryOutput, sampleShape, showOptions, type Registry } from "./invoke.js";
+import { errorText, mergeOptions, parseOptionValue, pickRank, runMethod, sampleShape, showOptions, type Registry } from "./invoke.js";
 import { readPng, writePng } from "./png.js";
 import { serveStatic } from "./serve.js";
 
@@ -61,10 +60,6 @@ function parse(args: string[], options: ParseArgsConfig["options"]): { values: R
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** Run the program; resolves to the exit code. */
@@ -208,7 +203,7 @@ function run(args: string[], io: IO, registry: Registry): number {
   }
 
   const method = registry.get(positionals[0] as string);
-  const op = opFor(method, pickRank(method, 2));
+  const rank = pickRank(method, 2);
   if (!existsSync(input)) throw new Error(`input file ${show(input)} does not exist`);
   let img;
   try {
@@ -218,8 +213,7 @@ function run(args: string[], io: IO, registry: Registry): number {
   }
   const x = imageToTensor(img);
   const options = mergeOptions(method, overrides);
-  manualSeed(seed);
-  const y = primaryOutput(op(...buildArgs(method, x, options, seed)));
+  const { op, output: y } = runMethod(method, x, options, seed, rank);
 
   if (values.json) {
     io.out(JSON.stringify({ method: method.name, op: op.opName, options, input: x.shape, shape: y.shape, dtype: y.dtype, values: y.toArray() }));

@@ -13,19 +13,20 @@
  */
 import type { PoolMethod } from "../registry.js";
 import { Generator, manualSeed } from "../tensor/random.js";
-import { Tensor } from "../tensor/tensor.js";
-import { sameShape } from "../tensor/tensor.js";
+import { Tensor, sameShape } from "../tensor/tensor.js";
 import { show } from "../errors.js";
 import {
   allFinite,
   axpy,
   buildArgs,
   dot,
+  errorText,
   mergeOptions,
   normalTensor,
   opFor,
   pickRank,
   primaryOutput,
+  runMethod,
   sampleShape,
   sampleTensor,
   showOptions,
@@ -45,10 +46,6 @@ export interface MethodCheck {
   readonly backward: { ok: boolean; detail: string };
 }
 
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** Run and check one method with its defaults on the fixed sample. Never throws. */
 export function checkMethod(method: PoolMethod): MethodCheck {
   let call = method.export;
@@ -63,8 +60,7 @@ export function checkMethod(method: PoolMethod): MethodCheck {
     let forward: MethodCheck["forward"];
     let y: Tensor | undefined;
     try {
-      manualSeed(DEMO_SEED);
-      y = primaryOutput(op(...buildArgs(method, x, options, DEMO_SEED)));
+      y = runMethod(method, x, options, DEMO_SEED, rank).output;
       const expected = method.outputShape(x.shape, options, rank);
       if (!sameShape(y.shape, expected)) forward = { ok: false, detail: `shape ${show(y.shape)} but outputShape says ${show(expected)}` };
       else if (!allFinite(y)) forward = { ok: false, detail: "output has non-finite values" };

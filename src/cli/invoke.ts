@@ -6,7 +6,7 @@
  * No `node:*` import here: the playground bundles this file for the browser.
  */
 import { exampleInputs, type AnyOp, type PoolMethod } from "../registry.js";
-import { Generator } from "../tensor/random.js";
+import { Generator, manualSeed } from "../tensor/random.js";
 import { Tensor, fromArray } from "../tensor/tensor.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatDType } from "../tensor/dtype.js";
@@ -69,6 +69,22 @@ export function parseOptionValue(text: string): unknown {
 export function buildArgs(method: PoolMethod, x: Tensor, options: Record<string, unknown>, seed: number): unknown[] {
   const extras = exampleInputs(method, x, new Generator(seed), options);
   return [x, ...extras, options];
+}
+
+/**
+ * Run a method once on `x` (rank `rank` op): the global generator is reset to `seed` (random
+ * methods draw from it) and the extra inputs come from `Generator(seed)`, so a seed fixes everything.
+ */
+export function runMethod(method: PoolMethod, x: Tensor, options: Record<string, unknown>, seed: number, rank: 1 | 2 | 3): { op: AnyOp; output: Tensor } {
+  const op = opFor(method, rank);
+  const args = buildArgs(method, x, options, seed);
+  manualSeed(seed);
+  return { op, output: primaryOutput(op(...args)) };
+}
+
+/** The message of an Error, or the thrown value as text. */
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** The tensor an op returned, or its `output` for `{ output, indices }` results. */
