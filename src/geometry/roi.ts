@@ -142,6 +142,9 @@ export interface AlignAxis {
   readonly wHigh: Float64Array;
 }
 
+/** Sample rows (or columns) one RoI may use: guards the adaptive grid of absurdly large boxes. */
+const MAX_SAMPLES_PER_AXIS = 1 << 24;
+
 /** RoIAlign's separable bilinear sample grid and per-RoI divisors. */
 export interface RoiAlignPlan extends RoiInput {
   readonly ys: AlignAxis;
@@ -189,6 +192,13 @@ export function planRoiAlign(
     const binW = f(roiW / pw);
     const gh = samplingRatio > 0 ? samplingRatio : Math.ceil(f(roiH / ph));
     const gw = samplingRatio > 0 ? samplingRatio : Math.ceil(f(roiW / pw));
+    // The adaptive grid grows with the box: refuse boxes whose grid could not be allocated.
+    if (Math.max(gh, 0) * ph > MAX_SAMPLES_PER_AXIS || Math.max(gw, 0) * pw > MAX_SAMPLES_PER_AXIS) {
+      throw new PoolkitRangeError(
+        op,
+        `boxes[${r}] needs a ${Math.max(gh, 0)} × ${Math.max(gw, 0)} sampling grid per bin (box ${roiH} × ${roiW} after spatialScale), more than ${MAX_SAMPLES_PER_AXIS} samples per axis; pass a positive samplingRatio`,
+      );
+    }
     starts[2 * r] = y1;
     starts[2 * r + 1] = x1;
     bins[2 * r] = binH;

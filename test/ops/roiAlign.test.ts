@@ -38,6 +38,8 @@ describe("roiAlign: errors", () => {
     expect(() => roiAlign(x, tensor([[0, 0, 0, 3, 3, 1]]), { outputSize: 2 })).toThrow("roiAlign: boxes must have shape [K, 5] (batchIndex, x1, y1, x2, y2), got [1, 6]");
     expect(() => roiAlign(x, box(3, 0, 0, 3, 3), { outputSize: 2 })).toThrow("roiAlign: boxes[0] batch index must be in [0, 0] for a batch of 1, got 3");
     expect(() => roiAlign(x, box(0, 0, Infinity, 3, 3), { outputSize: 2 })).toThrow("roiAlign: boxes[0] coordinates must be finite");
+    expect(() => roiAlign(x, box(0, 0, 0, 1e12, 3), { outputSize: 2 })).toThrow("roiAlign: boxes[0] needs a 2 × 499999997952 sampling grid per bin");
+    expect(roiAlign(x, box(0, 0, 0, 1e12, 3), { outputSize: 2, samplingRatio: 2 }).shape).toEqual([1, 1, 2, 2]);
     expect(() => roiAlign(x, box(0, 0, 0, 3, 3), { outputSize: 2, samplingRatio: 1.5 })).toThrow("roiAlign: samplingRatio must be an integer, got 1.5");
     expect(() => roiAlign(x, box(0, 0, 0, 3, 3), { outputSize: 2, aligned: 1 as never })).toThrow("roiAlign: aligned must be a boolean, got 1");
     expect(() => roiAlign(x, box(0, 0, 0, 3, 3), { outputSize: [2, 2, 2] as never })).toThrow("roiAlign: outputSize must be a number or an array of 2 numbers, got [2, 2, 2]");
