@@ -397,13 +397,47 @@ function tensorSketchBackward(
   }
 }
 
-/** p_j = W_j x (d-vector); w is [d, c] row-major. */
-function project(w: Float64Array, d: number, c: number, x: TypedArray, xo: number, l: number, p: Float64Array): void {
+/** Locations processed together by the Random Maclaurin kernels (bounds scratch to d·RM_BLOCK). */
+const RM_BLOCK = 64;
+
+/** xt[t, j] = x[xo + j·l + l0 + t] for t < lb: the block's channel vectors, location-major and contiguous. */
+function gatherBlock(x: TypedArray, xo: number, c: number, l: number, l0: number, lb: number, xt: Float64Array): void {
+  for (let j = 0; j < c; j++) {
+    const src = xo + j * l + l0;
+    for (let t = 0; t < lb; t++) xt[t * c + j] = x[src + t] as number;
+  }
+}
+
+/** p[k, t] = W_k · x_t: [d, c] × [c, lb] → [d, lb] as dot products of contiguous rows. */
+function projectBlock(w: Float64Array, d: number, c: number, xt: Float64Array, lb: number, p: Float64Array): void {
   for (let k = 0; k < d; k++) {
-    let acc = 0;
-    const r = k * c;
-    for (let j = 0; j < c; j++) acc += (w[r + j] as number) * (x[xo + j * l] as number);
-    p[k] = acc;
+    const wr = k * c;
+    for (let t = 0; t < lb; t++) {
+      const xr = t * c;
+      let acc = 0;
+      for (let j = 0; j < c; j++) acc += (w[wr + j] as number) * (xt[xr + j] as number);
+      p[k * lb + t] = acc;
+    }
+  }
+}
+
+/** dx[xo + j·l + l0 + t] += Σ_k W[k, j] q[k, t]  (dx_block = Wᵀ q). */
+function scatterTransposed(w: Float64Array, d: number, c: number, q: Float64Array, lb: number, dx: FloatArray, xo: number, l: number, l0: number, tmp: Float64Array): void {
+  tmp.fill(0, 0, c * lb);
+  for (let k = 0; k < d; k++) {
+    const qr = k * lb;
+    const wr = k * c;
+    for (let j = 0; j < c; j++) {
+      const wkj = w[wr + j] as number;
+      if (wkj === 0) continue;
+      const tr = j * lb;
+      for (let t = 0; t < lb; t++) tmp[tr + t] = (tmp[tr + t] as number) + wkj * (q[qr + t] as number);
+    }
+  }
+  for (let j = 0; j < c; j++) {
+    const dst = xo + j * l + l0;
+    const tr = j * lb;
+    for (let t = 0; t < lb; t++) dx[dst + t] = (dx[dst + t] as number) + (tmp[tr + t] as number);
   }
 }
 
@@ -412,17 +446,32 @@ function randomMaclaurinForward(
   a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, d: number,
   w1: Float64Array, w2: Float64Array, sumPool: boolean,
 ): void {
-  const p1 = allocArray("float64", d);
-  const p2 = allocArray("float64", d);
+  const B = Math.min(RM_BLOCK, l);
+  const xb = allocArray("float64", c1 * B);
+  const yb = allocArray("float64", c2 * B);
+  const p1 = allocArray("float64", d * B);
+  const p2 = allocArray("float64", d * B);
   const acc = allocArray("float64", d);
   const scale = 1 / Math.sqrt(d);
   for (let s = 0; s < n; s++) {
     acc.fill(0);
-    for (let loc = 0; loc < l; loc++) {
-      project(w1, d, c1, a, s * c1 * l + loc, l, p1);
-      project(w2, d, c2, b, s * c2 * l + loc, l, p2);
-      if (sumPool) for (let k = 0; k < d; k++) acc[k] = (acc[k] as number) + (p1[k] as number) * (p2[k] as number);
-      else for (let k = 0; k < d; k++) out[s * d * l + k * l + loc] = (p1[k] as number) * (p2[k] as number) * scale;
+    for (let l0 = 0; l0 < l; l0 += B) {
+      const lb = Math.min(B, l - l0);
+      gatherBlock(a, s * c1 * l, c1, l, l0, lb, xb);
+      gatherBlock(b, s * c2 * l, c2, l, l0, lb, yb);
+      projectBlock(w1, d, c1, xb, lb, p1);
+      projectBlock(w2, d, c2, yb, lb, p2);
+      for (let k = 0; k < d; k++) {
+        const r = k * lb;
+        if (sumPool) {
+          let sum = 0;
+          for (let t = 0; t < lb; t++) sum += (p1[r + t] as number) * (p2[r + t] as number);
+          acc[k] = (acc[k] as number) + sum;
+        } else {
+          const o = s * d * l + k * l + l0;
+          for (let t = 0; t < lb; t++) out[o + t] = (p1[r + t] as number) * (p2[r + t] as number) * scale;
+        }
+      }
     }
     if (sumPool) for (let k = 0; k < d; k++) out[s * d + k] = (acc[k] as number) * scale;
   }
@@ -433,31 +482,33 @@ function randomMaclaurinBackward(
   g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
   n: number, c1: number, c2: number, l: number, d: number, w1: Float64Array, w2: Float64Array, sumPool: boolean,
 ): void {
-  const p1 = allocArray("float64", d);
-  const p2 = allocArray("float64", d);
+  const B = Math.min(RM_BLOCK, l);
+  const xb = allocArray("float64", c1 * B);
+  const yb = allocArray("float64", c2 * B);
+  const p1 = allocArray("float64", d * B);
+  const p2 = allocArray("float64", d * B);
+  const tmp = allocArray("float64", Math.max(c1, c2) * B);
   const scale = 1 / Math.sqrt(d);
   const dbOut = db ?? da;
   for (let s = 0; s < n; s++) {
-    for (let loc = 0; loc < l; loc++) {
-      const ao = s * c1 * l + loc;
-      const bo = s * c2 * l + loc;
-      project(w1, d, c1, a, ao, l, p1);
-      project(w2, d, c2, b, bo, l, p2);
+    for (let l0 = 0; l0 < l; l0 += B) {
+      const lb = Math.min(B, l - l0);
+      gatherBlock(a, s * c1 * l, c1, l, l0, lb, xb);
+      gatherBlock(b, s * c2 * l, c2, l, l0, lb, yb);
+      projectBlock(w1, d, c1, xb, lb, p1);
+      projectBlock(w2, d, c2, yb, lb, p2);
+      // in place: p1 ← φ̄∘W2y/√d (→ dx through W1), p2 ← φ̄∘W1x/√d (→ dy through W2)
       for (let k = 0; k < d; k++) {
-        const gk = (sumPool ? (g[s * d + k] as number) : (g[s * d * l + k * l + loc] as number)) * scale;
-        const q1 = gk * (p2[k] as number); // → dx through W1
-        const q2 = gk * (p1[k] as number); // → dy through W2
-        p1[k] = q1;
-        p2[k] = q2;
+        const r = k * lb;
+        for (let t = 0; t < lb; t++) {
+          const gk = (sumPool ? (g[s * d + k] as number) : (g[s * d * l + k * l + l0 + t] as number)) * scale;
+          const q1 = gk * (p2[r + t] as number);
+          p2[r + t] = gk * (p1[r + t] as number);
+          p1[r + t] = q1;
+        }
       }
-      for (let k = 0; k < d; k++) {
-        const q1 = p1[k] as number;
-        const q2 = p2[k] as number;
-        const r1 = k * c1;
-        const r2 = k * c2;
-        if (q1 !== 0) for (let j = 0; j < c1; j++) da[ao + j * l] = (da[ao + j * l] as number) + (w1[r1 + j] as number) * q1;
-        if (q2 !== 0) for (let j = 0; j < c2; j++) dbOut[bo + j * l] = (dbOut[bo + j * l] as number) + (w2[r2 + j] as number) * q2;
-      }
+      scatterTransposed(w1, d, c1, p1, lb, da, s * c1 * l, l, l0, tmp);
+      scatterTransposed(w2, d, c2, p2, lb, dbOut, s * c2 * l, l, l0, tmp);
     }
   }
 }

@@ -244,6 +244,29 @@ describe("compactBilinearPool: values", () => {
   });
 });
 
+describe("compactBilinearPool: Random Maclaurin over many locations (blocked kernels)", () => {
+  it("matches the direct sum of (1/sqrt d)(W1 x_l)(W2 y_l) and passes gradcheck with L = 130 > one block", () => {
+    const a = distinctRandom([1, 2, 10, 13], 51, 2);
+    const b = distinctRandom([1, 3, 10, 13], 52, 2);
+    const d = 4;
+    const p = compactBilinearParams(2, 3, { outputDim: d, method: "random-maclaurin", seed: 8 });
+    if (p.method !== "random-maclaurin") throw new Error("expected random-maclaurin");
+    const want = new Float64Array(d);
+    for (let k = 0; k < d; k++) {
+      for (let l = 0; l < 130; l++) {
+        let u = 0;
+        let v = 0;
+        for (let j = 0; j < 2; j++) u += (p.w1.data[k * 2 + j] as number) * (a.data[j * 130 + l] as number);
+        for (let j = 0; j < 3; j++) v += (p.w2.data[k * 3 + j] as number) * (b.data[j * 130 + l] as number);
+        want[k] = (want[k] as number) + (u * v) / Math.sqrt(d);
+      }
+    }
+    expectClose(compactBilinearPool(a, b, { params: p, ...RAW }).data, want, { atol: 1e-10, rtol: 1e-10 });
+    gradcheck(([x, y]) => compactBilinearPool.vjp(x as Tensor, y as Tensor, { params: p }), [a, b]);
+    gradcheck(([x, y]) => compactBilinearPool.vjp(x as Tensor, y as Tensor, { params: p, sumPool: false, l2: false }), [a, b]);
+  });
+});
+
 describe("compactBilinearPool: gradcheck (float64)", () => {
   const a = distinctRandom([2, 3, 2, 2], 41, 2);
   const b = distinctRandom([2, 2, 2, 2], 42, 2);
