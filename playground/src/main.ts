@@ -3,7 +3,7 @@
  * the pooled output per channel, plus a grid of every method on the same image. Everything runs in
  * the page through poolkit's core (no server beyond static files).
  */
-import { listPools, type PoolMethod } from "../../src/registry.js";
+import { getPool, listPools, type PoolMethod } from "../../src/registry.js";
 import { show } from "../../src/errors.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import { errorText, mergeOptions, parseOptionValue, runMethod, showOptions } from "../../src/cli/invoke.js";
@@ -26,10 +26,21 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEl
   return e;
 }
 
+/** Pictures are shown at VIEW_SIDE px on their longer side, pixelated, keeping their aspect ratio. */
+const VIEW_SIDE = 128;
+
+function draw(c: HTMLCanvasElement, img: RGBAImage): void {
+  c.width = img.width;
+  c.height = img.height;
+  const s = VIEW_SIDE / Math.max(img.width, img.height);
+  c.style.width = `${Math.round(img.width * s)}px`;
+  c.style.height = `${Math.round(img.height * s)}px`;
+  c.getContext("2d")?.putImageData(new ImageData(new Uint8ClampedArray(img.data), img.width, img.height), 0, 0);
+}
+
 function canvasOf(img: RGBAImage): HTMLCanvasElement {
-  const c = el("canvas", { width: img.width, height: img.height, className: "view" });
-  const ctx = c.getContext("2d");
-  if (ctx) ctx.putImageData(new ImageData(new Uint8ClampedArray(img.data), img.width, img.height), 0, 0);
+  const c = el("canvas", { className: "view" });
+  draw(c, img);
   return c;
 }
 
@@ -44,7 +55,7 @@ const methods = listPools().filter((m) => m.dims.includes(2));
 let current: PoolMethod | undefined = methods[0];
 
 // ---- image ----
-async function loadFile(file: File): Promise<void> {
+async function loadFile(file: Blob, name: string): Promise<void> {
   const bitmap = await createImageBitmap(file);
   const s = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
   const w = Math.max(1, Math.round(bitmap.width * s));
@@ -55,14 +66,11 @@ async function loadFile(file: File): Promise<void> {
   ctx.drawImage(bitmap, 0, 0, w, h);
   const d = ctx.getImageData(0, 0, w, h);
   image = { width: w, height: h, data: d.data };
-  imageName = `${file.name} (${w}×${h})`;
+  imageName = `${name} (${w}×${h})`;
 }
 
 function showInput(): void {
-  const c = $<HTMLCanvasElement>("input");
-  c.width = image.width;
-  c.height = image.height;
-  c.getContext("2d")?.putImageData(new ImageData(new Uint8ClampedArray(image.data), image.width, image.height), 0, 0);
+  draw($<HTMLCanvasElement>("input"), image);
   $("input-cap").textContent = `${imageName}: x = [1, 3, ${image.height}, ${image.width}]`;
 }
 
@@ -217,9 +225,24 @@ function runGrid(): void {
 function selectMethod(name: string): void {
   current = methods.find((m) => m.name === name);
   $<HTMLSelectElement>("method").value = name;
-  history.replaceState(null, "", `#method=${encodeURIComponent(name)}`);
+  const keep = /image=[^&]+/.exec(location.hash)?.[0];
+  history.replaceState(null, "", `#method=${encodeURIComponent(name)}${keep ? `&${keep}` : ""}`);
   showMethod();
   runCurrent();
+}
+
+/** Show a loaded image everywhere, or say why it could not be read. */
+function useImage(loading: Promise<void>, what: string): void {
+  loading.then(
+    () => {
+      for (const r of Array.from(document.querySelectorAll<HTMLInputElement>("input[name=src]"))) r.checked = false;
+      refreshAll();
+    },
+    (err: unknown) => {
+      $("status").className = "error";
+      $("status").textContent = `could not read ${what}: ${errorText(err)}`;
+    },
+  );
 }
 
 function refreshAll(): void {
@@ -244,17 +267,7 @@ function start(): void {
   });
   $<HTMLInputElement>("file").addEventListener("change", (e) => {
     const file = (e.target as HTMLInputElement).files?.[0];
-    if (!file) return;
-    loadFile(file).then(
-      () => {
-        for (const r of Array.from(document.querySelectorAll<HTMLInputElement>("input[name=src]"))) r.checked = false;
-        refreshAll();
-      },
-      (err: unknown) => {
-        $("status").className = "error";
-        $("status").textContent = `could not read ${file.name}: ${errorText(err)}`;
-      },
-    );
+    if (file) useImage(loadFile(file, file.name), file.name);
   });
   for (const r of Array.from(document.querySelectorAll<HTMLInputElement>("input[name=src]"))) {
     r.addEventListener("change", () => {
@@ -263,16 +276,28 @@ function start(): void {
       refreshAll();
     });
   }
-  // A link can pick the method: index.html#method=SoftPool (any name getPool would accept).
+  // A link can pick the method, by any name getPool accepts: index.html#method=soft-pool …
   const wanted = /method=([^&]+)/.exec(location.hash)?.[1];
   if (wanted) {
-    const key = decodeURIComponent(wanted).toLowerCase().replace(/[^a-z0-9]/g, "");
-    const m = methods.find((x) => [x.name, x.export, ...x.aliases].some((n) => n.toLowerCase().replace(/[^a-z0-9]/g, "") === key));
-    if (m) {
-      current = m;
-      $<HTMLSelectElement>("method").value = m.name;
-      showMethod();
+    try {
+      const m = getPool(decodeURIComponent(wanted));
+      if (methods.includes(m)) {
+        current = m;
+        $<HTMLSelectElement>("method").value = m.name;
+        showMethod();
+      }
+    } catch {
+      // an unknown name in a link: keep the first method
     }
+  }
+  // … and an image on the same site: #image=photo.png (goes through the same path as a picked file).
+  const imageUrl = /image=([^&]+)/.exec(location.hash)?.[1];
+  if (imageUrl) {
+    const url = decodeURIComponent(imageUrl);
+    const load = fetch(url)
+      .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`HTTP ${r.status}`))))
+      .then((blob) => loadFile(blob, url));
+    useImage(load, url);
   }
   refreshAll();
   runChecks();
