@@ -71,7 +71,7 @@ export const CompactBilinear: PoolMethod = {
   // The hashes / projections are drawn once from `seed` (default 1), not per call: deterministic.
   random: false,
   trainEval: false,
-  inputs: [secondStream("Optional second feature map [N, C2, H, W] (same N, H, W as x), e.g. MCB's other modality; omit it for homogeneous compact bilinear pooling.")],
+  inputs: [secondStream("Optional second stream [N, C2, H, W] (same N, H, W as x) or a vector [N, C2] broadcast to every location, e.g. MCB's question; omit it for homogeneous compact bilinear pooling.")],
   learnable: [],
   paper:
     "Gao, Beijbom, Zhang & Darrell, Compact Bilinear Pooling, CVPR 2016; Fukui, Park, Yang, Rohrbach, Darrell & Rohrbach, Multimodal Compact Bilinear Pooling for Visual Question Answering and Visual Grounding, EMNLP 2016",

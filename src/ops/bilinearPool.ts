@@ -37,15 +37,20 @@ export function featureMap(op: string, name: string, x: unknown): FeatureMap {
   return { n: s[0] as number, c: s[1] as number, spatial, l: spatial.reduce((p, d) => p * d, 1), dtype: x.dtype };
 }
 
-/** A second stream: same dtype, batch size and spatial dims as the first (channels may differ). */
-export function pairedFeatureMap(op: string, name: string, y: unknown, first: FeatureMap, firstName: string): FeatureMap {
+/**
+ * A second stream: same dtype, batch size and spatial dims as the first (channels may differ); with
+ * `allowBroadcast`, also `[N, C]` (no spatial dims) for a first stream with spatial dims.
+ */
+export function pairedFeatureMap(op: string, name: string, y: unknown, first: FeatureMap, firstName: string, allowBroadcast = false): FeatureMap {
   const f = featureMap(op, name, y);
   const t = y as Tensor;
   if (f.dtype !== first.dtype) throw new PoolkitTypeError(op, `${name} must have ${firstName}'s dtype ${first.dtype}, got ${f.dtype}`);
-  const same = f.n === first.n && f.spatial.length === first.spatial.length && f.spatial.every((d, i) => d === first.spatial[i]);
-  if (!same) {
+  const sameSpatial = f.spatial.length === first.spatial.length && f.spatial.every((d, i) => d === first.spatial[i]);
+  const broadcast = allowBroadcast && f.spatial.length === 0;
+  if (f.n !== first.n || !(sameSpatial || broadcast)) {
     const want = `[${[first.n, "C", ...first.spatial].join(", ")}]`;
-    throw new PoolkitRangeError(op, `${name} must have the batch size and spatial size of ${firstName} ${want}, got shape ${show(t.shape)}`);
+    const alt = allowBroadcast && first.spatial.length > 0 ? ` (or be [${first.n}, C], broadcast over locations)` : "";
+    throw new PoolkitRangeError(op, `${name} must have the batch size and spatial size of ${firstName} ${want}${alt}, got shape ${show(t.shape)}`);
   }
   return f;
 }
@@ -128,8 +133,10 @@ export interface PostOptions {
   l2Eps?: number;
 }
 
+/** The option names of {@link PostOptions}. */
 export const POST_KEYS = ["signedSqrt", "l2", "sqrtEps", "l2Eps"] as const;
 
+/** Validated {@link PostOptions} with their defaults. */
 export function postOptions(op: string, o: PostOptions): Pick<PostPlan, "signedSqrt" | "l2" | "sqrtEps" | "l2Eps"> {
   return {
     signedSqrt: boolOption(op, "signedSqrt", o.signedSqrt, true),

@@ -247,7 +247,7 @@ function resolveParams(op: string, o: CompactBilinearPoolOptions, c1: number, c2
 function sketchSpectra(
   plan: FFTPlan, z: Float64Array, x1: Float64Array, x2: Float64Array,
   a: TypedArray, ao: number, c1: number, h1: Int32Array, s1: Float64Array,
-  b: TypedArray, bo: number, c2: number, h2: Int32Array, s2: Float64Array, l: number,
+  b: TypedArray, bo: number, c2: number, h2: Int32Array, s2: Float64Array, l: number, lbs: number,
 ): number {
   const d = plan.n;
   z.fill(0);
@@ -257,7 +257,7 @@ function sketchSpectra(
   }
   for (let c = 0; c < c2; c++) {
     const k = 2 * (h2[c] as number) + 1;
-    z[k] = (z[k] as number) + (s2[c] as number) * (b[bo + c * l] as number);
+    z[k] = (z[k] as number) + (s2[c] as number) * (b[bo + c * lbs] as number);
   }
   let n1 = 0;
   let n2 = 0;
@@ -293,7 +293,7 @@ function roundoffBound(d: number, normProducts: number): number {
 
 /** φ_l = Ψ1 ⊛ Ψ2 = IFFT(FFT Ψ1 ∘ FFT Ψ2) (IFFT with 1/d); summed over l in the frequency domain when pooling. */
 function tensorSketchForward(
-  a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, d: number,
+  a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number,
   h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean,
 ): void {
   const plan = fftPlan(d);
@@ -301,11 +301,12 @@ function tensorSketchForward(
   const x1 = allocArray("float64", 2 * d);
   const x2 = allocArray("float64", 2 * d);
   const acc = allocArray("float64", 2 * d);
+  const lbs = bBroadcast ? 1 : l; // b's channel stride; a broadcast b has one location
   for (let s = 0; s < n; s++) {
     acc.fill(0);
     let normSum = 0;
     for (let loc = 0; loc < l; loc++) {
-      const np = sketchSpectra(plan, z, x1, x2, a, s * c1 * l + loc, c1, h1, s1, b, s * c2 * l + loc, c2, h2, s2, l);
+      const np = sketchSpectra(plan, z, x1, x2, a, s * c1 * l + loc, c1, h1, s1, b, bBroadcast ? s * c2 : s * c2 * l + loc, c2, h2, s2, l, lbs);
       normSum += np;
       if (!sumPool) acc.fill(0);
       for (let k = 0; k < 2 * d; k += 2) {
@@ -348,7 +349,7 @@ function tensorSketchForward(
  */
 function tensorSketchBackward(
   g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
-  n: number, c1: number, c2: number, l: number, d: number,
+  n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number,
   h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean,
 ): void {
   const plan = fftPlan(d);
@@ -357,6 +358,7 @@ function tensorSketchBackward(
   const x2 = allocArray("float64", 2 * d);
   const f = allocArray("float64", 2 * d);
   const dbOut = db ?? da;
+  const lbs = bBroadcast ? 1 : l;
   for (let s = 0; s < n; s++) {
     if (sumPool) {
       f.fill(0);
@@ -371,8 +373,8 @@ function tensorSketchBackward(
         plan.forward(f);
       }
       const ao = s * c1 * l + loc;
-      const bo = s * c2 * l + loc;
-      sketchSpectra(plan, z, x1, x2, a, ao, c1, h1, s1, b, bo, c2, h2, s2, l);
+      const bo = bBroadcast ? s * c2 : s * c2 * l + loc;
+      sketchSpectra(plan, z, x1, x2, a, ao, c1, h1, s1, b, bo, c2, h2, s2, l, lbs);
       for (let k = 0; k < 2 * d; k += 2) {
         const fr = f[k] as number;
         const fi = f[k + 1] as number;
@@ -390,7 +392,7 @@ function tensorSketchBackward(
         da[i] = (da[i] as number) + (s1[c] as number) * (z[2 * (h1[c] as number)] as number);
       }
       for (let c = 0; c < c2; c++) {
-        const i = bo + c * l;
+        const i = bo + c * lbs;
         dbOut[i] = (dbOut[i] as number) + (s2[c] as number) * (z[2 * (h2[c] as number) + 1] as number);
       }
     }
@@ -400,11 +402,14 @@ function tensorSketchBackward(
 /** Locations processed together by the Random Maclaurin kernels (bounds scratch to d·RM_BLOCK). */
 const RM_BLOCK = 64;
 
-/** xt[t, j] = x[xo + j·l + l0 + t] for t < lb: the block's channel vectors, location-major and contiguous. */
-function gatherBlock(x: TypedArray, xo: number, c: number, l: number, l0: number, lb: number, xt: Float64Array): void {
+/**
+ * xt[t, j] = x[xo + j·cs + (l0 + t)·ts] for t < lb: the block's channel vectors, location-major and
+ * contiguous. (cs, ts) = (L, 1) for a feature map, (1, 0) for a vector broadcast to every location.
+ */
+function gatherBlock(x: TypedArray, xo: number, c: number, cs: number, ts: number, l0: number, lb: number, xt: Float64Array): void {
   for (let j = 0; j < c; j++) {
-    const src = xo + j * l + l0;
-    for (let t = 0; t < lb; t++) xt[t * c + j] = x[src + t] as number;
+    const src = xo + j * cs + l0 * ts;
+    for (let t = 0; t < lb; t++) xt[t * c + j] = x[src + t * ts] as number;
   }
 }
 
@@ -421,8 +426,8 @@ function projectBlock(w: Float64Array, d: number, c: number, xt: Float64Array, l
   }
 }
 
-/** dx[xo + j·l + l0 + t] += Σ_k W[k, j] q[k, t]  (dx_block = Wᵀ q). */
-function scatterTransposed(w: Float64Array, d: number, c: number, q: Float64Array, lb: number, dx: FloatArray, xo: number, l: number, l0: number, tmp: Float64Array): void {
+/** dx[xo + j·cs + (l0 + t)·ts] += Σ_k W[k, j] q[k, t]  (dx_block = Wᵀ q; a broadcast vector sums over t). */
+function scatterTransposed(w: Float64Array, d: number, c: number, q: Float64Array, lb: number, dx: FloatArray, xo: number, cs: number, ts: number, l0: number, tmp: Float64Array): void {
   tmp.fill(0, 0, c * lb);
   for (let k = 0; k < d; k++) {
     const qr = k * lb;
@@ -435,15 +440,15 @@ function scatterTransposed(w: Float64Array, d: number, c: number, q: Float64Arra
     }
   }
   for (let j = 0; j < c; j++) {
-    const dst = xo + j * l + l0;
+    const dst = xo + j * cs + l0 * ts;
     const tr = j * lb;
-    for (let t = 0; t < lb; t++) dx[dst + t] = (dx[dst + t] as number) + (tmp[tr + t] as number);
+    for (let t = 0; t < lb; t++) dx[dst + t * ts] = (dx[dst + t * ts] as number) + (tmp[tr + t] as number);
   }
 }
 
 /** φ_l = (1/√d)(W1 x_l) ∘ (W2 y_l), the paper's unbiased scaling (E<φ(x), φ(y)> = <x, y>²). */
 function randomMaclaurinForward(
-  a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, d: number,
+  a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number,
   w1: Float64Array, w2: Float64Array, sumPool: boolean,
 ): void {
   const B = Math.min(RM_BLOCK, l);
@@ -457,8 +462,8 @@ function randomMaclaurinForward(
     acc.fill(0);
     for (let l0 = 0; l0 < l; l0 += B) {
       const lb = Math.min(B, l - l0);
-      gatherBlock(a, s * c1 * l, c1, l, l0, lb, xb);
-      gatherBlock(b, s * c2 * l, c2, l, l0, lb, yb);
+      gatherBlock(a, s * c1 * l, c1, l, 1, l0, lb, xb);
+      gatherBlock(b, bBroadcast ? s * c2 : s * c2 * l, c2, bBroadcast ? 1 : l, bBroadcast ? 0 : 1, l0, lb, yb);
       projectBlock(w1, d, c1, xb, lb, p1);
       projectBlock(w2, d, c2, yb, lb, p2);
       for (let k = 0; k < d; k++) {
@@ -480,7 +485,7 @@ function randomMaclaurinForward(
 /** dx_l = (1/√d) W1ᵀ(φ̄ ∘ W2 y_l), dy_l = (1/√d) W2ᵀ(φ̄ ∘ W1 x_l). */
 function randomMaclaurinBackward(
   g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
-  n: number, c1: number, c2: number, l: number, d: number, w1: Float64Array, w2: Float64Array, sumPool: boolean,
+  n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number, w1: Float64Array, w2: Float64Array, sumPool: boolean,
 ): void {
   const B = Math.min(RM_BLOCK, l);
   const xb = allocArray("float64", c1 * B);
@@ -493,8 +498,8 @@ function randomMaclaurinBackward(
   for (let s = 0; s < n; s++) {
     for (let l0 = 0; l0 < l; l0 += B) {
       const lb = Math.min(B, l - l0);
-      gatherBlock(a, s * c1 * l, c1, l, l0, lb, xb);
-      gatherBlock(b, s * c2 * l, c2, l, l0, lb, yb);
+      gatherBlock(a, s * c1 * l, c1, l, 1, l0, lb, xb);
+      gatherBlock(b, bBroadcast ? s * c2 : s * c2 * l, c2, bBroadcast ? 1 : l, bBroadcast ? 0 : 1, l0, lb, yb);
       projectBlock(w1, d, c1, xb, lb, p1);
       projectBlock(w2, d, c2, yb, lb, p2);
       // in place: p1 ← φ̄∘W2y/√d (→ dx through W1), p2 ← φ̄∘W1x/√d (→ dy through W2)
@@ -507,8 +512,8 @@ function randomMaclaurinBackward(
           p1[r + t] = q1;
         }
       }
-      scatterTransposed(w1, d, c1, p1, lb, da, s * c1 * l, l, l0, tmp);
-      scatterTransposed(w2, d, c2, p2, lb, dbOut, s * c2 * l, l, l0, tmp);
+      scatterTransposed(w1, d, c1, p1, lb, da, s * c1 * l, l, 1, l0, tmp);
+      scatterTransposed(w2, d, c2, p2, lb, dbOut, bBroadcast ? s * c2 : s * c2 * l, bBroadcast ? 1 : l, bBroadcast ? 0 : 1, l0, tmp);
     }
   }
 }
@@ -530,8 +535,10 @@ function outShape(n: number, spatial: readonly number[], d: number, sumPool: boo
  * Bilinear Pooling for Visual Question Answering and Visual Grounding", EMNLP 2016).
  *
  * Shapes: a `[N, C1, H, W]`, b `[N, C2, H, W]` (same N and spatial dims; any number of spatial dims,
- * including none, e.g. MCB of two `[N, 2048]` vectors) → `[N, d]` with `sumPool` (default), else
- * `[N, d, H, W]`; d = `outputDim`. With b omitted the pooling is homogeneous (b = a, C2 = C1).
+ * including none, e.g. MCB of two `[N, 2048]` vectors) or b `[N, C2]`, broadcast to every location
+ * (MCB's tiled question vector; its gradient sums over locations) → `[N, d]` with `sumPool`
+ * (default), else `[N, d, H, W]`; d = `outputDim`. With b omitted the pooling is homogeneous
+ * (b = a, C2 = C1).
  *
  * Per location l (x = a[n, :, l], y = b[n, :, l]):
  * - `"tensor-sketch"`: Ψ1 = count sketch of x with (h1, s1), Ψ2 of y with (h2, s2) — two independent
@@ -551,6 +558,8 @@ function outShape(n: number, spatial: readonly number[], d: number, sumPool: boo
  * Deviations: the Caffe layer's unnormalised inverse FFT scales Tensor Sketch by d (it cancels after
  * L2); the MATLAB RM code scales each W by 1/√d (overall 1/d) where the paper's unbiased 1/√d is
  * used here; hashes from Caffe/MATLAB/TensorFlow seeds are not reproduced (load them via `params`).
+ * Tensor Sketch entries within the FFT's rounding bound (buckets no channel pair reaches, pairs that
+ * cancel) are set to exactly 0 rather than left as ~1e-16 noise that the signed √ would amplify.
  *
  * @example
  * const x = randn([2, 512, 14, 14]);
@@ -566,7 +575,8 @@ export const compactBilinearPool = defineOp(
     const o = expectOptions<CompactBilinearPoolOptions>(op, split.opts, KNOWN);
     const fa = featureMap(op, "a", a);
     const bT = split.y;
-    const fb = bT === null ? fa : pairedFeatureMap(op, "b", bT, fa, "a");
+    const fb = bT === null ? fa : pairedFeatureMap(op, "b", bT, fa, "a", true);
+    const bBroadcast = fb.spatial.length === 0 && fa.spatial.length > 0;
     const post = postOptions(op, o);
     const sumPool = boolOption(op, "sumPool", o.sumPool, true);
     const p = resolveParams(op, o, fa.c, fb.c);
@@ -580,9 +590,9 @@ export const compactBilinearPool = defineOp(
     // Tensor Sketch: entries cleaned to exactly 0 (see roundoffBound); constant, so no gradient
     const zeroed = allocArray("int32", p.method === "tensor-sketch" ? v.length : 0);
     if (p.method === "tensor-sketch") {
-      kernel("compactBilinearPool.tensorSketch", dtype, tensorSketchForward)(a.data, bData, v, n, c1, c2, l, d, p.h1, p.s1, p.h2, p.s2, zeroed, sumPool);
+      kernel("compactBilinearPool.tensorSketch", dtype, tensorSketchForward)(a.data, bData, v, n, c1, c2, l, bBroadcast, d, p.h1, p.s1, p.h2, p.s2, zeroed, sumPool);
     } else {
-      kernel("compactBilinearPool.randomMaclaurin", dtype, randomMaclaurinForward)(a.data, bData, v, n, c1, c2, l, d, p.w1, p.w2, sumPool);
+      kernel("compactBilinearPool.randomMaclaurin", dtype, randomMaclaurinForward)(a.data, bData, v, n, c1, c2, l, bBroadcast, d, p.w1, p.w2, sumPool);
     }
     const plan: PostPlan = { rows: sumPool ? n : n * l, dim: d, stride: sumPool ? 1 : l, ...post };
     const u = allocArray(dtype, v.length);
@@ -598,9 +608,9 @@ export const compactBilinearPool = defineOp(
         const db = bT ? allocArray(dtype, bT.size) : null;
         const bNow = (bT ?? a).data;
         if (p.method === "tensor-sketch") {
-          kernel("compactBilinearPool.tensorSketchBackward", dtype, tensorSketchBackward)(g, a.data, bNow, da, db, n, c1, c2, l, d, p.h1, p.s1, p.h2, p.s2, zeroed, sumPool);
+          kernel("compactBilinearPool.tensorSketchBackward", dtype, tensorSketchBackward)(g, a.data, bNow, da, db, n, c1, c2, l, bBroadcast, d, p.h1, p.s1, p.h2, p.s2, zeroed, sumPool);
         } else {
-          kernel("compactBilinearPool.randomMaclaurinBackward", dtype, randomMaclaurinBackward)(g, a.data, bNow, da, db, n, c1, c2, l, d, p.w1, p.w2, sumPool);
+          kernel("compactBilinearPool.randomMaclaurinBackward", dtype, randomMaclaurinBackward)(g, a.data, bNow, da, db, n, c1, c2, l, bBroadcast, d, p.w1, p.w2, sumPool);
         }
         return bT && db ? [fromArray(da, a.shape), fromArray(db, bT.shape)] : [fromArray(da, a.shape)];
       },

@@ -128,8 +128,12 @@ describe("compactBilinearPool: errors", () => {
     expect(() => compactBilinearPool(a, { outputDim: 8, sumpool: false } as never)).toThrow('compactBilinearPool: unknown option "sumpool"');
   });
   it("mismatched batch / spatial sizes and dtypes for two streams", () => {
-    expect(() => compactBilinearPool(a, randn([2, 3, 4, 3]), { outputDim: 8 })).toThrow("compactBilinearPool: b must have the batch size and spatial size of a [2, C, 4, 4], got shape [2, 3, 4, 3]");
-    expect(() => compactBilinearPool(a, randn([2, 3]), { outputDim: 8 })).toThrow("compactBilinearPool: b must have the batch size and spatial size of a [2, C, 4, 4], got shape [2, 3]");
+    expect(() => compactBilinearPool(a, randn([2, 3, 4, 3]), { outputDim: 8 })).toThrow(
+      "compactBilinearPool: b must have the batch size and spatial size of a [2, C, 4, 4] (or be [2, C], broadcast over locations), got shape [2, 3, 4, 3]",
+    );
+    expect(() => compactBilinearPool(a, randn([3, 3]), { outputDim: 8 })).toThrow("got shape [3, 3]");
+    expect(() => compactBilinearPool(a, randn([2, 3, 16]), { outputDim: 8 })).toThrow("got shape [2, 3, 16]");
+    expect(() => compactBilinearPool(randn([2, 3]), randn([2, 3, 4]), { outputDim: 8 })).toThrow("compactBilinearPool: b must have the batch size and spatial size of a [2, C], got shape [2, 3, 4]");
     expect(() => compactBilinearPool(a, randn([2, 3, 4, 4], { dtype: "float64" }), { outputDim: 8 })).toThrow("compactBilinearPool: b must have a's dtype float32, got float64");
   });
   it("wrong parameter shapes and values", () => {
@@ -265,6 +269,29 @@ describe("compactBilinearPool: Random Maclaurin over many locations (blocked ker
     gradcheck(([x, y]) => compactBilinearPool.vjp(x as Tensor, y as Tensor, { params: p }), [a, b]);
     gradcheck(([x, y]) => compactBilinearPool.vjp(x as Tensor, y as Tensor, { params: p, sumPool: false, l2: false }), [a, b]);
   });
+});
+
+describe("compactBilinearPool: a [N, C2] second stream broadcast over locations (MCB's tiled question)", () => {
+  for (const method of ["tensor-sketch", "random-maclaurin"] as const) {
+    it(`${method}: equals tiling it, and its gradient is the tiled gradient summed over locations`, () => {
+      const a = randn([2, 3, 70], { seed: 61, dtype: "float64" }); // 70 locations: more than one RM block
+      const q = randn([2, 2], { seed: 62, dtype: "float64" });
+      const tiled = tensor(Float64Array.from({ length: 2 * 2 * 70 }, (_, i) => q.data[Math.floor(i / 70)] as number), [2, 2, 70], "float64");
+      for (const sumPool of [true, false]) {
+        const opts = { outputDim: 9, method, sumPool };
+        const bc = compactBilinearPool.vjp(a, q, opts);
+        const tl = compactBilinearPool.vjp(a, tiled, opts);
+        expectClose(bc.output.data, tl.output.data, { atol: 1e-12, rtol: 1e-10 });
+        const dy = randn(bc.output.shape, { seed: 63, dtype: "float64" });
+        const [da1, dq] = bc.backward(dy);
+        const [da2, dt] = tl.backward(dy);
+        expectClose((da1 as Tensor).data, (da2 as Tensor).data, { atol: 1e-10, rtol: 1e-9 });
+        const summed = Array.from({ length: 4 }, (_, i) => { let s = 0; for (let l = 0; l < 70; l++) s += (dt as Tensor).data[i * 70 + l] as number; return s; });
+        expectClose((dq as Tensor).data, summed, { atol: 1e-10, rtol: 1e-9 });
+      }
+      gradcheck(([x, y]) => compactBilinearPool.vjp(x as Tensor, y as Tensor, { outputDim: 6, method }), [distinctRandom([1, 2, 2, 3], 64, 2), distinctRandom([1, 3], 65, 2)]);
+    });
+  }
 });
 
 describe("compactBilinearPool: gradcheck (float64)", () => {
