@@ -227,6 +227,8 @@ const version = (pkg) => {
     return "?";
   }
 };
+await tfjsBackend("wasm");
+const wasmFlags = `SIMD ${await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")}, threads ${await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")}`;
 console.error("peers (max/avg pooling) …");
 const peers = await peerRows();
 console.error("every registered method …");
@@ -237,9 +239,9 @@ const env = [
   `- date: ${new Date().toISOString()}, ${quick ? "quick mode (--quick), " : ""}total bench time ${seconds} s`,
   `- machine: ${cpus()[0]?.model ?? "unknown CPU"} × ${cpus().length} logical cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}`,
   `- 1-minute load average ${loadBefore.toFixed(1)} before and ${loadavg()[0].toFixed(1)} after the run: above ~1 other processes shared the cores and the times are noisier`,
-  `- peers: @tensorflow/tfjs ${version("@tensorflow/tfjs")} (cpu backend, wasm backend ${version("@tensorflow/tfjs-backend-wasm")}), onnxruntime-node ${version("onnxruntime-node")} (CPU execution provider)`,
+  `- peers: @tensorflow/tfjs ${version("@tensorflow/tfjs")} (cpu backend; wasm backend ${version("@tensorflow/tfjs-backend-wasm")}: ${wasmFlags}), onnxruntime-node ${version("onnxruntime-node")} (CPU execution provider)`,
   `- float32 everywhere; times are median (p50) latencies in ms over ≥ ${ITER} runs and ≥ ${TIME_MS} ms per task`,
-  "- one thread for all: poolkit is single-threaded; tfjs-wasm runs without worker threads in Node; onnxruntime intraOpNumThreads = interOpNumThreads = 1",
+  "- one thread for all: poolkit is single-threaded; tfjs-wasm has no worker threads in Node (flags above); onnxruntime intraOpNumThreads = interOpNumThreads = 1",
   "- layout conversion is excluded from every timing: tfjs gets its NHWC input before timing; poolkit and ONNX read NCHW",
   "- ratio = peer time / poolkit time: above 1× poolkit is faster, below 1× the peer is faster",
   "- tfjs avgPool excludes padding from the divisor (TF semantics); poolkit and ONNX include it (PyTorch default), hence the avg k3 p1 difference vs tfjs",

@@ -8,7 +8,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { getPool, listPools, type PoolMethod } from "../registry.js";
 import { show } from "../errors.js";
 import { runDemo } from "./demo.js";
-import { SCALES, imageToTensor, resizeNearest, tensorToImage, type Scale } from "./image.js";
+import { SCALES, imageToTensor, resizeNearest, sampleImage, tensorToImage, type Scale } from "./image.js";
 import { errorText, mergeOptions, parseOptionValue, pickRank, runMethod, sampleShape, showOptions, type Registry } from "./invoke.js";
 import { readPng, writePng } from "./png.js";
 import { serveStatic } from "./serve.js";
@@ -46,6 +46,8 @@ commands:
       --upscale                nearest-neighbour upscale the output PNG to the input's size
       --scale auto|minmax|clip how values map to 0..255 (default auto: clip if all in [0, 1])
       --json                   print the raw output (shape, dtype, values) as JSON
+  sample <out.png> [--size n]
+                           write the generated sample picture (n×n, default 96) to try "run" on
   serve <dir> [--port n]   serve a directory on http://127.0.0.1:<port>/ (default port 8080)
   help                     this text
 
@@ -82,6 +84,8 @@ export async function main(argv: readonly string[], io: IO = consoleIO, registry
         return info(rest, io, registry);
       case "run":
         return run(rest, io, registry);
+      case "sample":
+        return sample(rest, io);
       case "serve":
         return await serve(rest, io);
       case undefined:
@@ -91,7 +95,7 @@ export async function main(argv: readonly string[], io: IO = consoleIO, registry
         io.out(USAGE);
         return command === undefined ? 2 : 0;
       default:
-        throw new UsageError(`unknown command ${show(command)}; commands: demo, list, info, run, serve, help`);
+        throw new UsageError(`unknown command ${show(command)}; commands: demo, list, info, run, sample, serve, help`);
     }
   } catch (e) {
     if (e instanceof UsageError) {
@@ -227,6 +231,16 @@ function run(args: string[], io: IO, registry: Registry): number {
     // With --json on stdout, keep stdout pure JSON.
     (values.json ? io.err : io.out)(note);
   }
+  return 0;
+}
+
+function sample(args: string[], io: IO): number {
+  const { values, positionals } = parse(args, { size: { type: "string" } });
+  if (positionals.length !== 1) throw new UsageError(`sample takes one output file, got ${show(positionals)}`);
+  const size = Number(values.size ?? "96");
+  if (!Number.isInteger(size) || size < 1 || size > 4096) throw new UsageError(`--size must be an integer in [1, 4096], got ${show(values.size)}`);
+  writePng(positionals[0] as string, sampleImage(size, size));
+  io.out(`wrote ${positionals[0]} (${size}×${size} sample picture)`);
   return 0;
 }
 

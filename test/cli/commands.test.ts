@@ -197,6 +197,18 @@ describe("run", () => {
   });
 });
 
+describe("sample", () => {
+  it("writes the generated sample picture at the requested size", async () => {
+    const c = capture();
+    const out = join(dir, "sample.png");
+    expect(await main(["sample", out, "--size", "40"], c.io)).toBe(0);
+    const img = decodePng(new Uint8Array(readFileSync(out)));
+    expect([img.width, img.height]).toEqual([40, 40]);
+    expect(await main(["sample", out, "--size", "0"], c.io)).toBe(2);
+    expect(c.err[0]).toBe("poolkit: --size must be an integer in [1, 4096], got \"0\"");
+  });
+});
+
 describe("the program entry point", () => {
   it("runs as a program: exit code 1 and the known methods on stderr for an unknown method", () => {
     const r = spawnSync(process.execPath, ["--import", "tsx", join(__dirname, "../../src/cli/main.ts"), "info", "nope-pool"], { encoding: "utf8" });
