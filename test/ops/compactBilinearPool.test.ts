@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { compactBilinearParams, compactBilinearPool, type CompactBilinearParams } from "../../src/ops/compactBilinearPool.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
-import { Generator, randn } from "../../src/tensor/random.js";
+import { Generator, manualSeed, randn } from "../../src/tensor/random.js";
 import { expectClose, expectTensorClose, tolFor } from "../helpers/close.js";
 import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
@@ -100,6 +100,24 @@ describe("compactBilinearParams: exposed, savable parameters", () => {
     if (r.method !== "random-maclaurin") throw new Error("expected random-maclaurin");
     expect(r.w1.shape).toEqual([6, 4]);
     expect(r.w2.shape).toEqual([6, 2]);
+  });
+  it("the draws never touch the global generator (they are a fixed projection, not per-call noise)", () => {
+    manualSeed(77);
+    const expectedNext = [...randn([4]).data];
+    manualSeed(77);
+    compactBilinearPool(randn([1, 3, 2], { seed: 1 }), { outputDim: 16, seed: 123 });
+    compactBilinearPool(randn([1, 3, 2], { seed: 1 }), { outputDim: 16, method: "random-maclaurin" });
+    expect([...randn([4]).data]).toEqual(expectedNext);
+  });
+  it("params may hold float signs / weights (e.g. learned ones) as well as int32", () => {
+    const p = compactBilinearParams(3, 2, { outputDim: 8, seed: 4 });
+    if (p.method !== "tensor-sketch") throw new Error("expected tensor-sketch");
+    const x = randn([2, 3, 5], { seed: 2, dtype: "float64" });
+    const y = randn([2, 2, 5], { seed: 3, dtype: "float64" });
+    const asFloat = { ...p, s1: p.s1.cast("float32"), s2: tensor(Float64Array.from(p.s2.data, (v) => 0.5 * v), [2], "float64") };
+    const half = compactBilinearPool(x, y, { params: asFloat, ...RAW });
+    const full = compactBilinearPool(x, y, { params: p, ...RAW });
+    expectClose(half.data, Float64Array.from(full.data, (v) => 0.5 * v), { atol: 1e-12 });
   });
   it("returned tensors are copies: writing them does not change later draws", () => {
     const p = compactBilinearParams(3, 3, { outputDim: 8, seed: 11 });
