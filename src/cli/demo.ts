@@ -46,11 +46,11 @@ export interface MethodCheck {
   readonly backward: { ok: boolean; detail: string };
 }
 
-/** Run and check one method with its defaults on the fixed sample. Never throws. */
-export function checkMethod(method: PoolMethod): MethodCheck {
+/** Run and check one method (at its main rank, or `rank`) with its defaults on the fixed sample. Never throws. */
+export function checkMethod(method: PoolMethod, wantedRank?: 1 | 2 | 3): MethodCheck {
   let call = method.export;
   try {
-    const rank = pickRank(method);
+    const rank = pickRank(method, wantedRank);
     const op = opFor(method, rank);
     const options = mergeOptions(method);
     call = `${op.opName}(x: ${show(sampleShape(rank))}${method.inputs.map((i) => `, ${i.name}`).join("")}, ${showOptions(options)})`;
@@ -135,16 +135,29 @@ function checkBackward(method: PoolMethod, rank: 1 | 2 | 3): MethodCheck["backwa
   }
 }
 
-/** Print the demo; returns true when every method passed both checks. */
+function pickRankSafe(method: PoolMethod): number | undefined {
+  try {
+    return pickRank(method);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Print the demo (each method at its main rank, its other ranks in one line); true when every check passed. */
 export function runDemo(methods: readonly PoolMethod[], out: (line: string) => void): boolean {
   out(`poolkit demo: every registered method (${methods.length}) on a fixed uniform [0, 1) sample (seed ${DEMO_SEED}),`);
+  out(`shown at its 2-d op on [2, 3, 16, 16] (other ranks checked on [2, 3, 16] / [2, 3, 8, 8, 8]);`);
   out(`options = each method's defaults; extra inputs from exampleInputs(seed ${DEMO_SEED}).`);
+  out("forward: finite output of outputShape's shape; backward: float64 vjp vs central finite differences.");
   out("");
   let failed = 0;
   for (const method of methods) {
     const r = checkMethod(method);
     const mark = (ok: boolean): string => (ok ? "✓" : "✗");
-    const ok = r.forward.ok && r.backward.ok;
+    // The method's other spatial ranks (e.g. maxPool1d/3d) get the same checks, in one line.
+    const others = method.dims.filter((d) => d !== pickRankSafe(method)).map((d) => ({ d, r: checkMethod(method, d) }));
+    const othersOk = others.every(({ r: o }) => o.forward.ok && o.backward.ok);
+    const ok = r.forward.ok && r.backward.ok && othersOk;
     if (!ok) failed++;
     out(`${mark(ok)} ${method.name}  ${r.call}`);
     if (r.outputShape) {
@@ -153,6 +166,13 @@ export function runDemo(methods: readonly PoolMethod[], out: (line: string) => v
     }
     out(`    forward ${mark(r.forward.ok)}  ${r.forward.detail}`);
     out(`    backward ${mark(r.backward.ok)}  ${r.backward.detail}`);
+    if (others.length) {
+      out(`    also ${others.map(({ d, r: o }) => `${d}-d ${mark(o.forward.ok && o.backward.ok)}`).join(", ")}`);
+      for (const { d, r: o } of others) {
+        if (!o.forward.ok) out(`      ${d}-d forward: ${o.forward.detail}`);
+        if (!o.backward.ok) out(`      ${d}-d backward: ${o.backward.detail}`);
+      }
+    }
   }
   out("");
   out(methods.length === 0 ? "no methods are registered yet" : `${methods.length - failed} of ${methods.length} methods passed${failed ? `, ${failed} failed` : ""}`);

@@ -7,11 +7,13 @@ import { FAKE_AVG, FAKE_GAIN, FAKE_THROWS, FAKE_WRONG, capture, fakeRegistry } f
 describe("demo over the real registry", () => {
   // One test per registered method, so a failure names the method and says why.
   for (const m of listPools()) {
-    it(`${m.name}: forward and backward checks pass with its defaults`, () => {
-      const r = checkMethod(m);
-      expect(r.forward.ok, `forward: ${r.forward.detail}`).toBe(true);
-      expect(r.backward.ok, `backward: ${r.backward.detail}`).toBe(true);
-    });
+    for (const d of m.dims) {
+      it(`${m.name} ${d}-d: forward and backward checks pass with its defaults`, () => {
+        const r = checkMethod(m, d);
+        expect(r.forward.ok, `forward: ${r.forward.detail}`).toBe(true);
+        expect(r.backward.ok, `backward: ${r.backward.detail}`).toBe(true);
+      });
+    }
   }
 
   it("poolkit demo exits 0 and prints every method", async () => {
@@ -57,6 +59,16 @@ describe("demo checks catch broken methods without crashing", () => {
     expect(text).toContain("✓ FakeAvg  fakeAvg2d(x: [2, 3, 16, 16], {kernelSize: 2})");
     expect(text).toContain("✗ FakeWrong");
     expect(text).toContain("1 of 3 methods passed, 2 failed");
+  });
+
+  it("checks the other spatial ranks too and reports them in one line", async () => {
+    const c = capture();
+    const twoRanks = { ...FAKE_AVG, name: "TwoRanks", dims: [2, 3] as const, ops: { 2: FAKE_AVG.ops[2], 3: FAKE_WRONG.ops[2] } };
+    expect(await main(["demo"], c.io, fakeRegistry([twoRanks]))).toBe(1);
+    const text = c.out.join("\n");
+    expect(text).toContain("✗ TwoRanks");
+    expect(text).toContain("    also 3-d ✗");
+    expect(text).toMatch(/ {6}3-d backward: x: ⟨grad, v⟩ .* vs finite difference/);
   });
 
   it("an empty registry is not a failure", () => {
