@@ -43,6 +43,8 @@ import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import type { Initializer } from "@tensorflow/tfjs-layers/dist/initializers.js";
 import { listPools, type InputSpec, type PoolMethod } from "../registry.js";
 import { Generator, generatorFor } from "../tensor/random.js";
+import { Tensor, tensor } from "../tensor/tensor.js";
+import { compactBilinearParams } from "../ops/compactBilinearPool.js";
 import { parseDataFormat, shapeToFirst, shapeToLast, type DataFormat } from "./convert.js";
 import { createOps, ops, type TfPoolOp } from "./ops.js";
 
@@ -67,6 +69,9 @@ export interface PoolLayerConfig {
   dtype?: "float32";
   [option: string]: unknown;
 }
+
+/** Options that exclude each other: setting one in the config drops the defaults of the others. */
+const ALTERNATIVES: readonly (readonly string[])[] = [["outputSize", "outputRatio"]];
 
 /** Values the spatial axes of an unknown-size input are probed with; dims that change are unknown. */
 const PROBE_SIZES = [64, 96] as const;
@@ -212,6 +217,8 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
     for (const [k, v] of Object.entries(this.method.defaults)) {
       if (k === "seed" || k === "training") continue;
       if (setsSize && (k === "stride" || k === "padding")) continue;
+      // Alternatives: a configured outputSize replaces a default outputRatio and vice versa.
+      if (ALTERNATIVES.some((group) => group.includes(k) && group.some((g) => g !== k && own[g] !== undefined))) continue;
       opts[k] = v;
     }
     Object.assign(opts, own);
@@ -326,12 +333,17 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
       const w = this.addWeight(spec.name, shape, dtype, valuesInitializer(values, dtype), undefined, spec.role === "learnable");
       this.inputWeights.set(spec.name, w);
     }
-    this.buildExtra(cf);
+    this.buildExtra(cf, inputShape);
     this.built = true;
   }
 
   /** Extra weights (LIP's logit module). */
-  protected buildExtra(_cfShape: Shape): void {}
+  protected buildExtra(_cfShape: Shape, _inputShape: Shape | Shape[]): void {}
+
+  /** Extra options for the op at call time (compact bilinear's saved hashes). */
+  protected extraOptions(): Record<string, unknown> {
+    return {};
+  }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
     const cf = this.featureShapeCF(inputShape);
@@ -385,7 +397,7 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
       if (next < list.length) {
         throw new PoolkitRangeError(this.exportName, `layer got ${list.length} inputs, expected at most ${next}: [x${this.dataInputNames().map((n) => ", " + n).join("")}]`);
       }
-      return this.op(...args, { ...opts, dataFormat: this.dataFormat });
+      return this.op(...args, { ...opts, ...this.extraOptions(), dataFormat: this.dataFormat });
     });
   }
 
@@ -441,6 +453,47 @@ export class LocalImportancePoolLayer extends PoolkitPoolLayer {
   }
 }
 
+/**
+ * Compact bilinear pooling (Gao et al., CVPR 2016) whose fixed random draws — Tensor Sketch hashes
+ * h1, h2 and signs s1, s2, or Random Maclaurin projections w1, w2 — are non-trainable int32 weights,
+ * drawn at build time by `compactBilinearParams` from the config's `seed` (default 1) and handed to
+ * the op as `params`. They are saved with the model, so a reloaded model uses exactly the same sketch.
+ * Call the layer on `x` (homogeneous) or `[a, b]`.
+ */
+export class CompactBilinearPoolLayer extends PoolkitPoolLayer {
+  static override className = "Poolkit>CompactBilinearPoolBase";
+  private readonly drawn = new Map<string, tfl.LayerVariable>();
+  private sketch: { method: string; outputDim: number } | undefined;
+
+  protected override buildExtra(cfShape: Shape, inputShape: Shape | Shape[]): void {
+    const c1 = cfShape[1] as number;
+    const second = Array.isArray(inputShape[0]) ? (inputShape[1] as Shape | undefined) : undefined;
+    const c2 = second ? ((this.dataFormat === "channelsLast" ? second[second.length - 1] : second[1]) as number | null) ?? c1 : c1;
+    const o = this.resolveOptions([1, ...(cfShape.slice(1) as number[]).map((d) => d ?? PROBE_SIZES[0])]);
+    const p = compactBilinearParams(c1, c2, {
+      outputDim: o.outputDim as number,
+      ...(o.method !== undefined ? { method: o.method as "tensor-sketch" } : {}),
+      seed: this.seed ?? 1,
+    });
+    this.sketch = { method: p.method, outputDim: p.outputDim };
+    for (const [k, v] of Object.entries(p)) {
+      if (v instanceof Tensor) {
+        this.drawn.set(k, this.addWeight(k, [...v.shape], "int32", valuesInitializer(v.data, "int32"), undefined, false));
+      }
+    }
+  }
+
+  protected override extraOptions(): Record<string, unknown> {
+    if (!this.sketch) throw new PoolkitRangeError(this.exportName, `layer is not built`);
+    const params: Record<string, unknown> = { ...this.sketch };
+    for (const [k, w] of this.drawn) {
+      const t = w.read();
+      params[k] = tensor(t.dataSync() as Int32Array, t.shape, "int32");
+    }
+    return { params, method: undefined };
+  }
+}
+
 /** A generated layer class: `new cls(config)`, with its registered `className`. */
 export type PoolLayerClass = (new (config?: PoolLayerConfig) => PoolkitPoolLayer) & { className: string };
 
@@ -479,7 +532,7 @@ export function createLayerClasses(methods: readonly PoolMethod[], tfOps: Readon
       const exportName: string = maybeName;
       const op: TfPoolOp = maybeOp;
       if (!layerable(m, rank)) continue;
-      const Base = isLip(m) && rank === 2 ? LocalImportancePoolLayer : PoolkitPoolLayer;
+      const Base = isLip(m) && rank === 2 ? LocalImportancePoolLayer : /^compactBilinear/.test(m.export) ? CompactBilinearPoolLayer : PoolkitPoolLayer;
       const cls = class extends Base {
         static override className = `Poolkit>${pascal(exportName)}`;
         constructor(config: PoolLayerConfig = {}) {

@@ -6,10 +6,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { listPools, type PoolMethod } from "../../src/registry.js";
+import { exampleInputs, listPools, type PoolMethod } from "../../src/registry.js";
 import { Generator } from "../../src/tensor/random.js";
 import { layerClasses, layers, PoolkitPoolLayer } from "../../src/tfjs/index.js";
-import { opCases, useBackend } from "./setup.js";
+import { cl, distinct, opCases, toTf, useBackend } from "./setup.js";
 
 const SPATIAL = { 1: [16], 2: [8, 8], 3: [6, 6, 6] } as const;
 const CHANNELS = 3;
@@ -48,9 +48,16 @@ function poolLayerOf(model: tf.LayersModel): PoolkitPoolLayer {
   return l as PoolkitPoolLayer;
 }
 
-/** Layers that need extra data inputs (RoI boxes, ...) are ops only, or take them as further inputs. */
-function needsExtraInputs(method: PoolMethod): boolean {
-  return method.inputs.some((s) => s.role !== "learnable" && !(s.role === "data" && /^localImportance/.test(method.export)));
+/** A batch of the extra feature-map inputs a layer takes after x (second streams, unpool indices), channels-last. */
+function extraInputs(layer: PoolkitPoolLayer, method: PoolMethod, rank: 1 | 2 | 3, n: number): tf.Tensor[] {
+  const cfShape = [n, CHANNELS, ...SPATIAL[rank]];
+  const kinds = layer.inputKinds(cfShape);
+  const wanted = kinds.filter((k) => k.kind === "input").map((k) => k.spec.name);
+  if (wanted.length === 0) return [];
+  const options = layer.resolveOptions(cfShape);
+  const x = distinct(cfShape, 17);
+  const all = exampleInputs(method, x, new Generator(5), options);
+  return method.inputs.flatMap((spec, i) => (wanted.includes(spec.name) ? [cl(toTf(all[i]!))] : []));
 }
 
 beforeAll(() => useBackend("cpu"));
@@ -76,21 +83,29 @@ it("every registry method and rank has a layer class with a unique registered cl
 
 describe("every layer trains, reports its output shape and round-trips through save/load", () => {
   for (const { method, rank, exportName } of CASES) {
-    if (needsExtraInputs(method)) continue;
+    if (!layerClasses[exportName]) continue; // ops only (RoI)
     it(`${exportName} (${rank}-d input)`, async () => {
       const inputShape = [...SPATIAL[rank], 2];
       const poolLayer = layers[exportName]!({ seed: 7 });
       const conv = convFor(rank, inputShape);
-      const flat = poolLayer.computeOutputShape([null, ...SPATIAL[rank], CHANNELS]).length > 2;
-      const model = tf.sequential({
-        layers: [conv, poolLayer, ...(flat ? [tf.layers.flatten()] : []), tf.layers.dense({ units: 4, activation: "softmax", kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) })],
-      });
+      const extra = extraInputs(poolLayer, method, rank, 8);
+      // x → conv → pool([h, ...extra]) → (flatten) → dense; extra inputs enter the model as they are.
+      const xIn = tf.input({ shape: inputShape });
+      const extraIn = extra.map((t) => tf.input({ shape: t.shape.slice(1), dtype: t.dtype as "float32" | "int32" }));
+      const h = conv.apply(xIn) as tf.SymbolicTensor;
+      const pooled = poolLayer.apply(extra.length ? [h, ...extraIn] : h) as tf.SymbolicTensor;
+      const flat = pooled.shape.length > 2 ? (tf.layers.flatten().apply(pooled) as tf.SymbolicTensor) : pooled;
+      const out = tf.layers.dense({ units: 4, activation: "softmax", kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(flat) as tf.SymbolicTensor;
+      const model = tf.model({ inputs: [xIn, ...extraIn], outputs: out });
       model.compile({ optimizer: tf.train.adam(0.02), loss: "categoricalCrossentropy" });
-      const { xs, ys } = fixedBatch(rank, 8);
+      const batch = fixedBatch(rank, 8);
+      const xs: tf.Tensor | tf.Tensor[] = extra.length ? [batch.xs, ...extra] : batch.xs;
+      const ys = batch.ys;
       const pool = poolLayerOf(model);
 
       // computeOutputShape (poolkit's geometry) equals the real output's shape.
       const probe = tf.model({ inputs: model.inputs, outputs: pool.output as tf.SymbolicTensor });
+      expect(pool.outputShape, "computeOutputShape matches the symbolic shape").toEqual(pooled.shape);
       const real = probe.predict(xs) as tf.Tensor;
       expect([null, ...real.shape.slice(1)]).toEqual(pool.outputShape);
 
@@ -123,7 +138,7 @@ describe("every layer trains, reports its output shape and round-trips through s
       const w2 = lpool.getWeights().map((t) => Array.from(t.dataSync()));
       expect(w2).toEqual(w1);
       expect(lpool.trainableWeights.map((w) => w.originalName)).toEqual(pool.trainableWeights.map((w) => w.originalName));
-      tf.dispose([xs, ys, real]);
+      tf.dispose([batch.xs, ys, real, ...extra]);
       model.dispose();
       loaded.dispose();
     });

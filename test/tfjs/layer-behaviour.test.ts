@@ -1,0 +1,181 @@
+/**
+ * poolkit/tfjs layer behaviour: "same" padding through poolkit's options (equal to tf.layers' own max /
+ * average pooling), train vs inference for random methods, LIP's logit module, weights initialised
+ * from the descriptors, channelsFirst, config round trip and config errors.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { getPool, listPools } from "../../src/registry.js";
+import { Generator } from "../../src/tensor/random.js";
+import { layerClasses, layers, PoolkitPoolLayer } from "../../src/tfjs/index.js";
+import { cf, cl, distinct, toTf, useBackend } from "./setup.js";
+import { tensor, type Tensor } from "../../src/tensor/tensor.js";
+import { expectClose } from "../helpers/close.js";
+
+beforeAll(() => useBackend("cpu"));
+
+/** A channels-last `[N, ...S, C]` tf input with distinct positive values. */
+function input(shape: number[], seed = 5): tf.Tensor {
+  return toTf(distinct(shape, seed));
+}
+
+describe('padding "same"', () => {
+  const configs = [
+    { poolSize: 2, strides: 2 },
+    { poolSize: 3, strides: 2 },
+    { poolSize: 3, strides: 3 },
+    { poolSize: 3, strides: 1 },
+    { poolSize: [3, 2], strides: [2, 1] },
+  ];
+  for (const size of [7, 8, 9]) {
+    for (const c of configs) {
+      const label = `${size}×${size + 1}, poolSize ${JSON.stringify(c.poolSize)}, strides ${JSON.stringify(c.strides)}`;
+      const even = [c.poolSize].flat().every((k, i) => k % 2 === 1 || [c.strides].flat()[i] !== 1);
+      if (!even) continue;
+      it(`maxPool2d and avgPool2d (countIncludePad false) equal tf.layers' pooling: ${label}`, () => {
+        const x = input([2, size, size + 1, 3]);
+        const ours = layers.maxPool2d!({ ...c, padding: "same" }).apply(x) as tf.Tensor;
+        const theirs = tf.layers.maxPooling2d({ poolSize: c.poolSize as [number, number], strides: c.strides as [number, number], padding: "same" }).apply(x) as tf.Tensor;
+        expect(ours.shape).toEqual(theirs.shape);
+        expect(Array.from(ours.dataSync())).toEqual(Array.from(theirs.dataSync()));
+        const oursAvg = layers.avgPool2d!({ ...c, padding: "same", countIncludePad: false }).apply(x) as tf.Tensor;
+        const theirsAvg = tf.layers.averagePooling2d({ poolSize: c.poolSize as [number, number], strides: c.strides as [number, number], padding: "same" }).apply(x) as tf.Tensor;
+        expect(oursAvg.shape).toEqual(theirsAvg.shape);
+        expectClose(oursAvg.dataSync(), theirsAvg.dataSync(), { atol: 1e-6, rtol: 1e-6 });
+        // computeOutputShape agrees with the real output.
+        const layer = layers.maxPool2d!({ ...c, padding: "same" });
+        expect(layer.computeOutputShape([null, size, size + 1, 3])).toEqual([null, ...ours.shape.slice(1)]);
+      });
+    }
+  }
+
+  it("is rejected with a clear message where PyTorch's symmetric padding cannot express it", () => {
+    const x = input([1, 8, 8, 2]);
+    expect(() => layers.maxPool2d!({ poolSize: 2, strides: 1, padding: "same" }).apply(x)).toThrow(
+      'maxPool2d: padding "same" cannot be expressed with PyTorch\'s symmetric padding for input size [8, 8], poolSize [2, 2] and strides [1, 1]: ' +
+        "TensorFlow's output size is [8, 8] but padding [0, 0] with ceilMode gives [7, 7]; use padding \"valid\" or a number",
+    );
+    expect(() => layers.maxPool2d!({ poolSize: 3, strides: 2, padding: "same", ceilMode: false }).apply(input([1, 8, 8, 2]))).toThrow(
+      'maxPool2d: padding "same" needs ceilMode for input size [8, 8], got ceilMode false',
+    );
+  });
+
+  it('"valid" and numbers map to poolkit padding', () => {
+    const x = input([1, 6, 6, 2]);
+    const valid = layers.maxPool2d!({ poolSize: 2, padding: "valid" }).apply(x) as tf.Tensor;
+    expect(valid.shape).toEqual([1, 3, 3, 2]);
+    const padded = layers.avgPool2d!({ poolSize: 3, strides: 2, padding: 1 }).apply(x) as tf.Tensor;
+    expect(padded.shape).toEqual([1, 3, 3, 2]);
+  });
+});
+
+/** poolkit Tensor (channels-first) from a channels-last tf.Tensor. */
+function coreOf(x: tf.Tensor): Tensor {
+  return tensor(cf(x).dataSync() as Float32Array, cf(x).shape, "float32");
+}
+
+describe("random methods sample only in training", () => {
+  for (const m of listPools().filter((p) => p.random && p.exports[2] && layerClasses[p.exports[2]])) {
+    it(`${m.exports[2]}: fresh draws per training call, deterministic inference`, () => {
+      // outputSize 5 from 12: fractional pooling's start positions are random only for a non-integer α.
+      const layer = layers[m.exports[2]!]!({ seed: 3, ...("outputRatio" in m.defaults ? { outputSize: 5 } : {}) });
+      const x = input([2, 12, 12, 3], 9);
+      const a = (layer.apply(x, { training: true }) as tf.Tensor).dataSync();
+      const b = (layer.apply(x, { training: true }) as tf.Tensor).dataSync();
+      expect(Array.from(a)).not.toEqual(Array.from(b));
+      const p = layer.apply(x) as tf.Tensor;
+      const q = layer.apply(x, { training: false }) as tf.Tensor;
+      expect(Array.from(q.dataSync())).toEqual(Array.from(p.dataSync()));
+      // Inference is the core op in eval mode (or, without a train/eval difference, with the fixed seed 3).
+      const opts: Record<string, unknown> = { ...layer.resolveOptions([2, 3, 12, 12]), seed: 3 };
+      if (m.trainEval) opts.training = false;
+      const core = m.ops[2]!(coreOf(x), opts) as Tensor | { output: Tensor };
+      const y = core instanceof Object && "output" in core ? core.output : (core as Tensor);
+      expect(Array.from(q.dataSync())).toEqual(Array.from(cl(toTf(y)).dataSync()));
+    });
+  }
+});
+
+describe("local importance pooling's logit module", () => {
+  it("starts as padding-excluded average pooling (logits 12·σ(0) = 6 everywhere) and trains its conv, γ and β", async () => {
+    const x = input([2, 8, 8, 3], 4);
+    const layer = layers.localImportancePool2d!({});
+    const y = layer.apply(x) as tf.Tensor;
+    const lip = getPool("lip");
+    const logits = tensor(new Float32Array(2 * 3 * 8 * 8).fill(6), [2, 3, 8, 8], "float32");
+    const core = lip.ops[2]!(coreOf(x), logits, { kernelSize: 3, stride: 2, padding: 1 }) as Tensor;
+    expectClose(y.dataSync(), cl(toTf(core)).dataSync(), { atol: 1e-6, rtol: 1e-6 });
+    // … which is avg pooling with countIncludePad false.
+    const avg = layers.avgPool2d!({ poolSize: 3, strides: 2, padding: 1, countIncludePad: false }).apply(x) as tf.Tensor;
+    expectClose(y.dataSync(), avg.dataSync(), { atol: 1e-5, rtol: 1e-5 });
+    expect(layer.trainableWeights.map((w) => w.originalName).sort()).toEqual(
+      [`${layer.name}/logitBeta`, `${layer.name}/logitGamma`, `${layer.name}/logitKernel`].sort(),
+    );
+    // Gradients reach every logit-module weight through poolkit's ∂y/∂logits.
+    const target = tf.randomNormal(y.shape, 0, 1, "float32", 1);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, target)) as tf.Scalar, layer.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val));
+    for (const [name, g] of Object.entries(grads)) {
+      if (name.endsWith("logitKernel") || name.endsWith("logitBeta")) {
+        expect(Math.max(...Array.from(g.abs().dataSync())), name).toBeGreaterThan(0);
+      }
+    }
+  });
+});
+
+describe("learnable weights come from the descriptors' init", () => {
+  for (const m of listPools().filter((p) => p.learnable.length > 0 && p.exports[2] && layerClasses[p.exports[2]] && !/^localImportance/.test(p.export))) {
+    it(`${m.exports[2]}: ${m.learnable.join(", ")}`, () => {
+      const layer = layers[m.exports[2]!]!({ seed: 21 });
+      // Further layer inputs (a second stream) are feature maps like x.
+      const extra = m.inputs.filter((s) => s.role !== "learnable").map(() => input([2, 8, 8, 3], 8));
+      layer.apply(extra.length ? [input([2, 8, 8, 3]), ...extra] : input([2, 8, 8, 3]));
+      const opts = layer.resolveOptions([1, 3, 8, 8]);
+      const gen = new Generator(21);
+      for (const spec of m.inputs.filter((s) => s.role === "learnable")) {
+        const shape = spec.shape([1, 3, 8, 8], opts);
+        const expected = spec.init(shape, gen, [1, 3, 8, 8], opts);
+        const w = layer.trainableWeights.find((v) => v.originalName === `${layer.name}/${spec.name}`);
+        expect(w, spec.name).toBeDefined();
+        expect(w!.shape).toEqual(shape);
+        expectClose(w!.read().dataSync(), Float32Array.from(expected), { atol: 0, rtol: 0 }, spec.name);
+      }
+    });
+  }
+});
+
+describe("data format and config", () => {
+  it("channelsFirst layers equal channelsLast layers on the transposed input", () => {
+    const x = input([2, 8, 8, 3]);
+    for (const name of ["softPool2d", "maxPool2d", "detailPreservingPool2d"]) {
+      if (!layers[name]) continue;
+      const a = layers[name]!({ seed: 1 }).apply(x) as tf.Tensor;
+      const b = layers[name]!({ seed: 1, dataFormat: "channelsFirst" }).apply(cf(x)) as tf.Tensor;
+      expect(Array.from(cf(a).dataSync()), name).toEqual(Array.from(b.dataSync()));
+    }
+  });
+
+  it("getConfig holds the tfjs-style config and fromConfig rebuilds the same layer", () => {
+    const layer = layers.avgPool2d!({ poolSize: 3, strides: 2, padding: "same", countIncludePad: false, name: "pool_a" });
+    const config = layer.getConfig();
+    expect(config).toMatchObject({ poolSize: 3, strides: 2, padding: "same", countIncludePad: false, name: "pool_a" });
+    const cls = layerClasses.avgPool2d!;
+    const again = (cls as unknown as { fromConfig(c: unknown, config: unknown): PoolkitPoolLayer }).fromConfig(cls, config);
+    expect(again).toBeInstanceOf(cls);
+    expect(again.getConfig()).toEqual(config);
+  });
+
+  it("rejects bad configs with messages naming the op", () => {
+    expect(() => layers.softPool2d!({ poolSize: 2, kernelSize: 2 })).toThrow(
+      "softPool2d: give poolSize or kernelSize, not both (got poolSize 2 and kernelSize 2)",
+    );
+    expect(() => layers.softPool2d!({ strides: 2, stride: 2 })).toThrow("softPool2d: give strides or stride, not both (got strides 2 and stride 2)");
+    expect(() => layers.mixedPool2d!({ training: true })).toThrow(/mixedPool2d: training is not a layer option/);
+    expect(() => layers.softPool2d!({ padding: "full" as never })).toThrow(
+      'softPool2d: padding must be "valid", "same", a number or one number per axis, got "full"',
+    );
+    expect(() => layers.softPool2d!({ dataFormat: "NHWC" as never })).toThrow('softPool2d: dataFormat must be "channelsLast" or "channelsFirst", got "NHWC"');
+    expect(() => layers.softPool2d!({ seed: 1.5 })).toThrow("softPool2d: seed must be a safe integer, got 1.5");
+    // The op's own validation, when the layer is applied.
+    expect(() => layers.softPool2d!({ poolSize: 2, kernal: 3 }).apply(input([1, 4, 4, 2]))).toThrow(/softPool2d: unknown option "kernal"/);
+  });
+});
