@@ -1,4 +1,6 @@
-// poolkit benchmarks (`npm run bench` builds first, then runs this file).
+// poolkit benchmarks (`npm run bench` builds first, then runs this file; a full run takes about
+// 1–2 minutes and writes bench/results/latest.md; `npm run bench -- --quick` samples less and
+// writes bench/results/quick.tmp instead).
 //
 // 1. Max and average pooling, forward, poolkit vs TensorFlow.js (cpu and wasm backends) and
 //    onnxruntime-node (CPU), plus forward+backward vs tfjs's gradients (ONNX has no gradients),
