@@ -282,13 +282,13 @@ export const bilinearPool = defineOp(
     const plan: PostPlan = { rows: n, dim, stride: 1, ...post };
     const u = allocArray(dtype, n * dim);
     const z = allocArray(dtype, n * dim);
-    const norms = postForward(plan, v, u, z);
+    const norms = kernel("bilinear.signedSqrtL2", dtype, postForward)(plan, v, u, z);
 
     return {
       output: fromArray(z, [n, dim]),
       backward: (dz: Tensor) => {
         const g = allocArray(dtype, n * dim);
-        postBackward(plan, v, u, norms, dz.data, g);
+        kernel("bilinear.signedSqrtL2Backward", dtype, postBackward)(plan, v, u, norms, dz.data, g);
         const da = allocArray(dtype, a.size);
         const db = bT ? allocArray(dtype, bT.size) : null;
         kernel("bilinearPool.gramBackward", dtype, gramBackward)(g, a.data, bT ? bT.data : a.data, da, db, n, ca, cb, l, scale);

@@ -597,13 +597,13 @@ export const compactBilinearPool = defineOp(
     const plan: PostPlan = { rows: sumPool ? n : n * l, dim: d, stride: sumPool ? 1 : l, ...post };
     const u = allocArray(dtype, v.length);
     const z = allocArray(dtype, v.length);
-    const norms = postForward(plan, v, u, z);
+    const norms = kernel("bilinear.signedSqrtL2", dtype, postForward)(plan, v, u, z);
 
     return {
       output: fromArray(z, outShape(n, fa.spatial, d, sumPool)),
       backward: (dz: Tensor) => {
         const g = allocArray(dtype, v.length);
-        postBackward(plan, v, u, norms, dz.data, g);
+        kernel("bilinear.signedSqrtL2Backward", dtype, postBackward)(plan, v, u, norms, dz.data, g);
         const da = allocArray(dtype, a.size);
         const db = bT ? allocArray(dtype, bT.size) : null;
         const bNow = (bT ?? a).data;

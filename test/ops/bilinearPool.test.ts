@@ -142,7 +142,7 @@ describe("bilinearPool: gradcheck (float64)", () => {
 });
 
 describe("bilinearPool: properties", () => {
-  it("each output row has unit L2 norm (up to eps) and is invariant to scaling a", () => {
+  it("each output row has unit L2 norm and is invariant to scaling a", () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }),
@@ -150,10 +150,11 @@ describe("bilinearPool: properties", () => {
         (n, ca, cb, l, seed, scale) => {
           const a = randn([n, ca, l], { seed, dtype: "float64" });
           const b = randn([n, cb, l], { seed: seed + 1, dtype: "float64" });
-          const z = bilinearPool(a, b);
-          for (let i = 0; i < n; i++) expect(norm(z.data.subarray(i * ca * cb, (i + 1) * ca * cb))).toBeCloseTo(1, 8);
+          // a tiny l2Eps makes both identities exact up to rounding (the default 1e-10 shows for tiny inputs)
+          const z = bilinearPool(a, b, { l2Eps: 1e-30 });
+          for (let i = 0; i < n; i++) expect(norm(z.data.subarray(i * ca * cb, (i + 1) * ca * cb))).toBeCloseTo(1, 12);
           const as = tensor(Float64Array.from(a.data, (v) => v * scale), a.shape, "float64");
-          expectClose(bilinearPool(as, b).data, z.data, { atol: 1e-7, rtol: 1e-7 });
+          expectClose(bilinearPool(as, b, { l2Eps: 1e-30 }).data, z.data, { atol: 1e-12, rtol: 1e-10 });
         },
       ),
       { numRuns: 40 },
