@@ -1,7 +1,8 @@
 /**
  * `poolkit demo`: every registered method on one fixed sample, with a forward and a backward check.
  *
- * - forward ✓: the op returns a finite tensor whose shape equals the descriptor's `outputShape`.
+ * - forward ✓: the op returns a finite tensor of the input's dtype (float32) whose shape equals the
+ *   descriptor's `outputShape`.
  * - backward ✓: in float64, `backward(dy)` returns a finite gradient of the right shape for every
  *   differentiable input, and for each of them the directional derivative ⟨grad, v⟩ agrees with the
  *   central difference (⟨dy, f(p + εv)⟩ − ⟨dy, f(p − εv)⟩) / 2ε along a random direction v.
@@ -63,6 +64,7 @@ export function checkMethod(method: PoolMethod, wantedRank?: 1 | 2 | 3): MethodC
       y = runMethod(method, x, options, DEMO_SEED, rank).output;
       const expected = method.outputShape(x.shape, options, rank);
       if (!sameShape(y.shape, expected)) forward = { ok: false, detail: `shape ${show(y.shape)} but outputShape says ${show(expected)}` };
+      else if (y.dtype !== x.dtype) forward = { ok: false, detail: `output is ${y.dtype} for a ${x.dtype} input` };
       else if (!allFinite(y)) forward = { ok: false, detail: "output has non-finite values" };
       else forward = { ok: true, detail: `shape matches outputShape, ${y.dtype}, finite` };
     } catch (e) {
