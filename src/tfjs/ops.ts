@@ -22,6 +22,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import * as core from "../index.js";
 import { listPools, type AnyOp, type InputSpec, type PoolMethod } from "../registry.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { Grads, VJP } from "../op.js";
@@ -36,14 +37,17 @@ export interface TfWithIndices {
   indices: tf.Tensor;
 }
 
-/** A TensorFlow.js pooling op: `(x, ...inputs, options?)`. */
-export type TfPoolOp = ((...args: (tf.Tensor | TfOpOptions | undefined)[]) => tf.Tensor) & {
+interface TfOpInfo {
   readonly opName: string;
   readonly method: PoolMethod;
   readonly rank: 1 | 2 | 3;
-  /** Like the op, but also returns indices when the core op returns `{ output, indices }`. */
-  withIndices(...args: (tf.Tensor | TfOpOptions | undefined)[]): TfWithIndices;
-};
+}
+
+/** A TensorFlow.js pooling op: `(x, ...inputs, options?)`. */
+export type TfPoolOp = ((...args: (tf.Tensor | TfOpOptions | undefined)[]) => tf.Tensor) & TfOpInfo;
+
+/** A TensorFlow.js op returning `{ output, indices }` (`ops.maxPool2dWithIndices`, ...): indices are int32, laid out like the output. */
+export type TfPoolOpWithIndices = ((...args: (tf.Tensor | TfOpOptions | undefined)[]) => TfWithIndices) & TfOpInfo;
 
 /** Is this extra input a feature map laid out like `x` (so transposed with it)? */
 export function isFeatureMapInput(spec: InputSpec | undefined, t: tf.Tensor, x: tf.Tensor): boolean {
@@ -88,8 +92,27 @@ function primaryOf(name: string, out: unknown): PrimaryResult {
 
 /** Wrap one core op (a method at one spatial rank) as a TensorFlow.js op. */
 export function makeTfOp(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core: AnyOp): TfPoolOp {
+  const run = tfRunner(method, exportName, core);
+  const fn = ((...args: unknown[]) => run(args).output) as TfPoolOp;
+  Object.defineProperty(fn, "name", { value: exportName });
+  return Object.assign(fn, { opName: exportName, method, rank });
+}
+
+/** Wrap a core op returning `{ output, indices }`; the gradient flows through `output`. */
+export function makeTfOpWithIndices(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core: AnyOp): TfPoolOpWithIndices {
+  const run = tfRunner(method, exportName, core);
+  const fn = ((...args: unknown[]): TfWithIndices => {
+    const r = run(args);
+    if (!r.indices) throw new PoolkitTypeError(exportName, `the core op returned no indices`);
+    return { output: r.output, indices: r.indices };
+  }) as TfPoolOpWithIndices;
+  Object.defineProperty(fn, "name", { value: exportName });
+  return Object.assign(fn, { opName: exportName, method, rank });
+}
+
+function tfRunner(method: PoolMethod, exportName: string, core: AnyOp): (args: unknown[]) => { output: tf.Tensor; indices?: tf.Tensor } {
   const name = exportName;
-  const run = (args: unknown[]): TfWithIndices & { hasIndices: boolean } => {
+  return (args: unknown[]): { output: tf.Tensor; indices?: tf.Tensor } => {
     const { tensors, options } = splitArgs(name, args);
     const { dataFormat: df, ...coreOpts } = options;
     const dataFormat = parseDataFormat(name, df);
@@ -100,7 +123,8 @@ export function makeTfOp(method: PoolMethod, rank: 1 | 2 | 3, exportName: string
     // Which inputs move with x's layout: decided once, used for the gradients too.
     const feature = tensors.map((t, i) => i === 0 ? x.rank >= 3 : isFeatureMapInput(method.inputs[i - 1], t, x));
     const moves = (i: number): boolean => dataFormat === "channelsLast" && (feature[i] as boolean);
-    let indices: tf.Tensor | undefined;
+    // Index outputs are uploaded after customGrad returns: tensors made inside it, other than its value, are disposed.
+    let coreIndices: Tensor | undefined;
     const forward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       // customGrad passes its `save` function last; the backward closure needs nothing saved.
       const inputs = args.filter(isTfTensor);
@@ -109,7 +133,7 @@ export function makeTfOp(method: PoolMethod, rank: 1 | 2 | 3, exportName: string
       const res = primaryOf(name, vjp.output);
       const transposeOut = dataFormat === "channelsLast" && res.output.shape.length >= 3;
       const value = fromCore(res.output, transposeOut);
-      if (res.indices) indices = fromCore(res.indices, dataFormat === "channelsLast");
+      coreIndices = res.indices;
       const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
         const grads: Grads = vjp.backward(toCore(name, "dy", dy, transposeOut));
         return inputs.map((t, i) => {
@@ -120,21 +144,8 @@ export function makeTfOp(method: PoolMethod, rank: 1 | 2 | 3, exportName: string
       return { value, gradFunc };
     });
     const output = forward(...tensors);
-    return { output, indices: indices ?? tf.zeros([0], "int32"), hasIndices: indices !== undefined };
+    return coreIndices ? { output, indices: fromCore(coreIndices, dataFormat === "channelsLast") } : { output };
   };
-  const fn = ((...args: unknown[]) => run(args).output) as TfPoolOp;
-  Object.defineProperty(fn, "name", { value: name });
-  Object.assign(fn, {
-    opName: name,
-    method,
-    rank,
-    withIndices: (...args: unknown[]): TfWithIndices => {
-      const r = run(args);
-      if (!r.hasIndices) throw new PoolkitTypeError(name, `the core op returns no indices`);
-      return { output: r.output, indices: r.indices };
-    },
-  });
-  return fn;
 }
 
 /** One tfjs op per method and spatial rank, keyed by export name (`softPool1d`, `softPool2d`, ...). */
@@ -151,6 +162,25 @@ export function createOps(methods: readonly PoolMethod[]): Record<string, TfPool
 }
 
 /**
+ * The index-returning companions of registry ops that poolkit exports as `<export>WithIndices`
+ * (`maxPool2dWithIndices`, `adaptiveMaxPool2dWithIndices`, `fractionalMaxPool2dWithIndices`, ...), so
+ * a tfjs graph can pool with indices and unpool with `ops.maxUnpool2d`.
+ */
+export function createOpsWithIndices(methods: readonly PoolMethod[], coreExports: Readonly<Record<string, unknown>>): Record<string, TfPoolOpWithIndices> {
+  const out: Record<string, TfPoolOpWithIndices> = {};
+  for (const m of methods) {
+    for (const rank of [1, 2, 3] as const) {
+      const name = m.exports[rank] ? `${m.exports[rank]}WithIndices` : undefined;
+      const core = name ? coreExports[name] : undefined;
+      if (name && typeof core === "function" && typeof (core as Partial<AnyOp>).vjp === "function" && !(name in out)) {
+        out[name] = makeTfOpWithIndices(m, rank, name, core as AnyOp);
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * Every registry method as a TensorFlow.js op, keyed by its poolkit export name.
  *
  * @example
@@ -161,3 +191,13 @@ export function createOps(methods: readonly PoolMethod[]): Record<string, TfPool
  * const dx = tf.grad((t) => ops.softPool2d!(t, { kernelSize: 2 }).sum())(x);
  */
 export const ops: Readonly<Record<string, TfPoolOp>> = createOps(listPools());
+
+/**
+ * Index-returning ops (`opsWithIndices.maxPool2dWithIndices(x, opts)` → `{ output, indices }`), for
+ * every registry op that poolkit also exports as `<name>WithIndices`.
+ *
+ * @example
+ * const { output, indices } = opsWithIndices.maxPool2dWithIndices!(x, { kernelSize: 2 });
+ * const restored = ops.maxUnpool2d!(output, indices, { kernelSize: 2 });
+ */
+export const opsWithIndices: Readonly<Record<string, TfPoolOpWithIndices>> = createOpsWithIndices(listPools(), core);

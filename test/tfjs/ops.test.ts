@@ -5,7 +5,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listPools } from "../../src/registry.js";
-import { ops } from "../../src/tfjs/index.js";
+import { ops, opsWithIndices } from "../../src/tfjs/index.js";
+import * as core from "../../src/index.js";
+import type { AnyOp } from "../../src/registry.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import { BACKENDS, cf, cl, coreInputs, distinct, opCases, toTf, useBackend } from "./setup.js";
 import { expectClose } from "../helpers/close.js";
@@ -104,5 +106,59 @@ describe("tfjs op argument checks", () => {
     // The core op's own validation comes through with its message.
     expect(() => soft()(xt, { kernelSize: 2, kernel_size: 2 })).toThrow(/softPool2d: unknown option "kernel_size"/);
     xt.dispose();
+  });
+});
+
+describe("index-returning ops (opsWithIndices)", () => {
+  beforeAll(() => useBackend("cpu"));
+  const names = Object.keys(opsWithIndices);
+
+  it("cover every registry op that poolkit also exports as <name>WithIndices", () => {
+    const expected = CASES.map((c) => `${c.exportName}WithIndices`).filter((n) => typeof (core as Record<string, unknown>)[n] === "function");
+    expect(names.sort()).toEqual([...new Set(expected)].sort());
+    expect(names.length).toBeGreaterThan(0);
+  });
+
+  for (const name of names) {
+    it(`${name}: output, indices and gradient equal the core op's`, () => {
+      const op = opsWithIndices[name]!;
+      const coreOp = (core as unknown as Record<string, AnyOp>)[name]!;
+      const { x, options } = coreInputs(op.method, op.rank);
+      const vjp = coreOp.vjp(x, options);
+      const res = vjp.output as { output: Tensor; indices: Tensor };
+      const dy = distinct(res.output.shape, 5);
+      const [dx] = vjp.backward(dy);
+      tf.tidy(() => {
+        const xTf = cl(toTf(x));
+        const { output, indices } = op(xTf, options);
+        expect(Array.from(cf(output).dataSync())).toEqual(Array.from(res.output.data));
+        expect(indices.dtype).toBe("int32");
+        expect(Array.from(cf(indices).dataSync())).toEqual(Array.from(res.indices.data));
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(op(t, options).output, cl(toTf(dy)))))(xTf);
+        expectClose(cf(g).dataSync(), dx!.data, { atol: 1e-6, rtol: 1e-6 });
+      });
+    });
+  }
+
+  it("maxPool2dWithIndices → maxUnpool2d round trip in channels-last", () => {
+    if (!opsWithIndices.maxPool2dWithIndices || !ops.maxUnpool2d) throw new Error("maxPool2dWithIndices / maxUnpool2d missing");
+    tf.tidy(() => {
+      const x = cl(toTf(distinct([1, 2, 4, 4], 2)));
+      const { output, indices } = opsWithIndices.maxPool2dWithIndices!(x, { kernelSize: 2 });
+      const back = ops.maxUnpool2d!(output, indices, { kernelSize: 2 });
+      expect(back.shape).toEqual([1, 4, 4, 2]);
+      // Each 2×2 block keeps its maximum in place and zeros elsewhere.
+      const xs = x.arraySync() as number[][][][];
+      const bs = back.arraySync() as number[][][][];
+      for (let c = 0; c < 2; c++) {
+        for (let bi = 0; bi < 2; bi++) {
+          for (let bj = 0; bj < 2; bj++) {
+            const cells = [0, 1].flatMap((di) => [0, 1].map((dj) => [2 * bi + di, 2 * bj + dj] as const));
+            const max = Math.max(...cells.map(([i, j]) => xs[0]![i]![j]![c]!));
+            for (const [i, j] of cells) expect(bs[0]![i]![j]![c]).toBe(xs[0]![i]![j]![c] === max ? max : 0);
+          }
+        }
+      }
+    });
   });
 });
