@@ -92,7 +92,7 @@ function primaryOf(name: string, out: unknown): PrimaryResult {
 
 /** Wrap one core op (a method at one spatial rank) as a TensorFlow.js op. */
 export function makeTfOp(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core: AnyOp): TfPoolOp {
-  const run = tfRunner(method, exportName, core);
+  const run = tfRunner(method, rank, exportName, core);
   const fn = ((...args: unknown[]) => run(args).output) as TfPoolOp;
   Object.defineProperty(fn, "name", { value: exportName });
   return Object.assign(fn, { opName: exportName, method, rank });
@@ -100,7 +100,7 @@ export function makeTfOp(method: PoolMethod, rank: 1 | 2 | 3, exportName: string
 
 /** Wrap a core op returning `{ output, indices }`; the gradient flows through `output`. */
 export function makeTfOpWithIndices(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core: AnyOp): TfPoolOpWithIndices {
-  const run = tfRunner(method, exportName, core);
+  const run = tfRunner(method, rank, exportName, core);
   const fn = ((...args: unknown[]): TfWithIndices => {
     const r = run(args);
     if (!r.indices) throw new PoolkitTypeError(exportName, `the core op returned no indices`);
@@ -110,8 +110,12 @@ export function makeTfOpWithIndices(method: PoolMethod, rank: 1 | 2 | 3, exportN
   return Object.assign(fn, { opName: exportName, method, rank });
 }
 
-function tfRunner(method: PoolMethod, exportName: string, core: AnyOp): (args: unknown[]) => { output: tf.Tensor; indices?: tf.Tensor } {
+const AXES: Record<number, string> = { 1: "L", 2: "H, W", 3: "D, H, W" };
+
+function tfRunner(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core: AnyOp): (args: unknown[]) => { output: tf.Tensor; indices?: tf.Tensor } {
   const name = exportName;
+  // Rank-generic ops (global pooling) share one export over 1-d/2-d/3-d; windowed ops have one per rank.
+  const rankSpecific = Object.values(method.exports).filter((e) => e === exportName.replace(/WithIndices$/, "")).length <= 1;
   return (args: unknown[]): { output: tf.Tensor; indices?: tf.Tensor } => {
     const { tensors, options } = splitArgs(name, args);
     const { dataFormat: df, ...coreOpts } = options;
@@ -119,6 +123,13 @@ function tfRunner(method: PoolMethod, exportName: string, core: AnyOp): (args: u
     const x = tensors[0] as tf.Tensor;
     for (const [i, t] of tensors.entries()) {
       if (t.isDisposed) throw new PoolkitRangeError(name, `argument ${i} is a disposed tf.Tensor`);
+    }
+    // poolkit's unbatched [C, ...S] has no channels-last twin that could be told apart from a batch: tfjs ops are batched only.
+    if (rankSpecific && x.rank === rank + 1) {
+      throw new PoolkitRangeError(
+        name,
+        `x must be batched in tfjs ops: ${dataFormat === "channelsLast" ? `[N, ${AXES[rank]}, C]` : `[N, C, ${AXES[rank]}]`}, got shape ${show(x.shape)}`,
+      );
     }
     // Which inputs move with x's layout: decided once, used for the gradients too.
     const feature = tensors.map((t, i) => i === 0 ? x.rank >= 3 : isFeatureMapInput(method.inputs[i - 1], t, x));

@@ -105,8 +105,41 @@ describe("tfjs op argument checks", () => {
     expect(() => soft()(tf.zeros([1, 4, 4, 2], "bool" as never), { kernelSize: 2 })).toThrow(/softPool2d: x must be a float32 or int32 tf.Tensor, got dtype bool/);
     // The core op's own validation comes through with its message.
     expect(() => soft()(xt, { kernelSize: 2, kernel_size: 2 })).toThrow(/softPool2d: unknown option "kernel_size"/);
+    // Unbatched input is poolkit-only: in channels-last it could not be told apart from a batch.
+    expect(() => soft()(tf.zeros([4, 4, 2]), { kernelSize: 2 })).toThrow("softPool2d: x must be batched in tfjs ops: [N, H, W, C], got shape [4, 4, 2]");
+    expect(() => soft()(tf.zeros([2, 4, 4]), { kernelSize: 2, dataFormat: "channelsFirst" })).toThrow(
+      "softPool2d: x must be batched in tfjs ops: [N, C, H, W], got shape [2, 4, 4]",
+    );
     xt.dispose();
   });
+});
+
+describe("learnable inputs train with tf.variableGrads and optimizers", () => {
+  beforeAll(() => useBackend("cpu"));
+  for (const m of listPools().filter((p) => p.learnable.length > 0 && p.exports[2])) {
+    it(`${m.exports[2]}: ${m.learnable.join(", ")} move and the loss falls`, () => {
+      const { x, extra, options } = coreInputs(m, 2);
+      const op = ops[m.exports[2]!]!;
+      const xTf = cl(toTf(x));
+      const args = extra.map((t, i) => {
+        const spec = m.inputs[i]!;
+        return spec.role === "learnable" ? tf.variable(toTf(t), true, `${m.exports[2]}_${spec.name}`) : isFeature(spec.role, t, x) ? cl(toTf(t)) : toTf(t);
+      });
+      const vars = args.filter((a): a is tf.Variable => a instanceof tf.Variable);
+      const before = vars.map((v) => Array.from(v.dataSync()));
+      const target = tf.tidy(() => tf.mul(op(xTf, ...args, options), 0.5));
+      const loss = () => tf.mean(tf.square(tf.sub(op(xTf, ...args, options), target))) as tf.Scalar;
+      const l0 = loss().dataSync()[0]!;
+      const { grads } = tf.variableGrads(loss, vars);
+      expect(Object.keys(grads).sort()).toEqual(vars.map((v) => v.name).sort());
+      const opt = tf.train.sgd(0.05);
+      for (let i = 0; i < 5; i++) opt.minimize(loss, false, vars);
+      const l1 = loss().dataSync()[0]!;
+      expect(l1, `loss ${l0} → ${l1}`).toBeLessThan(l0);
+      vars.forEach((v, i) => expect(Array.from(v.dataSync()), v.name).not.toEqual(before[i]));
+      tf.dispose([xTf, target, ...args, ...Object.values(grads)]);
+    });
+  }
 });
 
 describe("index-returning ops (opsWithIndices)", () => {
