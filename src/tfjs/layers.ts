@@ -383,6 +383,7 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
         // Training: a fresh draw per call; inference: a fixed seed, so predict is deterministic.
         opts.seed = training ? this.gen().nextUint32() : (this.seed ?? 0);
       }
+      this.project(opts);
       const args: tf.Tensor[] = [x];
       let next = 1;
       for (const spec of this.method.inputs) {
@@ -399,6 +400,20 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
       }
       return this.op(...args, { ...opts, ...this.extraOptions(), dataFormat: this.dataFormat });
     });
+  }
+
+  /**
+   * Projected gradient descent for learned mixing's `alpha` in its default "clamped" mode (the op's
+   * contract: clip alpha to [0, 1] after each step, so the clamp never acts): an optimizer step may
+   * leave [0, 1], so the weight is clipped back before it is used.
+   */
+  protected project(opts: Record<string, unknown>): void {
+    const alpha = this.inputWeights.get("alpha");
+    if (!alpha || !/^learnedMix/.test(this.method.export) || opts.mixing === "sigmoid") return;
+    const v = alpha.read();
+    const data = v.dataSync();
+    if (data.every((a) => a >= 0 && a <= 1)) return;
+    alpha.write(tf.clipByValue(v, 0, 1));
   }
 
   /** Names of the inputs the layer takes after x. */

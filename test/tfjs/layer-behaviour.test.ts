@@ -143,6 +143,24 @@ describe("learnable weights come from the descriptors' init", () => {
   }
 });
 
+describe("learned mixing's alpha is projected onto [0, 1] (projected gradient descent)", () => {
+  it("clips alpha before use when an optimizer step left [0, 1]", () => {
+    const layer = layers.learnedMixPool2d!({ seed: 1 });
+    const x = input([1, 7, 7, 2]);
+    layer.apply(x);
+    const alpha = layer.trainableWeights.find((w) => w.originalName.endsWith("/alpha"))!;
+    alpha.write(tf.tensor([1.7]));
+    const y = layer.apply(x) as tf.Tensor;
+    expect(Array.from(alpha.read().dataSync())).toEqual([1]);
+    // a = 1 is max pooling (k3, s2).
+    const max = layers.maxPool2d!({ poolSize: 3, strides: 2, padding: 0 }).apply(x) as tf.Tensor;
+    expectClose(y.dataSync(), max.dataSync(), { atol: 1e-6, rtol: 1e-6 });
+    alpha.write(tf.tensor([-0.25]));
+    layer.apply(x);
+    expect(Array.from(alpha.read().dataSync())).toEqual([0]);
+  });
+});
+
 describe("data format and config", () => {
   it("channelsFirst layers equal channelsLast layers on the transposed input", () => {
     const x = input([2, 8, 8, 3]);
