@@ -11,8 +11,10 @@ import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { allocArray } from "../tensor/alloc.js";
 import { fromArray, tensor, type Tensor } from "../tensor/tensor.js";
 
+/** TensorFlow.js's layout names: `channelsLast` = `[N, ...S, C]` (its default), `channelsFirst` = `[N, C, ...S]` (poolkit's). */
 export type DataFormat = "channelsLast" | "channelsFirst";
 
+/** Validate a `dataFormat` option (default `"channelsLast"`). */
 export function parseDataFormat(op: string, value: unknown): DataFormat {
   if (value === undefined) return "channelsLast";
   if (value !== "channelsLast" && value !== "channelsFirst") {
@@ -111,6 +113,7 @@ export function fromCore(t: Tensor, toLast = false): tf.Tensor {
   return tf.tensor(out, shapeToLast(shape), dtype);
 }
 
+/** Is this a TensorFlow.js tensor (of the tfjs-core instance poolkit/tfjs was loaded with)? */
 export function isTfTensor(x: unknown): x is tf.Tensor {
   return x instanceof tf.Tensor;
 }

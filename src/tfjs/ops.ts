@@ -22,7 +22,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import * as core from "../index.js";
+import * as poolkit from "../index.js";
 import { listPools, type AnyOp, type InputSpec, type PoolMethod } from "../registry.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { Grads, VJP } from "../op.js";
@@ -211,4 +211,4 @@ export const ops: Readonly<Record<string, TfPoolOp>> = createOps(listPools());
  * const { output, indices } = opsWithIndices.maxPool2dWithIndices!(x, { kernelSize: 2 });
  * const restored = ops.maxUnpool2d!(output, indices, { kernelSize: 2 });
  */
-export const opsWithIndices: Readonly<Record<string, TfPoolOpWithIndices>> = createOpsWithIndices(listPools(), core);
+export const opsWithIndices: Readonly<Record<string, TfPoolOpWithIndices>> = createOpsWithIndices(listPools(), poolkit);
