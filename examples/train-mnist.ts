@@ -8,7 +8,8 @@
  * Flags: --method NAME | --sweep NAME,NAME,... (forgiving registry names: "soft", "LIP", "dpp", ...;
  * `--sweep` alone runs a default list) · --train N / --test N (digit counts, balanced over the 10
  * classes; the `mnist` package holds 10,000 digits, ~1,000 per class, train and test never overlap) ·
- * --epochs E · --batch B · --lr RATE · --seed S · --backend cpu|wasm.
+ * --epochs E · --batch B · --lr RATE · --seed S · --quiet. Runs on TensorFlow.js's cpu backend: the
+ * wasm backend has no Conv2DBackpropFilter kernel, so it cannot train the convolution.
  *
  * Network: conv3×3(8, relu) → POOL (28 → ~14) → flatten → dense(10, softmax); Adam. Small on purpose:
  * TensorFlow.js's pure-JS cpu backend (the wasm backend cannot train convolutions: it has no
@@ -153,10 +154,9 @@ function table(rows: ExperimentResult[]): string {
   return [line(head), "| " + widths.map((w) => "-".repeat(w)).join(" | ") + " |", ...body.map(line)].join("\n");
 }
 
-function parseArgs(argv: string[]): { methods: string[]; opts: Omit<ExperimentOptions, "method">; backend: string } {
+function parseArgs(argv: string[]): { methods: string[]; opts: Omit<ExperimentOptions, "method"> } {
   const opts = { train: 2000, test: 1000, epochs: 2, batch: 32, lr: 0.01, seed: 1, verbose: true };
   let methods: string[] = ["soft"];
-  let backend = "cpu";
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const val = (): string => {
@@ -177,25 +177,19 @@ function parseArgs(argv: string[]): { methods: string[]; opts: Omit<ExperimentOp
     else if (a === "--batch") opts.batch = Math.round(num());
     else if (a === "--lr") opts.lr = num();
     else if (a === "--seed") opts.seed = Math.round(num());
-    else if (a === "--backend") backend = val();
     else if (a === "--quiet") opts.verbose = false;
     else if (a === "--help" || a === "-h") {
-      console.log("usage: tsx examples/train-mnist.ts [--method NAME | --sweep [A,B,...]] [--train N] [--test N] [--epochs E] [--batch B] [--lr R] [--seed S] [--backend cpu|wasm] [--quiet]");
+      console.log("usage: tsx examples/train-mnist.ts [--method NAME | --sweep [A,B,...]] [--train N] [--test N] [--epochs E] [--batch B] [--lr R] [--seed S] [--quiet]");
       process.exit(0);
     } else throw new Error(`unknown flag ${a} (see --help)`);
   }
   for (const m of methods) getPool(m); // unknown names fail before any training, listing the known ones
-  return { methods, opts, backend };
+  return { methods, opts };
 }
 
 async function main(): Promise<void> {
-  const { methods, opts, backend } = parseArgs(process.argv.slice(2));
-  if (backend === "wasm") {
-    const { setWasmPaths } = await import("@tensorflow/tfjs-backend-wasm");
-    const path = await import("node:path");
-    setWasmPaths(path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + path.sep);
-  }
-  await tf.setBackend(backend);
+  const { methods, opts } = parseArgs(process.argv.slice(2));
+  await tf.setBackend("cpu");
   await tf.ready();
   console.log(`backend ${tf.getBackend()}, ${opts.train} training / ${opts.test} test digits, ${opts.epochs} epoch(s), batch ${opts.batch}, lr ${opts.lr}, seed ${opts.seed}`);
   const rows: ExperimentResult[] = [];
