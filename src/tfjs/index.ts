@@ -20,6 +20,8 @@ export {
   createLayerFactories,
   PoolkitPoolLayer,
   LocalImportancePoolLayer,
+  CompactBilinearPoolLayer,
+  DetailPreservingPoolLayer,
   type PoolLayerClass,
   type PoolLayerConfig,
 } from "./layers.js";

@@ -340,6 +340,11 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
   /** Extra weights (LIP's logit module). */
   protected buildExtra(_cfShape: Shape, _inputShape: Shape | Shape[]): void {}
 
+  /** Tensor arguments after the descriptor's inputs (DPP's full-variant filter). */
+  protected trailingInputs(): tf.Tensor[] {
+    return [];
+  }
+
   /** Extra options for the op at call time (compact bilinear's saved hashes). */
   protected extraOptions(): Record<string, unknown> {
     return {};
@@ -398,6 +403,7 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
       if (next < list.length) {
         throw new PoolkitRangeError(this.exportName, `layer got ${list.length} inputs, expected at most ${next}: [x${this.dataInputNames().map((n) => ", " + n).join("")}]`);
       }
+      args.push(...this.trailingInputs());
       return this.op(...args, { ...opts, ...this.extraOptions(), dataFormat: this.dataFormat });
     });
   }
@@ -509,6 +515,48 @@ export class CompactBilinearPoolLayer extends PoolkitPoolLayer {
   }
 }
 
+/**
+ * Detail-preserving pooling (Saeedan et al., CVPR 2018; official nngraph modules, visinf/dpp) with its
+ * per-channel θ_α, θ_λ as weights (from the descriptor) and, with the layer option `variant: "full"`,
+ * the learned depthwise 3×3 guidance filter `filter` `[C, 1, 3, 3]`, initialised N(0, √(2/9)) as
+ * `models/resnetdpp.lua` re-initialises its convolutions. `variant: "lite"` (default) uses the 2×2
+ * box-filter guidance and has no filter.
+ */
+export class DetailPreservingPoolLayer extends PoolkitPoolLayer {
+  static override className = "Poolkit>DetailPreservingPool2dBase";
+  private filter: tfl.LayerVariable | undefined;
+
+  constructor(method: PoolMethod, rank: 1 | 2 | 3, op: TfPoolOp, config: PoolLayerConfig = {}) {
+    super(method, rank, op, config);
+    this.variant();
+  }
+
+  private variant(): "lite" | "full" {
+    const v = this.poolConfig.variant ?? "lite";
+    if (v !== "lite" && v !== "full") throw new PoolkitRangeError(this.exportName, `variant must be "lite" or "full", got ${show(v)}`);
+    return v;
+  }
+
+  override resolveOptions(cfShape: readonly number[]): Record<string, unknown> {
+    const opts = super.resolveOptions(cfShape);
+    delete opts.variant;
+    return opts;
+  }
+
+  protected override buildExtra(cfShape: Shape): void {
+    if (this.variant() !== "full") return;
+    const c = cfShape[1] as number;
+    const std = Math.sqrt(2 / 9);
+    const gen = this.gen();
+    const values = Float64Array.from({ length: c * 9 }, () => std * gen.normal());
+    this.filter = this.addWeight("filter", [c, 1, 3, 3], "float32", valuesInitializer(values, "float32"));
+  }
+
+  protected override trailingInputs(): tf.Tensor[] {
+    return this.filter ? [this.filter.read()] : [];
+  }
+}
+
 /** A generated layer class: `new cls(config)`, with its registered `className`. */
 export type PoolLayerClass = (new (config?: PoolLayerConfig) => PoolkitPoolLayer) & { className: string };
 
@@ -547,7 +595,14 @@ export function createLayerClasses(methods: readonly PoolMethod[], tfOps: Readon
       const exportName: string = maybeName;
       const op: TfPoolOp = maybeOp;
       if (!layerable(m, rank)) continue;
-      const Base = isLip(m) && rank === 2 ? LocalImportancePoolLayer : /^compactBilinear/.test(m.export) ? CompactBilinearPoolLayer : PoolkitPoolLayer;
+      const Base =
+        isLip(m) && rank === 2
+          ? LocalImportancePoolLayer
+          : /^compactBilinear/.test(m.export)
+            ? CompactBilinearPoolLayer
+            : /^detailPreserving/.test(m.export)
+              ? DetailPreservingPoolLayer
+              : PoolkitPoolLayer;
       const cls = class extends Base {
         static override className = `Poolkit>${pascal(exportName)}`;
         constructor(config: PoolLayerConfig = {}) {

@@ -161,6 +161,35 @@ describe("learned mixing's alpha is projected onto [0, 1] (projected gradient de
   });
 });
 
+describe('detail-preserving pooling, variant "full"', () => {
+  it("owns a learned [C, 1, 3, 3] guidance filter that trains and survives save/load", async () => {
+    const x = input([4, 8, 8, 3], 6);
+    const layer = layers.detailPreservingPool2d!({ variant: "full", seed: 2 });
+    const y = layer.apply(x) as tf.Tensor;
+    const names = layer.trainableWeights.map((w) => w.originalName.split("/").pop());
+    expect(names).toEqual(["alpha", "lambda", "filter"]);
+    const [alpha, lambda, filter] = layer.getWeights().map((w) => tensor(w.dataSync() as Float32Array, w.shape, "float32"));
+    expect(filter!.shape).toEqual([3, 1, 3, 3]);
+    const core = getPool("dpp").ops[2]!(coreOf(x), alpha, lambda, filter, {}) as Tensor;
+    expect(Array.from(y.dataSync())).toEqual(Array.from(cl(toTf(core)).dataSync()));
+    // Train it inside a model; the filter moves; save → load keeps it.
+    const model = tf.sequential({ layers: [tf.layers.inputLayer({ inputShape: [8, 8, 3] }), layer, tf.layers.flatten(), tf.layers.dense({ units: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) })] });
+    model.compile({ optimizer: tf.train.adam(0.05), loss: "meanSquaredError" });
+    const ys = tf.tensor2d([[1, 0], [0, 1], [1, 1], [0, 0]]);
+    const before = Array.from(layer.getWeights()[2]!.dataSync());
+    await model.fit(x, ys, { epochs: 3, batchSize: 4, verbose: 0 });
+    expect(Array.from(layer.getWeights()[2]!.dataSync())).not.toEqual(before);
+    let saved: tf.io.ModelArtifacts | undefined;
+    await model.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } })));
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
+    expect(Array.from((loaded.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from((model.predict(x) as tf.Tensor).dataSync()));
+  });
+
+  it("rejects an unknown variant", () => {
+    expect(() => layers.detailPreservingPool2d!({ variant: "half" })).toThrow('detailPreservingPool2d: variant must be "lite" or "full", got "half"');
+  });
+});
+
 describe("data format and config", () => {
   it("channelsFirst layers equal channelsLast layers on the transposed input", () => {
     const x = input([2, 8, 8, 3]);
