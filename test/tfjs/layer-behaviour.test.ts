@@ -201,6 +201,24 @@ describe("data format and config", () => {
     }
   });
 
+  it("LIP's logit module gives the same result in channelsFirst (non-zero conv weights)", () => {
+    const x = input([2, 8, 8, 3], 12);
+    const a = layers.localImportancePool2d!({});
+    const b = layers.localImportancePool2d!({ dataFormat: "channelsFirst" });
+    a.apply(x);
+    b.apply(cf(x));
+    const kernel = tf.randomNormal([3, 3, 3, 3], 0, 0.5, "float32", 4);
+    const weights = [kernel, tf.tensor([1.5, 0.5, 1]), tf.tensor([0.1, -0.2, 0.3])];
+    a.setWeights(weights);
+    b.setWeights(weights);
+    const ya = a.apply(x) as tf.Tensor;
+    const yb = b.apply(cf(x)) as tf.Tensor;
+    expectClose(cf(ya).dataSync(), yb.dataSync(), { atol: 1e-5, rtol: 1e-5 });
+    // …and differs from the zero-weight (average) start, so the module is really in the path.
+    const avg = layers.localImportancePool2d!({}).apply(x) as tf.Tensor;
+    expect(Math.max(...Array.from(tf.abs(tf.sub(ya, avg)).dataSync()))).toBeGreaterThan(1e-3);
+  });
+
   it("getConfig holds the tfjs-style config and fromConfig rebuilds the same layer", () => {
     const layer = layers.avgPool2d!({ poolSize: 3, strides: 2, padding: "same", countIncludePad: false, name: "pool_a" });
     const config = layer.getConfig();
