@@ -86,7 +86,17 @@ for (const backend of BACKENDS) {
             });
           }
         });
-        expect(tf.memory().numTensors, "no leaked tensors").toBe(startTensors);
+        expect(tf.memory().numTensors).toBe(startTensors);
+        // Outside any tidy: the op and its gradient leave nothing behind but what they return.
+        const xTf = cl(toTf(x));
+        const extraTf = extra.map((t, i) => (isFeature(method.inputs[i]!.role, t, x) ? cl(toTf(t)) : toTf(t)));
+        const before = tf.memory().numTensors;
+        op(xTf, ...extraTf, options).dispose();
+        expect(tf.memory().numTensors, "forward leaks no tensors").toBe(before);
+        const g = tf.grad((t: tf.Tensor) => op(t, ...extraTf, options).sum())(xTf);
+        g.dispose();
+        expect(tf.memory().numTensors, "gradient leaks no tensors").toBe(before);
+        tf.dispose([xTf, ...extraTf]);
       });
     }
   });
