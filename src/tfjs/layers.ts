@@ -27,15 +27,27 @@
  * Output shapes (`computeOutputShape`) come from the descriptor's `outputShape`, i.e. poolkit's
  * geometry — never a second formula.
  *
- * Learnable inputs of the op (mixing α, gate masks, tree filters, DPP's α/λ/filter, DynOPool's
- * parameters, low-rank projections, ...) are the layer's trainable weights (`addWeight`), initialised
- * from the descriptor's `inputs[].init`. Constant inputs that do not depend on the batch (e.g. compact
- * bilinear's hashes) are non-trainable weights. Data inputs (a second bilinear stream, max-unpool
- * indices, RoI boxes) are further layer inputs: call the layer on `[x, ...inputs]` in the op's order.
- * Local importance pooling computes its logits with its own logit module (see {@link LocalImportancePoolLayer}).
+ * Learnable inputs of the op (mixing α, gate masks, tree filters v₁/v₂/ω, DPP's θ_α/θ_λ, DynOPool's r
+ * and δ, Grassmann and low-rank bilinear projections, ...) are the layer's trainable weights
+ * (`addWeight`, named after the input), initialised from the descriptor's `inputs[].init` with the
+ * layer's generator. Special cases, each documented on its class:
+ * - local importance pooling computes its logits with the SimplifiedLIP module ({@link LocalImportancePoolLayer});
+ * - DPP's `variant: "full"` adds the learned guidance filter ({@link DetailPreservingPoolLayer});
+ * - compact bilinear pooling keeps its random hashes / projections as non-trainable int32 weights
+ *   ({@link CompactBilinearPoolLayer});
+ * - learned mixing projects α onto [0, 1] before use (projected gradient descent, the op's "clamped" mode);
+ * - DynOPool's `computeOutputShape` follows the current r. Its output size changes only when round(H/r)
+ *   does; a following Flatten → Dense cannot follow such a change, so put global pooling after it if r
+ *   is meant to move far.
+ * Further data inputs batched like x (a second bilinear stream `b` / `y`, max-unpool `indices`) are
+ * further layer inputs: call the layer on `[x, ...inputs]` in the op's order (bilinear's `b` is
+ * optional). RoI pooling / RoIAlign are ops only: their boxes `[K, 5]` and outputs `[K, C, oh, ow]`
+ * are batched by box, which a tf.layers model cannot express.
  *
- * Random methods draw only when called with `training: true` (as `model.fit` does); in `predict` /
- * `evaluate` they run with `training: false` and a fixed seed, so inference is deterministic.
+ * Random methods draw only when called with `training: true` (as `model.fit` does), a fresh seed per
+ * call from the layer's generator; in `predict` / `evaluate` they run with `training: false` (their
+ * eval mode) and a fixed seed (the config's `seed`, else 0) — fixed for methods that stay random in
+ * eval, like fractional max pooling — so inference is deterministic.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
