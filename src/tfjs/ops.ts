@@ -55,7 +55,8 @@ export function isFeatureMapInput(spec: InputSpec | undefined, t: tf.Tensor, x: 
   return t.rank === x.rank && t.rank >= 3 && t.shape[0] === x.shape[0];
 }
 
-function splitArgs(name: string, args: unknown[]): { tensors: tf.Tensor[]; options: TfOpOptions } {
+/** Positional tensor arguments (null where an optional input is left out, e.g. low-rank bilinear's biases) and the options. */
+function splitArgs(name: string, args: unknown[]): { slots: (tf.Tensor | null)[]; options: TfOpOptions } {
   let options: TfOpOptions = {};
   let end = args.length;
   const last = args[args.length - 1];
@@ -66,16 +67,21 @@ function splitArgs(name: string, args: unknown[]): { tensors: tf.Tensor[]; optio
     options = (last ?? {}) as TfOpOptions;
     end--;
   }
-  const tensors: tf.Tensor[] = [];
+  const slots: (tf.Tensor | null)[] = [];
   for (let i = 0; i < end; i++) {
     const t = args[i];
-    if (!isTfTensor(t)) {
-      throw new PoolkitTypeError(name, `argument ${i} must be a tf.Tensor, got ${t instanceof Tensor ? "a poolkit Tensor (use the core op)" : show(t)}`);
+    if (i > 0 && t === null) {
+      slots.push(null);
+      continue;
     }
-    tensors.push(t);
+    if (!isTfTensor(t)) {
+      const what = t instanceof Tensor ? "a poolkit Tensor (use the core op)" : show(t);
+      throw new PoolkitTypeError(name, i === 0 ? `x must be a tf.Tensor, got ${what}` : `argument ${i} must be a tf.Tensor or null, got ${what}`);
+    }
+    slots.push(t);
   }
-  if (tensors.length === 0) throw new PoolkitTypeError(name, `x must be a tf.Tensor, got ${show(args[0])}`);
-  return { tensors, options };
+  if (slots.length === 0) throw new PoolkitTypeError(name, `x must be a tf.Tensor, got ${show(args[0])}`);
+  return { slots, options };
 }
 
 interface PrimaryResult {
@@ -117,12 +123,15 @@ function tfRunner(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core:
   // Rank-generic ops (global pooling) share one export over 1-d/2-d/3-d; windowed ops have one per rank.
   const rankSpecific = Object.values(method.exports).filter((e) => e === exportName.replace(/WithIndices$/, "")).length <= 1;
   return (args: unknown[]): { output: tf.Tensor; indices?: tf.Tensor } => {
-    const { tensors, options } = splitArgs(name, args);
+    const { slots, options } = splitArgs(name, args);
     const { dataFormat: df, ...coreOpts } = options;
     const dataFormat = parseDataFormat(name, df);
-    const x = tensors[0] as tf.Tensor;
-    for (const [i, t] of tensors.entries()) {
-      if (t.isDisposed) throw new PoolkitRangeError(name, `argument ${i} is a disposed tf.Tensor`);
+    const x = slots[0] as tf.Tensor;
+    // customGrad differentiates the tensors only; `positions` maps them back to their argument slots.
+    const positions = slots.flatMap((t, i) => (t ? [i] : []));
+    const tensors = positions.map((i) => slots[i] as tf.Tensor);
+    for (const i of positions) {
+      if ((slots[i] as tf.Tensor).isDisposed) throw new PoolkitRangeError(name, `argument ${i} is a disposed tf.Tensor`);
     }
     // poolkit's unbatched [C, ...S] has no channels-last twin that could be told apart from a batch: tfjs ops are batched only.
     if (rankSpecific && x.rank === rank + 1) {
@@ -131,25 +140,33 @@ function tfRunner(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core:
         `x must be batched in tfjs ops: ${dataFormat === "channelsLast" ? `[N, ${AXES[rank]}, C]` : `[N, C, ${AXES[rank]}]`}, got shape ${show(x.shape)}`,
       );
     }
-    // Which inputs move with x's layout: decided once, used for the gradients too.
-    const feature = tensors.map((t, i) => i === 0 ? x.rank >= 3 : isFeatureMapInput(method.inputs[i - 1], t, x));
-    const moves = (i: number): boolean => dataFormat === "channelsLast" && (feature[i] as boolean);
+    // Which slots move with x's layout: decided once, used for the gradients too.
+    const moves = (slot: number): boolean => {
+      const t = slots[slot];
+      if (dataFormat !== "channelsLast" || !t) return false;
+      return slot === 0 ? x.rank >= 3 : isFeatureMapInput(method.inputs[slot - 1], t, x);
+    };
     // Index outputs are uploaded after customGrad returns: tensors made inside it, other than its value, are disposed.
     let coreIndices: Tensor | undefined;
     const forward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       // customGrad passes its `save` function last; the backward closure needs nothing saved.
       const inputs = args.filter(isTfTensor);
-      const coreInputs = inputs.map((t, i) => toCore(name, i === 0 ? "x" : (method.inputs[i - 1]?.name ?? `input ${i}`), t, moves(i)));
-      const vjp = core.vjp(...coreInputs, coreOpts) as VJP<unknown>;
+      const coreArgs: (Tensor | null)[] = slots.map(() => null);
+      inputs.forEach((t, k) => {
+        const slot = positions[k] as number;
+        coreArgs[slot] = toCore(name, slot === 0 ? "x" : (method.inputs[slot - 1]?.name ?? `input ${slot}`), t, moves(slot));
+      });
+      const vjp = core.vjp(...coreArgs, coreOpts) as VJP<unknown>;
       const res = primaryOf(name, vjp.output);
       const transposeOut = dataFormat === "channelsLast" && res.output.shape.length >= 3;
       const value = fromCore(res.output, transposeOut);
       coreIndices = res.indices;
       const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
         const grads: Grads = vjp.backward(toCore(name, "dy", dy, transposeOut));
-        return inputs.map((t, i) => {
-          const g = grads[i];
-          return g ? fromCore(g, moves(i)) : tf.zerosLike(t);
+        return inputs.map((t, k) => {
+          const slot = positions[k] as number;
+          const g = grads[slot];
+          return g ? fromCore(g, moves(slot)) : tf.zerosLike(t);
         });
       };
       return { value, gradFunc };

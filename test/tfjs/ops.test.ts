@@ -106,7 +106,7 @@ describe("tfjs op argument checks", () => {
   const soft = () => ops.softPool2d!;
   it("rejects a poolkit Tensor, a bad dataFormat and non-object options", () => {
     const x = distinct([1, 2, 4, 4], 1);
-    expect(() => soft()(x as never, { kernelSize: 2 })).toThrow(/softPool2d: argument 0 must be a tf.Tensor, got a poolkit Tensor/);
+    expect(() => soft()(x as never, { kernelSize: 2 })).toThrow(/softPool2d: x must be a tf.Tensor, got a poolkit Tensor/);
     const xt = tf.zeros([1, 4, 4, 2]);
     expect(() => soft()(xt, { kernelSize: 2, dataFormat: "NHWC" as never })).toThrow(
       'softPool2d: dataFormat must be "channelsLast" or "channelsFirst", got "NHWC"',
@@ -121,6 +121,29 @@ describe("tfjs op argument checks", () => {
       "softPool2d: x must be batched in tfjs ops: [N, C, H, W], got shape [2, 4, 4]",
     );
     xt.dispose();
+  });
+});
+
+describe("optional inputs left out with null", () => {
+  beforeAll(() => useBackend("cpu"));
+  it("lowRankBilinearPool without biases equals the core op, and its gradients too", () => {
+    const m = listPools().find((p) => p.export === "lowRankBilinearPool");
+    if (!m) throw new Error("lowRankBilinearPool is not in the registry");
+    const { x, extra, options } = coreInputs(m, 2);
+    const [y, U, V, P] = extra as [Tensor, Tensor, Tensor, Tensor];
+    const vjp = m.ops[2]!.vjp(x, y, U, V, P, null, null, null, options);
+    const out = vjp.output as Tensor;
+    const dy = distinct(out.shape, 3);
+    const grads = vjp.backward(dy);
+    tf.tidy(() => {
+      const args = [cl(toTf(x)), cl(toTf(y)), toTf(U), toTf(V), toTf(P)];
+      const tfOut = ops.lowRankBilinearPool!(...args, null as never, null as never, null as never, options);
+      expect(Array.from(tfOut.dataSync())).toEqual(Array.from(out.data));
+      const g = tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(ops.lowRankBilinearPool!(...ts, null as never, null as never, null as never, options), toTf(dy))))(args);
+      expectClose(cf(g[0]!).dataSync(), grads[0]!.data, { atol: 1e-6, rtol: 1e-6 }, "dx");
+      expectClose(cf(g[1]!).dataSync(), grads[1]!.data, { atol: 1e-6, rtol: 1e-6 }, "dy");
+      for (const i of [2, 3, 4]) expectClose(g[i]!.dataSync(), grads[i]!.data, { atol: 1e-6, rtol: 1e-6 }, `grad ${i}`);
+    });
   });
 });
 
