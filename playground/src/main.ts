@@ -5,8 +5,8 @@
  */
 import { getPool, listPools, type PoolMethod } from "../../src/registry.js";
 import { show } from "../../src/errors.js";
-import type { Tensor } from "../../src/tensor/tensor.js";
-import { errorText, mergeOptions, parseOptionValue, runMethod, showOptions } from "../../src/cli/invoke.js";
+import { full, type Tensor } from "../../src/tensor/tensor.js";
+import { errorText, mergeOptions, parseOptionValue, runMethod, showOptions, vjpMethod } from "../../src/cli/invoke.js";
 import { channelImages, imagePlanes, imageToTensor, sampleImage, tensorToImage, type RGBAImage } from "../../src/cli/image.js";
 import { checkMethod } from "../../src/cli/demo.js";
 
@@ -190,7 +190,29 @@ function runCurrent(): void {
     const text = `${show(y.shape)} ${y.dtype}${y.size > 96 ? `, first 96 of ${y.size} values` : ""}:\n${vals.join("  ")}`;
     outRow.append(figure(el("pre", { className: "values", textContent: text }), "output (not an image)"));
   }
-  result.append(inRow, outRow);
+  result.append(inRow, outRow, gradientRow(m, x));
+}
+
+/** The backward pass made visible: ∂(Σ output)/∂x per channel (dy = ones), on a stretched scale. */
+function gradientRow(m: PoolMethod, x: Tensor): HTMLElement {
+  const row = el("div", { className: "row" });
+  try {
+    const { output, backward } = vjpMethod(m, x, readOptions(m), seed(), 2);
+    const dx = backward(full(output.shape, 1, output.dtype))[0];
+    if (!dx) throw new Error("no gradient for x");
+    const d = dx.data;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < d.length; i++) {
+      lo = Math.min(lo, d[i] as number);
+      hi = Math.max(hi, d[i] as number);
+    }
+    channelImages(dx, "minmax").forEach((img, c) => row.append(figure(canvasOf(img), `∂Σy/∂x ${CHANNEL_NAMES[c] ?? c}`)));
+    row.append(el("p", { className: "status", textContent: `backward(dy = 1): dx in [${lo.toPrecision(3)}, ${hi.toPrecision(3)}], black = lowest, white = highest` }));
+  } catch (e) {
+    row.append(el("p", { className: "error", textContent: `backward: ${errorText(e)}` }));
+  }
+  return row;
 }
 
 function runChecks(): void {

@@ -11,6 +11,7 @@ import { Tensor, fromArray } from "../tensor/tensor.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatDType } from "../tensor/dtype.js";
 import { show } from "../errors.js";
+import type { Grads } from "../op.js";
 
 /** The registry as the CLI sees it; tests can hand in their own. */
 export interface Registry {
@@ -80,6 +81,21 @@ export function runMethod(method: PoolMethod, x: Tensor, options: Record<string,
   const args = buildArgs(method, x, options, seed);
   manualSeed(seed);
   return { op, output: primaryOutput(op(...args)) };
+}
+
+/** {@link runMethod} through `op.vjp`: the output plus its `backward(dy)` (one gradient per tensor input). */
+export function vjpMethod(
+  method: PoolMethod,
+  x: Tensor,
+  options: Record<string, unknown>,
+  seed: number,
+  rank: 1 | 2 | 3,
+): { op: AnyOp; output: Tensor; backward(dy: Tensor): Grads } {
+  const op = opFor(method, rank);
+  const args = buildArgs(method, x, options, seed);
+  manualSeed(seed);
+  const { output, backward } = op.vjp(...args);
+  return { op, output: primaryOutput(output), backward };
 }
 
 /** The message of an Error, or the thrown value as text. */
