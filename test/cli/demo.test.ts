@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli/commands.js";
 import { checkMethod, runDemo } from "../../src/cli/demo.js";
-import { listPools } from "../../src/registry.js";
+import { exampleInputs, listPools } from "../../src/registry.js";
+import { runMethod, sampleTensor, vjpMethod } from "../../src/cli/invoke.js";
+import { full, type Tensor } from "../../src/tensor/tensor.js";
+import { Generator } from "../../src/tensor/random.js";
 import { FAKE_AVG, FAKE_GAIN, FAKE_THROWS, FAKE_WRONG, capture, fakeRegistry } from "./fakes.js";
 
 describe("demo over the real registry", () => {
@@ -69,6 +72,18 @@ describe("demo checks catch broken methods without crashing", () => {
     expect(text).toContain("✗ TwoRanks");
     expect(text).toContain("    also 3-d ✗");
     expect(text).toMatch(/ {6}3-d backward: x: ⟨grad, v⟩ .* vs finite difference/);
+  });
+
+  it("runMethod and vjpMethod agree and give one gradient per tensor input", () => {
+    const x = sampleTensor([1, 3, 4, 4], "float64", 3);
+    const fwd = runMethod(FAKE_GAIN, x, { kernelSize: 2 }, 7, 2);
+    const v = vjpMethod(FAKE_GAIN, x, { kernelSize: 2 }, 7, 2);
+    expect(Array.from(v.output.data)).toEqual(Array.from(fwd.output.data));
+    const grads = v.backward(full(v.output.shape, 1, "float64"));
+    expect(grads.map((g) => g?.shape)).toEqual([[1, 3, 4, 4], [3]]);
+    // d(Σy)/dx = gain[c] / 4 everywhere in channel c; the gain comes from Generator(7) via exampleInputs.
+    const gain = exampleInputs(FAKE_GAIN, x, new Generator(7), { kernelSize: 2 })[0] as Tensor;
+    expect(grads[0]?.data[16]).toBeCloseTo((gain.data[1] as number) / 4, 12);
   });
 
   it("an empty registry is not a failure", () => {
