@@ -11,7 +11,8 @@
  * --epochs E · --batch B · --lr RATE · --seed S · --quiet. Runs on TensorFlow.js's cpu backend: the
  * wasm backend has no Conv2DBackpropFilter kernel, so it cannot train the convolution.
  *
- * Network: conv3×3(8, relu) → POOL (28 → ~14) → flatten → dense(10, softmax); Adam. Small on purpose:
+ * Network: conv3×3(8, relu) → POOL (28 → ~14) → flatten → dense(10, softmax); Adam (DynOPool is followed
+ * by poolkit's adaptive average pooling to its initial size, as its learned ratio moves the size). Small on purpose:
  * TensorFlow.js's pure-JS cpu backend (the wasm backend cannot train convolutions: it has no
  * Conv2DBackpropFilter kernel) spends most of the time in the convolution. The pooling layer runs on the CPU through poolkit's kernels (see
  * poolkit/tfjs). In your own code import from "poolkit/tfjs"; this example imports the sources.
@@ -54,6 +55,8 @@ export interface ExperimentResult {
   params: number;
   poolParams: number;
   finalLoss: number;
+  /** The pooling layer's output size after training (DynOPool's moves with its learned ratio). */
+  poolOutput: string;
 }
 
 /** `count` digits balanced over the classes: per class, samples [offset, offset + count/10). */
@@ -98,10 +101,16 @@ export function buildModel(method: PoolMethod, seed: number): { model: tf.Sequen
   if (!exportName || !cls) throw new Error(`${method.name} has no 2-d layer`);
   const pool = new cls(poolConfig(method, seed));
   const init = (s: number) => tf.initializers.glorotUniform({ seed: seed + s });
+  // DynOPool learns its resize ratio r, so its output size moves during training (round(28 / r)); an
+  // adaptive average pool back to its initial size keeps the dense head's input fixed (and is the
+  // identity while the size has not moved).
+  const resizes = method.learnable.includes("r");
+  const initial = pool.computeOutputShape([null, 28, 28, 8]) as (number | null)[];
   const model = tf.sequential({
     layers: [
       tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, padding: "same", activation: "relu", kernelInitializer: init(1) }),
       pool,
+      ...(resizes && layerClasses.adaptiveAvgPool2d ? [new layerClasses.adaptiveAvgPool2d({ outputSize: [initial[1] as number, initial[2] as number] })] : []),
       tf.layers.flatten(),
       tf.layers.dense({ units: 10, activation: "softmax", kernelInitializer: init(3) }),
     ],
@@ -140,6 +149,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
     params: model.countParams(),
     poolParams: pool.countParams(),
     finalLoss: losses[losses.length - 1] as number,
+    poolOutput: (pool.computeOutputShape([null, 28, 28, 8]) as (number | null)[]).slice(1, 3).join("×"),
   };
   tf.dispose([train.xs, train.ys, test.xs, test.ys]);
   model.dispose();
@@ -147,8 +157,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
 }
 
 function table(rows: ExperimentResult[]): string {
-  const head = ["method", "layer", "test acc", "train s", "params", "pool params", "final loss"];
-  const body = rows.map((r) => [r.method, r.layer, (100 * r.testAccuracy).toFixed(1) + "%", r.trainSeconds.toFixed(1), String(r.params), String(r.poolParams), r.finalLoss.toFixed(4)]);
+  const head = ["method", "layer", "pool out", "test acc", "train s", "params", "pool params", "final loss"];
+  const body = rows.map((r) => [r.method, r.layer, r.poolOutput, (100 * r.testAccuracy).toFixed(1) + "%", r.trainSeconds.toFixed(1), String(r.params), String(r.poolParams), r.finalLoss.toFixed(4)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
   const line = (cells: string[]) => "| " + cells.map((c, i) => c.padEnd(widths[i] as number)).join(" | ") + " |";
   return [line(head), "| " + widths.map((w) => "-".repeat(w)).join(" | ") + " |", ...body.map(line)].join("\n");
