@@ -11,7 +11,8 @@ import { useBackend } from "./setup.js";
 
 beforeAll(() => useBackend("cpu"));
 
-for (const method of ["soft"]) {
+// SoftPool; DynOPool also exercises the example's adaptive head, as its learned ratio moves its output size.
+for (const method of ["soft", "dynopool"]) {
   it(`train-mnist: ${method} reaches well above chance on 400 digits in one epoch`, async () => {
     const r = await runExperiment({ method, train: 400, test: 300, epochs: 1, batch: 16, lr: 0.01, seed: 1 });
     expect(Number.isFinite(r.finalLoss)).toBe(true);
