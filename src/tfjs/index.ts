@@ -12,7 +12,7 @@
  * const y = ops.softPool2d!(tf.randomNormal([1, 8, 8, 3]), { kernelSize: 2 }); // [1, 4, 4, 3]
  * const layer = layers.softPool2d!({ poolSize: 2 });
  */
-export { ops, opsWithIndices, createOps, createOpsWithIndices, makeTfOp, makeTfOpWithIndices, type TfPoolOp, type TfPoolOpWithIndices, type TfOpOptions, type TfWithIndices } from "./ops.js";
+export { ops, opsWithIndices, createOps, createOpsWithIndices, makeTfOp, makeTfOpWithIndices, type TfPoolOp, type TfPoolOpWithIndices, type TfOpOptions, type TfOpArg, type TfWithIndices } from "./ops.js";
 export {
   layers,
   layerClasses,

@@ -16,7 +16,14 @@
  * `[K, oh, ow, C]`); rank-2 outputs (`[N, features]`: global, covariance, pyramid and bilinear pooling)
  * keep poolkit's feature order. Learnable parameters and boxes are layout-free and pass as they are.
  * Because the very same poolkit kernel runs on the transposed input, the result equals the core op's
- * exactly (float32).
+ * exactly (float32). An optional tensor input can be left out with `null` (low-rank bilinear's biases).
+ * tfjs ops take batched input only: an unbatched `[C, ...S]` has no channels-last twin that could be
+ * told apart from a batch.
+ *
+ * Why not TensorFlow.js's own pooling gradients: its average-pool backward re-derives the geometry and
+ * drops `dimRoundingMode` / treats clipped "same" windows as full, so its gradient is wrong whenever
+ * padding or ceil rounding is involved (test/tfjs/avgpool-grad-bug.test.ts); poolkit's backward uses
+ * the forward's own window plan.
  *
  * TensorFlow.js tensors are float32 here; the core op computes in float32 too.
  */
@@ -43,11 +50,14 @@ interface TfOpInfo {
   readonly rank: 1 | 2 | 3;
 }
 
-/** A TensorFlow.js pooling op: `(x, ...inputs, options?)`. */
-export type TfPoolOp = ((...args: (tf.Tensor | TfOpOptions | undefined)[]) => tf.Tensor) & TfOpInfo;
+/** Arguments of a tfjs op: tensors (null for a left-out optional input), then the options. */
+export type TfOpArg = tf.Tensor | null | TfOpOptions | undefined;
 
-/** A TensorFlow.js op returning `{ output, indices }` (`ops.maxPool2dWithIndices`, ...): indices are int32, laid out like the output. */
-export type TfPoolOpWithIndices = ((...args: (tf.Tensor | TfOpOptions | undefined)[]) => TfWithIndices) & TfOpInfo;
+/** A TensorFlow.js pooling op: `(x, ...inputs, options?)`. */
+export type TfPoolOp = ((...args: TfOpArg[]) => tf.Tensor) & TfOpInfo;
+
+/** A TensorFlow.js op returning `{ output, indices }` (`opsWithIndices.maxPool2dWithIndices`, ...): indices are int32, laid out like the output. */
+export type TfPoolOpWithIndices = ((...args: TfOpArg[]) => TfWithIndices) & TfOpInfo;
 
 /** Is this extra input a feature map laid out like `x` (so transposed with it)? */
 export function isFeatureMapInput(spec: InputSpec | undefined, t: tf.Tensor, x: tf.Tensor): boolean {

@@ -137,9 +137,9 @@ describe("optional inputs left out with null", () => {
     const grads = vjp.backward(dy);
     tf.tidy(() => {
       const args = [cl(toTf(x)), cl(toTf(y)), toTf(U), toTf(V), toTf(P)];
-      const tfOut = ops.lowRankBilinearPool!(...args, null as never, null as never, null as never, options);
+      const tfOut = ops.lowRankBilinearPool!(...args, null, null, null, options);
       expect(Array.from(tfOut.dataSync())).toEqual(Array.from(out.data));
-      const g = tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(ops.lowRankBilinearPool!(...ts, null as never, null as never, null as never, options), toTf(dy))))(args);
+      const g = tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(ops.lowRankBilinearPool!(...ts, null, null, null, options), toTf(dy))))(args);
       expectClose(cf(g[0]!).dataSync(), grads[0]!.data, { atol: 1e-6, rtol: 1e-6 }, "dx");
       expectClose(cf(g[1]!).dataSync(), grads[1]!.data, { atol: 1e-6, rtol: 1e-6 }, "dy");
       for (const i of [2, 3, 4]) expectClose(g[i]!.dataSync(), grads[i]!.data, { atol: 1e-6, rtol: 1e-6 }, `grad ${i}`);
