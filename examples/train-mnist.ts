@@ -128,19 +128,29 @@ export async function runExperiment(o: ExperimentOptions): Promise<ExperimentRes
   const { model, pool } = buildModel(method, o.seed);
   model.compile({ optimizer: tf.train.adam(o.lr), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
   const t0 = performance.now();
-  const hist = await model.fit(train.xs, train.ys, {
-    epochs: o.epochs,
-    batchSize: o.batch,
-    shuffle: true,
-    verbose: 0,
-    callbacks: o.verbose
-      ? { onEpochEnd: (epoch, logs) => console.log(`  ${method.name} epoch ${epoch + 1}: loss ${logs?.loss?.toFixed(4)} acc ${logs?.acc?.toFixed(4)}`) }
-      : undefined,
-  });
+  // Shuffle each epoch with poolkit's seeded generator (fit's own shuffle uses Math.random), so a run
+  // is reproducible.
+  const gen = new Generator(o.seed + 2);
+  const losses: number[] = [];
+  for (let epoch = 0; epoch < o.epochs; epoch++) {
+    const order = Array.from({ length: o.train }, (_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(gen.uniform() * (i + 1));
+      [order[i], order[j]] = [order[j] as number, order[i] as number];
+    }
+    const idx = tf.tensor1d(order, "int32");
+    const xs = tf.gather(train.xs, idx);
+    const ys = tf.gather(train.ys, idx);
+    const hist = await model.fit(xs, ys, { epochs: 1, batchSize: o.batch, shuffle: false, verbose: 0 });
+    tf.dispose([idx, xs, ys]);
+    const loss = hist.history.loss?.[0] as number;
+    const acc = hist.history.acc?.[0] as number;
+    losses.push(loss);
+    if (o.verbose) console.log(`  ${method.name} epoch ${epoch + 1}: loss ${loss.toFixed(4)} acc ${acc.toFixed(4)}`);
+  }
   const trainSeconds = (performance.now() - t0) / 1000;
   const [, accT] = model.evaluate(test.xs, test.ys, { batchSize: 256 }) as tf.Scalar[];
   const testAccuracy = (await accT!.data())[0] as number;
-  const losses = hist.history.loss as number[];
   const result: ExperimentResult = {
     method: method.name,
     layer: pool.getClassName(),
