@@ -14,8 +14,21 @@ import type { Axes3 } from "../geometry/plan.js";
  * PyTorch rules (cpu/MaxPoolKernel.cpp): replace when `v > best || isNaN(v)` scanning d, h, w in
  * order, so ties go to the first maximum, NaN propagates and the last NaN's index wins. An empty
  * window (possible only with dilation) gives −∞ and the index of its first tap on the grid, as PyTorch.
+ *
+ * Speed (no semantic change): plans without dilation take {@link maxStep1}, which unrolls the
+ * 3×3 and 2×2 windows of 2-d pooling; everything else takes {@link maxGeneral}. Starting a window
+ * from its first tap instead of (−∞, first tap) gives the same value and index: the first
+ * comparison against −∞ only replaces for v > −∞ or NaN, i.e. exactly when v ≠ −∞, and a −∞ first
+ * tap leaves (−∞, first tap) either way.
  */
 export function maxWindowsForward(x: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3): void {
+  const [A, B, C] = axes;
+  if (A.step === 1 && B.step === 1 && C.step === 1) maxStep1(x, y, idx, planes, axes);
+  else maxGeneral(x, y, idx, planes, axes);
+}
+
+/** {@link maxWindowsForward} for any plan (dilation, empty windows). */
+function maxGeneral(x: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3): void {
   const [A, B, C] = axes;
   const H = B.inSize;
   const W = C.inSize;
@@ -24,18 +37,27 @@ export function maxWindowsForward(x: FloatArray, y: FloatArray, idx: Int32Array,
   const sa = A.step;
   const sb = B.step;
   const sc = C.step;
+  const nA = A.outSize;
+  const nB = B.outSize;
+  const nC = C.outSize;
+  const aS = A.start;
+  const aE = A.end;
+  const bS = B.start;
+  const bE = B.end;
+  const cS = C.start;
+  const cE = C.end;
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane;
     let o = p * outPlane;
-    for (let oa = 0; oa < A.outSize; oa++) {
-      const a0 = A.start[oa] as number;
-      const a1 = A.end[oa] as number;
-      for (let ob = 0; ob < B.outSize; ob++) {
-        const b0 = B.start[ob] as number;
-        const b1 = B.end[ob] as number;
-        for (let oc = 0; oc < C.outSize; oc++) {
-          const c0 = C.start[oc] as number;
-          const c1 = C.end[oc] as number;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = aS[oa] as number;
+      const a1 = aE[oa] as number;
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = bS[ob] as number;
+        const b1 = bE[ob] as number;
+        for (let oc = 0; oc < nC; oc++) {
+          const c0 = cS[oc] as number;
+          const c1 = cE[oc] as number;
           let best = -Infinity;
           let bi = (a0 * H + b0) * W + c0;
           for (let ia = a0; ia < a1; ia += sa) {
@@ -52,6 +74,113 @@ export function maxWindowsForward(x: FloatArray, y: FloatArray, idx: Int32Array,
           }
           y[o] = best;
           idx[o] = bi;
+          o++;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Of two taps of one window at positions i and j of x, i earlier in d, h, w scan order: j when
+ * `x[j] > x[i] || isNaN(x[j])` (PyTorch's replace rule), else i. Branch-free — on real data the
+ * outcome is unpredictable and mispredicted branches cost more than the comparisons — via an
+ * all-ones/zero mask from the comparison bits.
+ *
+ * Reducing a window with this rule over any tree that keeps earlier taps on the left gives exactly
+ * the sequential scan's (value, index): by induction, a segment's winner is its last NaN if it has
+ * one, else its first maximum; combining an earlier winner i with a later winner j picks j iff j is
+ * NaN (then the last NaN is in the later segment) or strictly greater (the earlier segment holds no
+ * NaN and no value ≥ j). Trees let consecutive comparisons run in parallel instead of one chain.
+ */
+function pickMax(x: FloatArray, i: number, j: number): number {
+  const a = x[i] as number;
+  const b = x[j] as number;
+  return i ^ ((i ^ j) & -(+(b > a) | +(b !== b)));
+}
+
+/**
+ * {@link maxWindowsForward} for plans whose taps are contiguous (every step 1). Windows of 3×3 and
+ * 2×2 taps in one depth slice (the interior of k3/k2 pooling) are reduced by a fixed tree of
+ * {@link pickMax}; windows whose rows have 2 or 3 taps (borders, 1-d) reduce each row by a tree
+ * and combine the rows in order; other windows (large adaptive/global ones, where the running
+ * maximum rarely changes and branches predict well) run the plain scan.
+ */
+function maxStep1(x: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3): void {
+  const [A, B, C] = axes;
+  const H = B.inSize;
+  const W = C.inSize;
+  const HW = H * W;
+  const inPlane = A.inSize * HW;
+  const outPlane = A.outSize * B.outSize * C.outSize;
+  const nA = A.outSize;
+  const nB = B.outSize;
+  const nC = C.outSize;
+  const aS = A.start;
+  const aE = A.end;
+  const bS = B.start;
+  const bE = B.end;
+  const cS = C.start;
+  const cE = C.end;
+  for (let p = 0; p < planes; p++) {
+    const xo = p * inPlane;
+    let o = p * outPlane;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = aS[oa] as number;
+      const na = (aE[oa] as number) - a0;
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = bS[ob] as number;
+        const nb = (bE[ob] as number) - b0;
+        // in-plane index of the first tap of this row of windows
+        const rowBase = (a0 * H + b0) * W;
+        for (let oc = 0; oc < nC; oc++) {
+          const c0 = cS[oc] as number;
+          const nc = (cE[oc] as number) - c0;
+          const r = xo + rowBase + c0; // first tap's position in x
+          let i: number;
+          if (na === 1 && nb === 3 && nc === 3) {
+            const r1 = r + W;
+            const r2 = r1 + W;
+            const i03 = pickMax(x, pickMax(x, r, r + 1), pickMax(x, r + 2, r1));
+            const i47 = pickMax(x, pickMax(x, r1 + 1, r1 + 2), pickMax(x, r2, r2 + 1));
+            i = pickMax(x, pickMax(x, i03, i47), r2 + 2);
+          } else if (na === 1 && nb === 2 && nc === 2) {
+            const r1 = r + W;
+            i = pickMax(x, pickMax(x, r, r + 1), pickMax(x, r1, r1 + 1));
+          } else if ((nc === 3 || nc === 2) && na > 0 && nb > 0) {
+            i = r;
+            let first = true;
+            for (let ia = 0; ia < na; ia++) {
+              for (let ib = 0; ib < nb; ib++) {
+                const q = r + ia * HW + ib * W;
+                const iq = nc === 3 ? pickMax(x, pickMax(x, q, q + 1), q + 2) : pickMax(x, q, q + 1);
+                i = first ? iq : pickMax(x, i, iq);
+                first = false;
+              }
+            }
+          } else {
+            // plain scan, as maxGeneral with step 1 (an empty window keeps −∞ and its first tap)
+            let best = -Infinity;
+            i = r;
+            for (let ia = 0; ia < na; ia++) {
+              for (let ib = 0; ib < nb; ib++) {
+                const q = r + ia * HW + ib * W;
+                for (let ic = 0; ic < nc; ic++) {
+                  const v = x[q + ic] as number;
+                  if (v > best || v !== v) {
+                    best = v;
+                    i = q + ic;
+                  }
+                }
+              }
+            }
+            y[o] = best;
+            idx[o] = i - xo;
+            o++;
+            continue;
+          }
+          y[o] = x[i] as number;
+          idx[o] = i - xo;
           o++;
         }
       }
@@ -98,8 +227,21 @@ export function avgDivisors(axes: Axes3, countIncludePad: boolean, divisorOverri
   return out;
 }
 
-/** y = (sum over each window) / divisor[o]; an empty window gives 0. */
+/**
+ * y = (sum over each window) / divisor[o]; an empty window gives 0.
+ *
+ * Speed (no semantic change): plans without dilation take {@link avgStep1}, which unrolls 3×3 and
+ * 2×2 windows. Every window is still summed from 0 in d, h, w order (so results are bit-identical,
+ * −0 included) and divided once.
+ */
 export function avgWindowsForward(x: FloatArray, y: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
+  const [A, B, C] = axes;
+  if (A.step === 1 && B.step === 1 && C.step === 1) avgStep1(x, y, planes, axes, divisor);
+  else avgGeneral(x, y, planes, axes, divisor);
+}
+
+/** {@link avgWindowsForward} for any plan. */
+function avgGeneral(x: FloatArray, y: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
   const [A, B, C] = axes;
   const H = B.inSize;
   const W = C.inSize;
@@ -108,19 +250,28 @@ export function avgWindowsForward(x: FloatArray, y: FloatArray, planes: number, 
   const sa = A.step;
   const sb = B.step;
   const sc = C.step;
+  const nA = A.outSize;
+  const nB = B.outSize;
+  const nC = C.outSize;
+  const aS = A.start;
+  const aE = A.end;
+  const bS = B.start;
+  const bE = B.end;
+  const cS = C.start;
+  const cE = C.end;
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane;
     let o = p * outPlane;
     let k = 0;
-    for (let oa = 0; oa < A.outSize; oa++) {
-      const a0 = A.start[oa] as number;
-      const a1 = A.end[oa] as number;
-      for (let ob = 0; ob < B.outSize; ob++) {
-        const b0 = B.start[ob] as number;
-        const b1 = B.end[ob] as number;
-        for (let oc = 0; oc < C.outSize; oc++) {
-          const c0 = C.start[oc] as number;
-          const c1 = C.end[oc] as number;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = aS[oa] as number;
+      const a1 = aE[oa] as number;
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = bS[ob] as number;
+        const b1 = bE[ob] as number;
+        for (let oc = 0; oc < nC; oc++) {
+          const c0 = cS[oc] as number;
+          const c1 = cE[oc] as number;
           let sum = 0;
           let any = false;
           for (let ia = a0; ia < a1; ia += sa) {
@@ -141,8 +292,91 @@ export function avgWindowsForward(x: FloatArray, y: FloatArray, planes: number, 
   }
 }
 
-/** dx[window] += dy / divisor[o], accumulated over overlapping windows. */
+/** {@link avgWindowsForward} for plans whose taps are contiguous (every step 1). */
+function avgStep1(x: FloatArray, y: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
+  const [A, B, C] = axes;
+  const H = B.inSize;
+  const W = C.inSize;
+  const HW = H * W;
+  const inPlane = A.inSize * HW;
+  const outPlane = A.outSize * B.outSize * C.outSize;
+  const nA = A.outSize;
+  const nB = B.outSize;
+  const nC = C.outSize;
+  const aS = A.start;
+  const aE = A.end;
+  const bS = B.start;
+  const bE = B.end;
+  const cS = C.start;
+  const cE = C.end;
+  for (let p = 0; p < planes; p++) {
+    const xo = p * inPlane;
+    let o = p * outPlane;
+    let k = 0;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = aS[oa] as number;
+      const na = (aE[oa] as number) - a0;
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = bS[ob] as number;
+        const nb = (bE[ob] as number) - b0;
+        const rowBase = xo + (a0 * H + b0) * W;
+        for (let oc = 0; oc < nC; oc++) {
+          const c0 = cS[oc] as number;
+          const nc = (cE[oc] as number) - c0;
+          const r = rowBase + c0; // first tap's position in x
+          let sum = 0;
+          if (na === 1 && nb === 3 && nc === 3) {
+            const r1 = r + W;
+            const r2 = r1 + W;
+            sum += x[r] as number;
+            sum += x[r + 1] as number;
+            sum += x[r + 2] as number;
+            sum += x[r1] as number;
+            sum += x[r1 + 1] as number;
+            sum += x[r1 + 2] as number;
+            sum += x[r2] as number;
+            sum += x[r2 + 1] as number;
+            sum += x[r2 + 2] as number;
+          } else if (na === 1 && nb === 2 && nc === 2) {
+            const r1 = r + W;
+            sum += x[r] as number;
+            sum += x[r + 1] as number;
+            sum += x[r1] as number;
+            sum += x[r1 + 1] as number;
+          } else if (na > 0 && nb > 0 && nc > 0) {
+            for (let ia = 0; ia < na; ia++) {
+              for (let ib = 0; ib < nb; ib++) {
+                const q = r + ia * HW + ib * W;
+                for (let ic = 0; ic < nc; ic++) sum += x[q + ic] as number;
+              }
+            }
+          } else {
+            y[o++] = 0;
+            k++;
+            continue;
+          }
+          y[o++] = sum / (divisor[k++] as number);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * dx[window] += dy / divisor[o], accumulated over overlapping windows.
+ *
+ * Speed (no semantic change): plans without dilation take {@link avgBackwardStep1}, which unrolls
+ * 3×3 and 2×2 windows; windows are visited in the same order, so each dx element receives the same
+ * additions in the same order.
+ */
 export function avgWindowsBackward(dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
+  const [A, B, C] = axes;
+  if (A.step === 1 && B.step === 1 && C.step === 1) avgBackwardStep1(dy, dx, planes, axes, divisor);
+  else avgBackwardGeneral(dy, dx, planes, axes, divisor);
+}
+
+/** {@link avgWindowsBackward} for any plan. */
+function avgBackwardGeneral(dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
   const [A, B, C] = axes;
   const H = B.inSize;
   const W = C.inSize;
@@ -151,19 +385,28 @@ export function avgWindowsBackward(dy: FloatArray, dx: FloatArray, planes: numbe
   const sa = A.step;
   const sb = B.step;
   const sc = C.step;
+  const nA = A.outSize;
+  const nB = B.outSize;
+  const nC = C.outSize;
+  const aS = A.start;
+  const aE = A.end;
+  const bS = B.start;
+  const bE = B.end;
+  const cS = C.start;
+  const cE = C.end;
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane;
     let o = p * outPlane;
     let k = 0;
-    for (let oa = 0; oa < A.outSize; oa++) {
-      const a0 = A.start[oa] as number;
-      const a1 = A.end[oa] as number;
-      for (let ob = 0; ob < B.outSize; ob++) {
-        const b0 = B.start[ob] as number;
-        const b1 = B.end[ob] as number;
-        for (let oc = 0; oc < C.outSize; oc++) {
-          const c0 = C.start[oc] as number;
-          const c1 = C.end[oc] as number;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = aS[oa] as number;
+      const a1 = aE[oa] as number;
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = bS[ob] as number;
+        const b1 = bE[ob] as number;
+        for (let oc = 0; oc < nC; oc++) {
+          const c0 = cS[oc] as number;
+          const c1 = cE[oc] as number;
           const g = (dy[o] as number) / (divisor[k] as number);
           for (let ia = a0; ia < a1; ia += sa) {
             for (let ib = b0; ib < b1; ib += sb) {
@@ -173,6 +416,71 @@ export function avgWindowsBackward(dy: FloatArray, dx: FloatArray, planes: numbe
           }
           o++;
           k++;
+        }
+      }
+    }
+  }
+}
+
+/** {@link avgWindowsBackward} for plans whose taps are contiguous (every step 1). */
+function avgBackwardStep1(dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
+  const [A, B, C] = axes;
+  const H = B.inSize;
+  const W = C.inSize;
+  const HW = H * W;
+  const inPlane = A.inSize * HW;
+  const outPlane = A.outSize * B.outSize * C.outSize;
+  const nA = A.outSize;
+  const nB = B.outSize;
+  const nC = C.outSize;
+  const aS = A.start;
+  const aE = A.end;
+  const bS = B.start;
+  const bE = B.end;
+  const cS = C.start;
+  const cE = C.end;
+  for (let p = 0; p < planes; p++) {
+    const xo = p * inPlane;
+    let o = p * outPlane;
+    let k = 0;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = aS[oa] as number;
+      const na = (aE[oa] as number) - a0;
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = bS[ob] as number;
+        const nb = (bE[ob] as number) - b0;
+        const rowBase = xo + (a0 * H + b0) * W;
+        for (let oc = 0; oc < nC; oc++) {
+          const c0 = cS[oc] as number;
+          const nc = (cE[oc] as number) - c0;
+          const r = rowBase + c0; // first tap's position in dx
+          const g = (dy[o++] as number) / (divisor[k++] as number);
+          if (na === 1 && nb === 3 && nc === 3) {
+            const r1 = r + W;
+            const r2 = r1 + W;
+            dx[r] = (dx[r] as number) + g;
+            dx[r + 1] = (dx[r + 1] as number) + g;
+            dx[r + 2] = (dx[r + 2] as number) + g;
+            dx[r1] = (dx[r1] as number) + g;
+            dx[r1 + 1] = (dx[r1 + 1] as number) + g;
+            dx[r1 + 2] = (dx[r1 + 2] as number) + g;
+            dx[r2] = (dx[r2] as number) + g;
+            dx[r2 + 1] = (dx[r2 + 1] as number) + g;
+            dx[r2 + 2] = (dx[r2 + 2] as number) + g;
+          } else if (na === 1 && nb === 2 && nc === 2) {
+            const r1 = r + W;
+            dx[r] = (dx[r] as number) + g;
+            dx[r + 1] = (dx[r + 1] as number) + g;
+            dx[r1] = (dx[r1] as number) + g;
+            dx[r1 + 1] = (dx[r1 + 1] as number) + g;
+          } else {
+            for (let ia = 0; ia < na; ia++) {
+              for (let ib = 0; ib < nb; ib++) {
+                const q = r + ia * HW + ib * W;
+                for (let ic = 0; ic < nc; ic++) dx[q + ic] = (dx[q + ic] as number) + g;
+              }
+            }
+          }
         }
       }
     }
