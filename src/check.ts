@@ -42,20 +42,28 @@ const AXIS_NAMES: Record<number, string> = { 1: "L", 2: "H, W", 3: "D, H, W" };
 /** A windowed op's input: float `[N, C, ...spatial]` or unbatched `[C, ...spatial]`, non-empty spatial dims. */
 export function spatialInput(op: string, name: string, x: unknown, rank: number): SpatialInput {
   expectFloatTensor(op, name, x);
-  const s = x.shape;
+  return spatialShapeInput(op, name, x.shape, rank);
+}
+
+/**
+ * The shape-level half of {@link spatialInput}, for `outputShape` functions that get a bare shape:
+ * `[N, C, ...spatial]` (N may be 0) or unbatched `[C, ...spatial]` of the given spatial rank, with
+ * non-empty channel and spatial dims. Same checks and messages as `spatialInput`.
+ */
+export function spatialShapeInput(op: string, name: string, shape: unknown, rank: number): SpatialInput {
+  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+    throw new PoolkitTypeError(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
+  }
+  const s = shape as readonly number[];
   const axes = AXIS_NAMES[rank] ?? "...";
   if (s.length !== rank + 1 && s.length !== rank + 2) {
     throw new PoolkitRangeError(op, `${name} must have shape [N, C, ${axes}] or [C, ${axes}], got ${show(s)}`);
   }
   const batched = s.length === rank + 2;
-  const spatial = s.slice(s.length - rank);
-  for (let i = 0; i < s.length; i++) {
-    const isBatchDim = batched && i === 0;
-    if ((s[i] as number) === 0 && !isBatchDim) {
-      throw new PoolkitRangeError(op, `${name} must have non-empty channel and spatial dims, got shape ${show(s)}`);
-    }
+  for (let i = batched ? 1 : 0; i < s.length; i++) {
+    if (s[i] === 0) throw new PoolkitRangeError(op, `${name} must have non-empty channel and spatial dims, got shape ${show(s)}`);
   }
-  return { batched, n: batched ? (s[0] as number) : 1, c: s[batched ? 1 : 0] as number, spatial };
+  return { batched, n: batched ? (s[0] as number) : 1, c: s[batched ? 1 : 0] as number, spatial: s.slice(s.length - rank) };
 }
 
 /**

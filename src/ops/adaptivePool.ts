@@ -5,8 +5,7 @@
  * loops). Bins come from src/geometry/adaptive.ts; the window kernels are the shared ones in
  * src/kernels/window.ts.
  */
-import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { expectOptions, type SpatialInput } from "../check.js";
+import { expectOptions, spatialShapeInput } from "../check.js";
 import { adaptiveOutputShape, planAdaptive, type WindowPlan } from "../geometry/index.js";
 import { kernel } from "../kernels/registry.js";
 import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
@@ -22,30 +21,9 @@ export interface AdaptivePoolOptions {
 
 const KNOWN = ["outputSize"] as const;
 
-/**
- * @internal Parse a shape (not a tensor) as `[N, C, ...spatial]` / `[C, ...spatial]` of the rank, with
- * the same rules (and messages) as the ops' tensor check, for `outputShape`.
- */
-export function shapeInput(op: string, shape: unknown, rank: number): SpatialInput {
-  const names: Record<number, string> = { 1: "L", 2: "H, W", 3: "D, H, W" };
-  const axes = names[rank] ?? "...";
-  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
-    throw new PoolkitTypeError(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
-  }
-  const s = shape as number[];
-  if (s.length !== rank + 1 && s.length !== rank + 2) {
-    throw new PoolkitRangeError(op, `x must have shape [N, C, ${axes}] or [C, ${axes}], got ${show(s)}`);
-  }
-  const batched = s.length === rank + 2;
-  if (s.some((d, i) => d === 0 && !(batched && i === 0))) {
-    throw new PoolkitRangeError(op, `x must have non-empty channel and spatial dims, got shape ${show(s)}`);
-  }
-  return { batched, n: batched ? (s[0] as number) : 1, c: s[batched ? 1 : 0] as number, spatial: s.slice(s.length - rank) };
-}
-
 function adaptiveShape(op: string, rank: number, shape: readonly number[], opts: AdaptivePoolOptions): number[] {
   const o = expectOptions<AdaptivePoolOptions>(op, opts, KNOWN);
-  const input = shapeInput(op, shape, rank);
+  const input = spatialShapeInput(op, "x", shape, rank);
   const out = adaptiveOutputShape(op, o.outputSize, input.spatial);
   return [...(input.batched ? [input.n, input.c] : [input.c]), ...out];
 }

@@ -3,9 +3,9 @@
  * Networks", CVPR 2018, arXiv 1804.04076), following the official nngraph graphs (`visinf/dpp`,
  * `visinf_package/DPP_{sym,asym}_{lite,full}.lua`, `CWeightCalc.lua`, `PositiveBias.lua`).
  */
-import { enumOption, expectFloatTensor, expectOptions, expectShape, spatialInput } from "../check.js";
+import { enumOption, expectFloatTensor, expectOptions, expectShape, spatialInput, spatialShapeInput } from "../check.js";
 import { PoolkitTypeError, show } from "../errors.js";
-import { blockGeometry, leadDims, spatialShape, type BlockGeometry } from "../geometry/blocks.js";
+import { blockGeometry, leadDims, type BlockGeometry } from "../geometry/blocks.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
@@ -303,7 +303,7 @@ export const detailPreservingPool2d = defineOp(
     /** Output shape `[N, C, H/2, W/2]` (H and W must be even), from the same block geometry as the op. */
     outputShape(shape: readonly number[], opts?: DetailPreservingPoolOptions): number[] {
       parseOptions(opts);
-      const input = spatialShape(NAME, "x", shape, 2);
+      const input = spatialShapeInput(NAME, "x", shape, 2);
       const geom = blockGeometry(NAME, input.spatial);
       return [...leadDims(input), geom.outH, geom.outW];
     },

@@ -9,9 +9,9 @@
  * integer; an extra loss term penalises the computational cost. Everything else is our choice and is
  * documented on {@link dynamicPool2d}.
  */
-import { expectFloatTensor, expectOptions, expectShape, numberOption, spatialInput } from "../check.js";
+import { expectFloatTensor, expectOptions, expectShape, numberOption, spatialInput, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { leadDims, spatialShape } from "../geometry/blocks.js";
+import { leadDims } from "../geometry/blocks.js";
 import { dynamicGrid, type DynamicAxis } from "../geometry/dynamic.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
@@ -272,7 +272,7 @@ export const dynamicPool2d = defineOp(
      * number), from the same grid as the op: `max(1, round(H / r_h))` × `max(1, round(W / r_w))`.
      */
     outputShape(shape: readonly number[], r: Tensor | readonly number[] | number): number[] {
-      const input = spatialShape(NAME, "x", shape, 2);
+      const input = spatialShapeInput(NAME, "x", shape, 2);
       const { axes } = readRatios(NAME, r, null, input.spatial);
       return [...leadDims(input), ...axes.map((a) => a.outSize)];
     },

@@ -4,7 +4,7 @@
  * fixed k-sized windows at pseudo-random starts, one uniform sample per (plane, axis). Geometry
  * (starts in the input's float arithmetic, output sizes, checks) lives in src/geometry/fractional.ts.
  */
-import { expectOptions, expectTensor, sizeOption, spatialInput, type SpatialInput } from "../check.js";
+import { expectOptions, expectTensor, sizeOption, spatialInput, spatialShapeInput, type SpatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { fractionalOutputShape, planFractional, type FractionalPlan } from "../geometry/fractional.js";
 import { kernel } from "../kernels/registry.js";
@@ -15,7 +15,6 @@ import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
 import { generatorFor } from "../tensor/random.js";
 import { fromArray, type Tensor } from "../tensor/tensor.js";
-import { shapeInput } from "./adaptivePool.js";
 
 export interface FractionalMaxPoolOptions {
   /** Window size k (a number or one per spatial dim); required. */
@@ -120,7 +119,7 @@ function fractionalCore(name: string, rank: 2 | 3, x: Tensor, opts: FractionalMa
 function outputShapeFn(name: string, rank: 2 | 3) {
   return (shape: readonly number[], opts: FractionalMaxPoolOptions): number[] => {
     const o = expectOptions<FractionalMaxPoolOptions>(name, opts, KNOWN);
-    const input = shapeInput(name, shape, rank);
+    const input = spatialShapeInput(name, "x", shape, rank);
     const g = geometry(name, rank, o, input);
     return [...(input.batched ? [input.n, input.c] : [input.c]), ...g.outSpatial];
   };

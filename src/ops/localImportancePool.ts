@@ -1,9 +1,9 @@
 /**
  * Local Importance Pooling (Gao, Wang & Wu, "LIP: Local Importance-Based Pooling", ICCV 2019).
  */
-import { expectFloatTensor, expectOptions, expectShape } from "../check.js";
+import { expectFloatTensor, expectOptions, expectShape, spatialShapeInput } from "../check.js";
 import { PoolkitTypeError } from "../errors.js";
-import { leadDims, spatialShape } from "../geometry/blocks.js";
+import { leadDims } from "../geometry/blocks.js";
 import { planSliding, slidingGeometry, slidingOutputShape, type SlidingGeometry } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
@@ -91,7 +91,7 @@ export const localImportancePool2d = defineOp(
     /** Output shape for an input shape and options (same sliding geometry as the op). */
     outputShape(shape: readonly number[], opts?: LocalImportancePoolOptions): number[] {
       const g = geometryOf(opts);
-      const input = spatialShape(NAME, "x", shape, 2);
+      const input = spatialShapeInput(NAME, "x", shape, 2);
       return [...leadDims(input), ...slidingOutputShape(NAME, input.spatial, g)];
     },
   },

@@ -3,8 +3,7 @@
  * `return_indices=True` for the `WithIndices` variants). Geometry: src/geometry/sliding.ts;
  * kernels: src/kernels/window.ts.
  */
-import { expectFloatTensor, expectOptions, spatialInput, type SpatialInput } from "../check.js";
-import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { expectFloatTensor, expectOptions, spatialInput, spatialShapeInput } from "../check.js";
 import { slidingGeometry, slidingOutputShape, planSlidingFor, type SlidingGeometry, type SlidingOptions } from "../geometry/sliding.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
@@ -36,31 +35,9 @@ export interface MaxPoolResult {
 
 const MAX_KEYS = ["kernelSize", "stride", "padding", "dilation", "ceilMode"] as const;
 
-const AXIS_NAMES: Record<number, string> = { 1: "L", 2: "H, W", 3: "D, H, W" };
-
-/**
- * @internal The shape-only twin of `spatialInput` (src/check.ts), for `outputShape`: the same
- * checks and messages, on a shape instead of a tensor.
- */
-export function spatialInputOfShape(op: string, shape: unknown, rank: number): SpatialInput {
-  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
-    throw new PoolkitTypeError(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
-  }
-  const s = shape as number[];
-  const axes = AXIS_NAMES[rank] ?? "...";
-  if (s.length !== rank + 1 && s.length !== rank + 2) {
-    throw new PoolkitRangeError(op, `x must have shape [N, C, ${axes}] or [C, ${axes}], got ${show(s)}`);
-  }
-  const batched = s.length === rank + 2;
-  for (let i = batched ? 1 : 0; i < s.length; i++) {
-    if (s[i] === 0) throw new PoolkitRangeError(op, `x must have non-empty channel and spatial dims, got shape ${show(s)}`);
-  }
-  return { batched, n: batched ? (s[0] as number) : 1, c: s[batched ? 1 : 0] as number, spatial: s.slice(s.length - rank) };
-}
-
 /** @internal Output shape of a sliding-window op for an input shape: the same geometry as the forward pass. */
 export function slidingShape(op: string, shape: unknown, rank: number, g: SlidingGeometry): number[] {
-  const input = spatialInputOfShape(op, shape, rank);
+  const input = spatialShapeInput(op, "x", shape, rank);
   const lead = input.batched ? [input.n, input.c] : [input.c];
   return [...lead, ...slidingOutputShape(op, input.spatial, g)];
 }

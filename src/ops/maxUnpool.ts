@@ -3,7 +3,7 @@
  * aten/src/ATen/native/cpu/MaxUnpoolKernel.cpp, torch/nn/functional.py::_unpool_output_size):
  * a zero tensor of the unpooled size with each input value written at its index.
  */
-import { expectFloatTensor, expectOptions, expectShape, expectTensor, sizeOption, spatialInput, type SpatialInput } from "../check.js";
+import { expectFloatTensor, expectOptions, expectShape, expectTensor, sizeOption, spatialInput, spatialShapeInput, type SpatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { unpoolDefaultSize } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
@@ -11,7 +11,6 @@ import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { fromArray, type Tensor } from "../tensor/tensor.js";
-import { spatialInputOfShape } from "./maxPool.js";
 
 /** Options of `maxUnpool1d/2d/3d` (PyTorch's `MaxUnpoolNd` arguments, camelCased). */
 export interface MaxUnpoolOptions {
@@ -138,7 +137,7 @@ function maxUnpoolN(rank: 1 | 2 | 3) {
     },
     {
       outputShape: (shape: readonly number[], opts: MaxUnpoolOptions): number[] => {
-        const input = spatialInputOfShape(name, shape, rank);
+        const input = spatialShapeInput(name, "x", shape, rank);
         return outShapeOf(input, unpoolOutputSpatial(name, input.spatial, opts).out);
       },
     },

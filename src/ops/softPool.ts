@@ -2,9 +2,9 @@
  * SoftPool (Stergiou, Poppe & Kalliatakis, "Refining Activation Downsampling with SoftPool",
  * ICCV 2021, arXiv 2101.00440): each window is replaced by its softmax-weighted average.
  */
-import { enumOption, expectOptions } from "../check.js";
+import { enumOption, expectOptions, spatialShapeInput } from "../check.js";
 import { planSliding, slidingGeometry, slidingOutputShape, type SlidingGeometry } from "../geometry/sliding.js";
-import { leadDims, spatialShape } from "../geometry/blocks.js";
+import { leadDims } from "../geometry/blocks.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
@@ -64,7 +64,7 @@ function softPoolN(rank: 1 | 2 | 3) {
       /** The output shape for an input shape and options, from the same sliding geometry as the op. */
       outputShape(shape: readonly number[], opts: SoftPoolOptions): number[] {
         const { g } = geometryOf(name, opts, rank);
-        const input = spatialShape(name, "x", shape, rank);
+        const input = spatialShapeInput(name, "x", shape, rank);
         return [...leadDims(input), ...slidingOutputShape(name, input.spatial, g)];
       },
     },
