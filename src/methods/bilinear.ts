@@ -4,26 +4,16 @@
  * from each op's own `outputShape` (the same rule as its forward pass).
  */
 import type { AnyOp, InputSpec, PoolMethod } from "../registry.js";
-import type { Generator } from "../tensor/random.js";
 import { bilinearPool } from "../ops/bilinearPool.js";
 import { compactBilinearPool, type CompactBilinearPoolOptions } from "../ops/compactBilinearPool.js";
 import { lowRankBilinearPool, type LowRankBilinearPoolOptions } from "../ops/lowRankBilinearPool.js";
-
-function normalInit(shape: readonly number[], gen: Generator): Float64Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = gen.normal();
-  return out;
-}
+import type { Generator } from "../tensor/random.js";
+import { normalInit, uniformInit } from "./common.js";
 
 /** PyTorch's nn.Linear initialisation: U(−1/√fanIn, 1/√fanIn) for weights and biases. */
 function linearInit(fanIn: (shape: readonly number[], xShape: readonly number[], options: Record<string, unknown>) => number) {
   return (shape: readonly number[], gen: Generator, xShape: readonly number[], options: Record<string, unknown>): Float64Array => {
-    const bound = 1 / Math.sqrt(Math.max(1, fanIn(shape, xShape, options)));
-    const n = shape.reduce((a, b) => a * b, 1);
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = (2 * gen.uniform() - 1) * bound;
-    return out;
+    return uniformInit(shape, gen, 1 / Math.sqrt(Math.max(1, fanIn(shape, xShape, options))));
   };
 }
 

@@ -10,6 +10,7 @@ import { grassmannCompactPool, grassmannPool, type GrassmannPoolOptions } from "
 import { spatialPyramidPool, type SpatialPyramidPoolOptions } from "../ops/spatialPyramidPool.js";
 import { roiPool, type RoiPoolOptions } from "../ops/roiPool.js";
 import { roiAlign, type RoiAlignOptions } from "../ops/roiAlign.js";
+import { channelsOf, normalInit } from "./common.js";
 
 /** Example boxes per image in the registry's seeded `boxes` input (K = 2·N). */
 const BOXES_PER_IMAGE = 2;
@@ -106,14 +107,8 @@ export const GrassmannCompact: PoolMethod = {
     {
       name: "w",
       role: "learnable",
-      shape: (xShape) => [(xShape.length === 4 ? xShape[1] : xShape[0]) as number, COMPACT_DIM],
-      init: (shape, gen) => {
-        const n = shape.reduce((a, b) => a * b, 1);
-        const out = new Float64Array(n);
-        const s = 1 / Math.sqrt(shape[0] as number);
-        for (let i = 0; i < n; i++) out[i] = s * gen.normal();
-        return out;
-      },
+      shape: (xShape) => [channelsOf(xShape, 2), COMPACT_DIM],
+      init: (shape, gen) => normalInit(shape, gen, 1 / Math.sqrt(shape[0] as number)),
       doc: "Projection W [C, d]; output z_j = ‖U_kᵀ w_j‖². Example init N(0, 1/C).",
     },
   ],

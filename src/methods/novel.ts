@@ -8,9 +8,7 @@ import { mixedPool2d } from "../ops/mixedPool.js";
 import { gatedMixPool2d, learnedMixPool2d, paramShape, treePool2d, type Sharing } from "../ops/generalizedPool.js";
 import { stochasticPool2d } from "../ops/stochasticPool.js";
 import { s3Pool2d } from "../ops/s3Pool.js";
-import type { Generator } from "../tensor/random.js";
-
-const C_AXIS = (xShape: readonly number[]): number => (xShape.length === 4 ? (xShape[1] as number) : (xShape[0] as number));
+import { channelsOf, normalInit } from "./common.js";
 
 function sharingOf(options: Record<string, unknown>): Sharing {
   return options.sharing === "channel" ? "channel" : "layer";
@@ -22,20 +20,13 @@ function kernelOf(options: Record<string, unknown>): number[] {
   return typeof k === "number" ? [k, k] : [...(k as number[])];
 }
 
-/** The official initialisation of masks and leaf filters: N(0, 0.1²) (chl260/general-pooling AlexNet example). */
-function gaussianInit(shape: readonly number[], gen: Generator): Float64Array {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const out = new Float64Array(n);
-  for (let i = 0; i < n; i++) out[i] = 0.1 * gen.normal();
-  return out;
-}
-
 function maskInput(name: string, doc: string): InputSpec {
   return {
     name,
     role: "learnable",
-    shape: (xShape, options) => paramShape(sharingOf(options), C_AXIS(xShape), kernelOf(options)),
-    init: (shape, gen) => gaussianInit(shape, gen),
+    shape: (xShape, options) => paramShape(sharingOf(options), channelsOf(xShape, 2), kernelOf(options)),
+    // The official initialisation of masks and leaf filters: N(0, 0.1²) (chl260/general-pooling AlexNet example).
+    init: (shape, gen) => normalInit(shape, gen, 0.1),
     doc,
   };
 }
@@ -76,7 +67,7 @@ export const NOVEL_METHODS: readonly PoolMethod[] = [
       {
         name: "alpha",
         role: "learnable",
-        shape: (xShape, options) => paramShape(sharingOf(options), C_AXIS(xShape), null),
+        shape: (xShape, options) => paramShape(sharingOf(options), channelsOf(xShape, 2), null),
         // 0.5 for the default clamped mixing (equal max and average), 0 (σ(0) = 0.5) for mixing "sigmoid".
         init: (shape, _gen, _x, options) => new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(options.mixing === "sigmoid" ? 0 : 0.5),
         doc: "mixing weight a (max share), [1] per layer or [C] per channel; keep in [0, 1] by projection (mixing 'clamped') or pass a logit (mixing 'sigmoid')",

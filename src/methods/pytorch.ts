@@ -3,34 +3,21 @@
  * unpooling) and global average / max pooling. Output shapes come from the ops' own `outputShape`
  * (the same geometry as their forward passes).
  */
-import { PoolkitRangeError } from "../errors.js";
-import type { AnyOp, InputSpec, PoolMethod } from "../registry.js";
+import type { InputSpec, PoolMethod } from "../registry.js";
+import { rankOps } from "./common.js";
 import type { Generator } from "../tensor/random.js";
-import { maxPool1d, maxPool2d, maxPool3d, type MaxPoolOptions } from "../ops/maxPool.js";
-import { avgPool1d, avgPool2d, avgPool3d, type AvgPoolOptions } from "../ops/avgPool.js";
-import { lpPool1d, lpPool2d, lpPool3d, type LpPoolOptions } from "../ops/lpPool.js";
-import { maxUnpool1d, maxUnpool2d, maxUnpool3d, unpoolOutputSpatial, type MaxUnpoolOptions } from "../ops/maxUnpool.js";
-import { globalAvgPool, globalMaxPool, type GlobalPoolOptions } from "../ops/globalPool.js";
-
-type ShapeFn<O> = (shape: readonly number[], opts: O) => number[];
-
-function shapeByRank<O>(method: string, fns: Partial<Record<1 | 2 | 3, ShapeFn<O>>>) {
-  return (xShape: readonly number[], options: Record<string, unknown>, dims: 1 | 2 | 3 = 2): number[] => {
-    const fn = fns[dims];
-    if (!fn) throw new PoolkitRangeError(method, `dims must be one of ${Object.keys(fns).join(", ")}, got ${String(dims)}`);
-    return fn(xShape, options as O);
-  };
-}
+import { maxPool1d, maxPool2d, maxPool3d } from "../ops/maxPool.js";
+import { avgPool1d, avgPool2d, avgPool3d } from "../ops/avgPool.js";
+import { lpPool1d, lpPool2d, lpPool3d } from "../ops/lpPool.js";
+import { maxUnpool1d, maxUnpool2d, maxUnpool3d, unpoolOutputSpatial } from "../ops/maxUnpool.js";
+import { globalAvgPool, globalMaxPool } from "../ops/globalPool.js";
 
 /** Max pooling (`maxPool1d/2d/3d`; the `WithIndices` variants are exported beside them). */
 export const Max: PoolMethod = {
   name: "Max",
   aliases: ["max", "max-pool", "maxpool"],
-  export: "maxPool2d",
-  exports: { 1: "maxPool1d", 2: "maxPool2d", 3: "maxPool3d" },
-  ops: { 1: maxPool1d as AnyOp, 2: maxPool2d as AnyOp, 3: maxPool3d as AnyOp },
+  ...rankOps("Max", { 1: maxPool1d, 2: maxPool2d, 3: maxPool3d }),
   category: "sliding",
-  dims: [1, 2, 3],
   random: false,
   trainEval: false,
   inputs: [],
@@ -38,18 +25,14 @@ export const Max: PoolMethod = {
   paper: "Riesenhuber & Poggio, Hierarchical models of object recognition in cortex, Nature Neuroscience 1999 (PyTorch MaxPool semantics)",
   summary: "Maximum over sliding windows with padding, dilation and ceil mode; ties go to the first maximum, NaN propagates (PyTorch semantics).",
   defaults: { kernelSize: 3, stride: 2, padding: 1 },
-  outputShape: shapeByRank<MaxPoolOptions>("Max", { 1: maxPool1d.outputShape, 2: maxPool2d.outputShape, 3: maxPool3d.outputShape }),
 };
 
 /** Average pooling (`avgPool1d/2d/3d`). */
 export const Average: PoolMethod = {
   name: "Average",
   aliases: ["avg", "average", "mean", "avg-pool"],
-  export: "avgPool2d",
-  exports: { 1: "avgPool1d", 2: "avgPool2d", 3: "avgPool3d" },
-  ops: { 1: avgPool1d as AnyOp, 2: avgPool2d as AnyOp, 3: avgPool3d as AnyOp },
+  ...rankOps("Average", { 1: avgPool1d, 2: avgPool2d, 3: avgPool3d }),
   category: "sliding",
-  dims: [1, 2, 3],
   random: false,
   trainEval: false,
   inputs: [],
@@ -57,18 +40,14 @@ export const Average: PoolMethod = {
   paper: "LeCun, Bottou, Bengio & Haffner, Gradient-based learning applied to document recognition, Proc. IEEE 1998 (PyTorch AvgPool semantics)",
   summary: "Mean over sliding windows; with padding and ceil mode the divisor follows PyTorch (countIncludePad clips at In + p, or divisorOverride).",
   defaults: { kernelSize: 2 },
-  outputShape: shapeByRank<AvgPoolOptions>("Average", { 1: avgPool1d.outputShape, 2: avgPool2d.outputShape, 3: avgPool3d.outputShape }),
 };
 
 /** Power-average pooling (`lpPool1d/2d/3d`). */
 export const LP: PoolMethod = {
   name: "LP",
   aliases: ["power-average", "lp", "lp-pool", "lppool"],
-  export: "lpPool2d",
-  exports: { 1: "lpPool1d", 2: "lpPool2d", 3: "lpPool3d" },
-  ops: { 1: lpPool1d as AnyOp, 2: lpPool2d as AnyOp, 3: lpPool3d as AnyOp },
+  ...rankOps("LP", { 1: lpPool1d, 2: lpPool2d, 3: lpPool3d }),
   category: "sliding",
-  dims: [1, 2, 3],
   random: false,
   trainEval: false,
   inputs: [],
@@ -76,7 +55,6 @@ export const LP: PoolMethod = {
   paper: "Sermanet, Chintala & LeCun, Convolutional neural networks applied to house numbers digit classification, ICPR 2012 (PyTorch LPPool formula)",
   summary: "(Σ_window x^p)^(1/p) computed as PyTorch does, (avg_pool(x^p)·prod(k))^(1/p) with the sign/relu trick: zero gradient where the pooled value is 0.",
   defaults: { normType: 2, kernelSize: 2 },
-  outputShape: shapeByRank<LpPoolOptions>("LP", { 1: lpPool1d.outputShape, 2: lpPool2d.outputShape, 3: lpPool3d.outputShape }),
 };
 
 /**
@@ -127,11 +105,8 @@ const UNPOOL_INDICES: InputSpec = {
 export const MaxUnpool: PoolMethod = {
   name: "MaxUnpool",
   aliases: ["max-unpool", "unpool", "maxunpooling"],
-  export: "maxUnpool2d",
-  exports: { 1: "maxUnpool1d", 2: "maxUnpool2d", 3: "maxUnpool3d" },
-  ops: { 1: maxUnpool1d as AnyOp, 2: maxUnpool2d as AnyOp, 3: maxUnpool3d as AnyOp },
+  ...rankOps("MaxUnpool", { 1: maxUnpool1d, 2: maxUnpool2d, 3: maxUnpool3d }),
   category: "sliding",
-  dims: [1, 2, 3],
   random: false,
   trainEval: false,
   inputs: [UNPOOL_INDICES],
@@ -139,20 +114,15 @@ export const MaxUnpool: PoolMethod = {
   paper: "Zeiler & Fergus, Visualizing and Understanding Convolutional Networks, ECCV 2014 (PyTorch MaxUnpool semantics)",
   summary: "Writes each value at its max-pooling index in a zero tensor of size (In − 1)·s + k − 2p (or outputSize); backward gathers.",
   defaults: { kernelSize: 2 },
-  outputShape: shapeByRank<MaxUnpoolOptions>("MaxUnpool", { 1: maxUnpool1d.outputShape, 2: maxUnpool2d.outputShape, 3: maxUnpool3d.outputShape }),
 };
-
-const globalShape = (op: typeof globalAvgPool) => shapeByRank<GlobalPoolOptions>(op.opName, { 1: op.outputShape, 2: op.outputShape, 3: op.outputShape });
 
 /** Global average pooling (`globalAvgPool`, any number of spatial dims). */
 export const GlobalAverage: PoolMethod = {
   name: "GlobalAverage",
   aliases: ["gap", "global-average", "global-avg", "globalavgpool"],
-  export: "globalAvgPool",
-  exports: { 1: "globalAvgPool", 2: "globalAvgPool", 3: "globalAvgPool" },
-  ops: { 1: globalAvgPool as AnyOp, 2: globalAvgPool as AnyOp, 3: globalAvgPool as AnyOp },
+  // One op for every rank; a wrong `dims` is reported under the op's name.
+  ...rankOps(globalAvgPool.opName, { 1: globalAvgPool, 2: globalAvgPool, 3: globalAvgPool }),
   category: "adaptive",
-  dims: [1, 2, 3],
   random: false,
   trainEval: false,
   inputs: [],
@@ -160,18 +130,15 @@ export const GlobalAverage: PoolMethod = {
   paper: "Lin, Chen & Yan, Network In Network, ICLR 2014",
   summary: "Mean of each channel over all spatial positions: [N, C, ...] → [N, C].",
   defaults: {},
-  outputShape: globalShape(globalAvgPool),
 };
 
 /** Global max pooling (`globalMaxPool`, any number of spatial dims). */
 export const GlobalMax: PoolMethod = {
   name: "GlobalMax",
   aliases: ["gmp", "global-max", "globalmaxpool"],
-  export: "globalMaxPool",
-  exports: { 1: "globalMaxPool", 2: "globalMaxPool", 3: "globalMaxPool" },
-  ops: { 1: globalMaxPool as AnyOp, 2: globalMaxPool as AnyOp, 3: globalMaxPool as AnyOp },
+  // One op for every rank; a wrong `dims` is reported under the op's name.
+  ...rankOps(globalMaxPool.opName, { 1: globalMaxPool, 2: globalMaxPool, 3: globalMaxPool }),
   category: "adaptive",
-  dims: [1, 2, 3],
   random: false,
   trainEval: false,
   inputs: [],
@@ -179,7 +146,6 @@ export const GlobalMax: PoolMethod = {
   paper: "Oquab, Bottou, Laptev & Sivic, Is object localization for free? Weakly-supervised learning with convolutional neural networks, CVPR 2015",
   summary: "Maximum of each channel over all spatial positions: [N, C, ...] → [N, C]; the whole gradient goes to the first maximum (not amax's tie splitting).",
   defaults: {},
-  outputShape: globalShape(globalMaxPool),
 };
 
 /** The PyTorch family, in registry order. */

@@ -2,26 +2,19 @@
  * Registry descriptors of the weighted methods: SoftPool, LIP, detail-preserving pooling and DynOPool.
  * Output shapes come from the ops' own `outputShape` (the same geometry as the forward pass).
  */
-import { PoolkitRangeError } from "../errors.js";
 import type { AnyOp, PoolMethod } from "../registry.js";
-import { softPool1d, softPool2d, softPool3d, type SoftPoolOptions } from "../ops/softPool.js";
-import { localImportancePool2d, type LocalImportancePoolOptions } from "../ops/localImportancePool.js";
-import { detailPreservingPool2d, type DetailPreservingPoolOptions } from "../ops/detailPreservingPool.js";
+import type { Generator } from "../tensor/random.js";
+import { softPool1d, softPool2d, softPool3d } from "../ops/softPool.js";
+import { localImportancePool2d } from "../ops/localImportancePool.js";
+import { detailPreservingPool2d } from "../ops/detailPreservingPool.js";
 import { DYNAMIC_DEFAULT_DELTA, dynamicPool2d } from "../ops/dynamicPool.js";
-
-/** The channel count of `[N, C, ...]` / `[C, ...]` for a `rank`-d op. */
-function channelsOf(xShape: readonly number[], rank: number): number {
-  return (xShape.length === rank + 2 ? xShape[1] : xShape[0]) as number;
-}
+import { channelsOf, normalInit, rankOps, shapeByRank, uniformInit } from "./common.js";
 
 export const SoftPool: PoolMethod = {
   name: "SoftPool",
   aliases: ["soft", "soft-pool"],
-  export: "softPool2d",
-  exports: { 1: "softPool1d", 2: "softPool2d", 3: "softPool3d" },
-  ops: { 1: softPool1d as AnyOp, 2: softPool2d as AnyOp, 3: softPool3d as AnyOp },
+  ...rankOps("SoftPool", { 1: softPool1d, 2: softPool2d, 3: softPool3d }),
   category: "weighted",
-  dims: [1, 2, 3],
   random: false,
   trainEval: false,
   inputs: [],
@@ -29,21 +22,13 @@ export const SoftPool: PoolMethod = {
   paper: "Stergiou, Poppe & Kalliatakis, Refining Activation Downsampling with SoftPool, ICCV 2021 (arXiv 2101.00440)",
   summary: "Replaces each window by its softmax-weighted average Σ e^x·x / Σ e^x (per channel, numerically stable), between average and max pooling.",
   defaults: { kernelSize: 2 },
-  outputShape(xShape, options, dims = 2) {
-    const fn = { 1: softPool1d.outputShape, 2: softPool2d.outputShape, 3: softPool3d.outputShape }[dims];
-    if (!fn) throw new PoolkitRangeError("SoftPool", `dims must be one of 1, 2, 3, got ${String(dims)}`);
-    return fn(xShape, options as unknown as SoftPoolOptions);
-  },
 };
 
 export const LocalImportance: PoolMethod = {
   name: "LIP",
   aliases: ["local-importance", "local-importance-pool", "lip"],
-  export: "localImportancePool2d",
-  exports: { 2: "localImportancePool2d" },
-  ops: { 2: localImportancePool2d as AnyOp },
+  ...rankOps("LIP", { 2: localImportancePool2d }),
   category: "learned",
-  dims: [2],
   random: false,
   trainEval: false,
   inputs: [
@@ -53,12 +38,7 @@ export const LocalImportance: PoolMethod = {
       shape: (xShape) => xShape.slice(),
       // Example logits: standard normal. Officially they come from a logit module, e.g. SimplifiedLIP
       // (conv3×3 → InstanceNorm → 12·sigmoid), whose zero-initialised conv gives 6 everywhere.
-      init: (shape, gen) => {
-        const n = shape.reduce((a, b) => a * b, 1);
-        const out = new Float64Array(n);
-        for (let i = 0; i < n; i++) out[i] = gen.normal();
-        return out;
-      },
+      init: (shape, gen) => normalInit(shape, gen),
       doc: "Importance logits L, the shape of x: y = Σ e^L·x / Σ e^L over each window (padding excluded). Produced by a logit module, e.g. 12·sigmoid(InstanceNorm(conv3×3(x))).",
     },
   ],
@@ -66,29 +46,16 @@ export const LocalImportance: PoolMethod = {
   paper: "Gao, Wang & Wu, LIP: Local Importance-Based Pooling, ICCV 2019",
   summary: "A softmax-weighted window average with importance logits from a learned module: avg(x·e^L) / avg(e^L), padding excluded.",
   defaults: { kernelSize: 3, stride: 2, padding: 1 },
-  outputShape(xShape, options, dims = 2) {
-    if (dims !== 2) throw new PoolkitRangeError("LIP", `dims must be 2, got ${String(dims)}`);
-    return localImportancePool2d.outputShape(xShape, options as LocalImportancePoolOptions);
-  },
 };
 
-/** U(−1/√C, 1/√C): the nngraph modules' default init, so λ and α start near 1. */
-function uniformPerChannel(shape: readonly number[], gen: { uniform(): number }): Float64Array {
-  const c = shape[0] as number;
-  const bound = 1 / Math.sqrt(c);
-  const out = new Float64Array(c);
-  for (let i = 0; i < c; i++) out[i] = (2 * gen.uniform() - 1) * bound;
-  return out;
-}
+/** U(−1/√C, 1/√C) for a `[C]` parameter: the nngraph modules' default init, so λ and α start near 1. */
+const uniformPerChannel = (shape: readonly number[], gen: Generator): Float64Array => uniformInit(shape, gen, 1 / Math.sqrt(shape[0] as number));
 
 export const DetailPreserving: PoolMethod = {
   name: "DPP",
   aliases: ["detail-preserving", "detail-preserving-pool", "dpp"],
-  export: "detailPreservingPool2d",
-  exports: { 2: "detailPreservingPool2d" },
-  ops: { 2: detailPreservingPool2d as AnyOp },
+  ...rankOps("DPP", { 2: detailPreservingPool2d }),
   category: "learned",
-  dims: [2],
   random: false,
   trainEval: false,
   // The lite variant (2×2 box guidance). The full variant takes a 4th tensor, filter [C, 1, 3, 3]
@@ -113,10 +80,6 @@ export const DetailPreserving: PoolMethod = {
   paper: "Saeedan, Weber, Goesele & Roth, Detail-Preserving Pooling in Deep Networks, CVPR 2018 (arXiv 1804.04076)",
   summary: "Weights each 2×2 block's pixels by α + (normalised deviation from a smoothed guidance)^{λ/2}, so detail survives downsampling (official nngraph parametrisation).",
   defaults: { reward: "symmetric" },
-  outputShape(xShape, options, dims = 2) {
-    if (dims !== 2) throw new PoolkitRangeError("DPP", `dims must be 2, got ${String(dims)}`);
-    return detailPreservingPool2d.outputShape(xShape, options as DetailPreservingPoolOptions);
-  },
 };
 
 /** The initial scale factor: the stride of the max-pool 2×2 that DynOPool replaces. */
@@ -157,11 +120,9 @@ export const DynOPool: PoolMethod = {
    * uses `options.r` when present (a number or two numbers; the op itself rejects an `r` option) and
    * otherwise the initial r = 2 of `inputs`. For other r call `dynamicPool2d.outputShape(shape, r)`.
    */
-  outputShape(xShape, options, dims = 2) {
-    if (dims !== 2) throw new PoolkitRangeError("DynOPool", `dims must be 2, got ${String(dims)}`);
-    const r = (options as { r?: number | number[] }).r ?? DYNAMIC_INITIAL_R;
-    return dynamicPool2d.outputShape(xShape, r);
-  },
+  outputShape: shapeByRank("DynOPool", {
+    2: (xShape, options: { r?: number | number[] }) => dynamicPool2d.outputShape(xShape, options.r ?? DYNAMIC_INITIAL_R),
+  }),
 };
 
 export const WEIGHTED_METHODS: readonly PoolMethod[] = [SoftPool, LocalImportance, DetailPreserving, DynOPool];

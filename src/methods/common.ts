@@ -1,0 +1,70 @@
+/**
+ * Small helpers shared by the registry descriptor files (src/methods/*.ts): the per-rank
+ * `exports` / `ops` / `dims` / `outputShape` block, the channel count of an input shape, and the
+ * seeded normal / uniform fills used by the `init` of extra inputs.
+ */
+import { PoolkitRangeError } from "../errors.js";
+import type { AnyOp, PoolMethod } from "../registry.js";
+import type { Generator } from "../tensor/random.js";
+
+type Rank = 1 | 2 | 3;
+type ShapeFn<O> = (shape: readonly number[], opts: O) => number[];
+
+/**
+ * A descriptor's `outputShape` dispatching on `dims` (default 2) to one op's `outputShape` per rank.
+ * An unsupported rank throws `<method>: dims must be one of 1, 2, 3, got 4` (`dims must be 2, got 3`
+ * when there is a single rank).
+ */
+export function shapeByRank<O>(method: string, fns: Partial<Record<Rank, ShapeFn<O>>>): PoolMethod["outputShape"] {
+  const ranks = Object.keys(fns);
+  const allowed = ranks.length === 1 ? (ranks[0] as string) : `one of ${ranks.join(", ")}`;
+  return (xShape, options, dims = 2) => {
+    const fn = fns[dims];
+    if (!fn) throw new PoolkitRangeError(method, `dims must be ${allowed}, got ${String(dims)}`);
+    return fn(xShape, options as O);
+  };
+}
+
+/** An op with the `outputShape` that `defineOp` attaches (any options type). */
+type ShapedOp = AnyOp & { readonly outputShape: ShapeFn<never> };
+
+/**
+ * The `export`, `exports`, `ops`, `dims` and `outputShape` fields of a method with one op per
+ * spatial rank (`{ 1: maxPool1d, 2: maxPool2d, 3: maxPool3d }`); export names are the ops' names and
+ * the primary export is the 2-d op.
+ */
+export function rankOps(
+  method: string,
+  ops: Partial<Record<Rank, ShapedOp>>,
+): Pick<PoolMethod, "export" | "exports" | "ops" | "dims" | "outputShape"> {
+  const dims = ([1, 2, 3] as const).filter((r) => ops[r] !== undefined);
+  const exports: Partial<Record<Rank, string>> = {};
+  const shapes: Partial<Record<Rank, ShapeFn<never>>> = {};
+  for (const r of dims) {
+    const op = ops[r] as ShapedOp;
+    exports[r] = op.opName;
+    shapes[r] = op.outputShape;
+  }
+  return { export: exports[2] ?? (exports[dims[0] as Rank] as string), exports, ops, dims, outputShape: shapeByRank(method, shapes) };
+}
+
+/** The channel count of `[N, C, ...spatial]` / `[C, ...spatial]` for a `rank`-d op. */
+export function channelsOf(xShape: readonly number[], rank: number): number {
+  return (xShape.length === rank + 2 ? xShape[1] : xShape[0]) as number;
+}
+
+/** `std · N(0, 1)` draws for every element of `shape`. */
+export function normalInit(shape: readonly number[], gen: Generator, std = 1): Float64Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = std * gen.normal();
+  return out;
+}
+
+/** U(−bound, bound) draws for every element of `shape`. */
+export function uniformInit(shape: readonly number[], gen: Generator, bound: number): Float64Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = (2 * gen.uniform() - 1) * bound;
+  return out;
+}
