@@ -15,33 +15,46 @@
  */
 import type { FloatArray } from "../tensor/dtype.js";
 import type { Axes3 } from "../geometry/plan.js";
+import { allocArray } from "../tensor/alloc.js";
 
 /** y[o] = softmax(L over window o) · x over window o. `x` and `L` may be the same array (SoftPool). */
 export function softmaxWindowsForward(x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3): void {
   const [A, B, C] = axes;
   const H = B.inSize;
   const W = C.inSize;
-  const inPlane = A.inSize * H * W;
+  const HW = H * W;
+  const inPlane = A.inSize * HW;
   const outPlane = A.outSize * B.outSize * C.outSize;
+  const nA = A.outSize;
+  const nB = B.outSize;
+  const nC = C.outSize;
+  const aS = A.start;
+  const aE = A.end;
+  const bS = B.start;
+  const bE = B.end;
+  const cS = C.start;
+  const cE = C.end;
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane;
     let o = p * outPlane;
-    for (let oa = 0; oa < A.outSize; oa++) {
-      const a0 = A.start[oa] as number;
-      const a1 = A.end[oa] as number;
-      for (let ob = 0; ob < B.outSize; ob++) {
-        const b0 = B.start[ob] as number;
-        const b1 = B.end[ob] as number;
-        for (let oc = 0; oc < C.outSize; oc++) {
-          const c0 = C.start[oc] as number;
-          const c1 = C.end[oc] as number;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = aS[oa] as number;
+      const na = (aE[oa] as number) - a0;
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = bS[ob] as number;
+        const nb = (bE[ob] as number) - b0;
+        const rowBase = xo + (a0 * H + b0) * W;
+        for (let oc = 0; oc < nC; oc++) {
+          const c0 = cS[oc] as number;
+          const nc = (cE[oc] as number) - c0;
+          const r = rowBase + c0; // the window's first tap
           // Pass 1: the window's largest logit (NaN propagates through the exponentials below).
           let m = -Infinity;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const row = xo + (ia * H + ib) * W;
-              for (let ic = c0; ic < c1; ic++) {
-                const l = L[row + ic] as number;
+          for (let ia = 0; ia < na; ia++) {
+            for (let ib = 0; ib < nb; ib++) {
+              const q = r + ia * HW + ib * W;
+              for (let ic = 0; ic < nc; ic++) {
+                const l = L[q + ic] as number;
                 if (l > m) m = l;
               }
             }
@@ -49,13 +62,13 @@ export function softmaxWindowsForward(x: FloatArray, L: FloatArray, y: FloatArra
           // Pass 2: Σ e^{L−m} and Σ e^{L−m}·x; the largest term is 1, so S ≥ 1.
           let s = 0;
           let sx = 0;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const row = xo + (ia * H + ib) * W;
-              for (let ic = c0; ic < c1; ic++) {
-                const e = Math.exp((L[row + ic] as number) - m);
+          for (let ia = 0; ia < na; ia++) {
+            for (let ib = 0; ib < nb; ib++) {
+              const q = r + ia * HW + ib * W;
+              for (let ic = 0; ic < nc; ic++) {
+                const e = Math.exp((L[q + ic] as number) - m);
                 s += e;
-                sx += e * (x[row + ic] as number);
+                sx += e * (x[q + ic] as number);
               }
             }
           }
@@ -66,12 +79,25 @@ export function softmaxWindowsForward(x: FloatArray, L: FloatArray, y: FloatArra
   }
 }
 
+/** The largest number of taps in one window of the plan (scratch size for the backward pass). */
+function maxTaps(axes: Axes3): number {
+  let n = 1;
+  for (const a of axes) {
+    let m = 0;
+    for (let o = 0; o < a.outSize; o++) m = Math.max(m, (a.end[o] as number) - (a.start[o] as number));
+    n *= m;
+  }
+  return n;
+}
+
 /**
  * Backward of {@link softmaxWindowsForward}, accumulated over overlapping windows, with
  * w_i = e^{L_i} / Σ_R e^{L_j} recomputed exactly as in the forward pass:
  *   dx_i += dy · w_i,     dL_i += dy · w_i · (x_i − y).
  * `dL` may be null (no logit gradient: SoftPool's "official" mode) or the same array as `dx`
- * (SoftPool's exact gradient, w_i·(1 + x_i − y)). `y` is the forward output.
+ * (SoftPool's exact gradient, w_i·(1 + x_i − y)). `y` is the forward output. Each window's
+ * e^{L−m} are kept in a scratch array between the sum and the scatter (one exp per tap, not two;
+ * the same values, since L is never written here).
  */
 export function softmaxWindowsBackward(
   x: FloatArray,
@@ -86,47 +112,66 @@ export function softmaxWindowsBackward(
   const [A, B, C] = axes;
   const H = B.inSize;
   const W = C.inSize;
-  const inPlane = A.inSize * H * W;
+  const HW = H * W;
+  const inPlane = A.inSize * HW;
   const outPlane = A.outSize * B.outSize * C.outSize;
+  const nA = A.outSize;
+  const nB = B.outSize;
+  const nC = C.outSize;
+  const aS = A.start;
+  const aE = A.end;
+  const bS = B.start;
+  const bE = B.end;
+  const cS = C.start;
+  const cE = C.end;
+  const ex = allocArray("float64", maxTaps(axes));
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane;
     let o = p * outPlane;
-    for (let oa = 0; oa < A.outSize; oa++) {
-      const a0 = A.start[oa] as number;
-      const a1 = A.end[oa] as number;
-      for (let ob = 0; ob < B.outSize; ob++) {
-        const b0 = B.start[ob] as number;
-        const b1 = B.end[ob] as number;
-        for (let oc = 0; oc < C.outSize; oc++) {
-          const c0 = C.start[oc] as number;
-          const c1 = C.end[oc] as number;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = aS[oa] as number;
+      const na = (aE[oa] as number) - a0;
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = bS[ob] as number;
+        const nb = (bE[ob] as number) - b0;
+        const rowBase = xo + (a0 * H + b0) * W;
+        for (let oc = 0; oc < nC; oc++) {
+          const c0 = cS[oc] as number;
+          const nc = (cE[oc] as number) - c0;
+          const r = rowBase + c0; // the window's first tap
           const g = dy[o] as number;
           const yo = y[o] as number;
           o++;
           let m = -Infinity;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const row = xo + (ia * H + ib) * W;
-              for (let ic = c0; ic < c1; ic++) {
-                const l = L[row + ic] as number;
+          for (let ia = 0; ia < na; ia++) {
+            for (let ib = 0; ib < nb; ib++) {
+              const q = r + ia * HW + ib * W;
+              for (let ic = 0; ic < nc; ic++) {
+                const l = L[q + ic] as number;
                 if (l > m) m = l;
               }
             }
           }
           let s = 0;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const row = xo + (ia * H + ib) * W;
-              for (let ic = c0; ic < c1; ic++) s += Math.exp((L[row + ic] as number) - m);
+          let t = 0;
+          for (let ia = 0; ia < na; ia++) {
+            for (let ib = 0; ib < nb; ib++) {
+              const q = r + ia * HW + ib * W;
+              for (let ic = 0; ic < nc; ic++) {
+                const e = Math.exp((L[q + ic] as number) - m);
+                ex[t++] = e;
+                s += e;
+              }
             }
           }
           const gs = g / s;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const row = xo + (ia * H + ib) * W;
-              for (let ic = c0; ic < c1; ic++) {
-                const j = row + ic;
-                const gw = gs * Math.exp((L[j] as number) - m);
+          t = 0;
+          for (let ia = 0; ia < na; ia++) {
+            for (let ib = 0; ib < nb; ib++) {
+              const q = r + ia * HW + ib * W;
+              for (let ic = 0; ic < nc; ic++) {
+                const j = q + ic;
+                const gw = gs * (ex[t++] as number);
                 // Read x before writing dx: for SoftPool dL aliases dx, never x.
                 const xj = x[j] as number;
                 dx[j] = (dx[j] as number) + gw;
