@@ -99,6 +99,52 @@ function pickMax(x: FloatArray, i: number, j: number): number {
   return i ^ ((i ^ j) & -(+(b > a) | +(b !== b)));
 }
 
+// Per-dtype copies of the hottest window reductions (3×3 and 2×2 max, sum and gradient scatter).
+// V8 keeps type feedback per function literal: one function fed both Float32Array and Float64Array
+// turns polymorphic, every element load then checks which, and the 3×3 max path measured ~1.7×
+// slower once a process had used both dtypes. The F32/F64 copies differ only in the array type;
+// test/kernels/window.test.ts runs both against the reference.
+
+/** {@link pickMax} for Float32Array. */
+function pickF32(x: Float32Array, i: number, j: number): number {
+  const a = x[i] as number;
+  const b = x[j] as number;
+  return i ^ ((i ^ j) & -(+(b > a) | +(b !== b)));
+}
+
+/** {@link pickMax} for Float64Array. */
+function pickF64(x: Float64Array, i: number, j: number): number {
+  const a = x[i] as number;
+  const b = x[j] as number;
+  return i ^ ((i ^ j) & -(+(b > a) | +(b !== b)));
+}
+
+/** Position of the maximum of the 3×3 window whose first tap is x[r] (rows W apart): taps 0–3, 4–7, then 8. */
+function max3x3F32(x: Float32Array, r: number, W: number): number {
+  const r1 = r + W;
+  const r2 = r1 + W;
+  const i03 = pickF32(x, pickF32(x, r, r + 1), pickF32(x, r + 2, r1));
+  const i47 = pickF32(x, pickF32(x, r1 + 1, r1 + 2), pickF32(x, r2, r2 + 1));
+  return pickF32(x, pickF32(x, i03, i47), r2 + 2);
+}
+
+function max3x3F64(x: Float64Array, r: number, W: number): number {
+  const r1 = r + W;
+  const r2 = r1 + W;
+  const i03 = pickF64(x, pickF64(x, r, r + 1), pickF64(x, r + 2, r1));
+  const i47 = pickF64(x, pickF64(x, r1 + 1, r1 + 2), pickF64(x, r2, r2 + 1));
+  return pickF64(x, pickF64(x, i03, i47), r2 + 2);
+}
+
+/** Position of the maximum of the 2×2 window whose first tap is x[r]. */
+function max2x2F32(x: Float32Array, r: number, W: number): number {
+  return pickF32(x, pickF32(x, r, r + 1), pickF32(x, r + W, r + W + 1));
+}
+
+function max2x2F64(x: Float64Array, r: number, W: number): number {
+  return pickF64(x, pickF64(x, r, r + 1), pickF64(x, r + W, r + W + 1));
+}
+
 /**
  * {@link maxWindowsForward} for plans whose taps are contiguous (every step 1). Windows of 3×3 and
  * 2×2 taps in one depth slice (the interior of k3/k2 pooling) are reduced by a fixed tree of
@@ -108,6 +154,7 @@ function pickMax(x: FloatArray, i: number, j: number): number {
  */
 function maxStep1(x: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3): void {
   const [A, B, C] = axes;
+  const f32 = x instanceof Float32Array;
   const H = B.inSize;
   const W = C.inSize;
   const HW = H * W;
@@ -139,14 +186,9 @@ function maxStep1(x: FloatArray, y: FloatArray, idx: Int32Array, planes: number,
           const r = xo + rowBase + c0; // first tap's position in x
           let i: number;
           if (na === 1 && nb === 3 && nc === 3) {
-            const r1 = r + W;
-            const r2 = r1 + W;
-            const i03 = pickMax(x, pickMax(x, r, r + 1), pickMax(x, r + 2, r1));
-            const i47 = pickMax(x, pickMax(x, r1 + 1, r1 + 2), pickMax(x, r2, r2 + 1));
-            i = pickMax(x, pickMax(x, i03, i47), r2 + 2);
+            i = f32 ? max3x3F32(x as Float32Array, r, W) : max3x3F64(x as Float64Array, r, W);
           } else if (na === 1 && nb === 2 && nc === 2) {
-            const r1 = r + W;
-            i = pickMax(x, pickMax(x, r, r + 1), pickMax(x, r1, r1 + 1));
+            i = f32 ? max2x2F32(x as Float32Array, r, W) : max2x2F64(x as Float64Array, r, W);
           } else if ((nc === 3 || nc === 2) && na > 0 && nb > 0) {
             i = r;
             let first = true;
@@ -292,9 +334,62 @@ function avgGeneral(x: FloatArray, y: FloatArray, planes: number, axes: Axes3, d
   }
 }
 
+/** 0 + the 9 taps of the 3×3 window at x[r], in scan order (see the per-dtype note above {@link pickF32}). */
+function sum3x3F32(x: Float32Array, r: number, W: number): number {
+  const r1 = r + W;
+  const r2 = r1 + W;
+  let sum = 0;
+  sum += x[r] as number;
+  sum += x[r + 1] as number;
+  sum += x[r + 2] as number;
+  sum += x[r1] as number;
+  sum += x[r1 + 1] as number;
+  sum += x[r1 + 2] as number;
+  sum += x[r2] as number;
+  sum += x[r2 + 1] as number;
+  sum += x[r2 + 2] as number;
+  return sum;
+}
+
+function sum3x3F64(x: Float64Array, r: number, W: number): number {
+  const r1 = r + W;
+  const r2 = r1 + W;
+  let sum = 0;
+  sum += x[r] as number;
+  sum += x[r + 1] as number;
+  sum += x[r + 2] as number;
+  sum += x[r1] as number;
+  sum += x[r1 + 1] as number;
+  sum += x[r1 + 2] as number;
+  sum += x[r2] as number;
+  sum += x[r2 + 1] as number;
+  sum += x[r2 + 2] as number;
+  return sum;
+}
+
+/** 0 + the 4 taps of the 2×2 window at x[r], in scan order. */
+function sum2x2F32(x: Float32Array, r: number, W: number): number {
+  let sum = 0;
+  sum += x[r] as number;
+  sum += x[r + 1] as number;
+  sum += x[r + W] as number;
+  sum += x[r + W + 1] as number;
+  return sum;
+}
+
+function sum2x2F64(x: Float64Array, r: number, W: number): number {
+  let sum = 0;
+  sum += x[r] as number;
+  sum += x[r + 1] as number;
+  sum += x[r + W] as number;
+  sum += x[r + W + 1] as number;
+  return sum;
+}
+
 /** {@link avgWindowsForward} for plans whose taps are contiguous (every step 1). */
 function avgStep1(x: FloatArray, y: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
   const [A, B, C] = axes;
+  const f32 = x instanceof Float32Array;
   const H = B.inSize;
   const W = C.inSize;
   const HW = H * W;
@@ -326,23 +421,9 @@ function avgStep1(x: FloatArray, y: FloatArray, planes: number, axes: Axes3, div
           const r = rowBase + c0; // first tap's position in x
           let sum = 0;
           if (na === 1 && nb === 3 && nc === 3) {
-            const r1 = r + W;
-            const r2 = r1 + W;
-            sum += x[r] as number;
-            sum += x[r + 1] as number;
-            sum += x[r + 2] as number;
-            sum += x[r1] as number;
-            sum += x[r1 + 1] as number;
-            sum += x[r1 + 2] as number;
-            sum += x[r2] as number;
-            sum += x[r2 + 1] as number;
-            sum += x[r2 + 2] as number;
+            sum = f32 ? sum3x3F32(x as Float32Array, r, W) : sum3x3F64(x as Float64Array, r, W);
           } else if (na === 1 && nb === 2 && nc === 2) {
-            const r1 = r + W;
-            sum += x[r] as number;
-            sum += x[r + 1] as number;
-            sum += x[r1] as number;
-            sum += x[r1 + 1] as number;
+            sum = f32 ? sum2x2F32(x as Float32Array, r, W) : sum2x2F64(x as Float64Array, r, W);
           } else if (na > 0 && nb > 0 && nc > 0) {
             for (let ia = 0; ia < na; ia++) {
               for (let ib = 0; ib < nb; ib++) {
@@ -422,9 +503,54 @@ function avgBackwardGeneral(dy: FloatArray, dx: FloatArray, planes: number, axes
   }
 }
 
+/** dx += g over the 3×3 window at dx[r], in scan order. */
+function add3x3F32(dx: Float32Array, r: number, W: number, g: number): void {
+  const r1 = r + W;
+  const r2 = r1 + W;
+  dx[r] = (dx[r] as number) + g;
+  dx[r + 1] = (dx[r + 1] as number) + g;
+  dx[r + 2] = (dx[r + 2] as number) + g;
+  dx[r1] = (dx[r1] as number) + g;
+  dx[r1 + 1] = (dx[r1 + 1] as number) + g;
+  dx[r1 + 2] = (dx[r1 + 2] as number) + g;
+  dx[r2] = (dx[r2] as number) + g;
+  dx[r2 + 1] = (dx[r2 + 1] as number) + g;
+  dx[r2 + 2] = (dx[r2 + 2] as number) + g;
+}
+
+function add3x3F64(dx: Float64Array, r: number, W: number, g: number): void {
+  const r1 = r + W;
+  const r2 = r1 + W;
+  dx[r] = (dx[r] as number) + g;
+  dx[r + 1] = (dx[r + 1] as number) + g;
+  dx[r + 2] = (dx[r + 2] as number) + g;
+  dx[r1] = (dx[r1] as number) + g;
+  dx[r1 + 1] = (dx[r1 + 1] as number) + g;
+  dx[r1 + 2] = (dx[r1 + 2] as number) + g;
+  dx[r2] = (dx[r2] as number) + g;
+  dx[r2 + 1] = (dx[r2 + 1] as number) + g;
+  dx[r2 + 2] = (dx[r2 + 2] as number) + g;
+}
+
+/** dx += g over the 2×2 window at dx[r], in scan order. */
+function add2x2F32(dx: Float32Array, r: number, W: number, g: number): void {
+  dx[r] = (dx[r] as number) + g;
+  dx[r + 1] = (dx[r + 1] as number) + g;
+  dx[r + W] = (dx[r + W] as number) + g;
+  dx[r + W + 1] = (dx[r + W + 1] as number) + g;
+}
+
+function add2x2F64(dx: Float64Array, r: number, W: number, g: number): void {
+  dx[r] = (dx[r] as number) + g;
+  dx[r + 1] = (dx[r + 1] as number) + g;
+  dx[r + W] = (dx[r + W] as number) + g;
+  dx[r + W + 1] = (dx[r + W + 1] as number) + g;
+}
+
 /** {@link avgWindowsBackward} for plans whose taps are contiguous (every step 1). */
 function avgBackwardStep1(dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
   const [A, B, C] = axes;
+  const f32 = dx instanceof Float32Array;
   const H = B.inSize;
   const W = C.inSize;
   const HW = H * W;
@@ -456,23 +582,11 @@ function avgBackwardStep1(dy: FloatArray, dx: FloatArray, planes: number, axes: 
           const r = rowBase + c0; // first tap's position in dx
           const g = (dy[o++] as number) / (divisor[k++] as number);
           if (na === 1 && nb === 3 && nc === 3) {
-            const r1 = r + W;
-            const r2 = r1 + W;
-            dx[r] = (dx[r] as number) + g;
-            dx[r + 1] = (dx[r + 1] as number) + g;
-            dx[r + 2] = (dx[r + 2] as number) + g;
-            dx[r1] = (dx[r1] as number) + g;
-            dx[r1 + 1] = (dx[r1 + 1] as number) + g;
-            dx[r1 + 2] = (dx[r1 + 2] as number) + g;
-            dx[r2] = (dx[r2] as number) + g;
-            dx[r2 + 1] = (dx[r2 + 1] as number) + g;
-            dx[r2 + 2] = (dx[r2 + 2] as number) + g;
+            if (f32) add3x3F32(dx as Float32Array, r, W, g);
+            else add3x3F64(dx as Float64Array, r, W, g);
           } else if (na === 1 && nb === 2 && nc === 2) {
-            const r1 = r + W;
-            dx[r] = (dx[r] as number) + g;
-            dx[r + 1] = (dx[r + 1] as number) + g;
-            dx[r1] = (dx[r1] as number) + g;
-            dx[r1 + 1] = (dx[r1 + 1] as number) + g;
+            if (f32) add2x2F32(dx as Float32Array, r, W, g);
+            else add2x2F64(dx as Float64Array, r, W, g);
           } else {
             for (let ia = 0; ia < na; ia++) {
               for (let ib = 0; ib < nb; ib++) {
