@@ -4,26 +4,12 @@ import { avgPool1d, avgPool2d, avgPool3d } from "../../src/ops/pytorch.js";
 import { tensor, zeros, type Tensor } from "../../src/tensor/tensor.js";
 import { randn } from "../../src/tensor/random.js";
 import type { FloatDType } from "../../src/tensor/dtype.js";
-import { expectClose, expectTensorClose, tolFor } from "../helpers/close.js";
-import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expectClose } from "../helpers/close.js";
+import { expectVjpMatches, fromJSON, loadFixture, rankOf, replayCases, type PyTorchCase } from "../helpers/fixtures.js";
 import { gradcheck } from "../helpers/gradcheck.js";
 
 const AVG = { 1: avgPool1d, 2: avgPool2d, 3: avgPool3d } as const;
 
-interface Result {
-  output: TensorJSON;
-  dx: TensorJSON;
-}
-interface Case {
-  op: string;
-  opts: Record<string, unknown>;
-  x: TensorJSON;
-  dy: TensorJSON;
-  float64: Result;
-  float32: Result;
-  note?: string;
-}
-const rankOf = (op: string) => Number(/(\d)d/.exec(op)?.[1]) as 1 | 2 | 3;
 const ones = (t: Tensor) => tensor(new Float64Array(t.size).fill(1), t.shape, "float64");
 
 describe("avgPool — shape / smoke", () => {
@@ -81,19 +67,13 @@ describe("avgPool — errors", () => {
 });
 
 describe("avgPool — values", () => {
-  const fixture = loadFixture<Case>("pytorch_sliding_avg.json");
+  const fixture = loadFixture<PyTorchCase>("pytorch_sliding_avg.json");
   it("has the committed PyTorch fixture", () => expect(fixture.cases.length).toBeGreaterThanOrEqual(15));
-  for (const [i, c] of fixture.cases.entries()) {
-    for (const dtype of ["float64", "float32"] as FloatDType[]) {
-      it(`matches PyTorch: case ${i} ${c.op} ${JSON.stringify(c.opts)} ${c.note ?? ""} (${dtype})`, () => {
-        const rank = rankOf(c.op);
-        const { output, backward } = AVG[rank].vjp(fromJSON(c.x, dtype), c.opts as never);
-        expectTensorClose(output, expected(c[dtype].output), tolFor(dtype), "output");
-        const [dx] = backward(fromJSON(c.dy, dtype));
-        expectTensorClose(dx!, expected(c[dtype].dx), tolFor(dtype), "dx");
-      });
-    }
-  }
+  replayCases(
+    fixture.cases,
+    (c, i, dtype) => `matches PyTorch: case ${i} ${c.op} ${JSON.stringify(c.opts)} ${c.note ?? ""} (${dtype})`,
+    (c, dtype) => expectVjpMatches(AVG[rankOf(c.op)].vjp(fromJSON(c.x, dtype), c.opts as never), fromJSON(c.dy, dtype), c[dtype], dtype),
+  );
 
   const x6 = tensor([[[1, 2, 3, 4, 5, 6]]], undefined, "float64");
   const base = { kernelSize: 3, stride: 2, padding: 1, ceilMode: true };

@@ -4,7 +4,7 @@ import { bilinearPool } from "../../src/ops/bilinearPool.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { randn } from "../../src/tensor/random.js";
 import { expectClose, expectTensorClose, tolFor } from "../helpers/close.js";
-import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expected, fromJSON, loadFixture, replayCases, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
 
 interface Case {
@@ -98,23 +98,23 @@ describe("bilinearPool: values", () => {
   });
 
   const fx = loadFixture<Case>("bilinear_bcnn.json");
-  for (const c of fx.cases) {
-    for (const dtype of ["float32", "float64"] as const) {
-      it(`PyTorch reference (${c.name}), ${dtype}`, () => {
-        const tol = tolFor(dtype);
-        // float32 gradients: the signed-√ derivative 0.5/√|v| amplifies input rounding where |v| is small
-        const gtol = dtype === "float32" ? { atol: 1e-4, rtol: 1e-4 } : tol;
-        const a = fromJSON(c.a, dtype);
-        const b = c.b ? fromJSON(c.b, dtype) : null;
-        const { output, backward } = b ? bilinearPool.vjp(a, b, c.options) : bilinearPool.vjp(a, c.options);
-        expectTensorClose(output, expected(c.output), tol, "output");
-        const grads = backward(fromJSON(c.dy, dtype));
-        expectTensorClose(grads[0] as Tensor, expected(c.da), gtol, "da");
-        if (c.db) expectTensorClose(grads[1] as Tensor, expected(c.db), gtol, "db");
-        else expect(grads.length).toBe(1);
-      });
-    }
-  }
+  replayCases(
+    fx.cases,
+    (c, _i, dtype) => `PyTorch reference (${c.name}), ${dtype}`,
+    (c, dtype) => {
+      const tol = tolFor(dtype);
+      // float32 gradients: the signed-√ derivative 0.5/√|v| amplifies input rounding where |v| is small
+      const gtol = dtype === "float32" ? { atol: 1e-4, rtol: 1e-4 } : tol;
+      const a = fromJSON(c.a, dtype);
+      const b = c.b ? fromJSON(c.b, dtype) : null;
+      const { output, backward } = b ? bilinearPool.vjp(a, b, c.options) : bilinearPool.vjp(a, c.options);
+      expectTensorClose(output, expected(c.output), tol, "output");
+      const grads = backward(fromJSON(c.dy, dtype));
+      expectTensorClose(grads[0] as Tensor, expected(c.da), gtol, "da");
+      if (c.db) expectTensorClose(grads[1] as Tensor, expected(c.db), gtol, "db");
+      else expect(grads.length).toBe(1);
+    },
+  );
 
   it("homogeneous gradient is the exact s(G + G^T)X, twice the official G X for symmetric G", () => {
     // no post-processing, so G = dy; with symmetric dy the exact gradient is 2 s G X

@@ -4,7 +4,7 @@ import { compactBilinearParams, compactBilinearPool, type CompactBilinearParams 
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { Generator, manualSeed, randn } from "../../src/tensor/random.js";
 import { expectClose, expectTensorClose, tolFor } from "../helpers/close.js";
-import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expected, fromJSON, loadFixture, replayCases, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
 
 interface Case {
@@ -230,24 +230,24 @@ describe("compactBilinearPool: values", () => {
   });
 
   const fx = loadFixture<Case>("bilinear_compact.json");
-  for (const c of fx.cases) {
-    for (const dtype of ["float32", "float64"] as const) {
-      it(`PyTorch reference (${c.name}), ${dtype}`, () => {
-        const tol = tolFor(dtype);
-        // float32 gradients: the signed-√ derivative 0.5/√|v| amplifies input rounding where |v| is small
-        const gtol = dtype === "float32" ? { atol: 1e-4, rtol: 1e-4 } : tol;
-        const a = fromJSON(c.a, dtype);
-        const b = c.b ? fromJSON(c.b, dtype) : null;
-        const opts = { ...c.options, params: paramsFromJSON(c) };
-        const { output, backward } = b ? compactBilinearPool.vjp(a, b, opts) : compactBilinearPool.vjp(a, opts);
-        expectTensorClose(output, expected(c.output), tol, "output");
-        const grads = backward(fromJSON(c.dy, dtype));
-        expectTensorClose(grads[0] as Tensor, expected(c.da), gtol, "da");
-        if (c.db) expectTensorClose(grads[1] as Tensor, expected(c.db), gtol, "db");
-        else expect(grads.length).toBe(1);
-      });
-    }
-  }
+  replayCases(
+    fx.cases,
+    (c, _i, dtype) => `PyTorch reference (${c.name}), ${dtype}`,
+    (c, dtype) => {
+      const tol = tolFor(dtype);
+      // float32 gradients: the signed-√ derivative 0.5/√|v| amplifies input rounding where |v| is small
+      const gtol = dtype === "float32" ? { atol: 1e-4, rtol: 1e-4 } : tol;
+      const a = fromJSON(c.a, dtype);
+      const b = c.b ? fromJSON(c.b, dtype) : null;
+      const opts = { ...c.options, params: paramsFromJSON(c) };
+      const { output, backward } = b ? compactBilinearPool.vjp(a, b, opts) : compactBilinearPool.vjp(a, opts);
+      expectTensorClose(output, expected(c.output), tol, "output");
+      const grads = backward(fromJSON(c.dy, dtype));
+      expectTensorClose(grads[0] as Tensor, expected(c.da), gtol, "da");
+      if (c.db) expectTensorClose(grads[1] as Tensor, expected(c.db), gtol, "db");
+      else expect(grads.length).toBe(1);
+    },
+  );
 
   it("MCB's d = 16000 runs (Bluestein) and matches the direct outer-product sketch", () => {
     const x = randn([1, 40], { seed: 31, dtype: "float64" });

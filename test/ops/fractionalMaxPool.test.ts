@@ -5,12 +5,11 @@ import { getPool } from "../../src/registry.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { Generator, manualSeed } from "../../src/tensor/random.js";
 import { expectClose, tolFor } from "../helpers/close.js";
-import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expected, FLOAT_DTYPES, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
 
 const FMP = { 2: fractionalMaxPool2d, 3: fractionalMaxPool3d } as const;
 const FMPI = { 2: fractionalMaxPool2dWithIndices, 3: fractionalMaxPool3dWithIndices } as const;
-const DTYPES = ["float32", "float64"] as const;
 
 function randomTensor(shape: number[], seed: number, dtype: "float32" | "float64" = "float64"): Tensor {
   const g = new Generator(seed);
@@ -32,7 +31,7 @@ describe("fractionalMaxPool: shape / smoke", () => {
       [3, [2, 6, 7, 8], { kernelSize: [1, 2, 3], outputRatio: 0.5 }, [2, 3, 3, 4]],
     ];
     for (const [rank, shape, opts, want] of cases) {
-      for (const dtype of DTYPES) {
+      for (const dtype of FLOAT_DTYPES) {
         const x = randomTensor(shape, 2, dtype);
         const y = FMP[rank](x, { ...opts, seed: 1 } as never);
         const r = FMPI[rank](x, { ...opts, seed: 1 } as never);
@@ -215,7 +214,7 @@ describe("fractionalMaxPool: values", () => {
     for (const word of ["overlap", "NaN", "ties", "unbatched"]) expect(names).toContain(word);
   });
 
-  for (const dtype of DTYPES) {
+  for (const dtype of FLOAT_DTYPES) {
     it(`replays PyTorch values, indices and gradients in ${dtype} with the given samples`, () => {
       const key = dtype === "float32" ? "f32" : "f64";
       for (const c of fixture.cases) {
@@ -248,7 +247,7 @@ describe("fractionalMaxPool: values", () => {
   it("spec §2.4 example 2: overlapping k=3 windows accumulate 4 gradients at (2, 2)", () => {
     const xs = new Float64Array(49);
     xs[2 * 7 + 2] = 9;
-    for (const dtype of DTYPES) {
+    for (const dtype of FLOAT_DTYPES) {
       const x = tensor(xs, [1, 1, 7, 7], dtype);
       const { output, backward } = fractionalMaxPool2dWithIndices.vjp(x, { kernelSize: 3, outputSize: 4, samples: tensor([0.5, 0.5], [1, 1, 2], dtype) });
       // starts [0, 2, 3, 4] on both axes: windows 0 and 1 contain row/col 2
@@ -313,7 +312,7 @@ describe("fractionalMaxPool: properties", () => {
           maxLength: rank,
         }),
         seed: fc.integer({ min: 0, max: 10000 }),
-        dtype: fc.constantFrom(...DTYPES),
+        dtype: fc.constantFrom(...FLOAT_DTYPES),
       })
       .map((r) => ({
         ...r,

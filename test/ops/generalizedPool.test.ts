@@ -5,10 +5,9 @@ import { exampleInputs, getPool } from "../../src/registry.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { Generator } from "../../src/tensor/random.js";
 import { expectClose, tolFor } from "../helpers/close.js";
-import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expected, FLOAT_DTYPES, fromJSON, loadFixture, replayCases, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
 
-const DTYPES = ["float32", "float64"] as const;
 
 function randomTensor(shape: number[], seed: number, dtype: "float32" | "float64" = "float64", scale = 1): Tensor {
   const g = new Generator(seed);
@@ -27,7 +26,7 @@ describe("learned mix / gated / tree: shape / smoke", () => {
       [[1, 1, 2, 2], {}, [1, 1, 1, 1]], // input smaller than the kernel: one clipped window (Caffe)
     ];
     for (const [shape, opts, want] of cases) {
-      for (const dtype of DTYPES) {
+      for (const dtype of FLOAT_DTYPES) {
         const x = randomTensor(shape, 1, dtype);
         const kernel = (opts.kernelSize ?? 3) as number | number[];
         const k = typeof kernel === "number" ? [kernel, kernel] : kernel;
@@ -126,28 +125,28 @@ describe("learned mix / gated / tree: values", () => {
   const OPS = { gated: gatedMixPool2d, tree: treePool2d, learnedMix: learnedMixPool2d } as const;
 
   it("has the fixture cases", () => expect(fixture.cases.length).toBeGreaterThanOrEqual(16));
-  for (const c of fixture.cases) {
-    for (const dtype of DTYPES) {
-      it(`${c.op}: ${c.name} (${dtype}) matches the PyTorch reference for y, dx and every parameter gradient`, () => {
-        const names = ORDER[c.op];
-        const params = names.map((n) => fromJSON(c.params[n]!, dtype));
-        const x = fromJSON(c.x, dtype);
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any
-        const { output, backward } = (OPS[c.op].vjp as any)(x, ...params, c.options) as { output: Tensor; backward: (dy: Tensor) => (Tensor | null)[] };
-        // Parameter gradients sum over every window: float32 gets a looser absolute tolerance.
-        const tol = dtype === "float64" ? tolFor(dtype) : { atol: 1e-4, rtol: 1e-4 };
-        expect(output.shape).toEqual(c.y.shape);
-        expectClose(output.data, expected(c.y).data, tol, "y");
-        const grads = backward(fromJSON(c.dy, dtype));
-        expect(grads.length).toBe(names.length + 1);
-        expectClose(grads[0]!.data, expected(c.dx).data, tol, "dx");
-        names.forEach((n, i) => {
-          expect(grads[i + 1]!.shape).toEqual(c.params[n]!.shape);
-          expectClose(grads[i + 1]!.data, expected(c.grads[n]!).data, tol, `d${n}`);
-        });
+  replayCases(
+    fixture.cases,
+    (c, _i, dtype) => `${c.op}: ${c.name} (${dtype}) matches the PyTorch reference for y, dx and every parameter gradient`,
+    (c, dtype) => {
+      const names = ORDER[c.op];
+      const params = names.map((n) => fromJSON(c.params[n]!, dtype));
+      const x = fromJSON(c.x, dtype);
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const { output, backward } = (OPS[c.op].vjp as any)(x, ...params, c.options) as { output: Tensor; backward: (dy: Tensor) => (Tensor | null)[] };
+      // Parameter gradients sum over every window: float32 gets a looser absolute tolerance.
+      const tol = dtype === "float64" ? tolFor(dtype) : { atol: 1e-4, rtol: 1e-4 };
+      expect(output.shape).toEqual(c.y.shape);
+      expectClose(output.data, expected(c.y).data, tol, "y");
+      const grads = backward(fromJSON(c.dy, dtype));
+      expect(grads.length).toBe(names.length + 1);
+      expectClose(grads[0]!.data, expected(c.dx).data, tol, "dx");
+      names.forEach((n, i) => {
+        expect(grads[i + 1]!.shape).toEqual(c.params[n]!.shape);
+        expectClose(grads[i + 1]!.data, expected(c.grads[n]!).data, tol, `d${n}`);
       });
-    }
-  }
+    },
+  );
 
   it("spec §1B reference values: gated window [1,2,3,4] with ω = [0.1, −0.2, 0.3, 0.05], and the 2-level tree", () => {
     const x = tensor([1, 2, 3, 4], [1, 1, 2, 2], "float64");

@@ -4,24 +4,14 @@ import { globalAvgPool, globalMaxPool, maxPool2d, avgPool2d } from "../../src/op
 import { tensor, zeros, type Tensor } from "../../src/tensor/tensor.js";
 import { randn } from "../../src/tensor/random.js";
 import type { FloatDType } from "../../src/tensor/dtype.js";
-import { expectClose, expectTensorClose, tolFor } from "../helpers/close.js";
-import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expectClose } from "../helpers/close.js";
+import { expectVjpMatches, fromJSON, loadFixture, replayCases, type PyTorchCase } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
 
 const OPS = { globalAvgPool, globalMaxPool } as const;
 
-interface Result {
-  output: TensorJSON;
-  dx: TensorJSON;
-}
-interface Case {
+interface Case extends PyTorchCase {
   op: keyof typeof OPS;
-  opts: Record<string, unknown>;
-  x: TensorJSON;
-  dy: TensorJSON;
-  float64: Result;
-  float32: Result;
-  note?: string;
 }
 const ones = (t: Tensor) => tensor(new Float64Array(t.size).fill(1), t.shape, "float64");
 
@@ -64,16 +54,11 @@ describe("globalPool — errors", () => {
 describe("globalPool — values", () => {
   const fixture = loadFixture<Case>("pytorch_sliding_global.json");
   it("has the committed PyTorch fixture", () => expect(fixture.cases.length).toBeGreaterThanOrEqual(10));
-  for (const [i, c] of fixture.cases.entries()) {
-    for (const dtype of ["float64", "float32"] as FloatDType[]) {
-      it(`matches PyTorch: case ${i} ${c.op} ${JSON.stringify(c.x.shape)} ${c.note ?? ""} (${dtype})`, () => {
-        const { output, backward } = OPS[c.op].vjp(fromJSON(c.x, dtype));
-        expectTensorClose(output, expected(c[dtype].output), tolFor(dtype), "output");
-        const [dx] = backward(fromJSON(c.dy, dtype));
-        expectTensorClose(dx!, expected(c[dtype].dx), tolFor(dtype), "dx");
-      });
-    }
-  }
+  replayCases(
+    fixture.cases,
+    (c, i, dtype) => `matches PyTorch: case ${i} ${c.op} ${JSON.stringify(c.x.shape)} ${c.note ?? ""} (${dtype})`,
+    (c, dtype) => expectVjpMatches(OPS[c.op].vjp(fromJSON(c.x, dtype)), fromJSON(c.dy, dtype), c[dtype], dtype),
+  );
 
   it("spec: the whole gradient goes to the first of tied maxima ([0, 1, 0, 0], not amax's [0, .5, .5, 0])", () => {
     const { output, backward } = globalMaxPool.vjp(tensor([[[[1, 4], [4, 2]]]], undefined, "float64"));

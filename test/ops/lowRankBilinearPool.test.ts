@@ -4,7 +4,7 @@ import { lowRankBilinearPool } from "../../src/ops/lowRankBilinearPool.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { randn } from "../../src/tensor/random.js";
 import { expectClose, expectTensorClose, tolFor } from "../helpers/close.js";
-import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expected, fromJSON, loadFixture, replayCases, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
 
 type Maybe = TensorJSON | null;
@@ -133,23 +133,23 @@ describe("lowRankBilinearPool: values", () => {
 
   const fx = loadFixture<Case>("bilinear_mlb.json");
   const names = ["x", "y", "U", "V", "P", "bU", "bV", "bP"] as const;
-  for (const c of fx.cases) {
-    for (const dtype of ["float32", "float64"] as const) {
-      it(`PyTorch reference (${c.name}), ${dtype}`, () => {
-        const tol = tolFor(dtype);
-        const t = names.map((k) => (c[k] ? fromJSON(c[k] as TensorJSON, dtype) : null));
-        const [x, y, U, V, P, bU, bV, bP] = t;
-        const { output, backward } = lowRankBilinearPool.vjp(x as Tensor, y as Tensor, U as Tensor, V as Tensor, P as Tensor, bU ?? null, bV ?? null, bP ?? null, c.options);
-        expectTensorClose(output, expected(c.output), tol, "output");
-        const grads = backward(fromJSON(c.dy, dtype));
-        expect(grads.length).toBe(8);
-        c.grads.forEach((gj, i) => {
-          if (gj === null) expect(grads[i], names[i]).toBeNull();
-          else expectTensorClose(grads[i] as Tensor, expected(gj), tol, `d${names[i]}`);
-        });
+  replayCases(
+    fx.cases,
+    (c, _i, dtype) => `PyTorch reference (${c.name}), ${dtype}`,
+    (c, dtype) => {
+      const tol = tolFor(dtype);
+      const t = names.map((k) => (c[k] ? fromJSON(c[k] as TensorJSON, dtype) : null));
+      const [x, y, U, V, P, bU, bV, bP] = t;
+      const { output, backward } = lowRankBilinearPool.vjp(x as Tensor, y as Tensor, U as Tensor, V as Tensor, P as Tensor, bU ?? null, bV ?? null, bP ?? null, c.options);
+      expectTensorClose(output, expected(c.output), tol, "output");
+      const grads = backward(fromJSON(c.dy, dtype));
+      expect(grads.length).toBe(8);
+      c.grads.forEach((gj, i) => {
+        if (gj === null) expect(grads[i], names[i]).toBeNull();
+        else expectTensorClose(grads[i] as Tensor, expected(gj), tol, `d${names[i]}`);
       });
-    }
-  }
+    },
+  );
 });
 
 describe("lowRankBilinearPool: gradcheck (float64), every input", () => {

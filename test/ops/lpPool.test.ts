@@ -4,28 +4,14 @@ import { lpPool1d, lpPool2d, lpPool3d, maxPool1d, maxPool2d, maxPool3d, avgPool1
 import { tensor, zeros, type Tensor } from "../../src/tensor/tensor.js";
 import { randn, rand } from "../../src/tensor/random.js";
 import type { FloatDType } from "../../src/tensor/dtype.js";
-import { expectClose, expectTensorClose, tolFor } from "../helpers/close.js";
-import { decodeNumbers, expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expectClose } from "../helpers/close.js";
+import { decodeNumbers, expectVjpMatches, fromJSON, loadFixture, rankOf, replayCases, type PyTorchCase } from "../helpers/fixtures.js";
 import { gradcheck } from "../helpers/gradcheck.js";
 
 const LP = { 1: lpPool1d, 2: lpPool2d, 3: lpPool3d } as const;
 const MAX = { 1: maxPool1d, 2: maxPool2d, 3: maxPool3d } as const;
 const AVG = { 1: avgPool1d, 2: avgPool2d, 3: avgPool3d } as const;
 
-interface Result {
-  output: TensorJSON;
-  dx: TensorJSON;
-}
-interface Case {
-  op: string;
-  opts: Record<string, unknown>;
-  x: TensorJSON;
-  dy: TensorJSON;
-  float64: Result;
-  float32: Result;
-  note?: string;
-}
-const rankOf = (op: string) => Number(/(\d)d/.exec(op)?.[1]) as 1 | 2 | 3;
 const ones = (t: Tensor) => tensor(new Float64Array(t.size).fill(1), t.shape, "float64");
 const f64 = (v: number[][][][] | number[][][]) => tensor(v, undefined, "float64");
 /** normType may be stored as "Infinity" in the JSON options. */
@@ -78,19 +64,13 @@ describe("lpPool — errors", () => {
 });
 
 describe("lpPool — values", () => {
-  const fixture = loadFixture<Case>("pytorch_sliding_lp.json");
+  const fixture = loadFixture<PyTorchCase>("pytorch_sliding_lp.json");
   it("has the committed PyTorch fixture", () => expect(fixture.cases.length).toBeGreaterThanOrEqual(15));
-  for (const [i, c] of fixture.cases.entries()) {
-    for (const dtype of ["float64", "float32"] as FloatDType[]) {
-      it(`matches PyTorch: case ${i} ${c.op} ${JSON.stringify(c.opts)} ${c.note ?? ""} (${dtype})`, () => {
-        const rank = rankOf(c.op);
-        const { output, backward } = LP[rank].vjp(fromJSON(c.x, dtype), decodeOpts(c.opts) as never);
-        expectTensorClose(output, expected(c[dtype].output), tolFor(dtype), "output");
-        const [dx] = backward(fromJSON(c.dy, dtype));
-        expectTensorClose(dx!, expected(c[dtype].dx), tolFor(dtype), "dx");
-      });
-    }
-  }
+  replayCases(
+    fixture.cases,
+    (c, i, dtype) => `matches PyTorch: case ${i} ${c.op} ${JSON.stringify(c.opts)} ${c.note ?? ""} (${dtype})`,
+    (c, dtype) => expectVjpMatches(LP[rankOf(c.op)].vjp(fromJSON(c.x, dtype), decodeOpts(c.opts) as never), fromJSON(c.dy, dtype), c[dtype], dtype),
+  );
 
   const grad = (x: Tensor, opts: Parameters<typeof lpPool2d>[1]) => {
     const { output, backward } = lpPool2d.vjp(x, opts);

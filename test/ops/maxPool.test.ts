@@ -15,29 +15,19 @@ import { tensor, zeros, type Tensor } from "../../src/tensor/tensor.js";
 import { randn } from "../../src/tensor/random.js";
 import type { FloatDType } from "../../src/tensor/dtype.js";
 import { expectClose, expectTensorClose, tolFor } from "../helpers/close.js";
-import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expected, fromJSON, loadFixture, rankOf, replayCases, type PyTorchCase, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
 
 const POOL = { 1: maxPool1d, 2: maxPool2d, 3: maxPool3d } as const;
 const WITH_INDICES = { 1: maxPool1dWithIndices, 2: maxPool2dWithIndices, 3: maxPool3dWithIndices } as const;
 const AVG = { 1: avgPool1d, 2: avgPool2d, 3: avgPool3d } as const;
 
+/** Max fixtures also store the indices, and no dx where every window misses the input. */
 interface Result {
   output: TensorJSON;
   indices?: TensorJSON;
   dx: TensorJSON | null;
 }
-interface Case {
-  op: string;
-  opts: Record<string, unknown>;
-  x: TensorJSON;
-  dy: TensorJSON;
-  float64: Result;
-  float32: Result;
-  note?: string;
-}
-
-const rankOf = (op: string) => Number(/(\d)d/.exec(op)?.[1]) as 1 | 2 | 3;
 
 describe("maxPool — shape / smoke", () => {
   it("batched and unbatched, float32 and float64, outputShape equals the forward shape", () => {
@@ -125,29 +115,29 @@ describe("maxPool — errors", () => {
 });
 
 describe("maxPool — values", () => {
-  const fixture = loadFixture<Case>("pytorch_sliding_max.json");
+  const fixture = loadFixture<PyTorchCase<Result>>("pytorch_sliding_max.json");
   it("has the committed PyTorch fixture", () => {
     expect(fixture.cases.length).toBeGreaterThanOrEqual(14);
   });
-  for (const [i, c] of fixture.cases.entries()) {
-    for (const dtype of ["float64", "float32"] as FloatDType[]) {
-      it(`matches PyTorch: case ${i} ${c.op} ${JSON.stringify(c.opts)} ${c.note ?? ""} (${dtype})`, () => {
-        const rank = rankOf(c.op);
-        const ref = c[dtype];
-        const x = fromJSON(c.x, dtype);
-        const { output, backward } = WITH_INDICES[rank].vjp(x, c.opts as never);
-        expectTensorClose(output.output, expected(ref.output), tolFor(dtype), "output");
-        expect([...output.indices.data], "indices").toEqual([...expected(ref.indices!).data]);
-        expect([...POOL[rank](x, c.opts as never).data]).toEqual([...output.output.data]);
-        const [dx] = backward(fromJSON(c.dy, dtype));
-        if (ref.dx) expectTensorClose(dx!, expected(ref.dx), tolFor(dtype), "dx");
-        else {
-          // Windows that miss the input (dilation): output −∞ whatever x is, so no gradient at all.
-          expect([...dx!.data].every((v) => v === 0)).toBe(true);
-        }
-      });
-    }
-  }
+  replayCases(
+    fixture.cases,
+    (c, i, dtype) => `matches PyTorch: case ${i} ${c.op} ${JSON.stringify(c.opts)} ${c.note ?? ""} (${dtype})`,
+    (c, dtype) => {
+      const rank = rankOf(c.op);
+      const ref = c[dtype];
+      const x = fromJSON(c.x, dtype);
+      const { output, backward } = WITH_INDICES[rank].vjp(x, c.opts as never);
+      expectTensorClose(output.output, expected(ref.output), tolFor(dtype), "output");
+      expect([...output.indices.data], "indices").toEqual([...expected(ref.indices!).data]);
+      expect([...POOL[rank](x, c.opts as never).data]).toEqual([...output.output.data]);
+      const [dx] = backward(fromJSON(c.dy, dtype));
+      if (ref.dx) expectTensorClose(dx!, expected(ref.dx), tolFor(dtype), "dx");
+      else {
+        // Windows that miss the input (dilation): output −∞ whatever x is, so no gradient at all.
+        expect([...dx!.data].every((v) => v === 0)).toBe(true);
+      }
+    },
+  );
 
   it("spec: ties go to the first maximum", () => {
     const x = tensor([[[[1, 5, 5, 2], [5, 0, 3, 3], [9, 9, 1, 1], [0, 9, 1, 1]]]]);

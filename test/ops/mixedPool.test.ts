@@ -5,10 +5,9 @@ import { getPool } from "../../src/registry.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { Generator, manualSeed } from "../../src/tensor/random.js";
 import { expectClose, tolFor } from "../helpers/close.js";
-import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expected, FLOAT_DTYPES, fromJSON, loadFixture, replayCases, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
 
-const DTYPES = ["float32", "float64"] as const;
 
 function randomTensor(shape: number[], seed: number, dtype: "float32" | "float64" = "float64"): Tensor {
   const g = new Generator(seed);
@@ -31,7 +30,7 @@ describe("mixedPool2d: shape / smoke", () => {
       window: out,
     });
     for (const [shape, opts, want] of cases) {
-      for (const dtype of DTYPES) {
+      for (const dtype of FLOAT_DTYPES) {
         const x = randomTensor(shape, 1, dtype);
         for (const granularity of ["layer", "sample", "channel", "window"] as const) {
           const y = mixedPool2d(x, { ...opts, granularity, seed: 4 } as never);
@@ -148,21 +147,21 @@ describe("mixedPool2d: values", () => {
   const fixture = loadFixture<Case>("novel_mixed.json");
 
   it("has the fixture cases", () => expect(fixture.cases.length).toBeGreaterThanOrEqual(13));
-  for (const c of fixture.cases) {
-    for (const dtype of DTYPES) {
-      it(`${c.name} (${dtype}) matches the PyTorch reference, forward and backward`, () => {
-        const x = fromJSON(c.x, dtype);
-        const opts: Record<string, unknown> = { ...c.options };
-        if (c.lambdas) opts.lambdas = fromJSON(c.lambdas, "int32");
-        const { output, backward } = mixedPool2d.vjp(x, opts as never);
-        const tol = tolFor(dtype);
-        expect(output.shape).toEqual(c.y.shape);
-        expectClose(output.data, expected(c.y).data, tol, "y");
-        const [dx] = backward(fromJSON(c.dy, dtype));
-        expectClose(dx!.data, expected(c.dx).data, tol, "dx");
-      });
-    }
-  }
+  replayCases(
+    fixture.cases,
+    (c, _i, dtype) => `${c.name} (${dtype}) matches the PyTorch reference, forward and backward`,
+    (c, dtype) => {
+      const x = fromJSON(c.x, dtype);
+      const opts: Record<string, unknown> = { ...c.options };
+      if (c.lambdas) opts.lambdas = fromJSON(c.lambdas, "int32");
+      const { output, backward } = mixedPool2d.vjp(x, opts as never);
+      const tol = tolFor(dtype);
+      expect(output.shape).toEqual(c.y.shape);
+      expectClose(output.data, expected(c.y).data, tol, "y");
+      const [dx] = backward(fromJSON(c.dy, dtype));
+      expectClose(dx!.data, expected(c.dx).data, tol, "dx");
+    },
+  );
 
   it("spec §1A worked example: [[1,2],[3,4]] gives 4 (max) or 2.5 (avg) with the spec's gradients", () => {
     const x = tensor([1, 2, 3, 4], [1, 1, 2, 2], "float64");

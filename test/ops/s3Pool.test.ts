@@ -5,10 +5,9 @@ import { getPool } from "../../src/registry.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { Generator, manualSeed } from "../../src/tensor/random.js";
 import { expectClose, tolFor } from "../helpers/close.js";
-import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expected, FLOAT_DTYPES, fromJSON, loadFixture, replayCases, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
 
-const DTYPES = ["float32", "float64"] as const;
 
 function randomTensor(shape: number[], seed: number, dtype: "float32" | "float64" = "float64"): Tensor {
   const g = new Generator(seed);
@@ -29,7 +28,7 @@ describe("s3Pool2d: shape / smoke", () => {
       [[1, 1, 8, 8], { kernelSize: 3, gridSize: 4, stride: 2 }, [1, 1, 4, 4]],
     ];
     for (const [shape, opts, want] of cases) {
-      for (const dtype of DTYPES) {
+      for (const dtype of FLOAT_DTYPES) {
         const x = randomTensor(shape, 1, dtype);
         for (const training of [true, false]) {
           const y = s3Pool2d(x, { ...opts, training, seed: 3 } as never);
@@ -140,20 +139,20 @@ describe("s3Pool2d: values", () => {
   const fixture = loadFixture<Case>("novel_s3pool.json");
 
   it("has the fixture cases", () => expect(fixture.cases.length).toBeGreaterThanOrEqual(10));
-  for (const c of fixture.cases) {
-    for (const dtype of DTYPES) {
-      it(`${c.name} (${dtype}) matches the PyTorch reference, forward and backward`, () => {
-        const x = fromJSON(c.x, dtype);
-        const opts: Record<string, unknown> = { ...c.options };
-        if (c.rows) Object.assign(opts, { rows: c.rows, cols: c.cols });
-        const { output, backward } = s3Pool2d.vjp(x, opts as never);
-        const tol = tolFor(dtype);
-        expect(output.shape).toEqual(c.y.shape);
-        expectClose(output.data, expected(c.y).data, tol, "y");
-        expectClose(backward(fromJSON(c.dy, dtype))[0]!.data, expected(c.dx).data, tol, "dx");
-      });
-    }
-  }
+  replayCases(
+    fixture.cases,
+    (c, _i, dtype) => `${c.name} (${dtype}) matches the PyTorch reference, forward and backward`,
+    (c, dtype) => {
+      const x = fromJSON(c.x, dtype);
+      const opts: Record<string, unknown> = { ...c.options };
+      if (c.rows) Object.assign(opts, { rows: c.rows, cols: c.cols });
+      const { output, backward } = s3Pool2d.vjp(x, opts as never);
+      const tol = tolFor(dtype);
+      expect(output.shape).toEqual(c.y.shape);
+      expectClose(output.data, expected(c.y).data, tol, "y");
+      expectClose(backward(fromJSON(c.dy, dtype))[0]!.data, expected(c.dx).data, tol, "dx");
+    },
+  );
 
   it("spec §5: arange(16) 4×4, k = g = s = 2: eval [[5, 6.5], [11, 12.5]]; rows [1,2], cols [0,2] give [[9,11],[13,15]]", () => {
     const x = arange16();

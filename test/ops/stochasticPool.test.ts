@@ -5,10 +5,9 @@ import { getPool } from "../../src/registry.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { Generator, manualSeed } from "../../src/tensor/random.js";
 import { expectClose, tolFor } from "../helpers/close.js";
-import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expected, FLOAT_DTYPES, fromJSON, loadFixture, replayCases, type TensorJSON } from "../helpers/fixtures.js";
 import { gradcheck } from "../helpers/gradcheck.js";
 
-const DTYPES = ["float32", "float64"] as const;
 
 /** Non-negative random values in [lo, lo + 1). */
 function positive(shape: number[], seed: number, dtype: "float32" | "float64" = "float64", lo = 0): Tensor {
@@ -28,7 +27,7 @@ describe("stochasticPool2d: shape / smoke", () => {
       [[1, 2, 5, 6], { kernelSize: [2, 3], stride: [1, 2] }, [1, 2, 4, 3]],
     ];
     for (const [shape, opts, want] of cases) {
-      for (const dtype of DTYPES) {
+      for (const dtype of FLOAT_DTYPES) {
         const x = positive(shape, 1, dtype);
         for (const training of [true, false]) {
           const y = stochasticPool2d(x, { ...opts, training, seed: 2 } as never);
@@ -118,23 +117,23 @@ describe("stochasticPool2d: values", () => {
   const fixture = loadFixture<Case>("novel_stochastic.json");
 
   it("has the fixture cases", () => expect(fixture.cases.length).toBeGreaterThanOrEqual(8));
-  for (const c of fixture.cases) {
-    for (const dtype of DTYPES) {
-      it(`${c.name} (${dtype}) matches the reference (picks, y, dx)`, () => {
-        const x = fromJSON(c.x, dtype);
-        const opts: Record<string, unknown> = { ...c.options };
-        if (c.uniforms) opts.uniforms = fromJSON(c.uniforms, "float64");
-        const { output, backward } = stochasticPool2dWithIndices.vjp(x, opts as never);
-        const tol = tolFor(dtype);
-        if (c.indices) expect(Array.from(output.indices!.data)).toEqual(Array.from(expected(c.indices).data));
-        expectClose(output.output.data, expected(c.y).data, tol, "y");
-        const [dx] = backward(fromJSON(c.dy, dtype));
-        expectClose(dx!.data, expected(c.dx).data, tol, "dx");
-      });
-    }
-  }
+  replayCases(
+    fixture.cases,
+    (c, _i, dtype) => `${c.name} (${dtype}) matches the reference (picks, y, dx)`,
+    (c, dtype) => {
+      const x = fromJSON(c.x, dtype);
+      const opts: Record<string, unknown> = { ...c.options };
+      if (c.uniforms) opts.uniforms = fromJSON(c.uniforms, "float64");
+      const { output, backward } = stochasticPool2dWithIndices.vjp(x, opts as never);
+      const tol = tolFor(dtype);
+      if (c.indices) expect(Array.from(output.indices!.data)).toEqual(Array.from(expected(c.indices).data));
+      expectClose(output.output.data, expected(c.y).data, tol, "y");
+      const [dx] = backward(fromJSON(c.dy, dtype));
+      expectClose(dx!.data, expected(c.dx).data, tol, "dx");
+    },
+  );
 
-  for (const dtype of DTYPES) {
+  for (const dtype of FLOAT_DTYPES) {
     it(`spec §4 (${dtype}): window [1,2,3,4], the ≥ rule maps u = 0.1, 0.35, 0.6, 0.61, 1 to 1, 3, 3, 4, 4`, () => {
       const x = tensor([1, 2, 3, 4], [1, 1, 2, 2], dtype);
       const pick = (u: number) => stochasticPool2d(x, { kernelSize: 2, uniforms: tensor([u], [1, 1, 1, 1], "float64") }).data[0];
