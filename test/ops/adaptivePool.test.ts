@@ -14,20 +14,14 @@ import {
 import { adaptiveAxis } from "../../src/geometry/adaptive.js";
 import { getPool } from "../../src/registry.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
-import { Generator } from "../../src/tensor/random.js";
 import { expectClose, tolFor } from "../helpers/close.js";
 import { expected, FLOAT_DTYPES, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
+import { randomTensor } from "../helpers/tensors.js";
 
 const AVG = { 1: adaptiveAvgPool1d, 2: adaptiveAvgPool2d, 3: adaptiveAvgPool3d } as const;
 const MAX = { 1: adaptiveMaxPool1d, 2: adaptiveMaxPool2d, 3: adaptiveMaxPool3d } as const;
 const MAXI = { 1: adaptiveMaxPool1dWithIndices, 2: adaptiveMaxPool2dWithIndices, 3: adaptiveMaxPool3dWithIndices } as const;
-
-function randomTensor(shape: number[], seed: number, dtype: "float32" | "float64" = "float64"): Tensor {
-  const g = new Generator(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tensor(Array.from({ length: n }, () => g.normal()), shape, dtype);
-}
 
 describe("adaptive pooling: shape / smoke", () => {
   it("batched and unbatched, every rank and dtype; outputShape equals the forward shape", () => {

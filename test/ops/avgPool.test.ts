@@ -7,10 +7,10 @@ import type { FloatDType } from "../../src/tensor/dtype.js";
 import { expectClose } from "../helpers/close.js";
 import { expectVjpMatches, fromJSON, loadFixture, rankOf, replayCases, type PyTorchCase } from "../helpers/fixtures.js";
 import { gradcheck } from "../helpers/gradcheck.js";
+import { onesLike } from "../helpers/tensors.js";
 
 const AVG = { 1: avgPool1d, 2: avgPool2d, 3: avgPool3d } as const;
 
-const ones = (t: Tensor) => tensor(new Float64Array(t.size).fill(1), t.shape, "float64");
 
 describe("avgPool — shape / smoke", () => {
   it("batched and unbatched, float32 and float64, outputShape equals the forward shape", () => {
@@ -90,7 +90,7 @@ describe("avgPool — values", () => {
   });
   it("spec: gradient of [1..6] k3 s2 p1 ceil with ones = [1/3, 2/3, 1/3, 2/3, 1/3, 5/6]", () => {
     const { output, backward } = avgPool1d.vjp(x6, base);
-    expectClose((backward(ones(output))[0] as Tensor).data, [1 / 3, 2 / 3, 1 / 3, 2 / 3, 1 / 3, 5 / 6], { atol: 1e-12 });
+    expectClose((backward(onesLike(output))[0] as Tensor).data, [1 / 3, 2 / 3, 1 / 3, 2 / 3, 1 / 3, 5 / 6], { atol: 1e-12 });
   });
   it("a negative divisorOverride divides by it, as PyTorch", () => {
     expectClose(avgPool2d(tensor(new Float32Array(16).fill(1), [1, 1, 4, 4]), { kernelSize: 2, divisorOverride: -2 }).data, [-2, -2, -2, -2]);
@@ -144,7 +144,7 @@ describe("avgPool — properties", () => {
         const x = randn([1, 1, L], { seed: L * 31 + k, dtype: "float64" });
         const { output, backward } = avgPool1d.vjp(x, { kernelSize: k, stride: s, ceilMode, countIncludePad: false });
         let total = 0;
-        for (const v of (backward(ones(output))[0] as Tensor).data) total += v;
+        for (const v of (backward(onesLike(output))[0] as Tensor).data) total += v;
         expect(total).toBeCloseTo(output.size, 10);
       }),
     );

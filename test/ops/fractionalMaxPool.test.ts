@@ -3,19 +3,14 @@ import fc from "fast-check";
 import { fractionalMaxPool2d, fractionalMaxPool3d, fractionalMaxPool2dWithIndices, fractionalMaxPool3dWithIndices } from "../../src/ops/adaptive.js";
 import { getPool } from "../../src/registry.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
-import { Generator, manualSeed } from "../../src/tensor/random.js";
+import { manualSeed } from "../../src/tensor/random.js";
 import { expectClose, tolFor } from "../helpers/close.js";
 import { expected, FLOAT_DTYPES, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
+import { randomTensor } from "../helpers/tensors.js";
 
 const FMP = { 2: fractionalMaxPool2d, 3: fractionalMaxPool3d } as const;
 const FMPI = { 2: fractionalMaxPool2dWithIndices, 3: fractionalMaxPool3dWithIndices } as const;
-
-function randomTensor(shape: number[], seed: number, dtype: "float32" | "float64" = "float64"): Tensor {
-  const g = new Generator(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tensor(Array.from({ length: n }, () => g.normal()), shape, dtype);
-}
 
 const arange = (shape: number[], dtype: "float32" | "float64" = "float32"): Tensor =>
   tensor(Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i), shape, dtype);

@@ -7,13 +7,8 @@ import { Generator } from "../../src/tensor/random.js";
 import { expectClose, tolFor } from "../helpers/close.js";
 import { expected, FLOAT_DTYPES, fromJSON, loadFixture, replayCases, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
+import { randomTensor } from "../helpers/tensors.js";
 
-
-function randomTensor(shape: number[], seed: number, dtype: "float32" | "float64" = "float64", scale = 1): Tensor {
-  const g = new Generator(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tensor(Array.from({ length: n }, () => scale * g.normal()), shape, dtype);
-}
 
 describe("learned mix / gated / tree: shape / smoke", () => {
   it("Caffe ceil output sizes, batched and unbatched, both dtypes; outputShape agrees with the forward", () => {

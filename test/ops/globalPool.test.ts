@@ -7,13 +7,13 @@ import type { FloatDType } from "../../src/tensor/dtype.js";
 import { expectClose } from "../helpers/close.js";
 import { expectVjpMatches, fromJSON, loadFixture, replayCases, type PyTorchCase } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
+import { onesLike } from "../helpers/tensors.js";
 
 const OPS = { globalAvgPool, globalMaxPool } as const;
 
 interface Case extends PyTorchCase {
   op: keyof typeof OPS;
 }
-const ones = (t: Tensor) => tensor(new Float64Array(t.size).fill(1), t.shape, "float64");
 
 describe("globalPool — shape / smoke", () => {
   it("[N, C, ...any spatial] → [N, C] in both dtypes; outputShape equals the forward shape", () => {
@@ -34,7 +34,7 @@ describe("globalPool — shape / smoke", () => {
     const before = Float64Array.from(x.data);
     for (const op of [globalAvgPool, globalMaxPool]) {
       const { output, backward } = op.vjp(x, {});
-      expect([...(backward(ones(output))[0] as Tensor).data]).toEqual([...(backward(ones(output))[0] as Tensor).data]);
+      expect([...(backward(onesLike(output))[0] as Tensor).data]).toEqual([...(backward(onesLike(output))[0] as Tensor).data]);
     }
     expect([...x.data]).toEqual([...before]);
   });
@@ -63,13 +63,13 @@ describe("globalPool — values", () => {
   it("spec: the whole gradient goes to the first of tied maxima ([0, 1, 0, 0], not amax's [0, .5, .5, 0])", () => {
     const { output, backward } = globalMaxPool.vjp(tensor([[[[1, 4], [4, 2]]]], undefined, "float64"));
     expect([...output.data]).toEqual([4]);
-    expect([...(backward(ones(output))[0] as Tensor).data]).toEqual([0, 1, 0, 0]);
+    expect([...(backward(onesLike(output))[0] as Tensor).data]).toEqual([0, 1, 0, 0]);
   });
 
   it("spec: global average of [[1, 2], [3, 4]] is 2.5 with gradient 1/4 each; NaN propagates in max", () => {
     const { output, backward } = globalAvgPool.vjp(tensor([[[[1, 2], [3, 4]]]], undefined, "float64"));
     expectClose(output.data, [2.5], { atol: 1e-12 });
-    expectClose((backward(ones(output))[0] as Tensor).data, [0.25, 0.25, 0.25, 0.25], { atol: 1e-12 });
+    expectClose((backward(onesLike(output))[0] as Tensor).data, [0.25, 0.25, 0.25, 0.25], { atol: 1e-12 });
     expectClose(globalMaxPool(tensor([[[1, NaN, 3]]])).data, [NaN]);
   });
 });

@@ -7,12 +7,12 @@ import type { FloatDType } from "../../src/tensor/dtype.js";
 import { expectClose } from "../helpers/close.js";
 import { decodeNumbers, expectVjpMatches, fromJSON, loadFixture, rankOf, replayCases, type PyTorchCase } from "../helpers/fixtures.js";
 import { gradcheck } from "../helpers/gradcheck.js";
+import { onesLike } from "../helpers/tensors.js";
 
 const LP = { 1: lpPool1d, 2: lpPool2d, 3: lpPool3d } as const;
 const MAX = { 1: maxPool1d, 2: maxPool2d, 3: maxPool3d } as const;
 const AVG = { 1: avgPool1d, 2: avgPool2d, 3: avgPool3d } as const;
 
-const ones = (t: Tensor) => tensor(new Float64Array(t.size).fill(1), t.shape, "float64");
 const f64 = (v: number[][][][] | number[][][]) => tensor(v, undefined, "float64");
 /** normType may be stored as "Infinity" in the JSON options. */
 const decodeOpts = (o: Record<string, unknown>) => ({ ...o, normType: decodeNumbers([o.normType as number | string])[0] });
@@ -36,7 +36,7 @@ describe("lpPool — shape / smoke", () => {
     const x = randn([1, 2, 6], { seed: 4, dtype: "float64" });
     const before = Float64Array.from(x.data);
     const { output, backward } = lpPool1d.vjp(x, { normType: 2, kernelSize: 2 });
-    expect([...(backward(ones(output))[0] as Tensor).data]).toEqual([...(backward(ones(output))[0] as Tensor).data]);
+    expect([...(backward(onesLike(output))[0] as Tensor).data]).toEqual([...(backward(onesLike(output))[0] as Tensor).data]);
     expect([...x.data]).toEqual([...before]);
   });
 });
@@ -74,7 +74,7 @@ describe("lpPool — values", () => {
 
   const grad = (x: Tensor, opts: Parameters<typeof lpPool2d>[1]) => {
     const { output, backward } = lpPool2d.vjp(x, opts);
-    return { y: output, dx: backward(ones(output))[0] as Tensor };
+    return { y: output, dx: backward(onesLike(output))[0] as Tensor };
   };
   it("spec: [[1,2],[3,4]] p = 2 → √30 with ∂y/∂x = x / y; p = 3 → ∛100", () => {
     const a = grad(f64([[[[1, 2], [3, 4]]]]), { normType: 2, kernelSize: 2 });

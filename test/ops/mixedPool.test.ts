@@ -2,18 +2,13 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { mixedPool2d, mixedPool2dWithLambdas } from "../../src/ops/novel.js";
 import { getPool } from "../../src/registry.js";
-import { tensor, type Tensor } from "../../src/tensor/tensor.js";
-import { Generator, manualSeed } from "../../src/tensor/random.js";
+import { tensor } from "../../src/tensor/tensor.js";
+import { manualSeed } from "../../src/tensor/random.js";
 import { expectClose, tolFor } from "../helpers/close.js";
 import { expected, FLOAT_DTYPES, fromJSON, loadFixture, replayCases, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
+import { randomTensor } from "../helpers/tensors.js";
 
-
-function randomTensor(shape: number[], seed: number, dtype: "float32" | "float64" = "float64"): Tensor {
-  const g = new Generator(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tensor(Array.from({ length: n }, () => g.normal()), shape, dtype);
-}
 
 describe("mixedPool2d: shape / smoke", () => {
   it("batched and unbatched, both dtypes; outputShape agrees; λ shape follows granularity", () => {
