@@ -15,11 +15,11 @@ import type { Axes3 } from "../geometry/plan.js";
  * order, so ties go to the first maximum, NaN propagates and the last NaN's index wins. An empty
  * window (possible only with dilation) gives −∞ and the index of its first tap on the grid, as PyTorch.
  *
- * Speed (no semantic change): plans without dilation take {@link maxStep1}, which unrolls the
- * 3×3 and 2×2 windows of 2-d pooling; everything else takes {@link maxGeneral}. Starting a window
- * from its first tap instead of (−∞, first tap) gives the same value and index: the first
- * comparison against −∞ only replaces for v > −∞ or NaN, i.e. exactly when v ≠ −∞, and a −∞ first
- * tap leaves (−∞, first tap) either way.
+ * Speed (no semantic change): plans without dilation take {@link maxStep1}, which reduces small
+ * windows by a branch-free ordered tournament ({@link pickMax}); everything else takes
+ * {@link maxGeneral}. Starting a window from its first tap instead of (−∞, first tap) gives the
+ * same value and index: the first comparison against −∞ only replaces for v > −∞ or NaN, i.e.
+ * exactly when v ≠ −∞, and a −∞ first tap leaves (−∞, first tap) either way.
  */
 export function maxWindowsForward(x: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3): void {
   const [A, B, C] = axes;
