@@ -3,12 +3,12 @@
  * (Tensor Sketch / Random Maclaurin / MCB) and MLB low-rank bilinear pooling. Output shapes come
  * from each op's own `outputShape` (the same rule as its forward pass).
  */
-import type { AnyOp, InputSpec, PoolMethod } from "../registry.js";
+import type { InputSpec, PoolMethod } from "../registry.js";
 import { bilinearPool } from "../ops/bilinearPool.js";
 import { compactBilinearPool, type CompactBilinearPoolOptions } from "../ops/compactBilinearPool.js";
 import { lowRankBilinearPool, type LowRankBilinearPoolOptions } from "../ops/lowRankBilinearPool.js";
 import type { Generator } from "../tensor/random.js";
-import { normalInit, uniformInit } from "./common.js";
+import { normalInit, opsByRank, uniformInit } from "./common.js";
 
 /** PyTorch's nn.Linear initialisation: U(−1/√fanIn, 1/√fanIn) for weights and biases. */
 function linearInit(fanIn: (shape: readonly number[], xShape: readonly number[], options: Record<string, unknown>) => number) {
@@ -34,11 +34,8 @@ const outputsOf = (o: Record<string, unknown>): number => (typeof o.outputDim ==
 export const Bilinear: PoolMethod = {
   name: "Bilinear",
   aliases: ["bcnn", "b-cnn", "bilinear-cnn", "bilinear-pooling"],
-  export: "bilinearPool",
-  exports: { 2: "bilinearPool" },
-  ops: { 2: bilinearPool as AnyOp },
+  ...opsByRank({ 2: bilinearPool }),
   category: "second-order",
-  dims: [2],
   random: false,
   trainEval: false,
   inputs: [secondStream("Optional second feature map [N, P, H, W] (same N, H, W as x); omit it for homogeneous B-CNN (b = x). Output [N, C·P].")],
@@ -53,11 +50,8 @@ export const Bilinear: PoolMethod = {
 export const CompactBilinear: PoolMethod = {
   name: "CompactBilinear",
   aliases: ["compact-bilinear", "cbp", "tensor-sketch", "mcb", "random-maclaurin", "multimodal-compact-bilinear"],
-  export: "compactBilinearPool",
-  exports: { 2: "compactBilinearPool" },
-  ops: { 2: compactBilinearPool as AnyOp },
+  ...opsByRank({ 2: compactBilinearPool }),
   category: "second-order",
-  dims: [2],
   // The hashes / projections are drawn once from `seed` (default 1), not per call: deterministic.
   random: false,
   trainEval: false,
@@ -74,11 +68,8 @@ export const CompactBilinear: PoolMethod = {
 export const LowRankBilinear: PoolMethod = {
   name: "LowRankBilinear",
   aliases: ["mlb", "low-rank-bilinear", "hadamard-low-rank-bilinear", "lrbp"],
-  export: "lowRankBilinearPool",
-  exports: { 2: "lowRankBilinearPool" },
-  ops: { 2: lowRankBilinearPool as AnyOp },
+  ...opsByRank({ 2: lowRankBilinearPool }),
   category: "second-order",
-  dims: [2],
   random: false,
   trainEval: false,
   inputs: [

@@ -29,23 +29,22 @@ export function shapeByRank<O>(method: string, fns: Partial<Record<Rank, ShapeFn
 type ShapedOp = AnyOp & { readonly outputShape: ShapeFn<never> };
 
 /**
- * The `export`, `exports`, `ops`, `dims` and `outputShape` fields of a method with one op per
- * spatial rank (`{ 1: maxPool1d, 2: maxPool2d, 3: maxPool3d }`); export names are the ops' names and
- * the primary export is the 2-d op.
+ * The `export`, `exports`, `ops` and `dims` fields of a method from its ops keyed by spatial rank
+ * (`{ 1: maxPool1d, 2: maxPool2d, 3: maxPool3d }`, or `{ 2: roiPool }`): export names are the ops'
+ * names and the primary export is the 2-d op (else the lowest rank).
  */
-export function rankOps(
-  method: string,
-  ops: Partial<Record<Rank, ShapedOp>>,
-): Pick<PoolMethod, "export" | "exports" | "ops" | "dims" | "outputShape"> {
+export function opsByRank(ops: Partial<Record<Rank, AnyOp>>): Pick<PoolMethod, "export" | "exports" | "ops" | "dims"> {
   const dims = ([1, 2, 3] as const).filter((r) => ops[r] !== undefined);
   const exports: Partial<Record<Rank, string>> = {};
+  for (const r of dims) exports[r] = (ops[r] as AnyOp).opName;
+  return { export: exports[2] ?? (exports[dims[0] as Rank] as string), exports, ops, dims };
+}
+
+/** {@link opsByRank} plus an `outputShape` that dispatches on `dims` to each op's own `outputShape`. */
+export function rankOps(method: string, ops: Partial<Record<Rank, ShapedOp>>): Pick<PoolMethod, "export" | "exports" | "ops" | "dims" | "outputShape"> {
   const shapes: Partial<Record<Rank, ShapeFn<never>>> = {};
-  for (const r of dims) {
-    const op = ops[r] as ShapedOp;
-    exports[r] = op.opName;
-    shapes[r] = op.outputShape;
-  }
-  return { export: exports[2] ?? (exports[dims[0] as Rank] as string), exports, ops, dims, outputShape: shapeByRank(method, shapes) };
+  for (const [r, op] of Object.entries(ops)) shapes[Number(r) as Rank] = op.outputShape;
+  return { ...opsByRank(ops), outputShape: shapeByRank(method, shapes) };
 }
 
 /** The channel count of `[N, C, ...spatial]` / `[C, ...spatial]` for a `rank`-d op. */

@@ -3,14 +3,14 @@
  * pooling, spatial pyramid pooling, RoI pooling and RoIAlign. Output shapes come from each op's own
  * `outputShape` (the same geometry as its forward pass).
  */
-import type { AnyOp, InputSpec, PoolMethod } from "../registry.js";
+import type { InputSpec, PoolMethod } from "../registry.js";
 import type { Generator } from "../tensor/random.js";
 import { covariancePool, type CovariancePoolOptions } from "../ops/covariancePool.js";
 import { grassmannCompactPool, grassmannPool, type GrassmannPoolOptions } from "../ops/grassmannPool.js";
 import { spatialPyramidPool, type SpatialPyramidPoolOptions } from "../ops/spatialPyramidPool.js";
 import { roiPool, type RoiPoolOptions } from "../ops/roiPool.js";
 import { roiAlign, type RoiAlignOptions } from "../ops/roiAlign.js";
-import { channelsOf, normalInit } from "./common.js";
+import { channelsOf, normalInit, opsByRank } from "./common.js";
 
 /** Example boxes per image in the registry's seeded `boxes` input (K = 2·N). */
 const BOXES_PER_IMAGE = 2;
@@ -54,11 +54,8 @@ const BOXES: InputSpec = {
 export const Covariance: PoolMethod = {
   name: "Covariance",
   aliases: ["cov", "second-order", "covariance-pooling", "mpn-cov", "isqrt-cov", "o2p"],
-  export: "covariancePool",
-  exports: { 2: "covariancePool" },
-  ops: { 2: covariancePool as AnyOp },
+  ...opsByRank({ 2: covariancePool }),
   category: "second-order",
-  dims: [2],
   random: false,
   trainEval: false,
   inputs: [],
@@ -74,11 +71,8 @@ export const Covariance: PoolMethod = {
 export const Grassmann: PoolMethod = {
   name: "Grassmann",
   aliases: ["grassmann-pooling", "grassmannpool"],
-  export: "grassmannPool",
-  exports: { 2: "grassmannPool" },
-  ops: { 2: grassmannPool as AnyOp },
+  ...opsByRank({ 2: grassmannPool }),
   category: "second-order",
-  dims: [2],
   random: false,
   trainEval: false,
   inputs: [],
@@ -96,11 +90,8 @@ const COMPACT_DIM = 8;
 export const GrassmannCompact: PoolMethod = {
   name: "GrassmannCompact",
   aliases: ["grassmann-compact", "compact-grassmann"],
-  export: "grassmannCompactPool",
-  exports: { 2: "grassmannCompactPool" },
-  ops: { 2: grassmannCompactPool as AnyOp },
+  ...opsByRank({ 2: grassmannCompactPool }),
   category: "second-order",
-  dims: [2],
   random: false,
   trainEval: false,
   inputs: [
@@ -123,11 +114,8 @@ export const GrassmannCompact: PoolMethod = {
 export const SpatialPyramid: PoolMethod = {
   name: "SpatialPyramid",
   aliases: ["spp", "spatial-pyramid", "sppnet", "spatialpyramidpooling"],
-  export: "spatialPyramidPool",
-  exports: { 2: "spatialPyramidPool" },
-  ops: { 2: spatialPyramidPool as AnyOp },
+  ...opsByRank({ 2: spatialPyramidPool }),
   category: "region",
-  dims: [2],
   random: false,
   trainEval: false,
   inputs: [],
@@ -142,11 +130,8 @@ export const SpatialPyramid: PoolMethod = {
 export const RoIPool: PoolMethod = {
   name: "RoIPool",
   aliases: ["roi", "roi-pool", "roipooling", "roi-max-pool"],
-  export: "roiPool",
-  exports: { 2: "roiPool" },
-  ops: { 2: roiPool as AnyOp },
+  ...opsByRank({ 2: roiPool }),
   category: "region",
-  dims: [2],
   random: false,
   trainEval: false,
   inputs: [BOXES],
@@ -161,11 +146,8 @@ export const RoIPool: PoolMethod = {
 export const RoIAlign: PoolMethod = {
   name: "RoIAlign",
   aliases: ["roi-align", "roialign"],
-  export: "roiAlign",
-  exports: { 2: "roiAlign" },
-  ops: { 2: roiAlign as AnyOp },
+  ...opsByRank({ 2: roiAlign }),
   category: "region",
-  dims: [2],
   random: false,
   trainEval: false,
   inputs: [BOXES],

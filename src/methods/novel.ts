@@ -8,7 +8,7 @@ import { mixedPool2d } from "../ops/mixedPool.js";
 import { gatedMixPool2d, learnedMixPool2d, paramShape, treePool2d, type Sharing } from "../ops/generalizedPool.js";
 import { stochasticPool2d } from "../ops/stochasticPool.js";
 import { s3Pool2d } from "../ops/s3Pool.js";
-import { channelsOf, normalInit } from "./common.js";
+import { channelsOf, normalInit, opsByRank } from "./common.js";
 
 function sharingOf(options: Record<string, unknown>): Sharing {
   return options.sharing === "channel" ? "channel" : "layer";
@@ -38,11 +38,8 @@ export const NOVEL_METHODS: readonly PoolMethod[] = [
   {
     name: "Mixed",
     aliases: ["mixed", "mixedpooling", "mixedmaxavg", "yu"],
-    export: "mixedPool2d",
-    exports: { 2: "mixedPool2d" },
-    ops: { 2: mixedPool2d },
+    ...opsByRank({ 2: mixedPool2d }),
     category: "stochastic",
-    dims: [2],
     random: true,
     trainEval: true,
     inputs: [],
@@ -56,11 +53,8 @@ export const NOVEL_METHODS: readonly PoolMethod[] = [
   {
     name: "LearnedMix",
     aliases: ["learnedmix", "learnedmixed", "mixedmaxaverage", "learnedmixedpooling"],
-    export: "learnedMixPool2d",
-    exports: { 2: "learnedMixPool2d" },
-    ops: { 2: learnedMixPool2d },
+    ...opsByRank({ 2: learnedMixPool2d }),
     category: "learned",
-    dims: [2],
     random: false,
     trainEval: false,
     inputs: [
@@ -82,11 +76,8 @@ export const NOVEL_METHODS: readonly PoolMethod[] = [
   {
     name: "GatedMix",
     aliases: ["gated", "gatedmix", "gatedmaxavg", "gatedmaxaverage", "gatedpooling"],
-    export: "gatedMixPool2d",
-    exports: { 2: "gatedMixPool2d" },
-    ops: { 2: gatedMixPool2d },
+    ...opsByRank({ 2: gatedMixPool2d }),
     category: "learned",
-    dims: [2],
     random: false,
     trainEval: false,
     inputs: [maskInput("gate", "gating mask ω over the window (row-major), [1, kH, kW] per layer or [C, kH, kW] per channel; init N(0, 0.1²)")],
@@ -99,11 +90,8 @@ export const NOVEL_METHODS: readonly PoolMethod[] = [
   {
     name: "Tree",
     aliases: ["tree", "treepool", "treepooling", "tree2"],
-    export: "treePool2d",
-    exports: { 2: "treePool2d" },
-    ops: { 2: treePool2d },
+    ...opsByRank({ 2: treePool2d }),
     category: "learned",
-    dims: [2],
     random: false,
     trainEval: false,
     inputs: [
@@ -120,11 +108,8 @@ export const NOVEL_METHODS: readonly PoolMethod[] = [
   {
     name: "Stochastic",
     aliases: ["stochastic", "stochasticpooling", "zeiler"],
-    export: "stochasticPool2d",
-    exports: { 2: "stochasticPool2d" },
-    ops: { 2: stochasticPool2d },
+    ...opsByRank({ 2: stochasticPool2d }),
     category: "stochastic",
-    dims: [2],
     random: true,
     trainEval: true,
     inputs: [],
@@ -137,11 +122,8 @@ export const NOVEL_METHODS: readonly PoolMethod[] = [
   {
     name: "S3Pool",
     aliases: ["s3", "s3pool", "s3pooling", "stochasticspatialsampling"],
-    export: "s3Pool2d",
-    exports: { 2: "s3Pool2d" },
-    ops: { 2: s3Pool2d },
+    ...opsByRank({ 2: s3Pool2d }),
     category: "stochastic",
-    dims: [2],
     random: true,
     trainEval: true,
     inputs: [],

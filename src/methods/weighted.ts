@@ -2,13 +2,13 @@
  * Registry descriptors of the weighted methods: SoftPool, LIP, detail-preserving pooling and DynOPool.
  * Output shapes come from the ops' own `outputShape` (the same geometry as the forward pass).
  */
-import type { AnyOp, PoolMethod } from "../registry.js";
+import type { PoolMethod } from "../registry.js";
 import type { Generator } from "../tensor/random.js";
 import { softPool1d, softPool2d, softPool3d } from "../ops/softPool.js";
 import { localImportancePool2d } from "../ops/localImportancePool.js";
 import { detailPreservingPool2d } from "../ops/detailPreservingPool.js";
 import { DYNAMIC_DEFAULT_DELTA, dynamicPool2d } from "../ops/dynamicPool.js";
-import { channelsOf, normalInit, rankOps, shapeByRank, uniformInit } from "./common.js";
+import { channelsOf, normalInit, opsByRank, rankOps, shapeByRank, uniformInit } from "./common.js";
 
 export const SoftPool: PoolMethod = {
   name: "SoftPool",
@@ -88,11 +88,8 @@ const DYNAMIC_INITIAL_R = 2;
 export const DynOPool: PoolMethod = {
   name: "DynOPool",
   aliases: ["dynamic", "dynamic-pool", "dynopool"],
-  export: "dynamicPool2d",
-  exports: { 2: "dynamicPool2d" },
-  ops: { 2: dynamicPool2d as AnyOp },
+  ...opsByRank({ 2: dynamicPool2d }),
   category: "learned",
-  dims: [2],
   random: false,
   trainEval: false,
   inputs: [
