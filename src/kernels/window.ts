@@ -23,7 +23,8 @@ import type { Axes3 } from "../geometry/plan.js";
  */
 export function maxWindowsForward(x: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3): void {
   const [A, B, C] = axes;
-  if (A.step === 1 && B.step === 1 && C.step === 1) maxStep1(x, y, idx, planes, axes);
+  // pickMax selects positions with 32-bit integer masks: only for arrays indexable by an int32.
+  if (A.step === 1 && B.step === 1 && C.step === 1 && x.length <= 0x7fffffff) maxStep1(x, y, idx, planes, axes);
   else maxGeneral(x, y, idx, planes, axes);
 }
 
