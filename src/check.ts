@@ -66,6 +66,11 @@ export function spatialShapeInput(op: string, name: string, shape: unknown, rank
   return { batched, n: batched ? (s[0] as number) : 1, c: s[batched ? 1 : 0] as number, spatial: s.slice(s.length - rank) };
 }
 
+/** The leading dims of an output: `[N, C]` for batched input, `[C]` for unbatched. */
+export function leadDims(input: SpatialInput): number[] {
+  return input.batched ? [input.n, input.c] : [input.c];
+}
+
 /**
  * A size option (`kernelSize`, `stride`, ...): a number or one number per spatial dim, integer, >= min.
  * Returns one entry per dim.

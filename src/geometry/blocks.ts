@@ -5,14 +5,8 @@
  *   its full variant's guidance filter, a depthwise 3×3 convolution with stride 2 and padding 1,
  *   whose output grid is the same H/2 × W/2 exactly when H and W are even.
  */
-import type { SpatialInput } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
 import { slidingOutputSize } from "./sliding.js";
-
-/** The leading dims of an output: `[N, C]` for batched input, `[C]` for unbatched. */
-export function leadDims(input: SpatialInput): number[] {
-  return input.batched ? [input.n, input.c] : [input.c];
-}
 
 export interface BlockGeometry {
   readonly inH: number;

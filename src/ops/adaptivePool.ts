@@ -5,7 +5,7 @@
  * loops). Bins come from src/geometry/adaptive.ts; the window kernels are the shared ones in
  * src/kernels/window.ts.
  */
-import { expectOptions, spatialShapeInput } from "../check.js";
+import { expectOptions, leadDims, spatialShapeInput } from "../check.js";
 import { adaptiveOutputShape, planAdaptive, type WindowPlan } from "../geometry/index.js";
 import { kernel } from "../kernels/registry.js";
 import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
@@ -25,7 +25,7 @@ function adaptiveShape(op: string, rank: number, shape: readonly number[], opts:
   const o = expectOptions<AdaptivePoolOptions>(op, opts, KNOWN);
   const input = spatialShapeInput(op, "x", shape, rank);
   const out = adaptiveOutputShape(op, o.outputSize, input.spatial);
-  return [...(input.batched ? [input.n, input.c] : [input.c]), ...out];
+  return [...leadDims(input), ...out];
 }
 
 function plan(op: string, rank: number, x: Tensor, opts: AdaptivePoolOptions): WindowPlan {

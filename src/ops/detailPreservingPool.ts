@@ -3,9 +3,9 @@
  * Networks", CVPR 2018, arXiv 1804.04076), following the official nngraph graphs (`visinf/dpp`,
  * `visinf_package/DPP_{sym,asym}_{lite,full}.lua`, `CWeightCalc.lua`, `PositiveBias.lua`).
  */
-import { enumOption, expectFloatTensor, expectOptions, expectShape, spatialInput, spatialShapeInput } from "../check.js";
+import { enumOption, expectFloatTensor, expectOptions, expectShape, leadDims, spatialInput, spatialShapeInput } from "../check.js";
 import { PoolkitTypeError, show } from "../errors.js";
-import { blockGeometry, leadDims, type BlockGeometry } from "../geometry/blocks.js";
+import { blockGeometry, type BlockGeometry } from "../geometry/blocks.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";

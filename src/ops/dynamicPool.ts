@@ -9,9 +9,8 @@
  * integer; an extra loss term penalises the computational cost. Everything else is our choice and is
  * documented on {@link dynamicPool2d}.
  */
-import { expectFloatTensor, expectOptions, expectShape, numberOption, spatialInput, spatialShapeInput } from "../check.js";
+import { expectFloatTensor, expectOptions, expectShape, leadDims, numberOption, spatialInput, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { leadDims } from "../geometry/blocks.js";
 import { dynamicGrid, type DynamicAxis } from "../geometry/dynamic.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";

@@ -4,7 +4,7 @@
  * fixed k-sized windows at pseudo-random starts, one uniform sample per (plane, axis). Geometry
  * (starts in the input's float arithmetic, output sizes, checks) lives in src/geometry/fractional.ts.
  */
-import { expectOptions, expectTensor, sizeOption, spatialInput, spatialShapeInput, type SpatialInput } from "../check.js";
+import { expectOptions, expectTensor, leadDims, sizeOption, spatialInput, spatialShapeInput, type SpatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { fractionalOutputShape, planFractional, type FractionalPlan } from "../geometry/fractional.js";
 import { kernel } from "../kernels/registry.js";
@@ -121,7 +121,7 @@ function outputShapeFn(name: string, rank: 2 | 3) {
     const o = expectOptions<FractionalMaxPoolOptions>(name, opts, KNOWN);
     const input = spatialShapeInput(name, "x", shape, rank);
     const g = geometry(name, rank, o, input);
-    return [...(input.batched ? [input.n, input.c] : [input.c]), ...g.outSpatial];
+    return [...leadDims(input), ...g.outSpatial];
   };
 }
 

@@ -1,9 +1,8 @@
 /**
  * Local Importance Pooling (Gao, Wang & Wu, "LIP: Local Importance-Based Pooling", ICCV 2019).
  */
-import { expectFloatTensor, expectOptions, expectShape, spatialShapeInput } from "../check.js";
+import { expectFloatTensor, expectOptions, expectShape, leadDims, spatialShapeInput } from "../check.js";
 import { PoolkitTypeError } from "../errors.js";
-import { leadDims } from "../geometry/blocks.js";
 import { planSliding, slidingGeometry, slidingOutputShape, type SlidingGeometry } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";

@@ -3,7 +3,7 @@
  * `return_indices=True` for the `WithIndices` variants). Geometry: src/geometry/sliding.ts;
  * kernels: src/kernels/window.ts.
  */
-import { expectFloatTensor, expectOptions, spatialInput, spatialShapeInput } from "../check.js";
+import { expectFloatTensor, expectOptions, leadDims, spatialInput, spatialShapeInput } from "../check.js";
 import { slidingGeometry, slidingOutputShape, planSlidingFor, type SlidingGeometry, type SlidingOptions } from "../geometry/sliding.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
@@ -38,8 +38,7 @@ const MAX_KEYS = ["kernelSize", "stride", "padding", "dilation", "ceilMode"] as 
 /** @internal Output shape of a sliding-window op for an input shape: the same geometry as the forward pass. */
 export function slidingShape(op: string, shape: unknown, rank: number, g: SlidingGeometry): number[] {
   const input = spatialShapeInput(op, "x", shape, rank);
-  const lead = input.batched ? [input.n, input.c] : [input.c];
-  return [...lead, ...slidingOutputShape(op, input.spatial, g)];
+  return [...leadDims(input), ...slidingOutputShape(op, input.spatial, g)];
 }
 
 /**

@@ -3,7 +3,7 @@
  * aten/src/ATen/native/cpu/MaxUnpoolKernel.cpp, torch/nn/functional.py::_unpool_output_size):
  * a zero tensor of the unpooled size with each input value written at its index.
  */
-import { expectFloatTensor, expectOptions, expectShape, expectTensor, sizeOption, spatialInput, spatialShapeInput, type SpatialInput } from "../check.js";
+import { expectFloatTensor, expectOptions, expectShape, expectTensor, leadDims, sizeOption, spatialInput, spatialShapeInput, type SpatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { unpoolDefaultSize } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
@@ -77,7 +77,7 @@ export function unpoolOutputSpatial(op: string, spatial: readonly number[], opts
 }
 
 function outShapeOf(input: SpatialInput, out: readonly number[]): number[] {
-  return [...(input.batched ? [input.n, input.c] : [input.c]), ...out];
+  return [...leadDims(input), ...out];
 }
 
 /** y[plane][idx[i]] = x[i] for every pooled element (later writes win, as PyTorch's serial loop). */

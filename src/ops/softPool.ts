@@ -2,9 +2,8 @@
  * SoftPool (Stergiou, Poppe & Kalliatakis, "Refining Activation Downsampling with SoftPool",
  * ICCV 2021, arXiv 2101.00440): each window is replaced by its softmax-weighted average.
  */
-import { enumOption, expectOptions, spatialShapeInput } from "../check.js";
+import { enumOption, expectOptions, leadDims, spatialShapeInput } from "../check.js";
 import { planSliding, slidingGeometry, slidingOutputShape, type SlidingGeometry } from "../geometry/sliding.js";
-import { leadDims } from "../geometry/blocks.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
