@@ -66,6 +66,19 @@ export function spatialShapeInput(op: string, name: string, shape: unknown, rank
   return { batched, n: batched ? (s[0] as number) : 1, c: s[batched ? 1 : 0] as number, spatial: s.slice(s.length - rank) };
 }
 
+/**
+ * A batched-only input: float `[N, C, H, W]` with non-empty channel and spatial dims (N may be 0).
+ * `dims` names the axes in the message, e.g. `"N, D, H, W"` for covariance pooling's feature dim.
+ */
+export function batchedInput2d(op: string, name: string, x: unknown, dims = "N, C, H, W"): asserts x is Tensor & { dtype: FloatDType } {
+  expectFloatTensor(op, name, x);
+  const s = x.shape;
+  if (s.length !== 4) throw new PoolkitRangeError(op, `${name} must have shape [${dims}], got ${show(s)}`);
+  if (s[1] === 0 || s[2] === 0 || s[3] === 0) {
+    throw new PoolkitRangeError(op, `${name} must have non-empty channel and spatial dims, got shape ${show(s)}`);
+  }
+}
+
 /** The leading dims of an output: `[N, C]` for batched input, `[C]` for unbatched. */
 export function leadDims(input: SpatialInput): number[] {
   return input.batched ? [input.n, input.c] : [input.c];

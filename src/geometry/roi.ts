@@ -12,7 +12,7 @@
  *   samples outside `[−1, H] × [−1, W]` contribute 0 but are still counted in the divisor.
  */
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { expectFloatTensor, sizeOption } from "../check.js";
+import { batchedInput2d, sizeOption } from "../check.js";
 import { Tensor } from "../tensor/tensor.js";
 
 /** `-FLT_MAX`, RoIPool's initial maximum for a non-empty bin (torchvision uses it for float and double). */
@@ -47,10 +47,8 @@ export interface RoiInput {
 
 /** Checks shared by both ops: x `[N, C, H, W]`, boxes `[K, 5]` with finite values and valid batch indices. */
 export function roiInput(op: string, x: unknown, boxes: unknown, outputSize: unknown): RoiInput & { coords: Float64Array } {
-  expectFloatTensor(op, "x", x);
-  if (x.shape.length !== 4) throw new PoolkitRangeError(op, `x must have shape [N, C, H, W], got ${show(x.shape)}`);
+  batchedInput2d(op, "x", x);
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  if (c === 0 || h === 0 || w === 0) throw new PoolkitRangeError(op, `x must have non-empty channel and spatial dims, got shape ${show(x.shape)}`);
   if (!(boxes instanceof Tensor)) throw new PoolkitTypeError(op, `boxes must be a Tensor of shape [K, 5], got ${show(boxes)}`);
   if (boxes.shape.length !== 2 || boxes.shape[1] !== 5) {
     throw new PoolkitRangeError(op, `boxes must have shape [K, 5] (batchIndex, x1, y1, x2, y2), got ${show(boxes.shape)}`);

@@ -2,7 +2,7 @@
  * Covariance (second-order) pooling with matrix normalisation: log-Euclidean (DeepO2P-style),
  * MPN-COV's exact square root, or iSQRT-COV's Newton–Schulz iteration.
  */
-import { enumOption, expectFloatTensor, expectOptions, numberOption } from "../check.js";
+import { batchedInput2d, enumOption, expectOptions, numberOption } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
 import { axpby, centredRows, scaled, frobDot, gram, gramBackward, mm, scaledIdentityMinus, spectralApply, spectralBackward, sym } from "../linalg/matrix.js";
@@ -57,14 +57,6 @@ function parseOptions(opts: unknown): Parsed {
   }
   const iterations = numberOption(OP, "iterations", o.iterations, 5, { integer: true, min: 1, max: 100 });
   return { norm, eps, iterations, full };
-}
-
-function checkInput(x: unknown): asserts x is Tensor {
-  expectFloatTensor(OP, "x", x);
-  if (x.shape.length !== 4) throw new PoolkitRangeError(OP, `x must have shape [N, D, H, W], got ${show(x.shape)}`);
-  if ((x.shape[1] as number) === 0 || (x.shape[2] as number) * (x.shape[3] as number) === 0) {
-    throw new PoolkitRangeError(OP, `x must have non-empty channel and spatial dims, got shape ${show(x.shape)}`);
-  }
 }
 
 function outShapeOf(xShape: readonly number[], full: boolean): number[] {
@@ -241,7 +233,7 @@ export const covariancePool = defineOp(
   OP,
   (x: Tensor, opts?: CovariancePoolOptions) => {
     const { norm, eps, iterations, full } = parseOptions(opts);
-    checkInput(x);
+    batchedInput2d(OP, "x", x, "N, D, H, W");
     const [n, d, h, w] = x.shape as [number, number, number, number];
     const m = h * w;
     const dtype = x.dtype as "float32" | "float64";

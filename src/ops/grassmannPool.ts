@@ -2,7 +2,7 @@
  * Grassmann pooling (Wei et al., ECCV 2018): the feature matrix is replaced by the projector onto its
  * top-k left singular subspace, a point on the Grassmann manifold.
  */
-import { expectFloatTensor, expectOptions, numberOption } from "../check.js";
+import { batchedInput2d, expectFloatTensor, expectOptions, numberOption } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
 import { gram, gramBackward, spectralApply, spectralBackward, sym } from "../linalg/matrix.js";
@@ -21,14 +21,6 @@ const KNOWN = ["k"] as const;
 
 /** Gaps λ_i − λ_j at or below this fraction of λ_max count as ties: the projector is not differentiable there. */
 const TIE = 1e-12;
-
-function checkX(op: string, x: unknown): asserts x is Tensor {
-  expectFloatTensor(op, "x", x);
-  if (x.shape.length !== 4) throw new PoolkitRangeError(op, `x must have shape [N, C, H, W], got ${show(x.shape)}`);
-  if ((x.shape[1] as number) === 0 || (x.shape[2] as number) * (x.shape[3] as number) === 0) {
-    throw new PoolkitRangeError(op, `x must have non-empty channel and spatial dims, got shape ${show(x.shape)}`);
-  }
-}
 
 function parseK(op: string, opts: unknown, xShape: readonly number[]): number {
   const o = expectOptions<GrassmannPoolOptions>(op, opts, KNOWN);
@@ -109,7 +101,7 @@ function projectorBackward(s: Subspace, gp: Float64Array, c: number, m: number):
 export const grassmannPool = defineOp(
   "grassmannPool",
   (x: Tensor, opts: GrassmannPoolOptions) => {
-    checkX("grassmannPool", x);
+    batchedInput2d("grassmannPool", "x", x);
     const k = parseK("grassmannPool", opts, x.shape);
     const [n, c, h, w] = x.shape as [number, number, number, number];
     const m = h * w;
@@ -155,7 +147,7 @@ export const grassmannCompactPool = defineOp(
   "grassmannCompactPool",
   (x: Tensor, w: Tensor, opts: GrassmannPoolOptions) => {
     const op = "grassmannCompactPool";
-    checkX(op, x);
+    batchedInput2d(op, "x", x);
     expectFloatTensor(op, "w", w);
     const [n, c, h, wd] = x.shape as [number, number, number, number];
     if (w.shape.length !== 2 || w.shape[0] !== c || (w.shape[1] as number) < 1) {
