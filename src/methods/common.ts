@@ -1,11 +1,13 @@
 /**
- * Small helpers shared by the registry descriptor files (src/methods/*.ts): the per-rank
- * `exports` / `ops` / `dims` / `outputShape` block, the channel count of an input shape, and the
- * seeded normal / uniform fills used by the `init` of extra inputs.
+ * Small helpers shared by the registry descriptor files (src/methods/*.ts): the `export` / `exports`
+ * / `ops` / `dims` fields derived from the ops themselves (`opsByRank`), a per-rank `outputShape`
+ * that uses each op's own `outputShape` (`rankOps`, `shapeByRank`), the channel count of an input
+ * shape, and the seeded normal / uniform fills used by the `init` of extra inputs.
  */
 import { PoolkitRangeError } from "../errors.js";
 import type { AnyOp, PoolMethod } from "../registry.js";
 import type { Generator } from "../tensor/random.js";
+import { shapeSize } from "../tensor/tensor.js";
 
 type Rank = 1 | 2 | 3;
 type ShapeFn<O> = (shape: readonly number[], opts: O) => number[];
@@ -54,7 +56,7 @@ export function channelsOf(xShape: readonly number[], rank: number): number {
 
 /** `std · N(0, 1)` draws for every element of `shape`. */
 export function normalInit(shape: readonly number[], gen: Generator, std = 1): Float64Array {
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = shapeSize(shape);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = std * gen.normal();
   return out;
@@ -62,7 +64,7 @@ export function normalInit(shape: readonly number[], gen: Generator, std = 1): F
 
 /** U(−bound, bound) draws for every element of `shape`. */
 export function uniformInit(shape: readonly number[], gen: Generator, bound: number): Float64Array {
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = shapeSize(shape);
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = (2 * gen.uniform() - 1) * bound;
   return out;
