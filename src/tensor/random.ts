@@ -12,7 +12,6 @@ import type { FloatArray, FloatDType } from "./dtype.js";
 import { fromArray, type Tensor } from "./tensor.js";
 
 const TWO_NEG_24 = 2 ** -24;
-const TWO_NEG_32 = 2 ** -32;
 const TWO_NEG_53 = 2 ** -53;
 
 function splitmix32(state: { s: number }): number {
