@@ -147,10 +147,10 @@ function max2x2F64(x: Float64Array, r: number, W: number): number {
 }
 
 /**
- * {@link maxWindowsForward} for plans whose taps are contiguous (every step 1). Windows of 3×3 and
- * 2×2 taps in one depth slice (the interior of k3/k2 pooling) are reduced by a fixed tree of
- * {@link pickMax}; windows whose rows have 2 or 3 taps (borders, 1-d) reduce each row by a tree
- * and combine the rows in order; other windows (large adaptive/global ones, where the running
+ * {@link maxWindowsForward} for plans whose taps are contiguous (every step 1). Windows whose
+ * depth slices are 3×3 or 2×2 (the interior of k3/k2 pooling, 2-d or 3-d) reduce each slice by a
+ * fixed tree of {@link pickMax} and combine the slices in order; windows whose rows have 2 or 3
+ * taps (borders, 1-d) reduce each row by a tree and combine the rows in order; other windows (large adaptive/global ones, where the running
  * maximum rarely changes and branches predict well) run the plain scan.
  */
 function maxStep1(x: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3): void {
@@ -186,10 +186,19 @@ function maxStep1(x: FloatArray, y: FloatArray, idx: Int32Array, planes: number,
           const nc = (cE[oc] as number) - c0;
           const r = xo + rowBase + c0; // first tap's position in x
           let i: number;
-          if (na === 1 && nb === 3 && nc === 3) {
+          if (nb === 3 && nc === 3 && na > 0) {
+            // depth slices in order, each a 3×3 tournament (one slice for 2-d pooling)
             i = f32 ? max3x3F32(x as Float32Array, r, W) : max3x3F64(x as Float64Array, r, W);
-          } else if (na === 1 && nb === 2 && nc === 2) {
+            for (let ia = 1; ia < na; ia++) {
+              const q = r + ia * HW;
+              i = pickMax(x, i, f32 ? max3x3F32(x as Float32Array, q, W) : max3x3F64(x as Float64Array, q, W));
+            }
+          } else if (nb === 2 && nc === 2 && na > 0) {
             i = f32 ? max2x2F32(x as Float32Array, r, W) : max2x2F64(x as Float64Array, r, W);
+            for (let ia = 1; ia < na; ia++) {
+              const q = r + ia * HW;
+              i = pickMax(x, i, f32 ? max2x2F32(x as Float32Array, q, W) : max2x2F64(x as Float64Array, q, W));
+            }
           } else if ((nc === 3 || nc === 2) && na > 0 && nb > 0) {
             i = r;
             let first = true;
@@ -273,9 +282,9 @@ export function avgDivisors(axes: Axes3, countIncludePad: boolean, divisorOverri
 /**
  * y = (sum over each window) / divisor[o]; an empty window gives 0.
  *
- * Speed (no semantic change): plans without dilation take {@link avgStep1}, which unrolls 3×3 and
- * 2×2 windows. Every window is still summed from 0 in d, h, w order (so results are bit-identical,
- * −0 included) and divided once.
+ * Speed (no semantic change): plans without dilation take {@link avgStep1}, which unrolls the
+ * 3×3 and 2×2 slices of windows. Every window is still summed from 0 in d, h, w order (so results
+ * are bit-identical, −0 included) and divided once.
  */
 export function avgWindowsForward(x: FloatArray, y: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
   const [A, B, C] = axes;
@@ -335,11 +344,10 @@ function avgGeneral(x: FloatArray, y: FloatArray, planes: number, axes: Axes3, d
   }
 }
 
-/** 0 + the 9 taps of the 3×3 window at x[r], in scan order (see the per-dtype note above {@link pickF32}). */
-function sum3x3F32(x: Float32Array, r: number, W: number): number {
+/** sum + the 9 taps of the 3×3 window at x[r], in scan order (see the per-dtype note above {@link pickF32}). */
+function sum3x3F32(x: Float32Array, r: number, W: number, sum: number): number {
   const r1 = r + W;
   const r2 = r1 + W;
-  let sum = 0;
   sum += x[r] as number;
   sum += x[r + 1] as number;
   sum += x[r + 2] as number;
@@ -352,10 +360,9 @@ function sum3x3F32(x: Float32Array, r: number, W: number): number {
   return sum;
 }
 
-function sum3x3F64(x: Float64Array, r: number, W: number): number {
+function sum3x3F64(x: Float64Array, r: number, W: number, sum: number): number {
   const r1 = r + W;
   const r2 = r1 + W;
-  let sum = 0;
   sum += x[r] as number;
   sum += x[r + 1] as number;
   sum += x[r + 2] as number;
@@ -368,9 +375,8 @@ function sum3x3F64(x: Float64Array, r: number, W: number): number {
   return sum;
 }
 
-/** 0 + the 4 taps of the 2×2 window at x[r], in scan order. */
-function sum2x2F32(x: Float32Array, r: number, W: number): number {
-  let sum = 0;
+/** sum + the 4 taps of the 2×2 window at x[r], in scan order. */
+function sum2x2F32(x: Float32Array, r: number, W: number, sum: number): number {
   sum += x[r] as number;
   sum += x[r + 1] as number;
   sum += x[r + W] as number;
@@ -378,8 +384,7 @@ function sum2x2F32(x: Float32Array, r: number, W: number): number {
   return sum;
 }
 
-function sum2x2F64(x: Float64Array, r: number, W: number): number {
-  let sum = 0;
+function sum2x2F64(x: Float64Array, r: number, W: number, sum: number): number {
   sum += x[r] as number;
   sum += x[r + 1] as number;
   sum += x[r + W] as number;
@@ -421,10 +426,16 @@ function avgStep1(x: FloatArray, y: FloatArray, planes: number, axes: Axes3, div
           const nc = (cE[oc] as number) - c0;
           const r = rowBase + c0; // first tap's position in x
           let sum = 0;
-          if (na === 1 && nb === 3 && nc === 3) {
-            sum = f32 ? sum3x3F32(x as Float32Array, r, W) : sum3x3F64(x as Float64Array, r, W);
-          } else if (na === 1 && nb === 2 && nc === 2) {
-            sum = f32 ? sum2x2F32(x as Float32Array, r, W) : sum2x2F64(x as Float64Array, r, W);
+          if (nb === 3 && nc === 3 && na > 0) {
+            for (let ia = 0; ia < na; ia++) {
+              const q = r + ia * HW;
+              sum = f32 ? sum3x3F32(x as Float32Array, q, W, sum) : sum3x3F64(x as Float64Array, q, W, sum);
+            }
+          } else if (nb === 2 && nc === 2 && na > 0) {
+            for (let ia = 0; ia < na; ia++) {
+              const q = r + ia * HW;
+              sum = f32 ? sum2x2F32(x as Float32Array, q, W, sum) : sum2x2F64(x as Float64Array, q, W, sum);
+            }
           } else if (na > 0 && nb > 0 && nc > 0) {
             for (let ia = 0; ia < na; ia++) {
               for (let ib = 0; ib < nb; ib++) {
@@ -448,8 +459,8 @@ function avgStep1(x: FloatArray, y: FloatArray, planes: number, axes: Axes3, div
  * dx[window] += dy / divisor[o], accumulated over overlapping windows.
  *
  * Speed (no semantic change): plans without dilation take {@link avgBackwardStep1}, which unrolls
- * 3×3 and 2×2 windows; windows are visited in the same order, so each dx element receives the same
- * additions in the same order.
+ * the 3×3 and 2×2 slices of windows; windows are visited in the same order, so each dx element
+ * receives the same additions in the same order.
  */
 export function avgWindowsBackward(dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
   const [A, B, C] = axes;
@@ -582,12 +593,16 @@ function avgBackwardStep1(dy: FloatArray, dx: FloatArray, planes: number, axes: 
           const nc = (cE[oc] as number) - c0;
           const r = rowBase + c0; // first tap's position in dx
           const g = (dy[o++] as number) / (divisor[k++] as number);
-          if (na === 1 && nb === 3 && nc === 3) {
-            if (f32) add3x3F32(dx as Float32Array, r, W, g);
-            else add3x3F64(dx as Float64Array, r, W, g);
-          } else if (na === 1 && nb === 2 && nc === 2) {
-            if (f32) add2x2F32(dx as Float32Array, r, W, g);
-            else add2x2F64(dx as Float64Array, r, W, g);
+          if (nb === 3 && nc === 3) {
+            for (let ia = 0; ia < na; ia++) {
+              if (f32) add3x3F32(dx as Float32Array, r + ia * HW, W, g);
+              else add3x3F64(dx as Float64Array, r + ia * HW, W, g);
+            }
+          } else if (nb === 2 && nc === 2) {
+            for (let ia = 0; ia < na; ia++) {
+              if (f32) add2x2F32(dx as Float32Array, r + ia * HW, W, g);
+              else add2x2F64(dx as Float64Array, r + ia * HW, W, g);
+            }
           } else {
             for (let ia = 0; ia < na; ia++) {
               for (let ib = 0; ib < nb; ib++) {

@@ -340,9 +340,10 @@ describe("window kernels vs a simple reference (exact)", () => {
     );
   });
 
-  it("2-d k3 and k2 windows without dilation (the unrolled paths) on larger planes", () => {
+  it("2-d and 3-d k3 and k2 windows without dilation (the unrolled paths) on larger planes", () => {
     const arb = fc.record({
       dtype: dtypeArb,
+      depth: fc.option(fc.integer({ min: 2, max: 6 }), { nil: undefined }),
       h: fc.integer({ min: 2, max: 20 }),
       w: fc.integer({ min: 2, max: 20 }),
       k: fc.constantFrom(2, 3),
@@ -351,8 +352,9 @@ describe("window kernels vs a simple reference (exact)", () => {
       ceilMode: fc.boolean(),
     });
     fc.assert(
-      fc.property(arb, valuesArb, fc.boolean(), ({ dtype, h, w, k, s, p, ceilMode }, v, cip) => {
-        const specs = [h, w].map((inSize) => ({ inSize, k, s, d: 1, p, ceilMode }));
+      fc.property(arb, valuesArb, fc.boolean(), ({ dtype, depth, h, w, k, s, p, ceilMode }, v, cip) => {
+        const sizes = depth === undefined ? [h, w] : [depth, h, w];
+        const specs = sizes.map((inSize) => ({ inSize, k, s, d: 1, p, ceilMode }));
         fc.pre(specs.every((a) => refSliding(a.inSize, a.k, a.s, a.p, a.d, a.ceilMode).outSize >= 1));
         checkAll(slidingCase(dtype, 2, specs), v.seed, v.mode, cip, undefined);
       }),
