@@ -9,8 +9,8 @@
  * @example
  * import * as tf from "@tensorflow/tfjs";
  * import { ops, layers } from "poolkit/tfjs";
- * const y = ops.softPool2d!(tf.randomNormal([1, 8, 8, 3]), { kernelSize: 2 }); // [1, 4, 4, 3]
- * const layer = layers.softPool2d!({ poolSize: 2 });
+ * const y = ops.softPool2d(tf.randomNormal([1, 8, 8, 3]), { kernelSize: 2 }); // [1, 4, 4, 3]
+ * const layer = layers.softPool2d({ poolSize: 2 });
  */
 export { ops, opsWithIndices, createOps, createOpsWithIndices, makeTfOp, makeTfOpWithIndices, type TfPoolOp, type TfPoolOpWithIndices, type TfOpOptions, type TfOpArg, type TfWithIndices } from "./ops.js";
 export {
@@ -25,4 +25,5 @@ export {
   type PoolLayerClass,
   type PoolLayerConfig,
 } from "./layers.js";
+export { TF_OP_NAMES, TF_OP_WITH_INDICES_NAMES, TF_LAYER_NAMES, type TfOpName, type TfOpWithIndicesName, type TfLayerName } from "./names.js";
 export { toChannelsFirst, toChannelsLast, type DataFormat } from "./convert.js";

@@ -49,6 +49,7 @@
  * eval mode) and a fixed seed (the config's `seed`, else 0) — fixed for methods that stay random in
  * eval, like fractional max pooling — so inference is deterministic.
  */
+import type { TfLayerName } from "./names.js";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
@@ -633,7 +634,7 @@ export function createLayerClasses(methods: readonly PoolMethod[], tfOps: Readon
  * The layer classes, keyed by export name (`layerClasses.softPool2d`, className `Poolkit>SoftPool2d`).
  * Importing `poolkit/tfjs` registers every one of them for `tf.loadLayersModel`.
  */
-export const layerClasses: Readonly<Record<string, PoolLayerClass>> = createLayerClasses(listPools(), ops);
+export const layerClasses: Readonly<Record<string, PoolLayerClass>> = createLayerClasses(listPools(), ops as Readonly<Record<string, TfPoolOp>>);
 
 /** Layer factories in the style of `tf.layers`, keyed by export name. */
 export function createLayerFactories(classes: Readonly<Record<string, PoolLayerClass>>): Record<string, (config?: PoolLayerConfig) => PoolkitPoolLayer> {
@@ -650,9 +651,10 @@ export function createLayerFactories(classes: Readonly<Record<string, PoolLayerC
  * import { layers } from "poolkit/tfjs";
  * const model = tf.sequential({ layers: [
  *   tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, padding: "same", activation: "relu" }),
- *   layers.softPool2d!({ poolSize: 2 }),
+ *   layers.softPool2d({ poolSize: 2 }),
  *   tf.layers.flatten(),
  *   tf.layers.dense({ units: 10, activation: "softmax" }),
  * ] });
  */
-export const layers: Readonly<Record<string, (config?: PoolLayerConfig) => PoolkitPoolLayer>> = createLayerFactories(layerClasses);
+export const layers = createLayerFactories(layerClasses) as Readonly<Record<TfLayerName, (config?: PoolLayerConfig) => PoolkitPoolLayer>> &
+  Readonly<Record<string, ((config?: PoolLayerConfig) => PoolkitPoolLayer) | undefined>>;

@@ -27,6 +27,7 @@
  *
  * TensorFlow.js tensors are float32 here; the core op computes in float32 too.
  */
+import type { TfOpName, TfOpWithIndicesName } from "./names.js";
 import * as tf from "@tensorflow/tfjs-core";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import * as poolkit from "../index.js";
@@ -225,17 +226,17 @@ export function createOpsWithIndices(methods: readonly PoolMethod[], coreExports
  * import * as tf from "@tensorflow/tfjs";
  * import { ops } from "poolkit/tfjs";
  * const x = tf.randomNormal([2, 16, 16, 3]);            // NHWC
- * const y = ops.softPool2d!(x, { kernelSize: 2 });       // [2, 8, 8, 3]
- * const dx = tf.grad((t) => ops.softPool2d!(t, { kernelSize: 2 }).sum())(x);
+ * const y = ops.softPool2d(x, { kernelSize: 2 });       // [2, 8, 8, 3]
+ * const dx = tf.grad((t) => ops.softPool2d(t, { kernelSize: 2 }).sum())(x);
  */
-export const ops: Readonly<Record<string, TfPoolOp>> = createOps(listPools());
+export const ops = createOps(listPools()) as Readonly<Record<TfOpName, TfPoolOp>> & Readonly<Record<string, TfPoolOp | undefined>>;
 
 /**
  * Index-returning ops (`opsWithIndices.maxPool2dWithIndices(x, opts)` → `{ output, indices }`), for
  * every registry op that poolkit also exports as `<name>WithIndices`.
  *
  * @example
- * const { output, indices } = opsWithIndices.maxPool2dWithIndices!(x, { kernelSize: 2 });
- * const restored = ops.maxUnpool2d!(output, indices, { kernelSize: 2 });
+ * const { output, indices } = opsWithIndices.maxPool2dWithIndices(x, { kernelSize: 2 });
+ * const restored = ops.maxUnpool2d(output, indices, { kernelSize: 2 });
  */
-export const opsWithIndices: Readonly<Record<string, TfPoolOpWithIndices>> = createOpsWithIndices(listPools(), poolkit);
+export const opsWithIndices = createOpsWithIndices(listPools(), poolkit) as Readonly<Record<TfOpWithIndicesName, TfPoolOpWithIndices>> & Readonly<Record<string, TfPoolOpWithIndices | undefined>>;

@@ -43,12 +43,12 @@ describe("tf.avgPool's gradient bug, and poolkit's avgPool2d on the same input",
       tfjs: (t: tf.Tensor) => tf.avgPool(t as tf.Tensor4D, 2, 2, "same"),
       // TensorFlow's 'same' here: output 3×3, no padding at the top/left, one padded row/column at the
       // bottom/right, not counted in the average — PyTorch's ceil mode with countIncludePad false.
-      poolkit: (t: tf.Tensor) => ops.avgPool2d!(t, { kernelSize: 2, stride: 2, ceilMode: true, countIncludePad: false }),
+      poolkit: (t: tf.Tensor) => ops.avgPool2d(t, { kernelSize: 2, stride: 2, ceilMode: true, countIncludePad: false }),
     },
     {
       label: "dimRoundingMode 'ceil', 5×5 input, pool 2, stride 2, no padding",
       tfjs: (t: tf.Tensor) => tf.avgPool(t as tf.Tensor4D, 2, 2, 0, "ceil"),
-      poolkit: (t: tf.Tensor) => ops.avgPool2d!(t, { kernelSize: 2, stride: 2, ceilMode: true, countIncludePad: false }),
+      poolkit: (t: tf.Tensor) => ops.avgPool2d(t, { kernelSize: 2, stride: 2, ceilMode: true, countIncludePad: false }),
     },
   ];
   for (const c of cases) {

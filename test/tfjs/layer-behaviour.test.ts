@@ -34,16 +34,16 @@ describe('padding "same"', () => {
       if (!even) continue;
       it(`maxPool2d and avgPool2d (countIncludePad false) equal tf.layers' pooling: ${label}`, () => {
         const x = input([2, size, size + 1, 3]);
-        const ours = layers.maxPool2d!({ ...c, padding: "same" }).apply(x) as tf.Tensor;
+        const ours = layers.maxPool2d({ ...c, padding: "same" }).apply(x) as tf.Tensor;
         const theirs = tf.layers.maxPooling2d({ poolSize: c.poolSize as [number, number], strides: c.strides as [number, number], padding: "same" }).apply(x) as tf.Tensor;
         expect(ours.shape).toEqual(theirs.shape);
         expect(Array.from(ours.dataSync())).toEqual(Array.from(theirs.dataSync()));
-        const oursAvg = layers.avgPool2d!({ ...c, padding: "same", countIncludePad: false }).apply(x) as tf.Tensor;
+        const oursAvg = layers.avgPool2d({ ...c, padding: "same", countIncludePad: false }).apply(x) as tf.Tensor;
         const theirsAvg = tf.layers.averagePooling2d({ poolSize: c.poolSize as [number, number], strides: c.strides as [number, number], padding: "same" }).apply(x) as tf.Tensor;
         expect(oursAvg.shape).toEqual(theirsAvg.shape);
         expectClose(oursAvg.dataSync(), theirsAvg.dataSync(), { atol: 1e-6, rtol: 1e-6 });
         // computeOutputShape agrees with the real output.
-        const layer = layers.maxPool2d!({ ...c, padding: "same" });
+        const layer = layers.maxPool2d({ ...c, padding: "same" });
         expect(layer.computeOutputShape([null, size, size + 1, 3])).toEqual([null, ...ours.shape.slice(1)]);
       });
     }
@@ -51,20 +51,20 @@ describe('padding "same"', () => {
 
   it("is rejected with a clear message where PyTorch's symmetric padding cannot express it", () => {
     const x = input([1, 8, 8, 2]);
-    expect(() => layers.maxPool2d!({ poolSize: 2, strides: 1, padding: "same" }).apply(x)).toThrow(
+    expect(() => layers.maxPool2d({ poolSize: 2, strides: 1, padding: "same" }).apply(x)).toThrow(
       'maxPool2d: padding "same" cannot be expressed with PyTorch\'s symmetric padding for input size [8, 8], poolSize [2, 2] and strides [1, 1]: ' +
         "TensorFlow's output size is [8, 8] but padding [0, 0] with ceilMode gives [7, 7]; use padding \"valid\" or a number",
     );
-    expect(() => layers.maxPool2d!({ poolSize: 3, strides: 2, padding: "same", ceilMode: false }).apply(input([1, 8, 8, 2]))).toThrow(
+    expect(() => layers.maxPool2d({ poolSize: 3, strides: 2, padding: "same", ceilMode: false }).apply(input([1, 8, 8, 2]))).toThrow(
       'maxPool2d: padding "same" needs ceilMode for input size [8, 8], got ceilMode false',
     );
   });
 
   it('"valid" and numbers map to poolkit padding', () => {
     const x = input([1, 6, 6, 2]);
-    const valid = layers.maxPool2d!({ poolSize: 2, padding: "valid" }).apply(x) as tf.Tensor;
+    const valid = layers.maxPool2d({ poolSize: 2, padding: "valid" }).apply(x) as tf.Tensor;
     expect(valid.shape).toEqual([1, 3, 3, 2]);
-    const padded = layers.avgPool2d!({ poolSize: 3, strides: 2, padding: 1 }).apply(x) as tf.Tensor;
+    const padded = layers.avgPool2d({ poolSize: 3, strides: 2, padding: 1 }).apply(x) as tf.Tensor;
     expect(padded.shape).toEqual([1, 3, 3, 2]);
   });
 });
@@ -99,14 +99,14 @@ describe("random methods sample only in training", () => {
 describe("local importance pooling's logit module", () => {
   it("starts as padding-excluded average pooling (logits 12·σ(0) = 6 everywhere) and trains its conv, γ and β", async () => {
     const x = input([2, 8, 8, 3], 4);
-    const layer = layers.localImportancePool2d!({});
+    const layer = layers.localImportancePool2d({});
     const y = layer.apply(x) as tf.Tensor;
     const lip = getPool("lip");
     const logits = tensor(new Float32Array(2 * 3 * 8 * 8).fill(6), [2, 3, 8, 8], "float32");
     const core = lip.ops[2]!(coreOf(x), logits, { kernelSize: 3, stride: 2, padding: 1 }) as Tensor;
     expectClose(y.dataSync(), cl(toTf(core)).dataSync(), { atol: 1e-6, rtol: 1e-6 });
     // … which is avg pooling with countIncludePad false.
-    const avg = layers.avgPool2d!({ poolSize: 3, strides: 2, padding: 1, countIncludePad: false }).apply(x) as tf.Tensor;
+    const avg = layers.avgPool2d({ poolSize: 3, strides: 2, padding: 1, countIncludePad: false }).apply(x) as tf.Tensor;
     expectClose(y.dataSync(), avg.dataSync(), { atol: 1e-5, rtol: 1e-5 });
     expect(layer.trainableWeights.map((w) => w.originalName).sort()).toEqual(
       [`${layer.name}/logitBeta`, `${layer.name}/logitGamma`, `${layer.name}/logitKernel`].sort(),
@@ -145,7 +145,7 @@ describe("learnable weights come from the descriptors' init", () => {
 
 describe("learned mixing's alpha is projected onto [0, 1] (projected gradient descent)", () => {
   it("clips alpha before use when an optimizer step left [0, 1]", () => {
-    const layer = layers.learnedMixPool2d!({ seed: 1 });
+    const layer = layers.learnedMixPool2d({ seed: 1 });
     const x = input([1, 7, 7, 2]);
     layer.apply(x);
     const alpha = layer.trainableWeights.find((w) => w.originalName.endsWith("/alpha"))!;
@@ -153,7 +153,7 @@ describe("learned mixing's alpha is projected onto [0, 1] (projected gradient de
     const y = layer.apply(x) as tf.Tensor;
     expect(Array.from(alpha.read().dataSync())).toEqual([1]);
     // a = 1 is max pooling (k3, s2).
-    const max = layers.maxPool2d!({ poolSize: 3, strides: 2, padding: 0 }).apply(x) as tf.Tensor;
+    const max = layers.maxPool2d({ poolSize: 3, strides: 2, padding: 0 }).apply(x) as tf.Tensor;
     expectClose(y.dataSync(), max.dataSync(), { atol: 1e-6, rtol: 1e-6 });
     alpha.write(tf.tensor([-0.25]));
     layer.apply(x);
@@ -164,7 +164,7 @@ describe("learned mixing's alpha is projected onto [0, 1] (projected gradient de
 describe('detail-preserving pooling, variant "full"', () => {
   it("owns a learned [C, 1, 3, 3] guidance filter that trains and survives save/load", async () => {
     const x = input([4, 8, 8, 3], 6);
-    const layer = layers.detailPreservingPool2d!({ variant: "full", seed: 2 });
+    const layer = layers.detailPreservingPool2d({ variant: "full", seed: 2 });
     const y = layer.apply(x) as tf.Tensor;
     const names = layer.trainableWeights.map((w) => w.originalName.split("/").pop());
     expect(names).toEqual(["alpha", "lambda", "filter"]);
@@ -186,7 +186,7 @@ describe('detail-preserving pooling, variant "full"', () => {
   });
 
   it("rejects an unknown variant", () => {
-    expect(() => layers.detailPreservingPool2d!({ variant: "half" })).toThrow('detailPreservingPool2d: variant must be "lite" or "full", got "half"');
+    expect(() => layers.detailPreservingPool2d({ variant: "half" })).toThrow('detailPreservingPool2d: variant must be "lite" or "full", got "half"');
   });
 });
 
@@ -203,8 +203,8 @@ describe("data format and config", () => {
 
   it("LIP's logit module gives the same result in channelsFirst (non-zero conv weights)", () => {
     const x = input([2, 8, 8, 3], 12);
-    const a = layers.localImportancePool2d!({});
-    const b = layers.localImportancePool2d!({ dataFormat: "channelsFirst" });
+    const a = layers.localImportancePool2d({});
+    const b = layers.localImportancePool2d({ dataFormat: "channelsFirst" });
     a.apply(x);
     b.apply(cf(x));
     const kernel = tf.randomNormal([3, 3, 3, 3], 0, 0.5, "float32", 4);
@@ -215,12 +215,12 @@ describe("data format and config", () => {
     const yb = b.apply(cf(x)) as tf.Tensor;
     expectClose(cf(ya).dataSync(), yb.dataSync(), { atol: 1e-5, rtol: 1e-5 });
     // …and differs from the zero-weight (average) start, so the module is really in the path.
-    const avg = layers.localImportancePool2d!({}).apply(x) as tf.Tensor;
+    const avg = layers.localImportancePool2d({}).apply(x) as tf.Tensor;
     expect(Math.max(...Array.from(tf.abs(tf.sub(ya, avg)).dataSync()))).toBeGreaterThan(1e-3);
   });
 
   it("getConfig holds the tfjs-style config and fromConfig rebuilds the same layer", () => {
-    const layer = layers.avgPool2d!({ poolSize: 3, strides: 2, padding: "same", countIncludePad: false, name: "pool_a" });
+    const layer = layers.avgPool2d({ poolSize: 3, strides: 2, padding: "same", countIncludePad: false, name: "pool_a" });
     const config = layer.getConfig();
     expect(config).toMatchObject({ poolSize: 3, strides: 2, padding: "same", countIncludePad: false, name: "pool_a" });
     const cls = layerClasses.avgPool2d!;
@@ -230,17 +230,17 @@ describe("data format and config", () => {
   });
 
   it("rejects bad configs with messages naming the op", () => {
-    expect(() => layers.softPool2d!({ poolSize: 2, kernelSize: 2 })).toThrow(
+    expect(() => layers.softPool2d({ poolSize: 2, kernelSize: 2 })).toThrow(
       "softPool2d: give poolSize or kernelSize, not both (got poolSize 2 and kernelSize 2)",
     );
-    expect(() => layers.softPool2d!({ strides: 2, stride: 2 })).toThrow("softPool2d: give strides or stride, not both (got strides 2 and stride 2)");
-    expect(() => layers.mixedPool2d!({ training: true })).toThrow(/mixedPool2d: training is not a layer option/);
-    expect(() => layers.softPool2d!({ padding: "full" as never })).toThrow(
+    expect(() => layers.softPool2d({ strides: 2, stride: 2 })).toThrow("softPool2d: give strides or stride, not both (got strides 2 and stride 2)");
+    expect(() => layers.mixedPool2d({ training: true })).toThrow(/mixedPool2d: training is not a layer option/);
+    expect(() => layers.softPool2d({ padding: "full" as never })).toThrow(
       'softPool2d: padding must be "valid", "same", a number or one number per axis, got "full"',
     );
-    expect(() => layers.softPool2d!({ dataFormat: "NHWC" as never })).toThrow('softPool2d: dataFormat must be "channelsLast" or "channelsFirst", got "NHWC"');
-    expect(() => layers.softPool2d!({ seed: 1.5 })).toThrow("softPool2d: seed must be a safe integer, got 1.5");
+    expect(() => layers.softPool2d({ dataFormat: "NHWC" as never })).toThrow('softPool2d: dataFormat must be "channelsLast" or "channelsFirst", got "NHWC"');
+    expect(() => layers.softPool2d({ seed: 1.5 })).toThrow("softPool2d: seed must be a safe integer, got 1.5");
     // The op's own validation, when the layer is applied.
-    expect(() => layers.softPool2d!({ poolSize: 2, kernal: 3 }).apply(input([1, 4, 4, 2]))).toThrow(/softPool2d: unknown option "kernal"/);
+    expect(() => layers.softPool2d({ poolSize: 2, kernal: 3 }).apply(input([1, 4, 4, 2]))).toThrow(/softPool2d: unknown option "kernal"/);
   });
 });

@@ -32,7 +32,7 @@ for (const dataFormat of ["channelsFirst", "channelsLast"] as const) {
     const last = dataFormat === "channelsLast";
     const x = last ? cl(tfOf(c.x)) : tfOf(c.x);
     const dy = last ? cl(tfOf(c.dy)) : tfOf(c.dy);
-    const layer = layers.localImportancePool2d!({ dataFormat });
+    const layer = layers.localImportancePool2d({ dataFormat });
     layer.apply(x);
     layer.setWeights([kernelOf(c.weight), tfOf(c.gamma), tfOf(c.beta)]);
     const y = layer.apply(x) as tf.Tensor;

@@ -103,7 +103,7 @@ for (const backend of BACKENDS) {
 }
 
 describe("tfjs op argument checks", () => {
-  const soft = () => ops.softPool2d!;
+  const soft = () => ops.softPool2d;
   it("rejects a poolkit Tensor, a bad dataFormat and non-object options", () => {
     const x = distinct([1, 2, 4, 4], 1);
     expect(() => soft()(x as never, { kernelSize: 2 })).toThrow(/softPool2d: x must be a tf.Tensor, got a poolkit Tensor/);
@@ -137,9 +137,9 @@ describe("optional inputs left out with null", () => {
     const grads = vjp.backward(dy);
     tf.tidy(() => {
       const args = [cl(toTf(x)), cl(toTf(y)), toTf(U), toTf(V), toTf(P)];
-      const tfOut = ops.lowRankBilinearPool!(...args, null, null, null, options);
+      const tfOut = ops.lowRankBilinearPool(...args, null, null, null, options);
       expect(Array.from(tfOut.dataSync())).toEqual(Array.from(out.data));
-      const g = tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(ops.lowRankBilinearPool!(...ts, null, null, null, options), toTf(dy))))(args);
+      const g = tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(ops.lowRankBilinearPool(...ts, null, null, null, options), toTf(dy))))(args);
       expectClose(cf(g[0]!).dataSync(), grads[0]!.data, { atol: 1e-6, rtol: 1e-6 }, "dx");
       expectClose(cf(g[1]!).dataSync(), grads[1]!.data, { atol: 1e-6, rtol: 1e-6 }, "dy");
       for (const i of [2, 3, 4]) expectClose(g[i]!.dataSync(), grads[i]!.data, { atol: 1e-6, rtol: 1e-6 }, `grad ${i}`);
@@ -210,8 +210,8 @@ describe("index-returning ops (opsWithIndices)", () => {
     if (!opsWithIndices.maxPool2dWithIndices || !ops.maxUnpool2d) throw new Error("maxPool2dWithIndices / maxUnpool2d missing");
     tf.tidy(() => {
       const x = cl(toTf(distinct([1, 2, 4, 4], 2)));
-      const { output, indices } = opsWithIndices.maxPool2dWithIndices!(x, { kernelSize: 2 });
-      const back = ops.maxUnpool2d!(output, indices, { kernelSize: 2 });
+      const { output, indices } = opsWithIndices.maxPool2dWithIndices(x, { kernelSize: 2 });
+      const back = ops.maxUnpool2d(output, indices, { kernelSize: 2 });
       expect(back.shape).toEqual([1, 4, 4, 2]);
       // Each 2×2 block keeps its maximum in place and zeros elsewhere.
       const xs = x.arraySync() as number[][][][];
