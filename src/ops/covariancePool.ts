@@ -18,9 +18,12 @@ export type CovarianceNormalization = "logm" | "sqrtm" | "newton-schulz" | "none
 export interface CovariancePoolOptions {
   /** Matrix normalisation of the covariance. Default `"logm"`. */
   normalization?: CovarianceNormalization;
-  /** Added to the eigenvalues: logm (default 1e-3, must be > 0) and sqrtm (default 0, MPN-COV's training value). */
+  /**
+   * Regularisation: the op normalises C + εI. For logm and sqrtm this is ε added to the eigenvalues.
+   * Default 1e-3 for logm (must be > 0), 0 otherwise (sqrtm: MPN-COV's training value).
+   */
   eps?: number;
-  /** Newton–Schulz iterations (newton-schulz only). Default 5, as in the released iSQRT-COV models. */
+  /** Newton–Schulz iterations (used by newton-schulz, validated for all). Default 5, as in the released iSQRT-COV models. */
   iterations?: number;
   /** `"triu"`: upper triangle row by row, `[N, D(D+1)/2]` (default); `"full"`: `[N, D, D]`. */
   output?: "triu" | "full";
@@ -41,20 +44,13 @@ function parseOptions(opts: unknown): Parsed {
   const o = expectOptions<CovariancePoolOptions>(OP, opts, KNOWN);
   const norm = enumOption(OP, "normalization", o.normalization, NORMS, "logm");
   const full = enumOption(OP, "output", o.output, ["triu", "full"] as const, "triu") === "full";
-  if (o.eps !== undefined && norm !== "logm" && norm !== "sqrtm") {
-    throw new PoolkitRangeError(OP, `eps applies only to normalization "logm" or "sqrtm", got eps ${show(o.eps)} with normalization ${show(norm)}`);
-  }
-  if (o.iterations !== undefined && norm !== "newton-schulz") {
-    throw new PoolkitRangeError(OP, `iterations applies only to normalization "newton-schulz", got iterations ${show(o.iterations)} with normalization ${show(norm)}`);
-  }
-  let eps = 0;
-  if (norm === "logm") {
-    eps = numberOption(OP, "eps", o.eps, 1e-3, { min: 0, minExclusive: true });
-    if (!Number.isFinite(eps)) throw new PoolkitRangeError(OP, `eps must be finite, got ${show(eps)}`);
-  } else if (norm === "sqrtm") {
-    eps = numberOption(OP, "eps", o.eps, 0, { min: 0 });
-    if (!Number.isFinite(eps)) throw new PoolkitRangeError(OP, `eps must be finite, got ${show(eps)}`);
-  }
+  // ε always means the regularised covariance C + εI: added to the eigenvalues for logm/sqrtm (the
+  // same matrix function), to the diagonal before Newton–Schulz or as the output for "none".
+  let eps: number;
+  if (norm === "logm") eps = numberOption(OP, "eps", o.eps, 1e-3, { min: 0, minExclusive: true });
+  else eps = numberOption(OP, "eps", o.eps, 0, { min: 0 });
+  if (!Number.isFinite(eps)) throw new PoolkitRangeError(OP, `eps must be finite, got ${show(eps)}`);
+  // `iterations` is validated whatever the normalisation (one options object can serve all four) and used by newton-schulz.
   const iterations = numberOption(OP, "iterations", o.iterations, 5, { integer: true, min: 1, max: 100 });
   return { norm, eps, iterations, full };
 }
@@ -213,7 +209,8 @@ function newtonSchulzBackward(st: ImageState, g: Float64Array, d: number, iterat
  * - `"newton-schulz"`: iSQRT-COV (Li, Xie, Wang & Gao, CVPR 2018): A = C / tr(C), `iterations` coupled
  *   Newton–Schulz steps, output √tr(C)·Y_N, symmetrised to remove rounding asymmetry (fast-MPN-COV
  *   does not; the values differ in the last bits only). tr(C) = 0 (constant map) gives 0 with a 0 gradient.
- * - `"none"`: C itself.
+ * - `"none"`: C itself (C + εI when `eps` > 0).
+ * `eps` regularises every normalisation the same way: the matrix normalised is C + εI.
  * The triangle is not scaled (neither official code multiplies off-diagonals by √2).
  *
  * Everything is computed in float64 (eigendecomposition by cyclic Jacobi, src/linalg/eigen.ts) and
@@ -245,6 +242,7 @@ export const covariancePool = defineOp(
     for (let b = 0; b < n; b++) {
       const xc = centredRows(xd, b * d * m, d, m);
       const c = gram(xc, d, m, 1 / m);
+      if (eps > 0 && (norm === "none" || norm === "newton-schulz")) for (let i = 0; i < d; i++) c[i * d + i] = (c[i * d + i] as number) + eps;
       const st: ImageState = { xc, c };
       let f: Float64Array;
       if (norm === "none") f = c;

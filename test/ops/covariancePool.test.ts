@@ -57,14 +57,41 @@ describe("covariancePool: shape / smoke", () => {
   });
 });
 
+describe("covariancePool: eps is the regularised covariance C + εI for every normalisation", () => {
+  // Spec §3 example: X = [[1,2,3,4],[2,0,1,3]] has C = [[1.25, 0.5], [0.5, 1.25]], eigenvectors
+  // (1, ±1)/√2 with eigenvalues 1.75 and 0.75. With ε = 0.1: C + εI = [[1.35, .5], [.5, 1.35]] and
+  // sqrtm(C + εI) = [[a, b], [b, a]] with a = (√1.85 + √0.85)/2, b = (√1.85 − √0.85)/2 (by hand).
+  const X2 = () => tensor([1, 2, 3, 4, 2, 0, 1, 3], [1, 2, 2, 2], "float64");
+  const a = (Math.sqrt(1.85) + Math.sqrt(0.85)) / 2;
+  const b = (Math.sqrt(1.85) - Math.sqrt(0.85)) / 2;
+  it('"none" outputs C + εI', () => {
+    expectClose(covariancePool(X2(), { normalization: "none", eps: 0.1 }).data, [1.35, 0.5, 1.35], { atol: 1e-12 });
+  });
+  it("sqrtm and many Newton–Schulz steps agree with the hand-worked sqrtm(C + εI)", () => {
+    expectClose(covariancePool(X2(), { normalization: "sqrtm", eps: 0.1 }).data, [a, b, a], { atol: 1e-12 });
+    expectClose(covariancePool(X2(), { normalization: "newton-schulz", eps: 0.1, iterations: 30 }).data, [a, b, a], { atol: 1e-9 });
+  });
+  it("one options object serves all four normalisations (iterations only changes newton-schulz)", () => {
+    const withIt = covariancePool(X2(), { normalization: "logm", eps: 1e-3, iterations: 3 });
+    const without = covariancePool(X2(), { normalization: "logm", eps: 1e-3 });
+    expect([...withIt.data]).toEqual([...without.data]);
+  });
+  it("gradcheck with ε for none and newton-schulz", () => {
+    const x = tensor([0.3, -1.2, 0.8, 2.1, 0.5, 1.7, -0.4, 0.9, 1.1, -0.6, 0.2, 1.4], [1, 3, 2, 2], "float64");
+    for (const normalization of ["none", "newton-schulz"] as const) {
+      gradcheck(([t]) => covariancePool.vjp(t!, { normalization, eps: 0.05, iterations: 4 }), [x]);
+    }
+  });
+});
+
 describe("covariancePool: errors", () => {
   const x = X();
   it("rejects unknown normalisations, misplaced options and wrong ranks", () => {
     expect(() => covariancePool(x, { normalization: "expm" as never })).toThrow('covariancePool: normalization must be one of "logm", "sqrtm", "newton-schulz", "none", got "expm"');
     expect(() => covariancePool(x, { normalization: "logm", eps: 0 })).toThrow("covariancePool: eps must be > 0, got 0");
     expect(() => covariancePool(x, { normalization: "sqrtm", eps: -1 })).toThrow("covariancePool: eps must be >= 0, got -1");
-    expect(() => covariancePool(x, { normalization: "newton-schulz", eps: 1e-3 })).toThrow('covariancePool: eps applies only to normalization "logm" or "sqrtm", got eps 0.001 with normalization "newton-schulz"');
-    expect(() => covariancePool(x, { normalization: "logm", iterations: 3 })).toThrow('covariancePool: iterations applies only to normalization "newton-schulz", got iterations 3 with normalization "logm"');
+    expect(() => covariancePool(x, { normalization: "none", eps: -1 })).toThrow("covariancePool: eps must be >= 0, got -1");
+    expect(() => covariancePool(x, { normalization: "logm", iterations: 0 })).toThrow("covariancePool: iterations must be an integer and >= 1 and <= 100, got 0");
     expect(() => covariancePool(x, { normalization: "newton-schulz", iterations: 0 })).toThrow("covariancePool: iterations must be an integer and >= 1 and <= 100, got 0");
     expect(() => covariancePool(x, { output: "vec" as never })).toThrow('covariancePool: output must be one of "triu", "full", got "vec"');
     expect(() => covariancePool(x, { norm: "logm" } as never)).toThrow('covariancePool: unknown option "norm"');
