@@ -36,7 +36,10 @@ export interface MixedPoolOptions {
   seed?: number;
   /** Default "channel": one λ per (n, c). */
   granularity?: MixedGranularity;
-  /** Default "frequency" (the paper's rule; needs `maxFrequency`). */
+  /**
+   * Default: "frequency" (the paper's rule) when `maxFrequency` is given, else "mean-of-both"
+   * (½(max + avg), the expectation of the training output over λ).
+   */
   evalMode?: MixedEvalMode;
   /**
    * Fraction of training draws that chose max, per channel (one number for all channels, or C numbers
@@ -171,7 +174,8 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
   const countIncludePad = boolOption(op, "countIncludePad", o.countIncludePad, true);
   const training = boolOption(op, "training", o.training, true);
   const granularity = enumOption(op, "granularity", o.granularity, GRANULARITIES, "channel");
-  const evalMode = enumOption(op, "evalMode", o.evalMode, EVAL_MODES, "frequency");
+  // Without training counts the paper's rule cannot run: default to the expectation over λ.
+  const evalMode = enumOption(op, "evalMode", o.evalMode, EVAL_MODES, o.maxFrequency === undefined ? "mean-of-both" : "frequency");
   const plan = planSlidingFor(op, input, g);
   const dtype = x.dtype as FloatDType;
   // Validated whenever given (a stateful layer passes it on every call); used by eval "frequency" only.
@@ -211,7 +215,7 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
       if (maxFrequency === null) {
         throw new PoolkitRangeError(
           op,
-          `evalMode "frequency" (the default with training: false) needs maxFrequency, the fraction of training draws that chose max per channel; got undefined (or pass evalMode "max", "avg" or "mean-of-both")`,
+          `evalMode "frequency" needs maxFrequency, the fraction of training draws that chose max per channel; got undefined (or pass evalMode "max", "avg" or "mean-of-both")`,
         );
       }
       // The paper's test rule: the branch chosen more often in training; a tie goes to max (spec §1A).
@@ -259,9 +263,10 @@ function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolO
  *   output element (`"window"`). The paper's granularity could not be verified (spec §1A); per
  *   feature map is the recalled one.
  * - Eval (`training: false`) is deterministic; `evalMode`:
- *   `"frequency"` (default, the paper's rule) uses per channel the branch that training chose more
- *   often, given as `maxFrequency` (ties → max); `"max"`; `"avg"`; `"mean-of-both"` = ½(max + avg),
- *   a common re-implementation shortcut that is not the paper's rule.
+ *   `"frequency"` (the paper's rule; the default when `maxFrequency` is given) uses per channel the
+ *   branch that training chose more often, given as `maxFrequency` (ties → max); `"max"`; `"avg"`;
+ *   `"mean-of-both"` = ½(max + avg) (the default without `maxFrequency`): the expectation of the
+ *   training output over λ, a common re-implementation choice that is not the paper's rule.
  * - Draws: pass `lambdas` to fix them; {@link mixedPool2dWithLambdas} returns them, so a stateful layer
  *   can keep the per-channel counters that `maxFrequency` needs. Backward uses the forward's draws:
  *   the max branch routes the gradient to the first maximum (PyTorch), the average branch spreads it

@@ -105,8 +105,10 @@ describe("mixedPool2d: errors", () => {
     expect(() => mixedPool2d(x, { kernelSize: 7 })).toThrow(/mixedPool2d: kernel is larger than the padded input/);
   });
 
-  it("eval frequency needs maxFrequency of one fraction per channel", () => {
-    expect(() => mixedPool2d(x, { kernelSize: 2, training: false })).toThrow(/mixedPool2d: evalMode "frequency" \(the default with training: false\) needs maxFrequency/);
+  it("eval without counts is deterministic ½(max + avg); the frequency rule needs maxFrequency of one fraction per channel", () => {
+    const xe = tensor([1, 2, 0, 0, 3, 4, 0, 8], [1, 2, 2, 2], "float64"); // windows [1,2,0,0] and [3,4,0,8]
+    expect([...mixedPool2d(xe, { kernelSize: 2, training: false }).data]).toEqual([0.5 * (2 + 0.75), 0.5 * (8 + 3.75)]);
+    expect(() => mixedPool2d(x, { kernelSize: 2, training: false, evalMode: "frequency" })).toThrow(/mixedPool2d: evalMode "frequency" needs maxFrequency/);
     expect(() => mixedPool2d(x, { kernelSize: 2, training: false, maxFrequency: [0.5, 0.5] })).toThrow(
       "mixedPool2d: maxFrequency must be a number or an array of 3 numbers (one per channel), got [0.5, 0.5]",
     );
