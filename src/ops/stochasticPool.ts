@@ -163,14 +163,27 @@ function stochasticImpl(op: string, x: Tensor, opts?: StochasticPoolOptions) {
   const training = boolOption(op, "training", o.training, true);
   const plan = planCaffe(op, input, g);
   const dtype = x.dtype as FloatDType;
-  const xd = x.data as FloatArray;
-  // p ∝ x needs x ≥ 0 (post-ReLU); negatives make Caffe's walk pick arbitrary taps and Σx²/Σx blow up (spec §4).
-  for (let i = 0; i < xd.length; i++) {
-    const v = xd[i] as number;
-    if (!(v >= 0 && v < Infinity)) {
-      throw new PoolkitRangeError(op, `x must be finite and non-negative (probabilities are x / Σx over each window; apply ReLU first), got ${show(v)} at index ${i}`);
+  // p ∝ x needs x ≥ 0 (post-ReLU): negative values are taken as 0, i.e. the op pools relu(x) (with
+  // Caffe's walk they would pick arbitrary taps and Σx²/Σx could blow up, spec §4). NaN/±∞ are errors.
+  const raw = x.data as FloatArray;
+  let hasNegative = false;
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i] as number;
+    if (!(v > -Infinity && v < Infinity)) {
+      throw new PoolkitRangeError(op, `x must be finite (probabilities are relu(x) / Σ relu(x) over each window), got ${show(v)} at index ${i}`);
     }
+    if (v < 0) hasNegative = true;
   }
+  let xd = raw;
+  if (hasNegative) {
+    xd = allocArray(dtype, raw.length);
+    for (let i = 0; i < raw.length; i++) xd[i] = Math.max(raw[i] as number, 0);
+  }
+  /** relu's gradient: nothing reaches inputs that were negative (0 passes, as in the x ≥ 0 rules). */
+  const maskNegative = (dx: FloatArray): void => {
+    if (!hasNegative) return;
+    for (let i = 0; i < raw.length; i++) if ((raw[i] as number) < 0) dx[i] = 0;
+  };
   const n = plan.planes * plan.outPlaneSize;
   const y = allocArray(dtype, n);
   if (training) {
@@ -199,6 +212,7 @@ function stochasticImpl(op: string, x: Tensor, opts?: StochasticPoolOptions) {
       backward: (dy: Tensor) => {
         const dx = allocArray(dtype, x.size);
         kernel("maxPool.backward", dtype, maxWindowsBackward)((dy.data as FloatArray), idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+        maskNegative(dx);
         return [fromArray(dx, x.shape)];
       },
     };
@@ -211,7 +225,8 @@ function stochasticImpl(op: string, x: Tensor, opts?: StochasticPoolOptions) {
     output: { output: fromArray(y, plan.outShape), indices: null } as StochasticResult,
     backward: (dy: Tensor) => {
       const dx = allocArray(dtype, x.size);
-      kernel("stochasticPool.backwardEval", dtype, stochasticEvalBackward)((dy.data as FloatArray), (x.data as FloatArray), y, sums, dx, plan.planes, plan.axes);
+      kernel("stochasticPool.backwardEval", dtype, stochasticEvalBackward)((dy.data as FloatArray), xd, y, sums, dx, plan.planes, plan.axes);
+      maskNegative(dx);
       return [fromArray(dx, x.shape)];
     },
   };
@@ -233,8 +248,9 @@ function outputShapeOf(op: string, shape: readonly number[], opts: StochasticPoo
  * - Sampling: one u ∈ (0, 1] per output element, fresh per call; the first tap (row-major) whose
  *   running sum reaches u·Σx is chosen (Caffe). Round-off fallback: the last tap with x > 0.
  *   Pass `uniforms` to fix the draws; {@link stochasticPool2dWithIndices} returns the picks.
- * - x must be finite and ≥ 0 (it throws otherwise): the method is defined for post-ReLU maps, and
- *   with negatives the reference implementations return arbitrary values (spec §4).
+ * - The method is defined for post-ReLU maps (p ∝ x): negative values are taken as 0, so the op pools
+ *   relu(x) and sends no gradient to negative inputs (with negatives the reference implementations
+ *   return arbitrary picks and Σx²/Σx can blow up, spec §4). NaN and ±∞ are errors.
  * - All-zero window: output 0, gradient to its first tap (train and eval).
  * - Backward: training sends dy to the sampled tap (accumulating over overlapping windows);
  *   eval gives `dy·(2x_i − y)/Σx`. The sampling walk runs in the input's dtype, as Caffe's.

@@ -81,11 +81,10 @@ describe("stochasticPool2d: shape / smoke", () => {
 
 describe("stochasticPool2d: errors", () => {
   const x = positive([1, 2, 4, 4], 1);
-  it("rejects negative, NaN and infinite inputs (p ∝ x needs x ≥ 0)", () => {
-    expect(() => stochasticPool2d(tensor([1, -2, 3, 4], [1, 1, 2, 2]), { kernelSize: 2 })).toThrow(
-      "stochasticPool2d: x must be finite and non-negative (probabilities are x / Σx over each window; apply ReLU first), got -2 at index 1",
+  it("rejects NaN and infinite inputs", () => {
+    expect(() => stochasticPool2d(tensor([1, NaN, 3, 4], [1, 1, 2, 2]), { kernelSize: 2, training: false })).toThrow(
+      "stochasticPool2d: x must be finite (probabilities are relu(x) / Σ relu(x) over each window), got NaN at index 1",
     );
-    expect(() => stochasticPool2d(tensor([1, NaN, 3, 4], [1, 1, 2, 2]), { kernelSize: 2, training: false })).toThrow(/stochasticPool2d: x must be finite and non-negative .*got NaN at index 1/);
     expect(() => stochasticPool2d(tensor([1, 2, Infinity, 4], [1, 1, 2, 2]), { kernelSize: 2 })).toThrow(/got Infinity at index 2/);
   });
 
@@ -163,6 +162,42 @@ describe("stochasticPool2d: values", () => {
       (u) => stochasticPool2dWithIndices(x, { kernelSize: 2, uniforms: tensor([u], [1, 1, 1, 1], "float64") }).indices!.data[0],
     );
     expect(picks).toEqual([1, 1, 3, 3]);
+  });
+});
+
+describe("stochasticPool2d: negative inputs are taken as 0 (the op pools relu(x))", () => {
+  // Window [1, −2, 3, 4] → relu [1, 0, 3, 4], Σ = 8. By hand: eval Σr²/Σr = 26/8 = 3.25, gradient
+  // (2r − y)/Σr = [−0.15625, ·, 0.34375, 0.59375] with 0 for the negative input.
+  const x = tensor([1, -2, 3, 4], [1, 1, 2, 2], "float64");
+  it("eval value and gradient", () => {
+    const { output, backward } = stochasticPool2d.vjp(x, { kernelSize: 2, training: false });
+    expect([...output.data]).toEqual([3.25]);
+    expectClose(backward(tensor([1], [1, 1, 1, 1], "float64"))[0]!.data, [-0.15625, 0, 0.34375, 0.59375], { atol: 1e-15 });
+  });
+  it("training walks relu(x): u = 0.1 picks tap 0, u = 0.2 skips the negative tap and picks tap 2", () => {
+    const pick = (u: number) => stochasticPool2dWithIndices(x, { kernelSize: 2, uniforms: tensor([u], [1, 1, 1, 1], "float64") });
+    expect([...pick(0.1).indices!.data, ...pick(0.1).output.data]).toEqual([0, 1]);
+    expect([...pick(0.2).indices!.data, ...pick(0.2).output.data]).toEqual([2, 3]);
+  });
+  it("never picks a negative input and never outputs a negative value (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1e6 }), (seed) => {
+        const g = new Generator(seed);
+        const d = Float64Array.from({ length: 16 }, () => g.normal());
+        const { output, indices } = stochasticPool2dWithIndices(tensor(d, [1, 1, 4, 4], "float64"), { kernelSize: 2, seed });
+        for (let o = 0; o < 4; o++) {
+          const v = output.data[o] as number;
+          expect(v).toBeGreaterThanOrEqual(0);
+          const i = indices!.data[o] as number;
+          if (v > 0) expect(d[i]).toBe(v);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+  it("gradcheck in eval with inputs of both signs (away from 0)", () => {
+    const d = Float64Array.from([0.9, -1.3, 2.2, 0.4, -0.7, 1.6, 0.3, -2.1, 1.1, 0.8, -0.5, 1.9, 0.6, 1.4, -0.9, 2.5]);
+    gradcheck((t) => stochasticPool2d.vjp(t[0]!, { kernelSize: 2, stride: 2, training: false }), [tensor(d, [1, 1, 4, 4], "float64")]);
   });
 });
 
