@@ -72,7 +72,15 @@ export function spatialShapeInput(op: string, name: string, shape: unknown, rank
  */
 export function batchedInput2d(op: string, name: string, x: unknown, dims = "N, C, H, W"): asserts x is Tensor & { dtype: FloatDType } {
   expectFloatTensor(op, name, x);
-  const s = x.shape;
+  batchedShape2d(op, name, x.shape, dims);
+}
+
+/** The shape-level twin of {@link batchedInput2d}, for `outputShape`: the same checks and messages. */
+export function batchedShape2d(op: string, name: string, shape: unknown, dims = "N, C, H, W"): void {
+  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+    throw new PoolkitTypeError(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
+  }
+  const s = shape as readonly number[];
   if (s.length !== 4) throw new PoolkitRangeError(op, `${name} must have shape [${dims}], got ${show(s)}`);
   if (s[1] === 0 || s[2] === 0 || s[3] === 0) {
     throw new PoolkitRangeError(op, `${name} must have non-empty channel and spatial dims, got shape ${show(s)}`);

@@ -132,3 +132,14 @@ describe("registry — descriptors", () => {
     }
   });
 });
+
+describe("every method's outputShape checks the input shape like its forward pass", () => {
+  it("a wrong-rank shape is rejected with the op's name, for every method and rank", () => {
+    for (const m of listPools()) {
+      for (const rank of m.dims) {
+        const opName = (m.ops[rank] as { opName: string }).opName;
+        expect(() => m.outputShape([5], { ...m.defaults }, rank), `${m.name} ${rank}d`).toThrow(new RegExp(`^(${opName}|${m.name}): `));
+      }
+    }
+  });
+});

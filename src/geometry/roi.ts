@@ -12,7 +12,7 @@
  *   samples outside `[−1, H] × [−1, W]` contribute 0 but are still counted in the divisor.
  */
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { batchedInput2d, sizeOption } from "../check.js";
+import { batchedInput2d, batchedShape2d, sizeOption } from "../check.js";
 import { Tensor } from "../tensor/tensor.js";
 
 /** `-FLT_MAX`, RoIPool's initial maximum for a non-empty bin (torchvision uses it for float and double). */
@@ -76,6 +76,8 @@ export function roiInput(op: string, x: unknown, boxes: unknown, outputSize: unk
 
 /** Output shape `[K, C, ph, pw]` without reading any values (descriptor `outputShape`). */
 export function roiOutputShape(op: string, xShape: readonly number[], k: number, outputSize: unknown): number[] {
+  batchedShape2d(op, "x", xShape);
+  if (!(Number.isInteger(k) && k >= 0)) throw new PoolkitRangeError(op, `the number of boxes must be a non-negative integer, got ${show(k)}`);
   const [ph, pw] = sizeOption(op, "outputSize", outputSize, 2) as [number, number];
   return [k, xShape[1] ?? 0, ph, pw];
 }

@@ -28,13 +28,22 @@ export interface FeatureMap {
 /** A float tensor `[N, C, ...spatial]` (rank ≥ 2) with non-empty channel and spatial dims. */
 export function featureMap(op: string, name: string, x: unknown): FeatureMap {
   expectFloatTensor(op, name, x);
+  featureShape(op, name, x.shape);
   const s = x.shape;
+  const spatial = s.slice(2);
+  return { n: s[0] as number, c: s[1] as number, spatial, l: spatial.reduce((p, d) => p * d, 1), dtype: x.dtype };
+}
+
+/** The shape-level checks of {@link featureMap}, for `outputShape`: the same messages. */
+export function featureShape(op: string, name: string, shape: unknown): void {
+  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+    throw new PoolkitTypeError(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
+  }
+  const s = shape as readonly number[];
   if (s.length < 2) throw new PoolkitRangeError(op, `${name} must have shape [N, C, H, W] (or [N, C, ...spatial]), got ${show(s)}`);
   for (let i = 1; i < s.length; i++) {
     if (s[i] === 0) throw new PoolkitRangeError(op, `${name} must have non-empty channel and spatial dims, got shape ${show(s)}`);
   }
-  const spatial = s.slice(2);
-  return { n: s[0] as number, c: s[1] as number, spatial, l: spatial.reduce((p, d) => p * d, 1), dtype: x.dtype };
 }
 
 /**
@@ -299,6 +308,8 @@ export const bilinearPool = defineOp(
   {
     /** `[N, M·P]` for a `[N, M, ...]` and b `[N, P, ...]`; `[N, M²]` when b is omitted. */
     outputShape(aShape: readonly number[], bShape?: readonly number[] | null): number[] {
+      featureShape("bilinearPool", "a", aShape);
+      if (bShape) featureShape("bilinearPool", "b", bShape);
       const n = aShape[0] ?? 0;
       const ca = aShape[1] ?? 0;
       const cb = bShape ? (bShape[1] ?? 0) : ca;

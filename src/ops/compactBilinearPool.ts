@@ -12,7 +12,7 @@ import type { FloatArray, TypedArray } from "../tensor/dtype.js";
 import { Generator } from "../tensor/random.js";
 import { Tensor, fromArray } from "../tensor/tensor.js";
 import {
-  POST_KEYS, featureMap, pairedFeatureMap, postBackward, postForward, postOptions, splitOptionalSecond,
+  POST_KEYS, featureMap, featureShape, pairedFeatureMap, postBackward, postForward, postOptions, splitOptionalSecond,
   type PostOptions, type PostPlan,
 } from "./bilinearPool.js";
 
@@ -619,6 +619,7 @@ export const compactBilinearPool = defineOp(
   {
     /** `[N, d]` (sumPool, default) or `[N, d, ...spatial]`, d = outputDim (or params.outputDim). */
     outputShape(aShape: readonly number[], options: CompactBilinearPoolOptions): number[] {
+      featureShape("compactBilinearPool", "a", aShape);
       const d = options.outputDim ?? options.params?.outputDim ?? 0;
       return outShape(aShape[0] ?? 0, aShape.slice(2), d, options.sumPool !== false);
     },

@@ -2,7 +2,7 @@
  * Covariance (second-order) pooling with matrix normalisation: log-Euclidean (DeepO2P-style),
  * MPN-COV's exact square root, or iSQRT-COV's Newton–Schulz iteration.
  */
-import { batchedInput2d, enumOption, expectOptions, numberOption } from "../check.js";
+import { batchedInput2d, enumOption, expectOptions, numberOption, batchedShape2d } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
 import { axpby, centredRows, scaled, frobDot, gram, gramBackward, mm, scaledIdentityMinus, spectralApply, spectralBackward, sym } from "../linalg/matrix.js";
@@ -294,6 +294,9 @@ export const covariancePool = defineOp(
   },
   {
     /** `[N, D(D+1)/2]`, or `[N, D, D]` with `output: "full"`. */
-    outputShape: (xShape: readonly number[], opts?: CovariancePoolOptions): number[] => outShapeOf(xShape, parseOptions(opts).full),
+    outputShape: (xShape: readonly number[], opts?: CovariancePoolOptions): number[] => {
+      batchedShape2d(OP, "x", xShape, "N, D, H, W");
+      return outShapeOf(xShape, parseOptions(opts).full);
+    },
   },
 );

@@ -9,7 +9,7 @@
  * products ωᵀx / vᵀx while max and average run over the valid positions only (average divides by
  * the valid count).
  */
-import { enumOption, expectFloatTensor, expectOptions, spatialInput } from "../check.js";
+import { enumOption, expectFloatTensor, expectOptions, spatialInput, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
 import { caffeGeometry, caffeOutputShape, planCaffe } from "../geometry/caffe.js";
 import type { SlidingGeometry } from "../geometry/sliding.js";
@@ -55,6 +55,7 @@ function geometry(op: string, o: GeneralizedPoolOptions): SlidingGeometry {
 }
 
 function outputShapeOf(op: string, shape: readonly number[], o: GeneralizedPoolOptions): number[] {
+  spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
   const g = geometry(op, o ?? {});
   return [...shape.slice(0, shape.length - 2), ...caffeOutputShape(op, shape.slice(shape.length - 2), g)];
 }

@@ -2,7 +2,7 @@
  * Grassmann pooling (Wei et al., ECCV 2018): the feature matrix is replaced by the projector onto its
  * top-k left singular subspace, a point on the Grassmann manifold.
  */
-import { batchedInput2d, expectFloatTensor, expectOptions, numberOption } from "../check.js";
+import { batchedInput2d, expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
 import { gram, gramBackward, spectralApply, spectralBackward, sym } from "../linalg/matrix.js";
@@ -125,6 +125,7 @@ export const grassmannPool = defineOp(
   {
     /** `[N, C, C]`. */
     outputShape: (xShape: readonly number[], opts: GrassmannPoolOptions): number[] => {
+      batchedShape2d("grassmannPool", "x", xShape);
       parseK("grassmannPool", opts, xShape);
       return [xShape[0] as number, xShape[1] as number, xShape[1] as number];
     },
@@ -203,6 +204,7 @@ export const grassmannCompactPool = defineOp(
   {
     /** `[N, d]` for w `[C, d]`. */
     outputShape: (xShape: readonly number[], wShape: readonly number[], opts: GrassmannPoolOptions): number[] => {
+      batchedShape2d("grassmannCompactPool", "x", xShape);
       parseK("grassmannCompactPool", opts, xShape);
       return [xShape[0] as number, wShape[1] as number];
     },

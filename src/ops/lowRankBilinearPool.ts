@@ -9,7 +9,7 @@ import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, TypedArray } from "../tensor/dtype.js";
 import { Tensor, fromArray } from "../tensor/tensor.js";
-import { featureMap, type FeatureMap } from "./bilinearPool.js";
+import { featureMap, featureShape, type FeatureMap } from "./bilinearPool.js";
 
 export interface LowRankBilinearPoolOptions {
   /**
@@ -324,6 +324,7 @@ export const lowRankBilinearPool = defineOp(
   {
     /** `[N, O]` (mean / sum pooling) or `[N, O, ...spatial]` (`"none"`), O = rows of P. */
     outputShape(xShape: readonly number[], pShape: readonly number[], options?: LowRankBilinearPoolOptions): number[] {
+      featureShape("lowRankBilinearPool", "x", xShape);
       return outShape(xShape[0] ?? 0, xShape.slice(2), pShape[0] ?? 0, options?.pooling ?? "mean");
     },
   },

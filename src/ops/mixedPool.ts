@@ -4,7 +4,7 @@
  * with λ drawn at random in training. Also holds the max/avg mixing kernels that
  * `learnedMixPool2d` reuses.
  */
-import { boolOption, enumOption, expectOptions, expectTensor, spatialInput } from "../check.js";
+import { boolOption, enumOption, expectOptions, expectTensor, spatialInput, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { planSlidingFor, slidingGeometry, slidingOutputShape, type SlidingGeometry } from "../geometry/sliding.js";
 import type { WindowPlan } from "../geometry/plan.js";
@@ -243,6 +243,7 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
 }
 
 function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolOptions): number[] {
+  spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
   const g: SlidingGeometry = slidingGeometry(op, { kernelSize: opts.kernelSize, stride: opts.stride, padding: opts.padding, ceilMode: opts.ceilMode }, 2);
   const lead = shape.slice(0, shape.length - 2);
   return [...lead, ...slidingOutputShape(op, shape.slice(shape.length - 2), g)];

@@ -8,7 +8,7 @@
  *      eval: average pool of m, kernel = stride = s, padding ⌊s/2⌋, padded cells excluded.
  * Both steps are window plans: the selection in step 2 is a plan of one-tap windows.
  */
-import { boolOption, expectOptions, sizeOption, spatialInput, type SpatialInput } from "../check.js";
+import { boolOption, expectOptions, sizeOption, spatialInput, type SpatialInput, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { makePlan, type Axis, type WindowPlan } from "../geometry/plan.js";
 import { planSlidingFor, slidingGeometry, slidingOutputSize } from "../geometry/sliding.js";
@@ -204,6 +204,7 @@ function s3Impl(op: string, x: Tensor, opts?: S3PoolOptions) {
 }
 
 function outputShapeOf(op: string, shape: readonly number[], opts: S3PoolOptions = {}): number[] {
+  spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
   const spatial = shape.slice(shape.length - 2);
   const axes = s3Axes(op, spatial, opts);
   return [...shape.slice(0, shape.length - 2), ...axes.map((a) => a.outSize)];

@@ -1,7 +1,7 @@
 /**
  * Spatial pyramid pooling (SPP-net) over adaptive bins.
  */
-import { enumOption, expectOptions } from "../check.js";
+import { enumOption, expectOptions, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { adaptiveOutputShape, planAdaptive } from "../geometry/adaptive.js";
 import type { WindowPlan } from "../geometry/plan.js";
@@ -132,10 +132,9 @@ export const spatialPyramidPool = defineOp(
     outputShape: (xShape: readonly number[], opts?: SpatialPyramidPoolOptions): number[] => {
       expectOptions<SpatialPyramidPoolOptions>(OP, opts, KNOWN);
       const ns = parseLevels(opts?.levels);
-      const c = xShape.length === 4 ? (xShape[1] as number) : (xShape[0] as number);
-      const spatial = xShape.slice(-2);
-      const per = ns.reduce((a, k) => a + c * adaptiveOutputShape(OP, k, spatial).reduce((p, q) => p * q, 1), 0);
-      return xShape.length === 4 ? [xShape[0] as number, per] : [per];
+      const input = spatialShapeInput(OP, "x", xShape, 2); // the forward's input checks and messages
+      const per = ns.reduce((a, k) => a + input.c * adaptiveOutputShape(OP, k, input.spatial).reduce((p, q) => p * q, 1), 0);
+      return input.batched ? [input.n, per] : [per];
     },
   },
 );

@@ -4,7 +4,7 @@
  * (BVLC/caffe src/caffe/layers/pooling_layer.cu, StoPoolForwardTrain / StoPoolForwardTest /
  * StoPoolBackward; spec §4): Caffe geometry (ceil output size, no padding, overhanging windows clipped).
  */
-import { boolOption, expectOptions, expectTensor, spatialInput } from "../check.js";
+import { boolOption, expectOptions, expectTensor, spatialInput, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
 import { caffeGeometry, caffeOutputShape, planCaffe } from "../geometry/caffe.js";
 import type { Axes3 } from "../geometry/plan.js";
@@ -233,6 +233,7 @@ function stochasticImpl(op: string, x: Tensor, opts?: StochasticPoolOptions) {
 }
 
 function outputShapeOf(op: string, shape: readonly number[], opts: StochasticPoolOptions): number[] {
+  spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
   if (opts?.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
   const g = caffeGeometry(op, opts.kernelSize, opts.stride, 2);
   return [...shape.slice(0, shape.length - 2), ...caffeOutputShape(op, shape.slice(shape.length - 2), g)];
