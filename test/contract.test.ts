@@ -1,0 +1,284 @@
+/**
+ * Conformance to the public API contract (/work/shared/API.md), checked generically: every export the
+ * contract names exists, and every method in `listPools()` — on its descriptor defaults and
+ * `exampleInputs` — honours the op contract (dtypes, one gradient per tensor input with `null` for
+ * constants, backward callable twice, nothing mutated, unbatched input for windowed ops, typed errors
+ * starting with the op name, seed / manualSeed reproducibility, `training` default true).
+ */
+import { describe, expect, it } from "vitest";
+import * as poolkit from "../src/index.js";
+import { exampleInputs, getPool, listPools, type PoolMethod } from "../src/registry.js";
+import { Generator, manualSeed, rand } from "../src/tensor/random.js";
+import { Tensor, tensor } from "../src/tensor/tensor.js";
+import type { FloatDType } from "../src/tensor/dtype.js";
+
+type AnyFn = ((...args: unknown[]) => unknown) & { vjp: (...args: unknown[]) => { output: unknown; backward: (dy: Tensor) => (Tensor | null)[] }; opName: string };
+const api = poolkit as unknown as Record<string, unknown>;
+const op = (name: string): AnyFn => api[name] as AnyFn;
+
+/** Every export API.md names (ops, tensor, registry, errors). */
+const API_EXPORTS = [
+  "Tensor", "tensor", "manualSeed", "listPools", "getPool", "PoolkitTypeError", "PoolkitRangeError",
+  ...["maxPool", "avgPool", "lpPool", "maxUnpool", "adaptiveAvgPool", "adaptiveMaxPool", "softPool"].flatMap((b) => [1, 2, 3].map((d) => `${b}${d}d`)),
+  ...[1, 2, 3].flatMap((d) => [`maxPool${d}dWithIndices`, `adaptiveMaxPool${d}dWithIndices`]),
+  "fractionalMaxPool2d", "fractionalMaxPool3d", "fractionalMaxPool2dWithIndices", "fractionalMaxPool3dWithIndices",
+  "mixedPool2d", "learnedMixPool2d", "gatedMixPool2d", "stochasticPool2d", "s3Pool2d", "detailPreservingPool2d",
+  "localImportancePool2d", "dynamicPool2d",
+  "globalAvgPool", "globalMaxPool", "covariancePool", "spatialPyramidPool", "roiPool", "roiAlign",
+  "bilinearPool", "compactBilinearPool", "lowRankBilinearPool", "grassmannPool",
+];
+const OP_EXPORTS = API_EXPORTS.filter((n) => /^[a-z].*Pool|^roi/.test(n) && !["listPools", "getPool"].includes(n));
+
+/** Methods the contract calls "windowed": they also take unbatched `[C, ...spatial]` input. */
+const WINDOWED = new Set([
+  "Max", "Average", "LP", "MaxUnpool", "AdaptiveAverage", "AdaptiveMax", "FractionalMax", "SoftPool",
+  "Mixed", "LearnedMix", "GatedMix", "Tree", "Stochastic", "S3Pool", "DPP", "LIP", "DynOPool",
+]);
+
+/** Every tensor reachable in an op result (the tensor itself, or the fields of `{ output, indices, ... }`). */
+function tensorsOf(out: unknown): [string, Tensor][] {
+  if (out instanceof Tensor) return [["output", out]];
+  if (out !== null && typeof out === "object") {
+    return Object.entries(out as Record<string, unknown>).filter((e): e is [string, Tensor] => e[1] instanceof Tensor);
+  }
+  return [];
+}
+function primary(out: unknown): Tensor {
+  if (out instanceof Tensor) return out;
+  const o = (out as { output?: unknown }).output;
+  if (o instanceof Tensor) return o;
+  throw new Error("no primary output");
+}
+const snap = (t: Tensor): number[] => Array.from(t.data);
+
+/** A `[2, 3, 16, 16]`-ish input for a rank. */
+function shapeFor(rank: 1 | 2 | 3, n = 2): number[] {
+  return [n, 3, ...[16, 16, 8].slice(0, rank).map((s) => (rank === 3 ? 8 : s))];
+}
+
+interface Case { m: PoolMethod; rank: 1 | 2 | 3; dtype: FloatDType }
+const CASES: Case[] = listPools().flatMap((m) => m.dims.flatMap((rank) => (["float32", "float64"] as const).map((dtype) => ({ m, rank, dtype }))));
+const label = (c: Case): string => `${c.m.name} ${c.rank}d ${c.dtype}`;
+
+/** Defaults plus a fixed seed for random methods, so two calls can be compared. */
+function optsOf(m: PoolMethod, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { ...m.defaults, ...(m.random ? { seed: 17 } : {}), ...extra };
+}
+function argsOf(m: PoolMethod, x: Tensor, options: Record<string, unknown>): Tensor[] {
+  return exampleInputs(m, x, new Generator(23), options);
+}
+
+describe("API.md exports", () => {
+  it("every export named in the contract is present (ops are functions with vjp and opName)", () => {
+    for (const name of API_EXPORTS) expect(api[name], name).toBeDefined();
+    for (const name of OP_EXPORTS) {
+      const f = op(name);
+      expect(f, name).toBeTypeOf("function");
+      expect(f.vjp, `${name}.vjp`).toBeTypeOf("function");
+      expect(f.opName, `${name}.opName`).toBe(name);
+    }
+  });
+
+  it("tensor() defaults to float32 and exposes shape, dtype, data, size, toArray", () => {
+    const t = tensor([[1, 2, 3], [4, 5, 6]]);
+    expect(t.dtype).toBe("float32");
+    expect(t.data).toBeInstanceOf(Float32Array);
+    expect([...t.shape]).toEqual([2, 3]);
+    expect(t.size).toBe(6);
+    expect(t.toArray()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    expect(tensor([1, 2], [2], "float64").data).toBeInstanceOf(Float64Array);
+    expect(tensor([1, 2], [2], "int32").data).toBeInstanceOf(Int32Array);
+  });
+});
+
+describe("registry contract", () => {
+  it("listPools() descriptors carry name, export, category, dims, random, learnable inputs, paper", () => {
+    const cats = ["sliding", "adaptive", "stochastic", "learned", "weighted", "second-order", "region"];
+    for (const m of listPools()) {
+      expect(m.name.length, "name").toBeGreaterThan(0);
+      expect(api[m.export], `${m.name} export`).toBe(m.ops[m.dims.includes(2) ? 2 : (m.dims[0] as 1 | 2 | 3)]);
+      expect(cats, `${m.name} category`).toContain(m.category);
+      expect(m.dims.length).toBeGreaterThan(0);
+      for (const d of m.dims) expect([1, 2, 3]).toContain(d);
+      expect(typeof m.random, `${m.name} random`).toBe("boolean");
+      expect(Array.isArray(m.learnable)).toBe(true);
+      for (const l of m.learnable) expect(m.inputs.find((i) => i.name === l)?.role, `${m.name} learnable ${l}`).toBe("learnable");
+      for (const i of m.inputs) if (i.role === "learnable") expect(m.learnable, `${m.name} learnable list`).toContain(i.name);
+      expect(m.paper.length, `${m.name} paper`).toBeGreaterThan(0);
+    }
+  });
+
+  it("getPool forgives names: soft, soft-pool, SoftPool, softPool2d; unknown names throw listing the known ones", () => {
+    for (const n of ["soft", "soft-pool", "SoftPool", "softPool2d", "SOFT_POOL"]) expect(getPool(n).export, n).toBe("softPool2d");
+    expect(() => getPool("nope")).toThrow(RangeError);
+    expect(() => getPool("nope")).toThrow(/^getPool: .*"nope".*SoftPool/);
+  });
+});
+
+describe.each(CASES)("op contract: $m.name $rank d $dtype", (c) => {
+  const { m, rank, dtype } = c;
+  const f = m.ops[rank] as unknown as AnyFn;
+
+  it("forward: dtype preserved, indices int32, outputShape agrees, inputs not mutated, vjp output equals op output", () => {
+    const x = rand(shapeFor(rank), { seed: 5, dtype });
+    const options = optsOf(m);
+    const extras = argsOf(m, x, options);
+    const before = [x, ...extras].map(snap);
+    const optsBefore = JSON.stringify(options);
+    const y = f(x, ...extras, options);
+    for (const [k, t] of tensorsOf(y)) {
+      if (/ind/i.test(k)) expect(t.dtype, `${label(c)} ${k}`).toBe("int32");
+      else if (k === "output") expect(t.dtype, `${label(c)} ${k}`).toBe(dtype);
+    }
+    expect([...primary(y).shape], label(c)).toEqual(m.outputShape(x.shape, options, rank));
+    for (const v of primary(y).data) expect(Number.isFinite(v), `${label(c)} finite output`).toBe(true);
+    const { output } = f.vjp(x, ...extras, options);
+    expect(snap(primary(output)), `${label(c)} vjp output`).toEqual(snap(primary(y)));
+    expect([x, ...extras].map(snap), `${label(c)} inputs untouched`).toEqual(before);
+    expect(JSON.stringify(options)).toBe(optsBefore);
+  });
+
+  it("backward: one gradient per tensor input (null for constants), right shapes/dtypes, twice identical, mutates nothing", () => {
+    const x = rand(shapeFor(rank), { seed: 6, dtype });
+    const options = optsOf(m);
+    const extras = argsOf(m, x, options);
+    const before = [x, ...extras].map(snap);
+    const { output, backward } = f.vjp(x, ...extras, options);
+    const out = primary(output);
+    const outBefore = tensorsOf(output).map(([, t]) => snap(t));
+    const dy = rand(out.shape as number[], { seed: 9, dtype });
+    const dyBefore = snap(dy);
+    const g1 = backward(dy);
+    const g2 = backward(dy);
+    expect(g1.length, `${label(c)} gradient count`).toBe(1 + extras.length);
+    const inputs = [x, ...extras];
+    const roles = ["data", ...m.inputs.map((i) => i.role)];
+    g1.forEach((g, i) => {
+      const what = `${label(c)} grad ${i} (${i === 0 ? "x" : m.inputs[i - 1]!.name})`;
+      if (roles[i] === "constant") {
+        expect(g, what).toBeNull();
+        return;
+      }
+      expect(g, what).toBeInstanceOf(Tensor);
+      expect([...g!.shape], what).toEqual([...inputs[i]!.shape]);
+      expect(g!.dtype, what).toBe(dtype);
+      for (const v of g!.data) expect(Number.isFinite(v), `${what} finite`).toBe(true);
+      expect(snap(g2[i]!), `${what} second call`).toEqual(snap(g!));
+    });
+    expect(snap(dy), `${label(c)} dy untouched`).toEqual(dyBefore);
+    expect(inputs.map(snap), `${label(c)} inputs untouched`).toEqual(before);
+    expect(tensorsOf(output).map(([, t]) => snap(t)), `${label(c)} output untouched`).toEqual(outBefore);
+  });
+
+  it("errors: a non-tensor x and an unknown option throw TypeError/RangeError starting with the op name", () => {
+    const x = rand(shapeFor(rank), { seed: 5, dtype });
+    const options = optsOf(m);
+    const extras = argsOf(m, x, options);
+    const isTypedError = (e: unknown): boolean => e instanceof TypeError || e instanceof RangeError;
+    for (const call of [() => f([1, 2, 3], ...extras, options), () => f(x, ...extras, { ...options, notAnOption: 1 })]) {
+      let err: unknown;
+      try {
+        call();
+      } catch (e) {
+        err = e;
+      }
+      expect(isTypedError(err), `${label(c)}: ${String(err)}`).toBe(true);
+      expect((err as Error).message.startsWith(`${f.opName}: `), `${label(c)}: ${(err as Error).message}`).toBe(true);
+    }
+  });
+
+  if (m.random) {
+    it("seed reproduces; manualSeed resets the global generator; training defaults to true", () => {
+      const x = rand(shapeFor(rank), { seed: 8, dtype });
+      const base = { ...m.defaults };
+      const extras = argsOf(m, x, base);
+      const a = snap(primary(f(x, ...extras, { ...base, seed: 3 })));
+      expect(snap(primary(f(x, ...extras, { ...base, seed: 3 }))), label(c)).toEqual(a);
+      manualSeed(41);
+      const g1 = snap(primary(f(x, ...extras, base)));
+      manualSeed(41);
+      expect(snap(primary(f(x, ...extras, base))), `${label(c)} manualSeed`).toEqual(g1);
+      if (m.trainEval) {
+        expect(snap(primary(f(x, ...extras, { ...base, seed: 3, training: true }))), `${label(c)} training default`).toEqual(a);
+      }
+    });
+  }
+
+  if (WINDOWED.has(m.name) && dtype === "float64") {
+    it("accepts unbatched [C, ...spatial] input and returns unbatched output equal to the batched one", () => {
+      const xb = rand(shapeFor(rank, 1), { seed: 12, dtype });
+      const xu = tensor(xb.data, xb.shape.slice(1), dtype);
+      const options = optsOf(m);
+      const eb = argsOf(m, xb, options);
+      const eu = argsOf(m, xu, options);
+      const yb = primary(f(xb, ...eb, options));
+      const yu = primary(f(xu, ...eu, options));
+      expect([...yu.shape], label(c)).toEqual(yb.shape.slice(1));
+      expect([...yu.shape], label(c)).toEqual(m.outputShape(xu.shape, options, rank));
+      if (eb.every((e, i) => e.size === eu[i]!.size)) {
+        const eu2 = eb.map((e, i) => tensor(e.data, eu[i]!.shape, e.dtype));
+        expect(snap(primary(f(xu, ...eu2, options))), label(c)).toEqual(snap(yb));
+      }
+    });
+  }
+});
+
+/** Run `call`; return the error it threw (or undefined). */
+function thrown(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+/** The error is a TypeError/RangeError whose message starts with the op name (never a bare JS crash). */
+function expectOpError(err: unknown, opName: string, what: string): void {
+  expect(err instanceof TypeError || err instanceof RangeError, `${what}: ${String(err)}`).toBe(true);
+  expect((err as Error).message.startsWith(`${opName}: `), `${what}: ${(err as Error).message}`).toBe(true);
+  expect(/undefined|NaN|\[object/.test((err as Error).message.slice(opName.length)) && /Cannot read|is not/.test((err as Error).message), `${what}: ${(err as Error).message}`).toBe(false);
+}
+
+describe.each(listPools().map((m) => ({ m, rank: (m.dims.includes(2) ? 2 : m.dims[0]) as 1 | 2 | 3 })))("bad input: $m.name", ({ m, rank }) => {
+  const f = m.ops[rank] as unknown as AnyFn;
+  const x = rand(shapeFor(rank), { seed: 5, dtype: "float64" });
+  const options = optsOf(m);
+  const extras = argsOf(m, x, options);
+
+  it("int32 x, wrong-rank x, null options and a dy of the wrong shape are op errors", () => {
+    expectOpError(thrown(() => f(tensor(new Int32Array(x.size), x.shape, "int32"), ...extras, options)), f.opName, `${m.name} int32 x`);
+    expectOpError(thrown(() => f(tensor([1, 2, 3], [3], "float64"), ...extras, options)), f.opName, `${m.name} 1-element-rank x`);
+    const e = thrown(() => f(x, ...extras, null));
+    if (e !== undefined) expectOpError(e, f.opName, `${m.name} null options`);
+    const { backward } = f.vjp(x, ...extras, options);
+    expectOpError(thrown(() => backward(tensor([1], [1], "float64"))), f.opName, `${m.name} dy shape`);
+  });
+
+  it("bad option values are op errors", () => {
+    const bad: Record<string, unknown[]> = {
+      kernelSize: [0, -1, 2.5, NaN, "2", [2, 2, 2, 2]],
+      stride: [0, -2, 1.5, NaN],
+      padding: [-1, 0.5],
+      outputSize: [0, -3, 1.5],
+      seed: ["abc", NaN, 1.5],
+      training: ["yes", 1],
+    };
+    for (const [key, values] of Object.entries(bad)) {
+      if (!(key in options) && !(key === "seed" && m.random) && !(key === "training" && m.trainEval)) continue;
+      for (const v of values) {
+        expectOpError(thrown(() => f(x, ...extras, { ...options, [key]: v })), f.opName, `${m.name} ${key}=${String(v)}`);
+      }
+    }
+  });
+
+  if (extras.length > 0) {
+    it("an extra tensor input of the wrong shape or a non-tensor is an op error", () => {
+      for (let i = 0; i < extras.length; i++) {
+        const wrong = extras.map((e, j) => (j === i ? tensor(new Float64Array(e.size + 1).fill(e.dtype === "int32" ? 0 : 0.5), [e.size + 1], e.dtype) : e));
+        expectOpError(thrown(() => f(x, ...wrong, options)), f.opName, `${m.name} input ${m.inputs[i]!.name} shape`);
+        const missing = extras.map((e, j) => (j === i ? ([1, 2] as unknown as Tensor) : e));
+        expectOpError(thrown(() => f(x, ...missing, options)), f.opName, `${m.name} input ${m.inputs[i]!.name} non-tensor`);
+      }
+    });
+  }
+});
