@@ -95,14 +95,16 @@ function maxTaps(axes: Axes3): number {
  * w_i = e^{L_i} / Σ_R e^{L_j} recomputed exactly as in the forward pass:
  *   dx_i += dy · w_i,     dL_i += dy · w_i · (x_i − y).
  * `dL` may be null (no logit gradient: SoftPool's "official" mode) or the same array as `dx`
- * (SoftPool's exact gradient, w_i·(1 + x_i − y)). `y` is the forward output. Each window's
+ * (SoftPool's exact gradient, w_i·(1 + x_i − y)). `y` is the forward output; the kernel recomputes
+ * each window's y in float64 instead of reading it, so x_i − y is not spoiled by y's rounding to
+ * float32 (the parameter stays for the kernel signature). Each window's
  * e^{L−m} are kept in a scratch array between the sum and the scatter (one exp per tap, not two;
  * the same values, since L is never written here).
  */
 export function softmaxWindowsBackward(
   x: FloatArray,
   L: FloatArray,
-  y: FloatArray,
+  _y: FloatArray,
   dy: FloatArray,
   dx: FloatArray,
   dL: FloatArray | null,
@@ -140,7 +142,6 @@ export function softmaxWindowsBackward(
           const nc = (cE[oc] as number) - c0;
           const r = rowBase + c0; // the window's first tap
           const g = dy[o] as number;
-          const yo = y[o] as number;
           o++;
           let m = -Infinity;
           for (let ia = 0; ia < na; ia++) {
@@ -153,6 +154,7 @@ export function softmaxWindowsBackward(
             }
           }
           let s = 0;
+          let sx = 0;
           let t = 0;
           for (let ia = 0; ia < na; ia++) {
             for (let ib = 0; ib < nb; ib++) {
@@ -161,9 +163,13 @@ export function softmaxWindowsBackward(
                 const e = Math.exp((L[q + ic] as number) - m);
                 ex[t++] = e;
                 s += e;
+                sx += e * (x[q + ic] as number);
               }
             }
           }
+          // The window's y in float64 (the forward's value before rounding to the dtype): x_i − y with
+          // a float32-rounded y is off by up to ulp(y), e.g. 0 instead of 4.5e-4 for [1e4, 9990, ...].
+          const yo = sx / s;
           const gs = g / s;
           t = 0;
           for (let ia = 0; ia < na; ia++) {

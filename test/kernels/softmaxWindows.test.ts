@@ -1,7 +1,7 @@
 /**
  * SoftPool/LIP window kernels (src/ops/softmaxWindows.ts) against a direct reference written here
  * from the formula y = Σ e^{L−m} x / Σ e^{L−m} (m = the window's largest logit) and its gradient
- * dx_i += dy·w_i, dL_i += dy·w_i·(x_i − y), recomputing every exponential where it is used. The
+ * dx_i += dy·w_i, dL_i += dy·w_i·(x_i − y) (y unrounded, in float64), recomputing every exponential where it is used. The
  * kernels cache a window's exponentials between passes; results must be the same bits.
  */
 import { describe, expect, it } from "vitest";
@@ -57,11 +57,15 @@ function reference(x: FloatArray, L: FloatArray, dy: FloatArray, dtype: FloatDTy
   for (let p = 0; p < planes; p++) {
     ws.forEach((w, o) => {
       const at = (t: number) => p * inPlane + t;
-      const yo = y[p * ws.length + o] as number;
       let m = -Infinity;
       for (const t of w) if ((L[at(t)] as number) > m) m = L[at(t)] as number;
       let s = 0;
-      for (const t of w) s += Math.exp((L[at(t)] as number) - m);
+      let sx = 0;
+      for (const t of w) {
+        s += Math.exp((L[at(t)] as number) - m);
+        sx += Math.exp((L[at(t)] as number) - m) * (x[at(t)] as number);
+      }
+      const yo = sx / s; // y before rounding to the dtype (the backward kernel's x − y uses it)
       const gs = (dy[p * ws.length + o] as number) / s;
       for (const t of w) {
         const gw = gs * Math.exp((L[at(t)] as number) - m);

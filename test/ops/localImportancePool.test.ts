@@ -203,3 +203,20 @@ describe("localImportancePool2d: properties", () => {
     );
   });
 });
+
+describe("localImportancePool2d audit: float32 logit gradient at large x", () => {
+  // Reference: torch 1.13 float64 autograd of y = Σ softmax(L)·x with x = [5000, 5001, 4999, 5002],
+  // L = [0, 1, 2, 0.5]: y = 4999.892338871454,
+  // dx = [0.07839411721683971, 0.21309730428862375, 0.5792585299413737, 0.12925004855316274],
+  // dL = [0.008439999130945659, 0.23603960055848347, -0.5168949028878903, 0.27241530319820617].
+  // dL = w·(x − y) used to take the float32-rounded y, off by up to ulp(5000)/2 ≈ 2.4e-4.
+  it("float32 dlogits match the float64 reference to float32 precision", () => {
+    const x = tensor([5000, 5001, 4999, 5002], [1, 1, 2, 2], "float32");
+    const L = tensor([0, 1, 2, 0.5], [1, 1, 2, 2], "float32");
+    const { output, backward } = localImportancePool2d.vjp(x, L, { kernelSize: 2, stride: 2, padding: 0 });
+    expectClose(output.data, [4999.892338871454], tolFor("float32"));
+    const [dx, dL] = backward(tensor([1], [1, 1, 1, 1], "float32")) as [Tensor, Tensor];
+    expectClose(dx.data, [0.07839411721683971, 0.21309730428862375, 0.5792585299413737, 0.12925004855316274], { rtol: 1e-6, atol: 1e-7 });
+    expectClose(dL.data, [0.008439999130945659, 0.23603960055848347, -0.5168949028878903, 0.27241530319820617], { rtol: 1e-5, atol: 1e-6 });
+  });
+});

@@ -252,3 +252,23 @@ describe("softPool: properties", () => {
     );
   });
 });
+
+describe("softPool2d audit: float32 exact gradient at large magnitudes", () => {
+  // References: torch 1.13 float64 autograd of y = Σ softmax(x)·x on [10000, 9990, 9980, 9970]
+  // (`w = torch.softmax(x, 0); (w * x).sum().backward()`): y = 9999.99954598009,
+  // dx = [1.0004085993675047, -0.0004085602059435536, -3.915920511567237e-08, -2.713544975147728e-12].
+  // The backward used to form x − y with the float32-rounded y (= 10000), giving dx[0] = 0.99995.
+  const want = [1.0004085993675047, -0.0004085602059435536, -3.915920511567237e-8, -2.713544975147728e-12];
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`${dtype}: dx = w·(1 + x − y) to the dtype's precision, and Σ dx = dy (shift equivariance)`, () => {
+      const x = tensor([10000, 9990, 9980, 9970], [1, 1, 2, 2], dtype);
+      const { output, backward } = softPool2d.vjp(x, { kernelSize: 2 });
+      expectClose(output.data, [9999.99954598009], tolFor(dtype));
+      const dx = backward(tensor([1], [1, 1, 1, 1], dtype))[0] as Tensor;
+      expectClose(dx.data, want, { rtol: dtype === "float32" ? 1e-6 : 1e-10, atol: 1e-12 });
+      let sum = 0;
+      for (const v of dx.data) sum += v;
+      expect(Math.abs(sum - 1)).toBeLessThan(dtype === "float32" ? 1e-6 : 1e-12);
+    });
+  }
+});
