@@ -64,10 +64,18 @@ export function dppForward(
         const q2 = d2 * d2 + EPS2;
         const q3 = d3 * d3 + EPS2;
         const qm = (q0 + q1 + q2 + q3) / 4;
-        const w0 = Math.pow(q0 / qm, h) + alpha;
-        const w1 = Math.pow(q1 / qm, h) + alpha;
-        const w2 = Math.pow(q2 / qm, h) + alpha;
-        const w3 = Math.pow(q3 / qm, h) + alpha;
+        // w = (q/q̄)^h + α, all four divided by R = max_j (q_j/q̄)^h (y is a ratio, so R cancels):
+        // (q/q̄)^h alone overflows to ∞ (then y = ∞/∞ = NaN) once 4^h > 1.8e308, i.e. λ > 1024.
+        const l0 = Math.log(q0 / qm);
+        const l1 = Math.log(q1 / qm);
+        const l2 = Math.log(q2 / qm);
+        const l3 = Math.log(q3 / qm);
+        const lm = Math.max(l0, l1, l2, l3);
+        const a = alpha * Math.exp(-h * lm);
+        const w0 = Math.exp(h * (l0 - lm)) + a;
+        const w1 = Math.exp(h * (l1 - lm)) + a;
+        const w2 = Math.exp(h * (l2 - lm)) + a;
+        const w3 = Math.exp(h * (l3 - lm)) + a;
         y[o++] = (w0 * i0 + w1 * i1 + w2 * i2 + w3 * i3) / (w0 + w1 + w2 + w3);
       }
     }
@@ -110,8 +118,7 @@ export function dppBackward(
     const h = lam / 2;
     const thetaA = thA[c] as number;
     const alpha = Math.exp(Math.min(thetaA, ALPHA_CLAMP));
-    // clamp(max=10)'s autograd passes the gradient where θα ≤ 10 (inclusive).
-    const dAlpha = thetaA <= ALPHA_CLAMP ? alpha : 0;
+    // clamp(max=10)'s autograd passes the gradient where θα ≤ 10 (inclusive): ∂w/∂θα = α there, else 0.
     const xo = p * H * W;
     let o = p * outH * outW;
     let accA = 0;
@@ -140,14 +147,23 @@ export function dppBackward(
         const q2 = d2 * d2 + EPS2;
         const q3 = d3 * d3 + EPS2;
         const qm = (q0 + q1 + q2 + q3) / 4;
-        const r0 = Math.pow(q0 / qm, h);
-        const r1 = Math.pow(q1 / qm, h);
-        const r2 = Math.pow(q2 / qm, h);
-        const r3 = Math.pow(q3 / qm, h);
-        const w0 = r0 + alpha;
-        const w1 = r1 + alpha;
-        const w2 = r2 + alpha;
-        const w3 = r3 + alpha;
+        // Everything below in units of R = max_j r_j, as in the forward pass: r, α, w and S are
+        // divided by R, and every gradient formula is homogeneous of degree 0 in that scaling
+        // (∂y/∂I_j = w_j/S, t_j = (I_j − y)·r_j·h/S, ∂y/∂θα = α·Σ(I_j − y)/S).
+        const l0 = Math.log(q0 / qm);
+        const l1 = Math.log(q1 / qm);
+        const l2 = Math.log(q2 / qm);
+        const l3 = Math.log(q3 / qm);
+        const lm = Math.max(l0, l1, l2, l3);
+        const a = alpha * Math.exp(-h * lm);
+        const r0 = Math.exp(h * (l0 - lm));
+        const r1 = Math.exp(h * (l1 - lm));
+        const r2 = Math.exp(h * (l2 - lm));
+        const r3 = Math.exp(h * (l3 - lm));
+        const w0 = r0 + a;
+        const w1 = r1 + a;
+        const w2 = r2 + a;
+        const w3 = r3 + a;
         const S = w0 + w1 + w2 + w3;
         const yv = (w0 * i0 + w1 * i1 + w2 * i2 + w3 * i3) / S;
         const gs = gy / S;
@@ -156,13 +172,13 @@ export function dppBackward(
         const gw1 = gs * (i1 - yv);
         const gw2 = gs * (i2 - yv);
         const gw3 = gs * (i3 - yv);
-        accA += (gw0 + gw1 + gw2 + gw3) * dAlpha;
+        accA += thetaA <= ALPHA_CLAMP ? (gw0 + gw1 + gw2 + gw3) * a : 0;
         // ∂L/∂r_j·r_j·h, shared by the θλ and q terms.
         const t0 = gw0 * r0 * h;
         const t1 = gw1 * r1 * h;
         const t2 = gw2 * r2 * h;
         const t3 = gw3 * r3 * h;
-        accL += t0 * Math.log(q0 / qm) + t1 * Math.log(q1 / qm) + t2 * Math.log(q2 / qm) + t3 * Math.log(q3 / qm);
+        accL += t0 * l0 + t1 * l1 + t2 * l2 + t3 * l3;
         const gqm = -(t0 + t1 + t2 + t3) / qm / 4;
         const gd0 = (t0 / q0 + gqm) * 2 * d0;
         const gd1 = (t1 / q1 + gqm) * 2 * d1;

@@ -251,3 +251,28 @@ describe("detailPreservingPool2d: properties", () => {
     );
   });
 });
+
+describe("detailPreservingPool2d audit: large λ does not overflow to NaN", () => {
+  // Hand-worked limit (spec §6 "large λ with small α: the output tends to the most-deviating pixel"):
+  // block [1, 2, 3, 6] has mean 3 and d = [−2, −1, 0, 3], so as λ = e^θλ → ∞ the weight
+  // (q_j/q̄)^{λ/2} of the pixel 6 dominates every other weight and α: y → 6, ∂y/∂I → [0, 0, 0, 1],
+  // ∂y/∂θα → 0, ∂y/∂θλ → 0. At θλ = 8 (λ ≈ 2981) the gaps are below 1e-300. (q/q̄)^{λ/2} ≤ 4^{λ/2}
+  // used to overflow to ∞ there, giving y = ∞/∞ = NaN and NaN gradients.
+  for (const dtype of ["float32", "float64"] as const) {
+    for (const reward of ["symmetric", "asymmetric"] as const) {
+      it(`${dtype} ${reward}: θλ = 8 gives the most-deviating pixel and finite gradients`, () => {
+        const x = tensor([1, 2, 3, 6], [1, 1, 2, 2], dtype);
+        const { output, backward } = detailPreservingPool2d.vjp(x, tensor([0], [1], dtype), tensor([8], [1], dtype), { reward });
+        expectClose(output.data, [6], { atol: 1e-12, rtol: 0 });
+        const [dx, dA, dL] = backward(tensor([1], [1, 1, 1, 1], dtype)) as [Tensor, Tensor, Tensor];
+        expectClose(dx.data, [0, 0, 0, 1], { atol: 1e-12, rtol: 0 });
+        expectClose(dA.data, [0], { atol: 1e-12, rtol: 0 });
+        expectClose(dL.data, [0], { atol: 1e-12, rtol: 0 });
+      });
+    }
+  }
+  it("a constant block stays its value at θλ = 8 (all weights equal)", () => {
+    const y = detailPreservingPool2d(tensor([2.5, 2.5, 2.5, 2.5], [1, 1, 2, 2], "float64"), tensor([0], [1], "float64"), tensor([8], [1], "float64"));
+    expectClose(y.data, [2.5], { atol: 1e-12, rtol: 0 });
+  });
+});
