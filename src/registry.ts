@@ -3,7 +3,7 @@
  * and the tfjs layers enumerate methods through `listPools()`; `getPool(name)` accepts forgiving
  * names ("soft", "soft-pool", "SoftPool", "softPool2d").
  */
-import { PoolkitRangeError } from "./errors.js";
+import { PoolkitRangeError, PoolkitTypeError, show } from "./errors.js";
 import type { Generator } from "./tensor/random.js";
 import { tensor, type Tensor } from "./tensor/tensor.js";
 import type { VJP } from "./op.js";
@@ -125,7 +125,7 @@ export function listPools(): readonly PoolMethod[] {
 
 /** Look a method up by a forgiving name; an unknown name throws listing the known ones. */
 export function getPool(name: string): PoolMethod {
-  if (typeof name !== "string") throw new PoolkitRangeError("getPool", `name must be a string, got ${typeof name}`);
+  if (typeof name !== "string") throw new PoolkitTypeError("getPool", `name must be a string, got ${show(name)}`);
   const wanted = normalizeName(name);
   // Exact export or display name first, then any normalised form.
   for (const m of METHODS) if (keysOf(m).has(wanted[0] as string)) return m;

@@ -112,6 +112,9 @@ describe("registry contract", () => {
     for (const n of ["soft", "soft-pool", "SoftPool", "softPool2d", "SOFT_POOL"]) expect(getPool(n).export, n).toBe("softPool2d");
     expect(() => getPool("nope")).toThrow(RangeError);
     expect(() => getPool("nope")).toThrow(/^getPool: .*"nope".*SoftPool/);
+    // a non-string name is a type error that shows the value (it was a RangeError showing only "number")
+    expect(() => getPool(42 as unknown as string)).toThrow(TypeError);
+    expect(() => getPool(42 as unknown as string)).toThrow(/^getPool: name must be a string, got 42$/);
   });
 });
 
@@ -132,6 +135,9 @@ describe.each(CASES)("op contract: $m.name $rank d $dtype", (c) => {
     }
     expect([...primary(y).shape], label(c)).toEqual(m.outputShape(x.shape, options, rank));
     for (const v of primary(y).data) expect(Number.isFinite(v), `${label(c)} finite output`).toBe(true);
+    for (const [k, t] of tensorsOf(y)) {
+      for (const inp of [x, ...extras]) expect(t.data.buffer === inp.data.buffer, `${label(c)} ${k} shares storage with an input`).toBe(false);
+    }
     const { output } = f.vjp(x, ...extras, options);
     expect(snap(primary(output)), `${label(c)} vjp output`).toEqual(snap(primary(y)));
     expect([x, ...extras].map(snap), `${label(c)} inputs untouched`).toEqual(before);
@@ -164,6 +170,8 @@ describe.each(CASES)("op contract: $m.name $rank d $dtype", (c) => {
       expect(g!.dtype, what).toBe(dtype);
       for (const v of g!.data) expect(Number.isFinite(v), `${what} finite`).toBe(true);
       expect(snap(g2[i]!), `${what} second call`).toEqual(snap(g!));
+      expect(g2[i]!.data.buffer === g!.data.buffer, `${what}: the two calls share storage`).toBe(false);
+      for (const t of inputs) expect(g!.data.buffer === t.data.buffer, `${what}: shares storage with an input`).toBe(false);
     });
     expect(snap(dy), `${label(c)} dy untouched`).toEqual(dyBefore);
     expect(inputs.map(snap), `${label(c)} inputs untouched`).toEqual(before);
