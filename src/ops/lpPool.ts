@@ -155,7 +155,10 @@ function lpPoolN(rank: 1 | 2 | 3) {
  * Exactly PyTorch's formula `(sign(s)·relu(|s|)·k)^(1/p)` with `s = avg_pool(x^p)`, which means:
  * - ceil-mode overhang windows are over-counted: their mean over the valid elements is multiplied
  *   by the full kernel size k;
- * - where the pooled value s is 0 the gradient is 0 (the relu mask), not NaN;
+ * - where the pooled value s is 0 the gradient is 0 (the relu mask), not NaN — for p ≥ 1; with
+ *   p < 1 the zero inputs of such a window still get NaN, as in PyTorch (pow's backward multiplies
+ *   the masked 0 by 0^(p−1) = ∞; torch 1.13 `F.lp_pool2d(zeros, 0.5, 2)` gives NaN gradients), and a
+ *   zero input in a non-zero window gets ±∞ (the true one-sided derivative for p < 1);
  * - negative bases are not `abs`-ed: odd or fractional p with negative values gives NaN, p = 1 gives
  *   the signed sum;
  * - p = ∞ gives 1 everywhere (not max pooling) and, as in PyTorch, a NaN gradient;

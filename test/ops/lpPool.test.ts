@@ -168,3 +168,18 @@ describe("lpPool — properties", () => {
     );
   });
 });
+
+describe("lpPool2d audit: zero windows with p < 1", () => {
+  // torch 1.13: x = zeros(1,1,2,2), F.lp_pool2d(x, 0.5, 2).sum().backward() → grad all NaN (pow's
+  // backward: masked 0 · 0^(−0.5) = 0·∞); x = [[0,1],[2,3]] → grad [inf, 4.146264369941973,
+  // 2.9318516525781364, 2.3938468501173524]. The relu mask gives 0 only for p ≥ 1 (documented).
+  it("p = 0.5: NaN gradient on an all-zero window and +∞ at a zero inside a non-zero window, as PyTorch", () => {
+    const z = lpPool2d.vjp(tensor([0, 0, 0, 0], [1, 1, 2, 2], "float64"), { normType: 0.5, kernelSize: 2 });
+    expect([...z.output.data]).toEqual([0]);
+    expect([...(z.backward(tensor([1], [1, 1, 1, 1], "float64"))[0] as Tensor).data].every(Number.isNaN)).toBe(true);
+    const m = lpPool2d.vjp(tensor([0, 1, 2, 3], [1, 1, 2, 2], "float64"), { normType: 0.5, kernelSize: 2 });
+    const dx = (m.backward(tensor([1], [1, 1, 1, 1], "float64"))[0] as Tensor).data;
+    expect(dx[0]).toBe(Infinity);
+    expectClose([...dx].slice(1), [4.146264369941973, 2.9318516525781364, 2.3938468501173524], { atol: 1e-12, rtol: 1e-12 });
+  });
+});
