@@ -290,3 +290,40 @@ describe.each(listPools().map((m) => ({ m, rank: (m.dims.includes(2) ? 2 : m.dim
     });
   }
 });
+
+describe("the { output, indices } variants", () => {
+  const cases: [string, 1 | 2 | 3, Record<string, unknown>][] = [
+    ...([1, 2, 3] as const).flatMap((r): [string, 1 | 2 | 3, Record<string, unknown>][] => [
+      [`maxPool${r}dWithIndices`, r, { kernelSize: 3, stride: 2, padding: 1 }],
+      [`adaptiveMaxPool${r}dWithIndices`, r, { outputSize: 3 }],
+    ]),
+    ["fractionalMaxPool2dWithIndices", 2, { kernelSize: 2, outputSize: 3, seed: 1 }],
+    ["fractionalMaxPool3dWithIndices", 3, { kernelSize: 2, outputSize: 3, seed: 1 }],
+  ];
+  it.each(cases)("%s: int32 indices, float64 kept, one gradient, unbatched too, nothing mutated", (name, rank, options) => {
+    const f = op(name);
+    for (const batched of [true, false]) {
+      const x = rand(batched ? shapeFor(rank) : shapeFor(rank).slice(1), { seed: 3, dtype: "float64" });
+      const before = snap(x);
+      const r = f(x, options) as { output: Tensor; indices: Tensor };
+      expect(r.output.dtype).toBe("float64");
+      expect(r.indices.dtype).toBe("int32");
+      expect([...r.indices.shape]).toEqual([...r.output.shape]);
+      expect(r.output.shape.length).toBe(x.shape.length);
+      // indices are flat into each input plane and point at the maximum they report
+      const plane = x.shape.slice(-rank).reduce((a, b) => a * b, 1);
+      const planes = x.size / plane;
+      const per = r.output.size / planes;
+      for (let i = 0; i < r.output.size; i++) {
+        const k = r.indices.data[i]!;
+        expect(k >= 0 && k < plane, `${name} index ${k}`).toBe(true);
+        expect(x.data[Math.floor(i / per) * plane + k]).toBe(r.output.data[i]);
+      }
+      const { backward } = f.vjp(x, options);
+      const g = backward(tensor(new Float64Array(r.output.size).fill(1), r.output.shape, "float64"));
+      expect(g.length).toBe(1);
+      expect([...g[0]!.shape]).toEqual([...x.shape]);
+      expect(snap(x)).toEqual(before);
+    }
+  });
+});
