@@ -327,3 +327,33 @@ describe("the { output, indices } variants", () => {
     }
   });
 });
+
+/**
+ * Methods whose output is positively homogeneous of degree 1 in x once the windows and random draws
+ * are fixed (max / average / LP / selection / bilinear interpolation). For them Euler's identity
+ * Σ x·(∂L/∂x) = Σ dy·y holds exactly, so a backward that routed through other windows or other
+ * random draws than its forward would break it. No seed is passed: the draws come from the global
+ * generator, which is advanced between the forward and the backward calls.
+ */
+const HOMOGENEOUS_1 = ["Max", "Average", "LP", "MaxUnpool", "GlobalAverage", "GlobalMax", "AdaptiveAverage", "AdaptiveMax", "FractionalMax", "Mixed", "Stochastic", "S3Pool", "SpatialPyramid", "RoIPool", "RoIAlign"];
+
+describe.each(HOMOGENEOUS_1.map((n) => ({ m: getPool(n) })))("backward uses the forward's windows and draws: $m.name", ({ m }) => {
+  it.each(m.dims.map((rank) => ({ rank })))("Euler: Σ x·dx = Σ dy·y ($rank d), with the global generator advanced in between", ({ rank }) => {
+    const f = m.ops[rank] as unknown as AnyFn;
+    // fractional sizes so the fractional windows really depend on the draws
+    const x = rand(rank === 2 ? [2, 3, 16, 18] : shapeFor(rank), { seed: 31, dtype: "float64" });
+    const options = { ...m.defaults, ...(m.name === "FractionalMax" ? { outputRatio: 0.6 } : {}) };
+    const extras = argsOf(m, x, options);
+    manualSeed(1234);
+    const { output, backward } = f.vjp(x, ...extras, options);
+    const y = primary(output);
+    rand([1000]); // advance the global generator: backward must not draw again
+    const dy = rand(y.shape as number[], { seed: 32, dtype: "float64" });
+    const [dx] = backward(dy);
+    let lhs = 0;
+    let rhs = 0;
+    for (let i = 0; i < x.size; i++) lhs += x.data[i]! * dx!.data[i]!;
+    for (let i = 0; i < y.size; i++) rhs += dy.data[i]! * y.data[i]!;
+    expect(Math.abs(lhs - rhs), `${m.name} ${rank}d: ${lhs} vs ${rhs}`).toBeLessThan(1e-9 * Math.max(1, Math.abs(rhs)));
+  });
+});
