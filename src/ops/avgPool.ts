@@ -118,6 +118,13 @@ export const avgPool2d = avgPoolN(2);
  * 3-d average pooling, as PyTorch's `F.avg_pool3d`: `[N, C, D, H, W] → [N, C, Do, Ho, Wo]` (or
  * unbatched `[C, D, H, W]`). See {@link avgPool1d}.
  *
+ * Deviation: PyTorch 1.13's `avg_pool3d` (Pool.h `pool3d_shape_check` with `check_input_size`) also
+ * rejects inputs whose *unpadded* size is smaller than the kernel in some dim ("input image … smaller
+ * than kernel size"), even when the padded input fits; `avg_pool1d/2d` have no such check. Here all
+ * ranks follow the same rule — only the padded input must hold a window — and such inputs get the
+ * same windows and divisors as in 2-d (e.g. D = 1, kernel 2, padding 1 averages one plane with one
+ * padding plane).
+ *
  * @example
  * avgPool3d(x, { kernelSize: 2, divisorOverride: 4 });
  */

@@ -92,6 +92,14 @@ describe("avgPool — values", () => {
     const { output, backward } = avgPool1d.vjp(x6, base);
     expectClose((backward(onesLike(output))[0] as Tensor).data, [1 / 3, 2 / 3, 1 / 3, 2 / 3, 1 / 3, 5 / 6], { atol: 1e-12 });
   });
+  it("avgPool3d accepts an unpadded input smaller than the kernel (documented deviation: torch 1.13's avg_pool3d rejects it)", () => {
+    // Hand-worked: D = H = 1, W = 2, kernel [2, 1, 2], padding [1, 0, 1], stride = kernel. Depth window
+    // [-1, 1) and width windows [-1, 1), [1, 3): each holds one input value, divisor 2·1·2 = 4.
+    // Same numbers as F.avg_pool2d(x[:, :, 0], (1, 2), padding=(0, 1)) / 2 with the depth padding plane.
+    const x = tensor([1, 2], [1, 1, 1, 1, 2], "float64");
+    expectClose(avgPool3d(x, { kernelSize: [2, 1, 2], padding: [1, 0, 1] }).data, [0.25, 0.5], { atol: 1e-15 });
+    expectClose(avgPool3d(x, { kernelSize: [2, 1, 2], padding: [1, 0, 1], countIncludePad: false }).data, [1, 2], { atol: 1e-15 });
+  });
   it("a negative divisorOverride divides by it, as PyTorch", () => {
     expectClose(avgPool2d(tensor(new Float32Array(16).fill(1), [1, 1, 4, 4]), { kernelSize: 2, divisorOverride: -2 }).data, [-2, -2, -2, -2]);
   });
