@@ -182,7 +182,8 @@ function stochasticImpl(op: string, x: Tensor, opts?: StochasticPoolOptions) {
   /** relu's gradient: nothing reaches inputs that were negative (0 passes, as in the x ≥ 0 rules). */
   const maskNegative = (dx: FloatArray): void => {
     if (!hasNegative) return;
-    for (let i = 0; i < raw.length; i++) if ((raw[i] as number) < 0) dx[i] = 0;
+    const cur = x.data as FloatArray; // read at use: the forward's view may be stale by now
+    for (let i = 0; i < cur.length; i++) if ((cur[i] as number) < 0) dx[i] = 0;
   };
   const n = plan.planes * plan.outPlaneSize;
   const y = allocArray(dtype, n);
@@ -225,7 +226,9 @@ function stochasticImpl(op: string, x: Tensor, opts?: StochasticPoolOptions) {
     output: { output: fromArray(y, plan.outShape), indices: null } as StochasticResult,
     backward: (dy: Tensor) => {
       const dx = allocArray(dtype, x.size);
-      kernel("stochasticPool.backwardEval", dtype, stochasticEvalBackward)((dy.data as FloatArray), xd, y, sums, dx, plan.planes, plan.axes);
+      // The relu copy is ours; without negatives x itself is pooled, read through x.data at use.
+      const xs = hasNegative ? xd : (x.data as FloatArray);
+      kernel("stochasticPool.backwardEval", dtype, stochasticEvalBackward)((dy.data as FloatArray), xs, y, sums, dx, plan.planes, plan.axes);
       maskNegative(dx);
       return [fromArray(dx, x.shape)];
     },

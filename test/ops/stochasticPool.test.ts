@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { stochasticPool2d, stochasticPool2dWithIndices } from "../../src/ops/novel.js";
 import { getPool } from "../../src/registry.js";
-import { tensor, type Tensor } from "../../src/tensor/tensor.js";
+import { Tensor, tensor } from "../../src/tensor/tensor.js";
 import { Generator, manualSeed } from "../../src/tensor/random.js";
 import { expectClose, tolFor } from "../helpers/close.js";
 import { expected, FLOAT_DTYPES, fromJSON, loadFixture, replayCases, type TensorJSON } from "../helpers/fixtures.js";
@@ -295,4 +295,38 @@ describe("stochasticPool2d: properties", () => {
     const chi2 = [1, 2, 3].reduce((acc, i, j) => acc + (counts[i]! - C * p[j]!) ** 2 / (C * p[j]!), 0);
     expect(chi2).toBeLessThan(27.6); // χ²(2) upper 1e-6 quantile
   });
+});
+
+describe("stochasticPool2d audit: backward reads x.data at use (storage views may be re-created)", () => {
+  /** A storage whose view is replaced, and the old buffer detached, as after WebAssembly memory growth. */
+  class RegrowingStorage {
+    #view: Float64Array;
+    constructor(values: number[]) {
+      this.#view = Float64Array.from(values);
+    }
+    get view(): Float64Array {
+      return this.#view;
+    }
+    regrow(): void {
+      const copy = this.#view.slice();
+      structuredClone(this.#view.buffer, { transfer: [this.#view.buffer] }); // detaches the old view
+      this.#view = copy;
+    }
+  }
+  // Hand-worked (spec §4 eval): y = Σx²/Σx, ∂y/∂x_i = (2x_i − y)/Σx over relu(x).
+  // [1, 2, 3, 4]: y = 3, dx = [−0.1, 0.1, 0.3, 0.5]. [1, −2, 3, 4] → relu [1, 0, 3, 4]: Σ = 8,
+  // y = 26/8 = 3.25, dx = [−1.25, ·, 2.75, 4.75]/8 with the negative input masked to 0.
+  for (const [values, want] of [
+    [[1, 2, 3, 4], [-0.1, 0.1, 0.3, 0.5]],
+    [[1, -2, 3, 4], [-0.15625, 0, 0.34375, 0.59375]],
+  ] as const) {
+    it(`eval gradient of ${JSON.stringify(values)} survives a storage regrow between forward and backward`, () => {
+      const storage = new RegrowingStorage([...values]);
+      const x = new Tensor(storage, [1, 1, 2, 2], "float64");
+      const { backward } = stochasticPool2d.vjp(x, { kernelSize: 2, training: false });
+      storage.regrow();
+      const dx = backward(tensor([1], [1, 1, 1, 1], "float64"))[0] as Tensor;
+      expectClose(dx.data, [...want], { atol: 1e-12, rtol: 0 });
+    });
+  }
 });
