@@ -309,7 +309,7 @@ describe("stochasticPool2d audit: backward reads x.data at use (storage views ma
     }
     regrow(): void {
       const copy = this.#view.slice();
-      structuredClone(this.#view.buffer, { transfer: [this.#view.buffer] }); // detaches the old view
+      structuredClone(this.#view.buffer, { transfer: [this.#view.buffer as ArrayBuffer] }); // detaches the old view
       this.#view = copy;
     }
   }
