@@ -244,8 +244,11 @@ function expectParam(name: string, t: unknown, x: Tensor, shape: readonly number
  *   `filter[c]` (full), shared by the block's 4 pixels (nearest ×2 upsampling);
  * - `d = I − Ĩ` (`reward: "asymmetric"`: `d = relu(I − Ĩ)`), `q = d² + 1e-3` (ε² = 1e-3);
  * - `r = (q / mean_block q)^{λ/2}`, `λ = exp(θ_λ[c])` (`CWeightCalc`);
- * - `w = r + α`, `α = exp(min(θ_α[c], 10))` (`PositiveBias` clamps the stored parameter to ≤ 10;
- *   the gradient to θ_α is 0 above 10, as autograd of the clamp gives);
+ * - `w = r + α`, `α = exp(min(θ_α[c], 10))`. The gradient to θ_α is that of `torch.clamp` (0 where
+ *   θ_α > 10, full at θ_α = 10). Deviation: the official `PositiveBias` clamps the **stored**
+ *   parameter to ≤ 10 in place on every forward pass (inputs are never mutated here), so officially
+ *   the gradient is always taken at the clamped value, e^10·Σ…, and a θ_α above 10 keeps learning.
+ *   To reproduce that, clamp θ_α to ≤ 10 after each optimiser step (then the two agree exactly);
  * - `y = Σ_block w·I / Σ_block w`.
  *
  * Normaliser: we use the nngraph graphs' block **mean** of q; the black-box CUDA layer
