@@ -121,14 +121,21 @@ export function roiAlignBackward(dy: FloatArray, dx: FloatArray, p: RoiAlignPlan
   }
 }
 
-function parse(x: Tensor, boxes: Tensor, opts: RoiAlignOptions | undefined): RoiAlignPlan {
+/** Validated options (shared by the forward pass and `outputShape`, so both reject the same input). */
+function parseOptions(opts: RoiAlignOptions | undefined): { outputSize: unknown; scale: number; sr: number; aligned: boolean } {
   const op = "roiAlign";
   const o = expectOptions<RoiAlignOptions>(op, opts, KNOWN);
   const scale = numberOption(op, "spatialScale", o.spatialScale, 1, { min: 0, minExclusive: true });
   if (!Number.isFinite(scale)) throw new PoolkitRangeError(op, `spatialScale must be finite, got ${scale}`);
   const sr = numberOption(op, "samplingRatio", o.samplingRatio, -1, { integer: true });
   const aligned = boolOption(op, "aligned", o.aligned, false);
-  return planRoiAlign(op, x, boxes, o.outputSize, scale, sr, aligned);
+  if (o.outputSize === undefined) throw new PoolkitRangeError(op, `outputSize is required`);
+  return { outputSize: o.outputSize, scale, sr, aligned };
+}
+
+function parse(x: Tensor, boxes: Tensor, opts: RoiAlignOptions | undefined): RoiAlignPlan {
+  const { outputSize, scale, sr, aligned } = parseOptions(opts);
+  return planRoiAlign("roiAlign", x, boxes, outputSize, scale, sr, aligned);
 }
 
 /**
@@ -169,6 +176,6 @@ export const roiAlign = defineOp(
   },
   {
     /** `[K, C, ph, pw]` for x `[N, C, H, W]` and `k` boxes. */
-    outputShape: (xShape: readonly number[], k: number, opts: RoiAlignOptions): number[] => roiOutputShape("roiAlign", xShape, k, opts.outputSize),
+    outputShape: (xShape: readonly number[], k: number, opts: RoiAlignOptions): number[] => roiOutputShape("roiAlign", xShape, k, parseOptions(opts).outputSize),
   },
 );

@@ -77,11 +77,18 @@ export function roiPoolBackward(dy: FloatArray, arg: Int32Array, dx: FloatArray,
   }
 }
 
-function parse(x: Tensor, boxes: Tensor, opts: RoiPoolOptions | undefined): RoiPoolPlan {
+/** Validated options (shared by the forward pass and `outputShape`, so both reject the same input). */
+function parseOptions(opts: RoiPoolOptions | undefined): { outputSize: unknown; scale: number } {
   const o = expectOptions<RoiPoolOptions>("roiPool", opts, KNOWN);
   const scale = numberOption("roiPool", "spatialScale", o.spatialScale, 1, { min: 0, minExclusive: true });
   if (!Number.isFinite(scale)) throw new PoolkitRangeError("roiPool", `spatialScale must be finite, got ${scale}`);
-  return planRoiPool("roiPool", x, boxes, o.outputSize, scale);
+  if (o.outputSize === undefined) throw new PoolkitRangeError("roiPool", `outputSize is required`);
+  return { outputSize: o.outputSize, scale };
+}
+
+function parse(x: Tensor, boxes: Tensor, opts: RoiPoolOptions | undefined): RoiPoolPlan {
+  const { outputSize, scale } = parseOptions(opts);
+  return planRoiPool("roiPool", x, boxes, outputSize, scale);
 }
 
 /**
@@ -124,6 +131,6 @@ export const roiPool = defineOp(
   },
   {
     /** `[K, C, ph, pw]` for x `[N, C, H, W]` and `k` boxes. */
-    outputShape: (xShape: readonly number[], k: number, opts: RoiPoolOptions): number[] => roiOutputShape("roiPool", xShape, k, opts.outputSize),
+    outputShape: (xShape: readonly number[], k: number, opts: RoiPoolOptions): number[] => roiOutputShape("roiPool", xShape, k, parseOptions(opts).outputSize),
   },
 );

@@ -46,6 +46,12 @@ describe("roiAlign: errors", () => {
     expect(() => roiAlign(x, box(0, 0, 0, 3, 3), { outputSize: 2, spatial_scale: 1 } as never)).toThrow('roiAlign: unknown option "spatial_scale"');
     expect(() => roiAlign(tensor(new Float32Array(32), [1, 2, 1, 4, 4]), box(0, 0, 0, 3, 3), { outputSize: 2 })).toThrow("roiAlign: x must have shape [N, C, H, W], got [1, 2, 1, 4, 4]");
   });
+  it("outputShape rejects the options the forward pass rejects (it used to accept them, or crash on no options)", () => {
+    expect(() => roiAlign.outputShape([1, 1, 4, 4], 2, undefined as never)).toThrow("roiAlign: outputSize is required");
+    expect(() => roiAlign.outputShape([1, 1, 4, 4], 2, { outputSize: 2, samplingRatio: 1.5 })).toThrow("roiAlign: samplingRatio must be an integer, got 1.5");
+    expect(() => roiAlign.outputShape([1, 1, 4, 4], 2, { outputSize: 2, aligned: 1 as never })).toThrow("roiAlign: aligned must be a boolean, got 1");
+    expect(() => roiAlign.outputShape([1, 1, 4, 4], 2, { outputSize: 2, spatial_scale: 1 } as never)).toThrow('roiAlign: unknown option "spatial_scale"');
+  });
 });
 
 describe("roiAlign: values", () => {

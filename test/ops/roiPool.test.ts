@@ -54,6 +54,12 @@ describe("roiPool: errors", () => {
     expect(() => roiPool(x, box(0, 0, 0, 3, 3), { outputSize: 2, samplingRatio: 2 } as never)).toThrow('roiPool: unknown option "samplingRatio"');
     expect(() => roiPool(tensor([1, 2, 3, 4], [1, 1, 2, 2], "int32"), box(0, 0, 0, 1, 1), { outputSize: 1 })).toThrow("roiPool: x must be float32 or float64, got int32");
   });
+  it("outputShape rejects the options the forward pass rejects (it used to accept them, or crash on no options)", () => {
+    expect(() => roiPool.outputShape([1, 1, 4, 4], 2, undefined as never)).toThrow("roiPool: outputSize is required");
+    expect(() => roiPool.outputShape([1, 1, 4, 4], 2, {} as never)).toThrow("roiPool: outputSize is required");
+    expect(() => roiPool.outputShape([1, 1, 4, 4], 2, { outputSize: 2, spatialScale: -1 })).toThrow("roiPool: spatialScale must be > 0, got -1");
+    expect(() => roiPool.outputShape([1, 1, 4, 4], 2, { outputSize: 2, samplingRatio: 2 } as never)).toThrow('roiPool: unknown option "samplingRatio"');
+  });
 });
 
 describe("roiPool: values", () => {
