@@ -10,7 +10,7 @@ import * as poolkit from "../src/index.js";
 import { exampleInputs, getPool, listPools, type PoolMethod } from "../src/registry.js";
 import { Generator, manualSeed, rand } from "../src/tensor/random.js";
 import { Tensor, tensor } from "../src/tensor/tensor.js";
-import type { FloatDType } from "../src/tensor/dtype.js";
+import type { FloatDType, TypedArray } from "../src/tensor/dtype.js";
 
 type AnyFn = ((...args: unknown[]) => unknown) & { vjp: (...args: unknown[]) => { output: unknown; backward: (dy: Tensor) => (Tensor | null)[] }; opName: string };
 const api = poolkit as unknown as Record<string, unknown>;
@@ -355,5 +355,45 @@ describe.each(HOMOGENEOUS_1.map((n) => ({ m: getPool(n) })))("backward uses the 
     for (let i = 0; i < x.size; i++) lhs += x.data[i]! * dx!.data[i]!;
     for (let i = 0; i < y.size; i++) rhs += dy.data[i]! * y.data[i]!;
     expect(Math.abs(lhs - rhs), `${m.name} ${rank}d: ${lhs} vs ${rhs}`).toBeLessThan(1e-9 * Math.max(1, Math.abs(rhs)));
+  });
+});
+
+/**
+ * API.md, "Where storage is heading": a tensor's view may be re-created after WebAssembly memory
+ * growth, so no op may keep a typed-array view of an input from its forward pass for its backward.
+ * Simulated here with a storage whose `grow()` moves the values to a new buffer and detaches the
+ * old one (a stale view then has length 0 and reads undefined).
+ */
+class MovableStorage {
+  #view: TypedArray;
+  constructor(view: TypedArray) {
+    this.#view = view;
+  }
+  get view(): TypedArray {
+    return this.#view;
+  }
+  grow(): void {
+    const old = this.#view;
+    this.#view = old.slice();
+    structuredClone(old.buffer, { transfer: [old.buffer as ArrayBuffer] });
+  }
+}
+
+describe("no typed-array view is kept across ops (storage may move)", () => {
+  it.each(CASES.filter((c) => c.dtype === "float64"))("$m.name $rank d: backward after the inputs' storage moved equals the plain backward", ({ m, rank }) => {
+    const f = m.ops[rank] as unknown as AnyFn;
+    const x = rand(shapeFor(rank), { seed: 3, dtype: "float64" });
+    const options = optsOf(m);
+    const extras = argsOf(m, x, options);
+    const ref = f.vjp(x, ...extras, options);
+    const dy = rand(primary(ref.output).shape as number[], { seed: 4, dtype: "float64" });
+    const want = ref.backward(dy).map((g) => (g ? snap(g) : null));
+    const stores = [x, ...extras].map((t) => new MovableStorage(t.data.slice()));
+    const moved = [x, ...extras].map((t, i) => new Tensor(stores[i]!, t.shape, t.dtype));
+    const { output, backward } = f.vjp(...moved, options);
+    expect(snap(primary(output))).toEqual(snap(primary(ref.output)));
+    for (const s of stores) s.grow();
+    rand([64]); // another op in between
+    expect(backward(dy).map((g) => (g ? snap(g) : null))).toEqual(want);
   });
 });
