@@ -15,6 +15,7 @@ import { caffeGeometry, caffeOutputShape, planCaffe } from "../geometry/caffe.js
 import type { SlidingGeometry } from "../geometry/sliding.js";
 import type { Axes3, WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
+import { avgWindowsForward } from "../kernels/window.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
@@ -150,11 +151,21 @@ export const learnedMixPool2d = defineOp(
         const g = dy.data as FloatArray;
         const dx = allocArray(dtype, x.size);
         mixBackward(g, w, maps, plan, dx, dtype);
+        // max − avg with the average in float64: a float32-rounded average is off by up to ulp(avg)/2,
+        // which is all of max − avg's precision when the window's spread is small against its level
+        // (eight 10000s and one 10001: 0.888672 instead of 8/9). The max is an input value, exact.
+        let av: FloatArray = maps.av;
+        if (dtype !== "float64") {
+          const x64 = allocArray("float64", x.size);
+          x64.set(x.data);
+          av = allocArray("float64", av.length);
+          kernel("avgPool.forward", "float64", avgWindowsForward)(x64, av, plan.planes, plan.axes, maps.div);
+        }
         const acc = new Float64Array(nA);
         for (let p = 0; p < plan.planes; p++) {
           const j = sharing === "layer" ? 0 : p % plan.c;
           let s = 0;
-          for (let i = p * out; i < (p + 1) * out; i++) s += (g[i] as number) * ((maps.mx[i] as number) - (maps.av[i] as number));
+          for (let i = p * out; i < (p + 1) * out; i++) s += (g[i] as number) * ((maps.mx[i] as number) - (av[i] as number));
           acc[j] = (acc[j] as number) + s;
         }
         const dAlpha = allocArray(dtype, nA);

@@ -260,3 +260,19 @@ describe("learned mix / gated / tree: properties", () => {
     expect(inside[0]).not.toBe(0);
   });
 });
+
+describe("learnedMixPool2d audit: float32 dalpha when the window's spread is small against its level", () => {
+  // Hand-worked: one 3×3 window (k3 s2 on 3×3) of eight 10000s and one 10001: max − avg = 1 − 1/9 = 8/9,
+  // so ∂y/∂alpha = dy·(max − avg) = 8/9 ("clamped" mixing inside [0, 1]). The float32-rounded
+  // average 10000.111328125 gave 0.888671875 (relative error 2.4e-4).
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`${dtype}: dalpha = 8/9 to the dtype's precision`, () => {
+      const values = new Array<number>(9).fill(10000);
+      values[4] = 10001;
+      const x = tensor(values, [1, 1, 3, 3], dtype);
+      const { backward } = learnedMixPool2d.vjp(x, tensor([0.3], [1], dtype));
+      const [, dAlpha] = backward(tensor([1], [1, 1, 1, 1], dtype)) as [Tensor, Tensor];
+      expectClose(dAlpha.data, [8 / 9], { rtol: dtype === "float32" ? 1e-6 : 1e-12, atol: 0 });
+    });
+  }
+});
