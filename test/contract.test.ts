@@ -397,3 +397,54 @@ describe("no typed-array view is kept across ops (storage may move)", () => {
     expect(backward(dy).map((g) => (g ? snap(g) : null))).toEqual(want);
   });
 });
+
+/**
+ * Every method's backward is the vector-Jacobian product of its forward: float64 central differences
+ * on a sample of the elements of every input with a gradient, on distinct (tie-free) values, with the
+ * descriptor defaults (training and, where there is one, eval mode). Excluded: DynOPool's `r`, whose
+ * gradient is a documented straight-through estimate (the forward is piecewise constant in r), and its
+ * `delta` at the defaults r = 2, delta = 0.25, where every query sits on a pixel centre — a kink of the
+ * bilinear interpolation (test/ops/dynamicPool.test.ts gradchecks delta away from it).
+ */
+const STRAIGHT_THROUGH = new Set(["DynOPool:r", "DynOPool:delta"]);
+const GRAD_CASES = listPools().flatMap((m) =>
+  m.dims.flatMap((rank) => (m.trainEval ? [true, false] : [true]).map((training) => ({ m, rank, training }))),
+);
+describe.each(GRAD_CASES)("finite differences: $m.name $rank d (training $training)", ({ m, rank, training }) => {
+  it("backward matches central differences for every differentiable input", () => {
+    const f = m.ops[rank] as unknown as AnyFn;
+    const shape = [2, 2, ...(rank === 3 ? [6, 6, 6] : rank === 2 ? [8, 8] : [10])];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const gen = new Generator(11);
+    const perm = gen.permutation(n);
+    const x = tensor(Array.from(perm, (v) => 0.2 + v / n + 0.01 * gen.uniform()), shape, "float64");
+    const options = { ...optsOf(m), ...(m.trainEval ? { training } : {}) };
+    const inputs = [x, ...argsOf(m, x, options)];
+    const run = (ins: Tensor[]): Float64Array => primary(f(...ins, options)).data as Float64Array;
+    const base = f.vjp(...inputs, options);
+    const y = primary(base.output);
+    const dy = tensor(Array.from({ length: y.size }, () => gen.normal()), y.shape, "float64");
+    const grads = base.backward(dy);
+    const dot = (a: Float64Array): number => a.reduce((s, v, i) => s + v * dy.data[i]!, 0);
+    grads.forEach((g, i) => {
+      const name = i === 0 ? "x" : m.inputs[i - 1]!.name;
+      if (!g || STRAIGHT_THROUGH.has(`${m.name}:${name}`)) return;
+      const xd = Float64Array.from(inputs[i]!.data);
+      const step = Math.max(1, Math.floor(xd.length / 40));
+      for (let j = 0; j < xd.length; j += step) {
+        const orig = xd[j]!;
+        const eps = 1e-6;
+        const at = (v: number): number => {
+          xd[j] = v;
+          const ins = inputs.slice();
+          ins[i] = tensor(xd.slice(), inputs[i]!.shape, "float64");
+          return dot(run(ins));
+        };
+        const numeric = (at(orig + eps) - at(orig - eps)) / (2 * eps);
+        xd[j] = orig;
+        const analytic = g.data[j]!;
+        expect(Math.abs(numeric - analytic), `${m.name} ${rank}d ${name}[${j}]: analytic ${analytic}, numeric ${numeric}`).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(numeric));
+      }
+    });
+  });
+});
