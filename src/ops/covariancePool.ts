@@ -82,6 +82,8 @@ interface ImageState {
   ys?: Float64Array[];
   zs?: Float64Array[];
   yN?: Float64Array;
+  /** C has a NaN/∞ entry (sqrtm, newton-schulz): output and gradient are NaN. */
+  nonFinite?: boolean;
 }
 
 /** Divided differences of f(λ) = log(max(λ, 0) + ε) (log1p form: no cancellation for close eigenvalues). */
@@ -245,7 +247,12 @@ export const covariancePool = defineOp(
       if (eps > 0 && (norm === "none" || norm === "newton-schulz")) for (let i = 0; i < d; i++) c[i * d + i] = (c[i * d + i] as number) + eps;
       const st: ImageState = { xc, c };
       let f: Float64Array;
-      if (norm === "none") f = c;
+      // A NaN/∞ covariance (NaN or ∞ input, or overflow) would otherwise come out as 0: the eigenvalue
+      // truncation drops NaN eigenvalues and the tr = 0 guard catches tr = NaN. Propagate NaN instead.
+      if ((norm === "sqrtm" || norm === "newton-schulz") && !c.every(Number.isFinite)) {
+        st.nonFinite = true;
+        f = allocArray("float64", d * d).fill(NaN);
+      } else if (norm === "none") f = c;
       // Y_N is a polynomial in A, so symmetric in exact arithmetic; sym() removes the rounding asymmetry.
       else if (norm === "newton-schulz") f = sym(newtonSchulzForward(st, d, iterations), d);
       else {
@@ -282,7 +289,8 @@ export const covariancePool = defineOp(
           if (full) for (let i = 0; i < d * d; i++) gm[i] = g[o++] as number;
           else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) gm[i * d + j] = g[o++] as number;
           let dC: Float64Array;
-          if (norm === "none") dC = gm;
+          if (st.nonFinite) dC = allocArray("float64", d * d).fill(NaN);
+          else if (norm === "none") dC = gm;
           else if (norm === "newton-schulz") dC = newtonSchulzBackward(st, sym(gm, d), d, iterations);
           else dC = spectralBackward(st.u as Float64Array, st.p as Float64Array, sym(gm, d), d);
           // C = Xc Xcᵀ / M with Xc = X·(I − 11ᵀ/M): dX = (dC + dCᵀ)·Xc / M.
