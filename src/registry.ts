@@ -87,14 +87,16 @@ export function exampleInputs(method: PoolMethod, x: Tensor, gen: Generator, opt
   });
 }
 
-const METHODS: readonly PoolMethod[] = [
+// Frozen: listPools() hands this very array out, and getPool, the CLI and the tfjs layers all read it,
+// so a caller's in-place sort/push/splice must not reorder or empty the registry for everyone.
+const METHODS: readonly PoolMethod[] = Object.freeze([
   ...PYTORCH_METHODS,
   ...ADAPTIVE_METHODS,
   ...NOVEL_METHODS,
   ...WEIGHTED_METHODS,
   ...DOWNSTREAM_METHODS,
   ...BILINEAR_METHODS,
-];
+]);
 
 /** Lowercase, drop separators; `pooling`/`pool` suffixes and a trailing `1d/2d/3d` are optional. */
 export function normalizeName(name: string): string[] {

@@ -108,6 +108,16 @@ describe("registry contract", () => {
     }
   });
 
+  it("the list listPools() returns cannot be reordered or emptied in place (it is the registry itself)", () => {
+    const list = listPools() as PoolMethod[];
+    const n = list.length;
+    expect(() => list.sort((a, b) => b.name.localeCompare(a.name))).toThrow(TypeError);
+    expect(() => list.splice(0, n)).toThrow(TypeError);
+    expect(listPools().length).toBe(n);
+    expect(listPools()[0]!.name).toBe("Max");
+    expect(getPool("soft").export).toBe("softPool2d");
+  });
+
   it("getPool forgives names: soft, soft-pool, SoftPool, softPool2d; unknown names throw listing the known ones", () => {
     for (const n of ["soft", "soft-pool", "SoftPool", "softPool2d", "SOFT_POOL"]) expect(getPool(n).export, n).toBe("softPool2d");
     expect(() => getPool("nope")).toThrow(RangeError);
