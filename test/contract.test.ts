@@ -458,3 +458,21 @@ describe.each(GRAD_CASES)("finite differences: $m.name $rank d (training $traini
     });
   });
 });
+
+describe("optional second stream: op(a) is op(a, a)", () => {
+  it.each([
+    ["bilinearPool", {}],
+    ["compactBilinearPool", { outputDim: 16 }],
+    ["compactBilinearPool", { outputDim: 16, method: "random-maclaurin" }],
+  ] as const)("%s %j: same output, and the one-stream gradient is da + db", (name, options) => {
+    const f = op(name);
+    const a = rand([2, 3, 4, 5], { seed: 1, dtype: "float64" });
+    const one = f.vjp(a, options);
+    const two = f.vjp(a, a, options);
+    expect(snap(primary(one.output))).toEqual(snap(primary(two.output)));
+    const dy = rand(primary(one.output).shape as number[], { seed: 2, dtype: "float64" });
+    const [g] = one.backward(dy);
+    const [ga, gb] = two.backward(dy);
+    for (let i = 0; i < a.size; i++) expect(g!.data[i]!).toBeCloseTo(ga!.data[i]! + gb!.data[i]!, 12);
+  });
+});
