@@ -79,6 +79,17 @@ describe("API.md exports", () => {
     }
   });
 
+  it("every exported op (WithIndices variants and helpers included) carries its export name and names itself in errors", () => {
+    const ops = Object.entries(api).filter(([, v]) => typeof v === "function" && typeof (v as { vjp?: unknown }).vjp === "function");
+    expect(ops.length).toBeGreaterThan(OP_EXPORTS.length);
+    for (const [name, fn] of ops) {
+      const f = fn as AnyFn;
+      expect(f.opName, name).toBe(name);
+      expect(f.name, name).toBe(name);
+      expectOpErrorLoose(thrown(() => f("not a tensor", {})), name);
+    }
+  });
+
   it("tensor() defaults to float32 and exposes shape, dtype, data, size, toArray", () => {
     const t = tensor([[1, 2, 3], [4, 5, 6]]);
     expect(t.dtype).toBe("float32");
@@ -249,6 +260,10 @@ function thrown(call: () => unknown): unknown {
     return e;
   }
   return undefined;
+}
+function expectOpErrorLoose(err: unknown, opName: string): void {
+  expect(err instanceof TypeError || err instanceof RangeError, `${opName}: ${String(err)}`).toBe(true);
+  expect((err as Error).message.startsWith(`${opName}: `), (err as Error).message).toBe(true);
 }
 /** The error is a TypeError/RangeError whose message starts with the op name (never a bare JS crash). */
 function expectOpError(err: unknown, opName: string, what: string): void {
