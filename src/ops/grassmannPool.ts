@@ -144,6 +144,14 @@ export const grassmannPool = defineOp(
  * const x = tensor([3, 0, 0, 0, 2, 0, 0, 0, 1], [1, 3, 1, 3]);
  * grassmannCompactPool(x, tensor([[1], [1], [1]]), { k: 2 }); // [[2]]
  */
+/** w must be `[C, d]` with d ≥ 1 (shared by the forward pass and `outputShape`). */
+function checkW(op: string, wShape: unknown, c: number): void {
+  const s = wShape as readonly number[];
+  if (!Array.isArray(s) || s.length !== 2 || s[0] !== c || !Number.isInteger(s[1]) || (s[1] as number) < 1) {
+    throw new PoolkitRangeError(op, `w must have shape [C, d] = [${c}, d] with d ≥ 1, got ${show(wShape)}`);
+  }
+}
+
 export const grassmannCompactPool = defineOp(
   "grassmannCompactPool",
   (x: Tensor, w: Tensor, opts: GrassmannPoolOptions) => {
@@ -151,9 +159,7 @@ export const grassmannCompactPool = defineOp(
     batchedInput2d(op, "x", x);
     expectFloatTensor(op, "w", w);
     const [n, c, h, wd] = x.shape as [number, number, number, number];
-    if (w.shape.length !== 2 || w.shape[0] !== c || (w.shape[1] as number) < 1) {
-      throw new PoolkitRangeError(op, `w must have shape [C, d] = [${c}, d] with d ≥ 1, got ${show(w.shape)}`);
-    }
+    checkW(op, w.shape, c);
     const k = parseK(op, opts, x.shape);
     const d = w.shape[1] as number;
     const m = h * wd;
@@ -205,6 +211,7 @@ export const grassmannCompactPool = defineOp(
     /** `[N, d]` for w `[C, d]`. */
     outputShape: (xShape: readonly number[], wShape: readonly number[], opts: GrassmannPoolOptions): number[] => {
       batchedShape2d("grassmannCompactPool", "x", xShape);
+      checkW("grassmannCompactPool", wShape, xShape[1] as number);
       parseK("grassmannCompactPool", opts, xShape);
       return [xShape[0] as number, wShape[1] as number];
     },

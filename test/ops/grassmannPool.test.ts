@@ -66,6 +66,11 @@ describe("grassmannPool: errors", () => {
     expect(() => grassmannCompactPool(x, randomT([2, 4], 1), { k: 1 })).toThrow("grassmannCompactPool: w must have shape [C, d] = [3, d] with d ≥ 1, got [2, 4]");
     expect(() => grassmannCompactPool(x, randomT([3], 1), { k: 1 })).toThrow("grassmannCompactPool: w must have shape [C, d] = [3, d] with d ≥ 1, got [3]");
   });
+  it("grassmannCompactPool.outputShape rejects the w shapes the forward pass rejects (it used to return [N, d] for them)", () => {
+    expect(() => grassmannCompactPool.outputShape([1, 3, 1, 2], [2, 4], { k: 1 })).toThrow("grassmannCompactPool: w must have shape [C, d] = [3, d] with d ≥ 1, got [2, 4]");
+    expect(() => grassmannCompactPool.outputShape([1, 3, 1, 2], [3], { k: 1 })).toThrow("grassmannCompactPool: w must have shape [C, d] = [3, d] with d ≥ 1, got [3]");
+    expect(grassmannCompactPool.outputShape([1, 3, 1, 2], [3, 4], { k: 1 })).toEqual([1, 4]);
+  });
 });
 
 describe("grassmannPool: values", () => {
