@@ -309,7 +309,14 @@ export const bilinearPool = defineOp(
     /** `[N, M·P]` for a `[N, M, ...]` and b `[N, P, ...]`; `[N, M²]` when b is omitted. */
     outputShape(aShape: readonly number[], bShape?: readonly number[] | null): number[] {
       featureShape("bilinearPool", "a", aShape);
-      if (bShape) featureShape("bilinearPool", "b", bShape);
+      if (bShape) {
+        featureShape("bilinearPool", "b", bShape);
+        // As pairedFeatureMap: b must share a's batch size and spatial size.
+        if (bShape.length !== aShape.length || bShape.some((v, i) => i !== 1 && v !== aShape[i])) {
+          const want = `[${[aShape[0], "C", ...aShape.slice(2)].join(", ")}]`;
+          throw new PoolkitRangeError("bilinearPool", `b must have the batch size and spatial size of a ${want}, got shape ${show(bShape)}`);
+        }
+      }
       const n = aShape[0] ?? 0;
       const ca = aShape[1] ?? 0;
       const cb = bShape ? (bShape[1] ?? 0) : ca;

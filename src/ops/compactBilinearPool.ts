@@ -197,12 +197,13 @@ function paramTensor(op: string, name: string, t: unknown, shape: number[], kind
   return out;
 }
 
-function resolveParams(op: string, o: CompactBilinearPoolOptions, c1: number, c2: number): ParamArrays {
+/** The method and sketch length the options ask for (checked, nothing drawn): shared by the op and `outputShape`. */
+function resolveDim(op: string, o: CompactBilinearPoolOptions): { method: CompactBilinearMethod; d: number } {
   if (o.params === undefined) {
     if (o.outputDim === undefined) throw new PoolkitRangeError(op, "outputDim is required (a positive integer), got undefined");
     const d = numberOption(op, "outputDim", o.outputDim, 0, { integer: true, min: 1 });
     const method = enumOption(op, "method", o.method, METHODS, "tensor-sketch");
-    return generate(method, c1, c2, d, seedOption(op, o.seed));
+    return { method, d };
   }
   const p = o.params as Partial<CompactBilinearParams> | null;
   if (p === null || typeof p !== "object" || p instanceof Tensor) throw new PoolkitTypeError(op, `params must be an object from compactBilinearParams, got ${show(p)}`);
@@ -216,6 +217,13 @@ function resolveParams(op: string, o: CompactBilinearPoolOptions, c1: number, c2
   if (o.outputDim !== undefined && o.outputDim !== d) {
     throw new PoolkitRangeError(op, `outputDim ${show(o.outputDim)} does not match params.outputDim ${d}`);
   }
+  return { method, d };
+}
+
+function resolveParams(op: string, o: CompactBilinearPoolOptions, c1: number, c2: number): ParamArrays {
+  const { method, d } = resolveDim(op, o);
+  if (o.params === undefined) return generate(method, c1, c2, d, seedOption(op, o.seed));
+  const p = o.params as Partial<CompactBilinearParams>;
   if (method === "tensor-sketch") {
     const q = p as Partial<TensorSketchParams>;
     return {
@@ -619,9 +627,11 @@ export const compactBilinearPool = defineOp(
   {
     /** `[N, d]` (sumPool, default) or `[N, d, ...spatial]`, d = outputDim (or params.outputDim). */
     outputShape(aShape: readonly number[], options: CompactBilinearPoolOptions): number[] {
-      featureShape("compactBilinearPool", "a", aShape);
-      const d = options.outputDim ?? options.params?.outputDim ?? 0;
-      return outShape(aShape[0] ?? 0, aShape.slice(2), d, options.sumPool !== false);
+      const op = "compactBilinearPool";
+      featureShape(op, "a", aShape);
+      const o = expectOptions<CompactBilinearPoolOptions>(op, options, KNOWN);
+      const { d } = resolveDim(op, o);
+      return outShape(aShape[0] ?? 0, aShape.slice(2), d, boolOption(op, "sumPool", o.sumPool, true));
     },
   },
 );

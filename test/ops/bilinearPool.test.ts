@@ -61,6 +61,11 @@ describe("bilinearPool: shape / smoke", () => {
 
 describe("bilinearPool: errors", () => {
   const a = randn([2, 3, 4, 4], { seed: 1 });
+  it("outputShape rejects a b of another batch or spatial size, as the forward pass does (it used to return [N, M·P])", () => {
+    expect(() => bilinearPool.outputShape([2, 3, 4, 4], [2, 5, 4, 5])).toThrow("bilinearPool: b must have the batch size and spatial size of a [2, C, 4, 4], got shape [2, 5, 4, 5]");
+    expect(() => bilinearPool.outputShape([2, 3, 4, 4], [1, 5, 4, 4])).toThrow("bilinearPool: b must have the batch size and spatial size of a [2, C, 4, 4], got shape [1, 5, 4, 4]");
+    expect(() => bilinearPool.outputShape([2, 3, 4, 4], [2, 5, 16])).toThrow("bilinearPool: b must have the batch size and spatial size of a [2, C, 4, 4], got shape [2, 5, 16]");
+  });
   it("rejects mismatched batch or spatial sizes, dtypes and bad ranks", () => {
     expect(() => bilinearPool(a, randn([2, 3, 4, 5]))).toThrow("bilinearPool: b must have the batch size and spatial size of a [2, C, 4, 4], got shape [2, 3, 4, 5]");
     expect(() => bilinearPool(a, randn([1, 3, 4, 4]))).toThrow("bilinearPool: b must have the batch size and spatial size of a [2, C, 4, 4], got shape [1, 3, 4, 4]");

@@ -137,6 +137,15 @@ describe("compactBilinearParams: exposed, savable parameters", () => {
 
 describe("compactBilinearPool: errors", () => {
   const a = randn([2, 3, 4, 4], { seed: 1 });
+  it("outputShape rejects the options the forward pass rejects (it used to return [N, 0] without outputDim, or crash on no options)", () => {
+    expect(() => compactBilinearPool.outputShape([2, 3, 4, 4], {})).toThrow("compactBilinearPool: outputDim is required (a positive integer), got undefined");
+    expect(() => compactBilinearPool.outputShape([2, 3, 4, 4], undefined as never)).toThrow("compactBilinearPool: outputDim is required (a positive integer), got undefined");
+    expect(() => compactBilinearPool.outputShape([2, 3, 4, 4], { outputDim: 2.5 })).toThrow("compactBilinearPool: outputDim must be an integer and >= 1, got 2.5");
+    expect(() => compactBilinearPool.outputShape([2, 3, 4, 4], { outputDim: 8, sumpool: false } as never)).toThrow('compactBilinearPool: unknown option "sumpool"');
+    const params = compactBilinearParams(3, 3, { outputDim: 4 });
+    expect(() => compactBilinearPool.outputShape([2, 3, 4, 4], { params, outputDim: 8 })).toThrow("compactBilinearPool: outputDim 8 does not match params.outputDim 4");
+    expect(compactBilinearPool.outputShape([2, 3, 4, 4], { params })).toEqual([2, 4]);
+  });
   it("outputDim 0, fractional or missing; unknown method; bad seed; unknown option", () => {
     expect(() => compactBilinearPool(a, { outputDim: 0 })).toThrow("compactBilinearPool: outputDim must be an integer and >= 1, got 0");
     expect(() => compactBilinearPool(a, { outputDim: 2.5 })).toThrow("compactBilinearPool: outputDim must be an integer and >= 1, got 2.5");
