@@ -324,8 +324,23 @@ export const lowRankBilinearPool = defineOp(
   {
     /** `[N, O]` (mean / sum pooling) or `[N, O, ...spatial]` (`"none"`), O = rows of P. */
     outputShape(xShape: readonly number[], pShape: readonly number[], options?: LowRankBilinearPoolOptions): number[] {
-      featureShape("lowRankBilinearPool", "x", xShape);
-      return outShape(xShape[0] ?? 0, xShape.slice(2), pShape[0] ?? 0, options?.pooling ?? "mean");
+      const op = "lowRankBilinearPool";
+      featureShape(op, "x", xShape);
+      // The checks of the forward pass that the shapes known here allow: options, P a non-empty [O, rank] matrix.
+      const o = expectOptions<LowRankBilinearPoolOptions>(op, options, KNOWN);
+      const pooling = enumOption(op, "pooling", o.pooling, POOLING, "mean");
+      enumOption(op, "activation", o.activation, ["tanh", "identity"] as const, "tanh");
+      if (!Array.isArray(pShape) || pShape.length !== 2 || !pShape.every((d) => Number.isInteger(d) && d >= 1)) {
+        throw new PoolkitRangeError(op, `P must be a matrix [outputs, rank] with positive sizes, got shape ${show(pShape)}`);
+      }
+      const [outDim, rank] = pShape as [number, number];
+      if (o.rank !== undefined && numberOption(op, "rank", o.rank, 0, { integer: true, min: 1 }) !== rank) {
+        throw new PoolkitRangeError(op, `rank ${show(o.rank)} does not match P's ${rank} columns (P shape ${show(pShape)})`);
+      }
+      if (o.outputDim !== undefined && numberOption(op, "outputDim", o.outputDim, 0, { integer: true, min: 1 }) !== outDim) {
+        throw new PoolkitRangeError(op, `outputDim ${show(o.outputDim)} does not match P's ${outDim} rows (P shape ${show(pShape)})`);
+      }
+      return outShape(xShape[0] ?? 0, xShape.slice(2), outDim, pooling);
     },
   },
 );

@@ -55,6 +55,15 @@ describe("lowRankBilinearPool: errors", () => {
   const U = randn([6, 3], { seed: 3 });
   const V = randn([6, 5], { seed: 4 });
   const P = randn([2, 6], { seed: 5 });
+  it("outputShape rejects options and P shapes the forward pass rejects (it used to ignore them)", () => {
+    expect(() => lowRankBilinearPool.outputShape(x.shape, P.shape, { pooling: "max" } as never)).toThrow('lowRankBilinearPool: pooling must be one of "mean", "sum", "none", got "max"');
+    expect(() => lowRankBilinearPool.outputShape(x.shape, P.shape, { pool: "sum" } as never)).toThrow('lowRankBilinearPool: unknown option "pool"');
+    expect(() => lowRankBilinearPool.outputShape(x.shape, [2], {})).toThrow("lowRankBilinearPool: P must be a matrix [outputs, rank] with positive sizes, got shape [2]");
+    expect(() => lowRankBilinearPool.outputShape(x.shape, [0, 6], {})).toThrow("lowRankBilinearPool: P must be a matrix [outputs, rank] with positive sizes, got shape [0, 6]");
+    expect(() => lowRankBilinearPool.outputShape(x.shape, P.shape, { outputDim: 3 })).toThrow("lowRankBilinearPool: outputDim 3 does not match P's 2 rows");
+    expect(() => lowRankBilinearPool.outputShape(x.shape, P.shape, { rank: 5 })).toThrow("lowRankBilinearPool: rank 5 does not match P's 6 columns");
+    expect(lowRankBilinearPool.outputShape(x.shape, P.shape, { rank: 6, outputDim: 2, pooling: "sum" })).toEqual([2, 2]);
+  });
   it("wrong parameter shapes", () => {
     expect(() => lowRankBilinearPool(x, y, randn([6, 4]), V, P)).toThrow("lowRankBilinearPool: U must have shape [6, 3] (rank × channels of x), got [6, 4]");
     expect(() => lowRankBilinearPool(x, y, U, randn([5, 5]), P)).toThrow("lowRankBilinearPool: V must have shape [6, 5] (U's rank × channels of y), got [5, 5]");
