@@ -24,7 +24,10 @@ export function expectOptions<T extends object>(op: string, opts: unknown, known
   }
   for (const k of Object.keys(opts)) {
     if (!known.includes(k)) {
-      throw new PoolkitTypeError(op, `unknown option ${show(k)}; known options: ${known.join(", ")}`);
+      throw new PoolkitTypeError(
+        op,
+        known.length === 0 ? `takes no options, got unknown option ${show(k)}` : `unknown option ${show(k)}; known options: ${known.join(", ")}`,
+      );
     }
   }
   return opts as T;
