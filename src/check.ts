@@ -48,16 +48,21 @@ export function spatialInput(op: string, name: string, x: unknown, rank: number)
   return spatialShapeInput(op, name, x.shape, rank);
 }
 
+/** A bare shape (for `outputShape`): an array of non-negative integers. */
+export function expectShapeArray(op: string, shape: unknown): readonly number[] {
+  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
+    throw new PoolkitTypeError(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
+  }
+  return shape as readonly number[];
+}
+
 /**
  * The shape-level half of {@link spatialInput}, for `outputShape` functions that get a bare shape:
  * `[N, C, ...spatial]` (N may be 0) or unbatched `[C, ...spatial]` of the given spatial rank, with
  * non-empty channel and spatial dims. Same checks and messages as `spatialInput`.
  */
 export function spatialShapeInput(op: string, name: string, shape: unknown, rank: number): SpatialInput {
-  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
-    throw new PoolkitTypeError(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
-  }
-  const s = shape as readonly number[];
+  const s = expectShapeArray(op, shape);
   const axes = AXIS_NAMES[rank] ?? "...";
   if (s.length !== rank + 1 && s.length !== rank + 2) {
     throw new PoolkitRangeError(op, `${name} must have shape [N, C, ${axes}] or [C, ${axes}], got ${show(s)}`);
@@ -80,10 +85,7 @@ export function batchedInput2d(op: string, name: string, x: unknown, dims = "N, 
 
 /** The shape-level twin of {@link batchedInput2d}, for `outputShape`: the same checks and messages. */
 export function batchedShape2d(op: string, name: string, shape: unknown, dims = "N, C, H, W"): void {
-  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
-    throw new PoolkitTypeError(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
-  }
-  const s = shape as readonly number[];
+  const s = expectShapeArray(op, shape);
   if (s.length !== 4) throw new PoolkitRangeError(op, `${name} must have shape [${dims}], got ${show(s)}`);
   if (s[1] === 0 || s[2] === 0 || s[3] === 0) {
     throw new PoolkitRangeError(op, `${name} must have non-empty channel and spatial dims, got shape ${show(s)}`);

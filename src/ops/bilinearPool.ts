@@ -3,7 +3,7 @@
  * square root and L2 normalisation. Also home of the pieces the other bilinear ops share: the
  * feature-map checks and the signed-√ / L2 post-processing with its exact backward.
  */
-import { boolOption, enumOption, expectFloatTensor, expectOptions, numberOption } from "../check.js";
+import { boolOption, enumOption, expectFloatTensor, expectOptions, numberOption, expectShapeArray } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
@@ -36,10 +36,7 @@ export function featureMap(op: string, name: string, x: unknown): FeatureMap {
 
 /** The shape-level checks of {@link featureMap}, for `outputShape`: the same messages. */
 export function featureShape(op: string, name: string, shape: unknown): void {
-  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
-    throw new PoolkitTypeError(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
-  }
-  const s = shape as readonly number[];
+  const s = expectShapeArray(op, shape);
   if (s.length < 2) throw new PoolkitRangeError(op, `${name} must have shape [N, C, H, W] (or [N, C, ...spatial]), got ${show(s)}`);
   for (let i = 1; i < s.length; i++) {
     if (s[i] === 0) throw new PoolkitRangeError(op, `${name} must have non-empty channel and spatial dims, got shape ${show(s)}`);

@@ -3,7 +3,7 @@
  * Planned as adaptive pooling to size 1 over the flattened spatial dims (src/geometry/adaptive.ts),
  * so any number of spatial dims works and the shared window kernels do the work.
  */
-import { expectFloatTensor, expectOptions } from "../check.js";
+import { expectFloatTensor, expectOptions, expectShapeArray } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { adaptiveAxis } from "../geometry/adaptive.js";
 import { makePlan, type WindowPlan } from "../geometry/plan.js";
@@ -17,11 +17,8 @@ import { fromArray, type Tensor } from "../tensor/tensor.js";
 /** Global pooling takes no options; an empty object (or nothing) is accepted. */
 export type GlobalPoolOptions = Record<string, never>;
 
-function checkShape(op: string, shape: unknown): number[] {
-  if (!Array.isArray(shape) || shape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 0)) {
-    throw new PoolkitTypeError(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
-  }
-  const s = shape as number[];
+function checkShape(op: string, shape: unknown): readonly number[] {
+  const s = expectShapeArray(op, shape);
   if (s.length < 3) throw new PoolkitRangeError(op, `x must have shape [N, C, ...spatial] with at least one spatial dim, got ${show(s)}`);
   for (let i = 1; i < s.length; i++) {
     if (s[i] === 0) throw new PoolkitRangeError(op, `x must have non-empty channel and spatial dims, got shape ${show(s)}`);
