@@ -211,6 +211,10 @@ async function main(): Promise<void> {
   const { methods, opts } = parseArgs(process.argv.slice(2));
   await tf.setBackend("cpu");
   await tf.ready();
+  // The cpu backend is chosen on purpose (tfjs-node downloads a native binary), so skip its one-time
+  // "install our node backend" notice: it is guarded by the backend's `firstUse` flag
+  // (tfjs-backend-cpu MathBackendCPU.write). Every other tfjs warning still prints.
+  Object.assign(tf.backend(), { firstUse: false });
   console.log(`backend ${tf.getBackend()}, ${opts.train} training / ${opts.test} test digits, ${opts.epochs} epoch(s), batch ${opts.batch}, lr ${opts.lr}, seed ${opts.seed}`);
   const rows: ExperimentResult[] = [];
   for (const m of methods) {

@@ -13,6 +13,26 @@ setWasmPaths(path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wa
 
 export const BACKENDS = ["cpu", "wasm"] as const;
 
+/**
+ * Turn off, on one cpu backend instance, the notice it prints on its first tensor write in Node
+ * ("Hi, looks like you are running TensorFlow.js in Node.js. To speed things up dramatically,
+ * install our node backend…"): these tests use the pure-JS cpu backend on purpose (tfjs-node
+ * downloads a native binary). The notice is guarded by the instance's `firstUse` flag
+ * (tfjs-backend-cpu `backend_cpu.ts`, `MathBackendCPU.write`); clearing that flag silences exactly it.
+ * Not `env().set("IS_TEST" | "PROD", true)`: those mute every tfjs warning and log
+ * (tfjs-core `log.ts`), real ones included. Returns whether the flag was found; banner.test.ts fails
+ * if a tfjs upgrade renames it.
+ */
+export function quietNodeBanner(backend: unknown): boolean {
+  if (backend === null || typeof backend !== "object" || typeof (backend as { firstUse?: unknown }).firstUse !== "boolean") return false;
+  (backend as { firstUse: boolean }).firstUse = false;
+  return true;
+}
+
+// Before any test file creates a tensor: `findBackend` builds the cpu backend (synchronously) without
+// making it the active one.
+quietNodeBanner(tf.findBackend("cpu"));
+
 export async function useBackend(name: string): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`backend ${name} failed to initialise`);
