@@ -6,6 +6,7 @@ import path from "node:path";
 import { exampleInputs, type PoolMethod } from "../../src/registry.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
+import { layers, ops, opsWithIndices, findLayerClass, type AnyPoolLayerConfig, type AnyTfPoolOp, type AnyTfPoolOpWithIndices, type PoolkitPoolLayer } from "../../src/tfjs/index.js";
 
 const require = createRequire(import.meta.url);
 // In Node the wasm backend reads its .wasm binaries from disk: point it at the package's dist folder.
@@ -108,3 +109,13 @@ export function opCases(methods: readonly PoolMethod[]): { method: PoolMethod; r
   }
   return out;
 }
+
+// The registry-driven tests look ops and layers up by run-time names (a method's `exports[rank]`);
+// user code with literal names gets the typed `ops.softPool2d` / `layers.softPool2d` instead.
+/** `ops` by a run-time name. */
+export const opsByName = ops as unknown as Readonly<Record<string, AnyTfPoolOp | undefined>>;
+/** `opsWithIndices` by a run-time name. */
+export const opsWithIndicesByName = opsWithIndices as unknown as Readonly<Record<string, AnyTfPoolOpWithIndices | undefined>>;
+/** `layers` by a run-time name. */
+export const layersByName = layers as unknown as Readonly<Record<string, ((config?: AnyPoolLayerConfig) => PoolkitPoolLayer) | undefined>>;
+export { findLayerClass };
