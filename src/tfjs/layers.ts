@@ -11,10 +11,10 @@
  *   for the methods whose op has them. The layer speaks only these names: its errors say `poolSize`
  *   and `strides`, and the core's `kernelSize` / `stride` in a config are unknown options.
  * - `padding`: `"valid"` (= 0), a number / one number per axis (PyTorch's symmetric padding), or
- *   `"same"`; `"valid"` only for windowed methods whose op has no padding. `"same"` (output size ⌈in / stride⌉, TensorFlow's extra padding on the bottom/right)
- *   is expressed through poolkit's options for the actual input size: `padding = ⌊total / 2⌋` per axis,
- *   plus `ceilMode: true` where the total padding is odd, which places every window exactly where
- *   TensorFlow places it. Where PyTorch's symmetric padding cannot express it (e.g. stride 1 with an
+ *   `"same"`; only `"valid"` for windowed methods whose op has no padding. `"same"` (output size
+ *   ⌈in / stride⌉, TensorFlow's extra padding on the bottom/right) is expressed through poolkit's
+ *   options for the actual input size: `padding = ⌊total / 2⌋` per axis, plus `ceilMode: true` where
+ *   the total padding is odd, which places every window exactly where TensorFlow places it. Where PyTorch's symmetric padding cannot express it (e.g. stride 1 with an
  *   even pool size, or a method without `ceilMode`) the layer throws a RangeError saying so.
  *   Padded positions follow the method's own PyTorch semantics (e.g. avg pooling counts them unless
  *   `countIncludePad: false`, which is what TensorFlow's "same" average does).
@@ -69,7 +69,6 @@ import * as poolkit from "../index.js";
 
 type Shape = (number | null)[];
 type Kwargs = Record<string, unknown>;
-
 
 /** Options that exclude each other: setting one in the config drops the defaults of the others. */
 const ALTERNATIVES: readonly (readonly string[])[] = [["outputSize", "outputRatio"]];

@@ -246,7 +246,10 @@ export function createOpsWithIndices(methods: readonly PoolMethod[], coreExports
 }
 
 /**
- * Every registry method as a TensorFlow.js op, keyed by its poolkit export name.
+ * Every registry method as a TensorFlow.js op, keyed by its poolkit export name. Each is typed from
+ * its core op ({@link TfPoolOp}): the same parameters with tf.Tensors, and the core's options plus
+ * `dataFormat`, so an unknown option or a misspelt op name is a compile error. (For a name known
+ * only at run time, look it up in `createOps(listPools())`.)
  *
  * @example
  * import * as tf from "@tensorflow/tfjs";
