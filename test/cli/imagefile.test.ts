@@ -1,0 +1,265 @@
+/**
+ * The CLI's picture input and output (issue: decompression bombs, JPEG, truncated files, output
+ * formats, overwriting the input, atomic writes, plain messages). Every fixture is built here:
+ * PNG headers written byte by byte (signature, IHDR, IDAT, IEND with their CRCs) claiming sizes
+ * their tiny bodies do not hold, truncated copies of real files, and small JPEGs made by jpeg-js's
+ * encoder.
+ */
+import { describe, expect, it, beforeAll, afterAll } from "vitest";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deflateSync } from "node:zlib";
+import jpeg from "jpeg-js";
+import { main } from "../../src/cli/commands.js";
+import { decodePng, encodePng, pngHeader } from "../../src/cli/png.js";
+import { jpegHeader } from "../../src/cli/jpeg.js";
+import { DEFAULT_MAX_PIXELS, ImageFileError, decodeImage, imageSize, sniffFormat, writeFileAtomic } from "../../src/cli/imagefile.js";
+import type { RGBAImage } from "../../src/cli/image.js";
+import { FAKE_AVG, capture, fakeRegistry } from "./fakes.js";
+
+// CRC-32 (ISO 3309, polynomial 0xEDB88320, as the PNG spec's annex D), written out for the fixtures.
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(b: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const v of b) c = (CRC_TABLE[(c ^ v) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function be32(n: number): number[] {
+  return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+}
+function chunk(type: string, data: Uint8Array | number[]): number[] {
+  const body = Uint8Array.from([...Array.from(type, (c) => c.charCodeAt(0)), ...data]);
+  return [...be32(data.length), ...body, ...be32(crc32(body))];
+}
+const SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** A PNG whose IHDR claims `w × h` (colour type `ct`, 8-bit) but whose IDAT holds `bodyBytes` zeros. */
+function claimedPng(w: number, h: number, ct: number, bodyBytes: number): Uint8Array {
+  const ihdr = [...be32(w), ...be32(h), 8, ct, 0, 0, 0];
+  return Uint8Array.from([...SIG, ...chunk("IHDR", ihdr), ...chunk("IDAT", deflateSync(new Uint8Array(bodyBytes))), ...chunk("IEND", [])]);
+}
+
+/** 4×4 RGBA: R = 10·p, G = 255 − 10·p, B = 0 (p the pixel index), as in commands.test.ts. */
+function picture(w = 4, h = 4): RGBAImage {
+  const data = new Uint8Array(4 * w * h);
+  for (let p = 0; p < w * h; p++) data.set([10 * p, 255 - 10 * p, 0, 255], 4 * p);
+  return { width: w, height: h, data };
+}
+/** 16×8: left half pure red, right half pure blue (flat areas survive JPEG well). */
+function redBlue(): RGBAImage {
+  const data = new Uint8Array(4 * 16 * 8);
+  for (let y = 0; y < 8; y++) for (let x = 0; x < 16; x++) data.set(x < 8 ? [255, 0, 0, 255] : [0, 0, 255, 255], 4 * (y * 16 + x));
+  return { width: 16, height: 8, data };
+}
+function jpegBytes(img: RGBAImage, quality = 95): Uint8Array {
+  const r = jpeg.encode({ width: img.width, height: img.height, data: img.data }, quality);
+  return new Uint8Array(r.data);
+}
+
+const reg = fakeRegistry([FAKE_AVG]);
+let dir: string;
+const p = (name: string) => join(dir, name);
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "poolkit-img-"));
+  writeFileSync(p("in.png"), encodePng(picture()));
+  writeFileSync(p("rb.jpg"), jpegBytes(redBlue()));
+  // The issue's two bombs: a 30000×30000 grey PNG and a 10000×10000 RGBA one, tiny bodies.
+  writeFileSync(p("bomb-grey.png"), claimedPng(30000, 30000, 0, 1000));
+  writeFileSync(p("bomb-rgba.png"), claimedPng(10000, 10000, 6, 1000));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function runCli(args: string[]) {
+  const c = capture();
+  const code = await main(args, c.io, reg);
+  return { code, out: c.out, err: c.err };
+}
+
+describe("the pixel cap is checked from the header, before decoding", () => {
+  it("refuses the 30000×30000 PNG with its size and the limit (the old code decoded it: 14 GB)", async () => {
+    const r = await runCli(["run", "FakeAvg", "--input", p("bomb-grey.png"), "--json"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toEqual([
+      `poolkit run: "${p("bomb-grey.png")}": the PNG is 30000×30000 pixels (900 megapixels), over the limit of 40 megapixels (40000000 pixels); ` +
+        "to go ahead anyway pass --max-pixels 900000000 (it needs about 13.4 GB of memory)",
+    ]);
+  });
+
+  it("refuses the 10000×10000 RGBA PNG (the old code accepted it: 2.4 GB)", async () => {
+    const r = await runCli(["run", "FakeAvg", "--input", p("bomb-rgba.png"), "--json"]);
+    expect(r.code).toBe(1);
+    expect(r.err[0]).toContain("the PNG is 10000×10000 pixels (100 megapixels), over the limit of 40 megapixels");
+  });
+
+  it("the default is 40 megapixels; --max-pixels lowers or raises it", async () => {
+    expect(DEFAULT_MAX_PIXELS).toBe(40_000_000);
+    // 4×4 = 16 pixels: refused at 15, accepted at 16.
+    const low = await runCli(["run", "FakeAvg", "--input", p("in.png"), "--json", "--max-pixels", "15"]);
+    expect(low.code).toBe(1);
+    expect(low.err[0]).toContain("the PNG is 4×4 pixels");
+    expect((await runCli(["run", "FakeAvg", "--input", p("in.png"), "--json", "--max-pixels", "16"])).code).toBe(0);
+    // Raised past a header's claim, decoding goes ahead and meets the missing data: a plain
+    // corrupt-file message (a 300×300 claim keeps the attempt small).
+    writeFileSync(p("claim300.png"), claimedPng(300, 300, 0, 10));
+    const raised = await runCli(["run", "FakeAvg", "--input", p("claim300.png"), "--json", "--max-pixels", "90000"]);
+    expect(raised.code).toBe(1);
+    expect(raised.err[0]).toMatch(/^poolkit run: ".*claim300\.png": corrupt PNG \(decoder: /);
+    const bad = await runCli(["run", "FakeAvg", "--input", p("in.png"), "--json", "--max-pixels", "lots"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err[0]).toBe(`poolkit: run: --max-pixels must be an integer in [1, ${Number.MAX_SAFE_INTEGER}], got "lots"`);
+  });
+
+  it("a JPEG whose frame header claims 60000×60000 is refused before decoding", async () => {
+    const b = jpegBytes(redBlue());
+    const sof = b.findIndex((v, i) => v === 0xff && b[i + 1] === 0xc0);
+    b.set([0xea, 0x60, 0xea, 0x60], sof + 5); // height, width = 60000
+    writeFileSync(p("bomb.jpg"), b);
+    const r = await runCli(["run", "FakeAvg", "--input", p("bomb.jpg"), "--json"]);
+    expect(r.code).toBe(1);
+    expect(r.err[0]).toContain("the JPEG is 60000×60000 pixels (3600 megapixels), over the limit of 40 megapixels");
+  });
+
+  it("header readers: IHDR and SOF fields", () => {
+    expect(pngHeader(claimedPng(30000, 20000, 6, 10))).toEqual({ width: 30000, height: 20000, bitDepth: 8, colourType: 6 });
+    expect(jpegHeader(jpegBytes(redBlue()))).toMatchObject({ width: 16, height: 8, components: 3, sof: 0xc0 });
+    expect(imageSize(claimedPng(7, 5, 0, 10))).toEqual({ format: "png", width: 7, height: 5, bitDepth: 8, colourType: 0 });
+  });
+});
+
+describe("formats are told by the bytes, with plain messages", () => {
+  it("reads a JPEG (made by jpeg-js's encoder): red | blue halves pool to red | blue", async () => {
+    const r = await runCli(["run", "FakeAvg", "--input", p("rb.jpg"), "--json", "-o", "kernelSize=8"]);
+    expect(r.code, r.err.join("\n")).toBe(0);
+    const out = JSON.parse(r.out.join("")) as { shape: number[]; values: number[][][][] };
+    expect(out.shape).toEqual([1, 3, 1, 2]);
+    const [red, green, blue] = [0, 1, 2].map((c) => out.values[0]?.[c]?.[0] as number[]);
+    // JPEG is lossy; flat halves stay within a few levels of pure red / pure blue.
+    expect(red?.[0]).toBeGreaterThan(0.9);
+    expect(blue?.[0]).toBeLessThan(0.1);
+    expect(red?.[1]).toBeLessThan(0.1);
+    expect(blue?.[1]).toBeGreaterThan(0.9);
+    expect(Math.max(...(green as number[]))).toBeLessThan(0.1);
+  });
+
+  it("a JPEG named .png and a PNG named .jpg are read by their bytes", async () => {
+    writeFileSync(p("really-jpeg.png"), jpegBytes(redBlue()));
+    writeFileSync(p("really-png.jpg"), encodePng(picture()));
+    expect((await runCli(["run", "FakeAvg", "--input", p("really-jpeg.png"), "--json"])).code).toBe(0);
+    const r = await runCli(["run", "FakeAvg", "--input", p("really-png.jpg"), "--json"]);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.out.join("")) as { values: number[][][][] }).values[0]?.[0]?.[0]?.[0]).toBeCloseTo(25 / 255, 6);
+    expect(sniffFormat(new TextEncoder().encode("GIF89a"))).toBeNull();
+  });
+
+  it("empty, non-image, signature-only, truncated and IEND-less files get plain messages (no pngjs 'waitng')", async () => {
+    const png = encodePng(picture(32, 32));
+    const cases: [string, Uint8Array, string][] = [
+      ["empty.png", new Uint8Array(0), "not a PNG or JPEG file (it is empty)"],
+      ["text.png", new TextEncoder().encode("this is not a png"), "not a PNG or JPEG file"],
+      ["sig.png", Uint8Array.from(SIG), "truncated PNG: 8 bytes, too short to hold its header (33 bytes)"],
+      ["half.png", png.subarray(0, Math.floor(png.length / 2)), "truncated PNG: the \"IDAT\" chunk at byte 33"],
+      ["noend.png", png.subarray(0, png.length - 12), `truncated PNG: the file ends after ${png.length - 12} bytes without its closing IEND chunk`],
+      ["half.jpg", jpegBytes(redBlue()).subarray(0, 400), "truncated JPEG"],
+      ["soi.jpg", Uint8Array.of(0xff, 0xd8, 0xff), "truncated JPEG"],
+    ];
+    for (const [name, bytes, message] of cases) {
+      writeFileSync(p(name), bytes);
+      const r = await runCli(["run", "FakeAvg", "--input", p(name), "--json"]);
+      expect(r.code, name).toBe(1);
+      expect(r.err).toHaveLength(1);
+      expect(r.err[0], name).toContain(`poolkit run: "${p(name)}": ${message}`);
+      expect(r.err[0]).not.toMatch(/waitng|read requests|unrecognised content/);
+    }
+  });
+
+  it("decodeImage throws ImageFileError (not pngjs's errors) for a bad CRC", () => {
+    const png = encodePng(picture());
+    const bad = png.slice();
+    bad[29] = (bad[29] as number) ^ 1; // IHDR's CRC
+    expect(() => decodeImage(bad)).toThrow(ImageFileError);
+    expect(() => decodeImage(bad)).toThrow(/^corrupt PNG \(decoder: /);
+  });
+
+  it("a missing input and a folder as input are plain messages", async () => {
+    const r = await runCli(["run", "FakeAvg", "--input", p("nope.png"), "--json"]);
+    expect(r.err[0]).toBe(`poolkit run: cannot read "${p("nope.png")}": the file does not exist`);
+    const d = await runCli(["run", "FakeAvg", "--input", dir, "--json"]);
+    expect(d.code).toBe(1);
+    expect(d.err[0]).toBe(`poolkit run: cannot read "${dir}": not a regular file`);
+  });
+});
+
+describe("outputs", () => {
+  it("--output x.jpg / .jpeg / .JPG writes JPEG, .png PNG (by the name's extension)", async () => {
+    for (const name of ["o.jpg", "o.jpeg", "O.JPG"]) {
+      expect((await runCli(["run", "FakeAvg", "--input", p("in.png"), "--output", p(name)])).code).toBe(0);
+      const b = new Uint8Array(readFileSync(p(name)));
+      expect(Array.from(b.subarray(0, 3))).toEqual([0xff, 0xd8, 0xff]);
+      const img = jpeg.decode(b, { useTArray: true });
+      expect([img.width, img.height]).toEqual([2, 2]);
+    }
+    expect((await runCli(["run", "FakeAvg", "--input", p("in.png"), "--output", p("o.png")])).code).toBe(0);
+    expect(Array.from(readFileSync(p("o.png")).subarray(0, 8))).toEqual(SIG);
+  });
+
+  it("an unknown output extension is refused before any work, and nothing is written", async () => {
+    const r = await runCli(["run", "FakeAvg", "--input", p("in.png"), "--output", p("o.gif")]);
+    expect(r.code).toBe(1);
+    expect(r.err[0]).toBe(`poolkit run: cannot write "${p("o.gif")}": the name must end in .png, .jpg or .jpeg (the format is taken from it)`);
+    expect(existsSync(p("o.gif"))).toBe(false);
+  });
+
+  it("a missing output folder is a plain message (not a raw ENOENT)", async () => {
+    const target = join(dir, "no-such-folder", "o.png");
+    const r = await runCli(["run", "FakeAvg", "--input", p("in.png"), "--output", target]);
+    expect(r.code).toBe(1);
+    expect(r.err).toEqual([`poolkit run: cannot write "${target}": the folder "${join(dir, "no-such-folder")}" does not exist`]);
+  });
+
+  it("--output equal to --input is refused (also through a link or a relative path) unless --force", async () => {
+    writeFileSync(p("self.png"), encodePng(picture()));
+    const before = readFileSync(p("self.png"));
+    symlinkSync(p("self.png"), p("link.png"));
+    for (const out of [p("self.png"), p("link.png"), join(dir, ".", "sub", "..", "self.png")]) {
+      if (out.includes("sub")) mkdirSync(join(dir, "sub"), { recursive: true });
+      const r = await runCli(["run", "FakeAvg", "--input", p("self.png"), "--output", out]);
+      expect(r.code, out).toBe(2);
+      expect(r.err[0]).toBe(`poolkit: run: --output "${out}" is the input file; pass --force to overwrite it`);
+      expect(readFileSync(p("self.png")).equals(before)).toBe(true);
+    }
+    const forced = await runCli(["run", "FakeAvg", "--input", p("self.png"), "--output", p("self.png"), "--force"]);
+    expect(forced.code).toBe(0);
+    expect(decodePng(new Uint8Array(readFileSync(p("self.png")))).width).toBe(2);
+  });
+
+  it("outputs are renamed into place (a new file, not the old one rewritten) and leave no temporary file", async () => {
+    writeFileSync(p("replace.png"), "old contents");
+    const oldIno = statSync(p("replace.png")).ino;
+    expect((await runCli(["run", "FakeAvg", "--input", p("in.png"), "--output", p("replace.png")])).code).toBe(0);
+    // writeFileSync on the old path kept the inode (written in place, half-written if interrupted).
+    expect(statSync(p("replace.png")).ino).not.toBe(oldIno);
+    expect(decodePng(new Uint8Array(readFileSync(p("replace.png")))).width).toBe(2);
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("writeFileAtomic: when the rename fails the target is untouched and the temporary file removed", () => {
+    const target = join(dir, "busy");
+    mkdirSync(join(target, "inside"), { recursive: true }); // a non-empty folder cannot be renamed over
+    expect(() => writeFileAtomic(target, Uint8Array.of(1, 2, 3))).toThrow(ImageFileError);
+    expect(statSync(target).isDirectory()).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("sample writes through the same path (format by name, atomic)", async () => {
+    const c = capture();
+    expect(await main(["sample", p("s.jpg"), "--size", "24"], c.io)).toBe(0);
+    expect(jpegHeader(new Uint8Array(readFileSync(p("s.jpg"))))).toMatchObject({ width: 24, height: 24 });
+    expect(await main(["sample", p("s.bmp")], c.io)).toBe(1);
+    expect(c.err[0]).toContain("the name must end in .png, .jpg or .jpeg");
+  });
+});
