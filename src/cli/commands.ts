@@ -9,7 +9,7 @@ import { show } from "../errors.js";
 import { runDemo } from "./demo.js";
 import { SCALES, fitInside, imagePlanes, imageToTensor, resizeArea, resizeNearest, sampleImage, tensorToImage, type Scale } from "./image.js";
 import { errorText, mergeOptions, parseOptionValue, pickRank, runMethod, sampleShape, showOptions, type Registry } from "./invoke.js";
-import { DEFAULT_MAX_PIXELS, ImageFileError, checkOutputPath, encodeImage, readImage, sameFile, writeFileAtomic } from "./imagefile.js";
+import { DEFAULT_MAX_PIXELS, checkOutputPath, encodeImage, readImage, sameFile, writeFileAtomic } from "./imagefile.js";
 import { cellSizeFor, heatGrid, heatRange, legendNumber, renderHeatmap } from "./heatmap.js";
 import { composeSheet, isPictureOutput, sheetTiles } from "./sheet.js";
 import { progressBar, type StatusLine } from "./progress.js";
@@ -413,4 +413,3 @@ async function serve(args: readonly string[], io: IO): Promise<number> {
   return 0;
 }
 
-export { ImageFileError };

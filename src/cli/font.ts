@@ -1,5 +1,5 @@
 /**
- * A tiny bitmap font (5 × 7 pixels per glyph, 1 pixel between glyphs), drawn for poolkit's contact
+ * A tiny bitmap font (5 × 7 pixels per glyph, 1 pixel between glyphs, g/p/q/y dropped 2 rows), drawn for poolkit's contact
  * sheet and heat-map legends so labels need no font file or canvas library. Each glyph is 7 rows of
  * 5 cells, `#` on, `.` off. Characters without a glyph are drawn as a hollow box.
  *
@@ -45,7 +45,7 @@ const G: Readonly<Record<string, string>> = {
   d: "....# ....# .##.# #..## #...# #...# .####",
   e: "..... ..... .###. #...# ##### #.... .###.",
   f: "..##. .#..# .#... ###.. .#... .#... .#...",
-  g: "..... .#### #...# #...# .#### ....# .###.",
+  g: ".#### #...# #...# #...# .#### ....# .###.",
   h: "#.... #.... #.##. ##..# #...# #...# #...#",
   i: "..#.. ..... .##.. ..#.. ..#.. ..#.. .###.",
   j: "...#. ..... ..##. ...#. ...#. #..#. .##..",
@@ -54,8 +54,8 @@ const G: Readonly<Record<string, string>> = {
   m: "..... ..... ##.#. #.#.# #.#.# #...# #...#",
   n: "..... ..... #.##. ##..# #...# #...# #...#",
   o: "..... ..... .###. #...# #...# #...# .###.",
-  p: "..... ..... ####. #...# ####. #.... #....",
-  q: "..... ..... .##.# #..## .#### ....# ....#",
+  p: "####. #...# #...# #...# ####. #.... #....",
+  q: ".#### #...# #...# #...# .#### ....# ....#",
   r: "..... ..... #.##. ##..# #.... #.... #....",
   s: "..... ..... .###. #.... .###. ....# ####.",
   t: ".#... .#... ###.. .#... .#... .#..# ..##.",
@@ -63,7 +63,7 @@ const G: Readonly<Record<string, string>> = {
   v: "..... ..... #...# #...# #...# .#.#. ..#..",
   w: "..... ..... #...# #...# #.#.# #.#.# .#.#.",
   x: "..... ..... #...# .#.#. ..#.. .#.#. #...#",
-  y: "..... ..... #...# #...# .#### ....# .###.",
+  y: "#...# #...# #...# #...# .#### ....# .###.",
   z: "..... ..... ##### ...#. ..#.. .#... #####",
   "0": ".###. #...# #..## #.#.# ##..# #...# .###.",
   "1": "..#.. .##.. ..#.. ..#.. ..#.. ..#.. .###.",
@@ -102,6 +102,14 @@ const G: Readonly<Record<string, string>> = {
 
 const MISSING = "##### #...# #...# #...# #...# #...# #####";
 
+/**
+ * Letters with a descender: their 7 rows are drawn 2 font pixels lower (x-height rows, then the
+ * tail below the baseline), so a line needs GLYPH_H + 2 rows.
+ */
+const DESCENDERS = new Set(["g", "p", "q", "y"]);
+/** Rows a line of text occupies, descenders included. */
+export const LINE_H = GLYPH_H + 2;
+
 /** The on-cells of a character: 7 rows of 5 booleans. */
 export function glyph(ch: string): boolean[][] {
   return (G[ch] ?? MISSING).split(" ").map((row) => Array.from(row, (c) => c === "#"));
@@ -133,10 +141,11 @@ export function drawText(c: Canvas, text: string, x: number, y: number, colour: 
   let cx = x;
   for (const ch of text) {
     const rows = glyph(ch);
+    const drop = DESCENDERS.has(ch) ? 2 : 0;
     for (let gy = 0; gy < GLYPH_H; gy++) {
       const row = rows[gy] as boolean[];
       for (let gx = 0; gx < GLYPH_W; gx++) {
-        if (row[gx]) fillRect(c, cx + gx * scale, y + gy * scale, scale, scale, colour);
+        if (row[gx]) fillRect(c, cx + gx * scale, y + (gy + drop) * scale, scale, scale, colour);
       }
     }
     cx += ADVANCE * scale;

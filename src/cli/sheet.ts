@@ -11,7 +11,7 @@ import { show } from "../errors.js";
 import { errorText, mergeOptions, pickRank, runMethod } from "./invoke.js";
 import { fitInside, imagePlanes, imageToTensor, resizeNearest, tensorToImage, type RGBAImage } from "./image.js";
 import { cellSizeFor, heatGrid, renderHeatmap } from "./heatmap.js";
-import { ADVANCE, GLYPH_H, blit, canvas, drawText, textWidth, type Canvas, type RGB } from "./font.js";
+import { ADVANCE, GLYPH_H, LINE_H, blit, canvas, drawText, textWidth, type Canvas, type RGB } from "./font.js";
 import type { Tensor } from "../tensor/tensor.js";
 
 export interface SheetTile {
@@ -78,7 +78,7 @@ function fit(text: string, width: number, scale: number): string {
  */
 export function composeSheet(tiles: readonly SheetTile[], tile: number): Canvas {
   const scale = tile >= 256 ? 2 : 1;
-  const lineH = (GLYPH_H + 3) * scale;
+  const lineH = (LINE_H + 1) * scale;
   const cellW = tile;
   const cellH = tile + 4 + 2 * lineH;
   const cols = Math.max(1, Math.ceil(Math.sqrt(tiles.length)));

@@ -40,7 +40,7 @@ const SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 /** A PNG whose IHDR claims `w × h` (colour type `ct`, 8-bit) but whose IDAT holds `bodyBytes` zeros. */
 function claimedPng(w: number, h: number, ct: number, bodyBytes: number): Uint8Array {
   const ihdr = [...be32(w), ...be32(h), 8, ct, 0, 0, 0];
-  return Uint8Array.from([...SIG, ...chunk("IHDR", ihdr), ...chunk("IDAT", deflateSync(new Uint8Array(bodyBytes))), ...chunk("IEND", [])]);
+  return Uint8Array.from([...SIG, ...chunk("IHDR", ihdr), ...chunk("IDAT", Array.from(deflateSync(new Uint8Array(bodyBytes)))), ...chunk("IEND", [])]);
 }
 
 /** 4×4 RGBA: R = 10·p, G = 255 − 10·p, B = 0 (p the pixel index), as in commands.test.ts. */
@@ -230,7 +230,7 @@ describe("outputs", () => {
       const r = await runCli(["run", "FakeAvg", "--input", p("self.png"), "--output", out]);
       expect(r.code, out).toBe(2);
       expect(r.err[0]).toBe(`poolkit: run: --output "${out}" is the input file; pass --force to overwrite it`);
-      expect(readFileSync(p("self.png")).equals(before)).toBe(true);
+      expect(Array.from(readFileSync(p("self.png")))).toEqual(Array.from(before));
     }
     const forced = await runCli(["run", "FakeAvg", "--input", p("self.png"), "--output", p("self.png"), "--force"]);
     expect(forced.code).toBe(0);
