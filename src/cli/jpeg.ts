@@ -77,6 +77,7 @@ export function decodeJpeg(data: Uint8Array, maxPixels: number, maxMemoryBytes: 
     return { width: img.width, height: img.height, data: img.data };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
+    if (/limit exceeded/.test(msg)) throw new ImageFileError(`the JPEG is over the decoder's size or memory limit (decoder: ${msg})`);
     // A file cut short has no EOI (FF D9) at its end; say so rather than the decoder's marker talk.
     const ended = data.length >= 2 && data[data.length - 2] === 0xff && data[data.length - 1] === 0xd9;
     throw new ImageFileError(ended ? `corrupt JPEG (decoder: ${msg})` : `truncated JPEG: the file ends without its end-of-image marker (decoder: ${msg})`);

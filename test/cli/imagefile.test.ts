@@ -13,7 +13,7 @@ import { deflateSync } from "node:zlib";
 import jpeg from "jpeg-js";
 import { main } from "../../src/cli/commands.js";
 import { decodePng, encodePng, pngHeader } from "../../src/cli/png.js";
-import { jpegHeader } from "../../src/cli/jpeg.js";
+import { decodeJpeg, jpegHeader } from "../../src/cli/jpeg.js";
 import { DEFAULT_MAX_PIXELS, ImageFileError, decodeImage, imageSize, sniffFormat, writeFileAtomic } from "../../src/cli/imagefile.js";
 import type { RGBAImage } from "../../src/cli/image.js";
 import { FAKE_AVG, capture, fakeRegistry } from "./fakes.js";
@@ -261,5 +261,14 @@ describe("outputs", () => {
     expect(jpegHeader(new Uint8Array(readFileSync(p("s.jpg"))))).toMatchObject({ width: 24, height: 24 });
     expect(await main(["sample", p("s.bmp")], c.io)).toBe(1);
     expect(c.err[0]).toContain("the name must end in .png, .jpg or .jpeg");
+  });
+});
+
+describe("jpeg-js's own limits are passed on (second line of defence)", () => {
+  it("a pixel cap below the frame size and a small memory cap stop the decoder itself", () => {
+    const big = jpegBytes({ width: 600, height: 400, data: new Uint8Array(4 * 600 * 400).fill(128) }, 50);
+    expect(decodeJpeg(big, 240_000, 64 * 2 ** 20).width).toBe(600);
+    expect(() => decodeJpeg(big, 100_000, 64 * 2 ** 20)).toThrow(/^the JPEG is over the decoder's size or memory limit \(decoder: maxResolutionInMP limit exceeded/);
+    expect(() => decodeJpeg(big, 240_000, 1)).toThrow(/^the JPEG is over the decoder's size or memory limit \(decoder: maxMemoryUsageInMB limit exceeded/);
   });
 });
