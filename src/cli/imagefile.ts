@@ -8,7 +8,7 @@ import { basename, dirname, extname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { RGBAImage } from "./image.js";
 import { ImageFileError } from "./imageerror.js";
-import { checkPngChunks, decodePng, encodePng, isPng, pngHeader } from "./png.js";
+import { checkPngData, decodePng, encodePng, isPng, pngHeader } from "./png.js";
 import { decodeJpeg, encodeJpeg, isJpeg, jpegHeader } from "./jpeg.js";
 
 export { ImageFileError };
@@ -54,7 +54,7 @@ function bytesText(n: number): string {
 
 /**
  * Decode PNG or JPEG bytes to RGBA after checking the header's size against `maxPixels`, and (PNG)
- * that every chunk is present.
+ * that every chunk is present and the image data inflates to the size the header implies.
  */
 export function decodeImage(b: Uint8Array, maxPixels = DEFAULT_MAX_PIXELS): RGBAImage {
   const { format, width, height } = imageSize(b);
@@ -67,7 +67,7 @@ export function decodeImage(b: Uint8Array, maxPixels = DEFAULT_MAX_PIXELS): RGBA
     );
   }
   if (format === "jpeg") return decodeJpeg(b, maxPixels, Math.max(64 * 2 ** 20, JPEG_BYTES_PER_PIXEL * pixels));
-  checkPngChunks(b);
+  checkPngData(b);
   try {
     return decodePng(b);
   } catch (e) {

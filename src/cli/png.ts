@@ -6,6 +6,7 @@
  * (4), data, CRC (4); IHDR comes first and holds width, height (4 bytes each, 1..2³¹ − 1), bit depth,
  * colour type, compression, filter and interlace method (1 byte each); IEND ends the file.
  */
+import { inflateSync } from "node:zlib";
 import { PNG } from "pngjs";
 import type { RGBAImage } from "./image.js";
 import { ImageFileError } from "./imageerror.js";
@@ -63,11 +64,11 @@ export function pngHeader(b: Uint8Array): PngHeader {
 /**
  * Walk the chunk table: every chunk must fit in the file, and IEND must be reached. Catches the
  * truncated and empty-bodied files that pngjs reports as "There are some read requests waitng on
- * finished stream". CRCs are checked by pngjs while decoding.
+ * finished stream". Returns the IDAT chunks' data in order. CRCs are checked by pngjs while decoding.
  */
-export function checkPngChunks(b: Uint8Array): void {
+export function checkPngChunks(b: Uint8Array): Uint8Array[] {
   let at = 8;
-  let sawData = false;
+  const data: Uint8Array[] = [];
   while (at + 8 <= b.length) {
     const len = u32(b, at);
     const type = chunkType(b, at + 4);
@@ -76,14 +77,69 @@ export function checkPngChunks(b: Uint8Array): void {
     if (end > b.length) {
       throw new ImageFileError(`truncated PNG: the ${JSON.stringify(type)} chunk at byte ${at} needs ${len + 12} bytes, the file ends after ${b.length - at}`);
     }
-    if (type === "IDAT") sawData = true;
+    if (type === "IDAT") data.push(b.subarray(at + 8, at + 8 + len));
     if (type === "IEND") {
-      if (!sawData) throw new ImageFileError("corrupt PNG: no image data (IDAT chunk) before IEND");
-      return;
+      if (!data.length) throw new ImageFileError("corrupt PNG: no image data (IDAT chunk) before IEND");
+      return data;
     }
     at = end;
   }
   throw new ImageFileError(`truncated PNG: the file ends after ${b.length} bytes without its closing IEND chunk`);
+}
+
+/** Samples per pixel by colour type (PNG spec table 11.1). */
+const CHANNELS: Readonly<Record<number, number>> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Adam7 passes: [x0, y0, dx, dy] (PNG spec §8.2). */
+const ADAM7: readonly (readonly [number, number, number, number])[] = [
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
+];
+
+/**
+ * The byte count the image data must inflate to: per row one filter byte plus ⌈width · bits per
+ * pixel / 8⌉, over the whole image, or over each non-empty Adam7 pass when interlaced (§7.2, §8.2).
+ */
+export function pngDataSize(h: PngHeader, interlaced: boolean): number {
+  const bpp = (CHANNELS[h.colourType] ?? 4) * h.bitDepth;
+  const rows = (w: number, n: number): number => (w > 0 && n > 0 ? n * (1 + Math.ceil((w * bpp) / 8)) : 0);
+  if (!interlaced) return rows(h.width, h.height);
+  let total = 0;
+  for (const [x0, y0, dx, dy] of ADAM7) total += rows(Math.ceil((h.width - x0) / dx), Math.ceil((h.height - y0) / dy));
+  return total;
+}
+
+/**
+ * Check that the image data inflates to exactly the size the header implies. pngjs does not: given
+ * less, it reads past the inflated bytes into uninitialised memory and returns a picture of garbage
+ * (or fails at random on a garbage filter byte). The inflate is capped one byte past the expected
+ * size, so a decompression bomb stops there.
+ */
+export function checkPngData(b: Uint8Array): void {
+  const header = pngHeader(b);
+  const idat = checkPngChunks(b);
+  const expected = pngDataSize(header, b[28] === 1);
+  const joined = new Uint8Array(idat.reduce((n, c) => n + c.length, 0));
+  let off = 0;
+  for (const c of idat) {
+    joined.set(c, off);
+    off += c.length;
+  }
+  let got: number;
+  try {
+    got = inflateSync(joined, { maxOutputLength: expected + 1 }).length;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ERR_BUFFER_TOO_LARGE") got = expected + 1;
+    else if (code === "Z_BUF_ERROR") throw new ImageFileError("truncated PNG: its compressed image data stops part-way");
+    else throw new ImageFileError(`corrupt PNG: its image data does not inflate (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (got < expected) throw new ImageFileError(`truncated PNG: its image data holds ${got} of the ${expected} bytes a ${header.width}×${header.height} picture needs`);
+  if (got > expected) throw new ImageFileError(`corrupt PNG: its image data holds more than the ${expected} bytes a ${header.width}×${header.height} picture needs`);
 }
 
 /** Decode PNG bytes to RGBA (pngjs expands grey, palette and 16-bit images to 8-bit RGBA). No size check: see image files. */

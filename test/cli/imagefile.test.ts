@@ -104,11 +104,11 @@ describe("the pixel cap is checked from the header, before decoding", () => {
     expect(low.err[0]).toContain("the PNG is 4×4 pixels");
     expect((await runCli(["run", "FakeAvg", "--input", p("in.png"), "--json", "--max-pixels", "16"])).code).toBe(0);
     // Raised past a header's claim, decoding goes ahead and meets the missing data: a plain
-    // corrupt-file message (a 300×300 claim keeps the attempt small).
+    // truncated-file message (a 300×300 claim keeps the attempt small).
     writeFileSync(p("claim300.png"), claimedPng(300, 300, 0, 10));
     const raised = await runCli(["run", "FakeAvg", "--input", p("claim300.png"), "--json", "--max-pixels", "90000"]);
     expect(raised.code).toBe(1);
-    expect(raised.err[0]).toMatch(/^poolkit run: ".*claim300\.png": corrupt PNG \(decoder: /);
+    expect(raised.err[0]).toBe(`poolkit run: "${p("claim300.png")}": truncated PNG: its image data holds 10 of the 90300 bytes a 300×300 picture needs`);
     const bad = await runCli(["run", "FakeAvg", "--input", p("in.png"), "--json", "--max-pixels", "lots"]);
     expect(bad.code).toBe(2);
     expect(bad.err[0]).toBe(`poolkit: run: --max-pixels must be an integer in [1, ${Number.MAX_SAFE_INTEGER}], got "lots"`);
@@ -128,6 +128,47 @@ describe("the pixel cap is checked from the header, before decoding", () => {
     expect(pngHeader(claimedPng(30000, 20000, 6, 10))).toEqual({ width: 30000, height: 20000, bitDepth: 8, colourType: 6 });
     expect(jpegHeader(jpegBytes(redBlue()))).toMatchObject({ width: 16, height: 8, components: 3, sof: 0xc0 });
     expect(imageSize(claimedPng(7, 5, 0, 10))).toEqual({ format: "png", width: 7, height: 5, bitDepth: 8, colourType: 0 });
+  });
+});
+
+/** A PNG from raw (already filtered) scanline bytes, 8-bit unless `depth` says otherwise. */
+function rawPng(w: number, h: number, ct: number, raw: number[], interlace = 0, depth = 8): Uint8Array {
+  const ihdr = [...be32(w), ...be32(h), depth, ct, 0, 0, interlace];
+  return Uint8Array.from([...SIG, ...chunk("IHDR", ihdr), ...chunk("IDAT", Array.from(deflateSync(Uint8Array.from(raw)))), ...chunk("IEND", [])]);
+}
+
+describe("the image data must inflate to what the header implies", () => {
+  it("a short IDAT is a truncated PNG every time (pngjs read uninitialised memory: garbage or a random filter error)", () => {
+    const b = claimedPng(300, 300, 0, 10);
+    for (let i = 0; i < 5; i++) expect(() => decodeImage(b)).toThrow("truncated PNG: its image data holds 10 of the 90300 bytes a 300×300 picture needs");
+  });
+
+  it("more data than the header implies is corrupt", () => {
+    // 2×1 RGB: one row = filter byte + 6 bytes; give 8.
+    expect(() => decodeImage(rawPng(2, 1, 2, [0, 1, 2, 3, 4, 5, 6, 7]))).toThrow("corrupt PNG: its image data holds more than the 7 bytes a 2×1 picture needs");
+    expect(decodeImage(rawPng(2, 1, 2, [0, 10, 20, 30, 40, 50, 60])).data).toEqual(Uint8Array.of(10, 20, 30, 255, 40, 50, 60, 255));
+  });
+
+  it("sizes: 1-bit grey rows round up to whole bytes; Adam7 interlaced images count each pass", () => {
+    // 10×2, 1 bit: each row 1 + ⌈10/8⌉ = 3 bytes. Row 0 all white (bits 1), row 1 all black.
+    const grey = decodeImage(rawPng(10, 2, 0, [0, 0xff, 0xc0, 0, 0, 0], 0, 1));
+    expect(Array.from({ length: 20 }, (_, i) => grey.data[4 * i])).toEqual([...Array(10).fill(255), ...Array(10).fill(0)]);
+    // 5×3 interlaced grey 8-bit, pixel (x, y) = 10·(y·5 + x). Adam7 passes (x0, y0, dx, dy) and the
+    // pixels each holds: 1 (0,0,8,8): (0,0); 2 (4,0,8,8): (4,0); 3 (0,4,4,8): none (height 3);
+    // 4 (2,0,4,4): (2,0); 5 (0,2,2,4): (0,2),(2,2),(4,2); 6 (1,0,2,2): (1,0),(3,0),(1,2),(3,2);
+    // 7 (0,1,1,2): row 1, all 5.
+    const v = (x: number, y: number) => 10 * (y * 5 + x);
+    const raw = [
+      0, v(0, 0),
+      0, v(4, 0),
+      0, v(2, 0),
+      0, v(0, 2), v(2, 2), v(4, 2),
+      0, v(1, 0), v(3, 0), 0, v(1, 2), v(3, 2),
+      0, v(0, 1), v(1, 1), v(2, 1), v(3, 1), v(4, 1),
+    ];
+    const img = decodeImage(rawPng(5, 3, 0, raw, 1));
+    expect(Array.from({ length: 15 }, (_, i) => img.data[4 * i])).toEqual(Array.from({ length: 15 }, (_, i) => 10 * i));
+    expect(() => decodeImage(rawPng(5, 3, 0, raw.slice(0, -1), 1))).toThrow("truncated PNG: its image data holds 21 of the 22 bytes a 5×3 picture needs");
   });
 });
 
