@@ -9,7 +9,7 @@ import { show } from "../errors.js";
 import { runDemo } from "./demo.js";
 import { SCALES, fitInside, imagePlanes, imageToTensor, resizeArea, resizeNearest, sampleImage, tensorToImage, type Scale } from "./image.js";
 import { errorText, mergeOptions, parseOptionValue, pickRank, runMethod, sampleShape, showOptions, type Registry } from "./invoke.js";
-import { DEFAULT_MAX_PIXELS, checkOutputPath, encodeImage, readImage, sameFile, writeFileAtomic } from "./imagefile.js";
+import { DEFAULT_MAX_PIXELS, checkOutputPath, checkPictureSize, encodeImage, readImage, sameFile, writeFileAtomic } from "./imagefile.js";
 import { cellSizeFor, heatGrid, heatRange, legendNumber, renderHeatmap } from "./heatmap.js";
 import { composeSheet, isPictureOutput, sheetTiles } from "./sheet.js";
 import { progressBar, type StatusLine } from "./progress.js";
@@ -73,7 +73,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
       --upscale                nearest-neighbour upscale the output picture to the input's size
       --scale auto|minmax|clip how values map to 0..255 (default auto: clip if all in [0, 1])
       --json                   print the raw output (shape, dtype, values) as JSON
-      --max-pixels n           refuse inputs with more pixels (default ${DEFAULT_MAX_PIXELS}, 40 megapixels)
+      --max-pixels n           refuse pictures (in or out) with more pixels (default ${DEFAULT_MAX_PIXELS})
       --force                  allow --output to overwrite the input file
                            The output's format follows its name (.png, .jpg/.jpeg). Outputs that are
                            not pictures (covariance, SPP, bilinear, ...) are drawn as a heat map.`,
@@ -333,6 +333,8 @@ function run(args: readonly string[], io: IO, registry: Registry): number {
     let note: string;
     let pic;
     if (isPictureOutput(y)) {
+      const [h, w] = y.shape.slice(-2) as [number, number];
+      checkPictureSize("the output picture", w, h, maxPixels);
       pic = tensorToImage(y, scale);
       if (values.upscale) pic = resizeNearest(pic, img.width, img.height);
       const first = (y.shape[0] as number) > 1 ? ` (item 0 of ${y.shape[0]})` : "";
@@ -340,7 +342,9 @@ function run(args: readonly string[], io: IO, registry: Registry): number {
     } else {
       // Not a picture: a heat map of item 0, and the numbers are one flag away.
       const grid = heatGrid(y);
-      pic = renderHeatmap(grid, cellSizeFor(grid, 256));
+      const cell = cellSizeFor(grid, 256);
+      checkPictureSize("the heat map", grid.cols * cell, grid.rows * cell, maxPixels);
+      pic = renderHeatmap(grid, cell);
       const [lo, hi] = heatRange(grid);
       const why = y.shape.length === 4 ? (imagePlanes(y) as string) : `output of shape ${show(y.shape)} is not a picture`;
       note = `${call}; ${why}: wrote a heat map to ${output} (${grid.layout}; values ${legendNumber(lo)}..${legendNumber(hi)}); use --json for the numbers`;

@@ -28,6 +28,27 @@ const JPEG_BYTES_PER_PIXEL = 16;
 
 export type ImageFormat = "png" | "jpeg";
 
+/**
+ * The largest input file read for a pixel cap: 8 bytes per pixel (an uncompressed 16-bit RGBA PNG)
+ * plus 16 MiB of metadata (colour profiles, text, thumbnails). A bigger file cannot be a picture within the cap worth reading whole.
+ */
+export function maxFileBytes(maxPixels: number): number {
+  return 8 * maxPixels + 16 * 2 ** 20;
+}
+
+/**
+ * Refuse to make a picture of more than `maxPixels` pixels (an output, a heat map): the same cap as
+ * for inputs, with the size in the message.
+ */
+export function checkPictureSize(what: string, width: number, height: number, maxPixels: number): void {
+  if (width * height > maxPixels) {
+    throw new ImageFileError(
+      `${what} would be ${width}×${height} pixels (${megapixels(width * height)}), over the limit of ${megapixels(maxPixels)}; ` +
+        `use --json for the numbers, or pass --max-pixels ${width * height}`,
+    );
+  }
+}
+
 /** The format of a file's bytes, or null. */
 export function sniffFormat(b: Uint8Array): ImageFormat | null {
   return isPng(b) ? "png" : isJpeg(b) ? "jpeg" : null;
@@ -92,6 +113,10 @@ function fsReason(e: unknown): string {
       return "the disk is full";
     case "EROFS":
       return "the file system is read-only";
+    case "ELOOP":
+      return "too many levels of links";
+    case "ENAMETOOLONG":
+      return "the name is too long";
     default:
       return e instanceof Error ? e.message : String(e);
   }
@@ -106,6 +131,12 @@ export function readImage(path: string, maxPixels = DEFAULT_MAX_PIXELS): RGBAIma
     throw new ImageFileError(`cannot read ${JSON.stringify(path)}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "the file does not exist" : fsReason(e)}`);
   }
   if (!st.isFile()) throw new ImageFileError(`cannot read ${JSON.stringify(path)}: not a regular file`);
+  const maxBytes = maxFileBytes(maxPixels);
+  if (st.size > maxBytes) {
+    throw new ImageFileError(
+      `${JSON.stringify(path)} is ${bytesText(st.size)}, more than a picture within the limit of ${megapixels(maxPixels)} can take (${bytesText(maxBytes)}); raise --max-pixels to read it`,
+    );
+  }
   let b: Uint8Array;
   try {
     const buf = readFileSync(path);

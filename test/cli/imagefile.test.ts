@@ -14,7 +14,7 @@ import jpeg from "jpeg-js";
 import { main } from "../../src/cli/commands.js";
 import { decodePng, encodePng, pngHeader } from "../../src/cli/png.js";
 import { decodeJpeg, jpegHeader } from "../../src/cli/jpeg.js";
-import { DEFAULT_MAX_PIXELS, ImageFileError, decodeImage, imageSize, sniffFormat, writeFileAtomic } from "../../src/cli/imagefile.js";
+import { DEFAULT_MAX_PIXELS, ImageFileError, decodeImage, imageSize, maxFileBytes, sniffFormat, writeFileAtomic } from "../../src/cli/imagefile.js";
 import type { RGBAImage } from "../../src/cli/image.js";
 import { FAKE_AVG, capture, fakeRegistry } from "./fakes.js";
 
@@ -311,5 +311,29 @@ describe("jpeg-js's own limits are passed on (second line of defence)", () => {
     expect(decodeJpeg(big, 240_000, 64 * 2 ** 20).width).toBe(600);
     expect(() => decodeJpeg(big, 100_000, 64 * 2 ** 20)).toThrow(/^the JPEG is over the decoder's size or memory limit \(decoder: maxResolutionInMP limit exceeded/);
     expect(() => decodeJpeg(big, 240_000, 1)).toThrow(/^the JPEG is over the decoder's size or memory limit \(decoder: maxMemoryUsageInMB limit exceeded/);
+  });
+});
+
+describe("other sizes are capped too", () => {
+  it("an input file bigger than any picture within the cap is refused before it is read", async () => {
+    expect(maxFileBytes(DEFAULT_MAX_PIXELS)).toBe(8 * 40_000_000 + 16 * 2 ** 20);
+    // A real 4×4 PNG followed by 17 MiB of junk: with --max-pixels 16 the file limit is 16 MiB + 128 bytes.
+    const padded = new Uint8Array(17 * 2 ** 20);
+    padded.set(encodePng(picture()));
+    writeFileSync(p("padded.png"), padded);
+    const r = await runCli(["run", "FakeAvg", "--input", p("padded.png"), "--json", "--max-pixels", "16"]);
+    expect(r.code).toBe(1);
+    expect(r.err[0]).toBe(
+      `poolkit run: "${p("padded.png")}" is 17 MB, more than a picture within the limit of 0.000016 megapixels can take (17 MB); raise --max-pixels to read it`,
+    );
+  });
+
+  it("an output picture or heat map over the cap is refused with its size (real MaxUnpool doubles 4×4 to 8×8)", async () => {
+    const c = capture();
+    const code = await main(["run", "MaxUnpool", "--input", p("in.png"), "--output", p("unpooled.png"), "--max-pixels", "16"], c.io);
+    expect(code).toBe(1);
+    expect(c.err[0]).toBe("poolkit run: the output picture would be 8×8 pixels (0.000064 megapixels), over the limit of 0.000016 megapixels; use --json for the numbers, or pass --max-pixels 64");
+    expect(existsSync(p("unpooled.png"))).toBe(false);
+    expect(await main(["run", "MaxUnpool", "--input", p("in.png"), "--output", p("unpooled.png"), "--max-pixels", "64"], c.io)).toBe(0);
   });
 });
