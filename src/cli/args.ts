@@ -24,6 +24,7 @@ export interface FlagSpec {
 /** Parsed flags: strings, string lists (`multiple`) or `true`; absent flags are missing. */
 export type FlagValues = Readonly<Record<string, string | readonly string[] | true>>;
 
+/** A command line split into flags and positional arguments. */
 export interface Parsed {
   readonly values: FlagValues;
   readonly positionals: readonly string[];

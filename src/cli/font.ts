@@ -7,7 +7,9 @@
  */
 import type { RGBAImage } from "./image.js";
 
+/** Glyph width and height in font pixels. */
 export const GLYPH_W = 5;
+/** Glyph height in font pixels (descenders drop below it, see LINE_H). */
 export const GLYPH_H = 7;
 /** Horizontal advance per character, in font pixels (glyph + 1 blank column). */
 export const ADVANCE = GLYPH_W + 1;
@@ -131,6 +133,7 @@ export interface Canvas extends RGBAImage {
   readonly data: Uint8ClampedArray;
 }
 
+/** A colour as 0..255 red, green, blue. */
 export type RGB = readonly [number, number, number];
 
 /**

@@ -26,6 +26,7 @@ export const DEFAULT_MAX_PIXELS = 40_000_000;
  */
 const JPEG_BYTES_PER_PIXEL = 16;
 
+/** The picture formats the CLI reads and writes. */
 export type ImageFormat = "png" | "jpeg";
 
 /**

@@ -11,6 +11,7 @@ import { PNG } from "pngjs";
 import type { RGBAImage } from "./image.js";
 import { ImageFileError } from "./imageerror.js";
 
+/** The 8 bytes every PNG starts with (PNG spec §5.2). */
 export const PNG_SIGNATURE: readonly number[] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** What IHDR says, read without decoding. */
@@ -148,6 +149,7 @@ export function decodePng(data: Uint8Array): RGBAImage {
   return { width: png.width, height: png.height, data: bytes(png.data) };
 }
 
+/** Encode RGBA as an 8-bit RGBA PNG (pngjs). */
 export function encodePng(img: RGBAImage): Uint8Array {
   const png = new PNG({ width: img.width, height: img.height });
   png.data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);

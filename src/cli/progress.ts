@@ -14,6 +14,7 @@ export interface StatusLine {
 export const PROGRESS_DELAY_MS = 1000;
 const BAR = 24;
 
+/** A running progress bar. */
 export interface Progress {
   /** `done` of `total` steps finished; `what` is the step now running. */
   step(done: number, what: string): void;

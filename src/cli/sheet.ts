@@ -14,6 +14,7 @@ import { cellSizeFor, heatGrid, renderHeatmap } from "./heatmap.js";
 import { ADVANCE, GLYPH_H, LINE_H, blit, canvas, drawText, textWidth, type Canvas, type RGB } from "./font.js";
 import type { Tensor } from "../tensor/tensor.js";
 
+/** One tile of the contact sheet. */
 export interface SheetTile {
   /** The method's name (or "input"). */
   readonly label: string;
