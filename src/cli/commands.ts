@@ -83,7 +83,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
     help: `sheet <in.png> --output sheet.png [--tile n] [--size n] [--seed n] [--max-pixels n] [--force]
                            a contact sheet: the picture pooled by every registered method (defaults),
                            each tile labelled; the picture is first shrunk to at most --size pixels
-                           per side (default 128); tiles are --tile pixels (default 160)`,
+                           per side (default 128); tiles are --tile pixels (default 160);
+                           a method that fails gets a tile saying so, and the exit code is 1`,
     run: sheet,
   },
   sample: {
@@ -326,7 +327,15 @@ function run(args: readonly string[], io: IO, registry: Registry): number {
   const { op, output: y } = runMethod(method, x, options, seed, 2);
 
   if (values.json) {
-    io.out(JSON.stringify({ method: method.name, op: op.opName, options, input: x.shape, shape: y.shape, dtype: y.dtype, values: y.toArray() }));
+    let text: string;
+    try {
+      text = JSON.stringify({ method: method.name, op: op.opName, options, input: x.shape, shape: y.shape, dtype: y.dtype, values: y.toArray() });
+    } catch (e) {
+      // V8 caps a string at about 2^29 characters ("Invalid string length").
+      if (e instanceof RangeError) throw new Error(`the output ${show(y.shape)} (${y.size} values) is too large to print as JSON`);
+      throw e;
+    }
+    io.out(text);
   }
   if (output) {
     const call = `${op.opName}(x ${show(x.shape)}, ${showOptions(options)}) → ${show(y.shape)}`;
