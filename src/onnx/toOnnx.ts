@@ -1,0 +1,158 @@
+/**
+ * `toOnnx(method, …)`: one pooling method as a standalone ONNX model (a serialised ModelProto).
+ */
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { getPool, type PoolMethod } from "../registry.js";
+import { isTensor, type Tensor } from "../tensor/tensor.js";
+import { EMITTERS, NOT_EXPRESSIBLE, type EmitContext, type HostTensor } from "./emitters.js";
+import { DEFAULT_OPSET, Graph } from "./graph.js";
+
+const OP = "toOnnx";
+
+/** A learnable parameter's value: a poolkit Tensor, `{ data, shape }`, or a flat array in the registry's shape. */
+export type ParamValue = Tensor | HostTensor | ArrayLike<number>;
+
+export interface ToOnnxOptions {
+  /** The feature map's shape `[N, C, ...spatial]` (static: ONNX shapes are fixed at export). */
+  inputShape: readonly number[];
+  /** The method's options, exactly as the op takes them. */
+  options?: Record<string, unknown>;
+  /**
+   * Values of the method's learnable inputs (the registry's `learnable` names, e.g. `alpha` and
+   * `lambda` for DPP), written into the model as initializers. Required for every learnable input.
+   */
+  params?: Record<string, ParamValue>;
+  /**
+   * Shapes of the extra graph inputs (`logits`, `boxes`, `indices`, `b`, …), by registry input name;
+   * default: the registry's shape for the input shape. `null` omits an optional input
+   * (`bilinearPool`'s `b`: homogeneous pooling).
+   */
+  inputShapes?: Record<string, readonly number[] | null>;
+  /** Default-domain opset, 17–21; default 17. */
+  opset?: number;
+  /** Float element type of the model; default "float32". */
+  dtype?: "float32" | "float64";
+}
+
+/** Whether a method (with these options) can be exported, and if not, why. */
+export function onnxSupport(method: string | PoolMethod, options: Record<string, unknown> = {}): { supported: true } | { supported: false; reason: string } {
+  const m = typeof method === "string" ? getPool(method) : method;
+  const reason = notExpressible(m, options);
+  return reason === undefined ? { supported: true } : { supported: false, reason };
+}
+
+function notExpressible(m: PoolMethod, options: Record<string, unknown>): string | undefined {
+  const fixed = NOT_EXPRESSIBLE[m.name];
+  if (fixed !== undefined) return fixed;
+  if (m.trainEval && options.training !== false) {
+    return `its training mode draws random numbers on every call, which an ONNX graph cannot reproduce; export the inference computation with options.training = false`;
+  }
+  if (m.name === "Covariance") {
+    const norm = options.normalization ?? "sqrtm";
+    if (norm === "logm" || norm === "sqrtm") {
+      return `normalization ${JSON.stringify(norm)} needs an eigendecomposition, which standard ONNX has no operator for; use "newton-schulz" (unrolled matrix products) or "none"`;
+    }
+  }
+  if (EMITTERS[m.name] === undefined) return `there is no ONNX emitter for ${m.name}`;
+  return undefined;
+}
+
+function hostOf(name: string, v: ParamValue): { data: ArrayLike<number>; shape: readonly number[] | undefined } {
+  if (isTensor(v)) return { data: v.data, shape: v.shape };
+  if (typeof v === "object" && v !== null && "data" in v && "shape" in v) return v as HostTensor;
+  if (typeof v === "object" && v !== null && typeof (v as ArrayLike<number>).length === "number") return { data: v as ArrayLike<number>, shape: undefined };
+  throw new PoolkitTypeError(OP, `params.${name} must be a Tensor, { data, shape } or an array of numbers, got ${show(v)}`);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * Export one pooling method as an ONNX model (a serialised `ModelProto`) whose graph computes the
+ * method's inference-time output with poolkit's exact semantics: every window, bin and divisor is
+ * planned by poolkit and written explicitly (explicit `Pad` instead of a runtime's ceil rule,
+ * divisor tensors, per-bin slices), so any conforming ONNX runtime reproduces poolkit's forward.
+ *
+ * Graph inputs: `x` (`inputShape`), then the method's data / constant inputs by their registry
+ * names (`logits`, `boxes`, `indices`, `b`, `y`); learnable inputs become initializers from
+ * `params`. Graph output: `y`. Shapes are static.
+ *
+ * Methods ONNX cannot express (eigendecomposition-based normalisations, Grassmann pooling,
+ * training-time randomness) throw a PoolkitRangeError saying why; {@link onnxSupport} asks first.
+ *
+ * @example
+ * ```ts
+ * import { toOnnx } from "poolkit/onnx";
+ * const bytes = toOnnx("soft", { inputShape: [1, 3, 32, 32], options: { kernelSize: 2 } });
+ * ```
+ */
+export function toOnnx(method: string | PoolMethod, opts: ToOnnxOptions): Uint8Array {
+  const m = typeof method === "string" ? getPool(method) : method;
+  if (typeof opts !== "object" || opts === null) throw new PoolkitTypeError(OP, `expected an options object { inputShape, options?, params?, opset? }, got ${show(opts)}`);
+  const known = ["inputShape", "options", "params", "inputShapes", "opset", "dtype"];
+  for (const k of Object.keys(opts)) {
+    if (!known.includes(k)) throw new PoolkitTypeError(OP, `unknown option ${JSON.stringify(k)}; known: ${known.join(", ")}`);
+  }
+  const xShape = opts.inputShape;
+  if (!Array.isArray(xShape) || xShape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 1)) {
+    throw new PoolkitTypeError(OP, `inputShape must be an array of positive integers [N, C, ...spatial], got ${show(xShape)}`);
+  }
+  const options = { ...(opts.options ?? {}) };
+  const spatialRank = xShape.length - 2;
+  if (!(m.dims as readonly number[]).includes(spatialRank)) {
+    throw new PoolkitRangeError(OP, `${m.name} takes [N, C, ...spatial] with ${m.dims.join(" or ")} spatial dims, got inputShape ${show(xShape)}`);
+  }
+  const rank = spatialRank as 1 | 2 | 3;
+  const reason = notExpressible(m, options);
+  if (reason !== undefined) throw new PoolkitRangeError(OP, `${m.name} cannot be expressed in ONNX: ${reason}`);
+  const dtype = opts.dtype ?? "float32";
+  if (dtype !== "float32" && dtype !== "float64") throw new PoolkitTypeError(OP, `dtype must be "float32" or "float64", got ${show(dtype)}`);
+  // The op's own option checks, before anything is built.
+  m.outputShape(xShape, options, rank);
+
+  const g = new Graph({ opset: opts.opset ?? DEFAULT_OPSET, name: `poolkit_${m.name}` });
+  const x = g.input("x", xShape, dtype, `feature map [N, C, ...spatial]`);
+  const inputs: Record<string, string> = {};
+  const inputShapes: Record<string, readonly number[]> = {};
+  const params: Record<string, HostTensor> = {};
+  const givenParams = opts.params ?? {};
+  for (const k of Object.keys(givenParams)) {
+    if (!m.learnable.includes(k)) {
+      throw new PoolkitTypeError(OP, `params.${k} is not a learnable input of ${m.name}; its learnable inputs: ${m.learnable.length ? m.learnable.join(", ") : "none"}`);
+    }
+  }
+  for (const spec of m.inputs) {
+    const override = opts.inputShapes?.[spec.name];
+    if (override === null) continue; // omitted optional input
+    const expected = spec.shape(xShape, options);
+    if (spec.role === "learnable") {
+      const v = givenParams[spec.name];
+      if (v === undefined) throw new PoolkitRangeError(OP, `${m.name}: params.${spec.name} is required (${spec.doc})`);
+      const host = hostOf(spec.name, v);
+      const shape = host.shape ?? expected;
+      if (host.data.length !== shape.reduce((a, b) => a * b, 1)) {
+        throw new PoolkitRangeError(OP, `params.${spec.name} must have ${shape.reduce((a, b) => a * b, 1)} values for shape ${show([...shape])}, got ${host.data.length}`);
+      }
+      inputs[spec.name] = g.addInitializer(host.data, shape, dtype, spec.name);
+      inputShapes[spec.name] = shape;
+      params[spec.name] = { data: host.data, shape };
+    } else {
+      const shape = override ?? expected;
+      const type = spec.dtype === "int32" ? "int32" : dtype;
+      inputs[spec.name] = g.input(spec.name, shape, type, spec.doc);
+      inputShapes[spec.name] = shape;
+    }
+  }
+  for (const name of Object.keys(opts.inputShapes ?? {})) {
+    if (!m.inputs.some((s) => s.name === name)) throw new PoolkitTypeError(OP, `inputShapes.${name}: ${m.name} has no input ${JSON.stringify(name)}`);
+  }
+  const emitter = EMITTERS[m.name];
+  if (emitter === undefined) throw new PoolkitRangeError(OP, `there is no ONNX emitter for ${m.name}`);
+  const ctx: EmitContext = { g, method: m, rank, xShape, options, x, inputs, inputShapes, params, dtype };
+  const result = emitter(ctx);
+  g.output(result.output, "y", result.shape, dtype);
+  for (const e of result.extra ?? []) g.output(e.value, e.name, e.shape, e.type);
+  const doc = `poolkit ${m.name} (${m.ops[rank]?.opName ?? m.export}) with options ${JSON.stringify(options, (_k, v) => (isTensor(v) ? `Tensor[${v.shape.join(",")}]` : v))}`;
+  return g.toModel(doc);
+}
