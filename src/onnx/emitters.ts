@@ -34,7 +34,10 @@ export interface EmitContext {
   readonly options: Record<string, unknown>;
   /** The value name of x. */
   readonly x: string;
-  /** Value names of the extra inputs (graph inputs, or initializers for learnable ones); absent when omitted. */
+  /**
+   * Value names of the extra inputs (graph inputs, or initializers for learnable ones, created on
+   * first read so parameters an emitter folds into constants leave no unused initializer); absent when omitted.
+   */
   readonly inputs: Readonly<Record<string, string>>;
   readonly inputShapes: Readonly<Record<string, readonly number[]>>;
   /** Host values of the learnable inputs (the same numbers as their initializers). */
@@ -52,22 +55,22 @@ export interface Emitted {
 
 export type Emitter = (ctx: EmitContext) => Emitted;
 
-const prod = (a: readonly number[]): number => a.reduce((p, v) => p * v, 1);
+export const prod = (a: readonly number[]): number => a.reduce((p, v) => p * v, 1);
 
-function fill(g: Graph, ctx: EmitContext, values: ArrayLike<number>, dims: readonly number[]): string {
+export function fill(g: Graph, ctx: EmitContext, values: ArrayLike<number>, dims: readonly number[]): string {
   return g.addInitializer(values, dims, ctx.dtype);
 }
 
-function spatialOf(ctx: EmitContext): number[] {
+export function spatialOf(ctx: EmitContext): number[] {
   return ctx.xShape.slice(2);
 }
 
-function outputShapeOf(ctx: EmitContext): number[] {
+export function outputShapeOf(ctx: EmitContext): number[] {
   return ctx.method.outputShape(ctx.xShape, ctx.options, ctx.rank);
 }
 
 /** The per-output-position constant `[1, 1, ...out]` from per-axis factors (product over axes). */
-function separableConstant(ctx: EmitContext, perAxis: readonly Float64Array[], out: readonly number[]): string {
+export function separableConstant(ctx: EmitContext, perAxis: readonly Float64Array[], out: readonly number[]): string {
   const values = new Float64Array(prod(out));
   let q = 0;
   for (const o of tuples(out)) {
@@ -81,14 +84,14 @@ function separableConstant(ctx: EmitContext, perAxis: readonly Float64Array[], o
 // ---------------------------------------------------------------------------------------------
 // Sliding windows: max / average / LP
 
-function slidingOf(ctx: EmitContext, extra: Partial<Record<"padding" | "dilation" | "ceilMode", unknown>> = {}): { geom: SlidingGeometry; out: number[] } {
+export function slidingOf(ctx: EmitContext, extra: Partial<Record<"padding" | "dilation" | "ceilMode", unknown>> = {}): { geom: SlidingGeometry; out: number[] } {
   const o = { ...ctx.options, ...extra } as Record<string, never>;
   const geom = slidingGeometry(ctx.method.ops[ctx.rank]?.opName ?? ctx.method.name, o, ctx.rank);
   const out = outputShapeOf(ctx).slice(2);
   return { geom, out };
 }
 
-function poolAttrs(geom: SlidingGeometry, withDilation: boolean) {
+export function poolAttrs(geom: SlidingGeometry, withDilation: boolean) {
   return {
     kernel_shape: attr.ints(geom.kernelSize),
     strides: attr.ints(geom.stride),
@@ -97,7 +100,7 @@ function poolAttrs(geom: SlidingGeometry, withDilation: boolean) {
 }
 
 /** Max pooling: Pad(−∞) then a padding-free floor-mode MaxPool (−∞ never wins over a real value). */
-function emitMaxPool(ctx: EmitContext, x: string, geom: SlidingGeometry, out: readonly number[]): string {
+export function emitMaxPool(ctx: EmitContext, x: string, geom: SlidingGeometry, out: readonly number[]): string {
   const spatial = spatialOf(ctx);
   const { before, after } = explicitPads(spatial, geom, out);
   const xp = padSpatial(ctx.g, x, before, after, -Infinity);
@@ -119,31 +122,34 @@ const emitMax: Emitter = (ctx) => {
   return { output: emitMaxPool(ctx, ctx.x, geom, out), shape: outputShapeOf(ctx) };
 };
 
-const emitAverage: Emitter = (ctx) => {
-  const { geom, out } = slidingOf(ctx, { dilation: 1 });
-  const countIncludePad = ctx.options.countIncludePad !== false;
-  const override = typeof ctx.options.divisorOverride === "number" ? ctx.options.divisorOverride : undefined;
+/**
+ * PyTorch average pooling of `x` (spatial sizes `spatial`): Pad(0), a padding-free AveragePool, then
+ * times prod(k)/divisor per window — divisorOverride, else the window clipped at In + p
+ * (countIncludePad) or at the input; both are products of per-axis lengths (aten AvgPoolKernel.cpp).
+ */
+export function avgValue(
+  ctx: EmitContext, x: string, spatial: readonly number[], geom: SlidingGeometry, out: readonly number[],
+  countIncludePad: boolean, override: number | undefined,
+): string {
+  const { before, after } = explicitPads(spatial, geom, out);
+  const mean = ctx.g.node("AveragePool", [padSpatial(ctx.g, x, before, after, 0)], poolAttrs(geom, false));
   const K = prod(geom.kernelSize);
-  const mean = windowMean(ctx, ctx.x, geom, out);
-  // PyTorch's divisor per window: divisorOverride, else the window clipped at In + p (countIncludePad)
-  // or at the input. Both are products of per-axis lengths (aten AvgPoolKernel.cpp).
-  const axes = slidingAxes(spatialOf(ctx), geom);
-  const perAxis = axes.map((a: Axis) => {
+  if (override !== undefined) return K === override ? mean : ctx.g.node("Mul", [mean, scalar(ctx.g, K / override)]);
+  const divisors = slidingAxes(spatial, geom).map((a: Axis) => {
     const f = new Float64Array(a.outSize);
     for (let o = 0; o < a.outSize; o++) f[o] = countIncludePad ? (a.padCount[o] as number) : (a.end[o] as number) - (a.start[o] as number);
     return f;
   });
-  let factor: string;
-  if (override !== undefined) {
-    factor = scalar(ctx.g, K / override);
-    if (K === override) return { output: mean, shape: outputShapeOf(ctx) };
-  } else {
-    const divisors = perAxis;
-    if (divisors.every((d, i) => d.every((v) => v === geom.kernelSize[i]))) return { output: mean, shape: outputShapeOf(ctx) };
-    const inv = divisors.map((d, i) => d.map((v) => (geom.kernelSize[i] as number) / v));
-    factor = separableConstant(ctx, inv, out);
-  }
-  return { output: ctx.g.node("Mul", [mean, factor]), shape: outputShapeOf(ctx) };
+  if (divisors.every((d, i) => d.every((v) => v === geom.kernelSize[i]))) return mean;
+  const inv = divisors.map((d, i) => d.map((v) => (geom.kernelSize[i] as number) / v));
+  return ctx.g.node("Mul", [mean, separableConstant(ctx, inv, out)]);
+}
+
+const emitAverage: Emitter = (ctx) => {
+  const { geom, out } = slidingOf(ctx, { dilation: 1 });
+  const countIncludePad = ctx.options.countIncludePad !== false;
+  const override = typeof ctx.options.divisorOverride === "number" ? ctx.options.divisorOverride : undefined;
+  return { output: avgValue(ctx, ctx.x, spatialOf(ctx), geom, out, countIncludePad, override), shape: outputShapeOf(ctx) };
 };
 
 /**
@@ -335,12 +341,12 @@ const emitRoiAlign: Emitter = (ctx) => {
  * same stabilisation as poolkit's kernel, so ±∞ and huge logits behave alike). Padding taps get
  * logit −∞ (weight 0) and value 0.
  */
-function softmaxWindows(ctx: EmitContext, x: string, logits: string, geom: SlidingGeometry, out: readonly number[]): string {
+export function softmaxWindows(ctx: EmitContext, x: string, logits: string, geom: SlidingGeometry, out: readonly number[]): string {
   const g = ctx.g;
   const spatial = spatialOf(ctx);
   const X = unfold(g, x, spatial, geom, out, 0);
   const Lraw = logits === x ? X.taps : unfold(g, logits, spatial, geom, out, 0).taps;
-  const L = X.anyPadding ? g.node("Where", [X.mask, Lraw, scalar(g, -Infinity)]) : Lraw;
+  const L = X.anyPadding ? g.node("Where", [X.mask(), Lraw, scalar(g, -Infinity)]) : Lraw;
   const m = reduce(g, "ReduceMax", L, [2], true);
   const e = g.node("Exp", [g.node("Sub", [L, m])]);
   const s = reduce(g, "ReduceSum", e, [2], false);
@@ -360,8 +366,8 @@ const emitLip: Emitter = (ctx) => {
   return { output: softmaxWindows(ctx, ctx.x, ctx.inputs.logits as string, geom, out), shape: outputShapeOf(ctx) };
 };
 
-/** Emitters by registry method name. */
-export const EMITTERS: Readonly<Record<string, Emitter>> = {
+/** Emitters of the windowed, adaptive and region methods, by registry method name. */
+export const WINDOWED_EMITTERS: Readonly<Record<string, Emitter>> = {
   Max: emitMax,
   Average: emitAverage,
   LP: emitLp,
@@ -376,10 +382,4 @@ export const EMITTERS: Readonly<Record<string, Emitter>> = {
   RoIAlign: emitRoiAlign,
   SoftPool: emitSoftPool,
   LIP: emitLip,
-};
-
-/** Methods (or variants) standard ONNX cannot express, with the reason `toOnnx` gives. */
-export const NOT_EXPRESSIBLE: Readonly<Record<string, string>> = {
-  Grassmann: "it needs the top-k singular vectors of each feature matrix (an SVD/eigendecomposition), which standard ONNX has no operator for",
-  GrassmannCompact: "it needs the top-k singular vectors of each feature matrix (an SVD/eigendecomposition), which standard ONNX has no operator for",
 };

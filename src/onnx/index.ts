@@ -6,5 +6,6 @@
 export { toOnnx, onnxSupport, type ToOnnxOptions, type ParamValue } from "./toOnnx.js";
 export { fromOrt, toOrt, type OrtTensorLike, type OrtTensorConstructor } from "./interop.js";
 export { Graph, attr, irVersionFor, MIN_OPSET, MAX_OPSET, DEFAULT_OPSET, type Attr, type ElemType, type GraphOptions } from "./graph.js";
-export { EMITTERS, NOT_EXPRESSIBLE, emitAdaptiveValue, type Emitter, type EmitContext, type Emitted, type HostTensor } from "./emitters.js";
+export { emitAdaptiveValue, type Emitter, type EmitContext, type Emitted, type HostTensor } from "./emitters.js";
+export { EMITTERS, NOT_EXPRESSIBLE } from "./methods.js";
 export { encodeModel, ProtoWriter, DataType, AttributeType } from "./proto.js";

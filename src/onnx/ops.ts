@@ -99,8 +99,8 @@ export function* tuples(sizes: readonly number[]): Generator<number[]> {
 export interface Unfolded {
   /** `[N, C, K, ...out]`: tap j of every window, taps in row-major kernel order. */
   readonly taps: string;
-  /** `[1, 1, K, ...out]` bool constant: true where the tap lies in the real input (not padding). */
-  readonly mask: string;
+  /** `[1, 1, K, ...out]` bool constant: true where the tap lies in the real input (not padding); added on first use. */
+  mask(): string;
   /** Whether any tap is padding (the mask is all true otherwise). */
   readonly anyPadding: boolean;
   readonly K: number;
@@ -141,6 +141,7 @@ export function unfold(g: Graph, x: string, spatial: readonly number[], geom: Sl
     }
     j++;
   }
-  const maskName = g.addInitializer(mask, [1, 1, K, ...out], "bool");
-  return { taps: concat(g, taps, 2), mask: maskName, anyPadding, K, out: out.slice() };
+  let maskName: string | undefined;
+  const maskOf = (): string => (maskName ??= g.addInitializer(mask, [1, 1, K, ...out], "bool"));
+  return { taps: concat(g, taps, 2), mask: maskOf, anyPadding, K, out: out.slice() };
 }

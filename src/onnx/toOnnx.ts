@@ -4,7 +4,8 @@
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { getPool, type PoolMethod } from "../registry.js";
 import { isTensor, type Tensor } from "../tensor/tensor.js";
-import { EMITTERS, NOT_EXPRESSIBLE, type EmitContext, type HostTensor } from "./emitters.js";
+import type { EmitContext, HostTensor } from "./emitters.js";
+import { EMITTERS, NOT_EXPRESSIBLE } from "./methods.js";
 import { DEFAULT_OPSET, Graph } from "./graph.js";
 
 const OP = "toOnnx";
@@ -76,7 +77,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  *
  * Graph inputs: `x` (`inputShape`), then the method's data / constant inputs by their registry
  * names (`logits`, `boxes`, `indices`, `b`, `y`); learnable inputs become initializers from
- * `params`. Graph output: `y`. Shapes are static.
+ * `params`. Graph output: `output`. Shapes are static.
  *
  * Methods ONNX cannot express (eigendecomposition-based normalisations, Grassmann pooling,
  * training-time randomness) throw a PoolkitRangeError saying why; {@link onnxSupport} asks first.
@@ -134,7 +135,11 @@ export function toOnnx(method: string | PoolMethod, opts: ToOnnxOptions): Uint8A
       if (host.data.length !== shape.reduce((a, b) => a * b, 1)) {
         throw new PoolkitRangeError(OP, `params.${spec.name} must have ${shape.reduce((a, b) => a * b, 1)} values for shape ${show([...shape])}, got ${host.data.length}`);
       }
-      inputs[spec.name] = g.addInitializer(host.data, shape, dtype, spec.name);
+      let init: string | undefined;
+      Object.defineProperty(inputs, spec.name, {
+        enumerable: true,
+        get: () => (init ??= g.addInitializer(host.data, shape, dtype, spec.name)),
+      });
       inputShapes[spec.name] = shape;
       params[spec.name] = { data: host.data, shape };
     } else {
@@ -151,7 +156,7 @@ export function toOnnx(method: string | PoolMethod, opts: ToOnnxOptions): Uint8A
   if (emitter === undefined) throw new PoolkitRangeError(OP, `there is no ONNX emitter for ${m.name}`);
   const ctx: EmitContext = { g, method: m, rank, xShape, options, x, inputs, inputShapes, params, dtype };
   const result = emitter(ctx);
-  g.output(result.output, "y", result.shape, dtype);
+  g.output(result.output, "output", result.shape, dtype);
   for (const e of result.extra ?? []) g.output(e.value, e.name, e.shape, e.type);
   const doc = `poolkit ${m.name} (${m.ops[rank]?.opName ?? m.export}) with options ${JSON.stringify(options, (_k, v) => (isTensor(v) ? `Tensor[${v.shape.join(",")}]` : v))}`;
   return g.toModel(doc);

@@ -3,8 +3,9 @@
  */
 import * as ort from "onnxruntime-node";
 import { expect } from "vitest";
-import { fromOrt, toOrt } from "../../src/onnx/index.js";
-import type { Tensor } from "../../src/index.js";
+import { fromOrt, toOnnx, toOrt, type ToOnnxOptions } from "../../src/onnx/index.js";
+import { getPool, Generator, tensor as makeTensor, type Tensor, type PoolMethod } from "../../src/index.js";
+import { exampleInputs } from "../../src/registry.js";
 
 /** Run a model on named poolkit tensors; returns every output as a poolkit tensor. */
 export async function runOnnx(model: Uint8Array, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
@@ -46,4 +47,55 @@ export function expectClose(actual: Tensor, expected: Tensor, what = "", rtol = 
     }
     if (!(Math.abs(x - y) <= atol + rtol * Math.abs(y))) throw new Error(`${what}: element ${i} differs: onnx ${x}, poolkit ${y}`);
   }
+}
+
+export interface CompareCase {
+  method: string;
+  xShape: number[];
+  options?: Record<string, unknown>;
+  /** Bit-identical comparison (max-type methods); else float32 tolerance. */
+  exact?: boolean;
+  opset?: number;
+  /** Feature map values (default: standard normal draws). */
+  x?: ArrayLike<number>;
+  seed?: number;
+  rtol?: number;
+  atol?: number;
+  /** Override extra inputs (by registry name). */
+  inputs?: Record<string, Tensor>;
+  inputShapes?: ToOnnxOptions["inputShapes"];
+  dtype?: "float32" | "float64";
+}
+
+/** Export a method, run it in ONNX Runtime and compare with poolkit's own forward on the same inputs. */
+export async function compareWithPoolkit(c: CompareCase): Promise<{ model: Uint8Array; y: Tensor }> {
+  const m: PoolMethod = getPool(c.method);
+  const gen = new Generator(c.seed ?? 7);
+  const dtype = c.dtype ?? "float32";
+  const size = c.xShape.reduce((a, b) => a * b, 1);
+  const x = makeTensor(c.x ?? Array.from({ length: size }, () => gen.normal()), c.xShape, dtype);
+  const options = c.options ?? { ...m.defaults };
+  const rank = (c.xShape.length - 2) as 1 | 2 | 3;
+  const extras = exampleInputs(m, x, gen, options);
+  const params: Record<string, Tensor> = {};
+  const feeds: Record<string, Tensor> = { x };
+  const args: (Tensor | null)[] = [];
+  m.inputs.forEach((spec, i) => {
+    const omitted = c.inputShapes?.[spec.name] === null;
+    const t = c.inputs?.[spec.name] ?? (extras[i] as Tensor);
+    args.push(omitted ? null : t);
+    if (omitted) return;
+    if (spec.role === "learnable") params[spec.name] = t;
+    else feeds[spec.name] = t;
+  });
+  // Trailing omitted inputs are left out of the call (bilinearPool(a, opts) is homogeneous).
+  while (args.length > 0 && args[args.length - 1] === null) args.pop();
+  const op = m.ops[rank] as (...a: unknown[]) => unknown;
+  const want = op(x, ...args, options) as Tensor;
+  const model = toOnnx(m, { inputShape: c.xShape, options, params, ...(c.opset ? { opset: c.opset } : {}), ...(c.inputShapes ? { inputShapes: c.inputShapes } : {}), dtype });
+  const out = await runOnnx(model, feeds);
+  const y = out.output as Tensor;
+  if (c.exact) expectExact(y, want, m.name);
+  else expectClose(y, want, m.name, c.rtol ?? 1e-5, c.atol ?? 1e-5);
+  return { model, y };
 }
