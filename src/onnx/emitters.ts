@@ -259,13 +259,8 @@ const emitMaxUnpool: Emitter = (ctx) => {
 const emitFractionalMax: Emitter = (ctx) => {
   const g = ctx.g;
   const opName = ctx.method.ops[ctx.rank]?.opName ?? "fractionalMaxPool";
-  const samples = ctx.options.samples as { data: ArrayLike<number>; shape: readonly number[] } | undefined;
-  if (samples === undefined) {
-    throw new PoolkitRangeError(
-      "toOnnx",
-      `${opName} draws its windows at random on every call, which an ONNX graph cannot reproduce; pass options.samples ([N, C, ${ctx.rank}] in [0, 1)) to export fixed windows`,
-    );
-  }
+  // toOnnx rejects a missing `samples` first (random windows cannot be exported).
+  const samples = ctx.options.samples as { data: ArrayLike<number>; shape: readonly number[] };
   const shape = outputShapeOf(ctx); // validates samples' options
   const outSpatial = shape.slice(2);
   const input = spatialShapeInput(opName, "x", ctx.xShape, ctx.rank);

@@ -48,6 +48,9 @@ function notExpressible(m: PoolMethod, options: Record<string, unknown>): string
   if (m.trainEval && options.training !== false) {
     return `its training mode draws random numbers on every call, which an ONNX graph cannot reproduce; export the inference computation with options.training = false`;
   }
+  if (m.name === "FractionalMax" && options.samples === undefined) {
+    return `it draws its windows at random on every call, which an ONNX graph cannot reproduce; pass options.samples ([N, C, dims] in [0, 1)) to export fixed windows`;
+  }
   if (m.name === "Covariance") {
     const norm = options.normalization ?? "sqrtm";
     if (norm === "logm" || norm === "sqrtm") {

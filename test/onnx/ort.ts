@@ -67,8 +67,8 @@ export interface CompareCase {
   dtype?: "float32" | "float64";
 }
 
-/** Export a method, run it in ONNX Runtime and compare with poolkit's own forward on the same inputs. */
-export async function compareWithPoolkit(c: CompareCase): Promise<{ model: Uint8Array; y: Tensor }> {
+/** Export a case's model and compute poolkit's output on the same (seeded) inputs. */
+export function prepareCase(c: CompareCase): { model: Uint8Array; feeds: Record<string, Tensor>; want: Tensor; method: PoolMethod } {
   const m: PoolMethod = getPool(c.method);
   const gen = new Generator(c.seed ?? 7);
   const dtype = c.dtype ?? "float32";
@@ -92,10 +92,25 @@ export async function compareWithPoolkit(c: CompareCase): Promise<{ model: Uint8
   while (args.length > 0 && args[args.length - 1] === null) args.pop();
   const op = m.ops[rank] as (...a: unknown[]) => unknown;
   const want = op(x, ...args, options) as Tensor;
-  const model = toOnnx(m, { inputShape: c.xShape, options, params, ...(c.opset ? { opset: c.opset } : {}), ...(c.inputShapes ? { inputShapes: c.inputShapes } : {}), dtype });
+  const inputShapes: Record<string, readonly number[] | null> = { ...(c.inputShapes ?? {}) };
+  for (const [k, t] of Object.entries(c.inputs ?? {})) if (!(k in inputShapes) && k in feeds) inputShapes[k] = t.shape;
+  const model = toOnnx(m, {
+    inputShape: c.xShape,
+    options,
+    params,
+    ...(c.opset ? { opset: c.opset } : {}),
+    ...(Object.keys(inputShapes).length ? { inputShapes } : {}),
+    dtype,
+  });
+  return { model, feeds, want, method: m };
+}
+
+/** Export a method, run it in ONNX Runtime and compare with poolkit's own forward on the same inputs. */
+export async function compareWithPoolkit(c: CompareCase): Promise<{ model: Uint8Array; y: Tensor; want: Tensor }> {
+  const { model, feeds, want, method } = prepareCase(c);
   const out = await runOnnx(model, feeds);
   const y = out.output as Tensor;
-  if (c.exact) expectExact(y, want, m.name);
-  else expectClose(y, want, m.name, c.rtol ?? 1e-5, c.atol ?? 1e-5);
-  return { model, y };
+  if (c.exact) expectExact(y, want, method.name);
+  else expectClose(y, want, method.name, c.rtol ?? 1e-5, c.atol ?? 1e-5);
+  return { model, y, want };
 }
