@@ -17,7 +17,7 @@ import { unpoolOutputSpatial } from "../ops/maxUnpool.js";
 import type { PoolMethod } from "../registry.js";
 import type { FloatDType } from "../tensor/dtype.js";
 import { attr, type ElemType, type Graph } from "./graph.js";
-import { concat, explicitPads, padSpatial, reduce, reshape, scalar, slice, slidingAxes, tuples, unfold } from "./ops.js";
+import { concat, explicitPads, nanAwareMax, padSpatial, reduce, reshape, scalar, slice, slidingAxes, tuples, unfold } from "./ops.js";
 
 /** A host-side tensor value (learnable parameters and constant options). */
 export interface HostTensor {
@@ -103,8 +103,7 @@ export function poolAttrs(geom: SlidingGeometry, withDilation: boolean) {
 export function emitMaxPool(ctx: EmitContext, x: string, geom: SlidingGeometry, out: readonly number[]): string {
   const spatial = spatialOf(ctx);
   const { before, after } = explicitPads(spatial, geom, out);
-  const xp = padSpatial(ctx.g, x, before, after, -Infinity);
-  return ctx.g.node("MaxPool", [xp], poolAttrs(geom, true));
+  return nanAwareMax(ctx.g, x, (v) => ctx.g.node("MaxPool", [padSpatial(ctx.g, v, before, after, -Infinity)], poolAttrs(geom, true)), ctx.dtype);
 }
 
 /**
@@ -183,7 +182,8 @@ const emitGlobal =
   (op: "ReduceMean" | "ReduceMax"): Emitter =>
   (ctx) => {
     const axes = Array.from({ length: ctx.xShape.length - 2 }, (_, i) => i + 2);
-    return { output: reduce(ctx.g, op, ctx.x, axes, false), shape: ctx.xShape.slice(0, 2) };
+    const output = op === "ReduceMax" ? nanAwareMax(ctx.g, ctx.x, (v) => reduce(ctx.g, op, v, axes, false), ctx.dtype) : reduce(ctx.g, op, ctx.x, axes, false);
+    return { output, shape: ctx.xShape.slice(0, 2) };
   };
 
 /**
@@ -191,7 +191,14 @@ const emitGlobal =
  * product of per-axis intervals, so max of maxes and mean of equal-width means are exact): a
  * strided pool along the axis where Out divides In, else one Slice + Reduce per bin and a Concat.
  */
-export function emitAdaptiveValue(g: Graph, x: string, spatial: readonly number[], outSpatial: readonly number[], mode: "max" | "avg"): string {
+export function emitAdaptiveValue(
+  g: Graph, x: string, spatial: readonly number[], outSpatial: readonly number[], mode: "max" | "avg", type: "float32" | "float64" = "float32",
+): string {
+  if (mode === "max") return nanAwareMax(g, x, (v) => adaptiveCore(g, v, spatial, outSpatial, mode), type);
+  return adaptiveCore(g, x, spatial, outSpatial, mode);
+}
+
+function adaptiveCore(g: Graph, x: string, spatial: readonly number[], outSpatial: readonly number[], mode: "max" | "avg"): string {
   const rank = spatial.length;
   let cur = x;
   for (let i = 0; i < rank; i++) {
@@ -222,14 +229,14 @@ const emitAdaptive =
   (mode: "max" | "avg"): Emitter =>
   (ctx) => {
     const shape = outputShapeOf(ctx);
-    return { output: emitAdaptiveValue(ctx.g, ctx.x, spatialOf(ctx), shape.slice(2), mode), shape };
+    return { output: emitAdaptiveValue(ctx.g, ctx.x, spatialOf(ctx), shape.slice(2), mode, ctx.dtype), shape };
   };
 
 const emitSpatialPyramid: Emitter = (ctx) => {
   const levels = (ctx.options.levels as number[] | undefined) ?? [4, 2, 1];
   const mode = ctx.options.mode === "avg" ? "avg" : "max";
   const [n, c] = ctx.xShape as [number, number];
-  const parts = levels.map((l) => reshape(ctx.g, emitAdaptiveValue(ctx.g, ctx.x, spatialOf(ctx), [l, l], mode), [n, c * l * l]));
+  const parts = levels.map((l) => reshape(ctx.g, emitAdaptiveValue(ctx.g, ctx.x, spatialOf(ctx), [l, l], mode, ctx.dtype), [n, c * l * l]));
   return { output: concat(ctx.g, parts, 1), shape: outputShapeOf(ctx) };
 };
 
@@ -284,8 +291,10 @@ const emitFractionalMax: Emitter = (ctx) => {
     }
   }
   const xf = reshape(g, ctx.x, [planes, prod(spatial)]);
-  const gathered = g.node("GatherElements", [xf, g.constInt64(indices, [planes, outPlane * K])], { axis: attr.int(1) });
-  const m = reduce(g, "ReduceMax", reshape(g, gathered, [planes, outPlane, K]), [2], false);
+  const idx = g.constInt64(indices, [planes, outPlane * K]);
+  const windowMax = (v: string): string =>
+    reduce(g, "ReduceMax", reshape(g, g.node("GatherElements", [v, idx], { axis: attr.int(1) }), [planes, outPlane, K]), [2], false);
+  const m = nanAwareMax(g, xf, windowMax, ctx.dtype);
   return { output: reshape(g, m, shape), shape };
 };
 

@@ -108,6 +108,8 @@ export interface GraphOptions {
   opset?: number;
   /** Graph name. */
   name?: string;
+  /** Element type of float constants ({@link Graph.constFloat}'s default): the model's float dtype. Default "float32". */
+  floatType?: "float32" | "float64";
 }
 
 /**
@@ -125,6 +127,7 @@ export interface GraphOptions {
 export class Graph {
   readonly opset: number;
   readonly name: string;
+  readonly floatType: "float32" | "float64";
   private readonly nodes: NodeMessage[] = [];
   private readonly initializers: TensorMessage[] = [];
   private readonly inputs: ValueInfoMessage[] = [];
@@ -140,6 +143,7 @@ export class Graph {
     }
     this.opset = opset;
     this.name = options.name ?? "poolkit";
+    this.floatType = options.floatType ?? "float32";
   }
 
   /** A fresh value name. */
@@ -184,8 +188,8 @@ export class Graph {
     return id;
   }
 
-  /** A float32 constant (a scalar when `dims` is `[]`). */
-  constFloat(values: ArrayLike<number>, dims: readonly number[] = [values.length], type: ElemType = "float32"): string {
+  /** A float constant of the graph's float type (a scalar when `dims` is `[]`). */
+  constFloat(values: ArrayLike<number>, dims: readonly number[] = [values.length], type: ElemType = this.floatType): string {
     return this.addInitializer(values, dims, type);
   }
 

@@ -223,7 +223,9 @@ const emitDynOPool: Emitter = (ctx) => {
     const bot = g.node("Add", [cc, g.node("Mul", [WX, g.node("Sub", [d, cc])])]);
     queries.push(g.node("Add", [top, g.node("Mul", [WY, g.node("Sub", [bot, top])])]));
   }
-  const y = g.node("Max", queries);
+  // Max of the 4 queries; NaN wins (poolkit's `v !== v`), which ONNX's Max leaves unspecified.
+  const anyNan = queries.map((q) => g.node("IsNaN", [q])).reduce((a, b) => g.node("Or", [a, b]));
+  const y = g.node("Where", [anyNan, g.constFloat([NaN], [], ctx.dtype), g.node("Max", queries)]);
   const shape = [n, c, outH, outW];
   return { output: reshape(g, y, shape), shape };
 };

@@ -145,3 +145,16 @@ export function unfold(g: Graph, x: string, spatial: readonly number[], geom: Sl
   const maskOf = (): string => (maskName ??= g.addInitializer(mask, [1, 1, K, ...out], "bool"));
   return { taps: concat(g, taps, 2), mask: maskOf, anyPadding, K, out: out.slice() };
 }
+
+/**
+ * NaN-propagating max: ONNX leaves NaN handling of MaxPool / ReduceMax / Max unspecified and ONNX
+ * Runtime skips NaN, while PyTorch (and poolkit) propagate it. `maxOf` is any max-type reduction;
+ * it runs once on x and once on the 0/1 map IsNaN(x) (whose max is 1 exactly where a window holds a
+ * NaN), and those outputs become NaN.
+ */
+export function nanAwareMax(g: Graph, x: string, maxOf: (v: string) => string, type: "float32" | "float64"): string {
+  const y = maxOf(x);
+  const nanMap = g.node("Cast", [g.node("IsNaN", [x])], { to: attr.int(type === "float64" ? 11 : 1) });
+  const anyNan = g.node("Greater", [maxOf(nanMap), g.constFloat([0], [], type)]);
+  return g.node("Where", [anyNan, g.constFloat([NaN], [], type), y]);
+}

@@ -31,8 +31,6 @@ export interface ToOnnxOptions {
   inputShapes?: Record<string, readonly number[] | null>;
   /** Default-domain opset, 17–21; default 17. */
   opset?: number;
-  /** Float element type of the model; default "float32". */
-  dtype?: "float32" | "float64";
 }
 
 /** Whether a method (with these options) can be exported, and if not, why. */
@@ -94,7 +92,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 export function toOnnx(method: string | PoolMethod, opts: ToOnnxOptions): Uint8Array {
   const m = typeof method === "string" ? getPool(method) : method;
   if (typeof opts !== "object" || opts === null) throw new PoolkitTypeError(OP, `expected an options object { inputShape, options?, params?, opset? }, got ${show(opts)}`);
-  const known = ["inputShape", "options", "params", "inputShapes", "opset", "dtype"];
+  const known = ["inputShape", "options", "params", "inputShapes", "opset"];
   for (const k of Object.keys(opts)) {
     if (!known.includes(k)) throw new PoolkitTypeError(OP, `unknown option ${JSON.stringify(k)}; known: ${known.join(", ")}`);
   }
@@ -110,12 +108,12 @@ export function toOnnx(method: string | PoolMethod, opts: ToOnnxOptions): Uint8A
   const rank = spatialRank as 1 | 2 | 3;
   const reason = notExpressible(m, options);
   if (reason !== undefined) throw new PoolkitRangeError(OP, `${m.name} cannot be expressed in ONNX: ${reason}`);
-  const dtype = opts.dtype ?? "float32";
-  if (dtype !== "float32" && dtype !== "float64") throw new PoolkitTypeError(OP, `dtype must be "float32" or "float64", got ${show(dtype)}`);
+  // float32 models: ONNX Runtime's CPU provider has no float64 kernels for AveragePool and others.
+  const dtype = "float32";
   // The op's own option checks, before anything is built.
   m.outputShape(xShape, options, rank);
 
-  const g = new Graph({ opset: opts.opset ?? DEFAULT_OPSET, name: `poolkit_${m.name}` });
+  const g = new Graph({ opset: opts.opset ?? DEFAULT_OPSET, name: `poolkit_${m.name}`, floatType: dtype });
   const x = g.input("x", xShape, dtype, `feature map [N, C, ...spatial]`);
   const inputs: Record<string, string> = {};
   const inputShapes: Record<string, readonly number[]> = {};

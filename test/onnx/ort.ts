@@ -64,16 +64,14 @@ export interface CompareCase {
   /** Override extra inputs (by registry name). */
   inputs?: Record<string, Tensor>;
   inputShapes?: ToOnnxOptions["inputShapes"];
-  dtype?: "float32" | "float64";
 }
 
 /** Export a case's model and compute poolkit's output on the same (seeded) inputs. */
 export function prepareCase(c: CompareCase): { model: Uint8Array; feeds: Record<string, Tensor>; want: Tensor; method: PoolMethod } {
   const m: PoolMethod = getPool(c.method);
   const gen = new Generator(c.seed ?? 7);
-  const dtype = c.dtype ?? "float32";
   const size = c.xShape.reduce((a, b) => a * b, 1);
-  const x = makeTensor(c.x ?? Array.from({ length: size }, () => gen.normal()), c.xShape, dtype);
+  const x = makeTensor(c.x ?? Array.from({ length: size }, () => gen.normal()), c.xShape);
   const options = c.options ?? { ...m.defaults };
   const rank = (c.xShape.length - 2) as 1 | 2 | 3;
   const extras = exampleInputs(m, x, gen, options);
@@ -100,7 +98,6 @@ export function prepareCase(c: CompareCase): { model: Uint8Array; feeds: Record<
     params,
     ...(c.opset ? { opset: c.opset } : {}),
     ...(Object.keys(inputShapes).length ? { inputShapes } : {}),
-    dtype,
   });
   return { model, feeds, want, method: m };
 }
