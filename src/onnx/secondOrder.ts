@@ -134,8 +134,8 @@ const emitCovariance: Emitter = (ctx) => {
     }
     const sym = g.node("Mul", [g.node("Add", [Y, transposeLast(g, Y)]), half]);
     const scaled = g.node("Mul", [sym, g.node("Sqrt", [tr])]);
-    // tr = 0 (a constant map) gives 0 (poolkit's guard); NaN stays NaN through the products.
-    F = g.node("Where", [g.node("Greater", [tr, s64(0)]), scaled, g.node("Mul", [scaled, s64(0)])]);
+    // tr = 0 (a constant map) gives 0 (poolkit's guard; A = 0/0 would be NaN); a NaN trace stays NaN through the products.
+    F = g.node("Where", [g.node("Equal", [tr, s64(0)]), s64(0), scaled]);
   }
   const out = ctx.dtype === "float64" ? F : g.node("Cast", [F], { to: attr.int(1) });
   if (full) return { output: out, shape: [n, d, d] };

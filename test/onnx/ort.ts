@@ -86,8 +86,7 @@ export function prepareCase(c: CompareCase): { model: Uint8Array; feeds: Record<
     if (spec.role === "learnable") params[spec.name] = t;
     else feeds[spec.name] = t;
   });
-  // Trailing omitted inputs are left out of the call (bilinearPool(a, opts) is homogeneous).
-  while (args.length > 0 && args[args.length - 1] === null) args.pop();
+  // Omitted inputs are passed as null (bilinearPool(a, null, opts) is homogeneous; null biases).
   const op = m.ops[rank] as (...a: unknown[]) => unknown;
   const want = op(x, ...args, options) as Tensor;
   const inputShapes: Record<string, readonly number[] | null> = { ...(c.inputShapes ?? {}) };
