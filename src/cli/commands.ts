@@ -12,6 +12,7 @@ import { SCALES, imageToTensor, resizeNearest, sampleImage, tensorToImage, type 
 import { errorText, mergeOptions, parseOptionValue, pickRank, runMethod, sampleShape, showOptions, type Registry } from "./invoke.js";
 import { readPng, writePng } from "./png.js";
 import { serveStatic } from "./serve.js";
+import { exportCommand } from "./export.js";
 
 /** Where the program writes: stdout-like `out` and stderr-like `err`, one line per call. */
 export interface IO {
@@ -88,6 +89,8 @@ export async function main(argv: readonly string[], io: IO = consoleIO, registry
         return sample(rest, io);
       case "serve":
         return await serve(rest, io);
+      case "export":
+        return await exportCommand(rest, io, registry);
       case undefined:
       case "help":
       case "--help":
