@@ -17,7 +17,7 @@ import { unpoolOutputSpatial } from "../ops/maxUnpool.js";
 import type { PoolMethod } from "../registry.js";
 import type { FloatDType } from "../tensor/dtype.js";
 import { attr, type ElemType, type Graph } from "./graph.js";
-import { concat, explicitPads, nanAwareMax, padSpatial, reduce, reshape, scalar, slice, slidingAxes, tuples, unfold } from "./ops.js";
+import { concat, explicitPads, nanAwareMax, padSpatial, reduce, reshape, scalar, slice, slidingAxes, squeeze, tuples, unfold } from "./ops.js";
 
 /** A host-side tensor value (learnable parameters and constant options). */
 export interface HostTensor {
@@ -44,6 +44,8 @@ export interface EmitContext {
   readonly params: Readonly<Record<string, HostTensor>>;
   /** The element type of the float values. */
   readonly dtype: ElemType & FloatDType;
+  /** Also output poolkit's per-plane flat argmax indices (max pooling only). */
+  readonly withIndices?: boolean;
 }
 
 export interface Emitted {
@@ -118,8 +120,40 @@ function windowMean(ctx: EmitContext, x: string, geom: SlidingGeometry, out: rea
 
 const emitMax: Emitter = (ctx) => {
   const { geom, out } = slidingOf(ctx);
-  return { output: emitMaxPool(ctx, ctx.x, geom, out), shape: outputShapeOf(ctx) };
+  const shape = outputShapeOf(ctx);
+  const output = emitMaxPool(ctx, ctx.x, geom, out);
+  if (!ctx.withIndices) return { output, shape };
+  return { output, shape, extra: [{ name: "indices", value: maxIndices(ctx, geom, out), shape, type: "int32" }] };
 };
+
+/**
+ * poolkit's (PyTorch's) argmax of every window as a flat index into its input plane: the first tap
+ * holding the window's maximum among the real taps (padding excluded; a window of −∞ gives its first
+ * real tap), or the last NaN when the window holds one (`v > best || v !== v`). Taps are laid out by
+ * {@link unfold}; ArgMax picks the tap, and tap j of window o is input position base[o] + offset[j].
+ */
+function maxIndices(ctx: EmitContext, geom: SlidingGeometry, out: readonly number[]): string {
+  const g = ctx.g;
+  const spatial = spatialOf(ctx);
+  const X = unfold(g, ctx.x, spatial, geom, out, 0);
+  const ninf = scalar(g, -Infinity);
+  const Xm = X.anyPadding ? g.node("Where", [X.mask(), X.taps, ninf]) : X.taps;
+  const m = reduce(g, "ReduceMax", Xm, [2], true);
+  let isMax = g.node("Equal", [Xm, m]);
+  if (X.anyPadding) isMax = g.node("And", [isMax, X.mask()]);
+  const argmax = (b: string, last: boolean): string =>
+    g.node("ArgMax", [g.node("Cast", [b], { to: attr.int(1) })], { axis: attr.int(2), keepdims: attr.int(1), select_last_index: attr.int(last ? 1 : 0) });
+  const nan = g.node("IsNaN", [X.taps]);
+  const anyNan = g.node("Cast", [reduce(g, "ReduceMax", g.node("Cast", [nan], { to: attr.int(1) }), [2], true)], { to: attr.int(9) });
+  const tap = g.node("Where", [anyNan, argmax(nan, true), argmax(isMax, false)]); // [N, C, 1, ...out] int64
+  const strides = spatial.map((_, i) => prod(spatial.slice(i + 1)));
+  const offsets: number[] = [];
+  for (const t of tuples(geom.kernelSize)) offsets.push(t.reduce((acc, v, i) => acc + v * (geom.dilation[i] as number) * (strides[i] as number), 0));
+  const base: number[] = [];
+  for (const o of tuples(out)) base.push(o.reduce((acc, v, i) => acc + (v * (geom.stride[i] as number) - (geom.padding[i] as number)) * (strides[i] as number), 0));
+  const flatIdx = g.node("Add", [g.constInt64(base, [1, 1, 1, ...out]), g.node("Gather", [g.constInt64(offsets), tap], { axis: attr.int(0) })]);
+  return g.node("Cast", [squeeze(g, flatIdx, [2])], { to: attr.int(6) });
+}
 
 /**
  * PyTorch average pooling of `x` (spatial sizes `spatial`): Pad(0), a padding-free AveragePool, then

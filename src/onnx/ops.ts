@@ -147,14 +147,17 @@ export function unfold(g: Graph, x: string, spatial: readonly number[], geom: Sl
 }
 
 /**
- * NaN-propagating max: ONNX leaves NaN handling of MaxPool / ReduceMax / Max unspecified and ONNX
- * Runtime skips NaN, while PyTorch (and poolkit) propagate it. `maxOf` is any max-type reduction;
- * it runs once on x and once on the 0/1 map IsNaN(x) (whose max is 1 exactly where a window holds a
- * NaN), and those outputs become NaN.
+ * A max with PyTorch's (and poolkit's) special values: ONNX leaves NaN handling of MaxPool /
+ * ReduceMax unspecified and ONNX Runtime skips NaN, and its MaxPool starts from −FLT_MAX, so a window
+ * of −∞ gives −3.4e38 instead of −∞. `maxOf` is any max-type reduction; it runs once on x and once on
+ * a class map (2 for NaN, 0 for −∞, 1 otherwise): a window whose class max is 2 holds a NaN (output
+ * NaN), one whose class max is 0 holds only −∞ (output −∞).
  */
 export function nanAwareMax(g: Graph, x: string, maxOf: (v: string) => string, type: "float32" | "float64"): string {
   const y = maxOf(x);
-  const nanMap = g.node("Cast", [g.node("IsNaN", [x])], { to: attr.int(type === "float64" ? 11 : 1) });
-  const anyNan = g.node("Greater", [maxOf(nanMap), g.constFloat([0], [], type)]);
-  return g.node("Where", [anyNan, g.constFloat([NaN], [], type), y]);
+  const c = (v: number): string => g.constFloat([v], [], type);
+  const negInf = g.node("IsInf", [x], { detect_positive: attr.int(0), detect_negative: attr.int(1) });
+  const classes = g.node("Where", [g.node("IsNaN", [x]), c(2), g.node("Where", [negInf, c(0), c(1)])]);
+  const k = maxOf(classes);
+  return g.node("Where", [g.node("Greater", [k, c(1.5)]), c(NaN), g.node("Where", [g.node("Less", [k, c(0.5)]), c(-Infinity), y])]);
 }

@@ -31,6 +31,11 @@ export interface ToOnnxOptions {
   inputShapes?: Record<string, readonly number[] | null>;
   /** Default-domain opset, 17–21; default 17. */
   opset?: number;
+  /**
+   * Max pooling only: a second graph output `indices` (int32, the output's shape) with poolkit's
+   * (PyTorch's) per-plane flat argmax, as `maxPoolNdWithIndices` returns.
+   */
+  withIndices?: boolean;
 }
 
 /** Whether a method (with these options) can be exported, and if not, why. */
@@ -92,7 +97,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 export function toOnnx(method: string | PoolMethod, opts: ToOnnxOptions): Uint8Array {
   const m = typeof method === "string" ? getPool(method) : method;
   if (typeof opts !== "object" || opts === null) throw new PoolkitTypeError(OP, `expected an options object { inputShape, options?, params?, opset? }, got ${show(opts)}`);
-  const known = ["inputShape", "options", "params", "inputShapes", "opset"];
+  const known = ["inputShape", "options", "params", "inputShapes", "opset", "withIndices"];
   for (const k of Object.keys(opts)) {
     if (!known.includes(k)) throw new PoolkitTypeError(OP, `unknown option ${JSON.stringify(k)}; known: ${known.join(", ")}`);
   }
@@ -110,6 +115,8 @@ export function toOnnx(method: string | PoolMethod, opts: ToOnnxOptions): Uint8A
   if (reason !== undefined) throw new PoolkitRangeError(OP, `${m.name} cannot be expressed in ONNX: ${reason}`);
   // float32 models: ONNX Runtime's CPU provider has no float64 kernels for AveragePool and others.
   const dtype = "float32";
+  if (opts.withIndices !== undefined && typeof opts.withIndices !== "boolean") throw new PoolkitTypeError(OP, `withIndices must be a boolean, got ${show(opts.withIndices)}`);
+  if (opts.withIndices && m.name !== "Max") throw new PoolkitRangeError(OP, `withIndices is supported for max pooling only, got ${m.name}`);
   // The op's own option checks, before anything is built.
   m.outputShape(xShape, options, rank);
 
@@ -155,7 +162,7 @@ export function toOnnx(method: string | PoolMethod, opts: ToOnnxOptions): Uint8A
   }
   const emitter = EMITTERS[m.name];
   if (emitter === undefined) throw new PoolkitRangeError(OP, `there is no ONNX emitter for ${m.name}`);
-  const ctx: EmitContext = { g, method: m, rank, xShape, options, x, inputs, inputShapes, params, dtype };
+  const ctx: EmitContext = { g, method: m, rank, xShape, options, x, inputs, inputShapes, params, dtype, withIndices: opts.withIndices === true };
   const result = emitter(ctx);
   g.output(result.output, "output", result.shape, dtype);
   for (const e of result.extra ?? []) g.output(e.value, e.name, e.shape, e.type);

@@ -7,7 +7,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { Generator, listPools, tensor, type PoolMethod } from "../../src/index.js";
-import { NOT_EXPRESSIBLE } from "../../src/onnx/index.js";
+import { NOT_EXPRESSIBLE, toOnnx } from "../../src/onnx/index.js";
 import { prepareCase, type CompareCase } from "./ort.js";
 
 /** Max-type methods: ONNX Runtime must reproduce poolkit bit for bit. */
@@ -44,6 +44,18 @@ export function registryCases(): NamedCase[] {
   return cases;
 }
 
+/** Models beyond the registry cases that the checker also sees: max with indices, edge geometries. */
+export function extraModels(): { id: string; model: Uint8Array }[] {
+  return [
+    { id: "Max-indices-2d", model: toOnnx("max", { inputShape: [1, 2, 7, 6], options: { kernelSize: 3, stride: 2, padding: 1, dilation: 2, ceilMode: true }, withIndices: true }) },
+    { id: "Max-indices-3d", model: toOnnx("max", { inputShape: [1, 2, 5, 4, 6], options: { kernelSize: 2, padding: 1 }, withIndices: true }) },
+    { id: "Average-ceil-override", model: toOnnx("avg", { inputShape: [2, 3, 7, 8], options: { kernelSize: 3, stride: 2, padding: 1, ceilMode: true, divisorOverride: 5 } }) },
+    { id: "AdaptiveAverage-nondividing-3d", model: toOnnx("adaptiveavg", { inputShape: [1, 2, 5, 7, 6], options: { outputSize: [2, 3, 4] } }) },
+    { id: "Covariance-none-full", model: toOnnx("cov", { inputShape: [2, 4, 3, 3], options: { normalization: "none", output: "full" } }) },
+    { id: "CompactBilinear-rm-per-location", model: toOnnx("cbp", { inputShape: [2, 3, 4, 4], options: { outputDim: 16, method: "random-maclaurin", sumPool: false }, inputShapes: { b: null } }) },
+  ];
+}
+
 export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
@@ -57,6 +69,11 @@ if (process.argv[1]?.endsWith("cases.ts") && process.argv[2]) {
     const file = `${c.id}.onnx`;
     writeFileSync(join(dir, file), model);
     index.push({ id: c.id, file, sha256: sha256(model) });
+  }
+  for (const { id, model } of extraModels()) {
+    const file = `${id}.onnx`;
+    writeFileSync(join(dir, file), model);
+    index.push({ id, file, sha256: sha256(model) });
   }
   writeFileSync(join(dir, "index.json"), JSON.stringify(index, null, 2));
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { prepareCase } from "./ort.js";
-import { registryCases, sha256 } from "./cases.js";
+import { extraModels, registryCases, sha256 } from "./cases.js";
 
 // Written by scripts/fixtures/onnx_check.py (Debian python3-onnx's onnx.checker with full_check and
 // strict shape inference) from the models of exactly these cases.
@@ -25,6 +25,16 @@ describe(`exported models pass onnx.checker (onnx ${fixture.onnx}, full check + 
       const { model } = prepareCase(c);
       // The fixture must describe this very model; a changed exporter needs the script rerun.
       expect(sha256(model), `${c.id}: the model changed since the checker ran; rerun scripts/fixtures/onnx_check.py`).toBe(r?.sha256);
+      expect(r?.error).toBeUndefined();
+      expect(r?.ok).toBe(true);
+      expect(r?.inferredOutput).toEqual(r?.declaredOutput);
+    });
+  }
+  for (const { id, model } of extraModels()) {
+    it(id, () => {
+      const r = byId.get(id);
+      expect(r, `no checker result for ${id}: rerun scripts/fixtures/onnx_check.py`).toBeDefined();
+      expect(sha256(model), `${id}: the model changed since the checker ran; rerun scripts/fixtures/onnx_check.py`).toBe(r?.sha256);
       expect(r?.error).toBeUndefined();
       expect(r?.ok).toBe(true);
       expect(r?.inferredOutput).toEqual(r?.declaredOutput);

@@ -19,7 +19,7 @@ describe("toOnnx rejects bad input at once, naming what was expected and what wa
     expect(() => toOnnx("dpp", { inputShape: [1, 1, 4], params: {} })).toThrow(/toOnnx: DPP takes \[N, C, \.\.\.spatial\] with 2 spatial dims/);
     expect(() => toOnnx("max", { inputShape: [1, 1, 4], options: { kernelSize: 2 }, opset: 13 })).toThrow("toOnnx: opset must be between 17 and 21, got 13");
     expect(() => toOnnx("max", { inputShape: [1, 1, 4], options: { kernelSize: 2 }, dtype: "float64" } as never)).toThrow(
-      `toOnnx: unknown option "dtype"; known: inputShape, options, params, inputShapes, opset`,
+      `toOnnx: unknown option "dtype"; known: inputShape, options, params, inputShapes, opset, withIndices`,
     );
     expect(() => toOnnx("max", null as never)).toThrow(PoolkitTypeError);
   });

@@ -91,6 +91,15 @@ describe("max / avg / LP: explicit padding reproduces PyTorch's ceil rule, paddi
     await compareWithPoolkit({ method: "adaptivemax", xShape: [1, 1, 9], x, options: { outputSize: 4 }, exact: true });
   });
 
+  it("a window holding only −∞ gives −∞ (ONNX Runtime's MaxPool alone gives −FLT_MAX)", async () => {
+    const x = [-Infinity, -Infinity, -Infinity, 2, -Infinity, -Infinity, -Infinity, -Infinity, 1];
+    const { y } = await compareWithPoolkit({ method: "max", xShape: [1, 1, 9], x, options: { kernelSize: 3, stride: 2, padding: 1, ceilMode: true }, exact: true });
+    expect(y.data[0]).toBe(-Infinity);
+    await compareWithPoolkit({ method: "adaptivemax", xShape: [1, 1, 9], x, options: { outputSize: 5 }, exact: true });
+    await compareWithPoolkit({ method: "spp", xShape: [1, 1, 3, 3], x, options: { levels: [3, 2] }, exact: true });
+    await compareWithPoolkit({ method: "fractional", xShape: [1, 1, 3, 3], x, options: { kernelSize: 2, outputSize: 2, samples: tensor([0.3, 0.7], [1, 1, 2]) }, exact: true });
+  });
+
   it("avg: divisorOverride (also negative), ceil mode partial windows, countIncludePad both ways", async () => {
     for (const divisorOverride of [5, -3, 1]) {
       await compareWithPoolkit({ method: "avg", xShape: [2, 3, 7, 8], options: { kernelSize: 3, stride: 2, padding: 1, ceilMode: true, divisorOverride } });
