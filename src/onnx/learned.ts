@@ -143,7 +143,7 @@ const DPP_EPS2 = 1e-3;
 const DPP_ALPHA_CLAMP = 10;
 
 /**
- * DPP lite per 2×2 block: Ĩ = block mean, d = I − Ĩ (asymmetric: relu), q = d² + ε², l = ln(q/q̄),
+ * DPP per 2×2 block: Ĩ = block mean (lite) or the guidance convolution (full), d = I − Ĩ (asymmetric: relu), q = d² + ε², l = ln(q/q̄),
  * w = e^{h(l − max l)} + α·e^{−h·max l} (poolkit's overflow-safe rescaling of (q/q̄)^h + α),
  * y = Σ w·I / Σ w, with h = e^{θλ}/2 and α = e^{min(θα, 10)} per channel.
  */
@@ -154,7 +154,16 @@ const emitDpp: Emitter = (ctx) => {
   const c = ctx.xShape[1] as number;
   const geom = slidingGeometry("detailPreservingPool2d", { kernelSize: 2, stride: 2 }, 2);
   const X = unfold(g, ctx.x, spatialOf(ctx), geom, out, 0).taps; // [N, C, 4, oh, ow]
-  const guide = reduce(g, "ReduceMean", X, [2], true);
+  // Ĩ: the block mean (lite), or the full variant's depthwise 3×3 / stride 2 / padding 1 convolution
+  // with the learned filter [C, 1, 3, 3], shared by the block's 4 pixels.
+  const filter = ctx.inputs.filter;
+  const guide =
+    filter === undefined
+      ? reduce(g, "ReduceMean", X, [2], true)
+      : g.node("Unsqueeze", [
+          g.node("Conv", [ctx.x, filter], { group: attr.int(c), kernel_shape: attr.ints([3, 3]), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) }),
+          g.constInt64([2]),
+        ]);
   let d = g.node("Sub", [X, guide]);
   if (ctx.options.reward === "asymmetric") d = g.node("Relu", [d]);
   const q = g.node("Add", [g.node("Mul", [d, d]), scalar(g, DPP_EPS2)]);

@@ -6,7 +6,6 @@
  * MatMuls). The eigendecomposition-based normalisations are not expressible (see NOT_EXPRESSIBLE).
  */
 import { compactBilinearParams, type CompactBilinearParams } from "../ops/compactBilinearPool.js";
-import { PoolkitRangeError } from "../errors.js";
 import { fill, prod, type EmitContext, type Emitter } from "./emitters.js";
 import { attr, type Graph } from "./graph.js";
 import { reduce, reshape, scalar } from "./ops.js";
@@ -159,9 +158,6 @@ const emitCompactBilinear: Emitter = (ctx) => {
   const spatial = ctx.xShape.slice(2);
   const L = prod(spatial);
   const bShape = ctx.inputShapes.b;
-  if (bShape !== undefined && bShape.length === 2) {
-    throw new PoolkitRangeError("toOnnx", `CompactBilinear: a broadcast vector b [N, C2] is not supported by the exporter yet; pass b as a map [N, C2, ...spatial]`);
-  }
   const c2 = bShape === undefined ? c1 : (bShape[1] as number);
   const p: CompactBilinearParams =
     (o.params as CompactBilinearParams | undefined) ??
@@ -169,7 +165,13 @@ const emitCompactBilinear: Emitter = (ctx) => {
   const d = p.outputDim;
   const sumPool = o.sumPool !== false;
   const A = flat(g, ctx.x, ctx.xShape); // [N, C1, L]
-  const B = ctx.inputs.b === undefined ? A : flat(g, ctx.inputs.b, bShape as readonly number[]);
+  // b: omitted (homogeneous), a map [N, C2, ...spatial], or a vector [N, C2] broadcast to every location (MCB).
+  const B =
+    ctx.inputs.b === undefined
+      ? A
+      : bShape?.length === 2
+        ? g.node("Expand", [reshape(g, ctx.inputs.b, [n, c2, 1]), g.constInt64([n, c2, L])])
+        : flat(g, ctx.inputs.b, bShape as readonly number[]);
   let phi: string; // [N, d] (sumPool) or [N, d, L]
   if (p.method === "tensor-sketch") {
     const h1 = p.h1.data;

@@ -10,6 +10,9 @@ import { DEFAULT_OPSET, Graph } from "./graph.js";
 
 const OP = "toOnnx";
 
+/** Learnable tensors a method accepts beyond its registry inputs. */
+const EXTRA_PARAMS: Readonly<Record<string, readonly string[]>> = { DPP: ["filter"] };
+
 /** A learnable parameter's value: a poolkit Tensor, `{ data, shape }`, or a flat array in the registry's shape. */
 export type ParamValue = Tensor | HostTensor | ArrayLike<number>;
 
@@ -21,6 +24,7 @@ export interface ToOnnxOptions {
   /**
    * Values of the method's learnable inputs (the registry's `learnable` names, e.g. `alpha` and
    * `lambda` for DPP), written into the model as initializers. Required for every learnable input.
+   * DPP also takes `filter` ([C, 1, 3, 3], the full variant's guidance filter).
    */
   params?: Record<string, ParamValue>;
   /**
@@ -127,7 +131,7 @@ export function toOnnx(method: string | PoolMethod, opts: ToOnnxOptions): Uint8A
   const params: Record<string, HostTensor> = {};
   const givenParams = opts.params ?? {};
   for (const k of Object.keys(givenParams)) {
-    if (!m.learnable.includes(k)) {
+    if (!m.learnable.includes(k) && !(EXTRA_PARAMS[m.name] ?? []).includes(k)) {
       throw new PoolkitTypeError(OP, `params.${k} is not a learnable input of ${m.name}; its learnable inputs: ${m.learnable.length ? m.learnable.join(", ") : "none"}`);
     }
   }
@@ -159,6 +163,17 @@ export function toOnnx(method: string | PoolMethod, opts: ToOnnxOptions): Uint8A
   }
   for (const name of Object.keys(opts.inputShapes ?? {})) {
     if (!m.inputs.some((s) => s.name === name)) throw new PoolkitTypeError(OP, `inputShapes.${name}: ${m.name} has no input ${JSON.stringify(name)}`);
+  }
+  // Optional learnable tensors the registry example leaves out (DPP's full-variant filter).
+  for (const name of EXTRA_PARAMS[m.name] ?? []) {
+    const v = givenParams[name];
+    if (v === undefined) continue;
+    const host = hostOf(name, v);
+    if (host.shape === undefined) throw new PoolkitTypeError(OP, `params.${name} needs its shape: pass a Tensor or { data, shape }`);
+    const shape = host.shape;
+    inputs[name] = g.addInitializer(host.data, shape, dtype, name);
+    inputShapes[name] = shape;
+    params[name] = { data: host.data, shape };
   }
   const emitter = EMITTERS[m.name];
   if (emitter === undefined) throw new PoolkitRangeError(OP, `there is no ONNX emitter for ${m.name}`);

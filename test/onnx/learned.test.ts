@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Generator, tensor } from "../../src/index.js";
-import { compareWithPoolkit } from "./ort.js";
+import { detailPreservingPool2d, Generator, tensor } from "../../src/index.js";
+import { toOnnx } from "../../src/onnx/index.js";
+import { compareWithPoolkit, expectClose, runOnnx } from "./ort.js";
 
 const gen = new Generator(5);
 const normals = (n: number, scale = 1): number[] => Array.from({ length: n }, () => scale * gen.normal());
@@ -65,6 +66,19 @@ describe("learned pooling with parameters as initializers", () => {
         rtol: 1e-4,
       });
     }
+  });
+
+  it("DPP full variant: the learned 3×3 guidance filter as a depthwise Conv", async () => {
+    const x = tensor(normals(2 * 3 * 6 * 8), [2, 3, 6, 8]);
+    const alpha = tensor([0.2, -0.4, 1]);
+    const lambda = tensor([0.5, 1.5, -1]);
+    const filter = tensor(normals(27, 0.5), [3, 1, 3, 3]);
+    for (const reward of ["symmetric", "asymmetric"] as const) {
+      const model = toOnnx("dpp", { inputShape: [2, 3, 6, 8], options: { reward }, params: { alpha, lambda, filter } });
+      const { output } = await runOnnx(model, { x });
+      expectClose(output!, detailPreservingPool2d(x, alpha, lambda, filter, { reward }), `dpp full ${reward}`, 1e-4, 1e-5);
+    }
+    expect(() => toOnnx("dpp", { inputShape: [2, 3, 6, 8], params: { alpha, lambda, filter: [1, 2] } })).toThrow("toOnnx: params.filter needs its shape: pass a Tensor or { data, shape }");
   });
 
   it("DynOPool with non-default frozen ratios and offsets (output size from r), NaN wins the max", async () => {

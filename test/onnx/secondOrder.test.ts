@@ -37,6 +37,10 @@ describe("bilinear family", () => {
       await compareWithPoolkit({ method: "cbp", xShape: [2, 3, 5, 3], options: { outputDim: 20, method }, inputs: { b }, rtol: 1e-4, atol: 1e-5 });
       await compareWithPoolkit({ method: "cbp", xShape: [2, 3, 5, 3], options: { outputDim: 16, method, sumPool: false }, inputs: { b }, rtol: 1e-4, atol: 1e-5 });
     }
+    // MCB: a question vector [N, C2] broadcast to every location.
+    const q = tensor(normals(2 * 4), [2, 4]);
+    await compareWithPoolkit({ method: "cbp", xShape: [2, 3, 5, 3], options: { outputDim: 20 }, inputs: { b: q }, rtol: 1e-4, atol: 1e-5 });
+    await compareWithPoolkit({ method: "cbp", xShape: [2, 3, 5, 3], options: { outputDim: 20, method: "random-maclaurin", sumPool: false }, inputs: { b: q }, rtol: 1e-4, atol: 1e-5 });
     const params = compactBilinearParams(3, 3, { outputDim: 24, seed: 11 });
     await compareWithPoolkit({ method: "cbp", xShape: [2, 3, 5, 3], options: { params }, inputShapes: { b: null }, rtol: 1e-4, atol: 1e-5 });
   });
