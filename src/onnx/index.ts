@@ -3,7 +3,7 @@
  * poolkit's (PyTorch's) exact semantics, plus ONNX Runtime tensor conversions. Browser-safe: no
  * `node:` imports, no dependency on onnxruntime.
  */
-export { toOnnx, onnxSupport, type ToOnnxOptions, type ParamValue } from "./toOnnx.js";
+export { toOnnx, onnxSupport, emitPool, type ToOnnxOptions, type ParamValue, type EmitPoolSpec } from "./toOnnx.js";
 export { fromOrt, toOrt, type OrtTensorLike, type OrtTensorConstructor } from "./interop.js";
 export { Graph, attr, irVersionFor, MIN_OPSET, MAX_OPSET, DEFAULT_OPSET, type Attr, type ElemType, type GraphOptions } from "./graph.js";
 export { emitAdaptiveValue, type Emitter, type EmitContext, type Emitted, type HostTensor } from "./emitters.js";

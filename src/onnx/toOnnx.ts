@@ -2,9 +2,9 @@
  * `toOnnx(method, …)`: one pooling method as a standalone ONNX model (a serialised ModelProto).
  */
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { getPool, type PoolMethod } from "../registry.js";
+import { getPool, type InputSpec, type PoolMethod } from "../registry.js";
 import { isTensor, type Tensor } from "../tensor/tensor.js";
-import type { EmitContext, HostTensor } from "./emitters.js";
+import type { EmitContext, Emitted, HostTensor } from "./emitters.js";
 import { EMITTERS, NOT_EXPRESSIBLE } from "./methods.js";
 import { DEFAULT_OPSET, Graph } from "./graph.js";
 
@@ -110,59 +110,106 @@ export function toOnnx(method: string | PoolMethod, opts: ToOnnxOptions): Uint8A
     throw new PoolkitTypeError(OP, `inputShape must be an array of positive integers [N, C, ...spatial], got ${show(xShape)}`);
   }
   const options = { ...(opts.options ?? {}) };
-  const spatialRank = xShape.length - 2;
-  if (!(m.dims as readonly number[]).includes(spatialRank)) {
-    throw new PoolkitRangeError(OP, `${m.name} takes [N, C, ...spatial] with ${m.dims.join(" or ")} spatial dims, got inputShape ${show(xShape)}`);
-  }
-  const rank = spatialRank as 1 | 2 | 3;
-  const reason = notExpressible(m, options);
-  if (reason !== undefined) throw new PoolkitRangeError(OP, `${m.name} cannot be expressed in ONNX: ${reason}`);
   // float32 models: ONNX Runtime's CPU provider has no float64 kernels for AveragePool and others.
   const dtype = "float32";
   if (opts.withIndices !== undefined && typeof opts.withIndices !== "boolean") throw new PoolkitTypeError(OP, `withIndices must be a boolean, got ${show(opts.withIndices)}`);
-  if (opts.withIndices && m.name !== "Max") throw new PoolkitRangeError(OP, `withIndices is supported for max pooling only, got ${m.name}`);
-  // The op's own option checks, before anything is built.
-  m.outputShape(xShape, options, rank);
 
   const g = new Graph({ opset: opts.opset ?? DEFAULT_OPSET, name: `poolkit_${m.name}`, floatType: dtype });
   const x = g.input("x", xShape, dtype, `feature map [N, C, ...spatial]`);
+  for (const name of Object.keys(opts.inputShapes ?? {})) {
+    if (!m.inputs.some((s) => s.name === name)) throw new PoolkitTypeError(OP, `inputShapes.${name}: ${m.name} has no input ${JSON.stringify(name)}`);
+  }
+  const result = emitPool(g, m, {
+    x,
+    xShape,
+    options,
+    params: opts.params ?? {},
+    withIndices: opts.withIndices === true,
+    // Data and constant inputs become graph inputs under their registry names.
+    dataInput: (spec, expected) => {
+      const override = opts.inputShapes?.[spec.name];
+      if (override === null) return null; // omitted optional input
+      const shape = override ?? expected;
+      return { value: g.input(spec.name, shape, spec.dtype === "int32" ? "int32" : dtype, spec.doc), shape };
+    },
+    omitted: (name) => opts.inputShapes?.[name] === null,
+  });
+  g.output(result.output, "output", result.shape, dtype);
+  for (const e of result.extra ?? []) g.output(e.value, e.name, e.shape, e.type);
+  const doc = `poolkit ${m.name} (${m.ops[(xShape.length - 2) as 1 | 2 | 3]?.opName ?? m.export}) with options ${JSON.stringify(options, (_k, v) => (isTensor(v) ? `Tensor[${v.shape.join(",")}]` : v))}`;
+  return g.toModel(doc);
+}
+
+/** What {@link emitPool} needs besides the graph and the method. */
+export interface EmitPoolSpec {
+  /** Value name of the feature map, `[N, C, ...spatial]` channels-first. */
+  readonly x: string;
+  readonly xShape: readonly number[];
+  readonly options: Record<string, unknown>;
+  /** Learnable parameters, written as initializers named `${prefix}${name}`. */
+  readonly params: Record<string, ParamValue>;
+  /** Prefix of the initializer names (a model exporter's layer name); default "". */
+  readonly prefix?: string;
+  readonly withIndices?: boolean;
+  /** The value of a data / constant input (`logits`, `boxes`, …) and its shape, or null when omitted. */
+  dataInput(spec: InputSpec, expectedShape: number[]): { value: string; shape: readonly number[] } | null;
+  /** Whether a learnable input is omitted (a null bias). */
+  omitted?(name: string): boolean;
+}
+
+/**
+ * Add one pooling method's nodes to an existing graph (the building block of {@link toOnnx}, and of
+ * a whole-model exporter): validates the options and parameters, writes the learnable parameters as
+ * initializers (lazily: parameters an emitter folds into constants leave none), and returns the
+ * output value(s). Throws the same "cannot be expressed" errors as `toOnnx`.
+ */
+export function emitPool(g: Graph, method: string | PoolMethod, spec: EmitPoolSpec): Emitted {
+  const m = typeof method === "string" ? getPool(method) : method;
+  const { xShape, options } = spec;
+  const rank = (xShape.length - 2) as 1 | 2 | 3;
+  if (!(m.dims as readonly number[]).includes(rank)) {
+    throw new PoolkitRangeError(OP, `${m.name} takes [N, C, ...spatial] with ${m.dims.join(" or ")} spatial dims, got inputShape ${show([...xShape])}`);
+  }
+  const reason = notExpressible(m, options);
+  if (reason !== undefined) throw new PoolkitRangeError(OP, `${m.name} cannot be expressed in ONNX: ${reason}`);
+  if (spec.withIndices && m.name !== "Max") throw new PoolkitRangeError(OP, `withIndices is supported for max pooling only, got ${m.name}`);
+  // The op's own option checks, before anything is built.
+  m.outputShape(xShape, options, rank);
+  const dtype = g.floatType;
+  const prefix = spec.prefix ?? "";
   const inputs: Record<string, string> = {};
   const inputShapes: Record<string, readonly number[]> = {};
   const params: Record<string, HostTensor> = {};
-  const givenParams = opts.params ?? {};
+  const givenParams = spec.params;
   for (const k of Object.keys(givenParams)) {
     if (!m.learnable.includes(k) && !(EXTRA_PARAMS[m.name] ?? []).includes(k)) {
       throw new PoolkitTypeError(OP, `params.${k} is not a learnable input of ${m.name}; its learnable inputs: ${m.learnable.length ? m.learnable.join(", ") : "none"}`);
     }
   }
-  for (const spec of m.inputs) {
-    const override = opts.inputShapes?.[spec.name];
-    if (override === null) continue; // omitted optional input
-    const expected = spec.shape(xShape, options);
-    if (spec.role === "learnable") {
-      const v = givenParams[spec.name];
-      if (v === undefined) throw new PoolkitRangeError(OP, `${m.name}: params.${spec.name} is required (${spec.doc})`);
-      const host = hostOf(spec.name, v);
+  for (const input of m.inputs) {
+    const expected = input.shape(xShape, options);
+    if (input.role === "learnable") {
+      if (spec.omitted?.(input.name)) continue;
+      const v = givenParams[input.name];
+      if (v === undefined) throw new PoolkitRangeError(OP, `${m.name}: params.${input.name} is required (${input.doc})`);
+      const host = hostOf(input.name, v);
       const shape = host.shape ?? expected;
       if (host.data.length !== shape.reduce((a, b) => a * b, 1)) {
-        throw new PoolkitRangeError(OP, `params.${spec.name} must have ${shape.reduce((a, b) => a * b, 1)} values for shape ${show([...shape])}, got ${host.data.length}`);
+        throw new PoolkitRangeError(OP, `params.${input.name} must have ${shape.reduce((a, b) => a * b, 1)} values for shape ${show([...shape])}, got ${host.data.length}`);
       }
       let init: string | undefined;
-      Object.defineProperty(inputs, spec.name, {
+      Object.defineProperty(inputs, input.name, {
         enumerable: true,
-        get: () => (init ??= g.addInitializer(host.data, shape, dtype, spec.name)),
+        get: () => (init ??= g.addInitializer(host.data, shape, dtype, `${prefix}${input.name}`)),
       });
-      inputShapes[spec.name] = shape;
-      params[spec.name] = { data: host.data, shape };
+      inputShapes[input.name] = shape;
+      params[input.name] = { data: host.data, shape };
     } else {
-      const shape = override ?? expected;
-      const type = spec.dtype === "int32" ? "int32" : dtype;
-      inputs[spec.name] = g.input(spec.name, shape, type, spec.doc);
-      inputShapes[spec.name] = shape;
+      const given = spec.dataInput(input, expected);
+      if (given === null) continue;
+      inputs[input.name] = given.value;
+      inputShapes[input.name] = given.shape;
     }
-  }
-  for (const name of Object.keys(opts.inputShapes ?? {})) {
-    if (!m.inputs.some((s) => s.name === name)) throw new PoolkitTypeError(OP, `inputShapes.${name}: ${m.name} has no input ${JSON.stringify(name)}`);
   }
   // Optional learnable tensors the registry example leaves out (DPP's full-variant filter).
   for (const name of EXTRA_PARAMS[m.name] ?? []) {
@@ -171,16 +218,12 @@ export function toOnnx(method: string | PoolMethod, opts: ToOnnxOptions): Uint8A
     const host = hostOf(name, v);
     if (host.shape === undefined) throw new PoolkitTypeError(OP, `params.${name} needs its shape: pass a Tensor or { data, shape }`);
     const shape = host.shape;
-    inputs[name] = g.addInitializer(host.data, shape, dtype, name);
+    inputs[name] = g.addInitializer(host.data, shape, dtype, `${prefix}${name}`);
     inputShapes[name] = shape;
     params[name] = { data: host.data, shape };
   }
   const emitter = EMITTERS[m.name];
   if (emitter === undefined) throw new PoolkitRangeError(OP, `there is no ONNX emitter for ${m.name}`);
-  const ctx: EmitContext = { g, method: m, rank, xShape, options, x, inputs, inputShapes, params, dtype, withIndices: opts.withIndices === true };
-  const result = emitter(ctx);
-  g.output(result.output, "output", result.shape, dtype);
-  for (const e of result.extra ?? []) g.output(e.value, e.name, e.shape, e.type);
-  const doc = `poolkit ${m.name} (${m.ops[rank]?.opName ?? m.export}) with options ${JSON.stringify(options, (_k, v) => (isTensor(v) ? `Tensor[${v.shape.join(",")}]` : v))}`;
-  return g.toModel(doc);
+  const ctx: EmitContext = { g, method: m, rank, xShape, options, x: spec.x, inputs, inputShapes, params, dtype, withIndices: spec.withIndices === true };
+  return emitter(ctx);
 }
