@@ -25,6 +25,7 @@ export interface HostTensor {
   readonly shape: readonly number[];
 }
 
+/** Everything an emitter sees: the graph, the method, shapes, options and the value names of its inputs. */
 export interface EmitContext {
   readonly g: Graph;
   readonly method: PoolMethod;
@@ -48,6 +49,7 @@ export interface EmitContext {
   readonly withIndices?: boolean;
 }
 
+/** What an emitter produced: the output value and its shape (plus extra outputs). */
 export interface Emitted {
   readonly output: string;
   readonly shape: readonly number[];
@@ -55,18 +57,23 @@ export interface Emitted {
   readonly extra?: readonly { readonly name: string; readonly value: string; readonly shape: readonly number[]; readonly type: ElemType }[];
 }
 
+/** Adds one method's nodes to `ctx.g`. */
 export type Emitter = (ctx: EmitContext) => Emitted;
 
+/** Product of the entries (1 for an empty list). */
 export const prod = (a: readonly number[]): number => a.reduce((p, v) => p * v, 1);
 
+/** A constant of the model's float type with the given values and dims. */
 export function fill(g: Graph, ctx: EmitContext, values: ArrayLike<number>, dims: readonly number[]): string {
   return g.addInitializer(values, dims, ctx.dtype);
 }
 
+/** The spatial sizes of the feature map. */
 export function spatialOf(ctx: EmitContext): number[] {
   return ctx.xShape.slice(2);
 }
 
+/** The method's output shape from its own `outputShape` (the same geometry as its forward pass). */
 export function outputShapeOf(ctx: EmitContext): number[] {
   return ctx.method.outputShape(ctx.xShape, ctx.options, ctx.rank);
 }
@@ -86,6 +93,7 @@ export function separableConstant(ctx: EmitContext, perAxis: readonly Float64Arr
 // ---------------------------------------------------------------------------------------------
 // Sliding windows: max / average / LP
 
+/** The method's sliding geometry (its own option parsing) and output spatial sizes; `extra` overrides options the method fixes. */
 export function slidingOf(ctx: EmitContext, extra: Partial<Record<"padding" | "dilation" | "ceilMode", unknown>> = {}): { geom: SlidingGeometry; out: number[] } {
   const o = { ...ctx.options, ...extra } as Record<string, never>;
   const geom = slidingGeometry(ctx.method.ops[ctx.rank]?.opName ?? ctx.method.name, o, ctx.rank);
@@ -93,6 +101,7 @@ export function slidingOf(ctx: EmitContext, extra: Partial<Record<"padding" | "d
   return { geom, out };
 }
 
+/** kernel_shape / strides (/ dilations) attributes of a padding-free, floor-mode ONNX pool. */
 export function poolAttrs(geom: SlidingGeometry, withDilation: boolean) {
   return {
     kernel_shape: attr.ints(geom.kernelSize),

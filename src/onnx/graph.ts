@@ -27,9 +27,11 @@ const CODES: Record<ElemType, DataTypeCode> = {
   bool: DataType.BOOL,
 };
 
-/** The lowest and highest default-domain opsets the exporter is tested with. */
+/** The lowest default-domain opset the exporter writes (RoiAlign-16, ScatterElements-16 reduction, opset 17 = ONNX 1.12). */
 export const MIN_OPSET = 17;
+/** The highest default-domain opset the exporter writes (every opset 17–21 is run in the tests). */
 export const MAX_OPSET = 21;
+/** The default opset: the oldest supported, for the widest range of runtimes. */
 export const DEFAULT_OPSET = 17;
 
 /**
@@ -103,6 +105,7 @@ export function rawBytes(values: ArrayLike<number> | ArrayLike<bigint>, type: El
   return out;
 }
 
+/** Options of {@link Graph}. */
 export interface GraphOptions {
   /** Default-domain opset, {@link MIN_OPSET}–{@link MAX_OPSET}; default {@link DEFAULT_OPSET}. */
   opset?: number;

@@ -21,23 +21,28 @@ export function reduce(
   return g.node(op, [x], { axes: attr.ints([...axes]), keepdims: attr.int(keepdims ? 1 : 0) });
 }
 
+/** Unsqueeze (axes as an input, opset 13+). */
 export function unsqueeze(g: Graph, x: string, axes: readonly number[]): string {
   return g.node("Unsqueeze", [x, g.constInt64([...axes])]);
 }
 
+/** Squeeze (axes as an input, opset 13+). */
 export function squeeze(g: Graph, x: string, axes: readonly number[]): string {
   return g.node("Squeeze", [x, g.constInt64([...axes])]);
 }
 
+/** Reshape to a constant shape. */
 export function reshape(g: Graph, x: string, shape: readonly number[]): string {
   return g.node("Reshape", [x, g.constInt64([...shape])]);
 }
 
+/** Concat along `axis` (no node for a single value). */
 export function concat(g: Graph, xs: readonly string[], axis: number): string {
   if (xs.length === 1) return xs[0] as string;
   return g.node("Concat", [...xs], { axis: attr.int(axis) });
 }
 
+/** Slice with constant starts / ends / axes (/ steps). */
 export function slice(g: Graph, x: string, starts: readonly number[], ends: readonly number[], axes: readonly number[], steps?: readonly number[]): string {
   const ins = [x, g.constInt64([...starts]), g.constInt64([...ends]), g.constInt64([...axes])];
   if (steps) ins.push(g.constInt64([...steps]));
@@ -96,6 +101,7 @@ export function* tuples(sizes: readonly number[]): Generator<number[]> {
   }
 }
 
+/** The result of {@link unfold}. */
 export interface Unfolded {
   /** `[N, C, K, ...out]`: tap j of every window, taps in row-major kernel order. */
   readonly taps: string;

@@ -23,6 +23,7 @@ export const DataType = {
   BOOL: 9,
   DOUBLE: 11,
 } as const;
+/** One of the {@link DataType} codes. */
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
 /** AttributeProto.AttributeType values (onnx.proto). */
@@ -54,6 +55,7 @@ export type AttributeMessage =
   | { readonly name: string; readonly type: typeof AttributeType.INTS; readonly ints: readonly (number | bigint)[] }
   | { readonly name: string; readonly type: typeof AttributeType.STRINGS; readonly strings: readonly string[] };
 
+/** NodeProto: one operator application. */
 export interface NodeMessage {
   readonly opType: string;
   readonly inputs: readonly string[];
@@ -71,6 +73,7 @@ export interface ValueInfoMessage {
   readonly docString?: string;
 }
 
+/** GraphProto: nodes in topological order, initializers, inputs and outputs. */
 export interface GraphMessage {
   readonly name: string;
   readonly nodes: readonly NodeMessage[];
@@ -80,6 +83,7 @@ export interface GraphMessage {
   readonly docString?: string;
 }
 
+/** ModelProto: IR version, opset imports, producer and the graph. */
 export interface ModelMessage {
   readonly irVersion: number;
   readonly opsetImports: readonly { readonly domain: string; readonly version: number }[];
@@ -285,18 +289,21 @@ export function encodeTensor(t: TensorMessage): Uint8Array {
   return w.finish();
 }
 
+/** Encode one AttributeProto on its own (used by the tests). */
 export function encodeAttribute(a: AttributeMessage): Uint8Array {
   const w = new ProtoWriter();
   writeAttribute(w, a);
   return w.finish();
 }
 
+/** Encode one NodeProto on its own (used by the tests). */
 export function encodeNode(n: NodeMessage): Uint8Array {
   const w = new ProtoWriter();
   writeNode(w, n);
   return w.finish();
 }
 
+/** Encode one ValueInfoProto on its own (used by the tests). */
 export function encodeValueInfo(v: ValueInfoMessage): Uint8Array {
   const w = new ProtoWriter();
   writeValueInfo(w, v);

@@ -16,6 +16,7 @@ const EXTRA_PARAMS: Readonly<Record<string, readonly string[]>> = { DPP: ["filte
 /** A learnable parameter's value: a poolkit Tensor, `{ data, shape }`, or a flat array in the registry's shape. */
 export type ParamValue = Tensor | HostTensor | ArrayLike<number>;
 
+/** Options of {@link toOnnx}. */
 export interface ToOnnxOptions {
   /** The feature map's shape `[N, C, ...spatial]` (static: ONNX shapes are fixed at export). */
   inputShape: readonly number[];
