@@ -26,8 +26,10 @@ describe("every registry method either exports and matches poolkit in ONNX Runti
         }
       });
       if (NOT_EXPRESSIBLE[m.name] !== undefined) continue;
-      it(`${m.name} ${rank}d for inference (eval mode, fixed samples, an expressible normalisation) exports and matches`, async () => {
-        await compareWithPoolkit({ method: m.name, xShape, options: inferenceOptions(m, rank), exact: EXACT_METHODS.has(m.name) });
+      it(`${m.name} ${rank}d for inference (eval mode, fixed samples, an expressible normalisation) exports and matches, opsets 17 and 21`, async () => {
+        for (const opset of [17, 21]) {
+          await compareWithPoolkit({ method: m.name, xShape, options: inferenceOptions(m, rank), exact: EXACT_METHODS.has(m.name), opset });
+        }
       });
     }
   }
