@@ -147,7 +147,8 @@ const emitCovariance: Emitter = (ctx) => {
 /**
  * Compact bilinear pooling with poolkit's fixed parameters (drawn from `seed`, or `options.params`).
  * Tensor Sketch: φ = Ψ1 ⊛ Ψ2 has φ[k] = Σ_{(h1[i] + h2[j]) mod d = k} s1[i]·s2[j]·x_i·y_j, so the
- * location-summed feature is the bilinear matrix Σ_l x_l y_lᵀ scatter-added into those buckets —
+ * location-summed feature is the bilinear matrix Σ_l x_l y_lᵀ scatter-added into those buckets
+ * (ScatterND, reduction "add", indices [C1·C2, 1] independent of the batch size) —
  * buckets no channel pair reaches stay exactly 0, as poolkit's FFT clean-up makes them.
  * Random Maclaurin: φ_l = (1/√d)(W1 x_l) ∘ (W2 y_l), summed over locations.
  */
@@ -192,14 +193,13 @@ const emitCompactBilinear: Emitter = (ctx) => {
       ? reshape(g, g.node("MatMul", [A, transposeLast(g, B)]), [n, c1 * c2, 1])
       : reshape(g, g.node("Mul", [reshape(g, A, [n, c1, 1, L]), reshape(g, B, [n, 1, c2, L])]), [n, c1 * c2, L]);
     const cols = sumPool ? 1 : L;
-    const idx = new Array<number>(n * c1 * c2 * cols);
-    for (let b = 0, q = 0; b < n; b++) for (let r = 0; r < c1 * c2; r++) for (let l = 0; l < cols; l++) idx[q++] = buckets[r] as number;
-    const zeros = g.node("ConstantOfShape", [g.constInt64([n, d, cols])]);
+    // ScatterND with reduction "add" along the bucket axis: output[h(i, j)] += s·G[(i, j)], with the
+    // pairs first so the index tensor is [C1·C2, 1] whatever the batch and spatial sizes.
+    const updates = reshape(g, g.node("Transpose", [g.node("Mul", [G, S])], { perm: attr.ints([1, 0, 2]) }), [c1 * c2, n * cols]);
+    const zeros = g.node("ConstantOfShape", [g.constInt64([d, n * cols])]);
     const z = ctx.dtype === "float32" ? zeros : g.node("Cast", [zeros], { to: attr.int(11) });
-    const scattered = g.node("ScatterElements", [z, g.constInt64(idx, [n, c1 * c2, cols]), g.node("Mul", [G, S])], {
-      axis: attr.int(1),
-      reduction: attr.string("add"),
-    });
+    const summed = g.node("ScatterND", [z, g.constInt64(buckets, [c1 * c2, 1]), updates], { reduction: attr.string("add") });
+    const scattered = g.node("Transpose", [reshape(g, summed, [d, n, cols])], { perm: attr.ints([1, 0, 2]) }); // [N, d, cols]
     phi = sumPool ? reshape(g, scattered, [n, d]) : scattered;
   } else {
     const w1 = fill(g, ctx, p.w1.data, [d, c1]);

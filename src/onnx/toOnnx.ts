@@ -107,6 +107,12 @@ export function toOnnx(method: string | PoolMethod, opts: ToOnnxOptions): Uint8A
     if (!known.includes(k)) throw new PoolkitTypeError(OP, `unknown option ${JSON.stringify(k)}; known: ${known.join(", ")}`);
   }
   const xShape = opts.inputShape;
+  if (Array.isArray(xShape) && xShape.some((d) => typeof d === "string" || d === null || d === -1)) {
+    throw new PoolkitRangeError(
+      OP,
+      `dynamic input shapes cannot be expressed: poolkit plans every window, adaptive bin and divisor from the static input shape at export time; give every dimension as a number, got inputShape ${show(xShape)}`,
+    );
+  }
   if (!Array.isArray(xShape) || xShape.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 1)) {
     throw new PoolkitTypeError(OP, `inputShape must be an array of positive integers [N, C, ...spatial], got ${show(xShape)}`);
   }

@@ -13,6 +13,10 @@ describe("toOnnx rejects bad input at once, naming what was expected and what wa
 
   it("inputShape, opset and unknown keys", () => {
     expect(() => toOnnx("max", { inputShape: [1, 1, 0], options: { kernelSize: 1 } })).toThrow(PoolkitTypeError);
+    expect(() => toOnnx("adaptiveavg", { inputShape: [1, 3, "H", "W"] as never, options: { outputSize: 3 } })).toThrow(PoolkitRangeError);
+    expect(() => toOnnx("adaptiveavg", { inputShape: [-1, 3, 8, 8], options: { outputSize: 3 } })).toThrow(
+      "toOnnx: dynamic input shapes cannot be expressed: poolkit plans every window, adaptive bin and divisor from the static input shape at export time; give every dimension as a number, got inputShape [-1, 3, 8, 8]",
+    );
     expect(() => toOnnx("max", { inputShape: [1, 1, 4, 4, 4, 4], options: { kernelSize: 1 } })).toThrow(
       "toOnnx: Max takes [N, C, ...spatial] with 1 or 2 or 3 spatial dims, got inputShape [1, 1, 4, 4, 4, 4]",
     );
