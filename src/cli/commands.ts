@@ -15,6 +15,7 @@ import { composeSheet, isPictureOutput, sheetTiles } from "./sheet.js";
 import { progressBar, type StatusLine } from "./progress.js";
 import { UsageError, intFlag, listFlag, parseCommand, stringFlag, type FlagSpec, type Parsed } from "./args.js";
 import { serveStatic } from "./serve.js";
+import { exportCommand } from "./export.js";
 
 /** Where the program writes: stdout-like `out` and stderr-like `err`, one line per call. */
 export interface IO {
@@ -95,6 +96,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = Object.freeze({
   serve: {
     help: `serve <dir> [--port n]   serve a directory on http://127.0.0.1:<port>/ (default port 8080)`,
     run: serve,
+  },
+  export: {
+    help: `export <method> --shape N,C,... --output model.onnx [-o key=value ...]
+                           write a method as an ONNX model (poolkit/onnx); "poolkit export" alone lists its flags`,
+    run: (args: readonly string[], io: IO, registry: Registry) => exportCommand(args, io, registry),
   },
   version: {
     help: `version, --version       the package version`,
