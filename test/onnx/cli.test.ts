@@ -72,3 +72,21 @@ describe("poolkit export", () => {
     expect(c2.out[0]).not.toContain(" and b");
   });
 });
+
+describe("poolkit export as a command of the program", () => {
+  it("is listed in the help text", async () => {
+    const c = capture();
+    expect(await main(["help"], c.io)).toBe(0);
+    expect(c.out.join("\n")).toMatch(/^ {2}export <method> --shape/m);
+  });
+
+  it("rejects -o __proto__=… as an unknown option instead of dropping it", async () => {
+    const file = join(dir, "proto.onnx");
+    const c = capture();
+    const code = await main(["export", "max", "-o", "kernelSize=2", "-o", '__proto__={"polluted":1}', "--shape", "1,1,4,4", "--output", file], c.io);
+    expect(code).toBe(1);
+    expect(c.err.join("\n")).toMatch(/unknown option "__proto__"/);
+    expect(existsSync(file)).toBe(false);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
