@@ -5,7 +5,8 @@
  */
 import { spatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { makePlan, type Axis, type WindowPlan } from "./plan.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { makePlan, planOutShape, type Axis, type WindowPlan } from "./plan.js";
 
 export function adaptiveAxis(inSize: number, outSize: number): Axis {
   const start = new Int32Array(outSize);
@@ -44,5 +45,6 @@ export function adaptiveOutputShape(op: string, outputSize: unknown, spatial: re
 export function planAdaptive(op: string, x: unknown, rank: number, outputSize: unknown): WindowPlan {
   const input = spatialInput(op, "x", x, rank);
   const out = adaptiveOutputShape(op, outputSize, input.spatial);
+  planOutShape(op, input, out, (x as Tensor).dtype);
   return makePlan(op, input, input.spatial.map((inSize, i) => adaptiveAxis(inSize, out[i] as number)));
 }

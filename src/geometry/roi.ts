@@ -13,6 +13,7 @@
  */
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { batchedInput2d, batchedShape2d, sizeOption } from "../check.js";
+import { checkAlloc } from "../tensor/limits.js";
 import { Tensor } from "../tensor/tensor.js";
 
 /** `-FLT_MAX`, RoIPool's initial maximum for a non-empty bin (torchvision uses it for float and double). */
@@ -56,6 +57,7 @@ export function roiInput(op: string, x: unknown, boxes: unknown, outputSize: unk
   if (outputSize === undefined) throw new PoolkitRangeError(op, `outputSize is required`);
   const [ph, pw] = sizeOption(op, "outputSize", outputSize, 2) as [number, number];
   const k = boxes.shape[0] as number;
+  checkAlloc(op, [k, c, ph, pw], x.dtype);
   const src = boxes.data;
   const coords = new Float64Array(k * 4);
   const batch = new Int32Array(k);

@@ -8,7 +8,7 @@
  */
 import { spatialInput, sizeOption, boolOption, type SpatialInput } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
-import { makePlan, type Axis, type WindowPlan } from "./plan.js";
+import { makePlan, planOutShape, type Axis, type WindowPlan } from "./plan.js";
 
 export interface SlidingGeometry {
   readonly kernelSize: readonly number[];
@@ -97,7 +97,7 @@ export function slidingOutputShape(op: string, spatial: readonly number[], g: Sl
 
 /** Plan sliding windows for an already-parsed input. */
 export function planSlidingFor(op: string, input: SpatialInput, g: SlidingGeometry): WindowPlan {
-  slidingOutputShape(op, input.spatial, g);
+  planOutShape(op, input, slidingOutputShape(op, input.spatial, g));
   const axes = input.spatial.map((inSize, i) =>
     slidingAxis(inSize, g.kernelSize[i] as number, g.stride[i] as number, g.padding[i] as number, g.dilation[i] as number, g.ceilMode),
   );

@@ -1,7 +1,7 @@
 /**
  * Spatial pyramid pooling (SPP-net) over adaptive bins.
  */
-import { enumOption, expectOptions, spatialShapeInput } from "../check.js";
+import { enumOption, expectOptions, spatialInput, spatialShapeInput, type SpatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { adaptiveOutputShape, planAdaptive } from "../geometry/adaptive.js";
 import type { WindowPlan } from "../geometry/plan.js";
@@ -9,6 +9,7 @@ import { kernel } from "../kernels/registry.js";
 import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
+import { checkAlloc } from "../tensor/limits.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { fromArray, type Tensor } from "../tensor/tensor.js";
 
@@ -43,10 +44,18 @@ interface Level {
   readonly div: Float64Array | null;
 }
 
+/** `[N, C·Σ n²]` (or `[C·Σ n²]` unbatched): the one output-shape rule of the op and `outputShape`. */
+function pyramidShape(input: SpatialInput, ns: readonly number[]): number[] {
+  const per = ns.reduce((a, k) => a + input.c * adaptiveOutputShape(OP, k, input.spatial).reduce((p, q) => p * q, 1), 0);
+  return input.batched ? [input.n, per] : [per];
+}
+
 function planPyramid(x: unknown, opts: SpatialPyramidPoolOptions | undefined): { levels: Level[]; mode: "max" | "avg"; perSample: number; outShape: number[] } {
   const o = expectOptions<SpatialPyramidPoolOptions>(OP, opts, KNOWN);
   const ns = parseLevels(o.levels);
   const mode = enumOption(OP, "mode", o.mode, ["max", "avg"] as const, "max");
+  // The whole output first: each level alone may fit the size limit while their sum does not.
+  checkAlloc(OP, pyramidShape(spatialInput(OP, "x", x, 2), ns), (x as Tensor).dtype);
   let offset = 0;
   const levels: Level[] = [];
   for (const n of ns) {
@@ -130,11 +139,10 @@ export const spatialPyramidPool = defineOp(
   {
     /** `[N, C·Σ n²]` (or `[C·Σ n²]` unbatched), from the same level parsing as the op. */
     outputShape: (xShape: readonly number[], opts?: SpatialPyramidPoolOptions): number[] => {
-      expectOptions<SpatialPyramidPoolOptions>(OP, opts, KNOWN);
-      const ns = parseLevels(opts?.levels);
+      const o = expectOptions<SpatialPyramidPoolOptions>(OP, opts, KNOWN);
+      const ns = parseLevels(o.levels);
       const input = spatialShapeInput(OP, "x", xShape, 2); // the forward's input checks and messages
-      const per = ns.reduce((a, k) => a + input.c * adaptiveOutputShape(OP, k, input.spatial).reduce((p, q) => p * q, 1), 0);
-      return input.batched ? [input.n, per] : [per];
+      return pyramidShape(input, ns);
     },
   },
 );
