@@ -22,8 +22,9 @@ export interface Axis {
   /**
    * Window length counting padding but clipped at `inSize + padding` (PyTorch's avg-pool
    * `count_include_pad` factor along this axis). Equals `end - start` where there is no padding.
+   * Float64 where it may exceed 2³¹ − 1 (sliding windows with huge kernels and padding).
    */
-  readonly padCount: Int32Array;
+  readonly padCount: Int32Array | Float64Array;
 }
 
 export type Axes3 = readonly [Axis, Axis, Axis];

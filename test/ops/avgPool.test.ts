@@ -158,3 +158,12 @@ describe("avgPool — properties", () => {
     );
   });
 });
+
+describe("avgPool — divisors past 2^31 − 1", () => {
+  it("kernelSize 3000000001 with padding 1500000000 divides by 3000000001 (an int32 divisor wrapped to a negative mean)", () => {
+    const y = avgPool1d(tensor([5], [1, 1, 1], "float64"), { kernelSize: 3000000001, padding: 1500000000 });
+    expect([...y.data]).toEqual([5 / 3000000001]);
+    const y3 = avgPool3d(tensor([5], [1, 1, 1, 1, 1], "float64"), { kernelSize: [3000000001, 1, 1], padding: [1500000000, 0, 0] });
+    expect([...y3.data]).toEqual([5 / 3000000001]);
+  });
+});
