@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { slidingAxis, slidingOutputSize, slidingGeometry, adaptiveAxis, fractionalStarts } from "../src/geometry/index.js";
+import { slidingAxis, slidingOutputSize, slidingGeometry, adaptiveAxis, adaptiveBin, fractionalStarts } from "../src/geometry/index.js";
 
 describe("sliding windows (PyTorch Pool.h)", () => {
   it("output sizes match the spec's checked table", () => {
@@ -154,5 +154,25 @@ describe("sliding windows at absurd sizes", () => {
     expect(() => slidingGeometry("avgPool2d", { kernelSize: 3, dilation: 2 ** 51 }, 2)).toThrow(/^avgPool2d: the effective kernel size/);
     expect(() => slidingGeometry("lpPool1d", { kernelSize: 2, stride: 1e300 }, 1)).toThrow(/^lpPool1d: .*stride must be at most 2\^51/);
     expect(slidingGeometry("maxPool1d", { kernelSize: 2 ** 51 }, 1).kernelSize).toEqual([2 ** 51]);
+  });
+});
+
+describe("adaptive bins past 2^53", () => {
+  it("adaptiveBin is exact when i·In exceeds 2^53 (BigInt reference)", () => {
+    const cases: [number, number, number][] = [
+      [0, 1e8 + 7, 1e8],
+      [99999999, 1e8 + 7, 1e8],
+      [123456789, 2147483647, 2147483646],
+      [2147483645, 2147483647, 2147483646],
+      [5, 7, 3],
+    ];
+    for (const [i, In, Out] of cases) {
+      const s = Number((BigInt(i) * BigInt(In)) / BigInt(Out));
+      const e = Number(((BigInt(i) + 1n) * BigInt(In) + BigInt(Out) - 1n) / BigInt(Out));
+      expect(adaptiveBin(i, In, Out), `${i} ${In} ${Out}`).toEqual([s, e]);
+    }
+    // the float formula is wrong here: the reason for the BigInt path
+    const i = 2147483645, In = 2147483647, Out = 2147483646;
+    expect(Math.floor((i * In) / Out)).not.toBe(Number((BigInt(i) * BigInt(In)) / BigInt(Out)));
   });
 });
