@@ -144,8 +144,28 @@ export interface AlignAxis {
   readonly wHigh: Float64Array;
 }
 
-/** Sample rows (or columns) one RoI may use: guards the adaptive grid of absurdly large boxes. */
-const MAX_SAMPLES_PER_AXIS = 1 << 24;
+/**
+ * Most bilinear samples one RoI may take, `ph·gh × pw·gw` (bins × samples per bin): 2²⁴ ≈ 1.7·10⁷,
+ * about a second of work per box and channel in the TypeScript kernel. It bounds both a huge
+ * `samplingRatio` (10⁶ would be 10¹² samples per bin) and the adaptive grid `⌈roi/out⌉` of an
+ * absurdly large box; torchvision has no such cap and runs for hours.
+ */
+export const MAX_SAMPLES_PER_ROI = 2 ** 24;
+
+/**
+ * Refuse a sampling grid of `gh × gw` per bin over `ph × pw` bins past {@link MAX_SAMPLES_PER_ROI}.
+ * `which` names the box (adaptive grid) or the option (fixed samplingRatio) in the message.
+ */
+export function checkSampling(op: string, ph: number, pw: number, gh: number, gw: number, which: string, note = ""): void {
+  const total = ph * gh * pw * gw;
+  if (total > MAX_SAMPLES_PER_ROI) {
+    throw new PoolkitRangeError(
+      op,
+      `${which} needs a ${gh} × ${gw} sampling grid per bin, ${total} samples over its ${ph} × ${pw} bins, ` +
+        `more than the ${MAX_SAMPLES_PER_ROI} (2^24) samples per box poolkit allows${note}; use a smaller samplingRatio or outputSize`,
+    );
+  }
+}
 
 /** RoIAlign's separable bilinear sample grid and per-RoI divisors. */
 export interface RoiAlignPlan extends RoiInput {
@@ -170,6 +190,7 @@ export function planRoiAlign(
 ): RoiAlignPlan {
   const inp = roiInput(op, x, boxes, outputSize);
   const { k, h, w, ph, pw, coords } = inp;
+  if (samplingRatio > 0) checkSampling(op, ph, pw, samplingRatio, samplingRatio, `samplingRatio ${samplingRatio}`);
   const f = rounderFor(x.dtype);
   const scale = f(spatialScale);
   const offset = aligned ? 0.5 : 0;
@@ -194,13 +215,8 @@ export function planRoiAlign(
     const binW = f(roiW / pw);
     const gh = samplingRatio > 0 ? samplingRatio : Math.ceil(f(roiH / ph));
     const gw = samplingRatio > 0 ? samplingRatio : Math.ceil(f(roiW / pw));
-    // The adaptive grid grows with the box: refuse boxes whose grid could not be allocated.
-    if (Math.max(gh, 0) * ph > MAX_SAMPLES_PER_AXIS || Math.max(gw, 0) * pw > MAX_SAMPLES_PER_AXIS) {
-      throw new PoolkitRangeError(
-        op,
-        `boxes[${r}] needs a ${Math.max(gh, 0)} × ${Math.max(gw, 0)} sampling grid per bin (box ${roiH} × ${roiW} after spatialScale), more than ${MAX_SAMPLES_PER_AXIS} samples per axis; pass a positive samplingRatio`,
-      );
-    }
+    // The adaptive grid grows with the box: refuse boxes whose grid would take hours.
+    if (samplingRatio <= 0) checkSampling(op, ph, pw, Math.max(gh, 0), Math.max(gw, 0), `boxes[${r}]`, ` (box ${roiH} × ${roiW} after spatialScale; pass a positive samplingRatio)`);
     starts[2 * r] = y1;
     starts[2 * r + 1] = x1;
     bins[2 * r] = binH;
@@ -209,12 +225,13 @@ export function planRoiAlign(
     gridW[r] = Math.max(gw, 0);
     count[r] = Math.max(gh * gw, 1);
   }
-  const ys = alignAxis(k, ph, h, gridH, starts, bins, 0, f);
-  const xs = alignAxis(k, pw, w, gridW, starts, bins, 1, f);
+  const ys = alignAxis(op, k, ph, h, gridH, starts, bins, 0, f);
+  const xs = alignAxis(op, k, pw, w, gridW, starts, bins, 1, f);
   return { ...inp, ys, xs, count };
 }
 
 function alignAxis(
+  op: string,
   k: number,
   bins: number,
   size: number,
@@ -225,8 +242,11 @@ function alignAxis(
   f: (v: number) => number,
 ): AlignAxis {
   const off = new Int32Array(k + 1);
+  // Float64 offsets: K boxes of up to 2^24 samples each pass 2^31; the size check below refuses those.
+  let total = 0;
+  for (let r = 0; r < k; r++) total += bins * (grid[r] as number);
+  checkAlloc(op, total, "float64", "sample grid of all boxes");
   for (let r = 0; r < k; r++) off[r + 1] = (off[r] as number) + bins * (grid[r] as number);
-  const total = off[k] as number;
   const low = new Int32Array(total);
   const high = new Int32Array(total);
   const wLow = new Float64Array(total);
