@@ -8,6 +8,7 @@ import { kernel } from "../kernels/registry.js";
 import { fftPlan, type FFTPlan } from "../linalg/fft.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
+import { runAs } from "../tensor/limits.js";
 import type { FloatArray, TypedArray } from "../tensor/dtype.js";
 import { Generator } from "../tensor/random.js";
 import { Tensor, fromArray } from "../tensor/tensor.js";
@@ -69,6 +70,39 @@ export interface CompactBilinearPoolOptions extends PostOptions {
 }
 
 const KNOWN = ["outputDim", "method", "seed", "params", "sumPool", ...POST_KEYS] as const;
+
+/**
+ * Largest sketch length d: 2²⁰ = 1048576, 64× the largest in the papers (8192 in Gao et al., 16000
+ * in MCB). Tensor Sketch runs a d-point FFT per location; a longer sketch only adds noise and time.
+ */
+export const MAX_OUTPUT_DIM = 2 ** 20;
+
+/**
+ * Largest Random Maclaurin projection, d·(C1 + C2) entries: 2²⁵ ≈ 3.4·10⁷ (268 MB of float64, and
+ * that many multiply-adds per location), e.g. d = 32768 for two 512-channel streams. Random
+ * Maclaurin costs d·(C1 + C2) per location where Tensor Sketch costs C1 + C2 + d·log d.
+ */
+export const MAX_MACLAURIN_WEIGHTS = 2 ** 25;
+
+/** d within {@link MAX_OUTPUT_DIM}, checked before anything is drawn or allocated. */
+function checkOutputDim(op: string, name: string, value: unknown): number {
+  const d = numberOption(op, name, value, 0, { integer: true, min: 1 });
+  if (d > MAX_OUTPUT_DIM) {
+    throw new PoolkitRangeError(op, `${name} must be at most ${MAX_OUTPUT_DIM} (2^20; the papers use 8192 to 16000), got ${show(value)}`);
+  }
+  return d;
+}
+
+/** Random Maclaurin's projection size d·(C1 + C2) within {@link MAX_MACLAURIN_WEIGHTS}. */
+function checkMaclaurin(op: string, method: CompactBilinearMethod, d: number, c1: number, c2: number): void {
+  if (method === "random-maclaurin" && d * (c1 + c2) > MAX_MACLAURIN_WEIGHTS) {
+    throw new PoolkitRangeError(
+      op,
+      `random-maclaurin with outputDim ${d} and ${c1} + ${c2} channels needs ${d * (c1 + c2)} projection weights (and as many ` +
+        `multiply-adds per location), more than ${MAX_MACLAURIN_WEIGHTS} (2^25); use a smaller outputDim or method "tensor-sketch"`,
+    );
+  }
+}
 const PARAM_KNOWN = ["outputDim", "method", "seed"] as const;
 const DEFAULT_SEED = 1;
 
@@ -153,13 +187,18 @@ function toSignTensor(a: Float64Array, shape: number[]): Tensor {
  * compactBilinearPool(x, { params });   // identical to compactBilinearPool(x, { outputDim: 8192, seed: 7 })
  */
 export function compactBilinearParams(c1: number, c2: number, options: CompactBilinearParamsOptions): CompactBilinearParams {
+  return runAs("compactBilinearParams", () => drawParams(c1, c2, options));
+}
+
+function drawParams(c1: number, c2: number, options: CompactBilinearParamsOptions): CompactBilinearParams {
   const op = "compactBilinearParams";
   numberOption(op, "c1", c1, 0, { integer: true, min: 1 });
   numberOption(op, "c2", c2, 0, { integer: true, min: 1 });
   const o = expectOptions<CompactBilinearParamsOptions>(op, options, PARAM_KNOWN);
   if (o.outputDim === undefined) throw new PoolkitRangeError(op, "outputDim is required (a positive integer), got undefined");
-  const d = numberOption(op, "outputDim", o.outputDim, 0, { integer: true, min: 1 });
+  const d = checkOutputDim(op, "outputDim", o.outputDim);
   const method = enumOption(op, "method", o.method, METHODS, "tensor-sketch");
+  checkMaclaurin(op, method, d, c1, c2);
   const seed = seedOption(op, o.seed);
   const p = generate(method, c1, c2, d, seed);
   if (p.method === "tensor-sketch") {
@@ -201,7 +240,7 @@ function paramTensor(op: string, name: string, t: unknown, shape: number[], kind
 function resolveDim(op: string, o: CompactBilinearPoolOptions): { method: CompactBilinearMethod; d: number } {
   if (o.params === undefined) {
     if (o.outputDim === undefined) throw new PoolkitRangeError(op, "outputDim is required (a positive integer), got undefined");
-    const d = numberOption(op, "outputDim", o.outputDim, 0, { integer: true, min: 1 });
+    const d = checkOutputDim(op, "outputDim", o.outputDim);
     const method = enumOption(op, "method", o.method, METHODS, "tensor-sketch");
     return { method, d };
   }
@@ -212,7 +251,7 @@ function resolveDim(op: string, o: CompactBilinearPoolOptions): { method: Compac
   if (o.method !== undefined && o.method !== method) {
     throw new PoolkitRangeError(op, `method ${show(o.method)} does not match params.method ${show(method)}`);
   }
-  const d = numberOption(op, "params.outputDim", p.outputDim, 0, { integer: true, min: 1 });
+  const d = checkOutputDim(op, "params.outputDim", p.outputDim);
   if (p.outputDim === undefined) throw new PoolkitRangeError(op, "params.outputDim is required (a positive integer), got undefined");
   if (o.outputDim !== undefined && o.outputDim !== d) {
     throw new PoolkitRangeError(op, `outputDim ${show(o.outputDim)} does not match params.outputDim ${d}`);
@@ -222,6 +261,7 @@ function resolveDim(op: string, o: CompactBilinearPoolOptions): { method: Compac
 
 function resolveParams(op: string, o: CompactBilinearPoolOptions, c1: number, c2: number): ParamArrays {
   const { method, d } = resolveDim(op, o);
+  checkMaclaurin(op, method, d, c1, c2);
   if (o.params === undefined) return generate(method, c1, c2, d, seedOption(op, o.seed));
   const p = o.params as Partial<CompactBilinearParams>;
   if (method === "tensor-sketch") {
@@ -562,6 +602,10 @@ function outShape(n: number, spatial: readonly number[], d: number, sumPool: boo
  * the global generator, because they are a fixed projection, not per-call noise — and cached.
  * Get them with {@link compactBilinearParams} to save with a model; pass them back with `params`.
  * Any length d works: the FFT is radix-2 for powers of two and Bluestein otherwise (MCB's 16000).
+ *
+ * Limits (checked up front, RangeError naming the op): `outputDim ≤ 2²⁰` ({@link MAX_OUTPUT_DIM});
+ * Random Maclaurin also needs `outputDim·(C1 + C2) ≤ 2²⁵` ({@link MAX_MACLAURIN_WEIGHTS}), its
+ * projection size and per-location work. `outputShape`, which does not see b, checks the first.
  *
  * Deviations: the Caffe layer's unnormalised inverse FFT scales Tensor Sketch by d (it cancels after
  * L2); the MATLAB RM code scales each W by 1/√d (overall 1/d) where the paper's unbiased 1/√d is
