@@ -442,6 +442,6 @@ describe("compactBilinearPool — size limits", () => {
     expect(() => compactBilinearParams(512, 512, { outputDim: 65536, method: "random-maclaurin" })).toThrow(/^compactBilinearParams: random-maclaurin/);
     expect(MAX_MACLAURIN_WEIGHTS).toBe(2 ** 25);
     // the same size is fine for Tensor Sketch, whose parameters are per channel
-    expect(compactBilinearParams(512, 512, { outputDim: 65536 }).h1.shape).toEqual([512]);
+    expect((compactBilinearParams(512, 512, { outputDim: 65536 }) as { h1: { shape: readonly number[] } }).h1.shape).toEqual([512]);
   });
 });
