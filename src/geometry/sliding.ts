@@ -6,7 +6,7 @@
  *   o = floor((In + 2p − d·(k−1) − 1 + (ceilMode ? s − 1 : 0)) / s) + 1
  *   and in ceil mode, if (o − 1)·s ≥ In + p then o −= 1  (a window may not start in the right padding).
  */
-import { spatialInput, sizeOption, boolOption, type SpatialInput } from "../check.js";
+import { spatialInput, sizeOption, boolOption, ownProps, type SpatialInput } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
 import { MAX_INT32 } from "../tensor/limits.js";
 import { makePlan, planOutShape, type Axis, type WindowPlan } from "./plan.js";
@@ -77,7 +77,8 @@ export interface SlidingOptions {
  * Checks (PyTorch): k, s, d > 0; p ≥ 0; p ≤ ⌊((k−1)·d + 1)/2⌋ (half the effective kernel, as
  * current PyTorch; torch 1.13 used ⌊k/2⌋, which only differs when dilation > 1).
  */
-export function slidingGeometry(op: string, opts: SlidingOptions, rank: number): SlidingGeometry {
+export function slidingGeometry(op: string, options: SlidingOptions, rank: number): SlidingGeometry {
+  const opts = ownProps(options); // own properties only: callers pass literals with absent keys
   if (opts.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
   const kernelSize = sizeOption(op, "kernelSize", opts.kernelSize, rank, 1);
   const stride = opts.stride === undefined || opts.stride === null ? kernelSize : sizeOption(op, "stride", opts.stride, rank, 1);

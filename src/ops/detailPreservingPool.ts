@@ -277,7 +277,9 @@ export const detailPreservingPool2d = defineOp(
     // The 4th argument is the filter (full variant), null/undefined (lite) or, in the lite form, the options.
     const filter = isTensor(filterOrOpts) ? filterOrOpts : null;
     const noFilter = filterOrOpts === null || filterOrOpts === undefined;
-    const options = isTensor(filterOrOpts) || noFilter ? opts : filterOrOpts;
+    // null stands for "no filter" only when options follow it; a trailing null is null options,
+    // rejected like every other op's (the options check reports it).
+    const options = isTensor(filterOrOpts) || noFilter ? (filterOrOpts === null && opts === undefined ? null : opts) : filterOrOpts;
     if (!isTensor(filterOrOpts) && !noFilter && opts !== undefined) {
       throw new PoolkitTypeError(NAME, `the 4th argument must be the filter Tensor (or null) when options follow it, got ${show(filterOrOpts)}`);
     }

@@ -55,9 +55,10 @@ function geometry(op: string, o: GeneralizedPoolOptions): SlidingGeometry {
   return caffeGeometry(op, k, s, 2);
 }
 
-function outputShapeOf(op: string, shape: readonly number[], o: GeneralizedPoolOptions): number[] {
+function outputShapeOf(op: string, shape: readonly number[], opts: GeneralizedPoolOptions | undefined, known: readonly string[]): number[] {
+  const o = expectOptions<GeneralizedPoolOptions>(op, opts, known);
   spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
-  const g = geometry(op, o ?? {});
+  const g = geometry(op, o);
   return [...shape.slice(0, shape.length - 2), ...caffeOutputShape(op, shape.slice(shape.length - 2), g)];
 }
 
@@ -174,7 +175,7 @@ export const learnedMixPool2d = defineOp(
       },
     };
   },
-  { outputShape: (shape: readonly number[], opts: LearnedMixPoolOptions = {}) => outputShapeOf("learnedMixPool2d", shape, opts) },
+  { outputShape: (shape: readonly number[], opts?: LearnedMixPoolOptions) => outputShapeOf("learnedMixPool2d", shape, opts, KNOWN_MIX) },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -430,7 +431,7 @@ export const gatedMixPool2d = defineOp(
       },
     };
   },
-  { outputShape: (shape: readonly number[], opts: GeneralizedPoolOptions = {}) => outputShapeOf("gatedMixPool2d", shape, opts) },
+  { outputShape: (shape: readonly number[], opts?: GeneralizedPoolOptions) => outputShapeOf("gatedMixPool2d", shape, opts, KNOWN) },
 );
 
 /**
@@ -476,5 +477,5 @@ export const treePool2d = defineOp(
       },
     };
   },
-  { outputShape: (shape: readonly number[], opts: GeneralizedPoolOptions = {}) => outputShapeOf("treePool2d", shape, opts) },
+  { outputShape: (shape: readonly number[], opts?: GeneralizedPoolOptions) => outputShapeOf("treePool2d", shape, opts, KNOWN) },
 );

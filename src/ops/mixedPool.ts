@@ -243,8 +243,9 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
 }
 
 function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolOptions): number[] {
+  const o = expectOptions<MixedPoolOptions>(op, opts, KNOWN);
   spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
-  const g: SlidingGeometry = slidingGeometry(op, { kernelSize: opts.kernelSize, stride: opts.stride, padding: opts.padding, ceilMode: opts.ceilMode }, 2);
+  const g: SlidingGeometry = slidingGeometry(op, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode: o.ceilMode }, 2);
   const lead = shape.slice(0, shape.length - 2);
   return [...lead, ...slidingOutputShape(op, shape.slice(shape.length - 2), g)];
 }

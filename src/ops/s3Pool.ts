@@ -203,10 +203,11 @@ function s3Impl(op: string, x: Tensor, opts?: S3PoolOptions) {
   };
 }
 
-function outputShapeOf(op: string, shape: readonly number[], opts: S3PoolOptions = {}): number[] {
+function outputShapeOf(op: string, shape: readonly number[], opts?: S3PoolOptions): number[] {
+  const o = expectOptions<S3PoolOptions>(op, opts, KNOWN);
   spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
   const spatial = shape.slice(shape.length - 2);
-  const axes = s3Axes(op, spatial, opts);
+  const axes = s3Axes(op, spatial, o);
   return [...shape.slice(0, shape.length - 2), ...axes.map((a) => a.outSize)];
 }
 

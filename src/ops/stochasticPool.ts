@@ -236,9 +236,10 @@ function stochasticImpl(op: string, x: Tensor, opts?: StochasticPoolOptions) {
 }
 
 function outputShapeOf(op: string, shape: readonly number[], opts: StochasticPoolOptions): number[] {
+  const o = expectOptions<StochasticPoolOptions>(op, opts, KNOWN);
   spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
-  if (opts?.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
-  const g = caffeGeometry(op, opts.kernelSize, opts.stride, 2);
+  if (o.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
+  const g = caffeGeometry(op, o.kernelSize, o.stride, 2);
   return [...shape.slice(0, shape.length - 2), ...caffeOutputShape(op, shape.slice(shape.length - 2), g)];
 }
 

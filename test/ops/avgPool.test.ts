@@ -62,7 +62,7 @@ describe("avgPool — errors", () => {
       'avgPool2d: unknown option "dilation"; known options: kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride',
     );
     expect(() => avgPool2d(x, { kernelSize: 2, countIncludePad: "no" } as never)).toThrow('avgPool2d: countIncludePad must be a boolean, got "no"');
-    expect(() => avgPool2d(x, 2 as never)).toThrow("avgPool2d: options must be an object, got 2");
+    expect(() => avgPool2d(x, 2 as never)).toThrow("avgPool2d: options must be a plain object, got 2");
   });
 });
 
