@@ -72,23 +72,24 @@ export interface CompactBilinearPoolOptions extends PostOptions {
 const KNOWN = ["outputDim", "method", "seed", "params", "sumPool", ...POST_KEYS] as const;
 
 /**
- * Largest sketch length d: 2²⁰ = 1048576, 64× the largest in the papers (8192 in Gao et al., 16000
- * in MCB). Tensor Sketch runs a d-point FFT per location; a longer sketch only adds noise and time.
+ * Largest sketch length d: 2¹⁶ = 65536, 4× the largest in the papers (8192 in Gao et al., 16000 in
+ * MCB). Tensor Sketch runs d-point FFTs at every location (Bluestein's, three FFTs of ≥ 2d points,
+ * when d is not a power of two): at d = 10⁶ that was 1.2 s per location, 90 s for a 2 × 6 × 6 map.
  */
-export const MAX_OUTPUT_DIM = 2 ** 20;
+export const MAX_OUTPUT_DIM = 2 ** 16;
 
 /**
- * Largest Random Maclaurin projection, d·(C1 + C2) entries: 2²⁵ ≈ 3.4·10⁷ (268 MB of float64, and
- * that many multiply-adds per location), e.g. d = 32768 for two 512-channel streams. Random
+ * Largest Random Maclaurin projection, d·(C1 + C2) entries: 2²⁴ ≈ 1.7·10⁷ (134 MB of float64, and
+ * that many multiply-adds per location), e.g. d = 16384 for two 512-channel streams. Random
  * Maclaurin costs d·(C1 + C2) per location where Tensor Sketch costs C1 + C2 + d·log d.
  */
-export const MAX_MACLAURIN_WEIGHTS = 2 ** 25;
+export const MAX_MACLAURIN_WEIGHTS = 2 ** 24;
 
 /** d within {@link MAX_OUTPUT_DIM}, checked before anything is drawn or allocated. */
 function checkOutputDim(op: string, name: string, value: unknown): number {
   const d = numberOption(op, name, value, 0, { integer: true, min: 1 });
   if (d > MAX_OUTPUT_DIM) {
-    throw new PoolkitRangeError(op, `${name} must be at most ${MAX_OUTPUT_DIM} (2^20; the papers use 8192 to 16000), got ${show(value)}`);
+    throw new PoolkitRangeError(op, `${name} must be at most ${MAX_OUTPUT_DIM} (2^16; the papers use 8192 to 16000), got ${show(value)}`);
   }
   return d;
 }
@@ -99,7 +100,7 @@ function checkMaclaurin(op: string, method: CompactBilinearMethod, d: number, c1
     throw new PoolkitRangeError(
       op,
       `random-maclaurin with outputDim ${d} and ${c1} + ${c2} channels needs ${d * (c1 + c2)} projection weights (and as many ` +
-        `multiply-adds per location), more than ${MAX_MACLAURIN_WEIGHTS} (2^25); use a smaller outputDim or method "tensor-sketch"`,
+        `multiply-adds per location), more than ${MAX_MACLAURIN_WEIGHTS} (2^24); use a smaller outputDim or method "tensor-sketch"`,
     );
   }
 }
@@ -603,8 +604,8 @@ function outShape(n: number, spatial: readonly number[], d: number, sumPool: boo
  * Get them with {@link compactBilinearParams} to save with a model; pass them back with `params`.
  * Any length d works: the FFT is radix-2 for powers of two and Bluestein otherwise (MCB's 16000).
  *
- * Limits (checked up front, RangeError naming the op): `outputDim ≤ 2²⁰` ({@link MAX_OUTPUT_DIM});
- * Random Maclaurin also needs `outputDim·(C1 + C2) ≤ 2²⁵` ({@link MAX_MACLAURIN_WEIGHTS}), its
+ * Limits (checked up front, RangeError naming the op): `outputDim ≤ 2¹⁶ = 65536` ({@link MAX_OUTPUT_DIM});
+ * Random Maclaurin also needs `outputDim·(C1 + C2) ≤ 2²⁴` ({@link MAX_MACLAURIN_WEIGHTS}), its
  * projection size and per-location work. `outputShape`, which does not see b, checks the first.
  *
  * Deviations: the Caffe layer's unnormalised inverse FFT scales Tensor Sketch by d (it cancels after
