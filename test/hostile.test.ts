@@ -45,7 +45,7 @@ function knownOptions(f: AnyFn, args: unknown[], defaults: Record<string, unknow
 }
 
 const HOSTILE: unknown[] = [
-  0, -0, -1, 0.5, 1.5, 3, 1e5, 1e9, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 1, 2 ** 53 + 1, 1e300,
+  0, -0, -1, 0.5, 1.5, 3, 1e5, 65537, 1e6, 1e9, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 1, 2 ** 53 + 1, 1e300,
   NaN, Infinity, -Infinity, "2", "", true, false, null, [], [1e9, 1e9], [2 ** 31, 1], [NaN, 1], [1, 2, 3, 4],
   [-1, 2], [0.5, 0.5], { a: 1 }, [1e6], [1, 1e9, 1],
 ];
