@@ -614,6 +614,10 @@ function outShape(n: number, spatial: readonly number[], d: number, sumPool: boo
  * Tensor Sketch entries within the FFT's rounding bound (buckets no channel pair reaches, pairs that
  * cancel) are set to exactly 0 rather than left as ~1e-16 noise that the signed √ would amplify.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const x = randn([2, 512, 14, 14]);
  * const z = compactBilinearPool(x, { outputDim: 8192 });                    // [2, 8192], Tensor Sketch

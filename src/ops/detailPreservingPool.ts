@@ -260,6 +260,10 @@ function expectParam(name: string, t: unknown, x: Tensor, shape: readonly number
  * Properties: λ → 0 gives the block mean; the output is always a convex combination of the block
  * (within its min and max); a constant block returns its value.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const x = tensor([[[[1, 2], [3, 6]]]]);
  * detailPreservingPool2d(x, zeros([1]), zeros([1])); // [[[[3.295888]]]]

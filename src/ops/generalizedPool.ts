@@ -109,6 +109,10 @@ function parseCommon(op: string, x: Tensor, o: GeneralizedPoolOptions) {
  * - Gradients: dx = a·[first argmax] + (1 − a)/n_valid; dalpha = Σ dy·(max − avg)·da/dalpha.
  * - Not in the official code release (which has gated and tree only); implemented from the paper.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const alpha = tensor([0.5]);
  * const y = learnedMixPool2d(x, alpha);                 // 3×3 stride 2
@@ -402,6 +406,10 @@ function maskedCommon(op: string, x: Tensor, opts: GeneralizedPoolOptions | unde
  *   maximum in row-major order; the official kernel gives it to every tied maximum (a deliberate
  *   deviation, consistent with PyTorch max pooling; it only matters with exact ties).
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const omega = tensor(new Float32Array(9).fill(0.1), [1, 3, 3]);
  * const y = gatedMixPool2d(x, omega);                         // 3×3 windows, stride 2
@@ -446,6 +454,10 @@ export const gatedMixPool2d = defineOp(
  * - Overhanging windows: positions outside the input add 0 to every inner product.
  * - Defaults: kernel 3, stride 2; official init N(0, 0.1²) for all three.
  * - Gradients for x, v1, v2 and omega. The official 3-level tree is not implemented.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const [v1, v2, omega] = [a, b, c].map((v) => tensor(v, [1, 3, 3]));

@@ -180,6 +180,10 @@ function maxPoolWithIndicesN(rank: 1 | 2 | 3) {
  * Reference: PyTorch `aten/src/ATen/native/cpu/MaxPoolKernel.cpp`; max pooling as in Riesenhuber &
  * Poggio, Hierarchical models of object recognition in cortex, Nature Neuroscience 1999.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const y = maxPool1d(tensor([[[1, 3, 2, 5, 4]]]), { kernelSize: 2 }); // [[[3, 5]]]
  */

@@ -167,6 +167,10 @@ function maxUnpoolN(rank: 1 | 2 | 3) {
  * Reference: PyTorch `aten/src/ATen/native/cpu/MaxUnpoolKernel.cpp`. Paper: Zeiler & Fergus,
  * Visualizing and Understanding Convolutional Networks, ECCV 2014 (switches for unpooling).
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const { output, indices } = maxPool1dWithIndices(x, { kernelSize: 2 });
  * const up = maxUnpool1d(output, indices, { kernelSize: 2, outputSize: [x.shape[2]] });

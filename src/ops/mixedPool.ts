@@ -274,6 +274,10 @@ function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolO
  *   the max branch routes the gradient to the first maximum (PyTorch), the average branch spreads it
  *   over the window divided by the divisor.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const y = mixedPool2d(x, { kernelSize: 2, seed: 1 });                  // [N, C, H/2, W/2]
  * const z = mixedPool2d(x, { kernelSize: 2, training: false, evalMode: "mean-of-both" });

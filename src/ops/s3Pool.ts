@@ -229,6 +229,10 @@ function outputShapeOf(op: string, shape: readonly number[], opts?: S3PoolOption
  *   the first maximum of each stride-1 window (PyTorch ties; Theano is recalled to split ties).
  * - Defaults: k = g = s = 2 (the mildest setting); the paper's CIFAR ResNet uses g = 16, then 8.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const y = s3Pool2d(x, { kernelSize: 2, seed: 1 });               // [N, C, H/2, W/2]
  * const z = s3Pool2d(x, { kernelSize: 2, gridSize: 16, seed: 1 }); // 8 of 16 rows per cell

@@ -95,6 +95,10 @@ function gatherLevel(src: FloatArray, dst: FloatArray, n: number, block: number,
  *
  * Backward: the per-level adaptive-pooling gradients, summed into one dx.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const x = tensor(Array.from({ length: 32 }, (_, i) => i), [1, 2, 4, 4]);
  * spatialPyramidPool(x, { levels: [2, 1] }); // [[5, 7, 13, 15, 21, 23, 29, 31, 15, 31]]

@@ -260,6 +260,10 @@ function outputShapeOf(op: string, shape: readonly number[], opts: StochasticPoo
  * - Backward: training sends dy to the sampled tap (accumulating over overlapping windows);
  *   eval gives `dy·(2x_i − y)/Σx`. The sampling walk runs in the input's dtype, as Caffe's.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const y = stochasticPool2d(relu(x), { kernelSize: 3, stride: 2, seed: 7 });
  * const z = stochasticPool2d(relu(x), { kernelSize: 3, stride: 2, training: false });
