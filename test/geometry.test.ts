@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { caffeGeometry } from "../src/geometry/caffe.js";
 import { slidingAxis, slidingOutputSize, slidingGeometry, adaptiveAxis, adaptiveBin, fractionalStarts } from "../src/geometry/index.js";
 
 describe("sliding windows (PyTorch Pool.h)", () => {
@@ -154,6 +155,8 @@ describe("sliding windows at absurd sizes", () => {
     expect(() => slidingGeometry("avgPool2d", { kernelSize: 3, dilation: 2 ** 51 }, 2)).toThrow(/^avgPool2d: the effective kernel size/);
     expect(() => slidingGeometry("lpPool1d", { kernelSize: 2, stride: 1e300 }, 1)).toThrow(/^lpPool1d: .*stride must be at most 2\^51/);
     expect(slidingGeometry("maxPool1d", { kernelSize: 2 ** 51 }, 1).kernelSize).toEqual([2 ** 51]);
+    // Caffe windows (stochastic, gated, tree pooling) share the limit
+    expect(() => caffeGeometry("stochasticPool2d", 3, 1e300, 2)).toThrow(/^stochasticPool2d: the effective kernel size .* stride must be at most 2\^51/);
   });
 });
 

@@ -100,7 +100,7 @@ describe.each(CASES)("hostile options: $m.name $rank d", ({ m, rank }) => {
     for (let i = 0; i < args.length; i++) {
       for (const j of junk) {
         if (i > 0 && (j === undefined || j === null)) continue; // optional inputs (b, delta, filter) may be omitted
-        const a = args.slice();
+        const a: unknown[] = args.slice();
         a[i] = j;
         const { error } = thrown(() => f(...a, defaults));
         if (error !== undefined) expectOpError(error, f.opName, `${m.name} arg ${i} = ${String(j)}`);

@@ -76,6 +76,18 @@ export function roiInput(op: string, x: unknown, boxes: unknown, outputSize: unk
   return { n, c, h, w, k, ph, pw, outShape: [k, c, ph, pw], batch, coords };
 }
 
+/**
+ * Box coordinates times `spatialScale`, in x's dtype, must stay finite (float32 overflows past
+ * 3.4·10³⁸): an infinite edge would make every bin NaN and round to an arbitrary integer.
+ */
+function finiteScaled(op: string, r: number, dtype: string, values: readonly number[]): void {
+  for (const v of values) {
+    if (!Number.isFinite(v)) {
+      throw new PoolkitRangeError(op, `boxes[${r}] coordinates times spatialScale overflow ${dtype}; got a box edge or size of ${show(v)}`);
+    }
+  }
+}
+
 /** Output shape `[K, C, ph, pw]` without reading any values (descriptor `outputShape`). */
 export function roiOutputShape(op: string, xShape: readonly number[], k: number, outputSize: unknown): number[] {
   batchedShape2d(op, "x", xShape);
@@ -114,6 +126,7 @@ export function planRoiPool(op: string, x: Tensor, boxes: unknown, outputSize: u
     const y1 = cRound(f(f(coords[r * 4 + 1] as number) * scale));
     const x2 = cRound(f(f(coords[r * 4 + 2] as number) * scale));
     const y2 = cRound(f(f(coords[r * 4 + 3] as number) * scale));
+    finiteScaled(op, r, x.dtype, [x1, y1, x2, y2]);
     const roiW = Math.max(x2 - x1 + 1, 1);
     const roiH = Math.max(y2 - y1 + 1, 1);
     const binH = f(roiH / ph);
@@ -204,6 +217,7 @@ export function planRoiAlign(
     const y1 = f(f(f(coords[r * 4 + 1] as number) * scale) - offset);
     const x2 = f(f(f(coords[r * 4 + 2] as number) * scale) - offset);
     const y2 = f(f(f(coords[r * 4 + 3] as number) * scale) - offset);
+    finiteScaled(op, r, x.dtype, [x1, y1, x2, y2, f(x2 - x1), f(y2 - y1)]);
     let roiW = f(x2 - x1);
     let roiH = f(y2 - y1);
     // Legacy (aligned = false) forces malformed RoIs to 1×1; aligned RoIs may be empty or negative.

@@ -64,6 +64,25 @@ export function slidingAxis(inSize: number, k: number, s: number, p: number, d: 
  */
 export const MAX_WINDOW_SPAN = 2 ** 51;
 
+/** Refuse effective kernels `(k − 1)·d + 1` or strides past {@link MAX_WINDOW_SPAN} (shared with Caffe windows). */
+export function checkWindowSpan(
+  op: string,
+  kernelSize: readonly number[],
+  dilation: readonly number[],
+  stride: readonly number[],
+  given: { kernelSize?: unknown; dilation?: unknown; stride?: unknown },
+): void {
+  for (let i = 0; i < kernelSize.length; i++) {
+    if (((kernelSize[i] as number) - 1) * (dilation[i] as number) + 1 > MAX_WINDOW_SPAN || (stride[i] as number) > MAX_WINDOW_SPAN) {
+      throw new PoolkitRangeError(
+        op,
+        `the effective kernel size (kernelSize − 1)·dilation + 1 and the stride must be at most 2^51 (${MAX_WINDOW_SPAN}), ` +
+          `got kernelSize ${show(given.kernelSize)}, dilation ${show(given.dilation ?? 1)}, stride ${show(given.stride ?? given.kernelSize)}`,
+      );
+    }
+  }
+}
+
 export interface SlidingOptions {
   kernelSize?: number | readonly number[];
   stride?: number | readonly number[] | null;
@@ -85,17 +104,11 @@ export function slidingGeometry(op: string, options: SlidingOptions, rank: numbe
   const padding = sizeOption(op, "padding", opts.padding ?? 0, rank, 0);
   const dilation = sizeOption(op, "dilation", opts.dilation ?? 1, rank, 1);
   const ceilMode = boolOption(op, "ceilMode", opts.ceilMode, false);
+  checkWindowSpan(op, kernelSize, dilation, stride, opts);
   for (let i = 0; i < rank; i++) {
     const k = kernelSize[i] as number;
     const d = dilation[i] as number;
     const p = padding[i] as number;
-    if ((k - 1) * d + 1 > MAX_WINDOW_SPAN || (stride[i] as number) > MAX_WINDOW_SPAN) {
-      throw new PoolkitRangeError(
-        op,
-        `the effective kernel size (kernelSize − 1)·dilation + 1 and the stride must be at most 2^51 (${MAX_WINDOW_SPAN}), ` +
-          `got kernelSize ${show(opts.kernelSize)}, dilation ${show(opts.dilation ?? 1)}, stride ${show(opts.stride ?? opts.kernelSize)}`,
-      );
-    }
     const half = Math.floor(((k - 1) * d + 1) / 2);
     if (p > half) {
       const what = d > 1 ? `half the effective kernel size ${(k - 1) * d + 1}` : "half the kernel size";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { roiAlign } from "../../src/ops/roiAlign.js";
+import { roiPool } from "../../src/ops/roiPool.js";
 import { checkSampling, MAX_SAMPLES_PER_ROI } from "../../src/geometry/roi.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { expectClose, tolFor } from "../helpers/close.js";
@@ -31,6 +32,19 @@ describe("roiAlign: the sampling cap (2^24 samples per box)", () => {
   it("the adaptive grid of a huge box counts the same way, and says how to avoid it", () => {
     expect(() => roiAlign(x, box(0, 0, 0, 1e4, 1e4), { outputSize: 2 })).toThrow(/^roiAlign: boxes\[0\] needs a 5000 × 5000 sampling grid per bin, 100000000 samples .*pass a positive samplingRatio/);
     expect(roiAlign(x, box(0, 0, 0, 1e4, 1e4), { outputSize: 2, samplingRatio: 2 }).shape).toEqual([1, 1, 2, 2]);
+  });
+});
+
+describe("roiAlign / roiPool: coordinates that overflow x's dtype once scaled", () => {
+  it("float32 boxes times spatialScale past 3.4e38 are an op error (they made every bin NaN)", () => {
+    const x = ar16();
+    const big = tensor([[0, 0, 0, 3e38, 3]]);
+    expect(() => roiAlign(x, big, { outputSize: 2, spatialScale: 2, samplingRatio: 2 })).toThrow(/^roiAlign: boxes\[0\] coordinates times spatialScale overflow float32; got a box edge or size of Infinity$/);
+    expect(() => roiPool(x, big, { outputSize: 2, spatialScale: 2 })).toThrow(/^roiPool: boxes\[0\] coordinates times spatialScale overflow float32/);
+    // the size overflows even though both edges are finite
+    expect(() => roiAlign(x, tensor([[0, -3e38, 0, 3e38, 3]]), { outputSize: 2, samplingRatio: 2 })).toThrow(/^roiAlign: boxes\[0\] coordinates times spatialScale overflow float32/);
+    // float64 has the range: the same box is fine
+    expect(roiAlign(ar16("float64"), tensor([[0, 0, 0, 3e38, 3]], [1, 5], "float64"), { outputSize: 2, spatialScale: 2, samplingRatio: 2 }).shape).toEqual([1, 1, 2, 2]);
   });
 });
 
