@@ -58,6 +58,27 @@ describe("tensor creation past the limit", () => {
     expect(() => randn([2], { dtype: "int32" as "float32" })).toThrow(/^randn: dtype must be/);
   });
 
+  it("an allocation the engine refuses (out of memory, a lower engine limit) is an op error too", () => {
+    const real = globalThis.Float64Array;
+    const x = tensor(new Float64Array(16), [1, 1, 4, 4], "float64");
+    let err: unknown;
+    try {
+      // the engine's failure, simulated: "Array buffer allocation failed" is V8's message
+      (globalThis as { Float64Array: unknown }).Float64Array = class {
+        constructor() {
+          throw new RangeError("Array buffer allocation failed");
+        }
+      };
+      pk.adaptiveAvgPool2d(x, { outputSize: 3 });
+    } catch (e) {
+      err = e;
+    } finally {
+      (globalThis as { Float64Array: unknown }).Float64Array = real;
+    }
+    expect(err).toBeInstanceOf(PoolkitRangeError);
+    expect((err as Error).message).toMatch(/^adaptiveAvgPool2d: cannot allocate \d+ float64 elements: Array buffer allocation failed$/);
+  });
+
   it("the allocator names the running op; outside any op it says allocate", () => {
     expect(() => allocArray("float32", 2 ** 40)).toThrow(/^allocate: .*1099511627776 elements/);
   });

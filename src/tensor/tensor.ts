@@ -153,6 +153,7 @@ export function tensor(values: ArrayLike<number> | NestedArray, shape?: readonly
   if (shapeSize(finalShape) !== flat.length) {
     throw new PoolkitRangeError(op, `shape ${show(finalShape)} needs ${shapeSize(finalShape)} values, got ${flat.length}`);
   }
+  checkAlloc(op, finalShape, dtype, "tensor");
   const data = allocArray(dtype, flat.length);
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i];
