@@ -94,7 +94,9 @@ export interface SlidingOptions {
 /**
  * Parse and validate sliding-window options for a `rank`-d op. `stride` defaults to `kernelSize`.
  * Checks (PyTorch): k, s, d > 0; p ≥ 0; p ≤ ⌊((k−1)·d + 1)/2⌋ (half the effective kernel, as
- * current PyTorch; torch 1.13 used ⌊k/2⌋, which only differs when dilation > 1).
+ * current PyTorch; torch 1.13 used ⌊k/2⌋, which only differs when dilation > 1). poolkit's own:
+ * (k−1)·d + 1 ≤ 2⁵¹ and s ≤ 2⁵¹ ({@link MAX_WINDOW_SPAN}), so window arithmetic is exact in float64.
+ * Only `options`' own properties are read.
  */
 export function slidingGeometry(op: string, options: SlidingOptions, rank: number): SlidingGeometry {
   const opts = ownProps(options); // own properties only: callers pass literals with absent keys

@@ -17,7 +17,7 @@ import { fromArray, type Tensor } from "../tensor/tensor.js";
 
 /** Options of `maxPool1d/2d/3d` (PyTorch's `MaxPoolNd` arguments, camelCased). */
 export interface MaxPoolOptions {
-  /** Window size: a number or one per spatial dim. Required. */
+  /** Window size: a number or one per spatial dim. Required. With dilation, `(k−1)·d + 1 ≤ 2⁵¹`. */
   kernelSize: number | readonly number[];
   /** Step between windows; defaults to `kernelSize`. */
   stride?: number | readonly number[] | null;
