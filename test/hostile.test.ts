@@ -142,6 +142,9 @@ describe("hostile tensor creation", () => {
       ["tensor", () => tensor([[1], [2, 3]])],
       ["tensor", () => tensor(null as never)],
       ["tensor", () => tensor([1.5], [1], "int32")],
+      ["tensor", () => { const a: unknown[] = [1]; a[0] = a; return tensor(a as never); }], // contains itself: looped forever
+      ["tensor", () => tensor(JSON.parse("[".repeat(5000) + "]".repeat(5000)) as never)], // 5000 deep
+      ["zeros", () => zeros(new Array<number>(100000).fill(1))],
     ];
     for (const [op, call] of calls) {
       const { error } = thrown(call);

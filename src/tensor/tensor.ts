@@ -86,6 +86,7 @@ export function shapeSize(shape: readonly number[]): number {
  */
 export function checkShape(op: string, shape: readonly number[], dtype?: DType): number {
   if (!Array.isArray(shape)) throw new PoolkitTypeError(op, `shape must be an array of integers, got ${show(shape)}`);
+  if (shape.length > MAX_RANK) throw new PoolkitRangeError(op, `shape must have at most ${MAX_RANK} dims, got ${shape.length}`);
   for (const d of shape) {
     if (typeof d !== "number" || !Number.isInteger(d) || d < 0) {
       throw new PoolkitRangeError(op, `shape must hold non-negative integers, got ${show(shape)}`);
@@ -94,10 +95,17 @@ export function checkShape(op: string, shape: readonly number[], dtype?: DType):
   return checkAlloc(op, shape, dtype, "tensor");
 }
 
+/**
+ * Most dims a tensor may have (PyTorch allows 64 on the CPU). Nested arrays deeper than this — or
+ * an array that contains itself — are refused instead of overflowing the stack or looping forever.
+ */
+export const MAX_RANK = 64;
+
 function inferShape(values: NestedArray[]): number[] {
   const shape: number[] = [];
   let cur: NestedArray = values;
   while (Array.isArray(cur)) {
+    if (shape.length === MAX_RANK) throw new PoolkitRangeError("tensor", `nested arrays must be at most ${MAX_RANK} deep (or an array contains itself)`);
     shape.push(cur.length);
     if (cur.length === 0) break;
     cur = cur[0] as NestedArray;
