@@ -15,7 +15,7 @@ import { fromArray, type Tensor } from "../tensor/tensor.js";
 
 /** Options of {@link spatialPyramidPool}. */
 export interface SpatialPyramidPoolOptions {
-  /** Bins per side of each pyramid level, in output order. Default `[4, 2, 1]`. */
+  /** Bins per side of each pyramid level, in output order; at most 64 levels ({@link MAX_LEVELS}). Default `[4, 2, 1]`. */
   levels?: readonly number[];
   /** Pooling inside each bin. Default `"max"` (the paper's). */
   mode?: "max" | "avg";
@@ -24,17 +24,24 @@ export interface SpatialPyramidPoolOptions {
 const OP = "spatialPyramidPool";
 const KNOWN = ["levels", "mode"] as const;
 
+/**
+ * Most pyramid levels: 64 (SPP-net uses 3 or 4). Each level is a separate adaptive pooling pass,
+ * and 10⁵ levels of size 1 took 21 s for an output of 6·10⁵ numbers.
+ */
+export const MAX_LEVELS = 64;
+
 function parseLevels(levels: unknown): number[] {
   if (levels === undefined) return [4, 2, 1];
   if (!Array.isArray(levels) || levels.length === 0) {
     throw new PoolkitTypeError(OP, `levels must be a non-empty array of positive integers, got ${show(levels)}`);
   }
+  if (levels.length > MAX_LEVELS) throw new PoolkitRangeError(OP, `levels must have at most ${MAX_LEVELS} entries (SPP-net uses 3 or 4), got ${levels.length}`);
   for (const n of levels) {
     if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
       throw new PoolkitRangeError(OP, `levels must hold positive integers, got ${show(levels)}`);
     }
   }
-  return levels as number[];
+  return (levels as number[]).slice();
 }
 
 /** Per level: its adaptive plan and its offset inside one sample's output vector. */
