@@ -6,9 +6,10 @@
  *   o = floor((In + 2p − d·(k−1) − 1 + (ceilMode ? s − 1 : 0)) / s) + 1
  *   and in ceil mode, if (o − 1)·s ≥ In + p then o −= 1  (a window may not start in the right padding).
  */
-import { spatialInput, sizeOption, boolOption, type SpatialInput } from "../check.js";
+import { spatialInput, sizeOption, boolOption, ownProps, type SpatialInput } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
-import { makePlan, type Axis, type WindowPlan } from "./plan.js";
+import { MAX_INT32 } from "../tensor/limits.js";
+import { makePlan, planOutShape, type Axis, type WindowPlan } from "./plan.js";
 
 export interface SlidingGeometry {
   readonly kernelSize: readonly number[];
@@ -26,22 +27,60 @@ export function slidingOutputSize(inSize: number, k: number, s: number, p: numbe
   return o;
 }
 
-/** Windows along one axis, clipped to the input, taps on the dilation grid. */
+/**
+ * Windows along one axis, clipped to the input, taps on the dilation grid. O(1) per window whatever
+ * the kernel size and padding: the first in-bounds tap is found by division, not by stepping
+ * through the padding (a kernel of 2·10⁹ + 1 with padding 10⁹ used to take 23 s on 64 elements).
+ *
+ * Exactness: with the limits {@link slidingGeometry} enforces every quantity here is an integer
+ * below 2⁵³. `padCount` (the avg-pool divisor factor) is kept in float64: it may exceed 2³¹ − 1
+ * (kernelSize 3·10⁹ + 1 with padding 1.5·10⁹), where an Int32Array wrapped it to a negative
+ * divisor. `start` of a window that misses the input may lie past 2³¹ − 1 (dilation > 2³¹); it is
+ * then stored as 2³¹ − 1, still ≥ `end`, so the window stays empty (see `maxPool`'s index check).
+ */
 export function slidingAxis(inSize: number, k: number, s: number, p: number, d: number, ceilMode: boolean): Axis {
   const outSize = slidingOutputSize(inSize, k, s, p, d, ceilMode);
   const start = new Int32Array(outSize);
   const end = new Int32Array(outSize);
-  const padCount = new Int32Array(outSize);
+  const padCount = new Float64Array(outSize);
+  const span = (k - 1) * d + 1;
   for (let o = 0; o < outSize; o++) {
     let hs = o * s - p;
-    const he = Math.min(hs + (k - 1) * d + 1, inSize);
+    const he = Math.min(hs + span, inSize);
     // avg-pool divisor with count_include_pad: the window clipped at In + p, before clipping to the input.
-    padCount[o] = Math.min(hs + (k - 1) * d + 1, inSize + p) - hs;
-    while (hs < 0) hs += d;
-    start[o] = hs;
+    padCount[o] = Math.min(hs + span, inSize + p) - hs;
+    // first tap at or after 0 on the grid hs, hs + d, ...
+    if (hs < 0) hs += Math.ceil(-hs / d) * d;
+    start[o] = Math.min(hs, MAX_INT32);
     end[o] = he;
   }
   return { inSize, outSize, start, end, step: d, padCount };
+}
+
+/**
+ * Largest effective kernel `(k − 1)·d + 1` and stride: with inputs below 2³¹ every window
+ * coordinate (`o·s − p + (k − 1)·d + 1`, the output-size numerator) then stays below 2⁵³, where
+ * float64 integers are exact.
+ */
+export const MAX_WINDOW_SPAN = 2 ** 51;
+
+/** Refuse effective kernels `(k − 1)·d + 1` or strides past {@link MAX_WINDOW_SPAN} (shared with Caffe windows). */
+export function checkWindowSpan(
+  op: string,
+  kernelSize: readonly number[],
+  dilation: readonly number[],
+  stride: readonly number[],
+  given: { kernelSize?: unknown; dilation?: unknown; stride?: unknown },
+): void {
+  for (let i = 0; i < kernelSize.length; i++) {
+    if (((kernelSize[i] as number) - 1) * (dilation[i] as number) + 1 > MAX_WINDOW_SPAN || (stride[i] as number) > MAX_WINDOW_SPAN) {
+      throw new PoolkitRangeError(
+        op,
+        `the effective kernel size (kernelSize − 1)·dilation + 1 and the stride must be at most 2^51 (${MAX_WINDOW_SPAN}), ` +
+          `got kernelSize ${show(given.kernelSize)}, dilation ${show(given.dilation ?? 1)}, stride ${show(given.stride ?? given.kernelSize)}`,
+      );
+    }
+  }
 }
 
 export interface SlidingOptions {
@@ -55,15 +94,19 @@ export interface SlidingOptions {
 /**
  * Parse and validate sliding-window options for a `rank`-d op. `stride` defaults to `kernelSize`.
  * Checks (PyTorch): k, s, d > 0; p ≥ 0; p ≤ ⌊((k−1)·d + 1)/2⌋ (half the effective kernel, as
- * current PyTorch; torch 1.13 used ⌊k/2⌋, which only differs when dilation > 1).
+ * current PyTorch; torch 1.13 used ⌊k/2⌋, which only differs when dilation > 1). poolkit's own:
+ * (k−1)·d + 1 ≤ 2⁵¹ and s ≤ 2⁵¹ ({@link MAX_WINDOW_SPAN}), so window arithmetic is exact in float64.
+ * Only `options`' own properties are read.
  */
-export function slidingGeometry(op: string, opts: SlidingOptions, rank: number): SlidingGeometry {
+export function slidingGeometry(op: string, options: SlidingOptions, rank: number): SlidingGeometry {
+  const opts = ownProps(options); // own properties only: callers pass literals with absent keys
   if (opts.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
   const kernelSize = sizeOption(op, "kernelSize", opts.kernelSize, rank, 1);
   const stride = opts.stride === undefined || opts.stride === null ? kernelSize : sizeOption(op, "stride", opts.stride, rank, 1);
   const padding = sizeOption(op, "padding", opts.padding ?? 0, rank, 0);
   const dilation = sizeOption(op, "dilation", opts.dilation ?? 1, rank, 1);
   const ceilMode = boolOption(op, "ceilMode", opts.ceilMode, false);
+  checkWindowSpan(op, kernelSize, dilation, stride, opts);
   for (let i = 0; i < rank; i++) {
     const k = kernelSize[i] as number;
     const d = dilation[i] as number;
@@ -97,7 +140,7 @@ export function slidingOutputShape(op: string, spatial: readonly number[], g: Sl
 
 /** Plan sliding windows for an already-parsed input. */
 export function planSlidingFor(op: string, input: SpatialInput, g: SlidingGeometry): WindowPlan {
-  slidingOutputShape(op, input.spatial, g);
+  planOutShape(op, input, slidingOutputShape(op, input.spatial, g));
   const axes = input.spatial.map((inSize, i) =>
     slidingAxis(inSize, g.kernelSize[i] as number, g.stride[i] as number, g.padding[i] as number, g.dilation[i] as number, g.ceilMode),
   );

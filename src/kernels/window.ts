@@ -6,6 +6,7 @@
  *
  * Planes are contiguous: plane p of x starts at p·inPlane, of y at p·outPlane.
  */
+import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import type { Axes3 } from "../geometry/plan.js";
 
@@ -261,7 +262,7 @@ export function maxWindowsBackward(dy: FloatArray, idx: Int32Array, dx: FloatArr
  */
 export function avgDivisors(axes: Axes3, countIncludePad: boolean, divisorOverride?: number): Float64Array {
   const [A, B, C] = axes;
-  const out = new Float64Array(A.outSize * B.outSize * C.outSize);
+  const out = allocArray("float64", A.outSize * B.outSize * C.outSize);
   let o = 0;
   for (let oa = 0; oa < A.outSize; oa++) {
     for (let ob = 0; ob < B.outSize; ob++) {

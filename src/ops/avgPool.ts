@@ -98,6 +98,10 @@ function avgPoolN(rank: 1 | 2 | 3) {
  * Reference: PyTorch `aten/src/ATen/native/cpu/AvgPoolKernel.cpp`; average pooling as in LeCun,
  * Bottou, Bengio & Haffner, Gradient-based learning applied to document recognition, Proc. IEEE 1998.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * avgPool1d(tensor([[[1, 2, 3, 4, 5, 6]]]), { kernelSize: 3, stride: 2, padding: 1, ceilMode: true }); // [[[1, 3, 5, 3]]]
  */

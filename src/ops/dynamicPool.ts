@@ -219,6 +219,10 @@ export function dynamicPoolBackward(
  *
  * The cost term is {@link dynamicPoolCost}.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const x = tensor(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);
  * dynamicPool2d(x, tensor([2, 2]));     // [[[[5, 7], [13, 15]]]] = maxPool2d(x, { kernelSize: 2 })

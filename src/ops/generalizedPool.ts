@@ -55,9 +55,10 @@ function geometry(op: string, o: GeneralizedPoolOptions): SlidingGeometry {
   return caffeGeometry(op, k, s, 2);
 }
 
-function outputShapeOf(op: string, shape: readonly number[], o: GeneralizedPoolOptions): number[] {
+function outputShapeOf(op: string, shape: readonly number[], opts: GeneralizedPoolOptions | undefined, known: readonly string[]): number[] {
+  const o = expectOptions<GeneralizedPoolOptions>(op, opts, known);
   spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
-  const g = geometry(op, o ?? {});
+  const g = geometry(op, o);
   return [...shape.slice(0, shape.length - 2), ...caffeOutputShape(op, shape.slice(shape.length - 2), g)];
 }
 
@@ -107,6 +108,10 @@ function parseCommon(op: string, x: Tensor, o: GeneralizedPoolOptions) {
  *   alternative, init 0.
  * - Gradients: dx = a·[first argmax] + (1 − a)/n_valid; dalpha = Σ dy·(max − avg)·da/dalpha.
  * - Not in the official code release (which has gated and tree only); implemented from the paper.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const alpha = tensor([0.5]);
@@ -174,7 +179,7 @@ export const learnedMixPool2d = defineOp(
       },
     };
   },
-  { outputShape: (shape: readonly number[], opts: LearnedMixPoolOptions = {}) => outputShapeOf("learnedMixPool2d", shape, opts) },
+  { outputShape: (shape: readonly number[], opts?: LearnedMixPoolOptions) => outputShapeOf("learnedMixPool2d", shape, opts, KNOWN_MIX) },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -401,6 +406,10 @@ function maskedCommon(op: string, x: Tensor, opts: GeneralizedPoolOptions | unde
  *   maximum in row-major order; the official kernel gives it to every tied maximum (a deliberate
  *   deviation, consistent with PyTorch max pooling; it only matters with exact ties).
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const omega = tensor(new Float32Array(9).fill(0.1), [1, 3, 3]);
  * const y = gatedMixPool2d(x, omega);                         // 3×3 windows, stride 2
@@ -430,7 +439,7 @@ export const gatedMixPool2d = defineOp(
       },
     };
   },
-  { outputShape: (shape: readonly number[], opts: GeneralizedPoolOptions = {}) => outputShapeOf("gatedMixPool2d", shape, opts) },
+  { outputShape: (shape: readonly number[], opts?: GeneralizedPoolOptions) => outputShapeOf("gatedMixPool2d", shape, opts, KNOWN) },
 );
 
 /**
@@ -445,6 +454,10 @@ export const gatedMixPool2d = defineOp(
  * - Overhanging windows: positions outside the input add 0 to every inner product.
  * - Defaults: kernel 3, stride 2; official init N(0, 0.1²) for all three.
  * - Gradients for x, v1, v2 and omega. The official 3-level tree is not implemented.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const [v1, v2, omega] = [a, b, c].map((v) => tensor(v, [1, 3, 3]));
@@ -476,5 +489,5 @@ export const treePool2d = defineOp(
       },
     };
   },
-  { outputShape: (shape: readonly number[], opts: GeneralizedPoolOptions = {}) => outputShapeOf("treePool2d", shape, opts) },
+  { outputShape: (shape: readonly number[], opts?: GeneralizedPoolOptions) => outputShapeOf("treePool2d", shape, opts, KNOWN) },
 );

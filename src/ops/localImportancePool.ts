@@ -56,6 +56,10 @@ function geometryOf(opts: LocalImportancePoolOptions | undefined): SlidingGeomet
  * mathematically but keeps unbounded logits finite. The official CUDA kernel allocates `H // stride`
  * rows (7 → 3) with centred windows; we follow the PyTorch primitive path's size rule above.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const x = tensor(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);
  * localImportancePool2d(x, zeros([1, 1, 4, 4])); // [[[[2.5, 4], [8.5, 10]]]]

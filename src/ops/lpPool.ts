@@ -169,6 +169,10 @@ function lpPoolN(rank: 1 | 2 | 3) {
  * Paper: Sermanet, Chintala & LeCun, Convolutional neural networks applied to house numbers digit
  * classification, ICPR 2012. Reference: PyTorch `torch/nn/functional.py::lp_pool1d`.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * lpPool1d(tensor([[[3, 4, 1]]]), { normType: 2, kernelSize: 2 }); // [[[5]]]
  */

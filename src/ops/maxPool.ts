@@ -9,13 +9,15 @@ import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp } from "../op.js";
+import { PoolkitRangeError, show } from "../errors.js";
 import { allocArray } from "../tensor/alloc.js";
+import { MAX_INT32 } from "../tensor/limits.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { fromArray, type Tensor } from "../tensor/tensor.js";
 
 /** Options of `maxPool1d/2d/3d` (PyTorch's `MaxPoolNd` arguments, camelCased). */
 export interface MaxPoolOptions {
-  /** Window size: a number or one per spatial dim. Required. */
+  /** Window size: a number or one per spatial dim. Required. With dilation, `(k−1)·d + 1 ≤ 2⁵¹`. */
   kernelSize: number | readonly number[];
   /** Step between windows; defaults to `kernelSize`. */
   stride?: number | readonly number[] | null;
@@ -67,19 +69,45 @@ interface MaxForward {
   backward(dy: Tensor): [Tensor];
 }
 
-function maxPoolImpl(name: string, rank: 1 | 2 | 3, x: unknown, opts: unknown): MaxForward {
+/**
+ * The WithIndices variants return PyTorch's index for a window that misses the input: its first tap
+ * on the dilation grid, `(a·H + b)·W + c`, which can lie far outside the plane. PyTorch's indices are
+ * int64, ours int32: refuse a plan where such an index would not fit rather than return a wrapped one.
+ */
+function checkEmptyIndices(name: string, plan: WindowPlan, empty: Int32Array): void {
+  const [A, B, C] = plan.axes;
+  const H = B.inSize;
+  const W = C.inSize;
+  const nBC = B.outSize * C.outSize;
+  for (const e of empty) {
+    const a0 = A.start[Math.floor(e / nBC)] as number;
+    const b0 = B.start[Math.floor(e / C.outSize) % B.outSize] as number;
+    const c0 = C.start[e % C.outSize] as number;
+    const flat = (a0 * H + b0) * W + c0;
+    if (flat >= MAX_INT32) {
+      throw new PoolkitRangeError(
+        name,
+        `dilation ${show(plan.axes.slice(3 - plan.spatialRank).map((a) => a.step))} makes an output window miss the input with its first tap at flat index ` +
+          `${Math.max(a0, b0, c0) === MAX_INT32 ? "≥ " : ""}${flat}, beyond the int32 indices this op returns (PyTorch's are int64); use a smaller dilation or maxPool${plan.spatialRank}d`,
+      );
+    }
+  }
+}
+
+function maxPoolImpl(name: string, rank: 1 | 2 | 3, x: unknown, opts: unknown, withIndices = false): MaxForward {
   expectFloatTensor(name, "x", x);
   const input = spatialInput(name, "x", x, rank);
   const o = expectOptions<SlidingOptions>(name, opts, MAX_KEYS);
   const g = slidingGeometry(name, o, rank);
   const plan = planSlidingFor(name, input, g);
+  const empty = emptyWindows(plan);
+  if (withIndices && empty) checkEmptyIndices(name, plan, empty);
   const outSize = plan.planes * plan.outPlaneSize;
   const y = allocArray(x.dtype, outSize);
   const idx = allocArray("int32", outSize);
   kernel("maxPool.forward", x.dtype, maxWindowsForward)(x.data as FloatArray, y, idx, plan.planes, plan.axes);
   const output = fromArray(y, plan.outShape);
   const indices = fromArray(idx, plan.outShape);
-  const empty = emptyWindows(plan);
   const xShape = x.shape;
   const xDtype = x.dtype;
   return {
@@ -125,7 +153,7 @@ function maxPoolWithIndicesN(rank: 1 | 2 | 3) {
   return defineOp(
     name,
     (x: Tensor, opts: MaxPoolOptions) => {
-      const r = maxPoolImpl(name, rank, x, opts);
+      const r = maxPoolImpl(name, rank, x, opts, true);
       const output: MaxPoolResult = { output: r.output, indices: r.indices };
       return { output, backward: (dy: Tensor) => r.backward(dy) };
     },
@@ -151,6 +179,10 @@ function maxPoolWithIndicesN(rank: 1 | 2 | 3) {
  *
  * Reference: PyTorch `aten/src/ATen/native/cpu/MaxPoolKernel.cpp`; max pooling as in Riesenhuber &
  * Poggio, Hierarchical models of object recognition in cortex, Nature Neuroscience 1999.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const y = maxPool1d(tensor([[[1, 3, 2, 5, 4]]]), { kernelSize: 2 }); // [[[3, 5]]]

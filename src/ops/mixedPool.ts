@@ -243,8 +243,9 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
 }
 
 function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolOptions): number[] {
+  const o = expectOptions<MixedPoolOptions>(op, opts, KNOWN);
   spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
-  const g: SlidingGeometry = slidingGeometry(op, { kernelSize: opts.kernelSize, stride: opts.stride, padding: opts.padding, ceilMode: opts.ceilMode }, 2);
+  const g: SlidingGeometry = slidingGeometry(op, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode: o.ceilMode }, 2);
   const lead = shape.slice(0, shape.length - 2);
   return [...lead, ...slidingOutputShape(op, shape.slice(shape.length - 2), g)];
 }
@@ -272,6 +273,10 @@ function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolO
  *   can keep the per-channel counters that `maxFrequency` needs. Backward uses the forward's draws:
  *   the max branch routes the gradient to the first maximum (PyTorch), the average branch spreads it
  *   over the window divided by the divisor.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const y = mixedPool2d(x, { kernelSize: 2, seed: 1 });                  // [N, C, H/2, W/2]

@@ -203,10 +203,11 @@ function s3Impl(op: string, x: Tensor, opts?: S3PoolOptions) {
   };
 }
 
-function outputShapeOf(op: string, shape: readonly number[], opts: S3PoolOptions = {}): number[] {
+function outputShapeOf(op: string, shape: readonly number[], opts?: S3PoolOptions): number[] {
+  const o = expectOptions<S3PoolOptions>(op, opts, KNOWN);
   spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
   const spatial = shape.slice(shape.length - 2);
-  const axes = s3Axes(op, spatial, opts);
+  const axes = s3Axes(op, spatial, o);
   return [...shape.slice(0, shape.length - 2), ...axes.map((a) => a.outSize)];
 }
 
@@ -227,6 +228,10 @@ function outputShapeOf(op: string, shape: readonly number[], opts: S3PoolOptions
  * - Backward: gradient scattered to the selected (or averaged) cells of the max-pooled map, then to
  *   the first maximum of each stride-1 window (PyTorch ties; Theano is recalled to split ties).
  * - Defaults: k = g = s = 2 (the mildest setting); the paper's CIFAR ResNet uses g = 16, then 8.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const y = s3Pool2d(x, { kernelSize: 2, seed: 1 });               // [N, C, H/2, W/2]

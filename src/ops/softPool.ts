@@ -72,6 +72,10 @@ function softPoolN(rank: 1 | 2 | 3) {
 
 /**
  * 1-d SoftPool: `[N, C, L]` (or `[C, L]`) → `[N, C, L_out]`; see {@link softPool2d}.
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example softPool1d(tensor([[[1, 2, 3, 4]]]), { kernelSize: 2 }) // [[[1.731059, 3.731059]]]
  */
 export const softPool1d = softPoolN(1);
@@ -102,6 +106,10 @@ export const softPool1d = softPoolN(1);
  * - its CUDA backward uses `w_i` (available here as `gradMode: "official"`);
  * - its 3-d CUDA kernel centres windows at `o·s − k/2`; we use PyTorch's windows starting at `o·s − p`
  *   in every rank.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const x = tensor([[[[1, 2], [3, 4]]]]);

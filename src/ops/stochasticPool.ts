@@ -236,9 +236,10 @@ function stochasticImpl(op: string, x: Tensor, opts?: StochasticPoolOptions) {
 }
 
 function outputShapeOf(op: string, shape: readonly number[], opts: StochasticPoolOptions): number[] {
+  const o = expectOptions<StochasticPoolOptions>(op, opts, KNOWN);
   spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
-  if (opts?.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
-  const g = caffeGeometry(op, opts.kernelSize, opts.stride, 2);
+  if (o.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
+  const g = caffeGeometry(op, o.kernelSize, o.stride, 2);
   return [...shape.slice(0, shape.length - 2), ...caffeOutputShape(op, shape.slice(shape.length - 2), g)];
 }
 
@@ -258,6 +259,10 @@ function outputShapeOf(op: string, shape: readonly number[], opts: StochasticPoo
  * - All-zero window: output 0, gradient to its first tap (train and eval).
  * - Backward: training sends dy to the sampled tap (accumulating over overlapping windows);
  *   eval gives `dy·(2x_i − y)/Σx`. The sampling walk runs in the input's dtype, as Caffe's.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const y = stochasticPool2d(relu(x), { kernelSize: 3, stride: 2, seed: 7 });
