@@ -268,7 +268,10 @@ function slidingWindow(call: Call, h: number, w: number, i: number, j: number): 
   const stride: [number, number] = [Number.isFinite(s[0]) ? s[0] : k[0], Number.isFinite(s[1]) ? s[1] : k[1]];
   const p = two(o.padding, lip ? 1 : 0);
   const d = two(o.dilation, 1);
-  const ceil = o.ceilMode === true;
+  // Caffe-based ops (stochastic; Lee et al.'s learned/gated/tree mixes) round the output size up
+  // with no padding: PyTorch's ceilMode rule (src/geometry/caffe.ts).
+  const caffe = ["stochasticPool2d", "learnedMixPool2d", "gatedMixPool2d", "treePool2d"].includes(call.op.opName);
+  const ceil = caffe || o.ceilMode === true;
   const ay = slidingAxis(h, k[0], stride[0], p[0], d[0], ceil);
   const ax = slidingAxis(w, k[1], stride[1], p[1], d[1], ceil);
   if (i >= ay.outSize || j >= ax.outSize) return null;

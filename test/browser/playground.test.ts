@@ -1,0 +1,217 @@
+/**
+ * The playground in a real browser: Debian's chromium driven by puppeteer-core (which downloads
+ * nothing), the page served by poolkit's own `poolkit serve`. Screenshots go to
+ * test-output/screenshots/ (gitignored) for people to look at.
+ *
+ * Needs /usr/bin/chromium (or POOLKIT_CHROMIUM): `.ci/run` installs it with apt; elsewhere
+ * `apt-get install -y chromium`. Without it this file fails (it never skips).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PNG } from "pngjs";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import { listPools } from "../../src/registry.js";
+
+const root = join(__dirname, "..", "..");
+const CHROMIUM = process.env.POOLKIT_CHROMIUM ?? "/usr/bin/chromium";
+const SHOTS = join(root, "test-output", "screenshots");
+const methods = listPools().filter((m) => m.dims.includes(2));
+
+let server: ChildProcess | undefined;
+let browser: Browser | undefined;
+let page: Page;
+let base = "";
+const problems: string[] = [];
+const scratch = mkdtempSync(join(tmpdir(), "poolkit-browser-"));
+
+async function ready(p: Page): Promise<void> {
+  await p.waitForFunction(() => document.body.dataset.ready !== undefined, { timeout: 30_000 });
+}
+
+/** Pick a method in the page's select and wait until it has been recomputed (the change clears `ready` at once). */
+async function choose(name: string): Promise<void> {
+  await page.select("#method", name);
+  await ready(page);
+}
+
+/**
+ * Canvases under `selector`, per figure: how many figures there are and which have no canvas with
+ * at least two different colours (a 1×1 swatch or a flat crop may be uniform; its figure still has
+ * something to see beside it).
+ */
+async function blankFigures(selector: string): Promise<{ figures: number; blank: string[]; colours: number }> {
+  return page.$$eval(`${selector} figure`, (fs) => {
+    const blank: string[] = [];
+    const colours = new Set<string>();
+    let figures = 0;
+    for (const f of fs) {
+      const cs = Array.from(f.querySelectorAll("canvas")).filter((c) => !c.classList.contains("overlay"));
+      if (cs.length === 0) continue;
+      figures++;
+      const seen = cs.some((c) => {
+        const d = c.getContext("2d")?.getImageData(0, 0, c.width, c.height).data;
+        if (!d) return false;
+        colours.add(`${d[0]},${d[1]},${d[2]}`);
+        for (let i = 4; i < d.length; i++) if (d[i] !== d[i % 4]) return true;
+        return false;
+      });
+      if (!seen) blank.push((f as HTMLElement).dataset.method ?? f.querySelector("figcaption")?.textContent ?? "?");
+    }
+    return { figures, blank, colours: colours.size };
+  });
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`the browser test needs Debian's chromium at ${CHROMIUM}: run \`apt-get update && apt-get install -y chromium\` (as .ci/run does), or set POOLKIT_CHROMIUM to a Chromium binary`);
+  }
+  if (!existsSync(join(root, "dist", "cli", "main.js"))) throw new Error("dist/ is missing: run `npm run build` first (npm test does)");
+  const site = join(scratch, "site");
+  const b = spawnSync(process.execPath, [join(root, "scripts", "build-playground.mjs"), "--outdir", site], { encoding: "utf8" });
+  if (b.status !== 0) throw new Error(`build-playground failed: ${b.stderr}`);
+  // poolkit's own static server, as a user starts it, on a free port
+  server = spawn(process.execPath, [join(root, "dist", "cli", "main.js"), "serve", site, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  base = await new Promise<string>((ok, fail) => {
+    let out = "";
+    const timer = setTimeout(() => fail(new Error(`poolkit serve did not say where it listens: ${out}`)), 10_000);
+    server?.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[0]);
+      }
+    });
+    server?.on("exit", (code) => fail(new Error(`poolkit serve exited (${code}): ${out}`)));
+  });
+  browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    userDataDir: join(scratch, "profile"),
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  page = await browser.newPage();
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(`console: ${msg.text()}`);
+  });
+  page.on("pageerror", (err) => problems.push(`page error: ${String(err)}`));
+  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
+  await page.setViewport({ width: 1280, height: 900 });
+  mkdirSync(SHOTS, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  server?.kill();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe("playground in chromium", () => {
+  it("loads with no console error, a favicon, and every method in the grid and the shift test", async () => {
+    await page.goto(`${base}index.html`, { waitUntil: "load" });
+    await ready(page);
+    expect(problems).toEqual([]);
+    expect(await page.$eval("link[rel=icon]", (l) => (l as HTMLLinkElement).href)).toMatch(/^data:image\/svg\+xml/);
+    const gridNames = await page.$$eval("#grid figure", (fs) => fs.map((f) => (f as HTMLElement).dataset.method));
+    expect(gridNames).toEqual(methods.map((m) => m.name));
+    const shiftNames = await page.$$eval("#shift figure[data-method]", (fs) => fs.map((f) => (f as HTMLElement).dataset.method));
+    expect(shiftNames).toEqual(methods.map((m) => m.name));
+    expect(await page.$$eval("#grid .error, #shift .error", (e) => e.map((x) => x.textContent))).toEqual([]);
+    const grid = await blankFigures("#grid");
+    expect(grid.figures).toBe(methods.length);
+    expect(grid.blank).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, "overview-1280.png"), fullPage: true });
+  }, 40_000);
+
+  it("explains every method with non-empty pictures, passing checks and no error", async () => {
+    await page.select("#dy", "pixel");
+    for (const m of methods) {
+      await choose(m.name);
+      const errors = await page.$$eval("#explain-section .error, #special .error, #gradient .error, #checks.error", (e) => e.map((x) => x.textContent));
+      expect(errors, m.name).toEqual([]);
+      expect(await page.$eval("#checks", (e) => e.textContent), m.name).toMatch(/^forward ✓[^]*\nbackward ✓/);
+      const c = await blankFigures("#explain");
+      expect(c.figures, m.name).toBeGreaterThan(0);
+      expect(c.blank, m.name).toEqual([]);
+      // dy = one output pixel: dx shows that pixel's window (global pooling spreads it evenly over
+      // one channel, so a single plane may be uniform; the three planes together are not).
+      const g = await blankFigures("#gradient");
+      expect(g.figures, m.name).toBe(3);
+      expect(g.blank.length < 3 || g.colours > 1, m.name).toBe(true);
+      const shot = ["Max", "SoftPool", "LIP", "Stochastic", "S3Pool", "FractionalMax", "Mixed", "MaxUnpool", "RoIAlign", "Covariance", "SpatialPyramid", "CompactBilinear", "DPP"];
+      if (shot.includes(m.name)) {
+        const el = await page.$(".content");
+        await el?.screenshot({ path: join(SHOTS, `method-${m.name}.png`), clip: { x: 0, y: 0, width: 1000, height: 1400 } as never });
+      }
+    }
+    await page.select("#dy", "ones");
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it("hovering an output pixel shows its window and weights on the input", async () => {
+    await choose("Max");
+    const out = await page.$("#explain canvas.overlay[data-role=output]");
+    const box = await out?.boundingBox();
+    if (!box) throw new Error("no output canvas");
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.6);
+    const heading = await page.$eval("#inspector h3", (h) => h.textContent ?? "");
+    // 48×48 output: 0.3 → column 14, 0.6 → row 28
+    expect(heading).toMatch(/^output R\[28, 14\] = /);
+    const lit = await page.$eval("#explain .stack canvas.overlay", (c) => {
+      const d = (c as HTMLCanvasElement).getContext("2d")?.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data;
+      let yellow = 0;
+      if (d) for (let i = 0; i < d.length; i += 4) if (d[i] === 255 && d[i + 1] === 225 && d[i + 2] === 77) yellow++;
+      return yellow;
+    });
+    expect(lit).toBeGreaterThan(0); // the window's outline
+    expect(await page.$eval("#inspector", (e) => e.textContent)).toMatch(/Σ w·x = [^≠]* = y/);
+    expect(await page.$$("#inspector canvas.zoom")).toHaveLength(1);
+    await page.screenshot({ path: join(SHOTS, "hover-max.png"), clip: { x: 290, y: 40, width: 990, height: 470 } });
+  }, 20_000);
+
+  it("takes an uploaded PNG and recomputes everything", async () => {
+    const png = new PNG({ width: 40, height: 30 });
+    for (let y = 0; y < 30; y++) {
+      for (let x = 0; x < 40; x++) {
+        const i = 4 * (y * 40 + x);
+        png.data[i] = (x * 6) & 255;
+        png.data[i + 1] = (y * 8) & 255;
+        png.data[i + 2] = (x + y) % 7 === 0 ? 255 : 30;
+        png.data[i + 3] = 255;
+      }
+    }
+    const file = join(scratch, "upload.png");
+    writeFileSync(file, PNG.sync.write(png));
+    await choose("Average");
+    const input = await page.$("#file");
+    if (!input) throw new Error("no file input");
+    await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(file);
+    await page.waitForFunction(() => (document.getElementById("input-cap")?.textContent ?? "").includes("40×30"), { timeout: 10_000 });
+    await ready(page);
+    expect(await page.$eval("#status", (e) => e.textContent)).toContain("[1, 3, 30, 40]");
+    expect(await page.$$eval("#grid .error", (e) => e.length)).toBe(0);
+    const grid = await blankFigures("#grid");
+    expect(grid.blank).toEqual([]);
+    expect(problems).toEqual([]);
+  }, 20_000);
+
+  it("works 700 px wide (no sideways scrolling) and shows a bad option's error with no ✓ beside it", async () => {
+    await page.setViewport({ width: 700, height: 900 });
+    await page.click("#sample");
+    await ready(page);
+    await choose("SoftPool");
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(700);
+    await page.screenshot({ path: join(SHOTS, "softpool-700.png"), fullPage: false });
+    await page.$eval("#opt-kernelSize", (e) => {
+      (e as HTMLInputElement).value = "-1";
+      e.dispatchEvent(new Event("input"));
+    });
+    await page.waitForFunction(() => document.getElementById("status")?.className === "error", { timeout: 5_000 });
+    expect(await page.$eval("#status", (e) => e.textContent)).toMatch(/^softPool2d: /);
+    expect(await page.$eval("#checks", (e) => e.textContent)).not.toContain("✓");
+    expect(problems).toEqual([]);
+  }, 20_000);
+});
