@@ -635,10 +635,12 @@ export function shiftDifference(y0: Tensor, y1: Tensor): { rel: number; map: Flo
   return { rel, map, h, w };
 }
 
-/** Options the playground starts a method with: its registry defaults, with RoI crops big enough to see. */
+/** Options the playground starts a method with: its registry defaults, with RoI crops big enough to see and Mixed's λ per pixel. */
 export function startOptions(method: PoolMethod): Record<string, unknown> {
   const o = mergeOptions(method);
   if (method.category === "region" && o.outputSize !== undefined && method.inputs.some((i) => i.name === "boxes")) o.outputSize = 7;
+  // Mixed pooling: one λ per output pixel draws a map to look at (the registry's default is one per channel).
+  if (o.granularity !== undefined) o.granularity = "window";
   return o;
 }
 

@@ -386,9 +386,11 @@ function renderInspector(box: HTMLElement, p: L.Provenance, cur: Current, at: { 
             g.arc((b + 0.5) * cell, (a + 0.5) * cell, cell * 0.42, 0, 2 * Math.PI);
             g.stroke();
           }
-          g.fillStyle = "#fff";
-          g.strokeStyle = "#000";
+          const light = 0.299 * (rgb[0] as number) + 0.587 * (rgb[1] as number) + 0.114 * (rgb[2] as number) > 140;
+          g.fillStyle = light ? "#000" : "#fff";
+          g.strokeStyle = light ? "rgba(255,255,255,0.8)" : "rgba(0,0,0,0.8)";
           g.lineWidth = 3;
+          g.lineJoin = "round";
           const text = wt === 0 ? "·" : wt.toFixed(Math.abs(wt) >= 0.1 ? 2 : 3).replace(/^0\./, ".").replace(/^-0\./, "−.");
           g.strokeText(text, (b + 0.5) * cell, (a + 0.5) * cell);
           g.fillText(text, (b + 0.5) * cell, (a + 0.5) * cell);

@@ -142,17 +142,23 @@ describe("random draws: the pictures are the op's own draws", () => {
     }
   });
 
-  it("Mixed: a λ per channel, and the output is max where λ = 1, avg where λ = 0", () => {
+  it("Mixed: a λ per output pixel (the page's start), max where λ = 1, avg where λ = 0", () => {
     const call = prepared("Mixed", { training: true }, 2);
     const lam = L.drawsOf(call)?.lambdas;
     if (!lam) throw new Error("no lambdas");
-    expect(lam.values.length).toBe(3);
     const y = L.runCall(call);
+    expect(lam.shape).toEqual(y.shape);
+    const seen = new Set<number>();
     for (let ch = 0; ch < 3; ch++) {
-      const v = [0, 1, 32, 33].map((q) => x.data[ch * 1024 + q] as number);
-      const want = lam.values[ch] === 1 ? Math.max(...v) : v.reduce((a, b) => a + b, 0) / 4;
-      expect(at(y, 0, ch, 0, 0)).toBeCloseTo(want, 6);
+      for (let t = 0; t < 16 * 16; t += 17) {
+        const [i, j] = [Math.floor(t / 16), t % 16];
+        const v = [0, 1, 32, 33].map((q) => x.data[ch * 1024 + 2 * i * 32 + 2 * j + q] as number);
+        const l = lam.values[ch * 256 + t] as number;
+        seen.add(l);
+        expect(at(y, 0, ch, i, j)).toBeCloseTo(l === 1 ? Math.max(...v) : v.reduce((a, b) => a + b, 0) / 4, 6);
+      }
     }
+    expect([...seen].sort()).toEqual([0, 1]);
   });
 });
 
