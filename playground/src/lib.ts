@@ -44,10 +44,10 @@ export interface Box {
   y2: number;
 }
 
-/** Two boxes on the sample picture (the checkerboard corner and the sun), scaled to the image. */
+/** Two boxes on the sample picture (across the checkerboard's corner, and the sun), scaled to the image. */
 export function defaultBoxes(w: number, h: number): Box[] {
   return [
-    { x1: Math.round(0.04 * w), y1: Math.round(0.04 * h), x2: Math.round(0.36 * w), y2: Math.round(0.36 * h) },
+    { x1: Math.round(0.2 * w), y1: Math.round(0.2 * h), x2: Math.round(0.5 * w), y2: Math.round(0.5 * h) },
     { x1: Math.round(0.55 * w), y1: Math.round(0.1 * h), x2: Math.round(0.9 * w), y2: Math.round(0.42 * h) },
   ];
 }

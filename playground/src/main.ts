@@ -661,9 +661,12 @@ function upstream(cur: Current): { dy: Tensor; text: string } {
     return { dy: fromArray(Float32Array.from({ length: y.size }, () => g.normal()), y.shape), text: "dy = N(0, 1) noise (seeded)" };
   }
   if (kind === "pixel") {
+    // a vector output has no pixels: its largest entry stands in for one
+    let t = 0;
+    for (let q = 1; q < y.size; q++) if (Math.abs(y.data[q] as number) > Math.abs(y.data[t] as number)) t = q;
     const d = new Float32Array(y.size);
-    d[0] = 1;
-    return { dy: fromArray(d, y.shape), text: "dy = one-hot at the first output value (a vector output has no pixels)" };
+    d[t] = 1;
+    return { dy: fromArray(d, y.shape), text: `dy = one-hot at output entry ${t}, the largest in magnitude (${fmt(y.data[t] as number)})` };
   }
   return { dy: fromArray(new Float32Array(y.size).fill(1), y.shape), text: "dy = ones: dx = ∂(Σ y)/∂x, how much each input pixel contributes to all outputs" };
 }
