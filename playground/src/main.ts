@@ -286,19 +286,22 @@ function defaultPixel(cur: Current, oh: number, ow: number): { k: number; i: num
   for (let i = 0; i < oh; i++) {
     for (let j = 0; j < ow; j++) {
       if (unpool && yd[i * ow + j] === 0) continue;
-      const yy = Math.min(h - 1, Math.floor(((i + 0.5) * h) / oh));
-      const xx = Math.min(w - 1, Math.floor(((j + 0.5) * w) / ow));
+      // the input cell this output covers (its window, for non-overlapping ones)
+      const a0 = Math.floor((i * h) / oh);
+      const a1 = Math.min(h - 1, Math.max(a0 + 1, Math.ceil(((i + 1) * h) / oh) - 1));
+      const b0 = Math.floor((j * w) / ow);
+      const b1 = Math.min(w - 1, Math.max(b0 + 1, Math.ceil(((j + 1) * w) / ow) - 1));
       let lo = Infinity;
       let hi = -Infinity;
-      for (let a = Math.max(0, yy - 2); a <= Math.min(h - 1, yy + 2); a++) {
-        for (let b = Math.max(0, xx - 2); b <= Math.min(w - 1, xx + 2); b++) {
+      for (let a = a0; a <= a1; a++) {
+        for (let b = b0; b <= b1; b++) {
           let v = 0;
           for (let c = 0; c < cs; c++) v += x[(c * h + a) * w + b] as number;
           lo = Math.min(lo, v);
           hi = Math.max(hi, v);
         }
       }
-      const score = hi - lo - 1e-3 * Math.hypot(i - ci, j - cj);
+      const score = hi - lo - (0.5 * Math.hypot(i - ci, j - cj)) / Math.max(oh, ow);
       if (score > best.score) best = { i, j, score };
     }
   }
