@@ -27,8 +27,59 @@ let base = "";
 const problems: string[] = [];
 const scratch = mkdtempSync(join(tmpdir(), "poolkit-browser-"));
 
+// Code that runs inside the page is kept as browser JavaScript (this file is type-checked for Node,
+// without the DOM library), installed before the page loads and called by name.
+const IN_PAGE = `
+window.__pk = {
+  ready: () => document.body.dataset.ready !== undefined,
+  text: (sel) => document.querySelector(sel)?.textContent ?? null,
+  texts: (sel) => Array.from(document.querySelectorAll(sel), (e) => e.textContent),
+  attr: (sel, name) => document.querySelector(sel)?.getAttribute(name) ?? null,
+  methodsOf: (sel) => Array.from(document.querySelectorAll(sel), (f) => f.dataset.method),
+  count: (sel) => document.querySelectorAll(sel).length,
+  scrollWidth: () => document.documentElement.scrollWidth,
+  className: (sel) => document.querySelector(sel)?.className ?? null,
+  setValue(sel, value) {
+    const e = document.querySelector(sel);
+    e.value = value;
+    e.dispatchEvent(new Event("input"));
+  },
+  // Pixels of the colour (r, g, b) on a canvas.
+  countColour(sel, r, g, b) {
+    const c = document.querySelector(sel);
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] === r && d[i + 1] === g && d[i + 2] === b) n++;
+    return n;
+  },
+  // Per figure under sel: is there a canvas with two different colours? (A 1×1 swatch or a flat
+  // crop may be uniform by design; its figure still has something beside it to see.)
+  blankFigures(sel) {
+    const blank = [];
+    const colours = new Set();
+    let figures = 0;
+    for (const f of document.querySelectorAll(sel + " figure")) {
+      const cs = Array.from(f.querySelectorAll("canvas")).filter((c) => !c.classList.contains("overlay"));
+      if (cs.length === 0) continue;
+      figures++;
+      const seen = cs.some((c) => {
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        colours.add(d[0] + "," + d[1] + "," + d[2]);
+        for (let i = 4; i < d.length; i++) if (d[i] !== d[i % 4]) return true;
+        return false;
+      });
+      if (!seen) blank.push(f.dataset.method ?? f.querySelector("figcaption")?.textContent ?? "?");
+    }
+    return { figures, blank, colours: colours.size };
+  },
+};`;
+
+async function call<T>(expr: string): Promise<T> {
+  return (await page.evaluate(expr)) as T;
+}
+
 async function ready(p: Page): Promise<void> {
-  await p.waitForFunction(() => document.body.dataset.ready !== undefined, { timeout: 30_000 });
+  await p.waitForFunction("window.__pk.ready()", { timeout: 30_000 });
 }
 
 /** Pick a method in the page's select and wait until it has been recomputed (the change clears `ready` at once). */
@@ -37,31 +88,8 @@ async function choose(name: string): Promise<void> {
   await ready(page);
 }
 
-/**
- * Canvases under `selector`, per figure: how many figures there are and which have no canvas with
- * at least two different colours (a 1×1 swatch or a flat crop may be uniform; its figure still has
- * something to see beside it).
- */
 async function blankFigures(selector: string): Promise<{ figures: number; blank: string[]; colours: number }> {
-  return page.$$eval(`${selector} figure`, (fs) => {
-    const blank: string[] = [];
-    const colours = new Set<string>();
-    let figures = 0;
-    for (const f of fs) {
-      const cs = Array.from(f.querySelectorAll("canvas")).filter((c) => !c.classList.contains("overlay"));
-      if (cs.length === 0) continue;
-      figures++;
-      const seen = cs.some((c) => {
-        const d = c.getContext("2d")?.getImageData(0, 0, c.width, c.height).data;
-        if (!d) return false;
-        colours.add(`${d[0]},${d[1]},${d[2]}`);
-        for (let i = 4; i < d.length; i++) if (d[i] !== d[i % 4]) return true;
-        return false;
-      });
-      if (!seen) blank.push((f as HTMLElement).dataset.method ?? f.querySelector("figcaption")?.textContent ?? "?");
-    }
-    return { figures, blank, colours: colours.size };
-  });
+  return call(`window.__pk.blankFigures(${JSON.stringify(selector)})`);
 }
 
 beforeAll(async () => {
@@ -94,6 +122,7 @@ beforeAll(async () => {
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   page = await browser.newPage();
+  await page.evaluateOnNewDocument(IN_PAGE);
   page.on("console", (msg) => {
     if (msg.type() === "error") problems.push(`console: ${msg.text()}`);
   });
@@ -114,12 +143,10 @@ describe("playground in chromium", () => {
     await page.goto(`${base}index.html`, { waitUntil: "load" });
     await ready(page);
     expect(problems).toEqual([]);
-    expect(await page.$eval("link[rel=icon]", (l) => (l as HTMLLinkElement).href)).toMatch(/^data:image\/svg\+xml/);
-    const gridNames = await page.$$eval("#grid figure", (fs) => fs.map((f) => (f as HTMLElement).dataset.method));
-    expect(gridNames).toEqual(methods.map((m) => m.name));
-    const shiftNames = await page.$$eval("#shift figure[data-method]", (fs) => fs.map((f) => (f as HTMLElement).dataset.method));
-    expect(shiftNames).toEqual(methods.map((m) => m.name));
-    expect(await page.$$eval("#grid .error, #shift .error", (e) => e.map((x) => x.textContent))).toEqual([]);
+    expect(await call(`window.__pk.attr("link[rel=icon]", "href")`)).toMatch(/^data:image\/svg\+xml/);
+    expect(await call(`window.__pk.methodsOf("#grid figure")`)).toEqual(methods.map((m) => m.name));
+    expect(await call(`window.__pk.methodsOf("#shift figure[data-method]")`)).toEqual(methods.map((m) => m.name));
+    expect(await call(`window.__pk.texts("#grid .error, #shift .error")`)).toEqual([]);
     const grid = await blankFigures("#grid");
     expect(grid.figures).toBe(methods.length);
     expect(grid.blank).toEqual([]);
@@ -130,9 +157,8 @@ describe("playground in chromium", () => {
     await page.select("#dy", "pixel");
     for (const m of methods) {
       await choose(m.name);
-      const errors = await page.$$eval("#explain-section .error, #special .error, #gradient .error, #checks.error", (e) => e.map((x) => x.textContent));
-      expect(errors, m.name).toEqual([]);
-      expect(await page.$eval("#checks", (e) => e.textContent), m.name).toMatch(/^forward ✓[^]*\nbackward ✓/);
+      expect(await call(`window.__pk.texts("#explain-section .error, #special .error, #gradient .error, #checks.error")`), m.name).toEqual([]);
+      expect(await call(`window.__pk.text("#checks")`), m.name).toMatch(/^forward ✓[^]*\nbackward ✓/);
       const c = await blankFigures("#explain");
       expect(c.figures, m.name).toBeGreaterThan(0);
       expect(c.blank, m.name).toEqual([]);
@@ -157,18 +183,13 @@ describe("playground in chromium", () => {
     const box = await out?.boundingBox();
     if (!box) throw new Error("no output canvas");
     await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.6);
-    const heading = await page.$eval("#inspector h3", (h) => h.textContent ?? "");
+    const heading = await call<string>(`window.__pk.text("#inspector h3")`);
     // 48×48 output: 0.3 → column 14, 0.6 → row 28
     expect(heading).toMatch(/^output R\[28, 14\] = /);
-    const lit = await page.$eval("#explain .stack canvas.overlay", (c) => {
-      const d = (c as HTMLCanvasElement).getContext("2d")?.getImageData(0, 0, (c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height).data;
-      let yellow = 0;
-      if (d) for (let i = 0; i < d.length; i += 4) if (d[i] === 255 && d[i + 1] === 225 && d[i + 2] === 77) yellow++;
-      return yellow;
-    });
-    expect(lit).toBeGreaterThan(0); // the window's outline
-    expect(await page.$eval("#inspector", (e) => e.textContent)).toMatch(/Σ w·x = [^≠]* = y/);
-    expect(await page.$$("#inspector canvas.zoom")).toHaveLength(1);
+    // the window's outline (#ffe14d) on the input's overlay
+    expect(await call<number>(`window.__pk.countColour("#explain .stack canvas.overlay", 255, 225, 77)`)).toBeGreaterThan(0);
+    expect(await call(`window.__pk.text("#inspector")`)).toMatch(/Σ w·x = [^≠]* = y/);
+    expect(await call(`window.__pk.count("#inspector canvas.zoom")`)).toBe(1);
     await page.screenshot({ path: join(SHOTS, "hover-max.png"), clip: { x: 290, y: 40, width: 990, height: 470 } });
   }, 20_000);
 
@@ -184,15 +205,15 @@ describe("playground in chromium", () => {
       }
     }
     const file = join(scratch, "upload.png");
-    writeFileSync(file, PNG.sync.write(png));
+    writeFileSync(file, new Uint8Array(PNG.sync.write(png)));
     await choose("Average");
     const input = await page.$("#file");
     if (!input) throw new Error("no file input");
     await (input as unknown as { uploadFile(p: string): Promise<void> }).uploadFile(file);
-    await page.waitForFunction(() => (document.getElementById("input-cap")?.textContent ?? "").includes("40×30"), { timeout: 10_000 });
+    await page.waitForFunction(`(window.__pk.text("#input-cap") ?? "").includes("40×30")`, { timeout: 10_000 });
     await ready(page);
-    expect(await page.$eval("#status", (e) => e.textContent)).toContain("[1, 3, 30, 40]");
-    expect(await page.$$eval("#grid .error", (e) => e.length)).toBe(0);
+    expect(await call(`window.__pk.text("#status")`)).toContain("[1, 3, 30, 40]");
+    expect(await call(`window.__pk.count("#grid .error")`)).toBe(0);
     const grid = await blankFigures("#grid");
     expect(grid.blank).toEqual([]);
     expect(problems).toEqual([]);
@@ -203,15 +224,12 @@ describe("playground in chromium", () => {
     await page.click("#sample");
     await ready(page);
     await choose("SoftPool");
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(700);
+    expect(await call<number>("window.__pk.scrollWidth()")).toBeLessThanOrEqual(700);
     await page.screenshot({ path: join(SHOTS, "softpool-700.png"), fullPage: false });
-    await page.$eval("#opt-kernelSize", (e) => {
-      (e as HTMLInputElement).value = "-1";
-      e.dispatchEvent(new Event("input"));
-    });
-    await page.waitForFunction(() => document.getElementById("status")?.className === "error", { timeout: 5_000 });
-    expect(await page.$eval("#status", (e) => e.textContent)).toMatch(/^softPool2d: /);
-    expect(await page.$eval("#checks", (e) => e.textContent)).not.toContain("✓");
+    await call(`window.__pk.setValue("#opt-kernelSize", "-1")`);
+    await page.waitForFunction(`window.__pk.className("#status") === "error"`, { timeout: 5_000 });
+    expect(await call(`window.__pk.text("#status")`)).toMatch(/^softPool2d: /);
+    expect(await call(`window.__pk.text("#checks")`)).not.toContain("✓");
     expect(problems).toEqual([]);
   }, 20_000);
 });
