@@ -110,7 +110,7 @@ function showMethod(): void {
   for (const [key, value] of Object.entries(L.startOptions(m))) {
     const input = el("input", { type: "text", value: typeof value === "string" ? value : JSON.stringify(value), id: `opt-${key}` });
     input.dataset.key = key;
-    input.addEventListener("input", () => schedule("method"));
+    input.addEventListener("input", () => schedule("method", true));
     opts.append(el("label", { className: "pair" }, el("b", { textContent: key }), input));
   }
   if (m.trainEval) {
@@ -447,12 +447,14 @@ function enableBoxDrag(overlay: HTMLCanvasElement, unit: number): void {
       }
     }
   });
-  window.addEventListener("mouseup", () => {
+  const drop = (): void => {
     if (drag) {
       drag = null;
       schedule("method");
     }
-  }, { once: false });
+  };
+  overlay.addEventListener("mouseup", drop);
+  overlay.addEventListener("mouseleave", drop);
   overlay.addEventListener("mousemove", (ev) => {
     if (!drag) return;
     const p = at(ev);
@@ -753,7 +755,12 @@ async function runGrids(gen: number): Promise<void> {
     let node: HTMLElement;
     if (!d) node = el("div", { className: "msg error", textContent: r.err ?? "" });
     else if (d.map) node = heatCanvas(d.map, d.h, d.w, s, 110);
-    else node = el("div", { className: "msg", textContent: "vector output" });
+    else if (r.y0 && r.y1) {
+      // a vector output: its entries' change, as bars
+      const n = Math.min(r.y0.size, r.y1.size, 256);
+      node = barsCanvas(Array.from({ length: n }, (_, t) => (r.y1?.data[t] as number) - (r.y0?.data[t] as number)), 110, 60);
+      node.title = "Δ of each output entry";
+    } else node = el("div", { className: "msg", textContent: "no output" });
     const fill = el("span");
     fill.style.width = `${Math.round((100 * (d?.rel ?? 0)) / maxRel)}%`;
     const bar = el("div", { className: "relbar" }, fill);
@@ -769,7 +776,7 @@ async function runGrids(gen: number): Promise<void> {
 let pending: number | undefined;
 let pendingAll = false;
 /** Recompute after any change: the selected method at once (debounced), the grids when the picture or seed changed. */
-function schedule(what: "method" | "all"): void {
+function schedule(what: "method" | "all", typing = false): void {
   if (what === "all") pendingAll = true;
   if (pending !== undefined) clearTimeout(pending);
   delete document.body.dataset.ready; // a test (or a person) can wait for the new state
@@ -782,7 +789,7 @@ function schedule(what: "method" | "all"): void {
       showInputCaption();
       void runGrids(generation);
     } else document.body.dataset.ready = String(generation);
-  }, 120);
+  }, typing ? 150 : 0); // wait for a pause in typing; clicks and choices recompute at once
 }
 
 function showInputCaption(): void {
@@ -831,7 +838,7 @@ function start(): void {
   $<HTMLSelectElement>("method").addEventListener("change", (e) => selectMethod((e.target as HTMLSelectElement).value));
   for (const id of ["logits", "channel"]) $(id).addEventListener("change", () => schedule(id === "logits" ? "all" : "method"));
   $("dy").addEventListener("change", () => schedule("method"));
-  $("seed").addEventListener("input", () => schedule("all"));
+  $("seed").addEventListener("input", () => schedule("all", true));
   $("resample").addEventListener("click", () => {
     const s = $<HTMLInputElement>("seed");
     s.value = String(seed() + 1);

@@ -39,6 +39,7 @@ window.__pk = {
   count: (sel) => document.querySelectorAll(sel).length,
   scrollWidth: () => document.documentElement.scrollWidth,
   className: (sel) => document.querySelector(sel)?.className ?? null,
+  canvasData: (sel) => document.querySelector(sel)?.toDataURL() ?? null,
   setValue(sel, value) {
     const e = document.querySelector(sel);
     e.value = value;
@@ -191,6 +192,37 @@ describe("playground in chromium", () => {
     expect(await call(`window.__pk.text("#inspector")`)).toMatch(/Σ w·x = [^≠]* = y/);
     expect(await call(`window.__pk.count("#inspector canvas.zoom")`)).toBe(1);
     await page.screenshot({ path: join(SHOTS, "hover-max.png"), clip: { x: 290, y: 40, width: 990, height: 470 } });
+  }, 20_000);
+
+  it("RoIs are drawn on the picture and dragging one re-pools it", async () => {
+    await choose("RoIAlign");
+    const crop = `window.__pk.canvasData("#explain .row .row figure canvas.view")`;
+    const before = await call<string>(crop);
+    const overlay = await page.$("#explain .stack canvas.overlay");
+    const box = await overlay?.boundingBox();
+    if (!box) throw new Error("no input overlay");
+    // RoI 0 starts at 20 %–50 % of the picture: grab its middle, move it 15 % right and down
+    const [sx, sy] = [box.x + 0.35 * box.width, box.y + 0.35 * box.height];
+    await page.mouse.move(sx, sy);
+    await page.mouse.down();
+    await page.mouse.move(sx + 0.15 * box.width, sy + 0.15 * box.height, { steps: 4 });
+    await page.mouse.up();
+    await ready(page);
+    expect(await call(`window.__pk.text("#status")`)).toMatch(/^roiAlign\(/);
+    expect(await call<string>(crop)).not.toBe(before);
+    expect(problems).toEqual([]);
+  }, 20_000);
+
+  it("resample draws anew: a new seed, a different stochastic draw", async () => {
+    await choose("Stochastic");
+    const draw = `window.__pk.canvasData("#special canvas.overlay")`; // the picks, drawn over the picture
+    const before = await call<string>(draw);
+    const seed = Number(await call(`document.getElementById("seed").value`));
+    await page.click("#resample");
+    await ready(page);
+    expect(Number(await call(`document.getElementById("seed").value`))).toBe(seed + 1);
+    expect(await call<string>(draw)).not.toBe(before);
+    expect(await call(`window.__pk.text("#checks")`)).toMatch(/^forward ✓[^]*\nbackward ✓/);
   }, 20_000);
 
   it("takes an uploaded PNG and recomputes everything", async () => {
