@@ -75,8 +75,9 @@ function rgbPicture(t: Tensor, k = 0): RGBAImage {
 async function loadFile(file: Blob, name: string): Promise<void> {
   const bitmap = await createImageBitmap(file);
   const s = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
-  const w = Math.max(1, Math.round(bitmap.width * s));
-  const h = Math.max(1, Math.round(bitmap.height * s));
+  // even sides: DPP pools 2×2 blocks and S3Pool's default grid is 2, both need them
+  const w = Math.max(2, 2 * Math.floor((bitmap.width * s) / 2));
+  const h = Math.max(2, 2 * Math.floor((bitmap.height * s) / 2));
   const c = el("canvas", { width: w, height: h });
   const g = c.getContext("2d");
   if (!g) throw new Error("no 2d canvas context");

@@ -226,10 +226,11 @@ describe("playground in chromium", () => {
   }, 20_000);
 
   it("takes an uploaded PNG and recomputes everything", async () => {
-    const png = new PNG({ width: 40, height: 30 });
-    for (let y = 0; y < 30; y++) {
-      for (let x = 0; x < 40; x++) {
-        const i = 4 * (y * 40 + x);
+    // 41×31: odd sides are scaled down to even ones (DPP and S3Pool need them), here 40×30
+    const png = new PNG({ width: 41, height: 31 });
+    for (let y = 0; y < 31; y++) {
+      for (let x = 0; x < 41; x++) {
+        const i = 4 * (y * 41 + x);
         png.data[i] = (x * 6) & 255;
         png.data[i + 1] = (y * 8) & 255;
         png.data[i + 2] = (x + y) % 7 === 0 ? 255 : 30;
