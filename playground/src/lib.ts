@@ -687,3 +687,64 @@ export function gradientCheck(call: Call): { fd: number; ad: number; relErr: num
   }
   return best;
 }
+
+/**
+ * Where entry `entry` (flat, item 0) of a vector output came from: ∂y[entry]/∂x of channel c through
+ * the op's backward with a one-hot dy, plus the window when one is known (an SPP bin).
+ */
+export function entryProvenance(call: Call, vjp: ReturnType<typeof vjpCall>, entry: number, c: number, windows: readonly Rect[]): Provenance {
+  const y = vjp.output;
+  const d = new Float32Array(y.size);
+  d[entry] = 1;
+  const dx = vjp.backward(fromArray(d, y.shape))[0];
+  if (!dx) throw new Error(`${call.op.opName}: backward gave no gradient for x`);
+  const weights = planeOf(dx, 0, c);
+  const xplane = planeOf(call.x, 0, c);
+  const [, , h, w] = call.x.shape as [number, number, number, number];
+  let sum = 0;
+  let count = 0;
+  let nz = -1;
+  for (let t = 0; t < weights.length; t++) {
+    sum += (weights[t] as number) * (xplane[t] as number);
+    if (weights[t] !== 0) {
+      count++;
+      nz = t;
+    }
+  }
+  const yv = y.data[entry] as number;
+  const decomposes = Math.abs(sum - yv) <= 1e-4 * Math.max(1, Math.abs(yv));
+  const s = windows.length ? null : supportBox(weights, h, w);
+  return {
+    weights,
+    height: h,
+    width: w,
+    windows: windows.length ? windows : s ? [s] : [],
+    ...(count === 1 ? { picked: nz } : {}),
+    label: "∂y/∂x from the op's own backward with a one-hot dy at this entry",
+    sum,
+    y: yv,
+    decomposes,
+  };
+}
+
+/** The flat output entry of SPP level `level`'s bin (i, j) in channel c, and the bin in input pixels. */
+export function sppEntry(call: Call, level: number, c: number, i: number, j: number): { entry: number; bin: Rect } {
+  const levels = call.options.levels as number[];
+  const ch = call.x.shape[1] as number;
+  const [, , h, w] = call.x.shape as [number, number, number, number];
+  let offset = 0;
+  for (let t = 0; t < level; t++) offset += ch * (levels[t] as number) ** 2;
+  const n = levels[level] as number;
+  const ay = adaptiveAxis(h, n);
+  const ax = adaptiveAxis(w, n);
+  return { entry: offset + c * n * n + i * n + j, bin: { y0: ay.start[i] as number, y1: ay.end[i] as number, x0: ax.start[j] as number, x1: ax.end[j] as number } };
+}
+
+/** The flat output entry of matrix cell (i, j) for the C × C pictures (covariance keeps only i ≤ j). */
+export function matrixEntry(call: Call, c: number, i: number, j: number): number {
+  if (call.op.opName === "covariancePool") {
+    const [a, b] = i <= j ? [i, j] : [j, i];
+    return a * c - (a * (a - 1)) / 2 + (b - a);
+  }
+  return i * c + j;
+}

@@ -216,9 +216,30 @@ function renderExplain(cur: Current): void {
   const xBase = imageCanvas(rgbPicture(x), BIG * Math.max(h, w) / Math.max(image.width, image.height));
   const xs = overlayOn(xBase);
   if (!L.isSpatial(y)) {
+    const inspector = el("div", { className: "inspector", id: "inspector" });
+    const hoverEntry = (entry: number, c: number, windows: L.Rect[], what: string): void => {
+      const p = L.entryProvenance(cur.call, cur.vjp, entry, c, windows);
+      drawProvenance(xs.overlay, xs.unit, p, cur);
+      drawSppGrid(cur, xs.overlay, false);
+      // the bin's outline again, over the pyramid's grid lines
+      const g = xs.overlay.getContext("2d") as CanvasRenderingContext2D;
+      g.lineWidth = 2;
+      g.strokeStyle = "#ffe14d";
+      for (const r of p.windows) g.strokeRect(r.x0 * xs.unit + 1, r.y0 * xs.unit + 1, (r.x1 - r.x0) * xs.unit - 2, (r.y1 - r.y0) * xs.unit - 2);
+      let m = 0;
+      for (let t = 0; t < p.weights.length; t++) m = Math.max(m, Math.abs(p.weights[t] as number));
+      const s: Scale = { map: "diverging", lo: -(m || 1), hi: m || 1 };
+      const check = p.decomposes ? `Σ w·x = ${fmt(p.sum)} = y: this entry is exactly that weighted sum.` : "Not a weighted sum of x (it is quadratic or normalised): this is where the entry is sensitive.";
+      inspector.replaceChildren(
+        el("h3", { textContent: `${what} = ${fmt(p.y)}` }),
+        heatCanvas(p.weights, p.height, p.width, s, 200),
+        legend(s, `∂y/∂x, channel ${CHANNEL_NAMES[c] ?? c}`),
+        el("p", { className: "about", textContent: `Shown: ${p.label}. ${check}` }),
+      );
+    };
     out.append(
-      el("div", { className: "row" }, figure(xs.wrap, `input x ${L.shapeText(x.shape)}`), vectorFigure(cur)),
-      note("This method returns a vector per image, not a picture: every output depends on every input pixel. The pictures on the right show what the numbers are."),
+      el("div", { className: "row" }, figure(xs.wrap, `input x ${L.shapeText(x.shape)}`), vectorFigure(cur, hoverEntry), inspector),
+      note("This method returns a vector per image, not a picture: an entry may depend on every input pixel. The pictures show what the numbers are; hover a bin or a matrix cell to see which pixels its value came from."),
     );
     drawSppGrid(cur, xs.overlay);
     return;
@@ -502,35 +523,86 @@ function drawGridLines(g: CanvasRenderingContext2D, unit: number, d: L.Draws): v
   g.restore();
 }
 
-function vectorFigure(cur: Current): HTMLElement {
+type EntryHover = (entry: number, c: number, windows: L.Rect[], what: string) => void;
+
+/** Grid cell (i, j) under the mouse on a canvas of `rows × cols` cells after `pad` CSS px of labels. */
+function cellAt(c: HTMLCanvasElement, ev: MouseEvent, rows: number, cols: number, pad = 0): [number, number] | null {
+  const r = c.getBoundingClientRect();
+  const sx = c.width / r.width;
+  const px = (ev.clientX - r.left) * sx - pad;
+  const py = (ev.clientY - r.top) * sx - pad;
+  const i = Math.floor((py / (c.height - pad)) * rows);
+  const j = Math.floor((px / (c.width - pad)) * cols);
+  return i >= 0 && j >= 0 && i < rows && j < cols ? [i, j] : null;
+}
+
+function vectorFigure(cur: Current, hover: EntryHover): HTMLElement {
   const pic = L.vectorPicture(cur.call, cur.vjp.output);
   const y = cur.vjp.output;
+  const channel = (): number => Math.min(Number($<HTMLSelectElement>("channel").value) || 0, (cur.call.x.shape[1] as number) - 1);
   if (pic.kind === "matrix") {
     const s = scaleFor(pic.values);
     const cell = Math.max(14, Math.min(64, Math.floor(220 / Math.max(pic.rows, pic.cols))));
     const labels = pic.rows === 3 ? CHANNEL_NAMES : undefined;
-    return figure(el("div", {}, matrixCanvas(pic.values, pic.rows, pic.cols, s, cell, labels), legend(s, "value")), `output ${L.shapeText(y.shape)}: ${pic.title}`);
+    const m = matrixCanvas(pic.values, pic.rows, pic.cols, s, cell, labels);
+    const pad = m.width - pic.cols * cell;
+    const c = pic.rows;
+    const at = (i: number, j: number): void => hover(L.matrixEntry(cur.call, c, i, j), i, [], `entry (${CHANNEL_NAMES[i] ?? i}, ${CHANNEL_NAMES[j] ?? j})`);
+    m.addEventListener("mousemove", (ev) => {
+      const ij = cellAt(m, ev, pic.rows, pic.cols, pad);
+      if (ij) at(ij[0], ij[1]);
+    });
+    at(0, Math.min(1, c - 1));
+    return figure(el("div", {}, m, legend(s, "value")), `output ${L.shapeText(y.shape)}: ${pic.title} — hover a cell (the map shows the row's channel)`);
   }
   if (pic.kind === "pyramid") {
     const row = el("div", { className: "row" });
-    for (const lv of pic.levels) {
+    pic.levels.forEach((lv, level) => {
       const t = fromArray(Float32Array.from(lv.values), [1, lv.channels, lv.n, lv.n]);
+      const canvas = imageCanvas(tensorToImage(t), 96);
+      const at = (i: number, j: number): void => {
+        const { entry, bin } = L.sppEntry(cur.call, level, channel(), i, j);
+        hover(entry, channel(), [bin], `level ${lv.n}×${lv.n}, bin (${i}, ${j}), channel ${CHANNEL_NAMES[channel()] ?? channel()}`);
+      };
+      canvas.addEventListener("mousemove", (ev) => {
+        const ij = cellAt(canvas, ev, lv.n, lv.n);
+        if (ij) at(ij[0], ij[1]);
+      });
+      canvas.style.cursor = "crosshair";
+      if (level === 0) queueMicrotask(() => at(Math.min(1, lv.n - 1), Math.min(1, lv.n - 1)));
       // not a nested <figure>: a 1×1 level is one colour by design, and is looked at as part of the pyramid
-      row.append(el("div", { className: "sub" }, imageCanvas(tensorToImage(t), 96), el("div", { className: "cap", textContent: `${lv.n}×${lv.n} bins` })));
-    }
+      row.append(el("div", { className: "sub" }, canvas, el("div", { className: "cap", textContent: `${lv.n}×${lv.n} bins` })));
+    });
     return figure(row, `output ${L.shapeText(y.shape)}: each pyramid level's bins (${String(cur.call.options.mode ?? "max")}), drawn as a picture; the input shows the bins`);
   }
+  // bars: hover one to see where its value came from (entry e; the map shows the channel to inspect,
+  // or for one value per channel that channel)
+  const hoverBars = (b: HTMLCanvasElement, perChannel: boolean): HTMLCanvasElement => {
+    const n = pic.values.length;
+    const at = (e: number): void => hover(e, perChannel ? Math.min(e, 2) : channel(), [], perChannel ? `output ${CHANNEL_NAMES[e] ?? e}` : `entry ${e}`);
+    b.addEventListener("mousemove", (ev) => {
+      const ij = cellAt(b, ev, 1, n);
+      if (ij) at(ij[1]);
+    });
+    b.style.cursor = "crosshair";
+    let big = 0;
+    for (let t = 1; t < n; t++) if (Math.abs(pic.values[t] as number) > Math.abs(pic.values[big] as number)) big = t;
+    at(big);
+    return b;
+  };
   if (pic.kind === "swatch") {
     const t = fromArray(Float32Array.from(pic.values), [1, 3, 1, 1]);
-    return figure(el("div", {}, imageCanvas(tensorToImage(t), 96), barsCanvas(pic.values, 96, 40)), `output ${L.shapeText(y.shape)}: one value per channel = this colour (R, G, B bars: ${Array.from(pic.values, fmt).join(", ")})`);
+    return figure(el("div", {}, imageCanvas(tensorToImage(t), 96), hoverBars(barsCanvas(pic.values, 96, 40), true)), `output ${L.shapeText(y.shape)}: one value per channel = this colour (R, G, B bars: ${Array.from(pic.values, fmt).join(", ")}) — hover a bar`);
   }
-  return figure(barsCanvas(pic.values, Math.min(360, Math.max(120, pic.values.length * 6)), 90), `output ${L.shapeText(y.shape)}: ${pic.values.length} values as bars (range ${fmt(Math.min(...pic.values))} … ${fmt(Math.max(...pic.values))})`);
+  return figure(hoverBars(barsCanvas(pic.values, Math.min(360, Math.max(120, pic.values.length * 6)), 90), false), `output ${L.shapeText(y.shape)}: ${pic.values.length} values as bars (range ${fmt(Math.min(...pic.values))} … ${fmt(Math.max(...pic.values))}) — hover a bar`);
 }
 
-function drawSppGrid(cur: Current, overlay: HTMLCanvasElement): void {
+function drawSppGrid(cur: Current, overlay: HTMLCanvasElement, clearFirst = true): void {
   const pic = L.vectorPicture(cur.call, cur.vjp.output);
   if (pic.kind !== "pyramid") return;
-  const g = clear(overlay);
+  const g = clearFirst ? clear(overlay) : (overlay.getContext("2d") as CanvasRenderingContext2D);
+  g.save();
+  g.globalAlpha = clearFirst ? 1 : 0.55;
   const colours = ["#ffe14d", "#7df9ff", "#ff2d7a", "#9dff7d"];
   pic.levels.forEach((lv, t) => {
     g.strokeStyle = colours[t % colours.length] as string;
@@ -547,6 +619,7 @@ function drawSppGrid(cur: Current, overlay: HTMLCanvasElement): void {
       g.stroke();
     }
   });
+  g.restore();
 }
 
 function renderSpecial(cur: Current): void {

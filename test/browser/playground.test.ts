@@ -194,6 +194,17 @@ describe("playground in chromium", () => {
     await page.screenshot({ path: join(SHOTS, "hover-max.png"), clip: { x: 290, y: 40, width: 990, height: 470 } });
   }, 20_000);
 
+  it("hovering a vector output's bin shows the pixels it came from (SPP)", async () => {
+    await choose("SpatialPyramid");
+    const level = await page.$("#explain .sub canvas.view"); // the 4×4 level
+    const box = await level?.boundingBox();
+    if (!box) throw new Error("no pyramid level canvas");
+    await page.mouse.move(box.x + box.width * 0.9, box.y + box.height * 0.6); // bin (2, 3)
+    expect(await call(`window.__pk.text("#inspector h3")`)).toMatch(/^level 4×4, bin \(2, 3\), channel R = /);
+    expect(await call(`window.__pk.text("#inspector")`)).toMatch(/Σ w·x = [^≠]* = y/); // max: one pixel, weight 1
+    expect(await call<number>(`window.__pk.countColour("#explain .stack canvas.overlay", 255, 225, 77)`)).toBeGreaterThan(0);
+  }, 20_000);
+
   it("RoIs are drawn on the picture and dragging one re-pools it", async () => {
     await choose("RoIAlign");
     const crop = `window.__pk.canvasData("#explain .row .row figure canvas.view")`;

@@ -239,3 +239,28 @@ describe("the page's live gradient check", () => {
     });
   }
 });
+
+describe("vector outputs: where an entry came from", () => {
+  it("SPP: a bin's entry is the max over that adaptive bin, and the bin is PyTorch's", () => {
+    const call = prepared("SpatialPyramid");
+    const vjp = L.vjpCall(call);
+    // level 0 is 4×4 over 32 px: bin (1, 2) = rows 8–15, columns 16–23
+    const { entry, bin } = L.sppEntry(call, 0, 2, 1, 2);
+    expect(bin).toEqual({ y0: 8, y1: 16, x0: 16, x1: 24 });
+    let m = -Infinity;
+    for (let a = 8; a < 16; a++) for (let b = 16; b < 24; b++) m = Math.max(m, x.data[2 * 1024 + a * 32 + b] as number);
+    expect(vjp.output.data[entry]).toBe(m);
+    const p = L.entryProvenance(call, vjp, entry, 2, [bin]);
+    expect(p.decomposes).toBe(true);
+    expect(p.picked).toBeDefined();
+    expect(x.data[2 * 1024 + (p.picked as number)]).toBe(m);
+  });
+
+  it("covariance: cell (i, j) and (j, i) are the same upper-triangle entry", () => {
+    const call = prepared("Covariance");
+    const y = L.runCall(call);
+    const pic = L.vectorPicture(call, y);
+    if (pic.kind !== "matrix") throw new Error(pic.kind);
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(y.data[L.matrixEntry(call, 3, i, j)]).toBe(pic.values[i * 3 + j]);
+  });
+});
