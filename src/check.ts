@@ -21,7 +21,7 @@ export function expectFloatTensor(op: string, name: string, x: unknown): asserts
  * `Object.prototype` is not ours, so compare its shape, not its identity). Maps, boxed numbers,
  * arrays, Tensors and class instances are not.
  */
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
   const proto: unknown = Object.getPrototypeOf(v);
   if (proto === null || proto === Object.prototype) return true;
@@ -33,7 +33,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** What a non-plain options value is, for the message: `Map`, `Number`, `Array`, `null`, `5`, `"x"`. */
-function kindOf(v: unknown): string {
+export function kindOf(v: unknown): string {
   if (v === null || typeof v !== "object") return show(v);
   if (Array.isArray(v)) return "Array";
   const ctor = (v as { constructor?: { name?: unknown } }).constructor?.name;

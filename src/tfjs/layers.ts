@@ -57,6 +57,7 @@ import type { TfLayerName } from "./names.js";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { isPlainObject, kindOf } from "../check.js";
 import type { Initializer } from "@tensorflow/tfjs-layers/dist/initializers.js";
 import { coreOptionKinds, LAYER_ARG_KEYS, LAYER_NAME_OF, layerOptionNames, type AnyPoolLayerConfig, type PoolLayerConfig } from "./options.js";
 import { listPools, type InputSpec, type PoolMethod } from "../registry.js";
@@ -158,9 +159,7 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
 
   constructor(method: PoolMethod, rank: 1 | 2 | 3, op: AnyTfPoolOp, config: AnyPoolLayerConfig = {}) {
     const name = op.opName;
-    if (config === null || typeof config !== "object" || Array.isArray(config)) {
-      throw new PoolkitTypeError(name, `layer config must be an object, got ${show(config)}`);
-    }
+    if (!isPlainObject(config)) throw new PoolkitTypeError(name, `layer config must be a plain object, got ${kindOf(config)}`);
     const { layerArgs, poolConfig } = layerArgsOf(config);
     // tf.layers derives default names from the class name, whose ">" is not valid in a tensor name.
     if (layerArgs.name === undefined) layerArgs.name = defaultLayerName(name);

@@ -31,6 +31,7 @@ import type { TfOpName, TfOpWithIndicesName } from "./names.js";
 import { coreOptionKinds, type CoreArgs, type TfArgs } from "./options.js";
 import * as tf from "@tensorflow/tfjs-core";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { isPlainObject, kindOf } from "../check.js";
 import * as poolkit from "../index.js";
 import { listPools, type AnyOp, type InputSpec, type PoolMethod } from "../registry.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -89,9 +90,8 @@ function splitArgs(name: string, args: unknown[]): { slots: (tf.Tensor | null)[]
   let end = args.length;
   const last = args[args.length - 1];
   if (args.length > 0 && !isTfTensor(last)) {
-    if (last !== undefined && (last === null || typeof last !== "object" || Array.isArray(last))) {
-      throw new PoolkitTypeError(name, `options must be an object, got ${show(last)}`);
-    }
+    // The core's rule and message: a plain object only (a Map or a boxed number would be read as empty).
+    if (last !== undefined && !isPlainObject(last)) throw new PoolkitTypeError(name, `options must be a plain object, got ${kindOf(last)}`);
     options = (last ?? {}) as AnyTfOpOptions;
     end--;
   }

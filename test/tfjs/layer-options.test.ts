@@ -193,3 +193,10 @@ describe("every layer of the registry-driven list", () => {
     });
   }
 });
+
+describe("a layer config that is not a plain object", () => {
+  it("is refused with the core's wording (a Map was read as an empty config)", () => {
+    expect(() => layers.softPool2d(new Map([["poolSize", 3]]) as never)).toThrow("softPool2d: layer config must be a plain object, got Map");
+    expect(() => layers.softPool2d([] as never)).toThrow("softPool2d: layer config must be a plain object, got Array");
+  });
+});

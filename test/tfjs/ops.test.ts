@@ -111,7 +111,8 @@ describe("tfjs op argument checks", () => {
     expect(() => soft()(xt, { kernelSize: 2, dataFormat: "NHWC" as never })).toThrow(
       'softPool2d: dataFormat must be "channelsLast" or "channelsFirst", got "NHWC"',
     );
-    expect(() => soft()(xt, 3 as never)).toThrow("softPool2d: options must be an object, got 3");
+    expect(() => soft()(xt, 3 as never)).toThrow("softPool2d: options must be a plain object, got 3");
+    expect(() => soft()(xt, new Map([["kernelSize", 2]]) as never)).toThrow("softPool2d: options must be a plain object, got Map");
     expect(() => soft()(tf.zeros([1, 4, 4, 2], "bool" as never), { kernelSize: 2 })).toThrow(/softPool2d: x must be a float32 or int32 tf.Tensor, got dtype bool/);
     // An unknown option (a compile error too) names the op's options, dataFormat included.
     // @ts-expect-error -- the typo is the point: JavaScript callers get the run-time check
