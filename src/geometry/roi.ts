@@ -3,7 +3,7 @@
  * Forward, backward and `outputShape` of `roiPool` / `roiAlign` share these plans.
  *
  * Facts from torchvision/csrc/ops/cpu/roi_pool_kernel.cpp and roi_align_kernel.cpp (0.14), as
- * summarised in the spec (downstream-methods.md §5):
+ * summarised in docs/methods/roi.md:
  * - boxes are `[K, 5]` rows `(batchIndex, x1, y1, x2, y2)`; the batch index is truncated to an int;
  * - RoIPool rounds coordinates with C `round` (half away from zero), uses the inclusive size
  *   `x2 − x1 + 1` (at least 1) and bins `[floor(i·bin), ceil((i+1)·bin))` clipped to the map,

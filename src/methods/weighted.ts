@@ -98,6 +98,7 @@ export const DynOPool: PoolMethod = {
       role: "learnable",
       shape: () => [2],
       init: () => Float64Array.of(DYNAMIC_INITIAL_R, DYNAMIC_INITIAL_R),
+      gradient: "straight-through",
       doc: "Scale factor per axis (input size / output size), initialised to 2 so training starts as max-pool 2×2. Output size max(1, round(H / r_h)); gradient straight through the rounding.",
     },
     {

@@ -154,7 +154,7 @@ function newtonSchulzForward(st: ImageState, d: number, iterations: number): Flo
   return scaled(yN, Math.sqrt(tr));
 }
 
-/** iSQRT-COV backward (spec §3c, fast-MPN-COV `Sqrtm.backward` plus the trace terms): Ḡ → dC. */
+/** iSQRT-COV backward (docs/methods/covariance.md, fast-MPN-COV `Sqrtm.backward` plus the trace terms): Ḡ → dC. */
 function newtonSchulzBackward(st: ImageState, g: Float64Array, d: number, iterations: number): Float64Array {
   const tr = st.tr as number;
   if (!(tr > 0)) return allocArray("float64", d * d);

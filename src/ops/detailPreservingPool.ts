@@ -99,7 +99,7 @@ function guidance(x: FloatArray, filt: FloatArray, c: number, xo: number, H: num
 }
 
 /**
- * Backward of {@link dppForward}: the closed forms of spec §6 per block (S = Σ w):
+ * Backward of {@link dppForward}: the closed forms of docs/methods/dpp.md per block (S = Σ w):
  *   ∂y/∂I_j (direct) = w_j/S, ∂y/∂w_j = (I_j − y)/S, ∂w_j/∂θα = α (0 when θα > 10, as autograd of
  *   the clamp), ∂r_j/∂θλ = r_j·ln(q_j/q̄)·λ/2, ∂r_j/∂q_j = (λ/2)·r_j/q_j and through q̄ = mean q
  *   −(λ/2)·r_j/(4q̄) for every pixel of the block, ∂q/∂d = 2d (asym: d = relu(·), zero below),

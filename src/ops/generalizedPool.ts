@@ -4,7 +4,7 @@
  * gated max-average and 2-level tree pooling, each with exact gradients for x and every parameter.
  *
  * Geometry follows the official Caffe code (chl260/general-pooling @ c65d6a2,
- * `treepool_max_ave.cpp`, `treepool_kernel_1layer.cpp`; spec §1B): no padding, Caffe's ceil output
+ * `treepool_max_ave.cpp`, `treepool_kernel_1layer.cpp`; docs/methods/mixed.md): no padding, Caffe's ceil output
  * size, and in an overhanging last window the positions outside the input contribute 0 to the inner
  * products ωᵀx / vᵀx while max and average run over the valid positions only (average divides by
  * the valid count).
@@ -103,8 +103,8 @@ function parseCommon(op: string, x: Tensor, o: GeneralizedPoolOptions) {
  * - Shapes: `x` `[N, C, H, W]` (or `[C, H, W]`) → `[N, C, Ho, Wo]`, Caffe rule
  *   `Ho = ceil((H − k)/s) + 1`, no padding; an overhanging last window pools its valid positions only.
  * - Defaults: kernel 3, stride 2 (official); stride = kernelSize when only kernelSize is given.
- * - a from alpha: see `mixing`. The paper does not say how a is kept in [0, 1] (spec §1B, unverified);
- *   "clamped" (default) is the spec's projected-gradient recommendation, init 0.5; "sigmoid" is the
+ * - a from alpha: see `mixing`. The paper does not say how a is kept in [0, 1] (docs/methods/mixed.md);
+ *   "clamped" (default) is meant for projected gradient descent, init 0.5; "sigmoid" is the
  *   alternative, init 0.
  * - Gradients: dx = a·[first argmax] + (1 − a)/n_valid; dalpha = Σ dy·(max − avg)·da/dalpha.
  * - Not in the official code release (which has gated and tree only); implemented from the paper.
@@ -146,7 +146,7 @@ export const learnedMixPool2d = defineOp(
     const out = plan.outPlaneSize;
     const w = new Float64Array(plan.planes * out);
     for (let p = 0; p < plan.planes; p++) w.fill(a[sharing === "layer" ? 0 : p % plan.c] as number, p * out, (p + 1) * out);
-    // p = 0, so the valid count is the avg divisor either way (spec §0).
+    // p = 0, so the valid count is the avg divisor either way (docs/methods/mixed.md).
     const maps = maxAvgMaps(x, plan, true);
     const y = allocArray(dtype, plan.planes * out);
     kernel("learnedMixPool.mix", dtype, mixForward)(maps.mx, maps.av, w, y);
@@ -240,7 +240,7 @@ export function gatedForward(
 }
 
 /**
- * Gated backward (spec §1B): dx_i += c·ω_i + dy(1 − g)/n_valid, dx_argmax += dy·g, dω_i += c·x_i,
+ * Gated backward (docs/methods/mixed.md): dx_i += c·ω_i + dy(1 − g)/n_valid, dx_argmax += dy·g, dω_i += c·x_i,
  * with c = dy·g(1 − g)(M − A). The max gradient goes to the first maximum only (PyTorch convention;
  * the official kernel sends it to every tied maximum).
  */
@@ -325,7 +325,7 @@ export function treeForward(
 }
 
 /**
- * Tree backward (spec §1B): with a = dy·g, b = dy(1 − g), c = dy·g(1 − g)(L1 − L2):
+ * Tree backward (docs/methods/mixed.md): with a = dy·g, b = dy(1 − g), c = dy·g(1 − g)(L1 − L2):
  * dx_i += a·v1_i + b·v2_i + c·ω_i; dv1_i += a·x_i; dv2_i += b·x_i; dω_i += c·x_i.
  */
 export function treeBackward(

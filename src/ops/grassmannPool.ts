@@ -87,8 +87,8 @@ function projectorBackward(s: Subspace, gp: Float64Array, c: number, m: number):
  * Grassmann projection similarity. P is invariant to the signs and rotations of U_k.
  *
  * Paper: Wei, Zhang, Gong, Zhang & Zheng, "Grassmann Pooling as Compact Homogeneous Bilinear Pooling
- * for Fine-Grained Visual Classification", ECCV 2018. No official code exists; this is the spec's
- * reconstruction (downstream-methods.md §9) from the abstract and standard Grassmann geometry: U_k from
+ * for Fine-Grained Visual Classification", ECCV 2018. No official code exists; this is our
+ * reconstruction (docs/methods/grassmann.md) from the abstract and standard Grassmann geometry: U_k from
  * the eigendecomposition of X Xᵀ in float64 (equal to the SVD's left vectors), output cast to x's dtype.
  * Backward (exact where λ_k > λ_{k+1}): dA = U H Uᵀ with H_ij = (Uᵀ sym(Ḡ) U)_ij / (λ_i − λ_j) across the
  * top-k / rest boundary only, dX = 2·dA·X; at a tie (gap ≤ 1e-12·λ_max) the projector is not
@@ -136,8 +136,8 @@ export const grassmannPool = defineOp(
  * Compact Grassmann descriptor: `x [N, C, H, W]`, `w [C, d]` → `[N, d]`, z_j = ‖U_kᵀ w_j‖² = w_jᵀ P w_j.
  *
  * The "bilinear feature mapping without explicitly computing the bilinear feature matrix" of Wei et
- * al. (ECCV 2018), instantiated with a learned projection W = [w_1 … w_d] (the spec's reconstruction,
- * §9 — no official code): invariant to sign flips and rotations of U_k, like P itself.
+ * al. (ECCV 2018), instantiated with a learned projection W = [w_1 … w_d] (our reconstruction,
+ * docs/methods/grassmann.md — no official code): invariant to sign flips and rotations of U_k, like P itself.
  * Backward: dL/dP = W diag(z̄) Wᵀ then as {@link grassmannPool}; dW = 2 P W diag(z̄).
  *
  * @example

@@ -201,7 +201,7 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
       }
     } else {
       const gen = generatorFor(o.seed, op);
-      // P(λ = 1) = 0.5 (spec §1A); one 53-bit uniform per group, in the λ tensor's row-major order.
+      // P(λ = 1) = 0.5 (docs/methods/mixed.md); one 53-bit uniform per group, in the λ tensor's row-major order.
       for (let i = 0; i < count; i++) lam[i] = gen.uniform() < 0.5 ? 1 : 0;
     }
     lambdas = fromArray(lam, shape);
@@ -218,7 +218,7 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
           `evalMode "frequency" needs maxFrequency, the fraction of training draws that chose max per channel; got undefined (or pass evalMode "max", "avg" or "mean-of-both")`,
         );
       }
-      // The paper's test rule: the branch chosen more often in training; a tie goes to max (spec §1A).
+      // The paper's test rule: the branch chosen more often in training; a tie goes to max (docs/methods/mixed.md).
       perChannel = maxFrequency.map((v) => (v >= 0.5 ? 1 : 0));
     }
     const constant = evalMode === "max" ? 1 : evalMode === "avg" ? 0 : 0.5;
@@ -262,7 +262,7 @@ function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolO
  * - Padding: the max branch pads −∞ (padded cells are never chosen), the average branch pads 0 and
  *   divides as PyTorch's `avg_pool2d` with `countIncludePad` (default true, PyTorch's default).
  * - `granularity` (default `"channel"`): one λ per call (`"layer"`), per sample, per (n, c), or per
- *   output element (`"window"`). The paper's granularity could not be verified (spec §1A); per
+ *   output element (`"window"`). The paper's granularity could not be verified (docs/methods/mixed.md); per
  *   feature map is the recalled one.
  * - Eval (`training: false`) is deterministic; `evalMode`:
  *   `"frequency"` (the paper's rule; the default when `maxFrequency` is given) uses per channel the

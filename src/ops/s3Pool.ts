@@ -1,7 +1,7 @@
 /**
  * S3Pool (Zhai, Wu, Kumar, Cheng, Lu, Zhang & Feris, "S3Pool: Pooling with Stochastic Spatial
  * Sampling", CVPR 2017, arXiv 1611.05138). Semantics of the official Theano/Lasagne code
- * (Shuangfei/s3pool @ 19a8e11, build_net.py `StochasticPool2DLayer`; spec §5):
+ * (Shuangfei/s3pool @ 19a8e11, build_net.py `StochasticPool2DLayer`; docs/methods/s3pool.md):
  *   1. m = max pool k×k, stride 1, no padding → (H − k + 1) × (W − k + 1);
  *   2. training: per grid cell of g rows, g/s distinct random rows (sorted); columns likewise;
  *      one draw per call shared by every sample and channel; y = m[rows][cols];
@@ -64,7 +64,7 @@ function s3Axes(op: string, spatial: readonly number[], o: S3PoolOptions): S3Axi
     const axis = AXIS_NAME[i] as string;
     if (ki > inSize) throw new PoolkitRangeError(op, `kernelSize ${ki} is larger than the input ${axis} ${inSize}`);
     if (gi % si !== 0) throw new PoolkitRangeError(op, `gridSize must be a multiple of stride, got gridSize ${gi} and stride ${si}`);
-    // The official code silently lets the last cell absorb a remainder, which breaks the output shape (spec §5).
+    // The official code silently lets the last cell absorb a remainder, which breaks the output shape (docs/methods/s3pool.md).
     if (inSize % gi !== 0) throw new PoolkitRangeError(op, `input ${axis} must be a multiple of gridSize, got ${axis} ${inSize} for gridSize ${gi}`);
     const m = inSize - ki + 1;
     const cells = inSize / gi;

@@ -90,7 +90,7 @@ function gatherLevel(src: FloatArray, dst: FloatArray, n: number, block: number,
  * Caffe's padded variant do not give n bins on many map sizes (a=5, n=3 → 4 bins; a=7, n=4 → 6;
  * Caffe a=2, n=4 → 3; the common PyTorch port throws for a=13, n=6), which would change the feature
  * length. Adaptive bins give exactly n × n for every size and equal the paper's bins where its rule
- * is exact (spec §4 table, v6_spp.out). `mode: "avg"` averages each bin instead of taking its maximum
+ * is exact (docs/methods/adaptive.md). `mode: "avg"` averages each bin instead of taking its maximum
  * (max follows PyTorch: ties → first, NaN propagates).
  *
  * Backward: the per-level adaptive-pooling gradients, summed into one dx.
