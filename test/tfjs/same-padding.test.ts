@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { avgPool2d } from "../../src/ops/pytorch.js";
-import { layers } from "../../src/tfjs/index.js";
+import { layers, ops } from "../../src/tfjs/index.js";
 import { cf, distinct, layersByName, toTf, useBackend } from "./setup.js";
 import { expectClose } from "../helpers/close.js";
 
@@ -57,6 +57,15 @@ describe('"same" equals tf.layers\' own pooling (2-d)', () => {
       const theirsAvg = tf.layers.averagePooling2d({ poolSize: poolSize as [number, number], strides: strides as [number, number], padding: "same" }).apply(x) as tf.Tensor;
       expectClose((layers.avgPool2d({ poolSize, strides, padding: "same" }).apply(x) as tf.Tensor).dataSync(), theirsAvg.dataSync(), f32);
     }
+  });
+
+  it("explicit per-side pairs reach the op in spatial order (H, W) for channels-last ops and layers", () => {
+    const x = input([1, 7, 8, 2]);
+    // TF "same" for 7×8, pool 4, stride 3: H total 3 → [1, 2]; W total 2 → [1, 1].
+    const theirs = data(tf.maxPool(x as tf.Tensor4D, 4, 3, "same"));
+    expect(data(ops.maxPool2d(x, { kernelSize: 4, stride: 3, padding: [[1, 2], [1, 1]] }))).toEqual(theirs);
+    expect(data(layers.maxPool2d({ poolSize: 4, strides: 3, padding: [[1, 2], [1, 1]] }).apply(x) as tf.Tensor)).toEqual(theirs);
+    expect(data(ops.maxPool2d(x, { kernelSize: 4, stride: 3, padding: [[2, 1], [1, 1]] }))).not.toEqual(theirs);
   });
 
   it("channelsFirst input gives the same numbers, transposed", () => {
