@@ -28,7 +28,8 @@ export function caffeGeometry(op: string, kernelSize: unknown, stride: unknown, 
   return {
     kernelSize: k,
     stride: s,
-    padding: new Array<number>(rank).fill(0),
+    padBefore: new Array<number>(rank).fill(0),
+    padAfter: new Array<number>(rank).fill(0),
     dilation,
     ceilMode: true,
   };

@@ -20,8 +20,9 @@ export interface Axis {
   /** Distance between taps (dilation). */
   readonly step: number;
   /**
-   * Window length counting padding but clipped at `inSize + padding` (PyTorch's avg-pool
-   * `count_include_pad` factor along this axis). Equals `end - start` where there is no padding.
+   * Window length counting padding but clipped at `inSize + padding after` (PyTorch's avg-pool
+   * `count_include_pad` factor along this axis; with per-side padding, the window clipped to the
+   * padded extent `[−before, inSize + after)`). Equals `end - start` where there is no padding.
    * Float64 where it may exceed 2³¹ − 1 (sliding windows with huge kernels and padding).
    */
   readonly padCount: Int32Array | Float64Array;

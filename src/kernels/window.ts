@@ -257,7 +257,7 @@ export function maxWindowsBackward(dy: FloatArray, idx: Int32Array, dx: FloatArr
 
 /**
  * Per-output-position divisors for average pooling (PyTorch cpu/AvgPoolKernel.cpp):
- * `divisorOverride` if given; else with `countIncludePad` the window clipped at In + p (padCount),
+ * `divisorOverride` if given; else with `countIncludePad` the window clipped at In + p_after (padCount),
  * else the number of in-bounds elements. Length = outPlane; shared by forward and backward.
  */
 export function avgDivisors(axes: Axes3, countIncludePad: boolean, divisorOverride?: number): Float64Array {

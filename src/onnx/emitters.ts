@@ -12,7 +12,7 @@ import { PoolkitRangeError } from "../errors.js";
 import { adaptiveAxis } from "../geometry/adaptive.js";
 import { planFractional } from "../geometry/fractional.js";
 import type { Axis } from "../geometry/plan.js";
-import { slidingGeometry, type SlidingGeometry } from "../geometry/sliding.js";
+import { slidingGeometry, type SlidingGeometry, type SlidingOptions } from "../geometry/sliding.js";
 import { unpoolOutputSpatial } from "../ops/maxUnpool.js";
 import type { PoolMethod } from "../registry.js";
 import type { FloatDType } from "../tensor/dtype.js";
@@ -159,7 +159,7 @@ function maxIndices(ctx: EmitContext, geom: SlidingGeometry, out: readonly numbe
   const offsets: number[] = [];
   for (const t of tuples(geom.kernelSize)) offsets.push(t.reduce((acc, v, i) => acc + v * (geom.dilation[i] as number) * (strides[i] as number), 0));
   const base: number[] = [];
-  for (const o of tuples(out)) base.push(o.reduce((acc, v, i) => acc + (v * (geom.stride[i] as number) - (geom.padding[i] as number)) * (strides[i] as number), 0));
+  for (const o of tuples(out)) base.push(o.reduce((acc, v, i) => acc + (v * (geom.stride[i] as number) - (geom.padBefore[i] as number)) * (strides[i] as number), 0));
   const flatIdx = g.node("Add", [g.constInt64(base, [1, 1, 1, ...out]), g.node("Gather", [g.constInt64(offsets), tap], { axis: attr.int(0) })]);
   return g.node("Cast", [squeeze(g, flatIdx, [2])], { to: attr.int(6) });
 }
@@ -195,22 +195,23 @@ const emitAverage: Emitter = (ctx) => {
 };
 
 /**
- * LP pooling, PyTorch's formula: s = avg_pool(x^p) (divisor: the in-input window size),
+ * LP pooling, PyTorch's formula: s = avg_pool(x^p) (divisor: the window clipped to the padded extent),
  * y = (sign(s)·relu(|s|)·prod(k))^(1/p) = (s·prod(k))^(1/p) — no |x| (unlike ONNX's LpPool).
  */
 const emitLp: Emitter = (ctx) => {
   const p = ctx.options.normType as number;
-  const { geom, out } = slidingOf(ctx, { padding: 0, dilation: 1 });
+  const { geom, out } = slidingOf(ctx, { dilation: 1 });
   const g = ctx.g;
   const xp = g.node("Pow", [ctx.x, scalar(g, p)]);
   const mean = windowMean(ctx, xp, geom, out); // Σ/K
   const K = prod(geom.kernelSize);
   const axes = slidingAxes(spatialOf(ctx), geom);
-  // s·K = (Σ/div)·K = mean·K²/div, div = product of in-input window lengths.
+  // s·K = (Σ/div)·K = mean·K²/div, div = product of the window lengths clipped to the padded extent
+  // (poolkit's LP padding is lp_pool of the zero-padded input; without padding: the in-input lengths).
   const perAxis = axes.map((a, i) => {
     const f = new Float64Array(a.outSize);
     const k = geom.kernelSize[i] as number;
-    for (let o = 0; o < a.outSize; o++) f[o] = (k * k) / ((a.end[o] as number) - (a.start[o] as number));
+    for (let o = 0; o < a.outSize; o++) f[o] = (k * k) / (a.padCount[o] as number);
     return f;
   });
   void K;
@@ -408,7 +409,7 @@ const emitSoftPool: Emitter = (ctx) => {
 
 const emitLip: Emitter = (ctx) => {
   const o = ctx.options;
-  const geom = slidingGeometry("localImportancePool2d", { kernelSize: (o.kernelSize as number) ?? 3, stride: (o.stride as number) ?? 2, padding: (o.padding as number) ?? 1 }, 2);
+  const geom = slidingGeometry("localImportancePool2d", { kernelSize: (o.kernelSize as number) ?? 3, stride: (o.stride as number) ?? 2, padding: (o.padding as SlidingOptions["padding"]) ?? 1 }, 2);
   const out = outputShapeOf(ctx).slice(2);
   return { output: softmaxWindows(ctx, ctx.x, ctx.inputs.logits as string, geom, out), shape: outputShapeOf(ctx) };
 };

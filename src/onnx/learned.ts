@@ -6,7 +6,7 @@
  */
 import { caffeGeometry } from "../geometry/caffe.js";
 import { dynamicGrid } from "../geometry/dynamic.js";
-import { slidingGeometry, type SlidingGeometry } from "../geometry/sliding.js";
+import { slidingGeometry, type SlidingGeometry, type SlidingOptions } from "../geometry/sliding.js";
 import { DYNAMIC_DEFAULT_DELTA } from "../ops/dynamicPool.js";
 import { PoolkitRangeError } from "../errors.js";
 import { avgValue, emitMaxPool, fill, outputShapeOf, prod, spatialOf, type EmitContext, type Emitter } from "./emitters.js";
@@ -18,7 +18,7 @@ import { reduce, reshape, scalar, unfold } from "./ops.js";
 
 const emitMixed: Emitter = (ctx) => {
   const o = ctx.options;
-  const geom = slidingGeometry("mixedPool2d", { kernelSize: o.kernelSize as number, stride: o.stride as number, padding: (o.padding as number) ?? 0, ceilMode: o.ceilMode as boolean }, 2);
+  const geom = slidingGeometry("mixedPool2d", { kernelSize: o.kernelSize as number, stride: o.stride as number, padding: (o.padding as SlidingOptions["padding"]) ?? 0, ceilMode: o.ceilMode as boolean }, 2);
   const shape = outputShapeOf(ctx);
   const out = shape.slice(2);
   const g = ctx.g;

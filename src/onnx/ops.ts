@@ -71,11 +71,11 @@ export function padSpatial(g: Graph, x: string, before: readonly number[], after
  * so the result cannot depend on its ceil rule (onnx/onnx#5711).
  */
 export function explicitPads(spatial: readonly number[], geom: SlidingGeometry, out: readonly number[]): { before: number[]; after: number[] } {
-  const before = geom.padding.slice();
+  const before = geom.padBefore.slice();
   const after = spatial.map((inSize, i) => {
     const span = (geom.dilation[i] as number) * ((geom.kernelSize[i] as number) - 1) + 1;
     const needed = ((out[i] as number) - 1) * (geom.stride[i] as number) + span;
-    return Math.max(0, needed - inSize - (geom.padding[i] as number));
+    return Math.max(0, needed - inSize - (geom.padBefore[i] as number));
   });
   return { before, after };
 }
@@ -83,7 +83,7 @@ export function explicitPads(spatial: readonly number[], geom: SlidingGeometry, 
 /** The planned axes (window starts/ends clipped to the input) of a sliding geometry. */
 export function slidingAxes(spatial: readonly number[], geom: SlidingGeometry): Axis[] {
   return spatial.map((inSize, i) =>
-    slidingAxis(inSize, geom.kernelSize[i] as number, geom.stride[i] as number, geom.padding[i] as number, geom.dilation[i] as number, geom.ceilMode),
+    slidingAxis(inSize, geom.kernelSize[i] as number, geom.stride[i] as number, geom.padBefore[i] as number, geom.dilation[i] as number, geom.ceilMode, geom.padAfter[i] as number),
   );
 }
 
@@ -139,7 +139,7 @@ export function unfold(g: Graph, x: string, spatial: readonly number[], geom: Sl
     for (const o of tuples(out)) {
       let inside = true;
       for (let i = 0; i < rank; i++) {
-        const c = (o[i] as number) * (geom.stride[i] as number) - (geom.padding[i] as number) + (starts[i] as number);
+        const c = (o[i] as number) * (geom.stride[i] as number) - (geom.padBefore[i] as number) + (starts[i] as number);
         if (c < 0 || c >= (spatial[i] as number)) inside = false;
       }
       mask[j * outSize + q++] = inside ? 1 : 0;

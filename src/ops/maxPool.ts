@@ -4,7 +4,7 @@
  * kernels: src/kernels/window.ts.
  */
 import { expectFloatTensor, expectOptions, leadDims, spatialInput, spatialShapeInput } from "../check.js";
-import { slidingGeometry, slidingOutputShape, planSlidingFor, type SlidingGeometry, type SlidingOptions } from "../geometry/sliding.js";
+import { slidingGeometry, slidingOutputShape, planSlidingFor, type SlidingGeometry, type SlidingOptions, type SlidingPadding } from "../geometry/sliding.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
@@ -21,8 +21,14 @@ export interface MaxPoolOptions {
   kernelSize: number | readonly number[];
   /** Step between windows; defaults to `kernelSize`. */
   stride?: number | readonly number[] | null;
-  /** Implicit −∞ padding on both sides; at most half the effective kernel `(k−1)·d+1`. Default 0. */
-  padding?: number | readonly number[];
+  /**
+   * Implicit −∞ padding. A number (every axis) or one per spatial axis pads both sides, at most half
+   * the effective kernel `(k−1)·d+1` (PyTorch). Per-side `[[before, after], ...]`, one pair per
+   * spatial axis (= `F.pad(x, pads, value=−∞)` then pooling with padding 0): no half-kernel limit,
+   * but the padding before must be less than `(k−1)·d+1` and every window must overlap the input.
+   * Default 0.
+   */
+  padding?: SlidingPadding;
   /** Spacing between window taps. Default 1. */
   dilation?: number | readonly number[];
   /** Round the output size up (an extra window must start inside the input or the left padding). Default false. */
@@ -165,8 +171,9 @@ function maxPoolWithIndicesN(rank: 1 | 2 | 3) {
  * 1-d max pooling, as PyTorch's `F.max_pool1d`.
  *
  * Shapes: `[N, C, L] → [N, C, Lo]` or unbatched `[C, L] → [C, Lo]`, with
- * `Lo = ⌊(L + 2p − d·(k−1) − 1 + (ceilMode ? s−1 : 0)) / s⌋ + 1`, minus 1 in ceil mode when the last
- * window would start in the right padding (`(Lo−1)·s ≥ L + p`).
+ * `Lo = ⌊(L + pb + pa − d·(k−1) − 1 + (ceilMode ? s−1 : 0)) / s⌋ + 1`, minus 1 in ceil mode when the
+ * last window would start in the after-padding (`(Lo−1)·s ≥ L + pb`); `pb = pa = p` for a number
+ * padding, `[[pb, pa]]` per side.
  *
  * Each output is the maximum over its window; padding counts as −∞. Ties go to the first maximum in
  * scan order, NaN propagates (the last NaN supplies the index). Backward sends each upstream
@@ -193,8 +200,10 @@ export const maxPool1d = maxPoolN(1);
  * 2-d max pooling, as PyTorch's `F.max_pool2d`.
  *
  * Shapes: `[N, C, H, W] → [N, C, Ho, Wo]` or unbatched `[C, H, W] → [C, Ho, Wo]`, each output size
- * `⌊(In + 2p − d·(k−1) − 1 + (ceilMode ? s−1 : 0)) / s⌋ + 1` (minus 1 in ceil mode when the last
- * window would start in the right padding).
+ * `⌊(In + pb + pa − d·(k−1) − 1 + (ceilMode ? s−1 : 0)) / s⌋ + 1` (minus 1 in ceil mode when the last
+ * window would start in the after-padding, `(o−1)·s ≥ In + pb`), with `pb`, `pa` the padding before
+ * and after (both `p` for a number padding; `padding: [[1, 2], [0, 1]]` pads top 1, bottom 2, left 0,
+ * right 1 — TensorFlow's "same" and ONNX `pads` need such asymmetric padding).
  *
  * Ties go to the first maximum in row-major order; NaN propagates. Backward routes each upstream
  * gradient to its window's argmax (accumulating where windows overlap). Deviations from PyTorch 1.13

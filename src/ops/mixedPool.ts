@@ -6,7 +6,7 @@
  */
 import { boolOption, enumOption, expectOptions, expectTensor, spatialInput, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { planSlidingFor, slidingGeometry, slidingOutputShape, type SlidingGeometry } from "../geometry/sliding.js";
+import { planSlidingFor, slidingGeometry, slidingOutputShape, type SlidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
@@ -25,8 +25,13 @@ export interface MixedPoolOptions {
   kernelSize: number | readonly number[];
   /** Default: kernelSize. */
   stride?: number | readonly number[];
-  /** Default 0; at most half the kernel. The max branch ignores padded cells (pads −∞), the avg branch counts them as 0. */
-  padding?: number | readonly number[];
+  /**
+   * Default 0. The max branch ignores padded cells (pads −∞), the avg branch counts them as 0. A number
+   * or `[pH, pW]` pads both sides, at most half the kernel; per-side `[[top, bottom], [left, right]]`
+   * has no half-kernel limit, but the padding before must be less than the kernel and every window
+   * must overlap the input.
+   */
+  padding?: SlidingPadding;
   /** PyTorch ceil rounding of the output size (default false). */
   ceilMode?: boolean;
   /** Avg branch divisor, as PyTorch `avg_pool2d` (default true: padded cells count in the divisor). */
@@ -257,7 +262,8 @@ function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolO
  * `y = λ·max_R x + (1 − λ)·avg_R x` — a hard switch, not a blend.
  *
  * - Shapes: `x` `[N, C, H, W]` → `[N, C, Ho, Wo]` (or unbatched `[C, H, W]` → `[C, Ho, Wo]`), with
- *   PyTorch's sliding rule `Ho = floor((H + 2p − k)/s) + 1` (ceil with `ceilMode`); both branches use
+ *   PyTorch's sliding rule `Ho = floor((H + pb + pa − k)/s) + 1` (ceil with `ceilMode`; `pb = pa = p` for
+ *   a number padding, `[[pb, pa], ...]` per side); both branches use
  *   exactly the same windows.
  * - Padding: the max branch pads −∞ (padded cells are never chosen), the average branch pads 0 and
  *   divides as PyTorch's `avg_pool2d` with `countIncludePad` (default true, PyTorch's default).

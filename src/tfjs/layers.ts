@@ -10,14 +10,15 @@
  * - `poolSize` → `kernelSize`, `strides` → `stride` (defaulting to `poolSize`, as in both libraries),
  *   for the methods whose op has them. The layer speaks only these names: its errors say `poolSize`
  *   and `strides`, and the core's `kernelSize` / `stride` in a config are unknown options.
- * - `padding`: `"valid"` (= 0), a number / one number per axis (PyTorch's symmetric padding), or
- *   `"same"`; only `"valid"` for windowed methods whose op has no padding. `"same"` (output size
- *   ⌈in / stride⌉, TensorFlow's extra padding on the bottom/right) is expressed through poolkit's
- *   options for the actual input size: `padding = ⌊total / 2⌋` per axis, plus `ceilMode: true` where
- *   the total padding is odd, which places every window exactly where TensorFlow places it. Where PyTorch's symmetric padding cannot express it (e.g. stride 1 with an
- *   even pool size, or a method without `ceilMode`) the layer throws a RangeError saying so.
- *   Padded positions follow the method's own PyTorch semantics (e.g. avg pooling counts them unless
- *   `countIncludePad: false`, which is what TensorFlow's "same" average does).
+ * - `padding`: `"valid"` (= 0), a number / one number per axis (PyTorch's symmetric padding), one
+ *   `[before, after]` pair per axis (poolkit's per-side padding), or `"same"`; only `"valid"` for
+ *   windowed methods whose op has no padding. `"same"` (output size ⌈in / stride⌉, TensorFlow's extra
+ *   padding on the bottom/right) becomes per-side padding for the actual input size — total
+ *   `max((⌈in/s⌉ − 1)·s + k − in, 0)`, `⌊total / 2⌋` before, the rest after — which places every
+ *   window exactly where TensorFlow places it, for every pool size and stride (with `ceilMode` off;
+ *   `ceilMode: true` and dilation are errors with "same"). Methods with `countIncludePad` (average,
+ *   mixed) exclude the padding from the divisor under "same", as TensorFlow's average does, unless
+ *   the config sets `countIncludePad`; other padded positions follow the method's own semantics.
  * - `dataFormat`: `"channelsLast"` (default) or `"channelsFirst"`.
  * - `seed`: seeds the layer's generator (initial values of learnable inputs, and the draws of random
  *   methods); without it the layer draws from poolkit's global generator (`manualSeed`).
@@ -192,7 +193,7 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
       throw new PoolkitRangeError(name, `padding must be "valid" (${name} has no padding), got ${show(p)}`);
     }
     if (p !== undefined && typeof p === "string" && p !== "valid" && p !== "same") {
-      throw new PoolkitRangeError(name, `padding must be "valid", "same", a number or one number per axis, got ${show(p)}`);
+      throw new PoolkitRangeError(name, `padding must be "valid", "same", a number, one number per axis or one [before, after] pair per axis, got ${show(p)}`);
     }
   }
 
@@ -310,6 +311,14 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
     return r === 1 || r === 2 || r === 3 ? (this.method.dims.includes(r) ? r : this.rank) : this.rank;
   }
 
+  /**
+   * TensorFlow's "same" for the actual input size, as poolkit's per-side padding: output size
+   * ⌈in / s⌉, total padding `max((⌈in/s⌉ − 1)·s + k − in, 0)`, `⌊total/2⌋` before and the rest after
+   * (tfjs-core `conv_util.ts` `getPadAndOutInfo`). These pads are always valid per-side padding
+   * (each is at most k − 1, and the last window starts inside the input), so every pool size and
+   * stride works. The average of the methods with `countIncludePad` excludes the padding, as
+   * TensorFlow's does, unless the config sets `countIncludePad`.
+   */
   private resolveSame(opts: Record<string, unknown>, cfShape: readonly number[]): void {
     const name = this.exportName;
     const rank = this.spatialRankOf(cfShape);
@@ -322,45 +331,22 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
     if (opts.dilation !== undefined && perAxis(opts.dilation, rank)?.some((d) => d !== 1)) {
       throw new PoolkitRangeError(name, `padding "same" is not supported with dilation, got dilation ${show(opts.dilation)}`);
     }
-    const pads: number[] = [];
-    const want: number[] = [];
-    let odd = false;
+    if (opts.ceilMode === true) {
+      throw new PoolkitRangeError(name, `padding "same" fixes the output size at ⌈in / strides⌉; ceilMode must be false or absent, got ceilMode true`);
+    }
+    const pads: [number, number][] = [];
     for (let i = 0; i < rank; i++) {
       const inSize = spatial[i] as number;
       const si = s[i] as number;
       const out = Math.ceil(inSize / si);
-      // TensorFlow (conv_util.ts getPadAndOutInfo): total = max((out − 1)·s + k − in, 0), top = ⌊total/2⌋.
+      // TensorFlow (tfjs-core conv_util.ts getPadAndOutInfo): total = max((out − 1)·s + k − in, 0), top = ⌊total/2⌋.
       const total = Math.max((out - 1) * si + (k[i] as number) - inSize, 0);
-      pads.push(Math.floor(total / 2));
-      want.push(out);
-      if (total % 2 === 1) odd = true;
+      const before = Math.floor(total / 2);
+      pads.push([before, total - before]);
     }
-    opts.padding = pads;
-    if (odd) {
-      if (opts.ceilMode === false) {
-        throw new PoolkitRangeError(name, `padding "same" needs ceilMode for input size ${show(spatial)}, got ceilMode false`);
-      }
-      opts.ceilMode = true;
-    }
-    let got: number[];
-    try {
-      got = this.method.outputShape([1, ...cfShape.slice(1)], opts, rank);
-    } catch (e) {
-      throw new PoolkitRangeError(
-        name,
-        `padding "same" cannot be expressed with PyTorch's symmetric padding for input size ${show(spatial)} ` +
-          `(tried padding ${show(pads)}${odd ? " with ceilMode" : ""}: ${(e as Error).message})`,
-      );
-    }
-    const gotSpatial = got.slice(got.length - rank);
-    if (gotSpatial.some((o, i) => o !== want[i])) {
-      throw new PoolkitRangeError(
-        name,
-        `padding "same" cannot be expressed with PyTorch's symmetric padding for input size ${show(spatial)}, ` +
-          `poolSize ${show(k)} and strides ${show(s)}: TensorFlow's output size is ${show(want)} but padding ${show(pads)}` +
-          `${odd ? " with ceilMode" : ""} gives ${show(gotSpatial)}; use padding "valid" or a number`,
-      );
-    }
+    // The number form where it is symmetric: ops with a numbers-only padding (max unpooling) keep working.
+    opts.padding = pads.every(([b, a]) => b === a) ? pads.map(([b]) => b) : pads;
+    if (this.coreHas("countIncludePad") && !Object.hasOwn(this.poolConfig, "countIncludePad")) opts.countIncludePad = false;
   }
 
   /** Is this input owned by the layer as a weight (trainable or not) rather than a layer input? */

@@ -80,7 +80,7 @@ export type OptionKinds<O> = { readonly [K in keyof O]-?: OptionKind<O[K]> };
 const sliding = { kernelSize: "value", stride: "value", padding: "value" } as const;
 const maxKinds = { ...sliding, dilation: "value", ceilMode: "value" } as const;
 const avgKinds = { ...sliding, ceilMode: "value", countIncludePad: "value", divisorOverride: "value" } as const;
-const lpKinds = { normType: "value", kernelSize: "value", stride: "value", ceilMode: "value" } as const;
+const lpKinds = { normType: "value", kernelSize: "value", stride: "value", padding: "value", ceilMode: "value" } as const;
 const unpoolKinds = { ...sliding, outputSize: "value" } as const;
 const adaptiveKinds = { outputSize: "value" } as const;
 const fractionalKinds = { kernelSize: "value", outputSize: "value", outputRatio: "value", samples: "tensor", seed: "value" } as const;
@@ -190,8 +190,9 @@ interface StridesOption<S> {
 }
 interface PaddingOption<P> {
   /**
-   * `"valid"` (no padding), `"same"` (output size ⌈in / strides⌉, TensorFlow's placement, where
-   * PyTorch-style symmetric padding can express it) or the core op's symmetric `padding`.
+   * `"valid"` (no padding), `"same"` (output size ⌈in / strides⌉, TensorFlow's placement, through
+   * per-side padding; averages then exclude the padding, as TensorFlow's) or the core op's `padding`
+   * (symmetric numbers or per-side `[before, after]` pairs).
    */
   padding?: "valid" | "same" | P;
 }

@@ -71,7 +71,7 @@ describe("unknown layer options", () => {
   it("padding is 'valid' only for windowed methods whose op has no padding", () => {
     const y = layers.lpPool2d({ poolSize: 2, padding: "valid" }).apply(input([1, 4, 4, 2])) as tf.Tensor;
     expect(y.shape).toEqual([1, 2, 2, 2]);
-    expect(() => layers.lpPool2d({ poolSize: 3, padding: "same" } as never)).toThrow('lpPool2d: padding must be "valid" (lpPool2d has no padding), got "same"');
+    expect(() => layers.treePool2d({ poolSize: 3, padding: "same" } as never)).toThrow('treePool2d: padding must be "valid" (treePool2d has no padding), got "same"');
     expect(() => layers.stochasticPool2d({ padding: 1 } as never)).toThrow('stochasticPool2d: padding must be "valid" (stochasticPool2d has no padding), got 1');
   });
 });

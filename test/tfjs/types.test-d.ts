@@ -100,8 +100,16 @@ export function layerTypes(): void {
   // @ts-expect-error RoI pooling is an op only
   void layers.roiAlign;
   layers.lpPool2d({ poolSize: 2, padding: "valid", normType: 3 });
-  // @ts-expect-error LP pooling has no padding: "valid" only
-  layers.lpPool2d({ padding: 1 });
+  // Per-side padding flows from the core's SlidingPadding into the layer configs.
+  layers.lpPool2d({ poolSize: 3, padding: [[0, 2], [1, 1]], normType: 2 });
+  layers.maxPool2d({ poolSize: 3, padding: [[2, 0], [0, 2]] });
+  layers.localImportancePool2d({ padding: [[0, 1], [1, 0]] });
+  // @ts-expect-error a padding pair has two entries
+  layers.maxPool2d({ padding: [[0, 1, 2], [0, 1]] });
+  // @ts-expect-error LIP is 2-d: two pairs, not three
+  layers.localImportancePool2d({ padding: [[0, 1], [1, 0], [1, 1]] });
+  // @ts-expect-error stochastic pooling has no padding: "valid" only
+  layers.stochasticPool2d({ padding: 1 });
   layers.adaptiveAvgPool2d({ outputSize: [7, 7] });
   // @ts-expect-error adaptive pooling has no pool size
   layers.adaptiveAvgPool2d({ poolSize: 2 });
