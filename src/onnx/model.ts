@@ -45,7 +45,7 @@ function weightsOf(layer: LayerLike): Map<string, { data: ArrayLike<number>; sha
   for (const v of layer.weights) {
     const name = v.originalName.slice(v.originalName.lastIndexOf("/") + 1);
     const t = v.read();
-    out.set(name, { data: t.dataSync(), shape: [...v.shape], dtype: t.dtype });
+    out.set(name, { data: t.dataSync(), shape: [...t.shape], dtype: t.dtype });
   }
   return out;
 }

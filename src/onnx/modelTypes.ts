@@ -26,8 +26,7 @@ export interface LayerNodeLike {
 export interface LayerVariableLike {
   /** `"<layer name>/<weight name>"`. */
   readonly originalName: string;
-  readonly shape: readonly number[];
-  read(): { dataSync(): ArrayLike<number>; readonly dtype: string };
+  read(): { dataSync(): ArrayLike<number>; readonly dtype: string; readonly shape: readonly number[] };
 }
 
 /** A `tf.layers.Layer`. */
