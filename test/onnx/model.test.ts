@@ -181,6 +181,14 @@ describe("padding and tfjs's own pooling", () => {
     await seq([5, 6, 7, 2], [tf.layers.averagePooling3d({ poolSize: [2, 3, 2], strides: 2, padding: "same" })]);
   });
 
+  it("opsets 17–21 (Reduce* take axes as an input from 18)", async () => {
+    for (const opset of [17, 18, 21]) {
+      const model = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [5, 5, 2], filters: 2, kernelSize: 2 }), tf.layers.globalAveragePooling2d({}), tf.layers.dense({ units: 2 })] });
+      seedWeights(model, opset);
+      await compareModel(model, [normals([2, 5, 5, 2], opset)], { opset });
+    }
+  });
+
   it("global average and max pooling 1d / 2d", async () => {
     await seq([5, 7, 3], [tf.layers.globalMaxPooling2d({})], { exact: true });
     await seq([5, 7, 3], [tf.layers.globalAveragePooling2d({})]);
@@ -233,13 +241,22 @@ describe("errors", () => {
     expect(() => exportModel(model)).toThrow(/exportModel: layer "grow" \(UpSampling2D\) is not supported; supported: Conv1D/);
   });
 
-  it("an unsupported activation, an unknown spatial size, a wrong batch size and bad options are clear errors", () => {
+  it("a nested model is an unsupported layer named by its class", () => {
+    const inner = tf.sequential({ name: "inner", layers: [tf.layers.dense({ inputShape: [3], units: 2 })] });
+    const x = tf.input({ shape: [3] });
+    const outer = tf.model({ inputs: x, outputs: inner.apply(x) as tf.SymbolicTensor });
+    expect(() => exportModel(outer)).toThrow(/exportModel: layer "inner" \(Sequential\) is not supported/);
+  });
+
+  it("an unsupported layer after supported ones, an unknown spatial size, a wrong batch size and bad options are clear errors", () => {
     const lstm = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, name: "d" })] });
     expect(() => exportModel(lstm, { batchSize: 0 })).toThrow(/exportModel: batchSize must be a positive integer, got 0/);
     expect(() => exportModel(lstm, { size: 3 } as never)).toThrow(/exportModel: unknown option "size"/);
     expect(() => exportModel({} as never)).toThrow(/exportModel: expected a tf.LayersModel/);
     const open = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [null, null, 1] as never, filters: 1, kernelSize: 1 })] });
     expect(() => exportModel(open)).toThrow(/exportModel: .*unknown dimension 1/);
+    const prelu = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 2, activation: "relu" }), tf.layers.prelu({ name: "pr" })] });
+    expect(() => exportModel(prelu)).toThrow(/layer "pr" \(PReLU\) is not supported/);
     const fixed = tf.sequential({ layers: [tf.layers.dense({ batchInputShape: [4, 3], units: 2 })] });
     expect(() => exportModel(fixed, { batchSize: 2 })).toThrow(/batchSize 2 differs from the model's fixed batch size 4/);
   });
