@@ -84,7 +84,7 @@ export function convertPoolkitLayer(ctx: LayerContext, layer: PoolkitLayerLike):
   };
   for (const { spec, kind } of kinds) if (kind === "weight" && spec.role === "learnable") params[spec.name] = w(spec.name);
   if (ctx.weights.has("filter")) params.filter = w("filter");
-  for (const k of Object.keys(extra)) used.add(k);
+  // Compact bilinear's sketch weights reach the emitter through the `params` option.
   for (const k of ctx.weights.keys()) if (extra.params && typeof extra.params === "object" && k in (extra.params as object)) used.add(k);
 
   let next = 0;
@@ -96,10 +96,8 @@ export function convertPoolkitLayer(ctx: LayerContext, layer: PoolkitLayerLike):
       return { value: v, shape: xShape };
     }
     if (kind === "weight") {
-      // A constant the layer owns (not batched like x): an initializer.
-      const t = w(spec.name);
-      const name = g.addInitializer(t.data, t.shape, spec.dtype === "int32" ? "int32" : "float32", `${ctx.prefix}${spec.name}`);
-      return { value: name, shape: t.shape };
+      // A constant input the layer owns as a weight: no registry method has one today.
+      return fail(`the layer holds its input "${spec.name}" as a weight, which the exporter does not support`);
     }
     const v = rest[next++];
     if (!v) {
