@@ -29,13 +29,17 @@ function channelsLast(values: ArrayLike<number>, cf: readonly number[], dtype: "
   return tf.transpose(t, perm);
 }
 
+type AnyLayerClass = new (config?: Record<string, unknown>) => PoolkitPoolLayer;
+/** Every layer class by export name (typed loosely: the test builds each with generic configs). */
+const CLASSES = new Map(Object.entries(layerClasses).map(([k, v]) => [k, v as unknown as AnyLayerClass]));
+
 /** A model x (+ the layer's further data inputs) → layer, with seeded inputs in model order. */
 function build(exportName: string, config: Record<string, unknown>, seed: number): { model: tf.LayersModel; inputs: tf.Tensor[]; layer: PoolkitPoolLayer } {
-  const cls = layerClasses[exportName];
+  const cls = CLASSES.get(exportName);
   if (!cls) throw new Error(`no layer ${exportName}`);
   const layer = new cls({ name: `p_${exportName}`, ...config });
   const rank = layer.rank;
-  const spatial = SPATIAL[rank];
+  const spatial = SPATIAL[rank as 1 | 2 | 3];
   const batch = 2;
   const cf = [batch, C, ...spatial];
   const x = tf.input({ shape: [...spatial, C], name: "x" });
@@ -61,18 +65,18 @@ function build(exportName: string, config: Record<string, unknown>, seed: number
 const RANDOM_SEED = { seed: 5 };
 
 describe("every poolkit layer class exports with its weights and reproduces tfjs's predict", () => {
-  const names = Object.keys(layerClasses);
+  const names = [...CLASSES.keys()];
   it("the enumeration covers every registry layer", () => {
     expect(names.length).toBeGreaterThan(35);
   });
   for (const exportName of names) {
     it(exportName, async () => {
-      const probe = new (layerClasses[exportName] as NonNullable<(typeof layerClasses)[string]>)({});
+      const probe = new (CLASSES.get(exportName) as AnyLayerClass)({});
       const m = probe.method;
       const config = m.random ? RANDOM_SEED : {};
       const { model, inputs, layer } = build(exportName, config, 17);
       // The exporter supplies eval mode and, for fractional max pooling, the windows the layer draws in predict.
-      const support = onnxSupport(m, { ...layer.resolveOptions([2, C, ...SPATIAL[layer.rank]]), training: false, samples: "drawn by the layer" });
+      const support = onnxSupport(m, { ...layer.resolveOptions([2, C, ...SPATIAL[layer.rank as 1 | 2 | 3]]), training: false, samples: "drawn by the layer" });
       if (!support.supported) {
         expect(() => exportModel(model, { batchSize: 2 })).toThrow(new RegExp(`exportModel: layer "p_${exportName}" \\(Poolkit>\\w+\\): .*cannot be expressed in ONNX`));
         return;
