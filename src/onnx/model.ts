@@ -11,6 +11,7 @@ import type { LayerContext, LayerLike, LayerNodeLike, LayersModelLike, SymbolicT
 
 export type { LayersModelLike, LayerLike, SymbolicTensorLike } from "./modelTypes.js";
 
+/** Options of {@link exportModel}. */
 export interface ExportModelOptions {
   /**
    * The batch size N written into the graph (ONNX shapes are static, as poolkit plans every window

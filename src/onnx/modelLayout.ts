@@ -9,6 +9,7 @@ import type { HostTensor } from "./emitters.js";
 import { attr, type Graph } from "./graph.js";
 import type { Layout, Value } from "./modelTypes.js";
 
+/** The op name every whole-model export error starts with. */
 export const OP = "exportModel";
 
 /** `[N, ...S, C]` → `[N, C, ...S]` permutation (ONNX Transpose `perm`). */
@@ -21,6 +22,7 @@ export function firstToLast(rank: number): number[] {
   return [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2), 1];
 }
 
+/** A fresh {@link Value} (no conversions written yet). */
 export function makeValue(name: string, layout: Layout, tfShape: readonly number[], type: "float32" | "int32" = "float32"): Value {
   return { name, layout, tfShape: [...tfShape], type, memo: {} };
 }
