@@ -60,7 +60,7 @@ export interface ExperimentResult {
 }
 
 /** `count` digits balanced over the classes: per class, samples [offset, offset + count/10). */
-function digits(count: number, offset: number, seed: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
+export function digits(count: number, offset: number, seed: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   const per = Math.ceil(count / 10);
   const images: Float32Array[] = [];
   const labels: number[] = [];

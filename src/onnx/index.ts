@@ -9,3 +9,4 @@ export { Graph, attr, irVersionFor, MIN_OPSET, MAX_OPSET, DEFAULT_OPSET, type At
 export { emitAdaptiveValue, type Emitter, type EmitContext, type Emitted, type HostTensor } from "./emitters.js";
 export { EMITTERS, NOT_EXPRESSIBLE } from "./methods.js";
 export { encodeModel, ProtoWriter, DataType, AttributeType } from "./proto.js";
+export { exportModel, EXPORTABLE_TFJS_LAYERS, type ExportModelOptions, type LayersModelLike } from "./model.js";
