@@ -5,6 +5,7 @@
 import { batchedInput2d, expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
+import { gemm } from "../linalg/gemm.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
 import { gram, gramBackward, spectralApply, spectralBackward, sym } from "../linalg/matrix.js";
 import { defineOp } from "../op.js";
@@ -215,10 +216,7 @@ export const grassmannCompactPool = defineOp(
     // PW (c × d) per image: z_j = Σ_i W_ij (PW)_ij.
     const pws = subs.map((s) => {
       const pw = allocArray("float64", c * d);
-      for (let i = 0; i < c; i++) for (let t = 0; t < c; t++) {
-        const pit = s.p[i * c + t] as number;
-        for (let j = 0; j < d; j++) pw[i * d + j] = (pw[i * d + j] as number) + pit * (wm[t * d + j] as number);
-      }
+      gemm(false, false, c, d, c, 1, s.p, 0, c, wm, 0, d, 0, pw, 0, d);
       return pw;
     });
     const y = allocArray(dtype, n * d);
@@ -237,12 +235,10 @@ export const grassmannCompactPool = defineOp(
         const dw64 = allocArray("float64", c * d);
         subs.forEach((s, b) => {
           // dL/dP = W diag(z̄) Wᵀ (symmetric)
+          const wg = allocArray("float64", c * d);
+          for (let i = 0; i < c; i++) for (let j = 0; j < d; j++) wg[i * d + j] = (wm[i * d + j] as number) * (g[b * d + j] as number);
           const gp = allocArray("float64", c * c);
-          for (let i = 0; i < c; i++) for (let t = 0; t < c; t++) {
-            let acc = 0;
-            for (let j = 0; j < d; j++) acc += (wm[i * d + j] as number) * (g[b * d + j] as number) * (wm[t * d + j] as number);
-            gp[i * c + t] = acc;
-          }
+          gemm(false, true, c, c, d, 1, wg, 0, d, wm, 0, d, 0, gp, 0, c);
           dx.set(projectorBackward(s, gp, c, m), b * c * m);
           const pw = pws[b] as Float64Array;
           for (let i = 0; i < c; i++) for (let j = 0; j < d; j++) dw64[i * d + j] = (dw64[i * d + j] as number) + 2 * (pw[i * d + j] as number) * (g[b * d + j] as number);
