@@ -446,7 +446,39 @@ function implicitQL(d: Float64Array, e: Float64Array, z: Float64Array, n: number
  */
 function applyRotations(z: Float64Array, n: number, lo: number, hi: number, cs: Float64Array, sn: Float64Array): void {
   if (hi <= lo) return;
-  for (let r = 0; r < n; r++) {
+  let r = 0;
+  // Four rows at a time: each (c, s) pair is loaded once per four rows.
+  for (; r + 4 <= n; r += 4) {
+    const o0 = r * n;
+    const o1 = o0 + n;
+    const o2 = o1 + n;
+    const o3 = o2 + n;
+    let u0 = z[o0 + hi] as number;
+    let u1 = z[o1 + hi] as number;
+    let u2 = z[o2 + hi] as number;
+    let u3 = z[o3 + hi] as number;
+    for (let i = hi - 1; i >= lo; i--) {
+      const c = cs[i] as number;
+      const s = sn[i] as number;
+      const a0 = z[o0 + i] as number;
+      const a1 = z[o1 + i] as number;
+      const a2 = z[o2 + i] as number;
+      const a3 = z[o3 + i] as number;
+      z[o0 + i + 1] = s * a0 + c * u0;
+      z[o1 + i + 1] = s * a1 + c * u1;
+      z[o2 + i + 1] = s * a2 + c * u2;
+      z[o3 + i + 1] = s * a3 + c * u3;
+      u0 = c * a0 - s * u0;
+      u1 = c * a1 - s * u1;
+      u2 = c * a2 - s * u2;
+      u3 = c * a3 - s * u3;
+    }
+    z[o0 + lo] = u0;
+    z[o1 + lo] = u1;
+    z[o2 + lo] = u2;
+    z[o3 + lo] = u3;
+  }
+  for (; r < n; r++) {
     const ro = r * n;
     let cur = z[ro + hi] as number;
     for (let i = hi - 1; i >= lo; i--) {
