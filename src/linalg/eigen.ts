@@ -29,6 +29,7 @@
  * bit-identical for A and 2ᵏA). A matrix with a NaN or ±∞ entry gets NaN eigenvalues and vectors.
  */
 import { allocArray } from "../tensor/alloc.js";
+import { gemm } from "./gemm.js";
 
 const EPS = 2 ** -53;
 /** Smallest normal float64: the floor of the QL convergence test (as LAPACK's safmin). */
@@ -337,33 +338,65 @@ function fusedUpdate(m: Float64Array, n: number, start: number, v: Float64Array,
   }
 }
 
+/** Reflectors per block of the blocked Q accumulation. */
+const NB = 32;
+
 /**
- * Q = H_0 H_1 ⋯ H_{n−3} (so that A = Q T Qᵀ), formed by applying the reflectors right to left to
- * the identity: each H_k only touches rows and columns k+1 … n−1 of the partial product.
+ * Q = H_0 H_1 ⋯ H_{n−3} (so that A = Q T Qᵀ), formed by applying the reflectors right to left to the
+ * identity, NB at a time in the compact WY form H_k0 ⋯ H_k1−1 = I − V T Vᵀ (Schreiber & Van Loan,
+ * "A storage-efficient WY representation for products of Householder transformations", SIAM J. Sci.
+ * Stat. Comput. 1989; LAPACK's dlarft/dlarfb): Q₂₂ ← Q₂₂ − V (T (Vᵀ Q₂₂)), two GEMMs per block.
+ * Each block only touches rows and columns k0+1 … n−1 of the partial product.
  */
 function accumulateQ(m: Float64Array, n: number, beta: Float64Array): Float64Array {
   const q = allocArray("float64", n * n);
   for (let i = 0; i < n; i++) q[i * n + i] = 1;
-  const t = allocArray("float64", n);
-  for (let k = n - 3; k >= 0; k--) {
-    const b = beta[k] as number;
-    if (b === 0) continue;
-    const vr = k * n;
-    const s = k + 1;
-    // t = vᵀ Q[s:, s:], then Q[s:, s:] −= β v t
-    t.fill(0, s, n);
-    for (let r = s; r < n; r++) {
-      const vr_ = m[vr + r] as number;
-      if (vr_ === 0) continue;
-      const qr = r * n;
-      for (let j = s; j < n; j++) t[j] = (t[j] as number) + vr_ * (q[qr + j] as number);
+  const nRef = n - 2; // reflectors 0 … n−3
+  if (nRef <= 0) return q;
+  const vb = allocArray("float64", n * NB);
+  const t = allocArray("float64", NB * NB);
+  const w = allocArray("float64", NB * n);
+  const tw = allocArray("float64", NB * n);
+  const tmp = allocArray("float64", NB);
+  const lastStart = Math.floor((nRef - 1) / NB) * NB;
+  for (let k0 = lastStart; k0 >= 0; k0 -= NB) {
+    const nb = Math.min(NB, nRef - k0);
+    const s = k0 + 1;
+    const rows = n - s;
+    // V (rows × nb): column j = v_{k0+j}, nonzero from global index k0+j+1 on.
+    for (let r = 0; r < rows; r++) {
+      const gi = s + r;
+      for (let j = 0; j < nb; j++) vb[r * nb + j] = gi >= k0 + j + 1 ? (m[(k0 + j) * n + gi] as number) : 0;
     }
-    for (let r = s; r < n; r++) {
-      const f = b * (m[vr + r] as number);
-      if (f === 0) continue;
-      const qr = r * n;
-      for (let j = s; j < n; j++) q[qr + j] = (q[qr + j] as number) - f * (t[j] as number);
+    // T (nb × nb upper triangular): T_jj = β_j, T[0:j, j] = −β_j·T[0:j, 0:j]·(V[:, 0:j]ᵀ v_j).
+    t.fill(0);
+    for (let j = 0; j < nb; j++) {
+      const bj = beta[k0 + j] as number;
+      for (let i = 0; i < j; i++) {
+        let acc = 0;
+        for (let r = j; r < rows; r++) acc += (vb[r * nb + i] as number) * (vb[r * nb + j] as number);
+        tmp[i] = acc;
+      }
+      for (let i = 0; i < j; i++) {
+        let acc = 0;
+        for (let l = i; l < j; l++) acc += (t[i * NB + l] as number) * (tmp[l] as number);
+        t[i * NB + j] = -bj * acc;
+      }
+      t[j * NB + j] = bj;
     }
+    // W = Vᵀ Q₂₂ (nb × rows), TW = T W, Q₂₂ −= V TW
+    gemm(true, false, nb, rows, rows, 1, vb, 0, nb, q, s * n + s, n, 0, w, 0, rows);
+    for (let i = 0; i < nb; i++) {
+      const ro = i * rows;
+      tw.fill(0, ro, ro + rows);
+      for (let l = i; l < nb; l++) {
+        const til = t[i * NB + l] as number;
+        if (til === 0) continue;
+        const lo = l * rows;
+        for (let c = 0; c < rows; c++) tw[ro + c] = (tw[ro + c] as number) + til * (w[lo + c] as number);
+      }
+    }
+    gemm(false, false, rows, rows, nb, -1, vb, 0, nb, tw, 0, rows, 1, q, s * n + s, n);
   }
   return q;
 }
