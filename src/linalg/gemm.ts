@@ -30,7 +30,6 @@ const NC = 256;
 // Packing buffers, reused across calls (grown on demand; GEMM is not re-entered).
 const packA = allocArray("float64", MC * KC);
 const packB = allocArray("float64", KC * NC);
-let wide = allocArray("float64", 0);
 
 /**
  * C[m × n] = α·op(A)·op(B) + β·C, all row-major with leading dimensions (row strides) lda, ldb, ldc
@@ -95,8 +94,9 @@ function run(
   let co = cOff;
   let cl = ldc;
   const spill = k > KC && !(c instanceof Float64Array);
-  if (spill) {
-    if (wide.length < m * n) wide = allocArray("float64", m * n);
+  // (a fresh buffer per call: keeping the largest one alive could pin hundreds of MB)
+  const wide = spill ? allocArray("float64", m * n) : null;
+  if (wide) {
     cc = wide;
     co = 0;
     cl = n;
@@ -116,7 +116,7 @@ function run(
       }
     }
   }
-  if (spill) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[cOff + i * ldc + j] = wide[i * n + j] as number;
+  if (wide) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[cOff + i * ldc + j] = wide[i * n + j] as number;
 }
 
 /** Pack op(A)[i0 … i0+mb, p0 … p0+kb] into MR-row strips: strip s, step p at packA[(s·kb + p)·MR + r]. */
