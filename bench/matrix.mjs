@@ -15,7 +15,8 @@
  * libblas.so.3 the system's alternatives select. Nothing global is changed.
  * Writes <out>.json and <out>.md.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { availableParallelism, loadavg } from "node:os";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -33,6 +34,13 @@ const blasMode = opt("blas", "openblas");
 const pkPath = resolve(opt("poolkit", resolve(here, "..", "dist", "index.js")));
 const out = resolve(opt("out", resolve(here, "results", "matrix")));
 const pk = await import(pathToFileURL(pkPath).href);
+const loadStart = loadavg()[0];
+let commit = "unknown";
+try {
+  commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: dirname(pkPath), encoding: "utf8" }).trim();
+} catch {
+  // not a git checkout
+}
 
 /** Same shapes as bench/torch_matrix.py. `budget`: seconds of calls per round (at least one call). */
 const WORKLOADS = [
@@ -191,10 +199,11 @@ for (const w of WORKLOADS) {
 for (const t of Object.values(peers)) t.stop();
 
 mkdirSync(dirname(out), { recursive: true });
-const meta = { date: new Date().toISOString(), node: process.version, poolkit: pkPath, rounds, torch: Object.fromEntries(Object.entries(peers).map(([b, t]) => [b, t.info])) };
+const meta = { date: new Date().toISOString(), node: process.version, poolkit: pkPath, commit, loadavg: [loadStart, loadavg()[0]], rounds, torch: Object.fromEntries(Object.entries(peers).map(([b, t]) => [b, t.info])) };
 writeFileSync(`${out}.json`, JSON.stringify({ meta, eigen: eigenRows, results }, null, 1) + "\n");
 const cols = Object.keys(peers);
-let md = `# Matrix workloads: poolkit vs PyTorch CPU (1 thread, float32)\n\n${meta.date}, Node ${meta.node}, ${rounds} alternating rounds, medians; ratio = poolkit / torch.\n`;
+let md = `# Matrix workloads: poolkit vs PyTorch CPU (1 thread, float32)\n\n${meta.date}, Node ${meta.node}, poolkit ${commit}, ${rounds} alternating rounds, medians; ratio = poolkit / torch.\n`;
+md += `1-minute load average ${meta.loadavg[0].toFixed(1)} at the start, ${meta.loadavg[1].toFixed(1)} at the end (on ${availableParallelism()} cores).\n`;
 for (const b of cols) md += `torch ${peers[b].info.torch} with ${b}: ${peers[b].info.blas}\n`;
 md += `\n| workload | mode | poolkit ms |${cols.map((b) => ` torch (${b}) ms | ratio (${b}) |`).join("")}\n|---|---|---|${cols.map(() => "---|---|").join("")}\n`;
 for (const r of results) md += `| ${r.label} | ${r.mode === "fwd" ? "forward" : "forward+backward"} | ${r.poolkitMs.toFixed(1)} |${cols.map((b) => ` ${r[`torch_${b}Ms`].toFixed(1)} | ${r[`ratio_${b}`].toFixed(2)}× |`).join("")}\n`;

@@ -236,10 +236,11 @@ function newtonSchulzBackward(st: ImageState, g: Float64Array, d: number, iterat
  * NaN or ±∞ in an image (or a covariance overflowing float64, |x| ≳ 10¹⁵⁴) gives NaN for that image's
  * output and gradient under logm, sqrtm and newton-schulz.
  *
- * Cost per image: O(D²·H·W) for the covariance and O(D³) for the normalisation — measured in
- * TypeScript on one thread of a 2-core machine, ≈ 0.05 s at D = 256, ≈ 0.4 s at D = 512, ≈ 3–4 s at
- * D = 1024 for logm / sqrtm (about 8× per doubling of D). `maxDim` (default 1024) refuses larger D
- * up front; raise it with `{ maxDim }` when that cost is intended. Backward is exact: Daleckii–Krein divided differences for the
+ * Cost per image: O(D²·H·W) for the covariance and O(D³) for the normalisation. The
+ * eigendecomposition alone measured (bench/matrix.mjs, TypeScript, one thread of a shared 2-core
+ * machine) 0.2 s at D = 256, 0.8 s at D = 512, 8.7 s at D = 1024 (about 8× per doubling of D); the
+ * backward pass adds four D × D × D products. `maxDim` (default 1024) refuses larger D up front;
+ * raise it with `{ maxDim }` when that cost is intended. Backward is exact: Daleckii–Krein divided differences for the
  * eigen paths (closed forms for log and √ that stay exact for equal or close eigenvalues), iSQRT's
  * backward recursion with the trace terms, and the triangle's gradient is scattered to the upper
  * half without doubling. Deviations: MPN-COV writes the triangle column by column (we use fast-MPN-COV's
