@@ -6,6 +6,7 @@ import { boolOption, enumOption, expectOptions, numberOption } from "../check.js
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { kernel } from "../kernels/registry.js";
 import { fftPlan, type FFTPlan } from "../linalg/fft.js";
+import { gemm } from "../linalg/gemm.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import { runAs } from "../tensor/limits.js";
@@ -464,30 +465,12 @@ function gatherBlock(x: TypedArray, xo: number, c: number, cs: number, ts: numbe
 
 /** p[k, t] = W_k · x_t: [d, c] × [c, lb] → [d, lb] as dot products of contiguous rows. */
 function projectBlock(w: Float64Array, d: number, c: number, xt: Float64Array, lb: number, p: Float64Array): void {
-  for (let k = 0; k < d; k++) {
-    const wr = k * c;
-    for (let t = 0; t < lb; t++) {
-      const xr = t * c;
-      let acc = 0;
-      for (let j = 0; j < c; j++) acc += (w[wr + j] as number) * (xt[xr + j] as number);
-      p[k * lb + t] = acc;
-    }
-  }
+  gemm(false, true, d, lb, c, 1, w, 0, c, xt, 0, c, 0, p, 0, lb);
 }
 
 /** dx[xo + j·cs + (l0 + t)·ts] += Σ_k W[k, j] q[k, t]  (dx_block = Wᵀ q; a broadcast vector sums over t). */
 function scatterTransposed(w: Float64Array, d: number, c: number, q: Float64Array, lb: number, dx: FloatArray, xo: number, cs: number, ts: number, l0: number, tmp: Float64Array): void {
-  tmp.fill(0, 0, c * lb);
-  for (let k = 0; k < d; k++) {
-    const qr = k * lb;
-    const wr = k * c;
-    for (let j = 0; j < c; j++) {
-      const wkj = w[wr + j] as number;
-      if (wkj === 0) continue;
-      const tr = j * lb;
-      for (let t = 0; t < lb; t++) tmp[tr + t] = (tmp[tr + t] as number) + wkj * (q[qr + t] as number);
-    }
-  }
+  gemm(true, false, c, lb, d, 1, w, 0, c, q, 0, lb, 0, tmp, 0, lb);
   for (let j = 0; j < c; j++) {
     const dst = xo + j * cs + l0 * ts;
     const tr = j * lb;
