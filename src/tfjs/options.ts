@@ -86,7 +86,7 @@ const adaptiveKinds = { outputSize: "value" } as const;
 const fractionalKinds = { kernelSize: "value", outputSize: "value", outputRatio: "value", samples: "tensor", seed: "value" } as const;
 const softKinds = { ...sliding, gradMode: "value" } as const;
 const generalizedKinds = { kernelSize: "value", stride: "value", sharing: "value" } as const;
-const grassmannKinds = { k: "value" } as const;
+const grassmannKinds = { k: "value", maxDim: "value" } as const;
 const postKinds = { signedSqrt: "value", l2: "value", sqrtEps: "value", l2Eps: "value" } as const;
 
 /**
@@ -132,7 +132,7 @@ export const CORE_OPTION_KINDS = {
   localImportancePool2d: sliding,
   detailPreservingPool2d: { reward: "value" },
   dynamicPool2d: {},
-  covariancePool: { normalization: "value", eps: "value", iterations: "value", output: "value" },
+  covariancePool: { normalization: "value", eps: "value", iterations: "value", output: "value", maxDim: "value" },
   grassmannPool: grassmannKinds,
   grassmannCompactPool: grassmannKinds,
   spatialPyramidPool: { levels: "value", mode: "value" },
