@@ -63,14 +63,14 @@ function avgPoolN(rank: 1 | 2 | 3) {
       const plan = planSlidingFor(name, input, g);
       const div = avgDivisors(plan.axes, countIncludePad, divisorOverride);
       const y = allocArray(x.dtype, plan.planes * plan.outPlaneSize);
-      kernel("avgPool.forward", x.dtype, avgWindowsForward)(x.data as FloatArray, y, plan.planes, plan.axes, div);
+      kernel("avgWindows.forward", x.dtype, avgWindowsForward)(x.data as FloatArray, y, plan.planes, plan.axes, div);
       const xShape = x.shape;
       const xDtype = x.dtype;
       return {
         output: fromArray(y, plan.outShape),
         backward: (dy: Tensor) => {
           const dx = allocArray(xDtype, plan.planes * plan.inPlaneSize);
-          kernel("avgPool.backward", xDtype, avgWindowsBackward)(dy.data as FloatArray, dx, plan.planes, plan.axes, div);
+          kernel("avgWindows.backward", xDtype, avgWindowsBackward)(dy.data as FloatArray, dx, plan.planes, plan.axes, div);
           return [fromArray(dx, xShape)];
         },
       };

@@ -144,7 +144,7 @@ export const learnedMixPool2d = defineOp(
     // p = 0, so the valid count is the avg divisor either way (spec §0).
     const maps = maxAvgMaps(x, plan, true);
     const y = allocArray(dtype, plan.planes * out);
-    kernel("learnedMixPool.mix", dtype, mixForward)(maps.mx, maps.av, w, y);
+    kernel("mix.forward", dtype, mixForward)(maps.mx, maps.av, w, y);
     return {
       output: fromArray(y, plan.outShape),
       backward: (dy: Tensor) => {
@@ -159,7 +159,7 @@ export const learnedMixPool2d = defineOp(
           const x64 = allocArray("float64", x.size);
           x64.set(x.data);
           av = allocArray("float64", av.length);
-          kernel("avgPool.forward", "float64", avgWindowsForward)(x64, av, plan.planes, plan.axes, maps.div);
+          kernel("avgWindows.forward", "float64", avgWindowsForward)(x64, av, plan.planes, plan.axes, maps.div);
         }
         const acc = new Float64Array(nA);
         for (let p = 0; p < plan.planes; p++) {

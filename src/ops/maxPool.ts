@@ -76,7 +76,7 @@ function maxPoolImpl(name: string, rank: 1 | 2 | 3, x: unknown, opts: unknown): 
   const outSize = plan.planes * plan.outPlaneSize;
   const y = allocArray(x.dtype, outSize);
   const idx = allocArray("int32", outSize);
-  kernel("maxPool.forward", x.dtype, maxWindowsForward)(x.data as FloatArray, y, idx, plan.planes, plan.axes);
+  kernel("maxWindows.forward", x.dtype, maxWindowsForward)(x.data as FloatArray, y, idx, plan.planes, plan.axes);
   const output = fromArray(y, plan.outShape);
   const indices = fromArray(idx, plan.outShape);
   const empty = emptyWindows(plan);
@@ -97,7 +97,7 @@ function maxPoolImpl(name: string, rank: 1 | 2 | 3, x: unknown, opts: unknown): 
         for (let p = 0; p < plan.planes; p++) for (const e of empty) masked[p * plan.outPlaneSize + e] = 0;
         g = masked;
       }
-      kernel("maxPool.backward", xDtype, maxWindowsBackward)(g, indices.data as Int32Array, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+      kernel("maxWindows.backward", xDtype, maxWindowsBackward)(g, indices.data as Int32Array, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
       return [fromArray(dx, xShape)];
     },
   };
