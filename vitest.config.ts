@@ -17,7 +17,7 @@ export default defineConfig({
         test: {
           name: "detach",
           include: ["test/contract.test.ts", "test/ops/**/*.test.ts", "test/kernels/**/*.test.ts", "test/backends/**/*.test.ts"],
-          env: { POOLKIT_TEST_STORAGE: "detach" },
+          env: { POOLKIT_TEST_STORAGE: "detach", POOLKIT_BACKEND: "wasm-simd" },
         },
       },
     ],

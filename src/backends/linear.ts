@@ -24,6 +24,8 @@ const MAX_PAGES = 65536;
  * segments from address 8 upward; the kernels have none beyond a few bytes).
  */
 const RESERVED = PAGE;
+/** Bytes kept mapped past the last block (one v128). */
+const GUARD = 16;
 
 const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4 };
 
@@ -148,11 +150,12 @@ export class LinearHeap {
     } else {
       ptr = this.#top;
       const end = ptr + bytes;
-      if (end > MAX_PAGES * PAGE) return null;
+      if (end + GUARD > MAX_PAGES * PAGE) return null;
       const have = this.memory.buffer.byteLength;
-      if (end > have) {
+      // GUARD bytes stay mapped past the last block: SIMD kernels may load one vector past a row's end
+      if (end + GUARD > have) {
         // grow by at least a quarter of the current size so a run of new shapes does not grow page by page
-        const need = Math.ceil((end - have) / PAGE);
+        const need = Math.ceil((end + GUARD - have) / PAGE);
         const pages = Math.min(Math.max(need, Math.ceil(have / PAGE / 4)), MAX_PAGES - have / PAGE);
         try {
           this.memory.grow(pages);

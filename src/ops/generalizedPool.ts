@@ -148,9 +148,10 @@ export const learnedMixPool2d = defineOp(
     return {
       output: fromArray(y, plan.outShape),
       backward: (dy: Tensor) => {
-        const g = dy.data as FloatArray;
         const dx = allocArray(dtype, x.size);
-        mixBackward(g, w, maps, plan, dx, dtype);
+        mixBackward(dy.data as FloatArray, w, maps, plan, dx, dtype);
+        // read dy's view after the kernels: a WebAssembly kernel's scratch allocation may grow memory and detach it
+        const g = dy.data as FloatArray;
         // max − avg with the average in float64: a float32-rounded average is off by up to ulp(avg)/2,
         // which is all of max − avg's precision when the window's spread is small against its level
         // (eight 10000s and one 10001: 0.888672 instead of 8/9). The max is an input value, exact.
