@@ -255,6 +255,14 @@ export function zeros(shape: readonly number[], dtype: DType = "float32"): Tenso
   return new Tensor(allocate(dtype, shapeSize(shape)), shape, dtype);
 }
 
+/**
+ * @internal An output tensor for a kernel that writes every element: storage from the active backend,
+ * not zero-filled (a reused linear-memory block keeps old values until the kernel overwrites them).
+ */
+export function emptyTensor(shape: readonly number[], dtype: DType): Tensor {
+  return new Tensor(allocate(dtype, shapeSize(shape), false), shape, dtype);
+}
+
 export function full(shape: readonly number[], value: number, dtype: DType = "float32"): Tensor {
   checkShape("full", shape);
   const s = allocate(dtype, shapeSize(shape), false);
