@@ -213,3 +213,33 @@ describe("setBackend / getBackend", () => {
     }
   });
 });
+
+describe("FinalizationRegistry safety net", () => {
+  it("tensors dropped without dispose() are released after garbage collection (linear blocks go back to the free list)", async () => {
+    const { setFlagsFromString } = await import("node:v8");
+    const { runInNewContext } = await import("node:vm");
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const saved = storageBackend();
+    const heap = new LinearHeap();
+    setStorageBackend(heap);
+    try {
+      const before = memory();
+      (() => {
+        for (let i = 0; i < 50; i++) zeros([1000]);
+      })();
+      expect(memory().tensors).toBe(before.tensors + 50);
+      expect(heap.liveBlocks).toBe(50);
+      for (let attempt = 0; attempt < 20 && heap.liveBlocks > 0; attempt++) {
+        gc();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // (earlier tests' undisposed tensors may be collected too, so memory() can drop below `before`)
+      expect(heap.liveBlocks).toBe(0);
+      expect(heap.liveBytes).toBe(0);
+      expect(memory().tensors).toBeLessThanOrEqual(before.tensors);
+    } finally {
+      setStorageBackend(saved);
+    }
+  });
+});
