@@ -49,10 +49,99 @@
 }
 
 /**
+ * SIMD max over the interior run [cLo, cHi) of one output row (cHi − cLo ≥ 4): blocks of 4 outputs,
+ * the last block moved back to end at cHi (it recomputes a few outputs, with identical results), so
+ * no output of the run is left to the scalar path. `s` is the column stride; the callers pass the
+ * literals 1 and 2 so that, once inlined, the load's stride test folds away.
+ */
+// @ts-ignore: decorator
+@inline function maxRun(
+  xp: usize, y: usize, idx: usize, oRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, H: i32, W: i32,
+  cS: usize, cLo: i32, cHi: i32, s: i32, cK: i32,
+): void {
+  const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, s), 2, 2 * s), 3, 3 * s);
+  let oc = cLo;
+  while (oc < cHi) {
+    if (oc + 4 > cHi) oc = cHi - 4;
+    const c0 = ldi(cS, oc);
+    // The window's first tap starts the scan: comparing it against −∞ would replace exactly when
+    // it is not −∞, and a −∞ first tap gives (−∞, first tap) either way.
+    const first = (a0 * H + b0) * W + c0;
+    let best = load4(xp, first, s);
+    let bi = i32x4.add(i32x4.splat(first), lane);
+    for (let ia = a0; ia < a1; ia++) {
+      for (let ib = b0; ib < b1; ib++) {
+        const row = (ia * H + ib) * W + c0;
+        const rowIdx = i32x4.add(i32x4.splat(row), lane);
+        // PyTorch's rule `v > best || isnan(v)` per lane; taps unrolled for windows 2 and 3 wide
+        const k0 = select<i32>(1, 0, row == first);
+        if (cK == 3 && k0 == 0) {
+          let v = load4(xp, row, s);
+          let m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+          best = v128.bitselect(v, best, m);
+          bi = v128.bitselect(rowIdx, bi, m);
+          v = load4(xp, row + 1, s);
+          m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+          best = v128.bitselect(v, best, m);
+          bi = v128.bitselect(i32x4.add(rowIdx, i32x4.splat(1)), bi, m);
+          v = load4(xp, row + 2, s);
+          m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+          best = v128.bitselect(v, best, m);
+          bi = v128.bitselect(i32x4.add(rowIdx, i32x4.splat(2)), bi, m);
+        } else if (cK == 2 && k0 == 0) {
+          let v = load4(xp, row, s);
+          let m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+          best = v128.bitselect(v, best, m);
+          bi = v128.bitselect(rowIdx, bi, m);
+          v = load4(xp, row + 1, s);
+          m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+          best = v128.bitselect(v, best, m);
+          bi = v128.bitselect(i32x4.add(rowIdx, i32x4.splat(1)), bi, m);
+        } else {
+          for (let k = k0; k < cK; k++) {
+            const v = load4(xp, row + k, s);
+            const m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+            best = v128.bitselect(v, best, m);
+            bi = v128.bitselect(i32x4.add(rowIdx, i32x4.splat(k)), bi, m);
+          }
+        }
+      }
+    }
+    const o = oRow + oc;
+    v128.store(y + ((<usize>o) << 2), best);
+    v128.store(idx + ((<usize>o) << 2), bi);
+    oc += 4;
+  }
+}
+
+/** Scalar max of one window (branch-free selects: on random data a branchy scan mispredicts). */
+// @ts-ignore: decorator
+@inline function maxOne(
+  xp: usize, y: usize, idx: usize, o: i32, a0: i32, a1: i32, sa: i32, b0: i32, b1: i32, sb: i32, c0: i32, c1: i32, sc: i32, H: i32, W: i32,
+): void {
+  let best: f32 = -Infinity;
+  let bi = (a0 * H + b0) * W + c0;
+  for (let ia = a0; ia < a1; ia += sa) {
+    for (let ib = b0; ib < b1; ib += sb) {
+      const row = (ia * H + ib) * W;
+      for (let ic = c0; ic < c1; ic += sc) {
+        const v = ldf(xp, row + ic);
+        const m = (<i32>(v > best)) | (<i32>(v != v)); // no short-circuit branch
+        best = select<f32>(v, best, m != 0);
+        bi = select<i32>(row + ic, bi, m != 0);
+      }
+    }
+  }
+  stf(y, o, best);
+  sti(idx, o, bi);
+}
+
+/**
  * Max over each window with flat in-plane indices, for a plan of three axes (A = depth, B = height,
  * C = width; trivial leading axes for 1-d/2-d). Axis arrays: start/end per output position, step =
  * dilation. Output columns [cLo, cHi) are interior windows of cK taps starting cStride apart
- * (given only when every step is 1); they take the SIMD path 4 at a time.
+ * (given only when every step is 1 and the run has at least 4 columns); the SIMD build computes
+ * them 4 at a time.
  */
 export function maxForward(
   x: usize, y: usize, idx: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
@@ -61,62 +150,33 @@ export function maxForward(
   cS: usize, cE: usize, nC: i32, sc: i32,
   cLo: i32, cHi: i32, cStride: i32, cK: i32,
 ): void {
+  const simd = ASC_FEATURE_SIMD && cHi - cLo >= 4;
   for (let p = 0; p < planes; p++) {
     const xp = x + ((<usize>p * <usize>inPlane) << 2);
-    let o = p * outPlane;
+    let oRow = p * outPlane;
     for (let oa = 0; oa < nA; oa++) {
       const a0 = ldi(aS, oa);
       const a1 = ldi(aE, oa);
       for (let ob = 0; ob < nB; ob++) {
         const b0 = ldi(bS, ob);
         const b1 = ldi(bE, ob);
-        let oc = 0;
-        while (oc < nC) {
-          if (ASC_FEATURE_SIMD) {
-            if (oc >= cLo && oc + 4 <= cHi) {
-              const c0 = ldi(cS, oc);
-              const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, cStride), 2, 2 * cStride), 3, 3 * cStride);
-              let best = f32x4.splat(-Infinity);
-              let bi = i32x4.add(i32x4.splat((a0 * H + b0) * W + c0), lane);
-              for (let ia = a0; ia < a1; ia++) {
-                for (let ib = b0; ib < b1; ib++) {
-                  const row = (ia * H + ib) * W + c0;
-                  for (let k = 0; k < cK; k++) {
-                    const v = load4(xp, row + k, cStride);
-                    const m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
-                    best = v128.bitselect(v, best, m);
-                    bi = v128.bitselect(i32x4.add(i32x4.splat(row + k), lane), bi, m);
-                  }
-                }
-              }
-              v128.store(y + ((<usize>o) << 2), best);
-              v128.store(idx + ((<usize>o) << 2), bi);
-              o += 4;
-              oc += 4;
-              continue;
-            }
+        if (ASC_FEATURE_SIMD) {
+          if (simd) {
+            for (let oc = 0; oc < cLo; oc++) maxOne(xp, y, idx, oRow + oc, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, H, W);
+            // the common geometries with literal stride and width, so the inlined copies fold their tests
+            if (cStride == 2 && cK == 2) maxRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, 2);
+            else if (cStride == 2 && cK == 3) maxRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, 3);
+            else if (cStride == 1 && cK == 3) maxRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, 3);
+            else if (cStride == 1) maxRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, cK);
+            else if (cStride == 2) maxRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, cK);
+            else maxRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, cStride, cK);
+            for (let oc = cHi; oc < nC; oc++) maxOne(xp, y, idx, oRow + oc, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, H, W);
+            oRow += nC;
+            continue;
           }
-          const c0 = ldi(cS, oc);
-          const c1 = ldi(cE, oc);
-          let best: f32 = -Infinity;
-          let bi = (a0 * H + b0) * W + c0;
-          for (let ia = a0; ia < a1; ia += sa) {
-            for (let ib = b0; ib < b1; ib += sb) {
-              const row = (ia * H + ib) * W;
-              for (let ic = c0; ic < c1; ic += sc) {
-                const v = ldf(xp, row + ic);
-                if (v > best || v != v) {
-                  best = v;
-                  bi = row + ic;
-                }
-              }
-            }
-          }
-          stf(y, o, best);
-          sti(idx, o, bi);
-          o++;
-          oc++;
         }
+        for (let oc = 0; oc < nC; oc++) maxOne(xp, y, idx, oRow + oc, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, H, W);
+        oRow += nC;
       }
     }
   }
