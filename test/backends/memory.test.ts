@@ -52,6 +52,14 @@ describe("LinearHeap", () => {
     expect(big.view.length).toBe(1 << 20);
   });
 
+  it("a block past the 4 GiB wasm32 address space is refused (null: the caller falls back to JS-heap storage), without growing", () => {
+    const heap = new LinearHeap();
+    const capacity = heap.capacity;
+    expect(heap.allocate("float64", 2 ** 29, false)).toBeNull(); // 4 GiB of values + the reserved first page
+    expect(heap.capacity).toBe(capacity);
+    expect(heap.liveBlocks).toBe(0);
+  });
+
   it("detachOnAllocate detaches every earlier view on each allocation", () => {
     const heap = new LinearHeap({ detachOnAllocate: true });
     const a = heap.allocate("float64", 2, true)!;
