@@ -15,7 +15,7 @@
  * sums within float32 accumulation error (see docs/backends.md).
  */
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { onFirstAllocation, setStorageBackend } from "../tensor/alloc.js";
+import { setStorageBackend } from "../tensor/alloc.js";
 import { LinearHeap } from "./linear.js";
 import { installWasmKernels, removeWasmKernels, simdSupported, wasmSupported } from "./wasm/index.js";
 
@@ -49,7 +49,8 @@ function envBackend(): string | undefined {
   return v === undefined || v === "" ? undefined : v;
 }
 
-function chooseDefault(): void {
+/** @internal Activate the default backend unless one is active (called on the first allocation). */
+export function chooseDefaultBackend(): void {
   if (current !== null) return;
   const forced = envBackend();
   if (forced !== undefined) {
@@ -66,7 +67,6 @@ function chooseDefault(): void {
   activate(simdSupported() ? "wasm-simd" : "js");
 }
 
-onFirstAllocation(chooseDefault);
 
 /**
  * Select where new tensors live and which kernels run: `"wasm-simd"`, `"wasm"` or `"js"`. Tensors
@@ -86,7 +86,7 @@ export function setBackend(name: BackendName): void {
 
 /** The active backend's name (choosing the default on first call). */
 export function getBackend(): BackendName {
-  chooseDefault();
+  chooseDefaultBackend();
   return current as BackendName;
 }
 

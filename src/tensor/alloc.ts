@@ -15,6 +15,7 @@
  * Storage is reference-counted by the tensors that share it (`reshape` shares); when the last one is
  * disposed (or garbage-collected, see tensor.ts) a linear block returns to its free list.
  */
+import { chooseDefaultBackend } from "../backends/index.js";
 import { LinearHeap, LinearStorage } from "../backends/linear.js";
 import { PoolkitTypeError } from "../errors.js";
 import type { DType, FloatArray, FloatDType, TypedArray } from "./dtype.js";
@@ -126,19 +127,14 @@ export function storageBackend(): LinearHeap | null {
 }
 
 /**
- * Hook the backend module installs so the default backend (chosen on first use, not at import) is
- * in place before the first allocation; keeps this module free of the backends' imports.
+ * The default backend is chosen on first allocation, not at import. A direct import (not a hook the
+ * backend module installs at load) so that bundlers honouring `"sideEffects": false` cannot drop it.
  */
-let ensure: (() => void) | null = null;
-/** @internal */
-export function onFirstAllocation(fn: () => void): void {
-  ensure = fn;
-}
+let chosen = false;
 function ensureBackend(): void {
-  if (ensure !== null) {
-    const f = ensure;
-    ensure = null;
-    f();
+  if (!chosen) {
+    chosen = true;
+    chooseDefaultBackend();
   }
 }
 
