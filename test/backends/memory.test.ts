@@ -251,3 +251,21 @@ describe("FinalizationRegistry safety net", () => {
     }
   });
 });
+
+describe("POOLKIT_BACKEND (Node, read on first use)", () => {
+  // runs the built package (npm test builds first) in a fresh process per value
+  const run = async (value: string): Promise<string> => {
+    const { spawnSync } = await import("node:child_process");
+    const entry = new URL("../../dist/index.js", import.meta.url).href;
+    const script = `import(${JSON.stringify(entry)}).then((m) => { try { m.tensor([1]); console.log(m.getBackend()); } catch (e) { console.log(e.constructor.name + " " + e.message); } })`;
+    const r = spawnSync(process.execPath, ["-e", script], { env: { ...process.env, POOLKIT_BACKEND: value }, encoding: "utf8" });
+    return r.stdout.trim();
+  };
+  it("forces a backend, and an unknown name is a clear error at the first allocation", async () => {
+    expect(await run("js")).toBe("js");
+    expect(await run("wasm")).toBe("wasm");
+    expect(await run("wasm-simd")).toBe("wasm-simd");
+    expect(await run("webgpu")).toBe('PoolkitTypeError POOLKIT_BACKEND: expected "wasm-simd", "wasm" or "js", got "webgpu"');
+    expect(await run("")).toBe("wasm-simd"); // empty = unset: the fastest available
+  }, 60_000);
+});
