@@ -1,10 +1,25 @@
 import { defineConfig } from "vitest/config";
 
+// Two projects: the whole suite on the default backend, and the contract, op and backend tests again
+// on storage that detaches every earlier typed-array view on each allocation (test/backends/setup.ts),
+// so an op or test that keeps a view across an allocation fails here instead of on the day
+// WebAssembly memory happens to grow.
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    setupFiles: ["test/backends/setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    projects: [
+      { extends: true, test: { name: "default", include: ["test/**/*.test.ts"] } },
+      {
+        extends: true,
+        test: {
+          name: "detach",
+          include: ["test/contract.test.ts", "test/ops/**/*.test.ts", "test/kernels/**/*.test.ts", "test/backends/**/*.test.ts"],
+          env: { POOLKIT_TEST_STORAGE: "detach", POOLKIT_BACKEND: "wasm-simd" },
+        },
+      },
+    ],
   },
 });

@@ -23,11 +23,18 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
 import * as tf from "@tensorflow/tfjs";
-import "@tensorflow/tfjs-backend-wasm";
-import * as ort from "onnxruntime-node";
 import * as poolkit from "../dist/index.js";
 import { buildArgs, mergeOptions, opFor, pickRank, primaryOutput, sampleTensor } from "../dist/cli/invoke.js";
 import { poolModel } from "./onnx.mjs";
+import { runWorkloads } from "./workloads.mjs";
+
+// Peers load dynamically: a missing optional peer (moved to bench/package.json, not installed)
+// turns into a note instead of a crash.
+await import("@tensorflow/tfjs-backend-wasm").catch((e) => console.error(`tfjs-backend-wasm unavailable: ${e.message}`));
+const ort = await import("onnxruntime-node").catch((e) => {
+  console.error(`onnxruntime-node unavailable: ${e.message}`);
+  return null;
+});
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
@@ -231,6 +238,8 @@ const version = (pkg) => {
 };
 await tfjsBackend("wasm");
 const wasmFlags = `SIMD ${await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")}, threads ${await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")}`;
+console.error("backend workloads W1/W2/W3 (interleaved) …");
+const work = await runWorkloads({ poolkit, tf, ort, poolModel, rounds: quick ? 5 : 15, warmupMs: quick ? 300 : 2000 });
 console.error("peers (max/avg pooling) …");
 const peers = await peerRows();
 console.error("every registered method …");
@@ -250,16 +259,53 @@ const env = [
   "- the last column checks that the peers computed the same thing: the largest absolute difference between their output and poolkit's",
 ];
 
+const cell = (r, name) => {
+  const c = r.contenders[name];
+  return c ? `${fmtMs(c)} (${Math.round(c.faults)})` : "n/a";
+};
+const rel = (r, a, b) => {
+  const x = r.contenders[a];
+  const y = r.contenders[b];
+  return x && y ? `${(x.ms / y.ms).toFixed(2)}×` : "n/a";
+};
+const workTable = table(
+  ["workload", "floor ms", "poolkit wasm-simd ms (faults)", "% of floor", "poolkit js ms (faults)", "tfjs-wasm ms (faults)", "wasm-simd / tfjs-wasm", "ORT 1 thread ms (faults)", "wasm-simd / ORT"],
+  work.rows.map((r) => {
+    const simd = r.contenders["poolkit wasm-simd"];
+    return [
+      `${r.id}: ${r.label}`,
+      r.floorMs.toFixed(2),
+      cell(r, "poolkit wasm-simd"),
+      simd ? `${((100 * r.floorMs) / simd.ms).toFixed(0)} %` : "n/a",
+      cell(r, "poolkit js"),
+      cell(r, "tfjs-wasm"),
+      rel(r, "poolkit wasm-simd", "tfjs-wasm"),
+      cell(r, "onnxruntime-node 1 thread"),
+      rel(r, "poolkit wasm-simd", "onnxruntime-node 1 thread"),
+    ];
+  }),
+);
 const fwdTable = table(["op, input", "poolkit ms", "tfjs-cpu ms", "ratio", "tfjs-wasm ms", "ratio", "onnxruntime ms", "ratio", "max abs diff vs ONNX / tfjs-cpu"], peers.fwdRows);
 const bwdTable = table(["op, input", "poolkit ms", "tfjs-cpu ms", "ratio", "tfjs-wasm ms", "ratio"], peers.bwdRows);
 const methodTable = table(["method", "op", "input", "forward ms", "forward+backward ms"], methods.rows);
-const notes = [...peers.notes, ...methods.notes];
+const notes = [...work.notes, ...peers.notes, ...methods.notes];
 
 const md = `# poolkit benchmarks
 
 ${env.join("\n")}
 
-## Forward: max and average pooling vs TensorFlow.js and onnxruntime
+## Backends: W1/W2/W3 (the WebAssembly issue's workloads), interleaved rounds
+
+One process; contenders run in turn in each of ${quick ? 5 : 15} rounds after ${quick ? 0.3 : 2} s of warm-up; medians. "faults" =
+median minor page faults per call (\`process.resourceUsage().minorPageFault\`). "floor" = bytes moved
+(input read + output and, for max, int32 indices written; backward: dy and indices read, dx written)
+at the bandwidth of a plain 64 MiB typed-array copy on this machine (${(work.bandwidth / 1e9).toFixed(1)} GB/s).
+Ratios below 1× mean poolkit wasm-simd is faster. poolkit runs inside \`tidy\` (its documented loop
+form, so storage is reused). One thread everywhere.
+
+${workTable}
+
+## Forward: max and average pooling vs TensorFlow.js and onnxruntime (poolkit on its default backend, ${poolkit.getBackend()})
 
 ${fwdTable}
 
@@ -276,4 +322,8 @@ console.log(md);
 const resultsDir = join(here, "results");
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, quick ? "quick.tmp" : "latest.md"), md);
+writeFileSync(
+  join(resultsDir, quick ? "quick.json.tmp" : "latest.json"),
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, load: [loadBefore, loadavg()[0]], bandwidthBytesPerS: work.bandwidth, workloads: work.rows, notes }, null, 2) + "\n",
+);
 console.error(`wrote ${join(resultsDir, quick ? "quick.tmp" : "latest.md")}`);

@@ -1,25 +1,78 @@
 /**
- * Kernel dispatch: ops call `kernel(name, dtype, fallback)` with their TypeScript kernel as the
- * fallback. A faster backend (WebAssembly SIMD over tensors in linear memory) registers a
- * replacement per kernel name and dtype with `registerKernel`, without any change to the ops' API.
- * Kernels receive storage and a geometry plan, never option objects.
+ * The kernel table: ops reach every kernel through `kernel(name, dtype, reference)`, where `reference`
+ * is the TypeScript implementation (the readable reference every backend is tested against). A
+ * backend registers a replacement per kernel name and dtype with {@link registerKernel}; the op code
+ * does not change.
+ *
+ * Keyed by *kernel*, not by op: one kernel (e.g. `maxWindows.forward`, used by max pooling, adaptive
+ * max pooling, mixed pooling, stochastic pooling's backward and spatial pyramid pooling) has one name,
+ * so one replacement speeds up every op that uses it. test/backends/kernels.test.ts checks that every
+ * name has one reference function and every function one name, and that every op reaches its kernels.
+ *
+ * Kernels take typed-array views (TypeScript) of storage plus the op's geometry plan — never option
+ * objects. Views are evaluated at the call and valid for its duration only; a WebAssembly kernel turns
+ * a view of its linear memory into a pointer (`byteOffset`) and copies anything else in.
  */
-import type { DType } from "../tensor/dtype.js";
+import type { Axes3 } from "../geometry/plan.js";
+import type { DType, FloatArray } from "../tensor/dtype.js";
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-const overrides = new Map<string, Function>();
-
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export function kernel<F extends Function>(name: string, dtype: DType, fallback: F): F {
-  if (overrides.size === 0) return fallback;
-  return (overrides.get(`${name}:${dtype}`) as F | undefined) ?? fallback;
+/** Signatures of the kernels that backends replace (the rest are typed by their reference function). */
+export interface WindowKernels {
+  /** y = max over each window, idx = flat in-plane index of the maximum (PyTorch scan order, NaN propagates). */
+  "maxWindows.forward": (x: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3) => void;
+  /** dx[plane][idx] += dy (dx zero-filled by the caller). */
+  "maxWindows.backward": (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number) => void;
+  /** y = window sum / divisor[o]. */
+  "avgWindows.forward": (x: FloatArray, y: FloatArray, planes: number, axes: Axes3, divisor: Float64Array) => void;
+  /** dx[window] += dy / divisor[o] (dx zero-filled by the caller). */
+  "avgWindows.backward": (dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array) => void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export function registerKernel(name: string, dtype: DType, impl: Function): void {
-  overrides.set(`${name}:${dtype}`, impl);
+// Kernels private to one op: typed by the reference function passed at the call site.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type OpKernel = (...args: any[]) => unknown;
+type OpKernelName =
+  | "bilinear.signedSqrtL2" | "bilinear.signedSqrtL2Backward" | "bilinearPool.gram" | "bilinearPool.gramBackward"
+  | "compactBilinearPool.randomMaclaurin" | "compactBilinearPool.randomMaclaurinBackward"
+  | "compactBilinearPool.tensorSketch" | "compactBilinearPool.tensorSketchBackward"
+  | "detailPreservingPool.forward" | "detailPreservingPool.backward" | "dynamicPool.forward" | "dynamicPool.backward"
+  | "fractionalMaxPool.forward" | "gatedMixPool.forward" | "gatedMixPool.backward" | "mix.forward"
+  | "softmaxWindows.forward" | "softmaxWindows.backward" | "lowRankBilinearPool.forward" | "lowRankBilinearPool.backward"
+  | "lpPool.finish" | "lpPool.finishBackward" | "lpPool.pow" | "lpPool.powBackward"
+  | "maxUnpool.forward" | "maxUnpool.backward" | "roiAlign.forward" | "roiAlign.backward" | "roiPool.forward" | "roiPool.backward"
+  | "stochasticPool.forwardEval" | "stochasticPool.backwardEval" | "stochasticPool.forwardTrain"
+  | "treePool.forward" | "treePool.backward";
+
+/** Every kernel's signature, by kernel name. */
+export type Kernels = WindowKernels & { [K in OpKernelName]: OpKernel };
+export type KernelName = keyof Kernels;
+
+const overrides = new Map<string, OpKernel>();
+
+/** @internal Test hook: called with (name, dtype, reference) on every dispatch. */
+let observer: ((name: KernelName, dtype: DType, reference: OpKernel) => void) | null = null;
+/** @internal Install (or remove, with null) the dispatch observer used by the kernel-coverage test. */
+export function observeKernels(fn: ((name: KernelName, dtype: DType, reference: OpKernel) => void) | null): void {
+  observer = fn;
 }
 
-export function unregisterKernel(name: string, dtype: DType): void {
+/** The implementation of kernel `name` for `dtype`: a registered replacement, else `reference`. */
+export function kernel<K extends KernelName, F extends Kernels[K]>(name: K, dtype: DType, reference: F): F {
+  if (observer !== null) observer(name, dtype, reference);
+  if (overrides.size === 0) return reference;
+  return (overrides.get(`${name}:${dtype}`) as F | undefined) ?? reference;
+}
+
+/**
+ * Replace kernel `name` for `dtype` (every op using that kernel picks it up). The implementation must
+ * give the reference's results: max-type outputs and indices bit-identical, sums within float32
+ * accumulation error.
+ */
+export function registerKernel<K extends KernelName>(name: K, dtype: DType, impl: Kernels[K]): void {
+  overrides.set(`${name}:${dtype}`, impl as OpKernel);
+}
+
+/** Remove a replacement registered with {@link registerKernel} (the reference runs again). */
+export function unregisterKernel(name: KernelName, dtype: DType): void {
   overrides.delete(`${name}:${dtype}`);
 }

@@ -43,12 +43,12 @@ function adaptiveAvgPoolN(rank: 1 | 2 | 3) {
       // Every bin is non-empty and unpadded, so its size is the divisor (PyTorch: sum / kh / kw).
       const div = avgDivisors(p.axes, true);
       const y = allocArray(dtype, p.planes * p.outPlaneSize);
-      kernel("adaptiveAvgPool.forward", dtype, avgWindowsForward)(x.data as FloatArray, y, p.planes, p.axes, div);
+      kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, y, p.planes, p.axes, div);
       return {
         output: fromArray(y, p.outShape),
         backward: (dy: Tensor): Grads => {
           const dx = allocArray(dtype, p.planes * p.inPlaneSize);
-          kernel("adaptiveAvgPool.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx, p.planes, p.axes, div);
+          kernel("avgWindows.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx, p.planes, p.axes, div);
           return [fromArray(dx, p.inShape)];
         },
       };
@@ -63,10 +63,10 @@ function adaptiveMaxCore(name: string, rank: 1 | 2 | 3, x: Tensor, opts: Adaptiv
   const dtype = x.dtype as FloatDType;
   const y = allocArray(dtype, p.planes * p.outPlaneSize);
   const idx = allocArray("int32", p.planes * p.outPlaneSize);
-  kernel("adaptiveMaxPool.forward", dtype, maxWindowsForward)(x.data as FloatArray, y, idx, p.planes, p.axes);
+  kernel("maxWindows.forward", dtype, maxWindowsForward)(x.data as FloatArray, y, idx, p.planes, p.axes);
   const backward = (dy: Tensor): Grads => {
     const dx = allocArray(dtype, p.planes * p.inPlaneSize);
-    kernel("adaptiveMaxPool.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx, dx, p.planes, p.inPlaneSize, p.outPlaneSize);
+    kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx, dx, p.planes, p.inPlaneSize, p.outPlaneSize);
     return [fromArray(dx, p.inShape)];
   };
   return { output: fromArray(y, p.outShape), idx, outShape: p.outShape, backward };

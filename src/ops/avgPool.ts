@@ -8,9 +8,8 @@ import { planSlidingFor, slidingGeometry, type SlidingGeometry, type SlidingPadd
 import { kernel } from "../kernels/registry.js";
 import { avgDivisors, avgWindowsBackward, avgWindowsForward } from "../kernels/window.js";
 import { defineOp } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 import { slidingShape } from "./maxPool.js";
 
 /** Options of `avgPool1d/2d/3d` (PyTorch's `AvgPoolNd` arguments, camelCased). */
@@ -70,16 +69,17 @@ function avgPoolN(rank: 1 | 2 | 3) {
       const { g, countIncludePad, divisorOverride } = parseAvg(name, rank, opts);
       const plan = planSlidingFor(name, input, g);
       const div = avgDivisors(plan.axes, countIncludePad, divisorOverride);
-      const y = allocArray(x.dtype, plan.planes * plan.outPlaneSize);
-      kernel("avgPool.forward", x.dtype, avgWindowsForward)(x.data as FloatArray, y, plan.planes, plan.axes, div);
+      // the output allocated where the backend keeps tensors (no copy afterwards); views read at the call
+      const output = emptyTensor(plan.outShape, x.dtype);
+      kernel("avgWindows.forward", x.dtype, avgWindowsForward)(x.data as FloatArray, output.data as FloatArray, plan.planes, plan.axes, div);
       const xShape = x.shape;
       const xDtype = x.dtype;
       return {
-        output: fromArray(y, plan.outShape),
+        output,
         backward: (dy: Tensor) => {
-          const dx = allocArray(xDtype, plan.planes * plan.inPlaneSize);
-          kernel("avgPool.backward", xDtype, avgWindowsBackward)(dy.data as FloatArray, dx, plan.planes, plan.axes, div);
-          return [fromArray(dx, xShape)];
+          const dx = zeros(xShape, xDtype);
+          kernel("avgWindows.backward", xDtype, avgWindowsBackward)(dy.data as FloatArray, dx.data as FloatArray, plan.planes, plan.axes, div);
+          return [dx];
         },
       };
     },

@@ -110,7 +110,7 @@ function fractionalCore(name: string, rank: 2 | 3, x: Tensor, opts: FractionalMa
   const backward = (dy: Tensor): Grads => {
     const dx = allocArray(dtype, plan.planes * plan.inPlaneSize);
     // dx[argmax] += dy, accumulating where overlapping windows share an argmax.
-    kernel("fractionalMaxPool.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+    kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
     return [fromArray(dx, plan.inShape)];
   };
   return { output: fromArray(y, plan.outShape), idx, samples, plan, backward };

@@ -149,13 +149,14 @@ export const learnedMixPool2d = defineOp(
     // p = 0, so the valid count is the avg divisor either way (docs/methods/mixed.md).
     const maps = maxAvgMaps(x, plan, true);
     const y = allocArray(dtype, plan.planes * out);
-    kernel("learnedMixPool.mix", dtype, mixForward)(maps.mx, maps.av, w, y);
+    kernel("mix.forward", dtype, mixForward)(maps.mx, maps.av, w, y);
     return {
       output: fromArray(y, plan.outShape),
       backward: (dy: Tensor) => {
-        const g = dy.data as FloatArray;
         const dx = allocArray(dtype, x.size);
-        mixBackward(g, w, maps, plan, dx, dtype);
+        mixBackward(dy.data as FloatArray, w, maps, plan, dx, dtype);
+        // read dy's view after the kernels: a WebAssembly kernel's scratch allocation may grow memory and detach it
+        const g = dy.data as FloatArray;
         // max − avg with the average in float64: a float32-rounded average is off by up to ulp(avg)/2,
         // which is all of max − avg's precision when the window's spread is small against its level
         // (eight 10000s and one 10001: 0.888672 instead of 8/9). The max is an input value, exact.
@@ -164,7 +165,7 @@ export const learnedMixPool2d = defineOp(
           const x64 = allocArray("float64", x.size);
           x64.set(x.data);
           av = allocArray("float64", av.length);
-          kernel("avgPool.forward", "float64", avgWindowsForward)(x64, av, plan.planes, plan.axes, maps.div);
+          kernel("avgWindows.forward", "float64", avgWindowsForward)(x64, av, plan.planes, plan.axes, maps.div);
         }
         const acc = new Float64Array(nA);
         for (let p = 0; p < plan.planes; p++) {

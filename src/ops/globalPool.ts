@@ -48,23 +48,23 @@ function globalOp(name: string, mode: "avg" | "max") {
       const xShape = x.shape;
       if (mode === "avg") {
         const div = avgDivisors(plan.axes, true);
-        kernel("avgPool.forward", dtype, avgWindowsForward)(x.data as FloatArray, y, plan.planes, plan.axes, div);
+        kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, y, plan.planes, plan.axes, div);
         return {
           output: fromArray(y, plan.outShape),
           backward: (dy: Tensor) => {
             const dx = allocArray(dtype, x.size);
-            kernel("avgPool.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx, plan.planes, plan.axes, div);
+            kernel("avgWindows.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx, plan.planes, plan.axes, div);
             return [fromArray(dx, xShape)];
           },
         };
       }
       const idx = allocArray("int32", plan.planes);
-      kernel("maxPool.forward", dtype, maxWindowsForward)(x.data as FloatArray, y, idx, plan.planes, plan.axes);
+      kernel("maxWindows.forward", dtype, maxWindowsForward)(x.data as FloatArray, y, idx, plan.planes, plan.axes);
       return {
         output: fromArray(y, plan.outShape),
         backward: (dy: Tensor) => {
           const dx = allocArray(dtype, x.size);
-          kernel("maxPool.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+          kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
           return [fromArray(dx, xShape)];
         },
       };

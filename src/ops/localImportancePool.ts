@@ -81,14 +81,14 @@ export const localImportancePool2d = defineOp(
     }
     const dtype = x.dtype as "float32" | "float64";
     const y = allocArray(dtype, plan.planes * plan.outPlaneSize);
-    kernel("localImportancePool.forward", dtype, softmaxWindowsForward)(x.data as FloatArray, logits.data as FloatArray, y, plan.planes, plan.axes);
+    kernel("softmaxWindows.forward", dtype, softmaxWindowsForward)(x.data as FloatArray, logits.data as FloatArray, y, plan.planes, plan.axes);
     const output = fromArray(y, plan.outShape);
     return {
       output,
       backward: (dy: Tensor) => {
         const dx = allocArray(dtype, x.size);
         const dl = allocArray(dtype, x.size);
-        kernel("localImportancePool.backward", dtype, softmaxWindowsBackward)(
+        kernel("softmaxWindows.backward", dtype, softmaxWindowsBackward)(
           x.data as FloatArray, logits.data as FloatArray, output.data as FloatArray, dy.data as FloatArray, dx, dl, plan.planes, plan.axes,
         );
         return [fromArray(dx, x.shape), fromArray(dl, x.shape)];

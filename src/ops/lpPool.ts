@@ -129,7 +129,7 @@ function lpPoolN(rank: 1 | 2 | 3) {
       const xp = allocArray(dtype, x.size);
       kernel("lpPool.pow", dtype, lpPowForward)(x.data as FloatArray, xp, p);
       const s = allocArray(dtype, nOut);
-      kernel("avgPool.forward", dtype, avgWindowsForward)(xp, s, plan.planes, plan.axes, div);
+      kernel("avgWindows.forward", dtype, avgWindowsForward)(xp, s, plan.planes, plan.axes, div);
       const u = allocArray(dtype, nOut);
       const y = allocArray(dtype, nOut);
       kernel("lpPool.finish", dtype, lpFinishForward)(s, u, y, invP, area);
@@ -140,7 +140,7 @@ function lpPoolN(rank: 1 | 2 | 3) {
           const gs = allocArray(dtype, nOut);
           kernel("lpPool.finishBackward", dtype, lpFinishBackward)(dy.data as FloatArray, s, u, gs, invP, area);
           const gxp = allocArray(dtype, x.size);
-          kernel("avgPool.backward", dtype, avgWindowsBackward)(gs, gxp, plan.planes, plan.axes, div);
+          kernel("avgWindows.backward", dtype, avgWindowsBackward)(gs, gxp, plan.planes, plan.axes, div);
           const dx = allocArray(dtype, x.size);
           kernel("lpPool.powBackward", dtype, lpPowBackward)(gxp, x.data as FloatArray, dx, p);
           return [fromArray(dx, xShape)];

@@ -13,7 +13,7 @@ import { PoolkitRangeError, show } from "../errors.js";
 import { allocArray } from "../tensor/alloc.js";
 import { MAX_INT32 } from "../tensor/limits.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 
 /** Options of `maxPool1d/2d/3d` (PyTorch's `MaxPoolNd` arguments, camelCased). */
 export interface MaxPoolOptions {
@@ -108,19 +108,17 @@ function maxPoolImpl(name: string, rank: 1 | 2 | 3, x: unknown, opts: unknown, w
   const plan = planSlidingFor(name, input, g);
   const empty = emptyWindows(plan);
   if (withIndices && empty) checkEmptyIndices(name, plan, empty);
-  const outSize = plan.planes * plan.outPlaneSize;
-  const y = allocArray(x.dtype, outSize);
-  const idx = allocArray("int32", outSize);
-  kernel("maxPool.forward", x.dtype, maxWindowsForward)(x.data as FloatArray, y, idx, plan.planes, plan.axes);
-  const output = fromArray(y, plan.outShape);
-  const indices = fromArray(idx, plan.outShape);
+  // outputs allocated where the backend keeps tensors (no copy afterwards); views read at the call
+  const output = emptyTensor(plan.outShape, x.dtype);
+  const indices = emptyTensor(plan.outShape, "int32");
+  kernel("maxWindows.forward", x.dtype, maxWindowsForward)(x.data as FloatArray, output.data as FloatArray, indices.data as Int32Array, plan.planes, plan.axes);
   const xShape = x.shape;
   const xDtype = x.dtype;
   return {
     output,
     indices,
     backward(dy: Tensor): [Tensor] {
-      const dx = allocArray(xDtype, plan.planes * plan.inPlaneSize);
+      const dx = zeros(xShape, xDtype);
       let g = dy.data as FloatArray;
       if (empty) {
         // A window that misses the input outputs −∞ regardless of x: no gradient. PyTorch keeps its
@@ -131,8 +129,8 @@ function maxPoolImpl(name: string, rank: 1 | 2 | 3, x: unknown, opts: unknown, w
         for (let p = 0; p < plan.planes; p++) for (const e of empty) masked[p * plan.outPlaneSize + e] = 0;
         g = masked;
       }
-      kernel("maxPool.backward", xDtype, maxWindowsBackward)(g, indices.data as Int32Array, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
-      return [fromArray(dx, xShape)];
+      kernel("maxWindows.backward", xDtype, maxWindowsBackward)(empty ? g : (dy.data as FloatArray), indices.data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+      return [dx];
     },
   };
 }

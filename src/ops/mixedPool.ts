@@ -89,8 +89,8 @@ export function maxAvgMaps(x: Tensor, plan: WindowPlan, countIncludePad: boolean
   const idx = allocArray("int32", n);
   const av = allocArray(dtype, n);
   const div = avgDivisors(plan.axes, countIncludePad);
-  kernel("maxPool.forward", dtype, maxWindowsForward)((x.data as FloatArray), mx, idx, plan.planes, plan.axes);
-  kernel("avgPool.forward", dtype, avgWindowsForward)((x.data as FloatArray), av, plan.planes, plan.axes, div);
+  kernel("maxWindows.forward", dtype, maxWindowsForward)((x.data as FloatArray), mx, idx, plan.planes, plan.axes);
+  kernel("avgWindows.forward", dtype, avgWindowsForward)((x.data as FloatArray), av, plan.planes, plan.axes, div);
   return { mx, idx, av, div };
 }
 
@@ -116,8 +116,8 @@ export function mixBackward(dy: FloatArray, w: Float64Array, maps: MaxAvgMaps, p
     dMax[i] = a === 1 ? g : a === 0 ? 0 : a * g;
     dAvg[i] = a === 1 ? 0 : a === 0 ? g : (1 - a) * g;
   }
-  kernel("maxPool.backward", dtype, maxWindowsBackward)(dMax, maps.idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
-  kernel("avgPool.backward", dtype, avgWindowsBackward)(dAvg, dx, plan.planes, plan.axes, maps.div);
+  kernel("maxWindows.backward", dtype, maxWindowsBackward)(dMax, maps.idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+  kernel("avgWindows.backward", dtype, avgWindowsBackward)(dAvg, dx, plan.planes, plan.axes, maps.div);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,7 +235,7 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
 
   const maps = maxAvgMaps(x, plan, countIncludePad);
   const y = allocArray(dtype, plan.planes * plan.outPlaneSize);
-  kernel("mixedPool.mix", dtype, mixForward)(maps.mx, maps.av, w, y);
+  kernel("mix.forward", dtype, mixForward)(maps.mx, maps.av, w, y);
   const output = fromArray(y, plan.outShape);
   return {
     output: { output, lambdas } as MixedResult,

@@ -152,7 +152,7 @@ function s3Impl(op: string, x: Tensor, opts?: S3PoolOptions) {
   const mSize = pre.planes * pre.outPlaneSize;
   const mMap = allocArray(dtype, mSize);
   const mIdx = allocArray("int32", mSize);
-  kernel("maxPool.forward", dtype, maxWindowsForward)((x.data as FloatArray), mMap, mIdx, pre.planes, pre.axes);
+  kernel("maxWindows.forward", dtype, maxWindowsForward)((x.data as FloatArray), mMap, mIdx, pre.planes, pre.axes);
   const mInput: SpatialInput = { batched: input.batched, n: input.n, c: input.c, spatial: [ah.m, aw.m] };
 
   let plan: WindowPlan;
@@ -180,24 +180,24 @@ function s3Impl(op: string, x: Tensor, opts?: S3PoolOptions) {
     plan = makePlan(op, mInput, [selectionAxis(ah.m, r.slice()), selectionAxis(aw.m, c.slice())]);
     out = y();
     selIdx = allocArray("int32", out.length);
-    kernel("maxPool.forward", dtype, maxWindowsForward)(mMap, out, selIdx, plan.planes, plan.axes);
+    kernel("maxWindows.forward", dtype, maxWindowsForward)(mMap, out, selIdx, plan.planes, plan.axes);
   } else {
     if (o.rows !== undefined || o.cols !== undefined) throw new PoolkitRangeError(op, `rows and cols only apply with training: true`);
     if (o.seed !== undefined) generatorFor(o.seed, op); // validate; eval draws nothing
     plan = planSlidingFor(op, mInput, slidingGeometry(op, { kernelSize: [ah.s, aw.s], padding: [Math.floor(ah.s / 2), Math.floor(aw.s / 2)] }, 2));
     div = avgDivisors(plan.axes, false);
     out = y();
-    kernel("avgPool.forward", dtype, avgWindowsForward)(mMap, out, plan.planes, plan.axes, div);
+    kernel("avgWindows.forward", dtype, avgWindowsForward)(mMap, out, plan.planes, plan.axes, div);
   }
   const finalPlan = plan;
   return {
     output: { output: fromArray(out, finalPlan.outShape), rows, cols } as S3Result,
     backward: (dy: Tensor) => {
       const dm = allocArray(dtype, mSize);
-      if (selIdx) kernel("maxPool.backward", dtype, maxWindowsBackward)((dy.data as FloatArray), selIdx, dm, finalPlan.planes, finalPlan.inPlaneSize, finalPlan.outPlaneSize);
-      else kernel("avgPool.backward", dtype, avgWindowsBackward)((dy.data as FloatArray), dm, finalPlan.planes, finalPlan.axes, div as Float64Array);
+      if (selIdx) kernel("maxWindows.backward", dtype, maxWindowsBackward)((dy.data as FloatArray), selIdx, dm, finalPlan.planes, finalPlan.inPlaneSize, finalPlan.outPlaneSize);
+      else kernel("avgWindows.backward", dtype, avgWindowsBackward)((dy.data as FloatArray), dm, finalPlan.planes, finalPlan.axes, div as Float64Array);
       const dx = allocArray(dtype, x.size);
-      kernel("maxPool.backward", dtype, maxWindowsBackward)(dm, mIdx, dx, pre.planes, pre.inPlaneSize, pre.outPlaneSize);
+      kernel("maxWindows.backward", dtype, maxWindowsBackward)(dm, mIdx, dx, pre.planes, pre.inPlaneSize, pre.outPlaneSize);
       return [fromArray(dx, x.shape)];
     },
   };

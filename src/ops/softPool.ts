@@ -48,7 +48,7 @@ function softPoolN(rank: 1 | 2 | 3) {
       const plan = planSliding(name, x, rank, g);
       const y = allocArray(x.dtype as "float32" | "float64", plan.planes * plan.outPlaneSize);
       const xd = x.data as FloatArray;
-      kernel("softPool.forward", x.dtype, softmaxWindowsForward)(xd, xd, y, plan.planes, plan.axes);
+      kernel("softmaxWindows.forward", x.dtype, softmaxWindowsForward)(xd, xd, y, plan.planes, plan.axes);
       const output = fromArray(y, plan.outShape);
       return {
         output,
@@ -56,7 +56,7 @@ function softPoolN(rank: 1 | 2 | 3) {
           const dx = allocArray(x.dtype as "float32" | "float64", x.size);
           const xs = x.data as FloatArray;
           // Exact: dx gets w (as an input) + w·(x − y) (as the logit), i.e. w·(1 + x − y).
-          kernel("softPool.backward", x.dtype, softmaxWindowsBackward)(
+          kernel("softmaxWindows.backward", x.dtype, softmaxWindowsBackward)(
             xs, xs, output.data as FloatArray, dy.data as FloatArray, dx, official ? null : dx, plan.planes, plan.axes,
           );
           return [fromArray(dx, x.shape)];

@@ -212,7 +212,7 @@ function stochasticImpl(op: string, x: Tensor, opts?: StochasticPoolOptions) {
       output: { output: fromArray(y, plan.outShape), indices: fromArray(idx, plan.outShape) } as StochasticResult,
       backward: (dy: Tensor) => {
         const dx = allocArray(dtype, x.size);
-        kernel("maxPool.backward", dtype, maxWindowsBackward)((dy.data as FloatArray), idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+        kernel("maxWindows.backward", dtype, maxWindowsBackward)((dy.data as FloatArray), idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
         maskNegative(dx);
         return [fromArray(dx, x.shape)];
       },

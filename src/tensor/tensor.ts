@@ -2,30 +2,113 @@
  * The Tensor: a dtype, a shape and contiguous row-major storage. Layout is channels-first,
  * as in PyTorch: `[N, C, ...spatial]`, or unbatched `[C, ...spatial]` for windowed ops.
  */
-import { adopt, allocArray, type Storage } from "./alloc.js";
+import { adopt, allocArray, allocate, stats, type Storage } from "./alloc.js";
 import { dtypeOf, isDType, type DType, type TypedArray } from "./dtype.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { checkAlloc } from "./limits.js";
 
 export type NestedArray = number | NestedArray[];
 
+/** What a Tensor can be built on: a full {@link Storage}, or (tests, adapters) anything with a `view`. */
+export type StorageLike = Storage | { readonly view: TypedArray };
+
+/** Adapt a bare `{ view }` holder to a Storage (no accounting: its memory is the caller's). */
+function asStorage(s: StorageLike): Storage {
+  if (typeof (s as Storage).free === "function") return s as Storage;
+  const src = s as { readonly view: TypedArray };
+  let freed = false;
+  return {
+    get view(): TypedArray {
+      if (freed) throw new PoolkitTypeError("Tensor", "this tensor was disposed (by dispose() or tidy()); it cannot be read or used any more");
+      return src.view;
+    },
+    get dtype(): DType {
+      return dtypeOf(src.view);
+    },
+    get length(): number {
+      return src.view.length;
+    },
+    bytes: 0,
+    heap: null,
+    ptr: -1,
+    refs: 0,
+    get freed(): boolean {
+      return freed;
+    },
+    free(): void {
+      freed = true;
+    },
+  };
+}
+
+/** Live-tensor count (read by `memory()`). */
+const live = { tensors: 0 };
+
+interface Held {
+  storage: Storage;
+}
+
+function release(storage: Storage): void {
+  live.tensors--;
+  if (--storage.refs === 0) storage.free();
+}
+
+/**
+ * The safety net for tensors nobody disposed: when a Tensor is garbage-collected its storage
+ * reference is dropped (and a linear-memory block goes back to its free list). `tidy`/`dispose`
+ * remain the documented way in loops: collection comes late and unpredictably.
+ */
+const finalizer: FinalizationRegistry<Held> | null =
+  typeof FinalizationRegistry === "function" ? new FinalizationRegistry<Held>((h) => release(h.storage)) : null;
+
+/** Open `tidy` scopes, innermost last: every tensor created while one is open is recorded in it. */
+const scopes: Tensor[][] = [];
+
 export class Tensor {
   readonly shape: readonly number[];
   readonly dtype: DType;
   readonly size: number;
   readonly #storage: Storage;
+  #disposed = false;
 
   /** @internal Use {@link tensor} or {@link fromArray}; ops build outputs through the allocator. */
-  constructor(storage: Storage, shape: readonly number[], dtype: DType) {
-    this.#storage = storage;
+  constructor(storage: StorageLike, shape: readonly number[], dtype: DType) {
+    const s = asStorage(storage);
+    this.#storage = s;
     this.shape = Object.freeze(shape.slice());
     this.dtype = dtype;
     this.size = shapeSize(shape);
+    s.refs++;
+    live.tensors++;
+    finalizer?.register(this, { storage: s }, this);
+    const scope = scopes[scopes.length - 1];
+    if (scope !== undefined) scope.push(this);
   }
 
   /** Contiguous row-major values. Read through this property each time; never cache the view. */
   get data(): TypedArray {
     return this.#storage.view;
+  }
+
+  /** @internal The storage (shared by reshapes); kernels of a WebAssembly backend read its `ptr`. */
+  get storage(): Storage {
+    return this.#storage;
+  }
+
+  /** True once {@link Tensor.dispose} (or an enclosing `tidy`) has released this tensor. */
+  get isDisposed(): boolean {
+    return this.#disposed;
+  }
+
+  /**
+   * Release this tensor's storage now (shared storage is freed when its last tensor goes). Reading
+   * the tensor afterwards throws. Calling it twice is harmless.
+   */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    finalizer?.unregister(this);
+    release(this.#storage);
   }
 
   get rank(): number {
@@ -62,11 +145,12 @@ export class Tensor {
 
   /** A copy converted to another dtype (float → int32 truncates toward zero). */
   cast(dtype: DType): Tensor {
-    const out = allocArray(dtype, this.size);
+    const s = allocate(dtype, this.size, false);
+    const out = s.view;
     const src = this.data;
     if (dtype === "int32") for (let i = 0; i < src.length; i++) out[i] = Math.trunc(src[i] as number);
     else out.set(src);
-    return new Tensor(adopt(out), this.shape, dtype);
+    return new Tensor(s, this.shape, dtype);
   }
 
   toString(): string {
@@ -171,20 +255,29 @@ export function tensor(values: ArrayLike<number> | NestedArray, shape?: readonly
     }
     data[i] = v;
   }
-  return new Tensor(adopt(data), finalShape, dtype);
+  return new Tensor(adopt(data, dtype), finalShape, dtype);
 }
 
 /** @internal Wrap a freshly allocated typed array (no copy). */
 export function fromArray(data: TypedArray, shape: readonly number[]): Tensor {
   if (shapeSize(shape) !== data.length) throw new PoolkitRangeError("fromArray", `shape ${show(shape)} needs ${shapeSize(shape)} values, got ${data.length}`);
-  return new Tensor(adopt(data), shape, dtypeOf(data));
+  const dtype = dtypeOf(data);
+  return new Tensor(adopt(data, dtype), shape, dtype);
 }
 
 /** A tensor of zeros. */
 export function zeros(shape: readonly number[], dtype: DType = "float32"): Tensor {
   checkDType("zeros", dtype);
   const n = checkShape("zeros", shape, dtype);
-  return new Tensor(adopt(allocArray(dtype, n)), shape, dtype);
+  return new Tensor(allocate(dtype, n), shape, dtype);
+}
+
+/**
+ * @internal An output tensor for a kernel that writes every element: storage from the active backend,
+ * not zero-filled (a reused linear-memory block keeps old values until the kernel overwrites them).
+ */
+export function emptyTensor(shape: readonly number[], dtype: DType): Tensor {
+  return new Tensor(allocate(dtype, shapeSize(shape), false), shape, dtype);
 }
 
 /** A tensor filled with `value`. */
@@ -192,9 +285,9 @@ export function full(shape: readonly number[], value: number, dtype: DType = "fl
   checkDType("full", dtype);
   if (typeof value !== "number") throw new PoolkitTypeError("full", `value must be a number, got ${show(value)}`);
   const n = checkShape("full", shape, dtype);
-  const a = allocArray(dtype, n);
-  a.fill(value);
-  return new Tensor(adopt(a), shape, dtype);
+  const s = allocate(dtype, n, false);
+  s.view.fill(value);
+  return new Tensor(s, shape, dtype);
 }
 
 function checkDType(op: string, dtype: unknown): asserts dtype is DType {
@@ -209,4 +302,91 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 export function isTensor(x: unknown): x is Tensor {
   return x instanceof Tensor;
+}
+
+/** Tensors alive (created and not yet disposed or collected) and the bytes their storage holds. */
+export interface MemoryInfo {
+  /** Bytes of storage held by live tensors (linear-memory blocks count their size class). */
+  readonly bytes: number;
+  /** Live Tensor objects (a reshape is a tensor of its own that shares storage). */
+  readonly tensors: number;
+}
+
+/**
+ * Memory held by tensors: `{ bytes, tensors }`. Flat across the iterations of a loop whose body
+ * runs in {@link tidy} (or disposes what it makes); growing otherwise until the garbage collector
+ * runs the `FinalizationRegistry` safety net.
+ *
+ * @example
+ * const before = memory().tensors;
+ * tidy(() => maxPool2d.vjp(x, { kernelSize: 2 }).backward(dy));
+ * memory().tensors === before; // true
+ */
+export function memory(): MemoryInfo {
+  return { bytes: stats.bytes, tensors: live.tensors };
+}
+
+/**
+ * Run `fn` and dispose every tensor created inside it except those it returns (a Tensor, or Tensors
+ * found in returned arrays and plain objects, e.g. `{ output, indices }` or a gradient list), as
+ * TensorFlow.js's `tf.tidy`. Kept tensors pass to the enclosing `tidy`, if any. `fn` must be
+ * synchronous. A `backward` closure returned from inside `tidy` cannot be called after it: the
+ * forward's intermediates it needs were disposed (it throws) — run forward and backward in one `tidy`.
+ *
+ * @example
+ * for (let step = 0; step < 1000; step++) {
+ *   const dx = tidy(() => { const { output, backward } = maxPool2d.vjp(x, { kernelSize: 2 }); return backward(dy)[0]; });
+ *   // ... use dx, then dx?.dispose()
+ * }
+ */
+export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== "function") throw new PoolkitTypeError("tidy", `expected a function, got ${show(fn)}`);
+  const scope: Tensor[] = [];
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
+    for (const t of scope) t.dispose();
+    throw new PoolkitTypeError("tidy", "fn must be synchronous, got a function that returned a Promise");
+  }
+  const keep = new Set<Tensor>();
+  collect(result, keep, 0);
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (keep.has(t)) parent?.push(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+/** Tensors reachable from a tidy result through arrays and plain objects (a few levels deep). */
+function collect(v: unknown, into: Set<Tensor>, depth: number): void {
+  if (v instanceof Tensor) {
+    into.add(v);
+    return;
+  }
+  if (depth > 4 || v === null || typeof v !== "object") return;
+  if (Array.isArray(v)) {
+    for (const e of v) collect(e, into, depth + 1);
+    return;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return;
+  for (const e of Object.values(v as Record<string, unknown>)) collect(e, into, depth + 1);
+}
+
+/** Exempt a tensor created inside a {@link tidy} from being disposed when it ends. Returns it. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const scope of scopes) {
+    const i = scope.indexOf(t);
+    if (i >= 0) scope.splice(i, 1);
+  }
+  return t;
 }

@@ -105,7 +105,9 @@ export function toCore(op: string, name: string, t: tf.Tensor, toFirst = false):
 export function fromCore(t: Tensor, toLast = false): tf.Tensor {
   const dtype = t.dtype === "int32" ? "int32" : "float32";
   const data = t.data;
-  const values = (t.dtype === "float64" ? Float32Array.from(data) : data) as Float32Array | Int32Array;
+  // A copy even for float32/int32: tfjs keeps the array it is given, and poolkit's view may be of
+  // WebAssembly memory, which growth detaches and dispose/tidy hand to other tensors.
+  const values = (t.dtype === "float64" ? Float32Array.from(data) : data.slice()) as Float32Array | Int32Array;
   if (!toLast || t.shape.length < 3) return tf.tensor(values, [...t.shape], dtype);
   const shape = t.shape;
   const out = allocArray(dtype, values.length) as Float32Array | Int32Array;

@@ -568,7 +568,7 @@ export class CompactBilinearPoolLayer extends PoolkitPoolLayer {
     this.sketch = { method: p.method, outputDim: p.outputDim };
     for (const [k, v] of Object.entries(p)) {
       if (v instanceof Tensor) {
-        this.drawn.set(k, this.addWeight(k, [...v.shape], "int32", valuesInitializer(v.data, "int32"), undefined, false));
+        this.drawn.set(k, this.addWeight(k, [...v.shape], "int32", valuesInitializer(v.data.slice(), "int32"), undefined, false));
       }
     }
   }

@@ -344,7 +344,9 @@ function kernelEstimate(x: Tensor, y: Tensor, method: "tensor-sketch" | "random-
   let acc = 0;
   for (let s = 0; s < seeds; s++) {
     const opts = paramsFor ? { params: paramsFor(s), ...RAW } : { outputDim: d, method, seed: 1000 + s, ...RAW };
-    acc += dot(compactBilinearPool(x, opts).data, compactBilinearPool(y, opts).data);
+    const u = compactBilinearPool(x, opts);
+    const v = compactBilinearPool(y, opts);
+    acc += dot(u.data, v.data); // .data read after both calls (a view may not outlive another op call)
   }
   return acc / seeds;
 }

@@ -250,7 +250,7 @@ describe("learned mix / gated / tree: properties", () => {
   it("alpha's gradient under clamping is 0 strictly outside [0, 1] and passes through at the bounds", () => {
     const x = randomTensor([1, 4, 6, 6], 3);
     const dy = randomTensor([1, 4, 3, 3], 4);
-    const grad = (v: number[]) => learnedMixPool2d.vjp(x, tensor(v, [4], "float64"), { sharing: "channel" }).backward(dy)[1]!.data;
+    const grad = (v: number[]) => learnedMixPool2d.vjp(x, tensor(v, [4], "float64"), { sharing: "channel" }).backward(dy)[1]!.toArray() as number[];
     const inside = grad([0.5, 0.5, 0.5, 0.5]);
     const edges = grad([0, 1, -0.1, 1.1]);
     expect(edges[0]).toBe(inside[0]);

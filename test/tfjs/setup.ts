@@ -78,7 +78,8 @@ export function coreInputs(method: PoolMethod, rank: 1 | 2 | 3, seed = 3): { x: 
 
 /** poolkit Tensor → tf.Tensor. */
 export function toTf(t: Tensor): tf.Tensor {
-  return tf.tensor(t.data as Float32Array | Int32Array, [...t.shape], t.dtype === "int32" ? "int32" : "float32");
+  // a copy: tfjs keeps the array it is given, and a poolkit view of WebAssembly memory may move
+  return tf.tensor(t.data.slice() as Float32Array | Int32Array, [...t.shape], t.dtype === "int32" ? "int32" : "float32");
 }
 
 /** `[N, C, ...S]` → `[N, ...S, C]`. */

@@ -1,0 +1,200 @@
+// The backend workloads of the WebAssembly issue (W1, W2, W3 and W2's backward): poolkit's
+// wasm-simd and TypeScript ("js") backends against tfjs-wasm (XNNPACK) and onnxruntime-node, one
+// thread each, in one process, contenders interleaved round by round (host noise hits all alike),
+// medians after warm-up, minor page faults per call, and this machine's bandwidth floor for each
+// workload (one plain read of the input plus one write of the outputs, at the rate a plain typed-array
+// copy reaches).
+//
+// Fairness: every contender's input is made before timing in its own layout and memory (poolkit:
+// NCHW tensor in the backend's storage — WebAssembly memory for wasm-simd; tfjs: NHWC tensor; ORT:
+// NCHW Float32Array); outputs are read back synchronously (tfjs dataSync) or left in the engine's
+// memory (poolkit: a tensor, freed by tidy; ORT: its output tensor). poolkit computes indices too
+// (max pooling always does, for its backward); tfjs and ORT compute values only.
+
+/** Median of a numeric array. */
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+export const WORKLOADS = [
+  { id: "W1", label: "max 2×2 s2, [8,64,112,112]", kind: "max", shape: [8, 64, 112, 112], k: 2, s: 2, p: 0 },
+  { id: "W2", label: "max 3×3 s2 p1, [8,64,112,112]", kind: "max", shape: [8, 64, 112, 112], k: 3, s: 2, p: 1 },
+  { id: "W3", label: "avg 3×3 s1 p1, [8,64,56,56]", kind: "avg", shape: [8, 64, 56, 56], k: 3, s: 1, p: 1 },
+  { id: "W2 backward", label: "max 3×3 s2 p1 backward, [8,64,112,112]", kind: "max", shape: [8, 64, 112, 112], k: 3, s: 2, p: 1, backward: true },
+];
+
+function nchwToNhwc(data, [n, c, h, w]) {
+  const out = new Float32Array(data.length);
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) out[((b * h + y) * w + x) * c + ch] = data[((b * c + ch) * h + y) * w + x];
+  return out;
+}
+
+/** Bytes per second of a plain Float32Array copy of `bytes` bytes (median of several copies). */
+function copyBandwidth(bytes) {
+  const n = bytes / 4;
+  const a = new Float32Array(n).fill(1);
+  const b = new Float32Array(n);
+  for (let i = 0; i < 5; i++) b.set(a);
+  const t = [];
+  for (let i = 0; i < 15; i++) {
+    const t0 = performance.now();
+    b.set(a);
+    t.push(performance.now() - t0);
+  }
+  return (2 * bytes) / (median(t) / 1000); // a copy reads and writes every byte
+}
+
+/**
+ * Run the workloads. `deps`: { poolkit, tf (or null), ort (or null), poolModel, rounds, warmupMs }.
+ * Returns { rows, notes, bandwidth } with per-contender median ms and faults per call.
+ */
+export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, warmupMs = 2000 }) {
+  const notes = [];
+  const rows = [];
+  const bandwidth = copyBandwidth(64 * 2 ** 20);
+  const faults = () => process.resourceUsage().minorPageFault;
+  const initialBackend = poolkit.getBackend();
+  for (const w of WORKLOADS) {
+    console.error(`  ${w.id} ${w.label} …`);
+    const { shape, k, s, p } = w;
+    const opts = { kernelSize: k, stride: s, padding: p };
+    const fwdOp = w.kind === "max" ? poolkit.maxPool2d : poolkit.avgPool2d;
+    const contenders = [];
+
+    // poolkit, one contender per backend; inputs made in that backend's storage
+    for (const backend of ["wasm-simd", "js"]) {
+      try {
+        poolkit.setBackend(backend);
+      } catch (e) {
+        notes.push(`${w.id}: poolkit ${backend} unavailable (${e.message})`);
+        continue;
+      }
+      const x = poolkit.randn(shape, { seed: 1 });
+      const yShape = fwdOp.outputShape(shape, opts);
+      const dy = poolkit.randn(yShape, { seed: 2 });
+      // backward alone: the forward (and its indices) made once, outside the timing
+      const vjp = w.backward ? fwdOp.vjp(x, opts) : null;
+      contenders.push({
+        name: `poolkit ${backend}`,
+        backend,
+        run: w.backward ? () => poolkit.tidy(() => void vjp.backward(dy)) : () => poolkit.tidy(() => void fwdOp(x, opts)),
+        check: () => (w.backward ? vjp.backward(dy)[0].data.slice() : fwdOp(x, opts).data.slice()),
+      });
+    }
+    poolkit.setBackend(initialBackend);
+
+    // tfjs-wasm (XNNPACK)
+    if (tf !== null) {
+      try {
+        await tf.setBackend("wasm");
+        await tf.ready();
+        if (tf.getBackend() !== "wasm") throw new Error("wasm backend did not load");
+        const [n, c, h, ww] = shape;
+        const xs = poolkit.randn(shape, { seed: 1 }).data;
+        const tx = tf.tensor4d(nchwToNhwc(xs, shape), [n, h, ww, c]);
+        const f = (t) => (w.kind === "max" ? tf.maxPool(t, k, s, p) : tf.avgPool(t, k, s, p));
+        if (w.backward) {
+          const y = f(tx);
+          const tdy = tf.randomNormal(y.shape);
+          y.dispose();
+          const grad = tf.grad(f);
+          contenders.push({
+            name: "tfjs-wasm",
+            run: () => {
+              const g = grad(tx, tdy);
+              g.dataSync();
+              g.dispose();
+            },
+          });
+        } else {
+          contenders.push({
+            name: "tfjs-wasm",
+            run: () => {
+              const y = f(tx);
+              y.dataSync();
+              y.dispose();
+            },
+          });
+        }
+      } catch (e) {
+        notes.push(`${w.id}: tfjs-wasm unavailable (${e.message})`);
+      }
+    }
+
+    // onnxruntime-node, 1 thread (no gradients: forward only)
+    if (ort !== null && !w.backward) {
+      try {
+        const yShape = fwdOp.outputShape(shape, opts);
+        const model = poolModel(w.kind === "max" ? "MaxPool" : "AveragePool", {
+          inShape: shape,
+          outShape: yShape,
+          kernel: [k, k],
+          strides: [s, s],
+          pads: [p, p, p, p],
+          countIncludePad: true,
+        });
+        const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ["cpu"] });
+        const feed = { x: new ort.Tensor("float32", Float32Array.from(poolkit.randn(shape, { seed: 1 }).data), shape) };
+        contenders.push({ name: "onnxruntime-node 1 thread", run: () => session.run(feed), async: true });
+      } catch (e) {
+        notes.push(`${w.id}: onnxruntime-node unavailable (${e.message})`);
+      }
+    }
+
+    // same results from both poolkit backends (max-type bit-identical; avg within float32 accumulation error)
+    const pkc = contenders.filter((c) => c.check);
+    if (pkc.length === 2) {
+      const set = async (c) => {
+        poolkit.setBackend(c.backend);
+        const r = c.check();
+        return r;
+      };
+      const a = await set(pkc[0]);
+      const b = await set(pkc[1]);
+      poolkit.setBackend(initialBackend);
+      let diff = a.length === b.length ? 0 : Infinity;
+      for (let i = 0; i < a.length && i < b.length; i++) if (!(Object.is(a[i], b[i]) || Math.abs(a[i] - b[i]) <= 0)) diff = Math.max(diff, Math.abs(a[i] - b[i]));
+      notes.push(`${w.id}: poolkit wasm-simd vs js results ${diff === 0 ? "bit-identical" : `differ by up to ${diff}`}`);
+    }
+
+    const call = async (c) => {
+      if (c.backend) poolkit.setBackend(c.backend);
+      if (c.async) await c.run();
+      else c.run();
+    };
+    // warm-up: V8 needs about a second of calls to optimise a kernel
+    const t0 = performance.now();
+    while (performance.now() - t0 < warmupMs) for (const c of contenders) await call(c);
+    const times = new Map(contenders.map((c) => [c.name, []]));
+    const pf = new Map(contenders.map((c) => [c.name, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const c of contenders) {
+        if (c.backend) poolkit.setBackend(c.backend);
+        const f0 = faults();
+        const s0 = performance.now();
+        if (c.async) await c.run();
+        else c.run();
+        const dt = performance.now() - s0;
+        times.get(c.name).push(dt);
+        pf.get(c.name).push(faults() - f0);
+      }
+    }
+    poolkit.setBackend(initialBackend);
+    const inBytes = shape.reduce((a, b) => a * b, 4);
+    const outElems = fwdOp.outputShape(shape, opts).reduce((a, b) => a * b, 1);
+    // forward: read x, write y (+ int32 indices for max); backward: read dy + indices, write dx
+    const bytes = w.backward ? 8 * outElems + inBytes : inBytes + 4 * outElems * (w.kind === "max" ? 2 : 1);
+    const floorMs = (bytes / bandwidth) * 1000;
+    const result = { id: w.id, label: w.label, floorMs, bytes, contenders: {} };
+    for (const c of contenders) {
+      result.contenders[c.name] = { ms: median(times.get(c.name)), faults: median(pf.get(c.name)), runs: rounds };
+    }
+    rows.push(result);
+  }
+  return { rows, notes, bandwidth };
+}

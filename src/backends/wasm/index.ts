@@ -1,0 +1,310 @@
+/**
+ * The WebAssembly backends: one `WebAssembly.Memory` that tensors live in (managed by a
+ * {@link LinearHeap}), and the kernels compiled from assembly/pool.ts — a SIMD and a scalar build of
+ * the same source — registered in the kernel table for float32 in place of the TypeScript window
+ * kernels (max and average, forward and backward; every op built on them — max/avg/adaptive/global
+ * pooling, spatial pyramid, mixed, LP, fractional max's and stochastic pooling's backward — uses them).
+ *
+ * A kernel receives typed-array views, as the TypeScript kernels do. A view of this memory becomes a
+ * pointer (`byteOffset`) — no copy; anything else (a JS-heap tensor made under the "js" backend,
+ * geometry arrays) is copied into scratch blocks, after all pointers have been read, because
+ * allocating may grow the memory and detach the views passed in.
+ *
+ * SIMD support is decided once with `WebAssembly.validate` on the SIMD build itself.
+ */
+import { PoolkitRangeError } from "../../errors.js";
+import type { Axes3, Axis } from "../../geometry/plan.js";
+import { registerKernel, unregisterKernel, type WindowKernels } from "../../kernels/registry.js";
+import type { FloatArray, TypedArray } from "../../tensor/dtype.js";
+import { LinearHeap, type LinearStorage } from "../linear.js";
+import { wasmApi, type WasmApi, type WasmMemory } from "./api.js";
+import { SCALAR_WASM, SIMD_WASM } from "./module.generated.js";
+
+/** Decode base64 without `atob`/`Buffer` (both engines have one, but neither is in the ES library). */
+function fromBase64(s: string): Uint8Array {
+  const table = new Int8Array(128).fill(-1);
+  const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (let i = 0; i < 64; i++) table[chars.charCodeAt(i)] = i;
+  let n = s.length;
+  while (n > 0 && s[n - 1] === "=") n--;
+  const out = new Uint8Array(Math.floor((n * 3) / 4));
+  let acc = 0;
+  let bits = 0;
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    acc = (acc << 6) | (table[s.charCodeAt(i)] as number);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[j++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+type Ptr = number;
+interface Exports {
+  maxForward(...args: number[]): void;
+  maxBackward(dy: Ptr, idx: Ptr, dx: Ptr, planes: number, inPlane: number, outPlane: number): void;
+  avgForward(...args: number[]): void;
+  avgBackward(...args: number[]): void;
+}
+
+const bytesCache: { simd?: Uint8Array; scalar?: Uint8Array } = {};
+function moduleBytes(simd: boolean): Uint8Array {
+  if (simd) return (bytesCache.simd ??= fromBase64(SIMD_WASM));
+  return (bytesCache.scalar ??= fromBase64(SCALAR_WASM));
+}
+
+let simdOk: boolean | undefined;
+
+/** Whether this engine runs WebAssembly at all. */
+export function wasmSupported(): boolean {
+  return wasmApi() !== undefined;
+}
+
+/** Whether this engine validates the SIMD build (v128; no relaxed SIMD). */
+export function simdSupported(): boolean {
+  if (simdOk === undefined) {
+    const api = wasmApi();
+    try {
+      simdOk = api !== undefined && api.validate(moduleBytes(true));
+    } catch {
+      simdOk = false;
+    }
+  }
+  return simdOk;
+}
+
+/** One instantiated kernels module and the heap over its memory. */
+export interface WasmBackend {
+  readonly simd: boolean;
+  readonly heap: LinearHeap;
+  readonly exports: Exports;
+}
+
+function instantiate(api: WasmApi, simd: boolean, detachOnAllocate: boolean): WasmBackend {
+  const memory: WasmMemory = new api.Memory({ initial: 2, maximum: 65536 });
+  const module = new api.Module(moduleBytes(simd));
+  const instance = new api.Instance(module, { env: { memory } });
+  const heap = new LinearHeap({ memory, detachOnAllocate });
+  return { simd, heap, exports: instance.exports as unknown as Exports };
+}
+
+const instances: { simd?: WasmBackend; scalar?: WasmBackend } = {};
+let active: WasmBackend | null = null;
+
+/**
+ * Instantiate (once per variant; a fresh one in detaching test mode) and register the wasm kernels.
+ * Returns the heap new tensors should live in.
+ */
+export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boolean } = {}): LinearHeap {
+  const api = wasmApi();
+  if (api === undefined) throw new Error("installWasmKernels: this engine has no WebAssembly");
+  let b: WasmBackend;
+  if (opts.detachOnAllocate === true) b = instantiate(api, simd, true);
+  else if (simd) b = instances.simd ??= instantiate(api, true, false);
+  else b = instances.scalar ??= instantiate(api, false, false);
+  active = b;
+  const k = wasmKernels(b);
+  registerKernel("maxWindows.forward", "float32", k["maxWindows.forward"]);
+  registerKernel("maxWindows.backward", "float32", k["maxWindows.backward"]);
+  registerKernel("avgWindows.forward", "float32", k["avgWindows.forward"]);
+  registerKernel("avgWindows.backward", "float32", k["avgWindows.backward"]);
+  return b.heap;
+}
+
+/** Unregister the wasm kernels (the TypeScript kernels run again). */
+export function removeWasmKernels(): void {
+  active = null;
+  for (const name of ["maxWindows.forward", "maxWindows.backward", "avgWindows.forward", "avgWindows.backward"] as const) {
+    unregisterKernel(name, "float32");
+  }
+}
+
+/** @internal The active wasm backend (null under "js"); tests and the benchmark read its heap. */
+export function activeWasm(): WasmBackend | null {
+  return active;
+}
+
+/**
+ * Pointers for one kernel call: views of the backend's memory map to their byteOffset; other arrays
+ * are copied into scratch blocks (and copied back out when the kernel writes them).
+ */
+class Args {
+  readonly #b: WasmBackend;
+  readonly #buffer: ArrayBuffer;
+  readonly #scratch: LinearStorage[] = [];
+  readonly #copyBack: [LinearStorage, TypedArray][] = [];
+  readonly #pending: [TypedArray | Float64Array, boolean, number][] = [];
+  readonly ptrs: number[] = [];
+
+  constructor(b: WasmBackend) {
+    this.#b = b;
+    this.#buffer = b.heap.memory.buffer;
+  }
+
+  /** Register an argument; returns its slot (the pointer is known after {@link resolve}). */
+  add(a: TypedArray | Float64Array, written: boolean): number {
+    const slot = this.ptrs.length;
+    if (a.buffer === this.#buffer) this.ptrs.push(a.byteOffset);
+    else {
+      this.ptrs.push(-1);
+      this.#pending.push([a, written, slot]);
+    }
+    return slot;
+  }
+
+  /** Copy the non-resident arguments in (allocating may grow the memory: every view was read before). */
+  resolve(): void {
+    for (const [a, written, slot] of this.#pending) {
+      const dtype = a instanceof Float32Array ? "float32" : a instanceof Float64Array ? "float64" : "int32";
+      const s = this.#b.heap.allocate(dtype, Math.max(a.length, 1), false);
+      if (s === null) {
+        this.release();
+        throw new PoolkitRangeError("wasm backend", `out of WebAssembly memory: ${a.length} scratch elements do not fit in the 4 GiB address space (setBackend("js") runs without it)`);
+      }
+      this.#scratch.push(s);
+      s.view.set(a);
+      this.ptrs[slot] = s.ptr;
+      if (written) this.#copyBack.push([s, a as TypedArray]);
+    }
+  }
+
+  /** Copy written scratch back to the caller's arrays and free the scratch blocks. */
+  finish(): void {
+    for (const [s, a] of this.#copyBack) a.set(s.view.subarray(0, a.length));
+    this.release();
+  }
+
+  release(): void {
+    for (const s of this.#scratch) s.free();
+    this.#scratch.length = 0;
+  }
+}
+
+/** The six start/end arrays of a plan's axes in one int32 array: aS, aE, bS, bE, cS, cE. */
+function axesArray(axes: Axes3): Int32Array {
+  const [A, B, C] = axes;
+  const out = new Int32Array(2 * (A.outSize + B.outSize + C.outSize));
+  let o = 0;
+  for (const ax of [A, B, C]) {
+    out.set(ax.start.subarray(0, ax.outSize), o);
+    o += ax.outSize;
+    out.set(ax.end.subarray(0, ax.outSize), o);
+    o += ax.outSize;
+  }
+  return out;
+}
+
+/**
+ * The interior run of the last axis for the SIMD path: the longest run of output columns whose
+ * windows have the full length k and start `stride` apart. Only when every axis has step 1 (no
+ * dilation); otherwise an empty run (everything takes the scalar path).
+ */
+function interior(axes: Axes3): [number, number, number, number] {
+  const [A, B, C] = axes;
+  if (A.step !== 1 || B.step !== 1 || C.step !== 1 || C.outSize < 4) return [0, 0, 1, 0];
+  let k = 0;
+  for (let i = 0; i < C.outSize; i++) k = Math.max(k, (C.end[i] as number) - (C.start[i] as number));
+  let bestLo = 0;
+  let bestHi = 0;
+  let stride = 1;
+  let i = 0;
+  while (i < C.outSize) {
+    if ((C.end[i] as number) - (C.start[i] as number) !== k) {
+      i++;
+      continue;
+    }
+    const lo = i;
+    let s = -1;
+    i++;
+    while (i < C.outSize && (C.end[i] as number) - (C.start[i] as number) === k) {
+      const d = (C.start[i] as number) - (C.start[i - 1] as number);
+      if (s === -1) s = d;
+      else if (d !== s) break;
+      i++;
+    }
+    if (i - lo > bestHi - bestLo && s > 0) {
+      bestLo = lo;
+      bestHi = i;
+      stride = s;
+    }
+  }
+  return bestHi - bestLo >= 4 ? [bestLo, bestHi, stride, k] : [0, 0, 1, 0];
+}
+
+function axisArgs(ax: Axis, base: number, off: number): [number, number, number, number] {
+  return [base + off * 4, base + (off + ax.outSize) * 4, ax.outSize, ax.step];
+}
+
+function geometry(axes: Axes3, axesPtr: number): number[] {
+  const [A, B, C] = axes;
+  const offA = 0;
+  const offB = 2 * A.outSize;
+  const offC = offB + 2 * B.outSize;
+  return [...axisArgs(A, axesPtr, offA), ...axisArgs(B, axesPtr, offB), ...axisArgs(C, axesPtr, offC)];
+}
+
+/** Kernel implementations over one backend instance (float32). */
+export function wasmKernels(b: WasmBackend): WindowKernels {
+  const e = b.exports;
+  return {
+    "maxWindows.forward"(x: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3): void {
+      const [A, B, C] = axes;
+      const outPlane = A.outSize * B.outSize * C.outSize;
+      if (planes === 0 || outPlane === 0) return;
+      const args = new Args(b);
+      args.add(x, false);
+      args.add(y, true);
+      args.add(idx, true);
+      args.add(axesArray(axes), false);
+      args.resolve();
+      const [px, py, pi, pa] = args.ptrs as [number, number, number, number];
+      const inPlane = A.inSize * B.inSize * C.inSize;
+      e.maxForward(px, py, pi, planes, B.inSize, C.inSize, inPlane, outPlane, ...geometry(axes, pa), ...interior(axes));
+      args.finish();
+    },
+    "maxWindows.backward"(dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void {
+      if (planes === 0 || outPlane === 0) return;
+      const args = new Args(b);
+      args.add(dy, false);
+      args.add(idx, false);
+      args.add(dx, true);
+      args.resolve();
+      const [pdy, pi, pdx] = args.ptrs as [number, number, number];
+      e.maxBackward(pdy, pi, pdx, planes, inPlane, outPlane);
+      args.finish();
+    },
+    "avgWindows.forward"(x: FloatArray, y: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
+      const [A, B, C] = axes;
+      const outPlane = A.outSize * B.outSize * C.outSize;
+      if (planes === 0 || outPlane === 0) return;
+      const args = new Args(b);
+      args.add(x, false);
+      args.add(y, true);
+      args.add(divisor, false);
+      args.add(axesArray(axes), false);
+      args.resolve();
+      const [px, py, pd, pa] = args.ptrs as [number, number, number, number];
+      const inPlane = A.inSize * B.inSize * C.inSize;
+      e.avgForward(px, py, pd, planes, B.inSize, C.inSize, inPlane, outPlane, ...geometry(axes, pa), ...interior(axes));
+      args.finish();
+    },
+    "avgWindows.backward"(dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
+      const [A, B, C] = axes;
+      const outPlane = A.outSize * B.outSize * C.outSize;
+      if (planes === 0 || outPlane === 0) return;
+      const args = new Args(b);
+      args.add(dy, false);
+      args.add(dx, true);
+      args.add(divisor, false);
+      args.add(axesArray(axes), false);
+      args.resolve();
+      const [pdy, pdx, pd, pa] = args.ptrs as [number, number, number, number];
+      const inPlane = A.inSize * B.inSize * C.inSize;
+      e.avgBackward(pdy, pdx, pd, planes, B.inSize, C.inSize, inPlane, outPlane, ...geometry(axes, pa));
+      args.finish();
+    },
+  };
+}

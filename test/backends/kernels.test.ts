@@ -1,0 +1,144 @@
+/**
+ * The kernel table: every op reaches its kernels through it (a spy registered for every kernel name
+ * is called by the ops the hand-written table below says use it), every kernel name has exactly one
+ * reference function and every reference function exactly one name (a faster `maxWindows.forward`
+ * reaches max, adaptive max, global max, mixed, S3Pool and spatial pyramid pooling alike).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
+import { observeKernels, registerKernel, unregisterKernel, type KernelName, type Kernels } from "../../src/kernels/registry.js";
+import { exampleInputs, listPools, type PoolMethod } from "../../src/registry.js";
+import { Generator, rand } from "../../src/tensor/random.js";
+import type { DType, FloatDType } from "../../src/tensor/dtype.js";
+import type { Tensor } from "../../src/tensor/tensor.js";
+
+/** The kernels each method's forward + backward must reach (training mode, descriptor defaults). */
+const EXPECTED: Record<string, KernelName[]> = {
+  Max: ["maxWindows.forward", "maxWindows.backward"],
+  Average: ["avgWindows.forward", "avgWindows.backward"],
+  LP: ["lpPool.pow", "avgWindows.forward", "lpPool.finish", "lpPool.finishBackward", "avgWindows.backward", "lpPool.powBackward"],
+  MaxUnpool: ["maxUnpool.forward", "maxUnpool.backward"],
+  GlobalAverage: ["avgWindows.forward", "avgWindows.backward"],
+  GlobalMax: ["maxWindows.forward", "maxWindows.backward"],
+  AdaptiveAverage: ["avgWindows.forward", "avgWindows.backward"],
+  AdaptiveMax: ["maxWindows.forward", "maxWindows.backward"],
+  FractionalMax: ["fractionalMaxPool.forward", "maxWindows.backward"],
+  Mixed: ["maxWindows.forward", "avgWindows.forward", "mix.forward", "maxWindows.backward", "avgWindows.backward"],
+  LearnedMix: ["maxWindows.forward", "avgWindows.forward", "mix.forward", "maxWindows.backward", "avgWindows.backward"],
+  GatedMix: ["gatedMixPool.forward", "gatedMixPool.backward"],
+  Tree: ["treePool.forward", "treePool.backward"],
+  Stochastic: ["stochasticPool.forwardTrain", "maxWindows.backward"],
+  S3Pool: ["maxWindows.forward", "maxWindows.backward"],
+  SoftPool: ["softmaxWindows.forward", "softmaxWindows.backward"],
+  LIP: ["softmaxWindows.forward", "softmaxWindows.backward"],
+  DPP: ["detailPreservingPool.forward", "detailPreservingPool.backward"],
+  DynOPool: ["dynamicPool.forward", "dynamicPool.backward"],
+  // Not yet routed through the table: the matrix methods call src/linalg directly.
+  Covariance: [],
+  Grassmann: [],
+  GrassmannCompact: [],
+  SpatialPyramid: ["maxWindows.forward", "maxWindows.backward"],
+  RoIPool: ["roiPool.forward", "roiPool.backward"],
+  RoIAlign: ["roiAlign.forward", "roiAlign.backward"],
+  Bilinear: ["bilinearPool.gram", "bilinear.signedSqrtL2", "bilinear.signedSqrtL2Backward", "bilinearPool.gramBackward"],
+  CompactBilinear: ["compactBilinearPool.tensorSketch", "bilinear.signedSqrtL2", "bilinear.signedSqrtL2Backward", "compactBilinearPool.tensorSketchBackward"],
+  LowRankBilinear: ["lowRankBilinearPool.forward", "lowRankBilinearPool.backward"],
+};
+
+/** Extra option sets that route to other kernels. */
+const VARIANTS: Record<string, [Record<string, unknown>, KernelName[]][]> = {
+  SpatialPyramid: [[{ mode: "avg" }, ["avgWindows.forward", "avgWindows.backward"]]],
+  Stochastic: [[{ training: false }, ["stochasticPool.forwardEval", "stochasticPool.backwardEval"]]],
+  CompactBilinear: [[{ method: "random-maclaurin" }, ["compactBilinearPool.randomMaclaurin", "bilinear.signedSqrtL2", "bilinear.signedSqrtL2Backward", "compactBilinearPool.randomMaclaurinBackward"]]],
+};
+
+const ALL_NAMES = [...new Set([...Object.values(EXPECTED).flat(), ...Object.values(VARIANTS).flatMap((v) => v.flatMap((e) => e[1]))])];
+
+type AnyOp = { vjp: (...a: unknown[]) => { output: unknown; backward: (dy: Tensor) => unknown } };
+
+function runMethod(m: PoolMethod, rank: 1 | 2 | 3, dtype: FloatDType, extra: Record<string, unknown>): void {
+  const x = rand(rank === 1 ? [2, 3, 16] : rank === 2 ? [2, 3, 16, 16] : [2, 3, 8, 8, 8], { seed: 1, dtype });
+  const opts = { ...m.defaults, ...(m.random ? { seed: 1 } : {}), ...extra };
+  const f = m.ops[rank] as unknown as AnyOp;
+  const r = f.vjp(x, ...exampleInputs(m, x, new Generator(2), opts), opts);
+  const out = (r.output as { output?: Tensor }).output ?? (r.output as Tensor);
+  r.backward(rand(out.shape as number[], { seed: 3, dtype }));
+}
+
+let before: BackendName;
+beforeAll(() => {
+  before = getBackend();
+  setBackend("js");
+});
+afterAll(() => setBackend(before));
+
+describe("kernel table", () => {
+  it("the expectation table names every method", () => {
+    expect(Object.keys(EXPECTED).sort()).toEqual(listPools().map((m) => m.name).sort());
+  });
+
+  it("every op reaches exactly its kernels through the table (spies registered for every kernel name and dtype are called)", () => {
+    const calls = new Map<string, number>();
+    const refs = new Map<string, unknown>();
+    // record each name's reference, then register a spy that counts and delegates to it
+    observeKernels((name, dtype, ref) => {
+      refs.set(`${name}:${dtype}`, ref);
+    });
+    try {
+      for (const m of listPools()) for (const rank of m.dims) for (const dtype of ["float32", "float64"] as const) runMethod(m, rank, dtype, {});
+      for (const [name, variants] of Object.entries(VARIANTS)) {
+        for (const [extra] of variants) for (const dtype of ["float32", "float64"] as const) runMethod(listPools().find((m) => m.name === name) as PoolMethod, 2, dtype, extra);
+      }
+    } finally {
+      observeKernels(null);
+    }
+    const spied: [KernelName, DType][] = [];
+    for (const key of refs.keys()) {
+      const [name, dtype] = key.split(":") as [KernelName, DType];
+      const ref = refs.get(key) as (...a: unknown[]) => unknown;
+      registerKernel(name, dtype, ((...a: unknown[]) => {
+        calls.set(key, (calls.get(key) ?? 0) + 1);
+        return ref(...a);
+      }) as Kernels[typeof name]);
+      spied.push([name, dtype]);
+    }
+    try {
+      for (const m of listPools()) {
+        const runs: [Record<string, unknown>, KernelName[]][] = [[{}, EXPECTED[m.name] as KernelName[]], ...(VARIANTS[m.name] ?? [])];
+        for (const [extra, want] of runs) {
+          for (const rank of extra && Object.keys(extra).length > 0 ? [2 as const] : m.dims) {
+            for (const dtype of ["float32", "float64"] as const) {
+              calls.clear();
+              runMethod(m, rank, dtype, extra);
+              const reached = [...new Set([...calls.keys()].map((k) => k.split(":")[0]))].sort();
+              expect(reached, `${m.name} ${rank}d ${dtype} ${JSON.stringify(extra)}`).toEqual([...new Set(want)].sort());
+              // kernels run in the input's dtype; learnedMixPool2d's alpha gradient also averages in float64 (max − avg precision)
+              const other = [...calls.keys()].filter((k) => !k.endsWith(`:${dtype}`));
+              expect(other, `${m.name} ${rank}d ${dtype}`).toEqual(m.name === "LearnedMix" && dtype === "float32" ? ["avgWindows.forward:float64"] : []);
+            }
+          }
+        }
+      }
+    } finally {
+      for (const [name, dtype] of spied) unregisterKernel(name, dtype);
+    }
+    expect(new Set([...refs.keys()].map((k) => k.split(":")[0])).size).toBe(ALL_NAMES.length);
+  });
+
+  it("one reference function per kernel name, one name per reference function", () => {
+    const byName = new Map<string, Set<unknown>>();
+    const byRef = new Map<unknown, Set<string>>();
+    observeKernels((name, _dtype, ref) => {
+      (byName.get(name) ?? byName.set(name, new Set()).get(name))?.add(ref);
+      (byRef.get(ref) ?? byRef.set(ref, new Set()).get(ref))?.add(name);
+    });
+    try {
+      for (const m of listPools()) for (const rank of m.dims) runMethod(m, rank, "float32", {});
+      for (const [name, variants] of Object.entries(VARIANTS)) for (const [extra] of variants) runMethod(listPools().find((m) => m.name === name) as PoolMethod, 2, "float32", extra);
+    } finally {
+      observeKernels(null);
+    }
+    for (const [name, fns] of byName) expect(fns.size, `${name} has ${fns.size} reference functions`).toBe(1);
+    for (const [ref, names] of byRef) expect(names.size, `${(ref as { name: string }).name} is registered as ${[...names].join(", ")}`).toBe(1);
+  });
+});
