@@ -73,7 +73,7 @@ function startServer() {
   });
 }
 
-/** Nearest-free box filter: average `f`×`f` blocks (f integer ≥ 1) of an RGBA buffer. */
+/** Box filter: average `f`×`f` blocks (f a whole number ≥ 1) of an RGBA buffer. */
 function shrink(rgba, w, h, f) {
   if (f === 1) return { data: rgba, width: w, height: h };
   const W = Math.floor(w / f);
@@ -92,10 +92,8 @@ function shrink(rgba, w, h, f) {
 }
 
 /**
- * Encode a screenshot as a small palette PNG. Area-average downscaling by a real factor would blur
- * the playground's pixelated canvases, so wide shots are scaled by whole factors only when they
- * exceed twice MAX_WIDTH, and otherwise by chromium itself (the page is rendered at a smaller
- * device scale factor, see `scale` below).
+ * Encode a screenshot as a small palette PNG, shrunk by the whole factor `factor` (a whole factor
+ * keeps the playground's pixelated canvases crisp, where a fractional resample would blur them).
  */
 function encode(png, factor) {
   const img = UPNG.decode(png);
