@@ -14,7 +14,7 @@ import type { Grads } from "../../src/op.js";
 import { mergeOptions, opFor, primaryOutput } from "../../src/cli/invoke.js";
 import { maxPool2dWithIndices } from "../../src/ops/maxPool.js";
 import { localImportancePool2d } from "../../src/ops/localImportancePool.js";
-import { dppChannelParams, dppWindowWeights } from "../../src/ops/detailPreservingPool.js";
+import { dppBlock, dppChannelParams } from "../../src/ops/detailPreservingPool.js";
 import { stochasticPool2dWithIndices } from "../../src/ops/stochasticPool.js";
 import { s3Pool2dWithSelection } from "../../src/ops/s3Pool.js";
 import { mixedPool2dWithLambdas } from "../../src/ops/mixedPool.js";
@@ -417,7 +417,7 @@ function windowProbabilities(call: Call, xplane: Float64Array, h: number, w: num
 
 /**
  * DPP lite's weights w / Σw of block (i, j), channel c, with the call's α, λ inputs — computed by the
- * op's own formula (dppChannelParams, dppWindowWeights), so the picture cannot drift from the op.
+ * op's own formula (dppBlock, dppChannelParams), so the picture cannot drift from the op.
  */
 function dppWeights(call: Call, k: number, c: number, i: number, j: number): Float64Array {
   const [, , h, w] = call.x.shape as [number, number, number, number];
@@ -429,9 +429,9 @@ function dppWeights(call: Call, k: number, c: number, i: number, j: number): Flo
   const [v0, v1, v2, v3] = idx.map((t) => x[t] as number) as [number, number, number, number];
   const wts = new Float64Array(4);
   // lite: the guidance Ĩ is the block mean
-  const total = dppWindowWeights(v0, v1, v2, v3, (v0 + v1 + v2 + v3) / 4, halfLambda, a, call.options.reward === "asymmetric", wts);
+  dppBlock(v0, v1, v2, v3, (v0 + v1 + v2 + v3) / 4, halfLambda, a, call.options.reward === "asymmetric", wts);
   const out = new Float64Array(h * w);
-  idx.forEach((t, n) => (out[t] = (wts[n] as number) / total));
+  idx.forEach((t, n) => (out[t] = wts[n] as number));
   return out;
 }
 

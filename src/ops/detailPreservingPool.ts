@@ -35,7 +35,6 @@ export function dppForward(
   planes: number, channels: number, geom: BlockGeometry, asym: boolean,
 ): void {
   const { inH: H, inW: W, outH, outW } = geom;
-  const w = new Float64Array(4);
   for (let p = 0; p < planes; p++) {
     const c = p % channels;
     const { halfLambda: h, alpha } = dppChannelParams(thA[c] as number, thL[c] as number);
@@ -49,8 +48,7 @@ export function dppForward(
         const i2 = x[j0 + W] as number;
         const i3 = x[j0 + W + 1] as number;
         const g = filt === null ? (i0 + i1 + i2 + i3) / 4 : guidance(x, filt, c, xo, H, W, bi, bj);
-        const s = dppWindowWeights(i0, i1, i2, i3, g, h, alpha, asym, w);
-        y[o++] = ((w[0] as number) * i0 + (w[1] as number) * i1 + (w[2] as number) * i2 + (w[3] as number) * i3) / s;
+        y[o++] = dppBlock(i0, i1, i2, i3, g, h, alpha, asym);
       }
     }
   }
@@ -66,18 +64,18 @@ export function dppChannelParams(thetaAlpha: number, thetaLambda: number): { hal
 }
 
 /**
- * DPP's weights of one 2×2 block (pixels i0 i1 / i2 i3 in row-major order) with guidance Ĩ = `g`:
- * d = I − Ĩ (asym: relu), q = d² + ε², q̄ = mean q, w = (q/q̄)^{λ/2} + α. Writes the four weights into
- * `w` **divided by R = max_j (q_j/q̄)^{λ/2}** and returns their sum S, so y = Σ w·I / S and the
- * normalised weights are w/S (R cancels in both). The scaling is why this never overflows:
- * (q/q̄)^{λ/2} alone reaches ∞ (then y = ∞/∞ = NaN) once 4^{λ/2} > 1.8e308, i.e. λ > 1024.
- * The one formula used by the op's forward pass and by the playground's "where did this output come
+ * DPP of one 2×2 block (pixels i0 i1 / i2 i3, row-major) with guidance Ĩ = `g`: d = I − Ĩ (asym:
+ * relu), q = d² + ε², q̄ = mean q, w = (q/q̄)^{λ/2} + α, returns y = Σ w·I / Σ w. When `weights` is
+ * given, it receives the normalised weights w/Σw (they sum to 1 and Σ weights·I = y).
+ * All w are divided by R = max_j (q_j/q̄)^{λ/2}, which cancels in y and w/Σw: (q/q̄)^{λ/2} alone
+ * overflows to ∞ (then y = ∞/∞ = NaN) once 4^{λ/2} > 1.8e308, i.e. λ > 1024.
+ * The one formula behind the op's forward pass and the playground's "where did this output come
  * from" weights; `halfLambda` and `alpha` come from {@link dppChannelParams}.
  * @internal
  */
-export function dppWindowWeights(
+export function dppBlock(
   i0: number, i1: number, i2: number, i3: number, g: number,
-  halfLambda: number, alpha: number, asym: boolean, w: Float64Array,
+  halfLambda: number, alpha: number, asym: boolean, weights?: Float64Array,
 ): number {
   const h = halfLambda;
   let d0 = i0 - g;
@@ -105,11 +103,14 @@ export function dppWindowWeights(
   const w1 = Math.exp(h * (l1 - lm)) + a;
   const w2 = Math.exp(h * (l2 - lm)) + a;
   const w3 = Math.exp(h * (l3 - lm)) + a;
-  w[0] = w0;
-  w[1] = w1;
-  w[2] = w2;
-  w[3] = w3;
-  return w0 + w1 + w2 + w3;
+  const S = w0 + w1 + w2 + w3;
+  if (weights) {
+    weights[0] = w0 / S;
+    weights[1] = w1 / S;
+    weights[2] = w2 / S;
+    weights[3] = w3 / S;
+  }
+  return (w0 * i0 + w1 * i1 + w2 * i2 + w3 * i3) / S;
 }
 
 /** Full variant's Ĩ for block (bi, bj): depthwise 3×3, stride 2, zero padding 1, filter F[c]. */
