@@ -1,5 +1,5 @@
 /**
- * Conformance to the public API contract (/work/shared/API.md), checked generically: every export the
+ * Conformance to the public API contract (the names fixed for src/index.ts; see the README's short tour and docs/api), checked generically: every export the
  * contract names exists, and every method in `listPools()` — on its descriptor defaults and
  * `exampleInputs` — honours the op contract (dtypes, one gradient per tensor input with `null` for
  * constants, backward callable twice, nothing mutated, unbatched input for windowed ops, typed errors

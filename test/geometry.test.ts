@@ -5,7 +5,7 @@ import { slidingAxis, slidingOutputSize, slidingGeometry, adaptiveAxis, adaptive
 
 describe("sliding windows (PyTorch Pool.h)", () => {
   it("output sizes match the spec's checked table", () => {
-    // downstream spec §2, verified against torch: [In, k, s, p, d, ceil, out]
+    // docs/methods/sliding.md "Output size", verified against torch: [In, k, s, p, d, ceil, out]
     const table: [number, number, number, number, number, boolean, number][] = [
       [5, 2, 2, 0, 1, true, 3],
       [6, 3, 2, 1, 1, true, 4],

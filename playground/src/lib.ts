@@ -14,6 +14,7 @@ import type { Grads } from "../../src/op.js";
 import { mergeOptions, opFor, primaryOutput } from "../../src/cli/invoke.js";
 import { maxPool2dWithIndices } from "../../src/ops/maxPool.js";
 import { localImportancePool2d } from "../../src/ops/localImportancePool.js";
+import { dppBlock, dppChannelParams } from "../../src/ops/detailPreservingPool.js";
 import { stochasticPool2dWithIndices } from "../../src/ops/stochasticPool.js";
 import { s3Pool2dWithSelection } from "../../src/ops/s3Pool.js";
 import { mixedPool2dWithLambdas } from "../../src/ops/mixedPool.js";
@@ -359,7 +360,7 @@ export function provenance(call: Call, vjp: ReturnType<typeof vjpCall>, k: numbe
     label = "softmax weights e^x / Σ e^x (exact: ∂LIP(x, logits = x)/∂x, since SoftPool is LIP with logits = x)";
   } else if (name === "detailPreservingPool2d" && call.options.reward !== undefined && call.args.length === 4) {
     weights = dppWeights(call, xk, c, i, j);
-    label = "reward weights w / Σw, w = (q / mean q)^{λ/2} + α, q = (x − block mean)² + 10⁻³ (the paper's lite form, recomputed here)";
+    label = "reward weights w / Σw, w = (q / mean q)^{λ/2} + α, q = (x − block mean)² + 10⁻³ (DPP lite, by the op's own formula)";
   } else if (name === "stochasticPool2d" && !training) {
     weights = windowProbabilities(call, xplane, h, w, i, j);
     label = "probabilities p = x / Σ x over the window; eval outputs Σ p·x";
@@ -414,27 +415,23 @@ function windowProbabilities(call: Call, xplane: Float64Array, h: number, w: num
   return p;
 }
 
-/** DPP lite's weights of block (i, j), channel c, from the paper's formula with the call's α, λ inputs. */
+/**
+ * DPP lite's weights w / Σw of block (i, j), channel c, with the call's α, λ inputs — computed by the
+ * op's own formula (dppBlock, dppChannelParams), so the picture cannot drift from the op.
+ */
 function dppWeights(call: Call, k: number, c: number, i: number, j: number): Float64Array {
   const [, , h, w] = call.x.shape as [number, number, number, number];
   const x = planeOf(call.x, k, c);
   const alpha = call.args[1] as Tensor;
   const lambda = call.args[2] as Tensor;
-  const a = Math.exp(Math.min(alpha.data[c] as number, 10));
-  const lam = Math.exp(lambda.data[c] as number);
-  const asym = call.options.reward === "asymmetric";
-  const idx = [2 * i * w + 2 * j, 2 * i * w + 2 * j + 1, (2 * i + 1) * w + 2 * j, (2 * i + 1) * w + 2 * j + 1];
-  const vals = idx.map((t) => x[t] as number);
-  const mean = vals.reduce((s, v) => s + v, 0) / 4;
-  const q = vals.map((v) => {
-    const d = asym ? Math.max(0, v - mean) : v - mean;
-    return d * d + 1e-3;
-  });
-  const qm = q.reduce((s, v) => s + v, 0) / 4;
-  const wts = q.map((v) => (v / qm) ** (lam / 2) + a);
-  const total = wts.reduce((s, v) => s + v, 0);
+  const { halfLambda, alpha: a } = dppChannelParams(alpha.data[c] as number, lambda.data[c] as number);
+  const idx = [2 * i * w + 2 * j, 2 * i * w + 2 * j + 1, (2 * i + 1) * w + 2 * j, (2 * i + 1) * w + 2 * j + 1] as const;
+  const [v0, v1, v2, v3] = idx.map((t) => x[t] as number) as [number, number, number, number];
+  const wts = new Float64Array(4);
+  // lite: the guidance Ĩ is the block mean
+  dppBlock(v0, v1, v2, v3, (v0 + v1 + v2 + v3) / 4, halfLambda, a, call.options.reward === "asymmetric", wts);
   const out = new Float64Array(h * w);
-  idx.forEach((t, n) => (out[t] = (wts[n] as number) / total));
+  idx.forEach((t, n) => (out[t] = wts[n] as number));
   return out;
 }
 

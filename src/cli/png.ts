@@ -11,7 +11,7 @@ import { PNG } from "pngjs";
 import type { RGBAImage } from "./image.js";
 import { ImageFileError } from "./imageerror.js";
 
-/** The 8 bytes every PNG starts with (PNG spec §5.2). */
+/** The 8 bytes every PNG starts with (W3C PNG specification §5.2). */
 export const PNG_SIGNATURE: readonly number[] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** What IHDR says, read without decoding. */
@@ -23,7 +23,7 @@ export interface PngHeader {
   readonly colourType: number;
 }
 
-/** Allowed bit depths per colour type (PNG spec table 11.1). */
+/** Allowed bit depths per colour type (W3C PNG specification table 11.1). */
 const DEPTHS: Readonly<Record<number, readonly number[]>> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
 
 // Buffers are viewed as plain Uint8Arrays: @types/node 20.9's Buffer does not type-check as one
@@ -88,9 +88,9 @@ export function checkPngChunks(b: Uint8Array): Uint8Array[] {
   throw new ImageFileError(`truncated PNG: the file ends after ${b.length} bytes without its closing IEND chunk`);
 }
 
-/** Samples per pixel by colour type (PNG spec table 11.1). */
+/** Samples per pixel by colour type (W3C PNG specification table 11.1). */
 const CHANNELS: Readonly<Record<number, number>> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
-/** Adam7 passes: [x0, y0, dx, dy] (PNG spec §8.2). */
+/** Adam7 passes: [x0, y0, dx, dy] (W3C PNG specification §8.2). */
 const ADAM7: readonly (readonly [number, number, number, number])[] = [
   [0, 0, 8, 8],
   [4, 0, 8, 8],

@@ -37,8 +37,7 @@ export function dppForward(
   const { inH: H, inW: W, outH, outW } = geom;
   for (let p = 0; p < planes; p++) {
     const c = p % channels;
-    const h = Math.exp(thL[c] as number) / 2;
-    const alpha = Math.exp(Math.min(thA[c] as number, ALPHA_CLAMP));
+    const { halfLambda: h, alpha } = dppChannelParams(thA[c] as number, thL[c] as number);
     const xo = p * H * W;
     let o = p * outH * outW;
     for (let bi = 0; bi < outH; bi++) {
@@ -49,37 +48,69 @@ export function dppForward(
         const i2 = x[j0 + W] as number;
         const i3 = x[j0 + W + 1] as number;
         const g = filt === null ? (i0 + i1 + i2 + i3) / 4 : guidance(x, filt, c, xo, H, W, bi, bj);
-        let d0 = i0 - g;
-        let d1 = i1 - g;
-        let d2 = i2 - g;
-        let d3 = i3 - g;
-        if (asym) {
-          d0 = d0 > 0 ? d0 : 0;
-          d1 = d1 > 0 ? d1 : 0;
-          d2 = d2 > 0 ? d2 : 0;
-          d3 = d3 > 0 ? d3 : 0;
-        }
-        const q0 = d0 * d0 + EPS2;
-        const q1 = d1 * d1 + EPS2;
-        const q2 = d2 * d2 + EPS2;
-        const q3 = d3 * d3 + EPS2;
-        const qm = (q0 + q1 + q2 + q3) / 4;
-        // w = (q/q̄)^h + α, all four divided by R = max_j (q_j/q̄)^h (y is a ratio, so R cancels):
-        // (q/q̄)^h alone overflows to ∞ (then y = ∞/∞ = NaN) once 4^h > 1.8e308, i.e. λ > 1024.
-        const l0 = Math.log(q0 / qm);
-        const l1 = Math.log(q1 / qm);
-        const l2 = Math.log(q2 / qm);
-        const l3 = Math.log(q3 / qm);
-        const lm = Math.max(l0, l1, l2, l3);
-        const a = alpha * Math.exp(-h * lm);
-        const w0 = Math.exp(h * (l0 - lm)) + a;
-        const w1 = Math.exp(h * (l1 - lm)) + a;
-        const w2 = Math.exp(h * (l2 - lm)) + a;
-        const w3 = Math.exp(h * (l3 - lm)) + a;
-        y[o++] = (w0 * i0 + w1 * i1 + w2 * i2 + w3 * i3) / (w0 + w1 + w2 + w3);
+        y[o++] = dppBlock(i0, i1, i2, i3, g, h, alpha, asym);
       }
     }
   }
+}
+
+/**
+ * One channel's DPP parameters from the raw θs: λ/2 = e^{θλ}/2 and α = e^{min(θα, 10)} (the
+ * official `PositiveBias` clamp). Shared by the op and the playground's weight display.
+ * @internal
+ */
+export function dppChannelParams(thetaAlpha: number, thetaLambda: number): { halfLambda: number; alpha: number } {
+  return { halfLambda: Math.exp(thetaLambda) / 2, alpha: Math.exp(Math.min(thetaAlpha, ALPHA_CLAMP)) };
+}
+
+/**
+ * DPP of one 2×2 block (pixels i0 i1 / i2 i3, row-major) with guidance Ĩ = `g`: d = I − Ĩ (asym:
+ * relu), q = d² + ε², q̄ = mean q, w = (q/q̄)^{λ/2} + α, returns y = Σ w·I / Σ w. When `weights` is
+ * given, it receives the normalised weights w/Σw (they sum to 1 and Σ weights·I = y).
+ * All w are divided by R = max_j (q_j/q̄)^{λ/2}, which cancels in y and w/Σw: (q/q̄)^{λ/2} alone
+ * overflows to ∞ (then y = ∞/∞ = NaN) once 4^{λ/2} > 1.8e308, i.e. λ > 1024.
+ * The one formula behind the op's forward pass and the playground's "where did this output come
+ * from" weights; `halfLambda` and `alpha` come from {@link dppChannelParams}.
+ * @internal
+ */
+export function dppBlock(
+  i0: number, i1: number, i2: number, i3: number, g: number,
+  halfLambda: number, alpha: number, asym: boolean, weights?: Float64Array,
+): number {
+  const h = halfLambda;
+  let d0 = i0 - g;
+  let d1 = i1 - g;
+  let d2 = i2 - g;
+  let d3 = i3 - g;
+  if (asym) {
+    d0 = d0 > 0 ? d0 : 0;
+    d1 = d1 > 0 ? d1 : 0;
+    d2 = d2 > 0 ? d2 : 0;
+    d3 = d3 > 0 ? d3 : 0;
+  }
+  const q0 = d0 * d0 + EPS2;
+  const q1 = d1 * d1 + EPS2;
+  const q2 = d2 * d2 + EPS2;
+  const q3 = d3 * d3 + EPS2;
+  const qm = (q0 + q1 + q2 + q3) / 4;
+  const l0 = Math.log(q0 / qm);
+  const l1 = Math.log(q1 / qm);
+  const l2 = Math.log(q2 / qm);
+  const l3 = Math.log(q3 / qm);
+  const lm = Math.max(l0, l1, l2, l3);
+  const a = alpha * Math.exp(-h * lm);
+  const w0 = Math.exp(h * (l0 - lm)) + a;
+  const w1 = Math.exp(h * (l1 - lm)) + a;
+  const w2 = Math.exp(h * (l2 - lm)) + a;
+  const w3 = Math.exp(h * (l3 - lm)) + a;
+  const S = w0 + w1 + w2 + w3;
+  if (weights) {
+    weights[0] = w0 / S;
+    weights[1] = w1 / S;
+    weights[2] = w2 / S;
+    weights[3] = w3 / S;
+  }
+  return (w0 * i0 + w1 * i1 + w2 * i2 + w3 * i3) / S;
 }
 
 /** Full variant's Ĩ for block (bi, bj): depthwise 3×3, stride 2, zero padding 1, filter F[c]. */
@@ -114,10 +145,8 @@ export function dppBackward(
   const { inH: H, inW: W, outH, outW } = geom;
   for (let p = 0; p < planes; p++) {
     const c = p % channels;
-    const lam = Math.exp(thL[c] as number);
-    const h = lam / 2;
     const thetaA = thA[c] as number;
-    const alpha = Math.exp(Math.min(thetaA, ALPHA_CLAMP));
+    const { halfLambda: h, alpha } = dppChannelParams(thetaA, thL[c] as number);
     // clamp(max=10)'s autograd passes the gradient where θα ≤ 10 (inclusive): ∂w/∂θα = α there, else 0.
     const xo = p * H * W;
     let o = p * outH * outW;

@@ -104,17 +104,32 @@ beforeAll(async () => {
   // poolkit's own static server, as a user starts it, on a free port
   server = spawn(process.execPath, [join(root, "dist", "cli", "main.js"), "serve", site, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
   base = await new Promise<string>((ok, fail) => {
+    // Read whole lines only (a chunk may end mid-line) and take the port from serve's own announcement,
+    // `serving <dir> at http://127.0.0.1:<port>/ (Ctrl-C to stop)` (src/cli/commands.ts), so no other
+    // output that mentions an address can be mistaken for it; the port must be the one the OS chose.
     let out = "";
-    const timer = setTimeout(() => fail(new Error(`poolkit serve did not say where it listens: ${out}`)), 10_000);
+    let err = "";
+    let pending = "";
+    const timer = setTimeout(() => fail(new Error(`poolkit serve did not say where it listens: ${out}${err}`)), 10_000);
+    server?.stderr?.on("data", (d: Buffer) => (err += d.toString()));
     server?.stdout?.on("data", (d: Buffer) => {
       out += d.toString();
-      const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        ok(m[0]);
+      pending += d.toString();
+      let nl: number;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, nl).replace(/\r$/, "");
+        pending = pending.slice(nl + 1);
+        const m = /^serving .+ at (http:\/\/127\.0\.0\.1:(\d+)\/) \(Ctrl-C to stop\)$/.exec(line);
+        if (m && Number(m[2]) > 0 && Number(m[2]) < 65536) {
+          clearTimeout(timer);
+          ok(m[1] as string);
+        }
       }
     });
-    server?.on("exit", (code) => fail(new Error(`poolkit serve exited (${code}): ${out}`)));
+    server?.on("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`poolkit serve exited (${code}): ${out}${err}`));
+    });
   });
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,

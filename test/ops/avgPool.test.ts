@@ -77,18 +77,18 @@ describe("avgPool — values", () => {
 
   const x6 = tensor([[[1, 2, 3, 4, 5, 6]]], undefined, "float64");
   const base = { kernelSize: 3, stride: 2, padding: 1, ceilMode: true };
-  it("spec: [1..6], k3 s2 p1 ceil → [1, 3, 5, 3] (last window {6, pad} divided by 2)", () => {
+  it("docs/methods/sliding.md: [1..6], k3 s2 p1 ceil → [1, 3, 5, 3] (last window {6, pad} divided by 2)", () => {
     expectClose(avgPool1d(x6, base).data, [1, 3, 5, 3], { atol: 1e-12 });
   });
-  it("spec: countIncludePad = false → [1.5, 3, 5, 6]; divisorOverride 5 → [0.6, 1.8, 3, 1.2]", () => {
+  it("docs/methods/sliding.md: countIncludePad = false → [1.5, 3, 5, 6]; divisorOverride 5 → [0.6, 1.8, 3, 1.2]", () => {
     expectClose(avgPool1d(x6, { ...base, countIncludePad: false }).data, [1.5, 3, 5, 6], { atol: 1e-12 });
     expectClose(avgPool1d(x6, { ...base, divisorOverride: 5 }).data, [0.6, 1.8, 3, 1.2], { atol: 1e-12 });
     expectClose(avgPool2d(tensor([[[[1, 2, 3, 4, 5, 6]]]]), { kernelSize: [1, 3], stride: [1, 2], padding: [0, 1], ceilMode: true, divisorOverride: 5 }).data, [0.6, 1.8, 3, 1.2]);
   });
-  it("spec: [1..5], k2 s2 ceil → [1.5, 3.5, 5] (last divisor 1)", () => {
+  it("docs/methods/sliding.md: [1..5], k2 s2 ceil → [1.5, 3.5, 5] (last divisor 1)", () => {
     expectClose(avgPool1d(tensor([[[1, 2, 3, 4, 5]]]), { kernelSize: 2, ceilMode: true }).data, [1.5, 3.5, 5]);
   });
-  it("spec: gradient of [1..6] k3 s2 p1 ceil with ones = [1/3, 2/3, 1/3, 2/3, 1/3, 5/6]", () => {
+  it("docs/methods/sliding.md: gradient of [1..6] k3 s2 p1 ceil with ones = [1/3, 2/3, 1/3, 2/3, 1/3, 5/6]", () => {
     const { output, backward } = avgPool1d.vjp(x6, base);
     expectClose((backward(onesLike(output))[0] as Tensor).data, [1 / 3, 2 / 3, 1 / 3, 2 / 3, 1 / 3, 5 / 6], { atol: 1e-12 });
   });

@@ -88,7 +88,7 @@ describe("bilinearPool: errors", () => {
 });
 
 describe("bilinearPool: values", () => {
-  it("spec §6 worked example: sum and mean both give [0.57735, 0, 0.57735, -0.57735]", () => {
+  it("docs/methods/bilinear.md worked example (B-CNN): sum and mean both give [0.57735, 0, 0.57735, -0.57735]", () => {
     for (const dtype of ["float32", "float64"] as const) {
       const a = tensor([[[1, 0, 2], [0, 1, 1]]], [1, 2, 3], dtype);
       const b = tensor([[[1, 1, 0], [2, 0, -1]]], [1, 2, 3], dtype);

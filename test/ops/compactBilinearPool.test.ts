@@ -182,7 +182,7 @@ describe("compactBilinearPool: errors", () => {
 });
 
 describe("compactBilinearPool: values", () => {
-  it("spec §7 worked Tensor Sketch example: [1.5, -2, 0, 3.5]; the unnormalised-IFFT convention is d times it", () => {
+  it("docs/methods/bilinear.md worked Tensor Sketch example: [1.5, -2, 0, 3.5]; the unnormalised-IFFT convention is d times it", () => {
     for (const dtype of ["float32", "float64"] as const) {
       const params: CompactBilinearParams = {
         method: "tensor-sketch", outputDim: 4,

@@ -102,13 +102,13 @@ describe("covariancePool: errors", () => {
 
 describe("covariancePool: values", () => {
   it("a NaN or ∞ input gives NaN (value and gradient) for sqrtm and newton-schulz, not a silent 0; other images are unaffected", () => {
-    // Image 0 holds a NaN (or ∞, whose centring gives ∞ − ∞ = NaN); image 1 is the spec's X (C = [[1.25, .5], [.5, 1.25]]).
+    // Image 0 holds a NaN (or ∞, whose centring gives ∞ − ∞ = NaN); image 1 is docs/methods/covariance.md's worked X (C = [[1.25, .5], [.5, 1.25]]).
     for (const bad of [NaN, Infinity]) {
       const x = tensor([1, bad, 3, 4, 2, 0, 1, 3, 1, 2, 3, 4, 2, 0, 1, 3], [2, 2, 2, 2], "float64");
       for (const normalization of ["sqrtm", "newton-schulz"] as const) {
         const { output, backward } = covariancePool.vjp(x, { normalization });
         expect(Array.from(output.data.subarray(0, 3)).every(Number.isNaN)).toBe(true);
-        // Image 1: sqrtm of [[1.25, .5], [.5, 1.25]] — spec §3 MPN-COV triu [1.094451, 0.228425, 1.094451] (N = 5 agrees to 1e-6).
+        // Image 1: sqrtm of [[1.25, .5], [.5, 1.25]] — docs/methods/covariance.md "Worked numbers": MPN-COV triu [1.094451, 0.228425, 1.094451] (N = 5 agrees to 1e-6).
         expectClose(output.data.subarray(3, 6), [1.094451, 0.228425, 1.094451], { atol: 2e-6, rtol: 0 });
         const dx = backward(tensor([1, 1, 1, 1, 1, 1], [2, 3], "float64"))[0]!.data;
         expect(Array.from(dx.subarray(0, 8)).every(Number.isNaN)).toBe(true);
@@ -116,7 +116,7 @@ describe("covariancePool: values", () => {
       }
     }
   });
-  it("reproduces the spec's worked examples (v4_cov.out, v8_examples.out)", () => {
+  it("reproduces docs/methods/covariance.md's worked numbers", () => {
     const run = (opts: object): [number[], number[]] => {
       const { output, backward } = covariancePool.vjp(X(), opts);
       return [Array.from(output.data), Array.from(backward(ones3)[0]!.data)];

@@ -132,7 +132,7 @@ describe("detailPreservingPool2d: values", () => {
     });
   }
 
-  it("spec table: block [1,2,3,6], λ = α = 1 → sym 3.295888, asym 3.979032, and the autograd gradients", () => {
+  it("docs/methods/dpp.md worked numbers: block [1,2,3,6], λ = α = 1 → sym 3.295888, asym 3.979032, and the autograd gradients", () => {
     const I = f64([1, 2, 3, 6], [1, 1, 2, 2]);
     const z = f64([0], [1]);
     const sym = detailPreservingPool2d.vjp(I, z, z);
@@ -146,7 +146,7 @@ describe("detailPreservingPool2d: values", () => {
     expectClose(detailPreservingPool2d(I, f64([Math.log(0.01)], [1]), f64([Math.log(10)], [1])).data, [5.913627], { atol: 1e-6 });
   });
 
-  it("spec 4×4 input: sym lite → [3.295888, 0, 5, 0], asym lite → [3.979032, 0, 5, 0.395824]", () => {
+  it("docs/methods/dpp.md, a 4×4 input: sym lite → [3.295888, 0, 5, 0], asym lite → [3.979032, 0, 5, 0.395824]", () => {
     const I = tensor([[[[1, 2, 0, 0], [3, 6, 0, 0], [5, 5, 1, -1], [5, 5, -1, 1]]]]);
     const z = zeros([1]);
     expectClose(detailPreservingPool2d(I, z, z).data, [3.295888, 0, 5, 0], { atol: 1e-5 });
@@ -253,7 +253,7 @@ describe("detailPreservingPool2d: properties", () => {
 });
 
 describe("detailPreservingPool2d audit: large λ does not overflow to NaN", () => {
-  // Hand-worked limit (spec §6 "large λ with small α: the output tends to the most-deviating pixel"):
+  // Hand-worked limit (docs/methods/dpp.md "Forward": large λ with small α tends to the most-deviating pixel):
   // block [1, 2, 3, 6] has mean 3 and d = [−2, −1, 0, 3], so as λ = e^θλ → ∞ the weight
   // (q_j/q̄)^{λ/2} of the pixel 6 dominates every other weight and α: y → 6, ∂y/∂I → [0, 0, 0, 1],
   // ∂y/∂θα → 0, ∂y/∂θλ → 0. At θλ = 8 (λ ≈ 2981) the gaps are below 1e-300. (q/q̄)^{λ/2} ≤ 4^{λ/2}

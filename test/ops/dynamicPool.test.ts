@@ -147,7 +147,7 @@ describe("dynamicPool2d: values", () => {
     });
   }
 
-  it("spec reconstruction values on arange(16): r = (2,2), (1.5,1.5), (2,1)", () => {
+  it("docs/methods/dynopool.md reconstruction values on arange(16): r = (2,2), (1.5,1.5), (2,1)", () => {
     expectClose(dynamicPool2d(arange16(), f64([2, 2], [2])).data, [5, 7, 13, 15], { atol: 0 });
     const y15 = dynamicPool2d(arange16(), f64([1.5, 1.5], [2]));
     expect([...y15.shape]).toEqual([1, 1, 3, 3]);

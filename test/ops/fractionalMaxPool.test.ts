@@ -232,14 +232,14 @@ describe("fractionalMaxPool: values", () => {
     });
   }
 
-  it("spec §2.4 example 1: 7×7 arange, kernel 2, output 4, samples (0.3, 0.5)", () => {
+  it("docs/methods/fractional.md worked numbers 1: 7×7 arange, kernel 2, output 4, samples (0.3, 0.5)", () => {
     const r = fractionalMaxPool2dWithIndices(arange([1, 1, 7, 7]), { kernelSize: 2, outputSize: 4, samples: tensor([0.3, 0.5], [1, 1, 2]) });
     const want = [8, 10, 11, 13, 22, 24, 25, 27, 36, 38, 39, 41, 43, 45, 46, 48];
     expect(Array.from(r.output.data)).toEqual(want);
     expect(Array.from(r.indices.data)).toEqual(want);
   });
 
-  it("spec §2.4 example 2: overlapping k=3 windows accumulate 4 gradients at (2, 2)", () => {
+  it("docs/methods/fractional.md worked numbers 2: overlapping k=3 windows accumulate 4 gradients at (2, 2)", () => {
     const xs = new Float64Array(49);
     xs[2 * 7 + 2] = 9;
     for (const dtype of FLOAT_DTYPES) {
@@ -253,7 +253,7 @@ describe("fractionalMaxPool: values", () => {
     }
   });
 
-  it("float32 arithmetic flips a start where float64 does not (spec §2.2: L=7, O=4, K=2, u=0.8)", () => {
+  it("float32 arithmetic flips a start where float64 does not (docs/methods/fractional.md, window starts: L=7, O=4, K=2, u=0.8)", () => {
     // one row of increasing values: the argmax of each 2-wide window is its last element = start + 1
     const row = (dtype: "float32" | "float64") =>
       fractionalMaxPool2dWithIndices(arange([1, 1, 1, 7], dtype), { kernelSize: [1, 2], outputSize: [1, 4], samples: tensor([0.8, 0], [1, 1, 2], dtype) });

@@ -143,7 +143,7 @@ describe("learned mix / gated / tree: values", () => {
     },
   );
 
-  it("spec §1B reference values: gated window [1,2,3,4] with ω = [0.1, −0.2, 0.3, 0.05], and the 2-level tree", () => {
+  it("docs/methods/mixed.md worked numbers (Lee et al.): gated window [1,2,3,4] with ω = [0.1, −0.2, 0.3, 0.05], and the 2-level tree", () => {
     const x = tensor([1, 2, 3, 4], [1, 1, 2, 2], "float64");
     const omega = tensor([0.1, -0.2, 0.3, 0.05], [1, 2, 2], "float64");
     const r = gatedMixPool2d.vjp(x, omega, { kernelSize: 2 });

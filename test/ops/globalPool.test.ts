@@ -60,13 +60,13 @@ describe("globalPool — values", () => {
     (c, dtype) => expectVjpMatches(OPS[c.op].vjp(fromJSON(c.x, dtype)), fromJSON(c.dy, dtype), c[dtype], dtype),
   );
 
-  it("spec: the whole gradient goes to the first of tied maxima ([0, 1, 0, 0], not amax's [0, .5, .5, 0])", () => {
+  it("docs/methods/adaptive.md: the whole gradient goes to the first of tied maxima ([0, 1, 0, 0], not amax's [0, .5, .5, 0])", () => {
     const { output, backward } = globalMaxPool.vjp(tensor([[[[1, 4], [4, 2]]]], undefined, "float64"));
     expect([...output.data]).toEqual([4]);
     expect([...(backward(onesLike(output))[0] as Tensor).data]).toEqual([0, 1, 0, 0]);
   });
 
-  it("spec: global average of [[1, 2], [3, 4]] is 2.5 with gradient 1/4 each; NaN propagates in max", () => {
+  it("docs/methods/adaptive.md: global average of [[1, 2], [3, 4]] is 2.5 with gradient 1/4 each; NaN propagates in max", () => {
     const { output, backward } = globalAvgPool.vjp(tensor([[[[1, 2], [3, 4]]]], undefined, "float64"));
     expectClose(output.data, [2.5], { atol: 1e-12 });
     expectClose((backward(onesLike(output))[0] as Tensor).data, [0.25, 0.25, 0.25, 0.25], { atol: 1e-12 });

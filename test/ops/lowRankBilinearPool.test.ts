@@ -93,7 +93,7 @@ describe("lowRankBilinearPool: errors", () => {
 });
 
 describe("lowRankBilinearPool: values", () => {
-  it("spec §8b MLB example: h = [0.351946, -0.580026], f = [-0.228080, 0.931971]", () => {
+  it("docs/methods/bilinear.md MLB example: h = [0.351946, -0.580026], f = [-0.228080, 0.931971]", () => {
     for (const dtype of ["float32", "float64"] as const) {
       const q = tensor([[1, -1]], [1, 2], dtype);
       const v = tensor([[0.5, 2, 1]], [1, 3], dtype);
@@ -106,7 +106,7 @@ describe("lowRankBilinearPool: values", () => {
     }
   });
 
-  it("spec §8a LRBP example as MLB with identity activation, y = x, V = U, sum pooling: score 13 - 5 = 8", () => {
+  it("docs/methods/bilinear.md LRBP example as MLB with identity activation, y = x, V = U, sum pooling: score 13 - 5 = 8", () => {
     const X = f64([[1, 0, 2], [0, 1, 1]], [1, 2, 3]);
     const U = f64([[1, 1], [1, -1]], [2, 2]); // rows: U+ = [1, 1], U- = [1, -1]
     const P = f64([[1, -1]], [1, 2]);

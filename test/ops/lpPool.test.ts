@@ -77,7 +77,7 @@ describe("lpPool — values", () => {
     const { output, backward } = lpPool2d.vjp(x, opts);
     return { y: output, dx: backward(onesLike(output))[0] as Tensor };
   };
-  it("spec: [[1,2],[3,4]] p = 2 → √30 with ∂y/∂x = x / y; p = 3 → ∛100", () => {
+  it("docs/methods/sliding.md: [[1,2],[3,4]] p = 2 → √30 with ∂y/∂x = x / y; p = 3 → ∛100", () => {
     const a = grad(f64([[[[1, 2], [3, 4]]]]), { normType: 2, kernelSize: 2 });
     expectClose(a.y.data, [Math.sqrt(30)], { atol: 1e-12 });
     expectClose(a.dx.data, [0.182574, 0.365148, 0.547723, 0.730297], { atol: 1e-6 });
@@ -88,30 +88,30 @@ describe("lpPool — values", () => {
     expectClose(c.y.data, [Math.sqrt(30)], { atol: 1e-12 });
     expectClose(c.dx.data, [0.182574, -0.365148, 0.547723, -0.730297], { atol: 1e-6 });
   });
-  it("spec: a zero window gives 0 and a zero gradient (the relu mask), not NaN", () => {
+  it("docs/methods/sliding.md: a zero window gives 0 and a zero gradient (the relu mask), not NaN", () => {
     const z = grad(f64([[[[0, 0], [0, 0]]]]), { normType: 2, kernelSize: 2 });
     expect([...z.y.data]).toEqual([0]);
     expect([...z.dx.data]).toEqual([0, 0, 0, 0]);
   });
-  it("spec: ceil mode over-counts: arange(1..9) 3×3, k2, p1 → [[12, 18], [30, 36]]", () => {
+  it("docs/methods/sliding.md: ceil mode over-counts: arange(1..9) 3×3, k2, p1 → [[12, 18], [30, 36]]", () => {
     const x = tensor([1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 1, 3, 3], "float64");
     const r = grad(x, { normType: 1, kernelSize: 2, ceilMode: true });
     expectClose(r.y.data, [12, 18, 30, 36], { atol: 1e-12 });
     expectClose(r.dx.data, [1, 1, 2, 1, 1, 2, 2, 2, 4], { atol: 1e-12 });
   });
-  it("spec: negative bases — p = 1 is the signed sum; odd and fractional p give NaN", () => {
+  it("docs/methods/sliding.md: negative bases — p = 1 is the signed sum; odd and fractional p give NaN", () => {
     const p1 = grad(f64([[[[1, -2], [3, -4]]]]), { normType: 1, kernelSize: 2 });
     expectClose(p1.y.data, [-2], { atol: 1e-12 });
     expectClose(p1.dx.data, [1, 1, 1, 1], { atol: 1e-12 });
     expect(Number.isNaN(lpPool2d(f64([[[[1, 2], [3, -4]]]]), { normType: 3, kernelSize: 2 }).data[0])).toBe(true);
     expect(Number.isNaN(lpPool2d(f64([[[[1, 2], [3, -4]]]]), { normType: 1.5, kernelSize: 2 }).data[0])).toBe(true);
   });
-  it("spec: p = ∞ is not max pooling (output 1), and its gradient is NaN as in PyTorch", () => {
+  it("docs/methods/sliding.md: p = ∞ is not max pooling (output 1), and its gradient is NaN as in PyTorch", () => {
     const r = grad(f64([[[[1, 2], [3, 4]]]]), { normType: Infinity, kernelSize: 2 });
     expect([...r.y.data]).toEqual([1]);
     expect([...r.dx.data].every(Number.isNaN)).toBe(true);
   });
-  it("spec: p = 20 on [100, 50, 1, 2] overflows to ∞ in float32 but not in float64", () => {
+  it("docs/methods/sliding.md: p = 20 on [100, 50, 1, 2] overflows to ∞ in float32 but not in float64", () => {
     expect(lpPool2d(tensor([[[[100, 50], [1, 2]]]], undefined, "float32"), { normType: 20, kernelSize: 2 }).data[0]).toBe(Infinity);
     const y64 = lpPool2d(f64([[[[100, 50], [1, 2]]]]), { normType: 20, kernelSize: 2 }).data[0]!;
     expect(y64).toBeGreaterThan(100);

@@ -160,7 +160,7 @@ describe("mixedPool2d: values", () => {
     },
   );
 
-  it("spec §1A worked example: [[1,2],[3,4]] gives 4 (max) or 2.5 (avg) with the spec's gradients", () => {
+  it("docs/methods/mixed.md worked example: [[1,2],[3,4]] gives 4 (max) or 2.5 (avg) with the note's gradients", () => {
     const x = tensor([1, 2, 3, 4], [1, 1, 2, 2], "float64");
     const one = tensor([1], [1, 1, 1, 1], "float64");
     const max = mixedPool2d.vjp(x, { kernelSize: 2, lambdas: tensor([1], [1, 1], "int32") });

@@ -97,7 +97,7 @@ describe("roiAlign: errors", () => {
 });
 
 describe("roiAlign: values", () => {
-  it("reproduces the spec's worked examples (v3_roi_examples.out)", () => {
+  it("reproduces docs/methods/roi.md's worked numbers", () => {
     const x = ar16("float64");
     const run = (b: number[], out: number, sr: number, aligned: boolean): number[] =>
       Array.from(roiAlign(x, box(...b), { outputSize: out, samplingRatio: sr, aligned }).data);

@@ -71,7 +71,7 @@ describe("roiPool: values", () => {
   it("C round goes half away from zero", () => {
     expect([cRound(2.5), cRound(-2.5), cRound(0.5), cRound(-0.5), cRound(1.49), cRound(-1.5)]).toEqual([3, -3, 1, -1, 1, -2]);
   });
-  it("reproduces the spec's worked examples (v3_roi_examples.out)", () => {
+  it("reproduces docs/methods/roi.md's worked numbers", () => {
     const x = ar16();
     const run = (b: number[], out: number, scale = 1): number[] => Array.from(roiPool(x, box(...b), { outputSize: out, spatialScale: scale }).data);
     expect(run([0, 0, 0, 3, 3], 2)).toEqual([5, 7, 13, 15]);

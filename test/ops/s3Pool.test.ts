@@ -149,7 +149,7 @@ describe("s3Pool2d: values", () => {
     },
   );
 
-  it("spec §5: arange(16) 4×4, k = g = s = 2: eval [[5, 6.5], [11, 12.5]]; rows [1,2], cols [0,2] give [[9,11],[13,15]]", () => {
+  it("docs/methods/s3pool.md worked numbers: arange(16) 4×4, k = g = s = 2: eval [[5, 6.5], [11, 12.5]]; rows [1,2], cols [0,2] give [[9,11],[13,15]]", () => {
     const x = arange16();
     expect(Array.from(s3Pool2d(x, { training: false }).data)).toEqual([5, 6.5, 11, 12.5]);
     const r = s3Pool2d.vjp(x, { rows: [1, 2], cols: [0, 2] });
@@ -160,7 +160,7 @@ describe("s3Pool2d: values", () => {
     expect(dx).toEqual(want);
   });
 
-  it("spec §5: the last cell has one row fewer, so rows are {0 or 1} then 2", () => {
+  it("docs/methods/s3pool.md worked numbers: the last cell has one row fewer, so rows are {0 or 1} then 2", () => {
     const seen = new Set<string>();
     for (let seed = 0; seed < 40; seed++) {
       const r = s3Pool2dWithSelection(arange16(), { seed });

@@ -43,7 +43,7 @@ describe("spatialPyramidPool: values", () => {
     expect(Array.from(spatialPyramidPool(x, { levels: [2, 1] }).data)).toEqual([5, 7, 13, 15, 21, 23, 29, 31, 15, 31]);
     expect(Array.from(spatialPyramidPool(x, { levels: [2, 1], mode: "avg" }).data)).toEqual([2.5, 4.5, 10.5, 12.5, 18.5, 20.5, 26.5, 28.5, 7.5, 23.5]);
   });
-  it("gives exactly n bins where the paper's ⌈a/n⌉/⌊a/n⌋ rule does not (spec §4 table)", () => {
+  it("gives exactly n bins where the paper's ⌈a/n⌉/⌊a/n⌋ rule does not (docs/methods/adaptive.md, SPP deviation)", () => {
     for (const [a, n] of [[5, 3], [6, 4], [7, 4], [9, 6], [10, 6], [11, 4], [11, 6], [2, 4], [1, 3]] as const) {
       const x = tensor(new Float32Array(a * a), [1, 1, a, a]);
       expect(spatialPyramidPool(x, { levels: [n] }).shape).toEqual([1, n * n]);

@@ -133,14 +133,14 @@ describe("stochasticPool2d: values", () => {
   );
 
   for (const dtype of FLOAT_DTYPES) {
-    it(`spec §4 (${dtype}): window [1,2,3,4], the ≥ rule maps u = 0.1, 0.35, 0.6, 0.61, 1 to 1, 3, 3, 4, 4`, () => {
+    it(`docs/methods/stochastic.md worked numbers (${dtype}): window [1,2,3,4], the ≥ rule maps u = 0.1, 0.35, 0.6, 0.61, 1 to 1, 3, 3, 4, 4`, () => {
       const x = tensor([1, 2, 3, 4], [1, 1, 2, 2], dtype);
       const pick = (u: number) => stochasticPool2d(x, { kernelSize: 2, uniforms: tensor([u], [1, 1, 1, 1], "float64") }).data[0];
       expect([0.05, 0.1, 0.1001, 0.3, 0.35, 0.6, 0.61, 1].map(pick)).toEqual([1, 1, 2, 2, 3, 3, 4, 4]);
     });
   }
 
-  it("spec §4: eval output 3 and gradient [−0.1, 0.1, 0.3, 0.5]", () => {
+  it("docs/methods/stochastic.md worked numbers: eval output 3 and gradient [−0.1, 0.1, 0.3, 0.5]", () => {
     const x = tensor([1, 2, 3, 4], [1, 1, 2, 2], "float64");
     const r = stochasticPool2d.vjp(x, { kernelSize: 2, training: false });
     expectClose(r.output.data, [3], { atol: 1e-15 });
@@ -313,7 +313,7 @@ describe("stochasticPool2d audit: backward reads x.data at use (storage views ma
       this.#view = copy;
     }
   }
-  // Hand-worked (spec §4 eval): y = Σx²/Σx, ∂y/∂x_i = (2x_i − y)/Σx over relu(x).
+  // Hand-worked (docs/methods/stochastic.md, eval row): y = Σx²/Σx, ∂y/∂x_i = (2x_i − y)/Σx over relu(x).
   // [1, 2, 3, 4]: y = 3, dx = [−0.1, 0.1, 0.3, 0.5]. [1, −2, 3, 4] → relu [1, 0, 3, 4]: Σ = 8,
   // y = 26/8 = 3.25, dx = [−1.25, ·, 2.75, 4.75]/8 with the negative input masked to 0.
   for (const [values, want] of [
