@@ -243,6 +243,10 @@ function shapes(op: string, a: unknown, b: unknown): { fa: FeatureMap; fb: Featu
  * different H×W are an error here rather than subsampled. The signed √ has no ε in the forward
  * and ε = `sqrtEps` inside the √ of its derivative (as `vl_nnsqrt`), so the gradient is finite at 0.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const a = randn([2, 8, 7, 7]), b = randn([2, 4, 7, 7]);
  * bilinearPool(a);                                   // [2, 64], unit L2 norm per row

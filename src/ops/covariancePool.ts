@@ -248,6 +248,10 @@ function newtonSchulzBackward(st: ImageState, g: Float64Array, d: number, iterat
  * the derivative when eigenvalues are dropped — we keep those terms, the exact gradient (checked
  * against autograd through an equivalent Gram-matrix formulation in the fixtures).
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const x = tensor([1, 2, 3, 4, 2, 0, 1, 3], [1, 2, 2, 2]);
  * covariancePool(x, { normalization: "none" }); // [[1.25, 0.5, 1.25]]

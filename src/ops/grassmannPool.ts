@@ -141,6 +141,10 @@ function projectorBackward(s: Subspace, gp: Float64Array, c: number, m: number):
  * src/linalg/eigen.ts): measured 0.2 s at C = 256, 0.8 s at C = 512, 8.7 s at C = 1024 in TypeScript
  * on one thread of a shared 2-core machine; `maxDim` (default 1024) refuses larger C up front.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const x = tensor([3, 0, 0, 0, 2, 0, 0, 0, 1], [1, 3, 1, 3]);
  * grassmannPool(x, { k: 2 }); // [[[1, 0, 0], [0, 1, 0], [0, 0, 0]]]
@@ -179,18 +183,6 @@ export const grassmannPool = defineOp(
   },
 );
 
-/**
- * Compact Grassmann descriptor: `x [N, C, H, W]`, `w [C, d]` → `[N, d]`, z_j = ‖U_kᵀ w_j‖² = w_jᵀ P w_j.
- *
- * The "bilinear feature mapping without explicitly computing the bilinear feature matrix" of Wei et
- * al. (ECCV 2018), instantiated with a learned projection W = [w_1 … w_d] (our reconstruction,
- * docs/methods/grassmann.md — no official code): invariant to sign flips and rotations of U_k, like P itself.
- * Backward: dL/dP = W diag(z̄) Wᵀ then as {@link grassmannPool}; dW = 2 P W diag(z̄).
- *
- * @example
- * const x = tensor([3, 0, 0, 0, 2, 0, 0, 0, 1], [1, 3, 1, 3]);
- * grassmannCompactPool(x, tensor([[1], [1], [1]]), { k: 2 }); // [[2]]
- */
 /** w must be `[C, d]` with d ≥ 1 (shared by the forward pass and `outputShape`). */
 function checkW(op: string, wShape: unknown, c: number): void {
   const s = wShape as readonly number[];
@@ -199,6 +191,22 @@ function checkW(op: string, wShape: unknown, c: number): void {
   }
 }
 
+/**
+ * Compact Grassmann descriptor: `x [N, C, H, W]`, `w [C, d]` → `[N, d]`, z_j = ‖U_kᵀ w_j‖² = w_jᵀ P w_j.
+ *
+ * The "bilinear feature mapping without explicitly computing the bilinear feature matrix" of Wei et
+ * al. (ECCV 2018), instantiated with a learned projection W = [w_1 … w_d] (our reconstruction,
+ * docs/methods/grassmann.md — no official code): invariant to sign flips and rotations of U_k, like P itself.
+ * Backward: dL/dP = W diag(z̄) Wᵀ then as {@link grassmannPool}; dW = 2 P W diag(z̄).
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
+ * @example
+ * const x = tensor([3, 0, 0, 0, 2, 0, 0, 0, 1], [1, 3, 1, 3]);
+ * grassmannCompactPool(x, tensor([[1], [1], [1]]), { k: 2 }); // [[2]]
+ */
 export const grassmannCompactPool = defineOp(
   "grassmannCompactPool",
   (x: Tensor, w: Tensor, opts: GrassmannPoolOptions) => {

@@ -361,6 +361,10 @@ function mlbBackward(
  * Deviations from the MLB reference (`jnhwkim/MulLowBiVQA`, netdef/MLB.lua): no dropout on the
  * inputs (apply it outside), no attention glimpses (build them from `pooling: "none"` outputs).
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const x = randn([2, 64, 7, 7]), q = randn([2, 32]);              // image map, question vector
  * const U = randn([16, 64]), V = randn([16, 32]), P = randn([10, 16]);
