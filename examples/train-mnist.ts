@@ -22,7 +22,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { getPool, type PoolMethod } from "../src/registry.js";
 import { Generator } from "../src/tensor/random.js";
-import { layerClasses, type PoolkitPoolLayer } from "../src/tfjs/index.js";
+import { findLayerClass, layerClasses, type PoolkitPoolLayer } from "../src/tfjs/index.js";
 
 interface MnistDigit {
   readonly raw: readonly number[];
@@ -60,7 +60,7 @@ export interface ExperimentResult {
 }
 
 /** `count` digits balanced over the classes: per class, samples [offset, offset + count/10). */
-function digits(count: number, offset: number, seed: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
+export function digits(count: number, offset: number, seed: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   const per = Math.ceil(count / 10);
   const images: Float32Array[] = [];
   const labels: number[] = [];
@@ -97,7 +97,7 @@ function poolConfig(method: PoolMethod, seed: number): Record<string, unknown> {
 
 export function buildModel(method: PoolMethod, seed: number): { model: tf.Sequential; pool: PoolkitPoolLayer } {
   const exportName = method.exports[2];
-  const cls = exportName ? layerClasses[exportName] : undefined;
+  const cls = exportName ? findLayerClass(exportName) : undefined;
   if (!exportName || !cls) throw new Error(`${method.name} has no 2-d layer`);
   const pool = new cls(poolConfig(method, seed));
   const init = (s: number) => tf.initializers.glorotUniform({ seed: seed + s });
@@ -110,7 +110,7 @@ export function buildModel(method: PoolMethod, seed: number): { model: tf.Sequen
     layers: [
       tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, padding: "same", activation: "relu", kernelInitializer: init(1) }),
       pool,
-      ...(resizes && layerClasses.adaptiveAvgPool2d ? [new layerClasses.adaptiveAvgPool2d({ outputSize: [initial[1] as number, initial[2] as number] })] : []),
+      ...(resizes ? [new layerClasses.adaptiveAvgPool2d({ outputSize: [initial[1] as number, initial[2] as number] })] : []),
       tf.layers.flatten(),
       tf.layers.dense({ units: 10, activation: "softmax", kernelInitializer: init(3) }),
     ],
@@ -211,6 +211,10 @@ async function main(): Promise<void> {
   const { methods, opts } = parseArgs(process.argv.slice(2));
   await tf.setBackend("cpu");
   await tf.ready();
+  // The cpu backend is chosen on purpose (tfjs-node downloads a native binary), so skip its one-time
+  // "install our node backend" notice: it is guarded by the backend's `firstUse` flag
+  // (tfjs-backend-cpu MathBackendCPU.write). Every other tfjs warning still prints.
+  Object.assign(tf.backend(), { firstUse: false });
   console.log(`backend ${tf.getBackend()}, ${opts.train} training / ${opts.test} test digits, ${opts.epochs} epoch(s), batch ${opts.batch}, lr ${opts.lr}, seed ${opts.seed}`);
   const rows: ExperimentResult[] = [];
   for (const m of methods) {

@@ -16,12 +16,40 @@ export function expectFloatTensor(op: string, name: string, x: unknown): asserts
   if (!isFloatDType(x.dtype)) throw new PoolkitTypeError(op, `${name} must be float32 or float64, got ${x.dtype}`);
 }
 
-/** Options must be a plain object (or undefined) whose keys are all known: catches `kernel_size` typos. */
+/**
+ * A plain object: `{ ... }` or `Object.create(null)` — also from another realm (an iframe's
+ * `Object.prototype` is not ours, so compare its shape, not its identity). Maps, boxed numbers,
+ * arrays, Tensors and class instances are not.
+ */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto === null || proto === Object.prototype) return true;
+  return (
+    Object.getPrototypeOf(proto) === null &&
+    typeof (proto as { constructor?: unknown }).constructor === "function" &&
+    (proto as { constructor: { name?: unknown } }).constructor.name === "Object"
+  );
+}
+
+/** What a non-plain options value is, for the message: `Map`, `Number`, `Array`, `null`, `5`, `"x"`. */
+export function kindOf(v: unknown): string {
+  if (v === null || typeof v !== "object") return show(v);
+  if (Array.isArray(v)) return "Array";
+  const ctor = (v as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof ctor === "string" && ctor !== "" ? ctor : "an object with a custom prototype";
+}
+
+/**
+ * Options must be a plain object (or undefined) whose keys are all known (catches `kernel_size`
+ * typos). Returns a snapshot of its **own** enumerable properties on a null-prototype object: a
+ * property inherited from a polluted `Object.prototype` (`Object.prototype.ceilMode = true`) is never
+ * read, and a getter is read once. Ops read options only through the returned object.
+ */
 export function expectOptions<T extends object>(op: string, opts: unknown, known: readonly string[]): T {
-  if (opts === undefined) return {} as T;
-  if (opts === null || typeof opts !== "object" || Array.isArray(opts) || opts instanceof Tensor) {
-    throw new PoolkitTypeError(op, `options must be an object, got ${show(opts)}`);
-  }
+  const out = Object.create(null) as Record<string, unknown>;
+  if (opts === undefined) return out as T;
+  if (!isPlainObject(opts)) throw new PoolkitTypeError(op, `options must be a plain object, got ${kindOf(opts)}`);
   for (const k of Object.keys(opts)) {
     if (!known.includes(k)) {
       throw new PoolkitTypeError(
@@ -29,8 +57,18 @@ export function expectOptions<T extends object>(op: string, opts: unknown, known
         known.length === 0 ? `takes no options, got unknown option ${show(k)}` : `unknown option ${show(k)}; known options: ${known.join(", ")}`,
       );
     }
+    out[k] = opts[k];
   }
-  return opts as T;
+  return out as T;
+}
+
+/**
+ * The own enumerable properties of an internal options-like object on a null prototype: for
+ * helpers that receive object literals built by ops (`{ kernelSize: o.kernelSize, stride: o.stride }`),
+ * where an absent key would otherwise be looked up on a possibly polluted `Object.prototype`.
+ */
+export function ownProps<T extends object>(obj: T): Partial<T> {
+  return Object.assign(Object.create(null) as Partial<T>, obj);
 }
 
 export interface SpatialInput {

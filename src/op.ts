@@ -5,6 +5,7 @@
  */
 import { PoolkitRangeError, PoolkitTypeError, show } from "./errors.js";
 import { isFloatDType } from "./tensor/dtype.js";
+import { checkAlloc, runAs } from "./tensor/limits.js";
 import { Tensor, sameShape } from "./tensor/tensor.js";
 
 /** One gradient per tensor input, in positional order; `null` for inputs without a gradient. */
@@ -33,6 +34,9 @@ function primary(out: unknown): Tensor | undefined {
 /**
  * Build an op from its vjp implementation. `backward(dy)` is checked here once for all ops: dy must be
  * a float Tensor of the output's shape; a dy of the other float dtype is converted to the output's.
+ * Forward and backward run as the op ({@link runAs}), so an allocation past the size limit names it,
+ * and an `outputShape` in `extras` is checked against the same limit (src/tensor/limits.ts): a shape
+ * the forward pass could not allocate is an error there too, not a number to trust.
  */
 export function defineOp<A extends unknown[], O, E extends object = object>(
   name: string,
@@ -40,25 +44,35 @@ export function defineOp<A extends unknown[], O, E extends object = object>(
   extras?: E,
 ): Op<A, O> & E {
   const vjp = (...args: A): VJP<O> => {
-    const res = impl(...args);
+    const res = runAs(name, () => impl(...args));
     const ref = primary(res.output);
     return {
       output: res.output,
-      backward(dy: Tensor): Grads {
-        if (!(dy instanceof Tensor)) throw new PoolkitTypeError(name, `backward: dy must be a Tensor, got ${show(dy)}`);
-        if (!isFloatDType(dy.dtype)) throw new PoolkitTypeError(name, `backward: dy must be float32 or float64, got ${dy.dtype}`);
-        if (ref) {
-          if (!sameShape(dy.shape, ref.shape)) {
-            throw new PoolkitRangeError(name, `backward: dy must have the output's shape ${show(ref.shape)}, got ${show(dy.shape)}`);
-          }
-          if (dy.dtype !== ref.dtype) dy = dy.cast(ref.dtype);
-        }
-        return res.backward(dy);
-      },
+      backward: (dy: Tensor): Grads => runAs(name, () => checkedBackward(dy)),
     };
+    function checkedBackward(dy: Tensor): Grads {
+      if (!(dy instanceof Tensor)) throw new PoolkitTypeError(name, `backward: dy must be a Tensor, got ${show(dy)}`);
+      if (!isFloatDType(dy.dtype)) throw new PoolkitTypeError(name, `backward: dy must be float32 or float64, got ${dy.dtype}`);
+      if (ref) {
+        if (!sameShape(dy.shape, ref.shape)) {
+          throw new PoolkitRangeError(name, `backward: dy must have the output's shape ${show(ref.shape)}, got ${show(dy.shape)}`);
+        }
+        if (dy.dtype !== ref.dtype) dy = dy.cast(ref.dtype);
+      }
+      return res.backward(dy);
+    }
   };
-  const fn = ((...args: A): O => impl(...args).output) as Op<A, O> & E;
+  const fn = ((...args: A): O => runAs(name, () => impl(...args)).output) as Op<A, O> & E;
   Object.defineProperty(fn, "name", { value: name });
-  Object.assign(fn, { vjp, opName: name }, extras);
+  const ext: Record<string, unknown> = { ...extras };
+  const shapeFn = ext["outputShape"];
+  if (typeof shapeFn === "function") {
+    ext["outputShape"] = (...a: unknown[]): unknown => {
+      const s = runAs(name, () => (shapeFn as (...b: unknown[]) => unknown)(...a));
+      if (Array.isArray(s)) checkAlloc(name, s as number[]);
+      return s;
+    };
+  }
+  Object.assign(fn, { vjp, opName: name }, ext);
   return fn;
 }

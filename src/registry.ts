@@ -44,6 +44,12 @@ export interface InputSpec {
   readonly doc: string;
   /** `int32` for index inputs; otherwise the feature map's dtype. */
   readonly dtype?: "int32";
+  /**
+   * `straight-through`: the gradient is a designed surrogate, not the derivative of the forward
+   * pass (e.g. DynOPool's r, which the forward rounds to an output size), so no finite difference
+   * can check it. Absent: the gradient is the exact derivative (for `learnable` and `data` inputs).
+   */
+  readonly gradient?: "straight-through";
 }
 
 export interface PoolMethod {

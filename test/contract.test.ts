@@ -322,6 +322,93 @@ describe.each(listPools().map((m) => ({ m, rank: (m.dims.includes(2) ? 2 : m.dim
   }
 });
 
+/**
+ * Options objects, for every registry method: only plain objects are accepted (a Map, a boxed Number,
+ * an array, a class instance or null is a PoolkitTypeError with one message for all ops), and only
+ * their own properties are read — options inherited from a polluted Object.prototype change nothing.
+ */
+class OptionsLike {
+  kernelSize = 2;
+}
+/** Option names the ops know, with values that would change any op's result if it read them. */
+const POLLUTION: Record<string, unknown> = {
+  ceilMode: true, padding: 1, stride: 1, dilation: 2, countIncludePad: false, divisorOverride: 3, normType: 1,
+  training: false, seed: 99, outputSize: 1, outputRatio: 0.5, levels: [1], mode: "avg", normalization: "none",
+  method: "random-maclaurin", sumPool: false, pooling: "mean", reward: "asymmetric", sharing: "channel", mixing: "sigmoid",
+  samplingRatio: 1, aligned: true, spatialScale: 0.5, gridSize: 1, k: 1, eps: 0.5, iterations: 1, official: true,
+  variant: "official", signedSqrt: false, l2: false, rank: 1, outputDim: 3, activation: "none", r: 1,
+};
+
+describe.each(listPools().map((m) => ({ m, rank: (m.dims.includes(2) ? 2 : m.dims[0]) as 1 | 2 | 3 })))("options objects: $m.name", ({ m, rank }) => {
+  const f = m.ops[rank] as unknown as AnyFn;
+  const x = rand(shapeFor(rank), { seed: 5, dtype: "float64" });
+  const options = optsOf(m);
+  const extras = argsOf(m, x, options);
+
+  it("a Map, a Number object, an array, a class instance and null are rejected with one message", () => {
+    const cases: [unknown, string][] = [
+      [new Map(Object.entries(options)), "Map"],
+      [new Number(2), "Number"],
+      [[options], "Array"],
+      [new OptionsLike(), "OptionsLike"],
+      [null, "null"],
+    ];
+    for (const [bad, kind] of cases) {
+      const e = thrown(() => f(x, ...extras, bad));
+      expect(e, `${m.name} ${kind}: ${String(e)}`).toBeInstanceOf(poolkit.PoolkitTypeError);
+      expect((e as Error).message, `${m.name} ${kind}`).toBe(`${f.opName}: options must be a plain object, got ${kind}`);
+    }
+  });
+
+  it("a null-prototype options object is accepted like a plain one", () => {
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, options);
+    expect(snap(primary(f(x, ...extras, bare)))).toEqual(snap(primary(f(x, ...extras, options))));
+  });
+
+  it("options inherited from a polluted Object.prototype are ignored (forward, backward and outputShape)", () => {
+    const clean = f.vjp(x, ...extras, options);
+    const dy = rand(primary(clean.output).shape as number[], { seed: 7, dtype: "float64" });
+    const cleanGrads = clean.backward(dy).map((g) => (g ? snap(g) : null));
+    const cleanShape = m.outputShape(x.shape, options, rank);
+    const proto = Object.prototype as Record<string, unknown>;
+    const added: string[] = [];
+    let polluted: { output: unknown; grads: (number[] | null)[]; shape: number[] } | undefined;
+    let error: unknown;
+    try {
+      for (const [k, v] of Object.entries(POLLUTION)) {
+        if (Object.prototype.hasOwnProperty.call(proto, k)) continue;
+        proto[k] = v;
+        added.push(k);
+      }
+      const r = f.vjp(x, ...extras, options);
+      polluted = { output: snap(primary(r.output)), grads: r.backward(dy).map((g) => (g ? snap(g) : null)), shape: m.outputShape(x.shape, options, rank) };
+    } catch (e) {
+      error = e;
+    } finally {
+      for (const k of added) delete proto[k];
+    }
+    expect(error, `${m.name}: ${String(error)}`).toBeUndefined();
+    expect(polluted!.output, `${m.name} output`).toEqual(snap(primary(clean.output)));
+    expect(polluted!.grads, `${m.name} gradients`).toEqual(cleanGrads);
+    expect(polluted!.shape, `${m.name} outputShape`).toEqual(cleanShape);
+  });
+});
+
+describe("options objects: the issue's case", () => {
+  it("Object.prototype.ceilMode = true leaves maxPool2d(x [1,1,5,5], { kernelSize: 2 }) at [1, 1, 2, 2]", () => {
+    const x = rand([1, 1, 5, 5], { seed: 1 });
+    const proto = Object.prototype as Record<string, unknown>;
+    let shape: readonly number[] = [];
+    try {
+      proto["ceilMode"] = true;
+      shape = (op("maxPool2d")(x, { kernelSize: 2 }) as Tensor).shape;
+    } finally {
+      delete proto["ceilMode"];
+    }
+    expect([...shape]).toEqual([1, 1, 2, 2]);
+  });
+});
+
 describe("the { output, indices } variants", () => {
   const cases: [string, 1 | 2 | 3, Record<string, unknown>][] = [
     ...([1, 2, 3] as const).flatMap((r): [string, 1 | 2 | 3, Record<string, unknown>][] => [

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { slidingAxis, slidingOutputSize, slidingGeometry, adaptiveAxis, fractionalStarts } from "../src/geometry/index.js";
+import { caffeGeometry } from "../src/geometry/caffe.js";
+import { slidingAxis, slidingOutputSize, slidingGeometry, adaptiveAxis, adaptiveBin, fractionalStarts } from "../src/geometry/index.js";
 
 describe("sliding windows (PyTorch Pool.h)", () => {
   it("output sizes match the spec's checked table", () => {
@@ -87,5 +88,94 @@ describe("fractional intervals (PyTorch generate_intervals)", () => {
   it("spec worked example: L=7, K=2, O=4, u=0.3 (width) and 0.5 (height)", () => {
     expect([...fractionalStarts(7, 4, 2, Math.fround(0.3), "float32")]).toEqual([0, 2, 3, 5]);
     expect([...fractionalStarts(7, 4, 2, Math.fround(0.5), "float32")]).toEqual([0, 2, 4, 5]);
+  });
+});
+
+describe("sliding windows at absurd sizes", () => {
+  /** The windows by the old definition: step from o·s − p through the padding tap by tap. */
+  function steppedAxis(inSize: number, k: number, s: number, p: number, d: number, ceil: boolean) {
+    const out = slidingOutputSize(inSize, k, s, p, d, ceil);
+    const start: number[] = [];
+    const end: number[] = [];
+    const pad: number[] = [];
+    for (let o = 0; o < out; o++) {
+      let hs = o * s - p;
+      end.push(Math.min(hs + (k - 1) * d + 1, inSize));
+      pad.push(Math.min(hs + (k - 1) * d + 1, inSize + p) - hs);
+      while (hs < 0) hs += d;
+      start.push(hs);
+    }
+    return { start, end, pad };
+  }
+
+  it("the first in-bounds tap found by division equals stepping through the padding (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.boolean(),
+        fc.nat(),
+        (inSize, k, s, d, ceil, pr) => {
+          const p = pr % (Math.floor(((k - 1) * d + 1) / 2) + 1);
+          if (slidingOutputSize(inSize, k, s, p, d, ceil) < 1) return;
+          const a = slidingAxis(inSize, k, s, p, d, ceil);
+          const want = steppedAxis(inSize, k, s, p, d, ceil);
+          expect([...a.start]).toEqual(want.start);
+          expect([...a.end]).toEqual(want.end);
+          expect([...a.padCount]).toEqual(want.pad);
+        },
+      ),
+    );
+  });
+
+  it("kernel 2e9 + 1 with padding 1e9 on 64 elements: 64 windows covering the input, planned without walking the padding", () => {
+    for (const [k, p] of [[2e9 + 1, 1e9], [2e13 + 1, 1e13]]) {
+      const a = slidingAxis(64, k!, 1, p!, 1, false);
+      expect(a.outSize).toBe(64);
+      expect([...a.start]).toEqual(new Array(64).fill(0));
+      expect([...a.end]).toEqual(new Array(64).fill(64));
+    }
+  });
+
+  it("count_include_pad divisors past 2^31 − 1 are kept exactly (an Int32Array wrapped 3e9 + 1 to a negative number)", () => {
+    const a = slidingAxis(1, 3000000001, 1, 1500000000, 1, false);
+    expect([...a.padCount]).toEqual([3000000001]);
+  });
+
+  it("a window that misses the input with its first tap past 2^31 − 1 stays empty (start clamped, not wrapped)", () => {
+    const a = slidingAxis(1, 2, 1, 2.5e9, 5e9, false);
+    expect(a.outSize).toBe(1);
+    expect(a.start[0]!).toBeGreaterThanOrEqual(a.end[0]!);
+  });
+
+  it("kernel spans and strides past 2^51 are refused with the op name (float64 window arithmetic would be inexact)", () => {
+    expect(() => slidingGeometry("maxPool1d", { kernelSize: 2 ** 53 + 1 }, 1)).toThrow(/^maxPool1d: the effective kernel size .* must be at most 2\^51/);
+    expect(() => slidingGeometry("avgPool2d", { kernelSize: 3, dilation: 2 ** 51 }, 2)).toThrow(/^avgPool2d: the effective kernel size/);
+    expect(() => slidingGeometry("lpPool1d", { kernelSize: 2, stride: 1e300 }, 1)).toThrow(/^lpPool1d: .*stride must be at most 2\^51/);
+    expect(slidingGeometry("maxPool1d", { kernelSize: 2 ** 51 }, 1).kernelSize).toEqual([2 ** 51]);
+    // Caffe windows (stochastic, gated, tree pooling) share the limit
+    expect(() => caffeGeometry("stochasticPool2d", 3, 1e300, 2)).toThrow(/^stochasticPool2d: the effective kernel size .* stride must be at most 2\^51/);
+  });
+});
+
+describe("adaptive bins past 2^53", () => {
+  it("adaptiveBin is exact when i·In exceeds 2^53 (BigInt reference)", () => {
+    const cases: [number, number, number][] = [
+      [0, 1e8 + 7, 1e8],
+      [99999999, 1e8 + 7, 1e8],
+      [123456789, 2147483647, 2147483646],
+      [2147483645, 2147483647, 2147483646],
+      [5, 7, 3],
+    ];
+    for (const [i, In, Out] of cases) {
+      const s = Number((BigInt(i) * BigInt(In)) / BigInt(Out));
+      const e = Number(((BigInt(i) + 1n) * BigInt(In) + BigInt(Out) - 1n) / BigInt(Out));
+      expect(adaptiveBin(i, In, Out), `${i} ${In} ${Out}`).toEqual([s, e]);
+    }
+    // the float formula is wrong here: the reason for the BigInt path
+    const i = 2147483645, In = 2147483647, Out = 2147483646;
+    expect(Math.floor((i * In) / Out)).not.toBe(Number((BigInt(i) * BigInt(In)) / BigInt(Out)));
   });
 });

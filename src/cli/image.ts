@@ -166,3 +166,51 @@ export function sampleImage(width = 96, height = 96): RGBAImage {
   }
   return { width, height, data: out };
 }
+
+/**
+ * Shrink an RGBA image by box filtering: each output pixel is the area-weighted mean of the source
+ * pixels its footprint covers (so fine detail averages out instead of aliasing as in nearest
+ * neighbour). For enlarging, use {@link resizeNearest}.
+ */
+export function resizeArea(img: RGBAImage, width: number, height: number): RGBAImage {
+  const out = new Uint8ClampedArray(4 * width * height);
+  const fx = img.width / width;
+  const fy = img.height / height;
+  for (let y = 0; y < height; y++) {
+    const y0 = y * fy;
+    const y1 = y0 + fy;
+    for (let x = 0; x < width; x++) {
+      const x0 = x * fx;
+      const x1 = x0 + fx;
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let a = 0;
+      let wsum = 0;
+      for (let sy = Math.floor(y0); sy < Math.min(img.height, Math.ceil(y1)); sy++) {
+        const wy = Math.min(y1, sy + 1) - Math.max(y0, sy);
+        for (let sx = Math.floor(x0); sx < Math.min(img.width, Math.ceil(x1)); sx++) {
+          const w = wy * (Math.min(x1, sx + 1) - Math.max(x0, sx));
+          const i = 4 * (sy * img.width + sx);
+          r += w * (img.data[i] as number);
+          g += w * (img.data[i + 1] as number);
+          b += w * (img.data[i + 2] as number);
+          a += w * (img.data[i + 3] as number);
+          wsum += w;
+        }
+      }
+      const o = 4 * (y * width + x);
+      out[o] = Math.round(r / wsum);
+      out[o + 1] = Math.round(g / wsum);
+      out[o + 2] = Math.round(b / wsum);
+      out[o + 3] = Math.round(a / wsum);
+    }
+  }
+  return { width, height, data: out };
+}
+
+/** The size that fits `w × h` inside `box × box` keeping the aspect ratio (each side ≥ 1). */
+export function fitInside(w: number, h: number, box: number): { width: number; height: number } {
+  const s = box / Math.max(w, h);
+  return { width: Math.max(1, Math.round(w * s)), height: Math.max(1, Math.round(h * s)) };
+}

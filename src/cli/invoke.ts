@@ -40,12 +40,16 @@ export function opFor(method: PoolMethod, rank: 1 | 2 | 3): AnyOp {
   return op;
 }
 
-/** `defaults` overridden by `overrides`; an override of `undefined` removes the default. */
+/**
+ * `defaults` overridden by `overrides`; an override of `undefined` removes the default. Keys are
+ * defined as own properties (never assigned), so a key such as `__proto__` typed on a command line
+ * stays an option the op rejects as unknown instead of silently replacing the object's prototype.
+ */
 export function mergeOptions(method: PoolMethod, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...method.defaults };
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) delete merged[k];
-    else merged[k] = v;
+    else Object.defineProperty(merged, k, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return merged;
 }

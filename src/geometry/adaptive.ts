@@ -5,15 +5,29 @@
  */
 import { spatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { makePlan, type Axis, type WindowPlan } from "./plan.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { makePlan, planOutShape, type Axis, type WindowPlan } from "./plan.js";
+
+/**
+ * Bin i's `[start, end)`: `⌊i·In/Out⌋` and `⌈(i+1)·In/Out⌉`. The products pass 2⁵³ (where float64
+ * integers stop being exact) only for In·Out > 2⁵³ — sizes past 9·10⁷ each; those take BigInt.
+ */
+export function adaptiveBin(i: number, inSize: number, outSize: number): [number, number] {
+  if ((i + 1) * inSize + outSize <= Number.MAX_SAFE_INTEGER) {
+    return [Math.floor((i * inSize) / outSize), Math.floor(((i + 1) * inSize + outSize - 1) / outSize)];
+  }
+  const I = BigInt(i);
+  const L = BigInt(inSize);
+  const O = BigInt(outSize);
+  return [Number((I * L) / O), Number(((I + 1n) * L + O - 1n) / O)];
+}
 
 export function adaptiveAxis(inSize: number, outSize: number): Axis {
   const start = new Int32Array(outSize);
   const end = new Int32Array(outSize);
   const padCount = new Int32Array(outSize);
   for (let i = 0; i < outSize; i++) {
-    const s = Math.floor((i * inSize) / outSize);
-    const e = Math.floor(((i + 1) * inSize + outSize - 1) / outSize);
+    const [s, e] = adaptiveBin(i, inSize, outSize);
     start[i] = s;
     end[i] = e;
     padCount[i] = e - s;
@@ -44,5 +58,6 @@ export function adaptiveOutputShape(op: string, outputSize: unknown, spatial: re
 export function planAdaptive(op: string, x: unknown, rank: number, outputSize: unknown): WindowPlan {
   const input = spatialInput(op, "x", x, rank);
   const out = adaptiveOutputShape(op, outputSize, input.spatial);
+  planOutShape(op, input, out, (x as Tensor).dtype);
   return makePlan(op, input, input.spatial.map((inSize, i) => adaptiveAxis(inSize, out[i] as number)));
 }

@@ -17,17 +17,20 @@
 import type { SpatialInput } from "../check.js";
 import { sizeOption } from "../check.js";
 import type { WindowPlan } from "./plan.js";
-import { planSlidingFor, slidingOutputShape, type SlidingGeometry } from "./sliding.js";
+import { checkWindowSpan, planSlidingFor, slidingOutputShape, type SlidingGeometry } from "./sliding.js";
 
 /** Caffe geometry: kernel and stride per spatial dim, no padding, no dilation, ceil rounding. */
 export function caffeGeometry(op: string, kernelSize: unknown, stride: unknown, rank: number): SlidingGeometry {
   const k = sizeOption(op, "kernelSize", kernelSize, rank, 1);
   const s = stride === undefined || stride === null ? k : sizeOption(op, "stride", stride, rank, 1);
+  const dilation = new Array<number>(rank).fill(1);
+  checkWindowSpan(op, k, dilation, s, { kernelSize, stride });
   return {
     kernelSize: k,
     stride: s,
-    padding: new Array<number>(rank).fill(0),
-    dilation: new Array<number>(rank).fill(1),
+    padBefore: new Array<number>(rank).fill(0),
+    padAfter: new Array<number>(rank).fill(0),
+    dilation,
     ceilMode: true,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * DynOPool's grid (Jang, Chu, Kim & Han, "Pooling Revisited: Your Receptive Field is Suboptimal",
  * CVPR 2022, arXiv 2205.15254). The paper's method section and official code were unavailable;
- * this is the reconstruction of the spec (windowed-methods.md §9), every choice documented:
+ * this is the reconstruction in docs/methods/dynopool.md, every choice documented:
  *
  * - output size per axis `Out = max(1, round(In / r))`, rounding halves **up** (`⌊v + 0.5⌋`);
  * - the grid then tiles the input exactly with the effective ratio `r̂ = In / Out`;

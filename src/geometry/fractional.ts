@@ -7,7 +7,7 @@
  *   start[O − 1] = L − K.
  *
  * PyTorch computes this in the input's scalar type; for float32 every step is rounded to float32
- * (`Math.fround`), which changes starts in many configurations (spec §2.2: L=7, O=4, K=2, u=0.8
+ * (`Math.fround`), which changes starts in many configurations (docs/methods/fractional.md: L=7, O=4, K=2, u=0.8
  * gives [0,1,3,5] in float32 but [0,2,3,5] in float64).
  */
 import { sizeOption, type SpatialInput } from "../check.js";

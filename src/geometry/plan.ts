@@ -7,6 +7,8 @@
  * see padding.
  */
 import type { SpatialInput } from "../check.js";
+import type { DType } from "../tensor/dtype.js";
+import { checkAlloc } from "../tensor/limits.js";
 
 export interface Axis {
   readonly inSize: number;
@@ -18,10 +20,12 @@ export interface Axis {
   /** Distance between taps (dilation). */
   readonly step: number;
   /**
-   * Window length counting padding but clipped at `inSize + padding` (PyTorch's avg-pool
-   * `count_include_pad` factor along this axis). Equals `end - start` where there is no padding.
+   * Window length counting padding but clipped at `inSize + padding after` (PyTorch's avg-pool
+   * `count_include_pad` factor along this axis; with per-side padding, the window clipped to the
+   * padded extent `[−before, inSize + after)`). Equals `end - start` where there is no padding.
+   * Float64 where it may exceed 2³¹ − 1 (sliding windows with huge kernels and padding).
    */
-  readonly padCount: Int32Array;
+  readonly padCount: Int32Array | Float64Array;
 }
 
 export type Axes3 = readonly [Axis, Axis, Axis];
@@ -52,6 +56,17 @@ export const TRIVIAL_AXIS: Axis = Object.freeze({
   padCount: Int32Array.of(1),
 });
 
+/**
+ * The plan's output shape (`[N, C, ...outSpatial]`, or `[C, ...]` unbatched), checked against the
+ * allocation limit (src/tensor/limits.ts) before anything of that size — the axes included — is
+ * allocated. Planners call it as soon as they know the output sizes.
+ */
+export function planOutShape(op: string, input: SpatialInput, outSpatial: readonly number[], dtype?: DType): number[] {
+  const shape = [...(input.batched ? [input.n, input.c] : [input.c]), ...outSpatial];
+  checkAlloc(op, shape, dtype);
+  return shape;
+}
+
 /** Assemble a plan from the parsed input and one axis per spatial dim. */
 export function makePlan(op: string, input: SpatialInput, axes: readonly Axis[]): WindowPlan {
   const rank = axes.length as 1 | 2 | 3;
@@ -68,7 +83,7 @@ export function makePlan(op: string, input: SpatialInput, axes: readonly Axis[])
     spatialRank: rank,
     outSpatial,
     inShape: [...lead, ...input.spatial],
-    outShape: [...lead, ...outSpatial],
+    outShape: planOutShape(op, input, outSpatial),
     planes: input.n * input.c,
     inPlaneSize,
     outPlaneSize,

@@ -3,7 +3,7 @@
  * Forward, backward and `outputShape` of `roiPool` / `roiAlign` share these plans.
  *
  * Facts from torchvision/csrc/ops/cpu/roi_pool_kernel.cpp and roi_align_kernel.cpp (0.14), as
- * summarised in the spec (downstream-methods.md §5):
+ * summarised in docs/methods/roi.md:
  * - boxes are `[K, 5]` rows `(batchIndex, x1, y1, x2, y2)`; the batch index is truncated to an int;
  * - RoIPool rounds coordinates with C `round` (half away from zero), uses the inclusive size
  *   `x2 − x1 + 1` (at least 1) and bins `[floor(i·bin), ceil((i+1)·bin))` clipped to the map,
@@ -13,6 +13,7 @@
  */
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { batchedInput2d, batchedShape2d, sizeOption } from "../check.js";
+import { checkAlloc } from "../tensor/limits.js";
 import { Tensor } from "../tensor/tensor.js";
 
 /** `-FLT_MAX`, RoIPool's initial maximum for a non-empty bin (torchvision uses it for float and double). */
@@ -56,6 +57,7 @@ export function roiInput(op: string, x: unknown, boxes: unknown, outputSize: unk
   if (outputSize === undefined) throw new PoolkitRangeError(op, `outputSize is required`);
   const [ph, pw] = sizeOption(op, "outputSize", outputSize, 2) as [number, number];
   const k = boxes.shape[0] as number;
+  checkAlloc(op, [k, c, ph, pw], x.dtype);
   const src = boxes.data;
   const coords = new Float64Array(k * 4);
   const batch = new Int32Array(k);
@@ -72,6 +74,18 @@ export function roiInput(op: string, x: unknown, boxes: unknown, outputSize: unk
     }
   }
   return { n, c, h, w, k, ph, pw, outShape: [k, c, ph, pw], batch, coords };
+}
+
+/**
+ * Box coordinates times `spatialScale`, in x's dtype, must stay finite (float32 overflows past
+ * 3.4·10³⁸): an infinite edge would make every bin NaN and round to an arbitrary integer.
+ */
+function finiteScaled(op: string, r: number, dtype: string, values: readonly number[]): void {
+  for (const v of values) {
+    if (!Number.isFinite(v)) {
+      throw new PoolkitRangeError(op, `boxes[${r}] coordinates times spatialScale overflow ${dtype}; got a box edge or size of ${show(v)}`);
+    }
+  }
 }
 
 /** Output shape `[K, C, ph, pw]` without reading any values (descriptor `outputShape`). */
@@ -112,6 +126,7 @@ export function planRoiPool(op: string, x: Tensor, boxes: unknown, outputSize: u
     const y1 = cRound(f(f(coords[r * 4 + 1] as number) * scale));
     const x2 = cRound(f(f(coords[r * 4 + 2] as number) * scale));
     const y2 = cRound(f(f(coords[r * 4 + 3] as number) * scale));
+    finiteScaled(op, r, x.dtype, [x1, y1, x2, y2]);
     const roiW = Math.max(x2 - x1 + 1, 1);
     const roiH = Math.max(y2 - y1 + 1, 1);
     const binH = f(roiH / ph);
@@ -142,8 +157,28 @@ export interface AlignAxis {
   readonly wHigh: Float64Array;
 }
 
-/** Sample rows (or columns) one RoI may use: guards the adaptive grid of absurdly large boxes. */
-const MAX_SAMPLES_PER_AXIS = 1 << 24;
+/**
+ * Most bilinear samples one RoI may take, `ph·gh × pw·gw` (bins × samples per bin): 2²⁴ ≈ 1.7·10⁷,
+ * about a second of work per box and channel in the TypeScript kernel. It bounds both a huge
+ * `samplingRatio` (10⁶ would be 10¹² samples per bin) and the adaptive grid `⌈roi/out⌉` of an
+ * absurdly large box; torchvision has no such cap and runs for hours.
+ */
+export const MAX_SAMPLES_PER_ROI = 2 ** 24;
+
+/**
+ * Refuse a sampling grid of `gh × gw` per bin over `ph × pw` bins past {@link MAX_SAMPLES_PER_ROI}.
+ * `which` names the box (adaptive grid) or the option (fixed samplingRatio) in the message.
+ */
+export function checkSampling(op: string, ph: number, pw: number, gh: number, gw: number, which: string, note = ""): void {
+  const total = ph * gh * pw * gw;
+  if (total > MAX_SAMPLES_PER_ROI) {
+    throw new PoolkitRangeError(
+      op,
+      `${which} needs a ${gh} × ${gw} sampling grid per bin, ${total} samples over its ${ph} × ${pw} bins, ` +
+        `more than the ${MAX_SAMPLES_PER_ROI} (2^24) samples per box poolkit allows${note}; use a smaller samplingRatio or outputSize`,
+    );
+  }
+}
 
 /** RoIAlign's separable bilinear sample grid and per-RoI divisors. */
 export interface RoiAlignPlan extends RoiInput {
@@ -168,6 +203,7 @@ export function planRoiAlign(
 ): RoiAlignPlan {
   const inp = roiInput(op, x, boxes, outputSize);
   const { k, h, w, ph, pw, coords } = inp;
+  if (samplingRatio > 0) checkSampling(op, ph, pw, samplingRatio, samplingRatio, `samplingRatio ${samplingRatio}`);
   const f = rounderFor(x.dtype);
   const scale = f(spatialScale);
   const offset = aligned ? 0.5 : 0;
@@ -181,6 +217,7 @@ export function planRoiAlign(
     const y1 = f(f(f(coords[r * 4 + 1] as number) * scale) - offset);
     const x2 = f(f(f(coords[r * 4 + 2] as number) * scale) - offset);
     const y2 = f(f(f(coords[r * 4 + 3] as number) * scale) - offset);
+    finiteScaled(op, r, x.dtype, [x1, y1, x2, y2, f(x2 - x1), f(y2 - y1)]);
     let roiW = f(x2 - x1);
     let roiH = f(y2 - y1);
     // Legacy (aligned = false) forces malformed RoIs to 1×1; aligned RoIs may be empty or negative.
@@ -192,13 +229,8 @@ export function planRoiAlign(
     const binW = f(roiW / pw);
     const gh = samplingRatio > 0 ? samplingRatio : Math.ceil(f(roiH / ph));
     const gw = samplingRatio > 0 ? samplingRatio : Math.ceil(f(roiW / pw));
-    // The adaptive grid grows with the box: refuse boxes whose grid could not be allocated.
-    if (Math.max(gh, 0) * ph > MAX_SAMPLES_PER_AXIS || Math.max(gw, 0) * pw > MAX_SAMPLES_PER_AXIS) {
-      throw new PoolkitRangeError(
-        op,
-        `boxes[${r}] needs a ${Math.max(gh, 0)} × ${Math.max(gw, 0)} sampling grid per bin (box ${roiH} × ${roiW} after spatialScale), more than ${MAX_SAMPLES_PER_AXIS} samples per axis; pass a positive samplingRatio`,
-      );
-    }
+    // The adaptive grid grows with the box: refuse boxes whose grid would take hours.
+    if (samplingRatio <= 0) checkSampling(op, ph, pw, Math.max(gh, 0), Math.max(gw, 0), `boxes[${r}]`, ` (box ${roiH} × ${roiW} after spatialScale; pass a positive samplingRatio)`);
     starts[2 * r] = y1;
     starts[2 * r + 1] = x1;
     bins[2 * r] = binH;
@@ -207,12 +239,13 @@ export function planRoiAlign(
     gridW[r] = Math.max(gw, 0);
     count[r] = Math.max(gh * gw, 1);
   }
-  const ys = alignAxis(k, ph, h, gridH, starts, bins, 0, f);
-  const xs = alignAxis(k, pw, w, gridW, starts, bins, 1, f);
+  const ys = alignAxis(op, k, ph, h, gridH, starts, bins, 0, f);
+  const xs = alignAxis(op, k, pw, w, gridW, starts, bins, 1, f);
   return { ...inp, ys, xs, count };
 }
 
 function alignAxis(
+  op: string,
   k: number,
   bins: number,
   size: number,
@@ -223,8 +256,11 @@ function alignAxis(
   f: (v: number) => number,
 ): AlignAxis {
   const off = new Int32Array(k + 1);
+  // Float64 offsets: K boxes of up to 2^24 samples each pass 2^31; the size check below refuses those.
+  let total = 0;
+  for (let r = 0; r < k; r++) total += bins * (grid[r] as number);
+  checkAlloc(op, total, "float64", "sample grid of all boxes");
   for (let r = 0; r < k; r++) off[r + 1] = (off[r] as number) + bins * (grid[r] as number);
-  const total = off[k] as number;
   const low = new Int32Array(total);
   const high = new Int32Array(total);
   const wLow = new Float64Array(total);

@@ -6,6 +6,7 @@
  *
  * Planes are contiguous: plane p of x starts at p·inPlane, of y at p·outPlane.
  */
+import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import type { Axes3 } from "../geometry/plan.js";
 
@@ -256,12 +257,12 @@ export function maxWindowsBackward(dy: FloatArray, idx: Int32Array, dx: FloatArr
 
 /**
  * Per-output-position divisors for average pooling (PyTorch cpu/AvgPoolKernel.cpp):
- * `divisorOverride` if given; else with `countIncludePad` the window clipped at In + p (padCount),
+ * `divisorOverride` if given; else with `countIncludePad` the window clipped at In + p_after (padCount),
  * else the number of in-bounds elements. Length = outPlane; shared by forward and backward.
  */
 export function avgDivisors(axes: Axes3, countIncludePad: boolean, divisorOverride?: number): Float64Array {
   const [A, B, C] = axes;
-  const out = new Float64Array(A.outSize * B.outSize * C.outSize);
+  const out = allocArray("float64", A.outSize * B.outSize * C.outSize);
   let o = 0;
   for (let oa = 0; oa < A.outSize; oa++) {
     for (let ob = 0; ob < B.outSize; ob++) {

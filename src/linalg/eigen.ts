@@ -1,24 +1,47 @@
 /**
  * Symmetric eigendecomposition for the second-order pooling ops (covariance, Grassmann), float64.
  *
- * Why our own cyclic Jacobi rather than ml-matrix's `EigenvalueDecomposition` (JAMA's tred2/tql2):
- * - accuracy where these ops need it: for the positive semi-definite matrices met here (covariances,
- *   Gram matrices) Jacobi computes small eigenvalues with high *relative* accuracy (Demmel & Veselić,
- *   "Jacobi's method is more accurate than QR", SIAM J. Matrix Anal. Appl. 1992), whereas tridiagonal
- *   QL is accurate only to ε·‖C‖ in absolute terms — and `log(λ + ε)`, `√λ` and the eigenvalue
- *   truncation of MPN-COV all look at the small end of the spectrum;
- * - it works in place on typed arrays with no per-element allocation (ml-matrix builds `number[][]`);
- * - the result is deterministic and sorted the way the ops need it (descending, like MPN-COV).
- * The price is speed at large D: O(D³) per sweep with ~6–10 sweeps. Measured on this project's
- * machine (Node 20) it matches ml-matrix up to D ≈ 64 and is ~4–5× slower at D = 256 (≈ 1.6 s against
- * ≈ 0.35 s per matrix) — acceptable for the eigen paths (`logm`, `sqrtm`, Grassmann), while the
- * `newton-schulz` normalisation, which large-D models use, needs no eigendecomposition at all.
- * The tests compare it with ml-matrix on random and clustered spectra.
+ * Two solvers behind one entry point, {@link symEig}:
+ * - **Householder tridiagonalisation + implicit QL with Wilkinson shifts** (the classical EISPACK
+ *   tred2/tql2 pair and LAPACK's dsytd2/dsteqr, written here from the algorithms' descriptions in
+ *   Golub & Van Loan, "Matrix Computations", 4th ed., §8.3, and Parlett, "The Symmetric Eigenvalue
+ *   Problem", ch. 8): about 9n³ flops in total against 30–60n³ for Jacobi, used from
+ *   {@link JACOBI_MAX_DIM} + 1 up. The tridiagonal reduction is fused (one pass over the trailing
+ *   triangle per step does the rank-2 update and the next step's matrix–vector product) and the
+ *   QL sweeps store their rotations and apply them to the eigenvector rows in one streaming pass
+ *   (as LAPACK's dlasr does), which is what makes it fast in JavaScript.
+ * - **cyclic Jacobi** for small matrices, where it is as fast and where it is most accurate: for the
+ *   positive semi-definite matrices met here Jacobi computes small eigenvalues with high *relative*
+ *   accuracy (Demmel & Veselić, "Jacobi's method is more accurate than QR", SIAM J. Matrix Anal.
+ *   Appl. 1992). It is also the fallback if QL ever fails to converge.
+ *
+ * Accuracy of the QL path. Its eigenvalues are accurate to a few ε·‖A‖ in absolute terms (backward
+ * stable), and the QL convergence test is the relative one of dsteqr (|e_m|² ≤ ε²·|d_m d_{m+1}|), so
+ * off-diagonals are only dropped when negligible against both neighbours. What the ops look at:
+ * `logm` takes log(λ + ε_reg) and `sqrtm` keeps only λ > 2⁻²³·λ_max (MPN-COV's truncation), so an
+ * absolute error of a few ε·λ_max is a relative error below ε·λ_max/ε_reg resp. 2⁻²⁹ in what is
+ * used; the tests check the ops against the Jacobi path and against LAPACK (through PyTorch) on
+ * random, clustered and rank-deficient spectra.
+ *
+ * Scaling: the matrix is multiplied by a power of two (exact) so that its largest entry lies in
+ * [½, 1) before either solver runs, and the eigenvalues are scaled back: the result does not depend
+ * on the input's scale (no overflow of ‖A‖², no underflow of tiny entries; eigenvectors are
+ * bit-identical for A and 2ᵏA). A matrix with a NaN or ±∞ entry gets NaN eigenvalues and vectors.
  */
 import { allocArray } from "../tensor/alloc.js";
+import { gemm } from "./gemm.js";
 
 const EPS = 2 ** -53;
+/** Smallest normal float64: the floor of the QL convergence test (as LAPACK's safmin). */
+const SAFMIN = 2 ** -1022;
 const MAX_SWEEPS = 100;
+/**
+ * Up to this size {@link symEig} uses cyclic Jacobi; above it, Householder + QL. Measured per call
+ * (Node 20, warmed up, random symmetric matrices): n = 4: 3.2 µs Jacobi vs 3.8 µs QL; n = 6: 6.4 vs
+ * 7.2; n = 8: 12.7 vs 10.0; n = 12: 36 vs 26; n = 32: 720 vs 270. The crossover is at 6–8; up to 8
+ * Jacobi costs at most microseconds more and keeps its relative accuracy.
+ */
+export const JACOBI_MAX_DIM = 8;
 
 export interface SymEig {
   /** Eigenvalues, descending. */
@@ -27,17 +50,97 @@ export interface SymEig {
   readonly vectors: Float64Array;
 }
 
+/** Which solver {@link symEig} uses: `"auto"` (by size), or one forced (tests, benchmarks). */
+export type SymEigMethod = "auto" | "jacobi" | "ql";
+
+/** x · 2^e without intermediate overflow/underflow of the factor (2^e alone may not be representable). */
+function ldexp(x: number, e: number): number {
+  while (e > 1000) {
+    x *= 2 ** 1000;
+    e -= 1000;
+  }
+  while (e < -1000) {
+    x *= 2 ** -1000;
+    e += 1000;
+  }
+  return x * 2 ** e;
+}
+
+/** The exponent e with 2^(e−1) ≤ v < 2^e for finite v > 0 (exact, also for subnormals). */
+function exponentOf(v: number): number {
+  let e = Math.ceil(Math.log2(v));
+  // log2 may round across a power of two: correct by one step either way.
+  if (ldexp(1, e) <= v) e++;
+  while (e > -1074 && ldexp(1, e - 1) > v) e--;
+  return e;
+}
+
 /**
- * Eigen-decompose the symmetric n × n row-major matrix `a` (only read, never written):
- * `a = V diag(values) Vᵀ`, values descending, V orthogonal.
+ * Eigen-decompose the symmetric n × n row-major matrix `a` (only read, never written; assumed
+ * symmetric — the QL path reads the upper triangle, Jacobi the whole matrix): `a = V diag(values) Vᵀ`,
+ * values descending, V orthogonal. A non-finite entry gives all-NaN values and vectors.
  */
-export function symEig(a: Float64Array, n: number): SymEig {
-  const m = Float64Array.from(a.subarray(0, n * n));
+export function symEig(a: Float64Array, n: number, method: SymEigMethod = "auto"): SymEig {
+  const nn = n * n;
+  let maxAbs = 0;
+  let finite = true;
+  for (let i = 0; i < nn; i++) {
+    const v = Math.abs(a[i] as number);
+    if (!(v <= Number.MAX_VALUE)) {
+      finite = false;
+      break;
+    }
+    if (v > maxAbs) maxAbs = v;
+  }
+  if (!finite) return { values: allocArray("float64", n).fill(NaN), vectors: allocArray("float64", nn).fill(NaN) };
+  const m = allocArray("float64", nn);
+  if (maxAbs === 0) {
+    // The zero matrix: every eigenvalue 0, eigenvectors the identity (what both solvers give).
+    const vectors = allocArray("float64", nn);
+    for (let i = 0; i < n; i++) vectors[i * n + i] = 1;
+    return { values: allocArray("float64", n), vectors };
+  }
+  // Scale by an exact power of two so the largest entry is in [½, 1).
+  const e = exponentOf(maxAbs);
+  if (e > 1000 || e < -1000) for (let i = 0; i < nn; i++) m[i] = ldexp(a[i] as number, -e);
+  else {
+    const s = 2 ** -e;
+    for (let i = 0; i < nn; i++) m[i] = (a[i] as number) * s;
+  }
+  const useJacobi = method === "jacobi" || (method === "auto" && n <= JACOBI_MAX_DIM);
+  let res: SymEig | null = useJacobi ? null : tridiagonalQL(m, n);
+  // QL failing to converge is not expected (LAPACK allows 30n iterations; we allow the same): if it
+  // happens, the slower Jacobi still gives an answer.
+  if (res === null) {
+    if (!useJacobi) for (let i = 0; i < nn; i++) m[i] = ldexp(a[i] as number, -e);
+    res = jacobi(m, n);
+  }
+  const values = res.values;
+  for (let i = 0; i < n; i++) values[i] = ldexp(values[i] as number, e);
+  return res;
+}
+
+/** Sort eigenpairs descending: eigenvalue i is `d[i]`, its eigenvector column i of the row-major `z`. */
+function sorted(d: Float64Array, z: Float64Array, n: number): SymEig {
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => (d[j] as number) - (d[i] as number));
+  const values = allocArray("float64", n);
+  const vectors = allocArray("float64", n * n);
+  for (let i = 0; i < n; i++) values[i] = d[order[i] as number] as number;
+  for (let r = 0; r < n; r++) {
+    const ro = r * n;
+    for (let i = 0; i < n; i++) vectors[ro + i] = z[ro + (order[i] as number)] as number;
+  }
+  return { values, vectors };
+}
+
+/** Cyclic Jacobi on the (scaled, finite) matrix `m`, which it overwrites. */
+function jacobi(m: Float64Array, n: number): SymEig {
   const vt = allocArray("float64", n * n);
   for (let i = 0; i < n; i++) vt[i * n + i] = 1;
   let norm = 0;
   for (let i = 0; i < n * n; i++) norm += (m[i] as number) * (m[i] as number);
   // Off-diagonal entries below this are exact zeros for every purpose here (far below rounding noise).
+  // m is scaled to max |m_ij| ∈ [½, 1), so this is a normal number.
   const tiny = Math.sqrt(norm) * 2 ** -120;
   for (let sweep = 0; sweep < MAX_SWEEPS; sweep++) {
     let rotated = false;
@@ -74,7 +177,7 @@ export function symEig(a: Float64Array, n: number): SymEig {
           m[k * n + p] = m[rp + k] as number;
           m[k * n + q] = m[rq + k] as number;
         }
-        // Eigenvectors are kept as rows of vt (contiguous updates); transposed at the end.
+        // Eigenvectors are kept as rows of vt (contiguous updates).
         for (let k = 0; k < n; k++) {
           const vkp = vt[rp + k] as number;
           const vkq = vt[rq + k] as number;
@@ -85,14 +188,341 @@ export function symEig(a: Float64Array, n: number): SymEig {
     }
     if (!rotated) break;
   }
-  // Sort descending (eigenvalue order, then gather the matching eigenvector columns).
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => (m[j * n + j] as number) - (m[i * n + i] as number));
-  const values = allocArray("float64", n);
-  const vectors = allocArray("float64", n * n);
-  for (let i = 0; i < n; i++) {
-    const src = order[i] as number;
-    values[i] = m[src * n + src] as number;
-    for (let r = 0; r < n; r++) vectors[r * n + i] = vt[src * n + r] as number;
+  const d = allocArray("float64", n);
+  for (let i = 0; i < n; i++) d[i] = m[i * n + i] as number;
+  // vt's rows are the eigenvectors; sorted() wants them as columns.
+  const z = allocArray("float64", n * n);
+  for (let i = 0; i < n; i++) for (let r = 0; r < n; r++) z[r * n + i] = vt[i * n + r] as number;
+  return sorted(d, z, n);
+}
+
+/**
+ * Householder tridiagonalisation Qᵀ A Q = T of the upper triangle of `m` (overwritten), then implicit
+ * QL on T with the rotations accumulated into Q. Returns null if QL does not converge.
+ */
+function tridiagonalQL(m: Float64Array, n: number): SymEig | null {
+  const d = allocArray("float64", n);
+  const e = allocArray("float64", n);
+  const beta = allocArray("float64", n);
+  tridiagonalise(m, n, d, e, beta);
+  const z = accumulateQ(m, n, beta);
+  if (!implicitQL(d, e, z, n)) return null;
+  return sorted(d, z, n);
+}
+
+/**
+ * Reduce the symmetric matrix (upper triangle of row-major `m`) to tridiagonal form by n − 2
+ * Householder reflections H_k = I − β_k v_k v_kᵀ acting on indices k+1 … n−1 (GVL Alg. 8.3.1):
+ * H_k zeroes row k beyond the superdiagonal. On return d is the diagonal, e[k] = T[k, k+1], and
+ * row k of m holds v_k in columns k+1 … n−1 (β_k in beta[k], 0 for an identity step).
+ *
+ * Each step applies A₂₂ ← A₂₂ − v wᵀ − w vᵀ with p = A₂₂ v, w = β p − (β² vᵀp / 2) v. The update of
+ * step k and the product A₂₂' v_{k+1} of step k+1 are done in one pass over the trailing upper
+ * triangle (each entry read and written once per step), with row k+1 updated first so that v_{k+1}
+ * is known when the pass starts.
+ */
+function tridiagonalise(m: Float64Array, n: number, d: Float64Array, e: Float64Array, beta: Float64Array): void {
+  let v = allocArray("float64", n);
+  let p = allocArray("float64", n);
+  let vn = allocArray("float64", n);
+  let pn = allocArray("float64", n);
+  const w = allocArray("float64", n);
+  let b = n >= 2 ? makeReflector(m, n, 0, v, e) : 0;
+  beta[0] = b;
+  if (n > 2 && b !== 0) symv(m, n, 1, v, p);
+  for (let k = 0; k < n - 2; k++) {
+    d[k] = m[k * n + k] as number;
+    const k1 = k + 1;
+    if (b !== 0) {
+      let vp = 0;
+      for (let i = k1; i < n; i++) vp += (v[i] as number) * (p[i] as number);
+      const kk = 0.5 * b * b * vp;
+      for (let i = k1; i < n; i++) w[i] = b * (p[i] as number) - kk * (v[i] as number);
+    } else w.fill(0);
+    // Row k+1 first: it is the next reflector's source.
+    const r1 = k1 * n;
+    const v1 = v[k1] as number;
+    const w1 = w[k1] as number;
+    for (let j = k1; j < n; j++) m[r1 + j] = (m[r1 + j] as number) - v1 * (w[j] as number) - w1 * (v[j] as number);
+    if (k === n - 3) {
+      // The trailing 2 × 2 block: only its last diagonal entry is left to update.
+      const vl = v[n - 1] as number;
+      const wl = w[n - 1] as number;
+      m[n * n - 1] = (m[n * n - 1] as number) - 2 * vl * wl;
+      break;
+    }
+    const bn = makeReflector(m, n, k1, vn, e);
+    beta[k1] = bn;
+    fusedUpdate(m, n, k + 2, v, w, vn, pn);
+    [v, vn] = [vn, v];
+    [p, pn] = [pn, p];
+    b = bn;
   }
-  return { values, vectors };
+  if (n >= 2) {
+    d[n - 2] = m[(n - 2) * n + n - 2] as number;
+    e[n - 2] = m[(n - 2) * n + n - 1] as number;
+  }
+  if (n >= 1) d[n - 1] = m[n * n - 1] as number;
+}
+
+/**
+ * The reflector H = I − β v vᵀ with H x = α e₁ for x = row k of m, columns k+1 … n−1 (GVL Alg. 5.1.1,
+ * with α = −sign(x₀)‖x‖ so v₀ = x₀ − α has no cancellation). x is first divided by max|x_j| so that
+ * ‖x‖² can neither overflow nor underflow. Writes v (indices k+1 …) into `v` and into row k of m,
+ * α into e[k]; returns β (0 when x is already a multiple of e₁: H = I, v = 0).
+ */
+function makeReflector(m: Float64Array, n: number, k: number, v: Float64Array, e: Float64Array): number {
+  const r = k * n;
+  const x0 = m[r + k + 1] as number;
+  let tail = 0;
+  for (let j = k + 2; j < n; j++) tail = Math.max(tail, Math.abs(m[r + j] as number));
+  if (tail === 0) {
+    e[k] = x0;
+    v.fill(0);
+    return 0;
+  }
+  const mx = Math.max(tail, Math.abs(x0));
+  const inv = 1 / mx;
+  let ss = 0;
+  for (let j = k + 1; j < n; j++) {
+    const t = (m[r + j] as number) * inv;
+    v[j] = t;
+    ss += t * t;
+  }
+  const nrm = Math.sqrt(ss);
+  const u0 = v[k + 1] as number;
+  const alpha = u0 >= 0 ? -nrm : nrm;
+  e[k] = alpha * mx;
+  v[k + 1] = u0 - alpha;
+  // vᵀv = 2‖u‖(‖u‖ + |u₀|), β = 2 / vᵀv
+  const b = 1 / (nrm * (nrm + Math.abs(u0)));
+  for (let j = k + 1; j < n; j++) m[r + j] = v[j] as number;
+  return b;
+}
+
+/** p = A v over indices ≥ start, A given by its upper triangle in m. */
+function symv(m: Float64Array, n: number, start: number, v: Float64Array, p: Float64Array): void {
+  p.fill(0, start, n);
+  for (let i = start; i < n; i++) {
+    const ri = i * n;
+    const vi = v[i] as number;
+    let acc = (m[ri + i] as number) * vi;
+    for (let j = i + 1; j < n; j++) {
+      const a = m[ri + j] as number;
+      acc += a * (v[j] as number);
+      p[j] = (p[j] as number) + a * vi;
+    }
+    p[i] = (p[i] as number) + acc;
+  }
+}
+
+/**
+ * For rows i ≥ start of the upper triangle: A ← A − v wᵀ − w vᵀ, then pn = A vn (the next step's
+ * product) from the updated entries, in the same pass.
+ */
+function fusedUpdate(m: Float64Array, n: number, start: number, v: Float64Array, w: Float64Array, vn: Float64Array, pn: Float64Array): void {
+  pn.fill(0, start, n);
+  for (let i = start; i < n; i++) {
+    const ri = i * n;
+    const vi = v[i] as number;
+    const wi = w[i] as number;
+    const vni = vn[i] as number;
+    const aii = (m[ri + i] as number) - 2 * vi * wi;
+    m[ri + i] = aii;
+    let acc = aii * vni;
+    for (let j = i + 1; j < n; j++) {
+      const a = (m[ri + j] as number) - vi * (w[j] as number) - wi * (v[j] as number);
+      m[ri + j] = a;
+      acc += a * (vn[j] as number);
+      pn[j] = (pn[j] as number) + a * vni;
+    }
+    pn[i] = (pn[i] as number) + acc;
+  }
+}
+
+/** Reflectors per block of the blocked Q accumulation. */
+const NB = 32;
+
+/**
+ * Q = H_0 H_1 ⋯ H_{n−3} (so that A = Q T Qᵀ), formed by applying the reflectors right to left to the
+ * identity, NB at a time in the compact WY form H_k0 ⋯ H_k1−1 = I − V T Vᵀ (Schreiber & Van Loan,
+ * "A storage-efficient WY representation for products of Householder transformations", SIAM J. Sci.
+ * Stat. Comput. 1989; LAPACK's dlarft/dlarfb): Q₂₂ ← Q₂₂ − V (T (Vᵀ Q₂₂)), two GEMMs per block.
+ * Each block only touches rows and columns k0+1 … n−1 of the partial product.
+ */
+function accumulateQ(m: Float64Array, n: number, beta: Float64Array): Float64Array {
+  const q = allocArray("float64", n * n);
+  for (let i = 0; i < n; i++) q[i * n + i] = 1;
+  const nRef = n - 2; // reflectors 0 … n−3
+  if (nRef <= 0) return q;
+  const vb = allocArray("float64", n * NB);
+  const t = allocArray("float64", NB * NB);
+  const w = allocArray("float64", NB * n);
+  const tw = allocArray("float64", NB * n);
+  const tmp = allocArray("float64", NB);
+  const lastStart = Math.floor((nRef - 1) / NB) * NB;
+  for (let k0 = lastStart; k0 >= 0; k0 -= NB) {
+    const nb = Math.min(NB, nRef - k0);
+    const s = k0 + 1;
+    const rows = n - s;
+    // V (rows × nb): column j = v_{k0+j}, nonzero from global index k0+j+1 on.
+    for (let r = 0; r < rows; r++) {
+      const gi = s + r;
+      for (let j = 0; j < nb; j++) vb[r * nb + j] = gi >= k0 + j + 1 ? (m[(k0 + j) * n + gi] as number) : 0;
+    }
+    // T (nb × nb upper triangular): T_jj = β_j, T[0:j, j] = −β_j·T[0:j, 0:j]·(V[:, 0:j]ᵀ v_j).
+    t.fill(0);
+    for (let j = 0; j < nb; j++) {
+      const bj = beta[k0 + j] as number;
+      for (let i = 0; i < j; i++) {
+        let acc = 0;
+        for (let r = j; r < rows; r++) acc += (vb[r * nb + i] as number) * (vb[r * nb + j] as number);
+        tmp[i] = acc;
+      }
+      for (let i = 0; i < j; i++) {
+        let acc = 0;
+        for (let l = i; l < j; l++) acc += (t[i * NB + l] as number) * (tmp[l] as number);
+        t[i * NB + j] = -bj * acc;
+      }
+      t[j * NB + j] = bj;
+    }
+    // W = Vᵀ Q₂₂ (nb × rows), TW = T W, Q₂₂ −= V TW
+    gemm(true, false, nb, rows, rows, 1, vb, 0, nb, q, s * n + s, n, 0, w, 0, rows);
+    for (let i = 0; i < nb; i++) {
+      const ro = i * rows;
+      tw.fill(0, ro, ro + rows);
+      for (let l = i; l < nb; l++) {
+        const til = t[i * NB + l] as number;
+        if (til === 0) continue;
+        const lo = l * rows;
+        for (let c = 0; c < rows; c++) tw[ro + c] = (tw[ro + c] as number) + til * (w[lo + c] as number);
+      }
+    }
+    gemm(false, false, rows, rows, nb, -1, vb, 0, nb, tw, 0, rows, 1, q, s * n + s, n);
+  }
+  return q;
+}
+
+/**
+ * Implicit QL with Wilkinson shifts on the tridiagonal (d, e) (e[i] couples d[i] and d[i+1]),
+ * rotating the columns of the row-major `z` along (GVL §8.3.5; Parlett ch. 8). The convergence test
+ * is the relative one of LAPACK's dsteqr: e[i] is dropped when e[i]² ≤ ε²·|d[i]·d[i+1]| (+ the
+ * smallest normal number), so small eigenvalues are not swamped by the large ones' rounding level.
+ * The rotations of one QL sweep are stored and then applied to each row of z in one streaming pass.
+ * Returns false if some eigenvalue needed more than 30 sweeps on average (LAPACK's limit).
+ */
+function implicitQL(d: Float64Array, e: Float64Array, z: Float64Array, n: number): boolean {
+  const cs = allocArray("float64", n);
+  const sn = allocArray("float64", n);
+  const eps2 = EPS * EPS;
+  let iterations = 0;
+  const maxIterations = 30 * n;
+  for (let l = 0; l < n; l++) {
+    for (;;) {
+      let m = l;
+      for (; m < n - 1; m++) {
+        const em = e[m] as number;
+        if (em * em <= eps2 * Math.abs((d[m] as number) * (d[m + 1] as number)) + SAFMIN) {
+          e[m] = 0;
+          break;
+        }
+      }
+      if (m === l) break;
+      if (++iterations > maxIterations) return false;
+      // Wilkinson shift: the eigenvalue of the leading 2 × 2 block [d_l e_l; e_l d_{l+1}] closer to d_l.
+      const dl = d[l] as number;
+      const el = e[l] as number;
+      let g = ((d[l + 1] as number) - dl) / (2 * el);
+      let r = Math.hypot(g, 1);
+      g = (d[m] as number) - dl + el / (g + (g >= 0 ? r : -r));
+      let s = 1;
+      let c = 1;
+      let p = 0;
+      let i = m - 1;
+      let restarted = false;
+      // Chase the bulge from the bottom of the block to the top (QL: T − μI = QL, T ← LQ + μI).
+      for (; i >= l; i--) {
+        const ei = e[i] as number;
+        const f = s * ei;
+        const bb = c * ei;
+        r = Math.hypot(f, g);
+        e[i + 1] = r;
+        if (r === 0) {
+          // f and g both underflowed: the block splits here; undo the shift and restart the search.
+          d[i + 1] = (d[i + 1] as number) - p;
+          e[m] = 0;
+          restarted = true;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = (d[i + 1] as number) - p;
+        r = ((d[i] as number) - g) * s + 2 * c * bb;
+        p = s * r;
+        d[i + 1] = g + p;
+        g = c * r - bb;
+        cs[i] = c;
+        sn[i] = s;
+      }
+      applyRotations(z, n, restarted ? i + 1 : l, m, cs, sn);
+      if (restarted) continue;
+      d[l] = dl - p;
+      e[l] = g;
+      e[m] = 0;
+    }
+  }
+  return true;
+}
+
+/**
+ * For rotations i = hi−1 down to lo (in that order): columns (i, i+1) of the row-major n × n `z` ←
+ * (c·z_i − s·z_{i+1}, s·z_i + c·z_{i+1}). Row by row, carrying column i+1's current value, so each
+ * entry is read and written once.
+ */
+function applyRotations(z: Float64Array, n: number, lo: number, hi: number, cs: Float64Array, sn: Float64Array): void {
+  if (hi <= lo) return;
+  let r = 0;
+  // Four rows at a time: each (c, s) pair is loaded once per four rows.
+  for (; r + 4 <= n; r += 4) {
+    const o0 = r * n;
+    const o1 = o0 + n;
+    const o2 = o1 + n;
+    const o3 = o2 + n;
+    let u0 = z[o0 + hi] as number;
+    let u1 = z[o1 + hi] as number;
+    let u2 = z[o2 + hi] as number;
+    let u3 = z[o3 + hi] as number;
+    for (let i = hi - 1; i >= lo; i--) {
+      const c = cs[i] as number;
+      const s = sn[i] as number;
+      const a0 = z[o0 + i] as number;
+      const a1 = z[o1 + i] as number;
+      const a2 = z[o2 + i] as number;
+      const a3 = z[o3 + i] as number;
+      z[o0 + i + 1] = s * a0 + c * u0;
+      z[o1 + i + 1] = s * a1 + c * u1;
+      z[o2 + i + 1] = s * a2 + c * u2;
+      z[o3 + i + 1] = s * a3 + c * u3;
+      u0 = c * a0 - s * u0;
+      u1 = c * a1 - s * u1;
+      u2 = c * a2 - s * u2;
+      u3 = c * a3 - s * u3;
+    }
+    z[o0 + lo] = u0;
+    z[o1 + lo] = u1;
+    z[o2 + lo] = u2;
+    z[o3 + lo] = u3;
+  }
+  for (; r < n; r++) {
+    const ro = r * n;
+    let cur = z[ro + hi] as number;
+    for (let i = hi - 1; i >= lo; i--) {
+      const zi = z[ro + i] as number;
+      const c = cs[i] as number;
+      const s = sn[i] as number;
+      z[ro + i + 1] = s * zi + c * cur;
+      cur = c * zi - s * cur;
+    }
+    z[ro + lo] = cur;
+  }
 }

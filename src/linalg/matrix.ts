@@ -1,32 +1,22 @@
 /**
- * Small dense float64 matrix helpers (row-major) for the second-order pooling ops.
- * Square n × n unless stated; results are fresh arrays from the allocator.
+ * Dense float64 matrix helpers (row-major) for the second-order pooling ops, every product through
+ * the matrix core ({@link gemm}, {@link syrk}). Square n × n unless stated; results are fresh arrays
+ * from the allocator.
  */
 import { allocArray } from "../tensor/alloc.js";
+import { gemm, syrk } from "./gemm.js";
 
 /** a · b. */
 export function mm(a: Float64Array, b: Float64Array, n: number): Float64Array {
   const out = allocArray("float64", n * n);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < n; k++) {
-      const aik = a[i * n + k] as number;
-      if (aik === 0) continue;
-      for (let j = 0; j < n; j++) out[i * n + j] = (out[i * n + j] as number) + aik * (b[k * n + j] as number);
-    }
-  }
+  gemm(false, false, n, n, n, 1, a, 0, n, b, 0, n, 0, out, 0, n);
   return out;
 }
 
 /** aᵀ · b. */
 export function mmTN(a: Float64Array, b: Float64Array, n: number): Float64Array {
   const out = allocArray("float64", n * n);
-  for (let k = 0; k < n; k++) {
-    for (let i = 0; i < n; i++) {
-      const aki = a[k * n + i] as number;
-      if (aki === 0) continue;
-      for (let j = 0; j < n; j++) out[i * n + j] = (out[i * n + j] as number) + aki * (b[k * n + j] as number);
-    }
-  }
+  gemm(true, false, n, n, n, 1, a, 0, n, b, 0, n, 0, out, 0, n);
   return out;
 }
 
@@ -66,18 +56,26 @@ export function frobDot(a: Float64Array, b: Float64Array): number {
   return s;
 }
 
-/** U · diag(f) · Uᵀ for U n × n (columns = eigenvectors). */
+/**
+ * U · diag(f) · Uᵀ for U n × n (columns = eigenvectors), exactly symmetric. Only the columns with
+ * f_k ≠ 0 take part (the truncated square root and the Grassmann projector use a few of them).
+ */
 export function spectralApply(u: Float64Array, f: Float64Array, n: number): Float64Array {
   const out = allocArray("float64", n * n);
-  for (let k = 0; k < n; k++) {
-    const fk = f[k] as number;
-    if (fk === 0) continue;
-    for (let i = 0; i < n; i++) {
-      const uik = (u[i * n + k] as number) * fk;
-      if (uik === 0) continue;
-      for (let j = i; j < n; j++) out[i * n + j] = (out[i * n + j] as number) + uik * (u[j * n + k] as number);
-    }
+  const cols: number[] = [];
+  for (let k = 0; k < n; k++) if ((f[k] as number) !== 0) cols.push(k);
+  const r = cols.length;
+  if (r === 0) return out;
+  // W = U[:, cols] (n × r), S = U[:, cols]·diag(f): out = S Wᵀ, computed as the upper triangle and mirrored.
+  const w = allocArray("float64", n * r);
+  const sc = allocArray("float64", n * r);
+  for (let i = 0; i < n; i++) for (let t = 0; t < r; t++) {
+    const k = cols[t] as number;
+    const v = u[i * n + k] as number;
+    w[i * r + t] = v;
+    sc[i * r + t] = v * (f[k] as number);
   }
+  gemm(false, true, n, n, r, 1, sc, 0, r, w, 0, r, 0, out, 0, n);
   for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) out[i * n + j] = out[j * n + i] as number;
   return out;
 }
@@ -92,13 +90,7 @@ export function spectralBackward(u: Float64Array, p: Float64Array, gs: Float64Ar
   // U · B · Uᵀ
   const ub = mm(u, b, n);
   const out = allocArray("float64", n * n);
-  for (let i = 0; i < n; i++) {
-    for (let k = 0; k < n; k++) {
-      const v = ub[i * n + k] as number;
-      if (v === 0) continue;
-      for (let j = 0; j < n; j++) out[i * n + j] = (out[i * n + j] as number) + v * (u[j * n + k] as number);
-    }
-  }
+  gemm(false, true, n, n, n, 1, ub, 0, n, u, 0, n, 0, out, 0, n);
   return out;
 }
 
@@ -119,26 +111,15 @@ export function centredRows(x: ArrayLike<number>, offset: number, d: number, m: 
 /** s · X Xᵀ for X d × m (symmetric by construction: the upper triangle is mirrored). */
 export function gram(xm: Float64Array, d: number, m: number, s: number): Float64Array {
   const out = allocArray("float64", d * d);
-  for (let i = 0; i < d; i++) {
-    for (let j = i; j < d; j++) {
-      let acc = 0;
-      for (let t = 0; t < m; t++) acc += (xm[i * m + t] as number) * (xm[j * m + t] as number);
-      out[i * d + j] = acc * s;
-      out[j * d + i] = acc * s;
-    }
-  }
+  syrk(false, d, m, s, xm, 0, m, 0, out, 0, d);
   return out;
 }
 
 /** s · (G + Gᵀ) · X for G d × d and X d × m: the data gradient of s·X Xᵀ (d × m). */
 export function gramBackward(g: Float64Array, xm: Float64Array, d: number, m: number, s: number): Float64Array {
+  const gs = allocArray("float64", d * d);
+  for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) gs[i * d + k] = (g[i * d + k] as number) + (g[k * d + i] as number);
   const out = allocArray("float64", d * m);
-  for (let i = 0; i < d; i++) {
-    for (let k = 0; k < d; k++) {
-      const gik = s * ((g[i * d + k] as number) + (g[k * d + i] as number));
-      if (gik === 0) continue;
-      for (let t = 0; t < m; t++) out[i * m + t] = (out[i * m + t] as number) + gik * (xm[k * m + t] as number);
-    }
-  }
+  gemm(false, false, d, m, d, s, gs, 0, d, xm, 0, m, 0, out, 0, m);
   return out;
 }

@@ -54,6 +54,16 @@ export function channelsOf(xShape: readonly number[], rank: number): number {
   return (xShape.length === rank + 2 ? xShape[1] : xShape[0]) as number;
 }
 
+/**
+ * An option's own value (undefined when absent, inherited, or when `options` is not an object):
+ * descriptor helpers read options like the ops do, never through a polluted `Object.prototype`.
+ */
+export function ownOption(options: unknown, key: string): unknown {
+  return options !== null && typeof options === "object" && Object.prototype.hasOwnProperty.call(options, key)
+    ? (options as Record<string, unknown>)[key]
+    : undefined;
+}
+
 /** `std · N(0, 1)` draws for every element of `shape`. */
 export function normalInit(shape: readonly number[], gen: Generator, std = 1): Float64Array {
   const n = shapeSize(shape);

@@ -10,7 +10,7 @@ import { grassmannCompactPool, grassmannPool, type GrassmannPoolOptions } from "
 import { spatialPyramidPool, type SpatialPyramidPoolOptions } from "../ops/spatialPyramidPool.js";
 import { roiPool, type RoiPoolOptions } from "../ops/roiPool.js";
 import { roiAlign, type RoiAlignOptions } from "../ops/roiAlign.js";
-import { channelsOf, normalInit, opsByRank } from "./common.js";
+import { channelsOf, normalInit, opsByRank, ownOption } from "./common.js";
 
 /** Example boxes per image in the registry's seeded `boxes` input (K = 2·N). */
 const BOXES_PER_IMAGE = 2;
@@ -26,7 +26,8 @@ function initBoxes(shape: readonly number[], gen: Generator, xShape: readonly nu
   const n = xShape.length === 4 ? (xShape[0] as number) : 1;
   const h = xShape[xShape.length - 2] as number;
   const w = xShape[xShape.length - 1] as number;
-  const scale = typeof options.spatialScale === "number" && options.spatialScale > 0 ? options.spatialScale : 1;
+  const s = ownOption(options, "spatialScale");
+  const scale = typeof s === "number" && s > 0 ? s : 1;
   const out = new Float64Array(k * 5);
   const side = (size: number): [number, number] => {
     if (size <= 1) return [0, 0];

@@ -8,15 +8,15 @@ import { mixedPool2d } from "../ops/mixedPool.js";
 import { gatedMixPool2d, learnedMixPool2d, paramShape, treePool2d, type Sharing } from "../ops/generalizedPool.js";
 import { stochasticPool2d } from "../ops/stochasticPool.js";
 import { s3Pool2d } from "../ops/s3Pool.js";
-import { channelsOf, normalInit, opsByRank } from "./common.js";
+import { channelsOf, normalInit, opsByRank, ownOption } from "./common.js";
 
 function sharingOf(options: Record<string, unknown>): Sharing {
-  return options.sharing === "channel" ? "channel" : "layer";
+  return ownOption(options, "sharing") === "channel" ? "channel" : "layer";
 }
 
 /** The 1B ops' kernel size as the op reads it (default 3). */
 function kernelOf(options: Record<string, unknown>): number[] {
-  const k = options.kernelSize ?? 3;
+  const k = ownOption(options, "kernelSize") ?? 3;
   return typeof k === "number" ? [k, k] : [...(k as number[])];
 }
 
@@ -63,7 +63,7 @@ export const NOVEL_METHODS: readonly PoolMethod[] = [
         role: "learnable",
         shape: (xShape, options) => paramShape(sharingOf(options), channelsOf(xShape, 2), null),
         // 0.5 for the default clamped mixing (equal max and average), 0 (σ(0) = 0.5) for mixing "sigmoid".
-        init: (shape, _gen, _x, options) => new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(options.mixing === "sigmoid" ? 0 : 0.5),
+        init: (shape, _gen, _x, options) => new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(ownOption(options, "mixing") === "sigmoid" ? 0 : 0.5),
         doc: "mixing weight a (max share), [1] per layer or [C] per channel; keep in [0, 1] by projection (mixing 'clamped') or pass a logit (mixing 'sigmoid')",
       },
     ],

@@ -23,7 +23,7 @@ export const Max: PoolMethod = {
   inputs: [],
   learnable: [],
   paper: "Riesenhuber & Poggio, Hierarchical models of object recognition in cortex, Nature Neuroscience 1999 (PyTorch MaxPool semantics)",
-  summary: "Maximum over sliding windows with padding, dilation and ceil mode; ties go to the first maximum, NaN propagates (PyTorch semantics).",
+  summary: "Maximum over sliding windows with padding (symmetric, or per side as [[before, after], …]), dilation and ceil mode; ties go to the first maximum, NaN propagates (PyTorch semantics).",
   defaults: { kernelSize: 3, stride: 2, padding: 1 },
 };
 
@@ -38,7 +38,7 @@ export const Average: PoolMethod = {
   inputs: [],
   learnable: [],
   paper: "LeCun, Bottou, Bengio & Haffner, Gradient-based learning applied to document recognition, Proc. IEEE 1998 (PyTorch AvgPool semantics)",
-  summary: "Mean over sliding windows; with padding and ceil mode the divisor follows PyTorch (countIncludePad clips at In + p, or divisorOverride).",
+  summary: "Mean over sliding windows; with padding (symmetric, or per side as [[before, after], …]) and ceil mode the divisor follows PyTorch (countIncludePad clips at In + p_after, or divisorOverride).",
   defaults: { kernelSize: 2 },
 };
 
@@ -53,7 +53,7 @@ export const LP: PoolMethod = {
   inputs: [],
   learnable: [],
   paper: "Sermanet, Chintala & LeCun, Convolutional neural networks applied to house numbers digit classification, ICPR 2012 (PyTorch LPPool formula)",
-  summary: "(Σ_window x^p)^(1/p) computed as PyTorch does, (avg_pool(x^p)·prod(k))^(1/p) with the sign/relu trick: zero gradient where the pooled value is 0.",
+  summary: "(Σ_window x^p)^(1/p) computed as PyTorch does, (avg_pool(x^p)·prod(k))^(1/p) with the sign/relu trick: zero gradient where the pooled value is 0. Optional zero padding (lp_pool of the padded input).",
   defaults: { normType: 2, kernelSize: 2 },
 };
 

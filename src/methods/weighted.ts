@@ -8,7 +8,7 @@ import { softPool1d, softPool2d, softPool3d } from "../ops/softPool.js";
 import { localImportancePool2d } from "../ops/localImportancePool.js";
 import { detailPreservingPool2d } from "../ops/detailPreservingPool.js";
 import { DYNAMIC_DEFAULT_DELTA, dynamicPool2d } from "../ops/dynamicPool.js";
-import { channelsOf, normalInit, opsByRank, rankOps, shapeByRank, uniformInit } from "./common.js";
+import { channelsOf, normalInit, opsByRank, ownOption, rankOps, shapeByRank, uniformInit } from "./common.js";
 
 export const SoftPool: PoolMethod = {
   name: "SoftPool",
@@ -98,6 +98,7 @@ export const DynOPool: PoolMethod = {
       role: "learnable",
       shape: () => [2],
       init: () => Float64Array.of(DYNAMIC_INITIAL_R, DYNAMIC_INITIAL_R),
+      gradient: "straight-through",
       doc: "Scale factor per axis (input size / output size), initialised to 2 so training starts as max-pool 2×2. Output size max(1, round(H / r_h)); gradient straight through the rounding.",
     },
     {
@@ -118,7 +119,7 @@ export const DynOPool: PoolMethod = {
    * otherwise the initial r = 2 of `inputs`. For other r call `dynamicPool2d.outputShape(shape, r)`.
    */
   outputShape: shapeByRank("DynOPool", {
-    2: (xShape, options: { r?: number | number[] }) => dynamicPool2d.outputShape(xShape, options.r ?? DYNAMIC_INITIAL_R),
+    2: (xShape, options) => dynamicPool2d.outputShape(xShape, (ownOption(options, "r") as number | number[] | undefined) ?? DYNAMIC_INITIAL_R),
   }),
 };
 

@@ -108,6 +108,10 @@ function adaptiveMaxPoolWithIndicesN(rank: 1 | 2 | 3) {
  * in the dtype (float32 results may differ in the last bits).
  * Origin of the bins: He et al., Spatial Pyramid Pooling in Deep Convolutional Networks, ECCV 2014.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example adaptiveAvgPool1d(tensor([[1, 2, 3, 4, 5]]), { outputSize: 3 }) // [[1.5, 3, 4.5]]
  */
 export const adaptiveAvgPool1d = adaptiveAvgPoolN(1);
@@ -135,6 +139,10 @@ export const adaptiveAvgPool3d = adaptiveAvgPoolN(3);
  * 1-d adaptive max pooling (PyTorch `F.adaptive_max_pool1d`): `[N, C, L]` / `[C, L]` → `[N, C, oL]`.
  * Bins `[⌊i·L/oL⌋, ⌈(i+1)·L/oL⌉)`; ties go to the first maximum, NaN propagates (the last NaN's
  * index wins); backward adds dy at each bin's argmax (accumulating over overlapping bins).
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example adaptiveMaxPool1d(tensor([[1, 9, 2, 3, 0]]), { outputSize: 3 }) // [[9, 9, 3]]
  */

@@ -4,7 +4,7 @@
  */
 import { boolOption, expectFloatTensor, expectOptions, spatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { planSlidingFor, slidingGeometry, type SlidingGeometry } from "../geometry/sliding.js";
+import { planSlidingFor, slidingGeometry, type SlidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
 import { avgDivisors, avgWindowsBackward, avgWindowsForward } from "../kernels/window.js";
 import { defineOp } from "../op.js";
@@ -18,11 +18,19 @@ export interface AvgPoolOptions {
   kernelSize: number | readonly number[];
   /** Step between windows; defaults to `kernelSize`. */
   stride?: number | readonly number[] | null;
-  /** Implicit zero padding on both sides, at most ⌊k/2⌋. Default 0. */
-  padding?: number | readonly number[];
+  /**
+   * Implicit zero padding. A number (every axis) or one per spatial axis pads both sides, at most
+   * ⌊k/2⌋ (PyTorch). Per-side `[[before, after], ...]`, one pair per spatial axis (= `F.pad(x, pads)`
+   * then pooling with padding 0): no half-kernel limit, but the padding before must be less than k
+   * and every window must overlap the input. Default 0.
+   */
+  padding?: SlidingPadding;
   /** Round the output size up (an extra window must start inside the input or the left padding). Default false. */
   ceilMode?: boolean;
-  /** Count padding in the divisor (the window clipped at `In + p`). Default true. */
+  /**
+   * Count padding in the divisor (the window clipped to the padded extent `[−pb, In + pa)`). Default
+   * true. With false the divisor counts input elements only (TensorFlow's "SAME" average).
+   */
   countIncludePad?: boolean;
   /** A fixed non-zero integer divisor for every window. */
   divisorOverride?: number | null;
@@ -85,18 +93,24 @@ function avgPoolN(rank: 1 | 2 | 3) {
  * 1-d average pooling, as PyTorch's `F.avg_pool1d`.
  *
  * Shapes: `[N, C, L] → [N, C, Lo]` or unbatched `[C, L] → [C, Lo]`, with
- * `Lo = ⌊(L + 2p − k + (ceilMode ? s−1 : 0)) / s⌋ + 1`, minus 1 in ceil mode when the last window
- * would start in the right padding (`(Lo−1)·s ≥ L + p`).
+ * `Lo = ⌊(L + pb + pa − k + (ceilMode ? s−1 : 0)) / s⌋ + 1`, minus 1 in ceil mode when the last window
+ * would start in the after-padding (`(Lo−1)·s ≥ L + pb`); `pb = pa = p` for a number padding,
+ * `padding: [[pb, pa]]` per side.
  *
  * Each output is the window's sum divided by `divisorOverride` if given, else (countIncludePad) the
- * window length clipped at `L + p` — so a ceil-mode overhang window is *not* divided by k — else the
- * number of input elements in the window. Backward spreads `dy / divisor` over the same clipped window.
+ * window length clipped at `L + pa` — so a ceil-mode overhang window is *not* divided by k — else the
+ * number of input elements in the window. With per-side padding this is `F.avg_pool1d(F.pad(x, [pb, pa]),
+ * k, s, 0, ceilMode)` (countIncludePad) or TensorFlow's "SAME" average (padding excluded). Backward spreads `dy / divisor` over the same clipped window.
  *
  * Deviation: PyTorch's `avg_pool1d` has no `divisor_override`; it is accepted here for every rank
  * (as `avg_pool2d/3d` define it). Like PyTorch, negative divisors are allowed; zero is an error.
  *
  * Reference: PyTorch `aten/src/ATen/native/cpu/AvgPoolKernel.cpp`; average pooling as in LeCun,
  * Bottou, Bengio & Haffner, Gradient-based learning applied to document recognition, Proc. IEEE 1998.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * avgPool1d(tensor([[[1, 2, 3, 4, 5, 6]]]), { kernelSize: 3, stride: 2, padding: 1, ceilMode: true }); // [[[1, 3, 5, 3]]]
@@ -106,7 +120,7 @@ export const avgPool1d = avgPoolN(1);
 /**
  * 2-d average pooling, as PyTorch's `F.avg_pool2d`: `[N, C, H, W] → [N, C, Ho, Wo]` (or unbatched
  * `[C, H, W]`), each output size as in {@link avgPool1d}; divisor rules likewise, per window
- * (`countIncludePad`: the product of the per-axis lengths clipped at `In + p`).
+ * (`countIncludePad`: the product of the per-axis lengths clipped to `[−pb, In + pa)`).
  *
  * @example
  * const y = avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1, countIncludePad: false });

@@ -6,6 +6,7 @@
 import { boolOption, enumOption, expectFloatTensor, expectOptions, numberOption, expectShapeArray } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { kernel } from "../kernels/registry.js";
+import { gemm, syrk, type NumArray } from "../linalg/gemm.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, FloatDType, TypedArray } from "../tensor/dtype.js";
@@ -166,22 +167,16 @@ export function splitOptionalSecond<O>(op: string, second: unknown, opts: unknow
 // Kernels
 // ---------------------------------------------------------------------------------------------
 
-/** out[n, i, j] = scale · Σ_l a[n, i, l] · b[n, j, l]; `same` = a and b are one stream (symmetric). */
+/**
+ * out[n, i, j] = scale · Σ_l a[n, i, l] · b[n, j, l] (per image A Bᵀ through the matrix core);
+ * `same` = a and b are one stream: the symmetric A Aᵀ by SYRK (half the work).
+ */
 function gramForward(a: TypedArray, b: TypedArray, out: FloatArray, n: number, ca: number, cb: number, l: number, scale: number, same: boolean): void {
+  const A = a as NumArray;
+  const B = b as NumArray;
   for (let s = 0; s < n; s++) {
-    const ao = s * ca * l;
-    const bo = s * cb * l;
-    const oo = s * ca * cb;
-    for (let i = 0; i < ca; i++) {
-      for (let j = same ? i : 0; j < cb; j++) {
-        let acc = 0;
-        const ai = ao + i * l;
-        const bj = bo + j * l;
-        for (let k = 0; k < l; k++) acc += (a[ai + k] as number) * (b[bj + k] as number);
-        out[oo + i * cb + j] = acc * scale;
-        if (same) out[oo + j * cb + i] = acc * scale;
-      }
-    }
+    if (same) syrk(false, ca, l, scale, A, s * ca * l, l, 0, out, s * ca * cb, cb);
+    else gemm(false, true, ca, cb, l, scale, A, s * ca * l, l, B, s * cb * l, l, 0, out, s * ca * cb, cb);
   }
 }
 
@@ -193,30 +188,19 @@ function gramBackward(
   g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
   n: number, ca: number, cb: number, l: number, scale: number,
 ): void {
+  const A = a as NumArray;
+  const B = b as NumArray;
+  const gs = db === null ? allocArray("float64", ca * ca) : null;
   for (let s = 0; s < n; s++) {
     const ao = s * ca * l;
     const bo = s * cb * l;
     const go = s * ca * cb;
-    for (let i = 0; i < ca; i++) {
-      for (let j = 0; j < cb; j++) {
-        let gij = (g[go + i * cb + j] as number) * scale;
-        if (db === null) gij += (g[go + j * cb + i] as number) * scale;
-        if (gij === 0) continue;
-        const ai = ao + i * l;
-        const bj = bo + j * l;
-        for (let k = 0; k < l; k++) da[ai + k] = (da[ai + k] as number) + gij * (b[bj + k] as number);
-      }
-    }
-    if (db !== null) {
-      for (let i = 0; i < ca; i++) {
-        for (let j = 0; j < cb; j++) {
-          const gij = (g[go + i * cb + j] as number) * scale;
-          if (gij === 0) continue;
-          const ai = ao + i * l;
-          const bj = bo + j * l;
-          for (let k = 0; k < l; k++) db[bj + k] = (db[bj + k] as number) + gij * (a[ai + k] as number);
-        }
-      }
+    if (gs !== null) {
+      for (let i = 0; i < ca; i++) for (let j = 0; j < ca; j++) gs[i * ca + j] = (g[go + i * ca + j] as number) + (g[go + j * ca + i] as number);
+      gemm(false, false, ca, l, ca, scale, gs, 0, ca, A, ao, l, 0, da, ao, l);
+    } else {
+      gemm(false, false, ca, l, cb, scale, g, go, cb, B, bo, l, 0, da, ao, l);
+      gemm(true, false, cb, l, ca, scale, g, go, cb, A, ao, l, 0, db as FloatArray, bo, l);
     }
   }
 }

@@ -6,8 +6,10 @@ import { boolOption, enumOption, expectOptions, numberOption } from "../check.js
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { kernel } from "../kernels/registry.js";
 import { fftPlan, type FFTPlan } from "../linalg/fft.js";
+import { gemm } from "../linalg/gemm.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
+import { runAs } from "../tensor/limits.js";
 import type { FloatArray, TypedArray } from "../tensor/dtype.js";
 import { Generator } from "../tensor/random.js";
 import { Tensor, fromArray } from "../tensor/tensor.js";
@@ -69,6 +71,40 @@ export interface CompactBilinearPoolOptions extends PostOptions {
 }
 
 const KNOWN = ["outputDim", "method", "seed", "params", "sumPool", ...POST_KEYS] as const;
+
+/**
+ * Largest sketch length d: 2¹⁶ = 65536, 4× the largest in the papers (8192 in Gao et al., 16000 in
+ * MCB). Tensor Sketch runs d-point FFTs at every location (Bluestein's, three FFTs of ≥ 2d points,
+ * when d is not a power of two): at d = 10⁶ that was 1.2 s per location, 90 s for a 2 × 6 × 6 map.
+ */
+export const MAX_OUTPUT_DIM = 2 ** 16;
+
+/**
+ * Largest Random Maclaurin projection, d·(C1 + C2) entries: 2²⁴ ≈ 1.7·10⁷ (134 MB of float64, and
+ * that many multiply-adds per location), e.g. d = 16384 for two 512-channel streams. Random
+ * Maclaurin costs d·(C1 + C2) per location where Tensor Sketch costs C1 + C2 + d·log d.
+ */
+export const MAX_MACLAURIN_WEIGHTS = 2 ** 24;
+
+/** d within {@link MAX_OUTPUT_DIM}, checked before anything is drawn or allocated. */
+function checkOutputDim(op: string, name: string, value: unknown): number {
+  const d = numberOption(op, name, value, 0, { integer: true, min: 1 });
+  if (d > MAX_OUTPUT_DIM) {
+    throw new PoolkitRangeError(op, `${name} must be at most ${MAX_OUTPUT_DIM} (2^16; the papers use 8192 to 16000), got ${show(value)}`);
+  }
+  return d;
+}
+
+/** Random Maclaurin's projection size d·(C1 + C2) within {@link MAX_MACLAURIN_WEIGHTS}. */
+function checkMaclaurin(op: string, method: CompactBilinearMethod, d: number, c1: number, c2: number): void {
+  if (method === "random-maclaurin" && d * (c1 + c2) > MAX_MACLAURIN_WEIGHTS) {
+    throw new PoolkitRangeError(
+      op,
+      `random-maclaurin with outputDim ${d} and ${c1} + ${c2} channels needs ${d * (c1 + c2)} projection weights (and as many ` +
+        `multiply-adds per location), more than ${MAX_MACLAURIN_WEIGHTS} (2^24); use a smaller outputDim or method "tensor-sketch"`,
+    );
+  }
+}
 const PARAM_KNOWN = ["outputDim", "method", "seed"] as const;
 const DEFAULT_SEED = 1;
 
@@ -153,13 +189,18 @@ function toSignTensor(a: Float64Array, shape: number[]): Tensor {
  * compactBilinearPool(x, { params });   // identical to compactBilinearPool(x, { outputDim: 8192, seed: 7 })
  */
 export function compactBilinearParams(c1: number, c2: number, options: CompactBilinearParamsOptions): CompactBilinearParams {
+  return runAs("compactBilinearParams", () => drawParams(c1, c2, options));
+}
+
+function drawParams(c1: number, c2: number, options: CompactBilinearParamsOptions): CompactBilinearParams {
   const op = "compactBilinearParams";
   numberOption(op, "c1", c1, 0, { integer: true, min: 1 });
   numberOption(op, "c2", c2, 0, { integer: true, min: 1 });
   const o = expectOptions<CompactBilinearParamsOptions>(op, options, PARAM_KNOWN);
   if (o.outputDim === undefined) throw new PoolkitRangeError(op, "outputDim is required (a positive integer), got undefined");
-  const d = numberOption(op, "outputDim", o.outputDim, 0, { integer: true, min: 1 });
+  const d = checkOutputDim(op, "outputDim", o.outputDim);
   const method = enumOption(op, "method", o.method, METHODS, "tensor-sketch");
+  checkMaclaurin(op, method, d, c1, c2);
   const seed = seedOption(op, o.seed);
   const p = generate(method, c1, c2, d, seed);
   if (p.method === "tensor-sketch") {
@@ -201,7 +242,7 @@ function paramTensor(op: string, name: string, t: unknown, shape: number[], kind
 function resolveDim(op: string, o: CompactBilinearPoolOptions): { method: CompactBilinearMethod; d: number } {
   if (o.params === undefined) {
     if (o.outputDim === undefined) throw new PoolkitRangeError(op, "outputDim is required (a positive integer), got undefined");
-    const d = numberOption(op, "outputDim", o.outputDim, 0, { integer: true, min: 1 });
+    const d = checkOutputDim(op, "outputDim", o.outputDim);
     const method = enumOption(op, "method", o.method, METHODS, "tensor-sketch");
     return { method, d };
   }
@@ -212,7 +253,7 @@ function resolveDim(op: string, o: CompactBilinearPoolOptions): { method: Compac
   if (o.method !== undefined && o.method !== method) {
     throw new PoolkitRangeError(op, `method ${show(o.method)} does not match params.method ${show(method)}`);
   }
-  const d = numberOption(op, "params.outputDim", p.outputDim, 0, { integer: true, min: 1 });
+  const d = checkOutputDim(op, "params.outputDim", p.outputDim);
   if (p.outputDim === undefined) throw new PoolkitRangeError(op, "params.outputDim is required (a positive integer), got undefined");
   if (o.outputDim !== undefined && o.outputDim !== d) {
     throw new PoolkitRangeError(op, `outputDim ${show(o.outputDim)} does not match params.outputDim ${d}`);
@@ -222,6 +263,7 @@ function resolveDim(op: string, o: CompactBilinearPoolOptions): { method: Compac
 
 function resolveParams(op: string, o: CompactBilinearPoolOptions, c1: number, c2: number): ParamArrays {
   const { method, d } = resolveDim(op, o);
+  checkMaclaurin(op, method, d, c1, c2);
   if (o.params === undefined) return generate(method, c1, c2, d, seedOption(op, o.seed));
   const p = o.params as Partial<CompactBilinearParams>;
   if (method === "tensor-sketch") {
@@ -423,30 +465,12 @@ function gatherBlock(x: TypedArray, xo: number, c: number, cs: number, ts: numbe
 
 /** p[k, t] = W_k · x_t: [d, c] × [c, lb] → [d, lb] as dot products of contiguous rows. */
 function projectBlock(w: Float64Array, d: number, c: number, xt: Float64Array, lb: number, p: Float64Array): void {
-  for (let k = 0; k < d; k++) {
-    const wr = k * c;
-    for (let t = 0; t < lb; t++) {
-      const xr = t * c;
-      let acc = 0;
-      for (let j = 0; j < c; j++) acc += (w[wr + j] as number) * (xt[xr + j] as number);
-      p[k * lb + t] = acc;
-    }
-  }
+  gemm(false, true, d, lb, c, 1, w, 0, c, xt, 0, c, 0, p, 0, lb);
 }
 
 /** dx[xo + j·cs + (l0 + t)·ts] += Σ_k W[k, j] q[k, t]  (dx_block = Wᵀ q; a broadcast vector sums over t). */
 function scatterTransposed(w: Float64Array, d: number, c: number, q: Float64Array, lb: number, dx: FloatArray, xo: number, cs: number, ts: number, l0: number, tmp: Float64Array): void {
-  tmp.fill(0, 0, c * lb);
-  for (let k = 0; k < d; k++) {
-    const qr = k * lb;
-    const wr = k * c;
-    for (let j = 0; j < c; j++) {
-      const wkj = w[wr + j] as number;
-      if (wkj === 0) continue;
-      const tr = j * lb;
-      for (let t = 0; t < lb; t++) tmp[tr + t] = (tmp[tr + t] as number) + wkj * (q[qr + t] as number);
-    }
-  }
+  gemm(true, false, c, lb, d, 1, w, 0, c, q, 0, lb, 0, tmp, 0, lb);
   for (let j = 0; j < c; j++) {
     const dst = xo + j * cs + l0 * ts;
     const tr = j * lb;
@@ -563,11 +587,19 @@ function outShape(n: number, spatial: readonly number[], d: number, sumPool: boo
  * Get them with {@link compactBilinearParams} to save with a model; pass them back with `params`.
  * Any length d works: the FFT is radix-2 for powers of two and Bluestein otherwise (MCB's 16000).
  *
+ * Limits (checked up front, RangeError naming the op): `outputDim ≤ 2¹⁶ = 65536` ({@link MAX_OUTPUT_DIM});
+ * Random Maclaurin also needs `outputDim·(C1 + C2) ≤ 2²⁴` ({@link MAX_MACLAURIN_WEIGHTS}), its
+ * projection size and per-location work. `outputShape`, which does not see b, checks the first.
+ *
  * Deviations: the Caffe layer's unnormalised inverse FFT scales Tensor Sketch by d (it cancels after
  * L2); the MATLAB RM code scales each W by 1/√d (overall 1/d) where the paper's unbiased 1/√d is
  * used here; hashes from Caffe/MATLAB/TensorFlow seeds are not reproduced (load them via `params`).
  * Tensor Sketch entries within the FFT's rounding bound (buckets no channel pair reaches, pairs that
  * cancel) are set to exactly 0 rather than left as ~1e-16 noise that the signed √ would amplify.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const x = randn([2, 512, 14, 14]);

@@ -99,7 +99,7 @@ function guidance(x: FloatArray, filt: FloatArray, c: number, xo: number, H: num
 }
 
 /**
- * Backward of {@link dppForward}: the closed forms of spec §6 per block (S = Σ w):
+ * Backward of {@link dppForward}: the closed forms of docs/methods/dpp.md per block (S = Σ w):
  *   ∂y/∂I_j (direct) = w_j/S, ∂y/∂w_j = (I_j − y)/S, ∂w_j/∂θα = α (0 when θα > 10, as autograd of
  *   the clamp), ∂r_j/∂θλ = r_j·ln(q_j/q̄)·λ/2, ∂r_j/∂q_j = (λ/2)·r_j/q_j and through q̄ = mean q
  *   −(λ/2)·r_j/(4q̄) for every pixel of the block, ∂q/∂d = 2d (asym: d = relu(·), zero below),
@@ -260,6 +260,10 @@ function expectParam(name: string, t: unknown, x: Tensor, shape: readonly number
  * Properties: λ → 0 gives the block mean; the output is always a convex combination of the block
  * (within its min and max); a constant block returns its value.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const x = tensor([[[[1, 2], [3, 6]]]]);
  * detailPreservingPool2d(x, zeros([1]), zeros([1])); // [[[[3.295888]]]]
@@ -277,7 +281,9 @@ export const detailPreservingPool2d = defineOp(
     // The 4th argument is the filter (full variant), null/undefined (lite) or, in the lite form, the options.
     const filter = isTensor(filterOrOpts) ? filterOrOpts : null;
     const noFilter = filterOrOpts === null || filterOrOpts === undefined;
-    const options = isTensor(filterOrOpts) || noFilter ? opts : filterOrOpts;
+    // null stands for "no filter" only when options follow it; a trailing null is null options,
+    // rejected like every other op's (the options check reports it).
+    const options = isTensor(filterOrOpts) || noFilter ? (filterOrOpts === null && opts === undefined ? null : opts) : filterOrOpts;
     if (!isTensor(filterOrOpts) && !noFilter && opts !== undefined) {
       throw new PoolkitTypeError(NAME, `the 4th argument must be the filter Tensor (or null) when options follow it, got ${show(filterOrOpts)}`);
     }

@@ -3,7 +3,7 @@
  * arXiv 2205.15254): pooling whose output size and receptive field are learned.
  *
  * The paper's method section and official code were not available: this follows the reconstruction
- * of the spec (windowed-methods.md §9). Verified facts: a learned per-axis scale factor r sets the
+ * in docs/methods/dynopool.md. Verified facts: a learned per-axis scale factor r sets the
  * output size; each output cell has four query points inside it, each a bilinear interpolation of the
  * 4 nearest pixels; the four are aggregated by max; a differentiable quantisation makes the size an
  * integer; an extra loss term penalises the computational cost. Everything else is our choice and is
@@ -193,7 +193,7 @@ export function dynamicPoolBackward(
 /**
  * DynOPool: pooling with a learned, per-axis scale factor `r = (r_h, r_w)` and learned query offsets
  * (Jang, Chu, Kim & Han, CVPR 2022, arXiv 2205.15254). **A reconstruction**: the paper's method
- * section and code were unavailable; the choices below follow the spec (§9) and are ours to confirm.
+ * section and code were unavailable; the choices below follow docs/methods/dynopool.md and are ours to confirm.
  *
  * Signature: `dynamicPool2d(x, r, delta?, opts?)`. `r`: `[2]`, scale factors (input/output size),
  * ≥ 1/16. `delta`: `[2]` query offsets as a fraction of the cell (default 0.25 each, the sub-cell
@@ -218,6 +218,10 @@ export function dynamicPoolBackward(
  * weights have a kink; the gradient there is the one-sided (from above) derivative.
  *
  * The cost term is {@link dynamicPoolCost}.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const x = tensor(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);

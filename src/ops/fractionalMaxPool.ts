@@ -172,6 +172,10 @@ function fractionalMaxPoolWithIndicesN(rank: 2 | 3) {
  * poolkit (pass `samples` or `seed` for a deterministic layer). The backward pass reuses the
  * forward's samples. Paper: B. Graham, Fractional Max-Pooling, arXiv:1412.6071, 2014.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example fractionalMaxPool2d(x, { kernelSize: 2, outputRatio: 0.5, seed: 1 }) // [N, C, ⌊H/2⌋, ⌊W/2⌋]
  */
 export const fractionalMaxPool2d = fractionalMaxPoolN(2);

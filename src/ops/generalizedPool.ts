@@ -4,7 +4,7 @@
  * gated max-average and 2-level tree pooling, each with exact gradients for x and every parameter.
  *
  * Geometry follows the official Caffe code (chl260/general-pooling @ c65d6a2,
- * `treepool_max_ave.cpp`, `treepool_kernel_1layer.cpp`; spec §1B): no padding, Caffe's ceil output
+ * `treepool_max_ave.cpp`, `treepool_kernel_1layer.cpp`; docs/methods/mixed.md): no padding, Caffe's ceil output
  * size, and in an overhanging last window the positions outside the input contribute 0 to the inner
  * products ωᵀx / vᵀx while max and average run over the valid positions only (average divides by
  * the valid count).
@@ -55,9 +55,10 @@ function geometry(op: string, o: GeneralizedPoolOptions): SlidingGeometry {
   return caffeGeometry(op, k, s, 2);
 }
 
-function outputShapeOf(op: string, shape: readonly number[], o: GeneralizedPoolOptions): number[] {
+function outputShapeOf(op: string, shape: readonly number[], opts: GeneralizedPoolOptions | undefined, known: readonly string[]): number[] {
+  const o = expectOptions<GeneralizedPoolOptions>(op, opts, known);
   spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
-  const g = geometry(op, o ?? {});
+  const g = geometry(op, o);
   return [...shape.slice(0, shape.length - 2), ...caffeOutputShape(op, shape.slice(shape.length - 2), g)];
 }
 
@@ -102,11 +103,15 @@ function parseCommon(op: string, x: Tensor, o: GeneralizedPoolOptions) {
  * - Shapes: `x` `[N, C, H, W]` (or `[C, H, W]`) → `[N, C, Ho, Wo]`, Caffe rule
  *   `Ho = ceil((H − k)/s) + 1`, no padding; an overhanging last window pools its valid positions only.
  * - Defaults: kernel 3, stride 2 (official); stride = kernelSize when only kernelSize is given.
- * - a from alpha: see `mixing`. The paper does not say how a is kept in [0, 1] (spec §1B, unverified);
- *   "clamped" (default) is the spec's projected-gradient recommendation, init 0.5; "sigmoid" is the
+ * - a from alpha: see `mixing`. The paper does not say how a is kept in [0, 1] (docs/methods/mixed.md);
+ *   "clamped" (default) is meant for projected gradient descent, init 0.5; "sigmoid" is the
  *   alternative, init 0.
  * - Gradients: dx = a·[first argmax] + (1 − a)/n_valid; dalpha = Σ dy·(max − avg)·da/dalpha.
  * - Not in the official code release (which has gated and tree only); implemented from the paper.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const alpha = tensor([0.5]);
@@ -141,7 +146,7 @@ export const learnedMixPool2d = defineOp(
     const out = plan.outPlaneSize;
     const w = new Float64Array(plan.planes * out);
     for (let p = 0; p < plan.planes; p++) w.fill(a[sharing === "layer" ? 0 : p % plan.c] as number, p * out, (p + 1) * out);
-    // p = 0, so the valid count is the avg divisor either way (spec §0).
+    // p = 0, so the valid count is the avg divisor either way (docs/methods/mixed.md).
     const maps = maxAvgMaps(x, plan, true);
     const y = allocArray(dtype, plan.planes * out);
     kernel("mix.forward", dtype, mixForward)(maps.mx, maps.av, w, y);
@@ -175,7 +180,7 @@ export const learnedMixPool2d = defineOp(
       },
     };
   },
-  { outputShape: (shape: readonly number[], opts: LearnedMixPoolOptions = {}) => outputShapeOf("learnedMixPool2d", shape, opts) },
+  { outputShape: (shape: readonly number[], opts?: LearnedMixPoolOptions) => outputShapeOf("learnedMixPool2d", shape, opts, KNOWN_MIX) },
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -236,7 +241,7 @@ export function gatedForward(
 }
 
 /**
- * Gated backward (spec §1B): dx_i += c·ω_i + dy(1 − g)/n_valid, dx_argmax += dy·g, dω_i += c·x_i,
+ * Gated backward (docs/methods/mixed.md): dx_i += c·ω_i + dy(1 − g)/n_valid, dx_argmax += dy·g, dω_i += c·x_i,
  * with c = dy·g(1 − g)(M − A). The max gradient goes to the first maximum only (PyTorch convention;
  * the official kernel sends it to every tied maximum).
  */
@@ -321,7 +326,7 @@ export function treeForward(
 }
 
 /**
- * Tree backward (spec §1B): with a = dy·g, b = dy(1 − g), c = dy·g(1 − g)(L1 − L2):
+ * Tree backward (docs/methods/mixed.md): with a = dy·g, b = dy(1 − g), c = dy·g(1 − g)(L1 − L2):
  * dx_i += a·v1_i + b·v2_i + c·ω_i; dv1_i += a·x_i; dv2_i += b·x_i; dω_i += c·x_i.
  */
 export function treeBackward(
@@ -402,6 +407,10 @@ function maskedCommon(op: string, x: Tensor, opts: GeneralizedPoolOptions | unde
  *   maximum in row-major order; the official kernel gives it to every tied maximum (a deliberate
  *   deviation, consistent with PyTorch max pooling; it only matters with exact ties).
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const omega = tensor(new Float32Array(9).fill(0.1), [1, 3, 3]);
  * const y = gatedMixPool2d(x, omega);                         // 3×3 windows, stride 2
@@ -431,7 +440,7 @@ export const gatedMixPool2d = defineOp(
       },
     };
   },
-  { outputShape: (shape: readonly number[], opts: GeneralizedPoolOptions = {}) => outputShapeOf("gatedMixPool2d", shape, opts) },
+  { outputShape: (shape: readonly number[], opts?: GeneralizedPoolOptions) => outputShapeOf("gatedMixPool2d", shape, opts, KNOWN) },
 );
 
 /**
@@ -446,6 +455,10 @@ export const gatedMixPool2d = defineOp(
  * - Overhanging windows: positions outside the input add 0 to every inner product.
  * - Defaults: kernel 3, stride 2; official init N(0, 0.1²) for all three.
  * - Gradients for x, v1, v2 and omega. The official 3-level tree is not implemented.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const [v1, v2, omega] = [a, b, c].map((v) => tensor(v, [1, 3, 3]));
@@ -477,5 +490,5 @@ export const treePool2d = defineOp(
       },
     };
   },
-  { outputShape: (shape: readonly number[], opts: GeneralizedPoolOptions = {}) => outputShapeOf("treePool2d", shape, opts) },
+  { outputShape: (shape: readonly number[], opts?: GeneralizedPoolOptions) => outputShapeOf("treePool2d", shape, opts, KNOWN) },
 );

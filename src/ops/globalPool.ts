@@ -87,6 +87,10 @@ function globalOp(name: string, mode: "avg" | "max") {
  *
  * Paper: Lin, Chen & Yan, Network In Network, ICLR 2014.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * globalAvgPool(tensor([[[[1, 2], [3, 4]]]])); // [[2.5]]
  */
@@ -102,6 +106,10 @@ export const globalAvgPool = globalOp("globalAvgPool", "avg");
  *
  * Paper: Oquab, Bottou, Laptev & Sivic, Is object localization for free? Weakly-supervised learning
  * with convolutional neural networks, CVPR 2015.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * globalMaxPool(tensor([[[[1, 4], [4, 2]]]])); // [[4]]; its gradient goes to position (0, 1) only

@@ -16,8 +16,12 @@ export interface LocalImportancePoolOptions {
   kernelSize?: number | readonly [number, number];
   /** Default 2 (not `kernelSize`: the official default is k3/s2/p1). */
   stride?: number | readonly [number, number];
-  /** Default 1; at most half the kernel. Padded positions do not take part. */
-  padding?: number | readonly [number, number];
+  /**
+   * Default 1; padded positions do not take part. A number or `[pH, pW]` pads both sides, at most half
+   * the kernel; per-side `[[top, bottom], [left, right]]` has no half-kernel limit, but the padding
+   * before must be less than the kernel and every window must overlap the input.
+   */
+  padding?: number | readonly [number, number] | readonly [readonly [number, number], readonly [number, number]];
 }
 
 const NAME = "localImportancePool2d";
@@ -35,7 +39,8 @@ function geometryOf(opts: LocalImportancePoolOptions | undefined): SlidingGeomet
  *
  * Shapes: `x` and `logits` both `[N, C, H, W]` (or both unbatched `[C, H, W]`; no broadcasting,
  * as the official CUDA path) → `[N, C, H_out, W_out]`,
- * `H_out = ⌊(H + 2·padding − kernelSize) / stride⌋ + 1` (k3/s2/p1: `⌈H/2⌉`, 56 → 28, 7 → 4).
+ * `H_out = ⌊(H + pb + pa − kernelSize) / stride⌋ + 1` with `pb = pa = padding`, or per side
+ * `padding: [[pb, pa], ...]` (k3/s2/p1: `⌈H/2⌉`, 56 → 28, 7 → 4).
  *
  * Gradients: `∂y/∂x_i = w̃_i`, `∂y/∂L_i = w̃_i·(x_i − y)` with `w̃_i = e^{L_i}/Σ e^{L_j}`, accumulated
  * over overlapping windows; `backward(dy)` returns `[dx, dlogits]`.
@@ -55,6 +60,10 @@ function geometryOf(opts: LocalImportancePoolOptions | undefined): SlidingGeomet
  * SoftGate's bound, logits ∈ (0, 12)); we subtract each window's largest logit, which changes nothing
  * mathematically but keeps unbounded logits finite. The official CUDA kernel allocates `H // stride`
  * rows (7 → 3) with centred windows; we follow the PyTorch primitive path's size rule above.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const x = tensor(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);

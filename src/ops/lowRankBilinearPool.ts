@@ -5,6 +5,7 @@
 import { enumOption, expectFloatTensor, expectOptions, numberOption } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { kernel } from "../kernels/registry.js";
+import { gemm, type NumArray } from "../linalg/gemm.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, TypedArray } from "../tensor/dtype.js";
@@ -96,21 +97,56 @@ function outShape(n: number, spatial: readonly number[], outDim: number, pooling
 // mode: 0 mean, 1 sum, 2 none. tanh: 1 for σ = tanh, 0 for identity.
 // ---------------------------------------------------------------------------------------------
 
-/** a = σ(U x_l + b_u), c = σ(V y_l + b_v) for one location. */
-function embed(
-  x: TypedArray, xo: number, cx: number, y: TypedArray, yo: number, cy: number, l: number, ly: number,
-  U: TypedArray, V: TypedArray, bu: TypedArray | null, bv: TypedArray | null, rank: number, tanh: number,
-  a: Float64Array, c: Float64Array,
+/** Locations processed together: bounds the scratch to a few rank × LB blocks. */
+const LB = 256;
+
+/** Scratch for one location block, float64. */
+interface Block {
+  readonly a: Float64Array;
+  readonly c: Float64Array;
+  /** V y for a broadcast y (rank), per image. */
+  readonly cv: Float64Array;
+}
+
+function block(rank: number, l: number): Block {
+  const lb = Math.min(LB, l);
+  return { a: allocArray("float64", rank * lb), c: allocArray("float64", rank * lb), cv: allocArray("float64", rank) };
+}
+
+/**
+ * For image s and locations [l0, l0 + lb): a = σ(U X + b_u), c = σ(V Y + b_v), each rank × lb
+ * (row r, column t), the projections as GEMMs. A broadcast y (yStep 0) uses cv = σ(V y + b_v),
+ * computed by the caller once per image, for every column.
+ */
+function embedBlock(
+  x: NumArray, xo: number, cx: number, y: NumArray, yo: number, cy: number, l: number, yStep: number,
+  U: NumArray, V: NumArray, bu: TypedArray | null, bv: TypedArray | null, rank: number, tanh: number,
+  l0: number, lb: number, blk: Block,
 ): void {
+  const { a, c, cv } = blk;
+  gemm(false, false, rank, lb, cx, 1, U, 0, cx, x, xo + l0, l, 0, a, 0, lb);
+  if (yStep) gemm(false, false, rank, lb, cy, 1, V, 0, cy, y, yo + l0, l, 0, c, 0, lb);
   for (let r = 0; r < rank; r++) {
-    let s = bu ? (bu[r] as number) : 0;
-    const ur = r * cx;
-    for (let j = 0; j < cx; j++) s += (U[ur + j] as number) * (x[xo + j * l] as number);
-    a[r] = tanh ? Math.tanh(s) : s;
-    let t = bv ? (bv[r] as number) : 0;
-    const vr = r * cy;
-    for (let j = 0; j < cy; j++) t += (V[vr + j] as number) * (y[yo + j * ly] as number);
-    c[r] = tanh ? Math.tanh(t) : t;
+    const ar = r * lb;
+    const pu = bu ? (bu[r] as number) : 0;
+    const pv = bv ? (bv[r] as number) : 0;
+    for (let t = 0; t < lb; t++) {
+      const za = (a[ar + t] as number) + pu;
+      a[ar + t] = tanh ? Math.tanh(za) : za;
+      if (yStep) {
+        const zc = (c[ar + t] as number) + pv;
+        c[ar + t] = tanh ? Math.tanh(zc) : zc;
+      } else c[ar + t] = cv[r] as number;
+    }
+  }
+}
+
+/** cv = σ(V y_s + b_v) for a broadcast y. */
+function embedVector(y: NumArray, yo: number, cy: number, V: NumArray, bv: TypedArray | null, rank: number, tanh: number, cv: Float64Array): void {
+  gemm(false, false, rank, 1, cy, 1, V, 0, cy, y, yo, 1, 0, cv, 0, 1);
+  for (let r = 0; r < rank; r++) {
+    const z = (cv[r] as number) + (bv ? (bv[r] as number) : 0);
+    cv[r] = tanh ? Math.tanh(z) : z;
   }
 }
 
@@ -119,32 +155,43 @@ function mlbForward(
   bu: TypedArray | null, bv: TypedArray | null, bp: TypedArray | null, out: FloatArray,
   n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number,
 ): void {
-  const a = allocArray("float64", rank);
-  const c = allocArray("float64", rank);
+  const X = x as NumArray;
+  const Y = y as NumArray;
+  const blk = block(rank, l);
   const h = allocArray("float64", rank);
-  const ly = yStep ? l : 1;
+  const f = mode === 2 ? allocArray("float64", outDim * Math.min(LB, l)) : null;
   const scale = mode === 0 ? 1 / l : 1;
   for (let s = 0; s < n; s++) {
     h.fill(0);
-    for (let loc = 0; loc < l; loc++) {
-      embed(x, s * cx * l + loc, cx, y, s * cy * ly + loc * yStep, cy, l, ly, U, V, bu, bv, rank, tanh, a, c);
-      if (mode === 2) {
+    if (!yStep) embedVector(Y, s * cy, cy, V as NumArray, bv, rank, tanh, blk.cv);
+    for (let l0 = 0; l0 < l; l0 += LB) {
+      const lb = Math.min(LB, l - l0);
+      embedBlock(X, s * cx * l, cx, Y, s * cy * l, cy, l, yStep, U as NumArray, V as NumArray, bu, bv, rank, tanh, l0, lb, blk);
+      const { a, c } = blk;
+      // H = a ∘ c (kept in a)
+      for (let i = 0; i < rank * lb; i++) a[i] = (a[i] as number) * (c[i] as number);
+      if (mode === 2 && f) {
+        // f_l = P h_l + b_p for every location of the block
+        gemm(false, false, outDim, lb, rank, 1, P as NumArray, 0, rank, a, 0, lb, 0, f, 0, lb);
         for (let o = 0; o < outDim; o++) {
-          let f = bp ? (bp[o] as number) : 0;
-          const pr = o * rank;
-          for (let r = 0; r < rank; r++) f += (P[pr + r] as number) * (a[r] as number) * (c[r] as number);
-          out[(s * outDim + o) * l + loc] = f;
+          const bo = bp ? (bp[o] as number) : 0;
+          const dst = (s * outDim + o) * l + l0;
+          for (let t = 0; t < lb; t++) out[dst + t] = (f[o * lb + t] as number) + bo;
         }
       } else {
-        for (let r = 0; r < rank; r++) h[r] = (h[r] as number) + (a[r] as number) * (c[r] as number);
+        for (let r = 0; r < rank; r++) {
+          let acc = 0;
+          for (let t = 0; t < lb; t++) acc += a[r * lb + t] as number;
+          h[r] = (h[r] as number) + acc;
+        }
       }
     }
     if (mode !== 2) {
       for (let o = 0; o < outDim; o++) {
-        let f = bp ? (bp[o] as number) : 0;
+        let acc = 0;
         const pr = o * rank;
-        for (let r = 0; r < rank; r++) f += (P[pr + r] as number) * (h[r] as number) * scale;
-        out[s * outDim + o] = f;
+        for (let r = 0; r < rank; r++) acc += (P[pr + r] as number) * (h[r] as number);
+        out[s * outDim + o] = (bp ? (bp[o] as number) : 0) + acc * scale;
       }
     }
   }
@@ -152,8 +199,9 @@ function mlbForward(
 
 /**
  * dh = Pᵀ ḡ (÷L for mean); per location dz_u = (dh ∘ c) ∘ σ'(·), dz_v = (dh ∘ a) ∘ σ'(·), σ' = 1 − σ² for
- * tanh; dx_l = Uᵀ dz_u, dU += dz_u x_lᵀ, db_u += dz_u (and likewise for y, V, b_v); dP += ḡ hᵀ, db_p += ḡ.
- * a and c are recomputed rather than kept from the forward (N·L·rank values each).
+ * tanh; dX = Uᵀ dZ_u, dU += dZ_u Xᵀ, db_u += Σ dz_u (and likewise for y, V, b_v); dP += ḡ hᵀ, db_p += ḡ.
+ * a and c are recomputed block by block rather than kept from the forward (N·L·rank values each).
+ * Every product is a GEMM over a block of locations; weight gradients accumulate in float64.
  */
 function mlbBackward(
   g: TypedArray, x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray,
@@ -161,71 +209,121 @@ function mlbBackward(
   dx: FloatArray, dy: FloatArray, dU: FloatArray, dV: FloatArray, dP: FloatArray, dbu: FloatArray, dbv: FloatArray, dbp: FloatArray,
   n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number,
 ): void {
-  const a = allocArray("float64", rank);
-  const c = allocArray("float64", rank);
+  const X = x as NumArray;
+  const Y = y as NumArray;
+  const Um = U as NumArray;
+  const Vm = V as NumArray;
+  const Pm = P as NumArray;
+  const G = g as NumArray;
+  const blk = block(rank, l);
+  const lbMax = Math.min(LB, l);
+  const dH = allocArray("float64", rank * lbMax);
+  const zu = allocArray("float64", rank * lbMax);
+  const zv = allocArray("float64", rank * lbMax);
   const dh = allocArray("float64", rank);
-  const zu = allocArray("float64", rank);
-  const zv = allocArray("float64", rank);
-  const ly = yStep ? l : 1;
+  const hsum = allocArray("float64", rank);
+  const zvSum = allocArray("float64", rank);
+  const dU64 = allocArray("float64", rank * cx);
+  const dV64 = allocArray("float64", rank * cy);
+  const dP64 = allocArray("float64", outDim * rank);
+  const dbu64 = allocArray("float64", rank);
+  const dbv64 = allocArray("float64", rank);
+  const dbp64 = allocArray("float64", outDim);
   const scale = mode === 0 ? 1 / l : 1;
   for (let s = 0; s < n; s++) {
     if (mode !== 2) {
       dh.fill(0);
       for (let o = 0; o < outDim; o++) {
         const go = g[s * outDim + o] as number;
-        dbp[o] = (dbp[o] as number) + go;
+        dbp64[o] = (dbp64[o] as number) + go;
         const pr = o * rank;
         for (let r = 0; r < rank; r++) dh[r] = (dh[r] as number) + (P[pr + r] as number) * go * scale;
       }
     }
-    for (let loc = 0; loc < l; loc++) {
-      const xo = s * cx * l + loc;
-      const yo = s * cy * ly + loc * yStep;
-      embed(x, xo, cx, y, yo, cy, l, ly, U, V, bu, bv, rank, tanh, a, c);
+    hsum.fill(0);
+    zvSum.fill(0);
+    if (!yStep) embedVector(Y, s * cy, cy, Vm, bv, rank, tanh, blk.cv);
+    const xo = s * cx * l;
+    const yo = s * cy * l;
+    for (let l0 = 0; l0 < l; l0 += LB) {
+      const lb = Math.min(LB, l - l0);
+      embedBlock(X, xo, cx, Y, yo, cy, l, yStep, Um, Vm, bu, bv, rank, tanh, l0, lb, blk);
+      const { a, c } = blk;
       if (mode === 2) {
-        dh.fill(0);
+        const go = s * outDim * l + l0;
+        // dH = Pᵀ G_block; dP += G_block Hᵀ; db_p += Σ_t G
+        gemm(true, false, rank, lb, outDim, 1, Pm, 0, rank, G, go, l, 0, dH, 0, lb);
+        for (let i = 0; i < rank * lb; i++) zu[i] = (a[i] as number) * (c[i] as number);
+        gemm(false, true, outDim, rank, lb, 1, G, go, l, zu, 0, lb, 1, dP64, 0, rank);
         for (let o = 0; o < outDim; o++) {
-          const go = g[(s * outDim + o) * l + loc] as number;
-          dbp[o] = (dbp[o] as number) + go;
-          const pr = o * rank;
-          for (let r = 0; r < rank; r++) {
-            dh[r] = (dh[r] as number) + (P[pr + r] as number) * go;
-            dP[pr + r] = (dP[pr + r] as number) + go * (a[r] as number) * (c[r] as number);
-          }
+          let acc = 0;
+          for (let t = 0; t < lb; t++) acc += g[go + o * l + t] as number;
+          dbp64[o] = (dbp64[o] as number) + acc;
         }
       } else {
-        // dP = ḡ hᵀ with h = scale·Σ_l a∘c, accumulated location by location
-        for (let o = 0; o < outDim; o++) {
-          const go = (g[s * outDim + o] as number) * scale;
-          const pr = o * rank;
-          for (let r = 0; r < rank; r++) dP[pr + r] = (dP[pr + r] as number) + go * (a[r] as number) * (c[r] as number);
+        for (let r = 0; r < rank; r++) {
+          let acc = 0;
+          const d = dh[r] as number;
+          for (let t = 0; t < lb; t++) {
+            acc += (a[r * lb + t] as number) * (c[r * lb + t] as number);
+            dH[r * lb + t] = d;
+          }
+          hsum[r] = (hsum[r] as number) + acc;
         }
       }
       for (let r = 0; r < rank; r++) {
-        const ar = a[r] as number;
-        const cr = c[r] as number;
-        const d = dh[r] as number;
-        zu[r] = d * cr * (tanh ? 1 - ar * ar : 1);
-        zv[r] = d * ar * (tanh ? 1 - cr * cr : 1);
-        dbu[r] = (dbu[r] as number) + (zu[r] as number);
-        dbv[r] = (dbv[r] as number) + (zv[r] as number);
+        let su = 0;
+        let sv = 0;
+        for (let t = 0, i = r * lb; t < lb; t++, i++) {
+          const ar = a[i] as number;
+          const cr = c[i] as number;
+          const d = dH[i] as number;
+          const u = d * cr * (tanh ? 1 - ar * ar : 1);
+          const v = d * ar * (tanh ? 1 - cr * cr : 1);
+          zu[i] = u;
+          zv[i] = v;
+          su += u;
+          sv += v;
+        }
+        dbu64[r] = (dbu64[r] as number) + su;
+        dbv64[r] = (dbv64[r] as number) + sv;
+        zvSum[r] = (zvSum[r] as number) + sv;
+      }
+      gemm(true, false, cx, lb, rank, 1, Um, 0, cx, zu, 0, lb, 0, dx, xo + l0, l);
+      gemm(false, true, rank, cx, lb, 1, zu, 0, lb, X, xo + l0, l, 1, dU64, 0, cx);
+      if (yStep) {
+        gemm(true, false, cy, lb, rank, 1, Vm, 0, cy, zv, 0, lb, 0, dy, yo + l0, l);
+        gemm(false, true, rank, cy, lb, 1, zv, 0, lb, Y, yo + l0, l, 1, dV64, 0, cy);
+      }
+    }
+    if (!yStep) {
+      // a broadcast y: dy = Vᵀ Σ_l dz_v, dV += (Σ_l dz_v) yᵀ
+      const yb = s * cy;
+      for (let j = 0; j < cy; j++) {
+        let acc = 0;
+        for (let r = 0; r < rank; r++) acc += (V[r * cy + j] as number) * (zvSum[r] as number);
+        dy[yb + j] = acc;
       }
       for (let r = 0; r < rank; r++) {
-        const zur = zu[r] as number;
-        const zvr = zv[r] as number;
-        const ur = r * cx;
-        const vr = r * cy;
-        for (let j = 0; j < cx; j++) {
-          dx[xo + j * l] = (dx[xo + j * l] as number) + (U[ur + j] as number) * zur;
-          dU[ur + j] = (dU[ur + j] as number) + zur * (x[xo + j * l] as number);
-        }
-        for (let j = 0; j < cy; j++) {
-          dy[yo + j * ly] = (dy[yo + j * ly] as number) + (V[vr + j] as number) * zvr;
-          dV[vr + j] = (dV[vr + j] as number) + zvr * (y[yo + j * ly] as number);
-        }
+        const zr = zvSum[r] as number;
+        for (let j = 0; j < cy; j++) dV64[r * cy + j] = (dV64[r * cy + j] as number) + zr * (y[yb + j] as number);
+      }
+    }
+    if (mode !== 2) {
+      // dP += ḡ hᵀ with h = scale·Σ_l a∘c
+      for (let o = 0; o < outDim; o++) {
+        const go = (g[s * outDim + o] as number) * scale;
+        const pr = o * rank;
+        for (let r = 0; r < rank; r++) dP64[pr + r] = (dP64[pr + r] as number) + go * (hsum[r] as number);
       }
     }
   }
+  dU.set(dU64);
+  dV.set(dV64);
+  dP.set(dP64);
+  dbu.set(dbu64);
+  dbv.set(dbv64);
+  dbp.set(dbp64);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /**
  * Power-average (LP) pooling, PyTorch 1.13's `F.lp_pool1d/2d` formula, forward and backward:
  *
- *   s = avg_pool(x^p)   (padding 0, the divisor = in-input window size)
+ *   s = avg_pool(x^p)   (zero padding counted in the divisor: the window clipped to the padded extent)
  *   y = (sign(s) · relu(|s|) · prod(k))^(1/p)
  *
  * Every step is evaluated in the input dtype, and backward is the chain rule through exactly these
@@ -9,7 +9,7 @@
  */
 import { boolOption, expectFloatTensor, expectOptions, spatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { planSlidingFor, slidingGeometry, type SlidingGeometry } from "../geometry/sliding.js";
+import { planSlidingFor, slidingGeometry, type SlidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
 import { avgDivisors, avgWindowsBackward, avgWindowsForward } from "../kernels/window.js";
 import { defineOp } from "../op.js";
@@ -26,11 +26,18 @@ export interface LpPoolOptions {
   kernelSize: number | readonly number[];
   /** Step between windows; defaults to `kernelSize`. */
   stride?: number | readonly number[] | null;
+  /**
+   * Zero padding (not in PyTorch's `LPPoolNd`): the result is `lp_pool(F.pad(x, pads))`. A number or
+   * one per spatial axis pads both sides, at most ⌊k/2⌋; per-side `[[before, after], ...]` has no
+   * half-kernel limit, but the padding before must be less than k and every window must overlap the
+   * input. Default 0.
+   */
+  padding?: SlidingPadding;
   /** Round the output size up. Default false. */
   ceilMode?: boolean;
 }
 
-const LP_KEYS = ["normType", "kernelSize", "stride", "ceilMode"] as const;
+const LP_KEYS = ["normType", "kernelSize", "stride", "padding", "ceilMode"] as const;
 
 function parseLp(name: string, rank: number, opts: unknown): { g: SlidingGeometry; p: number } {
   const o = expectOptions<LpPoolOptions>(name, opts, LP_KEYS);
@@ -39,7 +46,7 @@ function parseLp(name: string, rank: number, opts: unknown): { g: SlidingGeometr
   if (typeof p !== "number" || Number.isNaN(p)) throw new PoolkitTypeError(name, `normType must be a number, got ${show(p)}`);
   if (!(p > 0)) throw new PoolkitRangeError(name, `normType must be > 0, got ${show(p)}`);
   const ceilMode = boolOption(name, "ceilMode", o.ceilMode, false);
-  const g = slidingGeometry(name, { kernelSize: o.kernelSize, stride: o.stride, ceilMode }, rank);
+  const g = slidingGeometry(name, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode }, rank);
   return { g, p };
 }
 
@@ -115,7 +122,8 @@ function lpPoolN(rank: 1 | 2 | 3) {
       const dtype = x.dtype;
       const invP = 1 / p;
       const area = g.kernelSize.reduce((a, b) => a * b, 1);
-      // count_include_pad with padding 0: each window's divisor is its in-input size.
+      // count_include_pad: each window's divisor is its length clipped to the padded extent, as
+      // avg_pool of the zero-padded input (padding 0: its in-input size).
       const div = avgDivisors(plan.axes, true);
       const nOut = plan.planes * plan.outPlaneSize;
       const xp = allocArray(dtype, x.size);
@@ -149,8 +157,10 @@ function lpPoolN(rank: 1 | 2 | 3) {
  * 1-d power-average pooling, PyTorch's `F.lp_pool1d`: `y = (Σ_window x^p)^(1/p)` for full windows.
  *
  * Shapes: `[N, C, L] → [N, C, Lo]` or unbatched `[C, L] → [C, Lo]`, with
- * `Lo = ⌊(L − k + (ceilMode ? s−1 : 0)) / s⌋ + 1` (minus 1 in ceil mode when the last window would
- * start at or past L). No padding.
+ * `Lo = ⌊(L + pb + pa − k + (ceilMode ? s−1 : 0)) / s⌋ + 1` (minus 1 in ceil mode when the last window
+ * would start at or past `L + pb`), `pb`, `pa` the padding before and after (default 0; PyTorch's
+ * LP pooling has none: padding here means `lp_pool1d(F.pad(x, [pb, pa]), ...)` — padded zeros add
+ * 0^p = 0 to the sum, and count in the divisor that the kernel size k then cancels).
  *
  * Exactly PyTorch's formula `(sign(s)·relu(|s|)·k)^(1/p)` with `s = avg_pool(x^p)`, which means:
  * - ceil-mode overhang windows are over-counted: their mean over the valid elements is multiplied
@@ -168,6 +178,10 @@ function lpPoolN(rank: 1 | 2 | 3) {
  *
  * Paper: Sermanet, Chintala & LeCun, Convolutional neural networks applied to house numbers digit
  * classification, ICPR 2012. Reference: PyTorch `torch/nn/functional.py::lp_pool1d`.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * lpPool1d(tensor([[[3, 4, 1]]]), { normType: 2, kernelSize: 2 }); // [[[5]]]

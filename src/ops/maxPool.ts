@@ -4,23 +4,31 @@
  * kernels: src/kernels/window.ts.
  */
 import { expectFloatTensor, expectOptions, leadDims, spatialInput, spatialShapeInput } from "../check.js";
-import { slidingGeometry, slidingOutputShape, planSlidingFor, type SlidingGeometry, type SlidingOptions } from "../geometry/sliding.js";
+import { slidingGeometry, slidingOutputShape, planSlidingFor, type SlidingGeometry, type SlidingOptions, type SlidingPadding } from "../geometry/sliding.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp } from "../op.js";
+import { PoolkitRangeError, show } from "../errors.js";
 import { allocArray } from "../tensor/alloc.js";
+import { MAX_INT32 } from "../tensor/limits.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 
 /** Options of `maxPool1d/2d/3d` (PyTorch's `MaxPoolNd` arguments, camelCased). */
 export interface MaxPoolOptions {
-  /** Window size: a number or one per spatial dim. Required. */
+  /** Window size: a number or one per spatial dim. Required. With dilation, `(k−1)·d + 1 ≤ 2⁵¹`. */
   kernelSize: number | readonly number[];
   /** Step between windows; defaults to `kernelSize`. */
   stride?: number | readonly number[] | null;
-  /** Implicit −∞ padding on both sides; at most half the effective kernel `(k−1)·d+1`. Default 0. */
-  padding?: number | readonly number[];
+  /**
+   * Implicit −∞ padding. A number (every axis) or one per spatial axis pads both sides, at most half
+   * the effective kernel `(k−1)·d+1` (PyTorch). Per-side `[[before, after], ...]`, one pair per
+   * spatial axis (= `F.pad(x, pads, value=−∞)` then pooling with padding 0): no half-kernel limit,
+   * but the padding before must be less than `(k−1)·d+1` and every window must overlap the input.
+   * Default 0.
+   */
+  padding?: SlidingPadding;
   /** Spacing between window taps. Default 1. */
   dilation?: number | readonly number[];
   /** Round the output size up (an extra window must start inside the input or the left padding). Default false. */
@@ -67,17 +75,43 @@ interface MaxForward {
   backward(dy: Tensor): [Tensor];
 }
 
-function maxPoolImpl(name: string, rank: 1 | 2 | 3, x: unknown, opts: unknown): MaxForward {
+/**
+ * The WithIndices variants return PyTorch's index for a window that misses the input: its first tap
+ * on the dilation grid, `(a·H + b)·W + c`, which can lie far outside the plane. PyTorch's indices are
+ * int64, ours int32: refuse a plan where such an index would not fit rather than return a wrapped one.
+ */
+function checkEmptyIndices(name: string, plan: WindowPlan, empty: Int32Array): void {
+  const [A, B, C] = plan.axes;
+  const H = B.inSize;
+  const W = C.inSize;
+  const nBC = B.outSize * C.outSize;
+  for (const e of empty) {
+    const a0 = A.start[Math.floor(e / nBC)] as number;
+    const b0 = B.start[Math.floor(e / C.outSize) % B.outSize] as number;
+    const c0 = C.start[e % C.outSize] as number;
+    const flat = (a0 * H + b0) * W + c0;
+    if (flat >= MAX_INT32) {
+      throw new PoolkitRangeError(
+        name,
+        `dilation ${show(plan.axes.slice(3 - plan.spatialRank).map((a) => a.step))} makes an output window miss the input with its first tap at flat index ` +
+          `${Math.max(a0, b0, c0) === MAX_INT32 ? "≥ " : ""}${flat}, beyond the int32 indices this op returns (PyTorch's are int64); use a smaller dilation or maxPool${plan.spatialRank}d`,
+      );
+    }
+  }
+}
+
+function maxPoolImpl(name: string, rank: 1 | 2 | 3, x: unknown, opts: unknown, withIndices = false): MaxForward {
   expectFloatTensor(name, "x", x);
   const input = spatialInput(name, "x", x, rank);
   const o = expectOptions<SlidingOptions>(name, opts, MAX_KEYS);
   const g = slidingGeometry(name, o, rank);
   const plan = planSlidingFor(name, input, g);
+  const empty = emptyWindows(plan);
+  if (withIndices && empty) checkEmptyIndices(name, plan, empty);
   // outputs allocated where the backend keeps tensors (no copy afterwards); views read at the call
   const output = emptyTensor(plan.outShape, x.dtype);
   const indices = emptyTensor(plan.outShape, "int32");
   kernel("maxWindows.forward", x.dtype, maxWindowsForward)(x.data as FloatArray, output.data as FloatArray, indices.data as Int32Array, plan.planes, plan.axes);
-  const empty = emptyWindows(plan);
   const xShape = x.shape;
   const xDtype = x.dtype;
   return {
@@ -123,7 +157,7 @@ function maxPoolWithIndicesN(rank: 1 | 2 | 3) {
   return defineOp(
     name,
     (x: Tensor, opts: MaxPoolOptions) => {
-      const r = maxPoolImpl(name, rank, x, opts);
+      const r = maxPoolImpl(name, rank, x, opts, true);
       const output: MaxPoolResult = { output: r.output, indices: r.indices };
       return { output, backward: (dy: Tensor) => r.backward(dy) };
     },
@@ -135,8 +169,9 @@ function maxPoolWithIndicesN(rank: 1 | 2 | 3) {
  * 1-d max pooling, as PyTorch's `F.max_pool1d`.
  *
  * Shapes: `[N, C, L] → [N, C, Lo]` or unbatched `[C, L] → [C, Lo]`, with
- * `Lo = ⌊(L + 2p − d·(k−1) − 1 + (ceilMode ? s−1 : 0)) / s⌋ + 1`, minus 1 in ceil mode when the last
- * window would start in the right padding (`(Lo−1)·s ≥ L + p`).
+ * `Lo = ⌊(L + pb + pa − d·(k−1) − 1 + (ceilMode ? s−1 : 0)) / s⌋ + 1`, minus 1 in ceil mode when the
+ * last window would start in the after-padding (`(Lo−1)·s ≥ L + pb`); `pb = pa = p` for a number
+ * padding, `[[pb, pa]]` per side.
  *
  * Each output is the maximum over its window; padding counts as −∞. Ties go to the first maximum in
  * scan order, NaN propagates (the last NaN supplies the index). Backward sends each upstream
@@ -150,6 +185,10 @@ function maxPoolWithIndicesN(rank: 1 | 2 | 3) {
  * Reference: PyTorch `aten/src/ATen/native/cpu/MaxPoolKernel.cpp`; max pooling as in Riesenhuber &
  * Poggio, Hierarchical models of object recognition in cortex, Nature Neuroscience 1999.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const y = maxPool1d(tensor([[[1, 3, 2, 5, 4]]]), { kernelSize: 2 }); // [[[3, 5]]]
  */
@@ -159,8 +198,10 @@ export const maxPool1d = maxPoolN(1);
  * 2-d max pooling, as PyTorch's `F.max_pool2d`.
  *
  * Shapes: `[N, C, H, W] → [N, C, Ho, Wo]` or unbatched `[C, H, W] → [C, Ho, Wo]`, each output size
- * `⌊(In + 2p − d·(k−1) − 1 + (ceilMode ? s−1 : 0)) / s⌋ + 1` (minus 1 in ceil mode when the last
- * window would start in the right padding).
+ * `⌊(In + pb + pa − d·(k−1) − 1 + (ceilMode ? s−1 : 0)) / s⌋ + 1` (minus 1 in ceil mode when the last
+ * window would start in the after-padding, `(o−1)·s ≥ In + pb`), with `pb`, `pa` the padding before
+ * and after (both `p` for a number padding; `padding: [[1, 2], [0, 1]]` pads top 1, bottom 2, left 0,
+ * right 1 — TensorFlow's "same" and ONNX `pads` need such asymmetric padding).
  *
  * Ties go to the first maximum in row-major order; NaN propagates. Backward routes each upstream
  * gradient to its window's argmax (accumulating where windows overlap). Deviations from PyTorch 1.13

@@ -9,6 +9,7 @@ import { unpoolDefaultSize } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
+import { checkAlloc } from "../tensor/limits.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { fromArray, type Tensor } from "../tensor/tensor.js";
 
@@ -109,6 +110,8 @@ function maxUnpoolN(rank: 1 | 2 | 3) {
       if (indices.dtype !== "int32") throw new PoolkitTypeError(name, `indices must be an int32 Tensor, got ${indices.dtype}`);
       expectShape(name, "indices", indices, x.shape);
       const { out } = unpoolOutputSpatial(name, input.spatial, opts);
+      const outShape = outShapeOf(input, out);
+      checkAlloc(name, outShape, x.dtype);
       const planes = input.n * input.c;
       const inPlane = input.spatial.reduce((a, b) => a * b, 1);
       const outPlane = out.reduce((a, b) => a * b, 1);
@@ -127,7 +130,7 @@ function maxUnpoolN(rank: 1 | 2 | 3) {
       const xShape = x.shape;
       const xDtype = x.dtype;
       return {
-        output: fromArray(y, outShapeOf(input, out)),
+        output: fromArray(y, outShape),
         backward: (dy: Tensor) => {
           const dx = allocArray(xDtype, planes * inPlane);
           kernel("maxUnpool.backward", xDtype, unpoolBackward)(dy.data as FloatArray, indices.data as Int32Array, dx, planes, inPlane, outPlane);
@@ -163,6 +166,10 @@ function maxUnpoolN(rank: 1 | 2 | 3) {
  *
  * Reference: PyTorch `aten/src/ATen/native/cpu/MaxUnpoolKernel.cpp`. Paper: Zeiler & Fergus,
  * Visualizing and Understanding Convolutional Networks, ECCV 2014 (switches for unpooling).
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const { output, indices } = maxPool1dWithIndices(x, { kernelSize: 2 });

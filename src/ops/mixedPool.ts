@@ -6,7 +6,7 @@
  */
 import { boolOption, enumOption, expectOptions, expectTensor, spatialInput, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { planSlidingFor, slidingGeometry, slidingOutputShape, type SlidingGeometry } from "../geometry/sliding.js";
+import { planSlidingFor, slidingGeometry, slidingOutputShape, type SlidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
@@ -25,8 +25,13 @@ export interface MixedPoolOptions {
   kernelSize: number | readonly number[];
   /** Default: kernelSize. */
   stride?: number | readonly number[];
-  /** Default 0; at most half the kernel. The max branch ignores padded cells (pads −∞), the avg branch counts them as 0. */
-  padding?: number | readonly number[];
+  /**
+   * Default 0. The max branch ignores padded cells (pads −∞), the avg branch counts them as 0. A number
+   * or `[pH, pW]` pads both sides, at most half the kernel; per-side `[[top, bottom], [left, right]]`
+   * has no half-kernel limit, but the padding before must be less than the kernel and every window
+   * must overlap the input.
+   */
+  padding?: SlidingPadding;
   /** PyTorch ceil rounding of the output size (default false). */
   ceilMode?: boolean;
   /** Avg branch divisor, as PyTorch `avg_pool2d` (default true: padded cells count in the divisor). */
@@ -201,7 +206,7 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
       }
     } else {
       const gen = generatorFor(o.seed, op);
-      // P(λ = 1) = 0.5 (spec §1A); one 53-bit uniform per group, in the λ tensor's row-major order.
+      // P(λ = 1) = 0.5 (docs/methods/mixed.md); one 53-bit uniform per group, in the λ tensor's row-major order.
       for (let i = 0; i < count; i++) lam[i] = gen.uniform() < 0.5 ? 1 : 0;
     }
     lambdas = fromArray(lam, shape);
@@ -218,7 +223,7 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
           `evalMode "frequency" needs maxFrequency, the fraction of training draws that chose max per channel; got undefined (or pass evalMode "max", "avg" or "mean-of-both")`,
         );
       }
-      // The paper's test rule: the branch chosen more often in training; a tie goes to max (spec §1A).
+      // The paper's test rule: the branch chosen more often in training; a tie goes to max (docs/methods/mixed.md).
       perChannel = maxFrequency.map((v) => (v >= 0.5 ? 1 : 0));
     }
     const constant = evalMode === "max" ? 1 : evalMode === "avg" ? 0 : 0.5;
@@ -243,8 +248,9 @@ function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
 }
 
 function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolOptions): number[] {
+  const o = expectOptions<MixedPoolOptions>(op, opts, KNOWN);
   spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
-  const g: SlidingGeometry = slidingGeometry(op, { kernelSize: opts.kernelSize, stride: opts.stride, padding: opts.padding, ceilMode: opts.ceilMode }, 2);
+  const g: SlidingGeometry = slidingGeometry(op, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode: o.ceilMode }, 2);
   const lead = shape.slice(0, shape.length - 2);
   return [...lead, ...slidingOutputShape(op, shape.slice(shape.length - 2), g)];
 }
@@ -256,12 +262,13 @@ function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolO
  * `y = λ·max_R x + (1 − λ)·avg_R x` — a hard switch, not a blend.
  *
  * - Shapes: `x` `[N, C, H, W]` → `[N, C, Ho, Wo]` (or unbatched `[C, H, W]` → `[C, Ho, Wo]`), with
- *   PyTorch's sliding rule `Ho = floor((H + 2p − k)/s) + 1` (ceil with `ceilMode`); both branches use
+ *   PyTorch's sliding rule `Ho = floor((H + pb + pa − k)/s) + 1` (ceil with `ceilMode`; `pb = pa = p` for
+ *   a number padding, `[[pb, pa], ...]` per side); both branches use
  *   exactly the same windows.
  * - Padding: the max branch pads −∞ (padded cells are never chosen), the average branch pads 0 and
  *   divides as PyTorch's `avg_pool2d` with `countIncludePad` (default true, PyTorch's default).
  * - `granularity` (default `"channel"`): one λ per call (`"layer"`), per sample, per (n, c), or per
- *   output element (`"window"`). The paper's granularity could not be verified (spec §1A); per
+ *   output element (`"window"`). The paper's granularity could not be verified (docs/methods/mixed.md); per
  *   feature map is the recalled one.
  * - Eval (`training: false`) is deterministic; `evalMode`:
  *   `"frequency"` (the paper's rule; the default when `maxFrequency` is given) uses per channel the
@@ -272,6 +279,10 @@ function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolO
  *   can keep the per-channel counters that `maxFrequency` needs. Backward uses the forward's draws:
  *   the max branch routes the gradient to the first maximum (PyTorch), the average branch spreads it
  *   over the window divided by the divisor.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const y = mixedPool2d(x, { kernelSize: 2, seed: 1 });                  // [N, C, H/2, W/2]

@@ -3,7 +3,7 @@
  */
 import { boolOption, expectOptions, numberOption } from "../check.js";
 import { PoolkitRangeError } from "../errors.js";
-import { planRoiAlign, roiOutputShape, type RoiAlignPlan } from "../geometry/roi.js";
+import { checkSampling, MAX_SAMPLES_PER_ROI, planRoiAlign, roiOutputShape, type RoiAlignPlan } from "../geometry/roi.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
@@ -16,7 +16,10 @@ export interface RoiAlignOptions {
   outputSize: number | readonly [number, number];
   /** Factor from box (image) coordinates to feature-map coordinates. Default 1. */
   spatialScale?: number;
-  /** Samples per bin along each axis; ≤ 0 means adaptive `ceil(roiSize / outputSize)`. Default −1. */
+  /**
+   * Samples per bin along each axis; ≤ 0 means adaptive `ceil(roiSize / outputSize)`. Default −1.
+   * At most 2²⁴ samples per box in all (`ph·gh · pw·gw`).
+   */
   samplingRatio?: number;
   /** Shift box coordinates by −0.5 pixel (Detectron2's corrected RoIAlign). Default false. */
   aligned?: boolean;
@@ -147,6 +150,10 @@ function parse(x: Tensor, boxes: Tensor, opts: RoiAlignOptions | undefined): Roi
  * else `⌈roiH/ph⌉` (same for w). Samples outside `[−1, H] × [−1, W]` read 0 but still count in the
  * divisor `max(gh·gw, 1)`; samples in `[−1, 0)` are clamped to the first row/column.
  *
+ * Cost: `K · C · ph·gh · pw·gw` bilinear samples. A box may take at most 2²⁴ samples
+ * (`ph·gh · pw·gw ≤ 16777216`, {@link MAX_SAMPLES_PER_ROI}); a larger `samplingRatio`, or the adaptive
+ * grid of a huge box, is a RangeError up front (torchvision has no cap and runs for hours).
+ *
  * Paper: He, Gkioxari, Dollár & Girshick, "Mask R-CNN", ICCV 2017, §3; `aligned` is Detectron2's
  * half-pixel correction. Semantics follow torchvision's `roi_align` (tested against torchvision 0.14
  * fixtures for every samplingRatio in {−1, 0, 1, 2, 3} and both `aligned` values). Sample positions are
@@ -154,6 +161,10 @@ function parse(x: Tensor, boxes: Tensor, opts: RoiAlignOptions | undefined): Roi
  * ≤ a few float32 ulps). Deviation: a batch index outside [0, N) or a non-finite coordinate is an error.
  *
  * Backward: each sample scatters dy·weight/count to its four corners; `boxes` gets `null`.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const x = tensor(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);
@@ -176,6 +187,11 @@ export const roiAlign = defineOp(
   },
   {
     /** `[K, C, ph, pw]` for x `[N, C, H, W]` and `k` boxes. */
-    outputShape: (xShape: readonly number[], k: number, opts: RoiAlignOptions): number[] => roiOutputShape("roiAlign", xShape, k, parseOptions(opts).outputSize),
+    outputShape: (xShape: readonly number[], k: number, opts: RoiAlignOptions): number[] => {
+      const { outputSize, sr } = parseOptions(opts);
+      const shape = roiOutputShape("roiAlign", xShape, k, outputSize);
+      if (sr > 0) checkSampling("roiAlign", shape[2] as number, shape[3] as number, sr, sr, `samplingRatio ${sr}`);
+      return shape;
+    },
   },
 );

@@ -108,6 +108,10 @@ function parse(x: Tensor, boxes: Tensor, opts: RoiPoolOptions | undefined): RoiP
  *
  * Backward: the gradient flows to each bin's argmax (accumulated); `boxes` gets `null`.
  *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example
  * const x = tensor(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);
  * roiPool(x, tensor([[0, 0, 0, 3, 3]]), { outputSize: 2 }); // [[[[5, 7], [13, 15]]]]

@@ -1,7 +1,7 @@
 /**
  * S3Pool (Zhai, Wu, Kumar, Cheng, Lu, Zhang & Feris, "S3Pool: Pooling with Stochastic Spatial
  * Sampling", CVPR 2017, arXiv 1611.05138). Semantics of the official Theano/Lasagne code
- * (Shuangfei/s3pool @ 19a8e11, build_net.py `StochasticPool2DLayer`; spec §5):
+ * (Shuangfei/s3pool @ 19a8e11, build_net.py `StochasticPool2DLayer`; docs/methods/s3pool.md):
  *   1. m = max pool k×k, stride 1, no padding → (H − k + 1) × (W − k + 1);
  *   2. training: per grid cell of g rows, g/s distinct random rows (sorted); columns likewise;
  *      one draw per call shared by every sample and channel; y = m[rows][cols];
@@ -64,7 +64,7 @@ function s3Axes(op: string, spatial: readonly number[], o: S3PoolOptions): S3Axi
     const axis = AXIS_NAME[i] as string;
     if (ki > inSize) throw new PoolkitRangeError(op, `kernelSize ${ki} is larger than the input ${axis} ${inSize}`);
     if (gi % si !== 0) throw new PoolkitRangeError(op, `gridSize must be a multiple of stride, got gridSize ${gi} and stride ${si}`);
-    // The official code silently lets the last cell absorb a remainder, which breaks the output shape (spec §5).
+    // The official code silently lets the last cell absorb a remainder, which breaks the output shape (docs/methods/s3pool.md).
     if (inSize % gi !== 0) throw new PoolkitRangeError(op, `input ${axis} must be a multiple of gridSize, got ${axis} ${inSize} for gridSize ${gi}`);
     const m = inSize - ki + 1;
     const cells = inSize / gi;
@@ -203,10 +203,11 @@ function s3Impl(op: string, x: Tensor, opts?: S3PoolOptions) {
   };
 }
 
-function outputShapeOf(op: string, shape: readonly number[], opts: S3PoolOptions = {}): number[] {
+function outputShapeOf(op: string, shape: readonly number[], opts?: S3PoolOptions): number[] {
+  const o = expectOptions<S3PoolOptions>(op, opts, KNOWN);
   spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
   const spatial = shape.slice(shape.length - 2);
-  const axes = s3Axes(op, spatial, opts);
+  const axes = s3Axes(op, spatial, o);
   return [...shape.slice(0, shape.length - 2), ...axes.map((a) => a.outSize)];
 }
 
@@ -227,6 +228,10 @@ function outputShapeOf(op: string, shape: readonly number[], opts: S3PoolOptions
  * - Backward: gradient scattered to the selected (or averaged) cells of the max-pooled map, then to
  *   the first maximum of each stride-1 window (PyTorch ties; Theano is recalled to split ties).
  * - Defaults: k = g = s = 2 (the mildest setting); the paper's CIFAR ResNet uses g = 16, then 8.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const y = s3Pool2d(x, { kernelSize: 2, seed: 1 });               // [N, C, H/2, W/2]

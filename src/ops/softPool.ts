@@ -3,7 +3,7 @@
  * ICCV 2021, arXiv 2101.00440): each window is replaced by its softmax-weighted average.
  */
 import { enumOption, expectOptions, leadDims, spatialShapeInput } from "../check.js";
-import { planSliding, slidingGeometry, slidingOutputShape, type SlidingGeometry } from "../geometry/sliding.js";
+import { planSliding, slidingGeometry, slidingOutputShape, type SlidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
@@ -16,8 +16,12 @@ export interface SoftPoolOptions {
   kernelSize: number | readonly number[];
   /** Default: `kernelSize`. */
   stride?: number | readonly number[] | null;
-  /** Implicit padding on both sides (default 0, at most half the kernel). Padded positions do not take part. */
-  padding?: number | readonly number[];
+  /**
+   * Implicit padding (default 0); padded positions do not take part. A number or one per spatial axis
+   * pads both sides, at most half the kernel; per-side `[[before, after], ...]` has no half-kernel
+   * limit, but the padding before must be less than the kernel and every window must overlap the input.
+   */
+  padding?: SlidingPadding;
   /**
    * `"exact"` (default): the true derivative `∂y/∂x_i = w_i·(1 + x_i − y)`.
    * `"official"`: `∂y/∂x_i = w_i`, the weights treated as constants, as the official CUDA kernel does.
@@ -72,6 +76,10 @@ function softPoolN(rank: 1 | 2 | 3) {
 
 /**
  * 1-d SoftPool: `[N, C, L]` (or `[C, L]`) → `[N, C, L_out]`; see {@link softPool2d}.
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
+ *
  * @example softPool1d(tensor([[[1, 2, 3, 4]]]), { kernelSize: 2 }) // [[[1.731059, 3.731059]]]
  */
 export const softPool1d = softPoolN(1);
@@ -81,10 +89,11 @@ export const softPool1d = softPoolN(1);
  * per channel (Stergiou, Poppe & Kalliatakis, ICCV 2021, arXiv 2101.00440).
  *
  * Shapes: `[N, C, H, W]` (or unbatched `[C, H, W]`) → `[N, C, H_out, W_out]`, with PyTorch's
- * sliding rule `H_out = ⌊(H + 2·padding − kernelSize) / stride⌋ + 1` (stride defaults to kernelSize).
+ * sliding rule `H_out = ⌊(H + pb + pa − kernelSize) / stride⌋ + 1` (stride defaults to kernelSize;
+ * `pb = pa = padding` for a number, `[[pb, pa], ...]` per side).
  *
  * Padding: padded positions do **not** take part (they are neither zeros nor −∞ in the softmax),
- * so every window is a softmax over real pixels only; padding ≤ kernelSize/2 keeps windows non-empty.
+ * so every window is a softmax over real pixels only; the padding rules keep every window non-empty.
  *
  * Stability: the exponentials are taken relative to the window maximum, so inputs of 1000 do not
  * overflow and windows of −1000 do not become 0/0; the result lies in [mean, max] of the window.
@@ -102,6 +111,10 @@ export const softPool1d = softPoolN(1);
  * - its CUDA backward uses `w_i` (available here as `gradMode: "official"`);
  * - its 3-d CUDA kernel centres windows at `o·s − k/2`; we use PyTorch's windows starting at `o·s − p`
  *   in every rank.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const x = tensor([[[[1, 2], [3, 4]]]]);

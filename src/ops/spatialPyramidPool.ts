@@ -1,7 +1,7 @@
 /**
  * Spatial pyramid pooling (SPP-net) over adaptive bins.
  */
-import { enumOption, expectOptions, spatialShapeInput } from "../check.js";
+import { enumOption, expectOptions, spatialInput, spatialShapeInput, type SpatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { adaptiveOutputShape, planAdaptive } from "../geometry/adaptive.js";
 import type { WindowPlan } from "../geometry/plan.js";
@@ -9,12 +9,13 @@ import { kernel } from "../kernels/registry.js";
 import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
+import { checkAlloc } from "../tensor/limits.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { fromArray, type Tensor } from "../tensor/tensor.js";
 
 /** Options of {@link spatialPyramidPool}. */
 export interface SpatialPyramidPoolOptions {
-  /** Bins per side of each pyramid level, in output order. Default `[4, 2, 1]`. */
+  /** Bins per side of each pyramid level, in output order; at most 64 levels ({@link MAX_LEVELS}). Default `[4, 2, 1]`. */
   levels?: readonly number[];
   /** Pooling inside each bin. Default `"max"` (the paper's). */
   mode?: "max" | "avg";
@@ -23,17 +24,24 @@ export interface SpatialPyramidPoolOptions {
 const OP = "spatialPyramidPool";
 const KNOWN = ["levels", "mode"] as const;
 
+/**
+ * Most pyramid levels: 64 (SPP-net uses 3 or 4). Each level is a separate adaptive pooling pass,
+ * and 10⁵ levels of size 1 took 21 s for an output of 6·10⁵ numbers.
+ */
+export const MAX_LEVELS = 64;
+
 function parseLevels(levels: unknown): number[] {
   if (levels === undefined) return [4, 2, 1];
   if (!Array.isArray(levels) || levels.length === 0) {
     throw new PoolkitTypeError(OP, `levels must be a non-empty array of positive integers, got ${show(levels)}`);
   }
+  if (levels.length > MAX_LEVELS) throw new PoolkitRangeError(OP, `levels must have at most ${MAX_LEVELS} entries (SPP-net uses 3 or 4), got ${levels.length}`);
   for (const n of levels) {
     if (typeof n !== "number" || !Number.isInteger(n) || n < 1) {
       throw new PoolkitRangeError(OP, `levels must hold positive integers, got ${show(levels)}`);
     }
   }
-  return levels as number[];
+  return (levels as number[]).slice();
 }
 
 /** Per level: its adaptive plan and its offset inside one sample's output vector. */
@@ -43,10 +51,18 @@ interface Level {
   readonly div: Float64Array | null;
 }
 
+/** `[N, C·Σ n²]` (or `[C·Σ n²]` unbatched): the one output-shape rule of the op and `outputShape`. */
+function pyramidShape(input: SpatialInput, ns: readonly number[]): number[] {
+  const per = ns.reduce((a, k) => a + input.c * adaptiveOutputShape(OP, k, input.spatial).reduce((p, q) => p * q, 1), 0);
+  return input.batched ? [input.n, per] : [per];
+}
+
 function planPyramid(x: unknown, opts: SpatialPyramidPoolOptions | undefined): { levels: Level[]; mode: "max" | "avg"; perSample: number; outShape: number[] } {
   const o = expectOptions<SpatialPyramidPoolOptions>(OP, opts, KNOWN);
   const ns = parseLevels(o.levels);
   const mode = enumOption(OP, "mode", o.mode, ["max", "avg"] as const, "max");
+  // The whole output first: each level alone may fit the size limit while their sum does not.
+  checkAlloc(OP, pyramidShape(spatialInput(OP, "x", x, 2), ns), (x as Tensor).dtype);
   let offset = 0;
   const levels: Level[] = [];
   for (const n of ns) {
@@ -81,10 +97,14 @@ function gatherLevel(src: FloatArray, dst: FloatArray, n: number, block: number,
  * Caffe's padded variant do not give n bins on many map sizes (a=5, n=3 → 4 bins; a=7, n=4 → 6;
  * Caffe a=2, n=4 → 3; the common PyTorch port throws for a=13, n=6), which would change the feature
  * length. Adaptive bins give exactly n × n for every size and equal the paper's bins where its rule
- * is exact (spec §4 table, v6_spp.out). `mode: "avg"` averages each bin instead of taking its maximum
+ * is exact (docs/methods/adaptive.md). `mode: "avg"` averages each bin instead of taking its maximum
  * (max follows PyTorch: ties → first, NaN propagates).
  *
  * Backward: the per-level adaptive-pooling gradients, summed into one dx.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const x = tensor(Array.from({ length: 32 }, (_, i) => i), [1, 2, 4, 4]);
@@ -130,11 +150,10 @@ export const spatialPyramidPool = defineOp(
   {
     /** `[N, C·Σ n²]` (or `[C·Σ n²]` unbatched), from the same level parsing as the op. */
     outputShape: (xShape: readonly number[], opts?: SpatialPyramidPoolOptions): number[] => {
-      expectOptions<SpatialPyramidPoolOptions>(OP, opts, KNOWN);
-      const ns = parseLevels(opts?.levels);
+      const o = expectOptions<SpatialPyramidPoolOptions>(OP, opts, KNOWN);
+      const ns = parseLevels(o.levels);
       const input = spatialShapeInput(OP, "x", xShape, 2); // the forward's input checks and messages
-      const per = ns.reduce((a, k) => a + input.c * adaptiveOutputShape(OP, k, input.spatial).reduce((p, q) => p * q, 1), 0);
-      return input.batched ? [input.n, per] : [per];
+      return pyramidShape(input, ns);
     },
   },
 );

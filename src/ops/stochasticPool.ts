@@ -2,7 +2,7 @@
  * Stochastic pooling (Zeiler & Fergus, "Stochastic Pooling for Regularization of Deep Convolutional
  * Neural Networks", ICLR 2013, arXiv 1301.3557). Sampling follows Caffe's reference kernels
  * (BVLC/caffe src/caffe/layers/pooling_layer.cu, StoPoolForwardTrain / StoPoolForwardTest /
- * StoPoolBackward; spec §4): Caffe geometry (ceil output size, no padding, overhanging windows clipped).
+ * StoPoolBackward; docs/methods/stochastic.md): Caffe geometry (ceil output size, no padding, overhanging windows clipped).
  */
 import { boolOption, expectOptions, expectTensor, spatialInput, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
@@ -32,7 +32,7 @@ const KNOWN = ["kernelSize", "stride", "training", "seed", "uniforms"] as const;
 /**
  * Training: per window, τ = u·Σx, then the first tap (row-major) whose running sum is ≥ τ (Caffe's
  * CDF walk). If round-off leaves the running sum below τ at the end, the last tap with x > 0 is
- * taken (Caffe would leave the output stale; spec §4 "rounding hole"). An all-zero window has τ = 0
+ * taken (Caffe would leave the output stale; docs/methods/stochastic.md, "rounding hole"). An all-zero window has τ = 0
  * and picks its first tap. Writes y and the picked flat in-plane index.
  */
 export function stochasticTrainForward(x: FloatArray, u: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3): void {
@@ -41,7 +41,7 @@ export function stochasticTrainForward(x: FloatArray, u: FloatArray, y: FloatArr
   const W = C.inSize;
   const inPlane = B.inSize * W;
   // Caffe does the walk in the layer's dtype; rounding τ and the running sum to float32 decides
-  // boundary cases the same way (spec §4: u = 0.1 on [1, 2, 3, 4] picks the first tap).
+  // boundary cases the same way (docs/methods/stochastic.md: u = 0.1 on [1, 2, 3, 4] picks the first tap).
   const f32 = x instanceof Float32Array;
   let o = 0;
   for (let p = 0; p < planes; p++) {
@@ -164,7 +164,7 @@ function stochasticImpl(op: string, x: Tensor, opts?: StochasticPoolOptions) {
   const plan = planCaffe(op, input, g);
   const dtype = x.dtype as FloatDType;
   // p ∝ x needs x ≥ 0 (post-ReLU): negative values are taken as 0, i.e. the op pools relu(x) (with
-  // Caffe's walk they would pick arbitrary taps and Σx²/Σx could blow up, spec §4). NaN/±∞ are errors.
+  // Caffe's walk they would pick arbitrary taps and Σx²/Σx could blow up, docs/methods/stochastic.md). NaN/±∞ are errors.
   const raw = x.data as FloatArray;
   let hasNegative = false;
   for (let i = 0; i < raw.length; i++) {
@@ -236,9 +236,10 @@ function stochasticImpl(op: string, x: Tensor, opts?: StochasticPoolOptions) {
 }
 
 function outputShapeOf(op: string, shape: readonly number[], opts: StochasticPoolOptions): number[] {
+  const o = expectOptions<StochasticPoolOptions>(op, opts, KNOWN);
   spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
-  if (opts?.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
-  const g = caffeGeometry(op, opts.kernelSize, opts.stride, 2);
+  if (o.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
+  const g = caffeGeometry(op, o.kernelSize, o.stride, 2);
   return [...shape.slice(0, shape.length - 2), ...caffeOutputShape(op, shape.slice(shape.length - 2), g)];
 }
 
@@ -254,10 +255,14 @@ function outputShapeOf(op: string, shape: readonly number[], opts: StochasticPoo
  *   Pass `uniforms` to fix the draws; {@link stochasticPool2dWithIndices} returns the picks.
  * - The method is defined for post-ReLU maps (p ∝ x): negative values are taken as 0, so the op pools
  *   relu(x) and sends no gradient to negative inputs (with negatives the reference implementations
- *   return arbitrary picks and Σx²/Σx can blow up, spec §4). NaN and ±∞ are errors.
+ *   return arbitrary picks and Σx²/Σx can blow up, docs/methods/stochastic.md). NaN and ±∞ are errors.
  * - All-zero window: output 0, gradient to its first tap (train and eval).
  * - Backward: training sends dy to the sampled tap (accumulating over overlapping windows);
  *   eval gives `dy·(2x_i − y)/Σx`. The sampling walk runs in the input's dtype, as Caffe's.
+ *
+ * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
+ * not supported — in particular before `backward` has run, which may read the inputs again; treat
+ * tensors as immutable, as TensorFlow.js does (make a new tensor instead).
  *
  * @example
  * const y = stochasticPool2d(relu(x), { kernelSize: 3, stride: 2, seed: 7 });

@@ -17,8 +17,9 @@
  */
 import { chooseDefaultBackend } from "../backends/index.js";
 import { LinearHeap, LinearStorage } from "../backends/linear.js";
-import { PoolkitTypeError } from "../errors.js";
+import { PoolkitRangeError, PoolkitTypeError } from "../errors.js";
 import type { DType, FloatArray, FloatDType, TypedArray } from "./dtype.js";
+import { checkAlloc, runningOp } from "./limits.js";
 
 export interface Storage {
   /** The current view of the storage; may be a new object after an allocator grows its memory. */
@@ -138,14 +139,25 @@ function ensureBackend(): void {
   }
 }
 
+/**
+ * A zero-filled JS-heap array. Sizes past the limit (src/tensor/limits.ts), and buffers the engine
+ * refuses (out of memory), throw a PoolkitRangeError naming the running op, never the engine's bare
+ * RangeError.
+ */
 function heapArray(dtype: DType, size: number): TypedArray {
-  switch (dtype) {
-    case "float32":
-      return new Float32Array(size);
-    case "float64":
-      return new Float64Array(size);
-    case "int32":
-      return new Int32Array(size);
+  checkAlloc(runningOp(), size, dtype);
+  try {
+    switch (dtype) {
+      case "float32":
+        return new Float32Array(size);
+      case "float64":
+        return new Float64Array(size);
+      case "int32":
+        return new Int32Array(size);
+    }
+  } catch (e) {
+    if (e instanceof RangeError) throw new PoolkitRangeError(runningOp(), `cannot allocate ${size} ${dtype} elements: ${e.message}`);
+    throw e;
   }
 }
 
@@ -155,6 +167,7 @@ function heapArray(dtype: DType, size: number): TypedArray {
  * falls back to JS-heap storage (kernels then run the TypeScript path for it).
  */
 export function allocate(dtype: DType, size: number, zero = true): Storage {
+  checkAlloc(runningOp(), size, dtype);
   ensureBackend();
   if (linear !== null) {
     const block = linear.allocate(dtype, size, zero);

@@ -6,10 +6,11 @@
  * Written here rather than taken from a package because it is 30 lines and its exact output
  * sequence is part of poolkit's reproducibility contract (a dependency upgrade must never change it).
  */
-import { PoolkitRangeError, show } from "../errors.js";
+import { expectOptions } from "../check.js";
+import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { allocArray } from "./alloc.js";
 import type { FloatArray, FloatDType } from "./dtype.js";
-import { fromArray, type Tensor } from "./tensor.js";
+import { checkShape, fromArray, type Tensor } from "./tensor.js";
 
 const TWO_NEG_24 = 2 ** -24;
 const TWO_NEG_53 = 2 ** -53;
@@ -134,22 +135,34 @@ export function generatorFor(seed: number | undefined, op = "random"): Generator
   return new Generator(seed);
 }
 
+/** Options of {@link rand} and {@link randn}. */
+export interface RandomTensorOptions {
+  /** Draw from a fresh generator with this seed instead of the global one. */
+  seed?: number;
+  /** Default float32. */
+  dtype?: FloatDType;
+}
+
+/** Validate a random tensor's shape (against the allocation limit too) and options; its storage. */
+function randomStorage(op: string, shape: readonly number[], opts: unknown): { out: FloatArray; g: Generator; dtype: FloatDType } {
+  const o = expectOptions<RandomTensorOptions>(op, opts, ["seed", "dtype"]);
+  const dtype = o.dtype ?? "float32";
+  if (dtype !== "float32" && dtype !== "float64") throw new PoolkitTypeError(op, `dtype must be "float32" or "float64", got ${show(dtype)}`);
+  const n = checkShape(op, shape, dtype);
+  const g = generatorFor(o.seed, op);
+  return { out: allocArray(dtype, n), g, dtype };
+}
+
 /** Uniform [0, 1) tensor. */
-export function rand(shape: readonly number[], opts: { seed?: number; dtype?: FloatDType } = {}): Tensor {
-  const dtype = opts.dtype ?? "float32";
-  const g = generatorFor(opts.seed, "rand");
-  const n = shape.reduce((a, b) => a * b, 1);
-  const out: FloatArray = allocArray(dtype, n);
-  for (let i = 0; i < n; i++) out[i] = g.uniformFor(dtype);
+export function rand(shape: readonly number[], opts: RandomTensorOptions = {}): Tensor {
+  const { out, g, dtype } = randomStorage("rand", shape, opts);
+  for (let i = 0; i < out.length; i++) out[i] = g.uniformFor(dtype);
   return fromArray(out, shape);
 }
 
 /** Standard-normal tensor. */
-export function randn(shape: readonly number[], opts: { seed?: number; dtype?: FloatDType } = {}): Tensor {
-  const dtype = opts.dtype ?? "float32";
-  const g = generatorFor(opts.seed, "randn");
-  const n = shape.reduce((a, b) => a * b, 1);
-  const out: FloatArray = allocArray(dtype, n);
-  for (let i = 0; i < n; i++) out[i] = g.normal();
+export function randn(shape: readonly number[], opts: RandomTensorOptions = {}): Tensor {
+  const { out, g } = randomStorage("randn", shape, opts);
+  for (let i = 0; i < out.length; i++) out[i] = g.normal();
   return fromArray(out, shape);
 }

@@ -5,6 +5,7 @@
 import { adopt, allocArray, allocate, stats, type Storage } from "./alloc.js";
 import { dtypeOf, isDType, type DType, type TypedArray } from "./dtype.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { checkAlloc } from "./limits.js";
 
 export type NestedArray = number | NestedArray[];
 
@@ -163,19 +164,32 @@ export function shapeSize(shape: readonly number[]): number {
   return n;
 }
 
-function checkShape(op: string, shape: readonly number[]): void {
+/**
+ * @internal A shape argument: an array of non-negative integers whose size fits the allocation
+ * limit (src/tensor/limits.ts). Returns the element count.
+ */
+export function checkShape(op: string, shape: readonly number[], dtype?: DType): number {
   if (!Array.isArray(shape)) throw new PoolkitTypeError(op, `shape must be an array of integers, got ${show(shape)}`);
+  if (shape.length > MAX_RANK) throw new PoolkitRangeError(op, `shape must have at most ${MAX_RANK} dims, got ${shape.length}`);
   for (const d of shape) {
     if (typeof d !== "number" || !Number.isInteger(d) || d < 0) {
       throw new PoolkitRangeError(op, `shape must hold non-negative integers, got ${show(shape)}`);
     }
   }
+  return checkAlloc(op, shape, dtype, "tensor");
 }
+
+/**
+ * Most dims a tensor may have (PyTorch allows 64 on the CPU). Nested arrays deeper than this — or
+ * an array that contains itself — are refused instead of overflowing the stack or looping forever.
+ */
+export const MAX_RANK = 64;
 
 function inferShape(values: NestedArray[]): number[] {
   const shape: number[] = [];
   let cur: NestedArray = values;
   while (Array.isArray(cur)) {
+    if (shape.length === MAX_RANK) throw new PoolkitRangeError("tensor", `nested arrays must be at most ${MAX_RANK} deep (or an array contains itself)`);
     shape.push(cur.length);
     if (cur.length === 0) break;
     cur = cur[0] as NestedArray;
@@ -205,7 +219,7 @@ function flattenInto(op: string, v: NestedArray, shape: readonly number[], dim: 
 export function tensor(values: ArrayLike<number> | NestedArray, shape?: readonly number[], dtype: DType = "float32"): Tensor {
   const op = "tensor";
   if (!isDType(dtype)) throw new PoolkitTypeError(op, `dtype must be "float32", "float64" or "int32", got ${show(dtype)}`);
-  if (shape !== undefined) checkShape(op, shape);
+  if (shape !== undefined) checkShape(op, shape, dtype);
   let flat: ArrayLike<number>;
   let finalShape: readonly number[];
   if (typeof values === "number") {
@@ -231,6 +245,7 @@ export function tensor(values: ArrayLike<number> | NestedArray, shape?: readonly
   if (shapeSize(finalShape) !== flat.length) {
     throw new PoolkitRangeError(op, `shape ${show(finalShape)} needs ${shapeSize(finalShape)} values, got ${flat.length}`);
   }
+  checkAlloc(op, finalShape, dtype, "tensor");
   const data = allocArray(dtype, flat.length);
   for (let i = 0; i < flat.length; i++) {
     const v = flat[i];
@@ -250,9 +265,11 @@ export function fromArray(data: TypedArray, shape: readonly number[]): Tensor {
   return new Tensor(adopt(data, dtype), shape, dtype);
 }
 
+/** A tensor of zeros. */
 export function zeros(shape: readonly number[], dtype: DType = "float32"): Tensor {
-  checkShape("zeros", shape);
-  return new Tensor(allocate(dtype, shapeSize(shape)), shape, dtype);
+  checkDType("zeros", dtype);
+  const n = checkShape("zeros", shape, dtype);
+  return new Tensor(allocate(dtype, n), shape, dtype);
 }
 
 /**
@@ -263,11 +280,18 @@ export function emptyTensor(shape: readonly number[], dtype: DType): Tensor {
   return new Tensor(allocate(dtype, shapeSize(shape), false), shape, dtype);
 }
 
+/** A tensor filled with `value`. */
 export function full(shape: readonly number[], value: number, dtype: DType = "float32"): Tensor {
-  checkShape("full", shape);
-  const s = allocate(dtype, shapeSize(shape), false);
+  checkDType("full", dtype);
+  if (typeof value !== "number") throw new PoolkitTypeError("full", `value must be a number, got ${show(value)}`);
+  const n = checkShape("full", shape, dtype);
+  const s = allocate(dtype, n, false);
   s.view.fill(value);
   return new Tensor(s, shape, dtype);
+}
+
+function checkDType(op: string, dtype: unknown): asserts dtype is DType {
+  if (!isDType(dtype)) throw new PoolkitTypeError(op, `dtype must be "float32", "float64" or "int32", got ${show(dtype)}`);
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {

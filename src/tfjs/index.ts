@@ -12,18 +12,49 @@
  * const y = ops.softPool2d(tf.randomNormal([1, 8, 8, 3]), { kernelSize: 2 }); // [1, 4, 4, 3]
  * const layer = layers.softPool2d({ poolSize: 2 });
  */
-export { ops, opsWithIndices, createOps, createOpsWithIndices, makeTfOp, makeTfOpWithIndices, type TfPoolOp, type TfPoolOpWithIndices, type TfOpOptions, type TfOpArg, type TfWithIndices } from "./ops.js";
+export {
+  ops,
+  opsWithIndices,
+  createOps,
+  createOpsWithIndices,
+  makeTfOp,
+  makeTfOpWithIndices,
+  type TfOps,
+  type TfOpsWithIndices,
+  type TfPoolOp,
+  type TfPoolOpWithIndices,
+  type AnyTfPoolOp,
+  type AnyTfPoolOpWithIndices,
+  type AnyTfOpOptions,
+  type TfOpArg,
+  type TfOpInfo,
+  type TfWithIndices,
+} from "./ops.js";
 export {
   layers,
   layerClasses,
+  findLayerClass,
   createLayerClasses,
   createLayerFactories,
   PoolkitPoolLayer,
   LocalImportancePoolLayer,
   CompactBilinearPoolLayer,
   DetailPreservingPoolLayer,
+  type TfLayers,
+  type TfLayerClasses,
   type PoolLayerClass,
-  type PoolLayerConfig,
+  type PoolLayerOf,
+  type AnyPoolLayerClass,
 } from "./layers.js";
+export type {
+  CoreOptions,
+  TfOpOptions,
+  TfLayoutOption,
+  PoolLayerConfig,
+  PoolLayerCommonOptions,
+  DetailPreservingLayerOptions,
+  AnyPoolLayerConfig,
+  BaseLayerArgs,
+} from "./options.js";
 export { TF_OP_NAMES, TF_OP_WITH_INDICES_NAMES, TF_LAYER_NAMES, type TfOpName, type TfOpWithIndicesName, type TfLayerName } from "./names.js";
 export { toChannelsFirst, toChannelsLast, type DataFormat } from "./convert.js";

@@ -5,22 +5,27 @@
  * `tf.layers.Layer` subclass registered with `tf.serialization.registerClass` under the class name
  * `Poolkit>SoftPool2d`, so `model.save` / `tf.loadLayersModel` round-trip once `poolkit/tfjs` is imported.
  *
- * Config (TensorFlow.js style, mapped onto poolkit's PyTorch-style options):
- * - `poolSize` → `kernelSize`, `strides` → `stride` (defaulting to `poolSize`, as in both libraries);
- *   poolkit's own names `kernelSize` / `stride` are accepted too.
- * - `padding`: `"valid"` (= 0), a number / one number per axis (PyTorch's symmetric padding), or
- *   `"same"`. `"same"` (output size ⌈in / stride⌉, TensorFlow's extra padding on the bottom/right)
- *   is expressed through poolkit's options for the actual input size: `padding = ⌊total / 2⌋` per axis,
- *   plus `ceilMode: true` where the total padding is odd, which places every window exactly where
- *   TensorFlow places it. Where PyTorch's symmetric padding cannot express it (e.g. stride 1 with an
- *   even pool size, or a method without `ceilMode`) the layer throws a RangeError saying so.
- *   Padded positions follow the method's own PyTorch semantics (e.g. avg pooling counts them unless
- *   `countIncludePad: false`, which is what TensorFlow's "same" average does).
+ * Config (TensorFlow.js style, mapped onto poolkit's PyTorch-style options; typed per layer as
+ * {@link PoolLayerConfig}, derived from the core op's option type):
+ * - `poolSize` → `kernelSize`, `strides` → `stride` (defaulting to `poolSize`, as in both libraries),
+ *   for the methods whose op has them. The layer speaks only these names: its errors say `poolSize`
+ *   and `strides`, and the core's `kernelSize` / `stride` in a config are unknown options.
+ * - `padding`: `"valid"` (= 0), a number / one number per axis (PyTorch's symmetric padding), one
+ *   `[before, after]` pair per axis (poolkit's per-side padding), or `"same"`; only `"valid"` for
+ *   windowed methods whose op has no padding. `"same"` (output size ⌈in / stride⌉, TensorFlow's extra
+ *   padding on the bottom/right) becomes per-side padding for the actual input size — total
+ *   `max((⌈in/s⌉ − 1)·s + k − in, 0)`, `⌊total / 2⌋` before, the rest after — which places every
+ *   window exactly where TensorFlow places it, for every pool size and stride (with `ceilMode` off;
+ *   `ceilMode: true` and dilation are errors with "same"). Methods with `countIncludePad` (average,
+ *   mixed) exclude the padding from the divisor under "same", as TensorFlow's average does, unless
+ *   the config sets `countIncludePad`; other padded positions follow the method's own semantics.
  * - `dataFormat`: `"channelsLast"` (default) or `"channelsFirst"`.
  * - `seed`: seeds the layer's generator (initial values of learnable inputs, and the draws of random
  *   methods); without it the layer draws from poolkit's global generator (`manualSeed`).
  * - every other key is the method's own option (`normType`, `countIncludePad`, `gridSize`, ...),
- *   passed to the op unchanged; unknown keys are errors raised by the op.
+ *   passed to the op unchanged. Tensor-valued options (fixed draws such as `samples`, compact bilinear's
+ *   `params`) and `training` are not layer options. An unknown key is an error when the layer is
+ *   constructed, listing the layer's options.
  * - options the config does not set come from the registry descriptor's `defaults`; when the config
  *   sets the pool size, the default stride and padding are dropped (they belong to the default size).
  *
@@ -53,35 +58,19 @@ import type { TfLayerName } from "./names.js";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { isPlainObject, kindOf } from "../check.js";
 import type { Initializer } from "@tensorflow/tfjs-layers/dist/initializers.js";
+import { coreOptionKinds, LAYER_ARG_KEYS, LAYER_NAME_OF, layerOptionNames, type AnyPoolLayerConfig, type PoolLayerConfig } from "./options.js";
 import { listPools, type InputSpec, type PoolMethod } from "../registry.js";
 import { Generator, generatorFor } from "../tensor/random.js";
 import { Tensor, tensor } from "../tensor/tensor.js";
 import { compactBilinearParams } from "../ops/compactBilinearPool.js";
 import { parseDataFormat, shapeToFirst, shapeToLast, type DataFormat } from "./convert.js";
-import { createOps, ops, type TfPoolOp } from "./ops.js";
+import { createOps, ops, type AnyTfPoolOp } from "./ops.js";
+import * as poolkit from "../index.js";
 
 type Shape = (number | null)[];
 type Kwargs = Record<string, unknown>;
-
-/** tf.layers' own arguments (name, trainable, inputShape, ...), handled by `tf.layers.Layer`. */
-const LAYER_ARG_KEYS = ["name", "trainable", "inputShape", "batchInputShape", "batchSize", "dtype", "weights", "inputDType"] as const;
-
-/** A pooling layer's config: tfjs-style names, plus the method's own options. */
-export interface PoolLayerConfig {
-  poolSize?: number | number[];
-  strides?: number | number[];
-  padding?: "valid" | "same" | number | number[];
-  dataFormat?: DataFormat;
-  seed?: number;
-  name?: string;
-  trainable?: boolean;
-  inputShape?: (number | null)[];
-  batchInputShape?: (number | null)[];
-  batchSize?: number;
-  dtype?: "float32";
-  [option: string]: unknown;
-}
 
 /** Options that exclude each other: setting one in the config drops the defaults of the others. */
 const ALTERNATIVES: readonly (readonly string[])[] = [["outputSize", "outputRatio"]];
@@ -159,7 +148,9 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
   readonly rank: 1 | 2 | 3;
   readonly exportName: string;
   readonly dataFormat: DataFormat;
-  protected readonly op: TfPoolOp;
+  protected readonly op: AnyTfPoolOp;
+  /** The core op's option names and kinds (undefined for a method outside poolkit's registry). */
+  protected readonly coreKinds: Readonly<Record<string, "value" | "tensor">> | undefined;
   /** The config as given (minus tf.layers' own arguments): what `getConfig` returns. */
   protected readonly poolConfig: Record<string, unknown>;
   protected readonly seed: number | undefined;
@@ -167,11 +158,9 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
   /** Weights standing for the op's tensor inputs, by input name. */
   protected readonly inputWeights = new Map<string, tfl.LayerVariable>();
 
-  constructor(method: PoolMethod, rank: 1 | 2 | 3, op: TfPoolOp, config: PoolLayerConfig = {}) {
+  constructor(method: PoolMethod, rank: 1 | 2 | 3, op: AnyTfPoolOp, config: AnyPoolLayerConfig = {}) {
     const name = op.opName;
-    if (config === null || typeof config !== "object" || Array.isArray(config)) {
-      throw new PoolkitTypeError(name, `layer config must be an object, got ${show(config)}`);
-    }
+    if (!isPlainObject(config)) throw new PoolkitTypeError(name, `layer config must be a plain object, got ${kindOf(config)}`);
     const { layerArgs, poolConfig } = layerArgsOf(config);
     // tf.layers derives default names from the class name, whose ">" is not valid in a tensor name.
     if (layerArgs.name === undefined) layerArgs.name = defaultLayerName(name);
@@ -181,6 +170,12 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
     this.exportName = name;
     this.op = op;
     this.poolConfig = poolConfig;
+    // The table describes poolkit's own ops: a custom method reusing a name keeps its op's own checks.
+    this.coreKinds = method.ops[rank] !== undefined && (poolkit as Readonly<Record<string, unknown>>)[name] === method.ops[rank] ? coreOptionKinds(name) : undefined;
+    if ("training" in poolConfig) {
+      throw new PoolkitTypeError(name, `training is not a layer option: the layer samples when called with training: true (model.fit) and not in predict`);
+    }
+    this.checkOptionNames();
     this.dataFormat = parseDataFormat(name, poolConfig.dataFormat);
     if (poolConfig.poolSize !== undefined && poolConfig.kernelSize !== undefined) {
       throw new PoolkitTypeError(name, `give poolSize or kernelSize, not both (got poolSize ${show(poolConfig.poolSize)} and kernelSize ${show(poolConfig.kernelSize)})`);
@@ -188,18 +183,81 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
     if (poolConfig.strides !== undefined && poolConfig.stride !== undefined) {
       throw new PoolkitTypeError(name, `give strides or stride, not both (got strides ${show(poolConfig.strides)} and stride ${show(poolConfig.stride)})`);
     }
-    if ("training" in poolConfig) {
-      throw new PoolkitTypeError(name, `training is not a layer option: the layer samples when called with training: true (model.fit) and not in predict`);
-    }
     const seed = poolConfig.seed;
     if (seed !== undefined && (typeof seed !== "number" || !Number.isSafeInteger(seed))) {
       throw new PoolkitRangeError(name, `seed must be a safe integer, got ${show(seed)}`);
     }
     this.seed = seed;
     const p = poolConfig.padding;
-    if (p !== undefined && typeof p === "string" && p !== "valid" && p !== "same") {
-      throw new PoolkitRangeError(name, `padding must be "valid", "same", a number or one number per axis, got ${show(p)}`);
+    if (p !== undefined && !this.coreHas("padding") && p !== "valid") {
+      throw new PoolkitRangeError(name, `padding must be "valid" (${name} has no padding), got ${show(p)}`);
     }
+    if (p !== undefined && typeof p === "string" && p !== "valid" && p !== "same") {
+      throw new PoolkitRangeError(name, `padding must be "valid", "same", a number, one number per axis or one [before, after] pair per axis, got ${show(p)}`);
+    }
+  }
+
+  /** Does the core op take this option? (Assumed for a method outside poolkit's registry.) */
+  protected coreHas(option: string): boolean {
+    return this.coreKinds === undefined || Object.hasOwn(this.coreKinds, option);
+  }
+
+  /**
+   * The options this layer takes, in its own vocabulary (`poolSize`, `strides`, `padding`, the
+   * method's options, `dataFormat`, `seed`; tf.layers' own arguments aside); undefined for a method
+   * outside poolkit's registry, whose options the op checks.
+   */
+  optionNames(): string[] | undefined {
+    return this.coreKinds ? layerOptionNames(this.coreKinds) : undefined;
+  }
+
+  /** Reject, at construction, a config key the layer does not know, listing the ones it does. */
+  private checkOptionNames(): void {
+    const known = this.optionNames();
+    if (!known) return;
+    for (const k of Object.keys(this.poolConfig)) {
+      if (known.includes(k)) continue;
+      const renamed = LAYER_NAME_OF[k];
+      const hint =
+        renamed !== undefined && known.includes(renamed)
+          ? ` (a layer calls it ${renamed})`
+          : this.coreKinds?.[k] === "tensor"
+            ? ` (a tensor for one call: give it to ops.${this.exportName}, not to a layer)`
+            : "";
+      throw new PoolkitTypeError(
+        this.exportName,
+        `unknown layer option ${show(k)}${hint}; known options: ${known.join(", ")} (and tf.layers' ${LAYER_ARG_KEYS.join(", ")})`,
+      );
+    }
+  }
+
+  /**
+   * Run `fn`, rewording errors of this layer's op into the layer's vocabulary: the core op validates
+   * the options the layer mapped (`poolSize` → `kernelSize`, ...), and a user who wrote `poolSize`
+   * should read `poolSize` in the message.
+   */
+  protected inLayerTerms<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw this.reworded(e);
+    }
+  }
+
+  private reworded(e: unknown): unknown {
+    if (!(e instanceof PoolkitTypeError || e instanceof PoolkitRangeError) || e.op !== this.exportName) return e;
+    const known = this.optionNames();
+    if (!known) return e;
+    const prefix = `${e.op}: `;
+    const detail = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+    let worded = detail;
+    for (const [coreName, layerName] of Object.entries(LAYER_NAME_OF)) {
+      if (known.includes(layerName)) worded = worded.replace(new RegExp(`\\b${coreName}\\b`, "g"), layerName);
+    }
+    if (worded === detail) return e;
+    const out = e instanceof PoolkitTypeError ? new PoolkitTypeError(e.op, worded) : new PoolkitRangeError(e.op, worded);
+    out.stack = `${out.name}: ${out.message}\n${(e.stack ?? "").split("\n").slice(1).join("\n")}`;
+    return out;
   }
 
   /** The layer's generator: seeded from `seed`, else poolkit's global generator. */
@@ -226,7 +284,7 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
     void _df;
     void _seed;
     const opts: Record<string, unknown> = {};
-    const setsSize = poolSize !== undefined || own.kernelSize !== undefined;
+    const setsSize = (poolSize !== undefined && this.coreHas("kernelSize")) || own.kernelSize !== undefined;
     for (const [k, v] of Object.entries(this.method.defaults)) {
       if (k === "seed" || k === "training") continue;
       if (setsSize && (k === "stride" || k === "padding")) continue;
@@ -235,10 +293,11 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
       opts[k] = v;
     }
     Object.assign(opts, own);
-    if (poolSize !== undefined) opts.kernelSize = poolSize;
-    if (strides !== undefined) opts.stride = strides;
-    if (padding === "valid") opts.padding = 0;
-    else if (padding === "same") this.resolveSame(opts, cfShape);
+    if (poolSize !== undefined && this.coreHas("kernelSize")) opts.kernelSize = poolSize;
+    if (strides !== undefined && this.coreHas("stride")) opts.stride = strides;
+    if (padding === "valid") {
+      if (this.coreHas("padding")) opts.padding = 0;
+    } else if (padding === "same") this.resolveSame(opts, cfShape);
     else if (padding !== undefined) opts.padding = padding;
     return opts;
   }
@@ -252,6 +311,14 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
     return r === 1 || r === 2 || r === 3 ? (this.method.dims.includes(r) ? r : this.rank) : this.rank;
   }
 
+  /**
+   * TensorFlow's "same" for the actual input size, as poolkit's per-side padding: output size
+   * ⌈in / s⌉, total padding `max((⌈in/s⌉ − 1)·s + k − in, 0)`, `⌊total/2⌋` before and the rest after
+   * (tfjs-core `conv_util.ts` `getPadAndOutInfo`). These pads are always valid per-side padding
+   * (each is at most k − 1, and the last window starts inside the input), so every pool size and
+   * stride works. The average of the methods with `countIncludePad` excludes the padding, as
+   * TensorFlow's does, unless the config sets `countIncludePad`.
+   */
   private resolveSame(opts: Record<string, unknown>, cfShape: readonly number[]): void {
     const name = this.exportName;
     const rank = this.spatialRankOf(cfShape);
@@ -264,45 +331,22 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
     if (opts.dilation !== undefined && perAxis(opts.dilation, rank)?.some((d) => d !== 1)) {
       throw new PoolkitRangeError(name, `padding "same" is not supported with dilation, got dilation ${show(opts.dilation)}`);
     }
-    const pads: number[] = [];
-    const want: number[] = [];
-    let odd = false;
+    if (opts.ceilMode === true) {
+      throw new PoolkitRangeError(name, `padding "same" fixes the output size at ⌈in / strides⌉; ceilMode must be false or absent, got ceilMode true`);
+    }
+    const pads: [number, number][] = [];
     for (let i = 0; i < rank; i++) {
       const inSize = spatial[i] as number;
       const si = s[i] as number;
       const out = Math.ceil(inSize / si);
-      // TensorFlow (conv_util.ts getPadAndOutInfo): total = max((out − 1)·s + k − in, 0), top = ⌊total/2⌋.
+      // TensorFlow (tfjs-core conv_util.ts getPadAndOutInfo): total = max((out − 1)·s + k − in, 0), top = ⌊total/2⌋.
       const total = Math.max((out - 1) * si + (k[i] as number) - inSize, 0);
-      pads.push(Math.floor(total / 2));
-      want.push(out);
-      if (total % 2 === 1) odd = true;
+      const before = Math.floor(total / 2);
+      pads.push([before, total - before]);
     }
-    opts.padding = pads;
-    if (odd) {
-      if (opts.ceilMode === false) {
-        throw new PoolkitRangeError(name, `padding "same" needs ceilMode for input size ${show(spatial)}, got ceilMode false`);
-      }
-      opts.ceilMode = true;
-    }
-    let got: number[];
-    try {
-      got = this.method.outputShape([1, ...cfShape.slice(1)], opts, rank);
-    } catch (e) {
-      throw new PoolkitRangeError(
-        name,
-        `padding "same" cannot be expressed with PyTorch's symmetric padding for input size ${show(spatial)} ` +
-          `(tried padding ${show(pads)}${odd ? " with ceilMode" : ""}: ${(e as Error).message})`,
-      );
-    }
-    const gotSpatial = got.slice(got.length - rank);
-    if (gotSpatial.some((o, i) => o !== want[i])) {
-      throw new PoolkitRangeError(
-        name,
-        `padding "same" cannot be expressed with PyTorch's symmetric padding for input size ${show(spatial)}, ` +
-          `poolSize ${show(k)} and strides ${show(s)}: TensorFlow's output size is ${show(want)} but padding ${show(pads)}` +
-          `${odd ? " with ceilMode" : ""} gives ${show(gotSpatial)}; use padding "valid" or a number`,
-      );
-    }
+    // The number form where it is symmetric: ops with a numbers-only padding (max unpooling) keep working.
+    opts.padding = pads.every(([b, a]) => b === a) ? pads.map(([b]) => b) : pads;
+    if (this.coreHas("countIncludePad") && !Object.hasOwn(this.poolConfig, "countIncludePad")) opts.countIncludePad = false;
   }
 
   /** Is this input owned by the layer as a weight (trainable or not) rather than a layer input? */
@@ -334,6 +378,10 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
   }
 
   override build(inputShape: Shape | Shape[]): void {
+    this.inLayerTerms(() => this.buildWeights(inputShape));
+  }
+
+  private buildWeights(inputShape: Shape | Shape[]): void {
     const cf = this.featureShapeCF(inputShape);
     if (cf[1] === null) throw new PoolkitRangeError(this.exportName, `the channel dimension must be known, got input shape ${show(inputShape)}`);
     const probe = cf.map((d, i) => (d === null ? (i === 0 ? 1 : (PROBE_SIZES[0] as number)) : d));
@@ -364,6 +412,10 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
   }
 
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return this.inLayerTerms(() => this.outputShapeOf(inputShape));
+  }
+
+  private outputShapeOf(inputShape: Shape | Shape[]): Shape {
     const cf = this.featureShapeCF(inputShape);
     const run = (k: number): number[] => {
       const probe = cf.map((d, i) => (d === null ? (i === 0 ? 1 + k : (PROBE_SIZES[k] as number)) : d));
@@ -389,6 +441,10 @@ export class PoolkitPoolLayer extends tfl.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
+    return this.inLayerTerms(() => this.run(inputs, kwargs));
+  }
+
+  private run(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const list = Array.isArray(inputs) ? inputs : [inputs];
       const x = list[0];
@@ -539,9 +595,23 @@ export class DetailPreservingPoolLayer extends PoolkitPoolLayer {
   static override className = "Poolkit>DetailPreservingPool2dBase";
   private filter: tfl.LayerVariable | undefined;
 
-  constructor(method: PoolMethod, rank: 1 | 2 | 3, op: TfPoolOp, config: PoolLayerConfig = {}) {
+  constructor(method: PoolMethod, rank: 1 | 2 | 3, op: AnyTfPoolOp, config: AnyPoolLayerConfig = {}) {
     super(method, rank, op, config);
     this.variant();
+    // DPP pools fixed, non-overlapping 2×2 blocks (the op has no size options): a TensorFlow.js user's
+    // `poolSize: 2, strides: 2` says just that and is accepted; any other size is refused plainly.
+    for (const key of ["poolSize", "strides"] as const) {
+      const v = this.poolConfig[key];
+      if (v !== undefined && v !== 2 && !(Array.isArray(v) && v.length === 2 && v[0] === 2 && v[1] === 2)) {
+        throw new PoolkitRangeError(this.exportName, `${key} must be 2 or [2, 2]: detail-preserving pooling pools fixed 2×2 blocks, got ${key} ${show(v)}`);
+      }
+    }
+  }
+
+  /** The op's `reward`, `variant`, and `poolSize` / `strides` / `padding` (fixed: 2, 2, "valid"). */
+  override optionNames(): string[] | undefined {
+    const names = super.optionNames();
+    return names && ["poolSize", "strides", "padding", ...names.filter((n) => n !== "dataFormat" && n !== "seed"), "variant", "dataFormat", "seed"];
   }
 
   private variant(): "lite" | "full" {
@@ -570,8 +640,26 @@ export class DetailPreservingPoolLayer extends PoolkitPoolLayer {
   }
 }
 
-/** A generated layer class: `new cls(config)`, with its registered `className`. */
-export type PoolLayerClass = (new (config?: PoolLayerConfig) => PoolkitPoolLayer) & { className: string };
+/** The layer class behind `layers.<N>`: the specialised classes for LIP, compact bilinear and DPP. */
+export type PoolLayerOf<N extends TfLayerName> = N extends "localImportancePool2d"
+  ? LocalImportancePoolLayer
+  : N extends "compactBilinearPool"
+    ? CompactBilinearPoolLayer
+    : N extends "detailPreservingPool2d"
+      ? DetailPreservingPoolLayer
+      : PoolkitPoolLayer;
+
+/** A generated layer class, `new layerClasses.<N>(config)`, with its registered `className`. */
+export type PoolLayerClass<N extends TfLayerName> = (new (config?: PoolLayerConfig<N>) => PoolLayerOf<N>) & { className: string };
+
+/** A layer class made from a method not known at compile time (or looked up by a run-time name). */
+export type AnyPoolLayerClass = (new (config?: AnyPoolLayerConfig) => PoolkitPoolLayer) & { className: string };
+
+/** The type of {@link layerClasses}: one typed class per layer name. */
+export type TfLayerClasses = { readonly [N in TfLayerName]: PoolLayerClass<N> };
+
+/** The type of {@link layers}: one typed factory per layer name. */
+export type TfLayers = { readonly [N in TfLayerName]: (config?: PoolLayerConfig<N>) => PoolLayerOf<N> };
 
 function pascal(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
@@ -598,15 +686,15 @@ function layerable(m: PoolMethod, rank: 1 | 2 | 3): boolean {
 }
 
 /** Build (and register for serialisation) one layer class per method and spatial rank. */
-export function createLayerClasses(methods: readonly PoolMethod[], tfOps: Readonly<Record<string, TfPoolOp>> = createOps(methods)): Record<string, PoolLayerClass> {
-  const out: Record<string, PoolLayerClass> = {};
+export function createLayerClasses(methods: readonly PoolMethod[], tfOps: Readonly<Record<string, AnyTfPoolOp>> = createOps(methods)): Record<string, AnyPoolLayerClass> {
+  const out: Record<string, AnyPoolLayerClass> = {};
   for (const m of methods) {
     for (const rank of [1, 2, 3] as const) {
       const maybeName = m.exports[rank];
       const maybeOp = maybeName ? tfOps[maybeName] : undefined;
       if (!maybeName || !maybeOp || maybeName in out) continue;
       const exportName: string = maybeName;
-      const op: TfPoolOp = maybeOp;
+      const op: AnyTfPoolOp = maybeOp;
       if (!layerable(m, rank)) continue;
       const Base =
         isLip(m) && rank === 2
@@ -618,7 +706,7 @@ export function createLayerClasses(methods: readonly PoolMethod[], tfOps: Readon
               : PoolkitPoolLayer;
       const cls = class extends Base {
         static override className = `Poolkit>${pascal(exportName)}`;
-        constructor(config: PoolLayerConfig = {}) {
+        constructor(config: AnyPoolLayerConfig = {}) {
           super(m, rank, op, config);
         }
       };
@@ -630,21 +718,38 @@ export function createLayerClasses(methods: readonly PoolMethod[], tfOps: Readon
   return out;
 }
 
+const classesByName = createLayerClasses(listPools(), ops as unknown as Readonly<Record<string, AnyTfPoolOp>>);
+
 /**
- * The layer classes, keyed by export name (`layerClasses.softPool2d`, className `Poolkit>SoftPool2d`).
- * Importing `poolkit/tfjs` registers every one of them for `tf.loadLayersModel`.
+ * The layer classes, keyed by export name (`layerClasses.softPool2d`, className `Poolkit>SoftPool2d`),
+ * each typed with its own config ({@link PoolLayerConfig}). Importing `poolkit/tfjs` registers every
+ * one of them for `tf.loadLayersModel`. For a name known only at run time use {@link findLayerClass}.
  */
-export const layerClasses: Readonly<Record<string, PoolLayerClass>> = createLayerClasses(listPools(), ops as Readonly<Record<string, TfPoolOp>>);
+export const layerClasses: TfLayerClasses = classesByName as unknown as TfLayerClasses;
+
+/**
+ * The layer class of a name known only at run time (e.g. a registry method's `exports[2]`), or
+ * undefined when it has none (RoI pooling is an op only). With a literal name, `layerClasses.<name>`
+ * gives the typed class instead.
+ *
+ * @example
+ * const cls = findLayerClass(getPool("soft").export); // SoftPool2dLayer
+ */
+export function findLayerClass(name: string): AnyPoolLayerClass | undefined {
+  return Object.hasOwn(classesByName, name) ? classesByName[name] : undefined;
+}
 
 /** Layer factories in the style of `tf.layers`, keyed by export name. */
-export function createLayerFactories(classes: Readonly<Record<string, PoolLayerClass>>): Record<string, (config?: PoolLayerConfig) => PoolkitPoolLayer> {
-  const out: Record<string, (config?: PoolLayerConfig) => PoolkitPoolLayer> = {};
-  for (const [k, cls] of Object.entries(classes)) out[k] = (config?: PoolLayerConfig) => new cls(config);
+export function createLayerFactories(classes: Readonly<Record<string, AnyPoolLayerClass>>): Record<string, (config?: AnyPoolLayerConfig) => PoolkitPoolLayer> {
+  const out: Record<string, (config?: AnyPoolLayerConfig) => PoolkitPoolLayer> = {};
+  for (const [k, cls] of Object.entries(classes)) out[k] = (config?: AnyPoolLayerConfig) => new cls(config);
   return out;
 }
 
 /**
- * Every registry method as a `tf.layers`-style factory, keyed by its poolkit export name.
+ * Every registry method as a `tf.layers`-style factory, keyed by its poolkit export name. Each takes
+ * its own config type, {@link PoolLayerConfig}`<name>`, derived from the core op's options in the
+ * layer's vocabulary, so `layers.softPool2d({ pool_size: 2 })` is a compile error.
  *
  * @example
  * import * as tf from "@tensorflow/tfjs";
@@ -656,5 +761,4 @@ export function createLayerFactories(classes: Readonly<Record<string, PoolLayerC
  *   tf.layers.dense({ units: 10, activation: "softmax" }),
  * ] });
  */
-export const layers = createLayerFactories(layerClasses) as Readonly<Record<TfLayerName, (config?: PoolLayerConfig) => PoolkitPoolLayer>> &
-  Readonly<Record<string, ((config?: PoolLayerConfig) => PoolkitPoolLayer) | undefined>>;
+export const layers: TfLayers = createLayerFactories(classesByName) as unknown as TfLayers;

@@ -28,16 +28,18 @@
  * TensorFlow.js tensors are float32 here; the core op computes in float32 too.
  */
 import type { TfOpName, TfOpWithIndicesName } from "./names.js";
+import { coreOptionKinds, type CoreArgs, type TfArgs } from "./options.js";
 import * as tf from "@tensorflow/tfjs-core";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { isPlainObject, kindOf } from "../check.js";
 import * as poolkit from "../index.js";
 import { listPools, type AnyOp, type InputSpec, type PoolMethod } from "../registry.js";
 import { Tensor } from "../tensor/tensor.js";
 import type { Grads, VJP } from "../op.js";
 import { fromCore, isTfTensor, parseDataFormat, toCore, type DataFormat } from "./convert.js";
 
-/** Options of a tfjs op: the core op's options plus `dataFormat`. */
-export type TfOpOptions = Record<string, unknown> & { dataFormat?: DataFormat };
+/** Options of an op whose name is known only at run time: any core options plus `dataFormat`. */
+export type AnyTfOpOptions = { readonly [option: string]: unknown; readonly dataFormat?: DataFormat };
 
 /** The result of an op whose core op returns `{ output, indices }`. */
 export interface TfWithIndices {
@@ -45,20 +47,36 @@ export interface TfWithIndices {
   indices: tf.Tensor;
 }
 
-interface TfOpInfo {
+/** What a tfjs op says about itself. */
+export interface TfOpInfo {
   readonly opName: string;
   readonly method: PoolMethod;
   readonly rank: 1 | 2 | 3;
 }
 
-/** Arguments of a tfjs op: tensors (null for a left-out optional input), then the options. */
-export type TfOpArg = tf.Tensor | null | TfOpOptions | undefined;
+/** Arguments of an op whose name is known only at run time: tensors (null for a left-out optional input), then the options. */
+export type TfOpArg = tf.Tensor | null | AnyTfOpOptions | undefined;
 
-/** A TensorFlow.js pooling op: `(x, ...inputs, options?)`. */
-export type TfPoolOp = ((...args: TfOpArg[]) => tf.Tensor) & TfOpInfo;
+/**
+ * The TensorFlow.js op `ops.<N>`: the core op's parameters with tf.Tensors for poolkit Tensors and
+ * `dataFormat` added to its options, e.g. `ops.softPool2d(x: tf.Tensor, opts: SoftPoolOptions & { dataFormat? })`.
+ */
+export type TfPoolOp<N extends TfOpName> = ((...args: TfArgs<CoreArgs<N>>) => tf.Tensor) & TfOpInfo;
 
-/** A TensorFlow.js op returning `{ output, indices }` (`opsWithIndices.maxPool2dWithIndices`, ...): indices are int32, laid out like the output. */
-export type TfPoolOpWithIndices = ((...args: TfOpArg[]) => TfWithIndices) & TfOpInfo;
+/** `opsWithIndices.<N>` (`maxPool2dWithIndices`, ...) → `{ output, indices }`: indices are int32, laid out like the output. */
+export type TfPoolOpWithIndices<N extends TfOpWithIndicesName> = ((...args: TfArgs<CoreArgs<N>>) => TfWithIndices) & TfOpInfo;
+
+/** A tfjs op made from a method not known at compile time (`createOps` over a custom method list). */
+export type AnyTfPoolOp = ((...args: TfOpArg[]) => tf.Tensor) & TfOpInfo;
+
+/** An index-returning tfjs op made from a method not known at compile time. */
+export type AnyTfPoolOpWithIndices = ((...args: TfOpArg[]) => TfWithIndices) & TfOpInfo;
+
+/** The type of {@link ops}: one typed op per registry export. */
+export type TfOps = { readonly [N in TfOpName]: TfPoolOp<N> };
+
+/** The type of {@link opsWithIndices}. */
+export type TfOpsWithIndices = { readonly [N in TfOpWithIndicesName]: TfPoolOpWithIndices<N> };
 
 /** Is this extra input a feature map laid out like `x` (so transposed with it)? */
 export function isFeatureMapInput(spec: InputSpec | undefined, t: tf.Tensor, x: tf.Tensor): boolean {
@@ -67,15 +85,14 @@ export function isFeatureMapInput(spec: InputSpec | undefined, t: tf.Tensor, x: 
 }
 
 /** Positional tensor arguments (null where an optional input is left out, e.g. low-rank bilinear's biases) and the options. */
-function splitArgs(name: string, args: unknown[]): { slots: (tf.Tensor | null)[]; options: TfOpOptions } {
-  let options: TfOpOptions = {};
+function splitArgs(name: string, args: unknown[]): { slots: (tf.Tensor | null)[]; options: AnyTfOpOptions } {
+  let options: AnyTfOpOptions = {};
   let end = args.length;
   const last = args[args.length - 1];
   if (args.length > 0 && !isTfTensor(last)) {
-    if (last !== undefined && (last === null || typeof last !== "object" || Array.isArray(last))) {
-      throw new PoolkitTypeError(name, `options must be an object, got ${show(last)}`);
-    }
-    options = (last ?? {}) as TfOpOptions;
+    // The core's rule and message: a plain object only (a Map or a boxed number would be read as empty).
+    if (last !== undefined && !isPlainObject(last)) throw new PoolkitTypeError(name, `options must be a plain object, got ${kindOf(last)}`);
+    options = (last ?? {}) as AnyTfOpOptions;
     end--;
   }
   const slots: (tf.Tensor | null)[] = [];
@@ -108,21 +125,21 @@ function primaryOf(name: string, out: unknown): PrimaryResult {
 }
 
 /** Wrap one core op (a method at one spatial rank) as a TensorFlow.js op. */
-export function makeTfOp(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core: AnyOp): TfPoolOp {
+export function makeTfOp(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core: AnyOp): AnyTfPoolOp {
   const run = tfRunner(method, rank, exportName, core);
-  const fn = ((...args: unknown[]) => run(args).output) as TfPoolOp;
+  const fn = ((...args: unknown[]) => run(args).output) as AnyTfPoolOp;
   Object.defineProperty(fn, "name", { value: exportName });
   return Object.assign(fn, { opName: exportName, method, rank });
 }
 
 /** Wrap a core op returning `{ output, indices }`; the gradient flows through `output`. */
-export function makeTfOpWithIndices(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core: AnyOp): TfPoolOpWithIndices {
+export function makeTfOpWithIndices(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core: AnyOp): AnyTfPoolOpWithIndices {
   const run = tfRunner(method, rank, exportName, core);
   const fn = ((...args: unknown[]): TfWithIndices => {
     const r = run(args);
     if (!r.indices) throw new PoolkitTypeError(exportName, `the core op returned no indices`);
     return { output: r.output, indices: r.indices };
-  }) as TfPoolOpWithIndices;
+  }) as AnyTfPoolOpWithIndices;
   Object.defineProperty(fn, "name", { value: exportName });
   return Object.assign(fn, { opName: exportName, method, rank });
 }
@@ -133,8 +150,17 @@ function tfRunner(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core:
   const name = exportName;
   // Rank-generic ops (global pooling) share one export over 1-d/2-d/3-d; windowed ops have one per rank.
   const rankSpecific = Object.values(method.exports).filter((e) => e === exportName.replace(/WithIndices$/, "")).length <= 1;
+  // The core op's option names, so an unknown option is reported with `dataFormat` among the known ones.
+  const kinds = (poolkit as Readonly<Record<string, unknown>>)[exportName] === core ? coreOptionKinds(exportName) : undefined;
   return (args: unknown[]): { output: tf.Tensor; indices?: tf.Tensor } => {
     const { slots, options } = splitArgs(name, args);
+    if (kinds) {
+      for (const k of Object.keys(options)) {
+        if (k !== "dataFormat" && !Object.hasOwn(kinds, k)) {
+          throw new PoolkitTypeError(name, `unknown option ${show(k)}; known options: ${[...Object.keys(kinds), "dataFormat"].join(", ")}`);
+        }
+      }
+    }
     const { dataFormat: df, ...coreOpts } = options;
     const dataFormat = parseDataFormat(name, df);
     const x = slots[0] as tf.Tensor;
@@ -188,8 +214,8 @@ function tfRunner(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core:
 }
 
 /** One tfjs op per method and spatial rank, keyed by export name (`softPool1d`, `softPool2d`, ...). */
-export function createOps(methods: readonly PoolMethod[]): Record<string, TfPoolOp> {
-  const out: Record<string, TfPoolOp> = {};
+export function createOps(methods: readonly PoolMethod[]): Record<string, AnyTfPoolOp> {
+  const out: Record<string, AnyTfPoolOp> = {};
   for (const m of methods) {
     for (const rank of [1, 2, 3] as const) {
       const exportName = m.exports[rank];
@@ -205,8 +231,8 @@ export function createOps(methods: readonly PoolMethod[]): Record<string, TfPool
  * (`maxPool2dWithIndices`, `adaptiveMaxPool2dWithIndices`, `fractionalMaxPool2dWithIndices`, ...), so
  * a tfjs graph can pool with indices and unpool with `ops.maxUnpool2d`.
  */
-export function createOpsWithIndices(methods: readonly PoolMethod[], coreExports: Readonly<Record<string, unknown>>): Record<string, TfPoolOpWithIndices> {
-  const out: Record<string, TfPoolOpWithIndices> = {};
+export function createOpsWithIndices(methods: readonly PoolMethod[], coreExports: Readonly<Record<string, unknown>>): Record<string, AnyTfPoolOpWithIndices> {
+  const out: Record<string, AnyTfPoolOpWithIndices> = {};
   for (const m of methods) {
     for (const rank of [1, 2, 3] as const) {
       const name = m.exports[rank] ? `${m.exports[rank]}WithIndices` : undefined;
@@ -220,7 +246,10 @@ export function createOpsWithIndices(methods: readonly PoolMethod[], coreExports
 }
 
 /**
- * Every registry method as a TensorFlow.js op, keyed by its poolkit export name.
+ * Every registry method as a TensorFlow.js op, keyed by its poolkit export name. Each is typed from
+ * its core op ({@link TfPoolOp}): the same parameters with tf.Tensors, and the core's options plus
+ * `dataFormat`, so an unknown option or a misspelt op name is a compile error. (For a name known
+ * only at run time, look it up in `createOps(listPools())`.)
  *
  * @example
  * import * as tf from "@tensorflow/tfjs";
@@ -229,7 +258,7 @@ export function createOpsWithIndices(methods: readonly PoolMethod[], coreExports
  * const y = ops.softPool2d(x, { kernelSize: 2 });       // [2, 8, 8, 3]
  * const dx = tf.grad((t) => ops.softPool2d(t, { kernelSize: 2 }).sum())(x);
  */
-export const ops = createOps(listPools()) as Readonly<Record<TfOpName, TfPoolOp>> & Readonly<Record<string, TfPoolOp | undefined>>;
+export const ops: TfOps = createOps(listPools()) as unknown as TfOps;
 
 /**
  * Index-returning ops (`opsWithIndices.maxPool2dWithIndices(x, opts)` → `{ output, indices }`), for
@@ -239,4 +268,4 @@ export const ops = createOps(listPools()) as Readonly<Record<TfOpName, TfPoolOp>
  * const { output, indices } = opsWithIndices.maxPool2dWithIndices(x, { kernelSize: 2 });
  * const restored = ops.maxUnpool2d(output, indices, { kernelSize: 2 });
  */
-export const opsWithIndices = createOpsWithIndices(listPools(), poolkit) as Readonly<Record<TfOpWithIndicesName, TfPoolOpWithIndices>> & Readonly<Record<string, TfPoolOpWithIndices | undefined>>;
+export const opsWithIndices: TfOpsWithIndices = createOpsWithIndices(listPools(), poolkit) as unknown as TfOpsWithIndices;

@@ -176,24 +176,37 @@ describe("run", () => {
   it("missing and undecodable files, missing flags and unknown commands are clear errors", async () => {
     const c = capture();
     expect(await main(["run", "FakeAvg", "--input", join(dir, "nope.png"), "--json"], c.io, reg)).toBe(1);
-    expect(c.err[0]).toContain(`input file "${join(dir, "nope.png")}" does not exist`);
+    expect(c.err[0]).toBe(`poolkit run: cannot read "${join(dir, "nope.png")}": the file does not exist`);
     expect(await main(["run", "FakeAvg", "--input", join(dir, "not.png"), "--json"], c.io, reg)).toBe(1);
-    expect(c.err[1]).toContain("cannot decode");
+    expect(c.err[1]).toBe(`poolkit run: "${join(dir, "not.png")}": not a PNG or JPEG file`);
     expect(await main(["run", "FakeAvg", "--input", join(dir, "in.png")], c.io, reg)).toBe(2);
-    expect(c.err[2]).toBe("poolkit: run needs --output <file.png> or --json");
+    expect(c.err[2]).toBe("poolkit: run needs --output <file.png|file.jpg> or --json");
     expect(await main(["run", "FakeAvg", "--bogus"], c.io, reg)).toBe(2);
     expect(c.err[4]).toContain("--bogus");
     expect(await main(["frobnicate"], c.io, reg)).toBe(2);
     expect(c.err[6]).toContain('unknown command "frobnicate"');
   });
 
-  it("an output that is not an image asks for --json; a throwing op is reported", async () => {
+  it("an output that is not an image is drawn as a heat map and points to --json; a throwing op is reported", async () => {
     const c = capture();
     const global = fakeRegistry([{ ...FAKE_AVG, name: "FakeGlobal", ops: { 2: fakeGlobal }, defaults: {} }]);
-    expect(await main(["run", "FakeGlobal", "--input", join(dir, "in.png"), "--output", join(dir, "g.png")], c.io, global)).toBe(1);
-    expect(c.err[0]).toBe("poolkit run: output of shape [1, 3] is not an image (expected [N, C, h, w] or [C, h, w])");
+    const out = join(dir, "g.png");
+    expect(await main(["run", "FakeGlobal", "--input", join(dir, "in.png"), "--output", out], c.io, global)).toBe(0);
+    expect(c.out[0]).toBe(
+      `fakeGlobal(x [1, 3, 4, 4], {}) → [1, 3]; output of shape [1, 3] is not a picture: wrote a heat map to ${out} (item 0's 3 values in rows of 2 (row-major); values 0..1); use --json for the numbers`,
+    );
+    // Values [R(0,0), G(0,0), B(0,0)] = [0, 1, 0] in a 2×2 grid of 64-px cells (256 px / 2 cells, capped
+    // at 64): 0 is the dark end of the sequential map (12, 7, 35), 1 the light end (252, 240, 160),
+    // the 4th cell is padding (background 24, 24, 28).
+    const img = decodePng(new Uint8Array(readFileSync(out)));
+    const px = (x: number, y: number) => Array.from(img.data.subarray(4 * (y * img.width + x), 4 * (y * img.width + x) + 3));
+    expect(px(10, 10)).toEqual([12, 7, 35]);
+    expect(px(70, 10)).toEqual([252, 240, 160]);
+    expect(px(10, 70)).toEqual([12, 7, 35]);
+    expect(px(70, 70)).toEqual([24, 24, 28]);
+    expect(img.height).toBeGreaterThan(128); // the colour bar and its labels under the grid
     expect(await main(["run", "FakeThrows", "--input", join(dir, "in.png"), "--json"], c.io, fakeRegistry([FAKE_THROWS]))).toBe(1);
-    expect(c.err[1]).toBe("poolkit run: fakeThrows2d: always fails, got nothing");
+    expect(c.err[0]).toBe("poolkit run: fakeThrows2d: always fails, got nothing");
   });
 });
 
@@ -205,7 +218,7 @@ describe("sample", () => {
     const img = decodePng(new Uint8Array(readFileSync(out)));
     expect([img.width, img.height]).toEqual([40, 40]);
     expect(await main(["sample", out, "--size", "0"], c.io)).toBe(2);
-    expect(c.err[0]).toBe("poolkit: --size must be an integer in [1, 4096], got \"0\"");
+    expect(c.err[0]).toBe("poolkit: sample: --size must be an integer in [1, 4096], got \"0\"");
   });
 });
 

@@ -62,7 +62,7 @@ describe("avgPool — errors", () => {
       'avgPool2d: unknown option "dilation"; known options: kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride',
     );
     expect(() => avgPool2d(x, { kernelSize: 2, countIncludePad: "no" } as never)).toThrow('avgPool2d: countIncludePad must be a boolean, got "no"');
-    expect(() => avgPool2d(x, 2 as never)).toThrow("avgPool2d: options must be an object, got 2");
+    expect(() => avgPool2d(x, 2 as never)).toThrow("avgPool2d: options must be a plain object, got 2");
   });
 });
 
@@ -156,5 +156,14 @@ describe("avgPool — properties", () => {
         expect(total).toBeCloseTo(output.size, 10);
       }),
     );
+  });
+});
+
+describe("avgPool — divisors past 2^31 − 1", () => {
+  it("kernelSize 3000000001 with padding 1500000000 divides by 3000000001 (an int32 divisor wrapped to a negative mean)", () => {
+    const y = avgPool1d(tensor([5], [1, 1, 1], "float64"), { kernelSize: 3000000001, padding: 1500000000 });
+    expect([...y.data]).toEqual([5 / 3000000001]);
+    const y3 = avgPool3d(tensor([5], [1, 1, 1, 1, 1], "float64"), { kernelSize: [3000000001, 1, 1], padding: [1500000000, 0, 0] });
+    expect([...y3.data]).toEqual([5 / 3000000001]);
   });
 });

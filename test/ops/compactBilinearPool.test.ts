@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { compactBilinearParams, compactBilinearPool, type CompactBilinearParams } from "../../src/ops/compactBilinearPool.js";
+import { compactBilinearParams, compactBilinearPool, MAX_MACLAURIN_WEIGHTS, MAX_OUTPUT_DIM, type CompactBilinearParams } from "../../src/ops/compactBilinearPool.js";
+import { PoolkitRangeError } from "../../src/errors.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { Generator, manualSeed, randn } from "../../src/tensor/random.js";
 import { expectClose, expectTensorClose, tolFor } from "../helpers/close.js";
@@ -415,5 +416,36 @@ describe("compactBilinearPool: properties", () => {
       }),
       { numRuns: 30 },
     );
+  });
+});
+
+describe("compactBilinearPool — size limits", () => {
+  const a = randn([1, 3, 2, 2], { seed: 1, dtype: "float64" });
+  const b = randn([1, 2, 2, 2], { seed: 2, dtype: "float64" });
+
+  it("outputDim 1e9 is an op error up front for both methods and outputShape (it was the FFT's plain Error, or > 100 s)", () => {
+    const msg = /^compactBilinearPool: outputDim must be at most 65536 \(2\^16; the papers use 8192 to 16000\), got 1000000000$/;
+    for (const method of ["tensor-sketch", "random-maclaurin"] as const) {
+      expect(() => compactBilinearPool(a, b, { outputDim: 1e9, method })).toThrow(PoolkitRangeError);
+      expect(() => compactBilinearPool(a, b, { outputDim: 1e9, method })).toThrow(msg);
+      expect(() => compactBilinearPool.outputShape(a.shape, { outputDim: 1e9, method })).toThrow(msg);
+      expect(() => compactBilinearParams(3, 2, { outputDim: 1e9, method })).toThrow(/^compactBilinearParams: outputDim must be at most 65536/);
+    }
+    expect(() => compactBilinearPool(a, { params: { method: "tensor-sketch", outputDim: 1e9 } as unknown as CompactBilinearParams })).toThrow(/^compactBilinearPool: params.outputDim must be at most 65536/);
+    expect(MAX_OUTPUT_DIM).toBe(2 ** 16);
+    // 1e6 passed the first limit (2^20) and took 90 s on a 2 × 3 × 6 × 6 map: refused now
+    expect(() => compactBilinearPool(a, { outputDim: 1e6 })).toThrow(/^compactBilinearPool: outputDim must be at most 65536/);
+    expect(compactBilinearPool.outputShape(a.shape, { outputDim: MAX_OUTPUT_DIM })).toEqual([1, MAX_OUTPUT_DIM]);
+  });
+
+  it("random-maclaurin bounds its projection, outputDim·(C1 + C2) ≤ 2^24, naming both and the way out", () => {
+    const wide = randn([1, 512, 1, 1], { seed: 3 });
+    expect(() => compactBilinearPool(wide, { outputDim: 32768, method: "random-maclaurin" })).toThrow(
+      /^compactBilinearPool: random-maclaurin with outputDim 32768 and 512 \+ 512 channels needs 33554432 projection weights .*method "tensor-sketch"$/,
+    );
+    expect(() => compactBilinearParams(512, 512, { outputDim: 32768, method: "random-maclaurin" })).toThrow(/^compactBilinearParams: random-maclaurin/);
+    expect(MAX_MACLAURIN_WEIGHTS).toBe(2 ** 24);
+    // the same size is fine for Tensor Sketch, whose parameters are per channel
+    expect((compactBilinearParams(512, 512, { outputDim: 65536 }) as { h1: { shape: readonly number[] } }).h1.shape).toEqual([512]);
   });
 });

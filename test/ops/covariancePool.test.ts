@@ -271,3 +271,93 @@ describe("covariancePool: properties", () => {
     );
   });
 });
+
+describe("covariancePool: scale, range and non-finite input", () => {
+  const scaledT = (x: Tensor, s: number): Tensor => tensor(Array.from(x.data, (v) => v * s), [...x.shape], "float64");
+  it("sqrtm of x·s is s·sqrtm(x) for s = 1e80, 1e-80 (the old solver returned exact zeros off the diagonal at 1e80)", () => {
+    for (const shape of [[1, 3, 2, 3], [2, 12, 3, 3]]) {
+      const x = randomX(shape, 21);
+      const ref = covariancePool(x, { normalization: "sqrtm", output: "full" });
+      for (const s of [1e80, 1e-80]) {
+        const y = covariancePool(scaledT(x, s), { normalization: "sqrtm", output: "full" });
+        expectClose(Array.from(y.data, (v) => v / s), ref.data, { atol: 1e-12, rtol: 1e-9 }, `s = ${s}`);
+        const d = shape[1] as number;
+        expect(Math.abs(y.data[1] as number)).toBeGreaterThan(0);
+        expect(Math.abs(y.data[d] as number)).toBeGreaterThan(0);
+      }
+    }
+  });
+  it("logm of x·s is 2·log(s)·I + logm(C + (ε/s²)I): checked at s = 1e80 against the eigenvalues of C", () => {
+    const x = randomX([1, 10, 3, 4], 22);
+    const s = 1e80;
+    const y = covariancePool(scaledT(x, s), { normalization: "logm", output: "full" });
+    // reference: logm(C) (ε/s² is negligible) from ml-matrix, plus 2·log(s) on the diagonal
+    const c = covariancePool(x, { normalization: "none", output: "full" }).data as Float64Array;
+    const e = new EigenvalueDecomposition(new Matrix(Array.from({ length: 10 }, (_, i) => Array.from(c.subarray(i * 10, i * 10 + 10)))), { assumeSymmetric: true });
+    const v = e.eigenvectorMatrix;
+    for (let i = 0; i < 10; i++) for (let j = 0; j < 10; j++) {
+      let r = i === j ? 2 * Math.log(s) : 0;
+      for (let k = 0; k < 10; k++) r += v.get(i, k) * Math.log(e.realEigenvalues[k] as number) * v.get(j, k);
+      expect(Math.abs((y.data[i * 10 + j] as number) - r)).toBeLessThan(1e-9);
+    }
+  });
+  it("an image with a NaN or ±∞ element gets NaN output and gradient under logm, sqrtm and newton-schulz; the other image is unaffected", () => {
+    const x = randomX([2, 10, 2, 2], 23);
+    const g = randomX([2, 55], 24);
+    for (const normalization of ["logm", "sqrtm", "newton-schulz"] as const) {
+      const ref = covariancePool.vjp(x, { normalization });
+      const [dref] = ref.backward(g);
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        const xb = tensor(Array.from(x.data), [2, 10, 2, 2], "float64");
+        xb.data[7] = bad;
+        const { output, backward } = covariancePool.vjp(xb, { normalization });
+        expect(Array.from(output.data.subarray(0, 55)).every(Number.isNaN), `${normalization} ${bad}`).toBe(true);
+        expect(Array.from(output.data.subarray(55))).toEqual(Array.from(ref.output.data.subarray(55)));
+        const [dx] = backward(g);
+        expect(Array.from(dx!.data.subarray(0, 40)).every(Number.isNaN)).toBe(true);
+        expect(Array.from(dx!.data.subarray(40))).toEqual(Array.from(dref!.data.subarray(40)));
+      }
+    }
+  });
+});
+
+describe("covariancePool: maxDim", () => {
+  it("refuses D > maxDim (default 1024) for logm, sqrtm and newton-schulz, in the op and outputShape; not for none", () => {
+    for (const normalization of ["logm", "sqrtm", "newton-schulz"] as const) {
+      expect(() => covariancePool.outputShape([1, 1025, 1, 1], { normalization })).toThrow(
+        new RegExp(`covariancePool: normalization "${normalization}" with D = 1025 exceeds maxDim = 1024.*pass \\{ maxDim: 1025 \\}`),
+      );
+      expect(covariancePool.outputShape([1, 1025, 1, 1], { normalization, maxDim: 1025 })).toEqual([1, 525825]);
+    }
+    expect(covariancePool.outputShape([1, 1025, 1, 1], { normalization: "none" })).toEqual([1, 525825]);
+    const x = randomX([1, 6, 2, 2], 3);
+    expect(() => covariancePool(x, { maxDim: 5 })).toThrow(/covariancePool: normalization "logm" with D = 6 exceeds maxDim = 5/);
+    expect(covariancePool(x, { maxDim: 6 }).shape).toEqual([1, 21]);
+    expect(covariancePool(x, { maxDim: Infinity }).shape).toEqual([1, 21]);
+    for (const bad of [0, 2.5, -3, "7"]) expect(() => covariancePool(x, { maxDim: bad as number })).toThrow(/covariancePool: maxDim must be/);
+  });
+});
+
+describe("covariancePool: the QL eigensolver path (D > 8) against the Jacobi path", () => {
+  it("logm and sqrtm outputs and gradients of a graded, rank-deficient covariance (D = 24, M = 12) agree", async () => {
+    const { symEig } = await import("../../src/linalg/eigen.js");
+    // reference: the op's formulas evaluated with Jacobi's eigendecomposition (relatively accurate)
+    const d = 24;
+    const gen = new Generator(31);
+    const data: number[] = [];
+    for (let i = 0; i < d; i++) for (let t = 0; t < 12; t++) data.push(gen.normal() * 10 ** (-i / 6));
+    const x = tensor(data, [1, d, 3, 4], "float64");
+    const c = covariancePool(x, { normalization: "none", output: "full" }).data as Float64Array;
+    const j = symEig(c, d, "jacobi");
+    for (const normalization of ["logm", "sqrtm"] as const) {
+      const y = covariancePool(x, { normalization, output: "full" });
+      const lmax = j.values[0] as number;
+      const f = Array.from(j.values, (l) => (normalization === "logm" ? Math.log(Math.max(l, 0) + 1e-3) : l > 2 ** (Math.floor(Math.log2(lmax)) - 23) ? Math.sqrt(l) : 0));
+      for (let r = 0; r < d; r++) for (let s = 0; s < d; s++) {
+        let want = 0;
+        for (let k = 0; k < d; k++) want += (j.vectors[r * d + k] as number) * (f[k] as number) * (j.vectors[s * d + k] as number);
+        expect(Math.abs((y.data[r * d + s] as number) - want), `${normalization} [${r},${s}]`).toBeLessThan(1e-9);
+      }
+    }
+  });
+});

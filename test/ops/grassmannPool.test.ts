@@ -138,3 +138,62 @@ describe("grassmannPool: properties", () => {
     );
   });
 });
+
+describe("grassmannPool: scale, range and non-finite input", () => {
+  const scaledT = (x: Tensor, s: number): Tensor => tensor(Array.from(x.data, (v) => v * s), [...x.shape], "float64");
+  it("x·s gives the projector of x for s = 1e70, 1e77, 1e150, 1e200, 1e-150, 1e-300 (float64, up to rounding)", () => {
+    // The example of the hardening issue: with the old eigensolver s ≥ 1e77 returned an identity-like
+    // projector and 1e200 overflowed X Xᵀ.
+    for (const shape of [[1, 3, 1, 3], [2, 5, 2, 3], [1, 12, 3, 5]]) {
+      const x = randomT(shape, 7);
+      const c = shape[1] as number;
+      const ref = grassmannPool(x, { k: 2 });
+      for (const s of [1e70, 1e77, 1e150, 1e200, 1e-150, 1e-300]) {
+        const p = grassmannPool(scaledT(x, s), { k: 2 });
+        expectClose(p.data, ref.data, { atol: 1e-12, rtol: 0 }, `C = ${c}, s = ${s}`);
+      }
+    }
+  });
+  it("the gradient scales as 1/s (P is homogeneous of degree 0) and stays finite", () => {
+    const x = randomT([1, 4, 2, 3], 9);
+    const g = randomT([1, 4, 4], 10);
+    const [ref] = grassmannPool.vjp(x, { k: 2 }).backward(g);
+    for (const s of [1e77, 1e150, 1e-150]) {
+      const [dx] = grassmannPool.vjp(scaledT(x, s), { k: 2 }).backward(g);
+      expectClose(Array.from(dx!.data, (v) => v * s), ref!.data, { atol: 1e-10, rtol: 1e-8 }, `s = ${s}`);
+    }
+  });
+  it("an image with a NaN or ±∞ element gets NaN output and gradient; the other images are unaffected", () => {
+    const x = randomT([2, 3, 2, 2], 11);
+    const ref = grassmannPool.vjp(x, { k: 2 });
+    const g = randomT([2, 3, 3], 12);
+    const [dref] = ref.backward(g);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const xb = tensor(Array.from(x.data), [2, 3, 2, 2], "float64");
+      xb.data[5] = bad;
+      const { output, backward } = grassmannPool.vjp(xb, { k: 2 });
+      expect(Array.from(output.data.subarray(0, 9)).every(Number.isNaN), `${bad}`).toBe(true);
+      expect(Array.from(output.data.subarray(9))).toEqual(Array.from(ref.output.data.subarray(9)));
+      const [dx] = backward(g);
+      expect(Array.from(dx!.data.subarray(0, 12)).every(Number.isNaN)).toBe(true);
+      expect(Array.from(dx!.data.subarray(12))).toEqual(Array.from(dref!.data.subarray(12)));
+      // the compact descriptor follows
+      const z = grassmannCompactPool(xb, randomT([3, 2], 13), { k: 2 });
+      expect(Number.isNaN(z.data[0])).toBe(true);
+      expect(Number.isFinite(z.data[2])).toBe(true);
+    }
+  });
+});
+
+describe("grassmannPool: maxDim", () => {
+  it("refuses C > maxDim (default 1024) up front, in the op and outputShape, naming the option; a raised limit allows it", () => {
+    expect(() => grassmannPool.outputShape([1, 1025, 1, 1], { k: 1 })).toThrow(/grassmannPool: channel count D = 1025 exceeds maxDim = 1024.*pass \{ maxDim: 1025 \}/);
+    expect(grassmannPool.outputShape([1, 1025, 1, 1], { k: 1, maxDim: 1025 })).toEqual([1, 1025, 1025]);
+    expect(grassmannPool.outputShape([1, 1025, 1, 1], { k: 1, maxDim: Infinity })).toEqual([1, 1025, 1025]);
+    const x = randomT([1, 6, 2, 2], 3);
+    expect(() => grassmannPool(x, { k: 1, maxDim: 5 })).toThrow(/grassmannPool: channel count D = 6 exceeds maxDim = 5/);
+    expect(() => grassmannCompactPool(x, randomT([6, 2], 4), { k: 1, maxDim: 5 })).toThrow(/grassmannCompactPool: channel count D = 6 exceeds maxDim = 5/);
+    expect(grassmannPool(x, { k: 1, maxDim: 6 }).shape).toEqual([1, 6, 6]);
+    for (const bad of [0, 1.5, -1, NaN, "9"]) expect(() => grassmannPool(x, { k: 1, maxDim: bad as number })).toThrow(/grassmannPool: maxDim must be/);
+  });
+});

@@ -18,6 +18,7 @@ interface Case {
 }
 
 const f64 = (v: number[] | number[][], shape: number[]) => tensor(v.flat(), shape, "float64");
+const rt = (shape: number[], seed: number): Tensor => randn(shape, { seed, dtype: "float64" });
 
 describe("lowRankBilinearPool: shape / smoke", () => {
   it("[N, Cx, H, W], [N, Cy, H, W] -> [N, O] (mean/sum) or [N, O, H, W] (none); y may be [N, Cy]; both dtypes", () => {
@@ -227,4 +228,65 @@ describe("lowRankBilinearPool: properties", () => {
       { numRuns: 30 },
     );
   });
+});
+
+describe("lowRankBilinearPool: many locations (several blocks of the GEMM path)", () => {
+  /** Direct per-location evaluation of f = P(σ(U x_l + b_u) ∘ σ(V y_l + b_v)) + b_p (independent reference). */
+  function direct(x: Tensor, y: Tensor, U: Tensor, V: Tensor, P: Tensor, bu: Tensor, bv: Tensor, bp: Tensor, pooling: "mean" | "sum" | "none", bcast: boolean): number[] {
+    const [n, cx] = x.shape as [number, number];
+    const l = x.size / (n * cx);
+    const cy = y.shape[1] as number;
+    const [o, d] = P.shape as [number, number];
+    const out: number[] = [];
+    for (let s = 0; s < n; s++) {
+      const perLoc: number[][] = [];
+      for (let t = 0; t < l; t++) {
+        const h: number[] = [];
+        for (let r = 0; r < d; r++) {
+          let a = bu.data[r] as number;
+          for (let j = 0; j < cx; j++) a += (U.data[r * cx + j] as number) * (x.data[(s * cx + j) * l + t] as number);
+          let c = bv.data[r] as number;
+          for (let j = 0; j < cy; j++) c += (V.data[r * cy + j] as number) * (y.data[bcast ? s * cy + j : (s * cy + j) * l + t] as number);
+          h.push(Math.tanh(a) * Math.tanh(c));
+        }
+        perLoc.push(Array.from({ length: o }, (_, k) => h.reduce((acc, hr, r) => acc + (P.data[k * d + r] as number) * hr, bp.data[k] as number)));
+      }
+      if (pooling === "none") for (let k = 0; k < o; k++) for (let t = 0; t < l; t++) out.push(perLoc[t]![k]!);
+      else for (let k = 0; k < o; k++) {
+        const sum = perLoc.reduce((acc, f) => acc + f[k]! - (bp.data[k] as number), 0);
+        out.push((pooling === "mean" ? sum / l : sum) + (bp.data[k] as number));
+      }
+    }
+    return out;
+  }
+  for (const pooling of ["mean", "sum", "none"] as const) {
+    for (const bcast of [false, true]) {
+      it(`L = 600, pooling ${pooling}${bcast ? ", broadcast y" : ""}: forward equals the direct sum; backward passes directional finite differences`, () => {
+        const x = rt([2, 5, 20, 30], 1);
+        const y = bcast ? rt([2, 4], 2) : rt([2, 4, 20, 30], 2);
+        const U = rt([6, 5], 3), V = rt([6, 4], 4), P = rt([3, 6], 5), bu = rt([6], 6), bv = rt([6], 7), bp = rt([3], 8);
+        const opts = { pooling };
+        const { output, backward } = lowRankBilinearPool.vjp(x, y, U, V, P, bu, bv, bp, opts);
+        expectClose(output.data, direct(x, y, U, V, P, bu, bv, bp, pooling, bcast), { atol: 1e-12, rtol: 1e-12 });
+        const g = rt([...output.shape], 9);
+        const grads = backward(g);
+        const inputs = [x, y, U, V, P, bu, bv, bp];
+        const loss = (ts: Tensor[]): number => {
+          const f = lowRankBilinearPool(ts[0]!, ts[1]!, ts[2]!, ts[3]!, ts[4]!, ts[5]!, ts[6]!, ts[7]!, opts);
+          let acc = 0;
+          for (let i = 0; i < f.size; i++) acc += (f.data[i] as number) * (g.data[i] as number);
+          return acc;
+        };
+        const h = 1e-6;
+        inputs.forEach((t, idx) => {
+          const dir = rt([...t.shape], 100 + idx);
+          const shift = (sgn: number): Tensor[] => inputs.map((u, j) => (j === idx ? tensor(Array.from(u.data, (v, i) => v + sgn * h * (dir.data[i] as number)), [...u.shape], "float64") : u));
+          const fd = (loss(shift(1)) - loss(shift(-1))) / (2 * h);
+          let an = 0;
+          for (let i = 0; i < t.size; i++) an += (grads[idx]!.data[i] as number) * (dir.data[i] as number);
+          expect(Math.abs(an - fd), `input ${idx}`).toBeLessThan(1e-6 * (1 + Math.abs(fd)));
+        });
+      });
+    }
+  }
 });

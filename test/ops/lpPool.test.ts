@@ -50,12 +50,13 @@ describe("lpPool — errors", () => {
     expect(() => lpPool1d(zeros([1, 4]), { normType: NaN, kernelSize: 2 })).toThrow("lpPool1d: normType must be a number, got NaN");
     expect(() => lpPool1d(zeros([1, 4]), { normType: "2" as never, kernelSize: 2 })).toThrow('lpPool1d: normType must be a number, got "2"');
   });
-  it("rejects bad sizes, kernel larger than the input, padding (not an LP option), wrong rank, int32", () => {
+  it("rejects bad sizes, kernel larger than the input, padding past half the kernel, dilation (not an LP option), wrong rank, int32", () => {
     expect(() => lpPool2d(x, { normType: 2, kernelSize: 0 })).toThrow("lpPool2d: kernelSize must be positive integers, got 0");
     expect(() => lpPool2d(x, { normType: 2, kernelSize: 2, stride: 1.5 })).toThrow("lpPool2d: stride must be positive integers, got 1.5");
     expect(() => lpPool2d(x, { normType: 2, kernelSize: 5 })).toThrow(/^lpPool2d: kernel is larger than the padded input: input size \[4, 4\]/);
-    expect(() => lpPool2d(x, { normType: 2, kernelSize: 2, padding: 1 } as never)).toThrow(
-      'lpPool2d: unknown option "padding"; known options: normType, kernelSize, stride, ceilMode',
+    expect(() => lpPool2d(x, { normType: 2, kernelSize: 2, padding: 2 })).toThrow("lpPool2d: padding must be at most half the kernel size, got padding 2 for kernelSize 2");
+    expect(() => lpPool2d(x, { normType: 2, kernelSize: 2, dilation: 1 } as never)).toThrow(
+      'lpPool2d: unknown option "dilation"; known options: normType, kernelSize, stride, padding, ceilMode',
     );
     expect(() => lpPool3d(zeros([4, 4]), { normType: 2, kernelSize: 2 })).toThrow("lpPool3d: x must have shape [N, C, D, H, W] or [C, D, H, W], got [4, 4]");
     expect(() => lpPool2d(zeros([1, 1, 4, 4], "int32"), { normType: 2, kernelSize: 2 })).toThrow("lpPool2d: x must be float32 or float64, got int32");

@@ -295,3 +295,29 @@ describe("maxPool — properties", () => {
     });
   }
 });
+
+describe("maxPool — absurd kernel, padding and dilation", () => {
+  it("kernelSize 2e9 + 1, padding 1e9 on [1, 1, 64]: every window is the whole input (cost follows the input, not the padding)", () => {
+    const x = randn([1, 1, 64], { seed: 4, dtype: "float64" });
+    const { output, indices } = maxPool1dWithIndices(x, { kernelSize: 2e9 + 1, padding: 1e9, stride: 1 });
+    const xs = Array.from(x.data);
+    const best = Math.max(...xs);
+    expect([...output.shape]).toEqual([1, 1, 64]);
+    expect([...output.data]).toEqual(new Array(64).fill(best));
+    expect([...indices.data]).toEqual(new Array(64).fill(xs.indexOf(best)));
+    // 500× the padding: stepping through it tap by tap would take hours, the division takes no longer
+    const far = maxPool1d(x, { kernelSize: 1e12 + 1, padding: 5e11, stride: 1 });
+    expect([...far.data]).toEqual(new Array(64).fill(best));
+  });
+
+  it("a window missing the input whose PyTorch index would not fit int32: −∞ without indices, an op error with them", () => {
+    const x = tensor([7], [1, 1, 1], "float64");
+    const opts = { kernelSize: 2, dilation: 5e9, padding: 2.5e9, stride: 1 };
+    expect([...maxPool1d(x, opts).data]).toEqual([-Infinity]);
+    expect(() => maxPool1dWithIndices(x, opts)).toThrow(/^maxPool1dWithIndices: dilation \[5000000000\] makes an output window miss the input .*int32/);
+    // a first tap that fits int32 keeps PyTorch's index: taps at −1e9 and 1e9, the first on the grid in bounds is 1e9
+    const r = maxPool1dWithIndices(x, { kernelSize: 2, dilation: 2e9, padding: 1e9, stride: 1 });
+    expect([...r.output.data]).toEqual([-Infinity]);
+    expect([...r.indices.data]).toEqual([1e9]);
+  });
+});

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { roiAlign } from "../../src/ops/roiAlign.js";
+import { roiPool } from "../../src/ops/roiPool.js";
+import { checkSampling, MAX_SAMPLES_PER_ROI } from "../../src/geometry/roi.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { expectClose, tolFor } from "../helpers/close.js";
 import { expected, fromJSON, loadFixture } from "../helpers/fixtures.js";
@@ -8,6 +10,43 @@ import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
 
 const ar16 = (dtype: "float32" | "float64" = "float32"): Tensor => tensor(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4], dtype);
 const box = (...v: number[]): Tensor => tensor([v], [1, 5]);
+
+describe("roiAlign: the sampling cap (2^24 samples per box)", () => {
+  const x = ar16("float64");
+  it("samplingRatio 1e6 is refused up front (it ran for hours): forward and outputShape", () => {
+    const msg = /^roiAlign: samplingRatio 1000000 needs a 1000000 × 1000000 sampling grid per bin, 1000000000000 samples over its 1 × 1 bins, more than the 16777216 \(2\^24\) samples per box/;
+    expect(() => roiAlign(x, box(0, 0, 0, 3, 3), { outputSize: 1, samplingRatio: 1e6 })).toThrow(msg);
+    expect(() => roiAlign.outputShape([1, 1, 4, 4], 1, { outputSize: 1, samplingRatio: 1e6 })).toThrow(msg);
+  });
+
+  it("the cap is on samples per bin × bins: 3000 per axis is refused at outputSize 7; exactly 2^24 per box is allowed", () => {
+    expect(() => roiAlign(x, box(0, 0, 0, 3, 3), { outputSize: 7, samplingRatio: 3000 })).toThrow(/^roiAlign: samplingRatio 3000 needs .* 441000000 samples over its 7 × 7 bins/);
+    expect(() => roiAlign(x, box(0, 0, 0, 3, 3), { outputSize: 2, samplingRatio: 2049 })).toThrow(RangeError);
+    expect(() => checkSampling("roiAlign", 2, 2, 2048, 2048, "samplingRatio 2048")).not.toThrow();
+    expect(MAX_SAMPLES_PER_ROI).toBe(2 ** 24);
+    // a large allowed grid still gives the right number: the mean of the bilinear surface over the box
+    const y = roiAlign(tensor([0, 1, 2, 3], [1, 1, 2, 2], "float64"), box(0, 0, 0, 1, 1), { outputSize: 1, samplingRatio: 1024 });
+    expect(y.data[0]!).toBeCloseTo(1.5, 12);
+  });
+
+  it("the adaptive grid of a huge box counts the same way, and says how to avoid it", () => {
+    expect(() => roiAlign(x, box(0, 0, 0, 1e4, 1e4), { outputSize: 2 })).toThrow(/^roiAlign: boxes\[0\] needs a 5000 × 5000 sampling grid per bin, 100000000 samples .*pass a positive samplingRatio/);
+    expect(roiAlign(x, box(0, 0, 0, 1e4, 1e4), { outputSize: 2, samplingRatio: 2 }).shape).toEqual([1, 1, 2, 2]);
+  });
+});
+
+describe("roiAlign / roiPool: coordinates that overflow x's dtype once scaled", () => {
+  it("float32 boxes times spatialScale past 3.4e38 are an op error (they made every bin NaN)", () => {
+    const x = ar16();
+    const big = tensor([[0, 0, 0, 3e38, 3]]);
+    expect(() => roiAlign(x, big, { outputSize: 2, spatialScale: 2, samplingRatio: 2 })).toThrow(/^roiAlign: boxes\[0\] coordinates times spatialScale overflow float32; got a box edge or size of Infinity$/);
+    expect(() => roiPool(x, big, { outputSize: 2, spatialScale: 2 })).toThrow(/^roiPool: boxes\[0\] coordinates times spatialScale overflow float32/);
+    // the size overflows even though both edges are finite
+    expect(() => roiAlign(x, tensor([[0, -3e38, 0, 3e38, 3]]), { outputSize: 2, samplingRatio: 2 })).toThrow(/^roiAlign: boxes\[0\] coordinates times spatialScale overflow float32/);
+    // float64 has the range: the same box is fine
+    expect(roiAlign(ar16("float64"), tensor([[0, 0, 0, 3e38, 3]], [1, 5], "float64"), { outputSize: 2, spatialScale: 2, samplingRatio: 2 }).shape).toEqual([1, 1, 2, 2]);
+  });
+});
 
 describe("roiAlign: shape / smoke", () => {
   it("returns [K, C, ph, pw] in the input dtype, and outputShape agrees", () => {
@@ -39,6 +78,9 @@ describe("roiAlign: errors", () => {
     expect(() => roiAlign(x, box(3, 0, 0, 3, 3), { outputSize: 2 })).toThrow("roiAlign: boxes[0] batch index must be in [0, 0] for a batch of 1, got 3");
     expect(() => roiAlign(x, box(0, 0, Infinity, 3, 3), { outputSize: 2 })).toThrow("roiAlign: boxes[0] coordinates must be finite");
     expect(() => roiAlign(x, box(0, 0, 0, 1e12, 3), { outputSize: 2 })).toThrow("roiAlign: boxes[0] needs a 2 × 499999997952 sampling grid per bin");
+    // many boxes within the per-box cap whose grids together pass the size limit: an op error, not V8's
+    const many = tensor(Array.from({ length: 200 }, () => [0, 0, 0, 1.6e7, 0.5]).flat(), [200, 5], "float32");
+    expect(() => roiAlign(x, many, { outputSize: 1 })).toThrow(/^roiAlign: a sample grid of all boxes has 3200000000 elements/);
     expect(roiAlign(x, box(0, 0, 0, 1e12, 3), { outputSize: 2, samplingRatio: 2 }).shape).toEqual([1, 1, 2, 2]);
     expect(() => roiAlign(x, box(0, 0, 0, 3, 3), { outputSize: 2, samplingRatio: 1.5 })).toThrow("roiAlign: samplingRatio must be an integer, got 1.5");
     expect(() => roiAlign(x, box(0, 0, 0, 3, 3), { outputSize: 2, aligned: 1 as never })).toThrow("roiAlign: aligned must be a boolean, got 1");

@@ -26,6 +26,10 @@ describe("spatialPyramidPool: errors", () => {
   it("rejects bad levels, modes, ranks and unknown options", () => {
     expect(() => spatialPyramidPool(x, { levels: [] })).toThrow("spatialPyramidPool: levels must be a non-empty array of positive integers, got []");
     expect(() => spatialPyramidPool(x, { levels: [2, 0] })).toThrow("spatialPyramidPool: levels must hold positive integers, got [2, 0]");
+    // 1e5 levels of size 1 ran for 21 s (one adaptive pass per level) for 6e5 outputs
+    expect(() => spatialPyramidPool(x, { levels: new Array<number>(100000).fill(1) })).toThrow("spatialPyramidPool: levels must have at most 64 entries (SPP-net uses 3 or 4), got 100000");
+    expect(() => spatialPyramidPool.outputShape([...x.shape], { levels: new Array<number>(65).fill(1) })).toThrow(/^spatialPyramidPool: levels must have at most 64 entries/);
+    expect(spatialPyramidPool.outputShape([...x.shape], { levels: new Array<number>(64).fill(1) })[1]).toBe(64 * x.shape[1]!);
     expect(() => spatialPyramidPool(x, { levels: 2 as never })).toThrow("spatialPyramidPool: levels must be a non-empty array of positive integers, got 2");
     expect(() => spatialPyramidPool(x, { mode: "sum" as never })).toThrow('spatialPyramidPool: mode must be one of "max", "avg", got "sum"');
     expect(() => spatialPyramidPool(x, { level: [1] } as never)).toThrow('spatialPyramidPool: unknown option "level"');

@@ -8,8 +8,8 @@ import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { exampleInputs, listPools, type PoolMethod } from "../../src/registry.js";
 import { Generator } from "../../src/tensor/random.js";
-import { layerClasses, layers, PoolkitPoolLayer } from "../../src/tfjs/index.js";
-import { cl, distinct, opCases, toTf, useBackend } from "./setup.js";
+import { PoolkitPoolLayer } from "../../src/tfjs/index.js";
+import { cl, distinct, findLayerClass, layersByName, opCases, toTf, useBackend } from "./setup.js";
 
 const SPATIAL = { 1: [16], 2: [8, 8], 3: [6, 6, 6] } as const;
 const CHANNELS = 3;
@@ -67,7 +67,7 @@ const CASES = opCases(listPools());
 it("every registry method and rank has a layer class with a unique registered className (RoI methods are ops only)", () => {
   const names = new Set<string>();
   for (const { method, exportName } of CASES) {
-    const cls = layerClasses[exportName];
+    const cls = findLayerClass(exportName);
     if (method.category === "region" && method.inputs.length > 0) {
       expect(cls, `${exportName} is an op only`).toBeUndefined();
       continue;
@@ -83,10 +83,10 @@ it("every registry method and rank has a layer class with a unique registered cl
 
 describe("every layer trains, reports its output shape and round-trips through save/load", () => {
   for (const { method, rank, exportName } of CASES) {
-    if (!layerClasses[exportName]) continue; // ops only (RoI)
+    if (!findLayerClass(exportName)) continue; // ops only (RoI)
     it(`${exportName} (${rank}-d input)`, async () => {
       const inputShape = [...SPATIAL[rank], 2];
-      const poolLayer = layers[exportName]!({ seed: 7 });
+      const poolLayer = layersByName[exportName]!({ seed: 7 });
       const conv = convFor(rank, inputShape);
       const extra = extraInputs(poolLayer, method, rank, 8);
       // x → conv → pool([h, ...extra]) → (flatten) → dense; extra inputs enter the model as they are.

@@ -9,7 +9,7 @@ import { ops, opsWithIndices } from "../../src/tfjs/index.js";
 import * as core from "../../src/index.js";
 import type { AnyOp } from "../../src/registry.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
-import { BACKENDS, cf, cl, coreInputs, distinct, opCases, toTf, useBackend } from "./setup.js";
+import { BACKENDS, cf, cl, coreInputs, distinct, opCases, opsByName, opsWithIndicesByName, toTf, useBackend } from "./setup.js";
 import { expectClose } from "../helpers/close.js";
 
 const CASES = opCases(listPools());
@@ -28,7 +28,7 @@ it("covers every registry method that has an op", () => {
   for (const m of listPools()) {
     for (const rank of m.dims) {
       const e = m.exports[rank];
-      if (e) expect(ops[e], e).toBeTypeOf("function");
+      if (e) expect(opsByName[e], e).toBeTypeOf("function");
     }
   }
 });
@@ -40,7 +40,7 @@ for (const backend of BACKENDS) {
 
     for (const { method, rank, exportName } of CASES) {
       it(`${exportName}: output and gradients equal the core op's (channelsLast and channelsFirst)`, () => {
-        const op = ops[exportName]!;
+        const op = opsByName[exportName]!;
         const coreOp = method.ops[rank]!;
         const { x, extra, options } = coreInputs(method, rank);
         const vjp = coreOp.vjp(x, ...extra, options);
@@ -111,10 +111,14 @@ describe("tfjs op argument checks", () => {
     expect(() => soft()(xt, { kernelSize: 2, dataFormat: "NHWC" as never })).toThrow(
       'softPool2d: dataFormat must be "channelsLast" or "channelsFirst", got "NHWC"',
     );
-    expect(() => soft()(xt, 3 as never)).toThrow("softPool2d: options must be an object, got 3");
+    expect(() => soft()(xt, 3 as never)).toThrow("softPool2d: options must be a plain object, got 3");
+    expect(() => soft()(xt, new Map([["kernelSize", 2]]) as never)).toThrow("softPool2d: options must be a plain object, got Map");
     expect(() => soft()(tf.zeros([1, 4, 4, 2], "bool" as never), { kernelSize: 2 })).toThrow(/softPool2d: x must be a float32 or int32 tf.Tensor, got dtype bool/);
-    // The core op's own validation comes through with its message.
-    expect(() => soft()(xt, { kernelSize: 2, kernel_size: 2 })).toThrow(/softPool2d: unknown option "kernel_size"/);
+    // An unknown option (a compile error too) names the op's options, dataFormat included.
+    // @ts-expect-error -- the typo is the point: JavaScript callers get the run-time check
+    expect(() => soft()(xt, { kernelSize: 2, kernel_size: 2 })).toThrow(
+      'softPool2d: unknown option "kernel_size"; known options: kernelSize, stride, padding, gradMode, dataFormat',
+    );
     // Unbatched input is poolkit-only: in channels-last it could not be told apart from a batch.
     expect(() => soft()(tf.zeros([4, 4, 2]), { kernelSize: 2 })).toThrow("softPool2d: x must be batched in tfjs ops: [N, H, W, C], got shape [4, 4, 2]");
     expect(() => soft()(tf.zeros([2, 4, 4]), { kernelSize: 2, dataFormat: "channelsFirst" })).toThrow(
@@ -137,9 +141,9 @@ describe("optional inputs left out with null", () => {
     const grads = vjp.backward(dy);
     tf.tidy(() => {
       const args = [cl(toTf(x)), cl(toTf(y)), toTf(U), toTf(V), toTf(P)];
-      const tfOut = ops.lowRankBilinearPool(...args, null, null, null, options);
+      const tfOut = opsByName.lowRankBilinearPool!(...args, null, null, null, options);
       expect(Array.from(tfOut.dataSync())).toEqual(Array.from(out.data));
-      const g = tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(ops.lowRankBilinearPool(...ts, null, null, null, options), toTf(dy))))(args);
+      const g = tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(opsByName.lowRankBilinearPool!(...ts, null, null, null, options), toTf(dy))))(args);
       expectClose(cf(g[0]!).dataSync(), grads[0]!.data, { atol: 1e-6, rtol: 1e-6 }, "dx");
       expectClose(cf(g[1]!).dataSync(), grads[1]!.data, { atol: 1e-6, rtol: 1e-6 }, "dy");
       for (const i of [2, 3, 4]) expectClose(g[i]!.dataSync(), grads[i]!.data, { atol: 1e-6, rtol: 1e-6 }, `grad ${i}`);
@@ -152,7 +156,7 @@ describe("learnable inputs train with tf.variableGrads and optimizers", () => {
   for (const m of listPools().filter((p) => p.learnable.length > 0 && p.exports[2])) {
     it(`${m.exports[2]}: ${m.learnable.join(", ")} move and the loss falls`, () => {
       const { x, extra, options } = coreInputs(m, 2);
-      const op = ops[m.exports[2]!]!;
+      const op = opsByName[m.exports[2]!]!;
       const xTf = cl(toTf(x));
       const args = extra.map((t, i) => {
         const spec = m.inputs[i]!;
@@ -187,7 +191,7 @@ describe("index-returning ops (opsWithIndices)", () => {
 
   for (const name of names) {
     it(`${name}: output, indices and gradient equal the core op's`, () => {
-      const op = opsWithIndices[name]!;
+      const op = opsWithIndicesByName[name]!;
       const coreOp = (core as unknown as Record<string, AnyOp>)[name]!;
       const { x, options } = coreInputs(op.method, op.rank);
       const vjp = coreOp.vjp(x, options);

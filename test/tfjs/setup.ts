@@ -6,12 +6,33 @@ import path from "node:path";
 import { exampleInputs, type PoolMethod } from "../../src/registry.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
+import { layers, ops, opsWithIndices, findLayerClass, type AnyPoolLayerConfig, type AnyTfPoolOp, type AnyTfPoolOpWithIndices, type PoolkitPoolLayer } from "../../src/tfjs/index.js";
 
 const require = createRequire(import.meta.url);
 // In Node the wasm backend reads its .wasm binaries from disk: point it at the package's dist folder.
 setWasmPaths(path.join(path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + path.sep);
 
 export const BACKENDS = ["cpu", "wasm"] as const;
+
+/**
+ * Turn off, on one cpu backend instance, the notice it prints on its first tensor write in Node
+ * ("Hi, looks like you are running TensorFlow.js in Node.js. To speed things up dramatically,
+ * install our node backend…"): these tests use the pure-JS cpu backend on purpose (tfjs-node
+ * downloads a native binary). The notice is guarded by the instance's `firstUse` flag
+ * (tfjs-backend-cpu `backend_cpu.ts`, `MathBackendCPU.write`); clearing that flag silences exactly it.
+ * Not `env().set("IS_TEST" | "PROD", true)`: those mute every tfjs warning and log
+ * (tfjs-core `log.ts`), real ones included. Returns whether the flag was found; banner.test.ts fails
+ * if a tfjs upgrade renames it.
+ */
+export function quietNodeBanner(backend: unknown): boolean {
+  if (backend === null || typeof backend !== "object" || typeof (backend as { firstUse?: unknown }).firstUse !== "boolean") return false;
+  (backend as { firstUse: boolean }).firstUse = false;
+  return true;
+}
+
+// Before any test file creates a tensor: `findBackend` builds the cpu backend (synchronously) without
+// making it the active one.
+quietNodeBanner(tf.findBackend("cpu"));
 
 export async function useBackend(name: string): Promise<void> {
   const ok = await tf.setBackend(name);
@@ -89,3 +110,13 @@ export function opCases(methods: readonly PoolMethod[]): { method: PoolMethod; r
   }
   return out;
 }
+
+// The registry-driven tests look ops and layers up by run-time names (a method's `exports[rank]`);
+// user code with literal names gets the typed `ops.softPool2d` / `layers.softPool2d` instead.
+/** `ops` by a run-time name. */
+export const opsByName = ops as unknown as Readonly<Record<string, AnyTfPoolOp | undefined>>;
+/** `opsWithIndices` by a run-time name. */
+export const opsWithIndicesByName = opsWithIndices as unknown as Readonly<Record<string, AnyTfPoolOpWithIndices | undefined>>;
+/** `layers` by a run-time name. */
+export const layersByName = layers as unknown as Readonly<Record<string, ((config?: AnyPoolLayerConfig) => PoolkitPoolLayer) | undefined>>;
+export { findLayerClass };

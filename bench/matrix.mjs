@@ -1,0 +1,215 @@
+#!/usr/bin/env node
+/**
+ * Matrix-bound workloads of issue 9 (covariance sqrtm/logm/Newton–Schulz, bilinear, low-rank bilinear,
+ * one C = 1024 covariance), poolkit (TypeScript matrix core, one thread) against PyTorch CPU with one
+ * thread (bench/torch_matrix.py through /usr/bin/python3; skipped when torch is missing), float32,
+ * forward and forward+backward. Rounds alternate (poolkit, torch, poolkit, …) so both see the same
+ * machine noise; medians of all timed calls; ratio = poolkit / torch (above 1: poolkit slower).
+ *
+ *   npm run build && node bench/matrix.mjs [--rounds 3] [--only cov-sqrtm-256-8,…] [--blas openblas|netlib|both]
+ *                                          [--poolkit path/to/dist/index.js] [--out bench/results/matrix]
+ *                                          [--eigen 256,512,1024]  (symEig timings; "" to skip)
+ *
+ * `--blas netlib` runs torch with LD_LIBRARY_PATH pointing at Debian's reference BLAS/LAPACK
+ * (/usr/lib/x86_64-linux-gnu/{blas,lapack}) for that process only; `openblas` uses whatever
+ * libblas.so.3 the system's alternatives select. Nothing global is changed.
+ * Writes <out>.json and <out>.md.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { availableParallelism, loadavg } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const rounds = Number(opt("rounds", "3"));
+const only = opt("only", "");
+const blasMode = opt("blas", "openblas");
+const pkPath = resolve(opt("poolkit", resolve(here, "..", "dist", "index.js")));
+const out = resolve(opt("out", resolve(here, "results", "matrix")));
+const pk = await import(pathToFileURL(pkPath).href);
+const loadStart = loadavg()[0];
+let commit = "unknown";
+try {
+  commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: dirname(pkPath), encoding: "utf8" }).trim();
+} catch {
+  // not a git checkout
+}
+
+/** Same shapes as bench/torch_matrix.py. `budget`: seconds of calls per round (at least one call). */
+const WORKLOADS = [
+  { name: "cov-sqrtm-256-8", label: "covariancePool sqrtm [8,256,14,14]", budget: 4 },
+  { name: "cov-logm-256-8", label: "covariancePool logm [8,256,14,14]", budget: 4 },
+  { name: "cov-sqrtm-64-8", label: "covariancePool sqrtm [8,64,14,14]", budget: 1.5 },
+  { name: "cov-logm-64-8", label: "covariancePool logm [8,64,14,14]", budget: 1.5 },
+  { name: "cov-ns5-64-8", label: "covariancePool newton-schulz 5 [8,64,14,14]", budget: 1.5 },
+  { name: "lowrank-256", label: "lowRankBilinearPool d 256, x,y [8,512,14,14], O 200", budget: 4 },
+  { name: "bilinear-512", label: "bilinearPool [8,512,14,14]", budget: 4 },
+  { name: "cov-logm-1024-1", label: "covariancePool logm, C = 1024, one image [1,1024,14,14]", budget: 1 },
+].filter((w) => !only || only.split(",").includes(w.name));
+
+function rand(shape, seed) {
+  return pk.randn(shape, { seed, dtype: "float32" });
+}
+function scaled(t, s) {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) d[i] *= s;
+  return t;
+}
+
+function make(name) {
+  if (name.startsWith("cov-")) {
+    const [, norm, d, n] = name.split("-");
+    const normalization = { sqrtm: "sqrtm", logm: "logm", ns5: "newton-schulz" }[norm];
+    const x = rand([Number(n), Number(d), 14, 14], 1);
+    const opts = { normalization, ...(Number(d) > 1024 ? { maxDim: Number(d) } : {}) };
+    return { fwd: () => pk.covariancePool(x, opts), vjp: () => pk.covariancePool.vjp(x, opts) };
+  }
+  if (name === "bilinear-512") {
+    const a = rand([8, 512, 14, 14], 2);
+    return { fwd: () => pk.bilinearPool(a), vjp: () => pk.bilinearPool.vjp(a) };
+  }
+  if (name === "lowrank-256") {
+    const ins = [rand([8, 512, 14, 14], 3), rand([8, 512, 14, 14], 4), scaled(rand([256, 512], 5), 0.05), scaled(rand([256, 512], 6), 0.05), scaled(rand([200, 256], 7), 0.05), rand([256], 8), rand([256], 9), rand([200], 10)];
+    return { fwd: () => pk.lowRankBilinearPool(...ins), vjp: () => pk.lowRankBilinearPool.vjp(...ins) };
+  }
+  throw new Error(name);
+}
+
+function timePoolkit(w, mode, budgetS, warm) {
+  const f = make(w.name);
+  const call = mode === "fwd" ? () => f.fwd() : () => {
+    const { output, backward } = f.vjp();
+    backward(pk.full([...output.shape], 1, output.dtype));
+  };
+  // warm-up (V8 optimises hot loops after ~1 s of calls): only in the first round
+  if (warm) {
+    const t0 = performance.now();
+    do call(); while (performance.now() - t0 < Math.min(2000, budgetS * 1000));
+  }
+  const times = [];
+  const t0 = performance.now();
+  do {
+    const s = performance.now();
+    call();
+    times.push(performance.now() - s);
+  } while (performance.now() - t0 < budgetS * 1000);
+  return times;
+}
+
+class Torch {
+  static async start(blas) {
+    const env = { ...process.env, OMP_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1", MKL_NUM_THREADS: "1" };
+    if (blas === "netlib") env.LD_LIBRARY_PATH = "/usr/lib/x86_64-linux-gnu/blas:/usr/lib/x86_64-linux-gnu/lapack";
+    if (!existsSync("/usr/bin/python3")) return null;
+    const p = spawn("/usr/bin/python3", [resolve(here, "torch_matrix.py")], { env, stdio: ["pipe", "pipe", "inherit"] });
+    const t = new Torch(p);
+    const hello = await t.next().catch(() => null);
+    if (!hello || !hello.ready) return null;
+    t.info = hello;
+    return t;
+  }
+  constructor(p) {
+    this.p = p;
+    this.lines = createInterface({ input: p.stdout })[Symbol.asyncIterator]();
+  }
+  async next() {
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error("torch_matrix.py exited");
+    return JSON.parse(value);
+  }
+  async time(workload, mode, reps, warmup) {
+    this.p.stdin.write(JSON.stringify({ workload, mode, reps, warmup }) + "\n");
+    return (await this.next()).times;
+  }
+  stop() {
+    this.p.stdin.end();
+  }
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+// One symmetric eigendecomposition (float64, src/linalg/eigen.ts) at the sizes that set maxDim's default.
+const eigenSizes = opt("eigen", "256,512,1024").split(",").filter(Boolean).map(Number);
+const eigenRows = [];
+if (eigenSizes.length) {
+  const { symEig } = await import(pathToFileURL(resolve(dirname(pkPath), "linalg", "eigen.js")).href);
+  for (const n of eigenSizes) {
+    const g = pk.randn([n, n + 8], { seed: n, dtype: "float64" }).data;
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let t = 0; t < n + 8; t++) s += g[i * (n + 8) + t] * g[j * (n + 8) + t];
+      a[i * n + j] = s;
+      a[j * n + i] = s;
+    }
+    // warm-up: V8 optimises the solver's loops after about a second of calls
+    const w0 = performance.now();
+    do symEig(a, n); while (performance.now() - w0 < 1500);
+    const times = [];
+    const reps = n <= 256 ? 5 : n <= 512 ? 3 : 1;
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      symEig(a, n);
+      times.push(performance.now() - t0);
+    }
+    eigenRows.push({ n, ms: median(times), calls: reps });
+    console.log(`symEig D = ${n}: ${median(times).toFixed(0)} ms (median of ${reps})`);
+  }
+}
+
+const blasModes = blasMode === "both" ? ["openblas", "netlib"] : [blasMode];
+const peers = {};
+for (const b of blasModes) {
+  const t = await Torch.start(b);
+  if (t) peers[b] = t;
+  else console.log(`torch (${b}): not available — poolkit only`);
+}
+for (const [b, t] of Object.entries(peers)) console.log(`torch ${t.info.torch} (${b}): libblas = ${t.info.blas}`);
+
+const results = [];
+for (const w of WORKLOADS) {
+  for (const mode of ["fwd", "fwdbwd"]) {
+    const pkTimes = [];
+    const torchTimes = Object.fromEntries(Object.keys(peers).map((b) => [b, []]));
+    for (let r = 0; r < rounds; r++) {
+      pkTimes.push(...timePoolkit(w, mode, w.budget / rounds, r === 0));
+      const reps = Math.max(1, Math.min(20, pkTimes.length));
+      for (const [b, t] of Object.entries(peers)) torchTimes[b].push(...(await t.time(w.name, mode, reps, r === 0 ? 1 : 0)));
+    }
+    const row = { workload: w.name, label: w.label, mode, poolkitMs: median(pkTimes), poolkitCalls: pkTimes.length };
+    for (const b of Object.keys(peers)) {
+      row[`torch_${b}Ms`] = median(torchTimes[b]);
+      row[`ratio_${b}`] = row.poolkitMs / row[`torch_${b}Ms`];
+    }
+    results.push(row);
+    const peerText = Object.keys(peers).map((b) => `torch/${b} ${row[`torch_${b}Ms`].toFixed(1)} ms, ratio ${row[`ratio_${b}`].toFixed(2)}×`).join("; ");
+    console.log(`${w.label} ${mode}: poolkit ${row.poolkitMs.toFixed(1)} ms (${pkTimes.length} calls)${peerText ? "; " + peerText : ""}`);
+  }
+}
+for (const t of Object.values(peers)) t.stop();
+
+mkdirSync(dirname(out), { recursive: true });
+const meta = { date: new Date().toISOString(), node: process.version, poolkit: pkPath, commit, loadavg: [loadStart, loadavg()[0]], rounds, torch: Object.fromEntries(Object.entries(peers).map(([b, t]) => [b, t.info])) };
+writeFileSync(`${out}.json`, JSON.stringify({ meta, eigen: eigenRows, results }, null, 1) + "\n");
+const cols = Object.keys(peers);
+let md = `# Matrix workloads: poolkit vs PyTorch CPU (1 thread, float32)\n\n${meta.date}, Node ${meta.node}, poolkit ${commit}, ${rounds} alternating rounds, medians; ratio = poolkit / torch.\n`;
+md += `1-minute load average ${meta.loadavg[0].toFixed(1)} at the start, ${meta.loadavg[1].toFixed(1)} at the end (on ${availableParallelism()} cores).\n`;
+for (const b of cols) md += `torch ${peers[b].info.torch} with ${b}: ${peers[b].info.blas}\n`;
+md += `\n| workload | mode | poolkit ms |${cols.map((b) => ` torch (${b}) ms | ratio (${b}) |`).join("")}\n|---|---|---|${cols.map(() => "---|---|").join("")}\n`;
+for (const r of results) md += `| ${r.label} | ${r.mode === "fwd" ? "forward" : "forward+backward"} | ${r.poolkitMs.toFixed(1)} |${cols.map((b) => ` ${r[`torch_${b}Ms`].toFixed(1)} | ${r[`ratio_${b}`].toFixed(2)}× |`).join("")}\n`;
+if (eigenRows.length) {
+  md += `\nOne symmetric eigendecomposition (float64, Householder + implicit QL, TypeScript, one thread):\n\n| D | ms |\n|---|---|\n`;
+  for (const e of eigenRows) md += `| ${e.n} | ${e.ms.toFixed(0)} |\n`;
+}
+writeFileSync(`${out}.md`, md);
+console.log(`wrote ${out}.json and ${out}.md`);
