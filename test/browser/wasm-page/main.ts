@@ -103,6 +103,8 @@ function avgCase(gen: Generator, i: number): AvgCase {
 interface BackendRun {
   backend: string;
   inWasm: boolean;
+  /** The input's bits after forward and backward equal what went in (no op mutates its input). */
+  inputUnchanged?: boolean;
   error?: string;
   output?: string;
   indices?: string;
@@ -126,6 +128,7 @@ function runMax(c: MaxCase, b: BackendName): BackendRun {
         output: bytes64(output.output.data),
         indices: bytes64(output.indices.data),
         dx: bytes64((dx as Tensor).data),
+        inputUnchanged: bytes64(x.data) === bytes64(c.x),
       };
     });
   } catch (e) {
