@@ -7,16 +7,15 @@
  * `apt-get install -y chromium`. Without it this file fails (it never skips).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Browser, Page } from "puppeteer-core";
+import { launchChromium, requireBrowserAndBuild, root, startServe, watchProblems } from "./harness.js";
 import { listPools } from "../../src/registry.js";
 
-const root = join(__dirname, "..", "..");
-const CHROMIUM = process.env.POOLKIT_CHROMIUM ?? "/usr/bin/chromium";
 const SHOTS = join(root, "test-output", "screenshots");
 const methods = listPools().filter((m) => m.dims.includes(2));
 
@@ -94,56 +93,15 @@ async function blankFigures(selector: string): Promise<{ figures: number; blank:
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`the browser test needs Debian's chromium at ${CHROMIUM}: run \`apt-get update && apt-get install -y chromium\` (as .ci/run does), or set POOLKIT_CHROMIUM to a Chromium binary`);
-  }
-  if (!existsSync(join(root, "dist", "cli", "main.js"))) throw new Error("dist/ is missing: run `npm run build` first (npm test does)");
+  requireBrowserAndBuild();
   const site = join(scratch, "site");
   const b = spawnSync(process.execPath, [join(root, "scripts", "build-playground.mjs"), "--outdir", site], { encoding: "utf8" });
   if (b.status !== 0) throw new Error(`build-playground failed: ${b.stderr}`);
-  // poolkit's own static server, as a user starts it, on a free port
-  server = spawn(process.execPath, [join(root, "dist", "cli", "main.js"), "serve", site, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-  base = await new Promise<string>((ok, fail) => {
-    // Read whole lines only (a chunk may end mid-line) and take the port from serve's own announcement,
-    // `serving <dir> at http://127.0.0.1:<port>/ (Ctrl-C to stop)` (src/cli/commands.ts), so no other
-    // output that mentions an address can be mistaken for it; the port must be the one the OS chose.
-    let out = "";
-    let err = "";
-    let pending = "";
-    const timer = setTimeout(() => fail(new Error(`poolkit serve did not say where it listens: ${out}${err}`)), 10_000);
-    server?.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-    server?.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      pending += d.toString();
-      let nl: number;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, nl).replace(/\r$/, "");
-        pending = pending.slice(nl + 1);
-        const m = /^serving .+ at (http:\/\/127\.0\.0\.1:(\d+)\/) \(Ctrl-C to stop\)$/.exec(line);
-        if (m && Number(m[2]) > 0 && Number(m[2]) < 65536) {
-          clearTimeout(timer);
-          ok(m[1] as string);
-        }
-      }
-    });
-    server?.on("exit", (code) => {
-      clearTimeout(timer);
-      fail(new Error(`poolkit serve exited (${code}): ${out}${err}`));
-    });
-  });
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: join(scratch, "profile"),
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  ({ server, base } = await startServe(site));
+  browser = await launchChromium(join(scratch, "profile"));
   page = await browser.newPage();
   await page.evaluateOnNewDocument(IN_PAGE);
-  page.on("console", (msg) => {
-    if (msg.type() === "error") problems.push(`console: ${msg.text()}`);
-  });
-  page.on("pageerror", (err) => problems.push(`page error: ${String(err)}`));
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
+  watchProblems(page, problems);
   await page.setViewport({ width: 1280, height: 900 });
   mkdirSync(SHOTS, { recursive: true });
 }, 60_000);

@@ -22,15 +22,14 @@
  * `apt-get install -y chromium`. Without it this file fails (it never skips).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Browser, Page } from "puppeteer-core";
+import { launchChromium, requireBrowserAndBuild, startServe, watchProblems } from "./harness.js";
 
-const root = join(__dirname, "..", "..");
-const CHROMIUM = process.env.POOLKIT_CHROMIUM ?? "/usr/bin/chromium";
 const scratch = mkdtempSync(join(tmpdir(), "poolkit-wasm-browser-"));
 
 interface BackendRun {
@@ -136,10 +135,7 @@ const U = 2 ** -24;
 const gamma = (m: number): number => (m * U) / (1 - m * U);
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`the browser test needs Debian's chromium at ${CHROMIUM}: run \`apt-get update && apt-get install -y chromium\` (as .ci/run does), or set POOLKIT_CHROMIUM to a Chromium binary`);
-  }
-  if (!existsSync(join(root, "dist", "cli", "main.js"))) throw new Error("dist/ is missing: run `npm run build` first (npm test does)");
+  requireBrowserAndBuild();
   const site = join(scratch, "site");
   mkdirSync(site, { recursive: true });
   await build({
@@ -152,46 +148,11 @@ beforeAll(async () => {
     logLevel: "error",
   });
   copyFileSync(join(__dirname, "wasm-page", "index.html"), join(site, "index.html"));
-  server = spawn(process.execPath, [join(root, "dist", "cli", "main.js"), "serve", site, "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-  const base = await new Promise<string>((ok, fail) => {
-    // Whole lines only; the port from serve's own announcement
-    // `serving <dir> at http://127.0.0.1:<port>/ (Ctrl-C to stop)` (src/cli/commands.ts).
-    let out = "";
-    let err = "";
-    let pending = "";
-    const timer = setTimeout(() => fail(new Error(`poolkit serve did not say where it listens: ${out}${err}`)), 10_000);
-    server?.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-    server?.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      pending += d.toString();
-      let nl: number;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        const line = pending.slice(0, nl).replace(/\r$/, "");
-        pending = pending.slice(nl + 1);
-        const m = /^serving .+ at (http:\/\/127\.0\.0\.1:(\d+)\/) \(Ctrl-C to stop\)$/.exec(line);
-        if (m && Number(m[2]) > 0 && Number(m[2]) < 65536) {
-          clearTimeout(timer);
-          ok(m[1] as string);
-        }
-      }
-    });
-    server?.on("exit", (code) => {
-      clearTimeout(timer);
-      fail(new Error(`poolkit serve exited (${code}): ${out}${err}`));
-    });
-  });
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    userDataDir: join(scratch, "profile"),
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  let base: string;
+  ({ server, base } = await startServe(site));
+  browser = await launchChromium(join(scratch, "profile"));
   page = await browser.newPage();
-  page.on("console", (msg) => {
-    if (msg.type() === "error") problems.push(`console: ${msg.text()}`);
-  });
-  page.on("pageerror", (err) => problems.push(`page error: ${String(err)}`));
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
+  watchProblems(page, problems);
   const response = await page.goto(`${base}index.html`, { waitUntil: "load" });
   headers = response?.headers() ?? {};
   await page.waitForFunction("globalThis.__wasmResult !== undefined", { timeout: 40_000 });
