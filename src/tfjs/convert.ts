@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { allocArray } from "../tensor/alloc.js";
-import { fromArray, tensor, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, type Tensor } from "../tensor/tensor.js";
 
 /** TensorFlow.js's layout names: `channelsLast` = `[N, ...S, C]` (its default), `channelsFirst` = `[N, C, ...S]` (poolkit's). */
 export type DataFormat = "channelsLast" | "channelsFirst";
@@ -90,12 +90,15 @@ export function toCore(op: string, name: string, t: tf.Tensor, toFirst = false):
     throw new PoolkitTypeError(op, `${name} must be a float32 or int32 tf.Tensor, got dtype ${t.dtype}`);
   }
   const data = t.dataSync() as Float32Array | Int32Array;
-  if (!toFirst || t.rank < 3) return tensor(data, t.shape, t.dtype);
   const shape = t.shape;
-  const c = shape[shape.length - 1] as number;
-  const out = allocArray(t.dtype, data.length) as Float32Array | Int32Array;
-  swapLastTwo(data, out, shape[0] as number, spatialSize(shape, 1, shape.length - 1), c);
-  return fromArray(out, shapeToFirst(shape));
+  const transpose = toFirst && t.rank >= 3;
+  // One copy, straight into the storage of the active backend (WebAssembly memory under a wasm
+  // backend, where the fast kernels read it in place); the view is taken after the allocation.
+  const out = emptyTensor(transpose ? shapeToFirst(shape) : shape, t.dtype);
+  const dst = out.data as Float32Array | Int32Array;
+  if (!transpose) dst.set(data);
+  else swapLastTwo(data, dst, shape[0] as number, spatialSize(shape, 1, shape.length - 1), shape[shape.length - 1] as number);
+  return out;
 }
 
 /**
