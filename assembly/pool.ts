@@ -242,3 +242,4 @@ export function avgBackward(
     }
   }
 }
+export { softmaxForward, softmaxBackward, lpForward } from "./weighted";

@@ -1,0 +1,264 @@
+// Weighted-window kernels (float32): the softmax windows of SoftPool and LIP, and power-average (LP)
+// pooling fused into one pass. Counterparts of src/ops/softmaxWindows.ts and src/ops/lpPool.ts (the
+// readable references); geometry as in pool.ts: three axes (A = depth, B = height, C = width), start/end
+// per output position, every step 1 (neither method has dilation), and an interior run of output
+// columns [cLo, cHi) whose windows have cK taps starting cStride apart, taken 4 at a time by SIMD.
+import { exp4, expf32, ldd, ldf, ldi, load4, stf } from "./util";
+
+/**
+ * y = Σ e^{L−m}·x / Σ e^{L−m} over each window, m = the window's largest logit (x and L may be the
+ * same pointer: SoftPool). One exponential per tap, both sums in the same pass. Float32 arithmetic:
+ * the exponential is {@link expf32} (~1e−7 relative) and the sums are float32 in scan order; the SIMD
+ * lanes and the scalar path perform the same operations, so the result does not depend on the build.
+ * NaN anywhere in a window's logits gives NaN (the reference too: e^{NaN} poisons both sums).
+ */
+export function softmaxForward(
+  x: usize, L: usize, y: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32,
+): void {
+  const HW = H * W;
+  for (let p = 0; p < planes; p++) {
+    const off = (<usize>p * <usize>inPlane) << 2;
+    const xp = x + off;
+    const lp = L + off;
+    let o = p * outPlane;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = ldi(aS, oa);
+      const a1 = ldi(aE, oa);
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = ldi(bS, ob);
+        const b1 = ldi(bE, ob);
+        let oc = 0;
+        while (oc < nC) {
+          if (ASC_FEATURE_SIMD) {
+            if (oc >= cLo && oc + 4 <= cHi) {
+              const c0 = ldi(cS, oc);
+              let m = f32x4.splat(-Infinity);
+              for (let ia = a0; ia < a1; ia++) {
+                for (let ib = b0; ib < b1; ib++) {
+                  const row = ia * HW + ib * W + c0;
+                  for (let k = 0; k < cK; k++) m = f32x4.max(m, load4(lp, row + k, cStride));
+                }
+              }
+              let s = f32x4.splat(0);
+              let sx = f32x4.splat(0);
+              for (let ia = a0; ia < a1; ia++) {
+                for (let ib = b0; ib < b1; ib++) {
+                  const row = ia * HW + ib * W + c0;
+                  for (let k = 0; k < cK; k++) {
+                    const e = exp4(f32x4.sub(load4(lp, row + k, cStride), m));
+                    s = f32x4.add(s, e);
+                    sx = f32x4.add(sx, f32x4.mul(e, load4(xp, row + k, cStride)));
+                  }
+                }
+              }
+              v128.store(y + ((<usize>o) << 2), f32x4.div(sx, s));
+              o += 4;
+              oc += 4;
+              continue;
+            }
+          }
+          const c0 = ldi(cS, oc);
+          const c1 = ldi(cE, oc);
+          let m: f32 = -Infinity;
+          for (let ia = a0; ia < a1; ia++) {
+            for (let ib = b0; ib < b1; ib++) {
+              const row = ia * HW + ib * W;
+              for (let ic = c0; ic < c1; ic++) m = max<f32>(m, ldf(lp, row + ic));
+            }
+          }
+          let s: f32 = 0;
+          let sx: f32 = 0;
+          for (let ia = a0; ia < a1; ia++) {
+            for (let ib = b0; ib < b1; ib++) {
+              const row = ia * HW + ib * W;
+              for (let ic = c0; ic < c1; ic++) {
+                const e = expf32(ldf(lp, row + ic) - m);
+                s += e;
+                sx += e * ldf(xp, row + ic);
+              }
+            }
+          }
+          stf(y, o, sx / s);
+          o++;
+          oc++;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Backward of {@link softmaxForward}, window by window in the reference's order:
+ * dx_i += dy·w_i, dL_i += dy·w_i·(x_i − y) (hasDL = 0: no logit gradient; dL may equal dx, SoftPool's
+ * exact gradient, read after dx's update exactly as the reference does). The weights' exponentials are
+ * {@link expf32} (kept in `ex`, one per tap, between the sum and the scatter) but the sums, y and
+ * x_i − y are float64, so x_i − y keeps its precision when x is large and the window flat.
+ */
+export function softmaxBackward(
+  x: usize, L: usize, dy: usize, dx: usize, dL: usize, hasDL: i32, ex: usize,
+  planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
+): void {
+  const HW = H * W;
+  for (let p = 0; p < planes; p++) {
+    const off = (<usize>p * <usize>inPlane) << 2;
+    const xp = x + off;
+    const lp = L + off;
+    const dxp = dx + off;
+    const dlp = dL + off;
+    let o = p * outPlane;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = ldi(aS, oa);
+      const a1 = ldi(aE, oa);
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = ldi(bS, ob);
+        const b1 = ldi(bE, ob);
+        for (let oc = 0; oc < nC; oc++) {
+          const c0 = ldi(cS, oc);
+          const c1 = ldi(cE, oc);
+          const g = <f64>ldf(dy, o);
+          o++;
+          let m: f32 = -Infinity;
+          for (let ia = a0; ia < a1; ia++) {
+            for (let ib = b0; ib < b1; ib++) {
+              const row = ia * HW + ib * W;
+              for (let ic = c0; ic < c1; ic++) m = max<f32>(m, ldf(lp, row + ic));
+            }
+          }
+          let s: f64 = 0;
+          let sx: f64 = 0;
+          let t = 0;
+          for (let ia = a0; ia < a1; ia++) {
+            for (let ib = b0; ib < b1; ib++) {
+              const row = ia * HW + ib * W;
+              for (let ic = c0; ic < c1; ic++) {
+                const e = expf32(ldf(lp, row + ic) - m);
+                stf(ex, t++, e);
+                s += <f64>e;
+                sx += <f64>e * <f64>ldf(xp, row + ic);
+              }
+            }
+          }
+          const yo = sx / s;
+          const gs = g / s;
+          t = 0;
+          for (let ia = a0; ia < a1; ia++) {
+            for (let ib = b0; ib < b1; ib++) {
+              const row = ia * HW + ib * W;
+              for (let ic = c0; ic < c1; ic++) {
+                const j = row + ic;
+                const gw = gs * <f64>ldf(ex, t++);
+                const xj = <f64>ldf(xp, j);
+                stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gw));
+                if (hasDL != 0) stf(dlp, j, <f32>(<f64>ldf(dlp, j) + gw * (xj - yo)));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** C's pow rules where they differ from a plain pow: pow(1, y) = 1 (NaN too), pow(−1, ±∞) = 1 (as src/ops/lpPool.ts cpow). */
+// @ts-ignore: decorator
+@inline function cpow(b: f64, e: f64): f64 {
+  if (b == 1) return 1;
+  if (b == -1 && (e == Infinity || e == -Infinity)) return 1;
+  return Math.pow(b, e);
+}
+
+/** x^p rounded to float32, as the reference's `x.pow(p)` stored in the dtype (mode 1: p = 1, 2: p = 2, else pow). */
+// @ts-ignore: decorator
+@inline function powTap(v: f32, p: f64, mode: i32): f64 {
+  if (mode == 2) return <f64>(v * v);
+  if (mode == 1) return <f64>v;
+  return <f64>(<f32>cpow(<f64>v, p));
+}
+
+/**
+ * LP pooling forward in one pass: s = (Σ_window x^p) / div (x^p rounded to float32 per tap, as the
+ * reference stores `x.pow(p)`; the sum in float64 in scan order, as the reference's average), then
+ * u = sign(s)·|s|·area and y = u^(1/p), each rounded to float32 — PyTorch's
+ * `(sign(s)·relu(|s|)·k)^(1/p)` exactly as src/ops/lpPool.ts evaluates it (s and u are written for the
+ * backward pass). p = 2 and p = 1 take the SIMD path (x·x rounded to float32 is the correctly rounded
+ * square, what pow gives); other p call pow per tap. For p = 2 the root is a square root (correctly
+ * rounded; pow(u, ½) differs only at u = −∞, which x² cannot produce).
+ */
+export function lpForward(
+  x: usize, s: usize, u: usize, y: usize, div: usize, p: f64, invP: f64, area: f64, mode: i32,
+  planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32,
+): void {
+  const HW = H * W;
+  for (let pl = 0; pl < planes; pl++) {
+    const xp = x + ((<usize>pl * <usize>inPlane) << 2);
+    let o = pl * outPlane;
+    let k = 0;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = ldi(aS, oa);
+      const a1 = ldi(aE, oa);
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = ldi(bS, ob);
+        const b1 = ldi(bE, ob);
+        let oc = 0;
+        while (oc < nC) {
+          let n = 1;
+          if (ASC_FEATURE_SIMD) {
+            if (mode != 0 && oc >= cLo && oc + 4 <= cHi && a1 > a0 && b1 > b0) {
+              const c0 = ldi(cS, oc);
+              let s0 = f64x2.splat(0);
+              let s1 = f64x2.splat(0);
+              for (let ia = a0; ia < a1; ia++) {
+                for (let ib = b0; ib < b1; ib++) {
+                  const row = ia * HW + ib * W + c0;
+                  for (let t = 0; t < cK; t++) {
+                    let v = load4(xp, row + t, cStride);
+                    if (mode == 2) v = f32x4.mul(v, v);
+                    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+                    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+                  }
+                }
+              }
+              const dp = div + ((<usize>k) << 3);
+              const r0 = f32x4.demote_f64x2_zero(f64x2.div(s0, v128.load(dp)));
+              const r1 = f32x4.demote_f64x2_zero(f64x2.div(s1, v128.load(dp, 16)));
+              v128.store(s + ((<usize>o) << 2), v128.shuffle<f32>(r0, r1, 0, 1, 4, 5));
+              n = 4;
+            }
+          }
+          if (n == 1) {
+            const c0 = ldi(cS, oc);
+            const c1 = ldi(cE, oc);
+            let sum: f64 = 0;
+            for (let ia = a0; ia < a1; ia++) {
+              for (let ib = b0; ib < b1; ib++) {
+                const row = ia * HW + ib * W;
+                for (let ic = c0; ic < c1; ic++) sum += powTap(ldf(xp, row + ic), p, mode);
+              }
+            }
+            // the reference's average of an empty window is 0 (LP has no padding: cannot happen)
+            stf(s, o, a1 > a0 && b1 > b0 && c1 > c0 ? <f32>(sum / ldd(div, k)) : 0);
+          }
+          for (let j = 0; j < n; j++) {
+            const v = <f64>ldf(s, o + j);
+            // torch.sign(NaN) = 0, times NaN = NaN
+            const sg: f64 = v > 0 ? 1 : v < 0 ? -1 : 0;
+            const uu = <f32>(sg * Math.abs(v) * area);
+            stf(u, o + j, uu);
+            let r: f64;
+            if (mode == 2 && uu != -Infinity) r = Math.sqrt(<f64>uu);
+            else r = cpow(<f64>uu, invP);
+            stf(y, o + j, <f32>r);
+          }
+          o += n;
+          k += n;
+          oc += n;
+        }
+      }
+    }
+  }
+}
