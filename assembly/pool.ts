@@ -243,3 +243,4 @@ export function avgBackward(
   }
 }
 export { softmaxForward, softmaxBackward, lpForward } from "./weighted";
+export { wideMaxForward, wideAvgForward } from "./adaptive";

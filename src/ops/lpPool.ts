@@ -131,17 +131,17 @@ function lpPoolN(rank: 1 | 2 | 3) {
       // count_include_pad with padding 0: each window's divisor is its in-input size.
       const div = avgDivisors(plan.axes, true);
       const nOut = plan.planes * plan.outPlaneSize;
-      // s and u are kept for the backward pass (heap arrays: no other op sees them)
-      const s = allocArray(dtype, nOut);
-      const u = allocArray(dtype, nOut);
+      // s and u (kept for the backward pass) and y where the backend keeps tensors; views read at the call
+      const s = emptyTensor([nOut], dtype);
+      const u = emptyTensor([nOut], dtype);
       const output = emptyTensor(plan.outShape, dtype);
-      kernel("lpPool.forward", dtype, lpForward)(x.data as FloatArray, s, u, output.data as FloatArray, p, area, plan.planes, plan.axes, div);
+      kernel("lpPool.forward", dtype, lpForward)(x.data as FloatArray, s.data as FloatArray, u.data as FloatArray, output.data as FloatArray, p, area, plan.planes, plan.axes, div);
       const xShape = x.shape;
       return {
         output,
         backward: (dy: Tensor) => {
           const gs = allocArray(dtype, nOut);
-          kernel("lpPool.finishBackward", dtype, lpFinishBackward)(dy.data as FloatArray, s, u, gs, invP, area);
+          kernel("lpPool.finishBackward", dtype, lpFinishBackward)(dy.data as FloatArray, s.data as FloatArray, u.data as FloatArray, gs, invP, area);
           const gxp = allocArray(dtype, x.size);
           kernel("avgWindows.backward", dtype, avgWindowsBackward)(gs, gxp, plan.planes, plan.axes, div);
           const dx = allocArray(dtype, x.size);

@@ -20,6 +20,7 @@ import { LinearHeap, type LinearStorage } from "../linear.js";
 import { wasmApi, type WasmApi, type WasmMemory } from "./api.js";
 import { SCALAR_WASM, SIMD_WASM } from "./module.generated.js";
 import { registerWeighted, unregisterWeighted } from "./weighted.js";
+import { registerAdaptive } from "./adaptive.js";
 
 /** Decode base64 without `atob`/`Buffer` (both engines have one, but neither is in the ES library). */
 function fromBase64(s: string): Uint8Array {
@@ -113,6 +114,7 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
   registerKernel("avgWindows.forward", "float32", k["avgWindows.forward"]);
   registerKernel("avgWindows.backward", "float32", k["avgWindows.backward"]);
   registerWeighted(b);
+  registerAdaptive(b);
   return b.heap;
 }
 
