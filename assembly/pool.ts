@@ -244,3 +244,4 @@ export function avgBackward(
 }
 export { softmaxForward, softmaxBackward, lpForward } from "./weighted";
 export { wideMaxForward, wideAvgForward } from "./adaptive";
+export { roiAlignForward, roiAlignBackward } from "./region";

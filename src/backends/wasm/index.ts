@@ -21,6 +21,7 @@ import { wasmApi, type WasmApi, type WasmMemory } from "./api.js";
 import { SCALAR_WASM, SIMD_WASM } from "./module.generated.js";
 import { registerWeighted, unregisterWeighted } from "./weighted.js";
 import { registerAdaptive } from "./adaptive.js";
+import { registerRegion, unregisterRegion } from "./region.js";
 
 /** Decode base64 without `atob`/`Buffer` (both engines have one, but neither is in the ES library). */
 function fromBase64(s: string): Uint8Array {
@@ -115,6 +116,7 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
   registerKernel("avgWindows.backward", "float32", k["avgWindows.backward"]);
   registerWeighted(b);
   registerAdaptive(b);
+  registerRegion(b);
   return b.heap;
 }
 
@@ -125,6 +127,7 @@ export function removeWasmKernels(): void {
     unregisterKernel(name, "float32");
   }
   unregisterWeighted();
+  unregisterRegion();
 }
 
 /** @internal The active wasm backend (null under "js"); tests and the benchmark read its heap. */
