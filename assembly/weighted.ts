@@ -5,23 +5,93 @@
 // columns [cLo, cHi) whose windows have cK taps starting cStride apart, taken 4 at a time by SIMD.
 import { exp4, expf32, ldd, ldf, ldi, load4, stf } from "./util";
 
+/** Windows whose Σ e^{L−M} (M = the plane's largest logit) is below this (e^−8) are recomputed with their own maximum. */
+const SUM_MIN: f32 = 3.3546262e-4;
+
 /**
- * y = Σ e^{L−m}·x / Σ e^{L−m} over each window, m = the window's largest logit (x and L may be the
- * same pointer: SoftPool). One exponential per tap, both sums in the same pass. Float32 arithmetic:
- * the exponential is {@link expf32} (~1e−7 relative) and the sums are float32 in scan order; the SIMD
- * lanes and the scalar path perform the same operations, so the result does not depend on the build.
- * NaN anywhere in a window's logits gives NaN (the reference too: e^{NaN} poisons both sums).
+ * One window of {@link softmaxForward} with its own maximum m: Σ e^{L−m}·x / Σ e^{L−m} (float32, scan
+ * order) — the path for windows far below the plane's maximum, and for planes holding ±∞ or only NaN.
+ */
+function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, b0: i32, b1: i32, c0: i32, c1: i32): f32 {
+  let m: f32 = -Infinity;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      for (let ic = c0; ic < c1; ic++) m = max<f32>(m, ldf(lp, row + ic));
+    }
+  }
+  let s: f32 = 0;
+  let sx: f32 = 0;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      for (let ic = c0; ic < c1; ic++) {
+        const e = expf32(ldf(lp, row + ic) - m);
+        s += e;
+        sx += e * ldf(xp, row + ic);
+      }
+    }
+  }
+  return sx / s;
+}
+
+/**
+ * y = Σ e^{L}·x / Σ e^{L} over each window (x and L may be the same pointer: SoftPool), float32.
+ *
+ * Each plane is exponentiated once, relative to the plane's largest logit M (NaN ignored):
+ * E = e^{L−M} and EX = E·x into scratch `ex` (2·inPlane floats), then every window sums E and EX (the
+ * same float32 operations in every SIMD lane and in the scalar path, so the result does not depend on
+ * the build). Subtracting M instead of the window's own maximum changes nothing mathematically; a
+ * window whose Σ E falls below e^−8 (its logits far below M, where E would lose relative precision or
+ * underflow) or is not finite (NaN inside) is recomputed with its own maximum ({@link windowSoftmax}),
+ * as is every window of a plane whose M is ±∞ (no finite logit, or +∞ present).
+ * NaN anywhere in a window's logits gives NaN, as in the reference.
  */
 export function softmaxForward(
-  x: usize, L: usize, y: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  x: usize, L: usize, y: usize, ex: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
   cLo: i32, cHi: i32, cStride: i32, cK: i32,
 ): void {
   const HW = H * W;
+  const E = ex;
+  const EX = ex + ((<usize>inPlane) << 2);
   for (let p = 0; p < planes; p++) {
     const off = (<usize>p * <usize>inPlane) << 2;
     const xp = x + off;
     const lp = L + off;
+    // the plane's largest logit, NaN skipped (pmax keeps its first operand unless the second is larger)
+    let M: f32 = -Infinity;
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      let m4 = f32x4.splat(-Infinity);
+      for (; i + 4 <= inPlane; i += 4) m4 = f32x4.pmax(m4, v128.load(lp + ((<usize>i) << 2)));
+      for (let l = 0; l < 4; l++) {
+        const v = l == 0 ? f32x4.extract_lane(m4, 0) : l == 1 ? f32x4.extract_lane(m4, 1) : l == 2 ? f32x4.extract_lane(m4, 2) : f32x4.extract_lane(m4, 3);
+        if (v > M) M = v;
+      }
+    }
+    for (; i < inPlane; i++) {
+      const v = ldf(lp, i);
+      if (v > M) M = v;
+    }
+    const planeOk = M > -Infinity && M < Infinity;
+    if (planeOk) {
+      i = 0;
+      if (ASC_FEATURE_SIMD) {
+        const m4 = f32x4.splat(M);
+        for (; i + 4 <= inPlane; i += 4) {
+          const q = (<usize>i) << 2;
+          const e = exp4(f32x4.sub(v128.load(lp + q), m4));
+          v128.store(E + q, e);
+          v128.store(EX + q, f32x4.mul(e, v128.load(xp + q)));
+        }
+      }
+      for (; i < inPlane; i++) {
+        const e = expf32(ldf(lp, i) - M);
+        stf(E, i, e);
+        stf(EX, i, e * ldf(xp, i));
+      }
+    }
     let o = p * outPlane;
     for (let oa = 0; oa < nA; oa++) {
       const a0 = ldi(aS, oa);
@@ -32,28 +102,28 @@ export function softmaxForward(
         let oc = 0;
         while (oc < nC) {
           if (ASC_FEATURE_SIMD) {
-            if (oc >= cLo && oc + 4 <= cHi) {
+            if (planeOk && oc >= cLo && oc + 4 <= cHi) {
               const c0 = ldi(cS, oc);
-              let m = f32x4.splat(-Infinity);
-              for (let ia = a0; ia < a1; ia++) {
-                for (let ib = b0; ib < b1; ib++) {
-                  const row = ia * HW + ib * W + c0;
-                  for (let k = 0; k < cK; k++) m = f32x4.max(m, load4(lp, row + k, cStride));
-                }
-              }
               let s = f32x4.splat(0);
               let sx = f32x4.splat(0);
               for (let ia = a0; ia < a1; ia++) {
                 for (let ib = b0; ib < b1; ib++) {
                   const row = ia * HW + ib * W + c0;
                   for (let k = 0; k < cK; k++) {
-                    const e = exp4(f32x4.sub(load4(lp, row + k, cStride), m));
-                    s = f32x4.add(s, e);
-                    sx = f32x4.add(sx, f32x4.mul(e, load4(xp, row + k, cStride)));
+                    s = f32x4.add(s, load4(E, row + k, cStride));
+                    sx = f32x4.add(sx, load4(EX, row + k, cStride));
                   }
                 }
               }
               v128.store(y + ((<usize>o) << 2), f32x4.div(sx, s));
+              const ok = f32x4.ge(s, f32x4.splat(SUM_MIN));
+              if (!i32x4.all_true(ok)) {
+                // the lanes whose Σ E is too small (or NaN): their own maximum
+                for (let l = 0; l < 4; l++) {
+                  const good = l == 0 ? i32x4.extract_lane(ok, 0) : l == 1 ? i32x4.extract_lane(ok, 1) : l == 2 ? i32x4.extract_lane(ok, 2) : i32x4.extract_lane(ok, 3);
+                  if (good == 0) stf(y, o + l, windowSoftmax(xp, lp, HW, W, a0, a1, b0, b1, ldi(cS, oc + l), ldi(cE, oc + l)));
+                }
+              }
               o += 4;
               oc += 4;
               continue;
@@ -61,26 +131,24 @@ export function softmaxForward(
           }
           const c0 = ldi(cS, oc);
           const c1 = ldi(cE, oc);
-          let m: f32 = -Infinity;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const row = ia * HW + ib * W;
-              for (let ic = c0; ic < c1; ic++) m = max<f32>(m, ldf(lp, row + ic));
-            }
-          }
-          let s: f32 = 0;
-          let sx: f32 = 0;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const row = ia * HW + ib * W;
-              for (let ic = c0; ic < c1; ic++) {
-                const e = expf32(ldf(lp, row + ic) - m);
-                s += e;
-                sx += e * ldf(xp, row + ic);
+          let r: f32 = 0;
+          let ok = false;
+          if (planeOk) {
+            let s: f32 = 0;
+            let sx: f32 = 0;
+            for (let ia = a0; ia < a1; ia++) {
+              for (let ib = b0; ib < b1; ib++) {
+                const row = ia * HW + ib * W;
+                for (let ic = c0; ic < c1; ic++) {
+                  s += ldf(E, row + ic);
+                  sx += ldf(EX, row + ic);
+                }
               }
             }
+            ok = s >= SUM_MIN;
+            r = sx / s;
           }
-          stf(y, o, sx / s);
+          stf(y, o, ok ? r : windowSoftmax(xp, lp, HW, W, a0, a1, b0, b1, c0, c1));
           o++;
           oc++;
         }
@@ -185,7 +253,8 @@ export function softmaxBackward(
  * `(sign(s)·relu(|s|)·k)^(1/p)` exactly as src/ops/lpPool.ts evaluates it (s and u are written for the
  * backward pass). p = 2 and p = 1 take the SIMD path (x·x rounded to float32 is the correctly rounded
  * square, what pow gives); other p call pow per tap. For p = 2 the root is a square root (correctly
- * rounded; pow(u, ½) differs only at u = −∞, which x² cannot produce).
+ * rounded; pow(u, ½) differs only at u = −∞, which x² cannot produce). `area` must be an integer
+ * (the kernel's element count), so s·area is exact in float64.
  */
 export function lpForward(
   x: usize, s: usize, u: usize, y: usize, div: usize, p: f64, invP: f64, area: f64, mode: i32,
@@ -226,7 +295,13 @@ export function lpForward(
               const dp = div + ((<usize>k) << 3);
               const r0 = f32x4.demote_f64x2_zero(f64x2.div(s0, v128.load(dp)));
               const r1 = f32x4.demote_f64x2_zero(f64x2.div(s1, v128.load(dp, 16)));
-              v128.store(s + ((<usize>o) << 2), v128.shuffle<f32>(r0, r1, 0, 1, 4, 5));
+              const sv = v128.shuffle<f32>(r0, r1, 0, 1, 4, 5);
+              v128.store(s + ((<usize>o) << 2), sv);
+              // u = sign(s)·|s|·area: s·area is exact in float64, so the float32 product is its correct
+              // rounding; + 0 turns −0 into the reference's +0 (sign(−0) = 0). p = 2: y = √u, p = 1: y = u.
+              const uv = f32x4.add(f32x4.mul(sv, f32x4.splat(<f32>area)), f32x4.splat(0));
+              v128.store(u + ((<usize>o) << 2), uv);
+              v128.store(y + ((<usize>o) << 2), mode == 2 ? f32x4.sqrt(uv) : uv);
               n = 4;
             }
           }
@@ -243,16 +318,16 @@ export function lpForward(
             // the reference's average of an empty window is 0 (LP has no padding: cannot happen)
             stf(s, o, a1 > a0 && b1 > b0 && c1 > c0 ? <f32>(sum / ldd(div, k)) : 0);
           }
-          for (let j = 0; j < n; j++) {
-            const v = <f64>ldf(s, o + j);
+          if (n == 1) {
+            const v = <f64>ldf(s, o);
             // torch.sign(NaN) = 0, times NaN = NaN
             const sg: f64 = v > 0 ? 1 : v < 0 ? -1 : 0;
             const uu = <f32>(sg * Math.abs(v) * area);
-            stf(u, o + j, uu);
+            stf(u, o, uu);
             let r: f64;
             if (mode == 2 && uu != -Infinity) r = Math.sqrt(<f64>uu);
             else r = cpow(<f64>uu, invP);
-            stf(y, o + j, <f32>r);
+            stf(y, o, <f32>r);
           }
           o += n;
           k += n;

@@ -5,8 +5,9 @@
  * assembly/weighted.ts.
  *
  * Accuracy against the references (test/backends/wasm-weighted.test.ts): the softmax kernels use a
- * float32 exponential and float32 window sums (forward) — within float32 accumulation error of the
- * float64 reference, not bit-identical; LP's forward is bit-identical for p = 1 and p = 2 (the same
+ * float32 exponential and float32 window sums (forward: each plane exponentiated once relative to its
+ * largest logit, windows far below it recomputed with their own maximum) — within float32
+ * accumulation error of the float64 reference, not bit-identical; LP's forward is bit-identical for p = 1 and p = 2 (the same
  * float32 powers summed in float64 in scan order) and within an ulp or so for other p (the engine's
  * and AssemblyScript's pow may differ in the last float64 bit).
  */
@@ -61,10 +62,11 @@ export function registerWeighted(b: WasmBackend): void {
     args.add(x, false);
     args.add(L, false);
     args.add(y, true);
+    args.add(new Float32Array(2 * sz[3]), false); // E and E·x of one plane
     args.add(axesArray(axes), false);
     args.resolve();
-    const [px, pl, py, pa] = args.ptrs as [number, number, number, number];
-    e.softmaxForward(px, pl, py, ...sz, ...axisPointers(axes, pa), ...interior(axes));
+    const [px, pl, py, pe, pa] = args.ptrs as [number, number, number, number, number];
+    e.softmaxForward(px, pl, py, pe, ...sz, ...axisPointers(axes, pa), ...interior(axes));
     args.finish();
   });
   registerKernel(
