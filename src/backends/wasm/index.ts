@@ -22,6 +22,7 @@ import { SCALAR_WASM, SIMD_WASM } from "./module.generated.js";
 import { registerWeighted, unregisterWeighted } from "./weighted.js";
 import { registerAdaptive } from "./adaptive.js";
 import { registerRegion, unregisterRegion } from "./region.js";
+import { registerScatter, unregisterScatter } from "./scatter.js";
 
 /** Decode base64 without `atob`/`Buffer` (both engines have one, but neither is in the ES library). */
 function fromBase64(s: string): Uint8Array {
@@ -117,6 +118,7 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
   registerWeighted(b);
   registerAdaptive(b);
   registerRegion(b);
+  registerScatter(b);
   return b.heap;
 }
 
@@ -128,6 +130,7 @@ export function removeWasmKernels(): void {
   }
   unregisterWeighted();
   unregisterRegion();
+  unregisterScatter();
 }
 
 /** @internal The active wasm backend (null under "js"); tests and the benchmark read its heap. */
