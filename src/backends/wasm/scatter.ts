@@ -2,15 +2,14 @@
  * WebAssembly implementations (float32) of the remaining kernels, ported loop for loop from their
  * TypeScript references and bit-identical to them (test/backends/wasm-scatter.test.ts): max-unpool
  * forward/backward, RoIPool forward/backward, stochastic pooling's evaluation forward/backward, mixed
- * pooling's mix, and fractional max pooling's forward (each plane's own windows through the
- * registered `maxWindows.forward`, i.e. the wasm max kernels). AssemblyScript: assembly/scatter.ts.
+ * pooling's mix, and fractional max pooling's forward (each plane's own windows through pool.ts's
+ * max kernel). AssemblyScript: assembly/scatter.ts.
  */
 import type { Axes3 } from "../../geometry/plan.js";
 import type { RoiPoolPlan } from "../../geometry/roi.js";
-import { kernel, registerKernel, unregisterKernel } from "../../kernels/registry.js";
-import { maxWindowsForward } from "../../kernels/window.js";
+import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
-import { Args, axesArray, type WasmBackend } from "./index.js";
+import { Args, axesArray, interior, type WasmBackend } from "./index.js";
 import { axisPointers } from "./weighted.js";
 
 interface ScatterExports {
@@ -21,6 +20,7 @@ interface ScatterExports {
   stochasticEvalForward(...args: number[]): void;
   stochasticEvalBackward(...args: number[]): void;
   mixForward(...args: number[]): void;
+  maxForward(...args: number[]): void;
 }
 
 type Arr = FloatArray | Int32Array | Float64Array;
@@ -91,12 +91,38 @@ export function registerScatter(b: WasmBackend): void {
     "fractionalMaxPool.forward",
     "float32",
     (x: FloatArray, y: FloatArray, idx: Int32Array, inPlane: number, outPlane: number, planeAxes: readonly Axes3[]): void => {
-      // each plane has its own windows: one call of the (wasm) max kernel per plane, on subarray views (no copy)
-      const max = kernel("maxWindows.forward", "float32", maxWindowsForward);
-      for (let p = 0; p < planeAxes.length; p++) {
-        const lo = p * outPlane;
-        max(x.subarray(p * inPlane, (p + 1) * inPlane), y.subarray(lo, lo + outPlane), idx.subarray(lo, lo + outPlane), 1, planeAxes[p] as Axes3);
+      // Each plane has its own windows: every plane's axes in one block, then pool.ts's max kernel once
+      // per plane by pointer (no view is kept across the scratch allocation; no per-plane copies).
+      const planes = planeAxes.length;
+      if (planes === 0 || outPlane === 0) return;
+      const blocks = planeAxes.map(axesArray);
+      const all = new Int32Array(blocks.reduce((n, a) => n + a.length, 0));
+      let off = 0;
+      const offs = blocks.map((a) => {
+        all.set(a, off);
+        off += a.length;
+        return off - a.length;
+      });
+      const args = new Args(b);
+      args.add(x, false);
+      args.add(y, true);
+      args.add(idx, true);
+      args.add(all, false);
+      args.resolve();
+      const [px, py, pi, pa] = args.ptrs as [number, number, number, number];
+      for (let p = 0; p < planes; p++) {
+        const axes = planeAxes[p] as Axes3;
+        const [A, B, C] = axes;
+        const base = pa + 4 * (offs[p] as number);
+        const geo: number[] = [];
+        let o = 0;
+        for (const ax of axes) {
+          geo.push(base + 4 * o, base + 4 * (o + ax.outSize), ax.outSize, ax.step);
+          o += 2 * ax.outSize;
+        }
+        e.maxForward(px + 4 * p * inPlane, py + 4 * p * outPlane, pi + 4 * p * outPlane, 1, B.inSize, C.inSize, A.inSize * B.inSize * C.inSize, outPlane, ...geo, ...interior(axes));
       }
+      args.finish();
     },
   );
 }
