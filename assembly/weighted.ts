@@ -39,9 +39,11 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
  * y = Σ e^{L}·x / Σ e^{L} over each window (x and L may be the same pointer: SoftPool), float32.
  *
  * Each plane is exponentiated once, relative to the plane's largest logit M (NaN ignored):
- * E = e^{L−M} and EX = E·x into scratch `ex` (2·inPlane floats), then every window sums E and EX (the
- * same float32 operations in every SIMD lane and in the scalar path, so the result does not depend on
- * the build). Subtracting M instead of the window's own maximum changes nothing mathematically; a
+ * E = e^{L−M} and EX = E·x into scratch `ex`; then every input row's taps are summed per output
+ * column (HE, HEX: the horizontal sums, tap order) and every window adds its rows' sums in row order,
+ * 4 output columns at a time — one order of float32 operations used by the SIMD lanes and the scalar
+ * path alike, so the result does not depend on the build. `ex` holds 2·inPlane + 2·rows·nC floats.
+ * Subtracting M instead of the window's own maximum changes nothing mathematically; a
  * window whose Σ E falls below e^−8 (its logits far below M, where E would lose relative precision or
  * underflow) or is not finite (NaN inside) is recomputed with its own maximum ({@link windowSoftmax}),
  * as is every window of a plane whose M is ±∞ (no finite logit, or +∞ present).
@@ -53,8 +55,11 @@ export function softmaxForward(
   cLo: i32, cHi: i32, cStride: i32, cK: i32,
 ): void {
   const HW = H * W;
+  const R = W > 0 ? inPlane / W : 0; // input rows of a plane (depth × height)
   const E = ex;
   const EX = ex + ((<usize>inPlane) << 2);
+  const HE = EX + ((<usize>inPlane) << 2);
+  const HEX = HE + ((<usize>(R * nC)) << 2);
   for (let p = 0; p < planes; p++) {
     const off = (<usize>p * <usize>inPlane) << 2;
     const xp = x + off;
@@ -92,6 +97,41 @@ export function softmaxForward(
         stf(EX, i, e * ldf(xp, i));
       }
     }
+    if (planeOk) {
+      // horizontal sums of E and E·x over each output column's taps, for every input row (in tap order)
+      for (let r = 0; r < R; r++) {
+        const ro = r * W;
+        const ho = r * nC;
+        let oc = 0;
+        while (oc < nC) {
+          if (ASC_FEATURE_SIMD) {
+            if (oc >= cLo && oc + 4 <= cHi) {
+              const c0 = ro + ldi(cS, oc);
+              let h = f32x4.splat(0);
+              let hx = f32x4.splat(0);
+              for (let k = 0; k < cK; k++) {
+                h = f32x4.add(h, load4(E, c0 + k, cStride));
+                hx = f32x4.add(hx, load4(EX, c0 + k, cStride));
+              }
+              v128.store(HE + ((<usize>(ho + oc)) << 2), h);
+              v128.store(HEX + ((<usize>(ho + oc)) << 2), hx);
+              oc += 4;
+              continue;
+            }
+          }
+          const c1 = ro + ldi(cE, oc);
+          let h: f32 = 0;
+          let hx: f32 = 0;
+          for (let ic = ro + ldi(cS, oc); ic < c1; ic++) {
+            h += ldf(E, ic);
+            hx += ldf(EX, ic);
+          }
+          stf(HE, ho + oc, h);
+          stf(HEX, ho + oc, hx);
+          oc++;
+        }
+      }
+    }
     let o = p * outPlane;
     for (let oa = 0; oa < nA; oa++) {
       const a0 = ldi(aS, oa);
@@ -100,58 +140,46 @@ export function softmaxForward(
         const b0 = ldi(bS, ob);
         const b1 = ldi(bE, ob);
         let oc = 0;
-        while (oc < nC) {
+        if (planeOk) {
+          // window sums = the rows' horizontal sums added in row order, 4 output columns at a time
           if (ASC_FEATURE_SIMD) {
-            if (planeOk && oc >= cLo && oc + 4 <= cHi) {
-              const c0 = ldi(cS, oc);
+            for (; oc + 4 <= nC; oc += 4) {
               let s = f32x4.splat(0);
               let sx = f32x4.splat(0);
               for (let ia = a0; ia < a1; ia++) {
                 for (let ib = b0; ib < b1; ib++) {
-                  const row = ia * HW + ib * W + c0;
-                  for (let k = 0; k < cK; k++) {
-                    s = f32x4.add(s, load4(E, row + k, cStride));
-                    sx = f32x4.add(sx, load4(EX, row + k, cStride));
-                  }
+                  const q = (<usize>((ia * H + ib) * nC + oc)) << 2;
+                  s = f32x4.add(s, v128.load(HE + q));
+                  sx = f32x4.add(sx, v128.load(HEX + q));
                 }
               }
-              v128.store(y + ((<usize>o) << 2), f32x4.div(sx, s));
+              v128.store(y + ((<usize>(o + oc)) << 2), f32x4.div(sx, s));
               const ok = f32x4.ge(s, f32x4.splat(SUM_MIN));
               if (!i32x4.all_true(ok)) {
                 // the lanes whose Σ E is too small (or NaN): their own maximum
                 for (let l = 0; l < 4; l++) {
                   const good = l == 0 ? i32x4.extract_lane(ok, 0) : l == 1 ? i32x4.extract_lane(ok, 1) : l == 2 ? i32x4.extract_lane(ok, 2) : i32x4.extract_lane(ok, 3);
-                  if (good == 0) stf(y, o + l, windowSoftmax(xp, lp, HW, W, a0, a1, b0, b1, ldi(cS, oc + l), ldi(cE, oc + l)));
+                  if (good == 0) stf(y, o + oc + l, windowSoftmax(xp, lp, HW, W, a0, a1, b0, b1, ldi(cS, oc + l), ldi(cE, oc + l)));
                 }
               }
-              o += 4;
-              oc += 4;
-              continue;
             }
           }
-          const c0 = ldi(cS, oc);
-          const c1 = ldi(cE, oc);
-          let r: f32 = 0;
-          let ok = false;
-          if (planeOk) {
+          for (; oc < nC; oc++) {
             let s: f32 = 0;
             let sx: f32 = 0;
             for (let ia = a0; ia < a1; ia++) {
               for (let ib = b0; ib < b1; ib++) {
-                const row = ia * HW + ib * W;
-                for (let ic = c0; ic < c1; ic++) {
-                  s += ldf(E, row + ic);
-                  sx += ldf(EX, row + ic);
-                }
+                const q = (ia * H + ib) * nC + oc;
+                s += ldf(HE, q);
+                sx += ldf(HEX, q);
               }
             }
-            ok = s >= SUM_MIN;
-            r = sx / s;
+            stf(y, o + oc, s >= SUM_MIN ? sx / s : windowSoftmax(xp, lp, HW, W, a0, a1, b0, b1, ldi(cS, oc), ldi(cE, oc)));
           }
-          stf(y, o, ok ? r : windowSoftmax(xp, lp, HW, W, a0, a1, b0, b1, c0, c1));
-          o++;
-          oc++;
+        } else {
+          for (; oc < nC; oc++) stf(y, o + oc, windowSoftmax(xp, lp, HW, W, a0, a1, b0, b1, ldi(cS, oc), ldi(cE, oc)));
         }
+        o += nC;
       }
     }
   }

@@ -264,3 +264,21 @@ describe("random shapes 1–113 (NaN, ±∞, −0, ties): wasm within the stated
     });
   }
 });
+
+describe("the SIMD and scalar builds give the same softmax-window outputs bit for bit (one order of float32 operations)", () => {
+  it("SoftPool 1-d/2-d/3-d and LIP, random shapes, NaN/±∞ included", () => {
+    const g = new Generator(77);
+    for (let i = 0; i < 30; i++) {
+      const c = slidingCase(g, 3);
+      const padding = c.kernelSize.map((k) => int(g, 0, Math.floor(k / 2)));
+      const size = c.shape.reduce((a, v) => a * v, 1);
+      const xs = values(g, size, i % 2 === 0);
+      const opts = { kernelSize: c.kernelSize, stride: c.stride, padding };
+      const call = (t: Tensor[]) => vjp(`softPool${c.rank}d`)(t[0], opts);
+      const inputs: Input[] = [{ data: xs, shape: c.shape }];
+      const simd = runOn("wasm-simd", "wasm-simd", call, inputs, null);
+      const scalar = runOn("wasm", "wasm", call, inputs, null);
+      expectBits(`softPool${c.rank}d [${c.shape}] ${JSON.stringify(opts)}`, simd, scalar);
+    }
+  });
+});

@@ -62,7 +62,8 @@ export function registerWeighted(b: WasmBackend): void {
     args.add(x, false);
     args.add(L, false);
     args.add(y, true);
-    args.add(new Float32Array(2 * sz[3]), false); // E and E·x of one plane
+    // E and E·x of one plane, and their horizontal sums per input row and output column
+    args.add(new Float32Array(2 * sz[3] + 2 * (sz[3] / Math.max(sz[2], 1)) * axes[2].outSize), false);
     args.add(axesArray(axes), false);
     args.resolve();
     const [px, pl, py, pe, pa] = args.ptrs as [number, number, number, number, number];
