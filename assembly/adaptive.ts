@@ -44,8 +44,22 @@ import { ldd, ldf, ldi, stf, sti } from "./util";
 }
 
 /**
- * Max with flat in-plane indices over plans of step 1. `buf`: scratch of 2·W words (column maxima,
- * column indices).
+ * Lane-wise merge of two scan states (value, index) by the order-independent rule of the sequential
+ * scan: a NaN wins over numbers and the later (larger-index) NaN over an earlier one; otherwise the
+ * larger value, and between equal values the smaller index. Returns B's lanes where B wins.
+ */
+// @ts-ignore: decorator
+@inline function takeB(va: v128, ia: v128, vb: v128, ib: v128): v128 {
+  const nanA = f32x4.ne(va, va);
+  const nanB = f32x4.ne(vb, vb);
+  const whenNaN = v128.and(nanB, i32x4.gt_s(ib, ia));
+  const whenNum = v128.or(v128.or(nanB, f32x4.gt(vb, va)), v128.and(f32x4.eq(vb, va), i32x4.lt_s(ib, ia)));
+  return v128.bitselect(whenNaN, whenNum, nanA);
+}
+
+/**
+ * Max with flat in-plane indices over plans of step 1. `buf`: scratch of 2·W + 2 words (column
+ * maxima, column indices, two words for merging lanes).
  */
 export function wideMaxForward(
   x: usize, y: usize, idx: usize, buf: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
@@ -54,6 +68,7 @@ export function wideMaxForward(
   const HW = H * W;
   const cb = buf;
   const ci = buf + ((<usize>W) << 2);
+  const out = ci + ((<usize>W) << 2); // two words for mergeLanes
   for (let p = 0; p < planes; p++) {
     const xp = x + ((<usize>p * <usize>inPlane) << 2);
     let o = p * outPlane;
@@ -83,9 +98,9 @@ export function wideMaxForward(
                   vb = v128.bitselect(v, vb, m);
                   vi = v128.bitselect(i32x4.add(i32x4.splat(row + c), lane), vi, m);
                 }
-                mergeLanes(vb, vi, buf);
-                best = load<f32>(buf);
-                bi = load<i32>(buf, 4);
+                mergeLanes(vb, vi, out);
+                best = load<f32>(out);
+                bi = load<i32>(out, 4);
               }
             }
             for (; c < c1; c++) {
@@ -144,7 +159,26 @@ export function wideMaxForward(
           let best: f32 = -Infinity;
           let bi = a0 * HW + b0 * W + c0;
           let nan = false;
-          for (let cc = c0; cc < c1; cc++) {
+          let cc = c0;
+          if (ASC_FEATURE_SIMD) {
+            if (c1 - c0 >= 8) {
+              // 4 columns at a time by the same rule, then the lanes, then the remaining columns
+              let va = v128.load(cb + ((<usize>c0) << 2));
+              let ia = v128.load(ci + ((<usize>c0) << 2));
+              for (cc = c0 + 4; cc + 4 <= c1; cc += 4) {
+                const vb = v128.load(cb + ((<usize>cc) << 2));
+                const ib = v128.load(ci + ((<usize>cc) << 2));
+                const t = takeB(va, ia, vb, ib);
+                va = v128.bitselect(vb, va, t);
+                ia = v128.bitselect(ib, ia, t);
+              }
+              mergeLanes(va, ia, out);
+              best = load<f32>(out);
+              bi = load<i32>(out, 4);
+              nan = best != best;
+            }
+          }
+          for (; cc < c1; cc++) {
             const v = ldf(cb, cc);
             const j = ldi(ci, cc);
             if (nan) {

@@ -49,7 +49,7 @@ export function registerAdaptive(b: WasmBackend): void {
     args.add(x, false);
     args.add(y, true);
     args.add(idx, true);
-    args.add(new Int32Array(2 * Math.max(sz[2], 2)), false);
+    args.add(new Int32Array(2 * sz[2] + 2), false); // column maxima and indices, and two words for merging lanes
     args.add(axesArray(axes), false);
     args.resolve();
     const [px, py, pi, pb, pa] = args.ptrs as [number, number, number, number, number];
