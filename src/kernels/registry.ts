@@ -38,7 +38,7 @@ type OpKernelName =
   | "detailPreservingPool.forward" | "detailPreservingPool.backward" | "dynamicPool.forward" | "dynamicPool.backward"
   | "fractionalMaxPool.forward" | "gatedMixPool.forward" | "gatedMixPool.backward" | "mix.forward"
   | "softmaxWindows.forward" | "softmaxWindows.backward" | "lowRankBilinearPool.forward" | "lowRankBilinearPool.backward"
-  | "lpPool.finish" | "lpPool.finishBackward" | "lpPool.pow" | "lpPool.powBackward"
+  | "lpPool.forward" | "lpPool.finishBackward" | "lpPool.powBackward"
   | "maxUnpool.forward" | "maxUnpool.backward" | "roiAlign.forward" | "roiAlign.backward" | "roiPool.forward" | "roiPool.backward"
   | "stochasticPool.forwardEval" | "stochasticPool.backwardEval" | "stochasticPool.forwardTrain"
   | "treePool.forward" | "treePool.backward";

@@ -10,9 +10,8 @@ import { adaptiveOutputShape, planAdaptive, type WindowPlan } from "../geometry/
 import { kernel } from "../kernels/registry.js";
 import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp, type Grads } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, fromArray, zeros, type Tensor } from "../tensor/tensor.js";
 
 /** `outputSize`: one size for every spatial dim, or one per dim where `null` keeps the input size (PyTorch's `None`). */
 export interface AdaptivePoolOptions {
@@ -42,14 +41,15 @@ function adaptiveAvgPoolN(rank: 1 | 2 | 3) {
       const dtype = x.dtype as FloatDType;
       // Every bin is non-empty and unpadded, so its size is the divisor (PyTorch: sum / kh / kw).
       const div = avgDivisors(p.axes, true);
-      const y = allocArray(dtype, p.planes * p.outPlaneSize);
-      kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, y, p.planes, p.axes, div);
+      // output and gradient where the backend keeps tensors; views read at the call
+      const output = emptyTensor(p.outShape, dtype);
+      kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, output.data as FloatArray, p.planes, p.axes, div);
       return {
-        output: fromArray(y, p.outShape),
+        output,
         backward: (dy: Tensor): Grads => {
-          const dx = allocArray(dtype, p.planes * p.inPlaneSize);
-          kernel("avgWindows.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx, p.planes, p.axes, div);
-          return [fromArray(dx, p.inShape)];
+          const dx = zeros(p.inShape, dtype);
+          kernel("avgWindows.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx.data as FloatArray, p.planes, p.axes, div);
+          return [dx];
         },
       };
     },
@@ -61,15 +61,16 @@ function adaptiveAvgPoolN(rank: 1 | 2 | 3) {
 function adaptiveMaxCore(name: string, rank: 1 | 2 | 3, x: Tensor, opts: AdaptivePoolOptions) {
   const p = plan(name, rank, x, opts);
   const dtype = x.dtype as FloatDType;
-  const y = allocArray(dtype, p.planes * p.outPlaneSize);
-  const idx = allocArray("int32", p.planes * p.outPlaneSize);
-  kernel("maxWindows.forward", dtype, maxWindowsForward)(x.data as FloatArray, y, idx, p.planes, p.axes);
+  // output, indices and gradient where the backend keeps tensors; views read at the call
+  const output = emptyTensor(p.outShape, dtype);
+  const idx = emptyTensor(p.outShape, "int32");
+  kernel("maxWindows.forward", dtype, maxWindowsForward)(x.data as FloatArray, output.data as FloatArray, idx.data as Int32Array, p.planes, p.axes);
   const backward = (dy: Tensor): Grads => {
-    const dx = allocArray(dtype, p.planes * p.inPlaneSize);
-    kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx, dx, p.planes, p.inPlaneSize, p.outPlaneSize);
-    return [fromArray(dx, p.inShape)];
+    const dx = zeros(p.inShape, dtype);
+    kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx.data as Int32Array, dx.data as FloatArray, p.planes, p.inPlaneSize, p.outPlaneSize);
+    return [dx];
   };
-  return { output: fromArray(y, p.outShape), idx, outShape: p.outShape, backward };
+  return { output, idx, outShape: p.outShape, backward };
 }
 
 function adaptiveMaxPoolN(rank: 1 | 2 | 3) {
@@ -91,7 +92,7 @@ function adaptiveMaxPoolWithIndicesN(rank: 1 | 2 | 3) {
     (x: Tensor, opts: AdaptivePoolOptions) => {
       const r = adaptiveMaxCore(name, rank, x, opts);
       // A copy: the backward pass keeps its own indices even if the caller writes into these.
-      const indices = fromArray(Int32Array.from(r.idx), r.outShape);
+      const indices = fromArray(Int32Array.from(r.idx.data as Int32Array), r.outShape);
       return { output: { output: r.output, indices }, backward: r.backward };
     },
     { outputShape: (shape: readonly number[], opts: AdaptivePoolOptions): number[] => adaptiveShape(name, rank, shape, opts) },

@@ -10,9 +10,8 @@ import { makePlan, type WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 
 /** Global pooling takes no options; an empty object (or nothing) is accepted. */
 export type GlobalPoolOptions = Record<string, never>;
@@ -44,28 +43,29 @@ function globalOp(name: string, mode: "avg" | "max") {
       const plan = globalPlan(name, x.shape);
       expectOptions(name, opts, []);
       const dtype = x.dtype;
-      const y = allocArray(dtype, plan.planes);
       const xShape = x.shape;
+      // output, indices and gradient where the backend keeps tensors; views read at the call
+      const output = emptyTensor(plan.outShape, dtype);
       if (mode === "avg") {
         const div = avgDivisors(plan.axes, true);
-        kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, y, plan.planes, plan.axes, div);
+        kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, output.data as FloatArray, plan.planes, plan.axes, div);
         return {
-          output: fromArray(y, plan.outShape),
+          output,
           backward: (dy: Tensor) => {
-            const dx = allocArray(dtype, x.size);
-            kernel("avgWindows.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx, plan.planes, plan.axes, div);
-            return [fromArray(dx, xShape)];
+            const dx = zeros(xShape, dtype);
+            kernel("avgWindows.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx.data as FloatArray, plan.planes, plan.axes, div);
+            return [dx];
           },
         };
       }
-      const idx = allocArray("int32", plan.planes);
-      kernel("maxWindows.forward", dtype, maxWindowsForward)(x.data as FloatArray, y, idx, plan.planes, plan.axes);
+      const idx = emptyTensor([plan.planes], "int32");
+      kernel("maxWindows.forward", dtype, maxWindowsForward)(x.data as FloatArray, output.data as FloatArray, idx.data as Int32Array, plan.planes, plan.axes);
       return {
-        output: fromArray(y, plan.outShape),
+        output,
         backward: (dy: Tensor) => {
-          const dx = allocArray(dtype, x.size);
-          kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
-          return [fromArray(dx, xShape)];
+          const dx = zeros(xShape, dtype);
+          kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx.data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+          return [dx];
         },
       };
     },

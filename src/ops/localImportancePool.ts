@@ -6,9 +6,8 @@ import { PoolkitTypeError } from "../errors.js";
 import { planSliding, slidingGeometry, slidingOutputShape, type SlidingGeometry } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 import { softmaxWindowsBackward, softmaxWindowsForward } from "./softmaxWindows.js";
 
 export interface LocalImportancePoolOptions {
@@ -80,18 +79,18 @@ export const localImportancePool2d = defineOp(
       throw new PoolkitTypeError(NAME, `logits must have x's dtype ${x.dtype}, got ${logits.dtype}`);
     }
     const dtype = x.dtype as "float32" | "float64";
-    const y = allocArray(dtype, plan.planes * plan.outPlaneSize);
-    kernel("softmaxWindows.forward", dtype, softmaxWindowsForward)(x.data as FloatArray, logits.data as FloatArray, y, plan.planes, plan.axes);
-    const output = fromArray(y, plan.outShape);
+    // the output allocated where the backend keeps tensors; views read at the call
+    const output = emptyTensor(plan.outShape, dtype);
+    kernel("softmaxWindows.forward", dtype, softmaxWindowsForward)(x.data as FloatArray, logits.data as FloatArray, output.data as FloatArray, plan.planes, plan.axes);
     return {
       output,
       backward: (dy: Tensor) => {
-        const dx = allocArray(dtype, x.size);
-        const dl = allocArray(dtype, x.size);
+        const dx = zeros(x.shape, dtype);
+        const dl = zeros(x.shape, dtype);
         kernel("softmaxWindows.backward", dtype, softmaxWindowsBackward)(
-          x.data as FloatArray, logits.data as FloatArray, output.data as FloatArray, dy.data as FloatArray, dx, dl, plan.planes, plan.axes,
+          x.data as FloatArray, logits.data as FloatArray, output.data as FloatArray, dy.data as FloatArray, dx.data as FloatArray, dl.data as FloatArray, plan.planes, plan.axes,
         );
-        return [fromArray(dx, x.shape), fromArray(dl, x.shape)];
+        return [dx, dl];
       },
     };
   },

@@ -15,7 +15,8 @@ import { avgDivisors, avgWindowsBackward, avgWindowsForward } from "../kernels/w
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, fromArray, type Tensor } from "../tensor/tensor.js";
+import type { Axes3 } from "../geometry/plan.js";
 import { slidingShape } from "./maxPool.js";
 
 /** Options of `lpPool1d/2d/3d` (PyTorch's `LPPoolNd` arguments, camelCased). */
@@ -110,6 +111,18 @@ function lpPowBackward(g: FloatArray, x: FloatArray, dx: FloatArray, p: number):
   }
 }
 
+/**
+ * The whole forward pass, one kernel (the readable reference of the fused WebAssembly kernel):
+ * `x.pow(p)` rounded to the dtype, the window averages s (float64 sums, divisor = in-input window
+ * size), then u and y as {@link lpFinishForward}. Writes s and u (kept for backward) and y.
+ */
+export function lpForward(x: FloatArray, s: FloatArray, u: FloatArray, y: FloatArray, p: number, area: number, planes: number, axes: Axes3, div: Float64Array): void {
+  const xp = allocArray(x instanceof Float32Array ? "float32" : "float64", x.length);
+  lpPowForward(x, xp, p);
+  avgWindowsForward(xp, s, planes, axes, div);
+  lpFinishForward(s, u, y, 1 / p, area);
+}
+
 function lpPoolN(rank: 1 | 2 | 3) {
   const name = `lpPool${rank}d`;
   return defineOp(
@@ -126,19 +139,17 @@ function lpPoolN(rank: 1 | 2 | 3) {
       // avg_pool of the zero-padded input (padding 0: its in-input size).
       const div = avgDivisors(plan.axes, true);
       const nOut = plan.planes * plan.outPlaneSize;
-      const xp = allocArray(dtype, x.size);
-      kernel("lpPool.pow", dtype, lpPowForward)(x.data as FloatArray, xp, p);
-      const s = allocArray(dtype, nOut);
-      kernel("avgWindows.forward", dtype, avgWindowsForward)(xp, s, plan.planes, plan.axes, div);
-      const u = allocArray(dtype, nOut);
-      const y = allocArray(dtype, nOut);
-      kernel("lpPool.finish", dtype, lpFinishForward)(s, u, y, invP, area);
+      // s and u (kept for the backward pass) and y where the backend keeps tensors; views read at the call
+      const s = emptyTensor([nOut], dtype);
+      const u = emptyTensor([nOut], dtype);
+      const output = emptyTensor(plan.outShape, dtype);
+      kernel("lpPool.forward", dtype, lpForward)(x.data as FloatArray, s.data as FloatArray, u.data as FloatArray, output.data as FloatArray, p, area, plan.planes, plan.axes, div);
       const xShape = x.shape;
       return {
-        output: fromArray(y, plan.outShape),
+        output,
         backward: (dy: Tensor) => {
           const gs = allocArray(dtype, nOut);
-          kernel("lpPool.finishBackward", dtype, lpFinishBackward)(dy.data as FloatArray, s, u, gs, invP, area);
+          kernel("lpPool.finishBackward", dtype, lpFinishBackward)(dy.data as FloatArray, s.data as FloatArray, u.data as FloatArray, gs, invP, area);
           const gxp = allocArray(dtype, x.size);
           kernel("avgWindows.backward", dtype, avgWindowsBackward)(gs, gxp, plan.planes, plan.axes, div);
           const dx = allocArray(dtype, x.size);

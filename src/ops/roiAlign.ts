@@ -6,9 +6,8 @@ import { PoolkitRangeError } from "../errors.js";
 import { checkSampling, MAX_SAMPLES_PER_ROI, planRoiAlign, roiOutputShape, type RoiAlignPlan } from "../geometry/roi.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 
 /** Options of {@link roiAlign}. */
 export interface RoiAlignOptions {
@@ -174,14 +173,15 @@ export const roiAlign = defineOp(
   "roiAlign",
   (x: Tensor, boxes: Tensor, opts: RoiAlignOptions) => {
     const plan = parse(x, boxes, opts);
-    const y = allocArray(x.dtype as "float32" | "float64", plan.k * plan.c * plan.ph * plan.pw);
-    kernel("roiAlign.forward", x.dtype, roiAlignForward)(x.data as FloatArray, y, plan);
+    // output and gradient where the backend keeps tensors; views read at the call
+    const output = emptyTensor(plan.outShape, x.dtype);
+    kernel("roiAlign.forward", x.dtype, roiAlignForward)(x.data as FloatArray, output.data as FloatArray, plan);
     return {
-      output: fromArray(y, plan.outShape),
+      output,
       backward: (dy: Tensor) => {
-        const dx = allocArray(x.dtype as "float32" | "float64", x.size);
-        kernel("roiAlign.backward", x.dtype, roiAlignBackward)(dy.data as FloatArray, dx, plan);
-        return [fromArray(dx, x.shape), null];
+        const dx = zeros(x.shape, x.dtype);
+        kernel("roiAlign.backward", x.dtype, roiAlignBackward)(dy.data as FloatArray, dx.data as FloatArray, plan);
+        return [dx, null];
       },
     };
   },

@@ -6,9 +6,8 @@ import { enumOption, expectOptions, leadDims, spatialShapeInput } from "../check
 import { planSliding, slidingGeometry, slidingOutputShape, type SlidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 import { softmaxWindowsBackward, softmaxWindowsForward } from "./softmaxWindows.js";
 
 export interface SoftPoolOptions {
@@ -46,20 +45,21 @@ function softPoolN(rank: 1 | 2 | 3) {
     (x: Tensor, opts: SoftPoolOptions) => {
       const { g, official } = geometryOf(name, opts, rank);
       const plan = planSliding(name, x, rank, g);
-      const y = allocArray(x.dtype as "float32" | "float64", plan.planes * plan.outPlaneSize);
+      // the output allocated where the backend keeps tensors; views read after every allocation
+      const output = emptyTensor(plan.outShape, x.dtype);
       const xd = x.data as FloatArray;
-      kernel("softmaxWindows.forward", x.dtype, softmaxWindowsForward)(xd, xd, y, plan.planes, plan.axes);
-      const output = fromArray(y, plan.outShape);
+      kernel("softmaxWindows.forward", x.dtype, softmaxWindowsForward)(xd, xd, output.data as FloatArray, plan.planes, plan.axes);
       return {
         output,
         backward: (dy: Tensor) => {
-          const dx = allocArray(x.dtype as "float32" | "float64", x.size);
+          const dx = zeros(x.shape, x.dtype);
           const xs = x.data as FloatArray;
+          const d = dx.data as FloatArray;
           // Exact: dx gets w (as an input) + w·(x − y) (as the logit), i.e. w·(1 + x − y).
           kernel("softmaxWindows.backward", x.dtype, softmaxWindowsBackward)(
-            xs, xs, output.data as FloatArray, dy.data as FloatArray, dx, official ? null : dx, plan.planes, plan.axes,
+            xs, xs, output.data as FloatArray, dy.data as FloatArray, d, official ? null : d, plan.planes, plan.axes,
           );
-          return [fromArray(dx, x.shape)];
+          return [dx];
         },
       };
     },

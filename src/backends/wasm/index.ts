@@ -19,6 +19,10 @@ import type { FloatArray, TypedArray } from "../../tensor/dtype.js";
 import { LinearHeap, type LinearStorage } from "../linear.js";
 import { wasmApi, type WasmApi, type WasmMemory } from "./api.js";
 import { SCALAR_WASM, SIMD_WASM } from "./module.generated.js";
+import { registerWeighted, unregisterWeighted } from "./weighted.js";
+import { registerAdaptive } from "./adaptive.js";
+import { registerRegion, unregisterRegion } from "./region.js";
+import { registerScatter, unregisterScatter } from "./scatter.js";
 
 /** Decode base64 without `atob`/`Buffer` (both engines have one, but neither is in the ES library). */
 function fromBase64(s: string): Uint8Array {
@@ -111,6 +115,10 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
   registerKernel("maxWindows.backward", "float32", k["maxWindows.backward"]);
   registerKernel("avgWindows.forward", "float32", k["avgWindows.forward"]);
   registerKernel("avgWindows.backward", "float32", k["avgWindows.backward"]);
+  registerWeighted(b);
+  registerAdaptive(b);
+  registerRegion(b);
+  registerScatter(b);
   return b.heap;
 }
 
@@ -120,6 +128,9 @@ export function removeWasmKernels(): void {
   for (const name of ["maxWindows.forward", "maxWindows.backward", "avgWindows.forward", "avgWindows.backward"] as const) {
     unregisterKernel(name, "float32");
   }
+  unregisterWeighted();
+  unregisterRegion();
+  unregisterScatter();
 }
 
 /** @internal The active wasm backend (null under "js"); tests and the benchmark read its heap. */
@@ -131,7 +142,7 @@ export function activeWasm(): WasmBackend | null {
  * Pointers for one kernel call: views of the backend's memory map to their byteOffset; other arrays
  * are copied into scratch blocks (and copied back out when the kernel writes them).
  */
-class Args {
+export class Args {
   readonly #b: WasmBackend;
   readonly #buffer: ArrayBuffer;
   readonly #scratch: LinearStorage[] = [];
@@ -184,7 +195,7 @@ class Args {
 }
 
 /** The six start/end arrays of a plan's axes in one int32 array: aS, aE, bS, bE, cS, cE. */
-function axesArray(axes: Axes3): Int32Array {
+export function axesArray(axes: Axes3): Int32Array {
   const [A, B, C] = axes;
   const out = new Int32Array(2 * (A.outSize + B.outSize + C.outSize));
   let o = 0;
@@ -202,7 +213,7 @@ function axesArray(axes: Axes3): Int32Array {
  * windows have the full length k and start `stride` apart. Only when every axis has step 1 (no
  * dilation); otherwise an empty run (everything takes the scalar path).
  */
-function interior(axes: Axes3): [number, number, number, number] {
+export function interior(axes: Axes3): [number, number, number, number] {
   const [A, B, C] = axes;
   if (A.step !== 1 || B.step !== 1 || C.step !== 1 || C.outSize < 4) return [0, 0, 1, 0];
   let k = 0;

@@ -1,0 +1,295 @@
+// Large-window max and average (float32): adaptive pooling's bins, global pooling and any plan whose
+// windows are wide, computed row-wise. Counterparts of maxWindowsForward/avgWindowsForward in
+// src/kernels/window.ts for plans with every step 1 (the JS glue routes such plans here when their
+// windows are wide; narrow sliding windows stay with pool.ts's kernels).
+//
+// For each output row (oa, ob) the window's rows are first reduced column by column into a row
+// buffer — whole rows at a time, 4 columns per SIMD step — and each output column then reduces its
+// segment of that buffer. A window of a single row (global pooling's one flattened row) is reduced
+// straight from x with 4 lanes.
+//
+// max: bit-identical to the reference's sequential scan (replace when `v > best || v != v`, in
+// d/h/w order). Column by column that scan gives, per column, the first maximum (smallest row) or the
+// last NaN (largest row); the scan over the whole window is recovered from those because, within a
+// plane, scan order is flat-index order: with a NaN the result is the NaN with the largest index,
+// otherwise the maximum with the smallest index (ties, −0/+0 and all-(−∞) windows included).
+// avg: the window sum in float64 (rows summed first, then the segment; a different order from the
+// reference's scan, so equal to it within float64 rounding before the one rounding to float32).
+import { ldd, ldf, ldi, stf, sti } from "./util";
+
+/** The lane-wise scan state of 4 interleaved sequences merged into the sequential scan's (best, index). */
+// @ts-ignore: decorator
+@inline function mergeLanes(best: v128, bi: v128, out: usize): void {
+  // out[0] = value (f32 bits), out[1] = index
+  let b: f32 = f32x4.extract_lane(best, 0);
+  let i: i32 = i32x4.extract_lane(bi, 0);
+  for (let l = 1; l < 4; l++) {
+    let v: f32 = 0;
+    let j: i32 = 0;
+    if (l == 1) { v = f32x4.extract_lane(best, 1); j = i32x4.extract_lane(bi, 1); }
+    else if (l == 2) { v = f32x4.extract_lane(best, 2); j = i32x4.extract_lane(bi, 2); }
+    else { v = f32x4.extract_lane(best, 3); j = i32x4.extract_lane(bi, 3); }
+    if (b != b) {
+      if (v != v && j > i) i = j;
+    } else if (v != v) {
+      b = v;
+      i = j;
+    } else if (v > b || (v == b && j < i)) {
+      b = v;
+      i = j;
+    }
+  }
+  store<f32>(out, b);
+  store<i32>(out, i, 4);
+}
+
+/**
+ * Lane-wise merge of two scan states (value, index) by the order-independent rule of the sequential
+ * scan: a NaN wins over numbers and the later (larger-index) NaN over an earlier one; otherwise the
+ * larger value, and between equal values the smaller index. Returns B's lanes where B wins.
+ */
+// @ts-ignore: decorator
+@inline function takeB(va: v128, ia: v128, vb: v128, ib: v128): v128 {
+  const nanA = f32x4.ne(va, va);
+  const nanB = f32x4.ne(vb, vb);
+  const whenNaN = v128.and(nanB, i32x4.gt_s(ib, ia));
+  const whenNum = v128.or(v128.or(nanB, f32x4.gt(vb, va)), v128.and(f32x4.eq(vb, va), i32x4.lt_s(ib, ia)));
+  return v128.bitselect(whenNaN, whenNum, nanA);
+}
+
+/**
+ * Max with flat in-plane indices over plans of step 1. `buf`: scratch of 2·W + 2 words (column
+ * maxima, column indices, two words for merging lanes).
+ */
+export function wideMaxForward(
+  x: usize, y: usize, idx: usize, buf: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
+): void {
+  const HW = H * W;
+  const cb = buf;
+  const ci = buf + ((<usize>W) << 2);
+  const out = ci + ((<usize>W) << 2); // two words for mergeLanes
+  for (let p = 0; p < planes; p++) {
+    const xp = x + ((<usize>p * <usize>inPlane) << 2);
+    let o = p * outPlane;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = ldi(aS, oa);
+      const a1 = ldi(aE, oa);
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = ldi(bS, ob);
+        const b1 = ldi(bE, ob);
+        if (a1 - a0 == 1 && b1 - b0 == 1) {
+          // one row: scan each column segment straight from x
+          const row = a0 * HW + b0 * W;
+          for (let oc = 0; oc < nC; oc++) {
+            const c0 = ldi(cS, oc);
+            const c1 = ldi(cE, oc);
+            let best: f32 = -Infinity;
+            let bi = row + c0;
+            let c = c0;
+            if (ASC_FEATURE_SIMD) {
+              if (c1 - c0 >= 8) {
+                let vb = f32x4.splat(-Infinity);
+                const lane = i32x4(0, 1, 2, 3);
+                let vi = i32x4.add(i32x4.splat(row + c0), lane);
+                for (; c + 4 <= c1; c += 4) {
+                  const v = v128.load(xp + ((<usize>(row + c)) << 2));
+                  const m = v128.or(f32x4.gt(v, vb), f32x4.ne(v, v));
+                  vb = v128.bitselect(v, vb, m);
+                  vi = v128.bitselect(i32x4.add(i32x4.splat(row + c), lane), vi, m);
+                }
+                mergeLanes(vb, vi, out);
+                best = load<f32>(out);
+                bi = load<i32>(out, 4);
+              }
+            }
+            for (; c < c1; c++) {
+              const v = ldf(xp, row + c);
+              if (v > best || v != v) {
+                best = v;
+                bi = row + c;
+              }
+            }
+            stf(y, o, best);
+            sti(idx, o, bi);
+            o++;
+          }
+          continue;
+        }
+        // column maxima over the window's rows, in scan order (first maximum, last NaN)
+        let c = 0;
+        if (ASC_FEATURE_SIMD) {
+          const lane = i32x4(0, 1, 2, 3);
+          for (; c + 4 <= W; c += 4) {
+            let vb = f32x4.splat(-Infinity);
+            let vi = i32x4.add(i32x4.splat(a0 * HW + b0 * W + c), lane);
+            for (let ia = a0; ia < a1; ia++) {
+              for (let ib = b0; ib < b1; ib++) {
+                const r = ia * HW + ib * W + c;
+                const v = v128.load(xp + ((<usize>r) << 2));
+                const m = v128.or(f32x4.gt(v, vb), f32x4.ne(v, v));
+                vb = v128.bitselect(v, vb, m);
+                vi = v128.bitselect(i32x4.add(i32x4.splat(r), lane), vi, m);
+              }
+            }
+            v128.store(cb + ((<usize>c) << 2), vb);
+            v128.store(ci + ((<usize>c) << 2), vi);
+          }
+        }
+        for (; c < W; c++) {
+          let best: f32 = -Infinity;
+          let bi = a0 * HW + b0 * W + c;
+          for (let ia = a0; ia < a1; ia++) {
+            for (let ib = b0; ib < b1; ib++) {
+              const r = ia * HW + ib * W + c;
+              const v = ldf(xp, r);
+              if (v > best || v != v) {
+                best = v;
+                bi = r;
+              }
+            }
+          }
+          stf(cb, c, best);
+          sti(ci, c, bi);
+        }
+        // each output column: merge its columns (NaN: the largest index; else the maximum with the smallest index)
+        for (let oc = 0; oc < nC; oc++) {
+          const c0 = ldi(cS, oc);
+          const c1 = ldi(cE, oc);
+          let best: f32 = -Infinity;
+          let bi = a0 * HW + b0 * W + c0;
+          let nan = false;
+          let cc = c0;
+          if (ASC_FEATURE_SIMD) {
+            if (c1 - c0 >= 8) {
+              // 4 columns at a time by the same rule, then the lanes, then the remaining columns
+              let va = v128.load(cb + ((<usize>c0) << 2));
+              let ia = v128.load(ci + ((<usize>c0) << 2));
+              for (cc = c0 + 4; cc + 4 <= c1; cc += 4) {
+                const vb = v128.load(cb + ((<usize>cc) << 2));
+                const ib = v128.load(ci + ((<usize>cc) << 2));
+                const t = takeB(va, ia, vb, ib);
+                va = v128.bitselect(vb, va, t);
+                ia = v128.bitselect(ib, ia, t);
+              }
+              mergeLanes(va, ia, out);
+              best = load<f32>(out);
+              bi = load<i32>(out, 4);
+              nan = best != best;
+            }
+          }
+          for (; cc < c1; cc++) {
+            const v = ldf(cb, cc);
+            const j = ldi(ci, cc);
+            if (nan) {
+              if (v != v && j > bi) bi = j;
+            } else if (v != v) {
+              nan = true;
+              best = v;
+              bi = j;
+            } else if (v > best || (v == best && j < bi)) {
+              best = v;
+              bi = j;
+            }
+          }
+          stf(y, o, best);
+          sti(idx, o, bi);
+          o++;
+        }
+      }
+    }
+  }
+}
+
+/** Σ x[i..i+n) (float32 values) in float64: two f64x2 accumulators, then the tail. */
+// @ts-ignore: decorator
+@inline function sumSegment(xp: usize, i: i32, n: i32): f64 {
+  let s: f64 = 0;
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (n >= 8) {
+      let s0 = f64x2.splat(0);
+      let s1 = f64x2.splat(0);
+      for (; c + 4 <= n; c += 4) {
+        const v = v128.load(xp + ((<usize>(i + c)) << 2));
+        s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+        s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+      }
+      const t = f64x2.add(s0, s1);
+      s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
+    }
+  }
+  for (; c < n; c++) s += <f64>ldf(xp, i + c);
+  return s;
+}
+
+/**
+ * y = window sum / divisor[k] (float64 sums, one rounding to float32); an empty window gives 0.
+ * `buf`: scratch of W float64 (column sums over the window's rows).
+ */
+export function wideAvgForward(
+  x: usize, y: usize, div: usize, buf: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
+): void {
+  const HW = H * W;
+  for (let p = 0; p < planes; p++) {
+    const xp = x + ((<usize>p * <usize>inPlane) << 2);
+    let o = p * outPlane;
+    let k = 0;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = ldi(aS, oa);
+      const a1 = ldi(aE, oa);
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = ldi(bS, ob);
+        const b1 = ldi(bE, ob);
+        if (a1 <= a0 || b1 <= b0) {
+          for (let oc = 0; oc < nC; oc++) stf(y, o++, 0);
+          k += nC;
+          continue;
+        }
+        if (a1 - a0 == 1 && b1 - b0 == 1) {
+          const row = a0 * HW + b0 * W;
+          for (let oc = 0; oc < nC; oc++) {
+            const c0 = ldi(cS, oc);
+            const c1 = ldi(cE, oc);
+            stf(y, o++, c1 > c0 ? <f32>(sumSegment(xp, row + c0, c1 - c0) / ldd(div, k)) : 0);
+            k++;
+          }
+          continue;
+        }
+        // column sums over the window's rows (float64)
+        let c = 0;
+        if (ASC_FEATURE_SIMD) {
+          for (; c + 4 <= W; c += 4) {
+            let s0 = f64x2.splat(0);
+            let s1 = f64x2.splat(0);
+            for (let ia = a0; ia < a1; ia++) {
+              for (let ib = b0; ib < b1; ib++) {
+                const v = v128.load(xp + ((<usize>(ia * HW + ib * W + c)) << 2));
+                s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+                s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+              }
+            }
+            v128.store(buf + ((<usize>c) << 3), s0);
+            v128.store(buf + ((<usize>c) << 3), s1, 16);
+          }
+        }
+        for (; c < W; c++) {
+          let s: f64 = 0;
+          for (let ia = a0; ia < a1; ia++) {
+            for (let ib = b0; ib < b1; ib++) s += <f64>ldf(xp, ia * HW + ib * W + c);
+          }
+          store<f64>(buf + ((<usize>c) << 3), s);
+        }
+        for (let oc = 0; oc < nC; oc++) {
+          const c0 = ldi(cS, oc);
+          const c1 = ldi(cE, oc);
+          let s: f64 = 0;
+          for (let cc = c0; cc < c1; cc++) s += ldd(buf, cc);
+          stf(y, o++, c1 > c0 ? <f32>(s / ldd(div, k)) : 0);
+          k++;
+        }
+      }
+    }
+  }
+}

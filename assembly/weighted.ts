@@ -1,0 +1,367 @@
+// Weighted-window kernels (float32): the softmax windows of SoftPool and LIP, and power-average (LP)
+// pooling fused into one pass. Counterparts of src/ops/softmaxWindows.ts and src/ops/lpPool.ts (the
+// readable references); geometry as in pool.ts: three axes (A = depth, B = height, C = width), start/end
+// per output position, every step 1 (neither method has dilation), and an interior run of output
+// columns [cLo, cHi) whose windows have cK taps starting cStride apart, taken 4 at a time by SIMD.
+import { exp4, expf32, ldd, ldf, ldi, load4, stf } from "./util";
+
+/** Windows whose Σ e^{L−M} (M = the plane's largest logit) is below this (e^−8) are recomputed with their own maximum. */
+const SUM_MIN: f32 = 3.3546262e-4;
+
+/**
+ * One window of {@link softmaxForward} with its own maximum m: Σ e^{L−m}·x / Σ e^{L−m} (float32, scan
+ * order) — the path for windows far below the plane's maximum, and for planes holding ±∞ or only NaN.
+ */
+function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, b0: i32, b1: i32, c0: i32, c1: i32): f32 {
+  let m: f32 = -Infinity;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      for (let ic = c0; ic < c1; ic++) m = max<f32>(m, ldf(lp, row + ic));
+    }
+  }
+  let s: f32 = 0;
+  let sx: f32 = 0;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      for (let ic = c0; ic < c1; ic++) {
+        const e = expf32(ldf(lp, row + ic) - m);
+        s += e;
+        sx += e * ldf(xp, row + ic);
+      }
+    }
+  }
+  return sx / s;
+}
+
+/**
+ * y = Σ e^{L}·x / Σ e^{L} over each window (x and L may be the same pointer: SoftPool), float32.
+ *
+ * Each plane is exponentiated once, relative to the plane's largest logit M (NaN ignored):
+ * E = e^{L−M} and EX = E·x into scratch `ex`; then every input row's taps are summed per output
+ * column (HE, HEX: the horizontal sums, tap order) and every window adds its rows' sums in row order,
+ * 4 output columns at a time — one order of float32 operations used by the SIMD lanes and the scalar
+ * path alike, so the result does not depend on the build. `ex` holds 2·inPlane + 2·rows·nC floats.
+ * Subtracting M instead of the window's own maximum changes nothing mathematically; a
+ * window whose Σ E falls below e^−8 (its logits far below M, where E would lose relative precision or
+ * underflow) or is not finite (NaN inside) is recomputed with its own maximum ({@link windowSoftmax}),
+ * as is every window of a plane whose M is ±∞ (no finite logit, or +∞ present).
+ * NaN anywhere in a window's logits gives NaN, as in the reference.
+ */
+export function softmaxForward(
+  x: usize, L: usize, y: usize, ex: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32,
+): void {
+  const HW = H * W;
+  const R = W > 0 ? inPlane / W : 0; // input rows of a plane (depth × height)
+  const E = ex;
+  const EX = ex + ((<usize>inPlane) << 2);
+  const HE = EX + ((<usize>inPlane) << 2);
+  const HEX = HE + ((<usize>(R * nC)) << 2);
+  for (let p = 0; p < planes; p++) {
+    const off = (<usize>p * <usize>inPlane) << 2;
+    const xp = x + off;
+    const lp = L + off;
+    // the plane's largest logit, NaN skipped (pmax keeps its first operand unless the second is larger)
+    let M: f32 = -Infinity;
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      let m4 = f32x4.splat(-Infinity);
+      for (; i + 4 <= inPlane; i += 4) m4 = f32x4.pmax(m4, v128.load(lp + ((<usize>i) << 2)));
+      for (let l = 0; l < 4; l++) {
+        const v = l == 0 ? f32x4.extract_lane(m4, 0) : l == 1 ? f32x4.extract_lane(m4, 1) : l == 2 ? f32x4.extract_lane(m4, 2) : f32x4.extract_lane(m4, 3);
+        if (v > M) M = v;
+      }
+    }
+    for (; i < inPlane; i++) {
+      const v = ldf(lp, i);
+      if (v > M) M = v;
+    }
+    const planeOk = M > -Infinity && M < Infinity;
+    if (planeOk) {
+      i = 0;
+      if (ASC_FEATURE_SIMD) {
+        const m4 = f32x4.splat(M);
+        for (; i + 4 <= inPlane; i += 4) {
+          const q = (<usize>i) << 2;
+          const e = exp4(f32x4.sub(v128.load(lp + q), m4));
+          v128.store(E + q, e);
+          v128.store(EX + q, f32x4.mul(e, v128.load(xp + q)));
+        }
+      }
+      for (; i < inPlane; i++) {
+        const e = expf32(ldf(lp, i) - M);
+        stf(E, i, e);
+        stf(EX, i, e * ldf(xp, i));
+      }
+    }
+    if (planeOk) {
+      // horizontal sums of E and E·x over each output column's taps, for every input row (in tap order)
+      for (let r = 0; r < R; r++) {
+        const ro = r * W;
+        const ho = r * nC;
+        let oc = 0;
+        while (oc < nC) {
+          if (ASC_FEATURE_SIMD) {
+            if (oc >= cLo && oc + 4 <= cHi) {
+              const c0 = ro + ldi(cS, oc);
+              let h = f32x4.splat(0);
+              let hx = f32x4.splat(0);
+              for (let k = 0; k < cK; k++) {
+                h = f32x4.add(h, load4(E, c0 + k, cStride));
+                hx = f32x4.add(hx, load4(EX, c0 + k, cStride));
+              }
+              v128.store(HE + ((<usize>(ho + oc)) << 2), h);
+              v128.store(HEX + ((<usize>(ho + oc)) << 2), hx);
+              oc += 4;
+              continue;
+            }
+          }
+          const c1 = ro + ldi(cE, oc);
+          let h: f32 = 0;
+          let hx: f32 = 0;
+          for (let ic = ro + ldi(cS, oc); ic < c1; ic++) {
+            h += ldf(E, ic);
+            hx += ldf(EX, ic);
+          }
+          stf(HE, ho + oc, h);
+          stf(HEX, ho + oc, hx);
+          oc++;
+        }
+      }
+    }
+    let o = p * outPlane;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = ldi(aS, oa);
+      const a1 = ldi(aE, oa);
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = ldi(bS, ob);
+        const b1 = ldi(bE, ob);
+        let oc = 0;
+        if (planeOk) {
+          // window sums = the rows' horizontal sums added in row order, 4 output columns at a time
+          if (ASC_FEATURE_SIMD) {
+            for (; oc + 4 <= nC; oc += 4) {
+              let s = f32x4.splat(0);
+              let sx = f32x4.splat(0);
+              for (let ia = a0; ia < a1; ia++) {
+                for (let ib = b0; ib < b1; ib++) {
+                  const q = (<usize>((ia * H + ib) * nC + oc)) << 2;
+                  s = f32x4.add(s, v128.load(HE + q));
+                  sx = f32x4.add(sx, v128.load(HEX + q));
+                }
+              }
+              v128.store(y + ((<usize>(o + oc)) << 2), f32x4.div(sx, s));
+              const ok = f32x4.ge(s, f32x4.splat(SUM_MIN));
+              if (!i32x4.all_true(ok)) {
+                // the lanes whose Σ E is too small (or NaN): their own maximum
+                for (let l = 0; l < 4; l++) {
+                  const good = l == 0 ? i32x4.extract_lane(ok, 0) : l == 1 ? i32x4.extract_lane(ok, 1) : l == 2 ? i32x4.extract_lane(ok, 2) : i32x4.extract_lane(ok, 3);
+                  if (good == 0) stf(y, o + oc + l, windowSoftmax(xp, lp, HW, W, a0, a1, b0, b1, ldi(cS, oc + l), ldi(cE, oc + l)));
+                }
+              }
+            }
+          }
+          for (; oc < nC; oc++) {
+            let s: f32 = 0;
+            let sx: f32 = 0;
+            for (let ia = a0; ia < a1; ia++) {
+              for (let ib = b0; ib < b1; ib++) {
+                const q = (ia * H + ib) * nC + oc;
+                s += ldf(HE, q);
+                sx += ldf(HEX, q);
+              }
+            }
+            stf(y, o + oc, s >= SUM_MIN ? sx / s : windowSoftmax(xp, lp, HW, W, a0, a1, b0, b1, ldi(cS, oc), ldi(cE, oc)));
+          }
+        } else {
+          for (; oc < nC; oc++) stf(y, o + oc, windowSoftmax(xp, lp, HW, W, a0, a1, b0, b1, ldi(cS, oc), ldi(cE, oc)));
+        }
+        o += nC;
+      }
+    }
+  }
+}
+
+/**
+ * Backward of {@link softmaxForward}, window by window in the reference's order:
+ * dx_i += dy·w_i, dL_i += dy·w_i·(x_i − y) (hasDL = 0: no logit gradient; dL may equal dx, SoftPool's
+ * exact gradient, read after dx's update exactly as the reference does). The weights' exponentials are
+ * {@link expf32} (kept in `ex`, one per tap, between the sum and the scatter) but the sums, y and
+ * x_i − y are float64, so x_i − y keeps its precision when x is large and the window flat.
+ */
+export function softmaxBackward(
+  x: usize, L: usize, dy: usize, dx: usize, dL: usize, hasDL: i32, ex: usize,
+  planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
+): void {
+  const HW = H * W;
+  for (let p = 0; p < planes; p++) {
+    const off = (<usize>p * <usize>inPlane) << 2;
+    const xp = x + off;
+    const lp = L + off;
+    const dxp = dx + off;
+    const dlp = dL + off;
+    let o = p * outPlane;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = ldi(aS, oa);
+      const a1 = ldi(aE, oa);
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = ldi(bS, ob);
+        const b1 = ldi(bE, ob);
+        for (let oc = 0; oc < nC; oc++) {
+          const c0 = ldi(cS, oc);
+          const c1 = ldi(cE, oc);
+          const g = <f64>ldf(dy, o);
+          o++;
+          let m: f32 = -Infinity;
+          for (let ia = a0; ia < a1; ia++) {
+            for (let ib = b0; ib < b1; ib++) {
+              const row = ia * HW + ib * W;
+              for (let ic = c0; ic < c1; ic++) m = max<f32>(m, ldf(lp, row + ic));
+            }
+          }
+          let s: f64 = 0;
+          let sx: f64 = 0;
+          let t = 0;
+          for (let ia = a0; ia < a1; ia++) {
+            for (let ib = b0; ib < b1; ib++) {
+              const row = ia * HW + ib * W;
+              for (let ic = c0; ic < c1; ic++) {
+                const e = expf32(ldf(lp, row + ic) - m);
+                stf(ex, t++, e);
+                s += <f64>e;
+                sx += <f64>e * <f64>ldf(xp, row + ic);
+              }
+            }
+          }
+          const yo = sx / s;
+          const gs = g / s;
+          t = 0;
+          for (let ia = a0; ia < a1; ia++) {
+            for (let ib = b0; ib < b1; ib++) {
+              const row = ia * HW + ib * W;
+              for (let ic = c0; ic < c1; ic++) {
+                const j = row + ic;
+                const gw = gs * <f64>ldf(ex, t++);
+                const xj = <f64>ldf(xp, j);
+                stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gw));
+                if (hasDL != 0) stf(dlp, j, <f32>(<f64>ldf(dlp, j) + gw * (xj - yo)));
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/** C's pow rules where they differ from a plain pow: pow(1, y) = 1 (NaN too), pow(−1, ±∞) = 1 (as src/ops/lpPool.ts cpow). */
+// @ts-ignore: decorator
+@inline function cpow(b: f64, e: f64): f64 {
+  if (b == 1) return 1;
+  if (b == -1 && (e == Infinity || e == -Infinity)) return 1;
+  return Math.pow(b, e);
+}
+
+/** x^p rounded to float32, as the reference's `x.pow(p)` stored in the dtype (mode 1: p = 1, 2: p = 2, else pow). */
+// @ts-ignore: decorator
+@inline function powTap(v: f32, p: f64, mode: i32): f64 {
+  if (mode == 2) return <f64>(v * v);
+  if (mode == 1) return <f64>v;
+  return <f64>(<f32>cpow(<f64>v, p));
+}
+
+/**
+ * LP pooling forward in one pass: s = (Σ_window x^p) / div (x^p rounded to float32 per tap, as the
+ * reference stores `x.pow(p)`; the sum in float64 in scan order, as the reference's average), then
+ * u = sign(s)·|s|·area and y = u^(1/p), each rounded to float32 — PyTorch's
+ * `(sign(s)·relu(|s|)·k)^(1/p)` exactly as src/ops/lpPool.ts evaluates it (s and u are written for the
+ * backward pass). p = 2 and p = 1 take the SIMD path (x·x rounded to float32 is the correctly rounded
+ * square, what pow gives); other p call pow per tap. For p = 2 the root is a square root (correctly
+ * rounded; pow(u, ½) differs only at u = −∞, which x² cannot produce). `area` must be an integer
+ * (the kernel's element count), so s·area is exact in float64.
+ */
+export function lpForward(
+  x: usize, s: usize, u: usize, y: usize, div: usize, p: f64, invP: f64, area: f64, mode: i32,
+  planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32,
+): void {
+  const HW = H * W;
+  for (let pl = 0; pl < planes; pl++) {
+    const xp = x + ((<usize>pl * <usize>inPlane) << 2);
+    let o = pl * outPlane;
+    let k = 0;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = ldi(aS, oa);
+      const a1 = ldi(aE, oa);
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = ldi(bS, ob);
+        const b1 = ldi(bE, ob);
+        let oc = 0;
+        while (oc < nC) {
+          let n = 1;
+          if (ASC_FEATURE_SIMD) {
+            if (mode != 0 && oc >= cLo && oc + 4 <= cHi && a1 > a0 && b1 > b0) {
+              const c0 = ldi(cS, oc);
+              let s0 = f64x2.splat(0);
+              let s1 = f64x2.splat(0);
+              for (let ia = a0; ia < a1; ia++) {
+                for (let ib = b0; ib < b1; ib++) {
+                  const row = ia * HW + ib * W + c0;
+                  for (let t = 0; t < cK; t++) {
+                    let v = load4(xp, row + t, cStride);
+                    if (mode == 2) v = f32x4.mul(v, v);
+                    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+                    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+                  }
+                }
+              }
+              const dp = div + ((<usize>k) << 3);
+              const r0 = f32x4.demote_f64x2_zero(f64x2.div(s0, v128.load(dp)));
+              const r1 = f32x4.demote_f64x2_zero(f64x2.div(s1, v128.load(dp, 16)));
+              const sv = v128.shuffle<f32>(r0, r1, 0, 1, 4, 5);
+              v128.store(s + ((<usize>o) << 2), sv);
+              // u = sign(s)·|s|·area: s·area is exact in float64, so the float32 product is its correct
+              // rounding; + 0 turns −0 into the reference's +0 (sign(−0) = 0). p = 2: y = √u, p = 1: y = u.
+              const uv = f32x4.add(f32x4.mul(sv, f32x4.splat(<f32>area)), f32x4.splat(0));
+              v128.store(u + ((<usize>o) << 2), uv);
+              v128.store(y + ((<usize>o) << 2), mode == 2 ? f32x4.sqrt(uv) : uv);
+              n = 4;
+            }
+          }
+          if (n == 1) {
+            const c0 = ldi(cS, oc);
+            const c1 = ldi(cE, oc);
+            let sum: f64 = 0;
+            for (let ia = a0; ia < a1; ia++) {
+              for (let ib = b0; ib < b1; ib++) {
+                const row = ia * HW + ib * W;
+                for (let ic = c0; ic < c1; ic++) sum += powTap(ldf(xp, row + ic), p, mode);
+              }
+            }
+            // the reference's average of an empty window is 0 (LP has no padding: cannot happen)
+            stf(s, o, a1 > a0 && b1 > b0 && c1 > c0 ? <f32>(sum / ldd(div, k)) : 0);
+          }
+          if (n == 1) {
+            const v = <f64>ldf(s, o);
+            // torch.sign(NaN) = 0, times NaN = NaN
+            const sg: f64 = v > 0 ? 1 : v < 0 ? -1 : 0;
+            const uu = <f32>(sg * Math.abs(v) * area);
+            stf(u, o, uu);
+            let r: f64;
+            if (mode == 2 && uu != -Infinity) r = Math.sqrt(<f64>uu);
+            else r = cpow(<f64>uu, invP);
+            stf(y, o, <f32>r);
+          }
+          o += n;
+          k += n;
+          oc += n;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * WebAssembly implementations (float32) of the weighted-window kernels: SoftPool's and LIP's softmax
+ * windows (`softmaxWindows.forward/backward`, reference src/ops/softmaxWindows.ts) and LP pooling's
+ * fused forward (`lpPool.forward`, reference in src/ops/lpPool.ts). AssemblyScript source:
+ * assembly/weighted.ts.
+ *
+ * Accuracy against the references (test/backends/wasm-weighted.test.ts): the softmax kernels use a
+ * float32 exponential and float32 window sums (forward: each plane exponentiated once relative to its
+ * largest logit, windows far below it recomputed with their own maximum) — within float32
+ * accumulation error of the float64 reference, not bit-identical; LP's forward is bit-identical for p = 1 and p = 2 (the same
+ * float32 powers summed in float64 in scan order) and within an ulp or so for other p (the engine's
+ * and AssemblyScript's pow may differ in the last float64 bit).
+ */
+import type { Axes3 } from "../../geometry/plan.js";
+import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
+import type { FloatArray } from "../../tensor/dtype.js";
+import { Args, axesArray, interior, type WasmBackend } from "./index.js";
+
+interface WeightedExports {
+  softmaxForward(...args: number[]): void;
+  softmaxBackward(...args: number[]): void;
+  lpForward(...args: number[]): void;
+}
+
+/** Pointer, count per axis (aS, aE, nA, bS, bE, nB, cS, cE, nC) into an {@link axesArray} block. */
+export function axisPointers(axes: Axes3, base: number): number[] {
+  const out: number[] = [];
+  let off = 0;
+  for (const ax of axes) {
+    out.push(base + off * 4, base + (off + ax.outSize) * 4, ax.outSize);
+    off += 2 * ax.outSize;
+  }
+  return out;
+}
+
+/** Planes, H, W, inPlane, outPlane of a plan's axes. */
+function sizes(planes: number, axes: Axes3): [number, number, number, number, number] {
+  const [A, B, C] = axes;
+  return [planes, B.inSize, C.inSize, A.inSize * B.inSize * C.inSize, A.outSize * B.outSize * C.outSize];
+}
+
+/** The largest number of taps in one window (the backward's scratch for the window's exponentials). */
+function maxTaps(axes: Axes3): number {
+  let n = 1;
+  for (const a of axes) {
+    let m = 0;
+    for (let o = 0; o < a.outSize; o++) m = Math.max(m, (a.end[o] as number) - (a.start[o] as number));
+    n *= m;
+  }
+  return n;
+}
+
+const NAMES = ["softmaxWindows.forward", "softmaxWindows.backward", "lpPool.forward"] as const;
+
+/** Register the weighted-window kernels of backend `b` for float32. */
+export function registerWeighted(b: WasmBackend): void {
+  const e = b.exports as unknown as WeightedExports;
+  registerKernel("softmaxWindows.forward", "float32", (x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3): void => {
+    const sz = sizes(planes, axes);
+    if (planes === 0 || sz[4] === 0) return;
+    const args = new Args(b);
+    args.add(x, false);
+    args.add(L, false);
+    args.add(y, true);
+    // E and E·x of one plane, and their horizontal sums per input row and output column
+    args.add(new Float32Array(2 * sz[3] + 2 * (sz[3] / Math.max(sz[2], 1)) * axes[2].outSize), false);
+    args.add(axesArray(axes), false);
+    args.resolve();
+    const [px, pl, py, pe, pa] = args.ptrs as [number, number, number, number, number];
+    e.softmaxForward(px, pl, py, pe, ...sz, ...axisPointers(axes, pa), ...interior(axes));
+    args.finish();
+  });
+  registerKernel(
+    "softmaxWindows.backward",
+    "float32",
+    (x: FloatArray, L: FloatArray, _y: FloatArray, dy: FloatArray, dx: FloatArray, dL: FloatArray | null, planes: number, axes: Axes3): void => {
+      const sz = sizes(planes, axes);
+      if (planes === 0 || sz[4] === 0) return;
+      const args = new Args(b);
+      args.add(x, false);
+      args.add(L, false);
+      args.add(dy, false);
+      args.add(dx, true);
+      // dL may be dx itself (SoftPool's exact gradient): then it must be the same memory, not a second copy
+      const sep = dL !== null && dL !== dx;
+      if (sep) args.add(dL, true);
+      args.add(new Float32Array(maxTaps(axes)), false);
+      args.add(axesArray(axes), false);
+      args.resolve();
+      const p = args.ptrs;
+      const [px, pl, pdy, pdx] = p as [number, number, number, number];
+      const pdl = sep ? (p[4] as number) : pdx;
+      const [pex, pa] = p.slice(sep ? 5 : 4) as [number, number];
+      e.softmaxBackward(px, pl, pdy, pdx, pdl, dL === null ? 0 : 1, pex, ...sz, ...axisPointers(axes, pa));
+      args.finish();
+    },
+  );
+  registerKernel(
+    "lpPool.forward",
+    "float32",
+    (x: FloatArray, s: FloatArray, u: FloatArray, y: FloatArray, p: number, area: number, planes: number, axes: Axes3, div: Float64Array): void => {
+      const sz = sizes(planes, axes);
+      if (planes === 0 || sz[4] === 0) return;
+      const args = new Args(b);
+      args.add(x, false);
+      args.add(s, true);
+      args.add(u, true);
+      args.add(y, true);
+      args.add(div, false);
+      args.add(axesArray(axes), false);
+      args.resolve();
+      const [px, ps, pu, py, pd, pa] = args.ptrs as [number, number, number, number, number, number];
+      const mode = p === 2 ? 2 : p === 1 ? 1 : 0;
+      e.lpForward(px, ps, pu, py, pd, p, 1 / p, area, mode, ...sz, ...axisPointers(axes, pa), ...interior(axes));
+      args.finish();
+    },
+  );
+}
+
+/** Remove the weighted-window kernels (the TypeScript references run again). */
+export function unregisterWeighted(): void {
+  for (const name of NAMES) unregisterKernel(name, "float32");
+}

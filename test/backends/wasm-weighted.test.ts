@@ -1,0 +1,284 @@
+/**
+ * The weighted-window WebAssembly kernels (SIMD and scalar builds) against the TypeScript reference
+ * kernels: SoftPool and LIP (`softmaxWindows.forward/backward`) and LP pooling (`lpPool.forward`, the
+ * fused pass), on the fixture cases and on random shapes with sizes 1–113 (odd sizes and 1×1
+ * included), inputs in WebAssembly memory (pointer path) and in the JS heap (copy path).
+ *
+ * Bounds (u = 2^−24):
+ * - softmax forward, |Δy| ≤ (8n + 64)·u·max|x| (n = taps per window). The wasm kernel exponentiates
+ *   t = L − M in float32 with M the plane's largest logit (the reference: float64, the window's
+ *   maximum); a weight's relative error is ≤ (2 + |t|)·u (2u for the exponential, u·|t| from rounding t).
+ *   Windows are computed this way only when Σ e^t ≥ e^−8, so their largest weight has |t_max| ≤ 8 + ln n,
+ *   and a smaller weight's extra error (t_max − t)·u is damped by its size e^{t − t_max} (≤ u/e overall):
+ *   the weights' average relative error is ≤ (11 + ln n)·u and moves y by at most twice that times
+ *   max|x − y| ≤ 2·max|x|. The float32 sums of n terms (Σe and Σe·x) add ≤ 2n·u·max|x|, the product
+ *   e·x and the division 2u·max|x|: in all ≤ (47 + 4 ln n + 2n)·u·max|x| < (8n + 64)·u·max|x|.
+ * - softmax backward, |Δ| ≤ 16·n²·u·max|dy|·(1 + 2·spread) with spread = max x − min x: each of the
+ *   ≤ n windows covering a tap adds dy·w (weights off by the forward's relative error) and dy·w·(x − y),
+ *   where the kernel computes y and x − y in float64 from those weights, so y's error scales with the
+ *   window's spread, not with |x| (large, nearly equal x keep x − y's precision: a case below).
+ * - LP forward: bit-identical for p = 1 and p = 2 (the same float32 powers summed in float64 in scan
+ *   order, a correctly rounded root); other p within 4u·|y| (AssemblyScript's and the engine's pow may
+ *   differ in the last float64 bit before the rounding to float32); gradients then within 32·n·u·max|dx|
+ *   (the unchanged backward kernels fed s and u that may differ by an ulp).
+ * Non-finite values must match exactly everywhere (NaN where the reference has NaN, the same infinity).
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { getBackend, setBackend } from "../../src/backends/index.js";
+import { kernel } from "../../src/kernels/registry.js";
+import * as pk from "../../src/index.js";
+import { lpForward } from "../../src/ops/lpPool.js";
+import { softmaxWindowsBackward, softmaxWindowsForward } from "../../src/ops/softmaxWindows.js";
+import { Generator } from "../../src/tensor/random.js";
+import type { Tensor } from "../../src/tensor/tensor.js";
+import type { TypedArray } from "../../src/tensor/dtype.js";
+import { decodeNumbers, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expectBits, firstFarDifference, int, maxAbs, runOn, U32, values, WASM, type Input, type Run } from "../helpers/wasm.js";
+
+const initial = getBackend();
+afterAll(() => setBackend(initial));
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Vjp = (...a: any[]) => { output: unknown; backward: (dy: Tensor) => (Tensor | null)[] };
+const vjp = (name: string): Vjp => (pk as unknown as Record<string, { vjp: Vjp }>)[name]!.vjp;
+
+const f32 = (t: TensorJSON): Float32Array => Float32Array.from(decodeNumbers(t.data));
+const dyOf = (m: number): Float32Array => Float32Array.from({ length: m }, (_, i) => (((i * 7919) % 13) - 6.5) / 4);
+
+/** Compare a softmax-window run with the reference within the bounds stated at the top. */
+function expectSoftmaxClose(label: string, got: Run, ref: Run, taps: number, x: Float32Array, dy: (n: number) => Float32Array): void {
+  const mx = maxAbs(x);
+  const tolY = (8 * taps + 64) * U32 * mx;
+  ref.outputs.forEach((o, i) => expect(firstFarDifference(got.outputs[i] as TypedArray, o, () => tolY), `${label}: output ${i}`).toBeNull());
+  const mdy = maxAbs(dy((ref.outputs[0] as TypedArray).length));
+  const tolG = 16 * taps * taps * U32 * mdy * (1 + 2 * spread(x));
+  expect(got.grads.length).toBe(ref.grads.length);
+  ref.grads.forEach((g, i) => expect(firstFarDifference(got.grads[i] as TypedArray, g, () => tolG), `${label}: grad ${i}`).toBeNull());
+}
+
+/** max − min of the finite values: a bound on |x_i − y| within any window (y is a convex combination). */
+function spread(x: Float32Array): number {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of x) {
+    if (!Number.isFinite(v)) continue;
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
+  return hi >= lo ? hi - lo : 0;
+}
+
+const taps = (k: number | number[], rank: number): number => (Array.isArray(k) ? k.reduce((a, b) => a * b, 1) : k ** rank);
+
+describe("the wasm backends register the weighted-window kernels for float32 only", () => {
+  it.each(WASM)("%s", (b) => {
+    setBackend(b);
+    for (const [name, ref] of [["softmaxWindows.forward", softmaxWindowsForward], ["softmaxWindows.backward", softmaxWindowsBackward], ["lpPool.forward", lpForward]] as const) {
+      expect(kernel(name, "float32", ref), name).not.toBe(ref);
+      expect(kernel(name, "float64", ref), name).toBe(ref);
+    }
+    setBackend("js");
+    expect(kernel("softmaxWindows.forward", "float32", softmaxWindowsForward)).toBe(softmaxWindowsForward);
+  });
+});
+
+describe("fixture cases (PyTorch): wasm within float32 accumulation error of the TypeScript kernels (LP p = 1, 2: bit for bit)", () => {
+  for (const b of WASM) {
+    it(`weighted_softpool.json (exact and official gradients) on ${b}`, () => {
+      const { cases } = loadFixture<{ rank: 1 | 2 | 3; options: { kernelSize: number | number[] }; x: TensorJSON }>("weighted_softpool.json");
+      for (const c of cases) {
+        const xs = f32(c.x);
+        for (const gradMode of ["exact", "official"]) {
+          const opts = { ...c.options, gradMode };
+          const call = (t: Tensor[]) => vjp(`softPool${c.rank}d`)(t[0], opts);
+          const inputs: Input[] = [{ data: xs, shape: c.x.shape }];
+          const ref = runOn("js", "js", call, inputs, dyOf);
+          expectSoftmaxClose(`softPool${c.rank}d ${JSON.stringify(opts)} ${b}`, runOn(b, b, call, inputs, dyOf), ref, taps(c.options.kernelSize, c.rank), xs, dyOf);
+        }
+      }
+      expect(cases.length).toBeGreaterThan(3);
+    });
+    it(`weighted_lip.json on ${b}`, () => {
+      const { cases } = loadFixture<{ options: { kernelSize?: number }; x: TensorJSON; logits: TensorJSON }>("weighted_lip.json");
+      for (const c of cases) {
+        const xs = f32(c.x);
+        const call = (t: Tensor[]) => vjp("localImportancePool2d")(t[0], t[1], c.options);
+        const inputs: Input[] = [{ data: xs, shape: c.x.shape }, { data: f32(c.logits), shape: c.logits.shape }];
+        const ref = runOn("js", "js", call, inputs, dyOf);
+        expectSoftmaxClose(`LIP ${JSON.stringify(c.options)} ${b}`, runOn(b, b, call, inputs, dyOf), ref, taps(c.options.kernelSize ?? 3, 2), xs, dyOf);
+      }
+      expect(cases.length).toBeGreaterThan(2);
+    });
+    it(`pytorch_sliding_lp.json on ${b}`, () => {
+      const { cases } = loadFixture<{ op: string; opts: { normType: number; kernelSize: number | number[] }; x: TensorJSON }>("pytorch_sliding_lp.json");
+      let exact = 0;
+      for (const c of cases) {
+        const xs = f32(c.x);
+        const opts = { ...c.opts, normType: decodeNumbers([c.opts.normType])[0] as number }; // "Infinity" is stored as a string
+        const call = (t: Tensor[]) => vjp(c.op)(t[0], opts);
+        const inputs: Input[] = [{ data: xs, shape: c.x.shape }];
+        const ref = runOn("js", "js", call, inputs, dyOf);
+        const got = runOn(b, b, call, inputs, dyOf);
+        expectLpClose(`${c.op} ${JSON.stringify(c.opts)} ${b}`, got, ref, opts.normType, taps(c.opts.kernelSize, Number(c.op.slice(6, 7))));
+        if (c.opts.normType === 1 || c.opts.normType === 2) exact++;
+      }
+      expect(exact).toBeGreaterThan(3);
+    });
+  }
+});
+
+function expectLpClose(label: string, got: Run, ref: Run, p: number, n: number): void {
+  if (p === 1 || p === 2) {
+    expectBits(label, got, ref);
+    return;
+  }
+  ref.outputs.forEach((o, i) => expect(firstFarDifference(got.outputs[i] as TypedArray, o, (j) => 4 * U32 * Math.abs(o[j] as number)), `${label}: output ${i}`).toBeNull());
+  ref.grads.forEach((g, i) => {
+    const tol = 32 * n * U32 * maxAbs(g);
+    expect(firstFarDifference(got.grads[i] as TypedArray, g, () => tol), `${label}: grad ${i}`).toBeNull();
+  });
+}
+
+interface Case {
+  op: string;
+  rank: number;
+  shape: number[];
+  opts: Record<string, unknown>;
+  n: number;
+}
+
+/** A random sliding case: rank 1–3, one or two large dims (up to 113), kernel ≤ 5, stride ≤ k + 1. */
+function slidingCase(g: Generator, maxRank: number): Omit<Case, "op" | "opts"> & { kernelSize: number[]; stride: number[] } {
+  const rank = int(g, 1, maxRank);
+  const spatial = Array.from({ length: rank }, (_, i) => (i === rank - 1 || g.uniform() < 0.3 ? int(g, 1, 113) : int(g, 1, rank === 3 ? 9 : 40)));
+  const shape = [int(g, 1, 2), int(g, 1, 3), ...spatial];
+  const kernelSize = spatial.map((s) => int(g, 1, Math.min(s, 5)));
+  const stride = kernelSize.map((k) => int(g, 1, k + 1));
+  return { rank, shape, kernelSize, stride, n: kernelSize.reduce((a, b) => a * b, 1) };
+}
+
+describe("random shapes 1–113 (NaN, ±∞, −0, ties): wasm within the stated bounds of the TypeScript kernels", () => {
+  for (const b of WASM) {
+    for (const inputsOn of [b, "js"] as const) {
+      const where = inputsOn === "js" ? "inputs in the JS heap (copied in)" : "inputs in WebAssembly memory";
+      it(`SoftPool 1-d/2-d/3-d and LIP on ${b}, ${where}`, () => {
+        const g = new Generator(inputsOn === "js" ? 21 : 23);
+        for (let i = 0; i < 40; i++) {
+          const lip = i % 3 === 2;
+          const c = slidingCase(g, lip ? 2 : 3);
+          const rank = lip ? 2 : c.rank;
+          const shape = lip && c.rank === 1 ? [c.shape[0] as number, c.shape[1] as number, int(g, 1, 20), c.shape[2] as number] : c.shape;
+          const spatial = shape.slice(2);
+          const kernelSize = lip && c.rank === 1 ? [Math.min(int(g, 1, 3), spatial[0] as number), ...c.kernelSize] : c.kernelSize;
+          const stride = lip && c.rank === 1 ? [int(g, 1, 3), ...c.stride] : c.stride;
+          const padding = kernelSize.map((k) => int(g, 0, Math.floor(k / 2)));
+          const size = shape.reduce((a, s) => a * s, 1);
+          const xs = values(g, size, i % 2 === 0);
+          const dyv = (m: number) => values(new Generator(m), m, false);
+          const n = kernelSize.reduce((a, k) => a * k, 1);
+          if (lip) {
+            const opts = { kernelSize: kernelSize as [number, number], stride: stride as [number, number], padding: padding as [number, number] };
+            const logits = values(g, size, i % 4 === 0);
+            const call = (t: Tensor[]) => vjp("localImportancePool2d")(t[0], t[1], opts);
+            const inputs: Input[] = [{ data: xs, shape }, { data: logits, shape }];
+            const ref = runOn("js", "js", call, inputs, dyv);
+            expectSoftmaxClose(`LIP [${shape}] ${JSON.stringify(opts)} ${b}`, runOn(b, inputsOn, call, inputs, dyv), ref, n, xs, dyv);
+          } else {
+            const opts = { kernelSize, stride, padding, gradMode: g.uniform() < 0.3 ? "official" : "exact" };
+            const call = (t: Tensor[]) => vjp(`softPool${rank}d`)(t[0], opts);
+            const inputs: Input[] = [{ data: xs, shape }];
+            const ref = runOn("js", "js", call, inputs, dyv);
+            expectSoftmaxClose(`softPool${rank}d [${shape}] ${JSON.stringify(opts)} ${b}`, runOn(b, inputsOn, call, inputs, dyv), ref, n, xs, dyv);
+          }
+        }
+      });
+
+      it(`LP 1-d/2-d/3-d, p ∈ {1, 2, 3, 1.5}, on ${b}, ${where}`, () => {
+        const g = new Generator(inputsOn === "js" ? 31 : 33);
+        let valid = 0;
+        for (let i = 0; i < 80 && valid < 40; i++) {
+          const c = slidingCase(g, 3);
+          const normType = [1, 2, 3, 1.5][i % 4] as number;
+          const opts = { normType, kernelSize: c.kernelSize, stride: c.stride, ceilMode: g.uniform() < 0.4 };
+          const xs = values(g, c.shape.reduce((a, s) => a * s, 1), i % 2 === 0, 1);
+          const dyv = (m: number) => values(new Generator(m), m, false);
+          const call = (t: Tensor[]) => vjp(`lpPool${c.rank}d`)(t[0], opts);
+          const inputs: Input[] = [{ data: xs, shape: c.shape }];
+          let ref: Run;
+          try {
+            ref = runOn("js", "js", call, inputs, dyv);
+          } catch {
+            continue; // an invalid option combination (the reference rejects it)
+          }
+          valid++;
+          expectLpClose(`lpPool${c.rank}d [${c.shape}] ${JSON.stringify(opts)} ${b}`, runOn(b, inputsOn, call, inputs, dyv), ref, normType, c.n);
+        }
+        expect(valid).toBe(40);
+      });
+    }
+
+    it(`${b}: 1×1 planes, one-column and 4-wide rows (the SIMD path's edges), strides 1, 2, 3, large and flat windows`, () => {
+      const g = new Generator(5);
+      for (const [h, w] of [[1, 1], [1, 4], [4, 1], [2, 5], [3, 8], [5, 9], [7, 113]] as [number, number][]) {
+        for (const s of [1, 2, 3]) {
+          for (const k of [1, 2, 3]) {
+            if (k > h || k > w) continue;
+            const opts = { kernelSize: k, stride: s, padding: Math.floor(k / 2) };
+            // large, nearly equal values: x − y must keep its precision in the backward pass
+            const xs = Float32Array.from(values(g, 2 * h * w, false), (v) => 1e4 + v);
+            const call = (t: Tensor[]) => vjp("softPool2d")(t[0], opts);
+            const inputs: Input[] = [{ data: xs, shape: [2, h, w] }];
+            const dyv = (m: number) => Float32Array.from({ length: m }, (_, i) => i % 5);
+            const ref = runOn("js", "js", call, inputs, dyv);
+            expectSoftmaxClose(`softPool2d [2,${h},${w}] ${JSON.stringify(opts)} ${b}`, runOn(b, b, call, inputs, dyv), ref, k * k, xs, dyv);
+            const lp = { normType: 2, kernelSize: k, stride: s };
+            const lcall = (t: Tensor[]) => vjp("lpPool2d")(t[0], lp);
+            expectBits(`lpPool2d [2,${h},${w}] ${JSON.stringify(lp)} ${b}`, runOn(b, b, lcall, inputs, dyv), runOn("js", "js", lcall, inputs, dyv));
+          }
+        }
+      }
+    });
+
+    it(`${b}: logits of ±1000 neither overflow nor give 0/0 (the window maximum is subtracted)`, () => {
+      const x = Float32Array.from({ length: 32 }, (_, i) => i - 10);
+      const logits = Float32Array.from({ length: 32 }, (_, i) => (i % 2 === 0 ? 1000 : -1000) + i);
+      const call = (t: Tensor[]) => vjp("localImportancePool2d")(t[0], t[1], { kernelSize: 2, stride: 2, padding: 0 });
+      const inputs: Input[] = [{ data: x, shape: [1, 4, 8] }, { data: logits, shape: [1, 4, 8] }];
+      const got = runOn(b, b, call, inputs, dyOf);
+      const ref = runOn("js", "js", call, inputs, dyOf);
+      for (const v of got.outputs[0] as Float32Array) expect(Number.isFinite(v)).toBe(true);
+      expectSoftmaxClose(`LIP ±1000 ${b}`, got, ref, 4, x, dyOf);
+    });
+
+    it(`${b}: logits ramping over 0–300 across a plane: windows far below the plane's maximum take their own maximum`, () => {
+      const g = new Generator(8);
+      const shape = [2, 3, 17, 41];
+      const n = 2 * 3 * 17 * 41;
+      const x = values(g, n, false);
+      const logits = Float32Array.from({ length: n }, (_, i) => ((i % (17 * 41)) / (17 * 41)) * 300 + (g.uniform() - 0.5));
+      for (const opts of [{ kernelSize: 3, stride: 2, padding: 1 }, { kernelSize: 2, stride: 1, padding: 0 }]) {
+        const call = (t: Tensor[]) => vjp("localImportancePool2d")(t[0], t[1], opts);
+        const inputs: Input[] = [{ data: x, shape }, { data: logits, shape }];
+        expectSoftmaxClose(`LIP ramp ${JSON.stringify(opts)} ${b}`, runOn(b, b, call, inputs, dyOf), runOn("js", "js", call, inputs, dyOf), opts.kernelSize ** 2, x, dyOf);
+      }
+    });
+  }
+});
+
+describe("the SIMD and scalar builds give the same softmax-window outputs bit for bit (one order of float32 operations)", () => {
+  it("SoftPool 1-d/2-d/3-d and LIP, random shapes, NaN/±∞ included", () => {
+    const g = new Generator(77);
+    for (let i = 0; i < 30; i++) {
+      const c = slidingCase(g, 3);
+      const padding = c.kernelSize.map((k) => int(g, 0, Math.floor(k / 2)));
+      const size = c.shape.reduce((a, v) => a * v, 1);
+      const xs = values(g, size, i % 2 === 0);
+      const opts = { kernelSize: c.kernelSize, stride: c.stride, padding };
+      const call = (t: Tensor[]) => vjp(`softPool${c.rank}d`)(t[0], opts);
+      const inputs: Input[] = [{ data: xs, shape: c.shape }];
+      const simd = runOn("wasm-simd", "wasm-simd", call, inputs, null);
+      const scalar = runOn("wasm", "wasm", call, inputs, null);
+      expectBits(`softPool${c.rank}d [${c.shape}] ${JSON.stringify(opts)}`, simd, scalar);
+    }
+  });
+});
