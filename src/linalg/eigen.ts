@@ -30,10 +30,10 @@
  */
 import { allocArray } from "../tensor/alloc.js";
 import { gemm } from "./gemm.js";
+import { tridiagonalEigDC } from "./tridiagDC.js";
+import { implicitQL } from "./tridiagQL.js";
 
 const EPS = 2 ** -53;
-/** Smallest normal float64: the floor of the QL convergence test (as LAPACK's safmin). */
-const SAFMIN = 2 ** -1022;
 const MAX_SWEEPS = 100;
 /**
  * Up to this size {@link symEig} uses cyclic Jacobi; above it, Householder + QL. Measured per call
@@ -42,6 +42,8 @@ const MAX_SWEEPS = 100;
  * Jacobi costs at most microseconds more and keeps its relative accuracy.
  */
 export const JACOBI_MAX_DIM = 8;
+/** Up to this size (and above {@link JACOBI_MAX_DIM}) {@link symEig} uses QL; above it, divide and conquer. */
+export const QL_MAX_DIM = 32;
 
 export interface SymEig {
   /** Eigenvalues, descending. */
@@ -51,7 +53,7 @@ export interface SymEig {
 }
 
 /** Which solver {@link symEig} uses: `"auto"` (by size), or one forced (tests, benchmarks). */
-export type SymEigMethod = "auto" | "jacobi" | "ql";
+export type SymEigMethod = "auto" | "jacobi" | "ql" | "dc";
 
 /** x · 2^e without intermediate overflow/underflow of the factor (2^e alone may not be representable). */
 function ldexp(x: number, e: number): number {
@@ -108,7 +110,8 @@ export function symEig(a: Float64Array, n: number, method: SymEigMethod = "auto"
     for (let i = 0; i < nn; i++) m[i] = (a[i] as number) * s;
   }
   const useJacobi = method === "jacobi" || (method === "auto" && n <= JACOBI_MAX_DIM);
-  let res: SymEig | null = useJacobi ? null : tridiagonalQL(m, n);
+  const useDC = method === "dc" || (method === "auto" && n > QL_MAX_DIM);
+  let res: SymEig | null = useJacobi ? null : useDC ? tridiagonalDC(m, n) : tridiagonalQL(m, n);
   // QL failing to converge is not expected (LAPACK allows 30n iterations; we allow the same): if it
   // happens, the slower Jacobi still gives an answer.
   if (res === null) {
@@ -207,6 +210,22 @@ function tridiagonalQL(m: Float64Array, n: number): SymEig | null {
   tridiagonalise(m, n, d, e, beta);
   const z = accumulateQ(m, n, beta);
   if (!implicitQL(d, e, z, n)) return null;
+  return sorted(d, z, n);
+}
+
+/**
+ * Householder tridiagonalisation Qᵀ A Q = T of the upper triangle of `m` (overwritten), then the
+ * divide-and-conquer solver (src/linalg/tridiagDC.ts) on T and Q applied to its eigenvectors. Returns
+ * null if QL does not converge on one of its leaves.
+ */
+function tridiagonalDC(m: Float64Array, n: number): SymEig | null {
+  const d = allocArray("float64", n);
+  const e = allocArray("float64", n);
+  const beta = allocArray("float64", n);
+  tridiagonalise(m, n, d, e, beta);
+  const z = allocArray("float64", n * n);
+  if (!tridiagonalEigDC(d, e, n, z)) return null;
+  applyQ(m, n, beta, z, false);
   return sorted(d, z, n);
 }
 
@@ -344,17 +363,28 @@ function fusedUpdate(m: Float64Array, n: number, start: number, v: Float64Array,
 const NB = 32;
 
 /**
- * Q = H_0 H_1 ⋯ H_{n−3} (so that A = Q T Qᵀ), formed by applying the reflectors right to left to the
- * identity, NB at a time in the compact WY form H_k0 ⋯ H_k1−1 = I − V T Vᵀ (Schreiber & Van Loan,
- * "A storage-efficient WY representation for products of Householder transformations", SIAM J. Sci.
- * Stat. Comput. 1989; LAPACK's dlarft/dlarfb): Q₂₂ ← Q₂₂ − V (T (Vᵀ Q₂₂)), two GEMMs per block.
- * Each block only touches rows and columns k0+1 … n−1 of the partial product.
+ * Q = H_0 H_1 ⋯ H_{n−3} (so that A = Q T Qᵀ), formed by applying the reflectors to the identity: see
+ * {@link applyQ}. Columns 0 … k0 of the identity are untouched by the reflectors k0 … (they act on
+ * rows > k0), so each block only updates the trailing columns.
  */
 function accumulateQ(m: Float64Array, n: number, beta: Float64Array): Float64Array {
   const q = allocArray("float64", n * n);
   for (let i = 0; i < n; i++) q[i * n + i] = 1;
+  applyQ(m, n, beta, q, true);
+  return q;
+}
+
+/**
+ * z ← Q z for the row-major n × n `z`, Q = H_0 H_1 ⋯ H_{n−3} from {@link tridiagonalise}: the
+ * reflectors are applied right to left, NB at a time in the compact WY form H_k0 ⋯ H_k1−1 = I − V T Vᵀ
+ * (Schreiber & Van Loan, "A storage-efficient WY representation for products of Householder
+ * transformations", SIAM J. Sci. Stat. Comput. 1989; LAPACK's dlarft/dlarfb/dormtr):
+ * Z₂ ← Z₂ − V (T (Vᵀ Z₂)), two GEMMs per block. With `identity` (z = I on entry) only the columns
+ * the block can have made nonzero are updated.
+ */
+function applyQ(m: Float64Array, n: number, beta: Float64Array, q: Float64Array, identity: boolean): void {
   const nRef = n - 2; // reflectors 0 … n−3
-  if (nRef <= 0) return q;
+  if (nRef <= 0) return;
   const vb = allocArray("float64", n * NB);
   const t = allocArray("float64", NB * NB);
   const w = allocArray("float64", NB * n);
@@ -365,6 +395,8 @@ function accumulateQ(m: Float64Array, n: number, beta: Float64Array): Float64Arr
     const nb = Math.min(NB, nRef - k0);
     const s = k0 + 1;
     const rows = n - s;
+    const c0 = identity ? s : 0;
+    const cols = n - c0;
     // V (rows × nb): column j = v_{k0+j}, nonzero from global index k0+j+1 on.
     for (let r = 0; r < rows; r++) {
       const gi = s + r;
@@ -386,143 +418,18 @@ function accumulateQ(m: Float64Array, n: number, beta: Float64Array): Float64Arr
       }
       t[j * NB + j] = bj;
     }
-    // W = Vᵀ Q₂₂ (nb × rows), TW = T W, Q₂₂ −= V TW
-    gemm(true, false, nb, rows, rows, 1, vb, 0, nb, q, s * n + s, n, 0, w, 0, rows);
+    // W = Vᵀ Z₂ (nb × cols), TW = T W, Z₂ −= V TW
+    gemm(true, false, nb, cols, rows, 1, vb, 0, nb, q, s * n + c0, n, 0, w, 0, cols);
     for (let i = 0; i < nb; i++) {
-      const ro = i * rows;
-      tw.fill(0, ro, ro + rows);
+      const ro = i * cols;
+      tw.fill(0, ro, ro + cols);
       for (let l = i; l < nb; l++) {
         const til = t[i * NB + l] as number;
         if (til === 0) continue;
-        const lo = l * rows;
-        for (let c = 0; c < rows; c++) tw[ro + c] = (tw[ro + c] as number) + til * (w[lo + c] as number);
+        const lo = l * cols;
+        for (let c = 0; c < cols; c++) tw[ro + c] = (tw[ro + c] as number) + til * (w[lo + c] as number);
       }
     }
-    gemm(false, false, rows, rows, nb, -1, vb, 0, nb, tw, 0, rows, 1, q, s * n + s, n);
-  }
-  return q;
-}
-
-/**
- * Implicit QL with Wilkinson shifts on the tridiagonal (d, e) (e[i] couples d[i] and d[i+1]),
- * rotating the columns of the row-major `z` along (GVL §8.3.5; Parlett ch. 8). The convergence test
- * is the relative one of LAPACK's dsteqr: e[i] is dropped when e[i]² ≤ ε²·|d[i]·d[i+1]| (+ the
- * smallest normal number), so small eigenvalues are not swamped by the large ones' rounding level.
- * The rotations of one QL sweep are stored and then applied to each row of z in one streaming pass.
- * Returns false if some eigenvalue needed more than 30 sweeps on average (LAPACK's limit).
- */
-function implicitQL(d: Float64Array, e: Float64Array, z: Float64Array, n: number): boolean {
-  const cs = allocArray("float64", n);
-  const sn = allocArray("float64", n);
-  const eps2 = EPS * EPS;
-  let iterations = 0;
-  const maxIterations = 30 * n;
-  for (let l = 0; l < n; l++) {
-    for (;;) {
-      let m = l;
-      for (; m < n - 1; m++) {
-        const em = e[m] as number;
-        if (em * em <= eps2 * Math.abs((d[m] as number) * (d[m + 1] as number)) + SAFMIN) {
-          e[m] = 0;
-          break;
-        }
-      }
-      if (m === l) break;
-      if (++iterations > maxIterations) return false;
-      // Wilkinson shift: the eigenvalue of the leading 2 × 2 block [d_l e_l; e_l d_{l+1}] closer to d_l.
-      const dl = d[l] as number;
-      const el = e[l] as number;
-      let g = ((d[l + 1] as number) - dl) / (2 * el);
-      let r = Math.hypot(g, 1);
-      g = (d[m] as number) - dl + el / (g + (g >= 0 ? r : -r));
-      let s = 1;
-      let c = 1;
-      let p = 0;
-      let i = m - 1;
-      let restarted = false;
-      // Chase the bulge from the bottom of the block to the top (QL: T − μI = QL, T ← LQ + μI).
-      for (; i >= l; i--) {
-        const ei = e[i] as number;
-        const f = s * ei;
-        const bb = c * ei;
-        r = Math.hypot(f, g);
-        e[i + 1] = r;
-        if (r === 0) {
-          // f and g both underflowed: the block splits here; undo the shift and restart the search.
-          d[i + 1] = (d[i + 1] as number) - p;
-          e[m] = 0;
-          restarted = true;
-          break;
-        }
-        s = f / r;
-        c = g / r;
-        g = (d[i + 1] as number) - p;
-        r = ((d[i] as number) - g) * s + 2 * c * bb;
-        p = s * r;
-        d[i + 1] = g + p;
-        g = c * r - bb;
-        cs[i] = c;
-        sn[i] = s;
-      }
-      applyRotations(z, n, restarted ? i + 1 : l, m, cs, sn);
-      if (restarted) continue;
-      d[l] = dl - p;
-      e[l] = g;
-      e[m] = 0;
-    }
-  }
-  return true;
-}
-
-/**
- * For rotations i = hi−1 down to lo (in that order): columns (i, i+1) of the row-major n × n `z` ←
- * (c·z_i − s·z_{i+1}, s·z_i + c·z_{i+1}). Row by row, carrying column i+1's current value, so each
- * entry is read and written once.
- */
-function applyRotations(z: Float64Array, n: number, lo: number, hi: number, cs: Float64Array, sn: Float64Array): void {
-  if (hi <= lo) return;
-  let r = 0;
-  // Four rows at a time: each (c, s) pair is loaded once per four rows.
-  for (; r + 4 <= n; r += 4) {
-    const o0 = r * n;
-    const o1 = o0 + n;
-    const o2 = o1 + n;
-    const o3 = o2 + n;
-    let u0 = z[o0 + hi] as number;
-    let u1 = z[o1 + hi] as number;
-    let u2 = z[o2 + hi] as number;
-    let u3 = z[o3 + hi] as number;
-    for (let i = hi - 1; i >= lo; i--) {
-      const c = cs[i] as number;
-      const s = sn[i] as number;
-      const a0 = z[o0 + i] as number;
-      const a1 = z[o1 + i] as number;
-      const a2 = z[o2 + i] as number;
-      const a3 = z[o3 + i] as number;
-      z[o0 + i + 1] = s * a0 + c * u0;
-      z[o1 + i + 1] = s * a1 + c * u1;
-      z[o2 + i + 1] = s * a2 + c * u2;
-      z[o3 + i + 1] = s * a3 + c * u3;
-      u0 = c * a0 - s * u0;
-      u1 = c * a1 - s * u1;
-      u2 = c * a2 - s * u2;
-      u3 = c * a3 - s * u3;
-    }
-    z[o0 + lo] = u0;
-    z[o1 + lo] = u1;
-    z[o2 + lo] = u2;
-    z[o3 + lo] = u3;
-  }
-  for (; r < n; r++) {
-    const ro = r * n;
-    let cur = z[ro + hi] as number;
-    for (let i = hi - 1; i >= lo; i--) {
-      const zi = z[ro + i] as number;
-      const c = cs[i] as number;
-      const s = sn[i] as number;
-      z[ro + i + 1] = s * zi + c * cur;
-      cur = c * zi - s * cur;
-    }
-    z[ro + lo] = cur;
+    gemm(false, false, rows, cols, nb, -1, vb, 0, nb, tw, 0, cols, 1, q, s * n + c0, n);
   }
 }
