@@ -229,27 +229,137 @@ function tridiagonalDC(m: Float64Array, n: number): SymEig | null {
   return sorted(d, z, n);
 }
 
+/** Rows per panel of the blocked tridiagonalisation. */
+const TRD_NB = 32;
+/** The blocked reduction stops when this many rows are left; the unblocked one finishes. */
+const TRD_NX = 128;
+/** Column-block width of the trailing update's upper-triangle GEMMs. */
+const TRD_CB = 128;
+
 /**
  * Reduce the symmetric matrix (upper triangle of row-major `m`) to tridiagonal form by n − 2
  * Householder reflections H_k = I − β_k v_k v_kᵀ acting on indices k+1 … n−1 (GVL Alg. 8.3.1):
  * H_k zeroes row k beyond the superdiagonal. On return d is the diagonal, e[k] = T[k, k+1], and
  * row k of m holds v_k in columns k+1 … n−1 (β_k in beta[k], 0 for an identity step).
  *
+ * Large matrices are reduced TRD_NB rows at a time ({@link reducePanel}, LAPACK's dsytrd/dlatrd
+ * scheme), with the trailing matrix updated once per panel by a rank-2·TRD_NB product through
+ * src/linalg/gemm.ts; the last TRD_NX rows (or a small matrix) by {@link reduceUnblocked}.
+ */
+function tridiagonalise(m: Float64Array, n: number, d: Float64Array, e: Float64Array, beta: Float64Array): void {
+  let k0 = 0;
+  if (n > TRD_NX + TRD_NB) {
+    const vw = allocArray("float64", n * 2 * TRD_NB);
+    const wv = allocArray("float64", n * 2 * TRD_NB);
+    const v = allocArray("float64", n);
+    const p = allocArray("float64", n);
+    const y = allocArray("float64", 2 * TRD_NB);
+    for (; n - k0 > TRD_NX + TRD_NB; k0 += TRD_NB) reducePanel(m, n, k0, d, e, beta, vw, wv, v, p, y);
+  }
+  reduceUnblocked(m, n, k0, d, e, beta);
+}
+
+/**
+ * Reduce rows k0 … k0+NB−1 (NB = TRD_NB) and update the trailing matrix (rows and columns ≥ k0+NB)
+ * as A ← A − V Wᵀ − W Vᵀ. Within the panel the trailing matrix is not updated: row k is brought up
+ * to date just before its reflector is formed, and the product A v_k that the next w needs is taken
+ * with the panel-start matrix and corrected by the panel's earlier reflectors, p = A v − V(Wᵀv) −
+ * W(Vᵀv) (Dongarra, Hammarling & Sorensen, "Block reduction of matrices to condensed forms for
+ * eigenvalue computations", J. Comput. Appl. Math. 27 (1989); LAPACK's dlatrd). V and W are kept as
+ * the n × 2NB row-major `vw` = [V | W]; `wv` = [W | V] for the final product.
+ */
+function reducePanel(
+  m: Float64Array, n: number, k0: number, d: Float64Array, e: Float64Array, beta: Float64Array,
+  vw: Float64Array, wv: Float64Array, v: Float64Array, p: Float64Array, y: Float64Array,
+): void {
+  const nb = TRD_NB;
+  const ld = 2 * nb;
+  for (let i = 0; i < nb; i++) {
+    const k = k0 + i;
+    const rk = k * n;
+    if (i > 0) {
+      // Row k ← row k − Σ_l (V[k, l] W[:, l] + W[k, l] V[:, l]) over the panel's earlier reflectors.
+      const ok = k * ld;
+      for (let j = k; j < n; j++) {
+        const oj = j * ld;
+        let acc = 0;
+        for (let l = 0; l < i; l++) acc += (vw[oj + l] as number) * (vw[ok + nb + l] as number) + (vw[oj + nb + l] as number) * (vw[ok + l] as number);
+        m[rk + j] = (m[rk + j] as number) - acc;
+      }
+    }
+    d[k] = m[rk + k] as number;
+    const b = makeReflector(m, n, k, v, e);
+    beta[k] = b;
+    for (let j = 0; j <= k; j++) {
+      vw[j * ld + i] = 0;
+      vw[j * ld + nb + i] = 0;
+    }
+    if (b === 0) {
+      for (let j = k + 1; j < n; j++) {
+        vw[j * ld + i] = 0;
+        vw[j * ld + nb + i] = 0;
+      }
+      continue;
+    }
+    for (let j = k + 1; j < n; j++) vw[j * ld + i] = v[j] as number;
+    symv(m, n, k + 1, v, p);
+    if (i > 0) {
+      // y[0 … i) = Wᵀv, y[nb …] = Vᵀv over rows > k; then p −= V·(Wᵀv) + W·(Vᵀv).
+      y.fill(0);
+      for (let j = k + 1; j < n; j++) {
+        const oj = j * ld;
+        const vj = v[j] as number;
+        for (let l = 0; l < i; l++) {
+          y[l] = (y[l] as number) + (vw[oj + nb + l] as number) * vj;
+          y[nb + l] = (y[nb + l] as number) + (vw[oj + l] as number) * vj;
+        }
+      }
+      for (let j = k + 1; j < n; j++) {
+        const oj = j * ld;
+        let acc = 0;
+        for (let l = 0; l < i; l++) acc += (vw[oj + l] as number) * (y[l] as number) + (vw[oj + nb + l] as number) * (y[nb + l] as number);
+        p[j] = (p[j] as number) - acc;
+      }
+    }
+    let vp = 0;
+    for (let j = k + 1; j < n; j++) vp += (v[j] as number) * (p[j] as number);
+    const kk = 0.5 * b * b * vp;
+    for (let j = k + 1; j < n; j++) vw[j * ld + nb + i] = b * (p[j] as number) - kk * (v[j] as number);
+  }
+  // Trailing update of the upper triangle, rows/columns ≥ k1: A −= [V W]·[W V]ᵀ, one column block at a
+  // time over the rows that reach its upper part (the diagonal blocks' lower parts are updated too,
+  // but never read).
+  const k1 = k0 + nb;
+  for (let j = k1; j < n; j++) {
+    const o = j * ld;
+    for (let l = 0; l < nb; l++) {
+      wv[o + l] = vw[o + nb + l] as number;
+      wv[o + nb + l] = vw[o + l] as number;
+    }
+  }
+  for (let j0 = k1; j0 < n; j0 += TRD_CB) {
+    const j1 = Math.min(n, j0 + TRD_CB);
+    gemm(false, true, j1 - k1, j1 - j0, ld, -1, vw, k1 * ld, ld, wv, j0 * ld, ld, 1, m, k1 * n + j0, n);
+  }
+}
+
+/**
+ * The unblocked reduction of rows k0 … n−1 (the trailing matrix at k0 already up to date).
  * Each step applies A₂₂ ← A₂₂ − v wᵀ − w vᵀ with p = A₂₂ v, w = β p − (β² vᵀp / 2) v. The update of
  * step k and the product A₂₂' v_{k+1} of step k+1 are done in one pass over the trailing upper
  * triangle (each entry read and written once per step), with row k+1 updated first so that v_{k+1}
  * is known when the pass starts.
  */
-function tridiagonalise(m: Float64Array, n: number, d: Float64Array, e: Float64Array, beta: Float64Array): void {
+function reduceUnblocked(m: Float64Array, n: number, k0: number, d: Float64Array, e: Float64Array, beta: Float64Array): void {
   let v = allocArray("float64", n);
   let p = allocArray("float64", n);
   let vn = allocArray("float64", n);
   let pn = allocArray("float64", n);
   const w = allocArray("float64", n);
-  let b = n >= 2 ? makeReflector(m, n, 0, v, e) : 0;
-  beta[0] = b;
-  if (n > 2 && b !== 0) symv(m, n, 1, v, p);
-  for (let k = 0; k < n - 2; k++) {
+  let b = n - k0 >= 2 ? makeReflector(m, n, k0, v, e) : 0;
+  beta[k0] = b;
+  if (n - k0 > 2 && b !== 0) symv(m, n, k0 + 1, v, p);
+  for (let k = k0; k < n - 2; k++) {
     d[k] = m[k * n + k] as number;
     const k1 = k + 1;
     if (b !== 0) {
@@ -319,10 +429,52 @@ function makeReflector(m: Float64Array, n: number, k: number, v: Float64Array, e
   return b;
 }
 
-/** p = A v over indices ≥ start, A given by its upper triangle in m. */
+/**
+ * p = A v over indices ≥ start, A given by its upper triangle in m. Each stored entry a_ij (i < j)
+ * serves both p_i += a_ij v_j and p_j += a_ij v_i; four rows are taken at a time so that p_j is
+ * loaded and stored once per four rows (the loop is bound by memory traffic, not arithmetic).
+ */
 function symv(m: Float64Array, n: number, start: number, v: Float64Array, p: Float64Array): void {
   p.fill(0, start, n);
-  for (let i = start; i < n; i++) {
+  let i = start;
+  for (; i + 4 <= n; i += 4) {
+    const r0 = i * n;
+    const r1 = r0 + n;
+    const r2 = r1 + n;
+    const r3 = r2 + n;
+    const v0 = v[i] as number;
+    const v1 = v[i + 1] as number;
+    const v2 = v[i + 2] as number;
+    const v3 = v[i + 3] as number;
+    // the 4 × 4 diagonal block (upper part)
+    const a01 = m[r0 + i + 1] as number;
+    const a02 = m[r0 + i + 2] as number;
+    const a03 = m[r0 + i + 3] as number;
+    const a12 = m[r1 + i + 2] as number;
+    const a13 = m[r1 + i + 3] as number;
+    const a23 = m[r2 + i + 3] as number;
+    let s0 = (m[r0 + i] as number) * v0 + a01 * v1 + a02 * v2 + a03 * v3;
+    let s1 = a01 * v0 + (m[r1 + i + 1] as number) * v1 + a12 * v2 + a13 * v3;
+    let s2 = a02 * v0 + a12 * v1 + (m[r2 + i + 2] as number) * v2 + a23 * v3;
+    let s3 = a03 * v0 + a13 * v1 + a23 * v2 + (m[r3 + i + 3] as number) * v3;
+    for (let j = i + 4; j < n; j++) {
+      const a0 = m[r0 + j] as number;
+      const a1 = m[r1 + j] as number;
+      const a2 = m[r2 + j] as number;
+      const a3 = m[r3 + j] as number;
+      const vj = v[j] as number;
+      s0 += a0 * vj;
+      s1 += a1 * vj;
+      s2 += a2 * vj;
+      s3 += a3 * vj;
+      p[j] = (p[j] as number) + a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3;
+    }
+    p[i] = (p[i] as number) + s0;
+    p[i + 1] = (p[i + 1] as number) + s1;
+    p[i + 2] = (p[i + 2] as number) + s2;
+    p[i + 3] = (p[i + 3] as number) + s3;
+  }
+  for (; i < n; i++) {
     const ri = i * n;
     const vi = v[i] as number;
     let acc = (m[ri + i] as number) * vi;
