@@ -101,7 +101,9 @@ export function secularRoots(k: number, d: Float64Array, z: Float64Array, rho: n
         const zj = z[j] as number;
         const r = 1 / den;
         const term = rho * zj * zj * r;
-        abs += Math.abs(term);
+        // |term|·(1 + |τ/(d_j − λ)|): the term's rounding plus the effect of τ's own rounding ε|τ|
+        // (τ·f' summed term by term, so that no squared reciprocal can overflow here).
+        abs += Math.abs(term) * (1 + Math.abs(t * r));
         if (j <= p) {
           psi += term;
           dpsi += term * r;
@@ -121,7 +123,7 @@ export function secularRoots(k: number, d: Float64Array, z: Float64Array, rho: n
       else hi = t;
       // Converged when f is at its own rounding level (each term carries a relative error of a few ε,
       // and τ itself is only known to ε|τ|, which moves f by ε|τ|f').
-      if (Math.abs(f) <= 8 * EPS * (1 + abs + Math.abs(t) * (dpsi + dphi))) break;
+      if (Math.abs(f) <= 8 * EPS * (1 + abs)) break;
       if (hi - lo <= 4 * EPS * Math.max(Math.abs(lo), Math.abs(hi))) break;
       // The two-pole model around the iterate, written for the step η = λ_next − λ: with P = d_p − λ,
       // Q = d_q − λ it is A(P−η)(Q−η) + ψ'P²(Q−η) + φ'Q²(P−η) = 0, A = 1 + ψ − ψ'P + φ − φ'Q, and its

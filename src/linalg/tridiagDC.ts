@@ -36,6 +36,20 @@ const EPS = 2 ** -53;
  */
 export const DC_LEAF = 32;
 
+/**
+ * Counters of what the merges did since the last reset (diagnostics for tests and benchmarks: they
+ * show that a case really exercised a deflation path). Not part of the public API.
+ */
+export const dcStats = { merges: 0, smallZ: 0, rotations: 0, secularRoots: 0 };
+
+/** Reset {@link dcStats}. */
+export function resetDCStats(): void {
+  dcStats.merges = 0;
+  dcStats.smallZ = 0;
+  dcStats.rotations = 0;
+  dcStats.secularRoots = 0;
+}
+
 /** Scratch shared by all merges of one solve (sized for the whole matrix, allocated once). */
 interface Work {
   readonly nTotal: number;
@@ -157,6 +171,7 @@ function merge(d: Float64Array, lo: number, n1: number, n: number, beta: number,
     const j = ord[t] as number;
     const zj = zz[j] as number;
     if (rho * Math.abs(zj) <= tol) {
+      dcStats.smallZ++;
       df[nDefl++] = j;
       continue;
     }
@@ -186,11 +201,14 @@ function merge(d: Float64Array, lo: number, n1: number, n: number, beta: number,
         kind[prev] = 2;
         kind[j] = 2;
       }
+      dcStats.rotations++;
       df[nDefl++] = prev;
     } else nd[k++] = prev;
     prev = j;
   }
   if (prev >= 0) nd[k++] = prev;
+  dcStats.merges++;
+  dcStats.secularRoots += k;
 
   if (k === 0) {
     for (let i = 0; i < n; i++) d[lo + i] = dd[i] as number;
