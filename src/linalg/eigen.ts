@@ -1,30 +1,38 @@
 /**
  * Symmetric eigendecomposition for the second-order pooling ops (covariance, Grassmann), float64.
  *
- * Two solvers behind one entry point, {@link symEig}:
- * - **Householder tridiagonalisation + implicit QL with Wilkinson shifts** (the classical EISPACK
- *   tred2/tql2 pair and LAPACK's dsytd2/dsteqr, written here from the algorithms' descriptions in
- *   Golub & Van Loan, "Matrix Computations", 4th ed., §8.3, and Parlett, "The Symmetric Eigenvalue
- *   Problem", ch. 8): about 9n³ flops in total against 30–60n³ for Jacobi, used from
- *   {@link JACOBI_MAX_DIM} + 1 up. The tridiagonal reduction is fused (one pass over the trailing
- *   triangle per step does the rank-2 update and the next step's matrix–vector product) and the
- *   QL sweeps store their rotations and apply them to the eigenvector rows in one streaming pass
- *   (as LAPACK's dlasr does), which is what makes it fast in JavaScript.
- * - **cyclic Jacobi** for small matrices, where it is as fast and where it is most accurate: for the
+ * Three solvers behind one entry point, {@link symEig}, chosen by size:
+ * - **cyclic Jacobi** up to {@link JACOBI_MAX_DIM}, where it is as fast and most accurate: for the
  *   positive semi-definite matrices met here Jacobi computes small eigenvalues with high *relative*
  *   accuracy (Demmel & Veselić, "Jacobi's method is more accurate than QR", SIAM J. Matrix Anal.
- *   Appl. 1992). It is also the fallback if QL ever fails to converge.
+ *   Appl. 1992). It is also the fallback if QL (alone or at a divide-and-conquer leaf) ever fails to
+ *   converge.
+ * - **Householder tridiagonalisation + implicit QL with Wilkinson shifts** up to {@link QL_MAX_DIM}
+ *   (the classical EISPACK tred2/tql2 pair and LAPACK's dsytd2/dsteqr, written from Golub & Van Loan,
+ *   "Matrix Computations", 4th ed., §8.3, and Parlett, "The Symmetric Eigenvalue Problem", ch. 8;
+ *   QL itself is in src/linalg/tridiagQL.ts): about 9n³ flops, most of them the ~6n³ of applying
+ *   the QL rotations to the eigenvectors.
+ * - **Householder tridiagonalisation + divide and conquer** above (Cuppen 1981; Gu & Eisenstat 1995;
+ *   the structure of LAPACK's dsyevd = dsytrd + dstedc + dormtr; src/linalg/tridiagDC.ts and
+ *   src/linalg/secular.ts): at most 4/3·n³ for the tridiagonal eigenvectors, usually far less
+ *   thanks to deflation, and almost all of it matrix products through src/linalg/gemm.ts; then Q is
+ *   applied to them blockwise ({@link applyQ}, 2n³, GEMMs as well).
+ * The reduction itself is blocked for large n (dsytrd/dlatrd: panels of TRD_NB rows whose trailing
+ * update is one GEMM), unblocked and fused for the rest (one pass over the trailing triangle per step
+ * does the rank-2 update and the next step's matrix–vector product).
  *
- * Accuracy of the QL path. Its eigenvalues are accurate to a few ε·‖A‖ in absolute terms (backward
- * stable), and the QL convergence test is the relative one of dsteqr (|e_m|² ≤ ε²·|d_m d_{m+1}|), so
- * off-diagonals are only dropped when negligible against both neighbours. What the ops look at:
- * `logm` takes log(λ + ε_reg) and `sqrtm` keeps only λ > 2⁻²³·λ_max (MPN-COV's truncation), so an
- * absolute error of a few ε·λ_max is a relative error below ε·λ_max/ε_reg resp. 2⁻²⁹ in what is
- * used; the tests check the ops against the Jacobi path and against LAPACK (through PyTorch) on
- * random, clustered and rank-deficient spectra.
+ * Accuracy. QL and divide and conquer are backward stable: eigenvalues accurate to a few ε·‖A‖ in
+ * absolute terms, eigenvectors orthogonal to a few nε (Gu & Eisenstat's recomputed ẑ in the merges,
+ * see src/linalg/secular.ts). QL's convergence test is the relative one of dsteqr (|e_m|² ≤
+ * ε²·|d_m d_{m+1}|), and the divide-and-conquer splitting test the matching one of dstedc. What the
+ * ops look at: `logm` takes log(λ + ε_reg) and `sqrtm` keeps only λ > 2⁻²³·λ_max (MPN-COV's
+ * truncation), so an absolute error of a few ε·λ_max is a relative error below ε·λ_max/ε_reg resp.
+ * 2⁻²⁹ in what is used; the tests check both paths against Jacobi on graded covariances, against
+ * LAPACK (through PyTorch) on random, clustered, multiple and rank-deficient spectra up to D = 512,
+ * and on deflation stress cases (glued Wilkinson matrices, tiny off-diagonals, multiple eigenvalues).
  *
  * Scaling: the matrix is multiplied by a power of two (exact) so that its largest entry lies in
- * [½, 1) before either solver runs, and the eigenvalues are scaled back: the result does not depend
+ * [½, 1) before any solver runs, and the eigenvalues are scaled back: the result does not depend
  * on the input's scale (no overflow of ‖A‖², no underflow of tiny entries; eigenvectors are
  * bit-identical for A and 2ᵏA). A matrix with a NaN or ±∞ entry gets NaN eigenvalues and vectors.
  */
@@ -42,7 +50,13 @@ const MAX_SWEEPS = 100;
  * Jacobi costs at most microseconds more and keeps its relative accuracy.
  */
 export const JACOBI_MAX_DIM = 8;
-/** Up to this size (and above {@link JACOBI_MAX_DIM}) {@link symEig} uses QL; above it, divide and conquer. */
+/**
+ * Up to this size (and above {@link JACOBI_MAX_DIM}) {@link symEig} uses QL; above it, divide and
+ * conquer. Measured per call (Node 20, warmed up, interleaved, on a loaded 2-core machine; random
+ * symmetric / rank-deficient covariance): n = 24: QL 234 / 282 µs vs D&C 290 / 318; n = 32: 756 / 543
+ * vs 414 / 570; n = 48: 1402 / 1817 vs 913 / 750; n = 64: 2446 / 3058 vs 1969 / 1860. At and below
+ * 32 D&C is a single QL leaf anyway.
+ */
 export const QL_MAX_DIM = 32;
 
 export interface SymEig {
@@ -232,7 +246,7 @@ function tridiagonalDC(m: Float64Array, n: number): SymEig | null {
 /** Rows per panel of the blocked tridiagonalisation. */
 const TRD_NB = 32;
 /** The blocked reduction stops when this many rows are left; the unblocked one finishes. */
-const TRD_NX = 128;
+const TRD_NX = 64;
 /** Column-block width of the trailing update's upper-triangle GEMMs. */
 const TRD_CB = 128;
 

@@ -178,8 +178,12 @@ describe("symEig: scale and non-finite input", () => {
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = (b[i * n + j] as number) + (b[j * n + i] as number);
   const small = new Float64Array(9);
   for (let i = 0; i < 9; i++) small[i] = a[Math.floor(i / 3) * n + (i % 3)] as number;
+  const nl = 200; // divide and conquer with the blocked reduction
+  const bl = Array.from({ length: nl * nl }, () => gen.normal());
+  const large = new Float64Array(nl * nl);
+  for (let i = 0; i < nl; i++) for (let j = 0; j < nl; j++) large[i * nl + j] = (bl[i * nl + j] as number) + (bl[j * nl + i] as number);
 
-  for (const [name, m, dim] of [["QL (D = 20)", a, n], ["Jacobi (D = 3)", small, 3]] as const) {
+  for (const [name, m, dim] of [["QL (D = 20)", a, n], ["Jacobi (D = 3)", small, 3], ["divide and conquer (D = 200)", large, nl]] as const) {
     it(`${name}: 2^k·A gives exactly 2^k·λ and the same vectors for k = ±600, ±1000`, () => {
       const ref = symEig(m, dim);
       for (const k of [600, -600, 1000, -1000]) {
