@@ -551,11 +551,11 @@ function accumulateQ(m: Float64Array, n: number, beta: Float64Array): Float64Arr
 function applyQ(m: Float64Array, n: number, beta: Float64Array, q: Float64Array, identity: boolean): void {
   const nRef = n - 2; // reflectors 0 … n−3
   if (nRef <= 0) return;
-  const vb = allocArray("float64", n * NB);
+  const vt = allocArray("float64", NB * n);
+  const g = allocArray("float64", NB * NB);
   const t = allocArray("float64", NB * NB);
   const w = allocArray("float64", NB * n);
   const tw = allocArray("float64", NB * n);
-  const tmp = allocArray("float64", NB);
   const lastStart = Math.floor((nRef - 1) / NB) * NB;
   for (let k0 = lastStart; k0 >= 0; k0 -= NB) {
     const nb = Math.min(NB, nRef - k0);
@@ -563,39 +563,29 @@ function applyQ(m: Float64Array, n: number, beta: Float64Array, q: Float64Array,
     const rows = n - s;
     const c0 = identity ? s : 0;
     const cols = n - c0;
-    // V (rows × nb): column j = v_{k0+j}, nonzero from global index k0+j+1 on.
-    for (let r = 0; r < rows; r++) {
-      const gi = s + r;
-      for (let j = 0; j < nb; j++) vb[r * nb + j] = gi >= k0 + j + 1 ? (m[(k0 + j) * n + gi] as number) : 0;
+    // Vᵀ (nb × rows): row j = v_{k0+j} over global indices s …, zero before its first entry s + j.
+    for (let j = 0; j < nb; j++) {
+      const o = j * rows;
+      vt.fill(0, o, o + j);
+      const src = (k0 + j) * n + s;
+      for (let r = j; r < rows; r++) vt[o + r] = m[src + r] as number;
     }
-    // T (nb × nb upper triangular): T_jj = β_j, T[0:j, j] = −β_j·T[0:j, 0:j]·(V[:, 0:j]ᵀ v_j).
+    // T (nb × nb upper triangular): T_jj = β_j, T[0:j, j] = −β_j·T[0:j, 0:j]·(VᵀV)[0:j, j], with VᵀV
+    // from one product.
+    gemm(false, true, nb, nb, rows, 1, vt, 0, rows, vt, 0, rows, 0, g, 0, nb);
     t.fill(0);
     for (let j = 0; j < nb; j++) {
       const bj = beta[k0 + j] as number;
       for (let i = 0; i < j; i++) {
         let acc = 0;
-        for (let r = j; r < rows; r++) acc += (vb[r * nb + i] as number) * (vb[r * nb + j] as number);
-        tmp[i] = acc;
-      }
-      for (let i = 0; i < j; i++) {
-        let acc = 0;
-        for (let l = i; l < j; l++) acc += (t[i * NB + l] as number) * (tmp[l] as number);
+        for (let l = i; l < j; l++) acc += (t[i * NB + l] as number) * (g[l * nb + j] as number);
         t[i * NB + j] = -bj * acc;
       }
       t[j * NB + j] = bj;
     }
     // W = Vᵀ Z₂ (nb × cols), TW = T W, Z₂ −= V TW
-    gemm(true, false, nb, cols, rows, 1, vb, 0, nb, q, s * n + c0, n, 0, w, 0, cols);
-    for (let i = 0; i < nb; i++) {
-      const ro = i * cols;
-      tw.fill(0, ro, ro + cols);
-      for (let l = i; l < nb; l++) {
-        const til = t[i * NB + l] as number;
-        if (til === 0) continue;
-        const lo = l * cols;
-        for (let c = 0; c < cols; c++) tw[ro + c] = (tw[ro + c] as number) + til * (w[lo + c] as number);
-      }
-    }
-    gemm(false, false, rows, cols, nb, -1, vb, 0, nb, tw, 0, cols, 1, q, s * n + c0, n);
+    gemm(false, false, nb, cols, rows, 1, vt, 0, rows, q, s * n + c0, n, 0, w, 0, cols);
+    gemm(false, false, nb, cols, nb, 1, t, 0, NB, w, 0, cols, 0, tw, 0, cols);
+    gemm(true, false, rows, cols, nb, -1, vt, 0, rows, tw, 0, cols, 1, q, s * n + c0, n);
   }
 }
