@@ -31,8 +31,9 @@ import { implicitQL } from "./tridiagQL.js";
 
 const EPS = 2 ** -53;
 /**
- * Subproblems up to this size are solved by implicit QL (LAPACK's SMLSIZ is 25). Measured: see
- * src/linalg/eigen.ts.
+ * Subproblems up to this size are solved by implicit QL (LAPACK's SMLSIZ is 25): the size up to which
+ * QL alone beats divide and conquer on whole matrices (QL_MAX_DIM in src/linalg/eigen.ts). Not tuned
+ * separately.
  */
 export const DC_LEAF = 32;
 
