@@ -32,9 +32,10 @@ const MC = 64;
 /** Columns of op(B) packed at once (KC × NC float64 = 512 KiB). */
 const NC = 256;
 
-// Packing buffers, reused across calls (grown on demand; GEMM is not re-entered).
-const packA = allocArray("float64", MC * KC);
-const packB = allocArray("float64", KC * NC);
+// Packing buffers, reused across calls (GEMM is not re-entered). Made on first use, not at import:
+// the WebAssembly backend imports this module while the allocator's module graph is still loading.
+let packA: Float64Array = new Float64Array(0);
+let packB: Float64Array = new Float64Array(0);
 
 /**
  * C[m × n] = α·op(A)·op(B) + β·C, all row-major with leading dimensions (row strides) lda, ldb, ldc
@@ -126,6 +127,10 @@ function run(
   // β·C first; the blocks then accumulate into C.
   scaleC(m, n, beta, c, cOff, ldc);
   if (k <= 0 || alpha === 0) return;
+  if (packA.length === 0) {
+    packA = allocArray("float64", MC * KC);
+    packB = allocArray("float64", KC * NC);
+  }
   // A float32 C is accumulated in float64 when there is more than one k-block (rounded once at the end).
   let cc: Float64Array | NumArray = c;
   let co = cOff;
