@@ -107,38 +107,43 @@ export function gemmPackB(src: usize, f32: i32, ld_: i32, trans: i32, p0: i32, k
   else packBT<f64>(src, ld_, trans, p0, kb, j0, nb, dst);
 }
 
-/** C[r, q] += α·t for one entry (float32 C: the float64 sum rounded once on store). */
+/**
+ * C[r, q] ← C[r, q] + α·t for one entry, or 0 + α·t when `fresh` (β = 0's first k-block: what the
+ * reference computes after zeroing C, −0 included, without reading C); float32 C: the float64 sum
+ * rounded once on store.
+ */
 // @ts-ignore: decorator
-@inline function addTo(c: usize, f32: i32, idx: i32, alpha: f64, t: f64): void {
+@inline function addTo(c: usize, f32: i32, idx: i32, alpha: f64, t: f64, fresh: i32): void {
   if (f32) {
     const p = c + ((<usize>idx) << 2);
-    store<f32>(p, <f32>(<f64>load<f32>(p) + alpha * t));
+    store<f32>(p, <f32>((fresh ? 0.0 : <f64>load<f32>(p)) + alpha * t));
   } else {
     const p = c + ((<usize>idx) << 3);
-    store<f64>(p, load<f64>(p) + alpha * t);
+    store<f64>(p, (fresh ? 0.0 : load<f64>(p)) + alpha * t);
   }
 }
 
 /** The partial tile in `tile` (rows × cols of MR × NR) added into C. */
 // @ts-ignore: decorator
-@inline function flushTile(c: usize, f32: i32, o: i32, ldc: i32, rows: i32, cols: i32, alpha: f64): void {
+@inline function flushTile(c: usize, f32: i32, o: i32, ldc: i32, rows: i32, cols: i32, alpha: f64, fresh: i32): void {
   for (let r = 0; r < rows; r++) {
-    for (let q = 0; q < cols; q++) addTo(c, f32, o + r * ldc + q, alpha, load<f64>(tile + ((<usize>(r * GEMM_NR + q)) << 3)));
+    for (let q = 0; q < cols; q++) addTo(c, f32, o + r * ldc + q, alpha, load<f64>(tile + ((<usize>(r * GEMM_NR + q)) << 3)), fresh);
   }
 }
 
 // @ts-ignore: decorator
-@inline function storeRow(c: usize, f32: i32, o: i32, alpha: f64, v0: v128, v1: v128): void {
+@inline function storeRow(c: usize, f32: i32, o: i32, alpha: f64, v0: v128, v1: v128, fresh: i32): void {
   if (f32) {
-    addTo(c, 1, o, alpha, f64x2.extract_lane(v0, 0));
-    addTo(c, 1, o + 1, alpha, f64x2.extract_lane(v0, 1));
-    addTo(c, 1, o + 2, alpha, f64x2.extract_lane(v1, 0));
-    addTo(c, 1, o + 3, alpha, f64x2.extract_lane(v1, 1));
+    addTo(c, 1, o, alpha, f64x2.extract_lane(v0, 0), fresh);
+    addTo(c, 1, o + 1, alpha, f64x2.extract_lane(v0, 1), fresh);
+    addTo(c, 1, o + 2, alpha, f64x2.extract_lane(v1, 0), fresh);
+    addTo(c, 1, o + 3, alpha, f64x2.extract_lane(v1, 1), fresh);
   } else {
     const p = c + ((<usize>o) << 3);
     const al = f64x2.splat(alpha);
-    v128.store(p, f64x2.add(v128.load(p), f64x2.mul(al, v0)));
-    v128.store(p, f64x2.add(v128.load(p, 16), f64x2.mul(al, v1)), 16);
+    const zero = f64x2.splat(0);
+    v128.store(p, f64x2.add(fresh ? zero : v128.load(p), f64x2.mul(al, v0)));
+    v128.store(p, f64x2.add(fresh ? zero : v128.load(p, 16), f64x2.mul(al, v1)), 16);
   }
 }
 
@@ -153,9 +158,10 @@ export function gemmPackB(src: usize, f32: i32, ld_: i32, trans: i32, p0: i32, k
  * C[mb × nb] (byte address `c`, row stride `ldc` elements, float32 when `cF32`) += α·(packed A)(packed
  * B) for packs made by gemmPackA/gemmPackB with the same mb, nb, kb. `diag` = j0 − i0 for SYRK's upper
  * triangle: tiles whose entries all lie strictly below the diagonal are skipped (pass a huge value
- * for a full GEMM).
+ * for a full GEMM). `fresh`: C ← 0 + α·AB without reading C (β = 0, first k-block; skipped tiles are
+ * left as they were).
  */
-export function gemmMacro(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: usize, c: usize, ldc: i32, cF32: i32, diag: i32): void {
+export function gemmMacro(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: usize, c: usize, ldc: i32, cF32: i32, diag: i32, fresh: i32): void {
   for (let jr = 0; jr < nb; jr += GEMM_NR) {
     const bBase = pb + ((<usize>(jr * kb)) << 3);
     const cols = min(GEMM_NR, nb - jr);
@@ -192,16 +198,16 @@ export function gemmMacro(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: 
           bp += GEMM_NR << 3;
         }
         if (rows == GEMM_MR && cols == GEMM_NR) {
-          storeRow(c, cF32, o, alpha, c00, c01);
-          storeRow(c, cF32, o + ldc, alpha, c10, c11);
-          storeRow(c, cF32, o + 2 * ldc, alpha, c20, c21);
-          storeRow(c, cF32, o + 3 * ldc, alpha, c30, c31);
+          storeRow(c, cF32, o, alpha, c00, c01, fresh);
+          storeRow(c, cF32, o + ldc, alpha, c10, c11, fresh);
+          storeRow(c, cF32, o + 2 * ldc, alpha, c20, c21, fresh);
+          storeRow(c, cF32, o + 3 * ldc, alpha, c30, c31, fresh);
         } else {
           spill(c00, c01, 0);
           spill(c10, c11, 1);
           spill(c20, c21, 2);
           spill(c30, c31, 3);
-          flushTile(c, cF32, o, ldc, rows, cols, alpha);
+          flushTile(c, cF32, o, ldc, rows, cols, alpha, fresh);
         }
       } else {
         // Scalar build: one row of the tile at a time (4 sums in locals), the B strip read from L1.
@@ -225,7 +231,7 @@ export function gemmMacro(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: 
           store<f64>(t, s2, 16);
           store<f64>(t, s3, 24);
         }
-        flushTile(c, cF32, o, ldc, rows, cols, alpha);
+        flushTile(c, cF32, o, ldc, rows, cols, alpha, fresh);
       }
     }
   }

@@ -177,8 +177,38 @@ describe.each(WASM)("matrix core on %s", (backend) => {
         const g32 = p.put(new Float32Array([NaN, NaN]), where);
         gemm(false, true, 1, 2, 3, -1, new Float32Array([1, 2, 3]), 0, 3, new Float32Array([1, 0, 0, 0, 1, 1]), 0, 3, 0, g32(), 0, 2);
         expect(Array.from(g32())).toEqual([-1, -5]);
+        // α·sum = −0 lands as 0 + (−0) = +0, as after the reference's zero-fill
+        const gz = p.put(new Float64Array([NaN]), where);
+        gemm(false, false, 1, 1, 1, -1, new Float64Array([1]), 0, 1, new Float64Array([0]), 0, 1, 0, gz(), 0, 1);
+        expect(Object.is(gz()[0], 0)).toBe(true);
       } finally {
         p.free();
+      }
+    }
+  });
+
+  it("β = 0 over a NaN-filled C spanning several blocks (GEMM and SYRK, float32 and float64, in and out of linear memory)", () => {
+    const gen = new Generator(5);
+    const [m, n, k] = [100, 520, 300];
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const where of ["js", "wasm"] as const) {
+        const a = randArray(m * k, gen, dtype);
+        const b = randArray(k * n, gen, "float64");
+        const ref = (dtype === "float32" ? new Float32Array(m * n) : new Float64Array(m * n)).fill(NaN);
+        gemmReference(false, false, m, n, k, 1, a, 0, k, b, 0, n, 0, ref, 0, n);
+        const sref = ref.slice(0, m * m).fill(NaN);
+        syrkReference(false, m, k, 1, a, 0, k, 0, sref, 0, m);
+        const p = new Placer(heap());
+        try {
+          const [ga, gc, gs] = [p.put(a, where), p.put(ref.slice().fill(NaN), where), p.put(sref.slice().fill(NaN), where)];
+          gemm(false, false, m, n, k, 1, ga(), 0, k, b, 0, n, 0, gc(), 0, n);
+          syrk(false, m, k, 1, ga(), 0, k, 0, gs(), 0, m);
+          expect(firstDiff(gc(), ref), `gemm ${dtype} ${where}`).toBe(-1);
+          expect(firstDiff(gs(), sref), `syrk ${dtype} ${where}`).toBe(-1);
+          expect(gc().some(Number.isNaN)).toBe(false);
+        } finally {
+          p.free();
+        }
       }
     }
   });

@@ -43,7 +43,7 @@ import type { WasmBackend } from "./index.js";
 interface GemmExports {
   gemmPackA(src: number, f32: number, ld: number, trans: number, i0: number, mb: number, p0: number, kb: number, dst: number): void;
   gemmPackB(src: number, f32: number, ld: number, trans: number, p0: number, kb: number, j0: number, nb: number, dst: number): void;
-  gemmMacro(mb: number, nb: number, kb: number, alpha: number, pa: number, pb: number, c: number, ldc: number, cF32: number, diag: number): void;
+  gemmMacro(mb: number, nb: number, kb: number, alpha: number, pa: number, pb: number, c: number, ldc: number, cF32: number, diag: number, fresh: number): void;
 }
 
 /** Register tile of assembly/gemm.ts (GEMM_MR × GEMM_NR); the JS packing must use the same layout. */
@@ -137,8 +137,13 @@ function run(
     extent(op, "A", a, aOff, transA ? k : m, transA ? m : k, lda);
     extent(op, "B", bm, bOff, transB ? n : k, transB ? k : n, ldb);
   }
-  scaleC(m, n, beta, c, cOff, ldc);
-  if (k <= 0 || alpha === 0) return;
+  if (k <= 0 || alpha === 0) {
+    scaleC(m, n, beta, c, cOff, ldc);
+    return;
+  }
+  // β = 0: the first k-block writes 0 + α·sum without reading C (no zero-fill pass; NaN in C is overwritten)
+  const fresh = beta === 0;
+  if (!fresh) scaleC(m, n, beta, c, cOff, ldc);
   const e = b.exports as unknown as GemmExports;
   const arena = arenaOf(b);
   // Nothing below allocates linear memory, so this buffer (and the caller's views) stay valid.
@@ -153,7 +158,7 @@ function run(
   let to = cOff;
   let tl = ldc;
   if (wide !== null) {
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) wide[i * n + j] = c[cOff + i * ldc + j] as number;
+    if (!fresh) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) wide[i * n + j] = c[cOff + i * ldc + j] as number;
     t = wide;
     to = 0;
     tl = n;
@@ -201,8 +206,9 @@ function run(
         if (aP >= 0) e.gemmPackA(aP, aF32, lda, transA ? 1 : 0, i0, mb, p0, kb, pa);
         else packAJs(transA, a, aOff, lda, i0, mb, p0, kb, ar, PACK_A);
         const diag = upper ? j0 - i0 : NO_DIAG;
+        const first = fresh && p0 === 0 ? 1 : 0;
         if (cP >= 0) {
-          e.gemmMacro(mb, nb, kb, alpha, pa, pb, cP + (i0 * tl + j0) * cBytes, tl, cF32, diag);
+          e.gemmMacro(mb, nb, kb, alpha, pa, pb, cP + (i0 * tl + j0) * cBytes, tl, cF32, diag, first);
         } else {
           // C off linear memory: through the staging block (float64, row stride nb)
           for (let r = 0; r < mb; r++) {
@@ -210,7 +216,7 @@ function run(
             const dst = STAGE + r * nb;
             for (let q = 0; q < nb; q++) ar[dst + q] = t[src + q] as number;
           }
-          e.gemmMacro(mb, nb, kb, alpha, pa, pb, stage, nb, 0, diag);
+          e.gemmMacro(mb, nb, kb, alpha, pa, pb, stage, nb, 0, diag, first);
           for (let r = 0; r < mb; r++) {
             const dst = to + (i0 + r) * tl + j0;
             const src = STAGE + r * nb;
