@@ -12,6 +12,11 @@
  * MR × NR = 4 × 4 tile of C in local variables, which V8 keeps in registers, and streams KC steps of
  * 4 + 4 packed values. Arithmetic is float64 throughout (a float32 C is accumulated in a float64
  * buffer when the sum spans several KC blocks, so it is rounded once), as the scalar kernels did.
+ *
+ * {@link gemm} and {@link syrk} dispatch through the kernel table (`linalg.gemm`, `linalg.syrk`, keyed
+ * by C's dtype): the WebAssembly backends register a packed f64x2 version (src/backends/wasm/gemm.ts)
+ * that gives these functions' results bit for bit; {@link gemmReference} and {@link syrkReference}
+ * are this file's TypeScript code, run under the "js" backend.
  */
 import { kernel } from "../kernels/registry.js";
 import { allocArray } from "../tensor/alloc.js";
