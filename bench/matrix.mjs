@@ -9,10 +9,13 @@
  *   npm run build && node bench/matrix.mjs [--rounds 3] [--only cov-sqrtm-256-8,…] [--blas openblas|netlib|both]
  *                                          [--poolkit path/to/dist/index.js] [--out bench/results/matrix]
  *                                          [--eigen 256,512,1024]  (symEig timings; "" to skip)
+ *                                          [--baseline path/to/other/dist/index.js]
  *
  * `--blas netlib` runs torch with LD_LIBRARY_PATH pointing at Debian's reference BLAS/LAPACK
  * (/usr/lib/x86_64-linux-gnu/{blas,lapack}) for that process only; `openblas` uses whatever
  * libblas.so.3 the system's alternatives select. Nothing global is changed.
+ * `--baseline` times a second poolkit build (e.g. the previous commit's dist) in the same alternating
+ * rounds (baseline, poolkit, torch, …), so before/after speed-ups see the same machine noise.
  * Writes <out>.json and <out>.md.
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -34,6 +37,8 @@ const blasMode = opt("blas", "openblas");
 const pkPath = resolve(opt("poolkit", resolve(here, "..", "dist", "index.js")));
 const out = resolve(opt("out", resolve(here, "results", "matrix")));
 const pk = await import(pathToFileURL(pkPath).href);
+const basePath = opt("baseline", "");
+const base = basePath ? await import(pathToFileURL(resolve(basePath)).href) : null;
 const loadStart = loadavg()[0];
 let commit = "unknown";
 try {
@@ -54,8 +59,8 @@ const WORKLOADS = [
   { name: "cov-logm-1024-1", label: "covariancePool logm, C = 1024, one image [1,1024,14,14]", budget: 1 },
 ].filter((w) => !only || only.split(",").includes(w.name));
 
-function rand(shape, seed) {
-  return pk.randn(shape, { seed, dtype: "float32" });
+function rand(lib, shape, seed) {
+  return lib.randn(shape, { seed, dtype: "float32" });
 }
 function scaled(t, s) {
   const d = t.data;
@@ -63,30 +68,31 @@ function scaled(t, s) {
   return t;
 }
 
-function make(name) {
+function make(lib, name) {
   if (name.startsWith("cov-")) {
     const [, norm, d, n] = name.split("-");
     const normalization = { sqrtm: "sqrtm", logm: "logm", ns5: "newton-schulz" }[norm];
-    const x = rand([Number(n), Number(d), 14, 14], 1);
+    const x = rand(lib, [Number(n), Number(d), 14, 14], 1);
     const opts = { normalization, ...(Number(d) > 1024 ? { maxDim: Number(d) } : {}) };
-    return { fwd: () => pk.covariancePool(x, opts), vjp: () => pk.covariancePool.vjp(x, opts) };
+    return { fwd: () => lib.covariancePool(x, opts), vjp: () => lib.covariancePool.vjp(x, opts) };
   }
   if (name === "bilinear-512") {
-    const a = rand([8, 512, 14, 14], 2);
-    return { fwd: () => pk.bilinearPool(a), vjp: () => pk.bilinearPool.vjp(a) };
+    const a = rand(lib, [8, 512, 14, 14], 2);
+    return { fwd: () => lib.bilinearPool(a), vjp: () => lib.bilinearPool.vjp(a) };
   }
   if (name === "lowrank-256") {
-    const ins = [rand([8, 512, 14, 14], 3), rand([8, 512, 14, 14], 4), scaled(rand([256, 512], 5), 0.05), scaled(rand([256, 512], 6), 0.05), scaled(rand([200, 256], 7), 0.05), rand([256], 8), rand([256], 9), rand([200], 10)];
-    return { fwd: () => pk.lowRankBilinearPool(...ins), vjp: () => pk.lowRankBilinearPool.vjp(...ins) };
+    const r = (shape, seed) => rand(lib, shape, seed);
+    const ins = [r([8, 512, 14, 14], 3), r([8, 512, 14, 14], 4), scaled(r([256, 512], 5), 0.05), scaled(r([256, 512], 6), 0.05), scaled(r([200, 256], 7), 0.05), r([256], 8), r([256], 9), r([200], 10)];
+    return { fwd: () => lib.lowRankBilinearPool(...ins), vjp: () => lib.lowRankBilinearPool.vjp(...ins) };
   }
   throw new Error(name);
 }
 
-function timePoolkit(w, mode, budgetS, warm) {
-  const f = make(w.name);
+function timePoolkit(w, mode, budgetS, warm, lib = pk) {
+  const f = make(lib, w.name);
   const call = mode === "fwd" ? () => f.fwd() : () => {
     const { output, backward } = f.vjp();
-    backward(pk.full([...output.shape], 1, output.dtype));
+    backward(lib.full([...output.shape], 1, output.dtype));
   };
   // warm-up (V8 optimises hot loops after ~1 s of calls): only in the first round
   if (warm) {
@@ -180,33 +186,45 @@ const results = [];
 for (const w of WORKLOADS) {
   for (const mode of ["fwd", "fwdbwd"]) {
     const pkTimes = [];
+    const baseTimes = [];
     const torchTimes = Object.fromEntries(Object.keys(peers).map((b) => [b, []]));
     for (let r = 0; r < rounds; r++) {
+      if (base) baseTimes.push(...timePoolkit(w, mode, w.budget / rounds, r === 0, base));
       pkTimes.push(...timePoolkit(w, mode, w.budget / rounds, r === 0));
       const reps = Math.max(1, Math.min(20, pkTimes.length));
       for (const [b, t] of Object.entries(peers)) torchTimes[b].push(...(await t.time(w.name, mode, reps, r === 0 ? 1 : 0)));
     }
     const row = { workload: w.name, label: w.label, mode, poolkitMs: median(pkTimes), poolkitCalls: pkTimes.length };
+    if (base) {
+      row.baselineMs = median(baseTimes);
+      row.baselineCalls = baseTimes.length;
+    }
     for (const b of Object.keys(peers)) {
       row[`torch_${b}Ms`] = median(torchTimes[b]);
       row[`ratio_${b}`] = row.poolkitMs / row[`torch_${b}Ms`];
     }
     results.push(row);
     const peerText = Object.keys(peers).map((b) => `torch/${b} ${row[`torch_${b}Ms`].toFixed(1)} ms, ratio ${row[`ratio_${b}`].toFixed(2)}×`).join("; ");
-    console.log(`${w.label} ${mode}: poolkit ${row.poolkitMs.toFixed(1)} ms (${pkTimes.length} calls)${peerText ? "; " + peerText : ""}`);
+    const baseText = base ? ` (baseline ${row.baselineMs.toFixed(1)} ms, ${(row.baselineMs / row.poolkitMs).toFixed(2)}× faster now)` : "";
+    console.log(`${w.label} ${mode}: poolkit ${row.poolkitMs.toFixed(1)} ms (${pkTimes.length} calls)${baseText}${peerText ? "; " + peerText : ""}`);
   }
 }
 for (const t of Object.values(peers)) t.stop();
 
 mkdirSync(dirname(out), { recursive: true });
-const meta = { date: new Date().toISOString(), node: process.version, poolkit: pkPath, commit, loadavg: [loadStart, loadavg()[0]], rounds, torch: Object.fromEntries(Object.entries(peers).map(([b, t]) => [b, t.info])) };
+const meta = { date: new Date().toISOString(), node: process.version, poolkit: pkPath, baseline: basePath || null, commit, loadavg: [loadStart, loadavg()[0]], rounds, torch: Object.fromEntries(Object.entries(peers).map(([b, t]) => [b, t.info])) };
 writeFileSync(`${out}.json`, JSON.stringify({ meta, eigen: eigenRows, results }, null, 1) + "\n");
 const cols = Object.keys(peers);
 let md = `# Matrix workloads: poolkit vs PyTorch CPU (1 thread, float32)\n\n${meta.date}, Node ${meta.node}, poolkit ${commit}, ${rounds} alternating rounds, medians; ratio = poolkit / torch.\n`;
 md += `1-minute load average ${meta.loadavg[0].toFixed(1)} at the start, ${meta.loadavg[1].toFixed(1)} at the end (on ${availableParallelism()} cores).\n`;
 for (const b of cols) md += `torch ${peers[b].info.torch} with ${b}: ${peers[b].info.blas}\n`;
-md += `\n| workload | mode | poolkit ms |${cols.map((b) => ` torch (${b}) ms | ratio (${b}) |`).join("")}\n|---|---|---|${cols.map(() => "---|---|").join("")}\n`;
-for (const r of results) md += `| ${r.label} | ${r.mode === "fwd" ? "forward" : "forward+backward"} | ${r.poolkitMs.toFixed(1)} |${cols.map((b) => ` ${r[`torch_${b}Ms`].toFixed(1)} | ${r[`ratio_${b}`].toFixed(2)}× |`).join("")}\n`;
+if (base) md += `baseline: ${basePath} (timed in the same alternating rounds)\n`;
+const bh = base ? " baseline ms | speed-up |" : "";
+md += `\n| workload | mode |${bh} poolkit ms |${cols.map((b) => ` torch (${b}) ms | ratio (${b}) |`).join("")}\n|---|---|${base ? "---|---|" : ""}---|${cols.map(() => "---|---|").join("")}\n`;
+for (const r of results) {
+  const bc = base ? ` ${r.baselineMs.toFixed(1)} | ${(r.baselineMs / r.poolkitMs).toFixed(2)}× |` : "";
+  md += `| ${r.label} | ${r.mode === "fwd" ? "forward" : "forward+backward"} |${bc} ${r.poolkitMs.toFixed(1)} |${cols.map((b) => ` ${r[`torch_${b}Ms`].toFixed(1)} | ${r[`ratio_${b}`].toFixed(2)}× |`).join("")}\n`;
+}
 if (eigenRows.length) {
   md += `\nOne symmetric eigendecomposition (float64, Householder + implicit QL, TypeScript, one thread):\n\n| D | ms |\n|---|---|\n`;
   for (const e of eigenRows) md += `| ${e.n} | ${e.ms.toFixed(0)} |\n`;

@@ -28,6 +28,19 @@ export interface WindowKernels {
   "avgWindows.backward": (dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array) => void;
 }
 
+// The matrix core (src/linalg/gemm.ts): keyed by C's dtype; A and B may each be float32 or float64.
+/** Signatures of the matrix core's kernels (references `gemmReference` / `syrkReference`). */
+export interface LinalgKernels {
+  /** C = α·op(A)·op(B) + β·C, row-major, leading dimensions and element offsets (see `gemm`). */
+  "linalg.gemm": (
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: FloatArray, aOff: number, lda: number, b: FloatArray, bOff: number, ldb: number,
+    beta: number, c: FloatArray, cOff: number, ldc: number,
+  ) => void;
+  /** C = α·A·Aᵀ + β·C (or α·Aᵀ·A + β·C when `trans`), exactly symmetric (see `syrk`). */
+  "linalg.syrk": (trans: boolean, n: number, k: number, alpha: number, a: FloatArray, aOff: number, lda: number, beta: number, c: FloatArray, cOff: number, ldc: number) => void;
+}
+
 // Kernels private to one op: typed by the reference function passed at the call site.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type OpKernel = (...args: any[]) => unknown;
@@ -44,7 +57,7 @@ type OpKernelName =
   | "treePool.forward" | "treePool.backward";
 
 /** Every kernel's signature, by kernel name. */
-export type Kernels = WindowKernels & { [K in OpKernelName]: OpKernel };
+export type Kernels = WindowKernels & LinalgKernels & { [K in OpKernelName]: OpKernel };
 export type KernelName = keyof Kernels;
 
 const overrides = new Map<string, OpKernel>();

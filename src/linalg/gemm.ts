@@ -12,7 +12,13 @@
  * MR × NR = 4 × 4 tile of C in local variables, which V8 keeps in registers, and streams KC steps of
  * 4 + 4 packed values. Arithmetic is float64 throughout (a float32 C is accumulated in a float64
  * buffer when the sum spans several KC blocks, so it is rounded once), as the scalar kernels did.
+ *
+ * {@link gemm} and {@link syrk} dispatch through the kernel table (`linalg.gemm`, `linalg.syrk`, keyed
+ * by C's dtype): the WebAssembly backends register a packed f64x2 version (src/backends/wasm/gemm.ts)
+ * that gives these functions' results bit for bit; {@link gemmReference} and {@link syrkReference}
+ * are this file's TypeScript code, run under the "js" backend.
  */
+import { kernel } from "../kernels/registry.js";
 import { allocArray } from "../tensor/alloc.js";
 
 /** The storage GEMM reads and writes. */
@@ -20,42 +26,46 @@ export type NumArray = Float32Array | Float64Array;
 
 const MR = 4;
 const NR = 4;
-/** Depth of a packed block: 256 float64 × (4 + 4) per k-step keeps the micro-kernel's panels in L1/L2. */
-const KC = 256;
+/**
+ * Depth of a packed block: 256 float64 × (4 + 4) per k-step keeps the micro-kernel's panels in L1/L2.
+ * Every backend splits the k-sum at the same multiples of KC, so their results are bit-identical.
+ */
+export const GEMM_KC = 256;
+const KC = GEMM_KC;
 /** Rows of op(A) packed at once (MC × KC float64 = 128 KiB). */
 const MC = 64;
 /** Columns of op(B) packed at once (KC × NC float64 = 512 KiB). */
 const NC = 256;
 
-// Packing buffers, reused across calls (grown on demand; GEMM is not re-entered).
-const packA = allocArray("float64", MC * KC);
-const packB = allocArray("float64", KC * NC);
+// Packing buffers, reused across calls (GEMM is not re-entered). Made on first use, not at import:
+// the WebAssembly backend imports this module while the allocator's module graph is still loading.
+let packA: Float64Array = new Float64Array(0);
+let packB: Float64Array = new Float64Array(0);
 
 /**
  * C[m × n] = α·op(A)·op(B) + β·C, all row-major with leading dimensions (row strides) lda, ldb, ldc
  * and element offsets. op(A) = A (m × k, `a[aOff + i·lda + p]`) or Aᵀ (A stored k × m,
  * `a[aOff + p·lda + i]`) when `transA`; likewise op(B) is k × n. β = 0 overwrites C (NaN in C is not
- * propagated, as in BLAS). k = 0 gives β·C.
+ * propagated, as in BLAS). k = 0 gives β·C. A, B and C may each be float32 or float64; the arithmetic
+ * is float64. Runs the kernel table's `linalg.gemm` for C's dtype (the WebAssembly backends register
+ * a SIMD one; {@link gemmReference} otherwise).
  */
 export function gemm(
   transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
   a: NumArray, aOff: number, lda: number, b: NumArray, bOff: number, ldb: number,
   beta: number, c: NumArray, cOff: number, ldc: number,
 ): void {
-  run(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, false);
+  kernel("linalg.gemm", dtypeOf(c), gemmReference)(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
 }
 
 /**
  * C[n × n] = α·A·Aᵀ + β·C (A n × k, `trans` false) or α·Aᵀ·A + β·C (A k × n, `trans` true). Only tiles
  * touching the upper triangle are computed; the lower triangle is then mirrored from it, so C comes
- * out exactly symmetric (C's input is assumed symmetric when β ≠ 0).
+ * out exactly symmetric (C's input is assumed symmetric when β ≠ 0). Runs the kernel table's
+ * `linalg.syrk` for C's dtype ({@link syrkReference} unless a backend registered one).
  */
 export function syrk(trans: boolean, n: number, k: number, alpha: number, a: NumArray, aOff: number, lda: number, beta: number, c: NumArray, cOff: number, ldc: number): void {
-  run(trans, !trans, n, n, k, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc, true);
-  for (let i = 1; i < n; i++) {
-    const ri = cOff + i * ldc;
-    for (let j = 0; j < i; j++) c[ri + j] = c[cOff + j * ldc + i] as number;
-  }
+  kernel("linalg.syrk", dtypeOf(c), syrkReference)(trans, n, k, alpha, a, aOff, lda, beta, c, cOff, ldc);
 }
 
 /** {@link gemm} over `count` problems whose A, B, C start `strideA`, `strideB`, `strideC` elements apart. */
@@ -64,14 +74,53 @@ export function gemmBatched(
   a: NumArray, aOff: number, lda: number, strideA: number, b: NumArray, bOff: number, ldb: number, strideB: number,
   beta: number, c: NumArray, cOff: number, ldc: number, strideC: number,
 ): void {
+  const f = kernel("linalg.gemm", dtypeOf(c), gemmReference);
   for (let s = 0; s < count; s++) {
-    run(transA, transB, m, n, k, alpha, a, aOff + s * strideA, lda, b, bOff + s * strideB, ldb, beta, c, cOff + s * strideC, ldc, false);
+    f(transA, transB, m, n, k, alpha, a, aOff + s * strideA, lda, b, bOff + s * strideB, ldb, beta, c, cOff + s * strideC, ldc);
   }
 }
 
 /** {@link syrk} over `count` problems `strideA` / `strideC` elements apart. */
 export function syrkBatched(count: number, trans: boolean, n: number, k: number, alpha: number, a: NumArray, aOff: number, lda: number, strideA: number, beta: number, c: NumArray, cOff: number, ldc: number, strideC: number): void {
-  for (let s = 0; s < count; s++) syrk(trans, n, k, alpha, a, aOff + s * strideA, lda, beta, c, cOff + s * strideC, ldc);
+  const f = kernel("linalg.syrk", dtypeOf(c), syrkReference);
+  for (let s = 0; s < count; s++) f(trans, n, k, alpha, a, aOff + s * strideA, lda, beta, c, cOff + s * strideC, ldc);
+}
+
+function dtypeOf(c: NumArray): "float32" | "float64" {
+  return c instanceof Float32Array ? "float32" : "float64";
+}
+
+/** The TypeScript GEMM (the reference every backend's `linalg.gemm` is tested against); see {@link gemm}. */
+export function gemmReference(
+  transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+  a: NumArray, aOff: number, lda: number, b: NumArray, bOff: number, ldb: number,
+  beta: number, c: NumArray, cOff: number, ldc: number,
+): void {
+  run(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, false);
+}
+
+/** The TypeScript SYRK (the reference for `linalg.syrk`); see {@link syrk}. */
+export function syrkReference(trans: boolean, n: number, k: number, alpha: number, a: NumArray, aOff: number, lda: number, beta: number, c: NumArray, cOff: number, ldc: number): void {
+  run(trans, !trans, n, n, k, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc, true);
+  mirrorUpper(n, c, cOff, ldc);
+}
+
+/** @internal C's lower triangle ← its upper triangle (SYRK's last step, shared with the backends). */
+export function mirrorUpper(n: number, c: NumArray, cOff: number, ldc: number): void {
+  for (let i = 1; i < n; i++) {
+    const ri = cOff + i * ldc;
+    for (let j = 0; j < i; j++) c[ri + j] = c[cOff + j * ldc + i] as number;
+  }
+}
+
+/** @internal C ← β·C over m × n (β = 0 writes zeros, so NaN in C does not propagate); shared with the backends. */
+export function scaleC(m: number, n: number, beta: number, c: NumArray, cOff: number, ldc: number): void {
+  if (beta === 1) return;
+  for (let i = 0; i < m; i++) {
+    const r = cOff + i * ldc;
+    if (beta === 0) c.fill(0, r, r + n);
+    else for (let j = 0; j < n; j++) c[r + j] = beta * (c[r + j] as number);
+  }
 }
 
 function run(
@@ -81,14 +130,12 @@ function run(
 ): void {
   if (m <= 0 || n <= 0) return;
   // β·C first; the blocks then accumulate into C.
-  if (beta !== 1) {
-    for (let i = 0; i < m; i++) {
-      const r = cOff + i * ldc;
-      if (beta === 0) c.fill(0, r, r + n);
-      else for (let j = 0; j < n; j++) c[r + j] = beta * (c[r + j] as number);
-    }
-  }
+  scaleC(m, n, beta, c, cOff, ldc);
   if (k <= 0 || alpha === 0) return;
+  if (packA.length === 0) {
+    packA = allocArray("float64", MC * KC);
+    packB = allocArray("float64", KC * NC);
+  }
   // A float32 C is accumulated in float64 when there is more than one k-block (rounded once at the end).
   let cc: Float64Array | NumArray = c;
   let co = cOff;

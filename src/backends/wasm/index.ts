@@ -23,6 +23,7 @@ import { registerWeighted, unregisterWeighted } from "./weighted.js";
 import { registerAdaptive } from "./adaptive.js";
 import { registerRegion, unregisterRegion } from "./region.js";
 import { registerScatter, unregisterScatter } from "./scatter.js";
+import { registerGemm, unregisterGemm } from "./gemm.js";
 
 /** Decode base64 without `atob`/`Buffer` (both engines have one, but neither is in the ES library). */
 function fromBase64(s: string): Uint8Array {
@@ -119,6 +120,7 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
   registerAdaptive(b);
   registerRegion(b);
   registerScatter(b);
+  registerGemm(b);
   return b.heap;
 }
 
@@ -131,6 +133,7 @@ export function removeWasmKernels(): void {
   unregisterWeighted();
   unregisterRegion();
   unregisterScatter();
+  unregisterGemm();
 }
 
 /** @internal The active wasm backend (null under "js"); tests and the benchmark read its heap. */

@@ -1,0 +1,238 @@
+// The matrix core's WebAssembly kernels: packing and the macro-kernel of a blocked GEMM
+// C += α·op(A)·op(B) (Goto & van de Geijn, "Anatomy of High-Performance Matrix Multiplication",
+// ACM TOMS 2008), float64 arithmetic for float32 and float64 operands alike.
+//
+// The blocking loops (NC columns of op(B), KC steps of k, MC rows of op(A)) run in the host glue
+// (src/backends/wasm/gemm.ts), which calls, per block: gemmPackB (a KC × NC panel of op(B) into NR-
+// column strips), gemmPackA (an MC × KC block of op(A) into MR-row strips) and gemmMacro (every
+// MR × NR tile of that block). Packing absorbs the transposes and the source dtype, so the
+// micro-kernel is one: float64, read from packed, contiguous strips.
+//
+// Results are bit-identical to the TypeScript reference (src/linalg/gemm.ts) for the same KC: each
+// entry of a tile is its own sequential sum over the block's k steps from +0 (a lane of an f64x2
+// accumulator; products and sums rounded separately — no fused multiply-add, which plain v128 does
+// not have), then C ← C + α·sum, with a float32 C rounded once on store, exactly as the reference's
+// scalar code does. Tile shape (MR, NR) does not change any value; only KC (where the k-sum is split)
+// would, and the glue and the reference share it.
+//
+// Register tile (SIMD): MR × NR = 4 × 4 float64 = 8 f64x2 accumulators + 2 B vectors + 1 broadcast
+// of A + 1 product. V8 gives wasm 16 v128 registers on x64 (xmm0–15); 6 × 4 (12 accumulators, 16
+// registers in all) and 5 × 4 measured about half as fast as 4 × 4 in Node 20 on this project's AMD
+// EPYC — its register allocator spills them — and unrolling the k-loop twice did not help.
+
+/** Rows of a register tile / of a packed A strip. */
+export const GEMM_MR: i32 = 4;
+/** Columns of a register tile / of a packed B strip. */
+export const GEMM_NR: i32 = 4;
+
+// A partial tile's sums, written out entry by entry (first page: the host leaves it to the module).
+const tile = memory.data(GEMM_MR * GEMM_NR * 8, 16);
+
+// @ts-ignore: decorator
+@inline function ld<T>(p: usize, i: i32): f64 {
+  return <f64>load<T>(p + ((<usize>i) << alignof<T>()));
+}
+
+// @ts-ignore: decorator
+@inline function packAT<T>(src: usize, ld_: i32, trans: i32, i0: i32, mb: i32, p0: i32, kb: i32, dst: usize): void {
+  for (let s = 0; s * GEMM_MR < mb; s++) {
+    const base = dst + ((<usize>(s * kb * GEMM_MR)) << 3);
+    const rows = min(GEMM_MR, mb - s * GEMM_MR);
+    const ib = i0 + s * GEMM_MR;
+    if (trans) {
+      // op(A)[i, p] = A[p, i]: a strip's MR values at one step are contiguous in A's row p
+      for (let p = 0; p < kb; p++) {
+        const ro = (p0 + p) * ld_ + ib;
+        const d = base + ((<usize>(p * GEMM_MR)) << 3);
+        for (let r = 0; r < GEMM_MR; r++) store<f64>(d + ((<usize>r) << 3), r < rows ? ld<T>(src, ro + r) : 0.0);
+      }
+    } else {
+      for (let r = 0; r < GEMM_MR; r++) {
+        const d = base + ((<usize>r) << 3);
+        if (r >= rows) {
+          for (let p = 0; p < kb; p++) store<f64>(d + ((<usize>(p * GEMM_MR)) << 3), 0.0);
+        } else {
+          const ro = (ib + r) * ld_ + p0;
+          for (let p = 0; p < kb; p++) store<f64>(d + ((<usize>(p * GEMM_MR)) << 3), ld<T>(src, ro + p));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Pack op(A)[i0 … i0+mb, p0 … p0+kb] (A at byte address `src`, row stride `ld` elements, float32 when
+ * `f32`) into MR-row strips of float64 at `dst`: strip s, step p, row r at dst[(s·kb + p)·MR + r];
+ * rows past mb are zero. op(A)[i, p] = A[i, p], or A[p, i] when `trans`.
+ */
+export function gemmPackA(src: usize, f32: i32, ld_: i32, trans: i32, i0: i32, mb: i32, p0: i32, kb: i32, dst: usize): void {
+  if (f32) packAT<f32>(src, ld_, trans, i0, mb, p0, kb, dst);
+  else packAT<f64>(src, ld_, trans, i0, mb, p0, kb, dst);
+}
+
+// @ts-ignore: decorator
+@inline function packBT<T>(src: usize, ld_: i32, trans: i32, p0: i32, kb: i32, j0: i32, nb: i32, dst: usize): void {
+  for (let s = 0; s * GEMM_NR < nb; s++) {
+    const base = dst + ((<usize>(s * kb * GEMM_NR)) << 3);
+    const cols = min(GEMM_NR, nb - s * GEMM_NR);
+    const jb = j0 + s * GEMM_NR;
+    if (trans) {
+      // op(B)[p, j] = B[j, p]: one column of the strip is contiguous in B's row j
+      for (let q = 0; q < GEMM_NR; q++) {
+        const d = base + ((<usize>q) << 3);
+        if (q >= cols) {
+          for (let p = 0; p < kb; p++) store<f64>(d + ((<usize>(p * GEMM_NR)) << 3), 0.0);
+        } else {
+          const ro = (jb + q) * ld_ + p0;
+          for (let p = 0; p < kb; p++) store<f64>(d + ((<usize>(p * GEMM_NR)) << 3), ld<T>(src, ro + p));
+        }
+      }
+    } else {
+      for (let p = 0; p < kb; p++) {
+        const ro = (p0 + p) * ld_ + jb;
+        const d = base + ((<usize>(p * GEMM_NR)) << 3);
+        for (let q = 0; q < GEMM_NR; q++) store<f64>(d + ((<usize>q) << 3), q < cols ? ld<T>(src, ro + q) : 0.0);
+      }
+    }
+  }
+}
+
+/**
+ * Pack op(B)[p0 … p0+kb, j0 … j0+nb] into NR-column strips of float64 at `dst`: strip s, step p,
+ * column q at dst[(s·kb + p)·NR + q]; columns past nb are zero. op(B)[p, j] = B[p, j], or B[j, p]
+ * when `trans`.
+ */
+export function gemmPackB(src: usize, f32: i32, ld_: i32, trans: i32, p0: i32, kb: i32, j0: i32, nb: i32, dst: usize): void {
+  if (f32) packBT<f32>(src, ld_, trans, p0, kb, j0, nb, dst);
+  else packBT<f64>(src, ld_, trans, p0, kb, j0, nb, dst);
+}
+
+/**
+ * C[r, q] ← C[r, q] + α·t for one entry, or 0 + α·t when `fresh` (β = 0's first k-block: what the
+ * reference computes after zeroing C, −0 included, without reading C); float32 C: the float64 sum
+ * rounded once on store.
+ */
+// @ts-ignore: decorator
+@inline function addTo(c: usize, f32: i32, idx: i32, alpha: f64, t: f64, fresh: i32): void {
+  if (f32) {
+    const p = c + ((<usize>idx) << 2);
+    store<f32>(p, <f32>((fresh ? 0.0 : <f64>load<f32>(p)) + alpha * t));
+  } else {
+    const p = c + ((<usize>idx) << 3);
+    store<f64>(p, (fresh ? 0.0 : load<f64>(p)) + alpha * t);
+  }
+}
+
+/** The partial tile in `tile` (rows × cols of MR × NR) added into C. */
+// @ts-ignore: decorator
+@inline function flushTile(c: usize, f32: i32, o: i32, ldc: i32, rows: i32, cols: i32, alpha: f64, fresh: i32): void {
+  for (let r = 0; r < rows; r++) {
+    for (let q = 0; q < cols; q++) addTo(c, f32, o + r * ldc + q, alpha, load<f64>(tile + ((<usize>(r * GEMM_NR + q)) << 3)), fresh);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function storeRow(c: usize, f32: i32, o: i32, alpha: f64, v0: v128, v1: v128, fresh: i32): void {
+  if (f32) {
+    addTo(c, 1, o, alpha, f64x2.extract_lane(v0, 0), fresh);
+    addTo(c, 1, o + 1, alpha, f64x2.extract_lane(v0, 1), fresh);
+    addTo(c, 1, o + 2, alpha, f64x2.extract_lane(v1, 0), fresh);
+    addTo(c, 1, o + 3, alpha, f64x2.extract_lane(v1, 1), fresh);
+  } else {
+    const p = c + ((<usize>o) << 3);
+    const al = f64x2.splat(alpha);
+    const zero = f64x2.splat(0);
+    v128.store(p, f64x2.add(fresh ? zero : v128.load(p), f64x2.mul(al, v0)));
+    v128.store(p, f64x2.add(fresh ? zero : v128.load(p, 16), f64x2.mul(al, v1)), 16);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function spill(v0: v128, v1: v128, r: i32): void {
+  const p = tile + ((<usize>(r * GEMM_NR)) << 3);
+  v128.store(p, v0);
+  v128.store(p, v1, 16);
+}
+
+/**
+ * C[mb × nb] (byte address `c`, row stride `ldc` elements, float32 when `cF32`) += α·(packed A)(packed
+ * B) for packs made by gemmPackA/gemmPackB with the same mb, nb, kb. `diag` = j0 − i0 for SYRK's upper
+ * triangle: tiles whose entries all lie strictly below the diagonal are skipped (pass a huge value
+ * for a full GEMM). `fresh`: C ← 0 + α·AB without reading C (β = 0, first k-block; skipped tiles are
+ * left as they were).
+ */
+export function gemmMacro(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: usize, c: usize, ldc: i32, cF32: i32, diag: i32, fresh: i32): void {
+  for (let jr = 0; jr < nb; jr += GEMM_NR) {
+    const bBase = pb + ((<usize>(jr * kb)) << 3);
+    const cols = min(GEMM_NR, nb - jr);
+    for (let ir = 0; ir < mb; ir += GEMM_MR) {
+      // the tile's largest column (relative to C's row 0) is below its smallest row
+      if (diag + jr + GEMM_NR - 1 < ir) continue;
+      const aBase = pa + ((<usize>(ir * kb)) << 3);
+      const rows = min(GEMM_MR, mb - ir);
+      const o = ir * ldc + jr;
+      if (ASC_FEATURE_SIMD) {
+        let c00 = f64x2.splat(0), c01 = f64x2.splat(0);
+        let c10 = f64x2.splat(0), c11 = f64x2.splat(0);
+        let c20 = f64x2.splat(0), c21 = f64x2.splat(0);
+        let c30 = f64x2.splat(0), c31 = f64x2.splat(0);
+        let ap = aBase;
+        let bp = bBase;
+        const end = bBase + ((<usize>(kb * GEMM_NR)) << 3);
+        while (bp < end) {
+          const b0 = v128.load(bp);
+          const b1 = v128.load(bp, 16);
+          let a = v128.load64_splat(ap);
+          c00 = f64x2.add(c00, f64x2.mul(a, b0));
+          c01 = f64x2.add(c01, f64x2.mul(a, b1));
+          a = v128.load64_splat(ap, 8);
+          c10 = f64x2.add(c10, f64x2.mul(a, b0));
+          c11 = f64x2.add(c11, f64x2.mul(a, b1));
+          a = v128.load64_splat(ap, 16);
+          c20 = f64x2.add(c20, f64x2.mul(a, b0));
+          c21 = f64x2.add(c21, f64x2.mul(a, b1));
+          a = v128.load64_splat(ap, 24);
+          c30 = f64x2.add(c30, f64x2.mul(a, b0));
+          c31 = f64x2.add(c31, f64x2.mul(a, b1));
+          ap += GEMM_MR << 3;
+          bp += GEMM_NR << 3;
+        }
+        if (rows == GEMM_MR && cols == GEMM_NR) {
+          storeRow(c, cF32, o, alpha, c00, c01, fresh);
+          storeRow(c, cF32, o + ldc, alpha, c10, c11, fresh);
+          storeRow(c, cF32, o + 2 * ldc, alpha, c20, c21, fresh);
+          storeRow(c, cF32, o + 3 * ldc, alpha, c30, c31, fresh);
+        } else {
+          spill(c00, c01, 0);
+          spill(c10, c11, 1);
+          spill(c20, c21, 2);
+          spill(c30, c31, 3);
+          flushTile(c, cF32, o, ldc, rows, cols, alpha, fresh);
+        }
+      } else {
+        // Scalar build: one row of the tile at a time (4 sums in locals), the B strip read from L1.
+        for (let r = 0; r < GEMM_MR; r++) {
+          let s0: f64 = 0, s1: f64 = 0, s2: f64 = 0, s3: f64 = 0;
+          let ap = aBase + ((<usize>r) << 3);
+          let bp = bBase;
+          const end = bBase + ((<usize>(kb * GEMM_NR)) << 3);
+          while (bp < end) {
+            const a = load<f64>(ap);
+            s0 += a * load<f64>(bp);
+            s1 += a * load<f64>(bp, 8);
+            s2 += a * load<f64>(bp, 16);
+            s3 += a * load<f64>(bp, 24);
+            ap += GEMM_MR << 3;
+            bp += GEMM_NR << 3;
+          }
+          const t = tile + ((<usize>(r * GEMM_NR)) << 3);
+          store<f64>(t, s0);
+          store<f64>(t, s1, 8);
+          store<f64>(t, s2, 16);
+          store<f64>(t, s3, 24);
+        }
+        flushTile(c, cF32, o, ldc, rows, cols, alpha, fresh);
+      }
+    }
+  }
+}

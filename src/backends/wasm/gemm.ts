@@ -1,0 +1,255 @@
+/**
+ * The matrix core on the WebAssembly backends: `linalg.gemm` and `linalg.syrk` (C = α·op(A)·op(B) + β·C
+ * and its symmetric case) for float32 and float64 C, with float32 or float64 A and B, arithmetic in
+ * float64. AssemblyScript source: assembly/gemm.ts (packing and a 4 × 4 f64x2 register-tile
+ * macro-kernel; a scalar build of the same source for engines without SIMD).
+ *
+ * The blocking loops run here, the work per block in WebAssembly (Goto & van de Geijn, ACM TOMS 2008):
+ * for each NC-column panel and KC-deep slice, op(B) is packed once; for each MC-row block op(A) is
+ * packed and the macro-kernel updates C's MC × NC block. The packs and a staging block for C live in
+ * one arena allocated when the backend is installed, so a call never allocates linear memory: the
+ * caller's views of linear memory stay attached through the call (an op may keep using them), and no
+ * scratch is allocated per call. Operands in linear memory are read in place (pointer = byteOffset);
+ * others (the float64 intermediates the linalg code makes on the JS heap) are copied whole into the
+ * arena's 4 MiB copy region when they fit together (one memcpy each), else packed from JS into the
+ * arena block by block, with a C not in linear memory updated through the staging block, one
+ * MC × NC block at a time.
+ *
+ * Results are bit-identical to the TypeScript reference (`gemmReference`, `syrkReference` in
+ * src/linalg/gemm.ts): the k-sum is split at the same multiples of GEMM_KC, each entry is a
+ * sequential float64 sum (no FMA) added into C as C + α·sum, and a float32 C whose k spans several
+ * KC blocks is accumulated in a float64 copy and rounded once — as the reference does
+ * (test/linalg/gemm-wasm.test.ts checks equality, for both builds).
+ *
+ * Why float64 for float32 operands (not f32x4, which would do twice the work per instruction):
+ * the operands are mixed in practice — every product of the covariance, Grassmann and low-rank
+ * bilinear methods has a float64 intermediate on one side — so only bilinear pooling's forward would
+ * take a float32 path; keeping one arithmetic keeps every backend equal to the reference, bit for
+ * bit, and the error of a float32 result at one rounding (|ΔC| ≤ u₃₂·|C| + k·u₆₄·|A||B|) instead of
+ * float32 accumulation's k·u₃₂·|A||B| (PyTorch's, with OpenBLAS's sgemm).
+ *
+ * Block sizes: MC = 96 rows × KC = 256 (the packed A block, 192 KiB, stays in L2), NC = 512 (B panel
+ * 1 MiB). On the 2-core AMD EPYC (Zen 4, AVX-512 — unused by wasm's 128-bit SIMD) this project
+ * benchmarks on, MC ∈ {64, 96, 128} and NC ∈ {256, 512, 1024} gave the same 9–18 GFLOP/s float64 for
+ * n = 64–512 within the machine's noise (load ~10 from other work); the register tile mattered more
+ * (see assembly/gemm.ts).
+ */
+import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
+import { mirrorUpper, scaleC, type NumArray } from "../../linalg/gemm.js";
+import { PoolkitRangeError } from "../../errors.js";
+import type { LinearStorage } from "../linear.js";
+import type { WasmBackend } from "./index.js";
+
+interface GemmExports {
+  gemmPackA(src: number, f32: number, ld: number, trans: number, i0: number, mb: number, p0: number, kb: number, dst: number): void;
+  gemmPackB(src: number, f32: number, ld: number, trans: number, p0: number, kb: number, j0: number, nb: number, dst: number): void;
+  gemmMacro(mb: number, nb: number, kb: number, alpha: number, pa: number, pb: number, c: number, ldc: number, cF32: number, diag: number, fresh: number): void;
+}
+
+/** Register tile of assembly/gemm.ts (GEMM_MR × GEMM_NR); the JS packing must use the same layout. */
+const MR = 4;
+const NR = 4;
+/**
+ * Depth of a packed block: must equal GEMM_KC of src/linalg/gemm.ts (the reference splits the k-sum
+ * there; test/linalg/gemm-wasm.test.ts checks). A literal, not an import: the two modules import each
+ * other through the allocator, and a `const` read during that cycle's evaluation would not be set yet.
+ */
+export const WASM_GEMM_KC = 256;
+const KC = WASM_GEMM_KC;
+/** Rows of op(A) per packed block (a multiple of MR). */
+const MC = 96;
+/** Columns of op(B) per packed panel (a multiple of NR). */
+const NC = 512;
+const PACK_A = 0;
+const PACK_B = MC * KC;
+const STAGE = PACK_B + KC * NC;
+const COPY = STAGE + MC * NC;
+/** Bytes for operands copied in whole (4 MiB): problems whose JS-heap operands fit run without per-block JS loops. */
+const COPY_BYTES = 1 << 22;
+const ARENA = COPY + COPY_BYTES / 8;
+/** `diag` for a full GEMM: no tile is skipped. */
+const NO_DIAG = 0x3fffffff;
+
+const arenas = new WeakMap<WasmBackend, LinearStorage>();
+
+function arenaOf(b: WasmBackend): LinearStorage {
+  let a = arenas.get(b);
+  if (a === undefined) {
+    const s = b.heap.allocate("float64", ARENA, false);
+    if (s === null) throw new PoolkitRangeError("wasm backend", `out of WebAssembly memory: the matrix core's ${ARENA * 8} byte arena does not fit`);
+    a = s;
+    arenas.set(b, a);
+  }
+  return a;
+}
+
+/** Check that op reads stay inside the array (a detached view has length 0: fail loudly, not with NaN). */
+function extent(op: string, name: string, x: NumArray, off: number, rows: number, cols: number, ld: number): void {
+  if (rows <= 0 || cols <= 0) return;
+  const last = off + (rows - 1) * ld + cols - 1;
+  if (off < 0 || last >= x.length) {
+    throw new PoolkitRangeError(op, `${name} must hold elements ${off}…${last} (${rows} rows × ${cols} columns, leading dimension ${ld}), got an array of ${x.length}`);
+  }
+}
+
+/** Pack op(A)[i0…, p0…] (a not in linear memory) into MR-row strips of `dst` from element `d0` (layout of gemmPackA). */
+function packAJs(trans: boolean, a: NumArray, off: number, ld: number, i0: number, mb: number, p0: number, kb: number, dst: Float64Array, d0: number): void {
+  for (let s = 0; s * MR < mb; s++) {
+    const base = d0 + s * kb * MR;
+    const rows = Math.min(MR, mb - s * MR);
+    for (let r = 0; r < MR; r++) {
+      const i = i0 + s * MR + r;
+      if (r >= rows) for (let p = 0; p < kb; p++) dst[base + p * MR + r] = 0;
+      else if (trans) for (let p = 0; p < kb; p++) dst[base + p * MR + r] = a[off + (p0 + p) * ld + i] as number;
+      else {
+        const ro = off + i * ld + p0;
+        for (let p = 0; p < kb; p++) dst[base + p * MR + r] = a[ro + p] as number;
+      }
+    }
+  }
+}
+
+/** Pack op(B)[p0…, j0…] (b not in linear memory) into NR-column strips (layout of gemmPackB). */
+function packBJs(trans: boolean, b: NumArray, off: number, ld: number, p0: number, kb: number, j0: number, nb: number, dst: Float64Array, d0: number): void {
+  for (let s = 0; s * NR < nb; s++) {
+    const base = d0 + s * kb * NR;
+    const cols = Math.min(NR, nb - s * NR);
+    for (let q = 0; q < NR; q++) {
+      const j = j0 + s * NR + q;
+      if (q >= cols) for (let p = 0; p < kb; p++) dst[base + p * NR + q] = 0;
+      else if (trans) {
+        const ro = off + j * ld + p0;
+        for (let p = 0; p < kb; p++) dst[base + p * NR + q] = b[ro + p] as number;
+      } else for (let p = 0; p < kb; p++) dst[base + p * NR + q] = b[off + (p0 + p) * ld + j] as number;
+    }
+  }
+}
+
+/** C += α·op(A)·op(B) (after β·C) over backend `b`; `upper`: SYRK's upper-triangle tiles only. */
+function run(
+  b: WasmBackend, op: string, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+  a: NumArray, aOff: number, lda: number, bm: NumArray, bOff: number, ldb: number,
+  beta: number, c: NumArray, cOff: number, ldc: number, upper: boolean,
+): void {
+  if (m <= 0 || n <= 0) return;
+  extent(op, "C", c, cOff, m, n, ldc);
+  if (k > 0 && alpha !== 0) {
+    extent(op, "A", a, aOff, transA ? k : m, transA ? m : k, lda);
+    extent(op, "B", bm, bOff, transB ? n : k, transB ? k : n, ldb);
+  }
+  if (k <= 0 || alpha === 0) {
+    scaleC(m, n, beta, c, cOff, ldc);
+    return;
+  }
+  // β = 0: the first k-block writes 0 + α·sum without reading C (no zero-fill pass; NaN in C is overwritten)
+  const fresh = beta === 0;
+  if (!fresh) scaleC(m, n, beta, c, cOff, ldc);
+  const e = b.exports as unknown as GemmExports;
+  const arena = arenaOf(b);
+  // Nothing below allocates linear memory, so this buffer (and the caller's views) stay valid.
+  const buf = b.heap.memory.buffer;
+  const ar = new Float64Array(buf, arena.ptr, ARENA);
+  const pa = arena.ptr + PACK_A * 8;
+  const pb = arena.ptr + PACK_B * 8;
+  const stage = arena.ptr + STAGE * 8;
+  // A float32 C summed over several k-blocks is accumulated in float64 and rounded once (as the reference).
+  const wide = k > KC && c instanceof Float32Array ? new Float64Array(m * n) : null;
+  let t: NumArray = c;
+  let to = cOff;
+  let tl = ldc;
+  if (wide !== null) {
+    if (!fresh) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) wide[i * n + j] = c[cOff + i * ldc + j] as number;
+    t = wide;
+    to = 0;
+    tl = n;
+  }
+  let aP = a.buffer === buf ? a.byteOffset + aOff * a.BYTES_PER_ELEMENT : -1;
+  let bP = bm.buffer === buf ? bm.byteOffset + bOff * bm.BYTES_PER_ELEMENT : -1;
+  let cP = t.buffer === buf ? t.byteOffset + to * t.BYTES_PER_ELEMENT : -1;
+  // Operands off linear memory that fit in the copy region together are copied in whole (one memcpy
+  // each, in their own dtype), so the blocks below run on pointers only; larger ones are packed from
+  // JS block by block (their O(n²) copying is then small beside the O(n³) work).
+  const aSpan = transA ? (k - 1) * lda + m : (m - 1) * lda + k;
+  const bSpan = transB ? (n - 1) * ldb + k : (k - 1) * ldb + n;
+  const cSpan = (m - 1) * tl + n;
+  const sameAB = bm === a && bOff === aOff && bSpan === aSpan;
+  const room = (x: NumArray, span: number): number => Math.ceil((span * x.BYTES_PER_ELEMENT) / 16) * 16;
+  const need = (aP < 0 ? room(a, aSpan) : 0) + (bP < 0 && !sameAB ? room(bm, bSpan) : 0) + (cP < 0 ? room(t, cSpan) : 0);
+  let cCopy: NumArray | null = null;
+  if (need > 0 && need <= COPY_BYTES) {
+    let at = arena.ptr + COPY * 8;
+    const copyIn = (x: NumArray, off: number, span: number): [number, NumArray] => {
+      const v = x instanceof Float32Array ? new Float32Array(buf, at, span) : new Float64Array(buf, at, span);
+      v.set(x.subarray(off, off + span));
+      const p = at;
+      at += room(x, span);
+      return [p, v];
+    };
+    if (aP < 0) aP = copyIn(a, aOff, aSpan)[0];
+    if (bP < 0) bP = sameAB ? aP : copyIn(bm, bOff, bSpan)[0];
+    if (cP < 0) [cP, cCopy] = copyIn(t, to, cSpan);
+  }
+  const aF32 = a instanceof Float32Array ? 1 : 0;
+  const bF32 = bm instanceof Float32Array ? 1 : 0;
+  const cF32 = t instanceof Float32Array ? 1 : 0;
+  const cBytes = t.BYTES_PER_ELEMENT;
+  for (let j0 = 0; j0 < n; j0 += NC) {
+    const nb = Math.min(NC, n - j0);
+    for (let p0 = 0; p0 < k; p0 += KC) {
+      const kb = Math.min(KC, k - p0);
+      if (bP >= 0) e.gemmPackB(bP, bF32, ldb, transB ? 1 : 0, p0, kb, j0, nb, pb);
+      else packBJs(transB, bm, bOff, ldb, p0, kb, j0, nb, ar, PACK_B);
+      for (let i0 = 0; i0 < m; i0 += MC) {
+        const mb = Math.min(MC, m - i0);
+        // SYRK: a row block entirely below this column block adds nothing to the upper triangle
+        if (upper && i0 >= j0 + nb) break;
+        if (aP >= 0) e.gemmPackA(aP, aF32, lda, transA ? 1 : 0, i0, mb, p0, kb, pa);
+        else packAJs(transA, a, aOff, lda, i0, mb, p0, kb, ar, PACK_A);
+        const diag = upper ? j0 - i0 : NO_DIAG;
+        const first = fresh && p0 === 0 ? 1 : 0;
+        if (cP >= 0) {
+          e.gemmMacro(mb, nb, kb, alpha, pa, pb, cP + (i0 * tl + j0) * cBytes, tl, cF32, diag, first);
+        } else {
+          // C off linear memory: through the staging block (float64, row stride nb)
+          for (let r = 0; r < mb; r++) {
+            const src = to + (i0 + r) * tl + j0;
+            const dst = STAGE + r * nb;
+            for (let q = 0; q < nb; q++) ar[dst + q] = t[src + q] as number;
+          }
+          e.gemmMacro(mb, nb, kb, alpha, pa, pb, stage, nb, 0, diag, first);
+          for (let r = 0; r < mb; r++) {
+            const dst = to + (i0 + r) * tl + j0;
+            const src = STAGE + r * nb;
+            for (let q = 0; q < nb; q++) t[dst + q] = ar[src + q] as number;
+          }
+        }
+      }
+    }
+  }
+  if (cCopy !== null) t.set(cCopy, to);
+  if (wide !== null) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[cOff + i * ldc + j] = wide[i * n + j] as number;
+}
+
+const DTYPES = ["float32", "float64"] as const;
+
+/** Register the matrix core of backend `b` (for float32 and float64 C) in the kernel table. */
+export function registerGemm(b: WasmBackend): void {
+  arenaOf(b); // allocated now, not inside an op's call (allocating may detach the op's views)
+  for (const dtype of DTYPES) {
+    registerKernel("linalg.gemm", dtype, (transA, transB, m, n, k, alpha, a, aOff, lda, bm, bOff, ldb, beta, c, cOff, ldc) => {
+      run(b, "gemm", transA, transB, m, n, k, alpha, a, aOff, lda, bm, bOff, ldb, beta, c, cOff, ldc, false);
+    });
+    registerKernel("linalg.syrk", dtype, (trans, n, k, alpha, a, aOff, lda, beta, c, cOff, ldc) => {
+      run(b, "syrk", trans, !trans, n, n, k, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc, true);
+      if (n > 0) mirrorUpper(n, c, cOff, ldc);
+    });
+  }
+}
+
+/** Remove the matrix core's kernels (the TypeScript reference runs again). */
+export function unregisterGemm(): void {
+  for (const dtype of DTYPES) {
+    unregisterKernel("linalg.gemm", dtype);
+    unregisterKernel("linalg.syrk", dtype);
+  }
+}
