@@ -13,6 +13,7 @@ import { describe, expect, it } from "vitest";
 import { LinearHeap } from "../../src/backends/linear.js";
 import { SCALAR_WASM, SIMD_WASM } from "../../src/backends/wasm/module.generated.js";
 import { sharedModuleBytes } from "../../src/backends/wasm/threads.js";
+import type { WasmMemory } from "../../src/backends/wasm/api.js";
 
 const WA = (globalThis as unknown as {
   WebAssembly: {
@@ -55,7 +56,7 @@ describe("the module's data segments lie below the allocator's first block", () 
   it("instantiating writes nothing at or above the first block's address", () => {
     // Fill two pages with a pattern, instantiate, and find the highest byte that changed; twice with
     // different patterns, so a segment byte that happens to equal one pattern is still seen.
-    const firstBlock = new LinearHeap({ memory: new WA.Memory({ initial: 1, maximum: 65536 }) }).allocate("float32", 1, false)?.ptr as number;
+    const firstBlock = new LinearHeap({ memory: new WA.Memory({ initial: 1, maximum: 65536 }) as unknown as WasmMemory }).allocate("float32", 1, false)?.ptr as number;
     expect(firstBlock).toBeGreaterThan(0);
     for (const b64 of [SIMD_WASM, SCALAR_WASM]) {
       let highest = -1;
