@@ -528,6 +528,16 @@ export function requestThreads(n: number, active: ThreadPool | null): Promise<vo
 /** A kernel call's work that pays for its split: below this many bytes per part, one thread is faster. */
 let minPartBytes = 256 * 1024;
 
+let callLimit = MAX_THREADS;
+
+/**
+ * @internal The benchmark: use at most `n` threads per call while the workers stay up, so 1- and
+ * 2-thread runs can be interleaved round by round (undefined: no limit).
+ */
+export function setCallThreadLimit(n: number | undefined): void {
+  callLimit = n ?? MAX_THREADS;
+}
+
 /** @internal Tests: split every call, however small (0), or restore the default. */
 export function setMinPartBytes(bytes: number | undefined): void {
   minPartBytes = bytes ?? 256 * 1024;
@@ -563,7 +573,7 @@ export function splitCall(b: SplitTarget, name: string, args: number[], split: S
   if (fn === undefined) throw new Error(`threads: the kernels module has no export ${name}`);
   const pool = b.pool;
   const units = args[split.count] as number;
-  const threads = pool === null ? 1 : pool.threads;
+  const threads = pool === null ? 1 : Math.min(pool.threads, callLimit);
   let parts = Math.min(threads, units);
   if (minPartBytes > 0) parts = Math.min(parts, Math.floor((units * split.bytes) / minPartBytes));
   if (parts < 2 || pool === null) {
