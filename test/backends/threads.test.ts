@@ -5,8 +5,10 @@
  *   splits — max (1d/2d/3d, with indices, forward and backward), average, LP, SoftPool, LIP, adaptive
  *   (the wide-window kernels), max-unpool, RoIAlign, RoIPool, stochastic pooling (evaluation) and the
  *   mixed-pooling mix — on random shapes whose plane counts include 1, fewer planes than threads, and
- *   counts that do not divide evenly; every split is forced (no size threshold) and the test checks the
- *   workers really ran parts, so a wrong pointer offset or scratch block shows up as a bit difference.
+ *   counts that do not divide evenly; every split is forced (no size threshold), and each of the three
+ *   ways a part can run is checked on its own: by the worker (the test checks it really did), by the
+ *   calling thread claiming a part no worker started, and the default race between the two — so a
+ *   wrong pointer offset or scratch block shows up as a bit difference.
  * - Semantics: validation errors, the count reported only once workers are ready, 1 stops them, the
  *   "js" backend and unshared memory report 1, a trap inside a worker is thrown by the caller (and the
  *   pool keeps working), idle workers do not keep Node running.
@@ -24,7 +26,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, getThreads, setBackend, setThreads, type BackendName } from "../../src/backends/index.js";
 import { LinearHeap } from "../../src/backends/linear.js";
 import { activeWasm } from "../../src/backends/wasm/index.js";
-import { setMinPartBytes, splitCall } from "../../src/backends/wasm/threads.js";
+import { setClaimMode, setMinPartBytes, splitCall, type ClaimMode } from "../../src/backends/wasm/threads.js";
 import * as pk from "../../src/index.js";
 import { PoolkitRangeError, PoolkitTypeError } from "../../src/errors.js";
 import { Generator } from "../../src/tensor/random.js";
@@ -36,6 +38,7 @@ const detach = env.POOLKIT_TEST_STORAGE === "detach";
 const initial = getBackend();
 afterAll(async () => {
   setMinPartBytes(undefined);
+  setClaimMode("both");
   await setThreads(1);
   setBackend(initial);
 });
@@ -237,11 +240,16 @@ if (detach) {
       const idx = heap.allocate("int32", 8, true)!;
       const dx = heap.allocate("float32", 8, true)!;
       setMinPartBytes(0);
+      setClaimMode("workers");
       try {
         // Two planes; the second part's dx pointer is moved 3 GiB past the first (beyond the memory):
         // only the worker's part can trap.
         const call = (): void => splitCall(b, "maxBackward", [dy.ptr, idx.ptr, dx.ptr, 2, 4, 4], { count: 3, step: [[0, 16], [1, 16], [2, 3 * 2 ** 30]], bytes: 48 });
         expect(call).toThrow(/^poolkit worker thread \d+: RuntimeError: memory access out of bounds/);
+        // when the calling thread claims that part itself, the trap is its own
+        setClaimMode("caller");
+        expect(call).toThrow(/^memory access out of bounds/);
+        setClaimMode("workers");
         // the same call with honest offsets works, on both threads
         const before = workerParts();
         splitCall(b, "maxBackward", [dy.ptr, idx.ptr, dx.ptr, 2, 4, 4], { count: 3, step: [[0, 16], [1, 16], [2, 16]], bytes: 48 });
@@ -253,6 +261,7 @@ if (detach) {
         expectBits(`${c.label} after a worker's error`, runOn("wasm-simd", "wasm-simd", c.call, c.inputs, dyOf), ref);
       } finally {
         setMinPartBytes(undefined);
+        setClaimMode("both");
         for (const s of [dy, idx, dx]) s.free();
         await setThreads(1);
       }
@@ -296,19 +305,28 @@ console.log(pk.getThreads(), y.shape.join("x"));
             setBackend(b);
             await setThreads(n);
             expect(getThreads()).toBe(n);
-            all.forEach((c, i) => {
-              const before = workerParts();
-              expectBits(`${c.label} on ${n} threads (${b})`, runOn(b, b, c.call, c.inputs, dyOf), refs[i] as Run);
-              if (c.units >= 2) {
-                expect(workerParts(), `${c.label}: a worker ran a part`).toBeGreaterThan(before);
-                split++;
-              }
-            });
+            for (const mode of ["workers", "caller", "both"] as ClaimMode[]) {
+              setClaimMode(mode);
+              all.forEach((c, i) => {
+                const before = workerParts();
+                const calls = activeWasm()!.pool!.stats.splitCalls;
+                expectBits(`${c.label} on ${n} threads (${b}, parts run by ${mode})`, runOn(b, b, c.call, c.inputs, dyOf), refs[i] as Run);
+                if (c.units < 2) return;
+                expect(activeWasm()!.pool!.stats.splitCalls, `${c.label}: split`).toBeGreaterThan(calls);
+                if (mode === "workers") {
+                  expect(workerParts(), `${c.label}: a worker ran a part`).toBeGreaterThan(before);
+                  split++;
+                } else if (mode === "caller") {
+                  expect(workerParts(), `${c.label}: the caller ran every part`).toBe(before);
+                }
+              });
+            }
           }
           expect(split).toBeGreaterThan(40);
           expect(all.some((c) => c.units === 1)).toBe(true);
         } finally {
           setMinPartBytes(undefined);
+          setClaimMode("both");
           await setThreads(1);
         }
       });
@@ -320,6 +338,7 @@ console.log(pk.getThreads(), y.shape.join("x"));
       setBackend("wasm-simd");
       await setThreads(2);
       setMinPartBytes(0);
+      setClaimMode("workers");
       try {
         const x = pk.randn([2, 3, 24, 24], { seed: 3 });
         const step = (): void => {
@@ -339,6 +358,7 @@ console.log(pk.getThreads(), y.shape.join("x"));
         expect(workerParts() - parts).toBeGreaterThanOrEqual(200 * 4);
       } finally {
         setMinPartBytes(undefined);
+        setClaimMode("both");
         await setThreads(1);
       }
     });

@@ -9,12 +9,14 @@
  * instantiates the module on the shared memory (rewriting its data segments: constant tables below
  * the allocator's first block, identical bytes every time), raises its READY word, posts "ready", and
  * then never returns to its event loop: it sleeps in `Atomics.wait` on its SEQ word, and for each new
- * sequence number runs export FN with NARGS float64 arguments, records success or the error text, and
+ * sequence number claims the part (compare-exchange of TICKET from SEQ to 0 — the caller, once done
+ * with its own part, claims parts no worker has started the same way and runs them itself, so a
+ * worker that the OS has not scheduled costs no waiting), runs export FN with NARGS float64 arguments, records success or the error text, and
  * publishes DONE = SEQ with `Atomics.notify`. FN = −1 asks it to leave the loop (it is then terminated).
  */
 
 /** Word offsets inside a slot (Int32), shared with threads.ts. */
-export const SLOT = { SEQ: 0, DONE: 1, STATUS: 2, FN: 3, NARGS: 4, READY: 5, MSGLEN: 6 } as const;
+export const SLOT = { SEQ: 0, DONE: 1, STATUS: 2, FN: 3, NARGS: 4, READY: 5, MSGLEN: 6, TICKET: 7 } as const;
 /** Bytes per worker slot in the control block. */
 export const SLOT_BYTES = 1024;
 /** Byte offset of the float64 arguments inside a slot, and how many fit. */
@@ -25,7 +27,7 @@ export const MSG_OFFSET = ARGS_OFFSET + 8 * MAX_ARGS;
 export const MSG_UNITS = (SLOT_BYTES - MSG_OFFSET) / 2;
 
 export const WORKER_SOURCE = `"use strict";
-const SEQ = ${SLOT.SEQ}, DONE = ${SLOT.DONE}, STATUS = ${SLOT.STATUS}, FN = ${SLOT.FN}, NARGS = ${SLOT.NARGS}, READY = ${SLOT.READY}, MSGLEN = ${SLOT.MSGLEN};
+const SEQ = ${SLOT.SEQ}, DONE = ${SLOT.DONE}, STATUS = ${SLOT.STATUS}, FN = ${SLOT.FN}, NARGS = ${SLOT.NARGS}, READY = ${SLOT.READY}, MSGLEN = ${SLOT.MSGLEN}, TICKET = ${SLOT.TICKET};
 const SLOT_BYTES = ${SLOT_BYTES}, ARGS_OFFSET = ${ARGS_OFFSET}, MAX_ARGS = ${MAX_ARGS}, MSG_OFFSET = ${MSG_OFFSET}, MSG_UNITS = ${MSG_UNITS};
 const node = typeof process === "object" && process !== null && typeof require === "function";
 let post;
@@ -65,6 +67,12 @@ function start(msg) {
       s = Atomics.load(I, SEQ);
     }
     last = s;
+    // claim the part: the caller may have taken it already (it runs parts no worker has started)
+    if (Atomics.compareExchange(I, TICKET, s, 0) !== s) {
+      Atomics.store(I, DONE, s);
+      Atomics.notify(I, DONE);
+      continue;
+    }
     const id = I[FN];
     if (id < 0) break;
     try {

@@ -366,7 +366,9 @@ export class ThreadPool {
     const base = (s.index * SLOT_BYTES) / 4;
     if (Atomics.load(this.#i32, base + SLOT.READY) === 1) {
       this.#i32[base + SLOT.FN] = -1;
-      Atomics.store(this.#i32, base + SLOT.SEQ, this.#next());
+      const gen = this.#next();
+      Atomics.store(this.#i32, base + SLOT.TICKET, gen);
+      Atomics.store(this.#i32, base + SLOT.SEQ, gen);
       Atomics.notify(this.#i32, base + SLOT.SEQ);
     }
     Atomics.store(this.#i32, base + SLOT.READY, 0);
@@ -396,10 +398,11 @@ export class ThreadPool {
   }
 
   /**
-   * Run export `fn` with `parts[0]` on this thread and `parts[i]` on ready worker i − 1, at once;
-   * returns when all are done. Throws the first error (this thread's, else a worker's).
+   * Run export `fn` (number `id` in the workers' table) with `own` on this thread and `parts[i]` on
+   * ready worker i, at once; returns when all are done. Throws the first error (this thread's, else a
+   * worker's). `stats.workerParts` counts the parts workers ran.
    */
-  run(fn: number, own: () => void, parts: readonly number[][]): void {
+  run(fn: (...a: number[]) => void, id: number, own: () => void, parts: readonly number[][]): void {
     const gen = this.#next();
     const i32 = this.#i32;
     const used = this.#ready.slice(0, parts.length);
@@ -408,14 +411,15 @@ export class ThreadPool {
       if (args.length > MAX_ARGS) throw new Error(`threads: ${args.length} arguments (at most ${MAX_ARGS})`);
       const base = s.index * SLOT_BYTES;
       this.#f64.set(args, (base + ARGS_OFFSET) / 8);
-      i32[base / 4 + SLOT.FN] = fn;
+      i32[base / 4 + SLOT.FN] = id;
       i32[base / 4 + SLOT.NARGS] = args.length;
       i32[base / 4 + SLOT.STATUS] = 0;
+      Atomics.store(i32, base / 4 + SLOT.TICKET, gen);
+      if (claimMode === "caller") return; // the worker is not woken: the caller claims its part below
       Atomics.store(i32, base / 4 + SLOT.SEQ, gen);
       Atomics.notify(i32, base / 4 + SLOT.SEQ);
     });
     this.stats.splitCalls++;
-    this.stats.workerParts += used.length;
     let error: unknown;
     let failed = false;
     try {
@@ -424,12 +428,29 @@ export class ThreadPool {
       error = e;
       failed = true;
     }
+    // Parts no worker has claimed yet (its thread not scheduled, or still waking) run here: on a busy
+    // machine a split call then costs about what one thread does, instead of waiting for a core.
+    const waitFor: Slot[] = [];
+    used.forEach((s, w) => {
+      if (claimMode === "workers" || Atomics.compareExchange(i32, (s.index * SLOT_BYTES) / 4 + SLOT.TICKET, gen, 0) !== gen) {
+        waitFor.push(s);
+        return;
+      }
+      if (failed) return;
+      try {
+        fn(...(parts[w] as number[]));
+      } catch (e) {
+        error = e;
+        failed = true;
+      }
+    });
+    this.stats.workerParts += waitFor.length;
     const block = canBlock();
-    for (const s of used) {
+    for (const s of waitFor) {
       const done = (s.index * SLOT_BYTES) / 4 + SLOT.DONE;
       let spins = 0;
       for (let v = Atomics.load(i32, done); v !== gen; v = Atomics.load(i32, done)) {
-        // spin briefly (the parts are equal, so the workers are usually about done), then sleep
+        // spin briefly (the parts are equal, so the worker is usually about done), then sleep
         if (block && ++spins > 2000) Atomics.wait(i32, done, v, 100);
       }
       if (!failed && i32[(s.index * SLOT_BYTES) / 4 + SLOT.STATUS] !== 0) {
@@ -531,6 +552,19 @@ let minPartBytes = 256 * 1024;
 let callLimit = MAX_THREADS;
 
 /**
+ * Who may run a worker's part: "both" (the default: a worker, or the caller if it gets there first),
+ * "workers" (the caller waits) or "caller" (no worker is woken; the caller runs every part through the
+ * same claim path). @internal The last two exist so tests can check each path deterministically.
+ */
+export type ClaimMode = "both" | "workers" | "caller";
+let claimMode: ClaimMode = "both";
+
+/** @internal Tests: set who runs the workers' parts (see {@link ClaimMode}). */
+export function setClaimMode(mode: ClaimMode): void {
+  claimMode = mode;
+}
+
+/**
  * @internal The benchmark: use at most `n` threads per call while the workers stay up, so 1- and
  * 2-thread runs can be interleaved round by round (undefined: no limit).
  */
@@ -601,7 +635,7 @@ export function splitCall(b: SplitTarget, name: string, args: number[], split: S
       all.push(a);
     }
     const own = all[0] as number[];
-    pool.run(pool.id(name), () => fn(...own), all.slice(1));
+    pool.run(fn, pool.id(name), () => fn(...own), all.slice(1));
   } finally {
     for (const s of blocks) s.free();
   }
