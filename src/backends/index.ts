@@ -120,8 +120,9 @@ export function useDetachingStorage(kernels: BackendName = "js"): LinearHeap {
  * memory: always available in Node; in browsers only on cross-origin-isolated pages (COOP
  * `same-origin` + COEP `require-corp`, as `poolkit serve` sends). Elsewhere, and under the `"js"`
  * backend, `setThreads(n > 1)` is accepted and keeps one thread; {@link getThreads} tells which.
- * Idle workers do not keep Node running. The default is 1 (docs/backends.md, "Threads", has the
- * measurements behind it).
+ * Idle workers do not keep Node running. The default is 2 in Node where the process has at least 2
+ * cores (measured faster on the benchmark's max/avg workloads; docs/backends.md, "Threads"), started
+ * in the background when the first WebAssembly tensor is made; 1 in browsers.
  *
  * @param n - threads, an integer from 1 to 64 (more than the machine's cores only adds overhead).
  * @example

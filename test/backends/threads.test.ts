@@ -20,13 +20,13 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, getThreads, setBackend, setThreads, type BackendName } from "../../src/backends/index.js";
 import { LinearHeap } from "../../src/backends/linear.js";
 import { activeWasm } from "../../src/backends/wasm/index.js";
-import { setClaimMode, setMinPartBytes, splitCall, type ClaimMode } from "../../src/backends/wasm/threads.js";
+import { setClaimMode, setMinPartBytes, splitCall, wantedThreads, type ClaimMode } from "../../src/backends/wasm/threads.js";
 import * as pk from "../../src/index.js";
 import { PoolkitRangeError, PoolkitTypeError } from "../../src/errors.js";
 import { Generator } from "../../src/tensor/random.js";
@@ -195,8 +195,11 @@ if (detach) {
       expect(() => setThreads(2.5)).toThrow(/^setThreads: expected an integer thread count, got 2\.5/);
     });
 
-    it("defaults to 1 in Node; counts workers once they are ready; 1 stops them", async () => {
+    it("defaults to 2 in Node on 2 or more cores; counts workers once they are ready; 1 stops them", async () => {
       setBackend("wasm-simd");
+      // the default asked for, before any setThreads call in this file (its workers start in the background)
+      expect(wantedThreads()).toBe(availableParallelism() >= 2 ? 2 : 1);
+      await setThreads(1);
       expect(getThreads()).toBe(1);
       const ready = setThreads(2);
       // the workers are still starting: calls run on one thread, and nothing waits for them
@@ -267,7 +270,7 @@ if (detach) {
       }
     });
 
-    it("idle workers do not keep Node running: a script that sets 2 threads and pools exits by itself", () => {
+    it("idle workers do not keep Node running: scripts that pool on 2 threads (asked for, or the default) exit by themselves", () => {
       const dir = mkdtempSync(join(tmpdir(), "poolkit-threads-"));
       try {
         const script = join(dir, "run.mts");
@@ -285,6 +288,13 @@ console.log(pk.getThreads(), y.shape.join("x"));
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
         expect(r.stdout.trim()).toBe("2 4x8x32x32");
+        // the default (workers started in the background by the first tensor, never awaited) too
+        const script2 = join(dir, "default.mts");
+        writeFileSync(script2, `import * as pk from ${JSON.stringify(src)};\nconsole.log(pk.maxPool2d(pk.randn([4, 8, 64, 64], { seed: 1 }), { kernelSize: 2 }).shape.join("x"));\n`);
+        const r2 = spawnSync(process.execPath, ["--import", "tsx", script2], { cwd: join(__dirname, "..", ".."), encoding: "utf8", timeout: 30_000 });
+        expect(r2.error, "the script did not exit within 30 s").toBeUndefined();
+        expect(r2.stderr).toBe("");
+        expect([r2.status, r2.stdout.trim()]).toEqual([0, "4x8x32x32"]);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -19,13 +19,16 @@
 export const SLOT = { SEQ: 0, DONE: 1, STATUS: 2, FN: 3, NARGS: 4, READY: 5, MSGLEN: 6, TICKET: 7 } as const;
 /** Bytes per worker slot in the control block. */
 export const SLOT_BYTES = 1024;
-/** Byte offset of the float64 arguments inside a slot, and how many fit. */
+/** Byte offset of the float64 arguments inside a slot. */
 export const ARGS_OFFSET = 64;
+/** Most arguments a kernel export takes (the largest, lpForward, takes 27). */
 export const MAX_ARGS = 48;
-/** Byte offset of the UTF-16 error text inside a slot, and its capacity in code units. */
+/** Byte offset of the UTF-16 error text inside a slot. */
 export const MSG_OFFSET = ARGS_OFFSET + 8 * MAX_ARGS;
+/** Capacity of the error text, in UTF-16 code units (longer messages are cut). */
 export const MSG_UNITS = (SLOT_BYTES - MSG_OFFSET) / 2;
 
+/** The worker's script (see the protocol above); the layout constants are spliced in. */
 export const WORKER_SOURCE = `"use strict";
 const SEQ = ${SLOT.SEQ}, DONE = ${SLOT.DONE}, STATUS = ${SLOT.STATUS}, FN = ${SLOT.FN}, NARGS = ${SLOT.NARGS}, READY = ${SLOT.READY}, MSGLEN = ${SLOT.MSGLEN}, TICKET = ${SLOT.TICKET};
 const SLOT_BYTES = ${SLOT_BYTES}, ARGS_OFFSET = ${ARGS_OFFSET}, MAX_ARGS = ${MAX_ARGS}, MSG_OFFSET = ${MSG_OFFSET}, MSG_UNITS = ${MSG_UNITS};
