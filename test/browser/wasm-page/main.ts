@@ -12,15 +12,15 @@
  * - memory() over 200 tidy()'d forward+backward iterations on "wasm-simd";
  * - threads: getThreads() before and after `await setThreads(2)`, whether the memory is shared, and
  *   max (with indices, forward and vjp), average (forward and vjp) and SoftPool on random shapes run on
- *   1 and then 2 threads (every call split: the page's main thread spins while the Web Worker runs its
- *   part), with the number of parts the worker ran.
+ *   1 and then 2 threads (every call split, the worker's parts run by the worker: the page's main
+ *   thread spins while the Web Worker runs its part), with the number of parts the worker ran.
  *
  * Type-checked with the Node-only library set (tsconfig.test.json has no DOM), so the few browser
  * globals are reached through `globalThis`.
  */
 import { Generator, avgPool2d, getBackend, getThreads, maxPool2dWithIndices, memory, randn, setBackend, setThreads, softPool2d, tensor, tidy, type BackendName, type Tensor } from "../../../src/index.js";
 import { activeWasm } from "../../../src/backends/wasm/index.js";
-import { setMinPartBytes } from "../../../src/backends/wasm/threads.js";
+import { setClaimMode, setMinPartBytes } from "../../../src/backends/wasm/threads.js";
 
 const BACKENDS: readonly BackendName[] = ["wasm-simd", "wasm", "js"];
 const g = globalThis as unknown as {
@@ -246,6 +246,9 @@ async function threaded(): Promise<unknown> {
     const after = getThreads();
     const pool = activeWasm()?.pool;
     const parts0 = pool?.stats.workerParts ?? 0;
+    // the worker runs its parts (by default the page's thread may claim a part no worker has started:
+    // on a busy machine that would leave the worker's share of the check to chance)
+    setClaimMode("workers");
     const two = shapes.map((s, i) => tidy(() => threadedRun(new Generator(100 + i), s)));
     const workerParts = (pool?.stats.workerParts ?? 0) - parts0;
     const shared = g.SharedArrayBuffer !== undefined && activeWasm()?.heap.memory.buffer instanceof (g.SharedArrayBuffer as new () => object);
@@ -253,6 +256,7 @@ async function threaded(): Promise<unknown> {
     return { before, after, afterOne: getThreads(), shared, workerParts, shapes, one, two };
   } finally {
     setMinPartBytes(undefined);
+    setClaimMode("both");
   }
 }
 
