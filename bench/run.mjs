@@ -252,7 +252,7 @@ const env = [
   `- 1-minute load average ${loadBefore.toFixed(1)} before and ${loadavg()[0].toFixed(1)} after the run: above ~1 other processes shared the cores and the times are noisier`,
   `- peers: @tensorflow/tfjs ${version("@tensorflow/tfjs")} (cpu backend; wasm backend ${version("@tensorflow/tfjs-backend-wasm")}: ${wasmFlags}), onnxruntime-node ${version("onnxruntime-node")} (CPU execution provider)`,
   `- float32 everywhere; times are median (p50) latencies in ms over ≥ ${ITER} runs and ≥ ${TIME_MS} ms per task`,
-  "- one thread for all: poolkit is single-threaded; tfjs-wasm has no worker threads in Node (flags above); onnxruntime intraOpNumThreads = interOpNumThreads = 1",
+  "- one thread for all except the backend table's 2-thread columns (poolkit setThreads(2), ORT intraOpNumThreads = 2): tfjs-wasm has no worker threads in Node (flags above); onnxruntime intraOpNumThreads = interOpNumThreads = 1",
   "- layout conversion is excluded from every timing: tfjs gets its NHWC input before timing; poolkit and ONNX read NCHW",
   "- ratio = peer time / poolkit time: above 1× poolkit is faster, below 1× the peer is faster",
   "- tfjs avgPool excludes padding from the divisor (TF semantics); poolkit and ONNX include it (PyTorch default), hence the avg k3 p1 difference vs tfjs",
@@ -269,7 +269,7 @@ const rel = (r, a, b) => {
   return x && y ? `${(x.ms / y.ms).toFixed(2)}×` : "n/a";
 };
 const workTable = table(
-  ["workload", "floor ms", "poolkit wasm-simd ms (faults)", "% of floor", "poolkit js ms (faults)", "tfjs-wasm ms (faults)", "wasm-simd / tfjs-wasm", "ORT 1 thread ms (faults)", "wasm-simd / ORT"],
+  ["workload", "floor ms", "poolkit wasm-simd ms (faults)", "% of floor", "poolkit js ms (faults)", "tfjs-wasm ms (faults)", "wasm-simd / tfjs-wasm", "ORT 1 thread ms (faults)", "wasm-simd / ORT", "poolkit wasm-simd 2 threads ms (faults)", "2 threads / tfjs-wasm", "ORT 2 threads ms (faults)"],
   work.rows.map((r) => {
     const simd = r.contenders["poolkit wasm-simd"];
     return [
@@ -282,6 +282,9 @@ const workTable = table(
       rel(r, "poolkit wasm-simd", "tfjs-wasm"),
       cell(r, "onnxruntime-node 1 thread"),
       rel(r, "poolkit wasm-simd", "onnxruntime-node 1 thread"),
+      cell(r, "poolkit wasm-simd 2 threads"),
+      rel(r, "poolkit wasm-simd 2 threads", "tfjs-wasm"),
+      cell(r, "onnxruntime-node 2 threads"),
     ];
   }),
 );

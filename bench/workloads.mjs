@@ -1,6 +1,7 @@
 // The backend workloads of the WebAssembly issue (W1, W2, W3 and W2's backward): poolkit's
 // wasm-simd and TypeScript ("js") backends against tfjs-wasm (XNNPACK) and onnxruntime-node, one
-// thread each, in one process, contenders interleaved round by round (host noise hits all alike),
+// thread each — and poolkit wasm-simd and ORT on 2 threads (poolkit: `setThreads(2)`, the split
+// limited per round to interleave with the 1-thread runs; ORT: intraOpNumThreads 2) — in one process, contenders interleaved round by round (host noise hits all alike),
 // medians after warm-up, minor page faults per call, and this machine's bandwidth floor for each
 // workload (one plain read of the input plus one write of the outputs, at the rate a plain typed-array
 // copy reaches).
@@ -59,6 +60,14 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
   const bandwidth = copyBandwidth(64 * 2 ** 20);
   const faults = () => process.resourceUsage().minorPageFault;
   const initialBackend = poolkit.getBackend();
+  // 2 threads: one pool of workers kept up for the whole run; the 1-thread contenders limit each call
+  // to one thread (an internal hook: setThreads(1) would stop the workers between rounds)
+  const { setCallThreadLimit } = await import("../dist/backends/wasm/threads.js");
+  poolkit.setBackend("wasm-simd");
+  await poolkit.setThreads(2);
+  const threads2 = poolkit.getThreads() === 2;
+  if (!threads2) notes.push("poolkit 2 threads unavailable (no shared WebAssembly memory)");
+  const limit = (c) => setCallThreadLimit(c.threads ?? 1);
   for (const w of WORKLOADS) {
     console.error(`  ${w.id} ${w.label} …`);
     const { shape, k, s, p } = w;
@@ -66,10 +75,12 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
     const fwdOp = w.kind === "max" ? poolkit.maxPool2d : poolkit.avgPool2d;
     const contenders = [];
 
-    // poolkit, one contender per backend; inputs made in that backend's storage
-    for (const backend of ["wasm-simd", "js"]) {
+    // poolkit, one contender per backend (and wasm-simd on 2 threads); inputs made in that backend's storage
+    for (const backend of ["wasm-simd", "js", ...(threads2 ? ["wasm-simd 2 threads"] : [])]) {
+      const threads = backend.endsWith("2 threads") ? 2 : 1;
+      const be = backend.split(" ")[0];
       try {
-        poolkit.setBackend(backend);
+        poolkit.setBackend(be);
       } catch (e) {
         notes.push(`${w.id}: poolkit ${backend} unavailable (${e.message})`);
         continue;
@@ -81,7 +92,8 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
       const vjp = w.backward ? fwdOp.vjp(x, opts) : null;
       contenders.push({
         name: `poolkit ${backend}`,
-        backend,
+        backend: be,
+        threads,
         run: w.backward ? () => poolkit.tidy(() => void vjp.backward(dy)) : () => poolkit.tidy(() => void fwdOp(x, opts)),
         check: () => (w.backward ? vjp.backward(dy)[0].data.slice() : fwdOp(x, opts).data.slice()),
       });
@@ -126,8 +138,8 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
       }
     }
 
-    // onnxruntime-node, 1 thread (no gradients: forward only)
-    if (ort !== null && !w.backward) {
+    // onnxruntime-node, 1 and 2 threads (no gradients: forward only)
+    for (const ortThreads of [1, 2]) if (ort !== null && !w.backward) {
       try {
         const yShape = fwdOp.outputShape(shape, opts);
         const model = poolModel(w.kind === "max" ? "MaxPool" : "AveragePool", {
@@ -138,9 +150,9 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
           pads: [p, p, p, p],
           countIncludePad: true,
         });
-        const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ["cpu"] });
+        const session = await ort.InferenceSession.create(model, { intraOpNumThreads: ortThreads, interOpNumThreads: 1, executionProviders: ["cpu"] });
         const feed = { x: new ort.Tensor("float32", Float32Array.from(poolkit.randn(shape, { seed: 1 }).data), shape) };
-        contenders.push({ name: "onnxruntime-node 1 thread", run: () => session.run(feed), async: true });
+        contenders.push({ name: `onnxruntime-node ${ortThreads} thread${ortThreads > 1 ? "s" : ""}`, run: () => session.run(feed), async: true });
       } catch (e) {
         notes.push(`${w.id}: onnxruntime-node unavailable (${e.message})`);
       }
@@ -148,22 +160,26 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
 
     // same results from both poolkit backends (max-type bit-identical; avg within float32 accumulation error)
     const pkc = contenders.filter((c) => c.check);
-    if (pkc.length === 2) {
-      const set = async (c) => {
-        poolkit.setBackend(c.backend);
-        const r = c.check();
-        return r;
-      };
-      const a = await set(pkc[0]);
-      const b = await set(pkc[1]);
+    const set = async (c) => {
+      poolkit.setBackend(c.backend);
+      limit(c);
+      const r = c.check();
+      return r;
+    };
+    const compare = async (x, y) => {
+      const a = await set(x);
+      const b = await set(y);
       poolkit.setBackend(initialBackend);
       let diff = a.length === b.length ? 0 : Infinity;
       for (let i = 0; i < a.length && i < b.length; i++) if (!(Object.is(a[i], b[i]) || Math.abs(a[i] - b[i]) <= 0)) diff = Math.max(diff, Math.abs(a[i] - b[i]));
-      notes.push(`${w.id}: poolkit wasm-simd vs js results ${diff === 0 ? "bit-identical" : `differ by up to ${diff}`}`);
-    }
+      notes.push(`${w.id}: ${x.name} vs ${y.name} results ${diff === 0 ? "bit-identical" : `differ by up to ${diff}`}`);
+    };
+    if (pkc.length >= 2) await compare(pkc[0], pkc[1]);
+    if (pkc.length === 3) await compare(pkc[0], pkc[2]);
 
     const call = async (c) => {
       if (c.backend) poolkit.setBackend(c.backend);
+      limit(c);
       if (c.async) await c.run();
       else c.run();
     };
@@ -175,6 +191,7 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
     for (let r = 0; r < rounds; r++) {
       for (const c of contenders) {
         if (c.backend) poolkit.setBackend(c.backend);
+        limit(c);
         const f0 = faults();
         const s0 = performance.now();
         if (c.async) await c.run();
@@ -196,5 +213,7 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
     }
     rows.push(result);
   }
+  setCallThreadLimit(undefined);
+  await poolkit.setThreads(1);
   return { rows, notes, bandwidth };
 }

@@ -19,11 +19,19 @@ const OUT = "src/backends/wasm/module.generated.ts";
 /** Flags shared by both variants: no GC runtime, no abort strings, memory from the host. */
 const COMMON = ["--runtime", "stub", "--importMemory", "--noAssert", "--optimizeLevel", "3", "--shrinkLevel", "0", "--use", "abort="];
 
-/** Compile one variant; returns the module bytes. */
-export async function compile(simd) {
+/**
+ * What asc emits for a module importing a *shared* memory (worker threads). Not built into the
+ * generated module: the runtime derives the shared variant from the ordinary bytes by rewriting the
+ * memory import's limits (src/backends/wasm/threads.ts, sharedModuleBytes), and
+ * test/backends/threads-build.test.ts checks that derivation against this flag set byte for byte.
+ */
+export const SHARED = ["--sharedMemory", "--enable", "threads", "--maximumMemory", "65536"];
+
+/** Compile one variant; returns the module bytes. `shared`: import a shared memory (see SHARED). */
+export async function compile(simd, { shared = false } = {}) {
   let binary = null;
   const stderr = asc.createMemoryStream();
-  const { error } = await asc.main([SOURCE, "--outFile", "pool.wasm", ...COMMON, simd ? "--enable" : "--disable", "simd"], {
+  const { error } = await asc.main([SOURCE, "--outFile", "pool.wasm", ...COMMON, simd ? "--enable" : "--disable", "simd", ...(shared ? SHARED : [])], {
     baseDir: root,
     stderr,
     writeFile(name, contents) {

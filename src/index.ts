@@ -3,7 +3,7 @@
  * Channels-first tensors `[N, C, ...spatial]`, PyTorch semantics wherever PyTorch has the op.
  */
 export { Tensor, tensor, zeros, full, tidy, keep, memory, type NestedArray, type MemoryInfo } from "./tensor/tensor.js";
-export { setBackend, getBackend, type BackendName } from "./backends/index.js";
+export { setBackend, getBackend, setThreads, getThreads, type BackendName } from "./backends/index.js";
 export type { DType, FloatDType } from "./tensor/dtype.js";
 export { Generator, manualSeed, rand, randn } from "./tensor/random.js";
 export { PoolkitTypeError, PoolkitRangeError } from "./errors.js";

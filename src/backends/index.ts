@@ -17,7 +17,8 @@
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { setStorageBackend } from "../tensor/alloc.js";
 import { LinearHeap } from "./linear.js";
-import { installWasmKernels, removeWasmKernels, simdSupported, wasmSupported } from "./wasm/index.js";
+import { activeWasm, installWasmKernels, removeWasmKernels, simdSupported, wasmSupported } from "./wasm/index.js";
+import { requestThreads } from "./wasm/threads.js";
 
 /** A backend name accepted by {@link setBackend}. */
 export type BackendName = "wasm-simd" | "wasm" | "js";
@@ -103,4 +104,41 @@ export function useDetachingStorage(kernels: BackendName = "js"): LinearHeap {
   setStorageBackend(heap);
   current = kernels;
   return heap;
+}
+
+/**
+ * Run the WebAssembly kernels on `n` threads: this one plus `n − 1` workers (worker_threads in Node,
+ * Web Workers in browsers) sharing the backend's `WebAssembly.Memory`. Each large kernel call is split
+ * into `n` parts — by planes (N·C) for the window kernels (max, average, LP, SoftPool, LIP, adaptive
+ * and global pooling, max-unpool, stochastic pooling's evaluation, the mixed-pooling mix), by boxes for
+ * RoIAlign's and RoIPool's forward — with bit-identical results to one thread. Small calls (under
+ * about 256 KB of data per part) and kernels that are not separable (RoIAlign's and RoIPool's
+ * backward, fractional max pooling's forward) run on the calling thread. `1` stops every worker.
+ *
+ * Workers start in the background: the returned promise resolves when they are ready; until then
+ * kernels run on one thread (nothing ever blocks waiting for a worker to start). Threads need shared
+ * memory: always available in Node; in browsers only on cross-origin-isolated pages (COOP
+ * `same-origin` + COEP `require-corp`, as `poolkit serve` sends). Elsewhere, and under the `"js"`
+ * backend, `setThreads(n > 1)` is accepted and keeps one thread; {@link getThreads} tells which.
+ * Idle workers do not keep Node running. The default is 2 in Node where the process has at least 2
+ * cores (measured faster on the benchmark's max/avg workloads; docs/backends.md, "Threads"), started
+ * in the background when the first WebAssembly tensor is made; 1 in browsers.
+ *
+ * @param n - threads, an integer from 1 to 64 (more than the machine's cores only adds overhead).
+ * @example
+ * await setThreads(2);
+ * getThreads(); // 2 where shared memory is available
+ */
+export function setThreads(n: number): Promise<void> {
+  chooseDefaultBackend();
+  return requestThreads(n, activeWasm()?.pool ?? null);
+}
+
+/**
+ * The number of threads kernels run on now: 1 plus the workers of the active WebAssembly backend that
+ * are ready (so 1 under the `"js"` backend, without shared memory, or while workers are starting).
+ */
+export function getThreads(): number {
+  chooseDefaultBackend();
+  return activeWasm()?.pool?.threads ?? 1;
 }

@@ -17,6 +17,10 @@
  *   2nd ed., §4.2), doubled because both results may err in opposite directions.
  * - memory(): flat (bytes and tensor count, and the WebAssembly memory's size) over 200 tidy()'d
  *   forward+backward iterations.
+ * - threads: on this cross-origin-isolated page the memory is shared, getThreads() is 1 before and 2
+ *   after `await setThreads(2)` (1 again after setThreads(1)), a Web Worker ran parts of the calls,
+ *   and max (values, indices, gradients), average (forward, gradients) and SoftPool are bit-identical
+ *   on 2 threads and on 1.
  *
  * Needs /usr/bin/chromium (or POOLKIT_CHROMIUM): `.ci/run` installs it with apt; elsewhere
  * `apt-get install -y chromium`. Without it this file fails (it never skips).
@@ -54,8 +58,20 @@ interface MemReading {
   tensors: number;
   heapBytes?: number;
 }
+interface ThreadsResult {
+  before: number;
+  after: number;
+  afterOne: number;
+  shared: boolean;
+  workerParts: number;
+  shapes: number[][];
+  one: string[][];
+  two: string[][];
+}
 interface PageResult {
   error?: string;
+  threads?: ThreadsResult;
+  threadsError?: string;
   defaultBackend: string;
   env: { crossOriginIsolated: boolean; sharedArrayBuffer: string };
   max: Case[];
@@ -249,6 +265,23 @@ describe("WebAssembly backends in chromium, served by poolkit serve", () => {
     expect(opts.some((o) => o.divisorOverride !== undefined)).toBe(true);
     expect(opts.some((o) => o.ceilMode) && opts.some((o) => !o.ceilMode)).toBe(true);
     expect(opts.some((o) => o.padding[0] > 0 || o.padding[1] > 0)).toBe(true);
+  });
+
+  it("threads: getThreads() is 2 after await setThreads(2), a Web Worker runs parts, results bit-identical to 1 thread", () => {
+    expect(result.threadsError, "the threaded run threw").toBeUndefined();
+    const t = result.threads as ThreadsResult;
+    expect(t.shared, "the WebAssembly memory is a SharedArrayBuffer").toBe(true);
+    expect([t.before, t.after, t.afterOne]).toEqual([1, 2, 1]);
+    // every shape but the 1-plane one splits each of its five kernel calls (max, avg: forward and backward; SoftPool forward)
+    expect(t.workerParts).toBeGreaterThanOrEqual(5 * (t.shapes.length - 1));
+    expect(t.two.length).toBe(t.shapes.length);
+    t.shapes.forEach((s, i) => {
+      const names = ["max output", "max indices", "max dx", "avg output", "avg dx", "softPool output"];
+      names.forEach((name, j) => {
+        expect(u32(t.one[i]?.[j]).length, `${name} [${s}]`).toBeGreaterThan(0);
+        expect(bitDifference(u32(t.two[i]?.[j]), u32(t.one[i]?.[j])), `${name} [${s}] on 2 threads vs 1`).toBeNull();
+      });
+    });
   });
 
   it("memory() stays flat over 200 tidy()'d forward+backward iterations on wasm-simd", () => {

@@ -12,12 +12,8 @@ import type { Axes3 } from "../../geometry/plan.js";
 import { registerKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
 import { Args, axesArray, wasmKernels, type WasmBackend } from "./index.js";
+import { splitCall } from "./threads.js";
 import { axisPointers } from "./weighted.js";
-
-interface AdaptiveExports {
-  wideMaxForward(...args: number[]): void;
-  wideAvgForward(...args: number[]): void;
-}
 
 /** Windows at least this many columns wide go row-wise. */
 const WIDE = 6;
@@ -39,7 +35,6 @@ function sizes(planes: number, axes: Axes3): [number, number, number, number, nu
 
 /** Register the wide-window wrappers for float32 (call after the window kernels are registered). */
 export function registerAdaptive(b: WasmBackend): void {
-  const e = b.exports as unknown as AdaptiveExports;
   const narrow = wasmKernels(b);
   registerKernel("maxWindows.forward", "float32", (x: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3): void => {
     if (!isWide(axes)) return narrow["maxWindows.forward"](x, y, idx, planes, axes);
@@ -53,7 +48,9 @@ export function registerAdaptive(b: WasmBackend): void {
     args.add(axesArray(axes), false);
     args.resolve();
     const [px, py, pi, pb, pa] = args.ptrs as [number, number, number, number, number];
-    e.wideMaxForward(px, py, pi, pb, ...sz, ...axisPointers(axes, pa));
+    splitCall(b, "wideMaxForward", [px, py, pi, pb, ...sz, ...axisPointers(axes, pa)], {
+      count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[4]], [2, 4 * sz[4]]], scratch: [[3, 4 * (2 * sz[2] + 2)]], bytes: 4 * (sz[3] + 2 * sz[4]),
+    });
     args.finish();
   });
   registerKernel("avgWindows.forward", "float32", (x: FloatArray, y: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void => {
@@ -68,7 +65,9 @@ export function registerAdaptive(b: WasmBackend): void {
     args.add(axesArray(axes), false);
     args.resolve();
     const [px, py, pd, pb, pa] = args.ptrs as [number, number, number, number, number];
-    e.wideAvgForward(px, py, pd, pb, ...sz, ...axisPointers(axes, pa));
+    splitCall(b, "wideAvgForward", [px, py, pd, pb, ...sz, ...axisPointers(axes, pa)], {
+      count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[4]]], scratch: [[3, 8 * Math.max(sz[2], 1)]], bytes: 4 * (sz[3] + sz[4]),
+    });
     args.finish();
   });
 }

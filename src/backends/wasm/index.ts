@@ -24,6 +24,7 @@ import { registerAdaptive } from "./adaptive.js";
 import { registerRegion, unregisterRegion } from "./region.js";
 import { registerScatter, unregisterScatter } from "./scatter.js";
 import { registerGemm, unregisterGemm } from "./gemm.js";
+import { applyThreads, sharedInstance, splitCall, type ThreadPool } from "./threads.js";
 
 /** Decode base64 without `atob`/`Buffer` (both engines have one, but neither is in the ES library). */
 function fromBase64(s: string): Uint8Array {
@@ -81,19 +82,27 @@ export function simdSupported(): boolean {
   return simdOk;
 }
 
-/** One instantiated kernels module and the heap over its memory. */
+/** One instantiated kernels module, the heap over its memory, and its worker pool (shared memory only). */
 export interface WasmBackend {
   readonly simd: boolean;
   readonly heap: LinearHeap;
   readonly exports: Exports;
+  readonly pool: ThreadPool | null;
 }
 
+/**
+ * Shared memory (and so a worker pool) wherever the engine has it (src/backends/wasm/threads.ts);
+ * an ordinary memory otherwise, and always in the detaching test mode (growing a shared memory
+ * detaches nothing, so that mode needs an unshared one).
+ */
 function instantiate(api: WasmApi, simd: boolean, detachOnAllocate: boolean): WasmBackend {
+  const shared = detachOnAllocate ? null : sharedInstance(api, moduleBytes(simd), 2);
+  if (shared !== null) return { simd, heap: shared.heap, exports: shared.instance.exports as unknown as Exports, pool: shared.pool };
   const memory: WasmMemory = new api.Memory({ initial: 2, maximum: 65536 });
   const module = new api.Module(moduleBytes(simd));
   const instance = new api.Instance(module, { env: { memory } });
   const heap = new LinearHeap({ memory, detachOnAllocate });
-  return { simd, heap, exports: instance.exports as unknown as Exports };
+  return { simd, heap, exports: instance.exports as unknown as Exports, pool: null };
 }
 
 const instances: { simd?: WasmBackend; scalar?: WasmBackend } = {};
@@ -111,6 +120,9 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
   else if (simd) b = instances.simd ??= instantiate(api, true, false);
   else b = instances.scalar ??= instantiate(api, false, false);
   active = b;
+  // the thread count asked for applies to this instance too; its workers start in the background
+  // (calls run on one thread until they are ready), and a worker that cannot start is dropped
+  applyThreads(b.pool).catch(() => undefined);
   const k = wasmKernels(b);
   registerKernel("maxWindows.forward", "float32", k["maxWindows.forward"]);
   registerKernel("maxWindows.backward", "float32", k["maxWindows.backward"]);
@@ -262,7 +274,6 @@ function geometry(axes: Axes3, axesPtr: number): number[] {
 
 /** Kernel implementations over one backend instance (float32). */
 export function wasmKernels(b: WasmBackend): WindowKernels {
-  const e = b.exports;
   return {
     "maxWindows.forward"(x: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3): void {
       const [A, B, C] = axes;
@@ -276,7 +287,9 @@ export function wasmKernels(b: WasmBackend): WindowKernels {
       args.resolve();
       const [px, py, pi, pa] = args.ptrs as [number, number, number, number];
       const inPlane = A.inSize * B.inSize * C.inSize;
-      e.maxForward(px, py, pi, planes, B.inSize, C.inSize, inPlane, outPlane, ...geometry(axes, pa), ...interior(axes));
+      splitCall(b, "maxForward", [px, py, pi, planes, B.inSize, C.inSize, inPlane, outPlane, ...geometry(axes, pa), ...interior(axes)], {
+        count: 3, step: [[0, 4 * inPlane], [1, 4 * outPlane], [2, 4 * outPlane]], bytes: 4 * (inPlane + 2 * outPlane),
+      });
       args.finish();
     },
     "maxWindows.backward"(dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void {
@@ -287,7 +300,9 @@ export function wasmKernels(b: WasmBackend): WindowKernels {
       args.add(dx, true);
       args.resolve();
       const [pdy, pi, pdx] = args.ptrs as [number, number, number];
-      e.maxBackward(pdy, pi, pdx, planes, inPlane, outPlane);
+      splitCall(b, "maxBackward", [pdy, pi, pdx, planes, inPlane, outPlane], {
+        count: 3, step: [[0, 4 * outPlane], [1, 4 * outPlane], [2, 4 * inPlane]], bytes: 4 * (inPlane + 2 * outPlane),
+      });
       args.finish();
     },
     "avgWindows.forward"(x: FloatArray, y: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
@@ -302,7 +317,9 @@ export function wasmKernels(b: WasmBackend): WindowKernels {
       args.resolve();
       const [px, py, pd, pa] = args.ptrs as [number, number, number, number];
       const inPlane = A.inSize * B.inSize * C.inSize;
-      e.avgForward(px, py, pd, planes, B.inSize, C.inSize, inPlane, outPlane, ...geometry(axes, pa), ...interior(axes));
+      splitCall(b, "avgForward", [px, py, pd, planes, B.inSize, C.inSize, inPlane, outPlane, ...geometry(axes, pa), ...interior(axes)], {
+        count: 3, step: [[0, 4 * inPlane], [1, 4 * outPlane]], bytes: 4 * (inPlane + outPlane),
+      });
       args.finish();
     },
     "avgWindows.backward"(dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
@@ -317,7 +334,9 @@ export function wasmKernels(b: WasmBackend): WindowKernels {
       args.resolve();
       const [pdy, pdx, pd, pa] = args.ptrs as [number, number, number, number];
       const inPlane = A.inSize * B.inSize * C.inSize;
-      e.avgBackward(pdy, pdx, pd, planes, B.inSize, C.inSize, inPlane, outPlane, ...geometry(axes, pa));
+      splitCall(b, "avgBackward", [pdy, pdx, pd, planes, B.inSize, C.inSize, inPlane, outPlane, ...geometry(axes, pa)], {
+        count: 3, step: [[0, 4 * outPlane], [1, 4 * inPlane]], bytes: 4 * (inPlane + outPlane),
+      });
       args.finish();
     },
   };

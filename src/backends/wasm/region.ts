@@ -9,11 +9,7 @@ import type { RoiAlignPlan } from "../../geometry/roi.js";
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
 import { Args, type WasmBackend } from "./index.js";
-
-interface RegionExports {
-  roiAlignForward(...args: number[]): void;
-  roiAlignBackward(...args: number[]): void;
-}
+import { splitCall, type Split } from "./threads.js";
 
 /** Per RoI the column range [lo, hi) that any of its samples reads (lo = hi when none is inside the map). */
 function columnSpans(p: RoiAlignPlan): Int32Array {
@@ -54,10 +50,22 @@ function planArgs(args: Args, p: RoiAlignPlan): void {
 
 const NAMES = ["roiAlign.forward", "roiAlign.backward"] as const;
 
+/**
+ * The forward splits by boxes: RoI r writes only its own C·ph·pw outputs, and its per-RoI plan entries
+ * (batch, count, the axes' off/grid, the column span) advance with r — the per-sample arrays are
+ * addressed through off, so they stay whole. Arguments: x, y, K, C, H, W, ph, pw, batch, count,
+ * yOff, yGrid, yLow, yHigh, yW0, yW1, xOff, xGrid, xLow, xHigh, xW0, xW1, span, buf.
+ * The backward adds each RoI's gradient into dx, where boxes of one image overlap: not separable by
+ * boxes (two threads would add into the same elements), so it runs on one thread.
+ */
+function forwardSplit(p: RoiAlignPlan): Split {
+  const out = 4 * p.c * p.ph * p.pw;
+  return { count: 2, step: [[1, out], [8, 4], [9, 4], [10, 4], [11, 4], [16, 4], [17, 4], [22, 8]], scratch: [[23, 4 * Math.max(p.w, 1)]], bytes: 4 * out };
+}
+
 /** Register RoIAlign's kernels of backend `b` for float32. */
 export function registerRegion(b: WasmBackend): void {
-  const e = b.exports as unknown as RegionExports;
-  const call = (fn: (...a: number[]) => void, input: FloatArray, output: FloatArray, p: RoiAlignPlan): void => {
+  const call = (name: "roiAlignForward" | "roiAlignBackward", input: FloatArray, output: FloatArray, p: RoiAlignPlan): void => {
     if (p.k === 0 || p.c === 0 || p.ph === 0 || p.pw === 0) return;
     const args = new Args(b);
     args.add(input, false);
@@ -65,11 +73,13 @@ export function registerRegion(b: WasmBackend): void {
     planArgs(args, p);
     args.resolve();
     const [pi, po, ...rest] = args.ptrs as number[];
-    fn(pi as number, po as number, p.k, p.c, p.h, p.w, p.ph, p.pw, ...rest);
+    const a = [pi as number, po as number, p.k, p.c, p.h, p.w, p.ph, p.pw, ...rest];
+    if (name === "roiAlignForward") splitCall(b, name, a, forwardSplit(p));
+    else (b.exports as unknown as Record<string, (...v: number[]) => void>)[name]?.(...a);
     args.finish();
   };
-  registerKernel("roiAlign.forward", "float32", (x: FloatArray, y: FloatArray, p: RoiAlignPlan): void => call(e.roiAlignForward, x, y, p));
-  registerKernel("roiAlign.backward", "float32", (dy: FloatArray, dx: FloatArray, p: RoiAlignPlan): void => call(e.roiAlignBackward, dy, dx, p));
+  registerKernel("roiAlign.forward", "float32", (x: FloatArray, y: FloatArray, p: RoiAlignPlan): void => call("roiAlignForward", x, y, p));
+  registerKernel("roiAlign.backward", "float32", (dy: FloatArray, dx: FloatArray, p: RoiAlignPlan): void => call("roiAlignBackward", dy, dx, p));
 }
 
 /** Remove RoIAlign's wasm kernels. */

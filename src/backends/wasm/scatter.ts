@@ -10,6 +10,7 @@ import type { RoiPoolPlan } from "../../geometry/roi.js";
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
 import { Args, axesArray, interior, type WasmBackend } from "./index.js";
+import { splitCall, type Split } from "./threads.js";
 import { axisPointers } from "./weighted.js";
 
 interface ScatterExports {
@@ -25,14 +26,22 @@ interface ScatterExports {
 
 type Arr = FloatArray | Int32Array | Float64Array;
 
-/** Call `fn` with the pointers of `arrays` (true = written by the kernel) followed by `rest`. */
-function run(b: WasmBackend, fn: (...a: number[]) => void, arrays: [Arr, boolean][], rest: number[]): void {
+/**
+ * Call export `name` with the pointers of `arrays` (true = written by the kernel) followed by `rest`,
+ * split across threads by `split` (its argument indices count the pointers first) where given.
+ */
+function run(b: WasmBackend, name: keyof ScatterExports, arrays: [Arr, boolean][], rest: number[], split?: Split): void {
   const args = new Args(b);
   for (const [a, w] of arrays) args.add(a, w);
   args.resolve();
-  fn(...args.ptrs, ...rest);
+  const all = [...args.ptrs, ...rest];
+  if (split !== undefined) splitCall(b, name, all, split);
+  else (b.exports as unknown as ScatterExports)[name](...all);
   args.finish();
 }
+
+/** A separable call: `count` indexes the unit count (planes, boxes, elements); `step` the bytes per unit of each array. */
+const split = (count: number, step: [number, number][], bytes: number): Split => ({ count, step, bytes });
 
 /** The B and C axes' pointers (stochastic pooling is 2-d: A is trivial). */
 function bcPointers(axes: Axes3, base: number): number[] {
@@ -49,43 +58,72 @@ export function registerScatter(b: WasmBackend): void {
   const e = b.exports as unknown as ScatterExports;
   registerKernel("maxUnpool.forward", "float32", (x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
     if (planes === 0 || inPlane === 0) return;
-    run(b, e.unpoolForward, [[x, false], [idx, false], [y, true]], [planes, inPlane, outPlane]);
+    run(b, "unpoolForward", [[x, false], [idx, false], [y, true]], [planes, inPlane, outPlane], split(3, [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane]], 4 * (2 * inPlane + outPlane)));
   });
   registerKernel("maxUnpool.backward", "float32", (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
     if (planes === 0 || inPlane === 0) return;
-    run(b, e.unpoolBackward, [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane]);
+    run(b, "unpoolBackward", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane], split(3, [[0, 4 * outPlane], [1, 4 * inPlane], [2, 4 * inPlane]], 4 * (2 * inPlane + outPlane)));
   });
   registerKernel("roiPool.forward", "float32", (x: FloatArray, y: FloatArray, arg: Int32Array, p: RoiPoolPlan): void => {
     if (p.k === 0 || p.c === 0) return;
-    run(b, (px, py, pa, pb, h0, h1, w0, w1) => e.roiPoolForward(px as number, py as number, pa as number, p.k, p.c, p.h, p.w, p.ph, p.pw, pb as number, h0 as number, h1 as number, w0 as number, w1 as number), [
-      [x, false], [y, true], [arg, true], [p.batch, false], [p.hStart, false], [p.hEnd, false], [p.wStart, false], [p.wEnd, false],
-    ], []);
+    // by boxes: RoI r writes its own C·ph·pw outputs; batch, hStart/hEnd (ph per RoI), wStart/wEnd (pw) advance with r
+    const a = new Args(b);
+    for (const t of [x, y, arg, p.batch, p.hStart, p.hEnd, p.wStart, p.wEnd]) a.add(t, t === y || t === arg);
+    a.resolve();
+    const [px, py, pa, pb, h0, h1, w0, w1] = a.ptrs as number[];
+    const out = 4 * p.c * p.ph * p.pw;
+    splitCall(b, "roiPoolForward", [px as number, py as number, pa as number, p.k, p.c, p.h, p.w, p.ph, p.pw, pb as number, h0 as number, h1 as number, w0 as number, w1 as number], {
+      count: 3, step: [[1, out], [2, out], [9, 4], [10, 4 * p.ph], [11, 4 * p.ph], [12, 4 * p.pw], [13, 4 * p.pw]], bytes: 2 * out,
+    });
+    a.finish();
   });
   registerKernel("roiPool.backward", "float32", (dy: FloatArray, arg: Int32Array, dx: FloatArray, p: RoiPoolPlan): void => {
     if (p.k === 0 || p.c === 0) return;
-    run(b, (pd, pa, px, pb) => e.roiPoolBackward(pd as number, pa as number, px as number, p.k, p.c, p.h, p.w, p.ph, p.pw, pb as number), [
-      [dy, false], [arg, false], [dx, true], [p.batch, false],
-    ], []);
+    // adds into dx where boxes of one image overlap: not separable by boxes, one thread
+    const a = new Args(b);
+    for (const t of [dy, arg, dx, p.batch]) a.add(t, t === dx);
+    a.resolve();
+    const [pd, pa, px, pb] = a.ptrs as number[];
+    e.roiPoolBackward(pd as number, pa as number, px as number, p.k, p.c, p.h, p.w, p.ph, p.pw, pb as number);
+    a.finish();
   });
   registerKernel("stochasticPool.forwardEval", "float32", (x: FloatArray, y: FloatArray, sums: Float64Array, planes: number, axes: Axes3): void => {
     if (planes === 0 || y.length === 0) return;
-    run(b, (px, py, ps, pa) => e.stochasticEvalForward(px as number, py as number, ps as number, planes, axes[1].inSize, axes[2].inSize, ...bcPointers(axes, pa as number)), [
-      [x, false], [y, true], [sums, true], [axesArray(axes), false],
-    ], []);
+    const a = new Args(b);
+    a.add(x, false);
+    a.add(y, true);
+    a.add(sums, true);
+    a.add(axesArray(axes), false);
+    a.resolve();
+    const [px, py, ps, pa] = a.ptrs as number[];
+    const inPlane = axes[1].inSize * axes[2].inSize;
+    const outPlane = axes[1].outSize * axes[2].outSize;
+    splitCall(b, "stochasticEvalForward", [px as number, py as number, ps as number, planes, axes[1].inSize, axes[2].inSize, ...bcPointers(axes, pa as number)], {
+      count: 3, step: [[0, 4 * inPlane], [1, 4 * outPlane], [2, 8 * outPlane]], bytes: 4 * inPlane + 12 * outPlane,
+    });
+    a.finish();
   });
   registerKernel(
     "stochasticPool.backwardEval",
     "float32",
     (dy: FloatArray, x: FloatArray, y: FloatArray, sums: Float64Array, dx: FloatArray, planes: number, axes: Axes3): void => {
       if (planes === 0 || y.length === 0) return;
-      run(b, (pd, px, py, ps, pdx, pa) => e.stochasticEvalBackward(pd as number, px as number, py as number, ps as number, pdx as number, planes, axes[1].inSize, axes[2].inSize, ...bcPointers(axes, pa as number)), [
-        [dy, false], [x, false], [y, false], [sums, false], [dx, true], [axesArray(axes), false],
-      ], []);
+      const a = new Args(b);
+      for (const [t, w] of [[dy, false], [x, false], [y, false], [sums, false], [dx, true], [axesArray(axes), false]] as [Arr, boolean][]) a.add(t, w);
+      a.resolve();
+      const [pd, px, py, ps, pdx, pa] = a.ptrs as number[];
+      const inPlane = axes[1].inSize * axes[2].inSize;
+      const outPlane = axes[1].outSize * axes[2].outSize;
+      splitCall(b, "stochasticEvalBackward", [pd as number, px as number, py as number, ps as number, pdx as number, planes, axes[1].inSize, axes[2].inSize, ...bcPointers(axes, pa as number)], {
+        count: 5, step: [[0, 4 * outPlane], [1, 4 * inPlane], [2, 4 * outPlane], [3, 8 * outPlane], [4, 4 * inPlane]], bytes: 8 * inPlane + 16 * outPlane,
+      });
+      a.finish();
     },
   );
   registerKernel("mix.forward", "float32", (mx: FloatArray, av: FloatArray, w: Float64Array, y: FloatArray): void => {
     if (y.length === 0) return;
-    run(b, e.mixForward, [[mx, false], [av, false], [w, false], [y, true]], [y.length]);
+    // element-wise: split by elements (mx, av, y float32; the weights float64)
+    run(b, "mixForward", [[mx, false], [av, false], [w, false], [y, true]], [y.length], split(4, [[0, 4], [1, 4], [2, 8], [3, 4]], 20));
   });
   registerKernel(
     "fractionalMaxPool.forward",

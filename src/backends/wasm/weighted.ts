@@ -15,12 +15,7 @@ import type { Axes3 } from "../../geometry/plan.js";
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
 import { Args, axesArray, interior, type WasmBackend } from "./index.js";
-
-interface WeightedExports {
-  softmaxForward(...args: number[]): void;
-  softmaxBackward(...args: number[]): void;
-  lpForward(...args: number[]): void;
-}
+import { splitCall } from "./threads.js";
 
 /** Pointer, count per axis (aS, aE, nA, bS, bE, nB, cS, cE, nC) into an {@link axesArray} block. */
 export function axisPointers(axes: Axes3, base: number): number[] {
@@ -54,7 +49,6 @@ const NAMES = ["softmaxWindows.forward", "softmaxWindows.backward", "lpPool.forw
 
 /** Register the weighted-window kernels of backend `b` for float32. */
 export function registerWeighted(b: WasmBackend): void {
-  const e = b.exports as unknown as WeightedExports;
   registerKernel("softmaxWindows.forward", "float32", (x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3): void => {
     const sz = sizes(planes, axes);
     if (planes === 0 || sz[4] === 0) return;
@@ -63,11 +57,15 @@ export function registerWeighted(b: WasmBackend): void {
     args.add(L, false);
     args.add(y, true);
     // E and E·x of one plane, and their horizontal sums per input row and output column
-    args.add(new Float32Array(2 * sz[3] + 2 * (sz[3] / Math.max(sz[2], 1)) * axes[2].outSize), false);
+    const ex = 2 * sz[3] + 2 * (sz[3] / Math.max(sz[2], 1)) * axes[2].outSize;
+    args.add(new Float32Array(ex), false);
     args.add(axesArray(axes), false);
     args.resolve();
     const [px, pl, py, pe, pa] = args.ptrs as [number, number, number, number, number];
-    e.softmaxForward(px, pl, py, pe, ...sz, ...axisPointers(axes, pa), ...interior(axes));
+    // planes split across threads; each part has its own exponentials scratch
+    splitCall(b, "softmaxForward", [px, pl, py, pe, ...sz, ...axisPointers(axes, pa), ...interior(axes)], {
+      count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[3]], [2, 4 * sz[4]]], scratch: [[3, 4 * ex]], bytes: 4 * (2 * sz[3] + sz[4]),
+    });
     args.finish();
   });
   registerKernel(
@@ -84,14 +82,19 @@ export function registerWeighted(b: WasmBackend): void {
       // dL may be dx itself (SoftPool's exact gradient): then it must be the same memory, not a second copy
       const sep = dL !== null && dL !== dx;
       if (sep) args.add(dL, true);
-      args.add(new Float32Array(maxTaps(axes)), false);
+      const taps = maxTaps(axes);
+      args.add(new Float32Array(taps), false);
       args.add(axesArray(axes), false);
       args.resolve();
       const p = args.ptrs;
       const [px, pl, pdy, pdx] = p as [number, number, number, number];
       const pdl = sep ? (p[4] as number) : pdx;
       const [pex, pa] = p.slice(sep ? 5 : 4) as [number, number];
-      e.softmaxBackward(px, pl, pdy, pdx, pdl, dL === null ? 0 : 1, pex, ...sz, ...axisPointers(axes, pa));
+      const [, , , inPlane, outPlane] = sz;
+      splitCall(b, "softmaxBackward", [px, pl, pdy, pdx, pdl, dL === null ? 0 : 1, pex, ...sz, ...axisPointers(axes, pa)], {
+        count: 7, step: [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane], [3, 4 * inPlane], [4, 4 * inPlane]], scratch: [[6, 4 * taps]],
+        bytes: 4 * (4 * inPlane + outPlane),
+      });
       args.finish();
     },
   );
@@ -111,7 +114,10 @@ export function registerWeighted(b: WasmBackend): void {
       args.resolve();
       const [px, ps, pu, py, pd, pa] = args.ptrs as [number, number, number, number, number, number];
       const mode = p === 2 ? 2 : p === 1 ? 1 : 0;
-      e.lpForward(px, ps, pu, py, pd, p, 1 / p, area, mode, ...sz, ...axisPointers(axes, pa), ...interior(axes));
+      const [, , , inPlane, outPlane] = sz;
+      splitCall(b, "lpForward", [px, ps, pu, py, pd, p, 1 / p, area, mode, ...sz, ...axisPointers(axes, pa), ...interior(axes)], {
+        count: 9, step: [[0, 4 * inPlane], [1, 4 * outPlane], [2, 4 * outPlane], [3, 4 * outPlane]], bytes: 4 * (inPlane + 3 * outPlane),
+      });
       args.finish();
     },
   );

@@ -9,13 +9,18 @@
  *   windows that are all −∞) and avgPool2d (countIncludePad both ways, divisorOverride), forward and
  *   vjp backward, each run under "wasm-simd", "wasm" and "js" on the same input values; float32
  *   results travel as base64 of their bytes, so NaN payloads and −0 survive the trip bit for bit;
- * - memory() over 200 tidy()'d forward+backward iterations on "wasm-simd".
+ * - memory() over 200 tidy()'d forward+backward iterations on "wasm-simd";
+ * - threads: getThreads() before and after `await setThreads(2)`, whether the memory is shared, and
+ *   max (with indices, forward and vjp), average (forward and vjp) and SoftPool on random shapes run on
+ *   1 and then 2 threads (every call split, the worker's parts run by the worker: the page's main
+ *   thread spins while the Web Worker runs its part), with the number of parts the worker ran.
  *
  * Type-checked with the Node-only library set (tsconfig.test.json has no DOM), so the few browser
  * globals are reached through `globalThis`.
  */
-import { Generator, avgPool2d, getBackend, maxPool2dWithIndices, memory, randn, setBackend, tensor, tidy, type BackendName, type Tensor } from "../../../src/index.js";
+import { Generator, avgPool2d, getBackend, getThreads, maxPool2dWithIndices, memory, randn, setBackend, setThreads, softPool2d, tensor, tidy, type BackendName, type Tensor } from "../../../src/index.js";
 import { activeWasm } from "../../../src/backends/wasm/index.js";
+import { setClaimMode, setMinPartBytes } from "../../../src/backends/wasm/threads.js";
 
 const BACKENDS: readonly BackendName[] = ["wasm-simd", "wasm", "js"];
 const g = globalThis as unknown as {
@@ -217,12 +222,55 @@ function main(): unknown {
   return { defaultBackend, env, max, avg, memory: memoryLoop() };
 }
 
-let result: unknown;
+/** Every output and gradient of the threaded cases, as base64 of their bytes. */
+function threadedRun(gen: Generator, shape: number[]): string[] {
+  const out: string[] = [];
+  const x = randn(shape, { seed: gen.int(1000) });
+  const m = maxPool2dWithIndices.vjp(x, { kernelSize: 3, stride: 2, padding: 1 });
+  out.push(bytes64(m.output.output.data as Float32Array), bytes64(m.output.indices.data as Int32Array));
+  out.push(bytes64((m.backward(randn(m.output.output.shape, { seed: 7 }))[0] as Tensor).data as Float32Array));
+  const a = avgPool2d.vjp(x, { kernelSize: 3, stride: 1, padding: 1 });
+  out.push(bytes64(a.output.data as Float32Array), bytes64((a.backward(randn(a.output.shape, { seed: 8 }))[0] as Tensor).data as Float32Array));
+  out.push(bytes64(softPool2d(x, { kernelSize: 2 }).data as Float32Array));
+  return out;
+}
+
+async function threaded(): Promise<unknown> {
+  setBackend("wasm-simd");
+  const before = getThreads();
+  const shapes: number[][] = [[1, 1, 9, 9], [1, 2, 17, 5], [2, 3, 30, 31], [1, 5, 64, 64], [3, 1, 7, 40]];
+  setMinPartBytes(0);
+  try {
+    const one = shapes.map((s, i) => tidy(() => threadedRun(new Generator(100 + i), s)));
+    await setThreads(2);
+    const after = getThreads();
+    const pool = activeWasm()?.pool;
+    const parts0 = pool?.stats.workerParts ?? 0;
+    // the worker runs its parts (by default the page's thread may claim a part no worker has started:
+    // on a busy machine that would leave the worker's share of the check to chance)
+    setClaimMode("workers");
+    const two = shapes.map((s, i) => tidy(() => threadedRun(new Generator(100 + i), s)));
+    const workerParts = (pool?.stats.workerParts ?? 0) - parts0;
+    const shared = g.SharedArrayBuffer !== undefined && activeWasm()?.heap.memory.buffer instanceof (g.SharedArrayBuffer as new () => object);
+    await setThreads(1);
+    return { before, after, afterOne: getThreads(), shared, workerParts, shapes, one, two };
+  } finally {
+    setMinPartBytes(undefined);
+    setClaimMode("both");
+  }
+}
+
+let result: Record<string, unknown>;
 try {
-  result = main();
+  result = main() as Record<string, unknown>;
 } catch (e) {
   result = { error: e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ""}` : String(e) };
 }
-g.__wasmResult = result;
-const log = g.document?.getElementById("log");
-if (log) log.textContent = "done";
+threaded()
+  .then((t) => (result.threads = t))
+  .catch((e: unknown) => (result.threadsError = e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ""}` : String(e)))
+  .finally(() => {
+    g.__wasmResult = result;
+    const log = g.document?.getElementById("log");
+    if (log) log.textContent = "done";
+  });

@@ -1,0 +1,101 @@
+/**
+ * The source of a kernels worker, as a string: Node runs it with `new Worker(src, { eval: true })`, a
+ * browser from a Blob URL — so, like the inlined wasm bytes, there is no asset path to configure.
+ * Plain ES2020 script (no imports): in Node it reaches its port through `require`, which an eval'd
+ * worker has; in a browser through `self`.
+ *
+ * Protocol (src/backends/wasm/threads.ts owns the layout): the first message carries the compiled
+ * module, the shared memory, the control block, the worker's slot and the export names. The worker
+ * instantiates the module on the shared memory (rewriting its data segments: constant tables below
+ * the allocator's first block, identical bytes every time), raises its READY word, posts "ready", and
+ * then never returns to its event loop: it sleeps in `Atomics.wait` on its SEQ word, and for each new
+ * sequence number claims the part (compare-exchange of TICKET from SEQ to 0 — the caller, once done
+ * with its own part, claims parts no worker has started the same way and runs them itself, so a
+ * worker that the OS has not scheduled costs no waiting), runs export FN with NARGS float64 arguments, records success or the error text, and
+ * publishes DONE = SEQ with `Atomics.notify`. FN = −1 asks it to leave the loop (it is then terminated).
+ */
+
+/** Word offsets inside a slot (Int32), shared with threads.ts. */
+export const SLOT = { SEQ: 0, DONE: 1, STATUS: 2, FN: 3, NARGS: 4, READY: 5, MSGLEN: 6, TICKET: 7 } as const;
+/** Bytes per worker slot in the control block. */
+export const SLOT_BYTES = 1024;
+/** Byte offset of the float64 arguments inside a slot. */
+export const ARGS_OFFSET = 64;
+/** Most arguments a kernel export takes (the largest, lpForward, takes 27). */
+export const MAX_ARGS = 48;
+/** Byte offset of the UTF-16 error text inside a slot. */
+export const MSG_OFFSET = ARGS_OFFSET + 8 * MAX_ARGS;
+/** Capacity of the error text, in UTF-16 code units (longer messages are cut). */
+export const MSG_UNITS = (SLOT_BYTES - MSG_OFFSET) / 2;
+
+/** The worker's script (see the protocol above); the layout constants are spliced in. */
+export const WORKER_SOURCE = `"use strict";
+const SEQ = ${SLOT.SEQ}, DONE = ${SLOT.DONE}, STATUS = ${SLOT.STATUS}, FN = ${SLOT.FN}, NARGS = ${SLOT.NARGS}, READY = ${SLOT.READY}, MSGLEN = ${SLOT.MSGLEN}, TICKET = ${SLOT.TICKET};
+const SLOT_BYTES = ${SLOT_BYTES}, ARGS_OFFSET = ${ARGS_OFFSET}, MAX_ARGS = ${MAX_ARGS}, MSG_OFFSET = ${MSG_OFFSET}, MSG_UNITS = ${MSG_UNITS};
+const node = typeof process === "object" && process !== null && typeof require === "function";
+let post;
+if (node) {
+  const port = require("worker_threads").parentPort;
+  post = (m) => port.postMessage(m);
+  port.once("message", start);
+} else {
+  post = (m) => self.postMessage(m);
+  self.onmessage = (e) => { self.onmessage = null; start(e.data); };
+}
+function text(e) {
+  return e && typeof e === "object" && "message" in e ? String(e.name || "Error") + ": " + String(e.message) : String(e);
+}
+function start(msg) {
+  let fns;
+  const base = msg.slot * SLOT_BYTES;
+  const I = new Int32Array(msg.control, base, SLOT_BYTES / 4);
+  const F = new Float64Array(msg.control, base + ARGS_OFFSET, MAX_ARGS);
+  const M = new Uint16Array(msg.control, base + MSG_OFFSET, MSG_UNITS);
+  try {
+    const instance = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory } });
+    fns = msg.names.map((n) => instance.exports[n]);
+  } catch (e) {
+    post({ type: "error", message: text(e) });
+    return;
+  }
+  // read SEQ before raising READY: the caller dispatches as soon as it sees READY
+  let last = Atomics.load(I, SEQ);
+  Atomics.store(I, READY, 1);
+  post({ type: "ready" });
+  const args = [];
+  for (;;) {
+    let s = Atomics.load(I, SEQ);
+    while (s === last) {
+      Atomics.wait(I, SEQ, last);
+      s = Atomics.load(I, SEQ);
+    }
+    last = s;
+    // claim the part: the caller may have taken it already (it runs parts no worker has started)
+    if (Atomics.compareExchange(I, TICKET, s, 0) !== s) {
+      Atomics.store(I, DONE, s);
+      Atomics.notify(I, DONE);
+      continue;
+    }
+    const id = I[FN];
+    if (id < 0) break;
+    try {
+      const n = I[NARGS];
+      args.length = n;
+      for (let i = 0; i < n; i++) args[i] = F[i];
+      const f = fns[id];
+      if (typeof f !== "function") throw new Error("no kernel export number " + id);
+      f.apply(null, args);
+      I[STATUS] = 0;
+    } catch (e) {
+      const t = text(e);
+      const len = Math.min(t.length, MSG_UNITS);
+      for (let i = 0; i < len; i++) M[i] = t.charCodeAt(i);
+      I[MSGLEN] = len;
+      I[STATUS] = 1;
+    }
+    Atomics.store(I, DONE, s);
+    Atomics.notify(I, DONE);
+  }
+  if (!node) self.close();
+}
+`;
