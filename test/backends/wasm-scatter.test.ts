@@ -10,7 +10,7 @@ import { getBackend, setBackend, type BackendName } from "../../src/backends/ind
 import { kernel } from "../../src/kernels/registry.js";
 import * as pk from "../../src/index.js";
 import { mixForward } from "../../src/ops/mixedPool.js";
-import { roiPoolForward } from "../../src/ops/roiPool.js";
+import { roiPoolForward } from "../../src/kernels/region.js";
 import { stochasticEvalForward } from "../../src/ops/stochasticPool.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";

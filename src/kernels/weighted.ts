@@ -1,5 +1,7 @@
 /**
- * Softmax-weighted window kernels shared by SoftPool (logits = x) and LIP (logits from a module):
+ * Weighted-window kernels: softmax-weighted windows (SoftPool, LIP) and LP pooling's power average.
+ *
+ * Softmax-weighted window kernels are shared by SoftPool (logits = x) and LIP (logits from a module):
  *
  *   y = Σ_{i∈R} e^{L_i} x_i / Σ_{i∈R} e^{L_i}
  *
@@ -16,6 +18,7 @@
 import type { FloatArray } from "../tensor/dtype.js";
 import type { Axes3 } from "../geometry/plan.js";
 import { allocArray } from "../tensor/alloc.js";
+import { avgWindowsForward } from "./window.js";
 
 /** y[o] = softmax(L over window o) · x over window o. `x` and `L` may be the same array (SoftPool). */
 export function softmaxWindowsForward(x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3): void {
@@ -189,4 +192,78 @@ export function softmaxWindowsBackward(
       }
     }
   }
+}
+
+// ---- LP (power-average) pooling, PyTorch's lp_pool formula: see src/ops/lpPool.ts ----
+
+/**
+ * `base ** exp` with C's `pow` rules where JavaScript's differ: `pow(1, y) = 1` for every y (NaN
+ * included) and `pow(−1, ±∞) = 1` (JS gives NaN for both). PyTorch evaluates `Tensor.pow` with C's pow.
+ */
+export function cpow(base: number, exp: number): number {
+  if (base === 1) return 1;
+  if (base === -1 && (exp === Infinity || exp === -Infinity)) return 1;
+  return Math.pow(base, exp);
+}
+
+/** out[i] = x[i]^p (rounded to out's dtype, as PyTorch's `x.pow(p)`). */
+export function lpPowForward(x: FloatArray, out: FloatArray, p: number): void {
+  for (let i = 0; i < x.length; i++) out[i] = cpow(x[i] as number, p);
+}
+
+/** u = sign(s)·relu(|s|)·K (rounded in the dtype), y = u^(1/p). */
+export function lpFinishForward(s: FloatArray, u: FloatArray, y: FloatArray, invP: number, area: number): void {
+  for (let o = 0; o < s.length; o++) {
+    const v = s[o] as number;
+    // torch.sign(NaN) = 0; torch.relu(NaN) = NaN; the product is NaN, as here.
+    const sg = v > 0 ? 1 : v < 0 ? -1 : 0;
+    u[o] = sg * Math.abs(v) * area;
+    y[o] = cpow(u[o] as number, invP);
+  }
+}
+
+/**
+ * Gradient with respect to s, step by step as autograd takes it (torch/csrc/autograd/FunctionsManual.cpp,
+ * derivatives.yaml), each product rounded to the dtype as PyTorch's tensors are (gs[o] is the register):
+ * pow(u, 1/p): dy·((1/p)·u^(1/p−1)), or exactly 0 when 1/p = 0 (pow_backward's exponent-0 rule);
+ * mul(K); mul(sign(s), r): the sign factor has zero gradient, r gets g·sign(s);
+ * relu: threshold_backward, zero where r = relu(|s|) <= 0 (a mask, so s = 0 gives 0, not ∞·0 = NaN;
+ * r = NaN passes); abs: times sign(s), with torch.sign(NaN) = 0.
+ */
+export function lpFinishBackward(dy: FloatArray, s: FloatArray, u: FloatArray, gs: FloatArray, invP: number, area: number): void {
+  for (let o = 0; o < s.length; o++) {
+    const v = s[o] as number;
+    const sg = v > 0 ? 1 : v < 0 ? -1 : 0;
+    if (invP === 0) gs[o] = 0;
+    else {
+      gs[o] = cpow(u[o] as number, invP - 1);
+      gs[o] = invP * (gs[o] as number);
+      gs[o] = (dy[o] as number) * (gs[o] as number);
+    }
+    gs[o] = (gs[o] as number) * area;
+    const gr = (gs[o] as number) * sg;
+    const ga = Math.abs(v) <= 0 ? 0 : gr;
+    gs[o] = ga * sg;
+  }
+}
+
+/** dx[i] = g[i]·(p·x[i]^(p−1)) — pow_backward of `x.pow(p)`, each product rounded to the dtype (dx[i] is the register). */
+export function lpPowBackward(g: FloatArray, x: FloatArray, dx: FloatArray, p: number): void {
+  for (let i = 0; i < x.length; i++) {
+    dx[i] = cpow(x[i] as number, p - 1);
+    dx[i] = p * (dx[i] as number);
+    dx[i] = (g[i] as number) * (dx[i] as number);
+  }
+}
+
+/**
+ * The whole forward pass, one kernel (the readable reference of the fused WebAssembly kernel):
+ * `x.pow(p)` rounded to the dtype, the window averages s (float64 sums, divisor = in-input window
+ * size), then u and y as {@link lpFinishForward}. Writes s and u (kept for backward) and y.
+ */
+export function lpForward(x: FloatArray, s: FloatArray, u: FloatArray, y: FloatArray, p: number, area: number, planes: number, axes: Axes3, div: Float64Array): void {
+  const xp = allocArray(x instanceof Float32Array ? "float32" : "float64", x.length);
+  lpPowForward(x, xp, p);
+  avgWindowsForward(xp, s, planes, axes, div);
+  lpFinishForward(s, u, y, 1 / p, area);
 }
