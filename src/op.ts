@@ -165,3 +165,14 @@ export function xShapeArgsOptional<O>(op: string): (x: Tensor, opts?: O) => [rea
     return [x.shape, opts];
   };
 }
+
+/**
+ * {@link xShapeArgsOptional} for ops with one more tensor after `x` whose checks need the plan
+ * (e.g. a parameter whose shape depends on the options): that tensor is checked by the forward pass.
+ */
+export function xShapeArgsWith<T, O>(op: string): (x: Tensor, t: T, opts?: O) => [readonly number[], O | undefined] {
+  return (x, _t, opts) => {
+    expectFloatTensor(op, "x", x);
+    return [x.shape, opts];
+  };
+}

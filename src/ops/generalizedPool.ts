@@ -12,14 +12,15 @@
 import { enumOption, expectFloatTensor, expectOptions, spatialInput, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
 import { caffeGeometry, caffeOutputShape, planCaffe } from "../geometry/caffe.js";
+import { avgDivisors } from "../geometry/divisors.js";
 import type { SlidingGeometry } from "../geometry/sliding.js";
 import type { Axes3, WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { avgWindowsForward } from "../kernels/window.js";
-import { defineOp } from "../op.js";
+import { defineOp, xShapeArgsWith } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, fromArray, zeros, type Tensor } from "../tensor/tensor.js";
 import { maxAvgMaps, mixBackward, mixForward } from "./mixedPool.js";
 
 /** Parameter sharing: one set per layer (official) or one per channel (the paper's finer option). */
@@ -118,22 +119,42 @@ function parseCommon(op: string, x: Tensor, o: GeneralizedPoolOptions) {
  * const y = learnedMixPool2d(x, alpha);                 // 3×3 stride 2
  * const [dx, dalpha] = learnedMixPool2d.vjp(x, alpha).backward(dy);
  */
-export const learnedMixPool2d = defineOp(
-  "learnedMixPool2d",
-  (x: Tensor, alpha: Tensor, opts?: LearnedMixPoolOptions) => {
+/** The plan of learned mixed pooling: Caffe windows, the avg divisors, parameter sharing and the mixing rule. */
+export interface LearnedMixPoolPlan extends WindowPlan {
+  readonly divisor: Float64Array;
+  readonly sharing: Sharing;
+  readonly mixing: "clamped" | "sigmoid";
+  readonly alphaShape: readonly number[];
+}
+
+/** The one plan of learnedMixPool2d: shape and options parsed and checked once. */
+function planLearnedMix(shape: readonly number[], opts?: LearnedMixPoolOptions): LearnedMixPoolPlan {
+  const op = "learnedMixPool2d";
+  const input = spatialShapeInput(op, "x", shape, 2);
+  const o = expectOptions<LearnedMixPoolOptions>(op, opts, KNOWN_MIX);
+  const g = geometry(op, o);
+  const sharing = enumOption(op, "sharing", o.sharing, SHARINGS, "layer");
+  const plan = planCaffe(op, input, g);
+  const mixing = enumOption(op, "mixing", o.mixing, ["clamped", "sigmoid"] as const, "clamped");
+  // p = 0, so the valid count is the avg divisor either way (docs/methods/mixed.md).
+  return { ...plan, divisor: avgDivisors(plan.axes, true), sharing, mixing, alphaShape: paramShape(sharing, plan.c, null) };
+}
+
+export const learnedMixPool2d = defineOp("learnedMixPool2d", {
+  planArgs: xShapeArgsWith<Tensor, LearnedMixPoolOptions>("learnedMixPool2d"),
+  plan: planLearnedMix,
+  forward: (plan, x, alpha) => {
     const op = "learnedMixPool2d";
-    const o = expectOptions<LearnedMixPoolOptions>(op, opts, KNOWN_MIX);
-    const { plan, sharing } = parseCommon(op, x, o);
-    const mixing = enumOption(op, "mixing", o.mixing, ["clamped", "sigmoid"] as const, "clamped");
-    expectParam(op, "alpha", alpha, x, paramShape(sharing, plan.c, null), sharing);
+    const { sharing, mixing } = plan;
+    expectParam(op, "alpha", alpha, x, plan.alphaShape, sharing);
     const dtype = x.dtype as FloatDType;
-    const av = alpha.data;
+    const alphaValues = alpha.data;
     const nA = alpha.size;
     // a and da/dalpha per parameter entry.
-    const a = new Float64Array(nA);
-    const da = new Float64Array(nA);
+    const a = allocArray("float64", nA);
+    const da = allocArray("float64", nA);
     for (let i = 0; i < nA; i++) {
-      const t = av[i] as number;
+      const t = alphaValues[i] as number;
       if (Number.isNaN(t)) throw new PoolkitRangeError(op, `alpha must not be NaN, got NaN at index ${i}`);
       if (mixing === "sigmoid") {
         a[i] = sigmoid(t);
@@ -144,44 +165,48 @@ export const learnedMixPool2d = defineOp(
       }
     }
     const out = plan.outPlaneSize;
-    const w = new Float64Array(plan.planes * out);
-    for (let p = 0; p < plan.planes; p++) w.fill(a[sharing === "layer" ? 0 : p % plan.c] as number, p * out, (p + 1) * out);
-    // p = 0, so the valid count is the avg divisor either way (docs/methods/mixed.md).
-    const maps = maxAvgMaps(x, plan, true);
-    const y = allocArray(dtype, plan.planes * out);
-    kernel("mix.forward", dtype, mixForward)(maps.mx, maps.av, w, y);
+    // the max-branch weight per output element, where the backend keeps tensors (the mix kernel's input)
+    const w = emptyTensor([plan.planes * out], "float64");
+    const wd = w.data as Float64Array;
+    for (let p = 0; p < plan.planes; p++) wd.fill(a[sharing === "layer" ? 0 : p % plan.c] as number, p * out, (p + 1) * out);
+    const maps = maxAvgMaps(x, plan, plan.divisor);
+    const output = emptyTensor(plan.outShape, dtype);
+    kernel("mix.forward", dtype, mixForward)(maps.mx.data as FloatArray, maps.av.data as FloatArray, w.data as Float64Array, output.data as FloatArray);
     return {
-      output: fromArray(y, plan.outShape),
+      output,
       backward: (dy: Tensor) => {
-        const dx = allocArray(dtype, x.size);
-        mixBackward(dy.data as FloatArray, w, maps, plan, dx, dtype);
-        // read dy's view after the kernels: a WebAssembly kernel's scratch allocation may grow memory and detach it
-        const g = dy.data as FloatArray;
+        const dx = zeros(x.shape, dtype);
+        mixBackward(dy, w, maps, plan, dx);
         // max − avg with the average in float64: a float32-rounded average is off by up to ulp(avg)/2,
         // which is all of max − avg's precision when the window's spread is small against its level
         // (eight 10000s and one 10001: 0.888672 instead of 8/9). The max is an input value, exact.
-        let av: FloatArray = maps.av;
+        let av: Tensor = maps.av;
         if (dtype !== "float64") {
-          const x64 = allocArray("float64", x.size);
-          x64.set(x.data);
-          av = allocArray("float64", av.length);
-          kernel("avgWindows.forward", "float64", avgWindowsForward)(x64, av, plan.planes, plan.axes, maps.div);
+          const x64 = x.cast("float64");
+          av = emptyTensor(maps.av.shape, "float64");
+          kernel("avgWindows.forward", "float64", avgWindowsForward)(x64.data as FloatArray, av.data as FloatArray, plan.planes, plan.axes, plan.divisor);
+          x64.dispose();
         }
-        const acc = new Float64Array(nA);
+        // views read after the last allocation (a WebAssembly kernel's scratch may grow memory and detach them)
+        const g = dy.data as FloatArray;
+        const mx = maps.mx.data as FloatArray;
+        const avd = av.data as FloatArray;
+        const acc = allocArray("float64", nA);
         for (let p = 0; p < plan.planes; p++) {
           const j = sharing === "layer" ? 0 : p % plan.c;
           let s = 0;
-          for (let i = p * out; i < (p + 1) * out; i++) s += (g[i] as number) * ((maps.mx[i] as number) - (av[i] as number));
+          for (let i = p * out; i < (p + 1) * out; i++) s += (g[i] as number) * ((mx[i] as number) - (avd[i] as number));
           acc[j] = (acc[j] as number) + s;
         }
-        const dAlpha = allocArray(dtype, nA);
-        for (let i = 0; i < nA; i++) dAlpha[i] = (acc[i] as number) * (da[i] as number);
-        return [fromArray(dx, x.shape), fromArray(dAlpha, alpha.shape)];
+        if (av !== maps.av) av.dispose();
+        const dAlpha = emptyTensor(alpha.shape, dtype);
+        const dad = dAlpha.data as FloatArray;
+        for (let i = 0; i < nA; i++) dad[i] = (acc[i] as number) * (da[i] as number);
+        return [dx, dAlpha];
       },
     };
   },
-  { outputShape: (shape: readonly number[], opts?: LearnedMixPoolOptions) => outputShapeOf("learnedMixPool2d", shape, opts, KNOWN_MIX) },
-);
+});
 
 // ---------------------------------------------------------------------------------------------
 // Kernels for gated and tree pooling over Caffe windows (2-d: axes[1] = height, axes[2] = width).

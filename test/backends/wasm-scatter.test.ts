@@ -11,7 +11,7 @@ import { kernel } from "../../src/kernels/registry.js";
 import * as pk from "../../src/index.js";
 import { mixForward } from "../../src/ops/mixedPool.js";
 import { roiPoolForward } from "../../src/kernels/region.js";
-import { stochasticEvalForward } from "../../src/ops/stochasticPool.js";
+import { stochasticEvalForward } from "../../src/kernels/stochastic.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { decodeNumbers, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
