@@ -14,6 +14,18 @@
  * a view of its linear memory into a pointer (`byteOffset`) and copies anything else in.
  */
 import type { Axes3 } from "../geometry/plan.js";
+import type * as bilinear from "../ops/bilinearPool.js";
+import type * as compact from "../ops/compactBilinearPool.js";
+import type * as dpp from "../ops/detailPreservingPool.js";
+import type * as dynamic from "../ops/dynamicPool.js";
+import type * as generalized from "../ops/generalizedPool.js";
+import type * as lowRank from "../ops/lowRankBilinearPool.js";
+import type * as mixed from "../ops/mixedPool.js";
+import type * as region from "./region.js";
+import type * as scatter from "./scatter.js";
+import type * as stochastic from "./stochastic.js";
+import type * as weighted from "./weighted.js";
+import type * as window from "./window.js";
 import type { DType, FloatArray } from "../tensor/dtype.js";
 
 /** Signatures of the kernels that backends replace (the rest are typed by their reference function). */
@@ -28,31 +40,66 @@ export interface WindowKernels {
   "avgWindows.backward": (dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array) => void;
 }
 
-// Kernels private to one op: typed by the reference function passed at the call site.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type OpKernel = (...args: any[]) => unknown;
-type OpKernelName =
-  | "bilinear.signedSqrtL2" | "bilinear.signedSqrtL2Backward" | "bilinearPool.gram" | "bilinearPool.gramBackward"
-  | "compactBilinearPool.randomMaclaurin" | "compactBilinearPool.randomMaclaurinBackward"
-  | "compactBilinearPool.tensorSketch" | "compactBilinearPool.tensorSketchBackward"
-  | "detailPreservingPool.forward" | "detailPreservingPool.backward" | "dynamicPool.forward" | "dynamicPool.backward"
-  | "fractionalMaxPool.forward" | "gatedMixPool.forward" | "gatedMixPool.backward" | "mix.forward"
-  | "softmaxWindows.forward" | "softmaxWindows.backward" | "lowRankBilinearPool.forward" | "lowRankBilinearPool.backward"
-  | "lpPool.forward" | "lpPool.finishBackward" | "lpPool.powBackward"
-  | "maxUnpool.forward" | "maxUnpool.backward" | "roiAlign.forward" | "roiAlign.backward" | "roiPool.forward" | "roiPool.backward"
-  | "stochasticPool.forwardEval" | "stochasticPool.backwardEval" | "stochasticPool.forwardTrain"
-  | "treePool.forward" | "treePool.backward";
+/**
+ * Signatures of the other kernels, by family: each is its reference implementation's type, so a
+ * backend's replacement registered with {@link registerKernel} is type-checked against it.
+ * (Type-only imports: the table loads no kernel code.)
+ */
+export interface FamilyKernels {
+  // weighted windows (src/kernels/weighted.ts)
+  "softmaxWindows.forward": typeof weighted.softmaxWindowsForward;
+  "softmaxWindows.backward": typeof weighted.softmaxWindowsBackward;
+  "lpPool.forward": typeof weighted.lpForward;
+  "lpPool.finishBackward": typeof weighted.lpFinishBackward;
+  "lpPool.powBackward": typeof weighted.lpPowBackward;
+  // per-plane windows (src/kernels/window.ts)
+  "fractionalMaxPool.forward": typeof window.fractionalMaxForward;
+  // stochastic windows (src/kernels/stochastic.ts)
+  "stochasticPool.forwardTrain": typeof stochastic.stochasticTrainForward;
+  "stochasticPool.forwardEval": typeof stochastic.stochasticEvalForward;
+  "stochasticPool.backwardEval": typeof stochastic.stochasticEvalBackward;
+  // regions (src/kernels/region.ts)
+  "roiPool.forward": typeof region.roiPoolForward;
+  "roiPool.backward": typeof region.roiPoolBackward;
+  "roiAlign.forward": typeof region.roiAlignForward;
+  "roiAlign.backward": typeof region.roiAlignBackward;
+  // scatter (src/kernels/scatter.ts)
+  "maxUnpool.forward": typeof scatter.unpoolForward;
+  "maxUnpool.backward": typeof scatter.unpoolBackward;
+  // Still beside their ops (to move into src/kernels/<family>.ts): typed by those functions all the same.
+  "mix.forward": typeof mixed.mixForward;
+  "gatedMixPool.forward": typeof generalized.gatedForward;
+  "gatedMixPool.backward": typeof generalized.gatedBackward;
+  "treePool.forward": typeof generalized.treeForward;
+  "treePool.backward": typeof generalized.treeBackward;
+  "detailPreservingPool.forward": typeof dpp.dppForward;
+  "detailPreservingPool.backward": typeof dpp.dppBackward;
+  "dynamicPool.forward": typeof dynamic.dynamicPoolForward;
+  "dynamicPool.backward": typeof dynamic.dynamicPoolBackward;
+  "bilinear.signedSqrtL2": typeof bilinear.postForward;
+  "bilinear.signedSqrtL2Backward": typeof bilinear.postBackward;
+  "bilinearPool.gram": typeof bilinear.gramForward;
+  "bilinearPool.gramBackward": typeof bilinear.gramBackward;
+  "compactBilinearPool.tensorSketch": typeof compact.tensorSketchForward;
+  "compactBilinearPool.tensorSketchBackward": typeof compact.tensorSketchBackward;
+  "compactBilinearPool.randomMaclaurin": typeof compact.randomMaclaurinForward;
+  "compactBilinearPool.randomMaclaurinBackward": typeof compact.randomMaclaurinBackward;
+  "lowRankBilinearPool.forward": typeof lowRank.mlbForward;
+  "lowRankBilinearPool.backward": typeof lowRank.mlbBackward;
+}
 
 /** Every kernel's signature, by kernel name. */
-export type Kernels = WindowKernels & { [K in OpKernelName]: OpKernel };
+export type Kernels = WindowKernels & FamilyKernels;
 export type KernelName = keyof Kernels;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyKernel = (...args: any[]) => unknown;
 
-const overrides = new Map<string, OpKernel>();
+const overrides = new Map<string, AnyKernel>();
 
 /** @internal Test hook: called with (name, dtype, reference) on every dispatch. */
-let observer: ((name: KernelName, dtype: DType, reference: OpKernel) => void) | null = null;
+let observer: ((name: KernelName, dtype: DType, reference: AnyKernel) => void) | null = null;
 /** @internal Install (or remove, with null) the dispatch observer used by the kernel-coverage test. */
-export function observeKernels(fn: ((name: KernelName, dtype: DType, reference: OpKernel) => void) | null): void {
+export function observeKernels(fn: ((name: KernelName, dtype: DType, reference: AnyKernel) => void) | null): void {
   observer = fn;
 }
 
@@ -69,7 +116,7 @@ export function kernel<K extends KernelName, F extends Kernels[K]>(name: K, dtyp
  * accumulation error.
  */
 export function registerKernel<K extends KernelName>(name: K, dtype: DType, impl: Kernels[K]): void {
-  overrides.set(`${name}:${dtype}`, impl as OpKernel);
+  overrides.set(`${name}:${dtype}`, impl as AnyKernel);
 }
 
 /** Remove a replacement registered with {@link registerKernel} (the reference runs again). */

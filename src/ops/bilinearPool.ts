@@ -171,7 +171,7 @@ export function splitOptionalSecond<O>(op: string, second: unknown, opts: unknow
  * out[n, i, j] = scale · Σ_l a[n, i, l] · b[n, j, l] (per image A Bᵀ through the matrix core);
  * `same` = a and b are one stream: the symmetric A Aᵀ by SYRK (half the work).
  */
-function gramForward(a: TypedArray, b: TypedArray, out: FloatArray, n: number, ca: number, cb: number, l: number, scale: number, same: boolean): void {
+export function gramForward(a: TypedArray, b: TypedArray, out: FloatArray, n: number, ca: number, cb: number, l: number, scale: number, same: boolean): void {
   const A = a as NumArray;
   const B = b as NumArray;
   for (let s = 0; s < n; s++) {
@@ -184,7 +184,7 @@ function gramForward(a: TypedArray, b: TypedArray, out: FloatArray, n: number, c
  * Two streams: da = scale · G b, db = scale · Gᵀ a. One stream (same): da = scale · (G + Gᵀ) a — the
  * exact gradient of a aᵀ; the official symmetric layer's G a is half of it for symmetric G.
  */
-function gramBackward(
+export function gramBackward(
   g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
   n: number, ca: number, cb: number, l: number, scale: number,
 ): void {

@@ -342,7 +342,7 @@ function roundoffBound(d: number, normProducts: number): number {
 }
 
 /** φ_l = Ψ1 ⊛ Ψ2 = IFFT(FFT Ψ1 ∘ FFT Ψ2) (IFFT with 1/d); summed over l in the frequency domain when pooling. */
-function tensorSketchForward(
+export function tensorSketchForward(
   a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number,
   h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean,
 ): void {
@@ -397,7 +397,7 @@ function tensorSketchForward(
  * real, so one inverse FFT of (dΨ1-spectrum + i·dΨ2-spectrum) gives both. Then dx[c] = s1[c]·dΨ1[h1[c]].
  * `db` null: one stream (homogeneous), both gradients go to da.
  */
-function tensorSketchBackward(
+export function tensorSketchBackward(
   g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
   n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number,
   h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean,
@@ -479,7 +479,7 @@ function scatterTransposed(w: Float64Array, d: number, c: number, q: Float64Arra
 }
 
 /** φ_l = (1/√d)(W1 x_l) ∘ (W2 y_l), the paper's unbiased scaling (E<φ(x), φ(y)> = <x, y>²). */
-function randomMaclaurinForward(
+export function randomMaclaurinForward(
   a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number,
   w1: Float64Array, w2: Float64Array, sumPool: boolean,
 ): void {
@@ -515,7 +515,7 @@ function randomMaclaurinForward(
 }
 
 /** dx_l = (1/√d) W1ᵀ(φ̄ ∘ W2 y_l), dy_l = (1/√d) W2ᵀ(φ̄ ∘ W1 x_l). */
-function randomMaclaurinBackward(
+export function randomMaclaurinBackward(
   g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
   n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number, w1: Float64Array, w2: Float64Array, sumPool: boolean,
 ): void {

@@ -150,7 +150,7 @@ function embedVector(y: NumArray, yo: number, cy: number, V: NumArray, bv: Typed
   }
 }
 
-function mlbForward(
+export function mlbForward(
   x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray,
   bu: TypedArray | null, bv: TypedArray | null, bp: TypedArray | null, out: FloatArray,
   n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number,
@@ -203,7 +203,7 @@ function mlbForward(
  * a and c are recomputed block by block rather than kept from the forward (N·L·rank values each).
  * Every product is a GEMM over a block of locations; weight gradients accumulate in float64.
  */
-function mlbBackward(
+export function mlbBackward(
   g: TypedArray, x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray,
   bu: TypedArray | null, bv: TypedArray | null,
   dx: FloatArray, dy: FloatArray, dU: FloatArray, dV: FloatArray, dP: FloatArray, dbu: FloatArray, dbv: FloatArray, dbp: FloatArray,
