@@ -88,16 +88,6 @@ export function defineOp<A extends unknown[], O, S extends unknown[], P extends 
   extras?: E & { readonly outputShape?: never; readonly plan?: never },
 ): Op<A, O> & Planned<A, S, P> & E;
 export function defineOp<A extends unknown[], O>(name: string, impl: (...args: A) => VJP<O>): Op<A, O>;
-/**
- * @deprecated The form of ops not yet given a plan (a bare vjp implementation and an `outputShape`
- * that parses the options a second time). New ops take an {@link OpSpec}; the remaining users are
- * listed by test/plan.test.ts and go away as they are converted.
- */
-export function defineOp<A extends unknown[], O, E extends { outputShape(...a: never[]): number[] }>(
-  name: string,
-  impl: (...args: A) => VJP<O>,
-  extras: E,
-): Op<A, O> & E;
 export function defineOp<A extends unknown[], O, S extends unknown[], P extends OpPlan>(
   name: string,
   spec: OpSpec<A, O, S, P> | ((...args: A) => VJP<O>),
@@ -126,14 +116,6 @@ export function defineOp<A extends unknown[], O, S extends unknown[], P extends 
   const fn = ((...args: A): O => runAs(name, () => impl(...args)).output) as Op<A, O>;
   Object.defineProperty(fn, "name", { value: name });
   const ext: Record<string, unknown> = { ...extras };
-  const shapeFn = ext["outputShape"];
-  if (typeof spec === "function" && typeof shapeFn === "function") {
-    ext["outputShape"] = (...a: unknown[]): unknown => {
-      const s = runAs(name, () => (shapeFn as (...b: unknown[]) => unknown)(...a));
-      if (Array.isArray(s)) checkAlloc(name, s as number[]);
-      return s;
-    };
-  }
   if (typeof spec !== "function") {
     ext["plan"] = (...s: S): P => runAs(name, () => spec.plan(...s));
     ext["planFor"] = (...a: A): P => runAs(name, () => spec.plan(...spec.planArgs(...a)));

@@ -41,7 +41,7 @@ function argsFor(m: PoolMethod, rank: 1 | 2 | 3): { args: unknown[]; x: Tensor; 
 const planned = listPools().flatMap((m) => m.dims.map((rank) => ({ m, rank, op: m.ops[rank] as Planned })));
 
 describe("one plan per op", () => {
-  it.each(planned.filter((c) => typeof c.op.planFor === "function").map((c) => [`${c.op.opName}`, c] as const))(
+  it.each(planned.map((c) => [`${c.op.opName}`, c] as const))(
     "%s: the plan is plain data, survives structuredClone, and its outShape is outputShape's and the forward's",
     (_name, { m, rank, op }) => {
       const { args, x, options } = argsFor(m, rank);
@@ -55,14 +55,8 @@ describe("one plan per op", () => {
     },
   );
 
-  it("ops still on the old form (options parsed by forward and by outputShape separately) are exactly these", () => {
-    const old = [...new Set(planned.filter((c) => typeof c.op.planFor !== "function").map((c) => c.op.opName))].sort();
-    expect(old).toEqual(PENDING);
+  it("every registered op has a plan (no op parses its options twice)", () => {
+    const without = [...new Set(planned.filter((c) => typeof c.op.planFor !== "function").map((c) => c.op.opName))];
+    expect(without).toEqual([]);
   });
 });
-
-/** Ops not yet converted to a plan (shrinks to [] as they are). */
-const PENDING: string[] = [
-  "bilinearPool", "compactBilinearPool", "covariancePool", "detailPreservingPool2d", "dynamicPool2d", "gatedMixPool2d",
-  "grassmannCompactPool", "grassmannPool", "lowRankBilinearPool", "s3Pool2d", "treePool2d",
-];

@@ -16,11 +16,8 @@
 import type { Axes3 } from "../geometry/plan.js";
 import type * as bilinear from "../ops/bilinearPool.js";
 import type * as compact from "../ops/compactBilinearPool.js";
-import type * as dpp from "../ops/detailPreservingPool.js";
-import type * as dynamic from "../ops/dynamicPool.js";
-import type * as generalized from "../ops/generalizedPool.js";
 import type * as lowRank from "../ops/lowRankBilinearPool.js";
-import type * as mixed from "../ops/mixedPool.js";
+import type * as mix from "./mix.js";
 import type * as region from "./region.js";
 import type * as scatter from "./scatter.js";
 import type * as stochastic from "./stochastic.js";
@@ -52,6 +49,8 @@ export interface FamilyKernels {
   "lpPool.forward": typeof weighted.lpForward;
   "lpPool.finishBackward": typeof weighted.lpFinishBackward;
   "lpPool.powBackward": typeof weighted.lpPowBackward;
+  "detailPreservingPool.forward": typeof weighted.dppForward;
+  "detailPreservingPool.backward": typeof weighted.dppBackward;
   // per-plane windows (src/kernels/window.ts)
   "fractionalMaxPool.forward": typeof window.fractionalMaxForward;
   // stochastic windows (src/kernels/stochastic.ts)
@@ -63,19 +62,18 @@ export interface FamilyKernels {
   "roiPool.backward": typeof region.roiPoolBackward;
   "roiAlign.forward": typeof region.roiAlignForward;
   "roiAlign.backward": typeof region.roiAlignBackward;
+  "dynamicPool.forward": typeof region.dynamicPoolForward;
+  "dynamicPool.backward": typeof region.dynamicPoolBackward;
   // scatter (src/kernels/scatter.ts)
   "maxUnpool.forward": typeof scatter.unpoolForward;
   "maxUnpool.backward": typeof scatter.unpoolBackward;
+  // mixing (src/kernels/mix.ts)
+  "mix.forward": typeof mix.mixForward;
+  "gatedMixPool.forward": typeof mix.gatedForward;
+  "gatedMixPool.backward": typeof mix.gatedBackward;
+  "treePool.forward": typeof mix.treeForward;
+  "treePool.backward": typeof mix.treeBackward;
   // Still beside their ops (to move into src/kernels/<family>.ts): typed by those functions all the same.
-  "mix.forward": typeof mixed.mixForward;
-  "gatedMixPool.forward": typeof generalized.gatedForward;
-  "gatedMixPool.backward": typeof generalized.gatedBackward;
-  "treePool.forward": typeof generalized.treeForward;
-  "treePool.backward": typeof generalized.treeBackward;
-  "detailPreservingPool.forward": typeof dpp.dppForward;
-  "detailPreservingPool.backward": typeof dpp.dppBackward;
-  "dynamicPool.forward": typeof dynamic.dynamicPoolForward;
-  "dynamicPool.backward": typeof dynamic.dynamicPoolBackward;
   "bilinear.signedSqrtL2": typeof bilinear.postForward;
   "bilinear.signedSqrtL2Backward": typeof bilinear.postBackward;
   "bilinearPool.gram": typeof bilinear.gramForward;

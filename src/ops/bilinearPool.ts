@@ -10,7 +10,7 @@ import { gemm, syrk, type NumArray } from "../linalg/gemm.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, FloatDType, TypedArray } from "../tensor/dtype.js";
-import { Tensor, fromArray } from "../tensor/tensor.js";
+import { Tensor, fromArray, zeros } from "../tensor/tensor.js";
 
 // ---------------------------------------------------------------------------------------------
 // Shared by the bilinear ops (not part of the public barrel)
@@ -222,6 +222,44 @@ function shapes(op: string, a: unknown, b: unknown): { fa: FeatureMap; fb: Featu
   return { fa, fb };
 }
 
+/** The plan of bilinear pooling: sizes, the pooling scale and the post-processing of the `[N, M·P]` vectors. */
+export interface BilinearPoolPlan {
+  readonly n: number;
+  readonly ca: number;
+  readonly cb: number;
+  readonly l: number;
+  readonly dim: number;
+  readonly scale: number;
+  readonly post: PostPlan;
+  readonly outShape: readonly number[];
+}
+
+/**
+ * The one plan of bilinear pooling: `[N, M·P]` for a `[N, M, ...]` and b `[N, P, ...]`; `[N, M²]` when
+ * b is omitted (null). Options are optional (outputShape does not need them).
+ */
+function planBilinear(aShape: readonly number[], bShape?: readonly number[] | null, options?: BilinearPoolOptions): BilinearPoolPlan {
+  const op = "bilinearPool";
+  featureShape(op, "a", aShape);
+  if (bShape) {
+    featureShape(op, "b", bShape);
+    // As pairedFeatureMap: b must share a's batch size and spatial size.
+    if (bShape.length !== aShape.length || bShape.some((v, i) => i !== 1 && v !== aShape[i])) {
+      const want = `[${[aShape[0], "C", ...aShape.slice(2)].join(", ")}]`;
+      throw new PoolkitRangeError(op, `b must have the batch size and spatial size of a ${want}, got shape ${show(bShape)}`);
+    }
+  }
+  const o = expectOptions<BilinearPoolOptions>(op, options, KNOWN);
+  const pooling = enumOption(op, "pooling", o.pooling, ["sum", "mean"] as const, "sum");
+  const post = postOptions(op, o);
+  const n = aShape[0] ?? 0;
+  const ca = aShape[1] ?? 0;
+  const cb = bShape ? (bShape[1] ?? 0) : ca;
+  const l = aShape.slice(2).reduce((p, d) => p * d, 1);
+  const dim = ca * cb;
+  return { n, ca, cb, l, dim, scale: pooling === "mean" ? 1 / l : 1, post: { rows: n, dim, stride: 1, ...post }, outShape: [n, dim] };
+}
+
 /**
  * Bilinear (B-CNN) pooling of one or two feature maps (Lin, RoyChowdhury & Maji, "Bilinear CNN
  * Models for Fine-grained Visual Recognition", ICCV 2015).
@@ -253,59 +291,43 @@ function shapes(op: string, a: unknown, b: unknown): { fa: FeatureMap; fb: Featu
  * const { output, backward } = bilinearPool.vjp(a, b, { pooling: "mean" });  // output [2, 32]
  * const [da, db] = backward(randn([2, 32]));          // homogeneous bilinearPool.vjp(a): [da] only
  */
-export const bilinearPool = defineOp(
-  "bilinearPool",
-  (a: Tensor, b?: Tensor | BilinearPoolOptions | null, options?: BilinearPoolOptions) => {
+export const bilinearPool = defineOp("bilinearPool", {
+  planArgs: (
+    a: Tensor,
+    b?: Tensor | BilinearPoolOptions | null,
+    options?: BilinearPoolOptions,
+  ): [readonly number[], readonly number[] | null, BilinearPoolOptions | undefined] => {
     const op = "bilinearPool";
     const split = splitOptionalSecond<BilinearPoolOptions>(op, b, options);
-    const o = expectOptions<BilinearPoolOptions>(op, split.opts, KNOWN);
-    const pooling = enumOption(op, "pooling", o.pooling, ["sum", "mean"] as const, "sum");
-    const post = postOptions(op, o);
-    const { fa, fb } = shapes(op, a, split.y);
-    const bT = split.y;
-    const n = fa.n;
-    const ca = fa.c;
-    const cb = fb ? fb.c : fa.c;
-    const l = fa.l;
-    const dim = ca * cb;
-    const scale = pooling === "mean" ? 1 / l : 1;
-    const dtype = fa.dtype;
-
-    const v = allocArray(dtype, n * dim);
-    kernel("bilinearPool.gram", dtype, gramForward)(a.data, bT ? bT.data : a.data, v, n, ca, cb, l, scale, bT === null);
-    const plan: PostPlan = { rows: n, dim, stride: 1, ...post };
-    const u = allocArray(dtype, n * dim);
-    const z = allocArray(dtype, n * dim);
-    const norms = kernel("bilinear.signedSqrtL2", dtype, postForward)(plan, v, u, z);
+    shapes(op, a, split.y); // dtypes and shapes of both streams, in order
+    return [a.shape, split.y ? split.y.shape : null, split.opts];
+  },
+  plan: planBilinear,
+  forward: (plan, a, b) => {
+    const bT = b instanceof Tensor ? b : null;
+    const { n, ca, cb, l, dim, scale } = plan;
+    const dtype = a.dtype as FloatDType;
+    // v and u (kept for backward) and the output z where the backend keeps tensors (zero-filled, as the
+    // kernels were written against); views read at each call
+    const v = zeros([n * dim], dtype);
+    kernel("bilinearPool.gram", dtype, gramForward)(a.data, bT ? bT.data : a.data, v.data as FloatArray, n, ca, cb, l, scale, bT === null);
+    const u = zeros([n * dim], dtype);
+    const z = zeros(plan.outShape, dtype);
+    const norms = kernel("bilinear.signedSqrtL2", dtype, postForward)(plan.post, v.data as FloatArray, u.data as FloatArray, z.data as FloatArray);
 
     return {
-      output: fromArray(z, [n, dim]),
+      output: z,
       backward: (dz: Tensor) => {
-        const g = allocArray(dtype, n * dim);
-        kernel("bilinear.signedSqrtL2Backward", dtype, postBackward)(plan, v, u, norms, dz.data, g);
-        const da = allocArray(dtype, a.size);
-        const db = bT ? allocArray(dtype, bT.size) : null;
-        kernel("bilinearPool.gramBackward", dtype, gramBackward)(g, a.data, bT ? bT.data : a.data, da, db, n, ca, cb, l, scale);
-        return bT && db ? [fromArray(da, a.shape), fromArray(db, bT.shape)] : [fromArray(da, a.shape)];
+        const g = zeros([n * dim], dtype);
+        kernel("bilinear.signedSqrtL2Backward", dtype, postBackward)(plan.post, v.data as FloatArray, u.data as FloatArray, norms, dz.data, g.data as FloatArray);
+        const da = zeros(a.shape, dtype);
+        const db = bT ? zeros(bT.shape, dtype) : null;
+        kernel("bilinearPool.gramBackward", dtype, gramBackward)(
+          g.data as FloatArray, a.data, bT ? bT.data : a.data, da.data as FloatArray, db ? (db.data as FloatArray) : null, n, ca, cb, l, scale,
+        );
+        g.dispose();
+        return db ? [da, db] : [da];
       },
     };
   },
-  {
-    /** `[N, M·P]` for a `[N, M, ...]` and b `[N, P, ...]`; `[N, M²]` when b is omitted. */
-    outputShape(aShape: readonly number[], bShape?: readonly number[] | null): number[] {
-      featureShape("bilinearPool", "a", aShape);
-      if (bShape) {
-        featureShape("bilinearPool", "b", bShape);
-        // As pairedFeatureMap: b must share a's batch size and spatial size.
-        if (bShape.length !== aShape.length || bShape.some((v, i) => i !== 1 && v !== aShape[i])) {
-          const want = `[${[aShape[0], "C", ...aShape.slice(2)].join(", ")}]`;
-          throw new PoolkitRangeError("bilinearPool", `b must have the batch size and spatial size of a ${want}, got shape ${show(bShape)}`);
-        }
-      }
-      const n = aShape[0] ?? 0;
-      const ca = aShape[1] ?? 0;
-      const cb = bShape ? (bShape[1] ?? 0) : ca;
-      return [n, ca * cb];
-    },
-  },
-);
+});

@@ -10,9 +10,9 @@ import { gemm } from "../linalg/gemm.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import { runAs } from "../tensor/limits.js";
-import type { FloatArray, TypedArray } from "../tensor/dtype.js";
+import type { FloatArray, FloatDType, TypedArray } from "../tensor/dtype.js";
 import { Generator } from "../tensor/random.js";
-import { Tensor, fromArray } from "../tensor/tensor.js";
+import { Tensor, fromArray, zeros } from "../tensor/tensor.js";
 import {
   POST_KEYS, featureMap, featureShape, pairedFeatureMap, postBackward, postForward, postOptions, splitOptionalSecond,
   type PostOptions, type PostPlan,
@@ -559,6 +559,45 @@ function outShape(n: number, spatial: readonly number[], d: number, sumPool: boo
   return sumPool ? [n, d] : [n, d, ...spatial];
 }
 
+/** The plan of compact bilinear pooling: sizes, the resolved projections (drawn from the seed or given), pooling and post-processing. */
+export interface CompactBilinearPoolPlan {
+  readonly n: number;
+  readonly c1: number;
+  readonly c2: number;
+  readonly l: number;
+  readonly bBroadcast: boolean;
+  readonly sumPool: boolean;
+  readonly params: ParamArrays;
+  readonly post: PostPlan;
+  readonly outShape: readonly number[];
+}
+
+/**
+ * The one plan of compact bilinear pooling: `[N, d]` (sumPool, default) or `[N, d, ...spatial]`,
+ * d = outputDim (or params.outputDim). `bShape` is the second stream's shape (null or left out: b = a).
+ */
+function planCompact(aShape: readonly number[], options: CompactBilinearPoolOptions, bShape?: readonly number[] | null): CompactBilinearPoolPlan {
+  const op = "compactBilinearPool";
+  featureShape(op, "a", aShape);
+  const o = expectOptions<CompactBilinearPoolOptions>(op, options, KNOWN);
+  const post = postOptions(op, o);
+  const sumPool = boolOption(op, "sumPool", o.sumPool, true);
+  const n = aShape[0] ?? 0;
+  const spatial = aShape.slice(2);
+  const l = spatial.reduce((p, q) => p * q, 1);
+  const c1 = aShape[1] ?? 0;
+  const c2 = bShape ? (bShape[1] ?? 0) : c1;
+  const bBroadcast = bShape !== null && bShape !== undefined && bShape.length === 2 && spatial.length > 0;
+  // the projections are part of the plan: seeded draws (cached; the global generator is never used) or the given params
+  const params = resolveParams(op, o, c1, c2);
+  const d = params.d;
+  return {
+    n, c1, c2, l, bBroadcast, sumPool, params,
+    post: { rows: sumPool ? n : n * l, dim: d, stride: sumPool ? 1 : l, ...post },
+    outShape: outShape(n, spatial, d, sumPool),
+  };
+}
+
 /**
  * Compact bilinear pooling: a d-dimensional random feature map whose inner products approximate
  * the bilinear (outer-product) features' — <φ(x), φ(y)> ≈ <x, y>² per location pair — without
@@ -607,63 +646,61 @@ function outShape(n: number, spatial: readonly number[], d: number, sumPool: boo
  * const m = compactBilinearPool(img, question, { outputDim: 16000 });       // MCB
  * const r = compactBilinearPool(x, { outputDim: 4096, method: "random-maclaurin", seed: 3 });
  */
-export const compactBilinearPool = defineOp(
-  "compactBilinearPool",
-  (a: Tensor, b?: Tensor | CompactBilinearPoolOptions | null, options?: CompactBilinearPoolOptions) => {
+export const compactBilinearPool = defineOp("compactBilinearPool", {
+  planArgs: (
+    a: Tensor,
+    b?: Tensor | CompactBilinearPoolOptions | null,
+    options?: CompactBilinearPoolOptions,
+  ): [readonly number[], CompactBilinearPoolOptions, readonly number[] | null] => {
     const op = "compactBilinearPool";
     const split = splitOptionalSecond<CompactBilinearPoolOptions>(op, b, options);
-    const o = expectOptions<CompactBilinearPoolOptions>(op, split.opts, KNOWN);
     const fa = featureMap(op, "a", a);
-    const bT = split.y;
-    const fb = bT === null ? fa : pairedFeatureMap(op, "b", bT, fa, "a", true);
-    const bBroadcast = fb.spatial.length === 0 && fa.spatial.length > 0;
-    const post = postOptions(op, o);
-    const sumPool = boolOption(op, "sumPool", o.sumPool, true);
-    const p = resolveParams(op, o, fa.c, fb.c);
+    if (split.y !== null) pairedFeatureMap(op, "b", split.y, fa, "a", true);
+    return [a.shape, split.opts as CompactBilinearPoolOptions, split.y ? split.y.shape : null];
+  },
+  plan: planCompact,
+  forward: (plan, a, b) => {
+    const bT = b instanceof Tensor ? b : null;
+    const { n, c1, c2, l, bBroadcast, sumPool, params: p } = plan;
     const d = p.d;
-    const { n, l, dtype } = fa;
-    const c1 = fa.c;
-    const c2 = fb.c;
-    const bData = (bT ?? a).data;
-
-    const v = allocArray(dtype, sumPool ? n * d : n * d * l);
+    const dtype = a.dtype as FloatDType;
+    const size = sumPool ? n * d : n * d * l;
+    // v and u (kept for backward) and the output z where the backend keeps tensors (zero-filled, as the
+    // kernels were written against); views read at each call
+    const v = zeros([size], dtype);
     // Tensor Sketch: entries cleaned to exactly 0 (see roundoffBound); constant, so no gradient
-    const zeroed = allocArray("int32", p.method === "tensor-sketch" ? v.length : 0);
+    const zeroed = zeros([p.method === "tensor-sketch" ? size : 0], "int32");
     if (p.method === "tensor-sketch") {
-      kernel("compactBilinearPool.tensorSketch", dtype, tensorSketchForward)(a.data, bData, v, n, c1, c2, l, bBroadcast, d, p.h1, p.s1, p.h2, p.s2, zeroed, sumPool);
+      kernel("compactBilinearPool.tensorSketch", dtype, tensorSketchForward)(
+        a.data, (bT ?? a).data, v.data as FloatArray, n, c1, c2, l, bBroadcast, d, p.h1, p.s1, p.h2, p.s2, zeroed.data as Int32Array, sumPool,
+      );
     } else {
-      kernel("compactBilinearPool.randomMaclaurin", dtype, randomMaclaurinForward)(a.data, bData, v, n, c1, c2, l, bBroadcast, d, p.w1, p.w2, sumPool);
+      kernel("compactBilinearPool.randomMaclaurin", dtype, randomMaclaurinForward)(a.data, (bT ?? a).data, v.data as FloatArray, n, c1, c2, l, bBroadcast, d, p.w1, p.w2, sumPool);
     }
-    const plan: PostPlan = { rows: sumPool ? n : n * l, dim: d, stride: sumPool ? 1 : l, ...post };
-    const u = allocArray(dtype, v.length);
-    const z = allocArray(dtype, v.length);
-    const norms = kernel("bilinear.signedSqrtL2", dtype, postForward)(plan, v, u, z);
+    const u = zeros([size], dtype);
+    const z = zeros(plan.outShape, dtype);
+    const norms = kernel("bilinear.signedSqrtL2", dtype, postForward)(plan.post, v.data as FloatArray, u.data as FloatArray, z.data as FloatArray);
 
     return {
-      output: fromArray(z, outShape(n, fa.spatial, d, sumPool)),
+      output: z,
       backward: (dz: Tensor) => {
-        const g = allocArray(dtype, v.length);
-        kernel("bilinear.signedSqrtL2Backward", dtype, postBackward)(plan, v, u, norms, dz.data, g);
-        const da = allocArray(dtype, a.size);
-        const db = bT ? allocArray(dtype, bT.size) : null;
-        const bNow = (bT ?? a).data;
+        const g = zeros([size], dtype);
+        kernel("bilinear.signedSqrtL2Backward", dtype, postBackward)(plan.post, v.data as FloatArray, u.data as FloatArray, norms, dz.data, g.data as FloatArray);
+        const da = zeros(a.shape, dtype);
+        const db = bT ? zeros(bT.shape, dtype) : null;
+        const dbd = (): FloatArray | null => (db ? (db.data as FloatArray) : null);
         if (p.method === "tensor-sketch") {
-          kernel("compactBilinearPool.tensorSketchBackward", dtype, tensorSketchBackward)(g, a.data, bNow, da, db, n, c1, c2, l, bBroadcast, d, p.h1, p.s1, p.h2, p.s2, zeroed, sumPool);
+          kernel("compactBilinearPool.tensorSketchBackward", dtype, tensorSketchBackward)(
+            g.data as FloatArray, a.data, (bT ?? a).data, da.data as FloatArray, dbd(), n, c1, c2, l, bBroadcast, d, p.h1, p.s1, p.h2, p.s2, zeroed.data as Int32Array, sumPool,
+          );
         } else {
-          kernel("compactBilinearPool.randomMaclaurinBackward", dtype, randomMaclaurinBackward)(g, a.data, bNow, da, db, n, c1, c2, l, bBroadcast, d, p.w1, p.w2, sumPool);
+          kernel("compactBilinearPool.randomMaclaurinBackward", dtype, randomMaclaurinBackward)(
+            g.data as FloatArray, a.data, (bT ?? a).data, da.data as FloatArray, dbd(), n, c1, c2, l, bBroadcast, d, p.w1, p.w2, sumPool,
+          );
         }
-        return bT && db ? [fromArray(da, a.shape), fromArray(db, bT.shape)] : [fromArray(da, a.shape)];
+        g.dispose();
+        return db ? [da, db] : [da];
       },
     };
   },
-  {
-    /** `[N, d]` (sumPool, default) or `[N, d, ...spatial]`, d = outputDim (or params.outputDim). */
-    outputShape(aShape: readonly number[], options: CompactBilinearPoolOptions): number[] {
-      const op = "compactBilinearPool";
-      featureShape(op, "a", aShape);
-      const o = expectOptions<CompactBilinearPoolOptions>(op, options, KNOWN);
-      const { d } = resolveDim(op, o);
-      return outShape(aShape[0] ?? 0, aShape.slice(2), d, boolOption(op, "sumPool", o.sumPool, true));
-    },
-  },
-);
+});

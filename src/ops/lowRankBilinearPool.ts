@@ -8,8 +8,8 @@ import { kernel } from "../kernels/registry.js";
 import { gemm, type NumArray } from "../linalg/gemm.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
-import type { FloatArray, TypedArray } from "../tensor/dtype.js";
-import { Tensor, fromArray } from "../tensor/tensor.js";
+import type { FloatArray, FloatDType, TypedArray } from "../tensor/dtype.js";
+import { Tensor, zeros } from "../tensor/tensor.js";
 import { featureMap, featureShape, type FeatureMap } from "./bilinearPool.js";
 
 export interface LowRankBilinearPoolOptions {
@@ -330,6 +330,62 @@ export function mlbBackward(
 // The op
 // ---------------------------------------------------------------------------------------------
 
+/** The plan of low-rank bilinear pooling: sizes, rank, outputs, pooling mode and activation. */
+export interface LowRankBilinearPoolPlan {
+  readonly n: number;
+  readonly cx: number;
+  readonly cy: number;
+  readonly l: number;
+  readonly yStep: number;
+  readonly rank: number;
+  readonly outDim: number;
+  readonly mode: number;
+  readonly tanh: number;
+  readonly outShape: readonly number[];
+}
+
+/**
+ * The one plan of low-rank bilinear pooling: `[N, O]` (mean / sum pooling) or `[N, O, ...spatial]`
+ * (`"none"`), O = rows of P. The forward pass also passes y's and U's shapes (checked with the
+ * tensors); `outputShape` needs x's and P's only.
+ */
+function planLowRank(
+  xShape: readonly number[], pShape: readonly number[], options?: LowRankBilinearPoolOptions, yShape?: readonly number[], uShape?: readonly number[],
+): LowRankBilinearPoolPlan {
+  const op = "lowRankBilinearPool";
+  featureShape(op, "x", xShape);
+  // The checks of the forward pass that the shapes known here allow: options, P a non-empty [O, rank] matrix.
+  const o = expectOptions<LowRankBilinearPoolOptions>(op, options, KNOWN);
+  const pooling = enumOption(op, "pooling", o.pooling, POOLING, "mean");
+  const activation = enumOption(op, "activation", o.activation, ["tanh", "identity"] as const, "tanh");
+  if (!Array.isArray(pShape) || pShape.length !== 2 || !pShape.every((d) => Number.isInteger(d) && d >= 1)) {
+    throw new PoolkitRangeError(op, `P must be a matrix [outputs, rank] with positive sizes, got shape ${show(pShape)}`);
+  }
+  const [outDim, rank] = pShape as [number, number];
+  if (o.rank !== undefined && numberOption(op, "rank", o.rank, 0, { integer: true, min: 1 }) !== rank) {
+    // with the tensors at hand the rank is U's rows (the same number: P was checked against U)
+    const which = uShape ? `U's ${rank} rows (U shape ${show(uShape)})` : `P's ${rank} columns (P shape ${show(pShape)})`;
+    throw new PoolkitRangeError(op, `rank ${show(o.rank)} does not match ${which}`);
+  }
+  if (o.outputDim !== undefined && numberOption(op, "outputDim", o.outputDim, 0, { integer: true, min: 1 }) !== outDim) {
+    throw new PoolkitRangeError(op, `outputDim ${show(o.outputDim)} does not match P's ${outDim} rows (P shape ${show(pShape)})`);
+  }
+  const spatial = xShape.slice(2);
+  const yb = yShape ?? xShape;
+  return {
+    n: xShape[0] ?? 0,
+    cx: xShape[1] ?? 0,
+    cy: yb[1] ?? 0,
+    l: spatial.reduce((q, d) => q * d, 1),
+    yStep: yb.length === 2 && spatial.length > 0 ? 0 : 1,
+    rank,
+    outDim,
+    mode: MODE[pooling],
+    tanh: activation === "tanh" ? 1 : 0,
+    outShape: outShape(xShape[0] ?? 0, spatial, outDim, pooling),
+  };
+}
+
 /**
  * Low-rank bilinear pooling, MLB form (Kim, On, Lim, Kim, Ha & Zhang, "Hadamard Product for
  * Low-rank Bilinear Pooling", ICLR 2017): a rank-d factorisation of a bilinear map between two
@@ -372,77 +428,51 @@ export function mlbBackward(
  * const { backward } = lowRankBilinearPool.vjp(x, q, U, V, P, null, null, null, { pooling: "sum" });
  * const [dx, dq, dU, dV, dP] = backward(randn([2, 10]));
  */
-export const lowRankBilinearPool = defineOp(
-  "lowRankBilinearPool",
-  (
+export const lowRankBilinearPool = defineOp("lowRankBilinearPool", {
+  planArgs: (
     x: Tensor, y: Tensor, U: Tensor, V: Tensor, P: Tensor,
     bU?: Tensor | null, bV?: Tensor | null, bP?: Tensor | null, options?: LowRankBilinearPoolOptions,
-  ) => {
-    const op = "lowRankBilinearPool";
-    const o = expectOptions<LowRankBilinearPoolOptions>(op, options, KNOWN);
-    const pooling = enumOption(op, "pooling", o.pooling, POOLING, "mean");
-    const activation = enumOption(op, "activation", o.activation, ["tanh", "identity"] as const, "tanh");
-    const wantRank = o.rank === undefined ? undefined : numberOption(op, "rank", o.rank, 0, { integer: true, min: 1 });
-    const wantOut = o.outputDim === undefined ? undefined : numberOption(op, "outputDim", o.outputDim, 0, { integer: true, min: 1 });
-    const geo = geometry(op, x, y, U, V, P, [bU, bV, bP]);
-    const { fx, cy, rank, outDim } = geo;
-    if (wantRank !== undefined && wantRank !== rank) throw new PoolkitRangeError(op, `rank ${wantRank} does not match U's ${rank} rows (U shape ${show(U.shape)})`);
-    if (wantOut !== undefined && wantOut !== outDim) throw new PoolkitRangeError(op, `outputDim ${wantOut} does not match P's ${outDim} rows (P shape ${show(P.shape)})`);
-    const { n, c: cx, l, dtype } = fx;
-    const yStep = geo.yBroadcast ? 0 : 1;
-    const mode = MODE[pooling];
-    const tanh = activation === "tanh" ? 1 : 0;
+  ): [readonly number[], readonly number[], LowRankBilinearPoolOptions | undefined, readonly number[], readonly number[]] => {
+    geometry("lowRankBilinearPool", x, y, U, V, P, [bU, bV, bP]);
+    return [x.shape, P.shape, options, y.shape, U.shape];
+  },
+  plan: planLowRank,
+  forward: (plan, x, y, U, V, P, bU, bV, bP) => {
+    const { n, cx, cy, l, yStep, rank, outDim, mode, tanh } = plan;
+    const dtype = x.dtype as FloatDType;
     const bu = bU ?? null;
     const bv = bV ?? null;
     const bp = bP ?? null;
-
-    const out = allocArray(dtype, pooling === "none" ? n * outDim * l : n * outDim);
+    // the output where the backend keeps tensors (zero-filled, as the kernel was written against); views read at each call
+    const output = zeros(plan.outShape, dtype);
     kernel("lowRankBilinearPool.forward", dtype, mlbForward)(
-      x.data, y.data, U.data, V.data, P.data, bu?.data ?? null, bv?.data ?? null, bp?.data ?? null, out,
+      x.data, y.data, U.data, V.data, P.data, bu?.data ?? null, bv?.data ?? null, bp?.data ?? null, output.data as FloatArray,
       n, cx, cy, l, yStep, rank, outDim, mode, tanh,
     );
     return {
-      output: fromArray(out, outShape(n, fx.spatial, outDim, pooling)),
+      output,
       backward: (g: Tensor) => {
-        const dx = allocArray(dtype, x.size);
-        const dy = allocArray(dtype, y.size);
-        const dU = allocArray(dtype, U.size);
-        const dV = allocArray(dtype, V.size);
-        const dP = allocArray(dtype, P.size);
-        const dbu = allocArray(dtype, rank);
-        const dbv = allocArray(dtype, rank);
-        const dbp = allocArray(dtype, outDim);
+        const dx = zeros(x.shape, dtype);
+        const dy = zeros(y.shape, dtype);
+        const dU = zeros(U.shape, dtype);
+        const dV = zeros(V.shape, dtype);
+        const dP = zeros(P.shape, dtype);
+        const dbu = zeros([rank], dtype);
+        const dbv = zeros([rank], dtype);
+        const dbp = zeros([outDim], dtype);
+        const d = (t: Tensor): FloatArray => t.data as FloatArray;
         kernel("lowRankBilinearPool.backward", dtype, mlbBackward)(
           g.data, x.data, y.data, U.data, V.data, P.data, bu?.data ?? null, bv?.data ?? null,
-          dx, dy, dU, dV, dP, dbu, dbv, dbp, n, cx, cy, l, yStep, rank, outDim, mode, tanh,
+          d(dx), d(dy), d(dU), d(dV), d(dP), d(dbu), d(dbv), d(dbp), n, cx, cy, l, yStep, rank, outDim, mode, tanh,
         );
-        return [
-          fromArray(dx, x.shape), fromArray(dy, y.shape), fromArray(dU, U.shape), fromArray(dV, V.shape), fromArray(dP, P.shape),
-          bu ? fromArray(dbu, bu.shape) : null, bv ? fromArray(dbv, bv.shape) : null, bp ? fromArray(dbp, bp.shape) : null,
-        ];
+        // a bias's shape is [rank] or [outDim], as these gradients (geometry() checked it)
+        const bias = (b: Tensor | null, t: Tensor): Tensor | null => {
+          if (b) return t;
+          t.dispose();
+          return null;
+        };
+        return [dx, dy, dU, dV, dP, bias(bu, dbu), bias(bv, dbv), bias(bp, dbp)];
       },
     };
   },
-  {
-    /** `[N, O]` (mean / sum pooling) or `[N, O, ...spatial]` (`"none"`), O = rows of P. */
-    outputShape(xShape: readonly number[], pShape: readonly number[], options?: LowRankBilinearPoolOptions): number[] {
-      const op = "lowRankBilinearPool";
-      featureShape(op, "x", xShape);
-      // The checks of the forward pass that the shapes known here allow: options, P a non-empty [O, rank] matrix.
-      const o = expectOptions<LowRankBilinearPoolOptions>(op, options, KNOWN);
-      const pooling = enumOption(op, "pooling", o.pooling, POOLING, "mean");
-      enumOption(op, "activation", o.activation, ["tanh", "identity"] as const, "tanh");
-      if (!Array.isArray(pShape) || pShape.length !== 2 || !pShape.every((d) => Number.isInteger(d) && d >= 1)) {
-        throw new PoolkitRangeError(op, `P must be a matrix [outputs, rank] with positive sizes, got shape ${show(pShape)}`);
-      }
-      const [outDim, rank] = pShape as [number, number];
-      if (o.rank !== undefined && numberOption(op, "rank", o.rank, 0, { integer: true, min: 1 }) !== rank) {
-        throw new PoolkitRangeError(op, `rank ${show(o.rank)} does not match P's ${rank} columns (P shape ${show(pShape)})`);
-      }
-      if (o.outputDim !== undefined && numberOption(op, "outputDim", o.outputDim, 0, { integer: true, min: 1 }) !== outDim) {
-        throw new PoolkitRangeError(op, `outputDim ${show(o.outputDim)} does not match P's ${outDim} rows (P shape ${show(pShape)})`);
-      }
-      return outShape(xShape[0] ?? 0, xShape.slice(2), outDim, pooling);
-    },
-  },
-);
+});

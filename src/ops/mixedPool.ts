@@ -8,6 +8,7 @@ import { boolOption, enumOption, expectOptions, expectTensor, spatialShapeInput 
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { planSlidingFor, slidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
 import type { WindowPlan } from "../geometry/plan.js";
+import { mixForward } from "../kernels/mix.js";
 import { kernel } from "../kernels/registry.js";
 import { avgDivisors } from "../geometry/divisors.js";
 import { avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
@@ -93,17 +94,6 @@ export function maxAvgMaps(x: Tensor, plan: WindowPlan, div: Float64Array): MaxA
   kernel("maxWindows.forward", dtype, maxWindowsForward)(x.data as FloatArray, mx.data as FloatArray, idx.data as Int32Array, plan.planes, plan.axes);
   kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, av.data as FloatArray, plan.planes, plan.axes, div);
   return { mx, idx, av, div };
-}
-
-/**
- * y = w·max + (1 − w)·avg per output element. w ∈ {0, 1} selects (so the output is exactly the max or
- * the average, even when the other branch is ±∞/NaN); other w blend.
- */
-export function mixForward(mx: FloatArray, av: FloatArray, w: Float64Array, y: FloatArray): void {
-  for (let i = 0; i < y.length; i++) {
-    const a = w[i] as number;
-    y[i] = a === 1 ? (mx[i] as number) : a === 0 ? (av[i] as number) : a * (mx[i] as number) + (1 - a) * (av[i] as number);
-  }
 }
 
 /** dx += maxBackward(w·dy) + avgBackward((1 − w)·dy) over the plan's windows (dx zero-filled by the caller). */

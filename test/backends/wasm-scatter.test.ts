@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
 import { kernel } from "../../src/kernels/registry.js";
 import * as pk from "../../src/index.js";
-import { mixForward } from "../../src/ops/mixedPool.js";
+import { mixForward } from "../../src/kernels/mix.js";
 import { roiPoolForward } from "../../src/kernels/region.js";
 import { stochasticEvalForward } from "../../src/kernels/stochastic.js";
 import { Generator } from "../../src/tensor/random.js";
