@@ -14,9 +14,7 @@
  * a view of its linear memory into a pointer (`byteOffset`) and copies anything else in.
  */
 import type { Axes3 } from "../geometry/plan.js";
-import type * as bilinear from "../ops/bilinearPool.js";
-import type * as compact from "../ops/compactBilinearPool.js";
-import type * as lowRank from "../ops/lowRankBilinearPool.js";
+import type * as bilinear from "./bilinear.js";
 import type * as mix from "./mix.js";
 import type * as region from "./region.js";
 import type * as scatter from "./scatter.js";
@@ -73,17 +71,17 @@ export interface FamilyKernels {
   "gatedMixPool.backward": typeof mix.gatedBackward;
   "treePool.forward": typeof mix.treeForward;
   "treePool.backward": typeof mix.treeBackward;
-  // Still beside their ops (to move into src/kernels/<family>.ts): typed by those functions all the same.
+  // bilinear (src/kernels/bilinear.ts)
   "bilinear.signedSqrtL2": typeof bilinear.postForward;
   "bilinear.signedSqrtL2Backward": typeof bilinear.postBackward;
   "bilinearPool.gram": typeof bilinear.gramForward;
   "bilinearPool.gramBackward": typeof bilinear.gramBackward;
-  "compactBilinearPool.tensorSketch": typeof compact.tensorSketchForward;
-  "compactBilinearPool.tensorSketchBackward": typeof compact.tensorSketchBackward;
-  "compactBilinearPool.randomMaclaurin": typeof compact.randomMaclaurinForward;
-  "compactBilinearPool.randomMaclaurinBackward": typeof compact.randomMaclaurinBackward;
-  "lowRankBilinearPool.forward": typeof lowRank.mlbForward;
-  "lowRankBilinearPool.backward": typeof lowRank.mlbBackward;
+  "compactBilinearPool.tensorSketch": typeof bilinear.tensorSketchForward;
+  "compactBilinearPool.tensorSketchBackward": typeof bilinear.tensorSketchBackward;
+  "compactBilinearPool.randomMaclaurin": typeof bilinear.randomMaclaurinForward;
+  "compactBilinearPool.randomMaclaurinBackward": typeof bilinear.randomMaclaurinBackward;
+  "lowRankBilinearPool.forward": typeof bilinear.mlbForward;
+  "lowRankBilinearPool.backward": typeof bilinear.mlbBackward;
 }
 
 /** Every kernel's signature, by kernel name. */

@@ -5,12 +5,11 @@
  */
 import { boolOption, enumOption, expectFloatTensor, expectOptions, numberOption, expectShapeArray } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { gramBackward, gramForward, postBackward, postForward, type PostPlan } from "../kernels/bilinear.js";
 import { kernel } from "../kernels/registry.js";
-import { gemm, syrk, type NumArray } from "../linalg/gemm.js";
 import { defineOp } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
-import type { FloatArray, FloatDType, TypedArray } from "../tensor/dtype.js";
-import { Tensor, fromArray, zeros } from "../tensor/tensor.js";
+import type { FloatArray, FloatDType } from "../tensor/dtype.js";
+import { Tensor, zeros } from "../tensor/tensor.js";
 
 // ---------------------------------------------------------------------------------------------
 // Shared by the bilinear ops (not part of the public barrel)
@@ -62,73 +61,6 @@ export function pairedFeatureMap(op: string, name: string, y: unknown, first: Fe
   return f;
 }
 
-/**
- * Signed square root and L2 normalisation applied to `rows` vectors of length `dim`. Vector r is the
- * pair (n, l) = (⌊r/stride⌋, r mod stride) and starts at n·dim·stride + l.
- */
-export interface PostPlan {
-  readonly rows: number;
-  readonly dim: number;
-  /** Distance between consecutive elements of a vector: 1 for `[N, D]`, L for `[N, D, ...spatial]`. */
-  readonly stride: number;
-  readonly signedSqrt: boolean;
-  readonly l2: boolean;
-  readonly sqrtEps: number;
-  readonly l2Eps: number;
-}
-
-function rowStart(p: PostPlan, r: number): number {
-  const n = Math.floor(r / p.stride);
-  return n * p.dim * p.stride + (r - n * p.stride);
-}
-
-/**
- * v → u = sign(v)√|v| (if signedSqrt) → z = u / √(Σu² + l2Eps) (if l2). Writes u and z; returns the
- * norms n per vector (1 when l2 is off). The forward has no ε inside the √ (official B-CNN
- * `vl_nnsqrt`); the backward uses one (below).
- */
-export function postForward(p: PostPlan, v: FloatArray, u: FloatArray, z: FloatArray): Float64Array {
-  const norms = allocArray("float64", p.rows);
-  const { dim, stride } = p;
-  for (let r = 0; r < p.rows; r++) {
-    const o = rowStart(p, r);
-    let ss = 0;
-    for (let k = 0, i = o; k < dim; k++, i += stride) {
-      const x = v[i] as number;
-      const y = p.signedSqrt ? (x < 0 ? -Math.sqrt(-x) : Math.sqrt(x)) : x;
-      u[i] = y;
-      ss += (u[i] as number) * (u[i] as number);
-    }
-    const n = p.l2 ? Math.sqrt(ss + p.l2Eps) : 1;
-    norms[r] = n;
-    const inv = 1 / n;
-    for (let k = 0, i = o; k < dim; k++, i += stride) z[i] = (u[i] as number) * inv;
-  }
-  return norms;
-}
-
-/**
- * Backward of {@link postForward}: dz → du = dz/n − u (uᵀdz)/n³ (L2, exact) → dv = du · 0.5/√(|v| + sqrtEps)
- * (signed √). The exact derivative 0.5/√|v| is infinite at v = 0, so ε goes inside the √ in the
- * backward only, as in the official B-CNN `vl_nnsqrt` (ε = 1e-8): relative deviation ε/(2|v|).
- */
-export function postBackward(p: PostPlan, v: FloatArray, u: FloatArray, norms: Float64Array, dz: TypedArray, dv: FloatArray): void {
-  const { dim, stride } = p;
-  for (let r = 0; r < p.rows; r++) {
-    const o = rowStart(p, r);
-    const n = norms[r] as number;
-    let ug = 0;
-    if (p.l2) for (let k = 0, i = o; k < dim; k++, i += stride) ug += (u[i] as number) * (dz[i] as number);
-    const c = p.l2 ? ug / (n * n * n) : 0;
-    const inv = 1 / n;
-    for (let k = 0, i = o; k < dim; k++, i += stride) {
-      let g = p.l2 ? (dz[i] as number) * inv - (u[i] as number) * c : (dz[i] as number);
-      if (p.signedSqrt) g *= 0.5 / Math.sqrt(Math.abs(v[i] as number) + p.sqrtEps);
-      dv[i] = g;
-    }
-  }
-}
-
 export interface PostOptions {
   /** Signed square root sign(v)·√|v| of every entry (default true). */
   signedSqrt?: boolean;
@@ -161,48 +93,6 @@ export function splitOptionalSecond<O>(op: string, second: unknown, opts: unknow
   if (second instanceof Tensor) return { y: second, opts: opts as O | undefined };
   if (typeof second === "object" && !Array.isArray(second) && opts === undefined) return { y: null, opts: second as O };
   throw new PoolkitTypeError(op, `b must be a Tensor, null or omitted, got ${show(second)}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Kernels
-// ---------------------------------------------------------------------------------------------
-
-/**
- * out[n, i, j] = scale · Σ_l a[n, i, l] · b[n, j, l] (per image A Bᵀ through the matrix core);
- * `same` = a and b are one stream: the symmetric A Aᵀ by SYRK (half the work).
- */
-export function gramForward(a: TypedArray, b: TypedArray, out: FloatArray, n: number, ca: number, cb: number, l: number, scale: number, same: boolean): void {
-  const A = a as NumArray;
-  const B = b as NumArray;
-  for (let s = 0; s < n; s++) {
-    if (same) syrk(false, ca, l, scale, A, s * ca * l, l, 0, out, s * ca * cb, cb);
-    else gemm(false, true, ca, cb, l, scale, A, s * ca * l, l, B, s * cb * l, l, 0, out, s * ca * cb, cb);
-  }
-}
-
-/**
- * Two streams: da = scale · G b, db = scale · Gᵀ a. One stream (same): da = scale · (G + Gᵀ) a — the
- * exact gradient of a aᵀ; the official symmetric layer's G a is half of it for symmetric G.
- */
-export function gramBackward(
-  g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
-  n: number, ca: number, cb: number, l: number, scale: number,
-): void {
-  const A = a as NumArray;
-  const B = b as NumArray;
-  const gs = db === null ? allocArray("float64", ca * ca) : null;
-  for (let s = 0; s < n; s++) {
-    const ao = s * ca * l;
-    const bo = s * cb * l;
-    const go = s * ca * cb;
-    if (gs !== null) {
-      for (let i = 0; i < ca; i++) for (let j = 0; j < ca; j++) gs[i * ca + j] = (g[go + i * ca + j] as number) + (g[go + j * ca + i] as number);
-      gemm(false, false, ca, l, ca, scale, gs, 0, ca, A, ao, l, 0, da, ao, l);
-    } else {
-      gemm(false, false, ca, l, cb, scale, g, go, cb, B, bo, l, 0, da, ao, l);
-      gemm(true, false, cb, l, ca, scale, g, go, cb, A, ao, l, 0, db as FloatArray, bo, l);
-    }
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

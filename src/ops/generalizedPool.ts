@@ -9,12 +9,12 @@
  * products ωᵀx / vᵀx while max and average run over the valid positions only (average divides by
  * the valid count).
  */
-import { enumOption, expectFloatTensor, expectOptions, spatialInput, spatialShapeInput } from "../check.js";
+import { enumOption, expectFloatTensor, expectOptions, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
-import { caffeGeometry, caffeOutputShape, planCaffe } from "../geometry/caffe.js";
+import { caffeGeometry, planCaffe } from "../geometry/caffe.js";
 import { avgDivisors } from "../geometry/divisors.js";
 import type { SlidingGeometry } from "../geometry/sliding.js";
-import type { Axes3, WindowPlan } from "../geometry/plan.js";
+import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { avgWindowsForward } from "../kernels/window.js";
 import { defineOp, xShapeArgsWith } from "../op.js";

@@ -2,7 +2,7 @@
  * Grassmann pooling (Wei et al., ECCV 2018): the feature matrix is replaced by the projector onto its
  * top-k left singular subspace, a point on the Grassmann manifold.
  */
-import { batchedInput2d, expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
+import { expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
 import { gemm } from "../linalg/gemm.js";
