@@ -8,25 +8,14 @@ import { fftPlan, type FFTPlan } from "../linalg/fft.js";
 import { gemm, syrk, type NumArray } from "../linalg/gemm.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, TypedArray } from "../tensor/dtype.js";
+import type { PostPlan } from "./registry.js";
+
+export type { PostPlan };
 
 // ---------------------------------------------------------------------------------------------
 // Signed square root and L2 normalisation (bilinearPool, compactBilinearPool)
 // ---------------------------------------------------------------------------------------------
 
-/**
- * Signed square root and L2 normalisation applied to `rows` vectors of length `dim`. Vector r is the
- * pair (n, l) = (⌊r/stride⌋, r mod stride) and starts at n·dim·stride + l.
- */
-export interface PostPlan {
-  readonly rows: number;
-  readonly dim: number;
-  /** Distance between consecutive elements of a vector: 1 for `[N, D]`, L for `[N, D, ...spatial]`. */
-  readonly stride: number;
-  readonly signedSqrt: boolean;
-  readonly l2: boolean;
-  readonly sqrtEps: number;
-  readonly l2Eps: number;
-}
 
 function rowStart(p: PostPlan, r: number): number {
   const n = Math.floor(r / p.stride);
