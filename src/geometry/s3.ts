@@ -33,6 +33,7 @@ export interface S3Axis {
 
 const AXIS_NAME = ["height", "width"] as const;
 
+/** Both axes' S3Pool geometry from the size options, checked (the messages name the axis and the rule broken). */
 export function s3Axes(op: string, spatial: readonly number[], o: S3AxisOptions): S3Axis[] {
   const k = sizeOption(op, "kernelSize", o.kernelSize ?? 2, 2, 1);
   const g = o.gridSize === undefined ? k : sizeOption(op, "gridSize", o.gridSize, 2, 1);
@@ -83,6 +84,7 @@ export function drawSelection(a: S3Axis, gen: Generator): Int32Array {
   return out;
 }
 
+/** A given selection (`rows` / `cols`): `per` increasing in-cell positions per grid cell, checked. */
 export function parseSelection(op: string, name: string, v: unknown, a: S3Axis): Int32Array {
   let src: ArrayLike<number>;
   if (v instanceof Tensor) src = v.data;

@@ -435,6 +435,7 @@ function embedVector(y: NumArray, yo: number, cy: number, V: NumArray, bv: Typed
   }
 }
 
+/** MLB forward: per location σ(U x + bU) ∘ σ(V y + bV), projected by P (+ bP), then pooled by `mode` (mean, sum or none). */
 export function mlbForward(
   x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray,
   bu: TypedArray | null, bv: TypedArray | null, bp: TypedArray | null, out: FloatArray,

@@ -111,6 +111,7 @@ export function gatedBackward(
   }
 }
 
+/** Tree forward: L1 = v1ᵀx_R, L2 = v2ᵀx_R, g = σ(ωᵀx_R), y = g·L1 + (1 − g)·L2; saves g and L1 − L2. */
 export function treeForward(
   x: FloatArray, v1: FloatArray, v2: FloatArray, omega: FloatArray, y: FloatArray, gate: Float64Array, diff: Float64Array,
   planes: number, channels: number, perChannel: boolean, axes: Axes3, kW: number, kk: number,
@@ -198,6 +199,7 @@ export function treeBackward(
   }
 }
 
+/** Numerically stable logistic sigmoid (branch on the sign so exp never overflows). */
 export function sigmoid(z: number): number {
   if (z >= 0) return 1 / (1 + Math.exp(-z));
   const e = Math.exp(z);

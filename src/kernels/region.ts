@@ -161,10 +161,12 @@ export function roiAlignBackward(dy: FloatArray, dx: FloatArray, p: RoiAlignPlan
   }
 }
 
+/** One query coordinate in index space (align_corners=False: pixel k is centred at k + 0.5 → index k). */
 export function clampCoord(q: number, size: number): number {
   return q < 0 ? 0 : q > size - 1 ? size - 1 : q;
 }
 
+/** Bilinear sample at clamped index coordinates (qy, qx); lerp form so a zero weight never touches its corner. */
 export function sample(x: FloatArray, xo: number, H: number, W: number, qy: number, qx: number): number {
   const y0 = Math.floor(qy);
   const x0 = Math.floor(qx);

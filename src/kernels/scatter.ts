@@ -5,7 +5,7 @@
  */
 import type { FloatArray } from "../tensor/dtype.js";
 
-/** y[plane][idx[i]] = x[plane][i] (y zero-filled by the caller; indices checked by the op). */
+/** y[plane][idx[i]] = x[plane][i] for every pooled element (later writes win, as PyTorch's serial loop); y zero-filled by the caller, indices checked by the op. */
 export function unpoolForward(x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void {
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane;
@@ -14,8 +14,7 @@ export function unpoolForward(x: FloatArray, idx: Int32Array, y: FloatArray, pla
   }
 }
 
-/** Gather: dx[i] = dy[plane][idx[i]] (PyTorch's derivative of max_unpool). */
-/** dx[plane][i] = dy[plane][idx[i]]. */
+/** Gather: dx[plane][i] = dy[plane][idx[i]] (PyTorch's derivative of max_unpool). */
 export function unpoolBackward(dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void {
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane;

@@ -61,6 +61,7 @@ export function stochasticTrainForward(x: FloatArray, u: FloatArray, y: FloatArr
   }
 }
 
+/** Eval: y = Σx² / Σx (= Σ p_i x_i); an all-zero window gives 0. */
 export function stochasticEvalForward(x: FloatArray, y: FloatArray, sums: Float64Array, planes: number, axes: Axes3): void {
   const B = axes[1];
   const C = axes[2];
@@ -92,6 +93,7 @@ export function stochasticEvalForward(x: FloatArray, y: FloatArray, sums: Float6
   }
 }
 
+/** Eval backward: dx_i += dy·(2x_i − y)/Σx; an all-zero window sends dy to its first tap. */
 export function stochasticEvalBackward(dy: FloatArray, x: FloatArray, y: FloatArray, sums: Float64Array, dx: FloatArray, planes: number, axes: Axes3): void {
   const B = axes[1];
   const C = axes[2];

@@ -365,6 +365,7 @@ export function dppBlock(
   return (w0 * i0 + w1 * i1 + w2 * i2 + w3 * i3) / S;
 }
 
+/** Full variant's Ĩ for block (bi, bj): depthwise 3×3, stride 2, zero padding 1, filter F[c]. */
 export function guidance(x: FloatArray, filt: FloatArray, c: number, xo: number, H: number, W: number, bi: number, bj: number): number {
   let s = 0;
   const f0 = c * 9;

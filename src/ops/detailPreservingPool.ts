@@ -24,7 +24,6 @@ const NAME = "detailPreservingPool2d";
 const KNOWN = ["reward"] as const;
 const REWARDS = ["symmetric", "asymmetric"] as const;
 
-/** Full variant's Ĩ for block (bi, bj): depthwise 3×3, stride 2, zero padding 1, filter F[c]. */
 
 /** The plan of DPP: input layout, the 2×2 block geometry and the reward. */
 export interface DetailPreservingPoolPlan extends SpatialInput {

@@ -59,9 +59,7 @@ function readDelta(delta: unknown, x: Tensor): { dh: number; dw: number } {
   return { dh, dw };
 }
 
-/** One query coordinate in index space (align_corners=False: pixel k is centred at k + 0.5 → index k). */
 
-/** Bilinear sample at clamped index coordinates (qy, qx); lerp form so a zero weight never touches its corner. */
 
 /** The plan of DynOPool: the input layout and the grid the scale factors r give (r's values are part of the plan). */
 export interface DynamicPoolPlan extends SpatialInput {

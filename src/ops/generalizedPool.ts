@@ -73,7 +73,6 @@ function expectParam(op: string, name: string, t: unknown, x: Tensor, shape: rea
   }
 }
 
-/** Numerically stable logistic sigmoid (branch on the sign so exp never overflows). */
 
 
 // ---------------------------------------------------------------------------------------------
@@ -197,7 +196,6 @@ export const learnedMixPool2d = defineOp("learnedMixPool2d", {
 // k×k mask is (ih − h0)·kW + (iw − w0); taps outside the input simply do not occur (they would
 // contribute 0 to the inner products).
 
-/** Tree forward: L1 = v1ᵀx_R, L2 = v2ᵀx_R, g = σ(ωᵀx_R), y = g·L1 + (1 − g)·L2; saves g and L1 − L2. */
 
 /** The plan of gated and tree pooling: Caffe windows, parameter sharing and the mask geometry. */
 export interface MaskedPoolPlan extends WindowPlan {

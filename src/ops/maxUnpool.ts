@@ -81,7 +81,6 @@ function outShapeOf(input: SpatialInput, out: readonly number[]): number[] {
   return [...leadDims(input), ...out];
 }
 
-/** y[plane][idx[i]] = x[i] for every pooled element (later writes win, as PyTorch's serial loop). */
 /** The plan of max unpooling: input layout, output spatial size and plane sizes. */
 export interface MaxUnpoolPlan extends SpatialInput {
   readonly outSpatial: readonly number[];

@@ -29,9 +29,7 @@ export interface StochasticPoolOptions {
 
 const KNOWN = ["kernelSize", "stride", "training", "seed", "uniforms"] as const;
 
-/** Eval: y = Σx² / Σx (= Σ p_i x_i); an all-zero window gives 0. */
 
-/** Eval backward: dx_i += dy·(2x_i − y)/Σx; an all-zero window sends dy to its first tap. */
 
 interface StochasticResult {
   readonly output: Tensor;
