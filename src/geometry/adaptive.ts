@@ -3,8 +3,9 @@
  * pooled to Out, bin i covers [⌊i·In/Out⌋, ⌈(i+1)·In/Out⌉). Integer arithmetic; bins overlap when
  * In % Out ≠ 0 and repeat elements when Out > In. Every bin is non-empty.
  */
-import { spatialInput } from "../check.js";
+import { spatialInput, type SpatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import type { DType } from "../tensor/dtype.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { makePlan, planOutShape, type Axis, type WindowPlan } from "./plan.js";
 
@@ -56,8 +57,12 @@ export function adaptiveOutputShape(op: string, outputSize: unknown, spatial: re
 }
 
 export function planAdaptive(op: string, x: unknown, rank: number, outputSize: unknown): WindowPlan {
-  const input = spatialInput(op, "x", x, rank);
+  return planAdaptiveFor(op, spatialInput(op, "x", x, rank), outputSize, (x as Tensor).dtype);
+}
+
+/** Plan adaptive bins for an already-parsed input (the output size checked before the axes are built). */
+export function planAdaptiveFor(op: string, input: SpatialInput, outputSize: unknown, dtype?: DType): WindowPlan {
   const out = adaptiveOutputShape(op, outputSize, input.spatial);
-  planOutShape(op, input, out, (x as Tensor).dtype);
+  planOutShape(op, input, out, dtype);
   return makePlan(op, input, input.spatial.map((inSize, i) => adaptiveAxis(inSize, out[i] as number)));
 }

@@ -88,6 +88,19 @@ function finiteScaled(op: string, r: number, dtype: string, values: readonly num
   }
 }
 
+/**
+ * The plan arguments of both RoI ops: x `[N, C, H, W]` and boxes `[K, 5]` checked (the same messages
+ * as {@link roiInput}), as `[x.shape, K]`. Box values are data, checked when the grid is planned.
+ */
+export function roiArgs(op: string, x: unknown, boxes: unknown): [readonly number[], number] {
+  batchedInput2d(op, "x", x);
+  if (!(boxes instanceof Tensor)) throw new PoolkitTypeError(op, `boxes must be a Tensor of shape [K, 5], got ${show(boxes)}`);
+  if (boxes.shape.length !== 2 || boxes.shape[1] !== 5) {
+    throw new PoolkitRangeError(op, `boxes must have shape [K, 5] (batchIndex, x1, y1, x2, y2), got ${show(boxes.shape)}`);
+  }
+  return [x.shape, boxes.shape[0] as number];
+}
+
 /** Output shape `[K, C, ph, pw]` without reading any values (descriptor `outputShape`). */
 export function roiOutputShape(op: string, xShape: readonly number[], k: number, outputSize: unknown): number[] {
   batchedShape2d(op, "x", xShape);

@@ -259,3 +259,23 @@ export function planSliding(op: string, x: unknown, rank: number, g: SlidingGeom
 export function unpoolDefaultSize(inSize: number, k: number, s: number, p: number): number {
   return (inSize - 1) * s + k - 2 * p;
 }
+
+/**
+ * Output positions (within one plane) whose window misses the input entirely — possible
+ * only with dilation, e.g. L = 1, k = 2, d = 2, p = 1 has taps at −1 and 1. Null when there are none.
+ */
+export function emptyWindows(plan: WindowPlan): Int32Array | null {
+  const [A, B, C] = plan.axes;
+  const emptyAlong = (a: typeof A, i: number) => (a.start[i] as number) >= (a.end[i] as number);
+  const found: number[] = [];
+  let o = 0;
+  for (let ia = 0; ia < A.outSize; ia++) {
+    for (let ib = 0; ib < B.outSize; ib++) {
+      for (let ic = 0; ic < C.outSize; ic++) {
+        if (emptyAlong(A, ia) || emptyAlong(B, ib) || emptyAlong(C, ic)) found.push(o);
+        o++;
+      }
+    }
+  }
+  return found.length === 0 ? null : Int32Array.from(found);
+}

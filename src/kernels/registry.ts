@@ -13,8 +13,10 @@
  * objects. Views are evaluated at the call and valid for its duration only; a WebAssembly kernel turns
  * a view of its linear memory into a pointer (`byteOffset`) and copies anything else in.
  */
+import type { BlockGeometry } from "../geometry/blocks.js";
 import type { Axes3 } from "../geometry/plan.js";
-import type { DType, FloatArray } from "../tensor/dtype.js";
+import type { RoiAlignPlan, RoiPoolPlan } from "../geometry/roi.js";
+import type { DType, FloatArray, TypedArray } from "../tensor/dtype.js";
 
 /** Signatures of the kernels that backends replace (the rest are typed by their reference function). */
 export interface WindowKernels {
@@ -41,31 +43,83 @@ export interface LinalgKernels {
   "linalg.syrk": (trans: boolean, n: number, k: number, alpha: number, a: FloatArray, aOff: number, lda: number, beta: number, c: FloatArray, cOff: number, ldc: number) => void;
 }
 
-// Kernels private to one op: typed by the reference function passed at the call site.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type OpKernel = (...args: any[]) => unknown;
-type OpKernelName =
-  | "bilinear.signedSqrtL2" | "bilinear.signedSqrtL2Backward" | "bilinearPool.gram" | "bilinearPool.gramBackward"
-  | "compactBilinearPool.randomMaclaurin" | "compactBilinearPool.randomMaclaurinBackward"
-  | "compactBilinearPool.tensorSketch" | "compactBilinearPool.tensorSketchBackward"
-  | "detailPreservingPool.forward" | "detailPreservingPool.backward" | "dynamicPool.forward" | "dynamicPool.backward"
-  | "fractionalMaxPool.forward" | "gatedMixPool.forward" | "gatedMixPool.backward" | "mix.forward"
-  | "softmaxWindows.forward" | "softmaxWindows.backward" | "lowRankBilinearPool.forward" | "lowRankBilinearPool.backward"
-  | "lpPool.forward" | "lpPool.finishBackward" | "lpPool.powBackward"
-  | "maxUnpool.forward" | "maxUnpool.backward" | "roiAlign.forward" | "roiAlign.backward" | "roiPool.forward" | "roiPool.backward"
-  | "stochasticPool.forwardEval" | "stochasticPool.backwardEval" | "stochasticPool.forwardTrain"
-  | "treePool.forward" | "treePool.backward";
+/**
+ * Signed square root and L2 normalisation applied to `rows` vectors of length `dim`. Vector r is the
+ * pair (n, l) = (⌊r/stride⌋, r mod stride) and starts at n·dim·stride + l.
+ */
+export interface PostPlan {
+  readonly rows: number;
+  readonly dim: number;
+  /** Distance between consecutive elements of a vector: 1 for `[N, D]`, L for `[N, D, ...spatial]`. */
+  readonly stride: number;
+  readonly signedSqrt: boolean;
+  readonly l2: boolean;
+  readonly sqrtEps: number;
+  readonly l2Eps: number;
+}
+
+/**
+ * Signatures of the other kernels, by family (the reference implementations live in
+ * src/kernels/<family>.ts, named in the comments): a backend's replacement registered with
+ * {@link registerKernel}, and the reference passed to {@link kernel} at each call site, are
+ * type-checked against them. The table imports no kernel code and no op.
+ */
+export interface FamilyKernels {
+  // weighted windows (src/kernels/weighted.ts)
+  "softmaxWindows.forward": (x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3) => void;
+  "softmaxWindows.backward": (x: FloatArray, L: FloatArray, _y: FloatArray, dy: FloatArray, dx: FloatArray, dL: FloatArray | null, planes: number, axes: Axes3) => void;
+  "lpPool.forward": (x: FloatArray, s: FloatArray, u: FloatArray, y: FloatArray, p: number, area: number, planes: number, axes: Axes3, div: Float64Array) => void;
+  "lpPool.finishBackward": (dy: FloatArray, s: FloatArray, u: FloatArray, gs: FloatArray, invP: number, area: number) => void;
+  "lpPool.powBackward": (g: FloatArray, x: FloatArray, dx: FloatArray, p: number) => void;
+  "detailPreservingPool.forward": (x: FloatArray, thA: FloatArray, thL: FloatArray, filt: FloatArray | null, y: FloatArray, planes: number, channels: number, geom: BlockGeometry, asym: boolean) => void;
+  "detailPreservingPool.backward": (x: FloatArray, thA: FloatArray, thL: FloatArray, filt: FloatArray | null, dy: FloatArray, dx: FloatArray, gA: Float64Array, gL: Float64Array, gF: Float64Array | null, planes: number, channels: number, geom: BlockGeometry, asym: boolean) => void;
+  // per-plane windows (src/kernels/window.ts)
+  "fractionalMaxPool.forward": (x: FloatArray, y: FloatArray, idx: Int32Array, inPlane: number, outPlane: number, planeAxes: readonly Axes3[]) => void;
+  // stochastic windows (src/kernels/stochastic.ts)
+  "stochasticPool.forwardTrain": (x: FloatArray, u: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3) => void;
+  "stochasticPool.forwardEval": (x: FloatArray, y: FloatArray, sums: Float64Array, planes: number, axes: Axes3) => void;
+  "stochasticPool.backwardEval": (dy: FloatArray, x: FloatArray, y: FloatArray, sums: Float64Array, dx: FloatArray, planes: number, axes: Axes3) => void;
+  // regions (src/kernels/region.ts)
+  "roiPool.forward": (x: FloatArray, y: FloatArray, arg: Int32Array, p: RoiPoolPlan) => void;
+  "roiPool.backward": (dy: FloatArray, arg: Int32Array, dx: FloatArray, p: RoiPoolPlan) => void;
+  "roiAlign.forward": (x: FloatArray, y: FloatArray, p: RoiAlignPlan) => void;
+  "roiAlign.backward": (dy: FloatArray, dx: FloatArray, p: RoiAlignPlan) => void;
+  "dynamicPool.forward": (x: FloatArray, y: FloatArray, win: Int32Array, planes: number, H: number, W: number, outH: number, outW: number, geo: Float64Array) => void;
+  "dynamicPool.backward": (x: FloatArray, dy: FloatArray, win: Int32Array, dx: FloatArray, gGeo: Float64Array, planes: number, H: number, W: number, outH: number, outW: number, geo: Float64Array) => void;
+  // scatter (src/kernels/scatter.ts)
+  "maxUnpool.forward": (x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number) => void;
+  "maxUnpool.backward": (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number) => void;
+  // mixing (src/kernels/mix.ts)
+  "mix.forward": (mx: FloatArray, av: FloatArray, w: Float64Array, y: FloatArray) => void;
+  "gatedMixPool.forward": (x: FloatArray, omega: FloatArray, y: FloatArray, gate: Float64Array, idx: Int32Array, diff: Float64Array, planes: number, channels: number, perChannel: boolean, axes: Axes3, kW: number, kk: number) => void;
+  "gatedMixPool.backward": (dy: FloatArray, x: FloatArray, omega: FloatArray, gate: Float64Array, idx: Int32Array, diff: Float64Array, dx: FloatArray, dOmega: Float64Array, planes: number, channels: number, perChannel: boolean, axes: Axes3, kW: number, kk: number) => void;
+  "treePool.forward": (x: FloatArray, v1: FloatArray, v2: FloatArray, omega: FloatArray, y: FloatArray, gate: Float64Array, diff: Float64Array, planes: number, channels: number, perChannel: boolean, axes: Axes3, kW: number, kk: number) => void;
+  "treePool.backward": (dy: FloatArray, x: FloatArray, v1: FloatArray, v2: FloatArray, omega: FloatArray, gate: Float64Array, diff: Float64Array, dx: FloatArray, dv1: Float64Array, dv2: Float64Array, dOmega: Float64Array, planes: number, channels: number, perChannel: boolean, axes: Axes3, kW: number, kk: number) => void;
+  // bilinear (src/kernels/bilinear.ts)
+  "bilinear.signedSqrtL2": (p: PostPlan, v: FloatArray, u: FloatArray, z: FloatArray) => Float64Array;
+  "bilinear.signedSqrtL2Backward": (p: PostPlan, v: FloatArray, u: FloatArray, norms: Float64Array, dz: TypedArray, dv: FloatArray) => void;
+  "bilinearPool.gram": (a: TypedArray, b: TypedArray, out: FloatArray, n: number, ca: number, cb: number, l: number, scale: number, same: boolean) => void;
+  "bilinearPool.gramBackward": (g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null, n: number, ca: number, cb: number, l: number, scale: number) => void;
+  "compactBilinearPool.tensorSketch": (a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number, h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean) => void;
+  "compactBilinearPool.tensorSketchBackward": (g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number, h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean) => void;
+  "compactBilinearPool.randomMaclaurin": (a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number, w1: Float64Array, w2: Float64Array, sumPool: boolean) => void;
+  "compactBilinearPool.randomMaclaurinBackward": (g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number, w1: Float64Array, w2: Float64Array, sumPool: boolean) => void;
+  "lowRankBilinearPool.forward": (x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray, bu: TypedArray | null, bv: TypedArray | null, bp: TypedArray | null, out: FloatArray, n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number) => void;
+  "lowRankBilinearPool.backward": (g: TypedArray, x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray, bu: TypedArray | null, bv: TypedArray | null, dx: FloatArray, dy: FloatArray, dU: FloatArray, dV: FloatArray, dP: FloatArray, dbu: FloatArray, dbv: FloatArray, dbp: FloatArray, n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number) => void;
+}
 
 /** Every kernel's signature, by kernel name. */
-export type Kernels = WindowKernels & LinalgKernels & { [K in OpKernelName]: OpKernel };
+export type Kernels = WindowKernels & LinalgKernels & FamilyKernels;
 export type KernelName = keyof Kernels;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyKernel = (...args: any[]) => unknown;
 
-const overrides = new Map<string, OpKernel>();
+const overrides = new Map<string, AnyKernel>();
 
 /** @internal Test hook: called with (name, dtype, reference) on every dispatch. */
-let observer: ((name: KernelName, dtype: DType, reference: OpKernel) => void) | null = null;
+let observer: ((name: KernelName, dtype: DType, reference: AnyKernel) => void) | null = null;
 /** @internal Install (or remove, with null) the dispatch observer used by the kernel-coverage test. */
-export function observeKernels(fn: ((name: KernelName, dtype: DType, reference: OpKernel) => void) | null): void {
+export function observeKernels(fn: ((name: KernelName, dtype: DType, reference: AnyKernel) => void) | null): void {
   observer = fn;
 }
 
@@ -82,7 +136,7 @@ export function kernel<K extends KernelName, F extends Kernels[K]>(name: K, dtyp
  * accumulation error.
  */
 export function registerKernel<K extends KernelName>(name: K, dtype: DType, impl: Kernels[K]): void {
-  overrides.set(`${name}:${dtype}`, impl as OpKernel);
+  overrides.set(`${name}:${dtype}`, impl as AnyKernel);
 }
 
 /** Remove a replacement registered with {@link registerKernel} (the reference runs again). */

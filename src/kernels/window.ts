@@ -6,7 +6,6 @@
  *
  * Planes are contiguous: plane p of x starts at p·inPlane, of y at p·outPlane.
  */
-import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import type { Axes3 } from "../geometry/plan.js";
 
@@ -253,33 +252,6 @@ export function maxWindowsBackward(dy: FloatArray, idx: Int32Array, dx: FloatArr
       if (i >= 0 && i < inPlane) dx[xo + i] = (dx[xo + i] as number) + (dy[yo + o] as number);
     }
   }
-}
-
-/**
- * Per-output-position divisors for average pooling (PyTorch cpu/AvgPoolKernel.cpp):
- * `divisorOverride` if given; else with `countIncludePad` the window clipped at In + p_after (padCount),
- * else the number of in-bounds elements. Length = outPlane; shared by forward and backward.
- */
-export function avgDivisors(axes: Axes3, countIncludePad: boolean, divisorOverride?: number): Float64Array {
-  const [A, B, C] = axes;
-  const out = allocArray("float64", A.outSize * B.outSize * C.outSize);
-  let o = 0;
-  for (let oa = 0; oa < A.outSize; oa++) {
-    for (let ob = 0; ob < B.outSize; ob++) {
-      for (let oc = 0; oc < C.outSize; oc++) {
-        if (divisorOverride !== undefined) out[o] = divisorOverride;
-        else if (countIncludePad) out[o] = (A.padCount[oa] as number) * (B.padCount[ob] as number) * (C.padCount[oc] as number);
-        else {
-          const na = Math.ceil(((A.end[oa] as number) - (A.start[oa] as number)) / A.step);
-          const nb = Math.ceil(((B.end[ob] as number) - (B.start[ob] as number)) / B.step);
-          const nc = Math.ceil(((C.end[oc] as number) - (C.start[oc] as number)) / C.step);
-          out[o] = Math.max(na, 0) * Math.max(nb, 0) * Math.max(nc, 0);
-        }
-        o++;
-      }
-    }
-  }
-  return out;
 }
 
 /**
@@ -617,5 +589,16 @@ function avgBackwardStep1(dy: FloatArray, dx: FloatArray, planes: number, axes: 
         }
       }
     }
+  }
+}
+
+/**
+ * Max over each plane's own windows: the shared max kernel, run once per plane on that plane's
+ * axes (the windows differ between planes because each plane has its own samples).
+ */
+export function fractionalMaxForward(x: FloatArray, y: FloatArray, idx: Int32Array, inPlane: number, outPlane: number, planeAxes: readonly Axes3[]): void {
+  for (let p = 0; p < planeAxes.length; p++) {
+    const lo = p * outPlane;
+    maxWindowsForward(x.subarray(p * inPlane, (p + 1) * inPlane), y.subarray(lo, lo + outPlane), idx.subarray(lo, lo + outPlane), 1, planeAxes[p] as Axes3);
   }
 }

@@ -5,13 +5,15 @@
  * loops). Bins come from src/geometry/adaptive.ts; the window kernels are the shared ones in
  * src/kernels/window.ts.
  */
-import { expectOptions, leadDims, spatialShapeInput } from "../check.js";
-import { adaptiveOutputShape, planAdaptive, type WindowPlan } from "../geometry/index.js";
+import { expectOptions, spatialShapeInput } from "../check.js";
+import { planAdaptiveFor } from "../geometry/adaptive.js";
+import { avgDivisors } from "../geometry/divisors.js";
+import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
-import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
-import { defineOp, type Grads } from "../op.js";
+import { avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { defineOp, xShapeArgs, type Grads } from "../op.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
-import { emptyTensor, fromArray, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 
 /** `outputSize`: one size for every spatial dim, or one per dim where `null` keeps the input size (PyTorch's `None`). */
 export interface AdaptivePoolOptions {
@@ -20,46 +22,49 @@ export interface AdaptivePoolOptions {
 
 const KNOWN = ["outputSize"] as const;
 
-function adaptiveShape(op: string, rank: number, shape: readonly number[], opts: AdaptivePoolOptions): number[] {
-  const o = expectOptions<AdaptivePoolOptions>(op, opts, KNOWN);
-  const input = spatialShapeInput(op, "x", shape, rank);
-  const out = adaptiveOutputShape(op, o.outputSize, input.spatial);
-  return [...leadDims(input), ...out];
+/** The one plan of an adaptive avg/max op: shape and options parsed and checked once (the bins). */
+function planAdaptiveOp(op: string, rank: 1 | 2 | 3) {
+  return (shape: readonly number[], opts: AdaptivePoolOptions): WindowPlan => {
+    const input = spatialShapeInput(op, "x", shape, rank);
+    const o = expectOptions<AdaptivePoolOptions>(op, opts, KNOWN);
+    return planAdaptiveFor(op, input, o.outputSize);
+  };
 }
 
-function plan(op: string, rank: number, x: Tensor, opts: AdaptivePoolOptions): WindowPlan {
-  const o = expectOptions<AdaptivePoolOptions>(op, opts, KNOWN);
-  return planAdaptive(op, x, rank, o.outputSize);
+/** Adaptive average pooling's plan: the bins and their sizes as divisors (PyTorch: sum / kh / kw). */
+export interface AdaptiveAvgPlan extends WindowPlan {
+  readonly divisor: Float64Array;
 }
 
 function adaptiveAvgPoolN(rank: 1 | 2 | 3) {
   const name = `adaptiveAvgPool${rank}d`;
-  return defineOp(
-    name,
-    (x: Tensor, opts: AdaptivePoolOptions) => {
-      const p = plan(name, rank, x, opts);
+  const bins = planAdaptiveOp(name, rank);
+  return defineOp(name, {
+    planArgs: xShapeArgs<AdaptivePoolOptions>(name),
+    // Every bin is non-empty and unpadded, so its size is the divisor.
+    plan: (shape: readonly number[], opts: AdaptivePoolOptions): AdaptiveAvgPlan => {
+      const p = bins(shape, opts);
+      return { ...p, divisor: avgDivisors(p.axes, true) };
+    },
+    forward: (p, x) => {
       const dtype = x.dtype as FloatDType;
-      // Every bin is non-empty and unpadded, so its size is the divisor (PyTorch: sum / kh / kw).
-      const div = avgDivisors(p.axes, true);
       // output and gradient where the backend keeps tensors; views read at the call
       const output = emptyTensor(p.outShape, dtype);
-      kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, output.data as FloatArray, p.planes, p.axes, div);
+      kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, output.data as FloatArray, p.planes, p.axes, p.divisor);
       return {
         output,
         backward: (dy: Tensor): Grads => {
           const dx = zeros(p.inShape, dtype);
-          kernel("avgWindows.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx.data as FloatArray, p.planes, p.axes, div);
+          kernel("avgWindows.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx.data as FloatArray, p.planes, p.axes, p.divisor);
           return [dx];
         },
       };
     },
-    { outputShape: (shape: readonly number[], opts: AdaptivePoolOptions): number[] => adaptiveShape(name, rank, shape, opts) },
-  );
+  });
 }
 
-/** Forward of adaptive max: output, flat in-plane argmax indices (int32), plan. */
-function adaptiveMaxCore(name: string, rank: 1 | 2 | 3, x: Tensor, opts: AdaptivePoolOptions) {
-  const p = plan(name, rank, x, opts);
+/** Forward of adaptive max: output, flat in-plane argmax indices (int32), backward. */
+function adaptiveMaxCore(p: WindowPlan, x: Tensor) {
   const dtype = x.dtype as FloatDType;
   // output, indices and gradient where the backend keeps tensors; views read at the call
   const output = emptyTensor(p.outShape, dtype);
@@ -70,33 +75,34 @@ function adaptiveMaxCore(name: string, rank: 1 | 2 | 3, x: Tensor, opts: Adaptiv
     kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx.data as Int32Array, dx.data as FloatArray, p.planes, p.inPlaneSize, p.outPlaneSize);
     return [dx];
   };
-  return { output, idx, outShape: p.outShape, backward };
+  return { output, idx, backward };
 }
 
 function adaptiveMaxPoolN(rank: 1 | 2 | 3) {
   const name = `adaptiveMaxPool${rank}d`;
-  return defineOp(
-    name,
-    (x: Tensor, opts: AdaptivePoolOptions) => {
-      const r = adaptiveMaxCore(name, rank, x, opts);
+  return defineOp(name, {
+    planArgs: xShapeArgs<AdaptivePoolOptions>(name),
+    plan: planAdaptiveOp(name, rank),
+    forward: (p, x) => {
+      const r = adaptiveMaxCore(p, x);
       return { output: r.output, backward: r.backward };
     },
-    { outputShape: (shape: readonly number[], opts: AdaptivePoolOptions): number[] => adaptiveShape(name, rank, shape, opts) },
-  );
+  });
 }
 
 function adaptiveMaxPoolWithIndicesN(rank: 1 | 2 | 3) {
   const name = `adaptiveMaxPool${rank}dWithIndices`;
-  return defineOp(
-    name,
-    (x: Tensor, opts: AdaptivePoolOptions) => {
-      const r = adaptiveMaxCore(name, rank, x, opts);
+  return defineOp(name, {
+    planArgs: xShapeArgs<AdaptivePoolOptions>(name),
+    plan: planAdaptiveOp(name, rank),
+    forward: (p, x) => {
+      const r = adaptiveMaxCore(p, x);
       // A copy: the backward pass keeps its own indices even if the caller writes into these.
-      const indices = fromArray(Int32Array.from(r.idx.data as Int32Array), r.outShape);
+      const indices = emptyTensor(p.outShape, "int32");
+      (indices.data as Int32Array).set(r.idx.data as Int32Array);
       return { output: { output: r.output, indices }, backward: r.backward };
     },
-    { outputShape: (shape: readonly number[], opts: AdaptivePoolOptions): number[] => adaptiveShape(name, rank, shape, opts) },
-  );
+  });
 }
 
 /**

@@ -1,16 +1,17 @@
 /**
  * Average pooling over sliding windows, PyTorch 1.13 CPU semantics (`F.avg_pool1d/2d/3d`).
- * Geometry: src/geometry/sliding.ts; kernels and divisors: src/kernels/window.ts.
+ * Geometry: src/geometry/sliding.ts and divisors.ts; kernels: src/kernels/window.ts.
  */
-import { boolOption, expectFloatTensor, expectOptions, spatialInput } from "../check.js";
+import { boolOption, expectOptions, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { planSlidingFor, slidingGeometry, type SlidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
+import { avgDivisors } from "../geometry/divisors.js";
+import type { WindowPlan } from "../geometry/plan.js";
+import { planSlidingFor, slidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
-import { avgDivisors, avgWindowsBackward, avgWindowsForward } from "../kernels/window.js";
-import { defineOp } from "../op.js";
+import { avgWindowsBackward, avgWindowsForward } from "../kernels/window.js";
+import { defineOp, xShapeArgs } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
-import { slidingShape } from "./maxPool.js";
 
 /** Options of `avgPool1d/2d/3d` (PyTorch's `AvgPoolNd` arguments, camelCased). */
 export interface AvgPoolOptions {
@@ -38,55 +39,52 @@ export interface AvgPoolOptions {
 
 const AVG_KEYS = ["kernelSize", "stride", "padding", "ceilMode", "countIncludePad", "divisorOverride"] as const;
 
-interface ParsedAvg {
-  readonly g: SlidingGeometry;
-  readonly countIncludePad: boolean;
-  readonly divisorOverride: number | undefined;
+/** The plan of `avgPool{1,2,3}d`: the sliding windows and each output position's divisor. */
+export interface AvgPoolPlan extends WindowPlan {
+  readonly divisor: Float64Array;
 }
 
-function parseAvg(name: string, rank: number, opts: unknown): ParsedAvg {
-  const o = expectOptions<AvgPoolOptions>(name, opts, AVG_KEYS);
-  const g = slidingGeometry(name, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode: o.ceilMode }, rank);
-  const countIncludePad = boolOption(name, "countIncludePad", o.countIncludePad, true);
-  const d = o.divisorOverride;
-  let divisorOverride: number | undefined;
-  if (d !== undefined && d !== null) {
-    if (typeof d !== "number") throw new PoolkitTypeError(name, `divisorOverride must be a number, got ${show(d)}`);
-    // PyTorch: an int, "divisor must be not zero"; negative divisors are accepted.
-    if (!Number.isInteger(d) || d === 0) throw new PoolkitRangeError(name, `divisorOverride must be a non-zero integer, got ${show(d)}`);
-    divisorOverride = d;
-  }
-  return { g, countIncludePad, divisorOverride };
+/** The one plan of an average-pooling op: shape and options parsed and checked once. */
+function planAvg(name: string, rank: 1 | 2 | 3) {
+  return (shape: readonly number[], opts: AvgPoolOptions): AvgPoolPlan => {
+    const input = spatialShapeInput(name, "x", shape, rank);
+    const o = expectOptions<AvgPoolOptions>(name, opts, AVG_KEYS);
+    const g = slidingGeometry(name, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode: o.ceilMode }, rank);
+    const countIncludePad = boolOption(name, "countIncludePad", o.countIncludePad, true);
+    const d = o.divisorOverride;
+    let divisorOverride: number | undefined;
+    if (d !== undefined && d !== null) {
+      if (typeof d !== "number") throw new PoolkitTypeError(name, `divisorOverride must be a number, got ${show(d)}`);
+      // PyTorch: an int, "divisor must be not zero"; negative divisors are accepted.
+      if (!Number.isInteger(d) || d === 0) throw new PoolkitRangeError(name, `divisorOverride must be a non-zero integer, got ${show(d)}`);
+      divisorOverride = d;
+    }
+    const plan = planSlidingFor(name, input, g);
+    return { ...plan, divisor: avgDivisors(plan.axes, countIncludePad, divisorOverride) };
+  };
 }
 
 function avgPoolN(rank: 1 | 2 | 3) {
   const name = `avgPool${rank}d`;
-  return defineOp(
-    name,
-    (x: Tensor, opts: AvgPoolOptions) => {
-      expectFloatTensor(name, "x", x);
-      const input = spatialInput(name, "x", x, rank);
-      const { g, countIncludePad, divisorOverride } = parseAvg(name, rank, opts);
-      const plan = planSlidingFor(name, input, g);
-      const div = avgDivisors(plan.axes, countIncludePad, divisorOverride);
+  return defineOp(name, {
+    planArgs: xShapeArgs<AvgPoolOptions>(name),
+    plan: planAvg(name, rank),
+    forward: (plan, x) => {
       // the output allocated where the backend keeps tensors (no copy afterwards); views read at the call
       const output = emptyTensor(plan.outShape, x.dtype);
-      kernel("avgWindows.forward", x.dtype, avgWindowsForward)(x.data as FloatArray, output.data as FloatArray, plan.planes, plan.axes, div);
+      kernel("avgWindows.forward", x.dtype, avgWindowsForward)(x.data as FloatArray, output.data as FloatArray, plan.planes, plan.axes, plan.divisor);
       const xShape = x.shape;
       const xDtype = x.dtype;
       return {
         output,
         backward: (dy: Tensor) => {
           const dx = zeros(xShape, xDtype);
-          kernel("avgWindows.backward", xDtype, avgWindowsBackward)(dy.data as FloatArray, dx.data as FloatArray, plan.planes, plan.axes, div);
+          kernel("avgWindows.backward", xDtype, avgWindowsBackward)(dy.data as FloatArray, dx.data as FloatArray, plan.planes, plan.axes, plan.divisor);
           return [dx];
         },
       };
     },
-    {
-      outputShape: (shape: readonly number[], opts: AvgPoolOptions): number[] => slidingShape(name, shape, rank, parseAvg(name, rank, opts).g),
-    },
-  );
+  });
 }
 
 /**

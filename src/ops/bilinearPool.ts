@@ -5,12 +5,11 @@
  */
 import { boolOption, enumOption, expectFloatTensor, expectOptions, numberOption, expectShapeArray } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { gramBackward, gramForward, postBackward, postForward, type PostPlan } from "../kernels/bilinear.js";
 import { kernel } from "../kernels/registry.js";
-import { gemm, syrk, type NumArray } from "../linalg/gemm.js";
 import { defineOp } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
-import type { FloatArray, FloatDType, TypedArray } from "../tensor/dtype.js";
-import { Tensor, fromArray } from "../tensor/tensor.js";
+import type { FloatArray, FloatDType } from "../tensor/dtype.js";
+import { Tensor, zeros } from "../tensor/tensor.js";
 
 // ---------------------------------------------------------------------------------------------
 // Shared by the bilinear ops (not part of the public barrel)
@@ -62,73 +61,6 @@ export function pairedFeatureMap(op: string, name: string, y: unknown, first: Fe
   return f;
 }
 
-/**
- * Signed square root and L2 normalisation applied to `rows` vectors of length `dim`. Vector r is the
- * pair (n, l) = (⌊r/stride⌋, r mod stride) and starts at n·dim·stride + l.
- */
-export interface PostPlan {
-  readonly rows: number;
-  readonly dim: number;
-  /** Distance between consecutive elements of a vector: 1 for `[N, D]`, L for `[N, D, ...spatial]`. */
-  readonly stride: number;
-  readonly signedSqrt: boolean;
-  readonly l2: boolean;
-  readonly sqrtEps: number;
-  readonly l2Eps: number;
-}
-
-function rowStart(p: PostPlan, r: number): number {
-  const n = Math.floor(r / p.stride);
-  return n * p.dim * p.stride + (r - n * p.stride);
-}
-
-/**
- * v → u = sign(v)√|v| (if signedSqrt) → z = u / √(Σu² + l2Eps) (if l2). Writes u and z; returns the
- * norms n per vector (1 when l2 is off). The forward has no ε inside the √ (official B-CNN
- * `vl_nnsqrt`); the backward uses one (below).
- */
-export function postForward(p: PostPlan, v: FloatArray, u: FloatArray, z: FloatArray): Float64Array {
-  const norms = allocArray("float64", p.rows);
-  const { dim, stride } = p;
-  for (let r = 0; r < p.rows; r++) {
-    const o = rowStart(p, r);
-    let ss = 0;
-    for (let k = 0, i = o; k < dim; k++, i += stride) {
-      const x = v[i] as number;
-      const y = p.signedSqrt ? (x < 0 ? -Math.sqrt(-x) : Math.sqrt(x)) : x;
-      u[i] = y;
-      ss += (u[i] as number) * (u[i] as number);
-    }
-    const n = p.l2 ? Math.sqrt(ss + p.l2Eps) : 1;
-    norms[r] = n;
-    const inv = 1 / n;
-    for (let k = 0, i = o; k < dim; k++, i += stride) z[i] = (u[i] as number) * inv;
-  }
-  return norms;
-}
-
-/**
- * Backward of {@link postForward}: dz → du = dz/n − u (uᵀdz)/n³ (L2, exact) → dv = du · 0.5/√(|v| + sqrtEps)
- * (signed √). The exact derivative 0.5/√|v| is infinite at v = 0, so ε goes inside the √ in the
- * backward only, as in the official B-CNN `vl_nnsqrt` (ε = 1e-8): relative deviation ε/(2|v|).
- */
-export function postBackward(p: PostPlan, v: FloatArray, u: FloatArray, norms: Float64Array, dz: TypedArray, dv: FloatArray): void {
-  const { dim, stride } = p;
-  for (let r = 0; r < p.rows; r++) {
-    const o = rowStart(p, r);
-    const n = norms[r] as number;
-    let ug = 0;
-    if (p.l2) for (let k = 0, i = o; k < dim; k++, i += stride) ug += (u[i] as number) * (dz[i] as number);
-    const c = p.l2 ? ug / (n * n * n) : 0;
-    const inv = 1 / n;
-    for (let k = 0, i = o; k < dim; k++, i += stride) {
-      let g = p.l2 ? (dz[i] as number) * inv - (u[i] as number) * c : (dz[i] as number);
-      if (p.signedSqrt) g *= 0.5 / Math.sqrt(Math.abs(v[i] as number) + p.sqrtEps);
-      dv[i] = g;
-    }
-  }
-}
-
 export interface PostOptions {
   /** Signed square root sign(v)·√|v| of every entry (default true). */
   signedSqrt?: boolean;
@@ -164,48 +96,6 @@ export function splitOptionalSecond<O>(op: string, second: unknown, opts: unknow
 }
 
 // ---------------------------------------------------------------------------------------------
-// Kernels
-// ---------------------------------------------------------------------------------------------
-
-/**
- * out[n, i, j] = scale · Σ_l a[n, i, l] · b[n, j, l] (per image A Bᵀ through the matrix core);
- * `same` = a and b are one stream: the symmetric A Aᵀ by SYRK (half the work).
- */
-function gramForward(a: TypedArray, b: TypedArray, out: FloatArray, n: number, ca: number, cb: number, l: number, scale: number, same: boolean): void {
-  const A = a as NumArray;
-  const B = b as NumArray;
-  for (let s = 0; s < n; s++) {
-    if (same) syrk(false, ca, l, scale, A, s * ca * l, l, 0, out, s * ca * cb, cb);
-    else gemm(false, true, ca, cb, l, scale, A, s * ca * l, l, B, s * cb * l, l, 0, out, s * ca * cb, cb);
-  }
-}
-
-/**
- * Two streams: da = scale · G b, db = scale · Gᵀ a. One stream (same): da = scale · (G + Gᵀ) a — the
- * exact gradient of a aᵀ; the official symmetric layer's G a is half of it for symmetric G.
- */
-function gramBackward(
-  g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
-  n: number, ca: number, cb: number, l: number, scale: number,
-): void {
-  const A = a as NumArray;
-  const B = b as NumArray;
-  const gs = db === null ? allocArray("float64", ca * ca) : null;
-  for (let s = 0; s < n; s++) {
-    const ao = s * ca * l;
-    const bo = s * cb * l;
-    const go = s * ca * cb;
-    if (gs !== null) {
-      for (let i = 0; i < ca; i++) for (let j = 0; j < ca; j++) gs[i * ca + j] = (g[go + i * ca + j] as number) + (g[go + j * ca + i] as number);
-      gemm(false, false, ca, l, ca, scale, gs, 0, ca, A, ao, l, 0, da, ao, l);
-    } else {
-      gemm(false, false, ca, l, cb, scale, g, go, cb, B, bo, l, 0, da, ao, l);
-      gemm(true, false, cb, l, ca, scale, g, go, cb, A, ao, l, 0, db as FloatArray, bo, l);
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The op
 // ---------------------------------------------------------------------------------------------
 
@@ -220,6 +110,44 @@ function shapes(op: string, a: unknown, b: unknown): { fa: FeatureMap; fb: Featu
   const fa = featureMap(op, "a", a);
   const fb = b === null ? null : pairedFeatureMap(op, "b", b, fa, "a");
   return { fa, fb };
+}
+
+/** The plan of bilinear pooling: sizes, the pooling scale and the post-processing of the `[N, M·P]` vectors. */
+export interface BilinearPoolPlan {
+  readonly n: number;
+  readonly ca: number;
+  readonly cb: number;
+  readonly l: number;
+  readonly dim: number;
+  readonly scale: number;
+  readonly post: PostPlan;
+  readonly outShape: readonly number[];
+}
+
+/**
+ * The one plan of bilinear pooling: `[N, M·P]` for a `[N, M, ...]` and b `[N, P, ...]`; `[N, M²]` when
+ * b is omitted (null). Options are optional (outputShape does not need them).
+ */
+function planBilinear(aShape: readonly number[], bShape?: readonly number[] | null, options?: BilinearPoolOptions): BilinearPoolPlan {
+  const op = "bilinearPool";
+  featureShape(op, "a", aShape);
+  if (bShape) {
+    featureShape(op, "b", bShape);
+    // As pairedFeatureMap: b must share a's batch size and spatial size.
+    if (bShape.length !== aShape.length || bShape.some((v, i) => i !== 1 && v !== aShape[i])) {
+      const want = `[${[aShape[0], "C", ...aShape.slice(2)].join(", ")}]`;
+      throw new PoolkitRangeError(op, `b must have the batch size and spatial size of a ${want}, got shape ${show(bShape)}`);
+    }
+  }
+  const o = expectOptions<BilinearPoolOptions>(op, options, KNOWN);
+  const pooling = enumOption(op, "pooling", o.pooling, ["sum", "mean"] as const, "sum");
+  const post = postOptions(op, o);
+  const n = aShape[0] ?? 0;
+  const ca = aShape[1] ?? 0;
+  const cb = bShape ? (bShape[1] ?? 0) : ca;
+  const l = aShape.slice(2).reduce((p, d) => p * d, 1);
+  const dim = ca * cb;
+  return { n, ca, cb, l, dim, scale: pooling === "mean" ? 1 / l : 1, post: { rows: n, dim, stride: 1, ...post }, outShape: [n, dim] };
 }
 
 /**
@@ -253,59 +181,43 @@ function shapes(op: string, a: unknown, b: unknown): { fa: FeatureMap; fb: Featu
  * const { output, backward } = bilinearPool.vjp(a, b, { pooling: "mean" });  // output [2, 32]
  * const [da, db] = backward(randn([2, 32]));          // homogeneous bilinearPool.vjp(a): [da] only
  */
-export const bilinearPool = defineOp(
-  "bilinearPool",
-  (a: Tensor, b?: Tensor | BilinearPoolOptions | null, options?: BilinearPoolOptions) => {
+export const bilinearPool = defineOp("bilinearPool", {
+  planArgs: (
+    a: Tensor,
+    b?: Tensor | BilinearPoolOptions | null,
+    options?: BilinearPoolOptions,
+  ): [readonly number[], readonly number[] | null, BilinearPoolOptions | undefined] => {
     const op = "bilinearPool";
     const split = splitOptionalSecond<BilinearPoolOptions>(op, b, options);
-    const o = expectOptions<BilinearPoolOptions>(op, split.opts, KNOWN);
-    const pooling = enumOption(op, "pooling", o.pooling, ["sum", "mean"] as const, "sum");
-    const post = postOptions(op, o);
-    const { fa, fb } = shapes(op, a, split.y);
-    const bT = split.y;
-    const n = fa.n;
-    const ca = fa.c;
-    const cb = fb ? fb.c : fa.c;
-    const l = fa.l;
-    const dim = ca * cb;
-    const scale = pooling === "mean" ? 1 / l : 1;
-    const dtype = fa.dtype;
-
-    const v = allocArray(dtype, n * dim);
-    kernel("bilinearPool.gram", dtype, gramForward)(a.data, bT ? bT.data : a.data, v, n, ca, cb, l, scale, bT === null);
-    const plan: PostPlan = { rows: n, dim, stride: 1, ...post };
-    const u = allocArray(dtype, n * dim);
-    const z = allocArray(dtype, n * dim);
-    const norms = kernel("bilinear.signedSqrtL2", dtype, postForward)(plan, v, u, z);
+    shapes(op, a, split.y); // dtypes and shapes of both streams, in order
+    return [a.shape, split.y ? split.y.shape : null, split.opts];
+  },
+  plan: planBilinear,
+  forward: (plan, a, b) => {
+    const bT = b instanceof Tensor ? b : null;
+    const { n, ca, cb, l, dim, scale } = plan;
+    const dtype = a.dtype as FloatDType;
+    // v and u (kept for backward) and the output z where the backend keeps tensors (zero-filled, as the
+    // kernels were written against); views read at each call
+    const v = zeros([n * dim], dtype);
+    kernel("bilinearPool.gram", dtype, gramForward)(a.data, bT ? bT.data : a.data, v.data as FloatArray, n, ca, cb, l, scale, bT === null);
+    const u = zeros([n * dim], dtype);
+    const z = zeros(plan.outShape, dtype);
+    const norms = kernel("bilinear.signedSqrtL2", dtype, postForward)(plan.post, v.data as FloatArray, u.data as FloatArray, z.data as FloatArray);
 
     return {
-      output: fromArray(z, [n, dim]),
+      output: z,
       backward: (dz: Tensor) => {
-        const g = allocArray(dtype, n * dim);
-        kernel("bilinear.signedSqrtL2Backward", dtype, postBackward)(plan, v, u, norms, dz.data, g);
-        const da = allocArray(dtype, a.size);
-        const db = bT ? allocArray(dtype, bT.size) : null;
-        kernel("bilinearPool.gramBackward", dtype, gramBackward)(g, a.data, bT ? bT.data : a.data, da, db, n, ca, cb, l, scale);
-        return bT && db ? [fromArray(da, a.shape), fromArray(db, bT.shape)] : [fromArray(da, a.shape)];
+        const g = zeros([n * dim], dtype);
+        kernel("bilinear.signedSqrtL2Backward", dtype, postBackward)(plan.post, v.data as FloatArray, u.data as FloatArray, norms, dz.data, g.data as FloatArray);
+        const da = zeros(a.shape, dtype);
+        const db = bT ? zeros(bT.shape, dtype) : null;
+        kernel("bilinearPool.gramBackward", dtype, gramBackward)(
+          g.data as FloatArray, a.data, bT ? bT.data : a.data, da.data as FloatArray, db ? (db.data as FloatArray) : null, n, ca, cb, l, scale,
+        );
+        g.dispose();
+        return db ? [da, db] : [da];
       },
     };
   },
-  {
-    /** `[N, M·P]` for a `[N, M, ...]` and b `[N, P, ...]`; `[N, M²]` when b is omitted. */
-    outputShape(aShape: readonly number[], bShape?: readonly number[] | null): number[] {
-      featureShape("bilinearPool", "a", aShape);
-      if (bShape) {
-        featureShape("bilinearPool", "b", bShape);
-        // As pairedFeatureMap: b must share a's batch size and spatial size.
-        if (bShape.length !== aShape.length || bShape.some((v, i) => i !== 1 && v !== aShape[i])) {
-          const want = `[${[aShape[0], "C", ...aShape.slice(2)].join(", ")}]`;
-          throw new PoolkitRangeError("bilinearPool", `b must have the batch size and spatial size of a ${want}, got shape ${show(bShape)}`);
-        }
-      }
-      const n = aShape[0] ?? 0;
-      const ca = aShape[1] ?? 0;
-      const cb = bShape ? (bShape[1] ?? 0) : ca;
-      return [n, ca * cb];
-    },
-  },
-);
+});

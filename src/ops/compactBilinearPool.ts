@@ -4,19 +4,15 @@
  */
 import { boolOption, enumOption, expectOptions, numberOption } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
+import { postBackward, postForward, randomMaclaurinBackward, randomMaclaurinForward, tensorSketchBackward, tensorSketchForward, type PostPlan } from "../kernels/bilinear.js";
 import { kernel } from "../kernels/registry.js";
-import { fftPlan, type FFTPlan } from "../linalg/fft.js";
-import { gemm } from "../linalg/gemm.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import { runAs } from "../tensor/limits.js";
-import type { FloatArray, TypedArray } from "../tensor/dtype.js";
+import type { FloatArray, FloatDType } from "../tensor/dtype.js";
 import { Generator } from "../tensor/random.js";
-import { Tensor, fromArray } from "../tensor/tensor.js";
-import {
-  POST_KEYS, featureMap, featureShape, pairedFeatureMap, postBackward, postForward, postOptions, splitOptionalSecond,
-  type PostOptions, type PostPlan,
-} from "./bilinearPool.js";
+import { Tensor, fromArray, zeros } from "../tensor/tensor.js";
+import { POST_KEYS, featureMap, featureShape, pairedFeatureMap, postOptions, splitOptionalSecond, type PostOptions } from "./bilinearPool.js";
 
 export type CompactBilinearMethod = "tensor-sketch" | "random-maclaurin";
 const METHODS = ["tensor-sketch", "random-maclaurin"] as const;
@@ -285,278 +281,51 @@ function resolveParams(op: string, o: CompactBilinearPoolOptions, c1: number, c2
 }
 
 // ---------------------------------------------------------------------------------------------
-// Kernels. Feature maps are [N, C, L]; per location l the channel vector is strided by L.
-// `out` is [N, d] (sumPool) or [N, d, L].
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Count sketches Ψ1 (of x_l with h1, s1) and Ψ2 (of y_l with h2, s2) packed as z = Ψ1 + iΨ2, then
- * one complex FFT gives both spectra (Ψ real ⇒ X1[k] = (Z[k] + conj Z[−k])/2, X2[k] = (Z[k] − conj Z[−k])/2i).
- * Leaves X1 in x1 and X2 in x2 (interleaved).
- */
-function sketchSpectra(
-  plan: FFTPlan, z: Float64Array, x1: Float64Array, x2: Float64Array,
-  a: TypedArray, ao: number, c1: number, h1: Int32Array, s1: Float64Array,
-  b: TypedArray, bo: number, c2: number, h2: Int32Array, s2: Float64Array, l: number, lbs: number,
-): number {
-  const d = plan.n;
-  z.fill(0);
-  for (let c = 0; c < c1; c++) {
-    const k = 2 * (h1[c] as number);
-    z[k] = (z[k] as number) + (s1[c] as number) * (a[ao + c * l] as number);
-  }
-  for (let c = 0; c < c2; c++) {
-    const k = 2 * (h2[c] as number) + 1;
-    z[k] = (z[k] as number) + (s2[c] as number) * (b[bo + c * lbs] as number);
-  }
-  let n1 = 0;
-  let n2 = 0;
-  for (let k = 0; k < 2 * d; k += 2) {
-    n1 += (z[k] as number) * (z[k] as number);
-    n2 += (z[k + 1] as number) * (z[k + 1] as number);
-  }
-  plan.forward(z);
-  for (let k = 0; k < d; k++) {
-    const m = k === 0 ? 0 : d - k;
-    const ar = z[2 * k] as number;
-    const ai = z[2 * k + 1] as number;
-    const br = z[2 * m] as number;
-    const bi = z[2 * m + 1] as number;
-    x1[2 * k] = 0.5 * (ar + br);
-    x1[2 * k + 1] = 0.5 * (ai - bi);
-    x2[2 * k] = 0.5 * (ai + bi);
-    x2[2 * k + 1] = 0.5 * (br - ar);
-  }
-  return Math.sqrt(n1 * n2);
-}
-
-/**
- * Roundoff clean-up. Entries that are exactly 0 in exact arithmetic — buckets no channel pair hashes
- * to, and (homogeneous case) pairs (i, j), (j, i) that cancel — come out of the FFT as ~1e-16 noise,
- * which the signed √ would turn into ~1e-8 (and finite differences into garbage). An entry is set to
- * exactly 0 when |φ| ≤ τ = 8·⌈log2 2d⌉·2⁻⁵²·Σ_l ‖Ψ1_l‖₂‖Ψ2_l‖₂, a bound on the FFT convolution's
- * rounding error, below which the value carries no information; its gradient is 0 too.
- */
-function roundoffBound(d: number, normProducts: number): number {
-  return 8 * Math.ceil(Math.log2(2 * d)) * 2 ** -52 * normProducts;
-}
-
-/** φ_l = Ψ1 ⊛ Ψ2 = IFFT(FFT Ψ1 ∘ FFT Ψ2) (IFFT with 1/d); summed over l in the frequency domain when pooling. */
-function tensorSketchForward(
-  a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number,
-  h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean,
-): void {
-  const plan = fftPlan(d);
-  const z = allocArray("float64", 2 * d);
-  const x1 = allocArray("float64", 2 * d);
-  const x2 = allocArray("float64", 2 * d);
-  const acc = allocArray("float64", 2 * d);
-  const lbs = bBroadcast ? 1 : l; // b's channel stride; a broadcast b has one location
-  for (let s = 0; s < n; s++) {
-    acc.fill(0);
-    let normSum = 0;
-    for (let loc = 0; loc < l; loc++) {
-      const np = sketchSpectra(plan, z, x1, x2, a, s * c1 * l + loc, c1, h1, s1, b, bBroadcast ? s * c2 : s * c2 * l + loc, c2, h2, s2, l, lbs);
-      normSum += np;
-      if (!sumPool) acc.fill(0);
-      for (let k = 0; k < 2 * d; k += 2) {
-        const pr = x1[k] as number;
-        const pi = x1[k + 1] as number;
-        const qr = x2[k] as number;
-        const qi = x2[k + 1] as number;
-        acc[k] = (acc[k] as number) + pr * qr - pi * qi;
-        acc[k + 1] = (acc[k + 1] as number) + pr * qi + pi * qr;
-      }
-      if (!sumPool) {
-        plan.inverse(acc);
-        const o = s * d * l + loc;
-        const tau = roundoffBound(d, np);
-        for (let k = 0; k < d; k++) {
-          const val = acc[2 * k] as number;
-          const zero = Math.abs(val) <= tau;
-          out[o + k * l] = zero ? 0 : val;
-          zeroed[o + k * l] = zero ? 1 : 0;
-        }
-      }
-    }
-    if (sumPool) {
-      plan.inverse(acc);
-      const tau = roundoffBound(d, normSum);
-      for (let k = 0; k < d; k++) {
-        const val = acc[2 * k] as number;
-        const zero = Math.abs(val) <= tau;
-        out[s * d + k] = zero ? 0 : val;
-        zeroed[s * d + k] = zero ? 1 : 0;
-      }
-    }
-  }
-}
-
-/**
- * Circular correlation: dΨ1 = φ̄ ⋆ Ψ2 = IFFT(FFT φ̄ ∘ conj FFT Ψ2), dΨ2 = IFFT(FFT φ̄ ∘ conj FFT Ψ1), both
- * real, so one inverse FFT of (dΨ1-spectrum + i·dΨ2-spectrum) gives both. Then dx[c] = s1[c]·dΨ1[h1[c]].
- * `db` null: one stream (homogeneous), both gradients go to da.
- */
-function tensorSketchBackward(
-  g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
-  n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number,
-  h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean,
-): void {
-  const plan = fftPlan(d);
-  const z = allocArray("float64", 2 * d);
-  const x1 = allocArray("float64", 2 * d);
-  const x2 = allocArray("float64", 2 * d);
-  const f = allocArray("float64", 2 * d);
-  const dbOut = db ?? da;
-  const lbs = bBroadcast ? 1 : l;
-  for (let s = 0; s < n; s++) {
-    if (sumPool) {
-      f.fill(0);
-      for (let k = 0; k < d; k++) f[2 * k] = zeroed[s * d + k] ? 0 : (g[s * d + k] as number);
-      plan.forward(f);
-    }
-    for (let loc = 0; loc < l; loc++) {
-      if (!sumPool) {
-        f.fill(0);
-        const o = s * d * l + loc;
-        for (let k = 0; k < d; k++) f[2 * k] = zeroed[o + k * l] ? 0 : (g[o + k * l] as number);
-        plan.forward(f);
-      }
-      const ao = s * c1 * l + loc;
-      const bo = bBroadcast ? s * c2 : s * c2 * l + loc;
-      sketchSpectra(plan, z, x1, x2, a, ao, c1, h1, s1, b, bo, c2, h2, s2, l, lbs);
-      for (let k = 0; k < 2 * d; k += 2) {
-        const fr = f[k] as number;
-        const fi = f[k + 1] as number;
-        // u = F·conj(X2) (→ dΨ1), w = F·conj(X1) (→ dΨ2); z = u + i·w
-        const ur = fr * (x2[k] as number) + fi * (x2[k + 1] as number);
-        const ui = fi * (x2[k] as number) - fr * (x2[k + 1] as number);
-        const wr = fr * (x1[k] as number) + fi * (x1[k + 1] as number);
-        const wi = fi * (x1[k] as number) - fr * (x1[k + 1] as number);
-        z[k] = ur - wi;
-        z[k + 1] = ui + wr;
-      }
-      plan.inverse(z);
-      for (let c = 0; c < c1; c++) {
-        const i = ao + c * l;
-        da[i] = (da[i] as number) + (s1[c] as number) * (z[2 * (h1[c] as number)] as number);
-      }
-      for (let c = 0; c < c2; c++) {
-        const i = bo + c * lbs;
-        dbOut[i] = (dbOut[i] as number) + (s2[c] as number) * (z[2 * (h2[c] as number) + 1] as number);
-      }
-    }
-  }
-}
-
-/** Locations processed together by the Random Maclaurin kernels (bounds scratch to d·RM_BLOCK). */
-const RM_BLOCK = 64;
-
-/**
- * xt[t, j] = x[xo + j·cs + (l0 + t)·ts] for t < lb: the block's channel vectors, location-major and
- * contiguous. (cs, ts) = (L, 1) for a feature map, (1, 0) for a vector broadcast to every location.
- */
-function gatherBlock(x: TypedArray, xo: number, c: number, cs: number, ts: number, l0: number, lb: number, xt: Float64Array): void {
-  for (let j = 0; j < c; j++) {
-    const src = xo + j * cs + l0 * ts;
-    for (let t = 0; t < lb; t++) xt[t * c + j] = x[src + t * ts] as number;
-  }
-}
-
-/** p[k, t] = W_k · x_t: [d, c] × [c, lb] → [d, lb] as dot products of contiguous rows. */
-function projectBlock(w: Float64Array, d: number, c: number, xt: Float64Array, lb: number, p: Float64Array): void {
-  gemm(false, true, d, lb, c, 1, w, 0, c, xt, 0, c, 0, p, 0, lb);
-}
-
-/** dx[xo + j·cs + (l0 + t)·ts] += Σ_k W[k, j] q[k, t]  (dx_block = Wᵀ q; a broadcast vector sums over t). */
-function scatterTransposed(w: Float64Array, d: number, c: number, q: Float64Array, lb: number, dx: FloatArray, xo: number, cs: number, ts: number, l0: number, tmp: Float64Array): void {
-  gemm(true, false, c, lb, d, 1, w, 0, c, q, 0, lb, 0, tmp, 0, lb);
-  for (let j = 0; j < c; j++) {
-    const dst = xo + j * cs + l0 * ts;
-    const tr = j * lb;
-    for (let t = 0; t < lb; t++) dx[dst + t * ts] = (dx[dst + t * ts] as number) + (tmp[tr + t] as number);
-  }
-}
-
-/** φ_l = (1/√d)(W1 x_l) ∘ (W2 y_l), the paper's unbiased scaling (E<φ(x), φ(y)> = <x, y>²). */
-function randomMaclaurinForward(
-  a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number,
-  w1: Float64Array, w2: Float64Array, sumPool: boolean,
-): void {
-  const B = Math.min(RM_BLOCK, l);
-  const xb = allocArray("float64", c1 * B);
-  const yb = allocArray("float64", c2 * B);
-  const p1 = allocArray("float64", d * B);
-  const p2 = allocArray("float64", d * B);
-  const acc = allocArray("float64", d);
-  const scale = 1 / Math.sqrt(d);
-  for (let s = 0; s < n; s++) {
-    acc.fill(0);
-    for (let l0 = 0; l0 < l; l0 += B) {
-      const lb = Math.min(B, l - l0);
-      gatherBlock(a, s * c1 * l, c1, l, 1, l0, lb, xb);
-      gatherBlock(b, bBroadcast ? s * c2 : s * c2 * l, c2, bBroadcast ? 1 : l, bBroadcast ? 0 : 1, l0, lb, yb);
-      projectBlock(w1, d, c1, xb, lb, p1);
-      projectBlock(w2, d, c2, yb, lb, p2);
-      for (let k = 0; k < d; k++) {
-        const r = k * lb;
-        if (sumPool) {
-          let sum = 0;
-          for (let t = 0; t < lb; t++) sum += (p1[r + t] as number) * (p2[r + t] as number);
-          acc[k] = (acc[k] as number) + sum;
-        } else {
-          const o = s * d * l + k * l + l0;
-          for (let t = 0; t < lb; t++) out[o + t] = (p1[r + t] as number) * (p2[r + t] as number) * scale;
-        }
-      }
-    }
-    if (sumPool) for (let k = 0; k < d; k++) out[s * d + k] = (acc[k] as number) * scale;
-  }
-}
-
-/** dx_l = (1/√d) W1ᵀ(φ̄ ∘ W2 y_l), dy_l = (1/√d) W2ᵀ(φ̄ ∘ W1 x_l). */
-function randomMaclaurinBackward(
-  g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
-  n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number, w1: Float64Array, w2: Float64Array, sumPool: boolean,
-): void {
-  const B = Math.min(RM_BLOCK, l);
-  const xb = allocArray("float64", c1 * B);
-  const yb = allocArray("float64", c2 * B);
-  const p1 = allocArray("float64", d * B);
-  const p2 = allocArray("float64", d * B);
-  const tmp = allocArray("float64", Math.max(c1, c2) * B);
-  const scale = 1 / Math.sqrt(d);
-  const dbOut = db ?? da;
-  for (let s = 0; s < n; s++) {
-    for (let l0 = 0; l0 < l; l0 += B) {
-      const lb = Math.min(B, l - l0);
-      gatherBlock(a, s * c1 * l, c1, l, 1, l0, lb, xb);
-      gatherBlock(b, bBroadcast ? s * c2 : s * c2 * l, c2, bBroadcast ? 1 : l, bBroadcast ? 0 : 1, l0, lb, yb);
-      projectBlock(w1, d, c1, xb, lb, p1);
-      projectBlock(w2, d, c2, yb, lb, p2);
-      // in place: p1 ← φ̄∘W2y/√d (→ dx through W1), p2 ← φ̄∘W1x/√d (→ dy through W2)
-      for (let k = 0; k < d; k++) {
-        const r = k * lb;
-        for (let t = 0; t < lb; t++) {
-          const gk = (sumPool ? (g[s * d + k] as number) : (g[s * d * l + k * l + l0 + t] as number)) * scale;
-          const q1 = gk * (p2[r + t] as number);
-          p2[r + t] = gk * (p1[r + t] as number);
-          p1[r + t] = q1;
-        }
-      }
-      scatterTransposed(w1, d, c1, p1, lb, da, s * c1 * l, l, 1, l0, tmp);
-      scatterTransposed(w2, d, c2, p2, lb, dbOut, bBroadcast ? s * c2 : s * c2 * l, bBroadcast ? 1 : l, bBroadcast ? 0 : 1, l0, tmp);
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The op
 // ---------------------------------------------------------------------------------------------
 
 /** The one output-shape rule, shared by the op and `outputShape`. */
 function outShape(n: number, spatial: readonly number[], d: number, sumPool: boolean): number[] {
   return sumPool ? [n, d] : [n, d, ...spatial];
+}
+
+/** The plan of compact bilinear pooling: sizes, the resolved projections (drawn from the seed or given), pooling and post-processing. */
+export interface CompactBilinearPoolPlan {
+  readonly n: number;
+  readonly c1: number;
+  readonly c2: number;
+  readonly l: number;
+  readonly bBroadcast: boolean;
+  readonly sumPool: boolean;
+  readonly params: ParamArrays;
+  readonly post: PostPlan;
+  readonly outShape: readonly number[];
+}
+
+/**
+ * The one plan of compact bilinear pooling: `[N, d]` (sumPool, default) or `[N, d, ...spatial]`,
+ * d = outputDim (or params.outputDim). `bShape` is the second stream's shape (null or left out: b = a).
+ */
+function planCompact(aShape: readonly number[], options: CompactBilinearPoolOptions, bShape?: readonly number[] | null): CompactBilinearPoolPlan {
+  const op = "compactBilinearPool";
+  featureShape(op, "a", aShape);
+  const o = expectOptions<CompactBilinearPoolOptions>(op, options, KNOWN);
+  const post = postOptions(op, o);
+  const sumPool = boolOption(op, "sumPool", o.sumPool, true);
+  const n = aShape[0] ?? 0;
+  const spatial = aShape.slice(2);
+  const l = spatial.reduce((p, q) => p * q, 1);
+  const c1 = aShape[1] ?? 0;
+  const c2 = bShape ? (bShape[1] ?? 0) : c1;
+  const bBroadcast = bShape !== null && bShape !== undefined && bShape.length === 2 && spatial.length > 0;
+  // the projections are part of the plan: seeded draws (cached; the global generator is never used) or the given params
+  const params = resolveParams(op, o, c1, c2);
+  const d = params.d;
+  return {
+    n, c1, c2, l, bBroadcast, sumPool, params,
+    post: { rows: sumPool ? n : n * l, dim: d, stride: sumPool ? 1 : l, ...post },
+    outShape: outShape(n, spatial, d, sumPool),
+  };
 }
 
 /**
@@ -607,63 +376,61 @@ function outShape(n: number, spatial: readonly number[], d: number, sumPool: boo
  * const m = compactBilinearPool(img, question, { outputDim: 16000 });       // MCB
  * const r = compactBilinearPool(x, { outputDim: 4096, method: "random-maclaurin", seed: 3 });
  */
-export const compactBilinearPool = defineOp(
-  "compactBilinearPool",
-  (a: Tensor, b?: Tensor | CompactBilinearPoolOptions | null, options?: CompactBilinearPoolOptions) => {
+export const compactBilinearPool = defineOp("compactBilinearPool", {
+  planArgs: (
+    a: Tensor,
+    b?: Tensor | CompactBilinearPoolOptions | null,
+    options?: CompactBilinearPoolOptions,
+  ): [readonly number[], CompactBilinearPoolOptions, readonly number[] | null] => {
     const op = "compactBilinearPool";
     const split = splitOptionalSecond<CompactBilinearPoolOptions>(op, b, options);
-    const o = expectOptions<CompactBilinearPoolOptions>(op, split.opts, KNOWN);
     const fa = featureMap(op, "a", a);
-    const bT = split.y;
-    const fb = bT === null ? fa : pairedFeatureMap(op, "b", bT, fa, "a", true);
-    const bBroadcast = fb.spatial.length === 0 && fa.spatial.length > 0;
-    const post = postOptions(op, o);
-    const sumPool = boolOption(op, "sumPool", o.sumPool, true);
-    const p = resolveParams(op, o, fa.c, fb.c);
+    if (split.y !== null) pairedFeatureMap(op, "b", split.y, fa, "a", true);
+    return [a.shape, split.opts as CompactBilinearPoolOptions, split.y ? split.y.shape : null];
+  },
+  plan: planCompact,
+  forward: (plan, a, b) => {
+    const bT = b instanceof Tensor ? b : null;
+    const { n, c1, c2, l, bBroadcast, sumPool, params: p } = plan;
     const d = p.d;
-    const { n, l, dtype } = fa;
-    const c1 = fa.c;
-    const c2 = fb.c;
-    const bData = (bT ?? a).data;
-
-    const v = allocArray(dtype, sumPool ? n * d : n * d * l);
+    const dtype = a.dtype as FloatDType;
+    const size = sumPool ? n * d : n * d * l;
+    // v and u (kept for backward) and the output z where the backend keeps tensors (zero-filled, as the
+    // kernels were written against); views read at each call
+    const v = zeros([size], dtype);
     // Tensor Sketch: entries cleaned to exactly 0 (see roundoffBound); constant, so no gradient
-    const zeroed = allocArray("int32", p.method === "tensor-sketch" ? v.length : 0);
+    const zeroed = zeros([p.method === "tensor-sketch" ? size : 0], "int32");
     if (p.method === "tensor-sketch") {
-      kernel("compactBilinearPool.tensorSketch", dtype, tensorSketchForward)(a.data, bData, v, n, c1, c2, l, bBroadcast, d, p.h1, p.s1, p.h2, p.s2, zeroed, sumPool);
+      kernel("compactBilinearPool.tensorSketch", dtype, tensorSketchForward)(
+        a.data, (bT ?? a).data, v.data as FloatArray, n, c1, c2, l, bBroadcast, d, p.h1, p.s1, p.h2, p.s2, zeroed.data as Int32Array, sumPool,
+      );
     } else {
-      kernel("compactBilinearPool.randomMaclaurin", dtype, randomMaclaurinForward)(a.data, bData, v, n, c1, c2, l, bBroadcast, d, p.w1, p.w2, sumPool);
+      kernel("compactBilinearPool.randomMaclaurin", dtype, randomMaclaurinForward)(a.data, (bT ?? a).data, v.data as FloatArray, n, c1, c2, l, bBroadcast, d, p.w1, p.w2, sumPool);
     }
-    const plan: PostPlan = { rows: sumPool ? n : n * l, dim: d, stride: sumPool ? 1 : l, ...post };
-    const u = allocArray(dtype, v.length);
-    const z = allocArray(dtype, v.length);
-    const norms = kernel("bilinear.signedSqrtL2", dtype, postForward)(plan, v, u, z);
+    const u = zeros([size], dtype);
+    const z = zeros(plan.outShape, dtype);
+    const norms = kernel("bilinear.signedSqrtL2", dtype, postForward)(plan.post, v.data as FloatArray, u.data as FloatArray, z.data as FloatArray);
 
     return {
-      output: fromArray(z, outShape(n, fa.spatial, d, sumPool)),
+      output: z,
       backward: (dz: Tensor) => {
-        const g = allocArray(dtype, v.length);
-        kernel("bilinear.signedSqrtL2Backward", dtype, postBackward)(plan, v, u, norms, dz.data, g);
-        const da = allocArray(dtype, a.size);
-        const db = bT ? allocArray(dtype, bT.size) : null;
-        const bNow = (bT ?? a).data;
+        const g = zeros([size], dtype);
+        kernel("bilinear.signedSqrtL2Backward", dtype, postBackward)(plan.post, v.data as FloatArray, u.data as FloatArray, norms, dz.data, g.data as FloatArray);
+        const da = zeros(a.shape, dtype);
+        const db = bT ? zeros(bT.shape, dtype) : null;
+        const dbd = (): FloatArray | null => (db ? (db.data as FloatArray) : null);
         if (p.method === "tensor-sketch") {
-          kernel("compactBilinearPool.tensorSketchBackward", dtype, tensorSketchBackward)(g, a.data, bNow, da, db, n, c1, c2, l, bBroadcast, d, p.h1, p.s1, p.h2, p.s2, zeroed, sumPool);
+          kernel("compactBilinearPool.tensorSketchBackward", dtype, tensorSketchBackward)(
+            g.data as FloatArray, a.data, (bT ?? a).data, da.data as FloatArray, dbd(), n, c1, c2, l, bBroadcast, d, p.h1, p.s1, p.h2, p.s2, zeroed.data as Int32Array, sumPool,
+          );
         } else {
-          kernel("compactBilinearPool.randomMaclaurinBackward", dtype, randomMaclaurinBackward)(g, a.data, bNow, da, db, n, c1, c2, l, bBroadcast, d, p.w1, p.w2, sumPool);
+          kernel("compactBilinearPool.randomMaclaurinBackward", dtype, randomMaclaurinBackward)(
+            g.data as FloatArray, a.data, (bT ?? a).data, da.data as FloatArray, dbd(), n, c1, c2, l, bBroadcast, d, p.w1, p.w2, sumPool,
+          );
         }
-        return bT && db ? [fromArray(da, a.shape), fromArray(db, bT.shape)] : [fromArray(da, a.shape)];
+        g.dispose();
+        return db ? [da, db] : [da];
       },
     };
   },
-  {
-    /** `[N, d]` (sumPool, default) or `[N, d, ...spatial]`, d = outputDim (or params.outputDim). */
-    outputShape(aShape: readonly number[], options: CompactBilinearPoolOptions): number[] {
-      const op = "compactBilinearPool";
-      featureShape(op, "a", aShape);
-      const o = expectOptions<CompactBilinearPoolOptions>(op, options, KNOWN);
-      const { d } = resolveDim(op, o);
-      return outShape(aShape[0] ?? 0, aShape.slice(2), d, boolOption(op, "sumPool", o.sumPool, true));
-    },
-  },
-);
+});

@@ -2,7 +2,7 @@
  * Covariance (second-order) pooling with matrix normalisation: log-Euclidean (DeepO2P-style),
  * MPN-COV's exact square root, or iSQRT-COV's Newton–Schulz iteration.
  */
-import { batchedInput2d, enumOption, expectOptions, numberOption, batchedShape2d } from "../check.js";
+import { enumOption, expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
@@ -73,6 +73,25 @@ function outShapeOf(xShape: readonly number[], full: boolean): number[] {
   const n = xShape[0] as number;
   const d = xShape[1] as number;
   return full ? [n, d, d] : [n, (d * (d + 1)) / 2];
+}
+
+/** The plan of covariance pooling: the input shape, the resolved options and the output shape. */
+export interface CovariancePoolPlan {
+  readonly xShape: readonly number[];
+  readonly norm: CovarianceNormalization;
+  readonly eps: number;
+  readonly iterations: number;
+  readonly full: boolean;
+  readonly maxDim: number;
+  readonly outShape: readonly number[];
+}
+
+/** The one plan of covariance pooling: `[N, D(D+1)/2]`, or `[N, D, D]` with `output: "full"`. */
+function planCovariance(xShape: readonly number[], opts?: CovariancePoolOptions): CovariancePoolPlan {
+  batchedShape2d(OP, "x", xShape, "N, D, H, W");
+  const parsed = parseOptions(opts);
+  checkDim(parsed, xShape[1] as number);
+  return { xShape: [...xShape], ...parsed, outShape: outShapeOf(xShape, parsed.full) };
 }
 
 /**
@@ -256,17 +275,17 @@ function newtonSchulzBackward(st: ImageState, g: Float64Array, d: number, iterat
  * const x = tensor([1, 2, 3, 4, 2, 0, 1, 3], [1, 2, 2, 2]);
  * covariancePool(x, { normalization: "none" }); // [[1.25, 0.5, 1.25]]
  */
-export const covariancePool = defineOp(
-  OP,
-  (x: Tensor, opts?: CovariancePoolOptions) => {
-    const parsed = parseOptions(opts);
-    const { norm, eps, iterations, full } = parsed;
-    batchedInput2d(OP, "x", x, "N, D, H, W");
-    const [n, d, h, w] = x.shape as [number, number, number, number];
-    checkDim(parsed, d);
+export const covariancePool = defineOp(OP, {
+  planArgs: (x: Tensor, opts?: CovariancePoolOptions): [readonly number[], CovariancePoolOptions | undefined] => {
+    expectFloatTensor(OP, "x", x);
+    return [x.shape, opts];
+  },
+  plan: planCovariance,
+  forward: (plan, x) => {
+    const { norm, eps, iterations, full, outShape } = plan;
+    const [n, d, h, w] = plan.xShape as [number, number, number, number];
     const m = h * w;
     const dtype = x.dtype as "float32" | "float64";
-    const outShape = outShapeOf(x.shape, full);
     const per = full ? d * d : (d * (d + 1)) / 2;
     const y = allocArray(dtype, n * per);
     const states: ImageState[] = [];
@@ -308,7 +327,7 @@ export const covariancePool = defineOp(
       else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[i * d + j] as number;
     }
     return {
-      output: fromArray(y, outShape),
+      output: fromArray(y, [...outShape]),
       backward: (dy: Tensor) => {
         const dx = allocArray(dtype, x.size);
         const g = dy.data as FloatArray;
@@ -331,13 +350,4 @@ export const covariancePool = defineOp(
       },
     };
   },
-  {
-    /** `[N, D(D+1)/2]`, or `[N, D, D]` with `output: "full"`. */
-    outputShape: (xShape: readonly number[], opts?: CovariancePoolOptions): number[] => {
-      batchedShape2d(OP, "x", xShape, "N, D, H, W");
-      const parsed = parseOptions(opts);
-      checkDim(parsed, xShape[1] as number);
-      return outShapeOf(xShape, parsed.full);
-    },
-  },
-);
+});

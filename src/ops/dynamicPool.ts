@@ -9,14 +9,16 @@
  * integer; an extra loss term penalises the computational cost. Everything else is our choice and is
  * documented on {@link dynamicPool2d}.
  */
-import { expectFloatTensor, expectOptions, expectShape, leadDims, numberOption, spatialInput, spatialShapeInput } from "../check.js";
+import { expectFloatTensor, expectOptions, expectShape, leadDims, numberOption, spatialInput, spatialShapeInput, type SpatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { dynamicGrid, type DynamicAxis } from "../geometry/dynamic.js";
 import { kernel } from "../kernels/registry.js";
+import { dynamicPoolBackward, dynamicPoolForward } from "../kernels/region.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { Tensor, fromArray } from "../tensor/tensor.js";
+import { Tensor, emptyTensor, fromArray, zeros } from "../tensor/tensor.js";
+import { checkAlloc } from "../tensor/limits.js";
 
 const NAME = "dynamicPool2d";
 /** Default query offset, as a fraction of the cell: the centres of the four sub-cells. */
@@ -57,137 +59,25 @@ function readDelta(delta: unknown, x: Tensor): { dh: number; dw: number } {
   return { dh, dw };
 }
 
-/** One query coordinate in index space (align_corners=False: pixel k is centred at k + 0.5 → index k). */
-function clampCoord(q: number, size: number): number {
-  return q < 0 ? 0 : q > size - 1 ? size - 1 : q;
-}
 
-/** Bilinear sample at clamped index coordinates (qy, qx); lerp form so a zero weight never touches its corner. */
-function sample(x: FloatArray, xo: number, H: number, W: number, qy: number, qx: number): number {
-  const y0 = Math.floor(qy);
-  const x0 = Math.floor(qx);
-  const y1 = y0 + 1 < H ? y0 + 1 : H - 1;
-  const x1 = x0 + 1 < W ? x0 + 1 : W - 1;
-  const wy = qy - y0;
-  const wx = qx - x0;
-  const r0 = xo + y0 * W;
-  const a = x[r0 + x0] as number;
-  const top = wx === 0 ? a : a + wx * ((x[r0 + x1] as number) - a);
-  if (wy === 0) return top;
-  const r1 = xo + y1 * W;
-  const c = x[r1 + x0] as number;
-  const bot = wx === 0 ? c : c + wx * ((x[r1 + x1] as number) - c);
-  return top + wy * (bot - top);
+
+/** The plan of DynOPool: the input layout and the grid the scale factors r give (r's values are part of the plan). */
+export interface DynamicPoolPlan extends SpatialInput {
+  readonly axes: readonly DynamicAxis[];
+  readonly planes: number;
+  readonly outShape: readonly number[];
 }
 
 /**
- * Forward: y = max of the 4 bilinear queries per cell; `win` records the winning query
- * (0..3 = (−δh,−δw), (−δh,+δw), (+δh,−δw), (+δh,+δw); ties → first, NaN wins as in max pooling).
- * `geo` = [r̂h, r̂w, δh, δw].
+ * The one plan of DynOPool for an input shape and scale factors `r` (a `[2]` Tensor, two numbers or
+ * one number): `max(1, round(H / r_h))` × `max(1, round(W / r_w))`.
  */
-export function dynamicPoolForward(
-  x: FloatArray, y: FloatArray, win: Int32Array, planes: number,
-  H: number, W: number, outH: number, outW: number, geo: Float64Array,
-): void {
-  const rh = geo[0] as number;
-  const rw = geo[1] as number;
-  const oh = (geo[2] as number) * rh;
-  const ow = (geo[3] as number) * rw;
-  for (let p = 0; p < planes; p++) {
-    const xo = p * H * W;
-    let o = p * outH * outW;
-    for (let i = 0; i < outH; i++) {
-      const cy = (i + 0.5) * rh - 0.5;
-      const qa = clampCoord(cy - oh, H);
-      const qb = clampCoord(cy + oh, H);
-      for (let j = 0; j < outW; j++) {
-        const cx = (j + 0.5) * rw - 0.5;
-        const qc = clampCoord(cx - ow, W);
-        const qd = clampCoord(cx + ow, W);
-        let best = sample(x, xo, H, W, qa, qc);
-        let bi = 0;
-        let v = sample(x, xo, H, W, qa, qd);
-        if (v > best || v !== v) { best = v; bi = 1; }
-        v = sample(x, xo, H, W, qb, qc);
-        if (v > best || v !== v) { best = v; bi = 2; }
-        v = sample(x, xo, H, W, qb, qd);
-        if (v > best || v !== v) { best = v; bi = 3; }
-        y[o] = best;
-        win[o] = bi;
-        o++;
-      }
-    }
-  }
-}
-
-/**
- * Backward through the winning query of each cell: to its 4 pixels by the bilinear weights, and to
- * its coordinates q = (i + ½)·r̂ ± δ·r̂ − ½ (zero where the clamp to [0, size − 1] is active), hence to
- * r̂ (∂q/∂r̂ = i + ½ ± δ, straight-through to r) and δ (∂q/∂δ = ±r̂).
- * `gGeo` receives [∂/∂rh, ∂/∂rw, ∂/∂δh, ∂/∂δw] (accumulated).
- */
-export function dynamicPoolBackward(
-  x: FloatArray, dy: FloatArray, win: Int32Array, dx: FloatArray, gGeo: Float64Array, planes: number,
-  H: number, W: number, outH: number, outW: number, geo: Float64Array,
-): void {
-  const rh = geo[0] as number;
-  const rw = geo[1] as number;
-  const dh = geo[2] as number;
-  const dw = geo[3] as number;
-  let gRh = 0;
-  let gRw = 0;
-  let gDh = 0;
-  let gDw = 0;
-  for (let p = 0; p < planes; p++) {
-    const xo = p * H * W;
-    let o = p * outH * outW;
-    for (let i = 0; i < outH; i++) {
-      for (let j = 0; j < outW; j++) {
-        const g = dy[o] as number;
-        const k = win[o] as number;
-        o++;
-        const sy = k < 2 ? -1 : 1;
-        const sx = (k & 1) === 0 ? -1 : 1;
-        const qyRaw = (i + 0.5) * rh + sy * dh * rh - 0.5;
-        const qxRaw = (j + 0.5) * rw + sx * dw * rw - 0.5;
-        const qy = clampCoord(qyRaw, H);
-        const qx = clampCoord(qxRaw, W);
-        const y0 = Math.floor(qy);
-        const x0 = Math.floor(qx);
-        const y1 = y0 + 1 < H ? y0 + 1 : H - 1;
-        const x1 = x0 + 1 < W ? x0 + 1 : W - 1;
-        const wy = qy - y0;
-        const wx = qx - x0;
-        const i00 = xo + y0 * W + x0;
-        const i01 = xo + y0 * W + x1;
-        const i10 = xo + y1 * W + x0;
-        const i11 = xo + y1 * W + x1;
-        dx[i00] = (dx[i00] as number) + g * (1 - wy) * (1 - wx);
-        dx[i01] = (dx[i01] as number) + g * (1 - wy) * wx;
-        dx[i10] = (dx[i10] as number) + g * wy * (1 - wx);
-        dx[i11] = (dx[i11] as number) + g * wy * wx;
-        const v00 = x[i00] as number;
-        const v01 = x[i01] as number;
-        const v10 = x[i10] as number;
-        const v11 = x[i11] as number;
-        // clamp's autograd passes the gradient where 0 ≤ q ≤ size − 1 (inclusive), as torch.clamp.
-        if (qyRaw >= 0 && qyRaw <= H - 1) {
-          const dvdq = g * ((1 - wx) * (v10 - v00) + wx * (v11 - v01));
-          gRh += dvdq * (i + 0.5 + sy * dh);
-          gDh += dvdq * sy * rh;
-        }
-        if (qxRaw >= 0 && qxRaw <= W - 1) {
-          const dvdq = g * ((1 - wy) * (v01 - v00) + wy * (v11 - v10));
-          gRw += dvdq * (j + 0.5 + sx * dw);
-          gDw += dvdq * sx * rw;
-        }
-      }
-    }
-  }
-  gGeo[0] = (gGeo[0] as number) + gRh;
-  gGeo[1] = (gGeo[1] as number) + gRw;
-  gGeo[2] = (gGeo[2] as number) + gDh;
-  gGeo[3] = (gGeo[3] as number) + gDw;
+function planDynamic(shape: readonly number[], r: Tensor | readonly number[] | number): DynamicPoolPlan {
+  const input = spatialShapeInput(NAME, "x", shape, 2);
+  const { axes } = readRatios(NAME, r, null, input.spatial);
+  const outShape = [...leadDims(input), ...axes.map((a) => a.outSize)];
+  checkAlloc(NAME, outShape);
+  return { ...input, axes, planes: input.n * input.c, outShape };
 }
 
 /**
@@ -228,32 +118,33 @@ export function dynamicPoolBackward(
  * dynamicPool2d(x, tensor([2, 2]));     // [[[[5, 7], [13, 15]]]] = maxPool2d(x, { kernelSize: 2 })
  * dynamicPool2d(x, tensor([1.5, 1.5])); // 3×3: [[2.5, 3.8333, 5], [7.8333, 9.1667, 10.3333], [12.5, 13.8333, 15]]
  */
-export const dynamicPool2d = defineOp(
-  NAME,
-  (x: Tensor, r: Tensor, delta?: Tensor | null, opts?: DynamicPoolOptions) => {
+export const dynamicPool2d = defineOp(NAME, {
+  planArgs: (x: Tensor, r: Tensor, delta?: Tensor | null, opts?: DynamicPoolOptions): [readonly number[], readonly number[]] => {
     expectOptions<DynamicPoolOptions>(NAME, opts, KNOWN);
     const input = spatialInput(NAME, "x", x, 2);
-    const [H, W] = input.spatial as [number, number];
     if (!(r instanceof Tensor)) throw new PoolkitTypeError(NAME, `r must be a Tensor of shape [2], got ${show(r)}`);
-    const { axes } = readRatios(NAME, r, x, input.spatial);
+    return [x.shape, readRatios(NAME, r, x, input.spatial).values];
+  },
+  plan: planDynamic,
+  forward: (plan, x, _r, delta) => {
+    const [H, W] = plan.spatial as [number, number];
     const { dh, dw } = readDelta(delta, x);
-    const [ah, aw] = axes as [DynamicAxis, DynamicAxis];
+    const [ah, aw] = plan.axes as [DynamicAxis, DynamicAxis];
     const geo = allocArray("float64", 4);
     geo.set([ah.ratio, aw.ratio, dh, dw]);
     const dtype = x.dtype as "float32" | "float64";
-    const planes = input.n * input.c;
-    const n = planes * ah.outSize * aw.outSize;
-    const y = allocArray(dtype, n);
-    const win = allocArray("int32", n);
-    kernel("dynamicPool.forward", dtype, dynamicPoolForward)(x.data as FloatArray, y, win, planes, H, W, ah.outSize, aw.outSize, geo);
-    const output = fromArray(y, [...leadDims(input), ah.outSize, aw.outSize]);
+    const planes = plan.planes;
+    // output and winning query where the backend keeps tensors (the kernel writes every element); views read at each call
+    const output = emptyTensor(plan.outShape, dtype);
+    const win = emptyTensor(plan.outShape, "int32");
+    kernel("dynamicPool.forward", dtype, dynamicPoolForward)(x.data as FloatArray, output.data as FloatArray, win.data as Int32Array, planes, H, W, ah.outSize, aw.outSize, geo);
     return {
       output,
       backward: (dy: Tensor) => {
-        const dx = allocArray(dtype, x.size);
+        const dx = zeros(x.shape, dtype);
         const gGeo = allocArray("float64", 4);
         kernel("dynamicPool.backward", dtype, dynamicPoolBackward)(
-          x.data as FloatArray, dy.data as FloatArray, win, dx, gGeo, planes, H, W, ah.outSize, aw.outSize, geo,
+          x.data as FloatArray, dy.data as FloatArray, win.data as Int32Array, dx.data as FloatArray, gGeo, planes, H, W, ah.outSize, aw.outSize, geo,
         );
         const dr = allocArray(dtype, 2);
         dr[0] = gGeo[0] as number;
@@ -265,22 +156,11 @@ export const dynamicPool2d = defineOp(
           a[1] = gGeo[3] as number;
           dd = fromArray(a, [2]);
         }
-        return [fromArray(dx, x.shape), fromArray(dr, [2]), dd];
+        return [dx, fromArray(dr, [2]), dd];
       },
     };
   },
-  {
-    /**
-     * Output shape for an input shape and scale factors `r` (a `[2]` Tensor, two numbers or one
-     * number), from the same grid as the op: `max(1, round(H / r_h))` × `max(1, round(W / r_w))`.
-     */
-    outputShape(shape: readonly number[], r: Tensor | readonly number[] | number): number[] {
-      const input = spatialShapeInput(NAME, "x", shape, 2);
-      const { axes } = readRatios(NAME, r, null, input.spatial);
-      return [...leadDims(input), ...axes.map((a) => a.outSize)];
-    },
-  },
-);
+});
 
 export interface DynamicPoolCostOptions {
   /** The shape of the feature map DynOPool pools, `[N, C, H, W]`, `[C, H, W]` or `[H, W]`. Required. */
@@ -296,6 +176,27 @@ export interface DynamicPoolCostOptions {
 
 const COST = "dynamicPoolCost";
 
+/** The plan of the DynOPool cost: the pooled map's H and W, FLOPs per pixel and the budget. */
+export interface DynamicPoolCostPlan {
+  readonly outShape: readonly number[];
+  readonly h: number;
+  readonly w: number;
+  readonly flopsPerPixel: number;
+  readonly budget: number | null;
+}
+
+function planCost(opts: DynamicPoolCostOptions): DynamicPoolCostPlan {
+  const o = expectOptions<DynamicPoolCostOptions>(COST, opts, ["inputShape", "flopsPerPixel", "budget"]);
+  if (o.inputShape === undefined) throw new PoolkitRangeError(COST, `inputShape is required`);
+  const s = o.inputShape;
+  if (!Array.isArray(s) || s.length < 2 || s.length > 4 || s.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 1)) {
+    throw new PoolkitRangeError(COST, `inputShape must be [N, C, H, W], [C, H, W] or [H, W] of positive integers, got ${show(s)}`);
+  }
+  const fpp = numberOption(COST, "flopsPerPixel", o.flopsPerPixel, 1, { min: 0 });
+  const budget = o.budget === undefined ? null : numberOption(COST, "budget", o.budget, 1, { min: 0, minExclusive: true });
+  return { outShape: [], h: s[s.length - 2] as number, w: s[s.length - 1] as number, flopsPerPixel: fpp, budget };
+}
+
 /**
  * DynOPool's computational-cost term: `cost(r) = flopsPerPixel · (H / r_h) · (W / r_w)`, from the
  * **continuous** map size (no rounding, so it is smooth in r), or with `budget` the relative excess
@@ -310,40 +211,35 @@ const COST = "dynamicPoolCost";
  * output.data[0]; // 256 = 16 · 16
  * backward(tensor(1, []))[0]; // [-128, -128]
  */
-export const dynamicPoolCost = defineOp(COST, (r: Tensor, opts: DynamicPoolCostOptions) => {
-  const o = expectOptions<DynamicPoolCostOptions>(COST, opts, ["inputShape", "flopsPerPixel", "budget"]);
-  if (o.inputShape === undefined) throw new PoolkitRangeError(COST, `inputShape is required`);
-  const s = o.inputShape;
-  if (!Array.isArray(s) || s.length < 2 || s.length > 4 || s.some((d) => typeof d !== "number" || !Number.isInteger(d) || d < 1)) {
-    throw new PoolkitRangeError(COST, `inputShape must be [N, C, H, W], [C, H, W] or [H, W] of positive integers, got ${show(s)}`);
-  }
-  const H = s[s.length - 2] as number;
-  const W = s[s.length - 1] as number;
-  const fpp = numberOption(COST, "flopsPerPixel", o.flopsPerPixel, 1, { min: 0 });
-  const budget = o.budget === undefined ? undefined : numberOption(COST, "budget", o.budget, 1, { min: 0, minExclusive: true });
-  expectFloatTensor(COST, "r", r);
-  expectShape(COST, "r", r, [2]);
-  const rv = Array.from(r.data);
-  dynamicGrid(COST, [H, W], rv); // the same validation as the op's r
-  const rh = rv[0] as number;
-  const rw = rv[1] as number;
-  const cost = (fpp * (H / rh) * W) / rw;
-  const dtype = r.dtype as "float32" | "float64";
-  const active = budget === undefined || cost > budget;
-  const scale = budget === undefined ? 1 : 1 / budget;
-  const value = budget === undefined ? cost : Math.max(0, cost - budget) / budget;
-  const out = allocArray(dtype, 1);
-  out[0] = value;
-  return {
-    output: fromArray(out, []),
-    backward: (dy: Tensor) => {
-      const g = dy.data[0] as number;
-      const dr = allocArray(dtype, 2);
-      if (active) {
-        dr[0] = (-g * scale * cost) / rh;
-        dr[1] = (-g * scale * cost) / rw;
-      }
-      return [fromArray(dr, [2])];
-    },
-  };
+export const dynamicPoolCost = defineOp(COST, {
+  planArgs: (_r: Tensor, opts: DynamicPoolCostOptions): [DynamicPoolCostOptions] => [opts],
+  plan: planCost,
+  forward: ({ h: H, w: W, flopsPerPixel: fpp, budget }, r) => {
+    expectFloatTensor(COST, "r", r);
+    expectShape(COST, "r", r, [2]);
+    const rv = Array.from(r.data);
+    dynamicGrid(COST, [H, W], rv); // the same validation as the op's r
+    const rh = rv[0] as number;
+    const rw = rv[1] as number;
+    const cost = (fpp * (H / rh) * W) / rw;
+    const dtype = r.dtype as "float32" | "float64";
+    const active = budget === null || cost > budget;
+    const scale = budget === null ? 1 : 1 / budget;
+    const value = budget === null ? cost : Math.max(0, cost - budget) / budget;
+    const output = emptyTensor([], dtype);
+    (output.data as FloatArray)[0] = value;
+    return {
+      output,
+      backward: (dy: Tensor) => {
+        const g = dy.data[0] as number;
+        const dr = zeros([2], dtype);
+        const d = dr.data as FloatArray;
+        if (active) {
+          d[0] = (-g * scale * cost) / rh;
+          d[1] = (-g * scale * cost) / rw;
+        }
+        return [dr];
+      },
+    };
+  },
 });

@@ -4,17 +4,17 @@
  * fixed k-sized windows at pseudo-random starts, one uniform sample per (plane, axis). Geometry
  * (starts in the input's float arithmetic, output sizes, checks) lives in src/geometry/fractional.ts.
  */
-import { expectOptions, expectTensor, leadDims, sizeOption, spatialInput, spatialShapeInput, type SpatialInput } from "../check.js";
+import { expectOptions, expectTensor, sizeOption, spatialShapeInput, type SpatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { fractionalOutputShape, planFractional, type FractionalPlan } from "../geometry/fractional.js";
+import { planOutShape } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
-import { maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
-import type { Axes3 } from "../geometry/plan.js";
-import { defineOp, type Grads } from "../op.js";
+import { fractionalMaxForward, maxWindowsBackward } from "../kernels/window.js";
+import { defineOp, xShapeArgs, type Grads } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
 import { generatorFor } from "../tensor/random.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, fromArray, zeros, type Tensor } from "../tensor/tensor.js";
 
 export interface FractionalMaxPoolOptions {
   /** Window size k (a number or one per spatial dim); required. */
@@ -42,34 +42,46 @@ export interface FractionalMaxPoolResult {
 
 const KNOWN = ["kernelSize", "outputSize", "outputRatio", "samples", "seed"] as const;
 
-interface Geometry {
-  readonly kernelSize: number[];
-  readonly outSpatial: number[];
+/**
+ * The plan of fractional max pooling: input layout, kernel and output sizes, and the seed. The
+ * windows themselves depend on each plane's random sample, drawn (or read from `samples`) by the
+ * forward pass: they are data, like RoI boxes, not part of the plan.
+ */
+export interface FractionalMaxPoolPlan extends SpatialInput {
+  readonly kernelSize: readonly number[];
+  readonly outSpatial: readonly number[];
+  readonly outShape: readonly number[];
+  readonly seed: number | undefined;
 }
 
-function geometry(op: string, rank: number, o: FractionalMaxPoolOptions, input: SpatialInput): Geometry {
-  if (o.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
-  const kernelSize = sizeOption(op, "kernelSize", o.kernelSize, rank, 1);
-  const outSpatial = fractionalOutputShape(op, input.spatial, kernelSize, o.outputSize, o.outputRatio);
-  return { kernelSize, outSpatial };
+/** The one plan of a fractional max-pooling op: shape and options parsed and checked once. */
+function planFractionalOp(op: string, rank: 2 | 3) {
+  return (shape: readonly number[], opts: FractionalMaxPoolOptions): FractionalMaxPoolPlan => {
+    const input = spatialShapeInput(op, "x", shape, rank);
+    const o = expectOptions<FractionalMaxPoolOptions>(op, opts, KNOWN);
+    if (o.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
+    const kernelSize = sizeOption(op, "kernelSize", o.kernelSize, rank, 1);
+    const outSpatial = fractionalOutputShape(op, input.spatial, kernelSize, o.outputSize, o.outputRatio);
+    if (o.seed !== undefined && !(typeof o.seed === "number" && Number.isSafeInteger(o.seed))) {
+      throw new PoolkitRangeError(op, `seed must be a safe integer, got ${show(o.seed)}`);
+    }
+    return { ...input, kernelSize, outSpatial, outShape: planOutShape(op, input, outSpatial), seed: o.seed };
+  };
 }
 
-/** The samples to use: validated copies of `opts.samples`, or fresh draws (plane-major, PyTorch's order). */
-function drawSamples(op: string, rank: number, o: FractionalMaxPoolOptions, input: SpatialInput, dtype: FloatDType): FloatArray {
-  const count = input.n * input.c * rank;
-  if (o.seed !== undefined && !(typeof o.seed === "number" && Number.isSafeInteger(o.seed))) {
-    throw new PoolkitRangeError(op, `seed must be a safe integer, got ${show(o.seed)}`);
-  }
+/** The samples to use: validated copies of the `samples` option, or fresh draws (plane-major, PyTorch's order). */
+function drawSamples(op: string, rank: number, plan: FractionalMaxPoolPlan, samples: unknown, dtype: FloatDType): FloatArray {
+  const count = plan.n * plan.c * rank;
   const out = allocArray(dtype, count);
-  if (o.samples !== undefined) {
-    const s = o.samples;
+  if (samples !== undefined) {
+    const s = samples;
     expectTensor(op, "samples", s);
-    const want = [input.n, input.c, rank];
+    const want = [plan.n, plan.c, rank];
     const ok =
-      (s.shape.length === 3 && s.shape[0] === input.n && s.shape[1] === input.c && s.shape[2] === rank) ||
-      (!input.batched && s.shape.length === 2 && s.shape[0] === input.c && s.shape[1] === rank);
+      (s.shape.length === 3 && s.shape[0] === plan.n && s.shape[1] === plan.c && s.shape[2] === rank) ||
+      (!plan.batched && s.shape.length === 2 && s.shape[0] === plan.c && s.shape[1] === rank);
     if (!ok) {
-      const also = input.batched ? "" : ` (or ${show([input.c, rank])})`;
+      const also = plan.batched ? "" : ` (or ${show([plan.c, rank])})`;
       throw new PoolkitRangeError(op, `samples must have shape ${show(want)}${also}, got ${show(s.shape)}`);
     }
     if (s.dtype !== dtype) throw new PoolkitTypeError(op, `samples must have the input's dtype ${dtype}, got ${s.dtype}`);
@@ -81,78 +93,58 @@ function drawSamples(op: string, rank: number, o: FractionalMaxPoolOptions, inpu
     }
     return out;
   }
-  const gen = generatorFor(o.seed, op);
+  const gen = generatorFor(plan.seed, op);
   for (let i = 0; i < count; i++) out[i] = gen.uniformFor(dtype);
   return out;
 }
 
-/**
- * Max over each plane's own windows: the shared max kernel, run once per plane on that plane's
- * axes (the windows differ between planes because each plane has its own samples).
- */
-function fractionalMaxForward(x: FloatArray, y: FloatArray, idx: Int32Array, inPlane: number, outPlane: number, planeAxes: readonly Axes3[]): void {
-  for (let p = 0; p < planeAxes.length; p++) {
-    const lo = p * outPlane;
-    maxWindowsForward(x.subarray(p * inPlane, (p + 1) * inPlane), y.subarray(lo, lo + outPlane), idx.subarray(lo, lo + outPlane), 1, planeAxes[p] as Axes3);
-  }
-}
-
-function fractionalCore(name: string, rank: 2 | 3, x: Tensor, opts: FractionalMaxPoolOptions) {
-  const o = expectOptions<FractionalMaxPoolOptions>(name, opts, KNOWN);
-  const input = spatialInput(name, "x", x, rank);
+function fractionalCore(name: string, rank: 2 | 3, op: FractionalMaxPoolPlan, x: Tensor, opts: FractionalMaxPoolOptions) {
   const dtype = x.dtype as FloatDType;
-  const g = geometry(name, rank, o, input);
-  const samples = drawSamples(name, rank, o, input, dtype);
-  const plan: FractionalPlan = planFractional(name, input, g.kernelSize, g.outSpatial, samples, dtype);
-  const y = allocArray(dtype, plan.planes * plan.outPlaneSize);
-  const idx = allocArray("int32", plan.planes * plan.outPlaneSize);
-  kernel("fractionalMaxPool.forward", dtype, fractionalMaxForward)(x.data as FloatArray, y, idx, plan.inPlaneSize, plan.outPlaneSize, plan.planeAxes);
+  // the samples tensor is an input carried in the options: read (and checked) here, not parsed again
+  const samples = drawSamples(name, rank, op, (opts as { samples?: unknown }).samples, dtype);
+  const plan: FractionalPlan = planFractional(name, op, op.kernelSize, op.outSpatial, samples, dtype);
+  const output = emptyTensor(plan.outShape, dtype);
+  const idx = emptyTensor(plan.outShape, "int32");
+  kernel("fractionalMaxPool.forward", dtype, fractionalMaxForward)(x.data as FloatArray, output.data as FloatArray, idx.data as Int32Array, plan.inPlaneSize, plan.outPlaneSize, plan.planeAxes);
   const backward = (dy: Tensor): Grads => {
-    const dx = allocArray(dtype, plan.planes * plan.inPlaneSize);
+    const dx = zeros(plan.inShape, dtype);
     // dx[argmax] += dy, accumulating where overlapping windows share an argmax.
-    kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
-    return [fromArray(dx, plan.inShape)];
+    kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx.data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+    return [dx];
   };
-  return { output: fromArray(y, plan.outShape), idx, samples, plan, backward };
-}
-
-function outputShapeFn(name: string, rank: 2 | 3) {
-  return (shape: readonly number[], opts: FractionalMaxPoolOptions): number[] => {
-    const o = expectOptions<FractionalMaxPoolOptions>(name, opts, KNOWN);
-    const input = spatialShapeInput(name, "x", shape, rank);
-    const g = geometry(name, rank, o, input);
-    return [...leadDims(input), ...g.outSpatial];
-  };
+  return { output, idx, samples, plan, backward };
 }
 
 function fractionalMaxPoolN(rank: 2 | 3) {
   const name = `fractionalMaxPool${rank}d`;
-  return defineOp(
-    name,
-    (x: Tensor, opts: FractionalMaxPoolOptions) => {
-      const r = fractionalCore(name, rank, x, opts);
+  return defineOp(name, {
+    planArgs: xShapeArgs<FractionalMaxPoolOptions>(name),
+    plan: planFractionalOp(name, rank),
+    forward: (plan, x, opts) => {
+      const r = fractionalCore(name, rank, plan, x, opts);
       return { output: r.output, backward: r.backward };
     },
-    { outputShape: outputShapeFn(name, rank) },
-  );
+  });
 }
 
 function fractionalMaxPoolWithIndicesN(rank: 2 | 3) {
   const name = `fractionalMaxPool${rank}dWithIndices`;
-  return defineOp(
-    name,
-    (x: Tensor, opts: FractionalMaxPoolOptions) => {
-      const r = fractionalCore(name, rank, x, opts);
+  return defineOp(name, {
+    planArgs: xShapeArgs<FractionalMaxPoolOptions>(name),
+    plan: planFractionalOp(name, rank),
+    forward: (plan, x, opts) => {
+      const r = fractionalCore(name, rank, plan, x, opts);
+      // Copies: backward keeps its own indices and samples even if the caller writes into these.
+      const indices = emptyTensor(r.plan.outShape, "int32");
+      (indices.data as Int32Array).set(r.idx.data as Int32Array);
       const output: FractionalMaxPoolResult = {
         output: r.output,
-        // Copies: backward keeps its own indices and samples even if the caller writes into these.
-        indices: fromArray(Int32Array.from(r.idx), r.plan.outShape),
+        indices,
         samples: fromArray(r.samples.slice(), [r.plan.n, r.plan.c, rank]),
       };
       return { output, backward: r.backward };
     },
-    { outputShape: outputShapeFn(name, rank) },
-  );
+  });
 }
 
 /**

@@ -9,18 +9,20 @@
  * products ωᵀx / vᵀx while max and average run over the valid positions only (average divides by
  * the valid count).
  */
-import { enumOption, expectFloatTensor, expectOptions, spatialInput, spatialShapeInput } from "../check.js";
+import { enumOption, expectFloatTensor, expectOptions, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
-import { caffeGeometry, caffeOutputShape, planCaffe } from "../geometry/caffe.js";
+import { caffeGeometry, planCaffe } from "../geometry/caffe.js";
+import { avgDivisors } from "../geometry/divisors.js";
 import type { SlidingGeometry } from "../geometry/sliding.js";
-import type { Axes3, WindowPlan } from "../geometry/plan.js";
+import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { avgWindowsForward } from "../kernels/window.js";
-import { defineOp } from "../op.js";
+import { defineOp, xShapeArgsWith } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
-import { maxAvgMaps, mixBackward, mixForward } from "./mixedPool.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { gatedBackward, gatedForward, mixForward, sigmoid, treeBackward, treeForward } from "../kernels/mix.js";
+import { maxAvgMaps, mixBackward } from "./mixedPool.js";
 
 /** Parameter sharing: one set per layer (official) or one per channel (the paper's finer option). */
 export type Sharing = "layer" | "channel";
@@ -55,12 +57,6 @@ function geometry(op: string, o: GeneralizedPoolOptions): SlidingGeometry {
   return caffeGeometry(op, k, s, 2);
 }
 
-function outputShapeOf(op: string, shape: readonly number[], opts: GeneralizedPoolOptions | undefined, known: readonly string[]): number[] {
-  const o = expectOptions<GeneralizedPoolOptions>(op, opts, known);
-  spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
-  const g = geometry(op, o);
-  return [...shape.slice(0, shape.length - 2), ...caffeOutputShape(op, shape.slice(shape.length - 2), g)];
-}
 
 /** Shape a parameter must have: [1] / [C] for scalars, [1, kH, kW] / [C, kH, kW] for masks and filters. */
 export function paramShape(sharing: Sharing, c: number, kernel: readonly number[] | null): number[] {
@@ -77,23 +73,31 @@ function expectParam(op: string, name: string, t: unknown, x: Tensor, shape: rea
   }
 }
 
-/** Numerically stable logistic sigmoid (branch on the sign so exp never overflows). */
-function sigmoid(z: number): number {
-  if (z >= 0) return 1 / (1 + Math.exp(-z));
-  const e = Math.exp(z);
-  return e / (1 + e);
-}
 
-function parseCommon(op: string, x: Tensor, o: GeneralizedPoolOptions) {
-  const input = spatialInput(op, "x", x, 2);
-  const g = geometry(op, o);
-  const sharing = enumOption(op, "sharing", o.sharing, SHARINGS, "layer");
-  const plan = planCaffe(op, input, g);
-  return { plan, sharing, kernel: g.kernelSize };
-}
 
 // ---------------------------------------------------------------------------------------------
 // learnedMixPool2d
+
+/** The plan of learned mixed pooling: Caffe windows, the avg divisors, parameter sharing and the mixing rule. */
+export interface LearnedMixPoolPlan extends WindowPlan {
+  readonly divisor: Float64Array;
+  readonly sharing: Sharing;
+  readonly mixing: "clamped" | "sigmoid";
+  readonly alphaShape: readonly number[];
+}
+
+/** The one plan of learnedMixPool2d: shape and options parsed and checked once. */
+function planLearnedMix(shape: readonly number[], opts?: LearnedMixPoolOptions): LearnedMixPoolPlan {
+  const op = "learnedMixPool2d";
+  const input = spatialShapeInput(op, "x", shape, 2);
+  const o = expectOptions<LearnedMixPoolOptions>(op, opts, KNOWN_MIX);
+  const g = geometry(op, o);
+  const sharing = enumOption(op, "sharing", o.sharing, SHARINGS, "layer");
+  const plan = planCaffe(op, input, g);
+  const mixing = enumOption(op, "mixing", o.mixing, ["clamped", "sigmoid"] as const, "clamped");
+  // p = 0, so the valid count is the avg divisor either way (docs/methods/mixed.md).
+  return { ...plan, divisor: avgDivisors(plan.axes, true), sharing, mixing, alphaShape: paramShape(sharing, plan.c, null) };
+}
 
 /**
  * Learned mixed max-average pooling (Lee et al. 2016, "mixed max-average"):
@@ -118,22 +122,21 @@ function parseCommon(op: string, x: Tensor, o: GeneralizedPoolOptions) {
  * const y = learnedMixPool2d(x, alpha);                 // 3×3 stride 2
  * const [dx, dalpha] = learnedMixPool2d.vjp(x, alpha).backward(dy);
  */
-export const learnedMixPool2d = defineOp(
-  "learnedMixPool2d",
-  (x: Tensor, alpha: Tensor, opts?: LearnedMixPoolOptions) => {
+export const learnedMixPool2d = defineOp("learnedMixPool2d", {
+  planArgs: xShapeArgsWith<Tensor, LearnedMixPoolOptions>("learnedMixPool2d"),
+  plan: planLearnedMix,
+  forward: (plan, x, alpha) => {
     const op = "learnedMixPool2d";
-    const o = expectOptions<LearnedMixPoolOptions>(op, opts, KNOWN_MIX);
-    const { plan, sharing } = parseCommon(op, x, o);
-    const mixing = enumOption(op, "mixing", o.mixing, ["clamped", "sigmoid"] as const, "clamped");
-    expectParam(op, "alpha", alpha, x, paramShape(sharing, plan.c, null), sharing);
+    const { sharing, mixing } = plan;
+    expectParam(op, "alpha", alpha, x, plan.alphaShape, sharing);
     const dtype = x.dtype as FloatDType;
-    const av = alpha.data;
+    const alphaValues = alpha.data;
     const nA = alpha.size;
     // a and da/dalpha per parameter entry.
-    const a = new Float64Array(nA);
-    const da = new Float64Array(nA);
+    const a = allocArray("float64", nA);
+    const da = allocArray("float64", nA);
     for (let i = 0; i < nA; i++) {
-      const t = av[i] as number;
+      const t = alphaValues[i] as number;
       if (Number.isNaN(t)) throw new PoolkitRangeError(op, `alpha must not be NaN, got NaN at index ${i}`);
       if (mixing === "sigmoid") {
         a[i] = sigmoid(t);
@@ -144,44 +147,48 @@ export const learnedMixPool2d = defineOp(
       }
     }
     const out = plan.outPlaneSize;
-    const w = new Float64Array(plan.planes * out);
-    for (let p = 0; p < plan.planes; p++) w.fill(a[sharing === "layer" ? 0 : p % plan.c] as number, p * out, (p + 1) * out);
-    // p = 0, so the valid count is the avg divisor either way (docs/methods/mixed.md).
-    const maps = maxAvgMaps(x, plan, true);
-    const y = allocArray(dtype, plan.planes * out);
-    kernel("mix.forward", dtype, mixForward)(maps.mx, maps.av, w, y);
+    // the max-branch weight per output element, where the backend keeps tensors (the mix kernel's input)
+    const w = emptyTensor([plan.planes * out], "float64");
+    const wd = w.data as Float64Array;
+    for (let p = 0; p < plan.planes; p++) wd.fill(a[sharing === "layer" ? 0 : p % plan.c] as number, p * out, (p + 1) * out);
+    const maps = maxAvgMaps(x, plan, plan.divisor);
+    const output = emptyTensor(plan.outShape, dtype);
+    kernel("mix.forward", dtype, mixForward)(maps.mx.data as FloatArray, maps.av.data as FloatArray, w.data as Float64Array, output.data as FloatArray);
     return {
-      output: fromArray(y, plan.outShape),
+      output,
       backward: (dy: Tensor) => {
-        const dx = allocArray(dtype, x.size);
-        mixBackward(dy.data as FloatArray, w, maps, plan, dx, dtype);
-        // read dy's view after the kernels: a WebAssembly kernel's scratch allocation may grow memory and detach it
-        const g = dy.data as FloatArray;
+        const dx = zeros(x.shape, dtype);
+        mixBackward(dy, w, maps, plan, dx);
         // max − avg with the average in float64: a float32-rounded average is off by up to ulp(avg)/2,
         // which is all of max − avg's precision when the window's spread is small against its level
         // (eight 10000s and one 10001: 0.888672 instead of 8/9). The max is an input value, exact.
-        let av: FloatArray = maps.av;
+        let av: Tensor = maps.av;
         if (dtype !== "float64") {
-          const x64 = allocArray("float64", x.size);
-          x64.set(x.data);
-          av = allocArray("float64", av.length);
-          kernel("avgWindows.forward", "float64", avgWindowsForward)(x64, av, plan.planes, plan.axes, maps.div);
+          const x64 = x.cast("float64");
+          av = emptyTensor(maps.av.shape, "float64");
+          kernel("avgWindows.forward", "float64", avgWindowsForward)(x64.data as FloatArray, av.data as FloatArray, plan.planes, plan.axes, plan.divisor);
+          x64.dispose();
         }
-        const acc = new Float64Array(nA);
+        // views read after the last allocation (a WebAssembly kernel's scratch may grow memory and detach them)
+        const g = dy.data as FloatArray;
+        const mx = maps.mx.data as FloatArray;
+        const avd = av.data as FloatArray;
+        const acc = allocArray("float64", nA);
         for (let p = 0; p < plan.planes; p++) {
           const j = sharing === "layer" ? 0 : p % plan.c;
           let s = 0;
-          for (let i = p * out; i < (p + 1) * out; i++) s += (g[i] as number) * ((maps.mx[i] as number) - (av[i] as number));
+          for (let i = p * out; i < (p + 1) * out; i++) s += (g[i] as number) * ((mx[i] as number) - (avd[i] as number));
           acc[j] = (acc[j] as number) + s;
         }
-        const dAlpha = allocArray(dtype, nA);
-        for (let i = 0; i < nA; i++) dAlpha[i] = (acc[i] as number) * (da[i] as number);
-        return [fromArray(dx, x.shape), fromArray(dAlpha, alpha.shape)];
+        if (av !== maps.av) av.dispose();
+        const dAlpha = emptyTensor(alpha.shape, dtype);
+        const dad = dAlpha.data as FloatArray;
+        for (let i = 0; i < nA; i++) dad[i] = (acc[i] as number) * (da[i] as number);
+        return [dx, dAlpha];
       },
     };
   },
-  { outputShape: (shape: readonly number[], opts?: LearnedMixPoolOptions) => outputShapeOf("learnedMixPool2d", shape, opts, KNOWN_MIX) },
-);
+});
 
 // ---------------------------------------------------------------------------------------------
 // Kernels for gated and tree pooling over Caffe windows (2-d: axes[1] = height, axes[2] = width).
@@ -189,209 +196,29 @@ export const learnedMixPool2d = defineOp(
 // k×k mask is (ih − h0)·kW + (iw − w0); taps outside the input simply do not occur (they would
 // contribute 0 to the inner products).
 
-/**
- * Gated max-avg forward: z = ωᵀx_R, g = σ(z), y = g·M + (1 − g)·A. Saves g, the first argmax (flat
- * in-plane index) and M − A per output for backward.
- */
-export function gatedForward(
-  x: FloatArray, omega: FloatArray, y: FloatArray, gate: Float64Array, idx: Int32Array, diff: Float64Array,
-  planes: number, channels: number, perChannel: boolean, axes: Axes3, kW: number, kk: number,
-): void {
-  const B = axes[1];
-  const C = axes[2];
-  const W = C.inSize;
-  const inPlane = B.inSize * W;
-  let o = 0;
-  for (let p = 0; p < planes; p++) {
-    const xo = p * inPlane;
-    const wo = perChannel ? (p % channels) * kk : 0;
-    for (let ob = 0; ob < B.outSize; ob++) {
-      const h0 = B.start[ob] as number;
-      const h1 = B.end[ob] as number;
-      for (let oc = 0; oc < C.outSize; oc++) {
-        const w0 = C.start[oc] as number;
-        const w1 = C.end[oc] as number;
-        let best = -Infinity;
-        let bi = h0 * W + w0;
-        let sum = 0;
-        let z = 0;
-        for (let ih = h0; ih < h1; ih++) {
-          const row = ih * W;
-          const mrow = wo + (ih - h0) * kW - w0;
-          for (let iw = w0; iw < w1; iw++) {
-            const v = x[xo + row + iw] as number;
-            if (v > best || v !== v) {
-              best = v;
-              bi = row + iw;
-            }
-            sum += v;
-            z += (omega[mrow + iw] as number) * v;
-          }
-        }
-        const avg = sum / ((h1 - h0) * (w1 - w0));
-        const g = sigmoid(z);
-        y[o] = g * best + (1 - g) * avg;
-        gate[o] = g;
-        idx[o] = bi;
-        diff[o] = best - avg;
-        o++;
-      }
-    }
-  }
-}
 
-/**
- * Gated backward (docs/methods/mixed.md): dx_i += c·ω_i + dy(1 − g)/n_valid, dx_argmax += dy·g, dω_i += c·x_i,
- * with c = dy·g(1 − g)(M − A). The max gradient goes to the first maximum only (PyTorch convention;
- * the official kernel sends it to every tied maximum).
- */
-export function gatedBackward(
-  dy: FloatArray, x: FloatArray, omega: FloatArray, gate: Float64Array, idx: Int32Array, diff: Float64Array,
-  dx: FloatArray, dOmega: Float64Array, planes: number, channels: number, perChannel: boolean, axes: Axes3, kW: number, kk: number,
-): void {
-  const B = axes[1];
-  const C = axes[2];
-  const W = C.inSize;
-  const inPlane = B.inSize * W;
-  let o = 0;
-  for (let p = 0; p < planes; p++) {
-    const xo = p * inPlane;
-    const wo = perChannel ? (p % channels) * kk : 0;
-    for (let ob = 0; ob < B.outSize; ob++) {
-      const h0 = B.start[ob] as number;
-      const h1 = B.end[ob] as number;
-      for (let oc = 0; oc < C.outSize; oc++) {
-        const w0 = C.start[oc] as number;
-        const w1 = C.end[oc] as number;
-        const d = dy[o] as number;
-        const g = gate[o] as number;
-        const c = d * g * (1 - g) * (diff[o] as number);
-        const ca = (d * (1 - g)) / ((h1 - h0) * (w1 - w0));
-        for (let ih = h0; ih < h1; ih++) {
-          const row = xo + ih * W;
-          const mrow = wo + (ih - h0) * kW - w0;
-          for (let iw = w0; iw < w1; iw++) {
-            dx[row + iw] = (dx[row + iw] as number) + c * (omega[mrow + iw] as number) + ca;
-            dOmega[mrow + iw] = (dOmega[mrow + iw] as number) + c * (x[row + iw] as number);
-          }
-        }
-        const i = xo + (idx[o] as number);
-        dx[i] = (dx[i] as number) + d * g;
-        o++;
-      }
-    }
-  }
-}
-
-/** Tree forward: L1 = v1ᵀx_R, L2 = v2ᵀx_R, g = σ(ωᵀx_R), y = g·L1 + (1 − g)·L2; saves g and L1 − L2. */
-export function treeForward(
-  x: FloatArray, v1: FloatArray, v2: FloatArray, omega: FloatArray, y: FloatArray, gate: Float64Array, diff: Float64Array,
-  planes: number, channels: number, perChannel: boolean, axes: Axes3, kW: number, kk: number,
-): void {
-  const B = axes[1];
-  const C = axes[2];
-  const W = C.inSize;
-  const inPlane = B.inSize * W;
-  let o = 0;
-  for (let p = 0; p < planes; p++) {
-    const xo = p * inPlane;
-    const wo = perChannel ? (p % channels) * kk : 0;
-    for (let ob = 0; ob < B.outSize; ob++) {
-      const h0 = B.start[ob] as number;
-      const h1 = B.end[ob] as number;
-      for (let oc = 0; oc < C.outSize; oc++) {
-        const w0 = C.start[oc] as number;
-        const w1 = C.end[oc] as number;
-        let l1 = 0;
-        let l2 = 0;
-        let z = 0;
-        for (let ih = h0; ih < h1; ih++) {
-          const row = xo + ih * W;
-          const mrow = wo + (ih - h0) * kW - w0;
-          for (let iw = w0; iw < w1; iw++) {
-            const v = x[row + iw] as number;
-            l1 += (v1[mrow + iw] as number) * v;
-            l2 += (v2[mrow + iw] as number) * v;
-            z += (omega[mrow + iw] as number) * v;
-          }
-        }
-        const g = sigmoid(z);
-        y[o] = g * l1 + (1 - g) * l2;
-        gate[o] = g;
-        diff[o] = l1 - l2;
-        o++;
-      }
-    }
-  }
-}
-
-/**
- * Tree backward (docs/methods/mixed.md): with a = dy·g, b = dy(1 − g), c = dy·g(1 − g)(L1 − L2):
- * dx_i += a·v1_i + b·v2_i + c·ω_i; dv1_i += a·x_i; dv2_i += b·x_i; dω_i += c·x_i.
- */
-export function treeBackward(
-  dy: FloatArray, x: FloatArray, v1: FloatArray, v2: FloatArray, omega: FloatArray, gate: Float64Array, diff: Float64Array,
-  dx: FloatArray, dv1: Float64Array, dv2: Float64Array, dOmega: Float64Array,
-  planes: number, channels: number, perChannel: boolean, axes: Axes3, kW: number, kk: number,
-): void {
-  const B = axes[1];
-  const C = axes[2];
-  const W = C.inSize;
-  const inPlane = B.inSize * W;
-  let o = 0;
-  for (let p = 0; p < planes; p++) {
-    const xo = p * inPlane;
-    const wo = perChannel ? (p % channels) * kk : 0;
-    for (let ob = 0; ob < B.outSize; ob++) {
-      const h0 = B.start[ob] as number;
-      const h1 = B.end[ob] as number;
-      for (let oc = 0; oc < C.outSize; oc++) {
-        const w0 = C.start[oc] as number;
-        const w1 = C.end[oc] as number;
-        const d = dy[o] as number;
-        const g = gate[o] as number;
-        const a = d * g;
-        const b = d - a;
-        const c = a * (1 - g) * (diff[o] as number);
-        for (let ih = h0; ih < h1; ih++) {
-          const row = xo + ih * W;
-          const mrow = wo + (ih - h0) * kW - w0;
-          for (let iw = w0; iw < w1; iw++) {
-            const m = mrow + iw;
-            const v = x[row + iw] as number;
-            dx[row + iw] = (dx[row + iw] as number) + a * (v1[m] as number) + b * (v2[m] as number) + c * (omega[m] as number);
-            dv1[m] = (dv1[m] as number) + a * v;
-            dv2[m] = (dv2[m] as number) + b * v;
-            dOmega[m] = (dOmega[m] as number) + c * v;
-          }
-        }
-        o++;
-      }
-    }
-  }
-}
-
-function toDtype(src: Float64Array, dtype: FloatDType, shape: readonly number[]): Tensor {
-  const out = allocArray(dtype, src.length);
-  out.set(src);
-  return fromArray(out, shape);
-}
-
-interface MaskedCall {
-  readonly plan: WindowPlan;
+/** The plan of gated and tree pooling: Caffe windows, parameter sharing and the mask geometry. */
+export interface MaskedPoolPlan extends WindowPlan {
   readonly perChannel: boolean;
+  readonly sharing: Sharing;
+  /** Shape every mask / filter parameter must have. */
+  readonly paramShape: readonly number[];
   readonly kW: number;
   readonly kk: number;
 }
 
-function maskedCommon(op: string, x: Tensor, opts: GeneralizedPoolOptions | undefined, params: readonly [string, unknown][]): MaskedCall {
-  const o = expectOptions<GeneralizedPoolOptions>(op, opts, KNOWN);
-  const { plan, sharing, kernel: k } = parseCommon(op, x, o);
-  const shape = paramShape(sharing, plan.c, k);
-  for (const [name, t] of params) expectParam(op, name, t, x, shape, sharing);
-  const kH = k[0] as number;
-  const kW = k[1] as number;
-  return { plan, perChannel: sharing === "channel", kW, kk: kH * kW };
+/** The one plan of gatedMixPool2d / treePool2d: shape and options parsed and checked once. */
+function planMasked(op: string) {
+  return (shape: readonly number[], opts?: GeneralizedPoolOptions): MaskedPoolPlan => {
+    const input = spatialShapeInput(op, "x", shape, 2);
+    const o = expectOptions<GeneralizedPoolOptions>(op, opts, KNOWN);
+    const g = geometry(op, o);
+    const sharing = enumOption(op, "sharing", o.sharing, SHARINGS, "layer");
+    const plan = planCaffe(op, input, g);
+    const kH = g.kernelSize[0] as number;
+    const kW = g.kernelSize[1] as number;
+    return { ...plan, perChannel: sharing === "channel", sharing, paramShape: paramShape(sharing, plan.c, g.kernelSize), kW, kk: kH * kW };
+  };
 }
 
 /**
@@ -416,32 +243,39 @@ function maskedCommon(op: string, x: Tensor, opts: GeneralizedPoolOptions | unde
  * const y = gatedMixPool2d(x, omega);                         // 3×3 windows, stride 2
  * const [dx, dOmega] = gatedMixPool2d.vjp(x, omega).backward(dy);
  */
-export const gatedMixPool2d = defineOp(
-  "gatedMixPool2d",
-  (x: Tensor, gate: Tensor, opts?: GeneralizedPoolOptions) => {
+export const gatedMixPool2d = defineOp("gatedMixPool2d", {
+  planArgs: xShapeArgsWith<Tensor, GeneralizedPoolOptions>("gatedMixPool2d"),
+  plan: planMasked("gatedMixPool2d"),
+  forward: (plan, x, gate) => {
     const op = "gatedMixPool2d";
-    const { plan, perChannel, kW, kk } = maskedCommon(op, x, opts, [["gate", gate]]);
+    expectParam(op, "gate", gate, x, plan.paramShape, plan.sharing);
+    const { perChannel, kW, kk } = plan;
     const dtype = x.dtype as FloatDType;
-    const n = plan.planes * plan.outPlaneSize;
-    const y = allocArray(dtype, n);
-    const g = new Float64Array(n);
-    const idx = allocArray("int32", n);
-    const diff = new Float64Array(n);
-    kernel("gatedMixPool.forward", dtype, gatedForward)((x.data as FloatArray), (gate.data as FloatArray), y, g, idx, diff, plan.planes, plan.c, perChannel, plan.axes, kW, kk);
+    const n = [plan.planes * plan.outPlaneSize];
+    // output, gate values, argmax and max − avg where the backend keeps tensors (kept for backward);
+    // zero-filled as the kernels were written against; views read at each call
+    const output = zeros(plan.outShape, dtype);
+    const g = zeros(n, "float64");
+    const idx = zeros(n, "int32");
+    const diff = zeros(n, "float64");
+    const f64 = (t: Tensor): Float64Array => t.data as Float64Array;
+    kernel("gatedMixPool.forward", dtype, gatedForward)(
+      x.data as FloatArray, gate.data as FloatArray, output.data as FloatArray, f64(g), idx.data as Int32Array, f64(diff), plan.planes, plan.c, perChannel, plan.axes, kW, kk,
+    );
     return {
-      output: fromArray(y, plan.outShape),
+      output,
       backward: (dy: Tensor) => {
-        const dx = allocArray(dtype, x.size);
-        const dOmega = new Float64Array(gate.size);
+        const dx = zeros(x.shape, dtype);
+        const dOmega = zeros(gate.shape, "float64");
         kernel("gatedMixPool.backward", dtype, gatedBackward)(
-          (dy.data as FloatArray), (x.data as FloatArray), (gate.data as FloatArray), g, idx, diff, dx, dOmega, plan.planes, plan.c, perChannel, plan.axes, kW, kk,
+          dy.data as FloatArray, x.data as FloatArray, gate.data as FloatArray, f64(g), idx.data as Int32Array, f64(diff), dx.data as FloatArray, f64(dOmega),
+          plan.planes, plan.c, perChannel, plan.axes, kW, kk,
         );
-        return [fromArray(dx, x.shape), toDtype(dOmega, dtype, gate.shape)];
+        return [dx, toDtype(dOmega, dtype)];
       },
     };
   },
-  { outputShape: (shape: readonly number[], opts?: GeneralizedPoolOptions) => outputShapeOf("gatedMixPool2d", shape, opts, KNOWN) },
-);
+});
 
 /**
  * 2-level tree pooling (Lee et al. 2016): two learned linear pooling filters (leaves) v1, v2 and a
@@ -465,30 +299,46 @@ export const gatedMixPool2d = defineOp(
  * const y = treePool2d(x, v1, v2, omega);
  * const [dx, dv1, dv2, dOmega] = treePool2d.vjp(x, v1, v2, omega).backward(dy);
  */
-export const treePool2d = defineOp(
-  "treePool2d",
-  (x: Tensor, v1: Tensor, v2: Tensor, omega: Tensor, opts?: GeneralizedPoolOptions) => {
+export const treePool2d = defineOp("treePool2d", {
+  planArgs: (x: Tensor, _v1: Tensor, _v2: Tensor, _omega: Tensor, opts?: GeneralizedPoolOptions): [readonly number[], GeneralizedPoolOptions | undefined] => {
+    expectFloatTensor("treePool2d", "x", x);
+    return [x.shape, opts];
+  },
+  plan: planMasked("treePool2d"),
+  forward: (plan, x, v1, v2, omega) => {
     const op = "treePool2d";
-    const { plan, perChannel, kW, kk } = maskedCommon(op, x, opts, [["v1", v1], ["v2", v2], ["omega", omega]]);
+    for (const [name, t] of [["v1", v1], ["v2", v2], ["omega", omega]] as const) expectParam(op, name, t, x, plan.paramShape, plan.sharing);
+    const { perChannel, kW, kk } = plan;
     const dtype = x.dtype as FloatDType;
-    const n = plan.planes * plan.outPlaneSize;
-    const y = allocArray(dtype, n);
-    const g = new Float64Array(n);
-    const diff = new Float64Array(n);
-    kernel("treePool.forward", dtype, treeForward)((x.data as FloatArray), (v1.data as FloatArray), (v2.data as FloatArray), (omega.data as FloatArray), y, g, diff, plan.planes, plan.c, perChannel, plan.axes, kW, kk);
+    const n = [plan.planes * plan.outPlaneSize];
+    // output, gate values and leaf difference where the backend keeps tensors (kept for backward);
+    // zero-filled as the kernels were written against; views read at each call
+    const output = zeros(plan.outShape, dtype);
+    const g = zeros(n, "float64");
+    const diff = zeros(n, "float64");
+    const f = (t: Tensor): FloatArray => t.data as FloatArray;
+    const f64 = (t: Tensor): Float64Array => t.data as Float64Array;
+    kernel("treePool.forward", dtype, treeForward)(f(x), f(v1), f(v2), f(omega), f(output), f64(g), f64(diff), plan.planes, plan.c, perChannel, plan.axes, kW, kk);
     return {
-      output: fromArray(y, plan.outShape),
+      output,
       backward: (dy: Tensor) => {
-        const dx = allocArray(dtype, x.size);
-        const dv1 = new Float64Array(v1.size);
-        const dv2 = new Float64Array(v2.size);
-        const dOmega = new Float64Array(omega.size);
+        const dx = zeros(x.shape, dtype);
+        const dv1 = zeros(v1.shape, "float64");
+        const dv2 = zeros(v2.shape, "float64");
+        const dOmega = zeros(omega.shape, "float64");
         kernel("treePool.backward", dtype, treeBackward)(
-          (dy.data as FloatArray), (x.data as FloatArray), (v1.data as FloatArray), (v2.data as FloatArray), (omega.data as FloatArray), g, diff, dx, dv1, dv2, dOmega, plan.planes, plan.c, perChannel, plan.axes, kW, kk,
+          f(dy), f(x), f(v1), f(v2), f(omega), f64(g), f64(diff), f(dx), f64(dv1), f64(dv2), f64(dOmega), plan.planes, plan.c, perChannel, plan.axes, kW, kk,
         );
-        return [fromArray(dx, x.shape), toDtype(dv1, dtype, v1.shape), toDtype(dv2, dtype, v2.shape), toDtype(dOmega, dtype, omega.shape)];
+        return [dx, toDtype(dv1, dtype), toDtype(dv2, dtype), toDtype(dOmega, dtype)];
       },
     };
   },
-  { outputShape: (shape: readonly number[], opts?: GeneralizedPoolOptions) => outputShapeOf("treePool2d", shape, opts, KNOWN) },
-);
+});
+
+/** A float64 accumulator as a tensor of the op's dtype (the accumulator is freed; itself when already float64). */
+function toDtype(acc: Tensor, dtype: FloatDType): Tensor {
+  if (dtype === "float64") return acc;
+  const out = acc.cast(dtype);
+  acc.dispose();
+  return out;
+}

@@ -3,13 +3,14 @@
  * Planned as adaptive pooling to size 1 over the flattened spatial dims (src/geometry/adaptive.ts),
  * so any number of spatial dims works and the shared window kernels do the work.
  */
-import { expectFloatTensor, expectOptions, expectShapeArray } from "../check.js";
+import { expectOptions, expectShapeArray } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { adaptiveAxis } from "../geometry/adaptive.js";
+import { avgDivisors } from "../geometry/divisors.js";
 import { makePlan, type WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
-import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
-import { defineOp } from "../op.js";
+import { avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { defineOp, xShapeArgsOptional } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 
@@ -35,19 +36,26 @@ function globalPlan(op: string, shape: readonly number[]): WindowPlan {
   return { ...plan, inShape: s, outShape: [n, c] };
 }
 
+/** The plan of global pooling: one window over each flattened plane, and (avg) its size as the divisor. */
+export interface GlobalPoolPlan extends WindowPlan {
+  readonly divisor: Float64Array | null;
+}
+
 function globalOp(name: string, mode: "avg" | "max") {
-  return defineOp(
-    name,
-    (x: Tensor, opts?: GlobalPoolOptions) => {
-      expectFloatTensor(name, "x", x);
-      const plan = globalPlan(name, x.shape);
+  return defineOp(name, {
+    planArgs: xShapeArgsOptional<GlobalPoolOptions>(name),
+    plan: (shape: readonly number[], opts?: GlobalPoolOptions): GlobalPoolPlan => {
+      const plan = globalPlan(name, shape);
       expectOptions(name, opts, []);
+      return { ...plan, divisor: mode === "avg" ? avgDivisors(plan.axes, true) : null };
+    },
+    forward: (plan, x) => {
       const dtype = x.dtype;
       const xShape = x.shape;
       // output, indices and gradient where the backend keeps tensors; views read at the call
       const output = emptyTensor(plan.outShape, dtype);
-      if (mode === "avg") {
-        const div = avgDivisors(plan.axes, true);
+      const div = plan.divisor;
+      if (div !== null) {
         kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, output.data as FloatArray, plan.planes, plan.axes, div);
         return {
           output,
@@ -69,13 +77,7 @@ function globalOp(name: string, mode: "avg" | "max") {
         },
       };
     },
-    {
-      outputShape: (shape: readonly number[], opts?: GlobalPoolOptions): number[] => {
-        expectOptions(name, opts, []);
-        return [...globalPlan(name, shape).outShape];
-      },
-    },
-  );
+  });
 }
 
 /**

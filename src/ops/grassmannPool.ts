@@ -2,7 +2,7 @@
  * Grassmann pooling (Wei et al., ECCV 2018): the feature matrix is replaced by the projector onto its
  * top-k left singular subspace, a point on the Grassmann manifold.
  */
-import { batchedInput2d, expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
+import { expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
 import { gemm } from "../linalg/gemm.js";
@@ -118,6 +118,20 @@ function projectorBackward(s: Subspace, gp: Float64Array, c: number, m: number):
   return gramBackward(dA, s.xm, c, m, s.xScale);
 }
 
+/** The plan of Grassmann pooling: the input shape, the subspace dimension k and the output shape. */
+export interface GrassmannPoolPlan {
+  readonly xShape: readonly number[];
+  readonly k: number;
+  readonly outShape: readonly number[];
+}
+
+/** The one plan of grassmannPool: `[N, C, C]`. */
+function planGrassmann(xShape: readonly number[], opts: GrassmannPoolOptions): GrassmannPoolPlan {
+  batchedShape2d("grassmannPool", "x", xShape);
+  const k = parseK("grassmannPool", opts, xShape);
+  return { xShape: [...xShape], k, outShape: [xShape[0] as number, xShape[1] as number, xShape[1] as number] };
+}
+
 /**
  * Grassmann pooling: `[N, C, H, W]` → `[N, C, C]`, the projector P = U_k U_kᵀ onto the span of the
  * top-k left singular vectors of each image's C × (H·W) feature matrix X (not centred).
@@ -149,12 +163,14 @@ function projectorBackward(s: Subspace, gp: Float64Array, c: number, m: number):
  * const x = tensor([3, 0, 0, 0, 2, 0, 0, 0, 1], [1, 3, 1, 3]);
  * grassmannPool(x, { k: 2 }); // [[[1, 0, 0], [0, 1, 0], [0, 0, 0]]]
  */
-export const grassmannPool = defineOp(
-  "grassmannPool",
-  (x: Tensor, opts: GrassmannPoolOptions) => {
-    batchedInput2d("grassmannPool", "x", x);
-    const k = parseK("grassmannPool", opts, x.shape);
-    const [n, c, h, w] = x.shape as [number, number, number, number];
+export const grassmannPool = defineOp("grassmannPool", {
+  planArgs: (x: Tensor, opts: GrassmannPoolOptions): [readonly number[], GrassmannPoolOptions] => {
+    expectFloatTensor("grassmannPool", "x", x);
+    return [x.shape, opts];
+  },
+  plan: planGrassmann,
+  forward: ({ k, xShape }, x) => {
+    const [n, c, h, w] = xShape as [number, number, number, number];
     const m = h * w;
     const dtype = x.dtype as "float32" | "float64";
     const subs = subspaces(x, k);
@@ -173,15 +189,7 @@ export const grassmannPool = defineOp(
       },
     };
   },
-  {
-    /** `[N, C, C]`. */
-    outputShape: (xShape: readonly number[], opts: GrassmannPoolOptions): number[] => {
-      batchedShape2d("grassmannPool", "x", xShape);
-      parseK("grassmannPool", opts, xShape);
-      return [xShape[0] as number, xShape[1] as number, xShape[1] as number];
-    },
-  },
-);
+});
 
 /** w must be `[C, d]` with d ≥ 1 (shared by the forward pass and `outputShape`). */
 function checkW(op: string, wShape: unknown, c: number): void {
@@ -189,6 +197,19 @@ function checkW(op: string, wShape: unknown, c: number): void {
   if (!Array.isArray(s) || s.length !== 2 || s[0] !== c || !Number.isInteger(s[1]) || (s[1] as number) < 1) {
     throw new PoolkitRangeError(op, `w must have shape [C, d] = [${c}, d] with d ≥ 1, got ${show(wShape)}`);
   }
+}
+
+/** The plan of compact Grassmann pooling: shapes, k and the output shape `[N, d]`. */
+export interface GrassmannCompactPoolPlan extends GrassmannPoolPlan {
+  readonly d: number;
+}
+
+/** The one plan of grassmannCompactPool: `[N, d]` for w `[C, d]`. */
+function planGrassmannCompact(xShape: readonly number[], wShape: readonly number[], opts: GrassmannPoolOptions): GrassmannCompactPoolPlan {
+  batchedShape2d("grassmannCompactPool", "x", xShape);
+  checkW("grassmannCompactPool", wShape, xShape[1] as number);
+  const k = parseK("grassmannCompactPool", opts, xShape);
+  return { xShape: [...xShape], k, d: wShape[1] as number, outShape: [xShape[0] as number, wShape[1] as number] };
 }
 
 /**
@@ -207,16 +228,15 @@ function checkW(op: string, wShape: unknown, c: number): void {
  * const x = tensor([3, 0, 0, 0, 2, 0, 0, 0, 1], [1, 3, 1, 3]);
  * grassmannCompactPool(x, tensor([[1], [1], [1]]), { k: 2 }); // [[2]]
  */
-export const grassmannCompactPool = defineOp(
-  "grassmannCompactPool",
-  (x: Tensor, w: Tensor, opts: GrassmannPoolOptions) => {
-    const op = "grassmannCompactPool";
-    batchedInput2d(op, "x", x);
-    expectFloatTensor(op, "w", w);
-    const [n, c, h, wd] = x.shape as [number, number, number, number];
-    checkW(op, w.shape, c);
-    const k = parseK(op, opts, x.shape);
-    const d = w.shape[1] as number;
+export const grassmannCompactPool = defineOp("grassmannCompactPool", {
+  planArgs: (x: Tensor, w: Tensor, opts: GrassmannPoolOptions): [readonly number[], readonly number[], GrassmannPoolOptions] => {
+    expectFloatTensor("grassmannCompactPool", "x", x);
+    expectFloatTensor("grassmannCompactPool", "w", w);
+    return [x.shape, w.shape, opts];
+  },
+  plan: planGrassmannCompact,
+  forward: ({ k, d, xShape }, x, w) => {
+    const [n, c, h, wd] = xShape as [number, number, number, number];
     const m = h * wd;
     const dtype = x.dtype as "float32" | "float64";
     const wm = Float64Array.from(w.data);
@@ -257,13 +277,4 @@ export const grassmannCompactPool = defineOp(
       },
     };
   },
-  {
-    /** `[N, d]` for w `[C, d]`. */
-    outputShape: (xShape: readonly number[], wShape: readonly number[], opts: GrassmannPoolOptions): number[] => {
-      batchedShape2d("grassmannCompactPool", "x", xShape);
-      checkW("grassmannCompactPool", wShape, xShape[1] as number);
-      parseK("grassmannCompactPool", opts, xShape);
-      return [xShape[0] as number, wShape[1] as number];
-    },
-  },
-);
+});

@@ -1,14 +1,15 @@
 /**
  * Local Importance Pooling (Gao, Wang & Wu, "LIP: Local Importance-Based Pooling", ICCV 2019).
  */
-import { expectFloatTensor, expectOptions, expectShape, leadDims, spatialShapeInput } from "../check.js";
+import { expectFloatTensor, expectOptions, expectShape, spatialShapeInput } from "../check.js";
 import { PoolkitTypeError } from "../errors.js";
-import { planSliding, slidingGeometry, slidingOutputShape, type SlidingGeometry } from "../geometry/sliding.js";
+import type { WindowPlan } from "../geometry/plan.js";
+import { planSlidingFor, slidingGeometry } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
-import { softmaxWindowsBackward, softmaxWindowsForward } from "./softmaxWindows.js";
+import { softmaxWindowsBackward, softmaxWindowsForward } from "../kernels/weighted.js";
 
 export interface LocalImportancePoolOptions {
   /** Default 3. */
@@ -26,9 +27,12 @@ export interface LocalImportancePoolOptions {
 const NAME = "localImportancePool2d";
 const KNOWN = ["kernelSize", "stride", "padding"] as const;
 
-function geometryOf(opts: LocalImportancePoolOptions | undefined): SlidingGeometry {
+/** The one plan of LIP: shape and options parsed and checked once (the sliding windows). */
+function planLip(shape: readonly number[], opts?: LocalImportancePoolOptions): WindowPlan {
+  const input = spatialShapeInput(NAME, "x", shape, 2);
   const o = expectOptions<LocalImportancePoolOptions>(NAME, opts, KNOWN);
-  return slidingGeometry(NAME, { kernelSize: o.kernelSize ?? 3, stride: o.stride ?? 2, padding: o.padding ?? 1 }, 2);
+  const g = slidingGeometry(NAME, { kernelSize: o.kernelSize ?? 3, stride: o.stride ?? 2, padding: o.padding ?? 1 }, 2);
+  return planSlidingFor(NAME, input, g);
 }
 
 /**
@@ -68,16 +72,18 @@ function geometryOf(opts: LocalImportancePoolOptions | undefined): SlidingGeomet
  * const x = tensor(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);
  * localImportancePool2d(x, zeros([1, 1, 4, 4])); // [[[[2.5, 4], [8.5, 10]]]]
  */
-export const localImportancePool2d = defineOp(
-  NAME,
-  (x: Tensor, logits: Tensor, opts?: LocalImportancePoolOptions) => {
-    const g = geometryOf(opts);
-    const plan = planSliding(NAME, x, 2, g);
+export const localImportancePool2d = defineOp(NAME, {
+  planArgs: (x: Tensor, logits: Tensor, opts?: LocalImportancePoolOptions): [readonly number[], LocalImportancePoolOptions | undefined] => {
+    expectFloatTensor(NAME, "x", x);
     expectFloatTensor(NAME, "logits", logits);
     expectShape(NAME, "logits", logits, x.shape);
     if (logits.dtype !== x.dtype) {
       throw new PoolkitTypeError(NAME, `logits must have x's dtype ${x.dtype}, got ${logits.dtype}`);
     }
+    return [x.shape, opts];
+  },
+  plan: planLip,
+  forward: (plan, x, logits) => {
     const dtype = x.dtype as "float32" | "float64";
     // the output allocated where the backend keeps tensors; views read at the call
     const output = emptyTensor(plan.outShape, dtype);
@@ -94,12 +100,4 @@ export const localImportancePool2d = defineOp(
       },
     };
   },
-  {
-    /** Output shape for an input shape and options (same sliding geometry as the op). */
-    outputShape(shape: readonly number[], opts?: LocalImportancePoolOptions): number[] {
-      const g = geometryOf(opts);
-      const input = spatialShapeInput(NAME, "x", shape, 2);
-      return [...leadDims(input), ...slidingOutputShape(NAME, input.spatial, g)];
-    },
-  },
-);
+});

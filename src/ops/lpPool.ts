@@ -7,17 +7,17 @@
  * Every step is evaluated in the input dtype, and backward is the chain rule through exactly these
  * steps as PyTorch's autograd takes it, so NaN, ±∞ and zero gradients appear where PyTorch has them.
  */
-import { boolOption, expectFloatTensor, expectOptions, spatialInput } from "../check.js";
+import { boolOption, expectOptions, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { planSlidingFor, slidingGeometry, type SlidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
+import { avgDivisors } from "../geometry/divisors.js";
+import type { WindowPlan } from "../geometry/plan.js";
+import { planSlidingFor, slidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
-import { avgDivisors, avgWindowsBackward, avgWindowsForward } from "../kernels/window.js";
-import { defineOp } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
+import { lpFinishBackward, lpForward, lpPowBackward } from "../kernels/weighted.js";
+import { avgWindowsBackward } from "../kernels/window.js";
+import { defineOp, xShapeArgs } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { emptyTensor, fromArray, type Tensor } from "../tensor/tensor.js";
-import type { Axes3 } from "../geometry/plan.js";
-import { slidingShape } from "./maxPool.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 
 /** Options of `lpPool1d/2d/3d` (PyTorch's `LPPoolNd` arguments, camelCased). */
 export interface LpPoolOptions {
@@ -40,128 +40,64 @@ export interface LpPoolOptions {
 
 const LP_KEYS = ["normType", "kernelSize", "stride", "padding", "ceilMode"] as const;
 
-function parseLp(name: string, rank: number, opts: unknown): { g: SlidingGeometry; p: number } {
-  const o = expectOptions<LpPoolOptions>(name, opts, LP_KEYS);
-  const p = o.normType;
-  if (p === undefined) throw new PoolkitRangeError(name, `normType is required`);
-  if (typeof p !== "number" || Number.isNaN(p)) throw new PoolkitTypeError(name, `normType must be a number, got ${show(p)}`);
-  if (!(p > 0)) throw new PoolkitRangeError(name, `normType must be > 0, got ${show(p)}`);
-  const ceilMode = boolOption(name, "ceilMode", o.ceilMode, false);
-  const g = slidingGeometry(name, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode }, rank);
-  return { g, p };
-}
-
 /**
- * @internal `base ** exp` with C's `pow` rules where JavaScript's differ: `pow(1, y) = 1` for every y (NaN
- * included) and `pow(−1, ±∞) = 1` (JS gives NaN for both). PyTorch evaluates `Tensor.pow` with C's pow.
+ * The plan of `lpPool{1,2,3}d`: the sliding windows, the power p, the kernel area prod(k) and each
+ * window's divisor (count_include_pad: its length clipped to the padded extent, as avg_pool of the
+ * zero-padded input; with padding 0 its in-input size).
  */
-export function cpow(base: number, exp: number): number {
-  if (base === 1) return 1;
-  if (base === -1 && (exp === Infinity || exp === -Infinity)) return 1;
-  return Math.pow(base, exp);
+export interface LpPoolPlan extends WindowPlan {
+  readonly p: number;
+  readonly area: number;
+  readonly divisor: Float64Array;
 }
 
-/** out[i] = x[i]^p (rounded to out's dtype, as PyTorch's `x.pow(p)`). */
-function lpPowForward(x: FloatArray, out: FloatArray, p: number): void {
-  for (let i = 0; i < x.length; i++) out[i] = cpow(x[i] as number, p);
-}
-
-/** u = sign(s)·relu(|s|)·K (rounded in the dtype), y = u^(1/p). */
-function lpFinishForward(s: FloatArray, u: FloatArray, y: FloatArray, invP: number, area: number): void {
-  for (let o = 0; o < s.length; o++) {
-    const v = s[o] as number;
-    // torch.sign(NaN) = 0; torch.relu(NaN) = NaN; the product is NaN, as here.
-    const sg = v > 0 ? 1 : v < 0 ? -1 : 0;
-    u[o] = sg * Math.abs(v) * area;
-    y[o] = cpow(u[o] as number, invP);
-  }
-}
-
-/**
- * Gradient with respect to s, step by step as autograd takes it (torch/csrc/autograd/FunctionsManual.cpp,
- * derivatives.yaml), each product rounded to the dtype as PyTorch's tensors are (gs[o] is the register):
- * pow(u, 1/p): dy·((1/p)·u^(1/p−1)), or exactly 0 when 1/p = 0 (pow_backward's exponent-0 rule);
- * mul(K); mul(sign(s), r): the sign factor has zero gradient, r gets g·sign(s);
- * relu: threshold_backward, zero where r = relu(|s|) <= 0 (a mask, so s = 0 gives 0, not ∞·0 = NaN;
- * r = NaN passes); abs: times sign(s), with torch.sign(NaN) = 0.
- */
-function lpFinishBackward(dy: FloatArray, s: FloatArray, u: FloatArray, gs: FloatArray, invP: number, area: number): void {
-  for (let o = 0; o < s.length; o++) {
-    const v = s[o] as number;
-    const sg = v > 0 ? 1 : v < 0 ? -1 : 0;
-    if (invP === 0) gs[o] = 0;
-    else {
-      gs[o] = cpow(u[o] as number, invP - 1);
-      gs[o] = invP * (gs[o] as number);
-      gs[o] = (dy[o] as number) * (gs[o] as number);
-    }
-    gs[o] = (gs[o] as number) * area;
-    const gr = (gs[o] as number) * sg;
-    const ga = Math.abs(v) <= 0 ? 0 : gr;
-    gs[o] = ga * sg;
-  }
-}
-
-/** dx[i] = g[i]·(p·x[i]^(p−1)) — pow_backward of `x.pow(p)`, each product rounded to the dtype (dx[i] is the register). */
-function lpPowBackward(g: FloatArray, x: FloatArray, dx: FloatArray, p: number): void {
-  for (let i = 0; i < x.length; i++) {
-    dx[i] = cpow(x[i] as number, p - 1);
-    dx[i] = p * (dx[i] as number);
-    dx[i] = (g[i] as number) * (dx[i] as number);
-  }
-}
-
-/**
- * The whole forward pass, one kernel (the readable reference of the fused WebAssembly kernel):
- * `x.pow(p)` rounded to the dtype, the window averages s (float64 sums, divisor = in-input window
- * size), then u and y as {@link lpFinishForward}. Writes s and u (kept for backward) and y.
- */
-export function lpForward(x: FloatArray, s: FloatArray, u: FloatArray, y: FloatArray, p: number, area: number, planes: number, axes: Axes3, div: Float64Array): void {
-  const xp = allocArray(x instanceof Float32Array ? "float32" : "float64", x.length);
-  lpPowForward(x, xp, p);
-  avgWindowsForward(xp, s, planes, axes, div);
-  lpFinishForward(s, u, y, 1 / p, area);
+/** The one plan of an LP-pooling op: shape and options parsed and checked once. */
+function planLp(name: string, rank: 1 | 2 | 3) {
+  return (shape: readonly number[], opts: LpPoolOptions): LpPoolPlan => {
+    const input = spatialShapeInput(name, "x", shape, rank);
+    const o = expectOptions<LpPoolOptions>(name, opts, LP_KEYS);
+    const p = o.normType;
+    if (p === undefined) throw new PoolkitRangeError(name, `normType is required`);
+    if (typeof p !== "number" || Number.isNaN(p)) throw new PoolkitTypeError(name, `normType must be a number, got ${show(p)}`);
+    if (!(p > 0)) throw new PoolkitRangeError(name, `normType must be > 0, got ${show(p)}`);
+    const ceilMode = boolOption(name, "ceilMode", o.ceilMode, false);
+    const g = slidingGeometry(name, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode }, rank);
+    const plan = planSlidingFor(name, input, g);
+    return { ...plan, p, area: g.kernelSize.reduce((a, b) => a * b, 1), divisor: avgDivisors(plan.axes, true) };
+  };
 }
 
 function lpPoolN(rank: 1 | 2 | 3) {
   const name = `lpPool${rank}d`;
-  return defineOp(
-    name,
-    (x: Tensor, opts: LpPoolOptions) => {
-      expectFloatTensor(name, "x", x);
-      const input = spatialInput(name, "x", x, rank);
-      const { g, p } = parseLp(name, rank, opts);
-      const plan = planSlidingFor(name, input, g);
+  return defineOp(name, {
+    planArgs: xShapeArgs<LpPoolOptions>(name),
+    plan: planLp(name, rank),
+    forward: (plan, x) => {
       const dtype = x.dtype;
-      const invP = 1 / p;
-      const area = g.kernelSize.reduce((a, b) => a * b, 1);
-      // count_include_pad: each window's divisor is its length clipped to the padded extent, as
-      // avg_pool of the zero-padded input (padding 0: its in-input size).
-      const div = avgDivisors(plan.axes, true);
+      const { p, area, divisor } = plan;
       const nOut = plan.planes * plan.outPlaneSize;
       // s and u (kept for the backward pass) and y where the backend keeps tensors; views read at the call
       const s = emptyTensor([nOut], dtype);
       const u = emptyTensor([nOut], dtype);
       const output = emptyTensor(plan.outShape, dtype);
-      kernel("lpPool.forward", dtype, lpForward)(x.data as FloatArray, s.data as FloatArray, u.data as FloatArray, output.data as FloatArray, p, area, plan.planes, plan.axes, div);
+      kernel("lpPool.forward", dtype, lpForward)(x.data as FloatArray, s.data as FloatArray, u.data as FloatArray, output.data as FloatArray, p, area, plan.planes, plan.axes, divisor);
       const xShape = x.shape;
       return {
         output,
         backward: (dy: Tensor) => {
-          const gs = allocArray(dtype, nOut);
-          kernel("lpPool.finishBackward", dtype, lpFinishBackward)(dy.data as FloatArray, s.data as FloatArray, u.data as FloatArray, gs, invP, area);
-          const gxp = allocArray(dtype, x.size);
-          kernel("avgWindows.backward", dtype, avgWindowsBackward)(gs, gxp, plan.planes, plan.axes, div);
-          const dx = allocArray(dtype, x.size);
-          kernel("lpPool.powBackward", dtype, lpPowBackward)(gxp, x.data as FloatArray, dx, p);
-          return [fromArray(dx, xShape)];
+          const gs = emptyTensor([nOut], dtype);
+          kernel("lpPool.finishBackward", dtype, lpFinishBackward)(dy.data as FloatArray, s.data as FloatArray, u.data as FloatArray, gs.data as FloatArray, 1 / p, area);
+          const gxp = zeros(xShape, dtype);
+          kernel("avgWindows.backward", dtype, avgWindowsBackward)(gs.data as FloatArray, gxp.data as FloatArray, plan.planes, plan.axes, divisor);
+          gs.dispose();
+          const dx = emptyTensor(xShape, dtype);
+          kernel("lpPool.powBackward", dtype, lpPowBackward)(gxp.data as FloatArray, x.data as FloatArray, dx.data as FloatArray, p);
+          gxp.dispose();
+          return [dx];
         },
       };
     },
-    {
-      outputShape: (shape: readonly number[], opts: LpPoolOptions): number[] => slidingShape(name, shape, rank, parseLp(name, rank, opts).g),
-    },
-  );
+  });
 }
 
 /**

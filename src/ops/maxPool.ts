@@ -3,14 +3,13 @@
  * `return_indices=True` for the `WithIndices` variants). Geometry: src/geometry/sliding.ts;
  * kernels: src/kernels/window.ts.
  */
-import { expectFloatTensor, expectOptions, leadDims, spatialInput, spatialShapeInput } from "../check.js";
-import { slidingGeometry, slidingOutputShape, planSlidingFor, type SlidingGeometry, type SlidingOptions, type SlidingPadding } from "../geometry/sliding.js";
+import { expectOptions, spatialShapeInput } from "../check.js";
+import { emptyWindows, planSlidingFor, slidingGeometry, type SlidingOptions, type SlidingPadding } from "../geometry/sliding.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
-import { defineOp } from "../op.js";
+import { defineOp, xShapeArgs } from "../op.js";
 import { PoolkitRangeError, show } from "../errors.js";
-import { allocArray } from "../tensor/alloc.js";
 import { MAX_INT32 } from "../tensor/limits.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
@@ -43,36 +42,12 @@ export interface MaxPoolResult {
 
 const MAX_KEYS = ["kernelSize", "stride", "padding", "dilation", "ceilMode"] as const;
 
-/** @internal Output shape of a sliding-window op for an input shape: the same geometry as the forward pass. */
-export function slidingShape(op: string, shape: unknown, rank: number, g: SlidingGeometry): number[] {
-  const input = spatialShapeInput(op, "x", shape, rank);
-  return [...leadDims(input), ...slidingOutputShape(op, input.spatial, g)];
-}
-
 /**
- * @internal Output positions (within one plane) whose window misses the input entirely — possible
- * only with dilation, e.g. L = 1, k = 2, d = 2, p = 1 has taps at −1 and 1. Null when there are none.
+ * The plan of `maxPool{1,2,3}d[WithIndices]`: the sliding windows and the output positions whose
+ * window misses the input (dilation only), which output −∞ and get no gradient.
  */
-export function emptyWindows(plan: WindowPlan): Int32Array | null {
-  const [A, B, C] = plan.axes;
-  const emptyAlong = (a: typeof A, i: number) => (a.start[i] as number) >= (a.end[i] as number);
-  const found: number[] = [];
-  let o = 0;
-  for (let ia = 0; ia < A.outSize; ia++) {
-    for (let ib = 0; ib < B.outSize; ib++) {
-      for (let ic = 0; ic < C.outSize; ic++) {
-        if (emptyAlong(A, ia) || emptyAlong(B, ib) || emptyAlong(C, ic)) found.push(o);
-        o++;
-      }
-    }
-  }
-  return found.length === 0 ? null : Int32Array.from(found);
-}
-
-interface MaxForward {
-  readonly output: Tensor;
-  readonly indices: Tensor;
-  backward(dy: Tensor): [Tensor];
+export interface MaxPoolPlan extends WindowPlan {
+  readonly empty: Int32Array | null;
 }
 
 /**
@@ -100,69 +75,77 @@ function checkEmptyIndices(name: string, plan: WindowPlan, empty: Int32Array): v
   }
 }
 
-function maxPoolImpl(name: string, rank: 1 | 2 | 3, x: unknown, opts: unknown, withIndices = false): MaxForward {
-  expectFloatTensor(name, "x", x);
-  const input = spatialInput(name, "x", x, rank);
-  const o = expectOptions<SlidingOptions>(name, opts, MAX_KEYS);
-  const g = slidingGeometry(name, o, rank);
-  const plan = planSlidingFor(name, input, g);
-  const empty = emptyWindows(plan);
-  if (withIndices && empty) checkEmptyIndices(name, plan, empty);
+/** The one plan of a max-pooling op: shape and options parsed and checked once. */
+function planMax(name: string, rank: 1 | 2 | 3, withIndices: boolean) {
+  return (shape: readonly number[], opts: MaxPoolOptions): MaxPoolPlan => {
+    const input = spatialShapeInput(name, "x", shape, rank);
+    const g = slidingGeometry(name, expectOptions<SlidingOptions>(name, opts, MAX_KEYS), rank);
+    const plan = planSlidingFor(name, input, g);
+    const empty = emptyWindows(plan);
+    if (withIndices && empty) checkEmptyIndices(name, plan, empty);
+    return { ...plan, empty };
+  };
+}
+
+interface MaxForward {
+  readonly output: Tensor;
+  readonly indices: Tensor;
+  backward(dy: Tensor): [Tensor];
+}
+
+function maxPoolForward(plan: MaxPoolPlan, x: Tensor): MaxForward {
   // outputs allocated where the backend keeps tensors (no copy afterwards); views read at the call
   const output = emptyTensor(plan.outShape, x.dtype);
   const indices = emptyTensor(plan.outShape, "int32");
   kernel("maxWindows.forward", x.dtype, maxWindowsForward)(x.data as FloatArray, output.data as FloatArray, indices.data as Int32Array, plan.planes, plan.axes);
   const xShape = x.shape;
   const xDtype = x.dtype;
+  const empty = plan.empty;
   return {
     output,
     indices,
     backward(dy: Tensor): [Tensor] {
       const dx = zeros(xShape, xDtype);
-      let g = dy.data as FloatArray;
+      let g = dy;
       if (empty) {
         // A window that misses the input outputs −∞ regardless of x: no gradient. PyTorch keeps its
         // index (the first tap on the dilation grid) and, when that lands inside the plane, sends
         // the gradient there; we keep the index in the output but send nothing.
-        const masked = allocArray(xDtype, g.length);
-        masked.set(g);
+        g = emptyTensor(dy.shape, xDtype);
+        const masked = g.data as FloatArray;
+        masked.set(dy.data as FloatArray);
         for (let p = 0; p < plan.planes; p++) for (const e of empty) masked[p * plan.outPlaneSize + e] = 0;
-        g = masked;
       }
-      kernel("maxWindows.backward", xDtype, maxWindowsBackward)(empty ? g : (dy.data as FloatArray), indices.data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+      kernel("maxWindows.backward", xDtype, maxWindowsBackward)(g.data as FloatArray, indices.data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+      if (g !== dy) g.dispose();
       return [dx];
     },
   };
 }
 
-function shapeFn(name: string, rank: 1 | 2 | 3) {
-  return (shape: readonly number[], opts: MaxPoolOptions): number[] =>
-    slidingShape(name, shape, rank, slidingGeometry(name, expectOptions<SlidingOptions>(name, opts, MAX_KEYS), rank));
-}
-
 function maxPoolN(rank: 1 | 2 | 3) {
   const name = `maxPool${rank}d`;
-  return defineOp(
-    name,
-    (x: Tensor, opts: MaxPoolOptions) => {
-      const r = maxPoolImpl(name, rank, x, opts);
+  return defineOp(name, {
+    planArgs: xShapeArgs<MaxPoolOptions>(name),
+    plan: planMax(name, rank, false),
+    forward: (plan, x) => {
+      const r = maxPoolForward(plan, x);
       return { output: r.output, backward: (dy: Tensor) => r.backward(dy) };
     },
-    { outputShape: shapeFn(name, rank) },
-  );
+  });
 }
 
 function maxPoolWithIndicesN(rank: 1 | 2 | 3) {
   const name = `maxPool${rank}dWithIndices`;
-  return defineOp(
-    name,
-    (x: Tensor, opts: MaxPoolOptions) => {
-      const r = maxPoolImpl(name, rank, x, opts, true);
+  return defineOp(name, {
+    planArgs: xShapeArgs<MaxPoolOptions>(name),
+    plan: planMax(name, rank, true),
+    forward: (plan, x) => {
+      const r = maxPoolForward(plan, x);
       const output: MaxPoolResult = { output: r.output, indices: r.indices };
       return { output, backward: (dy: Tensor) => r.backward(dy) };
     },
-    { outputShape: shapeFn(name, rank) },
-  );
+  });
 }
 
 /**

@@ -7,11 +7,11 @@ import { expectFloatTensor, expectOptions, expectShape, expectTensor, leadDims, 
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { unpoolDefaultSize } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
+import { unpoolBackward, unpoolForward } from "../kernels/scatter.js";
 import { defineOp } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
 import { checkAlloc } from "../tensor/limits.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 
 /** Options of `maxUnpool1d/2d/3d` (PyTorch's `MaxUnpoolNd` arguments, camelCased). */
 export interface MaxUnpoolOptions {
@@ -81,70 +81,73 @@ function outShapeOf(input: SpatialInput, out: readonly number[]): number[] {
   return [...leadDims(input), ...out];
 }
 
-/** y[plane][idx[i]] = x[i] for every pooled element (later writes win, as PyTorch's serial loop). */
-function unpoolForward(x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void {
-  for (let p = 0; p < planes; p++) {
-    const xo = p * inPlane;
-    const yo = p * outPlane;
-    for (let i = 0; i < inPlane; i++) y[yo + (idx[xo + i] as number)] = x[xo + i] as number;
-  }
+/** The plan of max unpooling: input layout, output spatial size and plane sizes. */
+export interface MaxUnpoolPlan extends SpatialInput {
+  readonly outSpatial: readonly number[];
+  readonly outShape: readonly number[];
+  readonly planes: number;
+  readonly inPlane: number;
+  readonly outPlane: number;
 }
 
-/** Gather: dx[i] = dy[plane][idx[i]] (PyTorch's derivative of max_unpool). */
-function unpoolBackward(dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void {
-  for (let p = 0; p < planes; p++) {
-    const xo = p * inPlane;
-    const yo = p * outPlane;
-    for (let i = 0; i < inPlane; i++) dx[xo + i] = dy[yo + (idx[xo + i] as number)] as number;
-  }
+/** The one plan of a max-unpooling op: shape and options parsed and checked once. */
+function planUnpool(name: string, rank: 1 | 2 | 3) {
+  return (shape: readonly number[], opts: MaxUnpoolOptions): MaxUnpoolPlan => {
+    const input = spatialShapeInput(name, "x", shape, rank);
+    const { out } = unpoolOutputSpatial(name, input.spatial, opts);
+    const outShape = outShapeOf(input, out);
+    checkAlloc(name, outShape);
+    return {
+      ...input,
+      outSpatial: out,
+      outShape,
+      planes: input.n * input.c,
+      inPlane: input.spatial.reduce((a, b) => a * b, 1),
+      outPlane: out.reduce((a, b) => a * b, 1),
+    };
+  };
 }
 
 function maxUnpoolN(rank: 1 | 2 | 3) {
   const name = `maxUnpool${rank}d`;
-  return defineOp(
-    name,
-    (x: Tensor, indices: Tensor, opts: MaxUnpoolOptions) => {
+  return defineOp(name, {
+    planArgs: (x: Tensor, indices: Tensor, opts: MaxUnpoolOptions): [readonly number[], MaxUnpoolOptions] => {
       expectFloatTensor(name, "x", x);
-      const input = spatialInput(name, "x", x, rank);
+      spatialInput(name, "x", x, rank);
       expectTensor(name, "indices", indices);
       if (indices.dtype !== "int32") throw new PoolkitTypeError(name, `indices must be an int32 Tensor, got ${indices.dtype}`);
       expectShape(name, "indices", indices, x.shape);
-      const { out } = unpoolOutputSpatial(name, input.spatial, opts);
-      const outShape = outShapeOf(input, out);
-      checkAlloc(name, outShape, x.dtype);
-      const planes = input.n * input.c;
-      const inPlane = input.spatial.reduce((a, b) => a * b, 1);
-      const outPlane = out.reduce((a, b) => a * b, 1);
+      return [x.shape, opts];
+    },
+    plan: planUnpool(name, rank),
+    forward: (plan, x, indices) => {
+      const { planes, inPlane, outPlane } = plan;
+      checkAlloc(name, plan.outShape, x.dtype);
       const idx = indices.data as Int32Array;
       for (let i = 0; i < idx.length; i++) {
         const v = idx[i] as number;
         if (v < 0 || v >= outPlane) {
           throw new PoolkitRangeError(
             name,
-            `indices must lie in [0, ${outPlane}) for an output plane of size ${show(out)}, got index ${v} at flat position ${i}`,
+            `indices must lie in [0, ${outPlane}) for an output plane of size ${show(plan.outSpatial)}, got index ${v} at flat position ${i}`,
           );
         }
       }
-      const y = allocArray(x.dtype, planes * outPlane);
-      kernel("maxUnpool.forward", x.dtype, unpoolForward)(x.data as FloatArray, idx, y, planes, inPlane, outPlane);
+      // zero-filled where the backend keeps tensors (only the indexed positions are written); views read at the call
+      const output = zeros(plan.outShape, x.dtype);
+      kernel("maxUnpool.forward", x.dtype, unpoolForward)(x.data as FloatArray, indices.data as Int32Array, output.data as FloatArray, planes, inPlane, outPlane);
       const xShape = x.shape;
       const xDtype = x.dtype;
       return {
-        output: fromArray(y, outShape),
+        output,
         backward: (dy: Tensor) => {
-          const dx = allocArray(xDtype, planes * inPlane);
-          kernel("maxUnpool.backward", xDtype, unpoolBackward)(dy.data as FloatArray, indices.data as Int32Array, dx, planes, inPlane, outPlane);
-          return [fromArray(dx, xShape), null];
+          const dx = emptyTensor(xShape, xDtype);
+          kernel("maxUnpool.backward", xDtype, unpoolBackward)(dy.data as FloatArray, indices.data as Int32Array, dx.data as FloatArray, planes, inPlane, outPlane);
+          return [dx, null];
         },
       };
     },
-    {
-      outputShape: (shape: readonly number[], opts: MaxUnpoolOptions): number[] => {
-        const input = spatialShapeInput(name, "x", shape, rank);
-        return outShapeOf(input, unpoolOutputSpatial(name, input.spatial, opts).out);
-      },
-    },
-  );
+  });
 }
 
 /**

@@ -4,17 +4,19 @@
  * with λ drawn at random in training. Also holds the max/avg mixing kernels that
  * `learnedMixPool2d` reuses.
  */
-import { boolOption, enumOption, expectOptions, expectTensor, spatialInput, spatialShapeInput } from "../check.js";
+import { boolOption, enumOption, expectOptions, expectTensor, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { planSlidingFor, slidingGeometry, slidingOutputShape, type SlidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
+import { planSlidingFor, slidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
 import type { WindowPlan } from "../geometry/plan.js";
+import { mixForward } from "../kernels/mix.js";
 import { kernel } from "../kernels/registry.js";
-import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
-import { defineOp } from "../op.js";
+import { avgDivisors } from "../geometry/divisors.js";
+import { avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { defineOp, xShapeArgsOptional } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
 import { generatorFor } from "../tensor/random.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 
 /** How many λ draws a call makes: one per call, per sample, per (sample, channel), or per output element. */
 export type MixedGranularity = "layer" | "sample" | "channel" | "window";
@@ -74,50 +76,47 @@ const EVAL_MODES: readonly MixedEvalMode[] = ["frequency", "max", "avg", "mean-o
 // ---------------------------------------------------------------------------------------------
 // Kernels shared with learnedMixPool2d.
 
-/** Max (with first-argmax indices) and average of every window of a plan. */
+/** Max (with first-argmax indices) and average of every window of a plan, as tensors where the backend keeps them. */
 export interface MaxAvgMaps {
-  readonly mx: FloatArray;
-  readonly idx: Int32Array;
-  readonly av: FloatArray;
+  readonly mx: Tensor;
+  readonly idx: Tensor;
+  readonly av: Tensor;
   readonly div: Float64Array;
 }
 
-export function maxAvgMaps(x: Tensor, plan: WindowPlan, countIncludePad: boolean): MaxAvgMaps {
+export function maxAvgMaps(x: Tensor, plan: WindowPlan, div: Float64Array): MaxAvgMaps {
   const dtype = x.dtype as FloatDType;
-  const n = plan.planes * plan.outPlaneSize;
-  const mx = allocArray(dtype, n);
-  const idx = allocArray("int32", n);
-  const av = allocArray(dtype, n);
-  const div = avgDivisors(plan.axes, countIncludePad);
-  kernel("maxWindows.forward", dtype, maxWindowsForward)((x.data as FloatArray), mx, idx, plan.planes, plan.axes);
-  kernel("avgWindows.forward", dtype, avgWindowsForward)((x.data as FloatArray), av, plan.planes, plan.axes, div);
+  const n = [plan.planes * plan.outPlaneSize];
+  const mx = emptyTensor(n, dtype);
+  const idx = emptyTensor(n, "int32");
+  const av = emptyTensor(n, dtype);
+  // views read at each call: an allocation may have moved them
+  kernel("maxWindows.forward", dtype, maxWindowsForward)(x.data as FloatArray, mx.data as FloatArray, idx.data as Int32Array, plan.planes, plan.axes);
+  kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, av.data as FloatArray, plan.planes, plan.axes, div);
   return { mx, idx, av, div };
 }
 
-/**
- * y = w·max + (1 − w)·avg per output element. w ∈ {0, 1} selects (so the output is exactly the max or
- * the average, even when the other branch is ±∞/NaN); other w blend.
- */
-export function mixForward(mx: FloatArray, av: FloatArray, w: Float64Array, y: FloatArray): void {
-  for (let i = 0; i < y.length; i++) {
-    const a = w[i] as number;
-    y[i] = a === 1 ? (mx[i] as number) : a === 0 ? (av[i] as number) : a * (mx[i] as number) + (1 - a) * (av[i] as number);
-  }
-}
-
-/** dx += maxBackward(w·dy) + avgBackward((1 − w)·dy) over the plan's windows. */
-export function mixBackward(dy: FloatArray, w: Float64Array, maps: MaxAvgMaps, plan: WindowPlan, dx: FloatArray, dtype: FloatDType): void {
-  const n = dy.length;
-  const dMax = allocArray(dtype, n);
-  const dAvg = allocArray(dtype, n);
+/** dx += maxBackward(w·dy) + avgBackward((1 − w)·dy) over the plan's windows (dx zero-filled by the caller). */
+export function mixBackward(dy: Tensor, w: Tensor, maps: MaxAvgMaps, plan: WindowPlan, dx: Tensor): void {
+  const dtype = dx.dtype as FloatDType;
+  // the two branches' gradients: scratch where the backend keeps tensors, freed after use
+  const dMaxT = emptyTensor(dy.shape, dtype);
+  const dAvgT = emptyTensor(dy.shape, dtype);
+  const dMax = dMaxT.data as FloatArray;
+  const dAvg = dAvgT.data as FloatArray;
+  const wd = w.data as Float64Array;
+  const g = dy.data as FloatArray;
+  const n = g.length;
   for (let i = 0; i < n; i++) {
-    const a = w[i] as number;
-    const g = dy[i] as number;
-    dMax[i] = a === 1 ? g : a === 0 ? 0 : a * g;
-    dAvg[i] = a === 1 ? 0 : a === 0 ? g : (1 - a) * g;
+    const a = wd[i] as number;
+    const v = g[i] as number;
+    dMax[i] = a === 1 ? v : a === 0 ? 0 : a * v;
+    dAvg[i] = a === 1 ? 0 : a === 0 ? v : (1 - a) * v;
   }
-  kernel("maxWindows.backward", dtype, maxWindowsBackward)(dMax, maps.idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
-  kernel("avgWindows.backward", dtype, avgWindowsBackward)(dAvg, dx, plan.planes, plan.axes, maps.div);
+  kernel("maxWindows.backward", dtype, maxWindowsBackward)(dMaxT.data as FloatArray, maps.idx.data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+  kernel("avgWindows.backward", dtype, avgWindowsBackward)(dAvgT.data as FloatArray, dx.data as FloatArray, plan.planes, plan.axes, maps.div);
+  dMaxT.dispose();
+  dAvgT.dispose();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -137,9 +136,8 @@ function lambdaShape(plan: WindowPlan, granularity: MixedGranularity): number[] 
 }
 
 /** Expand λ draws (one per group) to one weight per output element. */
-function expandLambdas(lam: Int32Array, plan: WindowPlan, granularity: MixedGranularity): Float64Array {
+function expandLambdas(lam: Int32Array, plan: WindowPlan, granularity: MixedGranularity, w: Float64Array): void {
   const out = plan.outPlaneSize;
-  const w = new Float64Array(plan.planes * out);
   for (let p = 0; p < plan.planes; p++) {
     const n = Math.floor(p / plan.c);
     for (let o = 0; o < out; o++) {
@@ -148,7 +146,6 @@ function expandLambdas(lam: Int32Array, plan: WindowPlan, granularity: MixedGran
       w[i] = lam[j] as number;
     }
   }
-  return w;
 }
 
 function parseMaxFrequency(op: string, v: unknown, c: number): Float64Array {
@@ -156,7 +153,7 @@ function parseMaxFrequency(op: string, v: unknown, c: number): Float64Array {
   if (!Array.isArray(arr) || arr.length !== c) {
     throw new PoolkitTypeError(op, `maxFrequency must be a number or an array of ${c} numbers (one per channel), got ${show(v)}`);
   }
-  const out = new Float64Array(c);
+  const out = allocArray("float64", c);
   arr.forEach((f: unknown, i) => {
     if (typeof f !== "number" || !(f >= 0 && f <= 1)) {
       throw new PoolkitRangeError(op, `maxFrequency must hold fractions in [0, 1], got ${show(v)}`);
@@ -172,87 +169,113 @@ interface MixedResult {
   readonly lambdas: Tensor | null;
 }
 
-function mixedImpl(op: string, x: Tensor, opts?: MixedPoolOptions) {
-  const o = expectOptions<MixedPoolOptions>(op, opts, KNOWN);
-  const input = spatialInput(op, "x", x, 2);
-  const g = slidingGeometry(op, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode: o.ceilMode }, 2);
-  const countIncludePad = boolOption(op, "countIncludePad", o.countIncludePad, true);
-  const training = boolOption(op, "training", o.training, true);
-  const granularity = enumOption(op, "granularity", o.granularity, GRANULARITIES, "channel");
-  // Without training counts the paper's rule cannot run: default to the expectation over λ.
-  const evalMode = enumOption(op, "evalMode", o.evalMode, EVAL_MODES, o.maxFrequency === undefined ? "mean-of-both" : "frequency");
-  const plan = planSlidingFor(op, input, g);
-  const dtype = x.dtype as FloatDType;
-  // Validated whenever given (a stateful layer passes it on every call); used by eval "frequency" only.
-  const maxFrequency = o.maxFrequency === undefined ? null : parseMaxFrequency(op, o.maxFrequency, plan.c);
+/** The plan of mixed pooling: the windows, the avg branch's divisors, and every option resolved. */
+export interface MixedPoolPlan extends WindowPlan {
+  readonly divisor: Float64Array;
+  readonly training: boolean;
+  readonly granularity: MixedGranularity;
+  readonly evalMode: MixedEvalMode;
+  readonly seed: number | undefined;
+  /** Shape of the λ draws of a training call. */
+  readonly lambdaShape: readonly number[];
+  /** Eval: the weight of the max branch per output element (training draws it per call): null in training. */
+  readonly evalWeights: Float64Array | null;
+}
 
-  let lambdas: Tensor | null = null;
-  let w: Float64Array;
-  if (training) {
-    const shape = lambdaShape(plan, granularity);
-    const count = shape.reduce((a, b) => a * b, 1);
-    const lam = allocArray("int32", count);
-    if (o.lambdas !== undefined) {
-      expectTensor(op, "lambdas", o.lambdas);
-      const s = o.lambdas.shape;
-      if (s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
-        throw new PoolkitRangeError(op, `lambdas must have shape ${show(shape)} for granularity ${show(granularity)}, got ${show(s)}`);
+/** The one plan of a mixed-pooling op: shape and options parsed and checked once. */
+function planMixed(op: string) {
+  return (shape: readonly number[], opts?: MixedPoolOptions): MixedPoolPlan => {
+    const input = spatialShapeInput(op, "x", shape, 2);
+    const o = expectOptions<MixedPoolOptions>(op, opts, KNOWN);
+    const g = slidingGeometry(op, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode: o.ceilMode }, 2);
+    const countIncludePad = boolOption(op, "countIncludePad", o.countIncludePad, true);
+    const training = boolOption(op, "training", o.training, true);
+    const granularity = enumOption(op, "granularity", o.granularity, GRANULARITIES, "channel");
+    // Without training counts the paper's rule cannot run: default to the expectation over λ.
+    const evalMode = enumOption(op, "evalMode", o.evalMode, EVAL_MODES, o.maxFrequency === undefined ? "mean-of-both" : "frequency");
+    const plan = planSlidingFor(op, input, g);
+    // Validated whenever given (a stateful layer passes it on every call); used by eval "frequency" only.
+    const maxFrequency = o.maxFrequency === undefined ? null : parseMaxFrequency(op, o.maxFrequency, plan.c);
+    let evalWeights: Float64Array | null = null;
+    if (!training) {
+      if (o.lambdas !== undefined) throw new PoolkitRangeError(op, `lambdas only apply with training: true (evalMode ${show(evalMode)} decides in eval)`);
+      const out = plan.outPlaneSize;
+      evalWeights = allocArray("float64", plan.planes * out);
+      let perChannel: Float64Array | null = null;
+      if (evalMode === "frequency") {
+        if (maxFrequency === null) {
+          throw new PoolkitRangeError(
+            op,
+            `evalMode "frequency" needs maxFrequency, the fraction of training draws that chose max per channel; got undefined (or pass evalMode "max", "avg" or "mean-of-both")`,
+          );
+        }
+        // The paper's test rule: the branch chosen more often in training; a tie goes to max (docs/methods/mixed.md).
+        perChannel = maxFrequency.map((v) => (v >= 0.5 ? 1 : 0));
       }
-      const src = o.lambdas.data;
+      const constant = evalMode === "max" ? 1 : evalMode === "avg" ? 0 : 0.5;
+      for (let p = 0; p < plan.planes; p++) {
+        const v = perChannel ? (perChannel[p % plan.c] as number) : constant;
+        evalWeights.fill(v, p * out, (p + 1) * out);
+      }
+    }
+    return {
+      ...plan,
+      divisor: avgDivisors(plan.axes, countIncludePad),
+      training,
+      granularity,
+      evalMode,
+      seed: o.seed,
+      lambdaShape: lambdaShape(plan, granularity),
+      evalWeights,
+    };
+  };
+}
+
+function mixedImpl(op: string, plan: MixedPoolPlan, x: Tensor, opts?: MixedPoolOptions) {
+  const dtype = x.dtype as FloatDType;
+  let lambdas: Tensor | null = null;
+  // the max-branch weight per output element, where the backend keeps tensors (the mix kernel's input)
+  const w = emptyTensor([plan.planes * plan.outPlaneSize], "float64");
+  if (plan.training) {
+    const shape = plan.lambdaShape;
+    const count = shape.reduce((a, b) => a * b, 1);
+    lambdas = emptyTensor(shape, "int32");
+    const given = (opts as { lambdas?: unknown } | undefined)?.lambdas; // an input carried in the options
+    if (given !== undefined) {
+      expectTensor(op, "lambdas", given);
+      const s = given.shape;
+      if (s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
+        throw new PoolkitRangeError(op, `lambdas must have shape ${show(shape)} for granularity ${show(plan.granularity)}, got ${show(s)}`);
+      }
+      const src = given.data;
+      const lam = lambdas.data as Int32Array;
       for (let i = 0; i < count; i++) {
         const v = src[i] as number;
         if (v !== 0 && v !== 1) throw new PoolkitRangeError(op, `lambdas must be 0 (avg) or 1 (max), got ${show(v)} at index ${i}`);
         lam[i] = v;
       }
     } else {
-      const gen = generatorFor(o.seed, op);
+      const gen = generatorFor(plan.seed, op);
+      const lam = lambdas.data as Int32Array;
       // P(λ = 1) = 0.5 (docs/methods/mixed.md); one 53-bit uniform per group, in the λ tensor's row-major order.
       for (let i = 0; i < count; i++) lam[i] = gen.uniform() < 0.5 ? 1 : 0;
     }
-    lambdas = fromArray(lam, shape);
-    w = expandLambdas(lam, plan, granularity);
+    expandLambdas(lambdas.data as Int32Array, plan, plan.granularity, w.data as Float64Array);
   } else {
-    if (o.lambdas !== undefined) throw new PoolkitRangeError(op, `lambdas only apply with training: true (evalMode ${show(evalMode)} decides in eval)`);
-    const out = plan.outPlaneSize;
-    w = new Float64Array(plan.planes * out);
-    let perChannel: Float64Array | null = null;
-    if (evalMode === "frequency") {
-      if (maxFrequency === null) {
-        throw new PoolkitRangeError(
-          op,
-          `evalMode "frequency" needs maxFrequency, the fraction of training draws that chose max per channel; got undefined (or pass evalMode "max", "avg" or "mean-of-both")`,
-        );
-      }
-      // The paper's test rule: the branch chosen more often in training; a tie goes to max (docs/methods/mixed.md).
-      perChannel = maxFrequency.map((v) => (v >= 0.5 ? 1 : 0));
-    }
-    const constant = evalMode === "max" ? 1 : evalMode === "avg" ? 0 : 0.5;
-    for (let p = 0; p < plan.planes; p++) {
-      const v = perChannel ? (perChannel[p % plan.c] as number) : constant;
-      w.fill(v, p * out, (p + 1) * out);
-    }
+    (w.data as Float64Array).set(plan.evalWeights as Float64Array);
   }
 
-  const maps = maxAvgMaps(x, plan, countIncludePad);
-  const y = allocArray(dtype, plan.planes * plan.outPlaneSize);
-  kernel("mix.forward", dtype, mixForward)(maps.mx, maps.av, w, y);
-  const output = fromArray(y, plan.outShape);
+  const maps = maxAvgMaps(x, plan, plan.divisor);
+  const output = emptyTensor(plan.outShape, dtype);
+  kernel("mix.forward", dtype, mixForward)(maps.mx.data as FloatArray, maps.av.data as FloatArray, w.data as Float64Array, output.data as FloatArray);
   return {
     output: { output, lambdas } as MixedResult,
     backward: (dy: Tensor) => {
-      const dx = allocArray(dtype, x.size);
-      mixBackward(dy.data as FloatArray, w, maps, plan, dx, dtype);
-      return [fromArray(dx, x.shape)];
+      const dx = zeros(x.shape, dtype);
+      mixBackward(dy, w, maps, plan, dx);
+      return [dx];
     },
   };
-}
-
-function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolOptions): number[] {
-  const o = expectOptions<MixedPoolOptions>(op, opts, KNOWN);
-  spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
-  const g: SlidingGeometry = slidingGeometry(op, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding, ceilMode: o.ceilMode }, 2);
-  const lead = shape.slice(0, shape.length - 2);
-  return [...lead, ...slidingOutputShape(op, shape.slice(shape.length - 2), g)];
 }
 
 /**
@@ -288,14 +311,14 @@ function mixedOutputShape(op: string, shape: readonly number[], opts: MixedPoolO
  * const y = mixedPool2d(x, { kernelSize: 2, seed: 1 });                  // [N, C, H/2, W/2]
  * const z = mixedPool2d(x, { kernelSize: 2, training: false, evalMode: "mean-of-both" });
  */
-export const mixedPool2d = defineOp(
-  "mixedPool2d",
-  (x: Tensor, opts?: MixedPoolOptions) => {
-    const r = mixedImpl("mixedPool2d", x, opts);
+export const mixedPool2d = defineOp("mixedPool2d", {
+  planArgs: xShapeArgsOptional<MixedPoolOptions>("mixedPool2d"),
+  plan: planMixed("mixedPool2d"),
+  forward: (plan, x, opts) => {
+    const r = mixedImpl("mixedPool2d", plan, x, opts);
     return { output: r.output.output, backward: r.backward };
   },
-  { outputShape: (shape: readonly number[], opts: MixedPoolOptions) => mixedOutputShape("mixedPool2d", shape, opts) },
-);
+});
 
 /**
  * {@link mixedPool2d} that also returns its λ draws: `{ output, lambdas }`, where `lambdas` is an int32
@@ -307,8 +330,8 @@ export const mixedPool2d = defineOp(
  * const { output, lambdas } = mixedPool2dWithLambdas(x, { kernelSize: 2, seed: 3 });
  * const again = mixedPool2d(x, { kernelSize: 2, lambdas: lambdas! }); // same output
  */
-export const mixedPool2dWithLambdas = defineOp(
-  "mixedPool2dWithLambdas",
-  (x: Tensor, opts?: MixedPoolOptions) => mixedImpl("mixedPool2dWithLambdas", x, opts),
-  { outputShape: (shape: readonly number[], opts: MixedPoolOptions) => mixedOutputShape("mixedPool2dWithLambdas", shape, opts) },
-);
+export const mixedPool2dWithLambdas = defineOp("mixedPool2dWithLambdas", {
+  planArgs: xShapeArgsOptional<MixedPoolOptions>("mixedPool2dWithLambdas"),
+  plan: planMixed("mixedPool2dWithLambdas"),
+  forward: (plan, x, opts) => mixedImpl("mixedPool2dWithLambdas", plan, x, opts),
+});

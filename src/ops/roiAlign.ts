@@ -3,8 +3,9 @@
  */
 import { boolOption, expectOptions, numberOption } from "../check.js";
 import { PoolkitRangeError } from "../errors.js";
-import { checkSampling, MAX_SAMPLES_PER_ROI, planRoiAlign, roiOutputShape, type RoiAlignPlan } from "../geometry/roi.js";
+import { checkSampling, planRoiAlign, roiArgs, roiOutputShape } from "../geometry/roi.js";
 import { kernel } from "../kernels/registry.js";
+import { roiAlignBackward, roiAlignForward } from "../kernels/region.js";
 import { defineOp } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
@@ -27,104 +28,20 @@ export interface RoiAlignOptions {
 const KNOWN = ["outputSize", "spatialScale", "samplingRatio", "aligned"] as const;
 
 /**
- * y[r, c, i, j] = Σ over the bin's samples of bilinear(x plane, y, x) / count[r]. The sample grid is
- * separable (plan.ys × plan.xs), so each sample's four weights are products of per-axis weights.
+ * The plan of RoIAlign: output shape `[K, C, ph, pw]`, bins per side, scale, sampling ratio and
+ * alignment. The sample grid of each box depends on its coordinates (data), so the forward pass
+ * plans it with src/geometry/roi.ts.
  */
-export function roiAlignForward(x: FloatArray, y: FloatArray, p: RoiAlignPlan): void {
-  const { k, c: C, h: H, w: W, ph, pw, batch, ys, xs, count } = p;
-  const yLow = ys.low, yHigh = ys.high, yW0 = ys.wLow, yW1 = ys.wHigh;
-  const xLow = xs.low, xHigh = xs.high, xW0 = xs.wLow, xW1 = xs.wHigh;
-  const plane = H * W;
-  let o = 0;
-  for (let r = 0; r < k; r++) {
-    const b = batch[r] as number;
-    const gh = ys.grid[r] as number;
-    const gw = xs.grid[r] as number;
-    const yo = ys.off[r] as number;
-    const xoff = xs.off[r] as number;
-    const inv = count[r] as number;
-    for (let c = 0; c < C; c++) {
-      const base = (b * C + c) * plane;
-      for (let i = 0; i < ph; i++) {
-        for (let j = 0; j < pw; j++, o++) {
-          let acc = 0;
-          for (let iy = 0; iy < gh; iy++) {
-            const sy = yo + i * gh + iy;
-            const yl = yLow[sy] as number;
-            if (yl < 0) continue;
-            const rl = base + yl * W;
-            const rh = base + (yHigh[sy] as number) * W;
-            const hy = yW0[sy] as number;
-            const ly = yW1[sy] as number;
-            for (let ix = 0; ix < gw; ix++) {
-              const sx = xoff + j * gw + ix;
-              const xl = xLow[sx] as number;
-              if (xl < 0) continue;
-              const xh = xHigh[sx] as number;
-              const hx = xW0[sx] as number;
-              const lx = xW1[sx] as number;
-              acc +=
-                hy * hx * (x[rl + xl] as number) +
-                hy * lx * (x[rl + xh] as number) +
-                ly * hx * (x[rh + xl] as number) +
-                ly * lx * (x[rh + xh] as number);
-            }
-          }
-          y[o] = acc / inv;
-        }
-      }
-    }
-  }
+export interface RoiAlignOpPlan {
+  readonly outShape: readonly number[];
+  readonly outputSize: readonly [number, number];
+  readonly spatialScale: number;
+  readonly samplingRatio: number;
+  readonly aligned: boolean;
 }
 
-/** Scatter dy·w/count to the four corners of every in-range sample (coinciding corners add up). */
-export function roiAlignBackward(dy: FloatArray, dx: FloatArray, p: RoiAlignPlan): void {
-  const { k, c: C, h: H, w: W, ph, pw, batch, ys, xs, count } = p;
-  const yLow = ys.low, yHigh = ys.high, yW0 = ys.wLow, yW1 = ys.wHigh;
-  const xLow = xs.low, xHigh = xs.high, xW0 = xs.wLow, xW1 = xs.wHigh;
-  const plane = H * W;
-  let o = 0;
-  for (let r = 0; r < k; r++) {
-    const b = batch[r] as number;
-    const gh = ys.grid[r] as number;
-    const gw = xs.grid[r] as number;
-    const yo = ys.off[r] as number;
-    const xoff = xs.off[r] as number;
-    const inv = count[r] as number;
-    for (let c = 0; c < C; c++) {
-      const base = (b * C + c) * plane;
-      for (let i = 0; i < ph; i++) {
-        for (let j = 0; j < pw; j++, o++) {
-          const g = (dy[o] as number) / inv;
-          for (let iy = 0; iy < gh; iy++) {
-            const sy = yo + i * gh + iy;
-            const yl = yLow[sy] as number;
-            if (yl < 0) continue;
-            const rl = base + yl * W;
-            const rh = base + (yHigh[sy] as number) * W;
-            const gy0 = g * (yW0[sy] as number);
-            const gy1 = g * (yW1[sy] as number);
-            for (let ix = 0; ix < gw; ix++) {
-              const sx = xoff + j * gw + ix;
-              const xl = xLow[sx] as number;
-              if (xl < 0) continue;
-              const xh = xHigh[sx] as number;
-              const hx = xW0[sx] as number;
-              const lx = xW1[sx] as number;
-              dx[rl + xl] = (dx[rl + xl] as number) + gy0 * hx;
-              dx[rl + xh] = (dx[rl + xh] as number) + gy0 * lx;
-              dx[rh + xl] = (dx[rh + xl] as number) + gy1 * hx;
-              dx[rh + xh] = (dx[rh + xh] as number) + gy1 * lx;
-            }
-          }
-        }
-      }
-    }
-  }
-}
-
-/** Validated options (shared by the forward pass and `outputShape`, so both reject the same input). */
-function parseOptions(opts: RoiAlignOptions | undefined): { outputSize: unknown; scale: number; sr: number; aligned: boolean } {
+/** The one plan of RoIAlign: shapes and options parsed and checked once. */
+function planRoiAlignOp(xShape: readonly number[], k: number, opts: RoiAlignOptions): RoiAlignOpPlan {
   const op = "roiAlign";
   const o = expectOptions<RoiAlignOptions>(op, opts, KNOWN);
   const scale = numberOption(op, "spatialScale", o.spatialScale, 1, { min: 0, minExclusive: true });
@@ -132,12 +49,9 @@ function parseOptions(opts: RoiAlignOptions | undefined): { outputSize: unknown;
   const sr = numberOption(op, "samplingRatio", o.samplingRatio, -1, { integer: true });
   const aligned = boolOption(op, "aligned", o.aligned, false);
   if (o.outputSize === undefined) throw new PoolkitRangeError(op, `outputSize is required`);
-  return { outputSize: o.outputSize, scale, sr, aligned };
-}
-
-function parse(x: Tensor, boxes: Tensor, opts: RoiAlignOptions | undefined): RoiAlignPlan {
-  const { outputSize, scale, sr, aligned } = parseOptions(opts);
-  return planRoiAlign("roiAlign", x, boxes, outputSize, scale, sr, aligned);
+  const outShape = roiOutputShape(op, xShape, k, o.outputSize);
+  if (sr > 0) checkSampling(op, outShape[2] as number, outShape[3] as number, sr, sr, `samplingRatio ${sr}`);
+  return { outShape, outputSize: [outShape[2] as number, outShape[3] as number], spatialScale: scale, samplingRatio: sr, aligned };
 }
 
 /**
@@ -169,10 +83,11 @@ function parse(x: Tensor, boxes: Tensor, opts: RoiAlignOptions | undefined): Roi
  * const x = tensor(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);
  * roiAlign(x, tensor([[0, 0, 0, 3, 3]]), { outputSize: 2, samplingRatio: 2 }); // [[[[3.75, 5.25], [9.75, 11.25]]]]
  */
-export const roiAlign = defineOp(
-  "roiAlign",
-  (x: Tensor, boxes: Tensor, opts: RoiAlignOptions) => {
-    const plan = parse(x, boxes, opts);
+export const roiAlign = defineOp("roiAlign", {
+  planArgs: (x: Tensor, boxes: Tensor, opts: RoiAlignOptions): [readonly number[], number, RoiAlignOptions] => [...roiArgs("roiAlign", x, boxes), opts],
+  plan: planRoiAlignOp,
+  forward: (op, x, boxes) => {
+    const plan = planRoiAlign("roiAlign", x, boxes, op.outputSize, op.spatialScale, op.samplingRatio, op.aligned);
     // output and gradient where the backend keeps tensors; views read at the call
     const output = emptyTensor(plan.outShape, x.dtype);
     kernel("roiAlign.forward", x.dtype, roiAlignForward)(x.data as FloatArray, output.data as FloatArray, plan);
@@ -185,13 +100,4 @@ export const roiAlign = defineOp(
       },
     };
   },
-  {
-    /** `[K, C, ph, pw]` for x `[N, C, H, W]` and `k` boxes. */
-    outputShape: (xShape: readonly number[], k: number, opts: RoiAlignOptions): number[] => {
-      const { outputSize, sr } = parseOptions(opts);
-      const shape = roiOutputShape("roiAlign", xShape, k, outputSize);
-      if (sr > 0) checkSampling("roiAlign", shape[2] as number, shape[3] as number, sr, sr, `samplingRatio ${sr}`);
-      return shape;
-    },
-  },
-);
+});

@@ -3,12 +3,12 @@
  */
 import { expectOptions, numberOption } from "../check.js";
 import { PoolkitRangeError } from "../errors.js";
-import { planRoiPool, roiOutputShape, NEG_FLT_MAX, type RoiPoolPlan } from "../geometry/roi.js";
+import { planRoiPool, roiArgs, roiOutputShape } from "../geometry/roi.js";
 import { kernel } from "../kernels/registry.js";
+import { roiPoolBackward, roiPoolForward } from "../kernels/region.js";
 import { defineOp } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 
 /** Options of {@link roiPool}. */
 export interface RoiPoolOptions {
@@ -21,74 +21,23 @@ export interface RoiPoolOptions {
 const KNOWN = ["outputSize", "spatialScale"] as const;
 
 /**
- * y[r, c, i, j] = max over bin (i, j) of RoI r; argmax[r, c, i, j] = flat in-plane index (h·W + w) or −1.
- * Scans rows then columns with a strict `>`: ties keep the first maximum and NaN is never selected.
- * An empty bin gives 0; a non-empty bin with no value above −FLT_MAX gives −FLT_MAX (torchvision).
+ * The plan of RoIPool: output shape `[K, C, ph, pw]`, bins per side and the scale. The bins of each
+ * box depend on its coordinates (data), so the forward pass plans them with src/geometry/roi.ts.
  */
-export function roiPoolForward(x: FloatArray, y: FloatArray, arg: Int32Array, p: RoiPoolPlan): void {
-  const { k, c: C, h: H, w: W, ph, pw, batch, hStart, hEnd, wStart, wEnd } = p;
-  const plane = H * W;
-  let o = 0;
-  for (let r = 0; r < k; r++) {
-    const b = batch[r] as number;
-    for (let c = 0; c < C; c++) {
-      const xo = (b * C + c) * plane;
-      for (let i = 0; i < ph; i++) {
-        const h0 = hStart[r * ph + i] as number;
-        const h1 = hEnd[r * ph + i] as number;
-        for (let j = 0; j < pw; j++, o++) {
-          const w0 = wStart[r * pw + j] as number;
-          const w1 = wEnd[r * pw + j] as number;
-          const empty = h1 <= h0 || w1 <= w0;
-          let best = empty ? 0 : NEG_FLT_MAX;
-          let bi = -1;
-          for (let hh = h0; hh < h1; hh++) {
-            for (let ww = w0; ww < w1; ww++) {
-              const v = x[xo + hh * W + ww] as number;
-              if (v > best) {
-                best = v;
-                bi = hh * W + ww;
-              }
-            }
-          }
-          y[o] = best;
-          arg[o] = bi;
-        }
-      }
-    }
-  }
+export interface RoiPoolOpPlan {
+  readonly outShape: readonly number[];
+  readonly outputSize: readonly [number, number];
+  readonly spatialScale: number;
 }
 
-/** dx[b, c].flat[argmax] += dy, skipping argmax −1; accumulates over overlapping bins and RoIs. */
-export function roiPoolBackward(dy: FloatArray, arg: Int32Array, dx: FloatArray, p: RoiPoolPlan): void {
-  const { k, c: C, h: H, w: W, ph, pw, batch } = p;
-  const plane = H * W;
-  const bins = ph * pw;
-  let o = 0;
-  for (let r = 0; r < k; r++) {
-    const b = batch[r] as number;
-    for (let c = 0; c < C; c++) {
-      const xo = (b * C + c) * plane;
-      for (let q = 0; q < bins; q++, o++) {
-        const a = arg[o] as number;
-        if (a >= 0) dx[xo + a] = (dx[xo + a] as number) + (dy[o] as number);
-      }
-    }
-  }
-}
-
-/** Validated options (shared by the forward pass and `outputShape`, so both reject the same input). */
-function parseOptions(opts: RoiPoolOptions | undefined): { outputSize: unknown; scale: number } {
+/** The one plan of RoIPool: shapes and options parsed and checked once. */
+function planRoiPoolOp(xShape: readonly number[], k: number, opts: RoiPoolOptions): RoiPoolOpPlan {
   const o = expectOptions<RoiPoolOptions>("roiPool", opts, KNOWN);
   const scale = numberOption("roiPool", "spatialScale", o.spatialScale, 1, { min: 0, minExclusive: true });
   if (!Number.isFinite(scale)) throw new PoolkitRangeError("roiPool", `spatialScale must be finite, got ${scale}`);
   if (o.outputSize === undefined) throw new PoolkitRangeError("roiPool", `outputSize is required`);
-  return { outputSize: o.outputSize, scale };
-}
-
-function parse(x: Tensor, boxes: Tensor, opts: RoiPoolOptions | undefined): RoiPoolPlan {
-  const { outputSize, scale } = parseOptions(opts);
-  return planRoiPool("roiPool", x, boxes, outputSize, scale);
+  const outShape = roiOutputShape("roiPool", xShape, k, o.outputSize);
+  return { outShape, outputSize: [outShape[2] as number, outShape[3] as number], spatialScale: scale };
 }
 
 /**
@@ -116,25 +65,23 @@ function parse(x: Tensor, boxes: Tensor, opts: RoiPoolOptions | undefined): RoiP
  * const x = tensor(Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);
  * roiPool(x, tensor([[0, 0, 0, 3, 3]]), { outputSize: 2 }); // [[[[5, 7], [13, 15]]]]
  */
-export const roiPool = defineOp(
-  "roiPool",
-  (x: Tensor, boxes: Tensor, opts: RoiPoolOptions) => {
-    const plan = parse(x, boxes, opts);
-    const size = plan.k * plan.c * plan.ph * plan.pw;
-    const y = allocArray(x.dtype as "float32" | "float64", size);
-    const arg = allocArray("int32", size);
-    kernel("roiPool.forward", x.dtype, roiPoolForward)(x.data as FloatArray, y, arg, plan);
+export const roiPool = defineOp("roiPool", {
+  planArgs: (x: Tensor, boxes: Tensor, opts: RoiPoolOptions): [readonly number[], number, RoiPoolOptions] => [...roiArgs("roiPool", x, boxes), opts],
+  plan: planRoiPoolOp,
+  forward: (op, x, boxes) => {
+    const plan = planRoiPool("roiPool", x, boxes, op.outputSize, op.spatialScale);
+    const dtype = x.dtype as "float32" | "float64";
+    // output and argmax where the backend keeps tensors (the kernel writes every element); views read at the call
+    const output = emptyTensor(plan.outShape, dtype);
+    const arg = emptyTensor(plan.outShape, "int32");
+    kernel("roiPool.forward", dtype, roiPoolForward)(x.data as FloatArray, output.data as FloatArray, arg.data as Int32Array, plan);
     return {
-      output: fromArray(y, plan.outShape),
+      output,
       backward: (dy: Tensor) => {
-        const dx = allocArray(x.dtype as "float32" | "float64", x.size);
-        kernel("roiPool.backward", x.dtype, roiPoolBackward)(dy.data as FloatArray, arg, dx, plan);
-        return [fromArray(dx, x.shape), null];
+        const dx = zeros(x.shape, dtype);
+        kernel("roiPool.backward", dtype, roiPoolBackward)(dy.data as FloatArray, arg.data as Int32Array, dx.data as FloatArray, plan);
+        return [dx, null];
       },
     };
   },
-  {
-    /** `[K, C, ph, pw]` for x `[N, C, H, W]` and `k` boxes. */
-    outputShape: (xShape: readonly number[], k: number, opts: RoiPoolOptions): number[] => roiOutputShape("roiPool", xShape, k, parseOptions(opts).outputSize),
-  },
-);
+});

@@ -8,17 +8,19 @@
  *      eval: average pool of m, kernel = stride = s, padding ⌊s/2⌋, padded cells excluded.
  * Both steps are window plans: the selection in step 2 is a plan of one-tap windows.
  */
-import { boolOption, expectOptions, sizeOption, spatialInput, type SpatialInput, spatialShapeInput } from "../check.js";
-import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { makePlan, type Axis, type WindowPlan } from "../geometry/plan.js";
-import { planSlidingFor, slidingGeometry, slidingOutputSize } from "../geometry/sliding.js";
+import { boolOption, expectOptions, leadDims, type SpatialInput, spatialShapeInput } from "../check.js";
+import { PoolkitRangeError } from "../errors.js";
+import { avgDivisors } from "../geometry/divisors.js";
+import { makePlan, type WindowPlan } from "../geometry/plan.js";
+import { drawSelection, parseSelection, s3Axes, selectionAxis, type S3Axis } from "../geometry/s3.js";
+import { planSlidingFor, slidingGeometry } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
-import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
-import { defineOp } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
+import { avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { defineOp, xShapeArgsOptional } from "../op.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
-import { generatorFor, type Generator } from "../tensor/random.js";
-import { Tensor, fromArray } from "../tensor/tensor.js";
+import { checkAlloc } from "../tensor/limits.js";
+import { generatorFor } from "../tensor/random.js";
+import { emptyTensor, fromArray, zeros, type Tensor } from "../tensor/tensor.js";
 
 export interface S3PoolOptions {
   /** Stride-1 max-pool kernel (default 2). */
@@ -38,101 +40,6 @@ export interface S3PoolOptions {
 
 const KNOWN = ["kernelSize", "gridSize", "stride", "training", "seed", "rows", "cols"] as const;
 
-/** Per-axis S3Pool geometry, validated. */
-interface S3Axis {
-  readonly inSize: number;
-  readonly k: number;
-  readonly g: number;
-  readonly s: number;
-  /** Max-pooled length H − k + 1. */
-  readonly m: number;
-  readonly cells: number;
-  readonly per: number;
-  readonly outSize: number;
-}
-
-const AXIS_NAME = ["height", "width"] as const;
-
-function s3Axes(op: string, spatial: readonly number[], o: S3PoolOptions): S3Axis[] {
-  const k = sizeOption(op, "kernelSize", o.kernelSize ?? 2, 2, 1);
-  const g = o.gridSize === undefined ? k : sizeOption(op, "gridSize", o.gridSize, 2, 1);
-  const s = o.stride === undefined ? k : sizeOption(op, "stride", o.stride, 2, 1);
-  return spatial.map((inSize, i) => {
-    const ki = k[i] as number;
-    const gi = g[i] as number;
-    const si = s[i] as number;
-    const axis = AXIS_NAME[i] as string;
-    if (ki > inSize) throw new PoolkitRangeError(op, `kernelSize ${ki} is larger than the input ${axis} ${inSize}`);
-    if (gi % si !== 0) throw new PoolkitRangeError(op, `gridSize must be a multiple of stride, got gridSize ${gi} and stride ${si}`);
-    // The official code silently lets the last cell absorb a remainder, which breaks the output shape (docs/methods/s3pool.md).
-    if (inSize % gi !== 0) throw new PoolkitRangeError(op, `input ${axis} must be a multiple of gridSize, got ${axis} ${inSize} for gridSize ${gi}`);
-    const m = inSize - ki + 1;
-    const cells = inSize / gi;
-    const per = gi / si;
-    const last = m - gi * (cells - 1);
-    if (last < per) {
-      throw new PoolkitRangeError(
-        op,
-        `the last grid cell along the ${axis} has ${last} rows of the max-pooled map, fewer than the ${per} to select; ` +
-          `need gridSize − kernelSize + 1 ≥ gridSize / stride, got kernelSize ${ki}, gridSize ${gi}, stride ${si}`,
-      );
-    }
-    const outSize = cells * per;
-    const evalSize = slidingOutputSize(m, si, si, Math.floor(si / 2), 1, false);
-    if (evalSize !== outSize) {
-      throw new PoolkitRangeError(
-        op,
-        `kernelSize ${ki} and stride ${si} give ${outSize} output ${axis === "height" ? "rows" : "columns"} in training but ${evalSize} in eval for input ${axis} ${inSize}; ` +
-          `they agree for 2 ≤ kernelSize ≤ stride + 1 with an even stride and kernelSize ≤ stride with an odd one`,
-      );
-    }
-    return { inSize, k: ki, g: gi, s: si, m, cells, per, outSize };
-  });
-}
-
-/** Draw one axis's selection: per cell a sorted random subset of `per` positions without replacement. */
-function drawSelection(a: S3Axis, gen: Generator): Int32Array {
-  const out = new Int32Array(a.outSize);
-  let j = 0;
-  for (let c = 0; c < a.cells; c++) {
-    const offset = a.g * c;
-    const size = c < a.cells - 1 ? a.g : a.m - offset;
-    const chosen = gen.permutation(size).subarray(0, a.per).sort();
-    for (const r of chosen) out[j++] = offset + r;
-  }
-  return out;
-}
-
-function parseSelection(op: string, name: string, v: unknown, a: S3Axis): Int32Array {
-  let src: ArrayLike<number>;
-  if (v instanceof Tensor) src = v.data;
-  else if (v !== null && typeof v === "object" && typeof (v as ArrayLike<number>).length === "number") src = v as ArrayLike<number>;
-  else throw new PoolkitTypeError(op, `${name} must be an array of integers or a Tensor, got ${show(v)}`);
-  if (src.length !== a.outSize) throw new PoolkitRangeError(op, `${name} must hold ${a.outSize} indices (${a.per} per grid cell), got ${src.length}`);
-  const out = new Int32Array(a.outSize);
-  for (let c = 0; c < a.cells; c++) {
-    const lo = a.g * c;
-    const hi = c < a.cells - 1 ? lo + a.g : a.m;
-    for (let t = 0; t < a.per; t++) {
-      const j = c * a.per + t;
-      const r = src[j] as number;
-      const prev = t > 0 ? (src[j - 1] as number) : lo - 1;
-      if (!Number.isInteger(r) || r < lo || r >= hi || r <= prev) {
-        throw new PoolkitRangeError(op, `${name} of grid cell ${c} must be increasing integers in [${lo}, ${hi}), got ${show(r)} at index ${j}`);
-      }
-      out[j] = r;
-    }
-  }
-  return out;
-}
-
-/** One-tap windows at the selected positions: the training step as a window plan on the max-pooled map. */
-function selectionAxis(inSize: number, sel: Int32Array): Axis {
-  const end = new Int32Array(sel.length);
-  for (let i = 0; i < sel.length; i++) end[i] = (sel[i] as number) + 1;
-  return { inSize, outSize: sel.length, start: sel, end, step: 1, padCount: new Int32Array(sel.length).fill(1) };
-}
-
 interface S3Result {
   readonly output: Tensor;
   /** Training: the selected rows and columns of the max-pooled map (int32); eval: null. */
@@ -140,75 +47,99 @@ interface S3Result {
   readonly cols: Tensor | null;
 }
 
-function s3Impl(op: string, x: Tensor, opts?: S3PoolOptions) {
-  const o = expectOptions<S3PoolOptions>(op, opts, KNOWN);
-  const input = spatialInput(op, "x", x, 2);
-  const training = boolOption(op, "training", o.training, true);
-  const [ah, aw] = s3Axes(op, input.spatial, o) as [S3Axis, S3Axis];
-  const dtype = x.dtype as FloatDType;
+/** The plan of S3Pool: both axes' geometry, the stride-1 max pool, and (eval) the average pool of the max-pooled map. */
+export interface S3PoolPlan {
+  readonly ah: S3Axis;
+  readonly aw: S3Axis;
+  readonly pre: WindowPlan;
+  /** The max-pooled map's layout. */
+  readonly mInput: SpatialInput;
+  readonly training: boolean;
+  readonly seed: number | undefined;
+  /** Eval: the pad-excluding average pool of the max-pooled map and its divisors; null in training. */
+  readonly evalPlan: WindowPlan | null;
+  readonly evalDivisor: Float64Array | null;
+  readonly outShape: readonly number[];
+}
 
-  // Step 1: max pool k×k, stride 1, no padding.
-  const pre = planSlidingFor(op, input, slidingGeometry(op, { kernelSize: [ah.k, aw.k], stride: 1 }, 2));
-  const mSize = pre.planes * pre.outPlaneSize;
-  const mMap = allocArray(dtype, mSize);
-  const mIdx = allocArray("int32", mSize);
-  kernel("maxWindows.forward", dtype, maxWindowsForward)((x.data as FloatArray), mMap, mIdx, pre.planes, pre.axes);
-  const mInput: SpatialInput = { batched: input.batched, n: input.n, c: input.c, spatial: [ah.m, aw.m] };
+/** The one plan of an S3Pool op: shape and options parsed and checked once. */
+function planS3(op: string) {
+  return (shape: readonly number[], opts?: S3PoolOptions): S3PoolPlan => {
+    const input = spatialShapeInput(op, "x", shape, 2);
+    const o = expectOptions<S3PoolOptions>(op, opts, KNOWN);
+    const training = boolOption(op, "training", o.training, true);
+    const [ah, aw] = s3Axes(op, input.spatial, o) as [S3Axis, S3Axis];
+    const outShape = [...leadDims(input), ah.outSize, aw.outSize];
+    checkAlloc(op, outShape);
+    // Step 1: max pool k×k, stride 1, no padding.
+    const pre = planSlidingFor(op, input, slidingGeometry(op, { kernelSize: [ah.k, aw.k], stride: 1 }, 2));
+    const mInput: SpatialInput = { batched: input.batched, n: input.n, c: input.c, spatial: [ah.m, aw.m] };
+    let evalPlan: WindowPlan | null = null;
+    let evalDivisor: Float64Array | null = null;
+    if (training) {
+      if ((o.rows === undefined) !== (o.cols === undefined)) throw new PoolkitRangeError(op, `rows and cols must be given together, got only ${o.rows === undefined ? "cols" : "rows"}`);
+    } else {
+      if (o.rows !== undefined || o.cols !== undefined) throw new PoolkitRangeError(op, `rows and cols only apply with training: true`);
+      if (o.seed !== undefined) generatorFor(o.seed, op); // validate; eval draws nothing
+      evalPlan = planSlidingFor(op, mInput, slidingGeometry(op, { kernelSize: [ah.s, aw.s], padding: [Math.floor(ah.s / 2), Math.floor(aw.s / 2)] }, 2));
+      evalDivisor = avgDivisors(evalPlan.axes, false);
+    }
+    return { ah, aw, pre, mInput, training, seed: o.seed, evalPlan, evalDivisor, outShape };
+  };
+}
+
+function s3Impl(op: string, p: S3PoolPlan, x: Tensor, opts?: S3PoolOptions) {
+  const { ah, aw, pre } = p;
+  const dtype = x.dtype as FloatDType;
+  // Step 1: the stride-1 max-pooled map and its argmax, where the backend keeps tensors (kept for backward)
+  const mSize = [pre.planes * pre.outPlaneSize];
+  const mMap = emptyTensor(mSize, dtype);
+  const mIdx = emptyTensor(mSize, "int32");
+  kernel("maxWindows.forward", dtype, maxWindowsForward)(x.data as FloatArray, mMap.data as FloatArray, mIdx.data as Int32Array, pre.planes, pre.axes);
 
   let plan: WindowPlan;
   let rows: Tensor | null = null;
   let cols: Tensor | null = null;
-  let selIdx: Int32Array | null = null;
-  let div: Float64Array | null = null;
-  const y = () => allocArray(dtype, plan.planes * plan.outPlaneSize);
-  let out: FloatArray;
-  if (training) {
+  let selIdx: Tensor | null = null;
+  let output: Tensor;
+  if (p.training) {
     let r: Int32Array;
     let c: Int32Array;
-    if (o.rows !== undefined || o.cols !== undefined) {
-      if (o.rows === undefined || o.cols === undefined) throw new PoolkitRangeError(op, `rows and cols must be given together, got only ${o.rows === undefined ? "cols" : "rows"}`);
+    const o = (opts ?? {}) as S3PoolOptions; // rows and cols are inputs carried in the options (checked in the plan)
+    if (o.rows !== undefined && o.cols !== undefined) {
       r = parseSelection(op, "rows", o.rows, ah);
       c = parseSelection(op, "cols", o.cols, aw);
     } else {
-      const gen = generatorFor(o.seed, op);
+      const gen = generatorFor(p.seed, op);
       // Rows first, then columns (independent draws); one selection for the whole batch.
       r = drawSelection(ah, gen);
       c = drawSelection(aw, gen);
     }
     rows = fromArray(r, [r.length]);
     cols = fromArray(c, [c.length]);
-    plan = makePlan(op, mInput, [selectionAxis(ah.m, r.slice()), selectionAxis(aw.m, c.slice())]);
-    out = y();
-    selIdx = allocArray("int32", out.length);
-    kernel("maxWindows.forward", dtype, maxWindowsForward)(mMap, out, selIdx, plan.planes, plan.axes);
+    plan = makePlan(op, p.mInput, [selectionAxis(ah.m, r.slice()), selectionAxis(aw.m, c.slice())]);
+    output = emptyTensor(plan.outShape, dtype);
+    selIdx = emptyTensor(plan.outShape, "int32");
+    kernel("maxWindows.forward", dtype, maxWindowsForward)(mMap.data as FloatArray, output.data as FloatArray, selIdx.data as Int32Array, plan.planes, plan.axes);
   } else {
-    if (o.rows !== undefined || o.cols !== undefined) throw new PoolkitRangeError(op, `rows and cols only apply with training: true`);
-    if (o.seed !== undefined) generatorFor(o.seed, op); // validate; eval draws nothing
-    plan = planSlidingFor(op, mInput, slidingGeometry(op, { kernelSize: [ah.s, aw.s], padding: [Math.floor(ah.s / 2), Math.floor(aw.s / 2)] }, 2));
-    div = avgDivisors(plan.axes, false);
-    out = y();
-    kernel("avgWindows.forward", dtype, avgWindowsForward)(mMap, out, plan.planes, plan.axes, div);
+    plan = p.evalPlan as WindowPlan;
+    output = emptyTensor(plan.outShape, dtype);
+    kernel("avgWindows.forward", dtype, avgWindowsForward)(mMap.data as FloatArray, output.data as FloatArray, plan.planes, plan.axes, p.evalDivisor as Float64Array);
   }
+  mMap.dispose(); // only its argmax is needed by the backward pass
   const finalPlan = plan;
   return {
-    output: { output: fromArray(out, finalPlan.outShape), rows, cols } as S3Result,
+    output: { output, rows, cols } as S3Result,
     backward: (dy: Tensor) => {
-      const dm = allocArray(dtype, mSize);
-      if (selIdx) kernel("maxWindows.backward", dtype, maxWindowsBackward)((dy.data as FloatArray), selIdx, dm, finalPlan.planes, finalPlan.inPlaneSize, finalPlan.outPlaneSize);
-      else kernel("avgWindows.backward", dtype, avgWindowsBackward)((dy.data as FloatArray), dm, finalPlan.planes, finalPlan.axes, div as Float64Array);
-      const dx = allocArray(dtype, x.size);
-      kernel("maxWindows.backward", dtype, maxWindowsBackward)(dm, mIdx, dx, pre.planes, pre.inPlaneSize, pre.outPlaneSize);
-      return [fromArray(dx, x.shape)];
+      const dm = zeros(mSize, dtype);
+      if (selIdx) kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, selIdx.data as Int32Array, dm.data as FloatArray, finalPlan.planes, finalPlan.inPlaneSize, finalPlan.outPlaneSize);
+      else kernel("avgWindows.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dm.data as FloatArray, finalPlan.planes, finalPlan.axes, p.evalDivisor as Float64Array);
+      const dx = zeros(x.shape, dtype);
+      kernel("maxWindows.backward", dtype, maxWindowsBackward)(dm.data as FloatArray, mIdx.data as Int32Array, dx.data as FloatArray, pre.planes, pre.inPlaneSize, pre.outPlaneSize);
+      dm.dispose();
+      return [dx];
     },
   };
-}
-
-function outputShapeOf(op: string, shape: readonly number[], opts?: S3PoolOptions): number[] {
-  const o = expectOptions<S3PoolOptions>(op, opts, KNOWN);
-  spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
-  const spatial = shape.slice(shape.length - 2);
-  const axes = s3Axes(op, spatial, o);
-  return [...shape.slice(0, shape.length - 2), ...axes.map((a) => a.outSize)];
 }
 
 /**
@@ -237,14 +168,14 @@ function outputShapeOf(op: string, shape: readonly number[], opts?: S3PoolOption
  * const y = s3Pool2d(x, { kernelSize: 2, seed: 1 });               // [N, C, H/2, W/2]
  * const z = s3Pool2d(x, { kernelSize: 2, gridSize: 16, seed: 1 }); // 8 of 16 rows per cell
  */
-export const s3Pool2d = defineOp(
-  "s3Pool2d",
-  (x: Tensor, opts?: S3PoolOptions) => {
-    const r = s3Impl("s3Pool2d", x, opts);
+export const s3Pool2d = defineOp("s3Pool2d", {
+  planArgs: xShapeArgsOptional<S3PoolOptions>("s3Pool2d"),
+  plan: planS3("s3Pool2d"),
+  forward: (plan, x, opts) => {
+    const r = s3Impl("s3Pool2d", plan, x, opts);
     return { output: r.output.output, backward: r.backward };
   },
-  { outputShape: (shape: readonly number[], opts?: S3PoolOptions) => outputShapeOf("s3Pool2d", shape, opts) },
-);
+});
 
 /**
  * {@link s3Pool2d} returning `{ output, rows, cols }`: the selected rows and columns of the max-pooled
@@ -253,8 +184,8 @@ export const s3Pool2d = defineOp(
  * @example
  * const { output, rows, cols } = s3Pool2dWithSelection(x, { seed: 5 });
  */
-export const s3Pool2dWithSelection = defineOp(
-  "s3Pool2dWithSelection",
-  (x: Tensor, opts?: S3PoolOptions) => s3Impl("s3Pool2dWithSelection", x, opts),
-  { outputShape: (shape: readonly number[], opts?: S3PoolOptions) => outputShapeOf("s3Pool2dWithSelection", shape, opts) },
-);
+export const s3Pool2dWithSelection = defineOp("s3Pool2dWithSelection", {
+  planArgs: xShapeArgsOptional<S3PoolOptions>("s3Pool2dWithSelection"),
+  plan: planS3("s3Pool2dWithSelection"),
+  forward: (plan, x, opts) => s3Impl("s3Pool2dWithSelection", plan, x, opts),
+});

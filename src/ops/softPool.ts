@@ -2,13 +2,14 @@
  * SoftPool (Stergiou, Poppe & Kalliatakis, "Refining Activation Downsampling with SoftPool",
  * ICCV 2021, arXiv 2101.00440): each window is replaced by its softmax-weighted average.
  */
-import { enumOption, expectOptions, leadDims, spatialShapeInput } from "../check.js";
-import { planSliding, slidingGeometry, slidingOutputShape, type SlidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
+import { enumOption, expectOptions, spatialShapeInput } from "../check.js";
+import type { WindowPlan } from "../geometry/plan.js";
+import { planSlidingFor, slidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
-import { defineOp } from "../op.js";
+import { defineOp, xShapeArgs } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
-import { softmaxWindowsBackward, softmaxWindowsForward } from "./softmaxWindows.js";
+import { softmaxWindowsBackward, softmaxWindowsForward } from "../kernels/weighted.js";
 
 export interface SoftPoolOptions {
   /** Window size: a number or one per spatial dim. Required. */
@@ -31,20 +32,28 @@ export interface SoftPoolOptions {
 const KNOWN = ["kernelSize", "stride", "padding", "gradMode"] as const;
 const GRAD_MODES = ["exact", "official"] as const;
 
-function geometryOf(name: string, opts: SoftPoolOptions | undefined, rank: number): { g: SlidingGeometry; official: boolean } {
-  const o = expectOptions<SoftPoolOptions>(name, opts, KNOWN);
-  const g = slidingGeometry(name, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding ?? 0 }, rank);
-  const official = enumOption(name, "gradMode", o.gradMode, GRAD_MODES, "exact") === "official";
-  return { g, official };
+/** The plan of `softPool{1,2,3}d`: the sliding windows and whether the gradient is the official one. */
+export interface SoftPoolPlan extends WindowPlan {
+  readonly official: boolean;
+}
+
+/** The one plan of a SoftPool op: shape and options parsed and checked once. */
+function planSoft(name: string, rank: 1 | 2 | 3) {
+  return (shape: readonly number[], opts: SoftPoolOptions): SoftPoolPlan => {
+    const input = spatialShapeInput(name, "x", shape, rank);
+    const o = expectOptions<SoftPoolOptions>(name, opts, KNOWN);
+    const g = slidingGeometry(name, { kernelSize: o.kernelSize, stride: o.stride, padding: o.padding ?? 0 }, rank);
+    const official = enumOption(name, "gradMode", o.gradMode, GRAD_MODES, "exact") === "official";
+    return { ...planSlidingFor(name, input, g), official };
+  };
 }
 
 function softPoolN(rank: 1 | 2 | 3) {
   const name = `softPool${rank}d`;
-  return defineOp(
-    name,
-    (x: Tensor, opts: SoftPoolOptions) => {
-      const { g, official } = geometryOf(name, opts, rank);
-      const plan = planSliding(name, x, rank, g);
+  return defineOp(name, {
+    planArgs: xShapeArgs<SoftPoolOptions>(name),
+    plan: planSoft(name, rank),
+    forward: (plan, x) => {
       // the output allocated where the backend keeps tensors; views read after every allocation
       const output = emptyTensor(plan.outShape, x.dtype);
       const xd = x.data as FloatArray;
@@ -57,21 +66,13 @@ function softPoolN(rank: 1 | 2 | 3) {
           const d = dx.data as FloatArray;
           // Exact: dx gets w (as an input) + w·(x − y) (as the logit), i.e. w·(1 + x − y).
           kernel("softmaxWindows.backward", x.dtype, softmaxWindowsBackward)(
-            xs, xs, output.data as FloatArray, dy.data as FloatArray, d, official ? null : d, plan.planes, plan.axes,
+            xs, xs, output.data as FloatArray, dy.data as FloatArray, d, plan.official ? null : d, plan.planes, plan.axes,
           );
           return [dx];
         },
       };
     },
-    {
-      /** The output shape for an input shape and options, from the same sliding geometry as the op. */
-      outputShape(shape: readonly number[], opts: SoftPoolOptions): number[] {
-        const { g } = geometryOf(name, opts, rank);
-        const input = spatialShapeInput(name, "x", shape, rank);
-        return [...leadDims(input), ...slidingOutputShape(name, input.spatial, g)];
-      },
-    },
-  );
+  });
 }
 
 /**

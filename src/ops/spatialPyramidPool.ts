@@ -1,17 +1,17 @@
 /**
  * Spatial pyramid pooling (SPP-net) over adaptive bins.
  */
-import { enumOption, expectOptions, spatialInput, spatialShapeInput, type SpatialInput } from "../check.js";
+import { enumOption, expectOptions, spatialShapeInput, type SpatialInput } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { adaptiveOutputShape, planAdaptive } from "../geometry/adaptive.js";
+import { adaptiveOutputShape, planAdaptiveFor } from "../geometry/adaptive.js";
+import { avgDivisors } from "../geometry/divisors.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
-import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
-import { defineOp } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
+import { avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { defineOp, xShapeArgsOptional } from "../op.js";
 import { checkAlloc } from "../tensor/limits.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 
 /** Options of {@link spatialPyramidPool}. */
 export interface SpatialPyramidPoolOptions {
@@ -51,31 +51,40 @@ interface Level {
   readonly div: Float64Array | null;
 }
 
-/** `[N, C·Σ n²]` (or `[C·Σ n²]` unbatched): the one output-shape rule of the op and `outputShape`. */
+/** The plan of spatial pyramid pooling: one adaptive-bin plan per level and where its block goes. */
+export interface PyramidPlan {
+  readonly levels: readonly Level[];
+  readonly mode: "max" | "avg";
+  readonly n: number;
+  readonly perSample: number;
+  readonly outShape: readonly number[];
+}
+
 function pyramidShape(input: SpatialInput, ns: readonly number[]): number[] {
   const per = ns.reduce((a, k) => a + input.c * adaptiveOutputShape(OP, k, input.spatial).reduce((p, q) => p * q, 1), 0);
   return input.batched ? [input.n, per] : [per];
 }
 
-function planPyramid(x: unknown, opts: SpatialPyramidPoolOptions | undefined): { levels: Level[]; mode: "max" | "avg"; perSample: number; outShape: number[] } {
+/** The one plan of the op: shape and options parsed and checked once. */
+function planPyramid(shape: readonly number[], opts?: SpatialPyramidPoolOptions): PyramidPlan {
+  const input = spatialShapeInput(OP, "x", shape, 2);
   const o = expectOptions<SpatialPyramidPoolOptions>(OP, opts, KNOWN);
   const ns = parseLevels(o.levels);
   const mode = enumOption(OP, "mode", o.mode, ["max", "avg"] as const, "max");
   // The whole output first: each level alone may fit the size limit while their sum does not.
-  checkAlloc(OP, pyramidShape(spatialInput(OP, "x", x, 2), ns), (x as Tensor).dtype);
+  const outShape = pyramidShape(input, ns);
+  checkAlloc(OP, outShape);
   let offset = 0;
   const levels: Level[] = [];
   for (const n of ns) {
     // One geometry for every level: PyTorch's adaptive bins (src/geometry/adaptive.ts).
-    const plan = planAdaptive(OP, x, 2, n);
+    const plan = planAdaptiveFor(OP, input, n);
     levels.push({ plan, offset, div: mode === "avg" ? avgDivisors(plan.axes, true) : null });
     offset += plan.c * plan.outPlaneSize;
   }
-  const first = (levels[0] as Level).plan;
-  return { levels, mode, perSample: offset, outShape: first.batched ? [first.n, offset] : [offset] };
+  return { levels, mode, n: input.n, perSample: offset, outShape };
 }
 
-/** Copy one level's `[N, C, n, n]` block into columns `[offset, offset + C·n²)` of `[N, perSample]`. */
 function scatterLevel(src: FloatArray, dst: FloatArray, n: number, block: number, offset: number, perSample: number): void {
   for (let s = 0; s < n; s++) dst.set(src.subarray(s * block, (s + 1) * block), s * perSample + offset);
 }
@@ -110,50 +119,43 @@ function gatherLevel(src: FloatArray, dst: FloatArray, n: number, block: number,
  * const x = tensor(Array.from({ length: 32 }, (_, i) => i), [1, 2, 4, 4]);
  * spatialPyramidPool(x, { levels: [2, 1] }); // [[5, 7, 13, 15, 21, 23, 29, 31, 15, 31]]
  */
-export const spatialPyramidPool = defineOp(
-  OP,
-  (x: Tensor, opts?: SpatialPyramidPoolOptions) => {
-    const { levels, mode, perSample, outShape } = planPyramid(x, opts);
+export const spatialPyramidPool = defineOp(OP, {
+  planArgs: xShapeArgsOptional<SpatialPyramidPoolOptions>(OP),
+  plan: planPyramid,
+  forward: ({ levels, mode, n, perSample, outShape }, x) => {
     const dtype = x.dtype as "float32" | "float64";
-    const n = (levels[0] as Level).plan.n;
-    const y = allocArray(dtype, n * perSample);
-    const indices: Int32Array[] = [];
+    const output = emptyTensor(outShape, dtype);
+    const indices: Tensor[] = [];
     for (const { plan, offset, div } of levels) {
-      const tmp = allocArray(dtype, plan.planes * plan.outPlaneSize);
+      // each level's block, then copied into its place in every sample's row; views read at each call
+      const tmp = emptyTensor([plan.planes * plan.outPlaneSize], dtype);
       if (mode === "max") {
-        const idx = allocArray("int32", tmp.length);
-        kernel("maxWindows.forward", dtype, maxWindowsForward)(x.data as FloatArray, tmp, idx, plan.planes, plan.axes);
+        const idx = emptyTensor(tmp.shape, "int32");
+        kernel("maxWindows.forward", dtype, maxWindowsForward)(x.data as FloatArray, tmp.data as FloatArray, idx.data as Int32Array, plan.planes, plan.axes);
         indices.push(idx);
       } else {
-        kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, tmp, plan.planes, plan.axes, div as Float64Array);
+        kernel("avgWindows.forward", dtype, avgWindowsForward)(x.data as FloatArray, tmp.data as FloatArray, plan.planes, plan.axes, div as Float64Array);
       }
-      scatterLevel(tmp, y, n, plan.c * plan.outPlaneSize, offset, perSample);
+      scatterLevel(tmp.data as FloatArray, output.data as FloatArray, n, plan.c * plan.outPlaneSize, offset, perSample);
+      tmp.dispose();
     }
     return {
-      output: fromArray(y, outShape),
+      output,
       backward: (dy: Tensor) => {
-        const dx = allocArray(dtype, x.size);
+        const dx = zeros(x.shape, dtype);
         levels.forEach(({ plan, offset, div }, l) => {
           const block = plan.c * plan.outPlaneSize;
-          const g = allocArray(dtype, plan.planes * plan.outPlaneSize);
-          gatherLevel(dy.data as FloatArray, g, n, block, offset, perSample);
+          const g = emptyTensor([plan.planes * plan.outPlaneSize], dtype);
+          gatherLevel(dy.data as FloatArray, g.data as FloatArray, n, block, offset, perSample);
           if (mode === "max") {
-            kernel("maxWindows.backward", dtype, maxWindowsBackward)(g, indices[l] as Int32Array, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+            kernel("maxWindows.backward", dtype, maxWindowsBackward)(g.data as FloatArray, (indices[l] as Tensor).data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
           } else {
-            kernel("avgWindows.backward", dtype, avgWindowsBackward)(g, dx, plan.planes, plan.axes, div as Float64Array);
+            kernel("avgWindows.backward", dtype, avgWindowsBackward)(g.data as FloatArray, dx.data as FloatArray, plan.planes, plan.axes, div as Float64Array);
           }
+          g.dispose();
         });
-        return [fromArray(dx, x.shape)];
+        return [dx];
       },
     };
   },
-  {
-    /** `[N, C·Σ n²]` (or `[C·Σ n²]` unbatched), from the same level parsing as the op. */
-    outputShape: (xShape: readonly number[], opts?: SpatialPyramidPoolOptions): number[] => {
-      const o = expectOptions<SpatialPyramidPoolOptions>(OP, opts, KNOWN);
-      const ns = parseLevels(o.levels);
-      const input = spatialShapeInput(OP, "x", xShape, 2); // the forward's input checks and messages
-      return pyramidShape(input, ns);
-    },
-  },
-);
+});

@@ -4,17 +4,17 @@
  * (BVLC/caffe src/caffe/layers/pooling_layer.cu, StoPoolForwardTrain / StoPoolForwardTest /
  * StoPoolBackward; docs/methods/stochastic.md): Caffe geometry (ceil output size, no padding, overhanging windows clipped).
  */
-import { boolOption, expectOptions, expectTensor, spatialInput, spatialShapeInput } from "../check.js";
+import { boolOption, expectOptions, expectTensor, spatialShapeInput } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
-import { caffeGeometry, caffeOutputShape, planCaffe } from "../geometry/caffe.js";
-import type { Axes3 } from "../geometry/plan.js";
+import { caffeGeometry, planCaffe } from "../geometry/caffe.js";
+import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
+import { stochasticEvalBackward, stochasticEvalForward, stochasticTrainForward } from "../kernels/stochastic.js";
 import { maxWindowsBackward } from "../kernels/window.js";
-import { defineOp } from "../op.js";
-import { allocArray } from "../tensor/alloc.js";
+import { defineOp, xShapeArgsOptional } from "../op.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
 import { generatorFor } from "../tensor/random.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
 
 export interface StochasticPoolOptions {
   kernelSize: number | readonly number[];
@@ -29,125 +29,7 @@ export interface StochasticPoolOptions {
 
 const KNOWN = ["kernelSize", "stride", "training", "seed", "uniforms"] as const;
 
-/**
- * Training: per window, τ = u·Σx, then the first tap (row-major) whose running sum is ≥ τ (Caffe's
- * CDF walk). If round-off leaves the running sum below τ at the end, the last tap with x > 0 is
- * taken (Caffe would leave the output stale; docs/methods/stochastic.md, "rounding hole"). An all-zero window has τ = 0
- * and picks its first tap. Writes y and the picked flat in-plane index.
- */
-export function stochasticTrainForward(x: FloatArray, u: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3): void {
-  const B = axes[1];
-  const C = axes[2];
-  const W = C.inSize;
-  const inPlane = B.inSize * W;
-  // Caffe does the walk in the layer's dtype; rounding τ and the running sum to float32 decides
-  // boundary cases the same way (docs/methods/stochastic.md: u = 0.1 on [1, 2, 3, 4] picks the first tap).
-  const f32 = x instanceof Float32Array;
-  let o = 0;
-  for (let p = 0; p < planes; p++) {
-    const xo = p * inPlane;
-    for (let ob = 0; ob < B.outSize; ob++) {
-      const h0 = B.start[ob] as number;
-      const h1 = B.end[ob] as number;
-      for (let oc = 0; oc < C.outSize; oc++) {
-        const w0 = C.start[oc] as number;
-        const w1 = C.end[oc] as number;
-        let sum = 0;
-        for (let ih = h0; ih < h1; ih++) {
-          for (let iw = w0; iw < w1; iw++) {
-            sum += x[xo + ih * W + iw] as number;
-            if (f32) sum = Math.fround(sum);
-          }
-        }
-        const tau = f32 ? Math.fround((u[o] as number) * sum) : (u[o] as number) * sum;
-        let run = 0;
-        let pick = -1;
-        let lastPositive = h0 * W + w0;
-        search: for (let ih = h0; ih < h1; ih++) {
-          for (let iw = w0; iw < w1; iw++) {
-            const v = x[xo + ih * W + iw] as number;
-            run = f32 ? Math.fround(run + v) : run + v;
-            if (v > 0) lastPositive = ih * W + iw;
-            if (run >= tau) {
-              pick = ih * W + iw;
-              break search;
-            }
-          }
-        }
-        if (pick < 0) pick = lastPositive;
-        idx[o] = pick;
-        y[o] = x[xo + pick] as number;
-        o++;
-      }
-    }
-  }
-}
 
-/** Eval: y = Σx² / Σx (= Σ p_i x_i); an all-zero window gives 0. */
-export function stochasticEvalForward(x: FloatArray, y: FloatArray, sums: Float64Array, planes: number, axes: Axes3): void {
-  const B = axes[1];
-  const C = axes[2];
-  const W = C.inSize;
-  const inPlane = B.inSize * W;
-  let o = 0;
-  for (let p = 0; p < planes; p++) {
-    const xo = p * inPlane;
-    for (let ob = 0; ob < B.outSize; ob++) {
-      const h0 = B.start[ob] as number;
-      const h1 = B.end[ob] as number;
-      for (let oc = 0; oc < C.outSize; oc++) {
-        const w0 = C.start[oc] as number;
-        const w1 = C.end[oc] as number;
-        let s = 0;
-        let s2 = 0;
-        for (let ih = h0; ih < h1; ih++) {
-          for (let iw = w0; iw < w1; iw++) {
-            const v = x[xo + ih * W + iw] as number;
-            s += v;
-            s2 += v * v;
-          }
-        }
-        sums[o] = s;
-        y[o] = s > 0 ? s2 / s : 0;
-        o++;
-      }
-    }
-  }
-}
-
-/** Eval backward: dx_i += dy·(2x_i − y)/Σx; an all-zero window sends dy to its first tap. */
-export function stochasticEvalBackward(dy: FloatArray, x: FloatArray, y: FloatArray, sums: Float64Array, dx: FloatArray, planes: number, axes: Axes3): void {
-  const B = axes[1];
-  const C = axes[2];
-  const W = C.inSize;
-  const inPlane = B.inSize * W;
-  let o = 0;
-  for (let p = 0; p < planes; p++) {
-    const xo = p * inPlane;
-    for (let ob = 0; ob < B.outSize; ob++) {
-      const h0 = B.start[ob] as number;
-      const h1 = B.end[ob] as number;
-      for (let oc = 0; oc < C.outSize; oc++) {
-        const w0 = C.start[oc] as number;
-        const w1 = C.end[oc] as number;
-        const s = sums[o] as number;
-        const d = dy[o] as number;
-        if (s > 0) {
-          const yo = y[o] as number;
-          const f = d / s;
-          for (let ih = h0; ih < h1; ih++) {
-            const row = xo + ih * W;
-            for (let iw = w0; iw < w1; iw++) dx[row + iw] = (dx[row + iw] as number) + f * (2 * (x[row + iw] as number) - yo);
-          }
-        } else {
-          const i = xo + h0 * W + w0;
-          dx[i] = (dx[i] as number) + d;
-        }
-        o++;
-      }
-    }
-  }
-}
 
 interface StochasticResult {
   readonly output: Tensor;
@@ -155,13 +37,30 @@ interface StochasticResult {
   readonly indices: Tensor | null;
 }
 
-function stochasticImpl(op: string, x: Tensor, opts?: StochasticPoolOptions) {
-  const o = expectOptions<StochasticPoolOptions>(op, opts, KNOWN);
-  const input = spatialInput(op, "x", x, 2);
-  if (o.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
-  const g = caffeGeometry(op, o.kernelSize, o.stride, 2);
-  const training = boolOption(op, "training", o.training, true);
-  const plan = planCaffe(op, input, g);
+/** The plan of stochastic pooling: Caffe windows, the mode and the seed (draws are made per call). */
+export interface StochasticPoolPlan extends WindowPlan {
+  readonly training: boolean;
+  readonly seed: number | undefined;
+}
+
+/** The one plan of a stochastic-pooling op: shape and options parsed and checked once. */
+function planStochastic(op: string) {
+  return (shape: readonly number[], opts?: StochasticPoolOptions): StochasticPoolPlan => {
+    const input = spatialShapeInput(op, "x", shape, 2);
+    const o = expectOptions<StochasticPoolOptions>(op, opts, KNOWN);
+    if (o.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
+    const g = caffeGeometry(op, o.kernelSize, o.stride, 2);
+    const training = boolOption(op, "training", o.training, true);
+    const plan = planCaffe(op, input, g);
+    if (!training) {
+      if (o.uniforms !== undefined) throw new PoolkitRangeError(op, `uniforms only apply with training: true`);
+      if (o.seed !== undefined) generatorFor(o.seed, op); // validate; eval draws nothing
+    }
+    return { ...plan, training, seed: o.seed };
+  };
+}
+
+function stochasticImpl(op: string, plan: StochasticPoolPlan, x: Tensor, opts?: StochasticPoolOptions) {
   const dtype = x.dtype as FloatDType;
   // p ∝ x needs x ≥ 0 (post-ReLU): negative values are taken as 0, i.e. the op pools relu(x) (with
   // Caffe's walk they would pick arbitrary taps and Σx²/Σx could blow up, docs/methods/stochastic.md). NaN/±∞ are errors.
@@ -174,73 +73,74 @@ function stochasticImpl(op: string, x: Tensor, opts?: StochasticPoolOptions) {
     }
     if (v < 0) hasNegative = true;
   }
-  let xd = raw;
+  // relu(x) where the backend keeps tensors (kept for the eval backward); x itself when nothing is negative
+  let xr: Tensor = x;
   if (hasNegative) {
-    xd = allocArray(dtype, raw.length);
-    for (let i = 0; i < raw.length; i++) xd[i] = Math.max(raw[i] as number, 0);
+    xr = emptyTensor(x.shape, dtype);
+    const dst = xr.data as FloatArray;
+    const src = x.data as FloatArray;
+    for (let i = 0; i < src.length; i++) dst[i] = Math.max(src[i] as number, 0);
   }
   /** relu's gradient: nothing reaches inputs that were negative (0 passes, as in the x ≥ 0 rules). */
-  const maskNegative = (dx: FloatArray): void => {
+  const maskNegative = (dxT: Tensor): void => {
     if (!hasNegative) return;
     const cur = x.data as FloatArray; // read at use: the forward's view may be stale by now
+    const dx = dxT.data as FloatArray;
     for (let i = 0; i < cur.length; i++) if ((cur[i] as number) < 0) dx[i] = 0;
   };
   const n = plan.planes * plan.outPlaneSize;
-  const y = allocArray(dtype, n);
-  if (training) {
-    const u = allocArray(dtype, n);
-    if (o.uniforms !== undefined) {
-      expectTensor(op, "uniforms", o.uniforms);
-      const s = o.uniforms.shape;
+  // the output (every element written by the kernels) where the backend keeps tensors; views read at each call
+  const output = emptyTensor(plan.outShape, dtype);
+  if (plan.training) {
+    const u = emptyTensor([n], dtype);
+    const uniforms = (opts as { uniforms?: unknown } | undefined)?.uniforms; // an input carried in the options
+    if (uniforms !== undefined) {
+      expectTensor(op, "uniforms", uniforms);
+      const s = uniforms.shape;
       if (s.length !== plan.outShape.length || s.some((d, i) => d !== plan.outShape[i])) {
         throw new PoolkitRangeError(op, `uniforms must have the output shape ${show(plan.outShape)}, got ${show(s)}`);
       }
-      const src = o.uniforms.data;
+      const src = uniforms.data;
+      const ud = u.data as FloatArray;
       for (let i = 0; i < n; i++) {
         const v = src[i] as number;
         if (!(v > 0 && v <= 1)) throw new PoolkitRangeError(op, `uniforms must lie in (0, 1], got ${show(v)} at index ${i}`);
-        u[i] = v;
+        ud[i] = v;
       }
     } else {
-      const gen = generatorFor(o.seed, op);
+      const gen = generatorFor(plan.seed, op);
+      const ud = u.data as FloatArray;
       // Caffe draws u ~ U(0, 1]; 1 − U[0, 1) is exact in the dtype (24 bits for float32).
-      for (let i = 0; i < n; i++) u[i] = 1 - gen.uniformFor(dtype);
+      for (let i = 0; i < n; i++) ud[i] = 1 - gen.uniformFor(dtype);
     }
-    const idx = allocArray("int32", n);
-    kernel("stochasticPool.forwardTrain", dtype, stochasticTrainForward)(xd, u, y, idx, plan.planes, plan.axes);
+    const indices = emptyTensor(plan.outShape, "int32");
+    kernel("stochasticPool.forwardTrain", dtype, stochasticTrainForward)(xr.data as FloatArray, u.data as FloatArray, output.data as FloatArray, indices.data as Int32Array, plan.planes, plan.axes);
+    u.dispose();
+    if (xr !== x) xr.dispose();
     return {
-      output: { output: fromArray(y, plan.outShape), indices: fromArray(idx, plan.outShape) } as StochasticResult,
+      output: { output, indices } as StochasticResult,
       backward: (dy: Tensor) => {
-        const dx = allocArray(dtype, x.size);
-        kernel("maxWindows.backward", dtype, maxWindowsBackward)((dy.data as FloatArray), idx, dx, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+        const dx = zeros(x.shape, dtype);
+        kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, indices.data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
         maskNegative(dx);
-        return [fromArray(dx, x.shape)];
+        return [dx];
       },
     };
   }
-  if (o.uniforms !== undefined) throw new PoolkitRangeError(op, `uniforms only apply with training: true`);
-  if (o.seed !== undefined) generatorFor(o.seed, op); // validate; eval draws nothing
-  const sums = new Float64Array(n);
-  kernel("stochasticPool.forwardEval", dtype, stochasticEvalForward)(xd, y, sums, plan.planes, plan.axes);
+  const sums = emptyTensor([n], "float64");
+  kernel("stochasticPool.forwardEval", dtype, stochasticEvalForward)(xr.data as FloatArray, output.data as FloatArray, sums.data as Float64Array, plan.planes, plan.axes);
   return {
-    output: { output: fromArray(y, plan.outShape), indices: null } as StochasticResult,
+    output: { output, indices: null } as StochasticResult,
     backward: (dy: Tensor) => {
-      const dx = allocArray(dtype, x.size);
-      // The relu copy is ours; without negatives x itself is pooled, read through x.data at use.
-      const xs = hasNegative ? xd : (x.data as FloatArray);
-      kernel("stochasticPool.backwardEval", dtype, stochasticEvalBackward)((dy.data as FloatArray), xs, y, sums, dx, plan.planes, plan.axes);
+      const dx = zeros(x.shape, dtype);
+      // the relu copy is ours; without negatives x itself is pooled
+      kernel("stochasticPool.backwardEval", dtype, stochasticEvalBackward)(
+        dy.data as FloatArray, xr.data as FloatArray, output.data as FloatArray, sums.data as Float64Array, dx.data as FloatArray, plan.planes, plan.axes,
+      );
       maskNegative(dx);
-      return [fromArray(dx, x.shape)];
+      return [dx];
     },
   };
-}
-
-function outputShapeOf(op: string, shape: readonly number[], opts: StochasticPoolOptions): number[] {
-  const o = expectOptions<StochasticPoolOptions>(op, opts, KNOWN);
-  spatialShapeInput(op, "x", shape, 2); // the same input checks and messages as the forward pass
-  if (o.kernelSize === undefined) throw new PoolkitRangeError(op, `kernelSize is required`);
-  const g = caffeGeometry(op, o.kernelSize, o.stride, 2);
-  return [...shape.slice(0, shape.length - 2), ...caffeOutputShape(op, shape.slice(shape.length - 2), g)];
 }
 
 /**
@@ -268,14 +168,14 @@ function outputShapeOf(op: string, shape: readonly number[], opts: StochasticPoo
  * const y = stochasticPool2d(relu(x), { kernelSize: 3, stride: 2, seed: 7 });
  * const z = stochasticPool2d(relu(x), { kernelSize: 3, stride: 2, training: false });
  */
-export const stochasticPool2d = defineOp(
-  "stochasticPool2d",
-  (x: Tensor, opts?: StochasticPoolOptions) => {
-    const r = stochasticImpl("stochasticPool2d", x, opts);
+export const stochasticPool2d = defineOp("stochasticPool2d", {
+  planArgs: xShapeArgsOptional<StochasticPoolOptions>("stochasticPool2d"),
+  plan: planStochastic("stochasticPool2d"),
+  forward: (plan, x, opts) => {
+    const r = stochasticImpl("stochasticPool2d", plan, x, opts);
     return { output: r.output.output, backward: r.backward };
   },
-  { outputShape: (shape: readonly number[], opts: StochasticPoolOptions) => outputShapeOf("stochasticPool2d", shape, opts) },
-);
+});
 
 /**
  * {@link stochasticPool2d} returning `{ output, indices }`: the sampled tap of every output element as
@@ -285,8 +185,8 @@ export const stochasticPool2d = defineOp(
  * @example
  * const { output, indices } = stochasticPool2dWithIndices(x, { kernelSize: 2, seed: 1 });
  */
-export const stochasticPool2dWithIndices = defineOp(
-  "stochasticPool2dWithIndices",
-  (x: Tensor, opts?: StochasticPoolOptions) => stochasticImpl("stochasticPool2dWithIndices", x, opts),
-  { outputShape: (shape: readonly number[], opts: StochasticPoolOptions) => outputShapeOf("stochasticPool2dWithIndices", shape, opts) },
-);
+export const stochasticPool2dWithIndices = defineOp("stochasticPool2dWithIndices", {
+  planArgs: xShapeArgsOptional<StochasticPoolOptions>("stochasticPool2dWithIndices"),
+  plan: planStochastic("stochasticPool2dWithIndices"),
+  forward: (plan, x, opts) => stochasticImpl("stochasticPool2dWithIndices", plan, x, opts),
+});

@@ -142,4 +142,19 @@ describe("kernel table", () => {
     for (const [name, fns] of byName) expect(fns.size, `${name} has ${fns.size} reference functions`).toBe(1);
     for (const [ref, names] of byRef) expect(names.size, `${(ref as { name: string }).name} is registered as ${[...names].join(", ")}`).toBe(1);
   });
+
+  it("registerKernel type-checks a replacement against its kernel's signature (no untyped fallback)", () => {
+    // Compile-time checks (tsconfig.test.json): a replacement of the wrong shape does not type-check.
+    const wrong = (x: string): void => void x;
+    // @ts-expect-error roiPool.forward takes (x, y, arg, plan) typed arrays and a plan, not a string
+    registerKernel("roiPool.forward", "float32", wrong);
+    unregisterKernel("roiPool.forward", "float32");
+    // @ts-expect-error mix.forward's weights are a Float64Array
+    registerKernel("mix.forward", "float64", (mx: Float64Array, av: Float64Array, w: Int32Array, y: Float64Array): void => void [mx, av, w, y]);
+    unregisterKernel("mix.forward", "float64");
+    const ok: Kernels["maxUnpool.forward"] = (x, idx, y, planes, inPlane, outPlane) => void [x, idx, y, planes, inPlane, outPlane];
+    registerKernel("maxUnpool.forward", "float32", ok);
+    unregisterKernel("maxUnpool.forward", "float32");
+    expect(typeof ok).toBe("function");
+  });
 });

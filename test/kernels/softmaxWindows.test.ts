@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { softmaxWindowsBackward, softmaxWindowsForward } from "../../src/ops/softmaxWindows.js";
+import { softmaxWindowsBackward, softmaxWindowsForward } from "../../src/kernels/weighted.js";
 import { slidingAxis } from "../../src/geometry/sliding.js";
 import { TRIVIAL_AXIS, type Axes3, type Axis } from "../../src/geometry/plan.js";
 import type { FloatArray, FloatDType } from "../../src/tensor/dtype.js";

@@ -8,7 +8,8 @@
  */
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { avgDivisors, avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../../src/kernels/window.js";
+import { avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../../src/kernels/window.js";
+import { avgDivisors } from "../../src/geometry/divisors.js";
 import { slidingAxis } from "../../src/geometry/sliding.js";
 import { adaptiveAxis } from "../../src/geometry/adaptive.js";
 import { TRIVIAL_AXIS, type Axes3, type Axis } from "../../src/geometry/plan.js";

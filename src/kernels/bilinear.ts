@@ -1,0 +1,613 @@
+/**
+ * Bilinear (second-order) kernels: the Gram product of B-CNN pooling, signed square root + L2
+ * normalisation shared by the bilinear methods, compact bilinear pooling's Tensor Sketch and Random
+ * Maclaurin projections, and low-rank bilinear (MLB) pooling. Kernels see typed arrays, projection
+ * arrays and plan numbers only; the matrix products go through src/linalg.
+ */
+import { fftPlan, type FFTPlan } from "../linalg/fft.js";
+import { gemm, syrk, type NumArray } from "../linalg/gemm.js";
+import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray, TypedArray } from "../tensor/dtype.js";
+import type { PostPlan } from "./registry.js";
+
+export type { PostPlan };
+
+// ---------------------------------------------------------------------------------------------
+// Signed square root and L2 normalisation (bilinearPool, compactBilinearPool)
+// ---------------------------------------------------------------------------------------------
+
+
+function rowStart(p: PostPlan, r: number): number {
+  const n = Math.floor(r / p.stride);
+  return n * p.dim * p.stride + (r - n * p.stride);
+}
+
+/**
+ * v → u = sign(v)√|v| (if signedSqrt) → z = u / √(Σu² + l2Eps) (if l2). Writes u and z; returns the
+ * norms n per vector (1 when l2 is off). The forward has no ε inside the √ (official B-CNN
+ * `vl_nnsqrt`); the backward uses one (below).
+ */
+export function postForward(p: PostPlan, v: FloatArray, u: FloatArray, z: FloatArray): Float64Array {
+  const norms = allocArray("float64", p.rows);
+  const { dim, stride } = p;
+  for (let r = 0; r < p.rows; r++) {
+    const o = rowStart(p, r);
+    let ss = 0;
+    for (let k = 0, i = o; k < dim; k++, i += stride) {
+      const x = v[i] as number;
+      const y = p.signedSqrt ? (x < 0 ? -Math.sqrt(-x) : Math.sqrt(x)) : x;
+      u[i] = y;
+      ss += (u[i] as number) * (u[i] as number);
+    }
+    const n = p.l2 ? Math.sqrt(ss + p.l2Eps) : 1;
+    norms[r] = n;
+    const inv = 1 / n;
+    for (let k = 0, i = o; k < dim; k++, i += stride) z[i] = (u[i] as number) * inv;
+  }
+  return norms;
+}
+
+/**
+ * Backward of {@link postForward}: dz → du = dz/n − u (uᵀdz)/n³ (L2, exact) → dv = du · 0.5/√(|v| + sqrtEps)
+ * (signed √). The exact derivative 0.5/√|v| is infinite at v = 0, so ε goes inside the √ in the
+ * backward only, as in the official B-CNN `vl_nnsqrt` (ε = 1e-8): relative deviation ε/(2|v|).
+ */
+export function postBackward(p: PostPlan, v: FloatArray, u: FloatArray, norms: Float64Array, dz: TypedArray, dv: FloatArray): void {
+  const { dim, stride } = p;
+  for (let r = 0; r < p.rows; r++) {
+    const o = rowStart(p, r);
+    const n = norms[r] as number;
+    let ug = 0;
+    if (p.l2) for (let k = 0, i = o; k < dim; k++, i += stride) ug += (u[i] as number) * (dz[i] as number);
+    const c = p.l2 ? ug / (n * n * n) : 0;
+    const inv = 1 / n;
+    for (let k = 0, i = o; k < dim; k++, i += stride) {
+      let g = p.l2 ? (dz[i] as number) * inv - (u[i] as number) * c : (dz[i] as number);
+      if (p.signedSqrt) g *= 0.5 / Math.sqrt(Math.abs(v[i] as number) + p.sqrtEps);
+      dv[i] = g;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// B-CNN Gram product (bilinearPool)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * out[n, i, j] = scale · Σ_l a[n, i, l] · b[n, j, l] (per image A Bᵀ through the matrix core);
+ * `same` = a and b are one stream: the symmetric A Aᵀ by SYRK (half the work).
+ */
+export function gramForward(a: TypedArray, b: TypedArray, out: FloatArray, n: number, ca: number, cb: number, l: number, scale: number, same: boolean): void {
+  const A = a as NumArray;
+  const B = b as NumArray;
+  for (let s = 0; s < n; s++) {
+    if (same) syrk(false, ca, l, scale, A, s * ca * l, l, 0, out, s * ca * cb, cb);
+    else gemm(false, true, ca, cb, l, scale, A, s * ca * l, l, B, s * cb * l, l, 0, out, s * ca * cb, cb);
+  }
+}
+
+/**
+ * Two streams: da = scale · G b, db = scale · Gᵀ a. One stream (same): da = scale · (G + Gᵀ) a — the
+ * exact gradient of a aᵀ; the official symmetric layer's G a is half of it for symmetric G.
+ */
+export function gramBackward(
+  g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
+  n: number, ca: number, cb: number, l: number, scale: number,
+): void {
+  const A = a as NumArray;
+  const B = b as NumArray;
+  const gs = db === null ? allocArray("float64", ca * ca) : null;
+  for (let s = 0; s < n; s++) {
+    const ao = s * ca * l;
+    const bo = s * cb * l;
+    const go = s * ca * cb;
+    if (gs !== null) {
+      for (let i = 0; i < ca; i++) for (let j = 0; j < ca; j++) gs[i * ca + j] = (g[go + i * ca + j] as number) + (g[go + j * ca + i] as number);
+      gemm(false, false, ca, l, ca, scale, gs, 0, ca, A, ao, l, 0, da, ao, l);
+    } else {
+      gemm(false, false, ca, l, cb, scale, g, go, cb, B, bo, l, 0, da, ao, l);
+      gemm(true, false, cb, l, ca, scale, g, go, cb, A, ao, l, 0, db as FloatArray, bo, l);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compact bilinear pooling (Tensor Sketch, Random Maclaurin). Feature maps are [N, C, L]; per location l the channel vector is strided by L.
+// `out` is [N, d] (sumPool) or [N, d, L].
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Count sketches Ψ1 (of x_l with h1, s1) and Ψ2 (of y_l with h2, s2) packed as z = Ψ1 + iΨ2, then
+ * one complex FFT gives both spectra (Ψ real ⇒ X1[k] = (Z[k] + conj Z[−k])/2, X2[k] = (Z[k] − conj Z[−k])/2i).
+ * Leaves X1 in x1 and X2 in x2 (interleaved).
+ */
+function sketchSpectra(
+  plan: FFTPlan, z: Float64Array, x1: Float64Array, x2: Float64Array,
+  a: TypedArray, ao: number, c1: number, h1: Int32Array, s1: Float64Array,
+  b: TypedArray, bo: number, c2: number, h2: Int32Array, s2: Float64Array, l: number, lbs: number,
+): number {
+  const d = plan.n;
+  z.fill(0);
+  for (let c = 0; c < c1; c++) {
+    const k = 2 * (h1[c] as number);
+    z[k] = (z[k] as number) + (s1[c] as number) * (a[ao + c * l] as number);
+  }
+  for (let c = 0; c < c2; c++) {
+    const k = 2 * (h2[c] as number) + 1;
+    z[k] = (z[k] as number) + (s2[c] as number) * (b[bo + c * lbs] as number);
+  }
+  let n1 = 0;
+  let n2 = 0;
+  for (let k = 0; k < 2 * d; k += 2) {
+    n1 += (z[k] as number) * (z[k] as number);
+    n2 += (z[k + 1] as number) * (z[k + 1] as number);
+  }
+  plan.forward(z);
+  for (let k = 0; k < d; k++) {
+    const m = k === 0 ? 0 : d - k;
+    const ar = z[2 * k] as number;
+    const ai = z[2 * k + 1] as number;
+    const br = z[2 * m] as number;
+    const bi = z[2 * m + 1] as number;
+    x1[2 * k] = 0.5 * (ar + br);
+    x1[2 * k + 1] = 0.5 * (ai - bi);
+    x2[2 * k] = 0.5 * (ai + bi);
+    x2[2 * k + 1] = 0.5 * (br - ar);
+  }
+  return Math.sqrt(n1 * n2);
+}
+
+/**
+ * Roundoff clean-up. Entries that are exactly 0 in exact arithmetic — buckets no channel pair hashes
+ * to, and (homogeneous case) pairs (i, j), (j, i) that cancel — come out of the FFT as ~1e-16 noise,
+ * which the signed √ would turn into ~1e-8 (and finite differences into garbage). An entry is set to
+ * exactly 0 when |φ| ≤ τ = 8·⌈log2 2d⌉·2⁻⁵²·Σ_l ‖Ψ1_l‖₂‖Ψ2_l‖₂, a bound on the FFT convolution's
+ * rounding error, below which the value carries no information; its gradient is 0 too.
+ */
+function roundoffBound(d: number, normProducts: number): number {
+  return 8 * Math.ceil(Math.log2(2 * d)) * 2 ** -52 * normProducts;
+}
+
+/** φ_l = Ψ1 ⊛ Ψ2 = IFFT(FFT Ψ1 ∘ FFT Ψ2) (IFFT with 1/d); summed over l in the frequency domain when pooling. */
+export function tensorSketchForward(
+  a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number,
+  h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean,
+): void {
+  const plan = fftPlan(d);
+  const z = allocArray("float64", 2 * d);
+  const x1 = allocArray("float64", 2 * d);
+  const x2 = allocArray("float64", 2 * d);
+  const acc = allocArray("float64", 2 * d);
+  const lbs = bBroadcast ? 1 : l; // b's channel stride; a broadcast b has one location
+  for (let s = 0; s < n; s++) {
+    acc.fill(0);
+    let normSum = 0;
+    for (let loc = 0; loc < l; loc++) {
+      const np = sketchSpectra(plan, z, x1, x2, a, s * c1 * l + loc, c1, h1, s1, b, bBroadcast ? s * c2 : s * c2 * l + loc, c2, h2, s2, l, lbs);
+      normSum += np;
+      if (!sumPool) acc.fill(0);
+      for (let k = 0; k < 2 * d; k += 2) {
+        const pr = x1[k] as number;
+        const pi = x1[k + 1] as number;
+        const qr = x2[k] as number;
+        const qi = x2[k + 1] as number;
+        acc[k] = (acc[k] as number) + pr * qr - pi * qi;
+        acc[k + 1] = (acc[k + 1] as number) + pr * qi + pi * qr;
+      }
+      if (!sumPool) {
+        plan.inverse(acc);
+        const o = s * d * l + loc;
+        const tau = roundoffBound(d, np);
+        for (let k = 0; k < d; k++) {
+          const val = acc[2 * k] as number;
+          const zero = Math.abs(val) <= tau;
+          out[o + k * l] = zero ? 0 : val;
+          zeroed[o + k * l] = zero ? 1 : 0;
+        }
+      }
+    }
+    if (sumPool) {
+      plan.inverse(acc);
+      const tau = roundoffBound(d, normSum);
+      for (let k = 0; k < d; k++) {
+        const val = acc[2 * k] as number;
+        const zero = Math.abs(val) <= tau;
+        out[s * d + k] = zero ? 0 : val;
+        zeroed[s * d + k] = zero ? 1 : 0;
+      }
+    }
+  }
+}
+
+/**
+ * Circular correlation: dΨ1 = φ̄ ⋆ Ψ2 = IFFT(FFT φ̄ ∘ conj FFT Ψ2), dΨ2 = IFFT(FFT φ̄ ∘ conj FFT Ψ1), both
+ * real, so one inverse FFT of (dΨ1-spectrum + i·dΨ2-spectrum) gives both. Then dx[c] = s1[c]·dΨ1[h1[c]].
+ * `db` null: one stream (homogeneous), both gradients go to da.
+ */
+export function tensorSketchBackward(
+  g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
+  n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number,
+  h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean,
+): void {
+  const plan = fftPlan(d);
+  const z = allocArray("float64", 2 * d);
+  const x1 = allocArray("float64", 2 * d);
+  const x2 = allocArray("float64", 2 * d);
+  const f = allocArray("float64", 2 * d);
+  const dbOut = db ?? da;
+  const lbs = bBroadcast ? 1 : l;
+  for (let s = 0; s < n; s++) {
+    if (sumPool) {
+      f.fill(0);
+      for (let k = 0; k < d; k++) f[2 * k] = zeroed[s * d + k] ? 0 : (g[s * d + k] as number);
+      plan.forward(f);
+    }
+    for (let loc = 0; loc < l; loc++) {
+      if (!sumPool) {
+        f.fill(0);
+        const o = s * d * l + loc;
+        for (let k = 0; k < d; k++) f[2 * k] = zeroed[o + k * l] ? 0 : (g[o + k * l] as number);
+        plan.forward(f);
+      }
+      const ao = s * c1 * l + loc;
+      const bo = bBroadcast ? s * c2 : s * c2 * l + loc;
+      sketchSpectra(plan, z, x1, x2, a, ao, c1, h1, s1, b, bo, c2, h2, s2, l, lbs);
+      for (let k = 0; k < 2 * d; k += 2) {
+        const fr = f[k] as number;
+        const fi = f[k + 1] as number;
+        // u = F·conj(X2) (→ dΨ1), w = F·conj(X1) (→ dΨ2); z = u + i·w
+        const ur = fr * (x2[k] as number) + fi * (x2[k + 1] as number);
+        const ui = fi * (x2[k] as number) - fr * (x2[k + 1] as number);
+        const wr = fr * (x1[k] as number) + fi * (x1[k + 1] as number);
+        const wi = fi * (x1[k] as number) - fr * (x1[k + 1] as number);
+        z[k] = ur - wi;
+        z[k + 1] = ui + wr;
+      }
+      plan.inverse(z);
+      for (let c = 0; c < c1; c++) {
+        const i = ao + c * l;
+        da[i] = (da[i] as number) + (s1[c] as number) * (z[2 * (h1[c] as number)] as number);
+      }
+      for (let c = 0; c < c2; c++) {
+        const i = bo + c * lbs;
+        dbOut[i] = (dbOut[i] as number) + (s2[c] as number) * (z[2 * (h2[c] as number) + 1] as number);
+      }
+    }
+  }
+}
+
+/** Locations processed together by the Random Maclaurin kernels (bounds scratch to d·RM_BLOCK). */
+const RM_BLOCK = 64;
+
+/**
+ * xt[t, j] = x[xo + j·cs + (l0 + t)·ts] for t < lb: the block's channel vectors, location-major and
+ * contiguous. (cs, ts) = (L, 1) for a feature map, (1, 0) for a vector broadcast to every location.
+ */
+function gatherBlock(x: TypedArray, xo: number, c: number, cs: number, ts: number, l0: number, lb: number, xt: Float64Array): void {
+  for (let j = 0; j < c; j++) {
+    const src = xo + j * cs + l0 * ts;
+    for (let t = 0; t < lb; t++) xt[t * c + j] = x[src + t * ts] as number;
+  }
+}
+
+/** p[k, t] = W_k · x_t: [d, c] × [c, lb] → [d, lb] as dot products of contiguous rows. */
+function projectBlock(w: Float64Array, d: number, c: number, xt: Float64Array, lb: number, p: Float64Array): void {
+  gemm(false, true, d, lb, c, 1, w, 0, c, xt, 0, c, 0, p, 0, lb);
+}
+
+/** dx[xo + j·cs + (l0 + t)·ts] += Σ_k W[k, j] q[k, t]  (dx_block = Wᵀ q; a broadcast vector sums over t). */
+function scatterTransposed(w: Float64Array, d: number, c: number, q: Float64Array, lb: number, dx: FloatArray, xo: number, cs: number, ts: number, l0: number, tmp: Float64Array): void {
+  gemm(true, false, c, lb, d, 1, w, 0, c, q, 0, lb, 0, tmp, 0, lb);
+  for (let j = 0; j < c; j++) {
+    const dst = xo + j * cs + l0 * ts;
+    const tr = j * lb;
+    for (let t = 0; t < lb; t++) dx[dst + t * ts] = (dx[dst + t * ts] as number) + (tmp[tr + t] as number);
+  }
+}
+
+/** φ_l = (1/√d)(W1 x_l) ∘ (W2 y_l), the paper's unbiased scaling (E<φ(x), φ(y)> = <x, y>²). */
+export function randomMaclaurinForward(
+  a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number,
+  w1: Float64Array, w2: Float64Array, sumPool: boolean,
+): void {
+  const B = Math.min(RM_BLOCK, l);
+  const xb = allocArray("float64", c1 * B);
+  const yb = allocArray("float64", c2 * B);
+  const p1 = allocArray("float64", d * B);
+  const p2 = allocArray("float64", d * B);
+  const acc = allocArray("float64", d);
+  const scale = 1 / Math.sqrt(d);
+  for (let s = 0; s < n; s++) {
+    acc.fill(0);
+    for (let l0 = 0; l0 < l; l0 += B) {
+      const lb = Math.min(B, l - l0);
+      gatherBlock(a, s * c1 * l, c1, l, 1, l0, lb, xb);
+      gatherBlock(b, bBroadcast ? s * c2 : s * c2 * l, c2, bBroadcast ? 1 : l, bBroadcast ? 0 : 1, l0, lb, yb);
+      projectBlock(w1, d, c1, xb, lb, p1);
+      projectBlock(w2, d, c2, yb, lb, p2);
+      for (let k = 0; k < d; k++) {
+        const r = k * lb;
+        if (sumPool) {
+          let sum = 0;
+          for (let t = 0; t < lb; t++) sum += (p1[r + t] as number) * (p2[r + t] as number);
+          acc[k] = (acc[k] as number) + sum;
+        } else {
+          const o = s * d * l + k * l + l0;
+          for (let t = 0; t < lb; t++) out[o + t] = (p1[r + t] as number) * (p2[r + t] as number) * scale;
+        }
+      }
+    }
+    if (sumPool) for (let k = 0; k < d; k++) out[s * d + k] = (acc[k] as number) * scale;
+  }
+}
+
+/** dx_l = (1/√d) W1ᵀ(φ̄ ∘ W2 y_l), dy_l = (1/√d) W2ᵀ(φ̄ ∘ W1 x_l). */
+export function randomMaclaurinBackward(
+  g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
+  n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number, w1: Float64Array, w2: Float64Array, sumPool: boolean,
+): void {
+  const B = Math.min(RM_BLOCK, l);
+  const xb = allocArray("float64", c1 * B);
+  const yb = allocArray("float64", c2 * B);
+  const p1 = allocArray("float64", d * B);
+  const p2 = allocArray("float64", d * B);
+  const tmp = allocArray("float64", Math.max(c1, c2) * B);
+  const scale = 1 / Math.sqrt(d);
+  const dbOut = db ?? da;
+  for (let s = 0; s < n; s++) {
+    for (let l0 = 0; l0 < l; l0 += B) {
+      const lb = Math.min(B, l - l0);
+      gatherBlock(a, s * c1 * l, c1, l, 1, l0, lb, xb);
+      gatherBlock(b, bBroadcast ? s * c2 : s * c2 * l, c2, bBroadcast ? 1 : l, bBroadcast ? 0 : 1, l0, lb, yb);
+      projectBlock(w1, d, c1, xb, lb, p1);
+      projectBlock(w2, d, c2, yb, lb, p2);
+      // in place: p1 ← φ̄∘W2y/√d (→ dx through W1), p2 ← φ̄∘W1x/√d (→ dy through W2)
+      for (let k = 0; k < d; k++) {
+        const r = k * lb;
+        for (let t = 0; t < lb; t++) {
+          const gk = (sumPool ? (g[s * d + k] as number) : (g[s * d * l + k * l + l0 + t] as number)) * scale;
+          const q1 = gk * (p2[r + t] as number);
+          p2[r + t] = gk * (p1[r + t] as number);
+          p1[r + t] = q1;
+        }
+      }
+      scatterTransposed(w1, d, c1, p1, lb, da, s * c1 * l, l, 1, l0, tmp);
+      scatterTransposed(w2, d, c2, p2, lb, dbOut, bBroadcast ? s * c2 : s * c2 * l, bBroadcast ? 1 : l, bBroadcast ? 0 : 1, l0, tmp);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Low-rank bilinear pooling (MLB). x is [N, Cx, L]; y is [N, Cy, L] (yStep 1) or [N, Cy] (yStep 0, broadcast).
+// mode: 0 mean, 1 sum, 2 none. tanh: 1 for σ = tanh, 0 for identity.
+// ---------------------------------------------------------------------------------------------
+
+/** Locations processed together: bounds the scratch to a few rank × LB blocks. */
+const LB = 256;
+
+/** Scratch for one location block, float64. */
+interface Block {
+  readonly a: Float64Array;
+  readonly c: Float64Array;
+  /** V y for a broadcast y (rank), per image. */
+  readonly cv: Float64Array;
+}
+
+function block(rank: number, l: number): Block {
+  const lb = Math.min(LB, l);
+  return { a: allocArray("float64", rank * lb), c: allocArray("float64", rank * lb), cv: allocArray("float64", rank) };
+}
+
+/**
+ * For image s and locations [l0, l0 + lb): a = σ(U X + b_u), c = σ(V Y + b_v), each rank × lb
+ * (row r, column t), the projections as GEMMs. A broadcast y (yStep 0) uses cv = σ(V y + b_v),
+ * computed by the caller once per image, for every column.
+ */
+function embedBlock(
+  x: NumArray, xo: number, cx: number, y: NumArray, yo: number, cy: number, l: number, yStep: number,
+  U: NumArray, V: NumArray, bu: TypedArray | null, bv: TypedArray | null, rank: number, tanh: number,
+  l0: number, lb: number, blk: Block,
+): void {
+  const { a, c, cv } = blk;
+  gemm(false, false, rank, lb, cx, 1, U, 0, cx, x, xo + l0, l, 0, a, 0, lb);
+  if (yStep) gemm(false, false, rank, lb, cy, 1, V, 0, cy, y, yo + l0, l, 0, c, 0, lb);
+  for (let r = 0; r < rank; r++) {
+    const ar = r * lb;
+    const pu = bu ? (bu[r] as number) : 0;
+    const pv = bv ? (bv[r] as number) : 0;
+    for (let t = 0; t < lb; t++) {
+      const za = (a[ar + t] as number) + pu;
+      a[ar + t] = tanh ? Math.tanh(za) : za;
+      if (yStep) {
+        const zc = (c[ar + t] as number) + pv;
+        c[ar + t] = tanh ? Math.tanh(zc) : zc;
+      } else c[ar + t] = cv[r] as number;
+    }
+  }
+}
+
+/** cv = σ(V y_s + b_v) for a broadcast y. */
+function embedVector(y: NumArray, yo: number, cy: number, V: NumArray, bv: TypedArray | null, rank: number, tanh: number, cv: Float64Array): void {
+  gemm(false, false, rank, 1, cy, 1, V, 0, cy, y, yo, 1, 0, cv, 0, 1);
+  for (let r = 0; r < rank; r++) {
+    const z = (cv[r] as number) + (bv ? (bv[r] as number) : 0);
+    cv[r] = tanh ? Math.tanh(z) : z;
+  }
+}
+
+/** MLB forward: per location σ(U x + bU) ∘ σ(V y + bV), projected by P (+ bP), then pooled by `mode` (mean, sum or none). */
+export function mlbForward(
+  x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray,
+  bu: TypedArray | null, bv: TypedArray | null, bp: TypedArray | null, out: FloatArray,
+  n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number,
+): void {
+  const X = x as NumArray;
+  const Y = y as NumArray;
+  const blk = block(rank, l);
+  const h = allocArray("float64", rank);
+  const f = mode === 2 ? allocArray("float64", outDim * Math.min(LB, l)) : null;
+  const scale = mode === 0 ? 1 / l : 1;
+  for (let s = 0; s < n; s++) {
+    h.fill(0);
+    if (!yStep) embedVector(Y, s * cy, cy, V as NumArray, bv, rank, tanh, blk.cv);
+    for (let l0 = 0; l0 < l; l0 += LB) {
+      const lb = Math.min(LB, l - l0);
+      embedBlock(X, s * cx * l, cx, Y, s * cy * l, cy, l, yStep, U as NumArray, V as NumArray, bu, bv, rank, tanh, l0, lb, blk);
+      const { a, c } = blk;
+      // H = a ∘ c (kept in a)
+      for (let i = 0; i < rank * lb; i++) a[i] = (a[i] as number) * (c[i] as number);
+      if (mode === 2 && f) {
+        // f_l = P h_l + b_p for every location of the block
+        gemm(false, false, outDim, lb, rank, 1, P as NumArray, 0, rank, a, 0, lb, 0, f, 0, lb);
+        for (let o = 0; o < outDim; o++) {
+          const bo = bp ? (bp[o] as number) : 0;
+          const dst = (s * outDim + o) * l + l0;
+          for (let t = 0; t < lb; t++) out[dst + t] = (f[o * lb + t] as number) + bo;
+        }
+      } else {
+        for (let r = 0; r < rank; r++) {
+          let acc = 0;
+          for (let t = 0; t < lb; t++) acc += a[r * lb + t] as number;
+          h[r] = (h[r] as number) + acc;
+        }
+      }
+    }
+    if (mode !== 2) {
+      for (let o = 0; o < outDim; o++) {
+        let acc = 0;
+        const pr = o * rank;
+        for (let r = 0; r < rank; r++) acc += (P[pr + r] as number) * (h[r] as number);
+        out[s * outDim + o] = (bp ? (bp[o] as number) : 0) + acc * scale;
+      }
+    }
+  }
+}
+
+/**
+ * dh = Pᵀ ḡ (÷L for mean); per location dz_u = (dh ∘ c) ∘ σ'(·), dz_v = (dh ∘ a) ∘ σ'(·), σ' = 1 − σ² for
+ * tanh; dX = Uᵀ dZ_u, dU += dZ_u Xᵀ, db_u += Σ dz_u (and likewise for y, V, b_v); dP += ḡ hᵀ, db_p += ḡ.
+ * a and c are recomputed block by block rather than kept from the forward (N·L·rank values each).
+ * Every product is a GEMM over a block of locations; weight gradients accumulate in float64.
+ */
+export function mlbBackward(
+  g: TypedArray, x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray,
+  bu: TypedArray | null, bv: TypedArray | null,
+  dx: FloatArray, dy: FloatArray, dU: FloatArray, dV: FloatArray, dP: FloatArray, dbu: FloatArray, dbv: FloatArray, dbp: FloatArray,
+  n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number,
+): void {
+  const X = x as NumArray;
+  const Y = y as NumArray;
+  const Um = U as NumArray;
+  const Vm = V as NumArray;
+  const Pm = P as NumArray;
+  const G = g as NumArray;
+  const blk = block(rank, l);
+  const lbMax = Math.min(LB, l);
+  const dH = allocArray("float64", rank * lbMax);
+  const zu = allocArray("float64", rank * lbMax);
+  const zv = allocArray("float64", rank * lbMax);
+  const dh = allocArray("float64", rank);
+  const hsum = allocArray("float64", rank);
+  const zvSum = allocArray("float64", rank);
+  const dU64 = allocArray("float64", rank * cx);
+  const dV64 = allocArray("float64", rank * cy);
+  const dP64 = allocArray("float64", outDim * rank);
+  const dbu64 = allocArray("float64", rank);
+  const dbv64 = allocArray("float64", rank);
+  const dbp64 = allocArray("float64", outDim);
+  const scale = mode === 0 ? 1 / l : 1;
+  for (let s = 0; s < n; s++) {
+    if (mode !== 2) {
+      dh.fill(0);
+      for (let o = 0; o < outDim; o++) {
+        const go = g[s * outDim + o] as number;
+        dbp64[o] = (dbp64[o] as number) + go;
+        const pr = o * rank;
+        for (let r = 0; r < rank; r++) dh[r] = (dh[r] as number) + (P[pr + r] as number) * go * scale;
+      }
+    }
+    hsum.fill(0);
+    zvSum.fill(0);
+    if (!yStep) embedVector(Y, s * cy, cy, Vm, bv, rank, tanh, blk.cv);
+    const xo = s * cx * l;
+    const yo = s * cy * l;
+    for (let l0 = 0; l0 < l; l0 += LB) {
+      const lb = Math.min(LB, l - l0);
+      embedBlock(X, xo, cx, Y, yo, cy, l, yStep, Um, Vm, bu, bv, rank, tanh, l0, lb, blk);
+      const { a, c } = blk;
+      if (mode === 2) {
+        const go = s * outDim * l + l0;
+        // dH = Pᵀ G_block; dP += G_block Hᵀ; db_p += Σ_t G
+        gemm(true, false, rank, lb, outDim, 1, Pm, 0, rank, G, go, l, 0, dH, 0, lb);
+        for (let i = 0; i < rank * lb; i++) zu[i] = (a[i] as number) * (c[i] as number);
+        gemm(false, true, outDim, rank, lb, 1, G, go, l, zu, 0, lb, 1, dP64, 0, rank);
+        for (let o = 0; o < outDim; o++) {
+          let acc = 0;
+          for (let t = 0; t < lb; t++) acc += g[go + o * l + t] as number;
+          dbp64[o] = (dbp64[o] as number) + acc;
+        }
+      } else {
+        for (let r = 0; r < rank; r++) {
+          let acc = 0;
+          const d = dh[r] as number;
+          for (let t = 0; t < lb; t++) {
+            acc += (a[r * lb + t] as number) * (c[r * lb + t] as number);
+            dH[r * lb + t] = d;
+          }
+          hsum[r] = (hsum[r] as number) + acc;
+        }
+      }
+      for (let r = 0; r < rank; r++) {
+        let su = 0;
+        let sv = 0;
+        for (let t = 0, i = r * lb; t < lb; t++, i++) {
+          const ar = a[i] as number;
+          const cr = c[i] as number;
+          const d = dH[i] as number;
+          const u = d * cr * (tanh ? 1 - ar * ar : 1);
+          const v = d * ar * (tanh ? 1 - cr * cr : 1);
+          zu[i] = u;
+          zv[i] = v;
+          su += u;
+          sv += v;
+        }
+        dbu64[r] = (dbu64[r] as number) + su;
+        dbv64[r] = (dbv64[r] as number) + sv;
+        zvSum[r] = (zvSum[r] as number) + sv;
+      }
+      gemm(true, false, cx, lb, rank, 1, Um, 0, cx, zu, 0, lb, 0, dx, xo + l0, l);
+      gemm(false, true, rank, cx, lb, 1, zu, 0, lb, X, xo + l0, l, 1, dU64, 0, cx);
+      if (yStep) {
+        gemm(true, false, cy, lb, rank, 1, Vm, 0, cy, zv, 0, lb, 0, dy, yo + l0, l);
+        gemm(false, true, rank, cy, lb, 1, zv, 0, lb, Y, yo + l0, l, 1, dV64, 0, cy);
+      }
+    }
+    if (!yStep) {
+      // a broadcast y: dy = Vᵀ Σ_l dz_v, dV += (Σ_l dz_v) yᵀ
+      const yb = s * cy;
+      for (let j = 0; j < cy; j++) {
+        let acc = 0;
+        for (let r = 0; r < rank; r++) acc += (V[r * cy + j] as number) * (zvSum[r] as number);
+        dy[yb + j] = acc;
+      }
+      for (let r = 0; r < rank; r++) {
+        const zr = zvSum[r] as number;
+        for (let j = 0; j < cy; j++) dV64[r * cy + j] = (dV64[r * cy + j] as number) + zr * (y[yb + j] as number);
+      }
+    }
+    if (mode !== 2) {
+      // dP += ḡ hᵀ with h = scale·Σ_l a∘c
+      for (let o = 0; o < outDim; o++) {
+        const go = (g[s * outDim + o] as number) * scale;
+        const pr = o * rank;
+        for (let r = 0; r < rank; r++) dP64[pr + r] = (dP64[pr + r] as number) + go * (hsum[r] as number);
+      }
+    }
+  }
+  dU.set(dU64);
+  dV.set(dV64);
+  dP.set(dP64);
+  dbu.set(dbu64);
+  dbv.set(dbv64);
+  dbp.set(dbp64);
+}
