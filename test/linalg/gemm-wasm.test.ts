@@ -163,6 +163,19 @@ describe.each(WASM)("matrix core on %s", (backend) => {
     }
   });
 
+  it("JS-heap operands too large for the 8 MiB copy region: packed from JS block by block, C through the staging block", () => {
+    let seed = 50;
+    // each case has one float64 operand of 1100 × 1000 (8.8 MB) on the JS heap
+    for (const [m, n, k] of [[1100, 9, 1000], [5, 1100, 1000], [1100, 1000, 3]] as const) {
+      for (const [tA, tB] of [[false, false], [true, true]] as const) {
+        for (const beta of [0, 0.5]) {
+          checkGemm({ m, n, k, tA, tB, alpha: -1.5, beta, pad: 0, dA: "float64", dB: "float64", dC: "float64", wA: "js", wB: "js", wC: "js", seed: seed++ });
+        }
+      }
+    }
+    checkGemm({ m: 1100, n: 1000, k: 3, tA: false, tB: true, alpha: 1, beta: 1, pad: 1, dA: "float32", dB: "float64", dC: "float64", wA: "wasm", wB: "js", wC: "js", seed: seed++ });
+  });
+
   it("β = 0 overwrites NaN in C (in and out of linear memory); k = 0 and α = 0 give β·C", () => {
     for (const where of ["js", "wasm"] as const) {
       const p = new Placer(heap());

@@ -11,9 +11,9 @@
  * caller's views of linear memory stay attached through the call (an op may keep using them), and no
  * scratch is allocated per call. Operands in linear memory are read in place (pointer = byteOffset);
  * others (the float64 intermediates the linalg code makes on the JS heap) are copied whole into the
- * arena's 4 MiB copy region when they fit together (one memcpy each), else packed from JS into the
- * arena block by block, with a C not in linear memory updated through the staging block, one
- * MC × NC block at a time.
+ * arena's 8 MiB copy region while they fit (one memcpy each), else packed from JS into the arena
+ * block by block, with a C not in linear memory updated through the staging block, one MC × NC block
+ * at a time.
  *
  * Results are bit-identical to the TypeScript reference (`gemmReference`, `syrkReference` in
  * src/linalg/gemm.ts): the k-sum is split at the same multiples of GEMM_KC, each entry is a
@@ -64,8 +64,8 @@ const PACK_A = 0;
 const PACK_B = MC * KC;
 const STAGE = PACK_B + KC * NC;
 const COPY = STAGE + MC * NC;
-/** Bytes for operands copied in whole (4 MiB): problems whose JS-heap operands fit run without per-block JS loops. */
-const COPY_BYTES = 1 << 22;
+/** Bytes for operands copied in whole (8 MiB: float64 512 × 512 A, B and C, or one 1024 × 1024). */
+const COPY_BYTES = 1 << 23;
 const ARENA = COPY + COPY_BYTES / 8;
 /** `diag` for a full GEMM: no tile is skipped. */
 const NO_DIAG = 0x3fffffff;
@@ -166,29 +166,29 @@ function run(
   let aP = a.buffer === buf ? a.byteOffset + aOff * a.BYTES_PER_ELEMENT : -1;
   let bP = bm.buffer === buf ? bm.byteOffset + bOff * bm.BYTES_PER_ELEMENT : -1;
   let cP = t.buffer === buf ? t.byteOffset + to * t.BYTES_PER_ELEMENT : -1;
-  // Operands off linear memory that fit in the copy region together are copied in whole (one memcpy
-  // each, in their own dtype), so the blocks below run on pointers only; larger ones are packed from
-  // JS block by block (their O(n²) copying is then small beside the O(n³) work).
+  // Operands off linear memory are copied whole into the copy region (one memcpy each, in their own
+  // dtype) while they fit — C first (else it goes through the staging block per block), then B, then
+  // A — so the blocks below run on pointers; any that do not fit are packed from JS block by block
+  // (their O(n²) copying is then small beside the O(n³) work).
   const aSpan = transA ? (k - 1) * lda + m : (m - 1) * lda + k;
   const bSpan = transB ? (n - 1) * ldb + k : (k - 1) * ldb + n;
   const cSpan = (m - 1) * tl + n;
   const sameAB = bm === a && bOff === aOff && bSpan === aSpan;
-  const room = (x: NumArray, span: number): number => Math.ceil((span * x.BYTES_PER_ELEMENT) / 16) * 16;
-  const need = (aP < 0 ? room(a, aSpan) : 0) + (bP < 0 && !sameAB ? room(bm, bSpan) : 0) + (cP < 0 ? room(t, cSpan) : 0);
-  let cCopy: NumArray | null = null;
-  if (need > 0 && need <= COPY_BYTES) {
-    let at = arena.ptr + COPY * 8;
-    const copyIn = (x: NumArray, off: number, span: number): [number, NumArray] => {
-      const v = x instanceof Float32Array ? new Float32Array(buf, at, span) : new Float64Array(buf, at, span);
-      v.set(x.subarray(off, off + span));
-      const p = at;
-      at += room(x, span);
-      return [p, v];
-    };
-    if (aP < 0) aP = copyIn(a, aOff, aSpan)[0];
-    if (bP < 0) bP = sameAB ? aP : copyIn(bm, bOff, bSpan)[0];
-    if (cP < 0) [cP, cCopy] = copyIn(t, to, cSpan);
-  }
+  let at = arena.ptr + COPY * 8;
+  const end = at + COPY_BYTES;
+  /** Copy x[off … off+span) into the region; its address, or −1 when it does not fit. */
+  const copyIn = (x: NumArray, off: number, span: number): number => {
+    const bytes = Math.ceil((span * x.BYTES_PER_ELEMENT) / 16) * 16;
+    if (at + bytes > end) return -1;
+    const v = x instanceof Float32Array ? new Float32Array(buf, at, span) : new Float64Array(buf, at, span);
+    v.set(x.subarray(off, off + span));
+    const p = at;
+    at += bytes;
+    return p;
+  };
+  const cCopied = cP < 0 ? (cP = copyIn(t, to, cSpan)) >= 0 : false;
+  if (bP < 0) bP = copyIn(bm, bOff, bSpan);
+  if (aP < 0) aP = sameAB && bP >= 0 ? bP : copyIn(a, aOff, aSpan);
   const aF32 = a instanceof Float32Array ? 1 : 0;
   const bF32 = bm instanceof Float32Array ? 1 : 0;
   const cF32 = t instanceof Float32Array ? 1 : 0;
@@ -226,7 +226,7 @@ function run(
       }
     }
   }
-  if (cCopy !== null) t.set(cCopy, to);
+  if (cCopied) t.set(t instanceof Float32Array ? new Float32Array(buf, cP, cSpan) : new Float64Array(buf, cP, cSpan), to);
   if (wide !== null) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[cOff + i * ldc + j] = wide[i * n + j] as number;
 }
 
