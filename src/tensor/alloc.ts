@@ -13,7 +13,8 @@
  * alive at once: a tensor keeps the storage it was made with.
  *
  * Storage is reference-counted by the tensors that share it (`reshape` shares); when the last one is
- * disposed (or garbage-collected, see tensor.ts) a linear block returns to its free list.
+ * disposed (or garbage-collected, see tensor.ts) a linear block returns to its free list. How tensors
+ * that nobody disposes are kept from growing the memory without bound: see "tensors nobody disposes".
  */
 import { chooseDefaultBackend } from "../backends/index.js";
 import { LinearHeap, LinearStorage } from "../backends/linear.js";
@@ -33,76 +34,141 @@ export interface Storage {
   readonly heap: LinearHeap | null;
   /** Byte address in `heap.memory` (linear storage only; −1 for heap storage). */
   readonly ptr: number;
-  /** Tensors sharing this storage. */
-  refs: number;
-  /** Give the memory back (called when `refs` drops to 0). Reading `view` afterwards throws. */
+  /** The reference count and the release of the memory; what the FinalizationRegistry holds. */
+  readonly handle: StorageHandle;
+  /** Give the memory back (called when `handle.refs` drops to 0). Reading `view` afterwards throws. */
   free(): void;
   readonly freed: boolean;
+  /**
+   * Called when a tensor on this storage may outlive every `tidy` scope (made outside one, or
+   * returned or kept out of the outermost): from then on only the garbage collector can find it
+   * dropped, so a linear block takes a share of a pressure token (see {@link pressureToken}).
+   */
+  escape(): void;
+}
+
+/**
+ * A storage's reference count (tensors sharing it: `reshape` shares) and how to give its memory back.
+ * The FinalizationRegistry (tensor.ts) holds this small object, never the storage: a held value stays
+ * alive until its cleanup callback runs, and cleanup callbacks run only after the current job ends —
+ * a synchronous loop, or one that awaits only promises (microtasks), is a single job. Holding the
+ * storage there kept every dropped JS-heap tensor's typed array alive for the whole loop.
+ */
+export interface StorageHandle {
+  refs: number;
+  readonly freed: boolean;
+  free(): void;
 }
 
 const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4 };
+
+/** The handle of both storage kinds: a linear block (until it is moved to the heap) or heap bytes. */
+class Handle implements StorageHandle {
+  refs = 0;
+  freed = false;
+  bytes: number;
+  block: LinearStorage | null;
+  constructor(bytes: number, block: LinearStorage | null) {
+    this.bytes = bytes;
+    this.block = block;
+  }
+  free(): void {
+    if (this.freed) return;
+    this.freed = true;
+    stats.bytes -= this.bytes;
+    this.block?.free();
+    this.block = null;
+  }
+}
 
 class HeapStorage implements Storage {
   #view: TypedArray | null;
   readonly dtype: DType;
   readonly length: number;
-  readonly bytes: number;
   readonly heap = null;
   readonly ptr = -1;
-  refs = 0;
+  readonly handle: Handle;
   constructor(view: TypedArray, dtype: DType) {
     this.#view = view;
     this.dtype = dtype;
     this.length = view.length;
-    this.bytes = view.length * BYTES[dtype];
+    this.handle = new Handle(view.length * BYTES[dtype], null);
+  }
+  get bytes(): number {
+    return this.handle.bytes;
   }
   get view(): TypedArray {
-    if (this.#view === null) throw usedAfterFree();
+    if (this.#view === null || this.handle.freed) throw usedAfterFree();
     return this.#view;
   }
   get freed(): boolean {
-    return this.#view === null;
+    return this.handle.freed;
   }
   free(): void {
-    if (this.#view === null) return;
     this.#view = null;
-    stats.bytes -= this.bytes;
+    this.handle.free();
+  }
+  escape(): void {
+    // a typed array's size is known to the engine already
   }
 }
 
-/** Linear-memory storage: a {@link LinearStorage} block with the reference count and accounting. */
+/**
+ * Linear-memory storage: a {@link LinearStorage} block with the reference count and accounting. When
+ * it escapes past the job's budget its values move to a JS-heap array and the block is freed at once.
+ */
 class LinearBlock implements Storage {
-  readonly block: LinearStorage;
-  refs = 0;
+  readonly #block: LinearStorage;
+  readonly handle: Handle;
+  /** A share of a pressure token once the storage escaped every tidy scope (dies with this object). */
+  #pressure: ArrayBuffer | null = null;
+  /** The values after a move to the JS heap. */
+  #moved: TypedArray | null = null;
   constructor(block: LinearStorage) {
-    this.block = block;
+    this.#block = block;
+    this.handle = new Handle(block.bytes, block);
   }
   get view(): TypedArray {
-    if (this.block.freed) throw usedAfterFree();
-    return this.block.view;
+    if (this.handle.freed) throw usedAfterFree();
+    return this.#moved ?? this.#block.view;
   }
   get dtype(): DType {
-    return this.block.dtype;
+    return this.#block.dtype;
   }
   get length(): number {
-    return this.block.length;
+    return this.#block.length;
   }
   get bytes(): number {
-    return this.block.bytes;
+    return this.handle.bytes;
   }
-  get heap(): LinearHeap {
-    return this.block.heap;
+  get heap(): LinearHeap | null {
+    return this.#moved === null ? this.#block.heap : null;
   }
   get ptr(): number {
-    return this.block.ptr;
+    return this.#moved === null ? this.#block.ptr : -1;
   }
   get freed(): boolean {
-    return this.block.freed;
+    return this.handle.freed;
   }
   free(): void {
-    if (this.block.freed) return;
-    stats.bytes -= this.block.bytes;
-    this.block.free();
+    this.#pressure = null;
+    this.#moved = null;
+    this.handle.free();
+  }
+  escape(): void {
+    if (this.#pressure !== null || this.#moved !== null || this.handle.freed) return;
+    if (overBudget(this.#block.heap)) {
+      // copy out and free the block now: the next allocation of its class reuses it
+      const moved = this.#block.view.slice();
+      const bytes = moved.length * BYTES[this.dtype];
+      stats.bytes += bytes - this.handle.bytes;
+      this.handle.bytes = bytes;
+      this.handle.block = null;
+      this.#block.free();
+      this.#moved = moved;
+      return;
+    }
+    this.#pressure = pressureToken(this.#block.bytes);
   }
 }
 
@@ -119,12 +185,105 @@ let linear: LinearHeap | null = null;
 /** @internal Select the storage new tensors get: `null` = JS heap, else blocks of that linear heap. */
 export function setStorageBackend(heap: LinearHeap | null): void {
   linear = heap;
+  jobTop = -1;
 }
 
 /** @internal The linear heap new tensors go to, or null (JS heap). */
 export function storageBackend(): LinearHeap | null {
   ensureBackend();
   return linear;
+}
+
+// ---------------------------------------------------------------- tensors nobody disposes
+//
+// A tensor dropped without dispose()/tidy() is found by the garbage collector, and its linear block
+// goes back to the free list in the FinalizationRegistry's cleanup callback (tensor.ts). Two things
+// stand in the way, measured with maxPool2d [8,64,56,56] k3 s2 p1 (3.2 MB of outputs per call) in a
+// loop that drops its results:
+// 1. V8 does not know that a tensor holds megabytes: to the collector it is a few hundred bytes of JS
+//    objects, so it collects rarely (in a loop that yields to the event loop each call, the memory
+//    grew to 500 MB before the first collection). Remedy: pressure tokens, below.
+// 2. Cleanup callbacks run only between tasks, never inside a synchronous loop nor inside a loop
+//    that awaits only promises (`await fn()` in tinybench's sampler: one job, all microtasks). There
+//    the library cannot learn that a tensor was dropped, so every call took fresh pages (≈ 790 minor
+//    page faults and 11–14 ms a call instead of 1.7 ms, and the memory grew by 3.5 MB a call, to
+//    gigabytes, never returned to the system). Remedy: a growth budget per job, below.
+
+/**
+ * Pressure tokens tell the engine how much memory escaped tensors hold. An `ArrayBuffer` is the one
+ * object whose size engines count as external memory and collect for (V8 starts a collection once
+ * external memory grew by 64 MB since the last one). Each token is a `new ArrayBuffer` of
+ * {@link TOKEN_BYTES} that is never read or written, shared by the escaped linear blocks that together
+ * hold that many bytes; a block larger than that gets its own token of its size. Never touched, a
+ * token costs address space, not memory: allocations this large are mapped directly (glibc's malloc
+ * maps anything ≥ 32 MiB with mmap, zero pages that only become resident when written; Chromium's
+ * PartitionAlloc maps large buffers directly too); measured: one page fault per token, RSS unchanged.
+ * Tensors inside `tidy` never take tokens (they are freed on time without the collector's help).
+ */
+const TOKEN_BYTES = 32 * 2 ** 20;
+let token: ArrayBuffer | null = null;
+let tokenLeft = 0;
+
+function pressureToken(bytes: number): ArrayBuffer | null {
+  try {
+    if (bytes >= TOKEN_BYTES) return new ArrayBuffer(bytes);
+    if (token === null || tokenLeft < bytes) {
+      token = new ArrayBuffer(TOKEN_BYTES);
+      tokenLeft = TOKEN_BYTES;
+    }
+    tokenLeft -= bytes;
+    return token;
+  } catch {
+    return null; // no address space for a token: the tensor works without one
+  }
+}
+
+/**
+ * The growth budget: within one job (until the event loop next runs a task), blocks that no free list
+ * could serve may extend the linear heap by {@link JOB_GROWTH} bytes. Past that, for the rest of the
+ * job, a tensor made outside `tidy` gets JS-heap storage, and a tensor that leaves the outermost `tidy`
+ * (returned or kept) moves its values to the JS heap and frees its block at once. The engine frees
+ * heap storage as soon as it is dropped, so a loop that never disposes stays bounded, and the
+ * WebAssembly kernels still run on it (copying through scratch blocks that are freed at once and
+ * reused). Past the budget, escaping tensors take no free block either: a block that a dropped tensor
+ * holds is lost until the job ends, so a scratch block freed and then taken by the next output would
+ * make the next scratch grow the memory, call after call. Tensors inside `tidy` always get linear
+ * storage (they are freed on time). A job that really keeps more than the budget gets heap storage
+ * past it (correct; ops on it copy); the next job starts with a fresh budget. 64 MiB: as much as V8
+ * lets external memory grow between collections, so by the time a leaking job exhausts it the
+ * pressure tokens have started a collection, and the next job finds the blocks freed.
+ */
+let JOB_GROWTH = 64 * 2 ** 20;
+/** The heap's `top` when the current job first asked, or −1 (no job armed). */
+let jobTop = -1;
+
+/** @internal Tests: set the per-job growth budget in bytes; returns the previous one. */
+export function setGrowthBudget(bytes: number): number {
+  const prev = JOB_GROWTH;
+  JOB_GROWTH = bytes;
+  return prev;
+}
+
+/** Open `tidy` scopes (tensor.ts keeps the count): tensors made inside one are freed on time. */
+let tidyDepth = 0;
+
+/** @internal tensor.ts: a `tidy` scope opens (+1) or closes (−1). */
+export function tidyScope(delta: 1 | -1): void {
+  tidyDepth += delta;
+}
+
+/** Whether the current job has grown the linear heap past its budget (arms the job's end on first use). */
+function overBudget(heap: LinearHeap): boolean {
+  if (jobTop < 0) {
+    const timer = (globalThis as { setTimeout?: (f: () => void, ms: number) => unknown }).setTimeout;
+    if (typeof timer !== "function") return false; // no event loop to tell jobs apart: no budget
+    jobTop = heap.top;
+    const t = timer(() => {
+      jobTop = -1;
+    }, 0) as { unref?: () => void } | undefined;
+    t?.unref?.(); // Node: the timer keeps no process alive
+  }
+  return heap.top - jobTop > JOB_GROWTH;
 }
 
 /**
@@ -163,13 +322,15 @@ function heapArray(dtype: DType, size: number): TypedArray {
 
 /**
  * Storage of `size` elements from the active backend: zero-filled unless `zero` is false (for
- * outputs a kernel writes in full). A tensor that does not fit in the 4 GiB wasm32 address space
- * falls back to JS-heap storage (kernels then run the TypeScript path for it).
+ * outputs a kernel writes in full). A tensor that does not fit in the 4 GiB wasm32 address space, or
+ * past the current job's growth budget ({@link JOB_GROWTH}), gets JS-heap storage instead (the
+ * WebAssembly kernels copy it through scratch blocks of their memory).
  */
 export function allocate(dtype: DType, size: number, zero = true): Storage {
   checkAlloc(runningOp(), size, dtype);
   ensureBackend();
-  if (linear !== null) {
+  // past the budget, a tensor made outside tidy goes to the heap directly (it escapes at once)
+  if (linear !== null && (tidyDepth > 0 || !overBudget(linear))) {
     const block = linear.allocate(dtype, size, zero);
     if (block !== null) {
       stats.bytes += block.bytes;
@@ -201,7 +362,7 @@ export function allocArray(dtype: DType, size: number): TypedArray {
  */
 export function adopt(view: TypedArray, dtype: DType): Storage {
   ensureBackend();
-  if (linear !== null) {
+  if (linear !== null && (tidyDepth > 0 || !overBudget(linear))) {
     const block = linear.allocate(dtype, view.length, false);
     if (block !== null) {
       stats.bytes += block.bytes;
