@@ -17,7 +17,7 @@
  * that nobody disposes are kept from growing the memory without bound: see "tensors nobody disposes".
  */
 import { chooseDefaultBackend } from "../backends/index.js";
-import { LinearHeap, LinearStorage } from "../backends/linear.js";
+import { LinearHeap, LinearStorage, sizeClass } from "../backends/linear.js";
 import { PoolkitRangeError, PoolkitTypeError } from "../errors.js";
 import type { DType, FloatArray, FloatDType, TypedArray } from "./dtype.js";
 import { checkAlloc, runningOp } from "./limits.js";
@@ -68,6 +68,8 @@ class Handle implements StorageHandle {
   freed = false;
   bytes: number;
   block: LinearStorage | null;
+  /** The job ({@link job}) in which this linear block escaped, or −1. */
+  escapedIn = -1;
   constructor(bytes: number, block: LinearStorage | null) {
     this.bytes = bytes;
     this.block = block;
@@ -76,8 +78,11 @@ class Handle implements StorageHandle {
     if (this.freed) return;
     this.freed = true;
     stats.bytes -= this.bytes;
-    this.block?.free();
-    this.block = null;
+    if (this.block !== null) {
+      if (this.escapedIn === job.id) uncount(this.block.bytes);
+      this.block.free();
+      this.block = null;
+    }
   }
 }
 
@@ -157,7 +162,7 @@ class LinearBlock implements Storage {
   }
   escape(): void {
     if (this.#pressure !== null || this.#moved !== null || this.handle.freed) return;
-    if (overBudget(this.#block.heap)) {
+    if (this.handle.escapedIn < 0 && !mayEscape(this.#block.heap, this.#block.bytes)) {
       // copy out and free the block now: the next allocation of its class reuses it
       const moved = this.#block.view.slice();
       const bytes = moved.length * BYTES[this.dtype];
@@ -168,6 +173,7 @@ class LinearBlock implements Storage {
       this.#moved = moved;
       return;
     }
+    if (this.handle.escapedIn < 0) this.handle.escapedIn = job.id;
     this.#pressure = pressureToken(this.#block.bytes);
   }
 }
@@ -185,7 +191,6 @@ let linear: LinearHeap | null = null;
 /** @internal Select the storage new tensors get: `null` = JS heap, else blocks of that linear heap. */
 export function setStorageBackend(heap: LinearHeap | null): void {
   linear = heap;
-  jobTop = -1;
 }
 
 /** @internal The linear heap new tensors go to, or null (JS heap). */
@@ -239,28 +244,36 @@ function pressureToken(bytes: number): ArrayBuffer | null {
 }
 
 /**
- * The growth budget: within one job (until the event loop next runs a task), blocks that no free list
- * could serve may extend the linear heap by {@link JOB_GROWTH} bytes. Past that, for the rest of the
- * job, a tensor made outside `tidy` gets JS-heap storage, and a tensor that leaves the outermost `tidy`
- * (returned or kept) moves its values to the JS heap and frees its block at once. The engine frees
- * heap storage as soon as it is dropped, so a loop that never disposes stays bounded, and the
- * WebAssembly kernels still run on it (copying through scratch blocks that are freed at once and
- * reused). Past the budget, escaping tensors take no free block either: a block that a dropped tensor
- * holds is lost until the job ends, so a scratch block freed and then taken by the next output would
- * make the next scratch grow the memory, call after call. Tensors inside `tidy` always get linear
- * storage (they are freed on time). A job that really keeps more than the budget gets heap storage
- * past it (correct; ops on it copy); the next job starts with a fresh budget. 64 MiB: as much as V8
- * lets external memory grow between collections, so by the time a leaking job exhausts it the
- * pressure tokens have started a collection, and the next job finds the blocks freed.
+ * The per-job budget. Within one job (until the event loop next runs a task) a linear block may escape
+ * every `tidy` scope (a tensor made outside `tidy`, or returned or kept out of the outermost one) only
+ * while
+ * - fewer than {@link JOB_REPEATS} blocks of its size class escaped in this job and are still alive
+ *   (a loop that drops its results makes the same shapes over and over; code that disposes what it
+ *   makes gives the count back, and a few inputs of one shape stay well under it), and
+ * - the job has extended the linear heap by at most {@link JOB_GROWTH} bytes (many distinct sizes).
+ * Otherwise a tensor made outside `tidy` gets JS-heap storage, and a tensor leaving the outermost
+ * `tidy` moves its values to the JS heap and frees its block at once. The engine frees heap storage as
+ * soon as it is dropped (its allocator reuses the pages, so after the first collections such a call
+ * takes no fresh pages), so a loop that never disposes stays bounded, and the WebAssembly kernels
+ * still run on heap tensors (copying through scratch blocks that are freed at once and reused; ≈ 1.3×
+ * the CPU time of the same call inside `tidy` for maxPool2d [8,64,56,56] k3 s2 p1). A block that a
+ * dropped tensor holds is lost until the job ends, so even a free block must not go to an escaping
+ * tensor past the budget: a scratch block freed and taken by the next output would make the next
+ * scratch grow the memory, call after call. Tensors inside `tidy` always get linear storage (they are
+ * freed on time). The next job starts with a fresh budget, and by then the FinalizationRegistry has
+ * usually returned the dropped blocks (pressure tokens make V8 collect).
  */
-let JOB_GROWTH = 64 * 2 ** 20;
-/** The heap's `top` when the current job first asked, or −1 (no job armed). */
-let jobTop = -1;
+const JOB_REPEATS = 8;
+let JOB_GROWTH = 256 * 2 ** 20;
 
-/** @internal Tests: set the per-job growth budget in bytes; returns the previous one. */
+/** The current job: its id, a heap and its `top` when the job began, live escaped blocks per size class. */
+const job = { id: 0, armed: false, heap: null as LinearHeap | null, top: 0, escaped: new Map<number, number>() };
+
+/** @internal Tests: set the per-job growth budget in bytes and start a fresh job; returns the previous budget. */
 export function setGrowthBudget(bytes: number): number {
   const prev = JOB_GROWTH;
   JOB_GROWTH = bytes;
+  endJob();
   return prev;
 }
 
@@ -272,18 +285,56 @@ export function tidyScope(delta: 1 | -1): void {
   tidyDepth += delta;
 }
 
-/** Whether the current job has grown the linear heap past its budget (arms the job's end on first use). */
-function overBudget(heap: LinearHeap): boolean {
-  if (jobTop < 0) {
+function endJob(): void {
+  job.id++;
+  job.armed = false;
+  job.heap = null;
+  job.escaped.clear();
+}
+
+/**
+ * Whether a block of `bytes` (a size class) may escape in the current job; counts it if so. The first
+ * call of a job arms its end (a timer: the next task).
+ */
+function mayEscape(heap: LinearHeap, bytes: number): boolean {
+  if (!job.armed) {
     const timer = (globalThis as { setTimeout?: (f: () => void, ms: number) => unknown }).setTimeout;
-    if (typeof timer !== "function") return false; // no event loop to tell jobs apart: no budget
-    jobTop = heap.top;
-    const t = timer(() => {
-      jobTop = -1;
-    }, 0) as { unref?: () => void } | undefined;
+    if (typeof timer !== "function") return true; // no event loop to tell jobs apart: no budget
+    job.armed = true;
+    const t = timer(endJob, 0) as { unref?: () => void } | undefined;
     t?.unref?.(); // Node: the timer keeps no process alive
   }
-  return heap.top - jobTop > JOB_GROWTH;
+  if (job.heap !== heap) {
+    job.heap = heap;
+    job.top = heap.top;
+  }
+  const n = job.escaped.get(bytes) ?? 0;
+  if (n >= JOB_REPEATS || heap.top - job.top > JOB_GROWTH) return false;
+  job.escaped.set(bytes, n + 1);
+  return true;
+}
+
+function uncount(bytes: number): void {
+  const n = job.escaped.get(bytes) ?? 0;
+  if (n > 0) job.escaped.set(bytes, n - 1);
+}
+
+/** Linear storage for a new tensor, or null: past the job's budget for a tensor made outside tidy. */
+function linearBlock(heap: LinearHeap, dtype: DType, size: number, zero: boolean): LinearBlock | null {
+  if (tidyDepth > 0) {
+    const block = heap.allocate(dtype, size, zero);
+    return block === null ? null : new LinearBlock(block);
+  }
+  const cls = sizeClass(Math.max(size, 1) * BYTES[dtype]);
+  if (!mayEscape(heap, cls)) return null;
+  const block = heap.allocate(dtype, size, zero);
+  if (block === null) {
+    uncount(cls);
+    return null;
+  }
+  const s = new LinearBlock(block);
+  s.handle.escapedIn = job.id;
+  return s;
 }
 
 /**
@@ -323,18 +374,17 @@ function heapArray(dtype: DType, size: number): TypedArray {
 /**
  * Storage of `size` elements from the active backend: zero-filled unless `zero` is false (for
  * outputs a kernel writes in full). A tensor that does not fit in the 4 GiB wasm32 address space, or
- * past the current job's growth budget ({@link JOB_GROWTH}), gets JS-heap storage instead (the
+ * past the current job's budget ({@link mayEscape}), gets JS-heap storage instead (the
  * WebAssembly kernels copy it through scratch blocks of their memory).
  */
 export function allocate(dtype: DType, size: number, zero = true): Storage {
   checkAlloc(runningOp(), size, dtype);
   ensureBackend();
-  // past the budget, a tensor made outside tidy goes to the heap directly (it escapes at once)
-  if (linear !== null && (tidyDepth > 0 || !overBudget(linear))) {
-    const block = linear.allocate(dtype, size, zero);
-    if (block !== null) {
-      stats.bytes += block.bytes;
-      return new LinearBlock(block);
+  if (linear !== null) {
+    const s = linearBlock(linear, dtype, size, zero);
+    if (s !== null) {
+      stats.bytes += s.bytes;
+      return s;
     }
   }
   const s = new HeapStorage(heapArray(dtype, size), dtype);
@@ -362,12 +412,12 @@ export function allocArray(dtype: DType, size: number): TypedArray {
  */
 export function adopt(view: TypedArray, dtype: DType): Storage {
   ensureBackend();
-  if (linear !== null && (tidyDepth > 0 || !overBudget(linear))) {
-    const block = linear.allocate(dtype, view.length, false);
-    if (block !== null) {
-      stats.bytes += block.bytes;
-      block.view.set(view);
-      return new LinearBlock(block);
+  if (linear !== null) {
+    const s = linearBlock(linear, dtype, view.length, false);
+    if (s !== null) {
+      stats.bytes += s.bytes;
+      s.view.set(view);
+      return s;
     }
   }
   const s = new HeapStorage(view, dtype);
