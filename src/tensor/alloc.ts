@@ -20,7 +20,7 @@ import { chooseDefaultBackend } from "../backends/index.js";
 import { LinearHeap, LinearStorage, sizeClass } from "../backends/linear.js";
 import { PoolkitRangeError, PoolkitTypeError } from "../errors.js";
 import type { DType, FloatArray, FloatDType, TypedArray } from "./dtype.js";
-import { checkAlloc, runningOp } from "./limits.js";
+import { checkAlloc, inOp, onOpEnd, runningOp } from "./limits.js";
 
 export interface Storage {
   /** The current view of the storage; may be a new object after an allocator grows its memory. */
@@ -162,6 +162,10 @@ class LinearBlock implements Storage {
   }
   escape(): void {
     if (this.#pressure !== null || this.#moved !== null || this.handle.freed) return;
+    if (inOp()) {
+      pending.push(this); // decided when the op returns: its kernels write in place first
+      return;
+    }
     if (this.handle.escapedIn < 0 && !mayEscape(this.#block.heap, this.#block.bytes)) {
       // copy out and free the block now: the next allocation of its class reuses it
       const moved = this.#block.view.slice();
@@ -319,9 +323,24 @@ function uncount(bytes: number): void {
   if (n > 0) job.escaped.set(bytes, n - 1);
 }
 
-/** Linear storage for a new tensor, or null: past the job's budget for a tensor made outside tidy. */
+/**
+ * Linear storage made inside an op outside `tidy`, waiting for the op to return: an op's outputs (and
+ * what its backward closure keeps) are written by its kernels in place, in linear memory, and only
+ * then escape — or, past the budget, move to the JS heap (one copy), freeing their blocks for the next
+ * call. Cheaper than JS-heap outputs that the kernels would reach through scratch copies.
+ */
+const pending: LinearBlock[] = [];
+
+function flushPending(): void {
+  if (pending.length === 0) return;
+  const list = pending.splice(0);
+  for (const s of list) s.escape();
+}
+onOpEnd(flushPending);
+
+/** Linear storage for a new tensor, or null: past the job's budget for a tensor made outside tidy or an op. */
 function linearBlock(heap: LinearHeap, dtype: DType, size: number, zero: boolean): LinearBlock | null {
-  if (tidyDepth > 0) {
+  if (tidyDepth > 0 || inOp()) {
     const block = heap.allocate(dtype, size, zero);
     return block === null ? null : new LinearBlock(block);
   }
