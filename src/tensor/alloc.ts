@@ -215,8 +215,10 @@ export function storageBackend(): LinearHeap | null {
 // 2. Cleanup callbacks run only between tasks, never inside a synchronous loop nor inside a loop
 //    that awaits only promises (`await fn()` in tinybench's sampler: one job, all microtasks). There
 //    the library cannot learn that a tensor was dropped, so every call took fresh pages (≈ 790 minor
-//    page faults and 11–14 ms a call instead of 1.7 ms, and the memory grew by 3.5 MB a call, to
-//    gigabytes, never returned to the system). Remedy: a growth budget per job, below.
+//    page faults a call, 11–14 ms instead of 1.7 ms on this busy 2-core machine, and the memory grew
+//    by 3.5 MB a call, to gigabytes, never returned to the system). Remedy: a budget per job, below.
+//    (Nothing else can tell: a WeakRef keeps its target alive until the job ends once it was created
+//    or dereferenced in it, and FinalizationRegistry.cleanupSome is not in the language.)
 
 /**
  * Pressure tokens tell the engine how much memory escaped tensors hold. An `ArrayBuffer` is the one
@@ -258,9 +260,11 @@ function pressureToken(bytes: number): ArrayBuffer | null {
  * Otherwise a tensor made outside `tidy` gets JS-heap storage, and a tensor leaving the outermost
  * `tidy` moves its values to the JS heap and frees its block at once. The engine frees heap storage as
  * soon as it is dropped (its allocator reuses the pages, so after the first collections such a call
- * takes no fresh pages), so a loop that never disposes stays bounded, and the WebAssembly kernels
- * still run on heap tensors (copying through scratch blocks that are freed at once and reused; ≈ 1.3×
- * the CPU time of the same call inside `tidy` for maxPool2d [8,64,56,56] k3 s2 p1). A block that a
+ * takes no fresh pages), so a loop that never disposes stays bounded. An op's outputs are still
+ * written in linear memory and copied out once when it returns ({@link pending}); measured for
+ * maxPool2d [8,64,56,56] k3 s2 p1 in such a loop: ≈ 1.2× the CPU time of the same call inside `tidy`
+ * once the engine's allocator recycles (its first collections), 2–7 page faults a call; WebAssembly
+ * kernels reach heap inputs through scratch blocks, freed at once and reused. A block that a
  * dropped tensor holds is lost until the job ends, so even a free block must not go to an escaping
  * tensor past the budget: a scratch block freed and taken by the next output would make the next
  * scratch grow the memory, call after call. Tensors inside `tidy` always get linear storage (they are
