@@ -6,7 +6,7 @@
 import { PoolkitRangeError, PoolkitTypeError, show } from "./errors.js";
 import { isFloatDType } from "./tensor/dtype.js";
 import { checkAlloc, runAs } from "./tensor/limits.js";
-import { Tensor, sameShape } from "./tensor/tensor.js";
+import { Tensor, sameShape, tidy } from "./tensor/tensor.js";
 
 /** One gradient per tensor input, in positional order; `null` for inputs without a gradient. */
 export type Grads = (Tensor | null)[];
@@ -62,7 +62,10 @@ export function defineOp<A extends unknown[], O, E extends object = object>(
       return res.backward(dy);
     }
   };
-  const fn = ((...args: A): O => runAs(name, () => impl(...args)).output) as Op<A, O> & E;
+  // A forward-only call drops the backward closure, so what only it kept (max pooling's indices, LP's
+  // sums, …) is freed when the call returns, as in `tidy`: a call outside `tidy` leaves only its output
+  // to the garbage collector (see "tensors nobody disposes" in src/tensor/alloc.ts).
+  const fn = ((...args: A): O => runAs(name, () => tidy(() => impl(...args).output))) as Op<A, O> & E;
   Object.defineProperty(fn, "name", { value: name });
   const ext: Record<string, unknown> = { ...extras };
   const shapeFn = ext["outputShape"];

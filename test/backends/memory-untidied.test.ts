@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LinearHeap } from "../../src/backends/linear.js";
 import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
 import { activeWasm } from "../../src/backends/wasm/index.js";
-import { maxPool2d, avgPool2d } from "../../src/index.js";
+import { maxPool2d, maxPool2dWithIndices, avgPool2d } from "../../src/index.js";
 import { setGrowthBudget, setStorageBackend, storageBackend } from "../../src/tensor/alloc.js";
 import { rand } from "../../src/tensor/random.js";
 import { keep, memory, tidy, zeros, type Tensor } from "../../src/tensor/tensor.js";
@@ -74,8 +74,8 @@ describe("tensors dropped without dispose or tidy", () => {
       const outs: Tensor[] = [];
       for (let i = 0; i < 400; i++) outs.push(maxPool2d(x, opts)); // 25 MiB of outputs, none disposed
       const linear = outs.filter((t) => t.storage.heap === heap);
-      expect(linear.length).toBe(4); // output + indices of the first 4 calls
-      expect(heap.top - top).toBeLessThanOrEqual(8 * 32 * 1024 + 2 * 32 * 1024); // + scratch, reused
+      expect(linear.length).toBe(8); // the outputs of the first 8 calls (their indices are freed on return)
+      expect(heap.top - top).toBeLessThanOrEqual(8 * 32 * 1024 + 2 * 32 * 1024); // + indices and scratch, reused
       for (const t of [outs[0]!, outs[4]!, outs[399]!]) expect([...t.data]).toEqual(want);
       // tidy still computes in linear memory (its tensors are freed on time)
       const before = heap.liveBlocks;
@@ -152,6 +152,23 @@ describe("tensors dropped without dispose or tidy", () => {
     expect(heap.liveBlocks).toBe(blocks);
     for (const t of [...leaked, returned, firstKept, again, kept!]) t.dispose();
     x.dispose();
+  });
+
+  it("a forward call outside tidy leaves only its output: what only the dropped backward needed (max pooling's indices) is freed on return", () => {
+    for (const heap of [null, new LinearHeap()]) {
+      setStorageBackend(heap);
+      const x = rand([2, 3, 8, 8], { seed: 5 });
+      const before = memory();
+      const y = maxPool2d(x, { kernelSize: 2 });
+      expect(memory().tensors).toBe(before.tensors + 1);
+      expect(memory().bytes).toBe(before.bytes + y.storage.bytes);
+      const mid = memory();
+      const { output, indices } = maxPool2dWithIndices(x, { kernelSize: 2 }); // both returned: both kept
+      expect(memory().tensors).toBe(mid.tensors + 2);
+      expect([...output.data]).toEqual([...y.data]);
+      expect(indices.dtype).toBe("int32");
+      for (const t of [x, y, output, indices]) t.dispose();
+    }
   });
 
   it("a loop that awaits a task between untidied calls stays bounded: memory(), the linear heap's span and its memory's byteLength (freed blocks are reused)", async () => {
