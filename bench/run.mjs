@@ -8,6 +8,10 @@
 //    is faster).
 // 2. Every registered method (its defaults, extra inputs from exampleInputs): forward and
 //    forward+backward (vjp) time on one mid size.
+// 3. PyTorch CPU (one thread) as a peer on the WebAssembly issue's workloads (bench/torch-peer.mjs,
+//    bench/torch_pool.py through /usr/bin/python3; skipped with a note when torch is missing, or with
+//    --no-torch): W1/W2/W3 forward and backward, LP, SoftPool, LIP, RoIAlign, adaptive and global
+//    pooling, rounds alternating between poolkit and torch; ratio = poolkit / PyTorch.
 //
 // Fairness notes (also written into the report):
 // - Layout conversion is excluded: tfjs gets its NHWC copy of the input before timing, ONNX and
@@ -27,6 +31,7 @@ import * as poolkit from "../dist/index.js";
 import { buildArgs, mergeOptions, opFor, pickRank, primaryOutput, sampleTensor } from "../dist/cli/invoke.js";
 import { poolModel } from "./onnx.mjs";
 import { runWorkloads } from "./workloads.mjs";
+import { runTorchPeer, torchTable } from "./torch-peer.mjs";
 
 // Peers load dynamically: a missing optional peer (moved to bench/package.json, not installed)
 // turns into a note instead of a crash.
@@ -240,6 +245,10 @@ await tfjsBackend("wasm");
 const wasmFlags = `SIMD ${await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")}, threads ${await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")}`;
 console.error("backend workloads W1/W2/W3 (interleaved) …");
 const work = await runWorkloads({ poolkit, tf, ort, poolModel, rounds: quick ? 5 : 15, warmupMs: quick ? 300 : 2000 });
+console.error("PyTorch CPU peer (alternating rounds) …");
+const torchPeer = process.argv.includes("--no-torch")
+  ? { rows: [], notes: ["PyTorch peer skipped (--no-torch)"], info: null }
+  : await runTorchPeer({ poolkit, rounds: quick ? 3 : 7, warmupMs: quick ? 200 : 1000, roundMs: quick ? 60 : 150 });
 console.error("peers (max/avg pooling) …");
 const peers = await peerRows();
 console.error("every registered method …");
@@ -257,6 +266,7 @@ const env = [
   "- ratio = peer time / poolkit time: above 1× poolkit is faster, below 1× the peer is faster",
   "- tfjs avgPool excludes padding from the divisor (TF semantics); poolkit and ONNX include it (PyTorch default), hence the avg k3 p1 difference vs tfjs",
   "- the last column checks that the peers computed the same thing: the largest absolute difference between their output and poolkit's",
+  "- the forward and forward+backward tables call poolkit without `tidy` and drop the results, as a user who forgets it would (tinybench awaits only promises between calls: one job, in which no dropped tensor can be found dead); poolkit bounds the memory such a loop takes (src/tensor/alloc.ts, \"tensors nobody disposes\"), and the W tables and the PyTorch table call it inside `tidy`",
 ];
 
 const cell = (r, name) => {
@@ -291,7 +301,28 @@ const workTable = table(
 const fwdTable = table(["op, input", "poolkit ms", "tfjs-cpu ms", "ratio", "tfjs-wasm ms", "ratio", "onnxruntime ms", "ratio", "max abs diff vs ONNX / tfjs-cpu"], peers.fwdRows);
 const bwdTable = table(["op, input", "poolkit ms", "tfjs-cpu ms", "ratio", "tfjs-wasm ms", "ratio"], peers.bwdRows);
 const methodTable = table(["method", "op", "input", "forward ms", "forward+backward ms"], methods.rows);
-const notes = [...work.notes, ...peers.notes, ...methods.notes];
+const notes = [...work.notes, ...torchPeer.notes, ...peers.notes, ...methods.notes];
+const [torchHead, torchBody] = torchTable(torchPeer.rows, (ms) => fmtMs({ ms }));
+const torchSection = torchPeer.rows.length
+  ? `## PyTorch CPU, one thread (${torchPeer.info.torch}, torchvision ${torchPeer.info.torchvision ?? "missing"}), rounds alternating with poolkit
+
+poolkit: wasm-simd, one thread, each call in \`tidy\`, inputs made once in WebAssembly memory. PyTorch
+(\`/usr/bin/python3\`, \`torch.set_num_threads(1)\`, bench/torch_pool.py kept running): inputs made once;
+forward under \`no_grad\` (PyTorch's max pooling then computes no indices; poolkit's always does); backward
+timed alone on a forward made once (\`torch.autograd.grad(..., retain_graph=True)\`, like poolkit's
+\`vjp(...).backward(dy)\`). SoftPool and LIP run as the composites PyTorch users write
+(\`avg_pool2d(x·eˣ)/avg_pool2d(eˣ)\`; LIP with the same logit input as poolkit); RoIAlign is
+\`torchvision.ops.roi_align\` (aligned = false, the same 128 boxes); global pooling is
+\`adaptive_{avg,max}_pool2d(x, 1)\`. ${quick ? 3 : 7} rounds, medians of every call; ratio = poolkit / PyTorch
+(below 1× poolkit is faster); targets are the WebAssembly issue's (every windowed backward ≤ 0.3×,
+SoftPool and LIP ≤ 0.5×).
+
+${table(torchHead, torchBody)}
+`
+  : `## PyTorch CPU, one thread
+
+${torchPeer.notes.join("; ")}
+`;
 
 const md = `# poolkit benchmarks
 
@@ -308,6 +339,7 @@ form, so storage is reused). One thread everywhere.
 
 ${workTable}
 
+${torchSection}
 ## Forward: max and average pooling vs TensorFlow.js and onnxruntime (poolkit on its default backend, ${poolkit.getBackend()})
 
 ${fwdTable}
@@ -327,6 +359,6 @@ mkdirSync(resultsDir, { recursive: true });
 writeFileSync(join(resultsDir, quick ? "quick.tmp" : "latest.md"), md);
 writeFileSync(
   join(resultsDir, quick ? "quick.json.tmp" : "latest.json"),
-  JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, load: [loadBefore, loadavg()[0]], bandwidthBytesPerS: work.bandwidth, workloads: work.rows, notes }, null, 2) + "\n",
+  JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, load: [loadBefore, loadavg()[0]], bandwidthBytesPerS: work.bandwidth, workloads: work.rows, torch: { info: torchPeer.info, rows: torchPeer.rows }, notes }, null, 2) + "\n",
 );
 console.error(`wrote ${join(resultsDir, quick ? "quick.tmp" : "latest.md")}`);

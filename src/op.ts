@@ -9,7 +9,7 @@ import { expectFloatTensor } from "./check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "./errors.js";
 import { isFloatDType } from "./tensor/dtype.js";
 import { checkAlloc, runAs } from "./tensor/limits.js";
-import { Tensor, sameShape } from "./tensor/tensor.js";
+import { Tensor, sameShape, tidy } from "./tensor/tensor.js";
 
 /** One gradient per tensor input, in positional order; `null` for inputs without a gradient. */
 export type Grads = (Tensor | null)[];
@@ -113,7 +113,10 @@ export function defineOp<A extends unknown[], O, S extends unknown[], P extends 
       return res.backward(dy);
     }
   };
-  const fn = ((...args: A): O => runAs(name, () => impl(...args)).output) as Op<A, O>;
+  // A forward-only call drops the backward closure, so what only it kept (max pooling's indices, LP's
+  // sums, …) is freed when the call returns, as in `tidy`: a call outside `tidy` leaves only its output
+  // to the garbage collector (see "tensors nobody disposes" in src/tensor/alloc.ts).
+  const fn = ((...args: A): O => runAs(name, () => tidy(() => impl(...args).output))) as Op<A, O>;
   Object.defineProperty(fn, "name", { value: name });
   const ext: Record<string, unknown> = { ...extras };
   if (typeof spec !== "function") {

@@ -127,6 +127,15 @@ export class LinearHeap {
     return this.#liveBytes;
   }
 
+  /**
+   * The end of the highest block ever handed out: bytes of the memory in use or on free lists. It only
+   * grows, by the size of each block no free list could serve (tensor.ts's budget for tensors nobody
+   * disposes is measured in it).
+   */
+  get top(): number {
+    return this.#top;
+  }
+
   /** Bytes the memory spans (live, free-listed and reserved). */
   get capacity(): number {
     return this.memory.buffer.byteLength;

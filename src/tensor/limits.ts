@@ -98,6 +98,18 @@ export function checkAlloc(op: string, shape: readonly number[] | number, dtype?
 }
 
 let running: string | null = null;
+/** Called after each outermost op call (alloc.ts: tensors an op returns or keeps escape then). */
+let opEnd: (() => void) | null = null;
+
+/** @internal alloc.ts registers what runs when an outermost op call returns or throws. */
+export function onOpEnd(f: () => void): void {
+  opEnd = f;
+}
+
+/** @internal Whether an op is running. */
+export function inOp(): boolean {
+  return running !== null;
+}
 
 /**
  * Run `fn` as op `op`: allocations inside it that exceed the limit (or that the engine refuses)
@@ -110,6 +122,7 @@ export function runAs<T>(op: string, fn: () => T): T {
     return fn();
   } finally {
     running = null;
+    opEnd?.();
   }
 }
 

@@ -2,7 +2,7 @@
  * The Tensor: a dtype, a shape and contiguous row-major storage. Layout is channels-first,
  * as in PyTorch: `[N, C, ...spatial]`, or unbatched `[C, ...spatial]` for windowed ops.
  */
-import { adopt, allocArray, allocate, stats, type Storage } from "./alloc.js";
+import { adopt, allocArray, allocate, stats, tidyScope, type Storage, type StorageHandle } from "./alloc.js";
 import { dtypeOf, isDType, type DType, type TypedArray } from "./dtype.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { checkAlloc } from "./limits.js";
@@ -17,9 +17,18 @@ function asStorage(s: StorageLike): Storage {
   if (typeof (s as Storage).free === "function") return s as Storage;
   const src = s as { readonly view: TypedArray };
   let freed = false;
+  const handle: StorageHandle = {
+    refs: 0,
+    get freed(): boolean {
+      return freed;
+    },
+    free(): void {
+      freed = true;
+    },
+  };
   return {
     get view(): TypedArray {
-      if (freed) throw new PoolkitTypeError("Tensor", "this tensor was disposed (by dispose() or tidy()); it cannot be read or used any more");
+      if (handle.freed) throw new PoolkitTypeError("Tensor", "this tensor was disposed (by dispose() or tidy()); it cannot be read or used any more");
       return src.view;
     },
     get dtype(): DType {
@@ -31,35 +40,34 @@ function asStorage(s: StorageLike): Storage {
     bytes: 0,
     heap: null,
     ptr: -1,
-    refs: 0,
+    handle,
     get freed(): boolean {
-      return freed;
+      return handle.freed;
     },
     free(): void {
-      freed = true;
+      handle.free();
     },
+    escape(): void {},
   };
 }
 
 /** Live-tensor count (read by `memory()`). */
 const live = { tensors: 0 };
 
-interface Held {
-  storage: Storage;
-}
-
-function release(storage: Storage): void {
+function release(handle: StorageHandle): void {
   live.tensors--;
-  if (--storage.refs === 0) storage.free();
+  if (--handle.refs === 0) handle.free();
 }
 
 /**
  * The safety net for tensors nobody disposed: when a Tensor is garbage-collected its storage
- * reference is dropped (and a linear-memory block goes back to its free list). `tidy`/`dispose`
- * remain the documented way in loops: collection comes late and unpredictably.
+ * reference is dropped (and a linear-memory block goes back to its free list). It holds the storage's
+ * small handle, never the storage (which holds the values): see {@link StorageHandle}. `tidy`/`dispose`
+ * remain the documented way in loops: collection comes late, and cleanup callbacks wait until the
+ * running job (a synchronous loop, or one awaiting only promises) ends.
  */
-const finalizer: FinalizationRegistry<Held> | null =
-  typeof FinalizationRegistry === "function" ? new FinalizationRegistry<Held>((h) => release(h.storage)) : null;
+const finalizer: FinalizationRegistry<StorageHandle> | null =
+  typeof FinalizationRegistry === "function" ? new FinalizationRegistry<StorageHandle>((h) => release(h)) : null;
 
 /** Open `tidy` scopes, innermost last: every tensor created while one is open is recorded in it. */
 const scopes: Tensor[][] = [];
@@ -78,11 +86,12 @@ export class Tensor {
     this.shape = Object.freeze(shape.slice());
     this.dtype = dtype;
     this.size = shapeSize(shape);
-    s.refs++;
+    s.handle.refs++;
     live.tensors++;
-    finalizer?.register(this, { storage: s }, this);
+    finalizer?.register(this, s.handle, this);
     const scope = scopes[scopes.length - 1];
     if (scope !== undefined) scope.push(this);
+    else s.escape();
   }
 
   /** Contiguous row-major values. Read through this property each time; never cache the view. */
@@ -108,7 +117,9 @@ export class Tensor {
     if (this.#disposed) return;
     this.#disposed = true;
     finalizer?.unregister(this);
-    release(this.#storage);
+    const s = this.#storage;
+    if (--s.handle.refs === 0) s.free();
+    live.tensors--;
   }
 
   get rank(): number {
@@ -343,15 +354,18 @@ export function tidy<T>(fn: () => T): T {
   if (typeof fn !== "function") throw new PoolkitTypeError("tidy", `expected a function, got ${show(fn)}`);
   const scope: Tensor[] = [];
   scopes.push(scope);
+  tidyScope(1);
   let result: T;
   try {
     result = fn();
   } catch (e) {
     scopes.pop();
+    tidyScope(-1);
     for (const t of scope) t.dispose();
     throw e;
   }
   scopes.pop();
+  tidyScope(-1);
   if (result !== null && typeof result === "object" && typeof (result as { then?: unknown }).then === "function") {
     for (const t of scope) t.dispose();
     throw new PoolkitTypeError("tidy", "fn must be synchronous, got a function that returned a Promise");
@@ -360,8 +374,9 @@ export function tidy<T>(fn: () => T): T {
   collect(result, keep, 0);
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (keep.has(t)) parent?.push(t);
-    else t.dispose();
+    if (!keep.has(t)) t.dispose();
+    else if (parent !== undefined) parent.push(t);
+    else t.storage.escape(); // out of every scope: only the collector can find it dropped now
   }
   return result;
 }
@@ -388,5 +403,6 @@ export function keep<T extends Tensor>(t: T): T {
     const i = scope.indexOf(t);
     if (i >= 0) scope.splice(i, 1);
   }
+  t.storage.escape();
   return t;
 }

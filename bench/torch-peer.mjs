@@ -1,0 +1,234 @@
+// PyTorch CPU (one thread) as a peer for the WebAssembly issue's workloads: W1/W2/W3 forward and
+// backward, LP p = 2, SoftPool and LIP (as the PyTorch composites their users write), RoIAlign
+// (torchvision.ops.roi_align), adaptive avg/max → 7×7 and global avg/max. PyTorch runs in one
+// persistent /usr/bin/python3 process (bench/torch_pool.py, torch.set_num_threads(1)); it is optional:
+// when torch cannot be imported the section is skipped with a note.
+//
+// Rounds alternate (poolkit, torch, poolkit, …) so both see the same machine noise; medians of every
+// timed call. poolkit: wasm-simd backend, one thread, each call inside `tidy` (its documented loop form),
+// inputs made once in WebAssembly memory. PyTorch: inputs made once; forward under no_grad; backward
+// timed alone on a forward made once (torch.autograd.grad with retain_graph), like poolkit's
+// `vjp(...).backward(dy)` on a vjp made once. Ratio = poolkit / PyTorch (below 1: poolkit is faster).
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const nextTask = () => new Promise((r) => setTimeout(r, 0));
+
+/** `k` boxes on `n` images of `size`×`size` (torchvision layout [batch, x1, y1, x2, y2]), sides 4–40, from a fixed LCG. */
+export function boxesFor(k, n, size, seed) {
+  let s = seed;
+  const u = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const b = new Float32Array(5 * k);
+  for (let r = 0; r < k; r++) {
+    const w = 4 + u() * 36;
+    const h = 4 + u() * 36;
+    const x1 = u() * (size - 1 - w);
+    const y1 = u() * (size - 1 - h);
+    b.set([r % n, x1, y1, x1 + w, y1 + h], 5 * r);
+  }
+  return b;
+}
+
+const S112 = [8, 64, 112, 112];
+const S56 = [8, 64, 56, 56];
+const SR = [2, 256, 50, 50];
+const SG = [32, 512, 7, 7];
+const BOXES = boxesFor(128, 2, 50, 7);
+
+/**
+ * The workloads: `id` is torch_pool.py's name; `make(pk)` returns { fwd } or { vjp } factories of
+ * poolkit calls on inputs it creates (and a `dispose`). `target`: the issue's bound on poolkit / PyTorch.
+ */
+const WORKLOADS = [
+  { id: "W1", label: "W1 max 2×2 s2, [8,64,112,112]", op: (pk, t) => pk.maxPool2d(t.x112, { kernelSize: 2, stride: 2 }) },
+  { id: "W2", label: "W2 max 3×3 s2 p1, [8,64,112,112]", op: (pk, t) => pk.maxPool2d(t.x112, { kernelSize: 3, stride: 2, padding: 1 }) },
+  { id: "W3", label: "W3 avg 3×3 s1 p1, [8,64,56,56]", op: (pk, t) => pk.avgPool2d(t.x56, { kernelSize: 3, stride: 1, padding: 1 }) },
+  { id: "LP", label: "LP p=2 3×3 s2, [8,64,56,56]", op: (pk, t) => pk.lpPool2d(t.x56, { normType: 2, kernelSize: 3, stride: 2 }) },
+  { id: "SoftPool", label: "SoftPool 2×2 s2, [8,64,56,56] (torch: avg_pool2d(x·eˣ)/avg_pool2d(eˣ))", op: (pk, t) => pk.softPool2d(t.x56, { kernelSize: 2 }), target: 0.5 },
+  { id: "LIP", label: "LIP 3×3 s2 p1, [8,64,56,56] (torch: avg_pool2d(x·eᴸ)/avg_pool2d(eᴸ))", op: (pk, t) => pk.localImportancePool2d(t.x56, t.l56, { kernelSize: 3, stride: 2, padding: 1 }), target: 0.5 },
+  { id: "RoIAlign", label: "RoIAlign 128 boxes, [2,256,50,50] → 7×7, sampling 2", op: (pk, t) => pk.roiAlign(t.xr, t.boxes, { outputSize: 7, samplingRatio: 2 }) },
+  { id: "adaptive-avg", label: "adaptive avg → 7×7, [8,64,56,56]", op: (pk, t) => pk.adaptiveAvgPool2d(t.x56, { outputSize: 7 }) },
+  { id: "adaptive-max", label: "adaptive max → 7×7, [8,64,56,56]", op: (pk, t) => pk.adaptiveMaxPool2d(t.x56, { outputSize: 7 }) },
+  { id: "global-avg", label: "global avg, [32,512,7,7]", op: (pk, t) => pk.globalAvgPool(t.xg) },
+  { id: "global-max", label: "global max, [32,512,7,7]", op: (pk, t) => pk.globalMaxPool(t.xg) },
+];
+/** Which workloads are also timed backward (every windowed backward: target ≤ 0.3× PyTorch). */
+const BACKWARD = new Set(["W1", "W2", "W3", "LP", "SoftPool", "LIP", "RoIAlign"]);
+
+class Torch {
+  static async start(log) {
+    if (!existsSync("/usr/bin/python3")) return { note: "PyTorch peer skipped: /usr/bin/python3 not found" };
+    const env = { ...process.env, OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1" };
+    const p = spawn("/usr/bin/python3", [resolve(here, "torch_pool.py")], { env, stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    p.stderr.on("data", (d) => (stderr += d));
+    const t = new Torch(p);
+    const hello = await t.next().catch(() => null);
+    if (!hello || !hello.ready) {
+      p.kill();
+      const why = stderr.trim().split("\n").pop() || "no answer";
+      return { note: `PyTorch peer skipped: torch is not importable by /usr/bin/python3 (${why})` };
+    }
+    t.info = hello;
+    log(`  PyTorch ${hello.torch} (torchvision ${hello.torchvision ?? "missing"}), ${hello.threads} thread`);
+    return { torch: t };
+  }
+  constructor(p) {
+    this.p = p;
+    this.lines = createInterface({ input: p.stdout })[Symbol.asyncIterator]();
+  }
+  async next() {
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error("torch_pool.py exited");
+    return JSON.parse(value);
+  }
+  async time(workload, mode, reps, warmup, extra = {}) {
+    this.p.stdin.write(JSON.stringify({ workload, mode, reps, warmup, ...extra }) + "\n");
+    const a = await this.next();
+    if (a.error) throw new Error(a.error);
+    return a.times;
+  }
+  stop() {
+    this.p.stdin.end();
+  }
+}
+
+/**
+ * Run every workload against PyTorch. `deps`: { poolkit, rounds, warmupMs, roundMs, log }. Returns
+ * { rows, notes, info } — rows: { id, label, mode, poolkitMs, torchMs, ratio, target, calls } — or
+ * { rows: [], notes: [why skipped] } when torch is missing.
+ */
+export async function runTorchPeer({ poolkit: pk, rounds = 7, warmupMs = 1000, roundMs = 150, log = console.error }) {
+  const notes = [];
+  const rows = [];
+  const started = await Torch.start(log);
+  if (!started.torch) return { rows, notes: [started.note], info: null };
+  const torch = started.torch;
+  const initialBackend = pk.getBackend();
+  try {
+    pk.setBackend("wasm-simd");
+  } catch (e) {
+    torch.stop();
+    return { rows, notes: [`PyTorch peer skipped: poolkit wasm-simd unavailable (${e.message})`], info: torch.info };
+  }
+  await nextTask(); // a fresh job: the inputs below are tensors made outside tidy (see src/tensor/alloc.ts)
+  const inputs = {
+    x112: pk.randn(S112, { seed: 1 }),
+    x56: pk.randn(S56, { seed: 1 }),
+    l56: pk.randn(S56, { seed: 2 }),
+    xr: pk.randn(SR, { seed: 3 }),
+    boxes: pk.tensor(BOXES, [128, 5], "float32"),
+    xg: pk.randn(SG, { seed: 4 }),
+  };
+  const boxesList = Array.from(BOXES, (v) => Math.fround(v));
+  for (const w of WORKLOADS) {
+    for (const mode of BACKWARD.has(w.id) ? ["fwd", "bwd"] : ["fwd"]) {
+      log(`  ${w.id} ${mode === "fwd" ? "forward" : "backward"} vs PyTorch …`);
+      await nextTask();
+      pk.setBackend("wasm-simd");
+      let vjp = null;
+      let dy = null;
+      let call;
+      try {
+        if (mode === "fwd") call = () => pk.tidy(() => void w.op(pk, inputs));
+        else {
+          // the forward once, outside the timing (its indices/intermediates are what backward reads)
+          vjp = w.id === "RoIAlign" ? pk.roiAlign.vjp(inputs.xr, inputs.boxes, { outputSize: 7, samplingRatio: 2 }) : opVjp(pk, w, inputs);
+          dy = pk.randn(vjp.output.shape, { seed: 9 });
+          call = () => pk.tidy(() => void vjp.backward(dy));
+        }
+        call();
+      } catch (e) {
+        notes.push(`${w.id} ${mode}: poolkit failed (${e.message.split("\n")[0]})`);
+        continue;
+      }
+      const extra = w.id === "RoIAlign" ? { boxes: boxesList } : {};
+      try {
+        // warm-up both (V8 optimises the glue in about a second; torch's first calls allocate)
+        const t0 = performance.now();
+        do call();
+        while (performance.now() - t0 < warmupMs);
+        const warm = await torch.time(w.id, mode, 2, 1, extra);
+        let torchLast = median(warm);
+        const pkTimes = [];
+        const torchTimes = [];
+        for (let r = 0; r < rounds; r++) {
+          const r0 = performance.now();
+          let n = 0;
+          do {
+            const s = performance.now();
+            call();
+            pkTimes.push(performance.now() - s);
+            n++;
+          } while (n < 3 || performance.now() - r0 < roundMs);
+          const reps = Math.max(1, Math.min(20, n, Math.round(roundMs / Math.max(torchLast, 0.01))));
+          const t = await torch.time(w.id, mode, reps, 0, extra);
+          torchTimes.push(...t);
+          torchLast = median(t);
+        }
+        const poolkitMs = median(pkTimes);
+        const torchMs = median(torchTimes);
+        rows.push({ id: w.id, label: w.label, mode, poolkitMs, torchMs, ratio: poolkitMs / torchMs, target: mode === "bwd" ? 0.3 : w.target ?? null, calls: [pkTimes.length, torchTimes.length] });
+      } catch (e) {
+        notes.push(`${w.id} ${mode}: PyTorch failed (${e.message.split("\n")[0]})`);
+      } finally {
+        if (vjp) {
+          disposeAll(vjp.output);
+          dy?.dispose();
+        }
+      }
+    }
+  }
+  for (const t of Object.values(inputs)) t.dispose();
+  torch.stop();
+  pk.setBackend(initialBackend);
+  return { rows, notes, info: torch.info };
+}
+
+function opVjp(pk, w, t) {
+  switch (w.id) {
+    case "W1":
+      return pk.maxPool2d.vjp(t.x112, { kernelSize: 2, stride: 2 });
+    case "W2":
+      return pk.maxPool2d.vjp(t.x112, { kernelSize: 3, stride: 2, padding: 1 });
+    case "W3":
+      return pk.avgPool2d.vjp(t.x56, { kernelSize: 3, stride: 1, padding: 1 });
+    case "LP":
+      return pk.lpPool2d.vjp(t.x56, { normType: 2, kernelSize: 3, stride: 2 });
+    case "SoftPool":
+      return pk.softPool2d.vjp(t.x56, { kernelSize: 2 });
+    case "LIP":
+      return pk.localImportancePool2d.vjp(t.x56, t.l56, { kernelSize: 3, stride: 2, padding: 1 });
+    default:
+      throw new Error(`no backward for ${w.id}`);
+  }
+}
+
+function disposeAll(v) {
+  if (v && typeof v.dispose === "function") v.dispose();
+  else if (v && typeof v === "object") for (const e of Object.values(v)) disposeAll(e);
+}
+
+/** Markdown table of the rows (ratio = poolkit / PyTorch; target: the issue's bound). */
+export function torchTable(rows, fmt) {
+  const head = ["workload", "pass", "poolkit wasm-simd ms", "PyTorch ms", "poolkit / PyTorch", "target", "met"];
+  const body = rows.map((r) => [
+    r.label,
+    r.mode === "fwd" ? "forward" : "backward",
+    fmt(r.poolkitMs),
+    fmt(r.torchMs),
+    `${r.ratio.toFixed(2)}×`,
+    r.target === null ? "—" : `≤ ${r.target}×`,
+    r.target === null ? "—" : r.ratio <= r.target ? "yes" : "no",
+  ]);
+  return [head, body];
+}

@@ -1,0 +1,132 @@
+"""PyTorch CPU peer for bench/torch-peer.mjs: the windowed workloads of the WebAssembly issue, one thread, float32.
+
+Runs as a server so that the benchmark can alternate rounds (poolkit, torch, poolkit, ...) and both see
+the same machine noise: each stdin line is a JSON request {"workload", "mode": "fwd"|"bwd", "reps",
+"warmup"} (RoIAlign's first request also carries "boxes": 128 rows [batch, x1, y1, x2, y2], the same
+boxes poolkit gets); each answer is one JSON line {"times": [ms, ...]}. The first line written is
+{"ready": true, "torch": version, "torchvision": version or null, "threads": n}.
+
+What is timed, per workload (the inputs are made once, before timing):
+- "fwd": the forward under torch.no_grad() (what inference runs: PyTorch's CPU max pooling then
+  computes no indices, poolkit's always does);
+- "bwd": the backward alone, torch.autograd.grad(y, inputs, dy, retain_graph=True) on a forward made
+  once outside the timing (as poolkit's `vjp(...).backward(dy)` on a vjp made once).
+Where PyTorch has no op, the composite its users write: SoftPool is avg_pool2d(x*exp(x)) / avg_pool2d(exp(x))
+(the SoftPool paper's formulation); LIP is avg_pool2d(x*exp(l)) / avg_pool2d(exp(l)) with the logit l given
+(the official LIP code's formula). Global pooling is adaptive_{avg,max}_pool2d(x, 1) (nn.AdaptiveAvgPool2d(1)).
+RoIAlign is torchvision.ops.roi_align (aligned=False, as poolkit's default).
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(1)
+torch.manual_seed(0)
+
+try:
+    import torchvision
+    from torchvision.ops import roi_align
+except Exception:  # torchvision is optional: RoIAlign is then skipped
+    torchvision = None
+    roi_align = None
+
+S112 = (8, 64, 112, 112)
+S56 = (8, 64, 56, 56)
+SR = (2, 256, 50, 50)
+SG = (32, 512, 7, 7)
+
+
+def r(shape):
+    return torch.randn(*shape, dtype=torch.float32)
+
+
+def make(name, req):
+    """(inputs, function of inputs) for a workload name (same shapes and options as bench/torch-peer.mjs)."""
+    if name == "W1":
+        return [r(S112)], lambda t: F.max_pool2d(t[0], 2, 2)
+    if name == "W2":
+        return [r(S112)], lambda t: F.max_pool2d(t[0], 3, 2, 1)
+    if name == "W3":
+        return [r(S56)], lambda t: F.avg_pool2d(t[0], 3, 1, 1, count_include_pad=True)
+    if name == "LP":
+        return [r(S56)], lambda t: F.lp_pool2d(t[0], 2.0, 3, stride=2)
+    if name == "SoftPool":
+        def soft(t):
+            e = torch.exp(t[0])
+            return F.avg_pool2d(t[0] * e, 2, 2) / F.avg_pool2d(e, 2, 2)
+        return [r(S56)], soft
+    if name == "LIP":
+        def lip(t):
+            e = torch.exp(t[1])
+            return F.avg_pool2d(t[0] * e, 3, 2, 1) / F.avg_pool2d(e, 3, 2, 1)
+        return [r(S56), r(S56)], lip
+    if name == "RoIAlign":
+        if roi_align is None:
+            raise RuntimeError("torchvision is not installed")
+        boxes = torch.tensor(req["boxes"], dtype=torch.float32).reshape(-1, 5)
+        return [r(SR)], lambda t: roi_align(t[0], boxes, output_size=7, spatial_scale=1.0, sampling_ratio=2, aligned=False)
+    if name == "adaptive-avg":
+        return [r(S56)], lambda t: F.adaptive_avg_pool2d(t[0], 7)
+    if name == "adaptive-max":
+        return [r(S56)], lambda t: F.adaptive_max_pool2d(t[0], 7)
+    if name == "global-avg":
+        return [r(SG)], lambda t: F.adaptive_avg_pool2d(t[0], 1)
+    if name == "global-max":
+        return [r(SG)], lambda t: F.adaptive_max_pool2d(t[0], 1)
+    raise ValueError(name)
+
+
+cache = {}
+
+
+def prepared(req):
+    """Inputs, forward, and (for "bwd") the graph and dy, made once per workload and mode."""
+    key = (req["workload"], req["mode"])
+    if key not in cache:
+        ins, fn = make(req["workload"], req)
+        if req["mode"] == "bwd":
+            for t in ins:
+                t.requires_grad_(True)
+            y = fn(ins)
+            dy = torch.randn_like(y)
+            cache[key] = (ins, fn, y, dy)
+        else:
+            cache[key] = (ins, fn, None, None)
+    return cache[key]
+
+
+def run(req):
+    ins, fn, y, dy = prepared(req)
+    times = []
+    for i in range(req["warmup"] + req["reps"]):
+        t0 = time.perf_counter()
+        if y is not None:
+            torch.autograd.grad(y, ins, dy, retain_graph=True)
+        else:
+            with torch.no_grad():
+                fn(ins)
+        dt = (time.perf_counter() - t0) * 1000
+        if i >= req["warmup"]:
+            times.append(dt)
+    return times
+
+
+def main():
+    tv = getattr(torchvision, "__version__", None) if torchvision is not None else None
+    print(json.dumps({"ready": True, "torch": torch.__version__, "torchvision": tv, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        req = json.loads(line)
+        try:
+            print(json.dumps({"times": run(req)}), flush=True)
+        except Exception as e:  # one workload failing must not end the peer
+            print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
