@@ -107,10 +107,41 @@ import { ldd, ldf, ldi, load4, stf, sti } from "./util";
 }
 
 /**
+ * The number of window rows of one output row when there are at most three (2-d pooling with kernel
+ * height ≤ 3, and 1-d pooling), so the block loops below run with fixed rows ({@link rowAt}) instead
+ * of nested row loops; 0 for more rows (the loops then walk them).
+ */
+// @ts-ignore: decorator
+@inline function rowCount(a0: i32, a1: i32, b0: i32, b1: i32): i32 {
+  const n = (a1 - a0) * (b1 - b0);
+  return n > 3 ? 0 : n;
+}
+
+/** Flat offset of the i-th window row (scan order: depth-major) of rows a0.., b0.. (nb per depth). */
+// @ts-ignore: decorator
+@inline function rowAt(i: i32, a0: i32, b0: i32, nb: i32, HW: i32, W: i32): i32 {
+  return (a0 + i / nb) * HW + (b0 + i % nb) * W;
+}
+
+/**
+ * One window row's tournament merged into the block's (bv, bi) — a later row replaces only where
+ * strictly greater, and its index is larger than every earlier row's, so `max_s(bi, m & ri)` picks
+ * it. Returns the new bv; the new bi is {@link mergeArg}'s.
+ */
+// @ts-ignore: decorator
+@inline function mergeMax(bv: v128, rv: v128): v128 {
+  return f32x4.pmax(bv, rv);
+}
+// @ts-ignore: decorator
+@inline function mergeArg(bv: v128, bi: v128, rv: v128, ri: v128): v128 {
+  return i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), ri));
+}
+
+/**
  * Fast SIMD max over the interior run [cLo, cHi) (cHi − cLo ≥ 4) for k ∈ {2, 3} taps per row and
  * column stride s ∈ {1, 2}, every step 1: per block of 4 outputs, each window row's tournament
- * (rowMax/rowArg), then the rows merged in scan order — a later row replaces only where strictly
- * greater, and its index is larger than every earlier row's, so `max_s(bi, m & ri)` picks it. Exact
+ * (rowMax/rowArg), then the rows merged in scan order ({@link mergeMax}). `nr` (a literal 1–3, or
+ * 0 for the general row walk) is the number of window rows. Exact
  * unless a tap is NaN (pmax and > ignore NaN); NaN is detected by adding every loaded value into
  * accumulators (NaN + anything = NaN; a false alarm from ∞ − ∞ only costs the exact re-run).
  * Returns true when the run saw a NaN: the caller re-runs it with {@link exactRun}.
@@ -118,11 +149,13 @@ import { ldd, ldf, ldi, load4, stf, sti } from "./util";
 // @ts-ignore: decorator
 @inline function fastRun(
   xp: usize, y: usize, idx: usize, oRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, H: i32, W: i32,
-  cS: usize, cLo: i32, cHi: i32, s: i32, k: i32,
+  cS: usize, cLo: i32, cHi: i32, s: i32, k: i32, nr: i32,
 ): bool {
   const HW = H * W;
   const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, s), 2, 2 * s), 3, 3 * s);
-  const first = a0 * HW + b0 * W;
+  const r0 = a0 * HW + b0 * W;
+  const r1 = nr >= 2 ? rowAt(1, a0, b0, b1 - b0, HW, W) : 0;
+  const r2 = nr >= 3 ? rowAt(2, a0, b0, b1 - b0, HW, W) : 0;
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
   let oc = cLo;
@@ -130,27 +163,48 @@ import { ldd, ldf, ldi, load4, stf, sti } from "./util";
   while (oc < cHi) {
     if (oc + 4 > cHi) oc = cHi - 4;
     c0 = ldi(cS, oc);
-    let q = first + c0;
+    let q = r0 + c0;
     let p = xp + ((<usize>q) << 2);
     let bv = rowMax(p, s, k);
     let bi = rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k);
     // NaN watch: the vectors loaded from x[p .. p + 4s) — every tap of the run but the last block's last k − s columns
     acc0 = f32x4.add(acc0, v128.load(p));
     if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
-    let ib0 = b0 + 1;
-    for (let ia = a0; ia < a1; ia++) {
-      for (let ib = ib0; ib < b1; ib++) {
-        q = ia * HW + ib * W + c0;
-        p = xp + ((<usize>q) << 2);
-        const rv = rowMax(p, s, k);
-        const ri = rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k);
-        acc0 = f32x4.add(acc0, v128.load(p));
-        if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
-        const m = f32x4.gt(rv, bv);
-        bv = f32x4.pmax(bv, rv);
-        bi = i32x4.max_s(bi, v128.and(m, ri));
+    if (nr >= 2) {
+      q = r1 + c0;
+      p = xp + ((<usize>q) << 2);
+      const rv = rowMax(p, s, k);
+      const ri = rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k);
+      acc0 = f32x4.add(acc0, v128.load(p));
+      if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
+      bi = mergeArg(bv, bi, rv, ri);
+      bv = mergeMax(bv, rv);
+    }
+    if (nr >= 3) {
+      q = r2 + c0;
+      p = xp + ((<usize>q) << 2);
+      const rv = rowMax(p, s, k);
+      const ri = rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k);
+      acc0 = f32x4.add(acc0, v128.load(p));
+      if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
+      bi = mergeArg(bv, bi, rv, ri);
+      bv = mergeMax(bv, rv);
+    }
+    if (nr == 0) {
+      let ib0 = b0 + 1;
+      for (let ia = a0; ia < a1; ia++) {
+        for (let ib = ib0; ib < b1; ib++) {
+          q = ia * HW + ib * W + c0;
+          p = xp + ((<usize>q) << 2);
+          const rv = rowMax(p, s, k);
+          const ri = rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k);
+          acc0 = f32x4.add(acc0, v128.load(p));
+          if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
+          bi = mergeArg(bv, bi, rv, ri);
+          bv = mergeMax(bv, rv);
+        }
+        ib0 = b0;
       }
-      ib0 = b0;
     }
     const o = oRow + oc;
     v128.store(y + ((<usize>o) << 2), bv);
@@ -169,6 +223,19 @@ import { ldd, ldf, ldi, load4, stf, sti } from "./util";
     }
   }
   return nan;
+}
+
+/** {@link fastRun} with the row count as a literal (1–3 fixed rows, else the row walk). */
+// @ts-ignore: decorator
+@inline function fastRows(
+  xp: usize, y: usize, idx: usize, oRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, H: i32, W: i32,
+  cS: usize, cLo: i32, cHi: i32, s: i32, k: i32,
+): bool {
+  const nr = rowCount(a0, a1, b0, b1);
+  if (nr == 3) return fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, k, 3);
+  if (nr == 2) return fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, k, 2);
+  if (nr == 1) return fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, k, 1);
+  return fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, k, 0);
 }
 
 /** Scalar max of one window (branch-free selects: on random data a branchy scan mispredicts). */
@@ -222,10 +289,10 @@ export function maxForward(
             for (let oc = 0; oc < cLo; oc++) maxOne(xp, y, idx, oRow + oc, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, H, W);
             // the common geometries with literal stride and width, so the inlined copies fold their tests
             let nan = false;
-            if (cStride == 2 && cK == 2) nan = fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, 2);
-            else if (cStride == 2 && cK == 3) nan = fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, 3);
-            else if (cStride == 1 && cK == 3) nan = fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, 3);
-            else if (cStride == 1 && cK == 2) nan = fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, 2);
+            if (cStride == 2 && cK == 2) nan = fastRows(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, 2);
+            else if (cStride == 2 && cK == 3) nan = fastRows(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, 3);
+            else if (cStride == 1 && cK == 3) nan = fastRows(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, 3);
+            else if (cStride == 1 && cK == 2) nan = fastRows(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, 2);
             else if (cStride == 1) exactRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, cK);
             else if (cStride == 2) exactRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, cK);
             else exactRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, cStride, cK);
@@ -256,16 +323,23 @@ export function maxBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPla
 }
 
 /**
- * Column sums of 4 neighbouring columns (x[row + c + l·s], lanes l) over the window's rows, each row
- * a step apart (rows of the interior path have step 1): the vertical half of the separable sum.
+ * Column sums of 4 neighbouring columns (x[row + c + l·s], lanes l) over the window's rows: the
+ * vertical half of the separable sum. `nr` (a literal 1–3) fixed rows at flat offsets r0, r1, r2, or
+ * 0 to walk the rows a0..a1 × b0..b1 (rows of the interior path have step 1).
  */
 // @ts-ignore: decorator
-@inline function colSums(xp: usize, c: i32, s: i32, a0: i32, a1: i32, b0: i32, b1: i32, HW: i32, W: i32): v128 {
-  let v = load4(xp, a0 * HW + b0 * W + c, s);
-  let ib0 = b0 + 1;
-  for (let ia = a0; ia < a1; ia++) {
-    for (let ib = ib0; ib < b1; ib++) v = f32x4.add(v, load4(xp, ia * HW + ib * W + c, s));
-    ib0 = b0;
+@inline function colSums(
+  xp: usize, c: i32, s: i32, nr: i32, r0: i32, r1: i32, r2: i32, a0: i32, a1: i32, b0: i32, b1: i32, HW: i32, W: i32,
+): v128 {
+  let v = load4(xp, r0 + c, s);
+  if (nr >= 2) v = f32x4.add(v, load4(xp, r1 + c, s));
+  if (nr >= 3) v = f32x4.add(v, load4(xp, r2 + c, s));
+  if (nr == 0) {
+    let ib0 = b0 + 1;
+    for (let ia = a0; ia < a1; ia++) {
+      for (let ib = ib0; ib < b1; ib++) v = f32x4.add(v, load4(xp, ia * HW + ib * W + c, s));
+      ib0 = b0;
+    }
   }
   return v;
 }
@@ -280,9 +354,14 @@ export function maxBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPla
 // @ts-ignore: decorator
 @inline function avgRun(
   xp: usize, y: usize, div: usize, oRow: i32, kRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, HW: i32, W: i32,
-  cS: usize, cLo: i32, cHi: i32, s: i32, k: i32,
+  cS: usize, cLo: i32, cHi: i32, s: i32, k: i32, nr: i32, rowConst: bool,
 ): void {
   const zero = f32x4.splat(0);
+  // the divisors of an interior run are normally one value (full windows): then one splat for the row
+  const dRow = f32x4.splat(<f32>ldd(div, kRow + cLo));
+  const r0 = a0 * HW + b0 * W;
+  const r1 = nr >= 2 ? rowAt(1, a0, b0, b1 - b0, HW, W) : 0;
+  const r2 = nr >= 3 ? rowAt(2, a0, b0, b1 - b0, HW, W) : 0;
   let oc = cLo;
   while (oc < cHi) {
     if (oc + 4 > cHi) oc = cHi - 4;
@@ -290,27 +369,43 @@ export function maxBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPla
     let sum: v128;
     if (s == 1 && k == 3) {
       // columns c0 .. c0+5: sums at c0 (lanes c0..c0+3) and c0+2 (c0+2..c0+5); the middle tap by a shuffle
-      const v0 = colSums(xp, c0, 1, a0, a1, b0, b1, HW, W);
-      const v2 = colSums(xp, c0 + 2, 1, a0, a1, b0, b1, HW, W);
+      const v0 = colSums(xp, c0, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      const v2 = colSums(xp, c0 + 2, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
       sum = f32x4.add(f32x4.add(v0, v128.shuffle<f32>(v0, v2, 1, 2, 3, 6)), v2);
     } else if (s == 1 && k == 2) {
-      sum = f32x4.add(colSums(xp, c0, 1, a0, a1, b0, b1, HW, W), colSums(xp, c0 + 1, 1, a0, a1, b0, b1, HW, W));
+      sum = f32x4.add(colSums(xp, c0, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W), colSums(xp, c0 + 1, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W));
     } else if (s == 2 && (k == 2 || k == 3)) {
       // columns c0 .. c0+7 (+ c0+8 for k = 3) summed once, then de-interleaved into the taps
-      const v0 = colSums(xp, c0, 1, a0, a1, b0, b1, HW, W);
-      const v4 = colSums(xp, c0 + 4, 1, a0, a1, b0, b1, HW, W);
+      const v0 = colSums(xp, c0, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      const v4 = colSums(xp, c0 + 4, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
       const t0 = v128.shuffle<f32>(v0, v4, 0, 2, 4, 6);
       sum = f32x4.add(t0, v128.shuffle<f32>(v0, v4, 1, 3, 5, 7));
-      if (k == 3) sum = f32x4.add(sum, v128.shuffle<f32>(t0, colSums(xp, c0 + 5, 1, a0, a1, b0, b1, HW, W), 1, 2, 3, 7));
+      if (k == 3) sum = f32x4.add(sum, v128.shuffle<f32>(t0, colSums(xp, c0 + 5, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W), 1, 2, 3, 7));
     } else {
-      sum = colSums(xp, c0, s, a0, a1, b0, b1, HW, W);
-      for (let t = 1; t < k; t++) sum = f32x4.add(sum, colSums(xp, c0 + t, s, a0, a1, b0, b1, HW, W));
+      sum = colSums(xp, c0, s, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      for (let t = 1; t < k; t++) sum = f32x4.add(sum, colSums(xp, c0 + t, s, nr, r0, r1, r2, a0, a1, b0, b1, HW, W));
     }
-    const dp = div + ((<usize>(kRow + oc)) << 3);
-    const d = v128.shuffle<f32>(f32x4.demote_f64x2_zero(v128.load(dp)), f32x4.demote_f64x2_zero(v128.load(dp, 16)), 0, 1, 4, 5);
+    let d = dRow;
+    if (!rowConst) {
+      const dp = div + ((<usize>(kRow + oc)) << 3);
+      d = v128.shuffle<f32>(f32x4.demote_f64x2_zero(v128.load(dp)), f32x4.demote_f64x2_zero(v128.load(dp, 16)), 0, 1, 4, 5);
+    }
     v128.store(y + ((<usize>(oRow + oc)) << 2), f32x4.div(f32x4.add(sum, zero), d));
     oc += 4;
   }
+}
+
+/** {@link avgRun} with the row count as a literal (1–3 fixed rows, else the row walk). */
+// @ts-ignore: decorator
+@inline function avgRows(
+  xp: usize, y: usize, div: usize, oRow: i32, kRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, HW: i32, W: i32,
+  cS: usize, cLo: i32, cHi: i32, s: i32, k: i32, rowConst: bool,
+): void {
+  const nr = rowCount(a0, a1, b0, b1);
+  if (nr == 3) avgRun(xp, y, div, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 3, rowConst);
+  else if (nr == 2) avgRun(xp, y, div, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 2, rowConst);
+  else if (nr == 1) avgRun(xp, y, div, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 1, rowConst);
+  else avgRun(xp, y, div, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 0, rowConst);
 }
 
 /** Scalar window sum / divisor: the same separable float32 sums (columns over rows, then left to right); an empty window gives 0. */
@@ -348,6 +443,20 @@ export function avgForward(
 ): void {
   const HW = H * W;
   const simd = ASC_FEATURE_SIMD && cHi - cLo >= 4;
+  // Whether every output row's interior divisors are one value (they are for full windows; the
+  // divisors are the same for every plane, so this is checked once per call).
+  let rowConst = true;
+  if (simd) {
+    for (let r = 0, n = nA * nB; r < n && rowConst; r++) {
+      const d0 = ldd(div, r * nC + cLo);
+      for (let oc = cLo + 1; oc < cHi; oc++) {
+        if (ldd(div, r * nC + oc) != d0) {
+          rowConst = false;
+          break;
+        }
+      }
+    }
+  }
   for (let p = 0; p < planes; p++) {
     const xp = x + ((<usize>p * <usize>inPlane) << 2);
     let o = p * outPlane;
@@ -363,13 +472,13 @@ export function avgForward(
           for (let oc = 0; oc < nC; oc++) stf(y, o + oc, 0);
         } else if (ASC_FEATURE_SIMD && simd) {
           for (let oc = 0; oc < cLo; oc++) avgOne(xp, y, o + oc, ldd(div, k + oc), a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
-          if (cStride == 1 && cK == 3) avgRun(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, 3);
-          else if (cStride == 2 && cK == 2) avgRun(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, 2);
-          else if (cStride == 2 && cK == 3) avgRun(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, 3);
-          else if (cStride == 1 && cK == 2) avgRun(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, 2);
-          else if (cStride == 1) avgRun(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, cK);
-          else if (cStride == 2) avgRun(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, cK);
-          else avgRun(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, cStride, cK);
+          if (cStride == 1 && cK == 3) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, 3, rowConst);
+          else if (cStride == 2 && cK == 2) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, 2, rowConst);
+          else if (cStride == 2 && cK == 3) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, 3, rowConst);
+          else if (cStride == 1 && cK == 2) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, 2, rowConst);
+          else if (cStride == 1) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, cK, rowConst);
+          else if (cStride == 2) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, cK, rowConst);
+          else avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, cStride, cK, rowConst);
           for (let oc = cHi; oc < nC; oc++) avgOne(xp, y, o + oc, ldd(div, k + oc), a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
         } else {
           for (let oc = 0; oc < nC; oc++) avgOne(xp, y, o + oc, ldd(div, k + oc), a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
