@@ -106,6 +106,14 @@ import { ldd, ldf, ldi, load4, stf, sti } from "./util";
   return i32x4.max_s(i01, v128.and(m2, i32x4.add(base, i32x4.splat(2))));
 }
 
+/** {@link exactRun} as one (not inlined) function for any stride: the NaN re-run and the geometries without a fast path. */
+function exactRunAny(
+  xp: usize, y: usize, idx: usize, oRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, H: i32, W: i32,
+  cS: usize, cLo: i32, cHi: i32, s: i32, cK: i32,
+): void {
+  exactRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, cK);
+}
+
 /**
  * The number of window rows of one output row when there are at most three (2-d pooling with kernel
  * height ≤ 3, and 1-d pooling), so the block loops below run with fixed rows ({@link rowAt}) instead
@@ -225,7 +233,7 @@ import { ldd, ldf, ldi, load4, stf, sti } from "./util";
   return nan;
 }
 
-/** {@link fastRun} with the row count as a literal (1–3 fixed rows, else the row walk). */
+/** {@link fastRun} with the row count as a literal (2 or 3 fixed rows, else the row walk). */
 // @ts-ignore: decorator
 @inline function fastRows(
   xp: usize, y: usize, idx: usize, oRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, H: i32, W: i32,
@@ -234,7 +242,6 @@ import { ldd, ldf, ldi, load4, stf, sti } from "./util";
   const nr = rowCount(a0, a1, b0, b1);
   if (nr == 3) return fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, k, 3);
   if (nr == 2) return fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, k, 2);
-  if (nr == 1) return fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, k, 1);
   return fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, k, 0);
 }
 
@@ -293,11 +300,9 @@ export function maxForward(
             else if (cStride == 2 && cK == 3) nan = fastRows(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, 3);
             else if (cStride == 1 && cK == 3) nan = fastRows(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, 3);
             else if (cStride == 1 && cK == 2) nan = fastRows(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, 2);
-            else if (cStride == 1) exactRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, cK);
-            else if (cStride == 2) exactRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, cK);
-            else exactRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, cStride, cK);
-            // a NaN among the taps: the exact scan again for this row (NaN propagates with the last NaN's index)
-            if (nan) exactRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, cStride, cK);
+            else nan = true;
+            // a NaN among the taps (or a geometry without a fast path): the exact scan for this row
+            if (nan) exactRunAny(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, cStride, cK);
             for (let oc = cHi; oc < nC; oc++) maxOne(xp, y, idx, oRow + oc, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, H, W);
             oRow += nC;
             continue;
@@ -395,7 +400,7 @@ export function maxBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPla
   }
 }
 
-/** {@link avgRun} with the row count as a literal (1–3 fixed rows, else the row walk). */
+/** {@link avgRun} with the row count as a literal (2 or 3 fixed rows, else the row walk). */
 // @ts-ignore: decorator
 @inline function avgRows(
   xp: usize, y: usize, div: usize, oRow: i32, kRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, HW: i32, W: i32,
@@ -404,7 +409,6 @@ export function maxBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPla
   const nr = rowCount(a0, a1, b0, b1);
   if (nr == 3) avgRun(xp, y, div, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 3, rowConst);
   else if (nr == 2) avgRun(xp, y, div, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 2, rowConst);
-  else if (nr == 1) avgRun(xp, y, div, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 1, rowConst);
   else avgRun(xp, y, div, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 0, rowConst);
 }
 
@@ -476,9 +480,7 @@ export function avgForward(
           else if (cStride == 2 && cK == 2) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, 2, rowConst);
           else if (cStride == 2 && cK == 3) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, 3, rowConst);
           else if (cStride == 1 && cK == 2) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, 2, rowConst);
-          else if (cStride == 1) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, cK, rowConst);
-          else if (cStride == 2) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, cK, rowConst);
-          else avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, cStride, cK, rowConst);
+          else avgRun(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, cStride, cK, 0, rowConst);
           for (let oc = cHi; oc < nC; oc++) avgOne(xp, y, o + oc, ldd(div, k + oc), a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
         } else {
           for (let oc = 0; oc < nC; oc++) avgOne(xp, y, o + oc, ldd(div, k + oc), a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
