@@ -5,57 +5,32 @@
 // v128 instruction and loads on engines without SIMD. No relaxed SIMD: results must not depend on
 // the CPU.
 //
-// Every kernel gives exactly what the TypeScript reference (src/kernels/window.ts) gives:
-// - max: the sequential PyTorch scan (replace when `v > best || v != v`, d/h/w order), so ties go
-//   to the first maximum, NaN propagates with the last NaN's index, and an empty window keeps
-//   (−∞, its first tap). The SIMD path runs that same scan in each of 4 lanes (4 neighbouring
-//   outputs), with compare masks and bitselect instead of branches: bit-identical values and indices.
-// - avg: window sums accumulated in float64 from +0 in scan order and divided in float64, then
-//   rounded once to float32 — what the reference does with JS numbers — so results are
-//   bit-identical too (SIMD: two f64x2 accumulators per 4 outputs).
-// - backward: the reference's loops, with float64 intermediate `g` for avg.
+// What each kernel gives relative to the TypeScript reference (src/kernels/window.ts):
+// - max: exactly its values and indices — the sequential PyTorch scan (replace when
+//   `v > best || v != v`, d/h/w order), so ties go to the first maximum, NaN propagates with the last
+//   NaN's index, and an empty window keeps (−∞, its first tap). The SIMD fast path computes 4
+//   neighbouring outputs per block with `f32x4.pmax` tournaments, exact whenever no tap is NaN, and
+//   re-runs the lane-wise scan (compare masks and bitselect) for an output row whose taps held a NaN.
+// - avg: float32 sums (separable: columns over the window's rows, then across the window) divided in
+//   float32 — within float32 accumulation error of the reference's float64 sums, not bit-identical.
+// - backward: the reference's loops, with float64 intermediate `g` for avg (bit-identical).
 //
 // Memory: imported (tensors live in it; the host allocator owns all of it above the first page).
 // Pointers are byte addresses; axes arrays are int32 (start, end per output position).
 
-// @ts-ignore: decorator
-@inline function ldf(p: usize, i: i32): f32 {
-  return load<f32>(p + ((<usize>i) << 2));
-}
-// @ts-ignore: decorator
-@inline function ldi(p: usize, i: i32): i32 {
-  return load<i32>(p + ((<usize>i) << 2));
-}
-// @ts-ignore: decorator
-@inline function stf(p: usize, i: i32, v: f32): void {
-  store<f32>(p + ((<usize>i) << 2), v);
-}
-// @ts-ignore: decorator
-@inline function sti(p: usize, i: i32, v: i32): void {
-  store<i32>(p + ((<usize>i) << 2), v);
-}
-
-// Four taps at element i, i + s, i + 2s, i + 3s of x (s = the output stride along the last axis).
-// @ts-ignore: decorator
-@inline function load4(x: usize, i: i32, s: i32): v128 {
-  const p = x + ((<usize>i) << 2);
-  if (s == 1) return v128.load(p);
-  if (s == 2) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6);
-  const q = (<usize>s) << 2;
-  let v = f32x4.splat(load<f32>(p));
-  v = f32x4.replace_lane(v, 1, load<f32>(p + q));
-  v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * q));
-  return f32x4.replace_lane(v, 3, load<f32>(p + 3 * q));
-}
+import { ldd, ldf, ldi, load4, stf, sti } from "./util";
 
 /**
- * SIMD max over the interior run [cLo, cHi) of one output row (cHi − cLo ≥ 4): blocks of 4 outputs,
- * the last block moved back to end at cHi (it recomputes a few outputs, with identical results), so
- * no output of the run is left to the scalar path. `s` is the column stride; the callers pass the
- * literals 1 and 2 so that, once inlined, the load's stride test folds away.
+ * Exact SIMD max over the interior run [cLo, cHi) of one output row (cHi − cLo ≥ 4): blocks of 4
+ * outputs, the last block moved back to end at cHi (it recomputes a few outputs, with identical
+ * results), so no output of the run is left to the scalar path. Each lane runs PyTorch's sequential
+ * scan (compare masks and bitselect instead of branches), so NaN, ties and −∞ come out as the
+ * reference has them. Used for geometries without a fast path and as the fast path's slow path
+ * (re-run for an output row whose taps held a NaN). `s` is the column stride; the callers pass
+ * literals where they can so that, once inlined, the load's stride test folds away.
  */
 // @ts-ignore: decorator
-@inline function maxRun(
+@inline function exactRun(
   xp: usize, y: usize, idx: usize, oRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, H: i32, W: i32,
   cS: usize, cLo: i32, cHi: i32, s: i32, cK: i32,
 ): void {
@@ -73,37 +48,12 @@
       for (let ib = b0; ib < b1; ib++) {
         const row = (ia * H + ib) * W + c0;
         const rowIdx = i32x4.add(i32x4.splat(row), lane);
-        // PyTorch's rule `v > best || isnan(v)` per lane; taps unrolled for windows 2 and 3 wide
-        const k0 = select<i32>(1, 0, row == first);
-        if (cK == 3 && k0 == 0) {
-          let v = load4(xp, row, s);
-          let m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+        // PyTorch's rule `v > best || isnan(v)` per lane
+        for (let k = select<i32>(1, 0, row == first); k < cK; k++) {
+          const v = load4(xp, row + k, s);
+          const m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
           best = v128.bitselect(v, best, m);
-          bi = v128.bitselect(rowIdx, bi, m);
-          v = load4(xp, row + 1, s);
-          m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
-          best = v128.bitselect(v, best, m);
-          bi = v128.bitselect(i32x4.add(rowIdx, i32x4.splat(1)), bi, m);
-          v = load4(xp, row + 2, s);
-          m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
-          best = v128.bitselect(v, best, m);
-          bi = v128.bitselect(i32x4.add(rowIdx, i32x4.splat(2)), bi, m);
-        } else if (cK == 2 && k0 == 0) {
-          let v = load4(xp, row, s);
-          let m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
-          best = v128.bitselect(v, best, m);
-          bi = v128.bitselect(rowIdx, bi, m);
-          v = load4(xp, row + 1, s);
-          m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
-          best = v128.bitselect(v, best, m);
-          bi = v128.bitselect(i32x4.add(rowIdx, i32x4.splat(1)), bi, m);
-        } else {
-          for (let k = k0; k < cK; k++) {
-            const v = load4(xp, row + k, s);
-            const m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
-            best = v128.bitselect(v, best, m);
-            bi = v128.bitselect(i32x4.add(rowIdx, i32x4.splat(k)), bi, m);
-          }
+          bi = v128.bitselect(i32x4.add(rowIdx, i32x4.splat(k)), bi, m);
         }
       }
     }
@@ -112,6 +62,187 @@
     v128.store(idx + ((<usize>o) << 2), bi);
     oc += 4;
   }
+}
+
+// The fast path's pieces for one window row of 4 neighbouring windows (k taps, `s` apart) whose
+// first taps start at p. Without NaN, PyTorch's scan over taps t0, t1, t2 (replace when strictly
+// greater) is the ordered tournament pmax(pmax(t0, t1), t2), whose winner moves right only on a
+// strict `>`: `f32x4.pmax(a, b)` is `a < b ? b : a` — one vmaxps, keeping the earlier tap on ties
+// (±0 and −∞ included). The index follows from the same comparisons.
+
+/** The k (2 or 3) taps' values for stride s (1 or 2): tap j of lane l is x[p + l·s + j]. */
+// @ts-ignore: decorator
+@inline function tap(p: usize, s: i32, j: i32): v128 {
+  if (s == 1) {
+    if (j == 0) return v128.load(p);
+    if (j == 1) return v128.load(p, 4);
+    return v128.load(p, 8);
+  }
+  // stride 2: de-interleave two vectors (x0..x7) into even and odd taps; tap 2 = even shifted by one with x8
+  if (j == 0) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6);
+  if (j == 1) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 1, 3, 5, 7);
+  return v128.shuffle<f32>(tap(p, 2, 0), v128.load(p, 20), 1, 2, 3, 7); // x2 x4 x6 | x8
+}
+
+/** The row's maximum (no NaN): pmax over its taps in order. */
+// @ts-ignore: decorator
+@inline function rowMax(p: usize, s: i32, k: i32): v128 {
+  const m01 = f32x4.pmax(tap(p, s, 0), tap(p, s, 1));
+  return k == 2 ? m01 : f32x4.pmax(m01, tap(p, s, 2));
+}
+
+/**
+ * The row's winning flat index (no NaN): `base` (the lanes' first taps) plus 1 where t1 > t0, and
+ * base + 2 where t2 > max(t0, t1). Comparison masks are −1/0, so `base − m` adds one; the third tap
+ * takes over through i32 max (base + 2 exceeds either earlier index).
+ */
+// @ts-ignore: decorator
+@inline function rowArg(p: usize, base: v128, s: i32, k: i32): v128 {
+  const t0 = tap(p, s, 0);
+  const t1 = tap(p, s, 1);
+  const i01 = i32x4.sub(base, f32x4.gt(t1, t0));
+  if (k == 2) return i01;
+  const m2 = f32x4.gt(tap(p, s, 2), f32x4.pmax(t0, t1));
+  return i32x4.max_s(i01, v128.and(m2, i32x4.add(base, i32x4.splat(2))));
+}
+
+/** {@link exactRun} as one (not inlined) function for any stride: the NaN re-run and the geometries without a fast path. */
+function exactRunAny(
+  xp: usize, y: usize, idx: usize, oRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, H: i32, W: i32,
+  cS: usize, cLo: i32, cHi: i32, s: i32, cK: i32,
+): void {
+  exactRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, cK);
+}
+
+/**
+ * The number of window rows of one output row when there are at most three (2-d pooling with kernel
+ * height ≤ 3, and 1-d pooling), so the block loops below run with fixed rows ({@link rowAt}) instead
+ * of nested row loops; 0 for more rows (the loops then walk them).
+ */
+// @ts-ignore: decorator
+@inline function rowCount(a0: i32, a1: i32, b0: i32, b1: i32): i32 {
+  const n = (a1 - a0) * (b1 - b0);
+  return n > 3 ? 0 : n;
+}
+
+/** Flat offset of the i-th window row (scan order: depth-major) of rows a0.., b0.. (nb per depth). */
+// @ts-ignore: decorator
+@inline function rowAt(i: i32, a0: i32, b0: i32, nb: i32, HW: i32, W: i32): i32 {
+  return (a0 + i / nb) * HW + (b0 + i % nb) * W;
+}
+
+/**
+ * One window row's tournament merged into the block's (bv, bi) — a later row replaces only where
+ * strictly greater, and its index is larger than every earlier row's, so `max_s(bi, m & ri)` picks
+ * it. Returns the new bv; the new bi is {@link mergeArg}'s.
+ */
+// @ts-ignore: decorator
+@inline function mergeMax(bv: v128, rv: v128): v128 {
+  return f32x4.pmax(bv, rv);
+}
+// @ts-ignore: decorator
+@inline function mergeArg(bv: v128, bi: v128, rv: v128, ri: v128): v128 {
+  return i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), ri));
+}
+
+/**
+ * Fast SIMD max over the interior run [cLo, cHi) (cHi − cLo ≥ 4) for k ∈ {2, 3} taps per row and
+ * column stride s ∈ {1, 2}, every step 1: per block of 4 outputs, each window row's tournament
+ * (rowMax/rowArg), then the rows merged in scan order ({@link mergeMax}). `nr` (a literal 1–3, or
+ * 0 for the general row walk) is the number of window rows. Exact
+ * unless a tap is NaN (pmax and > ignore NaN); NaN is detected by adding every loaded value into
+ * accumulators (NaN + anything = NaN; a false alarm from ∞ − ∞ only costs the exact re-run).
+ * Returns true when the run saw a NaN: the caller re-runs it with {@link exactRun}.
+ */
+// @ts-ignore: decorator
+@inline function fastRun(
+  xp: usize, y: usize, idx: usize, oRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, H: i32, W: i32,
+  cS: usize, cLo: i32, cHi: i32, s: i32, k: i32, nr: i32,
+): bool {
+  const HW = H * W;
+  const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, s), 2, 2 * s), 3, 3 * s);
+  const r0 = a0 * HW + b0 * W;
+  const r1 = nr >= 2 ? rowAt(1, a0, b0, b1 - b0, HW, W) : 0;
+  const r2 = nr >= 3 ? rowAt(2, a0, b0, b1 - b0, HW, W) : 0;
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  let oc = cLo;
+  let c0 = 0;
+  while (oc < cHi) {
+    if (oc + 4 > cHi) oc = cHi - 4;
+    c0 = ldi(cS, oc);
+    let q = r0 + c0;
+    let p = xp + ((<usize>q) << 2);
+    let bv = rowMax(p, s, k);
+    let bi = rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k);
+    // NaN watch: the vectors loaded from x[p .. p + 4s) — every tap of the run but the last block's last k − s columns
+    acc0 = f32x4.add(acc0, v128.load(p));
+    if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
+    if (nr >= 2) {
+      q = r1 + c0;
+      p = xp + ((<usize>q) << 2);
+      const rv = rowMax(p, s, k);
+      const ri = rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k);
+      acc0 = f32x4.add(acc0, v128.load(p));
+      if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
+      bi = mergeArg(bv, bi, rv, ri);
+      bv = mergeMax(bv, rv);
+    }
+    if (nr >= 3) {
+      q = r2 + c0;
+      p = xp + ((<usize>q) << 2);
+      const rv = rowMax(p, s, k);
+      const ri = rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k);
+      acc0 = f32x4.add(acc0, v128.load(p));
+      if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
+      bi = mergeArg(bv, bi, rv, ri);
+      bv = mergeMax(bv, rv);
+    }
+    if (nr == 0) {
+      let ib0 = b0 + 1;
+      for (let ia = a0; ia < a1; ia++) {
+        for (let ib = ib0; ib < b1; ib++) {
+          q = ia * HW + ib * W + c0;
+          p = xp + ((<usize>q) << 2);
+          const rv = rowMax(p, s, k);
+          const ri = rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k);
+          acc0 = f32x4.add(acc0, v128.load(p));
+          if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
+          bi = mergeArg(bv, bi, rv, ri);
+          bv = mergeMax(bv, rv);
+        }
+        ib0 = b0;
+      }
+    }
+    const o = oRow + oc;
+    v128.store(y + ((<usize>o) << 2), bv);
+    v128.store(idx + ((<usize>o) << 2), bi);
+    oc += 4;
+  }
+  let nan = v128.any_true(v128.or(f32x4.ne(acc0, acc0), f32x4.ne(acc1, acc1)));
+  // the last block's columns past x[c0 + 4s), which no load above added
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      for (let c = c0 + 4 * s; c < c0 + 3 * s + k; c++) {
+        const v = ldf(xp, row + c);
+        nan = nan || v != v;
+      }
+    }
+  }
+  return nan;
+}
+
+/** {@link fastRun} with the row count as a literal (2 or 3 fixed rows, else the row walk). */
+// @ts-ignore: decorator
+@inline function fastRows(
+  xp: usize, y: usize, idx: usize, oRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, H: i32, W: i32,
+  cS: usize, cLo: i32, cHi: i32, s: i32, k: i32,
+): bool {
+  const nr = rowCount(a0, a1, b0, b1);
+  if (nr == 3) return fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, k, 3);
+  if (nr == 2) return fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, k, 2);
+  return fastRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, k, 0);
 }
 
 /** Scalar max of one window (branch-free selects: on random data a branchy scan mispredicts). */
@@ -164,12 +295,14 @@ export function maxForward(
           if (simd) {
             for (let oc = 0; oc < cLo; oc++) maxOne(xp, y, idx, oRow + oc, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, H, W);
             // the common geometries with literal stride and width, so the inlined copies fold their tests
-            if (cStride == 2 && cK == 2) maxRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, 2);
-            else if (cStride == 2 && cK == 3) maxRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, 3);
-            else if (cStride == 1 && cK == 3) maxRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, 3);
-            else if (cStride == 1) maxRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, cK);
-            else if (cStride == 2) maxRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, cK);
-            else maxRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, cStride, cK);
+            let nan = false;
+            if (cStride == 2 && cK == 2) nan = fastRows(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, 2);
+            else if (cStride == 2 && cK == 3) nan = fastRows(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 2, 3);
+            else if (cStride == 1 && cK == 3) nan = fastRows(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, 3);
+            else if (cStride == 1 && cK == 2) nan = fastRows(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, 1, 2);
+            else nan = true;
+            // a NaN among the taps (or a geometry without a fast path): the exact scan for this row
+            if (nan) exactRunAny(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, cStride, cK);
             for (let oc = cHi; oc < nC; oc++) maxOne(xp, y, idx, oRow + oc, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, H, W);
             oRow += nC;
             continue;
@@ -195,8 +328,115 @@ export function maxBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPla
 }
 
 /**
- * y = (window sum) / divisor[k] (float64 divisors, one per output position in a plane); an empty
- * window gives 0. Same axes and interior columns as {@link maxForward}.
+ * Column sums of 4 neighbouring columns (x[row + c + l·s], lanes l) over the window's rows: the
+ * vertical half of the separable sum. `nr` (a literal 1–3) fixed rows at flat offsets r0, r1, r2, or
+ * 0 to walk the rows a0..a1 × b0..b1 (rows of the interior path have step 1).
+ */
+// @ts-ignore: decorator
+@inline function colSums(
+  xp: usize, c: i32, s: i32, nr: i32, r0: i32, r1: i32, r2: i32, a0: i32, a1: i32, b0: i32, b1: i32, HW: i32, W: i32,
+): v128 {
+  let v = load4(xp, r0 + c, s);
+  if (nr >= 2) v = f32x4.add(v, load4(xp, r1 + c, s));
+  if (nr >= 3) v = f32x4.add(v, load4(xp, r2 + c, s));
+  if (nr == 0) {
+    let ib0 = b0 + 1;
+    for (let ia = a0; ia < a1; ia++) {
+      for (let ib = ib0; ib < b1; ib++) v = f32x4.add(v, load4(xp, ia * HW + ib * W + c, s));
+      ib0 = b0;
+    }
+  }
+  return v;
+}
+
+/**
+ * SIMD window sums over the interior run [cLo, cHi) (cHi − cLo ≥ 4, every step 1), 4 outputs per
+ * block (the last block moved back to end at cHi), divided in float32 by the float32-rounded
+ * divisors: separable — column sums over the window's rows ({@link colSums}), then the k columns of
+ * each window added left to right, de-interleaved for stride 2. `+ 0` at the end turns an all-(−0)
+ * window's −0 into the +0 that the reference's sum from +0 gives.
+ */
+// @ts-ignore: decorator
+@inline function avgRun(
+  xp: usize, y: usize, div: usize, oRow: i32, kRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, HW: i32, W: i32,
+  cS: usize, cLo: i32, cHi: i32, s: i32, k: i32, nr: i32, rowConst: bool,
+): void {
+  const zero = f32x4.splat(0);
+  // the divisors of an interior run are normally one value (full windows): then one splat for the row
+  const dRow = f32x4.splat(<f32>ldd(div, kRow + cLo));
+  const r0 = a0 * HW + b0 * W;
+  const r1 = nr >= 2 ? rowAt(1, a0, b0, b1 - b0, HW, W) : 0;
+  const r2 = nr >= 3 ? rowAt(2, a0, b0, b1 - b0, HW, W) : 0;
+  let oc = cLo;
+  while (oc < cHi) {
+    if (oc + 4 > cHi) oc = cHi - 4;
+    const c0 = ldi(cS, oc);
+    let sum: v128;
+    if (s == 1 && k == 3) {
+      // columns c0 .. c0+5: sums at c0 (lanes c0..c0+3) and c0+2 (c0+2..c0+5); the middle tap by a shuffle
+      const v0 = colSums(xp, c0, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      const v2 = colSums(xp, c0 + 2, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      sum = f32x4.add(f32x4.add(v0, v128.shuffle<f32>(v0, v2, 1, 2, 3, 6)), v2);
+    } else if (s == 1 && k == 2) {
+      sum = f32x4.add(colSums(xp, c0, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W), colSums(xp, c0 + 1, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W));
+    } else if (s == 2 && (k == 2 || k == 3)) {
+      // columns c0 .. c0+7 (+ c0+8 for k = 3) summed once, then de-interleaved into the taps
+      const v0 = colSums(xp, c0, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      const v4 = colSums(xp, c0 + 4, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      const t0 = v128.shuffle<f32>(v0, v4, 0, 2, 4, 6);
+      sum = f32x4.add(t0, v128.shuffle<f32>(v0, v4, 1, 3, 5, 7));
+      if (k == 3) sum = f32x4.add(sum, v128.shuffle<f32>(t0, colSums(xp, c0 + 5, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W), 1, 2, 3, 7));
+    } else {
+      sum = colSums(xp, c0, s, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      for (let t = 1; t < k; t++) sum = f32x4.add(sum, colSums(xp, c0 + t, s, nr, r0, r1, r2, a0, a1, b0, b1, HW, W));
+    }
+    let d = dRow;
+    if (!rowConst) {
+      const dp = div + ((<usize>(kRow + oc)) << 3);
+      d = v128.shuffle<f32>(f32x4.demote_f64x2_zero(v128.load(dp)), f32x4.demote_f64x2_zero(v128.load(dp, 16)), 0, 1, 4, 5);
+    }
+    v128.store(y + ((<usize>(oRow + oc)) << 2), f32x4.div(f32x4.add(sum, zero), d));
+    oc += 4;
+  }
+}
+
+/** {@link avgRun} with the row count as a literal (2 or 3 fixed rows, else the row walk). */
+// @ts-ignore: decorator
+@inline function avgRows(
+  xp: usize, y: usize, div: usize, oRow: i32, kRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, HW: i32, W: i32,
+  cS: usize, cLo: i32, cHi: i32, s: i32, k: i32, rowConst: bool,
+): void {
+  const nr = rowCount(a0, a1, b0, b1);
+  if (nr == 3) avgRun(xp, y, div, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 3, rowConst);
+  else if (nr == 2) avgRun(xp, y, div, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 2, rowConst);
+  else avgRun(xp, y, div, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 0, rowConst);
+}
+
+/** Scalar window sum / divisor: the same separable float32 sums (columns over rows, then left to right); an empty window gives 0. */
+// @ts-ignore: decorator
+@inline function avgOne(
+  xp: usize, y: usize, o: i32, d: f64, a0: i32, a1: i32, sa: i32, b0: i32, b1: i32, sb: i32, c0: i32, c1: i32, sc: i32, HW: i32, W: i32,
+): void {
+  let sum: f32 = 0;
+  for (let ic = c0; ic < c1; ic += sc) {
+    let col: f32 = 0;
+    for (let ia = a0; ia < a1; ia += sa) {
+      for (let ib = b0; ib < b1; ib += sb) col += ldf(xp, ia * HW + ib * W + ic);
+    }
+    sum += col;
+  }
+  stf(y, o, c1 > c0 ? sum / <f32>d : 0);
+}
+
+/**
+ * y = (window sum) / divisor[k] (float64 divisors, one per output position in a plane, rounded to
+ * float32); an empty window gives 0. Same axes and interior columns as {@link maxForward}.
+ *
+ * Float32 throughout, as PyTorch's CPU kernel accumulates: not bit-identical to the TypeScript
+ * reference (float64 sums in scan order), but within float32 accumulation error of it — a window of
+ * n taps summed in any order differs from the exact sum by at most γ(n−1)·Σ|x| (γ(m) = m·u/(1 − m·u),
+ * u = 2⁻²⁴; Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., §4.2), and the float32
+ * divisor and division add two more roundings (test/backends/wasm-kernels.test.ts states the bound).
  */
 export function avgForward(
   x: usize, y: usize, div: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
@@ -205,6 +445,22 @@ export function avgForward(
   cS: usize, cE: usize, nC: i32, sc: i32,
   cLo: i32, cHi: i32, cStride: i32, cK: i32,
 ): void {
+  const HW = H * W;
+  const simd = ASC_FEATURE_SIMD && cHi - cLo >= 4;
+  // Whether every output row's interior divisors are one value (they are for full windows; the
+  // divisors are the same for every plane, so this is checked once per call).
+  let rowConst = true;
+  if (simd) {
+    for (let r = 0, n = nA * nB; r < n && rowConst; r++) {
+      const d0 = ldd(div, r * nC + cLo);
+      for (let oc = cLo + 1; oc < cHi; oc++) {
+        if (ldd(div, r * nC + oc) != d0) {
+          rowConst = false;
+          break;
+        }
+      }
+    }
+  }
   for (let p = 0; p < planes; p++) {
     const xp = x + ((<usize>p * <usize>inPlane) << 2);
     let o = p * outPlane;
@@ -215,51 +471,22 @@ export function avgForward(
       for (let ob = 0; ob < nB; ob++) {
         const b0 = ldi(bS, ob);
         const b1 = ldi(bE, ob);
-        let oc = 0;
-        while (oc < nC) {
-          if (ASC_FEATURE_SIMD) {
-            if (oc >= cLo && oc + 4 <= cHi && a1 > a0 && b1 > b0) {
-              const c0 = ldi(cS, oc);
-              let s0 = f64x2.splat(0);
-              let s1 = f64x2.splat(0);
-              for (let ia = a0; ia < a1; ia++) {
-                for (let ib = b0; ib < b1; ib++) {
-                  const row = (ia * H + ib) * W + c0;
-                  for (let t = 0; t < cK; t++) {
-                    const v = load4(xp, row + t, cStride);
-                    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
-                    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
-                  }
-                }
-              }
-              const dp = div + ((<usize>k) << 3);
-              const r0 = f32x4.demote_f64x2_zero(f64x2.div(s0, v128.load(dp)));
-              const r1 = f32x4.demote_f64x2_zero(f64x2.div(s1, v128.load(dp, 16)));
-              v128.store(y + ((<usize>o) << 2), v128.shuffle<f32>(r0, r1, 0, 1, 4, 5));
-              o += 4;
-              k += 4;
-              oc += 4;
-              continue;
-            }
-          }
-          const c0 = ldi(cS, oc);
-          const c1 = ldi(cE, oc);
-          let sum: f64 = 0;
-          let any = false;
-          for (let ia = a0; ia < a1; ia += sa) {
-            for (let ib = b0; ib < b1; ib += sb) {
-              const row = (ia * H + ib) * W;
-              for (let ic = c0; ic < c1; ic += sc) {
-                sum += <f64>ldf(xp, row + ic);
-                any = true;
-              }
-            }
-          }
-          stf(y, o, any ? <f32>(sum / load<f64>(div + ((<usize>k) << 3))) : 0);
-          o++;
-          k++;
-          oc++;
+        if (a1 <= a0 || b1 <= b0) {
+          // no row of the input: every window of this output row is empty
+          for (let oc = 0; oc < nC; oc++) stf(y, o + oc, 0);
+        } else if (ASC_FEATURE_SIMD && simd) {
+          for (let oc = 0; oc < cLo; oc++) avgOne(xp, y, o + oc, ldd(div, k + oc), a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
+          if (cStride == 1 && cK == 3) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, 3, rowConst);
+          else if (cStride == 2 && cK == 2) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, 2, rowConst);
+          else if (cStride == 2 && cK == 3) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, 3, rowConst);
+          else if (cStride == 1 && cK == 2) avgRows(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, 2, rowConst);
+          else avgRun(xp, y, div, o, k, a0, a1, b0, b1, HW, W, cS, cLo, cHi, cStride, cK, 0, rowConst);
+          for (let oc = cHi; oc < nC; oc++) avgOne(xp, y, o + oc, ldd(div, k + oc), a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
+        } else {
+          for (let oc = 0; oc < nC; oc++) avgOne(xp, y, o + oc, ldd(div, k + oc), a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
         }
+        o += nC;
+        k += nC;
       }
     }
   }

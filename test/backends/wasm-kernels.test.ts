@@ -1,10 +1,27 @@
 /**
- * The WebAssembly kernels (SIMD and scalar builds) against the TypeScript reference kernels: max
- * pooling values and indices bit-identical (NaN, ties, ±∞, −0, windows that miss the input), average
- * pooling bit-identical too (both sum in float64 in scan order and round once), and both backward
- * passes bit-identical — on the PyTorch fixture cases and on random shapes with sizes 1–113 (odd
- * sizes and 1×1 included), 1-d/2-d/3-d, random kernel/stride/padding/dilation/ceil/divisor options,
- * inputs in WebAssembly memory (pointer path) and in the JS heap (copy path).
+ * The WebAssembly kernels (SIMD and scalar builds) against the TypeScript reference kernels, on the
+ * PyTorch fixture cases and on random shapes with sizes 1–113 (odd sizes and 1×1 included),
+ * 1-d/2-d/3-d, random kernel/stride/padding/dilation/ceil/divisor options, inputs in WebAssembly
+ * memory (pointer path) and in the JS heap (copy path):
+ *
+ * - max pooling: values and indices bit-identical (NaN, ties, ±∞, −0, windows that miss the input),
+ *   including tie-heavy inputs drawn from {0, 1} and {−0, +0} and inputs with ±∞ and −0 but no NaN
+ *   (which stay on the SIMD fast path instead of its exact NaN re-run); gradients bit-identical.
+ * - average pooling: the wasm kernels sum in float32 (the reference in float64, in scan order), so
+ *   the outputs agree within float32 accumulation error. Bound, for an output y = S/d over a window
+ *   of n ≤ K taps (K = the largest window), u = 2⁻²⁴, γ(m) = m·u/(1 − m·u) (Higham, Accuracy and
+ *   Stability of Numerical Algorithms, 2nd ed., §3.1 and §4.2):
+ *     wasm: ŝ = the float32 sum in any order, |ŝ − S| ≤ γ(n−1)·Σ|x|; d̂ = fl32(d) = d(1 + δ₁);
+ *           ŷ = fl32(ŝ / d̂) = ŝ/d̂ · (1 + δ₂), |δᵢ| ≤ u, so |ŷ − S/d| ≤ (γ(n−1)(1 + γ(2)) + γ(2))·Σ|x|/|d|
+ *           ≤ γ(n+1)·Σ|x|/|d|;
+ *     reference: a float64 sum (error ≤ n·2⁻⁵³·Σ|x|, below γ(1)·Σ|x| for these n) divided in float64
+ *           and rounded once to float32, so |y_ref − S/d| ≤ γ(1)·Σ|x|/|d| + 2⁻²⁴·|y_ref|·(1 + u).
+ *   Hence |ŷ − y_ref| ≤ γ(n+2)·Σ|x|/|d| + 2⁻²³·|y_ref| (γ(j) + γ(k) ≤ γ(j+k)). Σ|x|/|d| is read from
+ *   a = the reference's average of |x| over the same windows: Σ|x|/|d| ≤ |a|·(1 + γ(2)), and
+ *   γ(n+2)·(1 + γ(2)) ≤ γ(n+4) (Higham's Lemma 3.3), so the test allows
+ *     |ŷ − y_ref| ≤ γ(K+4)·|a| + 2⁻²³·|y_ref|.
+ *   NaN must match NaN and ±∞ the same infinity (no float32 overflow at these magnitudes);
+ *   −0 and +0 count as equal. Gradients (the unchanged backward kernel) stay bit-identical.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
@@ -16,6 +33,7 @@ import { Generator } from "../../src/tensor/random.js";
 import { Tensor, tensor } from "../../src/tensor/tensor.js";
 import type { TypedArray } from "../../src/tensor/dtype.js";
 import { decodeNumbers, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { firstFarDifference } from "../helpers/wasm.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
@@ -43,13 +61,14 @@ interface Run {
   grads: TypedArray[];
 }
 
-/** Run op.vjp on backend `b` (inputs made on `inputsOn`), returning copies of outputs and gradients. */
-function run(b: BackendName, inputsOn: BackendName, name: string, xs: Float32Array, shape: number[], opts: object, dyValues: (n: number) => Float32Array): Run {
+/** Run op.vjp on backend `b` (inputs made on `inputsOn`), returning copies of outputs and gradients (none when `dyValues` is null). */
+function run(b: BackendName, inputsOn: BackendName, name: string, xs: Float32Array, shape: number[], opts: object, dyValues: ((n: number) => Float32Array) | null): Run {
   setBackend(inputsOn);
   const x = tensor(xs, shape, "float32");
   setBackend(b);
   const r = op(name).vjp(x, opts);
   const outs = r.output instanceof Tensor ? [r.output] : Object.values(r.output as Record<string, Tensor>);
+  if (dyValues === null) return { outputs: outs.map((t) => t.data.slice()), grads: [] };
   const primary = outs[0] as Tensor;
   setBackend(inputsOn);
   const dy = tensor(dyValues(primary.size), primary.shape, "float32");
@@ -58,10 +77,42 @@ function run(b: BackendName, inputsOn: BackendName, name: string, xs: Float32Arr
   return { outputs: outs.map((t) => t.data.slice()), grads: grads.map((t) => t.data.slice()) };
 }
 
-function compare(label: string, name: string, ref: Run, got: Run): void {
-  const sum = !/max/i.test(name);
-  ref.outputs.forEach((o, i) => expect(firstBitDifference(got.outputs[i] as TypedArray, o, sum), `${label}: output ${i}`).toBeNull());
+const U = 2 ** -24;
+const gamma = (m: number): number => (m * U) / (1 - m * U);
+
+/**
+ * Compare a backend's run with the reference run. Max-type: bits. Average: within the bound of the
+ * header, from `absRef` (the reference's outputs on |x|) and `taps` (the largest window's tap count).
+ */
+function compare(label: string, name: string, ref: Run, got: Run, avg?: { absRef: Run; taps: number }): void {
+  if (/max/i.test(name)) {
+    ref.outputs.forEach((o, i) => expect(firstBitDifference(got.outputs[i] as TypedArray, o, false), `${label}: output ${i}`).toBeNull());
+  } else {
+    if (avg === undefined) throw new Error("compare: average pooling needs the |x| reference");
+    const g = gamma(avg.taps + 4);
+    ref.outputs.forEach((o, i) => {
+      const abs = avg.absRef.outputs[i] as TypedArray;
+      expect(firstFarDifference(got.outputs[i] as TypedArray, o, (j) => g * Math.abs(abs[j] as number) + 2 ** -23 * Math.abs(o[j] as number)), `${label}: output ${i}`).toBeNull();
+    });
+  }
   ref.grads.forEach((g, i) => expect(firstBitDifference(got.grads[i] as TypedArray, g, true), `${label}: grad ${i}`).toBeNull());
+}
+
+/** The largest number of taps in one window: the kernel's volume (sliding) or the widest bins (adaptive: ⌈in/out⌉ + 1 per axis). */
+function maxTaps(name: string, shape: number[], opts: Record<string, unknown>): number {
+  const rank = Number(/(\d)d$/.exec(name)?.[1]);
+  if (!(rank >= 1 && rank <= 3)) throw new Error(`maxTaps: no rank in ${name}`);
+  const spatial = shape.slice(shape.length - rank);
+  const per = (v: unknown, i: number): number | null => (Array.isArray(v) ? (v[i] as number | null) : (v as number | null));
+  if (opts.kernelSize !== undefined) return spatial.reduce((a, s, i) => a * (per(opts.kernelSize, i) ?? s), 1);
+  return spatial.reduce((a, s, i) => a * (Math.ceil(s / (per(opts.outputSize, i) ?? s)) + 1), 1); // null: that axis keeps its size
+}
+
+/** The bound's inputs for an average-pooling case: the reference on |x| (forward only). */
+function avgBound(name: string, xs: Float32Array, shape: number[], opts: Record<string, unknown>): { absRef: Run; taps: number } | undefined {
+  if (/max/i.test(name)) return undefined;
+  const absRef = run("js", "js", name, xs.map((v) => Math.abs(v)), shape, opts, null);
+  return { absRef, taps: maxTaps(name, shape, opts) };
 }
 
 const WASM: BackendName[] = ["wasm-simd", "wasm"];
@@ -89,7 +140,7 @@ describe("fixture cases (PyTorch): wasm equals the TypeScript kernels bit for bi
           const xs = Float32Array.from(decodeNumbers(c.x.data));
           const dyv = (m: number) => Float32Array.from({ length: m }, (_, i) => ((i * 7919) % 13) - 6.5);
           const ref = run("js", "js", name, xs, c.x.shape, c.opts, dyv);
-          compare(`${c.op} ${JSON.stringify(c.opts)} [${c.x.shape}] ${b}`, name, ref, run(b, b, name, xs, c.x.shape, c.opts, dyv));
+          compare(`${c.op} ${JSON.stringify(c.opts)} [${c.x.shape}] ${b}`, name, ref, run(b, b, name, xs, c.x.shape, c.opts, dyv), avgBound(name, xs, c.x.shape, c.opts as Record<string, unknown>));
           n++;
         }
         expect(n).toBeGreaterThan(5);
@@ -166,7 +217,7 @@ describe("random shapes 1–113: wasm equals the TypeScript kernels bit for bit 
             continue; // an invalid option combination (the reference rejects it)
           }
           valid++;
-          compare(`${c.name} [${c.shape}] ${JSON.stringify(c.opts)} on ${b}`, c.name, ref, run(b, inputsOn, c.name, xs, c.shape, c.opts, dyv));
+          compare(`${c.name} [${c.shape}] ${JSON.stringify(c.opts)} on ${b}`, c.name, ref, run(b, inputsOn, c.name, xs, c.shape, c.opts, dyv), avgBound(c.name, xs, c.shape, c.opts));
         }
         expect(valid).toBe(60);
       });
@@ -184,10 +235,44 @@ describe("random shapes 1–113: wasm equals the TypeScript kernels bit for bit 
             const xs = values(g, 2 * h * w);
             const dyv = (m: number) => Float32Array.from({ length: m }, (_, i) => i % 5);
             const ref = run("js", "js", name, xs, [2, h, w], opts, dyv);
-            compare(`${name} [2,${h},${w}] ${JSON.stringify(opts)} ${b}`, name, ref, run(b, b, name, xs, [2, h, w], opts, dyv));
+            compare(`${name} [2,${h},${w}] ${JSON.stringify(opts)} ${b}`, name, ref, run(b, b, name, xs, [2, h, w], opts, dyv), avgBound(name, xs, [2, h, w], opts));
           }
         }
       }
     }
   });
+});
+
+describe("max pooling on the SIMD fast path's geometries (kernel 2 or 3, stride 1 or 2): ties and NaN-free specials, bit for bit", () => {
+  // Inputs without NaN (and without both infinities, whose sum is NaN) stay on the fast path
+  // (pmax tournaments); ties must still go to the first maximum in scan order, −0/+0 keep the first
+  // one's sign, and all-(−∞) windows keep their first tap.
+  const SETS: [string, number[]][] = [
+    ["{0, 1}", [0, 1]],
+    ["{−0, +0}", [-0, 0]],
+    ["{−∞, −0, +0, 1}", [-Infinity, -0, 0, 1]],
+    ["{+∞, −0, +0, −1}", [Infinity, -0, 0, -1]],
+    ["{−∞}", [-Infinity]],
+  ];
+  for (const b of WASM) {
+    for (const [label, set] of SETS) {
+      it(`${b}: inputs drawn from ${label}`, () => {
+        const g = new Generator(101 + set.length);
+        const int = (lo: number, hi: number) => lo + Math.floor(g.uniform() * (hi - lo + 1));
+        for (let n = 0; n < 30; n++) {
+          const rank = int(1, 3);
+          const spatial = Array.from({ length: rank }, (_, i) => (i === rank - 1 ? int(4, 113) : int(1, rank === 3 ? 9 : 40)));
+          const shape = [int(1, 2), int(1, 3), ...spatial];
+          const kernelSize = spatial.map((s) => Math.min(s, int(2, 3)));
+          const stride = kernelSize.map(() => int(1, 2));
+          const padding = kernelSize.map((k) => int(0, Math.floor(k / 2)));
+          const opts = { kernelSize, stride, padding, ceilMode: g.uniform() < 0.4 };
+          const name = `maxPool${rank}dWithIndices`;
+          const xs = Float32Array.from({ length: shape.reduce((a, s) => a * s, 1) }, () => set[Math.floor(g.uniform() * set.length)] as number);
+          const dyv = (m: number) => Float32Array.from({ length: m }, (_, i) => (i % 7) - 3);
+          compare(`${name} [${shape}] ${JSON.stringify(opts)} ${label} on ${b}`, name, run("js", "js", name, xs, shape, opts, dyv), run(b, b, name, xs, shape, opts, dyv));
+        }
+      });
+    }
+  }
 });

@@ -4,6 +4,13 @@
  * forward/backward, RoIPool forward/backward, stochastic pooling (evaluation) forward/backward, mixed
  * pooling's mix, fractional max pooling's forward — on the fixture cases and on random shapes with
  * sizes 1–113 (odd sizes and 1×1 included), inputs in WebAssembly memory and in the JS heap.
+ *
+ * Mixed pooling's outputs are the exception: y = λ·max + (1 − λ)·avg with λ ∈ {0, ½, 1}, and the wasm
+ * average sums in float32 (test/backends/wasm-kernels.test.ts derives its bound γ(K+4)·|a| + 2⁻²³·|avg|,
+ * K the window's tap count, a the reference's average of |x|, γ(m) = m·2⁻²⁴/(1 − m·2⁻²⁴)). Scaling by
+ * λ ≤ 1 only shrinks that, |avg| ≤ a, and the mix's own rounding can differ by one rounding per side,
+ * so mixed outputs are held to γ(K+6)·a + 2⁻²²·|y|; its gradients (max indices, λ, the average's
+ * backward) stay bit-identical.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
@@ -15,7 +22,8 @@ import { stochasticEvalForward } from "../../src/kernels/stochastic.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { decodeNumbers, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
-import { expectBits, int, runOn, values, WASM, type Input } from "../helpers/wasm.js";
+import { expectBits, firstBitDifference, firstFarDifference, int, runOn, U32, values, WASM, type Input } from "../helpers/wasm.js";
+import type { TypedArray } from "../../src/tensor/dtype.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
@@ -26,6 +34,24 @@ const vjp = (name: string): Vjp => (pk as unknown as Record<string, { vjp: Vjp }
 const f32 = (t: TensorJSON): Float32Array => Float32Array.from(decodeNumbers(t.data));
 const i32 = (t: TensorJSON): Int32Array => Int32Array.from(decodeNumbers(t.data));
 const dyOf = (m: number): Float32Array => Float32Array.from({ length: m }, (_, i) => (((i * 7919) % 13) - 6.5) / 4);
+
+/**
+ * Mixed pooling against the reference: outputs within the bound of the header (the average's float32
+ * sums), gradients bit for bit.
+ */
+function mixedClose(label: string, b: BackendName, inputsOn: BackendName, call: (t: Tensor[]) => ReturnType<Vjp>, x: Input, opts: Record<string, unknown>): void {
+  const got = runOn(b, inputsOn, call, [x], dyOf);
+  const ref = runOn("js", "js", call, [x], dyOf);
+  const geo = { kernelSize: opts.kernelSize, stride: opts.stride, padding: opts.padding ?? 0, ceilMode: opts.ceilMode ?? false, countIncludePad: opts.countIncludePad ?? true };
+  const abs = runOn("js", "js", (t) => vjp("avgPool2d")(t[0], geo), [{ data: (x.data as Float32Array).map((v) => Math.abs(v)), shape: x.shape }], null).outputs[0] as TypedArray;
+  const ks = opts.kernelSize as number | number[];
+  const K = Array.isArray(ks) ? (ks[0] as number) * (ks[1] as number) : ks * ks;
+  const g = ((K + 6) * U32) / (1 - (K + 6) * U32);
+  const y = ref.outputs[0] as TypedArray;
+  expect(firstFarDifference(got.outputs[0] as TypedArray, y, (j) => g * Math.abs(abs[j] as number) + 2 ** -22 * Math.abs(y[j] as number)), `${label} on ${b}: output`).toBeNull();
+  expect(got.grads.length, label).toBe(ref.grads.length);
+  ref.grads.forEach((gr, i) => expect(firstBitDifference(got.grads[i] as TypedArray, gr), `${label} on ${b}: grad ${i}`).toBeNull());
+}
 
 function same(label: string, b: BackendName, inputsOn: BackendName, call: (t: Tensor[]) => ReturnType<Vjp>, inputs: Input[], dy: (n: number) => Float32Array = dyOf): void {
   expectBits(`${label} on ${b}`, runOn(b, inputsOn, call, inputs, dy), runOn("js", "js", call, inputs, dy));
@@ -71,7 +97,7 @@ describe("fixture cases: wasm equals the TypeScript kernels bit for bit", () => 
           const l = lam === undefined ? undefined : tensor(lam.data.slice(), lam.shape, lam.dtype);
           return vjp("mixedPool2d")(t[0], l === undefined ? c.options : { ...c.options, lambdas: l });
         };
-        same(`mixedPool2d ${JSON.stringify(c.options)}`, b, b, call, [{ data: f32(c.x), shape: c.x.shape }]);
+        mixedClose(`mixedPool2d ${JSON.stringify(c.options)}`, b, b, call, { data: f32(c.x), shape: c.x.shape }, c.options);
       }
       expect(st.length + mx.length).toBeGreaterThan(10);
     });
@@ -137,7 +163,7 @@ describe("random shapes 1–113 (NaN, ±∞, −0, ties): wasm equals the TypeSc
             }
             case 3: {
               const opts = { kernelSize: k, stride, training: g.uniform() < 0.5, seed: t, granularity: (["channel", "layer"] as const)[int(g, 0, 1)] };
-              same(`mixedPool2d [${shape}] ${JSON.stringify(opts)}`, b, inputsOn, (ts) => vjp("mixedPool2d")(ts[0], opts), [{ data: xs, shape }]);
+              mixedClose(`mixedPool2d [${shape}] ${JSON.stringify(opts)}`, b, inputsOn, (ts) => vjp("mixedPool2d")(ts[0], opts), { data: xs, shape }, opts);
               break;
             }
             default: {
