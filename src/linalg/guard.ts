@@ -7,11 +7,11 @@ import { PoolkitRangeError } from "../errors.js";
 
 /**
  * Default `maxDim` of covariancePool (logm / sqrtm / newton-schulz) and grassmannPool. Measured with
- * bench/matrix.mjs on this project's 2-core machine (Node 20, one thread, TypeScript solver, the
- * machine shared with other jobs): one symmetric eigendecomposition took 0.2 s at D = 256, 0.8 s at
- * D = 512 and 8.7 s at D = 1024 (about 8× per doubling; 0.46 / 4.1 / 25 s under heavier load). So
- * 1024 bounds the work at seconds per image, while the D = 4096 that used to run for hours (minutes
- * now) needs an explicit `maxDim`.
+ * bench/matrix.mjs on this project's 2-core machine (Node 20, one thread, the machine shared with
+ * other jobs at load ~12): one symmetric eigendecomposition (blocked tridiagonalisation + divide and
+ * conquer, GEMMs in the wasm-simd matrix core) took 0.08 s at D = 256, 0.37 s at D = 512 and 1.9 s
+ * at D = 1024 (about 5× per doubling; 0.2 / 0.8 / 8.7 s with the earlier QL solver). So 1024 bounds
+ * the work at seconds per image, while larger D needs an explicit `maxDim`.
  */
 export const DEFAULT_MAX_DIM = 1024;
 

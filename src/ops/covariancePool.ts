@@ -256,8 +256,8 @@ function newtonSchulzBackward(st: ImageState, g: Float64Array, d: number, iterat
  * output and gradient under logm, sqrtm and newton-schulz.
  *
  * Cost per image: O(D²·H·W) for the covariance and O(D³) for the normalisation. The
- * eigendecomposition alone measured (bench/matrix.mjs, TypeScript, one thread of a shared 2-core
- * machine) 0.2 s at D = 256, 0.8 s at D = 512, 8.7 s at D = 1024 (about 8× per doubling of D); the
+ * eigendecomposition alone measured (bench/matrix.mjs, wasm-simd matrix core, one thread of a shared
+ * 2-core machine) 0.08 s at D = 256, 0.37 s at D = 512, 1.9 s at D = 1024 (about 5× per doubling); the
  * backward pass adds four D × D × D products. `maxDim` (default 1024) refuses larger D up front;
  * raise it with `{ maxDim }` when that cost is intended. Backward is exact: Daleckii–Krein divided differences for the
  * eigen paths (closed forms for log and √ that stay exact for equal or close eigenvalues), iSQRT's
