@@ -15,6 +15,12 @@
  * block by block, with a C not in linear memory updated through the staging block, one MC × NC block
  * at a time.
  *
+ * Threads: for each (NC panel, KC slice), once B is packed, C's rows are split among the worker pool's
+ * threads (src/backends/wasm/threads.ts) — each part runs gemmRows, packing its rows of op(A) into its
+ * own block of the arena — when the operands are on pointers and the panel's work pays for a split.
+ * Every C entry gets the same operations whichever thread computes it, so the results do not depend on
+ * the thread count (test/linalg/gemm-threads.test.ts).
+ *
  * Results are bit-identical to the TypeScript reference (`gemmReference`, `syrkReference` in
  * src/linalg/gemm.ts): the k-sum is split at the same multiples of GEMM_KC, each entry is a
  * sequential float64 sum (no FMA) added into C as C + α·sum, and a float32 C whose k spans several
@@ -71,11 +77,13 @@ const NC = 512;
  */
 const MAX_PARTS = 8;
 /**
- * Work (multiply-adds × 2) per thread below which a panel is not split: waking a worker and waiting
- * for it costs some tens of µs, about what ~1 MFLOP takes at this core's 10–18 GFLOP/s; measured with
- * bench/matrix.mjs --gemm (1 vs 2 threads) on the project's 2-core machine.
+ * Work (flops: 2 × multiply-adds) per thread below which a panel is not split. A forced split of
+ * GEMMs of n = 32–192 cost 3–30 µs more than one thread on the project's 2-core machine under load
+ * (the worker's wake-up and the wait for it; it never won there, the cores being busy), so a part
+ * must be worth ~200 µs of work at the SIMD core's ~20 GFLOP/s: ≥ 4 MFLOP, e.g. a 256 × 256 × 256
+ * GEMM's panels split, a 128³ one's do not.
  */
-const MIN_PART_FLOPS = 1 << 21;
+const MIN_PART_FLOPS = 1 << 22;
 const PACK_A = 0;
 const PACK_B = MAX_PARTS * MC * KC;
 const STAGE = PACK_B + KC * NC;
