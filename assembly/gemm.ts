@@ -25,8 +25,8 @@ export const GEMM_MR: i32 = 4;
 /** Columns of a register tile / of a packed B strip. */
 export const GEMM_NR: i32 = 4;
 
-// A partial tile's sums, written out entry by entry (first page: the host leaves it to the module).
-const tile = memory.data(GEMM_MR * GEMM_NR * 8, 16);
+// No static scratch: gemmMacro runs on several threads at once over one shared memory (the glue
+// splits C's rows among the pool's workers), so a partial tile is stored straight from its registers.
 
 // @ts-ignore: decorator
 @inline function ld<T>(p: usize, i: i32): f64 {
@@ -123,12 +123,22 @@ export function gemmPackB(src: usize, f32: i32, ld_: i32, trans: i32, p0: i32, k
   }
 }
 
-/** The partial tile in `tile` (rows × cols of MR × NR) added into C. */
+/** A partial row of a tile (its first `cols` ≤ NR entries, sums in v0 = lanes 0–1, v1 = lanes 2–3) added into C. */
 // @ts-ignore: decorator
-@inline function flushTile(c: usize, f32: i32, o: i32, ldc: i32, rows: i32, cols: i32, alpha: f64, fresh: i32): void {
-  for (let r = 0; r < rows; r++) {
-    for (let q = 0; q < cols; q++) addTo(c, f32, o + r * ldc + q, alpha, load<f64>(tile + ((<usize>(r * GEMM_NR + q)) << 3)), fresh);
-  }
+@inline function storePart(c: usize, f32: i32, o: i32, alpha: f64, v0: v128, v1: v128, cols: i32, fresh: i32): void {
+  addTo(c, f32, o, alpha, f64x2.extract_lane(v0, 0), fresh);
+  if (cols > 1) addTo(c, f32, o + 1, alpha, f64x2.extract_lane(v0, 1), fresh);
+  if (cols > 2) addTo(c, f32, o + 2, alpha, f64x2.extract_lane(v1, 0), fresh);
+  if (cols > 3) addTo(c, f32, o + 3, alpha, f64x2.extract_lane(v1, 1), fresh);
+}
+
+/** A scalar row of a tile (its first `cols` entries of s0…s3) added into C. */
+// @ts-ignore: decorator
+@inline function storePartScalar(c: usize, f32: i32, o: i32, alpha: f64, s0: f64, s1: f64, s2: f64, s3: f64, cols: i32, fresh: i32): void {
+  addTo(c, f32, o, alpha, s0, fresh);
+  if (cols > 1) addTo(c, f32, o + 1, alpha, s1, fresh);
+  if (cols > 2) addTo(c, f32, o + 2, alpha, s2, fresh);
+  if (cols > 3) addTo(c, f32, o + 3, alpha, s3, fresh);
 }
 
 // @ts-ignore: decorator
@@ -145,13 +155,6 @@ export function gemmPackB(src: usize, f32: i32, ld_: i32, trans: i32, p0: i32, k
     v128.store(p, f64x2.add(fresh ? zero : v128.load(p), f64x2.mul(al, v0)));
     v128.store(p, f64x2.add(fresh ? zero : v128.load(p, 16), f64x2.mul(al, v1)), 16);
   }
-}
-
-// @ts-ignore: decorator
-@inline function spill(v0: v128, v1: v128, r: i32): void {
-  const p = tile + ((<usize>(r * GEMM_NR)) << 3);
-  v128.store(p, v0);
-  v128.store(p, v1, 16);
 }
 
 /**
@@ -203,14 +206,14 @@ export function gemmMacro(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: 
           storeRow(c, cF32, o + 2 * ldc, alpha, c20, c21, fresh);
           storeRow(c, cF32, o + 3 * ldc, alpha, c30, c31, fresh);
         } else {
-          spill(c00, c01, 0);
-          spill(c10, c11, 1);
-          spill(c20, c21, 2);
-          spill(c30, c31, 3);
-          flushTile(c, cF32, o, ldc, rows, cols, alpha, fresh);
+          storePart(c, cF32, o, alpha, c00, c01, cols, fresh);
+          if (rows > 1) storePart(c, cF32, o + ldc, alpha, c10, c11, cols, fresh);
+          if (rows > 2) storePart(c, cF32, o + 2 * ldc, alpha, c20, c21, cols, fresh);
+          if (rows > 3) storePart(c, cF32, o + 3 * ldc, alpha, c30, c31, cols, fresh);
         }
       } else {
-        // Scalar build: one row of the tile at a time (4 sums in locals), the B strip read from L1.
+        // Scalar build: one row of the tile at a time (4 sums in locals), the B strip read from L1;
+        // rows past `rows` are summed too (their packed A is zero) but not stored.
         for (let r = 0; r < GEMM_MR; r++) {
           let s0: f64 = 0, s1: f64 = 0, s2: f64 = 0, s3: f64 = 0;
           let ap = aBase + ((<usize>r) << 3);
@@ -225,14 +228,32 @@ export function gemmMacro(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: 
             ap += GEMM_MR << 3;
             bp += GEMM_NR << 3;
           }
-          const t = tile + ((<usize>(r * GEMM_NR)) << 3);
-          store<f64>(t, s0);
-          store<f64>(t, s1, 8);
-          store<f64>(t, s2, 16);
-          store<f64>(t, s3, 24);
+          if (r < rows) storePartScalar(c, cF32, o + r * ldc, alpha, s0, s1, s2, s3, cols, fresh);
         }
-        flushTile(c, cF32, o, ldc, rows, cols, alpha, fresh);
       }
     }
+  }
+}
+
+/**
+ * Rows i0 … i1 of C's column panel j0 … j0+nb for one k-block: for each block of up to `mc` rows, pack
+ * op(A)'s block (gemmPackA into `pa`) and run gemmMacro on it with the packed B panel at `pb` (made by
+ * gemmPackB for the same p0, kb, j0, nb). `c` is C's address at row 0, column j0. `upper` (SYRK): row
+ * blocks wholly below the panel stop the loop, and tiles below the diagonal are skipped.
+ *
+ * One call is one thread's part of a panel: the glue splits C's rows among the pool's threads, each
+ * with its own `pa` (B's pack is shared, read-only), and every C entry gets the same operations
+ * whichever thread runs its rows — the results are those of one thread, bit for bit.
+ */
+export function gemmRows(
+  a: usize, aF32: i32, lda: i32, transA: i32, i0: i32, i1: i32, p0: i32, kb: i32, pa: usize, mc: i32,
+  nb: i32, alpha: f64, pb: usize, c: usize, ldc: i32, cF32: i32, j0: i32, upper: i32, fresh: i32,
+): void {
+  const cShift: usize = cF32 ? 2 : 3;
+  for (let i = i0; i < i1; i += mc) {
+    if (upper && i >= j0 + nb) break;
+    const mb = min(mc, i1 - i);
+    gemmPackA(a, aF32, lda, transA, i, mb, p0, kb, pa);
+    gemmMacro(mb, nb, kb, alpha, pa, pb, c + ((<usize>(i * ldc)) << cShift), ldc, cF32, upper ? j0 - i : 0x3fffffff, fresh);
   }
 }

@@ -533,4 +533,4 @@ export { softmaxForward, softmaxBackward, lpForward } from "./weighted";
 export { wideMaxForward, wideAvgForward } from "./adaptive";
 export { roiAlignForward, roiAlignBackward } from "./region";
 export { unpoolForward, unpoolBackward, roiPoolForward, roiPoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";
-export { gemmPackA, gemmPackB, gemmMacro } from "./gemm";
+export { gemmPackA, gemmPackB, gemmMacro, gemmRows } from "./gemm";

@@ -11,13 +11,16 @@
  *                                          [--eigen 256,512,1024]  (symEig timings; "" to skip)
  *                                          [--baseline path/to/other/dist/index.js]
  *                                          [--gemm 64,256,512]  (GFLOP/s of one float64 GEMM per backend; "" to skip)
+ *                                          [--threads 1,2]  (poolkit's thread counts, interleaved in each round)
  *
  * `--blas netlib` runs torch with LD_LIBRARY_PATH pointing at Debian's reference BLAS/LAPACK
  * (/usr/lib/x86_64-linux-gnu/{blas,lapack}) for that process only; `openblas` uses whatever
  * libblas.so.3 the system's alternatives select. Nothing global is changed.
  * `--baseline` times a second poolkit build (e.g. the previous commit's dist) in the same alternating
  * rounds (baseline, poolkit, torch, …), so before/after speed-ups see the same machine noise.
- * Writes <out>.json and <out>.md.
+ * `--threads`: the worker pool runs max(counts) threads and each timed call is limited to one count
+ * (setCallThreadLimit), counts alternating within each round — 1- and 2-thread times see the same
+ * noise; ratios are given per count. Writes <out>.json and <out>.md.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { availableParallelism, loadavg } from "node:os";
@@ -40,6 +43,17 @@ const out = resolve(opt("out", resolve(here, "results", "matrix")));
 const pk = await import(pathToFileURL(pkPath).href);
 const basePath = opt("baseline", "");
 const base = basePath ? await import(pathToFileURL(resolve(basePath)).href) : null;
+const threadCounts = opt("threads", "1,2").split(",").filter(Boolean).map(Number);
+const threadsMod = await import(pathToFileURL(resolve(dirname(pkPath), "backends", "wasm", "threads.js")).href);
+await pk.setThreads(Math.max(...threadCounts));
+const withThreads = (t, f) => {
+  threadsMod.setCallThreadLimit(t);
+  try {
+    return f();
+  } finally {
+    threadsMod.setCallThreadLimit(undefined);
+  }
+};
 const loadStart = loadavg()[0];
 let commit = "unknown";
 try {
@@ -180,7 +194,9 @@ const gemmSizes = opt("gemm", "64,256,512").split(",").filter(Boolean).map(Numbe
 const gemmRows = [];
 if (gemmSizes.length) {
   const { gemm } = await import(pathToFileURL(resolve(dirname(pkPath), "linalg", "gemm.js")).href);
-  const backends = ["wasm-simd", "wasm", "js"];
+  // wasm-simd at each thread count, then the scalar build and TypeScript on one thread
+  const configs = [...threadCounts.map((t) => ({ key: `wasm-simd ${t}t`, backend: "wasm-simd", t })), { key: "wasm", backend: "wasm", t: 1 }, { key: "js", backend: "js", t: 1 }];
+  const backends = configs.map((c) => c.key);
   const before = pk.getBackend();
   for (const n of gemmSizes) {
     const a = pk.randn([n, n], { seed: 1, dtype: "float64" }).data.slice();
@@ -188,17 +204,19 @@ if (gemmSizes.length) {
     const c = new Float64Array(n * n);
     const best = Object.fromEntries(backends.map((k) => [k, Infinity]));
     for (let r = 0; r < 3; r++) {
-      for (const k of backends) {
-        pk.setBackend(k);
+      for (const { key: k, backend, t } of configs) {
+        pk.setBackend(backend);
         const t0 = performance.now();
         let calls = 0;
         // the first round warms up (V8 and wasm tier-up), later rounds time
-        do {
-          const s = performance.now();
-          gemm(false, false, n, n, n, 1, a, 0, n, b, 0, n, 0, c, 0, n);
-          if (r > 0) best[k] = Math.min(best[k], performance.now() - s);
-          calls++;
-        } while (performance.now() - t0 < 600 || calls < 2);
+        withThreads(t, () => {
+          do {
+            const s = performance.now();
+            gemm(false, false, n, n, n, 1, a, 0, n, b, 0, n, 0, c, 0, n);
+            if (r > 0) best[k] = Math.min(best[k], performance.now() - s);
+            calls++;
+          } while (performance.now() - t0 < 600 || calls < 2);
+        });
       }
     }
     const row = { n, ...Object.fromEntries(backends.map((k) => [k, (2 * n ** 3) / best[k] / 1e6])) };
@@ -221,15 +239,18 @@ const results = [];
 for (const w of WORKLOADS) {
   for (const mode of ["fwd", "fwdbwd"]) {
     const pkTimes = [];
+    const byThreads = Object.fromEntries(threadCounts.map((t) => [t, []]));
     const baseTimes = [];
     const torchTimes = Object.fromEntries(Object.keys(peers).map((b) => [b, []]));
     for (let r = 0; r < rounds; r++) {
       if (base) baseTimes.push(...timePoolkit(w, mode, w.budget / rounds, r === 0, base));
-      pkTimes.push(...timePoolkit(w, mode, w.budget / rounds, r === 0));
+      for (const t of threadCounts) byThreads[t].push(...withThreads(t, () => timePoolkit(w, mode, w.budget / rounds, r === 0)));
+      pkTimes.push(...byThreads[threadCounts[0]].slice(pkTimes.length));
       const reps = Math.max(1, Math.min(20, pkTimes.length));
       for (const [b, t] of Object.entries(peers)) torchTimes[b].push(...(await t.time(w.name, mode, reps, r === 0 ? 1 : 0)));
     }
-    const row = { workload: w.name, label: w.label, mode, poolkitMs: median(pkTimes), poolkitCalls: pkTimes.length };
+    const row = { workload: w.name, label: w.label, mode, poolkitMs: median(pkTimes), poolkitCalls: pkTimes.length, threads: threadCounts[0] };
+    for (const t of threadCounts) row[`poolkit_${t}tMs`] = median(byThreads[t]);
     if (base) {
       row.baselineMs = median(baseTimes);
       row.baselineCalls = baseTimes.length;
@@ -237,36 +258,41 @@ for (const w of WORKLOADS) {
     for (const b of Object.keys(peers)) {
       row[`torch_${b}Ms`] = median(torchTimes[b]);
       row[`ratio_${b}`] = row.poolkitMs / row[`torch_${b}Ms`];
+      for (const t of threadCounts) row[`ratio_${b}_${t}t`] = row[`poolkit_${t}tMs`] / row[`torch_${b}Ms`];
     }
     results.push(row);
-    const peerText = Object.keys(peers).map((b) => `torch/${b} ${row[`torch_${b}Ms`].toFixed(1)} ms, ratio ${row[`ratio_${b}`].toFixed(2)}×`).join("; ");
+    const peerText = Object.keys(peers).map((b) => `torch/${b} ${row[`torch_${b}Ms`].toFixed(1)} ms, ratio ${threadCounts.map((t) => `${t}t ${row[`ratio_${b}_${t}t`].toFixed(2)}×`).join(" ")}`).join("; ");
+    const thText = threadCounts.map((t) => `${t}t ${row[`poolkit_${t}tMs`].toFixed(1)} ms`).join(", ");
     const baseText = base ? ` (baseline ${row.baselineMs.toFixed(1)} ms, ${(row.baselineMs / row.poolkitMs).toFixed(2)}× faster now)` : "";
-    console.log(`${w.label} ${mode}: poolkit ${row.poolkitMs.toFixed(1)} ms (${pkTimes.length} calls)${baseText}${peerText ? "; " + peerText : ""}`);
+    console.log(`${w.label} ${mode}: poolkit ${thText} (${pkTimes.length} calls at ${threadCounts[0]}t)${baseText}${peerText ? "; " + peerText : ""}`);
   }
 }
 for (const t of Object.values(peers)) t.stop();
 
 mkdirSync(dirname(out), { recursive: true });
-const meta = { date: new Date().toISOString(), node: process.version, poolkit: pkPath, baseline: basePath || null, commit, loadavg: [loadStart, loadavg()[0]], rounds, torch: Object.fromEntries(Object.entries(peers).map(([b, t]) => [b, t.info])) };
+const meta = { date: new Date().toISOString(), node: process.version, poolkit: pkPath, baseline: basePath || null, commit, loadavg: [loadStart, loadavg()[0]], rounds, threads: threadCounts, torch: Object.fromEntries(Object.entries(peers).map(([b, t]) => [b, t.info])) };
 writeFileSync(`${out}.json`, JSON.stringify({ meta, eigen: eigenRows, gemm: gemmRows, results }, null, 1) + "\n");
 const cols = Object.keys(peers);
 let md = `# Matrix workloads: poolkit vs PyTorch CPU (1 thread, float32)\n\n${meta.date}, Node ${meta.node}, poolkit ${commit}, ${rounds} alternating rounds, medians; ratio = poolkit / torch.\n`;
 md += `1-minute load average ${meta.loadavg[0].toFixed(1)} at the start, ${meta.loadavg[1].toFixed(1)} at the end (on ${availableParallelism()} cores).\n`;
 for (const b of cols) md += `torch ${peers[b].info.torch} with ${b}: ${peers[b].info.blas}\n`;
 if (base) md += `baseline: ${basePath} (timed in the same alternating rounds)\n`;
+md += `poolkit thread counts (alternating within each round): ${threadCounts.join(", ")}; the baseline and the first count's columns are at ${threadCounts[0]}.\n`;
 const bh = base ? " baseline ms | speed-up |" : "";
-md += `\n| workload | mode |${bh} poolkit ms |${cols.map((b) => ` torch (${b}) ms | ratio (${b}) |`).join("")}\n|---|---|${base ? "---|---|" : ""}---|${cols.map(() => "---|---|").join("")}\n`;
+const tc = threadCounts;
+md += `\n| workload | mode |${bh}${tc.map((t) => ` poolkit ${t}t ms |`).join("")}${cols.map((b) => ` torch (${b}) ms |${tc.map((t) => ` ratio ${t}t (${b}) |`).join("")}`).join("")}\n|---|---|${base ? "---|---|" : ""}${tc.map(() => "---|").join("")}${cols.map(() => "---|" + tc.map(() => "---|").join("")).join("")}\n`;
 for (const r of results) {
   const bc = base ? ` ${r.baselineMs.toFixed(1)} | ${(r.baselineMs / r.poolkitMs).toFixed(2)}× |` : "";
-  md += `| ${r.label} | ${r.mode === "fwd" ? "forward" : "forward+backward"} |${bc} ${r.poolkitMs.toFixed(1)} |${cols.map((b) => ` ${r[`torch_${b}Ms`].toFixed(1)} | ${r[`ratio_${b}`].toFixed(2)}× |`).join("")}\n`;
+  md += `| ${r.label} | ${r.mode === "fwd" ? "forward" : "forward+backward"} |${bc}${tc.map((t) => ` ${r[`poolkit_${t}tMs`].toFixed(1)} |`).join("")}${cols.map((b) => ` ${r[`torch_${b}Ms`].toFixed(1)} |${tc.map((t) => ` ${r[`ratio_${b}_${t}t`].toFixed(2)}× |`).join("")}`).join("")}\n`;
 }
 if (eigenRows.length) {
   md += `\nOne symmetric eigendecomposition (float64, Householder + implicit QL, TypeScript, one thread):\n\n| D | ms |\n|---|---|\n`;
   for (const e of eigenRows) md += `| ${e.n} | ${e.ms.toFixed(0)} |\n`;
 }
 if (gemmRows.length) {
-  md += `\nThe matrix core alone: C = A·B, float64 n × n operands on the JS heap, GFLOP/s of the best call (backends alternating):\n\n| n | wasm-simd | wasm (scalar) | js |\n|---|---|---|---|\n`;
-  for (const g of gemmRows) md += `| ${g.n} | ${g["wasm-simd"].toFixed(2)} | ${g.wasm.toFixed(2)} | ${g.js.toFixed(2)} |\n`;
+  const keys = Object.keys(gemmRows[0]).filter((k) => k !== "n");
+  md += `\nThe matrix core alone: C = A·B, float64 n × n operands on the JS heap, GFLOP/s of the best call (backends and thread counts alternating):\n\n| n |${keys.map((k) => ` ${k} |`).join("")}\n|---|${keys.map(() => "---|").join("")}\n`;
+  for (const g of gemmRows) md += `| ${g.n} |${keys.map((k) => ` ${g[k].toFixed(2)} |`).join("")}\n`;
 }
 writeFileSync(`${out}.md`, md);
 console.log(`wrote ${out}.json and ${out}.md`);

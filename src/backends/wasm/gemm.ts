@@ -15,6 +15,12 @@
  * block by block, with a C not in linear memory updated through the staging block, one MC × NC block
  * at a time.
  *
+ * Threads: for each (NC panel, KC slice), once B is packed, C's rows are split among the worker pool's
+ * threads (src/backends/wasm/threads.ts) — each part runs gemmRows, packing its rows of op(A) into its
+ * own block of the arena — when the operands are on pointers and the panel's work pays for a split.
+ * Every C entry gets the same operations whichever thread computes it, so the results do not depend on
+ * the thread count (test/linalg/gemm-threads.test.ts).
+ *
  * Results are bit-identical to the TypeScript reference (`gemmReference`, `syrkReference` in
  * src/linalg/gemm.ts): the k-sum is split at the same multiples of GEMM_KC, each entry is a
  * sequential float64 sum (no FMA) added into C as C + α·sum, and a float32 C whose k spans several
@@ -39,11 +45,16 @@ import { mirrorUpper, scaleC, type NumArray } from "../../linalg/gemm.js";
 import { PoolkitRangeError } from "../../errors.js";
 import type { LinearStorage } from "../linear.js";
 import type { WasmBackend } from "./index.js";
+import { callThreads } from "./threads.js";
 
 interface GemmExports {
   gemmPackA(src: number, f32: number, ld: number, trans: number, i0: number, mb: number, p0: number, kb: number, dst: number): void;
   gemmPackB(src: number, f32: number, ld: number, trans: number, p0: number, kb: number, j0: number, nb: number, dst: number): void;
   gemmMacro(mb: number, nb: number, kb: number, alpha: number, pa: number, pb: number, c: number, ldc: number, cF32: number, diag: number, fresh: number): void;
+  gemmRows(
+    a: number, aF32: number, lda: number, transA: number, i0: number, i1: number, p0: number, kb: number, pa: number, mc: number,
+    nb: number, alpha: number, pb: number, c: number, ldc: number, cF32: number, j0: number, upper: number, fresh: number,
+  ): void;
 }
 
 /** Register tile of assembly/gemm.ts (GEMM_MR × GEMM_NR); the JS packing must use the same layout. */
@@ -60,8 +71,21 @@ const KC = WASM_GEMM_KC;
 const MC = 96;
 /** Columns of op(B) per packed panel (a multiple of NR). */
 const NC = 512;
+/**
+ * Most threads one panel is split over (each needs its own packed-A block in the arena: 192 KiB each).
+ * Issue 9's target is 2 threads; 8 keeps larger machines busy without a per-call allocation.
+ */
+const MAX_PARTS = 8;
+/**
+ * Work (flops: 2 × multiply-adds) per thread below which a panel is not split. A forced split of
+ * GEMMs of n = 32–192 cost 3–30 µs more than one thread on the project's 2-core machine under load
+ * (the worker's wake-up and the wait for it; it never won there, the cores being busy), so a part
+ * must be worth ~200 µs of work at the SIMD core's ~20 GFLOP/s: ≥ 4 MFLOP, e.g. a 256 × 256 × 256
+ * GEMM's panels split, a 128³ one's do not.
+ */
+const MIN_PART_FLOPS = 1 << 22;
 const PACK_A = 0;
-const PACK_B = MC * KC;
+const PACK_B = MAX_PARTS * MC * KC;
 const STAGE = PACK_B + KC * NC;
 const COPY = STAGE + MC * NC;
 /** Bytes for operands copied in whole (8 MiB: float64 512 × 512 A, B and C, or one 1024 × 1024). */
@@ -123,6 +147,52 @@ function packBJs(trans: boolean, b: NumArray, off: number, ld: number, p0: numbe
       } else for (let p = 0; p < kb; p++) dst[base + p * NR + q] = b[off + (p0 + p) * ld + j] as number;
     }
   }
+}
+
+/**
+ * One k-block of one column panel (B's pack at `pb` made), A and C in linear memory: C's rows 0 … m
+ * (`c` = C's address at row 0, column j0) updated by gemmRows — split over the pool's threads when the
+ * panel's work pays for it. The split is by rows, at multiples of MR, balanced by work (SYRK's rows
+ * near the bottom reach fewer upper-triangle columns); each part packs its rows of op(A) into its own
+ * block of the arena and reads the shared packed B, and every C entry gets the same operations in the
+ * same order whichever thread runs it — so the results are one thread's, bit for bit.
+ */
+function rows(
+  b: WasmBackend, e: GemmExports, a: number, aF32: number, lda: number, transA: number, m: number, p0: number, kb: number,
+  pa: number, nb: number, alpha: number, pb: number, c: number, ldc: number, cF32: number, j0: number, upper: boolean, fresh: boolean,
+): void {
+  const end = upper ? Math.min(m, j0 + nb) : m;
+  const args = (i0: number, i1: number, part: number): number[] =>
+    [a, aF32, lda, transA, i0, i1, p0, kb, pa + part * MC * KC * 8, MC, nb, alpha, pb, c, ldc, cF32, j0, upper ? 1 : 0, fresh ? 1 : 0];
+  const pool = b.pool;
+  const { threads, force } = callThreads(pool);
+  // columns of the panel row i contributes to (SYRK: those on or right of the diagonal)
+  const width = (i: number): number => (upper ? Math.max(0, Math.min(nb, j0 + nb - i)) : nb);
+  const strips = Math.ceil(end / MR);
+  let parts = Math.min(threads, MAX_PARTS, strips);
+  if (!force && parts > 1) {
+    let work = 0;
+    for (let s = 0; s < strips; s++) work += Math.min(MR, end - s * MR) * width(s * MR);
+    parts = Math.min(parts, Math.floor((2 * work * kb) / MIN_PART_FLOPS));
+  }
+  if (parts < 2 || pool === null) {
+    e.gemmRows(...(args(0, end, 0) as Parameters<GemmExports["gemmRows"]>));
+    return;
+  }
+  // part boundaries at multiples of MR, each part about 1/parts of the work
+  let total = 0;
+  for (let s = 0; s < strips; s++) total += width(s * MR);
+  const cuts = [0];
+  let acc = 0;
+  for (let s = 0; s < strips && cuts.length < parts; s++) {
+    acc += width(s * MR);
+    if (acc >= (total * cuts.length) / parts) cuts.push(Math.min(end, (s + 1) * MR));
+  }
+  if (cuts[cuts.length - 1] !== end) cuts.push(end);
+  const all: number[][] = [];
+  for (let q = 0; q + 1 < cuts.length; q++) if ((cuts[q + 1] as number) > (cuts[q] as number)) all.push(args(cuts[q] as number, cuts[q + 1] as number, all.length));
+  const own = all[0] as Parameters<GemmExports["gemmRows"]>;
+  pool.run(e.gemmRows as (...x: number[]) => void, pool.id("gemmRows"), () => e.gemmRows(...own), all.slice(1));
 }
 
 /** C += α·op(A)·op(B) (after β·C) over backend `b`; `upper`: SYRK's upper-triangle tiles only. */
@@ -199,6 +269,10 @@ function run(
       const kb = Math.min(KC, k - p0);
       if (bP >= 0) e.gemmPackB(bP, bF32, ldb, transB ? 1 : 0, p0, kb, j0, nb, pb);
       else packBJs(transB, bm, bOff, ldb, p0, kb, j0, nb, ar, PACK_B);
+      if (aP >= 0 && cP >= 0) {
+        rows(b, e, aP, aF32, lda, transA ? 1 : 0, m, p0, kb, pa, nb, alpha, pb, cP + j0 * cBytes, tl, cF32, j0, upper, fresh && p0 === 0);
+        continue;
+      }
       for (let i0 = 0; i0 < m; i0 += MC) {
         const mb = Math.min(MC, m - i0);
         // SYRK: a row block entirely below this column block adds nothing to the upper triangle

@@ -657,3 +657,12 @@ export function splitCall(b: SplitTarget, name: string, args: number[], split: S
     for (const s of blocks) s.free();
   }
 }
+
+/**
+ * @internal Kernels that split their own work (the matrix core): the threads a call may use now — the
+ * pool's ready threads within the benchmark's {@link setCallThreadLimit} — and whether tests force
+ * every split ({@link setMinPartBytes}(0)).
+ */
+export function callThreads(pool: ThreadPool | null): { threads: number; force: boolean } {
+  return { threads: pool === null ? 1 : Math.min(pool.threads, callLimit), force: minPartBytes === 0 };
+}
