@@ -365,3 +365,92 @@ export function lpForward(
     }
   }
 }
+
+/**
+ * LP backward, first step (src/kernels/weighted.ts lpFinishBackward, the same float32 roundings): per
+ * output, gs = (((dy·(invP·u^(invP−1))·area)·sign(s)) masked where |s| ≤ 0)·sign(s), each product
+ * rounded to float32; invP = 0 gives gs = 0 before the area factor (pow_backward's exponent-0 rule).
+ * mode 2 (p = 2): u^(−½) is 1/√u in float64 for u > 0 (both correctly rounded, so within an ulp of
+ * pow's float64 value before the rounding to float32), SIMD 2 lanes at a time; other u and other p: pow.
+ * Elements are independent, so the threads may split the `n` outputs anywhere.
+ */
+export function lpFinishBackward(dy: usize, s: usize, u: usize, gs: usize, invP: f64, area: f64, mode: i32, n: i32): void {
+  let o = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (mode == 2) {
+      const one = f64x2.splat(1);
+      const half = f64x2.splat(0.5);
+      const ar = f32x4.splat(<f32>area);
+      const zero = f32x4.splat(0);
+      for (; o + 4 <= n; o += 4) {
+        const q = (<usize>o) << 2;
+        const uv = v128.load(u + q);
+        // lanes with u ≤ 0 or NaN take the scalar path below (rare: zero windows)
+        if (!i32x4.all_true(f32x4.gt(uv, zero))) {
+          for (let l = 0; l < 4; l++) stf(gs, o + l, finishOne(ldf(dy, o + l), ldf(s, o + l), ldf(u, o + l), invP, area, mode));
+          continue;
+        }
+        const r0 = f64x2.div(one, f64x2.sqrt(f64x2.promote_low_f32x4(uv)));
+        const r1 = f64x2.div(one, f64x2.sqrt(f64x2.promote_low_f32x4(v128.shuffle<f32>(uv, uv, 2, 3, 0, 1))));
+        let g = v128.shuffle<f32>(f32x4.demote_f64x2_zero(r0), f32x4.demote_f64x2_zero(r1), 0, 1, 4, 5);
+        // invP·pow rounded to float32: ½·g is exact in float32 unless g is subnormal; do it in float64 as the reference
+        const h0 = f64x2.mul(half, f64x2.promote_low_f32x4(g));
+        const h1 = f64x2.mul(half, f64x2.promote_low_f32x4(v128.shuffle<f32>(g, g, 2, 3, 0, 1)));
+        g = v128.shuffle<f32>(f32x4.demote_f64x2_zero(h0), f32x4.demote_f64x2_zero(h1), 0, 1, 4, 5);
+        g = f32x4.mul(v128.load(dy + q), g);
+        g = f32x4.mul(g, ar);
+        // u > 0 means s > 0 (u = s·area): sign 1, mask open, so gs = g·1·1
+        v128.store(gs + q, g);
+      }
+    }
+  }
+  for (; o < n; o++) stf(gs, o, finishOne(ldf(dy, o), ldf(s, o), ldf(u, o), invP, area, mode));
+}
+
+// @ts-ignore: decorator
+@inline function finishOne(d: f32, v: f32, uu: f32, invP: f64, area: f64, mode: i32): f32 {
+  const sg: f64 = v > 0 ? 1 : v < 0 ? -1 : 0;
+  let g: f32;
+  if (invP == 0) g = 0;
+  else {
+    g = mode == 2 && uu > 0 ? <f32>(1 / Math.sqrt(<f64>uu)) : <f32>cpow(<f64>uu, invP - 1);
+    g = <f32>(invP * <f64>g);
+    g = <f32>(<f64>d * <f64>g);
+  }
+  g = <f32>(<f64>g * area);
+  const gr = <f32>(<f64>g * sg);
+  const ga: f32 = Math.abs(<f64>v) <= 0 ? 0 : gr;
+  return <f32>(<f64>ga * sg);
+}
+
+/**
+ * LP backward, last step (src/kernels/weighted.ts lpPowBackward): dx = g·(p·x^(p−1)), each product
+ * rounded to float32. mode 2 (p = 2): x^1 = x, so dx = g·(2x) — 2x is exact, and a float32 product of
+ * float32 values rounds the same in float32 as via float64: SIMD. mode 1 (p = 1): x^0 = 1 (pow(NaN, 0)
+ * = 1 too), dx = g·1 = g. Other p: pow per element. Elements independent (threads split `n` anywhere).
+ */
+export function lpPowBackward(g: usize, x: usize, dx: usize, p: f64, mode: i32, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (mode == 2) {
+      const two = f32x4.splat(2);
+      for (; i + 4 <= n; i += 4) {
+        const q = (<usize>i) << 2;
+        v128.store(dx + q, f32x4.mul(v128.load(g + q), f32x4.mul(two, v128.load(x + q))));
+      }
+    } else if (mode == 1) {
+      for (; i + 4 <= n; i += 4) {
+        const q = (<usize>i) << 2;
+        v128.store(dx + q, f32x4.mul(v128.load(g + q), f32x4.splat(1)));
+      }
+    }
+  }
+  for (; i < n; i++) {
+    const xv = ldf(x, i);
+    let t: f32;
+    if (mode == 2) t = <f32>2 * xv;
+    else if (mode == 1) t = 1;
+    else t = <f32>(p * <f64>(<f32>cpow(<f64>xv, p - 1)));
+    stf(dx, i, ldf(g, i) * t);
+  }
+}

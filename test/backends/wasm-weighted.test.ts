@@ -19,15 +19,22 @@
  *   window's spread, not with |x| (large, nearly equal x keep x − y's precision: a case below).
  * - LP forward: bit-identical for p = 1 and p = 2 (the same float32 powers summed in float64 in scan
  *   order, a correctly rounded root); other p within 4u·|y| (AssemblyScript's and the engine's pow may
- *   differ in the last float64 bit before the rounding to float32); gradients then within 32·n·u·max|dx|
- *   (the unchanged backward kernels fed s and u that may differ by an ulp).
+ *   differ in the last float64 bit before the rounding to float32).
+ * - LP backward (wasm lpFinishBackward, avgWindows.backward, lpPowBackward): p = 1 and p = 2 compared
+ *   bit for bit. p = 1 and p = 2's last step use no pow (x^0 = 1; 2x exact, and a float32 product of
+ *   float32 values is the same rounded once or via float64). p = 2's u^(−½) is 1/√u in float64 (two
+ *   correctly rounded steps) where the reference has the engine's pow: the float64 values may differ
+ *   by an ulp, and the float32 results then differ only when u^(−½) lies within ~2 float64 ulps of a
+ *   float32 rounding boundary (chance ~2^−28 per output; none of 2·10^7 random float32 u differed in
+ *   V8): the fixed cases here are checked bit for bit. Other p: gradients within 32·n·u·max|dx| (s, u
+ *   and each pow may differ by an ulp before the float32 roundings, and ≤ n windows add into a tap).
  * Non-finite values must match exactly everywhere (NaN where the reference has NaN, the same infinity).
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend } from "../../src/backends/index.js";
 import { kernel } from "../../src/kernels/registry.js";
 import * as pk from "../../src/index.js";
-import { lpForward } from "../../src/kernels/weighted.js";
+import { lpFinishBackward, lpForward, lpPowBackward } from "../../src/kernels/weighted.js";
 import { softmaxWindowsBackward, softmaxWindowsForward } from "../../src/kernels/weighted.js";
 import { Generator } from "../../src/tensor/random.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
@@ -73,7 +80,11 @@ const taps = (k: number | number[], rank: number): number => (Array.isArray(k) ?
 describe("the wasm backends register the weighted-window kernels for float32 only", () => {
   it.each(WASM)("%s", (b) => {
     setBackend(b);
-    for (const [name, ref] of [["softmaxWindows.forward", softmaxWindowsForward], ["softmaxWindows.backward", softmaxWindowsBackward], ["lpPool.forward", lpForward]] as const) {
+    const refs = [
+      ["softmaxWindows.forward", softmaxWindowsForward], ["softmaxWindows.backward", softmaxWindowsBackward], ["lpPool.forward", lpForward],
+      ["lpPool.finishBackward", lpFinishBackward], ["lpPool.powBackward", lpPowBackward],
+    ] as const;
+    for (const [name, ref] of refs) {
       expect(kernel(name, "float32", ref), name).not.toBe(ref);
       expect(kernel(name, "float64", ref), name).toBe(ref);
     }
