@@ -185,12 +185,86 @@ export function softmaxForward(
   }
 }
 
+/** The plane's largest logit, NaN skipped (pmax keeps its first operand unless the second is larger). */
+function planeMax(lp: usize, inPlane: i32): f32 {
+  let M: f32 = -Infinity;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let m4 = f32x4.splat(-Infinity);
+    for (; i + 4 <= inPlane; i += 4) m4 = f32x4.pmax(m4, v128.load(lp + ((<usize>i) << 2)));
+    for (let l = 0; l < 4; l++) {
+      const v = l == 0 ? f32x4.extract_lane(m4, 0) : l == 1 ? f32x4.extract_lane(m4, 1) : l == 2 ? f32x4.extract_lane(m4, 2) : f32x4.extract_lane(m4, 3);
+      if (v > M) M = v;
+    }
+  }
+  for (; i < inPlane; i++) {
+    const v = ldf(lp, i);
+    if (v > M) M = v;
+  }
+  return M;
+}
+
+/**
+ * One window of {@link softmaxBackward} with the exponentials e^{L−m} of the window's own maximum m
+ * (written to scratch `ex`, one per tap) — the path for windows far below the plane's maximum and
+ * planes holding ±∞ or only NaN, the reference's own order. Returns nothing; accumulates into dx, dL.
+ */
+function windowBackward(
+  xp: usize, lp: usize, dxp: usize, dlp: usize, hasDL: i32, ex: usize, g: f64, HW: i32, W: i32,
+  a0: i32, a1: i32, b0: i32, b1: i32, c0: i32, c1: i32,
+): void {
+  let m: f32 = -Infinity;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      for (let ic = c0; ic < c1; ic++) m = max<f32>(m, ldf(lp, row + ic));
+    }
+  }
+  let s: f64 = 0;
+  let sx: f64 = 0;
+  let t = 0;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      for (let ic = c0; ic < c1; ic++) {
+        const e = expf32(ldf(lp, row + ic) - m);
+        stf(ex, t++, e);
+        s += <f64>e;
+        sx += <f64>e * <f64>ldf(xp, row + ic);
+      }
+    }
+  }
+  const yo = sx / s;
+  const gs = g / s;
+  t = 0;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      for (let ic = c0; ic < c1; ic++) {
+        const j = row + ic;
+        const gw = gs * <f64>ldf(ex, t++);
+        const xj = <f64>ldf(xp, j);
+        stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gw));
+        if (hasDL != 0) stf(dlp, j, <f32>(<f64>ldf(dlp, j) + gw * (xj - yo)));
+      }
+    }
+  }
+}
+
 /**
  * Backward of {@link softmaxForward}, window by window in the reference's order:
  * dx_i += dy·w_i, dL_i += dy·w_i·(x_i − y) (hasDL = 0: no logit gradient; dL may equal dx, SoftPool's
- * exact gradient, read after dx's update exactly as the reference does). The weights' exponentials are
- * {@link expf32} (kept in `ex`, one per tap, between the sum and the scatter) but the sums, y and
- * x_i − y are float64, so x_i − y keeps its precision when x is large and the window flat.
+ * exact gradient, read after dx's update exactly as the reference does).
+ *
+ * As in the forward pass, each plane is exponentiated once (SIMD where built), E = e^{L−M} relative to
+ * the plane's largest logit M, into scratch `ex` (inPlane floats, then room for one window's taps);
+ * each window then reads its E — the reference takes one exponential per tap per window, e^{L−m} with
+ * the window's maximum m, which is the same up to a common factor that cancels in w = E/Σ E. A window
+ * whose Σ E is below e^−8 or not finite (NaN inside), and every window of a plane whose M is ±∞, is
+ * done with its own maximum instead ({@link windowBackward}), the reference's way. The window's sums,
+ * y and x_i − y are float64, so x_i − y keeps its precision when x is large and the window flat; the
+ * exponentials (exp4 and expf32 are bit-identical per lane) make the SIMD and scalar builds agree bit
+ * for bit.
  */
 export function softmaxBackward(
   x: usize, L: usize, dy: usize, dx: usize, dL: usize, hasDL: i32, ex: usize,
@@ -198,12 +272,27 @@ export function softmaxBackward(
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
 ): void {
   const HW = H * W;
+  const E = ex;
+  const win = ex + ((<usize>inPlane) << 2);
   for (let p = 0; p < planes; p++) {
     const off = (<usize>p * <usize>inPlane) << 2;
     const xp = x + off;
     const lp = L + off;
     const dxp = dx + off;
     const dlp = dL + off;
+    const M = planeMax(lp, inPlane);
+    const planeOk = M > -Infinity && M < Infinity;
+    if (planeOk) {
+      let i = 0;
+      if (ASC_FEATURE_SIMD) {
+        const m4 = f32x4.splat(M);
+        for (; i + 4 <= inPlane; i += 4) {
+          const q = (<usize>i) << 2;
+          v128.store(E + q, exp4(f32x4.sub(v128.load(lp + q), m4)));
+        }
+      }
+      for (; i < inPlane; i++) stf(E, i, expf32(ldf(lp, i) - M));
+    }
     let o = p * outPlane;
     for (let oa = 0; oa < nA; oa++) {
       const a0 = ldi(aS, oa);
@@ -216,42 +305,41 @@ export function softmaxBackward(
           const c1 = ldi(cE, oc);
           const g = <f64>ldf(dy, o);
           o++;
-          let m: f32 = -Infinity;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const row = ia * HW + ib * W;
-              for (let ic = c0; ic < c1; ic++) m = max<f32>(m, ldf(lp, row + ic));
-            }
-          }
-          let s: f64 = 0;
-          let sx: f64 = 0;
-          let t = 0;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const row = ia * HW + ib * W;
-              for (let ic = c0; ic < c1; ic++) {
-                const e = expf32(ldf(lp, row + ic) - m);
-                stf(ex, t++, e);
-                s += <f64>e;
-                sx += <f64>e * <f64>ldf(xp, row + ic);
+          if (planeOk) {
+            let s: f64 = 0;
+            let sx: f64 = 0;
+            for (let ia = a0; ia < a1; ia++) {
+              for (let ib = b0; ib < b1; ib++) {
+                const row = ia * HW + ib * W;
+                for (let ic = c0; ic < c1; ic++) {
+                  const e = <f64>ldf(E, row + ic);
+                  s += e;
+                  sx += e * <f64>ldf(xp, row + ic);
+                }
               }
             }
-          }
-          const yo = sx / s;
-          const gs = g / s;
-          t = 0;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const row = ia * HW + ib * W;
-              for (let ic = c0; ic < c1; ic++) {
-                const j = row + ic;
-                const gw = gs * <f64>ldf(ex, t++);
-                const xj = <f64>ldf(xp, j);
-                stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gw));
-                if (hasDL != 0) stf(dlp, j, <f32>(<f64>ldf(dlp, j) + gw * (xj - yo)));
+            if (s >= <f64>SUM_MIN && s < Infinity) {
+              const yo = sx / s;
+              const gs = g / s;
+              for (let ia = a0; ia < a1; ia++) {
+                for (let ib = b0; ib < b1; ib++) {
+                  const row = ia * HW + ib * W;
+                  if (hasDL != 0) {
+                    for (let j = row + c0; j < row + c1; j++) {
+                      const gw = gs * <f64>ldf(E, j);
+                      const xj = <f64>ldf(xp, j);
+                      stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gw));
+                      stf(dlp, j, <f32>(<f64>ldf(dlp, j) + gw * (xj - yo)));
+                    }
+                  } else {
+                    for (let j = row + c0; j < row + c1; j++) stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gs * <f64>ldf(E, j)));
+                  }
+                }
               }
+              continue;
             }
           }
+          windowBackward(xp, lp, dxp, dlp, hasDL, win, g, HW, W, a0, a1, b0, b1, c0, c1);
         }
       }
     }

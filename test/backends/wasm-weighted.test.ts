@@ -14,7 +14,9 @@
  *   max|x − y| ≤ 2·max|x|. The float32 sums of n terms (Σe and Σe·x) add ≤ 2n·u·max|x|, the product
  *   e·x and the division 2u·max|x|: in all ≤ (47 + 4 ln n + 2n)·u·max|x| < (8n + 64)·u·max|x|.
  * - softmax backward, |Δ| ≤ 16·n²·u·max|dy|·(1 + 2·spread) with spread = max x − min x: each of the
- *   ≤ n windows covering a tap adds dy·w (weights off by the forward's relative error) and dy·w·(x − y),
+ *   ≤ n windows covering a tap adds dy·w (weights off by the forward's relative error: the kernel too
+ *   takes each plane's exponentials once, relative to the plane's maximum, with the same e^−8 fallback
+ *   to the window's own maximum, so w's relative error is ≤ (13 + ln n)·u ≤ 16n·u) and dy·w·(x − y),
  *   where the kernel computes y and x − y in float64 from those weights, so y's error scales with the
  *   window's spread, not with |x| (large, nearly equal x keep x − y's precision: a case below).
  * - LP forward: bit-identical for p = 1 and p = 2 (the same float32 powers summed in float64 in scan
@@ -277,6 +279,34 @@ describe("random shapes 1–113 (NaN, ±∞, −0, ties): wasm within the stated
 });
 
 describe("the SIMD and scalar builds give the same softmax-window outputs bit for bit (one order of float32 operations)", () => {
+  it("and the same gradients (SoftPool exact/official, LIP; the plane's exponentials exp4/expf32 agree per lane), NaN/±∞ included", () => {
+    const g = new Generator(78);
+    for (let i = 0; i < 30; i++) {
+      const lip = i % 3 === 2;
+      const c = slidingCase(g, lip ? 2 : 3);
+      const rank = lip ? 2 : c.rank;
+      const shape = lip && c.rank === 1 ? [c.shape[0] as number, c.shape[1] as number, int(g, 1, 20), c.shape[2] as number] : c.shape;
+      const kernelSize = lip && c.rank === 1 ? [Math.min(int(g, 1, 3), shape[2] as number), ...c.kernelSize] : c.kernelSize;
+      const stride = lip && c.rank === 1 ? [int(g, 1, 3), ...c.stride] : c.stride;
+      const padding = kernelSize.map((k) => int(g, 0, Math.floor(k / 2)));
+      const size = shape.reduce((a, v) => a * v, 1);
+      const xs = values(g, size, i % 2 === 0);
+      const dyv = (m: number) => values(new Generator(m), m, false);
+      const label = `${lip ? "LIP" : `softPool${rank}d`} [${shape}] k${kernelSize} s${stride} p${padding}`;
+      let call: (t: Tensor[]) => ReturnType<Vjp>;
+      const inputs: Input[] = [{ data: xs, shape }];
+      if (lip) {
+        inputs.push({ data: values(g, size, i % 4 === 2), shape });
+        call = (t) => vjp("localImportancePool2d")(t[0], t[1], { kernelSize, stride, padding });
+      } else {
+        const opts = { kernelSize, stride, padding, gradMode: i % 4 === 1 ? "official" : "exact" };
+        call = (t) => vjp(`softPool${rank}d`)(t[0], opts);
+      }
+      const simd = runOn("wasm-simd", "wasm-simd", call, inputs, dyv);
+      expect(simd.grads.length).toBe(lip ? 2 : 1);
+      expectBits(label, simd, runOn("wasm", "wasm", call, inputs, dyv));
+    }
+  });
   it("SoftPool 1-d/2-d/3-d and LIP, random shapes, NaN/±∞ included", () => {
     const g = new Generator(77);
     for (let i = 0; i < 30; i++) {

@@ -46,6 +46,11 @@ function maxTaps(axes: Axes3): number {
   return n;
 }
 
+/** Floats of softmaxBackward's scratch: a plane's exponentials and one window's. */
+function sizesScratch(axes: Axes3, taps: number): number {
+  return axes[0].inSize * axes[1].inSize * axes[2].inSize + taps;
+}
+
 const NAMES = ["softmaxWindows.forward", "softmaxWindows.backward", "lpPool.forward", "lpPool.finishBackward", "lpPool.powBackward"] as const;
 
 /** Register the weighted-window kernels of backend `b` for float32. */
@@ -83,7 +88,8 @@ export function registerWeighted(b: WasmBackend): void {
       // dL may be dx itself (SoftPool's exact gradient): then it must be the same memory, not a second copy
       const sep = dL !== null && dL !== dx;
       if (sep) args.add(dL, true);
-      const taps = maxTaps(axes);
+      // one plane's exponentials, then one window's (the own-maximum path)
+      const taps = sizesScratch(axes, maxTaps(axes));
       args.add(new Float32Array(taps), false);
       args.add(axesArray(axes), false);
       args.resolve();
