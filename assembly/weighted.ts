@@ -252,6 +252,57 @@ function windowBackward(
 }
 
 /**
+ * The scatter of one window of {@link softmaxBackward} from its sums s = Σ E and sx = Σ E·x (float64):
+ * returns false, touching nothing, when s is below e^−8 or not finite (then the caller takes the
+ * window's own maximum).
+ */
+// @ts-ignore: decorator
+@inline function scatterWindow(
+  xp: usize, dxp: usize, dlp: usize, E: usize, hasDL: i32, g: f64, s: f64, sx: f64, HW: i32, W: i32,
+  a0: i32, a1: i32, b0: i32, b1: i32, c0: i32, c1: i32,
+): bool {
+  if (!(s >= <f64>SUM_MIN && s < Infinity)) return false;
+  const yo = sx / s;
+  const gs = g / s;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      if (hasDL != 0) {
+        for (let j = row + c0; j < row + c1; j++) {
+          const gw = gs * <f64>ldf(E, j);
+          const xj = <f64>ldf(xp, j);
+          stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gw));
+          stf(dlp, j, <f32>(<f64>ldf(dlp, j) + gw * (xj - yo)));
+        }
+      } else {
+        for (let j = row + c0; j < row + c1; j++) stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gs * <f64>ldf(E, j)));
+      }
+    }
+  }
+  return true;
+}
+
+/** One window of {@link softmaxBackward} on a plane with finite maximum: sums of E, then {@link scatterWindow} or the own-maximum path. */
+function oneWindow(
+  xp: usize, lp: usize, dxp: usize, dlp: usize, hasDL: i32, E: usize, win: usize, g: f64, HW: i32, W: i32,
+  a0: i32, a1: i32, b0: i32, b1: i32, c0: i32, c1: i32,
+): void {
+  let s: f64 = 0;
+  let sx: f64 = 0;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      for (let ic = c0; ic < c1; ic++) {
+        const e = <f64>ldf(E, row + ic);
+        s += e;
+        sx += e * <f64>ldf(xp, row + ic);
+      }
+    }
+  }
+  if (!scatterWindow(xp, dxp, dlp, E, hasDL, g, s, sx, HW, W, a0, a1, b0, b1, c0, c1)) windowBackward(xp, lp, dxp, dlp, hasDL, win, g, HW, W, a0, a1, b0, b1, c0, c1);
+}
+
+/**
  * Backward of {@link softmaxForward}, window by window in the reference's order:
  * dx_i += dy·w_i, dL_i += dy·w_i·(x_i − y) (hasDL = 0: no logit gradient; dL may equal dx, SoftPool's
  * exact gradient, read after dx's update exactly as the reference does).
@@ -270,6 +321,7 @@ export function softmaxBackward(
   x: usize, L: usize, dy: usize, dx: usize, dL: usize, hasDL: i32, ex: usize,
   planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32,
 ): void {
   const HW = H * W;
   const E = ex;
@@ -300,46 +352,61 @@ export function softmaxBackward(
       for (let ob = 0; ob < nB; ob++) {
         const b0 = ldi(bS, ob);
         const b1 = ldi(bE, ob);
-        for (let oc = 0; oc < nC; oc++) {
+        let oc = 0;
+        if (ASC_FEATURE_SIMD) {
+          if (planeOk && a1 > a0 && b1 > b0) {
+            // 4 interior windows' sums at once (float64 lanes, each lane the scalar path's order: rows, then
+            // taps), then each window's scatter in column order as the scalar path does
+            for (; oc < nC; oc++) {
+              if (oc < cLo || oc + 4 > cHi) {
+                if (oc >= cLo) break;
+                const c0 = ldi(cS, oc);
+                const c1 = ldi(cE, oc);
+                oneWindow(xp, lp, dxp, dlp, hasDL, E, win, <f64>ldf(dy, o + oc), HW, W, a0, a1, b0, b1, c0, c1);
+                continue;
+              }
+              const c0 = ldi(cS, oc);
+              let s01 = f64x2.splat(0);
+              let s23 = f64x2.splat(0);
+              let x01 = f64x2.splat(0);
+              let x23 = f64x2.splat(0);
+              for (let ia = a0; ia < a1; ia++) {
+                for (let ib = b0; ib < b1; ib++) {
+                  const row = ia * HW + ib * W + c0;
+                  for (let k = 0; k < cK; k++) {
+                    const e = load4(E, row + k, cStride);
+                    const xv = load4(xp, row + k, cStride);
+                    const elo = f64x2.promote_low_f32x4(e);
+                    const ehi = f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1));
+                    s01 = f64x2.add(s01, elo);
+                    s23 = f64x2.add(s23, ehi);
+                    x01 = f64x2.add(x01, f64x2.mul(elo, f64x2.promote_low_f32x4(xv)));
+                    x23 = f64x2.add(x23, f64x2.mul(ehi, f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1))));
+                  }
+                }
+              }
+              for (let l = 0; l < 4; l++) {
+                const sl = l == 0 ? f64x2.extract_lane(s01, 0) : l == 1 ? f64x2.extract_lane(s01, 1) : l == 2 ? f64x2.extract_lane(s23, 0) : f64x2.extract_lane(s23, 1);
+                const xl = l == 0 ? f64x2.extract_lane(x01, 0) : l == 1 ? f64x2.extract_lane(x01, 1) : l == 2 ? f64x2.extract_lane(x23, 0) : f64x2.extract_lane(x23, 1);
+                const cl0 = ldi(cS, oc + l);
+                const cl1 = ldi(cE, oc + l);
+                const gl = <f64>ldf(dy, o + oc + l);
+                if (!scatterWindow(xp, dxp, dlp, E, hasDL, gl, sl, xl, HW, W, a0, a1, b0, b1, cl0, cl1)) {
+                  windowBackward(xp, lp, dxp, dlp, hasDL, win, gl, HW, W, a0, a1, b0, b1, cl0, cl1);
+                }
+              }
+              oc += 3;
+            }
+          }
+        }
+        o += oc;
+        for (; oc < nC; oc++) {
           const c0 = ldi(cS, oc);
           const c1 = ldi(cE, oc);
           const g = <f64>ldf(dy, o);
           o++;
-          if (planeOk) {
-            let s: f64 = 0;
-            let sx: f64 = 0;
-            for (let ia = a0; ia < a1; ia++) {
-              for (let ib = b0; ib < b1; ib++) {
-                const row = ia * HW + ib * W;
-                for (let ic = c0; ic < c1; ic++) {
-                  const e = <f64>ldf(E, row + ic);
-                  s += e;
-                  sx += e * <f64>ldf(xp, row + ic);
-                }
-              }
-            }
-            if (s >= <f64>SUM_MIN && s < Infinity) {
-              const yo = sx / s;
-              const gs = g / s;
-              for (let ia = a0; ia < a1; ia++) {
-                for (let ib = b0; ib < b1; ib++) {
-                  const row = ia * HW + ib * W;
-                  if (hasDL != 0) {
-                    for (let j = row + c0; j < row + c1; j++) {
-                      const gw = gs * <f64>ldf(E, j);
-                      const xj = <f64>ldf(xp, j);
-                      stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gw));
-                      stf(dlp, j, <f32>(<f64>ldf(dlp, j) + gw * (xj - yo)));
-                    }
-                  } else {
-                    for (let j = row + c0; j < row + c1; j++) stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gs * <f64>ldf(E, j)));
-                  }
-                }
-              }
-              continue;
-            }
-          }
-          windowBackward(xp, lp, dxp, dlp, hasDL, win, g, HW, W, a0, a1, b0, b1, c0, c1);
+          if (planeOk) oneWindow(xp, lp, dxp, dlp, hasDL, E, win, g, HW, W, a0, a1, b0, b1, c0, c1);
+          else windowBackward(xp, lp, dxp, dlp, hasDL, win, g, HW, W, a0, a1, b0, b1, c0, c1);
         }
       }
     }

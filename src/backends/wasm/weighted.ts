@@ -98,7 +98,7 @@ export function registerWeighted(b: WasmBackend): void {
       const pdl = sep ? (p[4] as number) : pdx;
       const [pex, pa] = p.slice(sep ? 5 : 4) as [number, number];
       const [, , , inPlane, outPlane] = sz;
-      splitCall(b, "softmaxBackward", [px, pl, pdy, pdx, pdl, dL === null ? 0 : 1, pex, ...sz, ...axisPointers(axes, pa)], {
+      splitCall(b, "softmaxBackward", [px, pl, pdy, pdx, pdl, dL === null ? 0 : 1, pex, ...sz, ...axisPointers(axes, pa), ...interior(axes)], {
         count: 7, step: [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane], [3, 4 * inPlane], [4, 4 * inPlane]], scratch: [[6, 4 * taps]],
         bytes: 4 * (4 * inPlane + outPlane),
       });
