@@ -529,7 +529,7 @@ export function avgBackward(
     }
   }
 }
-export { softmaxForward, softmaxBackward, lpForward } from "./weighted";
+export { softmaxForward, softmaxBackward, lpForward, lpFinishBackward, lpPowBackward } from "./weighted";
 export { wideMaxForward, wideAvgForward } from "./adaptive";
 export { roiAlignForward, roiAlignBackward } from "./region";
 export { unpoolForward, unpoolBackward, roiPoolForward, roiPoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";

@@ -185,25 +185,166 @@ export function softmaxForward(
   }
 }
 
+/** The plane's largest logit, NaN skipped (pmax keeps its first operand unless the second is larger). */
+function planeMax(lp: usize, inPlane: i32): f32 {
+  let M: f32 = -Infinity;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    let m4 = f32x4.splat(-Infinity);
+    for (; i + 4 <= inPlane; i += 4) m4 = f32x4.pmax(m4, v128.load(lp + ((<usize>i) << 2)));
+    for (let l = 0; l < 4; l++) {
+      const v = l == 0 ? f32x4.extract_lane(m4, 0) : l == 1 ? f32x4.extract_lane(m4, 1) : l == 2 ? f32x4.extract_lane(m4, 2) : f32x4.extract_lane(m4, 3);
+      if (v > M) M = v;
+    }
+  }
+  for (; i < inPlane; i++) {
+    const v = ldf(lp, i);
+    if (v > M) M = v;
+  }
+  return M;
+}
+
+/**
+ * One window of {@link softmaxBackward} with the exponentials e^{L−m} of the window's own maximum m
+ * (written to scratch `ex`, one per tap) — the path for windows far below the plane's maximum and
+ * planes holding ±∞ or only NaN, the reference's own order. Returns nothing; accumulates into dx, dL.
+ */
+function windowBackward(
+  xp: usize, lp: usize, dxp: usize, dlp: usize, hasDL: i32, ex: usize, g: f64, HW: i32, W: i32,
+  a0: i32, a1: i32, b0: i32, b1: i32, c0: i32, c1: i32,
+): void {
+  let m: f32 = -Infinity;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      for (let ic = c0; ic < c1; ic++) m = max<f32>(m, ldf(lp, row + ic));
+    }
+  }
+  let s: f64 = 0;
+  let sx: f64 = 0;
+  let t = 0;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      for (let ic = c0; ic < c1; ic++) {
+        const e = expf32(ldf(lp, row + ic) - m);
+        stf(ex, t++, e);
+        s += <f64>e;
+        sx += <f64>e * <f64>ldf(xp, row + ic);
+      }
+    }
+  }
+  const yo = sx / s;
+  const gs = g / s;
+  t = 0;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      for (let ic = c0; ic < c1; ic++) {
+        const j = row + ic;
+        const gw = gs * <f64>ldf(ex, t++);
+        const xj = <f64>ldf(xp, j);
+        stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gw));
+        if (hasDL != 0) stf(dlp, j, <f32>(<f64>ldf(dlp, j) + gw * (xj - yo)));
+      }
+    }
+  }
+}
+
+/**
+ * The scatter of one window of {@link softmaxBackward} from its sums s = Σ E and sx = Σ E·x (float64):
+ * returns false, touching nothing, when s is below e^−8 or not finite (then the caller takes the
+ * window's own maximum).
+ */
+// @ts-ignore: decorator
+@inline function scatterWindow(
+  xp: usize, dxp: usize, dlp: usize, E: usize, hasDL: i32, g: f64, s: f64, sx: f64, HW: i32, W: i32,
+  a0: i32, a1: i32, b0: i32, b1: i32, c0: i32, c1: i32,
+): bool {
+  if (!(s >= <f64>SUM_MIN && s < Infinity)) return false;
+  const yo = sx / s;
+  const gs = g / s;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      if (hasDL != 0) {
+        for (let j = row + c0; j < row + c1; j++) {
+          const gw = gs * <f64>ldf(E, j);
+          const xj = <f64>ldf(xp, j);
+          stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gw));
+          stf(dlp, j, <f32>(<f64>ldf(dlp, j) + gw * (xj - yo)));
+        }
+      } else {
+        for (let j = row + c0; j < row + c1; j++) stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gs * <f64>ldf(E, j)));
+      }
+    }
+  }
+  return true;
+}
+
+/** One window of {@link softmaxBackward} on a plane with finite maximum: sums of E, then {@link scatterWindow} or the own-maximum path. */
+function oneWindow(
+  xp: usize, lp: usize, dxp: usize, dlp: usize, hasDL: i32, E: usize, win: usize, g: f64, HW: i32, W: i32,
+  a0: i32, a1: i32, b0: i32, b1: i32, c0: i32, c1: i32,
+): void {
+  let s: f64 = 0;
+  let sx: f64 = 0;
+  for (let ia = a0; ia < a1; ia++) {
+    for (let ib = b0; ib < b1; ib++) {
+      const row = ia * HW + ib * W;
+      for (let ic = c0; ic < c1; ic++) {
+        const e = <f64>ldf(E, row + ic);
+        s += e;
+        sx += e * <f64>ldf(xp, row + ic);
+      }
+    }
+  }
+  if (!scatterWindow(xp, dxp, dlp, E, hasDL, g, s, sx, HW, W, a0, a1, b0, b1, c0, c1)) windowBackward(xp, lp, dxp, dlp, hasDL, win, g, HW, W, a0, a1, b0, b1, c0, c1);
+}
+
 /**
  * Backward of {@link softmaxForward}, window by window in the reference's order:
  * dx_i += dy·w_i, dL_i += dy·w_i·(x_i − y) (hasDL = 0: no logit gradient; dL may equal dx, SoftPool's
- * exact gradient, read after dx's update exactly as the reference does). The weights' exponentials are
- * {@link expf32} (kept in `ex`, one per tap, between the sum and the scatter) but the sums, y and
- * x_i − y are float64, so x_i − y keeps its precision when x is large and the window flat.
+ * exact gradient, read after dx's update exactly as the reference does).
+ *
+ * As in the forward pass, each plane is exponentiated once (SIMD where built), E = e^{L−M} relative to
+ * the plane's largest logit M, into scratch `ex` (inPlane floats, then room for one window's taps);
+ * each window then reads its E — the reference takes one exponential per tap per window, e^{L−m} with
+ * the window's maximum m, which is the same up to a common factor that cancels in w = E/Σ E. A window
+ * whose Σ E is below e^−8 or not finite (NaN inside), and every window of a plane whose M is ±∞, is
+ * done with its own maximum instead ({@link windowBackward}), the reference's way. The window's sums,
+ * y and x_i − y are float64, so x_i − y keeps its precision when x is large and the window flat; the
+ * exponentials (exp4 and expf32 are bit-identical per lane) make the SIMD and scalar builds agree bit
+ * for bit.
  */
 export function softmaxBackward(
   x: usize, L: usize, dy: usize, dx: usize, dL: usize, hasDL: i32, ex: usize,
   planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32,
 ): void {
   const HW = H * W;
+  const E = ex;
+  const win = ex + ((<usize>inPlane) << 2);
   for (let p = 0; p < planes; p++) {
     const off = (<usize>p * <usize>inPlane) << 2;
     const xp = x + off;
     const lp = L + off;
     const dxp = dx + off;
     const dlp = dL + off;
+    const M = planeMax(lp, inPlane);
+    const planeOk = M > -Infinity && M < Infinity;
+    if (planeOk) {
+      let i = 0;
+      if (ASC_FEATURE_SIMD) {
+        const m4 = f32x4.splat(M);
+        for (; i + 4 <= inPlane; i += 4) {
+          const q = (<usize>i) << 2;
+          v128.store(E + q, exp4(f32x4.sub(v128.load(lp + q), m4)));
+        }
+      }
+      for (; i < inPlane; i++) stf(E, i, expf32(ldf(lp, i) - M));
+    }
     let o = p * outPlane;
     for (let oa = 0; oa < nA; oa++) {
       const a0 = ldi(aS, oa);
@@ -211,47 +352,61 @@ export function softmaxBackward(
       for (let ob = 0; ob < nB; ob++) {
         const b0 = ldi(bS, ob);
         const b1 = ldi(bE, ob);
-        for (let oc = 0; oc < nC; oc++) {
+        let oc = 0;
+        if (ASC_FEATURE_SIMD) {
+          if (planeOk && a1 > a0 && b1 > b0) {
+            // 4 interior windows' sums at once (float64 lanes, each lane the scalar path's order: rows, then
+            // taps), then each window's scatter in column order as the scalar path does
+            for (; oc < nC; oc++) {
+              if (oc < cLo || oc + 4 > cHi) {
+                if (oc >= cLo) break;
+                const c0 = ldi(cS, oc);
+                const c1 = ldi(cE, oc);
+                oneWindow(xp, lp, dxp, dlp, hasDL, E, win, <f64>ldf(dy, o + oc), HW, W, a0, a1, b0, b1, c0, c1);
+                continue;
+              }
+              const c0 = ldi(cS, oc);
+              let s01 = f64x2.splat(0);
+              let s23 = f64x2.splat(0);
+              let x01 = f64x2.splat(0);
+              let x23 = f64x2.splat(0);
+              for (let ia = a0; ia < a1; ia++) {
+                for (let ib = b0; ib < b1; ib++) {
+                  const row = ia * HW + ib * W + c0;
+                  for (let k = 0; k < cK; k++) {
+                    const e = load4(E, row + k, cStride);
+                    const xv = load4(xp, row + k, cStride);
+                    const elo = f64x2.promote_low_f32x4(e);
+                    const ehi = f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1));
+                    s01 = f64x2.add(s01, elo);
+                    s23 = f64x2.add(s23, ehi);
+                    x01 = f64x2.add(x01, f64x2.mul(elo, f64x2.promote_low_f32x4(xv)));
+                    x23 = f64x2.add(x23, f64x2.mul(ehi, f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1))));
+                  }
+                }
+              }
+              for (let l = 0; l < 4; l++) {
+                const sl = l == 0 ? f64x2.extract_lane(s01, 0) : l == 1 ? f64x2.extract_lane(s01, 1) : l == 2 ? f64x2.extract_lane(s23, 0) : f64x2.extract_lane(s23, 1);
+                const xl = l == 0 ? f64x2.extract_lane(x01, 0) : l == 1 ? f64x2.extract_lane(x01, 1) : l == 2 ? f64x2.extract_lane(x23, 0) : f64x2.extract_lane(x23, 1);
+                const cl0 = ldi(cS, oc + l);
+                const cl1 = ldi(cE, oc + l);
+                const gl = <f64>ldf(dy, o + oc + l);
+                if (!scatterWindow(xp, dxp, dlp, E, hasDL, gl, sl, xl, HW, W, a0, a1, b0, b1, cl0, cl1)) {
+                  windowBackward(xp, lp, dxp, dlp, hasDL, win, gl, HW, W, a0, a1, b0, b1, cl0, cl1);
+                }
+              }
+              oc += 3;
+            }
+          }
+        }
+        o += oc;
+        for (; oc < nC; oc++) {
           const c0 = ldi(cS, oc);
           const c1 = ldi(cE, oc);
           const g = <f64>ldf(dy, o);
           o++;
-          let m: f32 = -Infinity;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const row = ia * HW + ib * W;
-              for (let ic = c0; ic < c1; ic++) m = max<f32>(m, ldf(lp, row + ic));
-            }
-          }
-          let s: f64 = 0;
-          let sx: f64 = 0;
-          let t = 0;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const row = ia * HW + ib * W;
-              for (let ic = c0; ic < c1; ic++) {
-                const e = expf32(ldf(lp, row + ic) - m);
-                stf(ex, t++, e);
-                s += <f64>e;
-                sx += <f64>e * <f64>ldf(xp, row + ic);
-              }
-            }
-          }
-          const yo = sx / s;
-          const gs = g / s;
-          t = 0;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const row = ia * HW + ib * W;
-              for (let ic = c0; ic < c1; ic++) {
-                const j = row + ic;
-                const gw = gs * <f64>ldf(ex, t++);
-                const xj = <f64>ldf(xp, j);
-                stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gw));
-                if (hasDL != 0) stf(dlp, j, <f32>(<f64>ldf(dlp, j) + gw * (xj - yo)));
-              }
-            }
-          }
+          if (planeOk) oneWindow(xp, lp, dxp, dlp, hasDL, E, win, g, HW, W, a0, a1, b0, b1, c0, c1);
+          else windowBackward(xp, lp, dxp, dlp, hasDL, win, g, HW, W, a0, a1, b0, b1, c0, c1);
         }
       }
     }
@@ -363,5 +518,94 @@ export function lpForward(
         }
       }
     }
+  }
+}
+
+/**
+ * LP backward, first step (src/kernels/weighted.ts lpFinishBackward, the same float32 roundings): per
+ * output, gs = (((dy·(invP·u^(invP−1))·area)·sign(s)) masked where |s| ≤ 0)·sign(s), each product
+ * rounded to float32; invP = 0 gives gs = 0 before the area factor (pow_backward's exponent-0 rule).
+ * mode 2 (p = 2): u^(−½) is 1/√u in float64 for u > 0 (both correctly rounded, so within an ulp of
+ * pow's float64 value before the rounding to float32), SIMD 2 lanes at a time; other u and other p: pow.
+ * Elements are independent, so the threads may split the `n` outputs anywhere.
+ */
+export function lpFinishBackward(dy: usize, s: usize, u: usize, gs: usize, invP: f64, area: f64, mode: i32, n: i32): void {
+  let o = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (mode == 2) {
+      const one = f64x2.splat(1);
+      const half = f64x2.splat(0.5);
+      const ar = f32x4.splat(<f32>area);
+      const zero = f32x4.splat(0);
+      for (; o + 4 <= n; o += 4) {
+        const q = (<usize>o) << 2;
+        const uv = v128.load(u + q);
+        // lanes with u ≤ 0 or NaN take the scalar path below (rare: zero windows)
+        if (!i32x4.all_true(f32x4.gt(uv, zero))) {
+          for (let l = 0; l < 4; l++) stf(gs, o + l, finishOne(ldf(dy, o + l), ldf(s, o + l), ldf(u, o + l), invP, area, mode));
+          continue;
+        }
+        const r0 = f64x2.div(one, f64x2.sqrt(f64x2.promote_low_f32x4(uv)));
+        const r1 = f64x2.div(one, f64x2.sqrt(f64x2.promote_low_f32x4(v128.shuffle<f32>(uv, uv, 2, 3, 0, 1))));
+        let g = v128.shuffle<f32>(f32x4.demote_f64x2_zero(r0), f32x4.demote_f64x2_zero(r1), 0, 1, 4, 5);
+        // invP·pow rounded to float32: ½·g is exact in float32 unless g is subnormal; do it in float64 as the reference
+        const h0 = f64x2.mul(half, f64x2.promote_low_f32x4(g));
+        const h1 = f64x2.mul(half, f64x2.promote_low_f32x4(v128.shuffle<f32>(g, g, 2, 3, 0, 1)));
+        g = v128.shuffle<f32>(f32x4.demote_f64x2_zero(h0), f32x4.demote_f64x2_zero(h1), 0, 1, 4, 5);
+        g = f32x4.mul(v128.load(dy + q), g);
+        g = f32x4.mul(g, ar);
+        // u > 0 means s > 0 (u = s·area): sign 1, mask open, so gs = g·1·1
+        v128.store(gs + q, g);
+      }
+    }
+  }
+  for (; o < n; o++) stf(gs, o, finishOne(ldf(dy, o), ldf(s, o), ldf(u, o), invP, area, mode));
+}
+
+// @ts-ignore: decorator
+@inline function finishOne(d: f32, v: f32, uu: f32, invP: f64, area: f64, mode: i32): f32 {
+  const sg: f64 = v > 0 ? 1 : v < 0 ? -1 : 0;
+  let g: f32;
+  if (invP == 0) g = 0;
+  else {
+    g = mode == 2 && uu > 0 ? <f32>(1 / Math.sqrt(<f64>uu)) : <f32>cpow(<f64>uu, invP - 1);
+    g = <f32>(invP * <f64>g);
+    g = <f32>(<f64>d * <f64>g);
+  }
+  g = <f32>(<f64>g * area);
+  const gr = <f32>(<f64>g * sg);
+  const ga: f32 = Math.abs(<f64>v) <= 0 ? 0 : gr;
+  return <f32>(<f64>ga * sg);
+}
+
+/**
+ * LP backward, last step (src/kernels/weighted.ts lpPowBackward): dx = g·(p·x^(p−1)), each product
+ * rounded to float32. mode 2 (p = 2): x^1 = x, so dx = g·(2x) — 2x is exact, and a float32 product of
+ * float32 values rounds the same in float32 as via float64: SIMD. mode 1 (p = 1): x^0 = 1 (pow(NaN, 0)
+ * = 1 too), dx = g·1 = g. Other p: pow per element. Elements independent (threads split `n` anywhere).
+ */
+export function lpPowBackward(g: usize, x: usize, dx: usize, p: f64, mode: i32, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    if (mode == 2) {
+      const two = f32x4.splat(2);
+      for (; i + 4 <= n; i += 4) {
+        const q = (<usize>i) << 2;
+        v128.store(dx + q, f32x4.mul(v128.load(g + q), f32x4.mul(two, v128.load(x + q))));
+      }
+    } else if (mode == 1) {
+      for (; i + 4 <= n; i += 4) {
+        const q = (<usize>i) << 2;
+        v128.store(dx + q, f32x4.mul(v128.load(g + q), f32x4.splat(1)));
+      }
+    }
+  }
+  for (; i < n; i++) {
+    const xv = ldf(x, i);
+    let t: f32;
+    if (mode == 2) t = <f32>2 * xv;
+    else if (mode == 1) t = 1;
+    else t = <f32>(p * <f64>(<f32>cpow(<f64>xv, p - 1)));
+    stf(dx, i, ldf(g, i) * t);
   }
 }

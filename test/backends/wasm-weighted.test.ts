@@ -14,20 +14,29 @@
  *   max|x − y| ≤ 2·max|x|. The float32 sums of n terms (Σe and Σe·x) add ≤ 2n·u·max|x|, the product
  *   e·x and the division 2u·max|x|: in all ≤ (47 + 4 ln n + 2n)·u·max|x| < (8n + 64)·u·max|x|.
  * - softmax backward, |Δ| ≤ 16·n²·u·max|dy|·(1 + 2·spread) with spread = max x − min x: each of the
- *   ≤ n windows covering a tap adds dy·w (weights off by the forward's relative error) and dy·w·(x − y),
+ *   ≤ n windows covering a tap adds dy·w (weights off by the forward's relative error: the kernel too
+ *   takes each plane's exponentials once, relative to the plane's maximum, with the same e^−8 fallback
+ *   to the window's own maximum, so w's relative error is ≤ (13 + ln n)·u ≤ 16n·u) and dy·w·(x − y),
  *   where the kernel computes y and x − y in float64 from those weights, so y's error scales with the
  *   window's spread, not with |x| (large, nearly equal x keep x − y's precision: a case below).
  * - LP forward: bit-identical for p = 1 and p = 2 (the same float32 powers summed in float64 in scan
  *   order, a correctly rounded root); other p within 4u·|y| (AssemblyScript's and the engine's pow may
- *   differ in the last float64 bit before the rounding to float32); gradients then within 32·n·u·max|dx|
- *   (the unchanged backward kernels fed s and u that may differ by an ulp).
+ *   differ in the last float64 bit before the rounding to float32).
+ * - LP backward (wasm lpFinishBackward, avgWindows.backward, lpPowBackward): p = 1 and p = 2 compared
+ *   bit for bit. p = 1 and p = 2's last step use no pow (x^0 = 1; 2x exact, and a float32 product of
+ *   float32 values is the same rounded once or via float64). p = 2's u^(−½) is 1/√u in float64 (two
+ *   correctly rounded steps) where the reference has the engine's pow: the float64 values may differ
+ *   by an ulp, and the float32 results then differ only when u^(−½) lies within ~2 float64 ulps of a
+ *   float32 rounding boundary (chance ~2^−28 per output; none of 2·10^7 random float32 u differed in
+ *   V8): the fixed cases here are checked bit for bit. Other p: gradients within 32·n·u·max|dx| (s, u
+ *   and each pow may differ by an ulp before the float32 roundings, and ≤ n windows add into a tap).
  * Non-finite values must match exactly everywhere (NaN where the reference has NaN, the same infinity).
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend } from "../../src/backends/index.js";
 import { kernel } from "../../src/kernels/registry.js";
 import * as pk from "../../src/index.js";
-import { lpForward } from "../../src/kernels/weighted.js";
+import { lpFinishBackward, lpForward, lpPowBackward } from "../../src/kernels/weighted.js";
 import { softmaxWindowsBackward, softmaxWindowsForward } from "../../src/kernels/weighted.js";
 import { Generator } from "../../src/tensor/random.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
@@ -73,7 +82,11 @@ const taps = (k: number | number[], rank: number): number => (Array.isArray(k) ?
 describe("the wasm backends register the weighted-window kernels for float32 only", () => {
   it.each(WASM)("%s", (b) => {
     setBackend(b);
-    for (const [name, ref] of [["softmaxWindows.forward", softmaxWindowsForward], ["softmaxWindows.backward", softmaxWindowsBackward], ["lpPool.forward", lpForward]] as const) {
+    const refs = [
+      ["softmaxWindows.forward", softmaxWindowsForward], ["softmaxWindows.backward", softmaxWindowsBackward], ["lpPool.forward", lpForward],
+      ["lpPool.finishBackward", lpFinishBackward], ["lpPool.powBackward", lpPowBackward],
+    ] as const;
+    for (const [name, ref] of refs) {
       expect(kernel(name, "float32", ref), name).not.toBe(ref);
       expect(kernel(name, "float64", ref), name).toBe(ref);
     }
@@ -266,6 +279,34 @@ describe("random shapes 1–113 (NaN, ±∞, −0, ties): wasm within the stated
 });
 
 describe("the SIMD and scalar builds give the same softmax-window outputs bit for bit (one order of float32 operations)", () => {
+  it("and the same gradients (SoftPool exact/official, LIP; the plane's exponentials exp4/expf32 agree per lane), NaN/±∞ included", () => {
+    const g = new Generator(78);
+    for (let i = 0; i < 30; i++) {
+      const lip = i % 3 === 2;
+      const c = slidingCase(g, lip ? 2 : 3);
+      const rank = lip ? 2 : c.rank;
+      const shape = lip && c.rank === 1 ? [c.shape[0] as number, c.shape[1] as number, int(g, 1, 20), c.shape[2] as number] : c.shape;
+      const kernelSize = lip && c.rank === 1 ? [Math.min(int(g, 1, 3), shape[2] as number), ...c.kernelSize] : c.kernelSize;
+      const stride = lip && c.rank === 1 ? [int(g, 1, 3), ...c.stride] : c.stride;
+      const padding = kernelSize.map((k) => int(g, 0, Math.floor(k / 2)));
+      const size = shape.reduce((a, v) => a * v, 1);
+      const xs = values(g, size, i % 2 === 0);
+      const dyv = (m: number) => values(new Generator(m), m, false);
+      const label = `${lip ? "LIP" : `softPool${rank}d`} [${shape}] k${kernelSize} s${stride} p${padding}`;
+      let call: (t: Tensor[]) => ReturnType<Vjp>;
+      const inputs: Input[] = [{ data: xs, shape }];
+      if (lip) {
+        inputs.push({ data: values(g, size, i % 4 === 2), shape });
+        call = (t) => vjp("localImportancePool2d")(t[0], t[1], { kernelSize, stride, padding });
+      } else {
+        const opts = { kernelSize, stride, padding, gradMode: i % 4 === 1 ? "official" : "exact" };
+        call = (t) => vjp(`softPool${rank}d`)(t[0], opts);
+      }
+      const simd = runOn("wasm-simd", "wasm-simd", call, inputs, dyv);
+      expect(simd.grads.length).toBe(lip ? 2 : 1);
+      expectBits(label, simd, runOn("wasm", "wasm", call, inputs, dyv));
+    }
+  });
   it("SoftPool 1-d/2-d/3-d and LIP, random shapes, NaN/±∞ included", () => {
     const g = new Generator(77);
     for (let i = 0; i < 30; i++) {

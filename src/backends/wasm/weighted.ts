@@ -1,7 +1,8 @@
 /**
  * WebAssembly implementations (float32) of the weighted-window kernels: SoftPool's and LIP's softmax
  * windows (`softmaxWindows.forward/backward`, reference src/ops/softmaxWindows.ts) and LP pooling's
- * fused forward (`lpPool.forward`, reference in src/ops/lpPool.ts). AssemblyScript source:
+ * fused forward (`lpPool.forward`, reference in src/ops/lpPool.ts) and its backward's element-wise steps
+ * (`lpPool.finishBackward`, `lpPool.powBackward`). AssemblyScript source:
  * assembly/weighted.ts.
  *
  * Accuracy against the references (test/backends/wasm-weighted.test.ts): the softmax kernels use a
@@ -45,7 +46,12 @@ function maxTaps(axes: Axes3): number {
   return n;
 }
 
-const NAMES = ["softmaxWindows.forward", "softmaxWindows.backward", "lpPool.forward"] as const;
+/** Floats of softmaxBackward's scratch: a plane's exponentials and one window's. */
+function sizesScratch(axes: Axes3, taps: number): number {
+  return axes[0].inSize * axes[1].inSize * axes[2].inSize + taps;
+}
+
+const NAMES = ["softmaxWindows.forward", "softmaxWindows.backward", "lpPool.forward", "lpPool.finishBackward", "lpPool.powBackward"] as const;
 
 /** Register the weighted-window kernels of backend `b` for float32. */
 export function registerWeighted(b: WasmBackend): void {
@@ -82,7 +88,8 @@ export function registerWeighted(b: WasmBackend): void {
       // dL may be dx itself (SoftPool's exact gradient): then it must be the same memory, not a second copy
       const sep = dL !== null && dL !== dx;
       if (sep) args.add(dL, true);
-      const taps = maxTaps(axes);
+      // one plane's exponentials, then one window's (the own-maximum path)
+      const taps = sizesScratch(axes, maxTaps(axes));
       args.add(new Float32Array(taps), false);
       args.add(axesArray(axes), false);
       args.resolve();
@@ -91,7 +98,7 @@ export function registerWeighted(b: WasmBackend): void {
       const pdl = sep ? (p[4] as number) : pdx;
       const [pex, pa] = p.slice(sep ? 5 : 4) as [number, number];
       const [, , , inPlane, outPlane] = sz;
-      splitCall(b, "softmaxBackward", [px, pl, pdy, pdx, pdl, dL === null ? 0 : 1, pex, ...sz, ...axisPointers(axes, pa)], {
+      splitCall(b, "softmaxBackward", [px, pl, pdy, pdx, pdl, dL === null ? 0 : 1, pex, ...sz, ...axisPointers(axes, pa), ...interior(axes)], {
         count: 7, step: [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane], [3, 4 * inPlane], [4, 4 * inPlane]], scratch: [[6, 4 * taps]],
         bytes: 4 * (4 * inPlane + outPlane),
       });
@@ -121,6 +128,37 @@ export function registerWeighted(b: WasmBackend): void {
       args.finish();
     },
   );
+  // LP backward's element-wise steps (the window step between them is avgWindows.backward): split over
+  // threads by elements, each part the same export on its own range.
+  registerKernel("lpPool.finishBackward", "float32", (dy: FloatArray, s: FloatArray, u: FloatArray, gs: FloatArray, invP: number, area: number): void => {
+    const n = s.length;
+    if (n === 0) return;
+    const args = new Args(b);
+    args.add(dy, false);
+    args.add(s, false);
+    args.add(u, false);
+    args.add(gs, true);
+    args.resolve();
+    const [pdy, ps, pu, pg] = args.ptrs as [number, number, number, number];
+    splitCall(b, "lpFinishBackward", [pdy, ps, pu, pg, invP, area, invP === 0.5 ? 2 : 0, n], {
+      count: 7, step: [[0, 4], [1, 4], [2, 4], [3, 4]], bytes: 16,
+    });
+    args.finish();
+  });
+  registerKernel("lpPool.powBackward", "float32", (g: FloatArray, x: FloatArray, dx: FloatArray, p: number): void => {
+    const n = x.length;
+    if (n === 0) return;
+    const args = new Args(b);
+    args.add(g, false);
+    args.add(x, false);
+    args.add(dx, true);
+    args.resolve();
+    const [pg, px, pdx] = args.ptrs as [number, number, number];
+    splitCall(b, "lpPowBackward", [pg, px, pdx, p, p === 2 ? 2 : p === 1 ? 1 : 0, n], {
+      count: 5, step: [[0, 4], [1, 4], [2, 4]], bytes: 12,
+    });
+    args.finish();
+  });
 }
 
 /** Remove the weighted-window kernels (the TypeScript references run again). */
