@@ -165,7 +165,7 @@ async function peerRows() {
       let agree = "n/a";
       try {
         const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ["cpu"] });
-        const feed = { x: new ort.Tensor("float32", x.data, shape) };
+        const feed = { x: new ort.Tensor("float32", new Float32Array(x.data), shape) }; // a copy: ORT rejects views of shared memory
         // Same work, same answer: ONNX's pooling semantics equal PyTorch's for these options.
         const ref = (await session.run(feed)).y.data;
         const mine = fwdOp(x, opts).data;

@@ -132,7 +132,7 @@ function workloads() {
     y.dataSync();
     y.dispose();
   };
-  const ortIn = (name, d, s) => new ort.Tensor("float32", d, s);
+  const ortIn = (name, d, s) => new ort.Tensor("float32", new Float32Array(d), s); // a copy: ORT rejects views of shared memory
 
   list.push({
     id: "LP p=2 k3 s2, [8,64,56,56]",

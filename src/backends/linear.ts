@@ -103,12 +103,18 @@ export interface LinearHeapOptions {
    * memory happens to grow.
    */
   detachOnAllocate?: boolean;
+  /**
+   * Zero `bytes` bytes at `ptr` (the kernels module's `zeroFill`, one `memory.fill`); default a
+   * typed-array fill, which V8 runs element by element on a shared memory.
+   */
+  zeroFill?: (ptr: number, bytes: number) => void;
 }
 
 /** A size-class allocator over a `WebAssembly.Memory`. */
 export class LinearHeap {
   readonly memory: WasmMemory;
   readonly detachOnAllocate: boolean;
+  readonly #zeroFill: ((ptr: number, bytes: number) => void) | null;
   #top = RESERVED;
   readonly #free = new Map<number, number[]>();
   #liveBytes = 0;
@@ -119,6 +125,7 @@ export class LinearHeap {
     if (opts.memory === undefined && api === undefined) throw new Error("LinearHeap: this engine has no WebAssembly");
     this.memory = opts.memory ?? new (api as NonNullable<typeof api>).Memory({ initial: 1, maximum: MAX_PAGES });
     this.detachOnAllocate = opts.detachOnAllocate ?? false;
+    this.#zeroFill = opts.zeroFill ?? null;
     if (this.memory.buffer.byteLength < RESERVED) this.memory.grow(Math.ceil((RESERVED - this.memory.buffer.byteLength) / PAGE));
   }
 
@@ -155,7 +162,10 @@ export class LinearHeap {
     let ptr: number;
     if (list !== undefined && list.length > 0) {
       ptr = list.pop() as number;
-      if (zero) new Uint8Array(this.memory.buffer, ptr, bytes).fill(0);
+      if (zero) {
+        if (this.#zeroFill !== null) this.#zeroFill(ptr, bytes);
+        else new Int32Array(this.memory.buffer, ptr, bytes >> 2).fill(0); // size classes are multiples of 16
+      }
     } else {
       ptr = this.#top;
       const end = ptr + bytes;

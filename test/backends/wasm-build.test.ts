@@ -32,7 +32,7 @@ describe("generated WebAssembly module", () => {
       expect(WA.Module.exports(mod).map((e) => e.name).sort()).toEqual([
         "avgBackward", "avgForward", "gemmMacro", "gemmPackA", "gemmPackB", "gemmRows", "lpFinishBackward", "lpForward", "lpPowBackward", "maxBackward", "maxForward", "memory", "mixForward", "roiAlignBackward", "roiAlignForward",
         "roiPoolBackward", "roiPoolForward", "softmaxBackward", "softmaxForward", "stochasticEvalBackward", "stochasticEvalForward",
-        "unpoolBackward", "unpoolForward", "wideAvgForward", "wideMaxForward",
+        "unpoolBackward", "unpoolForward", "wideAvgForward", "wideMaxForward", "zeroFill",
       ]);
       expect(WA.Module.imports(mod).map((e) => `${e.module}.${e.name}:${e.kind}`)).toEqual(["env.memory:memory"]);
     }

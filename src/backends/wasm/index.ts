@@ -101,7 +101,8 @@ function instantiate(api: WasmApi, simd: boolean, detachOnAllocate: boolean): Wa
   const memory: WasmMemory = new api.Memory({ initial: 2, maximum: 65536 });
   const module = new api.Module(moduleBytes(simd));
   const instance = new api.Instance(module, { env: { memory } });
-  const heap = new LinearHeap({ memory, detachOnAllocate });
+  const zeroFill = instance.exports["zeroFill"] as (ptr: number, bytes: number) => void;
+  const heap = new LinearHeap({ memory, detachOnAllocate, zeroFill });
   return { simd, heap, exports: instance.exports as unknown as Exports, pool: null };
 }
 

@@ -508,7 +508,8 @@ export function sharedInstance(api: WasmApi, bytes: Uint8Array, initial: number)
     return null;
   }
   const names = Object.keys(instance.exports).filter((k) => typeof instance.exports[k] === "function");
-  return { memory, instance, heap: new LinearHeap({ memory }), pool: new ThreadPool(module, memory, names) };
+  const zeroFill = instance.exports["zeroFill"] as (ptr: number, bytes: number) => void;
+  return { memory, instance, heap: new LinearHeap({ memory, zeroFill }), pool: new ThreadPool(module, memory, names) };
 }
 
 // ---------------------------------------------------------------------------------------------------
