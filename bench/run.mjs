@@ -10,8 +10,8 @@
 //    forward+backward (vjp) time on one mid size.
 // 3. PyTorch CPU (one thread) as a peer on the WebAssembly issue's workloads (bench/torch-peer.mjs,
 //    bench/torch_pool.py through /usr/bin/python3; skipped with a note when torch is missing, or with
-//    --no-torch): W1/W2/W3 forward and backward, LP, SoftPool, LIP, RoIAlign, adaptive and global
-//    pooling, rounds alternating between poolkit and torch; ratio = poolkit / PyTorch.
+//    --no-torch): W1/W2/W3, LP, SoftPool, LIP, RoIAlign, RoIPool, mixed, fractional, adaptive and global
+//    pooling, forward, backward and forward+backward, rounds alternating between poolkit and torch; ratio = poolkit / PyTorch.
 //
 // Fairness notes (also written into the report):
 // - Layout conversion is excluded: tfjs gets its NHWC copy of the input before timing, ONNX and
@@ -310,12 +310,15 @@ poolkit: wasm-simd, one thread, each call in \`tidy\`, inputs made once in WebAs
 (\`/usr/bin/python3\`, \`torch.set_num_threads(1)\`, bench/torch_pool.py kept running): inputs made once;
 forward under \`no_grad\` (PyTorch's max pooling then computes no indices; poolkit's always does); backward
 timed alone on a forward made once (\`torch.autograd.grad(..., retain_graph=True)\`, like poolkit's
-\`vjp(...).backward(dy)\`). SoftPool and LIP run as the composites PyTorch users write
-(\`avg_pool2d(x·eˣ)/avg_pool2d(eˣ)\`; LIP with the same logit input as poolkit); RoIAlign is
-\`torchvision.ops.roi_align\` (aligned = false, the same 128 boxes); global pooling is
-\`adaptive_{avg,max}_pool2d(x, 1)\`. ${quick ? 3 : 7} rounds, medians of every call; ratio = poolkit / PyTorch
-(below 1× poolkit is faster); targets are the WebAssembly issue's (every windowed backward ≤ 0.3×,
-SoftPool and LIP ≤ 0.5×).
+\`vjp(...).backward(dy)\`); forward+backward times both in one call (torch: forward with the graph, then
+\`autograd.grad\`; poolkit: \`vjp\` then \`backward\`). SoftPool and LIP run as the composites PyTorch users write
+(\`avg_pool2d(x·eˣ)/avg_pool2d(eˣ)\`; LIP with the same logit input as poolkit); RoIAlign and RoIPool are
+\`torchvision.ops.roi_{align,pool}\` (aligned = false, the same 128 boxes); mixed pooling is
+\`λ·max_pool2d + (1−λ)·avg_pool2d\` with the same λ per (n, c); fractional max pooling gets the same
+samples through \`_random_samples\`; global pooling is \`adaptive_{avg,max}_pool2d(x, 1)\`. ${quick ? 3 : 7} rounds,
+medians of every call; ratio = poolkit / PyTorch (below 1× poolkit is faster); targets: every windowed
+backward ≤ 0.3×, SoftPool and LIP forward ≤ 0.5× (the WebAssembly issue), every forward and forward+backward
+≤ 1.0× (the matrix-core issue).
 
 ${table(torchHead, torchBody)}
 `

@@ -1,7 +1,7 @@
 """PyTorch CPU peer for bench/torch-peer.mjs: the windowed workloads of the WebAssembly issue, one thread, float32.
 
 Runs as a server so that the benchmark can alternate rounds (poolkit, torch, poolkit, ...) and both see
-the same machine noise: each stdin line is a JSON request {"workload", "mode": "fwd"|"bwd", "reps",
+the same machine noise: each stdin line is a JSON request {"workload", "mode": "fwd"|"bwd"|"fwdbwd", "reps",
 "warmup"} (RoIAlign's first request also carries "boxes": 128 rows [batch, x1, y1, x2, y2], the same
 boxes poolkit gets); each answer is one JSON line {"times": [ms, ...]}. The first line written is
 {"ready": true, "torch": version, "torchvision": version or null, "threads": n}.
@@ -10,11 +10,14 @@ What is timed, per workload (the inputs are made once, before timing):
 - "fwd": the forward under torch.no_grad() (what inference runs: PyTorch's CPU max pooling then
   computes no indices, poolkit's always does);
 - "bwd": the backward alone, torch.autograd.grad(y, inputs, dy, retain_graph=True) on a forward made
-  once outside the timing (as poolkit's `vjp(...).backward(dy)` on a vjp made once).
+  once outside the timing (as poolkit's `vjp(...).backward(dy)` on a vjp made once);
+- "fwdbwd": the forward with autograd recording and the backward, both timed.
 Where PyTorch has no op, the composite its users write: SoftPool is avg_pool2d(x*exp(x)) / avg_pool2d(exp(x))
 (the SoftPool paper's formulation); LIP is avg_pool2d(x*exp(l)) / avg_pool2d(exp(l)) with the logit l given
 (the official LIP code's formula). Global pooling is adaptive_{avg,max}_pool2d(x, 1) (nn.AdaptiveAvgPool2d(1)).
-RoIAlign is torchvision.ops.roi_align (aligned=False, as poolkit's default).
+RoIAlign is torchvision.ops.roi_align (aligned=False, as poolkit's default), RoIPool torchvision.ops.roi_pool.
+Mixed pooling is lam * max_pool2d + (1 - lam) * avg_pool2d with the λ per (n, c) poolkit gets ("lambdas"
+in the request); fractional max pooling is F.fractional_max_pool2d with the same "_random_samples".
 """
 import json
 import sys
@@ -28,10 +31,11 @@ torch.manual_seed(0)
 
 try:
     import torchvision
-    from torchvision.ops import roi_align
-except Exception:  # torchvision is optional: RoIAlign is then skipped
+    from torchvision.ops import roi_align, roi_pool
+except Exception:  # torchvision is optional: RoIAlign and RoIPool are then skipped
     torchvision = None
     roi_align = None
+    roi_pool = None
 
 S112 = (8, 64, 112, 112)
 S56 = (8, 64, 56, 56)
@@ -68,6 +72,17 @@ def make(name, req):
             raise RuntimeError("torchvision is not installed")
         boxes = torch.tensor(req["boxes"], dtype=torch.float32).reshape(-1, 5)
         return [r(SR)], lambda t: roi_align(t[0], boxes, output_size=7, spatial_scale=1.0, sampling_ratio=2, aligned=False)
+    if name == "RoIPool":
+        if roi_pool is None:
+            raise RuntimeError("torchvision is not installed")
+        boxes = torch.tensor(req["boxes"], dtype=torch.float32).reshape(-1, 5)
+        return [r(SR)], lambda t: roi_pool(t[0], boxes, output_size=7, spatial_scale=1.0)
+    if name == "mixed":
+        lam = torch.tensor(req["lambdas"], dtype=torch.float32).reshape(S56[0], S56[1], 1, 1)
+        return [r(S56)], lambda t: lam * F.max_pool2d(t[0], 3, 2, 1) + (1 - lam) * F.avg_pool2d(t[0], 3, 2, 1)
+    if name == "fractional":
+        samples = torch.tensor(req["samples"], dtype=torch.float32).reshape(S56[0], S56[1], 2)
+        return [r(S56)], lambda t: F.fractional_max_pool2d(t[0], 2, output_size=40, _random_samples=samples)
     if name == "adaptive-avg":
         return [r(S56)], lambda t: F.adaptive_avg_pool2d(t[0], 7)
     if name == "adaptive-max":
@@ -83,11 +98,11 @@ cache = {}
 
 
 def prepared(req):
-    """Inputs, forward, and (for "bwd") the graph and dy, made once per workload and mode."""
+    """Inputs, forward, and (for "bwd" and "fwdbwd") the graph and dy, made once per workload and mode."""
     key = (req["workload"], req["mode"])
     if key not in cache:
         ins, fn = make(req["workload"], req)
-        if req["mode"] == "bwd":
+        if req["mode"] in ("bwd", "fwdbwd"):
             for t in ins:
                 t.requires_grad_(True)
             y = fn(ins)
@@ -103,7 +118,9 @@ def run(req):
     times = []
     for i in range(req["warmup"] + req["reps"]):
         t0 = time.perf_counter()
-        if y is not None:
+        if req["mode"] == "fwdbwd":
+            torch.autograd.grad(fn(ins), ins, dy)
+        elif y is not None:
             torch.autograd.grad(y, ins, dy, retain_graph=True)
         else:
             with torch.no_grad():
