@@ -93,11 +93,14 @@ class HeapStorage implements Storage {
   readonly heap = null;
   readonly ptr = -1;
   readonly handle: Handle;
-  constructor(view: TypedArray, dtype: DType) {
+  /** The view's buffer is a pool buffer ({@link heapPool}) that goes back to the pool when freed. */
+  readonly #pooled: boolean;
+  constructor(view: TypedArray, dtype: DType, pooled = false) {
     this.#view = view;
     this.dtype = dtype;
     this.length = view.length;
     this.handle = new Handle(view.length * BYTES[dtype], null);
+    this.#pooled = pooled;
   }
   get bytes(): number {
     return this.handle.bytes;
@@ -110,7 +113,9 @@ class HeapStorage implements Storage {
     return this.handle.freed;
   }
   free(): void {
+    const view = this.#view;
     this.#view = null;
+    if (this.#pooled && view !== null && !this.handle.freed) poolRelease(view.buffer as ArrayBuffer);
     this.handle.free();
   }
   escape(): void {
@@ -372,6 +377,94 @@ function ensureBackend(): void {
   }
 }
 
+// ---------------------------------------------------------------- JS-heap buffer reuse
+//
+// Under the "js" backend every tensor is a typed array. A disposed one (dispose, tidy) used to be
+// dropped for the garbage collector, and the next call of the same shape asked the engine for a new
+// zero-filled buffer. For tens of MB V8 gets it from calloc, and glibc serves such requests with
+// fresh mmap'd pages (and unmaps them again on free, or trims the heap top past its threshold), so
+// every call faulted its whole output in again: maxPool2d [8,64,112,112] k3 s2 p1 backward (a 25.7 MB
+// dx) took ~6,270 minor page faults and 50–170 ms a call on this 2-core machine instead of ~1 fault
+// and under 10 ms. Like the linear heap (src/backends/linear.ts), storage made by `allocate` now
+// comes from buffers of the same size classes, and a buffer whose tensors were all disposed goes
+// back on its class's free list for the next request (zero-filled again when asked: a plain
+// typed-array fill, a memset on unshared memory). Only explicit disposal returns buffers: a tensor
+// the garbage collector finds takes its buffer with it. Small arrays are left to the engine, and the
+// pool keeps at most HEAP_POOL_MAX bytes (past that a freed buffer is dropped for the collector).
+
+/** Requests below this many bytes get a plain typed array (V8 and malloc recycle small ones well). */
+const HEAP_POOL_MIN = 64 * 1024;
+/** Bytes the free lists may hold in total. */
+let HEAP_POOL_MAX = 256 * 2 ** 20;
+const heapPool = new Map<number, ArrayBuffer[]>();
+let heapPoolBytes = 0;
+
+function poolRelease(buf: ArrayBuffer): void {
+  const bytes = buf.byteLength;
+  if (heapPoolBytes + bytes > HEAP_POOL_MAX) return;
+  let list = heapPool.get(bytes);
+  if (list === undefined) heapPool.set(bytes, (list = []));
+  list.push(buf);
+  heapPoolBytes += bytes;
+}
+
+/** @internal Tests and memory-tight callers: the bytes held by free JS-heap buffers. */
+export function heapPoolInfo(): { bytes: number; buffers: number } {
+  let buffers = 0;
+  for (const l of heapPool.values()) buffers += l.length;
+  return { bytes: heapPoolBytes, buffers };
+}
+
+/** @internal Drop every free JS-heap buffer (for the collector) and set the pool's cap; returns the previous cap. */
+export function resetHeapPool(maxBytes = HEAP_POOL_MAX): number {
+  const prev = HEAP_POOL_MAX;
+  heapPool.clear();
+  heapPoolBytes = 0;
+  HEAP_POOL_MAX = maxBytes;
+  return prev;
+}
+
+function makeView(dtype: DType, buf: ArrayBuffer, size: number): TypedArray {
+  switch (dtype) {
+    case "float32":
+      return new Float32Array(buf, 0, size);
+    case "float64":
+      return new Float64Array(buf, 0, size);
+    case "int32":
+      return new Int32Array(buf, 0, size);
+  }
+}
+
+/** JS-heap storage for `allocate`: a pooled buffer of the size class when large enough. */
+function heapStorage(dtype: DType, size: number, zero: boolean): HeapStorage {
+  const want = size * BYTES[dtype];
+  if (want < HEAP_POOL_MIN) return new HeapStorage(heapArray(dtype, size), dtype);
+  checkAlloc(runningOp(), size, dtype);
+  const cls = sizeClass(want);
+  const list = heapPool.get(cls);
+  if (list !== undefined && list.length > 0) {
+    const buf = list.pop() as ArrayBuffer;
+    heapPoolBytes -= cls;
+    const view = makeView(dtype, buf, size);
+    if (zero) view.fill(0);
+    return new HeapStorage(view, dtype, true);
+  }
+  let buf: ArrayBuffer;
+  try {
+    buf = new ArrayBuffer(cls); // zero-filled by the engine
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    resetHeapPool(HEAP_POOL_MAX); // give the free buffers back and try once more
+    try {
+      buf = new ArrayBuffer(cls);
+    } catch (e2) {
+      if (e2 instanceof RangeError) throw new PoolkitRangeError(runningOp(), `cannot allocate ${size} ${dtype} elements: ${e2.message}`);
+      throw e2;
+    }
+  }
+  return new HeapStorage(makeView(dtype, buf, size), dtype, true);
+}
+
 /**
  * A zero-filled JS-heap array. Sizes past the limit (src/tensor/limits.ts), and buffers the engine
  * refuses (out of memory), throw a PoolkitRangeError naming the running op, never the engine's bare
@@ -410,7 +503,7 @@ export function allocate(dtype: DType, size: number, zero = true): Storage {
       return s;
     }
   }
-  const s = new HeapStorage(heapArray(dtype, size), dtype);
+  const s = heapStorage(dtype, size, zero);
   stats.bytes += s.bytes;
   return s;
 }
