@@ -13,10 +13,17 @@
  * with its own part, claims parts no worker has started the same way and runs them itself, so a
  * worker that the OS has not scheduled costs no waiting), runs export FN with NARGS float64 arguments, records success or the error text, and
  * publishes DONE = SEQ with `Atomics.notify`. FN = −1 asks it to leave the loop (it is then terminated).
+ *
+ * A worker that dies (process.exit, an error escaping its loop) says so before it goes: its exit hook
+ * (Node's process "exit" event, a browser worker's "error" event) runs on the worker's own thread even
+ * while the caller is blocked waiting for it, records the cause, publishes DONE for the part it had
+ * claimed (CUR, 0 when idle) with STATUS = 2, and lowers READY — so the caller throws instead of
+ * waiting forever, and no new part is given to it. FN = −2 / −3 / −4 are test faults (threads.ts
+ * `injectWorkerFault`): exit, throw out of the loop, and block forever (to be terminated).
  */
 
 /** Word offsets inside a slot (Int32), shared with threads.ts. */
-export const SLOT = { SEQ: 0, DONE: 1, STATUS: 2, FN: 3, NARGS: 4, READY: 5, MSGLEN: 6, TICKET: 7 } as const;
+export const SLOT = { SEQ: 0, DONE: 1, STATUS: 2, FN: 3, NARGS: 4, READY: 5, MSGLEN: 6, TICKET: 7, CUR: 8 } as const;
 /** Bytes per worker slot in the control block. */
 export const SLOT_BYTES = 1024;
 /** Byte offset of the float64 arguments inside a slot. */
@@ -30,7 +37,7 @@ export const MSG_UNITS = (SLOT_BYTES - MSG_OFFSET) / 2;
 
 /** The worker's script (see the protocol above); the layout constants are spliced in. */
 export const WORKER_SOURCE = `"use strict";
-const SEQ = ${SLOT.SEQ}, DONE = ${SLOT.DONE}, STATUS = ${SLOT.STATUS}, FN = ${SLOT.FN}, NARGS = ${SLOT.NARGS}, READY = ${SLOT.READY}, MSGLEN = ${SLOT.MSGLEN}, TICKET = ${SLOT.TICKET};
+const SEQ = ${SLOT.SEQ}, DONE = ${SLOT.DONE}, STATUS = ${SLOT.STATUS}, FN = ${SLOT.FN}, NARGS = ${SLOT.NARGS}, READY = ${SLOT.READY}, MSGLEN = ${SLOT.MSGLEN}, TICKET = ${SLOT.TICKET}, CUR = ${SLOT.CUR};
 const SLOT_BYTES = ${SLOT_BYTES}, ARGS_OFFSET = ${ARGS_OFFSET}, MAX_ARGS = ${MAX_ARGS}, MSG_OFFSET = ${MSG_OFFSET}, MSG_UNITS = ${MSG_UNITS};
 const node = typeof process === "object" && process !== null && typeof require === "function";
 let post;
@@ -58,10 +65,41 @@ function start(msg) {
     post({ type: "error", message: text(e) });
     return;
   }
+  const say = (t) => {
+    const len = Math.min(t.length, MSG_UNITS);
+    for (let i = 0; i < len; i++) M[i] = t.charCodeAt(i);
+    I[MSGLEN] = len;
+  };
+  let escaped = "";
+  let gone = false;
+  // the exit hook: runs on this thread while the caller may be blocked on DONE
+  const dying = (cause) => {
+    if (gone) return;
+    gone = true;
+    const cur = Atomics.load(I, CUR);
+    if (cur !== 0) {
+      say("died during a kernel call: " + cause);
+      I[STATUS] = 2;
+      Atomics.store(I, DONE, cur);
+    }
+    Atomics.store(I, READY, 0);
+    Atomics.notify(I, DONE);
+  };
+  if (node) process.on("exit", (code) => dying(escaped !== "" ? escaped + " (exit code " + code + ")" : "the worker exited (exit code " + code + ")"));
+  else self.addEventListener("error", (e) => dying(escaped !== "" ? escaped : "the worker failed: " + String(e && e.message)));
   // read SEQ before raising READY: the caller dispatches as soon as it sees READY
   let last = Atomics.load(I, SEQ);
   Atomics.store(I, READY, 1);
   post({ type: "ready" });
+  try {
+    loop();
+  } catch (e) {
+    escaped = "uncaught " + text(e);
+    if (!node) dying(escaped);
+    throw e;
+  }
+  if (!node) self.close();
+  function loop() {
   const args = [];
   for (;;) {
     let s = Atomics.load(I, SEQ);
@@ -77,7 +115,11 @@ function start(msg) {
       continue;
     }
     const id = I[FN];
-    if (id < 0) break;
+    if (id === -1) break;
+    Atomics.store(I, CUR, s);
+    if (id === -2) { if (node) process.exit(7); else { dying("the worker closed"); self.close(); return; } }
+    if (id === -3) throw new Error("injected worker fault");
+    if (id === -4) { for (;;) Atomics.wait(I, MSGLEN, I[MSGLEN]); }
     try {
       const n = I[NARGS];
       args.length = n;
@@ -87,15 +129,13 @@ function start(msg) {
       f.apply(null, args);
       I[STATUS] = 0;
     } catch (e) {
-      const t = text(e);
-      const len = Math.min(t.length, MSG_UNITS);
-      for (let i = 0; i < len; i++) M[i] = t.charCodeAt(i);
-      I[MSGLEN] = len;
+      say(text(e));
       I[STATUS] = 1;
     }
+    Atomics.store(I, CUR, 0);
     Atomics.store(I, DONE, s);
     Atomics.notify(I, DONE);
   }
-  if (!node) self.close();
+  }
 }
 `;

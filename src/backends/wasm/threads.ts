@@ -209,6 +209,10 @@ interface Slot {
   stopped: boolean;
   /** The worker object exists (so `stop` terminates it). */
   spawned: boolean;
+  /** This thread asked for the worker's termination (it may die without its exit hook running). */
+  terminated: boolean;
+  /** Terminate the worker at once (no goodbye); a test fault. */
+  kill(): void;
 }
 
 /** Start message: the worker instantiates `module` on `memory` and serves slot `slot`. */
@@ -220,7 +224,7 @@ interface StartMessage {
   names: readonly string[];
 }
 
-async function spawn(start: StartMessage, onDeath: () => void): Promise<{ stop(): Promise<void>; ready: Promise<void> }> {
+async function spawn(start: StartMessage, onDeath: () => void): Promise<{ stop(): Promise<void>; kill(): void; ready: Promise<void> }> {
   let resolve!: () => void;
   let reject!: (e: Error) => void;
   const ready = new Promise<void>((ok, fail) => {
@@ -251,7 +255,7 @@ async function spawn(start: StartMessage, onDeath: () => void): Promise<{ stop()
       () => w.unref(),
     );
     w.postMessage(start);
-    return { stop: () => w.terminate().then(() => undefined), ready };
+    return { stop: () => w.terminate().then(() => undefined), kill: () => void w.terminate().catch(() => undefined), ready };
   }
   const { Worker, Blob, URL } = g;
   if (Worker === undefined || Blob === undefined || URL === undefined) throw new Error("setThreads: this engine has no Worker");
@@ -272,15 +276,32 @@ async function spawn(start: StartMessage, onDeath: () => void): Promise<{ stop()
       w.terminate(); // immediate in browsers
       return Promise.resolve();
     },
+    kill: () => w.terminate(),
     ready,
   };
 }
 
-/** Counters for tests and the benchmark: how many calls were split, and parts run by workers. */
+/** FN words of the test faults (threads-worker.ts). */
+const FAULT_FN: Record<WorkerFault, number> = { exit: -2, throw: -3, terminate: -4 };
+
+/** Counters for tests and the benchmark: how many calls were split, parts run by workers, workers lost. */
 export interface ThreadStats {
   splitCalls: number;
   workerParts: number;
+  /** Workers that died while in use (not stopped by setThreads). */
+  deaths: number;
+  /** Replacement workers started after deaths. */
+  respawns: number;
 }
+
+/** Replacements a pool starts for workers that died; past this it keeps the threads it has left. */
+const MAX_RESPAWNS = 3;
+
+/**
+ * A test fault for the next split call's first worker part (threads-worker.ts FN −2/−3/−4): the worker
+ * exits, throws out of its loop, or blocks and is terminated by this thread. @internal
+ */
+export type WorkerFault = "exit" | "throw" | "terminate";
 
 /**
  * The workers of one kernels instance (one shared memory). Created by {@link sharedInstance}; sized by
@@ -299,7 +320,12 @@ export class ThreadPool {
   /** Ready workers, in slot order (refreshed while some are still starting). */
   #ready: Slot[] = [];
   #starting = 0;
-  readonly stats: ThreadStats = { splitCalls: 0, workerParts: 0 };
+  /** Workers asked for by the last {@link resize} (replacements restore it). */
+  #want = 0;
+  #fault: WorkerFault | null = null;
+  /** Replacements started since the last resize asked for by setThreads. */
+  #replacements = 0;
+  readonly stats: ThreadStats = { splitCalls: 0, workerParts: 0, deaths: 0, respawns: 0 };
 
   constructor(module: object, memory: WasmMemory, names: readonly string[]) {
     const control = new SharedArrayBuffer((MAX_THREADS - 1) * SLOT_BYTES);
@@ -321,9 +347,61 @@ export class ThreadPool {
     this.#starting = this.#slots.filter((s) => !s.dead).length - this.#ready.length;
   }
 
-  /** Run `n − 1` workers (spawning or stopping); resolves when every worker has reported ready. */
-  async resize(n: number): Promise<void> {
+  /**
+   * A worker died while in use (found by its exit hook, its termination, or the worker's "exit"/"error"
+   * event): it gets no more parts, its slot is released, and a replacement starts in the background —
+   * at most {@link MAX_RESPAWNS} per pool, after which the pool keeps the threads it has. Returns what
+   * happens next, for error messages.
+   */
+  #lost(s: Slot): string {
+    if (s.stopped) return "";
+    const first = !s.dead || this.#slots.includes(s);
+    s.dead = true;
+    s.stopped = true;
+    this.#slots = this.#slots.filter((x) => x !== s);
+    Atomics.store(this.#i32, (s.index * SLOT_BYTES) / 4 + SLOT.READY, 0);
+    if (first) this.stats.deaths++;
+    if (s.spawned) {
+      s.terminated = true;
+      void this.#release(s).catch(() => undefined);
+    }
+    this.#refresh();
+    if (this.#replacements >= MAX_RESPAWNS) {
+      return `no replacement (${this.#replacements} replacements since the last setThreads, the limit): kernels continue on ${1 + this.#ready.length} thread(s); setThreads(n) starts new workers`;
+    }
+    this.#replacements++;
+    this.stats.respawns++;
+    // after this call returns (resize changes the slot list the running call may still be reading)
+    void Promise.resolve()
+      .then(() => this.resize(this.#want + 1, true))
+      .catch(() => undefined);
+    return "a replacement worker is starting; until it is ready kernels run on the remaining threads";
+  }
+
+  /**
+   * @internal Tests: terminate the first ready worker now, between calls (its "exit" event arrives
+   * only when this thread next returns to its event loop).
+   */
+  killIdleWorker(): void {
+    const s = this.#ready[0];
+    if (s === undefined) throw new Error("threads: no ready worker");
+    s.kill();
+    s.terminated = true;
+  }
+
+  /** @internal Tests: make the next split call's first worker part die in the given way. */
+  injectWorkerFault(fault: WorkerFault | null): void {
+    this.#fault = fault;
+  }
+
+  /**
+   * Run `n − 1` workers (spawning or stopping); resolves when every worker has reported ready.
+   * `replacing`: started by {@link #lost} (does not renew the replacement allowance).
+   */
+  async resize(n: number, replacing = false): Promise<void> {
     const want = Math.max(0, Math.min(n, MAX_THREADS) - 1);
+    this.#want = want;
+    if (!replacing) this.#replacements = 0;
     this.#slots = this.#slots.filter((s) => !s.dead); // workers that failed or died are replaced
     while (this.#slots.length > want) this.#stop(this.#slots.pop() as Slot);
     const pending: Promise<void>[] = this.#slots.map((s) => s.ready);
@@ -334,19 +412,28 @@ export class ThreadPool {
       this.#busy.add(index);
       const base = (index * SLOT_BYTES) / 4;
       this.#i32.fill(0, base, base + ARGS_OFFSET / 4);
-      const slot: Slot = { index, stop: () => Promise.resolve(), ready: Promise.resolve(), dead: false, stopped: false, spawned: false };
+      const slot: Slot = { index, stop: () => Promise.resolve(), kill: () => undefined, ready: Promise.resolve(), dead: false, stopped: false, spawned: false, terminated: false };
       this.#slots.push(slot);
       this.#starting++;
+      let started = false;
       const onDeath = (): void => {
+        if (started && !slot.stopped) {
+          this.#lost(slot); // died after it was ready: replace it
+          return;
+        }
         slot.dead = true;
         this.#refresh();
       };
       slot.ready = spawn({ ...this.#start, slot: index }, onDeath)
-        .then(async ({ stop, ready }) => {
+        .then(async ({ stop, kill, ready }) => {
           slot.stop = stop;
+          slot.kill = kill;
           slot.spawned = true;
           if (slot.stopped) await this.#release(slot); // stopped (setThreads(1)) while it was starting
-          else await ready;
+          else {
+            await ready;
+            started = true;
+          }
         })
         .catch((e: unknown) => {
           onDeath();
@@ -378,6 +465,7 @@ export class ThreadPool {
 
   /** Terminate a slot's worker and free its index once the worker is gone. */
   async #release(s: Slot): Promise<void> {
+    s.terminated = true;
     try {
       await s.stop();
     } finally {
@@ -405,13 +493,19 @@ export class ThreadPool {
   run(fn: (...a: number[]) => void, id: number, own: () => void, parts: readonly number[][]): void {
     const gen = this.#next();
     const i32 = this.#i32;
+    // a worker whose exit hook lowered READY since the last refresh gets no part
+    if (this.#ready.some((s) => Atomics.load(i32, (s.index * SLOT_BYTES) / 4 + SLOT.READY) !== 1)) {
+      for (const s of this.#ready) if (Atomics.load(i32, (s.index * SLOT_BYTES) / 4 + SLOT.READY) !== 1) this.#lost(s);
+    }
     const used = this.#ready.slice(0, parts.length);
+    const fault = this.#fault;
+    this.#fault = null;
     used.forEach((s, w) => {
       const args = parts[w] as number[];
       if (args.length > MAX_ARGS) throw new Error(`threads: ${args.length} arguments (at most ${MAX_ARGS})`);
       const base = s.index * SLOT_BYTES;
       this.#f64.set(args, (base + ARGS_OFFSET) / 8);
-      i32[base / 4 + SLOT.FN] = id;
+      i32[base / 4 + SLOT.FN] = w === 0 && fault !== null ? FAULT_FN[fault] : id;
       i32[base / 4 + SLOT.NARGS] = args.length;
       i32[base / 4 + SLOT.STATUS] = 0;
       Atomics.store(i32, base / 4 + SLOT.TICKET, gen);
@@ -420,6 +514,14 @@ export class ThreadPool {
       Atomics.notify(i32, base / 4 + SLOT.SEQ);
     });
     this.stats.splitCalls++;
+    const victim = fault !== null ? used[0] : undefined;
+    if (fault === "terminate" && victim !== undefined && claimMode !== "caller") {
+      // the worker claims its part and blocks in it; then this thread terminates it mid-part
+      const ticket = (victim.index * SLOT_BYTES) / 4 + SLOT.TICKET;
+      while (Atomics.load(i32, ticket) === gen) Atomics.wait(i32, ticket, gen, 1);
+      victim.kill();
+      victim.terminated = true;
+    }
     let error: unknown;
     let failed = false;
     try {
@@ -447,19 +549,50 @@ export class ThreadPool {
     this.stats.workerParts += waitFor.length;
     const block = canBlock();
     for (const s of waitFor) {
-      const done = (s.index * SLOT_BYTES) / 4 + SLOT.DONE;
+      const base = (s.index * SLOT_BYTES) / 4;
+      const done = base + SLOT.DONE;
       let spins = 0;
+      let died = "";
       for (let v = Atomics.load(i32, done); v !== gen; v = Atomics.load(i32, done)) {
+        // A dead worker never publishes DONE unless its exit hook did (checked first: v === gen).
+        // Its READY word (lowered by the exit hook) or our own termination of it says it is gone:
+        // a part it never claimed runs here; a part it claimed is lost with it.
+        if (s.terminated || Atomics.load(i32, base + SLOT.READY) !== 1) {
+          if (Atomics.load(i32, done) === gen) break;
+          if (Atomics.compareExchange(i32, base + SLOT.TICKET, gen, 0) === gen) {
+            this.stats.workerParts--;
+            if (!failed) {
+              try {
+                fn(...(parts[used.indexOf(s)] as number[]));
+              } catch (e) {
+                error = e;
+                failed = true;
+              }
+            }
+          } else {
+            died = "was terminated during a kernel call";
+          }
+          const next = this.#lost(s);
+          if (died !== "" && !failed) {
+            error = new Error(`poolkit worker thread ${s.index + 1} ${died}: this call's results are lost; ${next}`);
+            failed = true;
+          }
+          break;
+        }
         // spin briefly (the parts are equal, so the worker is usually about done), then sleep
         if (block && ++spins > 2000) Atomics.wait(i32, done, v, 100);
       }
-      if (!failed && i32[(s.index * SLOT_BYTES) / 4 + SLOT.STATUS] !== 0) {
-        const len = i32[(s.index * SLOT_BYTES) / 4 + SLOT.MSGLEN] as number;
+      if (died === "" && Atomics.load(i32, done) === gen && i32[base + SLOT.STATUS] !== 0) {
+        const len = i32[base + SLOT.MSGLEN] as number;
         const at = (s.index * SLOT_BYTES + MSG_OFFSET) / 2;
         let text = "";
         for (let i = 0; i < Math.min(len, MSG_UNITS); i++) text += String.fromCharCode(this.#u16[at + i] as number);
-        error = new Error(`poolkit worker thread ${s.index + 1}: ${text}`);
-        failed = true;
+        const status = i32[base + SLOT.STATUS];
+        if (status === 2) text += `: this call's results are lost; ${this.#lost(s)}`;
+        if (!failed) {
+          error = new Error(`poolkit worker thread ${s.index + 1}: ${text}`);
+          failed = true;
+        }
       }
     }
     if (failed) throw error;
@@ -467,6 +600,7 @@ export class ThreadPool {
 
   /** Stop every worker. */
   close(): void {
+    this.#want = 0;
     while (this.#slots.length > 0) this.#stop(this.#slots.pop() as Slot);
   }
 }
