@@ -89,9 +89,12 @@ export function registerScatter(b: WasmBackend): void {
     const inPlane = A.inSize * B.inSize * C.inSize;
     const outPlane = A.outSize * B.outSize * C.outSize;
     if (planes === 0 || inPlane === 0) return;
-    const tiles = outPlane === 0 ? null : tiledExtents(axes);
+    // one pass for tiled windows two columns wide (the SIMD loop writes 4 windows per step); each
+    // plane zeroed in cache, then scattered, otherwise — for wide windows (adaptive 56 → 7: 64
+    // elements per index) the fill and a sparse scatter beat comparing every element
+    const tiles = b.simd && outPlane !== 0 ? tiledExtents(axes) : null;
     const step = split(3, [[0, 4 * outPlane], [1, 4 * outPlane], [2, 4 * inPlane]], 4 * (inPlane + 2 * outPlane));
-    if (tiles === null) run(b, "maxBackwardWrite", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane], step);
+    if (tiles === null || tiles[1] !== 2) run(b, "maxBackwardWrite", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane], step);
     else run(b, "maxBackwardTiled", [[dy, false], [idx, false], [dx, true]], [planes, B.inSize, C.inSize, B.outSize, C.outSize, tiles[0], tiles[1]], step);
   });
   registerKernel("maxUnpool.forward", "float32", (x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
