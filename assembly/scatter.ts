@@ -12,11 +12,38 @@ export function maxBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPla
   for (let p = 0; p < planes; p++) scatterPlane(dy, idx, dx + ((<usize>p * <usize>inPlane) << 2), p * outPlane, inPlane, outPlane);
 }
 
-/** One plane of {@link maxBackward}: xp[idx[o]] += dy[o] for o = yo .. yo + outPlane − 1. */
+/**
+ * One plane of {@link maxBackward}: xp[idx[o]] += dy[o] for o = yo .. yo + outPlane − 1, in that
+ * order. The SIMD build loads 4 indices and gradients at once and checks their bounds together; the
+ * adds stay one at a time in output order (equal indices accumulate as in the reference).
+ */
 // @ts-ignore: decorator
 @inline function scatterPlane(dy: usize, idx: usize, xp: usize, yo: i32, inPlane: i32, outPlane: i32): void {
   const end = yo + outPlane;
-  for (let o = yo; o < end; o++) {
+  let o = yo;
+  if (ASC_FEATURE_SIMD) {
+    const lim = i32x4.splat(inPlane);
+    for (; o + 4 <= end; o += 4) {
+      const iv = v128.load(idx + ((<usize>o) << 2));
+      const dv = v128.load(dy + ((<usize>o) << 2));
+      if (i32x4.all_true(i32x4.lt_u(iv, lim))) {
+        const i0 = i32x4.extract_lane(iv, 0);
+        stf(xp, i0, ldf(xp, i0) + f32x4.extract_lane(dv, 0));
+        const i1 = i32x4.extract_lane(iv, 1);
+        stf(xp, i1, ldf(xp, i1) + f32x4.extract_lane(dv, 1));
+        const i2 = i32x4.extract_lane(iv, 2);
+        stf(xp, i2, ldf(xp, i2) + f32x4.extract_lane(dv, 2));
+        const i3 = i32x4.extract_lane(iv, 3);
+        stf(xp, i3, ldf(xp, i3) + f32x4.extract_lane(dv, 3));
+      } else {
+        for (let j = o; j < o + 4; j++) {
+          const i = ldi(idx, j);
+          if (<u32>i < <u32>inPlane) stf(xp, i, ldf(xp, i) + ldf(dy, j));
+        }
+      }
+    }
+  }
+  for (; o < end; o++) {
     const i = ldi(idx, o);
     if (<u32>i < <u32>inPlane) stf(xp, i, ldf(xp, i) + ldf(dy, o));
   }
