@@ -315,18 +315,6 @@ export function maxForward(
   }
 }
 
-/** dx[plane][idx] += dy for every output, one plane at a time; out-of-plane indices are skipped. */
-export function maxBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32): void {
-  for (let p = 0; p < planes; p++) {
-    const xp = dx + ((<usize>p * <usize>inPlane) << 2);
-    const yo = p * outPlane;
-    for (let o = 0; o < outPlane; o++) {
-      const i = ldi(idx, yo + o);
-      if (<u32>i < <u32>inPlane) stf(xp, i, ldf(xp, i) + ldf(dy, yo + o));
-    }
-  }
-}
-
 /**
  * Column sums of 4 neighbouring columns (x[row + c + l·s], lanes l) over the window's rows: the
  * vertical half of the separable sum. `nr` (a literal 1–3) fixed rows at flat offsets r0, r1, r2, or
@@ -541,5 +529,5 @@ export function zeroFill(ptr: usize, bytes: usize): void {
 export { softmaxForward, softmaxBackward, lpForward, lpFinishBackward, lpPowBackward } from "./weighted";
 export { wideMaxForward, wideAvgForward } from "./adaptive";
 export { roiAlignForward, roiAlignBackward } from "./region";
-export { unpoolForward, unpoolBackward, roiPoolForward, roiPoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";
+export { maxBackward, maxBackwardWrite, maxBackwardTiled, unpoolForward, unpoolBackward, roiPoolForward, roiPoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";
 export { gemmPackA, gemmPackB, gemmMacro, gemmRows } from "./gemm";

@@ -1,10 +1,144 @@
-// The remaining float32 kernels, ported loop for loop from their TypeScript references so results
-// are bit-identical (the same operations in the same order; float64 where the reference computes in
-// JS numbers): max-unpool forward/backward (src/ops/maxUnpool.ts), RoIPool forward/backward
+// The scatter kernels of max pooling's backward (src/kernels/window.ts maxWindowsBackward,
+// src/kernels/scatter.ts maxWindowsBackwardWrite) and the remaining float32 kernels, ported loop for
+// loop from their TypeScript references so results are bit-identical (the same operations in the
+// same order; float64 where the reference computes in JS numbers): max-unpool forward/backward (src/ops/maxUnpool.ts), RoIPool forward/backward
 // (src/ops/roiPool.ts), stochastic pooling's evaluation forward/backward (src/ops/stochasticPool.ts)
 // and mixed pooling's mix (src/ops/mixedPool.ts). Mostly scatters, gathers and short window scans:
 // memory-bound, no SIMD needed to leave the TypeScript loops behind.
 import { ldd, ldf, ldi, stf, sti, std } from "./util";
+
+/** dx[plane][idx] += dy for every output in output order, one plane at a time; out-of-plane indices are skipped. */
+export function maxBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32): void {
+  for (let p = 0; p < planes; p++) scatterPlane(dy, idx, dx + ((<usize>p * <usize>inPlane) << 2), p * outPlane, inPlane, outPlane);
+}
+
+/**
+ * One plane of {@link maxBackward}: xp[idx[o]] += dy[o] for o = yo .. yo + outPlane − 1, in that
+ * order. The SIMD build loads 4 indices and gradients at once and checks their bounds together; the
+ * adds stay one at a time in output order (equal indices accumulate as in the reference).
+ */
+// @ts-ignore: decorator
+@inline function scatterPlane(dy: usize, idx: usize, xp: usize, yo: i32, inPlane: i32, outPlane: i32): void {
+  const end = yo + outPlane;
+  let o = yo;
+  if (ASC_FEATURE_SIMD) {
+    const lim = i32x4.splat(inPlane);
+    for (; o + 4 <= end; o += 4) {
+      const iv = v128.load(idx + ((<usize>o) << 2));
+      const dv = v128.load(dy + ((<usize>o) << 2));
+      if (i32x4.all_true(i32x4.lt_u(iv, lim))) {
+        const i0 = i32x4.extract_lane(iv, 0);
+        stf(xp, i0, ldf(xp, i0) + f32x4.extract_lane(dv, 0));
+        const i1 = i32x4.extract_lane(iv, 1);
+        stf(xp, i1, ldf(xp, i1) + f32x4.extract_lane(dv, 1));
+        const i2 = i32x4.extract_lane(iv, 2);
+        stf(xp, i2, ldf(xp, i2) + f32x4.extract_lane(dv, 2));
+        const i3 = i32x4.extract_lane(iv, 3);
+        stf(xp, i3, ldf(xp, i3) + f32x4.extract_lane(dv, 3));
+      } else {
+        for (let j = o; j < o + 4; j++) {
+          const i = ldi(idx, j);
+          if (<u32>i < <u32>inPlane) stf(xp, i, ldf(xp, i) + ldf(dy, j));
+        }
+      }
+    }
+  }
+  for (; o < end; o++) {
+    const i = ldi(idx, o);
+    if (<u32>i < <u32>inPlane) stf(xp, i, ldf(xp, i) + ldf(dy, o));
+  }
+}
+
+/**
+ * dx = 0, then {@link maxBackward} — with each plane zeroed just before its scatter, so the plane is
+ * still in cache when the scatter reads and writes it (dx's contents on entry are ignored).
+ */
+export function maxBackwardWrite(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32): void {
+  for (let p = 0; p < planes; p++) {
+    const xp = dx + ((<usize>p * <usize>inPlane) << 2);
+    memory.fill(xp, 0, (<usize>inPlane) << 2);
+    scatterPlane(dy, idx, xp, p * outPlane, inPlane, outPlane);
+  }
+}
+
+/**
+ * {@link maxBackwardWrite} for tiled 2-d windows — rows [kB·ob, min(kB·ob + kB, H)), columns
+ * [kC·oc, min(kC·oc + kC, W)), no padding or dilation (stride = kernel size: no two windows share an
+ * element) — in one pass: every element of a window is written once, 0 + dy where it is the window's
+ * index and 0 elsewhere; elements under no window are 0. The result equals the zero-and-scatter
+ * reference whenever every window with dy ≠ 0 has its index inside the window (indices from the
+ * forward always do): the pass counts those windows and their hits, and a plane where they differ is
+ * zeroed and scattered again in the reference's order. 0 + dy, not dy, so dy = −0 gives +0 as there.
+ * The SIMD build writes 4 windows (8 columns) per step when kC = 2.
+ */
+export function maxBackwardTiled(dy: usize, idx: usize, dx: usize, planes: i32, H: i32, W: i32, nB: i32, nC: i32, kB: i32, kC: i32): void {
+  const inPlane = H * W;
+  const outPlane = nB * nC;
+  const full = min(nC, W / kC); // windows with all kC columns inside the row
+  const covered = min(nC * kC, W); // columns under some window
+  const rowsCovered = min(nB * kB, H);
+  const simd = ASC_FEATURE_SIMD && kC == 2;
+  for (let p = 0; p < planes; p++) {
+    const xp = dx + ((<usize>p * <usize>inPlane) << 2);
+    const yo = p * outPlane;
+    let nz = 0; // windows with dy ≠ 0 (NaN included)
+    let hit = 0; // of those, windows whose index is one of their elements
+    for (let ob = 0; ob < nB; ob++) {
+      const r0 = ob * kB;
+      const r1 = min(r0 + kB, H);
+      const o0 = yo + ob * nC;
+      for (let r = r0; r < r1; r++) {
+        const row = r * W;
+        const first = r == r0;
+        let oc = 0;
+        if (simd) {
+          const zero = f32x4.splat(0);
+          const one = i32x4.splat(1);
+          const lanes = i32x4(0, 2, 4, 6);
+          let vnz = i32x4.splat(0);
+          let vhit = i32x4.splat(0);
+          for (; oc + 4 <= full; oc += 4) {
+            const d = v128.load(dy + ((<usize>(o0 + oc)) << 2));
+            const ix = v128.load(idx + ((<usize>(o0 + oc)) << 2));
+            const pos = i32x4.add(i32x4.splat(row + 2 * oc), lanes);
+            const m0 = i32x4.eq(ix, pos);
+            const m1 = i32x4.eq(ix, i32x4.add(pos, one));
+            const nzm = f32x4.ne(d, zero);
+            vhit = i32x4.sub(vhit, v128.and(v128.or(m0, m1), nzm));
+            if (first) vnz = i32x4.sub(vnz, nzm);
+            const g = f32x4.add(zero, d);
+            const v0 = v128.and(g, m0);
+            const v1 = v128.and(g, m1);
+            const q = xp + ((<usize>(row + 2 * oc)) << 2);
+            v128.store(q, v128.shuffle<f32>(v0, v1, 0, 4, 1, 5));
+            v128.store(q, v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), 16);
+          }
+          nz += i32x4.extract_lane(vnz, 0) + i32x4.extract_lane(vnz, 1) + i32x4.extract_lane(vnz, 2) + i32x4.extract_lane(vnz, 3);
+          hit += i32x4.extract_lane(vhit, 0) + i32x4.extract_lane(vhit, 1) + i32x4.extract_lane(vhit, 2) + i32x4.extract_lane(vhit, 3);
+        }
+        for (; oc < nC; oc++) {
+          const c0 = oc * kC;
+          const c1 = min(c0 + kC, W);
+          const i = ldi(idx, o0 + oc);
+          const d = ldf(dy, o0 + oc);
+          const g: f32 = <f32>0 + d;
+          if (d != 0) {
+            if (first) nz++;
+            if (<u32>(i - row - c0) < <u32>(c1 - c0)) hit++;
+          }
+          for (let c = c0; c < c1; c++) stf(xp, row + c, i == row + c ? g : 0);
+        }
+        if (covered < W) memory.fill(xp + ((<usize>(row + covered)) << 2), 0, (<usize>(W - covered)) << 2);
+      }
+    }
+    if (rowsCovered < H) memory.fill(xp + ((<usize>(rowsCovered * W)) << 2), 0, (<usize>((H - rowsCovered) * W)) << 2);
+    if (hit != nz) {
+      // an index outside its window carries a gradient: the reference's zero-and-scatter for this plane
+      memory.fill(xp, 0, (<usize>inPlane) << 2);
+      scatterPlane(dy, idx, xp, yo, inPlane, outPlane);
+    }
+  }
+}
 
 /** y[plane][idx[i]] = x[i] (later writes win); y zero-filled by the caller; indices outside the plane are skipped (the op rejects them). */
 export function unpoolForward(x: usize, idx: usize, y: usize, planes: i32, inPlane: i32, outPlane: i32): void {

@@ -87,6 +87,8 @@ export interface FamilyKernels {
   "dynamicPool.forward": (x: FloatArray, y: FloatArray, win: Int32Array, planes: number, H: number, W: number, outH: number, outW: number, geo: Float64Array) => void;
   "dynamicPool.backward": (x: FloatArray, dy: FloatArray, win: Int32Array, dx: FloatArray, gGeo: Float64Array, planes: number, H: number, W: number, outH: number, outW: number, geo: Float64Array) => void;
   // scatter (src/kernels/scatter.ts)
+  /** dx = 0, then dx[plane][idx] += dy in output order (dx's contents on entry ignored); `axes`: the forward's windows. */
+  "maxWindows.backwardWrite": (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, axes: Axes3) => void;
   "maxUnpool.forward": (x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number) => void;
   "maxUnpool.backward": (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number) => void;
   // mixing (src/kernels/mix.ts)

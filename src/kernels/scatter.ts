@@ -1,9 +1,24 @@
 /**
  * Scatter kernels: values written to (forward) or read from (backward) positions given by an index
- * tensor — max unpooling, the inverse of max pooling with indices. Kernels see typed arrays and plan
- * numbers only; planes are contiguous (plane p of x at p·inPlane, of y at p·outPlane).
+ * tensor — max unpooling, the inverse of max pooling with indices, and max pooling's backward into a
+ * fresh gradient. Kernels see typed arrays and plan numbers only; planes are contiguous (plane p of x
+ * at p·inPlane, of y at p·outPlane).
  */
+import type { Axes3 } from "../geometry/plan.js";
 import type { FloatArray } from "../tensor/dtype.js";
+import { maxWindowsBackward } from "./window.js";
+
+/**
+ * Max pooling's backward into a gradient that need not be zeroed: dx = 0, then
+ * dx[plane][idx[o]] += dy[o] in output order (out-of-plane indices skipped), as
+ * {@link maxWindowsBackward}. `axes` are the forward's windows (`idx` came from them); a backend may
+ * use them to write dx in one pass where no two windows share an element.
+ */
+export function maxWindowsBackwardWrite(dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, axes: Axes3): void {
+  const [A, B, C] = axes;
+  dx.fill(0);
+  maxWindowsBackward(dy, idx, dx, planes, A.inSize * B.inSize * C.inSize, A.outSize * B.outSize * C.outSize);
+}
 
 /** y[plane][idx[i]] = x[plane][i] for every pooled element (later writes win, as PyTorch's serial loop); y zero-filled by the caller, indices checked by the op. */
 export function unpoolForward(x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void {

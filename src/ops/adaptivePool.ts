@@ -10,7 +10,8 @@ import { planAdaptiveFor } from "../geometry/adaptive.js";
 import { avgDivisors } from "../geometry/divisors.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
-import { avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { maxWindowsBackwardWrite } from "../kernels/scatter.js";
+import { avgWindowsBackward, avgWindowsForward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp, xShapeArgs, type Grads } from "../op.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
 import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
@@ -71,8 +72,8 @@ function adaptiveMaxCore(p: WindowPlan, x: Tensor) {
   const idx = emptyTensor(p.outShape, "int32");
   kernel("maxWindows.forward", dtype, maxWindowsForward)(x.data as FloatArray, output.data as FloatArray, idx.data as Int32Array, p.planes, p.axes);
   const backward = (dy: Tensor): Grads => {
-    const dx = zeros(p.inShape, dtype);
-    kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx.data as Int32Array, dx.data as FloatArray, p.planes, p.inPlaneSize, p.outPlaneSize);
+    const dx = emptyTensor(p.inShape, dtype); // every element written by the kernel
+    kernel("maxWindows.backwardWrite", dtype, maxWindowsBackwardWrite)(dy.data as FloatArray, idx.data as Int32Array, dx.data as FloatArray, p.planes, p.axes);
     return [dx];
   };
   return { output, idx, backward };

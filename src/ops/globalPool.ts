@@ -9,7 +9,8 @@ import { adaptiveAxis } from "../geometry/adaptive.js";
 import { avgDivisors } from "../geometry/divisors.js";
 import { makePlan, type WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
-import { avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { maxWindowsBackwardWrite } from "../kernels/scatter.js";
+import { avgWindowsBackward, avgWindowsForward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp, xShapeArgsOptional } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
@@ -71,8 +72,8 @@ function globalOp(name: string, mode: "avg" | "max") {
       return {
         output,
         backward: (dy: Tensor) => {
-          const dx = zeros(xShape, dtype);
-          kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx.data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+          const dx = emptyTensor(xShape, dtype); // every element written by the kernel
+          kernel("maxWindows.backwardWrite", dtype, maxWindowsBackwardWrite)(dy.data as FloatArray, idx.data as Int32Array, dx.data as FloatArray, plan.planes, plan.axes);
           return [dx];
         },
       };

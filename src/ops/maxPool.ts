@@ -7,12 +7,13 @@ import { expectOptions, spatialShapeInput } from "../check.js";
 import { emptyWindows, planSlidingFor, slidingGeometry, type SlidingOptions, type SlidingPadding } from "../geometry/sliding.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
-import { maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { maxWindowsBackwardWrite } from "../kernels/scatter.js";
+import { maxWindowsForward } from "../kernels/window.js";
 import { defineOp, xShapeArgs } from "../op.js";
 import { PoolkitRangeError, show } from "../errors.js";
 import { MAX_INT32 } from "../tensor/limits.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, type Tensor } from "../tensor/tensor.js";
 
 /** Options of `maxPool1d/2d/3d` (PyTorch's `MaxPoolNd` arguments, camelCased). */
 export interface MaxPoolOptions {
@@ -105,7 +106,8 @@ function maxPoolForward(plan: MaxPoolPlan, x: Tensor): MaxForward {
     output,
     indices,
     backward(dy: Tensor): [Tensor] {
-      const dx = zeros(xShape, xDtype);
+      // every element written by the kernel: no zero-filled allocation (a full pass over dx)
+      const dx = emptyTensor(xShape, xDtype);
       let g = dy;
       if (empty) {
         // A window that misses the input outputs −∞ regardless of x: no gradient. PyTorch keeps its
@@ -116,7 +118,7 @@ function maxPoolForward(plan: MaxPoolPlan, x: Tensor): MaxForward {
         masked.set(dy.data as FloatArray);
         for (let p = 0; p < plan.planes; p++) for (const e of empty) masked[p * plan.outPlaneSize + e] = 0;
       }
-      kernel("maxWindows.backward", xDtype, maxWindowsBackward)(g.data as FloatArray, indices.data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+      kernel("maxWindows.backwardWrite", xDtype, maxWindowsBackwardWrite)(g.data as FloatArray, indices.data as Int32Array, dx.data as FloatArray, plan.planes, plan.axes);
       if (g !== dy) g.dispose();
       return [dx];
     },

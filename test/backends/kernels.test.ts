@@ -14,14 +14,14 @@ import type { Tensor } from "../../src/tensor/tensor.js";
 
 /** The kernels each method's forward + backward must reach (training mode, descriptor defaults). */
 const EXPECTED: Record<string, KernelName[]> = {
-  Max: ["maxWindows.forward", "maxWindows.backward"],
+  Max: ["maxWindows.forward", "maxWindows.backwardWrite"],
   Average: ["avgWindows.forward", "avgWindows.backward"],
   LP: ["lpPool.forward", "lpPool.finishBackward", "avgWindows.backward", "lpPool.powBackward"],
   MaxUnpool: ["maxUnpool.forward", "maxUnpool.backward"],
   GlobalAverage: ["avgWindows.forward", "avgWindows.backward"],
-  GlobalMax: ["maxWindows.forward", "maxWindows.backward"],
+  GlobalMax: ["maxWindows.forward", "maxWindows.backwardWrite"],
   AdaptiveAverage: ["avgWindows.forward", "avgWindows.backward"],
-  AdaptiveMax: ["maxWindows.forward", "maxWindows.backward"],
+  AdaptiveMax: ["maxWindows.forward", "maxWindows.backwardWrite"],
   FractionalMax: ["fractionalMaxPool.forward", "maxWindows.backward"],
   Mixed: ["maxWindows.forward", "avgWindows.forward", "mix.forward", "maxWindows.backward", "avgWindows.backward"],
   LearnedMix: ["maxWindows.forward", "avgWindows.forward", "mix.forward", "maxWindows.backward", "avgWindows.backward"],

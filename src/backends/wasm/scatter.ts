@@ -1,11 +1,13 @@
 /**
- * WebAssembly implementations (float32) of the remaining kernels, ported loop for loop from their
- * TypeScript references and bit-identical to them (test/backends/wasm-scatter.test.ts): max-unpool
+ * WebAssembly implementations (float32) of the scatter kernels, ported loop for loop from their
+ * TypeScript references and bit-identical to them (test/backends/wasm-scatter.test.ts): max pooling's
+ * backward into a fresh gradient (one pass for tiled windows, else each plane zeroed in cache
+ * just before its scatter), max-unpool
  * forward/backward, RoIPool forward/backward, stochastic pooling's evaluation forward/backward, mixed
  * pooling's mix, and fractional max pooling's forward (each plane's own windows through pool.ts's
  * max kernel). AssemblyScript: assembly/scatter.ts.
  */
-import type { Axes3 } from "../../geometry/plan.js";
+import type { Axes3, Axis } from "../../geometry/plan.js";
 import type { RoiPoolPlan } from "../../geometry/roi.js";
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
@@ -14,6 +16,8 @@ import { splitCall, type Split } from "./threads.js";
 import { axisPointers } from "./weighted.js";
 
 interface ScatterExports {
+  maxBackwardWrite(...args: number[]): void;
+  maxBackwardTiled(...args: number[]): void;
   unpoolForward(...args: number[]): void;
   unpoolBackward(...args: number[]): void;
   roiPoolForward(...args: number[]): void;
@@ -48,14 +52,51 @@ function bcPointers(axes: Axes3, base: number): number[] {
   return axisPointers(axes, base).slice(3);
 }
 
+/**
+ * The window extents (kB, kC) when the windows tile the plane — 2-d (A trivial), along B and C window o
+ * is [k·o, min(k·o + k, size)) — else null. Tiled windows share no element (the one-pass kernel's
+ * condition); dilation only thins the taps inside each range.
+ */
+export function tiledExtents(axes: Axes3): [number, number] | null {
+  const [A, B, C] = axes;
+  if (A.inSize !== 1 || A.outSize !== 1 || A.start[0] !== 0 || A.end[0] !== 1) return null;
+  const kB = tiledExtent(B);
+  const kC = tiledExtent(C);
+  return kB === null || kC === null ? null : [kB, kC];
+}
+
+function tiledExtent(a: Axis): number | null {
+  if (a.outSize === 0) return null;
+  const k = (a.end[0] as number) - (a.start[0] as number);
+  if (k <= 0) return null;
+  for (let o = 0; o < a.outSize; o++) {
+    const s = a.start[o] as number;
+    if (s !== k * o || a.end[o] !== Math.min(s + k, a.inSize) || s >= a.inSize) return null;
+  }
+  return k;
+}
+
 const NAMES = [
-  "maxUnpool.forward", "maxUnpool.backward", "roiPool.forward", "roiPool.backward",
+  "maxWindows.backwardWrite", "maxUnpool.forward", "maxUnpool.backward", "roiPool.forward", "roiPool.backward",
   "stochasticPool.forwardEval", "stochasticPool.backwardEval", "mix.forward", "fractionalMaxPool.forward",
 ] as const;
 
 /** Register the remaining kernels of backend `b` for float32. */
 export function registerScatter(b: WasmBackend): void {
   const e = b.exports as unknown as ScatterExports;
+  registerKernel("maxWindows.backwardWrite", "float32", (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, axes: Axes3): void => {
+    const [A, B, C] = axes;
+    const inPlane = A.inSize * B.inSize * C.inSize;
+    const outPlane = A.outSize * B.outSize * C.outSize;
+    if (planes === 0 || inPlane === 0) return;
+    // one pass for tiled windows two columns wide (the SIMD loop writes 4 windows per step); each
+    // plane zeroed in cache, then scattered, otherwise — for wide windows (adaptive 56 → 7: 64
+    // elements per index) the fill and a sparse scatter beat comparing every element
+    const tiles = b.simd && outPlane !== 0 ? tiledExtents(axes) : null;
+    const step = split(3, [[0, 4 * outPlane], [1, 4 * outPlane], [2, 4 * inPlane]], 4 * (inPlane + 2 * outPlane));
+    if (tiles === null || tiles[1] !== 2) run(b, "maxBackwardWrite", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane], step);
+    else run(b, "maxBackwardTiled", [[dy, false], [idx, false], [dx, true]], [planes, B.inSize, C.inSize, B.outSize, C.outSize, tiles[0], tiles[1]], step);
+  });
   registerKernel("maxUnpool.forward", "float32", (x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
     if (planes === 0 || inPlane === 0) return;
     run(b, "unpoolForward", [[x, false], [idx, false], [y, true]], [planes, inPlane, outPlane], split(3, [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane]], 4 * (2 * inPlane + outPlane)));
