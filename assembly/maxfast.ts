@@ -141,6 +141,126 @@ function rowMaximaAny(withIdx: bool, s: i32, k: i32, xp: usize, r: i32, cS: usiz
   return rowMaxima(false, s, k, xp, r, cS, cLo, cHi, hv, hi);
 }
 
+/** Tap j (0–2) of 4 neighbouring windows k taps wide, `s` (1 or 2) apart, whose first taps start at p. */
+// @ts-ignore: decorator
+@inline function tap(p: usize, s: i32, j: i32): v128 {
+  if (s == 1) {
+    if (j == 0) return v128.load(p);
+    if (j == 1) return v128.load(p, 4);
+    return v128.load(p, 8);
+  }
+  // stride 2: de-interleave x0..x7 into even and odd taps; tap 2 = the even taps moved by one, with x8
+  if (j == 0) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6);
+  if (j == 1) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 1, 3, 5, 7);
+  return v128.shuffle<f32>(tap(p, 2, 0), v128.load(p, 20), 1, 2, 3, 7);
+}
+
+/** One window row's maxima for 4 windows (no NaN): pmax over the taps in order. */
+// @ts-ignore: decorator
+@inline function rowVal(p: usize, s: i32, k: i32): v128 {
+  const m01 = f32x4.pmax(tap(p, s, 0), tap(p, s, 1));
+  return k == 2 ? m01 : f32x4.pmax(m01, tap(p, s, 2));
+}
+
+/** The winning taps' flat indices of {@link rowVal} (`base`: the lanes' first taps). */
+// @ts-ignore: decorator
+@inline function rowIdx(p: usize, base: v128, s: i32, k: i32): v128 {
+  const t0 = tap(p, s, 0);
+  const t1 = tap(p, s, 1);
+  const i01 = i32x4.sub(base, f32x4.gt(t1, t0));
+  if (k == 2) return i01;
+  return i32x4.max_s(i01, v128.and(f32x4.gt(tap(p, s, 2), f32x4.pmax(t0, t1)), i32x4.add(base, i32x4.splat(2))));
+}
+
+/**
+ * Output columns [cLo, cHi) of one output row whose window has nr (1–3, a literal) rows at flat
+ * offsets r0, r1, r2, without a ring: every row reduced in registers and merged at once. For plans
+ * whose consecutive windows share no input row (nothing to reuse: 2×2 stride 2), where the ring's
+ * store and reload would only cost. Stride and width literals (1 or 2, 2 or 3). Returns true when a
+ * tap was NaN (then the caller takes the exact scan).
+ */
+// @ts-ignore: decorator
+@inline function fusedRow(
+  withIdx: bool, s: i32, k: i32, nr: i32, xp: usize, y: usize, idx: usize, r0: i32, r1: i32, r2: i32, cS: usize, cLo: i32, cHi: i32,
+): bool {
+  const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, s), 2, 2 * s), 3, 3 * s);
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  let oc = cLo;
+  let c0 = 0;
+  while (oc < cHi) {
+    if (oc + 4 > cHi) oc = cHi - 4;
+    c0 = ldi(cS, oc);
+    let q = r0 + c0;
+    let p = xp + ((<usize>q) << 2);
+    let bv = rowVal(p, s, k);
+    let bi: v128 = withIdx ? rowIdx(p, i32x4.add(i32x4.splat(q), lane), s, k) : i32x4.splat(0);
+    acc0 = f32x4.add(acc0, v128.load(p));
+    if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
+    if (nr >= 2) {
+      q = r1 + c0;
+      p = xp + ((<usize>q) << 2);
+      const rv = rowVal(p, s, k);
+      if (withIdx) bi = i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), rowIdx(p, i32x4.add(i32x4.splat(q), lane), s, k)));
+      bv = f32x4.pmax(bv, rv);
+      acc0 = f32x4.add(acc0, v128.load(p));
+      if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
+    }
+    if (nr >= 3) {
+      q = r2 + c0;
+      p = xp + ((<usize>q) << 2);
+      const rv = rowVal(p, s, k);
+      if (withIdx) bi = i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), rowIdx(p, i32x4.add(i32x4.splat(q), lane), s, k)));
+      bv = f32x4.pmax(bv, rv);
+      acc0 = f32x4.add(acc0, v128.load(p));
+      if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
+    }
+    const off = (<usize>oc) << 2;
+    v128.store(y + off, bv);
+    if (withIdx) v128.store(idx + off, bi);
+    oc += 4;
+  }
+  let nan = v128.any_true(v128.or(f32x4.ne(acc0, acc0), f32x4.ne(acc1, acc1)));
+  // the last block's taps past x[c0 + 4s), which no vector added above held
+  for (let c = c0 + 4 * s; c < c0 + 3 * s + k; c++) {
+    nan = nan || ldf(xp, r0 + c) != ldf(xp, r0 + c);
+    if (nr >= 2) nan = nan || ldf(xp, r1 + c) != ldf(xp, r1 + c);
+    if (nr >= 3) nan = nan || ldf(xp, r2 + c) != ldf(xp, r2 + c);
+  }
+  return nan;
+}
+
+/** {@link fusedRow} for one stride and width, the row count as a literal. */
+// @ts-ignore: decorator
+@inline function fusedRows(
+  withIdx: bool, s: i32, k: i32, nr: i32, xp: usize, y: usize, idx: usize, r0: i32, r1: i32, r2: i32, cS: usize, cLo: i32, cHi: i32,
+): i32 {
+  if (nr == 3) return <i32>fusedRow(withIdx, s, k, 3, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+  if (nr == 2) return <i32>fusedRow(withIdx, s, k, 2, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+  return <i32>fusedRow(withIdx, s, k, 1, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+}
+
+/**
+ * {@link fusedRow} with the common strides and widths as literals, so the inlined copies fold their
+ * tests: 0 done, 1 a tap was NaN (the caller re-runs the row exactly), 2 no copy for this geometry.
+ */
+function fusedAny(
+  withIdx: bool, s: i32, k: i32, nr: i32, xp: usize, y: usize, idx: usize, r0: i32, r1: i32, r2: i32, cS: usize, cLo: i32, cHi: i32,
+): i32 {
+  if (withIdx) {
+    if (s == 2 && k == 2) return fusedRows(true, 2, 2, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+    if (s == 2 && k == 3) return fusedRows(true, 2, 3, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+    if (s == 1 && k == 3) return fusedRows(true, 1, 3, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+    if (s == 1 && k == 2) return fusedRows(true, 1, 2, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+    return 2;
+  }
+  if (s == 2 && k == 2) return fusedRows(false, 2, 2, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+  if (s == 2 && k == 3) return fusedRows(false, 2, 3, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+  if (s == 1 && k == 3) return fusedRows(false, 1, 3, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+  if (s == 1 && k == 2) return fusedRows(false, 1, 2, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+  return 2;
+}
+
 /**
  * Combine n (1–3) row maxima in scan order into output columns [cLo, cHi): row j's values at vj
  * (indices at ij). A later row replaces only where strictly greater, and its indices exceed every
@@ -222,6 +342,23 @@ function rowMaximaAny(withIdx: bool, s: i32, k: i32, xp: usize, r: i32, cS: usiz
       const b0 = ldi(bS, ob);
       const b1 = ldi(bE, ob);
       for (let oc = 0; oc < cLo; oc++) oneWindow(withIdx, xp, y, idx, o + oc, a0, a1, 1, b0, b1, 1, ldi(cS, oc), ldi(cE, oc), 1, H, W);
+      const yo = y + ((<usize>o) << 2);
+      const io = idx + ((<usize>o) << 2);
+      const nr = (a1 - a0) * (b1 - b0);
+      if (nr <= 3) {
+        // rows in scan order (depth-major)
+        const nb = b1 - b0;
+        const r0 = (a0 * H + b0) * W;
+        const r1 = nr >= 2 ? ((a0 + 1 / nb) * H + b0 + 1 % nb) * W : 0;
+        const r2 = nr >= 3 ? ((a0 + 2 / nb) * H + b0 + 2 % nb) * W : 0;
+        const f = fusedAny(withIdx, cStride, cK, nr, xp, yo, io, r0, r1, r2, cS, cLo, cHi);
+        if (f != 2) {
+          if (f == 1) for (let oc = cLo; oc < cHi; oc++) oneWindow(withIdx, xp, y, idx, o + oc, a0, a1, 1, b0, b1, 1, ldi(cS, oc), ldi(cE, oc), 1, H, W);
+          for (let oc = cHi; oc < nC; oc++) oneWindow(withIdx, xp, y, idx, o + oc, a0, a1, 1, b0, b1, 1, ldi(cS, oc), ldi(cE, oc), 1, H, W);
+          o += nC;
+          continue;
+        }
+      }
       // the window's rows, each reduced once per plane while it stays in the ring
       let nan = false;
       for (let ia = a0; ia < a1; ia++) {
@@ -236,8 +373,6 @@ function rowMaximaAny(withIdx: bool, s: i32, k: i32, xp: usize, r: i32, cS: usiz
           nan = nan || ldi(scratch, 2 * slot + 1) != 0;
         }
       }
-      const yo = y + ((<usize>o) << 2);
-      const io = idx + ((<usize>o) << 2);
       if (nan) {
         for (let oc = cLo; oc < cHi; oc++) oneWindow(withIdx, xp, y, idx, o + oc, a0, a1, 1, b0, b1, 1, ldi(cS, oc), ldi(cE, oc), 1, H, W);
       } else {
