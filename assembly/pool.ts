@@ -531,3 +531,4 @@ export { wideMaxForward, wideAvgForward } from "./adaptive";
 export { roiAlignForward, roiAlignBackward } from "./region";
 export { maxBackward, maxBackwardWrite, maxBackwardTiled, unpoolForward, unpoolBackward, roiPoolForward, roiPoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";
 export { gemmPackA, gemmPackB, gemmMacro, gemmRows } from "./gemm";
+export { maxValuesForward, maxRowsForward } from "./maxfast";

@@ -49,6 +49,13 @@ export interface OpSpec<A extends unknown[], O, S extends unknown[], P extends O
   plan(...shapes: S): P;
   /** The forward pass for `plan` (computed from `args` by planArgs + plan); returns output and backward. */
   forward(plan: P, ...args: A): VJP<O>;
+  /**
+   * Optional forward pass without a backward: what a plain call `op(...args)` runs (never `op.vjp`),
+   * for ops that can skip work only the backward needs (max pooling's indices). Must return exactly
+   * the output `forward` returns (max-type values bit-identical); without it the plain call runs
+   * `forward` and drops the backward.
+   */
+  infer?(plan: P, ...args: A): O;
 }
 
 /** The properties defineOp attaches to an op that has a plan. */
@@ -115,8 +122,12 @@ export function defineOp<A extends unknown[], O, S extends unknown[], P extends 
   };
   // A forward-only call drops the backward closure, so what only it kept (max pooling's indices, LP's
   // sums, …) is freed when the call returns, as in `tidy`: a call outside `tidy` leaves only its output
-  // to the garbage collector (see "tensors nobody disposes" in src/tensor/alloc.ts).
-  const fn = ((...args: A): O => runAs(name, () => tidy(() => impl(...args).output))) as Op<A, O>;
+  // to the garbage collector (see "tensors nobody disposes" in src/tensor/alloc.ts). An op with an
+  // `infer` pass does not compute that state at all.
+  const infer = typeof spec !== "function" && spec.infer !== undefined ? spec.infer.bind(spec) : null;
+  const plain: (...args: A) => O =
+    infer !== null && typeof spec !== "function" ? (...args: A) => infer(spec.plan(...spec.planArgs(...args)), ...args) : (...args: A) => impl(...args).output;
+  const fn = ((...args: A): O => runAs(name, () => tidy(() => plain(...args)))) as Op<A, O>;
   Object.defineProperty(fn, "name", { value: name });
   const ext: Record<string, unknown> = { ...extras };
   if (typeof spec !== "function") {

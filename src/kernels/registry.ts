@@ -74,6 +74,8 @@ export interface FamilyKernels {
   "detailPreservingPool.forward": (x: FloatArray, thA: FloatArray, thL: FloatArray, filt: FloatArray | null, y: FloatArray, planes: number, channels: number, geom: BlockGeometry, asym: boolean) => void;
   "detailPreservingPool.backward": (x: FloatArray, thA: FloatArray, thL: FloatArray, filt: FloatArray | null, dy: FloatArray, dx: FloatArray, gA: Float64Array, gL: Float64Array, gF: Float64Array | null, planes: number, channels: number, geom: BlockGeometry, asym: boolean) => void;
   // per-plane windows (src/kernels/window.ts)
+  /** y = max over each window, values only: bit-identical to `maxWindows.forward`'s y (plain forward calls). */
+  "maxWindows.forwardValues": (x: FloatArray, y: FloatArray, planes: number, axes: Axes3) => void;
   "fractionalMaxPool.forward": (x: FloatArray, y: FloatArray, idx: Int32Array, inPlane: number, outPlane: number, planeAxes: readonly Axes3[]) => void;
   // stochastic windows (src/kernels/stochastic.ts)
   "stochasticPool.forwardTrain": (x: FloatArray, u: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3) => void;

@@ -242,6 +242,55 @@ function maxStep1(x: FloatArray, y: FloatArray, idx: Int32Array, planes: number,
   }
 }
 
+/**
+ * y = max over each window, values only: what {@link maxWindowsForward} writes to y, bit for bit,
+ * without the indices (plain forward calls, whose backward nobody will run). The same sequential
+ * PyTorch scan — replace when `v > best || isNaN(v)` in d, h, w order — so ±0 ties keep the first
+ * maximum's sign, NaN propagates (the last NaN's bits) and an empty window gives −∞.
+ */
+export function maxWindowsForwardValues(x: FloatArray, y: FloatArray, planes: number, axes: Axes3): void {
+  const [A, B, C] = axes;
+  const H = B.inSize;
+  const W = C.inSize;
+  const inPlane = A.inSize * H * W;
+  const sa = A.step;
+  const sb = B.step;
+  const sc = C.step;
+  const aS = A.start;
+  const aE = A.end;
+  const bS = B.start;
+  const bE = B.end;
+  const cS = C.start;
+  const cE = C.end;
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const xo = p * inPlane;
+    for (let oa = 0; oa < A.outSize; oa++) {
+      const a0 = aS[oa] as number;
+      const a1 = aE[oa] as number;
+      for (let ob = 0; ob < B.outSize; ob++) {
+        const b0 = bS[ob] as number;
+        const b1 = bE[ob] as number;
+        for (let oc = 0; oc < C.outSize; oc++) {
+          const c0 = cS[oc] as number;
+          const c1 = cE[oc] as number;
+          let best = -Infinity;
+          for (let ia = a0; ia < a1; ia += sa) {
+            for (let ib = b0; ib < b1; ib += sb) {
+              const row = xo + (ia * H + ib) * W;
+              for (let ic = c0; ic < c1; ic += sc) {
+                const v = x[row + ic] as number;
+                if (v > best || v !== v) best = v;
+              }
+            }
+          }
+          y[o++] = best;
+        }
+      }
+    }
+  }
+}
+
 /** dx[plane][idx] += dy for every output (accumulates over overlapping windows; skips empty windows' out-of-plane indices). */
 export function maxWindowsBackward(dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void {
   for (let p = 0; p < planes; p++) {

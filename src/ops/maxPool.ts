@@ -8,7 +8,7 @@ import { emptyWindows, planSlidingFor, slidingGeometry, type SlidingOptions, typ
 import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { maxWindowsBackwardWrite } from "../kernels/scatter.js";
-import { maxWindowsForward } from "../kernels/window.js";
+import { maxWindowsForward, maxWindowsForwardValues } from "../kernels/window.js";
 import { defineOp, xShapeArgs } from "../op.js";
 import { PoolkitRangeError, show } from "../errors.js";
 import { MAX_INT32 } from "../tensor/limits.js";
@@ -125,6 +125,13 @@ function maxPoolForward(plan: MaxPoolPlan, x: Tensor): MaxForward {
   };
 }
 
+/** The plain call's forward pass (no backward will run): values only, no indices computed or stored. */
+function maxPoolValues(plan: MaxPoolPlan, x: Tensor): Tensor {
+  const output = emptyTensor(plan.outShape, x.dtype);
+  kernel("maxWindows.forwardValues", x.dtype, maxWindowsForwardValues)(x.data as FloatArray, output.data as FloatArray, plan.planes, plan.axes);
+  return output;
+}
+
 function maxPoolN(rank: 1 | 2 | 3) {
   const name = `maxPool${rank}d`;
   return defineOp(name, {
@@ -134,6 +141,7 @@ function maxPoolN(rank: 1 | 2 | 3) {
       const r = maxPoolForward(plan, x);
       return { output: r.output, backward: (dy: Tensor) => r.backward(dy) };
     },
+    infer: maxPoolValues,
   });
 }
 

@@ -21,6 +21,7 @@ import { wasmApi, type WasmApi, type WasmMemory } from "./api.js";
 import { SCALAR_WASM, SIMD_WASM } from "./module.generated.js";
 import { registerWeighted, unregisterWeighted } from "./weighted.js";
 import { registerAdaptive } from "./adaptive.js";
+import { registerMaxFast, unregisterMaxFast } from "./maxfast.js";
 import { registerRegion, unregisterRegion } from "./region.js";
 import { registerScatter, unregisterScatter } from "./scatter.js";
 import { registerGemm, unregisterGemm } from "./gemm.js";
@@ -131,6 +132,7 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
   registerKernel("avgWindows.backward", "float32", k["avgWindows.backward"]);
   registerWeighted(b);
   registerAdaptive(b);
+  registerMaxFast(b);
   registerRegion(b);
   registerScatter(b);
   registerGemm(b);
@@ -144,6 +146,7 @@ export function removeWasmKernels(): void {
     unregisterKernel(name, "float32");
   }
   unregisterWeighted();
+  unregisterMaxFast();
   unregisterRegion();
   unregisterScatter();
   unregisterGemm();
@@ -265,7 +268,8 @@ function axisArgs(ax: Axis, base: number, off: number): [number, number, number,
   return [base + off * 4, base + (off + ax.outSize) * 4, ax.outSize, ax.step];
 }
 
-function geometry(axes: Axes3, axesPtr: number): number[] {
+/** The nine axis arguments (pointers, sizes, steps) of the window kernels for axes copied to `axesPtr`. */
+export function geometry(axes: Axes3, axesPtr: number): number[] {
   const [A, B, C] = axes;
   const offA = 0;
   const offB = 2 * A.outSize;

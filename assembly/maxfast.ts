@@ -1,0 +1,461 @@
+// Max pooling forward with row reuse (AssemblyScript, float32): values only (`maxValuesForward`,
+// plain forward calls) and values with flat in-plane indices (`maxRowsForward`). Exported through
+// assembly/pool.ts.
+//
+// Results are bit for bit those of the TypeScript reference (src/kernels/window.ts): PyTorch's
+// sequential scan — replace when `v > best || v != v`, d/h/w order — so ties (±0 included) go to the
+// first maximum, NaN propagates with the last NaN's bits and index, and an empty window keeps
+// (−∞, its first tap).
+//
+// Separable, horizontal first. Without NaN, the scan's winner over a window is its first maximum in
+// scan order, and any reduction tree that keeps the earlier operand on ties gives it: `f32x4.pmax(a,
+// b)` is `a < b ? b : a` (one vmaxps), keeping `a` unless b is strictly greater. So each input row's
+// maxima over the k taps of every interior output column are computed once (with the index of the
+// winning tap) into a small ring of rows, and each output row combines its window's rows in scan
+// order, earlier rows on the left. Overlapping windows (3×3 stride 2: every other input row belongs to
+// two output rows) then reduce each input row once instead of once per output row. The vertical-first
+// order would be cheaper still but is not exact: with −0 in an earlier row and +0 in a later row's
+// earlier column, the scan keeps −0 and the column-first order +0.
+//
+// NaN: pmax and `>` ignore a NaN operand in the second place, so each row's loaded vectors are added
+// into an accumulator (NaN + anything is NaN; ∞ − ∞ gives a false alarm, which only costs the exact
+// path). An output row any of whose window rows held a NaN is computed by the exact per-window scan.
+//
+// Scratch (per thread part, from the host): `ring` rows of [tag, nan flag] (i32 pairs) followed by
+// `ring` rows of nC maxima and, with indices, `ring` rows of nC indices. A row lives in slot
+// `row mod ring`; the host sets ring ≥ the largest window's row span ((kD − 1)·H + kH), so the rows
+// of one window never share a slot and computing a row only evicts one no longer needed.
+
+import { ldf, ldi, stf, sti, load4 } from "./util";
+
+/** Scalar scan of one window (branch-free selects: on random data a branchy scan mispredicts). */
+// @ts-ignore: decorator
+@inline function oneWindow(
+  withIdx: bool, xp: usize, y: usize, idx: usize, o: i32,
+  a0: i32, a1: i32, sa: i32, b0: i32, b1: i32, sb: i32, c0: i32, c1: i32, sc: i32, H: i32, W: i32,
+): void {
+  let best: f32 = -Infinity;
+  let bi = (a0 * H + b0) * W + c0;
+  for (let ia = a0; ia < a1; ia += sa) {
+    for (let ib = b0; ib < b1; ib += sb) {
+      const row = (ia * H + ib) * W;
+      for (let ic = c0; ic < c1; ic += sc) {
+        const v = ldf(xp, row + ic);
+        const m = (<i32>(v > best)) | (<i32>(v != v));
+        best = select<f32>(v, best, m != 0);
+        if (withIdx) bi = select<i32>(row + ic, bi, m != 0);
+      }
+    }
+  }
+  stf(y, o, best);
+  if (withIdx) sti(idx, o, bi);
+}
+
+/**
+ * Row maxima of input row `r` (flat offset of its first element) for the interior output columns
+ * [cLo, cHi) — k taps `s` apart per column, windows starting at cS[oc] — into hv (and indices into
+ * hi), element oc. Returns true when a loaded value was NaN (or ∞ − ∞ arose in the check).
+ */
+// @ts-ignore: decorator
+@inline function rowMaxima(
+  withIdx: bool, s: i32, k: i32, xp: usize, r: i32, cS: usize, cLo: i32, cHi: i32, hv: usize, hi: usize,
+): bool {
+  const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, s), 2, 2 * s), 3, 3 * s);
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  let oc = cLo;
+  let c0 = 0;
+  while (oc < cHi) {
+    if (oc + 4 > cHi) oc = cHi - 4;
+    c0 = ldi(cS, oc);
+    const q = r + c0;
+    const p = xp + ((<usize>q) << 2);
+    let m: v128;
+    let bi: v128 = i32x4.splat(0);
+    if ((s == 1 || s == 2) && (k == 2 || k == 3)) {
+      let t0: v128;
+      let t1: v128;
+      let t2: v128 = f32x4.splat(0);
+      if (s == 1) {
+        t0 = v128.load(p);
+        t1 = v128.load(p, 4);
+        if (k == 3) t2 = v128.load(p, 8);
+        acc0 = f32x4.add(acc0, t0);
+      } else {
+        const u = v128.load(p);
+        const w = v128.load(p, 16);
+        t0 = v128.shuffle<f32>(u, w, 0, 2, 4, 6);
+        t1 = v128.shuffle<f32>(u, w, 1, 3, 5, 7);
+        if (k == 3) t2 = v128.shuffle<f32>(t0, v128.load(p, 20), 1, 2, 3, 7); // x2 x4 x6 | x8
+        acc0 = f32x4.add(acc0, u);
+        acc1 = f32x4.add(acc1, w);
+      }
+      const m01 = f32x4.pmax(t0, t1);
+      m = k == 3 ? f32x4.pmax(m01, t2) : m01;
+      if (withIdx) {
+        // base + 1 where t1 > t0 (masks are −1/0); base + 2 where t2 > max(t0, t1), through i32 max
+        const base = i32x4.add(i32x4.splat(q), lane);
+        const i01 = i32x4.sub(base, f32x4.gt(t1, t0));
+        bi = k == 3 ? i32x4.max_s(i01, v128.and(f32x4.gt(t2, m01), i32x4.add(base, i32x4.splat(2)))) : i01;
+      }
+    } else {
+      // any stride and width: taps gathered lane-wise, each added to the NaN check
+      m = load4(xp, q, s);
+      acc0 = f32x4.add(acc0, m);
+      if (withIdx) bi = i32x4.add(i32x4.splat(q), lane);
+      for (let j = 1; j < k; j++) {
+        const t = load4(xp, q + j, s);
+        acc0 = f32x4.add(acc0, t);
+        if (withIdx) bi = v128.bitselect(i32x4.add(i32x4.splat(q + j), lane), bi, f32x4.gt(t, m));
+        m = f32x4.pmax(m, t);
+      }
+    }
+    v128.store(hv + ((<usize>oc) << 2), m);
+    if (withIdx) v128.store(hi + ((<usize>oc) << 2), bi);
+    oc += 4;
+  }
+  let nan = v128.any_true(v128.or(f32x4.ne(acc0, acc0), f32x4.ne(acc1, acc1)));
+  if ((s == 1 || s == 2) && (k == 2 || k == 3)) {
+    // the last block's taps past x[c0 + 4s), which no vector added above held
+    for (let c = c0 + 4 * s; c < c0 + 3 * s + k; c++) {
+      const v = ldf(xp, r + c);
+      nan = nan || v != v;
+    }
+  }
+  return nan;
+}
+
+/** {@link rowMaxima} with the common strides and widths as literals, so the inlined copies fold their tests. */
+function rowMaximaAny(withIdx: bool, s: i32, k: i32, xp: usize, r: i32, cS: usize, cLo: i32, cHi: i32, hv: usize, hi: usize): bool {
+  if (withIdx) {
+    if (s == 2 && k == 3) return rowMaxima(true, 2, 3, xp, r, cS, cLo, cHi, hv, hi);
+    if (s == 2 && k == 2) return rowMaxima(true, 2, 2, xp, r, cS, cLo, cHi, hv, hi);
+    if (s == 1 && k == 3) return rowMaxima(true, 1, 3, xp, r, cS, cLo, cHi, hv, hi);
+    if (s == 1 && k == 2) return rowMaxima(true, 1, 2, xp, r, cS, cLo, cHi, hv, hi);
+    return rowMaxima(true, s, k, xp, r, cS, cLo, cHi, hv, hi);
+  }
+  if (s == 2 && k == 3) return rowMaxima(false, 2, 3, xp, r, cS, cLo, cHi, hv, hi);
+  if (s == 2 && k == 2) return rowMaxima(false, 2, 2, xp, r, cS, cLo, cHi, hv, hi);
+  if (s == 1 && k == 3) return rowMaxima(false, 1, 3, xp, r, cS, cLo, cHi, hv, hi);
+  if (s == 1 && k == 2) return rowMaxima(false, 1, 2, xp, r, cS, cLo, cHi, hv, hi);
+  return rowMaxima(false, s, k, xp, r, cS, cLo, cHi, hv, hi);
+}
+
+/** Tap j (0–2) of 4 neighbouring windows k taps wide, `s` (1 or 2) apart, whose first taps start at p. */
+// @ts-ignore: decorator
+@inline function tap(p: usize, s: i32, j: i32): v128 {
+  if (s == 1) {
+    if (j == 0) return v128.load(p);
+    if (j == 1) return v128.load(p, 4);
+    return v128.load(p, 8);
+  }
+  // stride 2: de-interleave x0..x7 into even and odd taps; tap 2 = the even taps moved by one, with x8
+  if (j == 0) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6);
+  if (j == 1) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 1, 3, 5, 7);
+  return v128.shuffle<f32>(tap(p, 2, 0), v128.load(p, 20), 1, 2, 3, 7);
+}
+
+/** One window row's maxima for 4 windows (no NaN): pmax over the taps in order. */
+// @ts-ignore: decorator
+@inline function rowVal(p: usize, s: i32, k: i32): v128 {
+  const m01 = f32x4.pmax(tap(p, s, 0), tap(p, s, 1));
+  return k == 2 ? m01 : f32x4.pmax(m01, tap(p, s, 2));
+}
+
+/** The winning taps' flat indices of {@link rowVal} (`base`: the lanes' first taps). */
+// @ts-ignore: decorator
+@inline function rowIdx(p: usize, base: v128, s: i32, k: i32): v128 {
+  const t0 = tap(p, s, 0);
+  const t1 = tap(p, s, 1);
+  const i01 = i32x4.sub(base, f32x4.gt(t1, t0));
+  if (k == 2) return i01;
+  return i32x4.max_s(i01, v128.and(f32x4.gt(tap(p, s, 2), f32x4.pmax(t0, t1)), i32x4.add(base, i32x4.splat(2))));
+}
+
+/**
+ * Output columns [cLo, cHi) of one output row whose window has nr (1–3, a literal) rows at flat
+ * offsets r0, r1, r2, without a ring: every row reduced in registers and merged at once. For plans
+ * whose consecutive windows share no input row (nothing to reuse: 2×2 stride 2), where the ring's
+ * store and reload would only cost. Stride and width literals (1 or 2, 2 or 3). Returns true when a
+ * tap was NaN (then the caller takes the exact scan).
+ */
+// @ts-ignore: decorator
+@inline function fusedRow(
+  withIdx: bool, s: i32, k: i32, nr: i32, xp: usize, y: usize, idx: usize, r0: i32, r1: i32, r2: i32, cS: usize, cLo: i32, cHi: i32,
+): bool {
+  const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, s), 2, 2 * s), 3, 3 * s);
+  let acc0 = f32x4.splat(0);
+  let acc1 = f32x4.splat(0);
+  let oc = cLo;
+  let c0 = 0;
+  while (oc < cHi) {
+    if (oc + 4 > cHi) oc = cHi - 4;
+    c0 = ldi(cS, oc);
+    let q = r0 + c0;
+    let p = xp + ((<usize>q) << 2);
+    let bv = rowVal(p, s, k);
+    let bi: v128 = withIdx ? rowIdx(p, i32x4.add(i32x4.splat(q), lane), s, k) : i32x4.splat(0);
+    acc0 = f32x4.add(acc0, v128.load(p));
+    if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
+    if (nr >= 2) {
+      q = r1 + c0;
+      p = xp + ((<usize>q) << 2);
+      const rv = rowVal(p, s, k);
+      if (withIdx) bi = i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), rowIdx(p, i32x4.add(i32x4.splat(q), lane), s, k)));
+      bv = f32x4.pmax(bv, rv);
+      acc0 = f32x4.add(acc0, v128.load(p));
+      if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
+    }
+    if (nr >= 3) {
+      q = r2 + c0;
+      p = xp + ((<usize>q) << 2);
+      const rv = rowVal(p, s, k);
+      if (withIdx) bi = i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), rowIdx(p, i32x4.add(i32x4.splat(q), lane), s, k)));
+      bv = f32x4.pmax(bv, rv);
+      acc0 = f32x4.add(acc0, v128.load(p));
+      if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
+    }
+    const off = (<usize>oc) << 2;
+    v128.store(y + off, bv);
+    if (withIdx) v128.store(idx + off, bi);
+    oc += 4;
+  }
+  let nan = v128.any_true(v128.or(f32x4.ne(acc0, acc0), f32x4.ne(acc1, acc1)));
+  // the last block's taps past x[c0 + 4s), which no vector added above held
+  for (let c = c0 + 4 * s; c < c0 + 3 * s + k; c++) {
+    nan = nan || ldf(xp, r0 + c) != ldf(xp, r0 + c);
+    if (nr >= 2) nan = nan || ldf(xp, r1 + c) != ldf(xp, r1 + c);
+    if (nr >= 3) nan = nan || ldf(xp, r2 + c) != ldf(xp, r2 + c);
+  }
+  return nan;
+}
+
+/** {@link fusedRow} for one stride and width, the row count as a literal. */
+// @ts-ignore: decorator
+@inline function fusedRows(
+  withIdx: bool, s: i32, k: i32, nr: i32, xp: usize, y: usize, idx: usize, r0: i32, r1: i32, r2: i32, cS: usize, cLo: i32, cHi: i32,
+): i32 {
+  if (nr == 3) return <i32>fusedRow(withIdx, s, k, 3, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+  if (nr == 2) return <i32>fusedRow(withIdx, s, k, 2, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+  return <i32>fusedRow(withIdx, s, k, 1, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+}
+
+/**
+ * {@link fusedRow} with the common strides and widths as literals, so the inlined copies fold their
+ * tests: 0 done, 1 a tap was NaN (the caller re-runs the row exactly), 2 no copy for this geometry.
+ */
+function fusedAny(
+  withIdx: bool, s: i32, k: i32, nr: i32, xp: usize, y: usize, idx: usize, r0: i32, r1: i32, r2: i32, cS: usize, cLo: i32, cHi: i32,
+): i32 {
+  if (withIdx) {
+    if (s == 2 && k == 2) return fusedRows(true, 2, 2, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+    if (s == 2 && k == 3) return fusedRows(true, 2, 3, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+    if (s == 1 && k == 3) return fusedRows(true, 1, 3, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+    if (s == 1 && k == 2) return fusedRows(true, 1, 2, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+    return 2;
+  }
+  if (s == 2 && k == 2) return fusedRows(false, 2, 2, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+  if (s == 2 && k == 3) return fusedRows(false, 2, 3, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+  if (s == 1 && k == 3) return fusedRows(false, 1, 3, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+  if (s == 1 && k == 2) return fusedRows(false, 1, 2, nr, xp, y, idx, r0, r1, r2, cS, cLo, cHi);
+  return 2;
+}
+
+/**
+ * Combine n (1–3) row maxima in scan order into output columns [cLo, cHi): row j's values at vj
+ * (indices at ij). A later row replaces only where strictly greater, and its indices exceed every
+ * earlier row's, so `max_s(bi, m & ri)` picks them.
+ */
+// @ts-ignore: decorator
+@inline function combine(
+  withIdx: bool, n: i32, y: usize, idx: usize, v0: usize, i0: usize, v1: usize, i1: usize, v2: usize, i2: usize, cLo: i32, cHi: i32,
+): void {
+  let oc = cLo;
+  while (oc < cHi) {
+    if (oc + 4 > cHi) oc = cHi - 4;
+    const off = (<usize>oc) << 2;
+    let bv = v128.load(v0 + off);
+    let bi: v128 = withIdx ? v128.load(i0 + off) : i32x4.splat(0);
+    if (n >= 2) {
+      const rv = v128.load(v1 + off);
+      if (withIdx) bi = i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), v128.load(i1 + off)));
+      bv = f32x4.pmax(bv, rv);
+    }
+    if (n >= 3) {
+      const rv = v128.load(v2 + off);
+      if (withIdx) bi = i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), v128.load(i2 + off)));
+      bv = f32x4.pmax(bv, rv);
+    }
+    v128.store(y + off, bv);
+    if (withIdx) v128.store(idx + off, bi);
+    oc += 4;
+  }
+}
+
+/**
+ * One plane: the shared body of {@link maxValuesForward} and {@link maxRowsForward}. `y`/`idx`
+ * point at the plane's first output; scratch as described at the top of the file. The SIMD build
+ * takes {@link rowsPlane} when the plan has an interior run; everything else is the scalar scan.
+ */
+// @ts-ignore: decorator
+@inline function plane(
+  withIdx: bool, xp: usize, y: usize, idx: usize, H: i32, W: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32,
+  bS: usize, bE: usize, nB: i32, sb: i32,
+  cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, scratch: usize, ring: i32,
+): void {
+  if (ASC_FEATURE_SIMD) {
+    if (cHi - cLo >= 4) {
+      rowsPlane(withIdx, xp, y, idx, H, W, aS, aE, nA, bS, bE, nB, cS, cE, nC, cLo, cHi, cStride, cK, scratch, ring);
+      return;
+    }
+  }
+  let o = 0;
+  for (let oa = 0; oa < nA; oa++) {
+    const a0 = ldi(aS, oa);
+    const a1 = ldi(aE, oa);
+    for (let ob = 0; ob < nB; ob++) {
+      const b0 = ldi(bS, ob);
+      const b1 = ldi(bE, ob);
+      for (let oc = 0; oc < nC; oc++) oneWindow(withIdx, xp, y, idx, o++, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, H, W);
+    }
+  }
+}
+
+/** The row-reuse SIMD plane (every step 1, an interior run of at least 4 columns). */
+// @ts-ignore: decorator
+@inline function rowsPlane(
+  withIdx: bool, xp: usize, y: usize, idx: usize, H: i32, W: i32,
+  aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, scratch: usize, ring: i32,
+): void {
+  let o = 0;
+  const rowBytes = (<usize>nC) << 2;
+  const vals = scratch + ((<usize>ring) << 3);
+  const inds = vals + <usize>ring * rowBytes;
+  for (let j = 0; j < ring; j++) sti(scratch, 2 * j, -1);
+  for (let oa = 0; oa < nA; oa++) {
+    const a0 = ldi(aS, oa);
+    const a1 = ldi(aE, oa);
+    for (let ob = 0; ob < nB; ob++) {
+      const b0 = ldi(bS, ob);
+      const b1 = ldi(bE, ob);
+      for (let oc = 0; oc < cLo; oc++) oneWindow(withIdx, xp, y, idx, o + oc, a0, a1, 1, b0, b1, 1, ldi(cS, oc), ldi(cE, oc), 1, H, W);
+      const yo = y + ((<usize>o) << 2);
+      const io = idx + ((<usize>o) << 2);
+      const nr = (a1 - a0) * (b1 - b0);
+      if (nr <= 3) {
+        // rows in scan order (depth-major)
+        const nb = b1 - b0;
+        const r0 = (a0 * H + b0) * W;
+        const r1 = nr >= 2 ? ((a0 + 1 / nb) * H + b0 + 1 % nb) * W : 0;
+        const r2 = nr >= 3 ? ((a0 + 2 / nb) * H + b0 + 2 % nb) * W : 0;
+        const f = fusedAny(withIdx, cStride, cK, nr, xp, yo, io, r0, r1, r2, cS, cLo, cHi);
+        if (f != 2) {
+          if (f == 1) for (let oc = cLo; oc < cHi; oc++) oneWindow(withIdx, xp, y, idx, o + oc, a0, a1, 1, b0, b1, 1, ldi(cS, oc), ldi(cE, oc), 1, H, W);
+          for (let oc = cHi; oc < nC; oc++) oneWindow(withIdx, xp, y, idx, o + oc, a0, a1, 1, b0, b1, 1, ldi(cS, oc), ldi(cE, oc), 1, H, W);
+          o += nC;
+          continue;
+        }
+      }
+      // the window's rows, each reduced once per plane while it stays in the ring
+      let nan = false;
+      for (let ia = a0; ia < a1; ia++) {
+        for (let ib = b0; ib < b1; ib++) {
+          const row = ia * H + ib;
+          const slot = row % ring;
+          if (ldi(scratch, 2 * slot) != row) {
+            const f = rowMaximaAny(withIdx, cStride, cK, xp, row * W, cS, cLo, cHi, vals + <usize>slot * rowBytes, inds + <usize>slot * rowBytes);
+            sti(scratch, 2 * slot, row);
+            sti(scratch, 2 * slot + 1, <i32>f);
+          }
+          nan = nan || ldi(scratch, 2 * slot + 1) != 0;
+        }
+      }
+      if (nan) {
+        for (let oc = cLo; oc < cHi; oc++) oneWindow(withIdx, xp, y, idx, o + oc, a0, a1, 1, b0, b1, 1, ldi(cS, oc), ldi(cE, oc), 1, H, W);
+      } else {
+        // rows in scan order, three at a time; the output row so far is the earlier operand
+        let ia = a0;
+        let ib = b0;
+        let first = true;
+        while (ia < a1) {
+          let n = 0;
+          let s0: usize = 0;
+          let s1: usize = 0;
+          let s2: usize = 0;
+          const take = first ? 3 : 2;
+          while (n < take && ia < a1) {
+            const slot = <usize>((ia * H + ib) % ring);
+            if (n == 0) s0 = slot;
+            else if (n == 1) s1 = slot;
+            else s2 = slot;
+            n++;
+            if (++ib == b1) {
+              ib = b0;
+              ia++;
+            }
+          }
+          if (first) {
+            const v0 = vals + s0 * rowBytes;
+            const v1 = vals + s1 * rowBytes;
+            const v2 = vals + s2 * rowBytes;
+            const i0 = inds + s0 * rowBytes;
+            const i1 = inds + s1 * rowBytes;
+            const i2 = inds + s2 * rowBytes;
+            if (n == 3) combine(withIdx, 3, yo, io, v0, i0, v1, i1, v2, i2, cLo, cHi);
+            else if (n == 2) combine(withIdx, 2, yo, io, v0, i0, v1, i1, 0, 0, cLo, cHi);
+            else combine(withIdx, 1, yo, io, v0, i0, 0, 0, 0, 0, cLo, cHi);
+            first = false;
+          } else {
+            const v0 = vals + s0 * rowBytes;
+            const v1 = vals + s1 * rowBytes;
+            const i0 = inds + s0 * rowBytes;
+            const i1 = inds + s1 * rowBytes;
+            if (n == 2) combine(withIdx, 3, yo, io, yo, io, v0, i0, v1, i1, cLo, cHi);
+            else combine(withIdx, 2, yo, io, yo, io, v0, i0, 0, 0, cLo, cHi);
+          }
+        }
+      }
+      for (let oc = cHi; oc < nC; oc++) oneWindow(withIdx, xp, y, idx, o + oc, a0, a1, 1, b0, b1, 1, ldi(cS, oc), ldi(cE, oc), 1, H, W);
+      o += nC;
+    }
+  }
+}
+
+/**
+ * Max over each window, values only (what maxForward writes to y, bit for bit), for a plan of three
+ * axes (A = depth, B = height, C = width; trivial leading axes for 1-d/2-d). Arguments as maxForward's
+ * (assembly/pool.ts), without idx, plus the scratch block and its ring size (see the top of the file;
+ * unused by the scalar build and when the interior run [cLo, cHi) has fewer than 4 columns).
+ */
+export function maxValuesForward(
+  x: usize, y: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32,
+  bS: usize, bE: usize, nB: i32, sb: i32,
+  cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, scratch: usize, ring: i32,
+): void {
+  for (let p = 0; p < planes; p++) {
+    const xp = x + ((<usize>p * <usize>inPlane) << 2);
+    const yp = y + ((<usize>p * <usize>outPlane) << 2);
+    plane(false, xp, yp, 0, H, W, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, scratch, ring);
+  }
+}
+
+/** {@link maxValuesForward} with flat in-plane indices of the maxima (maxForward's results, bit for bit). */
+export function maxRowsForward(
+  x: usize, y: usize, idx: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32,
+  bS: usize, bE: usize, nB: i32, sb: i32,
+  cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, scratch: usize, ring: i32,
+): void {
+  for (let p = 0; p < planes; p++) {
+    const xp = x + ((<usize>p * <usize>inPlane) << 2);
+    const yp = y + ((<usize>p * <usize>outPlane) << 2);
+    const ip = idx + ((<usize>p * <usize>outPlane) << 2);
+    plane(true, xp, yp, ip, H, W, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, scratch, ring);
+  }
+}

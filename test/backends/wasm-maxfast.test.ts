@@ -1,0 +1,235 @@
+/**
+ * Max pooling's forward-only path and the row-reuse kernels (assembly/maxfast.ts):
+ *
+ * - a plain call `maxPoolNd(x, opts)` runs the values-only kernel `maxWindows.forwardValues` (no
+ *   indices), `op.vjp` and the WithIndices variants the kernel with indices;
+ * - on every backend (wasm-simd, wasm scalar, js) and with inputs in WebAssembly memory or the JS
+ *   heap, the plain forward's values are bit for bit the TypeScript reference's (`maxWindowsForward`
+ *   run directly, and the js backend's WithIndices output), and the WithIndices values and indices
+ *   are the reference's — random shapes 1–113 (odd sizes, 1×1), 1-d/2-d/3-d, padding, dilation,
+ *   ceil mode, inputs with NaN, ±∞, −0 and ties, and NaN-free tie sets that stay on the SIMD path;
+ * - gradients through `vjp` still match float64 finite differences of the plain forward.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
+import { kernel, observeKernels, type KernelName } from "../../src/kernels/registry.js";
+import { maxWindowsForward, maxWindowsForwardValues } from "../../src/kernels/window.js";
+import * as pk from "../../src/index.js";
+import { Generator } from "../../src/tensor/random.js";
+import { tensor, type Tensor } from "../../src/tensor/tensor.js";
+import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
+import { firstBitDifference, int, values } from "../helpers/wasm.js";
+
+const initial = getBackend();
+afterAll(() => setBackend(initial));
+
+type Plain = ((x: Tensor, opts: object) => Tensor) & {
+  vjp: (x: Tensor, opts: object) => { output: Tensor; backward: (dy: Tensor) => (Tensor | null)[] };
+  planFor: (x: Tensor, opts: object) => { planes: number; axes: Parameters<typeof maxWindowsForward>[4]; outShape: readonly number[] };
+};
+type WithIdx = (x: Tensor, opts: object) => { output: Tensor; indices: Tensor };
+const plainOp = (rank: number): Plain => (pk as unknown as Record<string, Plain>)[`maxPool${rank}d`] as Plain;
+const idxOp = (rank: number): WithIdx => (pk as unknown as Record<string, WithIdx>)[`maxPool${rank}dWithIndices`] as WithIdx;
+
+const BACKENDS: BackendName[] = ["wasm-simd", "wasm", "js"];
+
+interface Case {
+  rank: number;
+  shape: number[];
+  opts: Record<string, unknown>;
+}
+
+function randomCase(g: Generator): Case {
+  const rank = int(g, 1, 3);
+  const spatial = Array.from({ length: rank }, (_, i) => (i === rank - 1 || g.uniform() < 0.3 ? int(g, 1, 113) : int(g, 1, rank === 3 ? 9 : 40)));
+  const shape = [int(g, 1, 2), int(g, 1, 3), ...spatial];
+  const kernelSize = spatial.map((s) => int(g, 1, Math.min(s, 5)));
+  const stride = kernelSize.map((k) => int(g, 1, k + 1));
+  const dilation = g.uniform() < 0.25 ? kernelSize.map(() => int(g, 1, 3)) : 1;
+  const dil = (i: number) => (Array.isArray(dilation) ? (dilation[i] as number) : 1);
+  const padding = kernelSize.map((k, i) => int(g, 0, Math.floor(((k - 1) * dil(i) + 1) / 2)));
+  return { rank, shape, opts: { kernelSize, stride, padding, dilation, ceilMode: g.uniform() < 0.4 } };
+}
+
+/** The TypeScript reference on a copy of xs: (values, indices) of maxWindowsForward and the values of maxWindowsForwardValues. */
+function reference(c: Case, xs: Float32Array): { y: Float32Array; idx: Int32Array; yValues: Float32Array } {
+  setBackend("js");
+  const plan = plainOp(c.rank).planFor(tensor(xs, c.shape, "float32"), c.opts);
+  const n = plan.outShape.reduce((a, s) => a * s, 1);
+  const y = new Float32Array(n);
+  const idx = new Int32Array(n);
+  const yValues = new Float32Array(n);
+  maxWindowsForward(xs.slice(), y, idx, plan.planes, plan.axes);
+  maxWindowsForwardValues(xs.slice(), yValues, plan.planes, plan.axes);
+  return { y, idx, yValues };
+}
+
+/** Plain forward and WithIndices on backend b (inputs made on `inputsOn`): copies of values, values, indices. */
+function runOn(b: BackendName, inputsOn: BackendName, c: Case, xs: Float32Array): { plain: Float32Array; y: Float32Array; idx: Int32Array } {
+  setBackend(inputsOn);
+  const x = tensor(xs, c.shape, "float32");
+  setBackend(b);
+  const plain = plainOp(c.rank)(x, c.opts).data.slice() as Float32Array;
+  const r = idxOp(c.rank)(x, c.opts);
+  return { plain, y: r.output.data.slice() as Float32Array, idx: r.indices.data.slice() as Int32Array };
+}
+
+/** Bits of every element equal, NaN payloads included (max pooling copies its inputs' values). */
+function bits(a: Float32Array | Int32Array, b: Float32Array | Int32Array): string | null {
+  if (a.length !== b.length) return `length ${a.length} vs ${b.length}`;
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < a.length; i++) if (ua[i] !== ub[i]) return `element ${i}: ${a[i]} vs ${b[i]}`;
+  return null;
+}
+
+function check(label: string, c: Case, xs: Float32Array, b: BackendName, inputsOn: BackendName): void {
+  let ref: ReturnType<typeof reference>;
+  try {
+    ref = reference(c, xs);
+  } catch {
+    return; // an invalid option combination (the plan rejects it on every backend)
+  }
+  expect(bits(ref.yValues, ref.y), `${label}: the values-only reference equals the reference's values`).toBeNull();
+  const got = runOn(b, inputsOn, c, xs);
+  expect(bits(got.plain, ref.y), `${label}: plain forward values`).toBeNull();
+  expect(bits(got.y, ref.y), `${label}: WithIndices values`).toBeNull();
+  expect(bits(got.idx, ref.idx), `${label}: WithIndices indices`).toBeNull();
+}
+
+describe("plain maxPoolNd runs the values-only kernel; vjp and WithIndices the kernel with indices", () => {
+  it.each(BACKENDS)("%s", (b) => {
+    setBackend(b);
+    const x = pk.randn([2, 3, 9, 10], { seed: 1 });
+    const seen = new Set<KernelName>();
+    observeKernels((name) => void seen.add(name));
+    try {
+      pk.maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1 });
+      expect([...seen]).toEqual(["maxWindows.forwardValues"]);
+      seen.clear();
+      pk.maxPool2d.vjp(x, { kernelSize: 3, stride: 2, padding: 1 });
+      expect([...seen]).toEqual(["maxWindows.forward"]);
+      seen.clear();
+      pk.maxPool2dWithIndices(x, { kernelSize: 3, stride: 2, padding: 1 });
+      expect([...seen]).toEqual(["maxWindows.forward"]);
+    } finally {
+      observeKernels(null);
+    }
+    if (b !== "js") expect(kernel("maxWindows.forwardValues", "float32", maxWindowsForwardValues)).not.toBe(maxWindowsForwardValues);
+    else expect(kernel("maxWindows.forwardValues", "float32", maxWindowsForwardValues)).toBe(maxWindowsForwardValues);
+  });
+});
+
+describe("random shapes 1–113: plain forward and WithIndices equal the TypeScript reference bit for bit", () => {
+  for (const b of BACKENDS) {
+    for (const inputsOn of (b === "js" ? ["js"] : [b, "js"]) as BackendName[]) {
+      it(`${b}, inputs in ${inputsOn === "js" ? "the JS heap" : "WebAssembly memory"}`, () => {
+        const g = new Generator(b === "wasm-simd" ? 31 : b === "wasm" ? 37 : 41);
+        for (let n = 0; n < 80; n++) {
+          const c = randomCase(g);
+          const xs = values(g, c.shape.reduce((a, s) => a * s, 1));
+          check(`[${c.shape}] ${JSON.stringify(c.opts)} on ${b}`, c, xs, b, inputsOn);
+        }
+      });
+    }
+  }
+
+  it.each(BACKENDS)("%s: 1×1 planes, narrow and 4-wide rows, kernels 1–5, strides 1–3, 3-d volumes", (b) => {
+    const g = new Generator(5);
+    for (const [h, w] of [[1, 1], [1, 4], [4, 1], [2, 5], [3, 8], [5, 9], [7, 113], [113, 6]] as [number, number][]) {
+      for (const s of [1, 2, 3]) {
+        for (const k of [1, 2, 3, 4, 5]) {
+          if (k > h + 2 * Math.floor(k / 2) || k > w + 2 * Math.floor(k / 2)) continue;
+          const c: Case = { rank: 2, shape: [2, h, w], opts: { kernelSize: k, stride: s, padding: Math.floor(k / 2), ceilMode: s > 1 } };
+          check(`[2,${h},${w}] ${JSON.stringify(c.opts)} ${b}`, c, values(g, 2 * h * w), b, b);
+        }
+      }
+    }
+    for (const [d, k, s] of [[5, 3, 1], [7, 3, 2], [4, 2, 2], [6, [2, 3, 3], [1, 2, 2]]] as [number, number | number[], number | number[]][]) {
+      const c: Case = { rank: 3, shape: [1, 2, d, 11, 23], opts: { kernelSize: k, stride: s, padding: 1 } };
+      check(`[1,2,${d},11,23] ${JSON.stringify(c.opts)} ${b}`, c, values(g, 2 * d * 11 * 23), b, b);
+    }
+  });
+});
+
+describe("NaN-free tie sets on the SIMD geometries (kernels 2–5, strides 1–3): ±0 signs, first maximum, −∞ windows", () => {
+  const SETS: [string, number[]][] = [
+    ["{0, 1}", [0, 1]],
+    ["{−0, +0}", [-0, 0]],
+    ["{−∞, −0, +0, 1}", [-Infinity, -0, 0, 1]],
+    ["{+∞, −0, +0, −1}", [Infinity, -0, 0, -1]],
+    ["{−∞}", [-Infinity]],
+  ];
+  for (const b of BACKENDS) {
+    for (const [label, set] of SETS) {
+      it(`${b}: inputs drawn from ${label}`, () => {
+        const g = new Generator(211 + set.length);
+        for (let n = 0; n < 25; n++) {
+          const rank = int(g, 1, 3);
+          const spatial = Array.from({ length: rank }, (_, i) => (i === rank - 1 ? int(g, 4, 113) : int(g, 1, rank === 3 ? 9 : 40)));
+          const shape = [int(g, 1, 2), int(g, 1, 3), ...spatial];
+          const kernelSize = spatial.map((s) => Math.min(s, int(g, 2, 5)));
+          const stride = kernelSize.map(() => int(g, 1, 3));
+          const padding = kernelSize.map((k) => int(g, 0, Math.floor(k / 2)));
+          const c: Case = { rank, shape, opts: { kernelSize, stride, padding, ceilMode: g.uniform() < 0.4 } };
+          const xs = Float32Array.from({ length: shape.reduce((a, s) => a * s, 1) }, () => set[Math.floor(g.uniform() * set.length)] as number);
+          check(`[${shape}] ${JSON.stringify(c.opts)} ${label} on ${b}`, c, xs, b, b);
+        }
+      });
+    }
+  }
+
+  it.each(BACKENDS)("%s: one NaN (with distinct payloads) in an otherwise tied plane propagates its own bits", (b) => {
+    const g = new Generator(3);
+    for (let n = 0; n < 20; n++) {
+      const c: Case = { rank: 2, shape: [1, 2, int(g, 3, 40), int(g, 4, 60)], opts: { kernelSize: int(g, 2, 3), stride: int(g, 1, 2), padding: 1 } };
+      const size = c.shape.reduce((a, s) => a * s, 1);
+      const xs = Float32Array.from({ length: size }, () => Math.floor(g.uniform() * 2));
+      const u = new Uint32Array(xs.buffer);
+      for (let j = 0; j < 3; j++) u[Math.floor(g.uniform() * size)] = 0x7fc00000 + 1 + Math.floor(g.uniform() * 1000);
+      check(`NaN payloads [${c.shape}] ${JSON.stringify(c.opts)} on ${b}`, c, xs, b, b);
+    }
+  });
+});
+
+describe("gradients through vjp still match finite differences of the plain forward", () => {
+  it.each(BACKENDS)("%s: float64 gradcheck (plain forward for the differences, vjp for the gradient)", (b) => {
+    setBackend(b);
+    for (const [rank, shape, opts] of [
+      [2, [1, 2, 7, 9], { kernelSize: 3, stride: 2, padding: 1 }],
+      [2, [2, 1, 6, 6], { kernelSize: 2 }],
+      [1, [1, 2, 11], { kernelSize: 3, stride: 2, ceilMode: true }],
+      [3, [1, 1, 4, 5, 5], { kernelSize: 2, stride: 1, dilation: [1, 2, 1] }],
+    ] as [number, number[], object][]) {
+      const op = plainOp(rank);
+      gradcheck((xs) => {
+        const x = xs[0] as Tensor;
+        const v = op.vjp(x, opts);
+        return { output: op(x, opts), backward: v.backward };
+      }, [distinctRandom(shape, 11)]);
+    }
+  });
+
+  it.each(["wasm-simd", "wasm"] as BackendName[])("%s: float32 vjp gradients equal the js backend's bit for bit", (b) => {
+    const g = new Generator(17);
+    for (let n = 0; n < 20; n++) {
+      const c = randomCase(g);
+      const xs = values(g, c.shape.reduce((a, s) => a * s, 1));
+      const grad = (be: BackendName): Float32Array | null => {
+        setBackend(be);
+        const x = tensor(xs, c.shape, "float32");
+        let r;
+        try {
+          r = plainOp(c.rank).vjp(x, c.opts);
+        } catch {
+          return null;
+        }
+        const dy = tensor(Float32Array.from({ length: r.output.size }, (_, i) => (i % 7) - 3), r.output.shape, "float32");
+        return (r.backward(dy)[0] as Tensor).data.slice() as Float32Array;
+      };
+      const ref = grad("js");
+      if (ref === null) continue;
+      expect(firstBitDifference(grad(b) as Float32Array, ref), `[${c.shape}] ${JSON.stringify(c.opts)} on ${b}`).toBeNull();
+    }
+  });
+});
