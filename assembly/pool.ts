@@ -540,6 +540,6 @@ export function zeroFill(ptr: usize, bytes: usize): void {
 
 export { softmaxForward, softmaxBackward, lpForward, lpFinishBackward, lpPowBackward } from "./weighted";
 export { wideMaxForward, wideAvgForward } from "./adaptive";
-export { roiAlignForward, roiAlignBackward } from "./region";
-export { unpoolForward, unpoolBackward, roiPoolForward, roiPoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";
+export { roiAlignForward, roiAlignBackward, roiPoolForward, roiPoolBackward, fractionalMaxForward } from "./region";
+export { unpoolForward, unpoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";
 export { gemmPackA, gemmPackB, gemmMacro, gemmRows } from "./gemm";

@@ -1,11 +1,20 @@
 /**
- * WebAssembly RoIAlign (float32), forward and backward (`roiAlign.forward/backward`; references in
- * src/ops/roiAlign.ts, plan in src/geometry/roi.ts). AssemblyScript source: assembly/region.ts —
- * separable: the sample rows are blended into one row over the RoI's column span (SIMD), then each
- * bin reads two columns of it per sample column; float32 arithmetic, within the bounds stated in
- * test/backends/wasm-region.test.ts of the float64-accumulating reference.
+ * WebAssembly region kernels (float32) and fractional max pooling's forward; AssemblyScript source:
+ * assembly/region.ts.
+ * - RoIAlign forward/backward (`roiAlign.forward/backward`; references in src/kernels/region.ts, plan
+ *   in src/geometry/roi.ts): separable — the sample rows are blended into one row over the RoI's
+ *   column span (SIMD), then each bin reads two columns of it per sample column; float32 arithmetic,
+ *   within the bounds stated in test/backends/wasm-region.test.ts of the float64-accumulating reference.
+ * - RoIPool forward/backward (`roiPool.forward/backward`): per row of bins a column-wise SIMD scan, then
+ *   each bin combines its columns; values, indices and gradients bit-identical to the reference.
+ * - Fractional max pooling's forward (`fractionalMaxPool.forward`, reference fractionalMaxForward in
+ *   src/kernels/window.ts): each plane's own window starts, the same column-wise scheme; bit-identical.
+ * Threads: forwards split by boxes (RoI) or planes (fractional); backwards by channels (every channel's
+ * dx planes belong to one part, so no two threads add into the same element, and each element receives
+ * its additions in the reference's order).
  */
-import type { RoiAlignPlan } from "../../geometry/roi.js";
+import type { Axes3 } from "../../geometry/plan.js";
+import type { RoiAlignPlan, RoiPoolPlan } from "../../geometry/roi.js";
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
 import { Args, type WasmBackend } from "./index.js";
@@ -48,24 +57,30 @@ function planArgs(args: Args, p: RoiAlignPlan): void {
   args.add(new Float32Array(Math.max(p.w, 1)), false);
 }
 
-const NAMES = ["roiAlign.forward", "roiAlign.backward"] as const;
+const NAMES = ["roiAlign.forward", "roiAlign.backward", "roiPool.forward", "roiPool.backward", "fractionalMaxPool.forward"] as const;
 
 /**
- * The forward splits by boxes: RoI r writes only its own C·ph·pw outputs, and its per-RoI plan entries
- * (batch, count, the axes' off/grid, the column span) advance with r — the per-sample arrays are
+ * RoIAlign's forward splits by boxes: RoI r writes only its own C·ph·pw outputs, and its per-RoI plan
+ * entries (batch, count, the axes' off/grid, the column span) advance with r — the per-sample arrays are
  * addressed through off, so they stay whole. Arguments: x, y, K, C, H, W, ph, pw, batch, count,
  * yOff, yGrid, yLow, yHigh, yW0, yW1, xOff, xGrid, xLow, xHigh, xW0, xW1, span, buf.
- * The backward adds each RoI's gradient into dx, where boxes of one image overlap: not separable by
- * boxes (two threads would add into the same elements), so it runs on one thread.
  */
-function forwardSplit(p: RoiAlignPlan): Split {
+function alignForwardSplit(p: RoiAlignPlan): Split {
   const out = 4 * p.c * p.ph * p.pw;
   return { count: 2, step: [[1, out], [8, 4], [9, 4], [10, 4], [11, 4], [16, 4], [17, 4], [22, 8]], scratch: [[23, 4 * Math.max(p.w, 1)]], bytes: 4 * out };
 }
 
-/** Register RoIAlign's kernels of backend `b` for float32. */
+/**
+ * RoIAlign's backward splits by channels: arguments dy, dx, K, Cn, C, H, W, ph, pw, then the plan as in
+ * the forward; dy advances by ph·pw and dx by H·W elements per channel (the kernel strides by C).
+ */
+function alignBackwardSplit(p: RoiAlignPlan): Split {
+  return { count: 3, step: [[0, 4 * p.ph * p.pw], [1, 4 * p.h * p.w]], scratch: [[24, 4 * Math.max(p.w, 1)]], bytes: 4 * (p.k * p.ph * p.pw + p.n * p.h * p.w) };
+}
+
+/** Register the region kernels and fractional max pooling's forward of backend `b` for float32. */
 export function registerRegion(b: WasmBackend): void {
-  const call = (name: "roiAlignForward" | "roiAlignBackward", input: FloatArray, output: FloatArray, p: RoiAlignPlan): void => {
+  const align = (backward: boolean, input: FloatArray, output: FloatArray, p: RoiAlignPlan): void => {
     if (p.k === 0 || p.c === 0 || p.ph === 0 || p.pw === 0) return;
     const args = new Args(b);
     args.add(input, false);
@@ -73,16 +88,75 @@ export function registerRegion(b: WasmBackend): void {
     planArgs(args, p);
     args.resolve();
     const [pi, po, ...rest] = args.ptrs as number[];
-    const a = [pi as number, po as number, p.k, p.c, p.h, p.w, p.ph, p.pw, ...rest];
-    if (name === "roiAlignForward") splitCall(b, name, a, forwardSplit(p));
-    else (b.exports as unknown as Record<string, (...v: number[]) => void>)[name]?.(...a);
+    if (!backward) splitCall(b, "roiAlignForward", [pi as number, po as number, p.k, p.c, p.h, p.w, p.ph, p.pw, ...rest], alignForwardSplit(p));
+    else splitCall(b, "roiAlignBackward", [pi as number, po as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, ...rest], alignBackwardSplit(p));
     args.finish();
   };
-  registerKernel("roiAlign.forward", "float32", (x: FloatArray, y: FloatArray, p: RoiAlignPlan): void => call("roiAlignForward", x, y, p));
-  registerKernel("roiAlign.backward", "float32", (dy: FloatArray, dx: FloatArray, p: RoiAlignPlan): void => call("roiAlignBackward", dy, dx, p));
+  registerKernel("roiAlign.forward", "float32", (x: FloatArray, y: FloatArray, p: RoiAlignPlan): void => align(false, x, y, p));
+  registerKernel("roiAlign.backward", "float32", (dy: FloatArray, dx: FloatArray, p: RoiAlignPlan): void => align(true, dy, dx, p));
+
+  registerKernel("roiPool.forward", "float32", (x: FloatArray, y: FloatArray, arg: Int32Array, p: RoiPoolPlan): void => {
+    if (p.k === 0 || p.c === 0 || p.ph === 0 || p.pw === 0) return;
+    // by boxes: RoI r writes its own C·ph·pw outputs; batch, hStart/hEnd (ph per RoI), wStart/wEnd (pw) advance with r
+    const a = new Args(b);
+    for (const t of [x, y, arg, p.batch, p.hStart, p.hEnd, p.wStart, p.wEnd]) a.add(t, t === y || t === arg);
+    a.add(new Float32Array(2 * Math.max(p.w, 1)), false);
+    a.resolve();
+    const [px, py, pa, pb, h0, h1, w0, w1, buf] = a.ptrs as number[];
+    const out = 4 * p.c * p.ph * p.pw;
+    splitCall(b, "roiPoolForward", [px as number, py as number, pa as number, p.k, p.c, p.h, p.w, p.ph, p.pw, pb as number, h0 as number, h1 as number, w0 as number, w1 as number, buf as number], {
+      count: 3, step: [[1, out], [2, out], [9, 4], [10, 4 * p.ph], [11, 4 * p.ph], [12, 4 * p.pw], [13, 4 * p.pw]], scratch: [[14, 8 * Math.max(p.w, 1)]], bytes: 2 * out,
+    });
+    a.finish();
+  });
+  registerKernel("roiPool.backward", "float32", (dy: FloatArray, arg: Int32Array, dx: FloatArray, p: RoiPoolPlan): void => {
+    if (p.k === 0 || p.c === 0 || p.ph === 0 || p.pw === 0) return;
+    // by channels: dy and arg advance by ph·pw, dx by H·W elements per channel (the kernel strides by C)
+    const a = new Args(b);
+    for (const t of [dy, arg, dx, p.batch]) a.add(t, t === dx);
+    a.resolve();
+    const [pd, pa, px, pb] = a.ptrs as number[];
+    const bins = 4 * p.ph * p.pw;
+    splitCall(b, "roiPoolBackward", [pd as number, pa as number, px as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, pb as number], {
+      count: 4, step: [[0, bins], [1, bins], [2, 4 * p.h * p.w]], bytes: 2 * p.k * bins + 4 * p.n * p.h * p.w,
+    });
+    a.finish();
+  });
+
+  registerKernel(
+    "fractionalMaxPool.forward",
+    "float32",
+    (x: FloatArray, y: FloatArray, idx: Int32Array, inPlane: number, outPlane: number, planeAxes: readonly Axes3[]): void => {
+      const planes = planeAxes.length;
+      if (planes === 0 || outPlane === 0) return;
+      const [A0, B0, C0] = planeAxes[0] as Axes3;
+      const [oD, oH, oW] = [A0.outSize, B0.outSize, C0.outSize];
+      // window sizes: every window of an axis has the same length (src/geometry/fractional.ts)
+      const [kd, kh, kw] = [A0, B0, C0].map((ax) => (ax.end[0] as number) - (ax.start[0] as number)) as [number, number, number];
+      const dS = new Int32Array(planes * oD);
+      const hS = new Int32Array(planes * oH);
+      const wS = new Int32Array(planes * oW);
+      for (let p = 0; p < planes; p++) {
+        const [A, B, C] = planeAxes[p] as Axes3;
+        dS.set(A.start, p * oD);
+        hS.set(B.start, p * oH);
+        wS.set(C.start, p * oW);
+      }
+      const a = new Args(b);
+      for (const t of [x, y, idx, dS, hS, wS]) a.add(t, t === y || t === idx);
+      a.add(new Float32Array(2 * C0.inSize), false);
+      a.resolve();
+      const [px, py, pi, pd, ph, pw, buf] = a.ptrs as number[];
+      splitCall(b, "fractionalMaxForward", [px as number, py as number, pi as number, planes, A0.inSize, B0.inSize, C0.inSize, oD, oH, oW, kd, kh, kw, pd as number, ph as number, pw as number, buf as number], {
+        count: 3, step: [[0, 4 * inPlane], [1, 4 * outPlane], [2, 4 * outPlane], [13, 4 * oD], [14, 4 * oH], [15, 4 * oW]], scratch: [[16, 8 * C0.inSize]], bytes: 4 * (inPlane + 2 * outPlane),
+      });
+      a.finish();
+    },
+  );
 }
 
-/** Remove RoIAlign's wasm kernels. */
+/** Remove the region kernels and fractional max pooling's forward. */
 export function unregisterRegion(): void {
   for (const name of NAMES) unregisterKernel(name, "float32");
 }
+
