@@ -49,30 +49,32 @@ import { ldf, ldi, stf, sti } from "./util";
 }
 
 /**
- * y[r][c][i][j] = (1 / count[r]) Σ over bin (i, j)'s samples of the bilinear value of x[batch[r]][c].
- * Axis arrays (y: rows, x: columns): off/grid per RoI, low/high/wLow/wHigh per sample (low < 0: the
- * sample is outside the map and reads 0). span: per RoI the columns [lo, hi) any sample reads.
- * buf: scratch of W floats.
+ * y[r][c][i][j] = (1 / count[r]) Σ over bin (i, j)'s samples of the bilinear value of x[batch[r]][c],
+ * for channels [c0, c0 + Cn) of C: x (`[N, C, H, W]`) and y (`[K, C, ph, pw]`) already offset to channel
+ * c0, so threads take disjoint channel ranges. Channels outside, RoIs inside: all RoIs of a channel read
+ * the same few planes while they are in cache. Axis arrays (y: rows, x: columns): off/grid per RoI,
+ * low/high/wLow/wHigh per sample (low < 0: the sample is outside the map and reads 0). span: per RoI
+ * the columns [lo, hi) any sample reads. buf: scratch of W floats.
  */
 export function roiAlignForward(
-  x: usize, y: usize, K: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize, count: usize,
+  x: usize, y: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize, count: usize,
   yOff: usize, yGrid: usize, yLow: usize, yHigh: usize, yW0: usize, yW1: usize,
   xOff: usize, xGrid: usize, xLow: usize, xHigh: usize, xW0: usize, xW1: usize,
   span: usize, buf: usize,
 ): void {
   const plane = H * W;
-  let o = 0;
-  for (let r = 0; r < K; r++) {
-    const b = ldi(batch, r);
-    const gh = ldi(yGrid, r);
-    const gw = ldi(xGrid, r);
-    const yo = ldi(yOff, r);
-    const xo = ldi(xOff, r);
-    const inv = ldf(count, r);
-    const lo = ldi(span, 2 * r);
-    const hi = ldi(span, 2 * r + 1);
-    for (let c = 0; c < C; c++) {
+  for (let c = 0; c < Cn; c++) {
+    for (let r = 0; r < K; r++) {
+      const b = ldi(batch, r);
+      const gh = ldi(yGrid, r);
+      const gw = ldi(xGrid, r);
+      const yo = ldi(yOff, r);
+      const xo = ldi(xOff, r);
+      const inv = ldf(count, r);
+      const lo = ldi(span, 2 * r);
+      const hi = ldi(span, 2 * r + 1);
       const xp = x + ((<usize>(b * C + c) * <usize>plane) << 2);
+      let o = (r * C + c) * ph * pw;
       for (let i = 0; i < ph; i++) {
         if (hi > lo) zeroSpan(buf, lo, hi);
         for (let iy = 0; iy < gh; iy++) {
@@ -101,7 +103,8 @@ export function roiAlignForward(
 /**
  * dx += the transpose of {@link roiAlignForward} applied to dy (dx zero-filled by the caller), for
  * channels [c0, c0 + Cn) of C: dy (`[K, C, ph, pw]`) and dx (`[N, C, H, W]`) already offset to channel c0,
- * so threads can take disjoint channel ranges (each dx element gets its additions in the same order).
+ * so threads take disjoint channel ranges; each dx element gets its additions in the same order (RoIs
+ * ascending) whatever the split.
  */
 export function roiAlignBackward(
   dy: usize, dx: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize, count: usize,
@@ -110,16 +113,16 @@ export function roiAlignBackward(
   span: usize, buf: usize,
 ): void {
   const plane = H * W;
-  for (let r = 0; r < K; r++) {
-    const b = ldi(batch, r);
-    const gh = ldi(yGrid, r);
-    const gw = ldi(xGrid, r);
-    const yo = ldi(yOff, r);
-    const xo = ldi(xOff, r);
-    const inv = ldf(count, r);
-    const lo = ldi(span, 2 * r);
-    const hi = ldi(span, 2 * r + 1);
-    for (let c = 0; c < Cn; c++) {
+  for (let c = 0; c < Cn; c++) {
+    for (let r = 0; r < K; r++) {
+      const b = ldi(batch, r);
+      const gh = ldi(yGrid, r);
+      const gw = ldi(xGrid, r);
+      const yo = ldi(yOff, r);
+      const xo = ldi(xOff, r);
+      const inv = ldf(count, r);
+      const lo = ldi(span, 2 * r);
+      const hi = ldi(span, 2 * r + 1);
       const dp = dx + ((<usize>(b * C + c) * <usize>plane) << 2);
       let o = (r * C + c) * ph * pw;
       for (let i = 0; i < ph; i++) {
@@ -210,31 +213,25 @@ const NEG_FLT_MAX: f32 = -3.4028234663852886e38;
 /**
  * RoIPool forward: y[r][c][i][j] = max over bin (i, j) of RoI r (rows [hS, hE) × columns [wS, wE) at
  * r·ph + i and r·pw + j), arg = its flat in-plane index; an empty bin gives (0, −1), a bin with nothing
- * above −FLT_MAX (−FLT_MAX, −1). buf: scratch of 2·W words.
+ * above −FLT_MAX (−FLT_MAX, −1). Channels [c0, c0 + Cn) of C: x (`[N, C, H, W]`), y and arg
+ * (`[K, C, ph, pw]`) already offset to channel c0; channels outside, RoIs inside (all RoIs of a channel
+ * read the same few planes while they are in cache). span: per RoI the columns [lo, hi) its non-empty
+ * bins read. buf: scratch of 2·W words.
  */
 export function roiPoolForward(
-  x: usize, y: usize, arg: usize, K: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32,
-  batch: usize, hS: usize, hE: usize, wS: usize, wE: usize, buf: usize,
+  x: usize, y: usize, arg: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32,
+  batch: usize, hS: usize, hE: usize, wS: usize, wE: usize, span: usize, buf: usize,
 ): void {
   const plane = H * W;
   const cv = buf;
   const ci = buf + ((<usize>W) << 2);
-  let o = 0;
-  for (let r = 0; r < K; r++) {
-    const b = ldi(batch, r);
-    // the columns any non-empty bin of this RoI reads
-    let lo = W;
-    let hi = 0;
-    for (let j = 0; j < pw; j++) {
-      const w0 = ldi(wS, r * pw + j);
-      const w1 = ldi(wE, r * pw + j);
-      if (w1 > w0) {
-        lo = min(lo, w0);
-        hi = max(hi, w1);
-      }
-    }
-    for (let c = 0; c < C; c++) {
+  for (let c = 0; c < Cn; c++) {
+    for (let r = 0; r < K; r++) {
+      const b = ldi(batch, r);
+      const lo = ldi(span, 2 * r);
+      const hi = ldi(span, 2 * r + 1);
       const xp = x + ((<usize>(b * C + c) * <usize>plane) << 2);
+      let o = (r * C + c) * ph * pw;
       for (let i = 0; i < ph; i++) {
         const h0 = ldi(hS, r * ph + i);
         const h1 = ldi(hE, r * ph + i);
@@ -276,15 +273,16 @@ export function roiPoolForward(
 
 /**
  * RoIPool backward for channels [c0, c0 + Cn) of C: dx[b][c].flat[arg] += dy, skipping arg −1, RoIs in
- * order (the reference's order of additions into each element). dy and arg are `[K, C, ph, pw]`, dx
- * `[N, C, H, W]`, all three already offset to channel c0 (so threads can take disjoint channel ranges).
+ * order for each channel (the reference's order of additions into each element; channels outside keep
+ * a channel's planes in cache). dy and arg are `[K, C, ph, pw]`, dx `[N, C, H, W]`, all three already
+ * offset to channel c0 (so threads can take disjoint channel ranges).
  */
 export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize): void {
   const plane = H * W;
   const bins = ph * pw;
-  for (let r = 0; r < K; r++) {
-    const b = ldi(batch, r);
-    for (let c = 0; c < Cn; c++) {
+  for (let c = 0; c < Cn; c++) {
+    for (let r = 0; r < K; r++) {
+      const b = ldi(batch, r);
       const dp = dx + ((<usize>(b * C + c) * <usize>plane) << 2);
       let o = (r * C + c) * bins;
       for (let q = 0; q < bins; q++, o++) {

@@ -9,9 +9,9 @@
  *   each bin combines its columns; values, indices and gradients bit-identical to the reference.
  * - Fractional max pooling's forward (`fractionalMaxPool.forward`, reference fractionalMaxForward in
  *   src/kernels/window.ts): each plane's own window starts, the same column-wise scheme; bit-identical.
- * Threads: forwards split by boxes (RoI) or planes (fractional); backwards by channels (every channel's
- * dx planes belong to one part, so no two threads add into the same element, and each element receives
- * its additions in the reference's order).
+ * Threads: RoI kernels split by channels (a channel's planes belong to one part: no two threads add
+ * into the same dx element, and each element receives its additions in the reference's order);
+ * fractional max pooling by planes.
  */
 import type { Axes3 } from "../../geometry/plan.js";
 import type { RoiAlignPlan, RoiPoolPlan } from "../../geometry/roi.js";
@@ -60,22 +60,35 @@ function planArgs(args: Args, p: RoiAlignPlan): void {
 const NAMES = ["roiAlign.forward", "roiAlign.backward", "roiPool.forward", "roiPool.backward", "fractionalMaxPool.forward"] as const;
 
 /**
- * RoIAlign's forward splits by boxes: RoI r writes only its own C·ph·pw outputs, and its per-RoI plan
- * entries (batch, count, the axes' off/grid, the column span) advance with r — the per-sample arrays are
- * addressed through off, so they stay whole. Arguments: x, y, K, C, H, W, ph, pw, batch, count,
- * yOff, yGrid, yLow, yHigh, yW0, yW1, xOff, xGrid, xLow, xHigh, xW0, xW1, span, buf.
+ * RoIAlign's forward and backward split by channels. Arguments: in, out, K, Cn, C, H, W, ph, pw, batch,
+ * count, yOff, yGrid, yLow, yHigh, yW0, yW1, xOff, xGrid, xLow, xHigh, xW0, xW1, span, buf; per channel
+ * the map side (x or dx) advances by H·W elements and the RoI side (y or dy) by ph·pw (the kernels
+ * stride by C); each part gets its own row buffer.
  */
-function alignForwardSplit(p: RoiAlignPlan): Split {
-  const out = 4 * p.c * p.ph * p.pw;
-  return { count: 2, step: [[1, out], [8, 4], [9, 4], [10, 4], [11, 4], [16, 4], [17, 4], [22, 8]], scratch: [[23, 4 * Math.max(p.w, 1)]], bytes: 4 * out };
+function alignSplit(p: RoiAlignPlan, backward: boolean): Split {
+  const map = 4 * p.h * p.w;
+  const bins = 4 * p.ph * p.pw;
+  return { count: 3, step: backward ? [[0, bins], [1, map]] : [[0, map], [1, bins]], scratch: [[24, 4 * Math.max(p.w, 1)]], bytes: p.n * map + p.k * bins };
 }
 
-/**
- * RoIAlign's backward splits by channels: arguments dy, dx, K, Cn, C, H, W, ph, pw, then the plan as in
- * the forward; dy advances by ph·pw and dx by H·W elements per channel (the kernel strides by C).
- */
-function alignBackwardSplit(p: RoiAlignPlan): Split {
-  return { count: 3, step: [[0, 4 * p.ph * p.pw], [1, 4 * p.h * p.w]], scratch: [[24, 4 * Math.max(p.w, 1)]], bytes: 4 * (p.k * p.ph * p.pw + p.n * p.h * p.w) };
+/** RoIPool: per RoI the columns [lo, hi) its non-empty bins read (lo = hi = 0 when every bin is empty). */
+function poolSpans(p: RoiPoolPlan): Int32Array {
+  const { k, pw, wStart, wEnd } = p;
+  const out = new Int32Array(2 * k);
+  for (let r = 0; r < k; r++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let j = r * pw; j < (r + 1) * pw; j++) {
+      const w0 = wStart[j] as number;
+      const w1 = wEnd[j] as number;
+      if (w1 <= w0) continue;
+      lo = Math.min(lo, w0);
+      hi = Math.max(hi, w1);
+    }
+    out[2 * r] = lo < hi ? lo : 0;
+    out[2 * r + 1] = lo < hi ? hi : 0;
+  }
+  return out;
 }
 
 /** Register the region kernels and fractional max pooling's forward of backend `b` for float32. */
@@ -88,8 +101,7 @@ export function registerRegion(b: WasmBackend): void {
     planArgs(args, p);
     args.resolve();
     const [pi, po, ...rest] = args.ptrs as number[];
-    if (!backward) splitCall(b, "roiAlignForward", [pi as number, po as number, p.k, p.c, p.h, p.w, p.ph, p.pw, ...rest], alignForwardSplit(p));
-    else splitCall(b, "roiAlignBackward", [pi as number, po as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, ...rest], alignBackwardSplit(p));
+    splitCall(b, backward ? "roiAlignBackward" : "roiAlignForward", [pi as number, po as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, ...rest], alignSplit(p, backward));
     args.finish();
   };
   registerKernel("roiAlign.forward", "float32", (x: FloatArray, y: FloatArray, p: RoiAlignPlan): void => align(false, x, y, p));
@@ -97,15 +109,15 @@ export function registerRegion(b: WasmBackend): void {
 
   registerKernel("roiPool.forward", "float32", (x: FloatArray, y: FloatArray, arg: Int32Array, p: RoiPoolPlan): void => {
     if (p.k === 0 || p.c === 0 || p.ph === 0 || p.pw === 0) return;
-    // by boxes: RoI r writes its own C·ph·pw outputs; batch, hStart/hEnd (ph per RoI), wStart/wEnd (pw) advance with r
+    // by channels: x advances by H·W, y and arg by ph·pw elements per channel (the kernel strides by C)
     const a = new Args(b);
-    for (const t of [x, y, arg, p.batch, p.hStart, p.hEnd, p.wStart, p.wEnd]) a.add(t, t === y || t === arg);
+    for (const t of [x, y, arg, p.batch, p.hStart, p.hEnd, p.wStart, p.wEnd, poolSpans(p)]) a.add(t, t === y || t === arg);
     a.add(new Float32Array(2 * Math.max(p.w, 1)), false);
     a.resolve();
-    const [px, py, pa, pb, h0, h1, w0, w1, buf] = a.ptrs as number[];
-    const out = 4 * p.c * p.ph * p.pw;
-    splitCall(b, "roiPoolForward", [px as number, py as number, pa as number, p.k, p.c, p.h, p.w, p.ph, p.pw, pb as number, h0 as number, h1 as number, w0 as number, w1 as number, buf as number], {
-      count: 3, step: [[1, out], [2, out], [9, 4], [10, 4 * p.ph], [11, 4 * p.ph], [12, 4 * p.pw], [13, 4 * p.pw]], scratch: [[14, 8 * Math.max(p.w, 1)]], bytes: 2 * out,
+    const [px, py, pa, ...rest] = a.ptrs as number[];
+    const bins = 4 * p.ph * p.pw;
+    splitCall(b, "roiPoolForward", [px as number, py as number, pa as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, ...rest], {
+      count: 4, step: [[0, 4 * p.h * p.w], [1, bins], [2, bins]], scratch: [[16, 8 * Math.max(p.w, 1)]], bytes: 4 * p.n * p.h * p.w + 2 * p.k * bins,
     });
     a.finish();
   });
