@@ -528,7 +528,7 @@ export function zeroFill(ptr: usize, bytes: usize): void {
 
 export { softmaxForward, softmaxBackward, lpForward, lpFinishBackward, lpPowBackward } from "./weighted";
 export { wideMaxForward, wideAvgForward } from "./adaptive";
-export { roiAlignForward, roiAlignBackward } from "./region";
-export { maxBackward, maxBackwardWrite, maxBackwardTiled, unpoolForward, unpoolBackward, roiPoolForward, roiPoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";
+export { roiAlignForward, roiAlignBackward, roiPoolForward, roiPoolBackward, fractionalMaxForward } from "./region";
+export { maxBackward, maxBackwardWrite, maxBackwardTiled, unpoolForward, unpoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";
 export { gemmPackA, gemmPackB, gemmMacro, gemmRows } from "./gemm";
 export { maxValuesForward, maxRowsForward } from "./maxfast";

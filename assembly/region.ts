@@ -9,7 +9,9 @@
 // the transpose: each bin scatters into a row buffer G, then every sample row receives hy·G and ly·G
 // over the span. Float32 arithmetic throughout (the reference sums in float64): see the bounds in
 // test/backends/wasm-region.test.ts.
-import { ldf, ldi, stf } from "./util";
+//
+// Below: RoIPool forward/backward and fractional max pooling's forward (exact, see their notes).
+import { ldf, ldi, stf, sti } from "./util";
 
 // @ts-ignore: decorator
 @inline function zeroSpan(buf: usize, lo: i32, hi: i32): void {
@@ -47,30 +49,32 @@ import { ldf, ldi, stf } from "./util";
 }
 
 /**
- * y[r][c][i][j] = (1 / count[r]) Σ over bin (i, j)'s samples of the bilinear value of x[batch[r]][c].
- * Axis arrays (y: rows, x: columns): off/grid per RoI, low/high/wLow/wHigh per sample (low < 0: the
- * sample is outside the map and reads 0). span: per RoI the columns [lo, hi) any sample reads.
- * buf: scratch of W floats.
+ * y[r][c][i][j] = (1 / count[r]) Σ over bin (i, j)'s samples of the bilinear value of x[batch[r]][c],
+ * for channels [c0, c0 + Cn) of C: x (`[N, C, H, W]`) and y (`[K, C, ph, pw]`) already offset to channel
+ * c0, so threads take disjoint channel ranges. Channels outside, RoIs inside: all RoIs of a channel read
+ * the same few planes while they are in cache. Axis arrays (y: rows, x: columns): off/grid per RoI,
+ * low/high/wLow/wHigh per sample (low < 0: the sample is outside the map and reads 0). span: per RoI
+ * the columns [lo, hi) any sample reads. buf: scratch of W floats.
  */
 export function roiAlignForward(
-  x: usize, y: usize, K: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize, count: usize,
+  x: usize, y: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize, count: usize,
   yOff: usize, yGrid: usize, yLow: usize, yHigh: usize, yW0: usize, yW1: usize,
   xOff: usize, xGrid: usize, xLow: usize, xHigh: usize, xW0: usize, xW1: usize,
   span: usize, buf: usize,
 ): void {
   const plane = H * W;
-  let o = 0;
-  for (let r = 0; r < K; r++) {
-    const b = ldi(batch, r);
-    const gh = ldi(yGrid, r);
-    const gw = ldi(xGrid, r);
-    const yo = ldi(yOff, r);
-    const xo = ldi(xOff, r);
-    const inv = ldf(count, r);
-    const lo = ldi(span, 2 * r);
-    const hi = ldi(span, 2 * r + 1);
-    for (let c = 0; c < C; c++) {
+  for (let c = 0; c < Cn; c++) {
+    for (let r = 0; r < K; r++) {
+      const b = ldi(batch, r);
+      const gh = ldi(yGrid, r);
+      const gw = ldi(xGrid, r);
+      const yo = ldi(yOff, r);
+      const xo = ldi(xOff, r);
+      const inv = ldf(count, r);
+      const lo = ldi(span, 2 * r);
+      const hi = ldi(span, 2 * r + 1);
       const xp = x + ((<usize>(b * C + c) * <usize>plane) << 2);
+      let o = (r * C + c) * ph * pw;
       for (let i = 0; i < ph; i++) {
         if (hi > lo) zeroSpan(buf, lo, hi);
         for (let iy = 0; iy < gh; iy++) {
@@ -96,26 +100,31 @@ export function roiAlignForward(
   }
 }
 
-/** dx += the transpose of {@link roiAlignForward} applied to dy (dx zero-filled by the caller). */
+/**
+ * dx += the transpose of {@link roiAlignForward} applied to dy (dx zero-filled by the caller), for
+ * channels [c0, c0 + Cn) of C: dy (`[K, C, ph, pw]`) and dx (`[N, C, H, W]`) already offset to channel c0,
+ * so threads take disjoint channel ranges; each dx element gets its additions in the same order (RoIs
+ * ascending) whatever the split.
+ */
 export function roiAlignBackward(
-  dy: usize, dx: usize, K: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize, count: usize,
+  dy: usize, dx: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize, count: usize,
   yOff: usize, yGrid: usize, yLow: usize, yHigh: usize, yW0: usize, yW1: usize,
   xOff: usize, xGrid: usize, xLow: usize, xHigh: usize, xW0: usize, xW1: usize,
   span: usize, buf: usize,
 ): void {
   const plane = H * W;
-  let o = 0;
-  for (let r = 0; r < K; r++) {
-    const b = ldi(batch, r);
-    const gh = ldi(yGrid, r);
-    const gw = ldi(xGrid, r);
-    const yo = ldi(yOff, r);
-    const xo = ldi(xOff, r);
-    const inv = ldf(count, r);
-    const lo = ldi(span, 2 * r);
-    const hi = ldi(span, 2 * r + 1);
-    for (let c = 0; c < C; c++) {
+  for (let c = 0; c < Cn; c++) {
+    for (let r = 0; r < K; r++) {
+      const b = ldi(batch, r);
+      const gh = ldi(yGrid, r);
+      const gw = ldi(xGrid, r);
+      const yo = ldi(yOff, r);
+      const xo = ldi(xOff, r);
+      const inv = ldf(count, r);
+      const lo = ldi(span, 2 * r);
+      const hi = ldi(span, 2 * r + 1);
       const dp = dx + ((<usize>(b * C + c) * <usize>plane) << 2);
+      let o = (r * C + c) * ph * pw;
       for (let i = 0; i < ph; i++) {
         if (hi > lo) zeroSpan(buf, lo, hi);
         for (let j = 0; j < pw; j++) {
@@ -136,6 +145,258 @@ export function roiAlignBackward(
           if (yl < 0) continue;
           addScaled(dp + ((<usize>(yl * W)) << 2), buf, ldf(yW0, sy), lo, hi);
           addScaled(dp + ((<usize>(ldi(yHigh, sy) * W)) << 2), buf, ldf(yW1, sy), lo, hi);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// RoIPool (float32), forward and backward: counterparts of roiPoolForward/roiPoolBackward in
+// src/kernels/region.ts, on the same plan (src/geometry/roi.ts: torchvision's integer bins, per RoI).
+//
+// The forward is separable and exact. The reference scans a bin row-major with a strict `>` from
+// −FLT_MAX, so its result is the maximum and, among the elements equal to it, the one with the
+// smallest flat index h·W + w (row-major order is flat-index order); NaN and values ≤ −FLT_MAX are never
+// selected (then the result stays (−FLT_MAX, −1)). For each row of bins the kernel first reduces the
+// bin rows column by column over the RoI's whole column span (4 columns per SIMD step, the same strict
+// `>` scan per lane: each column's first maximum top to bottom, or (−FLT_MAX, −1)), then each bin
+// combines its columns: larger value wins, equal values go to the smaller flat index — which is the
+// reference's pick. The stored value is the selected element itself (never a computed max), so ±0
+// come out as the reference has them.
+
+const NEG_FLT_MAX: f32 = -3.4028234663852886e38;
+
+/** Column candidates over rows [h0, h1) and columns [lo, hi) of plane xp: cv[w] = first maximum (strict `>` from −FLT_MAX), ci[w] its flat index or −1. */
+// @ts-ignore: decorator
+@inline function columnFirstMax(xp: usize, W: i32, h0: i32, h1: i32, lo: i32, hi: i32, cv: usize, ci: usize): void {
+  let w = lo;
+  if (ASC_FEATURE_SIMD) {
+    if (hi - lo >= 4) {
+      const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, 1), 2, 2), 3, 3);
+      const floor = f32x4.splat(NEG_FLT_MAX);
+      const none = i32x4.splat(-1);
+      while (w < hi) {
+        if (w + 4 > hi) w = hi - 4; // the last block ends at hi (recomputes a few columns identically)
+        let best = floor;
+        let bi = none;
+        for (let h = h0; h < h1; h++) {
+          const q = h * W + w;
+          const v = v128.load(xp + ((<usize>q) << 2));
+          const m = f32x4.gt(v, best);
+          best = v128.bitselect(v, best, m);
+          bi = v128.bitselect(i32x4.add(i32x4.splat(q), lane), bi, m);
+        }
+        v128.store(cv + ((<usize>w) << 2), best);
+        v128.store(ci + ((<usize>w) << 2), bi);
+        w += 4;
+      }
+      return;
+    }
+  }
+  for (; w < hi; w++) {
+    let best = NEG_FLT_MAX;
+    let bi = -1;
+    for (let h = h0; h < h1; h++) {
+      const q = h * W + w;
+      const v = ldf(xp, q);
+      if (v > best) {
+        best = v;
+        bi = q;
+      }
+    }
+    stf(cv, w, best);
+    sti(ci, w, bi);
+  }
+}
+
+/**
+ * RoIPool forward: y[r][c][i][j] = max over bin (i, j) of RoI r (rows [hS, hE) × columns [wS, wE) at
+ * r·ph + i and r·pw + j), arg = its flat in-plane index; an empty bin gives (0, −1), a bin with nothing
+ * above −FLT_MAX (−FLT_MAX, −1). Channels [c0, c0 + Cn) of C: x (`[N, C, H, W]`), y and arg
+ * (`[K, C, ph, pw]`) already offset to channel c0; channels outside, RoIs inside (all RoIs of a channel
+ * read the same few planes while they are in cache). span: per RoI the columns [lo, hi) its non-empty
+ * bins read. buf: scratch of 2·W words.
+ */
+export function roiPoolForward(
+  x: usize, y: usize, arg: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32,
+  batch: usize, hS: usize, hE: usize, wS: usize, wE: usize, span: usize, buf: usize,
+): void {
+  const plane = H * W;
+  const cv = buf;
+  const ci = buf + ((<usize>W) << 2);
+  for (let c = 0; c < Cn; c++) {
+    for (let r = 0; r < K; r++) {
+      const b = ldi(batch, r);
+      const lo = ldi(span, 2 * r);
+      const hi = ldi(span, 2 * r + 1);
+      const xp = x + ((<usize>(b * C + c) * <usize>plane) << 2);
+      let o = (r * C + c) * ph * pw;
+      for (let i = 0; i < ph; i++) {
+        const h0 = ldi(hS, r * ph + i);
+        const h1 = ldi(hE, r * ph + i);
+        if (h1 <= h0 || hi <= lo) {
+          for (let j = 0; j < pw; j++) {
+            stf(y, o, 0);
+            sti(arg, o, -1);
+            o++;
+          }
+          continue;
+        }
+        columnFirstMax(xp, W, h0, h1, lo, hi, cv, ci);
+        for (let j = 0; j < pw; j++) {
+          const w0 = ldi(wS, r * pw + j);
+          const w1 = ldi(wE, r * pw + j);
+          let best: f32 = 0;
+          let bi = -1;
+          if (w1 > w0) {
+            best = ldf(cv, w0);
+            bi = ldi(ci, w0);
+            for (let w = w0 + 1; w < w1; w++) {
+              const v = ldf(cv, w);
+              const q = ldi(ci, w);
+              // −1 is the largest as unsigned: a column without a candidate never wins a tie
+              if (v > best || (v == best && <u32>q < <u32>bi)) {
+                best = v;
+                bi = q;
+              }
+            }
+          }
+          stf(y, o, best);
+          sti(arg, o, bi);
+          o++;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * RoIPool backward for channels [c0, c0 + Cn) of C: dx[b][c].flat[arg] += dy, skipping arg −1, RoIs in
+ * order for each channel (the reference's order of additions into each element; channels outside keep
+ * a channel's planes in cache). dy and arg are `[K, C, ph, pw]`, dx `[N, C, H, W]`, all three already
+ * offset to channel c0 (so threads can take disjoint channel ranges).
+ */
+export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize): void {
+  const plane = H * W;
+  const bins = ph * pw;
+  for (let c = 0; c < Cn; c++) {
+    for (let r = 0; r < K; r++) {
+      const b = ldi(batch, r);
+      const dp = dx + ((<usize>(b * C + c) * <usize>plane) << 2);
+      let o = (r * C + c) * bins;
+      for (let q = 0; q < bins; q++, o++) {
+        const a = ldi(arg, o);
+        if (a >= 0) stf(dp, a, ldf(dp, a) + ldf(dy, o));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Fractional max pooling's forward (float32, 2-d and 3-d): the counterpart of fractionalMaxForward in
+// src/kernels/window.ts (PyTorch's rule per window: scan d, h, w in order, replace when
+// `v > best || isnan(v)` from (−∞, first tap)). Each plane has its own window starts (one per output
+// index and axis, src/geometry/fractional.ts); every window is kd × kh × kw.
+//
+// Separable and exact like RoIPool above: for an output row (od, oh) the kernel scans the window's kd·kh
+// input rows column by column over the plane's column span (SIMD, PyTorch's rule per lane, started from
+// the first row — the same as from −∞: the first comparison replaces exactly when the value is not −∞,
+// and a −∞ first row leaves (−∞, its index) either way), giving per column the last NaN, else the first
+// maximum top to bottom. A window then combines its kw columns into the reference's pick: with a NaN,
+// the NaN of largest flat index (the last one the row-major scan meets); else the maximum of smallest
+// flat index (the first one it meets; all −∞ gives the first tap).
+
+/** cv[w], ci[w] for w in [lo, hi): PyTorch's scan down the rows (d, h) ∈ [d0, d0+kd) × [h0, h0+kh) of plane xp. */
+// @ts-ignore: decorator
+@inline function columnScan(xp: usize, H: i32, W: i32, d0: i32, kd: i32, h0: i32, kh: i32, lo: i32, hi: i32, cv: usize, ci: usize): void {
+  let w = lo;
+  const first = (d0 * H + h0) * W;
+  if (ASC_FEATURE_SIMD) {
+    if (hi - lo >= 4) {
+      const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, 1), 2, 2), 3, 3);
+      while (w < hi) {
+        if (w + 4 > hi) w = hi - 4;
+        let best = v128.load(xp + ((<usize>(first + w)) << 2));
+        let bi = i32x4.add(i32x4.splat(first + w), lane);
+        for (let d = d0; d < d0 + kd; d++) {
+          for (let h = select<i32>(h0 + 1, h0, d == d0); h < h0 + kh; h++) {
+            const q = (d * H + h) * W + w;
+            const v = v128.load(xp + ((<usize>q) << 2));
+            const m = v128.or(f32x4.gt(v, best), f32x4.ne(v, v));
+            best = v128.bitselect(v, best, m);
+            bi = v128.bitselect(i32x4.add(i32x4.splat(q), lane), bi, m);
+          }
+        }
+        v128.store(cv + ((<usize>w) << 2), best);
+        v128.store(ci + ((<usize>w) << 2), bi);
+        w += 4;
+      }
+      return;
+    }
+  }
+  for (; w < hi; w++) {
+    let best = ldf(xp, first + w);
+    let bi = first + w;
+    for (let d = d0; d < d0 + kd; d++) {
+      for (let h = select<i32>(h0 + 1, h0, d == d0); h < h0 + kh; h++) {
+        const q = (d * H + h) * W + w;
+        const v = ldf(xp, q);
+        if (v > best || v != v) {
+          best = v;
+          bi = q;
+        }
+      }
+    }
+    stf(cv, w, best);
+    sti(ci, w, bi);
+  }
+}
+
+/**
+ * Fractional max forward over `planes` planes of D × H × W (2-d: D = oD = kd = 1, dS all 0):
+ * y[p][od][oh][ow], idx = flat in-plane index, over the window starting at (dS[p·oD + od],
+ * hS[p·oH + oh], wS[p·oW + ow]) of size kd × kh × kw. buf: scratch of 2·W words.
+ */
+export function fractionalMaxForward(
+  x: usize, y: usize, idx: usize, planes: i32, D: i32, H: i32, W: i32, oD: i32, oH: i32, oW: i32,
+  kd: i32, kh: i32, kw: i32, dS: usize, hS: usize, wS: usize, buf: usize,
+): void {
+  const inPlane = D * H * W;
+  const cv = buf;
+  const ci = buf + ((<usize>W) << 2);
+  let o = 0;
+  for (let p = 0; p < planes; p++) {
+    const xp = x + ((<usize>p * <usize>inPlane) << 2);
+    const ws = wS + ((<usize>(p * oW)) << 2);
+    let lo = W;
+    let hi = 0;
+    for (let j = 0; j < oW; j++) {
+      const s = ldi(ws, j);
+      lo = min(lo, s);
+      hi = max(hi, s + kw);
+    }
+    for (let od = 0; od < oD; od++) {
+      const d0 = ldi(dS, p * oD + od);
+      for (let oh = 0; oh < oH; oh++) {
+        const h0 = ldi(hS, p * oH + oh);
+        columnScan(xp, H, W, d0, kd, h0, kh, lo, hi, cv, ci);
+        for (let j = 0; j < oW; j++) {
+          const w0 = ldi(ws, j);
+          let best = ldf(cv, w0);
+          let bi = ldi(ci, w0);
+          for (let w = w0 + 1; w < w0 + kw; w++) {
+            const v = ldf(cv, w);
+            const q = ldi(ci, w);
+            const take = best != best ? v != v && q > bi : v != v || v > best || (v == best && q < bi);
+            if (take) {
+              best = v;
+              bi = q;
+            }
+          }
+          stf(y, o, best);
+          sti(idx, o, bi);
+          o++;
         }
       }
     }

@@ -1,11 +1,11 @@
 // The scatter kernels of max pooling's backward (src/kernels/window.ts maxWindowsBackward,
 // src/kernels/scatter.ts maxWindowsBackwardWrite) and the remaining float32 kernels, ported loop for
 // loop from their TypeScript references so results are bit-identical (the same operations in the
-// same order; float64 where the reference computes in JS numbers): max-unpool forward/backward (src/ops/maxUnpool.ts), RoIPool forward/backward
-// (src/ops/roiPool.ts), stochastic pooling's evaluation forward/backward (src/ops/stochasticPool.ts)
+// same order; float64 where the reference computes in JS numbers): max-unpool forward/backward
+// (src/ops/maxUnpool.ts), stochastic pooling's evaluation forward/backward (src/ops/stochasticPool.ts)
 // and mixed pooling's mix (src/ops/mixedPool.ts). Mostly scatters, gathers and short window scans:
-// memory-bound, no SIMD needed to leave the TypeScript loops behind.
-import { ldd, ldf, ldi, stf, sti, std } from "./util";
+// memory-bound, no SIMD needed to leave the TypeScript loops behind. (RoIPool's kernels are in ./region.)
+import { ldd, ldf, ldi, stf, std } from "./util";
 
 /** dx[plane][idx] += dy for every output in output order, one plane at a time; out-of-plane indices are skipped. */
 export function maxBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32): void {
@@ -160,64 +160,6 @@ export function unpoolBackward(dy: usize, idx: usize, dx: usize, planes: i32, in
     for (let i = 0; i < inPlane; i++) {
       const j = ldi(idx, xo + i);
       stf(dx, xo + i, <u32>j < <u32>outPlane ? ldf(yp, j) : 0);
-    }
-  }
-}
-
-const NEG_FLT_MAX: f32 = -3.4028234663852886e38;
-
-/** RoIPool: strict `>` scan rows then columns (ties keep the first, NaN never selected); empty bin → 0, argmax −1. */
-export function roiPoolForward(
-  x: usize, y: usize, arg: usize, K: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32,
-  batch: usize, hS: usize, hE: usize, wS: usize, wE: usize,
-): void {
-  const plane = H * W;
-  let o = 0;
-  for (let r = 0; r < K; r++) {
-    const b = ldi(batch, r);
-    for (let c = 0; c < C; c++) {
-      const xo = (b * C + c) * plane;
-      for (let i = 0; i < ph; i++) {
-        const h0 = ldi(hS, r * ph + i);
-        const h1 = ldi(hE, r * ph + i);
-        for (let j = 0; j < pw; j++) {
-          const w0 = ldi(wS, r * pw + j);
-          const w1 = ldi(wE, r * pw + j);
-          const empty = h1 <= h0 || w1 <= w0;
-          let best: f32 = empty ? 0 : NEG_FLT_MAX;
-          let bi = -1;
-          for (let hh = h0; hh < h1; hh++) {
-            for (let ww = w0; ww < w1; ww++) {
-              const v = ldf(x, xo + hh * W + ww);
-              if (v > best) {
-                best = v;
-                bi = hh * W + ww;
-              }
-            }
-          }
-          stf(y, o, best);
-          sti(arg, o, bi);
-          o++;
-        }
-      }
-    }
-  }
-}
-
-/** RoIPool backward: dx[b, c].flat[argmax] += dy, skipping argmax −1. */
-export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize): void {
-  const plane = H * W;
-  const bins = ph * pw;
-  let o = 0;
-  for (let r = 0; r < K; r++) {
-    const b = ldi(batch, r);
-    for (let c = 0; c < C; c++) {
-      const xo = (b * C + c) * plane;
-      for (let q = 0; q < bins; q++) {
-        const a = ldi(arg, o);
-        if (a >= 0) stf(dx, xo + a, ldf(dx, xo + a) + ldf(dy, o));
-        o++;
-      }
     }
   }
 }

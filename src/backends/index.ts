@@ -110,10 +110,10 @@ export function useDetachingStorage(kernels: BackendName = "js"): LinearHeap {
  * Run the WebAssembly kernels on `n` threads: this one plus `n − 1` workers (worker_threads in Node,
  * Web Workers in browsers) sharing the backend's `WebAssembly.Memory`. Each large kernel call is split
  * into `n` parts — by planes (N·C) for the window kernels (max, average, LP, SoftPool, LIP, adaptive
- * and global pooling, max-unpool, stochastic pooling's evaluation, the mixed-pooling mix), by boxes for
- * RoIAlign's and RoIPool's forward — with bit-identical results to one thread. Small calls (under
- * about 256 KB of data per part) and kernels that are not separable (RoIAlign's and RoIPool's
- * backward, fractional max pooling's forward) run on the calling thread. `1` stops every worker.
+ * and global pooling, max-unpool, stochastic pooling's evaluation, fractional max pooling's forward, the
+ * mixed-pooling mix), by channels for RoIAlign and RoIPool (forward and backward) — with bit-identical
+ * results to one thread. Small calls (under about 256 KB of data per part) run on the calling thread.
+ * `1` stops every worker.
  *
  * Workers start in the background: the returned promise resolves when they are ready; until then
  * kernels run on one thread (nothing ever blocks waiting for a worker to start). Threads need shared

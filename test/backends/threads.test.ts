@@ -3,8 +3,8 @@
  *
  * - Results on 2 and 3 threads are bit-identical to 1 thread (same backend) for every kernel that
  *   splits — max (1d/2d/3d, with indices, forward and backward), average, LP, SoftPool, LIP, adaptive
- *   (the wide-window kernels), max-unpool, RoIAlign, RoIPool, stochastic pooling (evaluation) and the
- *   mixed-pooling mix — on random shapes whose plane counts include 1, fewer planes than threads, and
+ *   (the wide-window kernels), max-unpool, RoIAlign and RoIPool (by channels), fractional max pooling's
+ *   forward, stochastic pooling (evaluation) and the mixed-pooling mix — on random shapes whose plane counts include 1, fewer planes than threads, and
  *   counts that do not divide evenly; every split is forced (no size threshold), and each of the three
  *   ways a part can run is checked on its own: by the worker (the test checks it really did), by the
  *   calling thread claiming a part no worker started, and the default race between the two — so a
@@ -52,7 +52,7 @@ interface Case {
   label: string;
   call: (t: Tensor[]) => ReturnType<Vjp>;
   inputs: Input[];
-  /** Units the split kernels see (planes, boxes): ≥ 2 means a worker must have run a part. */
+  /** Units the split kernels see (planes, channels): ≥ 2 means a worker must have run a part. */
   units: number;
 }
 
@@ -143,9 +143,14 @@ function cases(seed: number): Case[] {
         }
         const bx: Input = { data: boxes, shape: [boxes.length / 5, 5] };
         const ra = { outputSize: [int(g, 1, 4), int(g, 1, 4)], samplingRatio: int(g, -1, 2), aligned: g.uniform() < 0.5 };
-        add(`roiAlign ${JSON.stringify(ra)} ${boxes.length / 5} boxes`, (ts) => vjp("roiAlign")(ts[0], ts[1], ra), [x, bx], boxes.length / 5);
+        // RoI kernels split by channels
+        add(`roiAlign ${JSON.stringify(ra)} ${boxes.length / 5} boxes`, (ts) => vjp("roiAlign")(ts[0], ts[1], ra), [x, bx], c);
         const rp = { outputSize: [int(g, 1, 4), int(g, 1, 4)] };
-        add(`roiPool ${JSON.stringify(rp)} ${boxes.length / 5} boxes`, (ts) => vjp("roiPool")(ts[0], ts[1], rp), [x, bx], boxes.length / 5);
+        add(`roiPool ${JSON.stringify(rp)} ${boxes.length / 5} boxes`, (ts) => vjp("roiPool")(ts[0], ts[1], rp), [x, bx], c);
+        // fractional max pooling's forward splits by planes (each plane's own windows)
+        const kf = int(g, 1, Math.min(h, w, 3));
+        const fr = { kernelSize: kf, outputSize: [int(g, 1, h - kf + 1), int(g, 1, w - kf + 1)], seed: t };
+        add(`fractionalMaxPool2dWithIndices ${JSON.stringify(fr)}`, (ts) => vjp("fractionalMaxPool2dWithIndices")(ts[0], fr), [x], planes);
         break;
       }
       case 10: {
@@ -303,7 +308,7 @@ console.log(pk.getThreads(), y.shape.join("x"));
 
   describe("2 and 3 threads give bit-identical results to 1 thread (every split forced)", () => {
     for (const b of WASM) {
-      it(`${b}: max, avg, LP, SoftPool, LIP, adaptive, 3-d max, unpool, RoIAlign, RoIPool, stochastic, mixed`, async () => {
+      it(`${b}: max, avg, LP, SoftPool, LIP, adaptive, 3-d max, unpool, RoIAlign, RoIPool, fractional, stochastic, mixed`, async () => {
         setBackend(b);
         await setThreads(1);
         setMinPartBytes(0);

@@ -1,11 +1,20 @@
 /**
- * WebAssembly RoIAlign (float32), forward and backward (`roiAlign.forward/backward`; references in
- * src/ops/roiAlign.ts, plan in src/geometry/roi.ts). AssemblyScript source: assembly/region.ts —
- * separable: the sample rows are blended into one row over the RoI's column span (SIMD), then each
- * bin reads two columns of it per sample column; float32 arithmetic, within the bounds stated in
- * test/backends/wasm-region.test.ts of the float64-accumulating reference.
+ * WebAssembly region kernels (float32) and fractional max pooling's forward; AssemblyScript source:
+ * assembly/region.ts.
+ * - RoIAlign forward/backward (`roiAlign.forward/backward`; references in src/kernels/region.ts, plan
+ *   in src/geometry/roi.ts): separable — the sample rows are blended into one row over the RoI's
+ *   column span (SIMD), then each bin reads two columns of it per sample column; float32 arithmetic,
+ *   within the bounds stated in test/backends/wasm-region.test.ts of the float64-accumulating reference.
+ * - RoIPool forward/backward (`roiPool.forward/backward`): per row of bins a column-wise SIMD scan, then
+ *   each bin combines its columns; values, indices and gradients bit-identical to the reference.
+ * - Fractional max pooling's forward (`fractionalMaxPool.forward`, reference fractionalMaxForward in
+ *   src/kernels/window.ts): each plane's own window starts, the same column-wise scheme; bit-identical.
+ * Threads: RoI kernels split by channels (a channel's planes belong to one part: no two threads add
+ * into the same dx element, and each element receives its additions in the reference's order);
+ * fractional max pooling by planes.
  */
-import type { RoiAlignPlan } from "../../geometry/roi.js";
+import type { Axes3 } from "../../geometry/plan.js";
+import type { RoiAlignPlan, RoiPoolPlan } from "../../geometry/roi.js";
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
 import { Args, type WasmBackend } from "./index.js";
@@ -48,24 +57,43 @@ function planArgs(args: Args, p: RoiAlignPlan): void {
   args.add(new Float32Array(Math.max(p.w, 1)), false);
 }
 
-const NAMES = ["roiAlign.forward", "roiAlign.backward"] as const;
+const NAMES = ["roiAlign.forward", "roiAlign.backward", "roiPool.forward", "roiPool.backward", "fractionalMaxPool.forward"] as const;
 
 /**
- * The forward splits by boxes: RoI r writes only its own C·ph·pw outputs, and its per-RoI plan entries
- * (batch, count, the axes' off/grid, the column span) advance with r — the per-sample arrays are
- * addressed through off, so they stay whole. Arguments: x, y, K, C, H, W, ph, pw, batch, count,
- * yOff, yGrid, yLow, yHigh, yW0, yW1, xOff, xGrid, xLow, xHigh, xW0, xW1, span, buf.
- * The backward adds each RoI's gradient into dx, where boxes of one image overlap: not separable by
- * boxes (two threads would add into the same elements), so it runs on one thread.
+ * RoIAlign's forward and backward split by channels. Arguments: in, out, K, Cn, C, H, W, ph, pw, batch,
+ * count, yOff, yGrid, yLow, yHigh, yW0, yW1, xOff, xGrid, xLow, xHigh, xW0, xW1, span, buf; per channel
+ * the map side (x or dx) advances by H·W elements and the RoI side (y or dy) by ph·pw (the kernels
+ * stride by C); each part gets its own row buffer.
  */
-function forwardSplit(p: RoiAlignPlan): Split {
-  const out = 4 * p.c * p.ph * p.pw;
-  return { count: 2, step: [[1, out], [8, 4], [9, 4], [10, 4], [11, 4], [16, 4], [17, 4], [22, 8]], scratch: [[23, 4 * Math.max(p.w, 1)]], bytes: 4 * out };
+function alignSplit(p: RoiAlignPlan, backward: boolean): Split {
+  const map = 4 * p.h * p.w;
+  const bins = 4 * p.ph * p.pw;
+  return { count: 3, step: backward ? [[0, bins], [1, map]] : [[0, map], [1, bins]], scratch: [[24, 4 * Math.max(p.w, 1)]], bytes: p.n * map + p.k * bins };
 }
 
-/** Register RoIAlign's kernels of backend `b` for float32. */
+/** RoIPool: per RoI the columns [lo, hi) its non-empty bins read (lo = hi = 0 when every bin is empty). */
+function poolSpans(p: RoiPoolPlan): Int32Array {
+  const { k, pw, wStart, wEnd } = p;
+  const out = new Int32Array(2 * k);
+  for (let r = 0; r < k; r++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let j = r * pw; j < (r + 1) * pw; j++) {
+      const w0 = wStart[j] as number;
+      const w1 = wEnd[j] as number;
+      if (w1 <= w0) continue;
+      lo = Math.min(lo, w0);
+      hi = Math.max(hi, w1);
+    }
+    out[2 * r] = lo < hi ? lo : 0;
+    out[2 * r + 1] = lo < hi ? hi : 0;
+  }
+  return out;
+}
+
+/** Register the region kernels and fractional max pooling's forward of backend `b` for float32. */
 export function registerRegion(b: WasmBackend): void {
-  const call = (name: "roiAlignForward" | "roiAlignBackward", input: FloatArray, output: FloatArray, p: RoiAlignPlan): void => {
+  const align = (backward: boolean, input: FloatArray, output: FloatArray, p: RoiAlignPlan): void => {
     if (p.k === 0 || p.c === 0 || p.ph === 0 || p.pw === 0) return;
     const args = new Args(b);
     args.add(input, false);
@@ -73,16 +101,74 @@ export function registerRegion(b: WasmBackend): void {
     planArgs(args, p);
     args.resolve();
     const [pi, po, ...rest] = args.ptrs as number[];
-    const a = [pi as number, po as number, p.k, p.c, p.h, p.w, p.ph, p.pw, ...rest];
-    if (name === "roiAlignForward") splitCall(b, name, a, forwardSplit(p));
-    else (b.exports as unknown as Record<string, (...v: number[]) => void>)[name]?.(...a);
+    splitCall(b, backward ? "roiAlignBackward" : "roiAlignForward", [pi as number, po as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, ...rest], alignSplit(p, backward));
     args.finish();
   };
-  registerKernel("roiAlign.forward", "float32", (x: FloatArray, y: FloatArray, p: RoiAlignPlan): void => call("roiAlignForward", x, y, p));
-  registerKernel("roiAlign.backward", "float32", (dy: FloatArray, dx: FloatArray, p: RoiAlignPlan): void => call("roiAlignBackward", dy, dx, p));
+  registerKernel("roiAlign.forward", "float32", (x: FloatArray, y: FloatArray, p: RoiAlignPlan): void => align(false, x, y, p));
+  registerKernel("roiAlign.backward", "float32", (dy: FloatArray, dx: FloatArray, p: RoiAlignPlan): void => align(true, dy, dx, p));
+
+  registerKernel("roiPool.forward", "float32", (x: FloatArray, y: FloatArray, arg: Int32Array, p: RoiPoolPlan): void => {
+    if (p.k === 0 || p.c === 0 || p.ph === 0 || p.pw === 0) return;
+    // by channels: x advances by H·W, y and arg by ph·pw elements per channel (the kernel strides by C)
+    const a = new Args(b);
+    for (const t of [x, y, arg, p.batch, p.hStart, p.hEnd, p.wStart, p.wEnd, poolSpans(p)]) a.add(t, t === y || t === arg);
+    a.add(new Float32Array(2 * Math.max(p.w, 1)), false);
+    a.resolve();
+    const [px, py, pa, ...rest] = a.ptrs as number[];
+    const bins = 4 * p.ph * p.pw;
+    splitCall(b, "roiPoolForward", [px as number, py as number, pa as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, ...rest], {
+      count: 4, step: [[0, 4 * p.h * p.w], [1, bins], [2, bins]], scratch: [[16, 8 * Math.max(p.w, 1)]], bytes: 4 * p.n * p.h * p.w + 2 * p.k * bins,
+    });
+    a.finish();
+  });
+  registerKernel("roiPool.backward", "float32", (dy: FloatArray, arg: Int32Array, dx: FloatArray, p: RoiPoolPlan): void => {
+    if (p.k === 0 || p.c === 0 || p.ph === 0 || p.pw === 0) return;
+    // by channels: dy and arg advance by ph·pw, dx by H·W elements per channel (the kernel strides by C)
+    const a = new Args(b);
+    for (const t of [dy, arg, dx, p.batch]) a.add(t, t === dx);
+    a.resolve();
+    const [pd, pa, px, pb] = a.ptrs as number[];
+    const bins = 4 * p.ph * p.pw;
+    splitCall(b, "roiPoolBackward", [pd as number, pa as number, px as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, pb as number], {
+      count: 4, step: [[0, bins], [1, bins], [2, 4 * p.h * p.w]], bytes: 2 * p.k * bins + 4 * p.n * p.h * p.w,
+    });
+    a.finish();
+  });
+
+  registerKernel(
+    "fractionalMaxPool.forward",
+    "float32",
+    (x: FloatArray, y: FloatArray, idx: Int32Array, inPlane: number, outPlane: number, planeAxes: readonly Axes3[]): void => {
+      const planes = planeAxes.length;
+      if (planes === 0 || outPlane === 0) return;
+      const [A0, B0, C0] = planeAxes[0] as Axes3;
+      const [oD, oH, oW] = [A0.outSize, B0.outSize, C0.outSize];
+      // window sizes: every window of an axis has the same length (src/geometry/fractional.ts)
+      const [kd, kh, kw] = [A0, B0, C0].map((ax) => (ax.end[0] as number) - (ax.start[0] as number)) as [number, number, number];
+      const dS = new Int32Array(planes * oD);
+      const hS = new Int32Array(planes * oH);
+      const wS = new Int32Array(planes * oW);
+      for (let p = 0; p < planes; p++) {
+        const [A, B, C] = planeAxes[p] as Axes3;
+        dS.set(A.start, p * oD);
+        hS.set(B.start, p * oH);
+        wS.set(C.start, p * oW);
+      }
+      const a = new Args(b);
+      for (const t of [x, y, idx, dS, hS, wS]) a.add(t, t === y || t === idx);
+      a.add(new Float32Array(2 * C0.inSize), false);
+      a.resolve();
+      const [px, py, pi, pd, ph, pw, buf] = a.ptrs as number[];
+      splitCall(b, "fractionalMaxForward", [px as number, py as number, pi as number, planes, A0.inSize, B0.inSize, C0.inSize, oD, oH, oW, kd, kh, kw, pd as number, ph as number, pw as number, buf as number], {
+        count: 3, step: [[0, 4 * inPlane], [1, 4 * outPlane], [2, 4 * outPlane], [13, 4 * oD], [14, 4 * oH], [15, 4 * oW]], scratch: [[16, 8 * C0.inSize]], bytes: 4 * (inPlane + 2 * outPlane),
+      });
+      a.finish();
+    },
+  );
 }
 
-/** Remove RoIAlign's wasm kernels. */
+/** Remove the region kernels and fractional max pooling's forward. */
 export function unregisterRegion(): void {
   for (const name of NAMES) unregisterKernel(name, "float32");
 }
+

@@ -1,17 +1,15 @@
 /**
  * WebAssembly implementations (float32) of the scatter kernels, ported loop for loop from their
  * TypeScript references and bit-identical to them (test/backends/wasm-scatter.test.ts): max pooling's
- * backward into a fresh gradient (one pass for tiled windows, else each plane zeroed in cache
- * just before its scatter), max-unpool
- * forward/backward, RoIPool forward/backward, stochastic pooling's evaluation forward/backward, mixed
- * pooling's mix, and fractional max pooling's forward (each plane's own windows through pool.ts's
- * max kernel). AssemblyScript: assembly/scatter.ts.
+ * backward into a fresh gradient (one pass for tiled windows, else each plane zeroed in cache just
+ * before its scatter), max-unpool forward/backward, stochastic pooling's evaluation forward/backward
+ * and mixed pooling's mix. AssemblyScript: assembly/scatter.ts. (RoIPool and fractional max
+ * pooling's forward: ./region.ts.)
  */
 import type { Axes3, Axis } from "../../geometry/plan.js";
-import type { RoiPoolPlan } from "../../geometry/roi.js";
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
-import { Args, axesArray, interior, type WasmBackend } from "./index.js";
+import { Args, axesArray, type WasmBackend } from "./index.js";
 import { splitCall, type Split } from "./threads.js";
 import { axisPointers } from "./weighted.js";
 
@@ -20,12 +18,9 @@ interface ScatterExports {
   maxBackwardTiled(...args: number[]): void;
   unpoolForward(...args: number[]): void;
   unpoolBackward(...args: number[]): void;
-  roiPoolForward(...args: number[]): void;
-  roiPoolBackward(...args: number[]): void;
   stochasticEvalForward(...args: number[]): void;
   stochasticEvalBackward(...args: number[]): void;
   mixForward(...args: number[]): void;
-  maxForward(...args: number[]): void;
 }
 
 type Arr = FloatArray | Int32Array | Float64Array;
@@ -77,8 +72,8 @@ function tiledExtent(a: Axis): number | null {
 }
 
 const NAMES = [
-  "maxWindows.backwardWrite", "maxUnpool.forward", "maxUnpool.backward", "roiPool.forward", "roiPool.backward",
-  "stochasticPool.forwardEval", "stochasticPool.backwardEval", "mix.forward", "fractionalMaxPool.forward",
+  "maxWindows.backwardWrite", "maxUnpool.forward", "maxUnpool.backward", "stochasticPool.forwardEval",
+  "stochasticPool.backwardEval", "mix.forward",
 ] as const;
 
 /** Register the remaining kernels of backend `b` for float32. */
@@ -104,29 +99,6 @@ export function registerScatter(b: WasmBackend): void {
   registerKernel("maxUnpool.backward", "float32", (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
     if (planes === 0 || inPlane === 0) return;
     run(b, "unpoolBackward", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane], split(3, [[0, 4 * outPlane], [1, 4 * inPlane], [2, 4 * inPlane]], 4 * (2 * inPlane + outPlane)));
-  });
-  registerKernel("roiPool.forward", "float32", (x: FloatArray, y: FloatArray, arg: Int32Array, p: RoiPoolPlan): void => {
-    if (p.k === 0 || p.c === 0) return;
-    // by boxes: RoI r writes its own C·ph·pw outputs; batch, hStart/hEnd (ph per RoI), wStart/wEnd (pw) advance with r
-    const a = new Args(b);
-    for (const t of [x, y, arg, p.batch, p.hStart, p.hEnd, p.wStart, p.wEnd]) a.add(t, t === y || t === arg);
-    a.resolve();
-    const [px, py, pa, pb, h0, h1, w0, w1] = a.ptrs as number[];
-    const out = 4 * p.c * p.ph * p.pw;
-    splitCall(b, "roiPoolForward", [px as number, py as number, pa as number, p.k, p.c, p.h, p.w, p.ph, p.pw, pb as number, h0 as number, h1 as number, w0 as number, w1 as number], {
-      count: 3, step: [[1, out], [2, out], [9, 4], [10, 4 * p.ph], [11, 4 * p.ph], [12, 4 * p.pw], [13, 4 * p.pw]], bytes: 2 * out,
-    });
-    a.finish();
-  });
-  registerKernel("roiPool.backward", "float32", (dy: FloatArray, arg: Int32Array, dx: FloatArray, p: RoiPoolPlan): void => {
-    if (p.k === 0 || p.c === 0) return;
-    // adds into dx where boxes of one image overlap: not separable by boxes, one thread
-    const a = new Args(b);
-    for (const t of [dy, arg, dx, p.batch]) a.add(t, t === dx);
-    a.resolve();
-    const [pd, pa, px, pb] = a.ptrs as number[];
-    e.roiPoolBackward(pd as number, pa as number, px as number, p.k, p.c, p.h, p.w, p.ph, p.pw, pb as number);
-    a.finish();
   });
   registerKernel("stochasticPool.forwardEval", "float32", (x: FloatArray, y: FloatArray, sums: Float64Array, planes: number, axes: Axes3): void => {
     if (planes === 0 || y.length === 0) return;
@@ -166,44 +138,6 @@ export function registerScatter(b: WasmBackend): void {
     // element-wise: split by elements (mx, av, y float32; the weights float64)
     run(b, "mixForward", [[mx, false], [av, false], [w, false], [y, true]], [y.length], split(4, [[0, 4], [1, 4], [2, 8], [3, 4]], 20));
   });
-  registerKernel(
-    "fractionalMaxPool.forward",
-    "float32",
-    (x: FloatArray, y: FloatArray, idx: Int32Array, inPlane: number, outPlane: number, planeAxes: readonly Axes3[]): void => {
-      // Each plane has its own windows: every plane's axes in one block, then pool.ts's max kernel once
-      // per plane by pointer (no view is kept across the scratch allocation; no per-plane copies).
-      const planes = planeAxes.length;
-      if (planes === 0 || outPlane === 0) return;
-      const blocks = planeAxes.map(axesArray);
-      const all = new Int32Array(blocks.reduce((n, a) => n + a.length, 0));
-      let off = 0;
-      const offs = blocks.map((a) => {
-        all.set(a, off);
-        off += a.length;
-        return off - a.length;
-      });
-      const args = new Args(b);
-      args.add(x, false);
-      args.add(y, true);
-      args.add(idx, true);
-      args.add(all, false);
-      args.resolve();
-      const [px, py, pi, pa] = args.ptrs as [number, number, number, number];
-      for (let p = 0; p < planes; p++) {
-        const axes = planeAxes[p] as Axes3;
-        const [A, B, C] = axes;
-        const base = pa + 4 * (offs[p] as number);
-        const geo: number[] = [];
-        let o = 0;
-        for (const ax of axes) {
-          geo.push(base + 4 * o, base + 4 * (o + ax.outSize), ax.outSize, ax.step);
-          o += 2 * ax.outSize;
-        }
-        e.maxForward(px + 4 * p * inPlane, py + 4 * p * outPlane, pi + 4 * p * outPlane, 1, B.inSize, C.inSize, A.inSize * B.inSize * C.inSize, outPlane, ...geo, ...interior(axes));
-      }
-      args.finish();
-    },
-  );
 }
 
 /** Remove the remaining kernels (the TypeScript references run again). */

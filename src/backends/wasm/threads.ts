@@ -1,8 +1,8 @@
 /**
  * The worker pool behind `setThreads(n)`: n − 1 workers (worker_threads in Node, Web Workers in
  * browsers) that instantiate the same kernels module on the same **shared** `WebAssembly.Memory`, so
- * a kernel call can be split into parts — by planes (N·C) for the window kernels, by boxes for RoI
- * forward kernels — that run at once on different threads with nothing copied.
+ * a kernel call can be split into parts — by planes (N·C) for the window kernels, by channels for the
+ * RoI kernels — that run at once on different threads with nothing copied.
  *
  * Dispatch costs no message: each worker owns a slot in a control block (a SharedArrayBuffer) and
  * sleeps in `Atomics.wait`. A call writes each worker's export number and arguments into its slot,
