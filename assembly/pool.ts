@@ -542,4 +542,4 @@ export { softmaxForward, softmaxBackward, lpForward, lpFinishBackward, lpPowBack
 export { wideMaxForward, wideAvgForward } from "./adaptive";
 export { roiAlignForward, roiAlignBackward } from "./region";
 export { unpoolForward, unpoolBackward, roiPoolForward, roiPoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";
-export { gemmPackA, gemmPackB, gemmMacro, gemmRows } from "./gemm";
+export { gemmPackA, gemmPackB, gemmMacro, gemmRows, gemmBatch } from "./gemm";

@@ -41,6 +41,17 @@ export interface LinalgKernels {
   ) => void;
   /** C = α·A·Aᵀ + β·C (or α·Aᵀ·A + β·C when `trans`), exactly symmetric (see `syrk`). */
   "linalg.syrk": (trans: boolean, n: number, k: number, alpha: number, a: FloatArray, aOff: number, lda: number, beta: number, c: FloatArray, cOff: number, ldc: number) => void;
+  /** `count` GEMMs whose A, B, C start `strideA`, `strideB`, `strideC` elements apart (see `gemmBatched`). */
+  "linalg.gemmBatched": (
+    count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: FloatArray, aOff: number, lda: number, strideA: number, b: FloatArray, bOff: number, ldb: number, strideB: number,
+    beta: number, c: FloatArray, cOff: number, ldc: number, strideC: number,
+  ) => void;
+  /** `count` SYRKs `strideA` / `strideC` elements apart (see `syrkBatched`). */
+  "linalg.syrkBatched": (
+    count: number, trans: boolean, n: number, k: number, alpha: number, a: FloatArray, aOff: number, lda: number, strideA: number,
+    beta: number, c: FloatArray, cOff: number, ldc: number, strideC: number,
+  ) => void;
 }
 
 /**
