@@ -8,7 +8,7 @@ import { fftPlan, type FFTPlan } from "../linalg/fft.js";
 import { gemm, syrk, type NumArray } from "../linalg/gemm.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, TypedArray } from "../tensor/dtype.js";
-import type { PostPlan } from "./registry.js";
+import type { MlbKept, PostPlan } from "./registry.js";
 
 export type { PostPlan };
 
@@ -440,6 +440,7 @@ export function mlbForward(
   x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray,
   bu: TypedArray | null, bv: TypedArray | null, bp: TypedArray | null, out: FloatArray,
   n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number,
+  keep: MlbKept | null = null,
 ): void {
   const X = x as NumArray;
   const Y = y as NumArray;
@@ -454,6 +455,12 @@ export function mlbForward(
       const lb = Math.min(LB, l - l0);
       embedBlock(X, s * cx * l, cx, Y, s * cy * l, cy, l, yStep, U as NumArray, V as NumArray, bu, bv, rank, tanh, l0, lb, blk);
       const { a, c } = blk;
+      if (keep) {
+        // σ values for the backward pass, before a becomes the Hadamard product
+        const at = s * rank * l + rank * l0;
+        keep.a.set(a.subarray(0, rank * lb), at);
+        keep.c.set(c.subarray(0, rank * lb), at);
+      }
       // H = a ∘ c (kept in a)
       for (let i = 0; i < rank * lb; i++) a[i] = (a[i] as number) * (c[i] as number);
       if (mode === 2 && f) {
@@ -494,6 +501,7 @@ export function mlbBackward(
   bu: TypedArray | null, bv: TypedArray | null,
   dx: FloatArray, dy: FloatArray, dU: FloatArray, dV: FloatArray, dP: FloatArray, dbu: FloatArray, dbv: FloatArray, dbp: FloatArray,
   n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number,
+  keep: MlbKept | null = null,
 ): void {
   const X = x as NumArray;
   const Y = y as NumArray;
@@ -528,13 +536,22 @@ export function mlbBackward(
     }
     hsum.fill(0);
     zvSum.fill(0);
-    if (!yStep) embedVector(Y, s * cy, cy, Vm, bv, rank, tanh, blk.cv);
+    if (!yStep && !keep) embedVector(Y, s * cy, cy, Vm, bv, rank, tanh, blk.cv);
     const xo = s * cx * l;
     const yo = s * cy * l;
     for (let l0 = 0; l0 < l; l0 += LB) {
       const lb = Math.min(LB, l - l0);
-      embedBlock(X, xo, cx, Y, yo, cy, l, yStep, Um, Vm, bu, bv, rank, tanh, l0, lb, blk);
-      const { a, c } = blk;
+      let a: Float64Array;
+      let c: Float64Array;
+      if (keep) {
+        // the forward's σ values (read only below)
+        const at = s * rank * l + rank * l0;
+        a = keep.a.subarray(at, at + rank * lb);
+        c = keep.c.subarray(at, at + rank * lb);
+      } else {
+        embedBlock(X, xo, cx, Y, yo, cy, l, yStep, Um, Vm, bu, bv, rank, tanh, l0, lb, blk);
+        ({ a, c } = blk);
+      }
       if (mode === 2) {
         const go = s * outDim * l + l0;
         // dH = Pᵀ G_block; dP += G_block Hᵀ; db_p += Σ_t G
