@@ -385,6 +385,20 @@ export function randomMaclaurinBackward(
 /** Locations processed together: bounds the scratch to a few rank × LB blocks. */
 const LB = 256;
 
+/**
+ * tanh(z): Math.tanh for |z| < 0.55, else sign(z)·(1 − e)/(1 + e) with e = exp(−2|z|), which V8 computes
+ * about 1.5× faster than Math.tanh (fdlibm's, through expm1). Above 0.55, 1 − e ≥ 0.66 has no
+ * cancellation: the quotient is within 3 ulp of tanh (measured max 4.8e-16 relative on 800 k
+ * points in ±2.5); below, Math.tanh keeps small arguments' relative accuracy. NaN gives NaN, ±∞ ±1.
+ */
+function tanhOf(z: number): number {
+  const q = Math.abs(z);
+  if (!(q >= 0.55)) return Math.tanh(z);
+  const e = Math.exp(-2 * q);
+  const t = (1 - e) / (1 + e);
+  return z < 0 ? -t : t;
+}
+
 /** Scratch for one location block, float64. */
 interface Block {
   readonly a: Float64Array;
@@ -417,10 +431,10 @@ function embedBlock(
     const pv = bv ? (bv[r] as number) : 0;
     for (let t = 0; t < lb; t++) {
       const za = (a[ar + t] as number) + pu;
-      a[ar + t] = tanh ? Math.tanh(za) : za;
+      a[ar + t] = tanh ? tanhOf(za) : za;
       if (yStep) {
         const zc = (c[ar + t] as number) + pv;
-        c[ar + t] = tanh ? Math.tanh(zc) : zc;
+        c[ar + t] = tanh ? tanhOf(zc) : zc;
       } else c[ar + t] = cv[r] as number;
     }
   }
@@ -431,7 +445,7 @@ function embedVector(y: NumArray, yo: number, cy: number, V: NumArray, bv: Typed
   gemm(false, false, rank, 1, cy, 1, V, 0, cy, y, yo, 1, 0, cv, 0, 1);
   for (let r = 0; r < rank; r++) {
     const z = (cv[r] as number) + (bv ? (bv[r] as number) : 0);
-    cv[r] = tanh ? Math.tanh(z) : z;
+    cv[r] = tanh ? tanhOf(z) : z;
   }
 }
 
