@@ -257,3 +257,47 @@ export function gemmRows(
     gemmMacro(mb, nb, kb, alpha, pa, pb, c + ((<usize>(i * ldc)) << cShift), ldc, cF32, upper ? j0 - i : 0x3fffffff, fresh);
   }
 }
+
+/** Columns of op(B) per packed panel in {@link gemmBatch} (its B pack is per thread: KC × 128 float64 = 256 KiB). */
+export const GEMM_BATCH_NC: i32 = 128;
+/** Rows of op(A) per packed block in {@link gemmBatch} (the host's MC; the A pack is per thread). */
+export const GEMM_BATCH_MC: i32 = 96;
+/** Depth of a packed block: the host's and the reference's GEMM_KC (where the k-sum is split). */
+export const GEMM_BATCH_KC: i32 = 256;
+
+/**
+ * Problems s0 … s1 of a batch: C_s = α·op(A_s)·op(B_s) (+ C_s unless `fresh`), where A_s, B_s, C_s
+ * start `sa`, `sb`, `sc` elements after A, B, C (byte addresses; float32 when the flag is set). The
+ * whole blocked GEMM of each problem runs here — for each NC-column panel and KC slice, pack op(B)
+ * into `pb`, then for each MC-row block pack op(A) into `pa` and run {@link gemmMacro} — so one call
+ * does a thread's share of a batch of small products (the host splits [0, count) among the pool's
+ * threads, each with its own `pa`, `pb`). `upper`: SYRK's upper-triangle tiles only (the host mirrors).
+ * A float32 C must have k ≤ KC (one k-block: each entry rounded once, as the reference does).
+ * Every entry gets the operations of {@link gemmRows}'s path: results equal the reference's bit for bit.
+ */
+export function gemmBatch(
+  s0: i32, s1: i32, a: usize, aF32: i32, lda: i32, sa: i32, transA: i32, b: usize, bF32: i32, ldb: i32, sb: i32, transB: i32,
+  m: i32, n: i32, k: i32, alpha: f64, c: usize, cF32: i32, ldc: i32, sc: i32, fresh: i32, upper: i32, pa: usize, pb: usize,
+): void {
+  const aSh: usize = aF32 ? 2 : 3;
+  const bSh: usize = bF32 ? 2 : 3;
+  const cSh: usize = cF32 ? 2 : 3;
+  for (let s = s0; s < s1; s++) {
+    const as_ = a + ((<usize>s * <usize>sa) << aSh);
+    const bs = b + ((<usize>s * <usize>sb) << bSh);
+    const cs = c + ((<usize>s * <usize>sc) << cSh);
+    for (let j0 = 0; j0 < n; j0 += GEMM_BATCH_NC) {
+      const nb = min(GEMM_BATCH_NC, n - j0);
+      for (let p0 = 0; p0 < k; p0 += GEMM_BATCH_KC) {
+        const kb = min(GEMM_BATCH_KC, k - p0);
+        gemmPackB(bs, bF32, ldb, transB, p0, kb, j0, nb, pb);
+        for (let i0 = 0; i0 < m; i0 += GEMM_BATCH_MC) {
+          if (upper && i0 >= j0 + nb) break;
+          const mb = min(GEMM_BATCH_MC, m - i0);
+          gemmPackA(as_, aF32, lda, transA, i0, mb, p0, kb, pa);
+          gemmMacro(mb, nb, kb, alpha, pa, pb, cs + ((<usize>(i0 * ldc + j0)) << cSh), ldc, cF32, upper ? j0 - i0 : 0x3fffffff, fresh && p0 == 0 ? 1 : 0);
+        }
+      }
+    }
+  }
+}

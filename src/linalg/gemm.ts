@@ -68,22 +68,42 @@ export function syrk(trans: boolean, n: number, k: number, alpha: number, a: Num
   kernel("linalg.syrk", dtypeOf(c), syrkReference)(trans, n, k, alpha, a, aOff, lda, beta, c, cOff, ldc);
 }
 
-/** {@link gemm} over `count` problems whose A, B, C start `strideA`, `strideB`, `strideC` elements apart. */
+/**
+ * {@link gemm} over `count` problems whose A, B, C start `strideA`, `strideB`, `strideC` elements apart
+ * (C's problems must not overlap). Runs the kernel table's `linalg.gemmBatched` for C's dtype: the
+ * WebAssembly backends do a batch of small products in one call per thread, splitting the problems
+ * among the worker pool; {@link gemmBatchedReference} (one {@link gemm} per problem) otherwise.
+ */
 export function gemmBatched(
   count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
   a: NumArray, aOff: number, lda: number, strideA: number, b: NumArray, bOff: number, ldb: number, strideB: number,
   beta: number, c: NumArray, cOff: number, ldc: number, strideC: number,
 ): void {
-  const f = kernel("linalg.gemm", dtypeOf(c), gemmReference);
+  kernel("linalg.gemmBatched", dtypeOf(c), gemmBatchedReference)(count, transA, transB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB, beta, c, cOff, ldc, strideC);
+}
+
+/** The reference of `linalg.gemmBatched`: {@link gemm} (the kernel table's) per problem. */
+export function gemmBatchedReference(
+  count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+  a: NumArray, aOff: number, lda: number, strideA: number, b: NumArray, bOff: number, ldb: number, strideB: number,
+  beta: number, c: NumArray, cOff: number, ldc: number, strideC: number,
+): void {
   for (let s = 0; s < count; s++) {
-    f(transA, transB, m, n, k, alpha, a, aOff + s * strideA, lda, b, bOff + s * strideB, ldb, beta, c, cOff + s * strideC, ldc);
+    gemm(transA, transB, m, n, k, alpha, a, aOff + s * strideA, lda, b, bOff + s * strideB, ldb, beta, c, cOff + s * strideC, ldc);
   }
 }
 
-/** {@link syrk} over `count` problems `strideA` / `strideC` elements apart. */
+/**
+ * {@link syrk} over `count` problems `strideA` / `strideC` elements apart (C's must not overlap):
+ * `linalg.syrkBatched` for C's dtype, or {@link syrkBatchedReference}.
+ */
 export function syrkBatched(count: number, trans: boolean, n: number, k: number, alpha: number, a: NumArray, aOff: number, lda: number, strideA: number, beta: number, c: NumArray, cOff: number, ldc: number, strideC: number): void {
-  const f = kernel("linalg.syrk", dtypeOf(c), syrkReference);
-  for (let s = 0; s < count; s++) f(trans, n, k, alpha, a, aOff + s * strideA, lda, beta, c, cOff + s * strideC, ldc);
+  kernel("linalg.syrkBatched", dtypeOf(c), syrkBatchedReference)(count, trans, n, k, alpha, a, aOff, lda, strideA, beta, c, cOff, ldc, strideC);
+}
+
+/** The reference of `linalg.syrkBatched`: {@link syrk} (the kernel table's) per problem. */
+export function syrkBatchedReference(count: number, trans: boolean, n: number, k: number, alpha: number, a: NumArray, aOff: number, lda: number, strideA: number, beta: number, c: NumArray, cOff: number, ldc: number, strideC: number): void {
+  for (let s = 0; s < count; s++) syrk(trans, n, k, alpha, a, aOff + s * strideA, lda, beta, c, cOff + s * strideC, ldc);
 }
 
 function dtypeOf(c: NumArray): "float32" | "float64" {

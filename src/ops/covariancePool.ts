@@ -6,7 +6,8 @@ import { enumOption, expectFloatTensor, expectOptions, numberOption, batchedShap
 import { PoolkitRangeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
-import { axpby, centredRows, scaled, frobDot, gram, gramBackward, mm, scaledIdentityMinus, spectralApply, spectralBackward, sym } from "../linalg/matrix.js";
+import { gemmBatched } from "../linalg/gemm.js";
+import { centredRows, frobDot, gram, gramBackward, spectralApply, spectralBackward, sym } from "../linalg/matrix.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
@@ -109,12 +110,6 @@ interface ImageState {
   // eig paths
   u?: Float64Array;
   p?: Float64Array;
-  // Newton–Schulz
-  tr?: number;
-  a?: Float64Array;
-  ys?: Float64Array[];
-  zs?: Float64Array[];
-  yN?: Float64Array;
   /** C has a NaN/∞ entry (sqrtm, newton-schulz): output and gradient are NaN. */
   nonFinite?: boolean;
 }
@@ -153,77 +148,185 @@ function sqrtDividedDifferences(lam: Float64Array, kept: number, eps: number, d:
   return p;
 }
 
-function newtonSchulzForward(st: ImageState, d: number, iterations: number): Float64Array {
-  let tr = 0;
-  for (let i = 0; i < d; i++) tr += st.c[i * d + i] as number;
-  st.tr = tr;
-  // Guard tr = 0 (a constant feature map): C = 0, so the output is 0 (not in the reference code).
-  if (!(tr > 0)) return allocArray("float64", d * d);
-  const a = scaled(st.c, 1 / tr);
-  st.a = a;
-  let yN: Float64Array;
+/**
+ * Newton–Schulz state of the images a batch normalises (those with tr(C) > 0 and a finite C): B
+ * matrices d × d per array, image j's at j·d², row-major. With K iterations (iSQRT-COV, Li, Xie, Wang &
+ * Gao, CVPR 2018): T_0 = ½(3I − A), Y_1 = A·T_0, Z_1 = T_0; for k = 1 … K−2: T_k = ½(3I − Z_k·Y_k),
+ * Y_{k+1} = Y_k·T_k, Z_{k+1} = T_k·Z_k; W = 3I − Z_{K−1}·Y_{K−1} and Y_N = ½·Y_{K−1}·W (K = 1:
+ * W = 3I − A, Y_N = ½·A·W). Every product is one batched GEMM over the B images.
+ */
+interface NsBatch {
+  /** Image index of each batch entry. */
+  readonly idx: readonly number[];
+  readonly tr: Float64Array;
+  readonly a: Float64Array;
+  /** ys[j] = Y_{j+1}, zs[j] = Z_{j+1}, ts[j] = T_j, for j = 0 … K−2. */
+  readonly ys: Float64Array[];
+  readonly zs: Float64Array[];
+  readonly ts: Float64Array[];
+  readonly w: Float64Array;
+  readonly yN: Float64Array;
+}
+
+/** C[j] = α·op(A[j])·op(B[j]) + β·C[j] for the B = count square d × d matrices of each array. */
+function mmBatch(count: number, d: number, tA: boolean, tB: boolean, alpha: number, a: Float64Array, b: Float64Array, beta: number, c: Float64Array): void {
+  const dd = d * d;
+  gemmBatched(count, tA, tB, d, d, d, alpha, a, 0, d, dd, b, 0, d, dd, beta, c, 0, d, dd);
+}
+
+/** s·(3I − m) for each of the count d × d matrices of m. */
+function threeIMinus(m: Float64Array, count: number, d: number, s: number): Float64Array {
+  const out = allocArray("float64", m.length);
+  for (let i = 0; i < m.length; i++) out[i] = -s * (m[i] as number);
+  for (let j = 0; j < count; j++) for (let i = 0; i < d; i++) {
+    const q = j * d * d + i * d + i;
+    out[q] = s * (3 - (m[q] as number));
+  }
+  return out;
+}
+
+/** For each of the n images, its entry in the batch, or −1 (tr(C) = 0 or a non-finite C). */
+function batchPositions(ns: NsBatch, n: number): Int32Array {
+  const pos = new Int32Array(n).fill(-1);
+  ns.idx.forEach((b, j) => {
+    pos[b] = j;
+  });
+  return pos;
+}
+
+/** The forward pass of the Newton–Schulz images (see {@link NsBatch}); Y_N in the returned state. */
+function newtonSchulzForward(states: readonly ImageState[], d: number, iterations: number): NsBatch {
+  const dd = d * d;
+  const idx: number[] = [];
+  const trs: number[] = [];
+  states.forEach((st, b) => {
+    if (st.nonFinite) return;
+    let tr = 0;
+    for (let i = 0; i < d; i++) tr += st.c[i * d + i] as number;
+    // Guard tr = 0 (a constant feature map): C = 0, so the output is 0 (not in the reference code).
+    if (tr > 0) {
+      idx.push(b);
+      trs.push(tr);
+    }
+  });
+  const count = idx.length;
+  const tr = Float64Array.from(trs);
+  const a = allocArray("float64", count * dd);
+  idx.forEach((b, j) => {
+    const c = (states[b] as ImageState).c;
+    const r = 1 / (tr[j] as number);
+    for (let i = 0; i < dd; i++) a[j * dd + i] = r * (c[i] as number);
+  });
   const ys: Float64Array[] = [];
   const zs: Float64Array[] = [];
+  const ts: Float64Array[] = [];
+  const yN = allocArray("float64", count * dd);
+  let w: Float64Array;
+  if (count === 0) return { idx, tr, a, ys, zs, ts, w: a, yN };
   if (iterations === 1) {
-    yN = scaled(mm(a, scaledIdentityMinus(3, a, d), d), 0.5);
+    w = threeIMinus(a, count, d, 1);
+    mmBatch(count, d, false, false, 0.5, a, w, 0, yN);
   } else {
-    let t = scaled(scaledIdentityMinus(3, a, d), 0.5);
-    let y = mm(a, t, d);
-    let z = t;
+    const t0 = threeIMinus(a, count, d, 0.5);
+    let y = allocArray("float64", count * dd);
+    mmBatch(count, d, false, false, 1, a, t0, 0, y);
+    let z = t0;
+    ts.push(t0);
     ys.push(y);
     zs.push(z);
-    for (let k = 2; k < iterations; k++) {
-      t = scaled(scaledIdentityMinus(3, mm(z, y, d), d), 0.5);
-      y = mm(y, t, d);
-      z = mm(t, z, d);
+    const m = allocArray("float64", count * dd);
+    for (let k = 1; k <= iterations - 2; k++) {
+      mmBatch(count, d, false, false, 1, z, y, 0, m);
+      const t = threeIMinus(m, count, d, 0.5);
+      const y2 = allocArray("float64", count * dd);
+      const z2 = allocArray("float64", count * dd);
+      mmBatch(count, d, false, false, 1, y, t, 0, y2);
+      mmBatch(count, d, false, false, 1, t, z, 0, z2);
+      ts.push(t);
+      y = y2;
+      z = z2;
       ys.push(y);
       zs.push(z);
     }
-    yN = scaled(mm(y, scaledIdentityMinus(3, mm(z, y, d), d), d), 0.5);
+    mmBatch(count, d, false, false, 1, z, y, 0, m);
+    w = threeIMinus(m, count, d, 1);
+    mmBatch(count, d, false, false, 0.5, y, w, 0, yN);
   }
-  st.ys = ys;
-  st.zs = zs;
-  st.yN = yN;
-  return scaled(yN, Math.sqrt(tr));
+  return { idx, tr, a, ys, zs, ts, w, yN };
 }
 
-/** iSQRT-COV backward (docs/methods/covariance.md, fast-MPN-COV `Sqrtm.backward` plus the trace terms): Ḡ → dC. */
-function newtonSchulzBackward(st: ImageState, g: Float64Array, d: number, iterations: number): Float64Array {
-  const tr = st.tr as number;
-  if (!(tr > 0)) return allocArray("float64", d * d);
-  const a = st.a as Float64Array;
-  const ys = st.ys as Float64Array[];
-  const zs = st.zs as Float64Array[];
-  const sq = Math.sqrt(tr);
-  const dYN = scaled(g, sq);
-  const gTr = frobDot(g, st.yN as Float64Array) / (2 * sq);
-  const threeMinusA = scaledIdentityMinus(3, a, d);
-  let dA: Float64Array;
+/**
+ * iSQRT-COV backward: the reverse-mode derivative of {@link newtonSchulzForward}'s products, step by
+ * step (for P = X·Y: dX = dP·Yᵀ, dY = Xᵀ·dP), plus the trace terms (docs/methods/covariance.md). `g`
+ * holds the symmetric upstream gradients Ḡ of the batch's outputs √tr·Y_N (B × d²); returns dC, B × d².
+ * Six GEMMs per middle iteration — fast-MPN-COV's closed form (which relies on Y, Z commuting) takes ten.
+ */
+function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Float64Array, d: number, iterations: number): Float64Array {
+  const dd = d * d;
+  const count = ns.idx.length;
+  const dC = allocArray("float64", count * dd);
+  if (count === 0) return dC;
+  // dY_N = √tr·Ḡ; g_tr = <Ḡ, Y_N> / (2√tr)
+  const dYN = allocArray("float64", count * dd);
+  const gTr = allocArray("float64", count);
+  for (let j = 0; j < count; j++) {
+    const sq = Math.sqrt(ns.tr[j] as number);
+    let dot = 0;
+    for (let i = j * dd; i < (j + 1) * dd; i++) {
+      dot += (g[i] as number) * (ns.yN[i] as number);
+      dYN[i] = sq * (g[i] as number);
+    }
+    gTr[j] = dot / (2 * sq);
+  }
+  const dA = allocArray("float64", count * dd);
   if (iterations === 1) {
-    dA = axpby(0.5, mm(dYN, threeMinusA, d), -0.5, mm(a, dYN, d));
+    // Y_N = ½·A·W, W = 3I − A: dA = ½·dY_N·Wᵀ − ½·Aᵀ·dY_N
+    mmBatch(count, d, false, true, 0.5, dYN, ns.w, 0, dA);
+    mmBatch(count, d, true, false, -0.5, ns.a, dYN, 1, dA);
   } else {
-    const yl = ys[iterations - 2] as Float64Array;
-    const zl = zs[iterations - 2] as Float64Array;
-    let dY = axpby(0.5, mm(dYN, scaledIdentityMinus(3, mm(yl, zl, d), d), d), -0.5, mm(mm(zl, yl, d), dYN, d));
-    let dZ = scaled(mm(mm(yl, dYN, d), yl, d), -0.5);
-    for (let k = iterations - 3; k >= 0; k--) {
-      const yk = ys[k] as Float64Array;
-      const zk = zs[k] as Float64Array;
-      const b = scaledIdentityMinus(3, mm(yk, zk, d), d);
-      const zy = mm(zk, yk, d);
-      // Simultaneous update: dY ← ½(dY·B − Z_k·dZ·Z_k − Z_kY_k·dY), dZ ← ½(B·dZ − Y_k·dY·Y_k − dZ·Z_kY_k).
-      const nY = scaled(axpby(1, mm(dY, b, d), -1, axpby(1, mm(mm(zk, dZ, d), zk, d), 1, mm(zy, dY, d))), 0.5);
-      const nZ = scaled(axpby(1, mm(b, dZ, d), -1, axpby(1, mm(mm(yk, dY, d), yk, d), 1, mm(dZ, zy, d))), 0.5);
+    let y = ns.ys[iterations - 2] as Float64Array;
+    let z = ns.zs[iterations - 2] as Float64Array;
+    // Y_N = ½·Y·W, W = 3I − M, M = Z·Y: dY = ½·dY_N·Wᵀ, dM = −½·Yᵀ·dY_N, dZ = dM·Yᵀ, dY += Zᵀ·dM
+    let dY = allocArray("float64", count * dd);
+    let dZ = allocArray("float64", count * dd);
+    const dM = allocArray("float64", count * dd);
+    mmBatch(count, d, false, true, 0.5, dYN, ns.w, 0, dY);
+    mmBatch(count, d, true, false, -0.5, y, dYN, 0, dM);
+    mmBatch(count, d, false, true, 1, dM, y, 0, dZ);
+    mmBatch(count, d, true, false, 1, z, dM, 1, dY);
+    for (let k = iterations - 2; k >= 1; k--) {
+      // Y_{k+1} = Y_k·T_k, Z_{k+1} = T_k·Z_k, T_k = ½(3I − M_k), M_k = Z_k·Y_k
+      y = ns.ys[k - 1] as Float64Array;
+      z = ns.zs[k - 1] as Float64Array;
+      const t = ns.ts[k] as Float64Array;
+      const nY = allocArray("float64", count * dd);
+      const nZ = allocArray("float64", count * dd);
+      mmBatch(count, d, false, true, 1, dY, t, 0, nY); // dY_k = dY_{k+1}·T_kᵀ
+      mmBatch(count, d, true, false, 1, t, dZ, 0, nZ); // dZ_k = T_kᵀ·dZ_{k+1}
+      mmBatch(count, d, true, false, -0.5, y, dY, 0, dM); // dM = −½(Y_kᵀ·dY_{k+1} + dZ_{k+1}·Z_kᵀ)
+      mmBatch(count, d, false, true, -0.5, dZ, z, 1, dM);
+      mmBatch(count, d, false, true, 1, dM, y, 1, nZ); // dZ_k += dM·Y_kᵀ
+      mmBatch(count, d, true, false, 1, z, dM, 1, nY); // dY_k += Z_kᵀ·dM
       dY = nY;
       dZ = nZ;
     }
-    // Y_1 = ½A(3I − A), Z_1 = ½(3I − A): dA = ½(dY·(3I − A) − dZ − A·dY).
-    dA = scaled(axpby(1, mm(dY, threeMinusA, d), -1, axpby(1, dZ, 1, mm(a, dY, d))), 0.5);
+    // Y_1 = A·T_0, Z_1 = T_0 = ½(3I − A): dA = dY_1·T_0ᵀ − ½·Aᵀ·dY_1 − ½·dZ_1
+    mmBatch(count, d, false, true, 1, dY, ns.ts[0] as Float64Array, 0, dA);
+    mmBatch(count, d, true, false, -0.5, ns.a, dY, 1, dA);
+    for (let i = 0; i < dA.length; i++) dA[i] = (dA[i] as number) - 0.5 * (dZ[i] as number);
   }
   // A = C / tr and out = √tr·Y_N: dC = dA/tr + (g_tr − <dA, C>/tr²)·I.
-  const dC = scaled(dA, 1 / tr);
-  const diag = gTr - frobDot(dA, st.c) / (tr * tr);
-  for (let i = 0; i < d; i++) dC[i * d + i] = (dC[i * d + i] as number) + diag;
+  for (let j = 0; j < count; j++) {
+    const tr = ns.tr[j] as number;
+    const c = (states[ns.idx[j] as number] as ImageState).c;
+    let dot = 0;
+    for (let i = 0; i < dd; i++) {
+      dot += (dA[j * dd + i] as number) * (c[i] as number);
+      dC[j * dd + i] = (dA[j * dd + i] as number) / tr;
+    }
+    const diag = (gTr[j] as number) - dot / (tr * tr);
+    for (let i = 0; i < d; i++) dC[j * dd + i * d + i] = (dC[j * dd + i * d + i] as number) + diag;
+  }
   return dC;
 }
 
@@ -290,6 +393,11 @@ export const covariancePool = defineOp(OP, {
     const y = allocArray(dtype, n * per);
     const states: ImageState[] = [];
     const xd = x.data;
+    const put = (b: number, f: Float64Array): void => {
+      let o = b * per;
+      if (full) for (let i = 0; i < d * d; i++) y[o++] = f[i] as number;
+      else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[i * d + j] as number;
+    };
     for (let b = 0; b < n; b++) {
       const xc = centredRows(xd, b * d * m, d, m);
       const c = gram(xc, d, m, 1 / m);
@@ -303,9 +411,11 @@ export const covariancePool = defineOp(OP, {
         st.nonFinite = true;
         f = allocArray("float64", d * d).fill(NaN);
       } else if (norm === "none") f = c;
-      // Y_N is a polynomial in A, so symmetric in exact arithmetic; sym() removes the rounding asymmetry.
-      else if (norm === "newton-schulz") f = sym(newtonSchulzForward(st, d, iterations), d);
-      else {
+      else if (norm === "newton-schulz") {
+        // all images at once, after this loop: every product one batched GEMM
+        states.push(st);
+        continue;
+      } else {
         const { values, vectors } = symEig(c, d);
         const fl = allocArray("float64", d);
         if (norm === "logm") {
@@ -322,27 +432,60 @@ export const covariancePool = defineOp(OP, {
         f = spectralApply(vectors, fl, d);
       }
       states.push(st);
-      let o = b * per;
-      if (full) for (let i = 0; i < d * d; i++) y[o++] = f[i] as number;
-      else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[i * d + j] as number;
+      put(b, f);
+    }
+    let ns: NsBatch | null = null;
+    if (norm === "newton-schulz") {
+      ns = newtonSchulzForward(states, d, iterations);
+      const dd = d * d;
+      const yN = ns.yN;
+      const out = allocArray("float64", dd);
+      const pos = batchPositions(ns, n);
+      for (let b = 0; b < n; b++) {
+        const j = pos[b] as number;
+        if ((states[b] as ImageState).nonFinite) out.fill(NaN);
+        else if (j < 0) out.fill(0);
+        else {
+          // out = √tr·Y_N; Y_N is a polynomial in A, so symmetric in exact arithmetic: sym() removes the rounding asymmetry
+          const sq = Math.sqrt(ns.tr[j] as number);
+          const o = j * dd;
+          for (let r = 0; r < d; r++) for (let q = 0; q < d; q++) out[r * d + q] = 0.5 * (sq * (yN[o + r * d + q] as number) + sq * (yN[o + q * d + r] as number));
+        }
+        put(b, out);
+      }
     }
     return {
       output: fromArray(y, [...outShape]),
       backward: (dy: Tensor) => {
         const dx = allocArray(dtype, x.size);
         const g = dy.data as FloatArray;
-        for (let b = 0; b < n; b++) {
-          const st = states[b] as ImageState;
-          // Ḡ = dL/dF: the triangle's gradient goes to the upper half only (no mirroring, no doubling).
+        // Ḡ = dL/dF: the triangle's gradient goes to the upper half only (no mirroring, no doubling).
+        const gradOf = (b: number): Float64Array => {
           const gm = allocArray("float64", d * d);
           let o = b * per;
           if (full) for (let i = 0; i < d * d; i++) gm[i] = g[o++] as number;
           else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) gm[i * d + j] = g[o++] as number;
+          return gm;
+        };
+        const dd = d * d;
+        let nsPos: Int32Array | null = null;
+        let nsDC: Float64Array | null = null;
+        if (ns !== null) {
+          // the batch's symmetrised Ḡ, then every image's dC at once
+          const gs = allocArray("float64", ns.idx.length * dd);
+          ns.idx.forEach((b, j) => gs.set(sym(gradOf(b), d), j * dd));
+          nsDC = newtonSchulzBackward(ns, states, gs, d, iterations);
+          nsPos = batchPositions(ns, n);
+        }
+        for (let b = 0; b < n; b++) {
+          const st = states[b] as ImageState;
           let dC: Float64Array;
-          if (st.nonFinite) dC = allocArray("float64", d * d).fill(NaN);
-          else if (norm === "none") dC = gm;
-          else if (norm === "newton-schulz") dC = newtonSchulzBackward(st, sym(gm, d), d, iterations);
-          else dC = spectralBackward(st.u as Float64Array, st.p as Float64Array, sym(gm, d), d);
+          if (st.nonFinite) dC = allocArray("float64", dd).fill(NaN);
+          else if (nsPos !== null && nsDC !== null) {
+            const j = nsPos[b] as number;
+            dC = j < 0 ? allocArray("float64", dd) : nsDC.subarray(j * dd, (j + 1) * dd);
+          } else if (norm === "none") dC = gradOf(b);
+          else dC = spectralBackward(st.u as Float64Array, st.p as Float64Array, sym(gradOf(b), d), d);
           // C = Xc Xcᵀ / M with Xc = X·(I − 11ᵀ/M): dX = (dC + dCᵀ)·Xc / M.
           dx.set(gramBackward(dC, st.xc, d, m, 1 / m), b * d * m);
         }

@@ -5,7 +5,8 @@
 import { enumOption, expectFloatTensor, expectOptions, numberOption } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { mlbBackward, mlbForward } from "../kernels/bilinear.js";
-import { kernel } from "../kernels/registry.js";
+import { kernel, type MlbKept } from "../kernels/registry.js";
+import { allocArray } from "../tensor/alloc.js";
 import { defineOp } from "../op.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
 import { Tensor, zeros } from "../tensor/tensor.js";
@@ -25,6 +26,9 @@ export interface LowRankBilinearPoolOptions {
   /** Optional check: the number of outputs O (rows of P). */
   outputDim?: number;
 }
+
+/** Most σ values (N·rank·L, float64, for each of the two projections) the forward keeps for the backward: 4 Mi (32 MiB each). */
+const KEEP_MAX = 1 << 22;
 
 const KNOWN = ["pooling", "activation", "rank", "outputDim"] as const;
 const POOLING = ["mean", "sum", "none"] as const;
@@ -210,9 +214,13 @@ export const lowRankBilinearPool = defineOp("lowRankBilinearPool", {
     const bp = bP ?? null;
     // the output where the backend keeps tensors (zero-filled, as the kernel was written against); views read at each call
     const output = zeros(plan.outShape, dtype);
+    // σ(U x + b_u), σ(V y + b_v) kept for the backward pass (which else recomputes both projections and
+    // every tanh: a third of fwd+bwd's GEMM work), unless they would take more than KEEP_MAX values each
+    const size = n * rank * l;
+    const keep: MlbKept | null = size <= KEEP_MAX ? { a: allocArray("float64", size), c: allocArray("float64", size) } : null;
     kernel("lowRankBilinearPool.forward", dtype, mlbForward)(
       x.data, y.data, U.data, V.data, P.data, bu?.data ?? null, bv?.data ?? null, bp?.data ?? null, output.data as FloatArray,
-      n, cx, cy, l, yStep, rank, outDim, mode, tanh,
+      n, cx, cy, l, yStep, rank, outDim, mode, tanh, keep,
     );
     return {
       output,
@@ -228,7 +236,7 @@ export const lowRankBilinearPool = defineOp("lowRankBilinearPool", {
         const d = (t: Tensor): FloatArray => t.data as FloatArray;
         kernel("lowRankBilinearPool.backward", dtype, mlbBackward)(
           g.data, x.data, y.data, U.data, V.data, P.data, bu?.data ?? null, bv?.data ?? null,
-          d(dx), d(dy), d(dU), d(dV), d(dP), d(dbu), d(dbv), d(dbp), n, cx, cy, l, yStep, rank, outDim, mode, tanh,
+          d(dx), d(dy), d(dU), d(dV), d(dP), d(dbu), d(dbv), d(dbp), n, cx, cy, l, yStep, rank, outDim, mode, tanh, keep,
         );
         // a bias's shape is [rank] or [outDim], as these gradients (geometry() checked it)
         const bias = (b: Tensor | null, t: Tensor): Tensor | null => {

@@ -15,7 +15,7 @@ import { getBackend, setBackend, setThreads } from "../../src/backends/index.js"
 import type { LinearStorage } from "../../src/backends/linear.js";
 import { activeWasm } from "../../src/backends/wasm/index.js";
 import { setCallThreadLimit, setClaimMode, setMinPartBytes, type ClaimMode } from "../../src/backends/wasm/threads.js";
-import { gemm, gemmReference, syrk, syrkReference, type NumArray } from "../../src/linalg/gemm.js";
+import { gemm, gemmBatched, gemmReference, syrk, syrkBatched, syrkReference, type NumArray } from "../../src/linalg/gemm.js";
 import { Generator } from "../../src/tensor/random.js";
 import { WASM } from "../helpers/wasm.js";
 
@@ -163,6 +163,70 @@ describe.each(WASM)("matrix core split over threads on %s", (backend) => {
           const after = stats();
           expect(after.splitCalls).toBeGreaterThan(before.splitCalls);
           // "workers": every worker part ran on a worker; "caller": none did
+          if (mode === "workers") expect(after.workerParts).toBeGreaterThan(before.workerParts);
+          if (mode === "caller") expect(after.workerParts).toBe(before.workerParts);
+        } finally {
+          setMinPartBytes(undefined);
+          setClaimMode("both");
+        }
+      });
+    }
+  }
+
+  for (const threads of [2, 3]) {
+    for (const mode of ["workers", "caller", "both"] as ClaimMode[]) {
+      it(`batched GEMM / SYRK on ${threads} threads (problems split among them), parts claimed by ${mode}: bit-identical to 1 thread and to the reference`, async () => {
+        setBackend(backend);
+        await setThreads(threads);
+        setMinPartBytes(0);
+        setClaimMode(mode);
+        try {
+          const before = stats();
+          let seed = 400;
+          // counts below, at and above the thread count; odd sizes, 1×1, k past KC (float64 C)
+          for (const [count, m, n, k] of [[1, 5, 3, 2], [2, 1, 1, 1], [3, 9, 7, 13], [5, 33, 17, 64], [7, 64, 64, 64], [4, 6, 130, 300]] as const) {
+            for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+              const gen = new Generator(seed++);
+              const dIn: DT = seed % 2 === 0 ? "float32" : "float64";
+              const dC: DT = k > 256 || seed % 3 !== 0 ? "float64" : "float32";
+              const lda = (tA ? m : k) + 1;
+              const ldb = (tB ? k : n) + 2;
+              const ldc = n + 1;
+              const [sA, sB, sC] = [(tA ? k : m) * lda + 3, (tB ? n : k) * ldb, m * ldc + 1];
+              const a = rand(1 + count * sA, gen, dIn);
+              const b = rand(2 + count * sB, gen, "float64");
+              const c = rand(count * sC, gen, dC);
+              const beta = seed % 2 === 0 ? 0 : 0.5;
+              const ref = c.slice();
+              for (let s = 0; s < count; s++) gemmReference(tA, tB, m, n, k, 0.5, a, 1 + s * sA, lda, b, 2 + s * sB, ldb, beta, ref, s * sC, ldc);
+              const results: NumArray[] = [];
+              for (const t of [1, undefined]) {
+                const blocks: LinearStorage[] = [];
+                try {
+                  const [ga, gb, gc] = [place(a, seed % 2 === 0, blocks), place(b, true, blocks), place(c.slice(), seed % 4 < 2, blocks)];
+                  setCallThreadLimit(t);
+                  gemmBatched(count, tA, tB, m, n, k, 0.5, ga(), 1, lda, sA, gb(), 2, ldb, sB, beta, gc(), 0, ldc, sC);
+                  results.push(gc().slice());
+                } finally {
+                  setCallThreadLimit(undefined);
+                  for (const x of blocks) x.free();
+                }
+              }
+              const what = `gemmBatched ${count} × ${m}×${n}×${k} ${tA} ${tB} ${dIn}→${dC}`;
+              expect(firstDiff(results[1] as NumArray, results[0] as NumArray), `${what}: ${threads} threads vs 1`).toBe(-1);
+              expect(firstDiff(results[1] as NumArray, ref), `${what}: vs gemmReference`).toBe(-1);
+              if (tA === tB) {
+                // SYRK on the same A (n = m): C_s = 0.5·op(A_s)·op(A_s)ᵀ
+                const g = new Float64Array(count * m * m);
+                const gref = g.slice();
+                for (let s = 0; s < count; s++) syrkReference(tA, m, k, 0.5, a, 1 + s * sA, lda, 0, gref, s * m * m, m);
+                syrkBatched(count, tA, m, k, 0.5, a, 1, lda, sA, 0, g, 0, m, m * m);
+                expect(firstDiff(g, gref), `syrkBatched ${count} × ${m}×${k} ${tA}`).toBe(-1);
+              }
+            }
+          }
+          const after = stats();
+          expect(after.splitCalls).toBeGreaterThan(before.splitCalls);
           if (mode === "workers") expect(after.workerParts).toBeGreaterThan(before.workerParts);
           if (mode === "caller") expect(after.workerParts).toBe(before.workerParts);
         } finally {

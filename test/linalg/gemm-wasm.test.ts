@@ -277,6 +277,66 @@ describe.each(WASM)("matrix core on %s", (backend) => {
     expect(firstDiff(g, gref)).toBe(-1);
   });
 
+  it("batched forms over random shapes (1×1, odd sizes, k past KC), transposes, β, gaps between problems, float32 / float64 / mixed, linear memory and JS heap: bit-identical to the reference per problem", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          count: fc.integer({ min: 1, max: 7 }), m: fc.integer({ min: 1, max: 40 }), n: fc.integer({ min: 1, max: 140 }), k: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 250, max: 300 })),
+          tA: fc.boolean(), tB: fc.boolean(), syrk: fc.boolean(), beta: fc.constantFrom(0, 1, -0.5), gap: fc.integer({ min: 0, max: 3 }), pad: fc.integer({ min: 0, max: 2 }),
+          dA: fc.constantFrom<DT>("float32", "float64"), dB: fc.constantFrom<DT>("float32", "float64"), dC: fc.constantFrom<DT>("float32", "float64"),
+          wA: fc.constantFrom<Where>("js", "wasm"), wC: fc.constantFrom<Where>("js", "wasm"), seed: fc.integer({ min: 1, max: 1 << 20 }),
+        }),
+        (cs) => {
+          const { count, k, tA, syrk: sy, beta, gap, pad, dA, dC, wA, wC, seed } = cs;
+          const m = cs.m;
+          const n = sy ? m : cs.n;
+          const tB = sy ? !tA : cs.tB;
+          const gen = new Generator(seed);
+          const lda = (tA ? m : k) + pad;
+          const ldb = (tB ? k : n) + pad;
+          const ldc = n + pad;
+          const sA = (tA ? k : m) * lda + gap;
+          const sB = (tB ? n : k) * ldb + gap;
+          const sC = m * ldc + gap;
+          const a = randArray(2 + count * sA, gen, dA);
+          const b = sy ? a : randArray(1 + count * sB, gen, cs.dB);
+          const c = randArray(3 + count * sC, gen, dC);
+          // the C problems hold NaN where β = 0 must overwrite them
+          if (beta === 0) c[3] = NaN;
+          const ref = c.slice();
+          for (let s = 0; s < count; s++) {
+            if (sy) syrkReference(tA, n, k, 0.75, a, 2 + s * sA, lda, beta, ref, 3 + s * sC, ldc);
+            else gemmReference(tA, tB, m, n, k, 0.75, a, 2 + s * sA, lda, b, 1 + s * sB, ldb, beta, ref, 3 + s * sC, ldc);
+          }
+          const p = new Placer(heap());
+          try {
+            const ga = p.put(a, wA);
+            const gb = sy ? ga : p.put(b, wA === "js" ? "wasm" : "js");
+            const gc = p.put(c, wC);
+            const [va, vb, vc] = [ga(), gb(), gc()];
+            if (sy) syrkBatched(count, tA, n, k, 0.75, va, 2, lda, sA, beta, vc, 3, ldc, sC);
+            else gemmBatched(count, tA, tB, m, n, k, 0.75, va, 2, lda, sA, vb, 1, ldb, sB, beta, vc, 3, ldc, sC);
+            expect(firstDiff(gc(), ref), JSON.stringify(cs)).toBe(-1);
+          } finally {
+            p.free();
+          }
+        },
+      ),
+      { numRuns: 120, seed: 91 },
+    );
+  });
+
+  it("a batch larger than the copy region runs problem by problem, with the same results", () => {
+    const gen = new Generator(12);
+    const [count, n, k] = [3, 400, 300];
+    const a = randArray(count * n * k, gen, "float64");
+    const c = new Float64Array(count * n * n);
+    const ref = c.slice();
+    for (let s = 0; s < count; s++) syrkReference(false, n, k, 1, a, s * n * k, k, 0, ref, s * n * n, n);
+    syrkBatched(count, false, n, k, 1, a, 0, k, n * k, 0, c, 0, n, n * n);
+    expect(firstDiff(c, ref)).toBe(-1);
+  });
+
   it("an operand too short for its shape fails at once, naming the function", () => {
     expect(() => gemm(false, false, 2, 2, 2, 1, new Float64Array(3), 0, 2, new Float64Array(4), 0, 2, 0, new Float64Array(4), 0, 2)).toThrow(
       "gemm: A must hold elements 0…3 (2 rows × 2 columns, leading dimension 2), got an array of 3",

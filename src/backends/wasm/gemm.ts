@@ -55,6 +55,10 @@ interface GemmExports {
     a: number, aF32: number, lda: number, transA: number, i0: number, i1: number, p0: number, kb: number, pa: number, mc: number,
     nb: number, alpha: number, pb: number, c: number, ldc: number, cF32: number, j0: number, upper: number, fresh: number,
   ): void;
+  gemmBatch(
+    s0: number, s1: number, a: number, aF32: number, lda: number, sa: number, transA: number, b: number, bF32: number, ldb: number, sb: number, transB: number,
+    m: number, n: number, k: number, alpha: number, c: number, cF32: number, ldc: number, sc: number, fresh: number, upper: number, pa: number, pb: number,
+  ): void;
 }
 
 /** Register tile of assembly/gemm.ts (GEMM_MR × GEMM_NR); the JS packing must use the same layout. */
@@ -87,7 +91,10 @@ const MIN_PART_FLOPS = 1 << 22;
 const PACK_A = 0;
 const PACK_B = MAX_PARTS * MC * KC;
 const STAGE = PACK_B + KC * NC;
-const COPY = STAGE + MC * NC;
+/** Columns of op(B) per panel in gemmBatch (GEMM_BATCH_NC of assembly/gemm.ts): one KC × 128 pack per part. */
+const BATCH_NC = 128;
+const PACK_BATCH_B = STAGE + MC * NC;
+const COPY = PACK_BATCH_B + MAX_PARTS * KC * BATCH_NC;
 /** Bytes for operands copied in whole (8 MiB: float64 512 × 512 A, B and C, or one 1024 × 1024). */
 const COPY_BYTES = 1 << 23;
 const ARENA = COPY + COPY_BYTES / 8;
@@ -304,6 +311,90 @@ function run(
   if (wide !== null) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[cOff + i * ldc + j] = wide[i * n + j] as number;
 }
 
+/**
+ * Work (flops) per thread below which a batch is not split among threads. Lower than a panel's
+ * MIN_PART_FLOPS: a batch part wakes a worker once for whole problems (no per-panel barrier), and a part
+ * no worker has claimed yet runs on the calling thread (ThreadPool.run), so a busy machine costs little.
+ */
+const MIN_BATCH_PART_FLOPS = 1 << 20;
+
+/**
+ * `count` problems C_s = α·op(A_s)·op(B_s) + β·C_s (A_s = A from aOff + s·sA, likewise B, C) in one
+ * WebAssembly call per thread: the batch [0, count) is split among the pool's threads, whole problems
+ * per part, each part packing into its own blocks of the arena (gemmBatch). Operands off linear memory
+ * are copied whole into the copy region. Returns false — nothing done — when the batch does not fit
+ * that path (operands too large for the copy region, a float32 C over several k-blocks, overlapping C
+ * problems); the caller then runs the problems one by one. Each entry's operations are those of
+ * {@link run}'s, so the results are the reference's bit for bit, whatever the thread count.
+ */
+function runBatch(
+  b: WasmBackend, op: string, count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+  a: NumArray, aOff: number, lda: number, sA: number, bm: NumArray, bOff: number, ldb: number, sB: number,
+  beta: number, c: NumArray, cOff: number, ldc: number, sC: number, upper: boolean,
+): boolean {
+  if (count < 1 || m <= 0 || n <= 0 || k <= 0 || alpha === 0) return false;
+  if (k > KC && c instanceof Float32Array) return false;
+  const aSpan = transA ? (k - 1) * lda + m : (m - 1) * lda + k;
+  const bSpan = transB ? (n - 1) * ldb + k : (k - 1) * ldb + n;
+  const cOne = (m - 1) * ldc + n;
+  if (sA < 0 || sB < 0 || (count > 1 && sC < cOne)) return false;
+  const last = count - 1;
+  extent(op, "C", c, cOff + last * sC, m, n, ldc);
+  extent(op, "A", a, aOff + last * sA, transA ? k : m, transA ? m : k, lda);
+  extent(op, "B", bm, bOff + last * sB, transB ? n : k, transB ? k : n, ldb);
+  const aAll = aSpan + last * sA;
+  const bAll = bSpan + last * sB;
+  const cAll = cOne + last * sC;
+  const buf = b.heap.memory.buffer;
+  const arena = arenaOf(b);
+  let aP = a.buffer === buf ? a.byteOffset + aOff * a.BYTES_PER_ELEMENT : -1;
+  let bP = bm.buffer === buf ? bm.byteOffset + bOff * bm.BYTES_PER_ELEMENT : -1;
+  let cP = c.buffer === buf ? c.byteOffset + cOff * c.BYTES_PER_ELEMENT : -1;
+  const bytes = (x: NumArray, span: number): number => Math.ceil((span * x.BYTES_PER_ELEMENT) / 16) * 16;
+  const sameAB = bm === a && bOff === aOff && bAll === aAll;
+  const need = (cP < 0 ? bytes(c, cAll) : 0) + (bP < 0 ? bytes(bm, bAll) : 0) + (aP < 0 && !sameAB ? bytes(a, aAll) : 0);
+  if (need > COPY_BYTES) return false;
+  if (beta !== 0) for (let s = 0; s < count; s++) scaleC(m, n, beta, c, cOff + s * sC, ldc);
+  let at = arena.ptr + COPY * 8;
+  const copyIn = (x: NumArray, off: number, span: number): number => {
+    const v = x instanceof Float32Array ? new Float32Array(buf, at, span) : new Float64Array(buf, at, span);
+    v.set(x.subarray(off, off + span));
+    const p = at;
+    at += bytes(x, span);
+    return p;
+  };
+  // C is copied in even when β = 0: the copy back covers the gaps between rows and problems
+  const cCopied = cP < 0;
+  if (cCopied) cP = copyIn(c, cOff, cAll);
+  if (bP < 0) bP = copyIn(bm, bOff, bAll);
+  if (aP < 0) aP = sameAB ? bP : copyIn(a, aOff, aAll);
+  const e = b.exports as unknown as GemmExports;
+  const args = (s0: number, s1: number, part: number): number[] => [
+    s0, s1, aP, a instanceof Float32Array ? 1 : 0, lda, sA, transA ? 1 : 0, bP, bm instanceof Float32Array ? 1 : 0, ldb, sB, transB ? 1 : 0,
+    m, n, k, alpha, cP, c instanceof Float32Array ? 1 : 0, ldc, sC, beta === 0 ? 1 : 0, upper ? 1 : 0,
+    arena.ptr + (PACK_A + part * MC * KC) * 8, arena.ptr + (PACK_BATCH_B + part * KC * BATCH_NC) * 8,
+  ];
+  const pool = b.pool;
+  const { threads, force } = callThreads(pool);
+  let parts = Math.min(threads, MAX_PARTS, count);
+  if (!force && parts > 1) parts = Math.min(parts, Math.floor((count * 2 * m * (upper ? (n + 1) / 2 : n) * k) / MIN_BATCH_PART_FLOPS));
+  if (parts < 2 || pool === null) {
+    e.gemmBatch(...(args(0, count, 0) as Parameters<GemmExports["gemmBatch"]>));
+  } else {
+    const all: number[][] = [];
+    for (let q = 0; q < parts; q++) {
+      const s0 = Math.floor((count * q) / parts);
+      const s1 = Math.floor((count * (q + 1)) / parts);
+      if (s1 > s0) all.push(args(s0, s1, all.length));
+    }
+    const own = all[0] as Parameters<GemmExports["gemmBatch"]>;
+    pool.run(e.gemmBatch as (...x: number[]) => void, pool.id("gemmBatch"), () => e.gemmBatch(...own), all.slice(1));
+  }
+  if (cCopied) c.set(c instanceof Float32Array ? new Float32Array(buf, cP, cAll) : new Float64Array(buf, cP, cAll), cOff);
+  if (upper) for (let s = 0; s < count; s++) mirrorUpper(n, c, cOff + s * sC, ldc);
+  return true;
+}
+
 const DTYPES = ["float32", "float64"] as const;
 
 /** Register the matrix core of backend `b` (for float32 and float64 C) in the kernel table. */
@@ -317,6 +408,17 @@ export function registerGemm(b: WasmBackend): void {
       run(b, "syrk", trans, !trans, n, n, k, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc, true);
       if (n > 0) mirrorUpper(n, c, cOff, ldc);
     });
+    registerKernel("linalg.gemmBatched", dtype, (count, transA, transB, m, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC) => {
+      if (runBatch(b, "gemmBatched", count, transA, transB, m, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC, false)) return;
+      for (let s = 0; s < count; s++) run(b, "gemmBatched", transA, transB, m, n, k, alpha, a, aOff + s * sA, lda, bm, bOff + s * sB, ldb, beta, c, cOff + s * sC, ldc, false);
+    });
+    registerKernel("linalg.syrkBatched", dtype, (count, trans, n, k, alpha, a, aOff, lda, sA, beta, c, cOff, ldc, sC) => {
+      if (runBatch(b, "syrkBatched", count, trans, !trans, n, n, k, alpha, a, aOff, lda, sA, a, aOff, lda, sA, beta, c, cOff, ldc, sC, true)) return;
+      for (let s = 0; s < count; s++) {
+        run(b, "syrkBatched", trans, !trans, n, n, k, alpha, a, aOff + s * sA, lda, a, aOff + s * sA, lda, beta, c, cOff + s * sC, ldc, true);
+        if (n > 0) mirrorUpper(n, c, cOff + s * sC, ldc);
+      }
+    });
   }
 }
 
@@ -325,5 +427,7 @@ export function unregisterGemm(): void {
   for (const dtype of DTYPES) {
     unregisterKernel("linalg.gemm", dtype);
     unregisterKernel("linalg.syrk", dtype);
+    unregisterKernel("linalg.gemmBatched", dtype);
+    unregisterKernel("linalg.syrkBatched", dtype);
   }
 }
