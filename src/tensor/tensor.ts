@@ -381,6 +381,31 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+/**
+ * @internal Run `fn` and return what it returned with every tensor created inside it, none disposed:
+ * the caller disposes them later (the tfjs adapter, when tfjs has taken the gradient). They then belong
+ * to the enclosing `tidy`, if any, as if made there; outside every scope they escape (see tidy).
+ */
+export function track<T>(fn: () => T): { result: T; tensors: Tensor[] } {
+  const scope: Tensor[] = [];
+  scopes.push(scope);
+  tidyScope(1);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+    tidyScope(-1);
+    const parent = scopes[scopes.length - 1];
+    for (const t of scope) {
+      if (t.isDisposed) continue;
+      if (parent !== undefined) parent.push(t);
+      else t.storage.escape();
+    }
+  }
+  return { result, tensors: scope };
+}
+
 /** Tensors reachable from a tidy result through arrays and plain objects (a few levels deep). */
 function collect(v: unknown, into: Set<Tensor>, depth: number): void {
   if (v instanceof Tensor) {

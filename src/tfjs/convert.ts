@@ -64,7 +64,7 @@ export function toChannelsLast(t: tf.Tensor): tf.Tensor {
  * the reverse. Done here on the typed arrays rather than with tf.transpose, which costs far more on
  * TensorFlow.js's cpu backend than the pooling itself.
  */
-function swapLastTwo<T extends Float32Array | Int32Array>(src: T, out: T, a: number, b: number, c: number): T {
+function swapLastTwo<T extends Float32Array | Int32Array>(src: ArrayLike<number>, out: T, a: number, b: number, c: number): T {
   for (let n = 0; n < a; n++) {
     const base = n * b * c;
     for (let i = 0; i < b; i++) {
@@ -108,13 +108,16 @@ export function toCore(op: string, name: string, t: tf.Tensor, toFirst = false):
 export function fromCore(t: Tensor, toLast = false): tf.Tensor {
   const dtype = t.dtype === "int32" ? "int32" : "float32";
   const data = t.data;
-  // A copy even for float32/int32: tfjs keeps the array it is given, and poolkit's view may be of
-  // WebAssembly memory, which growth detaches and dispose/tidy hand to other tensors.
-  const values = (t.dtype === "float64" ? Float32Array.from(data) : data.slice()) as Float32Array | Int32Array;
-  if (!toLast || t.shape.length < 3) return tf.tensor(values, [...t.shape], dtype);
+  // One copy, never a view: tfjs keeps the array it is given, and poolkit's view may be of WebAssembly
+  // memory, which growth detaches and dispose/tidy hand to other tensors. Transposed outputs are
+  // written straight from poolkit's storage into their channels-last order (float64 rounded on the way).
+  if (!toLast || t.shape.length < 3) {
+    const values = (t.dtype === "float64" ? Float32Array.from(data) : data.slice()) as Float32Array | Int32Array;
+    return tf.tensor(values, [...t.shape], dtype);
+  }
   const shape = t.shape;
-  const out = allocArray(dtype, values.length) as Float32Array | Int32Array;
-  swapLastTwo(values, out, shape[0] as number, shape[1] as number, spatialSize(shape, 2, shape.length));
+  const out = allocArray(dtype, data.length) as Float32Array | Int32Array;
+  swapLastTwo(data, out, shape[0] as number, shape[1] as number, spatialSize(shape, 2, shape.length));
   return tf.tensor(out, shapeToLast(shape), dtype);
 }
 

@@ -34,7 +34,7 @@ import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { isPlainObject, kindOf } from "../check.js";
 import * as poolkit from "../index.js";
 import { listPools, type AnyOp, type InputSpec, type PoolMethod } from "../registry.js";
-import { Tensor } from "../tensor/tensor.js";
+import { Tensor, tidy, track } from "../tensor/tensor.js";
 import type { Grads, VJP } from "../op.js";
 import { fromCore, isTfTensor, parseDataFormat, toCore, type DataFormat } from "./convert.js";
 
@@ -146,6 +146,32 @@ export function makeTfOpWithIndices(method: PoolMethod, rank: 1 | 2 | 3, exportN
 
 const AXES: Record<number, string> = { 1: "L", 2: "H, W", 3: "D, H, W" };
 
+/**
+ * poolkit tensors of calls made under a gradient tape, waiting for tfjs to take the gradient. tfjs
+ * calls a customGrad's gradient function only for ops on a path from the differentiated inputs to the
+ * result (tfjs-core `getFilteredNodesXToY`): a pooling layer right after a model's input, in
+ * `model.fit`, is never differentiated. Such calls are freed once their tape is over: tfjs replaces the
+ * engine's `state.activeTape` array when the outermost `gradients()` ends (tfjs-core engine.ts
+ * `gradients`/`startTape`), which the next call of any poolkit op notices.
+ */
+const pending: { tape: unknown; tensors: Tensor[] }[] = [];
+
+function activeTape(): unknown {
+  return (tf.engine() as unknown as { state?: { activeTape?: unknown } }).state?.activeTape ?? null;
+}
+
+function settle(entry: { tensors: Tensor[] }): void {
+  const i = pending.indexOf(entry as (typeof pending)[number]);
+  if (i >= 0) pending.splice(i, 1);
+  for (const t of entry.tensors) t.dispose();
+}
+
+function sweep(): void {
+  if (pending.length === 0) return;
+  const tape = activeTape();
+  for (const e of pending.slice()) if (e.tape !== tape || tape === null) settle(e);
+}
+
 function tfRunner(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core: AnyOp): (args: unknown[]) => { output: tf.Tensor; indices?: tf.Tensor } {
   const name = exportName;
   // Rank-generic ops (global pooling) share one export over 1-d/2-d/3-d; windowed ops have one per rank.
@@ -183,28 +209,53 @@ function tfRunner(method: PoolMethod, rank: 1 | 2 | 3, exportName: string, core:
       if (dataFormat !== "channelsLast" || !t) return false;
       return slot === 0 ? x.rank >= 3 : isFeatureMapInput(method.inputs[slot - 1], t, x);
     };
+    const inputName = (slot: number): string => (slot === 0 ? "x" : (method.inputs[slot - 1]?.name ?? `input ${slot}`));
+    // Every poolkit tensor made for a call is disposed by the adapter (tfjs users dispose tf.Tensors
+    // only): without a gradient tape (inference, model.predict) right away, inside poolkit's tidy;
+    // under one, when tfjs has taken the gradient (the backward needs the forward's tensors until
+    // then), or once the tape is over without it ({@link pending}).
+    sweep();
+    if (!tf.engine().isTapeOn()) {
+      return tidy(() => {
+        const coreArgs = slots.map((t, slot) => (t ? toCore(name, inputName(slot), t, moves(slot)) : null));
+        const res = primaryOf(name, core(...coreArgs, coreOpts));
+        const output = fromCore(res.output, dataFormat === "channelsLast" && res.output.shape.length >= 3);
+        return res.indices ? { output, indices: fromCore(res.indices, dataFormat === "channelsLast") } : { output };
+      });
+    }
     // Index outputs are uploaded after customGrad returns: tensors made inside it, other than its value, are disposed.
     let coreIndices: Tensor | undefined;
     const forward = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       // customGrad passes its `save` function last; the backward closure needs nothing saved.
       const inputs = args.filter(isTfTensor);
-      const coreArgs: (Tensor | null)[] = slots.map(() => null);
-      inputs.forEach((t, k) => {
-        const slot = positions[k] as number;
-        coreArgs[slot] = toCore(name, slot === 0 ? "x" : (method.inputs[slot - 1]?.name ?? `input ${slot}`), t, moves(slot));
+      const { result, tensors: made } = track(() => {
+        const coreArgs: (Tensor | null)[] = slots.map(() => null);
+        inputs.forEach((t, k) => {
+          const slot = positions[k] as number;
+          coreArgs[slot] = toCore(name, inputName(slot), t, moves(slot));
+        });
+        const vjp = core.vjp(...coreArgs, coreOpts) as VJP<unknown>;
+        return { vjp, res: primaryOf(name, vjp.output) };
       });
-      const vjp = core.vjp(...coreArgs, coreOpts) as VJP<unknown>;
-      const res = primaryOf(name, vjp.output);
+      const { vjp, res } = result;
+      const entry = { tape: activeTape(), tensors: made };
+      pending.push(entry);
       const transposeOut = dataFormat === "channelsLast" && res.output.shape.length >= 3;
       const value = fromCore(res.output, transposeOut);
       coreIndices = res.indices;
       const gradFunc = (dy: tf.Tensor): tf.Tensor[] => {
-        const grads: Grads = vjp.backward(toCore(name, "dy", dy, transposeOut));
-        return inputs.map((t, k) => {
-          const slot = positions[k] as number;
-          const g = grads[slot];
-          return g ? fromCore(g, moves(slot)) : tf.zerosLike(t);
-        });
+        try {
+          return tidy(() => {
+            const grads: Grads = vjp.backward(toCore(name, "dy", dy, transposeOut));
+            return inputs.map((t, k) => {
+              const slot = positions[k] as number;
+              const g = grads[slot];
+              return g ? fromCore(g, moves(slot)) : tf.zerosLike(t);
+            });
+          });
+        } finally {
+          settle(entry); // the inputs' copies and the forward's outputs and intermediates
+        }
       };
       return { value, gradFunc };
     });

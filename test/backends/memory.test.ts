@@ -4,9 +4,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LinearHeap, sizeClass } from "../../src/backends/linear.js";
-import { getBackend, setBackend, useDetachingStorage, type BackendName } from "../../src/backends/index.js";
+import { getBackend, getThreads, setBackend, setThreads, useDetachingStorage, type BackendName } from "../../src/backends/index.js";
+import { activeWasm } from "../../src/backends/wasm/index.js";
+import { setClaimMode, setMinPartBytes } from "../../src/backends/wasm/threads.js";
 import { maxPool2d, avgPool2d, softPool2d } from "../../src/index.js";
-import { setStorageBackend, storageBackend } from "../../src/tensor/alloc.js";
+import { heapPoolInfo, setStorageBackend, storageBackend } from "../../src/tensor/alloc.js";
 import { rand } from "../../src/tensor/random.js";
 import { keep, memory, tensor, tidy, Tensor, zeros } from "../../src/tensor/tensor.js";
 import { PoolkitTypeError } from "../../src/errors.js";
@@ -179,6 +181,53 @@ describe("dispose, tidy, memory()", () => {
     x.dispose();
     dy.dispose();
   });
+});
+
+describe("10,000 forward+backward iterations under tidy, per backend", () => {
+  const cases: [string, BackendName, number][] = [
+    ["js (JS-heap storage, TypeScript kernels)", "js", 1],
+    ["wasm-simd, one thread", "wasm-simd", 1],
+    ["wasm-simd, 2 threads (every call split)", "wasm-simd", 2],
+  ];
+  for (const [label, backend, threads] of cases) {
+    it(`${label}: memory() flat, and the storage does not grow (JS-heap pool or linear heap)`, async () => {
+      const prev = getBackend();
+      setBackend(backend);
+      await setThreads(threads);
+      if (threads > 1) {
+        setMinPartBytes(0);
+        setClaimMode("workers");
+      }
+      try {
+        expect(getThreads()).toBe(threads);
+        // dx is 64 KiB: large enough for the JS-heap pool
+        const x = rand([2, 2, 64, 64], { seed: 5 });
+        const dy = rand([2, 2, 32, 32], { seed: 6 });
+        const step = (): void =>
+          tidy(() => {
+            const m = maxPool2d.vjp(x, { kernelSize: 2 });
+            const a = avgPool2d.vjp(x, { kernelSize: 3, stride: 2, padding: 1 });
+            m.backward(dy);
+            a.backward(dy);
+          });
+        for (let i = 0; i < 3; i++) step();
+        const wasm = activeWasm();
+        const size = (): unknown => ({ ...memory(), pool: heapPoolInfo(), heap: wasm?.heap.capacity ?? 0, top: wasm?.heap.top ?? 0 });
+        const before = size();
+        const parts = wasm?.pool?.stats.workerParts ?? 0;
+        for (let i = 0; i < 10_000; i++) step();
+        expect(size()).toEqual(before);
+        if (threads > 1) expect((wasm?.pool?.stats.workerParts ?? 0) - parts).toBeGreaterThanOrEqual(10_000 * 4);
+        x.dispose();
+        dy.dispose();
+      } finally {
+        setMinPartBytes(undefined);
+        setClaimMode("both");
+        await setThreads(1);
+        setBackend(prev);
+      }
+    }, 300_000);
+  }
 });
 
 describe("setBackend / getBackend", () => {

@@ -158,15 +158,22 @@ export function activeWasm(): WasmBackend | null {
 }
 
 /**
+ * How a kernel uses an argument: `false` reads it; `true` reads and writes it (an accumulator, e.g. a
+ * backward's dx that gradients are added into); `"out"` writes every element without reading any (a
+ * forward's output and indices) — its scratch block is not filled before the call.
+ */
+export type ArgUse = boolean | "out";
+
+/**
  * Pointers for one kernel call: views of the backend's memory map to their byteOffset; other arrays
- * are copied into scratch blocks (and copied back out when the kernel writes them).
+ * are copied into scratch blocks (unless write-only) and copied back out when the kernel writes them.
  */
 export class Args {
   readonly #b: WasmBackend;
   readonly #buffer: ArrayBuffer;
   readonly #scratch: LinearStorage[] = [];
   readonly #copyBack: [LinearStorage, TypedArray][] = [];
-  readonly #pending: [TypedArray | Float64Array, boolean, number][] = [];
+  readonly #pending: [TypedArray | Float64Array, ArgUse, number][] = [];
   readonly ptrs: number[] = [];
 
   constructor(b: WasmBackend) {
@@ -175,7 +182,7 @@ export class Args {
   }
 
   /** Register an argument; returns its slot (the pointer is known after {@link resolve}). */
-  add(a: TypedArray | Float64Array, written: boolean): number {
+  add(a: TypedArray | Float64Array, written: ArgUse): number {
     const slot = this.ptrs.length;
     if (a.buffer === this.#buffer) this.ptrs.push(a.byteOffset);
     else {
@@ -195,9 +202,9 @@ export class Args {
         throw new PoolkitRangeError("wasm backend", `out of WebAssembly memory: ${a.length} scratch elements do not fit in the 4 GiB address space (setBackend("js") runs without it)`);
       }
       this.#scratch.push(s);
-      s.view.set(a);
+      if (written !== "out") s.view.set(a);
       this.ptrs[slot] = s.ptr;
-      if (written) this.#copyBack.push([s, a as TypedArray]);
+      if (written !== false) this.#copyBack.push([s, a as TypedArray]);
     }
   }
 
@@ -286,8 +293,8 @@ export function wasmKernels(b: WasmBackend): WindowKernels {
       if (planes === 0 || outPlane === 0) return;
       const args = new Args(b);
       args.add(x, false);
-      args.add(y, true);
-      args.add(idx, true);
+      args.add(y, "out"); // maxForward writes every output and index
+      args.add(idx, "out");
       args.add(axesArray(axes), false);
       args.resolve();
       const [px, py, pi, pa] = args.ptrs as [number, number, number, number];
@@ -316,7 +323,7 @@ export function wasmKernels(b: WasmBackend): WindowKernels {
       if (planes === 0 || outPlane === 0) return;
       const args = new Args(b);
       args.add(x, false);
-      args.add(y, true);
+      args.add(y, "out"); // avgForward writes every output
       args.add(divisor, false);
       args.add(axesArray(axes), false);
       args.resolve();
