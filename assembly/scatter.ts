@@ -180,15 +180,28 @@ export function maxBackwardTiled(dy: usize, idx: usize, dx: usize, planes: i32, 
   }
 }
 
-/** y[plane][idx[i]] = x[i] (later writes win); y zero-filled by the caller; indices outside the plane are skipped (the op rejects them). */
-export function unpoolForward(x: usize, idx: usize, y: usize, planes: i32, inPlane: i32, outPlane: i32): void {
+/**
+ * y = 0, then y[plane][idx[i]] = x[i] (later writes win; y's contents on entry ignored); indices
+ * outside the plane are skipped (the op rejects them). One pass over y: as {@link maxBackwardWrite},
+ * each plane is zeroed just ahead of the writes (`ahead` elements at a time), the rest at the end.
+ */
+export function unpoolForward(x: usize, idx: usize, y: usize, planes: i32, inPlane: i32, outPlane: i32, ahead: i32): void {
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane;
     const yp = y + ((<usize>p * <usize>outPlane) << 2);
+    let z = 0;
     for (let i = 0; i < inPlane; i++) {
       const j = ldi(idx, xo + i);
-      if (<u32>j < <u32>outPlane) stf(yp, j, ldf(x, xo + i));
+      if (<u32>j < <u32>outPlane) {
+        if (j >= z) {
+          const to = min(max(j + 1, z + ahead), outPlane);
+          memory.fill(yp + ((<usize>z) << 2), 0, (<usize>(to - z)) << 2);
+          z = to;
+        }
+        stf(yp, j, ldf(x, xo + i));
+      }
     }
+    if (z < outPlane) memory.fill(yp + ((<usize>z) << 2), 0, (<usize>(outPlane - z)) << 2);
   }
 }
 

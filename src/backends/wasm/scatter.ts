@@ -100,8 +100,10 @@ export function registerScatter(b: WasmBackend): void {
     else run(b, "maxBackwardTiled", [[dy, false], [idx, false], [dx, true]], [planes, B.inSize, C.inSize, B.outSize, C.outSize, tiles[0], tiles[1]], step);
   });
   registerKernel("maxUnpool.forward", "float32", (x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
-    if (planes === 0 || inPlane === 0) return;
-    run(b, "unpoolForward", [[x, false], [idx, false], [y, true]], [planes, inPlane, outPlane], split(3, [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane]], 4 * (2 * inPlane + outPlane)));
+    if (planes === 0 || outPlane === 0) return;
+    // y zeroed just ahead of the writes, 1 KB at a time (the whole plane at once when sparse)
+    const ahead = outPlane >= 16 * inPlane ? outPlane : 256;
+    run(b, "unpoolForward", [[x, false], [idx, false], [y, true]], [planes, inPlane, outPlane, ahead], split(3, [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane]], 4 * (2 * inPlane + outPlane)));
   });
   registerKernel("maxUnpool.backward", "float32", (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
     if (planes === 0 || inPlane === 0) return;
