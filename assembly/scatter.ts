@@ -50,15 +50,55 @@ export function maxBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPla
 }
 
 /**
- * dx = 0, then {@link maxBackward} — with each plane zeroed just before its scatter, so the plane is
- * still in cache when the scatter reads and writes it (dx's contents on entry are ignored).
+ * dx = 0, then {@link maxBackward} (dx's contents on entry are ignored) — in one pass over dx: each
+ * plane's leading [0, z) is zeroed, and an index at or beyond z first zeroes up to it (and `ahead`
+ * elements more), so every element is zeroed once, before any add, and the zeroing runs just ahead
+ * of the scatter, whose part of the plane stays in L1 (the indices of sliding windows grow with the
+ * output). The rest of the plane is zeroed at the end. `ahead` ≥ inPlane zeroes the whole plane at
+ * its first index (fewer, larger fills: better for sparse scatters such as wide adaptive windows).
  */
-export function maxBackwardWrite(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32): void {
+export function maxBackwardWrite(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32, ahead: i32): void {
   for (let p = 0; p < planes; p++) {
     const xp = dx + ((<usize>p * <usize>inPlane) << 2);
-    memory.fill(xp, 0, (<usize>inPlane) << 2);
-    scatterPlane(dy, idx, xp, p * outPlane, inPlane, outPlane);
+    const yo = p * outPlane;
+    const end = yo + outPlane;
+    let z = 0;
+    let o = yo;
+    if (ASC_FEATURE_SIMD) {
+      for (; o + 4 <= end; o += 4) {
+        const iv = v128.load(idx + ((<usize>o) << 2));
+        const dv = v128.load(dy + ((<usize>o) << 2));
+        if (i32x4.all_true(i32x4.lt_u(iv, i32x4.splat(z)))) {
+          // all 4 in the zeroed part (so inside the plane)
+          const i0 = i32x4.extract_lane(iv, 0);
+          stf(xp, i0, ldf(xp, i0) + f32x4.extract_lane(dv, 0));
+          const i1 = i32x4.extract_lane(iv, 1);
+          stf(xp, i1, ldf(xp, i1) + f32x4.extract_lane(dv, 1));
+          const i2 = i32x4.extract_lane(iv, 2);
+          stf(xp, i2, ldf(xp, i2) + f32x4.extract_lane(dv, 2));
+          const i3 = i32x4.extract_lane(iv, 3);
+          stf(xp, i3, ldf(xp, i3) + f32x4.extract_lane(dv, 3));
+        } else {
+          for (let j = o; j < o + 4; j++) z = addAhead(xp, z, ldi(idx, j), ldf(dy, j), inPlane, ahead);
+        }
+      }
+    }
+    for (; o < end; o++) z = addAhead(xp, z, ldi(idx, o), ldf(dy, o), inPlane, ahead);
+    if (z < inPlane) memory.fill(xp + ((<usize>z) << 2), 0, (<usize>(inPlane - z)) << 2);
   }
+}
+
+/** xp[i] += d for 0 ≤ i < inPlane, first zeroing [z, max(i + 1, z + ahead)) (capped at inPlane) when i ≥ z; returns the new z. */
+// @ts-ignore: decorator
+@inline function addAhead(xp: usize, z: i32, i: i32, d: f32, inPlane: i32, ahead: i32): i32 {
+  if (<u32>i >= <u32>inPlane) return z;
+  if (i >= z) {
+    const to = min(max(i + 1, z + ahead), inPlane);
+    memory.fill(xp + ((<usize>z) << 2), 0, (<usize>(to - z)) << 2);
+    z = to;
+  }
+  stf(xp, i, ldf(xp, i) + d);
+  return z;
 }
 
 /**
@@ -140,15 +180,28 @@ export function maxBackwardTiled(dy: usize, idx: usize, dx: usize, planes: i32, 
   }
 }
 
-/** y[plane][idx[i]] = x[i] (later writes win); y zero-filled by the caller; indices outside the plane are skipped (the op rejects them). */
-export function unpoolForward(x: usize, idx: usize, y: usize, planes: i32, inPlane: i32, outPlane: i32): void {
+/**
+ * y = 0, then y[plane][idx[i]] = x[i] (later writes win; y's contents on entry ignored); indices
+ * outside the plane are skipped (the op rejects them). One pass over y: as {@link maxBackwardWrite},
+ * each plane is zeroed just ahead of the writes (`ahead` elements at a time), the rest at the end.
+ */
+export function unpoolForward(x: usize, idx: usize, y: usize, planes: i32, inPlane: i32, outPlane: i32, ahead: i32): void {
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane;
     const yp = y + ((<usize>p * <usize>outPlane) << 2);
+    let z = 0;
     for (let i = 0; i < inPlane; i++) {
       const j = ldi(idx, xo + i);
-      if (<u32>j < <u32>outPlane) stf(yp, j, ldf(x, xo + i));
+      if (<u32>j < <u32>outPlane) {
+        if (j >= z) {
+          const to = min(max(j + 1, z + ahead), outPlane);
+          memory.fill(yp + ((<usize>z) << 2), 0, (<usize>(to - z)) << 2);
+          z = to;
+        }
+        stf(yp, j, ldf(x, xo + i));
+      }
     }
+    if (z < outPlane) memory.fill(yp + ((<usize>z) << 2), 0, (<usize>(outPlane - z)) << 2);
   }
 }
 

@@ -20,8 +20,9 @@ export function maxWindowsBackwardWrite(dy: FloatArray, idx: Int32Array, dx: Flo
   maxWindowsBackward(dy, idx, dx, planes, A.inSize * B.inSize * C.inSize, A.outSize * B.outSize * C.outSize);
 }
 
-/** y[plane][idx[i]] = x[plane][i] for every pooled element (later writes win, as PyTorch's serial loop); y zero-filled by the caller, indices checked by the op. */
+/** y = 0, then y[plane][idx[i]] = x[plane][i] for every pooled element (later writes win, as PyTorch's serial loop); y's contents on entry ignored, indices checked by the op. */
 export function unpoolForward(x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void {
+  y.fill(0);
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane;
     const yo = p * outPlane;

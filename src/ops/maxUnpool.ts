@@ -11,7 +11,7 @@ import { unpoolBackward, unpoolForward } from "../kernels/scatter.js";
 import { defineOp } from "../op.js";
 import { checkAlloc } from "../tensor/limits.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, type Tensor } from "../tensor/tensor.js";
 
 /** Options of `maxUnpool1d/2d/3d` (PyTorch's `MaxUnpoolNd` arguments, camelCased). */
 export interface MaxUnpoolOptions {
@@ -134,7 +134,7 @@ function maxUnpoolN(rank: 1 | 2 | 3) {
         }
       }
       // zero-filled where the backend keeps tensors (only the indexed positions are written); views read at the call
-      const output = zeros(plan.outShape, x.dtype);
+      const output = emptyTensor(plan.outShape, x.dtype); // every element written by the kernel
       kernel("maxUnpool.forward", x.dtype, unpoolForward)(x.data as FloatArray, indices.data as Int32Array, output.data as FloatArray, planes, inPlane, outPlane);
       const xShape = x.shape;
       const xDtype = x.dtype;

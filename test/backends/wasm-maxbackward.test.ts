@@ -8,7 +8,8 @@
  * (the tiled pass must notice and fall back) or dy = 0. dy has NaN, ±∞ and −0 (0 + (−0) = +0 in the
  * reference). dx starts as garbage (the kernel must write every element). Random 1-d, 2-d and 3-d
  * sliding geometries (sizes 1–113, odd, 1×1, padding, dilation, ceil mode; half of them tiled:
- * stride = kernel) and adaptive ones; inputs in WebAssembly memory and in the JS heap.
+ * stride = kernel) and adaptive ones; inputs in WebAssembly memory and in the JS heap. Max-unpool's
+ * forward zeroes its output the same way (just ahead of its writes): garbage y, any indices.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend } from "../../src/backends/index.js";
@@ -18,7 +19,7 @@ import { planAdaptiveFor } from "../../src/geometry/adaptive.js";
 import type { WindowPlan } from "../../src/geometry/plan.js";
 import { planSlidingFor, slidingGeometry } from "../../src/geometry/sliding.js";
 import { kernel } from "../../src/kernels/registry.js";
-import { maxWindowsBackwardWrite } from "../../src/kernels/scatter.js";
+import { maxWindowsBackwardWrite, unpoolForward } from "../../src/kernels/scatter.js";
 import { maxWindowsForward } from "../../src/kernels/window.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor } from "../../src/tensor/tensor.js";
@@ -149,5 +150,27 @@ describe("tiledExtents: the one-pass kernel's condition", () => {
     expect(tiledExtents(plan([1, 8, 8], { kernelSize: 2, stride: 3 }).axes)).toBeNull();
     expect(tiledExtents(plan([1, 4, 8, 8], { kernelSize: 2, stride: 2 }).axes)).toBeNull();
     expect(tiledExtents(planAdaptiveFor("test", spatialShapeInput("test", "x", [1, 56, 56], 2), 7).axes)).toEqual([8, 8]);
+  });
+});
+
+describe("maxUnpool.forward: y's contents on entry ignored; wasm equals the TypeScript reference bit for bit", () => {
+  it.each(WASM)("%s: garbage y, indices growing as pooling's or random (repeats: the last write wins), empty planes", (b) => {
+    const g = new Generator(31);
+    for (let t = 0; t < 40; t++) {
+      const planes = int(g, 1, 3);
+      const inPlane = int(g, 0, 300);
+      const outPlane = inPlane === 0 ? int(g, 0, 9) : t % 5 === 0 ? int(g, 1, 4000) : int(g, Math.max(inPlane, 1), 4 * inPlane + 3);
+      const x = values(g, planes * inPlane);
+      const idx = Int32Array.from({ length: planes * inPlane }, (_, i) => {
+        const o = i % Math.max(inPlane, 1);
+        return t % 2 === 0 ? Math.min(4 * o + int(g, 0, 3), outPlane - 1) : int(g, 0, outPlane - 1);
+      });
+      const ref = new Float32Array(planes * outPlane).fill(GARBAGE);
+      unpoolForward(x, idx, ref, planes, inPlane, outPlane);
+      setBackend(b);
+      const got = new Float32Array(planes * outPlane).fill(GARBAGE);
+      kernel("maxUnpool.forward", "float32", unpoolForward)(x, idx, got, planes, inPlane, outPlane);
+      expect(firstBitDifference(got, ref), `${b} planes ${planes} in ${inPlane} out ${outPlane}`).toBeNull();
+    }
   });
 });

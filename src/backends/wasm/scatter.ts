@@ -1,10 +1,10 @@
 /**
  * WebAssembly implementations (float32) of the scatter kernels, ported loop for loop from their
  * TypeScript references and bit-identical to them (test/backends/wasm-scatter.test.ts): max pooling's
- * backward into a fresh gradient (one pass for tiled windows, else each plane zeroed in cache just
- * before its scatter), max-unpool forward/backward, stochastic pooling's evaluation forward/backward
- * and mixed pooling's mix. AssemblyScript: assembly/scatter.ts. (RoIPool and fractional max
- * pooling's forward: ./region.ts.)
+ * backward into a fresh gradient (one pass for tiled windows, else a scatter that zeroes each
+ * plane just ahead of itself), max-unpool forward/backward, stochastic pooling's evaluation
+ * forward/backward and mixed pooling's mix. AssemblyScript: assembly/scatter.ts. (RoIPool and
+ * fractional max pooling's forward: ./region.ts.)
  */
 import type { Axes3, Axis } from "../../geometry/plan.js";
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
@@ -84,17 +84,21 @@ export function registerScatter(b: WasmBackend): void {
     const inPlane = A.inSize * B.inSize * C.inSize;
     const outPlane = A.outSize * B.outSize * C.outSize;
     if (planes === 0 || inPlane === 0) return;
-    // one pass for tiled windows two columns wide (the SIMD loop writes 4 windows per step); each
-    // plane zeroed in cache, then scattered, otherwise — for wide windows (adaptive 56 → 7: 64
-    // elements per index) the fill and a sparse scatter beat comparing every element
+    // one pass for tiled windows two columns wide (the SIMD loop writes 4 windows per step); else a
+    // scatter that zeroes the plane just ahead of itself — for wide windows (adaptive 56 → 7: 64
+    // elements per index) zeroing and a sparse scatter beat comparing every element
     const tiles = b.simd && outPlane !== 0 ? tiledExtents(axes) : null;
     const step = split(3, [[0, 4 * outPlane], [1, 4 * outPlane], [2, 4 * inPlane]], 4 * (inPlane + 2 * outPlane));
-    if (tiles === null || tiles[1] !== 2) run(b, "maxBackwardWrite", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane], step);
+    // zeroing 1 KB ahead of a dense scatter; the whole plane at once where windows are wide (≥ 16 elements per index)
+    const ahead = inPlane >= 16 * outPlane ? inPlane : 256;
+    if (tiles === null || tiles[1] !== 2) run(b, "maxBackwardWrite", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane, ahead], step);
     else run(b, "maxBackwardTiled", [[dy, false], [idx, false], [dx, true]], [planes, B.inSize, C.inSize, B.outSize, C.outSize, tiles[0], tiles[1]], step);
   });
   registerKernel("maxUnpool.forward", "float32", (x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
-    if (planes === 0 || inPlane === 0) return;
-    run(b, "unpoolForward", [[x, false], [idx, false], [y, true]], [planes, inPlane, outPlane], split(3, [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane]], 4 * (2 * inPlane + outPlane)));
+    if (planes === 0 || outPlane === 0) return;
+    // y zeroed just ahead of the writes, 1 KB at a time (the whole plane at once when sparse)
+    const ahead = outPlane >= 16 * inPlane ? outPlane : 256;
+    run(b, "unpoolForward", [[x, false], [idx, false], [y, true]], [planes, inPlane, outPlane, ahead], split(3, [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane]], 4 * (2 * inPlane + outPlane)));
   });
   registerKernel("maxUnpool.backward", "float32", (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
     if (planes === 0 || inPlane === 0) return;
