@@ -9,8 +9,9 @@
 // Fairness: every contender's input is made before timing in its own layout and memory (poolkit:
 // NCHW tensor in the backend's storage — WebAssembly memory for wasm-simd; tfjs: NHWC tensor; ORT:
 // NCHW Float32Array); outputs are read back synchronously (tfjs dataSync) or left in the engine's
-// memory (poolkit: a tensor, freed by tidy; ORT: its output tensor). poolkit computes indices too
-// (max pooling always does, for its backward); tfjs and ORT compute values only.
+// memory (poolkit: a tensor, freed by tidy; ORT: its output tensor). Everyone computes values only:
+// a plain `maxPool2d(x)` call skips the indices only its backward would need (`maxPool2d.vjp` and
+// `maxPool2dWithIndices` compute them).
 
 /** Median of a numeric array. */
 const median = (a) => {
@@ -204,8 +205,8 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
     poolkit.setBackend(initialBackend);
     const inBytes = shape.reduce((a, b) => a * b, 4);
     const outElems = fwdOp.outputShape(shape, opts).reduce((a, b) => a * b, 1);
-    // forward: read x, write y (+ int32 indices for max); backward: read dy + indices, write dx
-    const bytes = w.backward ? 8 * outElems + inBytes : inBytes + 4 * outElems * (w.kind === "max" ? 2 : 1);
+    // forward: read x, write y (values only); backward: read dy + indices, write dx
+    const bytes = w.backward ? 8 * outElems + inBytes : inBytes + 4 * outElems;
     const floorMs = (bytes / bandwidth) * 1000;
     const result = { id: w.id, label: w.label, floorMs, bytes, contenders: {} };
     for (const c of contenders) {

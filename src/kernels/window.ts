@@ -247,8 +247,27 @@ function maxStep1(x: FloatArray, y: FloatArray, idx: Int32Array, planes: number,
  * without the indices (plain forward calls, whose backward nobody will run). The same sequential
  * PyTorch scan — replace when `v > best || isNaN(v)` in d, h, w order — so ±0 ties keep the first
  * maximum's sign, NaN propagates (the last NaN's bits) and an empty window gives −∞.
+ *
+ * Speed (no semantic change): plans without dilation take {@link maxStep1} one plane at a time with
+ * a one-plane index buffer — JavaScript has no branch-free select on floats, and its branch-free
+ * index tournament measured ~15 % faster than the branchy value scan below on random input.
  */
 export function maxWindowsForwardValues(x: FloatArray, y: FloatArray, planes: number, axes: Axes3): void {
+  const [A, B, C] = axes;
+  const inPlane = A.inSize * B.inSize * C.inSize;
+  const outPlane = A.outSize * B.outSize * C.outSize;
+  if (A.step === 1 && B.step === 1 && C.step === 1 && inPlane <= 0x7fffffff) {
+    const idx = new Int32Array(outPlane);
+    for (let p = 0; p < planes; p++) {
+      maxStep1(x.subarray(p * inPlane, (p + 1) * inPlane), y.subarray(p * outPlane, (p + 1) * outPlane), idx, 1, axes);
+    }
+    return;
+  }
+  maxValuesScan(x, y, planes, axes);
+}
+
+/** {@link maxWindowsForwardValues} for any plan: the sequential scan, values only. */
+function maxValuesScan(x: FloatArray, y: FloatArray, planes: number, axes: Axes3): void {
   const [A, B, C] = axes;
   const H = B.inSize;
   const W = C.inSize;

@@ -233,3 +233,34 @@ describe("gradients through vjp still match finite differences of the plain forw
     }
   });
 });
+
+describe("float64 (TypeScript kernels on every backend): the values-only reference equals maxWindowsForward's values", () => {
+  it("random shapes with NaN, ±∞, −0 and ties, dilation included", () => {
+    setBackend("js");
+    const g = new Generator(53);
+    let checked = 0;
+    for (let n = 0; n < 80; n++) {
+      const c = randomCase(g);
+      const xs = Float64Array.from(values(g, c.shape.reduce((a, s) => a * s, 1)));
+      let plan;
+      try {
+        plan = plainOp(c.rank).planFor(tensor(xs, c.shape, "float64"), c.opts);
+      } catch {
+        continue;
+      }
+      const m = plan.outShape.reduce((a, s) => a * s, 1);
+      const y = new Float64Array(m);
+      const yv = new Float64Array(m);
+      maxWindowsForward(xs, y, new Int32Array(m), plan.planes, plan.axes);
+      maxWindowsForwardValues(xs, yv, plan.planes, plan.axes);
+      const plain = plainOp(c.rank)(tensor(xs, c.shape, "float64"), c.opts).data as Float64Array;
+      const ub = (a: Float64Array) => new BigUint64Array(a.buffer, a.byteOffset, a.length);
+      const [a, b, p] = [ub(y), ub(yv), ub(plain)];
+      for (let i = 0; i < m; i++) {
+        if (a[i] !== b[i] || a[i] !== p[i]) expect.fail(`[${c.shape}] ${JSON.stringify(c.opts)}: element ${i}: ${y[i]} vs ${yv[i]} vs plain ${plain[i]}`);
+      }
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(40);
+  });
+});
