@@ -211,12 +211,91 @@ const NEG_FLT_MAX: f32 = -3.4028234663852886e38;
 }
 
 /**
+ * {@link roiPoolForward} for channels c..c+3 together, lane k = channel c + k (SIMD build only): the same
+ * column-wise strict `>` scan and the same column combination per lane, so the same values and indices
+ * as the one-channel path. cv/ci (in buf): per column the 4 lanes' candidates, 16 bytes each.
+ */
+function roiPoolQuad(
+  x: usize, y: usize, arg: usize, K: i32, c: i32, C: i32, W: i32, plane: i32, ph: i32, pw: i32,
+  batch: usize, hS: usize, hE: usize, wS: usize, wE: usize, span: usize, buf: usize,
+): void {
+  const cv = buf;
+  const ci = buf + ((<usize>W) << 4);
+  const pb = (<usize>plane) << 2;
+  const bins = ph * pw;
+  const floor = f32x4.splat(NEG_FLT_MAX);
+  const none = i32x4.splat(-1);
+  for (let r = 0; r < K; r++) {
+    const b = ldi(batch, r);
+    const lo = ldi(span, 2 * r);
+    const hi = ldi(span, 2 * r + 1);
+    const x0 = x + ((<usize>(b * C + c) * <usize>plane) << 2);
+    let o = (r * C + c) * bins;
+    for (let i = 0; i < ph; i++) {
+      const h0 = ldi(hS, r * ph + i);
+      const h1 = ldi(hE, r * ph + i);
+      const live = h1 > h0 && hi > lo;
+      if (live) {
+        for (let w = lo; w < hi; w++) {
+          let best = floor;
+          let bi = none;
+          for (let h = h0; h < h1; h++) {
+            const q = h * W + w;
+            const p = x0 + ((<usize>q) << 2);
+            let v = v128.load32_splat(p);
+            v = v128.load32_lane(p + pb, v, 1);
+            v = v128.load32_lane(p + 2 * pb, v, 2);
+            v = v128.load32_lane(p + 3 * pb, v, 3);
+            const m = f32x4.gt(v, best);
+            best = v128.bitselect(v, best, m);
+            bi = v128.bitselect(i32x4.splat(q), bi, m);
+          }
+          v128.store(cv + ((<usize>w) << 4), best);
+          v128.store(ci + ((<usize>w) << 4), bi);
+        }
+      }
+      for (let j = 0; j < pw; j++) {
+        const w0 = ldi(wS, r * pw + j);
+        const w1 = ldi(wE, r * pw + j);
+        let best = f32x4.splat(0);
+        let bi = none;
+        if (live && w1 > w0) {
+          best = v128.load(cv + ((<usize>w0) << 4));
+          bi = v128.load(ci + ((<usize>w0) << 4));
+          for (let w = w0 + 1; w < w1; w++) {
+            const v = v128.load(cv + ((<usize>w) << 4));
+            const q = v128.load(ci + ((<usize>w) << 4));
+            // larger value, or equal and a smaller index (−1 is the largest as unsigned)
+            const m = v128.or(f32x4.gt(v, best), v128.and(f32x4.eq(v, best), i32x4.lt_u(q, bi)));
+            best = v128.bitselect(v, best, m);
+            bi = v128.bitselect(q, bi, m);
+          }
+        }
+        const yo = y + ((<usize>o) << 2);
+        const ao = arg + ((<usize>o) << 2);
+        const step = (<usize>bins) << 2;
+        v128.store32_lane(yo, best, 0);
+        v128.store32_lane(yo + step, best, 1);
+        v128.store32_lane(yo + 2 * step, best, 2);
+        v128.store32_lane(yo + 3 * step, best, 3);
+        v128.store32_lane(ao, bi, 0);
+        v128.store32_lane(ao + step, bi, 1);
+        v128.store32_lane(ao + 2 * step, bi, 2);
+        v128.store32_lane(ao + 3 * step, bi, 3);
+        o++;
+      }
+    }
+  }
+}
+
+/**
  * RoIPool forward: y[r][c][i][j] = max over bin (i, j) of RoI r (rows [hS, hE) × columns [wS, wE) at
  * r·ph + i and r·pw + j), arg = its flat in-plane index; an empty bin gives (0, −1), a bin with nothing
  * above −FLT_MAX (−FLT_MAX, −1). Channels [c0, c0 + Cn) of C: x (`[N, C, H, W]`), y and arg
  * (`[K, C, ph, pw]`) already offset to channel c0; channels outside, RoIs inside (all RoIs of a channel
  * read the same few planes while they are in cache). span: per RoI the columns [lo, hi) its non-empty
- * bins read. buf: scratch of 2·W words.
+ * bins read. buf: scratch of 8·W words (2·W in the scalar build's path; the SIMD build takes 4 channels
+ * at a time, one per lane).
  */
 export function roiPoolForward(
   x: usize, y: usize, arg: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32,
@@ -225,7 +304,12 @@ export function roiPoolForward(
   const plane = H * W;
   const cv = buf;
   const ci = buf + ((<usize>W) << 2);
-  for (let c = 0; c < Cn; c++) {
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    // four channels at once, one per lane (buf holds 8·W words here: cv and ci as 4-lane rows)
+    for (; c + 4 <= Cn; c += 4) roiPoolQuad(x, y, arg, K, c, C, W, plane, ph, pw, batch, hS, hE, wS, wE, span, buf);
+  }
+  for (; c < Cn; c++) {
     for (let r = 0; r < K; r++) {
       const b = ldi(batch, r);
       const lo = ldi(span, 2 * r);
