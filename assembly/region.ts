@@ -387,9 +387,9 @@ export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, Cn: i3
 // input rows column by column over the plane's column span (SIMD, PyTorch's rule per lane, started from
 // the first row — the same as from −∞: the first comparison replaces exactly when the value is not −∞,
 // and a −∞ first row leaves (−∞, its index) either way), giving per column the last NaN, else the first
-// maximum top to bottom. A window then combines its kw columns into the reference's pick: with a NaN,
-// the NaN of largest flat index (the last one the row-major scan meets); else the maximum of smallest
-// flat index (the first one it meets; all −∞ gives the first tap).
+// maximum top to bottom. A window then combines its kw columns into the reference's pick (see `takes`):
+// with a NaN, the NaN of largest flat index (the last one the row-major scan meets); else the maximum of
+// smallest flat index (the first one it meets; all −∞ gives the first tap).
 
 /** cv[w], ci[w] for w in [lo, hi): PyTorch's scan down the rows (d, h) ∈ [d0, d0+kd) × [h0, h0+kh) of plane xp. */
 // @ts-ignore: decorator
@@ -438,9 +438,55 @@ export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, Cn: i3
 }
 
 /**
+ * Whether candidate b replaces candidate a in PyTorch's scan order: a NaN beats every number and a later
+ * NaN (larger flat index) beats an earlier one; among numbers the larger wins and equal values go to the
+ * smaller flat index. Candidates come from distinct columns (distinct indices), so this is a strict
+ * total order — combining is associative, commutative and idempotent (overlapping ranges are fine).
+ */
+// @ts-ignore: decorator
+@inline function takes(va: f32, ia: i32, vb: f32, ib: i32): bool {
+  return va != va ? vb != vb && ib > ia : vb != vb || vb > va || (vb == va && ib < ia);
+}
+
+/** cv/ci[w] ← the better of columns' candidates w and w + d, for w in [lo, end) ascending (in place: w + d is read before it is written). */
+// @ts-ignore: decorator
+@inline function pairUp(cv: usize, ci: usize, lo: i32, end: i32, d: i32): void {
+  let w = lo;
+  if (ASC_FEATURE_SIMD) {
+    const off = (<usize>d) << 2;
+    for (; w + 4 <= end; w += 4) {
+      const pv = cv + ((<usize>w) << 2);
+      const pi = ci + ((<usize>w) << 2);
+      const va = v128.load(pv);
+      const ia = v128.load(pi);
+      const vb = v128.load(pv + off);
+      const ib = v128.load(pi + off);
+      const na = f32x4.ne(va, va);
+      const nb = f32x4.ne(vb, vb);
+      const later = v128.and(v128.and(na, nb), i32x4.gt_s(ib, ia));
+      const better = v128.andnot(v128.or(nb, v128.or(f32x4.gt(vb, va), v128.and(f32x4.eq(vb, va), i32x4.lt_s(ib, ia)))), na);
+      const m = v128.or(later, better);
+      v128.store(pv, v128.bitselect(vb, va, m));
+      v128.store(pi, v128.bitselect(ib, ia, m));
+    }
+  }
+  for (; w < end; w++) {
+    const vb = ldf(cv, w + d);
+    const ib = ldi(ci, w + d);
+    if (takes(ldf(cv, w), ldi(ci, w), vb, ib)) {
+      stf(cv, w, vb);
+      sti(ci, w, ib);
+    }
+  }
+}
+
+/**
  * Fractional max forward over `planes` planes of D × H × W (2-d: D = oD = kd = 1, dS all 0):
  * y[p][od][oh][ow], idx = flat in-plane index, over the window starting at (dS[p·oD + od],
- * hS[p·oH + oh], wS[p·oW + ow]) of size kd × kh × kw. buf: scratch of 2·W words.
+ * hS[p·oH + oh], wS[p·oW + ow]) of size kd × kh × kw. After the column scan, the candidates are
+ * combined by doubling (a sparse table, in place): level L holds the best of columns [w, w + 2^L), so a
+ * window of kw columns is one entry (kw a power of 2) or the better of two overlapping ones.
+ * buf: scratch of 2·W words.
  */
 export function fractionalMaxForward(
   x: usize, y: usize, idx: usize, planes: i32, D: i32, H: i32, W: i32, oD: i32, oH: i32, oW: i32,
@@ -449,6 +495,9 @@ export function fractionalMaxForward(
   const inPlane = D * H * W;
   const cv = buf;
   const ci = buf + ((<usize>W) << 2);
+  let len = 1;
+  while (len * 2 <= kw) len *= 2;
+  const rest = kw - len;
   let o = 0;
   for (let p = 0; p < planes; p++) {
     const xp = x + ((<usize>p * <usize>inPlane) << 2);
@@ -465,15 +514,15 @@ export function fractionalMaxForward(
       for (let oh = 0; oh < oH; oh++) {
         const h0 = ldi(hS, p * oH + oh);
         columnScan(xp, H, W, d0, kd, h0, kh, lo, hi, cv, ci);
+        for (let d = 1; d < len; d *= 2) pairUp(cv, ci, lo, hi - 2 * d + 1, d);
         for (let j = 0; j < oW; j++) {
           const w0 = ldi(ws, j);
           let best = ldf(cv, w0);
           let bi = ldi(ci, w0);
-          for (let w = w0 + 1; w < w0 + kw; w++) {
-            const v = ldf(cv, w);
-            const q = ldi(ci, w);
-            const take = best != best ? v != v && q > bi : v != v || v > best || (v == best && q < bi);
-            if (take) {
+          if (rest > 0) {
+            const v = ldf(cv, w0 + rest);
+            const q = ldi(ci, w0 + rest);
+            if (takes(best, bi, v, q)) {
               best = v;
               bi = q;
             }
