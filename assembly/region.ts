@@ -211,12 +211,91 @@ const NEG_FLT_MAX: f32 = -3.4028234663852886e38;
 }
 
 /**
+ * {@link roiPoolForward} for channels c..c+3 together, lane k = channel c + k (SIMD build only): the same
+ * column-wise strict `>` scan and the same column combination per lane, so the same values and indices
+ * as the one-channel path. cv/ci (in buf): per column the 4 lanes' candidates, 16 bytes each.
+ */
+function roiPoolQuad(
+  x: usize, y: usize, arg: usize, K: i32, c: i32, C: i32, W: i32, plane: i32, ph: i32, pw: i32,
+  batch: usize, hS: usize, hE: usize, wS: usize, wE: usize, span: usize, buf: usize,
+): void {
+  const cv = buf;
+  const ci = buf + ((<usize>W) << 4);
+  const pb = (<usize>plane) << 2;
+  const bins = ph * pw;
+  const floor = f32x4.splat(NEG_FLT_MAX);
+  const none = i32x4.splat(-1);
+  for (let r = 0; r < K; r++) {
+    const b = ldi(batch, r);
+    const lo = ldi(span, 2 * r);
+    const hi = ldi(span, 2 * r + 1);
+    const x0 = x + ((<usize>(b * C + c) * <usize>plane) << 2);
+    let o = (r * C + c) * bins;
+    for (let i = 0; i < ph; i++) {
+      const h0 = ldi(hS, r * ph + i);
+      const h1 = ldi(hE, r * ph + i);
+      const live = h1 > h0 && hi > lo;
+      if (live) {
+        for (let w = lo; w < hi; w++) {
+          let best = floor;
+          let bi = none;
+          for (let h = h0; h < h1; h++) {
+            const q = h * W + w;
+            const p = x0 + ((<usize>q) << 2);
+            let v = v128.load32_splat(p);
+            v = v128.load32_lane(p + pb, v, 1);
+            v = v128.load32_lane(p + 2 * pb, v, 2);
+            v = v128.load32_lane(p + 3 * pb, v, 3);
+            const m = f32x4.gt(v, best);
+            best = v128.bitselect(v, best, m);
+            bi = v128.bitselect(i32x4.splat(q), bi, m);
+          }
+          v128.store(cv + ((<usize>w) << 4), best);
+          v128.store(ci + ((<usize>w) << 4), bi);
+        }
+      }
+      for (let j = 0; j < pw; j++) {
+        const w0 = ldi(wS, r * pw + j);
+        const w1 = ldi(wE, r * pw + j);
+        let best = f32x4.splat(0);
+        let bi = none;
+        if (live && w1 > w0) {
+          best = v128.load(cv + ((<usize>w0) << 4));
+          bi = v128.load(ci + ((<usize>w0) << 4));
+          for (let w = w0 + 1; w < w1; w++) {
+            const v = v128.load(cv + ((<usize>w) << 4));
+            const q = v128.load(ci + ((<usize>w) << 4));
+            // larger value, or equal and a smaller index (−1 is the largest as unsigned)
+            const m = v128.or(f32x4.gt(v, best), v128.and(f32x4.eq(v, best), i32x4.lt_u(q, bi)));
+            best = v128.bitselect(v, best, m);
+            bi = v128.bitselect(q, bi, m);
+          }
+        }
+        const yo = y + ((<usize>o) << 2);
+        const ao = arg + ((<usize>o) << 2);
+        const step = (<usize>bins) << 2;
+        v128.store32_lane(yo, best, 0);
+        v128.store32_lane(yo + step, best, 1);
+        v128.store32_lane(yo + 2 * step, best, 2);
+        v128.store32_lane(yo + 3 * step, best, 3);
+        v128.store32_lane(ao, bi, 0);
+        v128.store32_lane(ao + step, bi, 1);
+        v128.store32_lane(ao + 2 * step, bi, 2);
+        v128.store32_lane(ao + 3 * step, bi, 3);
+        o++;
+      }
+    }
+  }
+}
+
+/**
  * RoIPool forward: y[r][c][i][j] = max over bin (i, j) of RoI r (rows [hS, hE) × columns [wS, wE) at
  * r·ph + i and r·pw + j), arg = its flat in-plane index; an empty bin gives (0, −1), a bin with nothing
  * above −FLT_MAX (−FLT_MAX, −1). Channels [c0, c0 + Cn) of C: x (`[N, C, H, W]`), y and arg
  * (`[K, C, ph, pw]`) already offset to channel c0; channels outside, RoIs inside (all RoIs of a channel
  * read the same few planes while they are in cache). span: per RoI the columns [lo, hi) its non-empty
- * bins read. buf: scratch of 2·W words.
+ * bins read. buf: scratch of 8·W words (2·W in the scalar build's path; the SIMD build takes 4 channels
+ * at a time, one per lane).
  */
 export function roiPoolForward(
   x: usize, y: usize, arg: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32,
@@ -225,7 +304,12 @@ export function roiPoolForward(
   const plane = H * W;
   const cv = buf;
   const ci = buf + ((<usize>W) << 2);
-  for (let c = 0; c < Cn; c++) {
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    // four channels at once, one per lane (buf holds 8·W words here: cv and ci as 4-lane rows)
+    for (; c + 4 <= Cn; c += 4) roiPoolQuad(x, y, arg, K, c, C, W, plane, ph, pw, batch, hS, hE, wS, wE, span, buf);
+  }
+  for (; c < Cn; c++) {
     for (let r = 0; r < K; r++) {
       const b = ldi(batch, r);
       const lo = ldi(span, 2 * r);
@@ -303,9 +387,9 @@ export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, Cn: i3
 // input rows column by column over the plane's column span (SIMD, PyTorch's rule per lane, started from
 // the first row — the same as from −∞: the first comparison replaces exactly when the value is not −∞,
 // and a −∞ first row leaves (−∞, its index) either way), giving per column the last NaN, else the first
-// maximum top to bottom. A window then combines its kw columns into the reference's pick: with a NaN,
-// the NaN of largest flat index (the last one the row-major scan meets); else the maximum of smallest
-// flat index (the first one it meets; all −∞ gives the first tap).
+// maximum top to bottom. A window then combines its kw columns into the reference's pick (see `takes`):
+// with a NaN, the NaN of largest flat index (the last one the row-major scan meets); else the maximum of
+// smallest flat index (the first one it meets; all −∞ gives the first tap).
 
 /** cv[w], ci[w] for w in [lo, hi): PyTorch's scan down the rows (d, h) ∈ [d0, d0+kd) × [h0, h0+kh) of plane xp. */
 // @ts-ignore: decorator
@@ -354,9 +438,55 @@ export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, Cn: i3
 }
 
 /**
+ * Whether candidate b replaces candidate a in PyTorch's scan order: a NaN beats every number and a later
+ * NaN (larger flat index) beats an earlier one; among numbers the larger wins and equal values go to the
+ * smaller flat index. Candidates come from distinct columns (distinct indices), so this is a strict
+ * total order — combining is associative, commutative and idempotent (overlapping ranges are fine).
+ */
+// @ts-ignore: decorator
+@inline function takes(va: f32, ia: i32, vb: f32, ib: i32): bool {
+  return va != va ? vb != vb && ib > ia : vb != vb || vb > va || (vb == va && ib < ia);
+}
+
+/** cv/ci[w] ← the better of columns' candidates w and w + d, for w in [lo, end) ascending (in place: w + d is read before it is written). */
+// @ts-ignore: decorator
+@inline function pairUp(cv: usize, ci: usize, lo: i32, end: i32, d: i32): void {
+  let w = lo;
+  if (ASC_FEATURE_SIMD) {
+    const off = (<usize>d) << 2;
+    for (; w + 4 <= end; w += 4) {
+      const pv = cv + ((<usize>w) << 2);
+      const pi = ci + ((<usize>w) << 2);
+      const va = v128.load(pv);
+      const ia = v128.load(pi);
+      const vb = v128.load(pv + off);
+      const ib = v128.load(pi + off);
+      const na = f32x4.ne(va, va);
+      const nb = f32x4.ne(vb, vb);
+      const later = v128.and(v128.and(na, nb), i32x4.gt_s(ib, ia));
+      const better = v128.andnot(v128.or(nb, v128.or(f32x4.gt(vb, va), v128.and(f32x4.eq(vb, va), i32x4.lt_s(ib, ia)))), na);
+      const m = v128.or(later, better);
+      v128.store(pv, v128.bitselect(vb, va, m));
+      v128.store(pi, v128.bitselect(ib, ia, m));
+    }
+  }
+  for (; w < end; w++) {
+    const vb = ldf(cv, w + d);
+    const ib = ldi(ci, w + d);
+    if (takes(ldf(cv, w), ldi(ci, w), vb, ib)) {
+      stf(cv, w, vb);
+      sti(ci, w, ib);
+    }
+  }
+}
+
+/**
  * Fractional max forward over `planes` planes of D × H × W (2-d: D = oD = kd = 1, dS all 0):
  * y[p][od][oh][ow], idx = flat in-plane index, over the window starting at (dS[p·oD + od],
- * hS[p·oH + oh], wS[p·oW + ow]) of size kd × kh × kw. buf: scratch of 2·W words.
+ * hS[p·oH + oh], wS[p·oW + ow]) of size kd × kh × kw. After the column scan, the candidates are
+ * combined by doubling (a sparse table, in place): level L holds the best of columns [w, w + 2^L), so a
+ * window of kw columns is one entry (kw a power of 2) or the better of two overlapping ones.
+ * buf: scratch of 2·W words.
  */
 export function fractionalMaxForward(
   x: usize, y: usize, idx: usize, planes: i32, D: i32, H: i32, W: i32, oD: i32, oH: i32, oW: i32,
@@ -365,6 +495,9 @@ export function fractionalMaxForward(
   const inPlane = D * H * W;
   const cv = buf;
   const ci = buf + ((<usize>W) << 2);
+  let len = 1;
+  while (len * 2 <= kw) len *= 2;
+  const rest = kw - len;
   let o = 0;
   for (let p = 0; p < planes; p++) {
     const xp = x + ((<usize>p * <usize>inPlane) << 2);
@@ -381,15 +514,15 @@ export function fractionalMaxForward(
       for (let oh = 0; oh < oH; oh++) {
         const h0 = ldi(hS, p * oH + oh);
         columnScan(xp, H, W, d0, kd, h0, kh, lo, hi, cv, ci);
+        for (let d = 1; d < len; d *= 2) pairUp(cv, ci, lo, hi - 2 * d + 1, d);
         for (let j = 0; j < oW; j++) {
           const w0 = ldi(ws, j);
           let best = ldf(cv, w0);
           let bi = ldi(ci, w0);
-          for (let w = w0 + 1; w < w0 + kw; w++) {
-            const v = ldf(cv, w);
-            const q = ldi(ci, w);
-            const take = best != best ? v != v && q > bi : v != v || v > best || (v == best && q < bi);
-            if (take) {
+          if (rest > 0) {
+            const v = ldf(cv, w0 + rest);
+            const q = ldi(ci, w0 + rest);
+            if (takes(best, bi, v, q)) {
               best = v;
               bi = q;
             }

@@ -112,12 +112,12 @@ export function registerRegion(b: WasmBackend): void {
     // by channels: x advances by H·W, y and arg by ph·pw elements per channel (the kernel strides by C)
     const a = new Args(b);
     for (const t of [x, y, arg, p.batch, p.hStart, p.hEnd, p.wStart, p.wEnd, poolSpans(p)]) a.add(t, t === y || t === arg);
-    a.add(new Float32Array(2 * Math.max(p.w, 1)), false);
+    a.add(new Float32Array(8 * Math.max(p.w, 1)), false);
     a.resolve();
     const [px, py, pa, ...rest] = a.ptrs as number[];
     const bins = 4 * p.ph * p.pw;
     splitCall(b, "roiPoolForward", [px as number, py as number, pa as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, ...rest], {
-      count: 4, step: [[0, 4 * p.h * p.w], [1, bins], [2, bins]], scratch: [[16, 8 * Math.max(p.w, 1)]], bytes: 4 * p.n * p.h * p.w + 2 * p.k * bins,
+      count: 4, step: [[0, 4 * p.h * p.w], [1, bins], [2, bins]], scratch: [[16, 32 * Math.max(p.w, 1)]], bytes: 4 * p.n * p.h * p.w + 2 * p.k * bins,
     });
     a.finish();
   });
