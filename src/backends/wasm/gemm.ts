@@ -21,6 +21,12 @@
  * Every C entry gets the same operations whichever thread computes it, so the results do not depend on
  * the thread count (test/linalg/gemm-threads.test.ts).
  *
+ * Batches (`linalg.gemmBatched`, `linalg.syrkBatched`: many small products of one shape, e.g. one per
+ * image): the whole batch's operands are copied into the copy region at once (or read in place), and
+ * each thread runs one WebAssembly call (gemmBatch) over its share of whole problems, with its own A
+ * and B packs — no per-panel barrier and no per-problem JS glue; a batch that does not fit runs problem
+ * by problem through the path above.
+ *
  * Results are bit-identical to the TypeScript reference (`gemmReference`, `syrkReference` in
  * src/linalg/gemm.ts): the k-sum is split at the same multiples of GEMM_KC, each entry is a
  * sequential float64 sum (no FMA) added into C as C + α·sum, and a float32 C whose k spans several
