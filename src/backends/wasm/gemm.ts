@@ -21,6 +21,12 @@
  * Every C entry gets the same operations whichever thread computes it, so the results do not depend on
  * the thread count (test/linalg/gemm-threads.test.ts).
  *
+ * Batches (`linalg.gemmBatched`, `linalg.syrkBatched`: many small products of one shape, e.g. one per
+ * image): the whole batch's operands are copied into the copy region at once (or read in place), and
+ * each thread runs one WebAssembly call (gemmBatch) over its share of whole problems, with its own A
+ * and B packs — no per-panel barrier and no per-problem JS glue; a batch that does not fit runs problem
+ * by problem through the path above.
+ *
  * Results are bit-identical to the TypeScript reference (`gemmReference`, `syrkReference` in
  * src/linalg/gemm.ts): the k-sum is split at the same multiples of GEMM_KC, each entry is a
  * sequential float64 sum (no FMA) added into C as C + α·sum, and a float32 C whose k spans several
@@ -356,16 +362,20 @@ function runBatch(
   if (need > COPY_BYTES) return false;
   if (beta !== 0) for (let s = 0; s < count; s++) scaleC(m, n, beta, c, cOff + s * sC, ldc);
   let at = arena.ptr + COPY * 8;
-  const copyIn = (x: NumArray, off: number, span: number): number => {
-    const v = x instanceof Float32Array ? new Float32Array(buf, at, span) : new Float64Array(buf, at, span);
-    v.set(x.subarray(off, off + span));
+  const copyIn = (x: NumArray, off: number, span: number, values = true): number => {
+    if (values) {
+      const v = x instanceof Float32Array ? new Float32Array(buf, at, span) : new Float64Array(buf, at, span);
+      v.set(x.subarray(off, off + span));
+    }
     const p = at;
     at += bytes(x, span);
     return p;
   };
-  // C is copied in even when β = 0: the copy back covers the gaps between rows and problems
+  // C's values are copied in unless β = 0 and its problems are contiguous: then the kernel writes every
+  // entry of the span (SYRK's skipped tiles lie below the diagonal, which mirrorUpper rewrites); else
+  // the copy back must carry the entries between rows and problems unchanged
   const cCopied = cP < 0;
-  if (cCopied) cP = copyIn(c, cOff, cAll);
+  if (cCopied) cP = copyIn(c, cOff, cAll, !(beta === 0 && ldc === n && (count === 1 || sC === cOne)));
   if (bP < 0) bP = copyIn(bm, bOff, bAll);
   if (aP < 0) aP = sameAB ? bP : copyIn(a, aOff, aAll);
   const e = b.exports as unknown as GemmExports;
