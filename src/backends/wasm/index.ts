@@ -55,6 +55,7 @@ interface Exports {
   maxBackward(dy: Ptr, idx: Ptr, dx: Ptr, planes: number, inPlane: number, outPlane: number): void;
   avgForward(...args: number[]): void;
   avgBackward(...args: number[]): void;
+  avgBackwardSum(...args: number[]): void;
 }
 
 const bytesCache: { simd?: Uint8Array; scalar?: Uint8Array } = {};
@@ -284,6 +285,42 @@ export function geometry(axes: Axes3, axesPtr: number): number[] {
   return [...axisArgs(A, axesPtr, offA), ...axisArgs(B, axesPtr, offB), ...axisArgs(C, axesPtr, offC)];
 }
 
+/**
+ * The transposed axis of a window axis (average pooling's backward as window sums, assembly/avg.ts):
+ * for each input position i, the run [start, end) of outputs whose windows hold i. Exists when the
+ * step is 1 and the windows' starts and ends do not decrease (then the windows holding i are exactly
+ * the outputs o with end[o] > i and start[o] ≤ i, one run); null otherwise.
+ */
+export function transposedAxis(ax: Axis): Axis | null {
+  const n = ax.outSize;
+  const m = ax.inSize;
+  if (ax.step !== 1) return null;
+  for (let o = 1; o < n; o++) {
+    if ((ax.start[o] as number) < (ax.start[o - 1] as number) || (ax.end[o] as number) < (ax.end[o - 1] as number)) return null;
+  }
+  const start = new Int32Array(m);
+  const end = new Int32Array(m);
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < m; i++) {
+    while (lo < n && (ax.end[lo] as number) <= i) lo++;
+    while (hi < n && (ax.start[hi] as number) <= i) hi++;
+    start[i] = lo;
+    end[i] = Math.max(lo, hi);
+  }
+  const padCount = new Int32Array(m);
+  for (let i = 0; i < m; i++) padCount[i] = (end[i] as number) - (start[i] as number);
+  return { inSize: n, outSize: m, start, end, step: 1, padCount };
+}
+
+/** {@link transposedAxis} of all three axes, or null when one has none. */
+export function transposedAxes(axes: Axes3): Axes3 | null {
+  const a = transposedAxis(axes[0]);
+  const b = transposedAxis(axes[1]);
+  const c = transposedAxis(axes[2]);
+  return a === null || b === null || c === null ? null : [a, b, c];
+}
+
 /** Kernel implementations over one backend instance (float32). */
 export function wasmKernels(b: WasmBackend): WindowKernels {
   return {
@@ -338,6 +375,39 @@ export function wasmKernels(b: WasmBackend): WindowKernels {
       const [A, B, C] = axes;
       const outPlane = A.outSize * B.outSize * C.outSize;
       if (planes === 0 || outPlane === 0) return;
+      const inPlane = A.inSize * B.inSize * C.inSize;
+      // the transposed plan pays where it has an interior run (sliding windows of stride 1); bins and
+      // strided windows (transposed windows of 0–2 taps) stay with the scatter loop
+      const t = transposedAxes(axes);
+      const run = t === null ? null : interior(t);
+      if (t !== null && run !== null && run[3] > 0) {
+        // dx += window sums of dy over the transposed axes (assembly/avg.ts): divided once by a
+        // constant divisor, else dy scaled by float32 reciprocals first
+        let d = divisor[0] as number;
+        for (let k = 1; k < outPlane; k++) {
+          if (divisor[k] !== d) {
+            d = 0;
+            break;
+          }
+        }
+        if (!(Number.isFinite(Math.fround(d)) && Math.fround(d) !== 0)) d = 0;
+        const args = new Args(b);
+        args.add(dy, false);
+        args.add(dx, true);
+        args.add(d === 0 ? Float32Array.from(divisor.subarray(0, outPlane), (v) => 1 / v) : new Float32Array(1), false);
+        args.add(new Float32Array(d === 0 ? outPlane : 1), false);
+        args.add(axesArray(t), false);
+        args.resolve();
+        const [pdy, pdx, pr, pg, pa] = args.ptrs as [number, number, number, number, number];
+        const geo = geometry(t, pa);
+        // the transposed geometry without the steps (every step is 1)
+        const g3 = [geo[0], geo[1], geo[2], geo[4], geo[5], geo[6], geo[8], geo[9], geo[10]] as number[];
+        splitCall(b, "avgBackwardSum", [pdy, pdx, pr, pg, d, planes, B.outSize, C.outSize, inPlane, outPlane, ...g3, ...run], {
+          count: 5, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: d === 0 ? [[3, 4 * outPlane]] : [], bytes: 4 * (inPlane + outPlane),
+        });
+        args.finish();
+        return;
+      }
       const args = new Args(b);
       args.add(dy, false);
       args.add(dx, true);
@@ -345,7 +415,6 @@ export function wasmKernels(b: WasmBackend): WindowKernels {
       args.add(axesArray(axes), false);
       args.resolve();
       const [pdy, pdx, pd, pa] = args.ptrs as [number, number, number, number];
-      const inPlane = A.inSize * B.inSize * C.inSize;
       splitCall(b, "avgBackward", [pdy, pdx, pd, planes, B.inSize, C.inSize, inPlane, outPlane, ...geometry(axes, pa)], {
         count: 3, step: [[0, 4 * outPlane], [1, 4 * inPlane]], bytes: 4 * (inPlane + outPlane),
       });

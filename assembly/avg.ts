@@ -1,0 +1,337 @@
+// poolkit's WebAssembly average-pooling window kernels (AssemblyScript), float32; re-exported by
+// assembly/pool.ts. Counterparts of avgWindowsForward/avgWindowsBackward in src/kernels/window.ts.
+//
+// Forward: float32 window sums, separable — column sums over the window's rows, then across the
+// window (for stride 1 and 3 columns a running pair of column-sum vectors kept in registers, so each
+// column sum is computed once) — divided in float32 by the float32-rounded divisor. Within float32
+// accumulation error of the reference's float64 sums, not bit-identical.
+//
+// Backward as window sums too: dx[i] = Σ over the windows w covering i of dy[w] / divisor[w]. When
+// every step is 1 and the windows' starts and ends do not decrease along each axis (sliding windows
+// with padding and ceil-mode clipping, adaptive bins), the windows covering position i of an axis are
+// one run of outputs [lo(i), hi(i)) — the "transposed" axis — and the set covering (a, b, c) is the
+// product of the three runs. So dx is the forward's separable window sum over dy on the transposed
+// axes: with a constant divisor (count_include_pad, divisor_override, adaptive bins of one size)
+// the sum is divided once; otherwise dy is first scaled by 1/divisor (float32) into a plane-sized
+// scratch. Each dx element is read and written once (dx += the sum; no scatter). Other plans (dilated
+// windows, which avg pooling does not have, or non-monotone axes) keep the reference's scatter loop
+// ({@link avgBackward}).
+//
+// Error of the sums: a sum of n terms in any order differs from the exact sum by at most
+// γ(n−1)·Σ|terms| (γ(m) = m·u/(1 − m·u), u = 2⁻²⁴; Higham, Accuracy and Stability of Numerical
+// Algorithms, 2nd ed., §4.2); the float32 divisor or reciprocal and the division or product add two
+// roundings (test/backends/wasm-kernels.test.ts states the bound it checks).
+//
+// Pointers are byte addresses; axes arrays are int32 (start, end per output position).
+
+import { ldd, ldf, ldi, load4, stf } from "./util";
+
+/** What a plane pass writes: y = (sum + 0) / divisor[k] (forward), y += sum / d (constant d), y += sum. */
+const FWD: i32 = 0;
+const ACC_DIV: i32 = 1;
+const ACC: i32 = 2;
+
+/** The number of window rows when there are at most three (fixed-row loops), 0 for more (row walk). */
+// @ts-ignore: decorator
+@inline function rowCount(a0: i32, a1: i32, b0: i32, b1: i32): i32 {
+  const n = (a1 - a0) * (b1 - b0);
+  return n > 3 ? 0 : n;
+}
+
+/** Flat offset of the i-th window row (depth-major) of rows a0.., b0.. (nb per depth). */
+// @ts-ignore: decorator
+@inline function rowAt(i: i32, a0: i32, b0: i32, nb: i32, HW: i32, W: i32): i32 {
+  return (a0 + i / nb) * HW + (b0 + i % nb) * W;
+}
+
+/**
+ * Column sums of 4 neighbouring columns (x[row + c + l·s], lanes l) over the window's rows: the
+ * vertical half of the separable sum. `nr` (a literal 1–3) fixed rows at flat offsets r0, r1, r2, or
+ * 0 to walk the rows a0..a1 × b0..b1 (rows of the interior path have step 1).
+ */
+// @ts-ignore: decorator
+@inline function colSums(
+  xp: usize, c: i32, s: i32, nr: i32, r0: i32, r1: i32, r2: i32, a0: i32, a1: i32, b0: i32, b1: i32, HW: i32, W: i32,
+): v128 {
+  let v = load4(xp, r0 + c, s);
+  if (nr >= 2) v = f32x4.add(v, load4(xp, r1 + c, s));
+  if (nr >= 3) v = f32x4.add(v, load4(xp, r2 + c, s));
+  if (nr == 0) {
+    let ib0 = b0 + 1;
+    for (let ia = a0; ia < a1; ia++) {
+      for (let ib = ib0; ib < b1; ib++) v = f32x4.add(v, load4(xp, ia * HW + ib * W + c, s));
+      ib0 = b0;
+    }
+  }
+  return v;
+}
+
+/** Write 4 sums at y[o..o+4) by `mode` (FWD: divided by d, with `+ 0` turning an all-(−0) sum into +0 as the reference's sum from +0 has it). */
+// @ts-ignore: decorator
+@inline function put4(y: usize, o: i32, sum: v128, d: v128, mode: i32): void {
+  const q = y + ((<usize>o) << 2);
+  if (mode == FWD) v128.store(q, f32x4.div(f32x4.add(sum, f32x4.splat(0)), d));
+  else if (mode == ACC_DIV) v128.store(q, f32x4.add(v128.load(q), f32x4.div(sum, d)));
+  else v128.store(q, f32x4.add(v128.load(q), sum));
+}
+
+/** The 4 divisors of outputs kRow + oc .. +3 (float64 → float32). */
+// @ts-ignore: decorator
+@inline function div4(div: usize, k: i32): v128 {
+  const dp = div + ((<usize>k) << 3);
+  return v128.shuffle<f32>(f32x4.demote_f64x2_zero(v128.load(dp)), f32x4.demote_f64x2_zero(v128.load(dp, 16)), 0, 1, 4, 5);
+}
+
+/**
+ * SIMD window sums over the interior run [cLo, cHi) (cHi − cLo ≥ 4, every step 1), 4 outputs per
+ * block: separable — column sums over the window's rows ({@link colSums}), then the k columns of
+ * each window added left to right, de-interleaved for stride 2. Stride 1 with 3 columns keeps the
+ * next block's column sums in a register (each column summed once); the other geometries, and the
+ * last block of a run, move the block back to end at cHi (recomputing a few outputs identically) —
+ * when writing (FWD); when accumulating, the run's last outputs are added one by one instead.
+ * `dConst` is the divisor for ACC_DIV; FWD reads divisor[kRow + oc] (one splat when `rowConst`).
+ */
+// @ts-ignore: decorator
+@inline function avgRun(
+  xp: usize, y: usize, div: usize, dConst: f32, mode: i32, oRow: i32, kRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, HW: i32, W: i32,
+  cS: usize, cLo: i32, cHi: i32, s: i32, k: i32, nr: i32, rowConst: bool,
+): void {
+  const dRow = mode == FWD ? f32x4.splat(<f32>ldd(div, kRow + cLo)) : f32x4.splat(dConst);
+  const r0 = a0 * HW + b0 * W;
+  const r1 = nr >= 2 ? rowAt(1, a0, b0, b1 - b0, HW, W) : 0;
+  const r2 = nr >= 3 ? rowAt(2, a0, b0, b1 - b0, HW, W) : 0;
+  let oc = cLo;
+  if (s == 1 && k == 3) {
+    // running: block oc sums columns c0 .. c0+5 from v0 (c0..c0+3, carried) and v4 (c0+4..c0+7);
+    // v4 reads 2 columns past the block's windows, so only while block oc + 4 is whole (oc + 5 ≤ cHi)
+    let c0 = ldi(cS, oc);
+    let v0 = colSums(xp, c0, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+    while (oc + 5 <= cHi) {
+      const v4 = colSums(xp, c0 + 4, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      const sum = f32x4.add(f32x4.add(v0, v128.shuffle<f32>(v0, v4, 1, 2, 3, 4)), v128.shuffle<f32>(v0, v4, 2, 3, 4, 5));
+      put4(y, oRow + oc, sum, mode == FWD && !rowConst ? div4(div, kRow + oc) : dRow, mode);
+      v0 = v4;
+      oc += 4;
+      c0 += 4;
+    }
+  }
+  while (oc < cHi) {
+    if (oc + 4 > cHi) {
+      if (mode != FWD) {
+        // accumulating: a block moved back would add its first outputs twice; the last ones one by one
+        for (; oc < cHi; oc++) {
+          const c = ldi(cS, oc);
+          avgOne(xp, y, oRow + oc, dConst, mode, a0, a1, 1, b0, b1, 1, c, c + k, 1, HW, W);
+        }
+        break;
+      }
+      oc = cHi - 4;
+    }
+    const c0 = ldi(cS, oc);
+    let sum: v128;
+    if (s == 1 && k == 3) {
+      // columns c0 .. c0+5: sums at c0 (lanes c0..c0+3) and c0+2 (c0+2..c0+5); the middle tap by a shuffle
+      const v0 = colSums(xp, c0, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      const v2 = colSums(xp, c0 + 2, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      sum = f32x4.add(f32x4.add(v0, v128.shuffle<f32>(v0, v2, 1, 2, 3, 6)), v2);
+    } else if (s == 1 && k == 2) {
+      sum = f32x4.add(colSums(xp, c0, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W), colSums(xp, c0 + 1, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W));
+    } else if (s == 2 && (k == 2 || k == 3)) {
+      // columns c0 .. c0+7 (+ c0+8 for k = 3) summed once, then de-interleaved into the taps
+      const v0 = colSums(xp, c0, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      const v4 = colSums(xp, c0 + 4, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      const t0 = v128.shuffle<f32>(v0, v4, 0, 2, 4, 6);
+      sum = f32x4.add(t0, v128.shuffle<f32>(v0, v4, 1, 3, 5, 7));
+      if (k == 3) sum = f32x4.add(sum, v128.shuffle<f32>(t0, colSums(xp, c0 + 5, 1, nr, r0, r1, r2, a0, a1, b0, b1, HW, W), 1, 2, 3, 7));
+    } else {
+      sum = colSums(xp, c0, s, nr, r0, r1, r2, a0, a1, b0, b1, HW, W);
+      for (let t = 1; t < k; t++) sum = f32x4.add(sum, colSums(xp, c0 + t, s, nr, r0, r1, r2, a0, a1, b0, b1, HW, W));
+    }
+    put4(y, oRow + oc, sum, mode == FWD && !rowConst ? div4(div, kRow + oc) : dRow, mode);
+    oc += 4;
+  }
+}
+
+/** {@link avgRun} with the row count as a literal (2 or 3 fixed rows, else the row walk). */
+// @ts-ignore: decorator
+@inline function avgRows(
+  xp: usize, y: usize, div: usize, dConst: f32, mode: i32, oRow: i32, kRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, HW: i32, W: i32,
+  cS: usize, cLo: i32, cHi: i32, s: i32, k: i32, rowConst: bool,
+): void {
+  const nr = rowCount(a0, a1, b0, b1);
+  if (nr == 3) avgRun(xp, y, div, dConst, mode, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 3, rowConst);
+  else if (nr == 2) avgRun(xp, y, div, dConst, mode, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 2, rowConst);
+  else avgRun(xp, y, div, dConst, mode, oRow, kRow, a0, a1, b0, b1, HW, W, cS, cLo, cHi, s, k, 0, rowConst);
+}
+
+/** Scalar window sum, written by `mode`: the same separable float32 sums (columns over rows, then left to right); an empty window gives 0 (FWD) or adds nothing. */
+// @ts-ignore: decorator
+@inline function avgOne(
+  xp: usize, y: usize, o: i32, d: f32, mode: i32, a0: i32, a1: i32, sa: i32, b0: i32, b1: i32, sb: i32, c0: i32, c1: i32, sc: i32, HW: i32, W: i32,
+): void {
+  let sum: f32 = 0;
+  for (let ic = c0; ic < c1; ic += sc) {
+    let col: f32 = 0;
+    for (let ia = a0; ia < a1; ia += sa) {
+      for (let ib = b0; ib < b1; ib += sb) col += ldf(xp, ia * HW + ib * W + ic);
+    }
+    sum += col;
+  }
+  if (mode == FWD) stf(y, o, c1 > c0 ? sum / d : 0);
+  else if (mode == ACC_DIV) stf(y, o, ldf(y, o) + sum / d);
+  else stf(y, o, ldf(y, o) + sum);
+}
+
+/**
+ * One plane's window sums from xp into y (plane-relative output offsets), written by `mode` (a
+ * literal). `div`: float64 divisors per output position (FWD); `dConst`: the divisor of ACC_DIV.
+ * Axes and interior run as in {@link avgForward}.
+ */
+// @ts-ignore: decorator
+@inline function avgPlane(
+  xp: usize, y: usize, div: usize, dConst: f32, mode: i32, H: i32, W: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32,
+  bS: usize, bE: usize, nB: i32, sb: i32,
+  cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool, rowConst: bool,
+): void {
+  const HW = H * W;
+  let o = 0;
+  for (let oa = 0; oa < nA; oa++) {
+    const a0 = ldi(aS, oa);
+    const a1 = ldi(aE, oa);
+    for (let ob = 0; ob < nB; ob++) {
+      const b0 = ldi(bS, ob);
+      const b1 = ldi(bE, ob);
+      if (a1 <= a0 || b1 <= b0) {
+        // no row of the input: every window of this output row is empty
+        if (mode == FWD) for (let oc = 0; oc < nC; oc++) stf(y, o + oc, 0);
+      } else if (ASC_FEATURE_SIMD && simd) {
+        for (let oc = 0; oc < cLo; oc++) avgOne(xp, y, o + oc, mode == FWD ? <f32>ldd(div, o + oc) : dConst, mode, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
+        if (cStride == 1 && cK == 3) avgRows(xp, y, div, dConst, mode, o, o, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, 3, rowConst);
+        else if (cStride == 2 && cK == 2) avgRows(xp, y, div, dConst, mode, o, o, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, 2, rowConst);
+        else if (cStride == 2 && cK == 3) avgRows(xp, y, div, dConst, mode, o, o, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, 3, rowConst);
+        else if (cStride == 1 && cK == 2) avgRows(xp, y, div, dConst, mode, o, o, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, 2, rowConst);
+        else avgRun(xp, y, div, dConst, mode, o, o, a0, a1, b0, b1, HW, W, cS, cLo, cHi, cStride, cK, 0, rowConst);
+        for (let oc = cHi; oc < nC; oc++) avgOne(xp, y, o + oc, mode == FWD ? <f32>ldd(div, o + oc) : dConst, mode, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
+      } else {
+        for (let oc = 0; oc < nC; oc++) avgOne(xp, y, o + oc, mode == FWD ? <f32>ldd(div, o + oc) : dConst, mode, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
+      }
+      o += nC;
+    }
+  }
+}
+
+/**
+ * y = (window sum) / divisor[k] (float64 divisors, one per output position in a plane, rounded to
+ * float32); an empty window gives 0. Axes (A = depth, B = height, C = width; trivial leading axes
+ * for 1-d/2-d): start/end per output position, step = dilation. Output columns [cLo, cHi) are
+ * interior windows of cK taps starting cStride apart (only when every step is 1 and the run has at
+ * least 4 columns); the SIMD build computes them 4 at a time.
+ */
+export function avgForward(
+  x: usize, y: usize, div: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32,
+  bS: usize, bE: usize, nB: i32, sb: i32,
+  cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32,
+): void {
+  const simd = ASC_FEATURE_SIMD && cHi - cLo >= 4;
+  // Whether every output row's interior divisors are one value (they are for full windows; the
+  // divisors are the same for every plane, so this is checked once per call).
+  let rowConst = true;
+  if (simd) {
+    for (let r = 0, n = nA * nB; r < n && rowConst; r++) {
+      const d0 = ldd(div, r * nC + cLo);
+      for (let oc = cLo + 1; oc < cHi; oc++) {
+        if (ldd(div, r * nC + oc) != d0) {
+          rowConst = false;
+          break;
+        }
+      }
+    }
+  }
+  for (let p = 0; p < planes; p++) {
+    const xp = x + ((<usize>p * <usize>inPlane) << 2);
+    const yp = y + ((<usize>p * <usize>outPlane) << 2);
+    if (rowConst) avgPlane(xp, yp, div, 0, FWD, H, W, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd, true);
+    else avgPlane(xp, yp, div, 0, FWD, H, W, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd, false);
+  }
+}
+
+/**
+ * dx += window sums of dy over the transposed axes (see the header): per plane, dy (shape
+ * [nA', nB', nC'] = the forward's output) is summed over the run of outputs covering each input
+ * position, and dx (the forward's input, [D, H, W]) receives sum / dConst (dConst > 0: the one
+ * divisor of every window), or — dConst = 0 — dy is first scaled by `recip` (float32 1/divisor per
+ * output position) into `g` (scratch of outPlane floats) and dx receives the plain sum.
+ * Geometry arguments: the transposed axes (one run per position of D, H, W; every step 1), with
+ * gH = nB', gW = nC' the forward output's row sizes, and the transposed interior run.
+ */
+export function avgBackwardSum(
+  dy: usize, dx: usize, recip: usize, g: usize, dConst: f32, planes: i32, gH: i32, gW: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32,
+  bS: usize, bE: usize, nB: i32,
+  cS: usize, cE: usize, nC: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32,
+): void {
+  const simd = ASC_FEATURE_SIMD && cHi - cLo >= 4;
+  for (let p = 0; p < planes; p++) {
+    const dyp = dy + ((<usize>p * <usize>outPlane) << 2);
+    const dxp = dx + ((<usize>p * <usize>inPlane) << 2);
+    if (dConst != 0) {
+      avgPlane(dyp, dxp, 0, dConst, ACC_DIV, gH, gW, aS, aE, nA, 1, bS, bE, nB, 1, cS, cE, nC, 1, cLo, cHi, cStride, cK, simd, true);
+      continue;
+    }
+    let k = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; k + 4 <= outPlane; k += 4) {
+        const q = (<usize>k) << 2;
+        v128.store(g + q, f32x4.mul(v128.load(dyp + q), v128.load(recip + q)));
+      }
+    }
+    for (; k < outPlane; k++) stf(g, k, ldf(dyp, k) * ldf(recip, k));
+    avgPlane(g, dxp, 0, 1, ACC, gH, gW, aS, aE, nA, 1, bS, bE, nB, 1, cS, cE, nC, 1, cLo, cHi, cStride, cK, simd, true);
+  }
+}
+
+/**
+ * dx[window] += dy / divisor[k], outputs in order (each dx element receives its additions in the
+ * reference's order, float64 g): any plan, including those {@link avgBackwardSum} cannot take.
+ */
+export function avgBackward(
+  dy: usize, dx: usize, div: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32,
+  bS: usize, bE: usize, nB: i32, sb: i32,
+  cS: usize, cE: usize, nC: i32, sc: i32,
+): void {
+  for (let p = 0; p < planes; p++) {
+    const xp = dx + ((<usize>p * <usize>inPlane) << 2);
+    let o = p * outPlane;
+    let k = 0;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = ldi(aS, oa);
+      const a1 = ldi(aE, oa);
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = ldi(bS, ob);
+        const b1 = ldi(bE, ob);
+        for (let oc = 0; oc < nC; oc++) {
+          const c0 = ldi(cS, oc);
+          const c1 = ldi(cE, oc);
+          const gk: f64 = <f64>ldf(dy, o) / load<f64>(div + ((<usize>k) << 3));
+          for (let ia = a0; ia < a1; ia += sa) {
+            for (let ib = b0; ib < b1; ib += sb) {
+              const row = (ia * H + ib) * W;
+              for (let ic = c0; ic < c1; ic += sc) {
+                const q = row + ic;
+                stf(xp, q, <f32>(<f64>ldf(xp, q) + gk));
+              }
+            }
+          }
+          o++;
+          k++;
+        }
+      }
+    }
+  }
+}
