@@ -539,6 +539,7 @@ export function zeroFill(ptr: usize, bytes: usize): void {
 }
 
 export { softmaxForward, softmaxBackward, lpForward, lpFinishBackward, lpPowBackward } from "./weighted";
+export { expArray } from "./util";
 export { wideMaxForward, wideAvgForward } from "./adaptive";
 export { roiAlignForward, roiAlignBackward } from "./region";
 export { unpoolForward, unpoolBackward, roiPoolForward, roiPoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";

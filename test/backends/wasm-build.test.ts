@@ -30,7 +30,7 @@ describe("generated WebAssembly module", () => {
     for (const b64 of [SIMD_WASM, SCALAR_WASM]) {
       const mod = new WA.Module(new Uint8Array(Buffer.from(b64, "base64")));
       expect(WA.Module.exports(mod).map((e) => e.name).sort()).toEqual([
-        "avgBackward", "avgForward", "gemmMacro", "gemmPackA", "gemmPackB", "gemmRows", "lpFinishBackward", "lpForward", "lpPowBackward", "maxBackward", "maxForward", "memory", "mixForward", "roiAlignBackward", "roiAlignForward",
+        "avgBackward", "avgForward", "expArray", "gemmMacro", "gemmPackA", "gemmPackB", "gemmRows", "lpFinishBackward", "lpForward", "lpPowBackward", "maxBackward", "maxForward", "memory", "mixForward", "roiAlignBackward", "roiAlignForward",
         "roiPoolBackward", "roiPoolForward", "softmaxBackward", "softmaxForward", "stochasticEvalBackward", "stochasticEvalForward",
         "unpoolBackward", "unpoolForward", "wideAvgForward", "wideMaxForward", "zeroFill",
       ]);
