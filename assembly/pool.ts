@@ -326,6 +326,7 @@ export function zeroFill(ptr: usize, bytes: usize): void {
 
 export { avgForward, avgBackward, avgBackwardSum } from "./avg";
 export { softmaxForward, softmaxBackward, lpForward, lpFinishBackward, lpPowBackward } from "./weighted";
+export { expArray } from "./util";
 export { wideMaxForward, wideAvgForward } from "./adaptive";
 export { roiAlignForward, roiAlignBackward, roiPoolForward, roiPoolBackward, fractionalMaxForward } from "./region";
 export { maxBackward, maxBackwardWrite, maxBackwardTiled, unpoolForward, unpoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";

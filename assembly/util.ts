@@ -42,16 +42,19 @@
   return f32x4.replace_lane(v, 3, load<f32>(p + 3 * q));
 }
 
-// e^x in float32 for x ≤ 0 (the softmax kernels only exponentiate L − max L): Cody–Waite reduction
-// x = n·ln2 + r, |r| ≤ ln2/2, with ln2 split into a short high part (exact n·C1) and a correction,
-// then the degree-6 minimax polynomial of Cephes' expf (S. Moshier, Cephes Math Library, expf.c;
-// relative error about 1e-7 on the reduced range), scaled by 2^n through the exponent bits.
-// Arguments below −87.3 are clamped there (e^−87.3 ≈ 1.2e−38: next to the window maximum's weight 1
-// such a weight is nothing in float32), which keeps 2^n normal; below −745.13, where the reference's
-// float64 e^x underflows to 0, the result is 0 as well (so 0·∞ = NaN where the reference has it, and
-// e^−∞ = 0). NaN stays NaN (max and nearest propagate it; the exponent from a NaN is 0 in both forms).
-const EXP_LO: f32 = -87.3;
-const EXP_ZERO: f32 = -745.1332;
+// e^x in float32. Range reduction x = n·ln2 + r with n = nearest(x·log2 e), so |r| ≤ ln2/2 (plus the
+// rounding of x·log2 e, |r| < 0.3466 + 2^−17), done with Cody–Waite's two-constant split of ln2:
+// C1 = 355/512 has 9 significant bits, so n·C1 is exact for |n| ≤ 2^15 and x − n·C1 is exact (Sterbenz:
+// x and n·C1 are within a factor 2 when n ≠ 0); C2 = ln2 − C1 rounded to float32 adds an error of
+// |n|·(ulp(C2)/2 + |ln2 − C1 − C2|) < 150·1.1e−11 ≈ 1.7e−9 to r, i.e. ≤ 0.03 ulp of the result.
+// Then e^r = 1 + r + r²·P(r), P of degree 5: the minimax coefficients of Cephes' expf (S. Moshier,
+// Cephes Math Library, expf.c), relative error below 2^−24·0.1 on the reduced range in exact
+// arithmetic; evaluated in float32 (Horner), the rounding errors of the 14 operations are damped by
+// |r|ⁱ except the last two additions, so the result is within about 1 ulp. The scale 2^n is made from
+// the exponent bits. Measured against float64 Math.exp over every float32 exponent (test/backends/
+// wasm-weighted.test.ts, "exp accuracy"): ≤ 1 ulp for normal results, ≤ 1 ulp of the smallest
+// subnormal in the subnormal range; +∞ from x ≥ 88.7228394 (the first float32 above ln FLT_MAX);
+// 0 below −103.97 (e^x < 2^−150); NaN for NaN.
 const LOG2E: f32 = 1.44269504088896341;
 const C1: f32 = 0.693359375;
 const C2: f32 = -2.12194440e-4;
@@ -61,13 +64,13 @@ const P2: f32 = 8.3334519073e-3;
 const P3: f32 = 4.1665795894e-2;
 const P4: f32 = 1.6666665459e-1;
 const P5: f32 = 5.0000001201e-1;
+/** Full-range clamps: x·log2 e stays in [−150, 128] (below −104: e^x rounds to 0; above 89: +∞). */
+const FULL_LO: f32 = -104;
+const FULL_HI: f32 = 89;
 
-/** Scalar e^x (x ≤ 0 or NaN): the same float32 operations as one lane of {@link exp4}. */
+/** n = nearest(x·log2 e) and e^r for x = n·ln2 + r (scalar; the same float32 operations as {@link reduce4}). */
 // @ts-ignore: decorator
-@inline export function expf32(x0: f32): f32 {
-  if (x0 < EXP_ZERO) return 0;
-  const x = max<f32>(x0, EXP_LO);
-  const n = nearest<f32>(x * LOG2E);
+@inline function polyScalar(x: f32, n: f32): f32 {
   const r = (x - n * C1) - n * C2;
   const r2 = r * r;
   let p = P0 * r + P1;
@@ -75,16 +78,12 @@ const P5: f32 = 5.0000001201e-1;
   p = p * r + P3;
   p = p * r + P4;
   p = p * r + P5;
-  p = p * r2 + r + 1;
-  const ni: i32 = n != n ? 0 : <i32>n;
-  return p * reinterpret<f32>((ni + 127) << 23);
+  return p * r2 + r + 1;
 }
 
-/** e^x lane-wise (x ≤ 0 or NaN), bit-identical per lane to {@link expf32}. */
+/** e^r lane-wise for x = n·ln2 + r (n given), bit-identical per lane to {@link polyScalar}. */
 // @ts-ignore: decorator
-@inline export function exp4(x0: v128): v128 {
-  const x = f32x4.max(x0, f32x4.splat(EXP_LO));
-  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+@inline function poly4(x: v128, n: v128): v128 {
   const r = f32x4.sub(f32x4.sub(x, f32x4.mul(n, f32x4.splat(C1))), f32x4.mul(n, f32x4.splat(C2)));
   const r2 = f32x4.mul(r, r);
   let p = f32x4.add(f32x4.mul(f32x4.splat(P0), r), f32x4.splat(P1));
@@ -92,8 +91,79 @@ const P5: f32 = 5.0000001201e-1;
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P3));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P4));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(P5));
-  p = f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1));
+  return f32x4.add(f32x4.add(f32x4.mul(p, r2), r), f32x4.splat(1));
+}
+
+/**
+ * e^x over the whole float32 range (scalar): x clamped to [−104, 89], then e^r·2^{n1}·2^{n2} with
+ * n1 = ⌊n/2⌋, n2 = n − n1, both powers normal, so results in the subnormal range are rounded once and
+ * overflow gives +∞. Bit-identical per lane to {@link expFull4}.
+ */
+// @ts-ignore: decorator
+@inline export function expFull(x0: f32): f32 {
+  const x = min<f32>(max<f32>(x0, FULL_LO), FULL_HI);
+  const n = nearest<f32>(x * LOG2E);
+  const p = polyScalar(x, n);
+  const ni: i32 = n != n ? 0 : <i32>n;
+  const n1 = ni >> 1;
+  return (p * reinterpret<f32>((n1 + 127) << 23)) * reinterpret<f32>((ni - n1 + 127) << 23);
+}
+
+/** e^x lane-wise over the whole float32 range, bit-identical per lane to {@link expFull}. */
+// @ts-ignore: decorator
+@inline export function expFull4(x0: v128): v128 {
+  const x = f32x4.min(f32x4.max(x0, f32x4.splat(FULL_LO)), f32x4.splat(FULL_HI));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  const p = poly4(x, n);
+  const ni = i32x4.trunc_sat_f32x4_s(n);
+  const n1 = i32x4.shr_s(ni, 1);
+  const s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
+  const s2 = i32x4.shl(i32x4.add(i32x4.sub(ni, n1), i32x4.splat(127)), 23);
+  return f32x4.mul(f32x4.mul(p, s1), s2);
+}
+
+// The softmax weights' exponential, e^x for x ≤ 0 (the kernels only exponentiate L − max L): the same
+// reduction and polynomial with the argument clamped below at −87.3, which keeps 2^n normal (one
+// scaling step suffices: e^−87.3 ≈ 1.2e−38, next to the window maximum's weight 1 such a weight is
+// nothing in float32); below −745.13, where the reference's float64 e^x underflows to 0, the result is
+// 0 as well (so 0·∞ = NaN where the reference has it, and e^−∞ = 0). NaN stays NaN (max and nearest
+// propagate it; the exponent from a NaN is 0 in both forms). On [−87.3, 0] it equals expFull bit for bit.
+const EXP_LO: f32 = -87.3;
+const EXP_ZERO: f32 = -745.1332;
+
+/** Scalar softmax-weight e^x (x ≤ 0 or NaN): the same float32 operations as one lane of {@link exp4}. */
+// @ts-ignore: decorator
+@inline export function expf32(x0: f32): f32 {
+  if (x0 < EXP_ZERO) return 0;
+  const x = max<f32>(x0, EXP_LO);
+  const n = nearest<f32>(x * LOG2E);
+  const p = polyScalar(x, n);
+  const ni: i32 = n != n ? 0 : <i32>n;
+  return p * reinterpret<f32>((ni + 127) << 23);
+}
+
+/** Softmax-weight e^x lane-wise (x ≤ 0 or NaN), bit-identical per lane to {@link expf32}. */
+// @ts-ignore: decorator
+@inline export function exp4(x0: v128): v128 {
+  const x = f32x4.max(x0, f32x4.splat(EXP_LO));
+  const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E)));
+  const p = poly4(x, n);
   const ni = i32x4.trunc_sat_f32x4_s(n);
   const r0 = f32x4.mul(p, i32x4.shl(i32x4.add(ni, i32x4.splat(127)), 23));
   return v128.andnot(r0, f32x4.lt(x0, f32x4.splat(EXP_ZERO)));
+}
+
+/**
+ * y[i] = {@link expFull}(x[i]) for i < n, SIMD 4 at a time where built (the scalar tail and build use
+ * the scalar form, bit-identical per lane): the hook of the exponential's accuracy test.
+ */
+export function expArray(x: usize, y: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) {
+      const q = (<usize>i) << 2;
+      v128.store(y + q, expFull4(v128.load(x + q)));
+    }
+  }
+  for (; i < n; i++) store<f32>(y + ((<usize>i) << 2), expFull(load<f32>(x + ((<usize>i) << 2))));
 }

@@ -3,7 +3,7 @@
 // readable references); geometry as in pool.ts: three axes (A = depth, B = height, C = width), start/end
 // per output position, every step 1 (neither method has dilation), and an interior run of output
 // columns [cLo, cHi) whose windows have cK taps starting cStride apart, taken 4 at a time by SIMD.
-import { exp4, expf32, ldd, ldf, ldi, load4, stf } from "./util";
+import { exp4, expf32, ldd, ldf, ldi, load4, stf, sti } from "./util";
 
 /** Windows whose Σ e^{L−M} (M = the plane's largest logit) is below this (e^−8) are recomputed with their own maximum. */
 const SUM_MIN: f32 = 3.3546262e-4;
@@ -36,13 +36,73 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
 }
 
 /**
+ * Horizontal window sums of one row: h[oc] = Σ_{ic ∈ [cS[oc], cE[oc])} v[ic] in tap order (v: a row
+ * buffer with 8 floats of slack after the row, which the stride-2 loads of the interior run may touch).
+ * The interior run [cLo, cHi) (windows of cK taps, cStride apart) 4 output columns at a time.
+ */
+// @ts-ignore: decorator
+@inline function rowWindowSums(v: usize, h: usize, cS: usize, cE: usize, nC: i32, cLo: i32, cHi: i32, cStride: i32, cK: i32): void {
+  let oc = 0;
+  while (oc < nC) {
+    if (ASC_FEATURE_SIMD) {
+      if (oc >= cLo && oc + 4 <= cHi) {
+        const c0 = ldi(cS, oc);
+        let a = f32x4.splat(0);
+        for (let k = 0; k < cK; k++) a = f32x4.add(a, load4(v, c0 + k, cStride));
+        v128.store(h + ((<usize>oc) << 2), a);
+        oc += 4;
+        continue;
+      }
+    }
+    const c1 = ldi(cE, oc);
+    let a: f32 = 0;
+    for (let ic = ldi(cS, oc); ic < c1; ic++) a += ldf(v, ic);
+    stf(h, oc, a);
+    oc++;
+  }
+}
+
+/**
+ * One input row of a plane exponentiated relative to M, the products formed and the row's horizontal
+ * window sums taken (the exponentials never leave L1): rE = e^{L−M}, rX = rE·(x − c), then
+ * HE, HX = {@link rowWindowSums} of rE and rX. `keep` ≠ 0: rE is also written to the plane buffer Ep
+ * (the backward pass reads it again). c = 0 in the forward pass (x − 0 = x exactly).
+ */
+// @ts-ignore: decorator
+@inline function expRow(
+  xr: usize, lr: usize, W: i32, M: f32, c: f32, rE: usize, rX: usize, Ep: usize, keep: i32, HE: usize, HX: usize,
+  cS: usize, cE: usize, nC: i32, cLo: i32, cHi: i32, cStride: i32, cK: i32,
+): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const m4 = f32x4.splat(M);
+    const c4 = f32x4.splat(c);
+    for (; i + 4 <= W; i += 4) {
+      const q = (<usize>i) << 2;
+      const e = exp4(f32x4.sub(v128.load(lr + q), m4));
+      v128.store(rE + q, e);
+      if (keep != 0) v128.store(Ep + q, e);
+      v128.store(rX + q, f32x4.mul(e, f32x4.sub(v128.load(xr + q), c4)));
+    }
+  }
+  for (; i < W; i++) {
+    const e = expf32(ldf(lr, i) - M);
+    stf(rE, i, e);
+    if (keep != 0) stf(Ep, i, e);
+    stf(rX, i, e * (ldf(xr, i) - c));
+  }
+  rowWindowSums(rE, HE, cS, cE, nC, cLo, cHi, cStride, cK);
+  rowWindowSums(rX, HX, cS, cE, nC, cLo, cHi, cStride, cK);
+}
+
+/**
  * y = Σ e^{L}·x / Σ e^{L} over each window (x and L may be the same pointer: SoftPool), float32.
  *
- * Each plane is exponentiated once, relative to the plane's largest logit M (NaN ignored):
- * E = e^{L−M} and EX = E·x into scratch `ex`; then every input row's taps are summed per output
- * column (HE, HEX: the horizontal sums, tap order) and every window adds its rows' sums in row order,
+ * Each plane is exponentiated once, relative to the plane's largest logit M (NaN ignored), one input
+ * row at a time: E = e^{L−M} and EX = E·x into two row buffers, then the row's taps summed per output
+ * column (HE, HEX: the horizontal sums, tap order); every window then adds its rows' sums in row order,
  * 4 output columns at a time — one order of float32 operations used by the SIMD lanes and the scalar
- * path alike, so the result does not depend on the build. `ex` holds 2·inPlane + 2·rows·nC floats.
+ * path alike, so the result does not depend on the build. `ex` holds 2·(W + 8) + 2·rows·nC + 8 floats.
  * Subtracting M instead of the window's own maximum changes nothing mathematically; a
  * window whose Σ E falls below e^−8 (its logits far below M, where E would lose relative precision or
  * underflow) or is not finite (NaN inside) is recomputed with its own maximum ({@link windowSoftmax}),
@@ -56,80 +116,21 @@ export function softmaxForward(
 ): void {
   const HW = H * W;
   const R = W > 0 ? inPlane / W : 0; // input rows of a plane (depth × height)
-  const E = ex;
-  const EX = ex + ((<usize>inPlane) << 2);
-  const HE = EX + ((<usize>inPlane) << 2);
-  const HEX = HE + ((<usize>(R * nC)) << 2);
+  const rE = ex;
+  const rX = rE + ((<usize>(W + 8)) << 2);
+  const HE = rX + ((<usize>(W + 8)) << 2);
+  const HEX = HE + ((<usize>(R * nC + 4)) << 2);
   for (let p = 0; p < planes; p++) {
     const off = (<usize>p * <usize>inPlane) << 2;
     const xp = x + off;
     const lp = L + off;
-    // the plane's largest logit, NaN skipped (pmax keeps its first operand unless the second is larger)
-    let M: f32 = -Infinity;
-    let i = 0;
-    if (ASC_FEATURE_SIMD) {
-      let m4 = f32x4.splat(-Infinity);
-      for (; i + 4 <= inPlane; i += 4) m4 = f32x4.pmax(m4, v128.load(lp + ((<usize>i) << 2)));
-      for (let l = 0; l < 4; l++) {
-        const v = l == 0 ? f32x4.extract_lane(m4, 0) : l == 1 ? f32x4.extract_lane(m4, 1) : l == 2 ? f32x4.extract_lane(m4, 2) : f32x4.extract_lane(m4, 3);
-        if (v > M) M = v;
-      }
-    }
-    for (; i < inPlane; i++) {
-      const v = ldf(lp, i);
-      if (v > M) M = v;
-    }
+    const M = planeMax(lp, inPlane);
     const planeOk = M > -Infinity && M < Infinity;
     if (planeOk) {
-      i = 0;
-      if (ASC_FEATURE_SIMD) {
-        const m4 = f32x4.splat(M);
-        for (; i + 4 <= inPlane; i += 4) {
-          const q = (<usize>i) << 2;
-          const e = exp4(f32x4.sub(v128.load(lp + q), m4));
-          v128.store(E + q, e);
-          v128.store(EX + q, f32x4.mul(e, v128.load(xp + q)));
-        }
-      }
-      for (; i < inPlane; i++) {
-        const e = expf32(ldf(lp, i) - M);
-        stf(E, i, e);
-        stf(EX, i, e * ldf(xp, i));
-      }
-    }
-    if (planeOk) {
-      // horizontal sums of E and E·x over each output column's taps, for every input row (in tap order)
       for (let r = 0; r < R; r++) {
-        const ro = r * W;
-        const ho = r * nC;
-        let oc = 0;
-        while (oc < nC) {
-          if (ASC_FEATURE_SIMD) {
-            if (oc >= cLo && oc + 4 <= cHi) {
-              const c0 = ro + ldi(cS, oc);
-              let h = f32x4.splat(0);
-              let hx = f32x4.splat(0);
-              for (let k = 0; k < cK; k++) {
-                h = f32x4.add(h, load4(E, c0 + k, cStride));
-                hx = f32x4.add(hx, load4(EX, c0 + k, cStride));
-              }
-              v128.store(HE + ((<usize>(ho + oc)) << 2), h);
-              v128.store(HEX + ((<usize>(ho + oc)) << 2), hx);
-              oc += 4;
-              continue;
-            }
-          }
-          const c1 = ro + ldi(cE, oc);
-          let h: f32 = 0;
-          let hx: f32 = 0;
-          for (let ic = ro + ldi(cS, oc); ic < c1; ic++) {
-            h += ldf(E, ic);
-            hx += ldf(EX, ic);
-          }
-          stf(HE, ho + oc, h);
-          stf(HEX, ho + oc, hx);
-          oc++;
-        }
+        const q = (<usize>(r * W)) << 2;
+        const h = (<usize>(r * nC)) << 2;
+        expRow(xp + q, lp + q, W, M, 0, rE, rX, 0, 0, HE + h, HEX + h, cS, cE, nC, cLo, cHi, cStride, cK);
       }
     }
     let o = p * outPlane;
@@ -185,6 +186,17 @@ export function softmaxForward(
   }
 }
 
+/** n floats at p set to +0 (a loop: V8's memory.fill is a runtime call, slow for the short rows here). */
+// @ts-ignore: decorator
+@inline function zeroF32(p: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const z = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) v128.store(p + ((<usize>i) << 2), z);
+  }
+  for (; i < n; i++) stf(p, i, 0);
+}
+
 /** The plane's largest logit, NaN skipped (pmax keeps its first operand unless the second is larger). */
 function planeMax(lp: usize, inPlane: i32): f32 {
   let M: f32 = -Infinity;
@@ -204,10 +216,33 @@ function planeMax(lp: usize, inPlane: i32): f32 {
   return M;
 }
 
+/** 1 when the plane's logits hold a NaN or its inputs a non-finite value (x checked only when x ≠ L). */
+function planeIrregular(xp: usize, lp: usize, inPlane: i32): i32 {
+  let i = 0;
+  let bad = 0;
+  if (ASC_FEATURE_SIMD) {
+    let nan = i32x4.splat(0);
+    let fin = i32x4.splat(-1);
+    const inf = f32x4.splat(Infinity);
+    for (; i + 4 <= inPlane; i += 4) {
+      const q = (<usize>i) << 2;
+      const l = v128.load(lp + q);
+      nan = v128.or(nan, f32x4.ne(l, l));
+      if (xp != lp) fin = v128.and(fin, f32x4.lt(f32x4.abs(v128.load(xp + q)), inf));
+    }
+    if (v128.any_true(nan) || !i32x4.all_true(fin)) bad = 1;
+  }
+  for (; i < inPlane; i++) {
+    const l = ldf(lp, i);
+    if (l != l || !(Math.abs(ldf(xp, i)) < Infinity)) bad = 1;
+  }
+  return bad;
+}
+
 /**
  * One window of {@link softmaxBackward} with the exponentials e^{L−m} of the window's own maximum m
- * (written to scratch `ex`, one per tap) — the path for windows far below the plane's maximum and
- * planes holding ±∞ or only NaN, the reference's own order. Returns nothing; accumulates into dx, dL.
+ * (written to scratch `ex`, one per tap), the reference's order and float64 arithmetic — the path for
+ * windows far below the plane's maximum and for planes holding ±∞ or NaN. Accumulates into dx, dL.
  */
 function windowBackward(
   xp: usize, lp: usize, dxp: usize, dlp: usize, hasDL: i32, ex: usize, g: f64, HW: i32, W: i32,
@@ -252,100 +287,82 @@ function windowBackward(
 }
 
 /**
- * The scatter of one window of {@link softmaxBackward} from its sums s = Σ E and sx = Σ E·x (float64):
- * returns false, touching nothing, when s is below e^−8 or not finite (then the caller takes the
- * window's own maximum).
- */
-// @ts-ignore: decorator
-@inline function scatterWindow(
-  xp: usize, dxp: usize, dlp: usize, E: usize, hasDL: i32, g: f64, s: f64, sx: f64, HW: i32, W: i32,
-  a0: i32, a1: i32, b0: i32, b1: i32, c0: i32, c1: i32,
-): bool {
-  if (!(s >= <f64>SUM_MIN && s < Infinity)) return false;
-  const yo = sx / s;
-  const gs = g / s;
-  for (let ia = a0; ia < a1; ia++) {
-    for (let ib = b0; ib < b1; ib++) {
-      const row = ia * HW + ib * W;
-      if (hasDL != 0) {
-        for (let j = row + c0; j < row + c1; j++) {
-          const gw = gs * <f64>ldf(E, j);
-          const xj = <f64>ldf(xp, j);
-          stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gw));
-          stf(dlp, j, <f32>(<f64>ldf(dlp, j) + gw * (xj - yo)));
-        }
-      } else {
-        for (let j = row + c0; j < row + c1; j++) stf(dxp, j, <f32>(<f64>ldf(dxp, j) + gs * <f64>ldf(E, j)));
-      }
-    }
-  }
-  return true;
-}
-
-/** One window of {@link softmaxBackward} on a plane with finite maximum: sums of E, then {@link scatterWindow} or the own-maximum path. */
-function oneWindow(
-  xp: usize, lp: usize, dxp: usize, dlp: usize, hasDL: i32, E: usize, win: usize, g: f64, HW: i32, W: i32,
-  a0: i32, a1: i32, b0: i32, b1: i32, c0: i32, c1: i32,
-): void {
-  let s: f64 = 0;
-  let sx: f64 = 0;
-  for (let ia = a0; ia < a1; ia++) {
-    for (let ib = b0; ib < b1; ib++) {
-      const row = ia * HW + ib * W;
-      for (let ic = c0; ic < c1; ic++) {
-        const e = <f64>ldf(E, row + ic);
-        s += e;
-        sx += e * <f64>ldf(xp, row + ic);
-      }
-    }
-  }
-  if (!scatterWindow(xp, dxp, dlp, E, hasDL, g, s, sx, HW, W, a0, a1, b0, b1, c0, c1)) windowBackward(xp, lp, dxp, dlp, hasDL, win, g, HW, W, a0, a1, b0, b1, c0, c1);
-}
-
-/**
- * Backward of {@link softmaxForward}, window by window in the reference's order:
- * dx_i += dy·w_i, dL_i += dy·w_i·(x_i − y) (hasDL = 0: no logit gradient; dL may equal dx, SoftPool's
- * exact gradient, read after dx's update exactly as the reference does).
+ * Backward of {@link softmaxForward}: dx_i += Σ_{o ∋ i} dy_o·w_oi, dL_i += Σ_{o ∋ i} dy_o·w_oi·(x_i − y_o)
+ * (hasDL = 0: no logit gradient; dL may equal dx, SoftPool's exact gradient: then dx gets both).
  *
- * As in the forward pass, each plane is exponentiated once (SIMD where built), E = e^{L−M} relative to
- * the plane's largest logit M, into scratch `ex` (inPlane floats, then room for one window's taps);
- * each window then reads its E — the reference takes one exponential per tap per window, e^{L−m} with
- * the window's maximum m, which is the same up to a common factor that cancels in w = E/Σ E. A window
- * whose Σ E is below e^−8 or not finite (NaN inside), and every window of a plane whose M is ±∞, is
- * done with its own maximum instead ({@link windowBackward}), the reference's way. The window's sums,
- * y and x_i − y are float64, so x_i − y keeps its precision when x is large and the window flat; the
- * exponentials (exp4 and expf32 are bit-identical per lane) make the SIMD and scalar builds agree bit
- * for bit.
+ * Gathered, not scattered: with E_i = e^{L_i−M} (one exponential per input, M the plane's largest
+ * logit), S_o = Σ_{i∈o} E_i and w_oi = E_i/S_o, the sums over the windows covering i factor as
+ *   dx_i += E_i·A_i,   dL_i += E_i·((x_i − c)·A_i − B_i),
+ *   A_i = Σ_{o∋i} G_o, B_i = Σ_{o∋i} G_o·Ȳ_o,   G_o = dy_o/S_o,   Ȳ_o = Σ_{i∈o} E_i·(x_i − c) / S_o = y_o − c,
+ * with c the plane's first input: x_i − c and y_o − c keep their precision when the inputs are large
+ * and nearly equal (the error of each scales with the plane's spread, not with |x|). Per plane, in one
+ * sweep of rows each: the exponentials and horizontal sums ({@link expRow}, E kept), the window sums
+ * and G, Ȳ (4 output columns at a time), G and G·Ȳ added onto the input rows their windows cover
+ * (vertical, 4 columns at a time, then horizontal), and dx, dL written once per input. All in float32
+ * (the reference: float64 per window), within the accumulation error stated in
+ * test/backends/wasm-weighted.test.ts. A window whose S_o is below e^−8 or not finite takes no part in
+ * A, B and is scattered afterwards with its own maximum ({@link windowBackward}, the reference's way);
+ * a plane whose M is ±∞, whose logits hold a NaN or whose inputs a ±∞/NaN is done window by window
+ * that way (so non-finite values propagate exactly as in the reference).
+ * The last axis: (cReg, cOff, cS2, cK2) = (1, offset, stride, taps) when every window is
+ * [cOff + cS2·oc, … + cK2) clipped to the row with stride 1 or 2 (the gathered transpose of
+ * {@link horizontalTranspose}), else cReg = 0 (cK2 still bounds the padding: pass the largest window).
+ * Scratch `ex` (floats): inPlane + 2·(W + 8) + 2·(W + 24) + 2·(nC + 2·cK2 + 24) + 2·(rows·nC + 4)
+ * + 2·(outPlane + 4) + outPlane + taps.
  */
 export function softmaxBackward(
   x: usize, L: usize, dy: usize, dx: usize, dL: usize, hasDL: i32, ex: usize,
   planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
-  cLo: i32, cHi: i32, cStride: i32, cK: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, cReg: i32, cOff: i32, cS2: i32, cK2: i32,
 ): void {
   const HW = H * W;
+  const R = W > 0 ? inPlane / W : 0;
+  const RC = R * nC;
   const E = ex;
-  const win = ex + ((<usize>inPlane) << 2);
+  const rE = E + ((<usize>inPlane) << 2);
+  const rX = rE + ((<usize>(W + 8)) << 2);
+  const rA = rX + ((<usize>(W + 8)) << 2);
+  const rB = rA + ((<usize>(W + PADA + 16)) << 2);
+  const gp = rB + ((<usize>(W + PADA + 16)) << 2);
+  const yp = gp + ((<usize>(nC + 2 * cK2 + 24)) << 2);
+  const HE = yp + ((<usize>(nC + 2 * cK2 + 24)) << 2);
+  const HX = HE + ((<usize>(RC + 4)) << 2);
+  const G = HX + ((<usize>(RC + 4)) << 2);
+  const Y = G + ((<usize>(outPlane + 4)) << 2);
+  const fb = Y + ((<usize>(outPlane + 4)) << 2);
+  const win = fb + ((<usize>outPlane) << 2);
+  const alias = dL == dx && hasDL != 0;
   for (let p = 0; p < planes; p++) {
     const off = (<usize>p * <usize>inPlane) << 2;
     const xp = x + off;
     const lp = L + off;
     const dxp = dx + off;
     const dlp = dL + off;
+    const dyp = dy + ((<usize>p * <usize>outPlane) << 2);
     const M = planeMax(lp, inPlane);
-    const planeOk = M > -Infinity && M < Infinity;
-    if (planeOk) {
-      let i = 0;
-      if (ASC_FEATURE_SIMD) {
-        const m4 = f32x4.splat(M);
-        for (; i + 4 <= inPlane; i += 4) {
-          const q = (<usize>i) << 2;
-          v128.store(E + q, exp4(f32x4.sub(v128.load(lp + q), m4)));
+    const fast = M > -Infinity && M < Infinity && planeIrregular(xp, lp, inPlane) == 0;
+    if (!fast) {
+      let o = 0;
+      for (let oa = 0; oa < nA; oa++) {
+        for (let ob = 0; ob < nB; ob++) {
+          for (let oc = 0; oc < nC; oc++) {
+            windowBackward(xp, lp, dxp, dlp, hasDL, win, <f64>ldf(dyp, o), HW, W, ldi(aS, oa), ldi(aE, oa), ldi(bS, ob), ldi(bE, ob), ldi(cS, oc), ldi(cE, oc));
+            o++;
+          }
         }
       }
-      for (; i < inPlane; i++) stf(E, i, expf32(ldf(lp, i) - M));
+      continue;
     }
-    let o = p * outPlane;
+    const c = ldf(xp, 0);
+    for (let r = 0; r < R; r++) {
+      const q = (<usize>(r * W)) << 2;
+      const h = (<usize>(r * nC)) << 2;
+      expRow(xp + q, lp + q, W, M, c, rE, rX, E + q, 1, HE + h, HX + h, cS, cE, nC, cLo, cHi, cStride, cK);
+    }
+    // window sums (rows in order), G = dy/S and Ȳ·G; windows with too small a sum go to the list
+    let nfb = 0;
+    let o = 0;
     for (let oa = 0; oa < nA; oa++) {
       const a0 = ldi(aS, oa);
       const a1 = ldi(aE, oa);
@@ -354,61 +371,269 @@ export function softmaxBackward(
         const b1 = ldi(bE, ob);
         let oc = 0;
         if (ASC_FEATURE_SIMD) {
-          if (planeOk && a1 > a0 && b1 > b0) {
-            // 4 interior windows' sums at once (float64 lanes, each lane the scalar path's order: rows, then
-            // taps), then each window's scatter in column order as the scalar path does
-            for (; oc < nC; oc++) {
-              if (oc < cLo || oc + 4 > cHi) {
-                if (oc >= cLo) break;
-                const c0 = ldi(cS, oc);
-                const c1 = ldi(cE, oc);
-                oneWindow(xp, lp, dxp, dlp, hasDL, E, win, <f64>ldf(dy, o + oc), HW, W, a0, a1, b0, b1, c0, c1);
-                continue;
+          for (; oc + 4 <= nC; oc += 4) {
+            let s = f32x4.splat(0);
+            let sx = f32x4.splat(0);
+            for (let ia = a0; ia < a1; ia++) {
+              for (let ib = b0; ib < b1; ib++) {
+                const q = (<usize>((ia * H + ib) * nC + oc)) << 2;
+                s = f32x4.add(s, v128.load(HE + q));
+                sx = f32x4.add(sx, v128.load(HX + q));
               }
-              const c0 = ldi(cS, oc);
-              let s01 = f64x2.splat(0);
-              let s23 = f64x2.splat(0);
-              let x01 = f64x2.splat(0);
-              let x23 = f64x2.splat(0);
-              for (let ia = a0; ia < a1; ia++) {
-                for (let ib = b0; ib < b1; ib++) {
-                  const row = ia * HW + ib * W + c0;
-                  for (let k = 0; k < cK; k++) {
-                    const e = load4(E, row + k, cStride);
-                    const xv = load4(xp, row + k, cStride);
-                    const elo = f64x2.promote_low_f32x4(e);
-                    const ehi = f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1));
-                    s01 = f64x2.add(s01, elo);
-                    s23 = f64x2.add(s23, ehi);
-                    x01 = f64x2.add(x01, f64x2.mul(elo, f64x2.promote_low_f32x4(xv)));
-                    x23 = f64x2.add(x23, f64x2.mul(ehi, f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1))));
-                  }
-                }
-              }
+            }
+            const ok = f32x4.ge(s, f32x4.splat(SUM_MIN));
+            const g = v128.and(f32x4.div(v128.load(dyp + ((<usize>(o + oc)) << 2)), s), ok);
+            v128.store(G + ((<usize>(o + oc)) << 2), g);
+            v128.store(Y + ((<usize>(o + oc)) << 2), v128.and(f32x4.mul(g, f32x4.div(sx, s)), ok));
+            if (!i32x4.all_true(ok)) {
               for (let l = 0; l < 4; l++) {
-                const sl = l == 0 ? f64x2.extract_lane(s01, 0) : l == 1 ? f64x2.extract_lane(s01, 1) : l == 2 ? f64x2.extract_lane(s23, 0) : f64x2.extract_lane(s23, 1);
-                const xl = l == 0 ? f64x2.extract_lane(x01, 0) : l == 1 ? f64x2.extract_lane(x01, 1) : l == 2 ? f64x2.extract_lane(x23, 0) : f64x2.extract_lane(x23, 1);
-                const cl0 = ldi(cS, oc + l);
-                const cl1 = ldi(cE, oc + l);
-                const gl = <f64>ldf(dy, o + oc + l);
-                if (!scatterWindow(xp, dxp, dlp, E, hasDL, gl, sl, xl, HW, W, a0, a1, b0, b1, cl0, cl1)) {
-                  windowBackward(xp, lp, dxp, dlp, hasDL, win, gl, HW, W, a0, a1, b0, b1, cl0, cl1);
-                }
+                const good = l == 0 ? i32x4.extract_lane(ok, 0) : l == 1 ? i32x4.extract_lane(ok, 1) : l == 2 ? i32x4.extract_lane(ok, 2) : i32x4.extract_lane(ok, 3);
+                if (good == 0) sti(fb, nfb++, o + oc + l);
               }
-              oc += 3;
             }
           }
         }
-        o += oc;
         for (; oc < nC; oc++) {
-          const c0 = ldi(cS, oc);
-          const c1 = ldi(cE, oc);
-          const g = <f64>ldf(dy, o);
-          o++;
-          if (planeOk) oneWindow(xp, lp, dxp, dlp, hasDL, E, win, g, HW, W, a0, a1, b0, b1, c0, c1);
-          else windowBackward(xp, lp, dxp, dlp, hasDL, win, g, HW, W, a0, a1, b0, b1, c0, c1);
+          let s: f32 = 0;
+          let sx: f32 = 0;
+          for (let ia = a0; ia < a1; ia++) {
+            for (let ib = b0; ib < b1; ib++) {
+              const q = (ia * H + ib) * nC + oc;
+              s += ldf(HE, q);
+              sx += ldf(HX, q);
+            }
+          }
+          if (s >= SUM_MIN) {
+            const g = ldf(dyp, o + oc) / s;
+            stf(G, o + oc, g);
+            stf(Y, o + oc, g * (sx / s));
+          } else {
+            stf(G, o + oc, 0);
+            stf(Y, o + oc, 0);
+            sti(fb, nfb++, o + oc);
+          }
+        }
+        o += nC;
+      }
+    }
+    // vertical transpose: every output row's G, G·Ȳ added onto the input rows its windows cover (HE, HX reused)
+    zeroF32(HE, 2 * (RC + 4));
+    o = 0;
+    for (let oa = 0; oa < nA; oa++) {
+      const a0 = ldi(aS, oa);
+      const a1 = ldi(aE, oa);
+      for (let ob = 0; ob < nB; ob++) {
+        const b0 = ldi(bS, ob);
+        const b1 = ldi(bE, ob);
+        const go = G + ((<usize>o) << 2);
+        const yo = Y + ((<usize>o) << 2);
+        for (let ia = a0; ia < a1; ia++) {
+          for (let ib = b0; ib < b1; ib++) {
+            const h = (<usize>((ia * H + ib) * nC)) << 2;
+            let oc = 0;
+            if (ASC_FEATURE_SIMD) {
+              for (; oc + 4 <= nC; oc += 4) {
+                const q = (<usize>oc) << 2;
+                v128.store(HE + h + q, f32x4.add(v128.load(HE + h + q), v128.load(go + q)));
+                v128.store(HX + h + q, f32x4.add(v128.load(HX + h + q), v128.load(yo + q)));
+              }
+            }
+            for (; oc < nC; oc++) {
+              const q = (<usize>oc) << 2;
+              store<f32>(HE + h + q, load<f32>(HE + h + q) + load<f32>(go + q));
+              store<f32>(HX + h + q, load<f32>(HX + h + q) + load<f32>(yo + q));
+            }
+          }
+        }
+        o += nC;
+      }
+    }
+    // per input row: horizontal transpose into A (rE) and B (rX), then dx, dL written once per input
+    for (let r = 0; r < R; r++) {
+      const ho = r * nC;
+      horizontalTranspose(HE + ((<usize>ho) << 2), HX + ((<usize>ho) << 2), rA, rB, gp, yp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
+      const Ar = rA + ((<usize>PADA) << 2);
+      const Br = rB + ((<usize>PADA) << 2);
+      const q0 = (<usize>(r * W)) << 2;
+      const Er = E + q0;
+      const xr = xp + q0;
+      const dxr = dxp + q0;
+      const dlr = dlp + q0;
+      let i = 0;
+      if (ASC_FEATURE_SIMD) {
+        const c4 = f32x4.splat(c);
+        for (; i + 4 <= W; i += 4) {
+          const q = (<usize>i) << 2;
+          const e = v128.load(Er + q);
+          const a = v128.load(Ar + q);
+          const ea = f32x4.mul(e, a);
+          if (hasDL == 0) {
+            v128.store(dxr + q, f32x4.add(v128.load(dxr + q), ea));
+            continue;
+          }
+          const t = f32x4.sub(f32x4.mul(f32x4.sub(v128.load(xr + q), c4), a), v128.load(Br + q));
+          const el = f32x4.mul(e, t);
+          if (alias) v128.store(dxr + q, f32x4.add(v128.load(dxr + q), f32x4.add(ea, el)));
+          else {
+            v128.store(dxr + q, f32x4.add(v128.load(dxr + q), ea));
+            v128.store(dlr + q, f32x4.add(v128.load(dlr + q), el));
+          }
         }
       }
+      for (; i < W; i++) {
+        const e = ldf(Er, i);
+        const a = ldf(Ar, i);
+        const ea = e * a;
+        if (hasDL == 0) {
+          stf(dxr, i, ldf(dxr, i) + ea);
+          continue;
+        }
+        const el = e * ((ldf(xr, i) - c) * a - ldf(Br, i));
+        if (alias) stf(dxr, i, ldf(dxr, i) + (ea + el));
+        else {
+          stf(dxr, i, ldf(dxr, i) + ea);
+          stf(dlr, i, ldf(dlr, i) + el);
+        }
+      }
+    }
+    // the windows with too small a sum: their own maximum, added afterwards
+    for (let k = 0; k < nfb; k++) {
+      const ow = ldi(fb, k);
+      const oc = ow % nC;
+      const ob = (ow / nC) % nB;
+      const oa = ow / (nC * nB);
+      windowBackward(xp, lp, dxp, dlp, hasDL, win, <f64>ldf(dyp, ow), HW, W, ldi(aS, oa), ldi(aE, oa), ldi(bS, ob), ldi(bE, ob), ldi(cS, oc), ldi(cE, oc));
+    }
+  }
+}
+
+/** Floats before index 0 of the backward's A and B row buffers (stride-2 gathers may start at −1). */
+const PADA = 8;
+
+/**
+ * The transpose of {@link rowWindowSums} for two rows at once: a[ic] = Σ_{oc: ic ∈ [cS[oc], cE[oc])} g[oc],
+ * b likewise from yv, for ic in [0, W) (a, b: row buffers with PADA floats before index 0 and slack after).
+ *
+ * Regular axes (reg ≠ 0: every window [off + s·oc, off + s·oc + k) clipped to the row, s = 1 or 2) gather
+ * instead of scattering, each input written once: with g, yv copied into zero-padded rows (gp, yp: PAD
+ * zeros on either side), a[off + s·j + d] = Σ_{q ≥ 0, d + s·q < k} g[j − q] for d < s, 4 j at a time
+ * (stride 2: the even and odd sums interleaved), q ascending in the SIMD lanes and the scalar build alike,
+ * so the builds agree bit for bit. Other axes: zeroed, then window by window.
+ */
+// @ts-ignore: decorator
+@inline function horizontalTranspose(
+  g: usize, yv: usize, a: usize, b: usize, gp: usize, yp: usize, W: i32, cS: usize, cE: usize, nC: i32,
+  reg: i32, off: i32, s: i32, k: i32,
+): void {
+  const PAD = k + 8;
+  if (reg != 0) {
+    // the padded copies: PAD zeros, the row, PAD zeros
+    zeroF32(gp, PAD);
+    zeroF32(yp, PAD);
+    const g0 = gp + ((<usize>PAD) << 2);
+    const y0 = yp + ((<usize>PAD) << 2);
+    memory.copy(g0, g, (<usize>nC) << 2);
+    memory.copy(y0, yv, (<usize>nC) << 2);
+    zeroF32(g0 + ((<usize>nC) << 2), PAD);
+    zeroF32(y0 + ((<usize>nC) << 2), PAD);
+    const a0 = a + ((<usize>PADA) << 2);
+    const b0 = b + ((<usize>PADA) << 2);
+    if (s == 1) {
+      // a[ic] = Σ_{t<k} g[ic − off − t]
+      let ic = 0;
+      if (ASC_FEATURE_SIMD) {
+        for (; ic + 4 <= W; ic += 4) {
+          const j = (<usize>(ic - off)) << 2;
+          let va = v128.load(g0 + j);
+          let vb = v128.load(y0 + j);
+          for (let t = 1; t < k; t++) {
+            const q = (<usize>(ic - off - t)) << 2;
+            va = f32x4.add(va, v128.load(g0 + q));
+            vb = f32x4.add(vb, v128.load(y0 + q));
+          }
+          v128.store(a0 + ((<usize>ic) << 2), va);
+          v128.store(b0 + ((<usize>ic) << 2), vb);
+        }
+      }
+      for (; ic < W; ic++) {
+        let va = ldf(g0, ic - off);
+        let vb = ldf(y0, ic - off);
+        for (let t = 1; t < k; t++) {
+          va += ldf(g0, ic - off - t);
+          vb += ldf(y0, ic - off - t);
+        }
+        stf(a0, ic, va);
+        stf(b0, ic, vb);
+      }
+    } else {
+      // stride 2: j from ⌊−off/2⌋ while off + 2j < W; even (d = 0) taps q < ⌈k/2⌉, odd (d = 1) q < ⌊k/2⌋
+      const jS = (-off) >> 1;
+      const jE = (W - off + 1) >> 1;
+      const ke = (k + 1) >> 1;
+      const ko = k >> 1;
+      let j = jS;
+      if (ASC_FEATURE_SIMD) {
+        for (; j + 4 <= jE; j += 4) {
+          let ev = v128.load(g0 + ((<usize>j) << 2));
+          let ey = v128.load(y0 + ((<usize>j) << 2));
+          for (let q = 1; q < ke; q++) {
+            ev = f32x4.add(ev, v128.load(g0 + ((<usize>(j - q)) << 2)));
+            ey = f32x4.add(ey, v128.load(y0 + ((<usize>(j - q)) << 2)));
+          }
+          let od = f32x4.splat(0);
+          let oy = f32x4.splat(0);
+          if (ko > 0) {
+            od = v128.load(g0 + ((<usize>j) << 2));
+            oy = v128.load(y0 + ((<usize>j) << 2));
+            for (let q = 1; q < ko; q++) {
+              od = f32x4.add(od, v128.load(g0 + ((<usize>(j - q)) << 2)));
+              oy = f32x4.add(oy, v128.load(y0 + ((<usize>(j - q)) << 2)));
+            }
+          }
+          const at = a0 + ((<usize>(off + 2 * j)) << 2);
+          const bt = b0 + ((<usize>(off + 2 * j)) << 2);
+          v128.store(at, v128.shuffle<f32>(ev, od, 0, 4, 1, 5));
+          v128.store(at, v128.shuffle<f32>(ev, od, 2, 6, 3, 7), 16);
+          v128.store(bt, v128.shuffle<f32>(ey, oy, 0, 4, 1, 5));
+          v128.store(bt, v128.shuffle<f32>(ey, oy, 2, 6, 3, 7), 16);
+        }
+      }
+      for (; j < jE; j++) {
+        let ev = ldf(g0, j);
+        let ey = ldf(y0, j);
+        for (let q = 1; q < ke; q++) {
+          ev += ldf(g0, j - q);
+          ey += ldf(y0, j - q);
+        }
+        let od: f32 = 0;
+        let oy: f32 = 0;
+        if (ko > 0) {
+          od = ldf(g0, j);
+          oy = ldf(y0, j);
+          for (let q = 1; q < ko; q++) {
+            od += ldf(g0, j - q);
+            oy += ldf(y0, j - q);
+          }
+        }
+        stf(a0, off + 2 * j, ev);
+        stf(a0, off + 2 * j + 1, od);
+        stf(b0, off + 2 * j, ey);
+        stf(b0, off + 2 * j + 1, oy);
+      }
+    }
+    return;
+  }
+  const a0 = a + ((<usize>PADA) << 2);
+  const b0 = b + ((<usize>PADA) << 2);
+  zeroF32(a0, W);
+  zeroF32(b0, W);
+  for (let oc = 0; oc < nC; oc++) {
+    const gg = ldf(g, oc);
+    const yg = ldf(yv, oc);
+    const c1 = ldi(cE, oc);
+    for (let ic = ldi(cS, oc); ic < c1; ic++) {
+      stf(a0, ic, ldf(a0, ic) + gg);
+      stf(b0, ic, ldf(b0, ic) + yg);
     }
   }
 }

@@ -16,9 +16,11 @@
  * - softmax backward, |Δ| ≤ 16·n²·u·max|dy|·(1 + 2·spread) with spread = max x − min x: each of the
  *   ≤ n windows covering a tap adds dy·w (weights off by the forward's relative error: the kernel too
  *   takes each plane's exponentials once, relative to the plane's maximum, with the same e^−8 fallback
- *   to the window's own maximum, so w's relative error is ≤ (13 + ln n)·u ≤ 16n·u) and dy·w·(x − y),
- *   where the kernel computes y and x − y in float64 from those weights, so y's error scales with the
- *   window's spread, not with |x| (large, nearly equal x keep x − y's precision: a case below).
+ *   to the window's own maximum, so w's relative error is ≤ (13 + ln n)·u ≤ 16n·u) and dy·w·(x − y).
+ *   The kernel gathers in float32: dx_i = E_i·Σ_o G_o, dL_i = E_i·((x_i − c)·Σ_o G_o − Σ_o G_o·(y_o − c))
+ *   with G_o = dy_o/S_o and c the plane's first input, so x_i − c, y_o − c and the cancellation between
+ *   the two sums carry errors of u·(the plane's spread)·n·|dy| at most, never u·|x| (large, nearly equal
+ *   x keep x − y's precision: a case below).
  * - LP forward: bit-identical for p = 1 and p = 2 (the same float32 powers summed in float64 in scan
  *   order, a correctly rounded root); other p within 4u·|y| (AssemblyScript's and the engine's pow may
  *   differ in the last float64 bit before the rounding to float32).
@@ -42,7 +44,7 @@ import { Generator } from "../../src/tensor/random.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import type { TypedArray } from "../../src/tensor/dtype.js";
 import { decodeNumbers, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
-import { expectBits, firstFarDifference, int, maxAbs, runOn, U32, values, WASM, type Input, type Run } from "../helpers/wasm.js";
+import { expectBits, firstBitDifference, firstFarDifference, int, maxAbs, runOn, U32, values, WASM, type Input, type Run } from "../helpers/wasm.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
@@ -321,5 +323,84 @@ describe("the SIMD and scalar builds give the same softmax-window outputs bit fo
       const scalar = runOn("wasm", "wasm", call, inputs, null);
       expectBits(`softPool${c.rank}d [${c.shape}] ${JSON.stringify(opts)}`, simd, scalar);
     }
+  });
+});
+
+describe("exp accuracy: the kernels' float32 exponential (assembly/util.ts expFull/expFull4, hook expArray)", () => {
+  /** The float32 ulp at |v| (v a float32 value; 2^−149 in the subnormal range). */
+  const ulpOf = (v: number): number => {
+    const a = Math.abs(v);
+    if (a < 2 ** -126) return 2 ** -149;
+    let e = Math.floor(Math.log2(a));
+    if (2 ** e > a) e--;
+    else if (2 ** (e + 1) <= a) e++;
+    return 2 ** (e - 23);
+  };
+  // the test tsconfig has no DOM/WebAssembly lib: the few constructors used, typed here
+  const WA = (globalThis as unknown as {
+    WebAssembly: {
+      Memory: new (d: { initial: number }) => { buffer: ArrayBuffer };
+      Module: new (b: Uint8Array) => object;
+      Instance: new (m: object, i: object) => { exports: Record<string, unknown> };
+    };
+  }).WebAssembly;
+  const run = (b64: string, xs: Float32Array): Float32Array => {
+    const memory = new WA.Memory({ initial: 2 + Math.ceil((8 * xs.length) / 65536) });
+    const inst = new WA.Instance(new WA.Module(new Uint8Array(Buffer.from(b64, "base64"))), { env: { memory } });
+    const expArray = inst.exports.expArray as (x: number, y: number, n: number) => void;
+    const base = 65536;
+    new Float32Array(memory.buffer, base, xs.length).set(xs);
+    expArray(base, base + 4 * xs.length, xs.length);
+    return new Float32Array(memory.buffer, base + 4 * xs.length, xs.length).slice();
+  };
+  // every 4099th float32 bit pattern of each sign (all exponents, NaN payloads, ±∞) and the edges
+  const edges = [0, -0, Infinity, -Infinity, NaN, 1, -1, 88.72283172607422, 88.72283935546875, 88.7, 89, 1e30, -87.3, -87.33654, -87.34, -100,
+    -103.27893, -103.972, -103.97208, -103.98, -104, -105, -1e30, 2 ** -149, -(2 ** -149), 1e-30, 0.34657359, -0.34657359, 0.3466, -16.9283447265625];
+  const bits = new Uint32Array(2 * Math.ceil(2 ** 32 / 4099));
+  let k = 0;
+  for (let u = 0; u < 2 ** 32; u += 4099) bits[k++] = u;
+  for (let u = 1; u < 2 ** 32; u += 4099) bits[k++] = u ^ 0x80000000;
+  const xs = new Float32Array(k + edges.length);
+  xs.set(new Float32Array(bits.buffer, 0, k));
+  xs.set(edges, k);
+  it("≤ 1 ulp of float64 Math.exp over the whole float32 range; +∞ exactly where e^x rounds to +∞, 0 below −103.97, NaN for NaN; SIMD = scalar bit for bit", async () => {
+    const { SIMD_WASM, SCALAR_WASM } = await import("../../src/backends/wasm/module.generated.js");
+    const ySimd = run(SIMD_WASM, xs);
+    const yScalar = run(SCALAR_WASM, xs);
+    expect(firstBitDifference(ySimd, yScalar)).toBeNull();
+    let worst = 0;
+    let where = 0;
+    let wrong: string | null = null;
+    for (let i = 0; i < xs.length && wrong === null; i++) {
+      const x = xs[i] as number;
+      const y = ySimd[i] as number;
+      const exact = Math.exp(x);
+      const r = Math.fround(exact);
+      if (Number.isNaN(x)) {
+        if (!Number.isNaN(y)) wrong = `e^NaN = ${y}`;
+      } else if (r === Infinity || r === 0) {
+        // e^x rounds to +∞ (x ≥ 88.7228394) or to 0 (e^x ≤ 2^−150): exactly that, or within an ulp of 0
+        if (r === Infinity ? y !== Infinity : !(y === 0 || y === 2 ** -149)) wrong = `e^${x} = ${y}, float32(e^x) = ${r}`;
+      } else if (!Number.isFinite(y)) wrong = `e^${x} = ${y}, float32(e^x) = ${r}`;
+      else {
+        const e = Math.abs(y - exact) / ulpOf(r);
+        if (e > worst) {
+          worst = e;
+          where = x;
+        }
+      }
+    }
+    expect(wrong).toBeNull();
+    expect(worst, `worst at x = ${where}`).toBeLessThanOrEqual(1);
+    // the edges: overflow boundary, subnormal results, tiny arguments
+    const at = (x: number): number => ySimd[k + edges.indexOf(x)] as number;
+    expect(at(88.72283172607422)).toBeLessThan(Infinity);
+    expect(at(88.72283935546875)).toBe(Infinity);
+    expect(at(-Infinity)).toBe(0);
+    expect(at(0)).toBe(1);
+    expect(at(-0)).toBe(1);
+    expect(at(-100)).toBeGreaterThan(0);
+    expect(at(-100)).toBeLessThan(2 ** -126);
+    expect(at(-105)).toBe(0);
   });
 });

@@ -46,9 +46,53 @@ function maxTaps(axes: Axes3): number {
   return n;
 }
 
-/** Floats of softmaxBackward's scratch: a plane's exponentials and one window's. */
-function sizesScratch(axes: Axes3, taps: number): number {
-  return axes[0].inSize * axes[1].inSize * axes[2].inSize + taps;
+/** Input rows of a plane (depth × height). */
+function rows(axes: Axes3): number {
+  return axes[0].inSize * axes[1].inSize;
+}
+
+/** Floats of softmaxForward's scratch: two row buffers (8 floats of slack each) and the rows' horizontal sums. */
+function forwardScratch(axes: Axes3): number {
+  const W = axes[2].inSize;
+  return 2 * (W + 8) + 2 * (rows(axes) * axes[2].outSize + 4);
+}
+
+/**
+ * Floats of softmaxBackward's scratch (assembly/weighted.ts): a plane's exponentials, six row buffers,
+ * the rows' horizontal sums, G and G·Ȳ per output, the list of own-maximum windows, one window's taps.
+ */
+function backwardScratch(axes: Axes3, taps: number, kMax: number): number {
+  const W = axes[2].inSize;
+  const nC = axes[2].outSize;
+  const inPlane = rows(axes) * W;
+  const outPlane = axes[0].outSize * axes[1].outSize * nC;
+  return inPlane + 2 * (W + 8) + 2 * (W + 24) + 2 * (nC + 2 * kMax + 24) + 2 * (rows(axes) * nC + 4) + 2 * (outPlane + 4) + outPlane + taps;
+}
+
+/**
+ * The last axis as softmaxBackward's gathered transpose needs it: [1, off, s, k] when every window oc
+ * is [off + s·oc, off + s·oc + k) clipped to [0, W) with s ∈ {1, 2} and off ≤ 0 (no dilation), else
+ * [0, 0, 1, k]; k is the longest window either way.
+ */
+export function regularLastAxis(axes: Axes3): [number, number, number, number] {
+  const C = axes[2];
+  const n = C.outSize;
+  const W = C.inSize;
+  let k = 1;
+  for (let o = 0; o < n; o++) k = Math.max(k, (C.end[o] as number) - (C.start[o] as number));
+  if (C.step !== 1 || n === 0) return [0, 0, 1, k];
+  for (const s of [2, 1]) {
+    // the last window's start is unclipped unless it is 0 (then any earlier start is 0 too)
+    const off = (C.start[n - 1] as number) - s * (n - 1);
+    if (off > 0) continue;
+    let ok = true;
+    for (let o = 0; o < n && ok; o++) {
+      const a = off + s * o;
+      ok = C.start[o] === Math.max(0, a) && C.end[o] === Math.min(W, a + k);
+    }
+    if (ok) return [1, off, s, k];
+  }
+  return [0, 0, 1, k];
 }
 
 const NAMES = ["softmaxWindows.forward", "softmaxWindows.backward", "lpPool.forward", "lpPool.finishBackward", "lpPool.powBackward"] as const;
@@ -62,8 +106,8 @@ export function registerWeighted(b: WasmBackend): void {
     args.add(x, false);
     args.add(L, false);
     args.add(y, true);
-    // E and E·x of one plane, and their horizontal sums per input row and output column
-    const ex = 2 * sz[3] + 2 * (sz[3] / Math.max(sz[2], 1)) * axes[2].outSize;
+    // one row's E and E·x, and the horizontal sums per input row and output column
+    const ex = forwardScratch(axes);
     args.add(new Float32Array(ex), false);
     args.add(axesArray(axes), false);
     args.resolve();
@@ -88,8 +132,9 @@ export function registerWeighted(b: WasmBackend): void {
       // dL may be dx itself (SoftPool's exact gradient): then it must be the same memory, not a second copy
       const sep = dL !== null && dL !== dx;
       if (sep) args.add(dL, true);
-      // one plane's exponentials, then one window's (the own-maximum path)
-      const taps = sizesScratch(axes, maxTaps(axes));
+      // one plane's exponentials, row buffers, sums, G and G·Ȳ, then one window's taps (the own-maximum path)
+      const reg = regularLastAxis(axes);
+      const taps = backwardScratch(axes, maxTaps(axes), reg[3]);
       args.add(new Float32Array(taps), false);
       args.add(axesArray(axes), false);
       args.resolve();
@@ -98,7 +143,7 @@ export function registerWeighted(b: WasmBackend): void {
       const pdl = sep ? (p[4] as number) : pdx;
       const [pex, pa] = p.slice(sep ? 5 : 4) as [number, number];
       const [, , , inPlane, outPlane] = sz;
-      splitCall(b, "softmaxBackward", [px, pl, pdy, pdx, pdl, dL === null ? 0 : 1, pex, ...sz, ...axisPointers(axes, pa), ...interior(axes)], {
+      splitCall(b, "softmaxBackward", [px, pl, pdy, pdx, pdl, dL === null ? 0 : 1, pex, ...sz, ...axisPointers(axes, pa), ...interior(axes), ...reg], {
         count: 7, step: [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane], [3, 4 * inPlane], [4, 4 * inPlane]], scratch: [[6, 4 * taps]],
         bytes: 4 * (4 * inPlane + outPlane),
       });
