@@ -1,4 +1,4 @@
-// Max pooling forward with row reuse (AssemblyScript, float32): values only (`maxValuesForward`,
+// Max pooling forward, SIMD (AssemblyScript, float32): values only (`maxValuesForward`,
 // plain forward calls) and values with flat in-plane indices (`maxRowsForward`). Exported through
 // assembly/pool.ts.
 //
@@ -9,13 +9,23 @@
 //
 // Separable, horizontal first. Without NaN, the scan's winner over a window is its first maximum in
 // scan order, and any reduction tree that keeps the earlier operand on ties gives it: `f32x4.pmax(a,
-// b)` is `a < b ? b : a` (one vmaxps), keeping `a` unless b is strictly greater. So each input row's
-// maxima over the k taps of every interior output column are computed once (with the index of the
-// winning tap) into a small ring of rows, and each output row combines its window's rows in scan
-// order, earlier rows on the left. Overlapping windows (3×3 stride 2: every other input row belongs to
-// two output rows) then reduce each input row once instead of once per output row. The vertical-first
-// order would be cheaper still but is not exact: with −0 in an earlier row and +0 in a later row's
-// earlier column, the scan keeps −0 and the column-first order +0.
+// b)` is `a < b ? b : a` (one vmaxps), keeping `a` unless b is strictly greater. So each window row's
+// maxima over its k taps are computed for 4 neighbouring outputs (with the index of the winning tap)
+// and the rows are merged in scan order, earlier rows on the left. The vertical-first order is not
+// exact: with −0 in an earlier row and +0 in a later row's earlier column, the scan keeps −0 and the
+// column-first order +0 (a variant that re-ran blocks with a zero maximum row-first measured no
+// faster for 3×3 stride 2, so it is not kept).
+//
+// Two ways to merge the rows of an output row's windows:
+// - fused ({@link fusedRow}): windows with 1–3 rows, stride 1–2 and width 2–3 (every common
+//   geometry): each row reduced in registers and merged at once. Values only, this skips the index
+//   arithmetic and the int32 stores entirely.
+// - ring ({@link rowMaxima}, {@link combine}): everything else with an interior run (3-d windows,
+//   wider or more strided windows): each input row's maxima for every interior output column go to a
+//   small ring of rows, so a row shared by overlapping windows is reduced once per plane, and each
+//   output row combines its rows from there. For 3×3 stride 2 this reduces a third fewer rows than
+//   the fused path but measured slower (values: 3.2 ms against 2.3 ms for [8,64,112,112]): the
+//   store and reload of the ring rows cost more than the row work they save.
 //
 // NaN: pmax and `>` ignore a NaN operand in the second place, so each row's loaded vectors are added
 // into an accumulator (NaN + anything is NaN; ∞ − ∞ gives a false alarm, which only costs the exact

@@ -1,7 +1,8 @@
 /**
- * Max pooling forward with row reuse (AssemblyScript: assembly/maxfast.ts), float32: the values-only
- * kernel of plain forward calls (`maxWindows.forwardValues`) and the same kernel with indices for
- * `maxWindows.forward`'s narrow windows. Bit-identical to the TypeScript reference
+ * Max pooling forward (AssemblyScript: assembly/maxfast.ts), float32: the values-only kernel of plain
+ * forward calls (`maxWindows.forwardValues`) and the same kernel with indices for
+ * `maxWindows.forward`'s narrow windows — rows reduced in registers for the common geometries, a
+ * ring of row maxima for the rest. Bit-identical to the TypeScript reference
  * (test/backends/wasm-maxfast.test.ts). Wide windows (adaptive and global pooling) keep
  * assembly/adaptive.ts's column kernel; values-only calls on them run it with a throwaway index block.
  */
