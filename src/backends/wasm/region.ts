@@ -5,10 +5,12 @@
  *   in src/geometry/roi.ts): separable — the sample rows are blended into one row over the RoI's
  *   column span (SIMD), then each bin reads two columns of it per sample column; float32 arithmetic,
  *   within the bounds stated in test/backends/wasm-region.test.ts of the float64-accumulating reference.
- * - RoIPool forward/backward (`roiPool.forward/backward`): per row of bins a column-wise SIMD scan, then
- *   each bin combines its columns; values, indices and gradients bit-identical to the reference.
+ * - RoIPool forward/backward (`roiPool.forward/backward`): per row of bins a column-wise scan, then each
+ *   bin combines its columns (SIMD build: four channels at once, one per lane); values, indices and
+ *   gradients bit-identical to the reference.
  * - Fractional max pooling's forward (`fractionalMaxPool.forward`, reference fractionalMaxForward in
- *   src/kernels/window.ts): each plane's own window starts, the same column-wise scheme; bit-identical.
+ *   src/kernels/window.ts): each plane's own window starts, a column-wise SIMD scan, then the columns
+ *   combined by doubling; bit-identical.
  * Threads: RoI kernels split by channels (a channel's planes belong to one part: no two threads add
  * into the same dx element, and each element receives its additions in the reference's order);
  * fractional max pooling by planes.
