@@ -14,7 +14,9 @@
 // plane, scan order is flat-index order: with a NaN the result is the NaN with the largest index,
 // otherwise the maximum with the smallest index (ties, −0/+0 and all-(−∞) windows included).
 // avg: the window sum in float64 (rows summed first, then the segment; a different order from the
-// reference's scan, so equal to it within float64 rounding before the one rounding to float32).
+// reference's scan, so equal to it within float64 rounding before the one rounding to float32) —
+// except one window over a whole plane of at most 1024 elements (global pooling): float32 plane sums,
+// 4 planes at a time, within float32 accumulation error.
 import { ldd, ldf, ldi, stf, sti } from "./util";
 
 /** The lane-wise scan state of 4 interleaved sequences merged into the sequential scan's (best, index). */
@@ -223,15 +225,77 @@ export function wideMaxForward(
   return s;
 }
 
+/** Planes up to this many elements take {@link planeMeans} (float32 sums). */
+const PLANE_MEAN_MAX: i32 = 1024;
+
+/**
+ * y[p] = (Σ of plane p's n contiguous floats) / d, for global pooling and adaptive pooling to one
+ * bin: float32 sums, 4 planes at a time in the SIMD build (one accumulator each, independent
+ * chains), the 4 accumulators then reduced lane-wise with shuffles into one vector of 4 sums.
+ */
+// @ts-ignore: decorator
+@inline function planeMeans(x: usize, y: usize, planes: i32, n: i32, d: f32): void {
+  let p = 0;
+  if (ASC_FEATURE_SIMD) {
+    const n4 = n & ~3;
+    const dv = f32x4.splat(d);
+    const step = (<usize>n) << 2;
+    for (; p + 4 <= planes; p += 4) {
+      const x0 = x + ((<usize>p * <usize>n) << 2);
+      const x1 = x0 + step;
+      const x2 = x1 + step;
+      const x3 = x2 + step;
+      let s0 = f32x4.splat(0);
+      let s1 = f32x4.splat(0);
+      let s2 = f32x4.splat(0);
+      let s3 = f32x4.splat(0);
+      for (let c = 0; c < n4; c += 4) {
+        const q = (<usize>c) << 2;
+        s0 = f32x4.add(s0, v128.load(x0 + q));
+        s1 = f32x4.add(s1, v128.load(x1 + q));
+        s2 = f32x4.add(s2, v128.load(x2 + q));
+        s3 = f32x4.add(s3, v128.load(x3 + q));
+      }
+      // [s0, s1, s2, s3] lane sums: pair lanes (0+2, 1+3) across two accumulators, then once more
+      const t0 = f32x4.add(v128.shuffle<f32>(s0, s1, 0, 4, 1, 5), v128.shuffle<f32>(s0, s1, 2, 6, 3, 7));
+      const t1 = f32x4.add(v128.shuffle<f32>(s2, s3, 0, 4, 1, 5), v128.shuffle<f32>(s2, s3, 2, 6, 3, 7));
+      let r = f32x4.add(v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+      for (let c = n4; c < n; c++) {
+        let v = f32x4.splat(ldf(x0, c));
+        v = f32x4.replace_lane(v, 1, ldf(x1, c));
+        v = f32x4.replace_lane(v, 2, ldf(x2, c));
+        v = f32x4.replace_lane(v, 3, ldf(x3, c));
+        r = f32x4.add(r, v);
+      }
+      v128.store(y + ((<usize>p) << 2), f32x4.div(f32x4.add(r, f32x4.splat(0)), dv));
+    }
+  }
+  for (; p < planes; p++) {
+    const xp = x + ((<usize>p * <usize>n) << 2);
+    let s: f32 = 0;
+    for (let c = 0; c < n; c++) s += ldf(xp, c);
+    stf(y, p, s / d);
+  }
+}
+
 /**
  * y = window sum / divisor[k] (float64 sums, one rounding to float32); an empty window gives 0.
- * `buf`: scratch of W float64 (column sums over the window's rows).
+ * `buf`: scratch of W float64 (column sums over the window's rows). One window over whole planes of
+ * at most {@link PLANE_MEAN_MAX} elements (global pooling, adaptive pooling to one bin) takes
+ * {@link planeMeans} instead: float32 sums, within float32 accumulation error of the reference.
  */
 export function wideAvgForward(
   x: usize, y: usize, div: usize, buf: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
 ): void {
   const HW = H * W;
+  if (
+    outPlane == 1 && inPlane <= PLANE_MEAN_MAX && inPlane > 0 &&
+    ldi(aS, 0) == 0 && ldi(bS, 0) == 0 && ldi(cS, 0) == 0 && ldi(bE, 0) == H && ldi(cE, 0) == W && ldi(aE, 0) * HW == inPlane
+  ) {
+    planeMeans(x, y, planes, inPlane, <f32>ldd(div, 0));
+    return;
+  }
   for (let p = 0; p < planes; p++) {
     const xp = x + ((<usize>p * <usize>inPlane) << 2);
     let o = p * outPlane;
