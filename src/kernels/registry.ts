@@ -41,6 +41,18 @@ export interface LinalgKernels {
   ) => void;
   /** C = α·A·Aᵀ + β·C (or α·Aᵀ·A + β·C when `trans`), exactly symmetric (see `syrk`). */
   "linalg.syrk": (trans: boolean, n: number, k: number, alpha: number, a: FloatArray, aOff: number, lda: number, beta: number, c: FloatArray, cOff: number, ldc: number) => void;
+  // The symmetric eigensolver's divide-and-conquer path (src/linalg/eigen.ts), float64 only.
+  /** A zero-filled float64 scratch array of `length` (a backend's: its kernels then read it in place); give it back with `linalg.releaseWorkspace`. */
+  "linalg.workspace": (length: number) => Float64Array;
+  /** Return an array from `linalg.workspace` (no use of it afterwards). */
+  "linalg.releaseWorkspace": (ws: Float64Array) => void;
+  /** One panel of the blocked Householder tridiagonalisation, without its trailing update (see `trdPanelReference`). */
+  "linalg.trdPanel": (
+    m: Float64Array, n: number, k0: number, nb: number, d: Float64Array, e: Float64Array, beta: Float64Array,
+    vw: Float64Array, wv: Float64Array, v: Float64Array, p: Float64Array, y: Float64Array,
+  ) => void;
+  /** The unblocked Householder tridiagonalisation of rows k0 … n−1 (see `trdUnblockedReference`); `work` ≥ 5n. */
+  "linalg.trdUnblocked": (m: Float64Array, n: number, k0: number, d: Float64Array, e: Float64Array, beta: Float64Array, work: Float64Array) => void;
 }
 
 /**

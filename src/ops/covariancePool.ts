@@ -289,9 +289,9 @@ export const covariancePool = defineOp(OP, {
     const per = full ? d * d : (d * (d + 1)) / 2;
     const y = allocArray(dtype, n * per);
     const states: ImageState[] = [];
-    const xd = x.data;
     for (let b = 0; b < n; b++) {
-      const xc = centredRows(xd, b * d * m, d, m);
+      // x.data read per image: the eigensolver's workspace may grow WebAssembly memory (detaching older views)
+      const xc = centredRows(x.data, b * d * m, d, m);
       const c = gram(xc, d, m, 1 / m);
       if (eps > 0 && (norm === "none" || norm === "newton-schulz")) for (let i = 0; i < d; i++) c[i * d + i] = (c[i * d + i] as number) + eps;
       const st: ImageState = { xc, c };

@@ -24,6 +24,7 @@ import { registerAdaptive } from "./adaptive.js";
 import { registerRegion, unregisterRegion } from "./region.js";
 import { registerScatter, unregisterScatter } from "./scatter.js";
 import { registerGemm, unregisterGemm } from "./gemm.js";
+import { registerLinalg, unregisterLinalg } from "./linalg.js";
 import { applyThreads, sharedInstance, splitCall, type ThreadPool } from "./threads.js";
 
 /** Decode base64 without `atob`/`Buffer` (both engines have one, but neither is in the ES library). */
@@ -134,6 +135,7 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
   registerRegion(b);
   registerScatter(b);
   registerGemm(b);
+  registerLinalg(b);
   return b.heap;
 }
 
@@ -147,6 +149,7 @@ export function removeWasmKernels(): void {
   unregisterRegion();
   unregisterScatter();
   unregisterGemm();
+  unregisterLinalg();
 }
 
 /** @internal The active wasm backend (null under "js"); tests and the benchmark read its heap. */
