@@ -296,3 +296,158 @@ export function trdPanel(m: usize, n: i32, k0: i32, nb: i32, d: usize, e: usize,
     memory.copy(addr(wv, o + nb), addr(vw, o), (<usize>nb) << 3);
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The secular equation of the divide-and-conquer merges (src/linalg/secular.ts is the reference:
+// secularRoots, then secularVectors). Scalar float64, the reference's operations in its order, so
+// the results are the reference's bit for bit (the SIMD and scalar builds alike).
+
+// @ts-ignore: decorator
+@inline function ldi32(p: usize, i: i32): i32 {
+  return load<i32>(p + ((<usize>i) << 2));
+}
+// @ts-ignore: decorator
+@inline function sti32(p: usize, i: i32, v: i32): void {
+  store<i32>(p + ((<usize>i) << 2), v);
+}
+
+const SEC_EPS: f64 = 1.1102230246251565e-16; // 2⁻⁵³
+const SEC_MAX_ITERATIONS = 200;
+
+function secularRoots(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau: usize, del: usize): void {
+  if (k == 1) {
+    sti32(origin, 0, 0);
+    std(tau, 0, rho * ldd(z, 0) * ldd(z, 0));
+    return;
+  }
+  let zz: f64 = 0;
+  for (let j = 0; j < k; j++) zz += ldd(z, j) * ldd(z, j);
+  for (let i = 0; i < k; i++) {
+    const last = i == k - 1;
+    let o: i32;
+    let lo: f64;
+    let hi: f64;
+    let t: f64;
+    if (!last) {
+      const di = ldd(d, i);
+      const gap = ldd(d, i + 1) - di;
+      const mid = gap / 2;
+      let f: f64 = 1;
+      for (let j = 0; j < k; j++) {
+        const zj = ldd(z, j);
+        f += (rho * zj * zj) / (ldd(d, j) - di - mid);
+      }
+      if (f >= 0) {
+        o = i;
+        lo = 0;
+        hi = mid;
+        t = mid / 2;
+      } else {
+        o = i + 1;
+        lo = -gap;
+        hi = 0;
+        t = -mid / 2;
+      }
+    } else {
+      o = k - 1;
+      lo = 0;
+      hi = rho * zz;
+      t = hi / 2;
+    }
+    const dO = ldd(d, o);
+    for (let j = 0; j < k; j++) std(del, j, ldd(d, j) - dO);
+    const p = last ? k - 2 : i;
+    const q = p + 1;
+    const delP = ldd(del, p);
+    const delQ = ldd(del, q);
+    for (let it = 0; it < SEC_MAX_ITERATIONS; it++) {
+      let psi: f64 = 0;
+      let dpsi: f64 = 0;
+      let phi: f64 = 0;
+      let dphi: f64 = 0;
+      let sabs: f64 = 0;
+      let hitPole = false;
+      for (let j = 0; j < k; j++) {
+        const den = ldd(del, j) - t;
+        if (den == 0) {
+          hitPole = true;
+          break;
+        }
+        const zj = ldd(z, j);
+        const r = 1 / den;
+        const term = rho * zj * zj * r;
+        sabs += abs(term) * (1 + abs(t * r));
+        if (j <= p) {
+          psi += term;
+          dpsi += term * r;
+        } else {
+          phi += term;
+          dphi += term * r;
+        }
+      }
+      if (hitPole) {
+        t = 0.5 * (lo + hi);
+        continue;
+      }
+      const f = 1 + psi + phi;
+      if (f == 0) break;
+      if (f < 0) lo = t;
+      else hi = t;
+      if (abs(f) <= 8 * SEC_EPS * (1 + sabs)) break;
+      if (hi - lo <= 4 * SEC_EPS * max(abs(lo), abs(hi))) break;
+      const bigP = delP - t;
+      const bigQ = delQ - t;
+      const a = 1 + psi - dpsi * bigP + phi - dphi * bigQ;
+      const b = a * (bigP + bigQ) + dpsi * bigP * bigP + dphi * bigQ * bigQ;
+      const c = bigP * bigQ * f;
+      let next: f64 = NaN;
+      const disc = b * b - 4 * a * c;
+      if (disc >= 0) {
+        const sq = Math.sqrt(disc);
+        const bs = b >= 0 ? b + sq : b - sq;
+        const e1 = bs != 0 ? (2 * c) / bs : NaN;
+        const e2 = a != 0 ? bs / (2 * a) : NaN;
+        if (t + e1 > lo && t + e1 < hi) next = t + e1;
+        else if (t + e2 > lo && t + e2 < hi) next = t + e2;
+      } else if (b != 0 && t + c / b > lo && t + c / b < hi) next = t + c / b;
+      if (!(next > lo && next < hi) || next == t || (it & 7) == 7) next = 0.5 * (lo + hi);
+      if (next == t) break;
+      t = next;
+    }
+    sti32(origin, i, o);
+    std(tau, i, t);
+  }
+}
+
+function secularVectors(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau: usize, u: usize, zhat: usize, pos: usize): void {
+  for (let i = 0; i < k; i++) {
+    const di = ldd(d, i);
+    let prod = (ldd(d, ldi32(origin, k - 1)) - di + ldd(tau, k - 1)) / rho;
+    for (let j = 0; j < i; j++) prod *= (ldd(d, ldi32(origin, j)) - di + ldd(tau, j)) / (ldd(d, j) - di);
+    for (let j = i; j < k - 1; j++) prod *= (ldd(d, ldi32(origin, j)) - di + ldd(tau, j)) / (ldd(d, j + 1) - di);
+    const mag = Math.sqrt(abs(prod));
+    std(zhat, i, ldd(z, i) >= 0 ? mag : -mag);
+  }
+  for (let j = 0; j < k; j++) {
+    const dO = ldd(d, ldi32(origin, j));
+    const tj = ldd(tau, j);
+    const row = j * k;
+    let ss: f64 = 0;
+    for (let r = 0; r < k; r++) {
+      const v = ldd(zhat, r) / (ldd(d, r) - dO - tj);
+      std(u, row + ldi32(pos, r), v);
+      ss += v * v;
+    }
+    const inv = 1 / Math.sqrt(ss);
+    for (let r = 0; r < k; r++) std(u, row + r, ldd(u, row + r) * inv);
+  }
+}
+
+/**
+ * The roots and eigenvectors of D + ρ z zᵀ (secular.ts's secularRoots then secularVectors): d, z, tau,
+ * del, u, zhat float64, origin and pos int32.
+ */
+export function secularSolve(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau: usize, del: usize, u: usize, zhat: usize, pos: usize): void {
+  secularRoots(k, d, z, rho, origin, tau, del);
+  secularVectors(k, d, z, rho, origin, tau, u, zhat, pos);
+}

@@ -543,4 +543,4 @@ export { wideMaxForward, wideAvgForward } from "./adaptive";
 export { roiAlignForward, roiAlignBackward } from "./region";
 export { unpoolForward, unpoolBackward, roiPoolForward, roiPoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";
 export { gemmPackA, gemmPackB, gemmMacro, gemmRows } from "./gemm";
-export { trdPanel, trdUnblocked } from "./linalg";
+export { trdPanel, trdUnblocked, secularSolve } from "./linalg";

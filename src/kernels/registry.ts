@@ -53,6 +53,11 @@ export interface LinalgKernels {
   ) => void;
   /** The unblocked Householder tridiagonalisation of rows k0 … n−1 (see `trdUnblockedReference`); `work` ≥ 5n. */
   "linalg.trdUnblocked": (m: Float64Array, n: number, k0: number, d: Float64Array, e: Float64Array, beta: Float64Array, work: Float64Array) => void;
+  /** The roots and eigenvectors of D + ρ z zᵀ in a divide-and-conquer merge (see `secularSolveReference`). */
+  "linalg.secular": (
+    k: number, d: Float64Array, z: Float64Array, rho: number, origin: Int32Array, tau: Float64Array, del: Float64Array,
+    u: Float64Array, zhat: Float64Array, pos: Int32Array,
+  ) => void;
 }
 
 /**

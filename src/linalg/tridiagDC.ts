@@ -26,7 +26,8 @@
  */
 import { allocArray } from "../tensor/alloc.js";
 import { gemm } from "./gemm.js";
-import { secularRoots, secularVectors } from "./secular.js";
+import { kernel } from "../kernels/registry.js";
+import { secularSolveReference } from "./secular.js";
 import { implicitQL } from "./tridiagQL.js";
 
 const EPS = 2 ** -53;
@@ -77,7 +78,7 @@ interface Work {
 
 /** Float64 scratch {@link tridiagonalEigDC} uses for an n × n problem when given it (its merges' work arrays). */
 export function dcScratch(n: number): number {
-  return 7 * n + (n <= DC_LEAF ? 0 : 3 * n * n);
+  return 8 * n + (n <= DC_LEAF ? 0 : 3 * n * n);
 }
 
 /**
@@ -94,6 +95,8 @@ export function tridiagonalEigDC(d: Float64Array, e: Float64Array, n: number, z:
   let o = 0;
   const take = (len: number): Float64Array => ws.subarray(o, (o += len));
   const big = n <= DC_LEAF ? 0 : n * n;
+  // n float64 holding the int32 origin and pos (in linear memory with the rest, for `linalg.secular`)
+  const ints = take(n);
   const w: Work = {
     nTotal: n,
     dd: take(n),
@@ -103,8 +106,8 @@ export function tridiagonalEigDC(d: Float64Array, e: Float64Array, n: number, z:
     tau: take(n),
     del: take(n),
     zhat: take(n),
-    origin: new Int32Array(n),
-    pos: new Int32Array(n),
+    origin: new Int32Array(ints.buffer, ints.byteOffset, n),
+    pos: new Int32Array(ints.buffer, ints.byteOffset + 4 * n, n),
     kind: new Int8Array(n),
     order: new Int32Array(n),
     nd: new Int32Array(n),
@@ -246,8 +249,7 @@ function merge(d: Float64Array, lo: number, n1: number, n: number, beta: number,
     const kd = kind[nd[t] as number];
     pos[t] = kd === 1 ? c1++ : kd === 2 ? c2++ : c3++;
   }
-  secularRoots(k, dk, zk, rho, origin, tau, del);
-  secularVectors(k, dk, zk, rho, origin, tau, u, zhat, pos);
+  kernel("linalg.secular", "float64", secularSolveReference)(k, dk, zk, rho, origin, tau, del, u, zhat, pos);
 
   // Pack Q's columns: top rows of the top-only and mixed columns, bottom rows of the mixed and bottom-only ones.
   const k12 = k1 + k2;

@@ -31,7 +31,7 @@ describe("generated WebAssembly module", () => {
       const mod = new WA.Module(new Uint8Array(Buffer.from(b64, "base64")));
       expect(WA.Module.exports(mod).map((e) => e.name).sort()).toEqual([
         "avgBackward", "avgForward", "gemmMacro", "gemmPackA", "gemmPackB", "gemmRows", "lpFinishBackward", "lpForward", "lpPowBackward", "maxBackward", "maxForward", "memory", "mixForward", "roiAlignBackward", "roiAlignForward",
-        "roiPoolBackward", "roiPoolForward", "softmaxBackward", "softmaxForward", "stochasticEvalBackward", "stochasticEvalForward", "trdPanel", "trdUnblocked",
+        "roiPoolBackward", "roiPoolForward", "secularSolve", "softmaxBackward", "softmaxForward", "stochasticEvalBackward", "stochasticEvalForward", "trdPanel", "trdUnblocked",
         "unpoolBackward", "unpoolForward", "wideAvgForward", "wideMaxForward", "zeroFill",
       ]);
       expect(WA.Module.imports(mod).map((e) => `${e.module}.${e.name}:${e.kind}`)).toEqual(["env.memory:memory"]);

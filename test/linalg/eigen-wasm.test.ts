@@ -14,7 +14,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend } from "../../src/backends/index.js";
 import { kernel } from "../../src/kernels/registry.js";
-import { symEig, trdPanelReference, trdUnblockedReference } from "../../src/linalg/eigen.js";
+import { activeWasm } from "../../src/backends/wasm/index.js";
+import { releaseWorkspaceReference, symEig, trdPanelReference, trdUnblockedReference, workspaceReference } from "../../src/linalg/eigen.js";
+import { secularSolveReference } from "../../src/linalg/secular.js";
 import { Generator } from "../../src/tensor/random.js";
 import { WASM } from "../helpers/wasm.js";
 
@@ -159,14 +161,14 @@ for (const backend of WASM) {
     beforeAll(() => setBackend(backend));
 
     it("linalg.workspace is linear memory, zero-filled", () => {
-      const ws = kernel("linalg.workspace", "float64", () => new Float64Array(0))(1000);
+      const ws = kernel("linalg.workspace", "float64", workspaceReference)(1000);
       try {
         expect(ws.length).toBe(1000);
-        expect(ws.buffer instanceof ArrayBuffer || ws.buffer.constructor.name === "SharedArrayBuffer").toBe(true);
+        expect(ws.buffer).toBe(activeWasm()?.heap.memory.buffer);
         expect(maxAbs(ws)).toBe(0);
         expect(kernel("linalg.trdUnblocked", "float64", trdUnblockedReference)).not.toBe(trdUnblockedReference);
       } finally {
-        kernel("linalg.releaseWorkspace", "float64", () => undefined)(ws);
+        kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
       }
     });
 
@@ -177,7 +179,7 @@ for (const backend of WASM) {
           const ref = carve(new Float64Array(carveSize(n, 1)), n, 1);
           ref.m.set(a);
           trdUnblockedReference(ref.m, n, k0, ref.d, ref.e, ref.beta, ref.work);
-          const ws = kernel("linalg.workspace", "float64", () => new Float64Array(0))(carveSize(n, 1));
+          const ws = kernel("linalg.workspace", "float64", workspaceReference)(carveSize(n, 1));
           try {
             const w = carve(ws, n, 1);
             w.m.set(a);
@@ -187,7 +189,7 @@ for (const backend of WASM) {
             expect(backwardError(a, ref.m, ref.d, ref.e, ref.beta, n, k0) / (n * U * scale)).toBeLessThan(4);
             expect(maxDiff(tridiagSpectrum(w.d, w.e, n, k0), tridiagSpectrum(ref.d, ref.e, n, k0))).toBeLessThanOrEqual(4 * n * U * scale);
           } finally {
-            kernel("linalg.releaseWorkspace", "float64", () => undefined)(ws);
+            kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
           }
         });
       }
@@ -200,7 +202,7 @@ for (const backend of WASM) {
         const ref = carve(new Float64Array(carveSize(n, nb)), n, nb);
         ref.m.set(a);
         trdPanelReference(ref.m, n, k0, nb, ref.d, ref.e, ref.beta, ref.vw, ref.wv, ref.v, ref.p, ref.y);
-        const ws = kernel("linalg.workspace", "float64", () => new Float64Array(0))(carveSize(n, nb));
+        const ws = kernel("linalg.workspace", "float64", workspaceReference)(carveSize(n, nb));
         try {
           const w = carve(ws, n, nb);
           w.m.set(a);
@@ -214,7 +216,7 @@ for (const backend of WASM) {
           const k1 = (k0 + nb) * 2 * nb;
           expect(maxDiff(w.wv.subarray(k1), ref.wv.subarray(k1))).toBeLessThanOrEqual(16 * n * U * Math.max(1, maxAbs(ref.wv)));
         } finally {
-          kernel("linalg.releaseWorkspace", "float64", () => undefined)(ws);
+          kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
         }
       });
     }
@@ -233,6 +235,53 @@ for (const backend of WASM) {
       expect(Array.from(r2.m)).toEqual(Array.from(r1.m));
       expect(Array.from(r2.d)).toEqual(Array.from(r1.d));
       expect(Array.from(r2.e)).toEqual(Array.from(r1.e));
+    });
+
+    it("linalg.secular: roots and vectors bit for bit the reference's (random, clustered and pressed poles)", () => {
+      const g = new Generator(11);
+      for (const k of [1, 2, 3, 7, 40, 129]) {
+        for (const kind of ["random", "clustered", "pressed"] as const) {
+          const d = new Float64Array(k);
+          const z = new Float64Array(k);
+          let x = g.normal();
+          for (let i = 0; i < k; i++) {
+            x += kind === "clustered" ? 1e-9 * (1 + g.uniform()) : kind === "pressed" && i % 2 ? 1e-13 : 0.1 + g.uniform();
+            d[i] = x;
+            z[i] = (kind === "pressed" ? 1e-7 : 1) * g.normal();
+          }
+          const rho = 0.5 + g.uniform();
+          const ref = { origin: new Int32Array(k), tau: new Float64Array(k), del: new Float64Array(k), zhat: new Float64Array(k) };
+          const len = 4 * k + k * k + 2 * k;
+          const ws = kernel("linalg.workspace", "float64", workspaceReference)(len);
+          try {
+            let o = 0;
+            const take = (l: number): Float64Array => ws.subarray(o, (o += l));
+            const wd = take(k);
+            const wz = take(k);
+            const tau = take(k);
+            const del = take(k);
+            const u = take(k * k);
+            const zhat = take(k);
+            const ints = take(k);
+            const origin = new Int32Array(ints.buffer, ints.byteOffset, k);
+            const wpos = new Int32Array(ws.buffer, ws.byteOffset + 8 * o, k);
+            wd.set(d);
+            wz.set(z);
+            // reversed component order: exercises `pos`
+            for (let i = 0; i < k; i++) wpos[i] = k - 1 - i;
+            const rpos = new Int32Array(k).map((_, i) => k - 1 - i);
+            const ru = new Float64Array(k * k);
+            secularSolveReference(k, d, z, rho, ref.origin, ref.tau, ref.del, ru, ref.zhat, rpos);
+            kernel("linalg.secular", "float64", secularSolveReference)(k, wd, wz, rho, origin, tau, del, u, zhat, wpos);
+            expect(Array.from(origin)).toEqual(Array.from(ref.origin));
+            expect(Array.from(tau)).toEqual(Array.from(ref.tau));
+            expect(Array.from(zhat)).toEqual(Array.from(ref.zhat));
+            expect(Array.from(u)).toEqual(Array.from(ru));
+          } finally {
+            kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+          }
+        }
+      }
     });
 
     const cases: [string, number, () => Float64Array][] = [

@@ -1,8 +1,10 @@
 /**
  * The symmetric eigensolver's kernels on the WebAssembly backends (float64): the workspace of the
- * divide-and-conquer path (`linalg.workspace`, `linalg.releaseWorkspace`) and the Householder
- * tridiagonalisation's loops (`linalg.trdPanel`, `linalg.trdUnblocked`; AssemblyScript source
- * assembly/linalg.ts, references `trdPanelReference` / `trdUnblockedReference` in src/linalg/eigen.ts).
+ * divide-and-conquer path (`linalg.workspace`, `linalg.releaseWorkspace`), the Householder
+ * tridiagonalisation's loops (`linalg.trdPanel`, `linalg.trdUnblocked`; references
+ * `trdPanelReference` / `trdUnblockedReference` in src/linalg/eigen.ts) and the merges' secular
+ * equation (`linalg.secular`, reference `secularSolveReference` in src/linalg/secular.ts, bit for bit);
+ * AssemblyScript source assembly/linalg.ts.
  *
  * The workspace is a block of linear memory: the solver carves all its work arrays from it, so the
  * matrix core's GEMMs (src/backends/wasm/gemm.ts) and the kernels here read them in place, without a
@@ -18,16 +20,18 @@
  */
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import { trdPanelReference, trdUnblockedReference } from "../../linalg/eigen.js";
+import { secularSolveReference } from "../../linalg/secular.js";
 import type { LinearStorage } from "../linear.js";
 import type { WasmBackend } from "./index.js";
 
 interface LinalgExports {
   trdPanel(m: number, n: number, k0: number, nb: number, d: number, e: number, beta: number, vw: number, wv: number, v: number, p: number, y: number): void;
   trdUnblocked(m: number, n: number, k0: number, d: number, e: number, beta: number, work: number): void;
+  secularSolve(k: number, d: number, z: number, rho: number, origin: number, tau: number, del: number, u: number, zhat: number, pos: number): void;
 }
 
 /** Byte addresses of the arrays when every one is a view of the backend's memory, else null. */
-function pointers(b: WasmBackend, xs: readonly Float64Array[]): number[] | null {
+function pointers(b: WasmBackend, xs: readonly (Float64Array | Int32Array)[]): number[] | null {
   const buf = b.heap.memory.buffer;
   const out: number[] = [];
   for (const x of xs) {
@@ -37,7 +41,7 @@ function pointers(b: WasmBackend, xs: readonly Float64Array[]): number[] | null 
   return out;
 }
 
-const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked"] as const;
+const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular"] as const;
 
 /** Register the eigensolver kernels of backend `b` (float64). */
 export function registerLinalg(b: WasmBackend): void {
@@ -69,6 +73,12 @@ export function registerLinalg(b: WasmBackend): void {
     if (ptr === null) return trdUnblockedReference(m, n, k0, d, ev, beta, work);
     const [pm, pd, pe, pb, pw] = ptr as [number, number, number, number, number];
     e.trdUnblocked(pm, n, k0, pd, pe, pb, pw);
+  });
+  registerKernel("linalg.secular", "float64", (k, d, z, rho, origin, tau, del, u, zhat, pos) => {
+    const ptr = pointers(b, [d, z, origin, tau, del, u, zhat, pos]);
+    if (ptr === null) return secularSolveReference(k, d, z, rho, origin, tau, del, u, zhat, pos);
+    const [pd, pz, po, pt, pdel, pu, pzh, pp] = ptr as [number, number, number, number, number, number, number, number];
+    e.secularSolve(k, pd, pz, rho, po, pt, pdel, pu, pzh, pp);
   });
 }
 
