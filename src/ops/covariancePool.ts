@@ -108,7 +108,9 @@ interface ImageState {
   readonly c: Float64Array;
   // eig paths
   u?: Float64Array;
-  p?: Float64Array;
+  /** The eigenvalues (descending) and, for sqrtm, how many are kept: the backward's divided differences are made from them. */
+  values?: Float64Array;
+  kept?: number;
   // Newton–Schulz
   tr?: number;
   a?: Float64Array;
@@ -310,15 +312,15 @@ export const covariancePool = defineOp(OP, {
         const fl = allocArray("float64", d);
         if (norm === "logm") {
           for (let i = 0; i < d; i++) fl[i] = Math.log(Math.max(values[i] as number, 0) + eps);
-          st.p = logDividedDifferences(values, eps, d);
         } else {
           const thr = singleEps(values[0] as number);
           let kept = 0;
           while (kept < d && (values[kept] as number) > thr) kept++;
           for (let i = 0; i < kept; i++) fl[i] = Math.sqrt((values[i] as number) + eps);
-          st.p = sqrtDividedDifferences(values, kept, eps, d);
+          st.kept = kept;
         }
         st.u = vectors;
+        st.values = values;
         f = spectralApply(vectors, fl, d);
       }
       states.push(st);
@@ -342,7 +344,12 @@ export const covariancePool = defineOp(OP, {
           if (st.nonFinite) dC = allocArray("float64", d * d).fill(NaN);
           else if (norm === "none") dC = gm;
           else if (norm === "newton-schulz") dC = newtonSchulzBackward(st, sym(gm, d), d, iterations);
-          else dC = spectralBackward(st.u as Float64Array, st.p as Float64Array, sym(gm, d), d);
+          else {
+            // divided differences made here, not in the forward: a forward-only call skips their D² logs / roots
+            const values = st.values as Float64Array;
+            const p = norm === "logm" ? logDividedDifferences(values, eps, d) : sqrtDividedDifferences(values, st.kept as number, eps, d);
+            dC = spectralBackward(st.u as Float64Array, p, sym(gm, d), d);
+          }
           // C = Xc Xcᵀ / M with Xc = X·(I − 11ᵀ/M): dX = (dC + dCᵀ)·Xc / M.
           dx.set(gramBackward(dC, st.xc, d, m, 1 / m), b * d * m);
         }
