@@ -21,6 +21,13 @@
  * update is one GEMM), unblocked and fused for the rest (one pass over the trailing triangle per step
  * does the rank-2 update and the next step's matrix–vector product).
  *
+ * Kernels: the reduction's panel and unblocked loops (`linalg.trdPanel`, `linalg.trdUnblocked`) and the
+ * merges' secular equation (`linalg.secular`) go through the kernel table, with this file's and
+ * src/linalg/secular.ts's TypeScript as the references; the WebAssembly backends run them in
+ * assembly/linalg.ts (f64x2). The divide-and-conquer path takes all its work arrays from one
+ * `linalg.workspace` array (linear memory under WebAssembly), so those kernels and every GEMM of the
+ * solve read them in place.
+ *
  * Accuracy. QL and divide and conquer are backward stable: eigenvalues accurate to a few ε·‖A‖ in
  * absolute terms, eigenvectors orthogonal to a few nε (Gu & Eisenstat's recomputed ẑ in the merges,
  * see src/linalg/secular.ts). QL's convergence test is the relative one of dsteqr (|e_m|² ≤
