@@ -332,3 +332,4 @@ export { roiAlignForward, roiAlignBackward, roiPoolForward, roiPoolBackward, fra
 export { maxBackward, maxBackwardWrite, maxBackwardTiled, unpoolForward, unpoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";
 export { gemmPackA, gemmPackB, gemmMacro, gemmRows, gemmBatch } from "./gemm";
 export { maxValuesForward, maxRowsForward } from "./maxfast";
+export { trdPanel, trdUnblocked, secularSolve } from "./linalg";

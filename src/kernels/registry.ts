@@ -52,6 +52,23 @@ export interface LinalgKernels {
     count: number, trans: boolean, n: number, k: number, alpha: number, a: FloatArray, aOff: number, lda: number, strideA: number,
     beta: number, c: FloatArray, cOff: number, ldc: number, strideC: number,
   ) => void;
+  // The symmetric eigensolver's divide-and-conquer path (src/linalg/eigen.ts), float64 only.
+  /** A zero-filled float64 scratch array of `length` (a backend's: its kernels then read it in place); give it back with `linalg.releaseWorkspace`. */
+  "linalg.workspace": (length: number) => Float64Array;
+  /** Return an array from `linalg.workspace` (no use of it afterwards). */
+  "linalg.releaseWorkspace": (ws: Float64Array) => void;
+  /** One panel of the blocked Householder tridiagonalisation, without its trailing update (see `trdPanelReference`). */
+  "linalg.trdPanel": (
+    m: Float64Array, n: number, k0: number, nb: number, d: Float64Array, e: Float64Array, beta: Float64Array,
+    vw: Float64Array, wv: Float64Array, v: Float64Array, p: Float64Array, y: Float64Array,
+  ) => void;
+  /** The unblocked Householder tridiagonalisation of rows k0 … n−1 (see `trdUnblockedReference`); `work` ≥ 5n. */
+  "linalg.trdUnblocked": (m: Float64Array, n: number, k0: number, d: Float64Array, e: Float64Array, beta: Float64Array, work: Float64Array) => void;
+  /** The roots and eigenvectors of D + ρ z zᵀ in a divide-and-conquer merge (see `secularSolveReference`). */
+  "linalg.secular": (
+    k: number, d: Float64Array, z: Float64Array, rho: number, origin: Int32Array, tau: Float64Array, del: Float64Array,
+    u: Float64Array, zhat: Float64Array, pos: Int32Array,
+  ) => void;
 }
 
 /**

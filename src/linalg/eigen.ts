@@ -21,6 +21,13 @@
  * update is one GEMM), unblocked and fused for the rest (one pass over the trailing triangle per step
  * does the rank-2 update and the next step's matrix–vector product).
  *
+ * Kernels: the reduction's panel and unblocked loops (`linalg.trdPanel`, `linalg.trdUnblocked`) and the
+ * merges' secular equation (`linalg.secular`) go through the kernel table, with this file's and
+ * src/linalg/secular.ts's TypeScript as the references; the WebAssembly backends run them in
+ * assembly/linalg.ts (f64x2). The divide-and-conquer path takes all its work arrays from one
+ * `linalg.workspace` array (linear memory under WebAssembly), so those kernels and every GEMM of the
+ * solve read them in place.
+ *
  * Accuracy. QL and divide and conquer are backward stable: eigenvalues accurate to a few ε·‖A‖ in
  * absolute terms, eigenvectors orthogonal to a few nε (Gu & Eisenstat's recomputed ẑ in the merges,
  * see src/linalg/secular.ts). QL's convergence test is the relative one of dsteqr (|e_m|² ≤
@@ -36,9 +43,10 @@
  * on the input's scale (no overflow of ‖A‖², no underflow of tiny entries; eigenvectors are
  * bit-identical for A and 2ᵏA). A matrix with a NaN or ±∞ entry gets NaN eigenvalues and vectors.
  */
+import { kernel } from "../kernels/registry.js";
 import { allocArray } from "../tensor/alloc.js";
 import { gemm } from "./gemm.js";
-import { tridiagonalEigDC } from "./tridiagDC.js";
+import { dcScratch, tridiagonalEigDC } from "./tridiagDC.js";
 import { implicitQL } from "./tridiagQL.js";
 
 const EPS = 2 ** -53;
@@ -221,26 +229,56 @@ function tridiagonalQL(m: Float64Array, n: number): SymEig | null {
   const d = allocArray("float64", n);
   const e = allocArray("float64", n);
   const beta = allocArray("float64", n);
-  tridiagonalise(m, n, d, e, beta);
+  tridiagonalise(m, n, d, e, beta, allocArray("float64", trdScratch(n)));
   const z = accumulateQ(m, n, beta);
   if (!implicitQL(d, e, z, n)) return null;
   return sorted(d, z, n);
 }
 
 /**
- * Householder tridiagonalisation Qᵀ A Q = T of the upper triangle of `m` (overwritten), then the
+ * Householder tridiagonalisation Qᵀ A Q = T of the upper triangle of `m` (read only), then the
  * divide-and-conquer solver (src/linalg/tridiagDC.ts) on T and Q applied to its eigenvectors. Returns
  * null if QL does not converge on one of its leaves.
+ *
+ * Every work array of the solve (a copy of m, T, the eigenvectors, the merges' and the reduction's
+ * scratch) is carved from one `linalg.workspace` array: under the WebAssembly backends it lives in
+ * linear memory, so the matrix core's GEMMs and the `linalg.trd*` kernels read it in place (no copies,
+ * and the GEMMs may split over threads); under "js" it is an ordinary Float64Array. Nothing in the
+ * solve allocates in linear memory, so the views stay valid until the workspace is released.
  */
 function tridiagonalDC(m: Float64Array, n: number): SymEig | null {
-  const d = allocArray("float64", n);
-  const e = allocArray("float64", n);
-  const beta = allocArray("float64", n);
-  tridiagonalise(m, n, d, e, beta);
-  const z = allocArray("float64", n * n);
-  if (!tridiagonalEigDC(d, e, n, z)) return null;
-  applyQ(m, n, beta, z, false);
-  return sorted(d, z, n);
+  const nn = n * n;
+  const trd = trdScratch(n);
+  const aq = applyQScratch(n);
+  const ws = kernel("linalg.workspace", "float64", workspaceReference)(2 * nn + 3 * n + Math.max(trd, aq) + dcScratch(n));
+  try {
+    let o = 0;
+    const take = (len: number): Float64Array => ws.subarray(o, (o += len));
+    const a = take(nn);
+    a.set(m.subarray(0, nn));
+    const d = take(n);
+    const e = take(n);
+    const beta = take(n);
+    const z = take(nn);
+    const shared = take(Math.max(trd, aq));
+    const dc = take(dcScratch(n));
+    tridiagonalise(a, n, d, e, beta, shared);
+    if (!tridiagonalEigDC(d, e, n, z, dc)) return null;
+    applyQ(a, n, beta, z, false, shared);
+    return sorted(d, z, n);
+  } finally {
+    kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+  }
+}
+
+/** The reference `linalg.workspace`: a fresh zero-filled array on the JS heap. */
+export function workspaceReference(length: number): Float64Array {
+  return allocArray("float64", length);
+}
+
+/** The reference `linalg.releaseWorkspace`: nothing to do (the garbage collector takes the array). */
+export function releaseWorkspaceReference(ws: Float64Array): void {
+  void ws;
 }
 
 /** Rows per panel of the blocked tridiagonalisation. */
@@ -256,37 +294,59 @@ const TRD_CB = 128;
  * H_k zeroes row k beyond the superdiagonal. On return d is the diagonal, e[k] = T[k, k+1], and
  * row k of m holds v_k in columns k+1 … n−1 (β_k in beta[k], 0 for an identity step).
  *
- * Large matrices are reduced TRD_NB rows at a time ({@link reducePanel}, LAPACK's dsytrd/dlatrd
+ * Large matrices are reduced TRD_NB rows at a time ({@link trdPanelReference}, LAPACK's dsytrd/dlatrd
  * scheme), with the trailing matrix updated once per panel by a rank-2·TRD_NB product through
- * src/linalg/gemm.ts; the last TRD_NX rows (or a small matrix) by {@link reduceUnblocked}.
+ * src/linalg/gemm.ts; the last TRD_NX rows (or a small matrix) by {@link trdUnblockedReference}. Both loops run through
+ * the kernel table (`linalg.trdPanel`, `linalg.trdUnblocked`; WebAssembly in assembly/linalg.ts); `scratch`
+ * holds {@link trdScratch}(n) float64.
  */
-function tridiagonalise(m: Float64Array, n: number, d: Float64Array, e: Float64Array, beta: Float64Array): void {
+function tridiagonalise(m: Float64Array, n: number, d: Float64Array, e: Float64Array, beta: Float64Array, scratch: Float64Array): void {
   let k0 = 0;
+  const ld = 2 * TRD_NB;
+  let o = 0;
+  const take = (len: number): Float64Array => scratch.subarray(o, (o += len));
+  const work = take(5 * n);
   if (n > TRD_NX + TRD_NB) {
-    const vw = allocArray("float64", n * 2 * TRD_NB);
-    const wv = allocArray("float64", n * 2 * TRD_NB);
-    const v = allocArray("float64", n);
-    const p = allocArray("float64", n);
-    const y = allocArray("float64", 2 * TRD_NB);
-    for (; n - k0 > TRD_NX + TRD_NB; k0 += TRD_NB) reducePanel(m, n, k0, d, e, beta, vw, wv, v, p, y);
+    const vw = take(n * ld);
+    const wv = take(n * ld);
+    const v = take(n);
+    const p = take(n);
+    const y = take(ld);
+    const panel = kernel("linalg.trdPanel", "float64", trdPanelReference);
+    for (; n - k0 > TRD_NX + TRD_NB; k0 += TRD_NB) {
+      panel(m, n, k0, TRD_NB, d, e, beta, vw, wv, v, p, y);
+      // Trailing update of the upper triangle, rows/columns ≥ k1: A −= [V W]·[W V]ᵀ, one column block
+      // at a time over the rows that reach its upper part (the diagonal blocks' lower parts are
+      // updated too, but never read).
+      const k1 = k0 + TRD_NB;
+      for (let j0 = k1; j0 < n; j0 += TRD_CB) {
+        const j1 = Math.min(n, j0 + TRD_CB);
+        gemm(false, true, j1 - k1, j1 - j0, ld, -1, vw, k1 * ld, ld, wv, j0 * ld, ld, 1, m, k1 * n + j0, n);
+      }
+    }
   }
-  reduceUnblocked(m, n, k0, d, e, beta);
+  kernel("linalg.trdUnblocked", "float64", trdUnblockedReference)(m, n, k0, d, e, beta, work);
+}
+
+/** Float64 scratch {@link tridiagonalise} needs for an n × n matrix. */
+function trdScratch(n: number): number {
+  return 5 * n + (n > TRD_NX + TRD_NB ? 2 * n * 2 * TRD_NB + 2 * n + 2 * TRD_NB : 0);
 }
 
 /**
- * Reduce rows k0 … k0+NB−1 (NB = TRD_NB) and update the trailing matrix (rows and columns ≥ k0+NB)
- * as A ← A − V Wᵀ − W Vᵀ. Within the panel the trailing matrix is not updated: row k is brought up
+ * The reference `linalg.trdPanel`: reduce rows k0 … k0+nb−1, for the caller's trailing update of rows
+ * and columns ≥ k0+nb as A ← A − V Wᵀ − W Vᵀ (one GEMM, see {@link tridiagonalise}). Within the panel the trailing matrix is not updated: row k is brought up
  * to date just before its reflector is formed, and the product A v_k that the next w needs is taken
  * with the panel-start matrix and corrected by the panel's earlier reflectors, p = A v − V(Wᵀv) −
  * W(Vᵀv) (Dongarra, Hammarling & Sorensen, "Block reduction of matrices to condensed forms for
  * eigenvalue computations", J. Comput. Appl. Math. 27 (1989); LAPACK's dlatrd). V and W are kept as
- * the n × 2NB row-major `vw` = [V | W]; `wv` = [W | V] for the final product.
+ * the n × 2nb row-major `vw` = [V | W]; on return `wv` = [W | V] (rows ≥ k0+nb) for the trailing
+ * product. v, p: n float64 each; y: 2nb.
  */
-function reducePanel(
-  m: Float64Array, n: number, k0: number, d: Float64Array, e: Float64Array, beta: Float64Array,
+export function trdPanelReference(
+  m: Float64Array, n: number, k0: number, nb: number, d: Float64Array, e: Float64Array, beta: Float64Array,
   vw: Float64Array, wv: Float64Array, v: Float64Array, p: Float64Array, y: Float64Array,
 ): void {
-  const nb = TRD_NB;
   const ld = 2 * nb;
   for (let i = 0; i < nb; i++) {
     const k = k0 + i;
@@ -340,9 +400,7 @@ function reducePanel(
     const kk = 0.5 * b * b * vp;
     for (let j = k + 1; j < n; j++) vw[j * ld + nb + i] = b * (p[j] as number) - kk * (v[j] as number);
   }
-  // Trailing update of the upper triangle, rows/columns ≥ k1: A −= [V W]·[W V]ᵀ, one column block at a
-  // time over the rows that reach its upper part (the diagonal blocks' lower parts are updated too,
-  // but never read).
+  // [W | V] over the trailing rows, the right operand of the caller's trailing GEMM.
   const k1 = k0 + nb;
   for (let j = k1; j < n; j++) {
     const o = j * ld;
@@ -350,10 +408,6 @@ function reducePanel(
       wv[o + l] = vw[o + nb + l] as number;
       wv[o + nb + l] = vw[o + l] as number;
     }
-  }
-  for (let j0 = k1; j0 < n; j0 += TRD_CB) {
-    const j1 = Math.min(n, j0 + TRD_CB);
-    gemm(false, true, j1 - k1, j1 - j0, ld, -1, vw, k1 * ld, ld, wv, j0 * ld, ld, 1, m, k1 * n + j0, n);
   }
 }
 
@@ -364,12 +418,13 @@ function reducePanel(
  * triangle (each entry read and written once per step), with row k+1 updated first so that v_{k+1}
  * is known when the pass starts.
  */
-function reduceUnblocked(m: Float64Array, n: number, k0: number, d: Float64Array, e: Float64Array, beta: Float64Array): void {
-  let v = allocArray("float64", n);
-  let p = allocArray("float64", n);
-  let vn = allocArray("float64", n);
-  let pn = allocArray("float64", n);
-  const w = allocArray("float64", n);
+export function trdUnblockedReference(m: Float64Array, n: number, k0: number, d: Float64Array, e: Float64Array, beta: Float64Array, work: Float64Array): void {
+  work.fill(0, 0, 5 * n);
+  let v = work.subarray(0, n);
+  let p = work.subarray(n, 2 * n);
+  let vn = work.subarray(2 * n, 3 * n);
+  let pn = work.subarray(3 * n, 4 * n);
+  const w = work.subarray(4 * n, 5 * n);
   let b = n - k0 >= 2 ? makeReflector(m, n, k0, v, e) : 0;
   beta[k0] = b;
   if (n - k0 > 2 && b !== 0) symv(m, n, k0 + 1, v, p);
@@ -536,7 +591,7 @@ const NB = 32;
 function accumulateQ(m: Float64Array, n: number, beta: Float64Array): Float64Array {
   const q = allocArray("float64", n * n);
   for (let i = 0; i < n; i++) q[i * n + i] = 1;
-  applyQ(m, n, beta, q, true);
+  applyQ(m, n, beta, q, true, allocArray("float64", applyQScratch(n)));
   return q;
 }
 
@@ -548,14 +603,16 @@ function accumulateQ(m: Float64Array, n: number, beta: Float64Array): Float64Arr
  * Z₂ ← Z₂ − V (T (Vᵀ Z₂)), two GEMMs per block. With `identity` (z = I on entry) only the columns
  * the block can have made nonzero are updated.
  */
-function applyQ(m: Float64Array, n: number, beta: Float64Array, q: Float64Array, identity: boolean): void {
+function applyQ(m: Float64Array, n: number, beta: Float64Array, q: Float64Array, identity: boolean, scratch: Float64Array): void {
   const nRef = n - 2; // reflectors 0 … n−3
   if (nRef <= 0) return;
-  const vt = allocArray("float64", NB * n);
-  const g = allocArray("float64", NB * NB);
-  const t = allocArray("float64", NB * NB);
-  const w = allocArray("float64", NB * n);
-  const tw = allocArray("float64", NB * n);
+  let o = 0;
+  const take = (len: number): Float64Array => scratch.subarray(o, (o += len));
+  const vt = take(NB * n);
+  const g = take(NB * NB);
+  const t = take(NB * NB);
+  const w = take(NB * n);
+  const tw = take(NB * n);
   const lastStart = Math.floor((nRef - 1) / NB) * NB;
   for (let k0 = lastStart; k0 >= 0; k0 -= NB) {
     const nb = Math.min(NB, nRef - k0);
@@ -588,4 +645,9 @@ function applyQ(m: Float64Array, n: number, beta: Float64Array, q: Float64Array,
     gemm(false, false, nb, cols, nb, 1, t, 0, NB, w, 0, cols, 0, tw, 0, cols);
     gemm(true, false, rows, cols, nb, -1, vt, 0, rows, tw, 0, cols, 1, q, s * n + c0, n);
   }
+}
+
+/** Float64 scratch {@link applyQ} needs for an n × n matrix. */
+function applyQScratch(n: number): number {
+  return 3 * NB * n + 2 * NB * NB;
 }

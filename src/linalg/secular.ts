@@ -186,3 +186,16 @@ export function secularVectors(k: number, d: Float64Array, z: Float64Array, rho:
     for (let r = 0; r < k; r++) u[row + r] = (u[row + r] as number) * inv;
   }
 }
+
+/**
+ * {@link secularRoots} then {@link secularVectors}: the reference of the kernel `linalg.secular`, which
+ * the divide-and-conquer merges call (the WebAssembly backends run the same operations in
+ * assembly/linalg.ts, bit for bit, when every array is in their linear memory).
+ */
+export function secularSolveReference(
+  k: number, d: Float64Array, z: Float64Array, rho: number, origin: Int32Array, tau: Float64Array, del: Float64Array,
+  u: Float64Array, zhat: Float64Array, pos: Int32Array,
+): void {
+  secularRoots(k, d, z, rho, origin, tau, del);
+  secularVectors(k, d, z, rho, origin, tau, u, zhat, pos);
+}

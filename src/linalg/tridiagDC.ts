@@ -26,7 +26,8 @@
  */
 import { allocArray } from "../tensor/alloc.js";
 import { gemm } from "./gemm.js";
-import { secularRoots, secularVectors } from "./secular.js";
+import { kernel } from "../kernels/registry.js";
+import { secularSolveReference } from "./secular.js";
 import { implicitQL } from "./tridiagQL.js";
 
 const EPS = 2 ** -53;
@@ -75,33 +76,45 @@ interface Work {
   readonly defl: Float64Array;
 }
 
+/** Float64 scratch {@link tridiagonalEigDC} uses for an n × n problem when given it (its merges' work arrays). */
+export function dcScratch(n: number): number {
+  return 8 * n + (n <= DC_LEAF ? 0 : 3 * n * n);
+}
+
 /**
  * All eigenpairs of the n × n symmetric tridiagonal (d, e) (e[i] couples d[i] and d[i+1]; e[n−1]
  * unused): on return d holds the eigenvalues (in no particular order) and column i of the row-major
  * n × n `z` (overwritten) the unit eigenvector of d[i]. d and e are overwritten. Returns false if
- * QL fails to converge on a leaf.
+ * QL fails to converge on a leaf. `scratch` (≥ {@link dcScratch}(n) float64, contents ignored) holds
+ * the merges' work arrays; without it they are allocated.
  */
-export function tridiagonalEigDC(d: Float64Array, e: Float64Array, n: number, z: Float64Array): boolean {
+export function tridiagonalEigDC(d: Float64Array, e: Float64Array, n: number, z: Float64Array, scratch?: Float64Array): boolean {
   z.fill(0, 0, n * n);
   if (n === 0) return true;
+  const ws = scratch ?? allocArray("float64", dcScratch(n));
+  let o = 0;
+  const take = (len: number): Float64Array => ws.subarray(o, (o += len));
+  const big = n <= DC_LEAF ? 0 : n * n;
+  // n float64 holding the int32 origin and pos (in linear memory with the rest, for `linalg.secular`)
+  const ints = take(n);
   const w: Work = {
     nTotal: n,
-    dd: allocArray("float64", n),
-    zz: allocArray("float64", n),
-    dk: allocArray("float64", n),
-    zk: allocArray("float64", n),
-    tau: allocArray("float64", n),
-    del: allocArray("float64", n),
-    zhat: allocArray("float64", n),
-    origin: new Int32Array(n),
-    pos: new Int32Array(n),
+    dd: take(n),
+    zz: take(n),
+    dk: take(n),
+    zk: take(n),
+    tau: take(n),
+    del: take(n),
+    zhat: take(n),
+    origin: new Int32Array(ints.buffer, ints.byteOffset, n),
+    pos: new Int32Array(ints.buffer, ints.byteOffset + 4 * n, n),
     kind: new Int8Array(n),
     order: new Int32Array(n),
     nd: new Int32Array(n),
     df: new Int32Array(n),
-    q: allocArray("float64", n <= DC_LEAF ? 0 : n * n),
-    u: allocArray("float64", n <= DC_LEAF ? 0 : n * n),
-    defl: allocArray("float64", n <= DC_LEAF ? 0 : n * n),
+    q: take(big),
+    u: take(big),
+    defl: take(big),
   };
   let start = 0;
   for (let i = 0; i < n; i++) {
@@ -236,8 +249,7 @@ function merge(d: Float64Array, lo: number, n1: number, n: number, beta: number,
     const kd = kind[nd[t] as number];
     pos[t] = kd === 1 ? c1++ : kd === 2 ? c2++ : c3++;
   }
-  secularRoots(k, dk, zk, rho, origin, tau, del);
-  secularVectors(k, dk, zk, rho, origin, tau, u, zhat, pos);
+  kernel("linalg.secular", "float64", secularSolveReference)(k, dk, zk, rho, origin, tau, del, u, zhat, pos);
 
   // Pack Q's columns: top rows of the top-only and mixed columns, bottom rows of the mixed and bottom-only ones.
   const k12 = k1 + k2;

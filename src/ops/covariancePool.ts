@@ -109,7 +109,9 @@ interface ImageState {
   readonly c: Float64Array;
   // eig paths
   u?: Float64Array;
-  p?: Float64Array;
+  /** The eigenvalues (descending) and, for sqrtm, how many are kept: the backward's divided differences are made from them. */
+  values?: Float64Array;
+  kept?: number;
   /** C has a NaN/∞ entry (sqrtm, newton-schulz): output and gradient are NaN. */
   nonFinite?: boolean;
 }
@@ -392,14 +394,14 @@ export const covariancePool = defineOp(OP, {
     const per = full ? d * d : (d * (d + 1)) / 2;
     const y = allocArray(dtype, n * per);
     const states: ImageState[] = [];
-    const xd = x.data;
     const put = (b: number, f: Float64Array): void => {
       let o = b * per;
       if (full) for (let i = 0; i < d * d; i++) y[o++] = f[i] as number;
       else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[i * d + j] as number;
     };
     for (let b = 0; b < n; b++) {
-      const xc = centredRows(xd, b * d * m, d, m);
+      // x.data read per image: the eigensolver's workspace may grow WebAssembly memory (detaching older views)
+      const xc = centredRows(x.data, b * d * m, d, m);
       const c = gram(xc, d, m, 1 / m);
       if (eps > 0 && (norm === "none" || norm === "newton-schulz")) for (let i = 0; i < d; i++) c[i * d + i] = (c[i * d + i] as number) + eps;
       const st: ImageState = { xc, c };
@@ -420,15 +422,15 @@ export const covariancePool = defineOp(OP, {
         const fl = allocArray("float64", d);
         if (norm === "logm") {
           for (let i = 0; i < d; i++) fl[i] = Math.log(Math.max(values[i] as number, 0) + eps);
-          st.p = logDividedDifferences(values, eps, d);
         } else {
           const thr = singleEps(values[0] as number);
           let kept = 0;
           while (kept < d && (values[kept] as number) > thr) kept++;
           for (let i = 0; i < kept; i++) fl[i] = Math.sqrt((values[i] as number) + eps);
-          st.p = sqrtDividedDifferences(values, kept, eps, d);
+          st.kept = kept;
         }
         st.u = vectors;
+        st.values = values;
         f = spectralApply(vectors, fl, d);
       }
       states.push(st);
@@ -485,7 +487,12 @@ export const covariancePool = defineOp(OP, {
             const j = nsPos[b] as number;
             dC = j < 0 ? allocArray("float64", dd) : nsDC.subarray(j * dd, (j + 1) * dd);
           } else if (norm === "none") dC = gradOf(b);
-          else dC = spectralBackward(st.u as Float64Array, st.p as Float64Array, sym(gradOf(b), d), d);
+          else {
+            // divided differences made here, not in the forward: a forward-only call skips their D² logs / roots
+            const values = st.values as Float64Array;
+            const p = norm === "logm" ? logDividedDifferences(values, eps, d) : sqrtDividedDifferences(values, st.kept as number, eps, d);
+            dC = spectralBackward(st.u as Float64Array, p, sym(gradOf(b), d), d);
+          }
           // C = Xc Xcᵀ / M with Xc = X·(I − 11ᵀ/M): dX = (dC + dCᵀ)·Xc / M.
           dx.set(gramBackward(dC, st.xc, d, m, 1 / m), b * d * m);
         }

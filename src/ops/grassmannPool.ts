@@ -62,9 +62,10 @@ interface Subspace {
 function subspaces(x: Tensor, k: number): Subspace[] {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const m = h * w;
-  const xd = x.data;
   const out: Subspace[] = [];
   for (let b = 0; b < n; b++) {
+    // read per image: the eigensolver's workspace may grow WebAssembly memory, detaching older views
+    const xd = x.data;
     const xm = allocArray("float64", c * m);
     let maxAbs = 0;
     for (let i = 0; i < c * m; i++) {

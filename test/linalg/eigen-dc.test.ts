@@ -1,10 +1,12 @@
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
 import { symEig, type SymEigMethod } from "../../src/linalg/eigen.js";
 import { secularRoots, secularVectors } from "../../src/linalg/secular.js";
 import { dcStats, resetDCStats } from "../../src/linalg/tridiagDC.js";
 import { setQLSweepLimitForTesting } from "../../src/linalg/tridiagQL.js";
 import { Generator } from "../../src/tensor/random.js";
+import { WASM } from "../helpers/wasm.js";
 
 const U = 2 ** -53;
 
@@ -140,24 +142,32 @@ function stressCases(): StressCase[] {
   return cases;
 }
 
-describe("symEig divide and conquer: deflation stress cases", () => {
-  for (const c of stressCases()) {
-    it(`${c.name}: residual and orthogonality ≤ a few n·u, eigenvalues within n·u·‖A‖ of the reference, deflation used`, () => {
-      resetDCStats();
-      const r = symEig(c.a, c.n, "dc");
-      const stats = { ...dcStats };
-      const q = quality(c.a, r.values, r.vectors, c.n);
-      expect(q.residual).toBeLessThanOrEqual(2);
-      expect(q.orth).toBeLessThanOrEqual(2);
-      const ref = c.exact ?? Array.from(symEig(c.a, c.n, "jacobi").values);
-      const tol = 4 * c.n * U * frobenius(c.a);
-      for (let i = 0; i < c.n; i++) expect(Math.abs((r.values[i] as number) - (ref[i] as number)), `λ${i}`).toBeLessThanOrEqual(tol);
-      expect(stats.merges).toBeGreaterThan(0);
-      if (c.expects !== "smallZ") expect(stats.rotations).toBeGreaterThan(0);
-      if (c.expects !== "rotations") expect(stats.smallZ).toBeGreaterThan(0);
+for (const backend of ["js", ...WASM] as BackendName[]) {
+  describe(`symEig divide and conquer: deflation stress cases (${backend} backend)`, () => {
+    let before: BackendName;
+    beforeAll(() => {
+      before = getBackend();
+      setBackend(backend);
     });
-  }
-});
+    afterAll(() => setBackend(before));
+    for (const c of stressCases()) {
+      it(`${c.name}: residual and orthogonality ≤ a few n·u, eigenvalues within n·u·‖A‖ of the reference, deflation used`, () => {
+        resetDCStats();
+        const r = symEig(c.a, c.n, "dc");
+        const stats = { ...dcStats };
+        const q = quality(c.a, r.values, r.vectors, c.n);
+        expect(q.residual).toBeLessThanOrEqual(2);
+        expect(q.orth).toBeLessThanOrEqual(2);
+        const ref = c.exact ?? Array.from(symEig(c.a, c.n, "jacobi").values);
+        const tol = 4 * c.n * U * frobenius(c.a);
+        for (let i = 0; i < c.n; i++) expect(Math.abs((r.values[i] as number) - (ref[i] as number)), `λ${i}`).toBeLessThanOrEqual(tol);
+        expect(stats.merges).toBeGreaterThan(0);
+        if (c.expects !== "smallZ") expect(stats.rotations).toBeGreaterThan(0);
+        if (c.expects !== "rotations") expect(stats.smallZ).toBeGreaterThan(0);
+      });
+    }
+  });
+}
 
 describe("secular equation (the merge step) on its own", () => {
   /** Check roots and vectors of D + ρzzᵀ: interlacing, residual and orthogonality. */

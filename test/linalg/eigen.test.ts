@@ -1,7 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
 import { JACOBI_MAX_DIM, QL_MAX_DIM, symEig, type SymEigMethod } from "../../src/linalg/eigen.js";
 import { Generator } from "../../src/tensor/random.js";
 import { decodeNumbers, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { WASM } from "../helpers/wasm.js";
 
 /** The fixture's matrices, rebuilt with the generator and the arithmetic order of scripts/fixtures/linalg_eigh.py. */
 function build(kind: string, d: number, seed: number): Float64Array {
@@ -61,42 +63,61 @@ describe("symEig against LAPACK (torch.linalg.eigh, float64)", () => {
   for (const c of fx.cases) {
     const methods: SymEigMethod[] = c.d <= 64 ? ["auto", "ql", "dc", "jacobi"] : c.d <= 200 ? ["auto", "ql", "dc"] : ["auto", "dc"];
     for (const method of methods) {
-      it(`${c.kind} D = ${c.d} (${method}): eigenvalues, eigenvectors up to sign, residual, orthogonality`, () => {
-        const n = c.d;
-        const a = build(c.kind, n, c.seed);
-        const { values, vectors } = symEig(a, n, method);
-        const want = decodeNumbers(c.values.data);
-        const norm = Math.max(...Array.from(want, Math.abs));
-        // Backward-stable solvers: eigenvalue errors are a small multiple of ε·‖A‖.
-        for (let i = 0; i < n; i++) expect(Math.abs((values[i] as number) - (want[i] as number)), `λ${i}`).toBeLessThanOrEqual(1e-13 * n * norm);
-        const q = quality(a, values, vectors, n);
-        expect(q.residual).toBeLessThanOrEqual(1e-14 * n * norm);
-        expect(q.orth).toBeLessThanOrEqual(1e-14 * n);
-        // Eigenvectors are determined (up to sign) where the eigenvalue is separated from the others;
-        // their error is then about ε‖A‖ / gap (Davis–Kahan), so compare where the gap allows.
-        const ref = decodeNumbers(c.vectors.data);
-        const nc = c.columns.length;
-        let compared = 0;
-        c.columns.forEach((col, t) => {
-          let gap = Infinity;
-          for (let j = 0; j < n; j++) if (j !== col) gap = Math.min(gap, Math.abs((want[col] as number) - (want[j] as number)));
-          if (gap < 1e-6 * norm) return;
-          let dot = 0;
-          for (let r = 0; r < n; r++) dot += (vectors[r * n + col] as number) * (ref[r * nc + t] as number);
-          const sign = dot < 0 ? -1 : 1;
-          const tol = (1e-13 * n * norm) / gap;
-          for (let r = 0; r < n; r++) {
-            expect(Math.abs((vectors[r * n + col] as number) - sign * (ref[r * nc + t] as number)), `v${col}[${r}]`).toBeLessThanOrEqual(tol);
-          }
-          compared++;
-        });
-        // The spectra with separated eigenvalues must have had their vectors checked.
-        if (c.kind === "random" || (c.kind === "rankdef" && n === 512)) expect(compared).toBe(nc);
-        if (c.kind === "multiple" && n > 1) expect(compared).toBe(1); // only the simple eigenvalue D + 2
-      });
+      it(`${c.kind} D = ${c.d} (${method}): eigenvalues, eigenvectors up to sign, residual, orthogonality`, () => checkAgainstLapack(c, method));
     }
   }
 });
+
+// The divide-and-conquer path on the WebAssembly backends: its reduction and secular equation run in
+// assembly/linalg.ts and its GEMMs in the wasm matrix core, on a workspace in linear memory.
+for (const backend of WASM) {
+  describe(`symEig against LAPACK on ${backend} (divide and conquer: wasm kernels)`, () => {
+    let before: BackendName;
+    beforeAll(() => {
+      before = getBackend();
+      setBackend(backend);
+    });
+    afterAll(() => setBackend(before));
+    for (const c of loadFixture<EighCase>("linalg_eigh.json").cases.filter((x) => x.d > QL_MAX_DIM)) {
+      it(`${c.kind} D = ${c.d} (dc): eigenvalues, eigenvectors up to sign, residual, orthogonality`, () => checkAgainstLapack(c, "dc"));
+    }
+  });
+}
+
+/** symEig(build(c), method) against the fixture: eigenvalues, eigenvectors up to sign where separated, residual, orthogonality. */
+function checkAgainstLapack(c: EighCase, method: SymEigMethod): void {
+  const n = c.d;
+  const a = build(c.kind, n, c.seed);
+  const { values, vectors } = symEig(a, n, method);
+  const want = decodeNumbers(c.values.data);
+  const norm = Math.max(...Array.from(want, Math.abs));
+  // Backward-stable solvers: eigenvalue errors are a small multiple of ε·‖A‖.
+  for (let i = 0; i < n; i++) expect(Math.abs((values[i] as number) - (want[i] as number)), `λ${i}`).toBeLessThanOrEqual(1e-13 * n * norm);
+  const q = quality(a, values, vectors, n);
+  expect(q.residual).toBeLessThanOrEqual(1e-14 * n * norm);
+  expect(q.orth).toBeLessThanOrEqual(1e-14 * n);
+  // Eigenvectors are determined (up to sign) where the eigenvalue is separated from the others;
+  // their error is then about ε‖A‖ / gap (Davis–Kahan), so compare where the gap allows.
+  const ref = decodeNumbers(c.vectors.data);
+  const nc = c.columns.length;
+  let compared = 0;
+  c.columns.forEach((col, t) => {
+    let gap = Infinity;
+    for (let j = 0; j < n; j++) if (j !== col) gap = Math.min(gap, Math.abs((want[col] as number) - (want[j] as number)));
+    if (gap < 1e-6 * norm) return;
+    let dot = 0;
+    for (let r = 0; r < n; r++) dot += (vectors[r * n + col] as number) * (ref[r * nc + t] as number);
+    const sign = dot < 0 ? -1 : 1;
+    const tol = (1e-13 * n * norm) / gap;
+    for (let r = 0; r < n; r++) {
+      expect(Math.abs((vectors[r * n + col] as number) - sign * (ref[r * nc + t] as number)), `v${col}[${r}]`).toBeLessThanOrEqual(tol);
+    }
+    compared++;
+  });
+  // The spectra with separated eigenvalues must have had their vectors checked.
+  if (c.kind === "random" || (c.kind === "rankdef" && n === 512)) expect(compared).toBe(nc);
+  if (c.kind === "multiple" && n > 1) expect(compared).toBe(1); // only the simple eigenvalue D + 2
+}
 
 describe("symEig: solver choice", () => {
   it(`Jacobi up to D = ${JACOBI_MAX_DIM}, tridiagonal QL up to ${QL_MAX_DIM}, divide and conquer above, the same answers`, () => {

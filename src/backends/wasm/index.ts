@@ -25,6 +25,7 @@ import { registerMaxFast, unregisterMaxFast } from "./maxfast.js";
 import { registerRegion, unregisterRegion } from "./region.js";
 import { registerScatter, unregisterScatter } from "./scatter.js";
 import { registerGemm, unregisterGemm } from "./gemm.js";
+import { registerLinalg, unregisterLinalg } from "./linalg.js";
 import { applyThreads, sharedInstance, splitCall, type ThreadPool } from "./threads.js";
 
 /** Decode base64 without `atob`/`Buffer` (both engines have one, but neither is in the ES library). */
@@ -137,6 +138,7 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
   registerRegion(b);
   registerScatter(b);
   registerGemm(b);
+  registerLinalg(b);
   return b.heap;
 }
 
@@ -151,6 +153,7 @@ export function removeWasmKernels(): void {
   unregisterRegion();
   unregisterScatter();
   unregisterGemm();
+  unregisterLinalg();
 }
 
 /** @internal The active wasm backend (null under "js"); tests and the benchmark read its heap. */

@@ -1,0 +1,453 @@
+// The symmetric eigensolver's O(n²)-per-step loops in WebAssembly, float64: the Householder
+// tridiagonalisation of src/linalg/eigen.ts (its TypeScript functions reducePanel and reduceUnblocked
+// are the reference; this file follows them step by step). The panel's trailing update is a GEMM and
+// stays in the matrix core (the host glue, src/backends/wasm/linalg.ts, calls it between panels).
+//
+// What runs here: the reflector (GVL Alg. 5.1.1), the symmetric matrix–vector product p = A v over the
+// upper triangle (each stored a_ij used for p_i and p_j), the fused rank-2 update A ← A − v wᵀ − w vᵀ
+// with the next step's product, and the panel's corrections by its earlier reflectors (LAPACK's
+// dlatrd scheme). The SIMD build does the long loops over j two columns per f64x2, keeping
+// separate even/odd partial sums where the reference keeps one (so sums differ from the reference
+// by rounding only: a few ε·‖A‖·n, checked by test/linalg/eigen-wasm.test.ts); the scalar build
+// runs the same loops one column at a time. No multiply-add is fused (plain v128 has none).
+//
+// All arguments are byte addresses of float64 arrays in linear memory, row-major, n × n for m.
+// No static scratch: every buffer is the caller's.
+
+import { ldd, std } from "./util";
+
+// @ts-ignore: decorator
+@inline function addr(p: usize, i: i32): usize {
+  return p + ((<usize>i) << 3);
+}
+
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f64 {
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+}
+
+/** x[lo … hi) ← 0. */
+function zero(x: usize, lo: i32, hi: i32): void {
+  if (hi > lo) memory.fill(addr(x, lo), 0, (<usize>(hi - lo)) << 3);
+}
+
+/**
+ * Σ_{t<len} a[t]·b[t] for a at `a`, b at `b` (float64), two lanes in the SIMD build.
+ */
+function dot(a: usize, b: usize, len: i32): f64 {
+  let t = 0;
+  let s: f64 = 0;
+  if (ASC_FEATURE_SIMD) {
+    let acc = f64x2.splat(0);
+    for (; t + 2 <= len; t += 2) acc = f64x2.add(acc, f64x2.mul(v128.load(addr(a, t)), v128.load(addr(b, t))));
+    s = hsum(acc);
+  }
+  for (; t < len; t++) s += ldd(a, t) * ldd(b, t);
+  return s;
+}
+
+/**
+ * p[start … n) = A v over indices ≥ start, A given by its upper triangle in m (eigen.ts's symv). Two
+ * rows at a time: p_j is loaded and stored once per two rows.
+ */
+function trdSymv(m: usize, n: i32, start: i32, v: usize, p: usize): void {
+  zero(p, start, n);
+  let i = start;
+  for (; i + 2 <= n; i += 2) {
+    const r0 = addr(m, i * n);
+    const r1 = addr(m, (i + 1) * n);
+    const v0 = ldd(v, i);
+    const v1 = ldd(v, i + 1);
+    const a01 = ldd(r0, i + 1);
+    let s0 = ldd(r0, i) * v0 + a01 * v1;
+    let s1 = a01 * v0 + ldd(r1, i + 1) * v1;
+    let j = i + 2;
+    if (ASC_FEATURE_SIMD) {
+      const w0 = f64x2.splat(v0);
+      const w1 = f64x2.splat(v1);
+      let c0 = f64x2.splat(0);
+      let c1 = f64x2.splat(0);
+      for (; j + 2 <= n; j += 2) {
+        const a0 = v128.load(addr(r0, j));
+        const a1 = v128.load(addr(r1, j));
+        const vj = v128.load(addr(v, j));
+        c0 = f64x2.add(c0, f64x2.mul(a0, vj));
+        c1 = f64x2.add(c1, f64x2.mul(a1, vj));
+        const pp = addr(p, j);
+        v128.store(pp, f64x2.add(v128.load(pp), f64x2.add(f64x2.mul(a0, w0), f64x2.mul(a1, w1))));
+      }
+      s0 += hsum(c0);
+      s1 += hsum(c1);
+    }
+    for (; j < n; j++) {
+      const a0 = ldd(r0, j);
+      const a1 = ldd(r1, j);
+      const vj = ldd(v, j);
+      s0 += a0 * vj;
+      s1 += a1 * vj;
+      std(p, j, ldd(p, j) + a0 * v0 + a1 * v1);
+    }
+    std(p, i, ldd(p, i) + s0);
+    std(p, i + 1, ldd(p, i + 1) + s1);
+  }
+  if (i < n) std(p, i, ldd(p, i) + ldd(m, i * n + i) * ldd(v, i));
+}
+
+/**
+ * For rows i ≥ start of the upper triangle: A ← A − v wᵀ − w vᵀ, then pn = A vn from the updated
+ * entries, in the same pass (eigen.ts's fusedUpdate).
+ */
+function fusedUpdate(m: usize, n: i32, start: i32, v: usize, w: usize, vn: usize, pn: usize): void {
+  zero(pn, start, n);
+  for (let i = start; i < n; i++) {
+    const ri = addr(m, i * n);
+    const vi = ldd(v, i);
+    const wi = ldd(w, i);
+    const vni = ldd(vn, i);
+    const aii = ldd(ri, i) - 2 * vi * wi;
+    std(ri, i, aii);
+    let acc = aii * vni;
+    let j = i + 1;
+    if (ASC_FEATURE_SIMD) {
+      const sv = f64x2.splat(vi);
+      const sw = f64x2.splat(wi);
+      const sn = f64x2.splat(vni);
+      let c = f64x2.splat(0);
+      for (; j + 2 <= n; j += 2) {
+        const pa = addr(ri, j);
+        const a = f64x2.sub(f64x2.sub(v128.load(pa), f64x2.mul(sv, v128.load(addr(w, j)))), f64x2.mul(sw, v128.load(addr(v, j))));
+        v128.store(pa, a);
+        c = f64x2.add(c, f64x2.mul(a, v128.load(addr(vn, j))));
+        const pp = addr(pn, j);
+        v128.store(pp, f64x2.add(v128.load(pp), f64x2.mul(a, sn)));
+      }
+      acc += hsum(c);
+    }
+    for (; j < n; j++) {
+      const a = ldd(ri, j) - vi * ldd(w, j) - wi * ldd(v, j);
+      std(ri, j, a);
+      acc += a * ldd(vn, j);
+      std(pn, j, ldd(pn, j) + a * vni);
+    }
+    std(pn, i, ldd(pn, i) + acc);
+  }
+}
+
+/**
+ * The reflector of row k (eigen.ts's makeReflector): H = I − β v vᵀ with H x = α e₁ for x = row k of
+ * m, columns k+1 … n−1, x scaled by max|x_j| first. Writes v into `v` and row k of m, α into e[k];
+ * returns β (0 and v = 0 when x is already a multiple of e₁).
+ */
+function makeReflector(m: usize, n: i32, k: i32, v: usize, e: usize): f64 {
+  const r = addr(m, k * n);
+  const x0 = ldd(r, k + 1);
+  let tail: f64 = 0;
+  for (let j = k + 2; j < n; j++) tail = max(tail, abs(ldd(r, j)));
+  if (tail == 0) {
+    std(e, k, x0);
+    zero(v, 0, n);
+    return 0;
+  }
+  const mx = max(tail, abs(x0));
+  const inv = 1 / mx;
+  let ss: f64 = 0;
+  for (let j = k + 1; j < n; j++) {
+    const t = ldd(r, j) * inv;
+    std(v, j, t);
+    ss += t * t;
+  }
+  const nrm = Math.sqrt(ss);
+  const u0 = ldd(v, k + 1);
+  const alpha = u0 >= 0 ? -nrm : nrm;
+  std(e, k, alpha * mx);
+  std(v, k + 1, u0 - alpha);
+  const b = 1 / (nrm * (nrm + abs(u0)));
+  for (let j = k + 1; j < n; j++) std(r, j, ldd(v, j));
+  return b;
+}
+
+/**
+ * The unblocked reduction of rows k0 … n−1 (eigen.ts's reduceUnblocked; the trailing matrix at k0
+ * already up to date). `work`: 5n float64 of scratch (v, p, vn, pn, w).
+ */
+export function trdUnblocked(m: usize, n: i32, k0: i32, d: usize, e: usize, beta: usize, work: usize): void {
+  let v = work;
+  let p = addr(work, n);
+  let vn = addr(work, 2 * n);
+  let pn = addr(work, 3 * n);
+  const w = addr(work, 4 * n);
+  zero(work, 0, 5 * n);
+  let b: f64 = n - k0 >= 2 ? makeReflector(m, n, k0, v, e) : 0;
+  if (k0 < n) std(beta, k0, b);
+  if (n - k0 > 2 && b != 0) trdSymv(m, n, k0 + 1, v, p);
+  for (let k = k0; k < n - 2; k++) {
+    std(d, k, ldd(m, k * n + k));
+    const k1 = k + 1;
+    if (b != 0) {
+      let vp: f64 = 0;
+      for (let i = k1; i < n; i++) vp += ldd(v, i) * ldd(p, i);
+      const kk = 0.5 * b * b * vp;
+      for (let i = k1; i < n; i++) std(w, i, b * ldd(p, i) - kk * ldd(v, i));
+    } else zero(w, 0, n);
+    const r1 = addr(m, k1 * n);
+    const v1 = ldd(v, k1);
+    const w1 = ldd(w, k1);
+    for (let j = k1; j < n; j++) std(r1, j, ldd(r1, j) - v1 * ldd(w, j) - w1 * ldd(v, j));
+    if (k == n - 3) {
+      const vl = ldd(v, n - 1);
+      const wl = ldd(w, n - 1);
+      std(m, n * n - 1, ldd(m, n * n - 1) - 2 * vl * wl);
+      break;
+    }
+    const bn = makeReflector(m, n, k1, vn, e);
+    std(beta, k1, bn);
+    fusedUpdate(m, n, k + 2, v, w, vn, pn);
+    const tv = v;
+    v = vn;
+    vn = tv;
+    const tp = p;
+    p = pn;
+    pn = tp;
+    b = bn;
+  }
+  if (n >= 2) {
+    std(d, n - 2, ldd(m, (n - 2) * n + n - 2));
+    std(e, n - 2, ldd(m, (n - 2) * n + n - 1));
+  }
+  if (n >= 1) std(d, n - 1, ldd(m, n * n - 1));
+}
+
+/**
+ * Reduce rows k0 … k0+nb−1 (eigen.ts's reducePanel without its trailing GEMM): V and W in the n × 2nb
+ * row-major `vw` = [V | W]; on return `wv` = [W | V] over rows ≥ k0+nb, for the trailing update
+ * A −= [V W]·[W V]ᵀ that the glue runs in the matrix core. v, p: n float64 each; y: 2nb.
+ */
+export function trdPanel(m: usize, n: i32, k0: i32, nb: i32, d: usize, e: usize, beta: usize, vw: usize, wv: usize, v: usize, p: usize, y: usize): void {
+  const ld = 2 * nb;
+  for (let i = 0; i < nb; i++) {
+    const k = k0 + i;
+    const rk = addr(m, k * n);
+    if (i > 0) {
+      // row k ← row k − Σ_l (V[k, l] W[:, l] + W[k, l] V[:, l]) over the panel's earlier reflectors:
+      // the dot of vw's row j with the swapped row k, [W[k, ·] | V[k, ·]]
+      const ok = addr(vw, k * ld);
+      for (let l = 0; l < i; l++) {
+        std(y, l, ldd(ok, nb + l));
+        std(y, nb + l, ldd(ok, l));
+      }
+      for (let j = k; j < n; j++) {
+        const oj = addr(vw, j * ld);
+        const acc = dot(oj, y, i) + dot(addr(oj, nb), addr(y, nb), i);
+        std(rk, j, ldd(rk, j) - acc);
+      }
+    }
+    std(d, k, ldd(rk, k));
+    const b = makeReflector(m, n, k, v, e);
+    std(beta, k, b);
+    for (let j = 0; j <= k; j++) {
+      std(vw, j * ld + i, 0);
+      std(vw, j * ld + nb + i, 0);
+    }
+    if (b == 0) {
+      for (let j = k + 1; j < n; j++) {
+        std(vw, j * ld + i, 0);
+        std(vw, j * ld + nb + i, 0);
+      }
+      continue;
+    }
+    for (let j = k + 1; j < n; j++) std(vw, j * ld + i, ldd(v, j));
+    trdSymv(m, n, k + 1, v, p);
+    if (i > 0) {
+      // y[0 … i) = Wᵀv, y[nb …] = Vᵀv over rows > k; then p −= V·(Wᵀv) + W·(Vᵀv)
+      zero(y, 0, ld);
+      for (let j = k + 1; j < n; j++) {
+        const oj = addr(vw, j * ld);
+        const vj = ldd(v, j);
+        let l = 0;
+        if (ASC_FEATURE_SIMD) {
+          const sv = f64x2.splat(vj);
+          for (; l + 2 <= i; l += 2) {
+            const y0 = addr(y, l);
+            const y1 = addr(y, nb + l);
+            v128.store(y0, f64x2.add(v128.load(y0), f64x2.mul(v128.load(addr(oj, nb + l)), sv)));
+            v128.store(y1, f64x2.add(v128.load(y1), f64x2.mul(v128.load(addr(oj, l)), sv)));
+          }
+        }
+        for (; l < i; l++) {
+          std(y, l, ldd(y, l) + ldd(oj, nb + l) * vj);
+          std(y, nb + l, ldd(y, nb + l) + ldd(oj, l) * vj);
+        }
+      }
+      for (let j = k + 1; j < n; j++) {
+        const oj = addr(vw, j * ld);
+        const acc = dot(oj, y, i) + dot(addr(oj, nb), addr(y, nb), i);
+        std(p, j, ldd(p, j) - acc);
+      }
+    }
+    let vp: f64 = 0;
+    for (let j = k + 1; j < n; j++) vp += ldd(v, j) * ldd(p, j);
+    const kk = 0.5 * b * b * vp;
+    for (let j = k + 1; j < n; j++) std(vw, j * ld + nb + i, b * ldd(p, j) - kk * ldd(v, j));
+  }
+  const k1 = k0 + nb;
+  for (let j = k1; j < n; j++) {
+    const o = j * ld;
+    memory.copy(addr(wv, o), addr(vw, o + nb), (<usize>nb) << 3);
+    memory.copy(addr(wv, o + nb), addr(vw, o), (<usize>nb) << 3);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The secular equation of the divide-and-conquer merges (src/linalg/secular.ts is the reference:
+// secularRoots, then secularVectors). Scalar float64, the reference's operations in its order, so
+// the results are the reference's bit for bit (the SIMD and scalar builds alike).
+
+// @ts-ignore: decorator
+@inline function ldi32(p: usize, i: i32): i32 {
+  return load<i32>(p + ((<usize>i) << 2));
+}
+// @ts-ignore: decorator
+@inline function sti32(p: usize, i: i32, v: i32): void {
+  store<i32>(p + ((<usize>i) << 2), v);
+}
+
+const SEC_EPS: f64 = 1.1102230246251565e-16; // 2⁻⁵³
+const SEC_MAX_ITERATIONS = 200;
+
+function secularRoots(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau: usize, del: usize): void {
+  if (k == 1) {
+    sti32(origin, 0, 0);
+    std(tau, 0, rho * ldd(z, 0) * ldd(z, 0));
+    return;
+  }
+  let zz: f64 = 0;
+  for (let j = 0; j < k; j++) zz += ldd(z, j) * ldd(z, j);
+  for (let i = 0; i < k; i++) {
+    const last = i == k - 1;
+    let o: i32;
+    let lo: f64;
+    let hi: f64;
+    let t: f64;
+    if (!last) {
+      const di = ldd(d, i);
+      const gap = ldd(d, i + 1) - di;
+      const mid = gap / 2;
+      let f: f64 = 1;
+      for (let j = 0; j < k; j++) {
+        const zj = ldd(z, j);
+        f += (rho * zj * zj) / (ldd(d, j) - di - mid);
+      }
+      if (f >= 0) {
+        o = i;
+        lo = 0;
+        hi = mid;
+        t = mid / 2;
+      } else {
+        o = i + 1;
+        lo = -gap;
+        hi = 0;
+        t = -mid / 2;
+      }
+    } else {
+      o = k - 1;
+      lo = 0;
+      hi = rho * zz;
+      t = hi / 2;
+    }
+    const dO = ldd(d, o);
+    for (let j = 0; j < k; j++) std(del, j, ldd(d, j) - dO);
+    const p = last ? k - 2 : i;
+    const q = p + 1;
+    const delP = ldd(del, p);
+    const delQ = ldd(del, q);
+    for (let it = 0; it < SEC_MAX_ITERATIONS; it++) {
+      let psi: f64 = 0;
+      let dpsi: f64 = 0;
+      let phi: f64 = 0;
+      let dphi: f64 = 0;
+      let sabs: f64 = 0;
+      let hitPole = false;
+      for (let j = 0; j < k; j++) {
+        const den = ldd(del, j) - t;
+        if (den == 0) {
+          hitPole = true;
+          break;
+        }
+        const zj = ldd(z, j);
+        const r = 1 / den;
+        const term = rho * zj * zj * r;
+        sabs += abs(term) * (1 + abs(t * r));
+        if (j <= p) {
+          psi += term;
+          dpsi += term * r;
+        } else {
+          phi += term;
+          dphi += term * r;
+        }
+      }
+      if (hitPole) {
+        t = 0.5 * (lo + hi);
+        continue;
+      }
+      const f = 1 + psi + phi;
+      if (f == 0) break;
+      if (f < 0) lo = t;
+      else hi = t;
+      if (abs(f) <= 8 * SEC_EPS * (1 + sabs)) break;
+      if (hi - lo <= 4 * SEC_EPS * max(abs(lo), abs(hi))) break;
+      const bigP = delP - t;
+      const bigQ = delQ - t;
+      const a = 1 + psi - dpsi * bigP + phi - dphi * bigQ;
+      const b = a * (bigP + bigQ) + dpsi * bigP * bigP + dphi * bigQ * bigQ;
+      const c = bigP * bigQ * f;
+      let next: f64 = NaN;
+      const disc = b * b - 4 * a * c;
+      if (disc >= 0) {
+        const sq = Math.sqrt(disc);
+        const bs = b >= 0 ? b + sq : b - sq;
+        const e1 = bs != 0 ? (2 * c) / bs : NaN;
+        const e2 = a != 0 ? bs / (2 * a) : NaN;
+        if (t + e1 > lo && t + e1 < hi) next = t + e1;
+        else if (t + e2 > lo && t + e2 < hi) next = t + e2;
+      } else if (b != 0 && t + c / b > lo && t + c / b < hi) next = t + c / b;
+      if (!(next > lo && next < hi) || next == t || (it & 7) == 7) next = 0.5 * (lo + hi);
+      if (next == t) break;
+      t = next;
+    }
+    sti32(origin, i, o);
+    std(tau, i, t);
+  }
+}
+
+function secularVectors(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau: usize, u: usize, zhat: usize, pos: usize): void {
+  for (let i = 0; i < k; i++) {
+    const di = ldd(d, i);
+    let prod = (ldd(d, ldi32(origin, k - 1)) - di + ldd(tau, k - 1)) / rho;
+    for (let j = 0; j < i; j++) prod *= (ldd(d, ldi32(origin, j)) - di + ldd(tau, j)) / (ldd(d, j) - di);
+    for (let j = i; j < k - 1; j++) prod *= (ldd(d, ldi32(origin, j)) - di + ldd(tau, j)) / (ldd(d, j + 1) - di);
+    const mag = Math.sqrt(abs(prod));
+    std(zhat, i, ldd(z, i) >= 0 ? mag : -mag);
+  }
+  for (let j = 0; j < k; j++) {
+    const dO = ldd(d, ldi32(origin, j));
+    const tj = ldd(tau, j);
+    const row = j * k;
+    let ss: f64 = 0;
+    for (let r = 0; r < k; r++) {
+      const v = ldd(zhat, r) / (ldd(d, r) - dO - tj);
+      std(u, row + ldi32(pos, r), v);
+      ss += v * v;
+    }
+    const inv = 1 / Math.sqrt(ss);
+    for (let r = 0; r < k; r++) std(u, row + r, ldd(u, row + r) * inv);
+  }
+}
+
+/**
+ * The roots and eigenvectors of D + ρ z zᵀ (secular.ts's secularRoots then secularVectors): d, z, tau,
+ * del, u, zhat float64, origin and pos int32.
+ */
+export function secularSolve(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau: usize, del: usize, u: usize, zhat: usize, pos: usize): void {
+  secularRoots(k, d, z, rho, origin, tau, del);
+  secularVectors(k, d, z, rho, origin, tau, u, zhat, pos);
+}

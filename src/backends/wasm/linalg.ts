@@ -1,0 +1,88 @@
+/**
+ * The symmetric eigensolver's kernels on the WebAssembly backends (float64): the workspace of the
+ * divide-and-conquer path (`linalg.workspace`, `linalg.releaseWorkspace`), the Householder
+ * tridiagonalisation's loops (`linalg.trdPanel`, `linalg.trdUnblocked`; references
+ * `trdPanelReference` / `trdUnblockedReference` in src/linalg/eigen.ts) and the merges' secular
+ * equation (`linalg.secular`, reference `secularSolveReference` in src/linalg/secular.ts, bit for bit);
+ * AssemblyScript source assembly/linalg.ts.
+ *
+ * The workspace is a block of linear memory: the solver carves all its work arrays from it, so the
+ * matrix core's GEMMs (src/backends/wasm/gemm.ts) and the kernels here read them in place, without a
+ * copy, and the GEMMs may split over the worker threads. It is taken from the heap's free lists and
+ * given back at the end of the solve (a repeated solve of the same size reuses the same block);
+ * allocating it may grow the memory, which is why it happens at the solve's start, before any view of
+ * it exists. An argument that is not a view of linear memory (the "js" backend's arrays, or the QL
+ * path's small JS-heap arrays) runs the TypeScript reference instead.
+ *
+ * Accuracy: the SIMD build sums the long dot products in two lanes, so its results differ from the
+ * reference by rounding (test/linalg/eigen-wasm.test.ts: the reduced T and the eigenpairs agree to
+ * within a small multiple of n·ε·‖A‖).
+ */
+import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
+import { trdPanelReference, trdUnblockedReference } from "../../linalg/eigen.js";
+import { secularSolveReference } from "../../linalg/secular.js";
+import type { LinearStorage } from "../linear.js";
+import type { WasmBackend } from "./index.js";
+
+interface LinalgExports {
+  trdPanel(m: number, n: number, k0: number, nb: number, d: number, e: number, beta: number, vw: number, wv: number, v: number, p: number, y: number): void;
+  trdUnblocked(m: number, n: number, k0: number, d: number, e: number, beta: number, work: number): void;
+  secularSolve(k: number, d: number, z: number, rho: number, origin: number, tau: number, del: number, u: number, zhat: number, pos: number): void;
+}
+
+/** Byte addresses of the arrays when every one is a view of the backend's memory, else null. */
+function pointers(b: WasmBackend, xs: readonly (Float64Array | Int32Array)[]): number[] | null {
+  const buf = b.heap.memory.buffer;
+  const out: number[] = [];
+  for (const x of xs) {
+    if (x.buffer !== buf) return null;
+    out.push(x.byteOffset);
+  }
+  return out;
+}
+
+const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular"] as const;
+
+/** Register the eigensolver kernels of backend `b` (float64). */
+export function registerLinalg(b: WasmBackend): void {
+  const e = b.exports as unknown as LinalgExports;
+  const live = new WeakMap<Float64Array, LinearStorage>();
+  registerKernel("linalg.workspace", "float64", (length: number): Float64Array => {
+    const s = b.heap.allocate("float64", Math.max(length, 1), true);
+    // out of linear memory: the solve still runs, on the JS heap (its kernels then run the references)
+    if (s === null) return new Float64Array(length);
+    const view = new Float64Array(b.heap.memory.buffer, s.ptr, length);
+    live.set(view, s);
+    return view;
+  });
+  registerKernel("linalg.releaseWorkspace", "float64", (ws: Float64Array): void => {
+    const s = live.get(ws);
+    if (s !== undefined) {
+      live.delete(ws);
+      s.free();
+    }
+  });
+  registerKernel("linalg.trdPanel", "float64", (m, n, k0, nb, d, ev, beta, vw, wv, v, p, y) => {
+    const ptr = pointers(b, [m, d, ev, beta, vw, wv, v, p, y]);
+    if (ptr === null) return trdPanelReference(m, n, k0, nb, d, ev, beta, vw, wv, v, p, y);
+    const [pm, pd, pe, pb, pvw, pwv, pv, pp, py] = ptr as [number, number, number, number, number, number, number, number, number];
+    e.trdPanel(pm, n, k0, nb, pd, pe, pb, pvw, pwv, pv, pp, py);
+  });
+  registerKernel("linalg.trdUnblocked", "float64", (m, n, k0, d, ev, beta, work) => {
+    const ptr = pointers(b, [m, d, ev, beta, work]);
+    if (ptr === null) return trdUnblockedReference(m, n, k0, d, ev, beta, work);
+    const [pm, pd, pe, pb, pw] = ptr as [number, number, number, number, number];
+    e.trdUnblocked(pm, n, k0, pd, pe, pb, pw);
+  });
+  registerKernel("linalg.secular", "float64", (k, d, z, rho, origin, tau, del, u, zhat, pos) => {
+    const ptr = pointers(b, [d, z, origin, tau, del, u, zhat, pos]);
+    if (ptr === null) return secularSolveReference(k, d, z, rho, origin, tau, del, u, zhat, pos);
+    const [pd, pz, po, pt, pdel, pu, pzh, pp] = ptr as [number, number, number, number, number, number, number, number];
+    e.secularSolve(k, pd, pz, rho, po, pt, pdel, pu, pzh, pp);
+  });
+}
+
+/** Remove the eigensolver kernels (the TypeScript references run again). */
+export function unregisterLinalg(): void {
+  for (const name of NAMES) unregisterKernel(name, "float64");
+}

@@ -1,0 +1,327 @@
+/**
+ * The eigensolver's WebAssembly kernels (assembly/linalg.ts via src/backends/wasm/linalg.ts), SIMD and
+ * scalar builds, against the TypeScript references in src/linalg/eigen.ts:
+ * - `linalg.trdUnblocked` on arrays in linear memory: Q T Qᵀ reproduces A within a few n·u·max|A|
+ *   (the reduction's backward error, checked independently) and T's spectrum matches the reference's
+ *   (the SIMD build sums in two lanes, so T is not bit for bit the reference's, and T's entries are not
+ *   forward-stable quantities); `linalg.trdPanel` (32 steps) agrees with the reference within n·u in
+ *   d, e, β, the reflectors and V, W; on JS-heap arrays both are the reference, bit for bit;
+ * - `symEig` (divide-and-conquer path, whose work arrays then live in linear memory) under each build:
+ *   residual and orthogonality within a few n·u (independent checks), eigenvalues within n·u·‖A‖ of the
+ *   "js" backend's, and on graded PSD covariances the small eigenvalues as relatively accurate as
+ *   Jacobi's where logm and sqrtm use them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getBackend, setBackend } from "../../src/backends/index.js";
+import { kernel } from "../../src/kernels/registry.js";
+import { activeWasm } from "../../src/backends/wasm/index.js";
+import { releaseWorkspaceReference, symEig, trdPanelReference, trdUnblockedReference, workspaceReference } from "../../src/linalg/eigen.js";
+import { secularSolveReference } from "../../src/linalg/secular.js";
+import { Generator } from "../../src/tensor/random.js";
+import { WASM } from "../helpers/wasm.js";
+
+const U = 2 ** -53;
+
+function randomSymmetric(n: number, seed: number): Float64Array {
+  const g = new Generator(seed);
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) {
+    const v = g.normal();
+    a[i * n + j] = v;
+    a[j * n + i] = v;
+  }
+  return a;
+}
+
+/** (1/m)·X Xᵀ for X n × m with row r scaled by 10^(−grade·r/n): a graded, possibly rank-deficient covariance. */
+function covariance(n: number, m: number, grade: number, seed: number): Float64Array {
+  const g = new Generator(seed);
+  const x = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) {
+    const s = 10 ** ((-grade * i) / n);
+    for (let t = 0; t < m; t++) x[i * m + t] = s * g.normal();
+  }
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) {
+    let s = 0;
+    for (let t = 0; t < m; t++) s += (x[i * m + t] as number) * (x[j * m + t] as number);
+    a[i * n + j] = s / m;
+    a[j * n + i] = s / m;
+  }
+  return a;
+}
+
+function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] as number));
+  return m;
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m;
+}
+
+/** max |A V − V Λ| / max|A| and max |VᵀV − I|, both in units of n·u. */
+function quality(a: Float64Array, values: Float64Array, v: Float64Array, n: number): { residual: number; orth: number } {
+  const scale = maxAbs(a);
+  let residual = 0;
+  let orth = 0;
+  for (let c = 0; c < n; c++) {
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += (a[i * n + k] as number) * (v[k * n + c] as number);
+      residual = Math.max(residual, Math.abs(s - (values[c] as number) * (v[i * n + c] as number)));
+    }
+    for (let c2 = c; c2 < n; c2++) {
+      let o = 0;
+      for (let k = 0; k < n; k++) o += (v[k * n + c] as number) * (v[k * n + c2] as number);
+      orth = Math.max(orth, Math.abs(o - (c === c2 ? 1 : 0)));
+    }
+  }
+  return { residual: residual / scale / (n * U), orth: orth / (n * U) };
+}
+
+/**
+ * max |A₂₂ − Q T Qᵀ| over indices ≥ k0, for the reduction of A's trailing block A₂₂ = A[k0:, k0:]
+ * stored as the tridiagonalisers leave it: T = (d, e), H_k = I − β_k v_k v_kᵀ with v_k in row k of m,
+ * columns k+1 …, Q = H_k0 ⋯ H_{n−3} (the backward error of the reduction, computed independently).
+ */
+function backwardError(a: Float64Array, m: Float64Array, d: Float64Array, e: Float64Array, beta: Float64Array, n: number, k0: number): number {
+  const s = n - k0;
+  const q = new Float64Array(s * s);
+  for (let i = 0; i < s; i++) q[i * s + i] = 1;
+  for (let k = n - 3; k >= k0; k--) {
+    const b = beta[k] as number;
+    if (b === 0) continue;
+    // Q ← H_k Q: rows k+1 … of Q (local index k+1−k0 …)
+    for (let c = 0; c < s; c++) {
+      let dotv = 0;
+      for (let r = k + 1; r < n; r++) dotv += (m[k * n + r] as number) * (q[(r - k0) * s + c] as number);
+      for (let r = k + 1; r < n; r++) q[(r - k0) * s + c] = (q[(r - k0) * s + c] as number) - b * dotv * (m[k * n + r] as number);
+    }
+  }
+  const t = new Float64Array(s * s);
+  for (let i = 0; i < s; i++) {
+    t[i * s + i] = d[k0 + i] as number;
+    if (i + 1 < s) {
+      t[i * s + i + 1] = e[k0 + i] as number;
+      t[(i + 1) * s + i] = e[k0 + i] as number;
+    }
+  }
+  let err = 0;
+  for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) {
+    let acc = 0;
+    for (let r = Math.max(0, 0); r < s; r++) {
+      const qt = (q[i * s + r] as number);
+      if (qt === 0) continue;
+      let tq = 0;
+      for (let c = Math.max(0, r - 1); c <= Math.min(s - 1, r + 1); c++) tq += (t[r * s + c] as number) * (q[j * s + c] as number);
+      acc += qt * tq;
+    }
+    err = Math.max(err, Math.abs(acc - (a[(k0 + i) * n + k0 + j] as number)));
+  }
+  return err;
+}
+
+/** The eigenvalues (descending) of the tridiagonal (d, e) over indices ≥ k0, by Jacobi on the js backend's reference path. */
+function tridiagSpectrum(d: Float64Array, e: Float64Array, n: number, k0: number): Float64Array {
+  const s = n - k0;
+  const t = new Float64Array(s * s);
+  for (let i = 0; i < s; i++) {
+    t[i * s + i] = d[k0 + i] as number;
+    if (i + 1 < s) {
+      t[i * s + i + 1] = e[k0 + i] as number;
+      t[(i + 1) * s + i] = e[k0 + i] as number;
+    }
+  }
+  return symEig(t, s, "jacobi").values;
+}
+
+/** Work arrays of one reduction, carved from `ws`. */
+function carve(ws: Float64Array, n: number, nb: number) {
+  let o = 0;
+  const take = (len: number): Float64Array => ws.subarray(o, (o += len));
+  return {
+    m: take(n * n), d: take(n), e: take(n), beta: take(n), work: take(5 * n),
+    vw: take(n * 2 * nb), wv: take(n * 2 * nb), v: take(n), p: take(n), y: take(2 * nb),
+  };
+}
+const carveSize = (n: number, nb: number): number => n * n + 10 * n + 4 * n * nb + 2 * n + 2 * nb;
+
+let before: ReturnType<typeof getBackend>;
+beforeAll(() => {
+  before = getBackend();
+});
+afterAll(() => setBackend(before));
+
+for (const backend of WASM) {
+  describe(`eigensolver kernels on ${backend}`, () => {
+    beforeAll(() => setBackend(backend));
+
+    it("linalg.workspace is linear memory, zero-filled", () => {
+      const ws = kernel("linalg.workspace", "float64", workspaceReference)(1000);
+      try {
+        expect(ws.length).toBe(1000);
+        expect(ws.buffer).toBe(activeWasm()?.heap.memory.buffer);
+        expect(maxAbs(ws)).toBe(0);
+        expect(kernel("linalg.trdUnblocked", "float64", trdUnblockedReference)).not.toBe(trdUnblockedReference);
+      } finally {
+        kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+      }
+    });
+
+    for (const n of [1, 2, 3, 4, 5, 9, 33, 64, 97, 130]) {
+      for (const k0 of n > 40 ? [0, 17] : [0]) {
+        it(`trdUnblocked n = ${n}, k0 = ${k0}: Q T Qᵀ reproduces A within a few n·u·max|A|, T's spectrum the reference's`, () => {
+          const a = randomSymmetric(n, 100 + n);
+          const ref = carve(new Float64Array(carveSize(n, 1)), n, 1);
+          ref.m.set(a);
+          trdUnblockedReference(ref.m, n, k0, ref.d, ref.e, ref.beta, ref.work);
+          const ws = kernel("linalg.workspace", "float64", workspaceReference)(carveSize(n, 1));
+          try {
+            const w = carve(ws, n, 1);
+            w.m.set(a);
+            kernel("linalg.trdUnblocked", "float64", trdUnblockedReference)(w.m, n, k0, w.d, w.e, w.beta, w.work);
+            const scale = maxAbs(a);
+            expect(backwardError(a, w.m, w.d, w.e, w.beta, n, k0) / (n * U * scale)).toBeLessThan(4);
+            expect(backwardError(a, ref.m, ref.d, ref.e, ref.beta, n, k0) / (n * U * scale)).toBeLessThan(4);
+            expect(maxDiff(tridiagSpectrum(w.d, w.e, n, k0), tridiagSpectrum(ref.d, ref.e, n, k0))).toBeLessThanOrEqual(4 * n * U * scale);
+          } finally {
+            kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+          }
+        });
+      }
+    }
+
+    for (const [n, k0] of [[97, 0], [130, 32], [200, 0], [261, 64]] as const) {
+      it(`trdPanel n = ${n}, k0 = ${k0}: agrees with the reference within n·u (d, e, β, reflectors, V, W, [W | V])`, () => {
+        const nb = 32;
+        const a = randomSymmetric(n, 200 + n);
+        const ref = carve(new Float64Array(carveSize(n, nb)), n, nb);
+        ref.m.set(a);
+        trdPanelReference(ref.m, n, k0, nb, ref.d, ref.e, ref.beta, ref.vw, ref.wv, ref.v, ref.p, ref.y);
+        const ws = kernel("linalg.workspace", "float64", workspaceReference)(carveSize(n, nb));
+        try {
+          const w = carve(ws, n, nb);
+          w.m.set(a);
+          kernel("linalg.trdPanel", "float64", trdPanelReference)(w.m, n, k0, nb, w.d, w.e, w.beta, w.vw, w.wv, w.v, w.p, w.y);
+          const tol = 16 * n * U * maxAbs(a);
+          expect(maxDiff(w.d, ref.d)).toBeLessThanOrEqual(tol);
+          expect(maxDiff(w.e, ref.e)).toBeLessThanOrEqual(tol);
+          expect(maxDiff(w.beta, ref.beta)).toBeLessThanOrEqual(16 * n * U * Math.max(1, maxAbs(ref.beta)));
+          expect(maxDiff(w.m, ref.m)).toBeLessThanOrEqual(tol);
+          expect(maxDiff(w.vw, ref.vw)).toBeLessThanOrEqual(16 * n * U * Math.max(1, maxAbs(ref.vw)));
+          const k1 = (k0 + nb) * 2 * nb;
+          expect(maxDiff(w.wv.subarray(k1), ref.wv.subarray(k1))).toBeLessThanOrEqual(16 * n * U * Math.max(1, maxAbs(ref.wv)));
+        } finally {
+          kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+        }
+      });
+    }
+
+    it("on JS-heap arrays the kernels are the reference, bit for bit", () => {
+      const n = 70;
+      const a = randomSymmetric(n, 7);
+      const r1 = carve(new Float64Array(carveSize(n, 32)), n, 32);
+      const r2 = carve(new Float64Array(carveSize(n, 32)), n, 32);
+      r1.m.set(a);
+      r2.m.set(a);
+      trdPanelReference(r1.m, n, 0, 32, r1.d, r1.e, r1.beta, r1.vw, r1.wv, r1.v, r1.p, r1.y);
+      kernel("linalg.trdPanel", "float64", trdPanelReference)(r2.m, n, 0, 32, r2.d, r2.e, r2.beta, r2.vw, r2.wv, r2.v, r2.p, r2.y);
+      trdUnblockedReference(r1.m, n, 32, r1.d, r1.e, r1.beta, r1.work);
+      kernel("linalg.trdUnblocked", "float64", trdUnblockedReference)(r2.m, n, 32, r2.d, r2.e, r2.beta, r2.work);
+      expect(Array.from(r2.m)).toEqual(Array.from(r1.m));
+      expect(Array.from(r2.d)).toEqual(Array.from(r1.d));
+      expect(Array.from(r2.e)).toEqual(Array.from(r1.e));
+    });
+
+    it("linalg.secular: roots and vectors bit for bit the reference's (random, clustered and pressed poles)", () => {
+      const g = new Generator(11);
+      for (const k of [1, 2, 3, 7, 40, 129]) {
+        for (const kind of ["random", "clustered", "pressed"] as const) {
+          const d = new Float64Array(k);
+          const z = new Float64Array(k);
+          let x = g.normal();
+          for (let i = 0; i < k; i++) {
+            x += kind === "clustered" ? 1e-9 * (1 + g.uniform()) : kind === "pressed" && i % 2 ? 1e-13 : 0.1 + g.uniform();
+            d[i] = x;
+            z[i] = (kind === "pressed" ? 1e-7 : 1) * g.normal();
+          }
+          const rho = 0.5 + g.uniform();
+          const ref = { origin: new Int32Array(k), tau: new Float64Array(k), del: new Float64Array(k), zhat: new Float64Array(k) };
+          const len = 4 * k + k * k + 2 * k;
+          const ws = kernel("linalg.workspace", "float64", workspaceReference)(len);
+          try {
+            let o = 0;
+            const take = (l: number): Float64Array => ws.subarray(o, (o += l));
+            const wd = take(k);
+            const wz = take(k);
+            const tau = take(k);
+            const del = take(k);
+            const u = take(k * k);
+            const zhat = take(k);
+            const ints = take(k);
+            const origin = new Int32Array(ints.buffer, ints.byteOffset, k);
+            const wpos = new Int32Array(ws.buffer, ws.byteOffset + 8 * o, k);
+            wd.set(d);
+            wz.set(z);
+            // reversed component order: exercises `pos`
+            for (let i = 0; i < k; i++) wpos[i] = k - 1 - i;
+            const rpos = new Int32Array(k).map((_, i) => k - 1 - i);
+            const ru = new Float64Array(k * k);
+            secularSolveReference(k, d, z, rho, ref.origin, ref.tau, ref.del, ru, ref.zhat, rpos);
+            kernel("linalg.secular", "float64", secularSolveReference)(k, wd, wz, rho, origin, tau, del, u, zhat, wpos);
+            expect(Array.from(origin)).toEqual(Array.from(ref.origin));
+            expect(Array.from(tau)).toEqual(Array.from(ref.tau));
+            expect(Array.from(zhat)).toEqual(Array.from(ref.zhat));
+            expect(Array.from(u)).toEqual(Array.from(ru));
+          } finally {
+            kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+          }
+        }
+      }
+    });
+
+    const cases: [string, number, () => Float64Array][] = [
+      ["random D = 97", 97, () => randomSymmetric(97, 1)],
+      ["random D = 200", 200, () => randomSymmetric(200, 2)],
+      ["covariance D = 300 (rank 196)", 300, () => covariance(300, 196, 0, 3)],
+      ["graded covariance D = 150", 150, () => covariance(150, 400, 6, 4)],
+    ];
+    for (const [name, n, make] of cases) {
+      it(`symEig ${name}: residual and orthogonality ≤ a few n·u, eigenvalues within n·u·‖A‖ of the js backend's`, () => {
+        const a = make();
+        const got = symEig(a, n);
+        setBackend("js");
+        let want;
+        try {
+          want = symEig(a, n);
+        } finally {
+          setBackend(backend);
+        }
+        const q = quality(a, got.values, got.vectors, n);
+        expect(q.residual).toBeLessThan(4);
+        expect(q.orth).toBeLessThan(4);
+        expect(maxDiff(got.values, want.values)).toBeLessThanOrEqual(4 * n * U * maxAbs(a));
+      });
+    }
+
+    it("graded PSD covariance: the eigenvalues logm and sqrtm use are relatively accurate (against Jacobi)", () => {
+      const n = 120;
+      const a = covariance(n, 400, 4, 9);
+      const got = symEig(a, n, "dc");
+      const jac = symEig(a, n, "jacobi");
+      const lmax = jac.values[0] as number;
+      const eps = 1e-3 * lmax;
+      for (let i = 0; i < n; i++) {
+        const g = got.values[i] as number;
+        const j = jac.values[i] as number;
+        // logm: log(λ + ε) to a relative 1e-12; sqrtm: the λ > 2⁻²³λ_max it keeps to a relative 1e-9
+        expect(Math.abs(Math.log(Math.max(g, 0) + eps) - Math.log(Math.max(j, 0) + eps))).toBeLessThan(1e-12);
+        if (j > 2 ** -23 * lmax) expect(Math.abs(g - j) / j).toBeLessThan(1e-9);
+      }
+    });
+  });
+}
