@@ -113,7 +113,7 @@ export function registerWeighted(b: WasmBackend): void {
     args.resolve();
     const [px, pl, py, pe, pa] = args.ptrs as [number, number, number, number, number];
     // planes split across threads; each part has its own exponentials scratch
-    splitCall(b, "softmaxForward", [px, pl, py, pe, ...sz, ...axisPointers(axes, pa), ...interior(axes)], {
+    splitCall(b, "softmaxForward", [px, pl, py, pe, ...sz, ...axisPointers(axes, pa), ...interior(axes), ...regularLastAxis(axes)], {
       count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[3]], [2, 4 * sz[4]]], scratch: [[3, 4 * ex]], bytes: 4 * (2 * sz[3] + sz[4]),
     });
     args.finish();
