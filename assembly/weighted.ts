@@ -96,6 +96,63 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
 }
 
 /**
+ * {@link expRow} for the two common last axes, without the row buffers: windows [2·oc, 2·oc + 2)
+ * (k = 2, stride 2, SoftPool's default) or [2·oc − 1, 2·oc + 2) clipped to the row (k = 3, stride 2,
+ * padding 1). 8 inputs at a time are exponentiated in registers and de-interleaved into the even and
+ * odd taps (k = 3: the previous block's last odd tap shifted in), and each window's sums are formed in
+ * tap order from 0, as rowWindowSums does (a clipped tap adds 0 first: 0 + 0 = 0), so the values equal
+ * the general path's bit for bit; the scalar build and the last columns take the taps one by one with
+ * expf32 (bit-identical per lane to exp4). c = 0 (forward only).
+ */
+// @ts-ignore: decorator
+@inline function expRowPairs(xr: usize, lr: usize, W: i32, M: f32, HE: usize, HX: usize, nC: i32, k: i32): void {
+  let oc = 0;
+  if (ASC_FEATURE_SIMD) {
+    const m4 = f32x4.splat(M);
+    const z = f32x4.splat(0);
+    let pe = z; // k = 3: e and e·x of column 2·oc − 1 in lane 3
+    let px = z;
+    for (; oc + 4 <= nC && 2 * oc + 8 <= W; oc += 4) {
+      const q = (<usize>(2 * oc)) << 2;
+      const e0 = exp4(f32x4.sub(v128.load(lr + q), m4));
+      const e1 = exp4(f32x4.sub(v128.load(lr + q, 16), m4));
+      const x0 = f32x4.mul(e0, v128.load(xr + q));
+      const x1 = f32x4.mul(e1, v128.load(xr + q, 16));
+      const ev = v128.shuffle<f32>(e0, e1, 0, 2, 4, 6);
+      const od = v128.shuffle<f32>(e0, e1, 1, 3, 5, 7);
+      const xe = v128.shuffle<f32>(x0, x1, 0, 2, 4, 6);
+      const xo = v128.shuffle<f32>(x0, x1, 1, 3, 5, 7);
+      let h = z;
+      let hx = z;
+      if (k == 3) {
+        h = f32x4.add(h, v128.shuffle<f32>(pe, od, 3, 4, 5, 6));
+        hx = f32x4.add(hx, v128.shuffle<f32>(px, xo, 3, 4, 5, 6));
+        pe = od;
+        px = xo;
+      }
+      v128.store(HE + ((<usize>oc) << 2), f32x4.add(f32x4.add(h, ev), od));
+      v128.store(HX + ((<usize>oc) << 2), f32x4.add(f32x4.add(hx, xe), xo));
+    }
+  }
+  for (; oc < nC; oc++) {
+    const c0 = k == 3 ? 2 * oc - 1 : 2 * oc;
+    let h: f32 = 0;
+    let hx: f32 = 0;
+    if (c0 < 0) {
+      h += 0;
+      hx += 0;
+    }
+    for (let ic = max<i32>(c0, 0); ic < min<i32>(c0 + k, W); ic++) {
+      const e = expf32(ldf(lr, ic) - M);
+      h += e;
+      hx += e * ldf(xr, ic);
+    }
+    stf(HE, oc, h);
+    stf(HX, oc, hx);
+  }
+}
+
+/**
  * y = Σ e^{L}·x / Σ e^{L} over each window (x and L may be the same pointer: SoftPool), float32.
  *
  * Each plane is exponentiated once, relative to the plane's largest logit M (NaN ignored), one input
@@ -107,13 +164,16 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
  * window whose Σ E falls below e^−8 (its logits far below M, where E would lose relative precision or
  * underflow) or is not finite (NaN inside) is recomputed with its own maximum ({@link windowSoftmax}),
  * as is every window of a plane whose M is ±∞ (no finite logit, or +∞ present).
- * NaN anywhere in a window's logits gives NaN, as in the reference.
+ * NaN anywhere in a window's logits gives NaN, as in the reference. (cReg, cOff, cS2, cK2) describe
+ * the last axis as for {@link softmaxBackward}; two common cases take {@link expRowPairs}.
  */
 export function softmaxForward(
   x: usize, L: usize, y: usize, ex: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
-  cLo: i32, cHi: i32, cStride: i32, cK: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, cReg: i32, cOff: i32, cS2: i32, cK2: i32,
 ): void {
+  // the last axis k = 2 s = 2 (offset 0) or k = 3 s = 2 (offset −1): exponentials in registers
+  const pairs = cReg != 0 && cS2 == 2 && ((cK2 == 2 && cOff == 0) || (cK2 == 3 && cOff == -1));
   const HW = H * W;
   const R = W > 0 ? inPlane / W : 0; // input rows of a plane (depth × height)
   const rE = ex;
@@ -130,7 +190,8 @@ export function softmaxForward(
       for (let r = 0; r < R; r++) {
         const q = (<usize>(r * W)) << 2;
         const h = (<usize>(r * nC)) << 2;
-        expRow(xp + q, lp + q, W, M, 0, rE, rX, 0, 0, HE + h, HEX + h, cS, cE, nC, cLo, cHi, cStride, cK);
+        if (pairs) expRowPairs(xp + q, lp + q, W, M, HE + h, HEX + h, nC, cK2);
+        else expRow(xp + q, lp + q, W, M, 0, rE, rX, 0, 0, HE + h, HEX + h, cS, cE, nC, cLo, cHi, cStride, cK);
       }
     }
     let o = p * outPlane;

@@ -326,6 +326,35 @@ describe("the SIMD and scalar builds give the same softmax-window outputs bit fo
   });
 });
 
+describe("the fused paths' geometries (k 2 s 2, k 3 s 2 p 1 in registers; stride-1/2 gathered backward) against the reference and across builds", () => {
+  it("SoftPool and LIP on widths 1–113 (odd, 8-aligned and not), heights 1–9, NaN/±∞ included", () => {
+    const g = new Generator(2026);
+    const cases: [number, number, number][] = [[2, 2, 0], [3, 2, 1], [3, 1, 1], [2, 1, 0], [3, 2, 0], [5, 2, 2], [4, 2, 1]];
+    for (let i = 0; i < 42; i++) {
+      const [k, st, pd] = cases[i % cases.length] as [number, number, number];
+      const W = i < 7 ? [1, 8, 9, 16, 17, 57, 113][i] as number : int(g, k, 113);
+      const H = int(g, k, 9);
+      const shape = [int(g, 1, 2), int(g, 1, 3), H, Math.max(W, k)];
+      const size = shape.reduce((a, v) => a * v, 1);
+      const xs = values(g, size, i % 3 === 0);
+      const dyv = (m: number) => values(new Generator(m), m, false);
+      const lip = i % 2 === 1;
+      const opts = { kernelSize: k, stride: st, padding: pd };
+      const inputs: Input[] = [{ data: xs, shape }];
+      let call: (t: Tensor[]) => ReturnType<Vjp>;
+      if (lip) {
+        inputs.push({ data: values(g, size, i % 4 === 1), shape });
+        call = (t) => vjp("localImportancePool2d")(t[0], t[1], opts);
+      } else call = (t) => vjp("softPool2d")(t[0], { ...opts, gradMode: i % 4 === 0 ? "official" : "exact" });
+      const label = `${lip ? "LIP" : "softPool2d"} [${shape}] k${k} s${st} p${pd}`;
+      const ref = runOn("js", "js", call, inputs, dyv);
+      const simd = runOn("wasm-simd", "wasm-simd", call, inputs, dyv);
+      expectSoftmaxClose(label, simd, ref, k * k, xs, dyv);
+      expectBits(label, simd, runOn("wasm", "wasm", call, inputs, dyv));
+    }
+  });
+});
+
 describe("exp accuracy: the kernels' float32 exponential (assembly/util.ts expFull/expFull4, hook expArray)", () => {
   /** The float32 ulp at |v| (v a float32 value; 2^−149 in the subnormal range). */
   const ulpOf = (v: number): number => {

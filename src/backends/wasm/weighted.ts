@@ -6,9 +6,10 @@
  * assembly/weighted.ts.
  *
  * Accuracy against the references (test/backends/wasm-weighted.test.ts): the softmax kernels use a
- * float32 exponential and float32 window sums (forward: each plane exponentiated once relative to its
- * largest logit, windows far below it recomputed with their own maximum) — within float32
- * accumulation error of the float64 reference, not bit-identical; LP's forward is bit-identical for p = 1 and p = 2 (the same
+ * float32 exponential (≤ 1 ulp, assembly/util.ts) taken once per input, relative to the plane's
+ * largest logit (windows far below it recomputed with their own maximum), and float32 window sums;
+ * the backward gathers dy/S and dy·(y − c)/S onto the inputs (c: the plane's first input) — within
+ * float32 accumulation error of the float64 reference, not bit-identical; LP's forward is bit-identical for p = 1 and p = 2 (the same
  * float32 powers summed in float64 in scan order) and within an ulp or so for other p (the engine's
  * and AssemblyScript's pow may differ in the last float64 bit).
  */
@@ -113,7 +114,7 @@ export function registerWeighted(b: WasmBackend): void {
     args.resolve();
     const [px, pl, py, pe, pa] = args.ptrs as [number, number, number, number, number];
     // planes split across threads; each part has its own exponentials scratch
-    splitCall(b, "softmaxForward", [px, pl, py, pe, ...sz, ...axisPointers(axes, pa), ...interior(axes)], {
+    splitCall(b, "softmaxForward", [px, pl, py, pe, ...sz, ...axisPointers(axes, pa), ...interior(axes), ...regularLastAxis(axes)], {
       count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[3]], [2, 4 * sz[4]]], scratch: [[3, 4 * ex]], bytes: 4 * (2 * sz[3] + sz[4]),
     });
     args.finish();
