@@ -22,7 +22,7 @@ import { stochasticEvalForward } from "../../src/kernels/stochastic.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { decodeNumbers, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
-import { expectBits, firstBitDifference, firstFarDifference, int, runOn, U32, values, WASM, type Input } from "../helpers/wasm.js";
+import { expectAvgGradsWithin, expectBits, firstFarDifference, int, runOn, U32, values, WASM, type Input } from "../helpers/wasm.js";
 import type { TypedArray } from "../../src/tensor/dtype.js";
 
 const initial = getBackend();
@@ -50,7 +50,9 @@ function mixedClose(label: string, b: BackendName, inputsOn: BackendName, call: 
   const y = ref.outputs[0] as TypedArray;
   expect(firstFarDifference(got.outputs[0] as TypedArray, y, (j) => g * Math.abs(abs[j] as number) + 2 ** -22 * Math.abs(y[j] as number)), `${label} on ${b}: output`).toBeNull();
   expect(got.grads.length, label).toBe(ref.grads.length);
-  ref.grads.forEach((gr, i) => expect(firstBitDifference(got.grads[i] as TypedArray, gr), `${label} on ${b}: grad ${i}`).toBeNull());
+  // the average part's backward is summed in the wasm kernel's own order: within its bound, not bit for bit
+  const absDy = (m: number): Float32Array => dyOf(m).map((v) => Math.abs(v));
+  expectAvgGradsWithin(`${label} on ${b}`, got, ref, runOn("js", "js", call, [x], absDy), K);
 }
 
 function same(label: string, b: BackendName, inputsOn: BackendName, call: (t: Tensor[]) => ReturnType<Vjp>, inputs: Input[], dy: (n: number) => Float32Array = dyOf): void {

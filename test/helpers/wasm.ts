@@ -118,3 +118,31 @@ export function maxAbs(a: ArrayLike<number>): number {
 }
 
 export const int = (g: Generator, lo: number, hi: number): number => lo + Math.floor(g.uniform() * (hi - lo + 1));
+
+/** γ(m) = m·u/(1 − m·u), u = 2⁻²⁴ (Higham, Accuracy and Stability of Numerical Algorithms, §3.1). */
+export function gamma32(m: number): number {
+  return (m * U32) / (1 - m * U32);
+}
+
+/**
+ * Gradients that pass through `avgWindows.backward` on their way: the wasm kernel sums the windows
+ * covering an element in its own order (separable sums over transposed windows, assembly/avg.ts), so
+ * they may differ from the reference's scatter by γ(3M + 3)·|b| per element, M the most windows
+ * covering one element and b the reference gradient for |dy| (derived in
+ * test/backends/wasm-kernels.test.ts). Two more roundings are allowed: adding into a gradient that
+ * does not start at 0 (mixed pooling's max part) and one product after it (LP's p·|x|^(p−1)). `abs` is
+ * the reference run on |x| and |dy| (its gradient bounds Σ of the terms' magnitudes), `extra(i, j)` a
+ * further allowance. Non-finite values must match exactly.
+ */
+export function expectAvgGradsWithin(label: string, got: Run, ref: Run, abs: Run, m: number, extra: (i: number, j: number) => number = () => 0): void {
+  expect(got.grads.length, label).toBe(ref.grads.length);
+  const g = gamma32(3 * m + 5);
+  ref.grads.forEach((r, i) => {
+    const b = abs.grads[i] as TypedArray;
+    const tol = (j: number): number => {
+      const bj = Math.abs(b[j] as number);
+      return (Number.isFinite(bj) ? g * bj : Infinity) + extra(i, j);
+    };
+    expect(firstFarDifference(got.grads[i] as TypedArray, r, tol), `${label}: grad ${i}`).toBeNull();
+  });
+}
