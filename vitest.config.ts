@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 // Two projects: the whole suite on the default backend, and the contract, op and backend tests again
@@ -10,6 +11,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // every core: the default leaves one to the main process, which mostly waits (on 2 cores the
+    // suite then ran one file at a time)
+    maxWorkers: availableParallelism(),
     projects: [
       { extends: true, test: { name: "default", include: ["test/**/*.test.ts"] } },
       {

@@ -8,7 +8,8 @@
 //
 // Usage: node scripts/build-wasm.mjs          (write the module)
 //        node scripts/build-wasm.mjs --check  (exit 1 if the committed module is stale)
-import { readFile, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
 
@@ -27,11 +28,36 @@ const COMMON = ["--runtime", "stub", "--importMemory", "--noAssert", "--optimize
  */
 export const SHARED = ["--sharedMemory", "--enable", "threads", "--maximumMemory", "65536"];
 
+/**
+ * Where compiled bytes are kept, keyed by everything that determines them: asc's version, the flags
+ * and every source under assembly/. A compile takes about 90 s per variant, and `npm test` compiles
+ * the same sources up to three times (the build, the up-to-date check, the shared-memory check); a
+ * key that matches means the same inputs, so the bytes are the ones a fresh compile gives.
+ */
+const CACHE = new URL("../node_modules/.cache/poolkit-wasm/", import.meta.url);
+
+async function cacheKey(args) {
+  const h = createHash("sha256").update(asc.version).update("\0").update(JSON.stringify(args));
+  const dir = new URL("../assembly/", import.meta.url);
+  for (const f of (await readdir(dir)).filter((n) => n.endsWith(".ts")).sort()) h.update("\0" + f + "\0").update(await readFile(new URL(f, dir)));
+  return h.digest("hex");
+}
+
 /** Compile one variant; returns the module bytes. `shared`: import a shared memory (see SHARED). */
 export async function compile(simd, { shared = false } = {}) {
+  const args = [SOURCE, "--outFile", "pool.wasm", ...COMMON, simd ? "--enable" : "--disable", "simd", ...(shared ? SHARED : [])];
+  const cached = new URL(`${await cacheKey(args)}.wasm`, CACHE);
+  const hit = await readFile(cached).catch(() => null);
+  if (hit !== null) return new Uint8Array(hit);
+  const bytes = await compileNow(args, simd);
+  await mkdir(CACHE, { recursive: true }).then(() => writeFile(cached, bytes)).catch(() => undefined); // no cache is no error
+  return bytes;
+}
+
+async function compileNow(args, simd) {
   let binary = null;
   const stderr = asc.createMemoryStream();
-  const { error } = await asc.main([SOURCE, "--outFile", "pool.wasm", ...COMMON, simd ? "--enable" : "--disable", "simd", ...(shared ? SHARED : [])], {
+  const { error } = await asc.main(args, {
     baseDir: root,
     stderr,
     writeFile(name, contents) {
