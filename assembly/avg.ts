@@ -193,7 +193,7 @@ const ACC: i32 = 2;
   aS: usize, aE: usize, nA: i32, sa: i32,
   bS: usize, bE: usize, nB: i32, sb: i32,
   cS: usize, cE: usize, nC: i32, sc: i32,
-  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool, rowConst: bool,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool, rowConst: bool, walk: bool,
 ): void {
   const HW = H * W;
   let o = 0;
@@ -208,11 +208,8 @@ const ACC: i32 = 2;
         if (mode == FWD) for (let oc = 0; oc < nC; oc++) stf(y, o + oc, 0);
       } else if (ASC_FEATURE_SIMD && simd) {
         for (let oc = 0; oc < cLo; oc++) avgOne(xp, y, o + oc, mode == FWD ? <f32>ldd(div, o + oc) : dConst, mode, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
-        if (cStride == 1 && cK == 3) avgRows(xp, y, div, dConst, mode, o, o, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, 3, rowConst);
-        else if (cStride == 2 && cK == 2) avgRows(xp, y, div, dConst, mode, o, o, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, 2, rowConst);
-        else if (cStride == 2 && cK == 3) avgRows(xp, y, div, dConst, mode, o, o, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 2, 3, rowConst);
-        else if (cStride == 1 && cK == 2) avgRows(xp, y, div, dConst, mode, o, o, a0, a1, b0, b1, HW, W, cS, cLo, cHi, 1, 2, rowConst);
-        else avgRun(xp, y, div, dConst, mode, o, o, a0, a1, b0, b1, HW, W, cS, cLo, cHi, cStride, cK, 0, rowConst);
+        if (walk) avgRun(xp, y, div, dConst, mode, o, o, a0, a1, b0, b1, HW, W, cS, cLo, cHi, cStride, cK, 0, rowConst);
+        else avgRows(xp, y, div, dConst, mode, o, o, a0, a1, b0, b1, HW, W, cS, cLo, cHi, cStride, cK, rowConst);
         for (let oc = cHi; oc < nC; oc++) avgOne(xp, y, o + oc, mode == FWD ? <f32>ldd(div, o + oc) : dConst, mode, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
       } else {
         for (let oc = 0; oc < nC; oc++) avgOne(xp, y, o + oc, mode == FWD ? <f32>ldd(div, o + oc) : dConst, mode, a0, a1, sa, b0, b1, sb, ldi(cS, oc), ldi(cE, oc), sc, HW, W);
@@ -220,6 +217,214 @@ const ACC: i32 = 2;
       o += nC;
     }
   }
+}
+
+/** Interior geometries (stride, taps) with their own literal-specialised loops; ANY: the generic run. */
+const ANY: i32 = 0;
+const S1K3: i32 = 1;
+const S2K2: i32 = 2;
+const S2K3: i32 = 3;
+const S1K2: i32 = 4;
+
+/** The interior geometry's code for (cStride, cK). */
+function comboOf(cStride: i32, cK: i32): i32 {
+  if (cStride == 1 && cK == 3) return S1K3;
+  if (cStride == 2 && cK == 2) return S2K2;
+  if (cStride == 2 && cK == 3) return S2K3;
+  if (cStride == 1 && cK == 2) return S1K2;
+  return ANY;
+}
+
+/**
+ * Every plane's window sums from src (planes of srcPlane floats) into dst (dstPlane), written by
+ * `mode`: FWD reads the divisors `div`, ACC_DIV divides by dConst, ACC first scales each plane by
+ * `recip` into the scratch `g`. `mode`, `rowConst`, the interior's (cStride, cK) and `walk` (the
+ * generic row walk instead of fixed rows) are literals in each of the planes* functions below, so
+ * every specialisation is compiled as a function of its own: inlined into the two exports, they made
+ * two functions of 15,000 locals that Binaryen took three minutes to optimise (now ~20 s in all).
+ */
+// @ts-ignore: decorator
+@inline function avgPlanes(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool, mode: i32, rowConst: bool, walk: bool,
+): void {
+  for (let p = 0; p < planes; p++) {
+    let sp = src + ((<usize>p * <usize>srcPlane) << 2);
+    const dp = dst + ((<usize>p * <usize>dstPlane) << 2);
+    if (mode == ACC) {
+      let k = 0;
+      if (ASC_FEATURE_SIMD) {
+        for (; k + 4 <= srcPlane; k += 4) {
+          const q = (<usize>k) << 2;
+          v128.store(g + q, f32x4.mul(v128.load(sp + q), v128.load(recip + q)));
+        }
+      }
+      for (; k < srcPlane; k++) stf(g, k, ldf(sp, k) * ldf(recip, k));
+      sp = g;
+    }
+    avgPlane(sp, dp, div, mode == ACC ? 1 : dConst, mode, H, W, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd, rowConst, walk);
+  }
+}
+
+function planesFwdANY(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd, FWD, true, true);
+}
+
+function planesFwdS1K3(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 1, 3, simd, FWD, true, false);
+}
+
+function planesFwdS2K2(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 2, 2, simd, FWD, true, false);
+}
+
+function planesFwdS2K3(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 2, 3, simd, FWD, true, false);
+}
+
+function planesFwdS1K2(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 1, 2, simd, FWD, true, false);
+}
+
+function planesFwdVarANY(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd, FWD, false, true);
+}
+
+function planesFwdVarS1K3(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 1, 3, simd, FWD, false, false);
+}
+
+function planesFwdVarS2K2(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 2, 2, simd, FWD, false, false);
+}
+
+function planesFwdVarS2K3(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 2, 3, simd, FWD, false, false);
+}
+
+function planesFwdVarS1K2(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 1, 2, simd, FWD, false, false);
+}
+
+function planesAccDivANY(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd, ACC_DIV, true, true);
+}
+
+function planesAccDivS1K3(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 1, 3, simd, ACC_DIV, true, false);
+}
+
+function planesAccDivS2K2(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 2, 2, simd, ACC_DIV, true, false);
+}
+
+function planesAccDivS2K3(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 2, 3, simd, ACC_DIV, true, false);
+}
+
+function planesAccDivS1K2(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 1, 2, simd, ACC_DIV, true, false);
+}
+
+function planesAccANY(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd, ACC, true, true);
+}
+
+function planesAccS1K3(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 1, 3, simd, ACC, true, false);
+}
+
+function planesAccS2K2(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 2, 2, simd, ACC, true, false);
+}
+
+function planesAccS2K3(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 2, 3, simd, ACC, true, false);
+}
+
+function planesAccS1K2(
+  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
+  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
+): void {
+  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 1, 2, simd, ACC, true, false);
 }
 
 /**
@@ -251,11 +456,27 @@ export function avgForward(
       }
     }
   }
-  for (let p = 0; p < planes; p++) {
-    const xp = x + ((<usize>p * <usize>inPlane) << 2);
-    const yp = y + ((<usize>p * <usize>outPlane) << 2);
-    if (rowConst) avgPlane(xp, yp, div, 0, FWD, H, W, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd, true);
-    else avgPlane(xp, yp, div, 0, FWD, H, W, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd, false);
+  const src = x;
+  const dst = y;
+  const recip: usize = 0;
+  const g: usize = 0;
+  const dConst: f32 = 0;
+  const srcPlane = inPlane;
+  const dstPlane = outPlane;
+  if (rowConst) {
+    const combo = comboOf(cStride, cK);
+    if (combo == S1K3) planesFwdS1K3(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else if (combo == S2K2) planesFwdS2K2(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else if (combo == S2K3) planesFwdS2K3(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else if (combo == S1K2) planesFwdS1K2(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else planesFwdANY(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+  } else {
+    const combo = comboOf(cStride, cK);
+    if (combo == S1K3) planesFwdVarS1K3(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else if (combo == S2K2) planesFwdVarS2K2(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else if (combo == S2K3) planesFwdVarS2K3(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else if (combo == S1K2) planesFwdVarS1K2(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else planesFwdVarANY(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
   }
 }
 
@@ -276,22 +497,30 @@ export function avgBackwardSum(
   cLo: i32, cHi: i32, cStride: i32, cK: i32,
 ): void {
   const simd = ASC_FEATURE_SIMD && cHi - cLo >= 4;
-  for (let p = 0; p < planes; p++) {
-    const dyp = dy + ((<usize>p * <usize>outPlane) << 2);
-    const dxp = dx + ((<usize>p * <usize>inPlane) << 2);
-    if (dConst != 0) {
-      avgPlane(dyp, dxp, 0, dConst, ACC_DIV, gH, gW, aS, aE, nA, 1, bS, bE, nB, 1, cS, cE, nC, 1, cLo, cHi, cStride, cK, simd, true);
-      continue;
-    }
-    let k = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; k + 4 <= outPlane; k += 4) {
-        const q = (<usize>k) << 2;
-        v128.store(g + q, f32x4.mul(v128.load(dyp + q), v128.load(recip + q)));
-      }
-    }
-    for (; k < outPlane; k++) stf(g, k, ldf(dyp, k) * ldf(recip, k));
-    avgPlane(g, dxp, 0, 1, ACC, gH, gW, aS, aE, nA, 1, bS, bE, nB, 1, cS, cE, nC, 1, cLo, cHi, cStride, cK, simd, true);
+  const src = dy;
+  const dst = dx;
+  const div: usize = 0;
+  const H = gH;
+  const W = gW;
+  const srcPlane = outPlane;
+  const dstPlane = inPlane;
+  const sa = 1;
+  const sb = 1;
+  const sc = 1;
+  if (dConst != 0) {
+    const combo = comboOf(cStride, cK);
+    if (combo == S1K3) planesAccDivS1K3(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else if (combo == S2K2) planesAccDivS2K2(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else if (combo == S2K3) planesAccDivS2K3(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else if (combo == S1K2) planesAccDivS1K2(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else planesAccDivANY(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+  } else {
+    const combo = comboOf(cStride, cK);
+    if (combo == S1K3) planesAccS1K3(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else if (combo == S2K2) planesAccS2K2(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else if (combo == S2K3) planesAccS2K3(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else if (combo == S1K2) planesAccS1K2(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
+    else planesAccANY(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
   }
 }
 
