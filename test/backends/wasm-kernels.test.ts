@@ -41,7 +41,7 @@ import { Generator } from "../../src/tensor/random.js";
 import { Tensor, tensor } from "../../src/tensor/tensor.js";
 import type { TypedArray } from "../../src/tensor/dtype.js";
 import { decodeNumbers, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
-import { firstFarDifference } from "../helpers/wasm.js";
+import { firstFarDifference, gamma32 } from "../helpers/wasm.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
@@ -85,9 +85,6 @@ function run(b: BackendName, inputsOn: BackendName, name: string, xs: Float32Arr
   return { outputs: outs.map((t) => t.data.slice()), grads: grads.map((t) => t.data.slice()) };
 }
 
-const U = 2 ** -24;
-const gamma = (m: number): number => (m * U) / (1 - m * U);
-
 /**
  * Compare a backend's run with the reference run. Max-type: bits. Average: within the bound of the
  * header, from `absRef` (the reference's outputs and gradients on |x| and |dy|) and `taps` (the
@@ -101,12 +98,12 @@ function compare(label: string, name: string, ref: Run, got: Run, avg?: { absRef
     return;
   }
   if (avg === undefined) throw new Error("compare: average pooling needs the |x| reference");
-  const g = gamma(avg.taps + 4);
+  const g = gamma32(avg.taps + 4);
   ref.outputs.forEach((o, i) => {
     const abs = avg.absRef.outputs[i] as TypedArray;
     expect(firstFarDifference(got.outputs[i] as TypedArray, o, (j) => g * Math.abs(abs[j] as number) + 2 ** -23 * Math.abs(o[j] as number)), `${label}: output ${i}`).toBeNull();
   });
-  const gb = gamma(3 * avg.covers + 3);
+  const gb = gamma32(3 * avg.covers + 3);
   ref.grads.forEach((r, i) => {
     const abs = avg.absRef.grads[i] as TypedArray;
     expect(firstFarDifference(got.grads[i] as TypedArray, r, (j) => gb * Math.abs(abs[j] as number)), `${label}: grad ${i}`).toBeNull();
