@@ -24,7 +24,7 @@
 //
 // Pointers are byte addresses; axes arrays are int32 (start, end per output position).
 
-import { ldd, ldf, ldi, load4, stf } from "./util";
+import { ldd, ldf, ldi, load4, std, stf } from "./util";
 
 /** What a plane pass writes: y = (sum + 0) / divisor[k] (forward), y += sum / d (constant d), y += sum. */
 const FWD: i32 = 0;
@@ -559,6 +559,77 @@ export function avgBackward(
           }
           o++;
           k++;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * dx = Σ dy[w] / divisor[w] over the windows w holding each position, written (dx's contents on entry
+ * ignored) with the reference's float operations in its order, so bit-identical to it on a zeroed dx:
+ * per plane g[k] = f64(dy[k]) / divisor[k] (float64, as the reference's g), and each dx element is
+ * fl32(…fl32(fl32(0 + g[o₁]) + g[o₂])…) over the outputs o₁ < o₂ < … whose windows hold it — the
+ * additions the reference's scatter makes to it, in scan order of the outputs. The windows holding
+ * (a, b, c) are the product of the transposed runs (see the header): aS/aE per input depth, bS/bE
+ * per input row, and for the columns `seg`, the maximal column ranges sharing one run — int32
+ * quadruples (c0, c1, lo, hi): columns [c0, c1) are held by outputs [lo, hi) of their row. So a row
+ * of dx is constant on each segment, and rows whose depth and row runs equal the previous row's
+ * reuse its segment values (adaptive and global bins: one computation per bin row). Segments of 4 or
+ * more columns are written with v128 splats. Scratch: g (outPlane float64), vals (nSeg float32).
+ * oH, oW: the forward output's rows and columns per depth.
+ */
+export function avgBackwardWrite(
+  dy: usize, dx: usize, div: usize, g: usize, vals: usize, planes: i32, D: i32, H: i32, W: i32, oH: i32, oW: i32,
+  inPlane: i32, outPlane: i32, aS: usize, aE: usize, bS: usize, bE: usize, seg: usize, nSeg: i32,
+): void {
+  for (let p = 0; p < planes; p++) {
+    const yp = dy + ((<usize>p * <usize>outPlane) << 2);
+    const xp = dx + ((<usize>p * <usize>inPlane) << 2);
+    for (let k = 0; k < outPlane; k++) std(g, k, <f64>ldf(yp, k) / ldd(div, k));
+    let pa0 = -1;
+    let pa1 = -1;
+    let pb0 = -1;
+    let pb1 = -1;
+    for (let ia = 0; ia < D; ia++) {
+      const a0 = ldi(aS, ia);
+      const a1 = ldi(aE, ia);
+      for (let ib = 0; ib < H; ib++) {
+        const b0 = ldi(bS, ib);
+        const b1 = ldi(bE, ib);
+        if (a0 != pa0 || a1 != pa1 || b0 != pb0 || b1 != pb1) {
+          for (let s = 0; s < nSeg; s++) {
+            const lo = ldi(seg, 4 * s + 2);
+            const hi = ldi(seg, 4 * s + 3);
+            let acc: f32 = 0;
+            for (let oa = a0; oa < a1; oa++) {
+              for (let ob = b0; ob < b1; ob++) {
+                const r = (oa * oH + ob) * oW;
+                for (let oc = lo; oc < hi; oc++) acc = <f32>(<f64>acc + ldd(g, r + oc));
+              }
+            }
+            stf(vals, s, acc);
+          }
+          pa0 = a0;
+          pa1 = a1;
+          pb0 = b0;
+          pb1 = b1;
+        }
+        const row = xp + ((<usize>(ia * H + ib) * <usize>W) << 2);
+        for (let s = 0; s < nSeg; s++) {
+          const c0 = ldi(seg, 4 * s);
+          const c1 = ldi(seg, 4 * s + 1);
+          const v = ldf(vals, s);
+          let c = c0;
+          if (ASC_FEATURE_SIMD) {
+            if (c1 - c0 >= 4) {
+              const vv = f32x4.splat(v);
+              for (; c + 4 <= c1; c += 4) v128.store(row + ((<usize>c) << 2), vv);
+              if (c < c1) v128.store(row + ((<usize>(c1 - 4)) << 2), vv);
+              c = c1;
+            }
+          }
+          for (; c < c1; c++) stf(row, c, v);
         }
       }
     }

@@ -132,6 +132,7 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
   registerKernel("maxWindows.backward", "float32", k["maxWindows.backward"]);
   registerKernel("avgWindows.forward", "float32", k["avgWindows.forward"]);
   registerKernel("avgWindows.backward", "float32", k["avgWindows.backward"]);
+  registerKernel("avgWindows.backwardWrite", "float32", avgBackwardWriteKernel(b, k["avgWindows.backward"]));
   registerWeighted(b);
   registerAdaptive(b);
   registerMaxFast(b);
@@ -145,7 +146,7 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
 /** Unregister the wasm kernels (the TypeScript kernels run again). */
 export function removeWasmKernels(): void {
   active = null;
-  for (const name of ["maxWindows.forward", "maxWindows.backward", "avgWindows.forward", "avgWindows.backward"] as const) {
+  for (const name of ["maxWindows.forward", "maxWindows.backward", "avgWindows.forward", "avgWindows.backward", "avgWindows.backwardWrite"] as const) {
     unregisterKernel(name, "float32");
   }
   unregisterWeighted();
@@ -322,6 +323,69 @@ export function transposedAxes(axes: Axes3): Axes3 | null {
   const b = transposedAxis(axes[1]);
   const c = transposedAxis(axes[2]);
   return a === null || b === null || c === null ? null : [a, b, c];
+}
+
+/**
+ * The column segments of a transposed last axis (from {@link transposedAxis}): the maximal runs of
+ * input columns held by one run of outputs, as int32 quadruples (c0, c1, lo, hi) — columns [c0, c1)
+ * are held by outputs [lo, hi) (assembly/avg.ts, avgBackwardWrite).
+ */
+export function columnSegments(t: Axis): Int32Array {
+  const out: number[] = [];
+  let c0 = 0;
+  for (let c = 1; c <= t.outSize; c++) {
+    if (c === t.outSize || t.start[c] !== t.start[c0] || t.end[c] !== t.end[c0]) {
+      out.push(c0, c, t.start[c0] as number, t.end[c0] as number);
+      c0 = c;
+    }
+  }
+  return Int32Array.from(out);
+}
+
+/**
+ * `avgWindows.backwardWrite` (dx = 0, then dx[window] += dy / divisor[o]) over one backend instance:
+ * plans with monotone windows of step 1 and no sliding interior run (adaptive and global bins,
+ * strided windows) take avgBackwardWrite — every dx element written once, the reference's float64
+ * terms added in its order, so bit-identical; sliding windows of stride 1 (avgBackwardSum's
+ * interior run) and other plans zero dx and run `accumulate` (the `avgWindows.backward` kernel).
+ */
+function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWindows.backward"]) {
+  return (dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void => {
+    const [A, B, C] = axes;
+    const outPlane = A.outSize * B.outSize * C.outSize;
+    const inPlane = A.inSize * B.inSize * C.inSize;
+    if (planes === 0 || inPlane === 0) return;
+    const t = transposedAxes(axes);
+    if (outPlane === 0 || t === null || interior(t)[3] > 0) {
+      dx.fill(0);
+      accumulate(dy, dx, planes, axes, divisor);
+      return;
+    }
+    const seg = columnSegments(t[2]);
+    const nSeg = seg.length / 4;
+    const D = A.inSize;
+    const H = B.inSize;
+    const geo = new Int32Array(2 * D + 2 * H + seg.length);
+    geo.set(t[0].start, 0);
+    geo.set(t[0].end, D);
+    geo.set(t[1].start, 2 * D);
+    geo.set(t[1].end, 2 * D + H);
+    geo.set(seg, 2 * D + 2 * H);
+    const args = new Args(b);
+    args.add(dy, false);
+    args.add(dx, "out"); // every element written
+    args.add(divisor, false);
+    args.add(new Float64Array(outPlane), false); // g: one plane's dy / divisor
+    args.add(new Float32Array(nSeg), false); // one row's segment values
+    args.add(geo, false);
+    args.resolve();
+    const [pdy, pdx, pd, pg, pv, pa] = args.ptrs as [number, number, number, number, number, number];
+    splitCall(b, "avgBackwardWrite", [pdy, pdx, pd, pg, pv, planes, D, H, C.inSize, B.outSize, C.outSize, inPlane, outPlane,
+      pa, pa + 4 * D, pa + 8 * D, pa + 8 * D + 4 * H, pa + 8 * D + 8 * H, nSeg], {
+      count: 5, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: [[3, 8 * outPlane], [4, 4 * nSeg]], bytes: 4 * (inPlane + outPlane),
+    });
+    args.finish();
+  };
 }
 
 /** Kernel implementations over one backend instance (float32). */
