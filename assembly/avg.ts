@@ -635,3 +635,76 @@ export function avgBackwardWrite(
     }
   }
 }
+
+/** Round float64 lanes (float32 values plus one float64 term) to float32 and back: the reference's fl32 after each addition. */
+// @ts-ignore: decorator
+@inline function round2(v: v128): v128 {
+  return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(v));
+}
+
+/**
+ * {@link avgBackwardWrite} for narrow column runs (strided windows: segments of a column or two),
+ * the same float operations in the same order, 4 columns at a time: per plane g = f64(dy) / divisor,
+ * then each output row r is expanded to J float64 rows e[r][j][c] = g[r][lo(c) + j] (j < the number
+ * of outputs holding column c; else −0, which adding leaves every value unchanged, −0 included), and
+ * a dx row is fl32(…fl32(fl32(0 + e[r₁][0]) + e[r₁][1])… + e[r₂][0]…) over its rows r₁ < r₂ < … (the
+ * product of its depth and row runs) — the reference's order (outputs in scan order). Column runs:
+ * cLo (first output) and cN (count) per input column, J = the largest count. Scratch: g (outPlane
+ * float64), e (nRows·J·W float64, nRows = outPlane / oW).
+ */
+export function avgBackwardWriteRows(
+  dy: usize, dx: usize, div: usize, g: usize, e: usize, planes: i32, D: i32, H: i32, W: i32, oH: i32, oW: i32,
+  inPlane: i32, outPlane: i32, aS: usize, aE: usize, bS: usize, bE: usize, cLo: usize, cN: usize, J: i32,
+): void {
+  const nRows = outPlane / oW;
+  const JW = J * W;
+  for (let p = 0; p < planes; p++) {
+    const yp = dy + ((<usize>p * <usize>outPlane) << 2);
+    const xp = dx + ((<usize>p * <usize>inPlane) << 2);
+    for (let k = 0; k < outPlane; k++) std(g, k, <f64>ldf(yp, k) / ldd(div, k));
+    for (let r = 0; r < nRows; r++) {
+      for (let j = 0; j < J; j++) {
+        const er = (r * J + j) * W;
+        const gr = r * oW + j;
+        for (let c = 0; c < W; c++) std(e, er + c, j < ldi(cN, c) ? ldd(g, gr + ldi(cLo, c)) : -0.0);
+      }
+    }
+    for (let ia = 0; ia < D; ia++) {
+      const a0 = ldi(aS, ia);
+      const a1 = ldi(aE, ia);
+      for (let ib = 0; ib < H; ib++) {
+        const b0 = ldi(bS, ib);
+        const b1 = ldi(bE, ib);
+        const row = xp + ((<usize>(ia * H + ib) * <usize>W) << 2);
+        let c = 0;
+        if (ASC_FEATURE_SIMD) {
+          for (; c + 4 <= W; c += 4) {
+            let lo = f64x2.splat(0);
+            let hi = f64x2.splat(0);
+            for (let oa = a0; oa < a1; oa++) {
+              for (let ob = b0; ob < b1; ob++) {
+                let q = e + ((<usize>((oa * oH + ob) * JW + c)) << 3);
+                for (let j = 0; j < J; j++) {
+                  lo = round2(f64x2.add(lo, v128.load(q)));
+                  hi = round2(f64x2.add(hi, v128.load(q, 16)));
+                  q += (<usize>W) << 3;
+                }
+              }
+            }
+            v128.store(row + ((<usize>c) << 2), v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+          }
+        }
+        for (; c < W; c++) {
+          let acc: f32 = 0;
+          for (let oa = a0; oa < a1; oa++) {
+            for (let ob = b0; ob < b1; ob++) {
+              const er = (oa * oH + ob) * JW + c;
+              for (let j = 0; j < J; j++) acc = <f32>(<f64>acc + ldd(e, er + j * W));
+            }
+          }
+          stf(row, c, acc);
+        }
+      }
+    }
+  }
+}

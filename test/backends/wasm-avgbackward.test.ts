@@ -1,7 +1,8 @@
 /**
  * Average pooling's backward into a fresh gradient, `avgWindows.backwardWrite` (dx = 0, then
  * dx[window] += dy / divisor in output order; src/kernels/window.ts). The wasm kernel
- * (assembly/avg.ts avgBackwardWrite; SIMD and scalar builds) writes each dx element once from the
+ * (assembly/avg.ts avgBackwardWrite for wide column segments, avgBackwardWriteRows for narrow ones;
+ * SIMD and scalar builds) writes each dx element once from the
  * same float64 terms g = dy/divisor added in the same order (outputs in scan order), so it must equal
  * the reference BIT FOR BIT: NaN, ±∞ and −0 in dy (0 + (−0) = +0 in the reference), positions no
  * window holds (+0), dx starting as garbage (every element must be written). Plans: random sliding
@@ -14,7 +15,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
-import { interior, transposedAxes } from "../../src/backends/wasm/index.js";
+import { columnSegments, interior, transposedAxes } from "../../src/backends/wasm/index.js";
 import { spatialShapeInput } from "../../src/check.js";
 import { adaptiveAxis, planAdaptiveFor } from "../../src/geometry/adaptive.js";
 import { avgDivisors } from "../../src/geometry/divisors.js";
@@ -36,6 +37,12 @@ const GARBAGE = 12345.5;
 function writePath(axes: Axes3): boolean {
   const t = transposedAxes(axes);
   return t !== null && interior(t)[3] === 0;
+}
+
+/** Which one-write kernel the plan takes: avgBackwardWrite (column segments of 4 or more on average) or avgBackwardWriteRows. */
+function writeKernel(axes: Axes3): "segments" | "rows" {
+  const t = transposedAxes(axes) as Axes3;
+  return 4 * (columnSegments(t[2]).length / 4) > axes[2].inSize ? "rows" : "segments";
 }
 
 /** The most windows holding one position (M of the bound). */
@@ -95,6 +102,7 @@ describe("avgWindows.backwardWrite: wasm against the TypeScript reference", () =
         let exact = 0;
         let tries = 0;
         const kinds = new Map<string, number>();
+        const kernels = new Map<string, number>();
         while (cases < 120 && tries < 2000) {
           tries++;
           const c = randomCase(g);
@@ -118,6 +126,7 @@ describe("avgWindows.backwardWrite: wasm against the TypeScript reference", () =
           if (writePath(p.axes)) {
             exact++;
             kinds.set(c.kind, (kinds.get(c.kind) ?? 0) + 1);
+            kernels.set(writeKernel(p.axes), (kernels.get(writeKernel(p.axes)) ?? 0) + 1);
             expect(firstBitDifference(got, ref), label).toBeNull();
           } else {
             // avgBackwardSum: within γ(3M+5)·|b|, b the reference gradient for |dy|
@@ -131,6 +140,7 @@ describe("avgWindows.backwardWrite: wasm against the TypeScript reference", () =
         expect(cases).toBe(120);
         expect(exact).toBeGreaterThan(60);
         for (const kind of ["adaptive", "global", "sliding"]) expect(kinds.get(kind) ?? 0, kind).toBeGreaterThan(5);
+        for (const k of ["segments", "rows"]) expect(kernels.get(k) ?? 0, k).toBeGreaterThan(10);
       });
     }
   }

@@ -345,8 +345,9 @@ export function columnSegments(t: Axis): Int32Array {
 /**
  * `avgWindows.backwardWrite` (dx = 0, then dx[window] += dy / divisor[o]) over one backend instance:
  * plans with monotone windows of step 1 and no sliding interior run (adaptive and global bins,
- * strided windows) take avgBackwardWrite — every dx element written once, the reference's float64
- * terms added in its order, so bit-identical; sliding windows of stride 1 (avgBackwardSum's
+ * strided windows) take avgBackwardWrite (column segments of 4 or more: adaptive and global bins) or
+ * avgBackwardWriteRows (narrower) — every dx element written once, the reference's float64 terms
+ * added in its order, so bit-identical; sliding windows of stride 1 (avgBackwardSum's
  * interior run) and other plans zero dx and run `accumulate` (the `avgWindows.backward` kernel).
  */
 function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWindows.backward"]) {
@@ -365,6 +366,36 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
     const nSeg = seg.length / 4;
     const D = A.inSize;
     const H = B.inSize;
+    const W = C.inSize;
+    if (4 * nSeg > W) {
+      // narrow segments (strided windows): avgBackwardWriteRows, 4 columns at a time from expanded rows
+      const tc = t[2];
+      let J = 1;
+      for (let c = 0; c < W; c++) J = Math.max(J, (tc.end[c] as number) - (tc.start[c] as number));
+      const geoR = new Int32Array(2 * D + 2 * H + 2 * W);
+      geoR.set(t[0].start, 0);
+      geoR.set(t[0].end, D);
+      geoR.set(t[1].start, 2 * D);
+      geoR.set(t[1].end, 2 * D + H);
+      geoR.set(tc.start, 2 * D + 2 * H);
+      for (let c = 0; c < W; c++) geoR[2 * D + 2 * H + W + c] = (tc.end[c] as number) - (tc.start[c] as number);
+      const eLen = (outPlane / C.outSize) * J * W;
+      const args = new Args(b);
+      args.add(dy, false);
+      args.add(dx, "out"); // every element written
+      args.add(divisor, false);
+      args.add(new Float64Array(outPlane), false); // g: one plane's dy / divisor
+      args.add(new Float64Array(eLen), false); // the expanded output rows
+      args.add(geoR, false);
+      args.resolve();
+      const [pdy, pdx, pd, pg, pe, pa] = args.ptrs as [number, number, number, number, number, number];
+      splitCall(b, "avgBackwardWriteRows", [pdy, pdx, pd, pg, pe, planes, D, H, W, B.outSize, C.outSize, inPlane, outPlane,
+        pa, pa + 4 * D, pa + 8 * D, pa + 8 * D + 4 * H, pa + 8 * D + 8 * H, pa + 8 * D + 8 * H + 4 * W, J], {
+        count: 5, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: [[3, 8 * outPlane], [4, 8 * eLen]], bytes: 4 * (inPlane + outPlane),
+      });
+      args.finish();
+      return;
+    }
     const geo = new Int32Array(2 * D + 2 * H + seg.length);
     geo.set(t[0].start, 0);
     geo.set(t[0].end, D);
@@ -380,7 +411,7 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
     args.add(geo, false);
     args.resolve();
     const [pdy, pdx, pd, pg, pv, pa] = args.ptrs as [number, number, number, number, number, number];
-    splitCall(b, "avgBackwardWrite", [pdy, pdx, pd, pg, pv, planes, D, H, C.inSize, B.outSize, C.outSize, inPlane, outPlane,
+    splitCall(b, "avgBackwardWrite", [pdy, pdx, pd, pg, pv, planes, D, H, W, B.outSize, C.outSize, inPlane, outPlane,
       pa, pa + 4 * D, pa + 8 * D, pa + 8 * D + 4 * H, pa + 8 * D + 8 * H, nSeg], {
       count: 5, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: [[3, 8 * outPlane], [4, 4 * nSeg]], bytes: 4 * (inPlane + outPlane),
     });
