@@ -565,6 +565,29 @@ export function avgBackward(
   }
 }
 
+/** g[k] = f64(dy[k]) / divisor[k], k < n (float64 division, 2 lanes at a time in the SIMD build). */
+// @ts-ignore: decorator
+@inline function gTerms(g: usize, dy: usize, div: usize, n: i32): void {
+  let k = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; k + 2 <= n; k += 2) {
+      const q = (<usize>k) << 3;
+      v128.store(g + q, f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(dy + ((<usize>k) << 2))), v128.load(div + q)));
+    }
+  }
+  for (; k < n; k++) std(g, k, <f64>ldf(dy, k) / ldd(div, k));
+}
+
+/** dst[0..n) = src[0..n) (float32 rows that do not overlap). */
+// @ts-ignore: decorator
+@inline function copyRow(dst: usize, src: usize, n: i32): void {
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; c + 4 <= n; c += 4) v128.store(dst + ((<usize>c) << 2), v128.load(src + ((<usize>c) << 2)));
+  }
+  for (; c < n; c++) stf(dst, c, ldf(src, c));
+}
+
 /**
  * dx = Σ dy[w] / divisor[w] over the windows w holding each position, written (dx's contents on entry
  * ignored) with the reference's float operations in its order, so bit-identical to it on a zeroed dx:
@@ -574,9 +597,9 @@ export function avgBackward(
  * (a, b, c) are the product of the transposed runs (see the header): aS/aE per input depth, bS/bE
  * per input row, and for the columns `seg`, the maximal column ranges sharing one run — int32
  * quadruples (c0, c1, lo, hi): columns [c0, c1) are held by outputs [lo, hi) of their row. So a row
- * of dx is constant on each segment, and rows whose depth and row runs equal the previous row's
- * reuse its segment values (adaptive and global bins: one computation per bin row). Segments of 4 or
- * more columns are written with v128 splats. Scratch: g (outPlane float64), vals (nSeg float32).
+ * of dx is constant on each segment (segments of 4 or more columns written with v128 splats), and a
+ * row whose depth and row runs equal the previous row's is a copy of it (adaptive and global bins:
+ * one computation per bin). Scratch: g (outPlane float64), vals (nSeg float32).
  * oH, oW: the forward output's rows and columns per depth.
  */
 export function avgBackwardWrite(
@@ -586,7 +609,7 @@ export function avgBackwardWrite(
   for (let p = 0; p < planes; p++) {
     const yp = dy + ((<usize>p * <usize>outPlane) << 2);
     const xp = dx + ((<usize>p * <usize>inPlane) << 2);
-    for (let k = 0; k < outPlane; k++) std(g, k, <f64>ldf(yp, k) / ldd(div, k));
+    gTerms(g, yp, div, outPlane);
     let pa0 = -1;
     let pa1 = -1;
     let pb0 = -1;
@@ -597,7 +620,12 @@ export function avgBackwardWrite(
       for (let ib = 0; ib < H; ib++) {
         const b0 = ldi(bS, ib);
         const b1 = ldi(bE, ib);
-        if (a0 != pa0 || a1 != pa1 || b0 != pb0 || b1 != pb1) {
+        const row = xp + ((<usize>(ia * H + ib) * <usize>W) << 2);
+        if (a0 == pa0 && a1 == pa1 && b0 == pb0 && b1 == pb1) {
+          copyRow(row, row - ((<usize>W) << 2), W); // the previous row (same runs, same values)
+          continue;
+        }
+        {
           for (let s = 0; s < nSeg; s++) {
             const lo = ldi(seg, 4 * s + 2);
             const hi = ldi(seg, 4 * s + 3);
@@ -615,7 +643,6 @@ export function avgBackwardWrite(
           pb0 = b0;
           pb1 = b1;
         }
-        const row = xp + ((<usize>(ia * H + ib) * <usize>W) << 2);
         for (let s = 0; s < nSeg; s++) {
           const c0 = ldi(seg, 4 * s);
           const c1 = ldi(seg, 4 * s + 1);
@@ -649,24 +676,40 @@ export function avgBackwardWrite(
  * of outputs holding column c; else −0, which adding leaves every value unchanged, −0 included), and
  * a dx row is fl32(…fl32(fl32(0 + e[r₁][0]) + e[r₁][1])… + e[r₂][0]…) over its rows r₁ < r₂ < … (the
  * product of its depth and row runs) — the reference's order (outputs in scan order). Column runs:
- * cLo (first output) and cN (count) per input column, J = the largest count. Scratch: g (outPlane
- * float64), e (nRows·J·W float64, nRows = outPlane / oW).
+ * the segments of {@link avgBackwardWrite}; J = the longest run. With J = 1, a dx row held by one
+ * output row r is a copy of f[r] = fl32(0 + e[r][0]); e is made only when some row needs it (needE).
+ * Scratch: g (outPlane float64), e (nRows·J·W float64, nRows = outPlane / oW), f (nRows·W float32
+ * when J = 1).
  */
 export function avgBackwardWriteRows(
-  dy: usize, dx: usize, div: usize, g: usize, e: usize, planes: i32, D: i32, H: i32, W: i32, oH: i32, oW: i32,
-  inPlane: i32, outPlane: i32, aS: usize, aE: usize, bS: usize, bE: usize, cLo: usize, cN: usize, J: i32,
+  dy: usize, dx: usize, div: usize, g: usize, e: usize, f: usize, planes: i32, D: i32, H: i32, W: i32, oH: i32, oW: i32,
+  inPlane: i32, outPlane: i32, aS: usize, aE: usize, bS: usize, bE: usize, seg: usize, nSeg: i32, J: i32, needE: i32,
 ): void {
   const nRows = outPlane / oW;
   const JW = J * W;
   for (let p = 0; p < planes; p++) {
     const yp = dy + ((<usize>p * <usize>outPlane) << 2);
     const xp = dx + ((<usize>p * <usize>inPlane) << 2);
-    for (let k = 0; k < outPlane; k++) std(g, k, <f64>ldf(yp, k) / ldd(div, k));
+    gTerms(g, yp, div, outPlane);
     for (let r = 0; r < nRows; r++) {
-      for (let j = 0; j < J; j++) {
-        const er = (r * J + j) * W;
-        const gr = r * oW + j;
-        for (let c = 0; c < W; c++) std(e, er + c, j < ldi(cN, c) ? ldd(g, gr + ldi(cLo, c)) : -0.0);
+      const gr = r * oW;
+      for (let s = 0; s < nSeg; s++) {
+        const c0 = ldi(seg, 4 * s);
+        const c1 = ldi(seg, 4 * s + 1);
+        const lo = ldi(seg, 4 * s + 2);
+        const hi = ldi(seg, 4 * s + 3);
+        if (needE) {
+          for (let j = 0; j < J; j++) {
+            const v: f64 = lo + j < hi ? ldd(g, gr + lo + j) : -0.0;
+            const er = (r * J + j) * W;
+            for (let c = c0; c < c1; c++) std(e, er + c, v);
+          }
+        }
+        // J = 1: the one-term rows' float32 values fl32(0 + e) (a dx row held by one output row is a copy)
+        if (J == 1) {
+          const v = <f32>(0.0 + (lo < hi ? ldd(g, gr + lo) : -0.0));
+          for (let c = c0; c < c1; c++) stf(f, r * W + c, v);
+        }
       }
     }
     for (let ia = 0; ia < D; ia++) {
@@ -676,6 +719,10 @@ export function avgBackwardWriteRows(
         const b0 = ldi(bS, ib);
         const b1 = ldi(bE, ib);
         const row = xp + ((<usize>(ia * H + ib) * <usize>W) << 2);
+        if (J == 1 && a1 - a0 == 1 && b1 - b0 == 1) {
+          copyRow(row, f + ((<usize>((a0 * oH + b0) * W)) << 2), W);
+          continue;
+        }
         let c = 0;
         if (ASC_FEATURE_SIMD) {
           for (; c + 4 <= W; c += 4) {

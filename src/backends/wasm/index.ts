@@ -358,7 +358,11 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
     if (planes === 0 || inPlane === 0) return;
     const t = transposedAxes(axes);
     if (outPlane === 0 || t === null || interior(t)[3] > 0) {
-      dx.fill(0);
+      // zeroed by the module's memory.fill where dx lives in its memory (a typed array's fill on a
+      // shared buffer is several times slower)
+      const zeroFill = (b.exports as unknown as Record<string, unknown>)["zeroFill"] as ((ptr: number, bytes: number) => void) | undefined;
+      if (dx.buffer === b.heap.memory.buffer && zeroFill !== undefined) zeroFill(dx.byteOffset, dx.byteLength);
+      else dx.fill(0);
       accumulate(dy, dx, planes, axes, divisor);
       return;
     }
@@ -367,41 +371,44 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
     const D = A.inSize;
     const H = B.inSize;
     const W = C.inSize;
-    if (4 * nSeg > W) {
-      // narrow segments (strided windows): avgBackwardWriteRows, 4 columns at a time from expanded rows
-      const tc = t[2];
-      let J = 1;
-      for (let c = 0; c < W; c++) J = Math.max(J, (tc.end[c] as number) - (tc.start[c] as number));
-      const geoR = new Int32Array(2 * D + 2 * H + 2 * W);
-      geoR.set(t[0].start, 0);
-      geoR.set(t[0].end, D);
-      geoR.set(t[1].start, 2 * D);
-      geoR.set(t[1].end, 2 * D + H);
-      geoR.set(tc.start, 2 * D + 2 * H);
-      for (let c = 0; c < W; c++) geoR[2 * D + 2 * H + W + c] = (tc.end[c] as number) - (tc.start[c] as number);
-      const eLen = (outPlane / C.outSize) * J * W;
-      const args = new Args(b);
-      args.add(dy, false);
-      args.add(dx, "out"); // every element written
-      args.add(divisor, false);
-      args.add(new Float64Array(outPlane), false); // g: one plane's dy / divisor
-      args.add(new Float64Array(eLen), false); // the expanded output rows
-      args.add(geoR, false);
-      args.resolve();
-      const [pdy, pdx, pd, pg, pe, pa] = args.ptrs as [number, number, number, number, number, number];
-      splitCall(b, "avgBackwardWriteRows", [pdy, pdx, pd, pg, pe, planes, D, H, W, B.outSize, C.outSize, inPlane, outPlane,
-        pa, pa + 4 * D, pa + 8 * D, pa + 8 * D + 4 * H, pa + 8 * D + 8 * H, pa + 8 * D + 8 * H + 4 * W, J], {
-        count: 5, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: [[3, 8 * outPlane], [4, 8 * eLen]], bytes: 4 * (inPlane + outPlane),
-      });
-      args.finish();
-      return;
-    }
     const geo = new Int32Array(2 * D + 2 * H + seg.length);
     geo.set(t[0].start, 0);
     geo.set(t[0].end, D);
     geo.set(t[1].start, 2 * D);
     geo.set(t[1].end, 2 * D + H);
     geo.set(seg, 2 * D + 2 * H);
+    if (4 * nSeg > W) {
+      // narrow segments (strided windows): avgBackwardWriteRows, 4 columns at a time from expanded rows
+      const tc = t[2];
+      let J = 1;
+      for (let c = 0; c < W; c++) J = Math.max(J, (tc.end[c] as number) - (tc.start[c] as number));
+      // the expanded float64 rows are needed unless every row of dx is one term (one output row, J = 1)
+      let needE = J > 1;
+      for (let ia = 0; ia < D && !needE; ia++) {
+        for (let ib = 0; ib < H && !needE; ib++) {
+          needE = ((t[0].end[ia] as number) - (t[0].start[ia] as number)) * ((t[1].end[ib] as number) - (t[1].start[ib] as number)) > 1;
+        }
+      }
+      const nRows = outPlane / C.outSize;
+      const eLen = needE ? nRows * J * W : 1;
+      const fLen = J === 1 ? nRows * W : 1;
+      const args = new Args(b);
+      args.add(dy, false);
+      args.add(dx, "out"); // every element written
+      args.add(divisor, false);
+      args.add(new Float64Array(outPlane), false); // g: one plane's dy / divisor
+      args.add(new Float64Array(eLen), false); // the expanded output rows
+      args.add(new Float32Array(fLen), false); // their one-term float32 values (J = 1)
+      args.add(geo, false);
+      args.resolve();
+      const [pdy, pdx, pd, pg, pe, pf, pa] = args.ptrs as [number, number, number, number, number, number, number];
+      splitCall(b, "avgBackwardWriteRows", [pdy, pdx, pd, pg, pe, pf, planes, D, H, W, B.outSize, C.outSize, inPlane, outPlane,
+        pa, pa + 4 * D, pa + 8 * D, pa + 8 * D + 4 * H, pa + 8 * D + 8 * H, nSeg, J, needE ? 1 : 0], {
+        count: 6, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: [[3, 8 * outPlane], [4, 8 * eLen], [5, 4 * fLen]], bytes: 4 * (inPlane + outPlane),
+      });
+      args.finish();
+      return;
+    }
     const args = new Args(b);
     args.add(dy, false);
     args.add(dx, "out"); // every element written
