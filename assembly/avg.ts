@@ -669,6 +669,45 @@ export function avgBackwardWrite(
   return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(v));
 }
 
+/** What a term pass does: acc = fl32(0 + e), acc = fl32(acc + e), dx = fl32(acc + e), dx = fl32(0 + e). */
+const FIRST: i32 = 0;
+const MID: i32 = 1;
+const LAST: i32 = 2;
+const ONLY: i32 = 3;
+
+/** One term e[0..W) added into a row by `mode` (a literal); acc holds float32 values as float64. */
+// @ts-ignore: decorator
+@inline function termPass(mode: i32, acc: usize, e: usize, row: usize, W: i32): void {
+  let c = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; c + 4 <= W; c += 4) {
+      const q = acc + ((<usize>c) << 3);
+      const s = e + ((<usize>c) << 3);
+      let lo: v128;
+      let hi: v128;
+      if (mode == FIRST || mode == ONLY) {
+        lo = f64x2.add(f64x2.splat(0), v128.load(s));
+        hi = f64x2.add(f64x2.splat(0), v128.load(s, 16));
+      } else {
+        lo = f64x2.add(v128.load(q), v128.load(s));
+        hi = f64x2.add(v128.load(q, 16), v128.load(s, 16));
+      }
+      if (mode == FIRST || mode == MID) {
+        v128.store(q, round2(lo));
+        v128.store(q, round2(hi), 16);
+      } else {
+        v128.store(row + ((<usize>c) << 2), v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+      }
+    }
+  }
+  for (; c < W; c++) {
+    const a: f64 = mode == FIRST || mode == ONLY ? 0.0 : ldd(acc, c);
+    const v = <f32>(a + ldd(e, c));
+    if (mode == FIRST || mode == MID) std(acc, c, <f64>v);
+    else stf(row, c, v);
+  }
+}
+
 /**
  * {@link avgBackwardWrite} for narrow column runs (strided windows: segments of a column or two),
  * the same float operations in the same order, 4 columns at a time: per plane g = f64(dy) / divisor,
@@ -678,11 +717,11 @@ export function avgBackwardWrite(
  * product of its depth and row runs) — the reference's order (outputs in scan order). Column runs:
  * the segments of {@link avgBackwardWrite}; J = the longest run. With J = 1, a dx row held by one
  * output row r is a copy of f[r] = fl32(0 + e[r][0]); e is made only when some row needs it (needE).
- * Scratch: g (outPlane float64), e (nRows·J·W float64, nRows = outPlane / oW), f (nRows·W float32
- * when J = 1).
+ * A row's terms are added one pass over the row each (acc: W float64). Scratch: g (outPlane float64),
+ * e (nRows·J·W float64, nRows = outPlane / oW), f (nRows·W float32 when J = 1), acc.
  */
 export function avgBackwardWriteRows(
-  dy: usize, dx: usize, div: usize, g: usize, e: usize, f: usize, planes: i32, D: i32, H: i32, W: i32, oH: i32, oW: i32,
+  dy: usize, dx: usize, div: usize, g: usize, e: usize, f: usize, acc: usize, planes: i32, D: i32, H: i32, W: i32, oH: i32, oW: i32,
   inPlane: i32, outPlane: i32, aS: usize, aE: usize, bS: usize, bE: usize, seg: usize, nSeg: i32, J: i32, needE: i32,
 ): void {
   const nRows = outPlane / oW;
@@ -723,33 +762,25 @@ export function avgBackwardWriteRows(
           copyRow(row, f + ((<usize>((a0 * oH + b0) * W)) << 2), W);
           continue;
         }
-        let c = 0;
-        if (ASC_FEATURE_SIMD) {
-          for (; c + 4 <= W; c += 4) {
-            let lo = f64x2.splat(0);
-            let hi = f64x2.splat(0);
-            for (let oa = a0; oa < a1; oa++) {
-              for (let ob = b0; ob < b1; ob++) {
-                let q = e + ((<usize>((oa * oH + ob) * JW + c)) << 3);
-                for (let j = 0; j < J; j++) {
-                  lo = round2(f64x2.add(lo, v128.load(q)));
-                  hi = round2(f64x2.add(hi, v128.load(q, 16)));
-                  q += (<usize>W) << 3;
-                }
-              }
-            }
-            v128.store(row + ((<usize>c) << 2), v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
-          }
+        // the terms in the reference's order, one pass over the row each (acc: float64 holding float32 values)
+        const nT = (a1 - a0) * (b1 - b0) * J;
+        if (nT == 0) {
+          for (let c = 0; c < W; c++) stf(row, c, 0);
+          continue;
         }
-        for (; c < W; c++) {
-          let acc: f32 = 0;
-          for (let oa = a0; oa < a1; oa++) {
-            for (let ob = b0; ob < b1; ob++) {
-              const er = (oa * oH + ob) * JW + c;
-              for (let j = 0; j < J; j++) acc = <f32>(<f64>acc + ldd(e, er + j * W));
+        let t = 0;
+        for (let oa = a0; oa < a1; oa++) {
+          for (let ob = b0; ob < b1; ob++) {
+            let src = e + ((<usize>((oa * oH + ob) * JW)) << 3);
+            for (let j = 0; j < J; j++) {
+              if (nT == 1) termPass(ONLY, acc, src, row, W);
+              else if (t == 0) termPass(FIRST, acc, src, row, W);
+              else if (t == nT - 1) termPass(LAST, acc, src, row, W);
+              else termPass(MID, acc, src, row, W);
+              t++;
+              src += (<usize>W) << 3;
             }
           }
-          stf(row, c, acc);
         }
       }
     }

@@ -343,12 +343,30 @@ export function columnSegments(t: Axis): Int32Array {
 }
 
 /**
- * `avgWindows.backwardWrite` (dx = 0, then dx[window] += dy / divisor[o]) over one backend instance:
- * plans with monotone windows of step 1 and no sliding interior run (adaptive and global bins,
- * strided windows) take avgBackwardWrite (column segments of 4 or more: adaptive and global bins) or
- * avgBackwardWriteRows (narrower) — every dx element written once, the reference's float64 terms
- * added in its order, so bit-identical; sliding windows of stride 1 (avgBackwardSum's
- * interior run) and other plans zero dx and run `accumulate` (the `avgWindows.backward` kernel).
+ * How `avgWindows.backwardWrite` runs a plan: "segments" (avgBackwardWrite: column segments of 4 or
+ * more on average — adaptive and global bins), "rows" (avgBackwardWriteRows: narrower segments, each
+ * column in at most one window — strided windows with stride ≥ kernel), or "fill" (zero dx, then the
+ * accumulating kernel: stride-1 sliding windows take avgBackwardSum; overlapping strided windows and
+ * non-monotone or dilated plans the scatter loop, which measured as fast as the one-write passes
+ * there). `t`: the transposed axes, `seg`: the last one's column segments, `J`: the most windows
+ * holding one column.
+ */
+export function avgWritePlan(axes: Axes3): { path: "segments" | "rows"; t: Axes3; seg: Int32Array; J: number } | { path: "fill" } {
+  const [A, B, C] = axes;
+  const t = A.outSize * B.outSize * C.outSize === 0 ? null : transposedAxes(axes);
+  if (t === null || interior(t)[3] > 0) return { path: "fill" };
+  const seg = columnSegments(t[2]);
+  let J = 1;
+  for (let c = 0; c < C.inSize; c++) J = Math.max(J, (t[2].end[c] as number) - (t[2].start[c] as number));
+  if (seg.length <= C.inSize) return { path: "segments", t, seg, J };
+  return J === 1 ? { path: "rows", t, seg, J } : { path: "fill" };
+}
+
+/**
+ * `avgWindows.backwardWrite` (dx = 0, then dx[window] += dy / divisor[o]) over one backend instance,
+ * by {@link avgWritePlan}: the one-write kernels write every dx element once, adding the reference's
+ * float64 terms in its order (bit-identical); "fill" zeroes dx and runs `accumulate` (the
+ * `avgWindows.backward` kernel).
  */
 function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWindows.backward"]) {
   return (dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void => {
@@ -356,8 +374,8 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
     const outPlane = A.outSize * B.outSize * C.outSize;
     const inPlane = A.inSize * B.inSize * C.inSize;
     if (planes === 0 || inPlane === 0) return;
-    const t = transposedAxes(axes);
-    if (outPlane === 0 || t === null || interior(t)[3] > 0) {
+    const w = avgWritePlan(axes);
+    if (w.path === "fill") {
       // zeroed by the module's memory.fill where dx lives in its memory (a typed array's fill on a
       // shared buffer is several times slower)
       const zeroFill = (b.exports as unknown as Record<string, unknown>)["zeroFill"] as ((ptr: number, bytes: number) => void) | undefined;
@@ -366,7 +384,7 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
       accumulate(dy, dx, planes, axes, divisor);
       return;
     }
-    const seg = columnSegments(t[2]);
+    const { t, seg, J } = w;
     const nSeg = seg.length / 4;
     const D = A.inSize;
     const H = B.inSize;
@@ -377,11 +395,8 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
     geo.set(t[1].start, 2 * D);
     geo.set(t[1].end, 2 * D + H);
     geo.set(seg, 2 * D + 2 * H);
-    if (4 * nSeg > W) {
+    if (w.path === "rows") {
       // narrow segments (strided windows): avgBackwardWriteRows, 4 columns at a time from expanded rows
-      const tc = t[2];
-      let J = 1;
-      for (let c = 0; c < W; c++) J = Math.max(J, (tc.end[c] as number) - (tc.start[c] as number));
       // the expanded float64 rows are needed unless every row of dx is one term (one output row, J = 1)
       let needE = J > 1;
       for (let ia = 0; ia < D && !needE; ia++) {
@@ -399,12 +414,13 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
       args.add(new Float64Array(outPlane), false); // g: one plane's dy / divisor
       args.add(new Float64Array(eLen), false); // the expanded output rows
       args.add(new Float32Array(fLen), false); // their one-term float32 values (J = 1)
+      args.add(new Float64Array(W), false); // one row's partial sums
       args.add(geo, false);
       args.resolve();
-      const [pdy, pdx, pd, pg, pe, pf, pa] = args.ptrs as [number, number, number, number, number, number, number];
-      splitCall(b, "avgBackwardWriteRows", [pdy, pdx, pd, pg, pe, pf, planes, D, H, W, B.outSize, C.outSize, inPlane, outPlane,
+      const [pdy, pdx, pd, pg, pe, pf, pc, pa] = args.ptrs as [number, number, number, number, number, number, number, number];
+      splitCall(b, "avgBackwardWriteRows", [pdy, pdx, pd, pg, pe, pf, pc, planes, D, H, W, B.outSize, C.outSize, inPlane, outPlane,
         pa, pa + 4 * D, pa + 8 * D, pa + 8 * D + 4 * H, pa + 8 * D + 8 * H, nSeg, J, needE ? 1 : 0], {
-        count: 6, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: [[3, 8 * outPlane], [4, 8 * eLen], [5, 4 * fLen]], bytes: 4 * (inPlane + outPlane),
+        count: 7, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: [[3, 8 * outPlane], [4, 8 * eLen], [5, 4 * fLen], [6, 8 * W]], bytes: 4 * (inPlane + outPlane),
       });
       args.finish();
       return;
