@@ -15,8 +15,9 @@
  * globalAvgPool) are compared across wasm-simd, wasm and js.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
-import { avgWritePlan } from "../../src/backends/wasm/index.js";
+import { getBackend, setBackend, setThreads, type BackendName } from "../../src/backends/index.js";
+import { activeWasm, avgWritePlan } from "../../src/backends/wasm/index.js";
+import { setClaimMode, setMinPartBytes } from "../../src/backends/wasm/threads.js";
 import { spatialShapeInput } from "../../src/check.js";
 import { adaptiveAxis, planAdaptiveFor } from "../../src/geometry/adaptive.js";
 import { avgDivisors } from "../../src/geometry/divisors.js";
@@ -217,5 +218,40 @@ describe("the ops' gradients on wasm-simd, wasm and js", () => {
   it.each(cases)("%s %j %j: wasm gradients bit-identical to js", (name, shape, opts) => {
     const ref = run("js", name, shape, opts, 3);
     for (const b of WASM) expect(firstBitDifference(run(b, name, shape, opts, 3), ref), `${b} ${name}`).toBeNull();
+  });
+});
+
+describe("split over worker threads", () => {
+  afterAll(async () => {
+    setMinPartBytes(undefined);
+    setClaimMode("both");
+    await setThreads(1);
+  });
+  it("every call split (2 threads, parts run by the workers): per-part scratch, results bit-identical to the reference", async () => {
+    setBackend("wasm-simd");
+    await setThreads(2);
+    setMinPartBytes(0);
+    setClaimMode("workers"); // the workers take the parts (the caller would otherwise claim what it can)
+    const before = activeWasm()?.pool?.stats.workerParts ?? 0;
+    const g = new Generator(77);
+    const sh = spatialShapeInput("test", "x", [2, 7, 29, 31], 2);
+    const plans: WindowPlan[] = [
+      planAdaptiveFor("test", sh, [5, 3]),
+      planSlidingFor("test", sh, slidingGeometry("test", { kernelSize: 2, stride: 3, padding: 1, ceilMode: true }, 2)),
+      planSlidingFor("test", sh, slidingGeometry("test", { kernelSize: [3, 2], stride: 2 }, 2)), // rows overlap, columns do not
+    ];
+    for (const p of plans) {
+      expect(avgWritePlan(p.axes).path).not.toBe("fill");
+      const div = avgDivisors(p.axes, false);
+      const dy = values(g, p.planes * p.outPlaneSize);
+      const ref = new Float32Array(p.planes * p.inPlaneSize).fill(GARBAGE);
+      avgWindowsBackwardWrite(dy, ref, p.planes, p.axes, div);
+      const tdy = tensor(dy, [dy.length], "float32");
+      const tdx = tensor(new Float32Array(ref.length).fill(GARBAGE), [ref.length], "float32");
+      kernel("avgWindows.backwardWrite", "float32", avgWindowsBackwardWrite)(tdy.data as Float32Array, tdx.data as Float32Array, p.planes, p.axes, div);
+      expect(firstBitDifference(tdx.data as Float32Array, ref), `in [${p.axes.map((a) => a.inSize)}] out [${p.axes.map((a) => a.outSize)}]`).toBeNull();
+    }
+    // a worker ran parts where the engine has shared memory (the detaching test mode has none)
+    if (activeWasm()?.pool) expect((activeWasm()?.pool?.stats.workerParts ?? 0) - before).toBeGreaterThan(0);
   });
 });
