@@ -324,7 +324,7 @@ export function zeroFill(ptr: usize, bytes: usize): void {
   memory.fill(ptr, 0, bytes);
 }
 
-export { avgForward, avgBackward, avgBackwardSum } from "./avg";
+export { avgForward, avgBackward, avgBackwardSum, avgBackwardWrite, avgBackwardWriteRows } from "./avg";
 export { softmaxForward, softmaxBackward, lpForward, lpFinishBackward, lpPowBackward } from "./weighted";
 export { expArray } from "./util";
 export { wideMaxForward, wideAvgForward } from "./adaptive";

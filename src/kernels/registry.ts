@@ -104,6 +104,8 @@ export interface FamilyKernels {
   // per-plane windows (src/kernels/window.ts)
   /** y = max over each window, values only: bit-identical to `maxWindows.forward`'s y (plain forward calls). */
   "maxWindows.forwardValues": (x: FloatArray, y: FloatArray, planes: number, axes: Axes3) => void;
+  /** dx = 0, then `avgWindows.backward` (dx's contents on entry ignored). */
+  "avgWindows.backwardWrite": (dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array) => void;
   "fractionalMaxPool.forward": (x: FloatArray, y: FloatArray, idx: Int32Array, inPlane: number, outPlane: number, planeAxes: readonly Axes3[]) => void;
   // stochastic windows (src/kernels/stochastic.ts)
   "stochasticPool.forwardTrain": (x: FloatArray, u: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3) => void;

@@ -511,6 +511,16 @@ export function avgWindowsBackward(dy: FloatArray, dx: FloatArray, planes: numbe
   else avgBackwardGeneral(dy, dx, planes, axes, divisor);
 }
 
+/**
+ * Average pooling's backward into a gradient that need not be zeroed: dx = 0, then
+ * {@link avgWindowsBackward} (dx[window] += dy / divisor[o], outputs in scan order). A backend may
+ * write each dx element once, adding the same float64 terms in the same order.
+ */
+export function avgWindowsBackwardWrite(dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
+  dx.fill(0);
+  avgWindowsBackward(dy, dx, planes, axes, divisor);
+}
+
 /** {@link avgWindowsBackward} for any plan. */
 function avgBackwardGeneral(dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
   const [A, B, C] = axes;

@@ -11,10 +11,10 @@ import { avgDivisors } from "../geometry/divisors.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { maxWindowsBackwardWrite } from "../kernels/scatter.js";
-import { avgWindowsBackward, avgWindowsForward, maxWindowsForward } from "../kernels/window.js";
+import { avgWindowsBackwardWrite, avgWindowsForward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp, xShapeArgs, type Grads } from "../op.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
-import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, type Tensor } from "../tensor/tensor.js";
 
 /** `outputSize`: one size for every spatial dim, or one per dim where `null` keeps the input size (PyTorch's `None`). */
 export interface AdaptivePoolOptions {
@@ -55,8 +55,8 @@ function adaptiveAvgPoolN(rank: 1 | 2 | 3) {
       return {
         output,
         backward: (dy: Tensor): Grads => {
-          const dx = zeros(p.inShape, dtype);
-          kernel("avgWindows.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx.data as FloatArray, p.planes, p.axes, p.divisor);
+          const dx = emptyTensor(p.inShape, dtype); // every element written by the kernel
+          kernel("avgWindows.backwardWrite", dtype, avgWindowsBackwardWrite)(dy.data as FloatArray, dx.data as FloatArray, p.planes, p.axes, p.divisor);
           return [dx];
         },
       };

@@ -8,10 +8,10 @@ import { avgDivisors } from "../geometry/divisors.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { planSlidingFor, slidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
-import { avgWindowsBackward, avgWindowsForward } from "../kernels/window.js";
+import { avgWindowsBackwardWrite, avgWindowsForward } from "../kernels/window.js";
 import { defineOp, xShapeArgs } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, type Tensor } from "../tensor/tensor.js";
 
 /** Options of `avgPool1d/2d/3d` (PyTorch's `AvgPoolNd` arguments, camelCased). */
 export interface AvgPoolOptions {
@@ -78,8 +78,8 @@ function avgPoolN(rank: 1 | 2 | 3) {
       return {
         output,
         backward: (dy: Tensor) => {
-          const dx = zeros(xShape, xDtype);
-          kernel("avgWindows.backward", xDtype, avgWindowsBackward)(dy.data as FloatArray, dx.data as FloatArray, plan.planes, plan.axes, plan.divisor);
+          const dx = emptyTensor(xShape, xDtype); // every element written by the kernel
+          kernel("avgWindows.backwardWrite", xDtype, avgWindowsBackwardWrite)(dy.data as FloatArray, dx.data as FloatArray, plan.planes, plan.axes, plan.divisor);
           return [dx];
         },
       };

@@ -10,10 +10,10 @@ import { avgDivisors } from "../geometry/divisors.js";
 import { makePlan, type WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { maxWindowsBackwardWrite } from "../kernels/scatter.js";
-import { avgWindowsBackward, avgWindowsForward, maxWindowsForward } from "../kernels/window.js";
+import { avgWindowsBackwardWrite, avgWindowsForward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp, xShapeArgsOptional } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, type Tensor } from "../tensor/tensor.js";
 
 /** Global pooling takes no options; an empty object (or nothing) is accepted. */
 export type GlobalPoolOptions = Record<string, never>;
@@ -61,8 +61,8 @@ function globalOp(name: string, mode: "avg" | "max") {
         return {
           output,
           backward: (dy: Tensor) => {
-            const dx = zeros(xShape, dtype);
-            kernel("avgWindows.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dx.data as FloatArray, plan.planes, plan.axes, div);
+            const dx = emptyTensor(xShape, dtype); // every element written by the kernel
+            kernel("avgWindows.backwardWrite", dtype, avgWindowsBackwardWrite)(dy.data as FloatArray, dx.data as FloatArray, plan.planes, plan.axes, div);
             return [dx];
           },
         };

@@ -15,12 +15,12 @@ import type { Tensor } from "../../src/tensor/tensor.js";
 /** The kernels each method's forward + backward must reach (training mode, descriptor defaults). */
 const EXPECTED: Record<string, KernelName[]> = {
   Max: ["maxWindows.forward", "maxWindows.backwardWrite"],
-  Average: ["avgWindows.forward", "avgWindows.backward"],
+  Average: ["avgWindows.forward", "avgWindows.backwardWrite"],
   LP: ["lpPool.forward", "lpPool.finishBackward", "avgWindows.backward", "lpPool.powBackward"],
   MaxUnpool: ["maxUnpool.forward", "maxUnpool.backward"],
-  GlobalAverage: ["avgWindows.forward", "avgWindows.backward"],
+  GlobalAverage: ["avgWindows.forward", "avgWindows.backwardWrite"],
   GlobalMax: ["maxWindows.forward", "maxWindows.backwardWrite"],
-  AdaptiveAverage: ["avgWindows.forward", "avgWindows.backward"],
+  AdaptiveAverage: ["avgWindows.forward", "avgWindows.backwardWrite"],
   AdaptiveMax: ["maxWindows.forward", "maxWindows.backwardWrite"],
   FractionalMax: ["fractionalMaxPool.forward", "maxWindows.backward"],
   Mixed: ["maxWindows.forward", "avgWindows.forward", "mix.forward", "maxWindows.backward", "avgWindows.backward"],

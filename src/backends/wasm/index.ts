@@ -132,6 +132,7 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
   registerKernel("maxWindows.backward", "float32", k["maxWindows.backward"]);
   registerKernel("avgWindows.forward", "float32", k["avgWindows.forward"]);
   registerKernel("avgWindows.backward", "float32", k["avgWindows.backward"]);
+  registerKernel("avgWindows.backwardWrite", "float32", avgBackwardWriteKernel(b, k["avgWindows.backward"]));
   registerWeighted(b);
   registerAdaptive(b);
   registerMaxFast(b);
@@ -145,7 +146,7 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
 /** Unregister the wasm kernels (the TypeScript kernels run again). */
 export function removeWasmKernels(): void {
   active = null;
-  for (const name of ["maxWindows.forward", "maxWindows.backward", "avgWindows.forward", "avgWindows.backward"] as const) {
+  for (const name of ["maxWindows.forward", "maxWindows.backward", "avgWindows.forward", "avgWindows.backward", "avgWindows.backwardWrite"] as const) {
     unregisterKernel(name, "float32");
   }
   unregisterWeighted();
@@ -322,6 +323,123 @@ export function transposedAxes(axes: Axes3): Axes3 | null {
   const b = transposedAxis(axes[1]);
   const c = transposedAxis(axes[2]);
   return a === null || b === null || c === null ? null : [a, b, c];
+}
+
+/**
+ * The column segments of a transposed last axis (from {@link transposedAxis}): the maximal runs of
+ * input columns held by one run of outputs, as int32 quadruples (c0, c1, lo, hi) — columns [c0, c1)
+ * are held by outputs [lo, hi) (assembly/avg.ts, avgBackwardWrite).
+ */
+export function columnSegments(t: Axis): Int32Array {
+  const out: number[] = [];
+  let c0 = 0;
+  for (let c = 1; c <= t.outSize; c++) {
+    if (c === t.outSize || t.start[c] !== t.start[c0] || t.end[c] !== t.end[c0]) {
+      out.push(c0, c, t.start[c0] as number, t.end[c0] as number);
+      c0 = c;
+    }
+  }
+  return Int32Array.from(out);
+}
+
+/**
+ * How `avgWindows.backwardWrite` runs a plan: "segments" (avgBackwardWrite: column segments of 4 or
+ * more on average — adaptive and global bins), "rows" (avgBackwardWriteRows: narrower segments, each
+ * column in at most one window — strided windows with stride ≥ kernel), or "fill" (zero dx, then the
+ * accumulating kernel: stride-1 sliding windows take avgBackwardSum; overlapping strided windows and
+ * non-monotone or dilated plans the scatter loop, which measured as fast as the one-write passes
+ * there). `t`: the transposed axes, `seg`: the last one's column segments, `J`: the most windows
+ * holding one column.
+ */
+export function avgWritePlan(axes: Axes3): { path: "segments" | "rows"; t: Axes3; seg: Int32Array; J: number } | { path: "fill" } {
+  const [A, B, C] = axes;
+  const t = A.outSize * B.outSize * C.outSize === 0 ? null : transposedAxes(axes);
+  if (t === null || interior(t)[3] > 0) return { path: "fill" };
+  const seg = columnSegments(t[2]);
+  let J = 1;
+  for (let c = 0; c < C.inSize; c++) J = Math.max(J, (t[2].end[c] as number) - (t[2].start[c] as number));
+  if (seg.length <= C.inSize) return { path: "segments", t, seg, J };
+  return J === 1 ? { path: "rows", t, seg, J } : { path: "fill" };
+}
+
+/**
+ * `avgWindows.backwardWrite` (dx = 0, then dx[window] += dy / divisor[o]) over one backend instance,
+ * by {@link avgWritePlan}: the one-write kernels write every dx element once, adding the reference's
+ * float64 terms in its order (bit-identical); "fill" zeroes dx and runs `accumulate` (the
+ * `avgWindows.backward` kernel).
+ */
+function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWindows.backward"]) {
+  return (dy: FloatArray, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void => {
+    const [A, B, C] = axes;
+    const outPlane = A.outSize * B.outSize * C.outSize;
+    const inPlane = A.inSize * B.inSize * C.inSize;
+    if (planes === 0 || inPlane === 0) return;
+    const w = avgWritePlan(axes);
+    if (w.path === "fill") {
+      // zeroed by the module's memory.fill where dx lives in its memory (a typed array's fill on a
+      // shared buffer is several times slower)
+      const zeroFill = (b.exports as unknown as Record<string, unknown>)["zeroFill"] as ((ptr: number, bytes: number) => void) | undefined;
+      if (dx.buffer === b.heap.memory.buffer && zeroFill !== undefined) zeroFill(dx.byteOffset, dx.byteLength);
+      else dx.fill(0);
+      accumulate(dy, dx, planes, axes, divisor);
+      return;
+    }
+    const { t, seg, J } = w;
+    const nSeg = seg.length / 4;
+    const D = A.inSize;
+    const H = B.inSize;
+    const W = C.inSize;
+    const geo = new Int32Array(2 * D + 2 * H + seg.length);
+    geo.set(t[0].start, 0);
+    geo.set(t[0].end, D);
+    geo.set(t[1].start, 2 * D);
+    geo.set(t[1].end, 2 * D + H);
+    geo.set(seg, 2 * D + 2 * H);
+    if (w.path === "rows") {
+      // narrow segments (strided windows): avgBackwardWriteRows, 4 columns at a time from expanded rows
+      // the expanded float64 rows are needed unless every row of dx is one term (one output row, J = 1)
+      let needE = J > 1;
+      for (let ia = 0; ia < D && !needE; ia++) {
+        for (let ib = 0; ib < H && !needE; ib++) {
+          needE = ((t[0].end[ia] as number) - (t[0].start[ia] as number)) * ((t[1].end[ib] as number) - (t[1].start[ib] as number)) > 1;
+        }
+      }
+      const nRows = outPlane / C.outSize;
+      const eLen = needE ? nRows * J * W : 1;
+      const fLen = J === 1 ? nRows * W : 1;
+      const args = new Args(b);
+      args.add(dy, false);
+      args.add(dx, "out"); // every element written
+      args.add(divisor, false);
+      args.add(new Float64Array(outPlane), false); // g: one plane's dy / divisor
+      args.add(new Float64Array(eLen), false); // the expanded output rows
+      args.add(new Float32Array(fLen), false); // their one-term float32 values (J = 1)
+      args.add(new Float64Array(W), false); // one row's partial sums
+      args.add(geo, false);
+      args.resolve();
+      const [pdy, pdx, pd, pg, pe, pf, pc, pa] = args.ptrs as [number, number, number, number, number, number, number, number];
+      splitCall(b, "avgBackwardWriteRows", [pdy, pdx, pd, pg, pe, pf, pc, planes, D, H, W, B.outSize, C.outSize, inPlane, outPlane,
+        pa, pa + 4 * D, pa + 8 * D, pa + 8 * D + 4 * H, pa + 8 * D + 8 * H, nSeg, J, needE ? 1 : 0], {
+        count: 7, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: [[3, 8 * outPlane], [4, 8 * eLen], [5, 4 * fLen], [6, 8 * W]], bytes: 4 * (inPlane + outPlane),
+      });
+      args.finish();
+      return;
+    }
+    const args = new Args(b);
+    args.add(dy, false);
+    args.add(dx, "out"); // every element written
+    args.add(divisor, false);
+    args.add(new Float64Array(outPlane), false); // g: one plane's dy / divisor
+    args.add(new Float32Array(nSeg), false); // one row's segment values
+    args.add(geo, false);
+    args.resolve();
+    const [pdy, pdx, pd, pg, pv, pa] = args.ptrs as [number, number, number, number, number, number];
+    splitCall(b, "avgBackwardWrite", [pdy, pdx, pd, pg, pv, planes, D, H, W, B.outSize, C.outSize, inPlane, outPlane,
+      pa, pa + 4 * D, pa + 8 * D, pa + 8 * D + 4 * H, pa + 8 * D + 8 * H, nSeg], {
+      count: 5, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: [[3, 8 * outPlane], [4, 4 * nSeg]], bytes: 4 * (inPlane + outPlane),
+    });
+    args.finish();
+  };
 }
 
 /** Kernel implementations over one backend instance (float32). */
