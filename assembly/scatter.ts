@@ -102,6 +102,19 @@ export function maxBackwardWrite(dy: usize, idx: usize, dx: usize, planes: i32, 
 }
 
 /**
+ * {@link maxBackwardWrite} for small planes (global max pooling: one output per plane of 49): dx is
+ * zeroed `group` planes at a time (one fill of a few KB instead of one per plane), then those planes'
+ * outputs are scattered in output order; out-of-plane indices are skipped.
+ */
+export function maxBackwardSmall(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32, group: i32): void {
+  for (let p0 = 0; p0 < planes; p0 += group) {
+    const n = min(group, planes - p0);
+    memory.fill(dx + ((<usize>p0 * <usize>inPlane) << 2), 0, (<usize>n * <usize>inPlane) << 2);
+    for (let p = p0; p < p0 + n; p++) scatterPlane(dy, idx, dx + ((<usize>p * <usize>inPlane) << 2), p * outPlane, inPlane, outPlane);
+  }
+}
+
+/**
  * {@link maxBackwardWrite} for tiled 2-d windows — rows [kB·ob, min(kB·ob + kB, H)), columns
  * [kC·oc, min(kC·oc + kC, W)), no padding or dilation (stride = kernel size: no two windows share an
  * element) — in one pass: every element of a window is written once, 0 + dy where it is the window's

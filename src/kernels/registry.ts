@@ -119,6 +119,8 @@ export interface FamilyKernels {
   // scatter (src/kernels/scatter.ts)
   /** dx = 0, then dx[plane][idx] += dy in output order (dx's contents on entry ignored); `axes`: the forward's windows. */
   "maxWindows.backwardWrite": (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, axes: Axes3) => void;
+  /** dx = 0, then dx[plane][idx] += dy in output order (dx's contents on entry ignored); per-plane windows. */
+  "maxWindows.scatterWrite": (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number) => void;
   "maxUnpool.forward": (x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number) => void;
   "maxUnpool.backward": (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number) => void;
   // mixing (src/kernels/mix.ts)

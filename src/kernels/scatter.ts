@@ -20,6 +20,16 @@ export function maxWindowsBackwardWrite(dy: FloatArray, idx: Int32Array, dx: Flo
   maxWindowsBackward(dy, idx, dx, planes, A.inSize * B.inSize * C.inSize, A.outSize * B.outSize * C.outSize);
 }
 
+/**
+ * {@link maxWindowsBackwardWrite} where the windows differ per plane (fractional max pooling) or are
+ * not at hand: dx = 0, then dx[plane][idx[o]] += dy[o] in output order (out-of-plane indices
+ * skipped); dx's contents on entry are ignored.
+ */
+export function maxWindowsScatterWrite(dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void {
+  dx.fill(0);
+  maxWindowsBackward(dy, idx, dx, planes, inPlane, outPlane);
+}
+
 /** y = 0, then y[plane][idx[i]] = x[plane][i] for every pooled element (later writes win, as PyTorch's serial loop); y's contents on entry ignored, indices checked by the op. */
 export function unpoolForward(x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void {
   y.fill(0);

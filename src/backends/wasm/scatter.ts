@@ -16,6 +16,7 @@ import { axisPointers } from "./weighted.js";
 interface ScatterExports {
   maxBackwardWrite(...args: number[]): void;
   maxBackwardTiled(...args: number[]): void;
+  maxBackwardSmall(...args: number[]): void;
   unpoolForward(...args: number[]): void;
   unpoolBackward(...args: number[]): void;
   stochasticEvalForward(...args: number[]): void;
@@ -72,13 +73,27 @@ function tiledExtent(a: Axis): number | null {
 }
 
 const NAMES = [
-  "maxWindows.backwardWrite", "maxUnpool.forward", "maxUnpool.backward", "stochasticPool.forwardEval",
+  "maxWindows.backwardWrite", "maxWindows.scatterWrite", "maxUnpool.forward", "maxUnpool.backward", "stochasticPool.forwardEval",
   "stochasticPool.backwardEval", "mix.forward",
 ] as const;
 
 /** Register the remaining kernels of backend `b` for float32. */
 export function registerScatter(b: WasmBackend): void {
   const e = b.exports as unknown as ScatterExports;
+  /** dx = 0, then the scatter, for planes of windows not known to tile (or differing per plane). */
+  const scatterWrite = (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
+    if (planes === 0 || inPlane === 0) return;
+    const step = split(3, [[0, 4 * outPlane], [1, 4 * outPlane], [2, 4 * inPlane]], 4 * (inPlane + 2 * outPlane));
+    if (inPlane <= 256 && inPlane >= 16 * outPlane) {
+      // small sparse planes (global max: 1 output per 49): zero 4 KB of planes per fill, then scatter
+      run(b, "maxBackwardSmall", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane, Math.max(1, Math.floor(1024 / inPlane))], step);
+      return;
+    }
+    // zeroing 1 KB ahead of a dense scatter; the whole plane at once where windows are wide (≥ 16 elements per index)
+    const ahead = inPlane >= 16 * outPlane ? inPlane : 256;
+    run(b, "maxBackwardWrite", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane, ahead], step);
+  };
+  registerKernel("maxWindows.scatterWrite", "float32", scatterWrite);
   registerKernel("maxWindows.backwardWrite", "float32", (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, axes: Axes3): void => {
     const [A, B, C] = axes;
     const inPlane = A.inSize * B.inSize * C.inSize;
@@ -89,10 +104,8 @@ export function registerScatter(b: WasmBackend): void {
     // elements per index) zeroing and a sparse scatter beat comparing every element
     const tiles = b.simd && outPlane !== 0 ? tiledExtents(axes) : null;
     const step = split(3, [[0, 4 * outPlane], [1, 4 * outPlane], [2, 4 * inPlane]], 4 * (inPlane + 2 * outPlane));
-    // zeroing 1 KB ahead of a dense scatter; the whole plane at once where windows are wide (≥ 16 elements per index)
-    const ahead = inPlane >= 16 * outPlane ? inPlane : 256;
-    if (tiles === null || tiles[1] !== 2) run(b, "maxBackwardWrite", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane, ahead], step);
-    else run(b, "maxBackwardTiled", [[dy, false], [idx, false], [dx, true]], [planes, B.inSize, C.inSize, B.outSize, C.outSize, tiles[0], tiles[1]], step);
+    if (tiles !== null && tiles[1] === 2) run(b, "maxBackwardTiled", [[dy, false], [idx, false], [dx, true]], [planes, B.inSize, C.inSize, B.outSize, C.outSize, tiles[0], tiles[1]], step);
+    else scatterWrite(dy, idx, dx, planes, inPlane, outPlane);
   });
   registerKernel("maxUnpool.forward", "float32", (x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
     if (planes === 0 || outPlane === 0) return;
