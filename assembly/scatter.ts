@@ -50,6 +50,15 @@ export function maxBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPla
 }
 
 /**
+ * dx = 0 (one fill of all planes), then {@link maxBackward}: for a dx that stays in the cache between
+ * the two passes, one large fill and the plain scatter beat {@link maxBackwardWrite}'s zeroing ahead.
+ */
+export function maxBackwardZeroed(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32): void {
+  memory.fill(dx, 0, (<usize>planes * <usize>inPlane) << 2);
+  maxBackward(dy, idx, dx, planes, inPlane, outPlane);
+}
+
+/**
  * dx = 0, then {@link maxBackward} (dx's contents on entry are ignored) — in one pass over dx: each
  * plane's leading [0, z) is zeroed, and an index at or beyond z first zeroes up to it (and `ahead`
  * elements more), so every element is zeroed once, before any add, and the zeroing runs just ahead
@@ -94,11 +103,26 @@ export function maxBackwardWrite(dy: usize, idx: usize, dx: usize, planes: i32, 
   if (<u32>i >= <u32>inPlane) return z;
   if (i >= z) {
     const to = min(max(i + 1, z + ahead), inPlane);
-    memory.fill(xp + ((<usize>z) << 2), 0, (<usize>(to - z)) << 2);
+    zeroRange(xp, z, to);
     z = to;
   }
   stf(xp, i, ldf(xp, i) + d);
   return z;
+}
+
+/**
+ * xp[from … to) = 0 with inline stores: the chunks zeroed ahead of a scatter are ~1 KB, where a
+ * `memory.fill` (a call out of the module) costs as much as the stores.
+ */
+function zeroRange(xp: usize, from: i32, to: i32): void {
+  let i = from;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= to; i += 4) v128.store(xp + ((<usize>i) << 2), zero);
+  } else {
+    for (; i + 2 <= to; i += 2) store<u64>(xp + ((<usize>i) << 2), 0);
+  }
+  for (; i < to; i++) stf(xp, i, 0);
 }
 
 /**

@@ -10,11 +10,12 @@
  * NaN, ±∞ and −0. dx starts as garbage (every element must be written). Sizes 1–113, odd and even,
  * ceil mode; inputs in WebAssembly memory and in the JS heap.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
 import { spatialShapeInput } from "../../src/check.js";
 import type { WindowPlan } from "../../src/geometry/plan.js";
 import { planSlidingFor, slidingGeometry } from "../../src/geometry/sliding.js";
+import { setZeroedBytes } from "../../src/backends/wasm/scatter.js";
 import { kernel } from "../../src/kernels/registry.js";
 import { maxWindowsBackwardWrite, maxWindowsScatterWrite } from "../../src/kernels/scatter.js";
 import { maxWindowsForward } from "../../src/kernels/window.js";
@@ -23,7 +24,16 @@ import { tensor } from "../../src/tensor/tensor.js";
 import { firstBitDifference, int, values, WASM } from "../helpers/wasm.js";
 
 const initial = getBackend();
-afterAll(() => setBackend(initial));
+afterAll(() => {
+  setBackend(initial);
+  setZeroedBytes(undefined);
+});
+
+/**
+ * The two scatter paths of a dx that is not tiled: zeroed in one fill then scattered (dx up to 8 MB),
+ * or zeroed just ahead of the scatter (larger) — forced here by the size limit.
+ */
+const PATHS: [string, number | undefined][] = [["one fill, then the scatter", undefined], ["zeroed just ahead", 0]];
 
 const GARBAGE = 12345.5;
 
@@ -66,74 +76,78 @@ function compare(b: BackendName, inputsOn: BackendName, p: WindowPlan, dy: Float
   return d;
 }
 
-describe("maxWindows.backwardWrite, 3×3 stride 2 padding 1 (W2): wasm equals the TypeScript reference bit for bit", () => {
-  const SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 18, 19, 24, 25, 33, 56, 112, 113];
+for (const [path, bytes] of PATHS) {
+  describe(`maxWindows.backwardWrite, 3×3 stride 2 padding 1 (W2), ${path}: wasm equals the TypeScript reference bit for bit`, () => {
+    beforeEach(() => setZeroedBytes(bytes));
+    const SIZES = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 18, 19, 24, 25, 33, 56, 112, 113];
 
-  for (const b of WASM) {
-    for (const inputsOn of [b, "js"] as const) {
-      it(`${b}, inputs in ${inputsOn === "js" ? "the JS heap" : "WebAssembly memory"}: odd and even sizes, ceil mode, moved indices, special values`, () => {
-        const g = new Generator(b === "wasm" ? 41 : 43);
-        let cases = 0;
-        for (const h of SIZES) {
-          for (let t = 0; t < 3; t++) {
-            const w = t === 0 ? h : SIZES[int(g, 0, SIZES.length - 1)] as number;
-            const ceilMode = g.uniform() < 0.4;
-            const p = plan([int(g, 1, 5), h, w], { kernelSize: 3, stride: 2, padding: 1, ceilMode });
-            if (p === null) continue;
-            const fill = g.uniform();
-            const x = fill < 0.15 ? new Float32Array(p.planes * p.inPlaneSize).fill(-Infinity) : fill < 0.25 ? new Float32Array(p.planes * p.inPlaneSize).fill(NaN) : values(g, p.planes * p.inPlaneSize);
-            const mode = cases % 3; // 0: forward's indices; 1: some moved, dy as drawn; 2: some moved, dy = ±0 there
-            const idx = indicesFor(g, p, x, mode === 0 ? 0 : g.uniform() < 0.5 ? 0.1 : 0.005);
-            const dy = values(g, idx.length);
-            if (mode === 2) {
-              const fwd = indicesFor(g, p, x, 0);
-              for (let o = 0; o < dy.length; o++) if (idx[o] !== fwd[o]) dy[o] = g.uniform() < 0.5 ? 0 : -0;
+    for (const b of WASM) {
+      for (const inputsOn of [b, "js"] as const) {
+        it(`${b}, inputs in ${inputsOn === "js" ? "the JS heap" : "WebAssembly memory"}: odd and even sizes, ceil mode, moved indices, special values`, () => {
+          const g = new Generator(b === "wasm" ? 41 : 43);
+          let cases = 0;
+          for (const h of SIZES) {
+            for (let t = 0; t < 3; t++) {
+              const w = t === 0 ? h : SIZES[int(g, 0, SIZES.length - 1)] as number;
+              const ceilMode = g.uniform() < 0.4;
+              const p = plan([int(g, 1, 5), h, w], { kernelSize: 3, stride: 2, padding: 1, ceilMode });
+              if (p === null) continue;
+              const fill = g.uniform();
+              const x = fill < 0.15 ? new Float32Array(p.planes * p.inPlaneSize).fill(-Infinity) : fill < 0.25 ? new Float32Array(p.planes * p.inPlaneSize).fill(NaN) : values(g, p.planes * p.inPlaneSize);
+              const mode = cases % 3; // 0: forward's indices; 1: some moved, dy as drawn; 2: some moved, dy = ±0 there
+              const idx = indicesFor(g, p, x, mode === 0 ? 0 : g.uniform() < 0.5 ? 0.1 : 0.005);
+              const dy = values(g, idx.length);
+              if (mode === 2) {
+                const fwd = indicesFor(g, p, x, 0);
+                for (let o = 0; o < dy.length; o++) if (idx[o] !== fwd[o]) dy[o] = g.uniform() < 0.5 ? 0 : -0;
+              }
+              cases++;
+              expect(compare(b, inputsOn, p, dy, idx), `${b} planes ${p.planes} [${h},${w}] ceil ${ceilMode} mode ${mode}`).toBeNull();
             }
-            cases++;
-            expect(compare(b, inputsOn, p, dy, idx), `${b} planes ${p.planes} [${h},${w}] ceil ${ceilMode} mode ${mode}`).toBeNull();
           }
-        }
-        expect(cases).toBeGreaterThan(40);
-      });
+          expect(cases).toBeGreaterThan(40);
+        });
+      }
     }
-  }
 
-  it.each(WASM)("%s: W2's shape [8,64,112,112] on 2 planes, ties (x integer-valued) and a dy of ones", (b) => {
-    const g = new Generator(7);
-    const p = plan([2, 112, 112], { kernelSize: 3, stride: 2, padding: 1 }) as WindowPlan;
-    const x = Float32Array.from({ length: p.planes * p.inPlaneSize }, () => int(g, 0, 2));
-    const idx = indicesFor(g, p, x, 0);
-    expect(compare(b, b, p, new Float32Array(idx.length).fill(1), idx)).toBeNull();
-    expect(compare(b, b, p, values(g, idx.length), idx)).toBeNull();
+    it.each(WASM)("%s: W2's shape [8,64,112,112] on 2 planes, ties (x integer-valued) and a dy of ones", (b) => {
+      const g = new Generator(7);
+      const p = plan([2, 112, 112], { kernelSize: 3, stride: 2, padding: 1 }) as WindowPlan;
+      const x = Float32Array.from({ length: p.planes * p.inPlaneSize }, () => int(g, 0, 2));
+      const idx = indicesFor(g, p, x, 0);
+      expect(compare(b, b, p, new Float32Array(idx.length).fill(1), idx)).toBeNull();
+      expect(compare(b, b, p, values(g, idx.length), idx)).toBeNull();
+    });
   });
-});
 
-describe("maxWindows.scatterWrite: wasm equals the TypeScript reference bit for bit", () => {
-  it.each(WASM)("%s: garbage dx, any indices (repeats accumulate in order), dense and sparse planes, empty ones", (b) => {
-    const g = new Generator(51);
-    for (let t = 0; t < 60; t++) {
-      const planes = int(g, 1, 4);
-      const inPlane = t % 10 === 0 ? int(g, 0, 2) : int(g, 1, 400);
-      const outPlane = t % 7 === 0 ? 0 : t % 3 === 0 ? int(g, 1, 8) : int(g, 1, inPlane + 3);
-      const n = planes * outPlane;
-      const idx = Int32Array.from({ length: n }, (_, i) => {
-        const u = g.uniform();
-        const o = i % Math.max(outPlane, 1);
-        // growing as pooling's (with repeats), random, outside the plane, negative
-        return u < 0.5 ? Math.min(Math.floor((o * inPlane) / Math.max(outPlane, 1)) + int(g, 0, 2), inPlane - 1) : u < 0.9 ? int(g, 0, inPlane - 1) : u < 0.95 ? inPlane + int(g, 0, 2) : -int(g, 1, 2);
-      });
-      const dy = values(g, n);
-      const ref = new Float32Array(planes * inPlane).fill(GARBAGE);
-      maxWindowsScatterWrite(dy, idx, ref, planes, inPlane, outPlane);
-      setBackend(b);
-      const impl = kernel("maxWindows.scatterWrite", "float32", maxWindowsScatterWrite);
-      expect(impl).not.toBe(maxWindowsScatterWrite);
-      const got = new Float32Array(ref.length).fill(GARBAGE);
-      impl(dy, idx, got, planes, inPlane, outPlane);
-      expect(firstBitDifference(got, ref), `${b} planes ${planes} in ${inPlane} out ${outPlane}`).toBeNull();
-    }
+  describe(`maxWindows.scatterWrite, ${path}: wasm equals the TypeScript reference bit for bit`, () => {
+    beforeEach(() => setZeroedBytes(bytes));
+    it.each(WASM)("%s: garbage dx, any indices (repeats accumulate in order), dense and sparse planes, empty ones", (b) => {
+      const g = new Generator(51);
+      for (let t = 0; t < 60; t++) {
+        const planes = int(g, 1, 4);
+        const inPlane = t % 10 === 0 ? int(g, 0, 2) : int(g, 1, 400);
+        const outPlane = t % 7 === 0 ? 0 : t % 3 === 0 ? int(g, 1, 8) : int(g, 1, inPlane + 3);
+        const n = planes * outPlane;
+        const idx = Int32Array.from({ length: n }, (_, i) => {
+          const u = g.uniform();
+          const o = i % Math.max(outPlane, 1);
+          // growing as pooling's (with repeats), random, outside the plane, negative
+          return u < 0.5 ? Math.min(Math.floor((o * inPlane) / Math.max(outPlane, 1)) + int(g, 0, 2), inPlane - 1) : u < 0.9 ? int(g, 0, inPlane - 1) : u < 0.95 ? inPlane + int(g, 0, 2) : -int(g, 1, 2);
+        });
+        const dy = values(g, n);
+        const ref = new Float32Array(planes * inPlane).fill(GARBAGE);
+        maxWindowsScatterWrite(dy, idx, ref, planes, inPlane, outPlane);
+        setBackend(b);
+        const impl = kernel("maxWindows.scatterWrite", "float32", maxWindowsScatterWrite);
+        expect(impl).not.toBe(maxWindowsScatterWrite);
+        const got = new Float32Array(ref.length).fill(GARBAGE);
+        impl(dy, idx, got, planes, inPlane, outPlane);
+        expect(firstBitDifference(got, ref), `${b} planes ${planes} in ${inPlane} out ${outPlane}`).toBeNull();
+      }
+    });
   });
-});
+}
 
 describe("maxWindows.scatterWrite on many small planes (global max pooling's shape): groups of planes zeroed per fill", () => {
   it.each(WASM)("%s: 1–3 outputs per plane of 7–256 elements, up to 700 planes, garbage dx", (b) => {
