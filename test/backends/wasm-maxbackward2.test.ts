@@ -8,7 +8,8 @@
  * indices can be any int32: the forward's indices (NaN, ±∞, all −∞ windows, ties), and the same with
  * some moved — into another window, outside the plane, negative — carrying dy ≠ 0 or dy = 0. dy has
  * NaN, ±∞ and −0. dx starts as garbage (every element must be written). Sizes 1–113, odd and even,
- * ceil mode; inputs in WebAssembly memory and in the JS heap.
+ * ceil mode; inputs in WebAssembly memory and in the JS heap. RoIPool's backward (assembly/region.ts
+ * roiPoolBackward) now writes dx whole too: checked on garbage dx the same way.
  */
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
@@ -16,7 +17,9 @@ import { spatialShapeInput } from "../../src/check.js";
 import type { WindowPlan } from "../../src/geometry/plan.js";
 import { planSlidingFor, slidingGeometry } from "../../src/geometry/sliding.js";
 import { setZeroedBytes } from "../../src/backends/wasm/scatter.js";
+import { planRoiPool } from "../../src/geometry/roi.js";
 import { kernel } from "../../src/kernels/registry.js";
+import { roiPoolBackward, roiPoolForward } from "../../src/kernels/region.js";
 import { maxWindowsBackwardWrite, maxWindowsScatterWrite } from "../../src/kernels/scatter.js";
 import { maxWindowsForward } from "../../src/kernels/window.js";
 import { Generator } from "../../src/tensor/random.js";
@@ -161,6 +164,39 @@ describe("maxWindows.scatterWrite on many small planes (global max pooling's sha
       const got = new Float32Array(ref.length).fill(GARBAGE);
       kernel("maxWindows.scatterWrite", "float32", maxWindowsScatterWrite)(dy, idx, got, planes, inPlane, outPlane);
       expect(firstBitDifference(got, ref), `${b} planes ${planes} in ${inPlane} out ${outPlane}`).toBeNull();
+    }
+  });
+});
+
+describe("roiPool.backward writes dx whole (each channel's planes zeroed before its scatter): wasm equals the TypeScript reference bit for bit", () => {
+  it.each(WASM)("%s: garbage dx, boxes inside, across and outside the map, empty bins, no boxes", (b) => {
+    const g = new Generator(71);
+    for (let t = 0; t < 30; t++) {
+      const shape = [int(g, 1, 3), int(g, 1, 5), int(g, 1, 17), int(g, 1, 17)];
+      const [n, c, h, w] = shape as [number, number, number, number];
+      const k = t % 10 === 0 ? 0 : int(g, 1, 9);
+      const boxes = new Float32Array(5 * k);
+      for (let r = 0; r < k; r++) {
+        const x1 = g.uniform() * (w + 4) - 2;
+        const y1 = g.uniform() * (h + 4) - 2;
+        boxes.set([int(g, 0, n - 1), x1, y1, x1 + g.uniform() * w - 1, y1 + g.uniform() * h], 5 * r);
+      }
+      setBackend("js");
+      const x = tensor(values(g, n * c * h * w), shape, "float32");
+      const plan = planRoiPool("test", x, tensor(boxes, [k, 5], "float32"), [int(g, 1, 7), int(g, 1, 7)], 1);
+      const bins = plan.k * plan.c * plan.ph * plan.pw;
+      const y = new Float32Array(bins);
+      const arg = new Int32Array(bins);
+      roiPoolForward(x.data as Float32Array, y, arg, plan);
+      const dy = values(g, bins);
+      const ref = new Float32Array(n * c * h * w).fill(GARBAGE);
+      roiPoolBackward(dy, arg, ref, plan);
+      setBackend(b);
+      const impl = kernel("roiPool.backward", "float32", roiPoolBackward);
+      expect(impl).not.toBe(roiPoolBackward);
+      const got = new Float32Array(ref.length).fill(GARBAGE);
+      impl(dy, arg, got, plan);
+      expect(firstBitDifference(got, ref), `${b} [${shape}] ${k} boxes`).toBeNull();
     }
   });
 });
