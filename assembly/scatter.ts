@@ -320,6 +320,16 @@ export function stochasticEvalBackward(
   }
 }
 
+/** Mixed pooling's backward split: dMax = w·dy, dAvg = (1 − w)·dy (w = 1 or 0 selects exactly), float64 products. */
+export function mixBackwardSplit(dy: usize, w: usize, dMax: usize, dAvg: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const a = ldd(w, i);
+    const v = ldf(dy, i);
+    stf(dMax, i, a == 1 ? v : a == 0 ? 0 : <f32>(a * <f64>v));
+    stf(dAvg, i, a == 1 ? 0 : a == 0 ? v : <f32>((1 - a) * <f64>v));
+  }
+}
+
 /** Mixed pooling: y = w·max + (1 − w)·avg (w = 1 or 0 selects exactly), float64 w. */
 export function mixForward(mx: usize, av: usize, w: usize, y: usize, n: i32): void {
   for (let i = 0; i < n; i++) {

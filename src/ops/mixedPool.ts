@@ -11,7 +11,7 @@ import type { WindowPlan } from "../geometry/plan.js";
 import { mixForward } from "../kernels/mix.js";
 import { kernel } from "../kernels/registry.js";
 import { avgDivisors } from "../geometry/divisors.js";
-import { maxWindowsBackwardWrite } from "../kernels/scatter.js";
+import { maxWindowsBackwardWrite, mixBackwardSplit } from "../kernels/scatter.js";
 import { avgWindowsBackward, avgWindowsForward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp, xShapeArgsOptional } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
@@ -106,17 +106,7 @@ export function mixBackward(dy: Tensor, w: Tensor, maps: MaxAvgMaps, plan: Windo
   // the two branches' gradients: scratch where the backend keeps tensors, freed after use
   const dMaxT = emptyTensor(dy.shape, dtype);
   const dAvgT = emptyTensor(dy.shape, dtype);
-  const dMax = dMaxT.data as FloatArray;
-  const dAvg = dAvgT.data as FloatArray;
-  const wd = w.data as Float64Array;
-  const g = dy.data as FloatArray;
-  const n = g.length;
-  for (let i = 0; i < n; i++) {
-    const a = wd[i] as number;
-    const v = g[i] as number;
-    dMax[i] = a === 1 ? v : a === 0 ? 0 : a * v;
-    dAvg[i] = a === 1 ? 0 : a === 0 ? v : (1 - a) * v;
-  }
+  kernel("mix.backwardSplit", dtype, mixBackwardSplit)(dy.data as FloatArray, w.data as Float64Array, dMaxT.data as FloatArray, dAvgT.data as FloatArray);
   kernel("maxWindows.backwardWrite", dtype, maxWindowsBackwardWrite)(dMaxT.data as FloatArray, maps.idx.data as Int32Array, dx.data as FloatArray, plan.planes, plan.axes);
   kernel("avgWindows.backward", dtype, avgWindowsBackward)(dAvgT.data as FloatArray, dx.data as FloatArray, plan.planes, plan.axes, maps.div);
   dMaxT.dispose();

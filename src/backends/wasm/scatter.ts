@@ -9,7 +9,7 @@
 import type { Axes3, Axis } from "../../geometry/plan.js";
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
-import { Args, axesArray, type WasmBackend } from "./index.js";
+import { Args, axesArray, type ArgUse, type WasmBackend } from "./index.js";
 import { splitCall, type Split } from "./threads.js";
 import { axisPointers } from "./weighted.js";
 
@@ -23,6 +23,7 @@ interface ScatterExports {
   stochasticEvalForward(...args: number[]): void;
   stochasticEvalBackward(...args: number[]): void;
   mixForward(...args: number[]): void;
+  mixBackwardSplit(...args: number[]): void;
 }
 
 type Arr = FloatArray | Int32Array | Float64Array;
@@ -31,7 +32,7 @@ type Arr = FloatArray | Int32Array | Float64Array;
  * Call export `name` with the pointers of `arrays` (true = written by the kernel) followed by `rest`,
  * split across threads by `split` (its argument indices count the pointers first) where given.
  */
-function run(b: WasmBackend, name: keyof ScatterExports, arrays: [Arr, boolean][], rest: number[], split?: Split): void {
+function run(b: WasmBackend, name: keyof ScatterExports, arrays: [Arr, ArgUse][], rest: number[], split?: Split): void {
   const args = new Args(b);
   for (const [a, w] of arrays) args.add(a, w);
   args.resolve();
@@ -83,7 +84,7 @@ export function setZeroedBytes(bytes: number | undefined): void {
 
 const NAMES = [
   "maxWindows.backwardWrite", "maxWindows.scatterWrite", "maxUnpool.forward", "maxUnpool.backward", "stochasticPool.forwardEval",
-  "stochasticPool.backwardEval", "mix.forward",
+  "stochasticPool.backwardEval", "mix.forward", "mix.backwardSplit",
 ] as const;
 
 /** Register the remaining kernels of backend `b` for float32. */
@@ -170,6 +171,11 @@ export function registerScatter(b: WasmBackend): void {
     if (y.length === 0) return;
     // element-wise: split by elements (mx, av, y float32; the weights float64)
     run(b, "mixForward", [[mx, false], [av, false], [w, false], [y, true]], [y.length], split(4, [[0, 4], [1, 4], [2, 8], [3, 4]], 20));
+  });
+  registerKernel("mix.backwardSplit", "float32", (dy: FloatArray, w: Float64Array, dMax: FloatArray, dAvg: FloatArray): void => {
+    if (dy.length === 0) return;
+    // element-wise (a JS loop over views of the shared WebAssembly memory took ~10 ns per element)
+    run(b, "mixBackwardSplit", [[dy, false], [w, false], [dMax, "out"], [dAvg, "out"]], [dy.length], split(4, [[0, 4], [1, 8], [2, 4], [3, 4]], 20));
   });
 }
 
