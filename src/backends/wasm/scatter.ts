@@ -1,10 +1,12 @@
 /**
  * WebAssembly implementations (float32) of the scatter kernels, ported loop for loop from their
- * TypeScript references and bit-identical to them (test/backends/wasm-scatter.test.ts): max pooling's
- * backward into a fresh gradient (one pass for tiled windows, else a scatter that zeroes each
- * plane just ahead of itself), max-unpool forward/backward, stochastic pooling's evaluation
- * forward/backward and mixed pooling's mix. AssemblyScript: assembly/scatter.ts. (RoIPool and
- * fractional max pooling's forward: ./region.ts.)
+ * TypeScript references and bit-identical to them (test/backends/wasm-scatter.test.ts,
+ * wasm-maxbackward*.test.ts): max pooling's backward into a fresh gradient (one pass for tiled
+ * windows; else one fill and the scatter for a dx that stays in the cache, a scatter that zeroes each
+ * plane just ahead of itself for a larger one, groups of small planes zeroed per fill for global max
+ * pooling), max-unpool forward/backward, stochastic pooling's evaluation forward/backward and mixed
+ * pooling's mix and backward split. AssemblyScript: assembly/scatter.ts. (RoIPool and fractional max
+ * pooling's forward: ./region.ts.)
  */
 import type { Axes3, Axis } from "../../geometry/plan.js";
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
@@ -116,9 +118,9 @@ export function registerScatter(b: WasmBackend): void {
     const inPlane = A.inSize * B.inSize * C.inSize;
     const outPlane = A.outSize * B.outSize * C.outSize;
     if (planes === 0 || inPlane === 0) return;
-    // one pass for tiled windows two columns wide (the SIMD loop writes 4 windows per step); else a
-    // scatter that zeroes the plane just ahead of itself — for wide windows (adaptive 56 → 7: 64
-    // elements per index) zeroing and a sparse scatter beat comparing every element
+    // one pass for tiled windows two columns wide (the SIMD loop writes 4 windows per step); else zero
+    // and scatter (scatterWrite) — for wide windows (adaptive 56 → 7: 64 elements per index) zeroing
+    // and a sparse scatter beat comparing every element
     const tiles = b.simd && outPlane !== 0 ? tiledExtents(axes) : null;
     const step = split(3, [[0, 4 * outPlane], [1, 4 * outPlane], [2, 4 * inPlane]], 4 * (inPlane + 2 * outPlane));
     if (tiles !== null && tiles[1] === 2) run(b, "maxBackwardTiled", [[dy, false], [idx, false], [dx, true]], [planes, B.inSize, C.inSize, B.outSize, C.outSize, tiles[0], tiles[1]], step);
