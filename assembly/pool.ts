@@ -329,7 +329,7 @@ export { softmaxForward, softmaxBackward, lpForward, lpFinishBackward, lpPowBack
 export { expArray } from "./util";
 export { wideMaxForward, wideAvgForward } from "./adaptive";
 export { roiAlignForward, roiAlignBackward, roiPoolForward, roiPoolBackward, fractionalMaxForward } from "./region";
-export { maxBackward, maxBackwardWrite, maxBackwardTiled, unpoolForward, unpoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward } from "./scatter";
+export { maxBackward, maxBackwardWrite, maxBackwardTiled, maxBackwardSmall, maxBackwardZeroed, unpoolForward, unpoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward, mixBackwardSplit } from "./scatter";
 export { gemmPackA, gemmPackB, gemmMacro, gemmRows, gemmBatch } from "./gemm";
 export { maxValuesForward, maxRowsForward } from "./maxfast";
 export { trdPanel, trdUnblocked, secularSolve } from "./linalg";

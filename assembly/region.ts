@@ -356,20 +356,46 @@ export function roiPoolForward(
 }
 
 /**
- * RoIPool backward for channels [c0, c0 + Cn) of C: dx[b][c].flat[arg] += dy, skipping arg −1, RoIs in
- * order for each channel (the reference's order of additions into each element; channels outside keep
- * a channel's planes in cache). dy and arg are `[K, C, ph, pw]`, dx `[N, C, H, W]`, all three already
- * offset to channel c0 (so threads can take disjoint channel ranges).
+ * RoIPool backward for channels [c0, c0 + Cn) of C: dx = 0 (its contents on entry ignored), then
+ * dx[b][c].flat[arg] += dy, skipping arg −1, RoIs in order for each channel (the reference's order of
+ * additions into each element; channels outside keep a channel's planes in cache). Each channel's N
+ * planes are zeroed just before its scatter, while they fit in L1/L2 (no separate pass over dx). dy
+ * and arg are `[K, C, ph, pw]`, dx `[N, C, H, W]`, all three already offset to channel c0 (so threads
+ * can take disjoint channel ranges). The SIMD build loads 4 bins' indices at once and checks them
+ * together; the adds stay one at a time in order.
  */
-export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize): void {
+export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize, N: i32): void {
   const plane = H * W;
   const bins = ph * pw;
   for (let c = 0; c < Cn; c++) {
+    for (let b = 0; b < N; b++) memory.fill(dx + ((<usize>(b * C + c) * <usize>plane) << 2), 0, (<usize>plane) << 2);
     for (let r = 0; r < K; r++) {
       const b = ldi(batch, r);
       const dp = dx + ((<usize>(b * C + c) * <usize>plane) << 2);
       let o = (r * C + c) * bins;
-      for (let q = 0; q < bins; q++, o++) {
+      const end = o + bins;
+      if (ASC_FEATURE_SIMD) {
+        for (; o + 4 <= end; o += 4) {
+          const av = v128.load(arg + ((<usize>o) << 2));
+          if (i32x4.all_true(i32x4.ge_s(av, i32x4.splat(0)))) {
+            const dv = v128.load(dy + ((<usize>o) << 2));
+            const a0 = i32x4.extract_lane(av, 0);
+            stf(dp, a0, ldf(dp, a0) + f32x4.extract_lane(dv, 0));
+            const a1 = i32x4.extract_lane(av, 1);
+            stf(dp, a1, ldf(dp, a1) + f32x4.extract_lane(dv, 1));
+            const a2 = i32x4.extract_lane(av, 2);
+            stf(dp, a2, ldf(dp, a2) + f32x4.extract_lane(dv, 2));
+            const a3 = i32x4.extract_lane(av, 3);
+            stf(dp, a3, ldf(dp, a3) + f32x4.extract_lane(dv, 3));
+          } else {
+            for (let j = o; j < o + 4; j++) {
+              const a = ldi(arg, j);
+              if (a >= 0) stf(dp, a, ldf(dp, a) + ldf(dy, j));
+            }
+          }
+        }
+      }
+      for (; o < end; o++) {
         const a = ldi(arg, o);
         if (a >= 0) stf(dp, a, ldf(dp, a) + ldf(dy, o));
       }

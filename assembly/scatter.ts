@@ -50,6 +50,15 @@ export function maxBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPla
 }
 
 /**
+ * dx = 0 (one fill of all planes), then {@link maxBackward}: for a dx that stays in the cache between
+ * the two passes, one large fill and the plain scatter beat {@link maxBackwardWrite}'s zeroing ahead.
+ */
+export function maxBackwardZeroed(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32): void {
+  memory.fill(dx, 0, (<usize>planes * <usize>inPlane) << 2);
+  maxBackward(dy, idx, dx, planes, inPlane, outPlane);
+}
+
+/**
  * dx = 0, then {@link maxBackward} (dx's contents on entry are ignored) — in one pass over dx: each
  * plane's leading [0, z) is zeroed, and an index at or beyond z first zeroes up to it (and `ahead`
  * elements more), so every element is zeroed once, before any add, and the zeroing runs just ahead
@@ -94,11 +103,39 @@ export function maxBackwardWrite(dy: usize, idx: usize, dx: usize, planes: i32, 
   if (<u32>i >= <u32>inPlane) return z;
   if (i >= z) {
     const to = min(max(i + 1, z + ahead), inPlane);
-    memory.fill(xp + ((<usize>z) << 2), 0, (<usize>(to - z)) << 2);
+    zeroRange(xp, z, to);
     z = to;
   }
   stf(xp, i, ldf(xp, i) + d);
   return z;
+}
+
+/**
+ * xp[from … to) = 0 with inline stores: the chunks zeroed ahead of a scatter are ~1 KB, where a
+ * `memory.fill` (a call out of the module) costs as much as the stores.
+ */
+function zeroRange(xp: usize, from: i32, to: i32): void {
+  let i = from;
+  if (ASC_FEATURE_SIMD) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= to; i += 4) v128.store(xp + ((<usize>i) << 2), zero);
+  } else {
+    for (; i + 2 <= to; i += 2) store<u64>(xp + ((<usize>i) << 2), 0);
+  }
+  for (; i < to; i++) stf(xp, i, 0);
+}
+
+/**
+ * {@link maxBackwardWrite} for small planes (global max pooling: one output per plane of 49): dx is
+ * zeroed `group` planes at a time (one fill of a few KB instead of one per plane), then those planes'
+ * outputs are scattered in output order; out-of-plane indices are skipped.
+ */
+export function maxBackwardSmall(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32, group: i32): void {
+  for (let p0 = 0; p0 < planes; p0 += group) {
+    const n = min(group, planes - p0);
+    memory.fill(dx + ((<usize>p0 * <usize>inPlane) << 2), 0, (<usize>n * <usize>inPlane) << 2);
+    for (let p = p0; p < p0 + n; p++) scatterPlane(dy, idx, dx + ((<usize>p * <usize>inPlane) << 2), p * outPlane, inPlane, outPlane);
+  }
 }
 
 /**
@@ -280,6 +317,16 @@ export function stochasticEvalBackward(
         o++;
       }
     }
+  }
+}
+
+/** Mixed pooling's backward split: dMax = w·dy, dAvg = (1 − w)·dy (w = 1 or 0 selects exactly), float64 products. */
+export function mixBackwardSplit(dy: usize, w: usize, dMax: usize, dAvg: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const a = ldd(w, i);
+    const v = ldf(dy, i);
+    stf(dMax, i, a == 1 ? v : a == 0 ? 0 : <f32>(a * <f64>v));
+    stf(dAvg, i, a == 1 ? 0 : a == 0 ? v : <f32>((1 - a) * <f64>v));
   }
 }
 

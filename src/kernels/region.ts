@@ -46,9 +46,10 @@ export function roiPoolForward(x: FloatArray, y: FloatArray, arg: Int32Array, p:
   }
 }
 
-/** dx[b, c].flat[argmax] += dy, skipping argmax −1; accumulates over overlapping bins and RoIs. */
+/** dx = 0 (its contents on entry ignored), then dx[b, c].flat[argmax] += dy, skipping argmax −1; accumulates over overlapping bins and RoIs. */
 export function roiPoolBackward(dy: FloatArray, arg: Int32Array, dx: FloatArray, p: RoiPoolPlan): void {
   const { k, c: C, h: H, w: W, ph, pw, batch } = p;
+  dx.fill(0);
   const plane = H * W;
   const bins = ph * pw;
   let o = 0;

@@ -20,6 +20,30 @@ export function maxWindowsBackwardWrite(dy: FloatArray, idx: Int32Array, dx: Flo
   maxWindowsBackward(dy, idx, dx, planes, A.inSize * B.inSize * C.inSize, A.outSize * B.outSize * C.outSize);
 }
 
+/**
+ * {@link maxWindowsBackwardWrite} where the windows differ per plane (fractional max pooling) or are
+ * not at hand: dx = 0, then dx[plane][idx[o]] += dy[o] in output order (out-of-plane indices
+ * skipped); dx's contents on entry are ignored.
+ */
+export function maxWindowsScatterWrite(dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void {
+  dx.fill(0);
+  maxWindowsBackward(dy, idx, dx, planes, inPlane, outPlane);
+}
+
+/**
+ * Mixed pooling's backward, split into its branches: dMax = w·dy and dAvg = (1 − w)·dy in float64,
+ * rounded to dy's dtype, with w = 1 or 0 selecting exactly (dy itself, and 0 for the other branch).
+ */
+export function mixBackwardSplit(dy: FloatArray, w: Float64Array, dMax: FloatArray, dAvg: FloatArray): void {
+  const n = dy.length;
+  for (let i = 0; i < n; i++) {
+    const a = w[i] as number;
+    const v = dy[i] as number;
+    dMax[i] = a === 1 ? v : a === 0 ? 0 : a * v;
+    dAvg[i] = a === 1 ? 0 : a === 0 ? v : (1 - a) * v;
+  }
+}
+
 /** y = 0, then y[plane][idx[i]] = x[plane][i] for every pooled element (later writes win, as PyTorch's serial loop); y's contents on entry ignored, indices checked by the op. */
 export function unpoolForward(x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void {
   y.fill(0);

@@ -9,12 +9,13 @@ import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { fractionalOutputShape, planFractional, type FractionalPlan } from "../geometry/fractional.js";
 import { planOutShape } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
-import { fractionalMaxForward, maxWindowsBackward } from "../kernels/window.js";
+import { maxWindowsScatterWrite } from "../kernels/scatter.js";
+import { fractionalMaxForward } from "../kernels/window.js";
 import { defineOp, xShapeArgs, type Grads } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
 import { generatorFor } from "../tensor/random.js";
-import { emptyTensor, fromArray, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, fromArray, type Tensor } from "../tensor/tensor.js";
 
 export interface FractionalMaxPoolOptions {
   /** Window size k (a number or one per spatial dim); required. */
@@ -107,9 +108,10 @@ function fractionalCore(name: string, rank: 2 | 3, op: FractionalMaxPoolPlan, x:
   const idx = emptyTensor(plan.outShape, "int32");
   kernel("fractionalMaxPool.forward", dtype, fractionalMaxForward)(x.data as FloatArray, output.data as FloatArray, idx.data as Int32Array, plan.inPlaneSize, plan.outPlaneSize, plan.planeAxes);
   const backward = (dy: Tensor): Grads => {
-    const dx = zeros(plan.inShape, dtype);
-    // dx[argmax] += dy, accumulating where overlapping windows share an argmax.
-    kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, idx.data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+    // dx = 0, then dx[argmax] += dy, accumulating where overlapping windows share an argmax: every
+    // element written by the kernel (no zero-filled allocation, a full pass over dx)
+    const dx = emptyTensor(plan.inShape, dtype);
+    kernel("maxWindows.scatterWrite", dtype, maxWindowsScatterWrite)(dy.data as FloatArray, idx.data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
     return [dx];
   };
   return { output, idx, samples, plan, backward };

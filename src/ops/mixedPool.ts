@@ -11,12 +11,13 @@ import type { WindowPlan } from "../geometry/plan.js";
 import { mixForward } from "../kernels/mix.js";
 import { kernel } from "../kernels/registry.js";
 import { avgDivisors } from "../geometry/divisors.js";
-import { avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { maxWindowsBackwardWrite, mixBackwardSplit } from "../kernels/scatter.js";
+import { avgWindowsBackward, avgWindowsForward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp, xShapeArgsOptional } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
 import { generatorFor } from "../tensor/random.js";
-import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, type Tensor } from "../tensor/tensor.js";
 
 /** How many λ draws a call makes: one per call, per sample, per (sample, channel), or per output element. */
 export type MixedGranularity = "layer" | "sample" | "channel" | "window";
@@ -96,24 +97,17 @@ export function maxAvgMaps(x: Tensor, plan: WindowPlan, div: Float64Array): MaxA
   return { mx, idx, av, div };
 }
 
-/** dx += maxBackward(w·dy) + avgBackward((1 − w)·dy) over the plan's windows (dx zero-filled by the caller). */
+/**
+ * dx = maxBackward(w·dy) + avgBackward((1 − w)·dy) over the plan's windows: the max part written into
+ * dx (its contents on entry ignored: 0, then the scatter), then the average part added.
+ */
 export function mixBackward(dy: Tensor, w: Tensor, maps: MaxAvgMaps, plan: WindowPlan, dx: Tensor): void {
   const dtype = dx.dtype as FloatDType;
   // the two branches' gradients: scratch where the backend keeps tensors, freed after use
   const dMaxT = emptyTensor(dy.shape, dtype);
   const dAvgT = emptyTensor(dy.shape, dtype);
-  const dMax = dMaxT.data as FloatArray;
-  const dAvg = dAvgT.data as FloatArray;
-  const wd = w.data as Float64Array;
-  const g = dy.data as FloatArray;
-  const n = g.length;
-  for (let i = 0; i < n; i++) {
-    const a = wd[i] as number;
-    const v = g[i] as number;
-    dMax[i] = a === 1 ? v : a === 0 ? 0 : a * v;
-    dAvg[i] = a === 1 ? 0 : a === 0 ? v : (1 - a) * v;
-  }
-  kernel("maxWindows.backward", dtype, maxWindowsBackward)(dMaxT.data as FloatArray, maps.idx.data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+  kernel("mix.backwardSplit", dtype, mixBackwardSplit)(dy.data as FloatArray, w.data as Float64Array, dMaxT.data as FloatArray, dAvgT.data as FloatArray);
+  kernel("maxWindows.backwardWrite", dtype, maxWindowsBackwardWrite)(dMaxT.data as FloatArray, maps.idx.data as Int32Array, dx.data as FloatArray, plan.planes, plan.axes);
   kernel("avgWindows.backward", dtype, avgWindowsBackward)(dAvgT.data as FloatArray, dx.data as FloatArray, plan.planes, plan.axes, maps.div);
   dMaxT.dispose();
   dAvgT.dispose();
@@ -271,7 +265,7 @@ function mixedImpl(op: string, plan: MixedPoolPlan, x: Tensor, opts?: MixedPoolO
   return {
     output: { output, lambdas } as MixedResult,
     backward: (dy: Tensor) => {
-      const dx = zeros(x.shape, dtype);
+      const dx = emptyTensor(x.shape, dtype); // written by mixBackward
       mixBackward(dy, w, maps, plan, dx);
       return [dx];
     },

@@ -8,7 +8,7 @@ import { kernel } from "../kernels/registry.js";
 import { roiPoolBackward, roiPoolForward } from "../kernels/region.js";
 import { defineOp } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, type Tensor } from "../tensor/tensor.js";
 
 /** Options of {@link roiPool}. */
 export interface RoiPoolOptions {
@@ -78,7 +78,7 @@ export const roiPool = defineOp("roiPool", {
     return {
       output,
       backward: (dy: Tensor) => {
-        const dx = zeros(x.shape, dtype);
+        const dx = emptyTensor(x.shape, dtype); // written by the kernel (zeroed, then the scatter)
         kernel("roiPool.backward", dtype, roiPoolBackward)(dy.data as FloatArray, arg.data as Int32Array, dx.data as FloatArray, plan);
         return [dx, null];
       },

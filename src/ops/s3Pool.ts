@@ -15,7 +15,8 @@ import { makePlan, type WindowPlan } from "../geometry/plan.js";
 import { drawSelection, parseSelection, s3Axes, selectionAxis, type S3Axis } from "../geometry/s3.js";
 import { planSlidingFor, slidingGeometry } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
-import { avgWindowsBackward, avgWindowsForward, maxWindowsBackward, maxWindowsForward } from "../kernels/window.js";
+import { maxWindowsBackwardWrite } from "../kernels/scatter.js";
+import { avgWindowsBackward, avgWindowsForward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp, xShapeArgsOptional } from "../op.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
 import { checkAlloc } from "../tensor/limits.js";
@@ -131,11 +132,17 @@ function s3Impl(op: string, p: S3PoolPlan, x: Tensor, opts?: S3PoolOptions) {
   return {
     output: { output, rows, cols } as S3Result,
     backward: (dy: Tensor) => {
-      const dm = zeros(mSize, dtype);
-      if (selIdx) kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, selIdx.data as Int32Array, dm.data as FloatArray, finalPlan.planes, finalPlan.inPlaneSize, finalPlan.outPlaneSize);
-      else kernel("avgWindows.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dm.data as FloatArray, finalPlan.planes, finalPlan.axes, p.evalDivisor as Float64Array);
-      const dx = zeros(x.shape, dtype);
-      kernel("maxWindows.backward", dtype, maxWindowsBackward)(dm.data as FloatArray, mIdx.data as Int32Array, dx.data as FloatArray, pre.planes, pre.inPlaneSize, pre.outPlaneSize);
+      // the max scatters write their whole output (0, then the scatter): no zero-filled allocation
+      let dm: Tensor;
+      if (selIdx) {
+        dm = emptyTensor(mSize, dtype);
+        kernel("maxWindows.backwardWrite", dtype, maxWindowsBackwardWrite)(dy.data as FloatArray, selIdx.data as Int32Array, dm.data as FloatArray, finalPlan.planes, finalPlan.axes);
+      } else {
+        dm = zeros(mSize, dtype);
+        kernel("avgWindows.backward", dtype, avgWindowsBackward)(dy.data as FloatArray, dm.data as FloatArray, finalPlan.planes, finalPlan.axes, p.evalDivisor as Float64Array);
+      }
+      const dx = emptyTensor(x.shape, dtype);
+      kernel("maxWindows.backwardWrite", dtype, maxWindowsBackwardWrite)(dm.data as FloatArray, mIdx.data as Int32Array, dx.data as FloatArray, pre.planes, pre.axes);
       dm.dispose();
       return [dx];
     },

@@ -10,7 +10,7 @@ import { caffeGeometry, planCaffe } from "../geometry/caffe.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { kernel } from "../kernels/registry.js";
 import { stochasticEvalBackward, stochasticEvalForward, stochasticTrainForward } from "../kernels/stochastic.js";
-import { maxWindowsBackward } from "../kernels/window.js";
+import { maxWindowsBackwardWrite } from "../kernels/scatter.js";
 import { defineOp, xShapeArgsOptional } from "../op.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
 import { generatorFor } from "../tensor/random.js";
@@ -120,8 +120,8 @@ function stochasticImpl(op: string, plan: StochasticPoolPlan, x: Tensor, opts?: 
     return {
       output: { output, indices } as StochasticResult,
       backward: (dy: Tensor) => {
-        const dx = zeros(x.shape, dtype);
-        kernel("maxWindows.backward", dtype, maxWindowsBackward)(dy.data as FloatArray, indices.data as Int32Array, dx.data as FloatArray, plan.planes, plan.inPlaneSize, plan.outPlaneSize);
+        const dx = emptyTensor(x.shape, dtype); // dx = 0, then the scatter: written by the kernel
+        kernel("maxWindows.backwardWrite", dtype, maxWindowsBackwardWrite)(dy.data as FloatArray, indices.data as Int32Array, dx.data as FloatArray, plan.planes, plan.axes);
         maskNegative(dx);
         return [dx];
       },

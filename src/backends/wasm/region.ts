@@ -124,14 +124,18 @@ export function registerRegion(b: WasmBackend): void {
     a.finish();
   });
   registerKernel("roiPool.backward", "float32", (dy: FloatArray, arg: Int32Array, dx: FloatArray, p: RoiPoolPlan): void => {
-    if (p.k === 0 || p.c === 0 || p.ph === 0 || p.pw === 0) return;
+    if (p.k === 0 || p.c === 0 || p.ph === 0 || p.pw === 0) {
+      dx.fill(0); // no bins: dx = 0
+      return;
+    }
     // by channels: dy and arg advance by ph·pw, dx by H·W elements per channel (the kernel strides by C)
     const a = new Args(b);
     for (const t of [dy, arg, dx, p.batch]) a.add(t, t === dx);
     a.resolve();
     const [pd, pa, px, pb] = a.ptrs as number[];
     const bins = 4 * p.ph * p.pw;
-    splitCall(b, "roiPoolBackward", [pd as number, pa as number, px as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, pb as number], {
+    // dx written whole (each channel's planes zeroed just before its scatter)
+    splitCall(b, "roiPoolBackward", [pd as number, pa as number, px as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, pb as number, p.n], {
       count: 4, step: [[0, bins], [1, bins], [2, 4 * p.h * p.w]], bytes: 2 * p.k * bins + 4 * p.n * p.h * p.w,
     });
     a.finish();

@@ -1,26 +1,31 @@
 /**
  * WebAssembly implementations (float32) of the scatter kernels, ported loop for loop from their
- * TypeScript references and bit-identical to them (test/backends/wasm-scatter.test.ts): max pooling's
- * backward into a fresh gradient (one pass for tiled windows, else a scatter that zeroes each
- * plane just ahead of itself), max-unpool forward/backward, stochastic pooling's evaluation
- * forward/backward and mixed pooling's mix. AssemblyScript: assembly/scatter.ts. (RoIPool and
- * fractional max pooling's forward: ./region.ts.)
+ * TypeScript references and bit-identical to them (test/backends/wasm-scatter.test.ts,
+ * wasm-maxbackward*.test.ts): max pooling's backward into a fresh gradient (one pass for tiled
+ * windows; else one fill and the scatter for a dx that stays in the cache, a scatter that zeroes each
+ * plane just ahead of itself for a larger one, groups of small planes zeroed per fill for global max
+ * pooling), max-unpool forward/backward, stochastic pooling's evaluation forward/backward and mixed
+ * pooling's mix and backward split. AssemblyScript: assembly/scatter.ts. (RoIPool and fractional max
+ * pooling's forward: ./region.ts.)
  */
 import type { Axes3, Axis } from "../../geometry/plan.js";
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
-import { Args, axesArray, type WasmBackend } from "./index.js";
+import { Args, axesArray, type ArgUse, type WasmBackend } from "./index.js";
 import { splitCall, type Split } from "./threads.js";
 import { axisPointers } from "./weighted.js";
 
 interface ScatterExports {
   maxBackwardWrite(...args: number[]): void;
   maxBackwardTiled(...args: number[]): void;
+  maxBackwardSmall(...args: number[]): void;
+  maxBackwardZeroed(...args: number[]): void;
   unpoolForward(...args: number[]): void;
   unpoolBackward(...args: number[]): void;
   stochasticEvalForward(...args: number[]): void;
   stochasticEvalBackward(...args: number[]): void;
   mixForward(...args: number[]): void;
+  mixBackwardSplit(...args: number[]): void;
 }
 
 type Arr = FloatArray | Int32Array | Float64Array;
@@ -29,7 +34,7 @@ type Arr = FloatArray | Int32Array | Float64Array;
  * Call export `name` with the pointers of `arrays` (true = written by the kernel) followed by `rest`,
  * split across threads by `split` (its argument indices count the pointers first) where given.
  */
-function run(b: WasmBackend, name: keyof ScatterExports, arrays: [Arr, boolean][], rest: number[], split?: Split): void {
+function run(b: WasmBackend, name: keyof ScatterExports, arrays: [Arr, ArgUse][], rest: number[], split?: Split): void {
   const args = new Args(b);
   for (const [a, w] of arrays) args.add(a, w);
   args.resolve();
@@ -71,28 +76,55 @@ function tiledExtent(a: Axis): number | null {
   return k;
 }
 
+/** Up to this size dx is zeroed in one fill before the scatter (below the last-level cache of the machines measured). */
+let zeroedBytes = 8 * 2 ** 20;
+
+/** @internal Tests: the largest dx zeroed in one fill before the scatter (0: always zero just ahead), or the default. */
+export function setZeroedBytes(bytes: number | undefined): void {
+  zeroedBytes = bytes ?? 8 * 2 ** 20;
+}
+
 const NAMES = [
-  "maxWindows.backwardWrite", "maxUnpool.forward", "maxUnpool.backward", "stochasticPool.forwardEval",
-  "stochasticPool.backwardEval", "mix.forward",
+  "maxWindows.backwardWrite", "maxWindows.scatterWrite", "maxUnpool.forward", "maxUnpool.backward", "stochasticPool.forwardEval",
+  "stochasticPool.backwardEval", "mix.forward", "mix.backwardSplit",
 ] as const;
 
 /** Register the remaining kernels of backend `b` for float32. */
 export function registerScatter(b: WasmBackend): void {
   const e = b.exports as unknown as ScatterExports;
+  /** dx = 0, then the scatter, for planes of windows not known to tile (or differing per plane). */
+  const scatterWrite = (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
+    if (planes === 0 || inPlane === 0) return;
+    const step = split(3, [[0, 4 * outPlane], [1, 4 * outPlane], [2, 4 * inPlane]], 4 * (inPlane + 2 * outPlane));
+    if (inPlane <= 256 && inPlane >= 16 * outPlane) {
+      // small sparse planes (global max: 1 output per 49): zero 4 KB of planes per fill, then scatter
+      run(b, "maxBackwardSmall", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane, Math.max(1, Math.floor(1024 / inPlane))], step);
+      return;
+    }
+    // a dx that stays in the cache (fractional's and mixed pooling's 6.4 MB): one fill, then the plain
+    // scatter (measured faster there); a larger one: zeroed 1 KB just ahead of a dense scatter, so each
+    // part is zeroed and scattered while in L1 (W2's 25.7 MB); the whole plane at once where windows
+    // are wide (≥ 16 elements per index)
+    if (4 * planes * inPlane <= zeroedBytes) {
+      run(b, "maxBackwardZeroed", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane], step);
+      return;
+    }
+    const ahead = inPlane >= 16 * outPlane ? inPlane : 256;
+    run(b, "maxBackwardWrite", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane, ahead], step);
+  };
+  registerKernel("maxWindows.scatterWrite", "float32", scatterWrite);
   registerKernel("maxWindows.backwardWrite", "float32", (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, axes: Axes3): void => {
     const [A, B, C] = axes;
     const inPlane = A.inSize * B.inSize * C.inSize;
     const outPlane = A.outSize * B.outSize * C.outSize;
     if (planes === 0 || inPlane === 0) return;
-    // one pass for tiled windows two columns wide (the SIMD loop writes 4 windows per step); else a
-    // scatter that zeroes the plane just ahead of itself — for wide windows (adaptive 56 → 7: 64
-    // elements per index) zeroing and a sparse scatter beat comparing every element
+    // one pass for tiled windows two columns wide (the SIMD loop writes 4 windows per step); else zero
+    // and scatter (scatterWrite) — for wide windows (adaptive 56 → 7: 64 elements per index) zeroing
+    // and a sparse scatter beat comparing every element
     const tiles = b.simd && outPlane !== 0 ? tiledExtents(axes) : null;
     const step = split(3, [[0, 4 * outPlane], [1, 4 * outPlane], [2, 4 * inPlane]], 4 * (inPlane + 2 * outPlane));
-    // zeroing 1 KB ahead of a dense scatter; the whole plane at once where windows are wide (≥ 16 elements per index)
-    const ahead = inPlane >= 16 * outPlane ? inPlane : 256;
-    if (tiles === null || tiles[1] !== 2) run(b, "maxBackwardWrite", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane, ahead], step);
-    else run(b, "maxBackwardTiled", [[dy, false], [idx, false], [dx, true]], [planes, B.inSize, C.inSize, B.outSize, C.outSize, tiles[0], tiles[1]], step);
+    if (tiles !== null && tiles[1] === 2) run(b, "maxBackwardTiled", [[dy, false], [idx, false], [dx, true]], [planes, B.inSize, C.inSize, B.outSize, C.outSize, tiles[0], tiles[1]], step);
+    else scatterWrite(dy, idx, dx, planes, inPlane, outPlane);
   });
   registerKernel("maxUnpool.forward", "float32", (x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
     if (planes === 0 || outPlane === 0) return;
@@ -141,6 +173,11 @@ export function registerScatter(b: WasmBackend): void {
     if (y.length === 0) return;
     // element-wise: split by elements (mx, av, y float32; the weights float64)
     run(b, "mixForward", [[mx, false], [av, false], [w, false], [y, true]], [y.length], split(4, [[0, 4], [1, 4], [2, 8], [3, 4]], 20));
+  });
+  registerKernel("mix.backwardSplit", "float32", (dy: FloatArray, w: Float64Array, dMax: FloatArray, dAvg: FloatArray): void => {
+    if (dy.length === 0) return;
+    // element-wise (a JS loop over views of the shared WebAssembly memory took ~10 ns per element)
+    run(b, "mixBackwardSplit", [[dy, false], [w, false], [dMax, "out"], [dAvg, "out"]], [dy.length], split(4, [[0, 4], [1, 8], [2, 4], [3, 4]], 20));
   });
 }
 
