@@ -20,7 +20,7 @@ import type { FloatArray } from "../tensor/dtype.js";
 import type { Axes3 } from "../geometry/plan.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { BlockGeometry } from "../geometry/blocks.js";
-import { avgWindowsForward } from "./window.js";
+import { avgWindowsBackward, avgWindowsForward } from "./window.js";
 
 /** y[o] = softmax(L over window o) · x over window o. `x` and `L` may be the same array (SoftPool). */
 export function softmaxWindowsForward(x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3): void {
@@ -96,9 +96,9 @@ function maxTaps(axes: Axes3): number {
 }
 
 /**
- * Backward of {@link softmaxWindowsForward}, accumulated over overlapping windows, with
- * w_i = e^{L_i} / Σ_R e^{L_j} recomputed exactly as in the forward pass:
- *   dx_i += dy · w_i,     dL_i += dy · w_i · (x_i − y).
+ * Backward of {@link softmaxWindowsForward}: dx and dL are overwritten (set to 0, then accumulated
+ * over overlapping windows), with w_i = e^{L_i} / Σ_R e^{L_j} recomputed exactly as in the forward pass:
+ *   dx_i = Σ_{R∋i} dy · w_i,     dL_i = Σ_{R∋i} dy · w_i · (x_i − y).
  * `dL` may be null (no logit gradient: SoftPool's "official" mode) or the same array as `dx`
  * (SoftPool's exact gradient, w_i·(1 + x_i − y)). `y` is the forward output; the kernel recomputes
  * each window's y in float64 instead of reading it, so x_i − y is not spoiled by y's rounding to
@@ -132,6 +132,8 @@ export function softmaxWindowsBackward(
   const cS = C.start;
   const cE = C.end;
   const ex = allocArray("float64", maxTaps(axes));
+  dx.fill(0);
+  dL?.fill(0);
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane;
     let o = p * outPlane;
@@ -268,6 +270,23 @@ export function lpForward(x: FloatArray, s: FloatArray, u: FloatArray, y: FloatA
   lpPowForward(x, xp, p);
   avgWindowsForward(xp, s, planes, axes, div);
   lpFinishForward(s, u, y, 1 / p, area);
+}
+
+/**
+ * The whole backward pass, one kernel (the readable reference of the fused WebAssembly kernel): gs from
+ * {@link lpFinishBackward}, its window averages' transpose (avg_pool's backward, into zeros) and
+ * {@link lpPowBackward}: dx_i = (Σ_{o∋i} gs_o/div_o)·(p·x_i^(p−1)), each step rounded to the dtype.
+ * x, dx: planes × inPlane; s, u (from {@link lpForward}) and dy: planes × outPlane.
+ */
+export function lpBackward(
+  x: FloatArray, s: FloatArray, u: FloatArray, dy: FloatArray, dx: FloatArray, p: number, area: number, planes: number, axes: Axes3, div: Float64Array,
+): void {
+  const dtype = x instanceof Float32Array ? "float32" : "float64";
+  const gs = allocArray(dtype, s.length);
+  lpFinishBackward(dy, s, u, gs, 1 / p, area);
+  const g = allocArray(dtype, x.length);
+  avgWindowsBackward(gs, g, planes, axes, div);
+  lpPowBackward(g, x, dx, p);
 }
 
 // ---- Detail-preserving pooling (Saeedan et al., CVPR 2018): see src/ops/detailPreservingPool.ts ----

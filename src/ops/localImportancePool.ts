@@ -8,7 +8,7 @@ import { planSlidingFor, slidingGeometry } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, type Tensor } from "../tensor/tensor.js";
 import { softmaxWindowsBackward, softmaxWindowsForward } from "../kernels/weighted.js";
 
 export interface LocalImportancePoolOptions {
@@ -91,8 +91,8 @@ export const localImportancePool2d = defineOp(NAME, {
     return {
       output,
       backward: (dy: Tensor) => {
-        const dx = zeros(x.shape, dtype);
-        const dl = zeros(x.shape, dtype);
+        const dx = emptyTensor(x.shape, dtype);
+        const dl = emptyTensor(x.shape, dtype);
         kernel("softmaxWindows.backward", dtype, softmaxWindowsBackward)(
           x.data as FloatArray, logits.data as FloatArray, output.data as FloatArray, dy.data as FloatArray, dx.data as FloatArray, dl.data as FloatArray, plan.planes, plan.axes,
         );

@@ -8,7 +8,7 @@ import { planSlidingFor, slidingGeometry, type SlidingPadding } from "../geometr
 import { kernel } from "../kernels/registry.js";
 import { defineOp, xShapeArgs } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, type Tensor } from "../tensor/tensor.js";
 import { softmaxWindowsBackward, softmaxWindowsForward } from "../kernels/weighted.js";
 
 export interface SoftPoolOptions {
@@ -61,7 +61,7 @@ function softPoolN(rank: 1 | 2 | 3) {
       return {
         output,
         backward: (dy: Tensor) => {
-          const dx = zeros(x.shape, x.dtype);
+          const dx = emptyTensor(x.shape, x.dtype);
           const xs = x.data as FloatArray;
           const d = dx.data as FloatArray;
           // Exact: dx gets w (as an input) + w·(x − y) (as the logit), i.e. w·(1 + x − y).
