@@ -3,7 +3,7 @@
 // readable references); geometry as in pool.ts: three axes (A = depth, B = height, C = width), start/end
 // per output position, every step 1 (neither method has dilation), and an interior run of output
 // columns [cLo, cHi) whose windows have cK taps starting cStride apart, taken 4 at a time by SIMD.
-import { exp4, expf32, ldd, ldf, ldi, load4, stf, sti } from "./util";
+import { exp4w, expf32, ldd, ldf, ldi, load4, stf, sti } from "./util";
 
 /** Windows whose Σ e^{L−M} (M = the plane's largest logit) is below this (e^−8) are recomputed with their own maximum. */
 const SUM_MIN: f32 = 3.3546262e-4;
@@ -79,7 +79,7 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
     const c4 = f32x4.splat(c);
     for (; i + 4 <= W; i += 4) {
       const q = (<usize>i) << 2;
-      const e = exp4(f32x4.sub(v128.load(lr + q), m4));
+      const e = exp4w(f32x4.sub(v128.load(lr + q), m4));
       v128.store(rE + q, e);
       if (keep != 0) v128.store(Ep + q, e);
       v128.store(rX + q, f32x4.mul(e, f32x4.sub(v128.load(xr + q), c4)));
@@ -117,8 +117,8 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
     let px = z;
     for (; oc + 4 <= nC && 2 * oc + 8 <= W; oc += 4) {
       const q = (<usize>(2 * oc)) << 2;
-      const e0 = exp4(f32x4.sub(v128.load(lr + q), m4));
-      const e1 = exp4(f32x4.sub(v128.load(lr + q, 16), m4));
+      const e0 = exp4w(f32x4.sub(v128.load(lr + q), m4));
+      const e1 = exp4w(f32x4.sub(v128.load(lr + q, 16), m4));
       if (keep != 0) {
         v128.store(Ep + q, e0);
         v128.store(Ep + q, e1, 16);
@@ -501,12 +501,30 @@ export function softmaxBackward(
       const ib = r - ia * H;
       const qa = cov + ((<usize>(2 * ia)) << 2);
       const qb = cov + ((<usize>(2 * (D + ib))) << 2);
-      verticalGather(G, HE, nC, nB, load<i32>(qa), load<i32>(qa, 4), load<i32>(qb), load<i32>(qb, 4));
-      verticalGather(Y, HX, nC, nB, load<i32>(qa), load<i32>(qa, 4), load<i32>(qb), load<i32>(qb, 4));
-      horizontalTranspose(HE, HX, rA, rB, gp, yp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
+      const va0 = load<i32>(qa);
+      const va1 = load<i32>(qa, 4);
+      const vb0 = load<i32>(qb);
+      const vb1 = load<i32>(qb, 4);
+      let Gv = HE;
+      let Yv = HX;
+      if (va1 - va0 == 1 && vb1 - vb0 == 1) {
+        // one output row covers this input row: its G, G·Ȳ as they are (0 + v = v up to the sign of a
+        // zero, which every result below loses to its final 0 + …)
+        const q = (<usize>((va0 * nB + vb0) * nC)) << 2;
+        Gv = G + q;
+        Yv = Y + q;
+      } else {
+        verticalGather(G, HE, nC, nB, va0, va1, vb0, vb1);
+        verticalGather(Y, HX, nC, nB, va0, va1, vb0, vb1);
+      }
+      const q0 = (<usize>(r * W)) << 2;
+      if (pairs) {
+        pairsRowBackward(Gv, Yv, E + q0, xp + q0, dxp + q0, dlp + q0, W, nC, cK2, c, hasDL, alias ? 1 : 0);
+        continue;
+      }
+      horizontalTranspose(Gv, Yv, rA, rB, gp, yp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
       const Ar = rA + ((<usize>PADA) << 2);
       const Br = rB + ((<usize>PADA) << 2);
-      const q0 = (<usize>(r * W)) << 2;
       const Er = E + q0;
       const xr = xp + q0;
       const dxr = dxp + q0;
@@ -557,6 +575,82 @@ export function softmaxBackward(
       const ob = (ow / nC) % nB;
       const oa = ow / (nC * nB);
       windowBackward(xp, lp, dxp, dlp, hasDL, win, <f64>ldf(dyp, ow), HW, W, ldi(aS, oa), ldi(aE, oa), ldi(bS, ob), ldi(bE, ob), ldi(cS, oc), ldi(cE, oc));
+    }
+  }
+}
+
+/**
+ * One input row of {@link softmaxBackward}'s last step for the two common last axes (as
+ * {@link expRowPairs}: windows [2j, 2j + 2) or [2j − 1, 2j + 2) clipped, k = 2 or 3), the horizontal
+ * gather done in registers: A at input 2j is G[j] and at 2j + 1 is G[j] (k = 2) or G[j + 1] + G[j]
+ * (k = 3; G beyond the row is 0), B likewise from Y — {@link gatherRow}'s values and order. Then
+ * dx = 0 + E·A, dL = 0 + E·((x − c)·A − B) (or dx = 0 + (E·A + that) when they alias), as the general path.
+ */
+function pairsRowBackward(Gv: usize, Yv: usize, Er: usize, xr: usize, dxr: usize, dlr: usize, W: i32, nC: i32, k: i32, c: f32, hasDL: i32, alias: i32): void {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const c4 = f32x4.splat(c);
+    const z4 = f32x4.splat(0);
+    // k = 3 reads G[j + 4]: only while j + 4 < nC
+    const jEnd = k == 3 ? nC - 1 : nC;
+    for (; j + 4 <= jEnd && 2 * j + 8 <= W; j += 4) {
+      const qj = (<usize>j) << 2;
+      const g = v128.load(Gv + qj);
+      const y = v128.load(Yv + qj);
+      let go = g;
+      let yo = y;
+      if (k == 3) {
+        go = f32x4.add(v128.load(Gv + qj, 4), g);
+        yo = f32x4.add(v128.load(Yv + qj, 4), y);
+      }
+      const q = (<usize>(2 * j)) << 2;
+      for (let h = 0; h < 2; h++) {
+        const a = h == 0 ? v128.shuffle<f32>(g, go, 0, 4, 1, 5) : v128.shuffle<f32>(g, go, 2, 6, 3, 7);
+        const qh = q + ((<usize>h) << 4);
+        const e = v128.load(Er + qh);
+        const ea = f32x4.mul(e, a);
+        if (hasDL == 0) {
+          v128.store(dxr + qh, f32x4.add(z4, ea));
+          continue;
+        }
+        const b = h == 0 ? v128.shuffle<f32>(y, yo, 0, 4, 1, 5) : v128.shuffle<f32>(y, yo, 2, 6, 3, 7);
+        const el = f32x4.mul(e, f32x4.sub(f32x4.mul(f32x4.sub(v128.load(xr + qh), c4), a), b));
+        if (alias != 0) v128.store(dxr + qh, f32x4.add(z4, f32x4.add(ea, el)));
+        else {
+          v128.store(dxr + qh, f32x4.add(z4, ea));
+          v128.store(dlr + qh, f32x4.add(z4, el));
+        }
+      }
+    }
+  }
+  for (let i = 2 * j; i < W; i++) {
+    const jj = i >> 1;
+    let a: f32 = 0;
+    let b: f32 = 0;
+    if ((i & 1) == 0 || k == 2) {
+      if (jj < nC) {
+        a = ldf(Gv, jj);
+        b = ldf(Yv, jj);
+      }
+    } else {
+      const gn: f32 = jj + 1 < nC ? ldf(Gv, jj + 1) : 0;
+      const yn: f32 = jj + 1 < nC ? ldf(Yv, jj + 1) : 0;
+      const gc: f32 = jj < nC ? ldf(Gv, jj) : 0;
+      const yc: f32 = jj < nC ? ldf(Yv, jj) : 0;
+      a = gn + gc;
+      b = yn + yc;
+    }
+    const e = ldf(Er, i);
+    const ea = e * a;
+    if (hasDL == 0) {
+      stf(dxr, i, <f32>0 + ea);
+      continue;
+    }
+    const el = e * ((ldf(xr, i) - c) * a - b);
+    if (alias != 0) stf(dxr, i, <f32>0 + (ea + el));
+    else {
+      stf(dxr, i, <f32>0 + ea);
+      stf(dlr, i, <f32>0 + el);
     }
   }
 }
@@ -928,7 +1022,12 @@ export function lpBackward(
       const ib = r - ia * H;
       const qa = cov + ((<usize>(2 * ia)) << 2);
       const qb = cov + ((<usize>(2 * (D + ib))) << 2);
-      verticalGather(Q, V, nC, nB, load<i32>(qa), load<i32>(qa, 4), load<i32>(qb), load<i32>(qb, 4));
+      const va0 = load<i32>(qa);
+      const va1 = load<i32>(qa, 4);
+      const vb0 = load<i32>(qb);
+      const vb1 = load<i32>(qb, 4);
+      // from +0, as the reference's zeroed gradient (a −0 q gives +0)
+      verticalGather(Q, V, nC, nB, va0, va1, vb0, vb1);
       gatherRow(V, Ab, gp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
       const q0 = xo + ((<usize>(r * W)) << 2);
       const xr = x + q0;
