@@ -65,8 +65,9 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
 /**
  * One input row of a plane exponentiated relative to M, the products formed and the row's horizontal
  * window sums taken (the exponentials never leave L1): rE = e^{L−M}, rX = rE·(x − c), then
- * HE, HX = {@link rowWindowSums} of rE and rX. `keep` ≠ 0: rE is also written to the plane buffer Ep
- * (the backward pass reads it again). c = 0 in the forward pass (x − 0 = x exactly).
+ * HE, HX = {@link rowWindowSums} of rE and rX. `keep` = 1: rE is also written to the plane buffer Ep
+ * (the backward pass reads it again); `keep` = 2: E is read from Ep (saved by the forward pass) instead
+ * of exponentiated (the same values: one exponential, bit-identical per lane). c = 0 in the forward pass (x − 0 = x exactly).
  */
 // @ts-ignore: decorator
 @inline function expRow(
@@ -79,16 +80,16 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
     const c4 = f32x4.splat(c);
     for (; i + 4 <= W; i += 4) {
       const q = (<usize>i) << 2;
-      const e = exp4w(f32x4.sub(v128.load(lr + q), m4));
+      const e = keep == 2 ? v128.load(Ep + q) : exp4w(f32x4.sub(v128.load(lr + q), m4));
       v128.store(rE + q, e);
-      if (keep != 0) v128.store(Ep + q, e);
+      if (keep == 1) v128.store(Ep + q, e);
       v128.store(rX + q, f32x4.mul(e, f32x4.sub(v128.load(xr + q), c4)));
     }
   }
   for (; i < W; i++) {
-    const e = expf32(ldf(lr, i) - M);
+    const e = keep == 2 ? ldf(Ep, i) : expf32(ldf(lr, i) - M);
     stf(rE, i, e);
-    if (keep != 0) stf(Ep, i, e);
+    if (keep == 1) stf(Ep, i, e);
     stf(rX, i, e * (ldf(xr, i) - c));
   }
   rowWindowSums(rE, HE, cS, cE, nC, cLo, cHi, cStride, cK);
@@ -103,8 +104,8 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
  * tap order from 0, as rowWindowSums does (a clipped tap adds 0 first: 0 + 0 = 0), so the values equal
  * the general path's bit for bit; the scalar build and the last columns take the taps one by one with
  * expf32 (bit-identical per lane to exp4). HX takes E·(x − c) (c = 0 in the forward pass: x − 0 = x
- * exactly); `keep` ≠ 0: E is also written to Ep for every input of the row (0 where no window covers it),
- * as {@link expRow} does for the backward pass.
+ * exactly); `keep` = 1: E is also written to Ep for every input of the row (0 where no window covers
+ * it), `keep` = 2: read from there instead of exponentiated, as in {@link expRow}.
  */
 // @ts-ignore: decorator
 @inline function expRowPairs(xr: usize, lr: usize, W: i32, M: f32, c: f32, Ep: usize, keep: i32, HE: usize, HX: usize, nC: i32, k: i32): void {
@@ -117,9 +118,9 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
     let px = z;
     for (; oc + 4 <= nC && 2 * oc + 8 <= W; oc += 4) {
       const q = (<usize>(2 * oc)) << 2;
-      const e0 = exp4w(f32x4.sub(v128.load(lr + q), m4));
-      const e1 = exp4w(f32x4.sub(v128.load(lr + q, 16), m4));
-      if (keep != 0) {
+      const e0 = keep == 2 ? v128.load(Ep + q) : exp4w(f32x4.sub(v128.load(lr + q), m4));
+      const e1 = keep == 2 ? v128.load(Ep + q, 16) : exp4w(f32x4.sub(v128.load(lr + q, 16), m4));
+      if (keep == 1) {
         v128.store(Ep + q, e0);
         v128.store(Ep + q, e1, 16);
       }
@@ -150,8 +151,8 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
       hx += 0;
     }
     for (let ic = max<i32>(c0, 0); ic < min<i32>(c0 + k, W); ic++) {
-      const e = expf32(ldf(lr, ic) - M);
-      if (keep != 0) stf(Ep, ic, e);
+      const e = keep == 2 ? ldf(Ep, ic) : expf32(ldf(lr, ic) - M);
+      if (keep == 1) stf(Ep, ic, e);
       h += e;
       hx += e * (ldf(xr, ic) - c);
     }
@@ -159,7 +160,7 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
     stf(HX, oc, hx);
   }
   // inputs after the last window (k = 2, odd W): no window, E = 0 (so E·A = 0 in the backward pass)
-  if (keep != 0) for (let ic = min<i32>(W, 2 * nC); ic < W; ic++) stf(Ep, ic, 0);
+  if (keep == 1) for (let ic = min<i32>(W, 2 * nC); ic < W; ic++) stf(Ep, ic, 0);
 }
 
 /**
@@ -176,12 +177,15 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
  * as is every window of a plane whose M is ±∞ (no finite logit, or +∞ present).
  * NaN anywhere in a window's logits gives NaN, as in the reference. (cReg, cOff, cS2, cK2) describe
  * the last axis as for {@link softmaxBackward}; two common cases take {@link expRowPairs}.
+ * Es ≠ 0: every plane's E = e^{L−M} is also written there (planes × inPlane floats; planes whose M is
+ * not finite are left as they are), for {@link softmaxBackward} to read instead of exponentiating again.
  */
 export function softmaxForward(
   x: usize, L: usize, y: usize, ex: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
-  cLo: i32, cHi: i32, cStride: i32, cK: i32, cReg: i32, cOff: i32, cS2: i32, cK2: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, cReg: i32, cOff: i32, cS2: i32, cK2: i32, Es: usize,
 ): void {
+  const keep = Es != 0 ? 1 : 0;
   // the last axis k = 2 s = 2 (offset 0) or k = 3 s = 2 (offset −1): exponentials in registers
   const pairs = cReg != 0 && cS2 == 2 && ((cK2 == 2 && cOff == 0) || (cK2 == 3 && cOff == -1));
   const HW = H * W;
@@ -200,8 +204,9 @@ export function softmaxForward(
       for (let r = 0; r < R; r++) {
         const q = (<usize>(r * W)) << 2;
         const h = (<usize>(r * nC)) << 2;
-        if (pairs) expRowPairs(xp + q, lp + q, W, M, 0, 0, 0, HE + h, HEX + h, nC, cK2);
-        else expRow(xp + q, lp + q, W, M, 0, rE, rX, 0, 0, HE + h, HEX + h, cS, cE, nC, cLo, cHi, cStride, cK);
+        const ep = Es + off + q;
+        if (pairs) expRowPairs(xp + q, lp + q, W, M, 0, ep, keep, HE + h, HEX + h, nC, cK2);
+        else expRow(xp + q, lp + q, W, M, 0, rE, rX, ep, keep, HE + h, HEX + h, cS, cE, nC, cLo, cHi, cStride, cK);
       }
     }
     let o = p * outPlane;
@@ -379,14 +384,18 @@ function windowBackward(
  * [cOff + cS2·oc, … + cK2) clipped to the row with stride 1 or 2 (the gathered transpose of
  * {@link horizontalTranspose}), else cReg = 0 (cK2 still bounds the padding: pass the largest window).
  * Scratch `ex` (floats): inPlane + 2·(W + 8) + 2·(W + 24) + 2·(nC + 2·cK2 + 24) + 2·(rows·nC + 4)
- * + 2·(outPlane + 4) + outPlane + taps.
+ * + 2·(outPlane + 4) + outPlane + taps. dx and dL are written (not accumulated). The vertical transpose
+ * is gathered per input row: cov holds, per input index of axes A then B, the range [lo, hi) of the
+ * outputs covering it. Eg ≠ 0: the planes' E as {@link softmaxForward} saved them (Es), read instead
+ * of exponentiated (the same values: fast planes have the same M in both passes).
  */
 export function softmaxBackward(
   x: usize, L: usize, dy: usize, dx: usize, dL: usize, hasDL: i32, ex: usize,
   planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
-  cLo: i32, cHi: i32, cStride: i32, cK: i32, cReg: i32, cOff: i32, cS2: i32, cK2: i32, cov: usize,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, cReg: i32, cOff: i32, cS2: i32, cK2: i32, cov: usize, Eg: usize,
 ): void {
+  const keep = Eg != 0 ? 2 : 1;
   const pairs = cReg != 0 && cS2 == 2 && ((cK2 == 2 && cOff == 0) || (cK2 == 3 && cOff == -1));
   const HW = H * W;
   const R = W > 0 ? inPlane / W : 0;
@@ -431,11 +440,13 @@ export function softmaxBackward(
       continue;
     }
     const c = ldf(xp, 0);
+    // the plane's exponentials: saved by the forward pass (Eg), else computed into scratch
+    const Epl = Eg != 0 ? Eg + off : E;
     for (let r = 0; r < R; r++) {
       const q = (<usize>(r * W)) << 2;
       const h = (<usize>(r * nC)) << 2;
-      if (pairs) expRowPairs(xp + q, lp + q, W, M, c, E + q, 1, HE + h, HX + h, nC, cK2);
-      else expRow(xp + q, lp + q, W, M, c, rE, rX, E + q, 1, HE + h, HX + h, cS, cE, nC, cLo, cHi, cStride, cK);
+      if (pairs) expRowPairs(xp + q, lp + q, W, M, c, Epl + q, keep, HE + h, HX + h, nC, cK2);
+      else expRow(xp + q, lp + q, W, M, c, rE, rX, Epl + q, keep, HE + h, HX + h, cS, cE, nC, cLo, cHi, cStride, cK);
     }
     // window sums (rows in order), G = dy/S and Ȳ·G; windows with too small a sum go to the list
     let nfb = 0;
@@ -519,13 +530,13 @@ export function softmaxBackward(
       }
       const q0 = (<usize>(r * W)) << 2;
       if (pairs) {
-        pairsRowBackward(Gv, Yv, E + q0, xp + q0, dxp + q0, dlp + q0, W, nC, cK2, c, hasDL, alias ? 1 : 0);
+        pairsRowBackward(Gv, Yv, Epl + q0, xp + q0, dxp + q0, dlp + q0, W, nC, cK2, c, hasDL, alias ? 1 : 0);
         continue;
       }
       horizontalTranspose(Gv, Yv, rA, rB, gp, yp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
       const Ar = rA + ((<usize>PADA) << 2);
       const Br = rB + ((<usize>PADA) << 2);
-      const Er = E + q0;
+      const Er = Epl + q0;
       const xr = xp + q0;
       const dxr = dxp + q0;
       const dlr = dlp + q0;

@@ -22,8 +22,13 @@ import { allocArray } from "../tensor/alloc.js";
 import type { BlockGeometry } from "../geometry/blocks.js";
 import { avgWindowsBackward, avgWindowsForward } from "./window.js";
 
-/** y[o] = softmax(L over window o) · x over window o. `x` and `L` may be the same array (SoftPool). */
-export function softmaxWindowsForward(x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3): void {
+/**
+ * y[o] = softmax(L over window o) · x over window o. `x` and `L` may be the same array (SoftPool).
+ * `_E`: room (x's size) where a backend's kernel may save what its backward pass would otherwise
+ * recompute (the WebAssembly kernel: the planes' exponentials); returns whether it did. The reference
+ * saves nothing (false), and its backward never reads a cache.
+ */
+export function softmaxWindowsForward(x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3, _E: FloatArray | null = null): boolean {
   const [A, B, C] = axes;
   const H = B.inSize;
   const W = C.inSize;
@@ -82,6 +87,7 @@ export function softmaxWindowsForward(x: FloatArray, L: FloatArray, y: FloatArra
       }
     }
   }
+  return false;
 }
 
 /** The largest number of taps in one window of the plan (scratch size for the backward pass). */
@@ -104,7 +110,8 @@ function maxTaps(axes: Axes3): number {
  * each window's y in float64 instead of reading it, so x_i − y is not spoiled by y's rounding to
  * float32 (the parameter stays for the kernel signature). Each window's
  * e^{L−m} are kept in a scratch array between the sum and the scatter (one exp per tap, not two;
- * the same values, since L is never written here).
+ * the same values, since L is never written here). `_E`: the cache a backend's forward kernel filled
+ * (see {@link softmaxWindowsForward}), or null; the reference does not read it.
  */
 export function softmaxWindowsBackward(
   x: FloatArray,
@@ -115,6 +122,7 @@ export function softmaxWindowsBackward(
   dL: FloatArray | null,
   planes: number,
   axes: Axes3,
+  _E: FloatArray | null = null,
 ): void {
   const [A, B, C] = axes;
   const H = B.inSize;

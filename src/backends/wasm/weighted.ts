@@ -134,9 +134,9 @@ const NAMES = ["softmaxWindows.forward", "softmaxWindows.backward", "lpPool.forw
 
 /** Register the weighted-window kernels of backend `b` for float32. */
 export function registerWeighted(b: WasmBackend): void {
-  registerKernel("softmaxWindows.forward", "float32", (x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3): void => {
+  registerKernel("softmaxWindows.forward", "float32", (x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3, E: FloatArray | null): boolean => {
     const sz = sizes(planes, axes);
-    if (planes === 0 || sz[4] === 0) return;
+    if (planes === 0 || sz[4] === 0) return false;
     const args = new Args(b);
     args.add(x, false);
     args.add(L, false);
@@ -145,18 +145,21 @@ export function registerWeighted(b: WasmBackend): void {
     const ex = forwardScratch(axes);
     args.add(new Float32Array(ex), false);
     args.add(axesArray(axes), false);
+    if (E !== null) args.add(E, true);
     args.resolve();
-    const [px, pl, py, pe, pa] = args.ptrs as [number, number, number, number, number];
+    const [px, pl, py, pe, pa, pE] = args.ptrs as [number, number, number, number, number, number | undefined];
     // planes split across threads; each part has its own exponentials scratch
-    splitCall(b, "softmaxForward", [px, pl, py, pe, ...sz, ...axisPointers(axes, pa), ...interior(axes), ...regularLastAxis(axes)], {
-      count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[3]], [2, 4 * sz[4]]], scratch: [[3, 4 * ex]], bytes: 4 * (2 * sz[3] + sz[4]),
+    splitCall(b, "softmaxForward", [px, pl, py, pe, ...sz, ...axisPointers(axes, pa), ...interior(axes), ...regularLastAxis(axes), pE ?? 0], {
+      count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[3]], [2, 4 * sz[4]], ...(E !== null ? [[26, 4 * sz[3]] as [number, number]] : [])], scratch: [[3, 4 * ex]],
+      bytes: 4 * (2 * sz[3] + sz[4]),
     });
     args.finish();
+    return E !== null;
   });
   registerKernel(
     "softmaxWindows.backward",
     "float32",
-    (x: FloatArray, L: FloatArray, _y: FloatArray, dy: FloatArray, dx: FloatArray, dL: FloatArray | null, planes: number, axes: Axes3): void => {
+    (x: FloatArray, L: FloatArray, _y: FloatArray, dy: FloatArray, dx: FloatArray, dL: FloatArray | null, planes: number, axes: Axes3, E: FloatArray | null): void => {
       const sz = sizes(planes, axes);
       if (planes === 0 || sz[4] === 0) return;
       const args = new Args(b);
@@ -175,14 +178,16 @@ export function registerWeighted(b: WasmBackend): void {
       args.add(new Float32Array(taps), false);
       args.add(axesArray(axes), false);
       args.add(cov, false);
+      if (E !== null) args.add(E, false);
       args.resolve();
       const p = args.ptrs;
       const [px, pl, pdy, pdx] = p as [number, number, number, number];
       const pdl = sep ? (p[4] as number) : pdx;
-      const [pex, pa, pc] = p.slice(sep ? 5 : 4) as [number, number, number];
+      const [pex, pa, pc, pE] = p.slice(sep ? 5 : 4) as [number, number, number, number | undefined];
       const [, , , inPlane, outPlane] = sz;
-      splitCall(b, "softmaxBackward", [px, pl, pdy, pdx, pdl, dL === null ? 0 : 1, pex, ...sz, ...axisPointers(axes, pa), ...interior(axes), ...reg, pc], {
-        count: 7, step: [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane], [3, 4 * inPlane], [4, 4 * inPlane]], scratch: [[6, 4 * taps]],
+      splitCall(b, "softmaxBackward", [px, pl, pdy, pdx, pdl, dL === null ? 0 : 1, pex, ...sz, ...axisPointers(axes, pa), ...interior(axes), ...reg, pc, pE ?? 0], {
+        count: 7, step: [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane], [3, 4 * inPlane], [4, 4 * inPlane], ...(E !== null ? [[30, 4 * inPlane] as [number, number]] : [])],
+        scratch: [[6, 4 * taps]],
         bytes: 4 * (4 * inPlane + outPlane),
       });
       args.finish();
