@@ -1,9 +1,14 @@
 /**
  * WebAssembly implementations (float32) of the weighted-window kernels: SoftPool's and LIP's softmax
- * windows (`softmaxWindows.forward/backward`, reference src/ops/softmaxWindows.ts) and LP pooling's
- * fused forward (`lpPool.forward`, reference in src/ops/lpPool.ts) and its backward's element-wise steps
- * (`lpPool.finishBackward`, `lpPool.powBackward`). AssemblyScript source:
- * assembly/weighted.ts.
+ * windows (`softmaxWindows.forward/backward`, references in src/kernels/weighted.ts) and LP pooling's
+ * fused forward and backward (`lpPool.forward`, `lpPool.backward`; the latter's element-wise steps
+ * `lpPool.finishBackward`, `lpPool.powBackward` stay registered as kernels of their own).
+ * AssemblyScript source: assembly/weighted.ts.
+ *
+ * The softmax forward called from a vjp saves each plane's exponentials E = e^{L−M} (M: the plane's
+ * largest logit) into a tensor of x's size, which the backward reads instead of exponentiating again
+ * (memory for time: the backward's exponentials were about a third of its time); the backward gathers
+ * onto each input the sums of the windows covering it and writes dx, dL once.
  *
  * Accuracy against the references (test/backends/wasm-weighted.test.ts): the softmax kernels use a
  * float32 exponential (≤ 1 ulp, assembly/util.ts) taken once per input, relative to the plane's
