@@ -167,3 +167,22 @@ export function expArray(x: usize, y: usize, n: i32): void {
   }
   for (; i < n; i++) store<f32>(y + ((<usize>i) << 2), expFull(load<f32>(x + ((<usize>i) << 2))));
 }
+
+/**
+ * {@link exp4} with cheaper lowerings, bit-identical per lane to {@link expf32} (and to exp4): the
+ * clamp as pmax (maxps; a NaN lane stays NaN: pmax(a, b) = a < b ? b : a), and n = nearest(x·log2 e)
+ * by the 1.5·2^23 trick (|x·log2 e| ≤ 126 after the clamp, so adding and subtracting 1.5·2^23 rounds
+ * to the nearest integer, ties to even, exactly as `nearest`), whose sum's low bits are n itself
+ * (no float-to-int conversion). A NaN lane gives NaN (p is NaN whatever the scale).
+ */
+// @ts-ignore: decorator
+@inline export function exp4w(x0: v128): v128 {
+  const x = f32x4.pmax(x0, f32x4.splat(EXP_LO));
+  const magic = f32x4.splat(12582912);
+  const t = f32x4.add(f32x4.mul(x, f32x4.splat(LOG2E)), magic);
+  const n = f32x4.sub(t, magic);
+  const p = poly4(x, n);
+  const ni = i32x4.sub(t, magic);
+  const r0 = f32x4.mul(p, i32x4.shl(i32x4.add(ni, i32x4.splat(127)), 23));
+  return v128.andnot(r0, f32x4.lt(x0, f32x4.splat(EXP_ZERO)));
+}

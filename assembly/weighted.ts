@@ -3,7 +3,7 @@
 // readable references); geometry as in pool.ts: three axes (A = depth, B = height, C = width), start/end
 // per output position, every step 1 (neither method has dilation), and an interior run of output
 // columns [cLo, cHi) whose windows have cK taps starting cStride apart, taken 4 at a time by SIMD.
-import { exp4, expf32, ldd, ldf, ldi, load4, stf, sti } from "./util";
+import { exp4w, expf32, ldd, ldf, ldi, load4, stf, sti } from "./util";
 
 /** Windows whose Σ e^{L−M} (M = the plane's largest logit) is below this (e^−8) are recomputed with their own maximum. */
 const SUM_MIN: f32 = 3.3546262e-4;
@@ -65,8 +65,9 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
 /**
  * One input row of a plane exponentiated relative to M, the products formed and the row's horizontal
  * window sums taken (the exponentials never leave L1): rE = e^{L−M}, rX = rE·(x − c), then
- * HE, HX = {@link rowWindowSums} of rE and rX. `keep` ≠ 0: rE is also written to the plane buffer Ep
- * (the backward pass reads it again). c = 0 in the forward pass (x − 0 = x exactly).
+ * HE, HX = {@link rowWindowSums} of rE and rX. `keep` = 1: rE is also written to the plane buffer Ep
+ * (the backward pass reads it again); `keep` = 2: E is read from Ep (saved by the forward pass) instead
+ * of exponentiated (the same values: one exponential, bit-identical per lane). c = 0 in the forward pass (x − 0 = x exactly).
  */
 // @ts-ignore: decorator
 @inline function expRow(
@@ -79,16 +80,16 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
     const c4 = f32x4.splat(c);
     for (; i + 4 <= W; i += 4) {
       const q = (<usize>i) << 2;
-      const e = exp4(f32x4.sub(v128.load(lr + q), m4));
+      const e = keep == 2 ? v128.load(Ep + q) : exp4w(f32x4.sub(v128.load(lr + q), m4));
       v128.store(rE + q, e);
-      if (keep != 0) v128.store(Ep + q, e);
+      if (keep == 1) v128.store(Ep + q, e);
       v128.store(rX + q, f32x4.mul(e, f32x4.sub(v128.load(xr + q), c4)));
     }
   }
   for (; i < W; i++) {
-    const e = expf32(ldf(lr, i) - M);
+    const e = keep == 2 ? ldf(Ep, i) : expf32(ldf(lr, i) - M);
     stf(rE, i, e);
-    if (keep != 0) stf(Ep, i, e);
+    if (keep == 1) stf(Ep, i, e);
     stf(rX, i, e * (ldf(xr, i) - c));
   }
   rowWindowSums(rE, HE, cS, cE, nC, cLo, cHi, cStride, cK);
@@ -102,22 +103,29 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
  * odd taps (k = 3: the previous block's last odd tap shifted in), and each window's sums are formed in
  * tap order from 0, as rowWindowSums does (a clipped tap adds 0 first: 0 + 0 = 0), so the values equal
  * the general path's bit for bit; the scalar build and the last columns take the taps one by one with
- * expf32 (bit-identical per lane to exp4). c = 0 (forward only).
+ * expf32 (bit-identical per lane to exp4). HX takes E·(x − c) (c = 0 in the forward pass: x − 0 = x
+ * exactly); `keep` = 1: E is also written to Ep for every input of the row (0 where no window covers
+ * it), `keep` = 2: read from there instead of exponentiated, as in {@link expRow}.
  */
 // @ts-ignore: decorator
-@inline function expRowPairs(xr: usize, lr: usize, W: i32, M: f32, HE: usize, HX: usize, nC: i32, k: i32): void {
+@inline function expRowPairs(xr: usize, lr: usize, W: i32, M: f32, c: f32, Ep: usize, keep: i32, HE: usize, HX: usize, nC: i32, k: i32): void {
   let oc = 0;
   if (ASC_FEATURE_SIMD) {
     const m4 = f32x4.splat(M);
+    const c4 = f32x4.splat(c);
     const z = f32x4.splat(0);
     let pe = z; // k = 3: e and e·x of column 2·oc − 1 in lane 3
     let px = z;
     for (; oc + 4 <= nC && 2 * oc + 8 <= W; oc += 4) {
       const q = (<usize>(2 * oc)) << 2;
-      const e0 = exp4(f32x4.sub(v128.load(lr + q), m4));
-      const e1 = exp4(f32x4.sub(v128.load(lr + q, 16), m4));
-      const x0 = f32x4.mul(e0, v128.load(xr + q));
-      const x1 = f32x4.mul(e1, v128.load(xr + q, 16));
+      const e0 = keep == 2 ? v128.load(Ep + q) : exp4w(f32x4.sub(v128.load(lr + q), m4));
+      const e1 = keep == 2 ? v128.load(Ep + q, 16) : exp4w(f32x4.sub(v128.load(lr + q, 16), m4));
+      if (keep == 1) {
+        v128.store(Ep + q, e0);
+        v128.store(Ep + q, e1, 16);
+      }
+      const x0 = f32x4.mul(e0, f32x4.sub(v128.load(xr + q), c4));
+      const x1 = f32x4.mul(e1, f32x4.sub(v128.load(xr + q, 16), c4));
       const ev = v128.shuffle<f32>(e0, e1, 0, 2, 4, 6);
       const od = v128.shuffle<f32>(e0, e1, 1, 3, 5, 7);
       const xe = v128.shuffle<f32>(x0, x1, 0, 2, 4, 6);
@@ -143,13 +151,16 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
       hx += 0;
     }
     for (let ic = max<i32>(c0, 0); ic < min<i32>(c0 + k, W); ic++) {
-      const e = expf32(ldf(lr, ic) - M);
+      const e = keep == 2 ? ldf(Ep, ic) : expf32(ldf(lr, ic) - M);
+      if (keep == 1) stf(Ep, ic, e);
       h += e;
-      hx += e * ldf(xr, ic);
+      hx += e * (ldf(xr, ic) - c);
     }
     stf(HE, oc, h);
     stf(HX, oc, hx);
   }
+  // inputs after the last window (k = 2, odd W): no window, E = 0 (so E·A = 0 in the backward pass)
+  if (keep == 1) for (let ic = min<i32>(W, 2 * nC); ic < W; ic++) stf(Ep, ic, 0);
 }
 
 /**
@@ -166,12 +177,15 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
  * as is every window of a plane whose M is ±∞ (no finite logit, or +∞ present).
  * NaN anywhere in a window's logits gives NaN, as in the reference. (cReg, cOff, cS2, cK2) describe
  * the last axis as for {@link softmaxBackward}; two common cases take {@link expRowPairs}.
+ * Es ≠ 0: every plane's E = e^{L−M} is also written there (planes × inPlane floats; planes whose M is
+ * not finite are left as they are), for {@link softmaxBackward} to read instead of exponentiating again.
  */
 export function softmaxForward(
   x: usize, L: usize, y: usize, ex: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
-  cLo: i32, cHi: i32, cStride: i32, cK: i32, cReg: i32, cOff: i32, cS2: i32, cK2: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, cReg: i32, cOff: i32, cS2: i32, cK2: i32, Es: usize,
 ): void {
+  const keep = Es != 0 ? 1 : 0;
   // the last axis k = 2 s = 2 (offset 0) or k = 3 s = 2 (offset −1): exponentials in registers
   const pairs = cReg != 0 && cS2 == 2 && ((cK2 == 2 && cOff == 0) || (cK2 == 3 && cOff == -1));
   const HW = H * W;
@@ -190,8 +204,9 @@ export function softmaxForward(
       for (let r = 0; r < R; r++) {
         const q = (<usize>(r * W)) << 2;
         const h = (<usize>(r * nC)) << 2;
-        if (pairs) expRowPairs(xp + q, lp + q, W, M, HE + h, HEX + h, nC, cK2);
-        else expRow(xp + q, lp + q, W, M, 0, rE, rX, 0, 0, HE + h, HEX + h, cS, cE, nC, cLo, cHi, cStride, cK);
+        const ep = Es + off + q;
+        if (pairs) expRowPairs(xp + q, lp + q, W, M, 0, ep, keep, HE + h, HEX + h, nC, cK2);
+        else expRow(xp + q, lp + q, W, M, 0, rE, rX, ep, keep, HE + h, HEX + h, cS, cE, nC, cLo, cHi, cStride, cK);
       }
     }
     let o = p * outPlane;
@@ -369,17 +384,23 @@ function windowBackward(
  * [cOff + cS2·oc, … + cK2) clipped to the row with stride 1 or 2 (the gathered transpose of
  * {@link horizontalTranspose}), else cReg = 0 (cK2 still bounds the padding: pass the largest window).
  * Scratch `ex` (floats): inPlane + 2·(W + 8) + 2·(W + 24) + 2·(nC + 2·cK2 + 24) + 2·(rows·nC + 4)
- * + 2·(outPlane + 4) + outPlane + taps.
+ * + 2·(outPlane + 4) + outPlane + taps. dx and dL are written (not accumulated). The vertical transpose
+ * is gathered per input row: cov holds, per input index of axes A then B, the range [lo, hi) of the
+ * outputs covering it. Eg ≠ 0: the planes' E as {@link softmaxForward} saved them (Es), read instead
+ * of exponentiated (the same values: fast planes have the same M in both passes).
  */
 export function softmaxBackward(
   x: usize, L: usize, dy: usize, dx: usize, dL: usize, hasDL: i32, ex: usize,
   planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
-  cLo: i32, cHi: i32, cStride: i32, cK: i32, cReg: i32, cOff: i32, cS2: i32, cK2: i32,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, cReg: i32, cOff: i32, cS2: i32, cK2: i32, cov: usize, Eg: usize,
 ): void {
+  const keep = Eg != 0 ? 2 : 1;
+  const pairs = cReg != 0 && cS2 == 2 && ((cK2 == 2 && cOff == 0) || (cK2 == 3 && cOff == -1));
   const HW = H * W;
   const R = W > 0 ? inPlane / W : 0;
   const RC = R * nC;
+  const D = H > 0 ? R / H : 0; // input depth (axis A)
   const E = ex;
   const rE = E + ((<usize>inPlane) << 2);
   const rX = rE + ((<usize>(W + 8)) << 2);
@@ -404,6 +425,9 @@ export function softmaxBackward(
     const M = planeMax(lp, inPlane);
     const fast = M > -Infinity && M < Infinity && planeIrregular(xp, lp, inPlane) == 0;
     if (!fast) {
+      // dx, dL are written, not accumulated: zeroed here, then every window adds its share
+      zeroF32(dxp, inPlane);
+      if (hasDL != 0 && !alias) zeroF32(dlp, inPlane);
       let o = 0;
       for (let oa = 0; oa < nA; oa++) {
         for (let ob = 0; ob < nB; ob++) {
@@ -416,10 +440,13 @@ export function softmaxBackward(
       continue;
     }
     const c = ldf(xp, 0);
+    // the plane's exponentials: saved by the forward pass (Eg), else computed into scratch
+    const Epl = Eg != 0 ? Eg + off : E;
     for (let r = 0; r < R; r++) {
       const q = (<usize>(r * W)) << 2;
       const h = (<usize>(r * nC)) << 2;
-      expRow(xp + q, lp + q, W, M, c, rE, rX, E + q, 1, HE + h, HX + h, cS, cE, nC, cLo, cHi, cStride, cK);
+      if (pairs) expRowPairs(xp + q, lp + q, W, M, c, Epl + q, keep, HE + h, HX + h, nC, cK2);
+      else expRow(xp + q, lp + q, W, M, c, rE, rX, Epl + q, keep, HE + h, HX + h, cS, cE, nC, cLo, cHi, cStride, cK);
     }
     // window sums (rows in order), G = dy/S and Ȳ·G; windows with too small a sum go to the list
     let nfb = 0;
@@ -477,67 +504,62 @@ export function softmaxBackward(
         o += nC;
       }
     }
-    // vertical transpose: every output row's G, G·Ȳ added onto the input rows its windows cover (HE, HX reused)
-    zeroF32(HE, 2 * (RC + 4));
-    o = 0;
-    for (let oa = 0; oa < nA; oa++) {
-      const a0 = ldi(aS, oa);
-      const a1 = ldi(aE, oa);
-      for (let ob = 0; ob < nB; ob++) {
-        const b0 = ldi(bS, ob);
-        const b1 = ldi(bE, ob);
-        const go = G + ((<usize>o) << 2);
-        const yo = Y + ((<usize>o) << 2);
-        for (let ia = a0; ia < a1; ia++) {
-          for (let ib = b0; ib < b1; ib++) {
-            const h = (<usize>((ia * H + ib) * nC)) << 2;
-            let oc = 0;
-            if (ASC_FEATURE_SIMD) {
-              for (; oc + 4 <= nC; oc += 4) {
-                const q = (<usize>oc) << 2;
-                v128.store(HE + h + q, f32x4.add(v128.load(HE + h + q), v128.load(go + q)));
-                v128.store(HX + h + q, f32x4.add(v128.load(HX + h + q), v128.load(yo + q)));
-              }
-            }
-            for (; oc < nC; oc++) {
-              const q = (<usize>oc) << 2;
-              store<f32>(HE + h + q, load<f32>(HE + h + q) + load<f32>(go + q));
-              store<f32>(HX + h + q, load<f32>(HX + h + q) + load<f32>(yo + q));
-            }
-          }
-        }
-        o += nC;
-      }
-    }
-    // per input row: horizontal transpose into A (rE) and B (rX), then dx, dL written once per input
+    // per input row (ia, ib): G and G·Ȳ of the output rows whose windows cover it, added in output
+    // order (vertical gather into HE, HX, reused), then the horizontal gather into A (rA) and B (rB),
+    // then dx, dL written once per input
     for (let r = 0; r < R; r++) {
-      const ho = r * nC;
-      horizontalTranspose(HE + ((<usize>ho) << 2), HX + ((<usize>ho) << 2), rA, rB, gp, yp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
+      const ia = r / H;
+      const ib = r - ia * H;
+      const qa = cov + ((<usize>(2 * ia)) << 2);
+      const qb = cov + ((<usize>(2 * (D + ib))) << 2);
+      const va0 = load<i32>(qa);
+      const va1 = load<i32>(qa, 4);
+      const vb0 = load<i32>(qb);
+      const vb1 = load<i32>(qb, 4);
+      let Gv = HE;
+      let Yv = HX;
+      if (va1 - va0 == 1 && vb1 - vb0 == 1) {
+        // one output row covers this input row: its G, G·Ȳ as they are (0 + v = v up to the sign of a
+        // zero, which every result below loses to its final 0 + …)
+        const q = (<usize>((va0 * nB + vb0) * nC)) << 2;
+        Gv = G + q;
+        Yv = Y + q;
+      } else {
+        verticalGather(G, HE, nC, nB, va0, va1, vb0, vb1);
+        verticalGather(Y, HX, nC, nB, va0, va1, vb0, vb1);
+      }
+      const q0 = (<usize>(r * W)) << 2;
+      if (pairs) {
+        pairsRowBackward(Gv, Yv, Epl + q0, xp + q0, dxp + q0, dlp + q0, W, nC, cK2, c, hasDL, alias ? 1 : 0);
+        continue;
+      }
+      horizontalTranspose(Gv, Yv, rA, rB, gp, yp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
       const Ar = rA + ((<usize>PADA) << 2);
       const Br = rB + ((<usize>PADA) << 2);
-      const q0 = (<usize>(r * W)) << 2;
-      const Er = E + q0;
+      const Er = Epl + q0;
       const xr = xp + q0;
       const dxr = dxp + q0;
       const dlr = dlp + q0;
       let i = 0;
       if (ASC_FEATURE_SIMD) {
         const c4 = f32x4.splat(c);
+        const z4 = f32x4.splat(0);
         for (; i + 4 <= W; i += 4) {
           const q = (<usize>i) << 2;
           const e = v128.load(Er + q);
           const a = v128.load(Ar + q);
           const ea = f32x4.mul(e, a);
+          // 0 + v: the reference's zeroed-then-accumulated result (−0 becomes +0)
           if (hasDL == 0) {
-            v128.store(dxr + q, f32x4.add(v128.load(dxr + q), ea));
+            v128.store(dxr + q, f32x4.add(z4, ea));
             continue;
           }
           const t = f32x4.sub(f32x4.mul(f32x4.sub(v128.load(xr + q), c4), a), v128.load(Br + q));
           const el = f32x4.mul(e, t);
-          if (alias) v128.store(dxr + q, f32x4.add(v128.load(dxr + q), f32x4.add(ea, el)));
+          if (alias) v128.store(dxr + q, f32x4.add(z4, f32x4.add(ea, el)));
           else {
-            v128.store(dxr + q, f32x4.add(v128.load(dxr + q), ea));
-            v128.store(dlr + q, f32x4.add(v128.load(dlr + q), el));
+            v128.store(dxr + q, f32x4.add(z4, ea));
+            v128.store(dlr + q, f32x4.add(z4, el));
           }
         }
       }
@@ -546,14 +568,14 @@ export function softmaxBackward(
         const a = ldf(Ar, i);
         const ea = e * a;
         if (hasDL == 0) {
-          stf(dxr, i, ldf(dxr, i) + ea);
+          stf(dxr, i, <f32>0 + ea);
           continue;
         }
         const el = e * ((ldf(xr, i) - c) * a - ldf(Br, i));
-        if (alias) stf(dxr, i, ldf(dxr, i) + (ea + el));
+        if (alias) stf(dxr, i, <f32>0 + (ea + el));
         else {
-          stf(dxr, i, ldf(dxr, i) + ea);
-          stf(dlr, i, ldf(dlr, i) + el);
+          stf(dxr, i, <f32>0 + ea);
+          stf(dlr, i, <f32>0 + el);
         }
       }
     }
@@ -565,6 +587,117 @@ export function softmaxBackward(
       const oa = ow / (nC * nB);
       windowBackward(xp, lp, dxp, dlp, hasDL, win, <f64>ldf(dyp, ow), HW, W, ldi(aS, oa), ldi(aE, oa), ldi(bS, ob), ldi(bE, ob), ldi(cS, oc), ldi(cE, oc));
     }
+  }
+}
+
+/**
+ * One input row of {@link softmaxBackward}'s last step for the two common last axes (as
+ * {@link expRowPairs}: windows [2j, 2j + 2) or [2j − 1, 2j + 2) clipped, k = 2 or 3), the horizontal
+ * gather done in registers: A at input 2j is G[j] and at 2j + 1 is G[j] (k = 2) or G[j + 1] + G[j]
+ * (k = 3; G beyond the row is 0), B likewise from Y — {@link gatherRow}'s values and order. Then
+ * dx = 0 + E·A, dL = 0 + E·((x − c)·A − B) (or dx = 0 + (E·A + that) when they alias), as the general path.
+ */
+function pairsRowBackward(Gv: usize, Yv: usize, Er: usize, xr: usize, dxr: usize, dlr: usize, W: i32, nC: i32, k: i32, c: f32, hasDL: i32, alias: i32): void {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const c4 = f32x4.splat(c);
+    const z4 = f32x4.splat(0);
+    // k = 3 reads G[j + 4]: only while j + 4 < nC
+    const jEnd = k == 3 ? nC - 1 : nC;
+    for (; j + 4 <= jEnd && 2 * j + 8 <= W; j += 4) {
+      const qj = (<usize>j) << 2;
+      const g = v128.load(Gv + qj);
+      const y = v128.load(Yv + qj);
+      let go = g;
+      let yo = y;
+      if (k == 3) {
+        go = f32x4.add(v128.load(Gv + qj, 4), g);
+        yo = f32x4.add(v128.load(Yv + qj, 4), y);
+      }
+      const q = (<usize>(2 * j)) << 2;
+      for (let h = 0; h < 2; h++) {
+        const a = h == 0 ? v128.shuffle<f32>(g, go, 0, 4, 1, 5) : v128.shuffle<f32>(g, go, 2, 6, 3, 7);
+        const qh = q + ((<usize>h) << 4);
+        const e = v128.load(Er + qh);
+        const ea = f32x4.mul(e, a);
+        if (hasDL == 0) {
+          v128.store(dxr + qh, f32x4.add(z4, ea));
+          continue;
+        }
+        const b = h == 0 ? v128.shuffle<f32>(y, yo, 0, 4, 1, 5) : v128.shuffle<f32>(y, yo, 2, 6, 3, 7);
+        const el = f32x4.mul(e, f32x4.sub(f32x4.mul(f32x4.sub(v128.load(xr + qh), c4), a), b));
+        if (alias != 0) v128.store(dxr + qh, f32x4.add(z4, f32x4.add(ea, el)));
+        else {
+          v128.store(dxr + qh, f32x4.add(z4, ea));
+          v128.store(dlr + qh, f32x4.add(z4, el));
+        }
+      }
+    }
+  }
+  for (let i = 2 * j; i < W; i++) {
+    const jj = i >> 1;
+    let a: f32 = 0;
+    let b: f32 = 0;
+    if ((i & 1) == 0 || k == 2) {
+      if (jj < nC) {
+        a = ldf(Gv, jj);
+        b = ldf(Yv, jj);
+      }
+    } else {
+      const gn: f32 = jj + 1 < nC ? ldf(Gv, jj + 1) : 0;
+      const yn: f32 = jj + 1 < nC ? ldf(Yv, jj + 1) : 0;
+      const gc: f32 = jj < nC ? ldf(Gv, jj) : 0;
+      const yc: f32 = jj < nC ? ldf(Yv, jj) : 0;
+      a = gn + gc;
+      b = yn + yc;
+    }
+    const e = ldf(Er, i);
+    const ea = e * a;
+    if (hasDL == 0) {
+      stf(dxr, i, <f32>0 + ea);
+      continue;
+    }
+    const el = e * ((ldf(xr, i) - c) * a - b);
+    if (alias != 0) stf(dxr, i, <f32>0 + (ea + el));
+    else {
+      stf(dxr, i, <f32>0 + ea);
+      stf(dlr, i, <f32>0 + el);
+    }
+  }
+}
+
+/** n floats from src to dst (a loop: V8's memory.copy is a runtime call, slow for the short rows here). */
+// @ts-ignore: decorator
+@inline function copyF32(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 4 <= n; i += 4) v128.store(dst + ((<usize>i) << 2), v128.load(src + ((<usize>i) << 2)));
+  }
+  for (; i < n; i++) stf(dst, i, ldf(src, i));
+}
+
+/**
+ * The vertical transpose of the window sums, gathered for one input row: dst[oc] = Σ_{oa ∈ [a0, a1)}
+ * Σ_{ob ∈ [b0, b1)} src[(oa·nB + ob)·nC + oc] in (oa, ob) order from +0 (the output rows whose windows
+ * cover the row; empty ranges give 0), 4 columns at a time — each lane the scalar path's order.
+ */
+function verticalGather(src: usize, dst: usize, nC: i32, nB: i32, a0: i32, a1: i32, b0: i32, b1: i32): void {
+  let oc = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; oc + 4 <= nC; oc += 4) {
+      let v = f32x4.splat(0);
+      for (let oa = a0; oa < a1; oa++) {
+        for (let ob = b0; ob < b1; ob++) v = f32x4.add(v, v128.load(src + ((<usize>((oa * nB + ob) * nC + oc)) << 2)));
+      }
+      v128.store(dst + ((<usize>oc) << 2), v);
+    }
+  }
+  for (; oc < nC; oc++) {
+    let v: f32 = 0;
+    for (let oa = a0; oa < a1; oa++) {
+      for (let ob = b0; ob < b1; ob++) v += ldf(src, (oa * nB + ob) * nC + oc);
+    }
+    stf(dst, oc, v);
   }
 }
 
@@ -586,45 +719,38 @@ const PADA = 8;
   g: usize, yv: usize, a: usize, b: usize, gp: usize, yp: usize, W: i32, cS: usize, cE: usize, nC: i32,
   reg: i32, off: i32, s: i32, k: i32,
 ): void {
-  const PAD = k + 8;
+  gatherRow(g, a, gp, W, cS, cE, nC, reg, off, s, k);
+  gatherRow(yv, b, yp, W, cS, cE, nC, reg, off, s, k);
+}
+
+/**
+ * One row of {@link horizontalTranspose}: a[ic] = Σ_{oc: ic ∈ [cS[oc], cE[oc])} g[oc] for ic in [0, W)
+ * (a: a row buffer with PADA floats before index 0 and slack after; gp: the padded copy's buffer,
+ * nC + 2k + 16 floats).
+ */
+function gatherRow(g: usize, a: usize, gp: usize, W: i32, cS: usize, cE: usize, nC: i32, reg: i32, off: i32, s: i32, k: i32): void {
+  const a0 = a + ((<usize>PADA) << 2);
   if (reg != 0) {
-    // the padded copies: PAD zeros, the row, PAD zeros
+    // the padded copy: PAD zeros, the row, PAD zeros
+    const PAD = k + 8;
     zeroF32(gp, PAD);
-    zeroF32(yp, PAD);
     const g0 = gp + ((<usize>PAD) << 2);
-    const y0 = yp + ((<usize>PAD) << 2);
-    memory.copy(g0, g, (<usize>nC) << 2);
-    memory.copy(y0, yv, (<usize>nC) << 2);
+    copyF32(g0, g, nC);
     zeroF32(g0 + ((<usize>nC) << 2), PAD);
-    zeroF32(y0 + ((<usize>nC) << 2), PAD);
-    const a0 = a + ((<usize>PADA) << 2);
-    const b0 = b + ((<usize>PADA) << 2);
     if (s == 1) {
       // a[ic] = Σ_{t<k} g[ic − off − t]
       let ic = 0;
       if (ASC_FEATURE_SIMD) {
         for (; ic + 4 <= W; ic += 4) {
-          const j = (<usize>(ic - off)) << 2;
-          let va = v128.load(g0 + j);
-          let vb = v128.load(y0 + j);
-          for (let t = 1; t < k; t++) {
-            const q = (<usize>(ic - off - t)) << 2;
-            va = f32x4.add(va, v128.load(g0 + q));
-            vb = f32x4.add(vb, v128.load(y0 + q));
-          }
+          let va = v128.load(g0 + ((<usize>(ic - off)) << 2));
+          for (let t = 1; t < k; t++) va = f32x4.add(va, v128.load(g0 + ((<usize>(ic - off - t)) << 2)));
           v128.store(a0 + ((<usize>ic) << 2), va);
-          v128.store(b0 + ((<usize>ic) << 2), vb);
         }
       }
       for (; ic < W; ic++) {
         let va = ldf(g0, ic - off);
-        let vb = ldf(y0, ic - off);
-        for (let t = 1; t < k; t++) {
-          va += ldf(g0, ic - off - t);
-          vb += ldf(y0, ic - off - t);
-        }
+        for (let t = 1; t < k; t++) va += ldf(g0, ic - off - t);
         stf(a0, ic, va);
-        stf(b0, ic, vb);
       }
     } else {
       // stride 2: j from ⌊−off/2⌋ while off + 2j < W; even (d = 0) taps q < ⌈k/2⌉, odd (d = 1) q < ⌊k/2⌋
@@ -636,66 +762,36 @@ const PADA = 8;
       if (ASC_FEATURE_SIMD) {
         for (; j + 4 <= jE; j += 4) {
           let ev = v128.load(g0 + ((<usize>j) << 2));
-          let ey = v128.load(y0 + ((<usize>j) << 2));
-          for (let q = 1; q < ke; q++) {
-            ev = f32x4.add(ev, v128.load(g0 + ((<usize>(j - q)) << 2)));
-            ey = f32x4.add(ey, v128.load(y0 + ((<usize>(j - q)) << 2)));
-          }
+          for (let q = 1; q < ke; q++) ev = f32x4.add(ev, v128.load(g0 + ((<usize>(j - q)) << 2)));
           let od = f32x4.splat(0);
-          let oy = f32x4.splat(0);
           if (ko > 0) {
             od = v128.load(g0 + ((<usize>j) << 2));
-            oy = v128.load(y0 + ((<usize>j) << 2));
-            for (let q = 1; q < ko; q++) {
-              od = f32x4.add(od, v128.load(g0 + ((<usize>(j - q)) << 2)));
-              oy = f32x4.add(oy, v128.load(y0 + ((<usize>(j - q)) << 2)));
-            }
+            for (let q = 1; q < ko; q++) od = f32x4.add(od, v128.load(g0 + ((<usize>(j - q)) << 2)));
           }
           const at = a0 + ((<usize>(off + 2 * j)) << 2);
-          const bt = b0 + ((<usize>(off + 2 * j)) << 2);
           v128.store(at, v128.shuffle<f32>(ev, od, 0, 4, 1, 5));
           v128.store(at, v128.shuffle<f32>(ev, od, 2, 6, 3, 7), 16);
-          v128.store(bt, v128.shuffle<f32>(ey, oy, 0, 4, 1, 5));
-          v128.store(bt, v128.shuffle<f32>(ey, oy, 2, 6, 3, 7), 16);
         }
       }
       for (; j < jE; j++) {
         let ev = ldf(g0, j);
-        let ey = ldf(y0, j);
-        for (let q = 1; q < ke; q++) {
-          ev += ldf(g0, j - q);
-          ey += ldf(y0, j - q);
-        }
+        for (let q = 1; q < ke; q++) ev += ldf(g0, j - q);
         let od: f32 = 0;
-        let oy: f32 = 0;
         if (ko > 0) {
           od = ldf(g0, j);
-          oy = ldf(y0, j);
-          for (let q = 1; q < ko; q++) {
-            od += ldf(g0, j - q);
-            oy += ldf(y0, j - q);
-          }
+          for (let q = 1; q < ko; q++) od += ldf(g0, j - q);
         }
         stf(a0, off + 2 * j, ev);
         stf(a0, off + 2 * j + 1, od);
-        stf(b0, off + 2 * j, ey);
-        stf(b0, off + 2 * j + 1, oy);
       }
     }
     return;
   }
-  const a0 = a + ((<usize>PADA) << 2);
-  const b0 = b + ((<usize>PADA) << 2);
   zeroF32(a0, W);
-  zeroF32(b0, W);
   for (let oc = 0; oc < nC; oc++) {
     const gg = ldf(g, oc);
-    const yg = ldf(yv, oc);
     const c1 = ldi(cE, oc);
-    for (let ic = ldi(cS, oc); ic < c1; ic++) {
-      stf(a0, ic, ldf(a0, ic) + gg);
-      stf(b0, ic, ldf(b0, ic) + yg);
-    }
+    for (let ic = ldi(cS, oc); ic < c1; ic++) stf(a0, ic, ldf(a0, ic) + gg);
   }
 }
 
@@ -893,5 +989,84 @@ export function lpPowBackward(g: usize, x: usize, dx: usize, p: f64, mode: i32, 
     else if (mode == 1) t = 1;
     else t = <f32>(p * <f64>(<f32>cpow(<f64>xv, p - 1)));
     stf(dx, i, ldf(g, i) * t);
+  }
+}
+
+/**
+ * LP backward in one pass (src/kernels/weighted.ts lpBackward: lpFinishBackward, avgWindows.backward,
+ * lpPowBackward fused): per plane, q_o = gs_o/div_o (gs_o as {@link lpFinishBackward} with `fmode`,
+ * the quotient in float64 rounded to float32) into scratch; then per input row (ia, ib) the q of the
+ * output rows whose windows cover it ({@link verticalGather}) and of the windows along the row
+ * ({@link gatherRow}): g_i = Σ_{o∋i} q_o in float32 (0 where no window covers i), and dx_i =
+ * g_i·(p·x_i^(p−1)) written once, as {@link lpPowBackward} with `pmode` (2: 2x, 1: 1, else pow). The
+ * same formula as the reference, the window sums in another float32 order (its accumulation bound).
+ * Every axis step 1; cov: per input index of axes A then B, the range [lo, hi) of the outputs covering it.
+ * Scratch `ex` (floats): outPlane + 4 + nC + 4 + W + PADA + 16 + nC + 2·cK2 + 24.
+ */
+export function lpBackward(
+  x: usize, dy: usize, s: usize, u: usize, dx: usize, div: usize, ex: usize, invP: f64, p: f64, area: f64, fmode: i32, pmode: i32,
+  planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32, nB: i32, nC: i32, cS: usize, cE: usize,
+  cReg: i32, cOff: i32, cS2: i32, cK2: i32, cov: usize,
+): void {
+  const R = W > 0 ? inPlane / W : 0;
+  const D = H > 0 ? R / H : 0;
+  const Q = ex;
+  const V = Q + ((<usize>(outPlane + 4)) << 2);
+  const Ab = V + ((<usize>(nC + 4)) << 2);
+  const gp = Ab + ((<usize>(W + PADA + 16)) << 2);
+  const Ar = Ab + ((<usize>PADA) << 2);
+  for (let pl = 0; pl < planes; pl++) {
+    const oo = (<usize>pl * <usize>outPlane) << 2;
+    lpFinishBackward(dy + oo, s + oo, u + oo, Q, invP, area, fmode, outPlane);
+    let o = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; o + 2 <= outPlane; o += 2) {
+        const q = Q + ((<usize>o) << 2);
+        const r = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(q)), v128.load(div + ((<usize>o) << 3)));
+        v128.store64_lane(q, f32x4.demote_f64x2_zero(r), 0);
+      }
+    }
+    for (; o < outPlane; o++) stf(Q, o, <f32>(<f64>ldf(Q, o) / ldd(div, o)));
+    const xo = (<usize>pl * <usize>inPlane) << 2;
+    for (let r = 0; r < R; r++) {
+      const ia = r / H;
+      const ib = r - ia * H;
+      const qa = cov + ((<usize>(2 * ia)) << 2);
+      const qb = cov + ((<usize>(2 * (D + ib))) << 2);
+      const va0 = load<i32>(qa);
+      const va1 = load<i32>(qa, 4);
+      const vb0 = load<i32>(qb);
+      const vb1 = load<i32>(qb, 4);
+      // from +0, as the reference's zeroed gradient (a −0 q gives +0)
+      verticalGather(Q, V, nC, nB, va0, va1, vb0, vb1);
+      gatherRow(V, Ab, gp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
+      const q0 = xo + ((<usize>(r * W)) << 2);
+      const xr = x + q0;
+      const dxr = dx + q0;
+      let i = 0;
+      if (ASC_FEATURE_SIMD) {
+        if (pmode == 2) {
+          const two = f32x4.splat(2);
+          for (; i + 4 <= W; i += 4) {
+            const q = (<usize>i) << 2;
+            v128.store(dxr + q, f32x4.mul(v128.load(Ar + q), f32x4.mul(two, v128.load(xr + q))));
+          }
+        } else if (pmode == 1) {
+          const one = f32x4.splat(1);
+          for (; i + 4 <= W; i += 4) {
+            const q = (<usize>i) << 2;
+            v128.store(dxr + q, f32x4.mul(v128.load(Ar + q), one));
+          }
+        }
+      }
+      for (; i < W; i++) {
+        const xv = ldf(xr, i);
+        let t: f32;
+        if (pmode == 2) t = <f32>2 * xv;
+        else if (pmode == 1) t = 1;
+        else t = <f32>(p * <f64>(<f32>cpow(<f64>xv, p - 1)));
+        stf(dxr, i, ldf(Ar, i) * t);
+      }
+    }
   }
 }

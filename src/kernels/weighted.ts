@@ -20,10 +20,15 @@ import type { FloatArray } from "../tensor/dtype.js";
 import type { Axes3 } from "../geometry/plan.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { BlockGeometry } from "../geometry/blocks.js";
-import { avgWindowsForward } from "./window.js";
+import { avgWindowsBackward, avgWindowsForward } from "./window.js";
 
-/** y[o] = softmax(L over window o) · x over window o. `x` and `L` may be the same array (SoftPool). */
-export function softmaxWindowsForward(x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3): void {
+/**
+ * y[o] = softmax(L over window o) · x over window o. `x` and `L` may be the same array (SoftPool).
+ * `_E`: room (x's size) where a backend's kernel may save what its backward pass would otherwise
+ * recompute (the WebAssembly kernel: the planes' exponentials); returns whether it did. The reference
+ * saves nothing (false), and its backward never reads a cache.
+ */
+export function softmaxWindowsForward(x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3, _E: FloatArray | null = null): boolean {
   const [A, B, C] = axes;
   const H = B.inSize;
   const W = C.inSize;
@@ -82,6 +87,7 @@ export function softmaxWindowsForward(x: FloatArray, L: FloatArray, y: FloatArra
       }
     }
   }
+  return false;
 }
 
 /** The largest number of taps in one window of the plan (scratch size for the backward pass). */
@@ -96,15 +102,16 @@ function maxTaps(axes: Axes3): number {
 }
 
 /**
- * Backward of {@link softmaxWindowsForward}, accumulated over overlapping windows, with
- * w_i = e^{L_i} / Σ_R e^{L_j} recomputed exactly as in the forward pass:
- *   dx_i += dy · w_i,     dL_i += dy · w_i · (x_i − y).
+ * Backward of {@link softmaxWindowsForward}: dx and dL are overwritten (set to 0, then accumulated
+ * over overlapping windows), with w_i = e^{L_i} / Σ_R e^{L_j} recomputed exactly as in the forward pass:
+ *   dx_i = Σ_{R∋i} dy · w_i,     dL_i = Σ_{R∋i} dy · w_i · (x_i − y).
  * `dL` may be null (no logit gradient: SoftPool's "official" mode) or the same array as `dx`
  * (SoftPool's exact gradient, w_i·(1 + x_i − y)). `y` is the forward output; the kernel recomputes
  * each window's y in float64 instead of reading it, so x_i − y is not spoiled by y's rounding to
  * float32 (the parameter stays for the kernel signature). Each window's
  * e^{L−m} are kept in a scratch array between the sum and the scatter (one exp per tap, not two;
- * the same values, since L is never written here).
+ * the same values, since L is never written here). `_E`: the cache a backend's forward kernel filled
+ * (see {@link softmaxWindowsForward}), or null; the reference does not read it.
  */
 export function softmaxWindowsBackward(
   x: FloatArray,
@@ -115,6 +122,7 @@ export function softmaxWindowsBackward(
   dL: FloatArray | null,
   planes: number,
   axes: Axes3,
+  _E: FloatArray | null = null,
 ): void {
   const [A, B, C] = axes;
   const H = B.inSize;
@@ -132,6 +140,8 @@ export function softmaxWindowsBackward(
   const cS = C.start;
   const cE = C.end;
   const ex = allocArray("float64", maxTaps(axes));
+  dx.fill(0);
+  dL?.fill(0);
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane;
     let o = p * outPlane;
@@ -268,6 +278,23 @@ export function lpForward(x: FloatArray, s: FloatArray, u: FloatArray, y: FloatA
   lpPowForward(x, xp, p);
   avgWindowsForward(xp, s, planes, axes, div);
   lpFinishForward(s, u, y, 1 / p, area);
+}
+
+/**
+ * The whole backward pass, one kernel (the readable reference of the fused WebAssembly kernel): gs from
+ * {@link lpFinishBackward}, its window averages' transpose (avg_pool's backward, into zeros) and
+ * {@link lpPowBackward}: dx_i = (Σ_{o∋i} gs_o/div_o)·(p·x_i^(p−1)), each step rounded to the dtype.
+ * x, dx: planes × inPlane; s, u (from {@link lpForward}) and dy: planes × outPlane.
+ */
+export function lpBackward(
+  x: FloatArray, s: FloatArray, u: FloatArray, dy: FloatArray, dx: FloatArray, p: number, area: number, planes: number, axes: Axes3, div: Float64Array,
+): void {
+  const dtype = x instanceof Float32Array ? "float32" : "float64";
+  const gs = allocArray(dtype, s.length);
+  lpFinishBackward(dy, s, u, gs, 1 / p, area);
+  const g = allocArray(dtype, x.length);
+  avgWindowsBackward(gs, g, planes, axes, div);
+  lpPowBackward(g, x, dx, p);
 }
 
 // ---- Detail-preserving pooling (Saeedan et al., CVPR 2018): see src/ops/detailPreservingPool.ts ----

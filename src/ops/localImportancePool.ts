@@ -8,7 +8,7 @@ import { planSlidingFor, slidingGeometry } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, type Tensor } from "../tensor/tensor.js";
 import { softmaxWindowsBackward, softmaxWindowsForward } from "../kernels/weighted.js";
 
 export interface LocalImportancePoolOptions {
@@ -85,19 +85,33 @@ export const localImportancePool2d = defineOp(NAME, {
   plan: planLip,
   forward: (plan, x, logits) => {
     const dtype = x.dtype as "float32" | "float64";
-    // the output allocated where the backend keeps tensors; views read at the call
+    const fwd = kernel("softmaxWindows.forward", dtype, softmaxWindowsForward);
+    // the output, and room where a backend's kernel may save the planes' exponentials for the backward
+    // pass (x's size; the reference saves nothing), allocated where the backend keeps tensors; views
+    // read at the call
     const output = emptyTensor(plan.outShape, dtype);
-    kernel("softmaxWindows.forward", dtype, softmaxWindowsForward)(x.data as FloatArray, logits.data as FloatArray, output.data as FloatArray, plan.planes, plan.axes);
+    let cache: Tensor | null = fwd === softmaxWindowsForward ? null : emptyTensor(x.shape, dtype);
+    if (!fwd(x.data as FloatArray, logits.data as FloatArray, output.data as FloatArray, plan.planes, plan.axes, cache === null ? null : (cache.data as FloatArray))) {
+      cache?.dispose();
+      cache = null;
+    }
     return {
       output,
       backward: (dy: Tensor) => {
-        const dx = zeros(x.shape, dtype);
-        const dl = zeros(x.shape, dtype);
+        const dx = emptyTensor(x.shape, dtype);
+        const dl = emptyTensor(x.shape, dtype);
         kernel("softmaxWindows.backward", dtype, softmaxWindowsBackward)(
           x.data as FloatArray, logits.data as FloatArray, output.data as FloatArray, dy.data as FloatArray, dx.data as FloatArray, dl.data as FloatArray, plan.planes, plan.axes,
+          cache === null ? null : (cache.data as FloatArray),
         );
         return [dx, dl];
       },
     };
+  },
+  // the plain call: no backward, nothing saved
+  infer: (plan, x, logits) => {
+    const output = emptyTensor(plan.outShape, x.dtype);
+    kernel("softmaxWindows.forward", x.dtype, softmaxWindowsForward)(x.data as FloatArray, logits.data as FloatArray, output.data as FloatArray, plan.planes, plan.axes, null);
+    return output;
   },
 });

@@ -13,11 +13,10 @@ import { avgDivisors } from "../geometry/divisors.js";
 import type { WindowPlan } from "../geometry/plan.js";
 import { planSlidingFor, slidingGeometry, type SlidingPadding } from "../geometry/sliding.js";
 import { kernel } from "../kernels/registry.js";
-import { lpFinishBackward, lpForward, lpPowBackward } from "../kernels/weighted.js";
-import { avgWindowsBackward } from "../kernels/window.js";
+import { lpBackward, lpForward } from "../kernels/weighted.js";
 import { defineOp, xShapeArgs } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, type Tensor } from "../tensor/tensor.js";
 
 /** Options of `lpPool1d/2d/3d` (PyTorch's `LPPoolNd` arguments, camelCased). */
 export interface LpPoolOptions {
@@ -85,14 +84,10 @@ function lpPoolN(rank: 1 | 2 | 3) {
       return {
         output,
         backward: (dy: Tensor) => {
-          const gs = emptyTensor([nOut], dtype);
-          kernel("lpPool.finishBackward", dtype, lpFinishBackward)(dy.data as FloatArray, s.data as FloatArray, u.data as FloatArray, gs.data as FloatArray, 1 / p, area);
-          const gxp = zeros(xShape, dtype);
-          kernel("avgWindows.backward", dtype, avgWindowsBackward)(gs.data as FloatArray, gxp.data as FloatArray, plan.planes, plan.axes, divisor);
-          gs.dispose();
           const dx = emptyTensor(xShape, dtype);
-          kernel("lpPool.powBackward", dtype, lpPowBackward)(gxp.data as FloatArray, x.data as FloatArray, dx.data as FloatArray, p);
-          gxp.dispose();
+          kernel("lpPool.backward", dtype, lpBackward)(
+            x.data as FloatArray, s.data as FloatArray, u.data as FloatArray, dy.data as FloatArray, dx.data as FloatArray, p, area, plan.planes, plan.axes, divisor,
+          );
           return [dx];
         },
       };

@@ -8,7 +8,7 @@ import { planSlidingFor, slidingGeometry, type SlidingPadding } from "../geometr
 import { kernel } from "../kernels/registry.js";
 import { defineOp, xShapeArgs } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { emptyTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, type Tensor } from "../tensor/tensor.js";
 import { softmaxWindowsBackward, softmaxWindowsForward } from "../kernels/weighted.js";
 
 export interface SoftPoolOptions {
@@ -54,23 +54,37 @@ function softPoolN(rank: 1 | 2 | 3) {
     planArgs: xShapeArgs<SoftPoolOptions>(name),
     plan: planSoft(name, rank),
     forward: (plan, x) => {
-      // the output allocated where the backend keeps tensors; views read after every allocation
+      const fwd = kernel("softmaxWindows.forward", x.dtype, softmaxWindowsForward);
+      // the output, and room where a backend's kernel may save the planes' exponentials for the
+      // backward pass (x's size; the reference saves nothing), allocated where the backend keeps
+      // tensors; views read after every allocation
       const output = emptyTensor(plan.outShape, x.dtype);
+      let cache: Tensor | null = fwd === softmaxWindowsForward ? null : emptyTensor(x.shape, x.dtype);
       const xd = x.data as FloatArray;
-      kernel("softmaxWindows.forward", x.dtype, softmaxWindowsForward)(xd, xd, output.data as FloatArray, plan.planes, plan.axes);
+      if (!fwd(xd, xd, output.data as FloatArray, plan.planes, plan.axes, cache === null ? null : (cache.data as FloatArray))) {
+        cache?.dispose();
+        cache = null;
+      }
       return {
         output,
         backward: (dy: Tensor) => {
-          const dx = zeros(x.shape, x.dtype);
+          const dx = emptyTensor(x.shape, x.dtype);
           const xs = x.data as FloatArray;
           const d = dx.data as FloatArray;
           // Exact: dx gets w (as an input) + w·(x − y) (as the logit), i.e. w·(1 + x − y).
           kernel("softmaxWindows.backward", x.dtype, softmaxWindowsBackward)(
-            xs, xs, output.data as FloatArray, dy.data as FloatArray, d, plan.official ? null : d, plan.planes, plan.axes,
+            xs, xs, output.data as FloatArray, dy.data as FloatArray, d, plan.official ? null : d, plan.planes, plan.axes, cache === null ? null : (cache.data as FloatArray),
           );
           return [dx];
         },
       };
+    },
+    // the plain call: no backward, nothing saved
+    infer: (plan, x) => {
+      const output = emptyTensor(plan.outShape, x.dtype);
+      const xd = x.data as FloatArray;
+      kernel("softmaxWindows.forward", x.dtype, softmaxWindowsForward)(xd, xd, output.data as FloatArray, plan.planes, plan.axes, null);
+      return output;
     },
   });
 }

@@ -24,21 +24,24 @@
  * - LP forward: bit-identical for p = 1 and p = 2 (the same float32 powers summed in float64 in scan
  *   order, a correctly rounded root); other p within 4u·|y| (AssemblyScript's and the engine's pow may
  *   differ in the last float64 bit before the rounding to float32).
- * - LP backward (wasm lpFinishBackward, avgWindows.backward, lpPowBackward): p = 1 and p = 2 compared
- *   bit for bit. p = 1 and p = 2's last step use no pow (x^0 = 1; 2x exact, and a float32 product of
+ * - LP backward (wasm lpBackward, one pass: lpFinishBackward's gs, its window-average transpose
+ *   gathered in float32 (gs/div rounded once to float32, the covering windows added in another order
+ *   than the reference's scatter), times lpPowBackward's factor): every gradient within the average
+ *   backward's bound γ(3n + 5)·b (b: the reference on |x|, |dy|; expectLpClose), p = 1 and p = 2
+ *   compared that way too. p = 1 and p = 2's last step use no pow (x^0 = 1; 2x exact, and a float32 product of
  *   float32 values is the same rounded once or via float64). p = 2's u^(−½) is 1/√u in float64 (two
  *   correctly rounded steps) where the reference has the engine's pow: the float64 values may differ
  *   by an ulp, and the float32 results then differ only when u^(−½) lies within ~2 float64 ulps of a
  *   float32 rounding boundary (chance ~2^−28 per output; none of 2·10^7 random float32 u differed in
- *   V8): the fixed cases here are checked bit for bit. Other p: gradients within 32·n·u·max|dx| (s, u
+ *   V8), well inside that bound. Other p: gradients within 32·n·u·max|dx| more (s, u
  *   and each pow may differ by an ulp before the float32 roundings, and ≤ n windows add into a tap).
  * Non-finite values must match exactly everywhere (NaN where the reference has NaN, the same infinity).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { getBackend, setBackend } from "../../src/backends/index.js";
+import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
 import { kernel } from "../../src/kernels/registry.js";
 import * as pk from "../../src/index.js";
-import { lpFinishBackward, lpForward, lpPowBackward } from "../../src/kernels/weighted.js";
+import { lpBackward, lpFinishBackward, lpForward, lpPowBackward } from "../../src/kernels/weighted.js";
 import { softmaxWindowsBackward, softmaxWindowsForward } from "../../src/kernels/weighted.js";
 import { Generator } from "../../src/tensor/random.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
@@ -86,7 +89,7 @@ describe("the wasm backends register the weighted-window kernels for float32 onl
     setBackend(b);
     const refs = [
       ["softmaxWindows.forward", softmaxWindowsForward], ["softmaxWindows.backward", softmaxWindowsBackward], ["lpPool.forward", lpForward],
-      ["lpPool.finishBackward", lpFinishBackward], ["lpPool.powBackward", lpPowBackward],
+      ["lpPool.finishBackward", lpFinishBackward], ["lpPool.powBackward", lpPowBackward], ["lpPool.backward", lpBackward],
     ] as const;
     for (const [name, ref] of refs) {
       expect(kernel(name, "float32", ref), name).not.toBe(ref);
@@ -442,4 +445,84 @@ describe("exp accuracy: the kernels' float32 exponential (assembly/util.ts expFu
     expect(at(-100)).toBeLessThan(2 ** -126);
     expect(at(-105)).toBe(0);
   });
+});
+
+describe("the forward's saved exponentials: the backward without them, and the plain call, give the same values bit for bit", () => {
+  /** The vjp's forward on `fwdOn` (inputs there), the backward on `b`: outputs and gradients copied out. */
+  function runSplit(fwdOn: BackendName, b: BackendName, call: (t: Tensor[]) => ReturnType<Vjp>, inputs: Input[], dy: (m: number) => Float32Array): Run {
+    setBackend(fwdOn);
+    const xs = inputs.map((i) => pk.tensor(i.data, i.shape, "float32"));
+    const r = call(xs);
+    const out = r.output as Tensor;
+    const outputs = [out.data.slice()];
+    const d = pk.tensor(dy(out.size), out.shape, "float32");
+    setBackend(b);
+    const grads = r.backward(d).filter((g): g is Tensor => g !== null);
+    return { outputs, grads: grads.map((t) => t.data.slice()) };
+  }
+  for (const b of WASM) {
+    it(`${b}: forward on js (no cache) then backward on ${b} = forward and backward on ${b}; plain call = vjp output (SoftPool 1-d/2-d/3-d, LIP, NaN/±∞)`, () => {
+      const g = new Generator(4242);
+      for (let i = 0; i < 24; i++) {
+        const lip = i % 3 === 2;
+        const c = slidingCase(g, lip ? 2 : 3);
+        const rank = lip ? 2 : c.rank;
+        const shape = lip && c.rank === 1 ? [c.shape[0] as number, c.shape[1] as number, int(g, 1, 20), c.shape[2] as number] : c.shape;
+        const kernelSize = lip && c.rank === 1 ? [Math.min(int(g, 1, 3), shape[2] as number), ...c.kernelSize] : c.kernelSize;
+        const stride = lip && c.rank === 1 ? [int(g, 1, 3), ...c.stride] : c.stride;
+        // every third case the two register geometries of the last axis (k2 s2, k3 s2 p1)
+        if (i % 3 === 0) {
+          const k = i % 2 === 0 ? 2 : 3;
+          const last = shape.length - 1;
+          shape[last] = Math.max(shape[last] as number, k);
+          kernelSize[kernelSize.length - 1] = k;
+          stride[stride.length - 1] = 2;
+        }
+        const padding = kernelSize.map((k, j) => (i % 3 === 0 && j === kernelSize.length - 1 ? Math.floor(k / 2) : int(g, 0, Math.floor(k / 2))));
+        const size = shape.reduce((a, v) => a * v, 1);
+        const inputs: Input[] = [{ data: values(g, size, i % 2 === 0), shape }];
+        let call: (t: Tensor[]) => ReturnType<Vjp>;
+        let plain: (t: Tensor[]) => Tensor;
+        if (lip) {
+          inputs.push({ data: values(g, size, i % 4 === 2), shape });
+          const opts = { kernelSize, stride, padding };
+          call = (t) => vjp("localImportancePool2d")(t[0], t[1], opts);
+          plain = (t) => (pk.localImportancePool2d as unknown as (...a: unknown[]) => Tensor)(t[0], t[1], opts);
+        } else {
+          const opts = { kernelSize, stride, padding, gradMode: i % 4 === 1 ? "official" : "exact" };
+          call = (t) => vjp(`softPool${rank}d`)(t[0], opts);
+          plain = (t) => (pk as unknown as Record<string, (...a: unknown[]) => Tensor>)[`softPool${rank}d`]!(t[0], opts);
+        }
+        const label = `${lip ? "LIP" : `softPool${rank}d`} [${shape}] k${kernelSize} s${stride} p${padding}`;
+        const dyv = (m: number) => values(new Generator(m), m, false);
+        const cached = runOn(b, b, call, inputs, dyv);
+        const fresh = runSplit("js", b, call, inputs, dyv);
+        cached.grads.forEach((gr, j) => expect(firstBitDifference(fresh.grads[j] as TypedArray, gr), `${label}: grad ${j}`).toBeNull());
+        expect(cached.grads.length).toBe(lip ? 2 : 1);
+        setBackend(b);
+        const y = plain(inputs.map((t) => pk.tensor(t.data, t.shape, "float32")));
+        expect(firstBitDifference(y.data, cached.outputs[0] as TypedArray), `${label}: plain call`).toBeNull();
+      }
+    });
+
+    it(`${b}: LP with all-zero windows (s = 0: the relu mask, gradient 0; p < 1: NaN as in PyTorch), p ∈ {1, 2, 3, 1.5, 0.5}`, () => {
+      const g = new Generator(99);
+      for (const normType of [1, 2, 3, 1.5, 0.5]) {
+        for (const [k, s] of [[2, 2], [3, 2], [3, 1]] as [number, number][]) {
+          const shape = [2, 9, 13];
+          // rows 0–3 zero (whole windows of zeros), the rest positive (fractional p: no NaN from negative bases)
+          const xs = Float32Array.from({ length: 2 * 9 * 13 }, (_, j) => (j % (9 * 13) < 4 * 13 ? 0 : Math.abs(g.normal()) + 0.1));
+          const opts = { normType, kernelSize: k, stride: s };
+          const call = (t: Tensor[]) => vjp("lpPool2d")(t[0], opts);
+          const inputs: Input[] = [{ data: xs, shape }];
+          const ref = runOn("js", "js", call, inputs, dyOf);
+          const got = runOn(b, b, call, inputs, dyOf);
+          expectLpClose(`lpPool2d zero windows ${JSON.stringify(opts)} ${b}`, got, ref, absRun(call, inputs, dyOf), normType, k * k);
+          // the zero rows' gradient: 0 for p ≥ 1 (masked), NaN for p < 1 (0·0^(p−1) = 0·∞)
+          const g0 = got.grads[0] as Float32Array;
+          for (let j = 0; j < 2 * 13; j++) expect(normType < 1 ? Number.isNaN(g0[j]) : g0[j] === 0, `${JSON.stringify(opts)} element ${j}: ${g0[j]}`).toBe(true);
+        }
+      }
+    });
+  }
 });

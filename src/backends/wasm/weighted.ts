@@ -1,9 +1,14 @@
 /**
  * WebAssembly implementations (float32) of the weighted-window kernels: SoftPool's and LIP's softmax
- * windows (`softmaxWindows.forward/backward`, reference src/ops/softmaxWindows.ts) and LP pooling's
- * fused forward (`lpPool.forward`, reference in src/ops/lpPool.ts) and its backward's element-wise steps
- * (`lpPool.finishBackward`, `lpPool.powBackward`). AssemblyScript source:
- * assembly/weighted.ts.
+ * windows (`softmaxWindows.forward/backward`, references in src/kernels/weighted.ts) and LP pooling's
+ * fused forward and backward (`lpPool.forward`, `lpPool.backward`; the latter's element-wise steps
+ * `lpPool.finishBackward`, `lpPool.powBackward` stay registered as kernels of their own).
+ * AssemblyScript source: assembly/weighted.ts.
+ *
+ * The softmax forward called from a vjp saves each plane's exponentials E = e^{L−M} (M: the plane's
+ * largest logit) into a tensor of x's size, which the backward reads instead of exponentiating again
+ * (memory for time: the backward's exponentials were about a third of its time); the backward gathers
+ * onto each input the sums of the windows covering it and writes dx, dL once.
  *
  * Accuracy against the references (test/backends/wasm-weighted.test.ts): the softmax kernels use a
  * float32 exponential (≤ 1 ulp, assembly/util.ts) taken once per input, relative to the plane's
@@ -18,6 +23,7 @@ import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
 import { Args, axesArray, interior, type WasmBackend } from "./index.js";
 import { splitCall } from "./threads.js";
+import { lpBackward } from "../../kernels/weighted.js";
 
 /** Pointer, count per axis (aS, aE, nA, bS, bE, nB, cS, cE, nC) into an {@link axesArray} block. */
 export function axisPointers(axes: Axes3, base: number): number[] {
@@ -96,13 +102,46 @@ export function regularLastAxis(axes: Axes3): [number, number, number, number] {
   return [0, 0, 1, k];
 }
 
-const NAMES = ["softmaxWindows.forward", "softmaxWindows.backward", "lpPool.forward", "lpPool.finishBackward", "lpPool.powBackward"] as const;
+/**
+ * For the gathered backward passes: per input index of axes A, then B, the range [lo, hi) of the
+ * output windows covering it (lo = the first window ending after it, hi = the first starting after it,
+ * which is exactly the covering set when starts and ends never decrease, as for sliding windows).
+ * Null when an axis has a step ≠ 1 or windows out of order (the caller then takes another path).
+ */
+export function coverage(axes: Axes3): Int32Array | null {
+  const [A, B] = axes;
+  const out = new Int32Array(2 * (A.inSize + B.inSize));
+  let at = 0;
+  for (const ax of [A, B]) {
+    if (ax.step !== 1) return null;
+    const n = ax.outSize;
+    for (let o = 1; o < n; o++) if ((ax.start[o] as number) < (ax.start[o - 1] as number) || (ax.end[o] as number) < (ax.end[o - 1] as number)) return null;
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < ax.inSize; i++) {
+      while (lo < n && (ax.end[lo] as number) <= i) lo++;
+      while (hi < n && (ax.start[hi] as number) <= i) hi++;
+      out[at++] = lo;
+      out[at++] = Math.max(lo, hi);
+    }
+  }
+  return out;
+}
+
+/** Floats of lpBackward's scratch (assembly/weighted.ts): q per output, one gathered row, the row's A, the padded copy. */
+function lpBackwardScratch(axes: Axes3, kMax: number): number {
+  const nC = axes[2].outSize;
+  const outPlane = axes[0].outSize * axes[1].outSize * nC;
+  return outPlane + 4 + nC + 4 + axes[2].inSize + 8 + 16 + nC + 2 * kMax + 24;
+}
+
+const NAMES = ["softmaxWindows.forward", "softmaxWindows.backward", "lpPool.forward", "lpPool.finishBackward", "lpPool.powBackward", "lpPool.backward"] as const;
 
 /** Register the weighted-window kernels of backend `b` for float32. */
 export function registerWeighted(b: WasmBackend): void {
-  registerKernel("softmaxWindows.forward", "float32", (x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3): void => {
+  registerKernel("softmaxWindows.forward", "float32", (x: FloatArray, L: FloatArray, y: FloatArray, planes: number, axes: Axes3, E: FloatArray | null): boolean => {
     const sz = sizes(planes, axes);
-    if (planes === 0 || sz[4] === 0) return;
+    if (planes === 0 || sz[4] === 0) return false;
     const args = new Args(b);
     args.add(x, false);
     args.add(L, false);
@@ -111,18 +150,21 @@ export function registerWeighted(b: WasmBackend): void {
     const ex = forwardScratch(axes);
     args.add(new Float32Array(ex), false);
     args.add(axesArray(axes), false);
+    if (E !== null) args.add(E, true);
     args.resolve();
-    const [px, pl, py, pe, pa] = args.ptrs as [number, number, number, number, number];
+    const [px, pl, py, pe, pa, pE] = args.ptrs as [number, number, number, number, number, number | undefined];
     // planes split across threads; each part has its own exponentials scratch
-    splitCall(b, "softmaxForward", [px, pl, py, pe, ...sz, ...axisPointers(axes, pa), ...interior(axes), ...regularLastAxis(axes)], {
-      count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[3]], [2, 4 * sz[4]]], scratch: [[3, 4 * ex]], bytes: 4 * (2 * sz[3] + sz[4]),
+    splitCall(b, "softmaxForward", [px, pl, py, pe, ...sz, ...axisPointers(axes, pa), ...interior(axes), ...regularLastAxis(axes), pE ?? 0], {
+      count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[3]], [2, 4 * sz[4]], ...(E !== null ? [[26, 4 * sz[3]] as [number, number]] : [])], scratch: [[3, 4 * ex]],
+      bytes: 4 * (2 * sz[3] + sz[4]),
     });
     args.finish();
+    return E !== null;
   });
   registerKernel(
     "softmaxWindows.backward",
     "float32",
-    (x: FloatArray, L: FloatArray, _y: FloatArray, dy: FloatArray, dx: FloatArray, dL: FloatArray | null, planes: number, axes: Axes3): void => {
+    (x: FloatArray, L: FloatArray, _y: FloatArray, dy: FloatArray, dx: FloatArray, dL: FloatArray | null, planes: number, axes: Axes3, E: FloatArray | null): void => {
       const sz = sizes(planes, axes);
       if (planes === 0 || sz[4] === 0) return;
       const args = new Args(b);
@@ -136,16 +178,21 @@ export function registerWeighted(b: WasmBackend): void {
       // one plane's exponentials, row buffers, sums, G and G·Ȳ, then one window's taps (the own-maximum path)
       const reg = regularLastAxis(axes);
       const taps = backwardScratch(axes, maxTaps(axes), reg[3]);
+      const cov = coverage(axes);
+      if (cov === null) throw new Error("softmaxWindows.backward: windows with a step ≠ 1 or out of order (SoftPool and LIP have neither)");
       args.add(new Float32Array(taps), false);
       args.add(axesArray(axes), false);
+      args.add(cov, false);
+      if (E !== null) args.add(E, false);
       args.resolve();
       const p = args.ptrs;
       const [px, pl, pdy, pdx] = p as [number, number, number, number];
       const pdl = sep ? (p[4] as number) : pdx;
-      const [pex, pa] = p.slice(sep ? 5 : 4) as [number, number];
+      const [pex, pa, pc, pE] = p.slice(sep ? 5 : 4) as [number, number, number, number | undefined];
       const [, , , inPlane, outPlane] = sz;
-      splitCall(b, "softmaxBackward", [px, pl, pdy, pdx, pdl, dL === null ? 0 : 1, pex, ...sz, ...axisPointers(axes, pa), ...interior(axes), ...reg], {
-        count: 7, step: [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane], [3, 4 * inPlane], [4, 4 * inPlane]], scratch: [[6, 4 * taps]],
+      splitCall(b, "softmaxBackward", [px, pl, pdy, pdx, pdl, dL === null ? 0 : 1, pex, ...sz, ...axisPointers(axes, pa), ...interior(axes), ...reg, pc, pE ?? 0], {
+        count: 7, step: [[0, 4 * inPlane], [1, 4 * inPlane], [2, 4 * outPlane], [3, 4 * inPlane], [4, 4 * inPlane], ...(E !== null ? [[30, 4 * inPlane] as [number, number]] : [])],
+        scratch: [[6, 4 * taps]],
         bytes: 4 * (4 * inPlane + outPlane),
       });
       args.finish();
@@ -170,6 +217,40 @@ export function registerWeighted(b: WasmBackend): void {
       const [, , , inPlane, outPlane] = sz;
       splitCall(b, "lpForward", [px, ps, pu, py, pd, p, 1 / p, area, mode, ...sz, ...axisPointers(axes, pa), ...interior(axes)], {
         count: 9, step: [[0, 4 * inPlane], [1, 4 * outPlane], [2, 4 * outPlane], [3, 4 * outPlane]], bytes: 4 * (inPlane + 3 * outPlane),
+      });
+      args.finish();
+    },
+  );
+  registerKernel(
+    "lpPool.backward",
+    "float32",
+    (x: FloatArray, s: FloatArray, u: FloatArray, dy: FloatArray, dx: FloatArray, p: number, area: number, planes: number, axes: Axes3, div: Float64Array): void => {
+      const sz = sizes(planes, axes);
+      const cov = coverage(axes);
+      if (cov === null || axes[2].step !== 1) {
+        lpBackward(x, s, u, dy, dx, p, area, planes, axes, div); // LP has no dilation: not reached
+        return;
+      }
+      if (planes === 0 || sz[3] === 0) return;
+      const reg = regularLastAxis(axes);
+      const ex = lpBackwardScratch(axes, reg[3]);
+      const args = new Args(b);
+      args.add(x, false);
+      args.add(dy, false);
+      args.add(s, false);
+      args.add(u, false);
+      args.add(dx, true);
+      args.add(div, false);
+      args.add(new Float32Array(ex), false);
+      args.add(axesArray(axes), false);
+      args.add(cov, false);
+      args.resolve();
+      const [px, pdy, ps, pu, pdx, pd, pe, pa, pc] = args.ptrs as [number, number, number, number, number, number, number, number, number];
+      const [, , , inPlane, outPlane] = sz;
+      const ax = axisPointers(axes, pa);
+      splitCall(b, "lpBackward", [px, pdy, ps, pu, pdx, pd, pe, 1 / p, p, area, 1 / p === 0.5 ? 2 : 0, p === 2 ? 2 : p === 1 ? 1 : 0, ...sz, ax[5] as number, ax[8] as number, ax[6] as number, ax[7] as number, ...reg, pc], {
+        count: 12, step: [[0, 4 * inPlane], [1, 4 * outPlane], [2, 4 * outPlane], [3, 4 * outPlane], [4, 4 * inPlane]], scratch: [[6, 4 * ex]],
+        bytes: 4 * (2 * inPlane + 3 * outPlane),
       });
       args.finish();
     },
