@@ -69,6 +69,21 @@ export function syrk(trans: boolean, n: number, k: number, alpha: number, a: Num
 }
 
 /**
+ * The upper triangle of C[n × n] = α·op(A)·op(B) + β·C (op(A) n × k, op(B) k × n), then the lower
+ * triangle mirrored from it: for a product known to be symmetric (Uᵀ·(G·U) with G symmetric, U·B·Uᵀ
+ * with B symmetric), about half the multiply-adds of {@link gemm} and an exactly symmetric result.
+ * C's input is assumed symmetric when β ≠ 0. Runs the kernel table's `linalg.gemmt` for C's dtype
+ * ({@link gemmtReference} unless a backend registered one).
+ */
+export function gemmt(
+  transA: boolean, transB: boolean, n: number, k: number, alpha: number,
+  a: NumArray, aOff: number, lda: number, b: NumArray, bOff: number, ldb: number,
+  beta: number, c: NumArray, cOff: number, ldc: number,
+): void {
+  kernel("linalg.gemmt", dtypeOf(c), gemmtReference)(transA, transB, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+}
+
+/**
  * {@link gemm} over `count` problems whose A, B, C start `strideA`, `strideB`, `strideC` elements apart
  * (C's problems must not overlap). Runs the kernel table's `linalg.gemmBatched` for C's dtype: the
  * WebAssembly backends do a batch of small products in one call per thread, splitting the problems
@@ -122,6 +137,16 @@ export function gemmReference(
 /** The TypeScript SYRK (the reference for `linalg.syrk`); see {@link syrk}. */
 export function syrkReference(trans: boolean, n: number, k: number, alpha: number, a: NumArray, aOff: number, lda: number, beta: number, c: NumArray, cOff: number, ldc: number): void {
   run(trans, !trans, n, n, k, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc, true);
+  mirrorUpper(n, c, cOff, ldc);
+}
+
+/** The TypeScript upper-triangle GEMM (the reference for `linalg.gemmt`); see {@link gemmt}. */
+export function gemmtReference(
+  transA: boolean, transB: boolean, n: number, k: number, alpha: number,
+  a: NumArray, aOff: number, lda: number, b: NumArray, bOff: number, ldb: number,
+  beta: number, c: NumArray, cOff: number, ldc: number,
+): void {
+  run(transA, transB, n, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, true);
   mirrorUpper(n, c, cOff, ldc);
 }
 

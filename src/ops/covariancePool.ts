@@ -7,7 +7,7 @@ import { PoolkitRangeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
 import { gemmBatched } from "../linalg/gemm.js";
-import { centredRows, frobDot, gram, gramBackward, spectralApply, spectralBackward, sym } from "../linalg/matrix.js";
+import { centredRows, gram, gramBackward, spectralApply, spectralGramBackward, sym } from "../linalg/matrix.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
@@ -138,13 +138,15 @@ function logDividedDifferences(lam: Float64Array, eps: number, d: number): Float
  */
 function sqrtDividedDifferences(lam: Float64Array, kept: number, eps: number, d: number): Float64Array {
   const p = allocArray("float64", d * d);
+  const r = allocArray("float64", kept);
+  for (let i = 0; i < kept; i++) r[i] = Math.sqrt((lam[i] as number) + eps);
   for (let i = 0; i < d; i++) {
     for (let j = 0; j < d; j++) {
       const li = lam[i] as number;
       const lj = lam[j] as number;
-      if (i < kept && j < kept) p[i * d + j] = 1 / (Math.sqrt(li + eps) + Math.sqrt(lj + eps));
-      else if (i < kept) p[i * d + j] = Math.sqrt(li + eps) / (li - lj);
-      else if (j < kept) p[i * d + j] = Math.sqrt(lj + eps) / (lj - li);
+      if (i < kept && j < kept) p[i * d + j] = 1 / ((r[i] as number) + (r[j] as number));
+      else if (i < kept) p[i * d + j] = (r[i] as number) / (li - lj);
+      else if (j < kept) p[i * d + j] = (r[j] as number) / (lj - li);
     }
   }
   return p;
@@ -460,9 +462,10 @@ export const covariancePool = defineOp(OP, {
       output: fromArray(y, [...outShape]),
       backward: (dy: Tensor) => {
         const dx = allocArray(dtype, x.size);
-        const g = dy.data as FloatArray;
         // Ḡ = dL/dF: the triangle's gradient goes to the upper half only (no mirroring, no doubling).
+        // dy.data is read per image: spectralGramBackward's workspace may grow WebAssembly memory.
         const gradOf = (b: number): Float64Array => {
+          const g = dy.data as FloatArray;
           const gm = allocArray("float64", d * d);
           let o = b * per;
           if (full) for (let i = 0; i < d * d; i++) gm[i] = g[o++] as number;
@@ -491,7 +494,9 @@ export const covariancePool = defineOp(OP, {
             // divided differences made here, not in the forward: a forward-only call skips their D² logs / roots
             const values = st.values as Float64Array;
             const p = norm === "logm" ? logDividedDifferences(values, eps, d) : sqrtDividedDifferences(values, st.kept as number, eps, d);
-            dC = spectralBackward(st.u as Float64Array, p, sym(gradOf(b), d), d);
+            // dX = (dC + dCᵀ)·Xc / M with dC = U (P ∘ Uᵀ Ḡs U) Uᵀ, in one workspace (see spectralGramBackward)
+            spectralGramBackward(st.u as Float64Array, p, sym(gradOf(b), d), st.xc, d, m, 1 / m, dx, b * d * m);
+            continue;
           }
           // C = Xc Xcᵀ / M with Xc = X·(I − 11ᵀ/M): dX = (dC + dCᵀ)·Xc / M.
           dx.set(gramBackward(dC, st.xc, d, m, 1 / m), b * d * m);

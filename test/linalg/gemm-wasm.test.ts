@@ -13,7 +13,7 @@ import type { LinearHeap, LinearStorage } from "../../src/backends/linear.js";
 import { activeWasm } from "../../src/backends/wasm/index.js";
 import { WASM_GEMM_KC } from "../../src/backends/wasm/gemm.js";
 import { kernel } from "../../src/kernels/registry.js";
-import { GEMM_KC, gemm, gemmBatched, gemmReference, syrk, syrkBatched, syrkReference, type NumArray } from "../../src/linalg/gemm.js";
+import { GEMM_KC, gemm, gemmBatched, gemmReference, gemmt, gemmtReference, syrk, syrkBatched, syrkReference, type NumArray } from "../../src/linalg/gemm.js";
 import { Generator } from "../../src/tensor/random.js";
 import { WASM } from "../helpers/wasm.js";
 
@@ -132,6 +132,7 @@ describe.each(WASM)("matrix core on %s", (backend) => {
     for (const dtype of ["float32", "float64"] as const) {
       expect(kernel("linalg.gemm", dtype, gemmReference)).not.toBe(gemmReference);
       expect(kernel("linalg.syrk", dtype, syrkReference)).not.toBe(syrkReference);
+      expect(kernel("linalg.gemmt", dtype, gemmtReference)).not.toBe(gemmtReference);
     }
   });
 
@@ -248,6 +249,42 @@ describe.each(WASM)("matrix core on %s", (backend) => {
               syrk(trans, n, k, 1.25, ga(), 1, lda, beta, gc(), 0, n + 1);
               const got = gc().slice();
               const what = `n ${n} k ${k} trans ${trans} ${dA}→${dC} β ${beta}`;
+              expect(firstDiff(got, ref), what).toBe(-1);
+              for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) if (got[i * (n + 1) + j] !== got[j * (n + 1) + i]) expect.fail(`${what}: C[${i},${j}] ≠ C[${j},${i}]`);
+              expectNear(got, 0, n + 1, want, n, n, k, dC === "float32", what);
+            } finally {
+              p.free();
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it("GEMMT (upper triangle of a product, mirrored): exactly symmetric and bit-identical to the reference (transposes, placements, dtypes, β, sizes across blocks)", () => {
+    let seed = 300;
+    for (const [n, k] of [[1, 1], [5, 3], [67, 41], [97, 300], [530, 20]] as const) {
+      for (const [tA, tB] of [[true, false], [false, true], [false, false]] as const) {
+        for (const [dA, dC] of [["float64", "float64"], ["float32", "float32"], ["float32", "float64"]] as const) {
+          for (const beta of [0, 0.5]) {
+            const gen = new Generator(seed++);
+            const lda = (tA ? n : k) + 1;
+            const ldb = (tB ? k : n) + 3;
+            const a = randArray(2 + (tA ? k : n) * lda, gen, dA);
+            const b = randArray((tB ? n : k) * ldb, gen, "float64");
+            const c0 = randArray(n * (n + 1), gen, dC);
+            for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) c0[i * (n + 1) + j] = c0[j * (n + 1) + i] as number;
+            const ref = c0.slice();
+            gemmtReference(tA, tB, n, k, 1.25, a, 2, lda, b, 0, ldb, beta, ref, 0, n + 1);
+            // the upper triangle is the triple loop's (the product need not be symmetric: the lower half is its mirror)
+            const want = naive(tA, tB, n, n, k, 1.25, a, 2, lda, b, 0, ldb, beta, c0, 0, n + 1);
+            for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) want[i * n + j] = want[j * n + i] as number;
+            const p = new Placer(heap());
+            try {
+              const [ga, gb, gc] = [p.put(a, seed % 2 === 0 ? "wasm" : "js"), p.put(b, seed % 3 === 0 ? "js" : "wasm"), p.put(c0, seed % 5 === 0 ? "js" : "wasm")];
+              gemmt(tA, tB, n, k, 1.25, ga(), 2, lda, gb(), 0, ldb, beta, gc(), 0, n + 1);
+              const got = gc().slice();
+              const what = `n ${n} k ${k} tA ${tA} tB ${tB} ${dA}→${dC} β ${beta}`;
               expect(firstDiff(got, ref), what).toBe(-1);
               for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) if (got[i * (n + 1) + j] !== got[j * (n + 1) + i]) expect.fail(`${what}: C[${i},${j}] ≠ C[${j},${i}]`);
               expectNear(got, 0, n + 1, want, n, n, k, dC === "float32", what);

@@ -418,6 +418,10 @@ export function registerGemm(b: WasmBackend): void {
       run(b, "syrk", trans, !trans, n, n, k, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc, true);
       if (n > 0) mirrorUpper(n, c, cOff, ldc);
     });
+    registerKernel("linalg.gemmt", dtype, (transA, transB, n, k, alpha, a, aOff, lda, bm, bOff, ldb, beta, c, cOff, ldc) => {
+      run(b, "gemmt", transA, transB, n, n, k, alpha, a, aOff, lda, bm, bOff, ldb, beta, c, cOff, ldc, true);
+      if (n > 0) mirrorUpper(n, c, cOff, ldc);
+    });
     registerKernel("linalg.gemmBatched", dtype, (count, transA, transB, m, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC) => {
       if (runBatch(b, "gemmBatched", count, transA, transB, m, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC, false)) return;
       for (let s = 0; s < count; s++) run(b, "gemmBatched", transA, transB, m, n, k, alpha, a, aOff + s * sA, lda, bm, bOff + s * sB, ldb, beta, c, cOff + s * sC, ldc, false);
@@ -437,6 +441,7 @@ export function unregisterGemm(): void {
   for (const dtype of DTYPES) {
     unregisterKernel("linalg.gemm", dtype);
     unregisterKernel("linalg.syrk", dtype);
+    unregisterKernel("linalg.gemmt", dtype);
     unregisterKernel("linalg.gemmBatched", dtype);
     unregisterKernel("linalg.syrkBatched", dtype);
   }
