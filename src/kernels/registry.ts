@@ -47,6 +47,12 @@ export interface LinalgKernels {
     a: FloatArray, aOff: number, lda: number, b: FloatArray, bOff: number, ldb: number,
     beta: number, c: FloatArray, cOff: number, ldc: number,
   ) => void;
+  /** `count` float32-arithmetic GEMMs into a float32 C, optionally upper triangle + mirror (see `gemmF32`). */
+  "linalg.gemmF32": (
+    count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: FloatArray, aOff: number, lda: number, strideA: number, b: FloatArray, bOff: number, ldb: number, strideB: number,
+    beta: number, c: Float32Array, cOff: number, ldc: number, strideC: number, upper: boolean,
+  ) => void;
   /** `count` GEMMs whose A, B, C start `strideA`, `strideB`, `strideC` elements apart (see `gemmBatched`). */
   "linalg.gemmBatched": (
     count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,

@@ -103,6 +103,12 @@ function singleEps(v: number): number {
   return v > 0 ? 2 ** (Math.floor(Math.log2(v)) - 23) : Infinity;
 }
 
+/** Every entry of `a` finite (a plain loop: `every` with a callback costs a call per entry). */
+function allFinite(a: Float64Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i] as number)) return false;
+  return true;
+}
+
 /** Per-image state kept for the backward pass. */
 interface ImageState {
   readonly xc: Float64Array;
@@ -411,7 +417,7 @@ export const covariancePool = defineOp(OP, {
       // A NaN/∞ covariance (NaN or ∞ input, or a covariance beyond float64's range) would otherwise come
       // out as 0 or as some finite matrix: the eigenvalue truncation drops NaN eigenvalues and the tr = 0
       // guard catches tr = NaN. Every normalising path gives NaN for that image instead ("none" returns C).
-      if (norm !== "none" && !c.every(Number.isFinite)) {
+      if (norm !== "none" && !allFinite(c)) {
         st.nonFinite = true;
         f = allocArray("float64", d * d).fill(NaN);
       } else if (norm === "none") f = c;
