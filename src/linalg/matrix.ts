@@ -111,6 +111,11 @@ export function spectralBackward(u: Float64Array, p: Float64Array, gs: Float64Ar
  * intermediate lives in one `linalg.workspace` array (linear memory under the WebAssembly backends:
  * the products read it in place, and its block is reused call after call instead of fresh JS-heap
  * arrays); `out` may be any array the allocation of the workspace cannot detach (a JS-heap one).
+ *
+ * Float64 throughout, also for a float32 `out`: B = P ∘ (…) amplifies any error of Uᵀ Gs U by max|P|
+ * (1/ε for logm's dropped eigenvalues, 1/√λ for sqrtm's), and dX may be far smaller than the terms
+ * summed into it, so float32 products ({@link gemmF32}) missed the float32 PyTorch fixtures'
+ * tolerance (rank-deficient D = 5, M = 4, logm: |Δ| 1.9e-5 on 0.80).
  */
 export function spectralGramBackward(
   u: Float64Array, p: Float64Array, gs: Float64Array, xm: Float64Array, d: number, m: number, s: number, out: Float64Array | Float32Array, outOff: number,
