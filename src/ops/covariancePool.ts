@@ -125,16 +125,22 @@ interface ImageState {
   nonFinite?: boolean;
 }
 
-/** Divided differences of f(λ) = log(max(λ, 0) + ε) (log1p form: no cancellation for close eigenvalues). */
+/**
+ * Divided differences of f(λ) = log(max(λ, 0) + ε) (log1p form: no cancellation for close eigenvalues).
+ * Symmetric: computed for j ≥ i, where (eigenvalues descending) μ_i ≥ μ_j and log1p's argument
+ * (μ_i − μ_j)/μ_j is ≥ 0, and mirrored — half the log1p calls, and never log1p near −1.
+ */
 function logDividedDifferences(lam: Float64Array, eps: number, d: number): Float64Array {
   const p = allocArray("float64", d * d);
   for (let i = 0; i < d; i++) {
     const mi = Math.max(lam[i] as number, 0) + eps;
-    for (let j = 0; j < d; j++) {
+    for (let j = i; j < d; j++) {
       const mj = Math.max(lam[j] as number, 0) + eps;
       const delta = mi - mj;
       // Below the tolerance use f' at the midpoint (Daleckii–Krein limit); else the exact difference.
-      p[i * d + j] = Math.abs(delta) <= 1e-9 * Math.max(mi, mj) ? 2 / (mi + mj) : Math.log1p(delta / mj) / delta;
+      const v = Math.abs(delta) <= 1e-9 * Math.max(mi, mj) ? 2 / (mi + mj) : Math.log1p(delta / mj) / delta;
+      p[i * d + j] = v;
+      p[j * d + i] = v;
     }
   }
   return p;
@@ -366,7 +372,10 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
  * `eps` regularises every normalisation the same way: the matrix normalised is C + εI.
  * The triangle is not scaled (neither official code multiplies off-diagonals by √2).
  *
- * Everything is computed in float64 and the result cast to the input dtype: products through the
+ * Everything is computed in float64 and the result cast to the input dtype — except Newton–Schulz on a
+ * float32 input, whose products (and iterates) are float32, as iSQRT-COV's own code and PyTorch do
+ * (the matrix core's float32 path, `gemmF32`: each product within (k + 2)·2⁻²⁴·|A||B|; the test bounds
+ * the result by 3K·(D + 2)·2⁻²⁴·max|y| against the float64 path): products through the
  * matrix core (src/linalg/gemm.ts), the eigendecomposition by Householder tridiagonalisation +
  * implicit QL (Jacobi for D ≤ 8; src/linalg/eigen.ts), on the covariance scaled by a power of two so
  * that the result does not depend on the input's scale (x·10⁸⁰ gives 10⁸⁰ times the sqrtm of x). A
@@ -376,7 +385,7 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
  * Cost per image: O(D²·H·W) for the covariance and O(D³) for the normalisation. The
  * eigendecomposition alone measured (bench/matrix.mjs, wasm-simd matrix core, one thread of a shared
  * 2-core machine) 0.08 s at D = 256, 0.37 s at D = 512, 1.9 s at D = 1024 (about 5× per doubling); the
- * backward pass adds four D × D × D products. `maxDim` (default 1024) refuses larger D up front;
+ * backward pass adds 3D³ + D²·H·W multiply-adds (two D³ GEMMs, two upper-triangle ones). `maxDim` (default 1024) refuses larger D up front;
  * raise it with `{ maxDim }` when that cost is intended. Backward is exact: Daleckii–Krein divided differences for the
  * eigen paths (closed forms for log and √ that stay exact for equal or close eigenvalues), iSQRT's
  * backward recursion with the trace terms, and the triangle's gradient is scattered to the upper

@@ -33,12 +33,13 @@
  * KC blocks is accumulated in a float64 copy and rounded once — as the reference does
  * (test/linalg/gemm-wasm.test.ts checks equality, for both builds).
  *
- * Why float64 for float32 operands (not f32x4, which would do twice the work per instruction):
- * the operands are mixed in practice — every product of the covariance, Grassmann and low-rank
- * bilinear methods has a float64 intermediate on one side — so only bilinear pooling's forward would
- * take a float32 path; keeping one arithmetic keeps every backend equal to the reference, bit for
- * bit, and the error of a float32 result at one rounding (|ΔC| ≤ u₃₂·|C| + k·u₆₄·|A||B|) instead of
- * float32 accumulation's k·u₃₂·|A||B| (PyTorch's, with OpenBLAS's sgemm).
+ * Why float64 for float32 operands by default (not f32x4, which does twice the work per instruction):
+ * the error of a float32 result stays at one rounding (|ΔC| ≤ u₃₂·|C| + k·u₆₄·|A||B|) instead of
+ * float32 accumulation's k·u₃₂·|A||B| (PyTorch's, with OpenBLAS's sgemm), which matters wherever a
+ * product's error is amplified afterwards (the eigen paths' divided differences: a float32 try of the
+ * covariance backward missed a float32 PyTorch fixture). Callers that accept float32 accumulation
+ * error take `linalg.gemmF32` (float32 arithmetic, f32x4 4 × 8 tile, gemmBatch32; measured 31 vs
+ * 18 GFLOP/s at n = 256 on one thread): Newton–Schulz on float32 input.
  *
  * Block sizes: MC = 96 rows × KC = 256 (the packed A block, 192 KiB, stays in L2), NC = 512 (B panel
  * 1 MiB). On the 2-core AMD EPYC (Zen 4, AVX-512 — unused by wasm's 128-bit SIMD) this project
