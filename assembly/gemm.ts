@@ -301,3 +301,182 @@ export function gemmBatch(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Float32 arithmetic (f32x4): the matrix core's single-precision path (`linalg.gemmF32`), for products
+// whose result is float32 anyway and whose caller accepts float32 accumulation error (PyTorch's, with
+// an sgemm): twice the lanes of f64x2. Each entry of a tile is its own sequential float32 sum over the
+// block's k steps from +0 (product and sum each rounded to float32, no FMA), then C ← C + α·sum in
+// float64 rounded once to float32 on store — what gemmF32Reference (src/linalg/gemm.ts) computes with
+// Math.fround, so the results are bit-identical to it. Register tile MR × NR = 4 × 8 float32: 8 f32x4
+// accumulators, as the float64 kernel's 4 × 4 tile.
+
+/** Columns of a float32 register tile / of a packed float32 B strip. */
+export const GEMM32_NR: i32 = 8;
+
+// @ts-ignore: decorator
+@inline function ld32<T>(p: usize, i: i32): f32 {
+  return <f32>load<T>(p + ((<usize>i) << alignof<T>()));
+}
+
+// @ts-ignore: decorator
+@inline function packA32T<T>(src: usize, ld_: i32, trans: i32, i0: i32, mb: i32, p0: i32, kb: i32, dst: usize): void {
+  for (let s = 0; s * GEMM_MR < mb; s++) {
+    const base = dst + ((<usize>(s * kb * GEMM_MR)) << 2);
+    const rows = min(GEMM_MR, mb - s * GEMM_MR);
+    const ib = i0 + s * GEMM_MR;
+    for (let r = 0; r < GEMM_MR; r++) {
+      const d = base + ((<usize>r) << 2);
+      if (r >= rows) {
+        for (let p = 0; p < kb; p++) store<f32>(d + ((<usize>(p * GEMM_MR)) << 2), 0);
+      } else if (trans) {
+        for (let p = 0; p < kb; p++) store<f32>(d + ((<usize>(p * GEMM_MR)) << 2), ld32<T>(src, (p0 + p) * ld_ + ib + r));
+      } else {
+        const ro = (ib + r) * ld_ + p0;
+        for (let p = 0; p < kb; p++) store<f32>(d + ((<usize>(p * GEMM_MR)) << 2), ld32<T>(src, ro + p));
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function packB32T<T>(src: usize, ld_: i32, trans: i32, p0: i32, kb: i32, j0: i32, nb: i32, dst: usize): void {
+  for (let s = 0; s * GEMM32_NR < nb; s++) {
+    const base = dst + ((<usize>(s * kb * GEMM32_NR)) << 2);
+    const cols = min(GEMM32_NR, nb - s * GEMM32_NR);
+    const jb = j0 + s * GEMM32_NR;
+    for (let q = 0; q < GEMM32_NR; q++) {
+      const d = base + ((<usize>q) << 2);
+      if (q >= cols) {
+        for (let p = 0; p < kb; p++) store<f32>(d + ((<usize>(p * GEMM32_NR)) << 2), 0);
+      } else if (trans) {
+        const ro = (jb + q) * ld_ + p0;
+        for (let p = 0; p < kb; p++) store<f32>(d + ((<usize>(p * GEMM32_NR)) << 2), ld32<T>(src, ro + p));
+      } else {
+        for (let p = 0; p < kb; p++) store<f32>(d + ((<usize>(p * GEMM32_NR)) << 2), ld32<T>(src, (p0 + p) * ld_ + jb + q));
+      }
+    }
+  }
+}
+
+/** op(A) block into MR-row float32 strips (values rounded to float32): dst[(s·kb + p)·MR + r]. */
+function gemmPackA32(src: usize, f32: i32, ld_: i32, trans: i32, i0: i32, mb: i32, p0: i32, kb: i32, dst: usize): void {
+  if (f32) packA32T<f32>(src, ld_, trans, i0, mb, p0, kb, dst);
+  else packA32T<f64>(src, ld_, trans, i0, mb, p0, kb, dst);
+}
+
+/** op(B) panel into NR32-column float32 strips: dst[(s·kb + p)·NR32 + q]. */
+function gemmPackB32(src: usize, f32: i32, ld_: i32, trans: i32, p0: i32, kb: i32, j0: i32, nb: i32, dst: usize): void {
+  if (f32) packB32T<f32>(src, ld_, trans, p0, kb, j0, nb, dst);
+  else packB32T<f64>(src, ld_, trans, p0, kb, j0, nb, dst);
+}
+
+/** One float32 C entry: C ← (fresh ? 0 : C) + α·t in float64, rounded once. */
+// @ts-ignore: decorator
+@inline function add32(c: usize, idx: i32, alpha: f64, t: f32, fresh: i32): void {
+  const p = c + ((<usize>idx) << 2);
+  store<f32>(p, <f32>((fresh ? 0.0 : <f64>load<f32>(p)) + alpha * <f64>t));
+}
+
+// @ts-ignore: decorator
+@inline function store32Row(c: usize, o: i32, alpha: f64, v0: v128, v1: v128, cols: i32, fresh: i32): void {
+  add32(c, o, alpha, f32x4.extract_lane(v0, 0), fresh);
+  if (cols > 1) add32(c, o + 1, alpha, f32x4.extract_lane(v0, 1), fresh);
+  if (cols > 2) add32(c, o + 2, alpha, f32x4.extract_lane(v0, 2), fresh);
+  if (cols > 3) add32(c, o + 3, alpha, f32x4.extract_lane(v0, 3), fresh);
+  if (cols > 4) add32(c, o + 4, alpha, f32x4.extract_lane(v1, 0), fresh);
+  if (cols > 5) add32(c, o + 5, alpha, f32x4.extract_lane(v1, 1), fresh);
+  if (cols > 6) add32(c, o + 6, alpha, f32x4.extract_lane(v1, 2), fresh);
+  if (cols > 7) add32(c, o + 7, alpha, f32x4.extract_lane(v1, 3), fresh);
+}
+
+/** Float32 macro-kernel: C[mb × nb] (float32, row stride ldc) += α·(packed A)(packed B); `diag` as gemmMacro. */
+function gemmMacro32(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: usize, c: usize, ldc: i32, diag: i32, fresh: i32): void {
+  for (let jr = 0; jr < nb; jr += GEMM32_NR) {
+    const bBase = pb + ((<usize>(jr * kb)) << 2);
+    const cols = min(GEMM32_NR, nb - jr);
+    for (let ir = 0; ir < mb; ir += GEMM_MR) {
+      if (diag + jr + GEMM32_NR - 1 < ir) continue;
+      const aBase = pa + ((<usize>(ir * kb)) << 2);
+      const rows = min(GEMM_MR, mb - ir);
+      const o = ir * ldc + jr;
+      if (ASC_FEATURE_SIMD) {
+        let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+        let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+        let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+        let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+        let ap = aBase;
+        let bp = bBase;
+        const end = bBase + ((<usize>(kb * GEMM32_NR)) << 2);
+        while (bp < end) {
+          const b0 = v128.load(bp);
+          const b1 = v128.load(bp, 16);
+          let a = v128.load32_splat(ap);
+          c00 = f32x4.add(c00, f32x4.mul(a, b0));
+          c01 = f32x4.add(c01, f32x4.mul(a, b1));
+          a = v128.load32_splat(ap, 4);
+          c10 = f32x4.add(c10, f32x4.mul(a, b0));
+          c11 = f32x4.add(c11, f32x4.mul(a, b1));
+          a = v128.load32_splat(ap, 8);
+          c20 = f32x4.add(c20, f32x4.mul(a, b0));
+          c21 = f32x4.add(c21, f32x4.mul(a, b1));
+          a = v128.load32_splat(ap, 12);
+          c30 = f32x4.add(c30, f32x4.mul(a, b0));
+          c31 = f32x4.add(c31, f32x4.mul(a, b1));
+          ap += GEMM_MR << 2;
+          bp += GEMM32_NR << 2;
+        }
+        store32Row(c, o, alpha, c00, c01, cols, fresh);
+        if (rows > 1) store32Row(c, o + ldc, alpha, c10, c11, cols, fresh);
+        if (rows > 2) store32Row(c, o + 2 * ldc, alpha, c20, c21, cols, fresh);
+        if (rows > 3) store32Row(c, o + 3 * ldc, alpha, c30, c31, cols, fresh);
+      } else {
+        // Scalar build: one row of the tile at a time, each entry its own sequential float32 sum.
+        for (let r = 0; r < rows; r++) {
+          for (let q = 0; q < cols; q++) {
+            let s: f32 = 0;
+            let ap = aBase + ((<usize>r) << 2);
+            let bp = bBase + ((<usize>q) << 2);
+            for (let p = 0; p < kb; p++) {
+              s += load<f32>(ap) * load<f32>(bp);
+              ap += GEMM_MR << 2;
+              bp += GEMM32_NR << 2;
+            }
+            add32(c, o + r * ldc + q, alpha, s, fresh);
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Problems s0 … s1 of a batch in float32 arithmetic (C float32; A, B float32 or float64, rounded to
+ * float32 when packed): the whole blocked GEMM of each problem, as {@link gemmBatch} (same KC, MC, NC
+ * and `upper` meaning; packs of half the bytes). Bit-identical to gemmF32Reference.
+ */
+export function gemmBatch32(
+  s0: i32, s1: i32, a: usize, aF32: i32, lda: i32, sa: i32, transA: i32, b: usize, bF32: i32, ldb: i32, sb: i32, transB: i32,
+  m: i32, n: i32, k: i32, alpha: f64, c: usize, ldc: i32, sc: i32, fresh: i32, upper: i32, pa: usize, pb: usize,
+): void {
+  const aSh: usize = aF32 ? 2 : 3;
+  const bSh: usize = bF32 ? 2 : 3;
+  for (let s = s0; s < s1; s++) {
+    const as_ = a + ((<usize>s * <usize>sa) << aSh);
+    const bs = b + ((<usize>s * <usize>sb) << bSh);
+    const cs = c + ((<usize>s * <usize>sc) << 2);
+    for (let j0 = 0; j0 < n; j0 += GEMM_BATCH_NC) {
+      const nb = min(GEMM_BATCH_NC, n - j0);
+      for (let p0 = 0; p0 < k; p0 += GEMM_BATCH_KC) {
+        const kb = min(GEMM_BATCH_KC, k - p0);
+        gemmPackB32(bs, bF32, ldb, transB, p0, kb, j0, nb, pb);
+        for (let i0 = 0; i0 < m; i0 += GEMM_BATCH_MC) {
+          if (upper && i0 >= j0 + nb) break;
+          const mb = min(GEMM_BATCH_MC, m - i0);
+          gemmPackA32(as_, aF32, lda, transA, i0, mb, p0, kb, pa);
+          gemmMacro32(mb, nb, kb, alpha, pa, pb, cs + ((<usize>(i0 * ldc + j0)) << 2), ldc, upper ? j0 - i0 : 0x3fffffff, fresh && p0 == 0 ? 1 : 0);
+        }
+      }
+    }
+  }
+}

@@ -330,6 +330,6 @@ export { expArray } from "./util";
 export { wideMaxForward, wideAvgForward } from "./adaptive";
 export { roiAlignForward, roiAlignBackward, roiPoolForward, roiPoolBackward, fractionalMaxForward } from "./region";
 export { maxBackward, maxBackwardWrite, maxBackwardTiled, maxBackwardSmall, maxBackwardZeroed, unpoolForward, unpoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward, mixBackwardSplit } from "./scatter";
-export { gemmPackA, gemmPackB, gemmMacro, gemmRows, gemmBatch } from "./gemm";
+export { gemmPackA, gemmPackB, gemmMacro, gemmRows, gemmBatch, gemmBatch32 } from "./gemm";
 export { maxValuesForward, maxRowsForward } from "./maxfast";
 export { trdPanel, trdUnblocked, secularSolve } from "./linalg";

@@ -41,6 +41,18 @@ export interface LinalgKernels {
   ) => void;
   /** C = α·A·Aᵀ + β·C (or α·Aᵀ·A + β·C when `trans`), exactly symmetric (see `syrk`). */
   "linalg.syrk": (trans: boolean, n: number, k: number, alpha: number, a: FloatArray, aOff: number, lda: number, beta: number, c: FloatArray, cOff: number, ldc: number) => void;
+  /** The upper triangle of C = α·op(A)·op(B) + β·C (n × n), mirrored to the lower (see `gemmt`). */
+  "linalg.gemmt": (
+    transA: boolean, transB: boolean, n: number, k: number, alpha: number,
+    a: FloatArray, aOff: number, lda: number, b: FloatArray, bOff: number, ldb: number,
+    beta: number, c: FloatArray, cOff: number, ldc: number,
+  ) => void;
+  /** `count` float32-arithmetic GEMMs into a float32 C, optionally upper triangle + mirror (see `gemmF32`). */
+  "linalg.gemmF32": (
+    count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: FloatArray, aOff: number, lda: number, strideA: number, b: FloatArray, bOff: number, ldb: number, strideB: number,
+    beta: number, c: Float32Array, cOff: number, ldc: number, strideC: number, upper: boolean,
+  ) => void;
   /** `count` GEMMs whose A, B, C start `strideA`, `strideB`, `strideC` elements apart (see `gemmBatched`). */
   "linalg.gemmBatched": (
     count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,

@@ -69,6 +69,80 @@ export function syrk(trans: boolean, n: number, k: number, alpha: number, a: Num
 }
 
 /**
+ * The upper triangle of C[n × n] = α·op(A)·op(B) + β·C (op(A) n × k, op(B) k × n), then the lower
+ * triangle mirrored from it: for a product known to be symmetric (Uᵀ·(G·U) with G symmetric, U·B·Uᵀ
+ * with B symmetric), about half the multiply-adds of {@link gemm} and an exactly symmetric result.
+ * C's input is assumed symmetric when β ≠ 0. Runs the kernel table's `linalg.gemmt` for C's dtype
+ * ({@link gemmtReference} unless a backend registered one).
+ */
+export function gemmt(
+  transA: boolean, transB: boolean, n: number, k: number, alpha: number,
+  a: NumArray, aOff: number, lda: number, b: NumArray, bOff: number, ldb: number,
+  beta: number, c: NumArray, cOff: number, ldc: number,
+): void {
+  kernel("linalg.gemmt", dtypeOf(c), gemmtReference)(transA, transB, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+}
+
+/**
+ * The float32 path of the matrix core: `count` problems C_s = α·op(A_s)·op(B_s) + β·C_s (A_s from
+ * aOff + s·strideA, likewise B, C; C float32; A, B float32 or float64, rounded to float32) in float32
+ * arithmetic — each entry a sequential float32 sum (product and sum rounded to float32, no FMA) per
+ * GEMM_KC-deep block, added into C as C + α·sum in float64 and rounded once. `upper`: only C's upper
+ * triangle is computed (m = n) and the lower mirrored from it ({@link gemmt}'s meaning).
+ *
+ * For callers whose result is float32 and who accept float32 accumulation error — PyTorch's, with an
+ * sgemm: |ΔC| ≤ (k_b + 2)·u·|α|·|op(A)|·|op(B)| + u·|C| elementwise, u = 2⁻²⁴, k_b = min(k, GEMM_KC)
+ * the terms in one block (the blocks' partial sums then add in float64 into a float32 C, one rounding
+ * each) — in exchange for twice the SIMD lanes of the float64 path. Runs the kernel table's
+ * `linalg.gemmF32` ({@link gemmF32Reference} unless a backend registered one).
+ */
+export function gemmF32(
+  count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+  a: NumArray, aOff: number, lda: number, strideA: number, b: NumArray, bOff: number, ldb: number, strideB: number,
+  beta: number, c: Float32Array, cOff: number, ldc: number, strideC: number, upper: boolean,
+): void {
+  kernel("linalg.gemmF32", "float32", gemmF32Reference)(count, transA, transB, m, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB, beta, c, cOff, ldc, strideC, upper);
+}
+
+/** The TypeScript float32 GEMM (the reference for `linalg.gemmF32`, every operation rounded with Math.fround); see {@link gemmF32}. */
+export function gemmF32Reference(
+  count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+  a: NumArray, aOff: number, lda: number, strideA: number, b: NumArray, bOff: number, ldb: number, strideB: number,
+  beta: number, c: Float32Array, cOff: number, ldc: number, strideC: number, upper: boolean,
+): void {
+  const f = Math.fround;
+  const acc = new Float32Array(Math.max(n, 0));
+  for (let s = 0; s < count; s++) {
+    const ao = aOff + s * strideA;
+    const bo = bOff + s * strideB;
+    const co = cOff + s * strideC;
+    if (m <= 0 || n <= 0) continue;
+    scaleC(m, n, beta, c, co, ldc);
+    if (k > 0 && alpha !== 0) {
+      for (let i = 0; i < m; i++) {
+        const j0 = upper ? i : 0;
+        const ro = co + i * ldc;
+        for (let p0 = 0; p0 < k; p0 += KC) {
+          const p1 = Math.min(k, p0 + KC);
+          // acc[j] = the block's sequential float32 sum of op(A)[i, p]·op(B)[p, j] (p outer: same order per entry)
+          acc.fill(0);
+          for (let p = p0; p < p1; p++) {
+            const aip = f(transA ? (a[ao + p * lda + i] as number) : (a[ao + i * lda + p] as number));
+            if (transB) for (let j = j0; j < n; j++) acc[j] = f((acc[j] as number) + f(aip * f(b[bo + j * ldb + p] as number)));
+            else {
+              const rb = bo + p * ldb;
+              for (let j = j0; j < n; j++) acc[j] = f((acc[j] as number) + f(aip * f(b[rb + j] as number)));
+            }
+          }
+          for (let j = j0; j < n; j++) c[ro + j] = (c[ro + j] as number) + alpha * (acc[j] as number);
+        }
+      }
+    }
+    if (upper) mirrorUpper(n, c, co, ldc);
+  }
+}
+
+/**
  * {@link gemm} over `count` problems whose A, B, C start `strideA`, `strideB`, `strideC` elements apart
  * (C's problems must not overlap). Runs the kernel table's `linalg.gemmBatched` for C's dtype: the
  * WebAssembly backends do a batch of small products in one call per thread, splitting the problems
@@ -122,6 +196,16 @@ export function gemmReference(
 /** The TypeScript SYRK (the reference for `linalg.syrk`); see {@link syrk}. */
 export function syrkReference(trans: boolean, n: number, k: number, alpha: number, a: NumArray, aOff: number, lda: number, beta: number, c: NumArray, cOff: number, ldc: number): void {
   run(trans, !trans, n, n, k, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc, true);
+  mirrorUpper(n, c, cOff, ldc);
+}
+
+/** The TypeScript upper-triangle GEMM (the reference for `linalg.gemmt`); see {@link gemmt}. */
+export function gemmtReference(
+  transA: boolean, transB: boolean, n: number, k: number, alpha: number,
+  a: NumArray, aOff: number, lda: number, b: NumArray, bOff: number, ldb: number,
+  beta: number, c: NumArray, cOff: number, ldc: number,
+): void {
+  run(transA, transB, n, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc, true);
   mirrorUpper(n, c, cOff, ldc);
 }
 

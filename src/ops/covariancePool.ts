@@ -6,8 +6,8 @@ import { enumOption, expectFloatTensor, expectOptions, numberOption, batchedShap
 import { PoolkitRangeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
-import { gemmBatched } from "../linalg/gemm.js";
-import { centredRows, frobDot, gram, gramBackward, spectralApply, spectralBackward, sym } from "../linalg/matrix.js";
+import { gemmBatched, gemmF32 } from "../linalg/gemm.js";
+import { centredRows, gram, gramBackward, spectralApply, spectralGramBackward, sym } from "../linalg/matrix.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
@@ -103,6 +103,15 @@ function singleEps(v: number): number {
   return v > 0 ? 2 ** (Math.floor(Math.log2(v)) - 23) : Infinity;
 }
 
+/** Every entry of `a` finite (a plain loop: `every` with a callback costs a call per entry). */
+function allFinite(a: Float64Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i] as number)) return false;
+  return true;
+}
+
+/** A float64 matrix, or float32 for a float32 input's Newton–Schulz products (the matrix core's float32 path). */
+type Mat = Float64Array | Float32Array;
+
 /** Per-image state kept for the backward pass. */
 interface ImageState {
   readonly xc: Float64Array;
@@ -116,16 +125,22 @@ interface ImageState {
   nonFinite?: boolean;
 }
 
-/** Divided differences of f(λ) = log(max(λ, 0) + ε) (log1p form: no cancellation for close eigenvalues). */
+/**
+ * Divided differences of f(λ) = log(max(λ, 0) + ε) (log1p form: no cancellation for close eigenvalues).
+ * Symmetric: computed for j ≥ i, where (eigenvalues descending) μ_i ≥ μ_j and log1p's argument
+ * (μ_i − μ_j)/μ_j is ≥ 0, and mirrored — half the log1p calls, and never log1p near −1.
+ */
 function logDividedDifferences(lam: Float64Array, eps: number, d: number): Float64Array {
   const p = allocArray("float64", d * d);
   for (let i = 0; i < d; i++) {
     const mi = Math.max(lam[i] as number, 0) + eps;
-    for (let j = 0; j < d; j++) {
+    for (let j = i; j < d; j++) {
       const mj = Math.max(lam[j] as number, 0) + eps;
       const delta = mi - mj;
       // Below the tolerance use f' at the midpoint (Daleckii–Krein limit); else the exact difference.
-      p[i * d + j] = Math.abs(delta) <= 1e-9 * Math.max(mi, mj) ? 2 / (mi + mj) : Math.log1p(delta / mj) / delta;
+      const v = Math.abs(delta) <= 1e-9 * Math.max(mi, mj) ? 2 / (mi + mj) : Math.log1p(delta / mj) / delta;
+      p[i * d + j] = v;
+      p[j * d + i] = v;
     }
   }
   return p;
@@ -138,13 +153,15 @@ function logDividedDifferences(lam: Float64Array, eps: number, d: number): Float
  */
 function sqrtDividedDifferences(lam: Float64Array, kept: number, eps: number, d: number): Float64Array {
   const p = allocArray("float64", d * d);
+  const r = allocArray("float64", kept);
+  for (let i = 0; i < kept; i++) r[i] = Math.sqrt((lam[i] as number) + eps);
   for (let i = 0; i < d; i++) {
     for (let j = 0; j < d; j++) {
       const li = lam[i] as number;
       const lj = lam[j] as number;
-      if (i < kept && j < kept) p[i * d + j] = 1 / (Math.sqrt(li + eps) + Math.sqrt(lj + eps));
-      else if (i < kept) p[i * d + j] = Math.sqrt(li + eps) / (li - lj);
-      else if (j < kept) p[i * d + j] = Math.sqrt(lj + eps) / (lj - li);
+      if (i < kept && j < kept) p[i * d + j] = 1 / ((r[i] as number) + (r[j] as number));
+      else if (i < kept) p[i * d + j] = (r[i] as number) / (li - lj);
+      else if (j < kept) p[i * d + j] = (r[j] as number) / (lj - li);
     }
   }
   return p;
@@ -161,24 +178,25 @@ interface NsBatch {
   /** Image index of each batch entry. */
   readonly idx: readonly number[];
   readonly tr: Float64Array;
-  readonly a: Float64Array;
+  readonly a: Mat;
   /** ys[j] = Y_{j+1}, zs[j] = Z_{j+1}, ts[j] = T_j, for j = 0 … K−2. */
-  readonly ys: Float64Array[];
-  readonly zs: Float64Array[];
-  readonly ts: Float64Array[];
-  readonly w: Float64Array;
-  readonly yN: Float64Array;
+  readonly ys: Mat[];
+  readonly zs: Mat[];
+  readonly ts: Mat[];
+  readonly w: Mat;
+  readonly yN: Mat;
 }
 
 /** C[j] = α·op(A[j])·op(B[j]) + β·C[j] for the B = count square d × d matrices of each array. */
-function mmBatch(count: number, d: number, tA: boolean, tB: boolean, alpha: number, a: Float64Array, b: Float64Array, beta: number, c: Float64Array): void {
+function mmBatch(count: number, d: number, tA: boolean, tB: boolean, alpha: number, a: Mat, b: Mat, beta: number, c: Mat): void {
   const dd = d * d;
-  gemmBatched(count, tA, tB, d, d, d, alpha, a, 0, d, dd, b, 0, d, dd, beta, c, 0, d, dd);
+  if (c instanceof Float32Array) gemmF32(count, tA, tB, d, d, d, alpha, a, 0, d, dd, b, 0, d, dd, beta, c, 0, d, dd, false);
+  else gemmBatched(count, tA, tB, d, d, d, alpha, a, 0, d, dd, b, 0, d, dd, beta, c, 0, d, dd);
 }
 
 /** s·(3I − m) for each of the count d × d matrices of m. */
-function threeIMinus(m: Float64Array, count: number, d: number, s: number): Float64Array {
-  const out = allocArray("float64", m.length);
+function threeIMinus(m: Mat, count: number, d: number, s: number): Mat {
+  const out = allocArray(m instanceof Float32Array ? "float32" : "float64", m.length);
   for (let i = 0; i < m.length; i++) out[i] = -s * (m[i] as number);
   for (let j = 0; j < count; j++) for (let i = 0; i < d; i++) {
     const q = j * d * d + i * d + i;
@@ -197,7 +215,7 @@ function batchPositions(ns: NsBatch, n: number): Int32Array {
 }
 
 /** The forward pass of the Newton–Schulz images (see {@link NsBatch}); Y_N in the returned state. */
-function newtonSchulzForward(states: readonly ImageState[], d: number, iterations: number): NsBatch {
+function newtonSchulzForward(states: readonly ImageState[], d: number, iterations: number, dt: "float32" | "float64"): NsBatch {
   const dd = d * d;
   const idx: number[] = [];
   const trs: number[] = [];
@@ -213,35 +231,35 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
   });
   const count = idx.length;
   const tr = Float64Array.from(trs);
-  const a = allocArray("float64", count * dd);
+  const a = allocArray(dt, count * dd);
   idx.forEach((b, j) => {
     const c = (states[b] as ImageState).c;
     const r = 1 / (tr[j] as number);
     for (let i = 0; i < dd; i++) a[j * dd + i] = r * (c[i] as number);
   });
-  const ys: Float64Array[] = [];
-  const zs: Float64Array[] = [];
-  const ts: Float64Array[] = [];
-  const yN = allocArray("float64", count * dd);
-  let w: Float64Array;
+  const ys: Mat[] = [];
+  const zs: Mat[] = [];
+  const ts: Mat[] = [];
+  const yN = allocArray(dt, count * dd);
+  let w: Mat;
   if (count === 0) return { idx, tr, a, ys, zs, ts, w: a, yN };
   if (iterations === 1) {
     w = threeIMinus(a, count, d, 1);
     mmBatch(count, d, false, false, 0.5, a, w, 0, yN);
   } else {
     const t0 = threeIMinus(a, count, d, 0.5);
-    let y = allocArray("float64", count * dd);
+    let y = allocArray(dt, count * dd);
     mmBatch(count, d, false, false, 1, a, t0, 0, y);
     let z = t0;
     ts.push(t0);
     ys.push(y);
     zs.push(z);
-    const m = allocArray("float64", count * dd);
+    const m = allocArray(dt, count * dd);
     for (let k = 1; k <= iterations - 2; k++) {
       mmBatch(count, d, false, false, 1, z, y, 0, m);
       const t = threeIMinus(m, count, d, 0.5);
-      const y2 = allocArray("float64", count * dd);
-      const z2 = allocArray("float64", count * dd);
+      const y2 = allocArray(dt, count * dd);
+      const z2 = allocArray(dt, count * dd);
       mmBatch(count, d, false, false, 1, y, t, 0, y2);
       mmBatch(count, d, false, false, 1, t, z, 0, z2);
       ts.push(t);
@@ -266,10 +284,11 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
 function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Float64Array, d: number, iterations: number): Float64Array {
   const dd = d * d;
   const count = ns.idx.length;
+  const dt = ns.a instanceof Float32Array ? "float32" : "float64";
   const dC = allocArray("float64", count * dd);
   if (count === 0) return dC;
   // dY_N = √tr·Ḡ; g_tr = <Ḡ, Y_N> / (2√tr)
-  const dYN = allocArray("float64", count * dd);
+  const dYN = allocArray(dt, count * dd);
   const gTr = allocArray("float64", count);
   for (let j = 0; j < count; j++) {
     const sq = Math.sqrt(ns.tr[j] as number);
@@ -280,29 +299,29 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
     }
     gTr[j] = dot / (2 * sq);
   }
-  const dA = allocArray("float64", count * dd);
+  const dA = allocArray(dt, count * dd);
   if (iterations === 1) {
     // Y_N = ½·A·W, W = 3I − A: dA = ½·dY_N·Wᵀ − ½·Aᵀ·dY_N
     mmBatch(count, d, false, true, 0.5, dYN, ns.w, 0, dA);
     mmBatch(count, d, true, false, -0.5, ns.a, dYN, 1, dA);
   } else {
-    let y = ns.ys[iterations - 2] as Float64Array;
-    let z = ns.zs[iterations - 2] as Float64Array;
+    let y = ns.ys[iterations - 2] as Mat;
+    let z = ns.zs[iterations - 2] as Mat;
     // Y_N = ½·Y·W, W = 3I − M, M = Z·Y: dY = ½·dY_N·Wᵀ, dM = −½·Yᵀ·dY_N, dZ = dM·Yᵀ, dY += Zᵀ·dM
-    let dY = allocArray("float64", count * dd);
-    let dZ = allocArray("float64", count * dd);
-    const dM = allocArray("float64", count * dd);
+    let dY = allocArray(dt, count * dd);
+    let dZ = allocArray(dt, count * dd);
+    const dM = allocArray(dt, count * dd);
     mmBatch(count, d, false, true, 0.5, dYN, ns.w, 0, dY);
     mmBatch(count, d, true, false, -0.5, y, dYN, 0, dM);
     mmBatch(count, d, false, true, 1, dM, y, 0, dZ);
     mmBatch(count, d, true, false, 1, z, dM, 1, dY);
     for (let k = iterations - 2; k >= 1; k--) {
       // Y_{k+1} = Y_k·T_k, Z_{k+1} = T_k·Z_k, T_k = ½(3I − M_k), M_k = Z_k·Y_k
-      y = ns.ys[k - 1] as Float64Array;
-      z = ns.zs[k - 1] as Float64Array;
-      const t = ns.ts[k] as Float64Array;
-      const nY = allocArray("float64", count * dd);
-      const nZ = allocArray("float64", count * dd);
+      y = ns.ys[k - 1] as Mat;
+      z = ns.zs[k - 1] as Mat;
+      const t = ns.ts[k] as Mat;
+      const nY = allocArray(dt, count * dd);
+      const nZ = allocArray(dt, count * dd);
       mmBatch(count, d, false, true, 1, dY, t, 0, nY); // dY_k = dY_{k+1}·T_kᵀ
       mmBatch(count, d, true, false, 1, t, dZ, 0, nZ); // dZ_k = T_kᵀ·dZ_{k+1}
       mmBatch(count, d, true, false, -0.5, y, dY, 0, dM); // dM = −½(Y_kᵀ·dY_{k+1} + dZ_{k+1}·Z_kᵀ)
@@ -313,7 +332,7 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
       dZ = nZ;
     }
     // Y_1 = A·T_0, Z_1 = T_0 = ½(3I − A): dA = dY_1·T_0ᵀ − ½·Aᵀ·dY_1 − ½·dZ_1
-    mmBatch(count, d, false, true, 1, dY, ns.ts[0] as Float64Array, 0, dA);
+    mmBatch(count, d, false, true, 1, dY, ns.ts[0] as Mat, 0, dA);
     mmBatch(count, d, true, false, -0.5, ns.a, dY, 1, dA);
     for (let i = 0; i < dA.length; i++) dA[i] = (dA[i] as number) - 0.5 * (dZ[i] as number);
   }
@@ -353,7 +372,10 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
  * `eps` regularises every normalisation the same way: the matrix normalised is C + εI.
  * The triangle is not scaled (neither official code multiplies off-diagonals by √2).
  *
- * Everything is computed in float64 and the result cast to the input dtype: products through the
+ * Everything is computed in float64 and the result cast to the input dtype — except Newton–Schulz on a
+ * float32 input, whose products (and iterates) are float32, as iSQRT-COV's own code and PyTorch do
+ * (the matrix core's float32 path, `gemmF32`: each product within (k + 2)·2⁻²⁴·|A||B|; the test bounds
+ * the result by 3K·(D + 2)·2⁻²⁴·max|y| against the float64 path): products through the
  * matrix core (src/linalg/gemm.ts), the eigendecomposition by Householder tridiagonalisation +
  * implicit QL (Jacobi for D ≤ 8; src/linalg/eigen.ts), on the covariance scaled by a power of two so
  * that the result does not depend on the input's scale (x·10⁸⁰ gives 10⁸⁰ times the sqrtm of x). A
@@ -363,7 +385,7 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
  * Cost per image: O(D²·H·W) for the covariance and O(D³) for the normalisation. The
  * eigendecomposition alone measured (bench/matrix.mjs, wasm-simd matrix core, one thread of a shared
  * 2-core machine) 0.08 s at D = 256, 0.37 s at D = 512, 1.9 s at D = 1024 (about 5× per doubling); the
- * backward pass adds four D × D × D products. `maxDim` (default 1024) refuses larger D up front;
+ * backward pass adds 3D³ + D²·H·W multiply-adds (two D³ GEMMs, two upper-triangle ones). `maxDim` (default 1024) refuses larger D up front;
  * raise it with `{ maxDim }` when that cost is intended. Backward is exact: Daleckii–Krein divided differences for the
  * eigen paths (closed forms for log and √ that stay exact for equal or close eigenvalues), iSQRT's
  * backward recursion with the trace terms, and the triangle's gradient is scattered to the upper
@@ -409,7 +431,7 @@ export const covariancePool = defineOp(OP, {
       // A NaN/∞ covariance (NaN or ∞ input, or a covariance beyond float64's range) would otherwise come
       // out as 0 or as some finite matrix: the eigenvalue truncation drops NaN eigenvalues and the tr = 0
       // guard catches tr = NaN. Every normalising path gives NaN for that image instead ("none" returns C).
-      if (norm !== "none" && !c.every(Number.isFinite)) {
+      if (norm !== "none" && !allFinite(c)) {
         st.nonFinite = true;
         f = allocArray("float64", d * d).fill(NaN);
       } else if (norm === "none") f = c;
@@ -438,7 +460,7 @@ export const covariancePool = defineOp(OP, {
     }
     let ns: NsBatch | null = null;
     if (norm === "newton-schulz") {
-      ns = newtonSchulzForward(states, d, iterations);
+      ns = newtonSchulzForward(states, d, iterations, dtype === "float32" ? "float32" : "float64");
       const dd = d * d;
       const yN = ns.yN;
       const out = allocArray("float64", dd);
@@ -460,9 +482,10 @@ export const covariancePool = defineOp(OP, {
       output: fromArray(y, [...outShape]),
       backward: (dy: Tensor) => {
         const dx = allocArray(dtype, x.size);
-        const g = dy.data as FloatArray;
         // Ḡ = dL/dF: the triangle's gradient goes to the upper half only (no mirroring, no doubling).
+        // dy.data is read per image: spectralGramBackward's workspace may grow WebAssembly memory.
         const gradOf = (b: number): Float64Array => {
+          const g = dy.data as FloatArray;
           const gm = allocArray("float64", d * d);
           let o = b * per;
           if (full) for (let i = 0; i < d * d; i++) gm[i] = g[o++] as number;
@@ -491,7 +514,9 @@ export const covariancePool = defineOp(OP, {
             // divided differences made here, not in the forward: a forward-only call skips their D² logs / roots
             const values = st.values as Float64Array;
             const p = norm === "logm" ? logDividedDifferences(values, eps, d) : sqrtDividedDifferences(values, st.kept as number, eps, d);
-            dC = spectralBackward(st.u as Float64Array, p, sym(gradOf(b), d), d);
+            // dX = (dC + dCᵀ)·Xc / M with dC = U (P ∘ Uᵀ Ḡs U) Uᵀ, in one workspace (see spectralGramBackward)
+            spectralGramBackward(st.u as Float64Array, p, sym(gradOf(b), d), st.xc, d, m, 1 / m, dx, b * d * m);
+            continue;
           }
           // C = Xc Xcᵀ / M with Xc = X·(I − 11ᵀ/M): dX = (dC + dCᵀ)·Xc / M.
           dx.set(gramBackward(dC, st.xc, d, m, 1 / m), b * d * m);

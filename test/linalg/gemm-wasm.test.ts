@@ -13,7 +13,7 @@ import type { LinearHeap, LinearStorage } from "../../src/backends/linear.js";
 import { activeWasm } from "../../src/backends/wasm/index.js";
 import { WASM_GEMM_KC } from "../../src/backends/wasm/gemm.js";
 import { kernel } from "../../src/kernels/registry.js";
-import { GEMM_KC, gemm, gemmBatched, gemmReference, syrk, syrkBatched, syrkReference, type NumArray } from "../../src/linalg/gemm.js";
+import { GEMM_KC, gemm, gemmBatched, gemmF32, gemmF32Reference, gemmReference, gemmt, gemmtReference, syrk, syrkBatched, syrkReference, type NumArray } from "../../src/linalg/gemm.js";
 import { Generator } from "../../src/tensor/random.js";
 import { WASM } from "../helpers/wasm.js";
 
@@ -132,7 +132,9 @@ describe.each(WASM)("matrix core on %s", (backend) => {
     for (const dtype of ["float32", "float64"] as const) {
       expect(kernel("linalg.gemm", dtype, gemmReference)).not.toBe(gemmReference);
       expect(kernel("linalg.syrk", dtype, syrkReference)).not.toBe(syrkReference);
+      expect(kernel("linalg.gemmt", dtype, gemmtReference)).not.toBe(gemmtReference);
     }
+    expect(kernel("linalg.gemmF32", "float32", gemmF32Reference)).not.toBe(gemmF32Reference);
   });
 
   it("every transpose, α, β, offset, leading dimension, size 1–67, dtype mix and operand placement: bit-identical to the reference, within rounding of the triple loop (property)", () => {
@@ -254,6 +256,96 @@ describe.each(WASM)("matrix core on %s", (backend) => {
             } finally {
               p.free();
             }
+          }
+        }
+      }
+    }
+  });
+
+  it("GEMMT (upper triangle of a product, mirrored): exactly symmetric and bit-identical to the reference (transposes, placements, dtypes, β, sizes across blocks)", () => {
+    let seed = 300;
+    for (const [n, k] of [[1, 1], [5, 3], [67, 41], [97, 300], [530, 20]] as const) {
+      for (const [tA, tB] of [[true, false], [false, true], [false, false]] as const) {
+        for (const [dA, dC] of [["float64", "float64"], ["float32", "float32"], ["float32", "float64"]] as const) {
+          for (const beta of [0, 0.5]) {
+            const gen = new Generator(seed++);
+            const lda = (tA ? n : k) + 1;
+            const ldb = (tB ? k : n) + 3;
+            const a = randArray(2 + (tA ? k : n) * lda, gen, dA);
+            const b = randArray((tB ? n : k) * ldb, gen, "float64");
+            const c0 = randArray(n * (n + 1), gen, dC);
+            for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) c0[i * (n + 1) + j] = c0[j * (n + 1) + i] as number;
+            const ref = c0.slice();
+            gemmtReference(tA, tB, n, k, 1.25, a, 2, lda, b, 0, ldb, beta, ref, 0, n + 1);
+            // the upper triangle is the triple loop's (the product need not be symmetric: the lower half is its mirror)
+            const want = naive(tA, tB, n, n, k, 1.25, a, 2, lda, b, 0, ldb, beta, c0, 0, n + 1);
+            for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) want[i * n + j] = want[j * n + i] as number;
+            const p = new Placer(heap());
+            try {
+              const [ga, gb, gc] = [p.put(a, seed % 2 === 0 ? "wasm" : "js"), p.put(b, seed % 3 === 0 ? "js" : "wasm"), p.put(c0, seed % 5 === 0 ? "js" : "wasm")];
+              gemmt(tA, tB, n, k, 1.25, ga(), 2, lda, gb(), 0, ldb, beta, gc(), 0, n + 1);
+              const got = gc().slice();
+              const what = `n ${n} k ${k} tA ${tA} tB ${tB} ${dA}→${dC} β ${beta}`;
+              expect(firstDiff(got, ref), what).toBe(-1);
+              for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) if (got[i * (n + 1) + j] !== got[j * (n + 1) + i]) expect.fail(`${what}: C[${i},${j}] ≠ C[${j},${i}]`);
+              expectNear(got, 0, n + 1, want, n, n, k, dC === "float32", what);
+            } finally {
+              p.free();
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it("float32 path (gemmF32): bit-identical to its reference over transposes, placements, operand dtypes, β, upper, batches, 1×1, odd sizes and sizes across MC / NC / KC blocks; within its stated float32 bound of the float64 triple loop", () => {
+    let seed = 500;
+    const cases: [number, number, number, number][] = [[1, 1, 1, 1], [3, 5, 7, 2], [13, 13, 9, 3], [67, 41, 300, 1], [97, 130, 33, 2], [200, 200, 257, 1]];
+    for (const [m, n0, k, count] of cases) {
+      for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+        for (const upper of [false, true]) {
+          const n = upper ? m : n0;
+          const seedNow = seed++;
+          const gen = new Generator(seedNow);
+          const dA: DT = seedNow % 2 === 0 ? "float32" : "float64";
+          const dB: DT = seedNow % 3 === 0 ? "float32" : "float64";
+          const beta = seedNow % 4 === 0 ? 0.5 : 0;
+          const lda = (tA ? m : k) + 1;
+          const ldb = (tB ? k : n) + 2;
+          const ldc = n + 1;
+          const sA = (tA ? k : m) * lda + 3;
+          const sB = (tB ? n : k) * ldb;
+          const sC = m * ldc + 1;
+          const a = randArray(count * sA, gen, dA);
+          const b = randArray(count * sB, gen, dB);
+          const c0 = randArray(count * sC, gen, "float32") as Float32Array;
+          if (upper) for (let s = 0; s < count; s++) for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) c0[s * sC + i * ldc + j] = c0[s * sC + j * ldc + i] as number;
+          const ref = c0.slice();
+          gemmF32Reference(count, tA, tB, m, n, k, 0.75, a, 0, lda, sA, b, 0, ldb, sB, beta, ref, 0, ldc, sC, upper);
+          const p = new Placer(heap());
+          try {
+            const [ga, gb, gc] = [p.put(a, seedNow % 2 === 0 ? "wasm" : "js"), p.put(b, seedNow % 5 < 2 ? "js" : "wasm"), p.put(c0.slice(), seedNow % 3 === 0 ? "js" : "wasm")];
+            gemmF32(count, tA, tB, m, n, k, 0.75, ga(), 0, lda, sA, gb(), 0, ldb, sB, beta, gc() as Float32Array, 0, ldc, sC, upper);
+            const got = gc().slice();
+            const what = `m ${m} n ${n} k ${k} count ${count} tA ${tA} tB ${tB} upper ${upper} ${dA}/${dB} β ${beta}`;
+            expect(firstDiff(got, ref), what).toBe(-1);
+            for (let s = 0; s < count; s++) {
+              // stated bound: |ΔC| ≤ (min(k, KC) + 2)·u·|α|·(|op(A)||op(B)|) + u·|C|, u = 2⁻²⁴ (per entry, upper triangle; lower mirrored)
+              const want = naive(tA, tB, m, n, k, 0.75, a, s * sA, lda, b, s * sB, ldb, beta, c0, s * sC, ldc);
+              const absA = Float64Array.from(a, Math.abs);
+              const absB = Float64Array.from(b, Math.abs);
+              const mag = naive(tA, tB, m, n, k, 0.75, absA, s * sA, lda, absB, s * sB, ldb, 0, c0, 0, ldc);
+              const u = 2 ** -24;
+              for (let i = 0; i < m; i++) for (let j = upper ? i : 0; j < n; j++) {
+                const g = got[s * sC + i * ldc + j] as number;
+                const w = want[i * n + j] as number;
+                const bound = (Math.min(k, GEMM_KC) + 2) * u * (mag[i * n + j] as number) + u * Math.abs(w) + 2 * u * Math.abs(beta * (c0[s * sC + i * ldc + j] as number));
+                if (!(Math.abs(g - w) <= bound)) expect.fail(`${what}: problem ${s} C[${i},${j}] = ${g}, float64 ${w}, bound ${bound}`);
+                if (upper && g !== got[s * sC + j * ldc + i]) expect.fail(`${what}: not mirrored at ${i},${j}`);
+              }
+            }
+          } finally {
+            p.free();
           }
         }
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { gemm, gemmBatched, syrk, syrkBatched, type NumArray } from "../../src/linalg/gemm.js";
+import { gemm, gemmBatched, gemmt, syrk, syrkBatched, type NumArray } from "../../src/linalg/gemm.js";
 import { Generator } from "../../src/tensor/random.js";
 
 /** Textbook triple loop (the independent reference), in float64. */
@@ -138,3 +138,51 @@ describe("syrk", () => {
     for (let s = 0; s < 2; s++) expectNear(c, s * 81, 9, naive(false, true, 9, 9, 4, 1, a.subarray(s * 36), 4, a.subarray(s * 36), 4, 0, c, 9), 9, 9, 4, "float64");
   });
 });
+
+describe("gemmt (upper triangle of a symmetric product)", () => {
+  it("Uᵀ·(G·U) and (U·B)·Uᵀ with G, B symmetric: the triple loop's upper triangle, mirrored exactly (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.record({ n: fc.integer({ min: 1, max: 140 }), k: fc.integer({ min: 1, max: 300 }), tA: fc.boolean(), beta: fc.constantFrom(0, 1), dtype: fc.constantFrom("float32" as const, "float64" as const), seed: fc.nat() }),
+        ({ n, k, tA, beta, dtype, seed }) => {
+          const gen = new Generator(seed);
+          // U is k × n. tA: Uᵀ·(S·U) (op(A) = Uᵀ by transA); else (Uᵀ·S)·U … written as V·S·Vᵀ with V = Uᵀ
+          // stored as U (n × k by transB): A = Uᵀ·S (n × k, made here), op(B) = (Uᵀ)ᵀ = U through transB on Uᵀ.
+          const u = rand(k * n, gen, "float64");
+          const sm = rand(k * k, gen, "float64");
+          for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) sm[i * k + j] = sm[j * k + i] as number;
+          const c0 = rand(n * n, gen, dtype);
+          for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) c0[i * n + j] = c0[j * n + i] as number;
+          const c = c0.slice();
+          let want: Float64Array;
+          if (tA) {
+            const su = naive(false, false, k, n, k, 1, sm, k, u, n, 0, [], n);
+            want = naive(true, false, n, n, k, 0.5, u, n, su, n, beta, c0, n);
+            gemmt(true, false, n, k, 0.5, u, 0, n, su, 0, n, beta, c, 0, n);
+          } else {
+            const v = naive(true, false, n, k, k, 1, u, n, [...Array(k * k)].map((_, i) => (i % (k + 1) === 0 ? 1 : 0)), k, 0, [], k); // V = Uᵀ (n × k)
+            const vs = naive(false, false, n, k, k, 1, v, k, sm, k, 0, [], k);
+            want = naive(false, true, n, n, k, 0.5, vs, k, v, k, beta, c0, n);
+            gemmt(false, true, n, k, 0.5, vs, 0, k, v, 0, k, beta, c, 0, n);
+          }
+          expectNear(c, 0, n, want, n, n, k, dtype);
+          expect(asymmetry(c, n)).toBe(0);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+  it("(U·B)·Uᵀ through transB, across NC and KC blocks (n = 300, k = 270)", () => {
+    const gen = new Generator(6);
+    const [n, k] = [300, 270];
+    const u = rand(n * k, gen, "float64");
+    const b = rand(k * k, gen, "float64");
+    for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) b[i * k + j] = b[j * k + i] as number;
+    const ub = naive(false, false, n, k, k, 1, u, k, b, k, 0, [], k);
+    const c = new Float64Array(n * n).fill(NaN);
+    gemmt(false, true, n, k, 1, ub, 0, k, u, 0, k, 0, c, 0, n);
+    expectNear(c, 0, n, naive(false, true, n, n, k, 1, ub, k, u, k, 0, c, n), n, n, k, "float64");
+    expect(asymmetry(c, n)).toBe(0);
+  });
+});
+

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
+import { getBackend, setBackend } from "../../src/backends/index.js";
 import { covariancePool } from "../../src/ops/covariancePool.js";
 import { symEig } from "../../src/linalg/eigen.js";
 import { Generator } from "../../src/tensor/random.js";
@@ -360,4 +361,45 @@ describe("covariancePool: the QL eigensolver path (D > 8) against the Jacobi pat
       }
     }
   });
+});
+
+describe("covariancePool: newton-schulz on float32 input runs the matrix core's float32 path", () => {
+  // Every product of a float32 input's iteration (forward and backward) is a float32-arithmetic GEMM
+  // (gemmF32: |Δ| ≤ (k + 2)·u·|A||B| per product, u = 2⁻²⁴). A = C/tr(C) has eigenvalues in [0, 1] and
+  // the iterates stay O(1), so the ≤ 3K products of K iterations give, normwise, at most
+  // 3K·(D + 2)·u·max|ref| against the float64 path on the same (float32-valued) input — the stated bound.
+  for (const backend of ["wasm-simd", "wasm", "js"] as const) {
+    it(`${backend}: forward and gradient within 3K·(D+2)·u of the float64 result (D = 1, 17, 64; K = 1, 3, 5)`, () => {
+      const before = getBackend();
+      setBackend(backend);
+      try {
+        for (const [d, k] of [[1, 1], [17, 3], [64, 5], [64, 1]] as const) {
+          const x64 = randomX([2, d, 5, 7], 40 + d);
+          const x32 = tensor(Float32Array.from(x64.data), [...x64.shape], "float32");
+          const xr = tensor(Float64Array.from(x32.data), [...x64.shape], "float64");
+          const opts = { normalization: "newton-schulz" as const, iterations: k };
+          const r64 = covariancePool.vjp(xr, opts);
+          const r32 = covariancePool.vjp(x32, opts);
+          const gen = new Generator(7);
+          const g = Float32Array.from({ length: r64.output.size }, () => gen.normal());
+          const d64 = r64.backward(tensor(Float64Array.from(g), [...r64.output.shape], "float64"))[0]!.data;
+          const d32 = r32.backward(tensor(g, [...r64.output.shape], "float32"))[0]!.data;
+          expect(r32.output.dtype).toBe("float32");
+          const bound = 3 * k * (d + 2) * 2 ** -24;
+          for (const [got, want, what] of [[r32.output.data, r64.output.data, "y"], [d32, d64, "dx"]] as const) {
+            let err = 0;
+            let mag = 0;
+            for (let i = 0; i < want.length; i++) {
+              err = Math.max(err, Math.abs((got[i] as number) - (want[i] as number)));
+              mag = Math.max(mag, Math.abs(want[i] as number));
+            }
+            expect(mag, `${backend} D ${d} K ${k} ${what}`).toBeGreaterThan(0);
+            expect(err, `${backend} D ${d} K ${k} ${what}: max error ${err} vs bound ${bound * mag}`).toBeLessThanOrEqual(bound * mag);
+          }
+        }
+      } finally {
+        setBackend(before);
+      }
+    });
+  }
 });

@@ -33,12 +33,13 @@
  * KC blocks is accumulated in a float64 copy and rounded once — as the reference does
  * (test/linalg/gemm-wasm.test.ts checks equality, for both builds).
  *
- * Why float64 for float32 operands (not f32x4, which would do twice the work per instruction):
- * the operands are mixed in practice — every product of the covariance, Grassmann and low-rank
- * bilinear methods has a float64 intermediate on one side — so only bilinear pooling's forward would
- * take a float32 path; keeping one arithmetic keeps every backend equal to the reference, bit for
- * bit, and the error of a float32 result at one rounding (|ΔC| ≤ u₃₂·|C| + k·u₆₄·|A||B|) instead of
- * float32 accumulation's k·u₃₂·|A||B| (PyTorch's, with OpenBLAS's sgemm).
+ * Why float64 for float32 operands by default (not f32x4, which does twice the work per instruction):
+ * the error of a float32 result stays at one rounding (|ΔC| ≤ u₃₂·|C| + k·u₆₄·|A||B|) instead of
+ * float32 accumulation's k·u₃₂·|A||B| (PyTorch's, with OpenBLAS's sgemm), which matters wherever a
+ * product's error is amplified afterwards (the eigen paths' divided differences: a float32 try of the
+ * covariance backward missed a float32 PyTorch fixture). Callers that accept float32 accumulation
+ * error take `linalg.gemmF32` (float32 arithmetic, f32x4 4 × 8 tile, gemmBatch32; measured 31 vs
+ * 18 GFLOP/s at n = 256 on one thread): Newton–Schulz on float32 input.
  *
  * Block sizes: MC = 96 rows × KC = 256 (the packed A block, 192 KiB, stays in L2), NC = 512 (B panel
  * 1 MiB). On the 2-core AMD EPYC (Zen 4, AVX-512 — unused by wasm's 128-bit SIMD) this project
@@ -47,7 +48,7 @@
  * (see assembly/gemm.ts).
  */
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
-import { mirrorUpper, scaleC, type NumArray } from "../../linalg/gemm.js";
+import { gemmF32Reference, mirrorUpper, scaleC, type NumArray } from "../../linalg/gemm.js";
 import { PoolkitRangeError } from "../../errors.js";
 import type { LinearStorage } from "../linear.js";
 import type { WasmBackend } from "./index.js";
@@ -64,6 +65,10 @@ interface GemmExports {
   gemmBatch(
     s0: number, s1: number, a: number, aF32: number, lda: number, sa: number, transA: number, b: number, bF32: number, ldb: number, sb: number, transB: number,
     m: number, n: number, k: number, alpha: number, c: number, cF32: number, ldc: number, sc: number, fresh: number, upper: number, pa: number, pb: number,
+  ): void;
+  gemmBatch32(
+    s0: number, s1: number, a: number, aF32: number, lda: number, sa: number, transA: number, b: number, bF32: number, ldb: number, sb: number, transB: number,
+    m: number, n: number, k: number, alpha: number, c: number, ldc: number, sc: number, fresh: number, upper: number, pa: number, pb: number,
   ): void;
 }
 
@@ -405,17 +410,99 @@ function runBatch(
   return true;
 }
 
+/**
+ * `linalg.gemmF32` (float32 arithmetic, assembly/gemm.ts gemmBatch32): the batch's operands are read in
+ * place or copied whole into the copy region, and one WebAssembly call per thread runs whole problems
+ * (split as {@link runBatch} splits). Operands too large for the copy region run the TypeScript
+ * reference (same results, bit for bit).
+ */
+function runF32(
+  b: WasmBackend, count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+  a: NumArray, aOff: number, lda: number, sA: number, bm: NumArray, bOff: number, ldb: number, sB: number,
+  beta: number, c: Float32Array, cOff: number, ldc: number, sC: number, upper: boolean,
+): void {
+  if (count < 1 || m <= 0 || n <= 0) return;
+  const op = "gemmF32";
+  const last = count - 1;
+  const cOne = (m - 1) * ldc + n;
+  extent(op, "C", c, cOff + last * sC, m, n, ldc);
+  const work = k > 0 && alpha !== 0;
+  if (work) {
+    extent(op, "A", a, aOff + last * sA, transA ? k : m, transA ? m : k, lda);
+    extent(op, "B", bm, bOff + last * sB, transB ? n : k, transB ? k : n, ldb);
+  }
+  const aAll = (transA ? (k - 1) * lda + m : (m - 1) * lda + k) + last * sA;
+  const bAll = (transB ? (n - 1) * ldb + k : (k - 1) * ldb + n) + last * sB;
+  const cAll = cOne + last * sC;
+  const buf = b.heap.memory.buffer;
+  let aP = a.buffer === buf ? a.byteOffset + aOff * a.BYTES_PER_ELEMENT : -1;
+  let bP = bm.buffer === buf ? bm.byteOffset + bOff * bm.BYTES_PER_ELEMENT : -1;
+  let cP = c.buffer === buf ? c.byteOffset + cOff * 4 : -1;
+  const bytes = (x: NumArray, span: number): number => Math.ceil((span * x.BYTES_PER_ELEMENT) / 16) * 16;
+  const sameAB = bm === a && bOff === aOff && bAll === aAll;
+  const need = (cP < 0 ? bytes(c, cAll) : 0) + (work && bP < 0 ? bytes(bm, bAll) : 0) + (work && aP < 0 && !sameAB ? bytes(a, aAll) : 0);
+  if (!work || need > COPY_BYTES || (count > 1 && sC < cOne) || sA < 0 || sB < 0) {
+    gemmF32Reference(count, transA, transB, m, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC, upper);
+    return;
+  }
+  const arena = arenaOf(b);
+  if (beta !== 0) for (let s = 0; s < count; s++) scaleC(m, n, beta, c, cOff + s * sC, ldc);
+  let at = arena.ptr + COPY * 8;
+  const copyIn = (x: NumArray, off: number, span: number): number => {
+    const v = x instanceof Float32Array ? new Float32Array(buf, at, span) : new Float64Array(buf, at, span);
+    v.set(x.subarray(off, off + span));
+    const p = at;
+    at += bytes(x, span);
+    return p;
+  };
+  const cCopied = cP < 0;
+  if (cCopied) cP = copyIn(c, cOff, cAll);
+  if (bP < 0) bP = copyIn(bm, bOff, bAll);
+  if (aP < 0) aP = sameAB ? bP : copyIn(a, aOff, aAll);
+  const e = b.exports as unknown as GemmExports;
+  const args = (s0: number, s1: number, part: number): number[] => [
+    s0, s1, aP, a instanceof Float32Array ? 1 : 0, lda, sA, transA ? 1 : 0, bP, bm instanceof Float32Array ? 1 : 0, ldb, sB, transB ? 1 : 0,
+    m, n, k, alpha, cP, ldc, sC, beta === 0 ? 1 : 0, upper ? 1 : 0,
+    arena.ptr + (PACK_A + part * MC * KC) * 8, arena.ptr + (PACK_BATCH_B + part * KC * BATCH_NC) * 8,
+  ];
+  const pool = b.pool;
+  const { threads, force } = callThreads(pool);
+  let parts = Math.min(threads, MAX_PARTS, count);
+  if (!force && parts > 1) parts = Math.min(parts, Math.floor((count * 2 * m * (upper ? (n + 1) / 2 : n) * k) / MIN_BATCH_PART_FLOPS));
+  if (parts < 2 || pool === null) {
+    e.gemmBatch32(...(args(0, count, 0) as Parameters<GemmExports["gemmBatch32"]>));
+  } else {
+    const all: number[][] = [];
+    for (let q = 0; q < parts; q++) {
+      const s0 = Math.floor((count * q) / parts);
+      const s1 = Math.floor((count * (q + 1)) / parts);
+      if (s1 > s0) all.push(args(s0, s1, all.length));
+    }
+    const own = all[0] as Parameters<GemmExports["gemmBatch32"]>;
+    pool.run(e.gemmBatch32 as (...x: number[]) => void, pool.id("gemmBatch32"), () => e.gemmBatch32(...own), all.slice(1));
+  }
+  if (cCopied) c.set(new Float32Array(buf, cP, cAll), cOff);
+  if (upper) for (let s = 0; s < count; s++) mirrorUpper(n, c, cOff + s * sC, ldc);
+}
+
 const DTYPES = ["float32", "float64"] as const;
 
 /** Register the matrix core of backend `b` (for float32 and float64 C) in the kernel table. */
 export function registerGemm(b: WasmBackend): void {
   arenaOf(b); // allocated now, not inside an op's call (allocating may detach the op's views)
+  registerKernel("linalg.gemmF32", "float32", (count, transA, transB, m, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC, upper) => {
+    runF32(b, count, transA, transB, m, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC, upper);
+  });
   for (const dtype of DTYPES) {
     registerKernel("linalg.gemm", dtype, (transA, transB, m, n, k, alpha, a, aOff, lda, bm, bOff, ldb, beta, c, cOff, ldc) => {
       run(b, "gemm", transA, transB, m, n, k, alpha, a, aOff, lda, bm, bOff, ldb, beta, c, cOff, ldc, false);
     });
     registerKernel("linalg.syrk", dtype, (trans, n, k, alpha, a, aOff, lda, beta, c, cOff, ldc) => {
       run(b, "syrk", trans, !trans, n, n, k, alpha, a, aOff, lda, a, aOff, lda, beta, c, cOff, ldc, true);
+      if (n > 0) mirrorUpper(n, c, cOff, ldc);
+    });
+    registerKernel("linalg.gemmt", dtype, (transA, transB, n, k, alpha, a, aOff, lda, bm, bOff, ldb, beta, c, cOff, ldc) => {
+      run(b, "gemmt", transA, transB, n, n, k, alpha, a, aOff, lda, bm, bOff, ldb, beta, c, cOff, ldc, true);
       if (n > 0) mirrorUpper(n, c, cOff, ldc);
     });
     registerKernel("linalg.gemmBatched", dtype, (count, transA, transB, m, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC) => {
@@ -434,9 +521,11 @@ export function registerGemm(b: WasmBackend): void {
 
 /** Remove the matrix core's kernels (the TypeScript reference runs again). */
 export function unregisterGemm(): void {
+  unregisterKernel("linalg.gemmF32", "float32");
   for (const dtype of DTYPES) {
     unregisterKernel("linalg.gemm", dtype);
     unregisterKernel("linalg.syrk", dtype);
+    unregisterKernel("linalg.gemmt", dtype);
     unregisterKernel("linalg.gemmBatched", dtype);
     unregisterKernel("linalg.syrkBatched", dtype);
   }
