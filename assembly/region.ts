@@ -224,7 +224,36 @@ function roiAlignForwardRows(
     return;
   }
   const vh0 = f32x4.splat(h0), vl0 = f32x4.splat(l0), vh1 = f32x4.splat(h1), vl1 = f32x4.splat(l1);
-  for (let c0 = lo; c0 < hi; c0 += 4) {
+  // every block but the last (which may move left), with running pointers: the common cases
+  let c0 = lo;
+  if (hi - lo > 4 && rest >= s0 + gh) {
+    const full = lo + (((hi - lo - 1) >> 2) << 2); // the last block's start
+    let o = (<usize>lo) << 2;
+    let q = t + ((<usize>lo) << 5);
+    const oEnd = (<usize>full) << 2;
+    if (n == 2) {
+      for (; o < oEnd; o += 16, q += 128) {
+        const v = f32x4.add(
+          f32x4.add(f32x4.mul(vh0, v128.load(a + o)), f32x4.mul(vl0, v128.load(bb + o))),
+          f32x4.add(f32x4.mul(vh1, v128.load(c2 + o)), f32x4.mul(vl1, v128.load(d + o))),
+        );
+        v128.store32_lane(q, v, 0);
+        v128.store32_lane(q, v, 1, 32);
+        v128.store32_lane(q, v, 2, 64);
+        v128.store32_lane(q, v, 3, 96);
+      }
+    } else {
+      for (; o < oEnd; o += 16, q += 128) {
+        const v = f32x4.add(f32x4.mul(vh0, v128.load(a + o)), f32x4.mul(vl0, v128.load(bb + o)));
+        v128.store32_lane(q, v, 0);
+        v128.store32_lane(q, v, 1, 32);
+        v128.store32_lane(q, v, 2, 64);
+        v128.store32_lane(q, v, 3, 96);
+      }
+    }
+    c0 = full;
+  }
+  for (; c0 < hi; c0 += 4) {
     const col = min(c0, W - 4);
     const o = (<usize>col) << 2;
     let v = f32x4.add(f32x4.mul(vh0, v128.load(a + o)), f32x4.mul(vl0, v128.load(bb + o)));
