@@ -5,7 +5,9 @@
 // Bilinear sampling is separable, and the average over a bin's sample grid is linear, so a bin's
 // value is Σ_ix (hx·V[xl] + lx·V[xh]) with V[col] = Σ_iy (hy·x[yl][col] + ly·x[yh][col]): for each
 // output row the kernel blends the sample rows into V over the RoI's column span (whole rows, 4
-// columns per SIMD step), then each bin reads 2 columns of V per sample column. The backward pass is
+// columns per SIMD step), then each bin reads 2 columns of V per sample column (the SIMD build's forward
+// keeps eight bin rows' V transposed so each sample column serves eight bins at once: roiAlignForwardRows).
+// The backward pass is
 // the transpose: each bin scatters into a row buffer G, then every sample row receives hy·G and ly·G
 // over the span. Float32 arithmetic throughout (the reference sums in float64): see the bounds in
 // test/backends/wasm-region.test.ts.

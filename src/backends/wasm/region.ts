@@ -3,8 +3,10 @@
  * assembly/region.ts.
  * - RoIAlign forward/backward (`roiAlign.forward/backward`; references in src/kernels/region.ts, plan
  *   in src/geometry/roi.ts): separable — the sample rows are blended into one row over the RoI's
- *   column span (SIMD), then each bin reads two columns of it per sample column; float32 arithmetic,
- *   within the bounds stated in test/backends/wasm-region.test.ts of the float64-accumulating reference.
+ *   column span (SIMD), then each bin reads two columns of it per sample column (the SIMD build's
+ *   forward stores eight bin rows' blended rows transposed, so that pass serves eight bin rows per
+ *   vector); float32 arithmetic, within the bounds stated in test/backends/wasm-region.test.ts of the
+ *   float64-accumulating reference.
  * - RoIPool forward/backward (`roiPool.forward/backward`): per row of bins a column-wise scan, then each
  *   bin combines its columns (SIMD build: four channels at once, one per lane); values, indices and
  *   gradients bit-identical to the reference.
