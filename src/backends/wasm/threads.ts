@@ -803,7 +803,7 @@ export interface SplitTarget {
 }
 
 /** Chunks per thread of a split call (at most; fewer when a chunk would drop under {@link minChunkBytes}). */
-const CHUNKS_PER_THREAD = 8;
+const CHUNKS_PER_THREAD = 4;
 /** The least work of a chunk (bytes read and written), when that leaves at least one chunk per thread. */
 const minChunkBytes = 64 * 1024;
 
