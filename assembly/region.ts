@@ -5,7 +5,9 @@
 // Bilinear sampling is separable, and the average over a bin's sample grid is linear, so a bin's
 // value is Σ_ix (hx·V[xl] + lx·V[xh]) with V[col] = Σ_iy (hy·x[yl][col] + ly·x[yh][col]): for each
 // output row the kernel blends the sample rows into V over the RoI's column span (whole rows, 4
-// columns per SIMD step), then each bin reads 2 columns of V per sample column. The backward pass is
+// columns per SIMD step), then each bin reads 2 columns of V per sample column (the SIMD build's forward
+// keeps eight bin rows' V transposed so each sample column serves eight bins at once: roiAlignForwardRows).
+// The backward pass is
 // the transpose: each bin scatters into a row buffer G, then every sample row receives hy·G and ly·G
 // over the span. Float32 arithmetic throughout (the reference sums in float64): see the bounds in
 // test/backends/wasm-region.test.ts.
@@ -62,6 +64,10 @@ export function roiAlignForward(
   xOff: usize, xGrid: usize, xLow: usize, xHigh: usize, xW0: usize, xW1: usize,
   span: usize, buf: usize,
 ): void {
+  if (ASC_FEATURE_SIMD) {
+    roiAlignForwardRows(x, y, K, Cn, C, H, W, ph, pw, batch, count, yOff, yGrid, yLow, yHigh, yW0, yW1, xOff, xGrid, xLow, xHigh, xW0, xW1, span, buf);
+    return;
+  }
   const plane = H * W;
   for (let c = 0; c < Cn; c++) {
     for (let r = 0; r < K; r++) {
@@ -97,6 +103,177 @@ export function roiAlignForward(
         }
       }
     }
+  }
+}
+
+/**
+ * {@link roiAlignForward} in the SIMD build, eight bin rows at a time, one per lane. For a group of
+ * bin rows i0..i0+7 the sample rows of each bin row i are blended over the RoI's column span as in the
+ * scalar build (V_i[col] = Σ_iy (hy·x[yl][col] + ly·x[yh][col]), 4 columns per step, the same float32
+ * operations in the same order), and stored transposed: T[col] holds V_i0..V_i0+7 at that column (two
+ * vectors). Each bin column j then takes Σ_ix (hx·T[xl] + lx·T[xh]) for all eight bin rows at once —
+ * the per-sample work of the horizontal pass (indices, weights) is shared by the eight rows. Same
+ * roundings as the scalar build per output. buf: 8·W floats (T), zeroed here so lanes past ph read 0.
+ */
+function roiAlignForwardRows(
+  x: usize, y: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize, count: usize,
+  yOff: usize, yGrid: usize, yLow: usize, yHigh: usize, yW0: usize, yW1: usize,
+  xOff: usize, xGrid: usize, xLow: usize, xHigh: usize, xW0: usize, xW1: usize,
+  span: usize, buf: usize,
+): void {
+  const plane = H * W;
+  const bins = ph * pw;
+  const stride = (<usize>pw) << 2;
+  memory.fill(buf, 0, (<usize>W) << 5);
+  for (let c = 0; c < Cn; c++) {
+    for (let r = 0; r < K; r++) {
+      const b = ldi(batch, r);
+      const gh = ldi(yGrid, r);
+      const gw = ldi(xGrid, r);
+      const yo = ldi(yOff, r);
+      const xo = ldi(xOff, r);
+      const inv = f32x4.splat(ldf(count, r));
+      const lo = ldi(span, 2 * r);
+      const hi = ldi(span, 2 * r + 1);
+      const xp = x + ((<usize>(b * C + c) * <usize>plane) << 2);
+      const yr = y + ((<usize>((r * C + c) * bins)) << 2);
+      if (hi <= lo) {
+        // no sample column inside the map: every bin is 0 / count
+        memory.fill(yr, 0, (<usize>bins) << 2);
+        continue;
+      }
+      for (let i0 = 0; i0 < ph; i0 += 8) {
+        const rows = min(8, ph - i0);
+        for (let k = 0; k < rows; k++) blendColumn(xp, W, gh, yo + (i0 + k) * gh, yLow, yHigh, yW0, yW1, lo, hi, buf + ((<usize>k) << 2));
+        const yb = yr + ((<usize>(i0 * pw)) << 2);
+        for (let j = 0; j < pw; j++) {
+          let a0 = f32x4.splat(0);
+          let a1 = f32x4.splat(0);
+          for (let ix = 0; ix < gw; ix++) {
+            const sx = xo + j * gw + ix;
+            const xl = ldi(xLow, sx);
+            if (xl < 0) continue;
+            const hx = f32x4.splat(ldf(xW0, sx));
+            const lx = f32x4.splat(ldf(xW1, sx));
+            const pl = buf + ((<usize>xl) << 5);
+            const pr = buf + ((<usize>ldi(xHigh, sx)) << 5);
+            a0 = f32x4.add(a0, f32x4.add(f32x4.mul(hx, v128.load(pl)), f32x4.mul(lx, v128.load(pr))));
+            a1 = f32x4.add(a1, f32x4.add(f32x4.mul(hx, v128.load(pl, 16)), f32x4.mul(lx, v128.load(pr, 16))));
+          }
+          a0 = f32x4.div(a0, inv);
+          a1 = f32x4.div(a1, inv);
+          const q = yb + ((<usize>j) << 2);
+          v128.store32_lane(q, a0, 0);
+          if (rows > 1) v128.store32_lane(q + stride, a0, 1);
+          if (rows > 2) v128.store32_lane(q + 2 * stride, a0, 2);
+          if (rows > 3) v128.store32_lane(q + 3 * stride, a0, 3);
+          if (rows > 4) v128.store32_lane(q + 4 * stride, a1, 0);
+          if (rows > 5) v128.store32_lane(q + 5 * stride, a1, 1);
+          if (rows > 6) v128.store32_lane(q + 6 * stride, a1, 2);
+          if (rows > 7) v128.store32_lane(q + 7 * stride, a1, 3);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * One bin row's blended sample rows V[col] = Σ_iy (hy·x[yl][col] + ly·x[yh][col]) (samples with yl < 0
+ * skipped; none in range: 0) for the columns [lo, hi), written to t[col·8] (t = T offset to the row's
+ * lane). Four columns per step; the last step is moved left to end inside the row (its extra columns are
+ * never read). The first two samples are blended in one expression, later ones added in order — the
+ * scalar build's roundings (0 + s0 = s0 and then + s1, …).
+ */
+// @ts-ignore: decorator
+@inline function blendColumn(
+  xp: usize, W: i32, gh: i32, s0: i32, yLow: usize, yHigh: usize, yW0: usize, yW1: usize, lo: i32, hi: i32, t: usize,
+): void {
+  // the first two samples in range
+  let n = 0;
+  let a: usize = 0, bb: usize = 0, c2: usize = 0, d: usize = 0;
+  let h0: f32 = 0, l0: f32 = 0, h1: f32 = 0, l1: f32 = 0;
+  let rest = s0 + gh;
+  for (let s = s0; s < s0 + gh; s++) {
+    const yl = ldi(yLow, s);
+    if (yl < 0) continue;
+    const pa = xp + ((<usize>(yl * W)) << 2);
+    const pb = xp + ((<usize>(ldi(yHigh, s) * W)) << 2);
+    if (n == 0) {
+      a = pa; bb = pb; h0 = ldf(yW0, s); l0 = ldf(yW1, s);
+    } else {
+      c2 = pa; d = pb; h1 = ldf(yW0, s); l1 = ldf(yW1, s);
+      rest = s + 1;
+      n = 2;
+      break;
+    }
+    n = 1;
+  }
+  if (n == 0) {
+    for (let col = lo; col < hi; col++) store<f32>(t + ((<usize>col) << 5), 0);
+    return;
+  }
+  if (W < 4) {
+    for (let col = lo; col < hi; col++) {
+      let v = h0 * ldf(a, col) + l0 * ldf(bb, col);
+      if (n == 2) v = v + (h1 * ldf(c2, col) + l1 * ldf(d, col));
+      for (let s = rest; s < s0 + gh; s++) {
+        const yl = ldi(yLow, s);
+        if (yl < 0) continue;
+        v = v + (ldf(yW0, s) * ldf(xp, yl * W + col) + ldf(yW1, s) * ldf(xp, ldi(yHigh, s) * W + col));
+      }
+      store<f32>(t + ((<usize>col) << 5), v);
+    }
+    return;
+  }
+  const vh0 = f32x4.splat(h0), vl0 = f32x4.splat(l0), vh1 = f32x4.splat(h1), vl1 = f32x4.splat(l1);
+  // every block but the last (which may move left), with running pointers: the common cases
+  let c0 = lo;
+  if (hi - lo > 4 && rest >= s0 + gh) {
+    const full = lo + (((hi - lo - 1) >> 2) << 2); // the last block's start
+    let o = (<usize>lo) << 2;
+    let q = t + ((<usize>lo) << 5);
+    const oEnd = (<usize>full) << 2;
+    if (n == 2) {
+      for (; o < oEnd; o += 16, q += 128) {
+        const v = f32x4.add(
+          f32x4.add(f32x4.mul(vh0, v128.load(a + o)), f32x4.mul(vl0, v128.load(bb + o))),
+          f32x4.add(f32x4.mul(vh1, v128.load(c2 + o)), f32x4.mul(vl1, v128.load(d + o))),
+        );
+        v128.store32_lane(q, v, 0);
+        v128.store32_lane(q, v, 1, 32);
+        v128.store32_lane(q, v, 2, 64);
+        v128.store32_lane(q, v, 3, 96);
+      }
+    } else {
+      for (; o < oEnd; o += 16, q += 128) {
+        const v = f32x4.add(f32x4.mul(vh0, v128.load(a + o)), f32x4.mul(vl0, v128.load(bb + o)));
+        v128.store32_lane(q, v, 0);
+        v128.store32_lane(q, v, 1, 32);
+        v128.store32_lane(q, v, 2, 64);
+        v128.store32_lane(q, v, 3, 96);
+      }
+    }
+    c0 = full;
+  }
+  for (; c0 < hi; c0 += 4) {
+    const col = min(c0, W - 4);
+    const o = (<usize>col) << 2;
+    let v = f32x4.add(f32x4.mul(vh0, v128.load(a + o)), f32x4.mul(vl0, v128.load(bb + o)));
+    if (n == 2) {
+      v = f32x4.add(v, f32x4.add(f32x4.mul(vh1, v128.load(c2 + o)), f32x4.mul(vl1, v128.load(d + o))));
+      for (let s = rest; s < s0 + gh; s++) {
+        const yl = ldi(yLow, s);
+        if (yl < 0) continue;
+        const pa = xp + ((<usize>(yl * W)) << 2) + o;
+        const pb = xp + ((<usize>(ldi(yHigh, s) * W)) << 2) + o;
+        v = f32x4.add(v, f32x4.add(f32x4.mul(f32x4.splat(ldf(yW0, s)), v128.load(pa)), f32x4.mul(f32x4.splat(ldf(yW1, s)), v128.load(pb))));
+      }
+    }
+    const q = t + ((<usize>col) << 5);
+    v128.store32_lane(q, v, 0);
+    v128.store32_lane(q + 32, v, 1);
+    v128.store32_lane(q + 64, v, 2);
+    v128.store32_lane(q + 96, v, 3);
   }
 }
 

@@ -2,10 +2,12 @@
  * setThreads / getThreads: the worker pool over shared WebAssembly memory (src/backends/wasm/threads.ts).
  *
  * - Results on 2 and 3 threads are bit-identical to 1 thread (same backend) for every kernel that
- *   splits — max (1d/2d/3d, with indices, forward and backward), average, LP, SoftPool, LIP, adaptive
+ *   splits — max (1d/2d/3d, with indices or values only, forward and backward), average (including the
+ *   stride-1 window-sum backward), global average and max, LP, SoftPool, LIP, adaptive
  *   (the wide-window kernels), max-unpool, RoIAlign and RoIPool (by channels), fractional max pooling's
  *   forward, stochastic pooling (evaluation) and the mixed-pooling mix — on random shapes whose plane counts include 1, fewer planes than threads, and
- *   counts that do not divide evenly; every split is forced (no size threshold), and each of the three
+ *   counts that do not divide evenly; every split is forced (no size threshold, and as many chunks as
+ *   units, so a thread runs several chunks in turn with its scratch re-zeroed), and each of the three
  *   ways a part can run is checked on its own: by the worker (the test checks it really did), by the
  *   calling thread claiming a part no worker started, and the default race between the two — so a
  *   wrong pointer offset or scratch block shows up as a bit difference.
@@ -164,6 +166,23 @@ function cases(seed: number): Case[] {
         add(`mixedPool2d ${JSON.stringify(opts)}`, (ts) => vjp("mixedPool2d")(ts[0], opts), [x]);
       }
     }
+  }
+  // kernels the random cases above may miss: the values-only max forward (no indices), the stride-1
+  // average backward (window sums over the transposed plan: one divisor, or per-position reciprocals
+  // in a per-thread scratch block), global average and max pooling
+  for (let t = 0; t < PLANES.length; t++) {
+    const [n, c] = PLANES[t] as [number, number];
+    const h = int(g, 3, 40);
+    const w = int(g, 3, 40);
+    const shape = [n, c, h, w];
+    const x: Input = { data: values(g, n * c * h * w, t % 2 === 0), shape };
+    const units = n * c;
+    const mo = { kernelSize: [int(g, 1, 3), int(g, 2, 3)], stride: [int(g, 1, 2), int(g, 1, 2)] };
+    out.push({ label: `maxPool2d (values only) ${JSON.stringify(mo)} [${shape}]`, call: (ts) => ({ output: pk.maxPool2d(ts[0] as Tensor, mo), backward: () => [] }), inputs: [x], units });
+    const ao = { kernelSize: 3, stride: 1, padding: 1, countIncludePad: t % 2 === 0 };
+    out.push({ label: `avgPool2d ${JSON.stringify(ao)} [${shape}]`, call: (ts) => vjp("avgPool2d")(ts[0], ao), inputs: [x], units });
+    out.push({ label: `globalAvgPool [${shape}]`, call: (ts) => vjp("globalAvgPool")(ts[0]), inputs: [x], units });
+    out.push({ label: `globalMaxPool [${shape}]`, call: (ts) => vjp("globalMaxPool")(ts[0]), inputs: [x], units });
   }
   return out;
 }

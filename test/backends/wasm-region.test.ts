@@ -9,7 +9,12 @@
  * |Δy| ≤ 4·(gh + gw + 2)·u·max|x|. The wasm kernel works in float32 where the reference accumulates
  * in float64: the blended row V sums 2·gh weighted values and a bin 2·gw weighted values of V, each
  * product and sum rounded once, then one division — at most (2gh + 2gw + 3) roundings of quantities
- * bounded by Σ|w|·max|x| ≤ count·max|x| before the division by count.
+ * bounded by Σ|w|·max|x| ≤ count·max|x| before the division by count. (In detail: V is a sum of 2gh
+ * products with weights summing to gh, so |ΔV| ≤ γ_2gh·gh·max|x|; the bin sums 2gw products of V with
+ * weights summing to gw, adding γ_2gw·gw·gh·max|x| and gw·|ΔV|; the division by count = gh·gw and its
+ * rounding leave ≤ (2gh + 2gw + 1)·u·max|x| to first order, and the reference's own float32 rounding
+ * ½u·max|x| — the factor 4 covers the γ terms.) The SIMD build blends eight bin rows at once (one per
+ * lane) but performs per output the same operations in the same order, so the same bound holds.
  * Backward: |Δdx_i| ≤ 2^−16·S_i, S_i = Σ|contributions to dx_i| (the reference's backward of |dy| in
  * float64): both kernels add their contributions into a float32 dx one by one, in different orders and
  * with differently rounded products, each rounding off by at most u·S_i — room for 256 of them.
@@ -114,6 +119,25 @@ describe("random maps 1–113, random boxes: wasm within the stated float32 boun
         }
       });
     }
+
+    it(`${b}: more than 8 bin rows (the SIMD kernel's row groups), maps under 4 columns wide, adaptive grids of many samples`, () => {
+      const g = new Generator(17);
+      for (let t = 0; t < 16; t++) {
+        const narrow = t % 2 === 0;
+        const h = int(g, 1, 40);
+        const w = narrow ? int(g, 1, 3) : int(g, 4, 60);
+        const xShape = [2, int(g, 1, 5), h, w];
+        const k = int(g, 1, 8);
+        const boxes = new Float32Array(5 * k);
+        for (let r = 0; r < k; r++) {
+          const x1 = g.uniform() * (w + 4) - 2;
+          const y1 = g.uniform() * (h + 4) - 2;
+          boxes.set([int(g, 0, 1), x1, y1, x1 + g.uniform() * (w + 2), y1 + g.uniform() * (h + 2) * 2], 5 * r);
+        }
+        const opts: Opts = { outputSize: [int(g, 8, 20), int(g, 1, 9)], spatialScale: 1, samplingRatio: [-1, 0, 1, 2, 5][t % 5] as number, aligned: t % 3 === 0 };
+        check(b, b, values(g, xShape.reduce((a, s) => a * s, 1), t % 4 === 1), xShape, boxes, opts, (m) => values(new Generator(m), m, false));
+      }
+    });
 
     it(`${b}: the benchmark geometry (7×7 bins, sampling 2) on a 50×50 map, boxes covering all of it`, () => {
       const g = new Generator(9);

@@ -3,8 +3,10 @@
  * assembly/region.ts.
  * - RoIAlign forward/backward (`roiAlign.forward/backward`; references in src/kernels/region.ts, plan
  *   in src/geometry/roi.ts): separable — the sample rows are blended into one row over the RoI's
- *   column span (SIMD), then each bin reads two columns of it per sample column; float32 arithmetic,
- *   within the bounds stated in test/backends/wasm-region.test.ts of the float64-accumulating reference.
+ *   column span (SIMD), then each bin reads two columns of it per sample column (the SIMD build's
+ *   forward stores eight bin rows' blended rows transposed, so that pass serves eight bin rows per
+ *   vector); float32 arithmetic, within the bounds stated in test/backends/wasm-region.test.ts of the
+ *   float64-accumulating reference.
  * - RoIPool forward/backward (`roiPool.forward/backward`): per row of bins a column-wise scan, then each
  *   bin combines its columns (SIMD build: four channels at once, one per lane); values, indices and
  *   gradients bit-identical to the reference.
@@ -56,7 +58,8 @@ function planArgs(args: Args, p: RoiAlignPlan): void {
     args.add(Float32Array.from(a.wHigh), false);
   }
   args.add(columnSpans(p), false);
-  args.add(new Float32Array(Math.max(p.w, 1)), false);
+  // scratch: the forward's transposed rows T (8 floats per column; the backward uses the first W)
+  args.add(new Float32Array(8 * Math.max(p.w, 1)), false);
 }
 
 const NAMES = ["roiAlign.forward", "roiAlign.backward", "roiPool.forward", "roiPool.backward", "fractionalMaxPool.forward"] as const;
@@ -70,7 +73,7 @@ const NAMES = ["roiAlign.forward", "roiAlign.backward", "roiPool.forward", "roiP
 function alignSplit(p: RoiAlignPlan, backward: boolean): Split {
   const map = 4 * p.h * p.w;
   const bins = 4 * p.ph * p.pw;
-  return { count: 3, step: backward ? [[0, bins], [1, map]] : [[0, map], [1, bins]], scratch: [[24, 4 * Math.max(p.w, 1)]], bytes: p.n * map + p.k * bins };
+  return { count: 3, step: backward ? [[0, bins], [1, map]] : [[0, map], [1, bins]], scratch: [[24, 32 * Math.max(p.w, 1)]], bytes: p.n * map + p.k * bins };
 }
 
 /** RoIPool: per RoI the columns [lo, hi) its non-empty bins read (lo = hi = 0 when every bin is empty). */

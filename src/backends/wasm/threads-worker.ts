@@ -20,10 +20,28 @@
  * claimed (CUR, 0 when idle) with STATUS = 2, and lowers READY — so the caller throws instead of
  * waiting forever, and no new part is given to it. FN = −2 / −3 / −4 are test faults (threads.ts
  * `injectWorkerFault`): exit, throw out of the loop, and block forever (to be terminated).
+ *
+ * Chunked parts (MODE = 1, what `splitCall` sends): the slot's arguments are the worker's base arguments
+ * (the whole call's, with the worker's own scratch blocks), and the call's units are cut into chunks
+ * described in the shared chunk block (see {@link CHUNK}); every thread — the caller and each worker
+ * that claimed its part — takes the next chunk with `Atomics.add` on NEXT until none is left, zeroes its
+ * scratch blocks and runs the export on that chunk's range. A worker that wakes late thus finds the
+ * chunks the caller has not taken yet instead of a fixed half of the work.
  */
 
 /** Word offsets inside a slot (Int32), shared with threads.ts. */
-export const SLOT = { SEQ: 0, DONE: 1, STATUS: 2, FN: 3, NARGS: 4, READY: 5, MSGLEN: 6, TICKET: 7, CUR: 8 } as const;
+export const SLOT = { SEQ: 0, DONE: 1, STATUS: 2, FN: 3, NARGS: 4, READY: 5, MSGLEN: 6, TICKET: 7, CUR: 8, MODE: 9 } as const;
+
+/**
+ * The chunk block (one per pool, shared): Int32 word NEXT (the next chunk to take), then Float64 slots
+ * from byte 8: UNITS, CHUNKS, COUNT (the argument holding the unit count), ALIGN, NSTEP, then NSTEP
+ * pairs (argument, bytes per unit), then NSCRATCH and NSCRATCH pairs (argument, bytes): with
+ * B = ⌈UNITS/ALIGN⌉ blocks of ALIGN units, chunk k covers units [ALIGN·⌊k·B/CHUNKS⌋, ALIGN·⌊(k+1)·B/CHUNKS⌋)
+ * (clipped to UNITS).
+ */
+export const CHUNK = { NEXT: 0, UNITS: 1, CHUNKS: 2, COUNT: 3, ALIGN: 4, NSTEP: 5 } as const;
+/** Bytes of the chunk block (room for 60 step and scratch pairs). */
+export const CHUNK_BYTES = 1024;
 /** Bytes per worker slot in the control block. */
 export const SLOT_BYTES = 1024;
 /** Byte offset of the float64 arguments inside a slot. */
@@ -37,7 +55,8 @@ export const MSG_UNITS = (SLOT_BYTES - MSG_OFFSET) / 2;
 
 /** The worker's script (see the protocol above); the layout constants are spliced in. */
 export const WORKER_SOURCE = `"use strict";
-const SEQ = ${SLOT.SEQ}, DONE = ${SLOT.DONE}, STATUS = ${SLOT.STATUS}, FN = ${SLOT.FN}, NARGS = ${SLOT.NARGS}, READY = ${SLOT.READY}, MSGLEN = ${SLOT.MSGLEN}, TICKET = ${SLOT.TICKET}, CUR = ${SLOT.CUR};
+const SEQ = ${SLOT.SEQ}, DONE = ${SLOT.DONE}, STATUS = ${SLOT.STATUS}, FN = ${SLOT.FN}, NARGS = ${SLOT.NARGS}, READY = ${SLOT.READY}, MSGLEN = ${SLOT.MSGLEN}, TICKET = ${SLOT.TICKET}, CUR = ${SLOT.CUR}, MODE = ${SLOT.MODE};
+const NEXT = ${CHUNK.NEXT}, UNITS = ${CHUNK.UNITS}, CHUNKS = ${CHUNK.CHUNKS}, COUNT = ${CHUNK.COUNT}, ALIGN = ${CHUNK.ALIGN}, NSTEP = ${CHUNK.NSTEP};
 const SLOT_BYTES = ${SLOT_BYTES}, ARGS_OFFSET = ${ARGS_OFFSET}, MAX_ARGS = ${MAX_ARGS}, MSG_OFFSET = ${MSG_OFFSET}, MSG_UNITS = ${MSG_UNITS};
 const node = typeof process === "object" && process !== null && typeof require === "function";
 let post;
@@ -54,6 +73,9 @@ function text(e) {
 }
 function start(msg) {
   let fns;
+  let zeroFill;
+  const CI = new Int32Array(msg.chunks);
+  const CF = new Float64Array(msg.chunks);
   const base = msg.slot * SLOT_BYTES;
   const I = new Int32Array(msg.control, base, SLOT_BYTES / 4);
   const F = new Float64Array(msg.control, base + ARGS_OFFSET, MAX_ARGS);
@@ -61,6 +83,7 @@ function start(msg) {
   try {
     const instance = new WebAssembly.Instance(msg.module, { env: { memory: msg.memory } });
     fns = msg.names.map((n) => instance.exports[n]);
+    zeroFill = instance.exports.zeroFill;
   } catch (e) {
     post({ type: "error", message: text(e) });
     return;
@@ -99,8 +122,25 @@ function start(msg) {
     throw e;
   }
   if (!node) self.close();
+  // the chunk loop of a chunked part (see the protocol above): base holds the part's arguments
+  function chunks(f, base, args) {
+    const units = CF[UNITS], total = CF[CHUNKS], count = CF[COUNT], align = CF[ALIGN], nStep = CF[NSTEP], nScratch = CF[NSTEP + 1 + 2 * nStep];
+    const blocks = Math.ceil(units / align);
+    for (;;) {
+      const k = Atomics.add(CI, NEXT, 1);
+      if (k >= total) return;
+      const lo = Math.min(units, align * Math.floor((k * blocks) / total));
+      const hi = Math.min(units, align * Math.floor(((k + 1) * blocks) / total));
+      for (let i = 0; i < base.length; i++) args[i] = base[i];
+      args[count] = hi - lo;
+      for (let j = 0; j < nStep; j++) args[CF[NSTEP + 1 + 2 * j]] += lo * CF[NSTEP + 2 + 2 * j];
+      for (let j = 0; j < nScratch; j++) zeroFill(base[CF[NSTEP + 2 + 2 * nStep + 2 * j]], CF[NSTEP + 3 + 2 * nStep + 2 * j]);
+      f.apply(null, args);
+    }
+  }
   function loop() {
   const args = [];
+  const partArgs = [];
   for (;;) {
     let s = Atomics.load(I, SEQ);
     while (s === last) {
@@ -126,7 +166,10 @@ function start(msg) {
       for (let i = 0; i < n; i++) args[i] = F[i];
       const f = fns[id];
       if (typeof f !== "function") throw new Error("no kernel export number " + id);
-      f.apply(null, args);
+      if (I[MODE] === 1) {
+        partArgs.length = n;
+        chunks(f, args, partArgs);
+      } else f.apply(null, args);
       I[STATUS] = 0;
     } catch (e) {
       say(text(e));

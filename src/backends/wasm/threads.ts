@@ -28,7 +28,7 @@
 import { PoolkitRangeError, PoolkitTypeError, show } from "../../errors.js";
 import { LinearHeap } from "../linear.js";
 import type { WasmApi, WasmInstance, WasmMemory } from "./api.js";
-import { ARGS_OFFSET, MAX_ARGS, MSG_OFFSET, MSG_UNITS, SLOT, SLOT_BYTES, WORKER_SOURCE } from "./threads-worker.js";
+import { ARGS_OFFSET, CHUNK, CHUNK_BYTES, MAX_ARGS, MSG_OFFSET, MSG_UNITS, SLOT, SLOT_BYTES, WORKER_SOURCE } from "./threads-worker.js";
 
 /** Most threads a pool runs (the calling thread plus 63 workers: the control block's slots). */
 export const MAX_THREADS = 64;
@@ -220,6 +220,8 @@ interface StartMessage {
   module: object;
   memory: WasmMemory;
   control: SharedArrayBuffer;
+  /** The chunk block of chunked parts (threads-worker.ts CHUNK). */
+  chunks: SharedArrayBuffer;
   slot: number;
   names: readonly string[];
 }
@@ -312,6 +314,8 @@ export class ThreadPool {
   readonly #i32: Int32Array;
   readonly #f64: Float64Array;
   readonly #u16: Uint16Array;
+  readonly #ci: Int32Array;
+  readonly #cf: Float64Array;
   readonly #ids = new Map<string, number>();
   #slots: Slot[] = [];
   /** Slot indices whose worker may still be alive (a stopped Node worker until its exit): not reused before. */
@@ -329,7 +333,10 @@ export class ThreadPool {
 
   constructor(module: object, memory: WasmMemory, names: readonly string[]) {
     const control = new SharedArrayBuffer((MAX_THREADS - 1) * SLOT_BYTES);
-    this.#start = { module, memory, control, names };
+    const chunks = new SharedArrayBuffer(CHUNK_BYTES);
+    this.#start = { module, memory, control, chunks, names };
+    this.#ci = new Int32Array(chunks);
+    this.#cf = new Float64Array(chunks);
     this.#i32 = new Int32Array(control);
     this.#f64 = new Float64Array(control);
     this.#u16 = new Uint16Array(control);
@@ -486,11 +493,48 @@ export class ThreadPool {
   }
 
   /**
+   * Describe the chunks of the next {@link run} with `chunked` (threads-worker.ts CHUNK): `units` cut into
+   * `total` chunks at multiples of `align` units; argument `count` holds a chunk's unit count, each `step` argument advances by its bytes
+   * per unit, each `scratch` argument (a per-thread block of that many bytes) is zeroed before a chunk.
+   */
+  setChunks(units: number, total: number, count: number, align: number, step: Split["step"], scratch: NonNullable<Split["scratch"]>): void {
+    const f = this.#cf;
+    if (CHUNK.NSTEP + 2 + 2 * (step.length + scratch.length) > CHUNK_BYTES / 8) throw new Error("threads: too many step and scratch arguments");
+    f[CHUNK.UNITS] = units;
+    f[CHUNK.CHUNKS] = total;
+    f[CHUNK.COUNT] = count;
+    f[CHUNK.ALIGN] = align;
+    f[CHUNK.NSTEP] = step.length;
+    let at = CHUNK.NSTEP + 1;
+    for (const [a, bytes] of step) {
+      f[at++] = a;
+      f[at++] = bytes;
+    }
+    f[at++] = scratch.length;
+    for (const [a, bytes] of scratch) {
+      f[at++] = a;
+      f[at++] = bytes;
+    }
+    Atomics.store(this.#ci, CHUNK.NEXT, 0);
+  }
+
+  /** The next chunk of the current chunked call, or −1 when every chunk is taken. */
+  takeChunk(): number {
+    const k = Atomics.add(this.#ci, CHUNK.NEXT, 1);
+    return k < (this.#cf[CHUNK.CHUNKS] as number) ? k : -1;
+  }
+
+  /**
    * Run export `fn` (number `id` in the workers' table) with `own` on this thread and `parts[i]` on
    * ready worker i, at once; returns when all are done. Throws the first error (this thread's, else a
    * worker's). `stats.workerParts` counts the parts workers ran.
+   *
+   * `chunked` (after {@link setChunks}): `parts[i]` are worker i's base arguments and every thread
+   * takes chunks until none is left (`own` is this thread's chunk loop): a part no worker has claimed
+   * when `own` returns needs nothing more (its chunks were taken here). In claim mode "workers" this
+   * thread takes no chunk unless a worker is lost before claiming its part.
    */
-  run(fn: (...a: number[]) => void, id: number, own: () => void, parts: readonly number[][]): void {
+  run(fn: (...a: number[]) => void, id: number, own: () => void, parts: readonly number[][], chunked = false): void {
     const gen = this.#next();
     const i32 = this.#i32;
     // a worker whose exit hook lowered READY since the last refresh gets no part
@@ -507,6 +551,7 @@ export class ThreadPool {
       this.#f64.set(args, (base + ARGS_OFFSET) / 8);
       i32[base / 4 + SLOT.FN] = w === 0 && fault !== null ? FAULT_FN[fault] : id;
       i32[base / 4 + SLOT.NARGS] = args.length;
+      i32[base / 4 + SLOT.MODE] = chunked ? 1 : 0;
       i32[base / 4 + SLOT.STATUS] = 0;
       Atomics.store(i32, base / 4 + SLOT.TICKET, gen);
       if (claimMode === "caller") return; // the worker is not woken: the caller claims its part below
@@ -525,7 +570,7 @@ export class ThreadPool {
     let error: unknown;
     let failed = false;
     try {
-      own();
+      if (!chunked || claimMode !== "workers") own();
     } catch (e) {
       error = e;
       failed = true;
@@ -538,7 +583,7 @@ export class ThreadPool {
         waitFor.push(s);
         return;
       }
-      if (failed) return;
+      if (failed || chunked) return; // chunked: own() took every chunk left
       try {
         fn(...(parts[w] as number[]));
       } catch (e) {
@@ -563,7 +608,8 @@ export class ThreadPool {
             this.stats.workerParts--;
             if (!failed) {
               try {
-                fn(...(parts[used.indexOf(s)] as number[]));
+                if (chunked) own(); // the chunks nobody took yet
+                else fn(...(parts[used.indexOf(s)] as number[]));
               } catch (e) {
                 error = e;
                 failed = true;
@@ -724,7 +770,7 @@ export function setCallThreadLimit(n: number | undefined): void {
   callLimit = n ?? MAX_THREADS;
 }
 
-/** @internal Tests: split every call, however small (0), or restore the default. */
+/** @internal Tests: split every call, however small, into as many chunks as it has units (0), or restore the default. */
 export function setMinPartBytes(bytes: number | undefined): void {
   minPartBytes = bytes ?? 256 * 1024;
 }
@@ -741,6 +787,12 @@ export interface Split {
   readonly step: readonly (readonly [arg: number, bytesPerUnit: number])[];
   readonly scratch?: readonly (readonly [arg: number, bytes: number])[];
   readonly bytes: number;
+  /**
+   * Parts start at multiples of this many units (default 1): for a kernel that takes units in groups
+   * whose arithmetic differs from its tail's (planeMeans sums 4 planes at a time in SIMD lanes), so each
+   * unit lands in the same group as in one call over all units.
+   */
+  readonly align?: number;
 }
 
 /** What {@link splitCall} needs of a backend. */
@@ -750,44 +802,66 @@ export interface SplitTarget {
   readonly pool: ThreadPool | null;
 }
 
+/** Chunks per thread of a split call (at most; fewer when a chunk would drop under {@link minChunkBytes}). */
+const CHUNKS_PER_THREAD = 4;
+/** The least work of a chunk (bytes read and written), when that leaves at least one chunk per thread. */
+const minChunkBytes = 64 * 1024;
+
 /**
  * Call kernel export `name` with `args`, split over the pool's ready threads when the work is large
- * enough (else one call on this thread). Scratch arguments get a fresh zeroed block per extra part.
+ * enough (else one call on this thread). The units are cut into up to {@link CHUNKS_PER_THREAD} chunks
+ * per thread that the threads take in turn (threads-worker.ts, "Chunked parts"): a thread that starts
+ * late — its core busy with another process, or still waking — takes fewer chunks instead of holding up
+ * the call with a fixed share. Each thread has its own scratch blocks (the caller those in `args`, each
+ * worker a fresh block), zeroed before every chunk.
  */
 export function splitCall(b: SplitTarget, name: string, args: number[], split: Split): void {
-  const fn = (b.exports as Record<string, (...a: number[]) => void>)[name];
+  const exports = b.exports as Record<string, (...a: number[]) => void>;
+  const fn = exports[name];
   if (fn === undefined) throw new Error(`threads: the kernels module has no export ${name}`);
   const pool = b.pool;
   const units = args[split.count] as number;
+  const align = split.align ?? 1;
+  const nBlocks = Math.ceil(units / align);
   const threads = pool === null ? 1 : Math.min(pool.threads, callLimit);
-  let parts = Math.min(threads, units);
+  let parts = Math.min(threads, nBlocks);
   if (minPartBytes > 0) parts = Math.min(parts, Math.floor((units * split.bytes) / minPartBytes));
   if (parts < 2 || pool === null) {
     fn(...args);
     return;
   }
   const scratch = split.scratch ?? [];
+  const zeroFill = exports["zeroFill"] as (ptr: number, bytes: number) => void;
+  // tests force every split (minPartBytes 0): then every unit may be a chunk of its own
+  const byWork = minPartBytes > 0 ? Math.floor((units * split.bytes) / minChunkBytes) : nBlocks;
+  const total = Math.max(parts, Math.min(nBlocks, parts * CHUNKS_PER_THREAD, byWork));
   const blocks: { free(): void }[] = [];
   try {
-    const all: number[][] = [];
-    for (let p = 0; p < parts; p++) {
-      const lo = Math.floor((p * units) / parts);
-      const hi = Math.floor(((p + 1) * units) / parts);
+    const others: number[][] = [];
+    for (let p = 1; p < parts; p++) {
       const a = args.slice();
-      a[split.count] = hi - lo;
-      for (const [i, bytes] of split.step) a[i] = (a[i] as number) + lo * bytes;
-      if (p > 0) {
-        for (const [i, bytes] of scratch) {
-          const s = b.heap.allocate("float32", Math.max(1, Math.ceil(bytes / 4)), true);
-          if (s === null) throw new PoolkitRangeError("wasm backend", `out of WebAssembly memory for a thread's ${bytes}-byte scratch block`);
-          blocks.push(s);
-          a[i] = s.ptr;
-        }
+      for (const [i, bytes] of scratch) {
+        const s = b.heap.allocate("float32", Math.max(1, Math.ceil(bytes / 4)), true);
+        if (s === null) throw new PoolkitRangeError("wasm backend", `out of WebAssembly memory for a thread's ${bytes}-byte scratch block`);
+        blocks.push(s);
+        a[i] = s.ptr;
       }
-      all.push(a);
+      others.push(a);
     }
-    const own = all[0] as number[];
-    pool.run(fn, pool.id(name), () => fn(...own), all.slice(1));
+    pool.setChunks(units, total, split.count, align, split.step, scratch);
+    const a = args.slice();
+    const own = (): void => {
+      for (let k = pool.takeChunk(); k >= 0; k = pool.takeChunk()) {
+        const lo = Math.min(units, align * Math.floor((k * nBlocks) / total));
+        const hi = Math.min(units, align * Math.floor(((k + 1) * nBlocks) / total));
+        for (let i = 0; i < args.length; i++) a[i] = args[i] as number;
+        a[split.count] = hi - lo;
+        for (const [i, bytes] of split.step) a[i] = (args[i] as number) + lo * bytes;
+        for (const [i, bytes] of scratch) zeroFill(args[i] as number, bytes);
+        fn(...a);
+      }
+    };
+    pool.run(fn, pool.id(name), own, others, true);
   } finally {
     for (const s of blocks) s.free();
   }
