@@ -325,7 +325,7 @@ export function zeroFill(ptr: usize, bytes: usize): void {
 }
 
 export { avgForward, avgBackward, avgBackwardSum, avgBackwardWrite, avgBackwardWriteRows } from "./avg";
-export { softmaxForward, softmaxBackward, lpForward, lpFinishBackward, lpPowBackward, lpBackward } from "./weighted";
+export { softmaxForward, softmaxBackward, lpForward, lpBackward } from "./weighted";
 export { expArray } from "./util";
 export { wideMaxForward, wideAvgForward } from "./adaptive";
 export { roiAlignForward, roiAlignBackward, roiPoolForward, roiPoolBackward, fractionalMaxForward } from "./region";

@@ -111,8 +111,6 @@ export interface FamilyKernels {
     x: FloatArray, L: FloatArray, _y: FloatArray, dy: FloatArray, dx: FloatArray, dL: FloatArray | null, planes: number, axes: Axes3, E: FloatArray | null,
   ) => void;
   "lpPool.forward": (x: FloatArray, s: FloatArray, u: FloatArray, y: FloatArray, p: number, area: number, planes: number, axes: Axes3, div: Float64Array) => void;
-  "lpPool.finishBackward": (dy: FloatArray, s: FloatArray, u: FloatArray, gs: FloatArray, invP: number, area: number) => void;
-  "lpPool.powBackward": (g: FloatArray, x: FloatArray, dx: FloatArray, p: number) => void;
   "lpPool.backward": (x: FloatArray, s: FloatArray, u: FloatArray, dy: FloatArray, dx: FloatArray, p: number, area: number, planes: number, axes: Axes3, div: Float64Array) => void;
   "detailPreservingPool.forward": (x: FloatArray, thA: FloatArray, thL: FloatArray, filt: FloatArray | null, y: FloatArray, planes: number, channels: number, geom: BlockGeometry, asym: boolean) => void;
   "detailPreservingPool.backward": (x: FloatArray, thA: FloatArray, thL: FloatArray, filt: FloatArray | null, dy: FloatArray, dx: FloatArray, gA: Float64Array, gL: Float64Array, gF: Float64Array | null, planes: number, channels: number, geom: BlockGeometry, asym: boolean) => void;

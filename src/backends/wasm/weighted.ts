@@ -1,8 +1,7 @@
 /**
  * WebAssembly implementations (float32) of the weighted-window kernels: SoftPool's and LIP's softmax
  * windows (`softmaxWindows.forward/backward`, references in src/kernels/weighted.ts) and LP pooling's
- * fused forward and backward (`lpPool.forward`, `lpPool.backward`; the latter's element-wise steps
- * `lpPool.finishBackward`, `lpPool.powBackward` stay registered as kernels of their own).
+ * fused forward and backward (`lpPool.forward`, `lpPool.backward`).
  * AssemblyScript source: assembly/weighted.ts.
  *
  * The softmax forward called from a vjp saves each plane's exponentials E = e^{L−M} (M: the plane's
@@ -135,7 +134,7 @@ function lpBackwardScratch(axes: Axes3, kMax: number): number {
   return outPlane + 4 + nC + 4 + axes[2].inSize + 8 + 16 + nC + 2 * kMax + 24;
 }
 
-const NAMES = ["softmaxWindows.forward", "softmaxWindows.backward", "lpPool.forward", "lpPool.finishBackward", "lpPool.powBackward", "lpPool.backward"] as const;
+const NAMES = ["softmaxWindows.forward", "softmaxWindows.backward", "lpPool.forward", "lpPool.backward"] as const;
 
 /** Register the weighted-window kernels of backend `b` for float32. */
 export function registerWeighted(b: WasmBackend): void {
@@ -255,37 +254,6 @@ export function registerWeighted(b: WasmBackend): void {
       args.finish();
     },
   );
-  // LP backward's element-wise steps (the window step between them is avgWindows.backward): split over
-  // threads by elements, each part the same export on its own range.
-  registerKernel("lpPool.finishBackward", "float32", (dy: FloatArray, s: FloatArray, u: FloatArray, gs: FloatArray, invP: number, area: number): void => {
-    const n = s.length;
-    if (n === 0) return;
-    const args = new Args(b);
-    args.add(dy, false);
-    args.add(s, false);
-    args.add(u, false);
-    args.add(gs, true);
-    args.resolve();
-    const [pdy, ps, pu, pg] = args.ptrs as [number, number, number, number];
-    splitCall(b, "lpFinishBackward", [pdy, ps, pu, pg, invP, area, invP === 0.5 ? 2 : 0, n], {
-      count: 7, step: [[0, 4], [1, 4], [2, 4], [3, 4]], bytes: 16,
-    });
-    args.finish();
-  });
-  registerKernel("lpPool.powBackward", "float32", (g: FloatArray, x: FloatArray, dx: FloatArray, p: number): void => {
-    const n = x.length;
-    if (n === 0) return;
-    const args = new Args(b);
-    args.add(g, false);
-    args.add(x, false);
-    args.add(dx, true);
-    args.resolve();
-    const [pg, px, pdx] = args.ptrs as [number, number, number];
-    splitCall(b, "lpPowBackward", [pg, px, pdx, p, p === 2 ? 2 : p === 1 ? 1 : 0, n], {
-      count: 5, step: [[0, 4], [1, 4], [2, 4]], bytes: 12,
-    });
-    args.finish();
-  });
 }
 
 /** Remove the weighted-window kernels (the TypeScript references run again). */
