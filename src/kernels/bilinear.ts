@@ -5,7 +5,7 @@
  * arrays and plan numbers only; the matrix products go through src/linalg.
  */
 import { fftPlan, type FFTPlan } from "../linalg/fft.js";
-import { gemm, syrk, type NumArray } from "../linalg/gemm.js";
+import { gemm, gemmF32, syrk, type NumArray } from "../linalg/gemm.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, TypedArray } from "../tensor/dtype.js";
 import type { MlbKept, PostPlan } from "./registry.js";
@@ -76,10 +76,17 @@ export function postBackward(p: PostPlan, v: FloatArray, u: FloatArray, norms: F
 /**
  * out[n, i, j] = scale · Σ_l a[n, i, l] · b[n, j, l] (per image A Bᵀ through the matrix core);
  * `same` = a and b are one stream: the symmetric A Aᵀ by SYRK (half the work).
+ * A float32 `out` takes the matrix core's float32 path ({@link gemmF32}, all images in one call, the
+ * upper triangle + mirror when `same`): each entry within (min(L, 256) + 2)·2⁻²⁴·scale·(|A||B|ᵀ)_ij of
+ * the exact product, as PyTorch's sgemm; a float64 `out` keeps the float64 path.
  */
 export function gramForward(a: TypedArray, b: TypedArray, out: FloatArray, n: number, ca: number, cb: number, l: number, scale: number, same: boolean): void {
   const A = a as NumArray;
   const B = b as NumArray;
+  if (out instanceof Float32Array) {
+    gemmF32(n, false, true, ca, cb, l, scale, A, 0, l, ca * l, B, 0, l, cb * l, 0, out, 0, cb, ca * cb, same);
+    return;
+  }
   for (let s = 0; s < n; s++) {
     if (same) syrk(false, ca, l, scale, A, s * ca * l, l, 0, out, s * ca * cb, cb);
     else gemm(false, true, ca, cb, l, scale, A, s * ca * l, l, B, s * cb * l, l, 0, out, s * ca * cb, cb);
@@ -89,6 +96,9 @@ export function gramForward(a: TypedArray, b: TypedArray, out: FloatArray, n: nu
 /**
  * Two streams: da = scale · G b, db = scale · Gᵀ a. One stream (same): da = scale · (G + Gᵀ) a — the
  * exact gradient of a aᵀ; the official symmetric layer's G a is half of it for symmetric G.
+ * A float32 `da` takes the float32 path ({@link gemmF32}, all images in one call per product): each
+ * entry within (k + 2)·2⁻²⁴·scale·(|G||B|)_ij, k = min(P, 256) (db: k = min(M, 256), |Gᵀ||A|); one
+ * stream: G + Gᵀ is rounded to float32 first, within (min(M, 256) + 3)·2⁻²⁴·scale·((|G| + |Gᵀ|)|A|)_ij.
  */
 export function gramBackward(
   g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,
@@ -96,6 +106,20 @@ export function gramBackward(
 ): void {
   const A = a as NumArray;
   const B = b as NumArray;
+  if (da instanceof Float32Array) {
+    if (db === null) {
+      const cc = ca * ca;
+      const gs = allocArray("float32", n * cc);
+      for (let o = 0; o < n * cc; o += cc) {
+        for (let i = 0; i < ca; i++) for (let j = 0; j < ca; j++) gs[o + i * ca + j] = (g[o + i * ca + j] as number) + (g[o + j * ca + i] as number);
+      }
+      gemmF32(n, false, false, ca, l, ca, scale, gs, 0, ca, cc, A, 0, l, ca * l, 0, da, 0, l, ca * l, false);
+    } else {
+      gemmF32(n, false, false, ca, l, cb, scale, g, 0, cb, ca * cb, B, 0, l, cb * l, 0, da, 0, l, ca * l, false);
+      gemmF32(n, true, false, cb, l, ca, scale, g, 0, cb, ca * cb, A, 0, l, ca * l, 0, db as Float32Array, 0, l, cb * l, false);
+    }
+    return;
+  }
   const gs = db === null ? allocArray("float64", ca * ca) : null;
   for (let s = 0; s < n; s++) {
     const ao = s * ca * l;

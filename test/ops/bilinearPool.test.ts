@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
+import { getBackend, setBackend } from "../../src/backends/index.js";
 import { bilinearPool } from "../../src/ops/bilinearPool.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
-import { randn } from "../../src/tensor/random.js";
+import { Generator, randn } from "../../src/tensor/random.js";
 import { expectClose, expectTensorClose, tolFor } from "../helpers/close.js";
 import { expected, fromJSON, loadFixture, replayCases, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
@@ -174,5 +175,99 @@ describe("bilinearPool: properties", () => {
     const [dh] = h.backward(dy);
     const [d1, d2] = t.backward(dy);
     expectClose((dh as Tensor).data, Float64Array.from((d1 as Tensor).data, (v, i) => v + ((d2 as Tensor).data[i] as number)), { atol: 1e-12 });
+  });
+});
+
+describe("bilinearPool: float32 input runs the matrix core's float32 GEMM (gemmF32)", () => {
+  // With signedSqrt and l2 off the output is the Gram s·A Bᵀ and the backward's dz is G, so each
+  // product can be held to gemmF32's bound against float64 sums of the same float32 values, u = 2⁻²⁴:
+  //   forward  |Δ(s·A Bᵀ)_ij| ≤ (min(L, 256) + 2)·u·s·(|A||B|ᵀ)_ij
+  //   backward |Δda| ≤ (min(P, 256) + 2)·u·s·(|G||B|), |Δdb| ≤ (min(M, 256) + 2)·u·s·(|Gᵀ||A|);
+  //   one stream |Δda| ≤ (min(M, 256) + 3)·u·s·((|G| + |Gᵀ|)|A|) (G + Gᵀ rounded to float32 first).
+  const u = 2 ** -24;
+  const opts = { signedSqrt: false, l2: false } as const;
+  type Res = { y: Float32Array; grads: Float32Array[] };
+  const cases = [
+    { n: 2, ca: 5, cb: 3, sp: [4, 5], pooling: "sum", two: true },
+    { n: 2, ca: 7, cb: 7, sp: [3, 3], pooling: "mean", two: false },
+    { n: 1, ca: 19, cb: 6, sp: [17, 17], pooling: "mean", two: true }, // L = 289 > 256: two k-blocks
+    { n: 2, ca: 33, cb: 33, sp: [300], pooling: "sum", two: false },
+  ] as const;
+
+  function run(c: (typeof cases)[number], seed: number): { res: Res; a: Float32Array; b: Float32Array; g: Float32Array; l: number; s: number } {
+    const gen = new Generator(seed);
+    const l = c.sp.reduce((p, d) => p * d, 1);
+    const a = Float32Array.from({ length: c.n * c.ca * l }, () => gen.normal());
+    const b = c.two ? Float32Array.from({ length: c.n * c.cb * l }, () => gen.normal()) : a;
+    const g = Float32Array.from({ length: c.n * c.ca * c.cb }, () => gen.normal());
+    const at = tensor(a, [c.n, c.ca, ...c.sp], "float32");
+    const o = { ...opts, pooling: c.pooling };
+    const r = c.two ? bilinearPool.vjp(at, tensor(b, [c.n, c.cb, ...c.sp], "float32"), o) : bilinearPool.vjp(at, o);
+    const grads = r.backward(tensor(g, [c.n, c.ca * c.cb], "float32")).map((t) => (t as Tensor).data as Float32Array);
+    expect(r.output.dtype).toBe("float32");
+    return { res: { y: r.output.data as Float32Array, grads }, a, b, g, l, s: c.pooling === "mean" ? 1 / l : 1 };
+  }
+
+  /** max over entries of |got − Σ x·y| / ((kb + extra)·u·s·Σ|x·y|): ≤ 1 means within the bound. */
+  function ratio(got: ArrayLike<number>, m: number, q: number, k: number, extra: number, s: number, x: (img: number, i: number, p: number) => number, y: (img: number, p: number, j: number) => number, count: number): number {
+    let worst = 0;
+    for (let img = 0; img < count; img++) {
+      for (let i = 0; i < m; i++) for (let j = 0; j < q; j++) {
+        let sum = 0;
+        let abs = 0;
+        for (let p = 0; p < k; p++) {
+          const t = x(img, i, p) * y(img, p, j);
+          sum += t;
+          abs += Math.abs(t);
+        }
+        const err = Math.abs((got[(img * m + i) * q + j] as number) - s * sum);
+        const bound = (Math.min(k, 256) + extra) * u * s * abs;
+        worst = Math.max(worst, bound === 0 ? (err === 0 ? 0 : Infinity) : err / bound);
+      }
+    }
+    return worst;
+  }
+
+  it("forward and gradients within the bound on wasm-simd, wasm and js, and bit-identical across them", () => {
+    const before = getBackend();
+    try {
+      cases.forEach((c, ci) => {
+        const byBackend: Res[] = [];
+        for (const backend of ["wasm-simd", "wasm", "js"] as const) {
+          setBackend(backend);
+          const { res, a, b, g, l, s } = run(c, 90 + ci);
+          const { n, ca, cb } = c;
+          const what = `${backend} case ${ci}`;
+          const A = (img: number, i: number, p: number): number => a[(img * ca + i) * l + p] as number;
+          const Bt = (img: number, p: number, j: number): number => b[(img * cb + j) * l + p] as number;
+          expect(ratio(res.y, ca, cb, l, 2, s, A, Bt, n), `${what} y`).toBeLessThanOrEqual(1);
+          const G = (img: number, i: number, p: number): number => g[(img * ca + i) * cb + p] as number;
+          const Gt = (img: number, i: number, p: number): number => g[(img * ca + p) * cb + i] as number;
+          const Bm = (img: number, p: number, j: number): number => b[(img * cb + p) * l + j] as number;
+          const Am = (img: number, p: number, j: number): number => a[(img * ca + p) * l + j] as number;
+          if (c.two) {
+            expect(res.grads.length).toBe(2);
+            expect(ratio(res.grads[0] as Float32Array, ca, l, cb, 2, s, G, Bm, n), `${what} da`).toBeLessThanOrEqual(1);
+            expect(ratio(res.grads[1] as Float32Array, cb, l, ca, 2, s, Gt, Am, n), `${what} db`).toBeLessThanOrEqual(1);
+          } else {
+            expect(res.grads.length).toBe(1);
+            // (|G| + |Gᵀ|)|A| ≥ |G + Gᵀ||A|: the sum over p of |G_ip + G_pi|·|A_pj| bounds the terms' magnitudes
+            const Gs = (img: number, i: number, p: number): number => G(img, i, p) + Gt(img, i, p);
+            expect(ratio(res.grads[0] as Float32Array, ca, l, ca, 3, s, Gs, Am, n), `${what} da`).toBeLessThanOrEqual(1);
+          }
+          byBackend.push(res);
+        }
+        const [ref, ...rest] = byBackend as [Res, ...Res[]];
+        for (const r of rest) {
+          expect(Buffer.from(r.y.buffer, r.y.byteOffset, r.y.byteLength).equals(Buffer.from(ref.y.buffer, ref.y.byteOffset, ref.y.byteLength)), `case ${ci} y bits`).toBe(true);
+          r.grads.forEach((d, i) => {
+            const e = ref.grads[i] as Float32Array;
+            expect(Buffer.from(d.buffer, d.byteOffset, d.byteLength).equals(Buffer.from(e.buffer, e.byteOffset, e.byteLength)), `case ${ci} grad ${i} bits`).toBe(true);
+          });
+        }
+      });
+    } finally {
+      setBackend(before);
+    }
   });
 });
