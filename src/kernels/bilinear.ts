@@ -93,10 +93,13 @@ export function gramForward(a: TypedArray, b: TypedArray, out: FloatArray, n: nu
   }
 }
 
+/** Float32 entries of the one-stream float32 backward's G + Gᵀ scratch (4 MiB, a few images per call). */
+const GS_FLOATS = 1 << 20;
+
 /**
  * Two streams: da = scale · G b, db = scale · Gᵀ a. One stream (same): da = scale · (G + Gᵀ) a — the
  * exact gradient of a aᵀ; the official symmetric layer's G a is half of it for symmetric G.
- * A float32 `da` takes the float32 path ({@link gemmF32}, all images in one call per product): each
+ * A float32 `da` takes the float32 path ({@link gemmF32}, many images per call): each
  * entry within (k + 2)·2⁻²⁴·scale·(|G||B|)_ij, k = min(P, 256) (db: k = min(M, 256), |Gᵀ||A|); one
  * stream: G + Gᵀ is rounded to float32 first, within (min(M, 256) + 3)·2⁻²⁴·scale·((|G| + |Gᵀ|)|A|)_ij.
  */
@@ -108,12 +111,24 @@ export function gramBackward(
   const B = b as NumArray;
   if (da instanceof Float32Array) {
     if (db === null) {
+      // G + Gᵀ for a chunk of images at a time (≤ 4 MiB of scratch, which the WebAssembly backend copies in), in 32 × 32
+      // tiles (the transposed read of a whole row would miss the cache at every entry)
       const cc = ca * ca;
-      const gs = allocArray("float32", n * cc);
-      for (let o = 0; o < n * cc; o += cc) {
-        for (let i = 0; i < ca; i++) for (let j = 0; j < ca; j++) gs[o + i * ca + j] = (g[o + i * ca + j] as number) + (g[o + j * ca + i] as number);
+      const chunk = Math.max(1, Math.min(n, Math.floor(GS_FLOATS / cc)));
+      const gs = allocArray("float32", chunk * cc);
+      for (let s0 = 0; s0 < n; s0 += chunk) {
+        const cnt = Math.min(chunk, n - s0);
+        for (let s = 0; s < cnt; s++) {
+          const o = s * cc;
+          const go = (s0 + s) * cc;
+          for (let i0 = 0; i0 < ca; i0 += 32) for (let j0 = 0; j0 < ca; j0 += 32) {
+            const i1 = Math.min(ca, i0 + 32);
+            const j1 = Math.min(ca, j0 + 32);
+            for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) gs[o + i * ca + j] = (g[go + i * ca + j] as number) + (g[go + j * ca + i] as number);
+          }
+        }
+        gemmF32(cnt, false, false, ca, l, ca, scale, gs, 0, ca, cc, A, s0 * ca * l, l, ca * l, 0, da, s0 * ca * l, l, ca * l, false);
       }
-      gemmF32(n, false, false, ca, l, ca, scale, gs, 0, ca, cc, A, 0, l, ca * l, 0, da, 0, l, ca * l, false);
     } else {
       gemmF32(n, false, false, ca, l, cb, scale, g, 0, cb, ca * cb, B, 0, l, cb * l, 0, da, 0, l, ca * l, false);
       gemmF32(n, true, false, cb, l, ca, scale, g, 0, cb, ca * cb, A, 0, l, ca * l, 0, db as Float32Array, 0, l, cb * l, false);

@@ -192,6 +192,7 @@ describe("bilinearPool: float32 input runs the matrix core's float32 GEMM (gemmF
     { n: 2, ca: 7, cb: 7, sp: [3, 3], pooling: "mean", two: false },
     { n: 1, ca: 19, cb: 6, sp: [17, 17], pooling: "mean", two: true }, // L = 289 > 256: two k-blocks
     { n: 2, ca: 33, cb: 33, sp: [300], pooling: "sum", two: false },
+    { n: 3, ca: 600, cb: 600, sp: [3], pooling: "mean", two: false }, // G + Gᵀ in chunks of 2 images; k = M = 600 in the backward
   ] as const;
 
   function run(c: (typeof cases)[number], seed: number): { res: Res; a: Float32Array; b: Float32Array; g: Float32Array; l: number; s: number } {
