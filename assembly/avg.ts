@@ -24,25 +24,12 @@
 //
 // Pointers are byte addresses; axes arrays are int32 (start, end per output position).
 
-import { ldd, ldf, ldi, load4, std, stf } from "./util";
+import { ldd, ldf, ldi, load4, rowAt, rowCount, std, stf } from "./util";
 
 /** What a plane pass writes: y = (sum + 0) / divisor[k] (forward), y += sum / d (constant d), y += sum. */
 const FWD: i32 = 0;
 const ACC_DIV: i32 = 1;
 const ACC: i32 = 2;
-
-/** The number of window rows when there are at most three (fixed-row loops), 0 for more (row walk). */
-// @ts-ignore: decorator
-@inline function rowCount(a0: i32, a1: i32, b0: i32, b1: i32): i32 {
-  const n = (a1 - a0) * (b1 - b0);
-  return n > 3 ? 0 : n;
-}
-
-/** Flat offset of the i-th window row (depth-major) of rows a0.., b0.. (nb per depth). */
-// @ts-ignore: decorator
-@inline function rowAt(i: i32, a0: i32, b0: i32, nb: i32, HW: i32, W: i32): i32 {
-  return (a0 + i / nb) * HW + (b0 + i % nb) * W;
-}
 
 /**
  * Column sums of 4 neighbouring columns (x[row + c + l·s], lanes l) over the window's rows: the

@@ -36,7 +36,7 @@
 // `row mod ring`; the host sets ring ≥ the largest window's row span ((kD − 1)·H + kH), so the rows
 // of one window never share a slot and computing a row only evicts one no longer needed.
 
-import { ldf, ldi, stf, sti, load4 } from "./util";
+import { ldf, ldi, load4, rowArg, rowMax, stf, sti, tap } from "./util";
 
 /** Scalar scan of one window (branch-free selects: on random data a branchy scan mispredicts). */
 // @ts-ignore: decorator
@@ -151,37 +151,6 @@ function rowMaximaAny(withIdx: bool, s: i32, k: i32, xp: usize, r: i32, cS: usiz
   return rowMaxima(false, s, k, xp, r, cS, cLo, cHi, hv, hi);
 }
 
-/** Tap j (0–2) of 4 neighbouring windows k taps wide, `s` (1 or 2) apart, whose first taps start at p. */
-// @ts-ignore: decorator
-@inline function tap(p: usize, s: i32, j: i32): v128 {
-  if (s == 1) {
-    if (j == 0) return v128.load(p);
-    if (j == 1) return v128.load(p, 4);
-    return v128.load(p, 8);
-  }
-  // stride 2: de-interleave x0..x7 into even and odd taps; tap 2 = the even taps moved by one, with x8
-  if (j == 0) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6);
-  if (j == 1) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 1, 3, 5, 7);
-  return v128.shuffle<f32>(tap(p, 2, 0), v128.load(p, 20), 1, 2, 3, 7);
-}
-
-/** One window row's maxima for 4 windows (no NaN): pmax over the taps in order. */
-// @ts-ignore: decorator
-@inline function rowVal(p: usize, s: i32, k: i32): v128 {
-  const m01 = f32x4.pmax(tap(p, s, 0), tap(p, s, 1));
-  return k == 2 ? m01 : f32x4.pmax(m01, tap(p, s, 2));
-}
-
-/** The winning taps' flat indices of {@link rowVal} (`base`: the lanes' first taps). */
-// @ts-ignore: decorator
-@inline function rowIdx(p: usize, base: v128, s: i32, k: i32): v128 {
-  const t0 = tap(p, s, 0);
-  const t1 = tap(p, s, 1);
-  const i01 = i32x4.sub(base, f32x4.gt(t1, t0));
-  if (k == 2) return i01;
-  return i32x4.max_s(i01, v128.and(f32x4.gt(tap(p, s, 2), f32x4.pmax(t0, t1)), i32x4.add(base, i32x4.splat(2))));
-}
-
 /**
  * Output columns [cLo, cHi) of one output row whose window has nr (1–3, a literal) rows at flat
  * offsets r0, r1, r2, without a ring: every row reduced in registers and merged at once. For plans
@@ -203,15 +172,15 @@ function rowMaximaAny(withIdx: bool, s: i32, k: i32, xp: usize, r: i32, cS: usiz
     c0 = ldi(cS, oc);
     let q = r0 + c0;
     let p = xp + ((<usize>q) << 2);
-    let bv = rowVal(p, s, k);
-    let bi: v128 = withIdx ? rowIdx(p, i32x4.add(i32x4.splat(q), lane), s, k) : i32x4.splat(0);
+    let bv = rowMax(p, s, k);
+    let bi: v128 = withIdx ? rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k) : i32x4.splat(0);
     acc0 = f32x4.add(acc0, v128.load(p));
     if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
     if (nr >= 2) {
       q = r1 + c0;
       p = xp + ((<usize>q) << 2);
-      const rv = rowVal(p, s, k);
-      if (withIdx) bi = i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), rowIdx(p, i32x4.add(i32x4.splat(q), lane), s, k)));
+      const rv = rowMax(p, s, k);
+      if (withIdx) bi = i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k)));
       bv = f32x4.pmax(bv, rv);
       acc0 = f32x4.add(acc0, v128.load(p));
       if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
@@ -219,8 +188,8 @@ function rowMaximaAny(withIdx: bool, s: i32, k: i32, xp: usize, r: i32, cS: usiz
     if (nr >= 3) {
       q = r2 + c0;
       p = xp + ((<usize>q) << 2);
-      const rv = rowVal(p, s, k);
-      if (withIdx) bi = i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), rowIdx(p, i32x4.add(i32x4.splat(q), lane), s, k)));
+      const rv = rowMax(p, s, k);
+      if (withIdx) bi = i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k)));
       bv = f32x4.pmax(bv, rv);
       acc0 = f32x4.add(acc0, v128.load(p));
       if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));

@@ -18,7 +18,7 @@
 // Memory: imported (tensors live in it; the host allocator owns all of it above the first page).
 // Pointers are byte addresses; axes arrays are int32 (start, end per output position).
 
-import { ldd, ldf, ldi, load4, stf, sti } from "./util";
+import { ldd, ldf, ldi, load4, rowArg, rowAt, rowCount, rowMax, stf, sti, tap } from "./util";
 
 /**
  * Exact SIMD max over the interior run [cLo, cHi) of one output row (cHi − cLo ≥ 4): blocks of 4
@@ -64,47 +64,11 @@ import { ldd, ldf, ldi, load4, stf, sti } from "./util";
   }
 }
 
-// The fast path's pieces for one window row of 4 neighbouring windows (k taps, `s` apart) whose
-// first taps start at p. Without NaN, PyTorch's scan over taps t0, t1, t2 (replace when strictly
+// The fast path reduces one window row of 4 neighbouring windows (k taps, `s` apart) with tap,
+// rowMax and rowArg (./util). Without NaN, PyTorch's scan over taps t0, t1, t2 (replace when strictly
 // greater) is the ordered tournament pmax(pmax(t0, t1), t2), whose winner moves right only on a
 // strict `>`: `f32x4.pmax(a, b)` is `a < b ? b : a` — one vmaxps, keeping the earlier tap on ties
 // (±0 and −∞ included). The index follows from the same comparisons.
-
-/** The k (2 or 3) taps' values for stride s (1 or 2): tap j of lane l is x[p + l·s + j]. */
-// @ts-ignore: decorator
-@inline function tap(p: usize, s: i32, j: i32): v128 {
-  if (s == 1) {
-    if (j == 0) return v128.load(p);
-    if (j == 1) return v128.load(p, 4);
-    return v128.load(p, 8);
-  }
-  // stride 2: de-interleave two vectors (x0..x7) into even and odd taps; tap 2 = even shifted by one with x8
-  if (j == 0) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6);
-  if (j == 1) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 1, 3, 5, 7);
-  return v128.shuffle<f32>(tap(p, 2, 0), v128.load(p, 20), 1, 2, 3, 7); // x2 x4 x6 | x8
-}
-
-/** The row's maximum (no NaN): pmax over its taps in order. */
-// @ts-ignore: decorator
-@inline function rowMax(p: usize, s: i32, k: i32): v128 {
-  const m01 = f32x4.pmax(tap(p, s, 0), tap(p, s, 1));
-  return k == 2 ? m01 : f32x4.pmax(m01, tap(p, s, 2));
-}
-
-/**
- * The row's winning flat index (no NaN): `base` (the lanes' first taps) plus 1 where t1 > t0, and
- * base + 2 where t2 > max(t0, t1). Comparison masks are −1/0, so `base − m` adds one; the third tap
- * takes over through i32 max (base + 2 exceeds either earlier index).
- */
-// @ts-ignore: decorator
-@inline function rowArg(p: usize, base: v128, s: i32, k: i32): v128 {
-  const t0 = tap(p, s, 0);
-  const t1 = tap(p, s, 1);
-  const i01 = i32x4.sub(base, f32x4.gt(t1, t0));
-  if (k == 2) return i01;
-  const m2 = f32x4.gt(tap(p, s, 2), f32x4.pmax(t0, t1));
-  return i32x4.max_s(i01, v128.and(m2, i32x4.add(base, i32x4.splat(2))));
-}
 
 /** {@link exactRun} as one (not inlined) function for any stride: the NaN re-run and the geometries without a fast path. */
 function exactRunAny(
@@ -112,23 +76,6 @@ function exactRunAny(
   cS: usize, cLo: i32, cHi: i32, s: i32, cK: i32,
 ): void {
   exactRun(xp, y, idx, oRow, a0, a1, b0, b1, H, W, cS, cLo, cHi, s, cK);
-}
-
-/**
- * The number of window rows of one output row when there are at most three (2-d pooling with kernel
- * height ≤ 3, and 1-d pooling), so the block loops below run with fixed rows ({@link rowAt}) instead
- * of nested row loops; 0 for more rows (the loops then walk them).
- */
-// @ts-ignore: decorator
-@inline function rowCount(a0: i32, a1: i32, b0: i32, b1: i32): i32 {
-  const n = (a1 - a0) * (b1 - b0);
-  return n > 3 ? 0 : n;
-}
-
-/** Flat offset of the i-th window row (scan order: depth-major) of rows a0.., b0.. (nb per depth). */
-// @ts-ignore: decorator
-@inline function rowAt(i: i32, a0: i32, b0: i32, nb: i32, HW: i32, W: i32): i32 {
-  return (a0 + i / nb) * HW + (b0 + i % nb) * W;
 }
 
 /**
