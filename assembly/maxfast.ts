@@ -36,7 +36,7 @@
 // `row mod ring`; the host sets ring ≥ the largest window's row span ((kD − 1)·H + kH), so the rows
 // of one window never share a slot and computing a row only evicts one no longer needed.
 
-import { ldf, ldi, load4, rowArg, rowMax, stf, sti, tap } from "./util";
+import { laneSteps, ldf, ldi, load4, mergeArg, mergeMax, rowArg, rowMax, stf, sti, tap } from "./util";
 
 /** Scalar scan of one window (branch-free selects: on random data a branchy scan mispredicts). */
 // @ts-ignore: decorator
@@ -70,7 +70,7 @@ import { ldf, ldi, load4, rowArg, rowMax, stf, sti, tap } from "./util";
 @inline function rowMaxima(
   withIdx: bool, s: i32, k: i32, xp: usize, r: i32, cS: usize, cLo: i32, cHi: i32, hv: usize, hi: usize,
 ): bool {
-  const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, s), 2, 2 * s), 3, 3 * s);
+  const lane = laneSteps(s);
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
   let oc = cLo;
@@ -162,7 +162,7 @@ function rowMaximaAny(withIdx: bool, s: i32, k: i32, xp: usize, r: i32, cS: usiz
 @inline function fusedRow(
   withIdx: bool, s: i32, k: i32, nr: i32, xp: usize, y: usize, idx: usize, r0: i32, r1: i32, r2: i32, cS: usize, cLo: i32, cHi: i32,
 ): bool {
-  const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, s), 2, 2 * s), 3, 3 * s);
+  const lane = laneSteps(s);
   let acc0 = f32x4.splat(0);
   let acc1 = f32x4.splat(0);
   let oc = cLo;
@@ -180,8 +180,8 @@ function rowMaximaAny(withIdx: bool, s: i32, k: i32, xp: usize, r: i32, cS: usiz
       q = r1 + c0;
       p = xp + ((<usize>q) << 2);
       const rv = rowMax(p, s, k);
-      if (withIdx) bi = i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k)));
-      bv = f32x4.pmax(bv, rv);
+      if (withIdx) bi = mergeArg(bv, bi, rv, rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k));
+      bv = mergeMax(bv, rv);
       acc0 = f32x4.add(acc0, v128.load(p));
       if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
     }
@@ -189,8 +189,8 @@ function rowMaximaAny(withIdx: bool, s: i32, k: i32, xp: usize, r: i32, cS: usiz
       q = r2 + c0;
       p = xp + ((<usize>q) << 2);
       const rv = rowMax(p, s, k);
-      if (withIdx) bi = i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k)));
-      bv = f32x4.pmax(bv, rv);
+      if (withIdx) bi = mergeArg(bv, bi, rv, rowArg(p, i32x4.add(i32x4.splat(q), lane), s, k));
+      bv = mergeMax(bv, rv);
       acc0 = f32x4.add(acc0, v128.load(p));
       if (s == 2) acc1 = f32x4.add(acc1, v128.load(p, 16));
     }

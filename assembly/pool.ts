@@ -18,7 +18,7 @@
 // Memory: imported (tensors live in it; the host allocator owns all of it above the first page).
 // Pointers are byte addresses; axes arrays are int32 (start, end per output position).
 
-import { ldd, ldf, ldi, load4, rowArg, rowAt, rowCount, rowMax, stf, sti, tap } from "./util";
+import { laneSteps, ldd, ldf, ldi, load4, mergeArg, mergeMax, rowArg, rowAt, rowCount, rowMax, stf, sti, tap } from "./util";
 
 /**
  * Exact SIMD max over the interior run [cLo, cHi) of one output row (cHi − cLo ≥ 4): blocks of 4
@@ -34,7 +34,7 @@ import { ldd, ldf, ldi, load4, rowArg, rowAt, rowCount, rowMax, stf, sti, tap } 
   xp: usize, y: usize, idx: usize, oRow: i32, a0: i32, a1: i32, b0: i32, b1: i32, H: i32, W: i32,
   cS: usize, cLo: i32, cHi: i32, s: i32, cK: i32,
 ): void {
-  const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, s), 2, 2 * s), 3, 3 * s);
+  const lane = laneSteps(s);
   let oc = cLo;
   while (oc < cHi) {
     if (oc + 4 > cHi) oc = cHi - 4;
@@ -79,20 +79,6 @@ function exactRunAny(
 }
 
 /**
- * One window row's tournament merged into the block's (bv, bi) — a later row replaces only where
- * strictly greater, and its index is larger than every earlier row's, so `max_s(bi, m & ri)` picks
- * it. Returns the new bv; the new bi is {@link mergeArg}'s.
- */
-// @ts-ignore: decorator
-@inline function mergeMax(bv: v128, rv: v128): v128 {
-  return f32x4.pmax(bv, rv);
-}
-// @ts-ignore: decorator
-@inline function mergeArg(bv: v128, bi: v128, rv: v128, ri: v128): v128 {
-  return i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), ri));
-}
-
-/**
  * Fast SIMD max over the interior run [cLo, cHi) (cHi − cLo ≥ 4) for k ∈ {2, 3} taps per row and
  * column stride s ∈ {1, 2}, every step 1: per block of 4 outputs, each window row's tournament
  * (rowMax/rowArg), then the rows merged in scan order ({@link mergeMax}). `nr` (a literal 1–3, or
@@ -107,7 +93,7 @@ function exactRunAny(
   cS: usize, cLo: i32, cHi: i32, s: i32, k: i32, nr: i32,
 ): bool {
   const HW = H * W;
-  const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, s), 2, 2 * s), 3, 3 * s);
+  const lane = laneSteps(s);
   const r0 = a0 * HW + b0 * W;
   const r1 = nr >= 2 ? rowAt(1, a0, b0, b1 - b0, HW, W) : 0;
   const r2 = nr >= 3 ? rowAt(2, a0, b0, b1 - b0, HW, W) : 0;

@@ -13,7 +13,7 @@
 // test/backends/wasm-region.test.ts.
 //
 // Below: RoIPool forward/backward and fractional max pooling's forward (exact, see their notes).
-import { ldf, ldi, stf, sti } from "./util";
+import { laneSteps, ldf, ldi, stf, sti } from "./util";
 
 // @ts-ignore: decorator
 @inline function zeroSpan(buf: usize, lo: i32, hi: i32): void {
@@ -350,7 +350,7 @@ const NEG_FLT_MAX: f32 = -3.4028234663852886e38;
   let w = lo;
   if (ASC_FEATURE_SIMD) {
     if (hi - lo >= 4) {
-      const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, 1), 2, 2), 3, 3);
+      const lane = laneSteps(1);
       const floor = f32x4.splat(NEG_FLT_MAX);
       const none = i32x4.splat(-1);
       while (w < hi) {
@@ -601,7 +601,7 @@ export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, Cn: i3
   const first = (d0 * H + h0) * W;
   if (ASC_FEATURE_SIMD) {
     if (hi - lo >= 4) {
-      const lane = i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, 1), 2, 2), 3, 3);
+      const lane = laneSteps(1);
       while (w < hi) {
         if (w + 4 > hi) w = hi - 4;
         let best = v128.load(xp + ((<usize>(first + w)) << 2));

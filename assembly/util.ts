@@ -244,3 +244,23 @@ export function expArray(x: usize, y: usize, n: i32): void {
   const m2 = f32x4.gt(tap(p, s, 2), f32x4.pmax(t0, t1));
   return i32x4.max_s(i01, v128.and(m2, i32x4.add(base, i32x4.splat(2))));
 }
+
+/**
+ * One window row's tournament merged into the block's (bv, bi) — a later row replaces only where
+ * strictly greater, and its index is larger than every earlier row's, so `max_s(bi, m & ri)` picks
+ * it. Returns the new bv; the new bi is {@link mergeArg}'s.
+ */
+// @ts-ignore: decorator
+@inline export function mergeMax(bv: v128, rv: v128): v128 {
+  return f32x4.pmax(bv, rv);
+}
+// @ts-ignore: decorator
+@inline export function mergeArg(bv: v128, bi: v128, rv: v128, ri: v128): v128 {
+  return i32x4.max_s(bi, v128.and(f32x4.gt(rv, bv), ri));
+}
+
+/** The lanes' offsets (0, s, 2s, 3s) of 4 windows `s` apart: added to a first index, the 4 windows' indices. */
+// @ts-ignore: decorator
+@inline export function laneSteps(s: i32): v128 {
+  return i32x4.replace_lane(i32x4.replace_lane(i32x4.replace_lane(i32x4.splat(0), 1, s), 2, 2 * s), 3, 3 * s);
+}
