@@ -231,7 +231,9 @@ const PLANE_MEAN_MAX: i32 = 1024;
 /**
  * y[p] = (Σ of plane p's n contiguous floats) / d, for global pooling and adaptive pooling to one
  * bin: float32 sums, 4 planes at a time in the SIMD build (one accumulator each, independent
- * chains), the 4 accumulators then reduced lane-wise with shuffles into one vector of 4 sums.
+ * chains), the 4 accumulators then reduced lane-wise with shuffles into one vector of 4 sums; the
+ * remaining planes, and the scalar build, add in the same order, so every build and every split of
+ * the planes gives the same bits.
  */
 // @ts-ignore: decorator
 @inline function planeMeans(x: usize, y: usize, planes: i32, n: i32, d: f32): void {
@@ -270,11 +272,25 @@ const PLANE_MEAN_MAX: i32 = 1024;
       v128.store(y + ((<usize>p) << 2), f32x4.div(f32x4.add(r, f32x4.splat(0)), dv));
     }
   }
+  // the other planes (and every plane of the scalar build) in a SIMD lane's order: 4 column-phase
+  // sums, (a0 + a2) + (a1 + a3), the last n mod 4 columns, + 0 — so a plane's mean does not depend
+  // on where it falls in the call (a thread's part may start at any plane)
+  const n4 = n & ~3;
   for (; p < planes; p++) {
     const xp = x + ((<usize>p * <usize>n) << 2);
-    let s: f32 = 0;
-    for (let c = 0; c < n; c++) s += ldf(xp, c);
-    stf(y, p, s / d);
+    let a0: f32 = 0;
+    let a1: f32 = 0;
+    let a2: f32 = 0;
+    let a3: f32 = 0;
+    for (let c = 0; c < n4; c += 4) {
+      a0 += ldf(xp, c);
+      a1 += ldf(xp, c + 1);
+      a2 += ldf(xp, c + 2);
+      a3 += ldf(xp, c + 3);
+    }
+    let s: f32 = (a0 + a2) + (a1 + a3);
+    for (let c = n4; c < n; c++) s += ldf(xp, c);
+    stf(y, p, (s + 0) / d);
   }
 }
 

@@ -67,7 +67,6 @@ export function registerAdaptive(b: WasmBackend): void {
     const [px, py, pd, pb, pa] = args.ptrs as [number, number, number, number, number];
     splitCall(b, "wideAvgForward", [px, py, pd, pb, ...sz, ...axisPointers(axes, pa)], {
       count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[4]]], scratch: [[3, 8 * Math.max(sz[2], 1)]], bytes: 4 * (sz[3] + sz[4]),
-      align: 4, // planeMeans sums 4 planes at a time (SIMD) and the rest one by one: keep the groups of one call
     });
     args.finish();
   });

@@ -34,12 +34,11 @@ export const SLOT = { SEQ: 0, DONE: 1, STATUS: 2, FN: 3, NARGS: 4, READY: 5, MSG
 
 /**
  * The chunk block (one per pool, shared): Int32 word NEXT (the next chunk to take), then Float64 slots
- * from byte 8: UNITS, CHUNKS, COUNT (the argument holding the unit count), ALIGN, NSTEP, then NSTEP
- * pairs (argument, bytes per unit), then NSCRATCH and NSCRATCH pairs (argument, bytes): with
- * B = ⌈UNITS/ALIGN⌉ blocks of ALIGN units, chunk k covers units [ALIGN·⌊k·B/CHUNKS⌋, ALIGN·⌊(k+1)·B/CHUNKS⌋)
- * (clipped to UNITS).
+ * from byte 8: UNITS, CHUNKS, COUNT (the argument holding the unit count), NSTEP, then NSTEP pairs
+ * (argument, bytes per unit), then NSCRATCH and NSCRATCH pairs (argument, bytes): chunk k covers units
+ * [⌊k·UNITS/CHUNKS⌋, ⌊(k+1)·UNITS/CHUNKS⌋).
  */
-export const CHUNK = { NEXT: 0, UNITS: 1, CHUNKS: 2, COUNT: 3, ALIGN: 4, NSTEP: 5 } as const;
+export const CHUNK = { NEXT: 0, UNITS: 1, CHUNKS: 2, COUNT: 3, NSTEP: 4 } as const;
 /** Bytes of the chunk block (room for 60 step and scratch pairs). */
 export const CHUNK_BYTES = 1024;
 /** Bytes per worker slot in the control block. */
@@ -56,7 +55,7 @@ export const MSG_UNITS = (SLOT_BYTES - MSG_OFFSET) / 2;
 /** The worker's script (see the protocol above); the layout constants are spliced in. */
 export const WORKER_SOURCE = `"use strict";
 const SEQ = ${SLOT.SEQ}, DONE = ${SLOT.DONE}, STATUS = ${SLOT.STATUS}, FN = ${SLOT.FN}, NARGS = ${SLOT.NARGS}, READY = ${SLOT.READY}, MSGLEN = ${SLOT.MSGLEN}, TICKET = ${SLOT.TICKET}, CUR = ${SLOT.CUR}, MODE = ${SLOT.MODE};
-const NEXT = ${CHUNK.NEXT}, UNITS = ${CHUNK.UNITS}, CHUNKS = ${CHUNK.CHUNKS}, COUNT = ${CHUNK.COUNT}, ALIGN = ${CHUNK.ALIGN}, NSTEP = ${CHUNK.NSTEP};
+const NEXT = ${CHUNK.NEXT}, UNITS = ${CHUNK.UNITS}, CHUNKS = ${CHUNK.CHUNKS}, COUNT = ${CHUNK.COUNT}, NSTEP = ${CHUNK.NSTEP};
 const SLOT_BYTES = ${SLOT_BYTES}, ARGS_OFFSET = ${ARGS_OFFSET}, MAX_ARGS = ${MAX_ARGS}, MSG_OFFSET = ${MSG_OFFSET}, MSG_UNITS = ${MSG_UNITS};
 const node = typeof process === "object" && process !== null && typeof require === "function";
 let post;
@@ -124,13 +123,12 @@ function start(msg) {
   if (!node) self.close();
   // the chunk loop of a chunked part (see the protocol above): base holds the part's arguments
   function chunks(f, base, args) {
-    const units = CF[UNITS], total = CF[CHUNKS], count = CF[COUNT], align = CF[ALIGN], nStep = CF[NSTEP], nScratch = CF[NSTEP + 1 + 2 * nStep];
-    const blocks = Math.ceil(units / align);
+    const units = CF[UNITS], total = CF[CHUNKS], count = CF[COUNT], nStep = CF[NSTEP], nScratch = CF[NSTEP + 1 + 2 * nStep];
     for (;;) {
       const k = Atomics.add(CI, NEXT, 1);
       if (k >= total) return;
-      const lo = Math.min(units, align * Math.floor((k * blocks) / total));
-      const hi = Math.min(units, align * Math.floor(((k + 1) * blocks) / total));
+      const lo = Math.floor((k * units) / total);
+      const hi = Math.floor(((k + 1) * units) / total);
       for (let i = 0; i < base.length; i++) args[i] = base[i];
       args[count] = hi - lo;
       for (let j = 0; j < nStep; j++) args[CF[NSTEP + 1 + 2 * j]] += lo * CF[NSTEP + 2 + 2 * j];

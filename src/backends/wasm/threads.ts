@@ -494,16 +494,15 @@ export class ThreadPool {
 
   /**
    * Describe the chunks of the next {@link run} with `chunked` (threads-worker.ts CHUNK): `units` cut into
-   * `total` chunks at multiples of `align` units; argument `count` holds a chunk's unit count, each `step` argument advances by its bytes
+   * `total` chunks; argument `count` holds a chunk's unit count, each `step` argument advances by its bytes
    * per unit, each `scratch` argument (a per-thread block of that many bytes) is zeroed before a chunk.
    */
-  setChunks(units: number, total: number, count: number, align: number, step: Split["step"], scratch: NonNullable<Split["scratch"]>): void {
+  setChunks(units: number, total: number, count: number, step: Split["step"], scratch: NonNullable<Split["scratch"]>): void {
     const f = this.#cf;
     if (CHUNK.NSTEP + 2 + 2 * (step.length + scratch.length) > CHUNK_BYTES / 8) throw new Error("threads: too many step and scratch arguments");
     f[CHUNK.UNITS] = units;
     f[CHUNK.CHUNKS] = total;
     f[CHUNK.COUNT] = count;
-    f[CHUNK.ALIGN] = align;
     f[CHUNK.NSTEP] = step.length;
     let at = CHUNK.NSTEP + 1;
     for (const [a, bytes] of step) {
@@ -787,12 +786,6 @@ export interface Split {
   readonly step: readonly (readonly [arg: number, bytesPerUnit: number])[];
   readonly scratch?: readonly (readonly [arg: number, bytes: number])[];
   readonly bytes: number;
-  /**
-   * Parts start at multiples of this many units (default 1): for a kernel that takes units in groups
-   * whose arithmetic differs from its tail's (planeMeans sums 4 planes at a time in SIMD lanes), so each
-   * unit lands in the same group as in one call over all units.
-   */
-  readonly align?: number;
 }
 
 /** What {@link splitCall} needs of a backend. */
@@ -821,10 +814,8 @@ export function splitCall(b: SplitTarget, name: string, args: number[], split: S
   if (fn === undefined) throw new Error(`threads: the kernels module has no export ${name}`);
   const pool = b.pool;
   const units = args[split.count] as number;
-  const align = split.align ?? 1;
-  const nBlocks = Math.ceil(units / align);
   const threads = pool === null ? 1 : Math.min(pool.threads, callLimit);
-  let parts = Math.min(threads, nBlocks);
+  let parts = Math.min(threads, units);
   if (minPartBytes > 0) parts = Math.min(parts, Math.floor((units * split.bytes) / minPartBytes));
   if (parts < 2 || pool === null) {
     fn(...args);
@@ -833,8 +824,8 @@ export function splitCall(b: SplitTarget, name: string, args: number[], split: S
   const scratch = split.scratch ?? [];
   const zeroFill = exports["zeroFill"] as (ptr: number, bytes: number) => void;
   // tests force every split (minPartBytes 0): then every unit may be a chunk of its own
-  const byWork = minPartBytes > 0 ? Math.floor((units * split.bytes) / minChunkBytes) : nBlocks;
-  const total = Math.max(parts, Math.min(nBlocks, parts * CHUNKS_PER_THREAD, byWork));
+  const byWork = minPartBytes > 0 ? Math.floor((units * split.bytes) / minChunkBytes) : units;
+  const total = Math.max(parts, Math.min(units, parts * CHUNKS_PER_THREAD, byWork));
   const blocks: { free(): void }[] = [];
   try {
     const others: number[][] = [];
@@ -848,12 +839,12 @@ export function splitCall(b: SplitTarget, name: string, args: number[], split: S
       }
       others.push(a);
     }
-    pool.setChunks(units, total, split.count, align, split.step, scratch);
+    pool.setChunks(units, total, split.count, split.step, scratch);
     const a = args.slice();
     const own = (): void => {
       for (let k = pool.takeChunk(); k >= 0; k = pool.takeChunk()) {
-        const lo = Math.min(units, align * Math.floor((k * nBlocks) / total));
-        const hi = Math.min(units, align * Math.floor(((k + 1) * nBlocks) / total));
+        const lo = Math.floor((k * units) / total);
+        const hi = Math.floor(((k + 1) * units) / total);
         for (let i = 0; i < args.length; i++) a[i] = args[i] as number;
         a[split.count] = hi - lo;
         for (const [i, bytes] of split.step) a[i] = (args[i] as number) + lo * bytes;
