@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Matrix-bound workloads of issue 9 (covariance sqrtm/logm/Newton–Schulz, bilinear, low-rank bilinear,
- * one C = 1024 covariance), poolkit (TypeScript matrix core, one thread) against PyTorch CPU with one
+ * compact bilinear by Tensor Sketch, one C = 1024 covariance), poolkit (TypeScript matrix core, one thread) against PyTorch CPU with one
  * thread (bench/torch_matrix.py through /usr/bin/python3; skipped when torch is missing), float32,
  * forward and forward+backward. Rounds alternate (poolkit, torch, poolkit, …) so both see the same
  * machine noise; medians of all timed calls; ratio = poolkit / torch (above 1: poolkit slower).
@@ -71,6 +71,7 @@ const WORKLOADS = [
   { name: "cov-ns5-64-8", label: "covariancePool newton-schulz 5 [8,64,14,14]", budget: 1.5 },
   { name: "lowrank-256", label: "lowRankBilinearPool d 256, x,y [8,512,14,14], O 200", budget: 4 },
   { name: "bilinear-512", label: "bilinearPool [8,512,14,14]", budget: 4 },
+  { name: "cbp-ts-8192", label: "compactBilinearPool Tensor Sketch d 8192, [8,512,14,14]", budget: 4 },
   { name: "cov-logm-1024-1", label: "covariancePool logm, C = 1024, one image [1,1024,14,14]", budget: 1 },
 ].filter((w) => !only || only.split(",").includes(w.name));
 
@@ -94,6 +95,11 @@ function make(lib, name) {
   if (name === "bilinear-512") {
     const a = rand(lib, [8, 512, 14, 14], 2);
     return { fwd: () => lib.bilinearPool(a), vjp: () => lib.bilinearPool.vjp(a) };
+  }
+  if (name === "cbp-ts-8192") {
+    const a = rand(lib, [8, 512, 14, 14], 11);
+    const opts = { outputDim: 8192 };
+    return { fwd: () => lib.compactBilinearPool(a, opts), vjp: () => lib.compactBilinearPool.vjp(a, opts) };
   }
   if (name === "lowrank-256") {
     const r = (shape, seed) => rand(lib, shape, seed);

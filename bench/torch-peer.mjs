@@ -1,7 +1,8 @@
 // PyTorch CPU (one thread) as a peer for the WebAssembly and matrix issues' windowed and region
 // workloads: W1/W2/W3, LP p = 2, SoftPool and LIP (as the PyTorch composites their users write),
 // RoIAlign and RoIPool (torchvision.ops), mixed pooling (λ·max + (1−λ)·avg with the same λ),
-// fractional max pooling (the same samples), adaptive avg/max → 7×7 and global avg/max; each
+// fractional max pooling (the same samples), adaptive avg/max → 7×7, global avg/max and
+// detail-preserving pooling (the composite of its official nngraph graphs, the same θ); each
 // forward, backward alone, and forward+backward. PyTorch runs in one
 // persistent /usr/bin/python3 process (bench/torch_pool.py, torch.set_num_threads(1)); it is optional:
 // when torch cannot be imported the section is skipped with a note.
@@ -57,6 +58,9 @@ export function samplesFor(n, c, seed) {
 /** Mixed pooling's λ (0 = avg, 1 = max) per (n, c) of S56, alternating, so both branches run. */
 const LAMBDAS = Int32Array.from({ length: 8 * 64 }, (_, i) => (i * 7) % 3 === 0 ? 1 : 0);
 const SAMPLES = samplesFor(8, 64, 11);
+/** DPP's raw per-channel parameters θα, θλ (64 each), uniform in [−1, 1) from a fixed LCG. */
+const THETA_A = samplesFor(1, 32, 13).map((v) => Math.fround(2 * v - 1));
+const THETA_L = samplesFor(1, 32, 17).map((v) => Math.fround(2 * v - 1));
 
 /**
  * The workloads: `id` is torch_pool.py's name; `fn(pk)` is the poolkit op and `args(t)` its arguments
@@ -80,6 +84,7 @@ const WORKLOADS = [
   { id: "adaptive-max", label: "adaptive max → 7×7, [8,64,56,56]", fn: (pk) => pk.adaptiveMaxPool2d, args: (t) => [t.x56, { outputSize: 7 }], backward: true },
   { id: "global-avg", label: "global avg, [32,512,7,7]", fn: (pk) => pk.globalAvgPool, args: (t) => [t.xg], backward: true },
   { id: "global-max", label: "global max, [32,512,7,7]", fn: (pk) => pk.globalMaxPool, args: (t) => [t.xg], backward: true },
+  { id: "DPP", label: "DPP lite symmetric, θ per channel, [8,64,56,56] (torch: the nngraph composite)", fn: (pk) => pk.detailPreservingPool2d, args: (t) => [t.x56, t.thetaA, t.thetaL], backward: true },
 ];
 
 class Torch {
@@ -148,6 +153,8 @@ export async function runTorchPeer({ poolkit: pk, rounds = 7, warmupMs = 1000, r
     xg: pk.randn(SG, { seed: 4 }),
     lambdas: pk.tensor(LAMBDAS, [8, 64], "int32"),
     samples: pk.tensor(SAMPLES, [8, 64, 2], "float32"),
+    thetaA: pk.tensor(THETA_A, [64], "float32"),
+    thetaL: pk.tensor(THETA_L, [64], "float32"),
   };
   const boxesList = Array.from(BOXES, (v) => Math.fround(v));
   const samplesList = Array.from(SAMPLES);
@@ -176,7 +183,7 @@ export async function runTorchPeer({ poolkit: pk, rounds = 7, warmupMs = 1000, r
         notes.push(`${w.id} ${mode}: poolkit failed (${e.message.split("\n")[0]})`);
         continue;
       }
-      const extra = w.id === "RoIAlign" || w.id === "RoIPool" ? { boxes: boxesList } : w.id === "mixed" ? { lambdas: Array.from(LAMBDAS) } : w.id === "fractional" ? { samples: samplesList } : {};
+      const extra = w.id === "RoIAlign" || w.id === "RoIPool" ? { boxes: boxesList } : w.id === "mixed" ? { lambdas: Array.from(LAMBDAS) } : w.id === "fractional" ? { samples: samplesList } : w.id === "DPP" ? { thetaA: Array.from(THETA_A), thetaL: Array.from(THETA_L) } : {};
       try {
         // warm-up both (V8 optimises the glue in about a second; torch's first calls allocate)
         const t0 = performance.now();

@@ -7,7 +7,10 @@ see the same machine noise: each stdin line is a JSON request {"workload", "mode
 
 Where torch has no op, the composite is the one the issue names: covariance through bmm and
 torch.linalg.eigh (or the iSQRT-COV Newton–Schulz iteration), B-CNN through bmm + signed √ + L2,
-MLB through 1×1 projections (einsum), tanh, Hadamard product, mean over locations, linear.
+MLB through 1×1 projections (einsum), tanh, Hadamard product, mean over locations, linear; compact
+bilinear pooling (Tensor Sketch, Gao et al. CVPR 2016) as the count sketches of every location
+(index_add_ of the signed channels into d buckets), torch.fft.rfft of both, product, irfft, sum over
+locations, signed √ + L2 — fixed random hashes and signs (the same work as poolkit's, not the same draws).
 """
 import json
 import sys
@@ -76,6 +79,17 @@ def low_rank(x, y, U, V, P, bu, bv, bp):
     return hm @ P.t() + bp
 
 
+def tensor_sketch(a, h1, s1, h2, s2, d):
+    n, c, hh, ww = a.shape
+    xm = a.permute(0, 2, 3, 1).reshape(-1, c)
+    p1 = xm.new_zeros(xm.shape[0], d).index_add_(1, h1, xm * s1)
+    p2 = xm.new_zeros(xm.shape[0], d).index_add_(1, h2, xm * s2)
+    phi = torch.fft.irfft(torch.fft.rfft(p1) * torch.fft.rfft(p2), n=d)
+    v = phi.reshape(n, hh * ww, d).sum(1)
+    u = torch.sign(v) * torch.sqrt(v.abs() + 1e-12)
+    return u / torch.sqrt((u * u).sum(1, keepdim=True) + 1e-10)
+
+
 def r(*shape):
     return torch.randn(*shape, dtype=torch.float32)
 
@@ -91,6 +105,12 @@ def make(name):
         return [x], lambda t: covariance(t[0], norm)
     if name == "bilinear-512":
         return [r(8, 512, 14, 14)], lambda t: bilinear(t[0])
+    if name == "cbp-ts-8192":
+        d = 8192
+        g = torch.Generator().manual_seed(1)
+        h1, h2 = torch.randint(0, d, (512,), generator=g), torch.randint(0, d, (512,), generator=g)
+        s1, s2 = (torch.randint(0, 2, (512,), generator=g) * 2 - 1).float(), (torch.randint(0, 2, (512,), generator=g) * 2 - 1).float()
+        return [r(8, 512, 14, 14)], lambda t: tensor_sketch(t[0], h1, s1, h2, s2, d)
     if name == "lowrank-256":
         ins = [r(8, 512, 14, 14), r(8, 512, 14, 14), r(256, 512) * 0.05, r(256, 512) * 0.05, r(200, 256) * 0.05, r(256), r(256), r(200)]
         return ins, lambda t: low_rank(*t)

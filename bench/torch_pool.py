@@ -18,6 +18,10 @@ Where PyTorch has no op, the composite its users write: SoftPool is avg_pool2d(x
 RoIAlign is torchvision.ops.roi_align (aligned=False, as poolkit's default), RoIPool torchvision.ops.roi_pool.
 Mixed pooling is lam * max_pool2d + (1 - lam) * avg_pool2d with the λ per (n, c) poolkit gets ("lambdas"
 in the request); fractional max pooling is F.fractional_max_pool2d with the same "_random_samples".
+Detail-preserving pooling (lite, symmetric) is the composite of the official nngraph graphs (visinf/dpp,
+DPP_sym_lite.lua): Ĩ = nearest×2(avg_pool2d(x, 2)), q = (x − Ĩ)² + 1e-3, r = (q / nearest×2(avg_pool2d(q, 2)))^(λ/2)
+with λ = exp(θλ), w = r + exp(min(θα, 10)), y = avg_pool2d(w·x, 2) / avg_pool2d(w, 2), with the θα, θλ poolkit
+gets ("thetaA", "thetaL" in the request), gradients to x, θα and θλ.
 """
 import json
 import sys
@@ -91,6 +95,19 @@ def make(name, req):
         return [r(SG)], lambda t: F.adaptive_avg_pool2d(t[0], 1)
     if name == "global-max":
         return [r(SG)], lambda t: F.adaptive_max_pool2d(t[0], 1)
+    if name == "DPP":
+        ta = torch.tensor(req["thetaA"], dtype=torch.float32)
+        tl = torch.tensor(req["thetaL"], dtype=torch.float32)
+
+        def dpp(t):
+            x, a, l = t
+            up = lambda v: F.interpolate(v, scale_factor=2, mode="nearest")
+            d = x - up(F.avg_pool2d(x, 2))
+            q = d * d + 1e-3
+            r = (q / up(F.avg_pool2d(q, 2))) ** (torch.exp(l).view(1, -1, 1, 1) / 2)
+            w = r + torch.exp(torch.clamp(a, max=10.0)).view(1, -1, 1, 1)
+            return F.avg_pool2d(w * x, 2) / F.avg_pool2d(w, 2)
+        return [r(S56), ta, tl], dpp
     raise ValueError(name)
 
 
