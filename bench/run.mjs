@@ -10,8 +10,8 @@
 //    forward+backward (vjp) time on one mid size.
 // 3. PyTorch CPU (one thread) as a peer on the WebAssembly issue's workloads (bench/torch-peer.mjs,
 //    bench/torch_pool.py through /usr/bin/python3; skipped with a note when torch is missing, or with
-//    --no-torch): W1/W2/W3, LP, SoftPool, LIP, RoIAlign, RoIPool, mixed, fractional, adaptive and global
-//    pooling, forward, backward and forward+backward, rounds alternating between poolkit and torch; ratio = poolkit / PyTorch.
+//    --no-torch): W1/W2/W3, LP, SoftPool, LIP, RoIAlign, RoIPool, mixed, fractional, adaptive, global and
+//    detail-preserving pooling, forward, backward and forward+backward, rounds alternating between poolkit and torch; ratio = poolkit / PyTorch.
 //
 // Fairness notes (also written into the report):
 // - Layout conversion is excluded: tfjs gets its NHWC copy of the input before timing, ONNX and
@@ -315,7 +315,9 @@ timed alone on a forward made once (\`torch.autograd.grad(..., retain_graph=True
 (\`avg_pool2d(x·eˣ)/avg_pool2d(eˣ)\`; LIP with the same logit input as poolkit); RoIAlign and RoIPool are
 \`torchvision.ops.roi_{align,pool}\` (aligned = false, the same 128 boxes); mixed pooling is
 \`λ·max_pool2d + (1−λ)·avg_pool2d\` with the same λ per (n, c); fractional max pooling gets the same
-samples through \`_random_samples\`; global pooling is \`adaptive_{avg,max}_pool2d(x, 1)\`. ${quick ? 3 : 7} rounds,
+samples through \`_random_samples\`; global pooling is \`adaptive_{avg,max}_pool2d(x, 1)\`; DPP is the
+official nngraph graph as tensor ops (\`r = (q / mean_block q)^(λ/2)\`, \`w = r + α\`, \`avg_pool2d(w·x)/avg_pool2d(w)\`)
+with the same θ. ${quick ? 3 : 7} rounds,
 medians of every call; ratio = poolkit / PyTorch (below 1× poolkit is faster); targets: every windowed
 backward ≤ 0.3×, SoftPool and LIP forward ≤ 0.5× (the WebAssembly issue), every forward and forward+backward
 ≤ 1.0× (the matrix-core issue).
