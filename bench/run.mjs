@@ -340,7 +340,9 @@ median minor page faults per call (\`process.resourceUsage().minorPageFault\`). 
 (input read + output and, for max, int32 indices written; backward: dy and indices read, dx written)
 at the bandwidth of a plain 64 MiB typed-array copy on this machine (${(work.bandwidth / 1e9).toFixed(1)} GB/s).
 Ratios below 1× mean poolkit wasm-simd is faster. poolkit runs inside \`tidy\` (its documented loop
-form, so storage is reused). One thread everywhere.
+form, so storage is reused). Each timed call follows 10 ms of idle time, so no contender runs while
+another's threads still spin (onnxruntime's intra-op pool spins after a run and took the second core
+from whoever came next). One thread except the 2-thread columns.
 
 ${workTable}
 

@@ -12,6 +12,16 @@
 // memory (poolkit: a tensor, freed by tidy; ORT: its output tensor). Everyone computes values only:
 // a plain `maxPool2d(x)` call skips the indices only its backward would need (`maxPool2d.vjp` and
 // `maxPool2dWithIndices` compute them).
+//
+// Each timed call starts on a machine at rest: SETTLE_MS of idle time (a timer) comes before it.
+// onnxruntime's intra-op thread pool spins after a run (its default allow_spinning), and with 2 cores
+// that spin took the core of whoever ran next: poolkit's W1 right after an ORT 2-thread run measured
+// 12.6 ms, 3.3 ms after a 1 ms pause, 2.1 ms after 10 ms and 1.9 ms with no ORT run at all (median of 25,
+// 2026-12-07). Every contender gets the same pause, and the pause is not timed.
+
+/** Idle time before each timed call (see above). */
+const SETTLE_MS = 10;
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
 
 /** Median of a numeric array. */
 const median = (a) => {
@@ -193,6 +203,7 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
       for (const c of contenders) {
         if (c.backend) poolkit.setBackend(c.backend);
         limit(c);
+        await settle();
         const f0 = faults();
         const s0 = performance.now();
         if (c.async) await c.run();
