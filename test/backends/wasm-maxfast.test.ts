@@ -224,12 +224,17 @@ describe("2-d planes on the rows path (plane2d): kernel heights 1–3, widths 2�
     }
   });
 
-  it.each(BACKENDS)("%s: W1/W2 geometry on a full 112×112 plane, a NaN on every shared row in turn", (b) => {
+  it.each(BACKENDS)("%s: W1/W2 geometry on a full 112×112 plane, 3-d with kernel depth 1 and 2, a NaN on shared rows", (b) => {
     const g = new Generator(83);
     const xs0 = input(g, "ties", 2 * 112 * 112);
     const c: Case = { rank: 2, shape: [1, 2, 112, 112], opts: { kernelSize: 3, stride: 2, padding: 1 } };
     check(`W2 ties on ${b}`, c, xs0, b, b);
     check(`W1 ties on ${b}`, { rank: 2, shape: [1, 2, 112, 112], opts: { kernelSize: 2, stride: 2 } }, xs0, b, b);
+    // 3-d with kernel depth 1 (each depth slice a 2-d plane for plane2d) and depth 2 (not plane2d)
+    for (const [k, st, p] of [[[1, 3, 3], [1, 2, 2], [0, 1, 1]], [[1, 2, 2], [2, 1, 1], 0], [[2, 3, 3], [1, 2, 2], [1, 1, 1]]] as [number[], number[], number | number[]][]) {
+      const c3: Case = { rank: 3, shape: [1, 2, 5, 13, 27], opts: { kernelSize: k, stride: st, padding: p } };
+      for (const kind of DATA) check(`[1,2,5,13,27] ${JSON.stringify(c3.opts)} ${kind} on ${b}`, c3, input(g, kind, 2 * 5 * 13 * 27), b, b);
+    }
     for (let row = 1; row < 112; row += 14) {
       const xs = xs0.slice();
       xs[112 * 112 + row * 112 + int(g, 0, 111)] = NaN;
