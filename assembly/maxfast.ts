@@ -383,16 +383,13 @@ function fusedAny(
   const p0 = xp + ((<usize>(r0 + cb)) << 2);
   const p1 = xp + ((<usize>(r1 + cb)) << 2);
   const p2 = xp + ((<usize>(r2 + cb)) << 2);
+  // two accumulators shared by the rows (a chain of at most 3 adds per block each)
   let a0 = f32x4.splat(0);
   let a1 = f32x4.splat(0);
-  let b0 = f32x4.splat(0);
-  let b1 = f32x4.splat(0);
-  let c0 = f32x4.splat(0);
-  let c1 = f32x4.splat(0);
   if (!(s == 2 && k == 2)) {
     if (!from) a0 = v128.load(p0);
-    if (nr >= 2) b0 = v128.load(p1);
-    if (nr >= 3) c0 = v128.load(p2);
+    if (nr >= 2) a1 = v128.load(p1);
+    if (nr >= 3) a0 = f32x4.add(a0, v128.load(p2));
   }
   const last = (<usize>(n - 4)) << 2;
   let d: usize = 0;
@@ -417,8 +414,8 @@ function fusedAny(
     if (nr >= 2) {
       const p = p1 + pin;
       const rv = hMax(p, s, k);
-      b0 = f32x4.add(b0, nanA(p, s, k));
-      if (s == 2) b1 = f32x4.add(b1, nanB(p, k));
+      a0 = f32x4.add(a0, nanA(p, s, k));
+      if (s == 2) a1 = f32x4.add(a1, nanB(p, k));
       if (withIdx) {
         const ri = hArg(p, i32x4.add(i32x4.splat(r1 + col), lane), s, k);
         bi = mergeArg(bv, bi, rv, ri);
@@ -430,8 +427,8 @@ function fusedAny(
     if (nr >= 3) {
       const p = p2 + pin;
       const rv = hMax(p, s, k);
-      c0 = f32x4.add(c0, nanA(p, s, k));
-      if (s == 2) c1 = f32x4.add(c1, nanB(p, k));
+      a0 = f32x4.add(a0, nanA(p, s, k));
+      if (s == 2) a1 = f32x4.add(a1, nanB(p, k));
       if (withIdx) {
         const ri = hArg(p, i32x4.add(i32x4.splat(r2 + col), lane), s, k);
         bi = mergeArg(bv, bi, rv, ri);
@@ -449,8 +446,27 @@ function fusedAny(
     if (d == last) break;
     d += 16;
   }
-  const acc = v128.or(v128.or(f32x4.ne(a0, a0), f32x4.ne(a1, a1)), v128.or(v128.or(f32x4.ne(b0, b0), f32x4.ne(b1, b1)), v128.or(f32x4.ne(c0, c0), f32x4.ne(c1, c1))));
-  return v128.any_true(acc);
+  const acc = f32x4.add(a0, a1);
+  const nanLanes = f32x4.ne(acc, acc);
+  return v128.any_true(nanLanes);
+}
+
+/** {@link oneWindow} for one depth row (rows b0..b1 of the slice starting at flat row `rs`, columns c0..c1, steps 1). */
+// @ts-ignore: decorator
+@inline function edgeWindow(withIdx: bool, xp: usize, y: usize, idx: usize, o: i32, rs: i32, b0: i32, b1: i32, c0: i32, c1: i32, W: i32): void {
+  let best: f32 = -Infinity;
+  let bi = (rs + b0) * W + c0;
+  for (let ib = b0; ib < b1; ib++) {
+    const row = (rs + ib) * W;
+    for (let ic = c0; ic < c1; ic++) {
+      const v = ldf(xp, row + ic);
+      const m = (<i32>(v > best)) | (<i32>(v != v));
+      best = select<f32>(v, best, m != 0);
+      if (withIdx) bi = select<i32>(row + ic, bi, m != 0);
+    }
+  }
+  stf(y, o, best);
+  if (withIdx) sti(idx, o, bi);
 }
 
 /**
@@ -468,6 +484,7 @@ function fusedAny(
 ): void {
   const cb = ldi(cS, cLo);
   const n = cHi - cLo;
+  const rs = a0 * H;
   const cOff = (<usize>cLo) << 2;
   let carried = -1;
   let carriedNan = false;
@@ -476,9 +493,9 @@ function fusedAny(
   for (let ob = 0; ob < nB; ob++) {
     const b0 = ldi(bS, ob);
     const b1 = ldi(bE, ob);
-    for (let oc = 0; oc < cLo; oc++) oneWindow(withIdx, xp, y, idx, o + oc, a0, a0 + 1, 1, b0, b1, 1, ldi(cS, oc), ldi(cE, oc), 1, H, W);
+    for (let oc = 0; oc < cLo; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
     const nr = b1 - b0;
-    const r0 = (a0 * H + b0) * W;
+    const r0 = (rs + b0) * W;
     const r1 = r0 + W;
     const r2 = r1 + W;
     const from = nr >= 2 && carried == r0;
@@ -507,10 +524,10 @@ function fusedAny(
     const own = nan;
     if (from && carriedNan) nan = true;
     carriedNan = own;
-    carried = to ? (a0 * H + b1 - 1) * W : -1;
+    carried = to ? (rs + b1 - 1) * W : -1;
     if (to) slot ^= 1;
-    if (nan) for (let oc = cLo; oc < cHi; oc++) oneWindow(withIdx, xp, y, idx, o + oc, a0, a0 + 1, 1, b0, b1, 1, ldi(cS, oc), ldi(cE, oc), 1, H, W);
-    for (let oc = cHi; oc < nC; oc++) oneWindow(withIdx, xp, y, idx, o + oc, a0, a0 + 1, 1, b0, b1, 1, ldi(cS, oc), ldi(cE, oc), 1, H, W);
+    if (nan) for (let oc = cLo; oc < cHi; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
+    for (let oc = cHi; oc < nC; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
     o += nC;
   }
 }
