@@ -315,7 +315,8 @@ function fusedAny(
 /**
  * Tap j (0–2) of 4 neighbouring windows `s` (1 or 2) apart at p: lane l is x[p + l·s + j]. Stride 2
  * de-interleaves two vectors (one shufps each); its tap 2 (x2 x4 x6 x8) comes from two more loads
- * at +8 and +24 bytes and one shufps, not from a cross-vector shuffle of tap 0 (three instructions).
+ * (x2..x5 and x5..x8: nothing past the last window's last tap, which may end the input) and one
+ * shufps (lanes 0 2 | 1 3), not from a cross-vector shuffle of tap 0 (three instructions).
  */
 // @ts-ignore: decorator
 @inline function tapAt(p: usize, s: i32, j: i32): v128 {
@@ -326,7 +327,7 @@ function fusedAny(
   }
   if (j == 0) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 0, 2, 4, 6);
   if (j == 1) return v128.shuffle<f32>(v128.load(p), v128.load(p, 16), 1, 3, 5, 7);
-  return v128.shuffle<f32>(v128.load(p, 8), v128.load(p, 24), 0, 2, 4, 6);
+  return v128.shuffle<f32>(v128.load(p, 8), v128.load(p, 20), 0, 2, 5, 7); // x2..x5, x5..x8: no read past x8
 }
 
 /** One window row's maxima for 4 windows (no NaN): pmax over the taps in scan order. */
