@@ -192,6 +192,57 @@ describe("NaN-free tie sets on the SIMD geometries (kernels 2–5, strides 1–3
   });
 });
 
+describe("2-d planes on the rows path (plane2d): kernel heights 1–3, widths 2–3, strides 1–3 × 1–2, rows shared by consecutive output rows", () => {
+  // Every geometry the rows path takes (and its neighbours: stride-3 heights, which share no row),
+  // with random padding, ceil mode and sizes (odd included, widths ≥ 4 so there is an interior run);
+  // three inputs each: mixed values with NaN/±∞/−0, a tie set with −0/+0/−∞, and a {0, 1} plane with
+  // one NaN of its own payload — which often lands on a row carried from one output row to the next.
+  const DATA = ["mixed", "ties", "one NaN"] as const;
+  function input(g: Generator, kind: (typeof DATA)[number], n: number): Float32Array {
+    if (kind === "mixed") return values(g, n);
+    const set = kind === "ties" ? [-0, 0, -Infinity, 1] : [0, 1];
+    const xs = Float32Array.from({ length: n }, () => set[Math.floor(g.uniform() * set.length)] as number);
+    if (kind === "one NaN") new Uint32Array(xs.buffer)[Math.floor(g.uniform() * n)] = 0x7fc00000 + 1 + Math.floor(g.uniform() * 1000);
+    return xs;
+  }
+  it.each(BACKENDS)("%s", (b) => {
+    const g = new Generator(b === "wasm-simd" ? 71 : b === "wasm" ? 73 : 79);
+    for (const kh of [1, 2, 3]) {
+      for (const kw of [2, 3]) {
+        for (const sh of [1, 2, 3]) {
+          for (const sw of [1, 2]) {
+            for (let rep = 0; rep < 4; rep++) {
+              const h = int(g, kh, 23);
+              const w = int(g, 4, 61);
+              const padding = [int(g, 0, Math.floor(kh / 2)), int(g, 0, Math.floor(kw / 2))];
+              const c: Case = { rank: 2, shape: [int(g, 1, 2), int(g, 1, 3), h, w], opts: { kernelSize: [kh, kw], stride: [sh, sw], padding, ceilMode: g.uniform() < 0.5 } };
+              for (const kind of DATA) check(`[${c.shape}] ${JSON.stringify(c.opts)} ${kind} on ${b}`, c, input(g, kind, c.shape.reduce((a, x) => a * x, 1)), b, b);
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it.each(BACKENDS)("%s: W1/W2 geometry on a full 112×112 plane, 3-d with kernel depth 1 and 2, a NaN on shared rows", (b) => {
+    const g = new Generator(83);
+    const xs0 = input(g, "ties", 2 * 112 * 112);
+    const c: Case = { rank: 2, shape: [1, 2, 112, 112], opts: { kernelSize: 3, stride: 2, padding: 1 } };
+    check(`W2 ties on ${b}`, c, xs0, b, b);
+    check(`W1 ties on ${b}`, { rank: 2, shape: [1, 2, 112, 112], opts: { kernelSize: 2, stride: 2 } }, xs0, b, b);
+    // 3-d with kernel depth 1 (each depth slice a 2-d plane for plane2d) and depth 2 (not plane2d)
+    for (const [k, st, p] of [[[1, 3, 3], [1, 2, 2], [0, 1, 1]], [[1, 2, 2], [2, 1, 1], 0], [[2, 3, 3], [1, 2, 2], [1, 1, 1]]] as [number[], number[], number | number[]][]) {
+      const c3: Case = { rank: 3, shape: [1, 2, 5, 13, 27], opts: { kernelSize: k, stride: st, padding: p } };
+      for (const kind of DATA) check(`[1,2,5,13,27] ${JSON.stringify(c3.opts)} ${kind} on ${b}`, c3, input(g, kind, 2 * 5 * 13 * 27), b, b);
+    }
+    for (let row = 1; row < 112; row += 14) {
+      const xs = xs0.slice();
+      xs[112 * 112 + row * 112 + int(g, 0, 111)] = NaN;
+      check(`W2 NaN on row ${row} of plane 1 on ${b}`, c, xs, b, b);
+    }
+  });
+});
+
 describe("gradients through vjp still match finite differences of the plain forward", () => {
   it.each(BACKENDS)("%s: float64 gradcheck (plain forward for the differences, vjp for the gradient)", (b) => {
     setBackend(b);
