@@ -25,7 +25,11 @@ import { exp4w, expf32, ldd, ldf, std, stf } from "./util";
 const EPS2: f32 = 1e-3;
 /** The float32 path's limit on Σ_j |d_j| of a block: q ≤ 1e30, so q/q̄ ≥ 1e−33 stays normal. */
 const DEV_MAX: f32 = 1e15;
-/** The float32 path's limit on λ/2: exp4w's floor e^−87.3 times λ/2 stays below 2e−31 (see refForward's caller). */
+/**
+ * The float32 path's limit on λ/2: exp4w clamps its argument at −87.3, so a weight that should be
+ * smaller (but not 0) comes out as e^−87.3 ≈ 1.2e−38; the gradients multiply weights by λ/2, and with
+ * λ/2 ≤ 2^24 such a spurious term stays below 2e−31 of dy.
+ */
 const HALF_LAMBDA_MAX: f64 = 16777216;
 
 // ---- the float32 logarithm
