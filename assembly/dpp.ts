@@ -209,22 +209,45 @@ function refBackward(i0: f64, i1: f64, i2: f64, i3: f64, g: f64, gy: f64, h: f64
 /**
  * Ĩ of every block of block row bi into G (float64, nB values): Σ F[a][b]·x[2bi − 1 + a][2bj − 1 + b]
  * over the taps inside the plane, in the reference's order (src/kernels/weighted.ts guidance), so
- * the values are the reference's bit for bit.
+ * the values are the reference's bit for bit (the SIMD build: two interior blocks per f64x2).
  */
 function guidanceRow(xp: usize, f: usize, G: usize, H: i32, W: i32, bi: i32, nB: i32): void {
-  for (let bj = 0; bj < nB; bj++) {
-    let s: f64 = 0;
-    for (let a = 0; a < 3; a++) {
-      const r = 2 * bi - 1 + a;
-      if (r < 0 || r >= H) continue;
-      for (let b = 0; b < 3; b++) {
-        const col = 2 * bj - 1 + b;
-        if (col < 0 || col >= W) continue;
-        s += <f64>ldf(f, a * 3 + b) * <f64>ldf(xp, r * W + col);
+  let bj = 0;
+  if (ASC_FEATURE_SIMD) {
+    // blocks 1 … two at a time (the first block's left taps are padding): lane 0 block bj, lane 1
+    // block bj + 1, the taps added in the reference's order, so the sums are its sums bit for bit
+    if (nB >= 3) guidanceBlock(xp, f, G, H, W, bi, 0);
+    bj = nB >= 3 ? 1 : 0;
+    const a0 = bi == 0 ? 1 : 0;
+    for (; bj >= 1 && bj + 2 <= nB; bj += 2) {
+      let s = f64x2.splat(0);
+      for (let a = a0; a < 3; a++) {
+        const p = xp + ((<usize>((2 * bi - 1 + a) * W + 2 * bj - 1)) << 2);
+        const v = v128.load(p); // columns 2bj − 1 … 2bj + 2
+        const t2 = f32x4.replace_lane(v128.shuffle<f32>(v, v, 2, 2, 2, 2), 1, load<f32>(p, 16)); // 2bj + 1, 2bj + 3
+        s = f64x2.add(s, f64x2.mul(f64x2.splat(<f64>ldf(f, a * 3)), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 0, 2, 0, 2))));
+        s = f64x2.add(s, f64x2.mul(f64x2.splat(<f64>ldf(f, a * 3 + 1)), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 1, 3, 1, 3))));
+        s = f64x2.add(s, f64x2.mul(f64x2.splat(<f64>ldf(f, a * 3 + 2)), f64x2.promote_low_f32x4(t2)));
       }
+      v128.store(G + ((<usize>bj) << 3), s);
     }
-    std(G, bj, s);
   }
+  for (; bj < nB; bj++) guidanceBlock(xp, f, G, H, W, bi, bj);
+}
+
+/** Ĩ of block (bi, bj) into G[bj], the taps inside the plane in the reference's order. */
+function guidanceBlock(xp: usize, f: usize, G: usize, H: i32, W: i32, bi: i32, bj: i32): void {
+  let s: f64 = 0;
+  for (let a = 0; a < 3; a++) {
+    const r = 2 * bi - 1 + a;
+    if (r < 0 || r >= H) continue;
+    for (let b = 0; b < 3; b++) {
+      const col = 2 * bj - 1 + b;
+      if (col < 0 || col >= W) continue;
+      s += <f64>ldf(f, a * 3 + b) * <f64>ldf(xp, r * W + col);
+    }
+  }
+  std(G, bj, s);
 }
 
 // ---- one block in float32 (scalar), the same operations as one lane of the row loops below
