@@ -5,7 +5,8 @@
  * assembly/dpp.ts (4 blocks per SIMD step in float32, the reference's overflow-safe form; blocks and
  * channels outside the float32 path's limits by a float64 port of the reference).
  *
- * The planes are split across the worker pool. The backward writes dx once and, per plane, the sums
+ * The planes are split across the worker pool. The backward writes dx without a zero fill (each
+ * pixel's own block writes it; the full variant then adds the filter's shares) and, per plane, the sums
  * of the θα and θλ terms (and the 9 filter sums) into a float64 array that this side adds into the
  * channels' gradients in plane order, as the reference does (θα's gated by the clamp, as there).
  * Accuracy against the reference: test/backends/wasm-dpp.test.ts.
