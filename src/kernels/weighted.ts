@@ -414,7 +414,8 @@ export function guidance(x: FloatArray, filt: FloatArray, c: number, xo: number,
  *   the clamp), ∂r_j/∂θλ = r_j·ln(q_j/q̄)·λ/2, ∂r_j/∂q_j = (λ/2)·r_j/q_j and through q̄ = mean q
  *   −(λ/2)·r_j/(4q̄) for every pixel of the block, ∂q/∂d = 2d (asym: d = relu(·), zero below),
  *   ∂d/∂I = 1, ∂d/∂Ĩ = −1, then Ĩ's backward (1/4 each for lite; the depthwise conv's for full).
- * gA, gL (length C) and gF (C·9) are float64 accumulators; dx accumulates.
+ * gA, gL (length C) and gF (C·9) are float64 accumulators; dx is overwritten (zeroed here, then
+ * each block adds its share: lite blocks cover disjoint pixels, full blocks' filter shares overlap).
  */
 export function dppBackward(
   x: FloatArray, thA: FloatArray, thL: FloatArray, filt: FloatArray | null, dy: FloatArray,
@@ -422,6 +423,7 @@ export function dppBackward(
   planes: number, channels: number, geom: BlockGeometry, asym: boolean,
 ): void {
   const { inH: H, inW: W, outH, outW } = geom;
+  dx.fill(0);
   for (let p = 0; p < planes; p++) {
     const c = p % channels;
     const thetaA = thA[c] as number;

@@ -13,7 +13,7 @@ export { dppBlock, dppChannelParams } from "../kernels/weighted.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { emptyTensor, isTensor, zeros, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, isTensor, type Tensor } from "../tensor/tensor.js";
 
 export interface DetailPreservingPoolOptions {
   /** `"symmetric"` (default): ρ rewards any deviation from Ĩ; `"asymmetric"`: only pixels above Ĩ (relu). */
@@ -128,7 +128,8 @@ export const detailPreservingPool2d = defineOp(NAME, {
     return {
       output,
       backward: (dy: Tensor) => {
-        const dx = zeros(x.shape, dtype);
+        // written whole by the kernel (the reference zeroes it first)
+        const dx = emptyTensor(x.shape, dtype);
         const gA = allocArray("float64", C);
         const gL = allocArray("float64", C);
         const gF = filter ? allocArray("float64", C * 9) : null;
