@@ -295,7 +295,11 @@ function planeMax(lp: usize, inPlane: i32): f32 {
   return M;
 }
 
-/** 1 when the plane's logits hold a NaN or its inputs a non-finite value (x checked only when x ≠ L). */
+/**
+ * 1 when the plane's logits hold a NaN or its inputs a non-finite value — x checked in the SIMD lanes
+ * and the scalar tail alike, also when x is L (SoftPool): whether x and L share memory depends on
+ * where the caller's tensors live, and the path taken must not.
+ */
 function planeIrregular(xp: usize, lp: usize, inPlane: i32): i32 {
   let i = 0;
   let bad = 0;
@@ -307,7 +311,7 @@ function planeIrregular(xp: usize, lp: usize, inPlane: i32): i32 {
       const q = (<usize>i) << 2;
       const l = v128.load(lp + q);
       nan = v128.or(nan, f32x4.ne(l, l));
-      if (xp != lp) fin = v128.and(fin, f32x4.lt(f32x4.abs(v128.load(xp + q)), inf));
+      fin = v128.and(fin, f32x4.lt(f32x4.abs(v128.load(xp + q)), inf));
     }
     if (v128.any_true(nan) || !i32x4.all_true(fin)) bad = 1;
   }
