@@ -7,7 +7,10 @@
  * The softmax forward called from a vjp saves each plane's exponentials E = e^{L−M} (M: the plane's
  * largest logit) into a tensor of x's size, which the backward reads instead of exponentiating again
  * (memory for time: the backward's exponentials were about a third of its time); the backward gathers
- * onto each input the sums of the windows covering it and writes dx, dL once.
+ * onto each input the sums of the windows covering it and writes dx, dL once (2-d 2×2 stride-2
+ * windows, SoftPool's default, in one register pass), and finds the planes holding NaN or ±∞ from its
+ * window sums rather than by scanning each plane first (a plane the forward could not exponentiate is
+ * marked by a NaN first saved value).
  *
  * Accuracy against the references (test/backends/wasm-weighted.test.ts): the softmax kernels use a
  * float32 exponential (≤ 1 ulp, assembly/util.ts) taken once per input, relative to the plane's
