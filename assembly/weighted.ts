@@ -400,7 +400,7 @@ function windowBackward(
  * [cOff + cS2·oc, … + cK2) clipped to the row with stride 1 or 2 (the gathered transpose of
  * {@link horizontalTranspose}), else cReg = 0 (cK2 still bounds the padding: pass the largest window).
  * Scratch `ex` (floats): inPlane + 2·(W + 8) + 2·(W + 24) + 2·(nC + 2·cK2 + 24) + 2·(rows·nC + 4)
- * + 2·(outPlane + 4) + outPlane + taps. dx and dL are written (not accumulated). The vertical transpose
+ * + 2·(outPlane + 4) + outPlane + 2·(nC + 4) + taps. dx and dL are written (not accumulated). The vertical transpose
  * is gathered per input row: cov holds, per input index of axes A then B, the range [lo, hi) of the
  * outputs covering it. Eg ≠ 0: the planes' E as {@link softmaxForward} saved them (Es), read instead
  * of exponentiated (the same values: fast planes have the same M in both passes).
@@ -432,7 +432,9 @@ export function softmaxBackward(
   const G = HX + ((<usize>(RC + 4)) << 2);
   const Y = G + ((<usize>(outPlane + 4)) << 2);
   const fb = Y + ((<usize>(outPlane + 4)) << 2);
-  const win = fb + ((<usize>outPlane) << 2);
+  const VG = fb + ((<usize>outPlane) << 2);
+  const VY = VG + ((<usize>(nC + 4)) << 2);
+  const win = VY + ((<usize>(nC + 4)) << 2);
   const alias = dL == dx && hasDL != 0;
   for (let p = 0; p < planes; p++) {
     const off = (<usize>p * <usize>inPlane) << 2;
@@ -457,7 +459,7 @@ export function softmaxBackward(
       nfb = tiledBackward(xp, lp, Epl, keep, M, c, dyp, dxp, dlp, hasDL, alias ? 1 : 0, fb, H, W, nB, nC);
       fast = nfb >= 0;
     } else if (fast) {
-      nfb = gatheredBackward(xp, lp, Epl, keep, M, c, dyp, dxp, dlp, hasDL, alias ? 1 : 0, fb, rE, rX, rA, rB, gp, yp, HE, HX, G, Y,
+      nfb = gatheredBackward(xp, lp, Epl, keep, M, c, dyp, dxp, dlp, hasDL, alias ? 1 : 0, fb, rE, rX, rA, rB, gp, yp, HE, HX, G, Y, VG, VY,
         H, W, R, D, nA, aS, aE, nB, bS, bE, nC, cS, cE, cLo, cHi, cStride, cK, cReg, cOff, cS2, cK2, pairs ? 1 : 0, cov);
       fast = nfb >= 0;
     }
@@ -501,16 +503,16 @@ export function softmaxBackward(
  */
 function gatheredBackward(
   xp: usize, lp: usize, Epl: usize, keep: i32, M: f32, c: f32, dyp: usize, dxp: usize, dlp: usize, hasDL: i32, alias: i32, fb: usize,
-  rE: usize, rX: usize, rA: usize, rB: usize, gp: usize, yp: usize, HE: usize, HX: usize, G: usize, Y: usize,
+  rE: usize, rX: usize, rA: usize, rB: usize, gp: usize, yp: usize, HE: usize, HX: usize, G: usize, Y: usize, VG: usize, VY: usize,
   H: i32, W: i32, R: i32, D: i32, nA: i32, aS: usize, aE: usize, nB: i32, bS: usize, bE: usize, nC: i32, cS: usize, cE: usize,
   cLo: i32, cHi: i32, cStride: i32, cK: i32, cReg: i32, cOff: i32, cS2: i32, cK2: i32, pairs: i32, cov: usize,
 ): i32 {
-  for (let r = 0; r < R; r++) {
-    const q = (<usize>(r * W)) << 2;
-    const h = (<usize>(r * nC)) << 2;
-    if (pairs != 0) expRowPairs(xp + q, lp + q, W, M, c, Epl + q, keep, HE + h, HX + h, nC, cK2);
-    else expRow(xp + q, lp + q, W, M, c, rE, rX, Epl + q, keep, HE + h, HX + h, cS, cE, nC, cLo, cHi, cStride, cK);
-  }
+  // One sweep down the plane: before an output row's windows are summed, the input rows they reach are
+  // exponentiated and summed across (ra: rows done); after it, the input rows whose last covering
+  // output row it is get their dx, dL (rc: rows done) — the rows in flight stay in L1. The same
+  // operations in the same order as three whole-plane passes.
+  let ra = 0;
+  let rc = 0;
   // window sums (rows in order), G = dy·(1/S) and Ȳ·G; windows with too small a sum go to the list;
   // acc: the sum of every window's Σ E·(x − c), finite unless the plane holds a NaN or ±∞
   let nfb = 0;
@@ -522,6 +524,14 @@ function gatheredBackward(
     for (let ob = 0; ob < nB; ob++) {
       const b0 = ldi(bS, ob);
       const b1 = ldi(bE, ob);
+      // the input rows up to this window's last, (a1 − 1, b1 − 1)
+      const last = min<i32>(R, (a1 - 1) * H + b1);
+      for (; ra < last; ra++) {
+        const q = (<usize>(ra * W)) << 2;
+        const h = (<usize>(ra * nC)) << 2;
+        if (pairs != 0) expRowPairs(xp + q, lp + q, W, M, c, Epl + q, keep, HE + h, HX + h, nC, cK2);
+        else expRow(xp + q, lp + q, W, M, c, rE, rX, Epl + q, keep, HE + h, HX + h, cS, cE, nC, cLo, cHi, cStride, cK);
+      }
       let oc = 0;
       if (ASC_FEATURE_SIMD) {
         let acc4 = f32x4.splat(0);
@@ -573,92 +583,118 @@ function gatheredBackward(
         }
       }
       o += nC;
-    }
-  }
-  // x·0 is 0 exactly for finite x, NaN for ±∞ and NaN
-  if (pairs != 0 && acc * 0 != 0) return -1;
-  // per input row (ia, ib): G and G·Ȳ of the output rows whose windows cover it, added in output
-  // order (vertical gather into HE, HX, reused), then the horizontal gather into A (rA) and B (rB),
-  // then dx, dL written once per input
-  for (let r = 0; r < R; r++) {
-    const ia = r / H;
-    const ib = r - ia * H;
-    const qa = cov + ((<usize>(2 * ia)) << 2);
-    const qb = cov + ((<usize>(2 * (D + ib))) << 2);
-    const va0 = load<i32>(qa);
-    const va1 = load<i32>(qa, 4);
-    const vb0 = load<i32>(qb);
-    const vb1 = load<i32>(qb, 4);
-    const q0 = (<usize>(r * W)) << 2;
-    if (va1 == va0 || vb1 == vb0) {
-      // no window covers this row: 0, as the reference's zeroed gradient
-      zeroF32(dxp + q0, W);
-      if (hasDL != 0 && alias == 0) zeroF32(dlp + q0, W);
-      continue;
-    }
-    let Gv = HE;
-    let Yv = HX;
-    if (va1 - va0 == 1 && vb1 - vb0 == 1) {
-      // one output row covers this input row: its G, G·Ȳ as they are (0 + v = v up to the sign of a
-      // zero, which every result below loses to its final 0 + …)
-      const q = (<usize>((va0 * nB + vb0) * nC)) << 2;
-      Gv = G + q;
-      Yv = Y + q;
-    } else {
-      verticalGather(G, HE, nC, nB, va0, va1, vb0, vb1);
-      verticalGather(Y, HX, nC, nB, va0, va1, vb0, vb1);
-    }
-    if (pairs != 0) {
-      pairsRowBackward(Gv, Yv, Epl + q0, xp + q0, dxp + q0, dlp + q0, W, nC, cK2, c, hasDL, alias);
-      continue;
-    }
-    horizontalTranspose(Gv, Yv, rA, rB, gp, yp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
-    const Ar = rA + ((<usize>PADA) << 2);
-    const Br = rB + ((<usize>PADA) << 2);
-    const Er = Epl + q0;
-    const xr = xp + q0;
-    const dxr = dxp + q0;
-    const dlr = dlp + q0;
-    let i = 0;
-    if (ASC_FEATURE_SIMD) {
-      const c4 = f32x4.splat(c);
-      const z4 = f32x4.splat(0);
-      for (; i + 4 <= W; i += 4) {
-        const q = (<usize>i) << 2;
-        const e = v128.load(Er + q);
-        const a = v128.load(Ar + q);
-        const ea = f32x4.mul(e, a);
-        // 0 + v: the reference's zeroed-then-accumulated result (−0 becomes +0)
-        if (hasDL == 0) {
-          v128.store(dxr + q, f32x4.add(z4, ea));
-          continue;
-        }
-        const t = f32x4.sub(f32x4.mul(f32x4.sub(v128.load(xr + q), c4), a), v128.load(Br + q));
-        const el = f32x4.mul(e, t);
-        if (alias != 0) v128.store(dxr + q, f32x4.add(z4, f32x4.add(ea, el)));
-        else {
-          v128.store(dxr + q, f32x4.add(z4, ea));
-          v128.store(dlr + q, f32x4.add(z4, el));
-        }
+      // the input rows no later output row covers
+      const orow = oa * nB + ob;
+      for (; rc < R && lastCover(cov, rc, H, D, nB) <= orow; rc++) {
+        finishRow(rc, c, Epl, xp, dxp, dlp, hasDL, alias, rA, rB, gp, yp, G, Y, VG, VY, H, W, D, nB, nC, cS, cE, cReg, cOff, cS2, cK2, pairs, cov);
       }
     }
-    for (; i < W; i++) {
-      const e = ldf(Er, i);
-      const a = ldf(Ar, i);
-      const ea = e * a;
+  }
+  for (; rc < R; rc++) finishRow(rc, c, Epl, xp, dxp, dlp, hasDL, alias, rA, rB, gp, yp, G, Y, VG, VY, H, W, D, nB, nC, cS, cE, cReg, cOff, cS2, cK2, pairs, cov);
+  // x·0 is 0 exactly for finite x, NaN for ±∞ and NaN (the plane is then redone the exact way)
+  return pairs != 0 && acc * 0 != 0 ? -1 : nfb;
+}
+
+/** The last output row (oa·nB + ob) whose windows cover input row r (ia·H + ib), or −1 when none does. */
+// @ts-ignore: decorator
+@inline function lastCover(cov: usize, r: i32, H: i32, D: i32, nB: i32): i32 {
+  const ia = r / H;
+  const ib = r - ia * H;
+  const qa = cov + ((<usize>(2 * ia)) << 2);
+  const qb = cov + ((<usize>(2 * (D + ib))) << 2);
+  const va0 = load<i32>(qa);
+  const va1 = load<i32>(qa, 4);
+  const vb0 = load<i32>(qb);
+  const vb1 = load<i32>(qb, 4);
+  return va1 == va0 || vb1 == vb0 ? -1 : (va1 - 1) * nB + vb1 - 1;
+}
+
+/**
+ * dx, dL of input row r (ia, ib) in {@link gatheredBackward}: G and G·Ȳ of the output rows whose
+ * windows cover it, added in output order (vertical gather into VG, VY), then the horizontal gather
+ * (in registers for the pairs axes, else into A (rA) and B (rB)), then dx, dL written once per input.
+ */
+function finishRow(
+  r: i32, c: f32, Epl: usize, xp: usize, dxp: usize, dlp: usize, hasDL: i32, alias: i32, rA: usize, rB: usize, gp: usize, yp: usize,
+  G: usize, Y: usize, VG: usize, VY: usize, H: i32, W: i32, D: i32, nB: i32, nC: i32, cS: usize, cE: usize,
+  cReg: i32, cOff: i32, cS2: i32, cK2: i32, pairs: i32, cov: usize,
+): void {
+  const ia = r / H;
+  const ib = r - ia * H;
+  const qa = cov + ((<usize>(2 * ia)) << 2);
+  const qb = cov + ((<usize>(2 * (D + ib))) << 2);
+  const va0 = load<i32>(qa);
+  const va1 = load<i32>(qa, 4);
+  const vb0 = load<i32>(qb);
+  const vb1 = load<i32>(qb, 4);
+  const q0 = (<usize>(r * W)) << 2;
+  if (va1 == va0 || vb1 == vb0) {
+    // no window covers this row: 0, as the reference's zeroed gradient
+    zeroF32(dxp + q0, W);
+    if (hasDL != 0 && alias == 0) zeroF32(dlp + q0, W);
+    return;
+  }
+  let Gv = VG;
+  let Yv = VY;
+  if (va1 - va0 == 1 && vb1 - vb0 == 1) {
+    // one output row covers this input row: its G, G·Ȳ as they are (0 + v = v up to the sign of a
+    // zero, which every result below loses to its final 0 + …)
+    const q = (<usize>((va0 * nB + vb0) * nC)) << 2;
+    Gv = G + q;
+    Yv = Y + q;
+  } else {
+    verticalGather(G, VG, nC, nB, va0, va1, vb0, vb1);
+    verticalGather(Y, VY, nC, nB, va0, va1, vb0, vb1);
+  }
+  if (pairs != 0) {
+    pairsRowBackward(Gv, Yv, Epl + q0, xp + q0, dxp + q0, dlp + q0, W, nC, cK2, c, hasDL, alias);
+    return;
+  }
+  horizontalTranspose(Gv, Yv, rA, rB, gp, yp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
+  const Ar = rA + ((<usize>PADA) << 2);
+  const Br = rB + ((<usize>PADA) << 2);
+  const Er = Epl + q0;
+  const xr = xp + q0;
+  const dxr = dxp + q0;
+  const dlr = dlp + q0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const c4 = f32x4.splat(c);
+    const z4 = f32x4.splat(0);
+    for (; i + 4 <= W; i += 4) {
+      const q = (<usize>i) << 2;
+      const e = v128.load(Er + q);
+      const a = v128.load(Ar + q);
+      const ea = f32x4.mul(e, a);
+      // 0 + v: the reference's zeroed-then-accumulated result (−0 becomes +0)
       if (hasDL == 0) {
-        stf(dxr, i, <f32>0 + ea);
+        v128.store(dxr + q, f32x4.add(z4, ea));
         continue;
       }
-      const el = e * ((ldf(xr, i) - c) * a - ldf(Br, i));
-      if (alias != 0) stf(dxr, i, <f32>0 + (ea + el));
+      const t = f32x4.sub(f32x4.mul(f32x4.sub(v128.load(xr + q), c4), a), v128.load(Br + q));
+      const el = f32x4.mul(e, t);
+      if (alias != 0) v128.store(dxr + q, f32x4.add(z4, f32x4.add(ea, el)));
       else {
-        stf(dxr, i, <f32>0 + ea);
-        stf(dlr, i, <f32>0 + el);
+        v128.store(dxr + q, f32x4.add(z4, ea));
+        v128.store(dlr + q, f32x4.add(z4, el));
       }
     }
   }
-  return nfb;
+  for (; i < W; i++) {
+    const e = ldf(Er, i);
+    const a = ldf(Ar, i);
+    const ea = e * a;
+    if (hasDL == 0) {
+      stf(dxr, i, <f32>0 + ea);
+      continue;
+    }
+    const el = e * ((ldf(xr, i) - c) * a - ldf(Br, i));
+    if (alias != 0) stf(dxr, i, <f32>0 + (ea + el));
+    else {
+      stf(dxr, i, <f32>0 + ea);
+      stf(dlr, i, <f32>0 + el);
+    }
+  }
 }
 
 /**
