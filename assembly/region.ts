@@ -535,48 +535,63 @@ export function roiPoolForward(
 /**
  * RoIPool backward for channels [c0, c0 + Cn) of C: dx = 0 (its contents on entry ignored), then
  * dx[b][c].flat[arg] += dy, skipping arg −1, RoIs in order for each channel (the reference's order of
- * additions into each element; channels outside keep a channel's planes in cache). Each channel's N
- * planes are zeroed just before its scatter, while they fit in L1/L2 (no separate pass over dx). dy
- * and arg are `[K, C, ph, pw]`, dx `[N, C, H, W]`, all three already offset to channel c0 (so threads
- * can take disjoint channel ranges). The SIMD build loads 4 bins' indices at once and checks them
- * together; the adds stay one at a time in order.
+ * additions into each element). Channels are taken g at a time (g ≤ 8, and the group's N·g planes
+ * within {@link ROI_GROUP_BYTES}): their planes are zeroed just before the group's scatter, while they
+ * fit in L2 (no separate pass over dx), and each RoI's bins of the group's channels lie next to each
+ * other in dy and arg (one contiguous run of g·ph·pw elements per RoI instead of runs of ph·pw elements
+ * C·ph·pw apart: fewer cache lines fetched twice, more of them in flight; 128 RoIs on [2,256,50,50]
+ * → 7×7: g = 6, about 0.65× the time of one channel at a time). Within a group the order of additions into any one
+ * element is unchanged (an element belongs to one channel; RoIs in order, bins in order). dy and arg
+ * are `[K, C, ph, pw]`, dx `[N, C, H, W]`, all three already offset to channel c0 (so threads can take
+ * disjoint channel ranges). The SIMD build loads 4 bins' indices at once and checks them together; the
+ * adds stay one at a time in order.
  */
 export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize, N: i32): void {
   const plane = H * W;
   const bins = ph * pw;
-  for (let c = 0; c < Cn; c++) {
-    for (let b = 0; b < N; b++) memory.fill(dx + ((<usize>(b * C + c) * <usize>plane) << 2), 0, (<usize>plane) << 2);
+  const G = <i32>min<i64>(8, max<i64>(1, <i64>ROI_GROUP_BYTES / (<i64>N * <i64>plane * 4 + 1)));
+  for (let c0 = 0; c0 < Cn; c0 += G) {
+    const g = min<i32>(G, Cn - c0);
+    for (let b = 0; b < N; b++) memory.fill(dx + ((<usize>(b * C + c0) * <usize>plane) << 2), 0, (<usize>(g * plane)) << 2);
     for (let r = 0; r < K; r++) {
       const b = ldi(batch, r);
-      const dp = dx + ((<usize>(b * C + c) * <usize>plane) << 2);
-      let o = (r * C + c) * bins;
-      const end = o + bins;
-      if (ASC_FEATURE_SIMD) {
-        for (; o + 4 <= end; o += 4) {
-          const av = v128.load(arg + ((<usize>o) << 2));
-          if (i32x4.all_true(i32x4.ge_s(av, i32x4.splat(0)))) {
-            const dv = v128.load(dy + ((<usize>o) << 2));
-            const a0 = i32x4.extract_lane(av, 0);
-            stf(dp, a0, ldf(dp, a0) + f32x4.extract_lane(dv, 0));
-            const a1 = i32x4.extract_lane(av, 1);
-            stf(dp, a1, ldf(dp, a1) + f32x4.extract_lane(dv, 1));
-            const a2 = i32x4.extract_lane(av, 2);
-            stf(dp, a2, ldf(dp, a2) + f32x4.extract_lane(dv, 2));
-            const a3 = i32x4.extract_lane(av, 3);
-            stf(dp, a3, ldf(dp, a3) + f32x4.extract_lane(dv, 3));
-          } else {
-            for (let j = o; j < o + 4; j++) {
-              const a = ldi(arg, j);
-              if (a >= 0) stf(dp, a, ldf(dp, a) + ldf(dy, j));
-            }
-          }
+      for (let c = c0; c < c0 + g; c++) roiPoolScatter(dy, arg, dx + ((<usize>(b * C + c) * <usize>plane) << 2), (r * C + c) * bins, bins);
+    }
+  }
+}
+
+/** The most dx bytes one {@link roiPoolBackward} channel group zeroes and scatters into (kept in L2). */
+const ROI_GROUP_BYTES: i64 = 128 * 1024;
+
+/** dp.flat[arg[o]] += dy[o] for o in [o0, o0 + bins), in order, skipping −1. */
+// @ts-ignore: decorator
+@inline function roiPoolScatter(dy: usize, arg: usize, dp: usize, o0: i32, bins: i32): void {
+  let o = o0;
+  const end = o0 + bins;
+  if (ASC_FEATURE_SIMD) {
+    for (; o + 4 <= end; o += 4) {
+      const av = v128.load(arg + ((<usize>o) << 2));
+      if (i32x4.all_true(i32x4.ge_s(av, i32x4.splat(0)))) {
+        const dv = v128.load(dy + ((<usize>o) << 2));
+        const a0 = i32x4.extract_lane(av, 0);
+        stf(dp, a0, ldf(dp, a0) + f32x4.extract_lane(dv, 0));
+        const a1 = i32x4.extract_lane(av, 1);
+        stf(dp, a1, ldf(dp, a1) + f32x4.extract_lane(dv, 1));
+        const a2 = i32x4.extract_lane(av, 2);
+        stf(dp, a2, ldf(dp, a2) + f32x4.extract_lane(dv, 2));
+        const a3 = i32x4.extract_lane(av, 3);
+        stf(dp, a3, ldf(dp, a3) + f32x4.extract_lane(dv, 3));
+      } else {
+        for (let j = o; j < o + 4; j++) {
+          const a = ldi(arg, j);
+          if (a >= 0) stf(dp, a, ldf(dp, a) + ldf(dy, j));
         }
       }
-      for (; o < end; o++) {
-        const a = ldi(arg, o);
-        if (a >= 0) stf(dp, a, ldf(dp, a) + ldf(dy, o));
-      }
     }
+  }
+  for (; o < end; o++) {
+    const a = ldi(arg, o);
+    if (a >= 0) stf(dp, a, ldf(dp, a) + ldf(dy, o));
   }
 }
 

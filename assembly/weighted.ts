@@ -177,8 +177,9 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
  * as is every window of a plane whose M is ±∞ (no finite logit, or +∞ present).
  * NaN anywhere in a window's logits gives NaN, as in the reference. (cReg, cOff, cS2, cK2) describe
  * the last axis as for {@link softmaxBackward}; two common cases take {@link expRowPairs}.
- * Es ≠ 0: every plane's E = e^{L−M} is also written there (planes × inPlane floats; planes whose M is
- * not finite are left as they are), for {@link softmaxBackward} to read instead of exponentiating again.
+ * Es ≠ 0: every plane's E = e^{L−M} is also written there (planes × inPlane floats; a plane whose M is
+ * not finite gets NaN as its first value and nothing else), for {@link softmaxBackward} to read
+ * instead of exponentiating again (the NaN sends that plane to its exact path).
  */
 export function softmaxForward(
   x: usize, L: usize, y: usize, ex: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
@@ -200,6 +201,8 @@ export function softmaxForward(
     const lp = L + off;
     const M = planeMax(lp, inPlane);
     const planeOk = M > -Infinity && M < Infinity;
+    // a plane without exponentials: NaN as its first saved value, which tells the backward so
+    if (!planeOk && keep == 1 && inPlane > 0) stf(Es + off, 0, NaN);
     if (planeOk) {
       for (let r = 0; r < R; r++) {
         const q = (<usize>(r * W)) << 2;
@@ -292,7 +295,11 @@ function planeMax(lp: usize, inPlane: i32): f32 {
   return M;
 }
 
-/** 1 when the plane's logits hold a NaN or its inputs a non-finite value (x checked only when x ≠ L). */
+/**
+ * 1 when the plane's logits hold a NaN or its inputs a non-finite value — x checked in the SIMD lanes
+ * and the scalar tail alike, also when x is L (SoftPool): whether x and L share memory depends on
+ * where the caller's tensors live, and the path taken must not.
+ */
 function planeIrregular(xp: usize, lp: usize, inPlane: i32): i32 {
   let i = 0;
   let bad = 0;
@@ -304,7 +311,7 @@ function planeIrregular(xp: usize, lp: usize, inPlane: i32): i32 {
       const q = (<usize>i) << 2;
       const l = v128.load(lp + q);
       nan = v128.or(nan, f32x4.ne(l, l));
-      if (xp != lp) fin = v128.and(fin, f32x4.lt(f32x4.abs(v128.load(xp + q)), inf));
+      fin = v128.and(fin, f32x4.lt(f32x4.abs(v128.load(xp + q)), inf));
     }
     if (v128.any_true(nan) || !i32x4.all_true(fin)) bad = 1;
   }
@@ -369,22 +376,31 @@ function windowBackward(
  * Gathered, not scattered: with E_i = e^{L_i−M} (one exponential per input, M the plane's largest
  * logit), S_o = Σ_{i∈o} E_i and w_oi = E_i/S_o, the sums over the windows covering i factor as
  *   dx_i += E_i·A_i,   dL_i += E_i·((x_i − c)·A_i − B_i),
- *   A_i = Σ_{o∋i} G_o, B_i = Σ_{o∋i} G_o·Ȳ_o,   G_o = dy_o/S_o,   Ȳ_o = Σ_{i∈o} E_i·(x_i − c) / S_o = y_o − c,
+ *   A_i = Σ_{o∋i} G_o, B_i = Σ_{o∋i} G_o·Ȳ_o,   G_o = dy_o·(1/S_o),   Ȳ_o = (Σ_{i∈o} E_i·(x_i − c))·(1/S_o) = y_o − c,
  * with c the plane's first input: x_i − c and y_o − c keep their precision when the inputs are large
- * and nearly equal (the error of each scales with the plane's spread, not with |x|). Per plane, in one
- * sweep of rows each: the exponentials and horizontal sums ({@link expRow}, E kept), the window sums
- * and G, Ȳ (4 output columns at a time), G and G·Ȳ added onto the input rows their windows cover
- * (vertical, 4 columns at a time, then horizontal), and dx, dL written once per input. All in float32
- * (the reference: float64 per window), within the accumulation error stated in
+ * and nearly equal (the error of each scales with the plane's spread, not with |x|); one reciprocal
+ * per window. Per plane, in one sweep of rows each: the exponentials and horizontal sums
+ * ({@link expRow}, E kept), the window sums and G, Ȳ (4 output columns at a time), G and G·Ȳ added
+ * onto the input rows their windows cover (vertical, 4 columns at a time, then horizontal), and dx, dL
+ * written once per input (0 for an input no window covers). 2-d windows 2×2, stride 2, no padding
+ * (SoftPool's default) take {@link tiledBackward}, all of it in registers. All in float32 (the
+ * reference: float64 per window), within the accumulation error stated in
  * test/backends/wasm-weighted.test.ts. A window whose S_o is below e^−8 or not finite takes no part in
  * A, B and is scattered afterwards with its own maximum ({@link windowBackward}, the reference's way);
  * a plane whose M is ±∞, whose logits hold a NaN or whose inputs a ±∞/NaN is done window by window
- * that way (so non-finite values propagate exactly as in the reference).
+ * that way (so non-finite values propagate exactly as in the reference). Those planes are found
+ * without a pass of their own on the register paths (k 2 s 2 and k 3 s 2 p 1 along the last axis): a
+ * NaN logit makes its E NaN, a non-finite x makes E·(x − c) non-finite (E = 0 included: 0·∞ = NaN),
+ * and a plane whose M is not finite has NaN as its first saved E (or is seen from M when E is
+ * computed here), so each shows in the sum of the windows' Σ E·(x − c) — the plane is then redone
+ * the exact way, overwriting what was written (a sum that merely overflows sends a finite plane
+ * there too, which is exact). Inputs no window covers take no part: their dx, dL are 0, as in the
+ * reference. The other last axes check the plane first ({@link planeIrregular}).
  * The last axis: (cReg, cOff, cS2, cK2) = (1, offset, stride, taps) when every window is
  * [cOff + cS2·oc, … + cK2) clipped to the row with stride 1 or 2 (the gathered transpose of
  * {@link horizontalTranspose}), else cReg = 0 (cK2 still bounds the padding: pass the largest window).
  * Scratch `ex` (floats): inPlane + 2·(W + 8) + 2·(W + 24) + 2·(nC + 2·cK2 + 24) + 2·(rows·nC + 4)
- * + 2·(outPlane + 4) + outPlane + taps. dx and dL are written (not accumulated). The vertical transpose
+ * + 2·(outPlane + 4) + outPlane + 2·(nC + 4) + taps. dx and dL are written (not accumulated). The vertical transpose
  * is gathered per input row: cov holds, per input index of axes A then B, the range [lo, hi) of the
  * outputs covering it. Eg ≠ 0: the planes' E as {@link softmaxForward} saved them (Es), read instead
  * of exponentiated (the same values: fast planes have the same M in both passes).
@@ -401,6 +417,9 @@ export function softmaxBackward(
   const R = W > 0 ? inPlane / W : 0;
   const RC = R * nC;
   const D = H > 0 ? R / H : 0; // input depth (axis A)
+  // 2-d 2×2 windows, stride 2, no padding: every input in at most one window
+  let tiled = pairs && cK2 == 2 && D == 1 && nA == 1 && ldi(aS, 0) == 0 && ldi(aE, 0) == 1 && nB == H >> 1 && 2 * nC <= W;
+  for (let ob = 0; ob < nB && tiled; ob++) tiled = ldi(bS, ob) == 2 * ob && ldi(bE, ob) == 2 * ob + 2;
   const E = ex;
   const rE = E + ((<usize>inPlane) << 2);
   const rX = rE + ((<usize>(W + 8)) << 2);
@@ -413,7 +432,9 @@ export function softmaxBackward(
   const G = HX + ((<usize>(RC + 4)) << 2);
   const Y = G + ((<usize>(outPlane + 4)) << 2);
   const fb = Y + ((<usize>(outPlane + 4)) << 2);
-  const win = fb + ((<usize>outPlane) << 2);
+  const VG = fb + ((<usize>outPlane) << 2);
+  const VY = VG + ((<usize>(nC + 4)) << 2);
+  const win = VY + ((<usize>(nC + 4)) << 2);
   const alias = dL == dx && hasDL != 0;
   for (let p = 0; p < planes; p++) {
     const off = (<usize>p * <usize>inPlane) << 2;
@@ -422,8 +443,26 @@ export function softmaxBackward(
     const dxp = dx + off;
     const dlp = dL + off;
     const dyp = dy + ((<usize>p * <usize>outPlane) << 2);
-    const M = planeMax(lp, inPlane);
-    const fast = M > -Infinity && M < Infinity && planeIrregular(xp, lp, inPlane) == 0;
+    // the plane's exponentials: saved by the forward pass (Eg; NaN first when it has none), else
+    // computed from M into scratch
+    const Epl = Eg != 0 ? Eg + off : E;
+    let M: f32 = 0;
+    let fast = true;
+    if (keep == 1) {
+      M = planeMax(lp, inPlane);
+      fast = M > -Infinity && M < Infinity;
+    } else fast = !isNaN(ldf(Epl, 0));
+    if (fast && !pairs) fast = planeIrregular(xp, lp, inPlane) == 0;
+    const c = ldf(xp, 0);
+    let nfb = 0;
+    if (fast && tiled) {
+      nfb = tiledBackward(xp, lp, Epl, keep, M, c, dyp, dxp, dlp, hasDL, alias ? 1 : 0, fb, H, W, nB, nC);
+      fast = nfb >= 0;
+    } else if (fast) {
+      nfb = gatheredBackward(xp, lp, Epl, keep, M, c, dyp, dxp, dlp, hasDL, alias ? 1 : 0, fb, rE, rX, rA, rB, gp, yp, HE, HX, G, Y, VG, VY,
+        H, W, R, D, nA, aS, aE, nB, bS, bE, nC, cS, cE, cLo, cHi, cStride, cK, cReg, cOff, cS2, cK2, pairs ? 1 : 0, cov);
+      fast = nfb >= 0;
+    }
     if (!fast) {
       // dx, dL are written, not accumulated: zeroed here, then every window adds its share
       zeroF32(dxp, inPlane);
@@ -439,146 +478,6 @@ export function softmaxBackward(
       }
       continue;
     }
-    const c = ldf(xp, 0);
-    // the plane's exponentials: saved by the forward pass (Eg), else computed into scratch
-    const Epl = Eg != 0 ? Eg + off : E;
-    for (let r = 0; r < R; r++) {
-      const q = (<usize>(r * W)) << 2;
-      const h = (<usize>(r * nC)) << 2;
-      if (pairs) expRowPairs(xp + q, lp + q, W, M, c, Epl + q, keep, HE + h, HX + h, nC, cK2);
-      else expRow(xp + q, lp + q, W, M, c, rE, rX, Epl + q, keep, HE + h, HX + h, cS, cE, nC, cLo, cHi, cStride, cK);
-    }
-    // window sums (rows in order), G = dy/S and Ȳ·G; windows with too small a sum go to the list
-    let nfb = 0;
-    let o = 0;
-    for (let oa = 0; oa < nA; oa++) {
-      const a0 = ldi(aS, oa);
-      const a1 = ldi(aE, oa);
-      for (let ob = 0; ob < nB; ob++) {
-        const b0 = ldi(bS, ob);
-        const b1 = ldi(bE, ob);
-        let oc = 0;
-        if (ASC_FEATURE_SIMD) {
-          for (; oc + 4 <= nC; oc += 4) {
-            let s = f32x4.splat(0);
-            let sx = f32x4.splat(0);
-            for (let ia = a0; ia < a1; ia++) {
-              for (let ib = b0; ib < b1; ib++) {
-                const q = (<usize>((ia * H + ib) * nC + oc)) << 2;
-                s = f32x4.add(s, v128.load(HE + q));
-                sx = f32x4.add(sx, v128.load(HX + q));
-              }
-            }
-            const ok = f32x4.ge(s, f32x4.splat(SUM_MIN));
-            const g = v128.and(f32x4.div(v128.load(dyp + ((<usize>(o + oc)) << 2)), s), ok);
-            v128.store(G + ((<usize>(o + oc)) << 2), g);
-            v128.store(Y + ((<usize>(o + oc)) << 2), v128.and(f32x4.mul(g, f32x4.div(sx, s)), ok));
-            if (!i32x4.all_true(ok)) {
-              for (let l = 0; l < 4; l++) {
-                const good = l == 0 ? i32x4.extract_lane(ok, 0) : l == 1 ? i32x4.extract_lane(ok, 1) : l == 2 ? i32x4.extract_lane(ok, 2) : i32x4.extract_lane(ok, 3);
-                if (good == 0) sti(fb, nfb++, o + oc + l);
-              }
-            }
-          }
-        }
-        for (; oc < nC; oc++) {
-          let s: f32 = 0;
-          let sx: f32 = 0;
-          for (let ia = a0; ia < a1; ia++) {
-            for (let ib = b0; ib < b1; ib++) {
-              const q = (ia * H + ib) * nC + oc;
-              s += ldf(HE, q);
-              sx += ldf(HX, q);
-            }
-          }
-          if (s >= SUM_MIN) {
-            const g = ldf(dyp, o + oc) / s;
-            stf(G, o + oc, g);
-            stf(Y, o + oc, g * (sx / s));
-          } else {
-            stf(G, o + oc, 0);
-            stf(Y, o + oc, 0);
-            sti(fb, nfb++, o + oc);
-          }
-        }
-        o += nC;
-      }
-    }
-    // per input row (ia, ib): G and G·Ȳ of the output rows whose windows cover it, added in output
-    // order (vertical gather into HE, HX, reused), then the horizontal gather into A (rA) and B (rB),
-    // then dx, dL written once per input
-    for (let r = 0; r < R; r++) {
-      const ia = r / H;
-      const ib = r - ia * H;
-      const qa = cov + ((<usize>(2 * ia)) << 2);
-      const qb = cov + ((<usize>(2 * (D + ib))) << 2);
-      const va0 = load<i32>(qa);
-      const va1 = load<i32>(qa, 4);
-      const vb0 = load<i32>(qb);
-      const vb1 = load<i32>(qb, 4);
-      let Gv = HE;
-      let Yv = HX;
-      if (va1 - va0 == 1 && vb1 - vb0 == 1) {
-        // one output row covers this input row: its G, G·Ȳ as they are (0 + v = v up to the sign of a
-        // zero, which every result below loses to its final 0 + …)
-        const q = (<usize>((va0 * nB + vb0) * nC)) << 2;
-        Gv = G + q;
-        Yv = Y + q;
-      } else {
-        verticalGather(G, HE, nC, nB, va0, va1, vb0, vb1);
-        verticalGather(Y, HX, nC, nB, va0, va1, vb0, vb1);
-      }
-      const q0 = (<usize>(r * W)) << 2;
-      if (pairs) {
-        pairsRowBackward(Gv, Yv, Epl + q0, xp + q0, dxp + q0, dlp + q0, W, nC, cK2, c, hasDL, alias ? 1 : 0);
-        continue;
-      }
-      horizontalTranspose(Gv, Yv, rA, rB, gp, yp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
-      const Ar = rA + ((<usize>PADA) << 2);
-      const Br = rB + ((<usize>PADA) << 2);
-      const Er = Epl + q0;
-      const xr = xp + q0;
-      const dxr = dxp + q0;
-      const dlr = dlp + q0;
-      let i = 0;
-      if (ASC_FEATURE_SIMD) {
-        const c4 = f32x4.splat(c);
-        const z4 = f32x4.splat(0);
-        for (; i + 4 <= W; i += 4) {
-          const q = (<usize>i) << 2;
-          const e = v128.load(Er + q);
-          const a = v128.load(Ar + q);
-          const ea = f32x4.mul(e, a);
-          // 0 + v: the reference's zeroed-then-accumulated result (−0 becomes +0)
-          if (hasDL == 0) {
-            v128.store(dxr + q, f32x4.add(z4, ea));
-            continue;
-          }
-          const t = f32x4.sub(f32x4.mul(f32x4.sub(v128.load(xr + q), c4), a), v128.load(Br + q));
-          const el = f32x4.mul(e, t);
-          if (alias) v128.store(dxr + q, f32x4.add(z4, f32x4.add(ea, el)));
-          else {
-            v128.store(dxr + q, f32x4.add(z4, ea));
-            v128.store(dlr + q, f32x4.add(z4, el));
-          }
-        }
-      }
-      for (; i < W; i++) {
-        const e = ldf(Er, i);
-        const a = ldf(Ar, i);
-        const ea = e * a;
-        if (hasDL == 0) {
-          stf(dxr, i, <f32>0 + ea);
-          continue;
-        }
-        const el = e * ((ldf(xr, i) - c) * a - ldf(Br, i));
-        if (alias) stf(dxr, i, <f32>0 + (ea + el));
-        else {
-          stf(dxr, i, <f32>0 + ea);
-          stf(dlr, i, <f32>0 + el);
-        }
-      }
-    }
     // the windows with too small a sum: their own maximum, added afterwards
     for (let k = 0; k < nfb; k++) {
       const ow = ldi(fb, k);
@@ -588,6 +487,373 @@ export function softmaxBackward(
       windowBackward(xp, lp, dxp, dlp, hasDL, win, <f64>ldf(dyp, ow), HW, W, ldi(aS, oa), ldi(aE, oa), ldi(bS, ob), ldi(bE, ob), ldi(cS, oc), ldi(cE, oc));
     }
   }
+}
+
+/** The sum of v's lanes (finite exactly when every lane is finite and the sum does not overflow). */
+// @ts-ignore: decorator
+@inline function lanesSum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/**
+ * {@link softmaxBackward}'s gathered path for one plane (every last axis but 2-d 2×2 stride 2): the
+ * exponentials and horizontal sums, G and G·Ȳ per window, then dx, dL per input row. Returns the
+ * number of windows listed in fb for their own maximum, or −1 when the plane must be done the exact
+ * way (pairs = 1: the sum of the windows' Σ E·(x − c) is not finite; the caller checked the other axes).
+ */
+function gatheredBackward(
+  xp: usize, lp: usize, Epl: usize, keep: i32, M: f32, c: f32, dyp: usize, dxp: usize, dlp: usize, hasDL: i32, alias: i32, fb: usize,
+  rE: usize, rX: usize, rA: usize, rB: usize, gp: usize, yp: usize, HE: usize, HX: usize, G: usize, Y: usize, VG: usize, VY: usize,
+  H: i32, W: i32, R: i32, D: i32, nA: i32, aS: usize, aE: usize, nB: i32, bS: usize, bE: usize, nC: i32, cS: usize, cE: usize,
+  cLo: i32, cHi: i32, cStride: i32, cK: i32, cReg: i32, cOff: i32, cS2: i32, cK2: i32, pairs: i32, cov: usize,
+): i32 {
+  // One sweep down the plane: before an output row's windows are summed, the input rows they reach are
+  // exponentiated and summed across (ra: rows done); after it, the input rows whose last covering
+  // output row it is get their dx, dL (rc: rows done) — the rows in flight stay in L1. The same
+  // operations in the same order as three whole-plane passes.
+  let ra = 0;
+  let rc = 0;
+  // window sums (rows in order), G = dy·(1/S) and Ȳ·G; windows with too small a sum go to the list;
+  // acc: the sum of every window's Σ E·(x − c), finite unless the plane holds a NaN or ±∞
+  let nfb = 0;
+  let o = 0;
+  let acc: f32 = 0;
+  for (let oa = 0; oa < nA; oa++) {
+    const a0 = ldi(aS, oa);
+    const a1 = ldi(aE, oa);
+    for (let ob = 0; ob < nB; ob++) {
+      const b0 = ldi(bS, ob);
+      const b1 = ldi(bE, ob);
+      // the input rows up to this window's last, (a1 − 1, b1 − 1)
+      const last = min<i32>(R, (a1 - 1) * H + b1);
+      for (; ra < last; ra++) {
+        const q = (<usize>(ra * W)) << 2;
+        const h = (<usize>(ra * nC)) << 2;
+        if (pairs != 0) expRowPairs(xp + q, lp + q, W, M, c, Epl + q, keep, HE + h, HX + h, nC, cK2);
+        else expRow(xp + q, lp + q, W, M, c, rE, rX, Epl + q, keep, HE + h, HX + h, cS, cE, nC, cLo, cHi, cStride, cK);
+      }
+      let oc = 0;
+      if (ASC_FEATURE_SIMD) {
+        let acc4 = f32x4.splat(0);
+        for (; oc + 4 <= nC; oc += 4) {
+          let s = f32x4.splat(0);
+          let sx = f32x4.splat(0);
+          for (let ia = a0; ia < a1; ia++) {
+            for (let ib = b0; ib < b1; ib++) {
+              const q = (<usize>((ia * H + ib) * nC + oc)) << 2;
+              s = f32x4.add(s, v128.load(HE + q));
+              sx = f32x4.add(sx, v128.load(HX + q));
+            }
+          }
+          acc4 = f32x4.add(acc4, sx);
+          const ok = f32x4.ge(s, f32x4.splat(SUM_MIN));
+          const rs = f32x4.div(f32x4.splat(1), s);
+          const g = v128.and(f32x4.mul(v128.load(dyp + ((<usize>(o + oc)) << 2)), rs), ok);
+          v128.store(G + ((<usize>(o + oc)) << 2), g);
+          v128.store(Y + ((<usize>(o + oc)) << 2), v128.and(f32x4.mul(g, f32x4.mul(sx, rs)), ok));
+          if (!i32x4.all_true(ok)) {
+            for (let l = 0; l < 4; l++) {
+              const good = l == 0 ? i32x4.extract_lane(ok, 0) : l == 1 ? i32x4.extract_lane(ok, 1) : l == 2 ? i32x4.extract_lane(ok, 2) : i32x4.extract_lane(ok, 3);
+              if (good == 0) sti(fb, nfb++, o + oc + l);
+            }
+          }
+        }
+        acc += lanesSum(acc4);
+      }
+      for (; oc < nC; oc++) {
+        let s: f32 = 0;
+        let sx: f32 = 0;
+        for (let ia = a0; ia < a1; ia++) {
+          for (let ib = b0; ib < b1; ib++) {
+            const q = (ia * H + ib) * nC + oc;
+            s += ldf(HE, q);
+            sx += ldf(HX, q);
+          }
+        }
+        acc += sx;
+        if (s >= SUM_MIN) {
+          const rs = <f32>1 / s;
+          const g = ldf(dyp, o + oc) * rs;
+          stf(G, o + oc, g);
+          stf(Y, o + oc, g * (sx * rs));
+        } else {
+          stf(G, o + oc, 0);
+          stf(Y, o + oc, 0);
+          sti(fb, nfb++, o + oc);
+        }
+      }
+      o += nC;
+      // the input rows no later output row covers
+      const orow = oa * nB + ob;
+      for (; rc < R && lastCover(cov, rc, H, D, nB) <= orow; rc++) {
+        finishRow(rc, c, Epl, xp, dxp, dlp, hasDL, alias, rA, rB, gp, yp, G, Y, VG, VY, H, W, D, nB, nC, cS, cE, cReg, cOff, cS2, cK2, pairs, cov);
+      }
+    }
+  }
+  for (; rc < R; rc++) finishRow(rc, c, Epl, xp, dxp, dlp, hasDL, alias, rA, rB, gp, yp, G, Y, VG, VY, H, W, D, nB, nC, cS, cE, cReg, cOff, cS2, cK2, pairs, cov);
+  // x·0 is 0 exactly for finite x, NaN for ±∞ and NaN (the plane is then redone the exact way)
+  return pairs != 0 && acc * 0 != 0 ? -1 : nfb;
+}
+
+/** The last output row (oa·nB + ob) whose windows cover input row r (ia·H + ib), or −1 when none does. */
+// @ts-ignore: decorator
+@inline function lastCover(cov: usize, r: i32, H: i32, D: i32, nB: i32): i32 {
+  const ia = r / H;
+  const ib = r - ia * H;
+  const qa = cov + ((<usize>(2 * ia)) << 2);
+  const qb = cov + ((<usize>(2 * (D + ib))) << 2);
+  const va0 = load<i32>(qa);
+  const va1 = load<i32>(qa, 4);
+  const vb0 = load<i32>(qb);
+  const vb1 = load<i32>(qb, 4);
+  return va1 == va0 || vb1 == vb0 ? -1 : (va1 - 1) * nB + vb1 - 1;
+}
+
+/**
+ * dx, dL of input row r (ia, ib) in {@link gatheredBackward}: G and G·Ȳ of the output rows whose
+ * windows cover it, added in output order (vertical gather into VG, VY), then the horizontal gather
+ * (in registers for the pairs axes, else into A (rA) and B (rB)), then dx, dL written once per input.
+ */
+function finishRow(
+  r: i32, c: f32, Epl: usize, xp: usize, dxp: usize, dlp: usize, hasDL: i32, alias: i32, rA: usize, rB: usize, gp: usize, yp: usize,
+  G: usize, Y: usize, VG: usize, VY: usize, H: i32, W: i32, D: i32, nB: i32, nC: i32, cS: usize, cE: usize,
+  cReg: i32, cOff: i32, cS2: i32, cK2: i32, pairs: i32, cov: usize,
+): void {
+  const ia = r / H;
+  const ib = r - ia * H;
+  const qa = cov + ((<usize>(2 * ia)) << 2);
+  const qb = cov + ((<usize>(2 * (D + ib))) << 2);
+  const va0 = load<i32>(qa);
+  const va1 = load<i32>(qa, 4);
+  const vb0 = load<i32>(qb);
+  const vb1 = load<i32>(qb, 4);
+  const q0 = (<usize>(r * W)) << 2;
+  if (va1 == va0 || vb1 == vb0) {
+    // no window covers this row: 0, as the reference's zeroed gradient
+    zeroF32(dxp + q0, W);
+    if (hasDL != 0 && alias == 0) zeroF32(dlp + q0, W);
+    return;
+  }
+  let Gv = VG;
+  let Yv = VY;
+  if (va1 - va0 == 1 && vb1 - vb0 == 1) {
+    // one output row covers this input row: its G, G·Ȳ as they are (0 + v = v up to the sign of a
+    // zero, which every result below loses to its final 0 + …)
+    const q = (<usize>((va0 * nB + vb0) * nC)) << 2;
+    Gv = G + q;
+    Yv = Y + q;
+  } else {
+    verticalGather(G, VG, nC, nB, va0, va1, vb0, vb1);
+    verticalGather(Y, VY, nC, nB, va0, va1, vb0, vb1);
+  }
+  if (pairs != 0) {
+    pairsRowBackward(Gv, Yv, Epl + q0, xp + q0, dxp + q0, dlp + q0, W, nC, cK2, c, hasDL, alias);
+    return;
+  }
+  horizontalTranspose(Gv, Yv, rA, rB, gp, yp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
+  const Ar = rA + ((<usize>PADA) << 2);
+  const Br = rB + ((<usize>PADA) << 2);
+  const Er = Epl + q0;
+  const xr = xp + q0;
+  const dxr = dxp + q0;
+  const dlr = dlp + q0;
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const c4 = f32x4.splat(c);
+    const z4 = f32x4.splat(0);
+    for (; i + 4 <= W; i += 4) {
+      const q = (<usize>i) << 2;
+      const e = v128.load(Er + q);
+      const a = v128.load(Ar + q);
+      const ea = f32x4.mul(e, a);
+      // 0 + v: the reference's zeroed-then-accumulated result (−0 becomes +0)
+      if (hasDL == 0) {
+        v128.store(dxr + q, f32x4.add(z4, ea));
+        continue;
+      }
+      const t = f32x4.sub(f32x4.mul(f32x4.sub(v128.load(xr + q), c4), a), v128.load(Br + q));
+      const el = f32x4.mul(e, t);
+      if (alias != 0) v128.store(dxr + q, f32x4.add(z4, f32x4.add(ea, el)));
+      else {
+        v128.store(dxr + q, f32x4.add(z4, ea));
+        v128.store(dlr + q, f32x4.add(z4, el));
+      }
+    }
+  }
+  for (; i < W; i++) {
+    const e = ldf(Er, i);
+    const a = ldf(Ar, i);
+    const ea = e * a;
+    if (hasDL == 0) {
+      stf(dxr, i, <f32>0 + ea);
+      continue;
+    }
+    const el = e * ((ldf(xr, i) - c) * a - ldf(Br, i));
+    if (alias != 0) stf(dxr, i, <f32>0 + (ea + el));
+    else {
+      stf(dxr, i, <f32>0 + ea);
+      stf(dlr, i, <f32>0 + el);
+    }
+  }
+}
+
+/**
+ * dx, dL of 4 inputs from their E, x − c (u) and their windows' A = G, B = G·Ȳ (one window each):
+ * dx = 0 + E·A, dL = 0 + E·(u·A − B), or dx = 0 + E·(A + (u·A − B)) when they alias.
+ */
+// @ts-ignore: decorator
+@inline function tiledStore4(e: v128, u: v128, a: v128, b: v128, dxq: usize, dlq: usize, hasDL: i32, alias: i32): void {
+  const z4 = f32x4.splat(0);
+  if (hasDL == 0) {
+    v128.store(dxq, f32x4.add(z4, f32x4.mul(e, a)));
+    return;
+  }
+  const t = f32x4.sub(f32x4.mul(u, a), b);
+  if (alias != 0) v128.store(dxq, f32x4.add(z4, f32x4.mul(e, f32x4.add(a, t))));
+  else {
+    v128.store(dxq, f32x4.add(z4, f32x4.mul(e, a)));
+    v128.store(dlq, f32x4.add(z4, f32x4.mul(e, t)));
+  }
+}
+
+/** {@link tiledStore4} for one input (the scalar build and the last columns; the same operations per lane). */
+// @ts-ignore: decorator
+@inline function tiledStore1(e: f32, u: f32, a: f32, b: f32, dxp: usize, dlp: usize, i: i32, hasDL: i32, alias: i32): void {
+  if (hasDL == 0) {
+    stf(dxp, i, <f32>0 + e * a);
+    return;
+  }
+  const t = u * a - b;
+  if (alias != 0) stf(dxp, i, <f32>0 + e * (a + t));
+  else {
+    stf(dxp, i, <f32>0 + e * a);
+    stf(dlp, i, <f32>0 + e * t);
+  }
+}
+
+/**
+ * One E of {@link tiledBackward}: saved (keep = 2) or e^{L−M} (bit-identical per lane to exp4w).
+ */
+// @ts-ignore: decorator
+@inline function tiledE(Ep: usize, lp: usize, i: i32, M: f32, keep: i32): f32 {
+  return keep == 2 ? ldf(Ep, i) : expf32(ldf(lp, i) - M);
+}
+
+/**
+ * {@link softmaxBackward} for one plane of 2-d windows 2×2, stride 2, no padding (SoftPool's default):
+ * every input lies in at most one window, so each output row's two input rows are read once: E (saved
+ * or exponentiated), u = x − c and E·u, the window sums S = (E₀₀ + E₀₁) + (E₁₀ + E₁₁) and Σ E·u the
+ * same way, G = dy·(1/S) and G·Ȳ, and dx, dL of the 4 inputs ({@link tiledStore4}) — 4 windows (16
+ * inputs) at a time in registers, the same operations per lane in the scalar build and the last
+ * columns. The last row and column, when H or W is odd, lie in no window: 0. Windows with S < e^−8 (or
+ * NaN) get G = 0 and are listed in fb. Returns their count, or −1 when the sum of every window's Σ E·u
+ * is not finite (a NaN or ±∞ in the plane: see {@link softmaxBackward}).
+ */
+function tiledBackward(
+  xp: usize, lp: usize, Ep: usize, keep: i32, M: f32, c: f32, dyp: usize, dxp: usize, dlp: usize, hasDL: i32, alias: i32, fb: usize,
+  H: i32, W: i32, nB: i32, nC: i32,
+): i32 {
+  let nfb = 0;
+  let acc: f32 = 0;
+  const sep = hasDL != 0 && alias == 0;
+  for (let ob = 0; ob < nB; ob++) {
+    const r0 = 2 * ob * W;
+    const r1 = r0 + W;
+    const o = ob * nC;
+    let oc = 0;
+    if (ASC_FEATURE_SIMD) {
+      const m4 = f32x4.splat(M);
+      const c4 = f32x4.splat(c);
+      const one = f32x4.splat(1);
+      const smin = f32x4.splat(SUM_MIN);
+      let acc4 = f32x4.splat(0);
+      for (; oc + 4 <= nC; oc += 4) {
+        const q0 = (<usize>(r0 + 2 * oc)) << 2;
+        const q1 = (<usize>(r1 + 2 * oc)) << 2;
+        const e00 = keep == 2 ? v128.load(Ep + q0) : exp4w(f32x4.sub(v128.load(lp + q0), m4));
+        const e01 = keep == 2 ? v128.load(Ep + q0, 16) : exp4w(f32x4.sub(v128.load(lp + q0, 16), m4));
+        const e10 = keep == 2 ? v128.load(Ep + q1) : exp4w(f32x4.sub(v128.load(lp + q1), m4));
+        const e11 = keep == 2 ? v128.load(Ep + q1, 16) : exp4w(f32x4.sub(v128.load(lp + q1, 16), m4));
+        const u00 = f32x4.sub(v128.load(xp + q0), c4);
+        const u01 = f32x4.sub(v128.load(xp + q0, 16), c4);
+        const u10 = f32x4.sub(v128.load(xp + q1), c4);
+        const u11 = f32x4.sub(v128.load(xp + q1, 16), c4);
+        const p00 = f32x4.mul(e00, u00);
+        const p01 = f32x4.mul(e01, u01);
+        const p10 = f32x4.mul(e10, u10);
+        const p11 = f32x4.mul(e11, u11);
+        // per window: (its two taps of row 0) + (its two taps of row 1)
+        const s = f32x4.add(
+          f32x4.add(v128.shuffle<f32>(e00, e01, 0, 2, 4, 6), v128.shuffle<f32>(e00, e01, 1, 3, 5, 7)),
+          f32x4.add(v128.shuffle<f32>(e10, e11, 0, 2, 4, 6), v128.shuffle<f32>(e10, e11, 1, 3, 5, 7)),
+        );
+        const sx = f32x4.add(
+          f32x4.add(v128.shuffle<f32>(p00, p01, 0, 2, 4, 6), v128.shuffle<f32>(p00, p01, 1, 3, 5, 7)),
+          f32x4.add(v128.shuffle<f32>(p10, p11, 0, 2, 4, 6), v128.shuffle<f32>(p10, p11, 1, 3, 5, 7)),
+        );
+        acc4 = f32x4.add(acc4, sx);
+        const ok = f32x4.ge(s, smin);
+        const rs = f32x4.div(one, s);
+        const g = v128.and(f32x4.mul(v128.load(dyp + ((<usize>(o + oc)) << 2)), rs), ok);
+        const yb = v128.and(f32x4.mul(g, f32x4.mul(sx, rs)), ok);
+        if (!i32x4.all_true(ok)) {
+          for (let l = 0; l < 4; l++) {
+            const good = l == 0 ? i32x4.extract_lane(ok, 0) : l == 1 ? i32x4.extract_lane(ok, 1) : l == 2 ? i32x4.extract_lane(ok, 2) : i32x4.extract_lane(ok, 3);
+            if (good == 0) sti(fb, nfb++, o + oc + l);
+          }
+        }
+        const a0 = v128.shuffle<f32>(g, g, 0, 0, 1, 1);
+        const a1 = v128.shuffle<f32>(g, g, 2, 2, 3, 3);
+        const b0 = v128.shuffle<f32>(yb, yb, 0, 0, 1, 1);
+        const b1 = v128.shuffle<f32>(yb, yb, 2, 2, 3, 3);
+        tiledStore4(e00, u00, a0, b0, dxp + q0, dlp + q0, hasDL, alias);
+        tiledStore4(e01, u01, a1, b1, dxp + q0 + 16, dlp + q0 + 16, hasDL, alias);
+        tiledStore4(e10, u10, a0, b0, dxp + q1, dlp + q1, hasDL, alias);
+        tiledStore4(e11, u11, a1, b1, dxp + q1 + 16, dlp + q1 + 16, hasDL, alias);
+      }
+      acc += lanesSum(acc4);
+    }
+    for (; oc < nC; oc++) {
+      const i0 = r0 + 2 * oc;
+      const i1 = r1 + 2 * oc;
+      const e00 = tiledE(Ep, lp, i0, M, keep);
+      const e01 = tiledE(Ep, lp, i0 + 1, M, keep);
+      const e10 = tiledE(Ep, lp, i1, M, keep);
+      const e11 = tiledE(Ep, lp, i1 + 1, M, keep);
+      const u00 = ldf(xp, i0) - c;
+      const u01 = ldf(xp, i0 + 1) - c;
+      const u10 = ldf(xp, i1) - c;
+      const u11 = ldf(xp, i1 + 1) - c;
+      const s = (e00 + e01) + (e10 + e11);
+      const sx = (e00 * u00 + e01 * u01) + (e10 * u10 + e11 * u11);
+      acc += sx;
+      let g: f32 = 0;
+      let yb: f32 = 0;
+      if (s >= SUM_MIN) {
+        const rs = <f32>1 / s;
+        g = ldf(dyp, o + oc) * rs;
+        yb = g * (sx * rs);
+      } else sti(fb, nfb++, o + oc);
+      tiledStore1(e00, u00, g, yb, dxp, dlp, i0, hasDL, alias);
+      tiledStore1(e01, u01, g, yb, dxp, dlp, i0 + 1, hasDL, alias);
+      tiledStore1(e10, u10, g, yb, dxp, dlp, i1, hasDL, alias);
+      tiledStore1(e11, u11, g, yb, dxp, dlp, i1 + 1, hasDL, alias);
+    }
+    // the last column of an odd width: in no window
+    for (let ic = 2 * nC; ic < W; ic++) {
+      stf(dxp, r0 + ic, 0);
+      stf(dxp, r1 + ic, 0);
+      if (sep) {
+        stf(dlp, r0 + ic, 0);
+        stf(dlp, r1 + ic, 0);
+      }
+    }
+  }
+  // the last row of an odd height: in no window
+  const rest = (H - 2 * nB) * W;
+  zeroF32(dxp + ((<usize>(2 * nB * W)) << 2), rest);
+  if (sep) zeroF32(dlp + ((<usize>(2 * nB * W)) << 2), rest);
+  return acc * 0 != 0 ? -1 : nfb;
 }
 
 /**
@@ -636,6 +902,12 @@ function pairsRowBackward(Gv: usize, Yv: usize, Er: usize, xr: usize, dxr: usize
   }
   for (let i = 2 * j; i < W; i++) {
     const jj = i >> 1;
+    if (jj >= nC) {
+      // in no window (k = 2, odd W): 0, as the reference's zeroed gradient
+      stf(dxr, i, 0);
+      if (hasDL != 0 && alias == 0) stf(dlr, i, 0);
+      continue;
+    }
     let a: f32 = 0;
     let b: f32 = 0;
     if ((i & 1) == 0 || k == 2) {

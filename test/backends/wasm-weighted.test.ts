@@ -526,3 +526,70 @@ describe("the forward's saved exponentials: the backward without them, and the p
     });
   }
 });
+
+describe("the softmax backward's non-finite planes found from the window sums (no plane scan), uncovered inputs 0, 2×2 stride-2 windows in registers", () => {
+  /** One plane at a time: clean, or one special value (NaN, ±∞) in x or the logits at a covered or an uncovered spot, or all −∞ logits. */
+  function planted(g: Generator, shape: number[], lip: boolean, uncovered: (h: number, w: number) => boolean): [Float32Array, Float32Array] {
+    const [n, c, H, W] = shape as [number, number, number, number];
+    const xs = values(g, n * c * H * W, false);
+    const ls = lip ? values(g, n * c * H * W, false) : xs;
+    const kinds = ["none", "nan-in", "inf-in", "-inf-in", "nan-out", "inf-out", "all-inf-logits", "+inf-logit"];
+    for (let p = 0; p < n * c; p++) {
+      const kind = kinds[(p + int(g, 0, kinds.length - 1)) % kinds.length] as string;
+      const base = p * H * W;
+      if (kind === "none") continue;
+      if (kind === "all-inf-logits") {
+        ls.fill(-Infinity, base, base + H * W);
+        continue;
+      }
+      // a spot under some window ("-in") or under none ("-out"; an inside spot when every input is covered)
+      const want = kind.endsWith("-out");
+      const spots: number[] = [];
+      for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) if (uncovered(h, w) === want) spots.push(h * W + w);
+      const at = base + (spots.length > 0 ? (spots[int(g, 0, spots.length - 1)] as number) : 0);
+      const v = kind.startsWith("nan") ? NaN : kind.startsWith("-inf") ? -Infinity : Infinity;
+      if (kind === "+inf-logit") ls[at] = Infinity;
+      else if (lip && g.uniform() < 0.5) ls[at] = v;
+      else xs[at] = v;
+    }
+    return [xs, ls];
+  }
+  for (const b of WASM) {
+    it(`${b}: SoftPool k2 s2 (tiled; per-side padding: not tiled) and k3 s2 p1, LIP k3 s2 p1 and p[[1,1],[1,0]]; against the reference, the other build and the uncached backward`, () => {
+      const g = new Generator(b === "wasm" ? 6061 : 6067);
+      const geoms: { lip: boolean; opts: Record<string, unknown>; covered: (H: number, W: number) => (h: number, w: number) => boolean }[] = [
+        { lip: false, opts: { kernelSize: 2 }, covered: (H, W) => (h, w) => h >= 2 * (H >> 1) || w >= 2 * (W >> 1) },
+        { lip: false, opts: { kernelSize: 2, padding: [[0, 1], [0, 1]] }, covered: () => () => false },
+        { lip: false, opts: { kernelSize: 3, stride: 2, padding: 1 }, covered: () => () => false },
+        { lip: true, opts: { kernelSize: 3, stride: 2, padding: 1 }, covered: () => () => false },
+        { lip: true, opts: { kernelSize: 3, stride: 2, padding: [[1, 1], [1, 0]] }, covered: (_H, W) => (_h, w) => w >= 2 * Math.floor((W - 2) / 2) + 2 },
+      ];
+      for (let i = 0; i < 40; i++) {
+        const geo = geoms[i % geoms.length]!;
+        const H = [5, 6, 9, 3, 12][int(g, 0, 4)] as number;
+        const W = [7, 8, 9, 17, 33, 40, 3][int(g, 0, 6)] as number;
+        const shape = [2, 4, H, W];
+        const [xs, ls] = planted(g, shape, geo.lip, geo.covered(H, W));
+        const dyv = (m: number) => values(new Generator(m), m, false);
+        const inputs: Input[] = [{ data: xs, shape }];
+        let call: (t: Tensor[]) => ReturnType<Vjp>;
+        if (geo.lip) {
+          inputs.push({ data: ls, shape });
+          call = (t) => vjp("localImportancePool2d")(t[0], t[1], geo.opts);
+        } else call = (t) => vjp("softPool2d")(t[0], { ...geo.opts, gradMode: i % 4 === 0 ? "official" : "exact" });
+        const label = `${geo.lip ? "LIP" : "softPool2d"} [${shape}] ${JSON.stringify(geo.opts)} ${b}`;
+        const got = runOn(b, b, call, inputs, dyv);
+        expectSoftmaxClose(label, got, runOn("js", "js", call, inputs, dyv), 9, xs, dyv);
+        expectBits(`${label} vs the other build`, got, runOn(b === "wasm" ? "wasm-simd" : "wasm", b === "wasm" ? "wasm-simd" : "wasm", call, inputs, dyv));
+        // the backward without the forward's saved exponentials (forward on js)
+        setBackend("js");
+        const r = call(inputs.map((t) => pk.tensor(t.data, t.shape, "float32")));
+        const out = r.output as Tensor;
+        const d = pk.tensor(dyv(out.size), out.shape, "float32");
+        setBackend(b);
+        const fresh = r.backward(d).filter((t): t is Tensor => t !== null);
+        fresh.forEach((t, j) => expect(firstBitDifference(t.data, got.grads[j] as TypedArray), `${label}: uncached grad ${j}`).toBeNull());
+      }
+    });
+  }
+});

@@ -137,7 +137,7 @@ export function registerRegion(b: WasmBackend): void {
     a.resolve();
     const [pd, pa, px, pb] = a.ptrs as number[];
     const bins = 4 * p.ph * p.pw;
-    // dx written whole (each channel's planes zeroed just before its scatter)
+    // dx written whole (each group of ≤ 8 channels' planes zeroed just before its scatter; see assembly/region.ts)
     splitCall(b, "roiPoolBackward", [pd as number, pa as number, px as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, pb as number, p.n], {
       count: 4, step: [[0, bins], [1, bins], [2, 4 * p.h * p.w]], bytes: 2 * p.k * bins + 4 * p.n * p.h * p.w,
     });

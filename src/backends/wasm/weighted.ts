@@ -7,7 +7,10 @@
  * The softmax forward called from a vjp saves each plane's exponentials E = e^{L−M} (M: the plane's
  * largest logit) into a tensor of x's size, which the backward reads instead of exponentiating again
  * (memory for time: the backward's exponentials were about a third of its time); the backward gathers
- * onto each input the sums of the windows covering it and writes dx, dL once.
+ * onto each input the sums of the windows covering it and writes dx, dL once (2-d 2×2 stride-2
+ * windows, SoftPool's default, in one register pass), and finds the planes holding NaN or ±∞ from its
+ * window sums rather than by scanning each plane first (a plane the forward could not exponentiate is
+ * marked by a NaN first saved value).
  *
  * Accuracy against the references (test/backends/wasm-weighted.test.ts): the softmax kernels use a
  * float32 exponential (≤ 1 ulp, assembly/util.ts) taken once per input, relative to the plane's
@@ -65,14 +68,15 @@ function forwardScratch(axes: Axes3): number {
 
 /**
  * Floats of softmaxBackward's scratch (assembly/weighted.ts): a plane's exponentials, six row buffers,
- * the rows' horizontal sums, G and G·Ȳ per output, the list of own-maximum windows, one window's taps.
+ * the rows' horizontal sums, G and G·Ȳ per output, the list of own-maximum windows, one row's
+ * vertically gathered G and G·Ȳ, one window's taps.
  */
 function backwardScratch(axes: Axes3, taps: number, kMax: number): number {
   const W = axes[2].inSize;
   const nC = axes[2].outSize;
   const inPlane = rows(axes) * W;
   const outPlane = axes[0].outSize * axes[1].outSize * nC;
-  return inPlane + 2 * (W + 8) + 2 * (W + 24) + 2 * (nC + 2 * kMax + 24) + 2 * (rows(axes) * nC + 4) + 2 * (outPlane + 4) + outPlane + taps;
+  return inPlane + 2 * (W + 8) + 2 * (W + 24) + 2 * (nC + 2 * kMax + 24) + 2 * (rows(axes) * nC + 4) + 2 * (outPlane + 4) + outPlane + 2 * (nC + 4) + taps;
 }
 
 /**
