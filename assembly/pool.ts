@@ -266,3 +266,4 @@ export { maxBackward, maxBackwardWrite, maxBackwardTiled, maxBackwardSmall, maxB
 export { gemmPackA, gemmPackB, gemmMacro, gemmRows, gemmBatch, gemmBatch32 } from "./gemm";
 export { maxValuesForward, maxRowsForward } from "./maxfast";
 export { trdPanel, trdUnblocked, secularSolve } from "./linalg";
+export { postForward32, postBackward32 } from "./bilinear";

@@ -26,6 +26,7 @@ import { registerRegion, unregisterRegion } from "./region.js";
 import { registerScatter, unregisterScatter } from "./scatter.js";
 import { registerGemm, unregisterGemm } from "./gemm.js";
 import { registerLinalg, unregisterLinalg } from "./linalg.js";
+import { registerBilinear, unregisterBilinear } from "./bilinear.js";
 import { applyThreads, sharedInstance, splitCall, type ThreadPool } from "./threads.js";
 
 /** Decode base64 without `atob`/`Buffer` (both engines have one, but neither is in the ES library). */
@@ -140,6 +141,7 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
   registerScatter(b);
   registerGemm(b);
   registerLinalg(b);
+  registerBilinear(b);
   return b.heap;
 }
 
@@ -155,6 +157,7 @@ export function removeWasmKernels(): void {
   unregisterScatter();
   unregisterGemm();
   unregisterLinalg();
+  unregisterBilinear();
 }
 
 /** @internal The active wasm backend (null under "js"); tests and the benchmark read its heap. */
