@@ -172,7 +172,8 @@ function sqrtDividedDifferences(lam: Float64Array, kept: number, eps: number, d:
  * matrices d × d per array, image j's at j·d², row-major. With K iterations (iSQRT-COV, Li, Xie, Wang &
  * Gao, CVPR 2018): T_0 = ½(3I − A), Y_1 = A·T_0, Z_1 = T_0; for k = 1 … K−2: T_k = ½(3I − Z_k·Y_k),
  * Y_{k+1} = Y_k·T_k, Z_{k+1} = T_k·Z_k; W = 3I − Z_{K−1}·Y_{K−1} and Y_N = ½·Y_{K−1}·W (K = 1:
- * W = 3I − A, Y_N = ½·A·W). Every product is one batched GEMM over the B images.
+ * W = 3I − A, Y_N = ½·A·W). Every product is one batched GEMM over the B images; every one is symmetric
+ * (all the iterates are polynomials in A), which the float32 path uses (see {@link mmBatch}).
  */
 interface NsBatch {
   /** Image index of each batch entry. */
@@ -187,10 +188,16 @@ interface NsBatch {
   readonly yN: Mat;
 }
 
-/** C[j] = α·op(A[j])·op(B[j]) + β·C[j] for the B = count square d × d matrices of each array. */
-function mmBatch(count: number, d: number, tA: boolean, tB: boolean, alpha: number, a: Mat, b: Mat, beta: number, c: Mat): void {
+/**
+ * C[j] = α·op(A[j])·op(B[j]) + β·C[j] for the B = count square d × d matrices of each array. `symmetric`:
+ * the product is symmetric in exact arithmetic (both factors polynomials in the same symmetric A, so
+ * they commute): a float32 C gets its upper triangle computed and mirrored (gemmF32's `upper`, about
+ * half the multiply-adds; each computed entry the same float32 sum as the full product's, so the same
+ * error bound), a float64 C the full product.
+ */
+function mmBatch(count: number, d: number, tA: boolean, tB: boolean, alpha: number, a: Mat, b: Mat, beta: number, c: Mat, symmetric = false): void {
   const dd = d * d;
-  if (c instanceof Float32Array) gemmF32(count, tA, tB, d, d, d, alpha, a, 0, d, dd, b, 0, d, dd, beta, c, 0, d, dd, false);
+  if (c instanceof Float32Array) gemmF32(count, tA, tB, d, d, d, alpha, a, 0, d, dd, b, 0, d, dd, beta, c, 0, d, dd, symmetric);
   else gemmBatched(count, tA, tB, d, d, d, alpha, a, 0, d, dd, b, 0, d, dd, beta, c, 0, d, dd);
 }
 
@@ -245,32 +252,32 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
   if (count === 0) return { idx, tr, a, ys, zs, ts, w: a, yN };
   if (iterations === 1) {
     w = threeIMinus(a, count, d, 1);
-    mmBatch(count, d, false, false, 0.5, a, w, 0, yN);
+    mmBatch(count, d, false, false, 0.5, a, w, 0, yN, true);
   } else {
     const t0 = threeIMinus(a, count, d, 0.5);
     let y = allocArray(dt, count * dd);
-    mmBatch(count, d, false, false, 1, a, t0, 0, y);
+    mmBatch(count, d, false, false, 1, a, t0, 0, y, true);
     let z = t0;
     ts.push(t0);
     ys.push(y);
     zs.push(z);
     const m = allocArray(dt, count * dd);
     for (let k = 1; k <= iterations - 2; k++) {
-      mmBatch(count, d, false, false, 1, z, y, 0, m);
+      mmBatch(count, d, false, false, 1, z, y, 0, m, true);
       const t = threeIMinus(m, count, d, 0.5);
       const y2 = allocArray(dt, count * dd);
       const z2 = allocArray(dt, count * dd);
-      mmBatch(count, d, false, false, 1, y, t, 0, y2);
-      mmBatch(count, d, false, false, 1, t, z, 0, z2);
+      mmBatch(count, d, false, false, 1, y, t, 0, y2, true);
+      mmBatch(count, d, false, false, 1, t, z, 0, z2, true);
       ts.push(t);
       y = y2;
       z = z2;
       ys.push(y);
       zs.push(z);
     }
-    mmBatch(count, d, false, false, 1, z, y, 0, m);
+    mmBatch(count, d, false, false, 1, z, y, 0, m, true);
     w = threeIMinus(m, count, d, 1);
-    mmBatch(count, d, false, false, 0.5, y, w, 0, yN);
+    mmBatch(count, d, false, false, 0.5, y, w, 0, yN, true);
   }
   return { idx, tr, a, ys, zs, ts, w, yN };
 }
