@@ -481,8 +481,8 @@ function runF32(
     const own = all[0] as Parameters<GemmExports["gemmBatch32"]>;
     pool.run(e.gemmBatch32 as (...x: number[]) => void, pool.id("gemmBatch32"), () => e.gemmBatch32(...own), all.slice(1));
   }
+  // gemmBatch32 mirrored each upper problem's lower triangle
   if (cCopied) c.set(new Float32Array(buf, cP, cAll), cOff);
-  if (upper) for (let s = 0; s < count; s++) mirrorUpper(n, c, cOff + s * sC, ldc);
 }
 
 const DTYPES = ["float32", "float64"] as const;
