@@ -266,4 +266,4 @@ export { maxBackward, maxBackwardWrite, maxBackwardTiled, maxBackwardSmall, maxB
 export { gemmPackA, gemmPackB, gemmMacro, gemmRows, gemmBatch, gemmBatch32 } from "./gemm";
 export { maxValuesForward, maxRowsForward } from "./maxfast";
 export { trdPanel, trdUnblocked, secularSolve } from "./linalg";
-export { postForward32, postBackward32, tanhArray, mlbHidden32, mlbGrad32, sumImages32 } from "./bilinear";
+export { postForward32, postBackward32, tanhArray, mlbHidden32, mlbGrad32, sumImages32, symSum32 } from "./bilinear";

@@ -1,8 +1,9 @@
 /**
- * WebAssembly kernels (float32) of the bilinear family's elementwise passes: signed square root + L2
- * normalisation (`bilinear.signedSqrtL2`) and its backward (`bilinear.signedSqrtL2Backward`), shared by
- * bilinearPool and compactBilinearPool. AssemblyScript: assembly/bilinear.ts. References: postForward /
- * postBackward in src/kernels/bilinear.ts.
+ * WebAssembly kernels (float32) of the bilinear family: signed square root + L2 normalisation
+ * (`bilinear.signedSqrtL2`) and its backward (`bilinear.signedSqrtL2Backward`), shared by bilinearPool and
+ * compactBilinearPool; bilinearPool's one-stream backward (`bilinearPool.gramBackward`); low-rank bilinear
+ * (MLB) pooling forward and backward. AssemblyScript: assembly/bilinear.ts. References: postForward /
+ * postBackward, gramBackward, mlbForward / mlbBackward in src/kernels/bilinear.ts.
  *
  * Per entry the arithmetic is the reference's (u, z and dv bit-identical given the same row sums); the
  * SIMD build adds each row's float64 sums Σu² and Σu·dz in four partial sums, so a norm may differ from
@@ -12,7 +13,7 @@
  */
 import { PoolkitRangeError } from "../../errors.js";
 import { registerKernel, unregisterKernel, type MlbKept } from "../../kernels/registry.js";
-import { mlbBackward, mlbForward, MLB_LB, postBackward, postForward, type PostPlan } from "../../kernels/bilinear.js";
+import { gramBackward, mlbBackward, mlbForward, MLB_LB, postBackward, postForward, type PostPlan } from "../../kernels/bilinear.js";
 import { allocArray } from "../../tensor/alloc.js";
 import type { FloatArray, TypedArray } from "../../tensor/dtype.js";
 import type { LinearStorage } from "../linear.js";
@@ -56,6 +57,7 @@ export function registerBilinear(b: WasmBackend): void {
     });
     args.finish();
   });
+  registerKernel("bilinearPool.gramBackward", "float32", gramBackwardWasm(b));
   registerKernel("lowRankBilinearPool.forward", "float32", mlbForwardWasm(b));
   registerKernel("lowRankBilinearPool.backward", "float32", mlbBackwardWasm(b));
 }
@@ -64,23 +66,58 @@ export function registerBilinear(b: WasmBackend): void {
 export function unregisterBilinear(): void {
   unregisterKernel("bilinear.signedSqrtL2", "float32");
   unregisterKernel("bilinear.signedSqrtL2Backward", "float32");
+  unregisterKernel("bilinearPool.gramBackward", "float32");
   unregisterKernel("lowRankBilinearPool.forward", "float32");
   unregisterKernel("lowRankBilinearPool.backward", "float32");
+}
+
+/**
+ * bilinearPool's one-stream float32 backward, da = s·(G + Gᵀ)A: G + Gᵀ of every image by symSum32 into
+ * linear memory (float32 sums), then one float32 GEMM batch over the images (gemmBatch32) — the
+ * reference's operations (gramBackward, src/kernels/bilinear.ts), so the same bits, without its
+ * TypeScript pass over G and the copy of its scratch into the matrix core. Two streams, float64 and
+ * non-float32 arrays run the reference.
+ */
+function gramBackwardWasm(b: WasmBackend): (...a: Parameters<typeof gramBackward>) => void {
+  return (g, a, bm, da, db, n, ca, cb, l, scale) => {
+    if (db !== null || !(g instanceof Float32Array) || !(a instanceof Float32Array) || !(da instanceof Float32Array) || n === 0) {
+      gramBackward(g, a, bm, da, db, n, ca, cb, l, scale);
+      return;
+    }
+    const args = new Args(b);
+    args.add(g, false);
+    args.add(a, false);
+    args.add(da, "out");
+    args.resolve();
+    const [gP, aP, daP] = args.ptrs as [number, number, number];
+    const sc = new Scratch(b, "bilinearPool");
+    try {
+      const cc = ca * ca;
+      const gs = sc.take("float32", n * cc);
+      splitCall(b, "symSum32", [gP, gs, n, ca], { count: 2, step: [[0, 4 * cc], [1, 4 * cc]], bytes: 8 * cc });
+      gemmAt(b, true, n, false, false, ca, l, ca, scale, gs, true, ca, cc, aP, true, l, ca * l, daP, true, l, ca * l, true);
+    } finally {
+      sc.free();
+    }
+    args.finish();
+  };
 }
 
 /** Scratch blocks of linear memory for one kernel call (allocating may detach earlier views: take pointers first). */
 class Scratch {
   readonly #b: WasmBackend;
+  readonly #op: string;
   readonly #blocks: LinearStorage[] = [];
-  constructor(b: WasmBackend) {
+  constructor(b: WasmBackend, op = "lowRankBilinearPool") {
     this.#b = b;
+    this.#op = op;
   }
   /** The byte address of a new block of `length` elements (not zero-filled). */
   take(dtype: "float32" | "float64", length: number): number {
     const s = this.#b.heap.allocate(dtype, Math.max(length, 1), false);
     if (s === null) {
       this.free();
-      throw new PoolkitRangeError("lowRankBilinearPool", `out of WebAssembly memory: ${length} ${dtype} scratch elements do not fit (setBackend("js") runs without it)`);
+      throw new PoolkitRangeError(this.#op, `out of WebAssembly memory: ${length} ${dtype} scratch elements do not fit (setBackend("js") runs without it)`);
     }
     this.#blocks.push(s);
     return s.ptr;
