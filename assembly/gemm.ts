@@ -453,7 +453,8 @@ function gemmMacro32(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: usize
 /**
  * Problems s0 … s1 of a batch in float32 arithmetic (C float32; A, B float32 or float64, rounded to
  * float32 when packed): the whole blocked GEMM of each problem, as {@link gemmBatch} (same KC, MC, NC
- * and `upper` meaning; packs of half the bytes). Bit-identical to gemmF32Reference.
+ * and `upper` meaning, except that an `upper` problem's lower triangle is mirrored here, each problem
+ * right after its upper triangle; packs of half the bytes). Bit-identical to gemmF32Reference.
  */
 export function gemmBatch32(
   s0: i32, s1: i32, a: usize, aF32: i32, lda: i32, sa: i32, transA: i32, b: usize, bF32: i32, ldb: i32, sb: i32, transB: i32,
@@ -476,6 +477,25 @@ export function gemmBatch32(
           gemmPackA32(as_, aF32, lda, transA, i0, mb, p0, kb, pa);
           gemmMacro32(mb, nb, kb, alpha, pa, pb, cs + ((<usize>(i0 * ldc + j0)) << 2), ldc, upper ? j0 - i0 : 0x3fffffff, fresh && p0 == 0 ? 1 : 0);
         }
+      }
+    }
+    if (upper) mirror32(cs, n, ldc);
+  }
+}
+
+/**
+ * The lower triangle of the float32 n × n matrix at c (row stride ldc) copied from the upper:
+ * c[i, j] = c[j, i] for j < i (mirrorUpper of src/linalg/gemm.ts), in 32 × 32 tiles so the column reads
+ * stay in the cache.
+ */
+function mirror32(c: usize, n: i32, ldc: i32): void {
+  for (let i0 = 0; i0 < n; i0 += 32) {
+    const i1 = min(n, i0 + 32);
+    for (let j0 = 0; j0 <= i0; j0 += 32) {
+      for (let i = max(i0, 1); i < i1; i++) {
+        const j1 = min(i, j0 + 32);
+        const row = c + ((<usize>(i * ldc)) << 2);
+        for (let j = j0; j < j1; j++) store<f32>(row + ((<usize>j) << 2), load<f32>(c + ((<usize>(j * ldc + i)) << 2)));
       }
     }
   }

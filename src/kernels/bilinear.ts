@@ -421,8 +421,9 @@ export function randomMaclaurinBackward(
 // mode: 0 mean, 1 sum, 2 none. tanh: 1 for σ = tanh, 0 for identity.
 // ---------------------------------------------------------------------------------------------
 
-/** Locations processed together: bounds the scratch to a few rank × LB blocks. */
-const LB = 256;
+/** Locations processed together: bounds the scratch to a few rank × LB blocks (and sets the kept σ values' layout). */
+export const MLB_LB = 256;
+const LB = MLB_LB;
 
 /**
  * tanh(z): Math.tanh for |z| < 0.55, else sign(z)·(1 − e)/(1 + e) with e = exp(−2|z|), which V8 computes

@@ -9,7 +9,7 @@ import { gramBackward, gramForward, postBackward, postForward, type PostPlan } f
 import { kernel } from "../kernels/registry.js";
 import { defineOp } from "../op.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
-import { Tensor, zeros } from "../tensor/tensor.js";
+import { emptyTensor, Tensor } from "../tensor/tensor.js";
 
 // ---------------------------------------------------------------------------------------------
 // Shared by the bilinear ops (not part of the public barrel)
@@ -197,21 +197,22 @@ export const bilinearPool = defineOp("bilinearPool", {
     const bT = b instanceof Tensor ? b : null;
     const { n, ca, cb, l, dim, scale } = plan;
     const dtype = a.dtype as FloatDType;
-    // v and u (kept for backward) and the output z where the backend keeps tensors (zero-filled, as the
-    // kernels were written against); views read at each call
-    const v = zeros([n * dim], dtype);
+    // v and u (kept for backward) and the output z where the backend keeps tensors, not zero-filled: the
+    // Gram (β = 0) and the post-processing (stride 1, every row) write every element; views read at each call
+    const v = emptyTensor([n * dim], dtype);
     kernel("bilinearPool.gram", dtype, gramForward)(a.data, bT ? bT.data : a.data, v.data as FloatArray, n, ca, cb, l, scale, bT === null);
-    const u = zeros([n * dim], dtype);
-    const z = zeros(plan.outShape, dtype);
+    const u = emptyTensor([n * dim], dtype);
+    const z = emptyTensor(plan.outShape, dtype);
     const norms = kernel("bilinear.signedSqrtL2", dtype, postForward)(plan.post, v.data as FloatArray, u.data as FloatArray, z.data as FloatArray);
 
     return {
       output: z,
       backward: (dz: Tensor) => {
-        const g = zeros([n * dim], dtype);
+        const g = emptyTensor([n * dim], dtype); // every element written (stride 1)
         kernel("bilinear.signedSqrtL2Backward", dtype, postBackward)(plan.post, v.data as FloatArray, u.data as FloatArray, norms, dz.data, g.data as FloatArray);
-        const da = zeros(a.shape, dtype);
-        const db = bT ? zeros(bT.shape, dtype) : null;
+        // every element written by the products (β = 0)
+        const da = emptyTensor(a.shape, dtype);
+        const db = bT ? emptyTensor(bT.shape, dtype) : null;
         kernel("bilinearPool.gramBackward", dtype, gramBackward)(
           g.data as FloatArray, a.data, bT ? bT.data : a.data, da.data as FloatArray, db ? (db.data as FloatArray) : null, n, ca, cb, l, scale,
         );

@@ -11,7 +11,7 @@ import { centredRows, gram, gramBackward, spectralApply, spectralGramBackward, s
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { fromArray, type Tensor } from "../tensor/tensor.js";
+import { emptyTensor, fromArray, type Tensor } from "../tensor/tensor.js";
 
 /** Matrix normalisation of {@link covariancePool}. */
 export type CovarianceNormalization = "logm" | "sqrtm" | "newton-schulz" | "none";
@@ -172,14 +172,27 @@ function sqrtDividedDifferences(lam: Float64Array, kept: number, eps: number, d:
  * matrices d × d per array, image j's at j·d², row-major. With K iterations (iSQRT-COV, Li, Xie, Wang &
  * Gao, CVPR 2018): T_0 = ½(3I − A), Y_1 = A·T_0, Z_1 = T_0; for k = 1 … K−2: T_k = ½(3I − Z_k·Y_k),
  * Y_{k+1} = Y_k·T_k, Z_{k+1} = T_k·Z_k; W = 3I − Z_{K−1}·Y_{K−1} and Y_N = ½·Y_{K−1}·W (K = 1:
- * W = 3I − A, Y_N = ½·A·W). Every product is one batched GEMM over the B images.
+ * W = 3I − A, Y_N = ½·A·W). Every product is one batched GEMM over the B images; every one is symmetric
+ * (all the iterates are polynomials in A), which the float32 path uses (see {@link mmBatch}).
  */
 interface NsBatch {
   /** Image index of each batch entry. */
   readonly idx: readonly number[];
   readonly tr: Float64Array;
+  readonly dt: "float32" | "float64";
+  /**
+   * Every matrix of the iteration in one tensor, where the backend keeps tensors (the WebAssembly matrix
+   * core reads it in place, with no copy in or out and no per-matrix allocation); null for an empty
+   * batch. Views are taken at each use ({@link nsMats}): an allocation in between may move the memory.
+   */
+  readonly ws: Tensor | null;
+  /** Element offsets in ws of each B × d² matrix: ys[j] = Y_{j+1}, zs[j] = Z_{j+1}, ts[j] = T_j, for j = 0 … K−2. */
+  readonly at: { readonly a: number; readonly ys: readonly number[]; readonly zs: readonly number[]; readonly ts: readonly number[]; readonly w: number; readonly yN: number };
+}
+
+/** Views of a batch's matrices (valid until the next allocation of tensor storage). */
+interface NsMats {
   readonly a: Mat;
-  /** ys[j] = Y_{j+1}, zs[j] = Z_{j+1}, ts[j] = T_j, for j = 0 … K−2. */
   readonly ys: Mat[];
   readonly zs: Mat[];
   readonly ts: Mat[];
@@ -187,22 +200,34 @@ interface NsBatch {
   readonly yN: Mat;
 }
 
-/** C[j] = α·op(A[j])·op(B[j]) + β·C[j] for the B = count square d × d matrices of each array. */
-function mmBatch(count: number, d: number, tA: boolean, tB: boolean, alpha: number, a: Mat, b: Mat, beta: number, c: Mat): void {
+function nsMats(ns: NsBatch, d: number): NsMats {
+  const size = ns.idx.length * d * d;
+  const data: Mat = ns.ws !== null ? (ns.ws.data as Mat) : ns.dt === "float32" ? new Float32Array(0) : new Float64Array(0);
+  const v = (o: number): Mat => data.subarray(o, o + size);
+  const { at } = ns;
+  return { a: v(at.a), ys: at.ys.map(v), zs: at.zs.map(v), ts: at.ts.map(v), w: v(at.w), yN: v(at.yN) };
+}
+
+/**
+ * C[j] = α·op(A[j])·op(B[j]) + β·C[j] for the B = count square d × d matrices of each array. `symmetric`:
+ * the product is symmetric in exact arithmetic (both factors polynomials in the same symmetric A, so
+ * they commute): a float32 C gets its upper triangle computed and mirrored (gemmF32's `upper`, about
+ * half the multiply-adds; each computed entry the same float32 sum as the full product's, so the same
+ * error bound), a float64 C the full product.
+ */
+function mmBatch(count: number, d: number, tA: boolean, tB: boolean, alpha: number, a: Mat, b: Mat, beta: number, c: Mat, symmetric = false): void {
   const dd = d * d;
-  if (c instanceof Float32Array) gemmF32(count, tA, tB, d, d, d, alpha, a, 0, d, dd, b, 0, d, dd, beta, c, 0, d, dd, false);
+  if (c instanceof Float32Array) gemmF32(count, tA, tB, d, d, d, alpha, a, 0, d, dd, b, 0, d, dd, beta, c, 0, d, dd, symmetric);
   else gemmBatched(count, tA, tB, d, d, d, alpha, a, 0, d, dd, b, 0, d, dd, beta, c, 0, d, dd);
 }
 
-/** s·(3I − m) for each of the count d × d matrices of m. */
-function threeIMinus(m: Mat, count: number, d: number, s: number): Mat {
-  const out = allocArray(m instanceof Float32Array ? "float32" : "float64", m.length);
+/** out = s·(3I − m) for each of the count d × d matrices of m (every element of out written). */
+function threeIMinus(m: Mat, count: number, d: number, s: number, out: Mat): void {
   for (let i = 0; i < m.length; i++) out[i] = -s * (m[i] as number);
   for (let j = 0; j < count; j++) for (let i = 0; i < d; i++) {
     const q = j * d * d + i * d + i;
     out[q] = s * (3 - (m[q] as number));
   }
-  return out;
 }
 
 /** For each of the n images, its entry in the batch, or −1 (tr(C) = 0 or a non-finite C). */
@@ -231,48 +256,52 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
   });
   const count = idx.length;
   const tr = Float64Array.from(trs);
-  const a = allocArray(dt, count * dd);
+  // one workspace for every matrix (B·d² elements each); every element is written before it is read
+  const size = count * dd;
+  let next = 0;
+  const slot = (): number => next++ * size;
+  const at = { a: slot(), yN: slot(), w: slot(), ts: [] as number[], ys: [] as number[], zs: [] as number[] };
+  const mAt = iterations >= 2 ? slot() : 0;
+  for (let k = 0; k <= iterations - 2; k++) {
+    at.ts.push(slot());
+    at.ys.push(slot());
+    at.zs.push(k === 0 ? (at.ts[0] as number) : slot());
+  }
+  const ns: NsBatch = { idx, tr, dt, ws: count === 0 ? null : emptyTensor([next * size], dt), at };
+  if (count === 0) return ns;
+  // views taken once: nothing below allocates tensor storage (the matrix core's scratch is its own)
+  const { a, ys, zs, ts, w, yN } = nsMats(ns, d);
+  const m = (ns.ws as Tensor).data.subarray(mAt, mAt + size) as Mat;
   idx.forEach((b, j) => {
     const c = (states[b] as ImageState).c;
     const r = 1 / (tr[j] as number);
     for (let i = 0; i < dd; i++) a[j * dd + i] = r * (c[i] as number);
   });
-  const ys: Mat[] = [];
-  const zs: Mat[] = [];
-  const ts: Mat[] = [];
-  const yN = allocArray(dt, count * dd);
-  let w: Mat;
-  if (count === 0) return { idx, tr, a, ys, zs, ts, w: a, yN };
   if (iterations === 1) {
-    w = threeIMinus(a, count, d, 1);
-    mmBatch(count, d, false, false, 0.5, a, w, 0, yN);
+    threeIMinus(a, count, d, 1, w);
+    mmBatch(count, d, false, false, 0.5, a, w, 0, yN, true);
   } else {
-    const t0 = threeIMinus(a, count, d, 0.5);
-    let y = allocArray(dt, count * dd);
-    mmBatch(count, d, false, false, 1, a, t0, 0, y);
+    const t0 = ts[0] as Mat;
+    threeIMinus(a, count, d, 0.5, t0);
+    let y = ys[0] as Mat;
+    mmBatch(count, d, false, false, 1, a, t0, 0, y, true);
     let z = t0;
-    ts.push(t0);
-    ys.push(y);
-    zs.push(z);
-    const m = allocArray(dt, count * dd);
     for (let k = 1; k <= iterations - 2; k++) {
-      mmBatch(count, d, false, false, 1, z, y, 0, m);
-      const t = threeIMinus(m, count, d, 0.5);
-      const y2 = allocArray(dt, count * dd);
-      const z2 = allocArray(dt, count * dd);
-      mmBatch(count, d, false, false, 1, y, t, 0, y2);
-      mmBatch(count, d, false, false, 1, t, z, 0, z2);
-      ts.push(t);
+      mmBatch(count, d, false, false, 1, z, y, 0, m, true);
+      const t = ts[k] as Mat;
+      threeIMinus(m, count, d, 0.5, t);
+      const y2 = ys[k] as Mat;
+      const z2 = zs[k] as Mat;
+      mmBatch(count, d, false, false, 1, y, t, 0, y2, true);
+      mmBatch(count, d, false, false, 1, t, z, 0, z2, true);
       y = y2;
       z = z2;
-      ys.push(y);
-      zs.push(z);
     }
-    mmBatch(count, d, false, false, 1, z, y, 0, m);
-    w = threeIMinus(m, count, d, 1);
-    mmBatch(count, d, false, false, 0.5, y, w, 0, yN);
+    mmBatch(count, d, false, false, 1, z, y, 0, m, true);
+    threeIMinus(m, count, d, 1, w);
+    mmBatch(count, d, false, false, 0.5, y, w, 0, yN, true);
   }
-  return { idx, tr, a, ys, zs, ts, w, yN };
+  return ns;
 }
 
 /**
@@ -284,56 +313,64 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
 function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Float64Array, d: number, iterations: number): Float64Array {
   const dd = d * d;
   const count = ns.idx.length;
-  const dt = ns.a instanceof Float32Array ? "float32" : "float64";
+  const dt = ns.dt;
   const dC = allocArray("float64", count * dd);
   if (count === 0) return dC;
+  // the backward's seven B·d² matrices in one workspace (where the backend keeps tensors), allocated
+  // before any view is taken; every element is written before it is read
+  const size = count * dd;
+  const bw = emptyTensor([7 * size], dt);
+  const ws = bw.data as Mat;
+  const slot = (i: number): Mat => ws.subarray(i * size, (i + 1) * size);
+  const M = nsMats(ns, d);
   // dY_N = √tr·Ḡ; g_tr = <Ḡ, Y_N> / (2√tr)
-  const dYN = allocArray(dt, count * dd);
+  const dYN = slot(0);
   const gTr = allocArray("float64", count);
   for (let j = 0; j < count; j++) {
     const sq = Math.sqrt(ns.tr[j] as number);
     let dot = 0;
     for (let i = j * dd; i < (j + 1) * dd; i++) {
-      dot += (g[i] as number) * (ns.yN[i] as number);
+      dot += (g[i] as number) * (M.yN[i] as number);
       dYN[i] = sq * (g[i] as number);
     }
     gTr[j] = dot / (2 * sq);
   }
-  const dA = allocArray(dt, count * dd);
+  const dA = slot(1);
   if (iterations === 1) {
     // Y_N = ½·A·W, W = 3I − A: dA = ½·dY_N·Wᵀ − ½·Aᵀ·dY_N
-    mmBatch(count, d, false, true, 0.5, dYN, ns.w, 0, dA);
-    mmBatch(count, d, true, false, -0.5, ns.a, dYN, 1, dA);
+    mmBatch(count, d, false, true, 0.5, dYN, M.w, 0, dA);
+    mmBatch(count, d, true, false, -0.5, M.a, dYN, 1, dA);
   } else {
-    let y = ns.ys[iterations - 2] as Mat;
-    let z = ns.zs[iterations - 2] as Mat;
+    let y = M.ys[iterations - 2] as Mat;
+    let z = M.zs[iterations - 2] as Mat;
     // Y_N = ½·Y·W, W = 3I − M, M = Z·Y: dY = ½·dY_N·Wᵀ, dM = −½·Yᵀ·dY_N, dZ = dM·Yᵀ, dY += Zᵀ·dM
-    let dY = allocArray(dt, count * dd);
-    let dZ = allocArray(dt, count * dd);
-    const dM = allocArray(dt, count * dd);
-    mmBatch(count, d, false, true, 0.5, dYN, ns.w, 0, dY);
+    let dY = slot(2);
+    let dZ = slot(3);
+    const dM = slot(4);
+    let nY = slot(5);
+    let nZ = slot(6);
+    mmBatch(count, d, false, true, 0.5, dYN, M.w, 0, dY);
     mmBatch(count, d, true, false, -0.5, y, dYN, 0, dM);
     mmBatch(count, d, false, true, 1, dM, y, 0, dZ);
     mmBatch(count, d, true, false, 1, z, dM, 1, dY);
     for (let k = iterations - 2; k >= 1; k--) {
       // Y_{k+1} = Y_k·T_k, Z_{k+1} = T_k·Z_k, T_k = ½(3I − M_k), M_k = Z_k·Y_k
-      y = ns.ys[k - 1] as Mat;
-      z = ns.zs[k - 1] as Mat;
-      const t = ns.ts[k] as Mat;
-      const nY = allocArray(dt, count * dd);
-      const nZ = allocArray(dt, count * dd);
+      y = M.ys[k - 1] as Mat;
+      z = M.zs[k - 1] as Mat;
+      const t = M.ts[k] as Mat;
       mmBatch(count, d, false, true, 1, dY, t, 0, nY); // dY_k = dY_{k+1}·T_kᵀ
       mmBatch(count, d, true, false, 1, t, dZ, 0, nZ); // dZ_k = T_kᵀ·dZ_{k+1}
       mmBatch(count, d, true, false, -0.5, y, dY, 0, dM); // dM = −½(Y_kᵀ·dY_{k+1} + dZ_{k+1}·Z_kᵀ)
       mmBatch(count, d, false, true, -0.5, dZ, z, 1, dM);
       mmBatch(count, d, false, true, 1, dM, y, 1, nZ); // dZ_k += dM·Y_kᵀ
       mmBatch(count, d, true, false, 1, z, dM, 1, nY); // dY_k += Z_kᵀ·dM
-      dY = nY;
-      dZ = nZ;
+      // the new dY_k, dZ_k; the old ones' storage takes the next step's (overwritten, β = 0)
+      [dY, nY] = [nY, dY];
+      [dZ, nZ] = [nZ, dZ];
     }
     // Y_1 = A·T_0, Z_1 = T_0 = ½(3I − A): dA = dY_1·T_0ᵀ − ½·Aᵀ·dY_1 − ½·dZ_1
-    mmBatch(count, d, false, true, 1, dY, ns.ts[0] as Mat, 0, dA);
-    mmBatch(count, d, true, false, -0.5, ns.a, dY, 1, dA);
+    mmBatch(count, d, false, true, 1, dY, M.ts[0] as Mat, 0, dA);
+    mmBatch(count, d, true, false, -0.5, M.a, dY, 1, dA);
     for (let i = 0; i < dA.length; i++) dA[i] = (dA[i] as number) - 0.5 * (dZ[i] as number);
   }
   // A = C / tr and out = √tr·Y_N: dC = dA/tr + (g_tr − <dA, C>/tr²)·I.
@@ -348,6 +385,7 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
     const diag = (gTr[j] as number) - dot / (tr * tr);
     for (let i = 0; i < d; i++) dC[j * dd + i * d + i] = (dC[j * dd + i * d + i] as number) + diag;
   }
+  bw.dispose();
   return dC;
 }
 
@@ -462,7 +500,7 @@ export const covariancePool = defineOp(OP, {
     if (norm === "newton-schulz") {
       ns = newtonSchulzForward(states, d, iterations, dtype === "float32" ? "float32" : "float64");
       const dd = d * d;
-      const yN = ns.yN;
+      const yN = nsMats(ns, d).yN;
       const out = allocArray("float64", dd);
       const pos = batchPositions(ns, n);
       for (let b = 0; b < n; b++) {

@@ -6,10 +6,9 @@ import { enumOption, expectFloatTensor, expectOptions, numberOption } from "../c
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
 import { mlbBackward, mlbForward } from "../kernels/bilinear.js";
 import { kernel, type MlbKept } from "../kernels/registry.js";
-import { allocArray } from "../tensor/alloc.js";
 import { defineOp } from "../op.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
-import { Tensor, zeros } from "../tensor/tensor.js";
+import { emptyTensor, Tensor } from "../tensor/tensor.js";
 import { featureMap, featureShape, type FeatureMap } from "./bilinearPool.js";
 
 export interface LowRankBilinearPoolOptions {
@@ -212,31 +211,35 @@ export const lowRankBilinearPool = defineOp("lowRankBilinearPool", {
     const bu = bU ?? null;
     const bv = bV ?? null;
     const bp = bP ?? null;
-    // the output where the backend keeps tensors (zero-filled, as the kernel was written against); views read at each call
-    const output = zeros(plan.outShape, dtype);
+    // the output where the backend keeps tensors (every element written by the kernel); views read at each call
+    const output = emptyTensor(plan.outShape, dtype);
     // σ(U x + b_u), σ(V y + b_v) kept for the backward pass (which else recomputes both projections and
     // every tanh: a third of fwd+bwd's GEMM work), unless they would take more than KEEP_MAX values each
     const size = n * rank * l;
-    const keep: MlbKept | null = size <= KEEP_MAX ? { a: allocArray("float64", size), c: allocArray("float64", size) } : null;
+    // (tensors, so they live where the backend keeps tensors and its kernels read them in place; every
+    // element is written by the forward kernel; views taken at each call)
+    const kept = size <= KEEP_MAX ? [emptyTensor([size], "float64"), emptyTensor([size], "float64")] as const : null;
+    const keep = (): MlbKept | null => (kept ? { a: kept[0].data as Float64Array, c: kept[1].data as Float64Array } : null);
     kernel("lowRankBilinearPool.forward", dtype, mlbForward)(
       x.data, y.data, U.data, V.data, P.data, bu?.data ?? null, bv?.data ?? null, bp?.data ?? null, output.data as FloatArray,
-      n, cx, cy, l, yStep, rank, outDim, mode, tanh, keep,
+      n, cx, cy, l, yStep, rank, outDim, mode, tanh, keep(),
     );
     return {
       output,
       backward: (g: Tensor) => {
-        const dx = zeros(x.shape, dtype);
-        const dy = zeros(y.shape, dtype);
-        const dU = zeros(U.shape, dtype);
-        const dV = zeros(V.shape, dtype);
-        const dP = zeros(P.shape, dtype);
-        const dbu = zeros([rank], dtype);
-        const dbv = zeros([rank], dtype);
-        const dbp = zeros([outDim], dtype);
+        // every element of every gradient is written by the kernel
+        const dx = emptyTensor(x.shape, dtype);
+        const dy = emptyTensor(y.shape, dtype);
+        const dU = emptyTensor(U.shape, dtype);
+        const dV = emptyTensor(V.shape, dtype);
+        const dP = emptyTensor(P.shape, dtype);
+        const dbu = emptyTensor([rank], dtype);
+        const dbv = emptyTensor([rank], dtype);
+        const dbp = emptyTensor([outDim], dtype);
         const d = (t: Tensor): FloatArray => t.data as FloatArray;
         kernel("lowRankBilinearPool.backward", dtype, mlbBackward)(
           g.data, x.data, y.data, U.data, V.data, P.data, bu?.data ?? null, bv?.data ?? null,
-          d(dx), d(dy), d(dU), d(dV), d(dP), d(dbu), d(dbv), d(dbp), n, cx, cy, l, yStep, rank, outDim, mode, tanh, keep,
+          d(dx), d(dy), d(dU), d(dV), d(dP), d(dbu), d(dbv), d(dbp), n, cx, cy, l, yStep, rank, outDim, mode, tanh, keep(),
         );
         // a bias's shape is [rank] or [outDim], as these gradients (geometry() checked it)
         const bias = (b: Tensor | null, t: Tensor): Tensor | null => {

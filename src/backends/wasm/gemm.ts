@@ -481,8 +481,8 @@ function runF32(
     const own = all[0] as Parameters<GemmExports["gemmBatch32"]>;
     pool.run(e.gemmBatch32 as (...x: number[]) => void, pool.id("gemmBatch32"), () => e.gemmBatch32(...own), all.slice(1));
   }
+  // gemmBatch32 mirrored each upper problem's lower triangle
   if (cCopied) c.set(new Float32Array(buf, cP, cAll), cOff);
-  if (upper) for (let s = 0; s < count; s++) mirrorUpper(n, c, cOff + s * sC, ldc);
 }
 
 const DTYPES = ["float32", "float64"] as const;
@@ -529,4 +529,44 @@ export function unregisterGemm(): void {
     unregisterKernel("linalg.gemmBatched", dtype);
     unregisterKernel("linalg.syrkBatched", dtype);
   }
+}
+
+/**
+ * @internal A batch of GEMMs on operands already in linear memory, by byte address (for kernels that
+ * allocate their scratch in linear memory, after which views taken before may be detached): `f32`
+ * selects float32 arithmetic (gemmBatch32; C must be float32) or float64 (gemmBatch). `fresh`: C is
+ * overwritten (β = 0), else C ← C + α·op(A)·op(B) (β = 1). Problems split over the worker threads as
+ * in {@link runF32}. No bounds checks: the caller owns the addresses.
+ */
+export function gemmAt(
+  b: WasmBackend, f32: boolean, count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+  aP: number, aF32: boolean, lda: number, sA: number, bP: number, bF32: boolean, ldb: number, sB: number,
+  cP: number, cF32: boolean, ldc: number, sC: number, fresh: boolean,
+): void {
+  if (count < 1 || m <= 0 || n <= 0 || k <= 0) return;
+  const arena = arenaOf(b);
+  const e = b.exports as unknown as GemmExports;
+  const args = (s0: number, s1: number, part: number): number[] => {
+    const pa = arena.ptr + (PACK_A + part * MC * KC) * 8;
+    const pb = arena.ptr + (PACK_BATCH_B + part * KC * BATCH_NC) * 8;
+    const head = [s0, s1, aP, aF32 ? 1 : 0, lda, sA, transA ? 1 : 0, bP, bF32 ? 1 : 0, ldb, sB, transB ? 1 : 0, m, n, k, alpha, cP];
+    return f32 ? [...head, ldc, sC, fresh ? 1 : 0, 0, pa, pb] : [...head, cF32 ? 1 : 0, ldc, sC, fresh ? 1 : 0, 0, pa, pb];
+  };
+  const fn = (f32 ? e.gemmBatch32 : e.gemmBatch) as (...x: number[]) => void;
+  const pool = b.pool;
+  const { threads, force } = callThreads(pool);
+  let parts = Math.min(threads, MAX_PARTS, count);
+  if (!force && parts > 1) parts = Math.min(parts, Math.floor((count * 2 * m * n * k) / MIN_BATCH_PART_FLOPS));
+  if (parts < 2 || pool === null) {
+    fn(...args(0, count, 0));
+    return;
+  }
+  const all: number[][] = [];
+  for (let q = 0; q < parts; q++) {
+    const s0 = Math.floor((count * q) / parts);
+    const s1 = Math.floor((count * (q + 1)) / parts);
+    if (s1 > s0) all.push(args(s0, s1, all.length));
+  }
+  const own = all[0] as number[];
+  pool.run(fn, pool.id(f32 ? "gemmBatch32" : "gemmBatch"), () => fn(...own), all.slice(1));
 }

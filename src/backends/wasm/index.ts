@@ -27,6 +27,7 @@ import { registerScatter, unregisterScatter } from "./scatter.js";
 import { registerGemm, unregisterGemm } from "./gemm.js";
 import { registerLinalg, unregisterLinalg } from "./linalg.js";
 import { registerDpp, unregisterDpp } from "./dpp.js";
+import { registerBilinear, unregisterBilinear } from "./bilinear.js";
 import { applyThreads, sharedInstance, splitCall, type ThreadPool } from "./threads.js";
 
 /** Decode base64 without `atob`/`Buffer` (both engines have one, but neither is in the ES library). */
@@ -142,6 +143,7 @@ export function installWasmKernels(simd: boolean, opts: { detachOnAllocate?: boo
   registerGemm(b);
   registerLinalg(b);
   registerDpp(b);
+  registerBilinear(b);
   return b.heap;
 }
 
@@ -158,6 +160,7 @@ export function removeWasmKernels(): void {
   unregisterGemm();
   unregisterLinalg();
   unregisterDpp();
+  unregisterBilinear();
 }
 
 /** @internal The active wasm backend (null under "js"); tests and the benchmark read its heap. */
