@@ -314,6 +314,115 @@ export function trdPanel(m: usize, n: i32, k0: i32, nb: i32, d: usize, e: usize,
 const SEC_EPS: f64 = 1.1102230246251565e-16; // 2⁻⁵³
 const SEC_MAX_ITERATIONS = 200;
 
+/** secular.ts's quadraticRootIn: the root of αx² + βx + γ in (lo, hi), else `fallback`. */
+function quadraticRootIn(alpha: f64, beta: f64, gamma: f64, lo: f64, hi: f64, fallback: f64): f64 {
+  if (alpha == 0) {
+    const x = -gamma / beta;
+    return x > lo && x < hi ? x : fallback;
+  }
+  const disc = beta * beta - 4 * alpha * gamma;
+  if (!(disc >= 0)) return fallback;
+  const sq = Math.sqrt(disc);
+  const q = -0.5 * (beta >= 0 ? beta + sq : beta - sq);
+  const x1 = q / alpha;
+  if (x1 > lo && x1 < hi) return x1;
+  const x2 = gamma / q;
+  return x2 > lo && x2 < hi ? x2 : fallback;
+}
+
+// poleSums' results for ψ ([0]) and φ ([1]): Σ term, Σ term/(del − τ), Σ |term|(1 + |τ/(del − τ)|).
+// Globals, not memory: each thread's instance has its own.
+let sumS0: f64 = 0;
+let sumS1: f64 = 0;
+let sumD0: f64 = 0;
+let sumD1: f64 = 0;
+let sumA0: f64 = 0;
+let sumA1: f64 = 0;
+
+/**
+ * secular.ts's poleSums over poles j0 … j1−1 into the globals of `which` (0: ψ, 1: φ): two partial
+ * sums over alternate poles (the two lanes of an f64x2 in the SIMD build), added, then the odd last
+ * pole — the reference's order, so the same bits. Returns 1 if some del_j − τ is 0.
+ */
+function poleSumsInto(which: i32, j0: i32, j1: i32, del: usize, z: usize, rho: f64, t: f64): i32 {
+  let sum: f64;
+  let dsum: f64;
+  let asum: f64;
+  let pole = 0;
+  let j = j0;
+  if (ASC_FEATURE_SIMD) {
+    const vt = f64x2.splat(t);
+    const vr = f64x2.splat(rho);
+    const one = f64x2.splat(1);
+    const zero = f64x2.splat(0);
+    let vs = zero;
+    let vd = zero;
+    let va = zero;
+    let hit = zero;
+    for (; j + 2 <= j1; j += 2) {
+      const den = f64x2.sub(v128.load(addr(del, j)), vt);
+      hit = v128.or(hit, f64x2.eq(den, zero));
+      const zj = v128.load(addr(z, j));
+      const r = f64x2.div(one, den);
+      const term = f64x2.mul(f64x2.mul(f64x2.mul(vr, zj), zj), r);
+      va = f64x2.add(va, f64x2.mul(f64x2.abs(term), f64x2.add(one, f64x2.abs(f64x2.mul(vt, r)))));
+      vs = f64x2.add(vs, term);
+      vd = f64x2.add(vd, f64x2.mul(term, r));
+    }
+    if (v128.any_true(hit)) pole = 1;
+    sum = hsum(vs);
+    dsum = hsum(vd);
+    asum = hsum(va);
+  } else {
+    let s0: f64 = 0;
+    let s1: f64 = 0;
+    let d0: f64 = 0;
+    let d1: f64 = 0;
+    let a0: f64 = 0;
+    let a1: f64 = 0;
+    for (; j + 2 <= j1; j += 2) {
+      const den0 = ldd(del, j) - t;
+      const den1 = ldd(del, j + 1) - t;
+      if (den0 == 0 || den1 == 0) pole = 1;
+      const z0 = ldd(z, j);
+      const z1 = ldd(z, j + 1);
+      const r0 = 1 / den0;
+      const r1 = 1 / den1;
+      const term0 = rho * z0 * z0 * r0;
+      const term1 = rho * z1 * z1 * r1;
+      a0 += abs(term0) * (1 + abs(t * r0));
+      a1 += abs(term1) * (1 + abs(t * r1));
+      s0 += term0;
+      s1 += term1;
+      d0 += term0 * r0;
+      d1 += term1 * r1;
+    }
+    sum = s0 + s1;
+    dsum = d0 + d1;
+    asum = a0 + a1;
+  }
+  if (j < j1) {
+    const den = ldd(del, j) - t;
+    if (den == 0) pole = 1;
+    const zj = ldd(z, j);
+    const r = 1 / den;
+    const term = rho * zj * zj * r;
+    asum += abs(term) * (1 + abs(t * r));
+    sum += term;
+    dsum += term * r;
+  }
+  if (which == 0) {
+    sumS0 = sum;
+    sumD0 = dsum;
+    sumA0 = asum;
+  } else {
+    sumS1 = sum;
+    sumD1 = dsum;
+    sumA1 = asum;
+  }
+  return pole;
+}
+
 function secularRoots(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau: usize, del: usize): void {
   if (k == 1) {
     sti32(origin, 0, 0);
@@ -337,16 +446,19 @@ function secularRoots(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau: 
         const zj = ldd(z, j);
         f += (rho * zj * zj) / (ldd(d, j) - di - mid);
       }
+      const a = rho * ldd(z, i) * ldd(z, i);
+      const b = rho * ldd(z, i + 1) * ldd(z, i + 1);
+      const c = f + (a - b) / mid;
       if (f >= 0) {
         o = i;
         lo = 0;
         hi = mid;
-        t = mid / 2;
+        t = quadraticRootIn(c, -(c * gap + a + b), a * gap, lo, hi, mid / 2);
       } else {
         o = i + 1;
         lo = -gap;
         hi = 0;
-        t = -mid / 2;
+        t = quadraticRootIn(c, c * gap - a - b, -b * gap, -mid, hi, -mid / 2);
       }
     } else {
       o = k - 1;
@@ -361,34 +473,15 @@ function secularRoots(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau: 
     const delP = ldd(del, p);
     const delQ = ldd(del, q);
     for (let it = 0; it < SEC_MAX_ITERATIONS; it++) {
-      let psi: f64 = 0;
-      let dpsi: f64 = 0;
-      let phi: f64 = 0;
-      let dphi: f64 = 0;
-      let sabs: f64 = 0;
-      let hitPole = false;
-      for (let j = 0; j < k; j++) {
-        const den = ldd(del, j) - t;
-        if (den == 0) {
-          hitPole = true;
-          break;
-        }
-        const zj = ldd(z, j);
-        const r = 1 / den;
-        const term = rho * zj * zj * r;
-        sabs += abs(term) * (1 + abs(t * r));
-        if (j <= p) {
-          psi += term;
-          dpsi += term * r;
-        } else {
-          phi += term;
-          dphi += term * r;
-        }
-      }
-      if (hitPole) {
+      if (poleSumsInto(0, 0, p + 1, del, z, rho, t) | poleSumsInto(1, q, k, del, z, rho, t)) {
         t = 0.5 * (lo + hi);
         continue;
       }
+      const psi = sumS0;
+      const dpsi = sumD0;
+      const phi = sumS1;
+      const dphi = sumD1;
+      const sabs = sumA0 + sumA1;
       const f = 1 + psi + phi;
       if (f == 0) break;
       if (f < 0) lo = t;
