@@ -544,3 +544,135 @@ export function secularSolve(k: i32, d: usize, z: usize, rho: f64, origin: usize
   secularRoots(k, d, z, rho, origin, tau, del);
   secularVectors(k, d, z, rho, origin, tau, u, zhat, pos);
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Implicit QL with Wilkinson shifts on a tridiagonal, rotating a strided block of eigenvectors: the
+// divide-and-conquer leaves (src/linalg/tridiagQL.ts's qlReference is the reference; its operations in
+// its order, scalar float64, so bit for bit in both builds — including pythag, LAPACK's dlapy2, in place
+// of Math.hypot).
+
+const QL_EPS2: f64 = SEC_EPS * SEC_EPS;
+const QL_SAFMIN: f64 = 2.2250738585072014e-308; // 2⁻¹⁰²²
+
+/** √(x² + y²) as tridiagQL.ts's pythag (dlapy2). */
+function pythag(x: f64, y: f64): f64 {
+  const a = abs(x);
+  const b = abs(y);
+  const w = max(a, b);
+  const v = min(a, b);
+  if (v == 0) return w;
+  const r = v / w;
+  return w * Math.sqrt(1 + r * r);
+}
+
+/**
+ * For rotations i = hi−1 down to lo: columns (i, i+1) of the n × n block at z (row stride ld) ←
+ * (c·z_i − s·z_{i+1}, s·z_i + c·z_{i+1}); row by row, four rows at a time (tridiagQL.ts's applyRotations).
+ */
+function qlRotate(z: usize, n: i32, ld: i32, lo: i32, hi: i32, cs: usize, sn: usize): void {
+  if (hi <= lo) return;
+  let r = 0;
+  for (; r + 4 <= n; r += 4) {
+    const o0 = addr(z, r * ld);
+    const o1 = addr(o0, ld);
+    const o2 = addr(o1, ld);
+    const o3 = addr(o2, ld);
+    let u0 = ldd(o0, hi);
+    let u1 = ldd(o1, hi);
+    let u2 = ldd(o2, hi);
+    let u3 = ldd(o3, hi);
+    for (let i = hi - 1; i >= lo; i--) {
+      const c = ldd(cs, i);
+      const s = ldd(sn, i);
+      const a0 = ldd(o0, i);
+      const a1 = ldd(o1, i);
+      const a2 = ldd(o2, i);
+      const a3 = ldd(o3, i);
+      std(o0, i + 1, s * a0 + c * u0);
+      std(o1, i + 1, s * a1 + c * u1);
+      std(o2, i + 1, s * a2 + c * u2);
+      std(o3, i + 1, s * a3 + c * u3);
+      u0 = c * a0 - s * u0;
+      u1 = c * a1 - s * u1;
+      u2 = c * a2 - s * u2;
+      u3 = c * a3 - s * u3;
+    }
+    std(o0, lo, u0);
+    std(o1, lo, u1);
+    std(o2, lo, u2);
+    std(o3, lo, u3);
+  }
+  for (; r < n; r++) {
+    const ro = addr(z, r * ld);
+    let cur = ldd(ro, hi);
+    for (let i = hi - 1; i >= lo; i--) {
+      const zi = ldd(ro, i);
+      const c = ldd(cs, i);
+      const s = ldd(sn, i);
+      std(ro, i + 1, s * zi + c * cur);
+      cur = c * zi - s * cur;
+    }
+    std(ro, lo, cur);
+  }
+}
+
+/**
+ * Implicit QL on the n × n tridiagonal (d, e), rotating the block at z (row stride ld), at most
+ * maxIterations sweeps; cs, sn: n float64 of scratch. Returns 1 when converged, 0 if not
+ * (tridiagQL.ts's qlReference).
+ */
+export function qlStrided(d: usize, e: usize, z: usize, n: i32, ld: i32, maxIterations: i32, cs: usize, sn: usize): i32 {
+  let iterations = 0;
+  for (let l = 0; l < n; l++) {
+    for (;;) {
+      let m = l;
+      for (; m < n - 1; m++) {
+        const em = ldd(e, m);
+        if (em * em <= QL_EPS2 * abs(ldd(d, m) * ldd(d, m + 1)) + QL_SAFMIN) {
+          std(e, m, 0);
+          break;
+        }
+      }
+      if (m == l) break;
+      if (++iterations > maxIterations) return 0;
+      const dl = ldd(d, l);
+      const el = ldd(e, l);
+      let g = (ldd(d, l + 1) - dl) / (2 * el);
+      let r = pythag(g, 1);
+      g = ldd(d, m) - dl + el / (g + (g >= 0 ? r : -r));
+      let s: f64 = 1;
+      let c: f64 = 1;
+      let p: f64 = 0;
+      let i = m - 1;
+      let restarted = false;
+      for (; i >= l; i--) {
+        const ei = ldd(e, i);
+        const f = s * ei;
+        const bb = c * ei;
+        r = pythag(f, g);
+        std(e, i + 1, r);
+        if (r == 0) {
+          std(d, i + 1, ldd(d, i + 1) - p);
+          std(e, m, 0);
+          restarted = true;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = ldd(d, i + 1) - p;
+        r = (ldd(d, i) - g) * s + 2 * c * bb;
+        p = s * r;
+        std(d, i + 1, g + p);
+        g = c * r - bb;
+        std(cs, i, c);
+        std(sn, i, s);
+      }
+      qlRotate(z, n, ld, restarted ? i + 1 : l, m, cs, sn);
+      if (restarted) continue;
+      std(d, l, dl - p);
+      std(e, l, g);
+      std(e, m, 0);
+    }
+  }
+  return 1;
+}

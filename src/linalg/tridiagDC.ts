@@ -28,7 +28,7 @@ import { allocArray } from "../tensor/alloc.js";
 import { gemm } from "./gemm.js";
 import { kernel } from "../kernels/registry.js";
 import { secularSolveReference } from "./secular.js";
-import { implicitQL } from "./tridiagQL.js";
+import { qlIterationLimit, qlReference } from "./tridiagQL.js";
 
 const EPS = 2 ** -53;
 /**
@@ -134,12 +134,12 @@ export function tridiagonalEigDC(d: Float64Array, e: Float64Array, n: number, z:
 function solveBlock(d: Float64Array, e: Float64Array, lo: number, len: number, z: Float64Array, w: Work): boolean {
   const ld = w.nTotal;
   if (len <= DC_LEAF) {
-    const zl = allocArray("float64", len * len);
-    for (let i = 0; i < len; i++) zl[i * len + i] = 1;
+    // QL on the leaf's diagonal block of z (still zero: nothing else writes it before), from the identity;
+    // the merges' del and zhat (unused until the merges) hold one sweep's rotations.
+    for (let i = 0; i < len; i++) z[(lo + i) * ld + lo + i] = 1;
     // e[lo+len−1] is the coupling to the next block, already taken by the caller: QL may clobber it.
-    if (!implicitQL(d.subarray(lo, lo + len), e.subarray(lo, lo + len), zl, len)) return false;
-    for (let i = 0; i < len; i++) z.set(zl.subarray(i * len, (i + 1) * len), (lo + i) * ld + lo);
-    return true;
+    const ql = kernel("linalg.ql", "float64", qlReference);
+    return ql(d.subarray(lo, lo + len), e.subarray(lo, lo + len), z.subarray(lo * ld + lo), len, ld, qlIterationLimit(len), w.del, w.zhat);
   }
   const n1 = len >> 1;
   const m = lo + n1 - 1;

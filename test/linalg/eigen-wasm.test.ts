@@ -17,6 +17,7 @@ import { kernel } from "../../src/kernels/registry.js";
 import { activeWasm } from "../../src/backends/wasm/index.js";
 import { releaseWorkspaceReference, symEig, trdPanelReference, trdUnblockedReference, workspaceReference } from "../../src/linalg/eigen.js";
 import { secularSolveReference } from "../../src/linalg/secular.js";
+import { qlReference } from "../../src/linalg/tridiagQL.js";
 import { Generator } from "../../src/tensor/random.js";
 import { WASM } from "../helpers/wasm.js";
 
@@ -281,6 +282,100 @@ for (const backend of WASM) {
             kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
           }
         }
+      }
+    });
+
+    it("linalg.ql: eigenvalues, rotated block and convergence flag bit for bit the reference's (random, graded, split, strided)", () => {
+      const g = new Generator(13);
+      for (const n of [1, 2, 3, 5, 16, 17, 40]) {
+        for (const kind of ["random", "graded", "split"] as const) {
+          const ld = n + 3;
+          const d = new Float64Array(n);
+          const e = new Float64Array(n);
+          for (let i = 0; i < n; i++) {
+            d[i] = kind === "graded" ? 10 ** (-i / 2) * (1 + g.uniform()) : g.normal();
+            e[i] = i === n - 1 ? 0 : kind === "graded" ? 10 ** (-i / 2) * g.normal() : kind === "split" && i % 5 === 2 ? 1e-300 : g.normal();
+          }
+          // the block starts at row 1, column 2 of an (n + 1) × ld array whose other entries must stay put
+          const zRef = new Float64Array((n + 1) * ld);
+          for (let i = 0; i < zRef.length; i++) zRef[i] = g.normal();
+          for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) zRef[(1 + r) * ld + 2 + c] = r === c ? 1 : 0;
+          const limit = kind === "split" && n === 17 ? 1 : 30 * n;
+          const dRef = d.slice();
+          const eRef = e.slice();
+          const okRef = qlReference(dRef, eRef, zRef.subarray(ld + 2), n, ld, limit, new Float64Array(n), new Float64Array(n));
+          const ws = kernel("linalg.workspace", "float64", workspaceReference)(zRef.length + 4 * n);
+          try {
+            let o = 0;
+            const take = (l: number): Float64Array => ws.subarray(o, (o += l));
+            const wz = take(zRef.length);
+            const wd = take(n);
+            const we = take(n);
+            const cs = take(n);
+            const sn = take(n);
+            wd.set(d);
+            we.set(e);
+            // the same start as the reference's block: identity in the block, the same noise around it
+            for (let r = 0; r <= n; r++) for (let c = 0; c < ld; c++) {
+              const inBlock = r >= 1 && c >= 2 && c < 2 + n;
+              wz[r * ld + c] = inBlock ? (r - 1 === c - 2 ? 1 : 0) : (zRef[r * ld + c] as number);
+            }
+            const ok = kernel("linalg.ql", "float64", qlReference)(wd, we, wz.subarray(ld + 2), n, ld, limit, cs, sn);
+            expect(ok).toBe(okRef);
+            expect(Array.from(wd)).toEqual(Array.from(dRef));
+            expect(Array.from(we)).toEqual(Array.from(eRef));
+            expect(Array.from(wz)).toEqual(Array.from(zRef));
+          } finally {
+            kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+          }
+        }
+      }
+    });
+
+    it("linalg.ql: the block's columns are eigenvectors (residual ≤ a few n·u·‖T‖, orthogonal), and an iteration limit of 0 is reported", () => {
+      const g = new Generator(17);
+      const n = 16;
+      const ld = 20;
+      const d = Float64Array.from({ length: n }, () => g.normal());
+      const e = Float64Array.from({ length: n }, (_, i) => (i < n - 1 ? g.normal() : 0));
+      const ws = kernel("linalg.workspace", "float64", workspaceReference)(n * ld + 4 * n);
+      try {
+        const z = ws.subarray(0, n * ld);
+        const wd = ws.subarray(n * ld, n * ld + n);
+        const we = ws.subarray(n * ld + n, n * ld + 2 * n);
+        const cs = ws.subarray(n * ld + 2 * n, n * ld + 3 * n);
+        const sn = ws.subarray(n * ld + 3 * n, n * ld + 4 * n);
+        wd.set(d);
+        we.set(e);
+        for (let i = 0; i < n; i++) z[i * ld + i] = 1;
+        const ql = kernel("linalg.ql", "float64", qlReference);
+        expect(ql(wd, we, z, n, ld, 30 * n, cs, sn)).toBe(true);
+        let tn = 0;
+        for (let i = 0; i < n; i++) tn = Math.max(tn, Math.abs(d[i] as number) + Math.abs(e[i] as number) + (i > 0 ? Math.abs(e[i - 1] as number) : 0));
+        let res = 0;
+        let orth = 0;
+        for (let k = 0; k < n; k++) {
+          for (let r = 0; r < n; r++) {
+            // (T v)_r − λ v_r
+            let tv = (d[r] as number) * (z[r * ld + k] as number);
+            if (r > 0) tv += (e[r - 1] as number) * (z[(r - 1) * ld + k] as number);
+            if (r < n - 1) tv += (e[r] as number) * (z[(r + 1) * ld + k] as number);
+            res = Math.max(res, Math.abs(tv - (wd[k] as number) * (z[r * ld + k] as number)));
+          }
+          for (let k2 = 0; k2 < n; k2++) {
+            let dot = 0;
+            for (let r = 0; r < n; r++) dot += (z[r * ld + k] as number) * (z[r * ld + k2] as number);
+            orth = Math.max(orth, Math.abs(dot - (k === k2 ? 1 : 0)));
+          }
+          for (let c = n; c < ld; c++) for (let r = 0; r < n; r++) expect(z[r * ld + c]).toBe(0);
+        }
+        expect(res / (n * U * tn)).toBeLessThan(4);
+        expect(orth / (n * U)).toBeLessThan(4);
+        wd.set(d);
+        we.set(e);
+        expect(ql(wd, we, z, n, ld, 0, cs, sn)).toBe(false);
+      } finally {
+        kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
       }
     });
 

@@ -3,7 +3,9 @@
  * divide-and-conquer path (`linalg.workspace`, `linalg.releaseWorkspace`), the Householder
  * tridiagonalisation's loops (`linalg.trdPanel`, `linalg.trdUnblocked`; references
  * `trdPanelReference` / `trdUnblockedReference` in src/linalg/eigen.ts) and the merges' secular
- * equation (`linalg.secular`, reference `secularSolveReference` in src/linalg/secular.ts, bit for bit);
+ * equation (`linalg.secular`, reference `secularSolveReference` in src/linalg/secular.ts, bit for bit),
+ * the divide-and-conquer leaves' implicit QL (`linalg.ql`, reference `qlReference` in
+ * src/linalg/tridiagQL.ts, bit for bit);
  * AssemblyScript source assembly/linalg.ts.
  *
  * The workspace is a block of linear memory: the solver carves all its work arrays from it, so the
@@ -21,6 +23,7 @@
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import { trdPanelReference, trdUnblockedReference } from "../../linalg/eigen.js";
 import { secularSolveReference } from "../../linalg/secular.js";
+import { qlReference } from "../../linalg/tridiagQL.js";
 import type { LinearStorage } from "../linear.js";
 import type { WasmBackend } from "./index.js";
 
@@ -28,6 +31,7 @@ interface LinalgExports {
   trdPanel(m: number, n: number, k0: number, nb: number, d: number, e: number, beta: number, vw: number, wv: number, v: number, p: number, y: number): void;
   trdUnblocked(m: number, n: number, k0: number, d: number, e: number, beta: number, work: number): void;
   secularSolve(k: number, d: number, z: number, rho: number, origin: number, tau: number, del: number, u: number, zhat: number, pos: number): void;
+  qlStrided(d: number, e: number, z: number, n: number, ld: number, maxIterations: number, cs: number, sn: number): number;
 }
 
 /** Byte addresses of the arrays when every one is a view of the backend's memory, else null. */
@@ -41,7 +45,7 @@ function pointers(b: WasmBackend, xs: readonly (Float64Array | Int32Array)[]): n
   return out;
 }
 
-const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular"] as const;
+const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql"] as const;
 
 /** Register the eigensolver kernels of backend `b` (float64). */
 export function registerLinalg(b: WasmBackend): void {
@@ -79,6 +83,12 @@ export function registerLinalg(b: WasmBackend): void {
     if (ptr === null) return secularSolveReference(k, d, z, rho, origin, tau, del, u, zhat, pos);
     const [pd, pz, po, pt, pdel, pu, pzh, pp] = ptr as [number, number, number, number, number, number, number, number];
     e.secularSolve(k, pd, pz, rho, po, pt, pdel, pu, pzh, pp);
+  });
+  registerKernel("linalg.ql", "float64", (d, ev, z, n, ld, maxIterations, cs, sn) => {
+    const ptr = pointers(b, [d, ev, z, cs, sn]);
+    if (ptr === null) return qlReference(d, ev, z, n, ld, maxIterations, cs, sn);
+    const [pd, pe, pz, pc, ps] = ptr as [number, number, number, number, number];
+    return e.qlStrided(pd, pe, pz, n, ld, maxIterations, pc, ps) !== 0;
   });
 }
 
