@@ -676,3 +676,42 @@ export function qlStrided(d: usize, e: usize, z: usize, n: i32, ld: i32, maxIter
   }
   return 1;
 }
+
+// ---------------------------------------------------------------------------------------------------
+// The compact WY factor of one block of the back-transformation (src/linalg/eigen.ts's wyReference is
+// the reference: its operations in its order, scalar float64, so bit for bit in both builds).
+
+/**
+ * Vᵀ (nb × rows, rows = n − k0 − 1; row j = row k0+j of m from column k0+1+j on, zero before) into vt,
+ * and the upper triangular T (row stride ldt, zero below the diagonal) of H_k0 ⋯ H_k0+nb−1 = I − V T Vᵀ
+ * into t: T_jj = β_j, T[0:j, j] = −β_j·T[0:j, 0:j]·g, g_l = v_lᵀv_j (kept in row j of t meanwhile).
+ */
+export function wyBlock(m: usize, n: i32, k0: i32, nb: i32, beta: usize, vt: usize, t: usize, ldt: i32): void {
+  const s = k0 + 1;
+  const rows = n - s;
+  for (let j = 0; j < nb; j++) {
+    const o = addr(vt, j * rows);
+    zero(o, 0, j);
+    if (rows > j) memory.copy(addr(o, j), addr(m, (k0 + j) * n + s + j), (<usize>(rows - j)) << 3);
+  }
+  for (let i = 0; i < nb; i++) zero(addr(t, i * ldt), 0, nb);
+  for (let j = 0; j < nb; j++) {
+    const bj = ldd(beta, k0 + j);
+    const oj = addr(vt, j * rows);
+    const gj = addr(t, j * ldt);
+    for (let l = 0; l < j; l++) {
+      const ol = addr(vt, l * rows);
+      let acc: f64 = 0;
+      for (let r = j; r < rows; r++) acc += ldd(ol, r) * ldd(oj, r);
+      std(gj, l, acc);
+    }
+    for (let i = 0; i < j; i++) {
+      const ti = addr(t, i * ldt);
+      let acc: f64 = 0;
+      for (let l = i; l < j; l++) acc += ldd(ti, l) * ldd(gj, l);
+      std(ti, j, -bj * acc);
+    }
+    zero(gj, 0, j);
+    std(gj, j, bj);
+  }
+}

@@ -81,6 +81,8 @@ export interface LinalgKernels {
     k: number, d: Float64Array, z: Float64Array, rho: number, origin: Int32Array, tau: Float64Array, del: Float64Array,
     u: Float64Array, zhat: Float64Array, pos: Int32Array,
   ) => void;
+  /** Vᵀ and T of the compact WY form of nb Householder reflectors of the tridiagonalisation (see `wyReference`). */
+  "linalg.wy": (m: Float64Array, n: number, k0: number, nb: number, beta: Float64Array, vt: Float64Array, t: Float64Array, ldt: number) => void;
   /** Implicit QL on an n × n tridiagonal, rotating the block of z with row stride ld (see `qlReference`); false if not converged. */
   "linalg.ql": (
     d: Float64Array, e: Float64Array, z: Float64Array, n: number, ld: number, maxIterations: number, cs: Float64Array, sn: Float64Array,

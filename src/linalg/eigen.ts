@@ -609,37 +609,19 @@ function applyQ(m: Float64Array, n: number, beta: Float64Array, q: Float64Array,
   let o = 0;
   const take = (len: number): Float64Array => scratch.subarray(o, (o += len));
   const vt = take(NB * n);
-  const g = take(NB * NB);
   const t = take(NB * NB);
   const w = take(NB * n);
   const tw = take(NB * n);
   const lastStart = Math.floor((nRef - 1) / NB) * NB;
+  const wy = kernel("linalg.wy", "float64", wyReference);
   for (let k0 = lastStart; k0 >= 0; k0 -= NB) {
     const nb = Math.min(NB, nRef - k0);
     const s = k0 + 1;
     const rows = n - s;
     const c0 = identity ? s : 0;
     const cols = n - c0;
-    // Vᵀ (nb × rows): row j = v_{k0+j} over global indices s …, zero before its first entry s + j.
-    for (let j = 0; j < nb; j++) {
-      const o = j * rows;
-      vt.fill(0, o, o + j);
-      const src = (k0 + j) * n + s;
-      for (let r = j; r < rows; r++) vt[o + r] = m[src + r] as number;
-    }
-    // T (nb × nb upper triangular): T_jj = β_j, T[0:j, j] = −β_j·T[0:j, 0:j]·(VᵀV)[0:j, j], with VᵀV
-    // from one product.
-    gemm(false, true, nb, nb, rows, 1, vt, 0, rows, vt, 0, rows, 0, g, 0, nb);
-    t.fill(0);
-    for (let j = 0; j < nb; j++) {
-      const bj = beta[k0 + j] as number;
-      for (let i = 0; i < j; i++) {
-        let acc = 0;
-        for (let l = i; l < j; l++) acc += (t[i * NB + l] as number) * (g[l * nb + j] as number);
-        t[i * NB + j] = -bj * acc;
-      }
-      t[j * NB + j] = bj;
-    }
+    // Vᵀ (nb × rows) and the triangular factor T (nb × nb, row stride NB): see wyReference
+    wy(m, n, k0, nb, beta, vt, t, NB);
     // W = Vᵀ Z₂ (nb × cols), TW = T W, Z₂ −= V TW
     gemm(false, false, nb, cols, rows, 1, vt, 0, rows, q, s * n + c0, n, 0, w, 0, cols);
     gemm(false, false, nb, cols, nb, 1, t, 0, NB, w, 0, cols, 0, tw, 0, cols);
@@ -647,7 +629,46 @@ function applyQ(m: Float64Array, n: number, beta: Float64Array, q: Float64Array,
   }
 }
 
+/**
+ * The reference `linalg.wy`: the compact WY form H_k0 ⋯ H_k0+nb−1 = I − V T Vᵀ of nb reflectors of
+ * {@link tridiagonalise} (LAPACK's dlarft, forward, column-wise; Schreiber & Van Loan 1989). Writes
+ * Vᵀ (nb × rows, rows = n − k0 − 1) into `vt`: row j = v_{k0+j} over global indices k0+1 …, zero
+ * before its first entry k0+1+j (read from row k0+j of m); and the upper triangular T into `t` (row
+ * stride ldt, zero below the diagonal): T_jj = β_j, T[0:j, j] = −β_j·T[0:j, 0:j]·g with g_l = v_lᵀv_j,
+ * each g_l a sequential dot product over the rows where v_j is nonzero (the WebAssembly kernel
+ * computes the same bits). While column j is formed, g is kept in row j of t, below the diagonal.
+ */
+export function wyReference(m: Float64Array, n: number, k0: number, nb: number, beta: Float64Array, vt: Float64Array, t: Float64Array, ldt: number): void {
+  const s = k0 + 1;
+  const rows = n - s;
+  for (let j = 0; j < nb; j++) {
+    const o = j * rows;
+    vt.fill(0, o, o + j);
+    const src = (k0 + j) * n + s;
+    for (let r = j; r < rows; r++) vt[o + r] = m[src + r] as number;
+  }
+  for (let i = 0; i < nb; i++) t.fill(0, i * ldt, i * ldt + nb);
+  for (let j = 0; j < nb; j++) {
+    const bj = beta[k0 + j] as number;
+    const oj = j * rows;
+    const gj = j * ldt;
+    for (let l = 0; l < j; l++) {
+      const ol = l * rows;
+      let acc = 0;
+      for (let r = j; r < rows; r++) acc += (vt[ol + r] as number) * (vt[oj + r] as number);
+      t[gj + l] = acc;
+    }
+    for (let i = 0; i < j; i++) {
+      let acc = 0;
+      for (let l = i; l < j; l++) acc += (t[i * ldt + l] as number) * (t[gj + l] as number);
+      t[i * ldt + j] = -bj * acc;
+    }
+    t.fill(0, gj, gj + j);
+    t[gj + j] = bj;
+  }
+}
+
 /** Float64 scratch {@link applyQ} needs for an n × n matrix. */
 function applyQScratch(n: number): number {
-  return 3 * NB * n + 2 * NB * NB;
+  return 3 * NB * n + NB * NB;
 }

@@ -31,7 +31,7 @@ describe("generated WebAssembly module", () => {
       const mod = new WA.Module(new Uint8Array(Buffer.from(b64, "base64")));
       expect(WA.Module.exports(mod).map((e) => e.name).sort()).toEqual([
         "avgBackward", "avgBackwardSum", "avgBackwardWrite", "avgBackwardWriteRows", "avgForward", "expArray", "fractionalMaxForward", "gemmBatch", "gemmBatch32", "gemmMacro", "gemmPackA", "gemmPackB", "gemmRows", "lpBackward", "lpForward", "maxBackward", "maxBackwardSmall", "maxBackwardTiled", "maxBackwardWrite", "maxBackwardZeroed", "maxForward", "maxRowsForward", "maxValuesForward", "memory", "mixBackwardSplit", "mixForward", "qlStrided", "roiAlignBackward", "roiAlignForward", "roiPoolBackward", "roiPoolForward", "secularSolve", "softmaxBackward", "softmaxForward", "stochasticEvalBackward", "stochasticEvalForward", "trdPanel", "trdUnblocked",
-        "unpoolBackward", "unpoolForward", "wideAvgForward", "wideMaxForward", "zeroFill",
+        "unpoolBackward", "unpoolForward", "wideAvgForward", "wideMaxForward", "wyBlock", "zeroFill",
       ]);
       expect(WA.Module.imports(mod).map((e) => `${e.module}.${e.name}:${e.kind}`)).toEqual(["env.memory:memory"]);
     }

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend } from "../../src/backends/index.js";
 import { kernel } from "../../src/kernels/registry.js";
 import { activeWasm } from "../../src/backends/wasm/index.js";
-import { releaseWorkspaceReference, symEig, trdPanelReference, trdUnblockedReference, workspaceReference } from "../../src/linalg/eigen.js";
+import { releaseWorkspaceReference, symEig, trdPanelReference, trdUnblockedReference, workspaceReference, wyReference } from "../../src/linalg/eigen.js";
 import { secularSolveReference } from "../../src/linalg/secular.js";
 import { qlReference } from "../../src/linalg/tridiagQL.js";
 import { Generator } from "../../src/tensor/random.js";
@@ -376,6 +376,64 @@ for (const backend of WASM) {
         expect(ql(wd, we, z, n, ld, 0, cs, sn)).toBe(false);
       } finally {
         kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+      }
+    });
+
+    it("linalg.wy: Vᵀ and T bit for bit the reference's, and I − V T Vᵀ = H_k0 ⋯ H_k0+nb−1 within a few n·u", () => {
+      const g = new Generator(19);
+      for (const [n, k0, nb] of [[3, 0, 1], [10, 0, 8], [70, 32, 32], [97, 0, 32], [130, 96, 32], [130, 64, 17]] as const) {
+        const rows = n - k0 - 1;
+        const mRef = Float64Array.from({ length: n * n }, () => g.normal());
+        // β_j = 2/‖v_j‖² over the entries the block uses: each H_j a true reflector
+        const beta = new Float64Array(n);
+        for (let j = 0; j < nb; j++) {
+          let ss = 0;
+          for (let c = k0 + 1 + j; c < n; c++) ss += (mRef[(k0 + j) * n + c] as number) ** 2;
+          beta[k0 + j] = 2 / ss;
+        }
+        const ldt = 32;
+        const vtRef = Float64Array.from({ length: nb * rows }, () => g.normal());
+        const tRef = Float64Array.from({ length: ldt * ldt }, () => g.normal());
+        const ws = kernel("linalg.workspace", "float64", workspaceReference)(n * n + 2 * n + nb * rows + ldt * ldt);
+        try {
+          let o = 0;
+          const take = (l: number): Float64Array => ws.subarray(o, (o += l));
+          const wm = take(n * n);
+          const wb = take(2 * n).subarray(0, n);
+          const wvt = take(nb * rows);
+          const wt = take(ldt * ldt);
+          wm.set(mRef);
+          wb.set(beta);
+          wvt.set(vtRef);
+          wt.set(tRef);
+          wyReference(mRef, n, k0, nb, beta, vtRef, tRef, ldt);
+          kernel("linalg.wy", "float64", wyReference)(wm, n, k0, nb, wb, wvt, wt, ldt);
+          expect(Array.from(wvt)).toEqual(Array.from(vtRef));
+          expect(Array.from(wt)).toEqual(Array.from(tRef));
+          expect(Array.from(wm)).toEqual(Array.from(mRef));
+        } finally {
+          kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+        }
+        // independent: (I − V T Vᵀ) x against the reflectors applied one by one, H_j x = x − β_j v_j (v_jᵀ x)
+        const x = Float64Array.from({ length: rows }, () => g.normal());
+        const y = x.slice();
+        for (let j = nb - 1; j >= 0; j--) {
+          let dot = 0;
+          for (let r = j; r < rows; r++) dot += (vtRef[j * rows + r] as number) * (y[r] as number);
+          for (let r = j; r < rows; r++) y[r] = (y[r] as number) - (beta[k0 + j] as number) * dot * (vtRef[j * rows + r] as number);
+        }
+        const vx = new Float64Array(nb);
+        for (let j = 0; j < nb; j++) for (let r = 0; r < rows; r++) vx[j] = (vx[j] as number) + (vtRef[j * rows + r] as number) * (x[r] as number);
+        let err = 0;
+        let scale = 0;
+        for (let r = 0; r < rows; r++) {
+          let acc = 0;
+          for (let i = 0; i < nb; i++) for (let j = i; j < nb; j++) acc += (vtRef[i * rows + r] as number) * (tRef[i * ldt + j] as number) * (vx[j] as number);
+          err = Math.max(err, Math.abs((x[r] as number) - acc - (y[r] as number)));
+          scale = Math.max(scale, Math.abs(x[r] as number));
+        }
+        for (let i = 0; i < nb; i++) for (let j = 0; j < i; j++) expect(tRef[i * ldt + j]).toBe(0);
+        expect(err / (n * U * scale)).toBeLessThan(8);
       }
     });
 

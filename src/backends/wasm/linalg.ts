@@ -5,7 +5,8 @@
  * `trdPanelReference` / `trdUnblockedReference` in src/linalg/eigen.ts) and the merges' secular
  * equation (`linalg.secular`, reference `secularSolveReference` in src/linalg/secular.ts, bit for bit),
  * the divide-and-conquer leaves' implicit QL (`linalg.ql`, reference `qlReference` in
- * src/linalg/tridiagQL.ts, bit for bit);
+ * src/linalg/tridiagQL.ts, bit for bit) and the compact WY factor of the back-transformation's
+ * blocks (`linalg.wy`, reference `wyReference` in src/linalg/eigen.ts, bit for bit);
  * AssemblyScript source assembly/linalg.ts.
  *
  * The workspace is a block of linear memory: the solver carves all its work arrays from it, so the
@@ -21,7 +22,7 @@
  * within a small multiple of n·ε·‖A‖).
  */
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
-import { trdPanelReference, trdUnblockedReference } from "../../linalg/eigen.js";
+import { trdPanelReference, trdUnblockedReference, wyReference } from "../../linalg/eigen.js";
 import { secularSolveReference } from "../../linalg/secular.js";
 import { qlReference } from "../../linalg/tridiagQL.js";
 import type { LinearStorage } from "../linear.js";
@@ -31,6 +32,7 @@ interface LinalgExports {
   trdPanel(m: number, n: number, k0: number, nb: number, d: number, e: number, beta: number, vw: number, wv: number, v: number, p: number, y: number): void;
   trdUnblocked(m: number, n: number, k0: number, d: number, e: number, beta: number, work: number): void;
   secularSolve(k: number, d: number, z: number, rho: number, origin: number, tau: number, del: number, u: number, zhat: number, pos: number): void;
+  wyBlock(m: number, n: number, k0: number, nb: number, beta: number, vt: number, t: number, ldt: number): void;
   qlStrided(d: number, e: number, z: number, n: number, ld: number, maxIterations: number, cs: number, sn: number): number;
 }
 
@@ -45,7 +47,7 @@ function pointers(b: WasmBackend, xs: readonly (Float64Array | Int32Array)[]): n
   return out;
 }
 
-const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql"] as const;
+const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy"] as const;
 
 /** Register the eigensolver kernels of backend `b` (float64). */
 export function registerLinalg(b: WasmBackend): void {
@@ -83,6 +85,12 @@ export function registerLinalg(b: WasmBackend): void {
     if (ptr === null) return secularSolveReference(k, d, z, rho, origin, tau, del, u, zhat, pos);
     const [pd, pz, po, pt, pdel, pu, pzh, pp] = ptr as [number, number, number, number, number, number, number, number];
     e.secularSolve(k, pd, pz, rho, po, pt, pdel, pu, pzh, pp);
+  });
+  registerKernel("linalg.wy", "float64", (m, n, k0, nb, beta, vt, t, ldt) => {
+    const ptr = pointers(b, [m, beta, vt, t]);
+    if (ptr === null) return wyReference(m, n, k0, nb, beta, vt, t, ldt);
+    const [pm, pb, pv, pt] = ptr as [number, number, number, number];
+    e.wyBlock(pm, n, k0, nb, pb, pv, pt, ldt);
   });
   registerKernel("linalg.ql", "float64", (d, ev, z, n, ld, maxIterations, cs, sn) => {
     const ptr = pointers(b, [d, ev, z, cs, sn]);
