@@ -715,3 +715,15 @@ export function wyBlock(m: usize, n: i32, k0: i32, nb: i32, beta: usize, vt: usi
     std(gj, j, bj);
   }
 }
+
+/**
+ * dst[r·n + i] = src[r·n + order[i]] for the row-major n × n float64 src and dst, order int32
+ * (eigen.ts's gatherColumnsReference: the eigenvectors sorted by eigenvalue).
+ */
+export function gatherColumns(src: usize, dst: usize, n: i32, order: usize): void {
+  for (let r = 0; r < n; r++) {
+    const s = addr(src, r * n);
+    const d = addr(dst, r * n);
+    for (let i = 0; i < n; i++) std(d, i, ldd(s, ldi32(order, i)));
+  }
+}

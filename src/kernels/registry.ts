@@ -83,6 +83,8 @@ export interface LinalgKernels {
   ) => void;
   /** Vᵀ and T of the compact WY form of nb Householder reflectors of the tridiagonalisation (see `wyReference`). */
   "linalg.wy": (m: Float64Array, n: number, k0: number, nb: number, beta: Float64Array, vt: Float64Array, t: Float64Array, ldt: number) => void;
+  /** dst[r·n + i] = src[r·n + order[i]]: the columns of the row-major n × n src in the given order (see `gatherColumnsReference`). */
+  "linalg.gatherColumns": (src: Float64Array, dst: Float64Array, n: number, order: Int32Array) => void;
   /** Implicit QL on an n × n tridiagonal, rotating the block of z with row stride ld (see `qlReference`); false if not converged. */
   "linalg.ql": (
     d: Float64Array, e: Float64Array, z: Float64Array, n: number, ld: number, maxIterations: number, cs: Float64Array, sn: Float64Array,

@@ -117,37 +117,57 @@ export function symEig(a: Float64Array, n: number, method: SymEigMethod = "auto"
     if (v > maxAbs) maxAbs = v;
   }
   if (!finite) return { values: allocArray("float64", n).fill(NaN), vectors: allocArray("float64", nn).fill(NaN) };
-  const m = allocArray("float64", nn);
   if (maxAbs === 0) {
     // The zero matrix: every eigenvalue 0, eigenvectors the identity (what both solvers give).
     const vectors = allocArray("float64", nn);
     for (let i = 0; i < n; i++) vectors[i * n + i] = 1;
     return { values: allocArray("float64", n), vectors };
   }
-  // Scale by an exact power of two so the largest entry is in [½, 1).
+  // Scale by an exact power of two so the largest entry is in [½, 1) (the divide-and-conquer path
+  // writes the scaled copy straight into its workspace).
   const e = exponentOf(maxAbs);
-  if (e > 1000 || e < -1000) for (let i = 0; i < nn; i++) m[i] = ldexp(a[i] as number, -e);
-  else {
-    const s = 2 ** -e;
-    for (let i = 0; i < nn; i++) m[i] = (a[i] as number) * s;
-  }
   const useJacobi = method === "jacobi" || (method === "auto" && n <= JACOBI_MAX_DIM);
   const useDC = method === "dc" || (method === "auto" && n > QL_MAX_DIM);
-  let res: SymEig | null = useJacobi ? null : useDC ? tridiagonalDC(m, n) : tridiagonalQL(m, n);
+  let res: SymEig | null = null;
+  if (useDC) res = tridiagonalDC(a, n, e);
+  else if (!useJacobi) res = tridiagonalQL(scaledCopy(a, nn, e, allocArray("float64", nn)), n);
   // QL failing to converge is not expected (LAPACK allows 30n iterations; we allow the same): if it
   // happens, the slower Jacobi still gives an answer.
-  if (res === null) {
-    if (!useJacobi) for (let i = 0; i < nn; i++) m[i] = ldexp(a[i] as number, -e);
-    res = jacobi(m, n);
-  }
+  if (res === null) res = jacobi(scaledCopy(a, nn, e, allocArray("float64", nn)), n);
   const values = res.values;
   for (let i = 0; i < n; i++) values[i] = ldexp(values[i] as number, e);
   return res;
 }
 
+/** dst[0 … nn) = 2^(−e)·a (exact); returns dst. */
+function scaledCopy(a: Float64Array, nn: number, e: number, dst: Float64Array): Float64Array {
+  if (e > 1000 || e < -1000) for (let i = 0; i < nn; i++) dst[i] = ldexp(a[i] as number, -e);
+  else {
+    const s = 2 ** -e;
+    for (let i = 0; i < nn; i++) dst[i] = (a[i] as number) * s;
+  }
+  return dst;
+}
+
+/** The indices 0 … n−1 ordered by decreasing d (a stable sort: ties keep their index order). */
+function descendingOrder(d: Float64Array, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i).sort((i, j) => (d[j] as number) - (d[i] as number));
+}
+
+/**
+ * The reference `linalg.gatherColumns`: dst[r·n + i] = src[r·n + order[i]] for the row-major n × n
+ * src and dst (column i of dst is column order[i] of src).
+ */
+export function gatherColumnsReference(src: Float64Array, dst: Float64Array, n: number, order: Int32Array): void {
+  for (let r = 0; r < n; r++) {
+    const ro = r * n;
+    for (let i = 0; i < n; i++) dst[ro + i] = src[ro + (order[i] as number)] as number;
+  }
+}
+
 /** Sort eigenpairs descending: eigenvalue i is `d[i]`, its eigenvector column i of the row-major `z`. */
 function sorted(d: Float64Array, z: Float64Array, n: number): SymEig {
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => (d[j] as number) - (d[i] as number));
+  const order = descendingOrder(d, n);
   const values = allocArray("float64", n);
   const vectors = allocArray("float64", n * n);
   for (let i = 0; i < n; i++) values[i] = d[order[i] as number] as number;
@@ -236,17 +256,20 @@ function tridiagonalQL(m: Float64Array, n: number): SymEig | null {
 }
 
 /**
- * Householder tridiagonalisation Qᵀ A Q = T of the upper triangle of `m` (read only), then the
- * divide-and-conquer solver (src/linalg/tridiagDC.ts) on T and Q applied to its eigenvectors. Returns
- * null if QL does not converge on one of its leaves.
+ * Householder tridiagonalisation Qᵀ A Q = T of the upper triangle of 2^(−e)·`a` (a read only), then the
+ * divide-and-conquer solver (src/linalg/tridiagDC.ts) on T and Q applied to its eigenvectors, sorted
+ * descending (eigenvalues still scaled by 2^(−e)). Returns null if QL does not converge on one of its
+ * leaves.
  *
- * Every work array of the solve (a copy of m, T, the eigenvectors, the merges' and the reduction's
- * scratch) is carved from one `linalg.workspace` array: under the WebAssembly backends it lives in
- * linear memory, so the matrix core's GEMMs and the `linalg.trd*` kernels read it in place (no copies,
- * and the GEMMs may split over threads); under "js" it is an ordinary Float64Array. Nothing in the
- * solve allocates in linear memory, so the views stay valid until the workspace is released.
+ * Every work array of the solve (the scaled copy of a, T, the eigenvectors, the merges' and the
+ * reduction's scratch) is carved from one `linalg.workspace` array: under the WebAssembly backends it
+ * lives in linear memory, so the matrix core's GEMMs and the `linalg.*` kernels read it in place (no
+ * copies, and the GEMMs may split over threads); under "js" it is an ordinary Float64Array. Nothing in
+ * the solve allocates in linear memory, so the views stay valid until the workspace is released. The
+ * sorted vectors are gathered (`linalg.gatherColumns`) into the copy of a, free by then, and copied out
+ * in one piece.
  */
-function tridiagonalDC(m: Float64Array, n: number): SymEig | null {
+function tridiagonalDC(a0: Float64Array, n: number, scale: number): SymEig | null {
   const nn = n * n;
   const trd = trdScratch(n);
   const aq = applyQScratch(n);
@@ -255,7 +278,7 @@ function tridiagonalDC(m: Float64Array, n: number): SymEig | null {
     let o = 0;
     const take = (len: number): Float64Array => ws.subarray(o, (o += len));
     const a = take(nn);
-    a.set(m.subarray(0, nn));
+    scaledCopy(a0, nn, scale, a);
     const d = take(n);
     const e = take(n);
     const beta = take(n);
@@ -265,7 +288,18 @@ function tridiagonalDC(m: Float64Array, n: number): SymEig | null {
     tridiagonalise(a, n, d, e, beta, shared);
     if (!tridiagonalEigDC(d, e, n, z, dc)) return null;
     applyQ(a, n, beta, z, false, shared);
-    return sorted(d, z, n);
+    const order = descendingOrder(d, n);
+    // e (n float64, free since the solve) holds the order as int32
+    const ord = new Int32Array(e.buffer, e.byteOffset, n);
+    const values = allocArray("float64", n);
+    for (let i = 0; i < n; i++) {
+      ord[i] = order[i] as number;
+      values[i] = d[order[i] as number] as number;
+    }
+    kernel("linalg.gatherColumns", "float64", gatherColumnsReference)(z, a, n, ord);
+    const vectors = allocArray("float64", nn);
+    vectors.set(a);
+    return { values, vectors };
   } finally {
     kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
   }

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend } from "../../src/backends/index.js";
 import { kernel } from "../../src/kernels/registry.js";
 import { activeWasm } from "../../src/backends/wasm/index.js";
-import { releaseWorkspaceReference, symEig, trdPanelReference, trdUnblockedReference, workspaceReference, wyReference } from "../../src/linalg/eigen.js";
+import { gatherColumnsReference, releaseWorkspaceReference, symEig, trdPanelReference, trdUnblockedReference, workspaceReference, wyReference } from "../../src/linalg/eigen.js";
 import { secularSolveReference } from "../../src/linalg/secular.js";
 import { qlReference } from "../../src/linalg/tridiagQL.js";
 import { Generator } from "../../src/tensor/random.js";
@@ -434,6 +434,30 @@ for (const backend of WASM) {
         }
         for (let i = 0; i < nb; i++) for (let j = 0; j < i; j++) expect(tRef[i * ldt + j]).toBe(0);
         expect(err / (n * U * scale)).toBeLessThan(8);
+      }
+    });
+
+    it("linalg.gatherColumns: column i of dst is column order[i] of src (every entry, random permutations)", () => {
+      const g = new Generator(23);
+      for (const n of [1, 2, 5, 64]) {
+        const src = Float64Array.from({ length: n * n }, () => g.normal());
+        const order = Int32Array.from({ length: n }, (_, i) => i);
+        for (let i = n - 1; i > 0; i--) {
+          const j = Math.floor(g.uniform() * (i + 1));
+          [order[i], order[j]] = [order[j] as number, order[i] as number];
+        }
+        const ws = kernel("linalg.workspace", "float64", workspaceReference)(2 * n * n + n);
+        try {
+          const ws1 = ws.subarray(0, n * n);
+          const wd = ws.subarray(n * n, 2 * n * n);
+          const wo = new Int32Array(ws.buffer, ws.byteOffset + 16 * n * n, n);
+          ws1.set(src);
+          wo.set(order);
+          kernel("linalg.gatherColumns", "float64", gatherColumnsReference)(ws1, wd, n, wo);
+          for (let r = 0; r < n; r++) for (let i = 0; i < n; i++) expect(wd[r * n + i]).toBe(src[r * n + (order[i] as number)]);
+        } finally {
+          kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+        }
       }
     });
 

@@ -6,7 +6,8 @@
  * equation (`linalg.secular`, reference `secularSolveReference` in src/linalg/secular.ts, bit for bit),
  * the divide-and-conquer leaves' implicit QL (`linalg.ql`, reference `qlReference` in
  * src/linalg/tridiagQL.ts, bit for bit) and the compact WY factor of the back-transformation's
- * blocks (`linalg.wy`, reference `wyReference` in src/linalg/eigen.ts, bit for bit);
+ * blocks (`linalg.wy`, reference `wyReference` in src/linalg/eigen.ts, bit for bit), and the sort of
+ * the eigenvectors (`linalg.gatherColumns`, reference `gatherColumnsReference`, a copy);
  * AssemblyScript source assembly/linalg.ts.
  *
  * The workspace is a block of linear memory: the solver carves all its work arrays from it, so the
@@ -22,7 +23,7 @@
  * within a small multiple of n·ε·‖A‖).
  */
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
-import { trdPanelReference, trdUnblockedReference, wyReference } from "../../linalg/eigen.js";
+import { gatherColumnsReference, trdPanelReference, trdUnblockedReference, wyReference } from "../../linalg/eigen.js";
 import { secularSolveReference } from "../../linalg/secular.js";
 import { qlReference } from "../../linalg/tridiagQL.js";
 import type { LinearStorage } from "../linear.js";
@@ -33,6 +34,7 @@ interface LinalgExports {
   trdUnblocked(m: number, n: number, k0: number, d: number, e: number, beta: number, work: number): void;
   secularSolve(k: number, d: number, z: number, rho: number, origin: number, tau: number, del: number, u: number, zhat: number, pos: number): void;
   wyBlock(m: number, n: number, k0: number, nb: number, beta: number, vt: number, t: number, ldt: number): void;
+  gatherColumns(src: number, dst: number, n: number, order: number): void;
   qlStrided(d: number, e: number, z: number, n: number, ld: number, maxIterations: number, cs: number, sn: number): number;
 }
 
@@ -47,7 +49,7 @@ function pointers(b: WasmBackend, xs: readonly (Float64Array | Int32Array)[]): n
   return out;
 }
 
-const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy"] as const;
+const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns"] as const;
 
 /** Register the eigensolver kernels of backend `b` (float64). */
 export function registerLinalg(b: WasmBackend): void {
@@ -91,6 +93,12 @@ export function registerLinalg(b: WasmBackend): void {
     if (ptr === null) return wyReference(m, n, k0, nb, beta, vt, t, ldt);
     const [pm, pb, pv, pt] = ptr as [number, number, number, number];
     e.wyBlock(pm, n, k0, nb, pb, pv, pt, ldt);
+  });
+  registerKernel("linalg.gatherColumns", "float64", (src, dst, n, order) => {
+    const ptr = pointers(b, [src, dst, order]);
+    if (ptr === null) return gatherColumnsReference(src, dst, n, order);
+    const [ps, pd, po] = ptr as [number, number, number];
+    e.gatherColumns(ps, pd, n, po);
   });
   registerKernel("linalg.ql", "float64", (d, ev, z, n, ld, maxIterations, cs, sn) => {
     const ptr = pointers(b, [d, ev, z, cs, sn]);
