@@ -727,3 +727,35 @@ export function gatherColumns(src: usize, dst: usize, n: i32, order: usize): voi
     for (let i = 0; i < n; i++) std(d, i, ldd(s, ldi32(order, i)));
   }
 }
+
+/**
+ * A divide-and-conquer merge's operands (tridiagDC.ts's dcPackReference): from the block at z (row
+ * stride ld, n1 + n2 rows), the non-deflated columns nd[t] → component pos[t] (int32): top rows of
+ * components < k1 + k2 into q (n1 × (k1+k2)), bottom rows of components ≥ k1 after them (n2 × (k−k1));
+ * the deflated columns df[t] (int32) whole into defl (n × nDefl).
+ */
+export function dcPack(z: usize, ld: i32, n1: i32, n2: i32, k: i32, k1: i32, k2: i32, nd: usize, pos: usize, q: usize, df: usize, nDefl: i32, defl: usize): void {
+  const k12 = k1 + k2;
+  const k23 = k - k1;
+  const qb = addr(q, n1 * k12);
+  for (let t = 0; t < k; t++) {
+    const j = ldi32(nd, t);
+    const p = ldi32(pos, t);
+    if (p < k12) for (let row = 0; row < n1; row++) std(q, row * k12 + p, ldd(z, row * ld + j));
+    if (p >= k1) {
+      const pc = p - k1;
+      for (let row = 0; row < n2; row++) std(qb, row * k23 + pc, ldd(z, (n1 + row) * ld + j));
+    }
+  }
+  const n = n1 + n2;
+  for (let t = 0; t < nDefl; t++) {
+    const j = ldi32(df, t);
+    for (let row = 0; row < n; row++) std(defl, row * nDefl + t, ldd(z, row * ld + j));
+  }
+}
+
+/** dst[r·ldDst + c] = src[r·ldSrc + c] for r < rows, c < cols (float64; tridiagDC.ts's copyBlockReference). */
+export function copyBlock(src: usize, ldSrc: i32, dst: usize, ldDst: i32, rows: i32, cols: i32): void {
+  if (cols <= 0) return;
+  for (let r = 0; r < rows; r++) memory.copy(addr(dst, r * ldDst), addr(src, r * ldSrc), (<usize>cols) << 3);
+}

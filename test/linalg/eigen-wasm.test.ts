@@ -18,6 +18,7 @@ import { activeWasm } from "../../src/backends/wasm/index.js";
 import { gatherColumnsReference, releaseWorkspaceReference, symEig, trdPanelReference, trdUnblockedReference, workspaceReference, wyReference } from "../../src/linalg/eigen.js";
 import { secularSolveReference } from "../../src/linalg/secular.js";
 import { qlReference } from "../../src/linalg/tridiagQL.js";
+import { copyBlockReference, dcPackReference } from "../../src/linalg/tridiagDC.js";
 import { Generator } from "../../src/tensor/random.js";
 import { WASM } from "../helpers/wasm.js";
 
@@ -455,6 +456,64 @@ for (const backend of WASM) {
           wo.set(order);
           kernel("linalg.gatherColumns", "float64", gatherColumnsReference)(ws1, wd, n, wo);
           for (let r = 0; r < n; r++) for (let i = 0; i < n; i++) expect(wd[r * n + i]).toBe(src[r * n + (order[i] as number)]);
+        } finally {
+          kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+        }
+      }
+    });
+
+    it("linalg.dcPack and linalg.copyBlock: every packed entry the reference's (random column kinds, deflated columns, strided block)", () => {
+      const g = new Generator(29);
+      for (const [n1, n2, ld] of [[1, 1, 2], [3, 4, 9], [16, 17, 40], [64, 64, 130]] as const) {
+        const n = n1 + n2;
+        const z = Float64Array.from({ length: n * ld }, () => g.normal());
+        // a random split of the columns into non-deflated (top-only, mixed, bottom-only) and deflated
+        const perm = Array.from({ length: n }, (_, i) => i);
+        for (let i = n - 1; i > 0; i--) {
+          const j = Math.floor(g.uniform() * (i + 1));
+          [perm[i], perm[j]] = [perm[j] as number, perm[i] as number];
+        }
+        const k = Math.max(1, Math.floor(n * (0.5 + 0.5 * g.uniform())));
+        const nDefl = n - k;
+        const k1 = Math.floor(k * g.uniform() * 0.5);
+        const k2 = Math.floor((k - k1) * g.uniform());
+        const nd = Int32Array.from(perm.slice(0, k));
+        const df = Int32Array.from(perm.slice(k));
+        const pos = Int32Array.from({ length: k }, (_, i) => i);
+        for (let i = k - 1; i > 0; i--) {
+          const j = Math.floor(g.uniform() * (i + 1));
+          [pos[i], pos[j]] = [pos[j] as number, pos[i] as number];
+        }
+        const qLen = n1 * (k1 + k2) + n2 * (k - k1);
+        const qRef = new Float64Array(qLen);
+        const dRef = new Float64Array(n * nDefl);
+        dcPackReference(z, ld, n1, n2, k, k1, k2, nd, pos, qRef, df, nDefl, dRef);
+        const back = z.slice();
+        copyBlockReference(dRef, nDefl, back.subarray(3), ld, n, nDefl);
+        const ws = kernel("linalg.workspace", "float64", workspaceReference)(2 * n * ld + qLen + n * nDefl + 2 * n);
+        try {
+          let o = 0;
+          const take = (l: number): Float64Array => ws.subarray(o, (o += l));
+          const wz = take(n * ld);
+          const wq = take(qLen);
+          const wdefl = take(n * nDefl);
+          const ints = take(2 * n);
+          const wnd = new Int32Array(ints.buffer, ints.byteOffset, n).subarray(0, k);
+          const wpos = new Int32Array(ints.buffer, ints.byteOffset + 4 * n, n).subarray(0, k);
+          const wdf = new Int32Array(ints.buffer, ints.byteOffset + 8 * n, n).subarray(0, nDefl);
+          const wback = take(n * ld);
+          wz.set(z);
+          wnd.set(nd);
+          wpos.set(pos);
+          wdf.set(df);
+          kernel("linalg.dcPack", "float64", dcPackReference)(wz, ld, n1, n2, k, k1, k2, wnd, wpos, wq, wdf, nDefl, wdefl);
+          expect(Array.from(wq)).toEqual(Array.from(qRef));
+          expect(Array.from(wdefl)).toEqual(Array.from(dRef));
+          // independent spot check of the layout: component pos[t]'s top rows are column nd[t]'s
+          for (let t = 0; t < k; t++) if ((pos[t] as number) < k1 + k2) expect(qRef[pos[t] as number]).toBe(z[nd[t] as number]);
+          wback.set(z);
+          kernel("linalg.copyBlock", "float64", copyBlockReference)(wdefl, nDefl, wback.subarray(3), ld, n, nDefl);
+          expect(Array.from(wback)).toEqual(Array.from(back));
         } finally {
           kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
         }

@@ -7,7 +7,9 @@
  * the divide-and-conquer leaves' implicit QL (`linalg.ql`, reference `qlReference` in
  * src/linalg/tridiagQL.ts, bit for bit) and the compact WY factor of the back-transformation's
  * blocks (`linalg.wy`, reference `wyReference` in src/linalg/eigen.ts, bit for bit), and the sort of
- * the eigenvectors (`linalg.gatherColumns`, reference `gatherColumnsReference`, a copy);
+ * the eigenvectors (`linalg.gatherColumns`, reference `gatherColumnsReference`, a copy), the
+ * divide-and-conquer merges' packing (`linalg.dcPack`, `linalg.copyBlock`; references in
+ * src/linalg/tridiagDC.ts, copies);
  * AssemblyScript source assembly/linalg.ts.
  *
  * The workspace is a block of linear memory: the solver carves all its work arrays from it, so the
@@ -26,6 +28,7 @@ import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import { gatherColumnsReference, trdPanelReference, trdUnblockedReference, wyReference } from "../../linalg/eigen.js";
 import { secularSolveReference } from "../../linalg/secular.js";
 import { qlReference } from "../../linalg/tridiagQL.js";
+import { copyBlockReference, dcPackReference } from "../../linalg/tridiagDC.js";
 import type { LinearStorage } from "../linear.js";
 import type { WasmBackend } from "./index.js";
 
@@ -35,6 +38,8 @@ interface LinalgExports {
   secularSolve(k: number, d: number, z: number, rho: number, origin: number, tau: number, del: number, u: number, zhat: number, pos: number): void;
   wyBlock(m: number, n: number, k0: number, nb: number, beta: number, vt: number, t: number, ldt: number): void;
   gatherColumns(src: number, dst: number, n: number, order: number): void;
+  dcPack(z: number, ld: number, n1: number, n2: number, k: number, k1: number, k2: number, nd: number, pos: number, q: number, df: number, nDefl: number, defl: number): void;
+  copyBlock(src: number, ldSrc: number, dst: number, ldDst: number, rows: number, cols: number): void;
   qlStrided(d: number, e: number, z: number, n: number, ld: number, maxIterations: number, cs: number, sn: number): number;
 }
 
@@ -49,7 +54,7 @@ function pointers(b: WasmBackend, xs: readonly (Float64Array | Int32Array)[]): n
   return out;
 }
 
-const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns"] as const;
+const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns", "linalg.dcPack", "linalg.copyBlock"] as const;
 
 /** Register the eigensolver kernels of backend `b` (float64). */
 export function registerLinalg(b: WasmBackend): void {
@@ -99,6 +104,18 @@ export function registerLinalg(b: WasmBackend): void {
     if (ptr === null) return gatherColumnsReference(src, dst, n, order);
     const [ps, pd, po] = ptr as [number, number, number];
     e.gatherColumns(ps, pd, n, po);
+  });
+  registerKernel("linalg.dcPack", "float64", (z, ld, n1, n2, k, k1, k2, nd, pos, q, df, nDefl, defl) => {
+    const ptr = pointers(b, [z, nd, pos, q, df, defl]);
+    if (ptr === null) return dcPackReference(z, ld, n1, n2, k, k1, k2, nd, pos, q, df, nDefl, defl);
+    const [pz, pnd, ppos, pq, pdf, pdefl] = ptr as [number, number, number, number, number, number];
+    e.dcPack(pz, ld, n1, n2, k, k1, k2, pnd, ppos, pq, pdf, nDefl, pdefl);
+  });
+  registerKernel("linalg.copyBlock", "float64", (src, ldSrc, dst, ldDst, rows, cols) => {
+    const ptr = pointers(b, [src, dst]);
+    if (ptr === null) return copyBlockReference(src, ldSrc, dst, ldDst, rows, cols);
+    const [ps, pd] = ptr as [number, number];
+    e.copyBlock(ps, ldSrc, pd, ldDst, rows, cols);
   });
   registerKernel("linalg.ql", "float64", (d, ev, z, n, ld, maxIterations, cs, sn) => {
     const ptr = pointers(b, [d, ev, z, cs, sn]);
