@@ -759,3 +759,15 @@ export function copyBlock(src: usize, ldSrc: i32, dst: usize, ldDst: i32, rows: 
   if (cols <= 0) return;
   for (let r = 0; r < rows; r++) memory.copy(addr(dst, r * ldDst), addr(src, r * ldSrc), (<usize>cols) << 3);
 }
+
+/** a[i] ← a[i]·b[i] for i < len, float64 (matrix.ts's hadamardReference; one rounding per entry, so bit for bit). */
+export function hadamard(a: usize, b: usize, len: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 2 <= len; i += 2) {
+      const p = addr(a, i);
+      v128.store(p, f64x2.mul(v128.load(p), v128.load(addr(b, i))));
+    }
+  }
+  for (; i < len; i++) std(a, i, ldd(a, i) * ldd(b, i));
+}

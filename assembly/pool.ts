@@ -265,4 +265,4 @@ export { roiAlignForward, roiAlignBackward, roiPoolForward, roiPoolBackward, fra
 export { maxBackward, maxBackwardWrite, maxBackwardTiled, maxBackwardSmall, maxBackwardZeroed, unpoolForward, unpoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward, mixBackwardSplit } from "./scatter";
 export { gemmPackA, gemmPackB, gemmMacro, gemmRows, gemmBatch, gemmBatch32 } from "./gemm";
 export { maxValuesForward, maxRowsForward } from "./maxfast";
-export { trdPanel, trdUnblocked, secularSolve, qlStrided, wyBlock, gatherColumns, dcPack, copyBlock } from "./linalg";
+export { trdPanel, trdUnblocked, secularSolve, qlStrided, wyBlock, gatherColumns, dcPack, copyBlock, hadamard } from "./linalg";

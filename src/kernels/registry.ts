@@ -92,6 +92,8 @@ export interface LinalgKernels {
   ) => void;
   /** A rows × cols block copy between row-major arrays of row strides ldSrc and ldDst (see `copyBlockReference`). */
   "linalg.copyBlock": (src: Float64Array, ldSrc: number, dst: Float64Array, ldDst: number, rows: number, cols: number) => void;
+  /** a[i] ← a[i]·b[i] for i < len (see `hadamardReference`). */
+  "linalg.hadamard": (a: Float64Array, b: Float64Array, len: number) => void;
   /** Implicit QL on an n × n tridiagonal, rotating the block of z with row stride ld (see `qlReference`); false if not converged. */
   "linalg.ql": (
     d: Float64Array, e: Float64Array, z: Float64Array, n: number, ld: number, maxIterations: number, cs: Float64Array, sn: Float64Array,

@@ -19,6 +19,7 @@ import { gatherColumnsReference, releaseWorkspaceReference, symEig, trdPanelRefe
 import { secularSolveReference } from "../../src/linalg/secular.js";
 import { qlReference } from "../../src/linalg/tridiagQL.js";
 import { copyBlockReference, dcPackReference } from "../../src/linalg/tridiagDC.js";
+import { hadamardReference } from "../../src/linalg/matrix.js";
 import { Generator } from "../../src/tensor/random.js";
 import { WASM } from "../helpers/wasm.js";
 
@@ -514,6 +515,30 @@ for (const backend of WASM) {
           wback.set(z);
           kernel("linalg.copyBlock", "float64", copyBlockReference)(wdefl, nDefl, wback.subarray(3), ld, n, nDefl);
           expect(Array.from(wback)).toEqual(Array.from(back));
+        } finally {
+          kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+        }
+      }
+    });
+
+    it("linalg.hadamard: every product bit for bit the reference's (odd lengths, ±0, ±∞, NaN, subnormals)", () => {
+      const g = new Generator(31);
+      const special = [0, -0, Infinity, -Infinity, NaN, 2 ** -1074, -(2 ** -1060), 1e300];
+      for (const len of [1, 2, 7, 64, 4097]) {
+        const a = Float64Array.from({ length: len }, (_, i) => (i % 11 === 3 ? (special[i % special.length] as number) : g.normal()));
+        const b = Float64Array.from({ length: len }, (_, i) => (i % 13 === 5 ? (special[(i >> 1) % special.length] as number) : 1e10 * g.normal()));
+        const ref = a.slice();
+        hadamardReference(ref, b, len);
+        const ws = kernel("linalg.workspace", "float64", workspaceReference)(2 * len + 1);
+        try {
+          const wa = ws.subarray(1, 1 + len);
+          const wb = ws.subarray(1 + len, 1 + 2 * len);
+          wa.set(a);
+          wb.set(b);
+          kernel("linalg.hadamard", "float64", hadamardReference)(wa, wb, len);
+          for (let i = 0; i < len; i++) expect(Object.is(wa[i], ref[i]) || (Number.isNaN(wa[i]) && Number.isNaN(ref[i]))).toBe(true);
+          for (let i = 0; i < len; i++) expect(Object.is(ref[i], (a[i] as number) * (b[i] as number)) || Number.isNaN(ref[i])).toBe(true);
+          expect(ws[0]).toBe(0);
         } finally {
           kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
         }

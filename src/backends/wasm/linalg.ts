@@ -9,7 +9,8 @@
  * blocks (`linalg.wy`, reference `wyReference` in src/linalg/eigen.ts, bit for bit), and the sort of
  * the eigenvectors (`linalg.gatherColumns`, reference `gatherColumnsReference`, a copy), the
  * divide-and-conquer merges' packing (`linalg.dcPack`, `linalg.copyBlock`; references in
- * src/linalg/tridiagDC.ts, copies);
+ * src/linalg/tridiagDC.ts, copies) and the backward's P ∘ B (`linalg.hadamard`, reference
+ * `hadamardReference` in src/linalg/matrix.ts, bit for bit);
  * AssemblyScript source assembly/linalg.ts.
  *
  * The workspace is a block of linear memory: the solver carves all its work arrays from it, so the
@@ -29,6 +30,7 @@ import { gatherColumnsReference, trdPanelReference, trdUnblockedReference, wyRef
 import { secularSolveReference } from "../../linalg/secular.js";
 import { qlReference } from "../../linalg/tridiagQL.js";
 import { copyBlockReference, dcPackReference } from "../../linalg/tridiagDC.js";
+import { hadamardReference } from "../../linalg/matrix.js";
 import type { LinearStorage } from "../linear.js";
 import type { WasmBackend } from "./index.js";
 
@@ -40,6 +42,7 @@ interface LinalgExports {
   gatherColumns(src: number, dst: number, n: number, order: number): void;
   dcPack(z: number, ld: number, n1: number, n2: number, k: number, k1: number, k2: number, nd: number, pos: number, q: number, df: number, nDefl: number, defl: number): void;
   copyBlock(src: number, ldSrc: number, dst: number, ldDst: number, rows: number, cols: number): void;
+  hadamard(a: number, b: number, len: number): void;
   qlStrided(d: number, e: number, z: number, n: number, ld: number, maxIterations: number, cs: number, sn: number): number;
 }
 
@@ -54,7 +57,7 @@ function pointers(b: WasmBackend, xs: readonly (Float64Array | Int32Array)[]): n
   return out;
 }
 
-const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns", "linalg.dcPack", "linalg.copyBlock"] as const;
+const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns", "linalg.dcPack", "linalg.copyBlock", "linalg.hadamard"] as const;
 
 /** Register the eigensolver kernels of backend `b` (float64). */
 export function registerLinalg(b: WasmBackend): void {
@@ -116,6 +119,12 @@ export function registerLinalg(b: WasmBackend): void {
     if (ptr === null) return copyBlockReference(src, ldSrc, dst, ldDst, rows, cols);
     const [ps, pd] = ptr as [number, number];
     e.copyBlock(ps, ldSrc, pd, ldDst, rows, cols);
+  });
+  registerKernel("linalg.hadamard", "float64", (a, bm, len) => {
+    const ptr = pointers(b, [a, bm]);
+    if (ptr === null) return hadamardReference(a, bm, len);
+    const [pa, pb] = ptr as [number, number];
+    e.hadamard(pa, pb, len);
   });
   registerKernel("linalg.ql", "float64", (d, ev, z, n, ld, maxIterations, cs, sn) => {
     const ptr = pointers(b, [d, ev, z, cs, sn]);
