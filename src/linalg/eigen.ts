@@ -7,7 +7,9 @@
  *   accuracy (Demmel & Veselić, "Jacobi's method is more accurate than QR", SIAM J. Matrix Anal.
  *   Appl. 1992). It is also the fallback if QL (alone or at a divide-and-conquer leaf) ever fails to
  *   converge.
- * - **Householder tridiagonalisation + implicit QL with Wilkinson shifts** up to {@link QL_MAX_DIM}
+ * - **Householder tridiagonalisation + implicit QL with Wilkinson shifts** up to {@link QL_MAX_DIM} on the
+ *   "js" backend (the WebAssembly backends use divide and conquer from JACOBI_MAX_DIM + 1 on, see
+ *   {@link symEigMethodFor})
  *   (the classical EISPACK tred2/tql2 pair and LAPACK's dsytd2/dsteqr, written from Golub & Van Loan,
  *   "Matrix Computations", 4th ed., §8.3, and Parlett, "The Symmetric Eigenvalue Problem", ch. 8;
  *   QL itself is in src/linalg/tridiagQL.ts): about 9n³ flops, most of them the ~6n³ of applying
@@ -47,7 +49,7 @@ import { kernel } from "../kernels/registry.js";
 import { allocArray } from "../tensor/alloc.js";
 import { gemm } from "./gemm.js";
 import { dcScratch, tridiagonalEigDC } from "./tridiagDC.js";
-import { implicitQL } from "./tridiagQL.js";
+import { implicitQL, qlReference } from "./tridiagQL.js";
 
 const EPS = 2 ** -53;
 const MAX_SWEEPS = 100;
@@ -59,11 +61,16 @@ const MAX_SWEEPS = 100;
  */
 export const JACOBI_MAX_DIM = 8;
 /**
- * Up to this size (and above {@link JACOBI_MAX_DIM}) {@link symEig} uses QL; above it, divide and
- * conquer. Measured per call (Node 20, warmed up, interleaved, on a loaded 2-core machine; random
- * symmetric / rank-deficient covariance): n = 24: QL 234 / 282 µs vs D&C 290 / 318; n = 32: 756 / 543
- * vs 414 / 570; n = 48: 1402 / 1817 vs 913 / 750; n = 64: 2446 / 3058 vs 1969 / 1860. At and below
- * 32 D&C is a single QL leaf anyway.
+ * Up to this size (and above {@link JACOBI_MAX_DIM}) {@link symEig} uses QL when the eigensolver's
+ * kernels are the TypeScript references (the "js" backend); above it, divide and conquer. Measured per
+ * call (Node 20, warmed up, interleaved, on a loaded 2-core machine; random symmetric / rank-deficient
+ * covariance): n = 24: QL 234 / 282 µs vs D&C 290 / 318; n = 32: 756 / 543 vs 414 / 570; n = 48:
+ * 1402 / 1817 vs 913 / 750; n = 64: 2446 / 3058 vs 1969 / 1860. At and below 32 D&C is a single QL
+ * leaf anyway. Under the WebAssembly backends (leaves, merges, reduction and back-transformation in
+ * linear memory) divide and conquer is faster from n = 9 on and is used above {@link JACOBI_MAX_DIM}
+ * (see {@link symEigMethodFor}): covariances, symEig CPU time median, wasm-simd, loaded 2-core
+ * machine, QL vs D&C: n = 9: 20 vs 16 µs; 12: 27 vs 20; 16: 38 vs 29; 24: 78 vs 54; 32: 149 vs 91;
+ * 48: 379 vs 186; 64: 802 vs 352.
  */
 export const QL_MAX_DIM = 32;
 
@@ -126,8 +133,9 @@ export function symEig(a: Float64Array, n: number, method: SymEigMethod = "auto"
   // Scale by an exact power of two so the largest entry is in [½, 1) (the divide-and-conquer path
   // writes the scaled copy straight into its workspace).
   const e = exponentOf(maxAbs);
-  const useJacobi = method === "jacobi" || (method === "auto" && n <= JACOBI_MAX_DIM);
-  const useDC = method === "dc" || (method === "auto" && n > QL_MAX_DIM);
+  const chosen = method === "auto" ? symEigMethodFor(n) : method;
+  const useJacobi = chosen === "jacobi";
+  const useDC = chosen === "dc";
   let res: SymEig | null = null;
   if (useDC) res = tridiagonalDC(a, n, e);
   else if (!useJacobi) res = tridiagonalQL(scaledCopy(a, nn, e, allocArray("float64", nn)), n);
@@ -163,6 +171,17 @@ export function gatherColumnsReference(src: Float64Array, dst: Float64Array, n: 
     const ro = r * n;
     for (let i = 0; i < n; i++) dst[ro + i] = src[ro + (order[i] as number)] as number;
   }
+}
+
+/**
+ * The solver `symEig(a, n)` ("auto") uses: Jacobi up to {@link JACOBI_MAX_DIM}; above, divide and
+ * conquer — from {@link QL_MAX_DIM} + 1 on when the eigensolver's kernels are the TypeScript references
+ * (QL up to there), right away when a backend runs them (`linalg.ql` is not the reference).
+ */
+export function symEigMethodFor(n: number): "jacobi" | "ql" | "dc" {
+  if (n <= JACOBI_MAX_DIM) return "jacobi";
+  const accelerated = kernel("linalg.ql", "float64", qlReference) !== qlReference;
+  return accelerated || n > QL_MAX_DIM ? "dc" : "ql";
 }
 
 /** Sort eigenpairs descending: eigenvalue i is `d[i]`, its eigenvector column i of the row-major `z`. */
