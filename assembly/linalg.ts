@@ -314,6 +314,115 @@ export function trdPanel(m: usize, n: i32, k0: i32, nb: i32, d: usize, e: usize,
 const SEC_EPS: f64 = 1.1102230246251565e-16; // 2⁻⁵³
 const SEC_MAX_ITERATIONS = 200;
 
+/** secular.ts's quadraticRootIn: the root of αx² + βx + γ in (lo, hi), else `fallback`. */
+function quadraticRootIn(alpha: f64, beta: f64, gamma: f64, lo: f64, hi: f64, fallback: f64): f64 {
+  if (alpha == 0) {
+    const x = -gamma / beta;
+    return x > lo && x < hi ? x : fallback;
+  }
+  const disc = beta * beta - 4 * alpha * gamma;
+  if (!(disc >= 0)) return fallback;
+  const sq = Math.sqrt(disc);
+  const q = -0.5 * (beta >= 0 ? beta + sq : beta - sq);
+  const x1 = q / alpha;
+  if (x1 > lo && x1 < hi) return x1;
+  const x2 = gamma / q;
+  return x2 > lo && x2 < hi ? x2 : fallback;
+}
+
+// poleSums' results for ψ ([0]) and φ ([1]): Σ term, Σ term/(del − τ), Σ |term|(1 + |τ/(del − τ)|).
+// Globals, not memory: each thread's instance has its own.
+let sumS0: f64 = 0;
+let sumS1: f64 = 0;
+let sumD0: f64 = 0;
+let sumD1: f64 = 0;
+let sumA0: f64 = 0;
+let sumA1: f64 = 0;
+
+/**
+ * secular.ts's poleSums over poles j0 … j1−1 into the globals of `which` (0: ψ, 1: φ): two partial
+ * sums over alternate poles (the two lanes of an f64x2 in the SIMD build), added, then the odd last
+ * pole — the reference's order, so the same bits. Returns 1 if some del_j − τ is 0.
+ */
+function poleSumsInto(which: i32, j0: i32, j1: i32, del: usize, z: usize, rho: f64, t: f64): i32 {
+  let sum: f64;
+  let dsum: f64;
+  let asum: f64;
+  let pole = 0;
+  let j = j0;
+  if (ASC_FEATURE_SIMD) {
+    const vt = f64x2.splat(t);
+    const vr = f64x2.splat(rho);
+    const one = f64x2.splat(1);
+    const zero = f64x2.splat(0);
+    let vs = zero;
+    let vd = zero;
+    let va = zero;
+    let hit = zero;
+    for (; j + 2 <= j1; j += 2) {
+      const den = f64x2.sub(v128.load(addr(del, j)), vt);
+      hit = v128.or(hit, f64x2.eq(den, zero));
+      const zj = v128.load(addr(z, j));
+      const r = f64x2.div(one, den);
+      const term = f64x2.mul(f64x2.mul(f64x2.mul(vr, zj), zj), r);
+      va = f64x2.add(va, f64x2.mul(f64x2.abs(term), f64x2.add(one, f64x2.abs(f64x2.mul(vt, r)))));
+      vs = f64x2.add(vs, term);
+      vd = f64x2.add(vd, f64x2.mul(term, r));
+    }
+    if (v128.any_true(hit)) pole = 1;
+    sum = hsum(vs);
+    dsum = hsum(vd);
+    asum = hsum(va);
+  } else {
+    let s0: f64 = 0;
+    let s1: f64 = 0;
+    let d0: f64 = 0;
+    let d1: f64 = 0;
+    let a0: f64 = 0;
+    let a1: f64 = 0;
+    for (; j + 2 <= j1; j += 2) {
+      const den0 = ldd(del, j) - t;
+      const den1 = ldd(del, j + 1) - t;
+      if (den0 == 0 || den1 == 0) pole = 1;
+      const z0 = ldd(z, j);
+      const z1 = ldd(z, j + 1);
+      const r0 = 1 / den0;
+      const r1 = 1 / den1;
+      const term0 = rho * z0 * z0 * r0;
+      const term1 = rho * z1 * z1 * r1;
+      a0 += abs(term0) * (1 + abs(t * r0));
+      a1 += abs(term1) * (1 + abs(t * r1));
+      s0 += term0;
+      s1 += term1;
+      d0 += term0 * r0;
+      d1 += term1 * r1;
+    }
+    sum = s0 + s1;
+    dsum = d0 + d1;
+    asum = a0 + a1;
+  }
+  if (j < j1) {
+    const den = ldd(del, j) - t;
+    if (den == 0) pole = 1;
+    const zj = ldd(z, j);
+    const r = 1 / den;
+    const term = rho * zj * zj * r;
+    asum += abs(term) * (1 + abs(t * r));
+    sum += term;
+    dsum += term * r;
+  }
+  if (which == 0) {
+    sumS0 = sum;
+    sumD0 = dsum;
+    sumA0 = asum;
+  } else {
+    sumS1 = sum;
+    sumD1 = dsum;
+    sumA1 = asum;
+  }
+  return pole;
+}
+
 function secularRoots(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau: usize, del: usize): void {
   if (k == 1) {
     sti32(origin, 0, 0);
@@ -337,16 +446,19 @@ function secularRoots(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau: 
         const zj = ldd(z, j);
         f += (rho * zj * zj) / (ldd(d, j) - di - mid);
       }
+      const a = rho * ldd(z, i) * ldd(z, i);
+      const b = rho * ldd(z, i + 1) * ldd(z, i + 1);
+      const c = f + (a - b) / mid;
       if (f >= 0) {
         o = i;
         lo = 0;
         hi = mid;
-        t = mid / 2;
+        t = quadraticRootIn(c, -(c * gap + a + b), a * gap, lo, hi, mid / 2);
       } else {
         o = i + 1;
         lo = -gap;
         hi = 0;
-        t = -mid / 2;
+        t = quadraticRootIn(c, c * gap - a - b, -b * gap, -mid, hi, -mid / 2);
       }
     } else {
       o = k - 1;
@@ -361,34 +473,15 @@ function secularRoots(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau: 
     const delP = ldd(del, p);
     const delQ = ldd(del, q);
     for (let it = 0; it < SEC_MAX_ITERATIONS; it++) {
-      let psi: f64 = 0;
-      let dpsi: f64 = 0;
-      let phi: f64 = 0;
-      let dphi: f64 = 0;
-      let sabs: f64 = 0;
-      let hitPole = false;
-      for (let j = 0; j < k; j++) {
-        const den = ldd(del, j) - t;
-        if (den == 0) {
-          hitPole = true;
-          break;
-        }
-        const zj = ldd(z, j);
-        const r = 1 / den;
-        const term = rho * zj * zj * r;
-        sabs += abs(term) * (1 + abs(t * r));
-        if (j <= p) {
-          psi += term;
-          dpsi += term * r;
-        } else {
-          phi += term;
-          dphi += term * r;
-        }
-      }
-      if (hitPole) {
+      if (poleSumsInto(0, 0, p + 1, del, z, rho, t) | poleSumsInto(1, q, k, del, z, rho, t)) {
         t = 0.5 * (lo + hi);
         continue;
       }
+      const psi = sumS0;
+      const dpsi = sumD0;
+      const phi = sumS1;
+      const dphi = sumD1;
+      const sabs = sumA0 + sumA1;
       const f = 1 + psi + phi;
       if (f == 0) break;
       if (f < 0) lo = t;
@@ -450,4 +543,231 @@ function secularVectors(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau
 export function secularSolve(k: i32, d: usize, z: usize, rho: f64, origin: usize, tau: usize, del: usize, u: usize, zhat: usize, pos: usize): void {
   secularRoots(k, d, z, rho, origin, tau, del);
   secularVectors(k, d, z, rho, origin, tau, u, zhat, pos);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Implicit QL with Wilkinson shifts on a tridiagonal, rotating a strided block of eigenvectors: the
+// divide-and-conquer leaves (src/linalg/tridiagQL.ts's qlReference is the reference; its operations in
+// its order, scalar float64, so bit for bit in both builds — including pythag, LAPACK's dlapy2, in place
+// of Math.hypot).
+
+const QL_EPS2: f64 = SEC_EPS * SEC_EPS;
+const QL_SAFMIN: f64 = 2.2250738585072014e-308; // 2⁻¹⁰²²
+
+/** √(x² + y²) as tridiagQL.ts's pythag (dlapy2). */
+function pythag(x: f64, y: f64): f64 {
+  const a = abs(x);
+  const b = abs(y);
+  const w = max(a, b);
+  const v = min(a, b);
+  if (v == 0) return w;
+  const r = v / w;
+  return w * Math.sqrt(1 + r * r);
+}
+
+/**
+ * For rotations i = hi−1 down to lo: columns (i, i+1) of the n × n block at z (row stride ld) ←
+ * (c·z_i − s·z_{i+1}, s·z_i + c·z_{i+1}); row by row, four rows at a time (tridiagQL.ts's applyRotations).
+ */
+function qlRotate(z: usize, n: i32, ld: i32, lo: i32, hi: i32, cs: usize, sn: usize): void {
+  if (hi <= lo) return;
+  let r = 0;
+  for (; r + 4 <= n; r += 4) {
+    const o0 = addr(z, r * ld);
+    const o1 = addr(o0, ld);
+    const o2 = addr(o1, ld);
+    const o3 = addr(o2, ld);
+    let u0 = ldd(o0, hi);
+    let u1 = ldd(o1, hi);
+    let u2 = ldd(o2, hi);
+    let u3 = ldd(o3, hi);
+    for (let i = hi - 1; i >= lo; i--) {
+      const c = ldd(cs, i);
+      const s = ldd(sn, i);
+      const a0 = ldd(o0, i);
+      const a1 = ldd(o1, i);
+      const a2 = ldd(o2, i);
+      const a3 = ldd(o3, i);
+      std(o0, i + 1, s * a0 + c * u0);
+      std(o1, i + 1, s * a1 + c * u1);
+      std(o2, i + 1, s * a2 + c * u2);
+      std(o3, i + 1, s * a3 + c * u3);
+      u0 = c * a0 - s * u0;
+      u1 = c * a1 - s * u1;
+      u2 = c * a2 - s * u2;
+      u3 = c * a3 - s * u3;
+    }
+    std(o0, lo, u0);
+    std(o1, lo, u1);
+    std(o2, lo, u2);
+    std(o3, lo, u3);
+  }
+  for (; r < n; r++) {
+    const ro = addr(z, r * ld);
+    let cur = ldd(ro, hi);
+    for (let i = hi - 1; i >= lo; i--) {
+      const zi = ldd(ro, i);
+      const c = ldd(cs, i);
+      const s = ldd(sn, i);
+      std(ro, i + 1, s * zi + c * cur);
+      cur = c * zi - s * cur;
+    }
+    std(ro, lo, cur);
+  }
+}
+
+/**
+ * Implicit QL on the n × n tridiagonal (d, e), rotating the block at z (row stride ld), at most
+ * maxIterations sweeps; cs, sn: n float64 of scratch. Returns 1 when converged, 0 if not
+ * (tridiagQL.ts's qlReference).
+ */
+export function qlStrided(d: usize, e: usize, z: usize, n: i32, ld: i32, maxIterations: i32, cs: usize, sn: usize): i32 {
+  let iterations = 0;
+  for (let l = 0; l < n; l++) {
+    for (;;) {
+      let m = l;
+      for (; m < n - 1; m++) {
+        const em = ldd(e, m);
+        if (em * em <= QL_EPS2 * abs(ldd(d, m) * ldd(d, m + 1)) + QL_SAFMIN) {
+          std(e, m, 0);
+          break;
+        }
+      }
+      if (m == l) break;
+      if (++iterations > maxIterations) return 0;
+      const dl = ldd(d, l);
+      const el = ldd(e, l);
+      let g = (ldd(d, l + 1) - dl) / (2 * el);
+      let r = pythag(g, 1);
+      g = ldd(d, m) - dl + el / (g + (g >= 0 ? r : -r));
+      let s: f64 = 1;
+      let c: f64 = 1;
+      let p: f64 = 0;
+      let i = m - 1;
+      let restarted = false;
+      for (; i >= l; i--) {
+        const ei = ldd(e, i);
+        const f = s * ei;
+        const bb = c * ei;
+        r = pythag(f, g);
+        std(e, i + 1, r);
+        if (r == 0) {
+          std(d, i + 1, ldd(d, i + 1) - p);
+          std(e, m, 0);
+          restarted = true;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = ldd(d, i + 1) - p;
+        r = (ldd(d, i) - g) * s + 2 * c * bb;
+        p = s * r;
+        std(d, i + 1, g + p);
+        g = c * r - bb;
+        std(cs, i, c);
+        std(sn, i, s);
+      }
+      qlRotate(z, n, ld, restarted ? i + 1 : l, m, cs, sn);
+      if (restarted) continue;
+      std(d, l, dl - p);
+      std(e, l, g);
+      std(e, m, 0);
+    }
+  }
+  return 1;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The compact WY factor of one block of the back-transformation (src/linalg/eigen.ts's wyReference is
+// the reference: its operations in its order, scalar float64, so bit for bit in both builds).
+
+/**
+ * Vᵀ (nb × rows, rows = n − k0 − 1; row j = row k0+j of m from column k0+1+j on, zero before) into vt,
+ * and the upper triangular T (row stride ldt, zero below the diagonal) of H_k0 ⋯ H_k0+nb−1 = I − V T Vᵀ
+ * into t: T_jj = β_j, T[0:j, j] = −β_j·T[0:j, 0:j]·g, g_l = v_lᵀv_j (kept in row j of t meanwhile).
+ */
+export function wyBlock(m: usize, n: i32, k0: i32, nb: i32, beta: usize, vt: usize, t: usize, ldt: i32): void {
+  const s = k0 + 1;
+  const rows = n - s;
+  for (let j = 0; j < nb; j++) {
+    const o = addr(vt, j * rows);
+    zero(o, 0, j);
+    if (rows > j) memory.copy(addr(o, j), addr(m, (k0 + j) * n + s + j), (<usize>(rows - j)) << 3);
+  }
+  for (let i = 0; i < nb; i++) zero(addr(t, i * ldt), 0, nb);
+  for (let j = 0; j < nb; j++) {
+    const bj = ldd(beta, k0 + j);
+    const oj = addr(vt, j * rows);
+    const gj = addr(t, j * ldt);
+    for (let l = 0; l < j; l++) {
+      const ol = addr(vt, l * rows);
+      let acc: f64 = 0;
+      for (let r = j; r < rows; r++) acc += ldd(ol, r) * ldd(oj, r);
+      std(gj, l, acc);
+    }
+    for (let i = 0; i < j; i++) {
+      const ti = addr(t, i * ldt);
+      let acc: f64 = 0;
+      for (let l = i; l < j; l++) acc += ldd(ti, l) * ldd(gj, l);
+      std(ti, j, -bj * acc);
+    }
+    zero(gj, 0, j);
+    std(gj, j, bj);
+  }
+}
+
+/**
+ * dst[r·n + i] = src[r·n + order[i]] for the row-major n × n float64 src and dst, order int32
+ * (eigen.ts's gatherColumnsReference: the eigenvectors sorted by eigenvalue).
+ */
+export function gatherColumns(src: usize, dst: usize, n: i32, order: usize): void {
+  for (let r = 0; r < n; r++) {
+    const s = addr(src, r * n);
+    const d = addr(dst, r * n);
+    for (let i = 0; i < n; i++) std(d, i, ldd(s, ldi32(order, i)));
+  }
+}
+
+/**
+ * A divide-and-conquer merge's operands (tridiagDC.ts's dcPackReference): from the block at z (row
+ * stride ld, n1 + n2 rows), the non-deflated columns nd[t] → component pos[t] (int32): top rows of
+ * components < k1 + k2 into q (n1 × (k1+k2)), bottom rows of components ≥ k1 after them (n2 × (k−k1));
+ * the deflated columns df[t] (int32) whole into defl (n × nDefl).
+ */
+export function dcPack(z: usize, ld: i32, n1: i32, n2: i32, k: i32, k1: i32, k2: i32, nd: usize, pos: usize, q: usize, df: usize, nDefl: i32, defl: usize): void {
+  const k12 = k1 + k2;
+  const k23 = k - k1;
+  const qb = addr(q, n1 * k12);
+  for (let t = 0; t < k; t++) {
+    const j = ldi32(nd, t);
+    const p = ldi32(pos, t);
+    if (p < k12) for (let row = 0; row < n1; row++) std(q, row * k12 + p, ldd(z, row * ld + j));
+    if (p >= k1) {
+      const pc = p - k1;
+      for (let row = 0; row < n2; row++) std(qb, row * k23 + pc, ldd(z, (n1 + row) * ld + j));
+    }
+  }
+  const n = n1 + n2;
+  for (let t = 0; t < nDefl; t++) {
+    const j = ldi32(df, t);
+    for (let row = 0; row < n; row++) std(defl, row * nDefl + t, ldd(z, row * ld + j));
+  }
+}
+
+/** dst[r·ldDst + c] = src[r·ldSrc + c] for r < rows, c < cols (float64; tridiagDC.ts's copyBlockReference). */
+export function copyBlock(src: usize, ldSrc: i32, dst: usize, ldDst: i32, rows: i32, cols: i32): void {
+  if (cols <= 0) return;
+  for (let r = 0; r < rows; r++) memory.copy(addr(dst, r * ldDst), addr(src, r * ldSrc), (<usize>cols) << 3);
+}
+
+/** a[i] ← a[i]·b[i] for i < len, float64 (matrix.ts's hadamardReference; one rounding per entry, so bit for bit). */
+export function hadamard(a: usize, b: usize, len: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 2 <= len; i += 2) {
+      const p = addr(a, i);
+      v128.store(p, f64x2.mul(v128.load(p), v128.load(addr(b, i))));
+    }
+  }
+  for (; i < len; i++) std(a, i, ldd(a, i) * ldd(b, i));
 }

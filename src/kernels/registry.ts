@@ -81,6 +81,23 @@ export interface LinalgKernels {
     k: number, d: Float64Array, z: Float64Array, rho: number, origin: Int32Array, tau: Float64Array, del: Float64Array,
     u: Float64Array, zhat: Float64Array, pos: Int32Array,
   ) => void;
+  /** Vᵀ and T of the compact WY form of nb Householder reflectors of the tridiagonalisation (see `wyReference`). */
+  "linalg.wy": (m: Float64Array, n: number, k0: number, nb: number, beta: Float64Array, vt: Float64Array, t: Float64Array, ldt: number) => void;
+  /** dst[r·n + i] = src[r·n + order[i]]: the columns of the row-major n × n src in the given order (see `gatherColumnsReference`). */
+  "linalg.gatherColumns": (src: Float64Array, dst: Float64Array, n: number, order: Int32Array) => void;
+  /** A divide-and-conquer merge's packed operands from its block of eigenvectors (see `dcPackReference`). */
+  "linalg.dcPack": (
+    z: Float64Array, ld: number, n1: number, n2: number, k: number, k1: number, k2: number, nd: Int32Array, pos: Int32Array,
+    q: Float64Array, df: Int32Array, nDefl: number, defl: Float64Array,
+  ) => void;
+  /** A rows × cols block copy between row-major arrays of row strides ldSrc and ldDst (see `copyBlockReference`). */
+  "linalg.copyBlock": (src: Float64Array, ldSrc: number, dst: Float64Array, ldDst: number, rows: number, cols: number) => void;
+  /** a[i] ← a[i]·b[i] for i < len (see `hadamardReference`). */
+  "linalg.hadamard": (a: Float64Array, b: Float64Array, len: number) => void;
+  /** Implicit QL on an n × n tridiagonal, rotating the block of z with row stride ld (see `qlReference`); false if not converged. */
+  "linalg.ql": (
+    d: Float64Array, e: Float64Array, z: Float64Array, n: number, ld: number, maxIterations: number, cs: Float64Array, sn: Float64Array,
+  ) => boolean;
 }
 
 /**

@@ -7,7 +7,9 @@
  *   accuracy (Demmel & Veselić, "Jacobi's method is more accurate than QR", SIAM J. Matrix Anal.
  *   Appl. 1992). It is also the fallback if QL (alone or at a divide-and-conquer leaf) ever fails to
  *   converge.
- * - **Householder tridiagonalisation + implicit QL with Wilkinson shifts** up to {@link QL_MAX_DIM}
+ * - **Householder tridiagonalisation + implicit QL with Wilkinson shifts** up to {@link QL_MAX_DIM} on the
+ *   "js" backend (the WebAssembly backends use divide and conquer from JACOBI_MAX_DIM + 1 on, see
+ *   {@link symEigMethodFor})
  *   (the classical EISPACK tred2/tql2 pair and LAPACK's dsytd2/dsteqr, written from Golub & Van Loan,
  *   "Matrix Computations", 4th ed., §8.3, and Parlett, "The Symmetric Eigenvalue Problem", ch. 8;
  *   QL itself is in src/linalg/tridiagQL.ts): about 9n³ flops, most of them the ~6n³ of applying
@@ -47,7 +49,7 @@ import { kernel } from "../kernels/registry.js";
 import { allocArray } from "../tensor/alloc.js";
 import { gemm } from "./gemm.js";
 import { dcScratch, tridiagonalEigDC } from "./tridiagDC.js";
-import { implicitQL } from "./tridiagQL.js";
+import { implicitQL, qlReference } from "./tridiagQL.js";
 
 const EPS = 2 ** -53;
 const MAX_SWEEPS = 100;
@@ -59,11 +61,16 @@ const MAX_SWEEPS = 100;
  */
 export const JACOBI_MAX_DIM = 8;
 /**
- * Up to this size (and above {@link JACOBI_MAX_DIM}) {@link symEig} uses QL; above it, divide and
- * conquer. Measured per call (Node 20, warmed up, interleaved, on a loaded 2-core machine; random
- * symmetric / rank-deficient covariance): n = 24: QL 234 / 282 µs vs D&C 290 / 318; n = 32: 756 / 543
- * vs 414 / 570; n = 48: 1402 / 1817 vs 913 / 750; n = 64: 2446 / 3058 vs 1969 / 1860. At and below
- * 32 D&C is a single QL leaf anyway.
+ * Up to this size (and above {@link JACOBI_MAX_DIM}) {@link symEig} uses QL when the eigensolver's
+ * kernels are the TypeScript references (the "js" backend); above it, divide and conquer. Measured per
+ * call (Node 20, warmed up, interleaved, on a loaded 2-core machine; random symmetric / rank-deficient
+ * covariance): n = 24: QL 234 / 282 µs vs D&C 290 / 318; n = 32: 756 / 543 vs 414 / 570; n = 48:
+ * 1402 / 1817 vs 913 / 750; n = 64: 2446 / 3058 vs 1969 / 1860. At and below 32 D&C is a single QL
+ * leaf anyway. Under the WebAssembly backends (leaves, merges, reduction and back-transformation in
+ * linear memory) divide and conquer is faster from n = 9 on and is used above {@link JACOBI_MAX_DIM}
+ * (see {@link symEigMethodFor}): covariances, symEig CPU time median, wasm-simd, loaded 2-core
+ * machine, QL vs D&C: n = 9: 20 vs 16 µs; 12: 27 vs 20; 16: 38 vs 29; 24: 78 vs 54; 32: 149 vs 91;
+ * 48: 379 vs 186; 64: 802 vs 352.
  */
 export const QL_MAX_DIM = 32;
 
@@ -117,37 +124,69 @@ export function symEig(a: Float64Array, n: number, method: SymEigMethod = "auto"
     if (v > maxAbs) maxAbs = v;
   }
   if (!finite) return { values: allocArray("float64", n).fill(NaN), vectors: allocArray("float64", nn).fill(NaN) };
-  const m = allocArray("float64", nn);
   if (maxAbs === 0) {
     // The zero matrix: every eigenvalue 0, eigenvectors the identity (what both solvers give).
     const vectors = allocArray("float64", nn);
     for (let i = 0; i < n; i++) vectors[i * n + i] = 1;
     return { values: allocArray("float64", n), vectors };
   }
-  // Scale by an exact power of two so the largest entry is in [½, 1).
+  // Scale by an exact power of two so the largest entry is in [½, 1) (the divide-and-conquer path
+  // writes the scaled copy straight into its workspace).
   const e = exponentOf(maxAbs);
-  if (e > 1000 || e < -1000) for (let i = 0; i < nn; i++) m[i] = ldexp(a[i] as number, -e);
-  else {
-    const s = 2 ** -e;
-    for (let i = 0; i < nn; i++) m[i] = (a[i] as number) * s;
-  }
-  const useJacobi = method === "jacobi" || (method === "auto" && n <= JACOBI_MAX_DIM);
-  const useDC = method === "dc" || (method === "auto" && n > QL_MAX_DIM);
-  let res: SymEig | null = useJacobi ? null : useDC ? tridiagonalDC(m, n) : tridiagonalQL(m, n);
+  const chosen = method === "auto" ? symEigMethodFor(n) : method;
+  const useJacobi = chosen === "jacobi";
+  const useDC = chosen === "dc";
+  let res: SymEig | null = null;
+  if (useDC) res = tridiagonalDC(a, n, e);
+  else if (!useJacobi) res = tridiagonalQL(scaledCopy(a, nn, e, allocArray("float64", nn)), n);
   // QL failing to converge is not expected (LAPACK allows 30n iterations; we allow the same): if it
   // happens, the slower Jacobi still gives an answer.
-  if (res === null) {
-    if (!useJacobi) for (let i = 0; i < nn; i++) m[i] = ldexp(a[i] as number, -e);
-    res = jacobi(m, n);
-  }
+  if (res === null) res = jacobi(scaledCopy(a, nn, e, allocArray("float64", nn)), n);
   const values = res.values;
   for (let i = 0; i < n; i++) values[i] = ldexp(values[i] as number, e);
   return res;
 }
 
+/** dst[0 … nn) = 2^(−e)·a (exact); returns dst. */
+function scaledCopy(a: Float64Array, nn: number, e: number, dst: Float64Array): Float64Array {
+  if (e > 1000 || e < -1000) for (let i = 0; i < nn; i++) dst[i] = ldexp(a[i] as number, -e);
+  else {
+    const s = 2 ** -e;
+    for (let i = 0; i < nn; i++) dst[i] = (a[i] as number) * s;
+  }
+  return dst;
+}
+
+/** The indices 0 … n−1 ordered by decreasing d (a stable sort: ties keep their index order). */
+function descendingOrder(d: Float64Array, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i).sort((i, j) => (d[j] as number) - (d[i] as number));
+}
+
+/**
+ * The reference `linalg.gatherColumns`: dst[r·n + i] = src[r·n + order[i]] for the row-major n × n
+ * src and dst (column i of dst is column order[i] of src).
+ */
+export function gatherColumnsReference(src: Float64Array, dst: Float64Array, n: number, order: Int32Array): void {
+  for (let r = 0; r < n; r++) {
+    const ro = r * n;
+    for (let i = 0; i < n; i++) dst[ro + i] = src[ro + (order[i] as number)] as number;
+  }
+}
+
+/**
+ * The solver `symEig(a, n)` ("auto") uses: Jacobi up to {@link JACOBI_MAX_DIM}; above, divide and
+ * conquer — from {@link QL_MAX_DIM} + 1 on when the eigensolver's kernels are the TypeScript references
+ * (QL up to there), right away when a backend runs them (`linalg.ql` is not the reference).
+ */
+export function symEigMethodFor(n: number): "jacobi" | "ql" | "dc" {
+  if (n <= JACOBI_MAX_DIM) return "jacobi";
+  const accelerated = kernel("linalg.ql", "float64", qlReference) !== qlReference;
+  return accelerated || n > QL_MAX_DIM ? "dc" : "ql";
+}
+
 /** Sort eigenpairs descending: eigenvalue i is `d[i]`, its eigenvector column i of the row-major `z`. */
 function sorted(d: Float64Array, z: Float64Array, n: number): SymEig {
-  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => (d[j] as number) - (d[i] as number));
+  const order = descendingOrder(d, n);
   const values = allocArray("float64", n);
   const vectors = allocArray("float64", n * n);
   for (let i = 0; i < n; i++) values[i] = d[order[i] as number] as number;
@@ -236,17 +275,20 @@ function tridiagonalQL(m: Float64Array, n: number): SymEig | null {
 }
 
 /**
- * Householder tridiagonalisation Qᵀ A Q = T of the upper triangle of `m` (read only), then the
- * divide-and-conquer solver (src/linalg/tridiagDC.ts) on T and Q applied to its eigenvectors. Returns
- * null if QL does not converge on one of its leaves.
+ * Householder tridiagonalisation Qᵀ A Q = T of the upper triangle of 2^(−e)·`a` (a read only), then the
+ * divide-and-conquer solver (src/linalg/tridiagDC.ts) on T and Q applied to its eigenvectors, sorted
+ * descending (eigenvalues still scaled by 2^(−e)). Returns null if QL does not converge on one of its
+ * leaves.
  *
- * Every work array of the solve (a copy of m, T, the eigenvectors, the merges' and the reduction's
- * scratch) is carved from one `linalg.workspace` array: under the WebAssembly backends it lives in
- * linear memory, so the matrix core's GEMMs and the `linalg.trd*` kernels read it in place (no copies,
- * and the GEMMs may split over threads); under "js" it is an ordinary Float64Array. Nothing in the
- * solve allocates in linear memory, so the views stay valid until the workspace is released.
+ * Every work array of the solve (the scaled copy of a, T, the eigenvectors, the merges' and the
+ * reduction's scratch) is carved from one `linalg.workspace` array: under the WebAssembly backends it
+ * lives in linear memory, so the matrix core's GEMMs and the `linalg.*` kernels read it in place (no
+ * copies, and the GEMMs may split over threads); under "js" it is an ordinary Float64Array. Nothing in
+ * the solve allocates in linear memory, so the views stay valid until the workspace is released. The
+ * sorted vectors are gathered (`linalg.gatherColumns`) into the copy of a, free by then, and copied out
+ * in one piece.
  */
-function tridiagonalDC(m: Float64Array, n: number): SymEig | null {
+function tridiagonalDC(a0: Float64Array, n: number, scale: number): SymEig | null {
   const nn = n * n;
   const trd = trdScratch(n);
   const aq = applyQScratch(n);
@@ -255,7 +297,7 @@ function tridiagonalDC(m: Float64Array, n: number): SymEig | null {
     let o = 0;
     const take = (len: number): Float64Array => ws.subarray(o, (o += len));
     const a = take(nn);
-    a.set(m.subarray(0, nn));
+    scaledCopy(a0, nn, scale, a);
     const d = take(n);
     const e = take(n);
     const beta = take(n);
@@ -265,7 +307,18 @@ function tridiagonalDC(m: Float64Array, n: number): SymEig | null {
     tridiagonalise(a, n, d, e, beta, shared);
     if (!tridiagonalEigDC(d, e, n, z, dc)) return null;
     applyQ(a, n, beta, z, false, shared);
-    return sorted(d, z, n);
+    const order = descendingOrder(d, n);
+    // e (n float64, free since the solve) holds the order as int32
+    const ord = new Int32Array(e.buffer, e.byteOffset, n);
+    const values = allocArray("float64", n);
+    for (let i = 0; i < n; i++) {
+      ord[i] = order[i] as number;
+      values[i] = d[order[i] as number] as number;
+    }
+    kernel("linalg.gatherColumns", "float64", gatherColumnsReference)(z, a, n, ord);
+    const vectors = allocArray("float64", nn);
+    vectors.set(a);
+    return { values, vectors };
   } finally {
     kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
   }
@@ -609,37 +662,19 @@ function applyQ(m: Float64Array, n: number, beta: Float64Array, q: Float64Array,
   let o = 0;
   const take = (len: number): Float64Array => scratch.subarray(o, (o += len));
   const vt = take(NB * n);
-  const g = take(NB * NB);
   const t = take(NB * NB);
   const w = take(NB * n);
   const tw = take(NB * n);
   const lastStart = Math.floor((nRef - 1) / NB) * NB;
+  const wy = kernel("linalg.wy", "float64", wyReference);
   for (let k0 = lastStart; k0 >= 0; k0 -= NB) {
     const nb = Math.min(NB, nRef - k0);
     const s = k0 + 1;
     const rows = n - s;
     const c0 = identity ? s : 0;
     const cols = n - c0;
-    // Vᵀ (nb × rows): row j = v_{k0+j} over global indices s …, zero before its first entry s + j.
-    for (let j = 0; j < nb; j++) {
-      const o = j * rows;
-      vt.fill(0, o, o + j);
-      const src = (k0 + j) * n + s;
-      for (let r = j; r < rows; r++) vt[o + r] = m[src + r] as number;
-    }
-    // T (nb × nb upper triangular): T_jj = β_j, T[0:j, j] = −β_j·T[0:j, 0:j]·(VᵀV)[0:j, j], with VᵀV
-    // from one product.
-    gemm(false, true, nb, nb, rows, 1, vt, 0, rows, vt, 0, rows, 0, g, 0, nb);
-    t.fill(0);
-    for (let j = 0; j < nb; j++) {
-      const bj = beta[k0 + j] as number;
-      for (let i = 0; i < j; i++) {
-        let acc = 0;
-        for (let l = i; l < j; l++) acc += (t[i * NB + l] as number) * (g[l * nb + j] as number);
-        t[i * NB + j] = -bj * acc;
-      }
-      t[j * NB + j] = bj;
-    }
+    // Vᵀ (nb × rows) and the triangular factor T (nb × nb, row stride NB): see wyReference
+    wy(m, n, k0, nb, beta, vt, t, NB);
     // W = Vᵀ Z₂ (nb × cols), TW = T W, Z₂ −= V TW
     gemm(false, false, nb, cols, rows, 1, vt, 0, rows, q, s * n + c0, n, 0, w, 0, cols);
     gemm(false, false, nb, cols, nb, 1, t, 0, NB, w, 0, cols, 0, tw, 0, cols);
@@ -647,7 +682,46 @@ function applyQ(m: Float64Array, n: number, beta: Float64Array, q: Float64Array,
   }
 }
 
+/**
+ * The reference `linalg.wy`: the compact WY form H_k0 ⋯ H_k0+nb−1 = I − V T Vᵀ of nb reflectors of
+ * {@link tridiagonalise} (LAPACK's dlarft, forward, column-wise; Schreiber & Van Loan 1989). Writes
+ * Vᵀ (nb × rows, rows = n − k0 − 1) into `vt`: row j = v_{k0+j} over global indices k0+1 …, zero
+ * before its first entry k0+1+j (read from row k0+j of m); and the upper triangular T into `t` (row
+ * stride ldt, zero below the diagonal): T_jj = β_j, T[0:j, j] = −β_j·T[0:j, 0:j]·g with g_l = v_lᵀv_j,
+ * each g_l a sequential dot product over the rows where v_j is nonzero (the WebAssembly kernel
+ * computes the same bits). While column j is formed, g is kept in row j of t, below the diagonal.
+ */
+export function wyReference(m: Float64Array, n: number, k0: number, nb: number, beta: Float64Array, vt: Float64Array, t: Float64Array, ldt: number): void {
+  const s = k0 + 1;
+  const rows = n - s;
+  for (let j = 0; j < nb; j++) {
+    const o = j * rows;
+    vt.fill(0, o, o + j);
+    const src = (k0 + j) * n + s;
+    for (let r = j; r < rows; r++) vt[o + r] = m[src + r] as number;
+  }
+  for (let i = 0; i < nb; i++) t.fill(0, i * ldt, i * ldt + nb);
+  for (let j = 0; j < nb; j++) {
+    const bj = beta[k0 + j] as number;
+    const oj = j * rows;
+    const gj = j * ldt;
+    for (let l = 0; l < j; l++) {
+      const ol = l * rows;
+      let acc = 0;
+      for (let r = j; r < rows; r++) acc += (vt[ol + r] as number) * (vt[oj + r] as number);
+      t[gj + l] = acc;
+    }
+    for (let i = 0; i < j; i++) {
+      let acc = 0;
+      for (let l = i; l < j; l++) acc += (t[i * ldt + l] as number) * (t[gj + l] as number);
+      t[i * ldt + j] = -bj * acc;
+    }
+    t.fill(0, gj, gj + j);
+    t[gj + j] = bj;
+  }
+}
+
 /** Float64 scratch {@link applyQ} needs for an n × n matrix. */
 function applyQScratch(n: number): number {
-  return 3 * NB * n + 2 * NB * NB;
+  return 3 * NB * n + NB * NB;
 }

@@ -121,7 +121,7 @@ export function spectralGramBackward(
   u: Float64Array, p: Float64Array, gs: Float64Array, xm: Float64Array, d: number, m: number, s: number, out: Float64Array | Float32Array, outOff: number,
 ): void {
   const dd = d * d;
-  const ws = kernel("linalg.workspace", "float64", workspaceReference)(4 * dd + 2 * d * m);
+  const ws = kernel("linalg.workspace", "float64", workspaceReference)(5 * dd + 2 * d * m);
   try {
     let o = 0;
     const take = (len: number): Float64Array => ws.subarray(o, (o += len));
@@ -129,15 +129,17 @@ export function spectralGramBackward(
     const t1 = take(dd);
     const t2 = take(dd);
     const t3 = take(dd);
+    const wp = take(dd);
     const wx = take(d * m);
     const wo = take(d * m);
     wu.set(u.subarray(0, dd));
     t3.set(gs.subarray(0, dd));
     wx.set(xm.subarray(0, d * m));
+    wp.set(p.subarray(0, dd));
     // t1 = Gs·U; t2 = Uᵀ·t1 (symmetric); t2 ∘= P
     gemm(false, false, d, d, d, 1, t3, 0, d, wu, 0, d, 0, t1, 0, d);
     gemmt(true, false, d, d, 1, wu, 0, d, t1, 0, d, 0, t2, 0, d);
-    for (let i = 0; i < dd; i++) t2[i] = (t2[i] as number) * (p[i] as number);
+    kernel("linalg.hadamard", "float64", hadamardReference)(t2, wp, dd);
     // t1 = U·B; t3 = t1·Uᵀ = dC (symmetric); wo = 2s·dC·X
     gemm(false, false, d, d, d, 1, wu, 0, d, t2, 0, d, 0, t1, 0, d);
     gemmt(false, true, d, d, 1, t1, 0, d, wu, 0, d, 0, t3, 0, d);
@@ -146,6 +148,11 @@ export function spectralGramBackward(
   } finally {
     kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
   }
+}
+
+/** The reference `linalg.hadamard`: a[i] ← a[i]·b[i] for i < len (the Daleckii–Krein P ∘ B). */
+export function hadamardReference(a: Float64Array, b: Float64Array, len: number): void {
+  for (let i = 0; i < len; i++) a[i] = (a[i] as number) * (b[i] as number);
 }
 
 /**

@@ -30,6 +30,83 @@ const EPS = 2 ** -53;
 const MAX_ITERATIONS = 200;
 
 /**
+ * The root of αx² + βx + γ = 0 in the open interval (lo, hi), or `fallback` if neither root (nor the
+ * root of the linear equation when α = 0) lies there. Both roots without cancellation: q = −(β +
+ * sign(β)√disc)/2, x = q/α and γ/q (Numerical Recipes, 3rd ed., §5.6).
+ */
+export function quadraticRootIn(alpha: number, beta: number, gamma: number, lo: number, hi: number, fallback: number): number {
+  if (alpha === 0) {
+    const x = -gamma / beta;
+    return x > lo && x < hi ? x : fallback;
+  }
+  const disc = beta * beta - 4 * alpha * gamma;
+  if (!(disc >= 0)) return fallback;
+  const sq = Math.sqrt(disc);
+  const q = -0.5 * (beta >= 0 ? beta + sq : beta - sq);
+  const x1 = q / alpha;
+  if (x1 > lo && x1 < hi) return x1;
+  const x2 = gamma / q;
+  return x2 > lo && x2 < hi ? x2 : fallback;
+}
+
+/** {@link poleSums}' results: Σ term, Σ term/(d_j − λ), Σ |term|(1 + |τ/(d_j − λ)|) for ψ, then for φ. */
+const sums = new Float64Array(6);
+
+/**
+ * Over the poles j0 … j1−1, with term_j = ρz_j²/(del_j − τ): out[at] = Σ term_j, out[at+1] =
+ * Σ term_j/(del_j − τ) (the derivative), out[at+2] = Σ |term_j|·(1 + |τ/(del_j − τ)|) — the term's
+ * rounding plus the effect of τ's own rounding ε|τ| (τ·f' summed term by term, so that no squared
+ * reciprocal can overflow). Every sum is kept as two partial sums over alternate poles (j0, j0+2, …
+ * and j0+1, j0+3, …), added, then the odd last pole: the order of the two-lane WebAssembly kernel
+ * (assembly/linalg.ts), which gives the same bits. Returns true if some del_j − τ is 0 (the sums are
+ * then meaningless).
+ */
+function poleSums(j0: number, j1: number, del: Float64Array, z: Float64Array, rho: number, t: number, out: Float64Array, at: number): boolean {
+  let s0 = 0;
+  let s1 = 0;
+  let d0 = 0;
+  let d1 = 0;
+  let a0 = 0;
+  let a1 = 0;
+  let pole = false;
+  let j = j0;
+  for (; j + 2 <= j1; j += 2) {
+    const den0 = (del[j] as number) - t;
+    const den1 = (del[j + 1] as number) - t;
+    if (den0 === 0 || den1 === 0) pole = true;
+    const z0 = z[j] as number;
+    const z1 = z[j + 1] as number;
+    const r0 = 1 / den0;
+    const r1 = 1 / den1;
+    const term0 = rho * z0 * z0 * r0;
+    const term1 = rho * z1 * z1 * r1;
+    a0 += Math.abs(term0) * (1 + Math.abs(t * r0));
+    a1 += Math.abs(term1) * (1 + Math.abs(t * r1));
+    s0 += term0;
+    s1 += term1;
+    d0 += term0 * r0;
+    d1 += term1 * r1;
+  }
+  let sum = s0 + s1;
+  let dsum = d0 + d1;
+  let asum = a0 + a1;
+  if (j < j1) {
+    const den = (del[j] as number) - t;
+    if (den === 0) pole = true;
+    const zj = z[j] as number;
+    const r = 1 / den;
+    const term = rho * zj * zj * r;
+    asum += Math.abs(term) * (1 + Math.abs(t * r));
+    sum += term;
+    dsum += term * r;
+  }
+  out[at] = sum;
+  out[at + 1] = dsum;
+  out[at + 2] = asum;
+  return pole;
+}
+
+/**
  * Solve the secular equation for all k roots. Input: d[0 … k) strictly increasing, z[0 … k) nonzero,
  * ρ > 0. Output: root i is λ_i = d[origin[i]] + tau[i] (origin[i] ∈ {i, i+1}). `del` is scratch of
  * length ≥ k.
@@ -59,16 +136,24 @@ export function secularRoots(k: number, d: Float64Array, z: Float64Array, rho: n
         const zj = z[j] as number;
         f += (rho * zj * zj) / ((d[j] as number) - di - mid);
       }
+      // The start: the model that keeps the two poles around the gap exact and freezes the other terms
+      // at their value at the midpoint, c = f(mid) − ρz_i²/(−mid) − ρz_{i+1}²/mid (the initial guess
+      // of LAPACK's dlaed4, LAWN 89 §3): its root in the half, or the half's midpoint if it has none
+      // there. In τ (λ = d_origin + τ) the model c + a/(d_i − λ) + b/(d_{i+1} − λ) = 0 is the quadratic
+      // cτ² − (c·gap + a + b)τ + a·gap = 0 about d_i, cτ² + (c·gap − a − b)τ − b·gap = 0 about d_{i+1}.
+      const a = rho * (z[i] as number) * (z[i] as number);
+      const b = rho * (z[i + 1] as number) * (z[i + 1] as number);
+      const c = f + (a - b) / mid;
       if (f >= 0) {
         o = i;
         lo = 0;
         hi = mid;
-        t = mid / 2;
+        t = quadraticRootIn(c, -(c * gap + a + b), a * gap, lo, hi, mid / 2);
       } else {
         o = i + 1;
         lo = -gap;
         hi = 0;
-        t = -mid / 2;
+        t = quadraticRootIn(c, c * gap - a - b, -b * gap, -mid, hi, -mid / 2);
       }
     } else {
       // f(d_{k−1} + ρ‖z‖²) ≥ 0, as every |d_j − λ| ≤ ρ‖z‖² there.
@@ -86,37 +171,16 @@ export function secularRoots(k: number, d: Float64Array, z: Float64Array, rho: n
     const delQ = del[q] as number;
     for (let it = 0; it < MAX_ITERATIONS; it++) {
       // ψ: poles 0 … p; φ: poles q … k−1; derivatives; the sum of |terms| for the error bound.
-      let psi = 0;
-      let dpsi = 0;
-      let phi = 0;
-      let dphi = 0;
-      let abs = 0;
-      let hitPole = false;
-      for (let j = 0; j < k; j++) {
-        const den = (del[j] as number) - t;
-        if (den === 0) {
-          hitPole = true;
-          break;
-        }
-        const zj = z[j] as number;
-        const r = 1 / den;
-        const term = rho * zj * zj * r;
-        // |term|·(1 + |τ/(d_j − λ)|): the term's rounding plus the effect of τ's own rounding ε|τ|
-        // (τ·f' summed term by term, so that no squared reciprocal can overflow here).
-        abs += Math.abs(term) * (1 + Math.abs(t * r));
-        if (j <= p) {
-          psi += term;
-          dpsi += term * r;
-        } else {
-          phi += term;
-          dphi += term * r;
-        }
-      }
-      if (hitPole) {
+      if (poleSums(0, p + 1, del, z, rho, t, sums, 0) || poleSums(q, k, del, z, rho, t, sums, 3)) {
         // Rounding put the iterate on a pole: it is outside the open bracket, step back into it.
         t = 0.5 * (lo + hi);
         continue;
       }
+      const psi = sums[0] as number;
+      const dpsi = sums[1] as number;
+      const phi = sums[3] as number;
+      const dphi = sums[4] as number;
+      const abs = (sums[2] as number) + (sums[5] as number);
       const f = 1 + psi + phi;
       if (f === 0) break;
       if (f < 0) lo = t;

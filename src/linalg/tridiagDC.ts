@@ -28,7 +28,7 @@ import { allocArray } from "../tensor/alloc.js";
 import { gemm } from "./gemm.js";
 import { kernel } from "../kernels/registry.js";
 import { secularSolveReference } from "./secular.js";
-import { implicitQL } from "./tridiagQL.js";
+import { qlIterationLimit, qlReference } from "./tridiagQL.js";
 
 const EPS = 2 ** -53;
 /**
@@ -80,7 +80,7 @@ interface Work {
 
 /** Float64 scratch {@link tridiagonalEigDC} uses for an n × n problem when given it (its merges' work arrays). */
 export function dcScratch(n: number): number {
-  return 8 * n + (n <= DC_LEAF ? 0 : 3 * n * n);
+  return 9 * n + (n <= DC_LEAF ? 0 : 3 * n * n);
 }
 
 /**
@@ -99,6 +99,7 @@ export function tridiagonalEigDC(d: Float64Array, e: Float64Array, n: number, z:
   const big = n <= DC_LEAF ? 0 : n * n;
   // n float64 holding the int32 origin and pos (in linear memory with the rest, for `linalg.secular`)
   const ints = take(n);
+  const ints2 = take(n);
   const w: Work = {
     nTotal: n,
     dd: take(n),
@@ -112,8 +113,8 @@ export function tridiagonalEigDC(d: Float64Array, e: Float64Array, n: number, z:
     pos: new Int32Array(ints.buffer, ints.byteOffset + 4 * n, n),
     kind: new Int8Array(n),
     order: new Int32Array(n),
-    nd: new Int32Array(n),
-    df: new Int32Array(n),
+    nd: new Int32Array(ints2.buffer, ints2.byteOffset, n),
+    df: new Int32Array(ints2.buffer, ints2.byteOffset + 4 * n, n),
     q: take(big),
     u: take(big),
     defl: take(big),
@@ -134,12 +135,12 @@ export function tridiagonalEigDC(d: Float64Array, e: Float64Array, n: number, z:
 function solveBlock(d: Float64Array, e: Float64Array, lo: number, len: number, z: Float64Array, w: Work): boolean {
   const ld = w.nTotal;
   if (len <= DC_LEAF) {
-    const zl = allocArray("float64", len * len);
-    for (let i = 0; i < len; i++) zl[i * len + i] = 1;
+    // QL on the leaf's diagonal block of z (still zero: nothing else writes it before), from the identity;
+    // the merges' del and zhat (unused until the merges) hold one sweep's rotations.
+    for (let i = 0; i < len; i++) z[(lo + i) * ld + lo + i] = 1;
     // e[lo+len−1] is the coupling to the next block, already taken by the caller: QL may clobber it.
-    if (!implicitQL(d.subarray(lo, lo + len), e.subarray(lo, lo + len), zl, len)) return false;
-    for (let i = 0; i < len; i++) z.set(zl.subarray(i * len, (i + 1) * len), (lo + i) * ld + lo);
-    return true;
+    const ql = kernel("linalg.ql", "float64", qlReference);
+    return ql(d.subarray(lo, lo + len), e.subarray(lo, lo + len), z.subarray(lo * ld + lo), len, ld, qlIterationLimit(len), w.del, w.zhat);
   }
   const n1 = len >> 1;
   const m = lo + n1 - 1;
@@ -151,6 +152,42 @@ function solveBlock(d: Float64Array, e: Float64Array, lo: number, len: number, z
   if (!solveBlock(d, e, lo + n1, len - n1, z, w)) return false;
   merge(d, lo, n1, len, beta, z, w);
   return true;
+}
+
+/**
+ * The reference `linalg.dcPack`: a merge's operands for its two products, from the n × n block z
+ * (row stride ld; n = n1 + n2). For the K non-deflated columns (column nd[t] of the block goes to
+ * component pos[t]; components < k1 are top-only, < k1 + k2 mixed, the rest bottom-only): the top
+ * n1 rows of the top-only and mixed columns into q (n1 × (k1+k2), row-major), then the bottom n2 rows
+ * of the mixed and bottom-only ones (n2 × (k − k1)) after them. The nDefl deflated columns df[…]
+ * whole into defl (n × nDefl).
+ */
+export function dcPackReference(
+  z: Float64Array, ld: number, n1: number, n2: number, k: number, k1: number, k2: number, nd: Int32Array, pos: Int32Array,
+  q: Float64Array, df: Int32Array, nDefl: number, defl: Float64Array,
+): void {
+  const k12 = k1 + k2;
+  const k23 = k - k1;
+  const qb = n1 * k12;
+  for (let t = 0; t < k; t++) {
+    const j = nd[t] as number;
+    const p = pos[t] as number;
+    if (p < k12) for (let row = 0; row < n1; row++) q[row * k12 + p] = z[row * ld + j] as number;
+    if (p >= k1) {
+      const pc = p - k1;
+      for (let row = 0; row < n2; row++) q[qb + row * k23 + pc] = z[(n1 + row) * ld + j] as number;
+    }
+  }
+  const n = n1 + n2;
+  for (let t = 0; t < nDefl; t++) {
+    const j = df[t] as number;
+    for (let row = 0; row < n; row++) defl[row * nDefl + t] = z[row * ld + j] as number;
+  }
+}
+
+/** The reference `linalg.copyBlock`: dst[r·ldDst + c] = src[r·ldSrc + c] for r < rows, c < cols. */
+export function copyBlockReference(src: Float64Array, ldSrc: number, dst: Float64Array, ldDst: number, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) dst[r * ldDst + c] = src[r * ldSrc + c] as number;
 }
 
 /**
@@ -257,26 +294,11 @@ function merge(d: Float64Array, lo: number, n1: number, n: number, beta: number,
   const k12 = k1 + k2;
   const k23 = k2 + k3;
   const qb = n1 * k12;
-  for (let t = 0; t < k; t++) {
-    const j = nd[t] as number;
-    const p = pos[t] as number;
-    if (p < k12) for (let row = 0; row < n1; row++) q[row * k12 + p] = z[base + row * ld + j] as number;
-    if (p >= k1) {
-      const pc = p - k1;
-      for (let row = 0; row < n2; row++) q[qb + row * k23 + pc] = z[base + (n1 + row) * ld + j] as number;
-    }
-  }
-  for (let t = 0; t < nDefl; t++) {
-    const j = df[t] as number;
-    for (let row = 0; row < n; row++) defl[row * nDefl + t] = z[base + row * ld + j] as number;
-  }
+  kernel("linalg.dcPack", "float64", dcPackReference)(z.subarray(base), ld, n1, n2, k, k1, k2, nd, pos, q, df, nDefl, defl);
   // New vectors: top (n₁ × K) = Q_top · Uᵀ[0 … k₁₂), bottom (n₂ × K) = Q_bottom · Uᵀ[k₁ … K).
   gemm(false, true, n1, k, k12, 1, q, 0, k12, u, 0, k, 0, z, base, ld);
   gemm(false, true, n2, k, k23, 1, q, qb, k23, u, k1, k, 0, z, base + n1 * ld, ld);
-  for (let row = 0; row < n; row++) {
-    const o = base + row * ld + k;
-    for (let t = 0; t < nDefl; t++) z[o + t] = defl[row * nDefl + t] as number;
-  }
+  kernel("linalg.copyBlock", "float64", copyBlockReference)(defl, nDefl, z.subarray(base + k), ld, n, nDefl);
   for (let t = 0; t < k; t++) d[lo + t] = (dk[origin[t] as number] as number) + (tau[t] as number);
   for (let t = 0; t < nDefl; t++) d[lo + k + t] = dd[df[t] as number] as number;
 }

@@ -33,11 +33,41 @@ export function setQLSweepLimitForTesting(perEigenvalue: number | null): void {
  * Returns false if some eigenvalue needed more than 30 sweeps on average (LAPACK's limit).
  */
 export function implicitQL(d: Float64Array, e: Float64Array, z: Float64Array, n: number): boolean {
-  const cs = allocArray("float64", n);
-  const sn = allocArray("float64", n);
+  return qlReference(d, e, z, n, n, qlIterationLimit(n), allocArray("float64", n), allocArray("float64", n));
+}
+
+/** The QL iteration limit for an n × n tridiagonal: 30n sweeps (LAPACK's), or the test hook's. */
+export function qlIterationLimit(n: number): number {
+  return sweepsPerEigenvalue * n;
+}
+
+/**
+ * √(x² + y²) as LAPACK's dlapy2: the larger magnitude times √(1 + r²), r the ratio (no overflow or
+ * underflow of the squares). Used instead of Math.hypot so that the WebAssembly QL (assembly/linalg.ts)
+ * computes the same bits.
+ */
+export function pythag(x: number, y: number): number {
+  const a = Math.abs(x);
+  const b = Math.abs(y);
+  const w = Math.max(a, b);
+  const v = Math.min(a, b);
+  if (v === 0) return w;
+  const r = v / w;
+  return w * Math.sqrt(1 + r * r);
+}
+
+/**
+ * The reference of the kernel `linalg.ql`: {@link implicitQL} on the n × n block of z that starts at
+ * z[0] with row stride `ld` (the block's columns are rotated; nothing outside it is touched), at most
+ * `maxIterations` QL sweeps, `cs` and `sn` (n float64 each) scratch for one sweep's rotations. The
+ * divide-and-conquer leaves (src/linalg/tridiagDC.ts) call it on their diagonal block of the solve's
+ * eigenvector matrix; the WebAssembly backends run assembly/linalg.ts's `qlStrided`, bit for bit.
+ */
+export function qlReference(
+  d: Float64Array, e: Float64Array, z: Float64Array, n: number, ld: number, maxIterations: number, cs: Float64Array, sn: Float64Array,
+): boolean {
   const eps2 = EPS * EPS;
   let iterations = 0;
-  const maxIterations = sweepsPerEigenvalue * n;
   for (let l = 0; l < n; l++) {
     for (;;) {
       let m = l;
@@ -54,7 +84,7 @@ export function implicitQL(d: Float64Array, e: Float64Array, z: Float64Array, n:
       const dl = d[l] as number;
       const el = e[l] as number;
       let g = ((d[l + 1] as number) - dl) / (2 * el);
-      let r = Math.hypot(g, 1);
+      let r = pythag(g, 1);
       g = (d[m] as number) - dl + el / (g + (g >= 0 ? r : -r));
       let s = 1;
       let c = 1;
@@ -66,7 +96,7 @@ export function implicitQL(d: Float64Array, e: Float64Array, z: Float64Array, n:
         const ei = e[i] as number;
         const f = s * ei;
         const bb = c * ei;
-        r = Math.hypot(f, g);
+        r = pythag(f, g);
         e[i + 1] = r;
         if (r === 0) {
           // f and g both underflowed: the block splits here; undo the shift and restart the search.
@@ -85,7 +115,7 @@ export function implicitQL(d: Float64Array, e: Float64Array, z: Float64Array, n:
         cs[i] = c;
         sn[i] = s;
       }
-      applyRotations(z, n, restarted ? i + 1 : l, m, cs, sn);
+      applyRotations(z, n, ld, restarted ? i + 1 : l, m, cs, sn);
       if (restarted) continue;
       d[l] = dl - p;
       e[l] = g;
@@ -96,19 +126,20 @@ export function implicitQL(d: Float64Array, e: Float64Array, z: Float64Array, n:
 }
 
 /**
- * For rotations i = hi−1 down to lo (in that order): columns (i, i+1) of the row-major n × n `z` ←
+ * For rotations i = hi−1 down to lo (in that order): columns (i, i+1) of the n × n block of `z` (row
+ * stride ld) ←
  * (c·z_i − s·z_{i+1}, s·z_i + c·z_{i+1}). Row by row, carrying column i+1's current value, so each
  * entry is read and written once.
  */
-function applyRotations(z: Float64Array, n: number, lo: number, hi: number, cs: Float64Array, sn: Float64Array): void {
+function applyRotations(z: Float64Array, n: number, ld: number, lo: number, hi: number, cs: Float64Array, sn: Float64Array): void {
   if (hi <= lo) return;
   let r = 0;
   // Four rows at a time: each (c, s) pair is loaded once per four rows.
   for (; r + 4 <= n; r += 4) {
-    const o0 = r * n;
-    const o1 = o0 + n;
-    const o2 = o1 + n;
-    const o3 = o2 + n;
+    const o0 = r * ld;
+    const o1 = o0 + ld;
+    const o2 = o1 + ld;
+    const o3 = o2 + ld;
     let u0 = z[o0 + hi] as number;
     let u1 = z[o1 + hi] as number;
     let u2 = z[o2 + hi] as number;
@@ -135,7 +166,7 @@ function applyRotations(z: Float64Array, n: number, lo: number, hi: number, cs: 
     z[o3 + lo] = u3;
   }
   for (; r < n; r++) {
-    const ro = r * n;
+    const ro = r * ld;
     let cur = z[ro + hi] as number;
     for (let i = hi - 1; i >= lo; i--) {
       const zi = z[ro + i] as number;

@@ -415,7 +415,7 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
  * (the matrix core's float32 path, `gemmF32`: each product within (k + 2)·2⁻²⁴·|A||B|; the test bounds
  * the result by 3K·(D + 2)·2⁻²⁴·max|y| against the float64 path): products through the
  * matrix core (src/linalg/gemm.ts), the eigendecomposition by Householder tridiagonalisation +
- * implicit QL (Jacobi for D ≤ 8; src/linalg/eigen.ts), on the covariance scaled by a power of two so
+ * divide and conquer (Jacobi for D ≤ 8, implicit QL for D ≤ 32 on the "js" backend; src/linalg/eigen.ts), on the covariance scaled by a power of two so
  * that the result does not depend on the input's scale (x·10⁸⁰ gives 10⁸⁰ times the sqrtm of x). A
  * NaN or ±∞ in an image (or a covariance overflowing float64, |x| ≳ 10¹⁵⁴) gives NaN for that image's
  * output and gradient under logm, sqrtm and newton-schulz.

@@ -15,8 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend } from "../../src/backends/index.js";
 import { kernel } from "../../src/kernels/registry.js";
 import { activeWasm } from "../../src/backends/wasm/index.js";
-import { releaseWorkspaceReference, symEig, trdPanelReference, trdUnblockedReference, workspaceReference } from "../../src/linalg/eigen.js";
+import { gatherColumnsReference, releaseWorkspaceReference, symEig, trdPanelReference, trdUnblockedReference, workspaceReference, wyReference } from "../../src/linalg/eigen.js";
 import { secularSolveReference } from "../../src/linalg/secular.js";
+import { qlReference } from "../../src/linalg/tridiagQL.js";
+import { copyBlockReference, dcPackReference } from "../../src/linalg/tridiagDC.js";
+import { hadamardReference } from "../../src/linalg/matrix.js";
 import { Generator } from "../../src/tensor/random.js";
 import { WASM } from "../helpers/wasm.js";
 
@@ -280,6 +283,264 @@ for (const backend of WASM) {
           } finally {
             kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
           }
+        }
+      }
+    });
+
+    it("linalg.ql: eigenvalues, rotated block and convergence flag bit for bit the reference's (random, graded, split, strided)", () => {
+      const g = new Generator(13);
+      for (const n of [1, 2, 3, 5, 16, 17, 40]) {
+        for (const kind of ["random", "graded", "split"] as const) {
+          const ld = n + 3;
+          const d = new Float64Array(n);
+          const e = new Float64Array(n);
+          for (let i = 0; i < n; i++) {
+            d[i] = kind === "graded" ? 10 ** (-i / 2) * (1 + g.uniform()) : g.normal();
+            e[i] = i === n - 1 ? 0 : kind === "graded" ? 10 ** (-i / 2) * g.normal() : kind === "split" && i % 5 === 2 ? 1e-300 : g.normal();
+          }
+          // the block starts at row 1, column 2 of an (n + 1) × ld array whose other entries must stay put
+          const zRef = new Float64Array((n + 1) * ld);
+          for (let i = 0; i < zRef.length; i++) zRef[i] = g.normal();
+          for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) zRef[(1 + r) * ld + 2 + c] = r === c ? 1 : 0;
+          const limit = kind === "split" && n === 17 ? 1 : 30 * n;
+          const dRef = d.slice();
+          const eRef = e.slice();
+          const okRef = qlReference(dRef, eRef, zRef.subarray(ld + 2), n, ld, limit, new Float64Array(n), new Float64Array(n));
+          const ws = kernel("linalg.workspace", "float64", workspaceReference)(zRef.length + 4 * n);
+          try {
+            let o = 0;
+            const take = (l: number): Float64Array => ws.subarray(o, (o += l));
+            const wz = take(zRef.length);
+            const wd = take(n);
+            const we = take(n);
+            const cs = take(n);
+            const sn = take(n);
+            wd.set(d);
+            we.set(e);
+            // the same start as the reference's block: identity in the block, the same noise around it
+            for (let r = 0; r <= n; r++) for (let c = 0; c < ld; c++) {
+              const inBlock = r >= 1 && c >= 2 && c < 2 + n;
+              wz[r * ld + c] = inBlock ? (r - 1 === c - 2 ? 1 : 0) : (zRef[r * ld + c] as number);
+            }
+            const ok = kernel("linalg.ql", "float64", qlReference)(wd, we, wz.subarray(ld + 2), n, ld, limit, cs, sn);
+            expect(ok).toBe(okRef);
+            expect(Array.from(wd)).toEqual(Array.from(dRef));
+            expect(Array.from(we)).toEqual(Array.from(eRef));
+            expect(Array.from(wz)).toEqual(Array.from(zRef));
+          } finally {
+            kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+          }
+        }
+      }
+    });
+
+    it("linalg.ql: the block's columns are eigenvectors (residual ≤ a few n·u·‖T‖, orthogonal), and an iteration limit of 0 is reported", () => {
+      const g = new Generator(17);
+      const n = 16;
+      const ld = 20;
+      const d = Float64Array.from({ length: n }, () => g.normal());
+      const e = Float64Array.from({ length: n }, (_, i) => (i < n - 1 ? g.normal() : 0));
+      const ws = kernel("linalg.workspace", "float64", workspaceReference)(n * ld + 4 * n);
+      try {
+        const z = ws.subarray(0, n * ld);
+        const wd = ws.subarray(n * ld, n * ld + n);
+        const we = ws.subarray(n * ld + n, n * ld + 2 * n);
+        const cs = ws.subarray(n * ld + 2 * n, n * ld + 3 * n);
+        const sn = ws.subarray(n * ld + 3 * n, n * ld + 4 * n);
+        wd.set(d);
+        we.set(e);
+        for (let i = 0; i < n; i++) z[i * ld + i] = 1;
+        const ql = kernel("linalg.ql", "float64", qlReference);
+        expect(ql(wd, we, z, n, ld, 30 * n, cs, sn)).toBe(true);
+        let tn = 0;
+        for (let i = 0; i < n; i++) tn = Math.max(tn, Math.abs(d[i] as number) + Math.abs(e[i] as number) + (i > 0 ? Math.abs(e[i - 1] as number) : 0));
+        let res = 0;
+        let orth = 0;
+        for (let k = 0; k < n; k++) {
+          for (let r = 0; r < n; r++) {
+            // (T v)_r − λ v_r
+            let tv = (d[r] as number) * (z[r * ld + k] as number);
+            if (r > 0) tv += (e[r - 1] as number) * (z[(r - 1) * ld + k] as number);
+            if (r < n - 1) tv += (e[r] as number) * (z[(r + 1) * ld + k] as number);
+            res = Math.max(res, Math.abs(tv - (wd[k] as number) * (z[r * ld + k] as number)));
+          }
+          for (let k2 = 0; k2 < n; k2++) {
+            let dot = 0;
+            for (let r = 0; r < n; r++) dot += (z[r * ld + k] as number) * (z[r * ld + k2] as number);
+            orth = Math.max(orth, Math.abs(dot - (k === k2 ? 1 : 0)));
+          }
+          for (let c = n; c < ld; c++) for (let r = 0; r < n; r++) expect(z[r * ld + c]).toBe(0);
+        }
+        expect(res / (n * U * tn)).toBeLessThan(4);
+        expect(orth / (n * U)).toBeLessThan(4);
+        wd.set(d);
+        we.set(e);
+        expect(ql(wd, we, z, n, ld, 0, cs, sn)).toBe(false);
+      } finally {
+        kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+      }
+    });
+
+    it("linalg.wy: Vᵀ and T bit for bit the reference's, and I − V T Vᵀ = H_k0 ⋯ H_k0+nb−1 within a few n·u", () => {
+      const g = new Generator(19);
+      for (const [n, k0, nb] of [[3, 0, 1], [10, 0, 8], [70, 32, 32], [97, 0, 32], [130, 96, 32], [130, 64, 17]] as const) {
+        const rows = n - k0 - 1;
+        const mRef = Float64Array.from({ length: n * n }, () => g.normal());
+        // β_j = 2/‖v_j‖² over the entries the block uses: each H_j a true reflector
+        const beta = new Float64Array(n);
+        for (let j = 0; j < nb; j++) {
+          let ss = 0;
+          for (let c = k0 + 1 + j; c < n; c++) ss += (mRef[(k0 + j) * n + c] as number) ** 2;
+          beta[k0 + j] = 2 / ss;
+        }
+        const ldt = 32;
+        const vtRef = Float64Array.from({ length: nb * rows }, () => g.normal());
+        const tRef = Float64Array.from({ length: ldt * ldt }, () => g.normal());
+        const ws = kernel("linalg.workspace", "float64", workspaceReference)(n * n + 2 * n + nb * rows + ldt * ldt);
+        try {
+          let o = 0;
+          const take = (l: number): Float64Array => ws.subarray(o, (o += l));
+          const wm = take(n * n);
+          const wb = take(2 * n).subarray(0, n);
+          const wvt = take(nb * rows);
+          const wt = take(ldt * ldt);
+          wm.set(mRef);
+          wb.set(beta);
+          wvt.set(vtRef);
+          wt.set(tRef);
+          wyReference(mRef, n, k0, nb, beta, vtRef, tRef, ldt);
+          kernel("linalg.wy", "float64", wyReference)(wm, n, k0, nb, wb, wvt, wt, ldt);
+          expect(Array.from(wvt)).toEqual(Array.from(vtRef));
+          expect(Array.from(wt)).toEqual(Array.from(tRef));
+          expect(Array.from(wm)).toEqual(Array.from(mRef));
+        } finally {
+          kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+        }
+        // independent: (I − V T Vᵀ) x against the reflectors applied one by one, H_j x = x − β_j v_j (v_jᵀ x)
+        const x = Float64Array.from({ length: rows }, () => g.normal());
+        const y = x.slice();
+        for (let j = nb - 1; j >= 0; j--) {
+          let dot = 0;
+          for (let r = j; r < rows; r++) dot += (vtRef[j * rows + r] as number) * (y[r] as number);
+          for (let r = j; r < rows; r++) y[r] = (y[r] as number) - (beta[k0 + j] as number) * dot * (vtRef[j * rows + r] as number);
+        }
+        const vx = new Float64Array(nb);
+        for (let j = 0; j < nb; j++) for (let r = 0; r < rows; r++) vx[j] = (vx[j] as number) + (vtRef[j * rows + r] as number) * (x[r] as number);
+        let err = 0;
+        let scale = 0;
+        for (let r = 0; r < rows; r++) {
+          let acc = 0;
+          for (let i = 0; i < nb; i++) for (let j = i; j < nb; j++) acc += (vtRef[i * rows + r] as number) * (tRef[i * ldt + j] as number) * (vx[j] as number);
+          err = Math.max(err, Math.abs((x[r] as number) - acc - (y[r] as number)));
+          scale = Math.max(scale, Math.abs(x[r] as number));
+        }
+        for (let i = 0; i < nb; i++) for (let j = 0; j < i; j++) expect(tRef[i * ldt + j]).toBe(0);
+        expect(err / (n * U * scale)).toBeLessThan(8);
+      }
+    });
+
+    it("linalg.gatherColumns: column i of dst is column order[i] of src (every entry, random permutations)", () => {
+      const g = new Generator(23);
+      for (const n of [1, 2, 5, 64]) {
+        const src = Float64Array.from({ length: n * n }, () => g.normal());
+        const order = Int32Array.from({ length: n }, (_, i) => i);
+        for (let i = n - 1; i > 0; i--) {
+          const j = Math.floor(g.uniform() * (i + 1));
+          [order[i], order[j]] = [order[j] as number, order[i] as number];
+        }
+        const ws = kernel("linalg.workspace", "float64", workspaceReference)(2 * n * n + n);
+        try {
+          const ws1 = ws.subarray(0, n * n);
+          const wd = ws.subarray(n * n, 2 * n * n);
+          const wo = new Int32Array(ws.buffer, ws.byteOffset + 16 * n * n, n);
+          ws1.set(src);
+          wo.set(order);
+          kernel("linalg.gatherColumns", "float64", gatherColumnsReference)(ws1, wd, n, wo);
+          for (let r = 0; r < n; r++) for (let i = 0; i < n; i++) expect(wd[r * n + i]).toBe(src[r * n + (order[i] as number)]);
+        } finally {
+          kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+        }
+      }
+    });
+
+    it("linalg.dcPack and linalg.copyBlock: every packed entry the reference's (random column kinds, deflated columns, strided block)", () => {
+      const g = new Generator(29);
+      for (const [n1, n2, ld] of [[1, 1, 2], [3, 4, 9], [16, 17, 40], [64, 64, 130]] as const) {
+        const n = n1 + n2;
+        const z = Float64Array.from({ length: n * ld }, () => g.normal());
+        // a random split of the columns into non-deflated (top-only, mixed, bottom-only) and deflated
+        const perm = Array.from({ length: n }, (_, i) => i);
+        for (let i = n - 1; i > 0; i--) {
+          const j = Math.floor(g.uniform() * (i + 1));
+          [perm[i], perm[j]] = [perm[j] as number, perm[i] as number];
+        }
+        const k = Math.max(1, Math.floor(n * (0.5 + 0.5 * g.uniform())));
+        const nDefl = n - k;
+        const k1 = Math.floor(k * g.uniform() * 0.5);
+        const k2 = Math.floor((k - k1) * g.uniform());
+        const nd = Int32Array.from(perm.slice(0, k));
+        const df = Int32Array.from(perm.slice(k));
+        const pos = Int32Array.from({ length: k }, (_, i) => i);
+        for (let i = k - 1; i > 0; i--) {
+          const j = Math.floor(g.uniform() * (i + 1));
+          [pos[i], pos[j]] = [pos[j] as number, pos[i] as number];
+        }
+        const qLen = n1 * (k1 + k2) + n2 * (k - k1);
+        const qRef = new Float64Array(qLen);
+        const dRef = new Float64Array(n * nDefl);
+        dcPackReference(z, ld, n1, n2, k, k1, k2, nd, pos, qRef, df, nDefl, dRef);
+        const back = z.slice();
+        copyBlockReference(dRef, nDefl, back.subarray(3), ld, n, nDefl);
+        const ws = kernel("linalg.workspace", "float64", workspaceReference)(2 * n * ld + qLen + n * nDefl + 2 * n);
+        try {
+          let o = 0;
+          const take = (l: number): Float64Array => ws.subarray(o, (o += l));
+          const wz = take(n * ld);
+          const wq = take(qLen);
+          const wdefl = take(n * nDefl);
+          const ints = take(2 * n);
+          const wnd = new Int32Array(ints.buffer, ints.byteOffset, n).subarray(0, k);
+          const wpos = new Int32Array(ints.buffer, ints.byteOffset + 4 * n, n).subarray(0, k);
+          const wdf = new Int32Array(ints.buffer, ints.byteOffset + 8 * n, n).subarray(0, nDefl);
+          const wback = take(n * ld);
+          wz.set(z);
+          wnd.set(nd);
+          wpos.set(pos);
+          wdf.set(df);
+          kernel("linalg.dcPack", "float64", dcPackReference)(wz, ld, n1, n2, k, k1, k2, wnd, wpos, wq, wdf, nDefl, wdefl);
+          expect(Array.from(wq)).toEqual(Array.from(qRef));
+          expect(Array.from(wdefl)).toEqual(Array.from(dRef));
+          // independent spot check of the layout: component pos[t]'s top rows are column nd[t]'s
+          for (let t = 0; t < k; t++) if ((pos[t] as number) < k1 + k2) expect(qRef[pos[t] as number]).toBe(z[nd[t] as number]);
+          wback.set(z);
+          kernel("linalg.copyBlock", "float64", copyBlockReference)(wdefl, nDefl, wback.subarray(3), ld, n, nDefl);
+          expect(Array.from(wback)).toEqual(Array.from(back));
+        } finally {
+          kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+        }
+      }
+    });
+
+    it("linalg.hadamard: every product bit for bit the reference's (odd lengths, ±0, ±∞, NaN, subnormals)", () => {
+      const g = new Generator(31);
+      const special = [0, -0, Infinity, -Infinity, NaN, 2 ** -1074, -(2 ** -1060), 1e300];
+      for (const len of [1, 2, 7, 64, 4097]) {
+        const a = Float64Array.from({ length: len }, (_, i) => (i % 11 === 3 ? (special[i % special.length] as number) : g.normal()));
+        const b = Float64Array.from({ length: len }, (_, i) => (i % 13 === 5 ? (special[(i >> 1) % special.length] as number) : 1e10 * g.normal()));
+        const ref = a.slice();
+        hadamardReference(ref, b, len);
+        const ws = kernel("linalg.workspace", "float64", workspaceReference)(2 * len + 1);
+        try {
+          const wa = ws.subarray(1, 1 + len);
+          const wb = ws.subarray(1 + len, 1 + 2 * len);
+          wa.set(a);
+          wb.set(b);
+          kernel("linalg.hadamard", "float64", hadamardReference)(wa, wb, len);
+          for (let i = 0; i < len; i++) expect(Object.is(wa[i], ref[i]) || (Number.isNaN(wa[i]) && Number.isNaN(ref[i]))).toBe(true);
+          for (let i = 0; i < len; i++) expect(Object.is(ref[i], (a[i] as number) * (b[i] as number)) || Number.isNaN(ref[i])).toBe(true);
+          expect(ws[0]).toBe(0);
+        } finally {
+          kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
         }
       }
     });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
-import { JACOBI_MAX_DIM, QL_MAX_DIM, symEig, type SymEigMethod } from "../../src/linalg/eigen.js";
+import { JACOBI_MAX_DIM, QL_MAX_DIM, symEig, symEigMethodFor, type SymEigMethod } from "../../src/linalg/eigen.js";
 import { Generator } from "../../src/tensor/random.js";
 import { decodeNumbers, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
 import { WASM } from "../helpers/wasm.js";
@@ -119,8 +119,14 @@ function checkAgainstLapack(c: EighCase, method: SymEigMethod): void {
   if (c.kind === "multiple" && n > 1) expect(compared).toBe(1); // only the simple eigenvalue D + 2
 }
 
-describe("symEig: solver choice", () => {
-  it(`Jacobi up to D = ${JACOBI_MAX_DIM}, tridiagonal QL up to ${QL_MAX_DIM}, divide and conquer above, the same answers`, () => {
+for (const backend of ["js", ...WASM] as BackendName[]) describe(`symEig: solver choice on ${backend}`, () => {
+  let before: BackendName;
+  beforeAll(() => {
+    before = getBackend();
+    setBackend(backend);
+  });
+  afterAll(() => setBackend(before));
+  it(`Jacobi up to D = ${JACOBI_MAX_DIM}, tridiagonal QL up to ${QL_MAX_DIM} on "js", divide and conquer above (on every WebAssembly backend from ${JACOBI_MAX_DIM + 1}), the same answers`, () => {
     const gen = new Generator(3);
     for (const n of [1, 2, 3, JACOBI_MAX_DIM, JACOBI_MAX_DIM + 1, 30, QL_MAX_DIM, QL_MAX_DIM + 1, 70]) {
       const b = Array.from({ length: n * n }, () => gen.normal());
@@ -130,7 +136,9 @@ describe("symEig: solver choice", () => {
       const q = symEig(a, n, "ql");
       const dc = symEig(a, n, "dc");
       const auto = symEig(a, n);
-      const same = n <= JACOBI_MAX_DIM ? j : n <= QL_MAX_DIM ? q : dc;
+      const chosen = symEigMethodFor(n);
+      expect(chosen).toBe(n <= JACOBI_MAX_DIM ? "jacobi" : n <= QL_MAX_DIM && getBackend() === "js" ? "ql" : "dc");
+      const same = chosen === "jacobi" ? j : chosen === "ql" ? q : dc;
       expect(Array.from(auto.values)).toEqual(Array.from(same.values));
       expect(Array.from(auto.vectors)).toEqual(Array.from(same.vectors));
       for (const other of [q, dc]) {

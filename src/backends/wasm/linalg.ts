@@ -3,7 +3,14 @@
  * divide-and-conquer path (`linalg.workspace`, `linalg.releaseWorkspace`), the Householder
  * tridiagonalisation's loops (`linalg.trdPanel`, `linalg.trdUnblocked`; references
  * `trdPanelReference` / `trdUnblockedReference` in src/linalg/eigen.ts) and the merges' secular
- * equation (`linalg.secular`, reference `secularSolveReference` in src/linalg/secular.ts, bit for bit);
+ * equation (`linalg.secular`, reference `secularSolveReference` in src/linalg/secular.ts, bit for bit),
+ * the divide-and-conquer leaves' implicit QL (`linalg.ql`, reference `qlReference` in
+ * src/linalg/tridiagQL.ts, bit for bit) and the compact WY factor of the back-transformation's
+ * blocks (`linalg.wy`, reference `wyReference` in src/linalg/eigen.ts, bit for bit), and the sort of
+ * the eigenvectors (`linalg.gatherColumns`, reference `gatherColumnsReference`, a copy), the
+ * divide-and-conquer merges' packing (`linalg.dcPack`, `linalg.copyBlock`; references in
+ * src/linalg/tridiagDC.ts, copies) and the backward's P ∘ B (`linalg.hadamard`, reference
+ * `hadamardReference` in src/linalg/matrix.ts, bit for bit);
  * AssemblyScript source assembly/linalg.ts.
  *
  * The workspace is a block of linear memory: the solver carves all its work arrays from it, so the
@@ -19,8 +26,11 @@
  * within a small multiple of n·ε·‖A‖).
  */
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
-import { trdPanelReference, trdUnblockedReference } from "../../linalg/eigen.js";
+import { gatherColumnsReference, trdPanelReference, trdUnblockedReference, wyReference } from "../../linalg/eigen.js";
 import { secularSolveReference } from "../../linalg/secular.js";
+import { qlReference } from "../../linalg/tridiagQL.js";
+import { copyBlockReference, dcPackReference } from "../../linalg/tridiagDC.js";
+import { hadamardReference } from "../../linalg/matrix.js";
 import type { LinearStorage } from "../linear.js";
 import type { WasmBackend } from "./index.js";
 
@@ -28,6 +38,12 @@ interface LinalgExports {
   trdPanel(m: number, n: number, k0: number, nb: number, d: number, e: number, beta: number, vw: number, wv: number, v: number, p: number, y: number): void;
   trdUnblocked(m: number, n: number, k0: number, d: number, e: number, beta: number, work: number): void;
   secularSolve(k: number, d: number, z: number, rho: number, origin: number, tau: number, del: number, u: number, zhat: number, pos: number): void;
+  wyBlock(m: number, n: number, k0: number, nb: number, beta: number, vt: number, t: number, ldt: number): void;
+  gatherColumns(src: number, dst: number, n: number, order: number): void;
+  dcPack(z: number, ld: number, n1: number, n2: number, k: number, k1: number, k2: number, nd: number, pos: number, q: number, df: number, nDefl: number, defl: number): void;
+  copyBlock(src: number, ldSrc: number, dst: number, ldDst: number, rows: number, cols: number): void;
+  hadamard(a: number, b: number, len: number): void;
+  qlStrided(d: number, e: number, z: number, n: number, ld: number, maxIterations: number, cs: number, sn: number): number;
 }
 
 /** Byte addresses of the arrays when every one is a view of the backend's memory, else null. */
@@ -41,7 +57,7 @@ function pointers(b: WasmBackend, xs: readonly (Float64Array | Int32Array)[]): n
   return out;
 }
 
-const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular"] as const;
+const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns", "linalg.dcPack", "linalg.copyBlock", "linalg.hadamard"] as const;
 
 /** Register the eigensolver kernels of backend `b` (float64). */
 export function registerLinalg(b: WasmBackend): void {
@@ -79,6 +95,42 @@ export function registerLinalg(b: WasmBackend): void {
     if (ptr === null) return secularSolveReference(k, d, z, rho, origin, tau, del, u, zhat, pos);
     const [pd, pz, po, pt, pdel, pu, pzh, pp] = ptr as [number, number, number, number, number, number, number, number];
     e.secularSolve(k, pd, pz, rho, po, pt, pdel, pu, pzh, pp);
+  });
+  registerKernel("linalg.wy", "float64", (m, n, k0, nb, beta, vt, t, ldt) => {
+    const ptr = pointers(b, [m, beta, vt, t]);
+    if (ptr === null) return wyReference(m, n, k0, nb, beta, vt, t, ldt);
+    const [pm, pb, pv, pt] = ptr as [number, number, number, number];
+    e.wyBlock(pm, n, k0, nb, pb, pv, pt, ldt);
+  });
+  registerKernel("linalg.gatherColumns", "float64", (src, dst, n, order) => {
+    const ptr = pointers(b, [src, dst, order]);
+    if (ptr === null) return gatherColumnsReference(src, dst, n, order);
+    const [ps, pd, po] = ptr as [number, number, number];
+    e.gatherColumns(ps, pd, n, po);
+  });
+  registerKernel("linalg.dcPack", "float64", (z, ld, n1, n2, k, k1, k2, nd, pos, q, df, nDefl, defl) => {
+    const ptr = pointers(b, [z, nd, pos, q, df, defl]);
+    if (ptr === null) return dcPackReference(z, ld, n1, n2, k, k1, k2, nd, pos, q, df, nDefl, defl);
+    const [pz, pnd, ppos, pq, pdf, pdefl] = ptr as [number, number, number, number, number, number];
+    e.dcPack(pz, ld, n1, n2, k, k1, k2, pnd, ppos, pq, pdf, nDefl, pdefl);
+  });
+  registerKernel("linalg.copyBlock", "float64", (src, ldSrc, dst, ldDst, rows, cols) => {
+    const ptr = pointers(b, [src, dst]);
+    if (ptr === null) return copyBlockReference(src, ldSrc, dst, ldDst, rows, cols);
+    const [ps, pd] = ptr as [number, number];
+    e.copyBlock(ps, ldSrc, pd, ldDst, rows, cols);
+  });
+  registerKernel("linalg.hadamard", "float64", (a, bm, len) => {
+    const ptr = pointers(b, [a, bm]);
+    if (ptr === null) return hadamardReference(a, bm, len);
+    const [pa, pb] = ptr as [number, number];
+    e.hadamard(pa, pb, len);
+  });
+  registerKernel("linalg.ql", "float64", (d, ev, z, n, ld, maxIterations, cs, sn) => {
+    const ptr = pointers(b, [d, ev, z, cs, sn]);
+    if (ptr === null) return qlReference(d, ev, z, n, ld, maxIterations, cs, sn);
+    const [pd, pe, pz, pc, ps] = ptr as [number, number, number, number, number];
+    return e.qlStrided(pd, pe, pz, n, ld, maxIterations, pc, ps) !== 0;
   });
 }
 
