@@ -257,7 +257,7 @@ export function zeroFill(ptr: usize, bytes: usize): void {
   memory.fill(ptr, 0, bytes);
 }
 
-export { avgForward, avgBackward, avgBackwardSum, avgBackwardWrite, avgBackwardWriteRows } from "./avg";
+export { avgForward, avgBackward, avgBackwardSum, avgBackwardWrite, avgBackwardWriteRows, avgBackwardGlobal } from "./avg";
 export { softmaxForward, softmaxBackward, lpForward, lpBackward } from "./weighted";
 export { expArray } from "./util";
 export { wideMaxForward, wideAvgForward } from "./adaptive";

@@ -30,7 +30,7 @@ describe("generated WebAssembly module", () => {
     for (const b64 of [SIMD_WASM, SCALAR_WASM]) {
       const mod = new WA.Module(new Uint8Array(Buffer.from(b64, "base64")));
       expect(WA.Module.exports(mod).map((e) => e.name).sort()).toEqual([
-        "avgBackward", "avgBackwardSum", "avgBackwardWrite", "avgBackwardWriteRows", "avgForward", "expArray", "fractionalMaxForward", "gemmBatch", "gemmBatch32", "gemmMacro", "gemmPackA", "gemmPackB", "gemmRows", "lpBackward", "lpForward", "maxBackward", "maxBackwardSmall", "maxBackwardTiled", "maxBackwardWrite", "maxBackwardZeroed", "maxForward", "maxRowsForward", "maxValuesForward", "memory", "mixBackward", "mixForward", "roiAlignBackward", "roiAlignForward", "roiPoolBackward", "roiPoolForward", "secularSolve", "softmaxBackward", "softmaxForward", "stochasticEvalBackward", "stochasticEvalForward", "trdPanel", "trdUnblocked",
+        "avgBackward", "avgBackwardGlobal", "avgBackwardSum", "avgBackwardWrite", "avgBackwardWriteRows", "avgForward", "expArray", "fractionalMaxForward", "gemmBatch", "gemmBatch32", "gemmMacro", "gemmPackA", "gemmPackB", "gemmRows", "lpBackward", "lpForward", "maxBackward", "maxBackwardSmall", "maxBackwardTiled", "maxBackwardWrite", "maxBackwardZeroed", "maxForward", "maxRowsForward", "maxValuesForward", "memory", "mixBackward", "mixForward", "roiAlignBackward", "roiAlignForward", "roiPoolBackward", "roiPoolForward", "secularSolve", "softmaxBackward", "softmaxForward", "stochasticEvalBackward", "stochasticEvalForward", "trdPanel", "trdUnblocked",
         "unpoolBackward", "unpoolForward", "wideAvgForward", "wideMaxForward", "zeroFill",
       ]);
       expect(WA.Module.imports(mod).map((e) => `${e.module}.${e.name}:${e.kind}`)).toEqual(["env.memory:memory"]);
