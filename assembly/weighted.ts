@@ -1002,13 +1002,15 @@ export function lpPowBackward(g: usize, x: usize, dx: usize, p: f64, mode: i32, 
  * same formula as the reference, the window sums in another float32 order (its accumulation bound).
  * Every axis step 1; cov: per input index of axes A then B, the range [lo, hi) of the outputs covering it.
  * div32: the divisors in float32 when every one is exact there (then divided in float32, the same
- * quotients), else 0 (float64 division).
+ * quotients), else 0 (float64 division). eRows (SIMD build, p = 2): scratch of (outPlane/nC)·(W + PADA
+ * + 16) floats — the horizontal transposes of every output row, then summed per input row (the same
+ * terms, the vertical sum outside the horizontal one); 0: per input row, vertical then horizontal.
  * Scratch `ex` (floats): outPlane + 4 + nC + 4 + W + PADA + 16 + nC + 2·cK2 + 24.
  */
 export function lpBackward(
   x: usize, dy: usize, s: usize, u: usize, dx: usize, div: usize, ex: usize, invP: f64, p: f64, area: f64, fmode: i32, pmode: i32,
   planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32, nB: i32, nC: i32, cS: usize, cE: usize,
-  cReg: i32, cOff: i32, cS2: i32, cK2: i32, cov: usize, div32: usize,
+  cReg: i32, cOff: i32, cS2: i32, cK2: i32, cov: usize, div32: usize, eRows: usize,
 ): void {
   const R = W > 0 ? inPlane / W : 0;
   const D = H > 0 ? R / H : 0;
@@ -1062,6 +1064,45 @@ export function lpBackward(
     }
     for (; o < outPlane; o++) stf(Q, o, <f32>(<f64>ldf(Q, o) / ldd(div, o)));
     const xo = (<usize>pl * <usize>inPlane) << 2;
+    if (ASC_FEATURE_SIMD && eRows != 0 && pmode == 2) {
+      // the horizontal transpose once per output row (E rows of ES floats, the row at PADA), then per
+      // input row the sum of the E rows of the output rows covering it, times 2x, 4 columns at a time
+      const ES = W + PADA + 16;
+      const nRo = nC > 0 ? outPlane / nC : 0;
+      for (let k = 0; k < nRo; k++) gatherRow(Q + ((<usize>(k * nC)) << 2), eRows + ((<usize>(k * ES)) << 2), gp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
+      const E0 = eRows + ((<usize>PADA) << 2);
+      const two = f32x4.splat(2);
+      for (let r = 0; r < R; r++) {
+        const ia = r / H;
+        const ib = r - ia * H;
+        const qa = cov + ((<usize>(2 * ia)) << 2);
+        const qb = cov + ((<usize>(2 * (D + ib))) << 2);
+        const va0 = load<i32>(qa);
+        const va1 = load<i32>(qa, 4);
+        const vb0 = load<i32>(qb);
+        const vb1 = load<i32>(qb, 4);
+        const q0 = xo + ((<usize>(r * W)) << 2);
+        const xr = x + q0;
+        const dxr = dx + q0;
+        let i = 0;
+        for (; i + 4 <= W; i += 4) {
+          const q = (<usize>i) << 2;
+          let acc = f32x4.splat(0);
+          for (let oa = va0; oa < va1; oa++) {
+            for (let ob = vb0; ob < vb1; ob++) acc = f32x4.add(acc, v128.load(E0 + ((<usize>((oa * nB + ob) * ES)) << 2) + q));
+          }
+          v128.store(dxr + q, f32x4.mul(acc, f32x4.mul(two, v128.load(xr + q))));
+        }
+        for (; i < W; i++) {
+          let acc: f32 = 0;
+          for (let oa = va0; oa < va1; oa++) {
+            for (let ob = vb0; ob < vb1; ob++) acc += ldf(E0, (oa * nB + ob) * ES + i);
+          }
+          stf(dxr, i, acc * (<f32>2 * ldf(xr, i)));
+        }
+      }
+      continue;
+    }
     for (let r = 0; r < R; r++) {
       const ia = r / H;
       const ib = r - ia * H;
