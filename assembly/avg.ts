@@ -773,3 +773,27 @@ export function avgBackwardWriteRows(
     }
   }
 }
+
+/**
+ * avgBackwardWrite for one window per plane covering the whole plane (global average pooling): every
+ * element of plane p is fl32(0 + dy[p]/d) — the reference's one addition into its zeroed dx (0 + −0
+ * is +0) — with d the divisor, exact in float32, so the float32 quotient is the float64 one rounded
+ * (double rounding is innocuous for division). Each plane written with splats (the last 4 floats
+ * overlapping when inPlane is not a multiple of 4).
+ */
+export function avgBackwardGlobal(dy: usize, dx: usize, planes: i32, inPlane: i32, d: f32): void {
+  for (let p = 0; p < planes; p++) {
+    const v: f32 = <f32>0 + ldf(dy, p) / d;
+    const xp = dx + ((<usize>p * <usize>inPlane) << 2);
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      if (inPlane >= 4) {
+        const vv = f32x4.splat(v);
+        for (; i + 4 <= inPlane; i += 4) v128.store(xp + ((<usize>i) << 2), vv);
+        if (i < inPlane) v128.store(xp + ((<usize>(inPlane - 4)) << 2), vv);
+        i = inPlane;
+      }
+    }
+    for (; i < inPlane; i++) stf(xp, i, v);
+  }
+}

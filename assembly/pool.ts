@@ -257,12 +257,12 @@ export function zeroFill(ptr: usize, bytes: usize): void {
   memory.fill(ptr, 0, bytes);
 }
 
-export { avgForward, avgBackward, avgBackwardSum, avgBackwardWrite, avgBackwardWriteRows } from "./avg";
+export { avgForward, avgBackward, avgBackwardSum, avgBackwardWrite, avgBackwardWriteRows, avgBackwardGlobal } from "./avg";
 export { softmaxForward, softmaxBackward, lpForward, lpBackward } from "./weighted";
 export { expArray } from "./util";
 export { wideMaxForward, wideAvgForward } from "./adaptive";
 export { roiAlignForward, roiAlignBackward, roiPoolForward, roiPoolBackward, fractionalMaxForward } from "./region";
-export { maxBackward, maxBackwardWrite, maxBackwardTiled, maxBackwardSmall, maxBackwardZeroed, unpoolForward, unpoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward, mixBackwardSplit } from "./scatter";
+export { maxBackward, maxBackwardWrite, maxBackwardTiled, maxBackwardSmall, maxBackwardZeroed, unpoolForward, unpoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward, mixBackward } from "./scatter";
 export { gemmPackA, gemmPackB, gemmMacro, gemmRows, gemmBatch, gemmBatch32 } from "./gemm";
 export { maxValuesForward, maxRowsForward } from "./maxfast";
 export { trdPanel, trdUnblocked, secularSolve, qlStrided, wyBlock, gatherColumns, dcPack, copyBlock, hadamard } from "./linalg";

@@ -320,13 +320,111 @@ export function stochasticEvalBackward(
   }
 }
 
-/** Mixed pooling's backward split: dMax = w·dy, dAvg = (1 − w)·dy (w = 1 or 0 selects exactly), float64 products. */
-export function mixBackwardSplit(dy: usize, w: usize, dMax: usize, dAvg: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
-    const a = ldd(w, i);
-    const v = ldf(dy, i);
-    stf(dMax, i, a == 1 ? v : a == 0 ? 0 : <f32>(a * <f64>v));
-    stf(dAvg, i, a == 1 ? 0 : a == 0 ? v : <f32>((1 - a) * <f64>v));
+/**
+ * Mixed pooling's backward (src/kernels/scatter.ts mixWindowsBackward) for 2-d planes, dx written
+ * (its contents on entry ignored), every plane by its max-branch weight — `perPlane` = 1: one float64
+ * weight per plane in w; 0: one per output:
+ * - weight 1 for the whole plane (max): dx = 0, then dx[idx] += dy in output order — the reference's
+ *   additions in its order (its average part adds +0, which changes nothing: a dx element there is
+ *   never −0), so bit-identical;
+ * - otherwise: the average part dA = (1 − w)·dy (w = 0 or 1 exact, else the float64 product rounded),
+ *   g = fl32(dA / divisor) (`div`: the divisors in float32, exact: fl32(f64 quotient) is the same
+ *   number, double rounding being innocuous for division), summed into dx as window sums over the
+ *   transposed axes in float32: per output row ob, e[ob][c] = Σ g[ob][oc] over the outputs oc whose
+ *   windows hold column c, then dx[r][c] = Σ e[ob][c] over the output rows ob whose windows hold row
+ *   r (tbS/tbE per input row), 4 columns at a time — every sum from +0, so never −0; then the max
+ *   part dM = w·dy (0 where w = 0) is added at idx in output order. Sums not in the reference's order:
+ *   within float32 accumulation error of it.
+ * Column sums: the SIMD build, when `J` > 0, takes 4 columns per step — for block q and tap j < J,
+ *   the 4 floats of the row at element bases[qJ + j], permuted by the byte mask masks[qJ + j]
+ *   (i8x16.swizzle; mask bytes ≥ 16 give 0: no such tap) and added in tap order; e rows are
+ *   4·nBlk floats apart. Otherwise (scalar build, J = 0) column by column over tcS/tcE.
+ * Scratch: g (outPlane + 4 float32), m (outPlane float32), e (nB·4·nBlk float32). Out-of-plane
+ * indices are skipped (as there).
+ */
+export function mixBackward(
+  dy: usize, w: usize, idx: usize, dx: usize, g: usize, m: usize, e: usize, planes: i32, perPlane: i32,
+  H: i32, W: i32, nB: i32, nC: i32, tbS: usize, tbE: usize, tcS: usize, tcE: usize, div: usize,
+  J: i32, nBlk: i32, bases: usize, masks: usize,
+): void {
+  const inPlane = H * W;
+  const outPlane = nB * nC;
+  const eW = J > 0 ? 4 * nBlk : W;
+  for (let p = 0; p < planes; p++) {
+    const xp = dx + ((<usize>p * <usize>inPlane) << 2);
+    const yo = p * outPlane;
+    const a = perPlane != 0 ? ldd(w, p) : <f64>NaN;
+    if (a == 1) {
+      memory.fill(xp, 0, (<usize>inPlane) << 2);
+      scatterPlane(dy, idx, xp, yo, inPlane, outPlane);
+      continue;
+    }
+    let maxPart = false;
+    if (a == 0) {
+      let o = 0;
+      if (ASC_FEATURE_SIMD) {
+        for (; o + 4 <= outPlane; o += 4) {
+          v128.store(g + ((<usize>o) << 2), f32x4.div(v128.load(dy + ((<usize>(yo + o)) << 2)), v128.load(div + ((<usize>o) << 2))));
+        }
+      }
+      for (; o < outPlane; o++) stf(g, o, ldf(dy, yo + o) / ldf(div, o));
+    } else {
+      for (let o = 0; o < outPlane; o++) {
+        const wo = perPlane != 0 ? a : ldd(w, yo + o);
+        const v = ldf(dy, yo + o);
+        const dA: f32 = wo == 1 ? 0 : wo == 0 ? v : <f32>((1 - wo) * <f64>v);
+        stf(m, o, wo == 1 ? v : wo == 0 ? 0 : <f32>(wo * <f64>v));
+        stf(g, o, dA / ldf(div, o));
+      }
+      maxPart = true;
+    }
+    // e[ob][c]: the column sums of each output row
+    for (let ob = 0; ob < nB; ob++) {
+      const gr = g + ((<usize>(ob * nC)) << 2);
+      const er = e + ((<usize>(ob * eW)) << 2);
+      if (ASC_FEATURE_SIMD && J > 0) {
+        for (let q = 0; q < nBlk; q++) {
+          let acc = f32x4.splat(0);
+          for (let j = 0; j < J; j++) {
+            const k = q * J + j;
+            acc = f32x4.add(acc, i8x16.swizzle(v128.load(gr + ((<usize>ldi(bases, k)) << 2)), v128.load(masks + ((<usize>k) << 4))));
+          }
+          v128.store(er + ((<usize>q) << 4), acc);
+        }
+        continue;
+      }
+      for (let c = 0; c < W; c++) {
+        const c1 = ldi(tcE, c);
+        let s: f32 = 0;
+        for (let oc = ldi(tcS, c); oc < c1; oc++) s += ldf(gr, oc);
+        stf(er, c, s);
+      }
+    }
+    // dx rows: the sums of the e rows of the output rows holding them
+    for (let r = 0; r < H; r++) {
+      const b0 = ldi(tbS, r);
+      const b1 = ldi(tbE, r);
+      const row = xp + ((<usize>(r * W)) << 2);
+      let c = 0;
+      if (ASC_FEATURE_SIMD) {
+        for (; c + 4 <= W; c += 4) {
+          let acc = f32x4.splat(0);
+          for (let ob = b0; ob < b1; ob++) acc = f32x4.add(acc, v128.load(e + ((<usize>(ob * eW + c)) << 2)));
+          v128.store(row + ((<usize>c) << 2), acc);
+        }
+      }
+      for (; c < W; c++) {
+        let s: f32 = 0;
+        for (let ob = b0; ob < b1; ob++) s += ldf(e, ob * eW + c);
+        stf(row, c, s);
+      }
+    }
+    if (maxPart) {
+      for (let o = 0; o < outPlane; o++) {
+        const i = ldi(idx, yo + o);
+        if (<u32>i < <u32>inPlane) stf(xp, i, ldf(xp, i) + ldf(m, o));
+      }
+    }
   }
 }
 

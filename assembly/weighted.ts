@@ -1273,12 +1273,16 @@ export function lpPowBackward(g: usize, x: usize, dx: usize, p: f64, mode: i32, 
  * g_i·(p·x_i^(p−1)) written once, as {@link lpPowBackward} with `pmode` (2: 2x, 1: 1, else pow). The
  * same formula as the reference, the window sums in another float32 order (its accumulation bound).
  * Every axis step 1; cov: per input index of axes A then B, the range [lo, hi) of the outputs covering it.
+ * div32: the divisors in float32 when every one is exact there (then divided in float32, the same
+ * quotients), else 0 (float64 division). eRows (SIMD build, p = 2): scratch of (outPlane/nC)·(W + PADA
+ * + 16) floats — the horizontal transposes of every output row, then summed per input row (the same
+ * terms, the vertical sum outside the horizontal one); 0: per input row, vertical then horizontal.
  * Scratch `ex` (floats): outPlane + 4 + nC + 4 + W + PADA + 16 + nC + 2·cK2 + 24.
  */
 export function lpBackward(
   x: usize, dy: usize, s: usize, u: usize, dx: usize, div: usize, ex: usize, invP: f64, p: f64, area: f64, fmode: i32, pmode: i32,
   planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32, nB: i32, nC: i32, cS: usize, cE: usize,
-  cReg: i32, cOff: i32, cS2: i32, cK2: i32, cov: usize,
+  cReg: i32, cOff: i32, cS2: i32, cK2: i32, cov: usize, div32: usize, eRows: usize,
 ): void {
   const R = W > 0 ? inPlane / W : 0;
   const D = H > 0 ? R / H : 0;
@@ -1289,8 +1293,40 @@ export function lpBackward(
   const Ar = Ab + ((<usize>PADA) << 2);
   for (let pl = 0; pl < planes; pl++) {
     const oo = (<usize>pl * <usize>outPlane) << 2;
-    lpFinishBackward(dy + oo, s + oo, u + oo, Q, invP, area, fmode, outPlane);
     let o = 0;
+    if (ASC_FEATURE_SIMD && fmode == 2 && div32 != 0) {
+      // p = 2, divisors exact in float32: q = ((dy·½u^(−½))·area)/div in one float32 pass, u^(−½) as
+      // 1/√u in float32 (two roundings: within 2.5 float32 ulps of the reference's pow rounded once)
+      const one = f32x4.splat(1);
+      const half = f32x4.splat(0.5);
+      const ar = f32x4.splat(<f32>area);
+      const zero = f32x4.splat(0);
+      for (; o + 4 <= outPlane; o += 4) {
+        const q = (<usize>o) << 2;
+        const uv = v128.load(u + oo + q);
+        const dv = v128.load(div32 + q);
+        if (!i32x4.all_true(f32x4.gt(uv, zero))) {
+          for (let l = 0; l < 4; l++) stf(Q, o + l, finishOne(ldf(dy + oo, o + l), ldf(s + oo, o + l), ldf(u + oo, o + l), invP, area, fmode) / ldf(div32, o + l));
+          continue;
+        }
+        const g = f32x4.mul(f32x4.mul(v128.load(dy + oo + q), f32x4.mul(half, f32x4.div(one, f32x4.sqrt(uv)))), ar);
+        v128.store(Q + q, f32x4.div(g, dv));
+      }
+      for (; o < outPlane; o++) stf(Q, o, finishOne(ldf(dy + oo, o), ldf(s + oo, o), ldf(u + oo, o), invP, area, fmode) / ldf(div32, o));
+    } else lpFinishBackward(dy + oo, s + oo, u + oo, Q, invP, area, fmode, outPlane);
+    if (o == outPlane) {
+      // done above
+    } else if (div32 != 0) {
+      // divisors exact in float32: the float32 quotient is the float64 one rounded to float32 (double
+      // rounding is innocuous for division: 53 ≥ 2·24 + 2 bits), 4 lanes at a time
+      if (ASC_FEATURE_SIMD) {
+        for (; o + 4 <= outPlane; o += 4) {
+          const q = Q + ((<usize>o) << 2);
+          v128.store(q, f32x4.div(v128.load(q), v128.load(div32 + ((<usize>o) << 2))));
+        }
+      }
+      for (; o < outPlane; o++) stf(Q, o, ldf(Q, o) / ldf(div32, o));
+    }
     if (ASC_FEATURE_SIMD) {
       for (; o + 2 <= outPlane; o += 2) {
         const q = Q + ((<usize>o) << 2);
@@ -1300,6 +1336,45 @@ export function lpBackward(
     }
     for (; o < outPlane; o++) stf(Q, o, <f32>(<f64>ldf(Q, o) / ldd(div, o)));
     const xo = (<usize>pl * <usize>inPlane) << 2;
+    if (ASC_FEATURE_SIMD && eRows != 0 && pmode == 2) {
+      // the horizontal transpose once per output row (E rows of ES floats, the row at PADA), then per
+      // input row the sum of the E rows of the output rows covering it, times 2x, 4 columns at a time
+      const ES = W + PADA + 16;
+      const nRo = nC > 0 ? outPlane / nC : 0;
+      for (let k = 0; k < nRo; k++) gatherRow(Q + ((<usize>(k * nC)) << 2), eRows + ((<usize>(k * ES)) << 2), gp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
+      const E0 = eRows + ((<usize>PADA) << 2);
+      const two = f32x4.splat(2);
+      for (let r = 0; r < R; r++) {
+        const ia = r / H;
+        const ib = r - ia * H;
+        const qa = cov + ((<usize>(2 * ia)) << 2);
+        const qb = cov + ((<usize>(2 * (D + ib))) << 2);
+        const va0 = load<i32>(qa);
+        const va1 = load<i32>(qa, 4);
+        const vb0 = load<i32>(qb);
+        const vb1 = load<i32>(qb, 4);
+        const q0 = xo + ((<usize>(r * W)) << 2);
+        const xr = x + q0;
+        const dxr = dx + q0;
+        let i = 0;
+        for (; i + 4 <= W; i += 4) {
+          const q = (<usize>i) << 2;
+          let acc = f32x4.splat(0);
+          for (let oa = va0; oa < va1; oa++) {
+            for (let ob = vb0; ob < vb1; ob++) acc = f32x4.add(acc, v128.load(E0 + ((<usize>((oa * nB + ob) * ES)) << 2) + q));
+          }
+          v128.store(dxr + q, f32x4.mul(acc, f32x4.mul(two, v128.load(xr + q))));
+        }
+        for (; i < W; i++) {
+          let acc: f32 = 0;
+          for (let oa = va0; oa < va1; oa++) {
+            for (let ob = vb0; ob < vb1; ob++) acc += ldf(E0, (oa * nB + ob) * ES + i);
+          }
+          stf(dxr, i, acc * (<f32>2 * ldf(xr, i)));
+        }
+      }
+      continue;
+    }
     for (let r = 0; r < R; r++) {
       const ia = r / H;
       const ib = r - ia * H;

@@ -137,10 +137,15 @@ export async function runTorchPeer({ poolkit: pk, rounds = 7, warmupMs = 1000, r
   if (!started.torch) return { rows, notes: [started.note], info: null };
   const torch = started.torch;
   const initialBackend = pk.getBackend();
+  // one thread per call: bench/workloads.mjs (run before this) leaves a pool of 2 threads up and no
+  // per-call limit, so split kernels would otherwise run on 2 threads here
+  const { setCallThreadLimit } = await import("../dist/backends/wasm/threads.js");
+  setCallThreadLimit(1);
   try {
     pk.setBackend("wasm-simd");
   } catch (e) {
     torch.stop();
+    setCallThreadLimit(undefined);
     return { rows, notes: [`PyTorch peer skipped: poolkit wasm-simd unavailable (${e.message})`], info: torch.info };
   }
   await nextTask(); // a fresh job: the inputs below are tensors made outside tidy (see src/tensor/alloc.ts)
@@ -222,6 +227,7 @@ export async function runTorchPeer({ poolkit: pk, rounds = 7, warmupMs = 1000, r
   }
   for (const t of Object.values(inputs)) t.dispose();
   torch.stop();
+  setCallThreadLimit(undefined);
   pk.setBackend(initialBackend);
   return { rows, notes, info: torch.info };
 }

@@ -153,8 +153,11 @@ export interface FamilyKernels {
   "maxWindows.backwardWrite": (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, axes: Axes3) => void;
   /** dx = 0, then dx[plane][idx] += dy in output order (dx's contents on entry ignored); per-plane windows. */
   "maxWindows.scatterWrite": (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number) => void;
-  /** dMax = w·dy, dAvg = (1 − w)·dy (w = 1 or 0 exact), float64 products rounded to dy's dtype. */
-  "mix.backwardSplit": (dy: FloatArray, w: Float64Array, dMax: FloatArray, dAvg: FloatArray) => void;
+  /**
+   * Mixed pooling's backward, dx written: maxBackward(w·dy) by `idx` + avgBackward((1 − w)·dy) over `axes`;
+   * w: the max-branch weight per plane (length `planes`) or per output element.
+   */
+  "mix.backward": (dy: FloatArray, w: Float64Array, idx: Int32Array, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array) => void;
   "maxUnpool.forward": (x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number) => void;
   "maxUnpool.backward": (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number) => void;
   // mixing (src/kernels/mix.ts)

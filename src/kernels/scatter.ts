@@ -6,7 +6,8 @@
  */
 import type { Axes3 } from "../geometry/plan.js";
 import type { FloatArray } from "../tensor/dtype.js";
-import { maxWindowsBackward } from "./window.js";
+import { allocArray } from "../tensor/alloc.js";
+import { avgWindowsBackward, maxWindowsBackward } from "./window.js";
 
 /**
  * Max pooling's backward into a gradient that need not be zeroed: dx = 0, then
@@ -42,6 +43,29 @@ export function mixBackwardSplit(dy: FloatArray, w: Float64Array, dMax: FloatArr
     dMax[i] = a === 1 ? v : a === 0 ? 0 : a * v;
     dAvg[i] = a === 1 ? 0 : a === 0 ? v : (1 - a) * v;
   }
+}
+
+/**
+ * Mixed pooling's backward, dx written (its contents on entry ignored): with the max-branch weight w
+ * (one per plane when `w.length` is `planes`, else one per output element), dx = maxBackward(w·dy) +
+ * avgBackward((1 − w)·dy) over the windows of `axes` — {@link mixBackwardSplit}, then
+ * {@link maxWindowsBackwardWrite} (dx = 0 and the scatter by the forward's first-argmax `idx`), then
+ * {@link avgWindowsBackward} adding dAvg / divisor[o] over each window.
+ */
+export function mixWindowsBackward(dy: FloatArray, w: Float64Array, idx: Int32Array, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void {
+  const n = dy.length;
+  const outPlane = planes === 0 ? 0 : n / planes;
+  let wo = w;
+  if (w.length !== n) {
+    wo = allocArray("float64", n);
+    for (let p = 0; p < planes; p++) wo.fill(w[p] as number, p * outPlane, (p + 1) * outPlane);
+  }
+  const f32 = dy instanceof Float32Array;
+  const dMax = allocArray(f32 ? "float32" : "float64", n);
+  const dAvg = allocArray(f32 ? "float32" : "float64", n);
+  mixBackwardSplit(dy, wo, dMax, dAvg);
+  maxWindowsBackwardWrite(dMax, idx, dx, planes, axes);
+  avgWindowsBackward(dAvg, dx, planes, axes, divisor);
 }
 
 /** y = 0, then y[plane][idx[i]] = x[plane][i] for every pooled element (later writes win, as PyTorch's serial loop); y's contents on entry ignored, indices checked by the op. */

@@ -150,15 +150,20 @@ export const learnedMixPool2d = defineOp("learnedMixPool2d", {
     // the max-branch weight per output element, where the backend keeps tensors (the mix kernel's input)
     const w = emptyTensor([plan.planes * out], "float64");
     const wd = w.data as Float64Array;
-    for (let p = 0; p < plan.planes; p++) wd.fill(a[sharing === "layer" ? 0 : p % plan.c] as number, p * out, (p + 1) * out);
+    // and per plane (the backward's: one weight holds for a whole plane)
+    const wPlane = allocArray("float64", plan.planes);
+    for (let p = 0; p < plan.planes; p++) {
+      wPlane[p] = a[sharing === "layer" ? 0 : p % plan.c] as number;
+      wd.fill(wPlane[p] as number, p * out, (p + 1) * out);
+    }
     const maps = maxAvgMaps(x, plan, plan.divisor);
     const output = emptyTensor(plan.outShape, dtype);
     kernel("mix.forward", dtype, mixForward)(maps.mx.data as FloatArray, maps.av.data as FloatArray, w.data as Float64Array, output.data as FloatArray);
     return {
       output,
       backward: (dy: Tensor) => {
-        const dx = zeros(x.shape, dtype);
-        mixBackward(dy, w, maps, plan, dx);
+        const dx = emptyTensor(x.shape, dtype); // written by mixBackward
+        mixBackward(dy, wPlane, maps, plan, dx);
         // max − avg with the average in float64: a float32-rounded average is off by up to ulp(avg)/2,
         // which is all of max − avg's precision when the window's spread is small against its level
         // (eight 10000s and one 10001: 0.888672 instead of 8/9). The max is an input value, exact.

@@ -11,8 +11,8 @@ import type { WindowPlan } from "../geometry/plan.js";
 import { mixForward } from "../kernels/mix.js";
 import { kernel } from "../kernels/registry.js";
 import { avgDivisors } from "../geometry/divisors.js";
-import { maxWindowsBackwardWrite, mixBackwardSplit } from "../kernels/scatter.js";
-import { avgWindowsBackward, avgWindowsForward, maxWindowsForward } from "../kernels/window.js";
+import { mixWindowsBackward } from "../kernels/scatter.js";
+import { avgWindowsForward, maxWindowsForward } from "../kernels/window.js";
 import { defineOp, xShapeArgsOptional } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray, FloatDType } from "../tensor/dtype.js";
@@ -98,19 +98,15 @@ export function maxAvgMaps(x: Tensor, plan: WindowPlan, div: Float64Array): MaxA
 }
 
 /**
- * dx = maxBackward(w·dy) + avgBackward((1 − w)·dy) over the plan's windows: the max part written into
- * dx (its contents on entry ignored: 0, then the scatter), then the average part added.
+ * dx = maxBackward(w·dy) + avgBackward((1 − w)·dy) over the plan's windows (dx's contents on entry
+ * ignored). `w`: the max-branch weight per output element (a float64 tensor), or per plane (a
+ * float64 array of `plan.planes`, where one weight holds for a whole plane — a backend's kernel then
+ * skips the branch a plane does not take).
  */
-export function mixBackward(dy: Tensor, w: Tensor, maps: MaxAvgMaps, plan: WindowPlan, dx: Tensor): void {
+export function mixBackward(dy: Tensor, w: Tensor | Float64Array, maps: MaxAvgMaps, plan: WindowPlan, dx: Tensor): void {
   const dtype = dx.dtype as FloatDType;
-  // the two branches' gradients: scratch where the backend keeps tensors, freed after use
-  const dMaxT = emptyTensor(dy.shape, dtype);
-  const dAvgT = emptyTensor(dy.shape, dtype);
-  kernel("mix.backwardSplit", dtype, mixBackwardSplit)(dy.data as FloatArray, w.data as Float64Array, dMaxT.data as FloatArray, dAvgT.data as FloatArray);
-  kernel("maxWindows.backwardWrite", dtype, maxWindowsBackwardWrite)(dMaxT.data as FloatArray, maps.idx.data as Int32Array, dx.data as FloatArray, plan.planes, plan.axes);
-  kernel("avgWindows.backward", dtype, avgWindowsBackward)(dAvgT.data as FloatArray, dx.data as FloatArray, plan.planes, plan.axes, maps.div);
-  dMaxT.dispose();
-  dAvgT.dispose();
+  const wd = w instanceof Float64Array ? w : (w.data as Float64Array);
+  kernel("mix.backward", dtype, mixWindowsBackward)(dy.data as FloatArray, wd, maps.idx.data as Int32Array, dx.data as FloatArray, plan.planes, plan.axes, maps.div);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,6 +136,13 @@ function expandLambdas(lam: Int32Array, plan: WindowPlan, granularity: MixedGran
       w[i] = lam[j] as number;
     }
   }
+}
+
+/** One λ draw per plane (granularity "layer", "sample" or "channel"): each plane's weight. */
+function planeLambdas(lam: Int32Array, plan: WindowPlan, granularity: Exclude<MixedGranularity, "window">): Float64Array {
+  const w = allocArray("float64", plan.planes);
+  for (let p = 0; p < plan.planes; p++) w[p] = lam[granularity === "layer" ? 0 : granularity === "sample" ? Math.floor(p / plan.c) : p] as number;
+  return w;
 }
 
 function parseMaxFrequency(op: string, v: unknown, c: number): Float64Array {
@@ -230,6 +233,8 @@ function mixedImpl(op: string, plan: MixedPoolPlan, x: Tensor, opts?: MixedPoolO
   let lambdas: Tensor | null = null;
   // the max-branch weight per output element, where the backend keeps tensors (the mix kernel's input)
   const w = emptyTensor([plan.planes * plan.outPlaneSize], "float64");
+  // the same weights per plane, where one holds for a whole plane (every granularity but "window"): the backward's
+  let wPlane: Float64Array | null = null;
   if (plan.training) {
     const shape = plan.lambdaShape;
     const count = shape.reduce((a, b) => a * b, 1);
@@ -255,8 +260,12 @@ function mixedImpl(op: string, plan: MixedPoolPlan, x: Tensor, opts?: MixedPoolO
       for (let i = 0; i < count; i++) lam[i] = gen.uniform() < 0.5 ? 1 : 0;
     }
     expandLambdas(lambdas.data as Int32Array, plan, plan.granularity, w.data as Float64Array);
+    if (plan.granularity !== "window") wPlane = planeLambdas(lambdas.data as Int32Array, plan, plan.granularity);
   } else {
     (w.data as Float64Array).set(plan.evalWeights as Float64Array);
+    const ew = plan.evalWeights as Float64Array;
+    wPlane = allocArray("float64", plan.planes);
+    for (let p = 0; p < plan.planes; p++) wPlane[p] = ew[p * plan.outPlaneSize] as number;
   }
 
   const maps = maxAvgMaps(x, plan, plan.divisor);
@@ -266,7 +275,7 @@ function mixedImpl(op: string, plan: MixedPoolPlan, x: Tensor, opts?: MixedPoolO
     output: { output, lambdas } as MixedResult,
     backward: (dy: Tensor) => {
       const dx = emptyTensor(x.shape, dtype); // written by mixBackward
-      mixBackward(dy, w, maps, plan, dx);
+      mixBackward(dy, wPlane ?? w, maps, plan, dx);
       return [dx];
     },
   };

@@ -20,7 +20,7 @@ import { setZeroedBytes } from "../../src/backends/wasm/scatter.js";
 import { planRoiPool } from "../../src/geometry/roi.js";
 import { kernel } from "../../src/kernels/registry.js";
 import { roiPoolBackward, roiPoolForward } from "../../src/kernels/region.js";
-import { maxWindowsBackwardWrite, maxWindowsScatterWrite, mixBackwardSplit } from "../../src/kernels/scatter.js";
+import { maxWindowsBackwardWrite, maxWindowsScatterWrite } from "../../src/kernels/scatter.js";
 import { maxWindowsForward } from "../../src/kernels/window.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor } from "../../src/tensor/tensor.js";
@@ -197,30 +197,6 @@ describe("roiPool.backward writes dx whole (each channel's planes zeroed before 
       const got = new Float32Array(ref.length).fill(GARBAGE);
       impl(dy, arg, got, plan);
       expect(firstBitDifference(got, ref), `${b} [${shape}] ${k} boxes`).toBeNull();
-    }
-  });
-});
-
-describe("mix.backwardSplit (mixed pooling's backward, its two branches): wasm equals the TypeScript reference bit for bit", () => {
-  it.each(WASM)("%s: w of 0, 1 and in between (float64), dy with NaN, ±∞, −0; lengths 0–1001", (b) => {
-    const g = new Generator(81);
-    for (const n of [0, 1, 3, 4, 5, 17, 1001]) {
-      const dy = values(g, n);
-      const w = Float64Array.from({ length: n }, () => {
-        const u = g.uniform();
-        return u < 0.35 ? 1 : u < 0.7 ? 0 : g.uniform();
-      });
-      const refMax = new Float32Array(n).fill(GARBAGE);
-      const refAvg = new Float32Array(n).fill(GARBAGE);
-      mixBackwardSplit(dy, w, refMax, refAvg);
-      setBackend(b);
-      const impl = kernel("mix.backwardSplit", "float32", mixBackwardSplit);
-      expect(impl).not.toBe(mixBackwardSplit);
-      const gotMax = new Float32Array(n).fill(GARBAGE);
-      const gotAvg = new Float32Array(n).fill(GARBAGE);
-      impl(dy, w, gotMax, gotAvg);
-      expect(firstBitDifference(gotMax, refMax), `${b} dMax n ${n}`).toBeNull();
-      expect(firstBitDifference(gotAvg, refAvg), `${b} dAvg n ${n}`).toBeNull();
     }
   });
 });

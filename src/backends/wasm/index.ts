@@ -369,8 +369,8 @@ export function avgWritePlan(axes: Axes3): { path: "segments" | "rows"; t: Axes3
 }
 
 /**
- * `avgWindows.backwardWrite` (dx = 0, then dx[window] += dy / divisor[o]) over one backend instance,
- * by {@link avgWritePlan}: the one-write kernels write every dx element once, adding the reference's
+ * `avgWindows.backwardWrite` (dx = 0, then dx[window] += dy / divisor[o]) over one backend instance:
+ * one window covering each plane (global pooling) by avgBackwardGlobal's splats, else by {@link avgWritePlan}: the one-write kernels write every dx element once, adding the reference's
  * float64 terms in its order (bit-identical); "fill" zeroes dx and runs `accumulate` (the
  * `avgWindows.backward` kernel).
  */
@@ -380,6 +380,18 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
     const outPlane = A.outSize * B.outSize * C.outSize;
     const inPlane = A.inSize * B.inSize * C.inSize;
     if (planes === 0 || inPlane === 0) return;
+    const d = divisor[0] as number;
+    if (outPlane === 1 && axes.every((a) => a.step === 1 && a.start[0] === 0 && a.end[0] === a.inSize) && d > 0 && Math.fround(d) === d) {
+      // one window per plane covering it (global pooling): every element dy/d, written with splats
+      const args = new Args(b);
+      args.add(dy, false);
+      args.add(dx, "out"); // every element written
+      args.resolve();
+      const [pdy, pdx] = args.ptrs as [number, number];
+      splitCall(b, "avgBackwardGlobal", [pdy, pdx, planes, inPlane, d], { count: 2, step: [[0, 4], [1, 4 * inPlane]], bytes: 4 * (inPlane + 1) });
+      args.finish();
+      return;
+    }
     const w = avgWritePlan(axes);
     if (w.path === "fill") {
       // zeroed by the module's memory.fill where dx lives in its memory (a typed array's fill on a

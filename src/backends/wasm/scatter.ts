@@ -5,13 +5,15 @@
  * windows; else one fill and the scatter for a dx that stays in the cache, a scatter that zeroes each
  * plane just ahead of itself for a larger one, groups of small planes zeroed per fill for global max
  * pooling), max-unpool forward/backward, stochastic pooling's evaluation forward/backward and mixed
- * pooling's mix and backward split. AssemblyScript: assembly/scatter.ts. (RoIPool and fractional max
+ * pooling's mix and backward (one kernel writing dx from dy, the weights, the max indices and the
+ * average's windows). AssemblyScript: assembly/scatter.ts. (RoIPool and fractional max
  * pooling's forward: ./region.ts.)
  */
 import type { Axes3, Axis } from "../../geometry/plan.js";
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
-import { Args, axesArray, type ArgUse, type WasmBackend } from "./index.js";
+import { mixWindowsBackward } from "../../kernels/scatter.js";
+import { Args, axesArray, transposedAxis, type ArgUse, type WasmBackend } from "./index.js";
 import { splitCall, type Split } from "./threads.js";
 import { axisPointers } from "./weighted.js";
 
@@ -25,7 +27,7 @@ interface ScatterExports {
   stochasticEvalForward(...args: number[]): void;
   stochasticEvalBackward(...args: number[]): void;
   mixForward(...args: number[]): void;
-  mixBackwardSplit(...args: number[]): void;
+  mixBackward(...args: number[]): void;
 }
 
 type Arr = FloatArray | Int32Array | Float64Array;
@@ -76,6 +78,41 @@ function tiledExtent(a: Axis): number | null {
   return k;
 }
 
+/**
+ * The column sums of mixed pooling's backward (assembly/scatter.ts mixBackward) as swizzles: for each
+ * block of 4 input columns and each tap j < J (J: the most windows holding one column of the
+ * transposed axis `t`), the first output column `base` any of the 4 takes as its j-th tap, and the
+ * i8x16.swizzle byte mask picking each column's tap from the 4 floats at base (bytes 0x80: no such
+ * tap, 0). Null when a block's taps spread over more than 4 outputs (or J = 0).
+ */
+export function columnSwizzles(t: Axis): { J: number; bases: Int32Array; masks: Int32Array } | null {
+  const W = t.outSize;
+  let J = 0;
+  for (let c = 0; c < W; c++) J = Math.max(J, (t.end[c] as number) - (t.start[c] as number));
+  if (J === 0) return null;
+  const nBlk = Math.ceil(W / 4);
+  const bases = new Int32Array(nBlk * J);
+  const masks = new Int32Array(nBlk * J * 4);
+  for (let q = 0; q < nBlk; q++) {
+    for (let j = 0; j < J; j++) {
+      const k = q * J + j;
+      let base = Infinity;
+      for (let c = 4 * q; c < Math.min(4 * q + 4, W); c++) {
+        if ((t.start[c] as number) + j < (t.end[c] as number)) base = Math.min(base, (t.start[c] as number) + j);
+      }
+      bases[k] = base === Infinity ? 0 : base;
+      for (let l = 0; l < 4; l++) {
+        const c = 4 * q + l;
+        const tap = c < W && (t.start[c] as number) + j < (t.end[c] as number) ? (t.start[c] as number) + j - (bases[k] as number) : -1;
+        if (tap > 3) return null;
+        // little-endian bytes 4·tap … 4·tap + 3 of the loaded vector, or 0x80 (zero)
+        masks[4 * k + l] = tap < 0 ? 0x80808080 | 0 : (4 * tap) | ((4 * tap + 1) << 8) | ((4 * tap + 2) << 16) | ((4 * tap + 3) << 24);
+      }
+    }
+  }
+  return { J, bases, masks };
+}
+
 /** Up to this size dx is zeroed in one fill before the scatter (below the last-level cache of the machines measured). */
 let zeroedBytes = 8 * 2 ** 20;
 
@@ -86,7 +123,7 @@ export function setZeroedBytes(bytes: number | undefined): void {
 
 const NAMES = [
   "maxWindows.backwardWrite", "maxWindows.scatterWrite", "maxUnpool.forward", "maxUnpool.backward", "stochasticPool.forwardEval",
-  "stochasticPool.backwardEval", "mix.forward", "mix.backwardSplit",
+  "stochasticPool.backwardEval", "mix.forward", "mix.backward",
 ] as const;
 
 /** Register the remaining kernels of backend `b` for float32. */
@@ -174,10 +211,60 @@ export function registerScatter(b: WasmBackend): void {
     // element-wise: split by elements (mx, av, y float32; the weights float64)
     run(b, "mixForward", [[mx, false], [av, false], [w, false], [y, true]], [y.length], split(4, [[0, 4], [1, 4], [2, 8], [3, 4]], 20));
   });
-  registerKernel("mix.backwardSplit", "float32", (dy: FloatArray, w: Float64Array, dMax: FloatArray, dAvg: FloatArray): void => {
-    if (dy.length === 0) return;
-    // element-wise (a JS loop over views of the shared WebAssembly memory took ~10 ns per element)
-    run(b, "mixBackwardSplit", [[dy, false], [w, false], [dMax, "out"], [dAvg, "out"]], [dy.length], split(4, [[0, 4], [1, 8], [2, 4], [3, 4]], 20));
+  registerKernel("mix.backward", "float32", (dy: FloatArray, w: Float64Array, idx: Int32Array, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array): void => {
+    const [A, B, C] = axes;
+    const inPlane = A.inSize * B.inSize * C.inSize;
+    const outPlane = A.outSize * B.outSize * C.outSize;
+    if (planes === 0 || inPlane === 0) return;
+    const tB = transposedAxis(B);
+    const tC = transposedAxis(C);
+    // 2-d planes whose windows transpose (step 1, starts and ends not decreasing: every sliding and
+    // Caffe plan) and positive divisors exact in float32 (window counts): the fused kernel; anything
+    // else the TypeScript reference
+    let ok = tB !== null && tC !== null && outPlane > 0 && A.inSize === 1 && A.outSize === 1 && A.start[0] === 0 && A.end[0] === 1 && A.step === 1;
+    const div = new Float32Array(outPlane);
+    for (let o = 0; ok && o < outPlane; o++) {
+      const d = divisor[o] as number;
+      div[o] = d;
+      ok = d > 0 && div[o] === d;
+    }
+    if (!ok || tB === null || tC === null) {
+      mixWindowsBackward(dy, w, idx, dx, planes, axes, divisor);
+      return;
+    }
+    const perPlane = w.length === planes && w.length !== dy.length ? 1 : 0;
+    const H = B.inSize;
+    const W = C.inSize;
+    const geo = new Int32Array(2 * H + 2 * W);
+    geo.set(tB.start, 0);
+    geo.set(tB.end, H);
+    geo.set(tC.start, 2 * H);
+    geo.set(tC.end, 2 * H + W);
+    const cols = b.simd ? columnSwizzles(tC) : null;
+    const J = cols === null ? 0 : cols.J;
+    const nBlk = Math.ceil(W / 4);
+    const eW = J > 0 ? 4 * nBlk : W;
+    const args = new Args(b);
+    args.add(dy, false);
+    args.add(w, false);
+    args.add(idx, false);
+    args.add(dx, "out"); // every element written
+    args.add(new Float32Array(outPlane + 4), false); // g: one plane's dA / divisor (+ 4: the last 4-float load)
+    args.add(new Float32Array(outPlane), false); // m: one plane's w·dy
+    args.add(new Float32Array(B.outSize * eW), false); // e: the column sums of each output row
+    args.add(geo, false);
+    args.add(div, false);
+    args.add(cols === null ? new Int32Array(1) : cols.bases, false);
+    args.add(cols === null ? new Int32Array(4) : cols.masks, false);
+    args.resolve();
+    const [pdy, pw, pi, pdx, pg, pm, pe, pa, pd, pb, pk] = args.ptrs as [number, number, number, number, number, number, number, number, number, number, number];
+    splitCall(b, "mixBackward", [pdy, pw, pi, pdx, pg, pm, pe, planes, perPlane, H, W, B.outSize, C.outSize, pa, pa + 4 * H, pa + 8 * H, pa + 8 * H + 4 * W, pd, J, nBlk, pb, pk], {
+      count: 7,
+      step: [[0, 4 * outPlane], [1, perPlane === 1 ? 8 : 8 * outPlane], [2, 4 * outPlane], [3, 4 * inPlane]],
+      scratch: [[4, 4 * (outPlane + 4)], [5, 4 * outPlane], [6, 4 * B.outSize * eW]],
+      bytes: 4 * inPlane + 8 * outPlane,
+    });
+    args.finish();
   });
 }
 

@@ -237,6 +237,11 @@ export function registerWeighted(b: WasmBackend): void {
       if (planes === 0 || sz[3] === 0) return;
       const reg = regularLastAxis(axes);
       const ex = lpBackwardScratch(axes, reg[3]);
+      // the divisors in float32 when exact there (window counts): the kernel then divides in float32, the same quotients
+      const outPlane0 = sz[4];
+      const div32 = Float32Array.from(div.subarray(0, outPlane0));
+      let exact = true;
+      for (let o = 0; o < outPlane0 && exact; o++) exact = div32[o] === div[o];
       const args = new Args(b);
       args.add(x, false);
       args.add(dy, false);
@@ -247,12 +252,16 @@ export function registerWeighted(b: WasmBackend): void {
       args.add(new Float32Array(ex), false);
       args.add(axesArray(axes), false);
       args.add(cov, false);
+      args.add(exact ? div32 : new Float32Array(1), false);
+      // SIMD p = 2: the horizontal transposes of every output row of a plane (assembly lpBackward's eRows)
+      const eLen = b.simd && p === 2 ? (outPlane0 / Math.max(1, axes[2].outSize)) * (axes[2].inSize + 24) : 0;
+      args.add(new Float32Array(Math.max(1, eLen)), false);
       args.resolve();
-      const [px, pdy, ps, pu, pdx, pd, pe, pa, pc] = args.ptrs as [number, number, number, number, number, number, number, number, number];
+      const [px, pdy, ps, pu, pdx, pd, pe, pa, pc, p32, pE] = args.ptrs as [number, number, number, number, number, number, number, number, number, number, number];
       const [, , , inPlane, outPlane] = sz;
       const ax = axisPointers(axes, pa);
-      splitCall(b, "lpBackward", [px, pdy, ps, pu, pdx, pd, pe, 1 / p, p, area, 1 / p === 0.5 ? 2 : 0, p === 2 ? 2 : p === 1 ? 1 : 0, ...sz, ax[5] as number, ax[8] as number, ax[6] as number, ax[7] as number, ...reg, pc], {
-        count: 12, step: [[0, 4 * inPlane], [1, 4 * outPlane], [2, 4 * outPlane], [3, 4 * outPlane], [4, 4 * inPlane]], scratch: [[6, 4 * ex]],
+      splitCall(b, "lpBackward", [px, pdy, ps, pu, pdx, pd, pe, 1 / p, p, area, 1 / p === 0.5 ? 2 : 0, p === 2 ? 2 : p === 1 ? 1 : 0, ...sz, ax[5] as number, ax[8] as number, ax[6] as number, ax[7] as number, ...reg, pc, exact ? p32 : 0, eLen > 0 ? pE : 0], {
+        count: 12, step: [[0, 4 * inPlane], [1, 4 * outPlane], [2, 4 * outPlane], [3, 4 * outPlane], [4, 4 * inPlane]], scratch: [[6, 4 * ex], ...(eLen > 0 ? [[27, 4 * eLen] as [number, number]] : [])],
         bytes: 4 * (2 * inPlane + 3 * outPlane),
       });
       args.finish();
