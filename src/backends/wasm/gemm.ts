@@ -383,31 +383,44 @@ function runBatch(
   if (cCopied) cP = copyIn(c, cOff, cAll, !(beta === 0 && ldc === n && (count === 1 || sC === cOne)));
   if (bP < 0) bP = copyIn(bm, bOff, bAll);
   if (aP < 0) aP = sameAB ? bP : copyIn(a, aOff, aAll);
-  const e = b.exports as unknown as GemmExports;
   const args = (s0: number, s1: number, part: number): number[] => [
     s0, s1, aP, a instanceof Float32Array ? 1 : 0, lda, sA, transA ? 1 : 0, bP, bm instanceof Float32Array ? 1 : 0, ldb, sB, transB ? 1 : 0,
     m, n, k, alpha, cP, c instanceof Float32Array ? 1 : 0, ldc, sC, beta === 0 ? 1 : 0, upper ? 1 : 0,
     arena.ptr + (PACK_A + part * MC * KC) * 8, arena.ptr + (PACK_BATCH_B + part * KC * BATCH_NC) * 8,
   ];
-  const pool = b.pool;
-  const { threads, force } = callThreads(pool);
-  let parts = Math.min(threads, MAX_PARTS, count);
-  if (!force && parts > 1) parts = Math.min(parts, Math.floor((count * 2 * m * (upper ? (n + 1) / 2 : n) * k) / MIN_BATCH_PART_FLOPS));
-  if (parts < 2 || pool === null) {
-    e.gemmBatch(...(args(0, count, 0) as Parameters<GemmExports["gemmBatch"]>));
-  } else {
-    const all: number[][] = [];
-    for (let q = 0; q < parts; q++) {
-      const s0 = Math.floor((count * q) / parts);
-      const s1 = Math.floor((count * (q + 1)) / parts);
-      if (s1 > s0) all.push(args(s0, s1, all.length));
-    }
-    const own = all[0] as Parameters<GemmExports["gemmBatch"]>;
-    pool.run(e.gemmBatch as (...x: number[]) => void, pool.id("gemmBatch"), () => e.gemmBatch(...own), all.slice(1));
-  }
+  dispatchBatch(b, "gemmBatch", count, 2 * m * (upper ? (n + 1) / 2 : n) * k, args);
   if (cCopied) c.set(c instanceof Float32Array ? new Float32Array(buf, cP, cAll) : new Float64Array(buf, cP, cAll), cOff);
   if (upper) for (let s = 0; s < count; s++) mirrorUpper(n, c, cOff + s * sC, ldc);
   return true;
+}
+
+/**
+ * Run a batch export (`gemmBatch` or `gemmBatch32`) over problems [0, count): on the calling thread
+ * alone, or cut into up to {@link MAX_PARTS} contiguous ranges of problems (each ≥
+ * {@link MIN_BATCH_PART_FLOPS} unless a test forces the split), one per thread, where part q packs into
+ * its own arena blocks. `args(s0, s1, part)` gives the export's arguments for one range.
+ */
+function dispatchBatch(
+  b: WasmBackend, name: "gemmBatch" | "gemmBatch32", count: number, flopsPerProblem: number,
+  args: (s0: number, s1: number, part: number) => number[],
+): void {
+  const fn = (b.exports as unknown as GemmExports)[name] as (...x: number[]) => void;
+  const pool = b.pool;
+  const { threads, force } = callThreads(pool);
+  let parts = Math.min(threads, MAX_PARTS, count);
+  if (!force && parts > 1) parts = Math.min(parts, Math.floor((count * flopsPerProblem) / MIN_BATCH_PART_FLOPS));
+  if (parts < 2 || pool === null) {
+    fn(...args(0, count, 0));
+    return;
+  }
+  const all: number[][] = [];
+  for (let q = 0; q < parts; q++) {
+    const s0 = Math.floor((count * q) / parts);
+    const s1 = Math.floor((count * (q + 1)) / parts);
+    if (s1 > s0) all.push(args(s0, s1, all.length));
+  }
+  const own = all[0] as number[];
+  pool.run(fn, pool.id(name), () => fn(...own), all.slice(1));
 }
 
 /**
@@ -459,28 +472,12 @@ function runF32(
   if (cCopied) cP = copyIn(c, cOff, cAll);
   if (bP < 0) bP = copyIn(bm, bOff, bAll);
   if (aP < 0) aP = sameAB ? bP : copyIn(a, aOff, aAll);
-  const e = b.exports as unknown as GemmExports;
   const args = (s0: number, s1: number, part: number): number[] => [
     s0, s1, aP, a instanceof Float32Array ? 1 : 0, lda, sA, transA ? 1 : 0, bP, bm instanceof Float32Array ? 1 : 0, ldb, sB, transB ? 1 : 0,
     m, n, k, alpha, cP, ldc, sC, beta === 0 ? 1 : 0, upper ? 1 : 0,
     arena.ptr + (PACK_A + part * MC * KC) * 8, arena.ptr + (PACK_BATCH_B + part * KC * BATCH_NC) * 8,
   ];
-  const pool = b.pool;
-  const { threads, force } = callThreads(pool);
-  let parts = Math.min(threads, MAX_PARTS, count);
-  if (!force && parts > 1) parts = Math.min(parts, Math.floor((count * 2 * m * (upper ? (n + 1) / 2 : n) * k) / MIN_BATCH_PART_FLOPS));
-  if (parts < 2 || pool === null) {
-    e.gemmBatch32(...(args(0, count, 0) as Parameters<GemmExports["gemmBatch32"]>));
-  } else {
-    const all: number[][] = [];
-    for (let q = 0; q < parts; q++) {
-      const s0 = Math.floor((count * q) / parts);
-      const s1 = Math.floor((count * (q + 1)) / parts);
-      if (s1 > s0) all.push(args(s0, s1, all.length));
-    }
-    const own = all[0] as Parameters<GemmExports["gemmBatch32"]>;
-    pool.run(e.gemmBatch32 as (...x: number[]) => void, pool.id("gemmBatch32"), () => e.gemmBatch32(...own), all.slice(1));
-  }
+  dispatchBatch(b, "gemmBatch32", count, 2 * m * (upper ? (n + 1) / 2 : n) * k, args);
   // gemmBatch32 mirrored each upper problem's lower triangle
   if (cCopied) c.set(new Float32Array(buf, cP, cAll), cOff);
 }
@@ -545,28 +542,11 @@ export function gemmAt(
 ): void {
   if (count < 1 || m <= 0 || n <= 0 || k <= 0) return;
   const arena = arenaOf(b);
-  const e = b.exports as unknown as GemmExports;
   const args = (s0: number, s1: number, part: number): number[] => {
     const pa = arena.ptr + (PACK_A + part * MC * KC) * 8;
     const pb = arena.ptr + (PACK_BATCH_B + part * KC * BATCH_NC) * 8;
     const head = [s0, s1, aP, aF32 ? 1 : 0, lda, sA, transA ? 1 : 0, bP, bF32 ? 1 : 0, ldb, sB, transB ? 1 : 0, m, n, k, alpha, cP];
     return f32 ? [...head, ldc, sC, fresh ? 1 : 0, 0, pa, pb] : [...head, cF32 ? 1 : 0, ldc, sC, fresh ? 1 : 0, 0, pa, pb];
   };
-  const fn = (f32 ? e.gemmBatch32 : e.gemmBatch) as (...x: number[]) => void;
-  const pool = b.pool;
-  const { threads, force } = callThreads(pool);
-  let parts = Math.min(threads, MAX_PARTS, count);
-  if (!force && parts > 1) parts = Math.min(parts, Math.floor((count * 2 * m * n * k) / MIN_BATCH_PART_FLOPS));
-  if (parts < 2 || pool === null) {
-    fn(...args(0, count, 0));
-    return;
-  }
-  const all: number[][] = [];
-  for (let q = 0; q < parts; q++) {
-    const s0 = Math.floor((count * q) / parts);
-    const s1 = Math.floor((count * (q + 1)) / parts);
-    if (s1 > s0) all.push(args(s0, s1, all.length));
-  }
-  const own = all[0] as number[];
-  pool.run(fn, pool.id(f32 ? "gemmBatch32" : "gemmBatch"), () => fn(...own), all.slice(1));
+  dispatchBatch(b, f32 ? "gemmBatch32" : "gemmBatch", count, 2 * m * n * k, args);
 }
