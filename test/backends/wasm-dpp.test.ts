@@ -38,7 +38,7 @@ import { dppBackward, dppForward } from "../../src/kernels/weighted.js";
 import { Generator } from "../../src/tensor/random.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import type { TypedArray } from "../../src/tensor/dtype.js";
-import { expectBits, firstFarDifference, int, maxAbs, runOn, U32, values, WASM, type Input, type Run } from "../helpers/wasm.js";
+import { expectBits, firstFarDifference, int, maxAbs, runArrayHook, runOn, U32, values, WASM, type Input, type Run } from "../helpers/wasm.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
@@ -322,23 +322,7 @@ describe("DPP on 2 and 3 threads: bit-identical to 1 thread (every split forced;
 });
 
 describe("the float32 logarithm (assembly/dpp.ts log32/log4, hook logArray)", () => {
-  // the test tsconfig has no DOM/WebAssembly lib: the few constructors used, typed here
-  const WA = (globalThis as unknown as {
-    WebAssembly: {
-      Memory: new (d: { initial: number }) => { buffer: ArrayBuffer };
-      Module: new (b: Uint8Array) => object;
-      Instance: new (m: object, i: object) => { exports: Record<string, unknown> };
-    };
-  }).WebAssembly;
-  const run = (b64: string, xs: Float32Array): Float32Array => {
-    const memory = new WA.Memory({ initial: 2 + Math.ceil((8 * xs.length) / 65536) });
-    const inst = new WA.Instance(new WA.Module(new Uint8Array(Buffer.from(b64, "base64"))), { env: { memory } });
-    const logArray = inst.exports.logArray as (x: number, y: number, n: number) => void;
-    const base = 65536;
-    new Float32Array(memory.buffer, base, xs.length).set(xs);
-    logArray(base, base + 4 * xs.length, xs.length);
-    return new Float32Array(memory.buffer, base + 4 * xs.length, xs.length).slice();
-  };
+  const run = (b64: string, xs: Float32Array): Float32Array => runArrayHook(b64, "logArray", xs);
   it("within 2 ulp of ln x (float64 Math.log), for every 1009th float32 in [1e−33, 4.5]; SIMD = scalar bit for bit", async () => {
     const { SIMD_WASM, SCALAR_WASM } = await import("../../src/backends/wasm/module.generated.js");
     const lo = new Float32Array([1e-33]);

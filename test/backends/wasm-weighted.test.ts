@@ -51,7 +51,7 @@ import { Generator } from "../../src/tensor/random.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
 import type { TypedArray } from "../../src/tensor/dtype.js";
 import { decodeNumbers, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
-import { expectAvgGradsWithin, expectBits, firstBitDifference, firstFarDifference, int, maxAbs, runOn, U32, values, WASM, type Input, type Run } from "../helpers/wasm.js";
+import { expectAvgGradsWithin, expectBits, firstBitDifference, firstFarDifference, int, maxAbs, runArrayHook, runOn, U32, values, WASM, type Input, type Run } from "../helpers/wasm.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
@@ -384,23 +384,7 @@ describe("exp accuracy: the kernels' float32 exponential (assembly/util.ts expFu
     else if (2 ** (e + 1) <= a) e++;
     return 2 ** (e - 23);
   };
-  // the test tsconfig has no DOM/WebAssembly lib: the few constructors used, typed here
-  const WA = (globalThis as unknown as {
-    WebAssembly: {
-      Memory: new (d: { initial: number }) => { buffer: ArrayBuffer };
-      Module: new (b: Uint8Array) => object;
-      Instance: new (m: object, i: object) => { exports: Record<string, unknown> };
-    };
-  }).WebAssembly;
-  const run = (b64: string, xs: Float32Array): Float32Array => {
-    const memory = new WA.Memory({ initial: 2 + Math.ceil((8 * xs.length) / 65536) });
-    const inst = new WA.Instance(new WA.Module(new Uint8Array(Buffer.from(b64, "base64"))), { env: { memory } });
-    const expArray = inst.exports.expArray as (x: number, y: number, n: number) => void;
-    const base = 65536;
-    new Float32Array(memory.buffer, base, xs.length).set(xs);
-    expArray(base, base + 4 * xs.length, xs.length);
-    return new Float32Array(memory.buffer, base + 4 * xs.length, xs.length).slice();
-  };
+  const run = (b64: string, xs: Float32Array): Float32Array => runArrayHook(b64, "expArray", xs);
   // every 4099th float32 bit pattern of each sign (all exponents, NaN payloads, ±∞) and the edges
   const edges = [0, -0, Infinity, -Infinity, NaN, 1, -1, 88.72283172607422, 88.72283935546875, 88.7, 89, 1e30, -87.3, -87.33654, -87.34, -100,
     -103.27893, -103.972, -103.97208, -103.98, -104, -105, -1e30, 2 ** -149, -(2 ** -149), 1e-30, 0.34657359, -0.34657359, 0.3466, -16.9283447265625];

@@ -146,3 +146,26 @@ export function expectAvgGradsWithin(label: string, got: Run, ref: Run, abs: Run
     expect(firstFarDifference(got.grads[i] as TypedArray, r, tol), `${label}: grad ${i}`).toBeNull();
   });
 }
+
+// the test tsconfig has no DOM/WebAssembly lib: the few constructors used, typed here
+const WA = (globalThis as unknown as {
+  WebAssembly: {
+    Memory: new (d: { initial: number }) => { buffer: ArrayBuffer };
+    Module: new (b: Uint8Array) => object;
+    Instance: new (m: object, i: object) => { exports: Record<string, unknown> };
+  };
+}).WebAssembly;
+
+/**
+ * Apply an elementwise test hook export (`expArray`, `logArray`: `f(x, y, n)` writes y[i] = f(x[i]))
+ * of the module built as base64 `b64`, instantiated alone on a fresh memory, to `xs`; returns a copy of y.
+ */
+export function runArrayHook(b64: string, name: string, xs: Float32Array): Float32Array {
+  const memory = new WA.Memory({ initial: 2 + Math.ceil((8 * xs.length) / 65536) });
+  const inst = new WA.Instance(new WA.Module(new Uint8Array(Buffer.from(b64, "base64"))), { env: { memory } });
+  const hook = inst.exports[name] as (x: number, y: number, n: number) => void;
+  const base = 65536;
+  new Float32Array(memory.buffer, base, xs.length).set(xs);
+  hook(base, base + 4 * xs.length, xs.length);
+  return new Float32Array(memory.buffer, base + 4 * xs.length, xs.length).slice();
+}
