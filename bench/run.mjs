@@ -279,12 +279,13 @@ const rel = (r, a, b) => {
   return x && y ? `${(x.ms / y.ms).toFixed(2)}×` : "n/a";
 };
 const workTable = table(
-  ["workload", "floor ms", "poolkit wasm-simd ms (faults)", "% of floor", "poolkit js ms (faults)", "tfjs-wasm ms (faults)", "wasm-simd / tfjs-wasm", "ORT 1 thread ms (faults)", "wasm-simd / ORT", "poolkit wasm-simd 2 threads ms (faults)", "2 threads / tfjs-wasm", "ORT 2 threads ms (faults)"],
+  ["workload", "floor ms (plain stream)", "memcpy bound ms", "poolkit wasm-simd ms (faults)", "% of floor", "poolkit js ms (faults)", "tfjs-wasm ms (faults)", "wasm-simd / tfjs-wasm", "ORT 1 thread ms (faults)", "wasm-simd / ORT", "poolkit wasm-simd 2 threads ms (faults)", "2 threads / tfjs-wasm", "ORT 2 threads ms (faults)"],
   work.rows.map((r) => {
     const simd = r.contenders["poolkit wasm-simd"];
     return [
       `${r.id}: ${r.label}`,
-      r.floorMs.toFixed(2),
+      `${r.floorMs.toFixed(2)}${r.floorMeasured ? "" : " (memcpy)"}`,
+      r.memcpyMs.toFixed(2),
       cell(r, "poolkit wasm-simd"),
       simd ? `${((100 * r.floorMs) / simd.ms).toFixed(0)} %` : "n/a",
       cell(r, "poolkit js"),
@@ -336,9 +337,12 @@ ${env.join("\n")}
 ## Backends: W1/W2/W3 (the WebAssembly issue's workloads), interleaved rounds
 
 One process; contenders run in turn in each of ${quick ? 5 : 15} rounds after ${quick ? 0.3 : 2} s of warm-up; medians. "faults" =
-median minor page faults per call (\`process.resourceUsage().minorPageFault\`). "floor" = bytes moved
-(input read + output and, for max, int32 indices written; backward: dy and indices read, dx written)
-at the bandwidth of a plain 64 MiB typed-array copy on this machine (${(work.bandwidth / 1e9).toFixed(1)} GB/s).
+median minor page faults per call (\`process.resourceUsage().minorPageFault\`). "floor" = a plain read of
+the input and write of the output (forward: x read, y written; backward: dy and the int32 indices read,
+dx written), timed as one more contender in the same rounds: v128 loads and stores over WebAssembly
+memory on one thread (bench/stream.ts), the medium poolkit's kernels work in. "memcpy bound" = the same
+bytes at the rate of a plain 64 MiB typed-array copy (${(work.bandwidth / 1e9).toFixed(1)} GB/s, read + written; the engine's memcpy
+may use non-temporal stores, which WebAssembly has no instruction for).
 Ratios below 1× mean poolkit wasm-simd is faster. poolkit runs inside \`tidy\` (its documented loop
 form, so storage is reused). Each timed call follows 10 ms of idle time, so no contender runs while
 another's threads still spin (onnxruntime's intra-op pool spins after a run and took the second core

@@ -3,8 +3,10 @@
 // thread each — and poolkit wasm-simd and ORT on 2 threads (poolkit: `setThreads(2)`, the split
 // limited per round to interleave with the 1-thread runs; ORT: intraOpNumThreads 2) — in one process, contenders interleaved round by round (host noise hits all alike),
 // medians after warm-up, minor page faults per call, and this machine's bandwidth floor for each
-// workload (one plain read of the input plus one write of the outputs, at the rate a plain typed-array
-// copy reaches).
+// workload: one plain read of the input plus one write of the output, timed as one more contender in
+// the same rounds (bench/stream.ts: v128 loads and stores over WebAssembly memory, one thread — the
+// medium every poolkit wasm kernel works in), and beside it the bound a native typed-array copy gives
+// (the engine's memcpy, which may use non-temporal stores that WebAssembly cannot issue).
 //
 // Fairness: every contender's input is made before timing in its own layout and memory (poolkit:
 // NCHW tensor in the backend's storage — WebAssembly memory for wasm-simd; tfjs: NHWC tensor; ORT:
@@ -18,6 +20,10 @@
 // that spin took the core of whoever ran next: poolkit's W1 right after an ORT 2-thread run measured
 // 12.6 ms, 3.3 ms after a 1 ms pause, 2.1 ms after 10 ms and 1.9 ms with no ORT run at all (median of 25,
 // 2026-12-07). Every contender gets the same pause, and the pause is not timed.
+
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** Idle time before each timed call (see above). */
 const SETTLE_MS = 10;
@@ -61,6 +67,36 @@ function copyBandwidth(bytes) {
   return (2 * bytes) / (median(t) / 1000); // a copy reads and writes every byte
 }
 
+/** Compile bench/stream.ts (AssemblyScript, SIMD); returns its module bytes. */
+async function streamModule() {
+  const { default: asc } = await import("assemblyscript/asc");
+  let bin = null;
+  const stderr = asc.createMemoryStream();
+  const here = dirname(fileURLToPath(import.meta.url));
+  const { error } = await asc.main(["stream.ts", "--outFile", "stream.wasm", "--runtime", "stub", "--importMemory", "--noAssert", "-O3", "--enable", "simd"], {
+    stderr,
+    // asc resolves sources against the working directory: read the one source from here
+    readFile: (name) => (name === "stream.ts" ? readFileSync(join(here, name), "utf8") : null),
+    writeFile(name, contents) {
+      if (name.endsWith(".wasm")) bin = contents;
+    },
+  });
+  if (error || bin === null) throw new Error(`bench/stream.ts did not compile: ${error?.message ?? "no output"}\n${stderr.toString()}`);
+  return bin;
+}
+
+/**
+ * The floor contender of one workload: reads `inBytes` and writes `outBytes` in a WebAssembly memory of
+ * its own (filled once, so its pages are mapped before timing).
+ */
+async function streamContender(bytes, inBytes, outBytes) {
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((inBytes + outBytes) / 65536) + 1 });
+  const instance = await WebAssembly.instantiate(await WebAssembly.compile(bytes), { env: { memory, abort() {} } });
+  new Float32Array(memory.buffer).fill(1);
+  const stream = instance.exports.stream;
+  return { name: "floor (plain stream)", run: () => stream(0, inBytes / 4, inBytes, outBytes / 4) };
+}
+
 /**
  * Run the workloads. `deps`: { poolkit, tf (or null), ort (or null), poolModel, rounds, warmupMs }.
  * Returns { rows, notes, bandwidth } with per-contender median ms and faults per call.
@@ -69,6 +105,12 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
   const notes = [];
   const rows = [];
   const bandwidth = copyBandwidth(64 * 2 ** 20);
+  let streamBytes = null;
+  try {
+    streamBytes = await streamModule();
+  } catch (e) {
+    notes.push(`floor: ${e.message}`);
+  }
   const faults = () => process.resourceUsage().minorPageFault;
   const initialBackend = poolkit.getBackend();
   // 2 threads: one pool of workers kept up for the whole run; the 1-thread contenders limit each call
@@ -169,6 +211,13 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
       }
     }
 
+    // the floor: a plain read of the input and write of the output, in the same rounds
+    // forward: read x, write y (values only); backward: read dy + int32 indices, write dx
+    const inBytes = shape.reduce((a, b) => a * b, 4);
+    const outElems = fwdOp.outputShape(shape, opts).reduce((a, b) => a * b, 1);
+    const [readBytes, writeBytes] = w.backward ? [8 * outElems, inBytes] : [inBytes, 4 * outElems];
+    if (streamBytes !== null) contenders.push(await streamContender(streamBytes, readBytes, writeBytes));
+
     // same results from both poolkit backends (max-type bit-identical; avg within float32 accumulation error)
     const pkc = contenders.filter((c) => c.check);
     const set = async (c) => {
@@ -214,12 +263,11 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
       }
     }
     poolkit.setBackend(initialBackend);
-    const inBytes = shape.reduce((a, b) => a * b, 4);
-    const outElems = fwdOp.outputShape(shape, opts).reduce((a, b) => a * b, 1);
-    // forward: read x, write y (values only); backward: read dy + indices, write dx
-    const bytes = w.backward ? 8 * outElems + inBytes : inBytes + 4 * outElems;
-    const floorMs = (bytes / bandwidth) * 1000;
-    const result = { id: w.id, label: w.label, floorMs, bytes, contenders: {} };
+    const bytes = readBytes + writeBytes;
+    const memcpyMs = (bytes / bandwidth) * 1000;
+    const floor = times.get("floor (plain stream)");
+    const floorMs = floor ? median(floor) : memcpyMs;
+    const result = { id: w.id, label: w.label, floorMs, memcpyMs, floorMeasured: floor !== undefined, bytes, contenders: {} };
     for (const c of contenders) {
       result.contenders[c.name] = { ms: median(times.get(c.name)), faults: median(pf.get(c.name)), runs: rounds };
     }
