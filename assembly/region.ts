@@ -563,8 +563,10 @@ export function roiPoolForward(
  * order, bins in order). dy and arg are `[K, C, ph, pw]`, dx `[N, C, H, W]`, all three already offset
  * to channel c0 (so threads can take disjoint channel ranges). The scatter is scalar — a load, an add
  * and a store per bin — in steps of four bins (one 64-bit load of four 16-bit entries): it is bound by
- * the instructions per bin, not by memory, once the entries are 16-bit (128 RoIs on [2,256,50,50] →
- * 7×7: about 0.65× the time of int32 entries read four at a time into a v128).
+ * the instructions per bin (about ten) more than by memory once the entries are 16-bit (128 RoIs on
+ * [2,256,50,50] → 7×7: about 0.75× the time of int32 entries read four at a time into a v128 and
+ * extracted lane by lane; a check of four entries at once for 0xFFFF, eight entries per step, or
+ * loads of the next RoI's lines ahead measured no faster).
  */
 export function roiPoolBackward(
   dy: usize, arg: usize, dx: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize, N: i32, wide: bool,
