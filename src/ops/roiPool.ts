@@ -72,7 +72,7 @@ export const roiPool = defineOp("roiPool", {
     const plan = planRoiPool("roiPool", x, boxes, op.outputSize, op.spatialScale);
     const dtype = x.dtype as "float32" | "float64";
     // output and the saved argmax (16-bit entries when the plane allows, see roiArgCompact) where the
-    // backend keeps tensors (the kernel writes every element); views read at the call
+    // backend keeps tensors (the kernel writes every output element and argmax entry); views read at the call
     const output = emptyTensor(plan.outShape, dtype);
     const arg = emptyTensor([roiArgWords(plan)], "int32");
     kernel("roiPool.forward", dtype, roiPoolForward)(x.data as FloatArray, output.data as FloatArray, arg.data as Int32Array, plan);
