@@ -394,7 +394,7 @@ const NEG_FLT_MAX: f32 = -3.4028234663852886e38;
  */
 function roiPoolQuad(
   x: usize, y: usize, arg: usize, K: i32, c: i32, C: i32, W: i32, plane: i32, ph: i32, pw: i32,
-  batch: usize, hS: usize, hE: usize, wS: usize, wE: usize, span: usize, buf: usize,
+  batch: usize, hS: usize, hE: usize, wS: usize, wE: usize, span: usize, buf: usize, wide: bool,
 ): void {
   const cv = buf;
   const ci = buf + ((<usize>W) << 4);
@@ -449,34 +449,52 @@ function roiPoolQuad(
           }
         }
         const yo = y + ((<usize>o) << 2);
-        const ao = arg + ((<usize>o) << 2);
         const step = (<usize>bins) << 2;
         v128.store32_lane(yo, best, 0);
         v128.store32_lane(yo + step, best, 1);
         v128.store32_lane(yo + 2 * step, best, 2);
         v128.store32_lane(yo + 3 * step, best, 3);
-        v128.store32_lane(ao, bi, 0);
-        v128.store32_lane(ao + step, bi, 1);
-        v128.store32_lane(ao + 2 * step, bi, 2);
-        v128.store32_lane(ao + 3 * step, bi, 3);
+        if (wide) {
+          const ao = arg + ((<usize>o) << 2);
+          v128.store32_lane(ao, bi, 0);
+          v128.store32_lane(ao + step, bi, 1);
+          v128.store32_lane(ao + 2 * step, bi, 2);
+          v128.store32_lane(ao + 3 * step, bi, 3);
+        } else {
+          // 16-bit entries: the low halves of the four lanes (i16x8 lanes 0, 2, 4, 6); −1 → 0xFFFF
+          const ao = arg + ((<usize>o) << 1);
+          const half = (<usize>bins) << 1;
+          v128.store16_lane(ao, bi, 0);
+          v128.store16_lane(ao + half, bi, 2);
+          v128.store16_lane(ao + 2 * half, bi, 4);
+          v128.store16_lane(ao + 3 * half, bi, 6);
+        }
         o++;
       }
     }
   }
 }
 
+/** Store argmax entry o: int32 (wide) or its low 16 bits (−1 → 0xFFFF; see roiArgCompact in src/kernels/region.ts). */
+// @ts-ignore: decorator
+@inline function putArg(arg: usize, o: i32, v: i32, wide: bool): void {
+  if (wide) sti(arg, o, v);
+  else store<u16>(arg + ((<usize>o) << 1), <u16>v);
+}
+
 /**
  * RoIPool forward: y[r][c][i][j] = max over bin (i, j) of RoI r (rows [hS, hE) × columns [wS, wE) at
- * r·ph + i and r·pw + j), arg = its flat in-plane index; an empty bin gives (0, −1), a bin with nothing
- * above −FLT_MAX (−FLT_MAX, −1). Channels [c0, c0 + Cn) of C: x (`[N, C, H, W]`), y and arg
- * (`[K, C, ph, pw]`) already offset to channel c0; channels outside, RoIs inside (all RoIs of a channel
- * read the same few planes while they are in cache). span: per RoI the columns [lo, hi) its non-empty
- * bins read. buf: scratch of 8·W words (2·W in the scalar build's path; the SIMD build takes 4 channels
- * at a time, one per lane).
+ * r·ph + i and r·pw + j), arg = its flat in-plane index; an empty bin gives (0, none), a bin with nothing
+ * above −FLT_MAX (−FLT_MAX, none). arg entries: int32 with none = −1 when `wide`, else uint16 with
+ * none = 0xFFFF (H·W ≤ 65535: roiArgCompact in src/kernels/region.ts). Channels [c0, c0 + Cn) of C:
+ * x (`[N, C, H, W]`), y and arg (`[K, C, ph, pw]`) already offset to channel c0; channels outside, RoIs
+ * inside (all RoIs of a channel read the same few planes while they are in cache). span: per RoI the
+ * columns [lo, hi) its non-empty bins read. buf: scratch of 8·W words (2·W in the scalar build's path;
+ * the SIMD build takes 4 channels at a time, one per lane).
  */
 export function roiPoolForward(
   x: usize, y: usize, arg: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32,
-  batch: usize, hS: usize, hE: usize, wS: usize, wE: usize, span: usize, buf: usize,
+  batch: usize, hS: usize, hE: usize, wS: usize, wE: usize, span: usize, buf: usize, wide: bool,
 ): void {
   const plane = H * W;
   const cv = buf;
@@ -484,7 +502,7 @@ export function roiPoolForward(
   let c = 0;
   if (ASC_FEATURE_SIMD) {
     // four channels at once, one per lane (buf holds 8·W words here: cv and ci as 4-lane rows)
-    for (; c + 4 <= Cn; c += 4) roiPoolQuad(x, y, arg, K, c, C, W, plane, ph, pw, batch, hS, hE, wS, wE, span, buf);
+    for (; c + 4 <= Cn; c += 4) roiPoolQuad(x, y, arg, K, c, C, W, plane, ph, pw, batch, hS, hE, wS, wE, span, buf, wide);
   }
   for (; c < Cn; c++) {
     for (let r = 0; r < K; r++) {
@@ -499,7 +517,7 @@ export function roiPoolForward(
         if (h1 <= h0 || hi <= lo) {
           for (let j = 0; j < pw; j++) {
             stf(y, o, 0);
-            sti(arg, o, -1);
+            putArg(arg, o, -1, wide);
             o++;
           }
           continue;
@@ -524,7 +542,7 @@ export function roiPoolForward(
             }
           }
           stf(y, o, best);
-          sti(arg, o, bi);
+          putArg(arg, o, bi, wide);
           o++;
         }
       }
@@ -534,19 +552,25 @@ export function roiPoolForward(
 
 /**
  * RoIPool backward for channels [c0, c0 + Cn) of C: dx = 0 (its contents on entry ignored), then
- * dx[b][c].flat[arg] += dy, skipping arg −1, RoIs in order for each channel (the reference's order of
- * additions into each element). Channels are taken g at a time (g ≤ 8, and the group's N·g planes
- * within {@link ROI_GROUP_BYTES}): their planes are zeroed just before the group's scatter, while they
- * fit in L2 (no separate pass over dx), and each RoI's bins of the group's channels lie next to each
- * other in dy and arg (one contiguous run of g·ph·pw elements per RoI instead of runs of ph·pw elements
- * C·ph·pw apart: fewer cache lines fetched twice, more of them in flight; 128 RoIs on [2,256,50,50]
- * → 7×7: g = 6, about 0.65× the time of one channel at a time). Within a group the order of additions into any one
- * element is unchanged (an element belongs to one channel; RoIs in order, bins in order). dy and arg
- * are `[K, C, ph, pw]`, dx `[N, C, H, W]`, all three already offset to channel c0 (so threads can take
- * disjoint channel ranges). The SIMD build loads 4 bins' indices at once and checks them together; the
- * adds stay one at a time in order.
+ * dx[b][c].flat[arg] += dy, skipping none, RoIs in order for each channel (the reference's order of
+ * additions into each element). arg entries as the forward wrote them: uint16, none = 0xFFFF (half the
+ * bytes of int32), or int32, none = −1, when `wide`. Channels are taken g at a time (g ≤ 8, and the
+ * group's N·g planes within {@link ROI_GROUP_BYTES}): their planes are zeroed just before the group's
+ * scatter, while they fit in L2 (no separate pass over dx), and each RoI's bins of the group's channels
+ * lie next to each other in dy and arg (one contiguous run of g·ph·pw elements per RoI instead of runs of
+ * ph·pw elements C·ph·pw apart: fewer cache lines fetched twice, more of them in flight). Within a group
+ * the order of additions into any one element is unchanged (an element belongs to one channel; RoIs in
+ * order, bins in order). dy and arg are `[K, C, ph, pw]`, dx `[N, C, H, W]`, all three already offset
+ * to channel c0 (so threads can take disjoint channel ranges). The scatter is scalar — a load, an add
+ * and a store per bin — in steps of four bins (one 64-bit load of four 16-bit entries): it is bound by
+ * the instructions per bin (about ten) more than by memory once the entries are 16-bit (128 RoIs on
+ * [2,256,50,50] → 7×7: about 0.75× the time of int32 entries read four at a time into a v128 and
+ * extracted lane by lane; a check of four entries at once for 0xFFFF, eight entries per step, or
+ * loads of the next RoI's lines ahead measured no faster).
  */
-export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize, N: i32): void {
+export function roiPoolBackward(
+  dy: usize, arg: usize, dx: usize, K: i32, Cn: i32, C: i32, H: i32, W: i32, ph: i32, pw: i32, batch: usize, N: i32, wide: bool,
+): void {
   const plane = H * W;
   const bins = ph * pw;
   const G = <i32>min<i64>(8, max<i64>(1, <i64>ROI_GROUP_BYTES / (<i64>N * <i64>plane * 4 + 1)));
@@ -555,7 +579,12 @@ export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, Cn: i3
     for (let b = 0; b < N; b++) memory.fill(dx + ((<usize>(b * C + c0) * <usize>plane) << 2), 0, (<usize>(g * plane)) << 2);
     for (let r = 0; r < K; r++) {
       const b = ldi(batch, r);
-      for (let c = c0; c < c0 + g; c++) roiPoolScatter(dy, arg, dx + ((<usize>(b * C + c) * <usize>plane) << 2), (r * C + c) * bins, bins);
+      for (let c = c0; c < c0 + g; c++) {
+        const dp = dx + ((<usize>(b * C + c) * <usize>plane) << 2);
+        const o = (r * C + c) * bins;
+        if (wide) roiPoolScatter32(dy, arg, dp, o, bins);
+        else roiPoolScatter16(dy, arg, dp, o, bins);
+      }
     }
   }
 }
@@ -563,35 +592,55 @@ export function roiPoolBackward(dy: usize, arg: usize, dx: usize, K: i32, Cn: i3
 /** The most dx bytes one {@link roiPoolBackward} channel group zeroes and scatters into (kept in L2). */
 const ROI_GROUP_BYTES: i64 = 128 * 1024;
 
-/** dp.flat[arg[o]] += dy[o] for o in [o0, o0 + bins), in order, skipping −1. */
+/** dp.flat[a] += dy[o] at pd (a: an in-plane index). */
 // @ts-ignore: decorator
-@inline function roiPoolScatter(dy: usize, arg: usize, dp: usize, o0: i32, bins: i32): void {
-  let o = o0;
-  const end = o0 + bins;
-  if (ASC_FEATURE_SIMD) {
-    for (; o + 4 <= end; o += 4) {
-      const av = v128.load(arg + ((<usize>o) << 2));
-      if (i32x4.all_true(i32x4.ge_s(av, i32x4.splat(0)))) {
-        const dv = v128.load(dy + ((<usize>o) << 2));
-        const a0 = i32x4.extract_lane(av, 0);
-        stf(dp, a0, ldf(dp, a0) + f32x4.extract_lane(dv, 0));
-        const a1 = i32x4.extract_lane(av, 1);
-        stf(dp, a1, ldf(dp, a1) + f32x4.extract_lane(dv, 1));
-        const a2 = i32x4.extract_lane(av, 2);
-        stf(dp, a2, ldf(dp, a2) + f32x4.extract_lane(dv, 2));
-        const a3 = i32x4.extract_lane(av, 3);
-        stf(dp, a3, ldf(dp, a3) + f32x4.extract_lane(dv, 3));
-      } else {
-        for (let j = o; j < o + 4; j++) {
-          const a = ldi(arg, j);
-          if (a >= 0) stf(dp, a, ldf(dp, a) + ldf(dy, j));
-        }
-      }
-    }
+@inline function addAt(dp: usize, a: u32, pd: usize): void {
+  const q = dp + ((<usize>a) << 2);
+  store<f32>(q, load<f32>(q) + load<f32>(pd));
+}
+
+/** dp.flat[arg[o]] += dy[o] for o in [o0, o0 + bins), in order, skipping 0xFFFF (16-bit entries). */
+// @ts-ignore: decorator
+@inline function roiPoolScatter16(dy: usize, arg: usize, dp: usize, o0: i32, bins: i32): void {
+  let pa = arg + ((<usize>o0) << 1);
+  let pd = dy + ((<usize>o0) << 2);
+  const end = pa + ((<usize>bins) << 1);
+  for (; pa + 8 <= end; pa += 8, pd += 16) {
+    const e = load<u64>(pa);
+    const a0 = <u32>e & 0xffff;
+    const a1 = <u32>(e >> 16) & 0xffff;
+    const a2 = <u32>(e >> 32) & 0xffff;
+    const a3 = <u32>(e >> 48);
+    if (a0 != 0xffff) addAt(dp, a0, pd);
+    if (a1 != 0xffff) addAt(dp, a1, pd + 4);
+    if (a2 != 0xffff) addAt(dp, a2, pd + 8);
+    if (a3 != 0xffff) addAt(dp, a3, pd + 12);
   }
-  for (; o < end; o++) {
-    const a = ldi(arg, o);
-    if (a >= 0) stf(dp, a, ldf(dp, a) + ldf(dy, o));
+  for (; pa < end; pa += 2, pd += 4) {
+    const a = <u32>load<u16>(pa);
+    if (a != 0xffff) addAt(dp, a, pd);
+  }
+}
+
+/** dp.flat[arg[o]] += dy[o] for o in [o0, o0 + bins), in order, skipping −1 (int32 entries). */
+// @ts-ignore: decorator
+@inline function roiPoolScatter32(dy: usize, arg: usize, dp: usize, o0: i32, bins: i32): void {
+  let pa = arg + ((<usize>o0) << 2);
+  let pd = dy + ((<usize>o0) << 2);
+  const end = pa + ((<usize>bins) << 2);
+  for (; pa + 16 <= end; pa += 16, pd += 16) {
+    const a0 = load<i32>(pa);
+    const a1 = load<i32>(pa, 4);
+    const a2 = load<i32>(pa, 8);
+    const a3 = load<i32>(pa, 12);
+    if (a0 >= 0) addAt(dp, <u32>a0, pd);
+    if (a1 >= 0) addAt(dp, <u32>a1, pd + 4);
+    if (a2 >= 0) addAt(dp, <u32>a2, pd + 8);
+    if (a3 >= 0) addAt(dp, <u32>a3, pd + 12);
+  }
+  for (; pa < end; pa += 4, pd += 4) {
+    const a = load<i32>(pa);
+    if (a >= 0) addAt(dp, <u32>a, pd);
   }
 }
 

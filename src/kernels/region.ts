@@ -8,13 +8,37 @@ import { NEG_FLT_MAX, type RoiAlignPlan, type RoiPoolPlan } from "../geometry/ro
 import type { FloatArray } from "../tensor/dtype.js";
 
 /**
- * y[r, c, i, j] = max over bin (i, j) of RoI r; argmax[r, c, i, j] = flat in-plane index (h·W + w) or −1.
+ * Whether RoIPool's saved argmax is 16-bit: when every in-plane index fits below 0xFFFF (H·W ≤ 65535).
+ * Then entry o is the uint16 at byte 2·o of the `arg` array (a Uint16Array view; WebAssembly reads it
+ * little-endian, the byte order of every platform poolkit runs on), 0xFFFF = none — half the bytes for
+ * the backward to read; else entry o is the int32 arg[o], −1 = none.
+ */
+export function roiArgCompact(p: RoiPoolPlan): boolean {
+  return p.h * p.w <= 0xffff;
+}
+
+/** The int32 words of RoIPool's saved argmax: K·C·ph·pw entries, two per word when {@link roiArgCompact}. */
+export function roiArgWords(p: RoiPoolPlan): number {
+  const n = p.k * p.c * p.ph * p.pw;
+  return roiArgCompact(p) ? Math.ceil(n / 2) : n;
+}
+
+/** The entries of a saved argmax `arg` ({@link roiArgWords} words at least) as written by {@link roiPoolForward}. */
+function argEntries(arg: Int32Array, p: RoiPoolPlan): Uint16Array | Int32Array {
+  return roiArgCompact(p) ? new Uint16Array(arg.buffer, arg.byteOffset, p.k * p.c * p.ph * p.pw) : arg;
+}
+
+/**
+ * y[r, c, i, j] = max over bin (i, j) of RoI r; argmax[r, c, i, j] = flat in-plane index (h·W + w) or
+ * none, saved in `arg` as {@link roiArgCompact} says (16-bit, 0xFFFF = none, or int32, −1 = none).
  * Scans rows then columns with a strict `>`: ties keep the first maximum and NaN is never selected.
  * An empty bin gives 0; a non-empty bin with no value above −FLT_MAX gives −FLT_MAX (torchvision).
  */
 export function roiPoolForward(x: FloatArray, y: FloatArray, arg: Int32Array, p: RoiPoolPlan): void {
   const { k, c: C, h: H, w: W, ph, pw, batch, hStart, hEnd, wStart, wEnd } = p;
   const plane = H * W;
+  const saved = argEntries(arg, p);
+  const none = roiArgCompact(p) ? 0xffff : -1;
   let o = 0;
   for (let r = 0; r < k; r++) {
     const b = batch[r] as number;
@@ -28,7 +52,7 @@ export function roiPoolForward(x: FloatArray, y: FloatArray, arg: Int32Array, p:
           const w1 = wEnd[r * pw + j] as number;
           const empty = h1 <= h0 || w1 <= w0;
           let best = empty ? 0 : NEG_FLT_MAX;
-          let bi = -1;
+          let bi = none;
           for (let hh = h0; hh < h1; hh++) {
             for (let ww = w0; ww < w1; ww++) {
               const v = x[xo + hh * W + ww] as number;
@@ -39,16 +63,18 @@ export function roiPoolForward(x: FloatArray, y: FloatArray, arg: Int32Array, p:
             }
           }
           y[o] = best;
-          arg[o] = bi;
+          saved[o] = bi;
         }
       }
     }
   }
 }
 
-/** dx = 0 (its contents on entry ignored), then dx[b, c].flat[argmax] += dy, skipping argmax −1; accumulates over overlapping bins and RoIs. */
+/** dx = 0 (its contents on entry ignored), then dx[b, c].flat[argmax] += dy, skipping none; accumulates over overlapping bins and RoIs. */
 export function roiPoolBackward(dy: FloatArray, arg: Int32Array, dx: FloatArray, p: RoiPoolPlan): void {
   const { k, c: C, h: H, w: W, ph, pw, batch } = p;
+  const saved = argEntries(arg, p);
+  const none = roiArgCompact(p) ? 0xffff : -1;
   dx.fill(0);
   const plane = H * W;
   const bins = ph * pw;
@@ -58,8 +84,8 @@ export function roiPoolBackward(dy: FloatArray, arg: Int32Array, dx: FloatArray,
     for (let c = 0; c < C; c++) {
       const xo = (b * C + c) * plane;
       for (let q = 0; q < bins; q++, o++) {
-        const a = arg[o] as number;
-        if (a >= 0) dx[xo + a] = (dx[xo + a] as number) + (dy[o] as number);
+        const a = saved[o] as number;
+        if (a !== none) dx[xo + a] = (dx[xo + a] as number) + (dy[o] as number);
       }
     }
   }

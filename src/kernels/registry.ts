@@ -141,7 +141,7 @@ export interface FamilyKernels {
   "stochasticPool.forwardTrain": (x: FloatArray, u: FloatArray, y: FloatArray, idx: Int32Array, planes: number, axes: Axes3) => void;
   "stochasticPool.forwardEval": (x: FloatArray, y: FloatArray, sums: Float64Array, planes: number, axes: Axes3) => void;
   "stochasticPool.backwardEval": (dy: FloatArray, x: FloatArray, y: FloatArray, sums: Float64Array, dx: FloatArray, planes: number, axes: Axes3) => void;
-  // regions (src/kernels/region.ts)
+  // regions (src/kernels/region.ts); roiPool's arg: the saved argmax, 16-bit entries packed two per word when roiArgCompact
   "roiPool.forward": (x: FloatArray, y: FloatArray, arg: Int32Array, p: RoiPoolPlan) => void;
   "roiPool.backward": (dy: FloatArray, arg: Int32Array, dx: FloatArray, p: RoiPoolPlan) => void;
   "roiAlign.forward": (x: FloatArray, y: FloatArray, p: RoiAlignPlan) => void;

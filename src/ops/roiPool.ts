@@ -5,7 +5,7 @@ import { expectOptions, numberOption } from "../check.js";
 import { PoolkitRangeError } from "../errors.js";
 import { planRoiPool, roiArgs, roiOutputShape } from "../geometry/roi.js";
 import { kernel } from "../kernels/registry.js";
-import { roiPoolBackward, roiPoolForward } from "../kernels/region.js";
+import { roiArgWords, roiPoolBackward, roiPoolForward } from "../kernels/region.js";
 import { defineOp } from "../op.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { emptyTensor, type Tensor } from "../tensor/tensor.js";
@@ -71,9 +71,10 @@ export const roiPool = defineOp("roiPool", {
   forward: (op, x, boxes) => {
     const plan = planRoiPool("roiPool", x, boxes, op.outputSize, op.spatialScale);
     const dtype = x.dtype as "float32" | "float64";
-    // output and argmax where the backend keeps tensors (the kernel writes every element); views read at the call
+    // output and the saved argmax (16-bit entries when the plane allows, see roiArgCompact) where the
+    // backend keeps tensors (the kernel writes every output element and argmax entry); views read at the call
     const output = emptyTensor(plan.outShape, dtype);
-    const arg = emptyTensor(plan.outShape, "int32");
+    const arg = emptyTensor([roiArgWords(plan)], "int32");
     kernel("roiPool.forward", dtype, roiPoolForward)(x.data as FloatArray, output.data as FloatArray, arg.data as Int32Array, plan);
     return {
       output,

@@ -184,6 +184,14 @@ function cases(seed: number): Case[] {
     out.push({ label: `globalAvgPool [${shape}]`, call: (ts) => vjp("globalAvgPool")(ts[0]), inputs: [x], units });
     out.push({ label: `globalMaxPool [${shape}]`, call: (ts) => vjp("globalMaxPool")(ts[0]), inputs: [x], units });
   }
+  // RoIPool's saved argmax in both forms (16-bit entries up to H·W = 65535, int32 beyond): the split
+  // advances it by 2 or 4 bytes per entry
+  for (const [h, w] of [[255, 257], [256, 256]] as const) {
+    const shape = [2, 3, h, w];
+    const boxes = Float32Array.from([0, -2, -2, w + 2, h + 2, 1, 10, 20, 200, 240, 0, 100, 3, 250, 60]);
+    const rp = { outputSize: [3, 4] };
+    out.push({ label: `roiPool ${JSON.stringify(rp)} 3 boxes [${shape}]`, call: (ts) => vjp("roiPool")(ts[0], ts[1], rp), inputs: [{ data: values(g, 6 * h * w), shape }, { data: boxes, shape: [3, 5] }], units: 3 });
+  }
   return out;
 }
 

@@ -69,6 +69,51 @@ describe("RoIPool: wasm equals the TypeScript kernels bit for bit", () => {
   }
 });
 
+describe("RoIPool's saved argmax: 16-bit entries up to H·W = 65535 (0xFFFF = none), int32 beyond", () => {
+  // Planes of 65535 elements (the largest with 16-bit entries: index 65534 = 0xFFFE is the largest
+  // stored) and of 65536 and 70000 (int32 entries: index 65535 would read as none in 16 bits). Channel 0
+  // has its unique maximum at the last element, channel 1 at index 65534, channel 2 is random.
+  const PLANES: [number, number][] = [[255, 257], [256, 256], [1, 70000]];
+  function input(g: Generator, h: number, w: number): Float32Array {
+    const plane = h * w;
+    const xs = values(g, 3 * plane, false);
+    xs[plane - 1] = 1e6;
+    xs[plane + 65534] = 1e6;
+    return xs;
+  }
+  for (const b of ["js", ...WASM] as const) {
+    it(`${b}: one whole-map bin puts dy on the maximum (hand-worked); the plane's bins bit for bit as the TypeScript kernels`, () => {
+      const g = new Generator(821);
+      for (const [h, w] of PLANES) {
+        const shape = [1, 3, h, w];
+        const plane = h * w;
+        const xs = input(g, h, w);
+        setBackend(b);
+        const x = pk.tensor(xs, shape, "float32");
+        const whole = pk.tensor([[0, -2, -2, w + 2, h + 2]], [1, 5], "float32");
+        const v = pk.roiPool.vjp(x, whole, { outputSize: 1 });
+        expect(Array.from(v.output.data.subarray(0, 2)), `[${shape}]`).toEqual([1e6, 1e6]);
+        const [dx] = v.backward(pk.tensor([2, 3, 5], [1, 3, 1, 1], "float32"));
+        const d = (dx as Tensor).data;
+        const nonzero = [0, 1, 2].map((c) => Array.from(d.subarray(c * plane, (c + 1) * plane)).flatMap((e, i) => (e === 0 ? [] : [[i, e]])));
+        expect(nonzero[0], `[${shape}] channel 0`).toEqual([[plane - 1, 2]]);
+        expect(nonzero[1], `[${shape}] channel 1`).toEqual([[65534, 3]]);
+        expect(nonzero[2]?.length, `[${shape}] channel 2`).toBe(1);
+        if (b === "js") continue;
+        const k = 6;
+        const boxes = new Float32Array(5 * k);
+        for (let r = 0; r < k; r++) {
+          const x1 = g.uniform() * (w + 4) - 2;
+          const y1 = g.uniform() * (h + 4) - 2;
+          boxes.set([0, x1, y1, r === 0 ? w + 2 : x1 + g.uniform() * w, r === 0 ? h + 2 : y1 + g.uniform() * h], 5 * r);
+        }
+        const opts = { outputSize: [int(g, 1, 7), int(g, 1, 7)] };
+        same(`roiPool [${shape}] ${k} boxes ${JSON.stringify(opts)}`, b, (ts) => vjp("roiPool")(ts[0], ts[1], opts), [{ data: xs, shape }, { data: boxes, shape: [k, 5] }]);
+      }
+    });
+  }
+});
+
 describe("fractional max pooling: wasm equals the TypeScript kernels bit for bit", () => {
   for (const b of WASM) {
     it(`${b}: 2-d and 3-d, windows 1–4, NaN and −∞ windows`, () => {

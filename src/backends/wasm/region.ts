@@ -8,8 +8,9 @@
  *   vector); float32 arithmetic, within the bounds stated in test/backends/wasm-region.test.ts of the
  *   float64-accumulating reference.
  * - RoIPool forward/backward (`roiPool.forward/backward`): per row of bins a column-wise scan, then each
- *   bin combines its columns (SIMD build: four channels at once, one per lane); values, indices and
- *   gradients bit-identical to the reference.
+ *   bin combines its columns (SIMD build: four channels at once, one per lane); the argmax saved with
+ *   16-bit entries when H·W ≤ 65535 (roiArgCompact), which the backward's scalar scatter reads four at a
+ *   time; values, indices and gradients bit-identical to the reference.
  * - Fractional max pooling's forward (`fractionalMaxPool.forward`, reference fractionalMaxForward in
  *   src/kernels/window.ts): each plane's own window starts, a column-wise SIMD scan, then the columns
  *   combined by doubling; bit-identical.
@@ -19,6 +20,7 @@
  */
 import type { Axes3 } from "../../geometry/plan.js";
 import type { RoiAlignPlan, RoiPoolPlan } from "../../geometry/roi.js";
+import { roiArgCompact } from "../../kernels/region.js";
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import type { FloatArray } from "../../tensor/dtype.js";
 import { Args, type WasmBackend } from "./index.js";
@@ -120,9 +122,10 @@ export function registerRegion(b: WasmBackend): void {
     a.add(new Float32Array(8 * Math.max(p.w, 1)), false);
     a.resolve();
     const [px, py, pa, ...rest] = a.ptrs as number[];
-    const bins = 4 * p.ph * p.pw;
-    splitCall(b, "roiPoolForward", [px as number, py as number, pa as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, ...rest], {
-      count: 4, step: [[0, 4 * p.h * p.w], [1, bins], [2, bins]], scratch: [[16, 32 * Math.max(p.w, 1)]], bytes: 4 * p.n * p.h * p.w + 2 * p.k * bins,
+    const bins = p.ph * p.pw;
+    const argBytes = roiArgCompact(p) ? 2 : 4; // the saved argmax's entries: 16-bit or int32
+    splitCall(b, "roiPoolForward", [px as number, py as number, pa as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, ...rest, argBytes === 4 ? 1 : 0], {
+      count: 4, step: [[0, 4 * p.h * p.w], [1, 4 * bins], [2, argBytes * bins]], scratch: [[16, 32 * Math.max(p.w, 1)]], bytes: 4 * p.n * p.h * p.w + (4 + argBytes) * p.k * bins,
     });
     a.finish();
   });
@@ -131,15 +134,16 @@ export function registerRegion(b: WasmBackend): void {
       dx.fill(0); // no bins: dx = 0
       return;
     }
-    // by channels: dy and arg advance by ph·pw, dx by H·W elements per channel (the kernel strides by C)
+    // by channels: dy and arg advance by ph·pw entries, dx by H·W elements per channel (the kernel strides by C)
     const a = new Args(b);
     for (const t of [dy, arg, dx, p.batch]) a.add(t, t === dx);
     a.resolve();
     const [pd, pa, px, pb] = a.ptrs as number[];
-    const bins = 4 * p.ph * p.pw;
+    const bins = p.ph * p.pw;
+    const argBytes = roiArgCompact(p) ? 2 : 4;
     // dx written whole (each group of ≤ 8 channels' planes zeroed just before its scatter; see assembly/region.ts)
-    splitCall(b, "roiPoolBackward", [pd as number, pa as number, px as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, pb as number, p.n], {
-      count: 4, step: [[0, bins], [1, bins], [2, 4 * p.h * p.w]], bytes: 2 * p.k * bins + 4 * p.n * p.h * p.w,
+    splitCall(b, "roiPoolBackward", [pd as number, pa as number, px as number, p.k, p.c, p.c, p.h, p.w, p.ph, p.pw, pb as number, p.n, argBytes === 4 ? 1 : 0], {
+      count: 4, step: [[0, 4 * bins], [1, argBytes * bins], [2, 4 * p.h * p.w]], bytes: (4 + argBytes) * p.k * bins + 4 * p.n * p.h * p.w,
     });
     a.finish();
   });
