@@ -7,6 +7,7 @@ import { PoolkitRangeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
 import { gemmBatched, gemmF32 } from "../linalg/gemm.js";
+import { gramFactor, gramSpectralApply, gramSpectralBackward, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ, type GramFactor } from "../linalg/gramSpectral.js";
 import { centredRows, gram, gramBackward, spectralApply, spectralGramBackward, sym } from "../linalg/matrix.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
@@ -103,19 +104,46 @@ function singleEps(v: number): number {
   return v > 0 ? 2 ** (Math.floor(Math.log2(v)) - 23) : Infinity;
 }
 
+/** Forced eigenproblem of the logm/sqrtm paths (tests): null lets {@link gramRoute} choose. */
+let eigPathOverride: "gram" | "dense" | null = null;
+
+/**
+ * Test hook: make logm and sqrtm solve the M × M Gram eigenproblem (`"gram"`) or the D × D covariance's
+ * (`"dense"`) whatever the shape; `null` restores the choice by shape ({@link gramRoute}). Not part of
+ * the public API.
+ */
+export function setCovarianceEigPathForTesting(path: "gram" | "dense" | null): void {
+  eigPathOverride = path;
+}
+
+/**
+ * Whether logm/sqrtm go through the M × M Gram matrix (src/linalg/gramSpectral.ts) rather than the
+ * D × D covariance: when M < D, where C has rank ≤ M − 1 and the M³ eigenproblem is the smaller one.
+ */
+function gramRoute(d: number, m: number): boolean {
+  if (eigPathOverride !== null) return eigPathOverride === "gram";
+  return m < d;
+}
+
 /** Every entry of `a` finite (a plain loop: `every` with a callback costs a call per entry). */
 function allFinite(a: Float64Array): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i] as number)) return false;
   return true;
 }
 
+const EMPTY = new Float64Array(0);
+
 /** A float64 matrix, or float32 for a float32 input's Newton–Schulz products (the matrix core's float32 path). */
 type Mat = Float64Array | Float32Array;
 
 /** Per-image state kept for the backward pass. */
 interface ImageState {
+  /** Xc (D × M) and C (D × D); empty (length 0) on the Gram route, which keeps `gram` instead. */
   readonly xc: Float64Array;
   readonly c: Float64Array;
+  /** The Gram route's factorisation and first divided differences φ (see src/linalg/gramSpectral.ts). */
+  gram?: GramFactor;
+  phi?: Float64Array;
   // eig paths
   u?: Float64Array;
   /** The eigenvalues (descending) and, for sqrtm, how many are kept: the backward's divided differences are made from them. */
@@ -459,9 +487,38 @@ export const covariancePool = defineOp(OP, {
       if (full) for (let i = 0; i < d * d; i++) y[o++] = f[i] as number;
       else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[i * d + j] as number;
     };
+    const viaGram = (norm === "logm" || norm === "sqrtm") && gramRoute(d, m);
     for (let b = 0; b < n; b++) {
       // x.data read per image: the eigensolver's workspace may grow WebAssembly memory (detaching older views)
       const xc = centredRows(x.data, b * d * m, d, m);
+      if (viaGram) {
+        // f(C) = f₀·I + Y·diag(φ)·Yᵀ from G = Xcᵀ·Xc/M's eigenpairs; C itself is never formed
+        const st: ImageState = { xc: EMPTY, c: EMPTY };
+        const fac = gramFactor(xc, d, m);
+        let f: Float64Array;
+        if (fac === null) {
+          st.nonFinite = true;
+          f = allocArray("float64", d * d).fill(NaN);
+        } else {
+          const values = fac.values;
+          let phi: Float64Array;
+          if (norm === "logm") phi = logGramPhi(values, eps, m);
+          else {
+            const thr = singleEps(values[0] as number);
+            let kept = 0;
+            while (kept < m && (values[kept] as number) > thr) kept++;
+            st.kept = kept;
+            phi = sqrtGramPhi(values, kept, eps, m);
+          }
+          st.gram = fac;
+          st.values = values;
+          st.phi = phi;
+          f = gramSpectralApply(fac, phi, norm === "logm" ? Math.log(eps) : 0, d, m);
+        }
+        states.push(st);
+        put(b, f);
+        continue;
+      }
       const c = gram(xc, d, m, 1 / m);
       if (eps > 0 && (norm === "none" || norm === "newton-schulz")) for (let i = 0; i < d; i++) c[i * d + i] = (c[i * d + i] as number) + eps;
       const st: ImageState = { xc, c };
@@ -543,10 +600,18 @@ export const covariancePool = defineOp(OP, {
         for (let b = 0; b < n; b++) {
           const st = states[b] as ImageState;
           let dC: Float64Array;
-          if (st.nonFinite) dC = allocArray("float64", dd).fill(NaN);
-          else if (nsPos !== null && nsDC !== null) {
+          if (st.nonFinite) {
+            dx.fill(NaN, b * d * m, (b + 1) * d * m);
+            continue;
+          } else if (nsPos !== null && nsDC !== null) {
             const j = nsPos[b] as number;
             dC = j < 0 ? allocArray("float64", dd) : nsDC.subarray(j * dd, (j + 1) * dd);
+          } else if (st.gram !== undefined) {
+            // the Gram route (src/linalg/gramSpectral.ts): dX = (2/√M)·[Gs·Y·Φ + Y·(H ∘ Q)]·Vᵀ, centred
+            const values = st.values as Float64Array;
+            const q = norm === "logm" ? logGramQ(values, eps, m) : sqrtGramQ(values, st.kept as number, eps, m);
+            gramSpectralBackward(st.gram, st.phi as Float64Array, q, sym(gradOf(b), d), d, m, dx, b * d * m);
+            continue;
           } else if (norm === "none") dC = gradOf(b);
           else {
             // divided differences made here, not in the forward: a forward-only call skips their D² logs / roots
