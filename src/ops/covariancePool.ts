@@ -443,15 +443,25 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
  * (the matrix core's float32 path, `gemmF32`: each product within (k + 2)·2⁻²⁴·|A||B|; the test bounds
  * the result by 3K·(D + 2)·2⁻²⁴·max|y| against the float64 path): products through the
  * matrix core (src/linalg/gemm.ts), the eigendecomposition by Householder tridiagonalisation +
- * divide and conquer (Jacobi for D ≤ 8, implicit QL for D ≤ 32 on the "js" backend; src/linalg/eigen.ts), on the covariance scaled by a power of two so
+ * divide and conquer (Jacobi for n ≤ 8, implicit QL for n ≤ 32 on the "js" backend; src/linalg/eigen.ts), on the matrix scaled by a power of two so
  * that the result does not depend on the input's scale (x·10⁸⁰ gives 10⁸⁰ times the sqrtm of x). A
- * NaN or ±∞ in an image (or a covariance overflowing float64, |x| ≳ 10¹⁵⁴) gives NaN for that image's
- * output and gradient under logm, sqrtm and newton-schulz.
+ * NaN or ±∞ in an image (or a covariance or Gram matrix overflowing float64, |x| ≳ 10¹⁵⁴) gives NaN for
+ * that image's output and gradient under logm, sqrtm and newton-schulz.
  *
- * Cost per image: O(D²·H·W) for the covariance and O(D³) for the normalisation. The
- * eigendecomposition alone measured (bench/matrix.mjs, wasm-simd matrix core, one thread of a shared
- * 2-core machine) 0.08 s at D = 256, 0.37 s at D = 512, 1.9 s at D = 1024 (about 5× per doubling); the
- * backward pass adds 3D³ + D²·H·W multiply-adds (two D³ GEMMs, two upper-triangle ones). `maxDim` (default 1024) refuses larger D up front;
+ * Fewer positions than channels (M < D, e.g. 14 × 14 maps of 256 or 1024 channels): C has rank ≤ M − 1
+ * and logm and sqrtm never form it. They eigendecompose the M × M Gram matrix G = Xcᵀ·Xc/M = V·Λ·Vᵀ,
+ * whose eigenvalues are C's nonzero ones, and with Y = Xc·V/√M (column i of norm √λ_i) return
+ * f₀·I + Y·diag(φ)·Yᵀ, φ_i = (f(λ_i) − f₀)/λ_i, f₀ the value on C's null space (log ε; 0 for the
+ * truncated sqrtm, whose truncation is the same); the backward is the same Daleckii–Krein derivative
+ * with C's null-space block folded in, dXc = (2/√M)·[Gs·Y·Φ + Y·(H ∘ Q)]·Vᵀ, H = Yᵀ·Gs·Y,
+ * Q_ij = f[λ_i, λ_j, 0] the second divided differences (src/linalg/gramSpectral.ts,
+ * docs/methods/covariance.md). The two routes agree to rounding (bound in the tests).
+ *
+ * Cost per image, multiply-adds: M ≥ D: ½D²M (C) + the D × D eigendecomposition + ½D²r (the output's
+ * SYRK over the r eigenvalues used); backward 3D³ + D²M. M < D: ½M²D (G) + the M × M eigendecomposition
+ * + M²D (Y) + ½D²r; backward D²M + 2½·M²D. The eigendecomposition dominates: measured (bench/matrix.mjs,
+ * wasm-simd matrix core, one thread of a shared 2-core machine) 0.08 s at n = 256, 0.37 s at n = 512,
+ * 1.9 s at n = 1024 (about 5× per doubling) — so [1, 1024, 14, 14] solves a 196 × 196 problem. `maxDim` (default 1024) refuses larger D up front;
  * raise it with `{ maxDim }` when that cost is intended. Backward is exact: Daleckii–Krein divided differences for the
  * eigen paths (closed forms for log and √ that stay exact for equal or close eigenvalues), iSQRT's
  * backward recursion with the trace terms, and the triangle's gradient is scattered to the upper
