@@ -1,7 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
-import { getBackend, setBackend } from "../../src/backends/index.js";
+import { getBackend, setBackend, setThreads } from "../../src/backends/index.js";
+import { setMinPartBytes } from "../../src/backends/wasm/threads.js";
 import { covariancePool, setCovarianceEigPathForTesting } from "../../src/ops/covariancePool.js";
 import { symEig } from "../../src/linalg/eigen.js";
 import { Generator } from "../../src/tensor/random.js";
@@ -584,5 +585,30 @@ describe("covariancePool: the Gram route (M < D: eigenproblem of the M Ã— M Xcáµ
         setCovarianceEigPathForTesting(null);
       }
     }
+  });
+});
+
+describe("covariancePool: the Gram route does not depend on the thread count", () => {
+  const initial = getBackend();
+  afterAll(async () => {
+    setMinPartBytes(undefined);
+    await setThreads(1);
+    setBackend(initial);
+  });
+  it("wasm-simd, every product split (setMinPartBytes(0)): threads 1 and 2 give bit-identical logm / sqrtm outputs and gradients (D = 48, M = 25)", async () => {
+    setBackend("wasm-simd");
+    setMinPartBytes(0);
+    const x = randomX([2, 48, 5, 5], 80);
+    const g = randomX([2, 48 * 49 / 2], 81);
+    const runAt = async (threads: number): Promise<number[][]> => {
+      await setThreads(threads);
+      return (["logm", "sqrtm"] as const).flatMap((normalization) => {
+        const { output, backward } = covariancePool.vjp(x, { normalization });
+        return [Array.from(output.data), Array.from(backward(g)[0]!.data)];
+      });
+    };
+    const one = await runAt(1);
+    const two = await runAt(2);
+    expect(two).toEqual(one);
   });
 });
