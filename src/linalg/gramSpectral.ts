@@ -21,7 +21,7 @@
 import { allocArray } from "../tensor/alloc.js";
 import { kernel } from "../kernels/registry.js";
 import { releaseWorkspaceReference, symEig, workspaceReference } from "./eigen.js";
-import { gemm, gemmt, syrk } from "./gemm.js";
+import { gemm, gemmF32, gemmt, syrk } from "./gemm.js";
 import { hadamardReference } from "./matrix.js";
 
 /** The Gram factorisation of one image's covariance (see the file comment). */
@@ -90,6 +90,10 @@ export function gramSpectralBackward(
 ): void {
   const dm = d * m;
   const mm = m * m;
+  if (out instanceof Float32Array) {
+    gramSpectralBackwardF32(fac, phi, q, gs, d, m, out, outOff);
+    return;
+  }
   const ws = kernel("linalg.workspace", "float64", workspaceReference)(3 * dm + 2 * mm + d * d + mm);
   try {
     let o = 0;
@@ -116,6 +120,57 @@ export function gramSpectralBackward(
     }
     gemm(false, false, d, m, m, 1, wy, 0, m, h, 0, m, 1, t, 0, m);
     gemm(false, true, d, m, m, 2 / Math.sqrt(m), t, 0, m, wv, 0, m, 0, wo, 0, m);
+    for (let i = 0; i < d; i++) {
+      const ro = i * m;
+      let mean = 0;
+      for (let j = 0; j < m; j++) mean += wo[ro + j] as number;
+      mean /= m;
+      for (let j = 0; j < m; j++) out[outOff + ro + j] = (wo[ro + j] as number) - mean;
+    }
+  } finally {
+    kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+  }
+}
+
+/**
+ * {@link gramSpectralBackward} for a float32 `out` (a float32 input's gradient): the same four products
+ * in float32 arithmetic ({@link gemmF32}, twice the SIMD lanes; the operands rounded to float32 in a
+ * float32 view of the workspace), H ∘ Q and the scaling by Φ rounded once each, the centring in float64.
+ * With γ = (min(max(D, M), 256) + 2)·2⁻²⁴ (gemmF32's bound per product) and
+ * R = (2/√M)·[|Gs|·|Y|·Φ + |Y|·((|Y|ᵀ·|Gs|·|Y|) ∘ |Q|)]·|V|ᵀ, the result differs from the float64
+ * products' by at most (4γ + 2·2⁻²⁴)·(R_ij + mean_j R_ij) + 2⁻²³·|dx_ij| (first order; derivation and
+ * check in test/linalg/gramSpectral.test.ts) — the float32 accumulation error PyTorch's float32
+ * backward has. The divided differences stay float64: only the products are float32.
+ */
+function gramSpectralBackwardF32(
+  fac: GramFactor, phi: Float64Array, q: Float64Array, gs: Float64Array, d: number, m: number, out: Float32Array, outOff: number,
+): void {
+  const dm = d * m;
+  const mm = m * m;
+  const len = 3 * dm + 2 * mm + d * d;
+  const ws = kernel("linalg.workspace", "float64", workspaceReference)(Math.ceil(len / 2));
+  try {
+    const all = new Float32Array(ws.buffer, ws.byteOffset, len);
+    let o = 0;
+    const take = (n: number): Float32Array => all.subarray(o, (o += n));
+    const wy = take(dm);
+    const t = take(dm);
+    const wo = take(dm);
+    const wv = take(mm);
+    const h = take(mm);
+    const wg = take(d * d);
+    wy.set(fac.y.subarray(0, dm));
+    wv.set(fac.v.subarray(0, mm));
+    wg.set(gs.subarray(0, d * d));
+    gemmF32(1, false, false, d, m, d, 1, wg, 0, d, 0, wy, 0, m, 0, 0, t, 0, m, 0, false);
+    gemmF32(1, true, false, m, m, d, 1, wy, 0, m, 0, t, 0, m, 0, 0, h, 0, m, 0, true);
+    for (let i = 0; i < mm; i++) h[i] = (h[i] as number) * (q[i] as number);
+    for (let i = 0; i < d; i++) {
+      const ro = i * m;
+      for (let j = 0; j < m; j++) t[ro + j] = (t[ro + j] as number) * (phi[j] as number);
+    }
+    gemmF32(1, false, false, d, m, m, 1, wy, 0, m, 0, h, 0, m, 0, 1, t, 0, m, 0, false);
+    gemmF32(1, false, true, d, m, m, 2 / Math.sqrt(m), t, 0, m, 0, wv, 0, m, 0, 0, wo, 0, m, 0, false);
     for (let i = 0; i < d; i++) {
       const ro = i * m;
       let mean = 0;

@@ -455,7 +455,10 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
  * truncated sqrtm, whose truncation is the same); the backward is the same Daleckii–Krein derivative
  * with C's null-space block folded in, dXc = (2/√M)·[Gs·Y·Φ + Y·(H ∘ Q)]·Vᵀ, H = Yᵀ·Gs·Y,
  * Q_ij = f[λ_i, λ_j, 0] the second divided differences (src/linalg/gramSpectral.ts,
- * docs/methods/covariance.md). The two routes agree to rounding (bound in the tests).
+ * docs/methods/covariance.md). The two routes agree to rounding (bound in the tests). For a float32
+ * input this backward's four products are float32 (`gemmF32`, as PyTorch's float32 backward; the
+ * eigendecomposition, φ and Q stay float64), within (4γ + 2u)·R of the float64 products, γ =
+ * (min(max(D, M), 256) + 2)·u, u = 2⁻²⁴, R the products' absolute-value bound (test/helpers/gramBound.ts).
  *
  * Cost per image, multiply-adds: M ≥ D: ½D²M (C) + the D × D eigendecomposition + ½D²r (the output's
  * SYRK over the r eigenvalues used); backward 3D³ + D²M. M < D: ½M²D (G) + the M × M eigendecomposition

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ } from "../../src/linalg/gramSpectral.js";
+import { getBackend, setBackend } from "../../src/backends/index.js";
+import { gramFactor, gramSpectralBackward, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ } from "../../src/linalg/gramSpectral.js";
+import { Generator } from "../../src/tensor/random.js";
+import { gramF32Bound } from "../helpers/gramBound.js";
 
 /** Gauss–Legendre nodes and weights on [0, 1] (Newton on P_n from the Chebyshev guesses). */
 function gaussLegendre(n: number): { x: number[]; w: number[] } {
@@ -110,4 +113,71 @@ describe("sqrtGramPhi, sqrtGramQ: MPN-COV's truncated square root (√(λ + ε) 
       expect(Number.isFinite(q[0] as number) && Number.isFinite(q[3] as number)).toBe(true);
     }
   });
+});
+
+describe("gramSpectralBackward: float32 products for a float32 gradient, within the derived bound of the float64 products", () => {
+  // bound: test/helpers/gramBound.ts (gemmF32's per-product bound carried through the four products)
+  for (const backend of ["js", "wasm", "wasm-simd"] as const) {
+    it(`${backend}: logm (ε 1e-3, 1e-5) and sqrtm (ε 0, 0.01); random, graded and constant-row inputs; D up to 300 (k past GEMM_KC)`, () => {
+      const before = getBackend();
+      setBackend(backend);
+      try {
+        let checked = 0;
+        for (const [d, m, kind] of [[12, 5, "random"], [40, 17, "graded"], [33, 8, "constant rows"], [300, 20, "random"]] as const) {
+          const gen = new Generator(d + m);
+          const xc = new Float64Array(d * m);
+          for (let i = 0; i < d; i++) {
+            let mean = 0;
+            for (let t = 0; t < m; t++) {
+              let v = gen.normal();
+              if (kind === "graded") v *= 10 ** (-t / 2);
+              if (kind === "constant rows" && i % 3 === 0) v = 1;
+              xc[i * m + t] = v;
+              mean += v / m;
+            }
+            for (let t = 0; t < m; t++) xc[i * m + t] = (xc[i * m + t] as number) - mean;
+          }
+          const fac = gramFactor(xc, d, m)!;
+          const gs = new Float64Array(d * d);
+          for (let i = 0; i < d; i++) for (let j = i; j < d; j++) {
+            const v = Math.fround(gen.normal());
+            gs[i * d + j] = v;
+            gs[j * d + i] = v;
+          }
+          for (const [norm, eps] of [["logm", 1e-3], ["logm", 1e-5], ["sqrtm", 0], ["sqrtm", 0.01]] as const) {
+            let phi: Float64Array;
+            let q: Float64Array;
+            if (norm === "logm") {
+              phi = logGramPhi(fac.values, eps, m);
+              q = logGramQ(fac.values, eps, m);
+            } else {
+              const thr = 2 ** (Math.floor(Math.log2(fac.values[0] as number)) - 23);
+              let kept = 0;
+              while (kept < m && (fac.values[kept] as number) > thr) kept++;
+              phi = sqrtGramPhi(fac.values, kept, eps, m);
+              q = sqrtGramQ(fac.values, kept, eps, m);
+            }
+            const ref = new Float64Array(d * m);
+            const got = new Float32Array(d * m);
+            gramSpectralBackward(fac, phi, q, gs, d, m, ref, 0);
+            gramSpectralBackward(fac, phi, q, gs, d, m, got, 0);
+            const bound = gramF32Bound(fac, phi, q, gs, d, m, ref);
+            let worst = 0;
+            for (let i = 0; i < d * m; i++) {
+              const err = Math.abs((got[i] as number) - (ref[i] as number));
+              if (!(err <= (bound[i] as number))) expect.fail(`${kind} D ${d} M ${m} ${norm} ε ${eps} [${i}]: ${got[i]} vs ${ref[i]}, |Δ| ${err} > ${bound[i]}`);
+              worst = Math.max(worst, err / (bound[i] as number));
+            }
+            // the float32 products are in use (not the float64 ones rounded at the end)
+            expect(Array.from(got).some((v, i) => v !== Math.fround(ref[i] as number)), `${kind} D ${d} ${norm} ${eps}`).toBe(true);
+            expect(worst).toBeGreaterThan(0);
+            checked++;
+          }
+        }
+        expect(checked).toBe(16);
+      } finally {
+        setBackend(before);
+      }
+    });
+  }
 });

@@ -5,11 +5,14 @@ import { getBackend, setBackend, setThreads } from "../../src/backends/index.js"
 import { setMinPartBytes } from "../../src/backends/wasm/threads.js";
 import { covariancePool, setCovarianceEigPathForTesting } from "../../src/ops/covariancePool.js";
 import { symEig } from "../../src/linalg/eigen.js";
+import { gramFactor, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ } from "../../src/linalg/gramSpectral.js";
+import { centredRows } from "../../src/linalg/matrix.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { expectClose, tolFor } from "../helpers/close.js";
 import { expected, fromJSON, loadFixture } from "../helpers/fixtures.js";
 import { gradcheck } from "../helpers/gradcheck.js";
+import { gramF32Bound } from "../helpers/gramBound.js";
 
 const X = (dtype: "float32" | "float64" = "float64"): Tensor => tensor([1, 2, 3, 4, 2, 0, 1, 3], [1, 2, 2, 2], dtype);
 const ones3 = tensor([1, 1, 1], [1, 3], "float64");
@@ -454,12 +457,16 @@ describe("covariancePool: the Gram route (M < D: eigenproblem of the M × M Xc�
     return x;
   }
   const u = 2 ** -53;
+  /** The upstream gradient run() uses (float32-exact values). */
+  const upstream = (size: number): number[] => {
+    const gen = new Generator(99);
+    return Array.from({ length: size }, () => Math.fround(gen.normal()));
+  };
   const run = (x: Tensor, opts: object, route: "gram" | "dense"): [Float64Array, Float64Array] => {
     setCovarianceEigPathForTesting(route);
     try {
       const { output, backward } = covariancePool.vjp(x, { ...opts, output: "full" });
-      const gen = new Generator(99);
-      const g = Array.from({ length: output.size }, () => gen.normal());
+      const g = upstream(output.size);
       const dx = backward(tensor(x.dtype === "float32" ? Float32Array.from(g) : g, [...output.shape], x.dtype))[0]!;
       return [Float64Array.from(output.data), Float64Array.from(dx.data)];
     } finally {
@@ -472,7 +479,31 @@ describe("covariancePool: the Gram route (M < D: eigenproblem of the M × M Xc�
   // times that: relative to the largest entry of the result, κ = 1 + λ_max/ε for logm (f' ≤ 1/ε) and
   // κ = 1 + λ_max/λ_k for sqrtm (λ_k the smallest kept eigenvalue: f[λ_i, λ_j] ≤ 1/(2√λ_k),
   // f[λ_i, λ_j, 0] up to 1/λ_k^{3/2}). Bound δ = 8·D·u·κ·max|ref|. A float32 input: both compute in float64
-  // and round each entry once, so |a − b| ≤ 1.01·(δ + 2⁻²³·|b|).
+  // and round each entry once, so |a − b| ≤ 1.01·(δ + 2⁻²³·|b|) — plus, for the gradient, the Gram route's
+  // float32 products (gramSpectralBackward's float32 path) within test/helpers/gramBound.ts's derived bound.
+  /** gramF32Bound for image b of x (float32 input) and run()'s upstream gradient, from the Gram factor of its float64 copy. */
+  function f32ProductBound(x: Tensor, b: number, d: number, m: number, opts: { normalization: "logm" | "sqrtm"; eps?: number }, ref: Float64Array): Float64Array {
+    const xc = centredRows(Float64Array.from(x.data), b * d * m, d, m);
+    const fac = gramFactor(xc, d, m)!;
+    const eps = opts.eps ?? (opts.normalization === "logm" ? 1e-3 : 0);
+    let phi: Float64Array;
+    let q: Float64Array;
+    if (opts.normalization === "logm") {
+      phi = logGramPhi(fac.values, eps, m);
+      q = logGramQ(fac.values, eps, m);
+    } else {
+      const l0 = fac.values[0] as number;
+      const thr = l0 > 0 ? 2 ** (Math.floor(Math.log2(l0)) - 23) : Infinity;
+      let kept = 0;
+      while (kept < m && (fac.values[kept] as number) > thr) kept++;
+      phi = sqrtGramPhi(fac.values, kept, eps, m);
+      q = sqrtGramQ(fac.values, kept, eps, m);
+    }
+    const g = upstream(2 * d * d).slice(b * d * d, (b + 1) * d * d);
+    const gs = new Float64Array(d * d);
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) gs[i * d + j] = 0.5 * ((g[i * d + j] as number) + (g[j * d + i] as number));
+    return gramF32Bound(fac, phi, q, gs, d, m, ref, b * d * m);
+  }
   const backends = ["js", "wasm", "wasm-simd"] as const;
   for (const backend of backends) {
     it(`${backend}: forward and gradient agree (random, graded, clustered, constant rows; logm ε 1e-3, 1e-6; sqrtm ε 0, 0.01; float64 and float32)`, () => {
@@ -503,6 +534,7 @@ describe("covariancePool: the Gram route (M < D: eigenproblem of the M × M Xc�
                     for (const l of lam) if (l > thr) lk = l;
                     if (lmax > 0) kappa += lmax / lk;
                   }
+                  const f32 = dtype === "float32" ? f32ProductBound(x, b, d, m, opts, dg) : null;
                   for (const [got, want, what, per] of [[yg, yd, "y", d * d], [dg, dd, "dx", d * m]] as const) {
                     const g = got.subarray(b * per, (b + 1) * per);
                     const w = want.subarray(b * per, (b + 1) * per);
@@ -510,7 +542,7 @@ describe("covariancePool: the Gram route (M < D: eigenproblem of the M × M Xc�
                     for (const v of w) mag = Math.max(mag, Math.abs(v));
                     const delta = 8 * d * u * kappa * mag;
                     for (let i = 0; i < per; i++) {
-                      const bound = dtype === "float64" ? delta : 1.01 * (delta + 2 ** -23 * Math.abs(w[i] as number));
+                      const bound = dtype === "float64" ? delta : 1.01 * (delta + 2 ** -23 * Math.abs(w[i] as number)) + (what === "dx" ? ((f32 as Float64Array)[i] as number) : 0);
                       const err = Math.abs((g[i] as number) - (w[i] as number));
                       if (!(err <= bound)) expect.fail(`${kind} D ${d} M ${m} ${dtype} ${JSON.stringify(opts)} image ${b} ${what}[${i}]: ${g[i]} vs ${w[i]}, |Δ| ${err} > ${bound} (κ ${kappa})`);
                     }
@@ -533,8 +565,7 @@ describe("covariancePool: the Gram route (M < D: eigenproblem of the M × M Xc�
       for (const normalization of ["logm", "sqrtm"] as const) {
         const [y, dx] = run(x, { normalization }, m < d ? "gram" : "dense");
         const auto = covariancePool.vjp(x, { normalization, output: "full" });
-        const gen = new Generator(99);
-        const g = Array.from({ length: auto.output.size }, () => gen.normal());
+        const g = upstream(auto.output.size);
         expect(Array.from(auto.output.data)).toEqual(Array.from(y));
         expect(Array.from(auto.backward(tensor(g, [...auto.output.shape], "float64"))[0]!.data)).toEqual(Array.from(dx));
       }
