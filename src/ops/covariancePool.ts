@@ -438,8 +438,9 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
  * `eps` regularises every normalisation the same way: the matrix normalised is C + εI.
  * The triangle is not scaled (neither official code multiplies off-diagonals by √2).
  *
- * Everything is computed in float64 and the result cast to the input dtype — except Newton–Schulz on a
- * float32 input, whose products (and iterates) are float32, as iSQRT-COV's own code and PyTorch do
+ * Everything is computed in float64 and the result cast to the input dtype — except the Gram route's
+ * backward products for a float32 input (below) and Newton–Schulz on a float32 input, whose products
+ * (and iterates) are float32, as iSQRT-COV's own code and PyTorch do
  * (the matrix core's float32 path, `gemmF32`: each product within (k + 2)·2⁻²⁴·|A||B|; the test bounds
  * the result by 3K·(D + 2)·2⁻²⁴·max|y| against the float64 path): products through the
  * matrix core (src/linalg/gemm.ts), the eigendecomposition by Householder tridiagonalisation +
