@@ -7,6 +7,7 @@ import { PoolkitRangeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
 import { gemmBatched, gemmF32 } from "../linalg/gemm.js";
+import { gramFactor, gramSpectralApply, gramSpectralBackward, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ, type GramFactor } from "../linalg/gramSpectral.js";
 import { centredRows, gram, gramBackward, spectralApply, spectralGramBackward, sym } from "../linalg/matrix.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
@@ -103,19 +104,51 @@ function singleEps(v: number): number {
   return v > 0 ? 2 ** (Math.floor(Math.log2(v)) - 23) : Infinity;
 }
 
+/** Forced eigenproblem of the logm/sqrtm paths (tests): null lets {@link gramRoute} choose. */
+let eigPathOverride: "gram" | "dense" | null = null;
+
+/**
+ * Test hook: make logm and sqrtm solve the M × M Gram eigenproblem (`"gram"`) or the D × D covariance's
+ * (`"dense"`) whatever the shape; `null` restores the choice by shape ({@link gramRoute}). Not part of
+ * the public API.
+ */
+export function setCovarianceEigPathForTesting(path: "gram" | "dense" | null): void {
+  eigPathOverride = path;
+}
+
+/**
+ * Whether logm/sqrtm go through the M × M Gram matrix (src/linalg/gramSpectral.ts) rather than the
+ * D × D covariance: when M < D, where C has rank ≤ M − 1 and the M³ eigenproblem is the smaller one.
+ * Measured (wasm-simd, one thread, CPU time, 2 float64 images; forward / backward ms, Gram vs dense):
+ * D = 256, M = 144: sqrtm 18.9 / 12.4 vs 26.9 / 21.3; M = 225: 25.0 / 14.5 vs 27.3 / 17.1; M = 256:
+ * 31.7 / 16.6 vs 25.8 / 17.0; D = 128, M = 121: 5.0 / 2.4 vs 4.8 / 3.0 — even at M ≈ 0.95·D, dense
+ * at M = D (the dense solver deflates C's D − M + 1 zero eigenvalues cheaply, so the gain at M < D is
+ * less than (M/D)³).
+ */
+function gramRoute(d: number, m: number): boolean {
+  if (eigPathOverride !== null) return eigPathOverride === "gram";
+  return m < d;
+}
+
 /** Every entry of `a` finite (a plain loop: `every` with a callback costs a call per entry). */
 function allFinite(a: Float64Array): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i] as number)) return false;
   return true;
 }
 
+const EMPTY = new Float64Array(0);
+
 /** A float64 matrix, or float32 for a float32 input's Newton–Schulz products (the matrix core's float32 path). */
 type Mat = Float64Array | Float32Array;
 
 /** Per-image state kept for the backward pass. */
 interface ImageState {
+  /** Xc (D × M) and C (D × D); empty (length 0) on the Gram route, which keeps `gram` instead. */
   readonly xc: Float64Array;
   readonly c: Float64Array;
+  /** The Gram route's factorisation and first divided differences φ (see src/linalg/gramSpectral.ts). */
+  gram?: GramFactor;
+  phi?: Float64Array;
   // eig paths
   u?: Float64Array;
   /** The eigenvalues (descending) and, for sqrtm, how many are kept: the backward's divided differences are made from them. */
@@ -410,20 +443,34 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
  * `eps` regularises every normalisation the same way: the matrix normalised is C + εI.
  * The triangle is not scaled (neither official code multiplies off-diagonals by √2).
  *
- * Everything is computed in float64 and the result cast to the input dtype — except Newton–Schulz on a
- * float32 input, whose products (and iterates) are float32, as iSQRT-COV's own code and PyTorch do
+ * Everything is computed in float64 and the result cast to the input dtype — except the Gram route's
+ * backward products for a float32 input (below) and Newton–Schulz on a float32 input, whose products
+ * (and iterates) are float32, as iSQRT-COV's own code and PyTorch do
  * (the matrix core's float32 path, `gemmF32`: each product within (k + 2)·2⁻²⁴·|A||B|; the test bounds
  * the result by 3K·(D + 2)·2⁻²⁴·max|y| against the float64 path): products through the
  * matrix core (src/linalg/gemm.ts), the eigendecomposition by Householder tridiagonalisation +
- * divide and conquer (Jacobi for D ≤ 8, implicit QL for D ≤ 32 on the "js" backend; src/linalg/eigen.ts), on the covariance scaled by a power of two so
+ * divide and conquer (Jacobi for n ≤ 8, implicit QL for n ≤ 32 on the "js" backend; src/linalg/eigen.ts), on the matrix scaled by a power of two so
  * that the result does not depend on the input's scale (x·10⁸⁰ gives 10⁸⁰ times the sqrtm of x). A
- * NaN or ±∞ in an image (or a covariance overflowing float64, |x| ≳ 10¹⁵⁴) gives NaN for that image's
- * output and gradient under logm, sqrtm and newton-schulz.
+ * NaN or ±∞ in an image (or a covariance or Gram matrix overflowing float64, |x| ≳ 10¹⁵⁴) gives NaN for
+ * that image's output and gradient under logm, sqrtm and newton-schulz.
  *
- * Cost per image: O(D²·H·W) for the covariance and O(D³) for the normalisation. The
- * eigendecomposition alone measured (bench/matrix.mjs, wasm-simd matrix core, one thread of a shared
- * 2-core machine) 0.08 s at D = 256, 0.37 s at D = 512, 1.9 s at D = 1024 (about 5× per doubling); the
- * backward pass adds 3D³ + D²·H·W multiply-adds (two D³ GEMMs, two upper-triangle ones). `maxDim` (default 1024) refuses larger D up front;
+ * Fewer positions than channels (M < D, e.g. 14 × 14 maps of 256 or 1024 channels): C has rank ≤ M − 1
+ * and logm and sqrtm never form it. They eigendecompose the M × M Gram matrix G = Xcᵀ·Xc/M = V·Λ·Vᵀ,
+ * whose eigenvalues are C's nonzero ones, and with Y = Xc·V/√M (column i of norm √λ_i) return
+ * f₀·I + Y·diag(φ)·Yᵀ, φ_i = (f(λ_i) − f₀)/λ_i, f₀ the value on C's null space (log ε; 0 for the
+ * truncated sqrtm, whose truncation is the same); the backward is the same Daleckii–Krein derivative
+ * with C's null-space block folded in, dXc = (2/√M)·[Gs·Y·Φ + Y·(H ∘ Q)]·Vᵀ, H = Yᵀ·Gs·Y,
+ * Q_ij = f[λ_i, λ_j, 0] the second divided differences (src/linalg/gramSpectral.ts,
+ * docs/methods/covariance.md). The two routes agree to rounding (bound in the tests). For a float32
+ * input this backward's four products are float32 (`gemmF32`, as PyTorch's float32 backward; the
+ * eigendecomposition, φ and Q stay float64), within (4γ + 2u)·R of the float64 products, γ =
+ * (min(max(D, M), 256) + 2)·u, u = 2⁻²⁴, R the products' absolute-value bound (test/helpers/gramBound.ts).
+ *
+ * Cost per image, multiply-adds: M ≥ D: ½D²M (C) + the D × D eigendecomposition + ½D²r (the output's
+ * SYRK over the r eigenvalues used); backward 3D³ + D²M. M < D: ½M²D (G) + the M × M eigendecomposition
+ * + M²D (Y) + ½D²r; backward D²M + 2½·M²D. The eigendecomposition dominates: measured (bench/matrix.mjs,
+ * wasm-simd matrix core, one thread of a shared 2-core machine) 0.08 s at n = 256, 0.37 s at n = 512,
+ * 1.9 s at n = 1024 (about 5× per doubling) — so [1, 1024, 14, 14] solves a 196 × 196 problem. `maxDim` (default 1024) refuses larger D up front;
  * raise it with `{ maxDim }` when that cost is intended. Backward is exact: Daleckii–Krein divided differences for the
  * eigen paths (closed forms for log and √ that stay exact for equal or close eigenvalues), iSQRT's
  * backward recursion with the trace terms, and the triangle's gradient is scattered to the upper
@@ -459,9 +506,38 @@ export const covariancePool = defineOp(OP, {
       if (full) for (let i = 0; i < d * d; i++) y[o++] = f[i] as number;
       else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[i * d + j] as number;
     };
+    const viaGram = (norm === "logm" || norm === "sqrtm") && gramRoute(d, m);
     for (let b = 0; b < n; b++) {
       // x.data read per image: the eigensolver's workspace may grow WebAssembly memory (detaching older views)
       const xc = centredRows(x.data, b * d * m, d, m);
+      if (viaGram) {
+        // f(C) = f₀·I + Y·diag(φ)·Yᵀ from G = Xcᵀ·Xc/M's eigenpairs; C itself is never formed
+        const st: ImageState = { xc: EMPTY, c: EMPTY };
+        const fac = gramFactor(xc, d, m);
+        let f: Float64Array;
+        if (fac === null) {
+          st.nonFinite = true;
+          f = allocArray("float64", d * d).fill(NaN);
+        } else {
+          const values = fac.values;
+          let phi: Float64Array;
+          if (norm === "logm") phi = logGramPhi(values, eps, m);
+          else {
+            const thr = singleEps(values[0] as number);
+            let kept = 0;
+            while (kept < m && (values[kept] as number) > thr) kept++;
+            st.kept = kept;
+            phi = sqrtGramPhi(values, kept, eps, m);
+          }
+          st.gram = fac;
+          st.values = values;
+          st.phi = phi;
+          f = gramSpectralApply(fac, phi, norm === "logm" ? Math.log(eps) : 0, d, m);
+        }
+        states.push(st);
+        put(b, f);
+        continue;
+      }
       const c = gram(xc, d, m, 1 / m);
       if (eps > 0 && (norm === "none" || norm === "newton-schulz")) for (let i = 0; i < d; i++) c[i * d + i] = (c[i * d + i] as number) + eps;
       const st: ImageState = { xc, c };
@@ -543,10 +619,18 @@ export const covariancePool = defineOp(OP, {
         for (let b = 0; b < n; b++) {
           const st = states[b] as ImageState;
           let dC: Float64Array;
-          if (st.nonFinite) dC = allocArray("float64", dd).fill(NaN);
-          else if (nsPos !== null && nsDC !== null) {
+          if (st.nonFinite) {
+            dx.fill(NaN, b * d * m, (b + 1) * d * m);
+            continue;
+          } else if (nsPos !== null && nsDC !== null) {
             const j = nsPos[b] as number;
             dC = j < 0 ? allocArray("float64", dd) : nsDC.subarray(j * dd, (j + 1) * dd);
+          } else if (st.gram !== undefined) {
+            // the Gram route (src/linalg/gramSpectral.ts): dX = (2/√M)·[Gs·Y·Φ + Y·(H ∘ Q)]·Vᵀ, centred
+            const values = st.values as Float64Array;
+            const q = norm === "logm" ? logGramQ(values, eps, m) : sqrtGramQ(values, st.kept as number, eps, m);
+            gramSpectralBackward(st.gram, st.phi as Float64Array, q, sym(gradOf(b), d), d, m, dx, b * d * m);
+            continue;
           } else if (norm === "none") dC = gradOf(b);
           else {
             // divided differences made here, not in the forward: a forward-only call skips their D² logs / roots

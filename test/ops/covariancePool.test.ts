@@ -1,14 +1,18 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { EigenvalueDecomposition, Matrix } from "ml-matrix";
-import { getBackend, setBackend } from "../../src/backends/index.js";
-import { covariancePool } from "../../src/ops/covariancePool.js";
+import { getBackend, setBackend, setThreads } from "../../src/backends/index.js";
+import { setMinPartBytes } from "../../src/backends/wasm/threads.js";
+import { covariancePool, setCovarianceEigPathForTesting } from "../../src/ops/covariancePool.js";
 import { symEig } from "../../src/linalg/eigen.js";
+import { gramFactor, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ } from "../../src/linalg/gramSpectral.js";
+import { centredRows } from "../../src/linalg/matrix.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { expectClose, tolFor } from "../helpers/close.js";
 import { expected, fromJSON, loadFixture } from "../helpers/fixtures.js";
 import { gradcheck } from "../helpers/gradcheck.js";
+import { gramF32Bound } from "../helpers/gramBound.js";
 
 const X = (dtype: "float32" | "float64" = "float64"): Tensor => tensor([1, 2, 3, 4, 2, 0, 1, 3], [1, 2, 2, 2], dtype);
 const ones3 = tensor([1, 1, 1], [1, 3], "float64");
@@ -402,4 +406,240 @@ describe("covariancePool: newton-schulz on float32 input runs the matrix core's 
       }
     });
   }
+});
+
+describe("covariancePool: the Gram route (M < D: eigenproblem of the M × M Xcᵀ·Xc/M) against the dense route (D × D C)", () => {
+  /**
+   * X (D × M) = Σ_k s_k·u_k·w_kᵀ with u_k orthonormal in R^D and w_k orthonormal in R^M and ⊥ 1, so
+   * X is already centred and C = X·Xᵀ/M has eigenvalues s_k²/M exactly (as far as X's rounding goes).
+   */
+  function spectrumX(d: number, m: number, s: readonly number[], seed: number): number[] {
+    const gen = new Generator(seed);
+    const orth = (n: number, count: number, first: number[] | null): number[][] => {
+      const basis: number[][] = first ? [first.map((v) => v / Math.hypot(...first))] : [];
+      while (basis.length < count + (first ? 1 : 0)) {
+        const v = Array.from({ length: n }, () => gen.normal());
+        for (const b of basis) {
+          const p = v.reduce((acc, x, i) => acc + x * (b[i] as number), 0);
+          for (let i = 0; i < n; i++) v[i] = (v[i] as number) - p * (b[i] as number);
+        }
+        const nv = Math.hypot(...v);
+        basis.push(v.map((x) => x / nv));
+      }
+      return first ? basis.slice(1) : basis;
+    };
+    const u = orth(d, s.length, null);
+    const w = orth(m, s.length, new Array<number>(m).fill(1));
+    const x: number[] = [];
+    for (let i = 0; i < d; i++) for (let t = 0; t < m; t++) x.push(s.reduce((acc, sk, k) => acc + sk * (u[k]![i] as number) * (w[k]![t] as number), 0));
+    return x;
+  }
+  type Kind = "random" | "graded" | "clustered" | "constant rows";
+  function inputs(kind: Kind, d: number, m: number, seed: number): number[] {
+    const gen = new Generator(seed);
+    const x: number[] = [];
+    for (let b = 0; b < 2; b++) {
+      if (kind === "clustered") {
+        // eigenvalue clusters {1, 1 + 1e-12, 1 + 2e-12}, {0.25, 0.25}, then 0.01 apart
+        const s = [1, 1 + 1e-12, 1 + 2e-12, 0.5, 0.5, 0.3, 0.2, 0.1].slice(0, m - 1).map((v) => v * Math.sqrt(m));
+        x.push(...spectrumX(d, m, s, seed + b));
+        continue;
+      }
+      for (let i = 0; i < d; i++) for (let t = 0; t < m; t++) {
+        // graded: position t scaled by 10^(−t/3), singular values spread over 10^(−(M−1)/3): the sqrtm
+        // truncation keeps some and drops others with nonzero eigenvalues (the kept × dropped terms)
+        let v = gen.normal();
+        if (kind === "graded") v *= 10 ** (-t / 3);
+        if (kind === "constant rows" && i % 2 === 0) v = 3;
+        x.push(v);
+      }
+    }
+    return x;
+  }
+  const u = 2 ** -53;
+  /** The upstream gradient run() uses (float32-exact values). */
+  const upstream = (size: number): number[] => {
+    const gen = new Generator(99);
+    return Array.from({ length: size }, () => Math.fround(gen.normal()));
+  };
+  const run = (x: Tensor, opts: object, route: "gram" | "dense"): [Float64Array, Float64Array] => {
+    setCovarianceEigPathForTesting(route);
+    try {
+      const { output, backward } = covariancePool.vjp(x, { ...opts, output: "full" });
+      const g = upstream(output.size);
+      const dx = backward(tensor(x.dtype === "float32" ? Float32Array.from(g) : g, [...output.shape], x.dtype))[0]!;
+      return [Float64Array.from(output.data), Float64Array.from(dx.data)];
+    } finally {
+      setCovarianceEigPathForTesting(null);
+    }
+  };
+  // Tolerance: both routes are backward-stable float64 eigendecompositions of the same C (the Gram one
+  // through G = ZᵀZ, which carries C's nonzero spectrum), each within ~D·u·λ_max of exact, and the
+  // spectral function and its gradient move by at most their largest (first or second) divided difference
+  // times that: relative to the largest entry of the result, κ = 1 + λ_max/ε for logm (f' ≤ 1/ε) and
+  // κ = 1 + λ_max/λ_k for sqrtm (λ_k the smallest kept eigenvalue: f[λ_i, λ_j] ≤ 1/(2√λ_k),
+  // f[λ_i, λ_j, 0] up to 1/λ_k^{3/2}). Bound δ = 8·D·u·κ·max|ref|. A float32 input: both compute in float64
+  // and round each entry once, so |a − b| ≤ 1.01·(δ + 2⁻²³·|b|) — plus, for the gradient, the Gram route's
+  // float32 products (gramSpectralBackward's float32 path) within test/helpers/gramBound.ts's derived bound.
+  /** gramF32Bound for image b of x (float32 input) and run()'s upstream gradient, from the Gram factor of its float64 copy. */
+  function f32ProductBound(x: Tensor, b: number, d: number, m: number, opts: { normalization: "logm" | "sqrtm"; eps?: number }, ref: Float64Array): Float64Array {
+    const xc = centredRows(Float64Array.from(x.data), b * d * m, d, m);
+    const fac = gramFactor(xc, d, m)!;
+    const eps = opts.eps ?? (opts.normalization === "logm" ? 1e-3 : 0);
+    let phi: Float64Array;
+    let q: Float64Array;
+    if (opts.normalization === "logm") {
+      phi = logGramPhi(fac.values, eps, m);
+      q = logGramQ(fac.values, eps, m);
+    } else {
+      const l0 = fac.values[0] as number;
+      const thr = l0 > 0 ? 2 ** (Math.floor(Math.log2(l0)) - 23) : Infinity;
+      let kept = 0;
+      while (kept < m && (fac.values[kept] as number) > thr) kept++;
+      phi = sqrtGramPhi(fac.values, kept, eps, m);
+      q = sqrtGramQ(fac.values, kept, eps, m);
+    }
+    const g = upstream(2 * d * d).slice(b * d * d, (b + 1) * d * d);
+    const gs = new Float64Array(d * d);
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) gs[i * d + j] = 0.5 * ((g[i * d + j] as number) + (g[j * d + i] as number));
+    return gramF32Bound(fac, phi, q, gs, d, m, ref, b * d * m);
+  }
+  const backends = ["js", "wasm", "wasm-simd"] as const;
+  for (const backend of backends) {
+    it(`${backend}: forward and gradient agree (random, graded, clustered, constant rows; logm ε 1e-3, 1e-6; sqrtm ε 0, 0.01; float64 and float32)`, () => {
+      const before = getBackend();
+      setBackend(backend);
+      try {
+        const shapes: [number, number][] = [[10, 4], [40, 12], [64, 33], [30, 2], [12, 1], [9, 8]];
+        const settings = [{ normalization: "logm", eps: 1e-3 }, { normalization: "logm", eps: 1e-6 }, { normalization: "sqrtm" }, { normalization: "sqrtm", eps: 0.01 }] as const;
+        let compared = 0;
+        for (const kind of ["random", "graded", "clustered", "constant rows"] as const) {
+          for (const [d, m] of shapes) {
+            const data = inputs(kind, d, m, d * 7 + m);
+            for (const dtype of ["float64", "float32"] as const) {
+              const x = tensor(dtype === "float32" ? Float32Array.from(data) : data, [2, d, 1, m], dtype);
+              const c = covariancePool(tensor(Float64Array.from(x.data), [2, d, 1, m], "float64"), { normalization: "none", output: "full" }).data as Float64Array;
+              for (const opts of settings) {
+                const [yg, dg] = run(x, opts, "gram");
+                const [yd, dd] = run(x, opts, "dense");
+                for (let b = 0; b < 2; b++) {
+                  const lam = symEig(c.slice(b * d * d, (b + 1) * d * d), d, "jacobi").values;
+                  const lmax = Math.max(lam[0] as number, 0);
+                  const eps = "eps" in opts ? opts.eps : 0;
+                  let kappa = 1;
+                  if (opts.normalization === "logm") kappa += lmax / eps;
+                  else {
+                    const thr = lmax > 0 ? 2 ** (Math.floor(Math.log2(lmax)) - 23) : Infinity;
+                    let lk = lmax;
+                    for (const l of lam) if (l > thr) lk = l;
+                    if (lmax > 0) kappa += lmax / lk;
+                  }
+                  const f32 = dtype === "float32" ? f32ProductBound(x, b, d, m, opts, dg) : null;
+                  for (const [got, want, what, per] of [[yg, yd, "y", d * d], [dg, dd, "dx", d * m]] as const) {
+                    const g = got.subarray(b * per, (b + 1) * per);
+                    const w = want.subarray(b * per, (b + 1) * per);
+                    let mag = 0;
+                    for (const v of w) mag = Math.max(mag, Math.abs(v));
+                    const delta = 8 * d * u * kappa * mag;
+                    for (let i = 0; i < per; i++) {
+                      const bound = dtype === "float64" ? delta : 1.01 * (delta + 2 ** -23 * Math.abs(w[i] as number)) + (what === "dx" ? ((f32 as Float64Array)[i] as number) : 0);
+                      const err = Math.abs((g[i] as number) - (w[i] as number));
+                      if (!(err <= bound)) expect.fail(`${kind} D ${d} M ${m} ${dtype} ${JSON.stringify(opts)} image ${b} ${what}[${i}]: ${g[i]} vs ${w[i]}, |Δ| ${err} > ${bound} (κ ${kappa})`);
+                    }
+                    compared++;
+                  }
+                }
+              }
+            }
+          }
+        }
+        expect(compared).toBe(4 * 6 * 2 * 4 * 2 * 2);
+      } finally {
+        setBackend(before);
+      }
+    });
+  }
+  it("the op takes the Gram route exactly when M < D (bit-identical to the forced route)", () => {
+    for (const [d, m] of [[5, 4], [6, 6], [4, 9], [9, 1]] as const) {
+      const x = randomX([1, d, 1, m], 60 + d);
+      for (const normalization of ["logm", "sqrtm"] as const) {
+        const [y, dx] = run(x, { normalization }, m < d ? "gram" : "dense");
+        const auto = covariancePool.vjp(x, { normalization, output: "full" });
+        const g = upstream(auto.output.size);
+        expect(Array.from(auto.output.data)).toEqual(Array.from(y));
+        expect(Array.from(auto.backward(tensor(g, [...auto.output.shape], "float64"))[0]!.data)).toEqual(Array.from(dx));
+      }
+    }
+  });
+  it("float64 finite differences through the Gram route: M = 1, 2, 3, constant rows, two images, triu and full", () => {
+    const withConstantRows = (shape: number[], seed: number): Tensor => {
+      const x = randomX(shape, seed);
+      const m = (shape[2] as number) * (shape[3] as number);
+      for (let i = 0; i < m; i++) x.data[i] = 1.5; // image 0, channel 0 constant
+      for (let i = 2 * m; i < 3 * m; i++) x.data[i] = -2; // image 0, channel 2 constant
+      return x;
+    };
+    const cases: [number[], Tensor][] = [
+      [[1, 5, 1, 1], randomX([1, 5, 1, 1], 70)],
+      [[1, 5, 1, 2], randomX([1, 5, 1, 2], 71)],
+      [[2, 6, 1, 3], randomX([2, 6, 1, 3], 72)],
+      [[2, 7, 2, 2], withConstantRows([2, 7, 2, 2], 73)],
+      [[1, 9, 2, 3], randomX([1, 9, 2, 3], 74)],
+    ];
+    for (const [, x] of cases) {
+      for (const opts of [{ normalization: "logm" }, { normalization: "logm", eps: 0.05, output: "full" }, { normalization: "sqrtm" }, { normalization: "sqrtm", eps: 0.1, output: "full" }] as const) {
+        gradcheck(([t]) => covariancePool.vjp(t!, opts), [x], { atol: 1e-5, rtol: 1e-5 });
+      }
+    }
+  });
+  it("NaN / ±∞ input: NaN output and gradient for that image on both routes; the other image unaffected", () => {
+    const x = randomX([2, 10, 2, 2], 23);
+    const g = randomX([2, 55], 24);
+    for (const route of ["gram", "dense"] as const) {
+      setCovarianceEigPathForTesting(route);
+      try {
+        for (const normalization of ["logm", "sqrtm"] as const) {
+          const ref = covariancePool.vjp(x, { normalization });
+          const [dref] = ref.backward(g);
+          for (const bad of [NaN, Infinity, -Infinity, 1e200]) {
+            const xb = tensor(Array.from(x.data), [2, 10, 2, 2], "float64");
+            xb.data[5] = bad;
+            const { output, backward } = covariancePool.vjp(xb, { normalization });
+            expect(Array.from(output.data.subarray(0, 55)).every(Number.isNaN), `${route} ${normalization} ${bad}`).toBe(true);
+            expect(Array.from(output.data.subarray(55))).toEqual(Array.from(ref.output.data.subarray(55)));
+            const [dx] = backward(g);
+            expect(Array.from(dx!.data.subarray(0, 40)).every(Number.isNaN)).toBe(true);
+            expect(Array.from(dx!.data.subarray(40))).toEqual(Array.from(dref!.data.subarray(40)));
+          }
+        }
+      } finally {
+        setCovarianceEigPathForTesting(null);
+      }
+    }
+  });
+});
+
+describe("covariancePool: the Gram route does not depend on the thread count", () => {
+  const initial = getBackend();
+  afterAll(async () => {
+    setMinPartBytes(undefined);
+    await setThreads(1);
+    setBackend(initial);
+  });
+  it("wasm-simd, every product split (setMinPartBytes(0)): threads 1 and 2 give bit-identical logm / sqrtm outputs and gradients (D = 48, M = 25)", async () => {
+    setBackend("wasm-simd");
+    setMinPartBytes(0);
+    const x = randomX([2, 48, 5, 5], 80);
+    const g = randomX([2, 48 * 49 / 2], 81);
+    const runAt = async (threads: number): Promise<number[][]> => {
+      await setThreads(threads);
+      return (["logm", "sqrtm"] as const).flatMap((normalization) => {
+        const { output, backward } = covariancePool.vjp(x, { normalization });
+        return [Array.from(output.data), Array.from(backward(g)[0]!.data)];
+      });
+    };
+    const one = await runAt(1);
+    const two = await runAt(2);
+    expect(two).toEqual(one);
+  });
 });
