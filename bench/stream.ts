@@ -3,7 +3,8 @@
 // then writes `nOut` float32 with v128 stores — what any one-thread SIMD kernel reading a workload's
 // input and writing its output must at least do, in the same medium (wasm memory, 128-bit vectors,
 // ordinary stores). Compiled at bench time by bench/workloads.mjs with AssemblyScript (--enable simd).
-// nIn and nOut are multiples of 16 here (the workloads' sizes are).
+// nIn and nOut are multiples of 16 here (the workloads' sizes are). AssemblyScript, not TypeScript:
+// tsconfig.test.json excludes this file (as it leaves out assembly/).
 
 export function stream(src: usize, nIn: i32, dst: usize, nOut: i32): f32 {
   let a0 = f32x4.splat(0);
