@@ -69,14 +69,14 @@ function forwardScratch(axes: Axes3): number {
 /**
  * Floats of softmaxBackward's scratch (assembly/weighted.ts): a plane's exponentials, six row buffers,
  * the rows' horizontal sums, G and G·Ȳ per output, the list of own-maximum windows, one row's
- * vertically gathered G and G·Ȳ, one window's taps.
+ * vertically gathered G and G·Ȳ, two output rows' G and G·Ȳ (the 3×3 stride-2 path), one window's taps.
  */
 function backwardScratch(axes: Axes3, taps: number, kMax: number): number {
   const W = axes[2].inSize;
   const nC = axes[2].outSize;
   const inPlane = rows(axes) * W;
   const outPlane = axes[0].outSize * axes[1].outSize * nC;
-  return inPlane + 2 * (W + 8) + 2 * (W + 24) + 2 * (nC + 2 * kMax + 24) + 2 * (rows(axes) * nC + 4) + 2 * (outPlane + 4) + outPlane + 2 * (nC + 4) + taps;
+  return inPlane + 2 * (W + 8) + 2 * (W + 24) + 2 * (nC + 2 * kMax + 24) + 2 * (rows(axes) * nC + 4) + 2 * (outPlane + 4) + outPlane + 2 * (nC + 4) + 4 * (nC + 8) + taps;
 }
 
 /**
