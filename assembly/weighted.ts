@@ -383,7 +383,9 @@ function windowBackward(
  * ({@link expRow}, E kept), the window sums and G, Ȳ (4 output columns at a time), G and G·Ȳ added
  * onto the input rows their windows cover (vertical, 4 columns at a time, then horizontal), and dx, dL
  * written once per input (0 for an input no window covers). 2-d windows 2×2, stride 2, no padding
- * (SoftPool's default) take {@link tiledBackward}, all of it in registers. All in float32 (the
+ * (SoftPool's default) take {@link tiledBackward}, all of it in registers; 2-d windows 3×3, stride 2,
+ * padding 1 on both axes (LIP's default) take {@link k3Backward}: per output row, vertical then
+ * horizontal sums and G, G·Ȳ in registers, then dx, dL of the input rows it completes. All in float32 (the
  * reference: float64 per window), within the accumulation error stated in
  * test/backends/wasm-weighted.test.ts. A window whose S_o is below e^−8 or not finite takes no part in
  * A, B and is scattered afterwards with its own maximum ({@link windowBackward}, the reference's way);

@@ -20,7 +20,9 @@
  *   The kernel gathers in float32: dx_i = E_i·Σ_o G_o, dL_i = E_i·((x_i − c)·Σ_o G_o − Σ_o G_o·(y_o − c))
  *   with G_o = dy_o/S_o and c the plane's first input, so x_i − c, y_o − c and the cancellation between
  *   the two sums carry errors of u·(the plane's spread)·n·|dy| at most, never u·|x| (large, nearly equal
- *   x keep x − y's precision: a case below).
+ *   x keep x − y's precision: a case below). The accumulation bounds hold for any order of the n terms:
+ *   the 2-d 3×3 stride-2 padding-1 path (k3Plane) sums each window's taps column by column (the three
+ *   rows, then the three columns) and the windows covering an input vertically, then horizontally.
  * - LP forward: bit-identical for p = 1 and p = 2 (the same float32 powers summed in float64 in scan
  *   order, a correctly rounded root); other p within 4u·|y| (AssemblyScript's and the engine's pow may
  *   differ in the last float64 bit before the rounding to float32).
