@@ -208,8 +208,14 @@ export function softmaxForward(
         const q = (<usize>(r * W)) << 2;
         const h = (<usize>(r * nC)) << 2;
         const ep = Es + off + q;
-        if (pairs) expRowPairs(xp + q, lp + q, W, M, 0, ep, keep, HE + h, HEX + h, nC, cK2);
-        else expRow(xp + q, lp + q, W, M, 0, rE, rX, ep, keep, HE + h, HEX + h, cS, cE, nC, cLo, cHi, cStride, cK);
+        // keep and k as constants in each inlined copy: the row loop without their per-iteration branches
+        if (pairs && cK2 == 3) {
+          if (keep == 1) expRowPairs(xp + q, lp + q, W, M, 0, ep, 1, HE + h, HEX + h, nC, 3);
+          else expRowPairs(xp + q, lp + q, W, M, 0, ep, 0, HE + h, HEX + h, nC, 3);
+        } else if (pairs) {
+          if (keep == 1) expRowPairs(xp + q, lp + q, W, M, 0, ep, 1, HE + h, HEX + h, nC, 2);
+          else expRowPairs(xp + q, lp + q, W, M, 0, ep, 0, HE + h, HEX + h, nC, 2);
+        } else expRow(xp + q, lp + q, W, M, 0, rE, rX, ep, keep, HE + h, HEX + h, cS, cE, nC, cLo, cHi, cStride, cK);
       }
     }
     let o = p * outPlane;
