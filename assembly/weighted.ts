@@ -170,7 +170,8 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
  * row at a time: E = e^{L−M} and EX = E·x into two row buffers, then the row's taps summed per output
  * column (HE, HEX: the horizontal sums, tap order); every window then adds its rows' sums in row order,
  * 4 output columns at a time — one order of float32 operations used by the SIMD lanes and the scalar
- * path alike, so the result does not depend on the build. `ex` holds 2·(W + 8) + 2·rows·nC + 8 floats.
+ * path alike, so the result does not depend on the build. `ex` holds 6·(W + 8) + 2·rows·nC + 8 floats
+ * (2-d 3×3 stride-2 padding-1 planes take {@link k3Forward}, with four more row buffers).
  * Subtracting M instead of the window's own maximum changes nothing mathematically; a
  * window whose Σ E falls below e^−8 (its logits far below M, where E would lose relative precision or
  * underflow) or is not finite (NaN inside) is recomputed with its own maximum ({@link windowSoftmax}),
@@ -195,6 +196,13 @@ export function softmaxForward(
   const rX = rE + ((<usize>(W + 8)) << 2);
   const HE = rX + ((<usize>(W + 8)) << 2);
   const HEX = HE + ((<usize>(R * nC + 4)) << 2);
+  const EB0 = HEX + ((<usize>(R * nC + 4)) << 2);
+  const EB1 = EB0 + ((<usize>(W + 8)) << 2);
+  const PB0 = EB1 + ((<usize>(W + 8)) << 2);
+  const PB1 = PB0 + ((<usize>(W + 8)) << 2);
+  // 2-d windows 3×3, stride 2, padding 1 on both axes (LIP's default): rows [2ob − 1, 2ob + 2) clipped
+  let k3 = pairs && cK2 == 3 && R == H && nA == 1 && ldi(aS, 0) == 0 && ldi(aE, 0) == 1 && nB > 0;
+  for (let ob = 0; ob < nB && k3; ob++) k3 = ldi(bS, ob) == max<i32>(0, 2 * ob - 1) && ldi(bE, ob) == min<i32>(H, 2 * ob + 2);
   for (let p = 0; p < planes; p++) {
     const off = (<usize>p * <usize>inPlane) << 2;
     const xp = x + off;
@@ -203,6 +211,10 @@ export function softmaxForward(
     const planeOk = M > -Infinity && M < Infinity;
     // a plane without exponentials: NaN as its first saved value, which tells the backward so
     if (!planeOk && keep == 1 && inPlane > 0) stf(Es + off, 0, NaN);
+    if (planeOk && k3) {
+      k3Forward(xp, lp, M, y + ((<usize>p * <usize>outPlane) << 2), Es + off, keep, rE, rX, EB0, EB1, PB0, PB1, H, W, nB, nC, bS, bE, cS, cE);
+      continue;
+    }
     if (planeOk) {
       for (let r = 0; r < R; r++) {
         const q = (<usize>(r * W)) << 2;
@@ -1149,6 +1161,145 @@ function k3Backward(
   if (hasDL == 0) return k3Plane(Ep, xp, c, dyp, dxp, dlp, fb, Zr, Gb, H, W, nB, nC, 0, 0);
   if (alias != 0) return k3Plane(Ep, xp, c, dyp, dxp, dlp, fb, Zr, Gb, H, W, nB, nC, 1, 1);
   return k3Plane(Ep, xp, c, dyp, dxp, dlp, fb, Zr, Gb, H, W, nB, nC, 1, 0);
+}
+
+/**
+ * {@link softmaxForward} for one 2-d plane whose windows are 3×3, stride 2, padding 1 on both axes
+ * (LIP's default), M finite, in one sweep: per output row ob, input rows m = 2ob and b = 2ob + 1 are
+ * exponentiated in registers (E = e^{L−M}; `keep`: written to the cache Ep), P = E·x formed, and row
+ * t = 2ob − 1's E and P read back from the previous output row's (row b's E and P are kept in row
+ * buffers EB0/EB1, PB0/PB1, alternately); then the columns' vertical sums (E_t + E_m) + E_b,
+ * (P_t + P_m) + P_b and each window's S = (V[2j − 1] + V[2j]) + V[2j + 1] (0 for column −1), Σ P the
+ * same way, y = Σ P / S — 4 windows at a time de-interleaved in registers; the scalar build and the last
+ * columns the same operations one by one (expf32, bit-identical per lane to exp4w), so the builds agree
+ * bit for bit. An absent row (above the first or below the last input row) reads logits −∞ (Ni: E = 0)
+ * and x = 0 (Zr). A window with S < e^−8 (or NaN) takes {@link windowSoftmax}. `keep`: inputs no
+ * window covers get E = 0 (columns from 2·nC) or e^{L−M} (rows from 2·nB), so the cache is all written.
+ */
+// @ts-ignore: decorator
+@inline function k3ForwardPlane(
+  xp: usize, lp: usize, M: f32, yp: usize, Ep: usize, keep: i32, Zr: usize, Ni: usize, EB0: usize, EB1: usize, PB0: usize, PB1: usize,
+  H: i32, W: i32, nB: i32, nC: i32, bS: usize, bE: usize, cS: usize, cE: usize,
+): void {
+  const HW = H * W;
+  const rowB = (<usize>W) << 2;
+  zeroF32(Zr, W);
+  for (let i = 0; i < W; i++) stf(Ni, i, -Infinity);
+  const cov = min<i32>(W, 2 * nC); // columns some window covers
+  let Et = Zr;
+  let Pt = Zr;
+  let alt = 0;
+  for (let ob = 0; ob < nB; ob++) {
+    const rm = 2 * ob;
+    const rb = rm + 1;
+    const qm = (<usize>rm) * rowB;
+    const qb = (<usize>rb) * rowB;
+    const Lm = rm < H ? lp + qm : Ni;
+    const xm = rm < H ? xp + qm : Zr;
+    const Lb = rb < H ? lp + qb : Ni;
+    const xb = rb < H ? xp + qb : Zr;
+    // where row m's and b's E go (keep: the cache; an absent row's: a buffer nobody reads) and b's P
+    const Emd = rm < H ? Ep + qm : EB0;
+    const Ebd = keep != 0 ? (rb < H ? Ep + qb : EB1) : alt == 0 ? EB0 : EB1;
+    const Pbd = alt == 0 ? PB0 : PB1;
+    const b0 = ldi(bS, ob);
+    const b1 = ldi(bE, ob);
+    const yo = yp + ((<usize>(ob * nC)) << 2);
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      const m4 = f32x4.splat(M);
+      const smin = f32x4.splat(SUM_MIN);
+      let pe = f32x4.splat(0); // column 2j − 1's sums in lane 3
+      let px = pe;
+      for (; j + 4 <= nC && 2 * j + 8 <= W; j += 4) {
+        const q = (<usize>(2 * j)) << 2;
+        let v0 = v128.load(Et + q);
+        let v1 = v128.load(Et + q, 16);
+        let w0 = v128.load(Pt + q);
+        let w1 = v128.load(Pt + q, 16);
+        let e = exp4w(f32x4.sub(v128.load(Lm + q), m4));
+        let e2 = exp4w(f32x4.sub(v128.load(Lm + q, 16), m4));
+        if (keep != 0) {
+          v128.store(Emd + q, e);
+          v128.store(Emd + q, e2, 16);
+        }
+        v0 = f32x4.add(v0, e);
+        v1 = f32x4.add(v1, e2);
+        w0 = f32x4.add(w0, f32x4.mul(e, v128.load(xm + q)));
+        w1 = f32x4.add(w1, f32x4.mul(e2, v128.load(xm + q, 16)));
+        e = exp4w(f32x4.sub(v128.load(Lb + q), m4));
+        e2 = exp4w(f32x4.sub(v128.load(Lb + q, 16), m4));
+        v128.store(Ebd + q, e);
+        v128.store(Ebd + q, e2, 16);
+        const p = f32x4.mul(e, v128.load(xb + q));
+        const p2 = f32x4.mul(e2, v128.load(xb + q, 16));
+        v128.store(Pbd + q, p);
+        v128.store(Pbd + q, p2, 16);
+        v0 = f32x4.add(v0, e);
+        v1 = f32x4.add(v1, e2);
+        w0 = f32x4.add(w0, p);
+        w1 = f32x4.add(w1, p2);
+        const od = v128.shuffle<f32>(v0, v1, 1, 3, 5, 7);
+        const s = f32x4.add(f32x4.add(v128.shuffle<f32>(pe, od, 3, 4, 5, 6), v128.shuffle<f32>(v0, v1, 0, 2, 4, 6)), od);
+        pe = od;
+        const ox = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7);
+        const sx = f32x4.add(f32x4.add(v128.shuffle<f32>(px, ox, 3, 4, 5, 6), v128.shuffle<f32>(w0, w1, 0, 2, 4, 6)), ox);
+        px = ox;
+        v128.store(yo + ((<usize>j) << 2), f32x4.div(sx, s));
+        const ok = f32x4.ge(s, smin);
+        if (!i32x4.all_true(ok)) {
+          for (let l = 0; l < 4; l++) {
+            const good = l == 0 ? i32x4.extract_lane(ok, 0) : l == 1 ? i32x4.extract_lane(ok, 1) : l == 2 ? i32x4.extract_lane(ok, 2) : i32x4.extract_lane(ok, 3);
+            if (good == 0) stf(yo, j + l, windowSoftmax(xp, lp, HW, W, 0, 1, b0, b1, ldi(cS, j + l), ldi(cE, j + l)));
+          }
+        }
+      }
+    }
+    for (; j < nC; j++) {
+      let s: f32 = 0;
+      let sx: f32 = 0;
+      for (let q = max<i32>(0, 2 * j - 1); q < min<i32>(W, 2 * j + 2); q++) {
+        const em = expf32(ldf(Lm, q) - M);
+        const eb = expf32(ldf(Lb, q) - M);
+        const pb = eb * ldf(xb, q);
+        if (keep != 0) stf(Emd, q, em);
+        stf(Ebd, q, eb);
+        stf(Pbd, q, pb);
+        const v = (ldf(Et, q) + em) + eb;
+        const w = (ldf(Pt, q) + em * ldf(xm, q)) + pb;
+        // column 2j − 1 starts the window's sums (0 + V[0] for window 0, as the SIMD lanes)
+        if (q == 2 * j - 1) {
+          s = v;
+          sx = w;
+        } else {
+          s += v;
+          sx += w;
+        }
+      }
+      stf(yo, j, s >= SUM_MIN ? sx / s : windowSoftmax(xp, lp, HW, W, 0, 1, b0, b1, ldi(cS, j), ldi(cE, j)));
+    }
+    if (keep != 0) {
+      for (let q = cov; q < W; q++) {
+        if (rm < H) stf(Emd, q, 0);
+        if (rb < H) stf(Ebd, q, 0);
+      }
+    }
+    Et = Ebd;
+    Pt = Pbd;
+    alt ^= 1;
+  }
+  if (keep != 0) {
+    for (let r = 2 * nB; r < H; r++) expPlane(lp + (<usize>r) * rowB, Ep + (<usize>r) * rowB, M, W);
+  }
+}
+
+/** {@link k3ForwardPlane} with `keep` fixed (two straight-line copies). */
+function k3Forward(
+  xp: usize, lp: usize, M: f32, yp: usize, Ep: usize, keep: i32, Zr: usize, Ni: usize, EB0: usize, EB1: usize, PB0: usize, PB1: usize,
+  H: i32, W: i32, nB: i32, nC: i32, bS: usize, bE: usize, cS: usize, cE: usize,
+): void {
+  if (keep != 0) k3ForwardPlane(xp, lp, M, yp, Ep, 1, Zr, Ni, EB0, EB1, PB0, PB1, H, W, nB, nC, bS, bE, cS, cE);
+  else k3ForwardPlane(xp, lp, M, yp, Ep, 0, Zr, Ni, EB0, EB1, PB0, PB1, H, W, nB, nC, bS, bE, cS, cE);
 }
 
 /**

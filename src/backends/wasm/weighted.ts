@@ -61,10 +61,10 @@ function rows(axes: Axes3): number {
   return axes[0].inSize * axes[1].inSize;
 }
 
-/** Floats of softmaxForward's scratch: two row buffers (8 floats of slack each) and the rows' horizontal sums. */
+/** Floats of softmaxForward's scratch: two row buffers (8 floats of slack each), the rows' horizontal sums, four more row buffers (the 3×3 stride-2 path). */
 function forwardScratch(axes: Axes3): number {
   const W = axes[2].inSize;
-  return 2 * (W + 8) + 2 * (rows(axes) * axes[2].outSize + 4);
+  return 2 * (W + 8) + 2 * (rows(axes) * axes[2].outSize + 4) + 4 * (W + 8);
 }
 
 /**
