@@ -21,8 +21,9 @@
  *   with G_o = dy_o/S_o and c the plane's first input, so x_i − c, y_o − c and the cancellation between
  *   the two sums carry errors of u·(the plane's spread)·n·|dy| at most, never u·|x| (large, nearly equal
  *   x keep x − y's precision: a case below). The accumulation bounds hold for any order of the n terms:
- *   the 2-d 3×3 stride-2 padding-1 path (k3Plane) sums each window's taps column by column (the three
- *   rows, then the three columns) and the windows covering an input vertically, then horizontally.
+ *   the 2-d 3×3 stride-2 padding-1 paths (k3Forward, k3Plane) sum each window's taps column by column
+ *   (the three rows, then the three columns), and k3Plane the windows covering an input vertically, then
+ *   horizontally (the forward's bound above is order-free too).
  * - LP forward: bit-identical for p = 1 and p = 2 (the same float32 powers summed in float64 in scan
  *   order, a correctly rounded root); other p within 4u·|y| (AssemblyScript's and the engine's pow may
  *   differ in the last float64 bit before the rounding to float32).

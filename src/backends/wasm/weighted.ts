@@ -9,7 +9,7 @@
  * (memory for time: the backward's exponentials were about a third of its time); the backward gathers
  * onto each input the sums of the windows covering it and writes dx, dL once (2-d 2×2 stride-2
  * windows, SoftPool's default, in one register pass; 2-d 3×3 stride-2 padding-1 windows, LIP's, in one
- * sweep per output row with the row's work in registers), and finds the planes holding NaN or ±∞ from its
+ * sweep per output row with the row's work in registers, as their forward), and finds the planes holding NaN or ±∞ from its
  * window sums rather than by scanning each plane first (a plane the forward could not exponentiate is
  * marked by a NaN first saved value).
  *
