@@ -170,7 +170,8 @@ function windowSoftmax(xp: usize, lp: usize, HW: i32, W: i32, a0: i32, a1: i32, 
  * row at a time: E = e^{L−M} and EX = E·x into two row buffers, then the row's taps summed per output
  * column (HE, HEX: the horizontal sums, tap order); every window then adds its rows' sums in row order,
  * 4 output columns at a time — one order of float32 operations used by the SIMD lanes and the scalar
- * path alike, so the result does not depend on the build. `ex` holds 2·(W + 8) + 2·rows·nC + 8 floats.
+ * path alike, so the result does not depend on the build. `ex` holds 6·(W + 8) + 2·rows·nC + 8 floats
+ * (2-d 3×3 stride-2 padding-1 planes take {@link k3Forward}, with four more row buffers).
  * Subtracting M instead of the window's own maximum changes nothing mathematically; a
  * window whose Σ E falls below e^−8 (its logits far below M, where E would lose relative precision or
  * underflow) or is not finite (NaN inside) is recomputed with its own maximum ({@link windowSoftmax}),
@@ -195,6 +196,13 @@ export function softmaxForward(
   const rX = rE + ((<usize>(W + 8)) << 2);
   const HE = rX + ((<usize>(W + 8)) << 2);
   const HEX = HE + ((<usize>(R * nC + 4)) << 2);
+  const EB0 = HEX + ((<usize>(R * nC + 4)) << 2);
+  const EB1 = EB0 + ((<usize>(W + 8)) << 2);
+  const PB0 = EB1 + ((<usize>(W + 8)) << 2);
+  const PB1 = PB0 + ((<usize>(W + 8)) << 2);
+  // 2-d windows 3×3, stride 2, padding 1 on both axes (LIP's default): rows [2ob − 1, 2ob + 2) clipped
+  let k3 = pairs && cK2 == 3 && R == H && nA == 1 && ldi(aS, 0) == 0 && ldi(aE, 0) == 1 && nB > 0;
+  for (let ob = 0; ob < nB && k3; ob++) k3 = ldi(bS, ob) == max<i32>(0, 2 * ob - 1) && ldi(bE, ob) == min<i32>(H, 2 * ob + 2);
   for (let p = 0; p < planes; p++) {
     const off = (<usize>p * <usize>inPlane) << 2;
     const xp = x + off;
@@ -203,13 +211,23 @@ export function softmaxForward(
     const planeOk = M > -Infinity && M < Infinity;
     // a plane without exponentials: NaN as its first saved value, which tells the backward so
     if (!planeOk && keep == 1 && inPlane > 0) stf(Es + off, 0, NaN);
+    if (planeOk && k3) {
+      k3Forward(xp, lp, M, y + ((<usize>p * <usize>outPlane) << 2), Es + off, keep, rE, rX, EB0, EB1, PB0, PB1, H, W, nB, nC, bS, bE, cS, cE);
+      continue;
+    }
     if (planeOk) {
       for (let r = 0; r < R; r++) {
         const q = (<usize>(r * W)) << 2;
         const h = (<usize>(r * nC)) << 2;
         const ep = Es + off + q;
-        if (pairs) expRowPairs(xp + q, lp + q, W, M, 0, ep, keep, HE + h, HEX + h, nC, cK2);
-        else expRow(xp + q, lp + q, W, M, 0, rE, rX, ep, keep, HE + h, HEX + h, cS, cE, nC, cLo, cHi, cStride, cK);
+        // keep and k as constants in each inlined copy: the row loop without their per-iteration branches
+        if (pairs && cK2 == 3) {
+          if (keep == 1) expRowPairs(xp + q, lp + q, W, M, 0, ep, 1, HE + h, HEX + h, nC, 3);
+          else expRowPairs(xp + q, lp + q, W, M, 0, ep, 0, HE + h, HEX + h, nC, 3);
+        } else if (pairs) {
+          if (keep == 1) expRowPairs(xp + q, lp + q, W, M, 0, ep, 1, HE + h, HEX + h, nC, 2);
+          else expRowPairs(xp + q, lp + q, W, M, 0, ep, 0, HE + h, HEX + h, nC, 2);
+        } else expRow(xp + q, lp + q, W, M, 0, rE, rX, ep, keep, HE + h, HEX + h, cS, cE, nC, cLo, cHi, cStride, cK);
       }
     }
     let o = p * outPlane;
@@ -383,7 +401,9 @@ function windowBackward(
  * ({@link expRow}, E kept), the window sums and G, Ȳ (4 output columns at a time), G and G·Ȳ added
  * onto the input rows their windows cover (vertical, 4 columns at a time, then horizontal), and dx, dL
  * written once per input (0 for an input no window covers). 2-d windows 2×2, stride 2, no padding
- * (SoftPool's default) take {@link tiledBackward}, all of it in registers. All in float32 (the
+ * (SoftPool's default) take {@link tiledBackward}, all of it in registers; 2-d windows 3×3, stride 2,
+ * padding 1 on both axes (LIP's default) take {@link k3Backward}: per output row, vertical then
+ * horizontal sums and G, G·Ȳ in registers, then dx, dL of the input rows it completes. All in float32 (the
  * reference: float64 per window), within the accumulation error stated in
  * test/backends/wasm-weighted.test.ts. A window whose S_o is below e^−8 or not finite takes no part in
  * A, B and is scattered afterwards with its own maximum ({@link windowBackward}, the reference's way);
@@ -400,7 +420,7 @@ function windowBackward(
  * [cOff + cS2·oc, … + cK2) clipped to the row with stride 1 or 2 (the gathered transpose of
  * {@link horizontalTranspose}), else cReg = 0 (cK2 still bounds the padding: pass the largest window).
  * Scratch `ex` (floats): inPlane + 2·(W + 8) + 2·(W + 24) + 2·(nC + 2·cK2 + 24) + 2·(rows·nC + 4)
- * + 2·(outPlane + 4) + outPlane + 2·(nC + 4) + taps. dx and dL are written (not accumulated). The vertical transpose
+ * + 2·(outPlane + 4) + outPlane + 2·(nC + 4) + 4·(nC + 8) + taps. dx and dL are written (not accumulated). The vertical transpose
  * is gathered per input row: cov holds, per input index of axes A then B, the range [lo, hi) of the
  * outputs covering it. Eg ≠ 0: the planes' E as {@link softmaxForward} saved them (Es), read instead
  * of exponentiated (the same values: fast planes have the same M in both passes).
@@ -420,6 +440,9 @@ export function softmaxBackward(
   // 2-d 2×2 windows, stride 2, no padding: every input in at most one window
   let tiled = pairs && cK2 == 2 && D == 1 && nA == 1 && ldi(aS, 0) == 0 && ldi(aE, 0) == 1 && nB == H >> 1 && 2 * nC <= W;
   for (let ob = 0; ob < nB && tiled; ob++) tiled = ldi(bS, ob) == 2 * ob && ldi(bE, ob) == 2 * ob + 2;
+  // 2-d windows 3×3, stride 2, padding 1 on both axes (LIP's default): rows [2ob − 1, 2ob + 2) clipped
+  let k3 = pairs && cK2 == 3 && D == 1 && nA == 1 && ldi(aS, 0) == 0 && ldi(aE, 0) == 1 && nB > 0;
+  for (let ob = 0; ob < nB && k3; ob++) k3 = ldi(bS, ob) == max<i32>(0, 2 * ob - 1) && ldi(bE, ob) == min<i32>(H, 2 * ob + 2);
   const E = ex;
   const rE = E + ((<usize>inPlane) << 2);
   const rX = rE + ((<usize>(W + 8)) << 2);
@@ -434,7 +457,8 @@ export function softmaxBackward(
   const fb = Y + ((<usize>(outPlane + 4)) << 2);
   const VG = fb + ((<usize>outPlane) << 2);
   const VY = VG + ((<usize>(nC + 4)) << 2);
-  const win = VY + ((<usize>(nC + 4)) << 2);
+  const KG = VY + ((<usize>(nC + 4)) << 2);
+  const win = KG + ((<usize>(4 * (nC + 8))) << 2);
   const alias = dL == dx && hasDL != 0;
   for (let p = 0; p < planes; p++) {
     const off = (<usize>p * <usize>inPlane) << 2;
@@ -455,7 +479,12 @@ export function softmaxBackward(
     if (fast && !pairs) fast = planeIrregular(xp, lp, inPlane) == 0;
     const c = ldf(xp, 0);
     let nfb = 0;
-    if (fast && tiled) {
+    if (fast && k3) {
+      // the plane's exponentials into scratch when the forward saved none (the same values)
+      if (keep == 1) expPlane(lp, Epl, M, inPlane);
+      nfb = k3Backward(Epl, xp, c, dyp, dxp, dlp, fb, rA, KG, H, W, nB, nC, hasDL, alias ? 1 : 0);
+      fast = nfb >= 0;
+    } else if (fast && tiled) {
       nfb = tiledBackward(xp, lp, Epl, keep, M, c, dyp, dxp, dlp, hasDL, alias ? 1 : 0, fb, H, W, nB, nC);
       fast = nfb >= 0;
     } else if (fast) {
@@ -854,6 +883,423 @@ function tiledBackward(
   zeroF32(dxp + ((<usize>(2 * nB * W)) << 2), rest);
   if (sep) zeroF32(dlp + ((<usize>(2 * nB * W)) << 2), rest);
   return acc * 0 != 0 ? -1 : nfb;
+}
+
+/**
+ * E = e^{L−M} for a plane of n inputs into Ep, 4 at a time with exp4w and the rest with expf32
+ * (bit-identical per lane, the values {@link softmaxForward} saves): {@link k3Backward}'s exponentials
+ * when the forward saved none.
+ */
+function expPlane(lp: usize, Ep: usize, M: f32, n: i32): void {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const m4 = f32x4.splat(M);
+    for (; i + 4 <= n; i += 4) {
+      const q = (<usize>i) << 2;
+      v128.store(Ep + q, exp4w(f32x4.sub(v128.load(lp + q), m4)));
+    }
+  }
+  for (; i < n; i++) stf(Ep, i, expf32(ldf(lp, i) - M));
+}
+
+/**
+ * dx, dL of 4 inputs from E, x and their A, B (as {@link tiledStore4}, u = x − c formed here):
+ * dx = 0 + E·A, dL = 0 + E·((x − c)·A − B), or dx = 0 + (E·A + that) when they alias.
+ */
+// @ts-ignore: decorator
+@inline function k3Store4(a: v128, b: v128, Eq: usize, xq: usize, dxq: usize, dlq: usize, c4: v128, z4: v128, hasDL: i32, alias: i32): void {
+  const e = v128.load(Eq);
+  const ea = f32x4.mul(e, a);
+  if (hasDL == 0) {
+    v128.store(dxq, f32x4.add(z4, ea));
+    return;
+  }
+  const el = f32x4.mul(e, f32x4.sub(f32x4.mul(f32x4.sub(v128.load(xq), c4), a), b));
+  if (alias != 0) v128.store(dxq, f32x4.add(z4, f32x4.add(ea, el)));
+  else {
+    v128.store(dxq, f32x4.add(z4, ea));
+    v128.store(dlq, f32x4.add(z4, el));
+  }
+}
+
+/**
+ * dx, dL of one input row in {@link k3Plane}: the row's covering output rows' G and G·Ȳ (Gc, Yc;
+ * `two` = 1: plus the previous output row's Gp, Yp, added as Gp + Gc), then the horizontal gather
+ * A[2j] = G[j], A[2j + 1] = G[j + 1] + G[j] (G[nC] = 0: the buffers' zero padding), B likewise, then
+ * {@link k3Store4}; 8 inputs at a time in registers, the scalar build and the last columns the same
+ * operations one by one. Inputs after the last window (i ≥ 2·nC) get 0.
+ */
+// @ts-ignore: decorator
+@inline function k3FinishRow(
+  Gp: usize, Yp: usize, Gc: usize, Yc: usize, two: i32, Er: usize, xr: usize, dxr: usize, dlr: usize,
+  W: i32, nC: i32, c: f32, hasDL: i32, alias: i32,
+): void {
+  let j = 0;
+  if (ASC_FEATURE_SIMD) {
+    const c4 = f32x4.splat(c);
+    const z4 = f32x4.splat(0);
+    for (; j + 4 <= nC && 2 * j + 8 <= W; j += 4) {
+      const qj = (<usize>j) << 2;
+      let g = v128.load(Gc + qj);
+      let gn = v128.load(Gc + qj, 4);
+      let y = v128.load(Yc + qj);
+      let yn = v128.load(Yc + qj, 4);
+      if (two != 0) {
+        g = f32x4.add(v128.load(Gp + qj), g);
+        gn = f32x4.add(v128.load(Gp + qj, 4), gn);
+        y = f32x4.add(v128.load(Yp + qj), y);
+        yn = f32x4.add(v128.load(Yp + qj, 4), yn);
+      }
+      const go = f32x4.add(gn, g);
+      const yo = f32x4.add(yn, y);
+      const q = (<usize>(2 * j)) << 2;
+      k3Store4(v128.shuffle<f32>(g, go, 0, 4, 1, 5), v128.shuffle<f32>(y, yo, 0, 4, 1, 5), Er + q, xr + q, dxr + q, dlr + q, c4, z4, hasDL, alias);
+      k3Store4(v128.shuffle<f32>(g, go, 2, 6, 3, 7), v128.shuffle<f32>(y, yo, 2, 6, 3, 7), Er + q + 16, xr + q + 16, dxr + q + 16, dlr + q + 16, c4, z4, hasDL, alias);
+    }
+  }
+  for (let i = 2 * j; i < W; i++) {
+    const jj = i >> 1;
+    if (jj >= nC) {
+      stf(dxr, i, 0);
+      if (hasDL != 0 && alias == 0) stf(dlr, i, 0);
+      continue;
+    }
+    let g = ldf(Gc, jj);
+    let y = ldf(Yc, jj);
+    if (two != 0) {
+      g = ldf(Gp, jj) + g;
+      y = ldf(Yp, jj) + y;
+    }
+    if ((i & 1) != 0) {
+      let gn = ldf(Gc, jj + 1);
+      let yn = ldf(Yc, jj + 1);
+      if (two != 0) {
+        gn = ldf(Gp, jj + 1) + gn;
+        yn = ldf(Yp, jj + 1) + yn;
+      }
+      g = gn + g;
+      y = yn + y;
+    }
+    const e = ldf(Er, i);
+    const ea = e * g;
+    if (hasDL == 0) {
+      stf(dxr, i, <f32>0 + ea);
+      continue;
+    }
+    const el = e * ((ldf(xr, i) - c) * g - y);
+    if (alias != 0) stf(dxr, i, <f32>0 + (ea + el));
+    else {
+      stf(dxr, i, <f32>0 + ea);
+      stf(dlr, i, <f32>0 + el);
+    }
+  }
+}
+
+/** Column q's vertical sums of {@link k3Plane} (rows t, m, b; an absent row is the zero row): (E_t + E_m) + E_b. */
+// @ts-ignore: decorator
+@inline function k3ColE(Et: usize, Em: usize, Eb: usize, q: i32): f32 {
+  return (ldf(Et, q) + ldf(Em, q)) + ldf(Eb, q);
+}
+
+/** Column q's (P_t + P_m) + P_b with P = E·(x − c) (an absent row: 0·(0 − c)). */
+// @ts-ignore: decorator
+@inline function k3ColX(Et: usize, Em: usize, Eb: usize, xt: usize, xm: usize, xb: usize, q: i32, c: f32): f32 {
+  return (ldf(Et, q) * (ldf(xt, q) - c) + ldf(Em, q) * (ldf(xm, q) - c)) + ldf(Eb, q) * (ldf(xb, q) - c);
+}
+
+/**
+ * {@link softmaxBackward} for one 2-d plane whose windows are 3×3, stride 2, padding 1 on both axes
+ * (LIP's default; windows [2o − 1, 2o + 2) clipped, per-side padding included), in one sweep down the
+ * plane with every row's work in registers and nothing stored but G, G·Ȳ of two output rows. Per output
+ * row ob (input rows t = 2ob − 1, m = 2ob, b = 2ob + 1; an absent row reads a zero row Zr):
+ * the columns' vertical sums (E_t + E_m) + E_b and (P_t + P_m) + P_b (P = E·(x − c)), then each
+ * window's S = (V[2j − 1] + V[2j]) + V[2j + 1] (0 for column −1) and Σ P the same way, G = dy·(1/S)
+ * and G·Ȳ = G·(Σ P·(1/S)) (8 inputs, 4 windows at a time, de-interleaved in registers); then dx, dL
+ * of row t (windows ob − 1 and ob) and row m (window ob) by {@link k3FinishRow}; row 2nB − 1 after the
+ * last output row, 0 below. The scalar build and the last columns take the same operations one by one,
+ * so the builds agree bit for bit. Windows with S < e^−8 (or NaN) get G = 0 and are listed in fb;
+ * returns their count, or −1 when the sum of every window's Σ P is not finite (as {@link tiledBackward}).
+ * Scratch: Zr (W floats, zeroed here), Gb (4·(nC + 8) floats: two G, Y row pairs, zero-padded).
+ */
+// @ts-ignore: decorator
+@inline function k3Plane(
+  Ep: usize, xp: usize, c: f32, dyp: usize, dxp: usize, dlp: usize, fb: usize, Zr: usize, Gb: usize,
+  H: i32, W: i32, nB: i32, nC: i32, hasDL: i32, alias: i32,
+): i32 {
+  const NS = nC + 8;
+  let Gp = Gb;
+  let Yp = Gp + ((<usize>NS) << 2);
+  let Gc = Yp + ((<usize>NS) << 2);
+  let Yc = Gc + ((<usize>NS) << 2);
+  zeroF32(Zr, W);
+  zeroF32(Gp + ((<usize>nC) << 2), 8);
+  zeroF32(Yp + ((<usize>nC) << 2), 8);
+  zeroF32(Gc + ((<usize>nC) << 2), 8);
+  zeroF32(Yc + ((<usize>nC) << 2), 8);
+  const rowB = (<usize>W) << 2;
+  let nfb = 0;
+  let acc: f32 = 0;
+  for (let ob = 0; ob < nB; ob++) {
+    const rt = 2 * ob - 1;
+    const rm = 2 * ob;
+    const rb = rm + 1;
+    const qt = (<usize>rt) * rowB;
+    const qm = (<usize>rm) * rowB;
+    const qb = (<usize>rb) * rowB;
+    const Et = rt >= 0 ? Ep + qt : Zr;
+    const xt = rt >= 0 ? xp + qt : Zr;
+    const Em = rm < H ? Ep + qm : Zr;
+    const xm = rm < H ? xp + qm : Zr;
+    const Eb = rb < H ? Ep + qb : Zr;
+    const xb = rb < H ? xp + qb : Zr;
+    const o = ob * nC;
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      const c4 = f32x4.splat(c);
+      const one = f32x4.splat(1);
+      const smin = f32x4.splat(SUM_MIN);
+      let pe = f32x4.splat(0); // column 2j − 1's sums in lane 3
+      let px = pe;
+      let acc4 = pe;
+      for (; j + 4 <= nC && 2 * j + 8 <= W; j += 4) {
+        const q = (<usize>(2 * j)) << 2;
+        let e = v128.load(Et + q);
+        let e2 = v128.load(Et + q, 16);
+        let v0 = e;
+        let v1 = e2;
+        let w0 = f32x4.mul(e, f32x4.sub(v128.load(xt + q), c4));
+        let w1 = f32x4.mul(e2, f32x4.sub(v128.load(xt + q, 16), c4));
+        e = v128.load(Em + q);
+        e2 = v128.load(Em + q, 16);
+        v0 = f32x4.add(v0, e);
+        v1 = f32x4.add(v1, e2);
+        w0 = f32x4.add(w0, f32x4.mul(e, f32x4.sub(v128.load(xm + q), c4)));
+        w1 = f32x4.add(w1, f32x4.mul(e2, f32x4.sub(v128.load(xm + q, 16), c4)));
+        e = v128.load(Eb + q);
+        e2 = v128.load(Eb + q, 16);
+        v0 = f32x4.add(v0, e);
+        v1 = f32x4.add(v1, e2);
+        w0 = f32x4.add(w0, f32x4.mul(e, f32x4.sub(v128.load(xb + q), c4)));
+        w1 = f32x4.add(w1, f32x4.mul(e2, f32x4.sub(v128.load(xb + q, 16), c4)));
+        const od = v128.shuffle<f32>(v0, v1, 1, 3, 5, 7);
+        const s = f32x4.add(f32x4.add(v128.shuffle<f32>(pe, od, 3, 4, 5, 6), v128.shuffle<f32>(v0, v1, 0, 2, 4, 6)), od);
+        pe = od;
+        const ox = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7);
+        const sx = f32x4.add(f32x4.add(v128.shuffle<f32>(px, ox, 3, 4, 5, 6), v128.shuffle<f32>(w0, w1, 0, 2, 4, 6)), ox);
+        px = ox;
+        acc4 = f32x4.add(acc4, sx);
+        const ok = f32x4.ge(s, smin);
+        const rs = f32x4.div(one, s);
+        const g = v128.and(f32x4.mul(v128.load(dyp + ((<usize>(o + j)) << 2)), rs), ok);
+        v128.store(Gc + ((<usize>j) << 2), g);
+        v128.store(Yc + ((<usize>j) << 2), v128.and(f32x4.mul(g, f32x4.mul(sx, rs)), ok));
+        if (!i32x4.all_true(ok)) {
+          for (let l = 0; l < 4; l++) {
+            const good = l == 0 ? i32x4.extract_lane(ok, 0) : l == 1 ? i32x4.extract_lane(ok, 1) : l == 2 ? i32x4.extract_lane(ok, 2) : i32x4.extract_lane(ok, 3);
+            if (good == 0) sti(fb, nfb++, o + j + l);
+          }
+        }
+      }
+      acc += lanesSum(acc4);
+    }
+    for (; j < nC; j++) {
+      let s: f32 = 0;
+      let sx: f32 = 0;
+      if (j > 0) {
+        s = k3ColE(Et, Em, Eb, 2 * j - 1);
+        sx = k3ColX(Et, Em, Eb, xt, xm, xb, 2 * j - 1, c);
+      }
+      if (2 * j < W) {
+        s += k3ColE(Et, Em, Eb, 2 * j);
+        sx += k3ColX(Et, Em, Eb, xt, xm, xb, 2 * j, c);
+      }
+      if (2 * j + 1 < W) {
+        s += k3ColE(Et, Em, Eb, 2 * j + 1);
+        sx += k3ColX(Et, Em, Eb, xt, xm, xb, 2 * j + 1, c);
+      }
+      acc += sx;
+      if (s >= SUM_MIN) {
+        const rs = <f32>1 / s;
+        const g = ldf(dyp, o + j) * rs;
+        stf(Gc, j, g);
+        stf(Yc, j, g * (sx * rs));
+      } else {
+        stf(Gc, j, 0);
+        stf(Yc, j, 0);
+        sti(fb, nfb++, o + j);
+      }
+    }
+    // row t: windows ob − 1 and ob; row m: window ob
+    if (rt >= 0) k3FinishRow(Gp, Yp, Gc, Yc, 1, Ep + qt, xp + qt, dxp + qt, dlp + qt, W, nC, c, hasDL, alias);
+    if (rm < H) k3FinishRow(0, 0, Gc, Yc, 0, Ep + qm, xp + qm, dxp + qm, dlp + qm, W, nC, c, hasDL, alias);
+    const tg = Gp;
+    Gp = Gc;
+    Gc = tg;
+    const ty = Yp;
+    Yp = Yc;
+    Yc = ty;
+  }
+  // row 2nB − 1: the last output row's only; the rows below: no window, 0
+  const rl = 2 * nB - 1;
+  if (rl < H) {
+    const ql = (<usize>rl) * rowB;
+    k3FinishRow(0, 0, Gp, Yp, 0, Ep + ql, xp + ql, dxp + ql, dlp + ql, W, nC, c, hasDL, alias);
+  }
+  if (rl + 1 < H) {
+    const qz = (<usize>(rl + 1)) * rowB;
+    zeroF32(dxp + qz, (H - rl - 1) * W);
+    if (hasDL != 0 && alias == 0) zeroF32(dlp + qz, (H - rl - 1) * W);
+  }
+  return acc * 0 != 0 ? -1 : nfb;
+}
+
+/** {@link k3Plane} with the gradient mode fixed (no dL; dL aliasing dx; separate dL): three straight-line copies. */
+function k3Backward(
+  Ep: usize, xp: usize, c: f32, dyp: usize, dxp: usize, dlp: usize, fb: usize, Zr: usize, Gb: usize,
+  H: i32, W: i32, nB: i32, nC: i32, hasDL: i32, alias: i32,
+): i32 {
+  if (hasDL == 0) return k3Plane(Ep, xp, c, dyp, dxp, dlp, fb, Zr, Gb, H, W, nB, nC, 0, 0);
+  if (alias != 0) return k3Plane(Ep, xp, c, dyp, dxp, dlp, fb, Zr, Gb, H, W, nB, nC, 1, 1);
+  return k3Plane(Ep, xp, c, dyp, dxp, dlp, fb, Zr, Gb, H, W, nB, nC, 1, 0);
+}
+
+/**
+ * {@link softmaxForward} for one 2-d plane whose windows are 3×3, stride 2, padding 1 on both axes
+ * (LIP's default), M finite, in one sweep: per output row ob, input rows m = 2ob and b = 2ob + 1 are
+ * exponentiated in registers (E = e^{L−M}; `keep`: written to the cache Ep), P = E·x formed, and row
+ * t = 2ob − 1's E and P read back from the previous output row's (row b's E and P are kept in row
+ * buffers EB0/EB1, PB0/PB1, alternately); then the columns' vertical sums (E_t + E_m) + E_b,
+ * (P_t + P_m) + P_b and each window's S = (V[2j − 1] + V[2j]) + V[2j + 1] (0 for column −1), Σ P the
+ * same way, y = Σ P / S — 4 windows at a time de-interleaved in registers; the scalar build and the last
+ * columns the same operations one by one (expf32, bit-identical per lane to exp4w), so the builds agree
+ * bit for bit. An absent row (above the first or below the last input row) reads logits −∞ (Ni: E = 0)
+ * and x = 0 (Zr). A window with S < e^−8 (or NaN) takes {@link windowSoftmax}. `keep`: inputs no
+ * window covers get E = 0 (columns from 2·nC) or e^{L−M} (rows from 2·nB), so the cache is all written.
+ */
+// @ts-ignore: decorator
+@inline function k3ForwardPlane(
+  xp: usize, lp: usize, M: f32, yp: usize, Ep: usize, keep: i32, Zr: usize, Ni: usize, EB0: usize, EB1: usize, PB0: usize, PB1: usize,
+  H: i32, W: i32, nB: i32, nC: i32, bS: usize, bE: usize, cS: usize, cE: usize,
+): void {
+  const HW = H * W;
+  const rowB = (<usize>W) << 2;
+  zeroF32(Zr, W);
+  for (let i = 0; i < W; i++) stf(Ni, i, -Infinity);
+  const cov = min<i32>(W, 2 * nC); // columns some window covers
+  let Et = Zr;
+  let Pt = Zr;
+  let alt = 0;
+  for (let ob = 0; ob < nB; ob++) {
+    const rm = 2 * ob;
+    const rb = rm + 1;
+    const qm = (<usize>rm) * rowB;
+    const qb = (<usize>rb) * rowB;
+    const Lm = rm < H ? lp + qm : Ni;
+    const xm = rm < H ? xp + qm : Zr;
+    const Lb = rb < H ? lp + qb : Ni;
+    const xb = rb < H ? xp + qb : Zr;
+    // where row m's and b's E go (keep: the cache; an absent row's: a buffer nobody reads) and b's P
+    const Emd = rm < H ? Ep + qm : EB0;
+    const Ebd = keep != 0 ? (rb < H ? Ep + qb : EB1) : alt == 0 ? EB0 : EB1;
+    const Pbd = alt == 0 ? PB0 : PB1;
+    const b0 = ldi(bS, ob);
+    const b1 = ldi(bE, ob);
+    const yo = yp + ((<usize>(ob * nC)) << 2);
+    let j = 0;
+    if (ASC_FEATURE_SIMD) {
+      const m4 = f32x4.splat(M);
+      const smin = f32x4.splat(SUM_MIN);
+      let pe = f32x4.splat(0); // column 2j − 1's sums in lane 3
+      let px = pe;
+      for (; j + 4 <= nC && 2 * j + 8 <= W; j += 4) {
+        const q = (<usize>(2 * j)) << 2;
+        let v0 = v128.load(Et + q);
+        let v1 = v128.load(Et + q, 16);
+        let w0 = v128.load(Pt + q);
+        let w1 = v128.load(Pt + q, 16);
+        let e = exp4w(f32x4.sub(v128.load(Lm + q), m4));
+        let e2 = exp4w(f32x4.sub(v128.load(Lm + q, 16), m4));
+        if (keep != 0) {
+          v128.store(Emd + q, e);
+          v128.store(Emd + q, e2, 16);
+        }
+        v0 = f32x4.add(v0, e);
+        v1 = f32x4.add(v1, e2);
+        w0 = f32x4.add(w0, f32x4.mul(e, v128.load(xm + q)));
+        w1 = f32x4.add(w1, f32x4.mul(e2, v128.load(xm + q, 16)));
+        e = exp4w(f32x4.sub(v128.load(Lb + q), m4));
+        e2 = exp4w(f32x4.sub(v128.load(Lb + q, 16), m4));
+        v128.store(Ebd + q, e);
+        v128.store(Ebd + q, e2, 16);
+        const p = f32x4.mul(e, v128.load(xb + q));
+        const p2 = f32x4.mul(e2, v128.load(xb + q, 16));
+        v128.store(Pbd + q, p);
+        v128.store(Pbd + q, p2, 16);
+        v0 = f32x4.add(v0, e);
+        v1 = f32x4.add(v1, e2);
+        w0 = f32x4.add(w0, p);
+        w1 = f32x4.add(w1, p2);
+        const od = v128.shuffle<f32>(v0, v1, 1, 3, 5, 7);
+        const s = f32x4.add(f32x4.add(v128.shuffle<f32>(pe, od, 3, 4, 5, 6), v128.shuffle<f32>(v0, v1, 0, 2, 4, 6)), od);
+        pe = od;
+        const ox = v128.shuffle<f32>(w0, w1, 1, 3, 5, 7);
+        const sx = f32x4.add(f32x4.add(v128.shuffle<f32>(px, ox, 3, 4, 5, 6), v128.shuffle<f32>(w0, w1, 0, 2, 4, 6)), ox);
+        px = ox;
+        v128.store(yo + ((<usize>j) << 2), f32x4.div(sx, s));
+        const ok = f32x4.ge(s, smin);
+        if (!i32x4.all_true(ok)) {
+          for (let l = 0; l < 4; l++) {
+            const good = l == 0 ? i32x4.extract_lane(ok, 0) : l == 1 ? i32x4.extract_lane(ok, 1) : l == 2 ? i32x4.extract_lane(ok, 2) : i32x4.extract_lane(ok, 3);
+            if (good == 0) stf(yo, j + l, windowSoftmax(xp, lp, HW, W, 0, 1, b0, b1, ldi(cS, j + l), ldi(cE, j + l)));
+          }
+        }
+      }
+    }
+    for (; j < nC; j++) {
+      let s: f32 = 0;
+      let sx: f32 = 0;
+      for (let q = max<i32>(0, 2 * j - 1); q < min<i32>(W, 2 * j + 2); q++) {
+        const em = expf32(ldf(Lm, q) - M);
+        const eb = expf32(ldf(Lb, q) - M);
+        const pb = eb * ldf(xb, q);
+        if (keep != 0) stf(Emd, q, em);
+        stf(Ebd, q, eb);
+        stf(Pbd, q, pb);
+        const v = (ldf(Et, q) + em) + eb;
+        const w = (ldf(Pt, q) + em * ldf(xm, q)) + pb;
+        // column 2j − 1 starts the window's sums (0 + V[0] for window 0, as the SIMD lanes)
+        if (q == 2 * j - 1) {
+          s = v;
+          sx = w;
+        } else {
+          s += v;
+          sx += w;
+        }
+      }
+      stf(yo, j, s >= SUM_MIN ? sx / s : windowSoftmax(xp, lp, HW, W, 0, 1, b0, b1, ldi(cS, j), ldi(cE, j)));
+    }
+    if (keep != 0) {
+      for (let q = cov; q < W; q++) {
+        if (rm < H) stf(Emd, q, 0);
+        if (rb < H) stf(Ebd, q, 0);
+      }
+    }
+    Et = Ebd;
+    Pt = Pbd;
+    alt ^= 1;
+  }
+  if (keep != 0) {
+    for (let r = 2 * nB; r < H; r++) expPlane(lp + (<usize>r) * rowB, Ep + (<usize>r) * rowB, M, W);
+  }
+}
+
+/** {@link k3ForwardPlane} with `keep` fixed (two straight-line copies). */
+function k3Forward(
+  xp: usize, lp: usize, M: f32, yp: usize, Ep: usize, keep: i32, Zr: usize, Ni: usize, EB0: usize, EB1: usize, PB0: usize, PB1: usize,
+  H: i32, W: i32, nB: i32, nC: i32, bS: usize, bE: usize, cS: usize, cE: usize,
+): void {
+  if (keep != 0) k3ForwardPlane(xp, lp, M, yp, Ep, 1, Zr, Ni, EB0, EB1, PB0, PB1, H, W, nB, nC, bS, bE, cS, cE);
+  else k3ForwardPlane(xp, lp, M, yp, Ep, 0, Zr, Ni, EB0, EB1, PB0, PB1, H, W, nB, nC, bS, bE, cS, cE);
 }
 
 /**

@@ -20,7 +20,10 @@
  *   The kernel gathers in float32: dx_i = E_i·Σ_o G_o, dL_i = E_i·((x_i − c)·Σ_o G_o − Σ_o G_o·(y_o − c))
  *   with G_o = dy_o/S_o and c the plane's first input, so x_i − c, y_o − c and the cancellation between
  *   the two sums carry errors of u·(the plane's spread)·n·|dy| at most, never u·|x| (large, nearly equal
- *   x keep x − y's precision: a case below).
+ *   x keep x − y's precision: a case below). The accumulation bounds hold for any order of the n terms:
+ *   the 2-d 3×3 stride-2 padding-1 paths (k3Forward, k3Plane) sum each window's taps column by column
+ *   (the three rows, then the three columns), and k3Plane the windows covering an input vertically, then
+ *   horizontally (the forward's bound above is order-free too).
  * - LP forward: bit-identical for p = 1 and p = 2 (the same float32 powers summed in float64 in scan
  *   order, a correctly rounded root); other p within 4u·|y| (AssemblyScript's and the engine's pow may
  *   differ in the last float64 bit before the rounding to float32).
@@ -545,7 +548,7 @@ describe("the softmax backward's non-finite planes found from the window sums (n
     return [xs, ls];
   }
   for (const b of WASM) {
-    it(`${b}: SoftPool k2 s2 (tiled; per-side padding: not tiled) and k3 s2 p1, LIP k3 s2 p1 and p[[1,1],[1,0]]; against the reference, the other build and the uncached backward`, () => {
+    it(`${b}: SoftPool k2 s2 (tiled; per-side padding: not tiled) and k3 s2 p1, LIP k3 s2 p1, p[[1,1],[1,0]] and p[[1,0],[1,2]], SoftPool p[[1,2],[1,0]] (rows or columns below the last window); against the reference, the other build and the uncached backward`, () => {
       const g = new Generator(b === "wasm" ? 6061 : 6067);
       const geoms: { lip: boolean; opts: Record<string, unknown>; covered: (H: number, W: number) => (h: number, w: number) => boolean }[] = [
         { lip: false, opts: { kernelSize: 2 }, covered: (H, W) => (h, w) => h >= 2 * (H >> 1) || w >= 2 * (W >> 1) },
@@ -553,8 +556,11 @@ describe("the softmax backward's non-finite planes found from the window sums (n
         { lip: false, opts: { kernelSize: 3, stride: 2, padding: 1 }, covered: () => () => false },
         { lip: true, opts: { kernelSize: 3, stride: 2, padding: 1 }, covered: () => () => false },
         { lip: true, opts: { kernelSize: 3, stride: 2, padding: [[1, 1], [1, 0]] }, covered: (_H, W) => (_h, w) => w >= 2 * Math.floor((W - 2) / 2) + 2 },
+        // the 3×3 stride-2 register path's edges: rows below the last window (0), a last window holding only its top row
+        { lip: true, opts: { kernelSize: 3, stride: 2, padding: [[1, 0], [1, 2]] }, covered: (H) => (h) => h >= 2 * Math.floor((H - 2) / 2) + 2 },
+        { lip: false, opts: { kernelSize: 3, stride: 2, padding: [[1, 2], [1, 0]] }, covered: (_H, W) => (_h, w) => w >= 2 * Math.floor((W - 2) / 2) + 2 },
       ];
-      for (let i = 0; i < 40; i++) {
+      for (let i = 0; i < 56; i++) {
         const geo = geoms[i % geoms.length]!;
         const H = [5, 6, 9, 3, 12][int(g, 0, 4)] as number;
         const W = [7, 8, 9, 17, 33, 40, 3][int(g, 0, 6)] as number;

@@ -8,7 +8,8 @@
  * largest logit) into a tensor of x's size, which the backward reads instead of exponentiating again
  * (memory for time: the backward's exponentials were about a third of its time); the backward gathers
  * onto each input the sums of the windows covering it and writes dx, dL once (2-d 2×2 stride-2
- * windows, SoftPool's default, in one register pass), and finds the planes holding NaN or ±∞ from its
+ * windows, SoftPool's default, in one register pass; 2-d 3×3 stride-2 padding-1 windows, LIP's, in one
+ * sweep per output row with the row's work in registers, as their forward), and finds the planes holding NaN or ±∞ from its
  * window sums rather than by scanning each plane first (a plane the forward could not exponentiate is
  * marked by a NaN first saved value).
  *
@@ -60,23 +61,23 @@ function rows(axes: Axes3): number {
   return axes[0].inSize * axes[1].inSize;
 }
 
-/** Floats of softmaxForward's scratch: two row buffers (8 floats of slack each) and the rows' horizontal sums. */
+/** Floats of softmaxForward's scratch: two row buffers (8 floats of slack each), the rows' horizontal sums, four more row buffers (the 3×3 stride-2 path). */
 function forwardScratch(axes: Axes3): number {
   const W = axes[2].inSize;
-  return 2 * (W + 8) + 2 * (rows(axes) * axes[2].outSize + 4);
+  return 2 * (W + 8) + 2 * (rows(axes) * axes[2].outSize + 4) + 4 * (W + 8);
 }
 
 /**
  * Floats of softmaxBackward's scratch (assembly/weighted.ts): a plane's exponentials, six row buffers,
  * the rows' horizontal sums, G and G·Ȳ per output, the list of own-maximum windows, one row's
- * vertically gathered G and G·Ȳ, one window's taps.
+ * vertically gathered G and G·Ȳ, two output rows' G and G·Ȳ (the 3×3 stride-2 path), one window's taps.
  */
 function backwardScratch(axes: Axes3, taps: number, kMax: number): number {
   const W = axes[2].inSize;
   const nC = axes[2].outSize;
   const inPlane = rows(axes) * W;
   const outPlane = axes[0].outSize * axes[1].outSize * nC;
-  return inPlane + 2 * (W + 8) + 2 * (W + 24) + 2 * (nC + 2 * kMax + 24) + 2 * (rows(axes) * nC + 4) + 2 * (outPlane + 4) + outPlane + 2 * (nC + 4) + taps;
+  return inPlane + 2 * (W + 8) + 2 * (W + 24) + 2 * (nC + 2 * kMax + 24) + 2 * (rows(axes) * nC + 4) + 2 * (outPlane + 4) + outPlane + 2 * (nC + 4) + 4 * (nC + 8) + taps;
 }
 
 /**
