@@ -305,10 +305,16 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
 }
 
 /**
- * iSQRT-COV backward: the reverse-mode derivative of {@link newtonSchulzForward}'s products, step by
- * step (for P = X·Y: dX = dP·Yᵀ, dY = Xᵀ·dP), plus the trace terms (docs/methods/covariance.md). `g`
- * holds the symmetric upstream gradients Ḡ of the batch's outputs √tr·Y_N (B × d²); returns dC, B × d².
- * Six GEMMs per middle iteration — fast-MPN-COV's closed form (which relies on Y, Z commuting) takes ten.
+ * iSQRT-COV backward by the derivative's self-adjointness: Y_N = p(A) for a real polynomial p, and for
+ * a symmetric A the adjoint of its Fréchet derivative L(A, ·) is L(A, ·) itself (Higham, "Functions of
+ * Matrices", SIAM 2008, §3.2: L*(A, E) = L(Aᵀ, E)), so dA = L(A, Ē) with Ē = √tr·Ḡ — the derivative of
+ * the iteration in the direction Ē, propagated forward through {@link newtonSchulzForward}'s products
+ * beside their stored values: for P = X·W, dP = X·dW + dX·W (docs/methods/covariance.md). Every X, W
+ * pair commutes (all are polynomials in A), so P(A + tĒ) is symmetric for every t and so is dP: each
+ * dP is two upper-triangle products ({@link mmBatch}'s `symmetric`), the cost of one GEMM — twelve
+ * GEMMs' worth for K = 5 instead of reverse mode's 24 (fast-MPN-COV's closed form takes more). `g`
+ * holds the symmetric upstream gradients Ḡ of the batch's outputs √tr·Y_N (B × d²); returns dC, B × d²,
+ * plus the trace terms.
  */
 function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Float64Array, d: number, iterations: number): Float64Array {
   const dd = d * d;
@@ -316,62 +322,64 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
   const dt = ns.dt;
   const dC = allocArray("float64", count * dd);
   if (count === 0) return dC;
-  // the backward's seven B·d² matrices in one workspace (where the backend keeps tensors), allocated
+  // the derivative's B·d² matrices in one workspace (where the backend keeps tensors), allocated
   // before any view is taken; every element is written before it is read
   const size = count * dd;
   const bw = emptyTensor([7 * size], dt);
   const ws = bw.data as Mat;
   const slot = (i: number): Mat => ws.subarray(i * size, (i + 1) * size);
   const M = nsMats(ns, d);
-  // dY_N = √tr·Ḡ; g_tr = <Ḡ, Y_N> / (2√tr)
-  const dYN = slot(0);
+  // Ē = √tr·Ḡ (the direction); g_tr = <Ḡ, Y_N> / (2√tr)
+  const e = slot(0);
   const gTr = allocArray("float64", count);
   for (let j = 0; j < count; j++) {
     const sq = Math.sqrt(ns.tr[j] as number);
     let dot = 0;
     for (let i = j * dd; i < (j + 1) * dd; i++) {
       dot += (g[i] as number) * (M.yN[i] as number);
-      dYN[i] = sq * (g[i] as number);
+      e[i] = sq * (g[i] as number);
     }
     gTr[j] = dot / (2 * sq);
   }
   const dA = slot(1);
+  const sy = true;
   if (iterations === 1) {
-    // Y_N = ½·A·W, W = 3I − A: dA = ½·dY_N·Wᵀ − ½·Aᵀ·dY_N
-    mmBatch(count, d, false, true, 0.5, dYN, M.w, 0, dA);
-    mmBatch(count, d, true, false, -0.5, M.a, dYN, 1, dA);
+    // Y_N = ½·A·W, W = 3I − A, dW = −Ē: dY_N = −½·A·Ē + ½·Ē·W
+    mmBatch(count, d, false, false, -0.5, M.a, e, 0, dA, sy);
+    mmBatch(count, d, false, false, 0.5, e, M.w, 1, dA, sy);
   } else {
-    let y = M.ys[iterations - 2] as Mat;
-    let z = M.zs[iterations - 2] as Mat;
-    // Y_N = ½·Y·W, W = 3I − M, M = Z·Y: dY = ½·dY_N·Wᵀ, dM = −½·Yᵀ·dY_N, dZ = dM·Yᵀ, dY += Zᵀ·dM
+    // T_0 = ½(3I − A): dT_0 = −½Ē; Y_1 = A·T_0: dY_1 = −½·A·Ē + Ē·T_0; Z_1 = T_0: dZ_1 = −½Ē
     let dY = slot(2);
     let dZ = slot(3);
     const dM = slot(4);
     let nY = slot(5);
     let nZ = slot(6);
-    mmBatch(count, d, false, true, 0.5, dYN, M.w, 0, dY);
-    mmBatch(count, d, true, false, -0.5, y, dYN, 0, dM);
-    mmBatch(count, d, false, true, 1, dM, y, 0, dZ);
-    mmBatch(count, d, true, false, 1, z, dM, 1, dY);
-    for (let k = iterations - 2; k >= 1; k--) {
-      // Y_{k+1} = Y_k·T_k, Z_{k+1} = T_k·Z_k, T_k = ½(3I − M_k), M_k = Z_k·Y_k
-      y = M.ys[k - 1] as Mat;
-      z = M.zs[k - 1] as Mat;
+    mmBatch(count, d, false, false, -0.5, M.a, e, 0, dY, sy);
+    mmBatch(count, d, false, false, 1, e, M.ts[0] as Mat, 1, dY, sy);
+    for (let i = 0; i < size; i++) dZ[i] = -0.5 * (e[i] as number);
+    for (let k = 1; k <= iterations - 2; k++) {
+      const y = M.ys[k - 1] as Mat;
+      const z = M.zs[k - 1] as Mat;
       const t = M.ts[k] as Mat;
-      mmBatch(count, d, false, true, 1, dY, t, 0, nY); // dY_k = dY_{k+1}·T_kᵀ
-      mmBatch(count, d, true, false, 1, t, dZ, 0, nZ); // dZ_k = T_kᵀ·dZ_{k+1}
-      mmBatch(count, d, true, false, -0.5, y, dY, 0, dM); // dM = −½(Y_kᵀ·dY_{k+1} + dZ_{k+1}·Z_kᵀ)
-      mmBatch(count, d, false, true, -0.5, dZ, z, 1, dM);
-      mmBatch(count, d, false, true, 1, dM, y, 1, nZ); // dZ_k += dM·Y_kᵀ
-      mmBatch(count, d, true, false, 1, z, dM, 1, nY); // dY_k += Z_kᵀ·dM
-      // the new dY_k, dZ_k; the old ones' storage takes the next step's (overwritten, β = 0)
+      // M_k = Z_k·Y_k: dM = Z_k·dY_k + dZ_k·Y_k; T_k = ½(3I − M_k): dT_k = −½·dM
+      mmBatch(count, d, false, false, 1, z, dY, 0, dM, sy);
+      mmBatch(count, d, false, false, 1, dZ, y, 1, dM, sy);
+      // Y_{k+1} = Y_k·T_k: dY_{k+1} = −½·Y_k·dM + dY_k·T_k; Z_{k+1} = T_k·Z_k: dZ_{k+1} = T_k·dZ_k − ½·dM·Z_k
+      mmBatch(count, d, false, false, -0.5, y, dM, 0, nY, sy);
+      mmBatch(count, d, false, false, 1, dY, t, 1, nY, sy);
+      mmBatch(count, d, false, false, 1, t, dZ, 0, nZ, sy);
+      mmBatch(count, d, false, false, -0.5, dM, z, 1, nZ, sy);
+      // the new dY, dZ; the old ones' storage takes the next step's (overwritten, β = 0)
       [dY, nY] = [nY, dY];
       [dZ, nZ] = [nZ, dZ];
     }
-    // Y_1 = A·T_0, Z_1 = T_0 = ½(3I − A): dA = dY_1·T_0ᵀ − ½·Aᵀ·dY_1 − ½·dZ_1
-    mmBatch(count, d, false, true, 1, dY, M.ts[0] as Mat, 0, dA);
-    mmBatch(count, d, true, false, -0.5, M.a, dY, 1, dA);
-    for (let i = 0; i < dA.length; i++) dA[i] = (dA[i] as number) - 0.5 * (dZ[i] as number);
+    const y = M.ys[iterations - 2] as Mat;
+    const z = M.zs[iterations - 2] as Mat;
+    // M = Z·Y: dM = Z·dY + dZ·Y; W = 3I − M; Y_N = ½·Y·W: dY_N = −½·Y·dM + ½·dY·W
+    mmBatch(count, d, false, false, 1, z, dY, 0, dM, sy);
+    mmBatch(count, d, false, false, 1, dZ, y, 1, dM, sy);
+    mmBatch(count, d, false, false, -0.5, y, dM, 0, dA, sy);
+    mmBatch(count, d, false, false, 0.5, dY, M.w, 1, dA, sy);
   }
   // A = C / tr and out = √tr·Y_N: dC = dA/tr + (g_tr − <dA, C>/tr²)·I.
   for (let j = 0; j < count; j++) {
