@@ -433,8 +433,8 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
  * 2-core machine) 0.08 s at D = 256, 0.37 s at D = 512, 1.9 s at D = 1024 (about 5× per doubling); the
  * backward pass adds 3D³ + D²·H·W multiply-adds (two D³ GEMMs, two upper-triangle ones). `maxDim` (default 1024) refuses larger D up front;
  * raise it with `{ maxDim }` when that cost is intended. Backward is exact: Daleckii–Krein divided differences for the
- * eigen paths (closed forms for log and √ that stay exact for equal or close eigenvalues), iSQRT's
- * backward recursion with the trace terms, and the triangle's gradient is scattered to the upper
+ * eigen paths (closed forms for log and √ that stay exact for equal or close eigenvalues), the
+ * Newton–Schulz iteration's derivative (carried forward: it is self-adjoint) with the trace terms, and the triangle's gradient is scattered to the upper
  * half without doubling. Deviations: MPN-COV writes the triangle column by column (we use fast-MPN-COV's
  * row-major `Triuvec`); MPN-COV's backward zeroes the kept×dropped block of its K matrix, which is not
  * the derivative when eigenvalues are dropped — we keep those terms, the exact gradient (checked
