@@ -4,7 +4,8 @@
  */
 import { enumOption, expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
-import { symEig } from "../linalg/eigen.js";
+import { releaseWorkspaceReference, symEig, workspaceReference } from "../linalg/eigen.js";
+import { kernel } from "../kernels/registry.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
 import { gemmBatched, gemmF32 } from "../linalg/gemm.js";
 import { centredRows, gram, gramBackward, spectralApply, spectralGramBackward, sym } from "../linalg/matrix.js";
@@ -190,7 +191,7 @@ interface NsBatch {
   readonly at: { readonly a: number; readonly ys: readonly number[]; readonly zs: readonly number[]; readonly ts: readonly number[]; readonly w: number; readonly yN: number };
 }
 
-/** Views of a batch's matrices (valid until the next allocation of tensor storage). */
+/** Views of a batch's matrices (valid until the next allocation of tensor storage), in ws or in a copy of it. */
 interface NsMats {
   readonly a: Mat;
   readonly ys: Mat[];
@@ -200,9 +201,9 @@ interface NsMats {
   readonly yN: Mat;
 }
 
-function nsMats(ns: NsBatch, d: number): NsMats {
+function nsMats(ns: NsBatch, d: number, copy?: Mat): NsMats {
   const size = ns.idx.length * d * d;
-  const data: Mat = ns.ws !== null ? (ns.ws.data as Mat) : ns.dt === "float32" ? new Float32Array(0) : new Float64Array(0);
+  const data: Mat = copy ?? (ns.ws !== null ? (ns.ws.data as Mat) : ns.dt === "float32" ? new Float32Array(0) : new Float64Array(0));
   const v = (o: number): Mat => data.subarray(o, o + size);
   const { at } = ns;
   return { a: v(at.a), ys: at.ys.map(v), zs: at.zs.map(v), ts: at.ts.map(v), w: v(at.w), yN: v(at.yN) };
@@ -322,78 +323,93 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
   const dt = ns.dt;
   const dC = allocArray("float64", count * dd);
   if (count === 0) return dC;
-  // the derivative's B·d² matrices in one workspace (where the backend keeps tensors), allocated
-  // before any view is taken; every element is written before it is read
+  // The forward's matrices and the derivative's seven B·d² ones in one `linalg.workspace` (a reused
+  // block of linear memory under WebAssembly, allocated before any view is taken): every product then
+  // reads its operands in place. The forward's tensor, kept since the forward, may have moved to the
+  // JS heap (src/tensor/alloc.ts: escaped past the job's budget), so it is read in place only where it
+  // still lies in the workspace's memory, else copied in once. Every slot is written before it is read.
   const size = count * dd;
-  const bw = emptyTensor([7 * size], dt);
-  const ws = bw.data as Mat;
-  const slot = (i: number): Mat => ws.subarray(i * size, (i + 1) * size);
-  const M = nsMats(ns, d);
-  // Ē = √tr·Ḡ (the direction); g_tr = <Ḡ, Y_N> / (2√tr)
-  const e = slot(0);
-  const gTr = allocArray("float64", count);
-  for (let j = 0; j < count; j++) {
-    const sq = Math.sqrt(ns.tr[j] as number);
-    let dot = 0;
-    for (let i = j * dd; i < (j + 1) * dd; i++) {
-      dot += (g[i] as number) * (M.yN[i] as number);
-      e[i] = sq * (g[i] as number);
+  const fws = ns.ws as Tensor;
+  const fwLen = fws.size;
+  const perF64 = dt === "float32" ? 2 : 1;
+  const wsf = kernel("linalg.workspace", "float64", workspaceReference)(Math.ceil((fwLen + 7 * size) / perF64));
+  try {
+    const all: Mat = dt === "float32" ? new Float32Array(wsf.buffer, wsf.byteOffset, wsf.length * 2) : wsf;
+    const src = fws.data as Mat;
+    let fw = src;
+    if (src.buffer !== wsf.buffer) {
+      fw = all.subarray(0, fwLen);
+      fw.set(src);
     }
-    gTr[j] = dot / (2 * sq);
-  }
-  const dA = slot(1);
-  const sy = true;
-  if (iterations === 1) {
-    // Y_N = ½·A·W, W = 3I − A, dW = −Ē: dY_N = −½·A·Ē + ½·Ē·W
-    mmBatch(count, d, false, false, -0.5, M.a, e, 0, dA, sy);
-    mmBatch(count, d, false, false, 0.5, e, M.w, 1, dA, sy);
-  } else {
-    // T_0 = ½(3I − A): dT_0 = −½Ē; Y_1 = A·T_0: dY_1 = −½·A·Ē + Ē·T_0; Z_1 = T_0: dZ_1 = −½Ē
-    let dY = slot(2);
-    let dZ = slot(3);
-    const dM = slot(4);
-    let nY = slot(5);
-    let nZ = slot(6);
-    mmBatch(count, d, false, false, -0.5, M.a, e, 0, dY, sy);
-    mmBatch(count, d, false, false, 1, e, M.ts[0] as Mat, 1, dY, sy);
-    for (let i = 0; i < size; i++) dZ[i] = -0.5 * (e[i] as number);
-    for (let k = 1; k <= iterations - 2; k++) {
-      const y = M.ys[k - 1] as Mat;
-      const z = M.zs[k - 1] as Mat;
-      const t = M.ts[k] as Mat;
-      // M_k = Z_k·Y_k: dM = Z_k·dY_k + dZ_k·Y_k; T_k = ½(3I − M_k): dT_k = −½·dM
+    const slot = (i: number): Mat => all.subarray(fwLen + i * size, fwLen + (i + 1) * size);
+    const M = nsMats(ns, d, fw);
+    // Ē = √tr·Ḡ (the direction); g_tr = <Ḡ, Y_N> / (2√tr)
+    const e = slot(0);
+    const gTr = allocArray("float64", count);
+    for (let j = 0; j < count; j++) {
+      const sq = Math.sqrt(ns.tr[j] as number);
+      let dot = 0;
+      for (let i = j * dd; i < (j + 1) * dd; i++) {
+        dot += (g[i] as number) * (M.yN[i] as number);
+        e[i] = sq * (g[i] as number);
+      }
+      gTr[j] = dot / (2 * sq);
+    }
+    const dA = slot(1);
+    const sy = true;
+    if (iterations === 1) {
+      // Y_N = ½·A·W, W = 3I − A, dW = −Ē: dY_N = −½·A·Ē + ½·Ē·W
+      mmBatch(count, d, false, false, -0.5, M.a, e, 0, dA, sy);
+      mmBatch(count, d, false, false, 0.5, e, M.w, 1, dA, sy);
+    } else {
+      // T_0 = ½(3I − A): dT_0 = −½Ē; Y_1 = A·T_0: dY_1 = −½·A·Ē + Ē·T_0; Z_1 = T_0: dZ_1 = −½Ē
+      let dY = slot(2);
+      let dZ = slot(3);
+      const dM = slot(4);
+      let nY = slot(5);
+      let nZ = slot(6);
+      mmBatch(count, d, false, false, -0.5, M.a, e, 0, dY, sy);
+      mmBatch(count, d, false, false, 1, e, M.ts[0] as Mat, 1, dY, sy);
+      for (let i = 0; i < size; i++) dZ[i] = -0.5 * (e[i] as number);
+      for (let k = 1; k <= iterations - 2; k++) {
+        const y = M.ys[k - 1] as Mat;
+        const z = M.zs[k - 1] as Mat;
+        const t = M.ts[k] as Mat;
+        // M_k = Z_k·Y_k: dM = Z_k·dY_k + dZ_k·Y_k; T_k = ½(3I − M_k): dT_k = −½·dM
+        mmBatch(count, d, false, false, 1, z, dY, 0, dM, sy);
+        mmBatch(count, d, false, false, 1, dZ, y, 1, dM, sy);
+        // Y_{k+1} = Y_k·T_k: dY_{k+1} = −½·Y_k·dM + dY_k·T_k; Z_{k+1} = T_k·Z_k: dZ_{k+1} = T_k·dZ_k − ½·dM·Z_k
+        mmBatch(count, d, false, false, -0.5, y, dM, 0, nY, sy);
+        mmBatch(count, d, false, false, 1, dY, t, 1, nY, sy);
+        mmBatch(count, d, false, false, 1, t, dZ, 0, nZ, sy);
+        mmBatch(count, d, false, false, -0.5, dM, z, 1, nZ, sy);
+        // the new dY, dZ; the old ones' storage takes the next step's (overwritten, β = 0)
+        [dY, nY] = [nY, dY];
+        [dZ, nZ] = [nZ, dZ];
+      }
+      const y = M.ys[iterations - 2] as Mat;
+      const z = M.zs[iterations - 2] as Mat;
+      // M = Z·Y: dM = Z·dY + dZ·Y; W = 3I − M; Y_N = ½·Y·W: dY_N = −½·Y·dM + ½·dY·W
       mmBatch(count, d, false, false, 1, z, dY, 0, dM, sy);
       mmBatch(count, d, false, false, 1, dZ, y, 1, dM, sy);
-      // Y_{k+1} = Y_k·T_k: dY_{k+1} = −½·Y_k·dM + dY_k·T_k; Z_{k+1} = T_k·Z_k: dZ_{k+1} = T_k·dZ_k − ½·dM·Z_k
-      mmBatch(count, d, false, false, -0.5, y, dM, 0, nY, sy);
-      mmBatch(count, d, false, false, 1, dY, t, 1, nY, sy);
-      mmBatch(count, d, false, false, 1, t, dZ, 0, nZ, sy);
-      mmBatch(count, d, false, false, -0.5, dM, z, 1, nZ, sy);
-      // the new dY, dZ; the old ones' storage takes the next step's (overwritten, β = 0)
-      [dY, nY] = [nY, dY];
-      [dZ, nZ] = [nZ, dZ];
+      mmBatch(count, d, false, false, -0.5, y, dM, 0, dA, sy);
+      mmBatch(count, d, false, false, 0.5, dY, M.w, 1, dA, sy);
     }
-    const y = M.ys[iterations - 2] as Mat;
-    const z = M.zs[iterations - 2] as Mat;
-    // M = Z·Y: dM = Z·dY + dZ·Y; W = 3I − M; Y_N = ½·Y·W: dY_N = −½·Y·dM + ½·dY·W
-    mmBatch(count, d, false, false, 1, z, dY, 0, dM, sy);
-    mmBatch(count, d, false, false, 1, dZ, y, 1, dM, sy);
-    mmBatch(count, d, false, false, -0.5, y, dM, 0, dA, sy);
-    mmBatch(count, d, false, false, 0.5, dY, M.w, 1, dA, sy);
-  }
-  // A = C / tr and out = √tr·Y_N: dC = dA/tr + (g_tr − <dA, C>/tr²)·I.
-  for (let j = 0; j < count; j++) {
-    const tr = ns.tr[j] as number;
-    const c = (states[ns.idx[j] as number] as ImageState).c;
-    let dot = 0;
-    for (let i = 0; i < dd; i++) {
-      dot += (dA[j * dd + i] as number) * (c[i] as number);
-      dC[j * dd + i] = (dA[j * dd + i] as number) / tr;
+    // A = C / tr and out = √tr·Y_N: dC = dA/tr + (g_tr − <dA, C>/tr²)·I.
+    for (let j = 0; j < count; j++) {
+      const tr = ns.tr[j] as number;
+      const c = (states[ns.idx[j] as number] as ImageState).c;
+      let dot = 0;
+      for (let i = 0; i < dd; i++) {
+        dot += (dA[j * dd + i] as number) * (c[i] as number);
+        dC[j * dd + i] = (dA[j * dd + i] as number) / tr;
+      }
+      const diag = (gTr[j] as number) - dot / (tr * tr);
+      for (let i = 0; i < d; i++) dC[j * dd + i * d + i] = (dC[j * dd + i * d + i] as number) + diag;
     }
-    const diag = (gTr[j] as number) - dot / (tr * tr);
-    for (let i = 0; i < d; i++) dC[j * dd + i * d + i] = (dC[j * dd + i * d + i] as number) + diag;
+  } finally {
+    kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(wsf);
   }
-  bw.dispose();
   return dC;
 }
 
