@@ -231,6 +231,12 @@ function threeIMinus(m: Mat, count: number, d: number, s: number, out: Mat): voi
   }
 }
 
+/** out = s·I for each of the count d × d matrices of out (every element written). */
+function scaledIdentities(out: Mat, count: number, d: number, s: number): void {
+  out.fill(0);
+  for (let j = 0; j < count; j++) for (let i = 0; i < d; i++) out[j * d * d + i * d + i] = s;
+}
+
 /** For each of the n images, its entry in the batch, or −1 (tr(C) = 0 or a non-finite C). */
 function batchPositions(ns: NsBatch, n: number): Int32Array {
   const pos = new Int32Array(n).fill(-1);
@@ -262,7 +268,6 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
   let next = 0;
   const slot = (): number => next++ * size;
   const at = { a: slot(), yN: slot(), w: slot(), ts: [] as number[], ys: [] as number[], zs: [] as number[] };
-  const mAt = iterations >= 2 ? slot() : 0;
   for (let k = 0; k <= iterations - 2; k++) {
     at.ts.push(slot());
     at.ys.push(slot());
@@ -272,7 +277,6 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
   if (count === 0) return ns;
   // views taken once: nothing below allocates tensor storage (the matrix core's scratch is its own)
   const { a, ys, zs, ts, w, yN } = nsMats(ns, d);
-  const m = (ns.ws as Tensor).data.subarray(mAt, mAt + size) as Mat;
   idx.forEach((b, j) => {
     const c = (states[b] as ImageState).c;
     const r = 1 / (tr[j] as number);
@@ -288,9 +292,11 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
     mmBatch(count, d, false, false, 1, a, t0, 0, y, true);
     let z = t0;
     for (let k = 1; k <= iterations - 2; k++) {
-      mmBatch(count, d, false, false, 1, z, y, 0, m, true);
+      // T_k = ½(3I − Z·Y) as 1.5·I − ½·Z·Y: one product into 1.5·I (β = 1); the same values as
+      // ½(3I − M) from M = Z·Y (halving is exact, so 1.5 − ½m and ½(3 − m) round alike)
       const t = ts[k] as Mat;
-      threeIMinus(m, count, d, 0.5, t);
+      scaledIdentities(t, count, d, 1.5);
+      mmBatch(count, d, false, false, -0.5, z, y, 1, t, true);
       const y2 = ys[k] as Mat;
       const z2 = zs[k] as Mat;
       mmBatch(count, d, false, false, 1, y, t, 0, y2, true);
@@ -298,8 +304,9 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
       y = y2;
       z = z2;
     }
-    mmBatch(count, d, false, false, 1, z, y, 0, m, true);
-    threeIMinus(m, count, d, 1, w);
+    // W = 3I − Z·Y, likewise into 3·I
+    scaledIdentities(w, count, d, 3);
+    mmBatch(count, d, false, false, -1, z, y, 1, w, true);
     mmBatch(count, d, false, false, 0.5, y, w, 0, yN, true);
   }
   return ns;
@@ -535,7 +542,10 @@ export const covariancePool = defineOp(OP, {
           // out = √tr·Y_N; Y_N is a polynomial in A, so symmetric in exact arithmetic: sym() removes the rounding asymmetry
           const sq = Math.sqrt(ns.tr[j] as number);
           const o = j * dd;
-          for (let r = 0; r < d; r++) for (let q = 0; q < d; q++) out[r * d + q] = 0.5 * (sq * (yN[o + r * d + q] as number) + sq * (yN[o + q * d + r] as number));
+          // float32 products mirror their upper triangle (mmBatch), so Y_N is exactly symmetric there and
+          // ½(v + v) = v: the plain copy gives the same values
+          if (ns.dt === "float32") for (let i = 0; i < dd; i++) out[i] = sq * (yN[o + i] as number);
+          else for (let r = 0; r < d; r++) for (let q = 0; q < d; q++) out[r * d + q] = 0.5 * (sq * (yN[o + r * d + q] as number) + sq * (yN[o + q * d + r] as number));
         }
         put(b, out);
       }
