@@ -667,6 +667,10 @@ export function gemmBatch32(
  * stay in the cache.
  */
 function mirror32(c: usize, n: i32, ldc: i32): void {
+  if (ASC_FEATURE_SIMD) {
+    mirror32Simd(c, n, ldc);
+    return;
+  }
   for (let i0 = 0; i0 < n; i0 += 32) {
     const i1 = min(n, i0 + 32);
     for (let j0 = 0; j0 <= i0; j0 += 32) {
@@ -676,5 +680,31 @@ function mirror32(c: usize, n: i32, ldc: i32): void {
         for (let j = j0; j < j1; j++) store<f32>(row + ((<usize>j) << 2), load<f32>(c + ((<usize>(j * ldc + i)) << 2)));
       }
     }
+  }
+}
+
+/**
+ * mirror32 by 4 × 4 blocks: each block strictly above the diagonal, rows i0 … i0+3 and columns j0 … j0+3
+ * (j0 ≥ i0 + 4), is loaded as four v128 and stored transposed at rows j0 …, columns i0 …; the lower
+ * parts of the diagonal blocks and the rows and columns past the last multiple of 4 entry by entry.
+ * The same copies as the scalar loop.
+ */
+function mirror32Simd(c: usize, n: i32, ldc: i32): void {
+  const n4 = n & ~3;
+  const row = (<usize>ldc) << 2;
+  for (let i0 = 0; i0 < n4; i0 += 4) {
+    const src = c + ((<usize>(i0 * ldc)) << 2);
+    for (let j0 = i0 + 4; j0 < n4; j0 += 4) {
+      const s = src + ((<usize>j0) << 2);
+      store4x4T(v128.load(s), v128.load(s + row), v128.load(s + 2 * row), v128.load(s + 3 * row), c + ((<usize>(j0 * ldc + i0)) << 2), row);
+    }
+    // the diagonal block's lower part
+    for (let i = i0 + 1; i < i0 + 4; i++) {
+      for (let j = i0; j < i; j++) store<f32>(c + ((<usize>(i * ldc + j)) << 2), load<f32>(c + ((<usize>(j * ldc + i)) << 2)));
+    }
+  }
+  // rows past n4: every column left of the diagonal
+  for (let i = n4; i < n; i++) {
+    for (let j = 0; j < i; j++) store<f32>(c + ((<usize>(i * ldc + j)) << 2), load<f32>(c + ((<usize>(j * ldc + i)) << 2)));
   }
 }
