@@ -39,6 +39,13 @@ export const GEMM_NR: i32 = 4;
     const base = dst + ((<usize>(s * kb * GEMM_MR)) << 3);
     const rows = min(GEMM_MR, mb - s * GEMM_MR);
     const ib = i0 + s * GEMM_MR;
+    if (ASC_FEATURE_SIMD) {
+      if (sizeof<T>() == 8 && rows == GEMM_MR) {
+        // float64 source, full strip: the same values moved by v128 (two rows' pairs transposed 2 × 2)
+        packA64Full(src, ld_, trans, ib, p0, kb, base);
+        continue;
+      }
+    }
     if (trans) {
       // op(A)[i, p] = A[p, i]: a strip's MR values at one step are contiguous in A's row p
       for (let p = 0; p < kb; p++) {
@@ -61,6 +68,47 @@ export const GEMM_NR: i32 = 4;
 }
 
 /**
+ * A full 4-wide strip of float64 values (no conversion): dst[p·4 + r] = X[i0 + r, p0 + p] for r < 4,
+ * p < kb, where X[i, q] = src[i·ld + q], or src[q·ld + i] when `trans` — gemmPackA's layout for
+ * op(A) = X, and gemmPackB's for op(B) = Xᵀ. Only moves values: the packs equal the scalar loops'.
+ */
+function packA64Full(src: usize, ld_: i32, trans: i32, i0: i32, p0: i32, kb: i32, dst: usize): void {
+  if (trans) {
+    // X[i0 … i0+3, q] is contiguous in row q of src
+    let sp = src + ((<usize>(p0 * ld_ + i0)) << 3);
+    const step = (<usize>ld_) << 3;
+    for (let p = 0; p < kb; p++) {
+      v128.store(dst, v128.load(sp));
+      v128.store(dst, v128.load(sp, 16), 16);
+      sp += step;
+      dst += 32;
+    }
+    return;
+  }
+  const ldb = (<usize>ld_) << 3;
+  let r0 = src + ((<usize>(i0 * ld_ + p0)) << 3);
+  let p = 0;
+  for (; p + 2 <= kb; p += 2) {
+    const a0 = v128.load(r0);
+    const a1 = v128.load(r0 + ldb);
+    const a2 = v128.load(r0 + 2 * ldb);
+    const a3 = v128.load(r0 + 3 * ldb);
+    v128.store(dst, v128.shuffle<f64>(a0, a1, 0, 2));
+    v128.store(dst, v128.shuffle<f64>(a2, a3, 0, 2), 16);
+    v128.store(dst, v128.shuffle<f64>(a0, a1, 1, 3), 32);
+    v128.store(dst, v128.shuffle<f64>(a2, a3, 1, 3), 48);
+    r0 += 16;
+    dst += 64;
+  }
+  if (p < kb) {
+    store<f64>(dst, load<f64>(r0));
+    store<f64>(dst, load<f64>(r0 + ldb), 8);
+    store<f64>(dst, load<f64>(r0 + 2 * ldb), 16);
+    store<f64>(dst, load<f64>(r0 + 3 * ldb), 24);
+  }
+}
+
+/**
  * Pack op(A)[i0 … i0+mb, p0 … p0+kb] (A at byte address `src`, row stride `ld` elements, float32 when
  * `f32`) into MR-row strips of float64 at `dst`: strip s, step p, row r at dst[(s·kb + p)·MR + r];
  * rows past mb are zero. op(A)[i, p] = A[i, p], or A[p, i] when `trans`.
@@ -76,6 +124,13 @@ export function gemmPackA(src: usize, f32: i32, ld_: i32, trans: i32, i0: i32, m
     const base = dst + ((<usize>(s * kb * GEMM_NR)) << 3);
     const cols = min(GEMM_NR, nb - s * GEMM_NR);
     const jb = j0 + s * GEMM_NR;
+    if (ASC_FEATURE_SIMD) {
+      if (sizeof<T>() == 8 && cols == GEMM_NR) {
+        // float64 source, full strip: op(B)[p, j] = B[p, j] is op(A)ᵀ's layout, so the A strip's moves serve
+        packA64Full(src, ld_, trans ? 0 : 1, jb, p0, kb, base);
+        continue;
+      }
+    }
     if (trans) {
       // op(B)[p, j] = B[j, p]: one column of the strip is contiguous in B's row j
       for (let q = 0; q < GEMM_NR; q++) {
@@ -325,6 +380,12 @@ export const GEMM32_NR: i32 = 8;
     const base = dst + ((<usize>(s * kb * GEMM_MR)) << 2);
     const rows = min(GEMM_MR, mb - s * GEMM_MR);
     const ib = i0 + s * GEMM_MR;
+    if (ASC_FEATURE_SIMD) {
+      if (sizeof<T>() == 4 && rows == GEMM_MR) {
+        packA32Full(src, ld_, trans, ib, p0, kb, base);
+        continue;
+      }
+    }
     for (let r = 0; r < GEMM_MR; r++) {
       const d = base + ((<usize>r) << 2);
       if (r >= rows) {
@@ -345,6 +406,12 @@ export const GEMM32_NR: i32 = 8;
     const base = dst + ((<usize>(s * kb * GEMM32_NR)) << 2);
     const cols = min(GEMM32_NR, nb - s * GEMM32_NR);
     const jb = j0 + s * GEMM32_NR;
+    if (ASC_FEATURE_SIMD) {
+      if (sizeof<T>() == 4 && cols == GEMM32_NR) {
+        packB32Full(src, ld_, trans, jb, p0, kb, base);
+        continue;
+      }
+    }
     for (let q = 0; q < GEMM32_NR; q++) {
       const d = base + ((<usize>q) << 2);
       if (q >= cols) {
@@ -356,6 +423,89 @@ export const GEMM32_NR: i32 = 8;
         for (let p = 0; p < kb; p++) store<f32>(d + ((<usize>(p * GEMM32_NR)) << 2), ld32<T>(src, (p0 + p) * ld_ + jb + q));
       }
     }
+  }
+}
+
+/**
+ * Transpose-store four float32 vectors: dst[q·stride + r] = lane q of a_r (q, r < 4), as four v128 stores
+ * of 16 bytes `stride`·4 bytes apart.
+ */
+// @ts-ignore: decorator
+@inline function store4x4T(a0: v128, a1: v128, a2: v128, a3: v128, dst: usize, strideBytes: usize): void {
+  const t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
+  const t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(dst + strideBytes, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(dst + 2 * strideBytes, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * strideBytes, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+}
+
+/**
+ * A full MR-row float32 strip from float32 values: dst[p·4 + r] = op(A)[i0 + r, p0 + p] (packA32T's
+ * layout), moved by v128 (4 × 4 transposes when op(A) = A). Only moves values.
+ */
+function packA32Full(src: usize, ld_: i32, trans: i32, i0: i32, p0: i32, kb: i32, dst: usize): void {
+  if (trans) {
+    let sp = src + ((<usize>(p0 * ld_ + i0)) << 2);
+    const step = (<usize>ld_) << 2;
+    for (let p = 0; p < kb; p++) {
+      v128.store(dst, v128.load(sp));
+      sp += step;
+      dst += 16;
+    }
+    return;
+  }
+  const ldb = (<usize>ld_) << 2;
+  let r0 = src + ((<usize>(i0 * ld_ + p0)) << 2);
+  let p = 0;
+  for (; p + 4 <= kb; p += 4) {
+    store4x4T(v128.load(r0), v128.load(r0 + ldb), v128.load(r0 + 2 * ldb), v128.load(r0 + 3 * ldb), dst, 16);
+    r0 += 16;
+    dst += 64;
+  }
+  for (; p < kb; p++) {
+    store<f32>(dst, load<f32>(r0));
+    store<f32>(dst, load<f32>(r0 + ldb), 4);
+    store<f32>(dst, load<f32>(r0 + 2 * ldb), 8);
+    store<f32>(dst, load<f32>(r0 + 3 * ldb), 12);
+    r0 += 4;
+    dst += 16;
+  }
+}
+
+/**
+ * A full NR32-column float32 strip from float32 values: dst[p·8 + q] = op(B)[p0 + p, j0 + q]
+ * (packB32T's layout), moved by v128 (two 4 × 4 transposes per 4 steps when op(B) = Bᵀ).
+ */
+function packB32Full(src: usize, ld_: i32, trans: i32, j0: i32, p0: i32, kb: i32, dst: usize): void {
+  if (!trans) {
+    let sp = src + ((<usize>(p0 * ld_ + j0)) << 2);
+    const step = (<usize>ld_) << 2;
+    for (let p = 0; p < kb; p++) {
+      v128.store(dst, v128.load(sp));
+      v128.store(dst, v128.load(sp, 16), 16);
+      sp += step;
+      dst += 32;
+    }
+    return;
+  }
+  // op(B)[p, j] = B[j, p]: column q of the strip is contiguous in B's row j0 + q
+  const ldb = (<usize>ld_) << 2;
+  let r0 = src + ((<usize>(j0 * ld_ + p0)) << 2);
+  const r4 = 4 * ldb;
+  let p = 0;
+  for (; p + 4 <= kb; p += 4) {
+    store4x4T(v128.load(r0), v128.load(r0 + ldb), v128.load(r0 + 2 * ldb), v128.load(r0 + 3 * ldb), dst, 32);
+    store4x4T(v128.load(r0 + r4), v128.load(r0 + r4 + ldb), v128.load(r0 + r4 + 2 * ldb), v128.load(r0 + r4 + 3 * ldb), dst + 16, 32);
+    r0 += 16;
+    dst += 128;
+  }
+  for (; p < kb; p++) {
+    for (let q = 0; q < GEMM32_NR; q++) store<f32>(dst + ((<usize>q) << 2), load<f32>(r0 + (<usize>q) * ldb));
+    r0 += 4;
+    dst += 32;
   }
 }
 
@@ -378,8 +528,36 @@ function gemmPackB32(src: usize, f32: i32, ld_: i32, trans: i32, p0: i32, kb: i3
   store<f32>(p, <f32>((fresh ? 0.0 : <f64>load<f32>(p)) + alpha * <f64>t));
 }
 
+/**
+ * Four float32 C entries from a vector of sums: C ← (fresh ? 0 : C) + α·t lane by lane, in float64
+ * (promoted, multiplied, added), demoted once — the same operations as {@link add32}'s, two lanes per f64x2.
+ */
+// @ts-ignore: decorator
+@inline function add32x4(p: usize, al: v128, t: v128, fresh: i32): void {
+  const tHi = v128.shuffle<f32>(t, t, 2, 3, 0, 1);
+  let lo = f64x2.mul(al, f64x2.promote_low_f32x4(t));
+  let hi = f64x2.mul(al, f64x2.promote_low_f32x4(tHi));
+  const zero = f64x2.splat(0);
+  if (fresh) {
+    lo = f64x2.add(zero, lo);
+    hi = f64x2.add(zero, hi);
+  } else {
+    const cv = v128.load(p);
+    lo = f64x2.add(f64x2.promote_low_f32x4(cv), lo);
+    hi = f64x2.add(f64x2.promote_low_f32x4(v128.shuffle<f32>(cv, cv, 2, 3, 0, 1)), hi);
+  }
+  v128.store(p, v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+}
+
 // @ts-ignore: decorator
 @inline function store32Row(c: usize, o: i32, alpha: f64, v0: v128, v1: v128, cols: i32, fresh: i32): void {
+  if (cols == GEMM32_NR) {
+    const p = c + ((<usize>o) << 2);
+    const al = f64x2.splat(alpha);
+    add32x4(p, al, v0, fresh);
+    add32x4(p + 16, al, v1, fresh);
+    return;
+  }
   add32(c, o, alpha, f32x4.extract_lane(v0, 0), fresh);
   if (cols > 1) add32(c, o + 1, alpha, f32x4.extract_lane(v0, 1), fresh);
   if (cols > 2) add32(c, o + 2, alpha, f32x4.extract_lane(v0, 2), fresh);
@@ -489,6 +667,10 @@ export function gemmBatch32(
  * stay in the cache.
  */
 function mirror32(c: usize, n: i32, ldc: i32): void {
+  if (ASC_FEATURE_SIMD) {
+    mirror32Simd(c, n, ldc);
+    return;
+  }
   for (let i0 = 0; i0 < n; i0 += 32) {
     const i1 = min(n, i0 + 32);
     for (let j0 = 0; j0 <= i0; j0 += 32) {
@@ -498,5 +680,31 @@ function mirror32(c: usize, n: i32, ldc: i32): void {
         for (let j = j0; j < j1; j++) store<f32>(row + ((<usize>j) << 2), load<f32>(c + ((<usize>(j * ldc + i)) << 2)));
       }
     }
+  }
+}
+
+/**
+ * mirror32 by 4 × 4 blocks: each block strictly above the diagonal, rows i0 … i0+3 and columns j0 … j0+3
+ * (j0 ≥ i0 + 4), is loaded as four v128 and stored transposed at rows j0 …, columns i0 …; the lower
+ * parts of the diagonal blocks and the rows and columns past the last multiple of 4 entry by entry.
+ * The same copies as the scalar loop.
+ */
+function mirror32Simd(c: usize, n: i32, ldc: i32): void {
+  const n4 = n & ~3;
+  const row = (<usize>ldc) << 2;
+  for (let i0 = 0; i0 < n4; i0 += 4) {
+    const src = c + ((<usize>(i0 * ldc)) << 2);
+    for (let j0 = i0 + 4; j0 < n4; j0 += 4) {
+      const s = src + ((<usize>j0) << 2);
+      store4x4T(v128.load(s), v128.load(s + row), v128.load(s + 2 * row), v128.load(s + 3 * row), c + ((<usize>(j0 * ldc + i0)) << 2), row);
+    }
+    // the diagonal block's lower part
+    for (let i = i0 + 1; i < i0 + 4; i++) {
+      for (let j = i0; j < i; j++) store<f32>(c + ((<usize>(i * ldc + j)) << 2), load<f32>(c + ((<usize>(j * ldc + i)) << 2)));
+    }
+  }
+  // rows past n4: every column left of the diagonal
+  for (let i = n4; i < n; i++) {
+    for (let j = 0; j < i; j++) store<f32>(c + ((<usize>(i * ldc + j)) << 2), load<f32>(c + ((<usize>(j * ldc + i)) << 2)));
   }
 }

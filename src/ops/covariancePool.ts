@@ -4,7 +4,8 @@
  */
 import { enumOption, expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
-import { symEig } from "../linalg/eigen.js";
+import { releaseWorkspaceReference, symEig, workspaceReference } from "../linalg/eigen.js";
+import { kernel } from "../kernels/registry.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
 import { gemmBatched, gemmF32 } from "../linalg/gemm.js";
 import { gramFactor, gramSpectralApply, gramSpectralBackward, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ, type GramFactor } from "../linalg/gramSpectral.js";
@@ -223,7 +224,7 @@ interface NsBatch {
   readonly at: { readonly a: number; readonly ys: readonly number[]; readonly zs: readonly number[]; readonly ts: readonly number[]; readonly w: number; readonly yN: number };
 }
 
-/** Views of a batch's matrices (valid until the next allocation of tensor storage). */
+/** Views of a batch's matrices (valid until the next allocation of tensor storage), in ws or in a copy of it. */
 interface NsMats {
   readonly a: Mat;
   readonly ys: Mat[];
@@ -233,9 +234,9 @@ interface NsMats {
   readonly yN: Mat;
 }
 
-function nsMats(ns: NsBatch, d: number): NsMats {
+function nsMats(ns: NsBatch, d: number, copy?: Mat): NsMats {
   const size = ns.idx.length * d * d;
-  const data: Mat = ns.ws !== null ? (ns.ws.data as Mat) : ns.dt === "float32" ? new Float32Array(0) : new Float64Array(0);
+  const data: Mat = copy ?? (ns.ws !== null ? (ns.ws.data as Mat) : ns.dt === "float32" ? new Float32Array(0) : new Float64Array(0));
   const v = (o: number): Mat => data.subarray(o, o + size);
   const { at } = ns;
   return { a: v(at.a), ys: at.ys.map(v), zs: at.zs.map(v), ts: at.ts.map(v), w: v(at.w), yN: v(at.yN) };
@@ -261,6 +262,12 @@ function threeIMinus(m: Mat, count: number, d: number, s: number, out: Mat): voi
     const q = j * d * d + i * d + i;
     out[q] = s * (3 - (m[q] as number));
   }
+}
+
+/** out = s·I for each of the count d × d matrices of out (every element written). */
+function scaledIdentities(out: Mat, count: number, d: number, s: number): void {
+  out.fill(0);
+  for (let j = 0; j < count; j++) for (let i = 0; i < d; i++) out[j * d * d + i * d + i] = s;
 }
 
 /** For each of the n images, its entry in the batch, or −1 (tr(C) = 0 or a non-finite C). */
@@ -294,7 +301,6 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
   let next = 0;
   const slot = (): number => next++ * size;
   const at = { a: slot(), yN: slot(), w: slot(), ts: [] as number[], ys: [] as number[], zs: [] as number[] };
-  const mAt = iterations >= 2 ? slot() : 0;
   for (let k = 0; k <= iterations - 2; k++) {
     at.ts.push(slot());
     at.ys.push(slot());
@@ -304,7 +310,6 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
   if (count === 0) return ns;
   // views taken once: nothing below allocates tensor storage (the matrix core's scratch is its own)
   const { a, ys, zs, ts, w, yN } = nsMats(ns, d);
-  const m = (ns.ws as Tensor).data.subarray(mAt, mAt + size) as Mat;
   idx.forEach((b, j) => {
     const c = (states[b] as ImageState).c;
     const r = 1 / (tr[j] as number);
@@ -320,9 +325,11 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
     mmBatch(count, d, false, false, 1, a, t0, 0, y, true);
     let z = t0;
     for (let k = 1; k <= iterations - 2; k++) {
-      mmBatch(count, d, false, false, 1, z, y, 0, m, true);
+      // T_k = ½(3I − Z·Y) as 1.5·I − ½·Z·Y: one product into 1.5·I (β = 1); the same values as
+      // ½(3I − M) from M = Z·Y (halving is exact, so 1.5 − ½m and ½(3 − m) round alike)
       const t = ts[k] as Mat;
-      threeIMinus(m, count, d, 0.5, t);
+      scaledIdentities(t, count, d, 1.5);
+      mmBatch(count, d, false, false, -0.5, z, y, 1, t, true);
       const y2 = ys[k] as Mat;
       const z2 = zs[k] as Mat;
       mmBatch(count, d, false, false, 1, y, t, 0, y2, true);
@@ -330,18 +337,25 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
       y = y2;
       z = z2;
     }
-    mmBatch(count, d, false, false, 1, z, y, 0, m, true);
-    threeIMinus(m, count, d, 1, w);
+    // W = 3I − Z·Y, likewise into 3·I
+    scaledIdentities(w, count, d, 3);
+    mmBatch(count, d, false, false, -1, z, y, 1, w, true);
     mmBatch(count, d, false, false, 0.5, y, w, 0, yN, true);
   }
   return ns;
 }
 
 /**
- * iSQRT-COV backward: the reverse-mode derivative of {@link newtonSchulzForward}'s products, step by
- * step (for P = X·Y: dX = dP·Yᵀ, dY = Xᵀ·dP), plus the trace terms (docs/methods/covariance.md). `g`
- * holds the symmetric upstream gradients Ḡ of the batch's outputs √tr·Y_N (B × d²); returns dC, B × d².
- * Six GEMMs per middle iteration — fast-MPN-COV's closed form (which relies on Y, Z commuting) takes ten.
+ * iSQRT-COV backward by the derivative's self-adjointness: Y_N = p(A) for a real polynomial p, and for
+ * a symmetric A the adjoint of its Fréchet derivative L(A, ·) is L(A, ·) itself (Higham, "Functions of
+ * Matrices", SIAM 2008, §3.2: L*(A, E) = L(Aᵀ, E)), so dA = L(A, Ē) with Ē = √tr·Ḡ — the derivative of
+ * the iteration in the direction Ē, propagated forward through {@link newtonSchulzForward}'s products
+ * beside their stored values: for P = X·W, dP = X·dW + dX·W (docs/methods/covariance.md). Every X, W
+ * pair commutes (all are polynomials in A), so P(A + tĒ) is symmetric for every t and so is dP: each
+ * dP is two upper-triangle products ({@link mmBatch}'s `symmetric`), the cost of one GEMM — twelve
+ * GEMMs' worth for K = 5 instead of reverse mode's 24 (fast-MPN-COV's closed form takes more). `g`
+ * holds the symmetric upstream gradients Ḡ of the batch's outputs √tr·Y_N (B × d²); returns dC, B × d²,
+ * plus the trace terms.
  */
 function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Float64Array, d: number, iterations: number): Float64Array {
   const dd = d * d;
@@ -349,76 +363,93 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
   const dt = ns.dt;
   const dC = allocArray("float64", count * dd);
   if (count === 0) return dC;
-  // the backward's seven B·d² matrices in one workspace (where the backend keeps tensors), allocated
-  // before any view is taken; every element is written before it is read
+  // The forward's matrices and the derivative's seven B·d² ones in one `linalg.workspace` (a reused
+  // block of linear memory under WebAssembly, allocated before any view is taken): every product then
+  // reads its operands in place. The forward's tensor, kept since the forward, may have moved to the
+  // JS heap (src/tensor/alloc.ts: escaped past the job's budget), so it is read in place only where it
+  // still lies in the workspace's memory, else copied in once. Every slot is written before it is read.
   const size = count * dd;
-  const bw = emptyTensor([7 * size], dt);
-  const ws = bw.data as Mat;
-  const slot = (i: number): Mat => ws.subarray(i * size, (i + 1) * size);
-  const M = nsMats(ns, d);
-  // dY_N = √tr·Ḡ; g_tr = <Ḡ, Y_N> / (2√tr)
-  const dYN = slot(0);
-  const gTr = allocArray("float64", count);
-  for (let j = 0; j < count; j++) {
-    const sq = Math.sqrt(ns.tr[j] as number);
-    let dot = 0;
-    for (let i = j * dd; i < (j + 1) * dd; i++) {
-      dot += (g[i] as number) * (M.yN[i] as number);
-      dYN[i] = sq * (g[i] as number);
+  const fws = ns.ws as Tensor;
+  const fwLen = fws.size;
+  const perF64 = dt === "float32" ? 2 : 1;
+  const wsf = kernel("linalg.workspace", "float64", workspaceReference)(Math.ceil((fwLen + 7 * size) / perF64));
+  try {
+    const all: Mat = dt === "float32" ? new Float32Array(wsf.buffer, wsf.byteOffset, wsf.length * 2) : wsf;
+    const src = fws.data as Mat;
+    let fw = src;
+    if (src.buffer !== wsf.buffer) {
+      fw = all.subarray(0, fwLen);
+      fw.set(src);
     }
-    gTr[j] = dot / (2 * sq);
-  }
-  const dA = slot(1);
-  if (iterations === 1) {
-    // Y_N = ½·A·W, W = 3I − A: dA = ½·dY_N·Wᵀ − ½·Aᵀ·dY_N
-    mmBatch(count, d, false, true, 0.5, dYN, M.w, 0, dA);
-    mmBatch(count, d, true, false, -0.5, M.a, dYN, 1, dA);
-  } else {
-    let y = M.ys[iterations - 2] as Mat;
-    let z = M.zs[iterations - 2] as Mat;
-    // Y_N = ½·Y·W, W = 3I − M, M = Z·Y: dY = ½·dY_N·Wᵀ, dM = −½·Yᵀ·dY_N, dZ = dM·Yᵀ, dY += Zᵀ·dM
-    let dY = slot(2);
-    let dZ = slot(3);
-    const dM = slot(4);
-    let nY = slot(5);
-    let nZ = slot(6);
-    mmBatch(count, d, false, true, 0.5, dYN, M.w, 0, dY);
-    mmBatch(count, d, true, false, -0.5, y, dYN, 0, dM);
-    mmBatch(count, d, false, true, 1, dM, y, 0, dZ);
-    mmBatch(count, d, true, false, 1, z, dM, 1, dY);
-    for (let k = iterations - 2; k >= 1; k--) {
-      // Y_{k+1} = Y_k·T_k, Z_{k+1} = T_k·Z_k, T_k = ½(3I − M_k), M_k = Z_k·Y_k
-      y = M.ys[k - 1] as Mat;
-      z = M.zs[k - 1] as Mat;
-      const t = M.ts[k] as Mat;
-      mmBatch(count, d, false, true, 1, dY, t, 0, nY); // dY_k = dY_{k+1}·T_kᵀ
-      mmBatch(count, d, true, false, 1, t, dZ, 0, nZ); // dZ_k = T_kᵀ·dZ_{k+1}
-      mmBatch(count, d, true, false, -0.5, y, dY, 0, dM); // dM = −½(Y_kᵀ·dY_{k+1} + dZ_{k+1}·Z_kᵀ)
-      mmBatch(count, d, false, true, -0.5, dZ, z, 1, dM);
-      mmBatch(count, d, false, true, 1, dM, y, 1, nZ); // dZ_k += dM·Y_kᵀ
-      mmBatch(count, d, true, false, 1, z, dM, 1, nY); // dY_k += Z_kᵀ·dM
-      // the new dY_k, dZ_k; the old ones' storage takes the next step's (overwritten, β = 0)
-      [dY, nY] = [nY, dY];
-      [dZ, nZ] = [nZ, dZ];
+    const slot = (i: number): Mat => all.subarray(fwLen + i * size, fwLen + (i + 1) * size);
+    const M = nsMats(ns, d, fw);
+    // Ē = √tr·Ḡ (the direction); g_tr = <Ḡ, Y_N> / (2√tr)
+    const e = slot(0);
+    const gTr = allocArray("float64", count);
+    for (let j = 0; j < count; j++) {
+      const sq = Math.sqrt(ns.tr[j] as number);
+      let dot = 0;
+      for (let i = j * dd; i < (j + 1) * dd; i++) {
+        dot += (g[i] as number) * (M.yN[i] as number);
+        e[i] = sq * (g[i] as number);
+      }
+      gTr[j] = dot / (2 * sq);
     }
-    // Y_1 = A·T_0, Z_1 = T_0 = ½(3I − A): dA = dY_1·T_0ᵀ − ½·Aᵀ·dY_1 − ½·dZ_1
-    mmBatch(count, d, false, true, 1, dY, M.ts[0] as Mat, 0, dA);
-    mmBatch(count, d, true, false, -0.5, M.a, dY, 1, dA);
-    for (let i = 0; i < dA.length; i++) dA[i] = (dA[i] as number) - 0.5 * (dZ[i] as number);
-  }
-  // A = C / tr and out = √tr·Y_N: dC = dA/tr + (g_tr − <dA, C>/tr²)·I.
-  for (let j = 0; j < count; j++) {
-    const tr = ns.tr[j] as number;
-    const c = (states[ns.idx[j] as number] as ImageState).c;
-    let dot = 0;
-    for (let i = 0; i < dd; i++) {
-      dot += (dA[j * dd + i] as number) * (c[i] as number);
-      dC[j * dd + i] = (dA[j * dd + i] as number) / tr;
+    const dA = slot(1);
+    const sy = true;
+    if (iterations === 1) {
+      // Y_N = ½·A·W, W = 3I − A, dW = −Ē: dY_N = −½·A·Ē + ½·Ē·W
+      mmBatch(count, d, false, false, -0.5, M.a, e, 0, dA, sy);
+      mmBatch(count, d, false, false, 0.5, e, M.w, 1, dA, sy);
+    } else {
+      // T_0 = ½(3I − A): dT_0 = −½Ē; Y_1 = A·T_0: dY_1 = −½·A·Ē + Ē·T_0; Z_1 = T_0: dZ_1 = −½Ē
+      let dY = slot(2);
+      let dZ = slot(3);
+      const dM = slot(4);
+      let nY = slot(5);
+      let nZ = slot(6);
+      mmBatch(count, d, false, false, -0.5, M.a, e, 0, dY, sy);
+      mmBatch(count, d, false, false, 1, e, M.ts[0] as Mat, 1, dY, sy);
+      for (let i = 0; i < size; i++) dZ[i] = -0.5 * (e[i] as number);
+      for (let k = 1; k <= iterations - 2; k++) {
+        const y = M.ys[k - 1] as Mat;
+        const z = M.zs[k - 1] as Mat;
+        const t = M.ts[k] as Mat;
+        // M_k = Z_k·Y_k: dM = Z_k·dY_k + dZ_k·Y_k; T_k = ½(3I − M_k): dT_k = −½·dM
+        mmBatch(count, d, false, false, 1, z, dY, 0, dM, sy);
+        mmBatch(count, d, false, false, 1, dZ, y, 1, dM, sy);
+        // Y_{k+1} = Y_k·T_k: dY_{k+1} = −½·Y_k·dM + dY_k·T_k; Z_{k+1} = T_k·Z_k: dZ_{k+1} = T_k·dZ_k − ½·dM·Z_k
+        mmBatch(count, d, false, false, -0.5, y, dM, 0, nY, sy);
+        mmBatch(count, d, false, false, 1, dY, t, 1, nY, sy);
+        mmBatch(count, d, false, false, 1, t, dZ, 0, nZ, sy);
+        mmBatch(count, d, false, false, -0.5, dM, z, 1, nZ, sy);
+        // the new dY, dZ; the old ones' storage takes the next step's (overwritten, β = 0)
+        [dY, nY] = [nY, dY];
+        [dZ, nZ] = [nZ, dZ];
+      }
+      const y = M.ys[iterations - 2] as Mat;
+      const z = M.zs[iterations - 2] as Mat;
+      // M = Z·Y: dM = Z·dY + dZ·Y; W = 3I − M; Y_N = ½·Y·W: dY_N = −½·Y·dM + ½·dY·W
+      mmBatch(count, d, false, false, 1, z, dY, 0, dM, sy);
+      mmBatch(count, d, false, false, 1, dZ, y, 1, dM, sy);
+      mmBatch(count, d, false, false, -0.5, y, dM, 0, dA, sy);
+      mmBatch(count, d, false, false, 0.5, dY, M.w, 1, dA, sy);
     }
-    const diag = (gTr[j] as number) - dot / (tr * tr);
-    for (let i = 0; i < d; i++) dC[j * dd + i * d + i] = (dC[j * dd + i * d + i] as number) + diag;
+    // A = C / tr and out = √tr·Y_N: dC = dA/tr + (g_tr − <dA, C>/tr²)·I.
+    for (let j = 0; j < count; j++) {
+      const tr = ns.tr[j] as number;
+      const c = (states[ns.idx[j] as number] as ImageState).c;
+      let dot = 0;
+      for (let i = 0; i < dd; i++) {
+        dot += (dA[j * dd + i] as number) * (c[i] as number);
+        dC[j * dd + i] = (dA[j * dd + i] as number) / tr;
+      }
+      const diag = (gTr[j] as number) - dot / (tr * tr);
+      for (let i = 0; i < d; i++) dC[j * dd + i * d + i] = (dC[j * dd + i * d + i] as number) + diag;
+    }
+  } finally {
+    kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(wsf);
   }
-  bw.dispose();
   return dC;
 }
 
@@ -472,8 +503,8 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
  * wasm-simd matrix core, one thread of a shared 2-core machine) 0.08 s at n = 256, 0.37 s at n = 512,
  * 1.9 s at n = 1024 (about 5× per doubling) — so [1, 1024, 14, 14] solves a 196 × 196 problem. `maxDim` (default 1024) refuses larger D up front;
  * raise it with `{ maxDim }` when that cost is intended. Backward is exact: Daleckii–Krein divided differences for the
- * eigen paths (closed forms for log and √ that stay exact for equal or close eigenvalues), iSQRT's
- * backward recursion with the trace terms, and the triangle's gradient is scattered to the upper
+ * eigen paths (closed forms for log and √ that stay exact for equal or close eigenvalues), the
+ * Newton–Schulz iteration's derivative (carried forward: it is self-adjoint) with the trace terms, and the triangle's gradient is scattered to the upper
  * half without doubling. Deviations: MPN-COV writes the triangle column by column (we use fast-MPN-COV's
  * row-major `Triuvec`); MPN-COV's backward zeroes the kept×dropped block of its K matrix, which is not
  * the derivative when eigenvalues are dropped — we keep those terms, the exact gradient (checked
@@ -587,7 +618,10 @@ export const covariancePool = defineOp(OP, {
           // out = √tr·Y_N; Y_N is a polynomial in A, so symmetric in exact arithmetic: sym() removes the rounding asymmetry
           const sq = Math.sqrt(ns.tr[j] as number);
           const o = j * dd;
-          for (let r = 0; r < d; r++) for (let q = 0; q < d; q++) out[r * d + q] = 0.5 * (sq * (yN[o + r * d + q] as number) + sq * (yN[o + q * d + r] as number));
+          // float32 products mirror their upper triangle (mmBatch), so Y_N is exactly symmetric there and
+          // ½(v + v) = v: the plain copy gives the same values
+          if (ns.dt === "float32") for (let i = 0; i < dd; i++) out[i] = sq * (yN[o + i] as number);
+          else for (let r = 0; r < d; r++) for (let q = 0; q < d; q++) out[r * d + q] = 0.5 * (sq * (yN[o + r * d + q] as number) + sq * (yN[o + q * d + r] as number));
         }
         put(b, out);
       }

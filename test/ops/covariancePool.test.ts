@@ -205,6 +205,11 @@ describe("covariancePool: gradcheck", () => {
       gradcheck(([t]) => covariancePool.vjp(t!, opts), [randomX([2, 3, 2, 3], 3)], { atol: 1e-6, rtol: 1e-5 });
     });
   }
+  it("float64 finite differences: newton-schulz 5 and 7 at D = 6 (the backward's forward-carried derivative through every middle step)", () => {
+    for (const iterations of [5, 7]) {
+      gradcheck(([t]) => covariancePool.vjp(t!, { normalization: "newton-schulz", iterations }), [randomX([2, 6, 3, 3], 11)], { atol: 1e-6, rtol: 1e-5 });
+    }
+  });
   it("float64 finite differences: rank-deficient sqrtm and logm (D = 4, M = 3)", () => {
     gradcheck(([t]) => covariancePool.vjp(t!, { normalization: "sqrtm" }), [randomX([1, 4, 1, 3], 8)], { atol: 1e-6, rtol: 1e-5 });
     gradcheck(([t]) => covariancePool.vjp(t!, { normalization: "logm" }), [randomX([1, 4, 1, 3], 8)], { atol: 1e-5, rtol: 1e-5 });
