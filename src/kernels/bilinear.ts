@@ -207,7 +207,11 @@ function roundoffBound(d: number, normProducts: number): number {
   return 8 * Math.ceil(Math.log2(2 * d)) * 2 ** -52 * normProducts;
 }
 
-/** φ_l = Ψ1 ⊛ Ψ2 = IFFT(FFT Ψ1 ∘ FFT Ψ2) (IFFT with 1/d); summed over l in the frequency domain when pooling. */
+/**
+ * φ_l = Ψ1 ⊛ Ψ2 = IFFT(FFT Ψ1 ∘ FFT Ψ2) (IFFT with 1/d); summed over l in the frequency domain when pooling.
+ * Sum pooling takes the direct route (the sketch of B = X·Yᵀ, {@link tensorSketchForwardDirect}) when
+ * {@link tensorSketchDirect} says it is cheaper; both apply the same τ rule.
+ */
 export function tensorSketchForward(
   a: TypedArray, b: TypedArray, out: FloatArray, n: number, c1: number, c2: number, l: number, bBroadcast: boolean, d: number,
   h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, zeroed: Int32Array, sumPool: boolean,
@@ -265,7 +269,8 @@ export function tensorSketchForward(
 /**
  * Circular correlation: dΨ1 = φ̄ ⋆ Ψ2 = IFFT(FFT φ̄ ∘ conj FFT Ψ2), dΨ2 = IFFT(FFT φ̄ ∘ conj FFT Ψ1), both
  * real, so one inverse FFT of (dΨ1-spectrum + i·dΨ2-spectrum) gives both. Then dx[c] = s1[c]·dΨ1[h1[c]].
- * `db` null: one stream (homogeneous), both gradients go to da.
+ * `db` null: one stream (homogeneous), both gradients go to da. Sum pooling: the direct route
+ * ({@link tensorSketchBackwardDirect}) under the same choice as the forward's.
  */
 export function tensorSketchBackward(
   g: FloatArray, a: TypedArray, b: TypedArray, da: FloatArray, db: FloatArray | null,

@@ -366,6 +366,17 @@ function planCompact(aShape: readonly number[], options: CompactBilinearPoolOpti
  * Tensor Sketch entries within the FFT's rounding bound (buckets no channel pair reaches, pairs that
  * cancel) are set to exactly 0 rather than left as ~1e-16 noise that the signed √ would amplify.
  *
+ * Computation: with sum pooling, Φ[k] = Σ_{(h1(i) + h2(j)) mod d = k} s1_i·s2_j·B_ij is the Tensor Sketch
+ * of the bilinear matrix B = Σ_l x_l·y_lᵀ (C1 × C2 per image), so when that is cheaper than the FFTs
+ * (C1·C2·L, halved for b = a, ≤ 16·L·d·log2 d; always for a broadcast b) B is formed by the matrix core —
+ * float32 data in float32 arithmetic like {@link bilinearPool} (each B_ij within (min(L, 256) + 2)·2⁻²⁴·Σ_l|x_il||y_jl|),
+ * b = a by the symmetric product — and scattered into the d buckets in float64; the backward gathers
+ * dB_ij = s1_i·s2_j·Φ̄[(h1(i) + h2(j)) mod d] and multiplies dB·Y, dBᵀ·X. The same cleaning rule holds on
+ * both routes: |Φ_k| ≤ τ = 8·⌈log2 2d⌉·2⁻⁵²·Σ_l ‖Ψ1_l‖₂‖Ψ2_l‖₂ → exactly 0 and gradient 0. On the direct route
+ * empty buckets and (b = a) cancelling pairs (i, j), (j, i) — added as one term — are exactly 0, so the two
+ * routes zero the same entries except those within their rounding difference of τ. Per-location outputs
+ * (sumPool false) always take the FFTs.
+ *
  * Inputs are read, never written. Writing into an input's `data` after passing it to this op is
  * not supported — in particular before `backward` has run, which may read the inputs again; treat
  * tensors as immutable, as TensorFlow.js does (make a new tensor instead).

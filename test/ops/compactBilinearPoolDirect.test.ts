@@ -158,6 +158,22 @@ describe("compactBilinearPool Tensor Sketch: the direct route's semantics", () =
     }
   });
 
+  it("the same τ on both routes: an entry of 1e-20 (exact, but below τ ≈ 5e-15) is zeroed by both, with 0 gradient", () => {
+    const params: CompactBilinearParams = {
+      method: "tensor-sketch", outputDim: 4,
+      h1: tensor([0, 1], [2], "int32"), s1: tensor([1, 1], [2], "int32"),
+      h2: tensor([0], [1], "int32"), s2: tensor([1], [1], "int32"),
+    };
+    const x = tensor([[1, 1e-20]], [1, 2], "float64");
+    const y = tensor([[1]], [1, 1], "float64");
+    for (const route of ["fft", "direct"] as const) {
+      const r = withRoute(route, () => compactBilinearPool.vjp(x, y, { params, ...RAW }));
+      expect(Array.from(r.output.data), route).toEqual([1, 0, 0, 0]);
+      const [da, db] = withRoute(route, () => r.backward(tensor([[0, 1, 0, 0]], [1, 4], "float64")) as Tensor[]);
+      expect([...(da as Tensor).data, ...(db as Tensor).data], route).toEqual([0, 0, 0]);
+    }
+  });
+
   it("float64 finite differences through the direct route: two streams, homogeneous, broadcast, d not a power of two", () => {
     const a = distinctRandom([2, 3, 2, 2], 41, 2);
     const b = distinctRandom([2, 2, 2, 2], 42, 2);
