@@ -59,7 +59,7 @@ export const CompactBilinear: PoolMethod = {
   learnable: [],
   paper:
     "Gao, Beijbom, Zhang & Darrell, Compact Bilinear Pooling, CVPR 2016; Fukui, Park, Yang, Rohrbach, Darrell & Rohrbach, Multimodal Compact Bilinear Pooling for Visual Question Answering and Visual Grounding, EMNLP 2016",
-  summary: "A d-dimensional random feature (Tensor Sketch: circular convolution of count sketches via FFT; or Random Maclaurin) whose inner products approximate bilinear pooling's, summed over locations, signed √ and L2.",
+  summary: "A d-dimensional random feature (Tensor Sketch: circular convolution of count sketches via FFT, or when summed the count sketch of the bilinear matrix X·Yᵀ; or Random Maclaurin) whose inner products approximate bilinear pooling's, summed over locations, signed √ and L2.",
   defaults: { outputDim: 128, method: "tensor-sketch" },
   outputShape: (xShape, options) => compactBilinearPool.outputShape(xShape, options as CompactBilinearPoolOptions),
 };

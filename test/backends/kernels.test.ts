@@ -41,13 +41,15 @@ const EXPECTED: Record<string, KernelName[]> = {
   RoIPool: ["roiPool.forward", "roiPool.backward"],
   RoIAlign: ["roiAlign.forward", "roiAlign.backward"],
   Bilinear: ["bilinearPool.gram", "bilinear.signedSqrtL2", "bilinear.signedSqrtL2Backward", "bilinearPool.gramBackward", "linalg.gemm"],
-  CompactBilinear: ["compactBilinearPool.tensorSketch", "bilinear.signedSqrtL2", "bilinear.signedSqrtL2Backward", "compactBilinearPool.tensorSketchBackward"],
+  // sum-pooled Tensor Sketch of a small map takes the direct route (the sketch of X·Yᵀ by the matrix core)
+  CompactBilinear: ["compactBilinearPool.tensorSketch", "bilinear.signedSqrtL2", "bilinear.signedSqrtL2Backward", "compactBilinearPool.tensorSketchBackward", "linalg.gemm"],
   LowRankBilinear: ["lowRankBilinearPool.forward", "lowRankBilinearPool.backward", "linalg.gemm"],
 };
 
 /** Where a float32 input reaches other kernels than EXPECTED: float32 products take the matrix core's float32 GEMM. */
 const EXPECTED_F32: Record<string, KernelName[]> = {
   Bilinear: ["bilinearPool.gram", "bilinear.signedSqrtL2", "bilinear.signedSqrtL2Backward", "bilinearPool.gramBackward", "linalg.gemmF32"],
+  CompactBilinear: ["compactBilinearPool.tensorSketch", "bilinear.signedSqrtL2", "bilinear.signedSqrtL2Backward", "compactBilinearPool.tensorSketchBackward", "linalg.gemmF32"],
 };
 
 /** Extra option sets that route to other kernels. */
