@@ -394,6 +394,50 @@ function chunkOf(n: number, cc: number): number {
 }
 
 /**
+ * φ[(h1(i) + h2(j)) mod d] += s1_i·s2_j·B_ij over the symmetric B (C × C at bm[bo], upper triangle read), in
+ * row-major (i, j ≥ i) order; the pairs (i, j), (j, i) enter as one term when they share a bucket.
+ */
+function scatterSame(bm: NumArray, bo: number, c: number, d: number, h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, phi: Float64Array): void {
+  for (let i = 0; i < c; i++) {
+    const hi = h1[i] as number;
+    const gi = h2[i] as number;
+    const si = s1[i] as number;
+    const ti = s2[i] as number;
+    const r = bo + i * c;
+    const kd = hi + gi >= d ? hi + gi - d : hi + gi;
+    phi[kd] = (phi[kd] as number) + si * ti * (bm[r + i] as number);
+    for (let j = i + 1; j < c; j++) {
+      const v = bm[r + j] as number;
+      const t1 = hi + (h2[j] as number);
+      const t2 = (h1[j] as number) + gi;
+      const k1 = t1 >= d ? t1 - d : t1;
+      const k2 = t2 >= d ? t2 - d : t2;
+      const w1 = si * (s2[j] as number);
+      const w2 = (s1[j] as number) * ti;
+      if (k1 === k2) phi[k1] = (phi[k1] as number) + (w1 + w2) * v;
+      else {
+        phi[k1] = (phi[k1] as number) + w1 * v;
+        phi[k2] = (phi[k2] as number) + w2 * v;
+      }
+    }
+  }
+}
+
+/** φ[(h1(i) + h2(j)) mod d] += s1_i·s2_j·B_ij over B (C1 × C2 at bm[bo]) in row-major order. */
+function scatterTwo(bm: NumArray, bo: number, c1: number, c2: number, d: number, h1: Int32Array, s1: Float64Array, h2: Int32Array, s2: Float64Array, phi: Float64Array): void {
+  for (let i = 0; i < c1; i++) {
+    const hi = h1[i] as number;
+    const si = s1[i] as number;
+    const r = bo + i * c2;
+    for (let j = 0; j < c2; j++) {
+      const t = hi + (h2[j] as number);
+      const k = t >= d ? t - d : t;
+      phi[k] = (phi[k] as number) + si * (s2[j] as number) * (bm[r + j] as number);
+    }
+  }
+}
+
+/**
  * The direct route of {@link tensorSketchForward} (sumPool): per image B = X·Yᵀ by the matrix core —
  * float32 data through {@link gemmF32} like bilinearPool (each B_ij within (min(L, 256) + 2)·2⁻²⁴·(|X||Y|ᵀ)_ij,
  * then its sketch in float64: the float32 output's rounding is the larger term unless the bucket
@@ -455,39 +499,8 @@ function tensorSketchForwardDirect(
         for (let t = 0; t < l; t++) normSum += Math.sqrt((sq1[t] as number) * (sq2[t] as number));
       }
       phi.fill(0);
-      if (same) {
-        for (let i = 0; i < c1; i++) {
-          const hi = h1[i] as number;
-          const gi = h2[i] as number;
-          const si = s1[i] as number;
-          const ti = s2[i] as number;
-          const r = bo + i * c2;
-          const kd = hi + gi >= d ? hi + gi - d : hi + gi;
-          phi[kd] = (phi[kd] as number) + si * ti * (bm[r + i] as number);
-          for (let j = i + 1; j < c1; j++) {
-            const v = bm[r + j] as number;
-            const k1 = hi + (h2[j] as number) >= d ? hi + (h2[j] as number) - d : hi + (h2[j] as number);
-            const k2 = (h1[j] as number) + gi >= d ? (h1[j] as number) + gi - d : (h1[j] as number) + gi;
-            const w1 = si * (s2[j] as number);
-            const w2 = (s1[j] as number) * ti;
-            if (k1 === k2) phi[k1] = (phi[k1] as number) + (w1 + w2) * v;
-            else {
-              phi[k1] = (phi[k1] as number) + w1 * v;
-              phi[k2] = (phi[k2] as number) + w2 * v;
-            }
-          }
-        }
-      } else {
-        for (let i = 0; i < c1; i++) {
-          const hi = h1[i] as number;
-          const si = s1[i] as number;
-          const r = bo + i * c2;
-          for (let j = 0; j < c2; j++) {
-            const k = hi + (h2[j] as number) >= d ? hi + (h2[j] as number) - d : hi + (h2[j] as number);
-            phi[k] = (phi[k] as number) + si * (s2[j] as number) * (bm[r + j] as number);
-          }
-        }
-      }
+      if (same) scatterSame(bm, bo, c1, d, h1, s1, h2, s2, phi);
+      else scatterTwo(bm, bo, c1, c2, d, h1, s1, h2, s2, phi);
       const tau = roundoffBound(d, normSum);
       for (let k = 0; k < d; k++) {
         const val = phi[k] as number;
