@@ -22,6 +22,8 @@ import { compactBilinearParams, compactBilinearPool, type CompactBilinearParams 
 import type { FloatDType } from "../../src/tensor/dtype.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
+import { expectTensorClose, tolFor } from "../helpers/close.js";
+import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
 
 const RAW = { signedSqrt: false, l2: false } as const;
@@ -215,5 +217,52 @@ describe("compactBilinearPool Tensor Sketch: the direct route's semantics", () =
     expect(tensorSketchDirect(2048, 3000, 1, true, 16, true)).toBe(true); // broadcast: rank-one B
     expect(tensorSketchDirect(768, 768, 196, false, 1000, true, true)).toBe(true); // Bluestein
     expect(tensorSketchDirect(768, 768, 196, false, 1024, true, false)).toBe(false);
+  });
+});
+
+interface FixtureCase {
+  name: string;
+  options: Record<string, unknown>;
+  outputDim: number;
+  params: { method: "tensor-sketch" | "random-maclaurin" } & Record<string, TensorJSON>;
+  a: TensorJSON;
+  b: TensorJSON | null;
+  output: TensorJSON;
+  dy: TensorJSON;
+  da: TensorJSON;
+  db: TensorJSON | null;
+}
+
+describe("compactBilinearPool Tensor Sketch: PyTorch fixtures through each route (sum-pooled cases)", () => {
+  afterAll(() => {
+    tensorSketchRoute.force = null;
+  });
+  const cases = loadFixture<FixtureCase>("bilinear_compact.json").cases.filter((c) => c.params.method === "tensor-sketch" && c.options.sumPool !== false);
+  const int = (t: TensorJSON) => tensor(t.data as number[], t.shape, "int32");
+  for (const route of ["fft", "direct"] as const) {
+    for (const c of cases) {
+      for (const dtype of ["float64", "float32"] as const) {
+        it(`${route}: ${c.name}, ${dtype}`, () => {
+          const p = c.params;
+          const params: CompactBilinearParams = { method: "tensor-sketch", outputDim: c.outputDim, h1: int(p.h1 as TensorJSON), s1: int(p.s1 as TensorJSON), h2: int(p.h2 as TensorJSON), s2: int(p.s2 as TensorJSON) };
+          // the tolerances of compactBilinearPool.test.ts (float32 gradients: the signed-√ derivative amplifies input rounding)
+          const tol = tolFor(dtype);
+          const gtol = dtype === "float32" ? { atol: 1e-4, rtol: 1e-4 } : tol;
+          const a = fromJSON(c.a, dtype);
+          const b = c.b ? fromJSON(c.b, dtype) : null;
+          const opts = { ...c.options, params };
+          withRoute(route, () => {
+            const { output, backward } = b ? compactBilinearPool.vjp(a, b, opts) : compactBilinearPool.vjp(a, opts);
+            expectTensorClose(output, expected(c.output), tol, "output");
+            const grads = backward(fromJSON(c.dy, dtype));
+            expectTensorClose(grads[0] as Tensor, expected(c.da), gtol, "da");
+            if (c.db) expectTensorClose(grads[1] as Tensor, expected(c.db), gtol, "db");
+          });
+        });
+      }
+    }
+  }
+  it("covers homogeneous, two-stream, Bluestein, vector and broadcast cases", () => {
+    expect(cases.length).toBeGreaterThanOrEqual(5);
   });
 });
