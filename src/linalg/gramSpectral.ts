@@ -22,7 +22,7 @@ import { allocArray } from "../tensor/alloc.js";
 import { kernel } from "../kernels/registry.js";
 import { releaseWorkspaceReference, symEig, workspaceReference } from "./eigen.js";
 import { gemm, gemmF32, gemmt, syrk } from "./gemm.js";
-import { hadamardReference } from "./matrix.js";
+import { centreRowsInto, hadamardReference } from "./matrix.js";
 
 /** The Gram factorisation of one image's covariance (see the file comment). */
 export interface GramFactor {
@@ -114,21 +114,21 @@ export function gramSpectralBackward(
     gemmt(true, false, m, d, 1, wy, 0, m, t, 0, m, 0, h, 0, m);
     kernel("linalg.hadamard", "float64", hadamardReference)(h, wq, mm);
     // t = Gs·Y·Φ + Y·(H ∘ Q); wo = (2/√M)·t·Vᵀ
-    for (let i = 0; i < d; i++) {
-      const ro = i * m;
-      for (let j = 0; j < m; j++) t[ro + j] = (t[ro + j] as number) * (phi[j] as number);
-    }
+    scaleColumns(t, phi, d, m);
     gemm(false, false, d, m, m, 1, wy, 0, m, h, 0, m, 1, t, 0, m);
     gemm(false, true, d, m, m, 2 / Math.sqrt(m), t, 0, m, wv, 0, m, 0, wo, 0, m);
-    for (let i = 0; i < d; i++) {
-      const ro = i * m;
-      let mean = 0;
-      for (let j = 0; j < m; j++) mean += wo[ro + j] as number;
-      mean /= m;
-      for (let j = 0; j < m; j++) out[outOff + ro + j] = (wo[ro + j] as number) - mean;
-    }
+    // the centring's backward: each row of dXc minus its mean
+    centreRowsInto(wo, 0, d, m, out, outOff);
   } finally {
     kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+  }
+}
+
+/** t[i·m + j] ← t[i·m + j]·φ_j for the d × m matrix t (t·Φ, Φ = diag(φ)). */
+function scaleColumns(t: Float64Array | Float32Array, phi: Float64Array, d: number, m: number): void {
+  for (let i = 0; i < d; i++) {
+    const ro = i * m;
+    for (let j = 0; j < m; j++) t[ro + j] = (t[ro + j] as number) * (phi[j] as number);
   }
 }
 
@@ -165,19 +165,11 @@ function gramSpectralBackwardF32(
     gemmF32(1, false, false, d, m, d, 1, wg, 0, d, 0, wy, 0, m, 0, 0, t, 0, m, 0, false);
     gemmF32(1, true, false, m, m, d, 1, wy, 0, m, 0, t, 0, m, 0, 0, h, 0, m, 0, true);
     for (let i = 0; i < mm; i++) h[i] = (h[i] as number) * (q[i] as number);
-    for (let i = 0; i < d; i++) {
-      const ro = i * m;
-      for (let j = 0; j < m; j++) t[ro + j] = (t[ro + j] as number) * (phi[j] as number);
-    }
+    scaleColumns(t, phi, d, m);
     gemmF32(1, false, false, d, m, m, 1, wy, 0, m, 0, h, 0, m, 0, 1, t, 0, m, 0, false);
     gemmF32(1, false, true, d, m, m, 2 / Math.sqrt(m), t, 0, m, 0, wv, 0, m, 0, 0, wo, 0, m, 0, false);
-    for (let i = 0; i < d; i++) {
-      const ro = i * m;
-      let mean = 0;
-      for (let j = 0; j < m; j++) mean += wo[ro + j] as number;
-      mean /= m;
-      for (let j = 0; j < m; j++) out[outOff + ro + j] = (wo[ro + j] as number) - mean;
-    }
+    // the centring's backward: each row of dXc minus its mean
+    centreRowsInto(wo, 0, d, m, out, outOff);
   } finally {
     kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
   }

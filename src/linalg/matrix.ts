@@ -4,6 +4,7 @@
  * from the allocator.
  */
 import { allocArray } from "../tensor/alloc.js";
+import type { FloatArray } from "../tensor/dtype.js";
 import { kernel } from "../kernels/registry.js";
 import { releaseWorkspaceReference, workspaceReference } from "./eigen.js";
 import { gemm, gemmt, syrk } from "./gemm.js";
@@ -165,7 +166,7 @@ export function centredRows(x: ArrayLike<number>, offset: number, d: number, m: 
   // both typed arrays costs several times more per element); the same sums in the same order throughout
   if (x instanceof Float32Array) centreF32(x, offset, d, m, xc);
   else if (x instanceof Float64Array) centreF64(x, offset, d, m, xc);
-  else centreAny(x, offset, d, m, xc);
+  else centreRowsInto(x, offset, d, m, xc, 0);
   return xc;
 }
 
@@ -197,13 +198,7 @@ function centreF32(x: Float32Array, offset: number, d: number, m: number, xc: Fl
       xc[o + 3 * m + t] = (x[r3 + t] as number) - s3;
     }
   }
-  for (; i < d; i++) {
-    const ro = offset + i * m;
-    let mean = 0;
-    for (let t = 0; t < m; t++) mean += x[ro + t] as number;
-    mean /= m;
-    for (let t = 0; t < m; t++) xc[i * m + t] = (x[ro + t] as number) - mean;
-  }
+  centreRowsInto(x, offset + i * m, d - i, m, xc, i * m);
 }
 
 function centreF64(x: Float64Array, offset: number, d: number, m: number, xc: Float64Array): void {
@@ -232,22 +227,21 @@ function centreF64(x: Float64Array, offset: number, d: number, m: number, xc: Fl
       xc[o + 3 * m + t] = (x[r3 + t] as number) - s3;
     }
   }
-  for (; i < d; i++) {
-    const ro = offset + i * m;
-    let mean = 0;
-    for (let t = 0; t < m; t++) mean += x[ro + t] as number;
-    mean /= m;
-    for (let t = 0; t < m; t++) xc[i * m + t] = (x[ro + t] as number) - mean;
-  }
+  centreRowsInto(x, offset + i * m, d - i, m, xc, i * m);
 }
 
-function centreAny(x: ArrayLike<number>, offset: number, d: number, m: number, xc: Float64Array): void {
-  for (let i = 0; i < d; i++) {
+/**
+ * out[outOff + i·m + t] = x[offset + i·m + t] − mean_i for the `rows` × m block of `x`: each row's mean
+ * the sequential float64 sum of its entries divided by m. The rows the four-at-a-time loops leave, other
+ * array types, and the Gram route's centring backward (src/linalg/gramSpectral.ts).
+ */
+export function centreRowsInto(x: ArrayLike<number>, offset: number, rows: number, m: number, out: FloatArray, outOff: number): void {
+  for (let i = 0; i < rows; i++) {
     const ro = offset + i * m;
     let mean = 0;
     for (let t = 0; t < m; t++) mean += x[ro + t] as number;
     mean /= m;
-    for (let t = 0; t < m; t++) xc[i * m + t] = (x[ro + t] as number) - mean;
+    for (let t = 0; t < m; t++) out[outOff + i * m + t] = (x[ro + t] as number) - mean;
   }
 }
 
