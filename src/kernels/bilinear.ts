@@ -208,6 +208,19 @@ function roundoffBound(d: number, normProducts: number): number {
 }
 
 /**
+ * out[o + k·stride] = φ_k = src[k·step] for k < d, or exactly 0 with zeroed[o + k·stride] = 1 when
+ * |φ_k| ≤ τ (see {@link roundoffBound}); both routes and both output layouts write their sketch here.
+ */
+function putRounded(src: Float64Array, step: number, d: number, tau: number, out: FloatArray, zeroed: Int32Array, o: number, stride: number): void {
+  for (let k = 0; k < d; k++) {
+    const val = src[k * step] as number;
+    const zero = Math.abs(val) <= tau;
+    out[o + k * stride] = zero ? 0 : val;
+    zeroed[o + k * stride] = zero ? 1 : 0;
+  }
+}
+
+/**
  * φ_l = Ψ1 ⊛ Ψ2 = IFFT(FFT Ψ1 ∘ FFT Ψ2) (IFFT with 1/d); summed over l in the frequency domain when pooling.
  * Sum pooling takes the direct route (the sketch of B = X·Yᵀ, {@link tensorSketchForwardDirect}) when
  * {@link tensorSketchDirect} says it is cheaper; both apply the same τ rule.
@@ -244,24 +257,12 @@ export function tensorSketchForward(
       if (!sumPool) {
         plan.inverse(acc);
         const o = s * d * l + loc;
-        const tau = roundoffBound(d, np);
-        for (let k = 0; k < d; k++) {
-          const val = acc[2 * k] as number;
-          const zero = Math.abs(val) <= tau;
-          out[o + k * l] = zero ? 0 : val;
-          zeroed[o + k * l] = zero ? 1 : 0;
-        }
+        putRounded(acc, 2, d, roundoffBound(d, np), out, zeroed, o, l);
       }
     }
     if (sumPool) {
       plan.inverse(acc);
-      const tau = roundoffBound(d, normSum);
-      for (let k = 0; k < d; k++) {
-        const val = acc[2 * k] as number;
-        const zero = Math.abs(val) <= tau;
-        out[s * d + k] = zero ? 0 : val;
-        zeroed[s * d + k] = zero ? 1 : 0;
-      }
+      putRounded(acc, 2, d, roundoffBound(d, normSum), out, zeroed, s * d, 1);
     }
   }
 }
@@ -501,13 +502,7 @@ function tensorSketchForwardDirect(
       phi.fill(0);
       if (same) scatterSame(bm, bo, c1, d, h1, s1, h2, s2, phi);
       else scatterTwo(bm, bo, c1, c2, d, h1, s1, h2, s2, phi);
-      const tau = roundoffBound(d, normSum);
-      for (let k = 0; k < d; k++) {
-        const val = phi[k] as number;
-        const zero = Math.abs(val) <= tau;
-        out[s * d + k] = zero ? 0 : val;
-        zeroed[s * d + k] = zero ? 1 : 0;
-      }
+      putRounded(phi, 1, d, roundoffBound(d, normSum), out, zeroed, s * d, 1);
     }
   }
 }
