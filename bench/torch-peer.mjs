@@ -126,11 +126,12 @@ class Torch {
 }
 
 /**
- * Run every workload against PyTorch. `deps`: { poolkit, rounds, warmupMs, roundMs, log }. Returns
+ * Run every workload against PyTorch (or those whose id is in `only`, an array of ids, e.g.
+ * `["RoIPool", "global-max"]`). `deps`: { poolkit, rounds, warmupMs, roundMs, log, only }. Returns
  * { rows, notes, info } — rows: { id, label, mode, poolkitMs, torchMs, ratio, target, calls } — or
  * { rows: [], notes: [why skipped] } when torch is missing.
  */
-export async function runTorchPeer({ poolkit: pk, rounds = 7, warmupMs = 1000, roundMs = 150, log = console.error }) {
+export async function runTorchPeer({ poolkit: pk, rounds = 7, warmupMs = 1000, roundMs = 150, log = console.error, only = null }) {
   const notes = [];
   const rows = [];
   const started = await Torch.start(log);
@@ -164,6 +165,7 @@ export async function runTorchPeer({ poolkit: pk, rounds = 7, warmupMs = 1000, r
   const boxesList = Array.from(BOXES, (v) => Math.fround(v));
   const samplesList = Array.from(SAMPLES);
   for (const w of WORKLOADS) {
+    if (only !== null && !only.includes(w.id)) continue;
     for (const mode of w.backward ? ["fwd", "bwd", "fwdbwd"] : ["fwd"]) {
       log(`  ${w.id} ${PASS[mode]} vs PyTorch …`);
       await nextTask();
@@ -257,4 +259,20 @@ export function torchTable(rows, fmt) {
     r.target === null ? "—" : r.ratio <= r.target ? "yes" : "no",
   ]);
   return [head, body];
+}
+
+// Run directly for a few workloads: `node bench/torch-peer.mjs --only RoIPool,global-max [--rounds 9]`
+// (poolkit from this checkout's dist/, built by `npm run build`), printing the table.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const arg = (name) => {
+    const i = process.argv.indexOf(name);
+    return i < 0 ? undefined : process.argv[i + 1];
+  };
+  const pk = await import(resolve(here, "../dist/index.js"));
+  const only = arg("--only")?.split(",") ?? null;
+  const { rows, notes } = await runTorchPeer({ poolkit: pk, only, rounds: Number(arg("--rounds") ?? 7) });
+  const [head, body] = torchTable(rows, (v) => (v < 10 ? v.toFixed(3) : v.toFixed(1)));
+  for (const r of [head, ...body]) console.log(`| ${r.join(" | ")} |`);
+  for (const n of notes) console.log(n);
+  process.exit(0);
 }
