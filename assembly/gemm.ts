@@ -368,6 +368,13 @@ export function gemmBatch(
 
 /** Columns of a float32 register tile / of a packed float32 B strip. */
 export const GEMM32_NR: i32 = 8;
+/**
+ * Columns of op(B) per packed panel in {@link gemmBatch32}: KC × 256 float32, the bytes of gemmBatch's
+ * KC × 128 float64 pack (the host's per-thread B block). Twice gemmBatch's width: a 196-column product
+ * (bilinearPool's backward, 14 × 14 locations) is one panel, op(A) packed once per k-block, not twice
+ * (measured 11 % faster there; 128 or 256 gave the same at 512 columns). A multiple of 8 (mirrorBand32).
+ */
+export const GEMM_BATCH_NC32: i32 = 256;
 
 // @ts-ignore: decorator
 @inline function ld32<T>(p: usize, i: i32): f32 {
@@ -509,6 +516,50 @@ function packB32Full(src: usize, ld_: i32, trans: i32, j0: i32, p0: i32, kb: i32
   }
 }
 
+/**
+ * gemmPackA32 for op(A) = X + Xᵀ (X float32, square, row stride ld): dst[(s·kb + p)·MR + r] = X[i, q] + X[q, i]
+ * rounded to float32, i = i0 + s·MR + r, q = p0 + p (rows past mb zero) — the values of G + Gᵀ formed
+ * first (float32 addition commutes, so either order gives the same bits), without forming it. SIMD: a
+ * 4 × 4 block of X's rows transposed, plus four rows of X read straight (X[q, i…i+3] is contiguous).
+ */
+function gemmPackA32Sym(src: usize, ld_: i32, i0: i32, mb: i32, p0: i32, kb: i32, dst: usize): void {
+  const ldb = (<usize>ld_) << 2;
+  for (let s = 0; s * GEMM_MR < mb; s++) {
+    const rows = min(GEMM_MR, mb - s * GEMM_MR);
+    const ib = i0 + s * GEMM_MR;
+    let d = dst + ((<usize>(s * kb * GEMM_MR)) << 2);
+    let p = 0;
+    if (ASC_FEATURE_SIMD) {
+      if (rows == GEMM_MR) {
+        let r0 = src + ((<usize>(ib * ld_ + p0)) << 2);
+        let t0 = src + ((<usize>(p0 * ld_ + ib)) << 2);
+        for (; p + 4 <= kb; p += 4) {
+          const a0 = v128.load(r0), a1 = v128.load(r0 + ldb), a2 = v128.load(r0 + 2 * ldb), a3 = v128.load(r0 + 3 * ldb);
+          const u0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5);
+          const u1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
+          const u2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
+          const u3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+          v128.store(d, f32x4.add(v128.shuffle<f32>(u0, u1, 0, 1, 4, 5), v128.load(t0)));
+          v128.store(d, f32x4.add(v128.shuffle<f32>(u0, u1, 2, 3, 6, 7), v128.load(t0 + ldb)), 16);
+          v128.store(d, f32x4.add(v128.shuffle<f32>(u2, u3, 0, 1, 4, 5), v128.load(t0 + 2 * ldb)), 32);
+          v128.store(d, f32x4.add(v128.shuffle<f32>(u2, u3, 2, 3, 6, 7), v128.load(t0 + 3 * ldb)), 48);
+          r0 += 16;
+          t0 += 4 * ldb;
+          d += 64;
+        }
+      }
+    }
+    for (; p < kb; p++) {
+      const q = p0 + p;
+      for (let r = 0; r < GEMM_MR; r++) {
+        const i = ib + r;
+        store<f32>(d + ((<usize>r) << 2), r < rows ? load<f32>(src + ((<usize>(i * ld_ + q)) << 2)) + load<f32>(src + ((<usize>(q * ld_ + i)) << 2)) : 0);
+      }
+      d += GEMM_MR << 2;
+    }
+  }
+}
+
 /** op(A) block into MR-row float32 strips (values rounded to float32): dst[(s·kb + p)·MR + r]. */
 function gemmPackA32(src: usize, f32: i32, ld_: i32, trans: i32, i0: i32, mb: i32, p0: i32, kb: i32, dst: usize): void {
   if (f32) packA32T<f32>(src, ld_, trans, i0, mb, p0, kb, dst);
@@ -568,8 +619,34 @@ function gemmPackB32(src: usize, f32: i32, ld_: i32, trans: i32, p0: i32, kb: i3
   if (cols > 7) add32(c, o + 7, alpha, f32x4.extract_lane(v1, 3), fresh);
 }
 
-/** Float32 macro-kernel: C[mb × nb] (float32, row stride ldc) += α·(packed A)(packed B); `diag` as gemmMacro. */
-function gemmMacro32(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: usize, c: usize, ldc: i32, diag: i32, fresh: i32): void {
+/**
+ * C[t + q·ldc + r] = C[o + r·ldc + q] (float32, element offsets from c) for r < rows, q < cols: a stored tile
+ * copied transposed (two 4 × 4 v128 transposes for a full 4 × 8 tile).
+ */
+// @ts-ignore: decorator
+@inline function mirrorTile32(c: usize, o: i32, t: i32, ldc: i32, rows: i32, cols: i32): void {
+  const row = (<usize>ldc) << 2;
+  const src = c + ((<usize>o) << 2);
+  const dst = c + ((<usize>t) << 2);
+  if (ASC_FEATURE_SIMD) {
+    if (rows == GEMM_MR && cols == GEMM32_NR) {
+      store4x4T(v128.load(src), v128.load(src + row), v128.load(src + 2 * row), v128.load(src + 3 * row), dst, row);
+      store4x4T(v128.load(src, 16), v128.load(src + row, 16), v128.load(src + 2 * row, 16), v128.load(src + 3 * row, 16), dst + 4 * row, row);
+      return;
+    }
+  }
+  for (let r = 0; r < rows; r++) {
+    for (let q = 0; q < cols; q++) store<f32>(dst + (<usize>q) * row + ((<usize>r) << 2), load<f32>(src + (<usize>r) * row + ((<usize>q) << 2)));
+  }
+}
+
+/**
+ * Float32 macro-kernel: C[mb × nb] (float32, row stride ldc) += α·(packed A)(packed B); `diag` as gemmMacro.
+ * `sym` (SYRK with C's lower triangle kept equal to its upper, see {@link mirrorBand32}): each tile wholly
+ * above the diagonal (its last row < its first column) is also copied, transposed, to the mirror place —
+ * the tiles `diag` skips — right after it is stored.
+ */
+function gemmMacro32(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: usize, c: usize, ldc: i32, diag: i32, fresh: i32, sym: i32): void {
   for (let jr = 0; jr < nb; jr += GEMM32_NR) {
     const bBase = pb + ((<usize>(jr * kb)) << 2);
     const cols = min(GEMM32_NR, nb - jr);
@@ -608,6 +685,7 @@ function gemmMacro32(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: usize
         if (rows > 1) store32Row(c, o + ldc, alpha, c10, c11, cols, fresh);
         if (rows > 2) store32Row(c, o + 2 * ldc, alpha, c20, c21, cols, fresh);
         if (rows > 3) store32Row(c, o + 3 * ldc, alpha, c30, c31, cols, fresh);
+        if (sym && diag + jr > ir + GEMM_MR - 1) mirrorTile32(c, o, (diag + jr) * ldc + ir - diag, ldc, rows, cols);
       } else {
         // Scalar build: one row of the tile at a time, each entry its own sequential float32 sum.
         for (let r = 0; r < rows; r++) {
@@ -623,6 +701,7 @@ function gemmMacro32(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: usize
             add32(c, o + r * ldc + q, alpha, s, fresh);
           }
         }
+        if (sym && diag + jr > ir + GEMM_MR - 1) mirrorTile32(c, o, (diag + jr) * ldc + ir - diag, ldc, rows, cols);
       }
     }
   }
@@ -633,31 +712,52 @@ function gemmMacro32(mb: i32, nb: i32, kb: i32, alpha: f64, pa: usize, pb: usize
  * float32 when packed): the whole blocked GEMM of each problem, as {@link gemmBatch} (same KC, MC, NC
  * and `upper` meaning, except that an `upper` problem's lower triangle is mirrored here, each problem
  * right after its upper triangle; packs of half the bytes). Bit-identical to gemmF32Reference.
+ * `symA`: op(A) = A + Aᵀ (A float32, not transposed, m = k: bilinearPool's backward (G + Gᵀ)·X), packed by
+ * gemmPackA32Sym — the values of gemmF32Reference on G + Gᵀ formed in float32 first.
  */
 export function gemmBatch32(
   s0: i32, s1: i32, a: usize, aF32: i32, lda: i32, sa: i32, transA: i32, b: usize, bF32: i32, ldb: i32, sb: i32, transB: i32,
-  m: i32, n: i32, k: i32, alpha: f64, c: usize, ldc: i32, sc: i32, fresh: i32, upper: i32, pa: usize, pb: usize,
+  m: i32, n: i32, k: i32, alpha: f64, c: usize, ldc: i32, sc: i32, fresh: i32, upper: i32, pa: usize, pb: usize, symA: i32,
 ): void {
   const aSh: usize = aF32 ? 2 : 3;
   const bSh: usize = bF32 ? 2 : 3;
+  // β = 0 SYRK-shaped problem: C's lower triangle is written as the tiles are stored (mirrorTile32), every
+  // k-block keeping it equal to the upper, so only the band mirrorBand32 copies is left to mirror
+  const sym = upper && fresh ? 1 : 0;
   for (let s = s0; s < s1; s++) {
     const as_ = a + ((<usize>s * <usize>sa) << aSh);
     const bs = b + ((<usize>s * <usize>sb) << bSh);
     const cs = c + ((<usize>s * <usize>sc) << 2);
-    for (let j0 = 0; j0 < n; j0 += GEMM_BATCH_NC) {
-      const nb = min(GEMM_BATCH_NC, n - j0);
+    for (let j0 = 0; j0 < n; j0 += GEMM_BATCH_NC32) {
+      const nb = min(GEMM_BATCH_NC32, n - j0);
       for (let p0 = 0; p0 < k; p0 += GEMM_BATCH_KC) {
         const kb = min(GEMM_BATCH_KC, k - p0);
         gemmPackB32(bs, bF32, ldb, transB, p0, kb, j0, nb, pb);
         for (let i0 = 0; i0 < m; i0 += GEMM_BATCH_MC) {
           if (upper && i0 >= j0 + nb) break;
           const mb = min(GEMM_BATCH_MC, m - i0);
-          gemmPackA32(as_, aF32, lda, transA, i0, mb, p0, kb, pa);
-          gemmMacro32(mb, nb, kb, alpha, pa, pb, cs + ((<usize>(i0 * ldc + j0)) << 2), ldc, upper ? j0 - i0 : 0x3fffffff, fresh && p0 == 0 ? 1 : 0);
+          if (symA) gemmPackA32Sym(as_, lda, i0, mb, p0, kb, pa);
+          else gemmPackA32(as_, aF32, lda, transA, i0, mb, p0, kb, pa);
+          gemmMacro32(mb, nb, kb, alpha, pa, pb, cs + ((<usize>(i0 * ldc + j0)) << 2), ldc, upper ? j0 - i0 : 0x3fffffff, fresh && p0 == 0 ? 1 : 0, sym);
         }
       }
     }
-    if (upper) mirror32(cs, n, ldc);
+    if (sym) mirrorBand32(cs, n, ldc);
+    else if (upper) mirror32(cs, n, ldc);
+  }
+}
+
+/**
+ * The rest of mirror32 after gemmMacro32's `sym` stores: c[i, j] = c[j, i] for 8·⌊i/8⌋ ≤ j < i — the lower
+ * entries whose tiles (rows 4⌊i/4⌋…, columns 8⌊j/8⌋…, tile grids of every block aligned to C's, MC and
+ * NC being multiples of 8) `diag` does not skip. Every other lower entry c[i, j] (j < 8⌊i/8⌋) lies in a
+ * skipped tile, whose mirror tile (rows 4⌊j/4⌋ … ≤ 8⌊i/8⌋ − 1 < its first column 8⌊i/8⌋) is wholly above
+ * the diagonal and was copied there after each of its k-blocks. Same values as mirror32.
+ */
+function mirrorBand32(c: usize, n: i32, ldc: i32): void {
+  for (let i = 1; i < n; i++) {
+    const row = c + ((<usize>(i * ldc)) << 2);
+    for (let j = i & ~7; j < i; j++) store<f32>(row + ((<usize>j) << 2), load<f32>(c + ((<usize>(j * ldc + i)) << 2)));
   }
 }
 

@@ -72,11 +72,10 @@ export function unregisterBilinear(): void {
 }
 
 /**
- * bilinearPool's one-stream float32 backward, da = s·(G + Gᵀ)A: G + Gᵀ of every image by symSum32 into
- * linear memory (float32 sums), then one float32 GEMM batch over the images (gemmBatch32) — the
- * reference's operations (gramBackward, src/kernels/bilinear.ts), so the same bits, without its
- * TypeScript pass over G and the copy of its scratch into the matrix core. Two streams, float64 and
- * non-float32 arrays run the reference.
+ * bilinearPool's one-stream float32 backward, da = s·(G + Gᵀ)A: one float32 GEMM batch over the images
+ * (gemmBatch32) whose A pack forms G + Gᵀ's entries as it packs them (float32 sums) — the reference's
+ * operations (gramBackward, src/kernels/bilinear.ts), so the same bits, without its TypeScript pass over
+ * G, a pass writing G + Gᵀ and its scratch. Two streams, float64 and non-float32 arrays run the reference.
  */
 function gramBackwardWasm(b: WasmBackend): (...a: Parameters<typeof gramBackward>) => void {
   return (g, a, bm, da, db, n, ca, cb, l, scale) => {
@@ -90,15 +89,8 @@ function gramBackwardWasm(b: WasmBackend): (...a: Parameters<typeof gramBackward
     args.add(da, "out");
     args.resolve();
     const [gP, aP, daP] = args.ptrs as [number, number, number];
-    const sc = new Scratch(b, "bilinearPool");
-    try {
-      const cc = ca * ca;
-      const gs = sc.take("float32", n * cc);
-      splitCall(b, "symSum32", [gP, gs, n, ca], { count: 2, step: [[0, 4 * cc], [1, 4 * cc]], bytes: 8 * cc });
-      gemmAt(b, true, n, false, false, ca, l, ca, scale, gs, true, ca, cc, aP, true, l, ca * l, daP, true, l, ca * l, true);
-    } finally {
-      sc.free();
-    }
+    const cc = ca * ca;
+    gemmAt(b, true, n, false, false, ca, l, ca, scale, gP, true, ca, cc, aP, true, l, ca * l, daP, true, l, ca * l, true, true);
     args.finish();
   };
 }

@@ -68,7 +68,7 @@ interface GemmExports {
   ): void;
   gemmBatch32(
     s0: number, s1: number, a: number, aF32: number, lda: number, sa: number, transA: number, b: number, bF32: number, ldb: number, sb: number, transB: number,
-    m: number, n: number, k: number, alpha: number, c: number, ldc: number, sc: number, fresh: number, upper: number, pa: number, pb: number,
+    m: number, n: number, k: number, alpha: number, c: number, ldc: number, sc: number, fresh: number, upper: number, pa: number, pb: number, symA: number,
   ): void;
 }
 
@@ -475,7 +475,7 @@ function runF32(
   const args = (s0: number, s1: number, part: number): number[] => [
     s0, s1, aP, a instanceof Float32Array ? 1 : 0, lda, sA, transA ? 1 : 0, bP, bm instanceof Float32Array ? 1 : 0, ldb, sB, transB ? 1 : 0,
     m, n, k, alpha, cP, ldc, sC, beta === 0 ? 1 : 0, upper ? 1 : 0,
-    arena.ptr + (PACK_A + part * MC * KC) * 8, arena.ptr + (PACK_BATCH_B + part * KC * BATCH_NC) * 8,
+    arena.ptr + (PACK_A + part * MC * KC) * 8, arena.ptr + (PACK_BATCH_B + part * KC * BATCH_NC) * 8, 0,
   ];
   dispatchBatch(b, "gemmBatch32", count, 2 * m * (upper ? (n + 1) / 2 : n) * k, args);
   // gemmBatch32 mirrored each upper problem's lower triangle
@@ -533,20 +533,23 @@ export function unregisterGemm(): void {
  * allocate their scratch in linear memory, after which views taken before may be detached): `f32`
  * selects float32 arithmetic (gemmBatch32; C must be float32) or float64 (gemmBatch). `fresh`: C is
  * overwritten (β = 0), else C ← C + α·op(A)·op(B) (β = 1). Problems split over the worker threads as
- * in {@link runF32}. No bounds checks: the caller owns the addresses.
+ * in {@link runF32}. No bounds checks: the caller owns the addresses. `symA` (float32 arithmetic, a float32
+ * A not transposed, m = k only): op(A) = A + Aᵀ, packed from A directly (gemmBatch32's `symA`) — the
+ * product with A + Aᵀ formed in float32 first, bit for bit.
  */
 export function gemmAt(
   b: WasmBackend, f32: boolean, count: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
   aP: number, aF32: boolean, lda: number, sA: number, bP: number, bF32: boolean, ldb: number, sB: number,
-  cP: number, cF32: boolean, ldc: number, sC: number, fresh: boolean,
+  cP: number, cF32: boolean, ldc: number, sC: number, fresh: boolean, symA = false,
 ): void {
+  if (symA && (!f32 || !aF32 || transA || m !== k)) throw new PoolkitRangeError("gemmAt", `op(A) = A + Aᵀ needs float32 arithmetic and a float32, untransposed, square A (m = k), got f32 ${f32}, aF32 ${aF32}, transA ${transA}, m ${m}, k ${k}`);
   if (count < 1 || m <= 0 || n <= 0 || k <= 0) return;
   const arena = arenaOf(b);
   const args = (s0: number, s1: number, part: number): number[] => {
     const pa = arena.ptr + (PACK_A + part * MC * KC) * 8;
     const pb = arena.ptr + (PACK_BATCH_B + part * KC * BATCH_NC) * 8;
     const head = [s0, s1, aP, aF32 ? 1 : 0, lda, sA, transA ? 1 : 0, bP, bF32 ? 1 : 0, ldb, sB, transB ? 1 : 0, m, n, k, alpha, cP];
-    return f32 ? [...head, ldc, sC, fresh ? 1 : 0, 0, pa, pb] : [...head, cF32 ? 1 : 0, ldc, sC, fresh ? 1 : 0, 0, pa, pb];
+    return f32 ? [...head, ldc, sC, fresh ? 1 : 0, 0, pa, pb, symA ? 1 : 0] : [...head, cF32 ? 1 : 0, ldc, sC, fresh ? 1 : 0, 0, pa, pb];
   };
   dispatchBatch(b, f32 ? "gemmBatch32" : "gemmBatch", count, 2 * m * n * k, args);
 }
