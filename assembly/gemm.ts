@@ -365,6 +365,17 @@ export function gemmBatch(
 // float64 rounded once to float32 on store — what gemmF32Reference (src/linalg/gemm.ts) computes with
 // Math.fround, so the results are bit-identical to it. Register tile MR × NR = 4 × 8 float32: 8 f32x4
 // accumulators, as the float64 kernel's 4 × 4 tile.
+//
+// Why 4 × 8 (measured in Node 20 on the project's Zen 4, A/B in one process, issue 9): V8 schedules a loop
+// body's loads (effect-ordered) ahead of its arithmetic, so a tile holds its accumulators, every vector
+// the step loads (B and the A splats) and one product at once: 8 + 2 + 4 + 1 = 15, all of x64's
+// allocatable xmm registers (xmm15 is V8's scratch). 5 × 8 (18), 6 × 8, 3 × 12 and the 4 × 8 tile with
+// its k-loop unrolled twice (21) spill and ran 1.4–2.3× slower. The step is 26 instructions (2 B loads,
+// 4 vbroadcastss, 8 vmulps, 8 vaddps, 2 pointer adds, compare-branch) for 32 multiply-adds; the kernel
+// alone (packed blocks) does 5.1–5.6 multiply-adds per cycle at the measured 3.6 GHz, 65–70 % of the
+// 8 per cycle that 2 f32x4 multiplies + 2 adds per cycle allow, about what a load-free loop of
+// independent multiply-add pairs reaches under V8 there (5.5–6.4); whole batches (packing, stores,
+// edges) 65–80 %.
 
 /** Columns of a float32 register tile / of a packed float32 B strip. */
 export const GEMM32_NR: i32 = 8;

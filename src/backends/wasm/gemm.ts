@@ -102,7 +102,10 @@ const MIN_PART_FLOPS = 1 << 22;
 const PACK_A = 0;
 const PACK_B = MAX_PARTS * MC * KC;
 const STAGE = PACK_B + KC * NC;
-/** Columns of op(B) per panel in gemmBatch (GEMM_BATCH_NC of assembly/gemm.ts): one KC × 128 pack per part. */
+/**
+ * Columns of op(B) per panel in gemmBatch (GEMM_BATCH_NC of assembly/gemm.ts): one KC × 128 float64 pack per
+ * part — the same bytes hold gemmBatch32's KC × 256 float32 panel (GEMM_BATCH_NC32).
+ */
 const BATCH_NC = 128;
 const PACK_BATCH_B = STAGE + MC * NC;
 const COPY = PACK_BATCH_B + MAX_PARTS * KC * BATCH_NC;
