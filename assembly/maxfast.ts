@@ -452,6 +452,75 @@ function fusedAny(
   return v128.any_true(nanLanes);
 }
 
+/**
+ * Values of one output row's windows 3 wide at stride 2 starting one column before the row (padding
+ * 1: window oc covers columns 2oc − 1 .. 2oc + 1), for output columns [0, 4·nb): block j reads
+ * x[8j .. 8j + 8) of each reduced row with two loads and splits it into even (x[8j + 2l], tap 1) and
+ * odd (x[8j + 2l + 1], tap 2) columns; tap 0 (x[8j + 2l − 1]) is the previous block's odd vector
+ * moved up one lane under this block's, −∞ before the row (the padding column, which the scan's −∞
+ * start equals: pmax(−∞, v) is v, or −∞ itself). So no window is left to the scalar scan at the
+ * left edge and each row costs 2 loads and 3 shuffles per 4 outputs instead of 4 loads (the general
+ * {@link rowRun} reads 3 overlapping taps). `from`/`to`, the carried rows and the merge order are
+ * {@link rowRun}'s; the NaN check adds the loaded vectors themselves (every element the windows read).
+ */
+// @ts-ignore: decorator
+@inline function pairRun(
+  nr: i32, from: bool, to: bool, xp: usize, r0: i32, r1: i32, r2: i32, nb: i32, yb: usize, fv: usize, tv: usize,
+): bool {
+  const p0 = xp + ((<usize>r0) << 2);
+  const p1 = xp + ((<usize>r1) << 2);
+  const p2 = xp + ((<usize>r2) << 2);
+  const ninf = f32x4.splat(-Infinity);
+  let q0 = ninf;
+  let q1 = ninf;
+  let q2 = ninf;
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  const end = (<usize>nb) << 4;
+  for (let d: usize = 0; d < end; d += 16) {
+    const pin = d << 1;
+    let bv: v128;
+    if (from) {
+      bv = v128.load(fv + d);
+    } else {
+      const u = v128.load(p0 + pin);
+      const w = v128.load(p0 + pin, 16);
+      const odd = v128.shuffle<f32>(u, w, 1, 3, 5, 7);
+      bv = f32x4.pmax(f32x4.pmax(v128.shuffle<f32>(q0, odd, 3, 4, 5, 6), v128.shuffle<f32>(u, w, 0, 2, 4, 6)), odd);
+      q0 = odd;
+      a0 = f32x4.add(a0, u);
+      a1 = f32x4.add(a1, w);
+    }
+    let lv = bv;
+    if (nr >= 2) {
+      const u = v128.load(p1 + pin);
+      const w = v128.load(p1 + pin, 16);
+      const odd = v128.shuffle<f32>(u, w, 1, 3, 5, 7);
+      lv = f32x4.pmax(f32x4.pmax(v128.shuffle<f32>(q1, odd, 3, 4, 5, 6), v128.shuffle<f32>(u, w, 0, 2, 4, 6)), odd);
+      q1 = odd;
+      a2 = f32x4.add(a2, u);
+      a3 = f32x4.add(a3, w);
+      bv = f32x4.pmax(bv, lv);
+    }
+    if (nr >= 3) {
+      const u = v128.load(p2 + pin);
+      const w = v128.load(p2 + pin, 16);
+      const odd = v128.shuffle<f32>(u, w, 1, 3, 5, 7);
+      lv = f32x4.pmax(f32x4.pmax(v128.shuffle<f32>(q2, odd, 3, 4, 5, 6), v128.shuffle<f32>(u, w, 0, 2, 4, 6)), odd);
+      q2 = odd;
+      a0 = f32x4.add(a0, u);
+      a1 = f32x4.add(a1, w);
+      bv = f32x4.pmax(bv, lv);
+    }
+    if (to) v128.store(tv + d, lv);
+    v128.store(yb + d, bv);
+  }
+  const acc = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
+  return v128.any_true(f32x4.ne(acc, acc));
+}
+
 /** {@link oneWindow} for one depth row (rows b0..b1 of the slice starting at flat row `rs`, columns c0..c1, steps 1). */
 // @ts-ignore: decorator
 @inline function edgeWindow(withIdx: bool, xp: usize, y: usize, idx: usize, o: i32, rs: i32, b0: i32, b1: i32, c0: i32, c1: i32, W: i32): void {
@@ -486,7 +555,11 @@ function fusedAny(
   const cb = ldi(cS, cLo);
   const n = cHi - cLo;
   const rs = a0 * H;
-  const cOff = (<usize>cLo) << 2;
+  // 3 wide, stride 2, padding 1 on the left (W2): pairRun from column 0, no left-edge window
+  const pair = !withIdx && s == 2 && k == 3 && cLo == 1 && cb == 1 && ldi(cS, 0) == 0 && ldi(cE, 0) == 2;
+  const lo = pair ? 0 : cLo;
+  const hi = pair ? (cHi >> 2) << 2 : cHi;
+  const cOff = (<usize>lo) << 2;
   let carried = -1;
   let carriedNan = false;
   let slot: usize = 0;
@@ -494,7 +567,7 @@ function fusedAny(
   for (let ob = 0; ob < nB; ob++) {
     const b0 = ldi(bS, ob);
     const b1 = ldi(bE, ob);
-    for (let oc = 0; oc < cLo; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
+    for (let oc = 0; oc < lo; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
     const nr = b1 - b0;
     const r0 = (rs + b0) * W;
     const r1 = r0 + W;
@@ -508,7 +581,22 @@ function fusedAny(
     const tv = vals + (slot ^ 1) * rowBytes + cOff;
     const ti = inds + (slot ^ 1) * rowBytes + cOff;
     let nan = true;
-    if (nr == 3) {
+    if (pair) {
+      const nb = hi >> 2;
+      if (nr == 3) {
+        if (from && to) nan = pairRun(3, true, true, xp, r0, r1, r2, nb, yb, fv, tv);
+        else if (from) nan = pairRun(3, true, false, xp, r0, r1, r2, nb, yb, fv, tv);
+        else if (to) nan = pairRun(3, false, true, xp, r0, r1, r2, nb, yb, fv, tv);
+        else nan = pairRun(3, false, false, xp, r0, r1, r2, nb, yb, fv, tv);
+      } else if (nr == 2) {
+        if (from && to) nan = pairRun(2, true, true, xp, r0, r1, r2, nb, yb, fv, tv);
+        else if (from) nan = pairRun(2, true, false, xp, r0, r1, r2, nb, yb, fv, tv);
+        else if (to) nan = pairRun(2, false, true, xp, r0, r1, r2, nb, yb, fv, tv);
+        else nan = pairRun(2, false, false, xp, r0, r1, r2, nb, yb, fv, tv);
+      } else if (nr == 1) {
+        nan = pairRun(1, false, false, xp, r0, r1, r2, nb, yb, fv, tv);
+      }
+    } else if (nr == 3) {
       if (from && to) nan = rowRun(withIdx, s, k, 3, true, true, xp, r0, r1, r2, cb, n, yb, ib, fv, fi, tv, ti);
       else if (from) nan = rowRun(withIdx, s, k, 3, true, false, xp, r0, r1, r2, cb, n, yb, ib, fv, fi, tv, ti);
       else if (to) nan = rowRun(withIdx, s, k, 3, false, true, xp, r0, r1, r2, cb, n, yb, ib, fv, fi, tv, ti);
@@ -527,8 +615,8 @@ function fusedAny(
     carriedNan = own;
     carried = to ? (rs + b1 - 1) * W : -1;
     if (to) slot ^= 1;
-    if (nan) for (let oc = cLo; oc < cHi; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
-    for (let oc = cHi; oc < nC; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
+    if (nan) for (let oc = lo; oc < hi; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
+    for (let oc = hi; oc < nC; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
     o += nC;
   }
 }
