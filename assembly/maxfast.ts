@@ -453,15 +453,42 @@ function fusedAny(
 }
 
 /**
+ * One window row of {@link pairRun}: row maxima h of 4 windows per block over [0, 4·nb) for the row at
+ * p, stored at dst — merged as pmax(src, h) (the earlier rows on the left) when `merge` — and kept at
+ * tv when `keep`. Block j reads x[8j .. 8j + 8) with two loads and splits it into even (x[8j + 2l],
+ * tap 1) and odd (x[8j + 2l + 1], tap 2) columns; tap 0 (x[8j + 2l − 1]) is the previous block's odd
+ * vector moved up one lane under this block's, −∞ before the row (the padding column, which the
+ * scan's −∞ start equals: pmax(−∞, v) is v, or −∞ itself). Returns the sum of the loaded vectors
+ * (NaN when one held a NaN — or ∞ − ∞ arose, a false alarm).
+ */
+// @ts-ignore: decorator
+@inline function pairPass(merge: bool, keep: bool, p: usize, nb: i32, src: usize, dst: usize, tv: usize): v128 {
+  let q = f32x4.splat(-Infinity);
+  let acc = f32x4.splat(0);
+  const end = (<usize>nb) << 4;
+  for (let d: usize = 0; d < end; d += 16) {
+    const u = v128.load(p + (d << 1));
+    const w = v128.load(p + (d << 1), 16);
+    const odd = v128.shuffle<f32>(u, w, 1, 3, 5, 7);
+    const h = f32x4.pmax(f32x4.pmax(v128.shuffle<f32>(q, odd, 3, 4, 5, 6), v128.shuffle<f32>(u, w, 0, 2, 4, 6)), odd);
+    q = odd;
+    acc = f32x4.add(acc, f32x4.add(u, w));
+    if (keep) v128.store(tv + d, h);
+    v128.store(dst + d, merge ? f32x4.pmax(v128.load(src + d), h) : h);
+  }
+  return acc;
+}
+
+/**
  * Values of one output row's windows 3 wide at stride 2 starting one column before the row (padding
- * 1: window oc covers columns 2oc − 1 .. 2oc + 1), for output columns [0, 4·nb): block j reads
- * x[8j .. 8j + 8) of each reduced row with two loads and splits it into even (x[8j + 2l], tap 1) and
- * odd (x[8j + 2l + 1], tap 2) columns; tap 0 (x[8j + 2l − 1]) is the previous block's odd vector
- * moved up one lane under this block's, −∞ before the row (the padding column, which the scan's −∞
- * start equals: pmax(−∞, v) is v, or −∞ itself). So no window is left to the scalar scan at the
- * left edge and each row costs 2 loads and 3 shuffles per 4 outputs instead of 4 loads (the general
- * {@link rowRun} reads 3 overlapping taps). `from`/`to`, the carried rows and the merge order are
- * {@link rowRun}'s; the NaN check adds the loaded vectors themselves (every element the windows read).
+ * 1: window oc covers columns 2oc − 1 .. 2oc + 1), for output columns [0, 4·nb), with no left-edge
+ * window left to the scalar scan: two loads and three shuffles per row and 4 outputs
+ * ({@link pairPass}) where the general {@link rowRun} loads 3 overlapping taps. The rows are reduced
+ * one after the other over the whole output row, each merged into the output row so far (kept in
+ * the output itself, in L1 by then), so the input is read in address order — one stream, not one
+ * per window row: W2 measured 5–15 % faster so than with the rows interleaved per block. `from`/`to`
+ * and the carried rows are {@link rowRun}'s. Returns true when a loaded value was NaN (or ∞ − ∞ arose
+ * in the check).
  */
 // @ts-ignore: decorator
 @inline function pairRun(
@@ -470,54 +497,13 @@ function fusedAny(
   const p0 = xp + ((<usize>r0) << 2);
   const p1 = xp + ((<usize>r1) << 2);
   const p2 = xp + ((<usize>r2) << 2);
-  const ninf = f32x4.splat(-Infinity);
-  let q0 = ninf;
-  let q1 = ninf;
-  let q2 = ninf;
-  let a0 = f32x4.splat(0);
-  let a1 = f32x4.splat(0);
-  let a2 = f32x4.splat(0);
-  let a3 = f32x4.splat(0);
-  const end = (<usize>nb) << 4;
-  for (let d: usize = 0; d < end; d += 16) {
-    const pin = d << 1;
-    let bv: v128;
-    if (from) {
-      bv = v128.load(fv + d);
-    } else {
-      const u = v128.load(p0 + pin);
-      const w = v128.load(p0 + pin, 16);
-      const odd = v128.shuffle<f32>(u, w, 1, 3, 5, 7);
-      bv = f32x4.pmax(f32x4.pmax(v128.shuffle<f32>(q0, odd, 3, 4, 5, 6), v128.shuffle<f32>(u, w, 0, 2, 4, 6)), odd);
-      q0 = odd;
-      a0 = f32x4.add(a0, u);
-      a1 = f32x4.add(a1, w);
-    }
-    let lv = bv;
-    if (nr >= 2) {
-      const u = v128.load(p1 + pin);
-      const w = v128.load(p1 + pin, 16);
-      const odd = v128.shuffle<f32>(u, w, 1, 3, 5, 7);
-      lv = f32x4.pmax(f32x4.pmax(v128.shuffle<f32>(q1, odd, 3, 4, 5, 6), v128.shuffle<f32>(u, w, 0, 2, 4, 6)), odd);
-      q1 = odd;
-      a2 = f32x4.add(a2, u);
-      a3 = f32x4.add(a3, w);
-      bv = f32x4.pmax(bv, lv);
-    }
-    if (nr >= 3) {
-      const u = v128.load(p2 + pin);
-      const w = v128.load(p2 + pin, 16);
-      const odd = v128.shuffle<f32>(u, w, 1, 3, 5, 7);
-      lv = f32x4.pmax(f32x4.pmax(v128.shuffle<f32>(q2, odd, 3, 4, 5, 6), v128.shuffle<f32>(u, w, 0, 2, 4, 6)), odd);
-      q2 = odd;
-      a0 = f32x4.add(a0, u);
-      a1 = f32x4.add(a1, w);
-      bv = f32x4.pmax(bv, lv);
-    }
-    if (to) v128.store(tv + d, lv);
-    v128.store(yb + d, bv);
+  let acc = f32x4.splat(0);
+  if (!from) acc = pairPass(false, false, p0, nb, 0, yb, 0);
+  if (nr == 2) acc = f32x4.add(acc, pairPass(true, to, p1, nb, from ? fv : yb, yb, tv));
+  if (nr == 3) {
+    acc = f32x4.add(acc, pairPass(true, false, p1, nb, from ? fv : yb, yb, 0));
+    acc = f32x4.add(acc, pairPass(true, to, p2, nb, yb, yb, tv));
   }
-  const acc = f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3));
   return v128.any_true(f32x4.ne(acc, acc));
 }
 
