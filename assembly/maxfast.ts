@@ -24,7 +24,15 @@
 //   once and its maxima carried to the next output row in a scratch row (one store and one load per
 //   4 outputs instead of a row's loads, shuffles and maxima). Values only, this skips the index
 //   arithmetic and the int32 stores entirely. W2 values measured 10–15 % faster than the fused path
-//   below (which it replaced for these planes), W2 with indices ~20 %.
+//   below (which it replaced for these planes), W2 with indices ~20 %. Values only, windows 3 wide at
+//   stride 2 with padding 1 on the left (W2) take {@link pairRun} instead: 2 aligned loads and 3
+//   shuffles per row and 4 outputs (the padding column a −∞ lane, so no left-edge scalar window),
+//   the rows reduced one after the other over the whole output row so the input is read in address
+//   order — 0.81× the rowRun plane's time for W2 (scratch A/B in one memory, caches evicted before
+//   each call; the kernel then runs at ~0.8× the time of a plain read of x and write of y). For W1
+//   (2×2 stride 2) the same row-at-a-time order measured no faster than rowRun (0.999–1.004×), so
+//   W1 keeps rowRun: its loop is 4 loads, 4 shuffles, 3 maxima, 4 adds and a store per 4 outputs,
+//   and stalls on the loads (perf: about a third of its samples on one load).
 // - fused ({@link fusedRow}): the same row geometries for the remaining windows with 1–3 rows (3-d
 //   windows 2–3 deep with one row each), per output row, no carried row.
 // - ring ({@link rowMaxima}, {@link combine}): everything else with an interior run (3-d windows,
