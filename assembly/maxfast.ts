@@ -24,7 +24,15 @@
 //   once and its maxima carried to the next output row in a scratch row (one store and one load per
 //   4 outputs instead of a row's loads, shuffles and maxima). Values only, this skips the index
 //   arithmetic and the int32 stores entirely. W2 values measured 10–15 % faster than the fused path
-//   below (which it replaced for these planes), W2 with indices ~20 %.
+//   below (which it replaced for these planes), W2 with indices ~20 %. Values only, windows 3 wide at
+//   stride 2 with padding 1 on the left (W2) take {@link pairRun} instead: 2 aligned loads and 3
+//   shuffles per row and 4 outputs (the padding column a −∞ lane, so no left-edge scalar window),
+//   the rows reduced one after the other over the whole output row so the input is read in address
+//   order — 0.81× the rowRun plane's time for W2 (scratch A/B in one memory, caches evicted before
+//   each call; the kernel then runs at ~0.8× the time of a plain read of x and write of y). For W1
+//   (2×2 stride 2) the same row-at-a-time order measured no faster than rowRun (0.999–1.004×), so
+//   W1 keeps rowRun: its loop is 4 loads, 4 shuffles, 3 maxima, 4 adds and a store per 4 outputs,
+//   and stalls on the loads (perf: about a third of its samples on one load).
 // - fused ({@link fusedRow}): the same row geometries for the remaining windows with 1–3 rows (3-d
 //   windows 2–3 deep with one row each), per output row, no carried row.
 // - ring ({@link rowMaxima}, {@link combine}): everything else with an interior run (3-d windows,
@@ -452,6 +460,61 @@ function fusedAny(
   return v128.any_true(nanLanes);
 }
 
+/**
+ * One window row of {@link pairRun}: row maxima h of 4 windows per block over [0, 4·nb) for the row at
+ * p, stored at dst — merged as pmax(src, h) (the earlier rows on the left) when `merge` — and kept at
+ * tv when `keep`. Block j reads x[8j .. 8j + 8) with two loads and splits it into even (x[8j + 2l],
+ * tap 1) and odd (x[8j + 2l + 1], tap 2) columns; tap 0 (x[8j + 2l − 1]) is the previous block's odd
+ * vector moved up one lane under this block's, −∞ before the row (the padding column, which the
+ * scan's −∞ start equals: pmax(−∞, v) is v, or −∞ itself). Returns the sum of the loaded vectors
+ * (NaN when one held a NaN — or ∞ − ∞ arose, a false alarm).
+ */
+// @ts-ignore: decorator
+@inline function pairPass(merge: bool, keep: bool, p: usize, nb: i32, src: usize, dst: usize, tv: usize): v128 {
+  let q = f32x4.splat(-Infinity);
+  let acc = f32x4.splat(0);
+  const end = (<usize>nb) << 4;
+  for (let d: usize = 0; d < end; d += 16) {
+    const u = v128.load(p + (d << 1));
+    const w = v128.load(p + (d << 1), 16);
+    const odd = v128.shuffle<f32>(u, w, 1, 3, 5, 7);
+    const h = f32x4.pmax(f32x4.pmax(v128.shuffle<f32>(q, odd, 3, 4, 5, 6), v128.shuffle<f32>(u, w, 0, 2, 4, 6)), odd);
+    q = odd;
+    acc = f32x4.add(acc, f32x4.add(u, w));
+    if (keep) v128.store(tv + d, h);
+    v128.store(dst + d, merge ? f32x4.pmax(v128.load(src + d), h) : h);
+  }
+  return acc;
+}
+
+/**
+ * Values of one output row's windows 3 wide at stride 2 starting one column before the row (padding
+ * 1: window oc covers columns 2oc − 1 .. 2oc + 1), for output columns [0, 4·nb), with no left-edge
+ * window left to the scalar scan: two loads and three shuffles per row and 4 outputs
+ * ({@link pairPass}) where the general {@link rowRun} loads 3 overlapping taps. The rows are reduced
+ * one after the other over the whole output row, each merged into the output row so far (kept in
+ * the output itself, in L1 by then), so the input is read in address order — one stream, not one
+ * per window row: W2 measured 5–15 % faster so than with the rows interleaved per block. `from`/`to`
+ * and the carried rows are {@link rowRun}'s. Returns true when a loaded value was NaN (or ∞ − ∞ arose
+ * in the check).
+ */
+// @ts-ignore: decorator
+@inline function pairRun(
+  nr: i32, from: bool, to: bool, xp: usize, r0: i32, r1: i32, r2: i32, nb: i32, yb: usize, fv: usize, tv: usize,
+): bool {
+  const p0 = xp + ((<usize>r0) << 2);
+  const p1 = xp + ((<usize>r1) << 2);
+  const p2 = xp + ((<usize>r2) << 2);
+  let acc = f32x4.splat(0);
+  if (!from) acc = pairPass(false, false, p0, nb, 0, yb, 0);
+  if (nr == 2) acc = f32x4.add(acc, pairPass(true, to, p1, nb, from ? fv : yb, yb, tv));
+  if (nr == 3) {
+    acc = f32x4.add(acc, pairPass(true, false, p1, nb, from ? fv : yb, yb, 0));
+    acc = f32x4.add(acc, pairPass(true, to, p2, nb, yb, yb, tv));
+  }
+  return v128.any_true(f32x4.ne(acc, acc));
+}
+
 /** {@link oneWindow} for one depth row (rows b0..b1 of the slice starting at flat row `rs`, columns c0..c1, steps 1). */
 // @ts-ignore: decorator
 @inline function edgeWindow(withIdx: bool, xp: usize, y: usize, idx: usize, o: i32, rs: i32, b0: i32, b1: i32, c0: i32, c1: i32, W: i32): void {
@@ -486,7 +549,11 @@ function fusedAny(
   const cb = ldi(cS, cLo);
   const n = cHi - cLo;
   const rs = a0 * H;
-  const cOff = (<usize>cLo) << 2;
+  // 3 wide, stride 2, padding 1 on the left (W2): pairRun from column 0, no left-edge window
+  const pair = !withIdx && s == 2 && k == 3 && cLo == 1 && cb == 1 && ldi(cS, 0) == 0 && ldi(cE, 0) == 2;
+  const lo = pair ? 0 : cLo;
+  const hi = pair ? (cHi >> 2) << 2 : cHi;
+  const cOff = (<usize>lo) << 2;
   let carried = -1;
   let carriedNan = false;
   let slot: usize = 0;
@@ -494,7 +561,7 @@ function fusedAny(
   for (let ob = 0; ob < nB; ob++) {
     const b0 = ldi(bS, ob);
     const b1 = ldi(bE, ob);
-    for (let oc = 0; oc < cLo; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
+    for (let oc = 0; oc < lo; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
     const nr = b1 - b0;
     const r0 = (rs + b0) * W;
     const r1 = r0 + W;
@@ -508,7 +575,22 @@ function fusedAny(
     const tv = vals + (slot ^ 1) * rowBytes + cOff;
     const ti = inds + (slot ^ 1) * rowBytes + cOff;
     let nan = true;
-    if (nr == 3) {
+    if (pair) {
+      const nb = hi >> 2;
+      if (nr == 3) {
+        if (from && to) nan = pairRun(3, true, true, xp, r0, r1, r2, nb, yb, fv, tv);
+        else if (from) nan = pairRun(3, true, false, xp, r0, r1, r2, nb, yb, fv, tv);
+        else if (to) nan = pairRun(3, false, true, xp, r0, r1, r2, nb, yb, fv, tv);
+        else nan = pairRun(3, false, false, xp, r0, r1, r2, nb, yb, fv, tv);
+      } else if (nr == 2) {
+        if (from && to) nan = pairRun(2, true, true, xp, r0, r1, r2, nb, yb, fv, tv);
+        else if (from) nan = pairRun(2, true, false, xp, r0, r1, r2, nb, yb, fv, tv);
+        else if (to) nan = pairRun(2, false, true, xp, r0, r1, r2, nb, yb, fv, tv);
+        else nan = pairRun(2, false, false, xp, r0, r1, r2, nb, yb, fv, tv);
+      } else if (nr == 1) {
+        nan = pairRun(1, false, false, xp, r0, r1, r2, nb, yb, fv, tv);
+      }
+    } else if (nr == 3) {
       if (from && to) nan = rowRun(withIdx, s, k, 3, true, true, xp, r0, r1, r2, cb, n, yb, ib, fv, fi, tv, ti);
       else if (from) nan = rowRun(withIdx, s, k, 3, true, false, xp, r0, r1, r2, cb, n, yb, ib, fv, fi, tv, ti);
       else if (to) nan = rowRun(withIdx, s, k, 3, false, true, xp, r0, r1, r2, cb, n, yb, ib, fv, fi, tv, ti);
@@ -527,8 +609,8 @@ function fusedAny(
     carriedNan = own;
     carried = to ? (rs + b1 - 1) * W : -1;
     if (to) slot ^= 1;
-    if (nan) for (let oc = cLo; oc < cHi; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
-    for (let oc = cHi; oc < nC; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
+    if (nan) for (let oc = lo; oc < hi; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
+    for (let oc = hi; oc < nC; oc++) edgeWindow(withIdx, xp, y, idx, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
     o += nC;
   }
 }

@@ -13,6 +13,11 @@
 //    --no-torch): W1/W2/W3, LP, SoftPool, LIP, RoIAlign, RoIPool, mixed, fractional, adaptive, global and
 //    detail-preserving pooling, forward, backward and forward+backward, rounds alternating between poolkit and torch; ratio = poolkit / PyTorch.
 //
+// `--only-w` runs only section 1's backend table (W1/W2/W3 and W2's backward, tfjs-wasm, ORT and the
+// floor in the same rounds), prints it and writes nothing; `--w W1,W2` keeps those workloads;
+// `--baseline <other dist/index.js>` adds that build's wasm-simd (1 and 2 threads) to the same rounds
+// as an A/B (e.g. `node bench/run.mjs --only-w --w W1,W2 --baseline /path/to/main/dist/index.js`).
+//
 // Fairness notes (also written into the report):
 // - Layout conversion is excluded: tfjs gets its NHWC copy of the input before timing, ONNX and
 //   poolkit read NCHW. Input creation and dy creation are outside the timed functions.
@@ -43,6 +48,13 @@ const ort = await import("onnxruntime-node").catch((e) => {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
+const onlyW = process.argv.includes("--only-w");
+const argValue = (flag) => {
+  const i = process.argv.indexOf(flag);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const workIds = argValue("--w")?.split(",");
+const baselinePath = argValue("--baseline");
 const TIME_MS = quick ? 100 : 600;
 const ITER = quick ? 2 : 5;
 const seed = 1;
@@ -244,15 +256,16 @@ const version = (pkg) => {
 await tfjsBackend("wasm");
 const wasmFlags = `SIMD ${await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")}, threads ${await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")}`;
 console.error("backend workloads W1/W2/W3 (interleaved) …");
-const work = await runWorkloads({ poolkit, tf, ort, poolModel, rounds: quick ? 5 : 15, warmupMs: quick ? 300 : 2000 });
-console.error("PyTorch CPU peer (alternating rounds) …");
-const torchPeer = process.argv.includes("--no-torch")
-  ? { rows: [], notes: ["PyTorch peer skipped (--no-torch)"], info: null }
+const baseline = baselinePath === undefined ? null : await import(new URL(baselinePath, `file://${process.cwd()}/`).href);
+const work = await runWorkloads({ poolkit, tf, ort, poolModel, rounds: quick ? 5 : 15, warmupMs: quick ? 300 : 2000, ids: workIds, baseline, baselinePath });
+if (!onlyW) console.error("PyTorch CPU peer (alternating rounds) …");
+const torchPeer = process.argv.includes("--no-torch") || onlyW
+  ? { rows: [], notes: [onlyW ? "PyTorch peer skipped (--only-w)" : "PyTorch peer skipped (--no-torch)"], info: null }
   : await runTorchPeer({ poolkit, rounds: quick ? 3 : 7, warmupMs: quick ? 200 : 1000, roundMs: quick ? 60 : 150 });
-console.error("peers (max/avg pooling) …");
-const peers = await peerRows();
-console.error("every registered method …");
-const methods = await methodRows();
+if (!onlyW) console.error("peers (max/avg pooling) …");
+const peers = onlyW ? { fwdRows: [], bwdRows: [], notes: [] } : await peerRows();
+if (!onlyW) console.error("every registered method …");
+const methods = onlyW ? { rows: [], notes: [] } : await methodRows();
 const seconds = ((performance.now() - t0) / 1000).toFixed(0);
 
 const env = [
@@ -299,6 +312,17 @@ const workTable = table(
     ];
   }),
 );
+if (onlyW) {
+  const ab = baseline === null ? [] : [
+    "",
+    table(["workload", "baseline wasm-simd ms", "new / baseline", "baseline 2 threads ms", "new / baseline (2 threads)"], work.rows.map((r) => [
+      r.id, cell(r, "baseline wasm-simd"), rel(r, "poolkit wasm-simd", "baseline wasm-simd"),
+      cell(r, "baseline wasm-simd 2 threads"), rel(r, "poolkit wasm-simd 2 threads", "baseline wasm-simd 2 threads"),
+    ])),
+  ];
+  console.log([`load ${loadBefore.toFixed(2)} → ${loadavg()[0].toFixed(2)}, ${quick ? 5 : 15} rounds`, "", workTable, ...ab, "", ...work.notes.map((n) => `- ${n}`)].join("\n"));
+  process.exit(0);
+}
 const fwdTable = table(["op, input", "poolkit ms", "tfjs-cpu ms", "ratio", "tfjs-wasm ms", "ratio", "onnxruntime ms", "ratio", "max abs diff vs ONNX / tfjs-cpu"], peers.fwdRows);
 const bwdTable = table(["op, input", "poolkit ms", "tfjs-cpu ms", "ratio", "tfjs-wasm ms", "ratio"], peers.bwdRows);
 const methodTable = table(["method", "op", "input", "forward ms", "forward+backward ms"], methods.rows);

@@ -98,10 +98,12 @@ async function streamContender(bytes, inBytes, outBytes) {
 }
 
 /**
- * Run the workloads. `deps`: { poolkit, tf (or null), ort (or null), poolModel, rounds, warmupMs }.
+ * Run the workloads. `deps`: { poolkit, tf (or null), ort (or null), poolModel, rounds, warmupMs, ids
+ * (workload ids to keep; default all), baseline (another poolkit build's module, or null) and
+ * baselinePath (where it was imported from) }: the baseline's wasm-simd on 1 and 2 threads join the rounds.
  * Returns { rows, notes, bandwidth } with per-contender median ms and faults per call.
  */
-export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, warmupMs = 2000 }) {
+export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, warmupMs = 2000, ids, baseline = null, baselinePath }) {
   const notes = [];
   const rows = [];
   const bandwidth = copyBandwidth(64 * 2 ** 20);
@@ -120,8 +122,14 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
   await poolkit.setThreads(2);
   const threads2 = poolkit.getThreads() === 2;
   if (!threads2) notes.push("poolkit 2 threads unavailable (no shared WebAssembly memory)");
-  const limit = (c) => setCallThreadLimit(c.threads ?? 1);
-  for (const w of WORKLOADS) {
+  const limit = (c) => (c.limit ?? setCallThreadLimit)(c.threads ?? 1);
+  let baseLimit = null;
+  if (baseline !== null) {
+    baseLimit = (await import(new URL("backends/wasm/threads.js", new URL(baselinePath, `file://${process.cwd()}/`)).href)).setCallThreadLimit;
+    baseline.setBackend("wasm-simd");
+    await baseline.setThreads(2);
+  }
+  for (const w of WORKLOADS.filter((x) => ids === undefined || ids.includes(x.id))) {
     console.error(`  ${w.id} ${w.label} …`);
     const { shape, k, s, p } = w;
     const opts = { kernelSize: k, stride: s, padding: p };
@@ -152,6 +160,21 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
       });
     }
     poolkit.setBackend(initialBackend);
+    // the baseline build (A/B), wasm-simd on 1 and 2 threads, inputs in its own memory
+    if (baseline !== null) {
+      const x = baseline.randn(shape, { seed: 1 });
+      const op = w.kind === "max" ? baseline.maxPool2d : baseline.avgPool2d;
+      const dy = baseline.randn(op.outputShape(shape, opts), { seed: 2 });
+      const vjp = w.backward ? op.vjp(x, opts) : null;
+      for (const threads of [1, 2]) {
+        contenders.push({
+          name: `baseline wasm-simd${threads === 2 ? " 2 threads" : ""}`,
+          threads,
+          limit: baseLimit,
+          run: w.backward ? () => baseline.tidy(() => void vjp.backward(dy)) : () => baseline.tidy(() => void op(x, opts)),
+        });
+      }
+    }
 
     // tfjs-wasm (XNNPACK)
     if (tf !== null) {
@@ -275,5 +298,9 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
   }
   setCallThreadLimit(undefined);
   await poolkit.setThreads(1);
+  if (baseline !== null) {
+    baseLimit(undefined);
+    await baseline.setThreads(1);
+  }
   return { rows, notes, bandwidth };
 }

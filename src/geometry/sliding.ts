@@ -267,6 +267,13 @@ export function unpoolDefaultSize(inSize: number, k: number, s: number, p: numbe
 export function emptyWindows(plan: WindowPlan): Int32Array | null {
   const [A, B, C] = plan.axes;
   const emptyAlong = (a: typeof A, i: number) => (a.start[i] as number) >= (a.end[i] as number);
+  // a position is empty when its window is empty along some axis: none when no axis has one (the
+  // usual case, decided in A + B + C steps instead of a pass over the plane)
+  const anyAlong = (a: typeof A) => {
+    for (let i = 0; i < a.outSize; i++) if (emptyAlong(a, i)) return true;
+    return false;
+  };
+  if (!anyAlong(A) && !anyAlong(B) && !anyAlong(C)) return null;
   const found: number[] = [];
   let o = 0;
   for (let ia = 0; ia < A.outSize; ia++) {

@@ -180,6 +180,9 @@ function cases(seed: number): Case[] {
     const units = n * c;
     const mo = { kernelSize: [int(g, 1, 3), int(g, 2, 3)], stride: [int(g, 1, 2), int(g, 1, 2)] };
     out.push({ label: `maxPool2d (values only) ${JSON.stringify(mo)} [${shape}]`, call: (ts) => ({ output: pk.maxPool2d(ts[0] as Tensor, mo), backward: () => [] }), inputs: [x], units });
+    // 3 wide, stride 2, padding 1 (assembly/maxfast.ts pairRun: its carried rows per thread part)
+    const mp = { kernelSize: [int(g, 1, 3), 3], stride: [int(g, 1, 2), 2], padding: [0, 1] };
+    out.push({ label: `maxPool2d (values only) ${JSON.stringify(mp)} [${shape}]`, call: (ts) => ({ output: pk.maxPool2d(ts[0] as Tensor, mp), backward: () => [] }), inputs: [x], units });
     const ao = { kernelSize: 3, stride: 1, padding: 1, countIncludePad: t % 2 === 0 };
     out.push({ label: `avgPool2d ${JSON.stringify(ao)} [${shape}]`, call: (ts) => vjp("avgPool2d")(ts[0], ao), inputs: [x], units });
     out.push({ label: `globalAvgPool [${shape}]`, call: (ts) => vjp("globalAvgPool")(ts[0]), inputs: [x], units });

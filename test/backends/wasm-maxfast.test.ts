@@ -243,6 +243,35 @@ describe("2-d planes on the rows path (plane2d): kernel heights 1–3, widths 2�
   });
 });
 
+describe("3-wide stride-2 rows with padding 1 on the left (pairRun: two loads per row and block, no left-edge window)", () => {
+  // Every width 4–41 (so every tail of 0–3 columns after the 4-column blocks, and right edges
+  // clipped by ceil mode or odd widths), kernel heights 1–3 with vertical strides 1–3 and padding
+  // 0–1, ceil mode on and off; four inputs: mixed values (NaN, ±∞, −0), the tie set {−0, +0, −∞, 1},
+  // all −∞ (the padding column's −∞ must not win or change a bit), and {0, 1} with one NaN of its own
+  // payload in column 0, column 1 or the last column, which the exact re-run must carry.
+  function input(g: Generator, kind: number, h: number, w: number, planes: number): Float32Array {
+    const n = planes * h * w;
+    if (kind === 0) return values(g, n);
+    const set = kind === 1 ? [-0, 0, -Infinity, 1] : kind === 2 ? [-Infinity] : [0, 1];
+    const xs = Float32Array.from({ length: n }, () => set[Math.floor(g.uniform() * set.length)] as number);
+    if (kind === 3) {
+      const col = [0, 1, w - 1][int(g, 0, 2)] as number;
+      new Uint32Array(xs.buffer)[int(g, 0, planes * h - 1) * w + col] = 0x7fc00000 + 1 + Math.floor(g.uniform() * 1000);
+    }
+    return xs;
+  }
+  it.each(BACKENDS)("%s", (b) => {
+    const g = new Generator(b === "wasm-simd" ? 97 : b === "wasm" ? 101 : 103);
+    for (let w = 4; w <= 41; w++) {
+      const kh = int(g, 1, 3);
+      const h = int(g, kh, 17);
+      const opts = { kernelSize: [kh, 3], stride: [int(g, 1, 3), 2], padding: [int(g, 0, Math.floor(kh / 2)), 1], ceilMode: w % 2 === 0 };
+      const c: Case = { rank: 2, shape: [1, 2, h, w], opts };
+      for (let kind = 0; kind < 4; kind++) check(`[${c.shape}] ${JSON.stringify(opts)} input ${kind} on ${b}`, c, input(g, kind, h, w, 2), b, b);
+    }
+  });
+});
+
 describe("gradients through vjp still match finite differences of the plain forward", () => {
   it.each(BACKENDS)("%s: float64 gradcheck (plain forward for the differences, vjp for the gradient)", (b) => {
     setBackend(b);
