@@ -667,10 +667,13 @@ const ONE_TERM: i32 = 4;
  *   is spread over the columns by 4-column blocks: block q takes the 4 floats at f + bases[q] through
  *   the i8x16.swizzle mask masks[q] (0x80 bytes: a column no window holds, +0), or, when every block
  *   is one output's value, one 32-bit splat load. With ONE_TERM (every group holds one output row, no
- *   overlap: tiled bins such as 56 → 7), f for the whole plane is fl32(0 + dy/d) with float32
- *   divisors `div` exact in float32 and positive — the float32 quotient is the float64 one rounded
- *   (double rounding is innocuous for division, p = 24, q = 53 ≥ 2p + 2: Figueroa, "When is double
- *   rounding innocuous?", SIGNUM Newsletter 30(3), 1995), and 0 + (−0) = +0 as in the reference.
+ *   overlap: tiled bins such as 56 → 7), f for the whole plane is fl32(0 + f64(dy)/d) = (dy + 0)/d
+ *   in float32, with float32 divisors `div` that are integers in [1, 2²⁴]: 0 + g is g except for
+ *   dy = ±0 (then +0, as (dy + 0)/d), and the float32 quotient equals the float64 one rounded to
+ *   float32 (double rounding is innocuous for division when q = 53 ≥ 2p = 48: S. Figueroa, "When is
+ *   double rounding innocuous?", SIGNUM Newsletter 30(3), 1995; in the subnormal range the quotient
+ *   is at least 2⁻¹⁵⁰/d ≥ 2⁻¹⁷⁴ from any float32 rounding midpoint, beyond the float64 error 2⁻¹⁸⁰).
+ *   A tiny negative quotient rounds to −0 in both, where 0 + (dy/d) in float32 would give +0.
  * Scratch: g (outPlane + 4 float64; not used with ONE_TERM) and f (COLS: outPlane + 4 float32 with
  * ONE_TERM, else nG rows of ((oW + 7) & ~3) float32). oH, oW: the output's rows and columns per depth.
  */
@@ -687,14 +690,14 @@ export function avgBackwardWrite(
     const yp = dy + ((<usize>p * <usize>outPlane) << 2);
     const xp = dx + ((<usize>p * <usize>inPlane) << 2);
     if (ASC_FEATURE_SIMD && cols && one) {
-      // f = fl32(0 + dy / d) for the whole plane (float32 divisors)
+      // f = fl32(0 + f64(dy) / d) = (dy + 0) / d in float32 for the whole plane (float32 divisors)
       let k = 0;
       const zero = f32x4.splat(0);
       for (; k + 4 <= outPlane; k += 4) {
         const q = (<usize>k) << 2;
-        v128.store(f + q, f32x4.add(zero, f32x4.div(v128.load(yp + q), v128.load(div + q))));
+        v128.store(f + q, f32x4.div(f32x4.add(v128.load(yp + q), zero), v128.load(div + q)));
       }
-      for (; k < outPlane; k++) stf(f, k, <f32>0 + ldf(yp, k) / ldf(div, k));
+      for (; k < outPlane; k++) stf(f, k, (ldf(yp, k) + <f32>0) / ldf(div, k));
     } else {
       gTerms(g, yp, div, outPlane);
     }
@@ -897,14 +900,16 @@ export function avgBackwardWriteRows(
 
 /**
  * avgBackwardWrite for one window per plane covering the whole plane (global average pooling): every
- * element of plane p is fl32(0 + dy[p]/d) — the reference's one addition into its zeroed dx (0 + −0
- * is +0) — with d the divisor, exact in float32, so the float32 quotient is the float64 one rounded
- * (double rounding is innocuous for division). Each plane written with splats (the last 4 floats
- * overlapping when inPlane is not a multiple of 4).
+ * element of plane p is fl32(0 + f64(dy[p])/d) — the reference's one addition into its zeroed dx —
+ * computed as (dy[p] + 0)/d in float32, with d the divisor, an integer in [1, 2²⁴]: 0 + g is g except
+ * for dy = ±0 (+0 both ways), and the float32 quotient is the float64 one rounded (double rounding is
+ * innocuous for division; see avgBackwardWrite's ONE_TERM), so a tiny negative quotient is −0 as in
+ * the reference. Each plane written with splats (the last 4 floats overlapping when inPlane is not a
+ * multiple of 4).
  */
 export function avgBackwardGlobal(dy: usize, dx: usize, planes: i32, inPlane: i32, d: f32): void {
   for (let p = 0; p < planes; p++) {
-    const v: f32 = <f32>0 + ldf(dy, p) / d;
+    const v: f32 = (ldf(dy, p) + <f32>0) / d;
     const xp = dx + ((<usize>p * <usize>inPlane) << 2);
     let i = 0;
     if (ASC_FEATURE_SIMD) {

@@ -384,7 +384,7 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
     const inPlane = A.inSize * B.inSize * C.inSize;
     if (planes === 0 || inPlane === 0) return;
     const d = divisor[0] as number;
-    if (outPlane === 1 && axes.every((a) => a.step === 1 && a.start[0] === 0 && a.end[0] === a.inSize) && d > 0 && Math.fround(d) === d) {
+    if (outPlane === 1 && axes.every((a) => a.step === 1 && a.start[0] === 0 && a.end[0] === a.inSize) && Number.isInteger(d) && d >= 1 && d <= 2 ** 24) {
       // one window per plane covering it (global pooling): every element dy/d, written with splats
       const args = new Args(b);
       args.add(dy, false);
@@ -448,20 +448,9 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
       return;
     }
     // column segments (adaptive and global bins): avgBackwardWrite over the groups of equal rows
-    const s = segmentGeometry(axes, t, seg);
-    const cols = b.simd ? s.cols : null;
-    // one term per element (tiled bins): float32 divisors, when each is positive and exact in float32
-    let div32: Float32Array | null = null;
-    if (cols !== null && s.oneTerm) {
-      div32 = new Float32Array(outPlane + 4).fill(1);
-      for (let k = 0; k < outPlane && div32 !== null; k++) {
-        const d = divisor[k] as number;
-        div32[k] = d;
-        if (!(d > 0 && div32[k] === d)) div32 = null;
-      }
-    }
-    const mode = cols === null ? 0 : (cols.splat ? 2 : 1) + (div32 !== null ? 4 : 0);
-    const fLen = cols === null ? 1 : div32 !== null ? outPlane + 4 : s.nG * ((C.outSize + 7) & ~3);
+    const { s, mode, div32 } = segmentMode(axes, t, seg, divisor, b.simd);
+    const cols = mode !== 0;
+    const fLen = !cols ? 1 : div32 !== null ? outPlane + 4 : s.nG * ((C.outSize + 7) & ~3);
     const args = new Args(b);
     args.add(dy, false);
     args.add(dx, "out"); // every element written
@@ -489,7 +478,7 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
  * block is one output's value. `oneTerm`: every row group held by at most one output row and
  * column blocks exist (each dx element is one term, fl32(0 + dy/d)).
  */
-interface SegmentGeometry {
+export interface SegmentGeometry {
   geo: Int32Array;
   nG: number;
   segAt: number;
@@ -501,6 +490,28 @@ interface SegmentGeometry {
 }
 
 const segmentCache = new WeakMap<Axes3, SegmentGeometry>();
+
+/**
+ * avgBackwardWrite's mode for a "segments" plan (`t`, `seg` from {@link avgWritePlan}): 0 column
+ * segments (the scalar build, or a column held by two or more outputs), 1 column swizzles, 2 column
+ * splats, + 4 one term per element with float32 divisors `div32` (each divisor an integer in
+ * [1, 2²⁴], so exact in float32; outPlane + 4 floats).
+ */
+export function segmentMode(axes: Axes3, t: Axes3, seg: Int32Array, divisor: Float64Array, simd: boolean): { s: SegmentGeometry; mode: number; div32: Float32Array | null } {
+  const s = segmentGeometry(axes, t, seg);
+  if (!simd || s.cols === null) return { s, mode: 0, div32: null };
+  const outPlane = axes[0].outSize * axes[1].outSize * axes[2].outSize;
+  let div32: Float32Array | null = null;
+  if (s.oneTerm) {
+    div32 = new Float32Array(outPlane + 4).fill(1);
+    for (let k = 0; k < outPlane && div32 !== null; k++) {
+      const d = divisor[k] as number;
+      div32[k] = d;
+      if (!(Number.isInteger(d) && d >= 1 && d <= 2 ** 24)) div32 = null;
+    }
+  }
+  return { s, mode: (s.cols.splat ? 2 : 1) + (div32 !== null ? 4 : 0), div32 };
+}
 
 function segmentGeometry(axes: Axes3, t: Axes3, seg: Int32Array): SegmentGeometry {
   const hit = segmentCache.get(axes);
