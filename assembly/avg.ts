@@ -612,7 +612,8 @@ export function avgBackward(
 /**
  * The rows of one group (`m` rows from `first`, W floats each) from its float32 row f (one value per
  * output column): 4-column blocks q < W/4 at column 4q, and when W % 4 ≠ 0 a last block at W − 4
- * (overlapping; same values). Four blocks at a time are made once and stored into every row.
+ * (overlapping; same values). Four blocks at a time (then two, then one) are made once and stored
+ * into every row.
  */
 // @ts-ignore: decorator
 @inline function colRows(first: usize, m: i32, W: i32, f: usize, bases: usize, masks: usize, nBlk: i32, splat: bool): void {
@@ -632,6 +633,17 @@ export function avgBackward(
       v128.store(rp, v3, 48);
       rp += rowB;
     }
+  }
+  if (q + 2 <= full) {
+    const v0 = colBlock(f, bases, masks, q, splat);
+    const v1 = colBlock(f, bases, masks, q + 1, splat);
+    let rp = first + ((<usize>q) << 4);
+    for (let i = 0; i < m; i++) {
+      v128.store(rp, v0);
+      v128.store(rp, v1, 16);
+      rp += rowB;
+    }
+    q += 2;
   }
   for (; q < nBlk; q++) {
     const v = colBlock(f, bases, masks, q, splat);
