@@ -575,77 +575,213 @@ export function avgBackward(
   for (; c < n; c++) stf(dst, c, ldf(src, c));
 }
 
+/** Rows 1 … m − 1 after `first` (each `W` floats) = row 0 (a group's rows share their values). */
+// @ts-ignore: decorator
+@inline function copyDown(first: usize, m: i32, W: i32): void {
+  const rowB = (<usize>W) << 2;
+  let dst = first + rowB;
+  for (let i = 1; i < m; i++) {
+    let c = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; c + 16 <= W; c += 16) {
+        const s = first + ((<usize>c) << 2);
+        const d = dst + ((<usize>c) << 2);
+        const v0 = v128.load(s);
+        const v1 = v128.load(s, 16);
+        const v2 = v128.load(s, 32);
+        const v3 = v128.load(s, 48);
+        v128.store(d, v0);
+        v128.store(d, v1, 16);
+        v128.store(d, v2, 32);
+        v128.store(d, v3, 48);
+      }
+      for (; c + 4 <= W; c += 4) v128.store(dst + ((<usize>c) << 2), v128.load(first + ((<usize>c) << 2)));
+    }
+    for (; c < W; c++) stf(dst, c, ldf(first, c));
+    dst += rowB;
+  }
+}
+
+/** Block q of a dx row from the group's float32 row f: lanes picked by the swizzle mask (mode COLS_SWIZZLE) or one value splat (COLS_SPLAT). */
+// @ts-ignore: decorator
+@inline function colBlock(f: usize, bases: usize, masks: usize, q: i32, splat: bool): v128 {
+  const at = f + ((<usize>ldi(bases, q)) << 2);
+  return splat ? v128.load32_splat(at) : i8x16.swizzle(v128.load(at), v128.load(masks + ((<usize>q) << 4)));
+}
+
+/**
+ * The rows of one group (`m` rows from `first`, W floats each) from its float32 row f (one value per
+ * output column): 4-column blocks q < W/4 at column 4q, and when W % 4 ≠ 0 a last block at W − 4
+ * (overlapping; same values). Four blocks at a time (then two, then one) are made once and stored
+ * into every row.
+ */
+// @ts-ignore: decorator
+@inline function colRows(first: usize, m: i32, W: i32, f: usize, bases: usize, masks: usize, nBlk: i32, splat: bool): void {
+  const rowB = (<usize>W) << 2;
+  const full = W >> 2;
+  let q = 0;
+  for (; q + 4 <= full; q += 4) {
+    const v0 = colBlock(f, bases, masks, q, splat);
+    const v1 = colBlock(f, bases, masks, q + 1, splat);
+    const v2 = colBlock(f, bases, masks, q + 2, splat);
+    const v3 = colBlock(f, bases, masks, q + 3, splat);
+    let rp = first + ((<usize>q) << 4);
+    for (let i = 0; i < m; i++) {
+      v128.store(rp, v0);
+      v128.store(rp, v1, 16);
+      v128.store(rp, v2, 32);
+      v128.store(rp, v3, 48);
+      rp += rowB;
+    }
+  }
+  if (q + 2 <= full) {
+    const v0 = colBlock(f, bases, masks, q, splat);
+    const v1 = colBlock(f, bases, masks, q + 1, splat);
+    let rp = first + ((<usize>q) << 4);
+    for (let i = 0; i < m; i++) {
+      v128.store(rp, v0);
+      v128.store(rp, v1, 16);
+      rp += rowB;
+    }
+    q += 2;
+  }
+  for (; q < nBlk; q++) {
+    const v = colBlock(f, bases, masks, q, splat);
+    let rp = first + (q < full ? (<usize>q) << 4 : (<usize>(W - 4)) << 2);
+    for (let i = 0; i < m; i++) {
+      v128.store(rp, v);
+      rp += rowB;
+    }
+  }
+}
+
+/** avgBackwardWrite's modes: column segments; column blocks by swizzles or by splats; + ONE_TERM (every group one output row). */
+const SEGMENTS: i32 = 0;
+const COLS_SWIZZLE: i32 = 1;
+const COLS_SPLAT: i32 = 2;
+const ONE_TERM: i32 = 4;
+
 /**
  * dx = Σ dy[w] / divisor[w] over the windows w holding each position, written (dx's contents on entry
  * ignored) with the reference's float operations in its order, so bit-identical to it on a zeroed dx:
- * per plane g[k] = f64(dy[k]) / divisor[k] (float64, as the reference's g), and each dx element is
+ * g[k] = f64(dy[k]) / divisor[k] (float64, as the reference's g), and each dx element is
  * fl32(…fl32(fl32(0 + g[o₁]) + g[o₂])…) over the outputs o₁ < o₂ < … whose windows hold it — the
  * additions the reference's scatter makes to it, in scan order of the outputs. The windows holding
- * (a, b, c) are the product of the transposed runs (see the header): aS/aE per input depth, bS/bE
- * per input row, and for the columns `seg`, the maximal column ranges sharing one run — int32
- * quadruples (c0, c1, lo, hi): columns [c0, c1) are held by outputs [lo, hi) of their row. So a row
- * of dx is constant on each segment (segments of 4 or more columns written with v128 splats), and a
- * row whose depth and row runs equal the previous row's is a copy of it (adaptive and global bins:
- * one computation per bin). Scratch: g (outPlane float64), vals (nSeg float32).
- * oH, oW: the forward output's rows and columns per depth.
+ * (a, b, c) are the product of the transposed runs (see the header). Rows of dx (row = a·H + b) come
+ * in `groups`, int32 sextuples (row0, m, a0, a1, b0, b1): rows row0 … row0 + m − 1 share the depth
+ * run [a0, a1) and row run [b0, b1), so they are equal (adaptive bins: one group per output row).
+ * Per group and `mode`:
+ * - SEGMENTS (any build): the columns `seg`, int32 quadruples (c0, c1, lo, hi) — columns [c0, c1)
+ *   held by outputs [lo, hi) of their row — each summed in the reference's order and splat into the
+ *   group's first row, which is then copied into the others.
+ * - COLS_SWIZZLE / COLS_SPLAT (SIMD; every column held by at most one output column, W ≥ 4): the
+ *   group's float32 row f[oc] = the sum over its (a, b) runs in scan order (2 float64 lanes per step)
+ *   is spread over the columns by 4-column blocks: block q takes the 4 floats at f + bases[q] through
+ *   the i8x16.swizzle mask masks[q] (0x80 bytes: a column no window holds, +0), or, when every block
+ *   is one output's value, one 32-bit splat load. With ONE_TERM (every group holds one output row, no
+ *   overlap: tiled bins such as 56 → 7), f for the whole plane is fl32(0 + f64(dy)/d) = (dy + 0)/d
+ *   in float32, with float32 divisors `div` that are integers in [1, 2²⁴]: 0 + g is g except for
+ *   dy = ±0 (then +0, as (dy + 0)/d), and the float32 quotient equals the float64 one rounded to
+ *   float32 (double rounding is innocuous for division when q = 53 ≥ 2p = 48: S. Figueroa, "When is
+ *   double rounding innocuous?", SIGNUM Newsletter 30(3), 1995; in the subnormal range the quotient
+ *   is at least 2⁻¹⁵⁰/d ≥ 2⁻¹⁷⁴ from any float32 rounding midpoint, beyond the float64 error 2⁻¹⁸⁰).
+ *   A tiny negative quotient rounds to −0 in both, where 0 + (dy/d) in float32 would give +0.
+ * Scratch: g (outPlane + 4 float64; not used with ONE_TERM) and f (COLS: outPlane + 4 float32 with
+ * ONE_TERM, else nG rows of ((oW + 7) & ~3) float32). oH, oW: the output's rows and columns per depth.
  */
 export function avgBackwardWrite(
-  dy: usize, dx: usize, div: usize, g: usize, vals: usize, planes: i32, D: i32, H: i32, W: i32, oH: i32, oW: i32,
-  inPlane: i32, outPlane: i32, aS: usize, aE: usize, bS: usize, bE: usize, seg: usize, nSeg: i32,
+  dy: usize, dx: usize, div: usize, g: usize, f: usize, planes: i32, W: i32, oH: i32, oW: i32, inPlane: i32, outPlane: i32,
+  groups: usize, nG: i32, seg: usize, nSeg: i32, bases: usize, masks: usize, nBlk: i32, mode: i32,
 ): void {
+  const rowB = (<usize>W) << 2;
+  const cols = (mode & 3) != SEGMENTS;
+  const splat = (mode & 3) == COLS_SPLAT;
+  const one = (mode & ONE_TERM) != 0;
+  const fS = (<usize>((oW + 7) & ~3)) << 2;
   for (let p = 0; p < planes; p++) {
     const yp = dy + ((<usize>p * <usize>outPlane) << 2);
     const xp = dx + ((<usize>p * <usize>inPlane) << 2);
-    gTerms(g, yp, div, outPlane);
-    let pa0 = -1;
-    let pa1 = -1;
-    let pb0 = -1;
-    let pb1 = -1;
-    for (let ia = 0; ia < D; ia++) {
-      const a0 = ldi(aS, ia);
-      const a1 = ldi(aE, ia);
-      for (let ib = 0; ib < H; ib++) {
-        const b0 = ldi(bS, ib);
-        const b1 = ldi(bE, ib);
-        const row = xp + ((<usize>(ia * H + ib) * <usize>W) << 2);
-        if (a0 == pa0 && a1 == pa1 && b0 == pb0 && b1 == pb1) {
-          copyRow(row, row - ((<usize>W) << 2), W); // the previous row (same runs, same values)
-          continue;
-        }
-        {
-          for (let s = 0; s < nSeg; s++) {
-            const lo = ldi(seg, 4 * s + 2);
-            const hi = ldi(seg, 4 * s + 3);
-            let acc: f32 = 0;
-            for (let oa = a0; oa < a1; oa++) {
-              for (let ob = b0; ob < b1; ob++) {
-                const r = (oa * oH + ob) * oW;
-                for (let oc = lo; oc < hi; oc++) acc = <f32>(<f64>acc + ldd(g, r + oc));
-              }
-            }
-            stf(vals, s, acc);
-          }
-          pa0 = a0;
-          pa1 = a1;
-          pb0 = b0;
-          pb1 = b1;
-        }
-        for (let s = 0; s < nSeg; s++) {
-          const c0 = ldi(seg, 4 * s);
-          const c1 = ldi(seg, 4 * s + 1);
-          const v = ldf(vals, s);
-          let c = c0;
-          if (ASC_FEATURE_SIMD) {
-            if (c1 - c0 >= 4) {
-              const vv = f32x4.splat(v);
-              for (; c + 4 <= c1; c += 4) v128.store(row + ((<usize>c) << 2), vv);
-              if (c < c1) v128.store(row + ((<usize>(c1 - 4)) << 2), vv);
-              c = c1;
-            }
-          }
-          for (; c < c1; c++) stf(row, c, v);
-        }
+    if (ASC_FEATURE_SIMD && cols && one) {
+      // f = fl32(0 + f64(dy) / d) = (dy + 0) / d in float32 for the whole plane (float32 divisors)
+      let k = 0;
+      const zero = f32x4.splat(0);
+      for (; k + 4 <= outPlane; k += 4) {
+        const q = (<usize>k) << 2;
+        v128.store(f + q, f32x4.div(f32x4.add(v128.load(yp + q), zero), v128.load(div + q)));
       }
+      for (; k < outPlane; k++) stf(f, k, (ldf(yp, k) + <f32>0) / ldf(div, k));
+    } else {
+      gTerms(g, yp, div, outPlane);
+    }
+    for (let gi = 0; gi < nG; gi++) {
+      const gq = groups + <usize>(gi * 24);
+      const row0 = load<i32>(gq);
+      const m = load<i32>(gq, 4);
+      const a0 = load<i32>(gq, 8);
+      const a1 = load<i32>(gq, 12);
+      const b0 = load<i32>(gq, 16);
+      const b1 = load<i32>(gq, 20);
+      const first = xp + <usize>row0 * rowB;
+      if (a1 <= a0 || b1 <= b0) {
+        memory.fill(first, 0, <usize>m * rowB); // rows no window holds
+        continue;
+      }
+      if (ASC_FEATURE_SIMD && cols) {
+        let fr = f + ((<usize>((a0 * oH + b0) * oW)) << 2);
+        if (!one) {
+          // the group's row: fl32 after each term, 4 output columns (2 float64 pairs) per step
+          fr = f + <usize>gi * fS;
+          let t = 0;
+          for (let oa = a0; oa < a1; oa++) {
+            for (let ob = b0; ob < b1; ob++) {
+              const gr = g + ((<usize>((oa * oH + ob) * oW)) << 3);
+              for (let oc = 0; oc < oW; oc += 4) {
+                const s = gr + ((<usize>oc) << 3);
+                const d = fr + ((<usize>oc) << 2);
+                let lo = v128.load(s);
+                let hi = v128.load(s, 16);
+                if (t == 0) {
+                  lo = f64x2.add(f64x2.splat(0), lo);
+                  hi = f64x2.add(f64x2.splat(0), hi);
+                } else {
+                  const a = v128.load(d);
+                  lo = f64x2.add(f64x2.promote_low_f32x4(a), lo);
+                  hi = f64x2.add(f64x2.promote_low_f32x4(v128.shuffle<f32>(a, a, 2, 3, 0, 1)), hi);
+                }
+                v128.store(d, v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+              }
+              t++;
+            }
+          }
+        }
+        colRows(first, m, W, fr, bases, masks, nBlk, splat);
+        continue;
+      }
+      for (let s = 0; s < nSeg; s++) {
+        const q = seg + ((<usize>s) << 4);
+        const c0 = load<i32>(q);
+        const c1 = load<i32>(q, 4);
+        const lo = load<i32>(q, 8);
+        const hi = load<i32>(q, 12);
+        let acc: f32 = 0;
+        for (let oa = a0; oa < a1; oa++) {
+          for (let ob = b0; ob < b1; ob++) {
+            const r = (oa * oH + ob) * oW;
+            for (let oc = lo; oc < hi; oc++) acc = <f32>(<f64>acc + ldd(g, r + oc));
+          }
+        }
+        let c = c0;
+        if (ASC_FEATURE_SIMD) {
+          if (c1 - c0 >= 4) {
+            const vv = f32x4.splat(acc);
+            for (; c + 4 <= c1; c += 4) v128.store(first + ((<usize>c) << 2), vv);
+            if (c < c1) v128.store(first + ((<usize>(c1 - 4)) << 2), vv);
+            c = c1;
+          }
+        }
+        for (; c < c1; c++) stf(first, c, acc);
+      }
+      copyDown(first, m, W);
     }
   }
 }
@@ -776,14 +912,16 @@ export function avgBackwardWriteRows(
 
 /**
  * avgBackwardWrite for one window per plane covering the whole plane (global average pooling): every
- * element of plane p is fl32(0 + dy[p]/d) — the reference's one addition into its zeroed dx (0 + −0
- * is +0) — with d the divisor, exact in float32, so the float32 quotient is the float64 one rounded
- * (double rounding is innocuous for division). Each plane written with splats (the last 4 floats
- * overlapping when inPlane is not a multiple of 4).
+ * element of plane p is fl32(0 + f64(dy[p])/d) — the reference's one addition into its zeroed dx —
+ * computed as (dy[p] + 0)/d in float32, with d the divisor, an integer in [1, 2²⁴]: 0 + g is g except
+ * for dy = ±0 (+0 both ways), and the float32 quotient is the float64 one rounded (double rounding is
+ * innocuous for division; see avgBackwardWrite's ONE_TERM), so a tiny negative quotient is −0 as in
+ * the reference. Each plane written with splats (the last 4 floats overlapping when inPlane is not a
+ * multiple of 4).
  */
 export function avgBackwardGlobal(dy: usize, dx: usize, planes: i32, inPlane: i32, d: f32): void {
   for (let p = 0; p < planes; p++) {
-    const v: f32 = <f32>0 + ldf(dy, p) / d;
+    const v: f32 = (ldf(dy, p) + <f32>0) / d;
     const xp = dx + ((<usize>p * <usize>inPlane) << 2);
     let i = 0;
     if (ASC_FEATURE_SIMD) {

@@ -126,15 +126,28 @@ function zeroRange(xp: usize, from: i32, to: i32): void {
 }
 
 /**
- * {@link maxBackwardWrite} for small planes (global max pooling: one output per plane of 49): dx is
- * zeroed `group` planes at a time (one fill of a few KB instead of one per plane), then those planes'
- * outputs are scattered in output order; out-of-plane indices are skipped.
+ * {@link maxBackwardWrite} for sparse planes (global max pooling: one output per plane of 49;
+ * adaptive 56 → 7: one per 64): dx is zeroed `group` planes at a time (one fill of a few KB to a few
+ * tens of KB, so the scatter that follows finds them in L1/L2), then those planes' outputs are
+ * scattered in output order; out-of-plane indices are skipped. One output per plane: one add per
+ * plane in a plain loop.
  */
 export function maxBackwardSmall(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32, group: i32): void {
+  const planeB = (<usize>inPlane) << 2;
   for (let p0 = 0; p0 < planes; p0 += group) {
     const n = min(group, planes - p0);
-    memory.fill(dx + ((<usize>p0 * <usize>inPlane) << 2), 0, (<usize>n * <usize>inPlane) << 2);
-    for (let p = p0; p < p0 + n; p++) scatterPlane(dy, idx, dx + ((<usize>p * <usize>inPlane) << 2), p * outPlane, inPlane, outPlane);
+    const base = dx + <usize>p0 * planeB;
+    memory.fill(base, 0, <usize>n * planeB);
+    if (outPlane == 1) {
+      let xp = base;
+      for (let p = p0; p < p0 + n; p++) {
+        const i = ldi(idx, p);
+        if (<u32>i < <u32>inPlane) stf(xp, i, ldf(xp, i) + ldf(dy, p));
+        xp += planeB;
+      }
+    } else {
+      for (let p = p0; p < p0 + n; p++) scatterPlane(dy, idx, dx + <usize>p * planeB, p * outPlane, inPlane, outPlane);
+    }
   }
 }
 

@@ -16,7 +16,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend, setThreads, type BackendName } from "../../src/backends/index.js";
-import { activeWasm, avgWritePlan } from "../../src/backends/wasm/index.js";
+import { activeWasm, avgWritePlan, columnBlocks, segmentMode } from "../../src/backends/wasm/index.js";
 import { setClaimMode, setMinPartBytes } from "../../src/backends/wasm/threads.js";
 import { spatialShapeInput } from "../../src/check.js";
 import { adaptiveAxis, planAdaptiveFor } from "../../src/geometry/adaptive.js";
@@ -187,6 +187,123 @@ describe("avgWindows.backwardWrite: wasm against the TypeScript reference", () =
   });
 });
 
+/** dy values with the division's edge cases mixed in: subnormals, the largest floats, ±0, NaN, ±∞. */
+function edgeValues(g: Generator, n: number): Float32Array {
+  const out = values(g, n);
+  const edge = [1e-45, -1e-45, 1.5e-39, -2.9e-38, 3.4028235e38, -3.4028235e38, 1.1754944e-38, -0, 0, NaN, Infinity, -Infinity];
+  for (let i = 0; i < n; i++) if (g.uniform() < 0.1) out[i] = edge[int(g, 0, edge.length - 1)] as number;
+  return out;
+}
+
+/** avgBackwardWrite's mode on the SIMD build for a "segments" plan (src/backends/wasm/index.ts segmentMode). */
+function simdMode(axes: Axes3, divisor: Float64Array): number {
+  const w = avgWritePlan(axes);
+  if (w.path !== "segments") return -1;
+  return segmentMode(axes, w.t, w.seg, divisor, true).mode;
+}
+
+/**
+ * A plan for the column modes: adaptive bins that divide the input (tiled: one term per element) or
+ * not (rows or columns overlap), tiled sliding windows k = s ≥ 4 (padding, ceil mode: clipped last
+ * windows, columns no window holds), 1-d/2-d/3-d, widths 1–61 (W < 4, W % 4 ≠ 0); divisors the op's,
+ * or a constant that is not exact in float32 (1/3) or above 2²⁴, or not positive (−2, 0) — the float64 path.
+ */
+function columnCase(g: Generator): Case | null {
+  const rank = g.uniform() < 0.6 ? 2 : g.uniform() < 0.5 ? 1 : 3;
+  const spatial = Array.from({ length: rank }, () => (g.uniform() < 0.1 ? int(g, 1, 3) : int(g, 1, rank === 3 ? 12 : 61)));
+  const input = spatialShapeInput("test", "x", [int(g, 1, 2), int(g, 1, 3), ...spatial], rank);
+  try {
+    let p: WindowPlan;
+    let divisor: Float64Array;
+    if (g.uniform() < 0.6) {
+      const out = spatial.map((s) => {
+        const divs = Array.from({ length: s }, (_, i) => i + 1).filter((d) => s % d === 0);
+        const u = g.uniform();
+        // dividing, wide overlapping bins (column segments of 4 or more with a column held twice), any
+        return u < 0.5 ? (divs[int(g, 0, divs.length - 1)] as number) : u < 0.75 ? int(g, 1, Math.max(1, Math.floor(s / 6))) : int(g, 1, s);
+      });
+      p = planAdaptiveFor("test", input, out);
+      divisor = avgDivisors(p.axes, true);
+    } else {
+      const k = Array.from({ length: rank }, () => int(g, 4, 9));
+      p = planSlidingFor("test", input, slidingGeometry("test", { kernelSize: k, stride: k, padding: g.uniform() < 0.3 ? 1 : 0, ceilMode: g.uniform() < 0.5 }, rank));
+      divisor = avgDivisors(p.axes, g.uniform() < 0.5);
+    }
+    const v = g.uniform();
+    if (v < 0.1) divisor = new Float64Array(divisor.length).fill(v < 0.05 ? 1 / 3 : 2 ** 25);
+    else if (v < 0.15) divisor = divisor.map((d, i) => (i % 3 === 0 ? -2 : i % 3 === 1 ? 0 : d));
+    return { p, divisor, kind: "column" };
+  } catch {
+    return null;
+  }
+}
+
+describe("avgBackwardWrite's modes: column segments, column swizzles/splats, one term by float32 division", () => {
+  it("column blocks: bases and swizzle masks of a hand-worked axis (W = 6 → 2 outputs of 3, last block at W − 4)", () => {
+    // transposed axis of adaptive 6 → 2: columns 0–2 held by output 0, 3–5 by output 1
+    const t = { inSize: 2, outSize: 6, start: Int32Array.of(0, 0, 0, 1, 1, 1), end: Int32Array.of(1, 1, 1, 2, 2, 2), step: 1, padCount: new Int32Array(6) };
+    const b = columnBlocks(t);
+    expect(b).not.toBeNull();
+    const lane = (tap: number): number => (4 * tap) | ((4 * tap + 1) << 8) | ((4 * tap + 2) << 16) | ((4 * tap + 3) << 24);
+    // block 0: columns 0–3 → outputs 0, 0, 0, 1; block 1 (columns 2–5) → 0, 1, 1, 1
+    expect(Array.from(b?.bases ?? [])).toEqual([0, 0]);
+    expect(Array.from(b?.masks ?? [])).toEqual([lane(0), lane(0), lane(0), lane(1), lane(0), lane(1), lane(1), lane(1)]);
+    expect(b?.splat).toBe(false);
+    // a column no window holds: mask 0x80 (+0); a column two windows hold: no blocks
+    const gap = { ...t, start: Int32Array.of(0, 0, 1, 1, 1, 1), end: Int32Array.of(1, 1, 1, 2, 2, 2) };
+    expect((columnBlocks(gap)?.masks[2] ?? 0) >>> 0).toBe(0x80808080);
+    expect(columnBlocks({ ...t, end: Int32Array.of(1, 1, 2, 2, 2, 2) })).toBeNull();
+    expect(columnBlocks({ ...t, outSize: 3 })).toBeNull();
+  });
+
+  it.each(WASM)("%s: global planes (avgBackwardGlobal, float32 division) bit for bit with subnormal, ±max, ±0, NaN, ±∞ dy; divisors not integers in [1, 2²⁴] take the general path", (b) => {
+    const g = new Generator(71);
+    for (const [plane, planes] of [[49, 64], [1, 9], [3, 5], [5, 7], [4096, 3]] as [number, number][]) {
+      const p = makePlan("test", { batched: true, n: 1, c: planes, spatial: [plane] }, [adaptiveAxis(plane, 1)]);
+      for (const divisor of [avgDivisors(p.axes, true), Float64Array.of(0.5), Float64Array.of(2 ** 25), Float64Array.of(Infinity), Float64Array.of(-3)]) {
+        const dy = edgeValues(g, planes);
+        dy[0] = -1e-45; // −1e−45/d: −0 in the reference (fl32 of a tiny negative float64)
+        const ref = new Float32Array(planes * plane).fill(GARBAGE);
+        avgWindowsBackwardWrite(dy, ref, planes, p.axes, divisor);
+        setBackend(b);
+        const got = new Float32Array(ref.length).fill(-GARBAGE);
+        kernel("avgWindows.backwardWrite", "float32", avgWindowsBackwardWrite)(dy, got, planes, p.axes, divisor);
+        expect(firstBitDifference(got, ref), `${b} plane ${plane} divisor ${divisor[0]}`).toBeNull();
+      }
+    }
+  });
+
+  for (const b of WASM) {
+    it(`${b}: random column plans bit for bit against the reference (dy with subnormals, ±max, ±0, NaN, ±∞)`, () => {
+      const g = new Generator(b === "wasm" ? 61 : 67);
+      const modes = new Map<number, number>();
+      let cases = 0;
+      let tries = 0;
+      while (cases < 200 && tries < 4000) {
+        tries++;
+        const c = columnCase(g);
+        if (c === null || c.p.planes * c.p.inPlaneSize === 0) continue;
+        const { p, divisor } = c;
+        const mode = simdMode(p.axes, divisor);
+        if (mode < 0) continue;
+        cases++;
+        modes.set(mode, (modes.get(mode) ?? 0) + 1);
+        const dy = edgeValues(g, p.planes * p.outPlaneSize);
+        const ref = new Float32Array(p.planes * p.inPlaneSize).fill(GARBAGE);
+        avgWindowsBackwardWrite(dy, ref, p.planes, p.axes, divisor);
+        setBackend(b);
+        const got = new Float32Array(ref.length).fill(-GARBAGE);
+        kernel("avgWindows.backwardWrite", "float32", avgWindowsBackwardWrite)(dy, got, p.planes, p.axes, divisor);
+        expect(firstBitDifference(got, ref), `${b} mode ${mode} planes ${p.planes} in [${p.axes.map((a) => a.inSize)}] out [${p.axes.map((a) => a.outSize)}] divisor ${divisor[0]}`).toBeNull();
+      }
+      expect(cases).toBe(200);
+      // every mode taken (as the SIMD build picks it; the scalar build always takes 0): 0 segments,
+      // 1 swizzles, 2 splats, 5 and 6 the same with one term per element
+      for (const m of [0, 1, 2, 5, 6]) expect(modes.get(m) ?? 0, `mode ${m}`).toBeGreaterThan(3);
+    });
+  }
+});
+
 type AnyOp = ((...a: unknown[]) => unknown) & { vjp: (...a: unknown[]) => { output: unknown; backward: (dy: Tensor) => (Tensor | null)[] } };
 const op = (name: string): AnyOp => (pk as unknown as Record<string, AnyOp>)[name] as AnyOp;
 
@@ -239,6 +356,8 @@ describe("split over worker threads", () => {
       planAdaptiveFor("test", sh, [5, 3]),
       planSlidingFor("test", sh, slidingGeometry("test", { kernelSize: 2, stride: 3, padding: 1, ceilMode: true }, 2)),
       planSlidingFor("test", sh, slidingGeometry("test", { kernelSize: [3, 2], stride: 2 }, 2)), // rows overlap, columns do not
+      planAdaptiveFor("test", spatialShapeInput("test", "x", [2, 7, 30, 32], 2), [5, 8]), // column splats, one term
+      planAdaptiveFor("test", spatialShapeInput("test", "x", [2, 7, 29, 35], 2), [5, 5]), // column swizzles, rows overlap
     ];
     for (const p of plans) {
       expect(avgWritePlan(p.axes).path).not.toBe("fill");

@@ -2,8 +2,8 @@
  * Max-type backward passes that write a fresh gradient, part 2: max pooling's 3×3 stride 2 padding 1
  * windows (W2: assembly/scatter.ts maxBackwardWrite, the plane zeroed just ahead of the scatter) and
  * `maxWindows.scatterWrite` (fractional max pooling's backward, and the max part of mixed, stochastic
- * and S3 pooling's: zero, then scatter; small sparse planes such as global max pooling's zeroed many
- * planes per fill by maxBackwardSmall), against the TypeScript references (src/kernels/scatter.ts: zero,
+ * and S3 pooling's: zero, then scatter; sparse planes such as global and adaptive max pooling's
+ * zeroed a group of planes per fill by maxBackwardSmall), against the TypeScript references (src/kernels/scatter.ts: zero,
  * then scatter in output order) bit for bit, on both WebAssembly builds, called as kernels so the
  * indices can be any int32: the forward's indices (NaN, ±∞, all −∞ windows, ties), and the same with
  * some moved — into another window, outside the plane, negative — carrying dy ≠ 0 or dy = 0. dy has
@@ -157,6 +157,28 @@ describe("maxWindows.scatterWrite on many small planes (global max pooling's sha
     const g = new Generator(61);
     for (const [inPlane, outPlane, planes] of [[49, 1, 700], [49, 3, 301], [7, 1, 513], [256, 1, 9], [200, 2, 37], [16, 1, 1000]] as [number, number, number][]) {
       const idx = Int32Array.from({ length: planes * outPlane }, () => (g.uniform() < 0.97 ? int(g, 0, inPlane - 1) : g.uniform() < 0.5 ? inPlane : -1));
+      const dy = values(g, idx.length);
+      const ref = new Float32Array(planes * inPlane).fill(GARBAGE);
+      maxWindowsScatterWrite(dy, idx, ref, planes, inPlane, outPlane);
+      setBackend(b);
+      const got = new Float32Array(ref.length).fill(GARBAGE);
+      kernel("maxWindows.scatterWrite", "float32", maxWindowsScatterWrite)(dy, idx, got, planes, inPlane, outPlane);
+      expect(firstBitDifference(got, ref), `${b} planes ${planes} in ${inPlane} out ${outPlane}`).toBeNull();
+    }
+  });
+});
+
+describe("maxWindows.scatterWrite on sparse planes (≥ 16 elements per output: adaptive 56 → 7's shape): groups of planes of about 32 KB zeroed per fill", () => {
+  it.each(WASM)("%s: one or two planes per fill and a last smaller group, repeated indices (accumulated in output order), indices outside the plane, garbage dx", (b) => {
+    const g = new Generator(63);
+    for (const [inPlane, outPlane, planes] of [[3136, 49, 7], [3136, 49, 1], [8193, 3, 3], [4000, 250, 5], [2048, 128, 9], [300, 1, 57]] as [number, number, number][]) {
+      const u = g.uniform();
+      const idx = Int32Array.from({ length: planes * outPlane }, (_, i) => {
+        const v = g.uniform();
+        const o = i % outPlane;
+        // within its bin (as adaptive max's), one shared index (every output of the plane adds there), outside, negative
+        return v < 0.7 ? Math.min(Math.floor((o * inPlane) / outPlane) + int(g, 0, 15), inPlane - 1) : v < 0.9 ? (u < 0.5 ? 5 : inPlane - 1) : v < 0.95 ? inPlane + int(g, 0, 2) : -1;
+      });
       const dy = values(g, idx.length);
       const ref = new Float32Array(planes * inPlane).fill(GARBAGE);
       maxWindowsScatterWrite(dy, idx, ref, planes, inPlane, outPlane);

@@ -368,6 +368,9 @@ export function avgWritePlan(axes: Axes3): { path: "segments" | "rows"; t: Axes3
   return J === 1 ? { path: "rows", t, seg, J } : { path: "fill" };
 }
 
+/** {@link avgWritePlan} per plan's axes (plans are immutable; a vjp's backward runs the same one each call). */
+const writePlans = new WeakMap<Axes3, ReturnType<typeof avgWritePlan>>();
+
 /**
  * `avgWindows.backwardWrite` (dx = 0, then dx[window] += dy / divisor[o]) over one backend instance:
  * one window covering each plane (global pooling) by avgBackwardGlobal's splats, else by {@link avgWritePlan}: the one-write kernels write every dx element once, adding the reference's
@@ -381,7 +384,7 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
     const inPlane = A.inSize * B.inSize * C.inSize;
     if (planes === 0 || inPlane === 0) return;
     const d = divisor[0] as number;
-    if (outPlane === 1 && axes.every((a) => a.step === 1 && a.start[0] === 0 && a.end[0] === a.inSize) && d > 0 && Math.fround(d) === d) {
+    if (outPlane === 1 && axes.every((a) => a.step === 1 && a.start[0] === 0 && a.end[0] === a.inSize) && Number.isInteger(d) && d >= 1 && d <= 2 ** 24) {
       // one window per plane covering it (global pooling): every element dy/d, written with splats
       const args = new Args(b);
       args.add(dy, false);
@@ -392,7 +395,8 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
       args.finish();
       return;
     }
-    const w = avgWritePlan(axes);
+    let w = writePlans.get(axes);
+    if (w === undefined) writePlans.set(axes, (w = avgWritePlan(axes)));
     if (w.path === "fill") {
       // zeroed by the module's memory.fill where dx lives in its memory (a typed array's fill on a
       // shared buffer is several times slower)
@@ -407,12 +411,6 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
     const D = A.inSize;
     const H = B.inSize;
     const W = C.inSize;
-    const geo = new Int32Array(2 * D + 2 * H + seg.length);
-    geo.set(t[0].start, 0);
-    geo.set(t[0].end, D);
-    geo.set(t[1].start, 2 * D);
-    geo.set(t[1].end, 2 * D + H);
-    geo.set(seg, 2 * D + 2 * H);
     if (w.path === "rows") {
       // narrow segments (strided windows): avgBackwardWriteRows, 4 columns at a time from expanded rows
       // the expanded float64 rows are needed unless every row of dx is one term (one output row, J = 1)
@@ -425,6 +423,12 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
       const nRows = outPlane / C.outSize;
       const eLen = needE ? nRows * J * W : 1;
       const fLen = J === 1 ? nRows * W : 1;
+      const geo = new Int32Array(2 * D + 2 * H + seg.length);
+      geo.set(t[0].start, 0);
+      geo.set(t[0].end, D);
+      geo.set(t[1].start, 2 * D);
+      geo.set(t[1].end, 2 * D + H);
+      geo.set(seg, 2 * D + 2 * H);
       const args = new Args(b);
       args.add(dy, false);
       args.add(dx, "out"); // every element written
@@ -443,21 +447,144 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
       args.finish();
       return;
     }
+    // column segments (adaptive and global bins): avgBackwardWrite over the groups of equal rows
+    const { s, mode, div32 } = segmentMode(axes, t, seg, divisor, b.simd);
+    const cols = mode !== 0;
+    const fLen = !cols ? 1 : div32 !== null ? outPlane + 4 : s.nG * ((C.outSize + 7) & ~3);
     const args = new Args(b);
     args.add(dy, false);
     args.add(dx, "out"); // every element written
-    args.add(divisor, false);
-    args.add(new Float64Array(outPlane), false); // g: one plane's dy / divisor
-    args.add(new Float32Array(nSeg), false); // one row's segment values
-    args.add(geo, false);
+    args.add(div32 ?? divisor, false);
+    args.add(new Float64Array(outPlane + 4), false); // g: one plane's dy / divisor
+    args.add(new Float32Array(fLen), false); // f: the groups' float32 rows (or the plane's one-term values)
+    args.add(s.geo, false);
     args.resolve();
-    const [pdy, pdx, pd, pg, pv, pa] = args.ptrs as [number, number, number, number, number, number];
-    splitCall(b, "avgBackwardWrite", [pdy, pdx, pd, pg, pv, planes, D, H, W, B.outSize, C.outSize, inPlane, outPlane,
-      pa, pa + 4 * D, pa + 8 * D, pa + 8 * D + 4 * H, pa + 8 * D + 8 * H, nSeg], {
-      count: 5, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: [[3, 8 * outPlane], [4, 4 * nSeg]], bytes: 4 * (inPlane + outPlane),
+    const [pdy, pdx, pd, pg, pf, pa] = args.ptrs as [number, number, number, number, number, number];
+    splitCall(b, "avgBackwardWrite", [pdy, pdx, pd, pg, pf, planes, W, B.outSize, C.outSize, inPlane, outPlane,
+      pa, s.nG, pa + 4 * s.segAt, nSeg, pa + 4 * s.basesAt, pa + 4 * s.masksAt, s.nBlk, mode], {
+      count: 5, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: [[3, 8 * (outPlane + 4)], [4, 4 * fLen]], bytes: 4 * (inPlane + outPlane),
     });
     args.finish();
   };
+}
+
+/**
+ * What assembly/avg.ts avgBackwardWrite needs of a plan on the "segments" path, in one int32 array
+ * `geo` (cached per plan's axes): the groups of consecutive dx rows (row = a·H + b) whose depth and
+ * row runs are equal — sextuples (row0, m, a0, a1, b0, b1), `nG` of them at 0 — then the column
+ * segments at `segAt`, and where every column is held by at most one output column (and W ≥ 4) the
+ * column blocks `cols` of the SIMD path: `nBlk` output-column bases at `basesAt` and i8x16.swizzle
+ * masks at `masksAt` (block q at column 4q, the last at W − 4 when W % 4 ≠ 0), `splat` when each
+ * block is one output's value. `oneTerm`: every row group held by at most one output row and
+ * column blocks exist (each dx element is one term, fl32(0 + dy/d)).
+ */
+export interface SegmentGeometry {
+  geo: Int32Array;
+  nG: number;
+  segAt: number;
+  basesAt: number;
+  masksAt: number;
+  nBlk: number;
+  cols: { splat: boolean } | null;
+  oneTerm: boolean;
+}
+
+const segmentCache = new WeakMap<Axes3, SegmentGeometry>();
+
+/**
+ * avgBackwardWrite's mode for a "segments" plan (`t`, `seg` from {@link avgWritePlan}): 0 column
+ * segments (the scalar build, or a column held by two or more outputs), 1 column swizzles, 2 column
+ * splats, + 4 one term per element with float32 divisors `div32` (each divisor an integer in
+ * [1, 2²⁴], so exact in float32; outPlane + 4 floats).
+ */
+export function segmentMode(axes: Axes3, t: Axes3, seg: Int32Array, divisor: Float64Array, simd: boolean): { s: SegmentGeometry; mode: number; div32: Float32Array | null } {
+  const s = segmentGeometry(axes, t, seg);
+  if (!simd || s.cols === null) return { s, mode: 0, div32: null };
+  const outPlane = axes[0].outSize * axes[1].outSize * axes[2].outSize;
+  let div32: Float32Array | null = null;
+  if (s.oneTerm) {
+    div32 = new Float32Array(outPlane + 4).fill(1);
+    for (let k = 0; k < outPlane && div32 !== null; k++) {
+      const d = divisor[k] as number;
+      div32[k] = d;
+      if (!(Number.isInteger(d) && d >= 1 && d <= 2 ** 24)) div32 = null;
+    }
+  }
+  return { s, mode: (s.cols.splat ? 2 : 1) + (div32 !== null ? 4 : 0), div32 };
+}
+
+function segmentGeometry(axes: Axes3, t: Axes3, seg: Int32Array): SegmentGeometry {
+  const hit = segmentCache.get(axes);
+  if (hit !== undefined) return hit;
+  const [tA, tB, tC] = t;
+  const groups: number[] = [];
+  let oneTerm = true;
+  for (let ia = 0; ia < tA.outSize; ia++) {
+    const a0 = tA.start[ia] as number;
+    const a1 = tA.end[ia] as number;
+    for (let ib = 0; ib < tB.outSize; ib++) {
+      const b0 = tB.start[ib] as number;
+      const b1 = tB.end[ib] as number;
+      const n = groups.length;
+      if (n > 0 && groups[n - 4] === a0 && groups[n - 3] === a1 && groups[n - 2] === b0 && groups[n - 1] === b1) {
+        groups[n - 5] = (groups[n - 5] as number) + 1;
+        continue;
+      }
+      groups.push(ia * tB.outSize + ib, 1, a0, a1, b0, b1);
+      if ((a1 - a0) * (b1 - b0) > 1) oneTerm = false;
+    }
+  }
+  const blocks = columnBlocks(tC);
+  const nG = groups.length / 6;
+  const segAt = groups.length;
+  const basesAt = segAt + seg.length;
+  const nBlk = blocks === null ? 0 : blocks.bases.length;
+  const masksAt = basesAt + nBlk;
+  const geo = new Int32Array(masksAt + 4 * nBlk);
+  geo.set(groups, 0);
+  geo.set(seg, segAt);
+  if (blocks !== null) {
+    geo.set(blocks.bases, basesAt);
+    geo.set(blocks.masks, masksAt);
+  }
+  const r: SegmentGeometry = { geo, nG, segAt, basesAt, masksAt, nBlk, cols: blocks === null ? null : { splat: blocks.splat }, oneTerm: oneTerm && blocks !== null };
+  segmentCache.set(axes, r);
+  return r;
+}
+
+/**
+ * The 4-column blocks of a transposed last axis `t` (W = t.outSize input columns) for
+ * avgBackwardWrite's column modes: block q covers columns 4q … 4q + 3 (the last, when W % 4 ≠ 0,
+ * W − 4 … W − 1); `bases[q]` is the least output column holding one of them and `masks[q]` the
+ * i8x16.swizzle bytes taking each column's float from the 4 at bases[q] (0x80: no window holds it,
+ * +0). `splat`: every block's 4 columns are held by one output. Null when W < 4, a column is held by
+ * two or more outputs, or a block's outputs spread over more than 4.
+ */
+export function columnBlocks(t: Axis): { bases: Int32Array; masks: Int32Array; splat: boolean } | null {
+  const W = t.outSize;
+  if (W < 4) return null;
+  for (let c = 0; c < W; c++) if ((t.end[c] as number) - (t.start[c] as number) > 1) return null;
+  const full = W >> 2;
+  const nBlk = full + (W % 4 === 0 ? 0 : 1);
+  const bases = new Int32Array(nBlk);
+  const masks = new Int32Array(4 * nBlk);
+  let splat = true;
+  for (let q = 0; q < nBlk; q++) {
+    const c0 = q < full ? 4 * q : W - 4;
+    const src = [0, 1, 2, 3].map((l) => ((t.end[c0 + l] as number) > (t.start[c0 + l] as number) ? (t.start[c0 + l] as number) : -1));
+    const held = src.filter((v) => v >= 0);
+    const base = held.length === 0 ? 0 : Math.min(...held);
+    bases[q] = base;
+    if (held.length < 4 || held.some((v) => v !== base)) splat = false;
+    for (let l = 0; l < 4; l++) {
+      const v = src[l] as number;
+      const tap = v < 0 ? -1 : v - base;
+      if (tap > 3) return null;
+      // little-endian bytes 4·tap … 4·tap + 3 of the loaded vector, or 0x80 (zero)
+      masks[4 * q + l] = tap < 0 ? 0x80808080 | 0 : (4 * tap) | ((4 * tap + 1) << 8) | ((4 * tap + 2) << 16) | ((4 * tap + 3) << 24);
+    }
+  }
+  return { bases, masks, splat };
 }
 
 /** Kernel implementations over one backend instance (float32). */

@@ -133,21 +133,21 @@ export function registerScatter(b: WasmBackend): void {
   const scatterWrite = (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number): void => {
     if (planes === 0 || inPlane === 0) return;
     const step = split(3, [[0, 4 * outPlane], [1, 4 * outPlane], [2, 4 * inPlane]], 4 * (inPlane + 2 * outPlane));
-    if (inPlane <= 256 && inPlane >= 16 * outPlane) {
-      // small sparse planes (global max: 1 output per 49): zero 4 KB of planes per fill, then scatter
-      run(b, "maxBackwardSmall", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane, Math.max(1, Math.floor(1024 / inPlane))], step);
+    if (inPlane >= 16 * outPlane) {
+      // sparse planes (global max: 1 output per 49; adaptive 56 → 7: 1 per 64): zero about 32 KB of
+      // planes per fill, then scatter into them while they are in L1/L2 (measured faster than one fill
+      // of all dx and the scatter after it, and than zeroing ahead index by index)
+      run(b, "maxBackwardSmall", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane, Math.max(1, Math.floor(8192 / inPlane))], step);
       return;
     }
     // a dx that stays in the cache (fractional's and mixed pooling's 6.4 MB): one fill, then the plain
     // scatter (measured faster there); a larger one: zeroed 1 KB just ahead of a dense scatter, so each
-    // part is zeroed and scattered while in L1 (W2's 25.7 MB); the whole plane at once where windows
-    // are wide (≥ 16 elements per index)
+    // part is zeroed and scattered while in L1 (W2's 25.7 MB)
     if (4 * planes * inPlane <= zeroedBytes) {
       run(b, "maxBackwardZeroed", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane], step);
       return;
     }
-    const ahead = inPlane >= 16 * outPlane ? inPlane : 256;
-    run(b, "maxBackwardWrite", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane, ahead], step);
+    run(b, "maxBackwardWrite", [[dy, false], [idx, false], [dx, true]], [planes, inPlane, outPlane, 256], step);
   };
   registerKernel("maxWindows.scatterWrite", "float32", scatterWrite);
   registerKernel("maxWindows.backwardWrite", "float32", (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, axes: Axes3): void => {
