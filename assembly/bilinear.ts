@@ -354,24 +354,3 @@ export function sumImages32(src: usize, dst: usize, n: i32, count: i32, stride: 
     stf(dst, i, <f32>acc);
   }
 }
-
-/**
- * Images 0 … count − 1 of G (float32, d × d each, contiguous): gs = G + Gᵀ (float32 sums, as the
- * reference's fround(g_ij + g_ji)), in 32 × 32 tiles (the transposed reads stay in the cache).
- */
-export function symSum32(g: usize, gs: usize, count: i32, d: i32): void {
-  const dd = <usize>d * <usize>d;
-  for (let s = 0; s < count; s++) {
-    const gi = g + ((<usize>s * dd) << 2);
-    const go = gs + ((<usize>s * dd) << 2);
-    for (let i0 = 0; i0 < d; i0 += 32) {
-      const i1 = min(d, i0 + 32);
-      for (let j0 = 0; j0 < d; j0 += 32) {
-        const j1 = min(d, j0 + 32);
-        for (let i = i0; i < i1; i++) {
-          for (let j = j0; j < j1; j++) stf(go, i * d + j, ldf(gi, i * d + j) + ldf(gi, j * d + i));
-        }
-      }
-    }
-  }
-}

@@ -267,4 +267,4 @@ export { gemmPackA, gemmPackB, gemmMacro, gemmRows, gemmBatch, gemmBatch32 } fro
 export { maxValuesForward, maxRowsForward } from "./maxfast";
 export { trdPanel, trdUnblocked, secularSolve, qlStrided, wyBlock, gatherColumns, dcPack, copyBlock, hadamard } from "./linalg";
 export { dppForward, dppBackward, logArray } from "./dpp";
-export { postForward32, postBackward32, tanhArray, mlbHidden32, mlbGrad32, sumImages32, symSum32 } from "./bilinear";
+export { postForward32, postBackward32, tanhArray, mlbHidden32, mlbGrad32, sumImages32 } from "./bilinear";
