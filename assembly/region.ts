@@ -589,8 +589,13 @@ export function roiPoolBackward(
   }
 }
 
-/** The most dx bytes one {@link roiPoolBackward} channel group zeroes and scatters into (kept in L2). */
-const ROI_GROUP_BYTES: i64 = 128 * 1024;
+/**
+ * The most dx bytes one {@link roiPoolBackward} channel group zeroes and scatters into (kept in L2).
+ * 192 KiB: 128 RoIs on [2,256,50,50] → 7×7 take groups of 8 channels (160 KB) instead of 6, runs of
+ * 8·49 bins read per RoI — 2–8 % faster there (10th percentiles of calls, A/B in one process, 2-core host);
+ * one channel per group (runs of 49 bins, C·49 floats apart) measured 3.5× slower.
+ */
+const ROI_GROUP_BYTES: i64 = 192 * 1024;
 
 /** dp.flat[a] += dy[o] at pd (a: an in-plane index). */
 // @ts-ignore: decorator

@@ -1455,54 +1455,7 @@ function gatherRow(g: usize, a: usize, gp: usize, W: i32, cS: usize, cE: usize, 
     const g0 = gp + ((<usize>PAD) << 2);
     copyF32(g0, g, nC);
     zeroF32(g0 + ((<usize>nC) << 2), PAD);
-    if (s == 1) {
-      // a[ic] = Σ_{t<k} g[ic − off − t]
-      let ic = 0;
-      if (ASC_FEATURE_SIMD) {
-        for (; ic + 4 <= W; ic += 4) {
-          let va = v128.load(g0 + ((<usize>(ic - off)) << 2));
-          for (let t = 1; t < k; t++) va = f32x4.add(va, v128.load(g0 + ((<usize>(ic - off - t)) << 2)));
-          v128.store(a0 + ((<usize>ic) << 2), va);
-        }
-      }
-      for (; ic < W; ic++) {
-        let va = ldf(g0, ic - off);
-        for (let t = 1; t < k; t++) va += ldf(g0, ic - off - t);
-        stf(a0, ic, va);
-      }
-    } else {
-      // stride 2: j from ⌊−off/2⌋ while off + 2j < W; even (d = 0) taps q < ⌈k/2⌉, odd (d = 1) q < ⌊k/2⌋
-      const jS = (-off) >> 1;
-      const jE = (W - off + 1) >> 1;
-      const ke = (k + 1) >> 1;
-      const ko = k >> 1;
-      let j = jS;
-      if (ASC_FEATURE_SIMD) {
-        for (; j + 4 <= jE; j += 4) {
-          let ev = v128.load(g0 + ((<usize>j) << 2));
-          for (let q = 1; q < ke; q++) ev = f32x4.add(ev, v128.load(g0 + ((<usize>(j - q)) << 2)));
-          let od = f32x4.splat(0);
-          if (ko > 0) {
-            od = v128.load(g0 + ((<usize>j) << 2));
-            for (let q = 1; q < ko; q++) od = f32x4.add(od, v128.load(g0 + ((<usize>(j - q)) << 2)));
-          }
-          const at = a0 + ((<usize>(off + 2 * j)) << 2);
-          v128.store(at, v128.shuffle<f32>(ev, od, 0, 4, 1, 5));
-          v128.store(at, v128.shuffle<f32>(ev, od, 2, 6, 3, 7), 16);
-        }
-      }
-      for (; j < jE; j++) {
-        let ev = ldf(g0, j);
-        for (let q = 1; q < ke; q++) ev += ldf(g0, j - q);
-        let od: f32 = 0;
-        if (ko > 0) {
-          od = ldf(g0, j);
-          for (let q = 1; q < ko; q++) od += ldf(g0, j - q);
-        }
-        stf(a0, off + 2 * j, ev);
-        stf(a0, off + 2 * j + 1, od);
-      }
-    }
+    gatherPadded(g0, a0, W, off, s, k);
     return;
   }
   zeroF32(a0, W);
@@ -1510,6 +1463,62 @@ function gatherRow(g: usize, a: usize, gp: usize, W: i32, cS: usize, cE: usize, 
     const gg = ldf(g, oc);
     const c1 = ldi(cE, oc);
     for (let ic = ldi(cS, oc); ic < c1; ic++) stf(a0, ic, ldf(a0, ic) + gg);
+  }
+}
+
+/**
+ * {@link gatherRow} on a regular axis from a row already padded (g0: the row, with k + 8 zeros before
+ * and after it) into a0 (the row buffer's index 0: PADA floats before it, slack after).
+ */
+// @ts-ignore: decorator
+@inline function gatherPadded(g0: usize, a0: usize, W: i32, off: i32, s: i32, k: i32): void {
+  if (s == 1) {
+    // a[ic] = Σ_{t<k} g[ic − off − t]
+    let ic = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; ic + 4 <= W; ic += 4) {
+        let va = v128.load(g0 + ((<usize>(ic - off)) << 2));
+        for (let t = 1; t < k; t++) va = f32x4.add(va, v128.load(g0 + ((<usize>(ic - off - t)) << 2)));
+        v128.store(a0 + ((<usize>ic) << 2), va);
+      }
+    }
+    for (; ic < W; ic++) {
+      let va = ldf(g0, ic - off);
+      for (let t = 1; t < k; t++) va += ldf(g0, ic - off - t);
+      stf(a0, ic, va);
+    }
+  } else {
+    // stride 2: j from ⌊−off/2⌋ while off + 2j < W; even (d = 0) taps q < ⌈k/2⌉, odd (d = 1) q < ⌊k/2⌋
+    const jS = (-off) >> 1;
+    const jE = (W - off + 1) >> 1;
+    const ke = (k + 1) >> 1;
+    const ko = k >> 1;
+    let j = jS;
+    if (ASC_FEATURE_SIMD) {
+      for (; j + 4 <= jE; j += 4) {
+        let ev = v128.load(g0 + ((<usize>j) << 2));
+        for (let q = 1; q < ke; q++) ev = f32x4.add(ev, v128.load(g0 + ((<usize>(j - q)) << 2)));
+        let od = f32x4.splat(0);
+        if (ko > 0) {
+          od = v128.load(g0 + ((<usize>j) << 2));
+          for (let q = 1; q < ko; q++) od = f32x4.add(od, v128.load(g0 + ((<usize>(j - q)) << 2)));
+        }
+        const at = a0 + ((<usize>(off + 2 * j)) << 2);
+        v128.store(at, v128.shuffle<f32>(ev, od, 0, 4, 1, 5));
+        v128.store(at, v128.shuffle<f32>(ev, od, 2, 6, 3, 7), 16);
+      }
+    }
+    for (; j < jE; j++) {
+      let ev = ldf(g0, j);
+      for (let q = 1; q < ke; q++) ev += ldf(g0, j - q);
+      let od: f32 = 0;
+      if (ko > 0) {
+        od = ldf(g0, j);
+        for (let q = 1; q < ko; q++) od += ldf(g0, j - q);
+      }
+      stf(a0, off + 2 * j, ev);
+      stf(a0, off + 2 * j + 1, od);
+    }
   }
 }
 
@@ -1711,6 +1720,38 @@ export function lpPowBackward(g: usize, x: usize, dx: usize, p: f64, mode: i32, 
 }
 
 /**
+ * q_o = ((dy_o·(½·fl(1/fl(√u_o))))·area)/div32_o + 0 for o in [o0, o0 + n) into Qd[0, n), all in float32
+ * (lpBackward's p = 2 formula, SIMD build); lanes with u ≤ 0 or NaN, and the last n mod 4, take
+ * {@link finishOne} (float64 steps rounded to float32) divided by div32. The + 0 turns −0 into +0 (what
+ * the reference's gradient, summed from +0, gives), so sums of these q never come out −0.
+ */
+// @ts-ignore: decorator
+@inline function lpQ2(dy: usize, s: usize, u: usize, div32: usize, Qd: usize, o0: i32, n: i32, invP: f64, area: f64, fmode: i32): void {
+  let t = 0;
+  if (ASC_FEATURE_SIMD) {
+    const one = f32x4.splat(1);
+    const half = f32x4.splat(0.5);
+    const ar = f32x4.splat(<f32>area);
+    const zero = f32x4.splat(0);
+    for (; t + 4 <= n; t += 4) {
+      const o = o0 + t;
+      const q = (<usize>o) << 2;
+      const uv = v128.load(u + q);
+      if (!i32x4.all_true(f32x4.gt(uv, zero))) {
+        for (let l = 0; l < 4; l++) stf(Qd, t + l, finishOne(ldf(dy, o + l), ldf(s, o + l), ldf(u, o + l), invP, area, fmode) / ldf(div32, o + l) + <f32>0);
+        continue;
+      }
+      const g = f32x4.mul(f32x4.mul(v128.load(dy + q), f32x4.mul(half, f32x4.div(one, f32x4.sqrt(uv)))), ar);
+      v128.store(Qd + ((<usize>t) << 2), f32x4.add(f32x4.div(g, v128.load(div32 + q)), zero));
+    }
+  }
+  for (; t < n; t++) {
+    const o = o0 + t;
+    stf(Qd, t, finishOne(ldf(dy, o), ldf(s, o), ldf(u, o), invP, area, fmode) / ldf(div32, o) + <f32>0);
+  }
+}
+
+/**
  * LP backward in one pass (src/kernels/weighted.ts lpBackward: lpFinishBackward, avgWindows.backward,
  * lpPowBackward fused): per plane, q_o = gs_o/div_o (gs_o as {@link lpFinishBackward} with `fmode`,
  * the quotient in float64 rounded to float32) into scratch; then per input row (ia, ib) the q of the
@@ -1720,9 +1761,16 @@ export function lpPowBackward(g: usize, x: usize, dx: usize, p: f64, mode: i32, 
  * same formula as the reference, the window sums in another float32 order (its accumulation bound).
  * Every axis step 1; cov: per input index of axes A then B, the range [lo, hi) of the outputs covering it.
  * div32: the divisors in float32 when every one is exact there (then divided in float32, the same
- * quotients), else 0 (float64 division). eRows (SIMD build, p = 2): scratch of (outPlane/nC)·(W + PADA
- * + 16) floats — the horizontal transposes of every output row, then summed per input row (the same
- * terms, the vertical sum outside the horizontal one); 0: per input row, vertical then horizontal.
+ * quotients), else 0 (float64 division).
+ *
+ * eRows (SIMD build, p = 2; 0 otherwise): the row path. Scratch of (outPlane/nC)·(W + PADA + 16 +
+ * nC + 2·(cK2 + 8)) floats: per output row k its horizontal transpose E_k (rows of ES = W + PADA + 16
+ * floats, the row at PADA), then per output row its q (copied from the plane's q, + 0) padded with
+ * cK2 + 8 zeros on either side, so the transpose reads them in place ({@link gatherPadded}; the plane's
+ * q are computed 4 at a time over the whole plane, {@link lpQ2}: per row, each row's last nC mod 4 would
+ * take the slower scalar step). Then each input row r: dx = (Σ E_k over the output rows k covering r, in
+ * output order)·(2x), 4 columns at a time, with straight-line code for one and two covering rows (a 2-d
+ * plan with vertical stride ≥ ⌈k/2⌉: every row) — the same values as summing from +0, since no q is −0.
  * Scratch `ex` (floats): outPlane + 4 + nC + 4 + W + PADA + 16 + nC + 2·cK2 + 24.
  */
 export function lpBackward(
@@ -1737,57 +1785,60 @@ export function lpBackward(
   const Ab = V + ((<usize>(nC + 4)) << 2);
   const gp = Ab + ((<usize>(W + PADA + 16)) << 2);
   const Ar = Ab + ((<usize>PADA) << 2);
+  // the row path's layout (see above)
+  const rowPath = ASC_FEATURE_SIMD && eRows != 0 && pmode == 2 && nC > 0;
+  const ES = W + PADA + 16;
+  const nRo = nC > 0 ? outPlane / nC : 0;
+  const PQ = cK2 + 8;
+  const QS = nC + 2 * PQ;
+  const Qp = eRows + ((<usize>(nRo * ES)) << 2);
+  if (rowPath) zeroF32(Qp, nRo * QS); // the pads stay zero: only [PQ, PQ + nC) of a row is written
   for (let pl = 0; pl < planes; pl++) {
     const oo = (<usize>pl * <usize>outPlane) << 2;
-    let o = 0;
-    if (ASC_FEATURE_SIMD && fmode == 2 && div32 != 0) {
-      // p = 2, divisors exact in float32: q = ((dy·½u^(−½))·area)/div in one float32 pass, u^(−½) as
-      // 1/√u in float32 (two roundings: within 2.5 float32 ulps of the reference's pow rounded once)
-      const one = f32x4.splat(1);
-      const half = f32x4.splat(0.5);
-      const ar = f32x4.splat(<f32>area);
-      const zero = f32x4.splat(0);
-      for (; o + 4 <= outPlane; o += 4) {
-        const q = (<usize>o) << 2;
-        const uv = v128.load(u + oo + q);
-        const dv = v128.load(div32 + q);
-        if (!i32x4.all_true(f32x4.gt(uv, zero))) {
-          for (let l = 0; l < 4; l++) stf(Q, o + l, finishOne(ldf(dy + oo, o + l), ldf(s + oo, o + l), ldf(u + oo, o + l), invP, area, fmode) / ldf(div32, o + l));
-          continue;
-        }
-        const g = f32x4.mul(f32x4.mul(v128.load(dy + oo + q), f32x4.mul(half, f32x4.div(one, f32x4.sqrt(uv)))), ar);
-        v128.store(Q + q, f32x4.div(g, dv));
-      }
-      for (; o < outPlane; o++) stf(Q, o, finishOne(ldf(dy + oo, o), ldf(s + oo, o), ldf(u + oo, o), invP, area, fmode) / ldf(div32, o));
-    } else lpFinishBackward(dy + oo, s + oo, u + oo, Q, invP, area, fmode, outPlane);
-    if (o == outPlane) {
-      // done above
-    } else if (div32 != 0) {
-      // divisors exact in float32: the float32 quotient is the float64 one rounded to float32 (double
-      // rounding is innocuous for division: 53 ≥ 2·24 + 2 bits), 4 lanes at a time
-      if (ASC_FEATURE_SIMD) {
-        for (; o + 4 <= outPlane; o += 4) {
-          const q = Q + ((<usize>o) << 2);
-          v128.store(q, f32x4.div(v128.load(q), v128.load(div32 + ((<usize>o) << 2))));
-        }
-      }
-      for (; o < outPlane; o++) stf(Q, o, ldf(Q, o) / ldf(div32, o));
-    }
-    if (ASC_FEATURE_SIMD) {
-      for (; o + 2 <= outPlane; o += 2) {
-        const q = Q + ((<usize>o) << 2);
-        const r = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(q)), v128.load(div + ((<usize>o) << 3)));
-        v128.store64_lane(q, f32x4.demote_f64x2_zero(r), 0);
-      }
-    }
-    for (; o < outPlane; o++) stf(Q, o, <f32>(<f64>ldf(Q, o) / ldd(div, o)));
     const xo = (<usize>pl * <usize>inPlane) << 2;
-    if (ASC_FEATURE_SIMD && eRows != 0 && pmode == 2) {
-      // the horizontal transpose once per output row (E rows of ES floats, the row at PADA), then per
-      // input row the sum of the E rows of the output rows covering it, times 2x, 4 columns at a time
-      const ES = W + PADA + 16;
-      const nRo = nC > 0 ? outPlane / nC : 0;
-      for (let k = 0; k < nRo; k++) gatherRow(Q + ((<usize>(k * nC)) << 2), eRows + ((<usize>(k * ES)) << 2), gp, W, cS, cE, nC, cReg, cOff, cS2, cK2);
+    {
+      let o = 0;
+      if (ASC_FEATURE_SIMD && fmode == 2 && div32 != 0) {
+        // p = 2, divisors exact in float32: q = ((dy·½u^(−½))·area)/div in one float32 pass, u^(−½) as
+        // 1/√u in float32 (two roundings: within 2.5 float32 ulps of the reference's pow rounded once)
+        lpQ2(dy + oo, s + oo, u + oo, div32, Q, 0, outPlane, invP, area, fmode);
+        o = outPlane;
+      } else lpFinishBackward(dy + oo, s + oo, u + oo, Q, invP, area, fmode, outPlane);
+      if (o == outPlane) {
+        // done above
+      } else if (div32 != 0) {
+        // divisors exact in float32: the float32 quotient is the float64 one rounded to float32 (double
+        // rounding is innocuous for division: 53 ≥ 2·24 + 2 bits), 4 lanes at a time
+        if (ASC_FEATURE_SIMD) {
+          for (; o + 4 <= outPlane; o += 4) {
+            const q = Q + ((<usize>o) << 2);
+            v128.store(q, f32x4.div(v128.load(q), v128.load(div32 + ((<usize>o) << 2))));
+          }
+        }
+        for (; o < outPlane; o++) stf(Q, o, ldf(Q, o) / ldf(div32, o));
+      }
+      if (ASC_FEATURE_SIMD) {
+        for (; o + 2 <= outPlane; o += 2) {
+          const q = Q + ((<usize>o) << 2);
+          const r = f64x2.div(f64x2.promote_low_f32x4(v128.load64_zero(q)), v128.load(div + ((<usize>o) << 3)));
+          v128.store64_lane(q, f32x4.demote_f64x2_zero(r), 0);
+        }
+      }
+      for (; o < outPlane; o++) stf(Q, o, <f32>(<f64>ldf(Q, o) / ldd(div, o)));
+    }
+    if (ASC_FEATURE_SIMD && rowPath) {
+      // per output row: its q in the padded row (+ 0: never −0), then its horizontal transpose E_k
+      for (let k = 0; k < nRo; k++) {
+        const qr = Qp + ((<usize>(k * QS + PQ)) << 2);
+        const src = Q + ((<usize>(k * nC)) << 2);
+        const z = f32x4.splat(0);
+        let i = 0;
+        for (; i + 4 <= nC; i += 4) v128.store(qr + ((<usize>i) << 2), f32x4.add(v128.load(src + ((<usize>i) << 2)), z));
+        for (; i < nC; i++) stf(qr, i, ldf(src, i) + <f32>0);
+        const er = eRows + ((<usize>(k * ES)) << 2);
+        if (cReg != 0) gatherPadded(qr, er + ((<usize>PADA) << 2), W, cOff, cS2, cK2);
+        else gatherRow(qr, er, gp, W, cS, cE, nC, 0, cOff, cS2, cK2);
+      }
       const E0 = eRows + ((<usize>PADA) << 2);
       const two = f32x4.splat(2);
       for (let r = 0; r < R; r++) {
@@ -1799,24 +1850,45 @@ export function lpBackward(
         const va1 = load<i32>(qa, 4);
         const vb0 = load<i32>(qb);
         const vb1 = load<i32>(qb, 4);
+        const na = va1 - va0;
+        const nb = vb1 - vb0;
         const q0 = xo + ((<usize>(r * W)) << 2);
         const xr = x + q0;
         const dxr = dx + q0;
+        const ea = E0 + ((<usize>((va0 * nB + vb0) * ES)) << 2);
         let i = 0;
-        for (; i + 4 <= W; i += 4) {
-          const q = (<usize>i) << 2;
-          let acc = f32x4.splat(0);
-          for (let oa = va0; oa < va1; oa++) {
-            for (let ob = vb0; ob < vb1; ob++) acc = f32x4.add(acc, v128.load(E0 + ((<usize>((oa * nB + ob) * ES)) << 2) + q));
+        if (na == 1 && nb == 1) {
+          // one covering row: dx = E·(2x)
+          for (; i + 4 <= W; i += 4) {
+            const q = (<usize>i) << 2;
+            v128.store(dxr + q, f32x4.mul(v128.load(ea + q), f32x4.mul(two, v128.load(xr + q))));
           }
-          v128.store(dxr + q, f32x4.mul(acc, f32x4.mul(two, v128.load(xr + q))));
-        }
-        for (; i < W; i++) {
-          let acc: f32 = 0;
-          for (let oa = va0; oa < va1; oa++) {
-            for (let ob = vb0; ob < vb1; ob++) acc += ldf(E0, (oa * nB + ob) * ES + i);
+          for (; i < W; i++) stf(dxr, i, ldf(ea, i) * (<f32>2 * ldf(xr, i)));
+        } else if (na * nb == 2) {
+          // two: (oa, ob) then (oa, ob + 1), or (oa + 1, ob)
+          const eb = ea + ((<usize>((nb == 2 ? 1 : nB) * ES)) << 2);
+          for (; i + 4 <= W; i += 4) {
+            const q = (<usize>i) << 2;
+            v128.store(dxr + q, f32x4.mul(f32x4.add(v128.load(ea + q), v128.load(eb + q)), f32x4.mul(two, v128.load(xr + q))));
           }
-          stf(dxr, i, acc * (<f32>2 * ldf(xr, i)));
+          for (; i < W; i++) stf(dxr, i, (ldf(ea, i) + ldf(eb, i)) * (<f32>2 * ldf(xr, i)));
+        } else {
+          // none (g = 0: dx = 0·2x, NaN for a non-finite x) or more than two, from +0 in output order
+          for (; i + 4 <= W; i += 4) {
+            const q = (<usize>i) << 2;
+            let acc = f32x4.splat(0);
+            for (let oa = va0; oa < va1; oa++) {
+              for (let ob = vb0; ob < vb1; ob++) acc = f32x4.add(acc, v128.load(E0 + ((<usize>((oa * nB + ob) * ES)) << 2) + q));
+            }
+            v128.store(dxr + q, f32x4.mul(acc, f32x4.mul(two, v128.load(xr + q))));
+          }
+          for (; i < W; i++) {
+            let acc: f32 = 0;
+            for (let oa = va0; oa < va1; oa++) {
+              for (let ob = vb0; ob < vb1; ob++) acc += ldf(E0, (oa * nB + ob) * ES + i);
+            }
+            stf(dxr, i, acc * (<f32>2 * ldf(xr, i)));
+          }
         }
       }
       continue;

@@ -40,12 +40,16 @@
  *   window counts) computes each q_o = ((dy·½u^(−½))·area)/div in float32 with u^(−½) = fl(1/fl(√u))
  *   (relative error ≤ 2u + u², u = 2⁻²⁴, against the reference's ≤ u): a term may then differ by
  *   ≤ (3 + 2·3)u relative after the three products and the quotient each side rounds, so p = 2's
- *   gradients get 10u·b on top of γ(3n + 5)·b. Other p: gradients within 32·n·u·max|dx| more (s, u
+ *   gradients get 10u·b on top of γ(3n + 5)·b. That build's p = 2 row path (each output row's q
+ *   summed along the row, then the output rows covering an input added in output order; no q is −0,
+ *   so a zero sum is +0 as the reference's) adds the same terms in yet another order: the same bound,
+ *   which holds for any order; the row-path tests at the end also check zero signs and 2 threads. Other p: gradients within 32·n·u·max|dx| more (s, u
  *   and each pow may differ by an ulp before the float32 roundings, and ≤ n windows add into a tap).
  * Non-finite values must match exactly everywhere (NaN where the reference has NaN, the same infinity).
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { getBackend, setBackend, type BackendName } from "../../src/backends/index.js";
+import { getBackend, setBackend, setThreads, type BackendName } from "../../src/backends/index.js";
+import { setClaimMode, setMinPartBytes } from "../../src/backends/wasm/threads.js";
 import { kernel } from "../../src/kernels/registry.js";
 import * as pk from "../../src/index.js";
 import { lpBackward, lpForward } from "../../src/kernels/weighted.js";
@@ -588,4 +592,87 @@ describe("the softmax backward's non-finite planes found from the window sums (n
       }
     });
   }
+});
+
+describe("LP backward's row path (SIMD build, p = 2: per output row its q and horizontal transpose; each input row from the one, two or more output rows covering it) and the paths beside it", () => {
+  // every branch of the row path: one covering row (2×2 s2; the odd rows of 3×3 s2), two in a plane
+  // (the even rows of 3×3 s2: (oa, ob), (oa, ob + 1)) or across depth (3-d k [2, 1, ·]: (oa, ob), (oa + 1, ob)),
+  // none (stride 3 > k: rows below or between windows), more than two (stride 1, 3-d 2×2); regular last
+  // axes with stride 1 or 2 (padding: negative offsets) and irregular ones (stride 3, ceil mode's clipped
+  // last window); widths ≡ 0–3 mod 4 (the scalar tails), one-element planes and rows
+  const geoms: { op: string; shape: number[]; opts: Record<string, unknown>; n: number }[] = [
+    { op: "lpPool2d", shape: [2, 3, 13, 56], opts: { kernelSize: 3, stride: 2 }, n: 9 },
+    { op: "lpPool2d", shape: [1, 2, 12, 57], opts: { kernelSize: 3, stride: 2 }, n: 9 },
+    { op: "lpPool2d", shape: [1, 2, 11, 58], opts: { kernelSize: 3, stride: 2, padding: 1 }, n: 9 },
+    { op: "lpPool2d", shape: [1, 2, 10, 59], opts: { kernelSize: 3, stride: 2, ceilMode: true }, n: 9 },
+    { op: "lpPool2d", shape: [2, 2, 9, 17], opts: { kernelSize: 2, stride: 2 }, n: 4 },
+    { op: "lpPool2d", shape: [2, 2, 11, 23], opts: { kernelSize: 2, stride: 3 }, n: 4 },
+    { op: "lpPool2d", shape: [1, 3, 9, 14], opts: { kernelSize: [5, 3], stride: 1, padding: [2, 1] }, n: 15 },
+    { op: "lpPool2d", shape: [1, 2, 8, 21], opts: { kernelSize: [4, 3], stride: [2, 1] }, n: 12 },
+    { op: "lpPool3d", shape: [1, 2, 3, 7, 10], opts: { kernelSize: [2, 1, 3], stride: [1, 2, 2] }, n: 6 },
+    { op: "lpPool3d", shape: [1, 2, 4, 5, 9], opts: { kernelSize: 2, stride: 1 }, n: 8 },
+    { op: "lpPool2d", shape: [3, 1, 1], opts: { kernelSize: 1 }, n: 1 },
+    { op: "lpPool2d", shape: [2, 5, 1], opts: { kernelSize: [3, 1], stride: [2, 1] }, n: 3 },
+    { op: "lpPool1d", shape: [2, 3, 21], opts: { kernelSize: 3, stride: 2 }, n: 3 },
+  ];
+  /** dy: normals with a third of them ±0 (a −0 q must not give a −0 sum: the reference adds into +0). */
+  const dyZeros = (m: number): Float32Array => {
+    const g = new Generator(m + 5);
+    return Float32Array.from({ length: m }, (_, i) => (i % 3 === 0 ? (i % 2 === 0 ? -0 : 0) : g.normal()));
+  };
+  const cases = (special: boolean) => {
+    const g = new Generator(special ? 404 : 402);
+    return geoms.flatMap((c) => [2, 1, 3].map((normType) => {
+      const size = c.shape.reduce((a, s) => a * s, 1);
+      // p = 3 on negative x: NaN (as PyTorch), so |x| there
+      const xs = values(g, size, special, 1).map((v) => (normType === 3 ? Math.abs(v) : v));
+      const opts = { ...c.opts, normType };
+      return { label: `${c.op} [${c.shape}] ${JSON.stringify(opts)}`, call: (t: Tensor[]) => vjp(c.op)(t[0], opts), inputs: [{ data: xs, shape: c.shape }] as Input[], normType, n: c.n };
+    }));
+  };
+  for (const b of WASM) {
+    it(`${b}: within the stated bounds of the reference, NaN/±∞ included; exact zeros with the reference's sign`, () => {
+      for (const special of [false, true]) {
+        for (const c of cases(special)) {
+          for (const dy of special ? [dyOf] : [dyZeros, dyOf]) {
+            const ref = runOn("js", "js", c.call, c.inputs, dy);
+            const got = runOn(b, b, c.call, c.inputs, dy);
+            expectLpClose(`${c.label} ${b}`, got, ref, absRun(c.call, c.inputs, dy), c.normType, c.n);
+            if (dy !== dyZeros) continue;
+            // a zero gradient at a finite x ≠ 0 has the reference's sign: the sum of the q covering it is +0
+            // (dy normal or ±0: no exact cancellation, so the sum is 0 only when every q is ±0)
+            const r = ref.grads[0] as Float32Array;
+            const w = got.grads[0] as Float32Array;
+            const xs = c.inputs[0]!.data;
+            for (let j = 0; j < r.length; j++) {
+              const xj = xs[j] as number;
+              if (r[j] === 0 && xj !== 0 && Number.isFinite(xj)) expect(Object.is(w[j], r[j]), `${c.label} ${b}: element ${j} ${w[j]} vs ${r[j]}`).toBe(true);
+            }
+          }
+        }
+      }
+    });
+  }
+  describe("split over worker threads", () => {
+    afterAll(async () => {
+      setMinPartBytes(undefined);
+      setClaimMode("both");
+      await setThreads(1);
+    });
+    it("every call split (2 threads, parts run by the workers, each with its own row scratch): the same gradients bit for bit as one thread", async () => {
+      for (const b of WASM) {
+        const one = cases(true).map((c) => runOn(b, b, c.call, c.inputs, dyOf));
+        await setThreads(2);
+        setMinPartBytes(0);
+        setClaimMode("workers");
+        cases(true).forEach((c, i) => {
+          const two = runOn(b, b, c.call, c.inputs, dyOf);
+          expect(firstBitDifference(two.grads[0] as TypedArray, one[i]!.grads[0] as TypedArray), `${c.label} ${b}`).toBeNull();
+        });
+        setMinPartBytes(undefined);
+        setClaimMode("both");
+        await setThreads(1);
+      }
+    });
+  });
 });

@@ -254,8 +254,10 @@ export function registerWeighted(b: WasmBackend): void {
       args.add(axesArray(axes), false);
       args.add(cov, false);
       args.add(exact ? div32 : new Float32Array(1), false);
-      // SIMD p = 2: the horizontal transposes of every output row of a plane (assembly lpBackward's eRows)
-      const eLen = b.simd && p === 2 ? (outPlane0 / Math.max(1, axes[2].outSize)) * (axes[2].inSize + 24) : 0;
+      // SIMD p = 2 (assembly lpBackward's row path, eRows): per output row of a plane its horizontal
+      // transpose (W + 24 floats) and its q padded with cK2 + 8 zeros on either side
+      const nRo = outPlane0 / Math.max(1, axes[2].outSize);
+      const eLen = b.simd && p === 2 ? nRo * (axes[2].inSize + 24) + nRo * (axes[2].outSize + 2 * (reg[3] + 8)) : 0;
       args.add(new Float32Array(Math.max(1, eLen)), false);
       args.resolve();
       const [px, pdy, ps, pu, pdx, pd, pe, pa, pc, p32, pE] = args.ptrs as [number, number, number, number, number, number, number, number, number, number, number];
