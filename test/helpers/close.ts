@@ -41,3 +41,10 @@ export function expectTensorClose(actual: Tensor, expected: { shape: readonly nu
   expect([...actual.shape], `${label} shape`).toEqual([...expected.shape]);
   expectClose(actual.data, expected.data, tol, label);
 }
+
+/** First index where the two differ bit for bit (NaN equal to NaN, −0 ≠ +0; a length mismatch at the shorter length), or −1. */
+export function firstBitDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  if (x.length !== y.length) return Math.min(x.length, y.length);
+  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) return i;
+  return -1;
+}

@@ -20,6 +20,7 @@ import { activeWasm } from "../../src/backends/wasm/index.js";
 import { setCallThreadLimit, setMinPartBytes } from "../../src/backends/wasm/threads.js";
 import { gemmF32, gemmF32Reference } from "../../src/linalg/gemm.js";
 import { Generator } from "../../src/tensor/random.js";
+import { firstBitDiff } from "../helpers/close.js";
 import { WASM } from "../helpers/wasm.js";
 
 const initial = getBackend();
@@ -34,13 +35,6 @@ function rand(n: number, gen: Generator): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = gen.normal();
   return a;
-}
-
-/** First index where the two differ (NaN equal to NaN, −0 ≠ +0), or −1. */
-function firstDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  if (x.length !== y.length) return Math.min(x.length, y.length);
-  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) return i;
-  return -1;
 }
 
 /** A copy of x in the active backend's linear memory. */
@@ -85,7 +79,7 @@ describe.each(WASM)("float32 symmetric paths on %s", (backend) => {
                 const va = pa.view as Float32Array;
                 gemmF32(count, tA, tB, n, n, k, 0.5, va, 0, lda, sA, pb === null ? va : (pb.view as Float32Array), 0, lda, sA, 0, pc.view as Float32Array, 0, ldc, sC, true);
                 const got = (pc.view as Float32Array).slice();
-                expect(firstDiff(got, ref), `n ${n} k ${k} same ${same} tA ${tA} tB ${tB} ${threads} thread(s)`).toBe(-1);
+                expect(firstBitDiff(got, ref), `n ${n} k ${k} same ${same} tA ${tA} tB ${tB} ${threads} thread(s)`).toBe(-1);
               } finally {
                 for (const s of blocks) s.free();
               }
@@ -119,7 +113,7 @@ describe.each(WASM)("float32 symmetric paths on %s", (backend) => {
             const [pg, px, pc] = [place(g, blocks), place(x, blocks), place(new Float32Array(count * m * n).fill(NaN), blocks)];
             gemmAt(w, true, count, false, false, m, n, m, 0.25, pg.ptr, true, m, mm, px.ptr, true, n, m * n, pc.ptr, true, n, m * n, true, true);
             const got = (pc.view as Float32Array).slice();
-            expect(firstDiff(got, ref), `m ${m} n ${n} ${threads} thread(s)`).toBe(-1);
+            expect(firstBitDiff(got, ref), `m ${m} n ${n} ${threads} thread(s)`).toBe(-1);
           } finally {
             for (const s of blocks) s.free();
           }

@@ -17,6 +17,7 @@ import { activeWasm } from "../../src/backends/wasm/index.js";
 import { setCallThreadLimit, setClaimMode, setMinPartBytes, type ClaimMode } from "../../src/backends/wasm/threads.js";
 import { gemm, gemmBatched, gemmReference, syrk, syrkBatched, syrkReference, type NumArray } from "../../src/linalg/gemm.js";
 import { Generator } from "../../src/tensor/random.js";
+import { firstBitDiff } from "../helpers/close.js";
 import { WASM } from "../helpers/wasm.js";
 
 type DT = "float32" | "float64";
@@ -34,13 +35,6 @@ function rand(n: number, gen: Generator, dtype: DT): NumArray {
   const a = dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
   for (let i = 0; i < n; i++) a[i] = gen.normal();
   return a;
-}
-
-/** First index where the two differ (NaN equal to NaN, −0 ≠ +0), or −1. */
-function firstDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  if (x.length !== y.length) return Math.min(x.length, y.length);
-  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) return i;
-  return -1;
 }
 
 const stats = (): { splitCalls: number; workerParts: number } => {
@@ -142,8 +136,8 @@ describe.each(WASM)("matrix core split over threads on %s", (backend) => {
             const one = runGemm(cs, 1);
             const many = runGemm(cs, undefined);
             const what = JSON.stringify(cs);
-            expect(firstDiff(many.got, one.got), `${what}: ${threads} threads vs 1`).toBe(-1);
-            expect(firstDiff(many.got, many.ref), `${what}: vs gemmReference`).toBe(-1);
+            expect(firstBitDiff(many.got, one.got), `${what}: ${threads} threads vs 1`).toBe(-1);
+            expect(firstBitDiff(many.got, many.ref), `${what}: vs gemmReference`).toBe(-1);
           }
           let seed = 200;
           for (const [n, k] of SYRK) {
@@ -153,8 +147,8 @@ describe.each(WASM)("matrix core split over threads on %s", (backend) => {
                 const one = runSyrk(n, k, trans, beta, dA, dC, seed % 3 !== 0, seed, 1);
                 const many = runSyrk(n, k, trans, beta, dA, dC, seed % 3 !== 0, seed, undefined);
                 const what = `syrk n ${n} k ${k} trans ${trans} β ${beta} ${dA}`;
-                expect(firstDiff(many.got, one.got), `${what}: ${threads} threads vs 1`).toBe(-1);
-                expect(firstDiff(many.got, many.ref), `${what}: vs syrkReference`).toBe(-1);
+                expect(firstBitDiff(many.got, one.got), `${what}: ${threads} threads vs 1`).toBe(-1);
+                expect(firstBitDiff(many.got, many.ref), `${what}: vs syrkReference`).toBe(-1);
                 for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) if (many.got[i * (n + 1) + j] !== many.got[j * (n + 1) + i]) expect.fail(`${what}: C[${i},${j}] ≠ C[${j},${i}]`);
                 seed++;
               }
@@ -213,15 +207,15 @@ describe.each(WASM)("matrix core split over threads on %s", (backend) => {
                 }
               }
               const what = `gemmBatched ${count} × ${m}×${n}×${k} ${tA} ${tB} ${dIn}→${dC}`;
-              expect(firstDiff(results[1] as NumArray, results[0] as NumArray), `${what}: ${threads} threads vs 1`).toBe(-1);
-              expect(firstDiff(results[1] as NumArray, ref), `${what}: vs gemmReference`).toBe(-1);
+              expect(firstBitDiff(results[1] as NumArray, results[0] as NumArray), `${what}: ${threads} threads vs 1`).toBe(-1);
+              expect(firstBitDiff(results[1] as NumArray, ref), `${what}: vs gemmReference`).toBe(-1);
               if (tA === tB) {
                 // SYRK on the same A (n = m): C_s = 0.5·op(A_s)·op(A_s)ᵀ
                 const g = new Float64Array(count * m * m);
                 const gref = g.slice();
                 for (let s = 0; s < count; s++) syrkReference(tA, m, k, 0.5, a, 1 + s * sA, lda, 0, gref, s * m * m, m);
                 syrkBatched(count, tA, m, k, 0.5, a, 1, lda, sA, 0, g, 0, m, m * m);
-                expect(firstDiff(g, gref), `syrkBatched ${count} × ${m}×${k} ${tA}`).toBe(-1);
+                expect(firstBitDiff(g, gref), `syrkBatched ${count} × ${m}×${k} ${tA}`).toBe(-1);
               }
             }
           }
@@ -246,11 +240,11 @@ describe.each(WASM)("matrix core split over threads on %s", (backend) => {
       let before = stats();
       const s = runGemm(small, undefined);
       expect(stats().splitCalls).toBe(before.splitCalls);
-      expect(firstDiff(s.got, s.ref)).toBe(-1);
+      expect(firstBitDiff(s.got, s.ref)).toBe(-1);
       before = stats();
       const large = runGemm({ ...small, m: 256, n: 256, k: 256 }, undefined);
       expect(stats().workerParts).toBeGreaterThan(before.workerParts);
-      expect(firstDiff(large.got, large.ref)).toBe(-1);
+      expect(firstBitDiff(large.got, large.ref)).toBe(-1);
     } finally {
       setClaimMode("both");
     }
