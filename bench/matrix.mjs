@@ -5,6 +5,7 @@
  * thread (bench/torch_matrix.py through /usr/bin/python3; skipped when torch is missing), float32,
  * forward and forward+backward. Rounds alternate (poolkit, torch, poolkit, …) so both see the same
  * machine noise; medians of all timed calls; ratio = poolkit / torch (above 1: poolkit slower).
+ * poolkit's calls run inside `tidy` (its documented loop form), as in bench/torch-peer.mjs.
  *
  *   npm run build && node bench/matrix.mjs [--rounds 3] [--only cov-sqrtm-256-8,…] [--blas openblas|netlib|both]
  *                                          [--poolkit path/to/dist/index.js] [--out bench/results/matrix]
@@ -111,10 +112,13 @@ function make(lib, name) {
 
 function timePoolkit(w, mode, budgetS, warm, lib = pk) {
   const f = make(lib, w.name);
-  const call = mode === "fwd" ? () => f.fwd() : () => {
+  // inside tidy, poolkit's documented loop form (as the PyTorch table of bench/torch-peer.mjs): the
+  // call's tensors are freed at its end, as torch frees a dropped result, instead of being moved out of
+  // WebAssembly memory for the collector (src/tensor/alloc.ts, "tensors nobody disposes")
+  const call = mode === "fwd" ? () => lib.tidy(() => void f.fwd()) : () => lib.tidy(() => {
     const { output, backward } = f.vjp();
     backward(lib.full([...output.shape], 1, output.dtype));
-  };
+  });
   // warm-up (V8 optimises hot loops after ~1 s of calls): only in the first round
   if (warm) {
     const t0 = performance.now();
@@ -279,7 +283,7 @@ mkdirSync(dirname(out), { recursive: true });
 const meta = { date: new Date().toISOString(), node: process.version, poolkit: pkPath, baseline: basePath || null, commit, loadavg: [loadStart, loadavg()[0]], rounds, threads: threadCounts, torch: Object.fromEntries(Object.entries(peers).map(([b, t]) => [b, t.info])) };
 writeFileSync(`${out}.json`, JSON.stringify({ meta, eigen: eigenRows, gemm: gemmRows, results }, null, 1) + "\n");
 const cols = Object.keys(peers);
-let md = `# Matrix workloads: poolkit vs PyTorch CPU (1 thread, float32)\n\n${meta.date}, Node ${meta.node}, poolkit ${commit}, ${rounds} alternating rounds, medians; ratio = poolkit / torch.\n`;
+let md = `# Matrix workloads: poolkit vs PyTorch CPU (1 thread, float32)\n\n${meta.date}, Node ${meta.node}, poolkit ${commit}, ${rounds} alternating rounds, medians; ratio = poolkit / torch; poolkit's calls inside \`tidy\`.\n`;
 md += `1-minute load average ${meta.loadavg[0].toFixed(1)} at the start, ${meta.loadavg[1].toFixed(1)} at the end (on ${availableParallelism()} cores).\n`;
 for (const b of cols) md += `torch ${peers[b].info.torch} with ${b}: ${peers[b].info.blas}\n`;
 if (base) md += `baseline: ${basePath} (timed in the same alternating rounds)\n`;
