@@ -86,13 +86,14 @@ export function elementCount(shape: readonly number[]): number {
  */
 export function checkAlloc(op: string, shape: readonly number[] | number, dtype?: DType, what?: string): number {
   const n = typeof shape === "number" ? shape : elementCount(shape);
-  const desc = typeof shape === "number" ? `a ${what ?? "buffer"}` : `${what ?? "output"} of shape ${show(shape)}`;
+  // the message is built only when thrown: this runs on every allocation
+  const desc = (): string => (typeof shape === "number" ? `a ${what ?? "buffer"}` : `${what ?? "output"} of shape ${show(shape)}`);
   if (!(n <= limit.elements)) {
-    throw new PoolkitRangeError(op, `${desc} has ${n} elements, more than ${limit.elements}, ${limit.reason}`);
+    throw new PoolkitRangeError(op, `${desc()} has ${n} elements, more than ${limit.elements}, ${limit.reason}`);
   }
   const bytes = n * (dtype === undefined ? 4 : BYTES[dtype]);
   if (!(bytes <= limit.bytes)) {
-    throw new PoolkitRangeError(op, `${desc} needs ${bytes} bytes${dtype ? ` of ${dtype}` : ""}, more than ${limit.bytes}, ${limit.reason}`);
+    throw new PoolkitRangeError(op, `${desc()} needs ${bytes} bytes${dtype ? ` of ${dtype}` : ""}, more than ${limit.bytes}, ${limit.reason}`);
   }
   return n;
 }
