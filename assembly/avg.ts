@@ -565,11 +565,23 @@ export function avgBackward(
   for (; k < n; k++) std(g, k, <f64>ldf(dy, k) / ldd(div, k));
 }
 
-/** dst[0..n) = src[0..n) (float32 rows that do not overlap). */
+/** dst[0..n) = src[0..n) (float32 rows that do not overlap), 16 floats per step, then 4, then 1. */
 // @ts-ignore: decorator
 @inline function copyRow(dst: usize, src: usize, n: i32): void {
   let c = 0;
   if (ASC_FEATURE_SIMD) {
+    for (; c + 16 <= n; c += 16) {
+      const s = src + ((<usize>c) << 2);
+      const d = dst + ((<usize>c) << 2);
+      const v0 = v128.load(s);
+      const v1 = v128.load(s, 16);
+      const v2 = v128.load(s, 32);
+      const v3 = v128.load(s, 48);
+      v128.store(d, v0);
+      v128.store(d, v1, 16);
+      v128.store(d, v2, 32);
+      v128.store(d, v3, 48);
+    }
     for (; c + 4 <= n; c += 4) v128.store(dst + ((<usize>c) << 2), v128.load(src + ((<usize>c) << 2)));
   }
   for (; c < n; c++) stf(dst, c, ldf(src, c));
@@ -581,23 +593,7 @@ export function avgBackward(
   const rowB = (<usize>W) << 2;
   let dst = first + rowB;
   for (let i = 1; i < m; i++) {
-    let c = 0;
-    if (ASC_FEATURE_SIMD) {
-      for (; c + 16 <= W; c += 16) {
-        const s = first + ((<usize>c) << 2);
-        const d = dst + ((<usize>c) << 2);
-        const v0 = v128.load(s);
-        const v1 = v128.load(s, 16);
-        const v2 = v128.load(s, 32);
-        const v3 = v128.load(s, 48);
-        v128.store(d, v0);
-        v128.store(d, v1, 16);
-        v128.store(d, v2, 32);
-        v128.store(d, v3, 48);
-      }
-      for (; c + 4 <= W; c += 4) v128.store(dst + ((<usize>c) << 2), v128.load(first + ((<usize>c) << 2)));
-    }
-    for (; c < W; c++) stf(dst, c, ldf(first, c));
+    copyRow(dst, first, W);
     dst += rowB;
   }
 }

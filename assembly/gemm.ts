@@ -67,6 +67,17 @@ export const GEMM_NR: i32 = 4;
   }
 }
 
+/** A strip already in its packed order: `kb` runs of 32 bytes, `step` bytes apart from `sp`, stored contiguously at `dst`. */
+// @ts-ignore: decorator
+@inline function copyStrip32(sp: usize, step: usize, kb: i32, dst: usize): void {
+  for (let p = 0; p < kb; p++) {
+    v128.store(dst, v128.load(sp));
+    v128.store(dst, v128.load(sp, 16), 16);
+    sp += step;
+    dst += 32;
+  }
+}
+
 /**
  * A full 4-wide strip of float64 values (no conversion): dst[p·4 + r] = X[i0 + r, p0 + p] for r < 4,
  * p < kb, where X[i, q] = src[i·ld + q], or src[q·ld + i] when `trans` — gemmPackA's layout for
@@ -75,14 +86,7 @@ export const GEMM_NR: i32 = 4;
 function packA64Full(src: usize, ld_: i32, trans: i32, i0: i32, p0: i32, kb: i32, dst: usize): void {
   if (trans) {
     // X[i0 … i0+3, q] is contiguous in row q of src
-    let sp = src + ((<usize>(p0 * ld_ + i0)) << 3);
-    const step = (<usize>ld_) << 3;
-    for (let p = 0; p < kb; p++) {
-      v128.store(dst, v128.load(sp));
-      v128.store(dst, v128.load(sp, 16), 16);
-      sp += step;
-      dst += 32;
-    }
+    copyStrip32(src + ((<usize>(p0 * ld_ + i0)) << 3), (<usize>ld_) << 3, kb, dst);
     return;
   }
   const ldb = (<usize>ld_) << 3;
@@ -499,14 +503,7 @@ function packA32Full(src: usize, ld_: i32, trans: i32, i0: i32, p0: i32, kb: i32
  */
 function packB32Full(src: usize, ld_: i32, trans: i32, j0: i32, p0: i32, kb: i32, dst: usize): void {
   if (!trans) {
-    let sp = src + ((<usize>(p0 * ld_ + j0)) << 2);
-    const step = (<usize>ld_) << 2;
-    for (let p = 0; p < kb; p++) {
-      v128.store(dst, v128.load(sp));
-      v128.store(dst, v128.load(sp, 16), 16);
-      sp += step;
-      dst += 32;
-    }
+    copyStrip32(src + ((<usize>(p0 * ld_ + j0)) << 2), (<usize>ld_) << 2, kb, dst);
     return;
   }
   // op(B)[p, j] = B[j, p]: column q of the strip is contiguous in B's row j0 + q

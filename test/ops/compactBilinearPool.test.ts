@@ -5,30 +5,9 @@ import { PoolkitRangeError } from "../../src/errors.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { Generator, manualSeed, randn } from "../../src/tensor/random.js";
 import { expectClose, expectTensorClose, tolFor } from "../helpers/close.js";
-import { expected, fromJSON, loadFixture, replayCases, type TensorJSON } from "../helpers/fixtures.js";
+import { expected, fromJSON, loadFixture, replayCases } from "../helpers/fixtures.js";
+import { paramsFromJSON, type CompactBilinearCase } from "../helpers/compactBilinear.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
-
-interface Case {
-  name: string;
-  options: Record<string, unknown>;
-  outputDim: number;
-  params: { method: "tensor-sketch" | "random-maclaurin" } & Record<string, TensorJSON>;
-  a: TensorJSON;
-  b: TensorJSON | null;
-  output: TensorJSON;
-  dy: TensorJSON;
-  da: TensorJSON;
-  db: TensorJSON | null;
-}
-
-function paramsFromJSON(c: Case): CompactBilinearParams {
-  const p = c.params;
-  const int = (t: TensorJSON) => tensor(t.data as number[], t.shape, "int32");
-  if (p.method === "tensor-sketch") {
-    return { method: "tensor-sketch", outputDim: c.outputDim, h1: int(p.h1 as TensorJSON), s1: int(p.s1 as TensorJSON), h2: int(p.h2 as TensorJSON), s2: int(p.s2 as TensorJSON) };
-  }
-  return { method: "random-maclaurin", outputDim: c.outputDim, w1: int(p.w1 as TensorJSON), w2: int(p.w2 as TensorJSON) };
-}
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
@@ -239,7 +218,7 @@ describe("compactBilinearPool: values", () => {
     }
   });
 
-  const fx = loadFixture<Case>("bilinear_compact.json");
+  const fx = loadFixture<CompactBilinearCase>("bilinear_compact.json");
   replayCases(
     fx.cases,
     (c, _i, dtype) => `PyTorch reference (${c.name}), ${dtype}`,

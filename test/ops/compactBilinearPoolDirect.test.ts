@@ -23,7 +23,8 @@ import type { FloatDType } from "../../src/tensor/dtype.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { expectTensorClose, tolFor } from "../helpers/close.js";
-import { expected, fromJSON, loadFixture, type TensorJSON } from "../helpers/fixtures.js";
+import { expected, fromJSON, loadFixture } from "../helpers/fixtures.js";
+import { paramsFromJSON, type CompactBilinearCase } from "../helpers/compactBilinear.js";
 import { distinctRandom, gradcheck } from "../helpers/gradcheck.js";
 
 const RAW = { signedSqrt: false, l2: false } as const;
@@ -220,31 +221,16 @@ describe("compactBilinearPool Tensor Sketch: the direct route's semantics", () =
   });
 });
 
-interface FixtureCase {
-  name: string;
-  options: Record<string, unknown>;
-  outputDim: number;
-  params: { method: "tensor-sketch" | "random-maclaurin" } & Record<string, TensorJSON>;
-  a: TensorJSON;
-  b: TensorJSON | null;
-  output: TensorJSON;
-  dy: TensorJSON;
-  da: TensorJSON;
-  db: TensorJSON | null;
-}
-
 describe("compactBilinearPool Tensor Sketch: PyTorch fixtures through each route (sum-pooled cases)", () => {
   afterAll(() => {
     tensorSketchRoute.force = null;
   });
-  const cases = loadFixture<FixtureCase>("bilinear_compact.json").cases.filter((c) => c.params.method === "tensor-sketch" && c.options.sumPool !== false);
-  const int = (t: TensorJSON) => tensor(t.data as number[], t.shape, "int32");
+  const cases = loadFixture<CompactBilinearCase>("bilinear_compact.json").cases.filter((c) => c.params.method === "tensor-sketch" && c.options.sumPool !== false);
   for (const route of ["fft", "direct"] as const) {
     for (const c of cases) {
       for (const dtype of ["float64", "float32"] as const) {
         it(`${route}: ${c.name}, ${dtype}`, () => {
-          const p = c.params;
-          const params: CompactBilinearParams = { method: "tensor-sketch", outputDim: c.outputDim, h1: int(p.h1 as TensorJSON), s1: int(p.s1 as TensorJSON), h2: int(p.h2 as TensorJSON), s2: int(p.s2 as TensorJSON) };
+          const params = paramsFromJSON(c);
           // the tolerances of compactBilinearPool.test.ts (float32 gradients: the signed-√ derivative amplifies input rounding)
           const tol = tolFor(dtype);
           const gtol = dtype === "float32" ? { atol: 1e-4, rtol: 1e-4 } : tol;

@@ -368,6 +368,15 @@ export function avgWritePlan(axes: Axes3): { path: "segments" | "rows"; t: Axes3
   return J === 1 ? { path: "rows", t, seg, J } : { path: "fill" };
 }
 
+/**
+ * A divisor for which avg backward's float32 division (dy + 0)/d equals the reference's fl32(0 + f64(dy)/d):
+ * an integer in [1, 2²⁴] (exact in float32; double rounding is innocuous for division, see
+ * assembly/avg.ts avgBackwardWrite).
+ */
+function exactF32Divisor(d: number): boolean {
+  return Number.isInteger(d) && d >= 1 && d <= 2 ** 24;
+}
+
 /** {@link avgWritePlan} per plan's axes (plans are immutable; a vjp's backward runs the same one each call). */
 const writePlans = new WeakMap<Axes3, ReturnType<typeof avgWritePlan>>();
 
@@ -384,7 +393,7 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
     const inPlane = A.inSize * B.inSize * C.inSize;
     if (planes === 0 || inPlane === 0) return;
     const d = divisor[0] as number;
-    if (outPlane === 1 && axes.every((a) => a.step === 1 && a.start[0] === 0 && a.end[0] === a.inSize) && Number.isInteger(d) && d >= 1 && d <= 2 ** 24) {
+    if (outPlane === 1 && axes.every((a) => a.step === 1 && a.start[0] === 0 && a.end[0] === a.inSize) && exactF32Divisor(d)) {
       // one window per plane covering it (global pooling): every element dy/d, written with splats
       const args = new Args(b);
       args.add(dy, false);
@@ -507,7 +516,7 @@ export function segmentMode(axes: Axes3, t: Axes3, seg: Int32Array, divisor: Flo
     for (let k = 0; k < outPlane && div32 !== null; k++) {
       const d = divisor[k] as number;
       div32[k] = d;
-      if (!(Number.isInteger(d) && d >= 1 && d <= 2 ** 24)) div32 = null;
+      if (!exactF32Divisor(d)) div32 = null;
     }
   }
   return { s, mode: (s.cols.splat ? 2 : 1) + (div32 !== null ? 4 : 0), div32 };
