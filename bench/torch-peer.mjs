@@ -1,5 +1,5 @@
 // PyTorch CPU (one thread) as a peer for the WebAssembly and matrix issues' windowed and region
-// workloads: W1/W2/W3, LP p = 2, SoftPool and LIP (as the PyTorch composites their users write),
+// workloads: W1/W2/W3, avg 3×3 s2 p1 and 2×2 s2, max-unpooling, LP p = 2, SoftPool and LIP (as the PyTorch composites their users write),
 // RoIAlign and RoIPool (torchvision.ops), mixed pooling (λ·max + (1−λ)·avg with the same λ),
 // fractional max pooling (the same samples), adaptive avg/max → 7×7, global avg/max and
 // detail-preserving pooling (the composite of its official nngraph graphs, the same θ); each
@@ -73,6 +73,9 @@ const WORKLOADS = [
   { id: "W1", label: "W1 max 2×2 s2, [8,64,112,112]", fn: (pk) => pk.maxPool2d, args: (t) => [t.x112, { kernelSize: 2, stride: 2 }], backward: true },
   { id: "W2", label: "W2 max 3×3 s2 p1, [8,64,112,112]", fn: (pk) => pk.maxPool2d, args: (t) => [t.x112, { kernelSize: 3, stride: 2, padding: 1 }], backward: true },
   { id: "W3", label: "W3 avg 3×3 s1 p1, [8,64,56,56]", fn: (pk) => pk.avgPool2d, args: (t) => [t.x56, { kernelSize: 3, stride: 1, padding: 1 }], backward: true },
+  { id: "avg-s2", label: "avg 3×3 s2 p1, [8,64,56,56]", fn: (pk) => pk.avgPool2d, args: (t) => [t.x56, { kernelSize: 3, stride: 2, padding: 1 }], backward: true },
+  { id: "avg-k2", label: "avg 2×2 s2, [8,64,112,112]", fn: (pk) => pk.avgPool2d, args: (t) => [t.x112, { kernelSize: 2, stride: 2 }], backward: true },
+  { id: "unpool", label: "max-unpool 2×2 s2, [8,64,56,56] → [8,64,112,112] (indices of a 2×2 max pool)", fn: (pk) => pk.maxUnpool2d, args: (t) => [t.yu, t.iu, { kernelSize: 2, stride: 2 }], backward: true },
   { id: "LP", label: "LP p=2 3×3 s2, [8,64,56,56]", fn: (pk) => pk.lpPool2d, args: (t) => [t.x56, { normType: 2, kernelSize: 3, stride: 2 }], backward: true },
   { id: "SoftPool", label: "SoftPool 2×2 s2, [8,64,56,56] (torch: avg_pool2d(x·eˣ)/avg_pool2d(eˣ))", fn: (pk) => pk.softPool2d, args: (t) => [t.x56, { kernelSize: 2 }], backward: true, target: 0.5 },
   { id: "LIP", label: "LIP 3×3 s2 p1, [8,64,56,56] (torch: avg_pool2d(x·eᴸ)/avg_pool2d(eᴸ))", fn: (pk) => pk.localImportancePool2d, args: (t) => [t.x56, t.l56, { kernelSize: 3, stride: 2, padding: 1 }], backward: true, target: 0.5 },
@@ -162,6 +165,10 @@ export async function runTorchPeer({ poolkit: pk, rounds = 7, warmupMs = 1000, r
     thetaA: pk.tensor(THETA_A, [64], "float32"),
     thetaL: pk.tensor(THETA_L, [64], "float32"),
   };
+  // max-unpooling's input: the values and indices of a 2×2 max pool of x112 (made once)
+  const pooled = pk.maxPool2dWithIndices(inputs.x112, { kernelSize: 2, stride: 2 });
+  inputs.yu = pooled.output;
+  inputs.iu = pooled.indices;
   const boxesList = Array.from(BOXES, (v) => Math.fround(v));
   const samplesList = Array.from(SAMPLES);
   for (const w of WORKLOADS) {

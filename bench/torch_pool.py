@@ -15,6 +15,8 @@ What is timed, per workload (the inputs are made once, before timing):
 Where PyTorch has no op, the composite its users write: SoftPool is avg_pool2d(x*exp(x)) / avg_pool2d(exp(x))
 (the SoftPool paper's formulation); LIP is avg_pool2d(x*exp(l)) / avg_pool2d(exp(l)) with the logit l given
 (the official LIP code's formula). Global pooling is adaptive_{avg,max}_pool2d(x, 1) (nn.AdaptiveAvgPool2d(1)).
+Max-unpooling is F.max_unpool2d of the values and indices of a 2×2 max pool (its own random input, the same
+shapes as poolkit's), gradient to the values only.
 RoIAlign is torchvision.ops.roi_align (aligned=False, as poolkit's default), RoIPool torchvision.ops.roi_pool.
 Mixed pooling is lam * max_pool2d + (1 - lam) * avg_pool2d with the λ per (n, c) poolkit gets ("lambdas"
 in the request); fractional max pooling is F.fractional_max_pool2d with the same "_random_samples".
@@ -59,6 +61,14 @@ def make(name, req):
         return [r(S112)], lambda t: F.max_pool2d(t[0], 3, 2, 1)
     if name == "W3":
         return [r(S56)], lambda t: F.avg_pool2d(t[0], 3, 1, 1, count_include_pad=True)
+    if name == "avg-s2":
+        return [r(S56)], lambda t: F.avg_pool2d(t[0], 3, 2, 1, count_include_pad=True)
+    if name == "avg-k2":
+        return [r(S112)], lambda t: F.avg_pool2d(t[0], 2, 2)
+    if name == "unpool":
+        # the values and indices of a 2x2 max pool of a [8,64,112,112] input, as poolkit's inputs
+        y, ind = F.max_pool2d(r(S112), 2, 2, return_indices=True)
+        return [y, ind], lambda t: F.max_unpool2d(t[0], t[1], 2, 2)
     if name == "LP":
         return [r(S56)], lambda t: F.lp_pool2d(t[0], 2.0, 3, stride=2)
     if name == "SoftPool":
@@ -121,7 +131,8 @@ def prepared(req):
         ins, fn = make(req["workload"], req)
         if req["mode"] in ("bwd", "fwdbwd"):
             for t in ins:
-                t.requires_grad_(True)
+                if t.is_floating_point():
+                    t.requires_grad_(True)
             y = fn(ins)
             dy = torch.randn_like(y)
             cache[key] = (ins, fn, y, dy)
@@ -132,13 +143,14 @@ def prepared(req):
 
 def run(req):
     ins, fn, y, dy = prepared(req)
+    wrt = [t for t in ins if t.is_floating_point()]  # max-unpooling's indices have no gradient
     times = []
     for i in range(req["warmup"] + req["reps"]):
         t0 = time.perf_counter()
         if req["mode"] == "fwdbwd":
-            torch.autograd.grad(fn(ins), ins, dy)
+            torch.autograd.grad(fn(ins), wrt, dy)
         elif y is not None:
-            torch.autograd.grad(y, ins, dy, retain_graph=True)
+            torch.autograd.grad(y, wrt, dy, retain_graph=True)
         else:
             with torch.no_grad():
                 fn(ins)
