@@ -92,13 +92,13 @@ const PAD: i32 = 3;
 // @ts-ignore: decorator
 @inline function passBlocks(
   out: usize, src: usize, hasSrc: bool, g: usize, passes: usize, p0: i32, p1: i32, oW: i32,
-  cA: i32, cB: i32, m0: i32, d1: i32, nE: i32, nO: i32, nEr: i32, nOr: i32, pair: bool, outB: usize, q0: i32, q1: i32,
+  cA: i32, cB: i32, m0: i32, d1: i32, nE: i32, nO: i32, nEr: i32, nOr: i32, pair: bool, outB: usize, q0: i32, q1: i32, single: bool,
 ): void {
   const gS = oW + 2 * PAD;
   const r0 = g + ((<usize>(ldi(passes, p0) * gS + PAD + m0)) << 3);
-  const more = p1 - p0 > 1;
+  const more = !single && p1 - p0 > 1;
   const rB = pair ? g + ((<usize>(ldi(passes, q0) * gS + PAD + m0)) << 3) : 0;
-  const moreB = pair && q1 - q0 > 1;
+  const moreB = !single && pair && q1 - q0 > 1;
   const last = cB - 4;
   let c = cA;
   let j = 0;
@@ -138,14 +138,14 @@ const PAD: i32 = 3;
 // @ts-ignore: decorator
 @inline function blocksBy(
   out: usize, src: usize, hasSrc: bool, g: usize, passes: usize, p0: i32, p1: i32, oW: i32, cA: i32, cB: i32, m0: i32, d1: i32, combo: i32, nE: i32, nO: i32,
-  pair: bool, outB: usize, q0: i32, q1: i32,
+  pair: bool, outB: usize, q0: i32, q1: i32, single: bool,
 ): void {
   if (ASC_FEATURE_SIMD) {
-    if (combo == 12) passBlocks(out, src, hasSrc, g, passes, p0, p1, oW, cA, cB, m0, d1, 1, 2, 1, 2, pair, outB, q0, q1);
-    else if (combo == 21) passBlocks(out, src, hasSrc, g, passes, p0, p1, oW, cA, cB, m0, d1, 2, 1, 2, 1, pair, outB, q0, q1);
-    else if (combo == 22) passBlocks(out, src, hasSrc, g, passes, p0, p1, oW, cA, cB, m0, d1, 2, 2, 2, 2, pair, outB, q0, q1);
-    else if (combo == 11) passBlocks(out, src, hasSrc, g, passes, p0, p1, oW, cA, cB, m0, d1, 1, 1, 1, 1, pair, outB, q0, q1);
-    else passBlocks(out, src, hasSrc, g, passes, p0, p1, oW, cA, cB, m0, d1, -1, -1, nE, nO, pair, outB, q0, q1);
+    if (combo == 12) passBlocks(out, src, hasSrc, g, passes, p0, p1, oW, cA, cB, m0, d1, 1, 2, 1, 2, pair, outB, q0, q1, single);
+    else if (combo == 21) passBlocks(out, src, hasSrc, g, passes, p0, p1, oW, cA, cB, m0, d1, 2, 1, 2, 1, pair, outB, q0, q1, single);
+    else if (combo == 22) passBlocks(out, src, hasSrc, g, passes, p0, p1, oW, cA, cB, m0, d1, 2, 2, 2, 2, pair, outB, q0, q1, single);
+    else if (combo == 11) passBlocks(out, src, hasSrc, g, passes, p0, p1, oW, cA, cB, m0, d1, 1, 1, 1, 1, pair, outB, q0, q1, single);
+    else passBlocks(out, src, hasSrc, g, passes, p0, p1, oW, cA, cB, m0, d1, -1, -1, nE, nO, pair, outB, q0, q1, single);
   } else {
     if (combo == 12) passPairs(out, src, hasSrc, g, passes, p0, p1, oW, cA, cB, m0, d1, 1, 2, 1, 2, pair, outB, q0, q1);
     else if (combo == 21) passPairs(out, src, hasSrc, g, passes, p0, p1, oW, cA, cB, m0, d1, 2, 1, 2, 1, pair, outB, q0, q1);
@@ -156,19 +156,57 @@ const PAD: i32 = 3;
 }
 
 function blocksFrom(out: usize, src: usize, g: usize, passes: usize, p0: i32, p1: i32, oW: i32, cA: i32, cB: i32, m0: i32, d1: i32, combo: i32, nE: i32, nO: i32): void {
-  blocksBy(out, src, true, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, false, 0, 0, 0);
+  if (p1 - p0 == 1) blocksBy(out, src, true, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, false, 0, 0, 0, true);
+  else blocksBy(out, src, true, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, false, 0, 0, 0, false);
 }
 
 function blocksZero(out: usize, g: usize, passes: usize, p0: i32, p1: i32, oW: i32, cA: i32, cB: i32, m0: i32, d1: i32, combo: i32, nE: i32, nO: i32): void {
-  blocksBy(out, 0, false, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, false, 0, 0, 0);
+  if (p1 - p0 == 1) blocksBy(out, 0, false, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, false, 0, 0, 0, true);
+  else blocksBy(out, 0, false, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, false, 0, 0, 0, false);
 }
 
 function pairFrom(out: usize, src: usize, g: usize, passes: usize, p0: i32, p1: i32, oW: i32, cA: i32, cB: i32, m0: i32, d1: i32, combo: i32, nE: i32, nO: i32, outB: usize, q0: i32, q1: i32): void {
-  blocksBy(out, src, true, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, true, outB, q0, q1);
+  if (p1 - p0 == 1 && q1 - q0 == 1) blocksBy(out, src, true, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, true, outB, q0, q1, true);
+  else blocksBy(out, src, true, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, true, outB, q0, q1, false);
 }
 
 function pairZero(out: usize, g: usize, passes: usize, p0: i32, p1: i32, oW: i32, cA: i32, cB: i32, m0: i32, d1: i32, combo: i32, nE: i32, nO: i32, outB: usize, q0: i32, q1: i32): void {
-  blocksBy(out, 0, false, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, true, outB, q0, q1);
+  if (p1 - p0 == 1 && q1 - q0 == 1) blocksBy(out, 0, false, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, true, outB, q0, q1, true);
+  else blocksBy(out, 0, false, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, true, outB, q0, q1, false);
+}
+
+/**
+ * {@link pairZero} for kernel 3, stride 2 with the interior aligned so that d1 = 0 (column 2i: output
+ * i; 2i + 1: outputs i, i + 1 — padding 1), one pass per row (2-d): row A from 0 and row B from row A.
+ * The same operations as passBlocks, with the ones it would make twice made once: the odd columns'
+ * first partial fl32(0 + g[i]) is the even columns' value, and row B's even columns start from it too.
+ */
+function pairZeroK3(out: usize, g: usize, passes: usize, p0: i32, oW: i32, cA: i32, cB: i32, m0: i32, outB: usize, q0: i32): void {
+  const gS = oW + 2 * PAD;
+  const rA = g + ((<usize>(ldi(passes, p0) * gS + PAD + m0)) << 3);
+  const rB = g + ((<usize>(ldi(passes, q0) * gS + PAD + m0)) << 3);
+  const last = cB - 4;
+  const zero = f64x2.splat(0);
+  let c = cA;
+  let j = 0;
+  while (true) {
+    const off = (<usize>j) << 3;
+    const fe = f32x4.demote_f64x2_zero(f64x2.add(zero, v128.load(rA + off)));
+    const pe = f64x2.promote_low_f32x4(fe);
+    const fo = f32x4.demote_f64x2_zero(f64x2.add(pe, v128.load(rA + off, 8)));
+    v128.store(out + ((<usize>c) << 2), v128.shuffle<f32>(fe, fo, 0, 4, 1, 5));
+    const h = v128.load(rB + off);
+    const fe2 = f32x4.demote_f64x2_zero(f64x2.add(pe, h));
+    const fo2 = f32x4.demote_f64x2_zero(f64x2.add(round2(f64x2.add(f64x2.promote_low_f32x4(fo), h)), v128.load(rB + off, 8)));
+    v128.store(outB + ((<usize>c) << 2), v128.shuffle<f32>(fe2, fo2, 0, 4, 1, 5));
+    if (c == last) break;
+    c += 4;
+    j += 2;
+    if (c > last) {
+      j -= (c - last) >> 1;
+      c = last;
+    }
+  }
 }
 
 /** {@link terms} for one float64 lane (the scalar build): v + g[k], then fl32 and + g[k + 1], … */
@@ -284,6 +322,7 @@ export function avgBackwardPasses(
           for (let c = 0; c < cA; c++) passColumn(outB, out, true, g, passes, q0, q1, oW, cols, c);
           for (let c = cB; c < W; c++) passColumn(outB, out, true, g, passes, q0, q1, oW, cols, c);
           if (hasSrc) pairFrom(out, src, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, outB, q0, q1);
+          else if (ASC_FEATURE_SIMD && combo == 12 && d1 == 0 && p1 - p0 == 1 && q1 - q0 == 1) pairZeroK3(out, g, passes, p0, oW, cA, cB, m0, outB, q0);
           else pairZero(out, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO, outB, q0, q1);
           r++;
         } else if (hasSrc) blocksFrom(out, src, g, passes, p0, p1, oW, cA, cB, m0, d1, combo, nE, nO);

@@ -13,8 +13,8 @@
  * padding, ceil mode, count_include_pad false, divisor_override, stride 1 along some axes (rows of
  * several passes), kernels up to 7 (interior patterns of 1–3 terms and none), on both builds, inputs
  * in WebAssembly memory and in the JS heap — with counts that each branch of the kernel ran (the
- * interior's literal and run-time term counts, row pairs, copies, rows no window holds, several
- * passes, scalar border columns); dilated windows stay off this path; every call split over 2 threads
+ * interior's literal and run-time term counts, row pairs — kernel 3's own loop among them — copies,
+ * rows no window holds, several passes, scalar border columns); dilated windows stay off this path; every call split over 2 threads
  * (each way a part can run).
  */
 import { afterAll, describe, expect, it } from "vitest";
@@ -67,7 +67,9 @@ function branches(p: PassGeometry): Set<string> {
       out.add(init >= 0 ? "from a row" : "from 0");
       const next = r + 1 < p.nRows && p.geo[3 * r + 3] === r && (p.geo[3 * r + 5] as number) > (p.geo[3 * r + 4] as number);
       if (inner && next) {
-        out.add("pair");
+        const single = p1 - p0 === 1 && (p.geo[3 * r + 5] as number) - (p.geo[3 * r + 4] as number) === 1;
+        // kernel 3, padding 1 in 2-d: pairZeroK3 (SIMD); else passBlocks for one pass or several
+        out.add(init < 0 && nE === 1 && nO === 2 && p.inner[3] === 0 && single ? "pair k3" : single ? "pair" : "pair several passes");
         r++;
       }
     }
@@ -184,8 +186,8 @@ describe("avgBackwardPasses against the TypeScript reference, bit for bit", () =
         }
         expect(cases).toBe(150);
         // every branch of the kernel ran (the SIMD interior's on both builds: the scalar build walks the same pattern)
-        const want = ["inner 12", "inner 21", "inner 22", "inner run-time counts", "border columns", "pair", "several passes", "from a row", "from 0", "copy", "zero row"];
-        if (!simd) want.push("inner 11");
+        const want = ["inner 12", "inner 21", "inner 22", "inner run-time counts", "border columns", "pair", "pair several passes", "several passes", "from a row", "from 0", "copy", "zero row"];
+        want.push(simd ? "pair k3" : "inner 11"); // pairZeroK3 is SIMD only; the SIMD build takes column blocks for (1, 1)
         for (const br of want) expect(seen.get(br) ?? 0, `${b}: ${br} (${[...seen].join(", ")})`).toBeGreaterThan(1);
       });
     }
