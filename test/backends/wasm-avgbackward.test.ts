@@ -143,7 +143,9 @@ describe("avgWindows.backwardWrite: wasm against the TypeScript reference", () =
         expect(cases).toBe(120);
         expect(exact).toBeGreaterThan(40);
         for (const kind of ["adaptive", "global", "sliding"]) expect(kinds.get(kind) ?? 0, kind).toBeGreaterThan(5);
-        for (const k of ["segments", "passes"]) expect(kernels.get(k) ?? 0, k).toBeGreaterThan(8);
+        // (the passes are counted and tested on their own plans in test/backends/wasm-avgstrided.test.ts)
+        expect(kernels.get("segments") ?? 0).toBeGreaterThan(8);
+        expect(kernels.get("passes") ?? 0).toBeGreaterThan(0);
       });
     }
   }
@@ -158,9 +160,9 @@ describe("avgWindows.backwardWrite: wasm against the TypeScript reference", () =
     }
     const gp = makePlan("test", { batched: true, n: 3, c: 5, spatial: [49] }, [adaptiveAxis(49, 1)]);
     plans.push(["global 7×7", gp, avgDivisors(gp.axes, true), "segments"]);
-    // strided windows: overlapping ones (k3 s2) by passes; non-overlapping ones by column blocks on the SIMD build
+    // strided windows: overlapping ones (k3 s2) by passes; non-overlapping ones by column blocks on the SIMD build (k2 s2 by passes on the scalar build)
     const simd = b === "wasm-simd";
-    for (const [k, s, pad, cip, path] of [[3, 2, 1, true, "passes"], [3, 2, 1, false, "passes"], [2, 2, 0, true, simd ? "segments" : "passes"], [3, 3, 1, false, simd ? "segments" : "passes"], [3, 4, 0, true, simd ? "segments" : "passes"]] as [number, number, number, boolean, string][]) {
+    for (const [k, s, pad, cip, path] of [[3, 2, 1, true, "passes"], [3, 2, 1, false, "passes"], [2, 2, 0, true, simd ? "segments" : "passes"], [3, 3, 1, false, "segments"], [3, 4, 0, true, "segments"]] as [number, number, number, boolean, string][]) {
       const p = planSlidingFor("test", sh, slidingGeometry("test", { kernelSize: k, stride: s, padding: pad }, 2));
       plans.push([`k${k} s${s} p${pad} cip ${cip}`, p, avgDivisors(p.axes, cip), path]);
     }

@@ -139,7 +139,7 @@ describe("avgBackwardPasses' program (src/backends/wasm/index.ts passGeometry)",
     expect(m0).toBe(cA === 0 ? -1 : 0);
   });
 
-  it("routing: dilated windows and stride 1 along the last axis are not strided passes; non-overlapping columns take column blocks on SIMD", () => {
+  it("routing: dilated windows, stride 1 along the last axis and plans without a stride-2 interior are not strided passes; non-overlapping columns take column blocks on SIMD", () => {
     const sh = spatialShapeInput("test", "x", [1, 2, 20, 20], 2);
     const plan = (o: { kernelSize: number | number[]; stride: number | number[]; dilation?: number }): Axes3 => planSlidingFor("test", sh, slidingGeometry("test", o, 2)).axes;
     expect(avgWritePlan(plan({ kernelSize: 3, stride: 2, dilation: 2 }), true).path).toBe("fill");
@@ -148,6 +148,12 @@ describe("avgBackwardPasses' program (src/backends/wasm/index.ts passGeometry)",
     expect(avgWritePlan(plan({ kernelSize: 2, stride: 2 }), true).path).toBe("segments");
     expect(avgWritePlan(plan({ kernelSize: 2, stride: 2 }), false).path).toBe("passes");
     expect(avgWritePlan(plan({ kernelSize: 3, stride: 2 }), false).path).toBe("passes");
+    // no stride-2 interior along the last axis: the scatter (overlapping windows) or column segments
+    for (const simd of [true, false]) {
+      expect(avgWritePlan(plan({ kernelSize: 4, stride: 3 }), simd).path).toBe("fill");
+      expect(avgWritePlan(plan({ kernelSize: 2, stride: 3 }), simd).path).toBe("segments");
+      expect(avgWritePlan(plan({ kernelSize: 7, stride: 2 }), simd).path).toBe("fill"); // 4 windows hold a column: more than PASS_PAD terms
+    }
   });
 });
 
@@ -239,7 +245,7 @@ describe("avgBackwardPasses split over worker threads", () => {
       const plans: [number[], Record<string, unknown>][] = [
         [[2, 7, 29, 31], { kernelSize: 3, stride: 2, padding: 1 }],
         [[3, 3, 9, 11, 13], { kernelSize: 3, stride: 2, padding: 1, ceilMode: true }],
-        [[1, 9, 40], { kernelSize: 5, stride: 3, padding: 2 }],
+        [[1, 9, 40], { kernelSize: 5, stride: 2, padding: 2 }],
         [[2, 5, 21, 22], { kernelSize: [3, 4], stride: [1, 2] }],
       ];
       for (const [shape, o] of plans) {
