@@ -13,14 +13,18 @@
 // are exactly this row's partial sums after that prefix, so the row starts from them (`init`) and
 // makes only the remaining passes (stride 2, kernel 3: an odd row is the even row above plus one
 // pass). The program — per dx row (init row or −1 for 0, the passes' range), the passes' output rows,
-// per column (lo, n) — is made once per plan (index.ts, avgPassPlan).
+// per column (lo, n) — is made once per plan (index.ts, passGeometry).
 //
-// Columns: one at a time (the scalar build and the borders), or — SIMD, stride 2 along the last axis —
-// 4 at a time over an interior run [cA, cB) whose columns follow one period-2 pattern: column
-// cA + 2i holds outputs m0 + i … (nE of them), column cA + 2i + 1 outputs m0 + i + d1 … (nO). The
-// even and odd columns of 4 go in two float64x2 lanes pairs, so each term of a pass is one unaligned
-// 2-lane load of g (lanes i, i + 1) and one f64x2.add; the values are rounded to float32 between
-// additions (demote, promote) as the reference stores them, and interleaved on the final store.
+// Columns: one at a time at the borders, and over an interior run [cA, cB) whose columns follow one
+// period-2 pattern (stride 2 along the last axis): column cA + 2i holds outputs m0 + i … (nE of
+// them), column cA + 2i + 1 outputs m0 + i + d1 … (nO), clipped to the outputs that exist — the g
+// rows carry PAD entries of −0 on each side for the pattern's terms beyond them. The SIMD build takes
+// 4 columns at a time: the even and odd ones in two float64x2 lane pairs, so each term of a pass is
+// one unaligned 2-lane load of g (lanes i, i + 1) and one f64x2.add; the values are rounded to
+// float32 between additions (demote, promote) as the reference stores them, and interleaved on the
+// final store. A row followed by a row that starts from it is swept together with that row, which
+// starts from the float32 values still in registers. The scalar build walks the same pattern one
+// column pair at a time.
 
 import { ldd, ldf, ldi, std, stf } from "./util";
 import { copyRow, gTerms } from "./avg";
@@ -269,11 +273,12 @@ function pairZeroK3(out: usize, g: usize, passes: usize, p0: i32, oW: i32, cA: i
 
 /**
  * dx (dx's contents on entry ignored) = the reference's avg backward, bit for bit (see the header).
- * Per plane g = f64(dy) / divisor (scratch g: outPlane float64), then the dx rows in order: `rows`
- * int32 triples (init, p0, p1) per dx row (nRows = D·H of them): start from dx row `init` of this
- * plane (an earlier row) or from 0 (init = −1), then passes p0 … p1 − 1, entries of `passes` (output
- * row indices oa·oH + ob, each oW outputs). `cols`: int32 (lo, n) per column of the W. SIMD interior
- * [cA, cB) (cB − cA a multiple of 4; empty on the scalar build) with its pattern m0, d1, nE, nO.
+ * Per plane g = f64(dy) / divisor (scratch g: outPlane / oW rows of oW + 2·PAD float64, the pads −0),
+ * made row by row as the dx rows first need them, then the dx rows in order: `rows` int32 triples
+ * (init, p0, p1) per dx row (nRows = D·H of them): start from dx row `init` of this plane (an
+ * earlier row) or from +0 (init = −1), then passes p0 … p1 − 1, entries of `passes` (output row
+ * indices oa·oH + ob, each oW outputs). `cols`: int32 (lo, n) per column of the W. Interior [cA, cB)
+ * (even length ≥ 4, or empty) with its pattern m0, d1, nE, nO (each ≤ PAD; see the header).
  */
 export function avgBackwardPasses(
   dy: usize, dx: usize, div: usize, g: usize, planes: i32, W: i32, oW: i32, inPlane: i32, outPlane: i32,
