@@ -352,13 +352,13 @@ export function columnSegments(t: Axis): Int32Array {
  * How `avgWindows.backwardWrite` runs a plan: "segments" (avgBackwardWrite: column segments of 4 or
  * more on average — adaptive and global bins — and, on the SIMD build, strided windows whose columns
  * each lie in at most one window, by its column blocks), "passes" (assembly/avgstrided.ts
- * avgBackwardPasses: the other strided windows with stride 2 along the last axis — an interior run in
- * {@link passGeometry} over half the row or more), or "fill" (zero dx, then the accumulating kernel: stride-1 sliding windows
- * along the last axis take avgBackwardSum; overlapping windows of other strides, non-monotone or
- * dilated plans the scatter loop, which measured faster than the passes' column-by-column loop for
- * them — kernel 4 stride 3 on [8,64,56,56]: 2.8 against 7.0 ms; windows that do not overlap along the
- * last axis take column segments then). `t`: the transposed axes, `seg`: the last one's column
- * segments, `J`: the most windows holding one column.
+ * avgBackwardPasses: the other strided windows with stride 2 along the last axis — an interior run
+ * in {@link passGeometry} over half the row or more), or "fill" (zero dx, then the accumulating
+ * kernel: stride-1 sliding windows along the last axis take avgBackwardSum; overlapping windows of
+ * other strides, non-monotone or dilated plans the scatter loop, which measured faster than the
+ * passes' column-by-column loop for them — kernel 4 stride 3 on [8,64,56,56]: 2.8 against 7.0 ms;
+ * windows that do not overlap along the last axis take column segments then). `t`: the transposed
+ * axes, `seg`: the last one's column segments, `J`: the most windows holding one column.
  */
 export function avgWritePlan(axes: Axes3, simd: boolean): { path: "segments" | "passes"; t: Axes3; seg: Int32Array; J: number } | { path: "fill" } {
   const [A, B, C] = axes;
@@ -386,9 +386,9 @@ const PASS_PAD = 3;
  * - at `passesAt`, those output rows (each row's right after the previous row's);
  * - at `colsAt`, per column c (lo, n): outputs lo … lo + n − 1 hold it.
  * `inner` = [cA, cB, m0, d1, nE, nO]: the longest run of columns [cA, cB) (even length ≥ 4; else all
- * 0) where column cA + 2i + φ is held by outputs m0 + i + φ·d1 … (nE or nO of them, ≤ PASS_PAD) clipped to
- * [0, oW) — stride 2 along the last axis — extending at most PASS_PAD outputs past either end (those
- * terms are the g rows' −0 padding).
+ * 0) where column cA + 2i + φ is held by outputs m0 + i + φ·d1 … (nE or nO of them, ≤ PASS_PAD)
+ * clipped to [0, oW) — stride 2 along the last axis — extending at most PASS_PAD outputs past either
+ * end (those terms are the g rows' −0 padding).
  */
 export interface PassGeometry {
   geo: Int32Array;
@@ -400,6 +400,7 @@ export interface PassGeometry {
 
 const passCache = new WeakMap<Axes3, PassGeometry>();
 
+/** The {@link PassGeometry} of a plan (axes `axes`, transposed axes `t` from {@link transposedAxes}), cached per plan's axes. */
 export function passGeometry(axes: Axes3, t: Axes3): PassGeometry {
   const hit = passCache.get(axes);
   if (hit !== undefined) return hit;
