@@ -554,7 +554,7 @@ export function avgBackward(
 
 /** g[k] = f64(dy[k]) / divisor[k], k < n (float64 division, 2 lanes at a time in the SIMD build). */
 // @ts-ignore: decorator
-@inline function gTerms(g: usize, dy: usize, div: usize, n: i32): void {
+@inline export function gTerms(g: usize, dy: usize, div: usize, n: i32): void {
   let k = 0;
   if (ASC_FEATURE_SIMD) {
     for (; k + 2 <= n; k += 2) {
@@ -567,7 +567,7 @@ export function avgBackward(
 
 /** dst[0..n) = src[0..n) (float32 rows that do not overlap), 16 floats per step, then 4, then 1. */
 // @ts-ignore: decorator
-@inline function copyRow(dst: usize, src: usize, n: i32): void {
+@inline export function copyRow(dst: usize, src: usize, n: i32): void {
   let c = 0;
   if (ASC_FEATURE_SIMD) {
     for (; c + 16 <= n; c += 16) {
@@ -778,130 +778,6 @@ export function avgBackwardWrite(
         for (; c < c1; c++) stf(first, c, acc);
       }
       copyDown(first, m, W);
-    }
-  }
-}
-
-/** Round float64 lanes (float32 values plus one float64 term) to float32 and back: the reference's fl32 after each addition. */
-// @ts-ignore: decorator
-@inline function round2(v: v128): v128 {
-  return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(v));
-}
-
-/** What a term pass does: acc = fl32(0 + e), acc = fl32(acc + e), dx = fl32(acc + e), dx = fl32(0 + e). */
-const FIRST: i32 = 0;
-const MID: i32 = 1;
-const LAST: i32 = 2;
-const ONLY: i32 = 3;
-
-/** One term e[0..W) added into a row by `mode` (a literal); acc holds float32 values as float64. */
-// @ts-ignore: decorator
-@inline function termPass(mode: i32, acc: usize, e: usize, row: usize, W: i32): void {
-  let c = 0;
-  if (ASC_FEATURE_SIMD) {
-    for (; c + 4 <= W; c += 4) {
-      const q = acc + ((<usize>c) << 3);
-      const s = e + ((<usize>c) << 3);
-      let lo: v128;
-      let hi: v128;
-      if (mode == FIRST || mode == ONLY) {
-        lo = f64x2.add(f64x2.splat(0), v128.load(s));
-        hi = f64x2.add(f64x2.splat(0), v128.load(s, 16));
-      } else {
-        lo = f64x2.add(v128.load(q), v128.load(s));
-        hi = f64x2.add(v128.load(q, 16), v128.load(s, 16));
-      }
-      if (mode == FIRST || mode == MID) {
-        v128.store(q, round2(lo));
-        v128.store(q, round2(hi), 16);
-      } else {
-        v128.store(row + ((<usize>c) << 2), v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
-      }
-    }
-  }
-  for (; c < W; c++) {
-    const a: f64 = mode == FIRST || mode == ONLY ? 0.0 : ldd(acc, c);
-    const v = <f32>(a + ldd(e, c));
-    if (mode == FIRST || mode == MID) std(acc, c, <f64>v);
-    else stf(row, c, v);
-  }
-}
-
-/**
- * {@link avgBackwardWrite} for narrow column runs (strided windows: segments of a column or two),
- * the same float operations in the same order, 4 columns at a time: per plane g = f64(dy) / divisor,
- * then each output row r is expanded to J float64 rows e[r][j][c] = g[r][lo(c) + j] (j < the number
- * of outputs holding column c; else −0, which adding leaves every value unchanged, −0 included), and
- * a dx row is fl32(…fl32(fl32(0 + e[r₁][0]) + e[r₁][1])… + e[r₂][0]…) over its rows r₁ < r₂ < … (the
- * product of its depth and row runs) — the reference's order (outputs in scan order). Column runs:
- * the segments of {@link avgBackwardWrite}; J = the longest run. With J = 1, a dx row held by one
- * output row r is a copy of f[r] = fl32(0 + e[r][0]); e is made only when some row needs it (needE).
- * A row's terms are added one pass over the row each (acc: W float64). Scratch: g (outPlane float64),
- * e (nRows·J·W float64, nRows = outPlane / oW), f (nRows·W float32 when J = 1), acc.
- */
-export function avgBackwardWriteRows(
-  dy: usize, dx: usize, div: usize, g: usize, e: usize, f: usize, acc: usize, planes: i32, D: i32, H: i32, W: i32, oH: i32, oW: i32,
-  inPlane: i32, outPlane: i32, aS: usize, aE: usize, bS: usize, bE: usize, seg: usize, nSeg: i32, J: i32, needE: i32,
-): void {
-  const nRows = outPlane / oW;
-  const JW = J * W;
-  for (let p = 0; p < planes; p++) {
-    const yp = dy + ((<usize>p * <usize>outPlane) << 2);
-    const xp = dx + ((<usize>p * <usize>inPlane) << 2);
-    gTerms(g, yp, div, outPlane);
-    for (let r = 0; r < nRows; r++) {
-      const gr = r * oW;
-      for (let s = 0; s < nSeg; s++) {
-        const c0 = ldi(seg, 4 * s);
-        const c1 = ldi(seg, 4 * s + 1);
-        const lo = ldi(seg, 4 * s + 2);
-        const hi = ldi(seg, 4 * s + 3);
-        if (needE) {
-          for (let j = 0; j < J; j++) {
-            const v: f64 = lo + j < hi ? ldd(g, gr + lo + j) : -0.0;
-            const er = (r * J + j) * W;
-            for (let c = c0; c < c1; c++) std(e, er + c, v);
-          }
-        }
-        // J = 1: the one-term rows' float32 values fl32(0 + e) (a dx row held by one output row is a copy)
-        if (J == 1) {
-          const v = <f32>(0.0 + (lo < hi ? ldd(g, gr + lo) : -0.0));
-          for (let c = c0; c < c1; c++) stf(f, r * W + c, v);
-        }
-      }
-    }
-    for (let ia = 0; ia < D; ia++) {
-      const a0 = ldi(aS, ia);
-      const a1 = ldi(aE, ia);
-      for (let ib = 0; ib < H; ib++) {
-        const b0 = ldi(bS, ib);
-        const b1 = ldi(bE, ib);
-        const row = xp + ((<usize>(ia * H + ib) * <usize>W) << 2);
-        if (J == 1 && a1 - a0 == 1 && b1 - b0 == 1) {
-          copyRow(row, f + ((<usize>((a0 * oH + b0) * W)) << 2), W);
-          continue;
-        }
-        // the terms in the reference's order, one pass over the row each (acc: float64 holding float32 values)
-        const nT = (a1 - a0) * (b1 - b0) * J;
-        if (nT == 0) {
-          for (let c = 0; c < W; c++) stf(row, c, 0);
-          continue;
-        }
-        let t = 0;
-        for (let oa = a0; oa < a1; oa++) {
-          for (let ob = b0; ob < b1; ob++) {
-            let src = e + ((<usize>((oa * oH + ob) * JW)) << 3);
-            for (let j = 0; j < J; j++) {
-              if (nT == 1) termPass(ONLY, acc, src, row, W);
-              else if (t == 0) termPass(FIRST, acc, src, row, W);
-              else if (t == nT - 1) termPass(LAST, acc, src, row, W);
-              else termPass(MID, acc, src, row, W);
-              t++;
-              src += (<usize>W) << 3;
-            }
-          }
-        }
-      }
     }
   }
 }

@@ -257,7 +257,8 @@ export function zeroFill(ptr: usize, bytes: usize): void {
   memory.fill(ptr, 0, bytes);
 }
 
-export { avgForward, avgBackward, avgBackwardSum, avgBackwardWrite, avgBackwardWriteRows, avgBackwardGlobal } from "./avg";
+export { avgForward, avgBackward, avgBackwardSum, avgBackwardWrite, avgBackwardGlobal } from "./avg";
+export { avgBackwardPasses } from "./avgstrided";
 export { softmaxForward, softmaxBackward, lpForward, lpBackward } from "./weighted";
 export { expArray } from "./util";
 export { wideMaxForward, wideAvgForward } from "./adaptive";

@@ -1,8 +1,10 @@
 /**
  * Average pooling's backward into a fresh gradient, `avgWindows.backwardWrite` (dx = 0, then
  * dx[window] += dy / divisor in output order; src/kernels/window.ts). The wasm kernel
- * (assembly/avg.ts avgBackwardWrite for wide column segments, avgBackwardWriteRows for narrow ones;
- * SIMD and scalar builds) writes each dx element once from the
+ * (assembly/avg.ts avgBackwardWrite for wide column segments and, on the SIMD build, strided windows
+ * that do not overlap along the last axis; assembly/avgstrided.ts avgBackwardPasses for the other
+ * strided windows — test/backends/wasm-avgstrided.test.ts tests it on its own; SIMD and scalar
+ * builds) writes each dx element once from the
  * same float64 terms g = dy/divisor added in the same order (outputs in scan order), so it must equal
  * the reference BIT FOR BIT: NaN, ±∞ and −0 in dy (0 + (−0) = +0 in the reference), positions no
  * window holds (+0), dx starting as garbage (every element must be written). Plans: random sliding
@@ -11,7 +13,7 @@
  * bins; inputs in WebAssembly memory and in the JS heap. Plans the one-write kernels do not take
  * (src/backends/wasm/index.ts, avgWritePlan) zero dx and accumulate: sliding windows of stride 1 through
  * the separable sums of avgBackwardSum, checked within its bound γ(3M+5)·|b| (derived in
- * test/backends/wasm-kernels.test.ts); overlapping strided windows through the exact scatter. The ops (avgPool, adaptiveAvgPool,
+ * test/backends/wasm-kernels.test.ts); dilated windows through the exact scatter. The ops (avgPool, adaptiveAvgPool,
  * globalAvgPool) are compared across wasm-simd, wasm and js.
  */
 import { afterAll, describe, expect, it } from "vitest";
@@ -36,13 +38,13 @@ afterAll(() => setBackend(initial));
 const GARBAGE = 12345.5;
 
 /** Whether the wasm kernel takes a one-write pass (bit-identical) rather than zero + accumulate. */
-function writePath(axes: Axes3): boolean {
-  return avgWritePlan(axes).path !== "fill";
+function writePath(axes: Axes3, simd: boolean): boolean {
+  return avgWritePlan(axes, simd).path !== "fill";
 }
 
-/** Which one-write kernel the plan takes: avgBackwardWrite (column segments) or avgBackwardWriteRows. */
-function writeKernel(axes: Axes3): string {
-  return avgWritePlan(axes).path;
+/** Which one-write kernel the plan takes: avgBackwardWrite (column segments) or avgBackwardPasses. */
+function writeKernel(axes: Axes3, simd: boolean): string {
+  return avgWritePlan(axes, simd).path;
 }
 
 /** The most windows holding one position (M of the bound). */
@@ -123,10 +125,11 @@ describe("avgWindows.backwardWrite: wasm against the TypeScript reference", () =
           impl(tdy.data as Float32Array, tdx.data as Float32Array, p.planes, p.axes, divisor);
           const got = tdx.data as Float32Array;
           const label = `${b} ${c.kind} planes ${p.planes} in [${p.axes.map((a) => a.inSize)}] out [${p.axes.map((a) => a.outSize)}] steps [${p.axes.map((a) => a.step)}]`;
-          if (writePath(p.axes)) {
+          const simd = b === "wasm-simd";
+          if (writePath(p.axes, simd)) {
             exact++;
             kinds.set(c.kind, (kinds.get(c.kind) ?? 0) + 1);
-            kernels.set(writeKernel(p.axes), (kernels.get(writeKernel(p.axes)) ?? 0) + 1);
+            kernels.set(writeKernel(p.axes, simd), (kernels.get(writeKernel(p.axes, simd)) ?? 0) + 1);
             expect(firstBitDifference(got, ref), label).toBeNull();
           } else {
             // zero + avgBackwardSum (or the exact scatter): within γ(3M+5)·|b|, b the reference gradient for |dy|
@@ -140,7 +143,9 @@ describe("avgWindows.backwardWrite: wasm against the TypeScript reference", () =
         expect(cases).toBe(120);
         expect(exact).toBeGreaterThan(40);
         for (const kind of ["adaptive", "global", "sliding"]) expect(kinds.get(kind) ?? 0, kind).toBeGreaterThan(5);
-        for (const k of ["segments", "rows"]) expect(kernels.get(k) ?? 0, k).toBeGreaterThan(8);
+        // (the passes are counted and tested on their own plans in test/backends/wasm-avgstrided.test.ts)
+        expect(kernels.get("segments") ?? 0).toBeGreaterThan(8);
+        expect(kernels.get("passes") ?? 0).toBeGreaterThan(0);
       });
     }
   }
@@ -155,13 +160,14 @@ describe("avgWindows.backwardWrite: wasm against the TypeScript reference", () =
     }
     const gp = makePlan("test", { batched: true, n: 3, c: 5, spatial: [49] }, [adaptiveAxis(49, 1)]);
     plans.push(["global 7×7", gp, avgDivisors(gp.axes, true), "segments"]);
-    // overlapping strided windows (k3 s2) keep the reference's scatter after a zero fill: exact too
-    for (const [k, s, pad, cip, path] of [[3, 2, 1, true, "fill"], [3, 2, 1, false, "fill"], [2, 2, 0, true, "rows"], [3, 3, 1, false, "rows"], [3, 4, 0, true, "rows"]] as [number, number, number, boolean, string][]) {
+    // strided windows: overlapping ones (k3 s2) by passes; non-overlapping ones by column blocks on the SIMD build (k2 s2 by passes on the scalar build)
+    const simd = b === "wasm-simd";
+    for (const [k, s, pad, cip, path] of [[3, 2, 1, true, "passes"], [3, 2, 1, false, "passes"], [2, 2, 0, true, simd ? "segments" : "passes"], [3, 3, 1, false, "segments"], [3, 4, 0, true, "segments"]] as [number, number, number, boolean, string][]) {
       const p = planSlidingFor("test", sh, slidingGeometry("test", { kernelSize: k, stride: s, padding: pad }, 2));
       plans.push([`k${k} s${s} p${pad} cip ${cip}`, p, avgDivisors(p.axes, cip), path]);
     }
     for (const [label, p, div, path] of plans) {
-      expect(writeKernel(p.axes), label).toBe(path);
+      expect(writeKernel(p.axes, simd), label).toBe(path);
       const n = p.planes * p.outPlaneSize;
       const dy = values(g, n);
       dy[0] = -0;
@@ -197,7 +203,7 @@ function edgeValues(g: Generator, n: number): Float32Array {
 
 /** avgBackwardWrite's mode on the SIMD build for a "segments" plan (src/backends/wasm/index.ts segmentMode). */
 function simdMode(axes: Axes3, divisor: Float64Array): number {
-  const w = avgWritePlan(axes);
+  const w = avgWritePlan(axes, true);
   if (w.path !== "segments") return -1;
   return segmentMode(axes, w.t, w.seg, divisor, true).mode;
 }
@@ -360,7 +366,7 @@ describe("split over worker threads", () => {
       planAdaptiveFor("test", spatialShapeInput("test", "x", [2, 7, 29, 35], 2), [5, 5]), // column swizzles, rows overlap
     ];
     for (const p of plans) {
-      expect(avgWritePlan(p.axes).path).not.toBe("fill");
+      expect(avgWritePlan(p.axes, true).path).not.toBe("fill");
       const div = avgDivisors(p.axes, false);
       const dy = values(g, p.planes * p.outPlaneSize);
       const ref = new Float32Array(p.planes * p.inPlaneSize).fill(GARBAGE);

@@ -350,22 +350,134 @@ export function columnSegments(t: Axis): Int32Array {
 
 /**
  * How `avgWindows.backwardWrite` runs a plan: "segments" (avgBackwardWrite: column segments of 4 or
- * more on average — adaptive and global bins), "rows" (avgBackwardWriteRows: narrower segments, each
- * column in at most one window — strided windows with stride ≥ kernel), or "fill" (zero dx, then the
- * accumulating kernel: stride-1 sliding windows take avgBackwardSum; overlapping strided windows and
- * non-monotone or dilated plans the scatter loop, which measured as fast as the one-write passes
- * there). `t`: the transposed axes, `seg`: the last one's column segments, `J`: the most windows
- * holding one column.
+ * more on average — adaptive and global bins — and, on the SIMD build, strided windows whose columns
+ * each lie in at most one window, by its column blocks), "passes" (assembly/avgstrided.ts
+ * avgBackwardPasses: the other strided windows with stride 2 along the last axis — an interior run
+ * in {@link passGeometry} over half the row or more), or "fill" (zero dx, then the accumulating
+ * kernel: stride-1 sliding windows along the last axis take avgBackwardSum; overlapping windows of
+ * other strides, non-monotone or dilated plans the scatter loop, which measured faster than the
+ * passes' column-by-column loop for them — kernel 4 stride 3 on [8,64,56,56]: 2.8 against 7.0 ms;
+ * windows that do not overlap along the last axis take column segments then). `t`: the transposed
+ * axes, `seg`: the last one's column segments, `J`: the most windows holding one column.
  */
-export function avgWritePlan(axes: Axes3): { path: "segments" | "rows"; t: Axes3; seg: Int32Array; J: number } | { path: "fill" } {
+export function avgWritePlan(axes: Axes3, simd: boolean): { path: "segments" | "passes"; t: Axes3; seg: Int32Array; J: number } | { path: "fill" } {
   const [A, B, C] = axes;
   const t = A.outSize * B.outSize * C.outSize === 0 ? null : transposedAxes(axes);
   if (t === null || interior(t)[3] > 0) return { path: "fill" };
   const seg = columnSegments(t[2]);
   let J = 1;
   for (let c = 0; c < C.inSize; c++) J = Math.max(J, (t[2].end[c] as number) - (t[2].start[c] as number));
-  if (seg.length <= C.inSize) return { path: "segments", t, seg, J };
-  return J === 1 ? { path: "rows", t, seg, J } : { path: "fill" };
+  if (seg.length <= C.inSize || (simd && J === 1)) return { path: "segments", t, seg, J };
+  const inner = passGeometry(axes, t).inner;
+  if (2 * (inner[1] - inner[0]) >= C.inSize) return { path: "passes", t, seg, J };
+  return J === 1 ? { path: "segments", t, seg, J } : { path: "fill" };
+}
+
+/** −0 entries each side of a g row of avgBackwardPasses (assembly/avgstrided.ts PAD): the most terms of an interior column beyond the outputs. */
+const PASS_PAD = 3;
+
+/**
+ * What assembly/avgstrided.ts avgBackwardPasses needs of a "passes" plan (transposed axes `t`), in one
+ * int32 array `geo` (cached per plan's axes):
+ * - at 0, per dx row (a, b) (`nRows` = D·H of them) the triple (init, p0, p1): the row's sequence of
+ *   output rows oa·oH + ob (oa over its depth run, ob over its row run: the reference's scan order)
+ *   is the sequence of the earlier row `init` (the longest such prefix; −1: none, start from 0)
+ *   followed by passes[p0 … p1);
+ * - at `passesAt`, those output rows (each row's right after the previous row's);
+ * - at `colsAt`, per column c (lo, n): outputs lo … lo + n − 1 hold it.
+ * `inner` = [cA, cB, m0, d1, nE, nO]: the longest run of columns [cA, cB) (even length ≥ 4; else all
+ * 0) where column cA + 2i + φ is held by outputs m0 + i + φ·d1 … (nE or nO of them, ≤ PASS_PAD)
+ * clipped to [0, oW) — stride 2 along the last axis — extending at most PASS_PAD outputs past either
+ * end (those terms are the g rows' −0 padding).
+ */
+export interface PassGeometry {
+  geo: Int32Array;
+  nRows: number;
+  passesAt: number;
+  colsAt: number;
+  inner: [number, number, number, number, number, number];
+}
+
+const passCache = new WeakMap<Axes3, PassGeometry>();
+
+/** The {@link PassGeometry} of a plan (axes `axes`, transposed axes `t` from {@link transposedAxes}), cached per plan's axes. */
+export function passGeometry(axes: Axes3, t: Axes3): PassGeometry {
+  const hit = passCache.get(axes);
+  if (hit !== undefined) return hit;
+  const [tA, tB, tC] = t;
+  const oH = axes[1].outSize;
+  const oW = axes[2].outSize;
+  const W = tC.outSize;
+  const rows: number[] = [];
+  const passes: number[] = [];
+  const first = new Map<string, number>(); // a sequence's first dx row
+  for (let a = 0; a < tA.outSize; a++) {
+    for (let b = 0; b < tB.outSize; b++) {
+      const seq: number[] = [];
+      for (let oa = tA.start[a] as number; oa < (tA.end[a] as number); oa++) {
+        for (let ob = tB.start[b] as number; ob < (tB.end[b] as number); ob++) seq.push(oa * oH + ob);
+      }
+      let init = -1;
+      let L = 0;
+      for (let l = seq.length; l >= 1 && init < 0; l--) {
+        const r = first.get(seq.slice(0, l).join());
+        if (r !== undefined) {
+          init = r;
+          L = l;
+        }
+      }
+      const key = seq.join();
+      if (seq.length > 0 && !first.has(key)) first.set(key, rows.length / 3);
+      rows.push(init, passes.length, passes.length + seq.length - L);
+      for (let i = L; i < seq.length; i++) passes.push(seq[i] as number);
+    }
+  }
+  const cols = new Int32Array(2 * W);
+  for (let c = 0; c < W; c++) {
+    cols[2 * c] = tC.start[c] as number;
+    cols[2 * c + 1] = (tC.end[c] as number) - (tC.start[c] as number);
+  }
+  const inner = passInterior(cols, W, oW);
+  const passesAt = rows.length;
+  const colsAt = passesAt + passes.length;
+  const geo = new Int32Array(colsAt + cols.length);
+  geo.set(rows, 0);
+  geo.set(passes, passesAt);
+  geo.set(cols, colsAt);
+  const r: PassGeometry = { geo, nRows: rows.length / 3, passesAt, colsAt, inner };
+  passCache.set(axes, r);
+  return r;
+}
+
+/** {@link PassGeometry}'s interior run: from the pair of columns at the middle of the row (either parity), as far as every column fits. */
+function passInterior(cols: Int32Array, W: number, oW: number): [number, number, number, number, number, number] {
+  let best: [number, number, number, number, number, number] = [0, 0, 0, 0, 0, 0];
+  for (let ph = 0; ph < 2; ph++) {
+    const c = ph + 2 * Math.floor((W / 2 - ph) / 2);
+    if (c < 0 || c + 1 >= W) continue;
+    const lo = cols[2 * c] as number;
+    const nE = cols[2 * c + 1] as number;
+    const nO = cols[2 * c + 3] as number;
+    const d1 = (cols[2 * c + 2] as number) - lo;
+    if (nE < 1 || nO < 1 || nE > PASS_PAD || nO > PASS_PAD || d1 < 0 || d1 > 1) continue;
+    // column x by the pattern: outputs a … a + n − 1, clipped to [0, oW), are the ones holding it
+    const fits = (x: number): boolean => {
+      const i = Math.floor((x - c) / 2);
+      const odd = (x - c) & 1;
+      const n = odd === 1 ? nO : nE;
+      const a = lo + i + odd * d1;
+      if (a < -PASS_PAD || a + n > oW + PASS_PAD) return false;
+      const from = Math.max(a, 0);
+      const to = Math.min(a + n, oW);
+      return to <= from ? cols[2 * x + 1] === 0 : cols[2 * x] === from && cols[2 * x + 1] === to - from;
+    };
+    let a = c;
+    while (a - 2 >= 0 && fits(a - 2) && fits(a - 1)) a -= 2;
+    let b = c;
+    while (b + 1 < W && fits(b) && fits(b + 1)) b += 2;
+    if (b - a >= 4 && b - a > best[1] - best[0]) best = [a, b, lo - (c - a) / 2, d1, nE, nO];
+  }
+  return best;
 }
 
 /**
@@ -377,8 +489,8 @@ function exactF32Divisor(d: number): boolean {
   return Number.isInteger(d) && d >= 1 && d <= 2 ** 24;
 }
 
-/** {@link avgWritePlan} per plan's axes (plans are immutable; a vjp's backward runs the same one each call). */
-const writePlans = new WeakMap<Axes3, ReturnType<typeof avgWritePlan>>();
+/** {@link avgWritePlan} per plan's axes, for the scalar and the SIMD build (plans are immutable; a vjp's backward runs the same one each call). */
+const writePlans = [new WeakMap<Axes3, ReturnType<typeof avgWritePlan>>(), new WeakMap<Axes3, ReturnType<typeof avgWritePlan>>()] as const;
 
 /**
  * `avgWindows.backwardWrite` (dx = 0, then dx[window] += dy / divisor[o]) over one backend instance:
@@ -404,8 +516,9 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
       args.finish();
       return;
     }
-    let w = writePlans.get(axes);
-    if (w === undefined) writePlans.set(axes, (w = avgWritePlan(axes)));
+    const cache = writePlans[b.simd ? 1 : 0];
+    let w = cache.get(axes);
+    if (w === undefined) cache.set(axes, (w = avgWritePlan(axes, b.simd)));
     if (w.path === "fill") {
       // zeroed by the module's memory.fill where dx lives in its memory (a typed array's fill on a
       // shared buffer is several times slower)
@@ -415,48 +528,28 @@ function avgBackwardWriteKernel(b: WasmBackend, accumulate: WindowKernels["avgWi
       accumulate(dy, dx, planes, axes, divisor);
       return;
     }
-    const { t, seg, J } = w;
+    const { t, seg } = w;
     const nSeg = seg.length / 4;
-    const D = A.inSize;
-    const H = B.inSize;
     const W = C.inSize;
-    if (w.path === "rows") {
-      // narrow segments (strided windows): avgBackwardWriteRows, 4 columns at a time from expanded rows
-      // the expanded float64 rows are needed unless every row of dx is one term (one output row, J = 1)
-      let needE = J > 1;
-      for (let ia = 0; ia < D && !needE; ia++) {
-        for (let ib = 0; ib < H && !needE; ib++) {
-          needE = ((t[0].end[ia] as number) - (t[0].start[ia] as number)) * ((t[1].end[ib] as number) - (t[1].start[ib] as number)) > 1;
-        }
-      }
-      const nRows = outPlane / C.outSize;
-      const eLen = needE ? nRows * J * W : 1;
-      const fLen = J === 1 ? nRows * W : 1;
-      const geo = new Int32Array(2 * D + 2 * H + seg.length);
-      geo.set(t[0].start, 0);
-      geo.set(t[0].end, D);
-      geo.set(t[1].start, 2 * D);
-      geo.set(t[1].end, 2 * D + H);
-      geo.set(seg, 2 * D + 2 * H);
+    if (w.path === "passes") {
+      // strided windows: avgBackwardPasses, each dx row from an earlier one plus passes over output rows
+      const pg = passGeometry(axes, t);
+      const gLen = (outPlane / C.outSize) * (C.outSize + 2 * PASS_PAD);
       const args = new Args(b);
       args.add(dy, false);
       args.add(dx, "out"); // every element written
       args.add(divisor, false);
-      args.add(new Float64Array(outPlane), false); // g: one plane's dy / divisor
-      args.add(new Float64Array(eLen), false); // the expanded output rows
-      args.add(new Float32Array(fLen), false); // their one-term float32 values (J = 1)
-      args.add(new Float64Array(W), false); // one row's partial sums
-      args.add(geo, false);
+      args.add(new Float64Array(gLen), false); // g: one plane's dy / divisor, rows padded with −0
+      args.add(pg.geo, false);
       args.resolve();
-      const [pdy, pdx, pd, pg, pe, pf, pc, pa] = args.ptrs as [number, number, number, number, number, number, number, number];
-      splitCall(b, "avgBackwardWriteRows", [pdy, pdx, pd, pg, pe, pf, pc, planes, D, H, W, B.outSize, C.outSize, inPlane, outPlane,
-        pa, pa + 4 * D, pa + 8 * D, pa + 8 * D + 4 * H, pa + 8 * D + 8 * H, nSeg, J, needE ? 1 : 0], {
-        count: 7, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: [[3, 8 * outPlane], [4, 8 * eLen], [5, 4 * fLen], [6, 8 * W]], bytes: 4 * (inPlane + outPlane),
+      const [pdy, pdx, pd, pgp, pa] = args.ptrs as [number, number, number, number, number];
+      splitCall(b, "avgBackwardPasses", [pdy, pdx, pd, pgp, planes, W, C.outSize, inPlane, outPlane, pa, pg.nRows, pa + 4 * pg.passesAt, pa + 4 * pg.colsAt, ...pg.inner], {
+        count: 4, step: [[0, 4 * outPlane], [1, 4 * inPlane]], scratch: [[3, 8 * gLen]], bytes: 4 * (inPlane + outPlane),
       });
       args.finish();
       return;
     }
-    // column segments (adaptive and global bins): avgBackwardWrite over the groups of equal rows
+    // column segments (adaptive and global bins, SIMD one-window columns): avgBackwardWrite over the groups of equal rows
     const { s, mode, div32 } = segmentMode(axes, t, seg, divisor, b.simd);
     const cols = mode !== 0;
     const fLen = !cols ? 1 : div32 !== null ? outPlane + 4 : s.nG * ((C.outSize + 7) & ~3);
