@@ -231,40 +231,96 @@ export function maxBackwardTiled(dy: usize, idx: usize, dx: usize, planes: i32, 
 }
 
 /**
- * y = 0, then y[plane][idx[i]] = x[i] (later writes win; y's contents on entry ignored); indices
- * outside the plane are skipped (the op rejects them). One pass over y: as {@link maxBackwardWrite},
- * each plane is zeroed just ahead of the writes (`ahead` elements at a time), the rest at the end.
+ * y = 0, then y[plane][idx[i]] = x[i] in input order (later writes win; y's contents on entry
+ * ignored), and bad[plane] = the first i whose index lies outside [0, outPlane), or −1 — the plane's
+ * scatter stops there (the op reports it and returns no output). One pass over y: as
+ * {@link maxBackwardWrite}, each plane is zeroed just ahead of the writes (`ahead` elements at a
+ * time), the rest at the end. The SIMD build reads the indices 16 at a time: their unsigned maximum is
+ * at once the bounds check (a negative index is above any plane as u32) and the reach of the zeroing,
+ * so the 16 stores that follow need no test.
  */
-export function unpoolForward(x: usize, idx: usize, y: usize, planes: i32, inPlane: i32, outPlane: i32, ahead: i32): void {
+export function unpoolForward(x: usize, idx: usize, y: usize, bad: usize, planes: i32, inPlane: i32, outPlane: i32, ahead: i32): void {
   for (let p = 0; p < planes; p++) {
-    const xo = p * inPlane;
+    const xp = x + ((<usize>p * <usize>inPlane) << 2);
+    const ip = idx + ((<usize>p * <usize>inPlane) << 2);
     const yp = y + ((<usize>p * <usize>outPlane) << 2);
     let z = 0;
-    for (let i = 0; i < inPlane; i++) {
-      const j = ldi(idx, xo + i);
-      if (<u32>j < <u32>outPlane) {
-        if (j >= z) {
-          const to = min(max(j + 1, z + ahead), outPlane);
-          memory.fill(yp + ((<usize>z) << 2), 0, (<usize>(to - z)) << 2);
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; i + 16 <= inPlane; i += 16) {
+        const q = ip + ((<usize>i) << 2);
+        const m = i32x4.max_u(i32x4.max_u(v128.load(q), v128.load(q, 16)), i32x4.max_u(v128.load(q, 32), v128.load(q, 48)));
+        const m2 = i32x4.max_u(m, v128.shuffle<i32>(m, m, 2, 3, 0, 1));
+        const top = max(<u32>i32x4.extract_lane(m2, 0), <u32>i32x4.extract_lane(m2, 1));
+        if (top >= <u32>outPlane) break; // the scalar loop below finds which
+        if (<i32>top >= z) {
+          const to = min(max(<i32>top + 1, z + ahead), outPlane);
+          zeroRange(yp, z, to);
           z = to;
         }
-        stf(yp, j, ldf(x, xo + i));
+        for (let k = 0; k < 64; k += 16) {
+          const iv = v128.load(q + k);
+          const xv = v128.load(xp + ((<usize>i) << 2) + k);
+          stf(yp, i32x4.extract_lane(iv, 0), f32x4.extract_lane(xv, 0));
+          stf(yp, i32x4.extract_lane(iv, 1), f32x4.extract_lane(xv, 1));
+          stf(yp, i32x4.extract_lane(iv, 2), f32x4.extract_lane(xv, 2));
+          stf(yp, i32x4.extract_lane(iv, 3), f32x4.extract_lane(xv, 3));
+        }
       }
     }
-    if (z < outPlane) memory.fill(yp + ((<usize>z) << 2), 0, (<usize>(outPlane - z)) << 2);
+    let b = -1;
+    for (; i < inPlane; i++) {
+      const j = ldi(ip, i);
+      if (<u32>j >= <u32>outPlane) {
+        b = i;
+        break;
+      }
+      if (j >= z) {
+        const to = min(max(j + 1, z + ahead), outPlane);
+        zeroRange(yp, z, to);
+        z = to;
+      }
+      stf(yp, j, ldf(xp, i));
+    }
+    if (z < outPlane) zeroRange(yp, z, outPlane);
+    store<i32>(bad + ((<usize>p) << 2), b);
   }
 }
 
-/** dx[i] = dy[plane][idx[i]]. */
+/**
+ * dx[i] = dy[plane][idx[i]]; an index outside [0, outPlane) gives 0 (the op's forward rejected it).
+ * The SIMD build gathers 4 lanes per v128 (load32_lane) when the 4 indices are inside the plane.
+ */
 export function unpoolBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32): void {
   for (let p = 0; p < planes; p++) {
-    const xo = p * inPlane;
+    const ip = idx + ((<usize>p * <usize>inPlane) << 2);
+    const dp = dx + ((<usize>p * <usize>inPlane) << 2);
     const yp = dy + ((<usize>p * <usize>outPlane) << 2);
-    for (let i = 0; i < inPlane; i++) {
-      const j = ldi(idx, xo + i);
-      stf(dx, xo + i, <u32>j < <u32>outPlane ? ldf(yp, j) : 0);
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      const lim = i32x4.splat(outPlane);
+      for (; i + 4 <= inPlane; i += 4) {
+        const iv = v128.load(ip + ((<usize>i) << 2));
+        if (!i32x4.all_true(i32x4.lt_u(iv, lim))) {
+          for (let k = i; k < i + 4; k++) gatherOne(yp, ip, dp, k, outPlane);
+          continue;
+        }
+        let g = v128.load32_zero(yp + ((<usize>i32x4.extract_lane(iv, 0)) << 2));
+        g = v128.load32_lane(yp + ((<usize>i32x4.extract_lane(iv, 1)) << 2), g, 1);
+        g = v128.load32_lane(yp + ((<usize>i32x4.extract_lane(iv, 2)) << 2), g, 2);
+        g = v128.load32_lane(yp + ((<usize>i32x4.extract_lane(iv, 3)) << 2), g, 3);
+        v128.store(dp + ((<usize>i) << 2), g);
+      }
     }
+    for (; i < inPlane; i++) gatherOne(yp, ip, dp, i, outPlane);
   }
+}
+
+/** dp[i] = yp[ip[i]], or 0 for an index outside [0, outPlane). */
+// @ts-ignore: decorator
+@inline function gatherOne(yp: usize, ip: usize, dp: usize, i: i32, outPlane: i32): void {
+  const j = ldi(ip, i);
+  stf(dp, i, <u32>j < <u32>outPlane ? ldf(yp, j) : 0);
 }
 
 /** Stochastic pooling, evaluation: y = Σx² / Σx (float64 sums in scan order), sums[o] = Σx; Σx ≤ 0 gives 0. */
