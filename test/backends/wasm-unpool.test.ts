@@ -20,7 +20,7 @@ import { activeWasm } from "../../src/backends/wasm/index.js";
 import { setUnpoolAhead } from "../../src/backends/wasm/scatter.js";
 import { setClaimMode, setMinPartBytes } from "../../src/backends/wasm/threads.js";
 import { kernel } from "../../src/kernels/registry.js";
-import { unpoolForward } from "../../src/kernels/scatter.js";
+import { unpoolBackward, unpoolForward } from "../../src/kernels/scatter.js";
 import * as pk from "../../src/index.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, zeros } from "../../src/tensor/tensor.js";
@@ -223,6 +223,24 @@ describe("maxUnpool.forward kernel: garbage output between guard zones in WebAss
       const data = block.data as Float32Array;
       expect([...data.subarray(0, GUARD), ...data.subarray(GUARD + planes * outPlane)].every((v) => v === 12345.5), `${label}: guards`).toBe(true);
       block.dispose();
+    }
+  });
+});
+
+describe("maxUnpool.backward kernel: an index outside the plane reads nothing (the op's forward never lets one through)", () => {
+  it.each(WASM)("%s: dx = dy[plane][idx], 0 where idx is outside [0, outPlane)", (b) => {
+    const g = new Generator(79);
+    for (let t = 0; t < 20; t++) {
+      const planes = int(g, 1, 3);
+      const inPlane = int(g, 1, 70);
+      const outPlane = int(g, 1, 90);
+      const dy = values(g, planes * outPlane, false);
+      const idx = Int32Array.from({ length: planes * inPlane }, () => (g.uniform() < 0.1 ? ([outPlane, outPlane + 1, -1, 2 ** 31 - 1, -(2 ** 31)][int(g, 0, 4)] as number) : int(g, 0, outPlane - 1)));
+      const want = Float32Array.from(idx, (j, f) => (j >= 0 && j < outPlane ? (dy[Math.floor(f / inPlane) * outPlane + j] as number) : 0));
+      setBackend(b);
+      const got = new Float32Array(planes * inPlane).fill(12345.5);
+      kernel("maxUnpool.backward", "float32", unpoolBackward)(dy, idx, got, planes, inPlane, outPlane);
+      expect(firstBitDifference(got, want), `${b} planes ${planes} in ${inPlane} out ${outPlane}`).toBeNull();
     }
   });
 });
