@@ -269,10 +269,10 @@ export function unpoolForward(x: usize, idx: usize, y: usize, bad: usize, planes
           zeroRange(yp, z, to);
           z = to;
         }
-        put4(yp, i0, v128.load(r));
-        put4(yp, i1, v128.load(r, 16));
-        put4(yp, i2, v128.load(r, 32));
-        put4(yp, i3, v128.load(r, 48));
+        put4(yp, q, r);
+        put4(yp, q + 16, r + 16);
+        put4(yp, q + 32, r + 32);
+        put4(yp, q + 48, r + 48);
       }
     }
     let b = -1;
@@ -296,8 +296,8 @@ export function unpoolForward(x: usize, idx: usize, y: usize, bad: usize, planes
 
 /**
  * dx[i] = dy[plane][idx[i]]; an index outside [0, outPlane) gives 0 (the op's forward rejected it).
- * The SIMD build reads 16 indices at a time, checks them by their unsigned maximum and gathers 4
- * lanes per v128 (load32_lane); a block with an index outside the plane ends it in the scalar loop.
+ * The SIMD build checks 16 indices at a time by their unsigned maximum and gathers 4 lanes per
+ * v128 (load32_lane); a block with an index outside the plane ends it in the scalar loop.
  */
 export function unpoolBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32): void {
   for (let p = 0; p < planes; p++) {
@@ -314,10 +314,10 @@ export function unpoolBackward(dy: usize, idx: usize, dx: usize, planes: i32, in
         const i3 = v128.load(q, 48);
         if (maxU32(i32x4.max_u(i32x4.max_u(i0, i1), i32x4.max_u(i2, i3))) >= <u32>outPlane) break; // the scalar loop below
         const d = dp + ((<usize>i) << 2);
-        v128.store(d, gather4(yp, i0));
-        v128.store(d, gather4(yp, i1), 16);
-        v128.store(d, gather4(yp, i2), 32);
-        v128.store(d, gather4(yp, i3), 48);
+        v128.store(d, gather4(yp, q));
+        v128.store(d, gather4(yp, q + 16), 16);
+        v128.store(d, gather4(yp, q + 32), 32);
+        v128.store(d, gather4(yp, q + 48), 48);
       }
     }
     for (; i < inPlane; i++) gatherOne(yp, ip, dp, i, outPlane);
@@ -331,22 +331,26 @@ export function unpoolBackward(dy: usize, idx: usize, dx: usize, planes: i32, in
   return max(<u32>i32x4.extract_lane(m2, 0), <u32>i32x4.extract_lane(m2, 1));
 }
 
-/** yp[iv[l]] = xv[l] for the 4 lanes in order (a later lane wins on equal indices). */
+/**
+ * yp[q[l]] = r[l] for l = 0 … 3 in order (a later one wins on equal indices; indices already
+ * checked). Scalar loads of index and value: cheaper than extracting lanes from the v128s the check
+ * loaded (measured about 20 % on the forward with the data in cache).
+ */
 // @ts-ignore: decorator
-@inline function put4(yp: usize, iv: v128, xv: v128): void {
-  stf(yp, i32x4.extract_lane(iv, 0), f32x4.extract_lane(xv, 0));
-  stf(yp, i32x4.extract_lane(iv, 1), f32x4.extract_lane(xv, 1));
-  stf(yp, i32x4.extract_lane(iv, 2), f32x4.extract_lane(xv, 2));
-  stf(yp, i32x4.extract_lane(iv, 3), f32x4.extract_lane(xv, 3));
+@inline function put4(yp: usize, q: usize, r: usize): void {
+  store<f32>(yp + ((<usize>load<i32>(q)) << 2), load<f32>(r));
+  store<f32>(yp + ((<usize>load<i32>(q, 4)) << 2), load<f32>(r, 4));
+  store<f32>(yp + ((<usize>load<i32>(q, 8)) << 2), load<f32>(r, 8));
+  store<f32>(yp + ((<usize>load<i32>(q, 12)) << 2), load<f32>(r, 12));
 }
 
-/** The 4 floats yp[iv[0]], …, yp[iv[3]] (indices already checked). */
+/** The 4 floats yp[q[0]], …, yp[q[3]] as one v128 (indices already checked; read as scalars, as in {@link put4}). */
 // @ts-ignore: decorator
-@inline function gather4(yp: usize, iv: v128): v128 {
-  let g = v128.load32_zero(yp + ((<usize>i32x4.extract_lane(iv, 0)) << 2));
-  g = v128.load32_lane(yp + ((<usize>i32x4.extract_lane(iv, 1)) << 2), g, 1);
-  g = v128.load32_lane(yp + ((<usize>i32x4.extract_lane(iv, 2)) << 2), g, 2);
-  return v128.load32_lane(yp + ((<usize>i32x4.extract_lane(iv, 3)) << 2), g, 3);
+@inline function gather4(yp: usize, q: usize): v128 {
+  let g = v128.load32_zero(yp + ((<usize>load<i32>(q)) << 2));
+  g = v128.load32_lane(yp + ((<usize>load<i32>(q, 4)) << 2), g, 1);
+  g = v128.load32_lane(yp + ((<usize>load<i32>(q, 8)) << 2), g, 2);
+  return v128.load32_lane(yp + ((<usize>load<i32>(q, 12)) << 2), g, 3);
 }
 
 /** dp[i] = yp[ip[i]], or 0 for an index outside [0, outPlane). */
