@@ -123,7 +123,7 @@ function maxUnpoolN(rank: 1 | 2 | 3) {
     forward: (plan, x, indices) => {
       const { planes, inPlane, outPlane } = plan;
       checkAlloc(name, plan.outShape, x.dtype);
-      const output = emptyTensor(plan.outShape, x.dtype); // every element written by the kernel
+      const output = emptyTensor(plan.outShape, x.dtype); // every element written by the kernel; views read at the call
       // the kernel checks every index as it scatters (one pass over them) and names the first outside the plane
       const bad = kernel("maxUnpool.forward", x.dtype, unpoolForward)(x.data as FloatArray, indices.data as Int32Array, output.data as FloatArray, planes, inPlane, outPlane);
       if (bad >= 0) {
