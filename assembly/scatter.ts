@@ -314,10 +314,10 @@ export function unpoolBackward(dy: usize, idx: usize, dx: usize, planes: i32, in
         const i3 = v128.load(q, 48);
         if (maxU32(i32x4.max_u(i32x4.max_u(i0, i1), i32x4.max_u(i2, i3))) >= <u32>outPlane) break; // the scalar loop below
         const d = dp + ((<usize>i) << 2);
-        v128.store(d, gather4(yp, q));
-        v128.store(d, gather4(yp, q + 16), 16);
-        v128.store(d, gather4(yp, q + 32), 32);
-        v128.store(d, gather4(yp, q + 48), 48);
+        v128.store(d, gather4(yp, i0));
+        v128.store(d, gather4(yp, i1), 16);
+        v128.store(d, gather4(yp, i2), 32);
+        v128.store(d, gather4(yp, i3), 48);
       }
     }
     for (; i < inPlane; i++) gatherOne(yp, ip, dp, i, outPlane);
@@ -334,7 +334,7 @@ export function unpoolBackward(dy: usize, idx: usize, dx: usize, planes: i32, in
 /**
  * yp[q[l]] = r[l] for l = 0 … 3 in order (a later one wins on equal indices; indices already
  * checked). Scalar loads of index and value: cheaper than extracting lanes from the v128s the check
- * loaded (measured about 20 % on the forward with the data in cache).
+ * loaded (measured ~20 % faster in cache, ~8 % at [8,64,112,112]).
  */
 // @ts-ignore: decorator
 @inline function put4(yp: usize, q: usize, r: usize): void {
@@ -344,13 +344,17 @@ export function unpoolBackward(dy: usize, idx: usize, dx: usize, planes: i32, in
   store<f32>(yp + ((<usize>load<i32>(q, 12)) << 2), load<f32>(r, 12));
 }
 
-/** The 4 floats yp[q[0]], …, yp[q[3]] as one v128 (indices already checked; read as scalars, as in {@link put4}). */
+/**
+ * The 4 floats yp[iv[0]], …, yp[iv[3]] as one v128 (indices already checked). The indices are taken
+ * from the lanes here, not reloaded as scalars as in {@link put4}: with dy streaming from memory
+ * (25.7 MB) that measured ~6 % faster, though ~25 % slower with everything in cache.
+ */
 // @ts-ignore: decorator
-@inline function gather4(yp: usize, q: usize): v128 {
-  let g = v128.load32_zero(yp + ((<usize>load<i32>(q)) << 2));
-  g = v128.load32_lane(yp + ((<usize>load<i32>(q, 4)) << 2), g, 1);
-  g = v128.load32_lane(yp + ((<usize>load<i32>(q, 8)) << 2), g, 2);
-  return v128.load32_lane(yp + ((<usize>load<i32>(q, 12)) << 2), g, 3);
+@inline function gather4(yp: usize, iv: v128): v128 {
+  let g = v128.load32_zero(yp + ((<usize>i32x4.extract_lane(iv, 0)) << 2));
+  g = v128.load32_lane(yp + ((<usize>i32x4.extract_lane(iv, 1)) << 2), g, 1);
+  g = v128.load32_lane(yp + ((<usize>i32x4.extract_lane(iv, 2)) << 2), g, 2);
+  return v128.load32_lane(yp + ((<usize>i32x4.extract_lane(iv, 3)) << 2), g, 3);
 }
 
 /** dp[i] = yp[ip[i]], or 0 for an index outside [0, outPlane). */
