@@ -112,12 +112,20 @@ export function maxBackwardWrite(dy: usize, idx: usize, dx: usize, planes: i32, 
 
 /**
  * xp[from … to) = 0 with inline stores: the chunks zeroed ahead of a scatter are ~1 KB, where a
- * `memory.fill` (a call out of the module) costs as much as the stores.
+ * `memory.fill` (a call out of the module) costs as much as the stores. 64 bytes per step in the
+ * SIMD build (fewer loop tests: max-unpool's forward measured about 10 % faster).
  */
 function zeroRange(xp: usize, from: i32, to: i32): void {
   let i = from;
   if (ASC_FEATURE_SIMD) {
     const zero = f32x4.splat(0);
+    for (; i + 16 <= to; i += 16) {
+      const q = xp + ((<usize>i) << 2);
+      v128.store(q, zero);
+      v128.store(q, zero, 16);
+      v128.store(q, zero, 32);
+      v128.store(q, zero, 48);
+    }
     for (; i + 4 <= to; i += 4) v128.store(xp + ((<usize>i) << 2), zero);
   } else {
     for (; i + 2 <= to; i += 2) store<u64>(xp + ((<usize>i) << 2), 0);
@@ -231,40 +239,129 @@ export function maxBackwardTiled(dy: usize, idx: usize, dx: usize, planes: i32, 
 }
 
 /**
- * y = 0, then y[plane][idx[i]] = x[i] (later writes win; y's contents on entry ignored); indices
- * outside the plane are skipped (the op rejects them). One pass over y: as {@link maxBackwardWrite},
- * each plane is zeroed just ahead of the writes (`ahead` elements at a time), the rest at the end.
+ * y = 0, then y[plane][idx[i]] = x[i] in input order (later writes win; y's contents on entry
+ * ignored), and bad[plane] = the first i whose index lies outside [0, outPlane), or −1 — the plane's
+ * scatter stops there (the op reports it and returns no output). One pass over y: as
+ * {@link maxBackwardWrite}, each plane is zeroed just ahead of the writes (`ahead` elements at a
+ * time), the rest at the end. The SIMD build reads the indices 16 at a time: their unsigned maximum is
+ * at once the bounds check (a negative index is above any plane as u32) and the reach of the zeroing,
+ * so the 16 stores that follow need no test.
  */
-export function unpoolForward(x: usize, idx: usize, y: usize, planes: i32, inPlane: i32, outPlane: i32, ahead: i32): void {
+export function unpoolForward(x: usize, idx: usize, y: usize, bad: usize, planes: i32, inPlane: i32, outPlane: i32, ahead: i32): void {
   for (let p = 0; p < planes; p++) {
-    const xo = p * inPlane;
+    const xp = x + ((<usize>p * <usize>inPlane) << 2);
+    const ip = idx + ((<usize>p * <usize>inPlane) << 2);
     const yp = y + ((<usize>p * <usize>outPlane) << 2);
     let z = 0;
-    for (let i = 0; i < inPlane; i++) {
-      const j = ldi(idx, xo + i);
-      if (<u32>j < <u32>outPlane) {
-        if (j >= z) {
-          const to = min(max(j + 1, z + ahead), outPlane);
-          memory.fill(yp + ((<usize>z) << 2), 0, (<usize>(to - z)) << 2);
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; i + 16 <= inPlane; i += 16) {
+        const q = ip + ((<usize>i) << 2);
+        const r = xp + ((<usize>i) << 2);
+        const i0 = v128.load(q);
+        const i1 = v128.load(q, 16);
+        const i2 = v128.load(q, 32);
+        const i3 = v128.load(q, 48);
+        const top = maxU32(i32x4.max_u(i32x4.max_u(i0, i1), i32x4.max_u(i2, i3)));
+        if (top >= <u32>outPlane) break; // the scalar loop below finds which
+        if (<i32>top >= z) {
+          const to = min(max(<i32>top + 1, z + ahead), outPlane);
+          zeroRange(yp, z, to);
           z = to;
         }
-        stf(yp, j, ldf(x, xo + i));
+        put4(yp, q, r);
+        put4(yp, q + 16, r + 16);
+        put4(yp, q + 32, r + 32);
+        put4(yp, q + 48, r + 48);
       }
     }
-    if (z < outPlane) memory.fill(yp + ((<usize>z) << 2), 0, (<usize>(outPlane - z)) << 2);
+    let b = -1;
+    for (; i < inPlane; i++) {
+      const j = ldi(ip, i);
+      if (<u32>j >= <u32>outPlane) {
+        b = i;
+        break;
+      }
+      if (j >= z) {
+        const to = min(max(j + 1, z + ahead), outPlane);
+        zeroRange(yp, z, to);
+        z = to;
+      }
+      stf(yp, j, ldf(xp, i));
+    }
+    if (z < outPlane) zeroRange(yp, z, outPlane);
+    store<i32>(bad + ((<usize>p) << 2), b);
   }
 }
 
-/** dx[i] = dy[plane][idx[i]]. */
+/**
+ * dx[i] = dy[plane][idx[i]]; an index outside [0, outPlane) gives 0 (the op's forward rejected it).
+ * The SIMD build checks 16 indices at a time by their unsigned maximum and gathers 4 lanes per
+ * v128 (load32_lane); a block with an index outside the plane ends it in the scalar loop.
+ */
 export function unpoolBackward(dy: usize, idx: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32): void {
   for (let p = 0; p < planes; p++) {
-    const xo = p * inPlane;
+    const ip = idx + ((<usize>p * <usize>inPlane) << 2);
+    const dp = dx + ((<usize>p * <usize>inPlane) << 2);
     const yp = dy + ((<usize>p * <usize>outPlane) << 2);
-    for (let i = 0; i < inPlane; i++) {
-      const j = ldi(idx, xo + i);
-      stf(dx, xo + i, <u32>j < <u32>outPlane ? ldf(yp, j) : 0);
+    let i = 0;
+    if (ASC_FEATURE_SIMD) {
+      for (; i + 16 <= inPlane; i += 16) {
+        const q = ip + ((<usize>i) << 2);
+        const i0 = v128.load(q);
+        const i1 = v128.load(q, 16);
+        const i2 = v128.load(q, 32);
+        const i3 = v128.load(q, 48);
+        if (maxU32(i32x4.max_u(i32x4.max_u(i0, i1), i32x4.max_u(i2, i3))) >= <u32>outPlane) break; // the scalar loop below
+        const d = dp + ((<usize>i) << 2);
+        v128.store(d, gather4(yp, i0));
+        v128.store(d, gather4(yp, i1), 16);
+        v128.store(d, gather4(yp, i2), 32);
+        v128.store(d, gather4(yp, i3), 48);
+      }
     }
+    for (; i < inPlane; i++) gatherOne(yp, ip, dp, i, outPlane);
   }
+}
+
+/** The largest of the 4 lanes of `m` as unsigned integers. */
+// @ts-ignore: decorator
+@inline function maxU32(m: v128): u32 {
+  const m2 = i32x4.max_u(m, v128.shuffle<i32>(m, m, 2, 3, 0, 1));
+  return max(<u32>i32x4.extract_lane(m2, 0), <u32>i32x4.extract_lane(m2, 1));
+}
+
+/**
+ * yp[q[l]] = r[l] for l = 0 … 3 in order (a later one wins on equal indices; indices already
+ * checked). Scalar loads of index and value: cheaper than extracting lanes from the v128s the check
+ * loaded (measured ~20 % faster in cache, ~8 % at [8,64,112,112]).
+ */
+// @ts-ignore: decorator
+@inline function put4(yp: usize, q: usize, r: usize): void {
+  store<f32>(yp + ((<usize>load<i32>(q)) << 2), load<f32>(r));
+  store<f32>(yp + ((<usize>load<i32>(q, 4)) << 2), load<f32>(r, 4));
+  store<f32>(yp + ((<usize>load<i32>(q, 8)) << 2), load<f32>(r, 8));
+  store<f32>(yp + ((<usize>load<i32>(q, 12)) << 2), load<f32>(r, 12));
+}
+
+/**
+ * The 4 floats yp[iv[0]], …, yp[iv[3]] as one v128 (indices already checked). The indices are taken
+ * from the lanes here, not reloaded as scalars as in {@link put4}: with dy streaming from memory
+ * (25.7 MB) that measured ~6 % faster, though ~25 % slower with everything in cache.
+ */
+// @ts-ignore: decorator
+@inline function gather4(yp: usize, iv: v128): v128 {
+  let g = v128.load32_zero(yp + ((<usize>i32x4.extract_lane(iv, 0)) << 2));
+  g = v128.load32_lane(yp + ((<usize>i32x4.extract_lane(iv, 1)) << 2), g, 1);
+  g = v128.load32_lane(yp + ((<usize>i32x4.extract_lane(iv, 2)) << 2), g, 2);
+  return v128.load32_lane(yp + ((<usize>i32x4.extract_lane(iv, 3)) << 2), g, 3);
+}
+
+/** dp[i] = yp[ip[i]], or 0 for an index outside [0, outPlane). */
+// @ts-ignore: decorator
+@inline function gatherOne(yp: usize, ip: usize, dp: usize, i: i32, outPlane: i32): void {
+  const j = ldi(ip, i);
+  stf(dp, i, <u32>j < <u32>outPlane ? ldf(yp, j) : 0);
 }
 
 /** Stochastic pooling, evaluation: y = Σx² / Σx (float64 sums in scan order), sums[o] = Σx; Σx ≤ 0 gives 0. */

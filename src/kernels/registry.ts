@@ -158,7 +158,8 @@ export interface FamilyKernels {
    * w: the max-branch weight per plane (length `planes`) or per output element.
    */
   "mix.backward": (dy: FloatArray, w: Float64Array, idx: Int32Array, dx: FloatArray, planes: number, axes: Axes3, divisor: Float64Array) => void;
-  "maxUnpool.forward": (x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number) => void;
+  /** y = 0, then y[plane][idx[i]] = x[i] in order; returns the flat position of the first index outside [0, outPlane), or −1 (then y is not an answer). */
+  "maxUnpool.forward": (x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number) => number;
   "maxUnpool.backward": (dy: FloatArray, idx: Int32Array, dx: FloatArray, planes: number, inPlane: number, outPlane: number) => void;
   // mixing (src/kernels/mix.ts)
   "mix.forward": (mx: FloatArray, av: FloatArray, w: Float64Array, y: FloatArray) => void;

@@ -68,14 +68,24 @@ export function mixWindowsBackward(dy: FloatArray, w: Float64Array, idx: Int32Ar
   avgWindowsBackward(dAvg, dx, planes, axes, divisor);
 }
 
-/** y = 0, then y[plane][idx[i]] = x[plane][i] for every pooled element (later writes win, as PyTorch's serial loop); y's contents on entry ignored, indices checked by the op. */
-export function unpoolForward(x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): void {
+/**
+ * y = 0, then y[plane][idx[i]] = x[plane][i] for every pooled element in order (later writes win, as
+ * PyTorch's serial loop); y's contents on entry ignored. Returns the flat position (plane·inPlane + i)
+ * of the first index outside [0, outPlane) — the scatter stops there and the op reports it, returning
+ * no output — or −1.
+ */
+export function unpoolForward(x: FloatArray, idx: Int32Array, y: FloatArray, planes: number, inPlane: number, outPlane: number): number {
   y.fill(0);
   for (let p = 0; p < planes; p++) {
     const xo = p * inPlane;
     const yo = p * outPlane;
-    for (let i = 0; i < inPlane; i++) y[yo + (idx[xo + i] as number)] = x[xo + i] as number;
+    for (let i = 0; i < inPlane; i++) {
+      const j = idx[xo + i] as number;
+      if (j < 0 || j >= outPlane) return xo + i;
+      y[yo + j] = x[xo + i] as number;
+    }
   }
+  return -1;
 }
 
 /** Gather: dx[plane][i] = dy[plane][idx[i]] (PyTorch's derivative of max_unpool). */

@@ -123,19 +123,16 @@ function maxUnpoolN(rank: 1 | 2 | 3) {
     forward: (plan, x, indices) => {
       const { planes, inPlane, outPlane } = plan;
       checkAlloc(name, plan.outShape, x.dtype);
-      const idx = indices.data as Int32Array;
-      for (let i = 0; i < idx.length; i++) {
-        const v = idx[i] as number;
-        if (v < 0 || v >= outPlane) {
-          throw new PoolkitRangeError(
-            name,
-            `indices must lie in [0, ${outPlane}) for an output plane of size ${show(plan.outSpatial)}, got index ${v} at flat position ${i}`,
-          );
-        }
+      const output = emptyTensor(plan.outShape, x.dtype); // every element written by the kernel; views read at the call
+      // the kernel checks every index as it scatters (one pass over them) and names the first outside the plane
+      const bad = kernel("maxUnpool.forward", x.dtype, unpoolForward)(x.data as FloatArray, indices.data as Int32Array, output.data as FloatArray, planes, inPlane, outPlane);
+      if (bad >= 0) {
+        output.dispose();
+        throw new PoolkitRangeError(
+          name,
+          `indices must lie in [0, ${outPlane}) for an output plane of size ${show(plan.outSpatial)}, got index ${indices.data[bad] as number} at flat position ${bad}`,
+        );
       }
-      // zero-filled where the backend keeps tensors (only the indexed positions are written); views read at the call
-      const output = emptyTensor(plan.outShape, x.dtype); // every element written by the kernel
-      kernel("maxUnpool.forward", x.dtype, unpoolForward)(x.data as FloatArray, indices.data as Int32Array, output.data as FloatArray, planes, inPlane, outPlane);
       const xShape = x.shape;
       const xDtype = x.dtype;
       return {

@@ -160,7 +160,7 @@ describe("kernel table", () => {
     // @ts-expect-error mix.forward's weights are a Float64Array
     registerKernel("mix.forward", "float64", (mx: Float64Array, av: Float64Array, w: Int32Array, y: Float64Array): void => void [mx, av, w, y]);
     unregisterKernel("mix.forward", "float64");
-    const ok: Kernels["maxUnpool.forward"] = (x, idx, y, planes, inPlane, outPlane) => void [x, idx, y, planes, inPlane, outPlane];
+    const ok: Kernels["maxUnpool.forward"] = (x, idx, y, planes, inPlane, outPlane) => (void [x, idx, y, planes, inPlane, outPlane], -1);
     registerKernel("maxUnpool.forward", "float32", ok);
     unregisterKernel("maxUnpool.forward", "float32");
     expect(typeof ok).toBe("function");
