@@ -7,9 +7,9 @@ import { PoolkitRangeError, show } from "../errors.js";
 import { releaseWorkspaceReference, symEig, workspaceReference } from "../linalg/eigen.js";
 import { kernel } from "../kernels/registry.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
-import { gemmBatched, gemmF32 } from "../linalg/gemm.js";
+import { gemmBatched, gemmF32, syrkBatched } from "../linalg/gemm.js";
 import { gramFactor, gramSpectralApply, gramSpectralBackward, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ, type GramFactor } from "../linalg/gramSpectral.js";
-import { centredRows, gram, gramBackward, spectralApply, spectralGramBackward, sym } from "../linalg/matrix.js";
+import { centreInto, centredRows, gramBackward, spectralApplyBatched, spectralGramBackward, sym } from "../linalg/matrix.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
@@ -131,22 +131,67 @@ function gramRoute(d: number, m: number): boolean {
   return m < d;
 }
 
-/** Every entry of `a` finite (a plain loop: `every` with a callback costs a call per entry). */
-function allFinite(a: Float64Array): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i] as number)) return false;
+/** Every entry of a[off … off+len) finite (a plain loop: `every` with a callback costs a call per entry). */
+function allFinite(a: Float64Array, off: number, len: number): boolean {
+  for (let i = off; i < off + len; i++) if (!Number.isFinite(a[i] as number)) return false;
   return true;
 }
 
-const EMPTY = new Float64Array(0);
+/**
+ * The dense route's (M ≥ D, or every D for newton-schulz and none) per-batch matrices: Xc (N × D × M) and
+ * C = Xc·Xcᵀ/M + εI (N × D × D), each image's row-major at b·D·M resp. b·D², in tensors (linear memory
+ * under WebAssembly: the batched SYRK reads and writes them in place). Views are taken at each use: an
+ * allocation in between may move the memory.
+ */
+interface Dense {
+  readonly xc: Tensor;
+  readonly c: Tensor;
+}
+
+/** Centre every image of x (N × D × M) into one tensor and form every C with one batched SYRK; ε added to C's diagonal. */
+function denseCovariances(x: Tensor, n: number, d: number, m: number, eps: number): Dense {
+  const xcT = emptyTensor([n * d * m], "float64");
+  const cT = emptyTensor([n * d * d], "float64");
+  // views taken after both allocations
+  const xs = x.data as FloatArray;
+  const xc = xcT.data as Float64Array;
+  const c = cT.data as Float64Array;
+  for (let b = 0; b < n; b++) centreInto(xs, b * d * m, d, m, xc, b * d * m);
+  syrkBatched(n, false, d, m, 1 / m, xc, 0, m, d * m, 0, c, 0, d, d * d);
+  if (eps > 0) for (let b = 0; b < n; b++) for (let i = 0; i < d; i++) c[b * d * d + i * d + i] = (c[b * d * d + i * d + i] as number) + eps;
+  return { xc: xcT, c: cT };
+}
+
+/** Image b's Xc as a JS-heap array (a copy: safe across allocations of linear memory). */
+function xcOf(dense: Dense, b: number, d: number, m: number): Float64Array {
+  return (dense.xc.data as Float64Array).slice(b * d * m, (b + 1) * d * m);
+}
+
+/** y[o …] = the d × d matrix f[fo …]: whole (`full`) or its upper triangle row by row. */
+function putAt(y: FloatArray, o: number, f: Float64Array, fo: number, d: number, full: boolean): void {
+  if (full) for (let i = 0; i < d * d; i++) y[o++] = f[fo + i] as number;
+  else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[fo + i * d + j] as number;
+}
+
+/**
+ * y[o …] = s·F for the d × d matrix F = f[fo …] (whole or upper triangle, as {@link putAt}); `symmetrise`:
+ * F's entries replaced by ½(s·f_ij + s·f_ji).
+ */
+function putScaled(y: FloatArray, o: number, f: Mat, fo: number, d: number, full: boolean, s: number, symmetrise: boolean): void {
+  for (let i = 0; i < d; i++) {
+    for (let j = full ? 0 : i; j < d; j++) {
+      const v = s * (f[fo + i * d + j] as number);
+      y[o++] = symmetrise ? 0.5 * (v + s * (f[fo + j * d + i] as number)) : v;
+    }
+  }
+}
 
 /** A float64 matrix, or float32 for a float32 input's Newton–Schulz products (the matrix core's float32 path). */
 type Mat = Float64Array | Float32Array;
 
 /** Per-image state kept for the backward pass. */
 interface ImageState {
-  /** Xc (D × M) and C (D × D); empty (length 0) on the Gram route, which keeps `gram` instead. */
-  readonly xc: Float64Array;
-  readonly c: Float64Array;
+  // Xc and C of the dense route are in the batch's {@link Dense}; the Gram route keeps `gram` instead.
   /** The Gram route's factorisation and first divided differences φ (see src/linalg/gramSpectral.ts). */
   gram?: GramFactor;
   phi?: Float64Array;
@@ -280,14 +325,15 @@ function batchPositions(ns: NsBatch, n: number): Int32Array {
 }
 
 /** The forward pass of the Newton–Schulz images (see {@link NsBatch}); Y_N in the returned state. */
-function newtonSchulzForward(states: readonly ImageState[], d: number, iterations: number, dt: "float32" | "float64"): NsBatch {
+function newtonSchulzForward(states: readonly ImageState[], cT: Tensor, d: number, iterations: number, dt: "float32" | "float64"): NsBatch {
   const dd = d * d;
   const idx: number[] = [];
   const trs: number[] = [];
+  const c0 = cT.data as Float64Array;
   states.forEach((st, b) => {
     if (st.nonFinite) return;
     let tr = 0;
-    for (let i = 0; i < d; i++) tr += st.c[i * d + i] as number;
+    for (let i = 0; i < d; i++) tr += c0[b * dd + i * d + i] as number;
     // Guard tr = 0 (a constant feature map): C = 0, so the output is 0 (not in the reference code).
     if (tr > 0) {
       idx.push(b);
@@ -310,11 +356,12 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
   if (count === 0) return ns;
   // views taken once: nothing below allocates tensor storage (the matrix core's scratch is its own)
   const { a, ys, zs, ts, w, yN } = nsMats(ns, d);
-  idx.forEach((b, j) => {
-    const c = (states[b] as ImageState).c;
+  const c = cT.data as Float64Array;
+  for (let j = 0; j < count; j++) {
+    const co = (idx[j] as number) * dd;
     const r = 1 / (tr[j] as number);
-    for (let i = 0; i < dd; i++) a[j * dd + i] = r * (c[i] as number);
-  });
+    for (let i = 0; i < dd; i++) a[j * dd + i] = r * (c[co + i] as number);
+  }
   if (iterations === 1) {
     threeIMinus(a, count, d, 1, w);
     mmBatch(count, d, false, false, 0.5, a, w, 0, yN, true);
@@ -357,7 +404,7 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
  * holds the symmetric upstream gradients Ḡ of the batch's outputs √tr·Y_N (B × d²); returns dC, B × d²,
  * plus the trace terms.
  */
-function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Float64Array, d: number, iterations: number): Float64Array {
+function newtonSchulzBackward(ns: NsBatch, cT: Tensor, g: Float64Array, d: number, iterations: number): Float64Array {
   const dd = d * d;
   const count = ns.idx.length;
   const dt = ns.dt;
@@ -436,12 +483,13 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
       mmBatch(count, d, false, false, 0.5, dY, M.w, 1, dA, sy);
     }
     // A = C / tr and out = √tr·Y_N: dC = dA/tr + (g_tr − <dA, C>/tr²)·I.
+    const c = cT.data as Float64Array;
     for (let j = 0; j < count; j++) {
       const tr = ns.tr[j] as number;
-      const c = (states[ns.idx[j] as number] as ImageState).c;
+      const co = (ns.idx[j] as number) * dd;
       let dot = 0;
       for (let i = 0; i < dd; i++) {
-        dot += (dA[j * dd + i] as number) * (c[i] as number);
+        dot += (dA[j * dd + i] as number) * (c[co + i] as number);
         dC[j * dd + i] = (dA[j * dd + i] as number) / tr;
       }
       const diag = (gTr[j] as number) - dot / (tr * tr);
@@ -538,12 +586,14 @@ export const covariancePool = defineOp(OP, {
       else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[i * d + j] as number;
     };
     const viaGram = (norm === "logm" || norm === "sqrtm") && gramRoute(d, m);
-    for (let b = 0; b < n; b++) {
-      // x.data read per image: the eigensolver's workspace may grow WebAssembly memory (detaching older views)
-      const xc = centredRows(x.data, b * d * m, d, m);
-      if (viaGram) {
+    let dense: Dense | null = null;
+    let ns: NsBatch | null = null;
+    if (viaGram) {
+      for (let b = 0; b < n; b++) {
+        // x.data read per image: the eigensolver's workspace may grow WebAssembly memory (detaching older views)
+        const xc = centredRows(x.data, b * d * m, d, m);
         // f(C) = f₀·I + Y·diag(φ)·Yᵀ from G = Xcᵀ·Xc/M's eigenpairs; C itself is never formed
-        const st: ImageState = { xc: EMPTY, c: EMPTY };
+        const st: ImageState = {};
         const fac = gramFactor(xc, d, m);
         let f: Float64Array;
         if (fac === null) {
@@ -567,63 +617,77 @@ export const covariancePool = defineOp(OP, {
         }
         states.push(st);
         put(b, f);
-        continue;
       }
-      const c = gram(xc, d, m, 1 / m);
-      if (eps > 0 && (norm === "none" || norm === "newton-schulz")) for (let i = 0; i < d; i++) c[i * d + i] = (c[i * d + i] as number) + eps;
-      const st: ImageState = { xc, c };
-      let f: Float64Array;
+    } else {
+      dense = denseCovariances(x, n, d, m, norm === "none" || norm === "newton-schulz" ? eps : 0);
+      for (let b = 0; b < n; b++) states.push({});
+      const dd = d * d;
       // A NaN/∞ covariance (NaN or ∞ input, or a covariance beyond float64's range) would otherwise come
       // out as 0 or as some finite matrix: the eigenvalue truncation drops NaN eigenvalues and the tr = 0
       // guard catches tr = NaN. Every normalising path gives NaN for that image instead ("none" returns C).
-      if (norm !== "none" && !allFinite(c)) {
-        st.nonFinite = true;
-        f = allocArray("float64", d * d).fill(NaN);
-      } else if (norm === "none") f = c;
-      else if (norm === "newton-schulz") {
-        // all images at once, after this loop: every product one batched GEMM
-        states.push(st);
-        continue;
-      } else {
-        const { values, vectors } = symEig(c, d);
-        const fl = allocArray("float64", d);
-        if (norm === "logm") {
-          for (let i = 0; i < d; i++) fl[i] = Math.log(Math.max(values[i] as number, 0) + eps);
-        } else {
-          const thr = singleEps(values[0] as number);
-          let kept = 0;
-          while (kept < d && (values[kept] as number) > thr) kept++;
-          for (let i = 0; i < kept; i++) fl[i] = Math.sqrt((values[i] as number) + eps);
-          st.kept = kept;
-        }
-        st.u = vectors;
-        st.values = values;
-        f = spectralApply(vectors, fl, d);
+      if (norm !== "none") {
+        const c = dense.c.data as Float64Array;
+        for (let b = 0; b < n; b++) if (!allFinite(c, b * dd, dd)) (states[b] as ImageState).nonFinite = true;
       }
-      states.push(st);
-      put(b, f);
-    }
-    let ns: NsBatch | null = null;
-    if (norm === "newton-schulz") {
-      ns = newtonSchulzForward(states, d, iterations, dtype === "float32" ? "float32" : "float64");
-      const dd = d * d;
-      const yN = nsMats(ns, d).yN;
-      const out = allocArray("float64", dd);
-      const pos = batchPositions(ns, n);
-      for (let b = 0; b < n; b++) {
-        const j = pos[b] as number;
-        if ((states[b] as ImageState).nonFinite) out.fill(NaN);
-        else if (j < 0) out.fill(0);
-        else {
-          // out = √tr·Y_N; Y_N is a polynomial in A, so symmetric in exact arithmetic: sym() removes the rounding asymmetry
-          const sq = Math.sqrt(ns.tr[j] as number);
-          const o = j * dd;
-          // float32 products mirror their upper triangle (mmBatch), so Y_N is exactly symmetric there and
-          // ½(v + v) = v: the plain copy gives the same values
-          if (ns.dt === "float32") for (let i = 0; i < dd; i++) out[i] = sq * (yN[o + i] as number);
-          else for (let r = 0; r < d; r++) for (let q = 0; q < d; q++) out[r * d + q] = 0.5 * (sq * (yN[o + r * d + q] as number) + sq * (yN[o + q * d + r] as number));
+      if (norm === "none") {
+        const c = dense.c.data as Float64Array;
+        for (let b = 0; b < n; b++) putAt(y, b * per, c, b * dd, d, full);
+      } else if (norm === "newton-schulz") {
+        // all images at once: every product one batched GEMM
+        ns = newtonSchulzForward(states, dense.c, d, iterations, dtype === "float32" ? "float32" : "float64");
+        const yN = nsMats(ns, d).yN;
+        const pos = batchPositions(ns, n);
+        for (let b = 0; b < n; b++) {
+          const j = pos[b] as number;
+          if ((states[b] as ImageState).nonFinite) y.fill(NaN, b * per, (b + 1) * per);
+          else if (j < 0) y.fill(0, b * per, (b + 1) * per);
+          else {
+            // out = √tr·Y_N; Y_N is a polynomial in A, so symmetric in exact arithmetic: symmetrised to
+            // remove the rounding asymmetry (float32 products mirror their upper triangle (mmBatch), so
+            // Y_N is exactly symmetric there and ½(v + v) = v: the plain copy gives the same values)
+            putScaled(y, b * per, yN, j * dd, d, full, Math.sqrt(ns.tr[j] as number), ns.dt === "float64");
+          }
         }
-        put(b, out);
+      } else {
+        // every image's eigendecomposition, then U·f(Λ)·Uᵀ for all of them in two batched SYRKs
+        const us: Float64Array[] = [];
+        const fs: Float64Array[] = [];
+        const ok: number[] = [];
+        for (let b = 0; b < n; b++) {
+          const st = states[b] as ImageState;
+          if (st.nonFinite) continue;
+          // a JS-heap copy: symEig's workspace may grow WebAssembly memory (detaching a view of c)
+          const c = (dense.c.data as Float64Array).slice(b * dd, (b + 1) * dd);
+          const { values, vectors } = symEig(c, d);
+          const fl = allocArray("float64", d);
+          if (norm === "logm") {
+            for (let i = 0; i < d; i++) fl[i] = Math.log(Math.max(values[i] as number, 0) + eps);
+          } else {
+            const thr = singleEps(values[0] as number);
+            let kept = 0;
+            while (kept < d && (values[kept] as number) > thr) kept++;
+            for (let i = 0; i < kept; i++) fl[i] = Math.sqrt((values[i] as number) + eps);
+            st.kept = kept;
+          }
+          st.u = vectors;
+          st.values = values;
+          us.push(vectors);
+          fs.push(fl);
+          ok.push(b);
+        }
+        const count = ok.length;
+        // out (count·d²) then the SYRKs' S (≤ 2·count·d²), in linear memory where the backend keeps tensors
+        const ws = count === 0 ? null : emptyTensor([3 * count * dd], "float64");
+        try {
+          if (ws !== null) {
+            const all = ws.data as Float64Array;
+            spectralApplyBatched(count, d, us, fs, all.subarray(count * dd), all);
+            ok.forEach((b, j) => putAt(y, b * per, all, j * dd, d, full));
+          }
+        } finally {
+          ws?.dispose();
+        }
+        for (let b = 0; b < n; b++) if ((states[b] as ImageState).nonFinite) y.fill(NaN, b * per, (b + 1) * per);
       }
     }
     return {
@@ -647,7 +711,7 @@ export const covariancePool = defineOp(OP, {
           // the batch's symmetrised Ḡ, then every image's dC at once
           const gs = allocArray("float64", ns.idx.length * dd);
           ns.idx.forEach((b, j) => gs.set(sym(gradOf(b), d), j * dd));
-          nsDC = newtonSchulzBackward(ns, states, gs, d, iterations);
+          nsDC = newtonSchulzBackward(ns, (dense as Dense).c, gs, d, iterations);
           nsPos = batchPositions(ns, n);
         }
         for (let b = 0; b < n; b++) {
@@ -671,11 +735,11 @@ export const covariancePool = defineOp(OP, {
             const values = st.values as Float64Array;
             const p = norm === "logm" ? logDividedDifferences(values, eps, d) : sqrtDividedDifferences(values, st.kept as number, eps, d);
             // dX = (dC + dCᵀ)·Xc / M with dC = U (P ∘ Uᵀ Ḡs U) Uᵀ, in one workspace (see spectralGramBackward)
-            spectralGramBackward(st.u as Float64Array, p, sym(gradOf(b), d), st.xc, d, m, 1 / m, dx, b * d * m);
+            spectralGramBackward(st.u as Float64Array, p, sym(gradOf(b), d), xcOf(dense as Dense, b, d, m), d, m, 1 / m, dx, b * d * m);
             continue;
           }
           // C = Xc Xcᵀ / M with Xc = X·(I − 11ᵀ/M): dX = (dC + dCᵀ)·Xc / M.
-          dx.set(gramBackward(dC, st.xc, d, m, 1 / m), b * d * m);
+          dx.set(gramBackward(dC, xcOf(dense as Dense, b, d, m), d, m, 1 / m), b * d * m);
         }
         return [fromArray(dx, x.shape)];
       },
