@@ -64,6 +64,12 @@ export interface LinalgKernels {
     count: number, trans: boolean, n: number, k: number, alpha: number, a: FloatArray, aOff: number, lda: number, strideA: number,
     beta: number, c: FloatArray, cOff: number, ldc: number, strideC: number,
   ) => void;
+  /** `count` upper-triangle GEMMs (mirrored) `strideA` / `strideB` / `strideC` elements apart (see `gemmtBatched`). */
+  "linalg.gemmtBatched": (
+    count: number, transA: boolean, transB: boolean, n: number, k: number, alpha: number,
+    a: FloatArray, aOff: number, lda: number, strideA: number, b: FloatArray, bOff: number, ldb: number, strideB: number,
+    beta: number, c: FloatArray, cOff: number, ldc: number, strideC: number,
+  ) => void;
   // The symmetric eigensolver's divide-and-conquer path (src/linalg/eigen.ts), float64 only.
   /** A zero-filled float64 scratch array of `length` (a backend's: its kernels then read it in place); give it back with `linalg.releaseWorkspace`. */
   "linalg.workspace": (length: number) => Float64Array;

@@ -7,7 +7,7 @@ import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { kernel } from "../kernels/registry.js";
 import { releaseWorkspaceReference, workspaceReference } from "./eigen.js";
-import { gemm, gemmt, syrk, syrkBatched } from "./gemm.js";
+import { gemm, gemmBatched, gemmt, gemmtBatched, syrk, syrkBatched } from "./gemm.js";
 
 /** a · b. */
 export function mm(a: Float64Array, b: Float64Array, n: number): Float64Array {
@@ -212,6 +212,43 @@ export function spectralGramBackward(
   } finally {
     kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
   }
+}
+
+/**
+ * {@link spectralGramBackward} for `count` problems at once, each array a batch (problem b's d × d
+ * matrices at b·d², its d × m ones at b·d·m, row-major): out_b = 2s·dC_b·X_b with
+ * dC_b = U_b (P_b ∘ U_bᵀ Gs_b U_b) U_bᵀ — the same products, each one batched GEMM
+ * ({@link gemmBatched}, {@link gemmtBatched}) over the problems, so the same values bit for bit. `gs` is
+ * overwritten (dC on return), `t1`, `t2` are scratch (count·d² each). Nothing is allocated: when the
+ * arrays are views of linear memory (a `linalg.workspace`, a tensor), every product reads them in place.
+ */
+export function spectralGramBackwardBatched(
+  count: number, d: number, m: number, s: number, u: Float64Array, p: Float64Array, gs: Float64Array, x: Float64Array,
+  t1: Float64Array, t2: Float64Array, out: Float64Array,
+): void {
+  const dd = d * d;
+  // t1 = Gs·U; t2 = Uᵀ·t1 (symmetric); t2 ∘= P
+  gemmBatched(count, false, false, d, d, d, 1, gs, 0, d, dd, u, 0, d, dd, 0, t1, 0, d, dd);
+  gemmtBatched(count, true, false, d, d, 1, u, 0, d, dd, t1, 0, d, dd, 0, t2, 0, d, dd);
+  kernel("linalg.hadamard", "float64", hadamardReference)(t2, p, count * dd);
+  // t1 = U·B; gs = t1·Uᵀ = dC (symmetric); out = 2s·dC·X
+  gemmBatched(count, false, false, d, d, d, 1, u, 0, d, dd, t2, 0, d, dd, 0, t1, 0, d, dd);
+  gemmtBatched(count, false, true, d, d, 1, t1, 0, d, dd, u, 0, d, dd, 0, gs, 0, d, dd);
+  gemmBatched(count, false, false, d, m, d, 2 * s, gs, 0, d, dd, x, 0, m, d * m, 0, out, 0, m, d * m);
+}
+
+/**
+ * {@link gramBackward} for `count` problems at once: out_b = s·(G_b + G_bᵀ)·X_b (G_b d × d at b·d² of
+ * `g`, X_b and out_b d × m at b·d·m), one batched GEMM; `gs` (count·d²) is scratch. The same values as
+ * gramBackward per problem, bit for bit.
+ */
+export function gramBackwardBatched(count: number, d: number, m: number, s: number, g: Float64Array, x: Float64Array, gs: Float64Array, out: Float64Array): void {
+  const dd = d * d;
+  for (let b = 0; b < count; b++) {
+    const o = b * dd;
+    for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) gs[o + i * d + k] = (g[o + i * d + k] as number) + (g[o + k * d + i] as number);
+  }
+  gemmBatched(count, false, false, d, m, d, s, gs, 0, d, dd, x, 0, m, d * m, 0, out, 0, m, d * m);
 }
 
 /** The reference `linalg.hadamard`: a[i] ← a[i]·b[i] for i < len (the Daleckii–Krein P ∘ B). */

@@ -9,7 +9,7 @@ import { kernel } from "../kernels/registry.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
 import { gemmBatched, gemmF32, syrkBatched } from "../linalg/gemm.js";
 import { gramFactor, gramSpectralApply, gramSpectralBackward, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ, type GramFactor } from "../linalg/gramSpectral.js";
-import { centreInto, centredRows, gramBackward, spectralApplyBatched, spectralGramBackward, sym } from "../linalg/matrix.js";
+import { centreInto, centredRows, gramBackwardBatched, spectralApplyBatched, spectralGramBackwardBatched, sym } from "../linalg/matrix.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
@@ -162,9 +162,34 @@ function denseCovariances(x: Tensor, n: number, d: number, m: number, eps: numbe
   return { xc: xcT, c: cT };
 }
 
-/** Image b's Xc as a JS-heap array (a copy: safe across allocations of linear memory). */
-function xcOf(dense: Dense, b: number, d: number, m: number): Float64Array {
-  return (dense.xc.data as Float64Array).slice(b * d * m, (b + 1) * d * m);
+/**
+ * The upstream gradient Ḡ of one image (d × d at out[oo …]) from dy's entries g[o …]: the triangle's
+ * gradient goes to the upper half only (no mirroring, no doubling); `full`: the whole matrix.
+ */
+function gradInto(g: FloatArray, o: number, d: number, full: boolean, out: Float64Array, oo: number): void {
+  if (full) for (let i = 0; i < d * d; i++) out[oo + i] = g[o++] as number;
+  else {
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < i; j++) out[oo + i * d + j] = 0;
+      for (let j = i; j < d; j++) out[oo + i * d + j] = g[o++] as number;
+    }
+  }
+}
+
+/** sym(Ḡ) = (Ḡ + Ḡᵀ)/2 of {@link gradInto}'s Ḡ, into out[oo …] (the values sym() gives, up to the sign of a zero). */
+function symGradInto(g: FloatArray, o: number, d: number, full: boolean, out: Float64Array, oo: number): void {
+  if (full) {
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) out[oo + i * d + j] = 0.5 * ((g[o + i * d + j] as number) + (g[o + j * d + i] as number));
+    return;
+  }
+  for (let i = 0; i < d; i++) {
+    for (let j = i; j < d; j++) {
+      const v = g[o++] as number;
+      const h = i === j ? v : 0.5 * v;
+      out[oo + i * d + j] = h;
+      out[oo + j * d + i] = h;
+    }
+  }
 }
 
 /** y[o …] = the d × d matrix f[fo …]: whole (`full`) or its upper triangle row by row. */
@@ -205,12 +230,12 @@ interface ImageState {
 }
 
 /**
- * Divided differences of f(λ) = log(max(λ, 0) + ε) (log1p form: no cancellation for close eigenvalues).
+ * Divided differences of f(λ) = log(max(λ, 0) + ε) (log1p form: no cancellation for close eigenvalues),
+ * the d × d matrix written into p from element o.
  * Symmetric: computed for j ≥ i, where (eigenvalues descending) μ_i ≥ μ_j and log1p's argument
  * (μ_i − μ_j)/μ_j is ≥ 0, and mirrored — half the log1p calls, and never log1p near −1.
  */
-function logDividedDifferences(lam: Float64Array, eps: number, d: number): Float64Array {
-  const p = allocArray("float64", d * d);
+function logDividedDifferences(lam: Float64Array, eps: number, d: number, p: Float64Array, o: number): void {
   for (let i = 0; i < d; i++) {
     const mi = Math.max(lam[i] as number, 0) + eps;
     for (let j = i; j < d; j++) {
@@ -218,32 +243,30 @@ function logDividedDifferences(lam: Float64Array, eps: number, d: number): Float
       const delta = mi - mj;
       // Below the tolerance use f' at the midpoint (Daleckii–Krein limit); else the exact difference.
       const v = Math.abs(delta) <= 1e-9 * Math.max(mi, mj) ? 2 / (mi + mj) : Math.log1p(delta / mj) / delta;
-      p[i * d + j] = v;
-      p[j * d + i] = v;
+      p[o + i * d + j] = v;
+      p[o + j * d + i] = v;
     }
   }
-  return p;
 }
 
 /**
  * Divided differences of the truncated square root: f(λ) = √(λ + ε) for kept eigenvalues, 0 for dropped
  * ones. Kept–kept pairs use 1/(√μ_i + √μ_j) (exact, and equal to f'(λ) on the diagonal, so close
- * eigenvalues are stable); kept–dropped pairs f(λ_i)/(λ_i − λ_j); dropped–dropped 0.
+ * eigenvalues are stable); kept–dropped pairs f(λ_i)/(λ_i − λ_j); dropped–dropped 0. Written into p from element o.
  */
-function sqrtDividedDifferences(lam: Float64Array, kept: number, eps: number, d: number): Float64Array {
-  const p = allocArray("float64", d * d);
-  const r = allocArray("float64", kept);
+function sqrtDividedDifferences(lam: Float64Array, kept: number, eps: number, d: number, p: Float64Array, o: number): void {
+  const r = new Float64Array(kept);
   for (let i = 0; i < kept; i++) r[i] = Math.sqrt((lam[i] as number) + eps);
   for (let i = 0; i < d; i++) {
     for (let j = 0; j < d; j++) {
       const li = lam[i] as number;
       const lj = lam[j] as number;
-      if (i < kept && j < kept) p[i * d + j] = 1 / ((r[i] as number) + (r[j] as number));
-      else if (i < kept) p[i * d + j] = (r[i] as number) / (li - lj);
-      else if (j < kept) p[i * d + j] = (r[j] as number) / (lj - li);
+      if (i < kept && j < kept) p[o + i * d + j] = 1 / ((r[i] as number) + (r[j] as number));
+      else if (i < kept) p[o + i * d + j] = (r[i] as number) / (li - lj);
+      else if (j < kept) p[o + i * d + j] = (r[j] as number) / (lj - li);
+      else p[o + i * d + j] = 0;
     }
   }
-  return p;
 }
 
 /**
@@ -705,41 +728,91 @@ export const covariancePool = defineOp(OP, {
           return gm;
         };
         const dd = d * d;
-        let nsPos: Int32Array | null = null;
-        let nsDC: Float64Array | null = null;
-        if (ns !== null) {
-          // the batch's symmetrised Ḡ, then every image's dC at once
-          const gs = allocArray("float64", ns.idx.length * dd);
-          ns.idx.forEach((b, j) => gs.set(sym(gradOf(b), d), j * dd));
-          nsDC = newtonSchulzBackward(ns, (dense as Dense).c, gs, d, iterations);
-          nsPos = batchPositions(ns, n);
-        }
-        for (let b = 0; b < n; b++) {
-          const st = states[b] as ImageState;
-          let dC: Float64Array;
-          if (st.nonFinite) {
-            dx.fill(NaN, b * d * m, (b + 1) * d * m);
-            continue;
-          } else if (nsPos !== null && nsDC !== null) {
-            const j = nsPos[b] as number;
-            dC = j < 0 ? allocArray("float64", dd) : nsDC.subarray(j * dd, (j + 1) * dd);
-          } else if (st.gram !== undefined) {
+        if (dense === null) {
+          for (let b = 0; b < n; b++) {
+            const st = states[b] as ImageState;
+            if (st.nonFinite) {
+              dx.fill(NaN, b * d * m, (b + 1) * d * m);
+              continue;
+            }
             // the Gram route (src/linalg/gramSpectral.ts): dX = (2/√M)·[Gs·Y·Φ + Y·(H ∘ Q)]·Vᵀ, centred
             const values = st.values as Float64Array;
             const q = norm === "logm" ? logGramQ(values, eps, m) : sqrtGramQ(values, st.kept as number, eps, m);
-            gramSpectralBackward(st.gram, st.phi as Float64Array, q, sym(gradOf(b), d), d, m, dx, b * d * m);
-            continue;
-          } else if (norm === "none") dC = gradOf(b);
-          else {
-            // divided differences made here, not in the forward: a forward-only call skips their D² logs / roots
-            const values = st.values as Float64Array;
-            const p = norm === "logm" ? logDividedDifferences(values, eps, d) : sqrtDividedDifferences(values, st.kept as number, eps, d);
-            // dX = (dC + dCᵀ)·Xc / M with dC = U (P ∘ Uᵀ Ḡs U) Uᵀ, in one workspace (see spectralGramBackward)
-            spectralGramBackward(st.u as Float64Array, p, sym(gradOf(b), d), xcOf(dense as Dense, b, d, m), d, m, 1 / m, dx, b * d * m);
-            continue;
+            gramSpectralBackward(st.gram as GramFactor, st.phi as Float64Array, q, sym(gradOf(b), d), d, m, dx, b * d * m);
           }
-          // C = Xc Xcᵀ / M with Xc = X·(I − 11ᵀ/M): dX = (dC + dCᵀ)·Xc / M.
-          dx.set(gramBackward(dC, xcOf(dense as Dense, b, d, m), d, m, 1 / m), b * d * m);
+          return [fromArray(dx, x.shape)];
+        }
+        const dn = dense;
+        // the images with a finite C (all but NaN/∞ ones), batch entry j ↔ image ok[j]
+        const ok: number[] = [];
+        for (let b = 0; b < n; b++) {
+          if ((states[b] as ImageState).nonFinite) dx.fill(NaN, b * d * m, (b + 1) * d * m);
+          else ok.push(b);
+        }
+        const count = ok.length;
+        if (count === 0) return [fromArray(dx, x.shape)];
+        let nsDC: Float64Array | null = null;
+        let nsPos: Int32Array | null = null;
+        if (ns !== null) {
+          // the batch's symmetrised Ḡ, then every image's dC at once
+          const gs = allocArray("float64", ns.idx.length * dd);
+          ns.idx.forEach((b, j) => symGradInto(dy.data as FloatArray, b * per, d, full, gs, j * dd));
+          nsDC = newtonSchulzBackward(ns, dn.c, gs, d, iterations);
+          nsPos = batchPositions(ns, n);
+        }
+        const eig = norm === "logm" || norm === "sqrtm";
+        // Every operand of the batch's products in one workspace (linear memory under WebAssembly, allocated
+        // before any view is taken: the products read it in place); Xc read in place from the forward's
+        // tensor when every image takes part, else the taking images' copied in.
+        const inPlace = count === n;
+        const size = (eig ? 5 * count * dd : 2 * count * dd) + count * d * m + (inPlace ? 0 : count * d * m);
+        const ws = kernel("linalg.workspace", "float64", workspaceReference)(size);
+        try {
+          let o = 0;
+          const take = (len: number): Float64Array => ws.subarray(o, (o += len));
+          const g = dy.data as FloatArray;
+          const out = take(count * d * m);
+          let xs: Float64Array;
+          if (inPlace) xs = dn.xc.data as Float64Array;
+          else {
+            xs = take(count * d * m);
+            const all = dn.xc.data as Float64Array;
+            ok.forEach((b, j) => xs.set(all.subarray(b * d * m, (b + 1) * d * m), j * d * m));
+          }
+          if (eig) {
+            // dX = (dC + dCᵀ)·Xc / M with dC = U (P ∘ Uᵀ Ḡs U) Uᵀ (Daleckii–Krein), every image at once;
+            // divided differences made here, not in the forward: a forward-only call skips their D² logs / roots
+            const u = take(count * dd);
+            const pm = take(count * dd);
+            const gs = take(count * dd);
+            const t1 = take(count * dd);
+            const t2 = take(count * dd);
+            ok.forEach((b, j) => {
+              const st = states[b] as ImageState;
+              u.set(st.u as Float64Array, j * dd);
+              const values = st.values as Float64Array;
+              if (norm === "logm") logDividedDifferences(values, eps, d, pm, j * dd);
+              else sqrtDividedDifferences(values, st.kept as number, eps, d, pm, j * dd);
+              symGradInto(g, b * per, d, full, gs, j * dd);
+            });
+            spectralGramBackwardBatched(count, d, m, 1 / m, u, pm, gs, xs, t1, t2, out);
+          } else {
+            // C = Xc Xcᵀ / M with Xc = X·(I − 11ᵀ/M): dX = (dC + dCᵀ)·Xc / M, every image at once
+            const dC = take(count * dd);
+            const gs = take(count * dd);
+            ok.forEach((b, j) => {
+              if (nsPos !== null && nsDC !== null) {
+                const q = nsPos[b] as number;
+                // tr(C) = 0: the output is 0 whatever C, dC = 0
+                if (q < 0) dC.fill(0, j * dd, (j + 1) * dd);
+                else dC.set(nsDC.subarray(q * dd, (q + 1) * dd), j * dd);
+              } else gradInto(g, b * per, d, full, dC, j * dd);
+            });
+            gramBackwardBatched(count, d, m, 1 / m, dC, xs, gs, out);
+          }
+          ok.forEach((b, j) => dx.set(out.subarray(j * d * m, (j + 1) * d * m), b * d * m));
+        } finally {
+          kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
         }
         return [fromArray(dx, x.shape)];
       },

@@ -4,13 +4,15 @@
  * and the WebAssembly SIMD and scalar builds, whose batched SYRK reads a scratch in linear memory in
  * place). spectralApplyBatched pads each matrix's columns with zeros up to the batch's largest count,
  * which adds exact zeros to each entry's sequential sum: the results are spectralApply's bit for bit
- * (compared with ===, so up to the sign of a zero).
+ * (compared with ===, so up to the sign of a zero). spectralGramBackwardBatched and gramBackwardBatched
+ * against spectralGramBackward and gramBackward problem by problem: the same products, batched, so the
+ * same values bit for bit.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend } from "../../src/backends/index.js";
 import { kernel } from "../../src/kernels/registry.js";
 import { releaseWorkspaceReference, workspaceReference } from "../../src/linalg/eigen.js";
-import { centreInto, centredRows, spectralApply, spectralApplyBatched } from "../../src/linalg/matrix.js";
+import { centreInto, centredRows, gramBackward, gramBackwardBatched, spectralApply, spectralApplyBatched, spectralGramBackward, spectralGramBackwardBatched } from "../../src/linalg/matrix.js";
 import { Generator } from "../../src/tensor/random.js";
 
 const before = getBackend();
@@ -96,4 +98,64 @@ describe("centreInto", () => {
       }
     }
   });
+});
+
+/** Every entry of got equal (===) to want's, else a failure naming the entry. */
+function expectSame(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  expect(got.length, what).toBe(want.length);
+  for (let i = 0; i < want.length; i++) if (!(got[i] === want[i])) expect.fail(`${what} entry ${i}: ${got[i]} vs ${want[i]}`);
+}
+
+/** A random symmetric n × n matrix. */
+function randSym(n: number, gen: Generator): Float64Array {
+  const a = randMat(n, gen);
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[i * n + j] = a[j * n + i] as number;
+  return a;
+}
+
+describe("batched data gradients", () => {
+  for (const backend of ["js", "wasm", "wasm-simd"] as const) {
+    it(`${backend}: spectralGramBackwardBatched and gramBackwardBatched equal the per-problem functions (d = 1, 6, 64; m = 1, 7, 196)`, () => {
+      setBackend(backend);
+      const gen = new Generator(11);
+      for (const [count, d, m] of [[1, 1, 1], [3, 6, 7], [8, 64, 196], [2, 64, 5]] as const) {
+        const dd = d * d;
+        const us = Array.from({ length: count }, () => randMat(d, gen));
+        const ps = Array.from({ length: count }, () => randSym(d, gen));
+        const gss = Array.from({ length: count }, () => randSym(d, gen));
+        const gs = Array.from({ length: count }, () => randMat(d, gen));
+        const xs = Array.from({ length: count }, () => Float64Array.from({ length: d * m }, () => gen.normal()));
+        const s = 1 / m;
+        const ws = kernel("linalg.workspace", "float64", workspaceReference)(7 * count * dd + 2 * count * d * m);
+        try {
+          ws.fill(NaN);
+          let o = 0;
+          const take = (len: number): Float64Array => ws.subarray(o, (o += len));
+          const [u, p, g, t1, t2, gsum, gg] = [0, 1, 2, 3, 4, 5, 6].map(() => take(count * dd)) as Float64Array[];
+          const x = take(count * d * m);
+          const out = take(count * d * m);
+          for (let b = 0; b < count; b++) {
+            (u as Float64Array).set(us[b] as Float64Array, b * dd);
+            (p as Float64Array).set(ps[b] as Float64Array, b * dd);
+            (g as Float64Array).set(gss[b] as Float64Array, b * dd);
+            (gg as Float64Array).set(gs[b] as Float64Array, b * dd);
+            x.set(xs[b] as Float64Array, b * d * m);
+          }
+          spectralGramBackwardBatched(count, d, m, s, u as Float64Array, p as Float64Array, g as Float64Array, x, t1 as Float64Array, t2 as Float64Array, out);
+          for (let b = 0; b < count; b++) {
+            const want = new Float64Array(d * m);
+            spectralGramBackward(us[b] as Float64Array, ps[b] as Float64Array, gss[b] as Float64Array, xs[b] as Float64Array, d, m, s, want, 0);
+            expectSame(out.subarray(b * d * m, (b + 1) * d * m), want, `spectral count ${count} d ${d} m ${m} problem ${b}`);
+          }
+          out.fill(NaN);
+          gramBackwardBatched(count, d, m, s, gg as Float64Array, x, gsum as Float64Array, out);
+          for (let b = 0; b < count; b++) {
+            expectSame(out.subarray(b * d * m, (b + 1) * d * m), gramBackward(gs[b] as Float64Array, xs[b] as Float64Array, d, m, s), `gram count ${count} d ${d} m ${m} problem ${b}`);
+          }
+        } finally {
+          kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+        }
+      }
+    });
+  }
 });

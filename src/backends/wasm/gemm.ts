@@ -21,7 +21,7 @@
  * Every C entry gets the same operations whichever thread computes it, so the results do not depend on
  * the thread count (test/linalg/gemm-threads.test.ts).
  *
- * Batches (`linalg.gemmBatched`, `linalg.syrkBatched`: many small products of one shape, e.g. one per
+ * Batches (`linalg.gemmBatched`, `linalg.syrkBatched`, `linalg.gemmtBatched`: many small products of one shape, e.g. one per
  * image): the whole batch's operands are copied into the copy region at once (or read in place), and
  * each thread runs one WebAssembly call (gemmBatch) over its share of whole problems, with its own A
  * and B packs — no per-panel barrier and no per-problem JS glue; a batch that does not fit runs problem
@@ -509,6 +509,13 @@ export function registerGemm(b: WasmBackend): void {
       if (runBatch(b, "gemmBatched", count, transA, transB, m, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC, false)) return;
       for (let s = 0; s < count; s++) run(b, "gemmBatched", transA, transB, m, n, k, alpha, a, aOff + s * sA, lda, bm, bOff + s * sB, ldb, beta, c, cOff + s * sC, ldc, false);
     });
+    registerKernel("linalg.gemmtBatched", dtype, (count, transA, transB, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC) => {
+      if (runBatch(b, "gemmtBatched", count, transA, transB, n, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC, true)) return;
+      for (let s = 0; s < count; s++) {
+        run(b, "gemmtBatched", transA, transB, n, n, k, alpha, a, aOff + s * sA, lda, bm, bOff + s * sB, ldb, beta, c, cOff + s * sC, ldc, true);
+        if (n > 0) mirrorUpper(n, c, cOff + s * sC, ldc);
+      }
+    });
     registerKernel("linalg.syrkBatched", dtype, (count, trans, n, k, alpha, a, aOff, lda, sA, beta, c, cOff, ldc, sC) => {
       if (runBatch(b, "syrkBatched", count, trans, !trans, n, n, k, alpha, a, aOff, lda, sA, a, aOff, lda, sA, beta, c, cOff, ldc, sC, true)) return;
       for (let s = 0; s < count; s++) {
@@ -528,6 +535,7 @@ export function unregisterGemm(): void {
     unregisterKernel("linalg.gemmt", dtype);
     unregisterKernel("linalg.gemmBatched", dtype);
     unregisterKernel("linalg.syrkBatched", dtype);
+    unregisterKernel("linalg.gemmtBatched", dtype);
   }
 }
 
