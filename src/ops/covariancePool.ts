@@ -716,7 +716,6 @@ export const covariancePool = defineOp(OP, {
     return {
       output: fromArray(y, [...outShape]),
       backward: (dy: Tensor) => {
-        const dx = allocArray(dtype, x.size);
         // Ḡ = dL/dF: the triangle's gradient goes to the upper half only (no mirroring, no doubling).
         // dy.data is read per image: spectralGramBackward's workspace may grow WebAssembly memory.
         const gradOf = (b: number): Float64Array => {
@@ -729,6 +728,7 @@ export const covariancePool = defineOp(OP, {
         };
         const dd = d * d;
         if (dense === null) {
+          const dx = allocArray(dtype, x.size);
           for (let b = 0; b < n; b++) {
             const st = states[b] as ImageState;
             if (st.nonFinite) {
@@ -745,12 +745,18 @@ export const covariancePool = defineOp(OP, {
         const dn = dense;
         // the images with a finite C (all but NaN/∞ ones), batch entry j ↔ image ok[j]
         const ok: number[] = [];
-        for (let b = 0; b < n; b++) {
-          if ((states[b] as ImageState).nonFinite) dx.fill(NaN, b * d * m, (b + 1) * d * m);
-          else ok.push(b);
-        }
+        for (let b = 0; b < n; b++) if (!(states[b] as ImageState).nonFinite) ok.push(b);
         const count = ok.length;
-        if (count === 0) return [fromArray(dx, x.shape)];
+        // dx written in place (every element: the batch's images from the products, the others NaN)
+        const dxT = emptyTensor(x.shape, dtype);
+        const nanFill = (): void => {
+          const dx = dxT.data as FloatArray;
+          for (let b = 0; b < n; b++) if ((states[b] as ImageState).nonFinite) dx.fill(NaN, b * d * m, (b + 1) * d * m);
+        };
+        if (count === 0) {
+          nanFill();
+          return [dxT];
+        }
         let nsDC: Float64Array | null = null;
         let nsPos: Int32Array | null = null;
         if (ns !== null) {
@@ -810,11 +816,13 @@ export const covariancePool = defineOp(OP, {
             });
             gramBackwardBatched(count, d, m, 1 / m, dC, xs, gs, out);
           }
+          const dx = dxT.data as FloatArray;
           ok.forEach((b, j) => dx.set(out.subarray(j * d * m, (j + 1) * d * m), b * d * m));
         } finally {
           kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
         }
-        return [fromArray(dx, x.shape)];
+        nanFill();
+        return [dxT];
       },
     };
   },
