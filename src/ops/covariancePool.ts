@@ -4,8 +4,7 @@
  */
 import { enumOption, expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
-import { releaseWorkspaceReference, symEig, workspaceReference } from "../linalg/eigen.js";
-import { kernel } from "../kernels/registry.js";
+import { symEig } from "../linalg/eigen.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
 import { gemmBatched, gemmF32, syrkBatched } from "../linalg/gemm.js";
 import { gramFactor, gramSpectralApply, gramSpectralBackward, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ, type GramFactor } from "../linalg/gramSpectral.js";
@@ -433,8 +432,8 @@ function newtonSchulzBackward(ns: NsBatch, cT: Tensor, g: Float64Array, d: numbe
   const dt = ns.dt;
   const dC = allocArray("float64", count * dd);
   if (count === 0) return dC;
-  // The forward's matrices and the derivative's seven B·d² ones in one `linalg.workspace` (a reused
-  // block of linear memory under WebAssembly, allocated before any view is taken): every product then
+  // The forward's matrices and the derivative's seven B·d² ones in one tensor (a block of linear memory
+  // under WebAssembly, allocated before any view is taken): every product then
   // reads its operands in place. The forward's tensor, kept since the forward, may have moved to the
   // JS heap (src/tensor/alloc.ts: escaped past the job's budget), so it is read in place only where it
   // still lies in the workspace's memory, else copied in once. Every slot is written before it is read.
@@ -442,8 +441,9 @@ function newtonSchulzBackward(ns: NsBatch, cT: Tensor, g: Float64Array, d: numbe
   const fws = ns.ws as Tensor;
   const fwLen = fws.size;
   const perF64 = dt === "float32" ? 2 : 1;
-  const wsf = kernel("linalg.workspace", "float64", workspaceReference)(Math.ceil((fwLen + 7 * size) / perF64));
+  const wsT = emptyTensor([Math.ceil((fwLen + 7 * size) / perF64)], "float64");
   try {
+    const wsf = wsT.data as Float64Array;
     const all: Mat = dt === "float32" ? new Float32Array(wsf.buffer, wsf.byteOffset, wsf.length * 2) : wsf;
     const src = fws.data as Mat;
     let fw = src;
@@ -519,7 +519,7 @@ function newtonSchulzBackward(ns: NsBatch, cT: Tensor, g: Float64Array, d: numbe
       for (let i = 0; i < d; i++) dC[j * dd + i * d + i] = (dC[j * dd + i * d + i] as number) + diag;
     }
   } finally {
-    kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(wsf);
+    wsT.dispose();
   }
   return dC;
 }
@@ -772,8 +772,10 @@ export const covariancePool = defineOp(OP, {
         // tensor when every image takes part, else the taking images' copied in.
         const inPlace = count === n;
         const size = (eig ? 5 * count * dd : 2 * count * dd) + count * d * m + (inPlace ? 0 : count * d * m);
-        const ws = kernel("linalg.workspace", "float64", workspaceReference)(size);
+        // a tensor, not a zero-filled `linalg.workspace`: every element is written before it is read
+        const wsT = emptyTensor([size], "float64");
         try {
+          const ws = wsT.data as Float64Array;
           let o = 0;
           const take = (len: number): Float64Array => ws.subarray(o, (o += len));
           const g = dy.data as FloatArray;
@@ -819,7 +821,7 @@ export const covariancePool = defineOp(OP, {
           const dx = dxT.data as FloatArray;
           ok.forEach((b, j) => dx.set(out.subarray(j * d * m, (j + 1) * d * m), b * d * m));
         } finally {
-          kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+          wsT.dispose();
         }
         nanFill();
         return [dxT];
