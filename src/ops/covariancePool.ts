@@ -5,6 +5,7 @@
 import { enumOption, expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
+import { kernel } from "../kernels/registry.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
 import { gemmBatched, gemmF32, syrkBatched } from "../linalg/gemm.js";
 import { gramFactor, gramSpectralApply, gramSpectralBackward, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ, type GramFactor } from "../linalg/gramSpectral.js";
@@ -155,7 +156,8 @@ function denseCovariances(x: Tensor, n: number, d: number, m: number, eps: numbe
   const xs = x.data as FloatArray;
   const xc = xcT.data as Float64Array;
   const c = cT.data as Float64Array;
-  for (let b = 0; b < n; b++) centreInto(xs, b * d * m, d, m, xc, b * d * m);
+  // the images' rows are consecutive: one centring of N·D rows
+  kernel("linalg.centreRows", x.dtype as "float32" | "float64", centreInto)(xs, 0, n * d, m, xc, 0);
   syrkBatched(n, false, d, m, 1 / m, xc, 0, m, d * m, 0, c, 0, d, d * d);
   if (eps > 0) for (let b = 0; b < n; b++) for (let i = 0; i < d; i++) c[b * d * d + i * d + i] = (c[b * d * d + i * d + i] as number) + eps;
   return { xc: xcT, c: cT };

@@ -159,3 +159,36 @@ describe("batched data gradients", () => {
     });
   }
 });
+
+describe("linalg.centreRows (covariance pooling's row centring)", () => {
+  for (const backend of ["wasm", "wasm-simd"] as const) {
+    it(`${backend}: the WebAssembly kernel gives centreInto's values bit for bit (float32 and float64 input in linear memory, offsets, d = 1 … 9, m = 1, 2, 7, 196)`, () => {
+      setBackend(backend);
+      const gen = new Generator(17);
+      for (const dtype of ["float32", "float64"] as const) {
+        const fn = kernel("linalg.centreRows", dtype, centreInto);
+        expect(fn).not.toBe(centreInto);
+        for (const d of [1, 2, 3, 4, 5, 8, 9]) {
+          for (const m of [1, 2, 7, 196]) {
+            const len = 3 + d * m;
+            const vals = Array.from({ length: len }, () => gen.normal() * 100 + 50);
+            // input and output both in linear memory (one workspace; the input as float32 or float64 view)
+            const ws = kernel("linalg.workspace", "float64", workspaceReference)(len + 5 + d * m);
+            try {
+              const x = dtype === "float32" ? new Float32Array(ws.buffer, ws.byteOffset, len) : ws.subarray(0, len);
+              x.set(vals);
+              const out = ws.subarray(len, len + 5 + d * m).fill(NaN);
+              fn(x, 3, d, m, out, 5);
+              const want = new Float64Array(d * m);
+              centreInto(dtype === "float32" ? Float32Array.from(vals) : Float64Array.from(vals), 3, d, m, want, 0);
+              expectSame(out.subarray(5), want, `${dtype} d ${d} m ${m}`);
+              expect(out.subarray(0, 5).every((v) => Number.isNaN(v))).toBe(true);
+            } finally {
+              kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+            }
+          }
+        }
+      }
+    });
+  }
+});
