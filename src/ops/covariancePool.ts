@@ -691,11 +691,13 @@ export const covariancePool = defineOp(OP, {
         const us: Float64Array[] = [];
         const fs: Float64Array[] = [];
         const ok: number[] = [];
+        // each C copied to the JS heap first: symEig's workspace may grow WebAssembly memory (detaching a
+        // view of dense.c); one array serves every image (symEig only reads it)
+        const c = allocArray("float64", dd);
         for (let b = 0; b < n; b++) {
           const st = states[b] as ImageState;
           if (st.nonFinite) continue;
-          // a JS-heap copy: symEig's workspace may grow WebAssembly memory (detaching a view of c)
-          const c = (dense.c.data as Float64Array).slice(b * dd, (b + 1) * dd);
+          c.set((dense.c.data as Float64Array).subarray(b * dd, (b + 1) * dd));
           const { values, vectors } = symEig(c, d);
           const fl = allocArray("float64", d);
           if (norm === "logm") {
