@@ -771,3 +771,72 @@ export function hadamard(a: usize, b: usize, len: i32): void {
   }
   for (; i < len; i++) std(a, i, ldd(a, i) * ldd(b, i));
 }
+
+// ---------------------------------------------------------------------------------------------------
+// Row centring of covariance pooling's feature matrices (src/linalg/matrix.ts's centreInto is the
+// reference): each row's mean is the sequential float64 sum of its entries divided by m, then every
+// entry minus it — the reference's operations in its order, so bit for bit in both builds.
+
+/** Σ_t x[r·m + t] in float64, sequentially in t (x float32 when xF32, else float64). */
+// @ts-ignore: decorator
+@inline function rowSum(x: usize, xF32: i32, r: i32, m: i32): f64 {
+  let s: f64 = 0;
+  const o = r * m;
+  if (xF32) for (let t = 0; t < m; t++) s += <f64>load<f32>(x + ((<usize>(o + t)) << 2));
+  else for (let t = 0; t < m; t++) s += ldd(x, o + t);
+  return s;
+}
+
+/**
+ * out[r·m + t] = x[r·m + t] − mean_r for the d × m row-major x (float32 when xF32, else float64) into the
+ * float64 out: four rows' sums at a time (independent chains, each sequential in t), then the
+ * differences (two per f64x2 in the SIMD build: each one subtraction, the same bits).
+ */
+export function centreRows(x: usize, xF32: i32, d: i32, m: i32, out: usize): void {
+  for (let r0 = 0; r0 < d; r0 += 4) {
+    const rows = min(4, d - r0);
+    let s0: f64 = 0;
+    let s1: f64 = 0;
+    let s2: f64 = 0;
+    let s3: f64 = 0;
+    if (rows == 4) {
+      const o = r0 * m;
+      if (xF32) {
+        for (let t = 0; t < m; t++) {
+          const p = x + ((<usize>(o + t)) << 2);
+          s0 += <f64>load<f32>(p);
+          s1 += <f64>load<f32>(p + ((<usize>m) << 2));
+          s2 += <f64>load<f32>(p + ((<usize>(2 * m)) << 2));
+          s3 += <f64>load<f32>(p + ((<usize>(3 * m)) << 2));
+        }
+      } else {
+        for (let t = 0; t < m; t++) {
+          const p = addr(x, o + t);
+          s0 += load<f64>(p);
+          s1 += load<f64>(p + ((<usize>m) << 3));
+          s2 += load<f64>(p + ((<usize>(2 * m)) << 3));
+          s3 += load<f64>(p + ((<usize>(3 * m)) << 3));
+        }
+      }
+    } else {
+      s0 = rowSum(x, xF32, r0, m);
+      if (rows > 1) s1 = rowSum(x, xF32, r0 + 1, m);
+      if (rows > 2) s2 = rowSum(x, xF32, r0 + 2, m);
+    }
+    for (let q = 0; q < rows; q++) {
+      const mean = (q == 0 ? s0 : q == 1 ? s1 : q == 2 ? s2 : s3) / <f64>m;
+      const o = (r0 + q) * m;
+      let t = 0;
+      if (ASC_FEATURE_SIMD) {
+        const vm = f64x2.splat(mean);
+        if (xF32) {
+          for (; t + 2 <= m; t += 2) v128.store(addr(out, o + t), f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(x + ((<usize>(o + t)) << 2))), vm));
+        } else {
+          for (; t + 2 <= m; t += 2) v128.store(addr(out, o + t), f64x2.sub(v128.load(addr(x, o + t)), vm));
+        }
+      }
+      if (xF32) for (; t < m; t++) std(out, o + t, <f64>load<f32>(x + ((<usize>(o + t)) << 2)) - mean);
+      else for (; t < m; t++) std(out, o + t, ldd(x, o + t) - mean);
+    }
+  }
+}

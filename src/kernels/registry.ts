@@ -64,6 +64,17 @@ export interface LinalgKernels {
     count: number, trans: boolean, n: number, k: number, alpha: number, a: FloatArray, aOff: number, lda: number, strideA: number,
     beta: number, c: FloatArray, cOff: number, ldc: number, strideC: number,
   ) => void;
+  /** `count` upper-triangle GEMMs (mirrored) `strideA` / `strideB` / `strideC` elements apart (see `gemmtBatched`). */
+  "linalg.gemmtBatched": (
+    count: number, transA: boolean, transB: boolean, n: number, k: number, alpha: number,
+    a: FloatArray, aOff: number, lda: number, strideA: number, b: FloatArray, bOff: number, ldb: number, strideB: number,
+    beta: number, c: FloatArray, cOff: number, ldc: number, strideC: number,
+  ) => void;
+  /**
+   * Covariance pooling's row centring, keyed by x's dtype: out[outOff + i·m + t] = x[xOff + i·m + t] − mean_i
+   * for the d × m block, each mean the sequential float64 sum of its row divided by m (see `centreInto`).
+   */
+  "linalg.centreRows": (x: FloatArray, xOff: number, d: number, m: number, out: Float64Array, outOff: number) => void;
   // The symmetric eigensolver's divide-and-conquer path (src/linalg/eigen.ts), float64 only.
   /** A zero-filled float64 scratch array of `length` (a backend's: its kernels then read it in place); give it back with `linalg.releaseWorkspace`. */
   "linalg.workspace": (length: number) => Float64Array;

@@ -180,6 +180,27 @@ export function syrkBatchedReference(count: number, trans: boolean, n: number, k
   for (let s = 0; s < count; s++) syrk(trans, n, k, alpha, a, aOff + s * strideA, lda, beta, c, cOff + s * strideC, ldc);
 }
 
+/**
+ * {@link gemmt} over `count` problems whose A, B, C start `strideA`, `strideB`, `strideC` elements apart
+ * (C's must not overlap): `linalg.gemmtBatched` for C's dtype, or {@link gemmtBatchedReference}.
+ */
+export function gemmtBatched(
+  count: number, transA: boolean, transB: boolean, n: number, k: number, alpha: number,
+  a: NumArray, aOff: number, lda: number, strideA: number, b: NumArray, bOff: number, ldb: number, strideB: number,
+  beta: number, c: NumArray, cOff: number, ldc: number, strideC: number,
+): void {
+  kernel("linalg.gemmtBatched", dtypeOf(c), gemmtBatchedReference)(count, transA, transB, n, k, alpha, a, aOff, lda, strideA, b, bOff, ldb, strideB, beta, c, cOff, ldc, strideC);
+}
+
+/** The reference of `linalg.gemmtBatched`: {@link gemmt} (the kernel table's) per problem. */
+export function gemmtBatchedReference(
+  count: number, transA: boolean, transB: boolean, n: number, k: number, alpha: number,
+  a: NumArray, aOff: number, lda: number, strideA: number, b: NumArray, bOff: number, ldb: number, strideB: number,
+  beta: number, c: NumArray, cOff: number, ldc: number, strideC: number,
+): void {
+  for (let s = 0; s < count; s++) gemmt(transA, transB, n, k, alpha, a, aOff + s * strideA, lda, b, bOff + s * strideB, ldb, beta, c, cOff + s * strideC, ldc);
+}
+
 function dtypeOf(c: NumArray): "float32" | "float64" {
   return c instanceof Float32Array ? "float32" : "float64";
 }

@@ -7,7 +7,7 @@ import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
 import { kernel } from "../kernels/registry.js";
 import { releaseWorkspaceReference, workspaceReference } from "./eigen.js";
-import { gemm, gemmt, syrk } from "./gemm.js";
+import { gemm, gemmBatched, gemmt, gemmtBatched, syrk, syrkBatched } from "./gemm.js";
 
 /** a · b. */
 export function mm(a: Float64Array, b: Float64Array, n: number): Float64Array {
@@ -88,6 +88,69 @@ export function spectralApply(u: Float64Array, f: Float64Array, n: number): Floa
 }
 
 /**
+ * {@link spectralApply} for `count` matrices at once: out[b·n² …] = U_b·diag(f_b)·U_bᵀ for
+ * b < count (U_b = us[b], n × n, columns = eigenvectors; f_b = fs[b], n entries). The same
+ * S₊S₊ᵀ − S₋S₋ᵀ form, as two batched SYRKs ({@link syrkBatched}) over every matrix: S₊ of matrix b holds
+ * its columns with f_k > 0 in index order, zero-padded to P = the batch's largest count of them (likewise
+ * S₋, Q columns); the padding adds exact zeros, so each entry is the sum {@link spectralApply} forms.
+ * `s` is scratch of at least count·n·(P + Q) ≤ 2·count·n² float64; `out` (count·n², row-major) is
+ * overwritten. Both may be views of linear memory (the SYRKs then read and write them in place): this
+ * function allocates nothing there.
+ */
+export function spectralApplyBatched(count: number, n: number, us: readonly Float64Array[], fs: readonly Float64Array[], s: Float64Array, out: Float64Array): void {
+  const nn = n * n;
+  let pMax = 0;
+  let qMax = 0;
+  for (let b = 0; b < count; b++) {
+    const f = fs[b] as Float64Array;
+    let p = 0;
+    let q = 0;
+    for (let k = 0; k < n; k++) {
+      const v = f[k] as number;
+      if (v > 0) p++;
+      else if (v < 0) q++;
+    }
+    if (p > pMax) pMax = p;
+    if (q > qMax) qMax = q;
+  }
+  if (pMax === 0 && qMax === 0) {
+    out.fill(0, 0, count * nn);
+    return;
+  }
+  const sq = new Float64Array(n);
+  const cols = new Int32Array(n);
+  let beta = 0;
+  let o = 0;
+  for (const sign of [1, -1]) {
+    const r = sign > 0 ? pMax : qMax;
+    if (r === 0) continue;
+    const base = o;
+    for (let b = 0; b < count; b++) {
+      const f = fs[b] as Float64Array;
+      const u = us[b] as Float64Array;
+      let c = 0;
+      for (let k = 0; k < n; k++) {
+        const v = sign * (f[k] as number);
+        if (v > 0) {
+          cols[c] = k;
+          sq[c++] = Math.sqrt(v);
+        }
+      }
+      const sb = base + b * n * r;
+      for (let i = 0; i < n; i++) {
+        const ro = i * n;
+        const so = sb + i * r;
+        for (let t = 0; t < c; t++) s[so + t] = (u[ro + (cols[t] as number)] as number) * (sq[t] as number);
+        for (let t = c; t < r; t++) s[so + t] = 0;
+      }
+    }
+    syrkBatched(count, false, n, r, sign, s, base, r, n * r, beta, out, 0, n, nn);
+    o += count * n * r;
+    beta = 1;
+  }
+}
+
+/**
  * Daleckii–Krein: the gradient through F = U f(Λ) Uᵀ is dC = U (P ∘ (Uᵀ Gs U)) Uᵀ for a symmetric
  * upstream Gs, where P holds the divided differences of f (P_ii = f'(λ_i)).
  */
@@ -151,6 +214,43 @@ export function spectralGramBackward(
   }
 }
 
+/**
+ * {@link spectralGramBackward} for `count` problems at once, each array a batch (problem b's d × d
+ * matrices at b·d², its d × m ones at b·d·m, row-major): out_b = 2s·dC_b·X_b with
+ * dC_b = U_b (P_b ∘ U_bᵀ Gs_b U_b) U_bᵀ — the same products, each one batched GEMM
+ * ({@link gemmBatched}, {@link gemmtBatched}) over the problems, so the same values bit for bit. `gs` is
+ * overwritten (dC on return), `t1`, `t2` are scratch (count·d² each). Nothing is allocated: when the
+ * arrays are views of linear memory (a `linalg.workspace`, a tensor), every product reads them in place.
+ */
+export function spectralGramBackwardBatched(
+  count: number, d: number, m: number, s: number, u: Float64Array, p: Float64Array, gs: Float64Array, x: Float64Array,
+  t1: Float64Array, t2: Float64Array, out: Float64Array,
+): void {
+  const dd = d * d;
+  // t1 = Gs·U; t2 = Uᵀ·t1 (symmetric); t2 ∘= P
+  gemmBatched(count, false, false, d, d, d, 1, gs, 0, d, dd, u, 0, d, dd, 0, t1, 0, d, dd);
+  gemmtBatched(count, true, false, d, d, 1, u, 0, d, dd, t1, 0, d, dd, 0, t2, 0, d, dd);
+  kernel("linalg.hadamard", "float64", hadamardReference)(t2, p, count * dd);
+  // t1 = U·B; gs = t1·Uᵀ = dC (symmetric); out = 2s·dC·X
+  gemmBatched(count, false, false, d, d, d, 1, u, 0, d, dd, t2, 0, d, dd, 0, t1, 0, d, dd);
+  gemmtBatched(count, false, true, d, d, 1, t1, 0, d, dd, u, 0, d, dd, 0, gs, 0, d, dd);
+  gemmBatched(count, false, false, d, m, d, 2 * s, gs, 0, d, dd, x, 0, m, d * m, 0, out, 0, m, d * m);
+}
+
+/**
+ * {@link gramBackward} for `count` problems at once: out_b = s·(G_b + G_bᵀ)·X_b (G_b d × d at b·d² of
+ * `g`, X_b and out_b d × m at b·d·m), one batched GEMM; `gs` (count·d²) is scratch. The same values as
+ * gramBackward per problem, bit for bit.
+ */
+export function gramBackwardBatched(count: number, d: number, m: number, s: number, g: Float64Array, x: Float64Array, gs: Float64Array, out: Float64Array): void {
+  const dd = d * d;
+  for (let b = 0; b < count; b++) {
+    const o = b * dd;
+    for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) gs[o + i * d + k] = (g[o + i * d + k] as number) + (g[o + k * d + i] as number);
+  }
+  gemmBatched(count, false, false, d, m, d, s, gs, 0, d, dd, x, 0, m, d * m, 0, out, 0, m, d * m);
+}
+
 /** The reference `linalg.hadamard`: a[i] ← a[i]·b[i] for i < len (the Daleckii–Krein P ∘ B). */
 export function hadamardReference(a: Float64Array, b: Float64Array, len: number): void {
   for (let i = 0; i < len; i++) a[i] = (a[i] as number) * (b[i] as number);
@@ -162,17 +262,25 @@ export function hadamardReference(a: Float64Array, b: Float64Array, len: number)
  */
 export function centredRows(x: ArrayLike<number>, offset: number, d: number, m: number): Float64Array {
   const xc = allocArray("float64", d * m);
+  centreInto(x, offset, d, m, xc, 0);
+  return xc;
+}
+
+/**
+ * {@link centredRows} written into `out` from element `outOff` (d × m, row-major) instead of a fresh
+ * array: the same values.
+ */
+export function centreInto(x: ArrayLike<number>, offset: number, d: number, m: number, out: Float64Array, outOff: number): void {
   // one loop per array type: each loop's element reads then see one type (a loop over ArrayLike fed
   // both typed arrays costs several times more per element); the same sums in the same order throughout
-  if (x instanceof Float32Array) centreF32(x, offset, d, m, xc);
-  else if (x instanceof Float64Array) centreF64(x, offset, d, m, xc);
-  else centreRowsInto(x, offset, d, m, xc, 0);
-  return xc;
+  if (x instanceof Float32Array) centreF32(x, offset, d, m, out, outOff);
+  else if (x instanceof Float64Array) centreF64(x, offset, d, m, out, outOff);
+  else centreRowsInto(x, offset, d, m, out, outOff);
 }
 
 // Four rows at a time: four independent sums (each row's still sequential in t, so the same means);
 // one row's running sum alone waits on every addition's latency.
-function centreF32(x: Float32Array, offset: number, d: number, m: number, xc: Float64Array): void {
+function centreF32(x: Float32Array, offset: number, d: number, m: number, xc: Float64Array, xcOff: number): void {
   let i = 0;
   for (; i + 4 <= d; i += 4) {
     const r0 = offset + i * m;
@@ -190,7 +298,7 @@ function centreF32(x: Float32Array, offset: number, d: number, m: number, xc: Fl
     s1 /= m;
     s2 /= m;
     s3 /= m;
-    const o = i * m;
+    const o = xcOff + i * m;
     for (let t = 0; t < m; t++) {
       xc[o + t] = (x[r0 + t] as number) - s0;
       xc[o + m + t] = (x[r1 + t] as number) - s1;
@@ -198,10 +306,10 @@ function centreF32(x: Float32Array, offset: number, d: number, m: number, xc: Fl
       xc[o + 3 * m + t] = (x[r3 + t] as number) - s3;
     }
   }
-  centreRowsInto(x, offset + i * m, d - i, m, xc, i * m);
+  centreRowsInto(x, offset + i * m, d - i, m, xc, xcOff + i * m);
 }
 
-function centreF64(x: Float64Array, offset: number, d: number, m: number, xc: Float64Array): void {
+function centreF64(x: Float64Array, offset: number, d: number, m: number, xc: Float64Array, xcOff: number): void {
   let i = 0;
   for (; i + 4 <= d; i += 4) {
     const r0 = offset + i * m;
@@ -219,7 +327,7 @@ function centreF64(x: Float64Array, offset: number, d: number, m: number, xc: Fl
     s1 /= m;
     s2 /= m;
     s3 /= m;
-    const o = i * m;
+    const o = xcOff + i * m;
     for (let t = 0; t < m; t++) {
       xc[o + t] = (x[r0 + t] as number) - s0;
       xc[o + m + t] = (x[r1 + t] as number) - s1;
@@ -227,7 +335,7 @@ function centreF64(x: Float64Array, offset: number, d: number, m: number, xc: Fl
       xc[o + 3 * m + t] = (x[r3 + t] as number) - s3;
     }
   }
-  centreRowsInto(x, offset + i * m, d - i, m, xc, i * m);
+  centreRowsInto(x, offset + i * m, d - i, m, xc, xcOff + i * m);
 }
 
 /**

@@ -4,12 +4,12 @@
  */
 import { enumOption, expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
-import { releaseWorkspaceReference, symEig, workspaceReference } from "../linalg/eigen.js";
+import { symEig } from "../linalg/eigen.js";
 import { kernel } from "../kernels/registry.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
-import { gemmBatched, gemmF32 } from "../linalg/gemm.js";
+import { gemmBatched, gemmF32, syrkBatched } from "../linalg/gemm.js";
 import { gramFactor, gramSpectralApply, gramSpectralBackward, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ, type GramFactor } from "../linalg/gramSpectral.js";
-import { centredRows, gram, gramBackward, spectralApply, spectralGramBackward, sym } from "../linalg/matrix.js";
+import { centreInto, centredRows, gramBackwardBatched, spectralApplyBatched, spectralGramBackwardBatched, sym } from "../linalg/matrix.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
@@ -131,22 +131,106 @@ function gramRoute(d: number, m: number): boolean {
   return m < d;
 }
 
-/** Every entry of `a` finite (a plain loop: `every` with a callback costs a call per entry). */
-function allFinite(a: Float64Array): boolean {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i] as number)) return false;
-  return true;
+/**
+ * Every entry of a[off … off+len) finite: v − v is 0 for a finite v and NaN for ±∞ and NaN, so the sum
+ * of the differences is NaN exactly when some entry is not finite (no branch per entry).
+ */
+function allFinite(a: Float64Array, off: number, len: number): boolean {
+  let s0 = 0;
+  let s1 = 0;
+  let i = off;
+  const end = off + len;
+  for (; i + 2 <= end; i += 2) {
+    const v0 = a[i] as number;
+    const v1 = a[i + 1] as number;
+    s0 += v0 - v0;
+    s1 += v1 - v1;
+  }
+  if (i < end) s0 += (a[i] as number) - (a[i] as number);
+  return s0 + s1 === 0;
 }
 
-const EMPTY = new Float64Array(0);
+/**
+ * The dense route's (M ≥ D, or every D for newton-schulz and none) per-batch matrices: Xc (N × D × M) and
+ * C = Xc·Xcᵀ/M + εI (N × D × D), each image's row-major at b·D·M resp. b·D², in tensors (linear memory
+ * under WebAssembly: the batched SYRK reads and writes them in place). Views are taken at each use: an
+ * allocation in between may move the memory.
+ */
+interface Dense {
+  readonly xc: Tensor;
+  readonly c: Tensor;
+}
+
+/** Centre every image of x (N × D × M) into one tensor and form every C with one batched SYRK; ε added to C's diagonal. */
+function denseCovariances(x: Tensor, n: number, d: number, m: number, eps: number): Dense {
+  const xcT = emptyTensor([n * d * m], "float64");
+  const cT = emptyTensor([n * d * d], "float64");
+  // views taken after both allocations
+  const xs = x.data as FloatArray;
+  const xc = xcT.data as Float64Array;
+  const c = cT.data as Float64Array;
+  // the images' rows are consecutive: one centring of N·D rows
+  kernel("linalg.centreRows", x.dtype as "float32" | "float64", centreInto)(xs, 0, n * d, m, xc, 0);
+  syrkBatched(n, false, d, m, 1 / m, xc, 0, m, d * m, 0, c, 0, d, d * d);
+  if (eps > 0) for (let b = 0; b < n; b++) for (let i = 0; i < d; i++) c[b * d * d + i * d + i] = (c[b * d * d + i * d + i] as number) + eps;
+  return { xc: xcT, c: cT };
+}
+
+/**
+ * The upstream gradient Ḡ of one image (d × d at out[oo …]) from dy's entries g[o …]: the triangle's
+ * gradient goes to the upper half only (no mirroring, no doubling); `full`: the whole matrix.
+ */
+function gradInto(g: FloatArray, o: number, d: number, full: boolean, out: Float64Array, oo: number): void {
+  if (full) for (let i = 0; i < d * d; i++) out[oo + i] = g[o++] as number;
+  else {
+    for (let i = 0; i < d; i++) {
+      for (let j = 0; j < i; j++) out[oo + i * d + j] = 0;
+      for (let j = i; j < d; j++) out[oo + i * d + j] = g[o++] as number;
+    }
+  }
+}
+
+/** sym(Ḡ) = (Ḡ + Ḡᵀ)/2 of {@link gradInto}'s Ḡ, into out[oo …] (the values sym() gives, up to the sign of a zero). */
+function symGradInto(g: FloatArray, o: number, d: number, full: boolean, out: Float64Array, oo: number): void {
+  if (full) {
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) out[oo + i * d + j] = 0.5 * ((g[o + i * d + j] as number) + (g[o + j * d + i] as number));
+    return;
+  }
+  for (let i = 0; i < d; i++) {
+    for (let j = i; j < d; j++) {
+      const v = g[o++] as number;
+      const h = i === j ? v : 0.5 * v;
+      out[oo + i * d + j] = h;
+      out[oo + j * d + i] = h;
+    }
+  }
+}
+
+/** y[o …] = the d × d matrix f[fo …]: whole (`full`) or its upper triangle row by row. */
+function putAt(y: FloatArray, o: number, f: Float64Array, fo: number, d: number, full: boolean): void {
+  if (full) for (let i = 0; i < d * d; i++) y[o++] = f[fo + i] as number;
+  else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[fo + i * d + j] as number;
+}
+
+/**
+ * y[o …] = s·F for the d × d matrix F = f[fo …] (whole or upper triangle, as {@link putAt}); `symmetrise`:
+ * F's entries replaced by ½(s·f_ij + s·f_ji).
+ */
+function putScaled(y: FloatArray, o: number, f: Mat, fo: number, d: number, full: boolean, s: number, symmetrise: boolean): void {
+  for (let i = 0; i < d; i++) {
+    for (let j = full ? 0 : i; j < d; j++) {
+      const v = s * (f[fo + i * d + j] as number);
+      y[o++] = symmetrise ? 0.5 * (v + s * (f[fo + j * d + i] as number)) : v;
+    }
+  }
+}
 
 /** A float64 matrix, or float32 for a float32 input's Newton–Schulz products (the matrix core's float32 path). */
 type Mat = Float64Array | Float32Array;
 
 /** Per-image state kept for the backward pass. */
 interface ImageState {
-  /** Xc (D × M) and C (D × D); empty (length 0) on the Gram route, which keeps `gram` instead. */
-  readonly xc: Float64Array;
-  readonly c: Float64Array;
+  // Xc and C of the dense route are in the batch's {@link Dense}; the Gram route keeps `gram` instead.
   /** The Gram route's factorisation and first divided differences φ (see src/linalg/gramSpectral.ts). */
   gram?: GramFactor;
   phi?: Float64Array;
@@ -160,12 +244,12 @@ interface ImageState {
 }
 
 /**
- * Divided differences of f(λ) = log(max(λ, 0) + ε) (log1p form: no cancellation for close eigenvalues).
+ * Divided differences of f(λ) = log(max(λ, 0) + ε) (log1p form: no cancellation for close eigenvalues),
+ * the d × d matrix written into p from element o.
  * Symmetric: computed for j ≥ i, where (eigenvalues descending) μ_i ≥ μ_j and log1p's argument
  * (μ_i − μ_j)/μ_j is ≥ 0, and mirrored — half the log1p calls, and never log1p near −1.
  */
-function logDividedDifferences(lam: Float64Array, eps: number, d: number): Float64Array {
-  const p = allocArray("float64", d * d);
+function logDividedDifferences(lam: Float64Array, eps: number, d: number, p: Float64Array, o: number): void {
   for (let i = 0; i < d; i++) {
     const mi = Math.max(lam[i] as number, 0) + eps;
     for (let j = i; j < d; j++) {
@@ -173,32 +257,30 @@ function logDividedDifferences(lam: Float64Array, eps: number, d: number): Float
       const delta = mi - mj;
       // Below the tolerance use f' at the midpoint (Daleckii–Krein limit); else the exact difference.
       const v = Math.abs(delta) <= 1e-9 * Math.max(mi, mj) ? 2 / (mi + mj) : Math.log1p(delta / mj) / delta;
-      p[i * d + j] = v;
-      p[j * d + i] = v;
+      p[o + i * d + j] = v;
+      p[o + j * d + i] = v;
     }
   }
-  return p;
 }
 
 /**
  * Divided differences of the truncated square root: f(λ) = √(λ + ε) for kept eigenvalues, 0 for dropped
  * ones. Kept–kept pairs use 1/(√μ_i + √μ_j) (exact, and equal to f'(λ) on the diagonal, so close
- * eigenvalues are stable); kept–dropped pairs f(λ_i)/(λ_i − λ_j); dropped–dropped 0.
+ * eigenvalues are stable); kept–dropped pairs f(λ_i)/(λ_i − λ_j); dropped–dropped 0. Written into p from element o.
  */
-function sqrtDividedDifferences(lam: Float64Array, kept: number, eps: number, d: number): Float64Array {
-  const p = allocArray("float64", d * d);
-  const r = allocArray("float64", kept);
+function sqrtDividedDifferences(lam: Float64Array, kept: number, eps: number, d: number, p: Float64Array, o: number): void {
+  const r = new Float64Array(kept);
   for (let i = 0; i < kept; i++) r[i] = Math.sqrt((lam[i] as number) + eps);
   for (let i = 0; i < d; i++) {
     for (let j = 0; j < d; j++) {
       const li = lam[i] as number;
       const lj = lam[j] as number;
-      if (i < kept && j < kept) p[i * d + j] = 1 / ((r[i] as number) + (r[j] as number));
-      else if (i < kept) p[i * d + j] = (r[i] as number) / (li - lj);
-      else if (j < kept) p[i * d + j] = (r[j] as number) / (lj - li);
+      if (i < kept && j < kept) p[o + i * d + j] = 1 / ((r[i] as number) + (r[j] as number));
+      else if (i < kept) p[o + i * d + j] = (r[i] as number) / (li - lj);
+      else if (j < kept) p[o + i * d + j] = (r[j] as number) / (lj - li);
+      else p[o + i * d + j] = 0;
     }
   }
-  return p;
 }
 
 /**
@@ -280,14 +362,15 @@ function batchPositions(ns: NsBatch, n: number): Int32Array {
 }
 
 /** The forward pass of the Newton–Schulz images (see {@link NsBatch}); Y_N in the returned state. */
-function newtonSchulzForward(states: readonly ImageState[], d: number, iterations: number, dt: "float32" | "float64"): NsBatch {
+function newtonSchulzForward(states: readonly ImageState[], cT: Tensor, d: number, iterations: number, dt: "float32" | "float64"): NsBatch {
   const dd = d * d;
   const idx: number[] = [];
   const trs: number[] = [];
+  const c0 = cT.data as Float64Array;
   states.forEach((st, b) => {
     if (st.nonFinite) return;
     let tr = 0;
-    for (let i = 0; i < d; i++) tr += st.c[i * d + i] as number;
+    for (let i = 0; i < d; i++) tr += c0[b * dd + i * d + i] as number;
     // Guard tr = 0 (a constant feature map): C = 0, so the output is 0 (not in the reference code).
     if (tr > 0) {
       idx.push(b);
@@ -310,11 +393,12 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
   if (count === 0) return ns;
   // views taken once: nothing below allocates tensor storage (the matrix core's scratch is its own)
   const { a, ys, zs, ts, w, yN } = nsMats(ns, d);
-  idx.forEach((b, j) => {
-    const c = (states[b] as ImageState).c;
+  const c = cT.data as Float64Array;
+  for (let j = 0; j < count; j++) {
+    const co = (idx[j] as number) * dd;
     const r = 1 / (tr[j] as number);
-    for (let i = 0; i < dd; i++) a[j * dd + i] = r * (c[i] as number);
-  });
+    for (let i = 0; i < dd; i++) a[j * dd + i] = r * (c[co + i] as number);
+  }
   if (iterations === 1) {
     threeIMinus(a, count, d, 1, w);
     mmBatch(count, d, false, false, 0.5, a, w, 0, yN, true);
@@ -357,14 +441,14 @@ function newtonSchulzForward(states: readonly ImageState[], d: number, iteration
  * holds the symmetric upstream gradients Ḡ of the batch's outputs √tr·Y_N (B × d²); returns dC, B × d²,
  * plus the trace terms.
  */
-function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Float64Array, d: number, iterations: number): Float64Array {
+function newtonSchulzBackward(ns: NsBatch, cT: Tensor, g: Float64Array, d: number, iterations: number): Float64Array {
   const dd = d * d;
   const count = ns.idx.length;
   const dt = ns.dt;
   const dC = allocArray("float64", count * dd);
   if (count === 0) return dC;
-  // The forward's matrices and the derivative's seven B·d² ones in one `linalg.workspace` (a reused
-  // block of linear memory under WebAssembly, allocated before any view is taken): every product then
+  // The forward's matrices and the derivative's seven B·d² ones in one tensor (a block of linear memory
+  // under WebAssembly, allocated before any view is taken): every product then
   // reads its operands in place. The forward's tensor, kept since the forward, may have moved to the
   // JS heap (src/tensor/alloc.ts: escaped past the job's budget), so it is read in place only where it
   // still lies in the workspace's memory, else copied in once. Every slot is written before it is read.
@@ -372,8 +456,9 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
   const fws = ns.ws as Tensor;
   const fwLen = fws.size;
   const perF64 = dt === "float32" ? 2 : 1;
-  const wsf = kernel("linalg.workspace", "float64", workspaceReference)(Math.ceil((fwLen + 7 * size) / perF64));
+  const wsT = emptyTensor([Math.ceil((fwLen + 7 * size) / perF64)], "float64");
   try {
+    const wsf = wsT.data as Float64Array;
     const all: Mat = dt === "float32" ? new Float32Array(wsf.buffer, wsf.byteOffset, wsf.length * 2) : wsf;
     const src = fws.data as Mat;
     let fw = src;
@@ -436,19 +521,20 @@ function newtonSchulzBackward(ns: NsBatch, states: readonly ImageState[], g: Flo
       mmBatch(count, d, false, false, 0.5, dY, M.w, 1, dA, sy);
     }
     // A = C / tr and out = √tr·Y_N: dC = dA/tr + (g_tr − <dA, C>/tr²)·I.
+    const c = cT.data as Float64Array;
     for (let j = 0; j < count; j++) {
       const tr = ns.tr[j] as number;
-      const c = (states[ns.idx[j] as number] as ImageState).c;
+      const co = (ns.idx[j] as number) * dd;
       let dot = 0;
       for (let i = 0; i < dd; i++) {
-        dot += (dA[j * dd + i] as number) * (c[i] as number);
+        dot += (dA[j * dd + i] as number) * (c[co + i] as number);
         dC[j * dd + i] = (dA[j * dd + i] as number) / tr;
       }
       const diag = (gTr[j] as number) - dot / (tr * tr);
       for (let i = 0; i < d; i++) dC[j * dd + i * d + i] = (dC[j * dd + i * d + i] as number) + diag;
     }
   } finally {
-    kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(wsf);
+    wsT.dispose();
   }
   return dC;
 }
@@ -538,12 +624,14 @@ export const covariancePool = defineOp(OP, {
       else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[i * d + j] as number;
     };
     const viaGram = (norm === "logm" || norm === "sqrtm") && gramRoute(d, m);
-    for (let b = 0; b < n; b++) {
-      // x.data read per image: the eigensolver's workspace may grow WebAssembly memory (detaching older views)
-      const xc = centredRows(x.data, b * d * m, d, m);
-      if (viaGram) {
+    let dense: Dense | null = null;
+    let ns: NsBatch | null = null;
+    if (viaGram) {
+      for (let b = 0; b < n; b++) {
+        // x.data read per image: the eigensolver's workspace may grow WebAssembly memory (detaching older views)
+        const xc = centredRows(x.data, b * d * m, d, m);
         // f(C) = f₀·I + Y·diag(φ)·Yᵀ from G = Xcᵀ·Xc/M's eigenpairs; C itself is never formed
-        const st: ImageState = { xc: EMPTY, c: EMPTY };
+        const st: ImageState = {};
         const fac = gramFactor(xc, d, m);
         let f: Float64Array;
         if (fac === null) {
@@ -567,69 +655,84 @@ export const covariancePool = defineOp(OP, {
         }
         states.push(st);
         put(b, f);
-        continue;
       }
-      const c = gram(xc, d, m, 1 / m);
-      if (eps > 0 && (norm === "none" || norm === "newton-schulz")) for (let i = 0; i < d; i++) c[i * d + i] = (c[i * d + i] as number) + eps;
-      const st: ImageState = { xc, c };
-      let f: Float64Array;
+    } else {
+      dense = denseCovariances(x, n, d, m, norm === "none" || norm === "newton-schulz" ? eps : 0);
+      for (let b = 0; b < n; b++) states.push({});
+      const dd = d * d;
       // A NaN/∞ covariance (NaN or ∞ input, or a covariance beyond float64's range) would otherwise come
       // out as 0 or as some finite matrix: the eigenvalue truncation drops NaN eigenvalues and the tr = 0
       // guard catches tr = NaN. Every normalising path gives NaN for that image instead ("none" returns C).
-      if (norm !== "none" && !allFinite(c)) {
-        st.nonFinite = true;
-        f = allocArray("float64", d * d).fill(NaN);
-      } else if (norm === "none") f = c;
-      else if (norm === "newton-schulz") {
-        // all images at once, after this loop: every product one batched GEMM
-        states.push(st);
-        continue;
-      } else {
-        const { values, vectors } = symEig(c, d);
-        const fl = allocArray("float64", d);
-        if (norm === "logm") {
-          for (let i = 0; i < d; i++) fl[i] = Math.log(Math.max(values[i] as number, 0) + eps);
-        } else {
-          const thr = singleEps(values[0] as number);
-          let kept = 0;
-          while (kept < d && (values[kept] as number) > thr) kept++;
-          for (let i = 0; i < kept; i++) fl[i] = Math.sqrt((values[i] as number) + eps);
-          st.kept = kept;
-        }
-        st.u = vectors;
-        st.values = values;
-        f = spectralApply(vectors, fl, d);
+      if (norm !== "none") {
+        const c = dense.c.data as Float64Array;
+        for (let b = 0; b < n; b++) if (!allFinite(c, b * dd, dd)) (states[b] as ImageState).nonFinite = true;
       }
-      states.push(st);
-      put(b, f);
-    }
-    let ns: NsBatch | null = null;
-    if (norm === "newton-schulz") {
-      ns = newtonSchulzForward(states, d, iterations, dtype === "float32" ? "float32" : "float64");
-      const dd = d * d;
-      const yN = nsMats(ns, d).yN;
-      const out = allocArray("float64", dd);
-      const pos = batchPositions(ns, n);
-      for (let b = 0; b < n; b++) {
-        const j = pos[b] as number;
-        if ((states[b] as ImageState).nonFinite) out.fill(NaN);
-        else if (j < 0) out.fill(0);
-        else {
-          // out = √tr·Y_N; Y_N is a polynomial in A, so symmetric in exact arithmetic: sym() removes the rounding asymmetry
-          const sq = Math.sqrt(ns.tr[j] as number);
-          const o = j * dd;
-          // float32 products mirror their upper triangle (mmBatch), so Y_N is exactly symmetric there and
-          // ½(v + v) = v: the plain copy gives the same values
-          if (ns.dt === "float32") for (let i = 0; i < dd; i++) out[i] = sq * (yN[o + i] as number);
-          else for (let r = 0; r < d; r++) for (let q = 0; q < d; q++) out[r * d + q] = 0.5 * (sq * (yN[o + r * d + q] as number) + sq * (yN[o + q * d + r] as number));
+      if (norm === "none") {
+        const c = dense.c.data as Float64Array;
+        for (let b = 0; b < n; b++) putAt(y, b * per, c, b * dd, d, full);
+      } else if (norm === "newton-schulz") {
+        // all images at once: every product one batched GEMM
+        ns = newtonSchulzForward(states, dense.c, d, iterations, dtype === "float32" ? "float32" : "float64");
+        const yN = nsMats(ns, d).yN;
+        const pos = batchPositions(ns, n);
+        for (let b = 0; b < n; b++) {
+          const j = pos[b] as number;
+          if ((states[b] as ImageState).nonFinite) y.fill(NaN, b * per, (b + 1) * per);
+          else if (j < 0) y.fill(0, b * per, (b + 1) * per);
+          else {
+            // out = √tr·Y_N; Y_N is a polynomial in A, so symmetric in exact arithmetic: symmetrised to
+            // remove the rounding asymmetry (float32 products mirror their upper triangle (mmBatch), so
+            // Y_N is exactly symmetric there and ½(v + v) = v: the plain copy gives the same values)
+            putScaled(y, b * per, yN, j * dd, d, full, Math.sqrt(ns.tr[j] as number), ns.dt === "float64");
+          }
         }
-        put(b, out);
+      } else {
+        // every image's eigendecomposition, then U·f(Λ)·Uᵀ for all of them in two batched SYRKs
+        const us: Float64Array[] = [];
+        const fs: Float64Array[] = [];
+        const ok: number[] = [];
+        // each C copied to the JS heap first: symEig's workspace may grow WebAssembly memory (detaching a
+        // view of dense.c); one array serves every image (symEig only reads it)
+        const c = allocArray("float64", dd);
+        for (let b = 0; b < n; b++) {
+          const st = states[b] as ImageState;
+          if (st.nonFinite) continue;
+          c.set((dense.c.data as Float64Array).subarray(b * dd, (b + 1) * dd));
+          const { values, vectors } = symEig(c, d);
+          const fl = allocArray("float64", d);
+          if (norm === "logm") {
+            for (let i = 0; i < d; i++) fl[i] = Math.log(Math.max(values[i] as number, 0) + eps);
+          } else {
+            const thr = singleEps(values[0] as number);
+            let kept = 0;
+            while (kept < d && (values[kept] as number) > thr) kept++;
+            for (let i = 0; i < kept; i++) fl[i] = Math.sqrt((values[i] as number) + eps);
+            st.kept = kept;
+          }
+          st.u = vectors;
+          st.values = values;
+          us.push(vectors);
+          fs.push(fl);
+          ok.push(b);
+        }
+        const count = ok.length;
+        // out (count·d²) then the SYRKs' S (≤ 2·count·d²), in linear memory where the backend keeps tensors
+        const ws = count === 0 ? null : emptyTensor([3 * count * dd], "float64");
+        try {
+          if (ws !== null) {
+            const all = ws.data as Float64Array;
+            spectralApplyBatched(count, d, us, fs, all.subarray(count * dd), all);
+            ok.forEach((b, j) => putAt(y, b * per, all, j * dd, d, full));
+          }
+        } finally {
+          ws?.dispose();
+        }
+        for (let b = 0; b < n; b++) if ((states[b] as ImageState).nonFinite) y.fill(NaN, b * per, (b + 1) * per);
       }
     }
     return {
       output: fromArray(y, [...outShape]),
       backward: (dy: Tensor) => {
-        const dx = allocArray(dtype, x.size);
         // Ḡ = dL/dF: the triangle's gradient goes to the upper half only (no mirroring, no doubling).
         // dy.data is read per image: spectralGramBackward's workspace may grow WebAssembly memory.
         const gradOf = (b: number): Float64Array => {
@@ -641,43 +744,104 @@ export const covariancePool = defineOp(OP, {
           return gm;
         };
         const dd = d * d;
-        let nsPos: Int32Array | null = null;
-        let nsDC: Float64Array | null = null;
-        if (ns !== null) {
-          // the batch's symmetrised Ḡ, then every image's dC at once
-          const gs = allocArray("float64", ns.idx.length * dd);
-          ns.idx.forEach((b, j) => gs.set(sym(gradOf(b), d), j * dd));
-          nsDC = newtonSchulzBackward(ns, states, gs, d, iterations);
-          nsPos = batchPositions(ns, n);
-        }
-        for (let b = 0; b < n; b++) {
-          const st = states[b] as ImageState;
-          let dC: Float64Array;
-          if (st.nonFinite) {
-            dx.fill(NaN, b * d * m, (b + 1) * d * m);
-            continue;
-          } else if (nsPos !== null && nsDC !== null) {
-            const j = nsPos[b] as number;
-            dC = j < 0 ? allocArray("float64", dd) : nsDC.subarray(j * dd, (j + 1) * dd);
-          } else if (st.gram !== undefined) {
+        if (dense === null) {
+          const dx = allocArray(dtype, x.size);
+          for (let b = 0; b < n; b++) {
+            const st = states[b] as ImageState;
+            if (st.nonFinite) {
+              dx.fill(NaN, b * d * m, (b + 1) * d * m);
+              continue;
+            }
             // the Gram route (src/linalg/gramSpectral.ts): dX = (2/√M)·[Gs·Y·Φ + Y·(H ∘ Q)]·Vᵀ, centred
             const values = st.values as Float64Array;
             const q = norm === "logm" ? logGramQ(values, eps, m) : sqrtGramQ(values, st.kept as number, eps, m);
-            gramSpectralBackward(st.gram, st.phi as Float64Array, q, sym(gradOf(b), d), d, m, dx, b * d * m);
-            continue;
-          } else if (norm === "none") dC = gradOf(b);
-          else {
-            // divided differences made here, not in the forward: a forward-only call skips their D² logs / roots
-            const values = st.values as Float64Array;
-            const p = norm === "logm" ? logDividedDifferences(values, eps, d) : sqrtDividedDifferences(values, st.kept as number, eps, d);
-            // dX = (dC + dCᵀ)·Xc / M with dC = U (P ∘ Uᵀ Ḡs U) Uᵀ, in one workspace (see spectralGramBackward)
-            spectralGramBackward(st.u as Float64Array, p, sym(gradOf(b), d), st.xc, d, m, 1 / m, dx, b * d * m);
-            continue;
+            gramSpectralBackward(st.gram as GramFactor, st.phi as Float64Array, q, sym(gradOf(b), d), d, m, dx, b * d * m);
           }
-          // C = Xc Xcᵀ / M with Xc = X·(I − 11ᵀ/M): dX = (dC + dCᵀ)·Xc / M.
-          dx.set(gramBackward(dC, st.xc, d, m, 1 / m), b * d * m);
+          return [fromArray(dx, x.shape)];
         }
-        return [fromArray(dx, x.shape)];
+        const dn = dense;
+        // the images with a finite C (all but NaN/∞ ones), batch entry j ↔ image ok[j]
+        const ok: number[] = [];
+        for (let b = 0; b < n; b++) if (!(states[b] as ImageState).nonFinite) ok.push(b);
+        const count = ok.length;
+        // dx written in place (every element: the batch's images from the products, the others NaN)
+        const dxT = emptyTensor(x.shape, dtype);
+        const nanFill = (): void => {
+          const dx = dxT.data as FloatArray;
+          for (let b = 0; b < n; b++) if ((states[b] as ImageState).nonFinite) dx.fill(NaN, b * d * m, (b + 1) * d * m);
+        };
+        if (count === 0) {
+          nanFill();
+          return [dxT];
+        }
+        let nsDC: Float64Array | null = null;
+        let nsPos: Int32Array | null = null;
+        if (ns !== null) {
+          // the batch's symmetrised Ḡ, then every image's dC at once
+          const gs = allocArray("float64", ns.idx.length * dd);
+          ns.idx.forEach((b, j) => symGradInto(dy.data as FloatArray, b * per, d, full, gs, j * dd));
+          nsDC = newtonSchulzBackward(ns, dn.c, gs, d, iterations);
+          nsPos = batchPositions(ns, n);
+        }
+        const eig = norm === "logm" || norm === "sqrtm";
+        // Every operand of the batch's products in one workspace (linear memory under WebAssembly, allocated
+        // before any view is taken: the products read it in place); Xc read in place from the forward's
+        // tensor when every image takes part, else the taking images' copied in.
+        const inPlace = count === n;
+        const size = (eig ? 5 * count * dd : 2 * count * dd) + count * d * m + (inPlace ? 0 : count * d * m);
+        // a tensor, not a zero-filled `linalg.workspace`: every element is written before it is read
+        const wsT = emptyTensor([size], "float64");
+        try {
+          const ws = wsT.data as Float64Array;
+          let o = 0;
+          const take = (len: number): Float64Array => ws.subarray(o, (o += len));
+          const g = dy.data as FloatArray;
+          const out = take(count * d * m);
+          let xs: Float64Array;
+          if (inPlace) xs = dn.xc.data as Float64Array;
+          else {
+            xs = take(count * d * m);
+            const all = dn.xc.data as Float64Array;
+            ok.forEach((b, j) => xs.set(all.subarray(b * d * m, (b + 1) * d * m), j * d * m));
+          }
+          if (eig) {
+            // dX = (dC + dCᵀ)·Xc / M with dC = U (P ∘ Uᵀ Ḡs U) Uᵀ (Daleckii–Krein), every image at once;
+            // divided differences made here, not in the forward: a forward-only call skips their D² logs / roots
+            const u = take(count * dd);
+            const pm = take(count * dd);
+            const gs = take(count * dd);
+            const t1 = take(count * dd);
+            const t2 = take(count * dd);
+            ok.forEach((b, j) => {
+              const st = states[b] as ImageState;
+              u.set(st.u as Float64Array, j * dd);
+              const values = st.values as Float64Array;
+              if (norm === "logm") logDividedDifferences(values, eps, d, pm, j * dd);
+              else sqrtDividedDifferences(values, st.kept as number, eps, d, pm, j * dd);
+              symGradInto(g, b * per, d, full, gs, j * dd);
+            });
+            spectralGramBackwardBatched(count, d, m, 1 / m, u, pm, gs, xs, t1, t2, out);
+          } else {
+            // C = Xc Xcᵀ / M with Xc = X·(I − 11ᵀ/M): dX = (dC + dCᵀ)·Xc / M, every image at once
+            const dC = take(count * dd);
+            const gs = take(count * dd);
+            ok.forEach((b, j) => {
+              if (nsPos !== null && nsDC !== null) {
+                const q = nsPos[b] as number;
+                // tr(C) = 0: the output is 0 whatever C, dC = 0
+                if (q < 0) dC.fill(0, j * dd, (j + 1) * dd);
+                else dC.set(nsDC.subarray(q * dd, (q + 1) * dd), j * dd);
+              } else gradInto(g, b * per, d, full, dC, j * dd);
+            });
+            gramBackwardBatched(count, d, m, 1 / m, dC, xs, gs, out);
+          }
+          const dx = dxT.data as FloatArray;
+          ok.forEach((b, j) => dx.set(out.subarray(j * d * m, (j + 1) * d * m), b * d * m));
+        } finally {
+          wsT.dispose();
+        }
+        nanFill();
+        return [dxT];
       },
     };
   },

@@ -34,7 +34,7 @@ const EXPECTED: Record<string, KernelName[]> = {
   DPP: ["detailPreservingPool.forward", "detailPreservingPool.backward"],
   DynOPool: ["dynamicPool.forward", "dynamicPool.backward"],
   // The matrix methods reach the matrix core (src/linalg/gemm.ts) through the table.
-  Covariance: ["linalg.gemm", "linalg.syrk", "linalg.gemmt", "linalg.workspace", "linalg.releaseWorkspace", "linalg.hadamard"],
+  Covariance: ["linalg.gemm", "linalg.syrk", "linalg.gemmt", "linalg.syrkBatched", "linalg.gemmBatched", "linalg.gemmtBatched", "linalg.hadamard", "linalg.centreRows"],
   Grassmann: ["linalg.gemm", "linalg.syrk"],
   GrassmannCompact: ["linalg.gemm", "linalg.syrk"],
   SpatialPyramid: ["maxWindows.forward", "maxWindows.backward"],

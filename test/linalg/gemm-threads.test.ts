@@ -15,7 +15,7 @@ import { getBackend, setBackend, setThreads } from "../../src/backends/index.js"
 import type { LinearStorage } from "../../src/backends/linear.js";
 import { activeWasm } from "../../src/backends/wasm/index.js";
 import { setCallThreadLimit, setClaimMode, setMinPartBytes, type ClaimMode } from "../../src/backends/wasm/threads.js";
-import { gemm, gemmBatched, gemmReference, syrk, syrkBatched, syrkReference, type NumArray } from "../../src/linalg/gemm.js";
+import { gemm, gemmBatched, gemmReference, gemmtBatched, gemmtReference, syrk, syrkBatched, syrkReference, type NumArray } from "../../src/linalg/gemm.js";
 import { Generator } from "../../src/tensor/random.js";
 import { firstBitDiff } from "../helpers/close.js";
 import { WASM } from "../helpers/wasm.js";
@@ -169,7 +169,7 @@ describe.each(WASM)("matrix core split over threads on %s", (backend) => {
 
   for (const threads of [2, 3]) {
     for (const mode of ["workers", "caller", "both"] as ClaimMode[]) {
-      it(`batched GEMM / SYRK on ${threads} threads (problems split among them), parts claimed by ${mode}: bit-identical to 1 thread and to the reference`, async () => {
+      it(`batched GEMM / SYRK / upper-triangle GEMM on ${threads} threads (problems split among them), parts claimed by ${mode}: bit-identical to 1 thread and to the reference`, async () => {
         setBackend(backend);
         await setThreads(threads);
         setMinPartBytes(0);
@@ -216,6 +216,14 @@ describe.each(WASM)("matrix core split over threads on %s", (backend) => {
                 for (let s = 0; s < count; s++) syrkReference(tA, m, k, 0.5, a, 1 + s * sA, lda, 0, gref, s * m * m, m);
                 syrkBatched(count, tA, m, k, 0.5, a, 1, lda, sA, 0, g, 0, m, m * m);
                 expect(firstBitDiff(g, gref), `syrkBatched ${count} × ${m}×${k} ${tA}`).toBe(-1);
+              }
+              if (m === n) {
+                // the upper-triangle GEMM (gemmt) per problem, mirrored
+                const h = new Float64Array(count * m * ldc);
+                const href = h.slice();
+                for (let s = 0; s < count; s++) gemmtReference(tA, tB, m, k, 0.5, a, 1 + s * sA, lda, b, 2 + s * sB, ldb, 0, href, s * m * ldc, ldc);
+                gemmtBatched(count, tA, tB, m, k, 0.5, a, 1, lda, sA, b, 2, ldb, sB, 0, h, 0, ldc, m * ldc);
+                expect(firstBitDiff(h, href), `gemmtBatched ${count} × ${m}×${k} ${tA} ${tB}`).toBe(-1);
               }
             }
           }

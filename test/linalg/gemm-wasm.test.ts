@@ -13,7 +13,7 @@ import type { LinearHeap, LinearStorage } from "../../src/backends/linear.js";
 import { activeWasm } from "../../src/backends/wasm/index.js";
 import { WASM_GEMM_KC } from "../../src/backends/wasm/gemm.js";
 import { kernel } from "../../src/kernels/registry.js";
-import { GEMM_KC, gemm, gemmBatched, gemmF32, gemmF32Reference, gemmReference, gemmt, gemmtReference, syrk, syrkBatched, syrkReference, type NumArray } from "../../src/linalg/gemm.js";
+import { GEMM_KC, gemm, gemmBatched, gemmF32, gemmF32Reference, gemmReference, gemmt, gemmtBatched, gemmtBatchedReference, gemmtReference, syrk, syrkBatched, syrkReference, type NumArray } from "../../src/linalg/gemm.js";
 import { Generator } from "../../src/tensor/random.js";
 import { WASM } from "../helpers/wasm.js";
 
@@ -133,6 +133,7 @@ describe.each(WASM)("matrix core on %s", (backend) => {
       expect(kernel("linalg.gemm", dtype, gemmReference)).not.toBe(gemmReference);
       expect(kernel("linalg.syrk", dtype, syrkReference)).not.toBe(syrkReference);
       expect(kernel("linalg.gemmt", dtype, gemmtReference)).not.toBe(gemmtReference);
+      expect(kernel("linalg.gemmtBatched", dtype, gemmtBatchedReference)).not.toBe(gemmtBatchedReference);
     }
     expect(kernel("linalg.gemmF32", "float32", gemmF32Reference)).not.toBe(gemmF32Reference);
   });
@@ -369,19 +370,21 @@ describe.each(WASM)("matrix core on %s", (backend) => {
     expect(firstDiff(g, gref)).toBe(-1);
   });
 
-  it("batched forms over random shapes (1×1, odd sizes, k past KC), transposes, β, gaps between problems, float32 / float64 / mixed, linear memory and JS heap: bit-identical to the reference per problem", () => {
+  it("batched forms (GEMM, SYRK, upper-triangle GEMM) over random shapes (1×1, odd sizes, k past KC), transposes, β, gaps between problems, float32 / float64 / mixed, linear memory and JS heap: bit-identical to the reference per problem", () => {
     fc.assert(
       fc.property(
         fc.record({
           count: fc.integer({ min: 1, max: 7 }), m: fc.integer({ min: 1, max: 40 }), n: fc.integer({ min: 1, max: 140 }), k: fc.oneof(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 250, max: 300 })),
-          tA: fc.boolean(), tB: fc.boolean(), syrk: fc.boolean(), beta: fc.constantFrom(0, 1, -0.5), gap: fc.integer({ min: 0, max: 3 }), pad: fc.integer({ min: 0, max: 2 }),
+          tA: fc.boolean(), tB: fc.boolean(), syrk: fc.boolean(), upper: fc.boolean(), beta: fc.constantFrom(0, 1, -0.5), gap: fc.integer({ min: 0, max: 3 }), pad: fc.integer({ min: 0, max: 2 }),
           dA: fc.constantFrom<DT>("float32", "float64"), dB: fc.constantFrom<DT>("float32", "float64"), dC: fc.constantFrom<DT>("float32", "float64"),
           wA: fc.constantFrom<Where>("js", "wasm"), wC: fc.constantFrom<Where>("js", "wasm"), seed: fc.integer({ min: 1, max: 1 << 20 }),
         }),
         (cs) => {
           const { count, k, tA, syrk: sy, beta, gap, pad, dA, dC, wA, wC, seed } = cs;
+          // gemmt: a general A and B, C's upper triangle (square)
+          const gt = !sy && cs.upper;
           const m = cs.m;
-          const n = sy ? m : cs.n;
+          const n = sy || gt ? m : cs.n;
           const tB = sy ? !tA : cs.tB;
           const gen = new Generator(seed);
           const lda = (tA ? m : k) + pad;
@@ -398,6 +401,7 @@ describe.each(WASM)("matrix core on %s", (backend) => {
           const ref = c.slice();
           for (let s = 0; s < count; s++) {
             if (sy) syrkReference(tA, n, k, 0.75, a, 2 + s * sA, lda, beta, ref, 3 + s * sC, ldc);
+            else if (gt) gemmtReference(tA, tB, n, k, 0.75, a, 2 + s * sA, lda, b, 1 + s * sB, ldb, beta, ref, 3 + s * sC, ldc);
             else gemmReference(tA, tB, m, n, k, 0.75, a, 2 + s * sA, lda, b, 1 + s * sB, ldb, beta, ref, 3 + s * sC, ldc);
           }
           const p = new Placer(heap());
@@ -407,6 +411,7 @@ describe.each(WASM)("matrix core on %s", (backend) => {
             const gc = p.put(c, wC);
             const [va, vb, vc] = [ga(), gb(), gc()];
             if (sy) syrkBatched(count, tA, n, k, 0.75, va, 2, lda, sA, beta, vc, 3, ldc, sC);
+            else if (gt) gemmtBatched(count, tA, tB, n, k, 0.75, va, 2, lda, sA, vb, 1, ldb, sB, beta, vc, 3, ldc, sC);
             else gemmBatched(count, tA, tB, m, n, k, 0.75, va, 2, lda, sA, vb, 1, ldb, sB, beta, vc, 3, ldc, sC);
             expect(firstDiff(gc(), ref), JSON.stringify(cs)).toBe(-1);
           } finally {

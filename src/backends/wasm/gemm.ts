@@ -21,7 +21,7 @@
  * Every C entry gets the same operations whichever thread computes it, so the results do not depend on
  * the thread count (test/linalg/gemm-threads.test.ts).
  *
- * Batches (`linalg.gemmBatched`, `linalg.syrkBatched`: many small products of one shape, e.g. one per
+ * Batches (`linalg.gemmBatched`, `linalg.syrkBatched`, `linalg.gemmtBatched`: many small products of one shape, e.g. one per
  * image): the whole batch's operands are copied into the copy region at once (or read in place), and
  * each thread runs one WebAssembly call (gemmBatch) over its share of whole problems, with its own A
  * and B packs — no per-panel barrier and no per-problem JS glue; a batch that does not fit runs problem
@@ -197,7 +197,8 @@ function rows(
     parts = Math.min(parts, Math.floor((2 * work * kb) / MIN_PART_FLOPS));
   }
   if (parts < 2 || pool === null) {
-    e.gemmRows(...(args(0, end, 0) as Parameters<GemmExports["gemmRows"]>));
+    // a direct call (not a spread of args()): V8 then calls the export through its fast wrapper
+    e.gemmRows(a, aF32, lda, transA, 0, end, p0, kb, pa, MC, nb, alpha, pb, c, ldc, cF32, j0, upper ? 1 : 0, fresh ? 1 : 0);
     return;
   }
   // part boundaries at multiples of MR, each part about 1/parts of the work
@@ -397,6 +398,9 @@ function runBatch(
   return true;
 }
 
+/** The 24 numbers gemmBatch and gemmBatch32 take. */
+type Args24 = [number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number, number];
+
 /**
  * Run a batch export (`gemmBatch` or `gemmBatch32`) over problems [0, count): on the calling thread
  * alone, or cut into up to {@link MAX_PARTS} contiguous ranges of problems (each ≥
@@ -413,7 +417,9 @@ function dispatchBatch(
   let parts = Math.min(threads, MAX_PARTS, count);
   if (!force && parts > 1) parts = Math.min(parts, Math.floor((count * flopsPerProblem) / MIN_BATCH_PART_FLOPS));
   if (parts < 2 || pool === null) {
-    fn(...args(0, count, 0));
+    // both exports take 24 numbers: a direct call (not a spread) lets V8 use the export's fast wrapper
+    const v = args(0, count, 0) as Args24;
+    fn(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20], v[21], v[22], v[23]);
     return;
   }
   const all: number[][] = [];
@@ -509,6 +515,13 @@ export function registerGemm(b: WasmBackend): void {
       if (runBatch(b, "gemmBatched", count, transA, transB, m, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC, false)) return;
       for (let s = 0; s < count; s++) run(b, "gemmBatched", transA, transB, m, n, k, alpha, a, aOff + s * sA, lda, bm, bOff + s * sB, ldb, beta, c, cOff + s * sC, ldc, false);
     });
+    registerKernel("linalg.gemmtBatched", dtype, (count, transA, transB, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC) => {
+      if (runBatch(b, "gemmtBatched", count, transA, transB, n, n, k, alpha, a, aOff, lda, sA, bm, bOff, ldb, sB, beta, c, cOff, ldc, sC, true)) return;
+      for (let s = 0; s < count; s++) {
+        run(b, "gemmtBatched", transA, transB, n, n, k, alpha, a, aOff + s * sA, lda, bm, bOff + s * sB, ldb, beta, c, cOff + s * sC, ldc, true);
+        if (n > 0) mirrorUpper(n, c, cOff + s * sC, ldc);
+      }
+    });
     registerKernel("linalg.syrkBatched", dtype, (count, trans, n, k, alpha, a, aOff, lda, sA, beta, c, cOff, ldc, sC) => {
       if (runBatch(b, "syrkBatched", count, trans, !trans, n, n, k, alpha, a, aOff, lda, sA, a, aOff, lda, sA, beta, c, cOff, ldc, sC, true)) return;
       for (let s = 0; s < count; s++) {
@@ -528,6 +541,7 @@ export function unregisterGemm(): void {
     unregisterKernel("linalg.gemmt", dtype);
     unregisterKernel("linalg.gemmBatched", dtype);
     unregisterKernel("linalg.syrkBatched", dtype);
+    unregisterKernel("linalg.gemmtBatched", dtype);
   }
 }
 

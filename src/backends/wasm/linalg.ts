@@ -9,8 +9,9 @@
  * blocks (`linalg.wy`, reference `wyReference` in src/linalg/eigen.ts, bit for bit), and the sort of
  * the eigenvectors (`linalg.gatherColumns`, reference `gatherColumnsReference`, a copy), the
  * divide-and-conquer merges' packing (`linalg.dcPack`, `linalg.copyBlock`; references in
- * src/linalg/tridiagDC.ts, copies) and the backward's P ∘ B (`linalg.hadamard`, reference
- * `hadamardReference` in src/linalg/matrix.ts, bit for bit);
+ * src/linalg/tridiagDC.ts, copies), the backward's P ∘ B (`linalg.hadamard`, reference
+ * `hadamardReference` in src/linalg/matrix.ts, bit for bit) and covariance pooling's row centring
+ * (`linalg.centreRows`, float32 or float64 input, reference `centreInto` in src/linalg/matrix.ts, bit for bit);
  * AssemblyScript source assembly/linalg.ts.
  *
  * The workspace is a block of linear memory: the solver carves all its work arrays from it, so the
@@ -30,7 +31,7 @@ import { gatherColumnsReference, trdPanelReference, trdUnblockedReference, wyRef
 import { secularSolveReference } from "../../linalg/secular.js";
 import { qlReference } from "../../linalg/tridiagQL.js";
 import { copyBlockReference, dcPackReference } from "../../linalg/tridiagDC.js";
-import { hadamardReference } from "../../linalg/matrix.js";
+import { centreInto, hadamardReference } from "../../linalg/matrix.js";
 import type { LinearStorage } from "../linear.js";
 import type { WasmBackend } from "./index.js";
 
@@ -44,10 +45,11 @@ interface LinalgExports {
   copyBlock(src: number, ldSrc: number, dst: number, ldDst: number, rows: number, cols: number): void;
   hadamard(a: number, b: number, len: number): void;
   qlStrided(d: number, e: number, z: number, n: number, ld: number, maxIterations: number, cs: number, sn: number): number;
+  centreRows(x: number, xF32: number, d: number, m: number, out: number): void;
 }
 
 /** Byte addresses of the arrays when every one is a view of the backend's memory, else null. */
-function pointers(b: WasmBackend, xs: readonly (Float64Array | Int32Array)[]): number[] | null {
+function pointers(b: WasmBackend, xs: readonly (Float64Array | Float32Array | Int32Array)[]): number[] | null {
   const buf = b.heap.memory.buffer;
   const out: number[] = [];
   for (const x of xs) {
@@ -57,7 +59,7 @@ function pointers(b: WasmBackend, xs: readonly (Float64Array | Int32Array)[]): n
   return out;
 }
 
-const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns", "linalg.dcPack", "linalg.copyBlock", "linalg.hadamard"] as const;
+const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns", "linalg.dcPack", "linalg.copyBlock", "linalg.hadamard", "linalg.centreRows"] as const;
 
 /** Register the eigensolver kernels of backend `b` (float64). */
 export function registerLinalg(b: WasmBackend): void {
@@ -126,6 +128,14 @@ export function registerLinalg(b: WasmBackend): void {
     const [pa, pb] = ptr as [number, number];
     e.hadamard(pa, pb, len);
   });
+  for (const dtype of ["float32", "float64"] as const) {
+    registerKernel("linalg.centreRows", dtype, (x, xOff, d, m, out, outOff) => {
+      const ptr = pointers(b, [x, out]);
+      if (ptr === null || d <= 0 || m <= 0) return centreInto(x, xOff, d, m, out, outOff);
+      const [px, po] = ptr as [number, number];
+      e.centreRows(px + xOff * x.BYTES_PER_ELEMENT, x instanceof Float32Array ? 1 : 0, d, m, po + outOff * 8);
+    });
+  }
   registerKernel("linalg.ql", "float64", (d, ev, z, n, ld, maxIterations, cs, sn) => {
     const ptr = pointers(b, [d, ev, z, cs, sn]);
     if (ptr === null) return qlReference(d, ev, z, n, ld, maxIterations, cs, sn);
@@ -137,4 +147,5 @@ export function registerLinalg(b: WasmBackend): void {
 /** Remove the eigensolver kernels (the TypeScript references run again). */
 export function unregisterLinalg(): void {
   for (const name of NAMES) unregisterKernel(name, "float64");
+  unregisterKernel("linalg.centreRows", "float32");
 }
