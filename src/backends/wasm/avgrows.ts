@@ -1,0 +1,73 @@
+/**
+ * Average pooling forward for strided sliding windows on the WebAssembly backends (float32): plans of
+ * step 1 whose interior run (src/backends/wasm/index.ts, {@link interior}) has stride ≥ 2 — k3 s2 p1,
+ * k2 s2 and the like, 1-d, 2-d and 3-d — take assembly/avgrows.ts `avgRowsForward` (row-wise column
+ * sums, de-interleaved by shuffles for stride 2) instead of avgForward's per-block sums. Same result
+ * bound as avgForward: float32 sums divided by the float32 divisor
+ * (test/backends/wasm-avgrows.test.ts states and checks it).
+ */
+import type { Axes3 } from "../../geometry/plan.js";
+import type { FloatArray } from "../../tensor/dtype.js";
+import { Args, axesArray, interior, type WasmBackend } from "./index.js";
+import { splitCall } from "./threads.js";
+
+/**
+ * The interior run avgRowsForward computes 4 outputs at a time: outputs [lo, hi) of windows `k` wide
+ * starting `s` apart, the first at column `c0` — with c0 = −1 (lo = 0) when the first window is a
+ * 3-wide stride-2 window clipped by one padding column (padding 1), which the kernel sums in the run.
+ */
+export interface AvgRowsRun {
+  lo: number;
+  hi: number;
+  s: number;
+  k: number;
+  c0: number;
+}
+
+/**
+ * The run of a plan that avgRowsForward takes, or null (the plan stays with avgForward): every step
+ * 1, the last axis's windows non-decreasing in start and end (sliding windows and adaptive bins), and
+ * an interior run of at least 4 outputs with stride ≥ 2.
+ */
+export function avgRowsRun(axes: Axes3): AvgRowsRun | null {
+  const [A, B, C] = axes;
+  if (A.step !== 1 || B.step !== 1 || C.step !== 1) return null;
+  const [cLo, cHi, s, k] = interior(axes);
+  if (k === 0 || s < 2) return null;
+  for (let o = 1; o < C.outSize; o++) {
+    if ((C.start[o] as number) < (C.start[o - 1] as number) || (C.end[o] as number) < (C.end[o - 1] as number)) return null;
+  }
+  const c0 = C.start[cLo] as number;
+  if (s === 2 && k === 3 && cLo === 1 && c0 === 1 && C.start[0] === 0 && C.end[0] === 2) return { lo: 0, hi: cHi, s, k, c0: -1 };
+  return { lo: cLo, hi: cHi, s, k, c0 };
+}
+
+/** @internal Calls that took avgRowsForward (tests check the path is taken). */
+export const avgRowsStats = { calls: 0 };
+
+/** y = window sums / divisor by avgRowsForward for a plan with a run from {@link avgRowsRun}. */
+export function avgRowsForward(b: WasmBackend, x: FloatArray, y: FloatArray, planes: number, axes: Axes3, divisor: Float64Array, run: AvgRowsRun): void {
+  const [A, B, C] = axes;
+  const outPlane = A.outSize * B.outSize * C.outSize;
+  const inPlane = A.inSize * B.inSize * C.inSize;
+  const W = C.inSize;
+  const div32 = new Float32Array(outPlane);
+  for (let i = 0; i < outPlane; i++) div32[i] = divisor[i] as number;
+  avgRowsStats.calls++;
+  const args = new Args(b);
+  args.add(x, false);
+  args.add(y, "out"); // every output written
+  args.add(div32, false);
+  args.add(new Float32Array(W + 8), false); // one output row's column sums (+ room for stride 2's last read)
+  args.add(axesArray(axes), false);
+  args.resolve();
+  const [px, py, pd, pc, pa] = args.ptrs as [number, number, number, number, number];
+  const offB = pa + 8 * A.outSize;
+  const offC = offB + 8 * B.outSize;
+  splitCall(b, "avgRowsForward", [px, py, pd, pc, planes, B.inSize, W, inPlane, outPlane,
+    pa, pa + 4 * A.outSize, A.outSize, offB, offB + 4 * B.outSize, B.outSize, offC, offC + 4 * C.outSize, C.outSize,
+    run.lo, run.hi, run.s, run.k, run.c0], {
+    count: 4, step: [[0, 4 * inPlane], [1, 4 * outPlane]], scratch: [[3, 4 * (W + 8)]], bytes: 4 * (inPlane + outPlane),
+  });
+  args.finish();
+}
