@@ -3,14 +3,15 @@
 // of step 1 whose interior run has stride ≥ 2 (k3 s2 p1, k2 s2, …; 1-d, 2-d and 3-d), in both builds.
 //
 // Row-wise and separable, vertical first, per output row (one (depth, row) pair of windows):
-// - register mode (SIMD; windows of 1–3 rows, stride 2, width 2 or 3): the column sums of the
-//   window's rows are made in registers, 8 input columns (4 outputs) per step, and split into even
-//   and odd columns by shuffles. Width 3 carries the previous step's odd column sums so that each
-//   column is summed once (2 column-sum vectors per 4 outputs instead of 3); with padding 1 on the
-//   left the padding column is a +0 lane, so the clipped first window needs no scalar sum.
-// - scratch mode (every other plan with an interior run, and the scalar build): the window rows'
-//   column sums for all the row's columns go to a scratch row first (3 rows per pass), and every
-//   window of the output row is then summed from it.
+// - register mode (windows of 1–4 rows, stride 2, width 2 or 3): the column sums of the window's
+//   rows are made in registers, 8 input columns (4 outputs) per step, and split into even and odd
+//   columns by shuffles. Width 3 carries the previous step's odd column sums so that each column is
+//   summed once (2 column-sum vectors per 4 outputs instead of 3); with padding 1 on the left the
+//   padding column is a +0 lane, so the clipped first window needs no scalar sum. The scalar build
+//   does the same one output at a time.
+// - scratch mode (every other plan with an interior run): the window rows' column sums for all the
+//   row's columns go to a scratch row first (4 rows per pass), and every window of the output row is
+//   then summed from it.
 //
 // Result: y = fl32(ŝ + 0) / fl32(d), ŝ a float32 sum of the window's taps in some order (rows first,
 // then columns), d the float64 divisor rounded to float32 — the same bound as the window kernels of
@@ -22,21 +23,23 @@
 
 import { ldf, ldi, load4, stf } from "./util";
 
-/** Column sums of 4 neighbouring columns at p over `nr` (a literal 1–3) rows, d1 and d2 bytes after the first. */
+/** Column sums of 4 neighbouring columns at p over `nr` (a literal 1–4) rows, d1, d2, d3 bytes after the first. */
 // @ts-ignore: decorator
-@inline function vsum(p: usize, nr: i32, d1: usize, d2: usize): v128 {
+@inline function vsum(p: usize, nr: i32, d1: usize, d2: usize, d3: usize): v128 {
   let v = v128.load(p);
   if (nr >= 2) v = f32x4.add(v, v128.load(p + d1));
   if (nr >= 3) v = f32x4.add(v, v128.load(p + d2));
+  if (nr >= 4) v = f32x4.add(v, v128.load(p + d3));
   return v;
 }
 
 /** The scalar column sum at p (as {@link vsum}, one column). */
 // @ts-ignore: decorator
-@inline function ssum(p: usize, nr: i32, d1: usize, d2: usize): f32 {
+@inline function ssum(p: usize, nr: i32, d1: usize, d2: usize, d3: usize): f32 {
   let v = load<f32>(p);
   if (nr >= 2) v += load<f32>(p + d1);
   if (nr >= 3) v += load<f32>(p + d2);
+  if (nr >= 4) v += load<f32>(p + d3);
   return v;
 }
 
@@ -49,7 +52,7 @@ import { ldf, ldi, load4, stf } from "./util";
 
 /**
  * n ≥ 4 outputs at y (divisors at dv) of windows `k` (2 or 3, a literal) columns wide starting 2
- * apart, the first at column p (a pointer into the first of `nr` rows; literal 1–3). Width 3: each
+ * apart, the first at column p (a pointer into the first of `nr` rows; literal 1–4). Width 3: each
  * step loads the column sums of columns 8j + 1 … 8j + 8 (even lanes: each window's middle tap, odd
  * lanes: its last) and takes the first tap from the previous step's odd lanes; the first window's
  * first column sum is `first` (0 for a padding column, which is then never read). Width 2: columns
@@ -57,14 +60,14 @@ import { ldf, ldi, load4, stf } from "./util";
  * recomputed from three column-sum vectors for width 3); nothing past the last window is read.
  */
 // @ts-ignore: decorator
-@inline function pairRow(k: i32, nr: i32, p: usize, d1: usize, d2: usize, first: f32, n: i32, y: usize, dv: usize): void {
+@inline function pairRow(k: i32, nr: i32, p: usize, d1: usize, d2: usize, d3: usize, first: f32, n: i32, y: usize, dv: usize): void {
   const nb = n >> 2;
   if (k == 3) {
     let prev = f32x4.replace_lane(f32x4.splat(0), 3, first);
     let q = p + 4;
     for (let j = 0; j < nb; j++) {
-      const u = vsum(q, nr, d1, d2);
-      const w = vsum(q + 16, nr, d1, d2);
+      const u = vsum(q, nr, d1, d2, d3);
+      const w = vsum(q + 16, nr, d1, d2, d3);
       const odd = v128.shuffle<f32>(u, w, 1, 3, 5, 7);
       const sum = f32x4.add(f32x4.add(v128.shuffle<f32>(prev, odd, 3, 4, 5, 6), v128.shuffle<f32>(u, w, 0, 2, 4, 6)), odd);
       put(y, dv, j << 2, sum);
@@ -75,9 +78,9 @@ import { ldf, ldi, load4, stf } from "./util";
       // outputs n − 4 … n − 1 (n > 4, so the block starts at column 2(n − 4) ≥ 2 past the first window's start)
       const o = n - 4;
       const c = p + ((<usize>o) << 3);
-      const v0 = vsum(c, nr, d1, d2);
-      const v4 = vsum(c + 16, nr, d1, d2);
-      const v5 = vsum(c + 20, nr, d1, d2);
+      const v0 = vsum(c, nr, d1, d2, d3);
+      const v4 = vsum(c + 16, nr, d1, d2, d3);
+      const v5 = vsum(c + 20, nr, d1, d2, d3);
       const t0 = v128.shuffle<f32>(v0, v4, 0, 2, 4, 6);
       const sum = f32x4.add(f32x4.add(t0, v128.shuffle<f32>(v0, v4, 1, 3, 5, 7)), v128.shuffle<f32>(t0, v5, 1, 2, 3, 7));
       put(y, dv, o, sum);
@@ -85,17 +88,41 @@ import { ldf, ldi, load4, stf } from "./util";
   } else {
     let q = p;
     for (let j = 0; j < nb; j++) {
-      const u = vsum(q, nr, d1, d2);
-      const w = vsum(q + 16, nr, d1, d2);
+      const u = vsum(q, nr, d1, d2, d3);
+      const w = vsum(q + 16, nr, d1, d2, d3);
       put(y, dv, j << 2, f32x4.add(v128.shuffle<f32>(u, w, 0, 2, 4, 6), v128.shuffle<f32>(u, w, 1, 3, 5, 7)));
       q += 32;
     }
     if (n & 3) {
       const o = n - 4;
       const c = p + ((<usize>o) << 3);
-      const u = vsum(c, nr, d1, d2);
-      const w = vsum(c + 16, nr, d1, d2);
+      const u = vsum(c, nr, d1, d2, d3);
+      const w = vsum(c + 16, nr, d1, d2, d3);
       put(y, dv, o, f32x4.add(v128.shuffle<f32>(u, w, 0, 2, 4, 6), v128.shuffle<f32>(u, w, 1, 3, 5, 7)));
+    }
+  }
+}
+
+/**
+ * {@link pairRow} in the scalar build: the same column sums (each column once), one output at a time
+ * (n ≥ 1; no partial step).
+ */
+// @ts-ignore: decorator
+@inline function pairRowScalar(k: i32, nr: i32, p: usize, d1: usize, d2: usize, d3: usize, first: f32, n: i32, y: usize, dv: usize): void {
+  if (k == 3) {
+    let prev = first;
+    let q = p + 4;
+    for (let o = 0; o < n; o++) {
+      const odd = ssum(q + 4, nr, d1, d2, d3);
+      stf(y, o, ((prev + ssum(q, nr, d1, d2, d3)) + odd + <f32>0) / ldf(dv, o));
+      prev = odd;
+      q += 8;
+    }
+  } else {
+    let q = p;
+    for (let o = 0; o < n; o++) {
+      stf(y, o, (ssum(q, nr, d1, d2, d3) + ssum(q + 4, nr, d1, d2, d3) + <f32>0) / ldf(dv, o));
+      q += 8;
     }
   }
 }
@@ -119,39 +146,42 @@ import { ldf, ldi, load4, stf } from "./util";
   }
 }
 
-/** One output's window sum over rows given by (nr, d1, d2) at p, columns [c0, c1) from p's column 0, divided; 0 when empty. */
+/** One output's window sum over rows given by (nr, d1, d2, d3) at p, columns [c0, c1) from p's column 0, divided; 0 when empty. */
 // @ts-ignore: decorator
-@inline function edge(nr: i32, p: usize, d1: usize, d2: usize, c0: i32, c1: i32, y: usize, dv: usize, o: i32): void {
+@inline function edge(nr: i32, p: usize, d1: usize, d2: usize, d3: usize, c0: i32, c1: i32, y: usize, dv: usize, o: i32): void {
   let sum: f32 = 0;
-  for (let c = c0; c < c1; c++) sum += ssum(p + ((<usize>c) << 2), nr, d1, d2);
+  for (let c = c0; c < c1; c++) sum += ssum(p + ((<usize>c) << 2), nr, d1, d2, d3);
   stf(y, o, c1 > c0 ? (sum + <f32>0) / ldf(dv, o) : 0);
 }
 
 /**
  * The column sums of rows a0..a1 × b0..b1 (scan order) of plane xp for columns [lo, hi) into
- * cs[lo..hi): three rows per pass (the first pass writes, later ones add), 4 columns per step in the
+ * cs[lo..hi): four rows per pass (the first pass writes, later ones add), 4 columns per step in the
  * SIMD build.
  */
 // @ts-ignore: decorator
 @inline function colSumsTo(cs: usize, xp: usize, a0: i32, a1: i32, b0: i32, b1: i32, HW: i32, W: i32, lo: i32, hi: i32): void {
   const nb = b1 - b0;
   const n = (a1 - a0) * nb;
-  for (let i = 0; i < n; i += 3) {
-    const g = min<i32>(3, n - i);
+  for (let i = 0; i < n; i += 4) {
+    const g = min<i32>(4, n - i);
     const r0 = (a0 + i / nb) * HW + (b0 + i % nb) * W;
     const r1 = g >= 2 ? (a0 + (i + 1) / nb) * HW + (b0 + (i + 1) % nb) * W : r0;
     const r2 = g >= 3 ? (a0 + (i + 2) / nb) * HW + (b0 + (i + 2) % nb) * W : r0;
+    const r3 = g >= 4 ? (a0 + (i + 3) / nb) * HW + (b0 + (i + 3) % nb) * W : r0;
     const p = xp + ((<usize>r0) << 2);
     const d1 = (<usize>(r1 - r0)) << 2;
     const d2 = (<usize>(r2 - r0)) << 2;
+    const d3 = (<usize>(r3 - r0)) << 2;
     let c = lo;
     if (ASC_FEATURE_SIMD) {
       for (; c + 4 <= hi; c += 4) {
         const q = (<usize>c) << 2;
         let v: v128;
-        if (g == 3) v = vsum(p + q, 3, d1, d2);
-        else if (g == 2) v = vsum(p + q, 2, d1, d2);
-        else v = vsum(p + q, 1, d1, d2);
+        if (g == 4) v = vsum(p + q, 4, d1, d2, d3);
+        else if (g == 3) v = vsum(p + q, 3, d1, d2, d3);
+        else if (g == 2) v = vsum(p + q, 2, d1, d2, d3);
+        else v = vsum(p + q, 1, d1, d2, d3);
         if (i > 0) v = f32x4.add(v128.load(cs + q), v);
         v128.store(cs + q, v);
       }
@@ -159,18 +189,32 @@ import { ldf, ldi, load4, stf } from "./util";
     for (; c < hi; c++) {
       const q = (<usize>c) << 2;
       let v: f32;
-      if (g == 3) v = ssum(p + q, 3, d1, d2);
-      else if (g == 2) v = ssum(p + q, 2, d1, d2);
-      else v = ssum(p + q, 1, d1, d2);
+      if (g == 4) v = ssum(p + q, 4, d1, d2, d3);
+      else if (g == 3) v = ssum(p + q, 3, d1, d2, d3);
+      else if (g == 2) v = ssum(p + q, 2, d1, d2, d3);
+      else v = ssum(p + q, 1, d1, d2, d3);
       if (i > 0) v = load<f32>(cs + q) + v;
       store<f32>(cs + q, v);
     }
   }
 }
 
+/** One output row in register mode, `nr` (literal 1–4) rows: border windows one by one, the interior run by {@link pairRow}. */
+// @ts-ignore: decorator
+@inline function regRow(
+  k: i32, nr: i32, p: usize, d1: usize, d2: usize, d3: usize, pc: usize, c0: i32, cS: usize, cE: usize, nC: i32, lo: i32, hi: i32,
+  yr: usize, dv: usize, yo: usize, dvo: usize,
+): void {
+  for (let oc = 0; oc < lo; oc++) edge(nr, p, d1, d2, d3, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
+  const first: f32 = c0 < 0 ? 0 : ssum(pc, nr, d1, d2, d3);
+  if (ASC_FEATURE_SIMD) pairRow(k, nr, pc, d1, d2, d3, first, hi - lo, yo, dvo);
+  else pairRowScalar(k, nr, pc, d1, d2, d3, first, hi - lo, yo, dvo);
+  for (let oc = hi; oc < nC; oc++) edge(nr, p, d1, d2, d3, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
+}
+
 /**
- * Every output row of one plane: register mode for windows of 1–3 rows when `reg` (a literal: the
- * SIMD build with stride 2 and width 2 or 3), else scratch mode; `s`, `k` the interior's stride and
+ * Every output row of one plane: register mode for windows of 1–4 rows when `reg` (a literal: stride
+ * 2 and width 2 or 3), else scratch mode; `s`, `k` the interior's stride and
  * width (literals where a specialisation exists). Interior outputs [lo, hi) (hi − lo ≥ 4) start at
  * column c0 (−1: a padding column before the first window, width 3 and stride 2 only).
  */
@@ -196,43 +240,36 @@ import { ldf, ldi, load4, stf } from "./util";
       const nr = (a1 - a0) * (b1 - b0);
       if (nr <= 0) {
         for (let oc = 0; oc < nC; oc++) stf(yr, oc, 0);
-      } else if (ASC_FEATURE_SIMD && reg && nr <= 3) {
+      } else if (reg && nr <= 4) {
         // rows in scan order: (a0, b0), then along b, then the next depth
         const nb = b1 - b0;
         const r0 = (a0 * H + b0) * W;
         const r1 = nr >= 2 ? ((a0 + 1 / nb) * H + b0 + 1 % nb) * W : r0;
         const r2 = nr >= 3 ? ((a0 + 2 / nb) * H + b0 + 2 % nb) * W : r0;
+        const r3 = nr >= 4 ? ((a0 + 3 / nb) * H + b0 + 3 % nb) * W : r0;
         const p = xp + ((<usize>r0) << 2);
         const d1 = (<usize>(r1 - r0)) << 2;
         const d2 = (<usize>(r2 - r0)) << 2;
+        const d3 = (<usize>(r3 - r0)) << 2;
         const pc = p + ((<usize>c0) << 2);
-        for (let oc = 0; oc < lo; oc++) {
-          if (nr == 3) edge(3, p, d1, d2, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
-          else if (nr == 2) edge(2, p, d1, d2, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
-          else edge(1, p, d1, d2, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
-        }
         const yo = yr + ((<usize>lo) << 2);
         const dvo = dv + ((<usize>lo) << 2);
-        if (nr == 3) pairRow(k, 3, pc, d1, d2, c0 < 0 ? 0 : ssum(pc, 3, d1, d2), n, yo, dvo);
-        else if (nr == 2) pairRow(k, 2, pc, d1, d2, c0 < 0 ? 0 : ssum(pc, 2, d1, d2), n, yo, dvo);
-        else pairRow(k, 1, pc, d1, d2, c0 < 0 ? 0 : ssum(pc, 1, d1, d2), n, yo, dvo);
-        for (let oc = hi; oc < nC; oc++) {
-          if (nr == 3) edge(3, p, d1, d2, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
-          else if (nr == 2) edge(2, p, d1, d2, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
-          else edge(1, p, d1, d2, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
-        }
+        if (nr == 4) regRow(k, 4, p, d1, d2, d3, pc, c0, cS, cE, nC, lo, hi, yr, dv, yo, dvo);
+        else if (nr == 3) regRow(k, 3, p, d1, d2, d3, pc, c0, cS, cE, nC, lo, hi, yr, dv, yo, dvo);
+        else if (nr == 2) regRow(k, 2, p, d1, d2, d3, pc, c0, cS, cE, nC, lo, hi, yr, dv, yo, dvo);
+        else regRow(k, 1, p, d1, d2, d3, pc, c0, cS, cE, nC, lo, hi, yr, dv, yo, dvo);
       } else {
         colSumsTo(cs, xp, a0, a1, b0, b1, HW, W, colLo, colHi);
         if (ASC_FEATURE_SIMD && hi > lo) {
-          for (let oc = 0; oc < lo; oc++) edge(1, cs, 0, 0, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
+          for (let oc = 0; oc < lo; oc++) edge(1, cs, 0, 0, 0, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
           const pc = cs + ((<usize>c0) << 2);
           const yo = yr + ((<usize>lo) << 2);
           const dvo = dv + ((<usize>lo) << 2);
-          if (s == 2 && (k == 2 || k == 3)) pairRow(k, 1, pc, 0, 0, c0 < 0 ? 0 : load<f32>(pc), n, yo, dvo);
+          if (s == 2 && (k == 2 || k == 3)) pairRow(k, 1, pc, 0, 0, 0, c0 < 0 ? 0 : load<f32>(pc), n, yo, dvo);
           else gatherRow(s, k, pc, n, yo, dvo);
-          for (let oc = hi; oc < nC; oc++) edge(1, cs, 0, 0, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
+          for (let oc = hi; oc < nC; oc++) edge(1, cs, 0, 0, 0, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
         } else {
-          for (let oc = 0; oc < nC; oc++) edge(1, cs, 0, 0, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
+          for (let oc = 0; oc < nC; oc++) edge(1, cs, 0, 0, 0, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
         }
       }
       o += nC;
@@ -267,8 +304,8 @@ export function avgRowsForward(
   for (let p = 0; p < planes; p++) {
     const xp = x + ((<usize>p * <usize>inPlane) << 2);
     const yp = y + ((<usize>p * <usize>outPlane) << 2);
-    if (ASC_FEATURE_SIMD && s == 2 && k == 3) planeReg23(xp, yp, div, cs, H, W, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
-    else if (ASC_FEATURE_SIMD && s == 2 && k == 2) planeReg22(xp, yp, div, cs, H, W, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
+    if (s == 2 && k == 3) planeReg23(xp, yp, div, cs, H, W, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
+    else if (s == 2 && k == 2) planeReg22(xp, yp, div, cs, H, W, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
     else planeScratch(s, k, xp, yp, div, cs, H, W, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
   }
 }
