@@ -161,14 +161,41 @@ import { ldf, ldi, load4, stf } from "./util";
  */
 // @ts-ignore: decorator
 @inline function colSumsTo(cs: usize, xp: usize, a0: i32, a1: i32, b0: i32, b1: i32, HW: i32, W: i32, lo: i32, hi: i32): void {
-  const nb = b1 - b0;
-  const n = (a1 - a0) * nb;
+  const n = (a1 - a0) * (b1 - b0);
+  let ia = a0;
+  let ib = b0;
   for (let i = 0; i < n; i += 4) {
     const g = min<i32>(4, n - i);
-    const r0 = (a0 + i / nb) * HW + (b0 + i % nb) * W;
-    const r1 = g >= 2 ? (a0 + (i + 1) / nb) * HW + (b0 + (i + 1) % nb) * W : r0;
-    const r2 = g >= 3 ? (a0 + (i + 2) / nb) * HW + (b0 + (i + 2) % nb) * W : r0;
-    const r3 = g >= 4 ? (a0 + (i + 3) / nb) * HW + (b0 + (i + 3) % nb) * W : r0;
+    // the next g rows in scan order (no division: a cursor (ia, ib))
+    const r0 = ia * HW + ib * W;
+    if (++ib == b1) {
+      ib = b0;
+      ia++;
+    }
+    let r1 = r0;
+    let r2 = r0;
+    let r3 = r0;
+    if (g >= 2) {
+      r1 = ia * HW + ib * W;
+      if (++ib == b1) {
+        ib = b0;
+        ia++;
+      }
+    }
+    if (g >= 3) {
+      r2 = ia * HW + ib * W;
+      if (++ib == b1) {
+        ib = b0;
+        ia++;
+      }
+    }
+    if (g >= 4) {
+      r3 = ia * HW + ib * W;
+      if (++ib == b1) {
+        ib = b0;
+        ia++;
+      }
+    }
     const p = xp + ((<usize>r0) << 2);
     const d1 = (<usize>(r1 - r0)) << 2;
     const d2 = (<usize>(r2 - r0)) << 2;
@@ -242,11 +269,12 @@ import { ldf, ldi, load4, stf } from "./util";
         for (let oc = 0; oc < nC; oc++) stf(yr, oc, 0);
       } else if (reg && nr <= 4) {
         // rows in scan order: (a0, b0), then along b, then the next depth
+        // (one depth: rows b0, b0 + 1, …; two depths of 2 rows or one row each: the second depth's follow)
         const nb = b1 - b0;
-        const r0 = (a0 * H + b0) * W;
-        const r1 = nr >= 2 ? ((a0 + 1 / nb) * H + b0 + 1 % nb) * W : r0;
-        const r2 = nr >= 3 ? ((a0 + 2 / nb) * H + b0 + 2 % nb) * W : r0;
-        const r3 = nr >= 4 ? ((a0 + 3 / nb) * H + b0 + 3 % nb) * W : r0;
+        const r0 = a0 * HW + b0 * W;
+        const r1 = nb >= 2 ? r0 + W : r0 + HW;
+        const r2 = nb >= 3 ? r0 + 2 * W : nb == 2 ? r0 + HW : r0 + 2 * HW;
+        const r3 = nb >= 4 ? r0 + 3 * W : nb == 2 ? r0 + HW + W : nb == 1 ? r0 + 3 * HW : r0 + HW;
         const p = xp + ((<usize>r0) << 2);
         const d1 = (<usize>(r1 - r0)) << 2;
         const d2 = (<usize>(r2 - r0)) << 2;
