@@ -3,12 +3,12 @@
 // of step 1 whose interior run has stride ≥ 2 (k3 s2 p1, k2 s2, …; 1-d, 2-d and 3-d), in both builds.
 //
 // Row-wise and separable, vertical first, per output row (one (depth, row) pair of windows):
-// - register mode (windows of 1–4 rows, stride 2, width 2 or 3): the column sums of the window's
-//   rows are made in registers, 8 input columns (4 outputs) per step, and split into even and odd
-//   columns by shuffles. Width 3 carries the previous step's odd column sums so that each column is
-//   summed once (2 column-sum vectors per 4 outputs instead of 3); with padding 1 on the left the
-//   padding column is a +0 lane, so the clipped first window needs no scalar sum. The scalar build
-//   does the same one output at a time.
+// - register mode (stride 2, width 2 or 3; windows of 1–4 rows, or 3-d windows of 2–3 × 2–3 rows):
+//   the column sums of the window's rows are made in registers, 8 input columns (4 outputs) per
+//   step, and split into even and odd columns by shuffles. Width 3 carries the previous step's odd
+//   column sums so that each column is summed once (2 column-sum vectors per 4 outputs instead of
+//   3); with padding 1 on the left the padding column is a +0 lane, so the clipped first window
+//   needs no scalar sum. The scalar build does the same one output at a time.
 // - scratch mode (every other plan with an interior run): the window rows' column sums for all the
 //   row's columns go to a scratch row first (4 rows per pass), and every window of the output row is
 //   then summed from it.
@@ -23,9 +23,28 @@
 
 import { ldf, ldi, load4, stf } from "./util";
 
-/** Column sums of 4 neighbouring columns at p over `nr` (a literal 1–4) rows, d1, d2, d3 bytes after the first. */
+/**
+ * Column sums of 4 neighbouring columns at p over the window's rows, `nr` a literal: 1–4 rows, d1,
+ * d2, d3 bytes after the first; or 23, 32, 33: a grid of nr / 10 depths × nr % 10 rows (3-d
+ * windows), d1 bytes between depths and d2 between rows. Rows in scan order (depth-major).
+ */
 // @ts-ignore: decorator
 @inline function vsum(p: usize, nr: i32, d1: usize, d2: usize, d3: usize): v128 {
+  if (nr > 4) {
+    const na = nr / 10;
+    const nb = nr % 10;
+    let v = f32x4.add(v128.load(p), v128.load(p + d2));
+    if (nb >= 3) v = f32x4.add(v, v128.load(p + 2 * d2));
+    v = f32x4.add(v, v128.load(p + d1));
+    v = f32x4.add(v, v128.load(p + d1 + d2));
+    if (nb >= 3) v = f32x4.add(v, v128.load(p + d1 + 2 * d2));
+    if (na >= 3) {
+      v = f32x4.add(v, v128.load(p + 2 * d1));
+      v = f32x4.add(v, v128.load(p + 2 * d1 + d2));
+      if (nb >= 3) v = f32x4.add(v, v128.load(p + 2 * d1 + 2 * d2));
+    }
+    return v;
+  }
   let v = v128.load(p);
   if (nr >= 2) v = f32x4.add(v, v128.load(p + d1));
   if (nr >= 3) v = f32x4.add(v, v128.load(p + d2));
@@ -36,6 +55,21 @@ import { ldf, ldi, load4, stf } from "./util";
 /** The scalar column sum at p (as {@link vsum}, one column). */
 // @ts-ignore: decorator
 @inline function ssum(p: usize, nr: i32, d1: usize, d2: usize, d3: usize): f32 {
+  if (nr > 4) {
+    const na = nr / 10;
+    const nb = nr % 10;
+    let v = load<f32>(p) + load<f32>(p + d2);
+    if (nb >= 3) v += load<f32>(p + 2 * d2);
+    v += load<f32>(p + d1);
+    v += load<f32>(p + d1 + d2);
+    if (nb >= 3) v += load<f32>(p + d1 + 2 * d2);
+    if (na >= 3) {
+      v += load<f32>(p + 2 * d1);
+      v += load<f32>(p + 2 * d1 + d2);
+      if (nb >= 3) v += load<f32>(p + 2 * d1 + 2 * d2);
+    }
+    return v;
+  }
   let v = load<f32>(p);
   if (nr >= 2) v += load<f32>(p + d1);
   if (nr >= 3) v += load<f32>(p + d2);
@@ -52,7 +86,7 @@ import { ldf, ldi, load4, stf } from "./util";
 
 /**
  * n ≥ 4 outputs at y (divisors at dv) of windows `k` (2 or 3, a literal) columns wide starting 2
- * apart, the first at column p (a pointer into the first of `nr` rows; literal 1–4). Width 3: each
+ * apart, the first at column p (a pointer into the first of the rows `nr`, d1, d2, d3 of {@link vsum}). Width 3: each
  * step loads the column sums of columns 8j + 1 … 8j + 8 (even lanes: each window's middle tap, odd
  * lanes: its last) and takes the first tap from the previous step's odd lanes; the first window's
  * first column sum is `first` (0 for a padding column, which is then never read). Width 2: columns
@@ -226,7 +260,7 @@ import { ldf, ldi, load4, stf } from "./util";
   }
 }
 
-/** One output row in register mode, `nr` (literal 1–4) rows: border windows one by one, the interior run by {@link pairRow}. */
+/** One output row in register mode, rows (nr, d1, d2, d3) as {@link vsum}'s: border windows one by one, the interior run by {@link pairRow}. */
 // @ts-ignore: decorator
 @inline function regRow(
   k: i32, nr: i32, p: usize, d1: usize, d2: usize, d3: usize, pc: usize, c0: i32, cS: usize, cE: usize, nC: i32, lo: i32, hi: i32,
@@ -240,7 +274,7 @@ import { ldf, ldi, load4, stf } from "./util";
 }
 
 /**
- * Every output row of one plane: register mode for windows of 1–4 rows when `reg` (a literal: stride
+ * Every output row of one plane: register mode for windows of 1–4 rows or 2–3 × 2–3 rows when `reg` (a literal: stride
  * 2 and width 2 or 3), else scratch mode; `s`, `k` the interior's stride and
  * width (literals where a specialisation exists). Interior outputs [lo, hi) (hi − lo ≥ 4) start at
  * column c0 (−1: a padding column before the first window, width 3 and stride 2 only).
@@ -286,6 +320,18 @@ import { ldf, ldi, load4, stf } from "./util";
         else if (nr == 3) regRow(k, 3, p, d1, d2, d3, pc, c0, cS, cE, nC, lo, hi, yr, dv, yo, dvo);
         else if (nr == 2) regRow(k, 2, p, d1, d2, d3, pc, c0, cS, cE, nC, lo, hi, yr, dv, yo, dvo);
         else regRow(k, 1, p, d1, d2, d3, pc, c0, cS, cE, nC, lo, hi, yr, dv, yo, dvo);
+      } else if (reg && a1 - a0 <= 3 && b1 - b0 <= 3) {
+        // 3-d windows of 2–3 depths × 2–3 rows (more than 4 rows): the grid in registers
+        const p = xp + ((<usize>(a0 * HW + b0 * W)) << 2);
+        const dA = (<usize>HW) << 2;
+        const dB = (<usize>W) << 2;
+        const pc = p + ((<usize>c0) << 2);
+        const yo = yr + ((<usize>lo) << 2);
+        const dvo = dv + ((<usize>lo) << 2);
+        const g = (a1 - a0) * 10 + (b1 - b0);
+        if (g == 33) regRow(k, 33, p, dA, dB, 0, pc, c0, cS, cE, nC, lo, hi, yr, dv, yo, dvo);
+        else if (g == 32) regRow(k, 32, p, dA, dB, 0, pc, c0, cS, cE, nC, lo, hi, yr, dv, yo, dvo);
+        else regRow(k, 23, p, dA, dB, 0, pc, c0, cS, cE, nC, lo, hi, yr, dv, yo, dvo);
       } else {
         colSumsTo(cs, xp, a0, a1, b0, b1, HW, W, colLo, colHi);
         if (ASC_FEATURE_SIMD && hi > lo) {

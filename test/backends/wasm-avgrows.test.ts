@@ -86,6 +86,24 @@ function reference(c: Case, x: Float32Array): { y: Float32Array; a: Float32Array
   return { y, a, K };
 }
 
+/**
+ * The modes of avgRowsForward's output rows in a plan (assembly/avgrows.ts, for stride 2 and width 2
+ * or 3): "rows" (1–4 window rows in registers), "grid" (3-d windows of 2–3 × 2–3 rows in
+ * registers), "scratch" (column sums through the scratch row).
+ */
+function rowModes(p: WindowPlan): Set<string> {
+  const [A, B] = p.axes;
+  const modes = new Set<string>();
+  for (let oa = 0; oa < A.outSize; oa++) {
+    for (let ob = 0; ob < B.outSize; ob++) {
+      const na = (A.end[oa] as number) - (A.start[oa] as number);
+      const nb = (B.end[ob] as number) - (B.start[ob] as number);
+      if (na * nb > 0) modes.add(na * nb <= 4 ? "rows" : na <= 3 && nb <= 3 ? "grid" : "scratch");
+    }
+  }
+  return modes;
+}
+
 /** The wasm kernel's output for case c on the active backend (x and y made under `inputsOn`, y full of garbage). */
 function runKernel(c: Case, x: Float32Array, b: string, inputsOn: string): Float32Array {
   const { p, divisor } = c;
@@ -123,11 +141,12 @@ describe("avgRowsForward: strided average pooling forward against the TypeScript
           const run = avgRowsRun(c.p.axes);
           if (run === null || isWide(c.p.axes)) continue;
           cases++;
-          const [A, B, C] = c.p.axes;
-          let rows = 0;
-          for (let oa = 0; oa < A.outSize; oa++) for (let ob = 0; ob < B.outSize; ob++) rows = Math.max(rows, ((A.end[oa] as number) - (A.start[oa] as number)) * ((B.end[ob] as number) - (B.start[ob] as number)));
-          const kind = run.s === 2 && (run.k === 2 || run.k === 3) ? `s2k${run.k}${run.c0 < 0 ? " pad" : ""}${rows > 4 ? " scratch" : ""}` : "other";
-          seen.set(kind, (seen.get(kind) ?? 0) + 1);
+          const C = c.p.axes[2];
+          const pairs = run.s === 2 && (run.k === 2 || run.k === 3);
+          for (const mode of pairs ? rowModes(c.p) : ["other"]) {
+            const kind = pairs ? `s2k${run.k}${run.c0 < 0 ? " pad" : ""} ${mode}` : mode;
+            seen.set(kind, (seen.get(kind) ?? 0) + 1);
+          }
           const x = values(g, c.p.planes * c.p.inPlaneSize);
           const before = avgRowsStats.calls;
           const got = runKernel(c, x, b, inputsOn);
@@ -135,31 +154,40 @@ describe("avgRowsForward: strided average pooling forward against the TypeScript
           check(`${c.label} [${C.inSize}] on ${b}`, got, reference(c, x));
         }
         expect(cases).toBe(150);
-        // every kind of run: stride 2 width 2 and 3 (with the padding column, with more than 4 window rows: scratch mode), other strides and widths
-        // (the hand-picked plans below add 3-d k3 s2 p1: scratch mode with the padding column, every size)
-        for (const kind of ["s2k2", "s2k3", "s2k3 pad", "other"]) expect(seen.get(kind) ?? 0, `${kind} in ${JSON.stringify([...seen])}`).toBeGreaterThan(5);
-        for (const kind of ["s2k2 scratch", "s2k3 scratch", "s2k3 pad scratch"]) expect(seen.get(kind) ?? 0, `${kind} in ${JSON.stringify([...seen])}`).toBeGreaterThan(0);
+        // every kind of run: stride 2 width 2 and 3 (with the padding column) in each row mode, other strides and widths
+        // (the hand-picked plans below take every mode with and without the padding column at every size)
+        for (const kind of ["s2k2 rows", "s2k3 rows", "s2k3 pad rows", "other"]) expect(seen.get(kind) ?? 0, `${kind} in ${JSON.stringify([...seen])}`).toBeGreaterThan(5);
+        for (const mode of ["grid", "scratch"]) expect([...seen].filter(([kind]) => kind.endsWith(mode)).length, `${mode} in ${JSON.stringify([...seen])}`).toBeGreaterThan(0);
       });
     }
   }
 
-  it.each(WASM)("%s: hand-picked plans — k3 s2 p1 and k2 s2 on odd and even sizes, 4–9 outputs per row, the row's tail block", (b) => {
+  it.each(WASM)("%s: hand-picked plans — k3 s2 p1 and k2 s2 on odd and even sizes, 4–9 outputs per row, the row's tail block, every row mode", (b) => {
     const g = new Generator(3);
+    const handModes = new Set<string>();
     for (const W of [7, 8, 9, 10, 11, 12, 15, 16, 17, 18, 56, 57]) {
       for (const [k, s, pad] of [[3, 2, 1], [3, 2, 0], [2, 2, 0], [2, 2, 1], [3, 3, 1], [5, 3, 2], [4, 2, 2]] as [number, number, number][]) {
         for (const ceilMode of [false, true]) {
-          for (const rank of [1, 2, 3] as const) {
-            const spatial = rank === 1 ? [W] : rank === 2 ? [5, W] : [3, 4, W];
+          // 1-d; 2-d; 2-d windows 5 rows tall (scratch mode); 3-d windows up to 2 × 3 and 3 × 3 rows (grid)
+          const variants: [number[], number[], number[], number[]][] = [
+            [[W], [k], [s], [pad]],
+            [[5, W], [k, k], [s, s], [pad, pad]],
+            [[9, W], [5, k], [2, s], [2, pad]],
+            [[3, 4, W], [k, k, k], [s, s, s], [pad, pad, pad]],
+            [[5, 5, W], [3, 3, k], [1, 2, s], [1, 1, pad]],
+          ];
+          for (const [spatial, kernelSize, stride, padding] of variants) {
+            const rank = spatial.length as 1 | 2 | 3;
             const shape = [2, 1, ...spatial];
             const input = spatialShapeInput("test", "x", shape, rank);
             let p: WindowPlan;
             try {
-              p = planSlidingFor("test", input, slidingGeometry("test", { kernelSize: k, stride: s, padding: pad, ceilMode }, rank));
+              p = planSlidingFor("test", input, slidingGeometry("test", { kernelSize, stride, padding, ceilMode }, rank));
             } catch {
               continue;
             }
             for (const countIncludePad of [true, false]) {
-              const c: Case = { p, divisor: avgDivisors(p.axes, countIncludePad), label: `[${shape}] k${k} s${s} p${pad} ceil ${ceilMode} cip ${countIncludePad}` };
+              const c: Case = { p, divisor: avgDivisors(p.axes, countIncludePad), label: `[${shape}] k [${kernelSize}] s [${stride}] p [${padding}] ceil ${ceilMode} cip ${countIncludePad}` };
               const run = avgRowsRun(p.axes);
               // from 16 columns on, every plan here has at least 4 full windows along the last axis
               if (W >= 16) expect(run, c.label).not.toBeNull();
@@ -170,11 +198,13 @@ describe("avgRowsForward: strided average pooling forward against the TypeScript
               const got = runKernel(c, x, b, b);
               expect(avgRowsStats.calls).toBe(before + 1);
               check(`${c.label} on ${b}`, got, reference(c, x));
+              if (s === 2 && (k === 2 || k === 3)) for (const m of rowModes(p)) handModes.add(`${m}${run.c0 < 0 ? " pad" : ""}`);
             }
           }
         }
       }
     }
+    expect([...handModes].sort()).toEqual(["grid", "grid pad", "rows", "rows pad", "scratch", "scratch pad"]);
   });
 
   it("plans the kernel leaves to avgForward: stride 1, fewer than 4 full windows per row", () => {
