@@ -16,14 +16,14 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, getThreads, setBackend, setThreads } from "../../src/backends/index.js";
-import { avgRowsRun, avgRowsStats } from "../../src/backends/wasm/avgrows.js";
+import { avgRowsRun, avgRowsScratch, avgRowsStats } from "../../src/backends/wasm/avgrows.js";
 import { isWide } from "../../src/backends/wasm/adaptive.js";
 import { activeWasm } from "../../src/backends/wasm/index.js";
 import { setMinPartBytes } from "../../src/backends/wasm/threads.js";
 import { spatialShapeInput } from "../../src/check.js";
 import { planAdaptiveFor } from "../../src/geometry/adaptive.js";
 import { avgDivisors } from "../../src/geometry/divisors.js";
-import type { WindowPlan } from "../../src/geometry/plan.js";
+import { makePlan, type WindowPlan } from "../../src/geometry/plan.js";
 import { planSlidingFor, slidingGeometry } from "../../src/geometry/sliding.js";
 import { kernel } from "../../src/kernels/registry.js";
 import { avgWindowsForward } from "../../src/kernels/window.js";
@@ -143,6 +143,8 @@ describe("avgRowsForward: strided average pooling forward against the TypeScript
           cases++;
           const C = c.p.axes[2];
           const pairs = run.s === 2 && (run.k === 2 || run.k === 3);
+          // no scratch row is passed only where no output row needs one (the kernel would write at address 0)
+          if (!avgRowsScratch(c.p.axes, run)) expect(pairs && !rowModes(c.p).has("scratch"), `${c.label}: scratch row`).toBe(true);
           for (const mode of pairs ? rowModes(c.p) : ["other"]) {
             const kind = pairs ? `s2k${run.k}${run.c0 < 0 ? " pad" : ""} ${mode}` : mode;
             seen.set(kind, (seen.get(kind) ?? 0) + 1);
@@ -205,6 +207,24 @@ describe("avgRowsForward: strided average pooling forward against the TypeScript
       }
     }
     expect([...handModes].sort()).toEqual(["grid", "grid pad", "rows", "rows pad", "scratch", "scratch pad"]);
+  });
+
+  it.each(WASM)("%s: hand-made axes — a first window [0, 3) before a 3-wide stride-2 run from column 1 stays a border window (only [0, 2) is the padding column's)", (b) => {
+    const g = new Generator(8);
+    for (const first of [1, 2, 3]) {
+      // columns: window 0 = [0, first), then windows [1 + 2i, 4 + 2i), i < 6, over 13 columns
+      const start = Int32Array.from([0, 1, 3, 5, 7, 9, 11]);
+      const end = Int32Array.from([first, 4, 6, 8, 10, 12, 13]);
+      const C = { inSize: 13, outSize: 7, start, end, step: 1, padCount: Int32Array.from(end, (e, i) => e - (start[i] as number)) };
+      const p = makePlan("test", { batched: true, n: 2, c: 1, spatial: [13] }, [C]);
+      const run = avgRowsRun(p.axes);
+      expect(run, `first window [0, ${first})`).not.toBeNull();
+      if (first === 2) expect(run?.c0).toBe(-1);
+      else expect(run?.c0).not.toBe(-1);
+      const c: Case = { p, divisor: avgDivisors(p.axes, true), label: `hand-made, first window [0, ${first})` };
+      const x = values(g, p.planes * p.inPlaneSize, false);
+      check(`${c.label} on ${b}`, runKernel(c, x, b, b), reference(c, x));
+    }
   });
 
   it("plans the kernel leaves to avgForward: stride 1, fewer than 4 full windows per row", () => {

@@ -42,6 +42,24 @@ export function avgRowsRun(axes: Axes3): AvgRowsRun | null {
   return { lo: cLo, hi: cHi, s, k, c0 };
 }
 
+/** The largest window extent along an axis. */
+function extent(ax: Axes3[number]): number {
+  let m = 0;
+  for (let o = 0; o < ax.outSize; o++) m = Math.max(m, (ax.end[o] as number) - (ax.start[o] as number));
+  return m;
+}
+
+/**
+ * Whether avgRowsForward may use its scratch row for a plan: always unless every output row sums its
+ * window rows in registers (stride 2, width 2 or 3, and windows of at most 4 rows or 3 × 3 rows).
+ */
+export function avgRowsScratch(axes: Axes3, run: AvgRowsRun): boolean {
+  if (!(run.s === 2 && (run.k === 2 || run.k === 3))) return true;
+  const na = extent(axes[0]);
+  const nb = extent(axes[1]);
+  return na * nb > 4 && (na > 3 || nb > 3);
+}
+
 /** @internal Calls that took avgRowsForward (tests check the path is taken). */
 export const avgRowsStats = { calls: 0 };
 
@@ -58,16 +76,19 @@ export function avgRowsForward(b: WasmBackend, x: FloatArray, y: FloatArray, pla
   args.add(x, false);
   args.add(y, "out"); // every output written
   args.add(div32, false);
-  args.add(new Float32Array(W + 8), false); // one output row's column sums (+ room for stride 2's last read)
+  const scratch = avgRowsScratch(axes, run);
+  if (scratch) args.add(new Float32Array(W + 8), false); // one output row's column sums (+ room for stride 2's last read)
   args.add(axesArray(axes), false);
   args.resolve();
-  const [px, py, pd, pc, pa] = args.ptrs as [number, number, number, number, number];
+  const [px, py, pd] = args.ptrs as [number, number, number];
+  const pc = scratch ? (args.ptrs[3] as number) : 0;
+  const pa = args.ptrs[scratch ? 4 : 3] as number;
   const offB = pa + 8 * A.outSize;
   const offC = offB + 8 * B.outSize;
   splitCall(b, "avgRowsForward", [px, py, pd, pc, planes, B.inSize, W, inPlane, outPlane,
     pa, pa + 4 * A.outSize, A.outSize, offB, offB + 4 * B.outSize, B.outSize, offC, offC + 4 * C.outSize, C.outSize,
     run.lo, run.hi, run.s, run.k, run.c0], {
-    count: 4, step: [[0, 4 * inPlane], [1, 4 * outPlane]], scratch: [[3, 4 * (W + 8)]], bytes: 4 * (inPlane + outPlane),
+    count: 4, step: [[0, 4 * inPlane], [1, 4 * outPlane]], scratch: scratch ? [[3, 4 * (W + 8)]] : [], bytes: 4 * (inPlane + outPlane),
   });
   args.finish();
 }
