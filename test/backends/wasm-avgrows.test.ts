@@ -227,6 +227,25 @@ describe("avgRowsForward: strided average pooling forward against the TypeScript
     }
   });
 
+  it.each(WASM)("%s: windows of signed zeros give the reference's zero bit for bit (+0 / d: an all-(−0) window sums to +0, as from the reference's +0 start)", (b) => {
+    const g = new Generator(12);
+    for (const [spatial, k, pad] of [[[40], 3, 1], [[6, 41], 3, 1], [[5, 33], 2, 0], [[4, 5, 37], 3, 1], [[9, 30], 5, 2]] as [number[], number, number][]) {
+      const rank = spatial.length as 1 | 2 | 3;
+      const shape = [2, 2, ...spatial];
+      const input = spatialShapeInput("test", "x", shape, rank);
+      const kernelSize = spatial.map((_, i) => (i === rank - 1 ? Math.min(k, 3) : k));
+      const p = planSlidingFor("test", input, slidingGeometry("test", { kernelSize, stride: 2, padding: spatial.map((_, i) => (i === rank - 1 ? Math.min(pad, 1) : pad)) }, rank));
+      expect(avgRowsRun(p.axes)).not.toBeNull();
+      for (const override of [undefined, 3, -3]) {
+        const c: Case = { p, divisor: avgDivisors(p.axes, true, override), label: `[${shape}] zeros, divisor ${override}` };
+        for (const x of [new Float32Array(p.planes * p.inPlaneSize).fill(-0), Float32Array.from({ length: p.planes * p.inPlaneSize }, () => (g.uniform() < 0.9 ? -0 : 0))]) {
+          const r = reference(c, x);
+          expect(firstBitDifference(runKernel(c, x, b, b), r.y), `${c.label} on ${b}`).toBeNull();
+        }
+      }
+    }
+  });
+
   it("plans the kernel leaves to avgForward: stride 1, fewer than 4 full windows per row", () => {
     const input = spatialShapeInput("test", "x", [1, 1, 9, 56], 2);
     expect(avgRowsRun(planSlidingFor("test", input, slidingGeometry("test", { kernelSize: 3, stride: 1, padding: 1 }, 2)).axes)).toBeNull();
@@ -248,6 +267,13 @@ describe("avgRowsForward on 2 and 3 threads: bit-identical to 1 thread (every sp
           const c = randomCase(g);
           if (c === null || c.p.planes < 2 || c.p.outPlaneSize === 0 || avgRowsRun(c.p.axes) === null || isWide(c.p.axes)) continue;
           all.push({ c, x: values(g, c.p.planes * c.p.inPlaneSize) });
+        }
+        // plans whose every interior row takes the scratch row (2-d windows 5 rows tall), many planes: each thread needs its own
+        for (const [shape, kernelSize, stride, padding] of [[[3, 4, 40, 113], [5, 3], [1, 2], [2, 1]], [[2, 6, 30, 90], [5, 4], [1, 3], [2, 2]]] as [number[], number[], number[], number[]][]) {
+          const p = planSlidingFor("test", spatialShapeInput("test", "x", shape, 2), slidingGeometry("test", { kernelSize, stride, padding }, 2));
+          const run = avgRowsRun(p.axes);
+          expect(run !== null && avgRowsScratch(p.axes, run)).toBe(true);
+          all.push({ c: { p, divisor: avgDivisors(p.axes, false), label: `[${shape}] k [${kernelSize}] s [${stride}] p [${padding}]` }, x: values(g, p.planes * p.inPlaneSize) });
         }
         const refs = all.map(({ c, x }) => runKernel(c, x, b, b));
         all.forEach(({ c, x }, i) => check(`${c.label} on ${b}`, refs[i] as Float32Array, reference(c, x)));
