@@ -267,7 +267,7 @@ import { ldf, ldi, load4, stf } from "./util";
   yr: usize, dv: usize, yo: usize, dvo: usize,
 ): void {
   for (let oc = 0; oc < lo; oc++) edge(nr, p, d1, d2, d3, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
-  const first: f32 = c0 < 0 ? 0 : ssum(pc, nr, d1, d2, d3);
+  const first: f32 = k == 3 && c0 >= 0 ? ssum(pc, nr, d1, d2, d3) : 0; // (width 2 carries nothing)
   if (ASC_FEATURE_SIMD) pairRow(k, nr, pc, d1, d2, d3, first, hi - lo, yo, dvo);
   else pairRowScalar(k, nr, pc, d1, d2, d3, first, hi - lo, yo, dvo);
   for (let oc = hi; oc < nC; oc++) edge(nr, p, d1, d2, d3, ldi(cS, oc), ldi(cE, oc), yr, dv, oc);
@@ -283,12 +283,10 @@ import { ldf, ldi, load4, stf } from "./util";
 @inline function rowsPlane(
   reg: bool, s: i32, k: i32, xp: usize, y: usize, div: usize, cs: usize, H: i32, W: i32,
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
-  lo: i32, hi: i32, c0: i32,
+  lo: i32, hi: i32, c0: i32, colLo: i32, colHi: i32,
 ): void {
   const HW = H * W;
   const n = hi - lo;
-  const colLo = ldi(cS, 0);
-  const colHi = ldi(cE, nC - 1);
   let o = 0;
   for (let oa = 0; oa < nA; oa++) {
     const a0 = ldi(aS, oa);
@@ -351,15 +349,37 @@ import { ldf, ldi, load4, stf } from "./util";
   }
 }
 
+/** Every plane (planes of inPlane and outPlane floats) by {@link rowsPlane}, `reg`, `s`, `k` literal where the callers specialise. */
+// @ts-ignore: decorator
+@inline function rowsPlanes(
+  reg: bool, s: i32, k: i32, x: usize, y: usize, div: usize, cs: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
+  aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32, lo: i32, hi: i32, c0: i32,
+): void {
+  // the columns any window of a row reads (scratch mode)
+  let colLo = W;
+  let colHi = 0;
+  for (let oc = 0; oc < nC; oc++) {
+    if (ldi(cE, oc) > ldi(cS, oc)) {
+      colLo = min<i32>(colLo, ldi(cS, oc));
+      colHi = max<i32>(colHi, ldi(cE, oc));
+    }
+  }
+  for (let p = 0; p < planes; p++) {
+    const xp = x + ((<usize>p * <usize>inPlane) << 2);
+    const yp = y + ((<usize>p * <usize>outPlane) << 2);
+    rowsPlane(reg, s, k, xp, yp, div, cs, H, W, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0, colLo, colHi);
+  }
+}
+
 /** Each specialisation a function of its own (literal reg, s, k). */
-function planeReg23(xp: usize, y: usize, div: usize, cs: usize, H: i32, W: i32, aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32, lo: i32, hi: i32, c0: i32): void {
-  rowsPlane(true, 2, 3, xp, y, div, cs, H, W, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
+function planesReg23(x: usize, y: usize, div: usize, cs: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32, aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32, lo: i32, hi: i32, c0: i32): void {
+  rowsPlanes(true, 2, 3, x, y, div, cs, planes, H, W, inPlane, outPlane, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
 }
-function planeReg22(xp: usize, y: usize, div: usize, cs: usize, H: i32, W: i32, aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32, lo: i32, hi: i32, c0: i32): void {
-  rowsPlane(true, 2, 2, xp, y, div, cs, H, W, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
+function planesReg22(x: usize, y: usize, div: usize, cs: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32, aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32, lo: i32, hi: i32, c0: i32): void {
+  rowsPlanes(true, 2, 2, x, y, div, cs, planes, H, W, inPlane, outPlane, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
 }
-function planeScratch(s: i32, k: i32, xp: usize, y: usize, div: usize, cs: usize, H: i32, W: i32, aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32, lo: i32, hi: i32, c0: i32): void {
-  rowsPlane(false, s, k, xp, y, div, cs, H, W, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
+function planesScratch(s: i32, k: i32, x: usize, y: usize, div: usize, cs: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32, aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32, lo: i32, hi: i32, c0: i32): void {
+  rowsPlanes(false, s, k, x, y, div, cs, planes, H, W, inPlane, outPlane, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
 }
 
 /**
@@ -375,11 +395,7 @@ export function avgRowsForward(
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
   lo: i32, hi: i32, s: i32, k: i32, c0: i32,
 ): void {
-  for (let p = 0; p < planes; p++) {
-    const xp = x + ((<usize>p * <usize>inPlane) << 2);
-    const yp = y + ((<usize>p * <usize>outPlane) << 2);
-    if (s == 2 && k == 3) planeReg23(xp, yp, div, cs, H, W, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
-    else if (s == 2 && k == 2) planeReg22(xp, yp, div, cs, H, W, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
-    else planeScratch(s, k, xp, yp, div, cs, H, W, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
-  }
+  if (s == 2 && k == 3) planesReg23(x, y, div, cs, planes, H, W, inPlane, outPlane, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
+  else if (s == 2 && k == 2) planesReg22(x, y, div, cs, planes, H, W, inPlane, outPlane, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
+  else planesScratch(s, k, x, y, div, cs, planes, H, W, inPlane, outPlane, aS, aE, nA, bS, bE, nB, cS, cE, nC, lo, hi, c0);
 }
