@@ -6,7 +6,7 @@
  * bound as avgForward: float32 sums divided by the float32 divisor
  * (test/backends/wasm-avgrows.test.ts states and checks it).
  */
-import type { Axes3 } from "../../geometry/plan.js";
+import type { Axes3, Axis } from "../../geometry/plan.js";
 import type { FloatArray } from "../../tensor/dtype.js";
 import { Args, axesArray, interior, type WasmBackend } from "./index.js";
 import { splitCall } from "./threads.js";
@@ -38,7 +38,7 @@ export function avgRowsRun(axes: Axes3): AvgRowsRun | null {
 }
 
 /** The largest window extent along an axis. */
-function extent(ax: Axes3[number]): number {
+function extent(ax: Axis): number {
   let m = 0;
   for (let o = 0; o < ax.outSize; o++) m = Math.max(m, (ax.end[o] as number) - (ax.start[o] as number));
   return m;
