@@ -266,6 +266,7 @@ export { roiAlignForward, roiAlignBackward, roiPoolForward, roiPoolBackward, fra
 export { maxBackward, maxBackwardWrite, maxBackwardTiled, maxBackwardSmall, maxBackwardZeroed, unpoolForward, unpoolBackward, stochasticEvalForward, stochasticEvalBackward, mixForward, mixBackward } from "./scatter";
 export { gemmPackA, gemmPackB, gemmMacro, gemmRows, gemmBatch, gemmBatch32 } from "./gemm";
 export { maxValuesForward, maxRowsForward } from "./maxfast";
+export { avgRowsForward } from "./avgrows";
 export { trdPanel, trdUnblocked, secularSolve, qlStrided, wyBlock, gatherColumns, dcPack, copyBlock, hadamard, centreRows } from "./linalg";
 export { dppForward, dppBackward, logArray } from "./dpp";
 export { postForward32, postBackward32, tanhArray, mlbHidden32, mlbGrad32, sumImages32 } from "./bilinear";

@@ -28,6 +28,7 @@ import { registerGemm, unregisterGemm } from "./gemm.js";
 import { registerLinalg, unregisterLinalg } from "./linalg.js";
 import { registerDpp, unregisterDpp } from "./dpp.js";
 import { registerBilinear, unregisterBilinear } from "./bilinear.js";
+import { avgRowsForward, avgRowsRun } from "./avgrows.js";
 import { applyThreads, sharedInstance, splitCall, type ThreadPool } from "./threads.js";
 
 /** Decode base64 without `atob`/`Buffer` (both engines have one, but neither is in the ES library). */
@@ -726,6 +727,9 @@ export function wasmKernels(b: WasmBackend): WindowKernels {
       const [A, B, C] = axes;
       const outPlane = A.outSize * B.outSize * C.outSize;
       if (planes === 0 || outPlane === 0) return;
+      // strided windows (an interior run of stride ≥ 2): the row-wise kernel of assembly/avgrows.ts
+      const run = avgRowsRun(axes);
+      if (run !== null) return avgRowsForward(b, x, y, planes, axes, divisor, run);
       const args = new Args(b);
       args.add(x, false);
       args.add(y, "out"); // avgForward writes every output
