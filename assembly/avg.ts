@@ -270,21 +270,7 @@ function planesFwdS1K3(
   avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 1, 3, simd, FWD, true, false);
 }
 
-function planesFwdS2K2(
-  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
-  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
-  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
-): void {
-  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 2, 2, simd, FWD, true, false);
-}
 
-function planesFwdS2K3(
-  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
-  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
-  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
-): void {
-  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 2, 3, simd, FWD, true, false);
-}
 
 function planesFwdS1K2(
   src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
@@ -310,21 +296,7 @@ function planesFwdVarS1K3(
   avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 1, 3, simd, FWD, false, false);
 }
 
-function planesFwdVarS2K2(
-  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
-  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
-  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
-): void {
-  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 2, 2, simd, FWD, false, false);
-}
 
-function planesFwdVarS2K3(
-  src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
-  aS: usize, aE: usize, nA: i32, sa: i32, bS: usize, bE: usize, nB: i32, sb: i32, cS: usize, cE: usize, nC: i32, sc: i32,
-  cLo: i32, cHi: i32, cStride: i32, cK: i32, simd: bool,
-): void {
-  avgPlanes(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, 2, 3, simd, FWD, false, false);
-}
 
 function planesFwdVarS1K2(
   src: usize, dst: usize, div: usize, recip: usize, g: usize, dConst: f32, planes: i32, H: i32, W: i32, srcPlane: i32, dstPlane: i32,
@@ -419,7 +391,9 @@ function planesAccS1K2(
  * float32); an empty window gives 0. Axes (A = depth, B = height, C = width; trivial leading axes
  * for 1-d/2-d): start/end per output position, step = dilation. Output columns [cLo, cHi) are
  * interior windows of cK taps starting cStride apart (only when every step is 1 and the run has at
- * least 4 columns); the SIMD build computes them 4 at a time.
+ * least 4 columns); the SIMD build computes them 4 at a time. Plans whose interior run has a stride
+ * ≥ 2 take assembly/avgrows.ts avgRowsForward instead (src/backends/wasm/avgrows.ts), so the literal
+ * specialisations here are the stride-1 ones (a stride-2 run would take the generic loop).
  */
 export function avgForward(
   x: usize, y: usize, div: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
@@ -453,15 +427,11 @@ export function avgForward(
   if (rowConst) {
     const combo = comboOf(cStride, cK);
     if (combo == S1K3) planesFwdS1K3(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
-    else if (combo == S2K2) planesFwdS2K2(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
-    else if (combo == S2K3) planesFwdS2K3(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
     else if (combo == S1K2) planesFwdS1K2(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
     else planesFwdANY(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
   } else {
     const combo = comboOf(cStride, cK);
     if (combo == S1K3) planesFwdVarS1K3(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
-    else if (combo == S2K2) planesFwdVarS2K2(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
-    else if (combo == S2K3) planesFwdVarS2K3(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
     else if (combo == S1K2) planesFwdVarS1K2(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
     else planesFwdVarANY(src, dst, div, recip, g, dConst, planes, H, W, srcPlane, dstPlane, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, simd);
   }
