@@ -312,6 +312,35 @@ const workTable = table(
     ];
   }),
 );
+// the same rounds' back-to-back calls (bench/workloads.mjs: WARM_CALLS after each cold call)
+const warmCell = (r, name) => {
+  const c = r.contenders[name];
+  return c && c.warmMs !== undefined ? fmtMs({ ...c, ms: c.warmMs }) : "n/a";
+};
+const warmRel = (r, a, b) => {
+  const x = r.contenders[a];
+  const y = r.contenders[b];
+  return x && y ? `${(x.warmMs / y.warmMs).toFixed(2)}×` : "n/a";
+};
+const warmTable = table(
+  ["workload", "floor ms (plain stream)", "poolkit wasm-simd ms", "% of floor", "tfjs-wasm ms", "wasm-simd / tfjs-wasm", "ORT 1 thread ms", "poolkit wasm-simd 2 threads ms", "2 threads / tfjs-wasm", "ORT 2 threads ms"],
+  work.rows.map((r) => {
+    const simd = r.contenders["poolkit wasm-simd"];
+    const floor = r.contenders["floor (plain stream)"];
+    return [
+      `${r.id}: ${r.label}`,
+      floor ? warmCell(r, "floor (plain stream)") : "n/a",
+      warmCell(r, "poolkit wasm-simd"),
+      simd && floor ? `${((100 * floor.warmMs) / simd.warmMs).toFixed(0)} %` : "n/a",
+      warmCell(r, "tfjs-wasm"),
+      warmRel(r, "poolkit wasm-simd", "tfjs-wasm"),
+      warmCell(r, "onnxruntime-node 1 thread"),
+      warmCell(r, "poolkit wasm-simd 2 threads"),
+      warmRel(r, "poolkit wasm-simd 2 threads", "tfjs-wasm"),
+      warmCell(r, "onnxruntime-node 2 threads"),
+    ];
+  }),
+);
 if (onlyW) {
   const ab = baseline === null ? [] : [
     "",
@@ -320,7 +349,7 @@ if (onlyW) {
       cell(r, "baseline wasm-simd 2 threads"), rel(r, "poolkit wasm-simd 2 threads", "baseline wasm-simd 2 threads"),
     ])),
   ];
-  console.log([`load ${loadBefore.toFixed(2)} → ${loadavg()[0].toFixed(2)}, ${quick ? 5 : 15} rounds`, "", workTable, ...ab, "", ...work.notes.map((n) => `- ${n}`)].join("\n"));
+  console.log([`load ${loadBefore.toFixed(2)} → ${loadavg()[0].toFixed(2)}, ${quick ? 5 : 15} rounds`, "", workTable, "", "back to back (warm):", "", warmTable, ...ab, "", ...work.notes.map((n) => `- ${n}`)].join("\n"));
   process.exit(0);
 }
 const fwdTable = table(["op, input", "poolkit ms", "tfjs-cpu ms", "ratio", "tfjs-wasm ms", "ratio", "onnxruntime ms", "ratio", "max abs diff vs ONNX / tfjs-cpu"], peers.fwdRows);
@@ -373,6 +402,13 @@ another's threads still spin (onnxruntime's intra-op pool spins after a run and 
 from whoever came next). One thread except the 2-thread columns.
 
 ${workTable}
+
+The same rounds' back-to-back calls: in each contender's turn, right after the timed call above, two
+more calls with no pause — the steady state of a layer inside a network's forward pass, with the
+worker threads awake (after the 10 ms pause both cores of this VM were idle, and a worker must first
+be woken on a halted core); medians of those calls.
+
+${warmTable}
 
 ${torchSection}
 ## Forward: max and average pooling vs TensorFlow.js and onnxruntime (poolkit on its default backend, ${poolkit.getBackend()})

@@ -20,6 +20,13 @@
 // that spin took the core of whoever ran next: poolkit's W1 right after an ORT 2-thread run measured
 // 12.6 ms, 3.3 ms after a 1 ms pause, 2.1 ms after 10 ms and 1.9 ms with no ORT run at all (median of 25,
 // 2026-12-07). Every contender gets the same pause, and the pause is not timed.
+//
+// A call after the pause is a cold call: both cores of this VM have been idle for 10 ms, and a
+// worker thread (poolkit's, ORT's) must be woken on a core that was halted. Right after it, in the
+// same turn, each contender makes WARM_CALLS more calls back to back — the steady state of a layer
+// inside a network's forward pass — timed apart ("warm" times; medians over the rounds' warm calls).
+// Measured with W1 on 2 threads, 2026-12-08: 1.56 ms after a 10 ms pause, 0.94 ms back to back (one
+// thread: 2.07 and 1.73 ms).
 
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -28,6 +35,8 @@ import { fileURLToPath } from "node:url";
 /** Idle time before each timed call (see above). */
 const SETTLE_MS = 10;
 const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
+/** Back-to-back calls after each cold call (see above). */
+const WARM_CALLS = 2;
 
 /** Median of a numeric array. */
 const median = (a) => {
@@ -271,6 +280,7 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
     while (performance.now() - t0 < warmupMs) for (const c of contenders) await call(c);
     const times = new Map(contenders.map((c) => [c.name, []]));
     const pf = new Map(contenders.map((c) => [c.name, []]));
+    const warm = new Map(contenders.map((c) => [c.name, []]));
     for (let r = 0; r < rounds; r++) {
       for (const c of contenders) {
         if (c.backend) poolkit.setBackend(c.backend);
@@ -283,6 +293,12 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
         const dt = performance.now() - s0;
         times.get(c.name).push(dt);
         pf.get(c.name).push(faults() - f0);
+        for (let j = 0; j < WARM_CALLS; j++) {
+          const w0 = performance.now();
+          if (c.async) await c.run();
+          else c.run();
+          warm.get(c.name).push(performance.now() - w0);
+        }
       }
     }
     poolkit.setBackend(initialBackend);
@@ -292,7 +308,7 @@ export async function runWorkloads({ poolkit, tf, ort, poolModel, rounds = 15, w
     const floorMs = floor ? median(floor) : memcpyMs;
     const result = { id: w.id, label: w.label, floorMs, memcpyMs, floorMeasured: floor !== undefined, bytes, contenders: {} };
     for (const c of contenders) {
-      result.contenders[c.name] = { ms: median(times.get(c.name)), faults: median(pf.get(c.name)), runs: rounds };
+      result.contenders[c.name] = { ms: median(times.get(c.name)), faults: median(pf.get(c.name)), runs: rounds, warmMs: median(warm.get(c.name)) };
     }
     rows.push(result);
   }
