@@ -7,9 +7,9 @@ import { PoolkitRangeError, show } from "../errors.js";
 import { symEig } from "../linalg/eigen.js";
 import { kernel } from "../kernels/registry.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
-import { gemmBatched, gemmF32, syrkBatched } from "../linalg/gemm.js";
-import { gramFactor, gramSpectralApply, gramSpectralBackward, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ, type GramFactor } from "../linalg/gramSpectral.js";
-import { centreInto, centredRows, gramBackwardBatched, spectralApplyBatched, spectralGramBackwardBatched, sym } from "../linalg/matrix.js";
+import { gemm, gemmBatched, gemmF32, syrk, syrkBatched } from "../linalg/gemm.js";
+import { gramSpectralBackward, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ, type GramFactor } from "../linalg/gramSpectral.js";
+import { centreInto, gramBackwardBatched, spectralApplyBatched, spectralGramBackwardBatched, sym } from "../linalg/matrix.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
@@ -213,6 +213,109 @@ function putAt(y: FloatArray, o: number, f: Float64Array, fo: number, d: number,
 }
 
 /**
+ * The Gram route's forward for every image (src/linalg/gramSpectral.ts; the values of
+ * gramFactor + gramSpectralApply per image, bit for bit): every Xc centred into one float64 tensor, per
+ * image G = Xcᵀ·Xc/M (SYRK reading Xc in place) and its eigendecomposition, then for the images with a
+ * finite G (batch entry j ↔ image pos[j]) Y_j = Xc·V/√M into a tensor, W_j = Y_j[:, φ > 0]·diag(√φ)
+ * zero-padded to the batch's widest (exact zeros: the same sums) and f(C) = f₀·I + W·Wᵀ in one batched
+ * SYRK, written into y. Returns the Y tensor (for the backward); `pos[b]` is image b's batch entry.
+ */
+function gramForward(
+  x: Tensor, n: number, d: number, m: number, norm: "logm" | "sqrtm", eps: number, states: ImageState[], pos: number[],
+  y: FloatArray, per: number, full: boolean,
+): Tensor {
+  const dm = d * m;
+  const dd = d * d;
+  const xcT = emptyTensor([n * dm], "float64");
+  kernel("linalg.centreRows", x.dtype as "float32" | "float64", centreInto)(x.data as FloatArray, 0, n * d, m, xcT.data as Float64Array, 0);
+  // one G array serves every image (symEig only reads it)
+  const g = allocArray("float64", m * m);
+  const ok: number[] = [];
+  const phis: Float64Array[] = [];
+  let rMax = 0;
+  for (let b = 0; b < n; b++) {
+    const st: ImageState = {};
+    states.push(st);
+    pos.push(-1);
+    // xcT.data re-read per image: the eigensolver's workspace may grow WebAssembly memory (detaching older views)
+    syrk(true, m, d, 1 / m, xcT.data as Float64Array, b * dm, m, 0, g, 0, m);
+    if (!allFinite(g, 0, m * m)) {
+      st.nonFinite = true;
+      continue;
+    }
+    const { values, vectors } = symEig(g, m);
+    let phi: Float64Array;
+    if (norm === "logm") phi = logGramPhi(values, eps, m);
+    else {
+      const thr = singleEps(values[0] as number);
+      let kept = 0;
+      while (kept < m && (values[kept] as number) > thr) kept++;
+      st.kept = kept;
+      phi = sqrtGramPhi(values, kept, eps, m);
+    }
+    let r = 0;
+    for (let k = 0; k < m; k++) if ((phi[k] as number) > 0) r++;
+    if (r > rMax) rMax = r;
+    st.values = values;
+    st.v = vectors;
+    st.phi = phi;
+    pos[b] = ok.length;
+    ok.push(b);
+    phis.push(phi);
+  }
+  const count = ok.length;
+  const yT = emptyTensor([count * dm], "float64");
+  if (count > 0) {
+    // V then W then f(C), in linear memory where the backend keeps tensors (allocated before any view is taken)
+    const wsT = emptyTensor([count * (m * m + d * rMax + dd)], "float64");
+    try {
+      const ws = wsT.data as Float64Array;
+      const xc = xcT.data as Float64Array;
+      const ys = yT.data as Float64Array;
+      const vs = ws.subarray(0, count * m * m);
+      const w = ws.subarray(count * m * m, count * (m * m + d * rMax));
+      const out = ws.subarray(count * (m * m + d * rMax));
+      ok.forEach((b, j) => vs.set((states[b] as ImageState).v as Float64Array, j * m * m));
+      if (count === n) gemmBatched(n, false, false, d, m, m, 1 / Math.sqrt(m), xc, 0, m, dm, vs, 0, m, m * m, 0, ys, 0, m, dm);
+      else ok.forEach((b, j) => gemm(false, false, d, m, m, 1 / Math.sqrt(m), xc, b * dm, m, vs, j * m * m, m, 0, ys, j * dm, m));
+      if (rMax === 0) out.fill(0);
+      else {
+        const cols = new Int32Array(m);
+        const sq = new Float64Array(m);
+        for (let j = 0; j < count; j++) {
+          const phi = phis[j] as Float64Array;
+          let c = 0;
+          for (let k = 0; k < m; k++) {
+            const v = phi[k] as number;
+            if (v > 0) {
+              cols[c] = k;
+              sq[c++] = Math.sqrt(v);
+            }
+          }
+          for (let i = 0; i < d; i++) {
+            const yo = j * dm + i * m;
+            const wo = (j * d + i) * rMax;
+            for (let t = 0; t < c; t++) w[wo + t] = (ys[yo + (cols[t] as number)] as number) * (sq[t] as number);
+            for (let t = c; t < rMax; t++) w[wo + t] = 0;
+          }
+        }
+        syrkBatched(count, false, d, rMax, 1, w, 0, rMax, d * rMax, 0, out, 0, d, dd);
+      }
+      const f0 = norm === "logm" ? Math.log(eps) : 0;
+      ok.forEach((b, j) => {
+        if (f0 !== 0) for (let i = 0; i < d; i++) out[j * dd + i * d + i] = (out[j * dd + i * d + i] as number) + f0;
+        putAt(y, b * per, out, j * dd, d, full);
+      });
+    } finally {
+      wsT.dispose();
+    }
+  }
+  xcT.dispose();
+  for (let b = 0; b < n; b++) if ((states[b] as ImageState).nonFinite) y.fill(NaN, b * per, (b + 1) * per);
+  return yT;
+}
+
+/**
  * y[o …] = s·F for the d × d matrix F = f[fo …] (whole or upper triangle, as {@link putAt}); `symmetrise`:
  * F's entries replaced by ½(s·f_ij + s·f_ji).
  */
@@ -231,8 +334,8 @@ type Mat = Float64Array | Float32Array;
 /** Per-image state kept for the backward pass. */
 interface ImageState {
   // Xc and C of the dense route are in the batch's {@link Dense}; the Gram route keeps `gram` instead.
-  /** The Gram route's factorisation and first divided differences φ (see src/linalg/gramSpectral.ts). */
-  gram?: GramFactor;
+  /** The Gram route's V (M × M, columns = G's eigenvectors; its Y is in the op's batch tensor). */
+  v?: Float64Array;
   phi?: Float64Array;
   // eig paths
   u?: Float64Array;
@@ -618,45 +721,13 @@ export const covariancePool = defineOp(OP, {
     const per = full ? d * d : (d * (d + 1)) / 2;
     const y = allocArray(dtype, n * per);
     const states: ImageState[] = [];
-    const put = (b: number, f: Float64Array): void => {
-      let o = b * per;
-      if (full) for (let i = 0; i < d * d; i++) y[o++] = f[i] as number;
-      else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[i * d + j] as number;
-    };
     const viaGram = (norm === "logm" || norm === "sqrtm") && gramRoute(d, m);
     let dense: Dense | null = null;
     let ns: NsBatch | null = null;
-    if (viaGram) {
-      for (let b = 0; b < n; b++) {
-        // x.data read per image: the eigensolver's workspace may grow WebAssembly memory (detaching older views)
-        const xc = centredRows(x.data, b * d * m, d, m);
-        // f(C) = f₀·I + Y·diag(φ)·Yᵀ from G = Xcᵀ·Xc/M's eigenpairs; C itself is never formed
-        const st: ImageState = {};
-        const fac = gramFactor(xc, d, m);
-        let f: Float64Array;
-        if (fac === null) {
-          st.nonFinite = true;
-          f = allocArray("float64", d * d).fill(NaN);
-        } else {
-          const values = fac.values;
-          let phi: Float64Array;
-          if (norm === "logm") phi = logGramPhi(values, eps, m);
-          else {
-            const thr = singleEps(values[0] as number);
-            let kept = 0;
-            while (kept < m && (values[kept] as number) > thr) kept++;
-            st.kept = kept;
-            phi = sqrtGramPhi(values, kept, eps, m);
-          }
-          st.gram = fac;
-          st.values = values;
-          st.phi = phi;
-          f = gramSpectralApply(fac, phi, norm === "logm" ? Math.log(eps) : 0, d, m);
-        }
-        states.push(st);
-        put(b, f);
-      }
-    } else {
+    let gramY: Tensor | null = null;
+    const gramPos: number[] = [];
+    if (viaGram) gramY = gramForward(x, n, d, m, norm as "logm" | "sqrtm", eps, states, gramPos, y, per, full);
+    else {
       dense = denseCovariances(x, n, d, m, norm === "none" || norm === "newton-schulz" ? eps : 0);
       for (let b = 0; b < n; b++) states.push({});
       const dd = d * d;
@@ -755,7 +826,12 @@ export const covariancePool = defineOp(OP, {
             // the Gram route (src/linalg/gramSpectral.ts): dX = (2/√M)·[Gs·Y·Φ + Y·(H ∘ Q)]·Vᵀ, centred
             const values = st.values as Float64Array;
             const q = norm === "logm" ? logGramQ(values, eps, m) : sqrtGramQ(values, st.kept as number, eps, m);
-            gramSpectralBackward(st.gram as GramFactor, st.phi as Float64Array, q, sym(gradOf(b), d), d, m, dx, b * d * m);
+            // Y_b copied to the JS heap: gramSpectralBackward's workspace may grow WebAssembly memory
+            const j = gramPos[b] as number;
+            const yb = allocArray("float64", d * m);
+            yb.set(((gramY as Tensor).data as Float64Array).subarray(j * d * m, (j + 1) * d * m));
+            const fac: GramFactor = { values, v: st.v as Float64Array, y: yb };
+            gramSpectralBackward(fac, st.phi as Float64Array, q, sym(gradOf(b), d), d, m, dx, b * d * m);
           }
           return [fromArray(dx, x.shape)];
         }

@@ -5,7 +5,7 @@ import { getBackend, setBackend, setThreads } from "../../src/backends/index.js"
 import { setMinPartBytes } from "../../src/backends/wasm/threads.js";
 import { covariancePool, setCovarianceEigPathForTesting } from "../../src/ops/covariancePool.js";
 import { symEig } from "../../src/linalg/eigen.js";
-import { gramFactor, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ } from "../../src/linalg/gramSpectral.js";
+import { gramFactor, gramSpectralApply, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ } from "../../src/linalg/gramSpectral.js";
 import { centredRows } from "../../src/linalg/matrix.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
@@ -647,4 +647,71 @@ describe("covariancePool: the Gram route does not depend on the thread count", (
     const two = await runAt(2);
     expect(two).toEqual(one);
   });
+});
+
+describe("covariancePool: the Gram route's batched forward against the per-image reference (gramFactor + gramSpectralApply)", () => {
+  // the op centres every image into one tensor, computes every Y in one batched GEMM and every f(C) in one
+  // batched SYRK over zero-padded W; the reference does each image alone with the gramSpectral functions
+  function reference(x: Tensor, normalization: "logm" | "sqrtm", eps: number, full: boolean): Float64Array {
+    const [n, d, h, w] = x.shape as [number, number, number, number];
+    const m = h * w;
+    const per = full ? d * d : (d * (d + 1)) / 2;
+    const y = new Float64Array(n * per);
+    for (let b = 0; b < n; b++) {
+      const fac = gramFactor(centredRows(x.data, b * d * m, d, m), d, m);
+      if (fac === null) {
+        y.fill(NaN, b * per, (b + 1) * per);
+        continue;
+      }
+      let phi: Float64Array;
+      if (normalization === "logm") phi = logGramPhi(fac.values, eps, m);
+      else {
+        const l0 = fac.values[0] as number;
+        const thr = l0 > 0 ? 2 ** (Math.floor(Math.log2(l0)) - 23) : Infinity;
+        let kept = 0;
+        while (kept < m && (fac.values[kept] as number) > thr) kept++;
+        phi = sqrtGramPhi(fac.values, kept, eps, m);
+      }
+      const f = gramSpectralApply(fac, phi, normalization === "logm" ? Math.log(eps) : 0, d, m);
+      let o = b * per;
+      if (full) for (let i = 0; i < d * d; i++) y[o++] = f[i] as number;
+      else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[i * d + j] as number;
+    }
+    return y;
+  }
+  const initial = getBackend();
+  afterAll(async () => {
+    await setThreads(1);
+    setBackend(initial);
+  });
+  for (const backend of ["js", "wasm", "wasm-simd"] as const) {
+    for (const threads of backend === "js" ? [1] : [1, 2]) {
+      it(`${backend}, ${threads} thread(s): bit-identical outputs (float32 / float64, logm / sqrtm, triu / full, a constant image, a NaN image)`, async () => {
+        setBackend(backend);
+        await setThreads(threads);
+        let compared = 0;
+        for (const [n, d, m] of [[3, 40, 12], [2, 70, 36], [1, 9, 1]] as const) {
+          const data = Float64Array.from(randomX([n, d, 1, m], 90 + d).data);
+          // image 1 (when there is one): constant rows (C = 0); a second run puts a NaN into image 0
+          if (n > 1) data.fill(0.25, d * m, 2 * d * m);
+          for (const withNaN of [false, true]) {
+            const v = Float64Array.from(data);
+            if (withNaN) v[3] = NaN;
+            for (const dtype of ["float64", "float32"] as const) {
+              const x = tensor(dtype === "float32" ? Float32Array.from(v) : v, [n, d, 1, m], dtype);
+              for (const [normalization, eps] of [["logm", 1e-3], ["sqrtm", 0], ["sqrtm", 0.01]] as const) {
+                for (const output of ["triu", "full"] as const) {
+                  const got = covariancePool(x, { normalization, eps, output }).data;
+                  const want = reference(x, normalization, eps, output === "full");
+                  expect(Array.from(got)).toEqual(Array.from(dtype === "float32" ? Float32Array.from(want) : want));
+                  compared++;
+                }
+              }
+            }
+          }
+        }
+        expect(compared).toBe(3 * 2 * 2 * 3 * 2);
+      });
+    }
+  }
 });
