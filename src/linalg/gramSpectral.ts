@@ -21,7 +21,7 @@
 import { allocArray } from "../tensor/alloc.js";
 import { kernel } from "../kernels/registry.js";
 import { releaseWorkspaceReference, symEig, workspaceReference } from "./eigen.js";
-import { gemm, gemmF32, gemmt, syrk } from "./gemm.js";
+import { gemm, gemmBatched, gemmF32, gemmt, gemmtBatched, syrk } from "./gemm.js";
 import { centreRowsInto, hadamardReference } from "./matrix.js";
 
 /** The Gram factorisation of one image's covariance (see the file comment). */
@@ -121,6 +121,48 @@ export function gramSpectralBackward(
     centreRowsInto(wo, 0, d, m, out, outOff);
   } finally {
     kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
+  }
+}
+
+/**
+ * {@link gramSpectralBackward} for `count` problems at once, before the centring's backward: writes
+ * W_b = (2/√M)·[Gs_b·Y_b·Φ_b + Y_b·(H_b ∘ Q_b)]·V_bᵀ into `wo` (problem b's D × M matrices at b·D·M, its
+ * M × M ones at b·M², Gs_b at b·D², φ_b at b·M). The same products, each one batched GEMM over the
+ * problems, so the same values bit for bit; a float32 `t`, `h`, `wo` take the float32 path
+ * (gramSpectralBackwardF32's products, reading the float64 Y, V, Gs rounded to float32 as its float32
+ * copies are). `t`, `h` are scratch. Nothing is allocated: when the arrays are views of linear memory
+ * every product reads them in place. The caller centres each W_b's rows ({@link centreRowsInto}).
+ */
+export function gramSpectralBackwardBatched(
+  count: number, d: number, m: number, phi: Float64Array, v: Float64Array, y: Float64Array, gs: Float64Array, q: Float64Array,
+  t: Float64Array | Float32Array, h: Float64Array | Float32Array, wo: Float64Array | Float32Array,
+): void {
+  const dm = d * m;
+  const mm = m * m;
+  const dd = d * d;
+  if (t instanceof Float32Array && h instanceof Float32Array && wo instanceof Float32Array) {
+    gemmF32(count, false, false, d, m, d, 1, gs, 0, d, dd, y, 0, m, dm, 0, t, 0, m, dm, false);
+    gemmF32(count, true, false, m, m, d, 1, y, 0, m, dm, t, 0, m, dm, 0, h, 0, m, mm, true);
+    for (let i = 0; i < count * mm; i++) h[i] = (h[i] as number) * (q[i] as number);
+    for (let b = 0; b < count; b++) scaleColumnsAt(t, b * dm, phi, b * m, d, m);
+    gemmF32(count, false, false, d, m, m, 1, y, 0, m, dm, h, 0, m, mm, 1, t, 0, m, dm, false);
+    gemmF32(count, false, true, d, m, m, 2 / Math.sqrt(m), t, 0, m, dm, v, 0, m, mm, 0, wo, 0, m, dm, false);
+    return;
+  }
+  if (t instanceof Float32Array || h instanceof Float32Array || wo instanceof Float32Array) throw new TypeError("gramSpectralBackwardBatched: t, h, wo must share one dtype");
+  gemmBatched(count, false, false, d, m, d, 1, gs, 0, d, dd, y, 0, m, dm, 0, t, 0, m, dm);
+  gemmtBatched(count, true, false, m, d, 1, y, 0, m, dm, t, 0, m, dm, 0, h, 0, m, mm);
+  kernel("linalg.hadamard", "float64", hadamardReference)(h, q, count * mm);
+  for (let b = 0; b < count; b++) scaleColumnsAt(t, b * dm, phi, b * m, d, m);
+  gemmBatched(count, false, false, d, m, m, 1, y, 0, m, dm, h, 0, m, mm, 1, t, 0, m, dm);
+  gemmBatched(count, false, true, d, m, m, 2 / Math.sqrt(m), t, 0, m, dm, v, 0, m, mm, 0, wo, 0, m, dm);
+}
+
+/** t[to + i·m + j] ← t[to + i·m + j]·φ[po + j] for the d × m matrix at `to` ({@link scaleColumns} at offsets). */
+function scaleColumnsAt(t: Float64Array | Float32Array, to: number, phi: Float64Array, po: number, d: number, m: number): void {
+  for (let i = 0; i < d; i++) {
+    const ro = to + i * m;
+    for (let j = 0; j < m; j++) t[ro + j] = (t[ro + j] as number) * (phi[po + j] as number);
   }
 }
 

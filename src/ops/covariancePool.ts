@@ -8,8 +8,8 @@ import { symEig } from "../linalg/eigen.js";
 import { kernel } from "../kernels/registry.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
 import { gemm, gemmBatched, gemmF32, syrk, syrkBatched } from "../linalg/gemm.js";
-import { gramSpectralBackward, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ, type GramFactor } from "../linalg/gramSpectral.js";
-import { centreInto, gramBackwardBatched, spectralApplyBatched, spectralGramBackwardBatched, sym } from "../linalg/matrix.js";
+import { gramSpectralBackwardBatched, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ } from "../linalg/gramSpectral.js";
+import { centreInto, centreRowsInto, gramBackwardBatched, spectralApplyBatched, spectralGramBackwardBatched } from "../linalg/matrix.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
@@ -210,6 +210,69 @@ function symGradInto(g: FloatArray, o: number, d: number, full: boolean, out: Fl
 function putAt(y: FloatArray, o: number, f: Float64Array, fo: number, d: number, full: boolean): void {
   if (full) for (let i = 0; i < d * d; i++) y[o++] = f[fo + i] as number;
   else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[fo + i * d + j] as number;
+}
+
+/**
+ * The Gram route's backward for every image with a finite G at once (src/linalg/gramSpectral.ts,
+ * gramSpectralBackwardBatched: the values of gramSpectralBackward per image, bit for bit, up to the sign
+ * of a zero in sym(Ḡ)): Y read in place from the forward's tensor, V, sym(Ḡ), Q, φ and the products'
+ * scratch in one tensor, each image's result centred straight into dx; NaN for the other images.
+ */
+function gramBackward(
+  states: readonly ImageState[], pos: readonly number[], yT: Tensor, dy: Tensor, shape: readonly number[], dtype: "float32" | "float64",
+  n: number, d: number, m: number, norm: "logm" | "sqrtm", eps: number, per: number, full: boolean,
+): Tensor {
+  const dm = d * m;
+  const mm = m * m;
+  const dd = d * d;
+  const dxT = emptyTensor(shape, dtype);
+  let count = 0;
+  for (let b = 0; b < n; b++) if ((pos[b] as number) >= 0) count++;
+  if (count > 0) {
+    const f32 = dtype === "float32";
+    // V, sym(Ḡ), Q, φ (float64), then t, wo (D × M) and h (M × M) in float64, or in float32 for a float32 x
+    const head = count * (2 * mm + dd + m);
+    const tail = count * (2 * dm + mm);
+    const wsT = emptyTensor([head + (f32 ? Math.ceil(tail / 2) : tail)], "float64");
+    try {
+      const ws = wsT.data as Float64Array;
+      // views taken after both allocations (either may grow WebAssembly memory)
+      const ys = yT.data as Float64Array;
+      const g = dy.data as FloatArray;
+      const dx = dxT.data as FloatArray;
+      let o = 0;
+      const take = (len: number): Float64Array => ws.subarray(o, (o += len));
+      const v = take(count * mm);
+      const gs = take(count * dd);
+      const q = take(count * mm);
+      const phi = take(count * m);
+      const rest = f32 ? new Float32Array(ws.buffer, ws.byteOffset + o * 8, tail) : ws.subarray(o, o + tail);
+      const t = rest.subarray(0, count * dm);
+      const wo = rest.subarray(count * dm, 2 * count * dm);
+      const h = rest.subarray(2 * count * dm);
+      for (let b = 0; b < n; b++) {
+        const j = pos[b] as number;
+        if (j < 0) continue;
+        const st = states[b] as ImageState;
+        const values = st.values as Float64Array;
+        v.set(st.v as Float64Array, j * mm);
+        phi.set(st.phi as Float64Array, j * m);
+        q.set(norm === "logm" ? logGramQ(values, eps, m) : sqrtGramQ(values, st.kept as number, eps, m), j * mm);
+        symGradInto(g, b * per, d, full, gs, j * dd);
+      }
+      gramSpectralBackwardBatched(count, d, m, phi, v, ys, gs, q, t, h, wo);
+      // the centring's backward: each row of dXc minus its mean
+      for (let b = 0; b < n; b++) {
+        const j = pos[b] as number;
+        if (j >= 0) centreRowsInto(wo, j * dm, d, m, dx, b * dm);
+      }
+    } finally {
+      wsT.dispose();
+    }
+  }
+  const dx = dxT.data as FloatArray;
+  for (let b = 0; b < n; b++) if ((pos[b] as number) < 0) dx.fill(NaN, b * dm, (b + 1) * dm);
+  return dxT;
 }
 
 /**
@@ -804,37 +867,8 @@ export const covariancePool = defineOp(OP, {
     return {
       output: fromArray(y, [...outShape]),
       backward: (dy: Tensor) => {
-        // Ḡ = dL/dF: the triangle's gradient goes to the upper half only (no mirroring, no doubling).
-        // dy.data is read per image: spectralGramBackward's workspace may grow WebAssembly memory.
-        const gradOf = (b: number): Float64Array => {
-          const g = dy.data as FloatArray;
-          const gm = allocArray("float64", d * d);
-          let o = b * per;
-          if (full) for (let i = 0; i < d * d; i++) gm[i] = g[o++] as number;
-          else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) gm[i * d + j] = g[o++] as number;
-          return gm;
-        };
         const dd = d * d;
-        if (dense === null) {
-          const dx = allocArray(dtype, x.size);
-          for (let b = 0; b < n; b++) {
-            const st = states[b] as ImageState;
-            if (st.nonFinite) {
-              dx.fill(NaN, b * d * m, (b + 1) * d * m);
-              continue;
-            }
-            // the Gram route (src/linalg/gramSpectral.ts): dX = (2/√M)·[Gs·Y·Φ + Y·(H ∘ Q)]·Vᵀ, centred
-            const values = st.values as Float64Array;
-            const q = norm === "logm" ? logGramQ(values, eps, m) : sqrtGramQ(values, st.kept as number, eps, m);
-            // Y_b copied to the JS heap: gramSpectralBackward's workspace may grow WebAssembly memory
-            const j = gramPos[b] as number;
-            const yb = allocArray("float64", d * m);
-            yb.set(((gramY as Tensor).data as Float64Array).subarray(j * d * m, (j + 1) * d * m));
-            const fac: GramFactor = { values, v: st.v as Float64Array, y: yb };
-            gramSpectralBackward(fac, st.phi as Float64Array, q, sym(gradOf(b), d), d, m, dx, b * d * m);
-          }
-          return [fromArray(dx, x.shape)];
-        }
+        if (dense === null) return [gramBackward(states, gramPos, gramY as Tensor, dy, x.shape, dtype, n, d, m, norm as "logm" | "sqrtm", eps, per, full)];
         const dn = dense;
         // the images with a finite C (all but NaN/∞ ones), batch entry j ↔ image ok[j]
         const ok: number[] = [];

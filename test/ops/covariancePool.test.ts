@@ -5,8 +5,8 @@ import { getBackend, setBackend, setThreads } from "../../src/backends/index.js"
 import { setMinPartBytes } from "../../src/backends/wasm/threads.js";
 import { covariancePool, setCovarianceEigPathForTesting } from "../../src/ops/covariancePool.js";
 import { symEig } from "../../src/linalg/eigen.js";
-import { gramFactor, gramSpectralApply, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ } from "../../src/linalg/gramSpectral.js";
-import { centredRows } from "../../src/linalg/matrix.js";
+import { gramFactor, gramSpectralApply, gramSpectralBackward, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ } from "../../src/linalg/gramSpectral.js";
+import { centredRows, sym } from "../../src/linalg/matrix.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
 import { expectClose, tolFor } from "../helpers/close.js";
@@ -649,9 +649,42 @@ describe("covariancePool: the Gram route does not depend on the thread count", (
   });
 });
 
-describe("covariancePool: the Gram route's batched forward against the per-image reference (gramFactor + gramSpectralApply)", () => {
+describe("covariancePool: the Gram route's batched forward and backward against the per-image reference (gramFactor + gramSpectralApply, gramSpectralBackward)", () => {
   // the op centres every image into one tensor, computes every Y in one batched GEMM and every f(C) in one
   // batched SYRK over zero-padded W; the reference does each image alone with the gramSpectral functions
+  // the gradient per image with gramSpectralBackward (Ḡ symmetrised with sym)
+  function referenceGrad(x: Tensor, normalization: "logm" | "sqrtm", eps: number, full: boolean, dy: Float64Array): Float64Array {
+    const [n, d, h, w] = x.shape as [number, number, number, number];
+    const m = h * w;
+    const per = full ? d * d : (d * (d + 1)) / 2;
+    const dx = x.dtype === "float32" ? new Float32Array(n * d * m) : new Float64Array(n * d * m);
+    for (let b = 0; b < n; b++) {
+      const fac = gramFactor(centredRows(x.data, b * d * m, d, m), d, m);
+      if (fac === null) {
+        dx.fill(NaN, b * d * m, (b + 1) * d * m);
+        continue;
+      }
+      let phi: Float64Array;
+      let q: Float64Array;
+      if (normalization === "logm") {
+        phi = logGramPhi(fac.values, eps, m);
+        q = logGramQ(fac.values, eps, m);
+      } else {
+        const l0 = fac.values[0] as number;
+        const thr = l0 > 0 ? 2 ** (Math.floor(Math.log2(l0)) - 23) : Infinity;
+        let kept = 0;
+        while (kept < m && (fac.values[kept] as number) > thr) kept++;
+        phi = sqrtGramPhi(fac.values, kept, eps, m);
+        q = sqrtGramQ(fac.values, kept, eps, m);
+      }
+      const gm = new Float64Array(d * d);
+      let o = b * per;
+      if (full) for (let i = 0; i < d * d; i++) gm[i] = dy[o++] as number;
+      else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) gm[i * d + j] = dy[o++] as number;
+      gramSpectralBackward(fac, phi, q, sym(gm, d), d, m, dx, b * d * m);
+    }
+    return Float64Array.from(dx);
+  }
   function reference(x: Tensor, normalization: "logm" | "sqrtm", eps: number, full: boolean): Float64Array {
     const [n, d, h, w] = x.shape as [number, number, number, number];
     const m = h * w;
@@ -686,7 +719,7 @@ describe("covariancePool: the Gram route's batched forward against the per-image
   });
   for (const backend of ["js", "wasm", "wasm-simd"] as const) {
     for (const threads of backend === "js" ? [1] : [1, 2]) {
-      it(`${backend}, ${threads} thread(s): bit-identical outputs (float32 / float64, logm / sqrtm, triu / full, a constant image, a NaN image)`, async () => {
+      it(`${backend}, ${threads} thread(s): bit-identical outputs and gradients (float32 / float64, logm / sqrtm, triu / full, a constant image, a NaN image)`, async () => {
         setBackend(backend);
         await setThreads(threads);
         let compared = 0;
@@ -704,6 +737,12 @@ describe("covariancePool: the Gram route's batched forward against the per-image
                   const got = covariancePool(x, { normalization, eps, output }).data;
                   const want = reference(x, normalization, eps, output === "full");
                   expect(Array.from(got)).toEqual(Array.from(dtype === "float32" ? Float32Array.from(want) : want));
+                  const per = output === "full" ? d * d : (d * (d + 1)) / 2;
+                  const dy = Float64Array.from(randomX([n, per], 7 + d).data);
+                  const vjp = covariancePool.vjp(x, { normalization, eps, output });
+                  const dyT = tensor(dtype === "float32" ? Float32Array.from(dy) : dy, [...vjp.output.shape], dtype);
+                  const dx = vjp.backward(dyT)[0]!.data;
+                  expect(Array.from(dx)).toEqual(Array.from(referenceGrad(x, normalization, eps, output === "full", Float64Array.from(dyT.data))));
                   compared++;
                 }
               }
