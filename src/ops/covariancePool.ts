@@ -276,6 +276,23 @@ function gramBackward(
 }
 
 /**
+ * w[wo + i·r + t] = y[yo + i·m + cols[t]]·sq[t] for t < c, 0 for c ≤ t < r (i < d): the d × r block
+ * Y[:, cols]·diag(sq), zero-padded. The common case cols = 0, 1, …, c − 1 (sqrtm's kept eigenvalues,
+ * logm's positive φ) reads Y's rows contiguously.
+ */
+function scaledColumnsInto(y: Float64Array, yo: number, m: number, d: number, cols: Int32Array, sq: Float64Array, c: number, w: Float64Array, wo: number, r: number): void {
+  let prefix = true;
+  for (let t = 0; t < c; t++) if (cols[t] !== t) prefix = false;
+  for (let i = 0; i < d; i++) {
+    const ro = yo + i * m;
+    const so = wo + i * r;
+    if (prefix) for (let t = 0; t < c; t++) w[so + t] = (y[ro + t] as number) * (sq[t] as number);
+    else for (let t = 0; t < c; t++) w[so + t] = (y[ro + (cols[t] as number)] as number) * (sq[t] as number);
+    for (let t = c; t < r; t++) w[so + t] = 0;
+  }
+}
+
+/**
  * The Gram route's forward for every image (src/linalg/gramSpectral.ts; the values of
  * gramFactor + gramSpectralApply per image, bit for bit): every Xc centred into one float64 tensor, per
  * image G = Xcᵀ·Xc/M (SYRK reading Xc in place) and its eigendecomposition, then for the images with a
@@ -355,12 +372,7 @@ function gramForward(
               sq[c++] = Math.sqrt(v);
             }
           }
-          for (let i = 0; i < d; i++) {
-            const yo = j * dm + i * m;
-            const wo = (j * d + i) * rMax;
-            for (let t = 0; t < c; t++) w[wo + t] = (ys[yo + (cols[t] as number)] as number) * (sq[t] as number);
-            for (let t = c; t < rMax; t++) w[wo + t] = 0;
-          }
+          scaledColumnsInto(ys, j * dm, m, d, cols, sq, c, w, j * d * rMax, rMax);
         }
         syrkBatched(count, false, d, rMax, 1, w, 0, rMax, d * rMax, 0, out, 0, d, dd);
       }
