@@ -296,9 +296,9 @@ function scaledColumnsInto(y: Float64Array, yo: number, m: number, d: number, co
  * The Gram route's forward for every image (src/linalg/gramSpectral.ts; the values of
  * gramFactor + gramSpectralApply per image, bit for bit): every Xc centred into one float64 tensor, per
  * image G = Xcᵀ·Xc/M (SYRK reading Xc in place) and its eigendecomposition, then for the images with a
- * finite G (batch entry j ↔ image pos[j]) Y_j = Xc·V/√M into a tensor, W_j = Y_j[:, φ > 0]·diag(√φ)
+ * finite G (image b ↔ batch entry j = pos[b], −1 for the others) Y_j = Xc·V/√M into a tensor, W_j = Y_j[:, φ > 0]·diag(√φ)
  * zero-padded to the batch's widest (exact zeros: the same sums) and f(C) = f₀·I + W·Wᵀ in one batched
- * SYRK, written into y. Returns the Y tensor (for the backward); `pos[b]` is image b's batch entry.
+ * SYRK, written into y. Returns the Y tensor (count·D·M, kept for the backward).
  */
 function gramForward(
   x: Tensor, n: number, d: number, m: number, norm: "logm" | "sqrtm", eps: number, states: ImageState[], pos: number[],
@@ -408,7 +408,7 @@ type Mat = Float64Array | Float32Array;
 
 /** Per-image state kept for the backward pass. */
 interface ImageState {
-  // Xc and C of the dense route are in the batch's {@link Dense}; the Gram route keeps `gram` instead.
+  // Xc and C of the dense route are in the batch's {@link Dense}; the Gram route keeps `v` here and every Y in one tensor (gramForward).
   /** The Gram route's V (M × M, columns = G's eigenvectors; its Y is in the op's batch tensor). */
   v?: Float64Array;
   phi?: Float64Array;
