@@ -114,7 +114,7 @@ export function gramSpectralBackward(
     gemmt(true, false, m, d, 1, wy, 0, m, t, 0, m, 0, h, 0, m);
     kernel("linalg.hadamard", "float64", hadamardReference)(h, wq, mm);
     // t = Gs·Y·Φ + Y·(H ∘ Q); wo = (2/√M)·t·Vᵀ
-    scaleColumns(t, phi, d, m);
+    scaleColumnsAt(t, 0, phi, 0, d, m);
     gemm(false, false, d, m, m, 1, wy, 0, m, h, 0, m, 1, t, 0, m);
     gemm(false, true, d, m, m, 2 / Math.sqrt(m), t, 0, m, wv, 0, m, 0, wo, 0, m);
     // the centring's backward: each row of dXc minus its mean
@@ -158,19 +158,11 @@ export function gramSpectralBackwardBatched(
   gemmBatched(count, false, true, d, m, m, 2 / Math.sqrt(m), t, 0, m, dm, v, 0, m, mm, 0, wo, 0, m, dm);
 }
 
-/** t[to + i·m + j] ← t[to + i·m + j]·φ[po + j] for the d × m matrix at `to` ({@link scaleColumns} at offsets). */
+/** t[to + i·m + j] ← t[to + i·m + j]·φ[po + j] for the d × m matrix at `to` (t·Φ, Φ = diag(φ)). */
 function scaleColumnsAt(t: Float64Array | Float32Array, to: number, phi: Float64Array, po: number, d: number, m: number): void {
   for (let i = 0; i < d; i++) {
     const ro = to + i * m;
     for (let j = 0; j < m; j++) t[ro + j] = (t[ro + j] as number) * (phi[po + j] as number);
-  }
-}
-
-/** t[i·m + j] ← t[i·m + j]·φ_j for the d × m matrix t (t·Φ, Φ = diag(φ)). */
-function scaleColumns(t: Float64Array | Float32Array, phi: Float64Array, d: number, m: number): void {
-  for (let i = 0; i < d; i++) {
-    const ro = i * m;
-    for (let j = 0; j < m; j++) t[ro + j] = (t[ro + j] as number) * (phi[j] as number);
   }
 }
 
@@ -207,7 +199,7 @@ function gramSpectralBackwardF32(
     gemmF32(1, false, false, d, m, d, 1, wg, 0, d, 0, wy, 0, m, 0, 0, t, 0, m, 0, false);
     gemmF32(1, true, false, m, m, d, 1, wy, 0, m, 0, t, 0, m, 0, 0, h, 0, m, 0, true);
     for (let i = 0; i < mm; i++) h[i] = (h[i] as number) * (q[i] as number);
-    scaleColumns(t, phi, d, m);
+    scaleColumnsAt(t, 0, phi, 0, d, m);
     gemmF32(1, false, false, d, m, m, 1, wy, 0, m, 0, h, 0, m, 0, 1, t, 0, m, 0, false);
     gemmF32(1, false, true, d, m, m, 2 / Math.sqrt(m), t, 0, m, 0, wv, 0, m, 0, 0, wo, 0, m, 0, false);
     // the centring's backward: each row of dXc minus its mean

@@ -126,27 +126,45 @@ export function spectralApplyBatched(count: number, n: number, us: readonly Floa
     if (r === 0) continue;
     const base = o;
     for (let b = 0; b < count; b++) {
-      const f = fs[b] as Float64Array;
-      const u = us[b] as Float64Array;
-      let c = 0;
-      for (let k = 0; k < n; k++) {
-        const v = sign * (f[k] as number);
-        if (v > 0) {
-          cols[c] = k;
-          sq[c++] = Math.sqrt(v);
-        }
-      }
-      const sb = base + b * n * r;
-      for (let i = 0; i < n; i++) {
-        const ro = i * n;
-        const so = sb + i * r;
-        for (let t = 0; t < c; t++) s[so + t] = (u[ro + (cols[t] as number)] as number) * (sq[t] as number);
-        for (let t = c; t < r; t++) s[so + t] = 0;
-      }
+      const c = positiveRoots(fs[b] as Float64Array, sign, n, cols, sq);
+      scaledColumnsInto(us[b] as Float64Array, 0, n, n, cols, sq, c, s, base + b * n * r, r);
     }
     syrkBatched(count, false, n, r, sign, s, base, r, n * r, beta, out, 0, n, nn);
     o += count * n * r;
     beta = 1;
+  }
+}
+
+/**
+ * The indices k < n with v = sign·f[k] > 0, in index order, into `cols`, and √v into `sq`; returns how
+ * many there are (the columns of S₊ or S₋ in F = S₊S₊ᵀ − S₋S₋ᵀ).
+ */
+export function positiveRoots(f: Float64Array, sign: number, n: number, cols: Int32Array, sq: Float64Array): number {
+  let c = 0;
+  for (let k = 0; k < n; k++) {
+    const v = sign * (f[k] as number);
+    if (v > 0) {
+      cols[c] = k;
+      sq[c++] = Math.sqrt(v);
+    }
+  }
+  return c;
+}
+
+/**
+ * w[wo + i·r + t] = src[so + i·ld + cols[t]]·sq[t] for t < c, 0 for c ≤ t < r (i < rows): the
+ * rows × r block src[:, cols]·diag(sq), zero-padded. The common case cols = 0, 1, …, c − 1 (all the
+ * leading columns) reads src's rows contiguously.
+ */
+export function scaledColumnsInto(src: Float64Array, so: number, ld: number, rows: number, cols: Int32Array, sq: Float64Array, c: number, w: Float64Array, wo: number, r: number): void {
+  let prefix = true;
+  for (let t = 0; t < c; t++) if (cols[t] !== t) prefix = false;
+  for (let i = 0; i < rows; i++) {
+    const ro = so + i * ld;
+    const o = wo + i * r;
+    if (prefix) for (let t = 0; t < c; t++) w[o + t] = (src[ro + t] as number) * (sq[t] as number);
+    else for (let t = 0; t < c; t++) w[o + t] = (src[ro + (cols[t] as number)] as number) * (sq[t] as number);
+    for (let t = c; t < r; t++) w[o + t] = 0;
   }
 }
 

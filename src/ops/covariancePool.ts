@@ -9,7 +9,7 @@ import { kernel } from "../kernels/registry.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
 import { gemm, gemmBatched, gemmF32, syrk, syrkBatched } from "../linalg/gemm.js";
 import { gramSpectralBackwardBatched, logGramPhi, logGramQ, sqrtGramPhi, sqrtGramQ } from "../linalg/gramSpectral.js";
-import { centreInto, centreRowsInto, gramBackwardBatched, spectralApplyBatched, spectralGramBackwardBatched } from "../linalg/matrix.js";
+import { centreInto, centreRowsInto, gramBackwardBatched, positiveRoots, scaledColumnsInto, spectralApplyBatched, spectralGramBackwardBatched } from "../linalg/matrix.js";
 import { defineOp } from "../op.js";
 import { allocArray } from "../tensor/alloc.js";
 import type { FloatArray } from "../tensor/dtype.js";
@@ -98,11 +98,16 @@ function planCovariance(xShape: readonly number[], opts?: CovariancePoolOptions)
 }
 
 /**
- * MATLAB's single-precision `eps(v)` = 2^(⌊log2 v⌋ − 23): MPN-COV (EIG.m) keeps eigenvalues above
- * eps(λ_max) and drops the rest as rounding noise.
+ * How many of the n descending eigenvalues sqrtm keeps: those above MATLAB's single-precision
+ * eps(λ_max) = 2^(⌊log2 λ_max⌋ − 23) — MPN-COV (EIG.m) drops the rest as rounding noise (none when
+ * λ_max ≤ 0).
  */
-function singleEps(v: number): number {
-  return v > 0 ? 2 ** (Math.floor(Math.log2(v)) - 23) : Infinity;
+function keptCount(values: Float64Array, n: number): number {
+  const top = values[0] as number;
+  const thr = top > 0 ? 2 ** (Math.floor(Math.log2(top)) - 23) : Infinity;
+  let kept = 0;
+  while (kept < n && (values[kept] as number) > thr) kept++;
+  return kept;
 }
 
 /** Forced eigenproblem of the logm/sqrtm paths (tests): null lets {@link gramRoute} choose. */
@@ -206,10 +211,24 @@ function symGradInto(g: FloatArray, o: number, d: number, full: boolean, out: Fl
   }
 }
 
-/** y[o …] = the d × d matrix f[fo …]: whole (`full`) or its upper triangle row by row. */
-function putAt(y: FloatArray, o: number, f: Float64Array, fo: number, d: number, full: boolean): void {
-  if (full) for (let i = 0; i < d * d; i++) y[o++] = f[fo + i] as number;
-  else for (let i = 0; i < d; i++) for (let j = i; j < d; j++) y[o++] = f[fo + i * d + j] as number;
+/**
+ * y[o …] = s·F for the d × d matrix F = f[fo …]: whole (`full`) or its upper triangle row by row;
+ * `symmetrise`: F's entries replaced by ½(s·f_ij + s·f_ji).
+ */
+function putAt(y: FloatArray, o: number, f: Mat, fo: number, d: number, full: boolean, s = 1, symmetrise = false): void {
+  for (let i = 0; i < d; i++) {
+    for (let j = full ? 0 : i; j < d; j++) {
+      const v = s * (f[fo + i * d + j] as number);
+      y[o++] = symmetrise ? 0.5 * (v + s * (f[fo + j * d + i] as number)) : v;
+    }
+  }
+}
+
+/** NaN over every image of `a` (images `stride` elements apart) whose covariance is not finite. */
+function fillNonFinite(a: FloatArray, states: readonly ImageState[], stride: number): void {
+  states.forEach((st, b) => {
+    if (st.nonFinite) a.fill(NaN, b * stride, (b + 1) * stride);
+  });
 }
 
 /**
@@ -275,22 +294,6 @@ function gramBackward(
   return dxT;
 }
 
-/**
- * w[wo + i·r + t] = y[yo + i·m + cols[t]]·sq[t] for t < c, 0 for c ≤ t < r (i < d): the d × r block
- * Y[:, cols]·diag(sq), zero-padded. The common case cols = 0, 1, …, c − 1 (sqrtm's kept eigenvalues,
- * logm's positive φ) reads Y's rows contiguously.
- */
-function scaledColumnsInto(y: Float64Array, yo: number, m: number, d: number, cols: Int32Array, sq: Float64Array, c: number, w: Float64Array, wo: number, r: number): void {
-  let prefix = true;
-  for (let t = 0; t < c; t++) if (cols[t] !== t) prefix = false;
-  for (let i = 0; i < d; i++) {
-    const ro = yo + i * m;
-    const so = wo + i * r;
-    if (prefix) for (let t = 0; t < c; t++) w[so + t] = (y[ro + t] as number) * (sq[t] as number);
-    else for (let t = 0; t < c; t++) w[so + t] = (y[ro + (cols[t] as number)] as number) * (sq[t] as number);
-    for (let t = c; t < r; t++) w[so + t] = 0;
-  }
-}
 
 /**
  * The Gram route's forward for every image (src/linalg/gramSpectral.ts; the values of
@@ -327,9 +330,7 @@ function gramForward(
     let phi: Float64Array;
     if (norm === "logm") phi = logGramPhi(values, eps, m);
     else {
-      const thr = singleEps(values[0] as number);
-      let kept = 0;
-      while (kept < m && (values[kept] as number) > thr) kept++;
+      const kept = keptCount(values, m);
       st.kept = kept;
       phi = sqrtGramPhi(values, kept, eps, m);
     }
@@ -363,15 +364,7 @@ function gramForward(
         const cols = new Int32Array(m);
         const sq = new Float64Array(m);
         for (let j = 0; j < count; j++) {
-          const phi = phis[j] as Float64Array;
-          let c = 0;
-          for (let k = 0; k < m; k++) {
-            const v = phi[k] as number;
-            if (v > 0) {
-              cols[c] = k;
-              sq[c++] = Math.sqrt(v);
-            }
-          }
+          const c = positiveRoots(phis[j] as Float64Array, 1, m, cols, sq);
           scaledColumnsInto(ys, j * dm, m, d, cols, sq, c, w, j * d * rMax, rMax);
         }
         syrkBatched(count, false, d, rMax, 1, w, 0, rMax, d * rMax, 0, out, 0, d, dd);
@@ -386,22 +379,10 @@ function gramForward(
     }
   }
   xcT.dispose();
-  for (let b = 0; b < n; b++) if ((states[b] as ImageState).nonFinite) y.fill(NaN, b * per, (b + 1) * per);
+  fillNonFinite(y, states, per);
   return yT;
 }
 
-/**
- * y[o …] = s·F for the d × d matrix F = f[fo …] (whole or upper triangle, as {@link putAt}); `symmetrise`:
- * F's entries replaced by ½(s·f_ij + s·f_ji).
- */
-function putScaled(y: FloatArray, o: number, f: Mat, fo: number, d: number, full: boolean, s: number, symmetrise: boolean): void {
-  for (let i = 0; i < d; i++) {
-    for (let j = full ? 0 : i; j < d; j++) {
-      const v = s * (f[fo + i * d + j] as number);
-      y[o++] = symmetrise ? 0.5 * (v + s * (f[fo + j * d + i] as number)) : v;
-    }
-  }
-}
 
 /** A float64 matrix, or float32 for a float32 input's Newton–Schulz products (the matrix core's float32 path). */
 type Mat = Float64Array | Float32Array;
@@ -829,7 +810,7 @@ export const covariancePool = defineOp(OP, {
             // out = √tr·Y_N; Y_N is a polynomial in A, so symmetric in exact arithmetic: symmetrised to
             // remove the rounding asymmetry (float32 products mirror their upper triangle (mmBatch), so
             // Y_N is exactly symmetric there and ½(v + v) = v: the plain copy gives the same values)
-            putScaled(y, b * per, yN, j * dd, d, full, Math.sqrt(ns.tr[j] as number), ns.dt === "float64");
+            putAt(y, b * per, yN, j * dd, d, full, Math.sqrt(ns.tr[j] as number), ns.dt === "float64");
           }
         }
       } else {
@@ -849,9 +830,7 @@ export const covariancePool = defineOp(OP, {
           if (norm === "logm") {
             for (let i = 0; i < d; i++) fl[i] = Math.log(Math.max(values[i] as number, 0) + eps);
           } else {
-            const thr = singleEps(values[0] as number);
-            let kept = 0;
-            while (kept < d && (values[kept] as number) > thr) kept++;
+            const kept = keptCount(values, d);
             for (let i = 0; i < kept; i++) fl[i] = Math.sqrt((values[i] as number) + eps);
             st.kept = kept;
           }
@@ -873,7 +852,7 @@ export const covariancePool = defineOp(OP, {
         } finally {
           ws?.dispose();
         }
-        for (let b = 0; b < n; b++) if ((states[b] as ImageState).nonFinite) y.fill(NaN, b * per, (b + 1) * per);
+        fillNonFinite(y, states, per);
       }
     }
     return {
@@ -888,10 +867,7 @@ export const covariancePool = defineOp(OP, {
         const count = ok.length;
         // dx written in place (every element: the batch's images from the products, the others NaN)
         const dxT = emptyTensor(x.shape, dtype);
-        const nanFill = (): void => {
-          const dx = dxT.data as FloatArray;
-          for (let b = 0; b < n; b++) if ((states[b] as ImageState).nonFinite) dx.fill(NaN, b * d * m, (b + 1) * d * m);
-        };
+        const nanFill = (): void => fillNonFinite(dxT.data as FloatArray, states, d * m);
         if (count === 0) {
           nanFill();
           return [dxT];

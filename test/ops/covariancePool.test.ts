@@ -14,6 +14,19 @@ import { expected, fromJSON, loadFixture } from "../helpers/fixtures.js";
 import { gradcheck } from "../helpers/gradcheck.js";
 import { gramF32Bound } from "../helpers/gramBound.js";
 
+/**
+ * The Gram route's φ and Q (src/linalg/gramSpectral.ts) for G's descending eigenvalues: sqrtm keeps
+ * those above MATLAB's single-precision eps(λ_max) = 2^(⌊log2 λ_max⌋ − 23), as MPN-COV's EIG.m does.
+ */
+function gramPhiQ(values: Float64Array, normalization: "logm" | "sqrtm", eps: number, m: number): { phi: Float64Array; q: Float64Array } {
+  if (normalization === "logm") return { phi: logGramPhi(values, eps, m), q: logGramQ(values, eps, m) };
+  const l0 = values[0] as number;
+  const thr = l0 > 0 ? 2 ** (Math.floor(Math.log2(l0)) - 23) : Infinity;
+  let kept = 0;
+  while (kept < m && (values[kept] as number) > thr) kept++;
+  return { phi: sqrtGramPhi(values, kept, eps, m), q: sqrtGramQ(values, kept, eps, m) };
+}
+
 const X = (dtype: "float32" | "float64" = "float64"): Tensor => tensor([1, 2, 3, 4, 2, 0, 1, 3], [1, 2, 2, 2], dtype);
 const ones3 = tensor([1, 1, 1], [1, 3], "float64");
 
@@ -491,19 +504,7 @@ describe("covariancePool: the Gram route (M < D: eigenproblem of the M × M Xc�
     const xc = centredRows(Float64Array.from(x.data), b * d * m, d, m);
     const fac = gramFactor(xc, d, m)!;
     const eps = opts.eps ?? (opts.normalization === "logm" ? 1e-3 : 0);
-    let phi: Float64Array;
-    let q: Float64Array;
-    if (opts.normalization === "logm") {
-      phi = logGramPhi(fac.values, eps, m);
-      q = logGramQ(fac.values, eps, m);
-    } else {
-      const l0 = fac.values[0] as number;
-      const thr = l0 > 0 ? 2 ** (Math.floor(Math.log2(l0)) - 23) : Infinity;
-      let kept = 0;
-      while (kept < m && (fac.values[kept] as number) > thr) kept++;
-      phi = sqrtGramPhi(fac.values, kept, eps, m);
-      q = sqrtGramQ(fac.values, kept, eps, m);
-    }
+    const { phi, q } = gramPhiQ(fac.values, opts.normalization, eps, m);
     const g = upstream(2 * d * d).slice(b * d * d, (b + 1) * d * d);
     const gs = new Float64Array(d * d);
     for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) gs[i * d + j] = 0.5 * ((g[i * d + j] as number) + (g[j * d + i] as number));
@@ -664,19 +665,7 @@ describe("covariancePool: the Gram route's batched forward and backward against 
         dx.fill(NaN, b * d * m, (b + 1) * d * m);
         continue;
       }
-      let phi: Float64Array;
-      let q: Float64Array;
-      if (normalization === "logm") {
-        phi = logGramPhi(fac.values, eps, m);
-        q = logGramQ(fac.values, eps, m);
-      } else {
-        const l0 = fac.values[0] as number;
-        const thr = l0 > 0 ? 2 ** (Math.floor(Math.log2(l0)) - 23) : Infinity;
-        let kept = 0;
-        while (kept < m && (fac.values[kept] as number) > thr) kept++;
-        phi = sqrtGramPhi(fac.values, kept, eps, m);
-        q = sqrtGramQ(fac.values, kept, eps, m);
-      }
+      const { phi, q } = gramPhiQ(fac.values, normalization, eps, m);
       const gm = new Float64Array(d * d);
       let o = b * per;
       if (full) for (let i = 0; i < d * d; i++) gm[i] = dy[o++] as number;
@@ -696,15 +685,7 @@ describe("covariancePool: the Gram route's batched forward and backward against 
         y.fill(NaN, b * per, (b + 1) * per);
         continue;
       }
-      let phi: Float64Array;
-      if (normalization === "logm") phi = logGramPhi(fac.values, eps, m);
-      else {
-        const l0 = fac.values[0] as number;
-        const thr = l0 > 0 ? 2 ** (Math.floor(Math.log2(l0)) - 23) : Infinity;
-        let kept = 0;
-        while (kept < m && (fac.values[kept] as number) > thr) kept++;
-        phi = sqrtGramPhi(fac.values, kept, eps, m);
-      }
+      const { phi } = gramPhiQ(fac.values, normalization, eps, m);
       const f = gramSpectralApply(fac, phi, normalization === "logm" ? Math.log(eps) : 0, d, m);
       let o = b * per;
       if (full) for (let i = 0; i < d * d; i++) y[o++] = f[i] as number;
