@@ -139,7 +139,7 @@ function inexact(seed: number): (m: number) => Float32Array {
 }
 
 /** RoIPool cases where many bins share an argmax: ties (small integers), specials, overlapping, tiny, degenerate and whole-map boxes. */
-function roiCases(seed: number, count: number, wide = false): { label: string; inputs: Input[]; opts: { outputSize: number[]; spatialScale: number } }[] {
+function roiCases(seed: number, count: number, wide = false): { label: string; inputs: Input[]; opts: { outputSize: [number, number]; spatialScale: number } }[] {
   const g = new Generator(seed);
   const out = [];
   for (let t = 0; t < count; t++) {
@@ -168,20 +168,20 @@ function roiCases(seed: number, count: number, wide = false): { label: string; i
       }
       boxes.set([int(g, 0, (shape[0] as number) - 1), x1, y1, x2, y2], 5 * r);
     }
-    const opts = { outputSize: [int(g, 1, 9), int(g, 1, 9)], spatialScale: 1 };
+    const opts = { outputSize: [int(g, 1, 9), int(g, 1, 9)] as [number, number], spatialScale: 1 };
     out.push({ label: `roiPool [${shape}] ${k} boxes ${JSON.stringify(opts)}`, inputs: [{ data: xs, shape }, { data: boxes, shape: [k, 5] }], opts });
   }
   return out;
 }
 
 /** dx summed with the RoIs in reverse order (the wrong order, same additions): for checking that the inputs can tell orders apart. */
-function reversedSum(c: { inputs: Input[]; opts: { outputSize: number[]; spatialScale: number } }, dy: (m: number) => Float32Array): Float32Array {
+function reversedSum(c: { inputs: Input[]; opts: { outputSize: [number, number]; spatialScale: number } }, dy: (m: number) => Float32Array): Float32Array {
   setBackend("js");
   const x = pk.tensor(c.inputs[0]!.data, c.inputs[0]!.shape, "float32");
   const boxes = c.inputs[1]!.data;
   const k = c.inputs[1]!.shape[0] as number;
   const [N, C, H, W] = c.inputs[0]!.shape as [number, number, number, number];
-  const [ph, pw] = c.opts.outputSize as [number, number];
+  const [ph, pw] = c.opts.outputSize;
   const all = pk.roiPool.vjp(x, pk.tensor(boxes, [k, 5], "float32"), c.opts);
   const d = dy(all.output.size);
   const dx = new Float32Array(N * C * H * W);
