@@ -190,6 +190,28 @@ describe("maxWindows.scatterWrite on sparse planes (≥ 16 elements per output: 
   });
 });
 
+describe("maxWindows.scatterWrite on dense planes (fractional max pooling's shape): several planes of up to 4097 elements", () => {
+  it.each(WASM)("%s: 2–5000 planes, repeats in a row (accumulated in output order), indices outside the plane, garbage dx", (b) => {
+    setZeroedBytes(undefined);
+    const g = new Generator(65);
+    for (const [inPlane, outPlane, planes] of [[3136, 1600, 3], [4096, 2000, 2], [1500, 700, 5], [1000, 600, 9], [1, 1, 5000], [4097, 1000, 2]] as [number, number, number][]) {
+      const idx = Int32Array.from({ length: planes * outPlane }, (_, i) => {
+        const v = g.uniform();
+        const o = i % outPlane;
+        // growing as fractional max's (neighbours often repeat), random, outside, negative
+        return v < 0.8 ? Math.min(Math.floor((o * inPlane) / outPlane) + int(g, 0, 1), inPlane - 1) : v < 0.9 ? int(g, 0, inPlane - 1) : v < 0.95 ? inPlane + int(g, 0, 2) : -1;
+      });
+      const dy = values(g, idx.length);
+      const ref = new Float32Array(planes * inPlane).fill(GARBAGE);
+      maxWindowsScatterWrite(dy, idx, ref, planes, inPlane, outPlane);
+      setBackend(b);
+      const got = new Float32Array(ref.length).fill(GARBAGE);
+      kernel("maxWindows.scatterWrite", "float32", maxWindowsScatterWrite)(dy, idx, got, planes, inPlane, outPlane);
+      expect(firstBitDifference(got, ref), `${b} planes ${planes} in ${inPlane} out ${outPlane}`).toBeNull();
+    }
+  });
+});
+
 describe("roiPool.backward writes dx whole (each channel's planes zeroed before its scatter): wasm equals the TypeScript reference bit for bit", () => {
   it.each(WASM)("%s: garbage dx, boxes inside, across and outside the map, empty bins, no boxes", (b) => {
     const g = new Generator(71);
