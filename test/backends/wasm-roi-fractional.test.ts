@@ -13,7 +13,7 @@
  * cannot tell one order of additions from another. RoIPool's backward is also run with gradients of
  * random signs and exponents (2^−12 … 2^12, 24 random mantissa bits): then a different order of the
  * additions into one dx element changes its bits — the test checks this on its own inputs by summing
- * in another order (RoIs reversed) and seeing the result differ — so the bit-for-bit comparison with
+ * the same terms in another order (each RoI's own sum, RoIs last to first) and seeing the result differ — so the bit-for-bit comparison with
  * the reference (RoIs in order, bins in order) fails for a kernel that reorders them.
  */
 import { afterAll, describe, expect, it } from "vitest";
@@ -174,7 +174,7 @@ function roiCases(seed: number, count: number, wide = false): { label: string; i
   return out;
 }
 
-/** dx summed with the RoIs in reverse order (the wrong order, same additions): for checking that the inputs can tell orders apart. */
+/** dx from the same terms in another order (each RoI's own sum, RoIs last to first): for checking that the inputs can tell orders apart. */
 function reversedSum(c: { inputs: Input[]; opts: { outputSize: [number, number]; spatialScale: number } }, dy: (m: number) => Float32Array): Float32Array {
   setBackend("js");
   const x = pk.tensor(c.inputs[0]!.data, c.inputs[0]!.shape, "float32");
