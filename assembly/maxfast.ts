@@ -576,73 +576,28 @@ function runs22(p: usize, row: usize, nB: i32, n: i32, yb: usize, yRow: usize): 
 }
 
 /**
- * Row maxima of 4 windows 3 wide at stride 2 with padding 1 (window l over columns 2l − 1 .. 2l + 1
- * of the 8 floats in u, w): pmax(pmax(tap 0, evens), odds), tap 0 being q's last lane (the previous
- * block's odd columns; −∞ for the padding column) followed by this block's first three odd columns.
- */
-// @ts-ignore: decorator
-@inline function hPad(u: v128, w: v128, q: v128): v128 {
-  const odd = odds(u, w);
-  return f32x4.pmax(f32x4.pmax(v128.shuffle<f32>(q, odd, 3, 4, 5, 6), evens(u, w)), odd);
-}
-
-/**
  * nB output rows of 3×3 stride-2 windows with padding 1 on the top and left, values only: output
  * row 0 over input rows 0–1, row i ≥ 1 over rows 2i − 1 .. 2i + 1 (the last over 2i − 1 .. 2i when
  * `last2`), output columns [0, 4·nb), input from p (row 0, column 0; rows `row` bytes apart), output
- * to yb (rows yRow bytes apart). One pass per output row over its two new input rows, block by
- * block; the row shared with the next output row (2i + 1) has its maxima kept in the scratch row c
- * (4·nb floats) and merged there first. Rows merge in scan order, earlier on the left, so results are
- * the scan's. Returns false when a loaded value was NaN (or ∞ − ∞ arose in the check).
+ * to yb (rows yRow bytes apart). Each input row is reduced once ({@link pairPass}), in address order
+ * — one read stream: row 2i's maxima merged into the carried maxima of row 2i − 1 (scratch row c) go
+ * to scratch row s, then row 2i + 1's merged into s go to the output and replace c. Rows merge in
+ * scan order, earlier on the left, so results are the scan's. W2 measured 0.92× the time of the
+ * same rows read as two interleaved streams (scratch A/B in one memory). Returns false when a loaded
+ * value was NaN (or ∞ − ∞ arose in the check).
  */
-function runs23(p: usize, row: usize, nB: i32, last2: bool, nb: i32, yb: usize, yRow: usize, c: usize): bool {
-  const outB = (<usize>nb) << 4;
-  let acc = rows23(true, p, row, outB, yb, c, f32x4.splat(0));
+function runs23(p: usize, row: usize, nB: i32, last2: bool, nb: i32, yb: usize, yRow: usize, c: usize, s: usize): bool {
+  let acc = pairPass(false, false, p, nb, 0, s, 0);
+  acc = f32x4.add(acc, pairPass(true, true, p + row, nb, s, yb, c));
   const full = last2 ? nB - 1 : nB;
   for (let i = 1; i < full; i++) {
     p += row << 1;
     yb += yRow;
-    acc = rows23(false, p, row, outB, yb, c, acc);
+    acc = f32x4.add(acc, pairPass(true, false, p, nb, c, s, 0));
+    acc = f32x4.add(acc, pairPass(true, true, p + row, nb, s, yb, c));
   }
-  if (last2 && nB > 1) {
-    p += row << 1;
-    yb += yRow;
-    let q = f32x4.splat(-Infinity);
-    for (let d: usize = 0; d < outB; d += 16) {
-      const u = v128.load(p + (d << 1));
-      const w = v128.load(p + (d << 1), 16);
-      const h = hPad(u, w, q);
-      q = odds(u, w);
-      v128.store(yb + d, f32x4.pmax(v128.load(c + d), h));
-      acc = f32x4.add(acc, f32x4.add(u, w));
-    }
-  }
+  if (last2 && nB > 1) acc = f32x4.add(acc, pairPass(true, false, p + (row << 1), nb, c, yb + yRow, 0));
   return !v128.any_true(f32x4.ne(acc, acc));
-}
-
-/**
- * One output row of {@link runs23} over input rows p and p + row (`first`: output row 0, no carried
- * row above), blocks [0, outB) bytes of output; returns acc plus the loaded vectors.
- */
-// @ts-ignore: decorator
-@inline function rows23(first: bool, p: usize, row: usize, outB: usize, yb: usize, c: usize, acc: v128): v128 {
-  let q0 = f32x4.splat(-Infinity);
-  let q1 = q0;
-  for (let d: usize = 0; d < outB; d += 16) {
-    const u0 = v128.load(p + (d << 1));
-    const w0 = v128.load(p + (d << 1), 16);
-    const u1 = v128.load(p + row + (d << 1));
-    const w1 = v128.load(p + row + (d << 1), 16);
-    const h0 = hPad(u0, w0, q0);
-    q0 = odds(u0, w0);
-    const h1 = hPad(u1, w1, q1);
-    q1 = odds(u1, w1);
-    const top = first ? h0 : f32x4.pmax(v128.load(c + d), h0);
-    v128.store(c + d, h1);
-    v128.store(yb + d, f32x4.pmax(top, h1));
-    acc = f32x4.add(acc, f32x4.add(f32x4.add(u0, w0), f32x4.add(u1, w1)));
-  }
-  return acc;
 }
 
 /** {@link oneWindow} for one depth row (rows b0..b1 of the slice starting at flat row `rs`, columns c0..c1, steps 1). */
@@ -957,7 +912,7 @@ function runsMode(aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, 
 
 /**
  * One plane by {@link runs22} / {@link runs23} (mode from {@link runsMode}), each depth slice of
- * output rows in one run, border columns by the exact scan; `c` is a scratch row of nC floats.
+ * output rows in one run, border columns by the exact scan; `c` is a scratch block of 2 rows of nC floats.
  * Returns false when a tap was NaN (the outputs are then incomplete and the caller recomputes the plane).
  */
 function runsPlane(
@@ -976,8 +931,9 @@ function runsPlane(
       const p = xp + ((<usize>((rs + ldi(bS, 0)) * W + ldi(cS, cLo))) << 2);
       if (!runs22(p, row, nB, cHi - cLo, yo + ((<usize>cLo) << 2), yRow)) return false;
     } else {
-      if (!runs23(xp + <usize>rs * row, row, nB, mode == 3, hi >> 2, yo, yRow, c)) return false;
+      if (!runs23(xp + <usize>rs * row, row, nB, mode == 3, hi >> 2, yo, yRow, c, c + yRow)) return false;
     }
+    if (lo == 0 && hi == nC) continue;
     let o = oa * nB * nC;
     for (let ob = 0; ob < nB; ob++) {
       const b0 = ldi(bS, ob);
