@@ -25,7 +25,8 @@
 // rows. Against plane2d in one memory (scratch A/B, 1001 calls each in random order, load 6–7 from
 // other jobs): W1 0.92–0.93×, W2 0.93× (median wall time); the 3×3 rows read as two interleaved
 // streams measured the same within 1–2 %, and vertical-first 2×2 (fewer shuffles, but a ±0 check)
-// 1.03–1.07× the 2×2 run's time. Everything else merges the rows of an output row's windows in one of three ways:
+// 1.03–1.07× the 2×2 run's time. Everything else merges the rows of an output row's windows in one
+// of three ways:
 // - plane2d ({@link plane2d}, {@link rowRun}): windows one depth row deep (1-d, 2-d, 3-d with kernel
 //   depth 1) with at most 3 rows, stride 1–2 and width 2–3 (every common geometry, W1 and W2): a whole
 //   plane per call of a function specialised for its row geometry, each row reduced in registers and
@@ -34,14 +35,15 @@
 //   4 outputs instead of a row's loads, shuffles and maxima). Values only, this skips the index
 //   arithmetic and the int32 stores entirely. W2 values measured 10–15 % faster than the fused path
 //   below (which it replaced for these planes), W2 with indices ~20 %. Values only, windows 3 wide at
-//   stride 2 with padding 1 on the left (W2) take {@link pairRun} instead: 2 aligned loads and 3
-//   shuffles per row and 4 outputs (the padding column a −∞ lane, so no left-edge scalar window),
-//   the rows reduced one after the other over the whole output row so the input is read in address
-//   order — 0.81× the rowRun plane's time for W2 (scratch A/B in one memory, caches evicted before
-//   each call; the kernel then runs at ~0.8× the time of a plain read of x and write of y). For W1
-//   (2×2 stride 2) the same row-at-a-time order measured no faster than rowRun (0.999–1.004×), so
-//   W1 keeps rowRun: its loop is 4 loads, 4 shuffles, 3 maxima, 4 adds and a store per 4 outputs,
-//   and stalls on the loads (perf: about a third of its samples on one load).
+//   stride 2 with padding 1 on the left (W2's planes with a NaN, other kernel heights) take
+//   {@link pairRun} instead: 2 aligned loads and 3 shuffles per row and 4 outputs (the padding
+//   column a −∞ lane, so no left-edge scalar window), the rows reduced one after the other over the
+//   whole output row so the input is read in address order — 0.81× the rowRun plane's time for W2
+//   (scratch A/B in one memory, caches evicted before each call; the kernel then runs at ~0.8× the
+//   time of a plain read of x and write of y). For W1 (2×2 stride 2) the same row-at-a-time order
+//   measured no faster than rowRun (0.999–1.004×), so W1's planes with a NaN keep rowRun: its loop
+//   is 4 loads, 4 shuffles, 3 maxima, 4 adds and a store per 4 outputs, and stalls on the loads
+//   (perf: about a third of its samples on one load).
 // - fused ({@link fusedRow}): the same row geometries for the remaining windows with 1–3 rows (3-d
 //   windows 2–3 deep with one row each), per output row, no carried row.
 // - ring ({@link rowMaxima}, {@link combine}): everything else with an interior run (3-d windows,
@@ -920,8 +922,8 @@ function runsMode(aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, 
 
 /**
  * One plane by {@link runs22} / {@link runs23} (mode from {@link runsMode}), each depth slice of
- * output rows in one run, border columns by the exact scan; `c` is a scratch block of 2 rows of nC floats.
- * Returns false when a tap was NaN (the outputs are then incomplete and the caller recomputes the plane).
+ * output rows in one run, border columns by the exact scan; `c` is a scratch block of 2 rows of nC
+ * floats (the host's ring has as many rows as the largest window, 2 or 3 here). Returns false when a tap was NaN (the outputs are then incomplete and the caller recomputes the plane).
  */
 function runsPlane(
   mode: i32, xp: usize, y: usize, H: i32, W: i32, aS: usize, nA: i32, bS: usize, bE: usize, nB: i32,
