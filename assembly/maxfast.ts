@@ -22,7 +22,7 @@
 // test — one NaN flag per plane, and a plane with a NaN goes on to plane2d below, which finds its
 // rows and scans them exactly. 2×2 reads both window rows block by block, two blocks per step (a
 // 64-byte line of each row); 3×3 reduces each input row once in address order through two scratch
-// rows. Against plane2d in one memory (scratch A/B, 1001 calls each in random order, load 6–7 from
+// rows. Against plane2d in one memory (scratch A/B, 1001 calls each in random order, load 2–7 from
 // other jobs): W1 0.92–0.93×, W2 0.93× (median wall time); the 3×3 rows read as two interleaved
 // streams measured the same within 1–2 %, and vertical-first 2×2 (fewer shuffles, but a ±0 check)
 // 1.03–1.07× the 2×2 run's time. Everything else merges the rows of an output row's windows in one
