@@ -16,7 +16,17 @@
 // column-first order +0 (a variant that re-ran blocks with a zero maximum row-first measured no
 // faster for 3×3 stride 2, so it is not kept).
 //
-// Three ways to merge the rows of an output row's windows:
+// Values only, 2×2 stride 2 and 3×3 stride 2 padding 1 windows one depth row deep (W1, W2) first
+// take whole-plane runs ({@link runsPlane}: {@link runs22}, {@link runs23}), chosen once per call
+// ({@link runsMode}): every output row of a plane in one loop, with no per-row call, dispatch or NaN
+// test — one NaN flag per plane, and a plane with a NaN goes on to plane2d below, which finds its
+// rows and scans them exactly. 2×2 reads both window rows block by block, two blocks per step (a
+// 64-byte line of each row); 3×3 reduces each input row once in address order through two scratch
+// rows. Against plane2d in one memory (scratch A/B, 1001 calls each in random order, load 2–7 from
+// other jobs): W1 0.92–0.93×, W2 0.93× (median wall time); the 3×3 rows read as two interleaved
+// streams measured the same within 1–2 %, and vertical-first 2×2 (fewer shuffles, but a ±0 check)
+// 1.03–1.07× the 2×2 run's time. Everything else merges the rows of an output row's windows in one
+// of three ways:
 // - plane2d ({@link plane2d}, {@link rowRun}): windows one depth row deep (1-d, 2-d, 3-d with kernel
 //   depth 1) with at most 3 rows, stride 1–2 and width 2–3 (every common geometry, W1 and W2): a whole
 //   plane per call of a function specialised for its row geometry, each row reduced in registers and
@@ -25,14 +35,15 @@
 //   4 outputs instead of a row's loads, shuffles and maxima). Values only, this skips the index
 //   arithmetic and the int32 stores entirely. W2 values measured 10–15 % faster than the fused path
 //   below (which it replaced for these planes), W2 with indices ~20 %. Values only, windows 3 wide at
-//   stride 2 with padding 1 on the left (W2) take {@link pairRun} instead: 2 aligned loads and 3
-//   shuffles per row and 4 outputs (the padding column a −∞ lane, so no left-edge scalar window),
-//   the rows reduced one after the other over the whole output row so the input is read in address
-//   order — 0.81× the rowRun plane's time for W2 (scratch A/B in one memory, caches evicted before
-//   each call; the kernel then runs at ~0.8× the time of a plain read of x and write of y). For W1
-//   (2×2 stride 2) the same row-at-a-time order measured no faster than rowRun (0.999–1.004×), so
-//   W1 keeps rowRun: its loop is 4 loads, 4 shuffles, 3 maxima, 4 adds and a store per 4 outputs,
-//   and stalls on the loads (perf: about a third of its samples on one load).
+//   stride 2 with padding 1 on the left (W2's planes with a NaN, other kernel heights) take
+//   {@link pairRun} instead: 2 aligned loads and 3 shuffles per row and 4 outputs (the padding
+//   column a −∞ lane, so no left-edge scalar window), the rows reduced one after the other over the
+//   whole output row so the input is read in address order — 0.81× the rowRun plane's time for W2
+//   (scratch A/B in one memory, caches evicted before each call; the kernel then runs at ~0.8× the
+//   time of a plain read of x and write of y). For W1 (2×2 stride 2) the same row-at-a-time order
+//   measured no faster than rowRun (0.999–1.004×), so W1's planes with a NaN keep rowRun: its loop
+//   is 4 loads, 4 shuffles, 3 maxima, 4 adds and a store per 4 outputs, and stalls on the loads
+//   (perf: about a third of its samples on one load).
 // - fused ({@link fusedRow}): the same row geometries for the remaining windows with 1–3 rows (3-d
 //   windows 2–3 deep with one row each), per output row, no carried row.
 // - ring ({@link rowMaxima}, {@link combine}): everything else with an interior run (3-d windows,
@@ -515,6 +526,90 @@ function fusedAny(
   return v128.any_true(f32x4.ne(acc, acc));
 }
 
+// ---- whole-plane runs of the two ImageNet stems' pools, values only: 2×2 stride 2 (W1) and 3×3
+// stride 2 padding 1 (W2). One loop over all output rows of a plane, no per-row call, dispatch or
+// NaN test (the per-row overhead of plane2d measured ~10 % of W1's time): the NaN check is one flag
+// for the plane, and a plane with a NaN is recomputed by plane2d's per-row path.
+
+/** Even (tap 0) and odd (tap 1) columns of the 8 floats in u, w. */
+// @ts-ignore: decorator
+@inline function evens(u: v128, w: v128): v128 {
+  return v128.shuffle<f32>(u, w, 0, 2, 4, 6);
+}
+// @ts-ignore: decorator
+@inline function odds(u: v128, w: v128): v128 {
+  return v128.shuffle<f32>(u, w, 1, 3, 5, 7);
+}
+
+/**
+ * 4 outputs of 2×2 stride-2 windows over rows p0 and p0 + row, 8 columns from byte offset o, stored at
+ * dst: pmax(pmax(x00, x01), pmax(x10, x11)), the scan's first maximum. Returns acc plus every tap
+ * but x00 (acc turns NaN when one is NaN): a NaN x00 needs no check, as pmax keeps its left operand
+ * when either is NaN, so the tree yields x00's bits — the scan's result too (later taps never replace
+ * a NaN best).
+ */
+// @ts-ignore: decorator
+@inline function block22(p0: usize, row: usize, o: usize, dst: usize, acc: v128): v128 {
+  const u0 = v128.load(p0 + o);
+  const w0 = v128.load(p0 + o, 16);
+  const u1 = v128.load(p0 + row + o);
+  const w1 = v128.load(p0 + row + o, 16);
+  const t1 = odds(u0, w0);
+  v128.store(dst, f32x4.pmax(f32x4.pmax(evens(u0, w0), t1), f32x4.pmax(evens(u1, w1), odds(u1, w1))));
+  return f32x4.add(acc, f32x4.add(t1, f32x4.add(u1, w1)));
+}
+
+/**
+ * nB output rows of 2×2 stride-2 windows, output row i over input rows 2i and 2i + 1 from p (the
+ * first window's top-left tap; input rows `row` bytes apart), n ≥ 4 outputs each, to yb (output rows
+ * yRow bytes apart). Two blocks of 4 outputs per step (with 64-byte-aligned rows, one cache line of
+ * each row), a row's last block overlapping its predecessor when n is not a multiple of 4. Returns
+ * false when a tap was NaN (or ∞ − ∞ arose in the check).
+ */
+function runs22(p: usize, row: usize, nB: i32, n: i32, yb: usize, yRow: usize): bool {
+  const outB = (<usize>n) << 2;
+  const last = outB - 16;
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  for (let i = 0; i < nB; i++) {
+    let d: usize = 0;
+    for (; d + 32 <= outB; d += 32) {
+      a0 = block22(p, row, d << 1, yb + d, a0);
+      a1 = block22(p, row, (d << 1) + 32, yb + d + 16, a1);
+    }
+    if (d + 16 < outB) a1 = block22(p, row, d << 1, yb + d, a1);
+    if (d < outB) a0 = block22(p, row, last << 1, yb + last, a0);
+    p += row << 1;
+    yb += yRow;
+  }
+  const a = f32x4.add(a0, a1);
+  return !v128.any_true(f32x4.ne(a, a));
+}
+
+/**
+ * nB output rows of 3×3 stride-2 windows with padding 1 on the top and left, values only: output
+ * row 0 over input rows 0–1, row i ≥ 1 over rows 2i − 1 .. 2i + 1 (the last over 2i − 1 .. 2i when
+ * `last2`), output columns [0, 4·nb), input from p (row 0, column 0; rows `row` bytes apart), output
+ * to yb (rows yRow bytes apart). Each input row is reduced once ({@link pairPass}), in address order
+ * — one read stream: row 2i's maxima merged into the carried maxima of row 2i − 1 (scratch row c) go
+ * to scratch row s, then row 2i + 1's merged into s go to the output and replace c. Rows merge in
+ * scan order, earlier on the left, so results are the scan's. Returns false when a loaded value was
+ * NaN (or ∞ − ∞ arose in the check).
+ */
+function runs23(p: usize, row: usize, nB: i32, last2: bool, nb: i32, yb: usize, yRow: usize, c: usize, s: usize): bool {
+  let acc = pairPass(false, false, p, nb, 0, s, 0);
+  acc = f32x4.add(acc, pairPass(true, true, p + row, nb, s, yb, c));
+  const full = last2 ? nB - 1 : nB;
+  for (let i = 1; i < full; i++) {
+    p += row << 1;
+    yb += yRow;
+    acc = f32x4.add(acc, pairPass(true, false, p, nb, c, s, 0));
+    acc = f32x4.add(acc, pairPass(true, true, p + row, nb, s, yb, c));
+  }
+  if (last2 && nB > 1) acc = f32x4.add(acc, pairPass(true, false, p + (row << 1), nb, c, yb + yRow, 0));
+  return !v128.any_true(f32x4.ne(acc, acc));
+}
+
 /** {@link oneWindow} for one depth row (rows b0..b1 of the slice starting at flat row `rs`, columns c0..c1, steps 1). */
 // @ts-ignore: decorator
 @inline function edgeWindow(withIdx: bool, xp: usize, y: usize, idx: usize, o: i32, rs: i32, b0: i32, b1: i32, c0: i32, c1: i32, W: i32): void {
@@ -791,11 +886,74 @@ export function maxValuesForward(
   cS: usize, cE: usize, nC: i32, sc: i32,
   cLo: i32, cHi: i32, cStride: i32, cK: i32, scratch: usize, ring: i32,
 ): void {
+  const mode = runsMode(aS, aE, nA, bS, bE, nB, cS, cE, cLo, cHi, cStride, cK);
   for (let p = 0; p < planes; p++) {
     const xp = x + ((<usize>p * <usize>inPlane) << 2);
     const yp = y + ((<usize>p * <usize>outPlane) << 2);
+    if (ASC_FEATURE_SIMD) {
+      // a plane with a NaN tap goes on to the per-row path, which finds its rows and scans them exactly
+      if (mode != 0 && runsPlane(mode, xp, yp, H, W, aS, nA, bS, bE, nB, cS, cE, nC, cLo, cHi, scratch + ((<usize>ring) << 3))) continue;
+    }
     plane(false, xp, yp, 0, H, W, aS, aE, nA, sa, bS, bE, nB, sb, cS, cE, nC, sc, cLo, cHi, cStride, cK, scratch, ring);
   }
+}
+
+/**
+ * Which whole-plane run a values-only plan takes (SIMD build): 1 {@link runs22} (windows one depth
+ * row deep, 2×2 stride 2 with every output row over its own pair of input rows), 2 {@link runs23}
+ * (3×3 stride 2 with padding 1 on the top and left: output row 0 over rows 0–1, row i over
+ * 2i − 1 .. 2i + 1), 3 the same with a last output row of 2 rows (clipped at the bottom), 0 none.
+ */
+function runsMode(aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, cLo: i32, cHi: i32, cStride: i32, cK: i32): i32 {
+  if (!ASC_FEATURE_SIMD || cHi - cLo < 4 || cStride != 2 || nB < 1) return 0;
+  for (let oa = 0; oa < nA; oa++) if (ldi(aE, oa) - ldi(aS, oa) != 1) return 0;
+  if (cK == 2) {
+    const b0 = ldi(bS, 0);
+    for (let ob = 0; ob < nB; ob++) if (ldi(bS, ob) != b0 + 2 * ob || ldi(bE, ob) != b0 + 2 * ob + 2) return 0;
+    return 1;
+  }
+  if (cK != 3 || cLo != 1 || ldi(cS, 0) != 0 || ldi(cE, 0) != 2 || ldi(cS, 1) != 1 || ldi(bS, 0) != 0 || ldi(bE, 0) != 2) return 0;
+  for (let ob = 1; ob < nB; ob++) {
+    const e = ldi(bE, ob);
+    if (ldi(bS, ob) != 2 * ob - 1 || (e != 2 * ob + 2 && !(ob == nB - 1 && e == 2 * ob + 1))) return 0;
+  }
+  return nB > 1 && ldi(bE, nB - 1) == 2 * nB - 1 ? 3 : 2;
+}
+
+/**
+ * One plane by {@link runs22} / {@link runs23} (mode from {@link runsMode}), each depth slice of
+ * output rows in one run, border columns by the exact scan; `c` is a scratch block of 2 rows of nC
+ * floats (the host's ring has as many rows as the largest window, 2 or 3 here). Returns false when a tap was NaN (the outputs are then incomplete and the caller recomputes the plane).
+ */
+function runsPlane(
+  mode: i32, xp: usize, y: usize, H: i32, W: i32, aS: usize, nA: i32, bS: usize, bE: usize, nB: i32,
+  cS: usize, cE: usize, nC: i32, cLo: i32, cHi: i32, c: usize,
+): bool {
+  const row = (<usize>W) << 2;
+  const yRow = (<usize>nC) << 2;
+  // the run's columns [lo, hi): W1 the interior run, W2 whole blocks of 4 from column 0
+  const lo = mode == 1 ? cLo : 0;
+  const hi = mode == 1 ? cHi : (cHi >> 2) << 2;
+  for (let oa = 0; oa < nA; oa++) {
+    const rs = ldi(aS, oa) * H;
+    const yo = y + <usize>oa * <usize>nB * yRow;
+    if (mode == 1) {
+      const p = xp + ((<usize>((rs + ldi(bS, 0)) * W + ldi(cS, cLo))) << 2);
+      if (!runs22(p, row, nB, cHi - cLo, yo + ((<usize>cLo) << 2), yRow)) return false;
+    } else {
+      if (!runs23(xp + <usize>rs * row, row, nB, mode == 3, hi >> 2, yo, yRow, c, c + yRow)) return false;
+    }
+    if (lo == 0 && hi == nC) continue;
+    let o = oa * nB * nC;
+    for (let ob = 0; ob < nB; ob++) {
+      const b0 = ldi(bS, ob);
+      const b1 = ldi(bE, ob);
+      for (let oc = 0; oc < lo; oc++) edgeWindow(false, xp, y, 0, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
+      for (let oc = hi; oc < nC; oc++) edgeWindow(false, xp, y, 0, o + oc, rs, b0, b1, ldi(cS, oc), ldi(cE, oc), W);
+      o += nC;
+    }
+  }
+  return true;
 }
 
 /** {@link maxValuesForward} with flat in-plane indices of the maxima (maxForward's results, bit for bit). */

@@ -183,6 +183,11 @@ function cases(seed: number): Case[] {
     // 3 wide, stride 2, padding 1 (assembly/maxfast.ts pairRun: its carried rows per thread part)
     const mp = { kernelSize: [int(g, 1, 3), 3], stride: [int(g, 1, 2), 2], padding: [0, 1] };
     out.push({ label: `maxPool2d (values only) ${JSON.stringify(mp)} [${shape}]`, call: (ts) => ({ output: pk.maxPool2d(ts[0] as Tensor, mp), backward: () => [] }), inputs: [x], units });
+    // 2×2 stride 2 and 3×3 stride 2 padding 1 (assembly/maxfast.ts runs22/runs23: whole-plane runs, the
+    // 3×3 run's carried row in each thread part's scratch, a plane with a NaN re-run per row)
+    for (const mw of [{ kernelSize: 2, stride: 2, ceilMode: t % 2 === 0 }, { kernelSize: 3, stride: 2, padding: 1, ceilMode: t % 2 === 1 }]) {
+      out.push({ label: `maxPool2d (values only) ${JSON.stringify(mw)} [${shape}]`, call: (ts) => ({ output: pk.maxPool2d(ts[0] as Tensor, mw), backward: () => [] }), inputs: [x], units });
+    }
     const ao = { kernelSize: 3, stride: 1, padding: 1, countIncludePad: t % 2 === 0 };
     out.push({ label: `avgPool2d ${JSON.stringify(ao)} [${shape}]`, call: (ts) => vjp("avgPool2d")(ts[0], ao), inputs: [x], units });
     out.push({ label: `globalAvgPool [${shape}]`, call: (ts) => vjp("globalAvgPool")(ts[0]), inputs: [x], units });

@@ -272,6 +272,51 @@ describe("3-wide stride-2 rows with padding 1 on the left (pairRun: two loads pe
   });
 });
 
+describe("whole-plane runs of 2×2 stride 2 and 3×3 stride 2 padding 1 (runs22, runs23: one NaN flag per plane)", () => {
+  // Every height 1–14 and width 4–41 (so every column tail, odd sizes, rows clipped by ceil mode: a
+  // last output row of 1 row for 2×2, of 2 rows for 3×3), width padding 0–1 for 2×2 (an interior run
+  // from column 1), 3 planes; five inputs: mixed values (NaN, ±∞, −0), the tie set {−0, +0, −∞, 1}, all
+  // −∞, and {0, 1} with one NaN of its own payload in plane 1 — anywhere, or on the first tap of a
+  // window (row 2i, column 2j: the tap the 2×2 check leaves out) or its second tap (row 2i, column
+  // 2j + 1) — so the plane with the NaN takes the per-row re-run and the others stay on the run.
+  function input(g: Generator, kind: number, h: number, w: number, wPad: number): Float32Array {
+    const planes = 3;
+    const n = planes * h * w;
+    if (kind === 0) return values(g, n);
+    const set = kind === 1 ? [-0, 0, -Infinity, 1] : kind === 2 ? [-Infinity] : [0, 1];
+    const xs = Float32Array.from({ length: n }, () => set[Math.floor(g.uniform() * set.length)] as number);
+    if (kind >= 3) {
+      let r = int(g, 0, h - 1);
+      let col = int(g, 0, w - 1);
+      if (kind >= 4) {
+        r = 2 * int(g, 0, (h - 1) >> 1);
+        col = Math.min(w - 1, wPad + 2 * int(g, 0, (w - 1 - wPad) >> 1) + kind - 4);
+      }
+      new Uint32Array(xs.buffer)[h * w + r * w + col] = 0x7fc00000 + 1 + Math.floor(g.uniform() * 1000);
+    }
+    return xs;
+  }
+  it.each(BACKENDS)("%s", (b) => {
+    const g = new Generator(b === "wasm-simd" ? 107 : b === "wasm" ? 109 : 113);
+    for (let w = 4; w <= 41; w++) {
+      for (const [h, ceilMode] of [[int(g, 1, 14), false], [int(g, 2, 14), true], [2 * int(g, 1, 7), false], [2 * int(g, 1, 7) + 1, true]] as [number, boolean][]) {
+        const wPad = int(g, 0, 1);
+        const w1: Case = { rank: 2, shape: [1, 3, h, w], opts: { kernelSize: 2, stride: 2, padding: [0, wPad], ceilMode } };
+        const w2: Case = { rank: 2, shape: [1, 3, h, w], opts: { kernelSize: 3, stride: 2, padding: 1, ceilMode } };
+        for (let kind = 0; kind < 6; kind++) {
+          check(`[${w1.shape}] ${JSON.stringify(w1.opts)} input ${kind} on ${b}`, w1, input(g, kind, h, w, wPad), b, b);
+          check(`[${w2.shape}] ${JSON.stringify(w2.opts)} input ${kind} on ${b}`, w2, input(g, kind, h, w, 0), b, b);
+        }
+      }
+    }
+    // 3-d with kernel depth 1: each depth slice of output rows one run
+    for (const [k, st, p] of [[[1, 2, 2], [1, 2, 2], 0], [[1, 3, 3], [2, 2, 2], [0, 1, 1]]] as [number[], number[], number | number[]][]) {
+      const c3: Case = { rank: 3, shape: [1, 2, 5, 13, 27], opts: { kernelSize: k, stride: st, padding: p } };
+      for (let kind = 0; kind < 4; kind++) check(`[1,2,5,13,27] ${JSON.stringify(c3.opts)} input ${kind} on ${b}`, c3, input(g, kind, 5 * 13, 27, 0).subarray(0, 2 * 5 * 13 * 27), b, b);
+    }
+  });
+});
+
 describe("gradients through vjp still match finite differences of the plain forward", () => {
   it.each(BACKENDS)("%s: float64 gradcheck (plain forward for the differences, vjp for the gradient)", (b) => {
     setBackend(b);
