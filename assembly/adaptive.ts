@@ -167,17 +167,17 @@ function longRowArgmax(xp: usize, i: i32, n: i32): i32 {
 }
 
 /**
- * Max with flat in-plane indices over plans of step 1. `buf`: scratch of 2·W + 2 words (column
- * maxima, column indices, two words for merging lanes).
+ * Max with flat in-plane indices over plans of step 1. `buf`: scratch of two words for merging
+ * lanes, then, unless every window is one row deep, 2·W words (column maxima, column indices).
  */
 export function wideMaxForward(
   x: usize, y: usize, idx: usize, buf: usize, planes: i32, H: i32, W: i32, inPlane: i32, outPlane: i32,
   aS: usize, aE: usize, nA: i32, bS: usize, bE: usize, nB: i32, cS: usize, cE: usize, nC: i32,
 ): void {
   const HW = H * W;
-  const cb = buf;
-  const ci = buf + ((<usize>W) << 2);
-  const out = ci + ((<usize>W) << 2); // two words for mergeLanes
+  const out = buf; // two words for mergeLanes
+  const cb = buf + 8;
+  const ci = cb + ((<usize>W) << 2);
   for (let p = 0; p < planes; p++) {
     const xp = x + ((<usize>p * <usize>inPlane) << 2);
     let o = p * outPlane;
@@ -435,7 +435,7 @@ const PLANE_MEAN_MAX: i32 = 1024;
 
 /**
  * y = window sum / divisor[k] (float64 sums, one rounding to float32); an empty window gives 0.
- * `buf`: scratch of W float64 (column sums over the window's rows). One window over whole planes of
+ * `buf`: scratch of W float64 (column sums over the window's rows; unused when every window is one row deep). One window over whole planes of
  * at most {@link PLANE_MEAN_MAX} elements (global pooling, adaptive pooling to one bin) takes
  * {@link planeMeans} instead: float32 sums, within float32 accumulation error of the reference.
  */

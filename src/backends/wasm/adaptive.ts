@@ -57,6 +57,14 @@ function unitAxis(n: number): Axis {
   return { inSize: n, outSize: 1, start: Int32Array.of(0), end: Int32Array.of(n), step: 1, padCount: Int32Array.of(n) };
 }
 
+/** Whether every window is one row deep (A and B windows of one element): the kernels then need no column buffer. */
+function oneRow(axes: Axes3): boolean {
+  for (const ax of [axes[0], axes[1]]) {
+    for (let o = 0; o < ax.outSize; o++) if ((ax.end[o] as number) - (ax.start[o] as number) !== 1) return false;
+  }
+  return true;
+}
+
 /** Register the wide-window wrappers for float32 (call after the window kernels are registered). */
 export function registerAdaptive(b: WasmBackend): void {
   const narrow = wasmKernels(b);
@@ -65,16 +73,18 @@ export function registerAdaptive(b: WasmBackend): void {
     const axes = flatPlane(plan) ?? plan;
     const sz = sizes(planes, axes);
     if (planes === 0 || sz[4] === 0) return;
+    // two words for merging lanes, then the column maxima and indices (windows of several rows)
+    const bufLen = 2 + (oneRow(axes) ? 0 : 2 * sz[2]);
     const args = new Args(b);
     args.add(x, false);
     args.add(y, true);
     args.add(idx, true);
-    args.add(new Int32Array(2 * sz[2] + 2), false); // column maxima and indices, and two words for merging lanes
+    args.add(new Int32Array(bufLen), false);
     args.add(axesArray(axes), false);
     args.resolve();
     const [px, py, pi, pb, pa] = args.ptrs as [number, number, number, number, number];
     splitCall(b, "wideMaxForward", [px, py, pi, pb, ...sz, ...axisPointers(axes, pa)], {
-      count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[4]], [2, 4 * sz[4]]], scratch: [[3, 4 * (2 * sz[2] + 2)]], bytes: 4 * (sz[3] + 2 * sz[4]),
+      count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[4]], [2, 4 * sz[4]]], scratch: [[3, 4 * bufLen]], bytes: 4 * (sz[3] + 2 * sz[4]),
     });
     args.finish();
   });
@@ -83,16 +93,17 @@ export function registerAdaptive(b: WasmBackend): void {
     const axes = flatPlane(plan) ?? plan;
     const sz = sizes(planes, axes);
     if (planes === 0 || sz[4] === 0) return;
+    const bufLen = oneRow(axes) ? 1 : Math.max(sz[2], 1); // column sums (windows of several rows)
     const args = new Args(b);
     args.add(x, false);
     args.add(y, true);
     args.add(divisor, false);
-    args.add(new Float64Array(Math.max(sz[2], 1)), false);
+    args.add(new Float64Array(bufLen), false);
     args.add(axesArray(axes), false);
     args.resolve();
     const [px, py, pd, pb, pa] = args.ptrs as [number, number, number, number, number];
     splitCall(b, "wideAvgForward", [px, py, pd, pb, ...sz, ...axisPointers(axes, pa)], {
-      count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[4]]], scratch: [[3, 8 * Math.max(sz[2], 1)]], bytes: 4 * (sz[3] + sz[4]),
+      count: 4, step: [[0, 4 * sz[3]], [1, 4 * sz[4]]], scratch: [[3, 8 * bufLen]], bytes: 4 * (sz[3] + sz[4]),
     });
     args.finish();
   });
