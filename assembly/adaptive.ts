@@ -236,21 +236,37 @@ export function wideMaxForward(
         // column maxima over the window's rows, in scan order (first maximum, last NaN)
         let c = 0;
         if (ASC_FEATURE_SIMD) {
+          // row by row (each row read once, in address order), the columns' states in cb/ci
           const lane = i32x4(0, 1, 2, 3);
-          for (; c + 4 <= W; c += 4) {
-            let vb = f32x4.splat(-Infinity);
-            let vi = i32x4.add(i32x4.splat(a0 * HW + b0 * W + c), lane);
+          const W4 = W & ~3;
+          if (W4 > 0 && a1 > a0 && b1 > b0) {
+            for (let k = 0; k < W4; k += 4) {
+              v128.store(cb + ((<usize>k) << 2), f32x4.splat(-Infinity));
+              v128.store(ci + ((<usize>k) << 2), i32x4.add(i32x4.splat(a0 * HW + b0 * W + k), lane));
+            }
             for (let ia = a0; ia < a1; ia++) {
               for (let ib = b0; ib < b1; ib++) {
-                const r = ia * HW + ib * W + c;
-                const v = v128.load(xp + ((<usize>r) << 2));
-                const m = v128.or(f32x4.gt(v, vb), f32x4.ne(v, v));
-                vb = v128.bitselect(v, vb, m);
-                vi = v128.bitselect(i32x4.add(i32x4.splat(r), lane), vi, m);
+                const row = ia * HW + ib * W;
+                let ri = i32x4.add(i32x4.splat(row), lane);
+                const four = i32x4.splat(4);
+                for (let k = 0; k < W4; k += 4) {
+                  const qb = cb + ((<usize>k) << 2);
+                  const qi = ci + ((<usize>k) << 2);
+                  const v = v128.load(xp + ((<usize>(row + k)) << 2));
+                  const vb = v128.load(qb);
+                  const m = v128.or(f32x4.gt(v, vb), f32x4.ne(v, v));
+                  v128.store(qb, v128.bitselect(v, vb, m));
+                  v128.store(qi, v128.bitselect(ri, v128.load(qi), m));
+                  ri = i32x4.add(ri, four);
+                }
               }
             }
-            v128.store(cb + ((<usize>c) << 2), vb);
-            v128.store(ci + ((<usize>c) << 2), vi);
+            c = W4;
+          } else {
+            for (; c + 4 <= W; c += 4) {
+              v128.store(cb + ((<usize>c) << 2), f32x4.splat(-Infinity));
+              v128.store(ci + ((<usize>c) << 2), i32x4.add(i32x4.splat(a0 * HW + b0 * W + c), lane));
+            }
           }
         }
         for (; c < W; c++) {
@@ -479,19 +495,22 @@ export function wideAvgForward(
         // column sums over the window's rows (float64)
         let c = 0;
         if (ASC_FEATURE_SIMD) {
-          for (; c + 4 <= W; c += 4) {
-            let s0 = f64x2.splat(0);
-            let s1 = f64x2.splat(0);
-            for (let ia = a0; ia < a1; ia++) {
-              for (let ib = b0; ib < b1; ib++) {
-                const v = v128.load(xp + ((<usize>(ia * HW + ib * W + c)) << 2));
-                s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
-                s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)));
+          // row by row (each row read once, in address order), the columns' sums in buf — each
+          // column's rows added in the same order as one at a time
+          const W4 = W & ~3;
+          memory.fill(buf, 0, (<usize>W4) << 3);
+          for (let ia = a0; ia < a1; ia++) {
+            for (let ib = b0; ib < b1; ib++) {
+              const row = ia * HW + ib * W;
+              for (let k = 0; k < W4; k += 4) {
+                const q = buf + ((<usize>k) << 3);
+                const v = v128.load(xp + ((<usize>(row + k)) << 2));
+                v128.store(q, f64x2.add(v128.load(q), f64x2.promote_low_f32x4(v)));
+                v128.store(q, f64x2.add(v128.load(q, 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1))), 16);
               }
             }
-            v128.store(buf + ((<usize>c) << 3), s0);
-            v128.store(buf + ((<usize>c) << 3), s1, 16);
           }
+          c = W4;
         }
         for (; c < W; c++) {
           let s: f64 = 0;
