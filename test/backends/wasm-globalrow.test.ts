@@ -18,7 +18,9 @@
  * result. So |ŷ − y_ref| ≤ γ(K + 4)·|a| + 2⁻²²·|y_ref| for planes ≤ 1024 (K = n taps) and
  * ≤ γ(4)·|a| + 2⁻²²·|y_ref| beyond, with a = Σ|x|/n (the extra u·|a| and u·|y_ref| cover the
  * float64 terms and the products of small terms). NaN where the reference has NaN, the same infinity.
- * Results on 2 threads (every split forced) are bit-identical to 1 thread.
+ * Results on 2 threads (every split forced) are bit-identical to 1 thread. Also: wide windows of
+ * several rows (the column merge keeps the last NaN's bits; average windows of more than 16 rows,
+ * summed row by row into the column buffer, within float64 rounding before the rounding to float32).
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, getThreads, setBackend, setThreads, type BackendName } from "../../src/backends/index.js";
@@ -34,7 +36,7 @@ import * as pk from "../../src/index.js";
 import { kernel } from "../../src/kernels/registry.js";
 import { avgWindowsForward, maxWindowsForward, maxWindowsForwardValues } from "../../src/kernels/window.js";
 import { Generator } from "../../src/tensor/random.js";
-import { firstBitDifference, gamma32, int, values, WASM } from "../helpers/wasm.js";
+import { firstBitDifference, firstFarDifference, gamma32, int, values, WASM } from "../helpers/wasm.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
@@ -289,6 +291,29 @@ describe("wide windows of several rows: the last NaN's bits", () => {
         const x = new Float32Array(10 * n);
         for (let q = 0; q < 10; q++) x.set(plane(g, n, q % 2 === 0 ? 6 : q), q * n);
         checkMax({ p, x, label: `[${shape}] → [${out}]` }, b);
+      }
+    });
+  }
+});
+
+describe("wide average windows of many rows (summed row by row into the column buffer)", () => {
+  for (const b of WASM) {
+    it(`adaptive average on ${b}: within float64 rounding of the reference before the one rounding to float32`, () => {
+      // both sums float64 over n ≤ 2¹³ terms: within n·2⁻⁵³·Σ|x| ≤ 2⁻⁴⁰·Σ|x| of the exact sum, so the
+      // means within 2⁻³⁹·max|x| of each other before rounding; the roundings to float32 add 2⁻²⁴·|y| each
+      setBackend(b);
+      const g = new Generator(76);
+      for (const [shape, out] of [[[1, 6, 20, 9, 44], [1, 2, 5]], [[2, 3, 40, 37], [2, 3]], [[1, 4, 5, 30, 23], [2, 1, 2]]] as [number[], number[]][]) {
+        const p = planAdaptiveFor("test", spatialShapeInput("test", "x", shape, out.length), out);
+        const rows = (a: number): number => Math.max(...Array.from(p.axes[a]!.end, (e, o) => e - (p.axes[a]!.start[o] as number)));
+        expect(rows(0) * rows(1)).toBeGreaterThan(16);
+        const x = values(g, p.planes * p.inPlaneSize, false);
+        const c = { p, x, label: `[${shape}] → [${out}]` };
+        const got = avgRun(c, false);
+        const ref = avgRun(c, true);
+        let m = 0;
+        for (const v of x) m = Math.max(m, Math.abs(v));
+        expect(firstFarDifference(got, ref, (i) => 2 ** -23 * Math.abs(ref[i] as number) * (1 + 2 ** -20) + 2 ** -39 * m), `${c.label} on ${b}`).toBeNull();
       }
     });
   }
