@@ -1,7 +1,8 @@
 // PyTorch CPU (one thread) as a peer for the WebAssembly and matrix issues' windowed and region
 // workloads: W1/W2/W3, avg 3×3 s2 p1 and 2×2 s2, max-unpooling, LP p = 2, SoftPool and LIP (as the PyTorch composites their users write),
 // RoIAlign and RoIPool (torchvision.ops), mixed pooling (λ·max + (1−λ)·avg with the same λ),
-// fractional max pooling (the same samples), adaptive avg/max → 7×7, global avg/max and
+// fractional max pooling (the same samples), adaptive avg/max → 7×7, global avg/max,
+// 3-d (video: max 1×3×3 and 3×3×3, avg 3×3×3, adaptive avg → 1) and 1-d (max k2 s2) pooling, and
 // detail-preserving pooling (the composite of its official nngraph graphs, the same θ); each
 // forward, backward alone, and forward+backward. PyTorch runs in one
 // persistent /usr/bin/python3 process (bench/torch_pool.py, torch.set_num_threads(1)); it is optional:
@@ -46,6 +47,8 @@ const S112 = [8, 64, 112, 112];
 const S56 = [8, 64, 56, 56];
 const SR = [2, 256, 50, 50];
 const SG = [32, 512, 7, 7];
+const S3D = [2, 64, 16, 56, 56];
+const S1D = [16, 128, 4096];
 const BOXES = boxesFor(128, 2, 50, 7);
 
 /** Fractional max pooling's samples in [0, 1) for every (n, c) of S56, from a fixed LCG (width first, as `_random_samples`). */
@@ -87,6 +90,11 @@ const WORKLOADS = [
   { id: "adaptive-max", label: "adaptive max → 7×7, [8,64,56,56]", fn: (pk) => pk.adaptiveMaxPool2d, args: (t) => [t.x56, { outputSize: 7 }], backward: true },
   { id: "global-avg", label: "global avg, [32,512,7,7]", fn: (pk) => pk.globalAvgPool, args: (t) => [t.xg], backward: true },
   { id: "global-max", label: "global max, [32,512,7,7]", fn: (pk) => pk.globalMaxPool, args: (t) => [t.xg], backward: true },
+  { id: "max3d-133", label: "max 3-d 1×3×3 s1×2×2 p0×1×1 (I3D), [2,64,16,56,56]", fn: (pk) => pk.maxPool3d, args: (t) => [t.x3d, { kernelSize: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1] }], backward: true },
+  { id: "max3d-k3", label: "max 3-d 3×3×3 s2 p1, [2,64,16,56,56]", fn: (pk) => pk.maxPool3d, args: (t) => [t.x3d, { kernelSize: 3, stride: 2, padding: 1 }], backward: true },
+  { id: "avg3d-k3", label: "avg 3-d 3×3×3 s2 p1, [2,64,16,56,56]", fn: (pk) => pk.avgPool3d, args: (t) => [t.x3d, { kernelSize: 3, stride: 2, padding: 1 }], backward: true },
+  { id: "adaptive-avg3d-1", label: "adaptive avg 3-d → 1, [2,64,16,56,56]", fn: (pk) => pk.adaptiveAvgPool3d, args: (t) => [t.x3d, { outputSize: 1 }], backward: true },
+  { id: "max1d-k2", label: "max 1-d 2 s2, [16,128,4096]", fn: (pk) => pk.maxPool1d, args: (t) => [t.x1d, { kernelSize: 2, stride: 2 }], backward: true },
   { id: "DPP", label: "DPP lite symmetric, θ per channel, [8,64,56,56] (torch: the nngraph composite)", fn: (pk) => pk.detailPreservingPool2d, args: (t) => [t.x56, t.thetaA, t.thetaL], backward: true },
 ];
 
@@ -160,6 +168,8 @@ export async function runTorchPeer({ poolkit: pk, rounds = 7, warmupMs = 1000, r
     xr: pk.randn(SR, { seed: 3 }),
     boxes: pk.tensor(BOXES, [128, 5], "float32"),
     xg: pk.randn(SG, { seed: 4 }),
+    x3d: pk.randn(S3D, { seed: 5 }),
+    x1d: pk.randn(S1D, { seed: 6 }),
     lambdas: pk.tensor(LAMBDAS, [8, 64], "int32"),
     samples: pk.tensor(SAMPLES, [8, 64, 2], "float32"),
     thetaA: pk.tensor(THETA_A, [64], "float32"),

@@ -47,6 +47,8 @@ S112 = (8, 64, 112, 112)
 S56 = (8, 64, 56, 56)
 SR = (2, 256, 50, 50)
 SG = (32, 512, 7, 7)
+S3D = (2, 64, 16, 56, 56)  # video: [N, C, T, H, W]
+S1D = (16, 128, 4096)  # audio/sequence: [N, C, L]
 
 
 def r(shape):
@@ -105,6 +107,16 @@ def make(name, req):
         return [r(SG)], lambda t: F.adaptive_avg_pool2d(t[0], 1)
     if name == "global-max":
         return [r(SG)], lambda t: F.adaptive_max_pool2d(t[0], 1)
+    if name == "max3d-133":
+        return [r(S3D)], lambda t: F.max_pool3d(t[0], (1, 3, 3), (1, 2, 2), (0, 1, 1))
+    if name == "max3d-k3":
+        return [r(S3D)], lambda t: F.max_pool3d(t[0], 3, 2, 1)
+    if name == "avg3d-k3":
+        return [r(S3D)], lambda t: F.avg_pool3d(t[0], 3, 2, 1, count_include_pad=True)
+    if name == "adaptive-avg3d-1":
+        return [r(S3D)], lambda t: F.adaptive_avg_pool3d(t[0], 1)
+    if name == "max1d-k2":
+        return [r(S1D)], lambda t: F.max_pool1d(t[0], 2, 2)
     if name == "DPP":
         ta = torch.tensor(req["thetaA"], dtype=torch.float32)
         tl = torch.tensor(req["thetaL"], dtype=torch.float32)
