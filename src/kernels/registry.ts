@@ -105,6 +105,11 @@ export interface LinalgKernels {
   "linalg.copyBlock": (src: Float64Array, ldSrc: number, dst: Float64Array, ldDst: number, rows: number, cols: number) => void;
   /** a[i] ← a[i]·b[i] for i < len (see `hadamardReference`). */
   "linalg.hadamard": (a: Float64Array, b: Float64Array, len: number) => void;
+  /**
+   * All eigenpairs of the n × n symmetric tridiagonal (d, e) by divide and conquer, into the row-major z;
+   * `scratch` ≥ `dcScratch(n)` float64 (see `tridiagonalEigDC`); false if QL fails on a leaf.
+   */
+  "linalg.dcSolve": (d: Float64Array, e: Float64Array, n: number, z: Float64Array, scratch?: Float64Array) => boolean;
   /** Implicit QL on an n × n tridiagonal, rotating the block of z with row stride ld (see `qlReference`); false if not converged. */
   "linalg.ql": (
     d: Float64Array, e: Float64Array, z: Float64Array, n: number, ld: number, maxIterations: number, cs: Float64Array, sn: Float64Array,

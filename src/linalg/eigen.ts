@@ -305,7 +305,7 @@ function tridiagonalDC(a0: Float64Array, n: number, scale: number): SymEig | nul
     const shared = take(Math.max(trd, aq));
     const dc = take(dcScratch(n));
     tridiagonalise(a, n, d, e, beta, shared);
-    if (!tridiagonalEigDC(d, e, n, z, dc)) return null;
+    if (!kernel("linalg.dcSolve", "float64", tridiagonalEigDC)(d, e, n, z, dc)) return null;
     applyQ(a, n, beta, z, false, shared);
     const order = descendingOrder(d, n);
     // e (n float64, free since the solve) holds the order as int32

@@ -30,7 +30,9 @@ import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
 import { gatherColumnsReference, trdPanelReference, trdUnblockedReference, wyReference } from "../../linalg/eigen.js";
 import { secularSolveReference } from "../../linalg/secular.js";
 import { qlReference } from "../../linalg/tridiagQL.js";
-import { copyBlockReference, dcPackReference } from "../../linalg/tridiagDC.js";
+import { copyBlockReference, dcPackReference, dcScratch, dcStats, tridiagonalEigDC } from "../../linalg/tridiagDC.js";
+import { qlIterationLimit } from "../../linalg/tridiagQL.js";
+import { gemmPacks } from "./gemm.js";
 import { centreInto, hadamardReference } from "../../linalg/matrix.js";
 import type { LinearStorage } from "../linear.js";
 import type { WasmBackend } from "./index.js";
@@ -46,6 +48,7 @@ interface LinalgExports {
   hadamard(a: number, b: number, len: number): void;
   qlStrided(d: number, e: number, z: number, n: number, ld: number, maxIterations: number, cs: number, sn: number): number;
   centreRows(x: number, xF32: number, d: number, m: number, out: number): void;
+  dcSolve(d: number, e: number, n: number, z: number, ws: number, pa: number, pb: number, sweeps: number): number;
 }
 
 /** Byte addresses of the arrays when every one is a view of the backend's memory, else null. */
@@ -59,7 +62,7 @@ function pointers(b: WasmBackend, xs: readonly (Float64Array | Float32Array | In
   return out;
 }
 
-const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns", "linalg.dcPack", "linalg.copyBlock", "linalg.hadamard", "linalg.centreRows"] as const;
+const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns", "linalg.dcPack", "linalg.copyBlock", "linalg.hadamard", "linalg.centreRows", "linalg.dcSolve"] as const;
 
 /** Register the eigensolver kernels of backend `b` (float64). */
 export function registerLinalg(b: WasmBackend): void {
@@ -136,12 +139,32 @@ export function registerLinalg(b: WasmBackend): void {
       e.centreRows(px + xOff * x.BYTES_PER_ELEMENT, x instanceof Float32Array ? 1 : 0, d, m, po + outOff * 8);
     });
   }
+  registerKernel("linalg.dcSolve", "float64", (d, ev, n, z, scratch) => {
+    const ptr = scratch === undefined || n <= 0 || scratch.length < dcScratch(n) ? null : pointers(b, [d, ev, z, scratch]);
+    if (ptr === null) return tridiagonalEigDC(d, ev, n, z, scratch);
+    const [pd, pe, pz, pw] = ptr as [number, number, number, number];
+    // the merges' counters: zeroed here, added to dcStats after the call
+    const counts = new Int32Array(b.heap.memory.buffer, pw, 4);
+    counts.fill(0);
+    const { pa, pb } = gemmPacks(b, 0);
+    const ok = e.dcSolve(pd, pe, n, pz, pw, pa, pb, qlIterationLimit(1)) !== 0;
+    addDCStats(new Int32Array(b.heap.memory.buffer, pw, 4));
+    return ok;
+  });
   registerKernel("linalg.ql", "float64", (d, ev, z, n, ld, maxIterations, cs, sn) => {
     const ptr = pointers(b, [d, ev, z, cs, sn]);
     if (ptr === null) return qlReference(d, ev, z, n, ld, maxIterations, cs, sn);
     const [pd, pe, pz, pc, ps] = ptr as [number, number, number, number, number];
     return e.qlStrided(pd, pe, pz, n, ld, maxIterations, pc, ps) !== 0;
   });
+}
+
+/** Add a WebAssembly solve's merge counters (merges, small-z deflations, rotations, secular roots) to dcStats. */
+function addDCStats(c: Int32Array): void {
+  dcStats.merges += c[0] as number;
+  dcStats.smallZ += c[1] as number;
+  dcStats.rotations += c[2] as number;
+  dcStats.secularRoots += c[3] as number;
 }
 
 /** Remove the eigensolver kernels (the TypeScript references run again). */
