@@ -9,7 +9,7 @@
 // No static scratch: every buffer is the caller's (several threads may run solves at once on one
 // shared memory, each with its own workspace and GEMM packs).
 
-import { copyBlock, dcPack, qlStrided, secularSolve } from "./linalg";
+import { copyBlock, dcPack, gatherColumns, qlStrided, secularSolve, trdPanel, trdUnblocked, wyBlock } from "./linalg";
 import { gemmBatch } from "./gemm";
 import { ldd, ldi, std, sti } from "./util";
 
@@ -335,4 +335,175 @@ export function dcSolve(d: usize, e: usize, n: i32, z: usize, ws: usize, pa: usi
     start = i + 1;
   }
   return 1;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The whole solve of src/linalg/eigen.ts's divide-and-conquer path per matrix (its TypeScript —
+// tridiagonalise, tridiagonalEigDC, applyQ, descendingOrder, gatherColumns — is the reference, each
+// step the same kernel or the same GEMM), for a batch of matrices: one call per thread runs its range
+// of matrices with its own workspace and GEMM packs, so a batch's eigenproblems run at once on the
+// worker pool with no JavaScript between the steps.
+
+/** eigen.ts's TRD_NB, TRD_NX, TRD_CB (blocked reduction) and NB (reflectors per block of applyQ). */
+const TRD_NB: i32 = 32;
+const TRD_NX: i32 = 64;
+const TRD_CB: i32 = 128;
+const WY_NB: i32 = 32;
+
+/** Float64 scratch of the reduction (eigen.ts's trdScratch). */
+function trdScratchSize(n: i32): i32 {
+  return 5 * n + (n > TRD_NX + TRD_NB ? 2 * n * 2 * TRD_NB + 2 * n + 2 * TRD_NB : 0);
+}
+
+/** Float64 scratch of the back-transformation (eigen.ts's applyQScratch). */
+function applyQScratchSize(n: i32): i32 {
+  return 3 * WY_NB * n + WY_NB * WY_NB;
+}
+
+/**
+ * Float64 of workspace one thread's part of {@link symEigBatch} needs for n × n matrices: the
+ * divide-and-conquer scratch (its first 16 bytes the merge counters), d, e, β, the tridiagonal's
+ * eigenvectors (n × n) and the reduction's / back-transformation's shared scratch.
+ */
+export function symEigScratchSize(n: i32): i32 {
+  return dcScratchSize(n) + 3 * n + n * n + max(trdScratchSize(n), applyQScratchSize(n));
+}
+
+/**
+ * C (m × nn, row stride ldc) ← [C +] α·op(A)·op(B) (fresh: β = 0, else β = 1): the matrix core's GEMM
+ * through gemmBatch on one problem, with the host's special cases (k = 0 or α = 0: C ← β·C).
+ */
+function gemmRun(transA: i32, transB: i32, m: i32, nn: i32, k: i32, alpha: f64, a: usize, lda: i32, b: usize, ldb: i32, fresh: i32, c: usize, ldc: i32): void {
+  if (m <= 0 || nn <= 0) return;
+  if (k <= 0 || alpha == 0) {
+    if (fresh) for (let i = 0; i < m; i++) memory.fill(addr(c, i * ldc), 0, (<usize>nn) << 3);
+    return;
+  }
+  gemmBatch(0, 1, a, 0, lda, 0, transA, b, 0, ldb, 0, transB, m, nn, k, alpha, c, 0, ldc, 0, fresh, 0, wPA, wPB);
+}
+
+/** eigen.ts's tridiagonalise: panels (trdPanel + the trailing GEMMs) while more than TRD_NX + TRD_NB rows are left, then trdUnblocked. */
+function tridiagonalise(m: usize, n: i32, d: usize, e: usize, beta: usize, scratch: usize): void {
+  let k0 = 0;
+  const ld = 2 * TRD_NB;
+  const work = scratch;
+  if (n > TRD_NX + TRD_NB) {
+    const vw = addr(work, 5 * n);
+    const wv = addr(vw, n * ld);
+    const v = addr(wv, n * ld);
+    const p = addr(v, n);
+    const y = addr(p, n);
+    for (; n - k0 > TRD_NX + TRD_NB; k0 += TRD_NB) {
+      trdPanel(m, n, k0, TRD_NB, d, e, beta, vw, wv, v, p, y);
+      const k1 = k0 + TRD_NB;
+      for (let j0 = k1; j0 < n; j0 += TRD_CB) {
+        const j1 = min(n, j0 + TRD_CB);
+        gemmRun(0, 1, j1 - k1, j1 - j0, ld, -1, addr(vw, k1 * ld), ld, addr(wv, j0 * ld), ld, 0, addr(m, k1 * n + j0), n);
+      }
+    }
+  }
+  trdUnblocked(m, n, k0, d, e, beta, work);
+}
+
+/** eigen.ts's applyQ (z not the identity): z ← Q z, the reflectors applied right to left, WY_NB at a time (wyBlock + three GEMMs). */
+function applyQ(m: usize, n: i32, beta: usize, q: usize, scratch: usize): void {
+  const nRef = n - 2;
+  if (nRef <= 0) return;
+  const vt = scratch;
+  const t = addr(vt, WY_NB * n);
+  const w = addr(t, WY_NB * WY_NB);
+  const tw = addr(w, WY_NB * n);
+  const lastStart = ((nRef - 1) / WY_NB) * WY_NB;
+  for (let k0 = lastStart; k0 >= 0; k0 -= WY_NB) {
+    const nb = min(WY_NB, nRef - k0);
+    const s = k0 + 1;
+    const rows = n - s;
+    const cols = n;
+    wyBlock(m, n, k0, nb, beta, vt, t, WY_NB);
+    gemmRun(0, 0, nb, cols, rows, 1, vt, rows, addr(q, s * n), n, 1, w, cols);
+    gemmRun(0, 0, nb, cols, nb, 1, t, WY_NB, w, cols, 1, tw, cols);
+    gemmRun(1, 0, rows, cols, nb, -1, vt, rows, tw, cols, 0, addr(q, s * n), n);
+  }
+}
+
+/**
+ * order[lo … hi) sorted by decreasing d[order[i]], stable (eigen.ts's descendingOrder sorts with
+ * `(i, j) => d[j] − d[i]`, a stable sort: for finite values the same permutation as a stable sort by `>`).
+ */
+function sortDescending(order: usize, tmp: usize, lo: i32, hi: i32, d: usize): void {
+  const len = hi - lo;
+  if (len <= 16) {
+    for (let i = lo + 1; i < hi; i++) {
+      const x = ldi(order, i);
+      const v = ldd(d, x);
+      let j = i - 1;
+      while (j >= lo && v > ldd(d, ldi(order, j))) {
+        sti(order, j + 1, ldi(order, j));
+        j--;
+      }
+      sti(order, j + 1, x);
+    }
+    return;
+  }
+  const mid = lo + (len >> 1);
+  sortDescending(order, tmp, lo, mid, d);
+  sortDescending(order, tmp, mid, hi, d);
+  if (!(ldd(d, ldi(order, mid)) > ldd(d, ldi(order, mid - 1)))) return;
+  for (let i = lo; i < hi; i++) sti(tmp, i, ldi(order, i));
+  let a = lo;
+  let b = mid;
+  let o = lo;
+  while (a < mid && b < hi) {
+    const xa = ldi(tmp, a);
+    const xb = ldi(tmp, b);
+    if (ldd(d, xb) > ldd(d, xa)) {
+      sti(order, o++, xb);
+      b++;
+    } else {
+      sti(order, o++, xa);
+      a++;
+    }
+  }
+  while (a < mid) sti(order, o++, ldi(tmp, a++));
+  while (b < hi) sti(order, o++, ldi(tmp, b++));
+}
+
+/**
+ * One matrix (eigen.ts's tridiagonalDC after its scaled copy): the n × n matrix at a (overwritten) →
+ * its eigenvectors, columns in the order of decreasing eigenvalue, and the eigenvalues (descending)
+ * at values. Returns 0 if QL fails on a leaf (a and values then meaningless).
+ */
+function solveOne(a: usize, n: i32, values: usize, ws: usize, sweeps: i32): i32 {
+  const dc = ws;
+  const d = addr(dc, dcScratchSize(n));
+  const e = addr(d, n);
+  const beta = addr(e, n);
+  const z = addr(beta, n);
+  const shared = addr(z, n * n);
+  tridiagonalise(a, n, d, e, beta, shared);
+  // dcSolve leaves wPA, wPB as they are (the same packs)
+  if (dcSolve(d, e, n, z, dc, wPA, wPB, sweeps) == 0) return 0;
+  applyQ(a, n, beta, z, shared);
+  // e holds the order (int32), β (free by now) the sort's scratch
+  for (let i = 0; i < n; i++) sti(e, i, i);
+  sortDescending(e, beta, 0, n, d);
+  for (let i = 0; i < n; i++) std(values, i, ldd(d, ldi(e, i)));
+  gatherColumns(z, a, n, e);
+  return 1;
+}
+
+/**
+ * Matrices s0 … s1−1 of a batch of symmetric n × n float64 matrices, each already scaled (eigen.ts
+ * multiplies by a power of two so its largest entry is in [½, 1)): matrix s at a + s·n²·8 (its upper
+ * triangle read; overwritten by its eigenvectors, column i that of values[s·n + i]), its eigenvalues in
+ * decreasing order at values + s·n·8, ok[s] (int32) = 1, or 0 if QL failed on a leaf. `ws`: this part's
+ * {@link symEigScratchSize}(n) float64, whose first four int32 count the merges (added to); pa, pb:
+ * this part's GEMM packs; sweeps: QL sweeps allowed per row of a leaf.
+ */
+export function symEigBatch(s0: i32, s1: i32, n: i32, a: usize, values: usize, ok: usize, ws: usize, pa: usize, pb: usize, sweeps: i32): void {
+  for (let s = s0; s < s1; s++) {
+    wPA = pa;
+    wPB = pb;
+    sti(ok, s, solveOne(addr(a, s * n * n), n, addr(values, s * n), ws, sweeps));
+  }
 }

@@ -27,12 +27,13 @@
  * within a small multiple of n·ε·‖A‖).
  */
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
-import { gatherColumnsReference, trdPanelReference, trdUnblockedReference, wyReference } from "../../linalg/eigen.js";
+import { gatherColumnsReference, symEigDCReference, symEigScratch, trdPanelReference, trdUnblockedReference, wyReference } from "../../linalg/eigen.js";
 import { secularSolveReference } from "../../linalg/secular.js";
 import { qlReference } from "../../linalg/tridiagQL.js";
 import { copyBlockReference, dcPackReference, dcScratch, dcStats, tridiagonalEigDC } from "../../linalg/tridiagDC.js";
 import { qlIterationLimit } from "../../linalg/tridiagQL.js";
-import { gemmPacks } from "./gemm.js";
+import { gemmPacks, MAX_PARTS } from "./gemm.js";
+import { callThreads } from "./threads.js";
 import { centreInto, hadamardReference } from "../../linalg/matrix.js";
 import type { LinearStorage } from "../linear.js";
 import type { WasmBackend } from "./index.js";
@@ -49,6 +50,27 @@ interface LinalgExports {
   qlStrided(d: number, e: number, z: number, n: number, ld: number, maxIterations: number, cs: number, sn: number): number;
   centreRows(x: number, xF32: number, d: number, m: number, out: number): void;
   dcSolve(d: number, e: number, n: number, z: number, ws: number, pa: number, pb: number, sweeps: number): number;
+  symEigBatch(s0: number, s1: number, n: number, a: number, values: number, ok: number, ws: number, pa: number, pb: number, sweeps: number): void;
+}
+
+/**
+ * Work (flops) per thread below which a batch of eigenproblems is not split (as the matrix core's
+ * batches: a part wakes a worker once for whole matrices). A solve is counted as 4n³ flops (the
+ * reduction's 4/3·n³, the back-transformation's 2n³, the merges' share).
+ */
+const MIN_EIG_PART_FLOPS = 1 << 20;
+/**
+ * From this size on, a lone matrix on several threads takes the per-kernel path (the reference on
+ * linear memory), whose large GEMMs split over the threads (src/backends/wasm/gemm.ts: parts of ≥ 4
+ * MFLOP, which the back-transformation's products reach from about n = 256 on); below it one call.
+ */
+const LONE_SPLIT_N = 256;
+
+/** @internal Tests: fill each batched solve's workspace with this value before the call (null: leave it as allocated). */
+let scratchFill: number | null = null;
+/** @internal Tests: see {@link scratchFill}. */
+export function setSymEigScratchFill(v: number | null): void {
+  scratchFill = v;
 }
 
 /** Byte addresses of the arrays when every one is a view of the backend's memory, else null. */
@@ -62,7 +84,7 @@ function pointers(b: WasmBackend, xs: readonly (Float64Array | Float32Array | In
   return out;
 }
 
-const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns", "linalg.dcPack", "linalg.copyBlock", "linalg.hadamard", "linalg.centreRows", "linalg.dcSolve"] as const;
+const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns", "linalg.dcPack", "linalg.copyBlock", "linalg.hadamard", "linalg.centreRows", "linalg.dcSolve", "linalg.symEigDC"] as const;
 
 /** Register the eigensolver kernels of backend `b` (float64). */
 export function registerLinalg(b: WasmBackend): void {
@@ -150,6 +172,57 @@ export function registerLinalg(b: WasmBackend): void {
     const ok = e.dcSolve(pd, pe, n, pz, pw, pa, pb, qlIterationLimit(1)) !== 0;
     addDCStats(new Int32Array(b.heap.memory.buffer, pw, 4));
     return ok;
+  });
+  registerKernel("linalg.symEigDC", "float64", (count, n, a, values, ok) => {
+    if (count <= 0 || n <= 0) return;
+    const { threads, force } = callThreads(b.pool);
+    let parts = Math.min(threads, MAX_PARTS, count);
+    if (!force && parts > 1) parts = Math.min(parts, Math.floor((count * 4 * n * n * n) / MIN_EIG_PART_FLOPS));
+    if (parts < 2 && threads > 1 && n >= LONE_SPLIT_N && !force) return symEigDCReference(count, n, a, values, ok);
+    parts = Math.max(parts, 1);
+    const nn = n * n;
+    const per = symEigScratch(n);
+    // matrices, values, ok (int32, in whole float64), then each part's workspace
+    const okLen = Math.ceil(count / 2);
+    const block = b.heap.allocate("float64", count * (nn + n) + okLen + parts * per, false);
+    if (block === null) return symEigDCReference(count, n, a, values, ok);
+    try {
+      const buf = b.heap.memory.buffer;
+      const pA = block.ptr;
+      const pV = pA + count * nn * 8;
+      const pOk = pV + count * n * 8;
+      const pW = pOk + okLen * 8;
+      new Float64Array(buf, pA, count * nn).set(a.subarray(0, count * nn));
+      if (scratchFill !== null) new Float64Array(buf, pW, parts * per).fill(scratchFill);
+      // each part's merge counters: the first 16 bytes of its workspace
+      for (let q = 0; q < parts; q++) new Int32Array(buf, pW + q * per * 8, 4).fill(0);
+      const sweeps = qlIterationLimit(1);
+      const args = (s0: number, s1: number, q: number): number[] => {
+        const { pa, pb } = gemmPacks(b, q);
+        return [s0, s1, n, pA, pV, pOk, pW + q * per * 8, pa, pb, sweeps];
+      };
+      const pool = b.pool;
+      if (parts < 2 || pool === null) {
+        const { pa, pb } = gemmPacks(b, 0);
+        e.symEigBatch(0, count, n, pA, pV, pOk, pW, pa, pb, sweeps);
+      } else {
+        const all: number[][] = [];
+        for (let q = 0; q < parts; q++) {
+          const s0 = Math.floor((count * q) / parts);
+          const s1 = Math.floor((count * (q + 1)) / parts);
+          if (s1 > s0) all.push(args(s0, s1, all.length));
+        }
+        const own = all[0] as number[];
+        const fn = e.symEigBatch as (...x: number[]) => void;
+        pool.run(fn, pool.id("symEigBatch"), () => fn(...own), all.slice(1));
+      }
+      a.set(new Float64Array(buf, pA, count * nn));
+      values.set(new Float64Array(buf, pV, count * n));
+      ok.set(new Int32Array(buf, pOk, count));
+      for (let q = 0; q < parts; q++) addDCStats(new Int32Array(buf, pW + q * per * 8, 4));
+    } finally {
+      block.free();
+    }
   });
   registerKernel("linalg.ql", "float64", (d, ev, z, n, ld, maxIterations, cs, sn) => {
     const ptr = pointers(b, [d, ev, z, cs, sn]);
