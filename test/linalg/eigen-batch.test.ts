@@ -7,7 +7,7 @@
  * Checks, all bit for bit (the kernel performs the reference's operations in its order; a GEMM's values
  * depend only on GEMM_KC):
  * - every backend (js, wasm, wasm-simd): symEigBatch's answer for each matrix is symEig's for it alone,
- *   on batches mixing random, clustered, rank-deficient, zero and non-finite matrices, n = 9 … 200
+ *   on batches mixing random, clustered, rank-deficient, exactly repeated (diagonal), zero and non-finite matrices, n = 9 … 200
  *   (odd sizes, sizes around the leaf size and the blocked reduction's threshold), every method;
  * - WebAssembly: the kernel against its reference `symEigDCReference` run on the same backend (the
  *   per-kernel path: each step a separate kernel or GEMM call on linear memory — the solver before
@@ -36,6 +36,11 @@ function matrix(kind: string, n: number, g: Generator): Float64Array {
     for (let i = 0; i < n; i++) for (let j = i; j < n; j++) a[i * n + j] = a[j * n + i] = g.normal();
     return a;
   }
+  if (kind === "repeated") {
+    // diagonal, values repeated exactly: ties in the final sort (its stability decides the vectors' order)
+    for (let i = 0; i < n; i++) a[i * n + i] = [0.75, -0.5, 0.75, 0.25][i % 4] as number;
+    return a;
+  }
   if (kind === "nan") {
     for (let i = 0; i < n * n; i++) a[i] = 1;
     a[n + 1] = NaN;
@@ -54,7 +59,7 @@ function matrix(kind: string, n: number, g: Generator): Float64Array {
   return a;
 }
 
-const KINDS = ["random", "clustered", "rank-deficient", "zero", "nan"];
+const KINDS = ["random", "clustered", "rank-deficient", "repeated", "zero", "nan"];
 
 /** count matrices of size n, kinds cycling (shifted by `shift`), one after another. */
 function batch(n: number, count: number, seed: number, shift = 0): Float64Array {
@@ -69,7 +74,7 @@ function finiteBatch(n: number, count: number, seed: number): Float64Array {
   const g = new Generator(seed);
   const a = new Float64Array(count * n * n);
   for (let s = 0; s < count; s++) {
-    const m = matrix(KINDS[s % 3] as string, n, g);
+    const m = matrix(KINDS[s % 4] as string, n, g);
     // scaled as symEig does: the largest entry in [½, 1)
     let mx = 0;
     for (const v of m) mx = Math.max(mx, Math.abs(v));
@@ -116,7 +121,7 @@ afterAll(async () => {
 
 for (const backend of ["js", ...WASM] as BackendName[]) {
   describe(`symEigBatch on ${backend}`, () => {
-    it("each matrix's answer is symEig's for it alone (random, clustered, rank-deficient, zero, NaN; n = 9 … 200; every method)", () => {
+    it("each matrix's answer is symEig's for it alone (random, clustered, rank-deficient, repeated, zero, NaN; n = 9 … 200; every method)", () => {
       setBackend(backend);
       for (const n of SIZES) {
         const count = 6;
