@@ -12,7 +12,13 @@
  * src/linalg/tridiagDC.ts, copies), the backward's P ∘ B (`linalg.hadamard`, reference
  * `hadamardReference` in src/linalg/matrix.ts, bit for bit) and covariance pooling's row centring
  * (`linalg.centreRows`, float32 or float64 input, reference `centreInto` in src/linalg/matrix.ts, bit for bit);
- * AssemblyScript source assembly/linalg.ts.
+ * AssemblyScript source assembly/linalg.ts. Above those, two kernels that run whole stages in one
+ * WebAssembly call (assembly/eigen.ts, bit for bit the per-kernel path): the divide-and-conquer
+ * tridiagonal solve (`linalg.dcSolve`, reference `tridiagonalEigDC` in src/linalg/tridiagDC.ts) and the
+ * whole divide-and-conquer eigendecomposition of a batch of matrices (`linalg.symEigDC`, reference
+ * `symEigDCReference` in src/linalg/eigen.ts), split over the worker pool by ranges of matrices, each
+ * part with its own workspace (allocated here, not zero-filled: nothing reads scratch before writing it)
+ * and its own GEMM packs (the matrix core's per-part blocks, gemmPacks).
  *
  * The workspace is a block of linear memory: the solver carves all its work arrays from it, so the
  * matrix core's GEMMs (src/backends/wasm/gemm.ts) and the kernels here read them in place, without a
@@ -62,7 +68,8 @@ const MIN_EIG_PART_FLOPS = 1 << 20;
 /**
  * From this size on, a lone matrix on several threads takes the per-kernel path (the reference on
  * linear memory), whose large GEMMs split over the threads (src/backends/wasm/gemm.ts: parts of ≥ 4
- * MFLOP, which the back-transformation's products reach from about n = 256 on); below it one call.
+ * MFLOP, which the back-transformation's and the top merges' products reach from about n = 256 on);
+ * below it one call. The same for `linalg.dcSolve` on its own.
  */
 const LONE_SPLIT_N = 256;
 
@@ -162,7 +169,10 @@ export function registerLinalg(b: WasmBackend): void {
     });
   }
   registerKernel("linalg.dcSolve", "float64", (d, ev, n, z, scratch) => {
-    const ptr = scratch === undefined || n <= 0 || scratch.length < dcScratch(n) ? null : pointers(b, [d, ev, z, scratch]);
+    // a large solve on several threads: the per-kernel path, whose merges' GEMMs split over the threads
+    const { threads, force } = callThreads(b.pool);
+    const lone = threads > 1 && n >= LONE_SPLIT_N && !force;
+    const ptr = lone || scratch === undefined || n <= 0 || scratch.length < dcScratch(n) ? null : pointers(b, [d, ev, z, scratch]);
     if (ptr === null) return tridiagonalEigDC(d, ev, n, z, scratch);
     const [pd, pe, pz, pw] = ptr as [number, number, number, number];
     // the merges' counters: zeroed here, added to dcStats after the call
