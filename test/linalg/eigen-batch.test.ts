@@ -14,7 +14,9 @@
  *   the batched kernel), including the merge counters (dcStats) and the QL-failure flag; with its
  *   workspace filled with NaN or garbage first (nothing relies on zeroed scratch);
  * - threads: 2 and 3 threads with every split forced (setMinPartBytes(0)), parts claimed by workers
- *   only, by the calling thread only, and raced — equal to 1 thread, and the counters summed over parts.
+ *   only, by the calling thread only, and raced — equal to 1 thread, and the counters summed over parts;
+ *   with the default thresholds on 2 threads, a lone n = 256 matrix (the per-kernel path, whose GEMMs
+ *   split by rows) and a batch (split by matrices) equal 1 thread.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, setBackend, setThreads, type BackendName } from "../../src/backends/index.js";
@@ -182,6 +184,20 @@ for (const backend of WASM) {
         }
       } finally {
         setQLSweepLimitForTesting(null);
+      }
+    });
+
+    it("default thresholds on 2 threads: a lone matrix of n = 256 (the per-kernel path, GEMMs split) and a batch (split by matrices) equal 1 thread", async () => {
+      setBackend(backend);
+      const ker = (): typeof symEigDCReference => kernel("linalg.symEigDC", "float64", symEigDCReference);
+      const cases: [n: number, count: number][] = [[256, 1], [64, 8]];
+      await setThreads(1);
+      const one = cases.map(([n, count]) => runKernel(ker(), count, n, finiteBatch(n, count, 3 * n + count)));
+      await setThreads(2);
+      try {
+        cases.forEach(([n, count], i) => expectSameRun(runKernel(ker(), count, n, finiteBatch(n, count, 3 * n + count)), one[i] as KernelRun, `n ${n}, ${count} matrices`));
+      } finally {
+        await setThreads(1);
       }
     });
 
