@@ -207,24 +207,36 @@ export function registerLinalg(b: WasmBackend): void {
       // each part's merge counters: the first 16 bytes of its workspace
       for (let q = 0; q < parts; q++) new Int32Array(buf, pW + q * per * 8, 4).fill(0);
       const sweeps = qlIterationLimit(1);
-      const args = (s0: number, s1: number, q: number): number[] => {
+      // thread q's arguments for matrices [0, count): its own workspace and GEMM packs
+      const args = (q: number): number[] => {
         const { pa, pb } = gemmPacks(b, q);
-        return [s0, s1, n, pA, pV, pOk, pW + q * per * 8, pa, pb, sweeps];
+        return [0, count, n, pA, pV, pOk, pW + q * per * 8, pa, pb, sweeps];
       };
       const pool = b.pool;
       if (parts < 2 || pool === null) {
         const { pa, pb } = gemmPacks(b, 0);
         e.symEigBatch(0, count, n, pA, pV, pOk, pW, pa, pb, sweeps);
       } else {
-        const all: number[][] = [];
-        for (let q = 0; q < parts; q++) {
-          const s0 = Math.floor((count * q) / parts);
-          const s1 = Math.floor((count * (q + 1)) / parts);
-          if (s1 > s0) all.push(args(s0, s1, all.length));
-        }
-        const own = all[0] as number[];
+        // Chunks of one matrix, taken in turn by the threads (threads-worker.ts, "Chunked parts"): a
+        // worker that starts late takes fewer matrices instead of holding up a fixed share. A chunk
+        // [lo, lo + c) runs as matrices [0, c) at a, values, ok advanced by lo (arguments 3, 4, 5; its
+        // count is argument 1); each thread keeps its workspace and packs (not zeroed per chunk).
         const fn = e.symEigBatch as (...x: number[]) => void;
-        pool.run(fn, pool.id("symEigBatch"), () => fn(...own), all.slice(1));
+        const step: [number, number][] = [[3, nn * 8], [4, n * 8], [5, 4]];
+        pool.setChunks(count, count, 1, step, []);
+        const base = args(0);
+        const a = base.slice();
+        const own = (): void => {
+          for (let k = pool.takeChunk(); k >= 0; k = pool.takeChunk()) {
+            for (let i = 0; i < base.length; i++) a[i] = base[i] as number;
+            a[1] = 1;
+            for (const [i, bytes] of step) a[i] = (base[i] as number) + k * bytes;
+            fn(...a);
+          }
+        };
+        const others: number[][] = [];
+        for (let q = 1; q < parts; q++) others.push(args(q));
+        pool.run(fn, pool.id("symEigBatch"), own, others, true);
       }
       a.set(new Float64Array(buf, pA, count * nn));
       values.set(new Float64Array(buf, pV, count * n));
