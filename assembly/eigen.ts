@@ -342,7 +342,7 @@ export function dcSolve(d: usize, e: usize, n: i32, z: usize, ws: usize, pa: usi
 // tridiagonalise, tridiagonalEigDC, applyQ, descendingOrder, gatherColumns — is the reference, each
 // step the same kernel or the same GEMM), for a batch of matrices: one call per thread runs its range
 // of matrices with its own workspace and GEMM packs, so a batch's eigenproblems run at once on the
-// worker pool with no JavaScript between the steps.
+// worker pool with no JavaScript between the steps (the host hands each thread chunks of the batch).
 
 /** eigen.ts's TRD_NB, TRD_NX, TRD_CB (blocked reduction) and NB (reflectors per block of applyQ). */
 const TRD_NB: i32 = 32;

@@ -31,7 +31,7 @@
  * solve read them in place. Above them, the tridiagonal solve is one kernel (`linalg.dcSolve`,
  * reference `tridiagonalEigDC`) and the whole path for a batch of matrices another (`linalg.symEigDC`,
  * reference {@link symEigDCReference}): the WebAssembly backends run each matrix's solve in one call
- * (assembly/eigen.ts), the batch split over the worker pool by ranges of matrices, bit for bit the
+ * (assembly/eigen.ts), the batch split over the worker pool in chunks of one matrix, bit for bit the
  * per-kernel path. {@link symEigBatch} is the batched entry the pooling ops use; {@link symEig} is a
  * batch of one.
  *
@@ -124,8 +124,8 @@ export function symEig(a: Float64Array, n: number, method: SymEigMethod = "auto"
  * {@link symEig} for `count` symmetric n × n matrices stored one after another in `a` (matrix s at
  * a[s·n² …]; only read): every matrix's answer is the one {@link symEig} gives for it alone, bit for
  * bit. The matrices that take the divide-and-conquer path are solved in one `linalg.symEigDC` call —
- * under the WebAssembly backends one WebAssembly call per thread, the batch split over the worker
- * pool by ranges of matrices — the others (Jacobi, QL, zero or non-finite matrices) one by one.
+ * under the WebAssembly backends one WebAssembly call per matrix, the batch split over the worker
+ * pool (chunks of one matrix taken in turn by the threads) — the others (Jacobi, QL, zero or non-finite matrices) one by one.
  * The returned arrays may be views of one array per batch (never of `a`).
  */
 export function symEigBatch(a: Float64Array, count: number, n: number, method: SymEigMethod = "auto"): SymEig[] {

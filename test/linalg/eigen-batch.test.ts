@@ -2,7 +2,7 @@
  * The batched eigensolver: `symEigBatch` (src/linalg/eigen.ts) and its kernel `linalg.symEigDC` —
  * under the WebAssembly backends the whole divide-and-conquer solve of every matrix (reduction,
  * `dcSolve`, back-transformation, sort, gather) in one WebAssembly call per thread (assembly/eigen.ts
- * `symEigBatch`), the batch split over the worker pool by ranges of matrices.
+ * `symEigBatch`), the batch split over the worker pool in chunks of one matrix taken in turn.
  *
  * Checks, all bit for bit (the kernel performs the reference's operations in its order; a GEMM's values
  * depend only on GEMM_KC):

@@ -16,8 +16,8 @@
  * WebAssembly call (assembly/eigen.ts, bit for bit the per-kernel path): the divide-and-conquer
  * tridiagonal solve (`linalg.dcSolve`, reference `tridiagonalEigDC` in src/linalg/tridiagDC.ts) and the
  * whole divide-and-conquer eigendecomposition of a batch of matrices (`linalg.symEigDC`, reference
- * `symEigDCReference` in src/linalg/eigen.ts), split over the worker pool by ranges of matrices, each
- * part with its own workspace (allocated here, not zero-filled: nothing reads scratch before writing it)
+ * `symEigDCReference` in src/linalg/eigen.ts), split over the worker pool in chunks of one matrix, each
+ * thread with its own workspace (allocated here, not zero-filled: nothing reads scratch before writing it)
  * and its own GEMM packs (the matrix core's per-part blocks, gemmPacks).
  *
  * The workspace is a block of linear memory: the solver carves all its work arrays from it, so the
