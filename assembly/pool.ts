@@ -268,5 +268,6 @@ export { gemmPackA, gemmPackB, gemmMacro, gemmRows, gemmBatch, gemmBatch32 } fro
 export { maxValuesForward, maxRowsForward } from "./maxfast";
 export { avgRowsForward } from "./avgrows";
 export { trdPanel, trdUnblocked, secularSolve, qlStrided, wyBlock, gatherColumns, dcPack, copyBlock, hadamard, centreRows } from "./linalg";
+export { dcSolve, symEigBatch } from "./eigen";
 export { dppForward, dppBackward, logArray } from "./dpp";
 export { postForward32, postBackward32, tanhArray, mlbHidden32, mlbGrad32, sumImages32 } from "./bilinear";

@@ -105,6 +105,17 @@ export interface LinalgKernels {
   "linalg.copyBlock": (src: Float64Array, ldSrc: number, dst: Float64Array, ldDst: number, rows: number, cols: number) => void;
   /** a[i] ← a[i]·b[i] for i < len (see `hadamardReference`). */
   "linalg.hadamard": (a: Float64Array, b: Float64Array, len: number) => void;
+  /**
+   * All eigenpairs of the n × n symmetric tridiagonal (d, e) by divide and conquer, into the row-major z;
+   * `scratch` ≥ `dcScratch(n)` float64 (see `tridiagonalEigDC`); false if QL fails on a leaf.
+   */
+  "linalg.dcSolve": (d: Float64Array, e: Float64Array, n: number, z: Float64Array, scratch?: Float64Array) => boolean;
+  /**
+   * The divide-and-conquer eigendecomposition of `count` scaled symmetric n × n matrices (a, values, ok
+   * on the JS heap): each matrix overwritten by its eigenvectors, sorted by decreasing eigenvalue, its
+   * eigenvalues into values, ok[s] = 1 or 0 (QL failed); see `symEigDCReference`.
+   */
+  "linalg.symEigDC": (count: number, n: number, a: Float64Array, values: Float64Array, ok: Int32Array) => void;
   /** Implicit QL on an n × n tridiagonal, rotating the block of z with row stride ld (see `qlReference`); false if not converged. */
   "linalg.ql": (
     d: Float64Array, e: Float64Array, z: Float64Array, n: number, ld: number, maxIterations: number, cs: Float64Array, sn: Float64Array,

@@ -28,7 +28,12 @@
  * src/linalg/secular.ts's TypeScript as the references; the WebAssembly backends run them in
  * assembly/linalg.ts (f64x2). The divide-and-conquer path takes all its work arrays from one
  * `linalg.workspace` array (linear memory under WebAssembly), so those kernels and every GEMM of the
- * solve read them in place.
+ * solve read them in place. Above them, the tridiagonal solve is one kernel (`linalg.dcSolve`,
+ * reference `tridiagonalEigDC`) and the whole path for a batch of matrices another (`linalg.symEigDC`,
+ * reference {@link symEigDCReference}): the WebAssembly backends run each matrix's solve in one call
+ * (assembly/eigen.ts), the batch split over the worker pool in chunks of one matrix, bit for bit the
+ * per-kernel path. {@link symEigBatch} is the batched entry the pooling ops use; {@link symEig} is a
+ * batch of one.
  *
  * Accuracy. QL and divide and conquer are backward stable: eigenvalues accurate to a few ε·‖A‖ in
  * absolute terms, eigenvectors orthogonal to a few nε (Gu & Eisenstat's recomputed ẑ in the merges,
@@ -112,39 +117,88 @@ function exponentOf(v: number): number {
  * values descending, V orthogonal. A non-finite entry gives all-NaN values and vectors.
  */
 export function symEig(a: Float64Array, n: number, method: SymEigMethod = "auto"): SymEig {
+  return symEigBatch(a, 1, n, method)[0] as SymEig;
+}
+
+/**
+ * {@link symEig} for `count` symmetric n × n matrices stored one after another in `a` (matrix s at
+ * a[s·n² …]; only read): every matrix's answer is the one {@link symEig} gives for it alone, bit for
+ * bit. The matrices that take the divide-and-conquer path are solved in one `linalg.symEigDC` call —
+ * under the WebAssembly backends one WebAssembly call per matrix, the batch split over the worker
+ * pool (chunks of one matrix taken in turn by the threads) — the others (Jacobi, QL, zero or non-finite matrices) one by one.
+ * The returned arrays may be views of one array per batch (never of `a`).
+ */
+export function symEigBatch(a: Float64Array, count: number, n: number, method: SymEigMethod = "auto"): SymEig[] {
   const nn = n * n;
-  let maxAbs = 0;
-  let finite = true;
-  for (let i = 0; i < nn; i++) {
-    const v = Math.abs(a[i] as number);
-    if (!(v <= Number.MAX_VALUE)) {
-      finite = false;
-      break;
-    }
-    if (v > maxAbs) maxAbs = v;
-  }
-  if (!finite) return { values: allocArray("float64", n).fill(NaN), vectors: allocArray("float64", nn).fill(NaN) };
-  if (maxAbs === 0) {
-    // The zero matrix: every eigenvalue 0, eigenvectors the identity (what both solvers give).
-    const vectors = allocArray("float64", nn);
-    for (let i = 0; i < n; i++) vectors[i * n + i] = 1;
-    return { values: allocArray("float64", n), vectors };
-  }
-  // Scale by an exact power of two so the largest entry is in [½, 1) (the divide-and-conquer path
-  // writes the scaled copy straight into its workspace).
-  const e = exponentOf(maxAbs);
+  const out: SymEig[] = new Array<SymEig>(count);
   const chosen = method === "auto" ? symEigMethodFor(n) : method;
-  const useJacobi = chosen === "jacobi";
-  const useDC = chosen === "dc";
-  let res: SymEig | null = null;
-  if (useDC) res = tridiagonalDC(a, n, e);
-  else if (!useJacobi) res = tridiagonalQL(scaledCopy(a, nn, e, allocArray("float64", nn)), n);
-  // QL failing to converge is not expected (LAPACK allows 30n iterations; we allow the same): if it
-  // happens, the slower Jacobi still gives an answer.
-  if (res === null) res = jacobi(scaledCopy(a, nn, e, allocArray("float64", nn)), n);
-  const values = res.values;
+  // the matrices for the batched divide and conquer: their index and scale exponent
+  const dcAt: number[] = [];
+  const dcExp: number[] = [];
+  for (let s = 0; s < count; s++) {
+    const off = s * nn;
+    let maxAbs = 0;
+    let finite = true;
+    for (let i = off; i < off + nn; i++) {
+      const v = Math.abs(a[i] as number);
+      if (!(v <= Number.MAX_VALUE)) {
+        finite = false;
+        break;
+      }
+      if (v > maxAbs) maxAbs = v;
+    }
+    if (!finite) {
+      out[s] = { values: allocArray("float64", n).fill(NaN), vectors: allocArray("float64", nn).fill(NaN) };
+      continue;
+    }
+    if (maxAbs === 0) {
+      // The zero matrix: every eigenvalue 0, eigenvectors the identity (what both solvers give).
+      const vectors = allocArray("float64", nn);
+      for (let i = 0; i < n; i++) vectors[i * n + i] = 1;
+      out[s] = { values: allocArray("float64", n), vectors };
+      continue;
+    }
+    // Scale by an exact power of two so the largest entry is in [½, 1).
+    const e = exponentOf(maxAbs);
+    if (chosen === "dc") {
+      dcAt.push(s);
+      dcExp.push(e);
+      continue;
+    }
+    const m = a.subarray(off, off + nn);
+    let res = chosen === "ql" ? tridiagonalQL(scaledCopy(m, nn, e, allocArray("float64", nn)), n) : null;
+    // QL failing to converge is not expected (LAPACK allows 30n iterations; we allow the same): if it
+    // happens, the slower Jacobi still gives an answer.
+    if (res === null) res = jacobi(scaledCopy(m, nn, e, allocArray("float64", nn)), n);
+    scaleValues(res.values, n, e);
+    out[s] = res;
+  }
+  const k = dcAt.length;
+  if (k > 0) {
+    const mats = allocArray("float64", k * nn);
+    for (let j = 0; j < k; j++) {
+      const off = (dcAt[j] as number) * nn;
+      scaledCopy(a.subarray(off, off + nn), nn, dcExp[j] as number, mats.subarray(j * nn, (j + 1) * nn));
+    }
+    const values = allocArray("float64", k * n);
+    const ok = new Int32Array(k);
+    kernel("linalg.symEigDC", "float64", symEigDCReference)(k, n, mats, values, ok);
+    for (let j = 0; j < k; j++) {
+      const s = dcAt[j] as number;
+      const e = dcExp[j] as number;
+      let res: SymEig;
+      if (ok[j] === 1) res = { values: values.subarray(j * n, (j + 1) * n), vectors: mats.subarray(j * nn, (j + 1) * nn) };
+      else res = jacobi(scaledCopy(a.subarray(s * nn, (s + 1) * nn), nn, e, allocArray("float64", nn)), n);
+      scaleValues(res.values, n, e);
+      out[s] = res;
+    }
+  }
+  return out;
+}
+
+/** values[i] ← values[i]·2^e (the scaling undone). */
+function scaleValues(values: Float64Array, n: number, e: number): void {
   for (let i = 0; i < n; i++) values[i] = ldexp(values[i] as number, e);
-  return res;
 }
 
 /** dst[0 … nn) = 2^(−e)·a (exact); returns dst. */
@@ -274,53 +328,64 @@ function tridiagonalQL(m: Float64Array, n: number): SymEig | null {
   return sorted(d, z, n);
 }
 
+/** Float64 scratch one divide-and-conquer solve takes besides its matrix (the layout of assembly/eigen.ts's symEigScratchSize). */
+export function symEigScratch(n: number): number {
+  return dcScratch(n) + 3 * n + n * n + Math.max(trdScratch(n), applyQScratch(n));
+}
+
 /**
- * Householder tridiagonalisation Qᵀ A Q = T of the upper triangle of 2^(−e)·`a` (a read only), then the
- * divide-and-conquer solver (src/linalg/tridiagDC.ts) on T and Q applied to its eigenvectors, sorted
- * descending (eigenvalues still scaled by 2^(−e)). Returns null if QL does not converge on one of its
- * leaves.
+ * The reference `linalg.symEigDC`: for each of `count` symmetric n × n matrices in `a` (matrix s at
+ * a[s·n² …], already scaled so that its largest entry is in [½, 1); its upper triangle is read),
+ * Householder tridiagonalisation Qᵀ A Q = T, the divide-and-conquer solver (`linalg.dcSolve`,
+ * src/linalg/tridiagDC.ts) on T and Q applied to its eigenvectors, sorted by decreasing eigenvalue:
+ * matrix s is overwritten by its eigenvectors (column i that of values[s·n + i]), values[s·n …] gets
+ * its eigenvalues (descending), ok[s] = 1 — or 0 if QL failed to converge on a leaf (then matrix s
+ * and its values are meaningless). `a`, `values`, `ok` must not be views of linear memory (the solve
+ * allocates there).
  *
- * Every work array of the solve (the scaled copy of a, T, the eigenvectors, the merges' and the
- * reduction's scratch) is carved from one `linalg.workspace` array: under the WebAssembly backends it
- * lives in linear memory, so the matrix core's GEMMs and the `linalg.*` kernels read it in place (no
- * copies, and the GEMMs may split over threads); under "js" it is an ordinary Float64Array. Nothing in
- * the solve allocates in linear memory, so the views stay valid until the workspace is released. The
- * sorted vectors are gathered (`linalg.gatherColumns`) into the copy of a, free by then, and copied out
- * in one piece.
+ * Each matrix's work arrays (a copy of it, T, the eigenvectors, the merges' and the reduction's scratch)
+ * are carved from one `linalg.workspace` array: under the WebAssembly backends it lives in linear
+ * memory, so the matrix core's GEMMs and the `linalg.*` kernels read it in place (no copies, and the
+ * GEMMs may split over threads); under "js" it is an ordinary Float64Array. Nothing in the solve
+ * allocates in linear memory, so the views stay valid until the workspace is released. The sorted
+ * vectors are gathered (`linalg.gatherColumns`) into the copy of the matrix, free by then, and copied out.
  */
-function tridiagonalDC(a0: Float64Array, n: number, scale: number): SymEig | null {
+export function symEigDCReference(count: number, n: number, a: Float64Array, values: Float64Array, ok: Int32Array): void {
   const nn = n * n;
   const trd = trdScratch(n);
   const aq = applyQScratch(n);
-  const ws = kernel("linalg.workspace", "float64", workspaceReference)(2 * nn + 3 * n + Math.max(trd, aq) + dcScratch(n));
-  try {
-    let o = 0;
-    const take = (len: number): Float64Array => ws.subarray(o, (o += len));
-    const a = take(nn);
-    scaledCopy(a0, nn, scale, a);
-    const d = take(n);
-    const e = take(n);
-    const beta = take(n);
-    const z = take(nn);
-    const shared = take(Math.max(trd, aq));
-    const dc = take(dcScratch(n));
-    tridiagonalise(a, n, d, e, beta, shared);
-    if (!tridiagonalEigDC(d, e, n, z, dc)) return null;
-    applyQ(a, n, beta, z, false, shared);
-    const order = descendingOrder(d, n);
-    // e (n float64, free since the solve) holds the order as int32
-    const ord = new Int32Array(e.buffer, e.byteOffset, n);
-    const values = allocArray("float64", n);
-    for (let i = 0; i < n; i++) {
-      ord[i] = order[i] as number;
-      values[i] = d[order[i] as number] as number;
+  for (let s = 0; s < count; s++) {
+    const ws = kernel("linalg.workspace", "float64", workspaceReference)(nn + symEigScratch(n));
+    try {
+      let o = 0;
+      const take = (len: number): Float64Array => ws.subarray(o, (o += len));
+      const m = take(nn);
+      m.set(a.subarray(s * nn, (s + 1) * nn));
+      const dc = take(dcScratch(n));
+      const d = take(n);
+      const e = take(n);
+      const beta = take(n);
+      const z = take(nn);
+      const shared = take(Math.max(trd, aq));
+      tridiagonalise(m, n, d, e, beta, shared);
+      if (!kernel("linalg.dcSolve", "float64", tridiagonalEigDC)(d, e, n, z, dc)) {
+        ok[s] = 0;
+        continue;
+      }
+      applyQ(m, n, beta, z, false, shared);
+      const order = descendingOrder(d, n);
+      // e (n float64, free since the solve) holds the order as int32
+      const ord = new Int32Array(e.buffer, e.byteOffset, n);
+      for (let i = 0; i < n; i++) {
+        ord[i] = order[i] as number;
+        values[s * n + i] = d[order[i] as number] as number;
+      }
+      kernel("linalg.gatherColumns", "float64", gatherColumnsReference)(z, m, n, ord);
+      a.set(m, s * nn);
+      ok[s] = 1;
+    } finally {
+      kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
     }
-    kernel("linalg.gatherColumns", "float64", gatherColumnsReference)(z, a, n, ord);
-    const vectors = allocArray("float64", nn);
-    vectors.set(a);
-    return { values, vectors };
-  } finally {
-    kernel("linalg.releaseWorkspace", "float64", releaseWorkspaceReference)(ws);
   }
 }
 

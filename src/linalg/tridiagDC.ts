@@ -78,9 +78,13 @@ interface Work {
   readonly defl: Float64Array;
 }
 
-/** Float64 scratch {@link tridiagonalEigDC} uses for an n × n problem when given it (its merges' work arrays). */
+/**
+ * Float64 scratch {@link tridiagonalEigDC} takes for an n × n problem when given it (its merges' work
+ * arrays): the layout of the WebAssembly kernel `linalg.dcSolve` (assembly/eigen.ts: 2 for its merge
+ * counters, 7n float64 and seven int32 arrays, three n × n blocks), of which this reference uses 9n + 3n².
+ */
 export function dcScratch(n: number): number {
-  return 9 * n + (n <= DC_LEAF ? 0 : 3 * n * n);
+  return 2 + 11 * n + (n <= DC_LEAF ? 0 : 3 * n * n);
 }
 
 /**

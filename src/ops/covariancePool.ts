@@ -4,7 +4,7 @@
  */
 import { enumOption, expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
 import { PoolkitRangeError, show } from "../errors.js";
-import { symEig } from "../linalg/eigen.js";
+import { symEigBatch } from "../linalg/eigen.js";
 import { kernel } from "../kernels/registry.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
 import { gemm, gemmBatched, gemmF32, syrk, syrkBatched } from "../linalg/gemm.js";
@@ -311,22 +311,28 @@ function gramForward(
   const dd = d * d;
   const xcT = emptyTensor([n * dm], "float64");
   kernel("linalg.centreRows", x.dtype as "float32" | "float64", centreInto)(x.data as FloatArray, 0, n * d, m, xcT.data as Float64Array, 0);
-  // one G array serves every image (symEig only reads it)
-  const g = allocArray("float64", m * m);
+  // every image's G (on the JS heap: the eigensolver may grow WebAssembly memory), then every finite
+  // one's eigenproblem in one batch
+  const mm = m * m;
+  const gs = allocArray("float64", n * mm);
+  syrkBatched(n, true, m, d, 1 / m, xcT.data as Float64Array, 0, m, dm, 0, gs, 0, m, mm);
+  const finite: number[] = [];
+  for (let b = 0; b < n; b++) if (allFinite(gs, b * mm, mm)) finite.push(b);
+  const fs = allocArray("float64", finite.length * mm);
+  finite.forEach((b, j) => fs.set(gs.subarray(b * mm, (b + 1) * mm), j * mm));
+  const eigs = symEigBatch(fs, finite.length, m);
   const ok: number[] = [];
   const phis: Float64Array[] = [];
   let rMax = 0;
-  for (let b = 0; b < n; b++) {
+  for (let b = 0, j = 0; b < n; b++) {
     const st: ImageState = {};
     states.push(st);
     pos.push(-1);
-    // xcT.data re-read per image: the eigensolver's workspace may grow WebAssembly memory (detaching older views)
-    syrk(true, m, d, 1 / m, xcT.data as Float64Array, b * dm, m, 0, g, 0, m);
-    if (!allFinite(g, 0, m * m)) {
+    if (finite[j] !== b) {
       st.nonFinite = true;
       continue;
     }
-    const { values, vectors } = symEig(g, m);
+    const { values, vectors } = eigs[j++] as { values: Float64Array; vectors: Float64Array };
     let phi: Float64Array;
     if (norm === "logm") phi = logGramPhi(values, eps, m);
     else {
@@ -817,15 +823,17 @@ export const covariancePool = defineOp(OP, {
         // every image's eigendecomposition, then U·f(Λ)·Uᵀ for all of them in two batched SYRKs
         const us: Float64Array[] = [];
         const fs: Float64Array[] = [];
+        // the finite C's copied to the JS heap (the eigensolver may grow WebAssembly memory, detaching a
+        // view of dense.c), then every image's eigenproblem in one batch
         const ok: number[] = [];
-        // each C copied to the JS heap first: symEig's workspace may grow WebAssembly memory (detaching a
-        // view of dense.c); one array serves every image (symEig only reads it)
-        const c = allocArray("float64", dd);
-        for (let b = 0; b < n; b++) {
-          const st = states[b] as ImageState;
-          if (st.nonFinite) continue;
-          c.set((dense.c.data as Float64Array).subarray(b * dd, (b + 1) * dd));
-          const { values, vectors } = symEig(c, d);
+        for (let b = 0; b < n; b++) if (!(states[b] as ImageState).nonFinite) ok.push(b);
+        const cs = allocArray("float64", ok.length * dd);
+        const cAll = dense.c.data as Float64Array;
+        ok.forEach((b, j) => cs.set(cAll.subarray(b * dd, (b + 1) * dd), j * dd));
+        const eigs = symEigBatch(cs, ok.length, d);
+        for (let j = 0; j < ok.length; j++) {
+          const st = states[ok[j] as number] as ImageState;
+          const { values, vectors } = eigs[j] as { values: Float64Array; vectors: Float64Array };
           const fl = allocArray("float64", d);
           if (norm === "logm") {
             for (let i = 0; i < d; i++) fl[i] = Math.log(Math.max(values[i] as number, 0) + eps);
@@ -838,7 +846,6 @@ export const covariancePool = defineOp(OP, {
           st.values = values;
           us.push(vectors);
           fs.push(fl);
-          ok.push(b);
         }
         const count = ok.length;
         // out (count·d²) then the SYRKs' S (≤ 2·count·d²), in linear memory where the backend keeps tensors

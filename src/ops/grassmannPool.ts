@@ -4,7 +4,7 @@
  */
 import { expectFloatTensor, expectOptions, numberOption, batchedShape2d } from "../check.js";
 import { PoolkitRangeError, PoolkitTypeError, show } from "../errors.js";
-import { symEig } from "../linalg/eigen.js";
+import { symEigBatch } from "../linalg/eigen.js";
 import { gemm } from "../linalg/gemm.js";
 import { checkMaxDim, maxDimOption } from "../linalg/guard.js";
 import { gram, gramBackward, spectralApply, spectralBackward, sym } from "../linalg/matrix.js";
@@ -62,9 +62,13 @@ interface Subspace {
 function subspaces(x: Tensor, k: number): Subspace[] {
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const m = h * w;
+  const cc = c * c;
   const out: Subspace[] = [];
+  // every finite image's X Xᵀ, then their eigenproblems in one batch
+  const grams: Float64Array[] = [];
+  const xs: { xm: Float64Array; xScale: number }[] = [];
   for (let b = 0; b < n; b++) {
-    // read per image: the eigensolver's workspace may grow WebAssembly memory, detaching older views
+    // read per image (a view of linear memory is re-taken after anything that might allocate there)
     const xd = x.data;
     const xm = allocArray("float64", c * m);
     let maxAbs = 0;
@@ -75,26 +79,38 @@ function subspaces(x: Tensor, k: number): Subspace[] {
       maxAbs = av > maxAbs || Number.isNaN(av) ? av : maxAbs;
     }
     if (!(maxAbs <= Number.MAX_VALUE)) {
-      const nan = allocArray("float64", c * c).fill(NaN);
-      out.push({ xm, u: nan, dd: nan, p: nan, xScale: NaN, bad: true });
+      xs.push({ xm, xScale: NaN });
       continue;
     }
     const xScale = maxAbs > 0 ? pow2Below(maxAbs) : 1;
     for (let i = 0; i < c * m; i++) xm[i] = (xm[i] as number) * xScale;
+    xs.push({ xm, xScale });
     // Eigen-decompose the c × c matrix X Xᵀ = U Σ² Uᵀ rather than SVD the c × M matrix (c ≪ M typically).
-    const { values, vectors } = symEig(gram(xm, c, m, 1), c);
+    grams.push(gram(xm, c, m, 1));
+  }
+  const all = allocArray("float64", grams.length * cc);
+  grams.forEach((g, j) => all.set(g, j * cc));
+  const eigs = symEigBatch(all, grams.length, c);
+  let j = 0;
+  for (const { xm, xScale } of xs) {
+    if (Number.isNaN(xScale)) {
+      const nan = allocArray("float64", cc).fill(NaN);
+      out.push({ xm, u: nan, dd: nan, p: nan, xScale: NaN, bad: true });
+      continue;
+    }
+    const { values, vectors } = eigs[j++] as { values: Float64Array; vectors: Float64Array };
     const ind = allocArray("float64", c);
     for (let i = 0; i < k; i++) ind[i] = 1;
     // Daleckii–Krein for f = indicator(top k): (f_i − f_j)/(λ_i − λ_j) is 1/(λ_i − λ_j) across the
     // top-k / rest boundary and 0 inside either block (f' = 0); zeroed at ties (no derivative there).
-    const dd = allocArray("float64", c * c);
+    const dd = allocArray("float64", cc);
     const scale = Math.max(Math.abs(values[0] as number), Number.MIN_VALUE);
     for (let i = 0; i < k; i++) {
-      for (let j = k; j < c; j++) {
-        const gap = (values[i] as number) - (values[j] as number);
+      for (let jj = k; jj < c; jj++) {
+        const gap = (values[i] as number) - (values[jj] as number);
         const v = gap > TIE * scale ? 1 / gap : 0;
-        dd[i * c + j] = v;
-        dd[j * c + i] = v;
+        dd[i * c + jj] = v;
+        dd[jj * c + i] = v;
       }
     }
     out.push({ xm, u: vectors, dd, p: spectralApply(vectors, ind, c), xScale, bad: false });

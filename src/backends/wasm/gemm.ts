@@ -90,7 +90,7 @@ const NC = 512;
  * Most threads one panel is split over (each needs its own packed-A block in the arena: 192 KiB each).
  * Issue 9's target is 2 threads; 8 keeps larger machines busy without a per-call allocation.
  */
-const MAX_PARTS = 8;
+export const MAX_PARTS = 8;
 /**
  * Work (flops: 2 × multiply-adds) per thread below which a panel is not split. A forced split of
  * GEMMs of n = 32–192 cost 3–30 µs more than one thread on the project's 2-core machine under load
@@ -569,4 +569,15 @@ export function gemmAt(
     return f32 ? [...head, ldc, sC, fresh ? 1 : 0, 0, pa, pb, symA ? 1 : 0] : [...head, cF32 ? 1 : 0, ldc, sC, fresh ? 1 : 0, 0, pa, pb];
   };
   dispatchBatch(b, f32 ? "gemmBatch32" : "gemmBatch", count, 2 * m * n * k, args);
+}
+
+/**
+ * @internal The GEMM packs of part `part` (< {@link MAX_PARTS}) of a batch: byte addresses of its
+ * packed-A block (MC × KC float64) and its packed-B block (KC × 128 float64), gemmBatch's `pa` and `pb`.
+ * For kernels that run gemmBatch themselves inside a larger WebAssembly call (the eigensolver's merges):
+ * nothing else uses a part's packs while such a call runs, as the matrix core is not re-entered.
+ */
+export function gemmPacks(b: WasmBackend, part: number): { pa: number; pb: number } {
+  const arena = arenaOf(b);
+  return { pa: arena.ptr + (PACK_A + part * MC * KC) * 8, pb: arena.ptr + (PACK_BATCH_B + part * KC * BATCH_NC) * 8 };
 }

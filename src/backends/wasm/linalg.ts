@@ -12,7 +12,13 @@
  * src/linalg/tridiagDC.ts, copies), the backward's P ∘ B (`linalg.hadamard`, reference
  * `hadamardReference` in src/linalg/matrix.ts, bit for bit) and covariance pooling's row centring
  * (`linalg.centreRows`, float32 or float64 input, reference `centreInto` in src/linalg/matrix.ts, bit for bit);
- * AssemblyScript source assembly/linalg.ts.
+ * AssemblyScript source assembly/linalg.ts. Above those, two kernels that run whole stages in one
+ * WebAssembly call (assembly/eigen.ts, bit for bit the per-kernel path): the divide-and-conquer
+ * tridiagonal solve (`linalg.dcSolve`, reference `tridiagonalEigDC` in src/linalg/tridiagDC.ts) and the
+ * whole divide-and-conquer eigendecomposition of a batch of matrices (`linalg.symEigDC`, reference
+ * `symEigDCReference` in src/linalg/eigen.ts), split over the worker pool in chunks of one matrix, each
+ * thread with its own workspace (allocated here, not zero-filled: nothing reads scratch before writing it)
+ * and its own GEMM packs (the matrix core's per-part blocks, gemmPacks).
  *
  * The workspace is a block of linear memory: the solver carves all its work arrays from it, so the
  * matrix core's GEMMs (src/backends/wasm/gemm.ts) and the kernels here read them in place, without a
@@ -27,10 +33,13 @@
  * within a small multiple of n·ε·‖A‖).
  */
 import { registerKernel, unregisterKernel } from "../../kernels/registry.js";
-import { gatherColumnsReference, trdPanelReference, trdUnblockedReference, wyReference } from "../../linalg/eigen.js";
+import { gatherColumnsReference, symEigDCReference, symEigScratch, trdPanelReference, trdUnblockedReference, wyReference } from "../../linalg/eigen.js";
 import { secularSolveReference } from "../../linalg/secular.js";
 import { qlReference } from "../../linalg/tridiagQL.js";
-import { copyBlockReference, dcPackReference } from "../../linalg/tridiagDC.js";
+import { copyBlockReference, dcPackReference, dcScratch, dcStats, tridiagonalEigDC } from "../../linalg/tridiagDC.js";
+import { qlIterationLimit } from "../../linalg/tridiagQL.js";
+import { gemmPacks, MAX_PARTS } from "./gemm.js";
+import { callThreads } from "./threads.js";
 import { centreInto, hadamardReference } from "../../linalg/matrix.js";
 import type { LinearStorage } from "../linear.js";
 import type { WasmBackend } from "./index.js";
@@ -46,6 +55,29 @@ interface LinalgExports {
   hadamard(a: number, b: number, len: number): void;
   qlStrided(d: number, e: number, z: number, n: number, ld: number, maxIterations: number, cs: number, sn: number): number;
   centreRows(x: number, xF32: number, d: number, m: number, out: number): void;
+  dcSolve(d: number, e: number, n: number, z: number, ws: number, pa: number, pb: number, sweeps: number): number;
+  symEigBatch(s0: number, s1: number, n: number, a: number, values: number, ok: number, ws: number, pa: number, pb: number, sweeps: number): void;
+}
+
+/**
+ * Work (flops) per thread below which a batch of eigenproblems is not split (as the matrix core's
+ * batches: a part wakes a worker once for whole matrices). A solve is counted as 4n³ flops (the
+ * reduction's 4/3·n³, the back-transformation's 2n³, the merges' share).
+ */
+const MIN_EIG_PART_FLOPS = 1 << 20;
+/**
+ * From this size on, a lone matrix on several threads takes the per-kernel path (the reference on
+ * linear memory), whose large GEMMs split over the threads (src/backends/wasm/gemm.ts: parts of ≥ 4
+ * MFLOP, which the back-transformation's and the top merges' products reach from about n = 256 on);
+ * below it one call. The same for `linalg.dcSolve` on its own.
+ */
+const LONE_SPLIT_N = 256;
+
+/** @internal Tests: fill each batched solve's workspace with this value before the call (null: leave it as allocated). */
+let scratchFill: number | null = null;
+/** @internal Tests: see {@link scratchFill}. */
+export function setSymEigScratchFill(v: number | null): void {
+  scratchFill = v;
 }
 
 /** Byte addresses of the arrays when every one is a view of the backend's memory, else null. */
@@ -59,7 +91,7 @@ function pointers(b: WasmBackend, xs: readonly (Float64Array | Float32Array | In
   return out;
 }
 
-const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns", "linalg.dcPack", "linalg.copyBlock", "linalg.hadamard", "linalg.centreRows"] as const;
+const NAMES = ["linalg.workspace", "linalg.releaseWorkspace", "linalg.trdPanel", "linalg.trdUnblocked", "linalg.secular", "linalg.ql", "linalg.wy", "linalg.gatherColumns", "linalg.dcPack", "linalg.copyBlock", "linalg.hadamard", "linalg.centreRows", "linalg.dcSolve", "linalg.symEigDC"] as const;
 
 /** Register the eigensolver kernels of backend `b` (float64). */
 export function registerLinalg(b: WasmBackend): void {
@@ -136,12 +168,98 @@ export function registerLinalg(b: WasmBackend): void {
       e.centreRows(px + xOff * x.BYTES_PER_ELEMENT, x instanceof Float32Array ? 1 : 0, d, m, po + outOff * 8);
     });
   }
+  registerKernel("linalg.dcSolve", "float64", (d, ev, n, z, scratch) => {
+    // a large solve on several threads: the per-kernel path, whose merges' GEMMs split over the threads
+    const { threads, force } = callThreads(b.pool);
+    const lone = threads > 1 && n >= LONE_SPLIT_N && !force;
+    const ptr = lone || scratch === undefined || n <= 0 || scratch.length < dcScratch(n) ? null : pointers(b, [d, ev, z, scratch]);
+    if (ptr === null) return tridiagonalEigDC(d, ev, n, z, scratch);
+    const [pd, pe, pz, pw] = ptr as [number, number, number, number];
+    // the merges' counters: zeroed here, added to dcStats after the call
+    const counts = new Int32Array(b.heap.memory.buffer, pw, 4);
+    counts.fill(0);
+    const { pa, pb } = gemmPacks(b, 0);
+    const ok = e.dcSolve(pd, pe, n, pz, pw, pa, pb, qlIterationLimit(1)) !== 0;
+    addDCStats(new Int32Array(b.heap.memory.buffer, pw, 4));
+    return ok;
+  });
+  registerKernel("linalg.symEigDC", "float64", (count, n, a, values, ok) => {
+    if (count <= 0 || n <= 0) return;
+    const { threads, force } = callThreads(b.pool);
+    let parts = Math.min(threads, MAX_PARTS, count);
+    if (!force && parts > 1) parts = Math.min(parts, Math.floor((count * 4 * n * n * n) / MIN_EIG_PART_FLOPS));
+    if (parts < 2 && threads > 1 && n >= LONE_SPLIT_N && !force) return symEigDCReference(count, n, a, values, ok);
+    parts = Math.max(parts, 1);
+    const nn = n * n;
+    const per = symEigScratch(n);
+    // matrices, values, ok (int32, in whole float64), then each part's workspace
+    const okLen = Math.ceil(count / 2);
+    const block = b.heap.allocate("float64", count * (nn + n) + okLen + parts * per, false);
+    if (block === null) return symEigDCReference(count, n, a, values, ok);
+    try {
+      const buf = b.heap.memory.buffer;
+      const pA = block.ptr;
+      const pV = pA + count * nn * 8;
+      const pOk = pV + count * n * 8;
+      const pW = pOk + okLen * 8;
+      new Float64Array(buf, pA, count * nn).set(a.subarray(0, count * nn));
+      if (scratchFill !== null) new Float64Array(buf, pW, parts * per).fill(scratchFill);
+      // each part's merge counters: the first 16 bytes of its workspace
+      for (let q = 0; q < parts; q++) new Int32Array(buf, pW + q * per * 8, 4).fill(0);
+      const sweeps = qlIterationLimit(1);
+      // thread q's arguments for matrices [0, count): its own workspace and GEMM packs
+      const args = (q: number): number[] => {
+        const { pa, pb } = gemmPacks(b, q);
+        return [0, count, n, pA, pV, pOk, pW + q * per * 8, pa, pb, sweeps];
+      };
+      const pool = b.pool;
+      if (parts < 2 || pool === null) {
+        const { pa, pb } = gemmPacks(b, 0);
+        e.symEigBatch(0, count, n, pA, pV, pOk, pW, pa, pb, sweeps);
+      } else {
+        // Chunks of one matrix, taken in turn by the threads (threads-worker.ts, "Chunked parts"): a
+        // worker that starts late takes fewer matrices instead of holding up a fixed share. A chunk
+        // [lo, lo + c) runs as matrices [0, c) at a, values, ok advanced by lo (arguments 3, 4, 5; its
+        // count is argument 1); each thread keeps its workspace and packs (not zeroed per chunk).
+        const fn = e.symEigBatch as (...x: number[]) => void;
+        const step: [number, number][] = [[3, nn * 8], [4, n * 8], [5, 4]];
+        pool.setChunks(count, count, 1, step, []);
+        const base = args(0);
+        const a = base.slice();
+        const own = (): void => {
+          for (let k = pool.takeChunk(); k >= 0; k = pool.takeChunk()) {
+            for (let i = 0; i < base.length; i++) a[i] = base[i] as number;
+            a[1] = 1;
+            for (const [i, bytes] of step) a[i] = (base[i] as number) + k * bytes;
+            fn(...a);
+          }
+        };
+        const others: number[][] = [];
+        for (let q = 1; q < parts; q++) others.push(args(q));
+        pool.run(fn, pool.id("symEigBatch"), own, others, true);
+      }
+      a.set(new Float64Array(buf, pA, count * nn));
+      values.set(new Float64Array(buf, pV, count * n));
+      ok.set(new Int32Array(buf, pOk, count));
+      for (let q = 0; q < parts; q++) addDCStats(new Int32Array(buf, pW + q * per * 8, 4));
+    } finally {
+      block.free();
+    }
+  });
   registerKernel("linalg.ql", "float64", (d, ev, z, n, ld, maxIterations, cs, sn) => {
     const ptr = pointers(b, [d, ev, z, cs, sn]);
     if (ptr === null) return qlReference(d, ev, z, n, ld, maxIterations, cs, sn);
     const [pd, pe, pz, pc, ps] = ptr as [number, number, number, number, number];
     return e.qlStrided(pd, pe, pz, n, ld, maxIterations, pc, ps) !== 0;
   });
+}
+
+/** Add a WebAssembly solve's merge counters (merges, small-z deflations, rotations, secular roots) to dcStats. */
+function addDCStats(c: Int32Array): void {
+  dcStats.merges += c[0] as number;
+  dcStats.smallZ += c[1] as number;
+  dcStats.rotations += c[2] as number;
+  dcStats.secularRoots += c[3] as number;
 }
 
 /** Remove the eigensolver kernels (the TypeScript references run again). */
