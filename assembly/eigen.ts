@@ -9,7 +9,7 @@
 // No static scratch: every buffer is the caller's (several threads may run solves at once on one
 // shared memory, each with its own workspace and GEMM packs).
 
-import { copyBlock, dcPack, gatherColumns, qlStrided, secularSolve, trdPanel, trdUnblocked, wyBlock } from "./linalg";
+import { copyBlock, dcPack, gatherColumns, pythag, qlStrided, secularSolve, trdPanel, trdUnblocked, wyBlock } from "./linalg";
 import { gemmBatch } from "./gemm";
 import { ldd, ldi, std, sti } from "./util";
 
@@ -21,34 +21,6 @@ const DC_LEAF: i32 = 16;
 // @ts-ignore: decorator
 @inline function addr(p: usize, i: i32): usize {
   return p + ((<usize>i) << 3);
-}
-
-/**
- * Math.hypot(x, y) exactly as V8 computes it (builtins' MathHypot: both magnitudes divided by the
- * larger, their squares Kahan-summed in argument order, √sum times the larger), so that the merges'
- * deflating rotations are the reference's bit for bit.
- */
-function jsHypot(x: f64, y: f64): f64 {
-  const ax = abs(x);
-  const ay = abs(y);
-  let mx: f64 = 0;
-  if (ax > mx) mx = ax;
-  if (ay > mx) mx = ay;
-  if (mx == Infinity) return Infinity;
-  if (isNaN(x) || isNaN(y)) return NaN;
-  if (mx == 0) return 0;
-  let sum: f64 = 0;
-  let comp: f64 = 0;
-  const n0 = ax / mx;
-  let summand = n0 * n0 - comp;
-  let pre = sum + summand;
-  comp = pre - sum - summand;
-  sum = pre;
-  const n1 = ay / mx;
-  summand = n1 * n1 - comp;
-  pre = sum + summand;
-  sum = pre;
-  return Math.sqrt(sum) * mx;
 }
 
 // One solve's work arrays (byte addresses, set by dcSolve; globals are per thread: each worker has its
@@ -194,7 +166,7 @@ function merge(d: usize, lo: i32, n1: i32, n: i32, beta: f64, z: usize): void {
       continue;
     }
     const zp = ldd(zz, prev);
-    const r = jsHypot(zp, zj);
+    const r = pythag(zp, zj);
     const c = zj / r;
     const s = -zp / r;
     if (abs((ldd(dd, j) - ldd(dd, prev)) * c * s) <= tol) {

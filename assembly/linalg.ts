@@ -554,8 +554,8 @@ export function secularSolve(k: i32, d: usize, z: usize, rho: f64, origin: usize
 const QL_EPS2: f64 = SEC_EPS * SEC_EPS;
 const QL_SAFMIN: f64 = 2.2250738585072014e-308; // 2⁻¹⁰²²
 
-/** √(x² + y²) as tridiagQL.ts's pythag (dlapy2). */
-function pythag(x: f64, y: f64): f64 {
+/** √(x² + y²) as tridiagQL.ts's pythag (dlapy2); also the D&C merges' deflating rotations (eigen.ts). */
+export function pythag(x: f64, y: f64): f64 {
   const a = abs(x);
   const b = abs(y);
   const w = max(a, b);

@@ -28,7 +28,7 @@ import { allocArray } from "../tensor/alloc.js";
 import { gemm } from "./gemm.js";
 import { kernel } from "../kernels/registry.js";
 import { secularSolveReference } from "./secular.js";
-import { qlIterationLimit, qlReference } from "./tridiagQL.js";
+import { pythag, qlIterationLimit, qlReference } from "./tridiagQL.js";
 
 const EPS = 2 ** -53;
 /**
@@ -237,7 +237,7 @@ function merge(d: Float64Array, lo: number, n1: number, n: number, beta: number,
       continue;
     }
     const zp = zz[prev] as number;
-    const r = Math.hypot(zp, zj);
+    const r = pythag(zp, zj);
     const c = zj / r;
     const s = -zp / r;
     if (Math.abs(((dd[j] as number) - (dd[prev] as number)) * c * s) <= tol) {

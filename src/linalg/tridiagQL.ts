@@ -43,8 +43,9 @@ export function qlIterationLimit(n: number): number {
 
 /**
  * √(x² + y²) as LAPACK's dlapy2: the larger magnitude times √(1 + r²), r the ratio (no overflow or
- * underflow of the squares). Used instead of Math.hypot so that the WebAssembly QL (assembly/linalg.ts)
- * computes the same bits.
+ * underflow of the squares). Used instead of Math.hypot (whose rounding is the engine's) by the QL sweeps and the
+ * divide-and-conquer merges' deflating rotations, so that the WebAssembly kernels (assembly/linalg.ts,
+ * assembly/eigen.ts) compute the same bits in every engine.
  */
 export function pythag(x: number, y: number): number {
   const a = Math.abs(x);
