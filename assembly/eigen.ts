@@ -58,20 +58,27 @@ export function dcScratchSize(n: i32): i32 {
   sti(wSTATS, i, ldi(wSTATS, i) + by);
 }
 
+/** Whether x comes strictly before y: x < y ascending, x > y descending. */
+// @ts-ignore: decorator
+@inline function before(x: f64, y: f64, desc: bool): bool {
+  return desc ? x > y : x < y;
+}
+
 /**
- * order[0 … n) sorted by increasing dd[order[i]], stable (ties keep their order): a top-down merge sort
- * with tmp. The reference sorts with `(a, b) => dd[a] − dd[b]` (a stable sort); for finite values that
+ * order[lo … hi) sorted by increasing (or, when `desc`, decreasing) dd[order[i]], stable (ties keep their
+ * order): a top-down merge sort with tmp. The references sort with `(a, b) => dd[a] − dd[b]` (the merges)
+ * and `(i, j) => d[j] − d[i]` (eigen.ts's descendingOrder), both stable sorts; for finite values that
  * difference is 0 exactly when they are equal and has the sign of the comparison, so any stable sort by
- * `<` gives the same permutation.
+ * `<` (or `>`) gives the same permutation.
  */
-function sortByValue(order: usize, tmp: usize, lo: i32, hi: i32, dd: usize): void {
+function stableSort(order: usize, tmp: usize, lo: i32, hi: i32, dd: usize, desc: bool): void {
   const len = hi - lo;
   if (len <= 16) {
     for (let i = lo + 1; i < hi; i++) {
       const x = ldi(order, i);
       const v = ldd(dd, x);
       let j = i - 1;
-      while (j >= lo && v < ldd(dd, ldi(order, j))) {
+      while (j >= lo && before(v, ldd(dd, ldi(order, j)), desc)) {
         sti(order, j + 1, ldi(order, j));
         j--;
       }
@@ -80,10 +87,10 @@ function sortByValue(order: usize, tmp: usize, lo: i32, hi: i32, dd: usize): voi
     return;
   }
   const mid = lo + (len >> 1);
-  sortByValue(order, tmp, lo, mid, dd);
-  sortByValue(order, tmp, mid, hi, dd);
+  stableSort(order, tmp, lo, mid, dd, desc);
+  stableSort(order, tmp, mid, hi, dd, desc);
   // already in order: nothing to merge
-  if (!(ldd(dd, ldi(order, mid)) < ldd(dd, ldi(order, mid - 1)))) return;
+  if (!before(ldd(dd, ldi(order, mid)), ldd(dd, ldi(order, mid - 1)), desc)) return;
   for (let i = lo; i < hi; i++) sti(tmp, i, ldi(order, i));
   let a = lo;
   let b = mid;
@@ -91,8 +98,8 @@ function sortByValue(order: usize, tmp: usize, lo: i32, hi: i32, dd: usize): voi
   while (a < mid && b < hi) {
     const xa = ldi(tmp, a);
     const xb = ldi(tmp, b);
-    // take from the right run only when strictly smaller (stability)
-    if (ldd(dd, xb) < ldd(dd, xa)) {
+    // take from the right run only when it strictly comes first (stability)
+    if (before(ldd(dd, xb), ldd(dd, xa), desc)) {
       sti(order, o++, xb);
       b++;
     } else {
@@ -146,7 +153,7 @@ function merge(d: usize, lo: i32, n1: i32, n: i32, beta: f64, z: usize): void {
   }
   for (let i = 0; i < n1; i++) std(zz, i, ldd(rLast, i) * DC_SQRT1_2);
   for (let i = 0; i < n2; i++) std(zz, n1 + i, ldd(rFirst, i) * sg);
-  sortByValue(order, wTMP, 0, n, dd);
+  stableSort(order, wTMP, 0, n, dd, false);
   const tol = 8 * DC_EPS * max(dmax, rho);
 
   // Deflation, in increasing order of d.
@@ -399,48 +406,6 @@ function applyQ(m: usize, n: i32, beta: usize, q: usize, scratch: usize): void {
 }
 
 /**
- * order[lo … hi) sorted by decreasing d[order[i]], stable (eigen.ts's descendingOrder sorts with
- * `(i, j) => d[j] − d[i]`, a stable sort: for finite values the same permutation as a stable sort by `>`).
- */
-function sortDescending(order: usize, tmp: usize, lo: i32, hi: i32, d: usize): void {
-  const len = hi - lo;
-  if (len <= 16) {
-    for (let i = lo + 1; i < hi; i++) {
-      const x = ldi(order, i);
-      const v = ldd(d, x);
-      let j = i - 1;
-      while (j >= lo && v > ldd(d, ldi(order, j))) {
-        sti(order, j + 1, ldi(order, j));
-        j--;
-      }
-      sti(order, j + 1, x);
-    }
-    return;
-  }
-  const mid = lo + (len >> 1);
-  sortDescending(order, tmp, lo, mid, d);
-  sortDescending(order, tmp, mid, hi, d);
-  if (!(ldd(d, ldi(order, mid)) > ldd(d, ldi(order, mid - 1)))) return;
-  for (let i = lo; i < hi; i++) sti(tmp, i, ldi(order, i));
-  let a = lo;
-  let b = mid;
-  let o = lo;
-  while (a < mid && b < hi) {
-    const xa = ldi(tmp, a);
-    const xb = ldi(tmp, b);
-    if (ldd(d, xb) > ldd(d, xa)) {
-      sti(order, o++, xb);
-      b++;
-    } else {
-      sti(order, o++, xa);
-      a++;
-    }
-  }
-  while (a < mid) sti(order, o++, ldi(tmp, a++));
-  while (b < hi) sti(order, o++, ldi(tmp, b++));
-}
-
-/**
  * One matrix (eigen.ts's tridiagonalDC after its scaled copy): the n × n matrix at a (overwritten) →
  * its eigenvectors, columns in the order of decreasing eigenvalue, and the eigenvalues (descending)
  * at values. Returns 0 if QL fails on a leaf (a and values then meaningless).
@@ -458,7 +423,7 @@ function solveOne(a: usize, n: i32, values: usize, ws: usize, sweeps: i32): i32 
   applyQ(a, n, beta, z, shared);
   // e holds the order (int32), β (free by now) the sort's scratch
   for (let i = 0; i < n; i++) sti(e, i, i);
-  sortDescending(e, beta, 0, n, d);
+  stableSort(e, beta, 0, n, d, true);
   for (let i = 0; i < n; i++) std(values, i, ldd(d, ldi(e, i)));
   gatherColumns(z, a, n, e);
   return 1;
