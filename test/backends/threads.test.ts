@@ -33,10 +33,8 @@ import * as pk from "../../src/index.js";
 import { PoolkitRangeError, PoolkitTypeError } from "../../src/errors.js";
 import { Generator } from "../../src/tensor/random.js";
 import { memory, tensor, tidy, type Tensor } from "../../src/tensor/tensor.js";
-import { expectBits, int, runOn, values, WASM, type Input, type Run } from "../helpers/wasm.js";
+import { DETACH, expectBits, int, runOn, values, WASM, workerParts, type Input, type Run } from "../helpers/wasm.js";
 
-const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
-const detach = env.POOLKIT_TEST_STORAGE === "detach";
 const initial = getBackend();
 afterAll(async () => {
   setMinPartBytes(undefined);
@@ -205,9 +203,8 @@ function cases(seed: number): Case[] {
 }
 
 /** Worker parts run so far by the active backend's pool. */
-const workerParts = (): number => activeWasm()?.pool?.stats.workerParts ?? 0;
 
-if (detach) {
+if (DETACH) {
   describe("threads on the detaching (unshared) memory", () => {
     it("setThreads(2) keeps one thread, without an error, and results are unchanged", async () => {
       // the backend test/backends/setup.ts installed (setBackend would replace it with the shared one)

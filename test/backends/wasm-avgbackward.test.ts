@@ -30,7 +30,7 @@ import { avgWindowsBackward, avgWindowsBackwardWrite } from "../../src/kernels/w
 import * as pk from "../../src/index.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, type Tensor } from "../../src/tensor/tensor.js";
-import { firstBitDifference, firstFarDifference, gamma32, int, values, WASM } from "../helpers/wasm.js";
+import { firstBitDifference, firstFarDifference, gamma32, int, values, WASM, workerParts } from "../helpers/wasm.js";
 
 const initial = getBackend();
 afterAll(() => setBackend(initial));
@@ -355,7 +355,7 @@ describe("split over worker threads", () => {
     await setThreads(2);
     setMinPartBytes(0);
     setClaimMode("workers"); // the workers take the parts (the caller would otherwise claim what it can)
-    const before = activeWasm()?.pool?.stats.workerParts ?? 0;
+    const before = workerParts();
     const g = new Generator(77);
     const sh = spatialShapeInput("test", "x", [2, 7, 29, 31], 2);
     const plans: WindowPlan[] = [
@@ -377,6 +377,6 @@ describe("split over worker threads", () => {
       expect(firstBitDifference(tdx.data as Float32Array, ref), `in [${p.axes.map((a) => a.inSize)}] out [${p.axes.map((a) => a.outSize)}]`).toBeNull();
     }
     // a worker ran parts where the engine has shared memory (the detaching test mode has none)
-    if (activeWasm()?.pool) expect((activeWasm()?.pool?.stats.workerParts ?? 0) - before).toBeGreaterThan(0);
+    if (activeWasm()?.pool) expect((workerParts()) - before).toBeGreaterThan(0);
   });
 });

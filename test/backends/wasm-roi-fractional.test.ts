@@ -24,10 +24,8 @@ import { NEG_FLT_MAX } from "../../src/geometry/roi.js";
 import * as pk from "../../src/index.js";
 import { Generator } from "../../src/tensor/random.js";
 import type { Tensor } from "../../src/tensor/tensor.js";
-import { expectBits, firstBitDifference, int, runOn, values, WASM, type Input, type Run } from "../helpers/wasm.js";
+import { DETACH, expectBits, firstBitDifference, int, runOn, values, WASM, type Input, type Run } from "../helpers/wasm.js";
 
-const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
-const detach = env.POOLKIT_TEST_STORAGE === "detach";
 const initial = getBackend();
 afterAll(async () => {
   setMinPartBytes(undefined);
@@ -210,7 +208,7 @@ describe("RoIPool backward: the order of additions into each dx element (order-s
       for (const c of cases) expectBits(`${c.label} on ${b}`, runOn(b, b, (ts) => pk.roiPool.vjp(ts[0]!, ts[1]!, c.opts), c.inputs, inexact(7)), runOn("js", "js", (ts) => pk.roiPool.vjp(ts[0]!, ts[1]!, c.opts), c.inputs, inexact(7)));
     });
     // (the detaching storage is unshared memory: one thread there, see test/backends/threads.test.ts)
-    if (!detach) it(`${b}: bit for bit as the TypeScript kernels, 2 threads (every split forced)`, async () => {
+    if (!DETACH) it(`${b}: bit for bit as the TypeScript kernels, 2 threads (every split forced)`, async () => {
       const refs: Run[] = cases.map((c) => runOn("js", "js", (ts) => pk.roiPool.vjp(ts[0]!, ts[1]!, c.opts), c.inputs, inexact(7)));
       setBackend(b);
       await setThreads(2);

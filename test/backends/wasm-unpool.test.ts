@@ -16,7 +16,6 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, getThreads, setBackend, setThreads, type BackendName } from "../../src/backends/index.js";
-import { activeWasm } from "../../src/backends/wasm/index.js";
 import { setUnpoolAhead } from "../../src/backends/wasm/scatter.js";
 import { setClaimMode, setMinPartBytes } from "../../src/backends/wasm/threads.js";
 import { kernel } from "../../src/kernels/registry.js";
@@ -24,12 +23,8 @@ import { unpoolBackward, unpoolForward } from "../../src/kernels/scatter.js";
 import * as pk from "../../src/index.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tensor, zeros } from "../../src/tensor/tensor.js";
-import { expectBits, firstBitDifference, int, runOn, values, WASM, type Input, type Run } from "../helpers/wasm.js";
+import { DETACH, expectBits, firstBitDifference, int, runOn, values, WASM, workerParts, type Input, type Run } from "../helpers/wasm.js";
 
-const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
-/** The "detach" project runs on unshared memory: one thread there (test/backends/threads.test.ts). */
-const detach = env.POOLKIT_TEST_STORAGE === "detach";
-const workerParts = (): number => activeWasm()?.pool?.stats.workerParts ?? 0;
 const initial = getBackend();
 afterAll(async () => {
   setMinPartBytes(undefined);
@@ -159,7 +154,7 @@ describe("maxUnpool1d/2d/3d: wasm equals the TypeScript reference bit for bit (t
           setMinPartBytes(0);
           setClaimMode("workers");
         }
-        if (threads > 1 && !detach) expect(getThreads()).toBe(2);
+        if (threads > 1 && !DETACH) expect(getThreads()).toBe(2);
         const before = workerParts();
         try {
           CASES.forEach((c, i) => {
@@ -174,7 +169,7 @@ describe("maxUnpool1d/2d/3d: wasm equals the TypeScript reference bit for bit (t
               }
             }
           });
-          if (threads > 1 && !detach) expect(workerParts(), "a worker ran parts").toBeGreaterThan(before + 50);
+          if (threads > 1 && !DETACH) expect(workerParts(), "a worker ran parts").toBeGreaterThan(before + 50);
         } finally {
           setMinPartBytes(undefined);
           setClaimMode("both");

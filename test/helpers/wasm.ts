@@ -6,11 +6,21 @@
  */
 import { expect } from "vitest";
 import { setBackend, type BackendName } from "../../src/backends/index.js";
+import { activeWasm } from "../../src/backends/wasm/index.js";
 import type { TypedArray } from "../../src/tensor/dtype.js";
 import { Generator } from "../../src/tensor/random.js";
 import { Tensor, tensor } from "../../src/tensor/tensor.js";
 
 export const WASM: BackendName[] = ["wasm-simd", "wasm"];
+
+const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
+/** Whether this is the "detach" project: the backends run on unshared memory there, so one thread (test/backends/setup.ts). */
+export const DETACH = env.POOLKIT_TEST_STORAGE === "detach";
+
+/** Parts the worker pool's workers have run so far (0 without a pool). */
+export function workerParts(): number {
+  return activeWasm()?.pool?.stats.workerParts ?? 0;
+}
 
 export interface Input {
   data: Float32Array | Int32Array;
